@@ -1,0 +1,1 @@
+//! The engine: the store operations every front door uses.

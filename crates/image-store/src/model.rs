@@ -1,0 +1,70 @@
+//! The snapshot of store metadata that every rule reads.
+
+use image_ref::Reference;
+use oci_model::Digest;
+use std::collections::BTreeMap;
+
+/// One image: a config blob and its layer stack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageRecord {
+    /// Image ID: the sha256 of the config blob's bytes.
+    pub id: Digest,
+    /// Size of the config blob in bytes.
+    pub config_size: u64,
+    /// The manifest blob this image was pulled or loaded with, if the store keeps one.
+    pub manifest: Option<(Digest, u64)>,
+    /// Parent image for locally made images (commit, build); `None` for imported/pulled ones.
+    pub parent: Option<Digest>,
+    /// Creation time from the config, unix seconds (0 when unknown).
+    pub created: i64,
+    /// Layers bottom-up (`rootfs.diff_ids`); a diff ID may repeat.
+    pub diff_ids: Vec<Digest>,
+    /// Labels from the config.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A tag: a fully normalised `name:tag` (or `name@digest`) pointing at an image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagRecord {
+    /// The reference, normalised (e.g. `docker.io/library/bb:1`).
+    pub reference: Reference,
+    /// The image it points at.
+    pub image: Digest,
+}
+
+/// A stored layer, keyed by diff ID (identical layers are stored once).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerRecord {
+    /// sha256 of the uncompressed tar.
+    pub diff_id: Digest,
+    /// Uncompressed size in bytes (what Docker reports as the layer's size).
+    pub size: u64,
+    /// Bytes this layer occupies in the store (its blob and anything kept beside it).
+    pub stored_bytes: u64,
+}
+
+/// A container: the image it was created from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerRecord {
+    /// Container ID (64 hex).
+    pub id: String,
+    /// Container name, without the leading `/`.
+    pub name: String,
+    /// The image it uses.
+    pub image: Digest,
+    /// True while a process runs in it.
+    pub running: bool,
+}
+
+/// A consistent snapshot of the store's metadata.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreView {
+    /// All images.
+    pub images: Vec<ImageRecord>,
+    /// All tags and digest references.
+    pub tags: Vec<TagRecord>,
+    /// All layers by diff ID.
+    pub layers: BTreeMap<Digest, LayerRecord>,
+    /// All containers.
+    pub containers: Vec<ContainerRecord>,
+}

@@ -1,0 +1,2 @@
+//! `strata`: docker-like verbs over the embedded image store.
+fn main() {}

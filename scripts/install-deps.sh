@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what Strata's build, tests and dashboard need on a fresh Debian machine.
+# Each step is skipped when its tool is already present. Usage: scripts/install-deps.sh [test|web|all]
+set -euo pipefail
+what="${1:-all}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+need() { ! command -v "$1" >/dev/null 2>&1; }
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    if [ ! -f /var/lib/apt/strata-updated ]; then apt-get update -qq && touch /var/lib/apt/strata-updated; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# always: the task runner
+if need just; then
+  echo "installing just (PyPI rust-just)"
+  pip install -q rust-just || cargo install just --locked
+fi
+
+if [ "$what" = test ] || [ "$what" = all ]; then
+  apt_install skopeo umoci busybox-static crun docker-registry pigz hyperfine ca-certificates
+  rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$what" = web ] || [ "$what" = all ]; then
+  rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+  if need trunk; then
+    echo "installing trunk 0.21.14 (builds from source, about 10 minutes)"
+    cargo install trunk@0.21.14 --locked
+  fi
+  # wasm-bindgen-cli must equal the wasm-bindgen version in Cargo.lock
+  here="$(cd "$(dirname "$0")/.." && pwd)"
+  wbv=$(awk '/^name = "wasm-bindgen"$/{getline; sub(/version = "/,""); sub(/"/,""); print; exit}' "$here/Cargo.lock" 2>/dev/null || true)
+  if [ -n "$wbv" ] && ! wasm-bindgen --version 2>/dev/null | grep -q "$wbv"; then
+    echo "installing wasm-bindgen-cli $wbv"
+    cargo install wasm-bindgen-cli --version "$wbv" --force
+  fi
+  # trunk would download wasm-opt; npm's binaryen 132 provides it instead (Trunk.toml pins version_132)
+  if ! wasm-opt --version 2>/dev/null | grep -q 'version 132'; then
+    echo "installing wasm-opt (npm binaryen@132)"
+    npm install -g --silent binaryen@132
+  fi
+fi
