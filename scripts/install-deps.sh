@@ -29,20 +29,29 @@ fi
 
 if [ "$what" = web ] || [ "$what" = all ]; then
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-  if need trunk; then
+  if ! trunk --version 2>/dev/null | grep -qx 'trunk 0.21.14'; then
     echo "installing trunk 0.21.14 (builds from source, about 10 minutes)"
     cargo install trunk@0.21.14 --locked
   fi
   # wasm-bindgen-cli must equal the wasm-bindgen version in Cargo.lock
   here="$(cd "$(dirname "$0")/.." && pwd)"
   wbv=$(awk '/^name = "wasm-bindgen"$/{getline; sub(/version = "/,""); sub(/"/,""); print; exit}' "$here/Cargo.lock" 2>/dev/null || true)
-  if [ -n "$wbv" ] && ! wasm-bindgen --version 2>/dev/null | grep -q "$wbv"; then
+  if [ -z "$wbv" ]; then
+    echo "error: no wasm-bindgen in $here/Cargo.lock; run cargo generate-lockfile" >&2
+    exit 1
+  fi
+  if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbv"; then
     echo "installing wasm-bindgen-cli $wbv"
+    # not --locked: with its own lockfile the install fails on this toolchain
     cargo install wasm-bindgen-cli --version "$wbv" --force
   fi
   # trunk would download wasm-opt; npm's binaryen 132 provides it instead (Trunk.toml pins version_132)
   if ! wasm-opt --version 2>/dev/null | grep -q 'version 132'; then
     echo "installing wasm-opt (npm binaryen@132)"
     npm install -g --silent binaryen@132
+    if ! wasm-opt --version 2>/dev/null | grep -q 'version 132'; then
+      echo "error: wasm-opt 132 is not on PATH after npm install -g binaryen@132 (npm prefix: $(npm config get prefix))" >&2
+      exit 1
+    fi
   fi
 fi

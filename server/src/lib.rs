@@ -1,1 +1,209 @@
-//! The HTTP server.
+//! The HTTP server: the Docker Engine API subset, the dashboard's JSON API and the built web app.
+//!
+//! [`app`] builds the whole [`axum::Router`] from an [`AppState`]; [`serve`] binds it to a
+//! loopback TCP address (and optionally a unix socket) and runs it until Ctrl-C or SIGTERM.
+//!
+//! Routing follows moby: every Docker route answers both bare (`/version`) and version-prefixed
+//! (`/v1.50/version`); the prefix is checked and stripped before routing, so each route is
+//! declared once. Anything unknown, or a known path with an unknown method, is a 404
+//! `{"message":"page not found"}` with `Content-Type: application/json` exactly, which is what the
+//! docker CLI needs to print the message. Non-API `GET`s that match no route go to the dashboard.
+//!
+//! Deliberately absent (for now): authentication (so [`serve`] only listens on loopback), TLS,
+//! and every image endpoint, which arrive when the engine is wired in.
+#![deny(missing_docs)]
+
+mod error;
+mod listen;
+mod system;
+mod web;
+
+pub use error::ApiError;
+pub use listen::{serve, ServeOptions, Server};
+
+use axum::extract::Request;
+use axum::http::header::{HeaderName, HeaderValue, SERVER};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tower::Layer;
+
+/// The newest Docker Engine API version served; advertised in `Api-Version`.
+pub const API_VERSION: &str = "1.50";
+/// The oldest Docker Engine API version accepted in a `/v<version>/` prefix.
+pub const MIN_API_VERSION: &str = "1.24";
+/// Strata's own version, as reported by `/version` and the `Server` header.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    root: PathBuf,
+    web_dir: Option<PathBuf>,
+}
+
+impl AppState {
+    /// State for a server on the data directory `root`, serving the built dashboard from
+    /// `web_dir` (trunk's `dist` directory) when given.
+    pub fn new(root: PathBuf, web_dir: Option<PathBuf>) -> Self {
+        AppState {
+            inner: Arc::new(Inner { root, web_dir }),
+        }
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &std::path::Path {
+        &self.inner.root
+    }
+
+    /// The built dashboard's directory, if one was configured.
+    pub fn web_dir(&self) -> Option<&std::path::Path> {
+        self.inner.web_dir.as_deref()
+    }
+}
+
+/// The API version a request asked for with its `/v<version>/` prefix; absent on bare paths.
+/// Inserted into the request's extensions before routing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestedVersion(pub String);
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/_ping", get(system::ping).head(system::ping_head))
+        .route("/version", get(system::version))
+        .route("/api/health", get(health))
+        .method_not_allowed_fallback(not_found)
+        .fallback(web::fallback)
+        .with_state(state);
+    // The version prefix must be stripped before routing, so this middleware wraps the router
+    // instead of being added with `Router::layer` (which runs after routing).
+    let versioned = middleware::from_fn(strip_version).layer(routes);
+    Router::new()
+        .fallback_service(versioned)
+        .layer(middleware::map_response(common_headers))
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::not_found("page not found")
+}
+
+/// Headers moby's middleware puts on every response.
+async fn common_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        SERVER,
+        HeaderValue::from_static(concat!("Strata/", env!("CARGO_PKG_VERSION"), " (linux)")),
+    );
+    h.insert(
+        HeaderName::from_static("api-version"),
+        HeaderValue::from_static(API_VERSION),
+    );
+    h.insert(
+        HeaderName::from_static("ostype"),
+        HeaderValue::from_static("linux"),
+    );
+    h.insert(
+        HeaderName::from_static("docker-experimental"),
+        HeaderValue::from_static("false"),
+    );
+    res
+}
+
+/// Checks and strips a `/v<version>` prefix (moby's `versionMatcher`, `[0-9.]+`), recording the
+/// version in the request's extensions. A registry API on this listener (`/v2/…`) would have
+/// to be routed before this.
+async fn strip_version(mut req: Request, next: Next) -> Response {
+    if let Some((version, rest)) = split_version(req.uri().path()) {
+        if compare_versions(version, MIN_API_VERSION) == std::cmp::Ordering::Less {
+            return ApiError::bad_request(format!(
+                "client version {version} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
+            ))
+            .into_response();
+        }
+        let version = version.to_string();
+        let path_and_query = match req.uri().query() {
+            Some(q) => format!("{rest}?{q}"),
+            None => rest.to_string(),
+        };
+        let mut parts = req.uri().clone().into_parts();
+        match path_and_query.parse() {
+            Ok(pq) => parts.path_and_query = Some(pq),
+            Err(_) => return not_found().await.into_response(),
+        }
+        match axum::http::Uri::from_parts(parts) {
+            Ok(uri) => *req.uri_mut() = uri,
+            Err(_) => return not_found().await.into_response(),
+        }
+        req.extensions_mut().insert(RequestedVersion(version));
+    }
+    next.run(req).await
+}
+
+/// `/v1.50/images/json` → `("1.50", "/images/json")`; `None` when there is no version prefix.
+fn split_version(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/v")?;
+    let end = rest.find('/')?;
+    let (version, rest) = rest.split_at(end);
+    let valid = !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    valid.then_some((version, rest))
+}
+
+/// moby's `versions.compare`: dot-separated numbers, missing parts count as 0.
+fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let mut a = a.split('.');
+    let mut b = b.split('.');
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (x, y) => {
+                let x: u64 = x.and_then(|s| s.parse().ok()).unwrap_or(0);
+                let y: u64 = y.and_then(|s| s.parse().ok()).unwrap_or(0);
+                if x != y {
+                    return x.cmp(&y);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering::*;
+
+    #[test]
+    fn version_prefix() {
+        assert_eq!(split_version("/v1.50/version"), Some(("1.50", "/version")));
+        assert_eq!(
+            split_version("/v1.24/images/a/b:c/json"),
+            Some(("1.24", "/images/a/b:c/json"))
+        );
+        assert_eq!(split_version("/v2/"), Some(("2", "/")));
+        assert_eq!(split_version("/v1.50"), None);
+        assert_eq!(split_version("/version"), None);
+        assert_eq!(split_version("/v/version"), None);
+        assert_eq!(split_version("/vx1/version"), None);
+    }
+
+    #[test]
+    fn version_order() {
+        assert_eq!(compare_versions("1.50", "1.24"), Greater);
+        assert_eq!(compare_versions("1.9", "1.24"), Less);
+        assert_eq!(compare_versions("1.24", "1.24"), Equal);
+        assert_eq!(compare_versions("1.24.0", "1.24"), Equal);
+        assert_eq!(compare_versions("2", "1.50"), Greater);
+    }
+}

@@ -1,1 +1,75 @@
-//! The engine: the store operations every front door uses.
+//! The engine: every store operation (import, tag, rmi, prune, save, load, history, inspect,
+//! disk usage) as one API that the CLI and the server both call.
+//!
+//! It ties the pure rules (`image-store`) to the disk (`blob-store`, `metadata-db`): it loads a
+//! view inside a write transaction, asks the rules for a plan, applies exactly that plan, and only
+//! then removes blobs nothing references. Blobs are written (verified, atomically renamed) before
+//! the metadata that references them is committed, so a crash at any point leaves either the old
+//! state or the new one, plus at most some unreferenced but valid blobs that the next sweep removes.
+//!
+//! Deliberately absent: HTTP, terminal formatting, wire types.
+
+mod changes;
+mod error;
+mod gc;
+mod import;
+mod inspect;
+mod load;
+mod ops;
+mod save;
+
+pub use changes::apply_changes;
+pub use error::{EngineError, ErrorKind};
+pub use import::ImportOptions;
+pub use inspect::{HistoryItem, ImageDetails};
+pub use load::LoadEvent;
+pub use ops::TagOutcome;
+
+use blob_store::BlobStore;
+use metadata_db::Db;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+pub use image_store;
+pub use oci_model;
+
+/// Result type of the engine.
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// An open data directory.
+pub struct Engine {
+    root: PathBuf,
+    blobs: BlobStore,
+    db: Mutex<Db>,
+    leases: gc::Leases,
+}
+
+impl Engine {
+    /// Opens (creating if needed) the data directory `root`.
+    pub fn open(root: &Path) -> Result<Engine> {
+        std::fs::create_dir_all(root).map_err(|e| EngineError::io(format!("create {}", root.display()), e))?;
+        let blobs = BlobStore::open(root)?;
+        let db = Db::open(&root.join("strata.db"))?;
+        let leases = gc::Leases::new(root)?;
+        Ok(Engine { root: root.to_path_buf(), blobs, db: Mutex::new(db), leases })
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    fn db(&self) -> MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A consistent snapshot of the metadata.
+    pub fn view(&self) -> Result<image_store::StoreView> {
+        Ok(self.db().view()?)
+    }
+}

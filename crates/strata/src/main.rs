@@ -1,2 +1,158 @@
 //! `strata`: docker-like verbs over the embedded image store.
-fn main() {}
+//!
+//! Every verb is a thin adapter: parse flags, call the engine, print what docker prints.
+//! Errors print as docker prints daemon errors (`Error response from daemon: …`) and exit 1;
+//! usage errors exit 125 like the docker CLI.
+
+mod archive;
+mod images;
+mod inspect;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use engine::Engine;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "strata", version, about = "A Docker-style image store with a browser dashboard")]
+struct Cli {
+    /// Data directory (blobs, metadata); default $XDG_DATA_HOME/strata
+    #[arg(long, global = true, env = "STRATA_ROOT", value_name = "DIR")]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import the contents from a tarball to create a filesystem image
+    Import(archive::ImportArgs),
+    /// List images
+    #[command(visible_alias = "image-ls")]
+    Images(images::ImagesArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(images::TagArgs),
+    /// Remove one or more images
+    Rmi(images::RmiArgs),
+    /// Show the history of an image
+    History(inspect::HistoryArgs),
+    /// Return low-level information on images
+    Inspect(inspect::InspectArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(archive::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(archive::LoadArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Manage Strata
+    #[command(subcommand)]
+    System(SystemCommand),
+    /// Verify every blob's digest and every reference
+    Fsck,
+    /// Start the HTTP server: Docker Engine API subset, dashboard and its API
+    Serve(serve::ServeArgs),
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// List images
+    #[command(visible_alias = "list")]
+    Ls(images::ImagesArgs),
+    /// Remove one or more images
+    #[command(visible_alias = "remove")]
+    Rm(images::RmiArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(images::TagArgs),
+    /// Show the history of an image
+    History(inspect::HistoryArgs),
+    /// Display detailed information on one or more images
+    Inspect(inspect::InspectArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(archive::ImportArgs),
+    /// Save one or more images to a tar archive
+    Save(archive::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(archive::LoadArgs),
+    /// Remove unused images
+    Prune(images::PruneArgs),
+}
+
+#[derive(Subcommand)]
+enum SystemCommand {
+    /// Show disk usage
+    Df(images::DfArgs),
+}
+
+/// A failure already reported to the user: just exit with this code.
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+impl std::error::Error for Exit {}
+
+/// Prints an engine error as docker prints a daemon error.
+pub fn report(e: &engine::EngineError) {
+    eprintln!("Error response from daemon: {e}");
+}
+
+fn default_root() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("strata");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    home.join(".local/share/strata")
+}
+
+fn open(root: &Option<PathBuf>) -> anyhow::Result<Engine> {
+    let root = root.clone().unwrap_or_else(default_root);
+    Engine::open(&root).map_err(|e| anyhow::anyhow!("opening data directory {}: {e}", root.display()))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let root = cli.root;
+    match cli.command {
+        Command::Serve(a) => serve::run(root.unwrap_or_else(default_root), a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(&open(&root)?, a),
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::images(&open(&root)?, a),
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => images::tag(&open(&root)?, a),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => images::rmi(&open(&root)?, a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => inspect::history(&open(&root)?, a),
+        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => inspect::inspect(&open(&root)?, a),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&open(&root)?, a),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&open(&root)?, a),
+        Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),
+        Command::System(SystemCommand::Df(a)) => images::df(&open(&root)?, a),
+        Command::Fsck => archive::fsck(&open(&root)?),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 125 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(Exit(code)) = e.downcast_ref::<Exit>() {
+                return ExitCode::from(*code);
+            }
+            if let Some(ee) = e.downcast_ref::<engine::EngineError>() {
+                report(ee);
+            } else {
+                eprintln!("Error: {e:#}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}

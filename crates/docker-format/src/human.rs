@@ -1,0 +1,155 @@
+//! Sizes, durations and truncation as go-units and the docker CLI render them.
+
+/// Go's `%.{precision}g`.
+fn go_g(v: f64, precision: usize) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let exp = v.abs().log10().floor() as i32;
+    // round to `precision` significant digits first; rounding may bump the exponent
+    let s = format!("{:.*e}", precision - 1, v);
+    let (mant, e) = s.split_once('e').unwrap();
+    let e: i32 = e.parse().unwrap();
+    let _ = exp;
+    if e < -4 || e >= precision as i32 {
+        let mant = trim_zeros(mant);
+        return format!("{}e{}{:02}", mant, if e < 0 { '-' } else { '+' }, e.abs());
+    }
+    let decimals = (precision as i32 - 1 - e).max(0) as usize;
+    trim_zeros(&format!("{:.*}", decimals, v))
+}
+
+fn trim_zeros(s: &str) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// go-units `HumanSize`: decimal units, 3 significant digits (`0B`, `999B`, `1.2kB`, `4.27MB`).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut size = bytes as f64;
+    let mut i = 0;
+    while size >= 1000.0 && i < UNITS.len() - 1 {
+        size /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", go_g(size, 3), UNITS[i])
+}
+
+/// go-units `HumanDuration` of a number of seconds (`Less than a second`, `About an hour`, …).
+pub fn human_duration(seconds: i64) -> String {
+    let s = seconds;
+    if s < 1 {
+        return "Less than a second".into();
+    }
+    if s == 1 {
+        return "1 second".into();
+    }
+    if s < 60 {
+        return format!("{s} seconds");
+    }
+    let minutes = s / 60;
+    if minutes == 1 {
+        return "About a minute".into();
+    }
+    if minutes < 60 {
+        return format!("{minutes} minutes");
+    }
+    let hours = (s + 1800) / 3600; // Round(time.Hour)
+    if hours == 1 {
+        return "About an hour".into();
+    }
+    if hours < 48 {
+        return format!("{hours} hours");
+    }
+    if hours < 24 * 7 * 2 {
+        return format!("{} days", hours / 24);
+    }
+    if hours < 24 * 30 * 2 {
+        return format!("{} weeks", hours / 24 / 7);
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{} months", hours / 24 / 30);
+    }
+    format!("{} years", s / 3600 / 24 / 365)
+}
+
+/// The docker CLI's `Ellipsis`: at most `max` characters, the last one `…` when cut.
+pub fn ellipsis(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if max == 0 {
+        return String::new();
+    }
+    if n <= max {
+        return s.to_string();
+    }
+    if max == 1 {
+        return s.chars().take(1).collect();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// `TruncateID`: drops `sha256:` and keeps 12 characters.
+pub fn truncate_id(id: &str) -> String {
+    let id = id.split_once(':').map_or(id, |(_, h)| h);
+    id.chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        for (n, want) in [
+            (0, "0B"),
+            (1, "1B"),
+            (999, "999B"),
+            (1000, "1kB"),
+            (1234, "1.23kB"),
+            (4_270_000, "4.27MB"),
+            (999_500, "1e+03kB"),
+            (12_345_678, "12.3MB"),
+            (100_000_000, "100MB"),
+            (1_500_000_000, "1.5GB"),
+            (250_000_000_000, "250GB"),
+        ] {
+            assert_eq!(human_size(n), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        for (s, want) in [
+            (0, "Less than a second"),
+            (1, "1 second"),
+            (59, "59 seconds"),
+            (60, "About a minute"),
+            (119, "About a minute"),
+            (120, "2 minutes"),
+            (3599, "59 minutes"),
+            (3600, "About an hour"),
+            (5399, "About an hour"),
+            (5400, "2 hours"),
+            (47 * 3600, "47 hours"),
+            (48 * 3600, "2 days"),
+            (14 * 24 * 3600, "2 weeks"),
+            (60 * 24 * 3600, "2 months"),
+            (800 * 24 * 3600, "2 years"),
+        ] {
+            assert_eq!(human_duration(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn ellipses_and_ids() {
+        assert_eq!(ellipsis("abcdef", 4), "abc…");
+        assert_eq!(ellipsis("abc", 4), "abc");
+        assert_eq!(truncate_id("sha256:0123456789abcdef"), "0123456789ab");
+    }
+}

@@ -1,0 +1,118 @@
+//! `import`: a rootfs tar (plain, gzip or zstd) becomes a one-layer image.
+
+use crate::{Engine, EngineError, Result};
+use blob_store::{Compression, LayerIngest};
+use image_ref::Reference;
+use image_store::{ImageRecord, LayerRecord};
+use metadata_db::LayerSource;
+use oci_model::{media_types, Digest, ExecConfig, History, ImageConfig, RootFs};
+use std::io::Read;
+use time::OffsetDateTime;
+
+/// Options of [`Engine::import`].
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// `REPO[:TAG]` to tag the new image with.
+    pub reference: Option<String>,
+    /// Commit message (`-m`); default `Imported from <source>`.
+    pub message: Option<String>,
+    /// `-c` change lines.
+    pub changes: Vec<String>,
+    /// Where the tar came from, for the default message (`-` for stdin or a file).
+    pub source: String,
+}
+
+/// Parses a user-given tag target: normalised, `:latest` added, digests refused.
+pub(crate) fn parse_tag_target(s: &str) -> Result<Reference> {
+    let r = Reference::parse_normalized(s)?;
+    if r.digest().is_some() {
+        return Err(EngineError::invalid(format!("refusing to create a tag with a digest reference: {s}")));
+    }
+    if r.familiar_name() == "sha256" {
+        return Err(EngineError::invalid("refusing to create an ambiguous tag using digest algorithm as name"));
+    }
+    Ok(r.with_default_tag())
+}
+
+/// Docker's name for this machine's architecture.
+pub(crate) fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Unix seconds of an RFC 3339 timestamp (0 when absent or unparsable).
+pub(crate) fn unix_of(created: Option<&str>) -> i64 {
+    created
+        .and_then(|c| OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok())
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(0)
+}
+
+pub(crate) fn source_of(ing: &LayerIngest) -> Option<LayerSource> {
+    let media_type = match ing.compression {
+        Compression::None => return None,
+        Compression::Gzip => media_types::OCI_LAYER_GZIP,
+        Compression::Zstd => media_types::OCI_LAYER_ZSTD,
+    };
+    Some(LayerSource { digest: ing.source_digest.clone(), size: ing.source_size, media_type: media_type.into() })
+}
+
+impl Engine {
+    /// Imports a rootfs tar as a one-layer image; returns the image ID.
+    pub fn import(&self, input: impl Read, opts: &ImportOptions) -> Result<Digest> {
+        // Validate everything cheap before touching the store.
+        let target = opts.reference.as_deref().map(parse_tag_target).transpose()?;
+        let mut exec = ExecConfig::default();
+        crate::apply_changes(&mut exec, &opts.changes)?;
+
+        let _lease = self.leases.shared()?;
+        let layer = blob_store::ingest_layer(&self.blobs, input)?;
+
+        let now = OffsetDateTime::now_utc();
+        let created = rfc3339(now);
+        let message = opts.message.clone().unwrap_or_else(|| format!("Imported from {}", opts.source));
+        let has_config = exec != ExecConfig::default();
+        let config = ImageConfig {
+            created: Some(created.clone()),
+            architecture: go_arch().into(),
+            os: "linux".into(),
+            config: has_config.then_some(exec),
+            rootfs: RootFs { kind: "layers".into(), diff_ids: vec![layer.diff_id.clone()] },
+            history: vec![History { created: Some(created), comment: Some(message.clone()), ..Default::default() }],
+            comment: Some(message),
+            ..Default::default()
+        };
+        let bytes = serde_json::to_vec(&config).map_err(|e| EngineError::invalid(e.to_string()))?;
+        let id = self.blobs.put(&bytes, None)?;
+        let record = ImageRecord {
+            id: id.clone(),
+            config_size: bytes.len() as u64,
+            manifest: None,
+            parent: None,
+            created: now.unix_timestamp(),
+            diff_ids: vec![layer.diff_id.clone()],
+            labels: config.labels(),
+        };
+        self.db().write(|tx| -> Result<()> {
+            tx.insert_layer(
+                &LayerRecord { diff_id: layer.diff_id.clone(), size: layer.size, stored_bytes: layer.size },
+                source_of(&layer).as_ref(),
+            )?;
+            tx.insert_image(&record)?;
+            if let Some(t) = &target {
+                tx.set_tag(t, &id)?;
+            }
+            Ok(())
+        })?;
+        Ok(id)
+    }
+}

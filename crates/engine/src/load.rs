@@ -1,0 +1,351 @@
+//! `load`: images from a `docker save` archive (Docker 25+ layout, the older layout, what
+//! `skopeo copy … docker-archive:` writes) or a bare OCI image layout tar.
+//!
+//! The tar is read once, in any entry order: large regular files stream straight into the blob
+//! store under their own digest (an uncompressed layer is then already in place, named by its
+//! diff ID), small ones stay in memory; links are recorded, never created. Then `manifest.json`
+//! (or `index.json`) is checked in full, every layer verified against the config's diff IDs, and
+//! only then is the metadata committed in one transaction. Paths are resolved inside the archive:
+//! nothing a manifest names can reach outside it. On any error nothing is committed and the blobs
+//! written on the way are swept.
+
+use crate::import::{source_of, unix_of};
+use crate::save::ArchiveItem;
+use crate::{Engine, EngineError, Result};
+use image_ref::Reference;
+use image_store::{ImageRecord, LayerRecord};
+use metadata_db::LayerSource;
+use oci_model::{Digest, ImageConfig, Index, Manifest};
+use std::collections::HashMap;
+use std::io::{Cursor, Read, Write};
+
+/// What `load` reports, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadEvent {
+    /// `Loaded image: <familiar ref>`.
+    Loaded(String),
+    /// `Loaded image ID: sha256:…` (an image without tags).
+    LoadedId(Digest),
+    /// A tag moved away from another image:
+    /// `The image <ref> already exists, renaming the old one with ID <id> to empty string`.
+    Renamed {
+        /// The familiar reference.
+        reference: String,
+        /// The image it pointed at.
+        old: Digest,
+    },
+}
+
+impl std::fmt::Display for LoadEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadEvent::Loaded(r) => write!(f, "Loaded image: {r}"),
+            LoadEvent::LoadedId(id) => write!(f, "Loaded image ID: {id}"),
+            LoadEvent::Renamed { reference, old } => {
+                write!(f, "The image {reference} already exists, renaming the old one with ID {old} to empty string")
+            }
+        }
+    }
+}
+
+const IN_MEMORY_LIMIT: u64 = 1 << 20;
+const MAX_LINK_HOPS: usize = 40;
+
+enum File {
+    Mem(Vec<u8>),
+    Blob { digest: Digest, compressed: bool },
+}
+
+#[derive(Default)]
+struct Archive {
+    files: HashMap<String, File>,
+    /// path → target path (already made archive-relative); `None` when the target escapes.
+    links: HashMap<String, Option<String>>,
+}
+
+/// Normalises an archive path: `./a//b/` → `a/b`; `None` for absolute paths or `..` escapes.
+fn clean(path: &str) -> Option<String> {
+    if path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+impl Archive {
+    /// The file at `path`, following links inside the archive.
+    fn get(&self, path: &str) -> Result<&File> {
+        let bad = || EngineError::invalid(format!("invalid archive: path {path:?} leaves the archive"));
+        let missing = || EngineError::invalid(format!("invalid archive: {path} not found in archive"));
+        let mut cur = clean(path).ok_or_else(bad)?;
+        for _ in 0..MAX_LINK_HOPS {
+            if let Some(f) = self.files.get(&cur) {
+                return Ok(f);
+            }
+            match self.links.get(&cur) {
+                Some(Some(t)) => cur = t.clone(),
+                Some(None) => return Err(bad()),
+                None => return Err(missing()),
+            }
+        }
+        Err(EngineError::invalid(format!("invalid archive: too many links resolving {path}")))
+    }
+
+    fn bytes(&self, engine: &Engine, path: &str) -> Result<Vec<u8>> {
+        match self.get(path)? {
+            File::Mem(b) => Ok(b.clone()),
+            File::Blob { digest, .. } => Ok(engine.blobs.read(digest)?),
+        }
+    }
+}
+
+struct Prepared {
+    record: ImageRecord,
+    tags: Vec<Reference>,
+    layers: Vec<(LayerRecord, Option<LayerSource>)>,
+}
+
+impl Engine {
+    /// Loads every image of the archive read from `r`; all or nothing.
+    pub fn load(&self, r: impl Read) -> Result<Vec<LoadEvent>> {
+        let lease = self.leases.shared()?;
+        let result = self.load_locked(r);
+        drop(lease);
+        // Remove blobs this load wrote but nothing references (compressed originals, metadata
+        // files, everything after a failure).
+        let _ = self.sweep();
+        result
+    }
+
+    fn load_locked(&self, r: impl Read) -> Result<Vec<LoadEvent>> {
+        let archive = self.read_archive(r)?;
+        let prepared = if archive.files.contains_key("manifest.json") || archive.links.contains_key("manifest.json") {
+            self.prepare_docker(&archive)?
+        } else if archive.files.contains_key("index.json") {
+            self.prepare_oci(&archive)?
+        } else {
+            return Err(EngineError::invalid(
+                "invalid archive: no manifest.json or index.json found (the pre-1.10 layout is not supported)",
+            ));
+        };
+        let events = self.db().write(|tx| -> Result<Vec<LoadEvent>> {
+            let mut events = Vec::new();
+            for p in &prepared {
+                for (l, src) in &p.layers {
+                    tx.insert_layer(l, src.as_ref())?;
+                }
+                tx.insert_image(&p.record)?;
+                for t in &p.tags {
+                    if let Some(old) = tx.set_tag(t, &p.record.id)? {
+                        events.push(LoadEvent::Renamed { reference: t.familiar_string(), old });
+                    }
+                    events.push(LoadEvent::Loaded(t.familiar_string()));
+                }
+                if p.tags.is_empty() {
+                    events.push(LoadEvent::LoadedId(p.record.id.clone()));
+                }
+            }
+            Ok(events)
+        })?;
+        Ok(events)
+    }
+
+    fn read_archive(&self, r: impl Read) -> Result<Archive> {
+        let io = |e: std::io::Error| EngineError::invalid(format!("invalid archive: {e}"));
+        let mut ar = tar::Archive::new(r);
+        let mut out = Archive::default();
+        let mut buf = vec![0u8; 1 << 20];
+        for entry in ar.entries().map_err(io)? {
+            let mut entry = entry.map_err(io)?;
+            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let Some(path) = clean(&raw) else { continue };
+            if path.is_empty() {
+                continue;
+            }
+            match entry.header().entry_type() {
+                tar::EntryType::Regular | tar::EntryType::Continuous => {
+                    let size = entry.size();
+                    if size <= IN_MEMORY_LIMIT {
+                        let mut v = Vec::with_capacity(size as usize);
+                        entry.read_to_end(&mut v).map_err(io)?;
+                        out.files.insert(path, File::Mem(v));
+                    } else {
+                        let mut w = self.blobs.writer()?;
+                        let mut first = true;
+                        let mut compressed = false;
+                        loop {
+                            let n = entry.read(&mut buf).map_err(io)?;
+                            if n == 0 {
+                                break;
+                            }
+                            if first {
+                                compressed = buf[..n].starts_with(&[0x1f, 0x8b])
+                                    || buf[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+                                first = false;
+                            }
+                            w.write_all(&buf[..n]).map_err(|e| EngineError::io("write blob", e))?;
+                        }
+                        let (digest, _) = w.commit(None, Some(size))?;
+                        out.files.insert(path, File::Blob { digest, compressed });
+                    }
+                }
+                tar::EntryType::Symlink | tar::EntryType::Link => {
+                    let Some(target) = entry.link_name_bytes() else { continue };
+                    let target = String::from_utf8_lossy(&target).into_owned();
+                    let resolved = if entry.header().entry_type() == tar::EntryType::Link || target.starts_with('/') {
+                        // hard links name archive paths; absolute symlinks are not followed
+                        if target.starts_with('/') { None } else { clean(&target) }
+                    } else {
+                        let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+                        clean(&format!("{dir}/{target}"))
+                    };
+                    out.links.insert(path, resolved);
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Verifies (and if needed decompresses) the layer at `path` against `diff_id`.
+    fn prepare_layer(&self, ar: &Archive, path: &str, diff_id: &Digest, n: usize) -> Result<(LayerRecord, Option<LayerSource>)> {
+        let mismatch = |got: &Digest| {
+            EngineError::invalid(format!("invalid diffID for layer {n}: expected {diff_id}, got {got}"))
+        };
+        let ingest = match ar.get(path)? {
+            File::Blob { digest, compressed: false } => {
+                if digest != diff_id {
+                    return Err(mismatch(digest));
+                }
+                let size = self.blobs.size(digest)?.unwrap_or(0);
+                return Ok((LayerRecord { diff_id: diff_id.clone(), size, stored_bytes: size }, None));
+            }
+            File::Blob { digest, compressed: true } => {
+                blob_store::ingest_layer_expect(&self.blobs, self.blobs.open_blob(digest)?, Some(diff_id))
+            }
+            File::Mem(bytes) => blob_store::ingest_layer_expect(&self.blobs, Cursor::new(bytes), Some(diff_id)),
+        };
+        let ingest = ingest.map_err(|e| match e.mismatch() {
+            Some(got) => mismatch(&got),
+            None => EngineError::invalid(format!("invalid archive: layer {n} ({path}): {e}")),
+        })?;
+        Ok((
+            LayerRecord { diff_id: ingest.diff_id.clone(), size: ingest.size, stored_bytes: ingest.size },
+            source_of(&ingest),
+        ))
+    }
+
+    fn prepare_image(
+        &self,
+        ar: &Archive,
+        config_path: &str,
+        layer_paths: &[String],
+        tags: Vec<Reference>,
+        parent: Option<Digest>,
+    ) -> Result<Prepared> {
+        let raw = ar.bytes(self, config_path)?;
+        let config: ImageConfig = serde_json::from_slice(&raw)
+            .map_err(|e| EngineError::invalid(format!("invalid archive: config {config_path}: {e}")))?;
+        let diff_ids = &config.rootfs.diff_ids;
+        if diff_ids.len() != layer_paths.len() {
+            return Err(EngineError::invalid(format!(
+                "invalid manifest, layers length mismatch: expected {}, got {}",
+                diff_ids.len(),
+                layer_paths.len()
+            )));
+        }
+        let mut layers = Vec::new();
+        for (n, (path, d)) in layer_paths.iter().zip(diff_ids).enumerate() {
+            layers.push(self.prepare_layer(ar, path, d, n)?);
+        }
+        let id = self.blobs.put(&raw, None)?;
+        Ok(Prepared {
+            record: ImageRecord {
+                id,
+                config_size: raw.len() as u64,
+                manifest: None,
+                parent,
+                created: unix_of(config.created.as_deref()),
+                diff_ids: diff_ids.clone(),
+                labels: config.labels(),
+            },
+            tags,
+            layers,
+        })
+    }
+
+    fn prepare_docker(&self, ar: &Archive) -> Result<Vec<Prepared>> {
+        let raw = ar.bytes(self, "manifest.json")?;
+        let items: Option<Vec<ArchiveItem>> = serde_json::from_slice(&raw)
+            .map_err(|e| EngineError::invalid(format!("invalid archive: manifest.json: {e}")))?;
+        let items = items.ok_or_else(|| EngineError::invalid("invalid archive: manifest.json is null"))?;
+        let mut out = Vec::new();
+        for item in items {
+            let mut tags = Vec::new();
+            for t in item.repo_tags.iter().flatten() {
+                let r = Reference::parse_normalized(t)?;
+                if r.tag().is_none() || r.digest().is_some() {
+                    return Err(EngineError::invalid(format!("invalid tag {t:?}: must be name:tag")));
+                }
+                tags.push(r);
+            }
+            let parent = item.parent.as_deref().and_then(|p| Digest::parse(p).ok());
+            let parent = parent.filter(|p| self.blobs.contains(p));
+            out.push(self.prepare_image(ar, &item.config, &item.layers, tags, parent)?);
+        }
+        Ok(out)
+    }
+
+    fn prepare_oci(&self, ar: &Archive) -> Result<Vec<Prepared>> {
+        let raw = ar.bytes(self, "index.json")?;
+        let index: Index = serde_json::from_slice(&raw)
+            .map_err(|e| EngineError::invalid(format!("invalid archive: index.json: {e}")))?;
+        let blob = |d: &Digest| format!("blobs/sha256/{}", d.hex());
+        let mut out: Vec<Prepared> = Vec::new();
+        for desc in &index.manifests {
+            let mraw = ar.bytes(self, &blob(&desc.digest))?;
+            if Digest::of(&mraw) != desc.digest {
+                return Err(EngineError::invalid(format!("invalid archive: manifest {} does not match its digest", desc.digest)));
+            }
+            let m: Manifest = serde_json::from_slice(&mraw)
+                .map_err(|e| EngineError::invalid(format!("invalid archive: manifest {}: {e}", desc.digest)))?;
+            let name = desc.annotations.get("io.containerd.image.name").cloned().or_else(|| {
+                desc.annotations.get("org.opencontainers.image.ref.name").filter(|n| n.contains(':')).cloned()
+            });
+            let tags = match name {
+                Some(n) => vec![Reference::parse_normalized(&n)?.with_default_tag()],
+                None => Vec::new(),
+            };
+            let layers: Vec<String> = m.layers.iter().map(|l| blob(&l.digest)).collect();
+            let p = self.prepare_image(ar, &blob(&m.config.digest), &layers, tags, None)?;
+            match out.iter_mut().find(|o| o.record.id == p.record.id) {
+                Some(o) => o.tags.extend(p.tags),
+                None => out.push(p),
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn clean_paths() {
+        assert_eq!(clean("./a//b/").as_deref(), Some("a/b"));
+        assert_eq!(clean("a/../b").as_deref(), Some("b"));
+        assert_eq!(clean("../x"), None);
+        assert_eq!(clean("/etc/passwd"), None);
+        assert_eq!(clean("a/../../x"), None);
+    }
+}

@@ -1,0 +1,87 @@
+//! Tag, rmi, prune, listing and disk usage: plans from `image-store`, applied in one transaction.
+
+use crate::import::parse_tag_target;
+use crate::{Engine, Result};
+use image_store::{DiskUsage, ImageSummary, ListOptions, PruneOptions, RmiEvent, RmiOptions, RmiPlan};
+use metadata_db::WriteTx;
+use oci_model::Digest;
+
+/// What a `tag` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagOutcome {
+    /// The image tagged.
+    pub image: Digest,
+    /// The image the tag pointed at before, when it moved.
+    pub previous: Option<Digest>,
+}
+
+fn apply(tx: &mut WriteTx<'_>, plan: &RmiPlan) -> Result<()> {
+    for r in &plan.untag {
+        tx.remove_tag(r)?;
+    }
+    for id in &plan.delete_images {
+        tx.delete_image(id)?;
+    }
+    for l in &plan.delete_layers {
+        tx.delete_layer(l)?;
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Lists images as `docker images` does.
+    pub fn images(&self, opts: &ListOptions) -> Result<Vec<ImageSummary>> {
+        Ok(image_store::list_images(&self.view()?, opts)?)
+    }
+
+    /// Points `target` (`REPO[:TAG]`) at the image `source` names.
+    pub fn tag(&self, source: &str, target: &str) -> Result<TagOutcome> {
+        let target = parse_tag_target(target)?;
+        self.db().write(|tx| {
+            let view = tx.view()?;
+            let image = image_store::resolve(&view, source)?.id;
+            let previous = tx.set_tag(&target, &image)?;
+            Ok(TagOutcome { image, previous })
+        })
+    }
+
+    /// `rmi` of one name or ID: untags and deletes as Docker does; returns the events
+    /// (`Untagged:` / `Deleted:` lines).
+    pub fn rmi(&self, input: &str, opts: &RmiOptions) -> Result<Vec<RmiEvent>> {
+        let plan = self.db().write(|tx| -> Result<RmiPlan> {
+            let plan = image_store::plan_rmi(&tx.view()?, input, opts)?;
+            apply(tx, &plan)?;
+            Ok(plan)
+        })?;
+        if !plan.delete_images.is_empty() {
+            self.sweep()?;
+        }
+        Ok(plan.events)
+    }
+
+    /// What `rmi` would do, without doing it.
+    pub fn plan_rmi(&self, input: &str, opts: &RmiOptions) -> Result<RmiPlan> {
+        Ok(image_store::plan_rmi(&self.view()?, input, opts)?)
+    }
+
+    /// `image prune`: removes what the plan lists; returns the plan that was applied.
+    pub fn prune(&self, opts: &PruneOptions) -> Result<RmiPlan> {
+        let plan = self.db().write(|tx| -> Result<RmiPlan> {
+            let plan = image_store::plan_prune(&tx.view()?, opts)?;
+            apply(tx, &plan)?;
+            Ok(plan)
+        })?;
+        self.sweep()?;
+        Ok(plan)
+    }
+
+    /// What `image prune` would do, without doing it.
+    pub fn plan_prune(&self, opts: &PruneOptions) -> Result<RmiPlan> {
+        Ok(image_store::plan_prune(&self.view()?, opts)?)
+    }
+
+    /// `system df`.
+    pub fn disk_usage(&self) -> Result<DiskUsage> {
+        Ok(image_store::disk_usage(&self.view()?))
+    }
+}

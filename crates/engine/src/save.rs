@@ -1,0 +1,185 @@
+//! `save`: images to a tar in Docker 25+'s layout (an OCI image layout plus `manifest.json` and
+//! `repositories`), which `docker load`, `skopeo` (`docker-archive:`) and this store's `load` read.
+
+use crate::{Engine, EngineError, Result};
+use image_ref::{AnyReference, Reference};
+use image_store::StoreView;
+use oci_model::{media_types, Descriptor, Digest, ImageConfig, Index, Manifest};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// One item of a Docker archive's `manifest.json`.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub(crate) struct ArchiveItem {
+    #[serde(rename = "Config")]
+    pub config: String,
+    #[serde(rename = "RepoTags")]
+    pub repo_tags: Option<Vec<String>>,
+    #[serde(rename = "Layers")]
+    pub layers: Vec<String>,
+    #[serde(rename = "Parent", default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    #[serde(rename = "LayerSources", default, skip_serializing_if = "Option::is_none")]
+    pub layer_sources: Option<BTreeMap<String, Descriptor>>,
+}
+
+enum Content {
+    Blob(Digest),
+    Bytes(Vec<u8>),
+}
+
+/// Which images and tags the names select, in first-seen order (moby's `parseNames`).
+fn select(view: &StoreView, names: &[String]) -> Result<Vec<(Digest, Vec<Reference>)>> {
+    let mut out: Vec<(Digest, Vec<Reference>)> = Vec::new();
+    let mut add = |id: Digest, r: Option<Reference>| {
+        let pos = match out.iter().position(|(i, _)| *i == id) {
+            Some(p) => p,
+            None => {
+                out.push((id, Vec::new()));
+                out.len() - 1
+            }
+        };
+        if let Some(r) = r {
+            if !out[pos].1.contains(&r) {
+                out[pos].1.push(r);
+            }
+        }
+    };
+    for name in names {
+        match image_ref::parse_any(name)? {
+            AnyReference::Id(_) => add(image_store::resolve(view, name)?.id, None),
+            AnyReference::Named(r) if r.tag().is_none() && r.digest().is_none() => {
+                let mut tags: Vec<_> = view.tags.iter().filter(|t| t.reference.name() == r.name()).collect();
+                tags.sort_by(|a, b| a.reference.cmp(&b.reference));
+                if tags.is_empty() {
+                    add(image_store::resolve(view, name)?.id, None);
+                }
+                for t in tags {
+                    if t.reference.digest().is_none() {
+                        add(t.image.clone(), Some(t.reference.clone()));
+                    }
+                }
+            }
+            AnyReference::Named(r) => {
+                let found = image_store::resolve(view, name)?;
+                add(found.id, r.tag().is_some().then_some(r));
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Engine {
+    /// Writes the named images (names, IDs or digests; a bare repository means all its tags)
+    /// as one tar to `w`.
+    pub fn save<W: Write>(&self, names: &[String], w: W) -> Result<()> {
+        let view = self.view()?;
+        let selected = select(&view, names)?;
+        let mut files: BTreeMap<String, Content> = BTreeMap::new();
+        let mut index = Index {
+            schema_version: 2,
+            media_type: Some(media_types::OCI_INDEX.into()),
+            manifests: Vec::new(),
+            annotations: BTreeMap::new(),
+        };
+        let mut items = Vec::new();
+        let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (id, refs) in &selected {
+            let raw = self.blobs.read(id)?;
+            let config: ImageConfig = serde_json::from_slice(&raw)
+                .map_err(|e| EngineError::invalid(format!("image {id}: config: {e}")))?;
+            if config.rootfs.diff_ids.is_empty() {
+                return Err(EngineError::invalid("empty export - not implemented"));
+            }
+            files.insert(format!("blobs/sha256/{}", id.hex()), Content::Blob(id.clone()));
+            let mut layers = Vec::new();
+            let mut sources = BTreeMap::new();
+            for d in &config.rootfs.diff_ids {
+                let size = self
+                    .blobs
+                    .size(d)?
+                    .ok_or_else(|| EngineError::NotFound(format!("layer {d} of image {id} is missing")))?;
+                files.insert(format!("blobs/sha256/{}", d.hex()), Content::Blob(d.clone()));
+                let desc = Descriptor::new(media_types::OCI_LAYER_TAR, d.clone(), size);
+                sources.insert(d.to_string(), desc.clone());
+                layers.push(desc);
+            }
+            let manifest = Manifest {
+                schema_version: 2,
+                media_type: Some(media_types::OCI_MANIFEST.into()),
+                config: Descriptor::new(media_types::OCI_CONFIG, id.clone(), raw.len() as u64),
+                layers: layers.clone(),
+                annotations: BTreeMap::new(),
+            };
+            let mbytes = serde_json::to_vec(&manifest).map_err(|e| EngineError::invalid(e.to_string()))?;
+            let mdigest = Digest::of(&mbytes);
+            let mdesc = Descriptor::new(media_types::OCI_MANIFEST, mdigest.clone(), mbytes.len() as u64);
+            files.insert(format!("blobs/sha256/{}", mdigest.hex()), Content::Bytes(mbytes));
+            if refs.is_empty() {
+                index.manifests.push(mdesc.clone());
+            }
+            for r in refs {
+                let mut d = mdesc.clone();
+                d.annotations.insert("io.containerd.image.name".into(), r.to_string());
+                d.annotations.insert("org.opencontainers.image.ref.name".into(), r.tag().unwrap_or("").into());
+                index.manifests.push(d);
+                let last = config.rootfs.diff_ids.last().map(|d| d.hex().to_string()).unwrap_or_default();
+                repositories.entry(r.familiar_name()).or_default().insert(r.tag().unwrap_or("").into(), last);
+            }
+            let parent = view.images.iter().find(|i| i.id == *id).and_then(|i| i.parent.clone());
+            items.push(ArchiveItem {
+                config: format!("blobs/sha256/{}", id.hex()),
+                repo_tags: (!refs.is_empty()).then(|| refs.iter().map(|r| r.familiar_string()).collect()),
+                layers: layers.iter().map(|l| format!("blobs/sha256/{}", l.digest.hex())).collect(),
+                parent: parent.map(|p| p.to_string()),
+                layer_sources: Some(sources),
+            });
+        }
+        files.insert("index.json".into(), Content::Bytes(json(&index)));
+        files.insert("manifest.json".into(), Content::Bytes(json(&items)));
+        files.insert("oci-layout".into(), Content::Bytes(br#"{"imageLayoutVersion": "1.0.0"}"#.to_vec()));
+        if !repositories.is_empty() {
+            files.insert("repositories".into(), Content::Bytes(json(&repositories)));
+        }
+        self.write_tar(files, w)
+    }
+
+    fn write_tar<W: Write>(&self, files: BTreeMap<String, Content>, w: W) -> Result<()> {
+        let io = |e| EngineError::io("write archive", e);
+        let mut b = tar::Builder::new(w);
+        b.mode(tar::HeaderMode::Deterministic);
+        for dir in ["blobs/", "blobs/sha256/"] {
+            let mut h = tar::Header::new_ustar();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            h.set_mtime(0);
+            b.append_data(&mut h, dir, std::io::empty()).map_err(io)?;
+        }
+        for (path, content) in files {
+            let mut h = tar::Header::new_ustar();
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(0o644);
+            h.set_mtime(0);
+            match content {
+                Content::Bytes(bytes) => {
+                    h.set_size(bytes.len() as u64);
+                    b.append_data(&mut h, &path, bytes.as_slice()).map_err(io)?;
+                }
+                Content::Blob(d) => {
+                    let f = self.blobs.open_blob(&d)?;
+                    let len = f.metadata().map_err(io)?.len();
+                    h.set_size(len);
+                    b.append_data(&mut h, &path, f).map_err(io)?;
+                }
+            }
+        }
+        b.into_inner().map_err(io)?.flush().map_err(io)?;
+        Ok(())
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("archive metadata serialises")
+}

@@ -1,0 +1,138 @@
+//! The engine against a real data directory: import, tag, rmi, prune, save, load, bad input.
+
+use engine::{Engine, ImportOptions};
+use image_store::{ListOptions, PruneOptions, RmiEvent, RmiOptions};
+use std::io::Cursor;
+
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1);
+        b.append_data(&mut h, path, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn import(e: &Engine, tar: &[u8], tag: &str, msg: &str) -> oci_model::Digest {
+    let opts = ImportOptions {
+        reference: Some(tag.into()),
+        message: Some(msg.into()),
+        source: "-".into(),
+        ..Default::default()
+    };
+    e.import(Cursor::new(tar), &opts).unwrap()
+}
+
+fn blob_names(root: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn blob_bytes(root: &std::path::Path) -> u64 {
+    std::fs::read_dir(root.join("blobs/sha256")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum()
+}
+
+fn tags(e: &Engine) -> Vec<String> {
+    let mut v: Vec<String> = e
+        .images(&ListOptions { all: true, filters: vec![] })
+        .unwrap()
+        .into_iter()
+        .flat_map(|i| if i.repo_tags.is_empty() { vec!["<none>".to_string()] } else { i.repo_tags })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn import_tag_rmi_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    let layer = tar_of(&[("etc/hostname", b"box\n"), ("bin/sh", &[7u8; 5000])]);
+    let id = import(&e, &layer, "bb:1", "first");
+    e.tag("bb:1", "bb:2").unwrap();
+    assert_eq!(tags(&e), ["bb:1", "bb:2"]);
+
+    let err = e.rmi(id.short(), &RmiOptions { force: false, no_prune: false }).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories", id.short())
+    );
+    assert_eq!(e.rmi("bb:2", &RmiOptions::default()).unwrap(), vec![RmiEvent::Untagged("bb:2".into())]);
+
+    // same layer, new config: stored once; the old image becomes dangling
+    let before = blob_bytes(dir.path());
+    let id2 = import(&e, &layer, "bb:1", "second");
+    assert_ne!(id, id2);
+    assert!(blob_bytes(dir.path()) - before < 2000, "layer stored twice");
+    assert_eq!(tags(&e), ["<none>", "bb:1"]);
+
+    let before = blob_bytes(dir.path());
+    let plan = e.prune(&PruneOptions { all: false, until: None, labels: vec![] }).unwrap();
+    assert_eq!(plan.events, vec![RmiEvent::Deleted(id.clone())]);
+    assert_eq!(before - blob_bytes(dir.path()), plan.bytes_freed);
+    assert_eq!(tags(&e), ["bb:1"]);
+    assert!(e.fsck().unwrap().is_empty());
+}
+
+#[test]
+fn save_load_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    let big = vec![3u8; 3 << 20]; // larger than the in-memory limit of load
+    let id = import(&e, &tar_of(&[("a", b"a"), ("big", &big)]), "bb:1", "x");
+    let mut archive = Vec::new();
+    e.save(&["bb:1".into()], &mut archive).unwrap();
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let e2 = Engine::open(dir2.path()).unwrap();
+    let events = e2.load(Cursor::new(&archive)).unwrap();
+    assert_eq!(events.iter().map(|e| e.to_string()).collect::<Vec<_>>(), ["Loaded image: bb:1"]);
+    assert_eq!(e2.inspect("bb:1").unwrap().id, id);
+    assert!(e2.fsck().unwrap().is_empty());
+    // only the config and the layer: nothing else of the archive stays
+    assert_eq!(blob_names(dir2.path()).len(), 2);
+
+    let mut again = Vec::new();
+    e2.save(&["bb:1".into()], &mut again).unwrap();
+    assert_eq!(archive, again, "save is deterministic");
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    import(&e, &tar_of(&[("a", b"a")]), "bb:1", "x");
+    let names = blob_names(dir.path());
+    let state = tags(&e);
+
+    let opts = |r: &str| ImportOptions { reference: Some(r.into()), source: "-".into(), ..Default::default() };
+    let good = tar_of(&[("b", b"b")]);
+    let err = e.import(Cursor::new(&good), &opts("Bad:1")).unwrap_err();
+    assert_eq!(err.to_string(), "invalid reference format: repository name (library/Bad) must be lowercase");
+    let mut truncated = tar_of(&[("big", &[1u8; 4096])]);
+    truncated.truncate(1500);
+    assert!(e.import(Cursor::new(&truncated), &opts("x:1")).is_err());
+    let mut fake_gzip = vec![0x1f, 0x8b];
+    fake_gzip.extend_from_slice(b"not really gzip at all, no");
+    assert!(e.import(Cursor::new(&fake_gzip), &opts("x:1")).is_err());
+
+    // archives: manifest naming a missing blob, and one leaving the archive
+    for manifest in [
+        r#"[{"Config":"blobs/sha256/nope","RepoTags":["x:1"],"Layers":[]}]"#,
+        r#"[{"Config":"../../etc/passwd","RepoTags":["x:1"],"Layers":[]}]"#,
+        r#"[{"Config":"/etc/passwd","RepoTags":["x:1"],"Layers":[]}]"#,
+    ] {
+        let archive = tar_of(&[("manifest.json", manifest.as_bytes())]);
+        let err = e.load(Cursor::new(&archive)).unwrap_err();
+        assert!(err.to_string().starts_with("invalid archive:"), "{err}");
+    }
+    assert_eq!(blob_names(dir.path()), names);
+    assert_eq!(tags(&e), state);
+}

@@ -1,0 +1,60 @@
+//! Layer changesets and their tar codec: what one image layer adds, changes and deletes.
+//!
+//! A layer is a tar of the paths it adds or changes, in full, plus deletions written as OCI
+//! whiteouts: an empty file `<dir>/.wh.<name>` deletes `<dir>/<name>` from the layers below,
+//! and `<dir>/.wh..wh..opq` makes `<dir>` opaque (every lower child hidden). This crate turns
+//! such a tar into a [`Changeset`] of [`Entry`]s and back:
+//!
+//! - [`read_changeset`] / [`read_changeset_with`] decode a tar stream (ustar, PAX, GNU long
+//!   names). Names are normalised (`./a/` → `a`), and a name whose `..` climbs above the root is
+//!   an error, never silently clamped. Whiteout names become [`EntryKind::Whiteout`] and
+//!   [`EntryKind::Opaque`] entries on the path they affect. Small files keep their bytes
+//!   ([`Content::Inline`]); larger ones only their sha256 ([`Content::Digest`]), hashed while
+//!   streaming ([`ReadOptions`]).
+//! - [`write_changeset`] encodes deterministically: the same changeset always gives the same
+//!   bytes (canonical order with whiteouts before their siblings and opaque markers first in
+//!   their directory, fixed header fields, PAX only where ustar cannot hold a value).
+//!
+//! ```
+//! use layer_diff::{read_changeset, write_changeset, Changeset, Entry};
+//!
+//! let cs: Changeset = [
+//!     Entry::file("etc/passwd", "root:x:0:0\n"),
+//!     Entry::whiteout("etc/shadow"),
+//!     Entry::opaque("var/cache"),
+//!     Entry::symlink("lib", "usr/lib"),
+//! ]
+//! .into_iter()
+//! .collect();
+//! let tar = write_changeset(&cs, &|_| None, Vec::new()).unwrap();
+//! let back = read_changeset(tar.as_slice()).unwrap();
+//! let names: Vec<String> = back.iter().map(|e| format!("{} {}", e.kind.name(), e.path)).collect();
+//! assert_eq!(names, ["whiteout etc/shadow", "file etc/passwd", "symlink lib", "opaque var/cache"]);
+//! ```
+//!
+//! Pure: no file system, network, clock or threads; it builds for `wasm32-unknown-unknown` so
+//! the dashboard decodes layers with the same code as the server.
+//!
+//! Deliberately absent: applying a changeset to a directory, or computing one from a
+//! container's writable layer (both touch the disk and belong to an I/O crate); comparing two
+//! trees; compression (callers hand in the uncompressed tar stream); user and group *names*
+//! (only numeric ids are kept); `LIBARCHIVE.xattr.*` records and PAX global headers (skipped).
+#![deny(missing_docs)]
+
+mod error;
+mod model;
+mod path;
+mod read;
+mod write;
+
+pub use error::{DiffError, ErrorKind};
+pub use model::{Changeset, Content, Entry, EntryKind};
+pub use path::{
+    compare_paths, normalize_path, parent_path, parse_tar_name, TarName, OPAQUE_MARKER,
+    WHITEOUT_PREFIX,
+};
+pub use read::{read_changeset, read_changeset_with, ReadOptions};
+pub use write::write_changeset;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,225 @@
+//! Decoding a layer tar into a [`Changeset`].
+
+use crate::path::{normalize_path, parse_tar_name, TarName};
+use crate::{Changeset, Content, DiffError, Entry, EntryKind};
+use oci_model::Sha256Writer;
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use tar::EntryType;
+
+/// How [`read_changeset_with`] treats file contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Files of at most this many bytes keep their content inline ([`Content::Inline`]);
+    /// larger ones are hashed while streaming and keep only their digest
+    /// ([`Content::Digest`]). Empty files are always inline.
+    pub keep_content_up_to: u64,
+}
+
+impl Default for ReadOptions {
+    /// Keeps files of up to 4 KiB inline.
+    fn default() -> Self {
+        ReadOptions {
+            keep_content_up_to: 4096,
+        }
+    }
+}
+
+/// Reads a layer tar with the default [`ReadOptions`].
+pub fn read_changeset<R: Read>(r: R) -> Result<Changeset, DiffError> {
+    read_changeset_with(r, &ReadOptions::default())
+}
+
+/// Reads a layer tar (ustar, PAX or GNU; long names either way) into a changeset in
+/// canonical order.
+///
+/// Names are normalised (`./a/` → `a`, `/etc/x` → `etc/x`); a name or hardlink target whose
+/// `..` climbs above the root is an error. `<dir>/.wh.<name>` becomes a [`EntryKind::Whiteout`]
+/// at `<dir>/<name>`, `<dir>/.wh..wh..opq` an [`EntryKind::Opaque`] at `<dir>`, other
+/// `.wh..wh.*` names are skipped and `.wh.` alone is an error. When a name occurs twice the
+/// later entry wins, as when extracting. PAX global headers are skipped; uid, gid, size, mtime,
+/// path, linkpath and `SCHILY.xattr.*` records are honoured. User and group names are not kept.
+pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Changeset, DiffError> {
+    let mut archive = tar::Archive::new(r);
+    let entries = archive
+        .entries()
+        .map_err(|e| DiffError::read("opening the archive", e))?;
+    let mut cs = Changeset::new();
+    for item in entries {
+        let mut te = item.map_err(|e| DiffError::read("reading the next header", e))?;
+        let ty = te.header().entry_type();
+        if ty.is_pax_global_extensions() {
+            continue;
+        }
+        let raw = String::from_utf8(te.path_bytes().into_owned())
+            .map_err(|e| DiffError::path(&String::from_utf8_lossy(e.as_bytes()), "not UTF-8"))?;
+        let pax = pax_records(&mut te, &raw)?;
+        let (path, marker) = match parse_tar_name(&raw)? {
+            TarName::Meta => continue,
+            TarName::Path(p) => (p, None),
+            TarName::Whiteout(p) => (p, Some(EntryKind::Whiteout)),
+            TarName::Opaque(p) => (p, Some(EntryKind::Opaque)),
+        };
+        let header = te.header();
+        let bad = |e: io::Error| DiffError::read(format!("entry {raw:?}"), e);
+        let mode = header.mode().map_err(bad)? & 0o7777;
+        let uid = id(header.uid().map_err(bad)?, &raw, "uid")?;
+        let gid = id(header.gid().map_err(bad)?, &raw, "gid")?;
+        let mtime = match pax.get("mtime") {
+            Some(value) => pax_time(value).ok_or_else(|| {
+                DiffError::entry(
+                    &raw,
+                    format!("bad PAX mtime {:?}", String::from_utf8_lossy(value)),
+                )
+            })?,
+            None => i64::try_from(header.mtime().map_err(bad)?)
+                .map_err(|_| DiffError::entry(&raw, "mtime out of range"))?,
+        };
+        let xattrs: BTreeMap<String, Vec<u8>> = pax
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("SCHILY.xattr.")?.to_string(), v.clone())))
+            .collect();
+        let link = || -> Result<String, DiffError> {
+            let bytes = te.link_name_bytes().unwrap_or_default().into_owned();
+            String::from_utf8(bytes).map_err(|_| DiffError::entry(&raw, "link target is not UTF-8"))
+        };
+        let device = || -> Result<(u32, u32), DiffError> {
+            let major = header.device_major().map_err(bad)?.unwrap_or(0);
+            let minor = header.device_minor().map_err(bad)?.unwrap_or(0);
+            Ok((major, minor))
+        };
+        let kind = match marker {
+            Some(marker) => marker,
+            None => match ty {
+                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+                    if raw.ends_with('/') =>
+                {
+                    EntryKind::Dir
+                }
+                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                    EntryKind::File {
+                        size: 0,
+                        content: Content::Inline(Vec::new()),
+                    }
+                }
+                EntryType::Directory => EntryKind::Dir,
+                EntryType::Symlink => EntryKind::Symlink { target: link()? },
+                EntryType::Link => {
+                    let target = normalize_path(&link()?)?;
+                    if target.is_empty() {
+                        return Err(DiffError::entry(&raw, "hardlink to the root"));
+                    }
+                    EntryKind::Hardlink { target }
+                }
+                EntryType::Char => {
+                    let (major, minor) = device()?;
+                    EntryKind::CharDevice { major, minor }
+                }
+                EntryType::Block => {
+                    let (major, minor) = device()?;
+                    EntryKind::BlockDevice { major, minor }
+                }
+                EntryType::Fifo => EntryKind::Fifo,
+                other => {
+                    return Err(DiffError::UnsupportedType {
+                        path: raw.clone(),
+                        type_flag: other.as_byte() as char,
+                    })
+                }
+            },
+        };
+        let kind = match kind {
+            EntryKind::Dir | EntryKind::Opaque => kind,
+            _ if path.is_empty() => {
+                return Err(DiffError::entry(&raw, "the root must be a directory"))
+            }
+            EntryKind::File { .. } => read_file(&mut te, &raw, options)?,
+            _ => kind,
+        };
+        cs.push(Entry {
+            path,
+            kind,
+            mode,
+            uid,
+            gid,
+            mtime,
+            xattrs,
+        });
+    }
+    cs.dedup_last_wins();
+    cs.sort();
+    Ok(cs)
+}
+
+/// The PAX records that describe this entry (tar-rs already applied size, uid, gid, path and
+/// linkpath; we need mtime and xattrs).
+fn pax_records<R: Read>(
+    te: &mut tar::Entry<'_, R>,
+    raw: &str,
+) -> Result<BTreeMap<String, Vec<u8>>, DiffError> {
+    let mut records = BTreeMap::new();
+    let Some(exts) = te
+        .pax_extensions()
+        .map_err(|e| DiffError::read(format!("entry {raw:?}: PAX header"), e))?
+    else {
+        return Ok(records);
+    };
+    for ext in exts {
+        let ext = ext.map_err(|e| DiffError::read(format!("entry {raw:?}: PAX record"), e))?;
+        let key = ext
+            .key()
+            .map_err(|_| DiffError::entry(raw, "PAX key is not UTF-8"))?;
+        records.insert(key.to_string(), ext.value_bytes().to_vec());
+    }
+    Ok(records)
+}
+
+/// A PAX time (`1700000000`, `-1.5`, `12.000000001`) as whole seconds, rounded down.
+fn pax_time(value: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(value).ok()?;
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let secs: i64 = int.parse().ok()?;
+    let negative = int.starts_with('-');
+    Some(if negative && frac.bytes().any(|b| b != b'0') {
+        secs.checked_sub(1)?
+    } else {
+        secs
+    })
+}
+
+fn id(value: u64, raw: &str, what: &str) -> Result<u32, DiffError> {
+    u32::try_from(value).map_err(|_| DiffError::entry(raw, format!("{what} {value} out of range")))
+}
+
+/// Reads a regular file's data: inline when small enough, otherwise only its digest.
+fn read_file<R: Read>(
+    te: &mut tar::Entry<'_, R>,
+    raw: &str,
+    options: &ReadOptions,
+) -> Result<EntryKind, DiffError> {
+    let size = te.size();
+    let context = || format!("entry {raw:?}: data");
+    let (got, content) = if size <= options.keep_content_up_to {
+        let mut bytes = Vec::with_capacity(size.min(1 << 20) as usize);
+        te.read_to_end(&mut bytes)
+            .map_err(|e| DiffError::read(context(), e))?;
+        (bytes.len() as u64, Content::Inline(bytes))
+    } else {
+        let mut hasher = Sha256Writer::new();
+        let n = io::copy(te, &mut hasher).map_err(|e| DiffError::read(context(), e))?;
+        (n, Content::Digest(hasher.finish()))
+    };
+    if got != size {
+        return Err(DiffError::read(
+            context(),
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("truncated: {got} of {size} bytes"),
+            ),
+        ));
+    }
+    Ok(EntryKind::File { size, content })
+}

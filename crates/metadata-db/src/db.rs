@@ -1,0 +1,440 @@
+//! The SQLite schema, migrations and typed reads and writes.
+
+use image_ref::Reference;
+use image_store::{ContainerRecord, ImageRecord, LayerRecord, StoreView, TagRecord};
+use oci_model::Digest;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+/// A metadata database error.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite failed.
+    #[error("metadata database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored value does not parse.
+    #[error("metadata database: corrupt value {0:?}")]
+    Corrupt(String),
+    /// The database was written by a newer Strata.
+    #[error("metadata database: schema version {0} is newer than this strata understands ({1})")]
+    TooNew(i64, i64),
+}
+
+type Result<T> = std::result::Result<T, DbError>;
+
+/// Where a layer came from in its compressed form (a registry blob or an archive file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerSource {
+    /// Digest of the compressed (or as-distributed) blob.
+    pub digest: Digest,
+    /// Its size.
+    pub size: u64,
+    /// Its media type.
+    pub media_type: String,
+}
+
+/// Numbered migrations; never edit one that has shipped, append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE layers (
+    diff_id      TEXT PRIMARY KEY,
+    size         INTEGER NOT NULL,
+    stored_bytes INTEGER NOT NULL
+);
+CREATE TABLE layer_sources (
+    digest     TEXT PRIMARY KEY,
+    diff_id    TEXT NOT NULL REFERENCES layers(diff_id) ON DELETE CASCADE,
+    size       INTEGER NOT NULL,
+    media_type TEXT NOT NULL
+);
+CREATE TABLE images (
+    id              TEXT PRIMARY KEY,
+    config_size     INTEGER NOT NULL,
+    manifest_digest TEXT,
+    manifest_size   INTEGER,
+    parent          TEXT,
+    created         INTEGER NOT NULL
+);
+CREATE TABLE image_layers (
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    diff_id  TEXT NOT NULL REFERENCES layers(diff_id),
+    PRIMARY KEY (image_id, position)
+);
+CREATE INDEX image_layers_diff ON image_layers(diff_id);
+CREATE TABLE image_labels (
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    key      TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (image_id, key)
+);
+CREATE TABLE tags (
+    reference TEXT PRIMARY KEY,
+    image_id  TEXT NOT NULL REFERENCES images(id)
+);
+CREATE INDEX tags_image ON tags(image_id);
+CREATE TABLE containers (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL REFERENCES images(id),
+    running  INTEGER NOT NULL DEFAULT 0
+);
+"#];
+
+/// The metadata database of one data directory.
+pub struct Db {
+    conn: Connection,
+}
+
+/// A write transaction (`BEGIN IMMEDIATE`): reads see the state the writes apply to.
+pub struct WriteTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl Db {
+    /// Opens (creating and migrating as needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Db> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(60))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn)?;
+        Ok(Db { conn })
+    }
+
+    /// A consistent snapshot of all metadata.
+    pub fn view(&mut self) -> Result<StoreView> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let v = read_view(&tx)?;
+        tx.commit()?;
+        Ok(v)
+    }
+
+    /// Runs `f` in a write transaction; commits when it returns `Ok`, rolls back otherwise.
+    pub fn write<T, E: From<DbError>>(
+        &mut self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(DbError::from)?;
+        let mut w = WriteTx { tx };
+        let out = f(&mut w)?;
+        w.tx.commit().map_err(DbError::from)?;
+        Ok(out)
+    }
+
+    /// True when some image or layer row names this blob (config, manifest or layer).
+    pub fn blob_referenced(&mut self, d: &Digest) -> Result<bool> {
+        blob_referenced(&self.conn, d)
+    }
+
+    /// Every blob some row names: image configs, manifests and layers.
+    pub fn referenced_blobs(&mut self) -> Result<std::collections::HashSet<Digest>> {
+        let mut st = self.conn.prepare(
+            "SELECT id FROM images UNION SELECT manifest_digest FROM images WHERE manifest_digest IS NOT NULL
+             UNION SELECT diff_id FROM layers",
+        )?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = std::collections::HashSet::new();
+        for r in rows {
+            out.insert(parse_digest(&r?)?);
+        }
+        Ok(out)
+    }
+
+    /// The compressed source recorded for a layer digest, if any.
+    pub fn layer_source(&mut self, digest: &Digest) -> Result<Option<(Digest, LayerSource)>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT diff_id, size, media_type FROM layer_sources WHERE digest = ?1",
+                [digest.to_string()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
+            )
+            .optional()?;
+        row.map(|(d, size, media_type)| {
+            Ok((
+                parse_digest(&d)?,
+                LayerSource { digest: digest.clone(), size: size as u64, media_type },
+            ))
+        })
+        .transpose()
+    }
+}
+
+fn blob_referenced(conn: &Connection, d: &Digest) -> Result<bool> {
+    let s = d.to_string();
+    let n: i64 = conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM images WHERE id = ?1 OR manifest_digest = ?1)
+              + (SELECT COUNT(*) FROM layers WHERE diff_id = ?1)",
+        [&s],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+impl WriteTx<'_> {
+    /// The snapshot as seen inside this transaction.
+    pub fn view(&self) -> Result<StoreView> {
+        read_view(&self.tx)
+    }
+
+    /// Records a layer (no-op when present), and optionally where it came from.
+    pub fn insert_layer(&mut self, layer: &LayerRecord, source: Option<&LayerSource>) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR IGNORE INTO layers (diff_id, size, stored_bytes) VALUES (?1, ?2, ?3)",
+            params![layer.diff_id.to_string(), layer.size as i64, layer.stored_bytes as i64],
+        )?;
+        if let Some(s) = source {
+            self.tx.execute(
+                "INSERT OR REPLACE INTO layer_sources (digest, diff_id, size, media_type) VALUES (?1, ?2, ?3, ?4)",
+                params![s.digest.to_string(), layer.diff_id.to_string(), s.size as i64, s.media_type],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Records an image; returns false (and changes nothing) when it already exists.
+    /// Every diff ID must have been inserted as a layer first.
+    pub fn insert_image(&mut self, img: &ImageRecord) -> Result<bool> {
+        let n = self.tx.execute(
+            "INSERT OR IGNORE INTO images (id, config_size, manifest_digest, manifest_size, parent, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                img.id.to_string(),
+                img.config_size as i64,
+                img.manifest.as_ref().map(|m| m.0.to_string()),
+                img.manifest.as_ref().map(|m| m.1 as i64),
+                img.parent.as_ref().map(|p| p.to_string()),
+                img.created,
+            ],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        for (i, d) in img.diff_ids.iter().enumerate() {
+            self.tx.execute(
+                "INSERT INTO image_layers (image_id, position, diff_id) VALUES (?1, ?2, ?3)",
+                params![img.id.to_string(), i as i64, d.to_string()],
+            )?;
+        }
+        for (k, v) in &img.labels {
+            self.tx.execute(
+                "INSERT INTO image_labels (image_id, key, value) VALUES (?1, ?2, ?3)",
+                params![img.id.to_string(), k, v],
+            )?;
+        }
+        Ok(true)
+    }
+
+    /// Points `reference` at `image`; returns the image it pointed at before, if another.
+    pub fn set_tag(&mut self, reference: &Reference, image: &Digest) -> Result<Option<Digest>> {
+        let key = reference.to_string();
+        let old: Option<String> = self
+            .tx
+            .query_row("SELECT image_id FROM tags WHERE reference = ?1", [&key], |r| r.get(0))
+            .optional()?;
+        self.tx.execute(
+            "INSERT OR REPLACE INTO tags (reference, image_id) VALUES (?1, ?2)",
+            params![key, image.to_string()],
+        )?;
+        match old {
+            Some(o) if o != image.to_string() => Ok(Some(parse_digest(&o)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Removes a tag; returns whether it existed.
+    pub fn remove_tag(&mut self, reference: &Reference) -> Result<bool> {
+        Ok(self.tx.execute("DELETE FROM tags WHERE reference = ?1", [reference.to_string()])? > 0)
+    }
+
+    /// Deletes an image row with its layer links and labels (not its layers).
+    pub fn delete_image(&mut self, id: &Digest) -> Result<()> {
+        self.tx.execute("DELETE FROM tags WHERE image_id = ?1", [id.to_string()])?;
+        self.tx.execute("DELETE FROM images WHERE id = ?1", [id.to_string()])?;
+        Ok(())
+    }
+
+    /// Deletes a layer row; fails if an image still links to it.
+    pub fn delete_layer(&mut self, diff_id: &Digest) -> Result<()> {
+        self.tx.execute("DELETE FROM layers WHERE diff_id = ?1", [diff_id.to_string()])?;
+        Ok(())
+    }
+
+    /// Records a container.
+    pub fn insert_container(&mut self, c: &ContainerRecord) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO containers (id, name, image_id, running) VALUES (?1, ?2, ?3, ?4)",
+            params![c.id, c.name, c.image.to_string(), c.running],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a container row.
+    pub fn delete_container(&mut self, id: &str) -> Result<()> {
+        self.tx.execute("DELETE FROM containers WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// True when some row names this blob.
+    pub fn blob_referenced(&self, d: &Digest) -> Result<bool> {
+        blob_referenced(&self.tx, d)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let current: i64 =
+        tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+    let latest = MIGRATIONS.len() as i64;
+    if current > latest {
+        return Err(DbError::TooNew(current, latest));
+    }
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(m)?;
+        tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [i as i64 + 1])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn parse_digest(s: &str) -> Result<Digest> {
+    Digest::parse(s).map_err(|_| DbError::Corrupt(s.to_string()))
+}
+
+fn read_view(conn: &Connection) -> Result<StoreView> {
+    let mut view = StoreView::default();
+    let mut st = conn.prepare("SELECT diff_id, size, stored_bytes FROM layers")?;
+    let rows = st.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    for row in rows {
+        let (d, size, stored) = row?;
+        let diff_id = parse_digest(&d)?;
+        view.layers.insert(
+            diff_id.clone(),
+            LayerRecord { diff_id, size: size as u64, stored_bytes: stored as u64 },
+        );
+    }
+
+    let mut st = conn.prepare(
+        "SELECT id, config_size, manifest_digest, manifest_size, parent, created FROM images ORDER BY id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<i64>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, i64>(5)?,
+        ))
+    })?;
+    let mut index = std::collections::HashMap::new();
+    for row in rows {
+        let (id, config_size, md, ms, parent, created) = row?;
+        let manifest = match (md, ms) {
+            (Some(d), Some(s)) => Some((parse_digest(&d)?, s as u64)),
+            _ => None,
+        };
+        index.insert(id.clone(), view.images.len());
+        view.images.push(ImageRecord {
+            id: parse_digest(&id)?,
+            config_size: config_size as u64,
+            manifest,
+            parent: parent.as_deref().map(parse_digest).transpose()?,
+            created,
+            diff_ids: Vec::new(),
+            labels: Default::default(),
+        });
+    }
+    let mut st = conn.prepare("SELECT image_id, diff_id FROM image_layers ORDER BY image_id, position")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (img, d) = row?;
+        let i = *index.get(&img).ok_or_else(|| DbError::Corrupt(img.clone()))?;
+        view.images[i].diff_ids.push(parse_digest(&d)?);
+    }
+    let mut st = conn.prepare("SELECT image_id, key, value FROM image_labels")?;
+    let rows = st.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })?;
+    for row in rows {
+        let (img, k, v) = row?;
+        let i = *index.get(&img).ok_or_else(|| DbError::Corrupt(img.clone()))?;
+        view.images[i].labels.insert(k, v);
+    }
+    let mut st = conn.prepare("SELECT reference, image_id FROM tags ORDER BY reference")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (reference, img) = row?;
+        let reference =
+            Reference::parse_normalized(&reference).map_err(|_| DbError::Corrupt(reference.clone()))?;
+        view.tags.push(TagRecord { reference, image: parse_digest(&img)? });
+    }
+    let mut st = conn.prepare("SELECT id, name, image_id, running FROM containers ORDER BY id")?;
+    let rows = st.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?))
+    })?;
+    for row in rows {
+        let (id, name, img, running) = row?;
+        view.containers.push(ContainerRecord { id, name, image: parse_digest(&img)?, running });
+    }
+    Ok(view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Digest {
+        Digest::of(s.as_bytes())
+    }
+
+    #[test]
+    fn round_trip_and_rollback() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("strata.db")).unwrap();
+        let layer = LayerRecord { diff_id: d("l1"), size: 10, stored_bytes: 10 };
+        let img = ImageRecord {
+            id: d("img"),
+            config_size: 5,
+            manifest: None,
+            parent: None,
+            created: 7,
+            diff_ids: vec![d("l1"), d("l1")],
+            labels: [("a".to_string(), "b".to_string())].into(),
+        };
+        db.write(|tx| -> Result<()> {
+            tx.insert_layer(&layer, None)?;
+            assert!(tx.insert_image(&img)?);
+            assert!(!tx.insert_image(&img)?);
+            Ok(())
+        })
+        .unwrap();
+        let v = db.view().unwrap();
+        assert_eq!(v.images, vec![img.clone()]);
+        assert_eq!(v.layers[&d("l1")], layer);
+        assert!(db.blob_referenced(&d("img")).unwrap());
+        assert!(db.blob_referenced(&d("l1")).unwrap());
+        assert!(!db.blob_referenced(&d("zz")).unwrap());
+
+        // a failing write changes nothing
+        let r: std::result::Result<(), DbError> = db.write(|tx| {
+            tx.delete_image(&d("img"))?;
+            Err(DbError::Corrupt("boom".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(db.view().unwrap().images.len(), 1);
+
+        // reopening keeps data and does not re-run migrations
+        drop(db);
+        let mut db = Db::open(&dir.path().join("strata.db")).unwrap();
+        assert_eq!(db.view().unwrap().images.len(), 1);
+    }
+}

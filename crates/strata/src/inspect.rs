@@ -1,0 +1,176 @@
+//! `history` and `inspect`.
+
+use crate::Exit;
+use clap::Args;
+use docker_format::{ellipsis, human_duration, human_size, Format, Row};
+use engine::{Engine, ImageDetails};
+use serde_json::{json, Value};
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// Print sizes and dates in human readable format
+    #[arg(short = 'H', long = "human", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    human: bool,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short = 'q', long = "quiet")]
+    quiet: bool,
+    /// Format output using a custom template
+    #[arg(long = "format")]
+    format: Option<String>,
+    /// IMAGE
+    image: String,
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// `time.Unix(t, 0).Format(time.RFC3339)` in UTC.
+pub fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+const HISTORY_TABLE: &str = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+const HISTORY_HEADERS: &[(&str, &str)] = &[
+    ("ID", "IMAGE"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("CreatedBy", "CREATED BY"),
+    ("Size", "SIZE"),
+    ("Comment", "COMMENT"),
+];
+
+pub fn history(engine: &Engine, a: HistoryArgs) -> anyhow::Result<()> {
+    let rows = engine.history(&a.image)?;
+    let now = now();
+    let mut out = Vec::new();
+    for r in &rows {
+        let id = match &r.id {
+            None => "<missing>".to_string(),
+            Some(d) if a.no_trunc => d.to_string(),
+            Some(d) => d.short().to_string(),
+        };
+        let by = r.created_by.replace('\t', " ");
+        let mut row = Row::new();
+        row.insert("ID".into(), id);
+        row.insert(
+            "CreatedSince".into(),
+            if a.human { format!("{} ago", human_duration(now - r.created)) } else { rfc3339(r.created) },
+        );
+        row.insert("CreatedAt".into(), rfc3339(r.created));
+        row.insert("CreatedBy".into(), if a.no_trunc { by } else { ellipsis(&by, 45) });
+        row.insert("Size".into(), if a.human { human_size(r.size) } else { r.size.to_string() });
+        row.insert("Comment".into(), r.comment.clone());
+        out.push(row);
+    }
+    if a.quiet {
+        for r in &out {
+            println!("{}", r["ID"]);
+        }
+        return Ok(());
+    }
+    let fmt = Format::parse(a.format.as_deref().unwrap_or(HISTORY_TABLE), HISTORY_TABLE);
+    print!("{}", fmt.render(&out, HISTORY_HEADERS).map_err(|e| anyhow::anyhow!("{e}"))?);
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Format output using a custom template (only `json` and field references)
+    #[arg(short = 'f', long = "format")]
+    format: Option<String>,
+    /// IMAGE...
+    #[arg(required = true)]
+    images: Vec<String>,
+}
+
+/// Docker's `ImageInspect` JSON (API 1.50 shape) of an image.
+pub fn image_inspect_json(d: &ImageDetails) -> Value {
+    let c = &d.config;
+    let comment = c
+        .comment
+        .clone()
+        .or_else(|| c.history.last().and_then(|h| h.comment.clone()))
+        .unwrap_or_default();
+    let mut v = json!({
+        "Id": d.id.to_string(),
+        "RepoTags": d.repo_tags,
+        "RepoDigests": d.repo_digests,
+        "Parent": d.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+        "Comment": comment,
+    });
+    let m = v.as_object_mut().expect("object");
+    if let Some(created) = &c.created {
+        m.insert("Created".into(), json!(created));
+    }
+    m.insert("DockerVersion".into(), c.extra.get("docker_version").cloned().unwrap_or(json!("")));
+    m.insert("Author".into(), json!(c.author.clone().unwrap_or_default()));
+    m.insert("Config".into(), serde_json::to_value(&c.config).expect("config serialises"));
+    m.insert("Architecture".into(), json!(c.architecture));
+    if let Some(v) = &c.variant {
+        m.insert("Variant".into(), json!(v));
+    }
+    m.insert("Os".into(), json!(c.os));
+    m.insert("Size".into(), json!(d.size));
+    m.insert("GraphDriver".into(), json!({"Data": null, "Name": "strata"}));
+    m.insert(
+        "RootFS".into(),
+        json!({"Type": "layers", "Layers": c.rootfs.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>()}),
+    );
+    m.insert("Metadata".into(), json!({}));
+    v
+}
+
+/// Prints JSON as the docker CLI does (4-space indent).
+pub fn print_json(v: &Value) -> anyhow::Result<()> {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    serde::Serialize::serialize(v, &mut ser)?;
+    buf.push(b'\n');
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &buf)?;
+    Ok(())
+}
+
+pub fn inspect(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
+    let mut found = Vec::new();
+    let mut failed = false;
+    let mut errors = Vec::new();
+    for name in &a.images {
+        match engine.inspect(name) {
+            Ok(d) => found.push(image_inspect_json(&d)),
+            Err(e) => {
+                failed = true;
+                errors.push(e);
+            }
+        }
+    }
+    match &a.format {
+        None => print_json(&Value::Array(found))?,
+        Some(f) => {
+            for v in &found {
+                let row: Row = v
+                    .as_object()
+                    .expect("object")
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .collect();
+                print!("{}", Format::parse(f, "").render(&[row], &[]).map_err(|e| anyhow::anyhow!("{e}"))?);
+            }
+        }
+    }
+    for e in &errors {
+        crate::report(e);
+    }
+    if failed {
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}
+

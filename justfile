@@ -1,0 +1,46 @@
+# Strata's tasks; `just --list` shows them. Recipes run from this directory.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+set positional-arguments
+
+export PATH := env_var('HOME') + "/.cargo/bin:" + env_var('HOME') + "/.local/bin:" + env_var('PATH')
+
+# The crates that must do no I/O and build for wasm32 (see ARCHITECTURE.md).
+pure := "oci-model image-ref image-store docker-format layer-diff layer-union"
+
+# What they must not mention: I/O, threads, the clock, randomness, an async runtime.
+impure := '(std::(fs|net|process|thread)\b|std::\{[^}]*\b(fs|net|process|thread)\b|SystemTime|Instant::now|\btokio\b|\brand\b|getrandom)'
+
+# List the recipes
+default:
+    @just --list
+
+# Build the dashboard into web/dist
+web:
+    bash scripts/install-deps.sh web
+    cargo fetch --quiet
+    trunk build --release --config Trunk.toml
+
+# Build the dashboard and run the server on it; flags go to `strata serve` (e.g. --listen 127.0.0.1:8080)
+serve *ARGS: web
+    cargo run --release -p strata -- serve "$@"
+
+# Prove the pure crates are pure: they build for wasm32 and mention no I/O, clock or randomness
+check-wasm:
+    @dirs=(); for c in {{ pure }}; do dirs+=("crates/$c/src" "crates/$c/Cargo.toml"); done; \
+      if grep -rnE '{{ impure }}' "${dirs[@]}" | grep -vE '^[^:]+:[0-9]+:[[:space:]]*(//|#)'; then \
+        echo "error: the lines above put I/O, a clock, randomness or tokio in a pure crate" >&2; exit 1; \
+      else echo "pure crates mention no I/O, clock or randomness: {{ pure }}"; fi
+    cargo build --target wasm32-unknown-unknown {{ prepend("-p ", pure) }}
+    cargo check --target wasm32-unknown-unknown -p strata-web
+
+# Install the test peers, build everything, check the pure crates, run every test
+test:
+    bash scripts/install-deps.sh test
+    cargo build --workspace
+    just check-wasm
+    cargo test --workspace
+
+# Run the benchmarks (scripts/bench.sh)
+bench *ARGS:
+    bash scripts/bench.sh "$@"

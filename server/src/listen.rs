@@ -1,0 +1,153 @@
+//! Binding the listeners and running the server until shutdown.
+
+use crate::{app, AppState};
+use anyhow::{bail, Context};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tokio::net::{TcpListener, UnixListener};
+
+/// How `strata serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// TCP address to listen on; must be loopback (there is no authentication yet).
+    pub listen: SocketAddr,
+    /// Also listen on this unix socket (what `DOCKER_HOST=unix://…` dials).
+    pub unix_socket: Option<PathBuf>,
+    /// The data directory.
+    pub root: PathBuf,
+    /// The built dashboard, e.g. `web/dist`.
+    pub web_dir: Option<PathBuf>,
+}
+
+/// A server whose listeners are bound but not yet accepting.
+#[derive(Debug)]
+pub struct Server {
+    tcp: TcpListener,
+    unix: Option<(UnixListener, PathBuf)>,
+    state: AppState,
+}
+
+impl Server {
+    /// Checks the options and binds the listeners. A stale unix socket file (nothing accepts on
+    /// it) is replaced; a live one is an error.
+    pub async fn bind(opts: ServeOptions) -> anyhow::Result<Server> {
+        if !opts.listen.ip().to_canonical().is_loopback() {
+            bail!(
+                "refusing to listen on {}: without --auth only loopback addresses are allowed",
+                opts.listen
+            );
+        }
+        let tcp = TcpListener::bind(opts.listen)
+            .await
+            .with_context(|| format!("listen on {}", opts.listen))?;
+        let unix = match opts.unix_socket {
+            Some(path) => Some((bind_unix(&path)?, path)),
+            None => None,
+        };
+        Ok(Server {
+            tcp,
+            unix,
+            state: AppState::new(opts.root, opts.web_dir),
+        })
+    }
+
+    /// The bound TCP address (the real port when asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.tcp
+            .local_addr()
+            .expect("a bound TCP listener has an address")
+    }
+
+    /// The unix socket path, if one is bound.
+    pub fn unix_socket(&self) -> Option<&Path> {
+        self.unix.as_ref().map(|(_, p)| p.as_path())
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish. Removes the unix
+    /// socket file on the way out.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = app(self.state);
+        let (tx, rx) = tokio::sync::watch::channel(());
+        let signal = move || {
+            let mut rx = rx.clone();
+            // `changed` also returns when the sender is dropped: either way it is time to stop.
+            async move {
+                let _ = rx.changed().await;
+            }
+        };
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(());
+        });
+        let tcp = axum::serve(self.tcp, router.clone()).with_graceful_shutdown(signal());
+        let (unix, path) = match self.unix {
+            Some((l, p)) => (
+                Some(axum::serve(l, router).with_graceful_shutdown(signal())),
+                Some(p),
+            ),
+            None => (None, None),
+        };
+        let unix = async move {
+            match unix {
+                Some(u) => u.await,
+                None => Ok(()),
+            }
+        };
+        let res = tokio::try_join!(async { tcp.await }, unix);
+        if let Some(p) = path {
+            let _ = std::fs::remove_file(p);
+        }
+        res.context("serve")?;
+        Ok(())
+    }
+}
+
+fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            bail!(
+                "listen on unix://{}: file exists and is not a socket",
+                path.display()
+            );
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!(
+                "listen on unix://{}: another server is listening on it",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("remove stale socket {}", path.display()))?;
+    }
+    let l =
+        UnixListener::bind(path).with_context(|| format!("listen on unix://{}", path.display()))?;
+    // Like dockerd's socket: owner and group only. Anyone who can connect controls the store.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+        .with_context(|| format!("chmod {}", path.display()))?;
+    Ok(l)
+}
+
+/// Binds per `opts`, prints where it listens and serves until Ctrl-C or SIGTERM.
+pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
+    let server = Server::bind(opts).await?;
+    println!("strata: listening on http://{}", server.local_addr());
+    if let Some(p) = server.unix_socket() {
+        println!("strata: listening on unix://{}", p.display());
+    }
+    server
+        .run(async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            eprintln!("strata: shutting down");
+        })
+        .await
+}

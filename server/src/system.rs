@@ -1,0 +1,166 @@
+//! System endpoints: `/_ping` and `/version`.
+
+use crate::{API_VERSION, MIN_API_VERSION, VERSION};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, PRAGMA};
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use std::sync::OnceLock;
+
+/// Headers moby's `pingHandler` sets (the version headers come from the common middleware).
+fn ping_headers(res: &mut Response) {
+    let h = res.headers_mut();
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
+    h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(
+        HeaderName::from_static("builder-version"),
+        HeaderValue::from_static("1"),
+    );
+    h.insert(
+        HeaderName::from_static("swarm"),
+        HeaderValue::from_static("inactive"),
+    );
+}
+
+/// `GET /_ping`: body `OK`.
+pub(crate) async fn ping() -> Response {
+    // `&str` answers `text/plain; charset=utf-8`.
+    let mut res = "OK".into_response();
+    ping_headers(&mut res);
+    res
+}
+
+/// `HEAD /_ping`: the docker CLI's first request; only the headers matter.
+pub(crate) async fn ping_head() -> Response {
+    let mut res = ().into_response();
+    ping_headers(&mut res);
+    let h = res.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    res
+}
+
+/// moby's `SystemVersion`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Version {
+    platform: Platform,
+    components: [Component; 1],
+    version: &'static str,
+    api_version: &'static str,
+    #[serde(rename = "MinAPIVersion")]
+    min_api_version: &'static str,
+    git_commit: &'static str,
+    go_version: &'static str,
+    os: &'static str,
+    arch: &'static str,
+    kernel_version: &'static str,
+    experimental: bool,
+    build_time: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Platform {
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Component {
+    name: &'static str,
+    version: &'static str,
+    details: ComponentDetails,
+}
+
+/// moby's Engine component details are all strings, `Experimental` included.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ComponentDetails {
+    api_version: &'static str,
+    arch: &'static str,
+    build_time: &'static str,
+    experimental: &'static str,
+    git_commit: &'static str,
+    go_version: &'static str,
+    kernel_version: &'static str,
+    #[serde(rename = "MinAPIVersion")]
+    min_api_version: &'static str,
+    os: &'static str,
+}
+
+/// `GET /version`.
+pub(crate) async fn version() -> Response {
+    let arch = go_arch(std::env::consts::ARCH);
+    let kernel = kernel_version();
+    Json(Version {
+        platform: Platform { name: "Strata" },
+        components: [Component {
+            name: "Engine",
+            version: VERSION,
+            details: ComponentDetails {
+                api_version: API_VERSION,
+                arch,
+                build_time: "",
+                experimental: "false",
+                git_commit: "",
+                go_version: "",
+                kernel_version: kernel,
+                min_api_version: MIN_API_VERSION,
+                os: "linux",
+            },
+        }],
+        version: VERSION,
+        api_version: API_VERSION,
+        min_api_version: MIN_API_VERSION,
+        git_commit: "",
+        go_version: "",
+        os: "linux",
+        arch,
+        kernel_version: kernel,
+        experimental: false,
+        build_time: "",
+    })
+    .into_response()
+}
+
+/// Rust's architecture names as Go's `GOARCH` spells them.
+fn go_arch(rust: &'static str) -> &'static str {
+    match rust {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "loongarch64" => "loong64",
+        other => other, // arm, riscv64, s390x, mips64 are spelled alike
+    }
+}
+
+/// `uname -r`, read once from procfs; empty when unavailable.
+fn kernel_version() -> &'static str {
+    static KERNEL: OnceLock<String> = OnceLock::new();
+    KERNEL.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_arch;
+
+    #[test]
+    fn arch_names() {
+        assert_eq!(go_arch("x86_64"), "amd64");
+        assert_eq!(go_arch("aarch64"), "arm64");
+        assert_eq!(go_arch("riscv64"), "riscv64");
+    }
+}
