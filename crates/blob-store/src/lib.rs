@@ -1,1 +1,43 @@
 //! Content-addressed blob store.
+//!
+//! # On-disk layout
+//!
+//! Under the store's root:
+//!
+//! ```text
+//! blobs/sha256/<64 hex>   one file per blob, named by the sha256 of its bytes
+//! ingest/<pid>-<n>-<random>.tmp
+//!                         blobs being written, by process <pid>
+//! ```
+//!
+//! # Visibility invariant
+//!
+//! A file at `blobs/sha256/<hex>` always holds exactly the bytes whose sha256 is `<hex>`,
+//! complete and durable. Writers never write there: a [`BlobWriter`] streams into a temp file
+//! in `ingest/` (same file system), hashing as it goes; [`BlobWriter::commit`] checks the
+//! digest and size, fsyncs the file, `rename`s it into place (atomic), and fsyncs the
+//! directory. Two writers of the same blob may race freely: both hold the same bytes, so
+//! whichever rename lands last replaces identical content, and a writer that finds the blob
+//! already present simply drops its temp file.
+//!
+//! A writer that is dropped uncommitted removes its temp file; one whose process died (a
+//! SIGKILL, a crash) leaves it behind, and [`BlobStore::open`] removes temp files whose pid is
+//! no longer a live process.
+//!
+//! # Layers
+//!
+//! [`ingest_layer`] takes a layer as a plain, gzip or zstd tar, validates the tar while
+//! streaming it, and stores the *uncompressed* tar under its sha256 (the layer's diff ID).
+
+#![deny(missing_docs)]
+
+mod error;
+mod layer;
+mod store;
+mod tarcheck;
+#[cfg(test)]
+mod tests;
+
+pub use error::{BlobError, ErrorKind, Result};
+pub use layer::{ingest_layer, ingest_layer_expect, Compression, LayerIngest};
+pub use store::{BlobStore, BlobWriter};

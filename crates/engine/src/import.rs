@@ -76,6 +76,7 @@ impl Engine {
 
         let _lease = self.leases.shared()?;
         let layer = blob_store::ingest_layer(&self.blobs, input)?;
+        crate::failpoint("import:layer-stored");
 
         let now = OffsetDateTime::now_utc();
         let created = rfc3339(now);
@@ -93,6 +94,7 @@ impl Engine {
         };
         let bytes = serde_json::to_vec(&config).map_err(|e| EngineError::invalid(e.to_string()))?;
         let id = self.blobs.put(&bytes, None)?;
+        crate::failpoint("import:config-stored");
         let record = ImageRecord {
             id: id.clone(),
             config_size: bytes.len() as u64,

@@ -73,3 +73,14 @@ impl Engine {
         Ok(self.db().view()?)
     }
 }
+
+/// Crash-test hook: when `STRATA_FAILPOINT` names this point, say so on stderr and stop here
+/// forever, so a test can SIGKILL the process at exactly this step. A no-op otherwise.
+pub(crate) fn failpoint(name: &str) {
+    if std::env::var_os("STRATA_FAILPOINT").is_some_and(|v| v == name) {
+        eprintln!("failpoint {name} reached");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+}

@@ -137,6 +137,7 @@ impl Engine {
                 "invalid archive: no manifest.json or index.json found (the pre-1.10 layout is not supported)",
             ));
         };
+        crate::failpoint("load:blobs-stored");
         let events = self.db().write(|tx| -> Result<Vec<LoadEvent>> {
             let mut events = Vec::new();
             for p in &prepared {
@@ -156,6 +157,7 @@ impl Engine {
             }
             Ok(events)
         })?;
+        crate::failpoint("load:committed");
         Ok(events)
     }
 

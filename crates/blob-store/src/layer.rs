@@ -1,0 +1,283 @@
+//! Layer ingestion: sniff the compression, decompress, validate the tar, store the
+//! uncompressed tar under its diff ID.
+
+use crate::error::{BlobError, Result};
+use crate::store::{BlobStore, BUF_SIZE};
+use crate::tarcheck::TarCheck;
+use oci_model::{Digest, Sha256Writer};
+use crate::BlobWriter;
+use std::io::{self, BufReader, Cursor, Read, Write};
+use std::sync::mpsc;
+use std::thread;
+
+/// How a layer stream was compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// A plain tar.
+    None,
+    /// gzip (one or more members).
+    Gzip,
+    /// zstd (one or more frames).
+    Zstd,
+}
+
+/// What [`ingest_layer`] stored and saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerIngest {
+    /// The sha256 of the uncompressed tar: the name of the stored blob.
+    pub diff_id: Digest,
+    /// The uncompressed tar's size.
+    pub size: u64,
+    /// The sha256 of the bytes as given (equal to `diff_id` for a plain tar).
+    pub source_digest: Digest,
+    /// The size of the bytes as given.
+    pub source_size: u64,
+    /// The compression detected.
+    pub compression: Compression,
+}
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+/// Input buffer in front of a decompressor.
+const DECODER_INPUT: usize = 256 << 10;
+
+/// Stores a layer given as a plain, gzip or zstd tar (sniffed from its first bytes): the
+/// uncompressed tar is validated while it streams into the store, where it is named by its
+/// sha256, the diff ID. A malformed stream stores nothing and is an
+/// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) error whose text starts with
+/// `invalid tar: `, `invalid gzip stream: ` or `invalid zstd stream: `.
+pub fn ingest_layer(store: &BlobStore, r: impl Read) -> Result<LayerIngest> {
+    ingest_layer_expect(store, r, None)
+}
+
+/// [`ingest_layer`], and when `diff_id` is given, the uncompressed digest must equal it: else
+/// nothing is stored and the error's [`mismatch`](BlobError::mismatch) is the actual digest.
+pub fn ingest_layer_expect(
+    store: &BlobStore,
+    r: impl Read,
+    diff_id: Option<&Digest>,
+) -> Result<LayerIngest> {
+    let mut src = Source {
+        inner: r,
+        hasher: Some(Sha256Writer::new()),
+        failed: false,
+    };
+    let mut magic = [0u8; 4];
+    let mut n = 0;
+    while n < magic.len() {
+        match src.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(BlobError::io("read layer", e)),
+        }
+    }
+    let magic = &magic[..n];
+    if magic.is_empty() {
+        return Err(BlobError::invalid("invalid tar: empty"));
+    }
+    let compression = if magic.starts_with(GZIP_MAGIC) {
+        Compression::Gzip
+    } else if magic.starts_with(ZSTD_MAGIC) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    };
+    if compression == Compression::None {
+        // The source is the tar: its digest is the diff ID, computed once by the writer.
+        src.hasher = None;
+    }
+
+    let mut pump = Pump {
+        check: TarCheck::new(),
+        writer: Some(store.writer()?),
+    };
+    let res = {
+        let input = Cursor::new(magic).chain(&mut src);
+        match compression {
+            Compression::None => pump.run(input),
+            Compression::Gzip => pump.run(flate2::bufread::MultiGzDecoder::new(
+                BufReader::with_capacity(DECODER_INPUT, input),
+            )),
+            Compression::Zstd => {
+                let dec = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
+                    DECODER_INPUT,
+                    input,
+                ))
+                .map_err(|e| BlobError::io("start zstd decoder", e))?;
+                pump.run(dec)
+            }
+        }
+    };
+    match res {
+        Ok(()) => {}
+        Err(PumpError::Blob(e)) => return Err(e),
+        Err(PumpError::Read(e)) => {
+            return Err(match compression {
+                _ if src.failed => BlobError::io("read layer", e),
+                Compression::None => BlobError::io("read layer", e),
+                Compression::Gzip => BlobError::invalid(format!("invalid gzip stream: {e}")),
+                Compression::Zstd => BlobError::invalid(format!("invalid zstd stream: {e}")),
+            })
+        }
+    }
+    if compression != Compression::None {
+        // Decoders stop at the end of the input, but make sure the source digest covers
+        // every byte given.
+        let mut rest = io::sink();
+        io::copy(&mut src, &mut rest).map_err(|e| BlobError::io("read layer", e))?;
+    }
+    pump.check
+        .finish()
+        .map_err(|m| BlobError::invalid(format!("invalid tar: {m}")))?;
+    let writer = pump.writer.take().expect("the pump returns the writer");
+    if writer.written() == 0 {
+        return Err(BlobError::invalid("invalid tar: empty"));
+    }
+    let (diff_id, size) = writer.commit(diff_id, None)?;
+    let (source_digest, source_size) = match src.hasher.take() {
+        Some(h) => {
+            let len = h.len();
+            (h.finish(), len)
+        }
+        None => (diff_id.clone(), size),
+    };
+    Ok(LayerIngest {
+        diff_id,
+        size,
+        source_digest,
+        source_size,
+        compression,
+    })
+}
+
+
+/// The layer as given: hashes what passes (when asked) and remembers whether it failed, so a
+/// decoder's error can be told from the source's.
+struct Source<R> {
+    inner: R,
+    hasher: Option<Sha256Writer>,
+    failed: bool,
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                if let Some(h) = &mut self.hasher {
+                    h.update(&buf[..n]);
+                }
+                Ok(n)
+            }
+            Err(e) => {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    self.failed = true;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Moves the uncompressed tar from a reader through the validator into the blob writer, in
+/// two stages: this thread reads (and decompresses) and validates; a second thread hashes and
+/// writes. Buffers of [`BUF_SIZE`] circulate between them.
+struct Pump {
+    check: TarCheck,
+    /// Lent to the writing thread during [`Pump::run`].
+    writer: Option<BlobWriter>,
+}
+
+enum PumpError {
+    /// Reading (the source or the decoder) failed.
+    Read(io::Error),
+    /// The tar is bad or the store failed.
+    Blob(BlobError),
+}
+
+/// Buffers in flight between the two stages.
+const POOL: usize = 4;
+
+impl Pump {
+    fn run(&mut self, mut r: impl Read) -> std::result::Result<(), PumpError> {
+        let mut writer = self.writer.take().expect("writer present");
+        let check = &mut self.check;
+        let (result, writer) = thread::scope(|scope| {
+            let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(POOL);
+            let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+            let worker = thread::Builder::new()
+                .name("blob-writer".into())
+                .spawn_scoped(scope, move || {
+                    let mut res = Ok(());
+                    for (buf, n) in full_rx {
+                        if let Err(e) = writer.write_all(&buf[..n]) {
+                            res = Err(e);
+                            break;
+                        }
+                        // The reader may be gone already; then the buffer is just freed.
+                        let _ = free_tx.send(buf);
+                    }
+                    (res, writer)
+                })
+                .map_err(|e| PumpError::Blob(BlobError::io("start writer thread", e)));
+            let worker = match worker {
+                Ok(w) => w,
+                Err(e) => return (Err(e), None),
+            };
+            let mut allocated = 0;
+            let read_result = loop {
+                let mut buf = if allocated < POOL {
+                    allocated += 1;
+                    vec![0u8; BUF_SIZE]
+                } else {
+                    match free_rx.recv() {
+                        Ok(b) => b,
+                        Err(_) => break Ok(()), // the writer failed; its error follows
+                    }
+                };
+                let (n, eof) = match fill(&mut r, &mut buf) {
+                    Ok(x) => x,
+                    Err(e) => break Err(PumpError::Read(e)),
+                };
+                if n > 0 {
+                    if let Err(m) = check.feed(&buf[..n]) {
+                        break Err(PumpError::Blob(BlobError::invalid(format!(
+                            "invalid tar: {m}"
+                        ))));
+                    }
+                    if full_tx.send((buf, n)).is_err() {
+                        break Ok(()); // the writer failed; its error follows
+                    }
+                }
+                if eof {
+                    break Ok(());
+                }
+            };
+            drop(full_tx);
+            let (write_result, writer) = match worker.join() {
+                Ok(x) => x,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let result = read_result.and_then(|()| {
+                write_result.map_err(|e| PumpError::Blob(BlobError::io("write blob", e)))
+            });
+            (result, Some(writer))
+        });
+        self.writer = writer;
+        result
+    }
+}
+
+/// Reads until `buf` is full or the end; returns the bytes read and whether the end came.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => return Ok((n, true)),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((n, false))
+}

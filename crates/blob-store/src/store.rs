@@ -1,0 +1,379 @@
+//! The store itself: paths, reads, deletes, and the temp-file-then-rename writer.
+
+use crate::error::{BlobError, Result};
+use oci_model::{Digest, Sha256Writer};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Size of the copy buffers (reads, the writer's buffer).
+pub(crate) const BUF_SIZE: usize = 1 << 20;
+
+/// Counter that makes temp names unique within this process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A content-addressed blob store rooted at one directory. See the crate docs for the layout.
+///
+/// A `BlobStore` is cheap (two paths) and all its methods take `&self`; any number of
+/// threads and processes may use one root at once.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    blobs: PathBuf,
+    ingest: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens (creating as needed) the store under `root`, and removes temp files left in
+    /// `root/ingest/` by processes that no longer run (crash recovery after a SIGKILL).
+    pub fn open(root: &Path) -> Result<BlobStore> {
+        let blobs = root.join("blobs").join("sha256");
+        let ingest = root.join("ingest");
+        for dir in [&blobs, &ingest] {
+            fs::create_dir_all(dir)
+                .map_err(|e| BlobError::io(format!("create {}", dir.display()), e))?;
+        }
+        let store = BlobStore { blobs, ingest };
+        store.remove_stale_temps()?;
+        Ok(store)
+    }
+
+    fn remove_stale_temps(&self) -> Result<()> {
+        let entries = fs::read_dir(&self.ingest)
+            .map_err(|e| BlobError::io(format!("read {}", self.ingest.display()), e))?;
+        let me = std::process::id();
+        for entry in entries {
+            let entry = entry.map_err(|e| BlobError::io("read ingest directory", e))?;
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(temp_pid) else {
+                continue;
+            };
+            if pid != me && !process_alive(pid) {
+                match fs::remove_file(entry.path()) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(BlobError::io("remove stale temp file", e)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the blob `d` lives (whether or not it is present).
+    pub fn path(&self, d: &Digest) -> PathBuf {
+        self.blobs.join(d.hex())
+    }
+
+    /// True when the blob is present.
+    pub fn contains(&self, d: &Digest) -> bool {
+        self.path(d).is_file()
+    }
+
+    /// The blob's size, or `None` when it is absent.
+    pub fn size(&self, d: &Digest) -> Result<Option<u64>> {
+        match fs::metadata(self.path(d)) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(BlobError::io(format!("stat blob {d}"), e)),
+        }
+    }
+
+    /// Opens the blob for reading; a [`NotFound`](crate::ErrorKind::NotFound) error when absent.
+    pub fn open_blob(&self, d: &Digest) -> Result<File> {
+        match File::open(self.path(d)) {
+            Ok(f) => Ok(f),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(BlobError::not_found(d)),
+            Err(e) => Err(BlobError::io(format!("open blob {d}"), e)),
+        }
+    }
+
+    /// The blob's bytes.
+    pub fn read(&self, d: &Digest) -> Result<Vec<u8>> {
+        let mut f = self.open_blob(d)?;
+        let mut v = Vec::new();
+        f.read_to_end(&mut v)
+            .map_err(|e| BlobError::io(format!("read blob {d}"), e))?;
+        Ok(v)
+    }
+
+    /// Removes the blob; true if it was present.
+    pub fn delete(&self, d: &Digest) -> Result<bool> {
+        match fs::remove_file(self.path(d)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(BlobError::io(format!("delete blob {d}"), e)),
+        }
+    }
+
+    /// Every blob with its size, sorted by digest. Names that are not 64 lowercase hex chars
+    /// (nothing this crate writes) are skipped.
+    pub fn list(&self) -> Result<Vec<(Digest, u64)>> {
+        let entries =
+            fs::read_dir(&self.blobs).map_err(|e| BlobError::io("list blobs", e))?;
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| BlobError::io("list blobs", e))?;
+            let Some(d) = entry.file_name().to_str().and_then(Digest::from_hex) else {
+                continue;
+            };
+            match entry.metadata() {
+                Ok(m) if m.is_file() => out.push((d, m.len())),
+                Ok(_) => {}
+                // Deleted between the listing and the stat.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(BlobError::io(format!("stat blob {d}"), e)),
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Re-hashes the blob and tells whether its content matches its name. A
+    /// [`NotFound`](crate::ErrorKind::NotFound) error when absent.
+    pub fn verify(&self, d: &Digest) -> Result<bool> {
+        let mut f = self.open_blob(d)?;
+        let mut h = Sha256Writer::new();
+        let mut buf = vec![0u8; BUF_SIZE];
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => h.update(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(BlobError::io(format!("read blob {d}"), e)),
+            }
+        }
+        Ok(h.finish() == *d)
+    }
+
+    /// A writer for a new blob: bytes go to a temp file in `ingest/` and are hashed on the
+    /// way; [`BlobWriter::commit`] makes the blob visible.
+    pub fn writer(&self) -> Result<BlobWriter> {
+        let pid = std::process::id();
+        loop {
+            let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|t| t.as_nanos() as u64)
+                .unwrap_or(0);
+            let r = mix(nanos ^ n.rotate_left(32) ^ u64::from(pid) << 16);
+            let tmp = self.ingest.join(format!("{pid}-{n}-{r:016x}.tmp"));
+            match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+                Ok(f) => {
+                    return Ok(BlobWriter {
+                        file: BufWriter::with_capacity(BUF_SIZE, f),
+                        hasher: Sha256Writer::new(),
+                        tmp,
+                        blobs: self.blobs.clone(),
+                        done: false,
+                        started: 0,
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(BlobError::io("create temp file", e)),
+            }
+        }
+    }
+
+    /// Stores `bytes`; when `expected` is given and the bytes do not hash to it, nothing is
+    /// stored and a digest-mismatch error is returned.
+    pub fn put(&self, bytes: &[u8], expected: Option<&Digest>) -> Result<Digest> {
+        let d = Digest::of(bytes);
+        if let Some(exp) = expected {
+            if *exp != d {
+                return Err(BlobError::digest_mismatch(exp, d));
+            }
+        }
+        if self.contains(&d) {
+            return Ok(d);
+        }
+        let mut w = self.writer()?;
+        w.write_all(bytes)
+            .map_err(|e| BlobError::io("write blob", e))?;
+        Ok(w.commit(Some(&d), Some(bytes.len() as u64))?.0)
+    }
+
+    /// Stores everything `r` yields, checking the digest and size when given (on a mismatch
+    /// nothing is stored). Returns the digest and size.
+    pub fn ingest(
+        &self,
+        mut r: impl Read,
+        expected: Option<&Digest>,
+        expected_size: Option<u64>,
+    ) -> Result<(Digest, u64)> {
+        let mut w = self.writer()?;
+        let mut buf = vec![0u8; BUF_SIZE];
+        loop {
+            let n = match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(BlobError::io("read blob content", e)),
+            };
+            w.write_all(&buf[..n])
+                .map_err(|e| BlobError::io("write blob", e))?;
+        }
+        w.commit(expected, expected_size)
+    }
+}
+
+/// The pid in a temp name `<pid>-<n>-<hex>.tmp`, if it is one.
+fn temp_pid(name: &str) -> Option<u32> {
+    let stem = name.strip_suffix(".tmp")?;
+    let mut parts = stem.split('-');
+    let pid = parts.next()?.parse().ok()?;
+    parts.next()?.parse::<u64>().ok()?;
+    parts.next()?;
+    parts.next().is_none().then_some(pid)
+}
+
+/// Whether process `pid` exists (in our pid namespace).
+fn process_alive(pid: u32) -> bool {
+    if Path::new("/proc/self").exists() {
+        return Path::new(&format!("/proc/{pid}")).exists();
+    }
+    // No procfs: ask the kernel. EPERM means it exists but is not ours.
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    // SAFETY: kill with signal 0 only checks for existence and permission.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// splitmix64 finalizer: spreads the counter and the clock over the name's random part.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A blob being written: an [`io::Write`] that hashes the bytes and sends them to a temp file.
+/// Nothing is visible in the store until [`commit`](BlobWriter::commit); dropping an
+/// uncommitted writer removes its temp file.
+pub struct BlobWriter {
+    file: BufWriter<File>,
+    hasher: Sha256Writer,
+    tmp: PathBuf,
+    blobs: PathBuf,
+    done: bool,
+    /// File offset up to which writeback has been started.
+    started: u64,
+}
+
+impl std::fmt::Debug for BlobWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobWriter")
+            .field("tmp", &self.tmp)
+            .field("written", &self.hasher.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlobWriter {
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.hasher.len()
+    }
+
+    /// Checks the size and digest (when given; on a mismatch the temp file is removed and an
+    /// error returned whose [`mismatch`](BlobError::mismatch) is the actual digest), makes
+    /// the bytes durable, and makes the blob visible under its digest. If the blob is already
+    /// present the temp file is dropped instead (same name, same bytes).
+    pub fn commit(
+        mut self,
+        expected: Option<&Digest>,
+        expected_size: Option<u64>,
+    ) -> Result<(Digest, u64)> {
+        let size = self.hasher.len();
+        let digest = std::mem::take(&mut self.hasher).finish();
+        if let Some(exp) = expected_size {
+            if exp != size {
+                return Err(BlobError::size_mismatch(exp, size));
+            }
+        }
+        if let Some(exp) = expected {
+            if *exp != digest {
+                return Err(BlobError::digest_mismatch(exp, digest));
+            }
+        }
+        let target = self.blobs.join(digest.hex());
+        if target.is_file() {
+            // Drop removes the temp file.
+            return Ok((digest, size));
+        }
+        self.file
+            .flush()
+            .map_err(|e| BlobError::io("write blob", e))?;
+        self.file
+            .get_ref()
+            .sync_data()
+            .map_err(|e| BlobError::io("sync blob", e))?;
+        // Atomic: a concurrent writer of the same blob may win the race; its bytes are ours.
+        fs::rename(&self.tmp, &target).map_err(|e| BlobError::io("commit blob", e))?;
+        self.done = true;
+        File::open(&self.blobs)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| BlobError::io("sync blob directory", e))?;
+        Ok((digest, size))
+    }
+}
+
+/// How much written data may wait before its writeback to disk is started.
+const WRITEBACK_STEP: u64 = 8 << 20;
+
+impl BlobWriter {
+    /// Starts (without waiting for) writeback of what reached the file since the last call,
+    /// once there is enough of it, so that the fsync in `commit` finds little left to do and
+    /// the disk works while we hash.
+    fn start_writeback(&mut self) {
+        let reached = self.hasher.len() - self.file.buffer().len() as u64;
+        if reached - self.started < WRITEBACK_STEP {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: a valid open fd; the call only schedules I/O. Failure is harmless (the
+            // fsync in commit still makes everything durable), so its result is ignored.
+            unsafe {
+                libc::sync_file_range(
+                    self.file.get_ref().as_raw_fd(),
+                    self.started as libc::off64_t,
+                    (reached - self.started) as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+        }
+        self.started = reached;
+    }
+}
+
+impl Write for BlobWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.start_writeback();
+        Ok(n)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)?;
+        self.hasher.update(buf);
+        self.start_writeback();
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}

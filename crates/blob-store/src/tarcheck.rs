@@ -1,0 +1,353 @@
+//! An incremental tar validator: fed the uncompressed stream in chunks of any size, it walks
+//! the 512-byte headers (skipping entry data without looking at it) and rejects what Go's
+//! `archive/tar` — the reader Docker uses — rejects: bad header checksums, bad size fields,
+//! oversized or malformed extended headers, a zero block followed by a non-zero one, and a
+//! stream that ends anywhere but on a block boundary between entries. A stream that ends after
+//! the last entry without the two zero blocks is accepted, as Go and GNU tar accept it.
+//! Anything after the end-of-archive marker is accepted unread (Docker hashes it too).
+
+const BLOCK: usize = 512;
+/// Largest PAX or GNU long-name header accepted (Go's `maxSpecialFileSize`).
+const MAX_SPECIAL: u64 = 1 << 20;
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    /// Filling `block` with the next header.
+    Header,
+    /// Skipping an entry's data, then its padding.
+    Data { data: u64, pad: u64 },
+    /// Collecting a PAX / GNU long-name header's data into `special`, then skipping padding;
+    /// `off` is the header's offset.
+    Special { kind: u8, data: u64, pad: u64, off: u64 },
+    /// Filling `block` with an old-GNU sparse extension block; `data` follows them.
+    SparseExt { data: u64 },
+    /// Saw one zero block; filling `block` with the next one.
+    SecondZero,
+    /// Past the end-of-archive marker.
+    End,
+}
+
+/// See the module docs.
+pub(crate) struct TarCheck {
+    state: State,
+    block: [u8; BLOCK],
+    fill: usize,
+    /// Bytes consumed so far.
+    pos: u64,
+    /// Name of the entry whose data is being skipped (for messages).
+    name: String,
+    /// Data of the special header being collected.
+    special: Vec<u8>,
+    /// Overrides for the next entry, from GNU long names and PAX headers.
+    next_name: Option<String>,
+    next_size: Option<u64>,
+}
+
+impl TarCheck {
+    pub(crate) fn new() -> Self {
+        TarCheck {
+            state: State::Header,
+            block: [0; BLOCK],
+            fill: 0,
+            pos: 0,
+            name: String::new(),
+            special: Vec::new(),
+            next_name: None,
+            next_size: None,
+        }
+    }
+
+    /// Feeds the next bytes of the stream. The error is the text after `invalid tar: `.
+    pub(crate) fn feed(&mut self, mut buf: &[u8]) -> Result<(), String> {
+        while !buf.is_empty() {
+            match self.state {
+                State::End => return Ok(()),
+                State::Header | State::SparseExt { .. } | State::SecondZero => {
+                    let take = (BLOCK - self.fill).min(buf.len());
+                    self.block[self.fill..self.fill + take].copy_from_slice(&buf[..take]);
+                    self.fill += take;
+                    self.pos += take as u64;
+                    buf = &buf[take..];
+                    if self.fill == BLOCK {
+                        self.fill = 0;
+                        self.on_block()?;
+                    }
+                }
+                State::Data { data, pad } => {
+                    let total = data + pad;
+                    let take = total.min(buf.len() as u64);
+                    self.pos += take;
+                    buf = &buf[take as usize..];
+                    let left = total - take;
+                    self.state = if left == 0 {
+                        State::Header
+                    } else {
+                        State::Data {
+                            data: left.saturating_sub(pad),
+                            pad: left.min(pad),
+                        }
+                    };
+                }
+                State::Special { kind, data, pad, off } => {
+                    if data > 0 {
+                        let take = data.min(buf.len() as u64) as usize;
+                        self.special.extend_from_slice(&buf[..take]);
+                        self.pos += take as u64;
+                        buf = &buf[take..];
+                        let data = data - take as u64;
+                        self.state = State::Special { kind, data, pad, off };
+                        if data == 0 {
+                            self.finish_special(kind, off)?;
+                        }
+                    } else {
+                        let take = pad.min(buf.len() as u64);
+                        self.pos += take;
+                        buf = &buf[take as usize..];
+                        self.state = State::Special { kind, data, pad: pad - take, off };
+                    }
+                    if let State::Special { data: 0, pad: 0, .. } = self.state {
+                        self.state = State::Header;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Called at the end of the stream: errors when it ended inside a header or an entry.
+    pub(crate) fn finish(&self) -> Result<(), String> {
+        match self.state {
+            State::Header if self.fill == 0 => Ok(()),
+            State::SecondZero if self.fill == 0 => Ok(()),
+            State::End => Ok(()),
+            State::Header => Err(format!(
+                "unexpected end of archive in header at offset {}",
+                self.pos - self.fill as u64
+            )),
+            State::SecondZero => Err("unexpected end of archive in end-of-archive marker".into()),
+            State::Data { .. } | State::SparseExt { .. } => Err(format!(
+                "unexpected end of archive in entry {:?}",
+                self.name
+            )),
+            State::Special { off, .. } => Err(format!(
+                "unexpected end of archive in extended header at offset {off}"
+            )),
+        }
+    }
+
+    fn on_block(&mut self) -> Result<(), String> {
+        let off = self.pos - BLOCK as u64;
+        let block = self.block;
+        let b = &block;
+        match self.state {
+            State::SecondZero => {
+                if is_zero(b) {
+                    self.state = State::End;
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "zero block followed by a non-zero block at offset {off}"
+                    ))
+                }
+            }
+            State::SparseExt { data } => {
+                if b[504] == 0 {
+                    self.state = data_state(data);
+                }
+                Ok(())
+            }
+            State::Header => {
+                if is_zero(b) {
+                    self.state = State::SecondZero;
+                    return Ok(());
+                }
+                let stored = parse_octal(&b[148..156]);
+                let (unsigned, signed) = checksums(b);
+                if stored.is_none_or(|v| v != unsigned && v != signed) {
+                    return Err(format!("bad header checksum at offset {off}"));
+                }
+                let kind = b[156];
+                let size = match parse_numeric(&b[124..136]) {
+                    Some(s) if s >= 0 => s as u64,
+                    _ => return Err(format!("invalid size field in header at offset {off}")),
+                };
+                match kind {
+                    b'L' | b'K' | b'x' | b'g' => {
+                        if size > MAX_SPECIAL {
+                            return Err(format!(
+                                "extended header at offset {off} too large ({size} bytes)"
+                            ));
+                        }
+                        self.special.clear();
+                        self.state = if size == 0 {
+                            // Nothing to collect: handle it now.
+                            self.finish_special(kind, off)?;
+                            State::Header
+                        } else {
+                            State::Special {
+                                kind,
+                                data: size,
+                                pad: padding(size),
+                                off,
+                            }
+                        };
+                        return Ok(());
+                    }
+                    _ => {}
+                }
+                self.name = match self.next_name.take() {
+                    Some(n) => n,
+                    None => header_name(b),
+                };
+                let size = self.next_size.take().unwrap_or(size);
+                // Types whose size field Go ignores: they never carry data.
+                let data = if matches!(kind, b'1'..=b'6') { 0 } else { size };
+                self.state = if kind == b'S' && b[482] != 0 {
+                    State::SparseExt { data }
+                } else {
+                    data_state(data)
+                };
+                Ok(())
+            }
+            _ => unreachable!("on_block outside a block state"),
+        }
+    }
+
+    fn finish_special(&mut self, kind: u8, off: u64) -> Result<(), String> {
+        match kind {
+            b'L' => self.next_name = Some(c_string(&self.special)),
+            b'x' => {
+                let bad = || format!("malformed PAX header at offset {off}");
+                let mut rest = &self.special[..];
+                while !rest.is_empty() {
+                    // "<len> <key>=<value>\n", len counting the whole record.
+                    let sp = rest.iter().position(|&c| c == b' ').ok_or_else(bad)?;
+                    let len: usize = std::str::from_utf8(&rest[..sp])
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(bad)?;
+                    if len <= sp + 1 || len > rest.len() || rest[len - 1] != b'\n' {
+                        return Err(bad());
+                    }
+                    let rec = &rest[sp + 1..len - 1];
+                    let eq = rec.iter().position(|&c| c == b'=').ok_or_else(bad)?;
+                    let (key, value) = (&rec[..eq], &rec[eq + 1..]);
+                    match key {
+                        b"path" => self.next_name = Some(String::from_utf8_lossy(value).into()),
+                        b"size" => {
+                            let size = std::str::from_utf8(value)
+                                .ok()
+                                .and_then(|s| s.parse::<i64>().ok())
+                                .filter(|&s| s >= 0)
+                                .ok_or_else(|| {
+                                    format!("invalid PAX size record at offset {off}")
+                                })?;
+                            self.next_size = Some(size as u64);
+                        }
+                        _ => {}
+                    }
+                    rest = &rest[len..];
+                }
+            }
+            _ => {} // 'K' (long link name), 'g' (global PAX): nothing that moves data.
+        }
+        Ok(())
+    }
+}
+
+fn data_state(data: u64) -> State {
+    if data == 0 {
+        State::Header
+    } else {
+        State::Data {
+            data,
+            pad: padding(data),
+        }
+    }
+}
+
+fn padding(size: u64) -> u64 {
+    (BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64
+}
+
+fn is_zero(b: &[u8; BLOCK]) -> bool {
+    b.iter().all(|&c| c == 0)
+}
+
+/// Sums of the header bytes with the checksum field read as spaces, unsigned and signed (old
+/// tars summed signed chars; Go accepts both).
+fn checksums(b: &[u8; BLOCK]) -> (i64, i64) {
+    let mut unsigned = 0i64;
+    let mut signed = 0i64;
+    for (i, &c) in b.iter().enumerate() {
+        let c = if (148..156).contains(&i) { b' ' } else { c };
+        unsigned += i64::from(c);
+        signed += i64::from(c as i8);
+    }
+    (unsigned, signed)
+}
+
+/// An octal field: leading and trailing spaces and NULs trimmed, cut at the first NUL; empty
+/// is 0. `None` when not octal.
+fn parse_octal(field: &[u8]) -> Option<i64> {
+    let trim = |c: &u8| *c == b' ' || *c == 0;
+    let start = field.iter().position(|c| !trim(c)).unwrap_or(field.len());
+    let end = field.iter().rposition(|c| !trim(c)).map_or(start, |i| i + 1);
+    let mut s = &field[start..end];
+    if let Some(nul) = s.iter().position(|&c| c == 0) {
+        s = &s[..nul];
+    }
+    if s.is_empty() {
+        return Some(0);
+    }
+    let mut x: u64 = 0;
+    for &c in s {
+        if !(b'0'..=b'7').contains(&c) || x >> 61 != 0 {
+            return None;
+        }
+        x = x << 3 | u64::from(c - b'0');
+    }
+    i64::try_from(x).ok()
+}
+
+/// A numeric field: octal, or GNU base-256 when the high bit of the first byte is set.
+fn parse_numeric(field: &[u8]) -> Option<i64> {
+    match field.first() {
+        Some(&first) if first & 0x80 != 0 => {
+            let inv = if first & 0x40 != 0 { 0xff } else { 0 };
+            let mut x: u64 = 0;
+            for (i, &c) in field.iter().enumerate() {
+                let mut c = c ^ inv;
+                if i == 0 {
+                    c &= 0x7f;
+                }
+                if x >> 56 != 0 {
+                    return None;
+                }
+                x = x << 8 | u64::from(c);
+            }
+            if x >> 63 != 0 {
+                return None;
+            }
+            Some(if inv == 0xff { !(x as i64) } else { x as i64 })
+        }
+        _ => parse_octal(field),
+    }
+}
+
+/// The entry's name from the header: `prefix/name` for POSIX ustar, else `name`.
+fn header_name(b: &[u8; BLOCK]) -> String {
+    let name = c_string(&b[..100]);
+    if &b[257..263] == b"ustar\0" {
+        let prefix = c_string(&b[345..500]);
+        if !prefix.is_empty() {
+            return format!("{prefix}/{name}");
+        }
+    }
+    name
+}
+
+fn c_string(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}

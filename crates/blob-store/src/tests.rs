@@ -1,0 +1,538 @@
+use crate::*;
+use oci_model::Digest;
+use std::fs;
+use std::io::{Cursor, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+fn store() -> (tempfile::TempDir, BlobStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = BlobStore::open(dir.path()).unwrap();
+    (dir, s)
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Nothing stored and nothing left being written.
+fn assert_empty(root: &Path) {
+    assert_eq!(names(&root.join("blobs/sha256")), Vec::<String>::new());
+    assert_eq!(names(&root.join("ingest")), Vec::<String>::new());
+}
+
+fn tar_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, &data[..]).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn sample_tar() -> Vec<u8> {
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    tar_of(&[
+        ("etc/hostname", b"strata\n".to_vec()),
+        ("bin/busybox", big),
+        ("empty", Vec::new()),
+        (&"d/".repeat(80), b"long name".to_vec()),
+    ])
+}
+
+fn gzip(b: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+fn zstd(b: &[u8]) -> Vec<u8> {
+    zstd::encode_all(b, 3).unwrap()
+}
+
+#[test]
+fn put_read_contains_size_list_delete() {
+    let (dir, s) = store();
+    let d = s.put(b"hello", None).unwrap();
+    assert_eq!(d, Digest::of(b"hello"));
+    assert!(s.contains(&d));
+    assert_eq!(s.read(&d).unwrap(), b"hello");
+    assert_eq!(s.size(&d).unwrap(), Some(5));
+    assert_eq!(s.path(&d), dir.path().join("blobs/sha256").join(d.hex()));
+    assert!(s.verify(&d).unwrap());
+    // Idempotent, and with the right expected digest.
+    assert_eq!(s.put(b"hello", Some(&d)).unwrap(), d);
+    let e = s.put(b"", None).unwrap();
+    // Junk in the blob directory is not listed.
+    fs::write(dir.path().join("blobs/sha256/README"), b"x").unwrap();
+    fs::write(dir.path().join("blobs/sha256").join("A".repeat(64)), b"x").unwrap();
+    let mut want = vec![(d.clone(), 5), (e.clone(), 0)];
+    want.sort();
+    assert_eq!(s.list().unwrap(), want);
+    assert!(s.delete(&d).unwrap());
+    assert!(!s.delete(&d).unwrap());
+    assert!(!s.contains(&d));
+    assert_eq!(s.size(&d).unwrap(), None);
+    let err = s.open_blob(&d).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.to_string(), format!("blob {d} not found"));
+    assert_eq!(s.read(&d).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(s.list().unwrap(), vec![(e, 0)]);
+    assert_eq!(names(&dir.path().join("ingest")), Vec::<String>::new());
+}
+
+#[test]
+fn verify_detects_corruption() {
+    let (_dir, s) = store();
+    let d = s.put(b"content", None).unwrap();
+    fs::write(s.path(&d), b"tampered").unwrap();
+    assert!(!s.verify(&d).unwrap());
+    assert_eq!(
+        s.verify(&Digest::of(b"absent")).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[test]
+fn digest_mismatch_leaves_nothing() {
+    let (dir, s) = store();
+    let want = Digest::of(b"other");
+    let err = s.put(b"bytes", Some(&want)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(err.mismatch(), Some(Digest::of(b"bytes")));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "digest mismatch: expected {want}, got {}",
+            Digest::of(b"bytes")
+        )
+    );
+    let err = s.ingest(Cursor::new(b"bytes"), Some(&want), None).unwrap_err();
+    assert_eq!(err.mismatch(), Some(Digest::of(b"bytes")));
+    let mut w = s.writer().unwrap();
+    w.write_all(b"bytes").unwrap();
+    let err = w.commit(Some(&want), None).unwrap_err();
+    assert_eq!(err.mismatch(), Some(Digest::of(b"bytes")));
+    assert_empty(dir.path());
+}
+
+#[test]
+fn size_mismatch_leaves_nothing() {
+    let (dir, s) = store();
+    let err = s.ingest(Cursor::new(b"12345"), None, Some(4)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(err.mismatch(), None);
+    assert_eq!(err.to_string(), "size mismatch: expected 4 bytes, got 5");
+    assert_empty(dir.path());
+    let (d, n) = s
+        .ingest(Cursor::new(b"12345"), Some(&Digest::of(b"12345")), Some(5))
+        .unwrap();
+    assert_eq!((d, n), (Digest::of(b"12345"), 5));
+}
+
+#[test]
+fn concurrent_writers_of_one_blob() {
+    let (dir, s) = store();
+    let s = Arc::new(s);
+    let data: Arc<Vec<u8>> = Arc::new((0..3_000_000u32).map(|i| (i % 253) as u8).collect());
+    let want = Digest::of(&data);
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (s, data) = (s.clone(), data.clone());
+            std::thread::spawn(move || {
+                let mut w = s.writer().unwrap();
+                for chunk in data.chunks(100_000) {
+                    w.write_all(chunk).unwrap();
+                }
+                w.commit(None, Some(data.len() as u64)).unwrap()
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), (want.clone(), data.len() as u64));
+    }
+    assert_eq!(names(&dir.path().join("blobs/sha256")), vec![want.hex().to_string()]);
+    assert_eq!(names(&dir.path().join("ingest")), Vec::<String>::new());
+    assert_eq!(s.read(&want).unwrap(), *data);
+}
+
+#[test]
+fn dropped_writer_removes_temp() {
+    let (dir, s) = store();
+    let mut w = s.writer().unwrap();
+    w.write_all(b"partial").unwrap();
+    assert_eq!(names(&dir.path().join("ingest")).len(), 1);
+    drop(w);
+    assert_empty(dir.path());
+}
+
+#[test]
+fn open_removes_stale_temps_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let ingest = dir.path().join("ingest");
+    fs::create_dir_all(&ingest).unwrap();
+    // A pid that cannot be live: above the kernel's pid_max limit (4194304).
+    let dead = format!("{}-0-00000000deadbeef.tmp", 999_999_999u32);
+    let live = format!("{}-3-0123456789abcdef.tmp", std::process::id());
+    let parent = format!("{}-1-0123456789abcdef.tmp", 1);
+    let other = "notes.txt".to_string();
+    for n in [&dead, &live, &parent, &other] {
+        fs::write(ingest.join(n), b"x").unwrap();
+    }
+    let s = BlobStore::open(dir.path()).unwrap();
+    let mut want = vec![live, parent, other];
+    want.sort();
+    assert_eq!(names(&ingest), want);
+    // A fresh writer's temp name follows the pattern and is kept by a reopen.
+    let w = s.writer().unwrap();
+    BlobStore::open(dir.path()).unwrap();
+    assert_eq!(names(&ingest).len(), 4);
+    drop(w);
+}
+
+#[test]
+fn layer_plain_gzip_zstd_same_diff_id() {
+    let (dir, s) = store();
+    let tar = sample_tar();
+    let want = Digest::of(&tar);
+    let plain = ingest_layer(&s, Cursor::new(&tar)).unwrap();
+    assert_eq!(
+        plain,
+        LayerIngest {
+            diff_id: want.clone(),
+            size: tar.len() as u64,
+            source_digest: want.clone(),
+            source_size: tar.len() as u64,
+            compression: Compression::None,
+        }
+    );
+    for (bytes, comp) in [(gzip(&tar), Compression::Gzip), (zstd(&tar), Compression::Zstd)] {
+        let got = ingest_layer_expect(&s, Cursor::new(&bytes), Some(&want)).unwrap();
+        assert_eq!(
+            got,
+            LayerIngest {
+                diff_id: want.clone(),
+                size: tar.len() as u64,
+                source_digest: Digest::of(&bytes),
+                source_size: bytes.len() as u64,
+                compression: comp,
+            }
+        );
+    }
+    assert_eq!(names(&dir.path().join("blobs/sha256")), vec![want.hex().to_string()]);
+    assert_eq!(names(&dir.path().join("ingest")), Vec::<String>::new());
+    assert_eq!(s.read(&want).unwrap(), tar);
+}
+
+#[test]
+fn layer_multi_member_gzip_and_trailing_bytes() {
+    let (_dir, s) = store();
+    let tar = sample_tar();
+    // Two gzip members concatenated decode as one stream.
+    let mut two = gzip(&tar[..1024]);
+    two.extend(gzip(&tar[1024..]));
+    let got = ingest_layer(&s, Cursor::new(&two)).unwrap();
+    assert_eq!(got.diff_id, Digest::of(&tar));
+    assert_eq!(got.source_digest, Digest::of(&two));
+    // Bytes after the end-of-archive marker are part of the layer.
+    let mut padded = tar.clone();
+    padded.extend([0u8; 8192]);
+    padded.extend(b"trailing");
+    let got = ingest_layer(&s, Cursor::new(&padded)).unwrap();
+    assert_eq!(got.diff_id, Digest::of(&padded));
+}
+
+#[test]
+fn layer_without_end_marker_accepted() {
+    let (_dir, s) = store();
+    let tar = sample_tar();
+    // Drop the two zero blocks (and the tar crate's trailing padding, if any).
+    let mut cut = tar.len();
+    while tar[cut - 512..cut].iter().all(|&b| b == 0) {
+        cut -= 512;
+    }
+    let got = ingest_layer(&s, Cursor::new(&tar[..cut])).unwrap();
+    assert_eq!(got.diff_id, Digest::of(&tar[..cut]));
+    // Just one zero block is fine too.
+    let got = ingest_layer(&s, Cursor::new(&tar[..cut + 512])).unwrap();
+    assert_eq!(got.size, cut as u64 + 512);
+    // The empty layer Docker makes: two zero blocks.
+    let got = ingest_layer(&s, Cursor::new(vec![0u8; 1024])).unwrap();
+    assert_eq!(
+        got.diff_id.to_string(),
+        "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+    );
+}
+
+fn assert_invalid(s: &BlobStore, root: &Path, input: &[u8], want: &str) {
+    let err = ingest_layer(s, Cursor::new(input)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert_eq!(err.mismatch(), None);
+    let text = err.to_string();
+    assert!(text.starts_with(want), "{text:?} does not start with {want:?}");
+    assert_empty(root);
+}
+
+#[test]
+fn layer_rejects_bad_input() {
+    let (dir, s) = store();
+    let root = dir.path();
+    let tar = sample_tar();
+    assert_invalid(&s, root, b"", "invalid tar: empty");
+    assert_invalid(&s, root, &gzip(b""), "invalid tar: empty");
+
+    // Truncated inside bin/busybox's data (its header is at 1024).
+    assert_invalid(
+        &s,
+        root,
+        &tar[..1024 + 512 + 5000],
+        "invalid tar: unexpected end of archive in entry \"bin/busybox\"",
+    );
+    assert_invalid(
+        &s,
+        root,
+        &gzip(&tar[..1024 + 512 + 5000]),
+        "invalid tar: unexpected end of archive in entry \"bin/busybox\"",
+    );
+    // Truncated inside a header.
+    assert_invalid(
+        &s,
+        root,
+        &tar[..1024 + 100],
+        "invalid tar: unexpected end of archive in header at offset 1024",
+    );
+    // Truncated in the padding after the data.
+    let busy_end = 1024 + 512 + 100_000;
+    assert_invalid(
+        &s,
+        root,
+        &tar[..busy_end],
+        "invalid tar: unexpected end of archive in entry \"bin/busybox\"",
+    );
+    // Tiny non-tar input.
+    assert_invalid(&s, root, b"hello", "invalid tar: unexpected end of archive");
+
+    // Bad checksum: flip a byte of the second header's name.
+    let mut bad = tar.clone();
+    bad[1024 + 3] ^= 0x20;
+    assert_invalid(&s, root, &bad, "invalid tar: bad header checksum at offset 1024");
+    // A text file is not a tar.
+    assert_invalid(&s, root, &[b'a'; 2048], "invalid tar: bad header checksum at offset 0");
+    // Zero block then a header.
+    let mut z = vec![0u8; 512];
+    z.extend(&tar);
+    assert_invalid(&s, root, &z, "invalid tar: zero block followed by a non-zero block");
+
+    // gzip magic, then garbage.
+    let mut fake = vec![0x1f, 0x8b];
+    fake.extend([0x42; 600]);
+    assert_invalid(&s, root, &fake, "invalid gzip stream: ");
+    // Truncated gzip.
+    let gz = gzip(&tar);
+    assert_invalid(&s, root, &gz[..gz.len() / 2], "invalid gzip stream: ");
+    // Corrupt deflate data.
+    let mut gz2 = gz.clone();
+    for b in &mut gz2[20..60] {
+        *b ^= 0x5a;
+    }
+    let err = ingest_layer(&s, Cursor::new(&gz2)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert_empty(root);
+    // zstd magic, then garbage; truncated zstd.
+    let mut fake = vec![0x28, 0xb5, 0x2f, 0xfd];
+    fake.extend([0x42; 600]);
+    assert_invalid(&s, root, &fake, "invalid zstd stream: ");
+    let zs = zstd(&tar);
+    assert_invalid(&s, root, &zs[..zs.len() / 2], "invalid zstd stream: ");
+}
+
+#[test]
+fn layer_diff_id_mismatch() {
+    let (dir, s) = store();
+    let tar = sample_tar();
+    let want = Digest::of(b"something else");
+    for input in [tar.clone(), gzip(&tar), zstd(&tar)] {
+        let err = ingest_layer_expect(&s, Cursor::new(&input), Some(&want)).unwrap_err();
+        assert_eq!(err.mismatch(), Some(Digest::of(&tar)));
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert_empty(dir.path());
+    }
+}
+
+#[test]
+fn layer_pax_and_long_names() {
+    let (_dir, s) = store();
+    // The tar crate writes GNU long names ('L') for long paths with a GNU header and PAX
+    // records when asked; a truncated entry must be reported by its long name.
+    let long = format!("{}/file", "x".repeat(150));
+    let tar = tar_of(&[(&long, vec![7u8; 3000])]);
+    assert!(ingest_layer(&s, Cursor::new(&tar)).is_ok());
+    let err = ingest_layer(&s, Cursor::new(&tar[..2048])).unwrap_err();
+    assert!(err.to_string().contains(&long), "{err}");
+
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([("path", b"pax/name".as_slice())]).unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_size(1000);
+    h.set_path("short").unwrap();
+    h.set_cksum();
+    b.append(&h, &[1u8; 1000][..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    assert!(ingest_layer(&s, Cursor::new(&tar)).is_ok());
+    let err = ingest_layer(&s, Cursor::new(&tar[..tar.len() - 1024 - 512])).unwrap_err();
+    assert!(err.to_string().contains("\"pax/name\""), "{err}");
+}
+
+#[test]
+fn layer_pax_size_overrides_header() {
+    let (_dir, s) = store();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([("size", b"1500".as_slice())]).unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_size(0); // wrong on purpose: the PAX record is authoritative
+    h.set_path("f").unwrap();
+    h.set_cksum();
+    b.append(&h, &[][..]).unwrap();
+    let mut tar = b.into_inner().unwrap();
+    // Splice 1500 data bytes + padding after the ustar header, before the end marker.
+    let end = tar.len() - 1024;
+    let mut data = vec![9u8; 1500];
+    data.resize(2048, 0);
+    tar.splice(end..end, data);
+    assert!(ingest_layer(&s, Cursor::new(&tar)).is_ok());
+}
+
+#[test]
+fn layer_source_read_error_is_internal() {
+    struct Failing(usize);
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let n = self.0.min(buf.len());
+            buf[..n].fill(0);
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+    let (dir, s) = store();
+    let err = ingest_layer(&s, Failing(700)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Internal);
+    assert_eq!(err.to_string(), "read layer: disk on fire");
+    assert_empty(dir.path());
+}
+
+/// A tar of `total` bytes: 4 MiB files of pseudo-random-ish (compressible) data.
+fn big_tar(total: usize) -> Vec<u8> {
+    let chunk: Vec<u8> = (0..4u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 & 0x3f)
+        .collect();
+    let mut b = tar::Builder::new(Vec::with_capacity(total + (1 << 20)));
+    for i in 0..total / chunk.len() {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(chunk.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, format!("f{i}"), &chunk[..]).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+#[ignore = "throughput measurement; run with --release -- --ignored --nocapture"]
+fn throughput() {
+    let (_dir, s) = store();
+    let tar = big_tar(256 << 20);
+    let mb = tar.len() as f64 / 1e6;
+    let report = |what: &str, input: &[u8], t: std::time::Duration| {
+        println!(
+            "{what}: {:.0} MB uncompressed in {:.3}s = {:.0} MB/s (input {:.0} MB)",
+            mb,
+            t.as_secs_f64(),
+            mb / t.as_secs_f64(),
+            input.len() as f64 / 1e6
+        );
+    };
+    for _ in 0..2 {
+        let t = std::time::Instant::now();
+        let got = ingest_layer(&s, Cursor::new(&tar)).unwrap();
+        report("plain", &tar, t.elapsed());
+        assert!(s.delete(&got.diff_id).unwrap());
+    }
+    // From a file on disk, as the engine's load does.
+    let path = _dir.path().join("layer.tar");
+    fs::write(&path, &tar).unwrap();
+    let t = std::time::Instant::now();
+    let got = ingest_layer(&s, fs::File::open(&path).unwrap()).unwrap();
+    report("plain from file", &tar, t.elapsed());
+    assert!(s.delete(&got.diff_id).unwrap());
+
+    let gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&tar).unwrap();
+        e.finish().unwrap()
+    };
+    let t = std::time::Instant::now();
+    let got = ingest_layer(&s, Cursor::new(&gz)).unwrap();
+    report("gzip", &gz, t.elapsed());
+    assert!(s.delete(&got.diff_id).unwrap());
+
+    let zs = zstd::encode_all(&tar[..], 3).unwrap();
+    let t = std::time::Instant::now();
+    let got = ingest_layer(&s, Cursor::new(&zs)).unwrap();
+    report("zstd", &zs, t.elapsed());
+    assert!(s.delete(&got.diff_id).unwrap());
+
+    let t = std::time::Instant::now();
+    let mut h = oci_model::Sha256Writer::new();
+    for c in tar.chunks(1 << 20) {
+        h.update(c);
+    }
+    h.finish();
+    report("sha256 alone", &tar, t.elapsed());
+}
+
+#[test]
+#[ignore]
+fn scratch_components() {
+    let (dir, _s) = store();
+    let tar = big_tar(256 << 20);
+    let mb = tar.len() as f64 / 1e6;
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let mut h = oci_model::Sha256Writer::new();
+        h.update(&tar);
+        h.finish();
+        println!("hash one call: {:.0} MB/s", mb / t.elapsed().as_secs_f64());
+    }
+    let t = std::time::Instant::now();
+    let d = <sha2::Sha256 as sha2::Digest>::digest(&tar);
+    let _ = d;
+    println!("sha2 direct: {:.0} MB/s", mb / t.elapsed().as_secs_f64());
+    for i in 0..2 {
+        let p = dir.path().join(format!("w{i}"));
+        let t = std::time::Instant::now();
+        let mut f = fs::File::create(&p).unwrap();
+        for c in tar.chunks(1 << 20) {
+            f.write_all(c).unwrap();
+        }
+        let w = t.elapsed().as_secs_f64();
+        f.sync_data().unwrap();
+        let total = t.elapsed().as_secs_f64();
+        println!("write: {:.0} MB/s, write+sync: {:.0} MB/s", mb / w, mb / total);
+    }
+    let t = std::time::Instant::now();
+    let mut c = crate::tarcheck::TarCheck::new();
+    for ch in tar.chunks(1 << 20) {
+        c.feed(ch).unwrap();
+    }
+    println!("tarcheck: {:.0} MB/s", mb / t.elapsed().as_secs_f64());
+}
