@@ -52,3 +52,18 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+impl From<engine::EngineError> for ApiError {
+    /// The one place engine error kinds become HTTP statuses (moby's `httpstatus` mapping).
+    fn from(e: engine::EngineError) -> Self {
+        use engine::ErrorKind as K;
+        let status = match e.kind() {
+            K::NotFound => StatusCode::NOT_FOUND,
+            K::InvalidArgument => StatusCode::BAD_REQUEST,
+            K::Conflict | K::AlreadyExists | K::FailedPrecondition => StatusCode::CONFLICT,
+            K::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            K::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}

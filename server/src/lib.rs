@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod images;
 mod listen;
 mod system;
 mod web;
@@ -44,10 +45,16 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     root: PathBuf,
     web_dir: Option<PathBuf>,
+    engine: std::sync::OnceLock<Arc<engine::Engine>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner").field("root", &self.root).field("web_dir", &self.web_dir).finish()
+    }
 }
 
 impl AppState {
@@ -55,13 +62,35 @@ impl AppState {
     /// `web_dir` (trunk's `dist` directory) when given.
     pub fn new(root: PathBuf, web_dir: Option<PathBuf>) -> Self {
         AppState {
-            inner: Arc::new(Inner { root, web_dir }),
+            inner: Arc::new(Inner { root, web_dir, engine: Default::default() }),
         }
     }
 
     /// The data directory.
     pub fn root(&self) -> &std::path::Path {
         &self.inner.root
+    }
+
+    /// The engine on the data directory, opened on first use.
+    pub fn engine(&self) -> Result<Arc<engine::Engine>, ApiError> {
+        if let Some(e) = self.inner.engine.get() {
+            return Ok(e.clone());
+        }
+        let opened = engine::Engine::open(&self.inner.root).map_err(ApiError::from)?;
+        Ok(self.inner.engine.get_or_init(|| Arc::new(opened)).clone())
+    }
+
+    /// Runs a blocking engine call on the blocking pool.
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&engine::Engine) -> Result<T, engine::EngineError> + Send + 'static,
+    {
+        let engine = self.engine()?;
+        tokio::task::spawn_blocking(move || f(&engine))
+            .await
+            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(ApiError::from)
     }
 
     /// The built dashboard's directory, if one was configured.
@@ -81,6 +110,7 @@ pub fn app(state: AppState) -> Router {
         .route("/_ping", get(system::ping).head(system::ping_head))
         .route("/version", get(system::version))
         .route("/api/health", get(health))
+        .merge(images::routes())
         .method_not_allowed_fallback(not_found)
         .fallback(web::fallback)
         .with_state(state);

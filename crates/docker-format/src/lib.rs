@@ -9,7 +9,9 @@
 mod human;
 mod table;
 mod template;
+mod timestamp;
 
 pub use human::{ellipsis, human_duration, human_size, truncate_id};
 pub use table::Table;
 pub use template::{Format, FormatError, Row};
+pub use timestamp::{go_duration, parse_timestamp};

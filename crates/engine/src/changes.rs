@@ -19,7 +19,9 @@ fn apply_one(cfg: &mut ExecConfig, line: &str) -> Result<()> {
     let keyword = word.to_ascii_uppercase();
     let need_args = || -> Result<()> {
         if rest.is_empty() {
-            Err(EngineError::invalid(format!("{keyword} requires at least one argument")))
+            Err(EngineError::invalid(format!(
+                "{keyword} requires at least one argument"
+            )))
         } else {
             Ok(())
         }
@@ -52,10 +54,19 @@ fn apply_one(cfg: &mut ExecConfig, line: &str) -> Result<()> {
             need_args()?;
             let ports = cfg.exposed_ports.get_or_insert_with(BTreeMap::new);
             for p in rest.split_whitespace() {
-                let p = if p.contains('/') { p.to_string() } else { format!("{p}/tcp") };
+                let p = if p.contains('/') {
+                    p.to_string()
+                } else {
+                    format!("{p}/tcp")
+                };
                 let (num, proto) = p.split_once('/').unwrap_or((&p, "tcp"));
-                if num.is_empty() || !num.split('-').all(|n| n.parse::<u16>().is_ok()) || proto.is_empty() {
-                    return Err(EngineError::invalid(format!("invalid containerPort: {num}")));
+                if num.is_empty()
+                    || !num.split('-').all(|n| n.parse::<u16>().is_ok())
+                    || proto.is_empty()
+                {
+                    return Err(EngineError::invalid(format!(
+                        "invalid containerPort: {num}"
+                    )));
                 }
                 ports.insert(p.to_ascii_lowercase(), serde_json::json!({}));
             }
@@ -63,7 +74,11 @@ fn apply_one(cfg: &mut ExecConfig, line: &str) -> Result<()> {
         "VOLUME" => {
             need_args()?;
             let vols = cfg.volumes.get_or_insert_with(BTreeMap::new);
-            let list = if rest.starts_with('[') { json_array(rest)? } else { words(rest) };
+            let list = if rest.starts_with('[') {
+                json_array(rest)?
+            } else {
+                words(rest)
+            };
             for v in list {
                 vols.insert(v, serde_json::json!({}));
             }
@@ -87,12 +102,19 @@ fn apply_one(cfg: &mut ExecConfig, line: &str) -> Result<()> {
         }
         "ONBUILD" => {
             need_args()?;
-            let list = cfg.extra.entry("OnBuild".into()).or_insert_with(|| serde_json::json!([]));
+            let list = cfg
+                .extra
+                .entry("OnBuild".into())
+                .or_insert_with(|| serde_json::json!([]));
             if let Some(a) = list.as_array_mut() {
                 a.push(serde_json::Value::String(rest.to_string()));
             }
         }
-        _ => return Err(EngineError::invalid(format!("{word} is not a valid change command"))),
+        _ => {
+            return Err(EngineError::invalid(format!(
+                "{word} is not a valid change command"
+            )))
+        }
     }
     Ok(())
 }
@@ -108,7 +130,8 @@ fn command_form(rest: &str) -> Result<Vec<String>> {
 }
 
 fn json_array(s: &str) -> Result<Vec<String>> {
-    serde_json::from_str::<Vec<String>>(s).map_err(|e| EngineError::invalid(format!("invalid JSON array {s:?}: {e}")))
+    serde_json::from_str::<Vec<String>>(s)
+        .map_err(|e| EngineError::invalid(format!("invalid JSON array {s:?}: {e}")))
 }
 
 /// Shell-like words with simple double/single quotes.
@@ -151,7 +174,9 @@ fn key_values(rest: &str, what: &str) -> Result<Vec<(String, String)>> {
     if !ws[0].contains('=') {
         let (k, v) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
         if v.trim().is_empty() && what == "ENV" {
-            return Err(EngineError::invalid(format!("{what} must have two arguments")));
+            return Err(EngineError::invalid(format!(
+                "{what} must have two arguments"
+            )));
         }
         let v = words(v).join(" ");
         return Ok(vec![(k.to_string(), v)]);
@@ -159,7 +184,9 @@ fn key_values(rest: &str, what: &str) -> Result<Vec<(String, String)>> {
     ws.into_iter()
         .map(|w| match w.split_once('=') {
             Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-            _ => Err(EngineError::invalid(format!("{what} names can not be blank"))),
+            _ => Err(EngineError::invalid(format!(
+                "{what} names can not be blank"
+            ))),
         })
         .collect()
 }
@@ -179,12 +206,27 @@ mod tests {
 
     #[test]
     fn changes() {
-        check(&[r#"CMD ["sh","-c","echo hi"]"#], r#"{"Cmd":["sh","-c","echo hi"]}"#);
+        check(
+            &[r#"CMD ["sh","-c","echo hi"]"#],
+            r#"{"Cmd":["sh","-c","echo hi"]}"#,
+        );
         check(&["CMD echo hi"], r#"{"Cmd":["/bin/sh","-c","echo hi"]}"#);
-        check(&["ENV A=1 B=\"x y\"", "ENV A 2"], r#"{"Env":["B=x y","A=2"]}"#);
-        check(&["EXPOSE 80 53/udp"], r#"{"ExposedPorts":{"53/udp":{},"80/tcp":{}}}"#);
-        check(&["LABEL a=b", "WORKDIR /app", "WORKDIR sub", "USER nobody"], r#"{"User":"nobody","WorkingDir":"/app/sub","Labels":{"a":"b"}}"#);
-        check(&["VOLUME /data /logs"], r#"{"Volumes":{"/data":{},"/logs":{}}}"#);
+        check(
+            &["ENV A=1 B=\"x y\"", "ENV A 2"],
+            r#"{"Env":["B=x y","A=2"]}"#,
+        );
+        check(
+            &["EXPOSE 80 53/udp"],
+            r#"{"ExposedPorts":{"53/udp":{},"80/tcp":{}}}"#,
+        );
+        check(
+            &["LABEL a=b", "WORKDIR /app", "WORKDIR sub", "USER nobody"],
+            r#"{"User":"nobody","WorkingDir":"/app/sub","Labels":{"a":"b"}}"#,
+        );
+        check(
+            &["VOLUME /data /logs"],
+            r#"{"Volumes":{"/data":{},"/logs":{}}}"#,
+        );
         check(&["FROM x"], "error: FROM is not a valid change command");
         check(&["CMD"], "error: CMD requires at least one argument");
         check(&["EXPOSE abc"], "error: invalid containerPort: abc");

@@ -52,7 +52,10 @@ pub enum EngineError {
 
 impl EngineError {
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        EngineError::Io { context: context.into(), source }
+        EngineError::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {

@@ -28,12 +28,14 @@ impl Leases {
     }
 
     fn open(&self) -> Result<File> {
-        File::open(&self.path).map_err(|e| EngineError::io(format!("open {}", self.path.display()), e))
+        File::open(&self.path)
+            .map_err(|e| EngineError::io(format!("open {}", self.path.display()), e))
     }
 
     pub(crate) fn shared(&self) -> Result<Lease> {
         let f = self.open()?;
-        f.lock_shared().map_err(|e| EngineError::io("lock leases", e))?;
+        f.lock_shared()
+            .map_err(|e| EngineError::io("lock leases", e))?;
         Ok(Lease(f))
     }
 
@@ -51,7 +53,9 @@ impl Engine {
     /// Deletes every blob that no image or layer references, unless a writer holds a lease
     /// (then nothing is deleted now; a later sweep will). Returns the bytes removed.
     pub fn sweep(&self) -> Result<u64> {
-        let Some(_guard) = self.leases.try_exclusive()? else { return Ok(0) };
+        let Some(_guard) = self.leases.try_exclusive()? else {
+            return Ok(0);
+        };
         let referenced = self.db().referenced_blobs()?;
         let mut freed = 0;
         for (d, size) in self.blobs.list()? {
@@ -68,14 +72,19 @@ impl Engine {
     /// returns the problems found (empty when the store is sound).
     pub fn fsck(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
-        let present: std::collections::HashSet<_> = self.blobs.list()?.into_iter().map(|(d, _)| d).collect();
+        let present: std::collections::HashSet<_> =
+            self.blobs.list()?.into_iter().map(|(d, _)| d).collect();
         for d in &present {
             if !self.blobs.verify(d)? {
                 problems.push(format!("blob {d}: content does not match its digest"));
             }
         }
-        let mut missing: Vec<_> =
-            self.db().referenced_blobs()?.into_iter().filter(|d| !present.contains(d)).collect();
+        let mut missing: Vec<_> = self
+            .db()
+            .referenced_blobs()?
+            .into_iter()
+            .filter(|d| !present.contains(d))
+            .collect();
         missing.sort();
         for d in missing {
             problems.push(format!("blob {d}: referenced but missing"));

@@ -26,10 +26,14 @@ pub struct ImportOptions {
 pub(crate) fn parse_tag_target(s: &str) -> Result<Reference> {
     let r = Reference::parse_normalized(s)?;
     if r.digest().is_some() {
-        return Err(EngineError::invalid(format!("refusing to create a tag with a digest reference: {s}")));
+        return Err(EngineError::invalid(format!(
+            "refusing to create a tag with a digest reference: {s}"
+        )));
     }
     if r.familiar_name() == "sha256" {
-        return Err(EngineError::invalid("refusing to create an ambiguous tag using digest algorithm as name"));
+        return Err(EngineError::invalid(
+            "refusing to create an ambiguous tag using digest algorithm as name",
+        ));
     }
     Ok(r.with_default_tag())
 }
@@ -46,7 +50,8 @@ pub(crate) fn go_arch() -> &'static str {
 }
 
 pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Unix seconds of an RFC 3339 timestamp (0 when absent or unparsable).
@@ -63,14 +68,22 @@ pub(crate) fn source_of(ing: &LayerIngest) -> Option<LayerSource> {
         Compression::Gzip => media_types::OCI_LAYER_GZIP,
         Compression::Zstd => media_types::OCI_LAYER_ZSTD,
     };
-    Some(LayerSource { digest: ing.source_digest.clone(), size: ing.source_size, media_type: media_type.into() })
+    Some(LayerSource {
+        digest: ing.source_digest.clone(),
+        size: ing.source_size,
+        media_type: media_type.into(),
+    })
 }
 
 impl Engine {
     /// Imports a rootfs tar as a one-layer image; returns the image ID.
     pub fn import(&self, input: impl Read, opts: &ImportOptions) -> Result<Digest> {
         // Validate everything cheap before touching the store.
-        let target = opts.reference.as_deref().map(parse_tag_target).transpose()?;
+        let target = opts
+            .reference
+            .as_deref()
+            .map(parse_tag_target)
+            .transpose()?;
         let mut exec = ExecConfig::default();
         crate::apply_changes(&mut exec, &opts.changes)?;
 
@@ -80,15 +93,25 @@ impl Engine {
 
         let now = OffsetDateTime::now_utc();
         let created = rfc3339(now);
-        let message = opts.message.clone().unwrap_or_else(|| format!("Imported from {}", opts.source));
+        let message = opts
+            .message
+            .clone()
+            .unwrap_or_else(|| format!("Imported from {}", opts.source));
         let has_config = exec != ExecConfig::default();
         let config = ImageConfig {
             created: Some(created.clone()),
             architecture: go_arch().into(),
             os: "linux".into(),
             config: has_config.then_some(exec),
-            rootfs: RootFs { kind: "layers".into(), diff_ids: vec![layer.diff_id.clone()] },
-            history: vec![History { created: Some(created), comment: Some(message.clone()), ..Default::default() }],
+            rootfs: RootFs {
+                kind: "layers".into(),
+                diff_ids: vec![layer.diff_id.clone()],
+            },
+            history: vec![History {
+                created: Some(created),
+                comment: Some(message.clone()),
+                ..Default::default()
+            }],
             comment: Some(message),
             ..Default::default()
         };
@@ -106,7 +129,11 @@ impl Engine {
         };
         self.db().write(|tx| -> Result<()> {
             tx.insert_layer(
-                &LayerRecord { diff_id: layer.diff_id.clone(), size: layer.size, stored_bytes: layer.size },
+                &LayerRecord {
+                    diff_id: layer.diff_id.clone(),
+                    size: layer.size,
+                    stored_bytes: layer.size,
+                },
                 source_of(&layer).as_ref(),
             )?;
             tx.insert_image(&record)?;

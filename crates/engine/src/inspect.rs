@@ -3,6 +3,7 @@
 use crate::{Engine, EngineError, Result};
 use image_store::StoreView;
 use oci_model::{Digest, ImageConfig};
+use serde_json::{json, Value};
 
 /// One `history` row, newest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +41,55 @@ pub struct ImageDetails {
     pub raw_config: Vec<u8>,
 }
 
+impl ImageDetails {
+    /// Docker's `ImageInspect` JSON (API 1.50 shape), as `docker image inspect` prints it.
+    pub fn docker_json(&self) -> Value {
+        let d = self;
+        let c = &d.config;
+        let comment = c
+            .comment
+            .clone()
+            .or_else(|| c.history.last().and_then(|h| h.comment.clone()))
+            .unwrap_or_default();
+        let mut v = json!({
+            "Id": d.id.to_string(),
+            "RepoTags": d.repo_tags,
+            "RepoDigests": d.repo_digests,
+            "Parent": d.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            "Comment": comment,
+        });
+        let m = v.as_object_mut().expect("object");
+        if let Some(created) = &c.created {
+            m.insert("Created".into(), json!(created));
+        }
+        m.insert(
+            "DockerVersion".into(),
+            c.extra.get("docker_version").cloned().unwrap_or(json!("")),
+        );
+        m.insert("Author".into(), json!(c.author.clone().unwrap_or_default()));
+        m.insert(
+            "Config".into(),
+            serde_json::to_value(&c.config).expect("config serialises"),
+        );
+        m.insert("Architecture".into(), json!(c.architecture));
+        if let Some(v) = &c.variant {
+            m.insert("Variant".into(), json!(v));
+        }
+        m.insert("Os".into(), json!(c.os));
+        m.insert("Size".into(), json!(d.size));
+        m.insert(
+            "GraphDriver".into(),
+            json!({"Data": null, "Name": "strata"}),
+        );
+        m.insert(
+        "RootFS".into(),
+        json!({"Type": "layers", "Layers": c.rootfs.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>()}),
+    );
+        m.insert("Metadata".into(), json!({}));
+        v
+    }
+}
+
 fn refs_of(view: &StoreView, id: &Digest) -> (Vec<String>, Vec<String>) {
     let mut tags = Vec::new();
     let mut digests = Vec::new();
@@ -67,11 +117,27 @@ impl Engine {
     pub fn inspect(&self, name: &str) -> Result<ImageDetails> {
         let view = self.view()?;
         let id = image_store::resolve(&view, name)?.id;
-        let rec = view.images.iter().find(|i| i.id == id).expect("resolved image exists");
+        let rec = view
+            .images
+            .iter()
+            .find(|i| i.id == id)
+            .expect("resolved image exists");
         let (config, raw_config) = self.config_of(&id)?;
         let (repo_tags, repo_digests) = refs_of(&view, &id);
-        let size = rec.diff_ids.iter().map(|d| view.layers.get(d).map_or(0, |l| l.size)).sum();
-        Ok(ImageDetails { id: id.clone(), repo_tags, repo_digests, parent: rec.parent.clone(), size, config, raw_config })
+        let size = rec
+            .diff_ids
+            .iter()
+            .map(|d| view.layers.get(d).map_or(0, |l| l.size))
+            .sum();
+        Ok(ImageDetails {
+            id: id.clone(),
+            repo_tags,
+            repo_digests,
+            parent: rec.parent.clone(),
+            size,
+            config,
+            raw_config,
+        })
     }
 
     /// `history` of one image, newest first.
@@ -104,9 +170,16 @@ impl Engine {
         for row in rows.iter_mut() {
             let Some(id) = cur.take() else { break };
             row.tags = refs_of(&view, &id).0;
-            cur = view.images.iter().find(|i| i.id == id).and_then(|i| i.parent.clone());
+            cur = view
+                .images
+                .iter()
+                .find(|i| i.id == id)
+                .and_then(|i| i.parent.clone());
             row.id = Some(id);
-            if cur.as_ref().is_some_and(|p| !view.images.iter().any(|i| &i.id == p)) {
+            if cur
+                .as_ref()
+                .is_some_and(|p| !view.images.iter().any(|i| &i.id == p))
+            {
                 cur = None;
             }
         }

@@ -47,11 +47,17 @@ pub struct Engine {
 impl Engine {
     /// Opens (creating if needed) the data directory `root`.
     pub fn open(root: &Path) -> Result<Engine> {
-        std::fs::create_dir_all(root).map_err(|e| EngineError::io(format!("create {}", root.display()), e))?;
+        std::fs::create_dir_all(root)
+            .map_err(|e| EngineError::io(format!("create {}", root.display()), e))?;
         let blobs = BlobStore::open(root)?;
         let db = Db::open(&root.join("strata.db"))?;
         let leases = gc::Leases::new(root)?;
-        Ok(Engine { root: root.to_path_buf(), blobs, db: Mutex::new(db), leases })
+        Ok(Engine {
+            root: root.to_path_buf(),
+            blobs,
+            db: Mutex::new(db),
+            leases,
+        })
     }
 
     /// The data directory.

@@ -84,8 +84,10 @@ fn clean(path: &str) -> Option<String> {
 impl Archive {
     /// The file at `path`, following links inside the archive.
     fn get(&self, path: &str) -> Result<&File> {
-        let bad = || EngineError::invalid(format!("invalid archive: path {path:?} leaves the archive"));
-        let missing = || EngineError::invalid(format!("invalid archive: {path} not found in archive"));
+        let bad =
+            || EngineError::invalid(format!("invalid archive: path {path:?} leaves the archive"));
+        let missing =
+            || EngineError::invalid(format!("invalid archive: {path} not found in archive"));
         let mut cur = clean(path).ok_or_else(bad)?;
         for _ in 0..MAX_LINK_HOPS {
             if let Some(f) = self.files.get(&cur) {
@@ -97,7 +99,9 @@ impl Archive {
                 None => return Err(missing()),
             }
         }
-        Err(EngineError::invalid(format!("invalid archive: too many links resolving {path}")))
+        Err(EngineError::invalid(format!(
+            "invalid archive: too many links resolving {path}"
+        )))
     }
 
     fn bytes(&self, engine: &Engine, path: &str) -> Result<Vec<u8>> {
@@ -128,7 +132,9 @@ impl Engine {
 
     fn load_locked(&self, r: impl Read) -> Result<Vec<LoadEvent>> {
         let archive = self.read_archive(r)?;
-        let prepared = if archive.files.contains_key("manifest.json") || archive.links.contains_key("manifest.json") {
+        let prepared = if archive.files.contains_key("manifest.json")
+            || archive.links.contains_key("manifest.json")
+        {
             self.prepare_docker(&archive)?
         } else if archive.files.contains_key("index.json") {
             self.prepare_oci(&archive)?
@@ -147,7 +153,10 @@ impl Engine {
                 tx.insert_image(&p.record)?;
                 for t in &p.tags {
                     if let Some(old) = tx.set_tag(t, &p.record.id)? {
-                        events.push(LoadEvent::Renamed { reference: t.familiar_string(), old });
+                        events.push(LoadEvent::Renamed {
+                            reference: t.familiar_string(),
+                            old,
+                        });
                     }
                     events.push(LoadEvent::Loaded(t.familiar_string()));
                 }
@@ -194,18 +203,27 @@ impl Engine {
                                     || buf[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
                                 first = false;
                             }
-                            w.write_all(&buf[..n]).map_err(|e| EngineError::io("write blob", e))?;
+                            w.write_all(&buf[..n])
+                                .map_err(|e| EngineError::io("write blob", e))?;
                         }
                         let (digest, _) = w.commit(None, Some(size))?;
                         out.files.insert(path, File::Blob { digest, compressed });
                     }
                 }
                 tar::EntryType::Symlink | tar::EntryType::Link => {
-                    let Some(target) = entry.link_name_bytes() else { continue };
+                    let Some(target) = entry.link_name_bytes() else {
+                        continue;
+                    };
                     let target = String::from_utf8_lossy(&target).into_owned();
-                    let resolved = if entry.header().entry_type() == tar::EntryType::Link || target.starts_with('/') {
+                    let resolved = if entry.header().entry_type() == tar::EntryType::Link
+                        || target.starts_with('/')
+                    {
                         // hard links name archive paths; absolute symlinks are not followed
-                        if target.starts_with('/') { None } else { clean(&target) }
+                        if target.starts_with('/') {
+                            None
+                        } else {
+                            clean(&target)
+                        }
                     } else {
                         let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
                         clean(&format!("{dir}/{target}"))
@@ -219,29 +237,58 @@ impl Engine {
     }
 
     /// Verifies (and if needed decompresses) the layer at `path` against `diff_id`.
-    fn prepare_layer(&self, ar: &Archive, path: &str, diff_id: &Digest, n: usize) -> Result<(LayerRecord, Option<LayerSource>)> {
+    fn prepare_layer(
+        &self,
+        ar: &Archive,
+        path: &str,
+        diff_id: &Digest,
+        n: usize,
+    ) -> Result<(LayerRecord, Option<LayerSource>)> {
         let mismatch = |got: &Digest| {
-            EngineError::invalid(format!("invalid diffID for layer {n}: expected {diff_id}, got {got}"))
+            EngineError::invalid(format!(
+                "invalid diffID for layer {n}: expected {diff_id}, got {got}"
+            ))
         };
         let ingest = match ar.get(path)? {
-            File::Blob { digest, compressed: false } => {
+            File::Blob {
+                digest,
+                compressed: false,
+            } => {
                 if digest != diff_id {
                     return Err(mismatch(digest));
                 }
                 let size = self.blobs.size(digest)?.unwrap_or(0);
-                return Ok((LayerRecord { diff_id: diff_id.clone(), size, stored_bytes: size }, None));
+                return Ok((
+                    LayerRecord {
+                        diff_id: diff_id.clone(),
+                        size,
+                        stored_bytes: size,
+                    },
+                    None,
+                ));
             }
-            File::Blob { digest, compressed: true } => {
-                blob_store::ingest_layer_expect(&self.blobs, self.blobs.open_blob(digest)?, Some(diff_id))
+            File::Blob {
+                digest,
+                compressed: true,
+            } => blob_store::ingest_layer_expect(
+                &self.blobs,
+                self.blobs.open_blob(digest)?,
+                Some(diff_id),
+            ),
+            File::Mem(bytes) => {
+                blob_store::ingest_layer_expect(&self.blobs, Cursor::new(bytes), Some(diff_id))
             }
-            File::Mem(bytes) => blob_store::ingest_layer_expect(&self.blobs, Cursor::new(bytes), Some(diff_id)),
         };
         let ingest = ingest.map_err(|e| match e.mismatch() {
             Some(got) => mismatch(&got),
             None => EngineError::invalid(format!("invalid archive: layer {n} ({path}): {e}")),
         })?;
         Ok((
-            LayerRecord { diff_id: ingest.diff_id.clone(), size: ingest.size, stored_bytes: ingest.size },
+            LayerRecord {
+                diff_id: ingest.diff_id.clone(),
+                size: ingest.size,
+                stored_bytes: ingest.size,
+            },
             source_of(&ingest),
         ))
     }
@@ -255,8 +302,9 @@ impl Engine {
         parent: Option<Digest>,
     ) -> Result<Prepared> {
         let raw = ar.bytes(self, config_path)?;
-        let config: ImageConfig = serde_json::from_slice(&raw)
-            .map_err(|e| EngineError::invalid(format!("invalid archive: config {config_path}: {e}")))?;
+        let config: ImageConfig = serde_json::from_slice(&raw).map_err(|e| {
+            EngineError::invalid(format!("invalid archive: config {config_path}: {e}"))
+        })?;
         let diff_ids = &config.rootfs.diff_ids;
         if diff_ids.len() != layer_paths.len() {
             return Err(EngineError::invalid(format!(
@@ -289,14 +337,17 @@ impl Engine {
         let raw = ar.bytes(self, "manifest.json")?;
         let items: Option<Vec<ArchiveItem>> = serde_json::from_slice(&raw)
             .map_err(|e| EngineError::invalid(format!("invalid archive: manifest.json: {e}")))?;
-        let items = items.ok_or_else(|| EngineError::invalid("invalid archive: manifest.json is null"))?;
+        let items =
+            items.ok_or_else(|| EngineError::invalid("invalid archive: manifest.json is null"))?;
         let mut out = Vec::new();
         for item in items {
             let mut tags = Vec::new();
             for t in item.repo_tags.iter().flatten() {
                 let r = Reference::parse_normalized(t)?;
                 if r.tag().is_none() || r.digest().is_some() {
-                    return Err(EngineError::invalid(format!("invalid tag {t:?}: must be name:tag")));
+                    return Err(EngineError::invalid(format!(
+                        "invalid tag {t:?}: must be name:tag"
+                    )));
                 }
                 tags.push(r);
             }
@@ -316,13 +367,24 @@ impl Engine {
         for desc in &index.manifests {
             let mraw = ar.bytes(self, &blob(&desc.digest))?;
             if Digest::of(&mraw) != desc.digest {
-                return Err(EngineError::invalid(format!("invalid archive: manifest {} does not match its digest", desc.digest)));
+                return Err(EngineError::invalid(format!(
+                    "invalid archive: manifest {} does not match its digest",
+                    desc.digest
+                )));
             }
-            let m: Manifest = serde_json::from_slice(&mraw)
-                .map_err(|e| EngineError::invalid(format!("invalid archive: manifest {}: {e}", desc.digest)))?;
-            let name = desc.annotations.get("io.containerd.image.name").cloned().or_else(|| {
-                desc.annotations.get("org.opencontainers.image.ref.name").filter(|n| n.contains(':')).cloned()
-            });
+            let m: Manifest = serde_json::from_slice(&mraw).map_err(|e| {
+                EngineError::invalid(format!("invalid archive: manifest {}: {e}", desc.digest))
+            })?;
+            let name = desc
+                .annotations
+                .get("io.containerd.image.name")
+                .cloned()
+                .or_else(|| {
+                    desc.annotations
+                        .get("org.opencontainers.image.ref.name")
+                        .filter(|n| n.contains(':'))
+                        .cloned()
+                });
             let tags = match name {
                 Some(n) => vec![Reference::parse_normalized(&n)?.with_default_tag()],
                 None => Vec::new(),

@@ -2,7 +2,9 @@
 
 use crate::import::parse_tag_target;
 use crate::{Engine, Result};
-use image_store::{DiskUsage, ImageSummary, ListOptions, PruneOptions, RmiEvent, RmiOptions, RmiPlan};
+use image_store::{
+    DiskUsage, ImageSummary, ListOptions, PruneOptions, RmiEvent, RmiOptions, RmiPlan,
+};
 use metadata_db::WriteTx;
 use oci_model::Digest;
 

@@ -20,7 +20,11 @@ pub(crate) struct ArchiveItem {
     pub layers: Vec<String>,
     #[serde(rename = "Parent", default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
-    #[serde(rename = "LayerSources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LayerSources",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub layer_sources: Option<BTreeMap<String, Descriptor>>,
 }
 
@@ -50,7 +54,11 @@ fn select(view: &StoreView, names: &[String]) -> Result<Vec<(Digest, Vec<Referen
         match image_ref::parse_any(name)? {
             AnyReference::Id(_) => add(image_store::resolve(view, name)?.id, None),
             AnyReference::Named(r) if r.tag().is_none() && r.digest().is_none() => {
-                let mut tags: Vec<_> = view.tags.iter().filter(|t| t.reference.name() == r.name()).collect();
+                let mut tags: Vec<_> = view
+                    .tags
+                    .iter()
+                    .filter(|t| t.reference.name() == r.name())
+                    .collect();
                 tags.sort_by(|a, b| a.reference.cmp(&b.reference));
                 if tags.is_empty() {
                     add(image_store::resolve(view, name)?.id, None);
@@ -92,15 +100,20 @@ impl Engine {
             if config.rootfs.diff_ids.is_empty() {
                 return Err(EngineError::invalid("empty export - not implemented"));
             }
-            files.insert(format!("blobs/sha256/{}", id.hex()), Content::Blob(id.clone()));
+            files.insert(
+                format!("blobs/sha256/{}", id.hex()),
+                Content::Blob(id.clone()),
+            );
             let mut layers = Vec::new();
             let mut sources = BTreeMap::new();
             for d in &config.rootfs.diff_ids {
-                let size = self
-                    .blobs
-                    .size(d)?
-                    .ok_or_else(|| EngineError::NotFound(format!("layer {d} of image {id} is missing")))?;
-                files.insert(format!("blobs/sha256/{}", d.hex()), Content::Blob(d.clone()));
+                let size = self.blobs.size(d)?.ok_or_else(|| {
+                    EngineError::NotFound(format!("layer {d} of image {id} is missing"))
+                })?;
+                files.insert(
+                    format!("blobs/sha256/{}", d.hex()),
+                    Content::Blob(d.clone()),
+                );
                 let desc = Descriptor::new(media_types::OCI_LAYER_TAR, d.clone(), size);
                 sources.insert(d.to_string(), desc.clone());
                 layers.push(desc);
@@ -112,33 +125,64 @@ impl Engine {
                 layers: layers.clone(),
                 annotations: BTreeMap::new(),
             };
-            let mbytes = serde_json::to_vec(&manifest).map_err(|e| EngineError::invalid(e.to_string()))?;
+            let mbytes =
+                serde_json::to_vec(&manifest).map_err(|e| EngineError::invalid(e.to_string()))?;
             let mdigest = Digest::of(&mbytes);
-            let mdesc = Descriptor::new(media_types::OCI_MANIFEST, mdigest.clone(), mbytes.len() as u64);
-            files.insert(format!("blobs/sha256/{}", mdigest.hex()), Content::Bytes(mbytes));
+            let mdesc = Descriptor::new(
+                media_types::OCI_MANIFEST,
+                mdigest.clone(),
+                mbytes.len() as u64,
+            );
+            files.insert(
+                format!("blobs/sha256/{}", mdigest.hex()),
+                Content::Bytes(mbytes),
+            );
             if refs.is_empty() {
                 index.manifests.push(mdesc.clone());
             }
             for r in refs {
                 let mut d = mdesc.clone();
-                d.annotations.insert("io.containerd.image.name".into(), r.to_string());
-                d.annotations.insert("org.opencontainers.image.ref.name".into(), r.tag().unwrap_or("").into());
+                d.annotations
+                    .insert("io.containerd.image.name".into(), r.to_string());
+                d.annotations.insert(
+                    "org.opencontainers.image.ref.name".into(),
+                    r.tag().unwrap_or("").into(),
+                );
                 index.manifests.push(d);
-                let last = config.rootfs.diff_ids.last().map(|d| d.hex().to_string()).unwrap_or_default();
-                repositories.entry(r.familiar_name()).or_default().insert(r.tag().unwrap_or("").into(), last);
+                let last = config
+                    .rootfs
+                    .diff_ids
+                    .last()
+                    .map(|d| d.hex().to_string())
+                    .unwrap_or_default();
+                repositories
+                    .entry(r.familiar_name())
+                    .or_default()
+                    .insert(r.tag().unwrap_or("").into(), last);
             }
-            let parent = view.images.iter().find(|i| i.id == *id).and_then(|i| i.parent.clone());
+            let parent = view
+                .images
+                .iter()
+                .find(|i| i.id == *id)
+                .and_then(|i| i.parent.clone());
             items.push(ArchiveItem {
                 config: format!("blobs/sha256/{}", id.hex()),
-                repo_tags: (!refs.is_empty()).then(|| refs.iter().map(|r| r.familiar_string()).collect()),
-                layers: layers.iter().map(|l| format!("blobs/sha256/{}", l.digest.hex())).collect(),
+                repo_tags: (!refs.is_empty())
+                    .then(|| refs.iter().map(|r| r.familiar_string()).collect()),
+                layers: layers
+                    .iter()
+                    .map(|l| format!("blobs/sha256/{}", l.digest.hex()))
+                    .collect(),
                 parent: parent.map(|p| p.to_string()),
                 layer_sources: Some(sources),
             });
         }
         files.insert("index.json".into(), Content::Bytes(json(&index)));
         files.insert("manifest.json".into(), Content::Bytes(json(&items)));
-        files.insert("oci-layout".into(), Content::Bytes(br#"{"imageLayoutVersion": "1.0.0"}"#.to_vec()));
+        files.insert(
+            "oci-layout".into(),
+            Content::Bytes(br#"{"imageLayoutVersion": "1.0.0"}"#.to_vec()),
+        );
         if !repositories.is_empty() {
             files.insert("repositories".into(), Content::Bytes(json(&repositories)));
         }

@@ -36,15 +36,27 @@ fn blob_names(root: &std::path::Path) -> Vec<String> {
 }
 
 fn blob_bytes(root: &std::path::Path) -> u64 {
-    std::fs::read_dir(root.join("blobs/sha256")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum()
+    std::fs::read_dir(root.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
 }
 
 fn tags(e: &Engine) -> Vec<String> {
     let mut v: Vec<String> = e
-        .images(&ListOptions { all: true, filters: vec![] })
+        .images(&ListOptions {
+            all: true,
+            filters: vec![],
+        })
         .unwrap()
         .into_iter()
-        .flat_map(|i| if i.repo_tags.is_empty() { vec!["<none>".to_string()] } else { i.repo_tags })
+        .flat_map(|i| {
+            if i.repo_tags.is_empty() {
+                vec!["<none>".to_string()]
+            } else {
+                i.repo_tags
+            }
+        })
         .collect();
     v.sort();
     v
@@ -59,12 +71,23 @@ fn import_tag_rmi_prune() {
     e.tag("bb:1", "bb:2").unwrap();
     assert_eq!(tags(&e), ["bb:1", "bb:2"]);
 
-    let err = e.rmi(id.short(), &RmiOptions { force: false, no_prune: false }).unwrap_err();
+    let err = e
+        .rmi(
+            id.short(),
+            &RmiOptions {
+                force: false,
+                no_prune: false,
+            },
+        )
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories", id.short())
     );
-    assert_eq!(e.rmi("bb:2", &RmiOptions::default()).unwrap(), vec![RmiEvent::Untagged("bb:2".into())]);
+    assert_eq!(
+        e.rmi("bb:2", &RmiOptions::default()).unwrap(),
+        vec![RmiEvent::Untagged("bb:2".into())]
+    );
 
     // same layer, new config: stored once; the old image becomes dangling
     let before = blob_bytes(dir.path());
@@ -74,7 +97,13 @@ fn import_tag_rmi_prune() {
     assert_eq!(tags(&e), ["<none>", "bb:1"]);
 
     let before = blob_bytes(dir.path());
-    let plan = e.prune(&PruneOptions { all: false, until: None, labels: vec![] }).unwrap();
+    let plan = e
+        .prune(&PruneOptions {
+            all: false,
+            until: None,
+            labels: vec![],
+        })
+        .unwrap();
     assert_eq!(plan.events, vec![RmiEvent::Deleted(id.clone())]);
     assert_eq!(before - blob_bytes(dir.path()), plan.bytes_freed);
     assert_eq!(tags(&e), ["bb:1"]);
@@ -93,7 +122,10 @@ fn save_load_round_trip() {
     let dir2 = tempfile::tempdir().unwrap();
     let e2 = Engine::open(dir2.path()).unwrap();
     let events = e2.load(Cursor::new(&archive)).unwrap();
-    assert_eq!(events.iter().map(|e| e.to_string()).collect::<Vec<_>>(), ["Loaded image: bb:1"]);
+    assert_eq!(
+        events.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        ["Loaded image: bb:1"]
+    );
     assert_eq!(e2.inspect("bb:1").unwrap().id, id);
     assert!(e2.fsck().unwrap().is_empty());
     // only the config and the layer: nothing else of the archive stays
@@ -112,10 +144,17 @@ fn bad_input_changes_nothing() {
     let names = blob_names(dir.path());
     let state = tags(&e);
 
-    let opts = |r: &str| ImportOptions { reference: Some(r.into()), source: "-".into(), ..Default::default() };
+    let opts = |r: &str| ImportOptions {
+        reference: Some(r.into()),
+        source: "-".into(),
+        ..Default::default()
+    };
     let good = tar_of(&[("b", b"b")]);
     let err = e.import(Cursor::new(&good), &opts("Bad:1")).unwrap_err();
-    assert_eq!(err.to_string(), "invalid reference format: repository name (library/Bad) must be lowercase");
+    assert_eq!(
+        err.to_string(),
+        "invalid reference format: repository name (library/Bad) must be lowercase"
+    );
     let mut truncated = tar_of(&[("big", &[1u8; 4096])]);
     truncated.truncate(1500);
     assert!(e.import(Cursor::new(&truncated), &opts("x:1")).is_err());

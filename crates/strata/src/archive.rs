@@ -30,7 +30,8 @@ pub fn import(engine: &Engine, a: ImportArgs) -> anyhow::Result<()> {
     let id = if a.file == "-" {
         engine.import(std::io::stdin().lock(), &opts)?
     } else {
-        let f = std::fs::File::open(&a.file).map_err(|e| anyhow::anyhow!("open {}: {e}", a.file))?;
+        let f =
+            std::fs::File::open(&a.file).map_err(|e| anyhow::anyhow!("open {}: {e}", a.file))?;
         engine.import(f, &opts)?
     };
     println!("{id}");
@@ -52,22 +53,37 @@ pub fn save(engine: &Engine, a: SaveArgs) -> anyhow::Result<()> {
         None => {
             let out = std::io::stdout();
             if out.is_terminal() {
-                anyhow::bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+                anyhow::bail!(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+                );
             }
             engine.save(&a.images, out.lock())?;
         }
         Some(path) => {
             // Write beside the target and rename, so a failed save leaves no half-written file.
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let name = path.file_name().ok_or_else(|| anyhow::anyhow!("invalid output path {}", path.display()))?;
-            let tmp = dir.join(format!(".{}.strata-tmp-{}", name.to_string_lossy(), std::process::id()));
-            let f = std::fs::File::create(&tmp)
-                .map_err(|e| anyhow::anyhow!("failed to save image: open {}: {e}", path.display()))?;
-            let res = engine.save(&a.images, &f).map_err(anyhow::Error::from).and_then(|()| {
-                f.sync_all()?;
-                std::fs::rename(&tmp, &path)?;
-                Ok(())
-            });
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let name = path
+                .file_name()
+                .ok_or_else(|| anyhow::anyhow!("invalid output path {}", path.display()))?;
+            let tmp = dir.join(format!(
+                ".{}.strata-tmp-{}",
+                name.to_string_lossy(),
+                std::process::id()
+            ));
+            let f = std::fs::File::create(&tmp).map_err(|e| {
+                anyhow::anyhow!("failed to save image: open {}: {e}", path.display())
+            })?;
+            let res = engine
+                .save(&a.images, &f)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| {
+                    f.sync_all()?;
+                    std::fs::rename(&tmp, &path)?;
+                    Ok(())
+                });
             if res.is_err() {
                 let _ = std::fs::remove_file(&tmp);
             }
@@ -90,7 +106,8 @@ pub struct LoadArgs {
 pub fn load(engine: &Engine, a: LoadArgs) -> anyhow::Result<()> {
     let events = match &a.input {
         Some(p) => {
-            let f = std::fs::File::open(p).map_err(|e| anyhow::anyhow!("open {}: {e}", p.display()))?;
+            let f =
+                std::fs::File::open(p).map_err(|e| anyhow::anyhow!("open {}: {e}", p.display()))?;
             engine.load(std::io::BufReader::with_capacity(1 << 20, f))?
         }
         None => {

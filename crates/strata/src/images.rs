@@ -78,24 +78,37 @@ fn image_rows(images: &[ImageSummary], digests: bool, no_trunc: bool, now: i64) 
         let mut repo_digests: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for t in &img.repo_tags {
             if let Some((repo, tag)) = t.rsplit_once(':').filter(|(r, _)| !r.is_empty()) {
-                repo_tags.entry(repo.to_string()).or_default().push(tag.to_string());
+                repo_tags
+                    .entry(repo.to_string())
+                    .or_default()
+                    .push(tag.to_string());
             }
         }
         for d in &img.repo_digests {
             if let Some((repo, dg)) = d.split_once('@') {
-                repo_digests.entry(repo.to_string()).or_default().push(dg.to_string());
+                repo_digests
+                    .entry(repo.to_string())
+                    .or_default()
+                    .push(dg.to_string());
             }
         }
         let base = |repo: &str, tag: &str, digest: &str| {
             let mut r = Row::new();
             r.insert(
                 "ID".into(),
-                if no_trunc { img.id.to_string() } else { img.id.short().to_string() },
+                if no_trunc {
+                    img.id.to_string()
+                } else {
+                    img.id.short().to_string()
+                },
             );
             r.insert("Repository".into(), repo.into());
             r.insert("Tag".into(), tag.into());
             r.insert("Digest".into(), digest.into());
-            r.insert("CreatedSince".into(), format!("{} ago", human_duration(now - img.created)));
+            r.insert(
+                "CreatedSince".into(),
+                format!("{} ago", human_duration(now - img.created)),
+            );
             r.insert("CreatedAt".into(), created_at(img.created));
             r.insert("Size".into(), human_size(img.size));
             r.insert("VirtualSize".into(), human_size(img.size));
@@ -106,7 +119,11 @@ fn image_rows(images: &[ImageSummary], digests: bool, no_trunc: bool, now: i64) 
         };
         for (repo, tags) in &repo_tags {
             let ds = repo_digests.remove(repo).unwrap_or_default();
-            let ds = if digests && !ds.is_empty() { ds } else { vec!["<none>".to_string()] };
+            let ds = if digests && !ds.is_empty() {
+                ds
+            } else {
+                vec!["<none>".to_string()]
+            };
             for tag in tags {
                 for d in &ds {
                     rows.push(base(repo, tag, d));
@@ -114,7 +131,11 @@ fn image_rows(images: &[ImageSummary], digests: bool, no_trunc: bool, now: i64) 
             }
         }
         for (repo, ds) in &repo_digests {
-            let ds = if digests { ds.clone() } else { vec!["<none>".to_string()] };
+            let ds = if digests {
+                ds.clone()
+            } else {
+                vec!["<none>".to_string()]
+            };
             for d in &ds {
                 rows.push(base(repo, "<none>", d));
             }
@@ -131,7 +152,10 @@ pub fn images(engine: &Engine, a: ImagesArgs) -> anyhow::Result<()> {
     if let Some(r) = &a.reference {
         filters.push(("reference".into(), r.clone()));
     }
-    let list = engine.images(&ListOptions { all: a.all, filters })?;
+    let list = engine.images(&ListOptions {
+        all: a.all,
+        filters,
+    })?;
     let rows = image_rows(&list, a.digests, a.no_trunc, now());
     let mut out = std::io::stdout().lock();
     if a.quiet {
@@ -146,7 +170,12 @@ pub fn images(engine: &Engine, a: ImagesArgs) -> anyhow::Result<()> {
         "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     };
     let fmt = Format::parse(a.format.as_deref().unwrap_or(default), default);
-    write!(out, "{}", fmt.render(&rows, IMAGES_HEADERS).map_err(|e| anyhow::anyhow!("{e}"))?)?;
+    write!(
+        out,
+        "{}",
+        fmt.render(&rows, IMAGES_HEADERS)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    )?;
     Ok(())
 }
 
@@ -186,7 +215,10 @@ fn event_line(e: &RmiEvent, lower: bool) -> String {
 }
 
 pub fn rmi(engine: &Engine, a: RmiArgs) -> anyhow::Result<()> {
-    let opts = RmiOptions { force: a.force, no_prune: a.no_prune };
+    let opts = RmiOptions {
+        force: a.force,
+        no_prune: a.no_prune,
+    };
     let mut failed = false;
     for name in &a.images {
         match engine.rmi(name, &opts) {
@@ -221,57 +253,13 @@ pub struct PruneArgs {
     force: bool,
 }
 
-/// A Go duration (`24h`, `1h30m`, `90s`) in seconds.
-fn go_duration(s: &str) -> Option<i64> {
-    let mut total = 0f64;
-    let mut rest = s;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        if n == 0 {
-            return None;
-        }
-        let value: f64 = rest[..n].parse().ok()?;
-        rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let unit = match &rest[..u] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += value * unit;
-        rest = &rest[u..];
-    }
-    Some(total as i64)
-}
-
-/// `until=` as docker takes it: a duration before now, a unix timestamp, or an RFC 3339 time.
-fn parse_until(v: &str, now: i64) -> anyhow::Result<i64> {
-    if let Some(d) = go_duration(v) {
-        return Ok(now - d);
-    }
-    if let Ok(t) = v.split('.').next().unwrap_or(v).parse::<i64>() {
-        return Ok(t);
-    }
-    if let Ok(t) = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339) {
-        return Ok(t.unix_timestamp());
-    }
-    anyhow::bail!("failed to parse value as time or duration: \"{v}\"")
-}
-
 pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
     let now = now();
     let mut until = None;
     let mut labels = Vec::new();
     for (k, v) in parse_filters(&a.filter)? {
         match k.as_str() {
-            "until" => until = Some(parse_until(&v, now)?),
+            "until" => until = Some(docker_format::parse_timestamp(&v, now).map_err(|e| anyhow::anyhow!(e))?),
             "label" => labels.push(v),
             "label!" => labels.push(format!("!{v}")),
             _ => anyhow::bail!("invalid filter '{k}'"),
@@ -286,7 +274,9 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
         print!("{warning}\nAre you sure you want to continue? [y/N] ");
         std::io::stdout().flush()?;
         let mut answer = String::new();
-        if !std::io::stdin().is_terminal() || std::io::stdin().lock().read_line(&mut answer).is_err() {
+        if !std::io::stdin().is_terminal()
+            || std::io::stdin().lock().read_line(&mut answer).is_err()
+        {
             answer.clear();
         }
         if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
@@ -294,7 +284,11 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let plan = engine.prune(&PruneOptions { all: a.all, until, labels })?;
+    let plan = engine.prune(&PruneOptions {
+        all: a.all,
+        until,
+        labels,
+    })?;
     let mut out = std::io::stdout().lock();
     if !plan.events.is_empty() {
         writeln!(out, "Deleted Images:")?;
@@ -303,7 +297,11 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
         }
         writeln!(out)?;
     }
-    writeln!(out, "Total reclaimed space: {}", human_size(plan.bytes_freed))?;
+    writeln!(
+        out,
+        "Total reclaimed space: {}",
+        human_size(plan.bytes_freed)
+    )?;
     Ok(())
 }
 
@@ -319,7 +317,11 @@ pub struct DfArgs {
 
 fn with_percent(reclaimable: u64, total: u64) -> String {
     if total > 0 {
-        format!("{} ({}%)", human_size(reclaimable), reclaimable * 100 / total)
+        format!(
+            "{} ({}%)",
+            human_size(reclaimable),
+            reclaimable * 100 / total
+        )
     } else {
         human_size(reclaimable)
     }
@@ -331,8 +333,20 @@ pub fn df(engine: &Engine, a: DfArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if !a.verbose {
         let rows = [
-            ("Images", du.images.len(), du.active, du.layers_size, with_percent(du.reclaimable, du.layers_size)),
-            ("Containers", view.containers.len(), view.containers.iter().filter(|c| c.running).count(), 0, human_size(0)),
+            (
+                "Images",
+                du.images.len(),
+                du.active,
+                du.layers_size,
+                with_percent(du.reclaimable, du.layers_size),
+            ),
+            (
+                "Containers",
+                view.containers.len(),
+                view.containers.iter().filter(|c| c.running).count(),
+                0,
+                human_size(0),
+            ),
             ("Local Volumes", 0, 0, 0, human_size(0)),
             ("Build Cache", 0, 0, 0, human_size(0)),
         ];
@@ -360,19 +374,36 @@ pub fn df(engine: &Engine, a: DfArgs) -> anyhow::Result<()> {
             ("Size", "SIZE"),
             ("Reclaimable", "RECLAIMABLE"),
         ];
-        write!(out, "{}", fmt.render(&rows, &headers).map_err(|e| anyhow::anyhow!("{e}"))?)?;
+        write!(
+            out,
+            "{}",
+            fmt.render(&rows, &headers)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        )?;
         return Ok(());
     }
     let now = now();
     writeln!(out, "Images space usage:\n")?;
     let mut t = Table::new();
-    t.row(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"]);
+    t.row([
+        "REPOSITORY",
+        "TAG",
+        "IMAGE ID",
+        "CREATED",
+        "SIZE",
+        "SHARED SIZE",
+        "UNIQUE SIZE",
+        "CONTAINERS",
+    ]);
     for img in &du.images {
         let since = format!("{} ago", human_duration(now - img.created));
         let mut tags: Vec<(String, String)> = img
             .repo_tags
             .iter()
-            .filter_map(|t| t.rsplit_once(':').map(|(r, t)| (r.to_string(), t.to_string())))
+            .filter_map(|t| {
+                t.rsplit_once(':')
+                    .map(|(r, t)| (r.to_string(), t.to_string()))
+            })
             .collect();
         if tags.is_empty() {
             tags.push(("<none>".into(), "<none>".into()));
@@ -393,7 +424,16 @@ pub fn df(engine: &Engine, a: DfArgs) -> anyhow::Result<()> {
     write!(out, "{}", t.render())?;
     writeln!(out, "\nContainers space usage:\n")?;
     let mut t = Table::new();
-    t.row(["CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"]);
+    t.row([
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "LOCAL VOLUMES",
+        "SIZE",
+        "CREATED",
+        "STATUS",
+        "NAMES",
+    ]);
     write!(out, "{}", t.render())?;
     writeln!(out, "\nLocal Volumes space usage:\n")?;
     let mut t = Table::new();
@@ -401,24 +441,15 @@ pub fn df(engine: &Engine, a: DfArgs) -> anyhow::Result<()> {
     write!(out, "{}", t.render())?;
     writeln!(out, "\nBuild cache usage: 0B\n")?;
     let mut t = Table::new();
-    t.row(["CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"]);
+    t.row([
+        "CACHE ID",
+        "CACHE TYPE",
+        "SIZE",
+        "CREATED",
+        "LAST USED",
+        "USAGE",
+        "SHARED",
+    ]);
     write!(out, "{}", t.render())?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_and_until() {
-        assert_eq!(go_duration("24h"), Some(86400));
-        assert_eq!(go_duration("1h30m"), Some(5400));
-        assert_eq!(go_duration("1.5s"), Some(1));
-        assert_eq!(go_duration("abc"), None);
-        assert_eq!(parse_until("10m", 1000).unwrap(), 400);
-        assert_eq!(parse_until("1700000000", 0).unwrap(), 1_700_000_000);
-        assert_eq!(parse_until("2024-01-01T00:00:00Z", 0).unwrap(), 1_704_067_200);
-        assert!(parse_until("soon", 0).is_err());
-    }
 }

@@ -3,8 +3,8 @@
 use crate::Exit;
 use clap::Args;
 use docker_format::{ellipsis, human_duration, human_size, Format, Row};
-use engine::{Engine, ImageDetails};
-use serde_json::{json, Value};
+use engine::Engine;
+use serde_json::Value;
 
 #[derive(Args)]
 pub struct HistoryArgs {
@@ -32,11 +32,15 @@ pub fn now() -> i64 {
 pub fn rfc3339(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
-const HISTORY_TABLE: &str = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+const HISTORY_TABLE: &str =
+    "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
 const HISTORY_HEADERS: &[(&str, &str)] = &[
     ("ID", "IMAGE"),
     ("CreatedSince", "CREATED"),
@@ -61,11 +65,25 @@ pub fn history(engine: &Engine, a: HistoryArgs) -> anyhow::Result<()> {
         row.insert("ID".into(), id);
         row.insert(
             "CreatedSince".into(),
-            if a.human { format!("{} ago", human_duration(now - r.created)) } else { rfc3339(r.created) },
+            if a.human {
+                format!("{} ago", human_duration(now - r.created))
+            } else {
+                rfc3339(r.created)
+            },
         );
         row.insert("CreatedAt".into(), rfc3339(r.created));
-        row.insert("CreatedBy".into(), if a.no_trunc { by } else { ellipsis(&by, 45) });
-        row.insert("Size".into(), if a.human { human_size(r.size) } else { r.size.to_string() });
+        row.insert(
+            "CreatedBy".into(),
+            if a.no_trunc { by } else { ellipsis(&by, 45) },
+        );
+        row.insert(
+            "Size".into(),
+            if a.human {
+                human_size(r.size)
+            } else {
+                r.size.to_string()
+            },
+        );
         row.insert("Comment".into(), r.comment.clone());
         out.push(row);
     }
@@ -76,7 +94,11 @@ pub fn history(engine: &Engine, a: HistoryArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let fmt = Format::parse(a.format.as_deref().unwrap_or(HISTORY_TABLE), HISTORY_TABLE);
-    print!("{}", fmt.render(&out, HISTORY_HEADERS).map_err(|e| anyhow::anyhow!("{e}"))?);
+    print!(
+        "{}",
+        fmt.render(&out, HISTORY_HEADERS)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    );
     Ok(())
 }
 
@@ -88,43 +110,6 @@ pub struct InspectArgs {
     /// IMAGE...
     #[arg(required = true)]
     images: Vec<String>,
-}
-
-/// Docker's `ImageInspect` JSON (API 1.50 shape) of an image.
-pub fn image_inspect_json(d: &ImageDetails) -> Value {
-    let c = &d.config;
-    let comment = c
-        .comment
-        .clone()
-        .or_else(|| c.history.last().and_then(|h| h.comment.clone()))
-        .unwrap_or_default();
-    let mut v = json!({
-        "Id": d.id.to_string(),
-        "RepoTags": d.repo_tags,
-        "RepoDigests": d.repo_digests,
-        "Parent": d.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-        "Comment": comment,
-    });
-    let m = v.as_object_mut().expect("object");
-    if let Some(created) = &c.created {
-        m.insert("Created".into(), json!(created));
-    }
-    m.insert("DockerVersion".into(), c.extra.get("docker_version").cloned().unwrap_or(json!("")));
-    m.insert("Author".into(), json!(c.author.clone().unwrap_or_default()));
-    m.insert("Config".into(), serde_json::to_value(&c.config).expect("config serialises"));
-    m.insert("Architecture".into(), json!(c.architecture));
-    if let Some(v) = &c.variant {
-        m.insert("Variant".into(), json!(v));
-    }
-    m.insert("Os".into(), json!(c.os));
-    m.insert("Size".into(), json!(d.size));
-    m.insert("GraphDriver".into(), json!({"Data": null, "Name": "strata"}));
-    m.insert(
-        "RootFS".into(),
-        json!({"Type": "layers", "Layers": c.rootfs.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>()}),
-    );
-    m.insert("Metadata".into(), json!({}));
-    v
 }
 
 /// Prints JSON as the docker CLI does (4-space indent).
@@ -144,7 +129,7 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
     let mut errors = Vec::new();
     for name in &a.images {
         match engine.inspect(name) {
-            Ok(d) => found.push(image_inspect_json(&d)),
+            Ok(d) => found.push(d.docker_json()),
             Err(e) => {
                 failed = true;
                 errors.push(e);
@@ -159,9 +144,21 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
                     .as_object()
                     .expect("object")
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string()),
+                        )
+                    })
                     .collect();
-                print!("{}", Format::parse(f, "").render(&[row], &[]).map_err(|e| anyhow::anyhow!("{e}"))?);
+                print!(
+                    "{}",
+                    Format::parse(f, "")
+                        .render(&[row], &[])
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                );
             }
         }
     }
@@ -173,4 +170,3 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
-

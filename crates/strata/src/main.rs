@@ -15,7 +15,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "strata", version, about = "A Docker-style image store with a browser dashboard")]
+#[command(
+    name = "strata",
+    version,
+    about = "A Docker-style image store with a browser dashboard"
+)]
 struct Cli {
     /// Data directory (blobs, metadata); default $XDG_DATA_HOME/strata
     #[arg(long, global = true, env = "STRATA_ROOT", value_name = "DIR")]
@@ -105,25 +109,36 @@ fn default_root() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
         return PathBuf::from(x).join("strata");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"));
     home.join(".local/share/strata")
 }
 
 fn open(root: &Option<PathBuf>) -> anyhow::Result<Engine> {
     let root = root.clone().unwrap_or_else(default_root);
-    Engine::open(&root).map_err(|e| anyhow::anyhow!("opening data directory {}: {e}", root.display()))
+    Engine::open(&root)
+        .map_err(|e| anyhow::anyhow!("opening data directory {}: {e}", root.display()))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let root = cli.root;
     match cli.command {
         Command::Serve(a) => serve::run(root.unwrap_or_else(default_root), a),
-        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(&open(&root)?, a),
-        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::images(&open(&root)?, a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
+            archive::import(&open(&root)?, a)
+        }
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => {
+            images::images(&open(&root)?, a)
+        }
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => images::tag(&open(&root)?, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => images::rmi(&open(&root)?, a),
-        Command::History(a) | Command::Image(ImageCommand::History(a)) => inspect::history(&open(&root)?, a),
-        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => inspect::inspect(&open(&root)?, a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => {
+            inspect::history(&open(&root)?, a)
+        }
+        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => {
+            inspect::inspect(&open(&root)?, a)
+        }
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&open(&root)?, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&open(&root)?, a),
         Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),

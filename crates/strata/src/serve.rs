@@ -18,7 +18,9 @@ pub struct ServeArgs {
 }
 
 pub fn run(root: PathBuf, a: ServeArgs) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(strata_server::serve(strata_server::ServeOptions {
         listen: a.listen,
         unix_socket: a.unix_socket,

@@ -1,0 +1,166 @@
+//! Image endpoints: Docker's (`/images/json`, inspect, history, tag, delete, prune, `/system/df`)
+//! and the dashboard's (`/api/images`). Each handler parses the request, makes one engine call
+//! and shapes the answer; errors map to statuses in one place (`ApiError: From<EngineError>`).
+
+use crate::{ApiError, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use image_store::{ImageSummary, ListOptions, PruneOptions, RmiOptions};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/images/json", get(list))
+        .route("/images/prune", post(prune))
+        .route("/system/df", get(disk_usage))
+        .route("/images/{*rest}", axum::routing::any(by_name))
+        .route("/api/images", get(api_images))
+}
+
+/// Docker's `filters` query value: `{"key":{"value":true}}` or the legacy `{"key":["value"]}`.
+fn parse_filters(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(Vec::new()) };
+    let v: HashMap<String, Value> =
+        serde_json::from_str(raw).map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
+    let mut out = Vec::new();
+    for (k, vals) in v {
+        match vals {
+            Value::Object(m) => out.extend(m.into_iter().filter(|(_, on)| on == &Value::Bool(true)).map(|(v, _)| (k.clone(), v))),
+            Value::Array(a) => out.extend(a.into_iter().filter_map(|v| v.as_str().map(|s| (k.clone(), s.to_string())))),
+            _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn truthy(v: Option<&String>) -> bool {
+    v.is_some_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "False" | "FALSE"))
+}
+
+/// moby's `ImageSummary` (API ≥ 1.44 shape).
+fn summary_json(s: &ImageSummary, with_shared: bool) -> Value {
+    json!({
+        "Containers": if with_shared { s.containers as i64 } else { -1 },
+        "Created": s.created,
+        "Id": s.id.to_string(),
+        "Labels": if s.labels.is_empty() { Value::Null } else { json!(s.labels) },
+        "ParentId": s.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+        "RepoDigests": s.repo_digests,
+        "RepoTags": s.repo_tags,
+        "SharedSize": if with_shared { s.shared_size as i64 } else { -1 },
+        "Size": s.size,
+    })
+}
+
+async fn list(State(st): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+    let opts = ListOptions { all: truthy(q.get("all")), filters: parse_filters(q.get("filters").map(String::as_str))? };
+    let with_shared = truthy(q.get("shared-size"));
+    let list = st.run(move |e| e.images(&opts)).await?;
+    Ok(Json(Value::Array(list.iter().map(|s| summary_json(s, with_shared)).collect())))
+}
+
+/// The dashboard's image list: every summary field, shared and unique sizes computed.
+async fn api_images(State(st): State<AppState>) -> Result<Json<Vec<ImageSummary>>, ApiError> {
+    Ok(Json(st.run(|e| e.images(&ListOptions::default())).await?))
+}
+
+fn prune_options(filters: Vec<(String, String)>) -> Result<PruneOptions, ApiError> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut opts = PruneOptions::default();
+    for (k, v) in filters {
+        match k.as_str() {
+            "dangling" => opts.all = matches!(v.as_str(), "false" | "0" | "False" | "FALSE"),
+            "until" => opts.until = Some(docker_format::parse_timestamp(&v, now).map_err(ApiError::bad_request)?),
+            "label" => opts.labels.push(v),
+            "label!" => opts.labels.push(format!("!{v}")),
+            _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
+        }
+    }
+    Ok(opts)
+}
+
+async fn prune(State(st): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+    let opts = prune_options(parse_filters(q.get("filters").map(String::as_str))?)?;
+    let plan = st.run(move |e| e.prune(&opts)).await?;
+    let deleted = if plan.events.is_empty() { Value::Null } else { json!(plan.events) };
+    Ok(Json(json!({ "ImagesDeleted": deleted, "SpaceReclaimed": plan.bytes_freed })))
+}
+
+async fn disk_usage(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let du = st.run(|e| e.disk_usage()).await?;
+    let images: Vec<Value> = du
+        .images
+        .iter()
+        .map(|i| {
+            json!({
+                "Containers": i.containers, "Created": i.created, "Id": i.id.to_string(), "Labels": Value::Null,
+                "ParentId": "", "RepoDigests": [], "RepoTags": i.repo_tags, "SharedSize": i.shared_size,
+                "Size": i.size,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "LayersSize": du.layers_size, "Images": images, "Containers": [], "Volumes": [], "BuildCache": [] })))
+}
+
+#[derive(Deserialize, Default)]
+struct NameQuery {
+    repo: Option<String>,
+    tag: Option<String>,
+    force: Option<String>,
+    noprune: Option<String>,
+}
+
+/// `/images/{name}/json|history|tag` and `DELETE /images/{name}`: names hold `/`, `:` and `@`,
+/// so the suffix is split off by hand.
+async fn by_name(
+    State(st): State<AppState>,
+    method: Method,
+    Path(rest): Path<String>,
+    Query(q): Query<NameQuery>,
+) -> Result<Response, ApiError> {
+    let split = |suffix: &str| rest.strip_suffix(suffix).filter(|n| !n.is_empty()).map(str::to_string);
+    if method == Method::DELETE {
+        let opts = RmiOptions { force: truthy(q.force.as_ref()), no_prune: truthy(q.noprune.as_ref()) };
+        let events = st.run(move |e| e.rmi(&rest, &opts)).await?;
+        return Ok(Json(events).into_response());
+    }
+    if method == Method::GET {
+        if let Some(name) = split("/json") {
+            let d = st.run(move |e| e.inspect(&name)).await?;
+            return Ok(Json(d.docker_json()).into_response());
+        }
+        if let Some(name) = split("/history") {
+            let rows = st.run(move |e| e.history(&name)).await?;
+            let rows: Vec<Value> = rows
+                .iter()
+                .map(|h| {
+                    json!({
+                        "Id": h.id.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "<missing>".into()),
+                        "Created": h.created, "CreatedBy": h.created_by,
+                        "Tags": if h.tags.is_empty() { Value::Null } else { json!(h.tags) },
+                        "Size": h.size, "Comment": h.comment,
+                    })
+                })
+                .collect();
+            return Ok(Json(rows).into_response());
+        }
+    }
+    if method == Method::POST {
+        if let Some(name) = split("/tag") {
+            let repo = q.repo.unwrap_or_default();
+            let target = match q.tag.filter(|t| !t.is_empty()) {
+                Some(t) => format!("{repo}:{t}"),
+                None => repo,
+            };
+            st.run(move |e| e.tag(&name, &target)).await?;
+            return Ok(StatusCode::CREATED.into_response());
+        }
+    }
+    Err(crate::not_found().await)
+}
