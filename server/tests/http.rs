@@ -220,7 +220,8 @@ async fn dashboard_files_and_index_fallback() {
     index(&send(state.clone(), Method::GET, "/").await);
     index(&send(state.clone(), Method::GET, "/index.html").await);
     // client-side routes reload into the app
-    index(&send(state.clone(), Method::GET, "/images/sha256:abc").await);
+    // (Docker owns /images/…, so the dashboard's own routes live under /ui/)
+    index(&send(state.clone(), Method::GET, "/ui/images/sha256:abc").await);
 
     let js = send(state.clone(), Method::GET, "/strata-web-1f2e.js").await;
     assert_eq!(js.status, StatusCode::OK);

@@ -91,7 +91,10 @@ pub fn ingest_layer_expect(
     let mut pump = Pump {
         check: TarCheck::new(),
         writer: Some(store.writer()?),
+        // Balance the two threads: with no decompression to do, this one has time to hash.
+        hash_here: compression == Compression::None,
     };
+    let t0 = std::time::Instant::now();
     let res = {
         let input = Cursor::new(magic).chain(&mut src);
         match compression {
@@ -134,7 +137,9 @@ pub fn ingest_layer_expect(
     if writer.written() == 0 {
         return Err(BlobError::invalid("invalid tar: empty"));
     }
+    let t1 = std::time::Instant::now();
     let (diff_id, size) = writer.commit(diff_id, None)?;
+    eprintln!("pump {:?} commit {:?}", t1 - t0, t1.elapsed());
     let (source_digest, source_size) = match src.hasher.take() {
         Some(h) => {
             let len = h.len();
@@ -180,12 +185,14 @@ impl<R: Read> Read for Source<R> {
 }
 
 /// Moves the uncompressed tar from a reader through the validator into the blob writer, in
-/// two stages: this thread reads (and decompresses) and validates; a second thread hashes and
-/// writes. Buffers of [`BUF_SIZE`] circulate between them.
+/// two stages: this thread reads (and decompresses) and validates; a second thread writes.
+/// Either hashes. Buffers of [`BUF_SIZE`] circulate between them.
 struct Pump {
     check: TarCheck,
     /// Lent to the writing thread during [`Pump::run`].
     writer: Option<BlobWriter>,
+    /// Hash on the reading thread rather than on the writing one.
+    hash_here: bool,
 }
 
 enum PumpError {
@@ -201,16 +208,23 @@ const POOL: usize = 4;
 impl Pump {
     fn run(&mut self, mut r: impl Read) -> std::result::Result<(), PumpError> {
         let mut writer = self.writer.take().expect("writer present");
+        let mut hasher = self.hash_here.then(|| writer.take_hasher());
         let check = &mut self.check;
         let (result, writer) = thread::scope(|scope| {
             let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(POOL);
             let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+            let hashed = hasher.is_some();
             let worker = thread::Builder::new()
                 .name("blob-writer".into())
                 .spawn_scoped(scope, move || {
                     let mut res = Ok(());
                     for (buf, n) in full_rx {
-                        if let Err(e) = writer.write_all(&buf[..n]) {
+                        let r = if hashed {
+                            writer.write_unhashed(&buf[..n])
+                        } else {
+                            writer.write_all(&buf[..n])
+                        };
+                        if let Err(e) = r {
                             res = Err(e);
                             break;
                         }
@@ -245,6 +259,9 @@ impl Pump {
                             "invalid tar: {m}"
                         ))));
                     }
+                    if let Some(h) = &mut hasher {
+                        h.update(&buf[..n]);
+                    }
                     if full_tx.send((buf, n)).is_err() {
                         break Ok(()); // the writer failed; its error follows
                     }
@@ -254,10 +271,15 @@ impl Pump {
                 }
             };
             drop(full_tx);
-            let (write_result, writer) = match worker.join() {
+            let (write_result, mut writer) = match worker.join() {
                 Ok(x) => x,
                 Err(panic) => std::panic::resume_unwind(panic),
             };
+            if let Some(h) = hasher {
+                if write_result.is_ok() && read_result.is_ok() {
+                    writer.put_hasher(h);
+                }
+            }
             let result = read_result.and_then(|()| {
                 write_result.map_err(|e| PumpError::Blob(BlobError::io("write blob", e)))
             });

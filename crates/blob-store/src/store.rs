@@ -162,7 +162,8 @@ impl BlobStore {
                 Ok(f) => {
                     return Ok(BlobWriter {
                         file: BufWriter::with_capacity(BUF_SIZE, f),
-                        hasher: Sha256Writer::new(),
+                        hasher: Some(Sha256Writer::new()),
+                        written: 0,
                         tmp,
                         blobs: self.blobs.clone(),
                         done: false,
@@ -254,7 +255,9 @@ fn mix(mut z: u64) -> u64 {
 /// uncommitted writer removes its temp file.
 pub struct BlobWriter {
     file: BufWriter<File>,
-    hasher: Sha256Writer,
+    /// `None` while the caller hashes for us (see [`BlobWriter::write_unhashed`]).
+    hasher: Option<Sha256Writer>,
+    written: u64,
     tmp: PathBuf,
     blobs: PathBuf,
     done: bool,
@@ -266,7 +269,7 @@ impl std::fmt::Debug for BlobWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BlobWriter")
             .field("tmp", &self.tmp)
-            .field("written", &self.hasher.len())
+            .field("written", &self.written)
             .finish_non_exhaustive()
     }
 }
@@ -274,7 +277,29 @@ impl std::fmt::Debug for BlobWriter {
 impl BlobWriter {
     /// Bytes written so far.
     pub fn written(&self) -> u64 {
-        self.hasher.len()
+        self.written
+    }
+
+    /// Writes bytes the caller hashes itself: it must have taken the hasher with
+    /// [`take_hasher`](Self::take_hasher), feed it exactly these bytes in order, and give it
+    /// back with [`put_hasher`](Self::put_hasher) before committing. Lets the hashing and the
+    /// writing run on different threads.
+    pub(crate) fn write_unhashed(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)?;
+        self.written += buf.len() as u64;
+        self.start_writeback();
+        Ok(())
+    }
+
+    /// Takes the hasher (with what was hashed so far) for [`write_unhashed`](Self::write_unhashed).
+    pub(crate) fn take_hasher(&mut self) -> Sha256Writer {
+        self.hasher.take().expect("hasher present")
+    }
+
+    /// Gives back the hasher taken with [`take_hasher`](Self::take_hasher).
+    pub(crate) fn put_hasher(&mut self, h: Sha256Writer) {
+        assert_eq!(h.len(), self.written, "hasher out of step with the writes");
+        self.hasher = Some(h);
     }
 
     /// Checks the size and digest (when given; on a mismatch the temp file is removed and an
@@ -286,8 +311,12 @@ impl BlobWriter {
         expected: Option<&Digest>,
         expected_size: Option<u64>,
     ) -> Result<(Digest, u64)> {
-        let size = self.hasher.len();
-        let digest = std::mem::take(&mut self.hasher).finish();
+        let size = self.written;
+        let digest = self
+            .hasher
+            .take()
+            .expect("hasher given back before commit")
+            .finish();
         if let Some(exp) = expected_size {
             if exp != size {
                 return Err(BlobError::size_mismatch(exp, size));
@@ -328,7 +357,7 @@ impl BlobWriter {
     /// once there is enough of it, so that the fsync in `commit` finds little left to do and
     /// the disk works while we hash.
     fn start_writeback(&mut self) {
-        let reached = self.hasher.len() - self.file.buffer().len() as u64;
+        let reached = self.written - self.file.buffer().len() as u64;
         if reached - self.started < WRITEBACK_STEP {
             return;
         }
@@ -353,14 +382,16 @@ impl BlobWriter {
 impl Write for BlobWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        self.hasher.as_mut().expect("hasher present").update(&buf[..n]);
+        self.written += n as u64;
         self.start_writeback();
         Ok(n)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.file.write_all(buf)?;
-        self.hasher.update(buf);
+        self.hasher.as_mut().expect("hasher present").update(buf);
+        self.written += buf.len() as u64;
         self.start_writeback();
         Ok(())
     }

@@ -449,7 +449,12 @@ fn big_tar(total: usize) -> Vec<u8> {
 #[test]
 #[ignore = "throughput measurement; run with --release -- --ignored --nocapture"]
 fn throughput() {
-    let (_dir, s) = store();
+    // BLOB_BENCH_DIR=/dev/shm measures the pipeline without the disk.
+    let _dir = match std::env::var_os("BLOB_BENCH_DIR") {
+        Some(d) => tempfile::tempdir_in(d).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    };
+    let s = BlobStore::open(_dir.path()).unwrap();
     let tar = big_tar(256 << 20);
     let mb = tar.len() as f64 / 1e6;
     let report = |what: &str, input: &[u8], t: std::time::Duration| {
@@ -529,6 +534,25 @@ fn scratch_components() {
         let total = t.elapsed().as_secs_f64();
         println!("write: {:.0} MB/s, write+sync: {:.0} MB/s", mb / w, mb / total);
     }
+    let gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&tar).unwrap();
+        e.finish().unwrap()
+    };
+    let zs = zstd::encode_all(&tar[..], 3).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let t = std::time::Instant::now();
+    let mut r = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::with_capacity(256 << 10, &gz[..]));
+    while r.read(&mut buf).unwrap() > 0 {}
+    println!("gunzip alone: {:.0} MB/s", mb / t.elapsed().as_secs_f64());
+    let t = std::time::Instant::now();
+    let mut r = zstd::stream::read::Decoder::with_buffer(std::io::BufReader::with_capacity(256 << 10, &zs[..])).unwrap();
+    while r.read(&mut buf).unwrap() > 0 {}
+    println!("unzstd alone: {:.0} MB/s", mb / t.elapsed().as_secs_f64());
+    let t = std::time::Instant::now();
+    let mut r = zstd::stream::read::Decoder::new(&zs[..]).unwrap();
+    while r.read(&mut buf).unwrap() > 0 {}
+    println!("unzstd default: {:.0} MB/s", mb / t.elapsed().as_secs_f64());
     let t = std::time::Instant::now();
     let mut c = crate::tarcheck::TarCheck::new();
     for ch in tar.chunks(1 << 20) {
