@@ -26,7 +26,13 @@ pub struct BlobStore {
 
 impl BlobStore {
     /// Opens (creating as needed) the store under `root`, and removes temp files left in
-    /// `root/ingest/` by processes that no longer run (crash recovery after a SIGKILL).
+    /// `root/ingest/` by writers that no longer run (crash recovery after a SIGKILL).
+    ///
+    /// A temp file is stale when the process named in it is gone, or is this very process (a
+    /// previous incarnation with the same pid, as when the store is used by pid 1 of a
+    /// container), and in both cases no live writer holds the `flock` every writer keeps on
+    /// its temp file (which also protects writers in other pid namespaces). Temp files of
+    /// other live processes are left alone.
     pub fn open(root: &Path) -> Result<BlobStore> {
         let blobs = root.join("blobs").join("sha256");
         let ingest = root.join("ingest");
@@ -49,12 +55,26 @@ impl BlobStore {
             let Some(pid) = name.to_str().and_then(temp_pid) else {
                 continue;
             };
-            if pid != me && !process_alive(pid) {
-                match fs::remove_file(entry.path()) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(BlobError::io("remove stale temp file", e)),
-                }
+            if pid != me && process_alive(pid) {
+                continue;
+            }
+            let path = entry.path();
+            let f = match File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(BlobError::io("open stale temp file", e)),
+            };
+            match try_lock(&f) {
+                Ok(true) => {}
+                Ok(false) => continue, // a live writer (ours, or one in another pid namespace)
+                // No locks on this file system: fall back on the pid alone.
+                Err(_) if pid != me => {}
+                Err(_) => continue,
+            }
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(BlobError::io("remove stale temp file", e)),
             }
         }
         Ok(())
@@ -160,6 +180,12 @@ impl BlobStore {
             let tmp = self.ingest.join(format!("{pid}-{n}-{r:016x}.tmp"));
             match OpenOptions::new().write(true).create_new(true).open(&tmp) {
                 Ok(f) => {
+                    // Lock it, then make sure a concurrent `open` did not take it for stale
+                    // and remove it before we held the lock; if so, try another name.
+                    // (Without lock support, go on unlocked: `open` then judges by pid.)
+                    if matches!(try_lock(&f), Ok(false)) || !same_file(&f, &tmp) {
+                        continue;
+                    }
                     return Ok(BlobWriter {
                         file: BufWriter::with_capacity(BUF_SIZE, f),
                         hasher: Some(Sha256Writer::new()),
@@ -226,6 +252,31 @@ fn temp_pid(name: &str) -> Option<u32> {
     parts.next()?.parse::<u64>().ok()?;
     parts.next()?;
     parts.next().is_none().then_some(pid)
+}
+
+/// Takes an exclusive `flock` on `f` without waiting: `Ok(false)` when another holds one, an
+/// error when the file system cannot lock.
+fn try_lock(f: &File) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid open fd; flock has no memory effects.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+/// Whether `path` still names the open file `f`.
+fn same_file(f: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 /// Whether process `pid` exists (in our pid namespace).

@@ -40,6 +40,9 @@ pub enum EngineError {
     /// Not found, with the text.
     #[error("{0}")]
     NotFound(String),
+    /// The state forbids it, with the text.
+    #[error("{0}")]
+    Conflict(String),
     /// An I/O failure, with what was being done.
     #[error("{context}: {source}")]
     Io {
@@ -81,6 +84,7 @@ impl EngineError {
                 _ => ErrorKind::Internal,
             },
             EngineError::NotFound(_) => ErrorKind::NotFound,
+            EngineError::Conflict(_) => ErrorKind::Conflict,
             EngineError::Db(_) | EngineError::Io { .. } => ErrorKind::Internal,
         }
     }

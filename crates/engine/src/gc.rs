@@ -63,11 +63,32 @@ impl Engine {
                 freed += size;
             }
         }
+        self.sweep_unpacked(&referenced);
         Ok(freed)
     }
 }
 
 impl Engine {
+    /// Removes unpacked layer directories whose layer is gone, and unpack leftovers of dead
+    /// processes. Best effort: a directory that cannot be removed now is tried next time.
+    fn sweep_unpacked(&self, referenced: &std::collections::HashSet<oci_model::Digest>) {
+        let Ok(entries) = std::fs::read_dir(self.root.join("layers")) else { return };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stale = match name.strip_prefix(".tmp-") {
+                Some(rest) => rest
+                    .split('-')
+                    .next()
+                    .and_then(|pid| pid.parse::<u32>().ok())
+                    .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()),
+                None => oci_model::Digest::from_hex(&name).is_none_or(|d| !referenced.contains(&d)),
+            };
+            if stale {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+
     /// Checks every blob against its name and every reference against the blobs present;
     /// returns the problems found (empty when the store is sound).
     pub fn fsck(&self) -> Result<Vec<String>> {

@@ -106,7 +106,7 @@ fn refs_of(view: &StoreView, id: &Digest) -> (Vec<String>, Vec<String>) {
 }
 
 impl Engine {
-    fn config_of(&self, id: &Digest) -> Result<(ImageConfig, Vec<u8>)> {
+    pub(crate) fn config_of(&self, id: &Digest) -> Result<(ImageConfig, Vec<u8>)> {
         let raw = self.blobs.read(id)?;
         let config = serde_json::from_slice(&raw)
             .map_err(|e| EngineError::invalid(format!("image {id}: unreadable config: {e}")))?;

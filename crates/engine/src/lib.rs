@@ -10,6 +10,7 @@
 //! Deliberately absent: HTTP, terminal formatting, wire types.
 
 mod changes;
+mod containers;
 mod error;
 mod gc;
 mod import;
@@ -19,6 +20,7 @@ mod ops;
 mod save;
 
 pub use changes::apply_changes;
+pub use containers::{CommitOptions, ContainerInfo, PathChange};
 pub use error::{EngineError, ErrorKind};
 pub use import::ImportOptions;
 pub use inspect::{HistoryItem, ImageDetails};
@@ -89,4 +91,21 @@ pub(crate) fn failpoint(name: &str) {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         }
     }
+}
+
+/// Writes `bytes` to `path` through a temp file, fsync and rename: readers see the old file or
+/// the new one, never a part.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        EngineError::io(format!("write {}", path.display()), e)
+    })
 }

@@ -123,6 +123,25 @@ pub fn print_json(v: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints inspect results: a JSON array, or each through `--format`.
+pub fn print_values(found: &[Value], format: Option<&str>) -> anyhow::Result<()> {
+    match format {
+        None => print_json(&Value::Array(found.to_vec()))?,
+        Some(f) => {
+            for v in found {
+                let row: Row = v
+                    .as_object()
+                    .expect("object")
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .collect();
+                print!("{}", Format::parse(f, "").render(&[row], &[]).map_err(|e| anyhow::anyhow!("{e}"))?);
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn inspect(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
     let mut found = Vec::new();
     let mut failed = false;
@@ -136,32 +155,7 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
             }
         }
     }
-    match &a.format {
-        None => print_json(&Value::Array(found))?,
-        Some(f) => {
-            for v in &found {
-                let row: Row = v
-                    .as_object()
-                    .expect("object")
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| v.to_string()),
-                        )
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    Format::parse(f, "")
-                        .render(&[row], &[])
-                        .map_err(|e| anyhow::anyhow!("{e}"))?
-                );
-            }
-        }
-    }
+    print_values(&found, a.format.as_deref())?;
     for e in &errors {
         crate::report(e);
     }

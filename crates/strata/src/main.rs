@@ -5,6 +5,7 @@
 //! usage errors exit 125 like the docker CLI.
 
 mod archive;
+mod containers;
 mod images;
 mod inspect;
 mod serve;
@@ -53,6 +54,28 @@ enum Command {
     /// Manage Strata
     #[command(subcommand)]
     System(SystemCommand),
+    /// Create a new container
+    Create(containers::CreateArgs),
+    /// List containers
+    Ps(containers::PsArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(containers::CpArgs),
+    /// Change a container's root without a process
+    #[command(subcommand)]
+    Fs(containers::FsCommand),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(containers::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(containers::CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(containers::ExportArgs),
+    /// Remove one or more containers
+    Rm(containers::RmArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(containers::ContainerCommand),
+    /// Show the merged tree of an image or container with the layer providing each path
+    Tree(containers::TreeArgs),
     /// Verify every blob's digest and every reference
     Fsck,
     /// Start the HTTP server: Docker Engine API subset, dashboard and its API
@@ -144,6 +167,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),
         Command::System(SystemCommand::Df(a)) => images::df(&open(&root)?, a),
         Command::Fsck => archive::fsck(&open(&root)?),
+        Command::Create(a) => containers::create(&open(&root)?, a),
+        Command::Ps(a) => containers::ps(&open(&root)?, a),
+        Command::Cp(a) => containers::cp(&open(&root)?, a),
+        Command::Fs(c) => containers::fs(&open(&root)?, c),
+        Command::Diff(a) => containers::diff(&open(&root)?, a),
+        Command::Commit(a) => containers::commit(&open(&root)?, a),
+        Command::Export(a) => containers::export(&open(&root)?, a),
+        Command::Rm(a) => containers::rm(&open(&root)?, a),
+        Command::Container(c) => containers::container(&open(&root)?, c),
+        Command::Tree(a) => containers::tree(&open(&root)?, a),
     }
 }
 

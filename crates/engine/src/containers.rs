@@ -1,0 +1,716 @@
+//! Containers without processes: an image's layer stack plus one writable layer.
+//!
+//! On disk a container is `<root>/containers/<id>/` holding `config.json` and `upper/`, its
+//! writable layer kept in the OCI layer form itself: changed and added paths in full, deletions
+//! as `.wh.<name>` files, a directory replaced wholesale marked by `.wh..wh..opq`. So `diff`
+//! reads only `upper/` (never two whole trees), `commit` tars `upper/` as the new layer, and the
+//! merged view is the same [`layer_union::Union`] the CLI, the server and the browser draw:
+//! the image's layers (read from their blobs) with `upper/` on top.
+//!
+//! Every path a user gives is normalised (a `..` that climbs out is refused) and checked
+//! against the merged view: its ancestors must be directories there, so a write never goes
+//! through a symlink. Copy-up: before a path is changed, its ancestor directories are created
+//! in `upper/` with the lower directories' mode and owner.
+
+use crate::{EngineError, Engine, Result};
+use image_store::ContainerRecord;
+use layer_diff::{normalize_path, parent_path, Changeset, EntryKind, OPAQUE_MARKER, WHITEOUT_PREFIX};
+use layer_union::Union;
+use oci_model::{Digest, ExecConfig};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// What `config.json` holds for a container.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContainerInfo {
+    /// 64 hex characters.
+    pub id: String,
+    /// Name without the leading `/`.
+    pub name: String,
+    /// The image ID.
+    pub image: Digest,
+    /// The image as the user named it (`bb:1`).
+    pub image_name: String,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// The process configuration inherited from the image.
+    pub config: ExecConfig,
+}
+
+/// One line of `diff`: `A`dded, `C`hanged or `D`eleted.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PathChange {
+    /// `/`-rooted path.
+    pub path: String,
+    /// 'A', 'C' or 'D'.
+    pub kind: char,
+}
+
+/// Options of `commit`.
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    /// `REPO[:TAG]` for the new image; none leaves it dangling.
+    pub reference: Option<String>,
+    /// `-m`.
+    pub message: Option<String>,
+    /// `-a`.
+    pub author: Option<String>,
+    /// `-c` Dockerfile instructions.
+    pub changes: Vec<String>,
+}
+
+/// sha256 of an empty tar (1024 zero bytes): a commit with no changes adds no layer.
+const EMPTY_TAR: &str = "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+
+fn random_hex(bytes: usize) -> Result<String> {
+    let mut buf = vec![0u8; bytes];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(|e| EngineError::io("read /dev/urandom", e))?;
+    Ok(hex::encode(buf))
+}
+
+const ADJECTIVES: &[&str] = &[
+    "admiring", "brave", "clever", "dreamy", "eager", "focused", "gallant", "happy", "jolly",
+    "keen", "loving", "modest", "nifty", "quirky", "relaxed", "serene", "tender", "vibrant",
+    "wizardly", "zealous",
+];
+const NAMES: &[&str] = &[
+    "babbage", "curie", "dijkstra", "euler", "feynman", "gauss", "hopper", "kepler", "lovelace",
+    "mccarthy", "noether", "pascal", "ritchie", "shannon", "thompson", "turing", "wozniak",
+];
+
+/// Docker's container name rule.
+fn valid_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() >= 2
+        && b[0].is_ascii_alphanumeric()
+        && b[1..].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+/// A user path (`/etc/passwd`, `etc/passwd`) as a normalised relative path.
+fn user_path(p: &str) -> Result<String> {
+    normalize_path(p).map_err(|e| EngineError::invalid(e.to_string()))
+}
+
+fn io(ctx: impl Into<String>) -> impl FnOnce(std::io::Error) -> EngineError {
+    let ctx = ctx.into();
+    move |e| EngineError::io(ctx, e)
+}
+
+fn base_name(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+impl Engine {
+    fn containers_dir(&self) -> PathBuf {
+        self.root.join("containers")
+    }
+
+    fn container_dir(&self, id: &str) -> PathBuf {
+        self.containers_dir().join(id)
+    }
+
+    /// The writable layer of a container.
+    pub fn upper_dir(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("upper")
+    }
+
+    /// `create`: a container from `image`, named `name` or a generated name.
+    pub fn create_container(&self, image: &str, name: Option<&str>) -> Result<ContainerInfo> {
+        let view = self.view()?;
+        let image_id = image_store::resolve(&view, image)?.id;
+        let name = match name {
+            Some(n) => {
+                let n = n.strip_prefix('/').unwrap_or(n);
+                if !valid_name(n) {
+                    return Err(EngineError::invalid(format!(
+                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    )));
+                }
+                n.to_string()
+            }
+            None => loop {
+                let r = random_hex(2)?;
+                let r = u16::from_str_radix(&r, 16).unwrap_or(0) as usize;
+                let n = format!("{}_{}", ADJECTIVES[r % ADJECTIVES.len()], NAMES[(r / 32) % NAMES.len()]);
+                if !view.containers.iter().any(|c| c.name == n) {
+                    break n;
+                }
+            },
+        };
+        if let Some(c) = view.containers.iter().find(|c| c.name == name) {
+            return Err(EngineError::Conflict(format!(
+                "Conflict. The container name \"/{name}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
+                c.id
+            )));
+        }
+        let (image_config, _) = self.config_of(&image_id)?;
+        let record = view.images.iter().find(|i| i.id == image_id).expect("resolved image exists");
+        for d in &record.diff_ids {
+            self.unpacked_layer(d)?;
+        }
+        let info = ContainerInfo {
+            id: random_hex(32)?,
+            name,
+            image: image_id.clone(),
+            image_name: image.to_string(),
+            created: crate::import::rfc3339(time::OffsetDateTime::now_utc()),
+            config: image_config.config.clone().unwrap_or_default(),
+        };
+        let dir = self.container_dir(&info.id);
+        fs::create_dir_all(dir.join("upper")).map_err(io(format!("create {}", dir.display())))?;
+        let json = serde_json::to_vec_pretty(&info).map_err(|e| EngineError::invalid(e.to_string()))?;
+        crate::write_atomic(&dir.join("config.json"), &json)?;
+        let inserted = self.db().write(|tx| -> Result<()> {
+            tx.insert_container(&ContainerRecord {
+                id: info.id.clone(),
+                name: info.name.clone(),
+                image: image_id.clone(),
+                running: false,
+            })?;
+            Ok(())
+        });
+        if let Err(e) = inserted {
+            let _ = fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        Ok(info)
+    }
+
+    /// Every container, newest first.
+    pub fn containers(&self) -> Result<Vec<ContainerInfo>> {
+        let view = self.view()?;
+        let mut out = Vec::new();
+        for c in &view.containers {
+            out.push(self.read_info(&c.id)?);
+        }
+        out.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    fn read_info(&self, id: &str) -> Result<ContainerInfo> {
+        let path = self.container_dir(id).join("config.json");
+        let raw = fs::read(&path).map_err(io(format!("read {}", path.display())))?;
+        serde_json::from_slice(&raw).map_err(|e| EngineError::invalid(format!("{}: {e}", path.display())))
+    }
+
+    /// Finds a container by full ID, name or unique ID prefix.
+    pub fn container(&self, input: &str) -> Result<ContainerInfo> {
+        let view = self.view()?;
+        let name = input.strip_prefix('/').unwrap_or(input);
+        let found = view.containers.iter().find(|c| c.id == input || c.name == name);
+        let id = match found {
+            Some(c) => c.id.clone(),
+            None => {
+                let hits: Vec<_> =
+                    view.containers.iter().filter(|c| !input.is_empty() && c.id.starts_with(input)).collect();
+                match hits.as_slice() {
+                    [one] => one.id.clone(),
+                    [] => return Err(EngineError::NotFound(format!("No such container: {input}"))),
+                    _ => {
+                        return Err(EngineError::invalid(format!(
+                            "multiple IDs found with provided prefix: {input}"
+                        )))
+                    }
+                }
+            }
+        };
+        self.read_info(&id)
+    }
+
+    /// `rm`: deletes the container and its writable layer. (Containers run no process yet, so
+    /// `force` changes nothing.)
+    pub fn remove_container(&self, input: &str, _force: bool) -> Result<()> {
+        let c = self.container(input)?;
+        self.db().write(|tx| -> Result<()> { Ok(tx.delete_container(&c.id)?) })?;
+        let dir = self.container_dir(&c.id);
+        fs::remove_dir_all(&dir).map_err(io(format!("remove {}", dir.display())))?;
+        Ok(())
+    }
+
+    /// The unpacked directory of a layer, unpacking it first if needed.
+    pub fn unpacked_layer(&self, diff_id: &Digest) -> Result<PathBuf> {
+        let dir = self.root.join("layers").join(diff_id.hex());
+        if dir.is_dir() {
+            return Ok(dir);
+        }
+        let parent = self.root.join("layers");
+        fs::create_dir_all(&parent).map_err(io("create layers dir"))?;
+        let tmp = parent.join(format!(".tmp-{}-{}", std::process::id(), random_hex(4)?));
+        fs::create_dir(&tmp).map_err(io(format!("create {}", tmp.display())))?;
+        let opts = layer_apply::ApplyOptions { mode: layer_apply::Mode::Unpack, ..Default::default() };
+        let applied = self
+            .blobs
+            .open_blob(diff_id)
+            .map_err(EngineError::from)
+            .and_then(|f| {
+                layer_apply::apply(&tmp, std::io::BufReader::with_capacity(1 << 20, f), &opts)
+                    .map_err(|e| EngineError::invalid(format!("layer {diff_id}: {e}")))
+            });
+        if let Err(e) = applied {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        match fs::rename(&tmp, &dir) {
+            Ok(()) => Ok(dir),
+            // another process unpacked it meanwhile
+            Err(_) if dir.is_dir() => {
+                let _ = fs::remove_dir_all(&tmp);
+                Ok(dir)
+            }
+            Err(e) => {
+                let _ = fs::remove_dir_all(&tmp);
+                Err(EngineError::io(format!("rename to {}", dir.display()), e))
+            }
+        }
+    }
+
+    /// The changesets of an image's layers, bottom first, read from their blobs.
+    pub fn image_changesets(&self, image: &Digest) -> Result<Vec<Changeset>> {
+        let view = self.view()?;
+        let rec = view.images.iter().find(|i| &i.id == image).ok_or_else(|| {
+            EngineError::NotFound(format!("No such image: {image}"))
+        })?;
+        rec.diff_ids
+            .iter()
+            .map(|d| {
+                let f = self.blobs.open_blob(d)?;
+                layer_diff::read_changeset(std::io::BufReader::with_capacity(1 << 20, f))
+                    .map_err(|e| EngineError::invalid(format!("layer {d}: {e}")))
+            })
+            .collect()
+    }
+
+    fn upper_changeset(&self, id: &str) -> Result<Changeset> {
+        let mut tar = Vec::new();
+        layer_apply::pack_dir(&self.upper_dir(id), &mut tar).map_err(|e| EngineError::invalid(e.to_string()))?;
+        layer_diff::read_changeset(tar.as_slice()).map_err(|e| EngineError::invalid(e.to_string()))
+    }
+
+    /// The merged view of a container (image layers + writable layer on top) and the
+    /// directories holding each layer's files, bottom first.
+    pub fn container_union(&self, c: &ContainerInfo) -> Result<(Union, Vec<PathBuf>)> {
+        let mut layers = self.image_changesets(&c.image)?;
+        let mut dirs = Vec::new();
+        let view = self.view()?;
+        if let Some(rec) = view.images.iter().find(|i| i.id == c.image) {
+            for d in &rec.diff_ids {
+                dirs.push(self.unpacked_layer(d)?);
+            }
+        }
+        layers.push(self.upper_changeset(&c.id)?);
+        dirs.push(self.upper_dir(&c.id));
+        Ok((Union::build(&layers), dirs))
+    }
+
+    /// `diff`: what the writable layer adds, changes and deletes, sorted by path.
+    pub fn container_diff(&self, input: &str) -> Result<Vec<PathChange>> {
+        let c = self.container(input)?;
+        let lower = Union::build(&self.image_changesets(&c.image)?);
+        let mut out = Vec::new();
+        walk_upper(&self.upper_dir(&c.id), "", &lower, &mut out)?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// Creates the ancestors of `path` in the writable layer (copy-up of directories), checking
+    /// that each is a directory in the merged view.
+    fn copy_up_parents(&self, c: &ContainerInfo, merged: &Union, lower: &Union, path: &str) -> Result<()> {
+        let mut ancestors = Vec::new();
+        let mut p = parent_path(path);
+        while let Some(a) = p {
+            if a.is_empty() {
+                break;
+            }
+            ancestors.push(a.to_string());
+            p = parent_path(a);
+        }
+        let upper = self.upper_dir(&c.id);
+        for a in ancestors.iter().rev() {
+            match merged.get(a) {
+                Some(e) if e.entry.is_dir() => {}
+                Some(_) => return Err(EngineError::invalid(format!("/{a}: not a directory"))),
+                None => return Err(EngineError::NotFound(format!("Could not find the file /{a} in container {}", c.name))),
+            }
+            let dst = upper.join(a);
+            if fs::symlink_metadata(&dst).is_ok() {
+                continue;
+            }
+            fs::create_dir(&dst).map_err(io(format!("copy up /{a}")))?;
+            if let Some(l) = lower.get(a) {
+                let _ = fs::set_permissions(&dst, fs::Permissions::from_mode(l.entry.mode));
+                if unsafe_is_root() {
+                    let _ = std::os::unix::fs::lchown(&dst, Some(l.entry.uid), Some(l.entry.gid));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn unions(&self, c: &ContainerInfo) -> Result<(Union, Union)> {
+        let lower_sets = self.image_changesets(&c.image)?;
+        let lower = Union::build(&lower_sets);
+        let mut all = lower_sets;
+        all.push(self.upper_changeset(&c.id)?);
+        Ok((Union::build(&all), lower))
+    }
+
+    /// `fs rm CONTAINER PATH`: removes a path from the container's root (a whiteout when a
+    /// lower layer provides it).
+    pub fn container_remove_path(&self, input: &str, path: &str) -> Result<()> {
+        let c = self.container(input)?;
+        let p = user_path(path)?;
+        if p.is_empty() {
+            return Err(EngineError::invalid("cannot remove the root directory"));
+        }
+        let (merged, lower) = self.unions(&c)?;
+        if merged.get(&p).is_none() {
+            return Err(EngineError::NotFound(format!("Could not find the file /{p} in container {}", c.name)));
+        }
+        self.copy_up_parents(&c, &merged, &lower, &p)?;
+        let upper = self.upper_dir(&c.id);
+        let dst = upper.join(&p);
+        if let Ok(m) = fs::symlink_metadata(&dst) {
+            if m.is_dir() {
+                fs::remove_dir_all(&dst)
+            } else {
+                fs::remove_file(&dst)
+            }
+            .map_err(io(format!("remove /{p}")))?;
+        }
+        if lower.get(&p).is_some() {
+            let wh = whiteout_path(&upper, &p);
+            fs::File::create(&wh).map_err(io(format!("whiteout /{p}")))?;
+        }
+        Ok(())
+    }
+
+    /// `fs mkdir CONTAINER PATH`: creates a directory (and missing parents). A directory that
+    /// replaces a deleted lower directory is made opaque.
+    pub fn container_mkdir(&self, input: &str, path: &str) -> Result<()> {
+        let c = self.container(input)?;
+        let p = user_path(path)?;
+        let (merged, lower) = self.unions(&c)?;
+        if merged.get(&p).is_some() {
+            return Err(EngineError::Conflict(format!("mkdir /{p}: file exists")));
+        }
+        // missing parents first, as `mkdir -p`
+        let mut chain = vec![p.clone()];
+        let mut cur = parent_path(&p);
+        while let Some(a) = cur.filter(|a| !a.is_empty() && merged.get(a).is_none()) {
+            chain.push(a.to_string());
+            cur = parent_path(a);
+        }
+        let top = chain.last().expect("non-empty").clone();
+        self.copy_up_parents(&c, &merged, &lower, &top)?;
+        let upper = self.upper_dir(&c.id);
+        for d in chain.iter().rev() {
+            self.make_upper_dir(&upper, &lower, d)?;
+        }
+        Ok(())
+    }
+
+    fn make_upper_dir(&self, upper: &Path, lower: &Union, d: &str) -> Result<()> {
+        let dst = upper.join(d);
+        if let Ok(m) = fs::symlink_metadata(&dst) {
+            if !m.is_dir() {
+                fs::remove_file(&dst).map_err(io(format!("replace /{d}")))?;
+            }
+        }
+        if !dst.is_dir() {
+            fs::create_dir(&dst).map_err(io(format!("mkdir /{d}")))?;
+        }
+        let wh = whiteout_path(upper, d);
+        let was_deleted = fs::remove_file(&wh).is_ok();
+        if was_deleted && lower.get(d).is_some_and(|e| e.entry.is_dir()) {
+            fs::File::create(dst.join(OPAQUE_MARKER)).map_err(io(format!("opaque /{d}")))?;
+        }
+        Ok(())
+    }
+
+    /// `cp` into a container (`PUT /containers/{id}/archive`): extracts the tar `r` into the
+    /// directory `dest` of the container's root, through the writable layer.
+    pub fn container_put_archive(&self, input: &str, dest: &str, r: impl Read) -> Result<()> {
+        let c = self.container(input)?;
+        let d = user_path(dest)?;
+        let (merged, lower) = self.unions(&c)?;
+        if !d.is_empty() {
+            match merged.get(&d) {
+                Some(e) if e.entry.is_dir() => {}
+                Some(_) => return Err(EngineError::invalid(format!("extraction point is not a directory: /{d}"))),
+                None => {
+                    return Err(EngineError::NotFound(format!("Could not find the file /{d} in container {}", c.name)))
+                }
+            }
+            self.copy_up_parents(&c, &merged, &lower, &format!("{d}/x"))?;
+        }
+        // Stage the archive so its names can be checked before anything changes.
+        let staging = self.container_dir(&c.id).join(format!("staging-{}", random_hex(4)?));
+        fs::create_dir(&staging).map_err(io("create staging dir"))?;
+        let result = (|| -> Result<()> {
+            let opts = layer_apply::ApplyOptions { mode: layer_apply::Mode::Unpack, ..Default::default() };
+            layer_apply::apply(&staging, r, &opts).map_err(|e| EngineError::invalid(e.to_string()))?;
+            let mut tar = Vec::new();
+            layer_apply::pack_dir(&staging, &mut tar).map_err(|e| EngineError::invalid(e.to_string()))?;
+            let incoming = layer_diff::read_changeset(tar.as_slice()).map_err(|e| EngineError::invalid(e.to_string()))?;
+            let upper = self.upper_dir(&c.id);
+            for e in incoming.iter() {
+                if e.is_marker() {
+                    return Err(EngineError::invalid(format!("refusing whiteout name in archive: {}", e.path)));
+                }
+                let p = if d.is_empty() { e.path.clone() } else { format!("{d}/{}", e.path) };
+                match &e.kind {
+                    EntryKind::Dir => self.make_upper_dir(&upper, &lower, &p)?,
+                    _ => {
+                        let dst = upper.join(&p);
+                        if let Ok(m) = fs::symlink_metadata(&dst) {
+                            if m.is_dir() { fs::remove_dir_all(&dst) } else { fs::remove_file(&dst) }
+                                .map_err(io(format!("replace /{p}")))?;
+                        }
+                        let _ = fs::remove_file(whiteout_path(&upper, &p));
+                        let src = staging.join(&e.path);
+                        fs::rename(&src, &dst).map_err(io(format!("write /{p}")))?;
+                    }
+                }
+                if let EntryKind::Dir = e.kind {
+                    let dst = upper.join(&p);
+                    let _ = fs::set_permissions(&dst, fs::Permissions::from_mode(e.mode));
+                }
+            }
+            Ok(())
+        })();
+        let _ = fs::remove_dir_all(&staging);
+        result
+    }
+
+    /// `cp` out of a container (`GET /containers/{id}/archive`): a tar of `path` in the merged
+    /// view, its top entry named after the path's last component.
+    pub fn container_get_archive(&self, input: &str, path: &str, w: impl Write) -> Result<()> {
+        let c = self.container(input)?;
+        let p = user_path(path)?;
+        let (union, dirs) = self.container_union(&c)?;
+        if union.get(&p).is_none() {
+            return Err(EngineError::NotFound(format!("Could not find the file /{p} in container {}", c.name)));
+        }
+        let rename = if p.is_empty() { None } else { Some((p.clone(), base_name(&p).to_string())) };
+        write_union_tar(&union, &dirs, Some(&p), rename.as_ref(), w)
+    }
+
+    /// What the merged view shows at `path`: `None` when absent, else whether it is a directory.
+    pub fn container_stat(&self, input: &str, path: &str) -> Result<Option<bool>> {
+        let c = self.container(input)?;
+        let p = user_path(path)?;
+        let (merged, _) = self.unions(&c)?;
+        Ok(merged.get(&p).map(|e| e.entry.is_dir()))
+    }
+
+    /// The union view of a container (when `target` names one) or of an image, with a label
+    /// for each layer, bottom first (`sha256:…` diff IDs; `writable` for a container's layer).
+    pub fn union_of(&self, target: &str) -> Result<(Union, Vec<String>)> {
+        if let Ok(c) = self.container(target) {
+            let (merged, _) = self.unions(&c)?;
+            let mut labels = self.layer_labels(&c.image)?;
+            labels.push("writable".into());
+            return Ok((merged, labels));
+        }
+        let view = self.view()?;
+        let id = image_store::resolve(&view, target)?.id;
+        Ok((Union::build(&self.image_changesets(&id)?), self.layer_labels(&id)?))
+    }
+
+    fn layer_labels(&self, image: &Digest) -> Result<Vec<String>> {
+        let view = self.view()?;
+        Ok(view
+            .images
+            .iter()
+            .find(|i| &i.id == image)
+            .map(|i| i.diff_ids.iter().map(|d| d.to_string()).collect())
+            .unwrap_or_default())
+    }
+
+    /// `export`: the container's merged root as one tar.
+    pub fn export_container(&self, input: &str, w: impl Write) -> Result<()> {
+        let c = self.container(input)?;
+        let (union, dirs) = self.container_union(&c)?;
+        write_union_tar(&union, &dirs, None, None, w)
+    }
+
+    /// `commit`: freezes the writable layer into a new image on top of the container's image.
+    pub fn commit(&self, input: &str, opts: &CommitOptions) -> Result<Digest> {
+        let c = self.container(input)?;
+        let target = opts.reference.as_deref().map(crate::import::parse_tag_target).transpose()?;
+        let (parent_config, _) = self.config_of(&c.image)?;
+        let mut config = parent_config.clone();
+        let mut exec = c.config.clone();
+        crate::apply_changes(&mut exec, &opts.changes)?;
+
+        let _lease = self.leases.shared()?;
+        let mut tar = Vec::new();
+        layer_apply::pack_dir(&self.upper_dir(&c.id), &mut tar).map_err(|e| EngineError::invalid(e.to_string()))?;
+        let layer = blob_store::ingest_layer(&self.blobs, tar.as_slice())?;
+        let empty = layer.diff_id.hex() == EMPTY_TAR;
+
+        let now = time::OffsetDateTime::now_utc();
+        let created = crate::import::rfc3339(now);
+        config.created = Some(created.clone());
+        config.author = opts.author.clone().filter(|a| !a.is_empty());
+        config.comment = None;
+        config.config = (exec != ExecConfig::default()).then_some(exec.clone());
+        if !empty {
+            config.rootfs.diff_ids.push(layer.diff_id.clone());
+        }
+        let cmd = exec.cmd.clone().unwrap_or_default().join(" ");
+        config.history.push(oci_model::History {
+            created: Some(created),
+            created_by: Some(cmd),
+            author: config.author.clone(),
+            comment: opts.message.clone().filter(|m| !m.is_empty()),
+            empty_layer: empty,
+        });
+        let bytes = serde_json::to_vec(&config).map_err(|e| EngineError::invalid(e.to_string()))?;
+        let id = self.blobs.put(&bytes, None)?;
+        let record = image_store::ImageRecord {
+            id: id.clone(),
+            config_size: bytes.len() as u64,
+            manifest: None,
+            parent: Some(c.image.clone()),
+            created: now.unix_timestamp(),
+            diff_ids: config.rootfs.diff_ids.clone(),
+            labels: config.labels(),
+        };
+        self.db().write(|tx| -> Result<()> {
+            if !empty {
+                tx.insert_layer(
+                    &image_store::LayerRecord { diff_id: layer.diff_id.clone(), size: layer.size, stored_bytes: layer.size },
+                    None,
+                )?;
+            }
+            tx.insert_image(&record)?;
+            if let Some(t) = &target {
+                tx.set_tag(t, &id)?;
+            }
+            Ok(())
+        })?;
+        Ok(id)
+    }
+}
+
+fn unsafe_is_root() -> bool {
+    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+fn whiteout_path(upper: &Path, p: &str) -> PathBuf {
+    let (dir, name) = match p.rsplit_once('/') {
+        Some((d, n)) => (upper.join(d), n),
+        None => (upper.to_path_buf(), p),
+    };
+    dir.join(format!("{WHITEOUT_PREFIX}{name}"))
+}
+
+/// Walks the writable layer: whiteouts are deletions, other entries additions or changes
+/// depending on whether the image shows the path.
+fn walk_upper(dir: &Path, rel: &str, lower: &Union, out: &mut Vec<PathChange>) -> Result<()> {
+    let mut names: Vec<_> = fs::read_dir(dir)
+        .map_err(io(format!("read {}", dir.display())))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        if name == OPAQUE_MARKER {
+            continue;
+        }
+        if let Some(target) = name.strip_prefix(WHITEOUT_PREFIX) {
+            let p = if rel.is_empty() { target.to_string() } else { format!("{rel}/{target}") };
+            out.push(PathChange { path: format!("/{p}"), kind: 'D' });
+            continue;
+        }
+        let kind = if lower.get(&path).is_some() { 'C' } else { 'A' };
+        out.push(PathChange { path: format!("/{path}"), kind });
+        let full = dir.join(&name);
+        if fs::symlink_metadata(&full).map(|m| m.is_dir()).unwrap_or(false) {
+            walk_upper(&full, &path, lower, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the merged view (or the subtree at `only`) as a tar, file bytes read from the
+/// providing layer's directory. `rename` maps the subtree's root to a new top name.
+fn write_union_tar(
+    union: &Union,
+    dirs: &[PathBuf],
+    only: Option<&str>,
+    rename: Option<&(String, String)>,
+    w: impl Write,
+) -> Result<()> {
+    let mut b = tar::Builder::new(w);
+    b.mode(tar::HeaderMode::Complete);
+    let within = |p: &str| match only {
+        None | Some("") => true,
+        Some(o) => p == o || p.strip_prefix(o).is_some_and(|r| r.starts_with('/')),
+    };
+    let out_name = |p: &str| match rename {
+        Some((from, to)) => format!("{to}{}", &p[from.len()..]),
+        None => p.to_string(),
+    };
+    let err = |e: std::io::Error| EngineError::io("write tar", e);
+    for m in union.merged() {
+        let p = m.path();
+        if p.is_empty() || !within(p) {
+            continue;
+        }
+        let e = &m.entry;
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(e.mode);
+        h.set_uid(e.uid as u64);
+        h.set_gid(e.gid as u64);
+        h.set_mtime(e.mtime.max(0) as u64);
+        let name = out_name(p);
+        match &e.kind {
+            EntryKind::Dir => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                b.append_data(&mut h, format!("{name}/"), std::io::empty()).map_err(err)?;
+            }
+            EntryKind::Symlink { target } => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                b.append_link(&mut h, &name, target).map_err(err)?;
+            }
+            EntryKind::File { .. } | EntryKind::Hardlink { .. } => {
+                let (layer, src) = match (&e.kind, &m.link) {
+                    (EntryKind::Hardlink { .. }, Some(l)) => (l.layer, l.path.as_str()),
+                    (EntryKind::Hardlink { .. }, None) => continue,
+                    _ => (m.provider, p),
+                };
+                let f = layer_apply::open_in_root(&dirs[layer], src)
+                    .map_err(|e| EngineError::invalid(format!("read /{src}: {e}")))?;
+                let len = f.metadata().map_err(err)?.len();
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(len);
+                b.append_data(&mut h, &name, f).map_err(err)?;
+            }
+            EntryKind::Fifo | EntryKind::CharDevice { .. } | EntryKind::BlockDevice { .. } => {
+                let (t, major, minor) = match &e.kind {
+                    EntryKind::CharDevice { major, minor } => (tar::EntryType::Char, *major, *minor),
+                    EntryKind::BlockDevice { major, minor } => (tar::EntryType::Block, *major, *minor),
+                    _ => (tar::EntryType::Fifo, 0, 0),
+                };
+                h.set_entry_type(t);
+                h.set_size(0);
+                let _ = h.set_device_major(major);
+                let _ = h.set_device_minor(minor);
+                b.append_data(&mut h, &name, std::io::empty()).map_err(err)?;
+            }
+            _ => {}
+        }
+    }
+    b.finish().map_err(err)?;
+    Ok(())
+}

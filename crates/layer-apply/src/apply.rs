@@ -1,0 +1,798 @@
+//! Applying a layer tar to a directory: names checked and limits enforced while streaming,
+//! every parent directory resolved inside the root, every entry created with `*at` calls
+//! relative to that verified parent.
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use tar::EntryType;
+
+use crate::name::{classify, components, join, show, Base};
+use crate::root::{remove_tree, Root};
+use crate::sys::{self, cstr, errno};
+use crate::{ApplyError, ApplyOptions, ApplyStats, Mode};
+
+/// The most header bytes one entry may carry: its 512-byte header plus any GNU long name, GNU
+/// long link, PAX records and GNU sparse maps in front of it. They are held in memory while
+/// the entry is read, so they are bounded separately from [`Limits`](crate::Limits); Go's
+/// `archive/tar` allows 1 MiB per such record.
+pub const MAX_ENTRY_METADATA: u64 = 8 << 20;
+
+/// Applies the layer tar `r` (uncompressed) to the directory `root`.
+///
+/// Every name and every path an entry touches is resolved as if `root` were `/`: a symlink
+/// in the layer, or already in `root`, can point anywhere (that is data), but an entry
+/// beneath it lands inside `root`, never on the host. A name whose `..` climbs above the root,
+/// a hardlink to something outside, missing or a directory, an unsupported entry type, or a
+/// layer beyond `opts.limits` fails the whole apply. See the crate documentation for the
+/// treatment of each entry type, existing files, whiteouts and metadata.
+///
+/// On error `root` is left partly written. Apply into a fresh directory next to the final
+/// location and rename it into place on success; discard it on failure.
+pub fn apply(root: &Path, r: impl Read, opts: &ApplyOptions) -> Result<ApplyStats, ApplyError> {
+    let root = Root::open(root)
+        .map_err(|e| ApplyError::io("opening root", root.as_os_str().as_bytes(), e))?;
+    let budget = Budget {
+        remaining: Cell::new(None),
+        tripped: Cell::new(false),
+    };
+    let mut archive = tar::Archive::new(Guarded {
+        inner: r,
+        budget: &budget,
+    });
+    let mut entries = archive
+        .entries()
+        .map_err(|source| ApplyError::Tar { source })?;
+    let mut applier = Applier {
+        root: &root,
+        opts,
+        stats: ApplyStats::default(),
+        written: HashSet::new(),
+        dirs: Vec::new(),
+        dir_index: HashMap::new(),
+    };
+    loop {
+        budget.remaining.set(Some(MAX_ENTRY_METADATA));
+        let next = entries.next();
+        budget.remaining.set(None);
+        let mut entry = match next {
+            None => break,
+            Some(Ok(entry)) => entry,
+            Some(Err(_)) if budget.tripped.get() => {
+                return Err(ApplyError::MetadataTooLarge {
+                    limit: MAX_ENTRY_METADATA,
+                })
+            }
+            Some(Err(source)) => return Err(ApplyError::Tar { source }),
+        };
+        applier.entry(&mut entry)?;
+        // Whatever the entry declared and was not used (data on a directory, say) is skipped
+        // here, outside the metadata budget.
+        io::copy(&mut entry, &mut io::sink()).map_err(|source| ApplyError::Tar { source })?;
+    }
+    applier.finish()?;
+    Ok(applier.stats)
+}
+
+/// How many more bytes the tar reader may consume, while it is between entries.
+struct Budget {
+    remaining: Cell<Option<u64>>,
+    tripped: Cell<bool>,
+}
+
+/// The input, failing reads beyond the budget while one is set.
+struct Guarded<'b, R> {
+    inner: R,
+    budget: &'b Budget,
+}
+
+impl<R: Read> Read for Guarded<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.budget.remaining.get() {
+            None => self.inner.read(buf),
+            Some(0) if !buf.is_empty() => {
+                self.budget.tripped.set(true);
+                Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "entry metadata exceeds the limit",
+                ))
+            }
+            Some(left) => {
+                let len = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                let n = self.inner.read(&mut buf[..len])?;
+                self.budget.remaining.set(Some(left - n as u64));
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// Metadata of one entry, from its header and PAX records.
+struct Meta {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    /// `[atime, mtime]`, both the entry's mtime.
+    times: [libc::timespec; 2],
+    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// A directory whose mode and times are set once its children are written.
+struct DirFix {
+    path: Vec<u8>,
+    mode: u32,
+    times: [libc::timespec; 2],
+}
+
+struct Applier<'a> {
+    root: &'a Root,
+    opts: &'a ApplyOptions,
+    stats: ApplyStats,
+    /// Paths (lexical, relative) this layer created, for opaque markers.
+    written: HashSet<Vec<u8>>,
+    /// Directory entries, in tar order.
+    dirs: Vec<DirFix>,
+    dir_index: HashMap<Vec<u8>, usize>,
+}
+
+fn tar_err(source: io::Error) -> ApplyError {
+    ApplyError::Tar { source }
+}
+
+fn type_flag(ty: EntryType) -> String {
+    (ty.as_byte() as char).escape_default().to_string()
+}
+
+impl Applier<'_> {
+    fn entry<R: Read>(&mut self, e: &mut tar::Entry<'_, R>) -> Result<(), ApplyError> {
+        let limits = &self.opts.limits;
+        self.stats.entries += 1;
+        if self.stats.entries > limits.max_entries {
+            return Err(ApplyError::TooManyEntries {
+                limit: limits.max_entries,
+            });
+        }
+        let raw = e.path_bytes().into_owned();
+        if raw.is_empty() {
+            return Ok(());
+        }
+        if raw.len() > limits.max_path_len {
+            return Err(ApplyError::PathTooLong {
+                path: show(&raw),
+                len: raw.len(),
+                limit: limits.max_path_len,
+            });
+        }
+        if raw.contains(&0) {
+            return Err(invalid(&raw, "name contains a NUL byte"));
+        }
+        let parts = components(&raw).map_err(|_| ApplyError::LeavesRoot { path: show(&raw) })?;
+        let longest = parts.iter().map(|p| p.len()).max().unwrap_or(0);
+        if longest > limits.max_name_len {
+            return Err(ApplyError::NameTooLong {
+                path: show(&raw),
+                len: longest,
+                limit: limits.max_name_len,
+            });
+        }
+        let ty = e.header().entry_type();
+        if ty.is_pax_global_extensions() {
+            return Ok(());
+        }
+        let Some((&base, parent)) = parts.split_last() else {
+            return Ok(()); // the root itself: the caller owns it
+        };
+        match (self.opts.mode, classify(base)) {
+            (_, Base::Invalid) => Err(invalid(&raw, "whiteout names nothing")),
+            (Mode::Merge, Base::Meta) => Ok(()),
+            (Mode::Merge, Base::Whiteout(hidden)) => {
+                self.stats.whiteouts += 1;
+                self.whiteout(parent, hidden, &raw)
+            }
+            (Mode::Merge, Base::Opaque) => {
+                self.stats.whiteouts += 1;
+                self.opaque(parent, &raw)
+            }
+            (Mode::Unpack, Base::Whiteout(_) | Base::Opaque) => {
+                self.stats.whiteouts += 1;
+                let meta = read_meta(e, &raw)?;
+                let dir = self.parent(parent, &raw)?;
+                self.file(dir.as_fd(), base, &raw, None::<&mut io::Empty>, 0, &meta)?;
+                self.written.insert(join(&parts));
+                Ok(())
+            }
+            (_, Base::Plain | Base::Meta) => {
+                if self.node(e, ty, &parts, &raw)? {
+                    self.written.insert(join(&parts));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Creates the entry; false when it was skipped.
+    fn node<R: Read>(
+        &mut self,
+        e: &mut tar::Entry<'_, R>,
+        ty: EntryType,
+        parts: &[&[u8]],
+        raw: &[u8],
+    ) -> Result<bool, ApplyError> {
+        let (&base, parent) = parts.split_last().expect("not the root");
+        let limits = &self.opts.limits;
+        match ty {
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                let size = e.size();
+                let left = limits.max_bytes.saturating_sub(self.stats.bytes);
+                if size > left {
+                    return Err(ApplyError::TooManyBytes {
+                        limit: limits.max_bytes,
+                        path: show(raw),
+                        size,
+                    });
+                }
+                let meta = read_meta(e, raw)?;
+                let dir = self.parent(parent, raw)?;
+                self.file(dir.as_fd(), base, raw, Some(e), size, &meta)?;
+            }
+            EntryType::Directory => {
+                let meta = read_meta(e, raw)?;
+                let dir = self.parent(parent, raw)?;
+                self.dir(dir.as_fd(), base, parts, raw, meta)?;
+            }
+            EntryType::Symlink => {
+                let target = self.link_target(e, raw, "symlink without a target")?;
+                let meta = read_meta(e, raw)?;
+                let dir = self.parent(parent, raw)?;
+                self.symlink(dir.as_fd(), base, &target, raw, &meta)?;
+            }
+            EntryType::Link => {
+                let target = self.link_target(e, raw, "hardlink without a target")?;
+                self.hardlink(parent, base, &target, raw)?;
+            }
+            EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                if !self.opts.create_devices {
+                    self.stats.skipped_devices += 1;
+                    return Ok(false);
+                }
+                let (kind, dev) = match ty {
+                    EntryType::Fifo => (libc::S_IFIFO, 0),
+                    _ => {
+                        let h = e.header();
+                        let major = h.device_major().map_err(tar_err)?.unwrap_or(0);
+                        let minor = h.device_minor().map_err(tar_err)?.unwrap_or(0);
+                        let kind = if ty == EntryType::Char {
+                            libc::S_IFCHR
+                        } else {
+                            libc::S_IFBLK
+                        };
+                        (kind, libc::makedev(major, minor))
+                    }
+                };
+                let meta = read_meta(e, raw)?;
+                let dir = self.parent(parent, raw)?;
+                self.device(dir.as_fd(), base, kind, dev, raw, &meta)?;
+            }
+            _ => {
+                return Err(ApplyError::UnsupportedType {
+                    path: show(raw),
+                    type_flag: type_flag(ty),
+                })
+            }
+        }
+        Ok(true)
+    }
+
+    fn link_target<R: Read>(
+        &self,
+        e: &tar::Entry<'_, R>,
+        raw: &[u8],
+        missing: &str,
+    ) -> Result<Vec<u8>, ApplyError> {
+        let target = e
+            .link_name_bytes()
+            .map(|t| t.into_owned())
+            .unwrap_or_default();
+        if target.is_empty() {
+            return Err(invalid(raw, missing));
+        }
+        if target.len() > self.opts.limits.max_path_len {
+            return Err(ApplyError::PathTooLong {
+                path: show(&target),
+                len: target.len(),
+                limit: self.opts.limits.max_path_len,
+            });
+        }
+        if target.contains(&0) {
+            return Err(invalid(raw, "link target contains a NUL byte"));
+        }
+        Ok(target)
+    }
+
+    /// The entry's parent directory, resolved inside the root and created (0755) if missing.
+    fn parent(&mut self, parts: &[&[u8]], raw: &[u8]) -> Result<OwnedFd, ApplyError> {
+        let written = &mut self.written;
+        self.root
+            .mkdir_all(parts, |n| {
+                written.insert(join(&parts[..n]));
+            })
+            .map_err(|e| ApplyError::io("creating parent directory of", raw, e))
+    }
+
+    /// Clears the way for a new entry `name` in `dir`: an existing non-directory is unlinked,
+    /// an existing directory removed recursively unless the new entry is a directory too, in
+    /// which case it is kept (true).
+    fn replace(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        want_dir: bool,
+        raw: &[u8],
+    ) -> Result<bool, ApplyError> {
+        let c = cstr(name).map_err(|e| ApplyError::io("replacing", raw, e))?;
+        let fail = |e| ApplyError::io("replacing", raw, e);
+        match sys::lstat_at(dir, &c).map_err(fail)? {
+            None => Ok(false),
+            Some(st) if sys::file_type(&st) == libc::S_IFDIR => {
+                if want_dir {
+                    Ok(true)
+                } else {
+                    remove_tree(dir, name).map_err(fail)?;
+                    Ok(false)
+                }
+            }
+            Some(_) => {
+                sys::unlinkat(dir, &c, 0).map_err(fail)?;
+                Ok(false)
+            }
+        }
+    }
+
+    fn file(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        raw: &[u8],
+        data: Option<&mut impl Read>,
+        size: u64,
+        meta: &Meta,
+    ) -> Result<(), ApplyError> {
+        self.replace(dir, name, false, raw)?;
+        let c = cstr(name).map_err(|e| ApplyError::io("creating file", raw, e))?;
+        let fd = sys::openat(
+            dir,
+            &c,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+            0o600,
+        )
+        .map_err(|e| ApplyError::io("creating file", raw, e))?;
+        let mut file = File::from(fd);
+        if let Some(r) = data {
+            copy_exact(r, &mut file, size, raw)?;
+            self.stats.bytes += size;
+        }
+        self.owner_fd(file.as_fd(), raw, meta)?;
+        sys::fchmod(file.as_fd(), meta.mode)
+            .map_err(|e| ApplyError::io("setting mode of", raw, e))?;
+        for (k, v) in &meta.xattrs {
+            xattr_result(
+                cstr(k).and_then(|k| sys::fsetxattr(file.as_fd(), &k, v)),
+                raw,
+            )?;
+        }
+        sys::futimens(file.as_fd(), &meta.times)
+            .map_err(|e| ApplyError::io("setting times of", raw, e))
+    }
+
+    fn dir(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        parts: &[&[u8]],
+        raw: &[u8],
+        meta: Meta,
+    ) -> Result<(), ApplyError> {
+        let c = cstr(name).map_err(|e| ApplyError::io("creating directory", raw, e))?;
+        if !self.replace(dir, name, true, raw)? {
+            sys::mkdirat(dir, &c, 0o700)
+                .map_err(|e| ApplyError::io("creating directory", raw, e))?;
+        }
+        self.owner_at(dir, &c, raw, &meta)?;
+        if !meta.xattrs.is_empty() {
+            // Best effort, as for every xattr: a directory we cannot open gets none.
+            if let Ok(fd) = sys::openat(
+                dir,
+                &c,
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                0,
+            ) {
+                for (k, v) in &meta.xattrs {
+                    xattr_result(cstr(k).and_then(|k| sys::fsetxattr(fd.as_fd(), &k, v)), raw)?;
+                }
+            }
+        }
+        // Mode and times wait for the children: writing them changes the mtime, and a
+        // read-only mode would stop an unprivileged caller from writing them at all.
+        let path = join(parts);
+        let fix = DirFix {
+            path: path.clone(),
+            mode: meta.mode,
+            times: meta.times,
+        };
+        match self.dir_index.get(&path) {
+            Some(&i) => self.dirs[i] = fix,
+            None => {
+                self.dir_index.insert(path, self.dirs.len());
+                self.dirs.push(fix);
+            }
+        }
+        Ok(())
+    }
+
+    fn symlink(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        target: &[u8],
+        raw: &[u8],
+        meta: &Meta,
+    ) -> Result<(), ApplyError> {
+        self.replace(dir, name, false, raw)?;
+        let fail = |e| ApplyError::io("creating symlink", raw, e);
+        let c = cstr(name).map_err(fail)?;
+        sys::symlinkat(&cstr(target).map_err(fail)?, dir, &c).map_err(fail)?;
+        self.owner_at(dir, &c, raw, meta)?;
+        self.xattrs_at(dir, name, raw, meta)?;
+        sys::lutimes_at(dir, &c, &meta.times)
+            .map_err(|e| ApplyError::io("setting times of", raw, e))
+    }
+
+    fn hardlink(
+        &mut self,
+        parent: &[&[u8]],
+        name: &[u8],
+        target: &[u8],
+        raw: &[u8],
+    ) -> Result<(), ApplyError> {
+        let refuse = |reason| ApplyError::Hardlink {
+            path: show(raw),
+            target: show(target),
+            reason,
+        };
+        let tparts = components(target).map_err(|_| refuse("target outside the root"))?;
+        let Some((&tbase, tparent)) = tparts.split_last() else {
+            return Err(refuse("target is a directory"));
+        };
+        let tdir = match self.root.open_dir(tparent) {
+            Ok(fd) => fd,
+            Err(e) if matches!(errno(&e), libc::ENOENT | libc::ENOTDIR) => {
+                return Err(refuse("target does not exist"))
+            }
+            Err(e) => return Err(ApplyError::io("resolving hardlink target", target, e)),
+        };
+        let tname =
+            cstr(tbase).map_err(|e| ApplyError::io("resolving hardlink target", target, e))?;
+        let tst = match sys::lstat_at(tdir.as_fd(), &tname) {
+            Ok(Some(st)) => st,
+            Ok(None) => return Err(refuse("target does not exist")),
+            Err(e) => return Err(ApplyError::io("resolving hardlink target", target, e)),
+        };
+        if sys::file_type(&tst) == libc::S_IFDIR {
+            return Err(refuse("target is a directory"));
+        }
+        let dir = self.parent(parent, raw)?;
+        let c = cstr(name).map_err(|e| ApplyError::io("creating hardlink", raw, e))?;
+        if let Ok(Some(st)) = sys::lstat_at(dir.as_fd(), &c) {
+            if st.st_dev == tst.st_dev && st.st_ino == tst.st_ino {
+                return Ok(()); // already that file (a link to itself, or a repeated link)
+            }
+        }
+        self.replace(dir.as_fd(), name, false, raw)?;
+        match sys::linkat(tdir.as_fd(), &tname, dir.as_fd(), &c) {
+            Ok(()) => Ok(()),
+            // Replacing the destination removed the target (a link onto its own parent).
+            Err(e) if errno(&e) == libc::ENOENT => Err(refuse("target does not exist")),
+            Err(e) => Err(ApplyError::io("creating hardlink", raw, e)),
+        }
+    }
+
+    fn device(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        kind: libc::mode_t,
+        dev: libc::dev_t,
+        raw: &[u8],
+        meta: &Meta,
+    ) -> Result<(), ApplyError> {
+        self.replace(dir, name, false, raw)?;
+        let fail = |e| ApplyError::io("creating device", raw, e);
+        let c = cstr(name).map_err(fail)?;
+        sys::mknodat(dir, &c, kind | 0o600, dev).map_err(fail)?;
+        self.owner_at(dir, &c, raw, meta)?;
+        sys::chmod_at(dir, &c, meta.mode).map_err(|e| ApplyError::io("setting mode of", raw, e))?;
+        self.xattrs_at(dir, name, raw, meta)?;
+        sys::lutimes_at(dir, &c, &meta.times)
+            .map_err(|e| ApplyError::io("setting times of", raw, e))
+    }
+
+    fn owner_fd(&self, fd: BorrowedFd<'_>, raw: &[u8], meta: &Meta) -> Result<(), ApplyError> {
+        if !self.opts.same_owner {
+            return Ok(());
+        }
+        sys::fchown(fd, meta.uid, meta.gid).map_err(|e| ApplyError::io("setting owner of", raw, e))
+    }
+
+    fn owner_at(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &std::ffi::CStr,
+        raw: &[u8],
+        meta: &Meta,
+    ) -> Result<(), ApplyError> {
+        if !self.opts.same_owner {
+            return Ok(());
+        }
+        sys::lchown_at(dir, name, meta.uid, meta.gid)
+            .map_err(|e| ApplyError::io("setting owner of", raw, e))
+    }
+
+    /// Extended attributes on something that cannot be opened for them (a symlink, a device):
+    /// through `/proc/self/fd/<dir>/<name>`, which names the verified parent descriptor.
+    /// Skipped when `/proc` is not mounted.
+    fn xattrs_at(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        raw: &[u8],
+        meta: &Meta,
+    ) -> Result<(), ApplyError> {
+        if meta.xattrs.is_empty() {
+            return Ok(());
+        }
+        use std::os::fd::AsRawFd;
+        let mut path = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();
+        path.extend_from_slice(name);
+        let path = cstr(&path).map_err(|e| ApplyError::io("setting xattrs of", raw, e))?;
+        for (k, v) in &meta.xattrs {
+            match cstr(k).and_then(|k| sys::lsetxattr(&path, &k, v)) {
+                Err(e) if errno(&e) == libc::ENOENT => return Ok(()),
+                r => xattr_result(r, raw)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn whiteout(&mut self, parent: &[&[u8]], hidden: &[u8], raw: &[u8]) -> Result<(), ApplyError> {
+        let dir = match self.root.open_dir(parent) {
+            Ok(fd) => fd,
+            // Nothing there to delete.
+            Err(e) if matches!(errno(&e), libc::ENOENT | libc::ENOTDIR) => return Ok(()),
+            Err(e) => return Err(ApplyError::io("resolving parent of whiteout", raw, e)),
+        };
+        remove_tree(dir.as_fd(), hidden).map_err(|e| ApplyError::io("applying whiteout", raw, e))
+    }
+
+    /// Removes everything under the directory `parts` that this layer did not write, at any
+    /// depth; the directory itself stays. A symlink or missing directory is left alone.
+    fn opaque(&mut self, parts: &[&[u8]], raw: &[u8]) -> Result<(), ApplyError> {
+        let fail = |e| ApplyError::io("applying opaque marker", raw, e);
+        let dir = match parts.split_last() {
+            None => self.root.fd().try_clone_to_owned().map_err(fail)?,
+            Some((&base, parent)) => {
+                let pfd = match self.root.open_dir(parent) {
+                    Ok(fd) => fd,
+                    Err(e) if matches!(errno(&e), libc::ENOENT | libc::ENOTDIR) => return Ok(()),
+                    Err(e) => return Err(fail(e)),
+                };
+                let c = cstr(base).map_err(fail)?;
+                match sys::openat(
+                    pfd.as_fd(),
+                    &c,
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                    0,
+                ) {
+                    Ok(fd) => fd,
+                    Err(e) if matches!(errno(&e), libc::ENOENT | libc::ENOTDIR | libc::ELOOP) => {
+                        return Ok(())
+                    }
+                    Err(e) => return Err(fail(e)),
+                }
+            }
+        };
+        self.clear_unwritten(dir.as_fd(), &join(parts))
+            .map_err(fail)
+    }
+
+    fn clear_unwritten(&self, dir: BorrowedFd<'_>, path: &[u8]) -> io::Result<()> {
+        for child in sys::list_dir(dir)? {
+            let mut p = path.to_vec();
+            if !p.is_empty() {
+                p.push(b'/');
+            }
+            p.extend_from_slice(&child);
+            if !self.written.contains(&p) {
+                remove_tree(dir, &child)?;
+            } else if let Ok(sub) = sys::openat(
+                dir,
+                &cstr(&child)?,
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                0,
+            ) {
+                self.clear_unwritten(sub.as_fd(), &p)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets directory modes and times, deepest last-written first.
+    fn finish(&mut self) -> Result<(), ApplyError> {
+        for fix in self.dirs.iter().rev() {
+            let parts = components(&fix.path).expect("stored paths are normalised");
+            let (&base, parent) = parts.split_last().expect("not the root");
+            let Ok(dir) = self.root.open_dir(parent) else {
+                continue; // removed by a later entry
+            };
+            let c = cstr(base).map_err(|e| ApplyError::io("setting mode of", &fix.path, e))?;
+            match sys::lstat_at(dir.as_fd(), &c) {
+                Ok(Some(st)) if sys::file_type(&st) == libc::S_IFDIR => {}
+                _ => continue, // replaced by a later entry
+            }
+            sys::chmod_at(dir.as_fd(), &c, fix.mode)
+                .map_err(|e| ApplyError::io("setting mode of", &fix.path, e))?;
+            sys::lutimes_at(dir.as_fd(), &c, &fix.times)
+                .map_err(|e| ApplyError::io("setting times of", &fix.path, e))?;
+        }
+        Ok(())
+    }
+}
+
+fn invalid(raw: &[u8], reason: &str) -> ApplyError {
+    ApplyError::InvalidEntry {
+        path: show(raw),
+        reason: reason.to_string(),
+    }
+}
+
+/// Extended attributes are best effort where the file system or privilege says no
+/// (`ENOTSUP`, `EPERM`), as in Docker; other failures are errors.
+fn xattr_result(r: io::Result<()>, raw: &[u8]) -> Result<(), ApplyError> {
+    match r {
+        Err(e) if matches!(errno(&e), libc::ENOTSUP | libc::EPERM) => Ok(()),
+        r => r.map_err(|e| ApplyError::io("setting xattrs of", raw, e)),
+    }
+}
+
+/// Copies exactly `size` bytes of entry data into `file`. Runs of zeros are skipped with a
+/// seek, so sparse files (and zero-filled ones) stay sparse.
+fn copy_exact(r: &mut impl Read, file: &mut File, size: u64, raw: &[u8]) -> Result<(), ApplyError> {
+    let write_err = |e| ApplyError::io("writing", raw, e);
+    let mut buf = vec![0u8; usize::try_from(size.min(64 * 1024)).unwrap_or(64 * 1024)];
+    let mut done = 0u64;
+    let mut hole = false;
+    while done < size {
+        let want = buf
+            .len()
+            .min(usize::try_from(size - done).unwrap_or(usize::MAX));
+        let n = match r.read(&mut buf[..want]) {
+            Ok(0) => {
+                return Err(tar_err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("entry {:?} is truncated", show(raw)),
+                )))
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(tar_err(e)),
+        };
+        if buf[..n].iter().all(|&b| b == 0) {
+            file.seek(SeekFrom::Current(n as i64)).map_err(write_err)?;
+            hole = true;
+        } else {
+            file.write_all(&buf[..n]).map_err(write_err)?;
+            hole = false;
+        }
+        done += n as u64;
+    }
+    if hole {
+        file.set_len(size).map_err(write_err)?;
+    }
+    Ok(())
+}
+
+/// Mode, owner, times and xattrs of an entry.
+fn read_meta<R: Read>(e: &mut tar::Entry<'_, R>, raw: &[u8]) -> Result<Meta, ApplyError> {
+    let h = e.header();
+    let old = h.as_old();
+    let mode = blank_is_zero(h.mode().map(u64::from), &old.mode)? as u32 & 0o7777;
+    let uid = u32::try_from(blank_is_zero(h.uid(), &old.uid)?)
+        .map_err(|_| invalid(raw, "uid does not fit in 32 bits"))?;
+    let gid = u32::try_from(blank_is_zero(h.gid(), &old.gid)?)
+        .map_err(|_| invalid(raw, "gid does not fit in 32 bits"))?;
+    let mtime = blank_is_zero(h.mtime(), &old.mtime)?;
+    let mut mtime = (i64::try_from(mtime).unwrap_or(i64::MAX), 0i64);
+    let mut xattrs = Vec::new();
+    if let Some(exts) = e.pax_extensions().map_err(tar_err)? {
+        for ext in exts {
+            let ext = ext.map_err(tar_err)?;
+            let key = ext.key_bytes();
+            if key == b"mtime" {
+                if let Some(t) = parse_pax_time(ext.value_bytes()) {
+                    mtime = t;
+                }
+            } else if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
+                xattrs.push((name.to_vec(), ext.value_bytes().to_vec()));
+            }
+        }
+    }
+    let ts = libc::timespec {
+        tv_sec: mtime.0 as libc::time_t,
+        tv_nsec: mtime.1 as _,
+    };
+    Ok(Meta {
+        mode,
+        uid,
+        gid,
+        times: [ts, ts],
+        xattrs,
+    })
+}
+
+/// A numeric header field; one left blank (all NULs or spaces) reads as 0, as in Go's
+/// `archive/tar`, where the `tar` crate would refuse it.
+fn blank_is_zero(parsed: io::Result<u64>, field: &[u8]) -> Result<u64, ApplyError> {
+    match parsed {
+        Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        r => r.map_err(tar_err),
+    }
+}
+
+/// A PAX time (`1700000000.5`, `-1.25`) as seconds and nanoseconds (nanoseconds in 0..1e9).
+fn parse_pax_time(v: &[u8]) -> Option<(i64, i64)> {
+    let s = std::str::from_utf8(v).ok()?;
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
+    if secs.is_empty()
+        || !secs.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let secs: i64 = secs.parse().ok()?;
+    let mut nanos: i64 = 0;
+    for (i, d) in frac.bytes().take(9).enumerate() {
+        nanos += i64::from(d - b'0') * 10i64.pow(8 - i as u32);
+    }
+    if neg {
+        if nanos > 0 {
+            Some((-secs - 1, 1_000_000_000 - nanos))
+        } else {
+            Some((-secs, 0))
+        }
+    } else {
+        Some((secs, nanos))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_pax_time;
+
+    #[test]
+    fn pax_times() {
+        assert_eq!(parse_pax_time(b"1700000000"), Some((1_700_000_000, 0)));
+        assert_eq!(parse_pax_time(b"1.5"), Some((1, 500_000_000)));
+        assert_eq!(parse_pax_time(b"1.1234567891"), Some((1, 123_456_789)));
+        assert_eq!(parse_pax_time(b"-1.25"), Some((-2, 750_000_000)));
+        assert_eq!(parse_pax_time(b"x"), None);
+        assert_eq!(parse_pax_time(b""), None);
+    }
+}

@@ -1,0 +1,550 @@
+//! Container verbs: `create`, `ps`, `cp`, `fs rm|mkdir`, `diff`, `commit`, `export`, `rm`,
+//! `container inspect` and `tree`.
+
+use crate::inspect::{now, print_json};
+use crate::Exit;
+use clap::{Args, Subcommand};
+use docker_format::{ellipsis, human_duration, human_size, Format, Row};
+use engine::{CommitOptions, ContainerInfo, Engine};
+use layer_diff::EntryKind;
+use serde_json::{json, Value};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// Assign a name to the container
+    #[arg(long = "name")]
+    name: Option<String>,
+    /// IMAGE
+    image: String,
+    /// [COMMAND] [ARG...] (recorded; containers run no process yet)
+    #[arg(trailing_var_arg = true)]
+    command: Vec<String>,
+}
+
+pub fn create(engine: &Engine, a: CreateArgs) -> anyhow::Result<()> {
+    if !a.command.is_empty() {
+        anyhow::bail!("a command for the container is not supported yet; create it from the image's own CMD");
+    }
+    let c = engine.create_container(&a.image, a.name.as_deref())?;
+    println!("{}", c.id);
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+    /// Only display container IDs
+    #[arg(short = 'q', long = "quiet")]
+    quiet: bool,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    /// Format output using a custom template
+    #[arg(long = "format")]
+    format: Option<String>,
+}
+
+fn command_of(c: &ContainerInfo) -> String {
+    let mut parts = c.config.entrypoint.clone().unwrap_or_default();
+    parts.extend(c.config.cmd.clone().unwrap_or_default());
+    parts.join(" ")
+}
+
+pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
+    // Containers run no process yet: all of them are "Created", none is running.
+    let list = if a.all { engine.containers()? } else { Vec::new() };
+    let now = now();
+    let rows: Vec<Row> = list
+        .iter()
+        .map(|c| {
+            let created = time::OffsetDateTime::parse(&c.created, &time::format_description::well_known::Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .unwrap_or(now);
+            let cmd = command_of(c);
+            let cmd = if a.no_trunc { format!("\"{cmd}\"") } else { format!("\"{}\"", ellipsis(&cmd, 20)) };
+            let id = if a.no_trunc { c.id.clone() } else { c.id[..12].to_string() };
+            [
+                ("ID", id),
+                ("Image", c.image_name.clone()),
+                ("Command", cmd),
+                ("RunningFor", format!("{} ago", human_duration(now - created))),
+                ("CreatedAt", c.created.clone()),
+                ("Status", "Created".to_string()),
+                ("State", "created".to_string()),
+                ("Ports", String::new()),
+                ("Names", c.name.clone()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+        })
+        .collect();
+    if a.quiet {
+        for r in &rows {
+            println!("{}", r["ID"]);
+        }
+        return Ok(());
+    }
+    let default = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+    let fmt = Format::parse(a.format.as_deref().unwrap_or(default), default);
+    let headers = [
+        ("ID", "CONTAINER ID"),
+        ("Image", "IMAGE"),
+        ("Command", "COMMAND"),
+        ("RunningFor", "CREATED"),
+        ("CreatedAt", "CREATED AT"),
+        ("Status", "STATUS"),
+        ("State", "STATE"),
+        ("Ports", "PORTS"),
+        ("Names", "NAMES"),
+    ];
+    print!("{}", fmt.render(&rows, &headers).map_err(|e| anyhow::anyhow!("{e}"))?);
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct CpArgs {
+    /// SRC: a local path, `-` (a tar on stdin), or CONTAINER:PATH
+    src: String,
+    /// DEST: a local path, `-` (a tar on stdout), or CONTAINER:PATH
+    dest: String,
+}
+
+/// `CONTAINER:PATH` → (container, path); local paths (also `./a:b`, `/a:b`) → None.
+fn split_container_path(arg: &str) -> Option<(&str, &str)> {
+    if arg.starts_with('/') || arg.starts_with('.') {
+        return None;
+    }
+    arg.split_once(':').filter(|(c, _)| !c.is_empty() && !c.contains('/'))
+}
+
+pub fn cp(engine: &Engine, a: CpArgs) -> anyhow::Result<()> {
+    match (split_container_path(&a.src), split_container_path(&a.dest)) {
+        (Some(_), Some(_)) => anyhow::bail!("copying between containers is not supported"),
+        (None, None) => anyhow::bail!("must specify at least one container source"),
+        (None, Some((c, path))) => cp_in(engine, &a.src, c, path),
+        (Some((c, path)), None) => cp_out(engine, c, path, &a.dest),
+    }
+}
+
+fn cp_in(engine: &Engine, src: &str, container: &str, dest: &str) -> anyhow::Result<()> {
+    if src == "-" {
+        engine.container_put_archive(container, dest, std::io::stdin().lock())?;
+        return Ok(());
+    }
+    let src_path = Path::new(src);
+    let meta = std::fs::symlink_metadata(src_path)
+        .map_err(|e| anyhow::anyhow!("stat {src}: {e}"))?;
+    let contents_only = src.ends_with("/.");
+    let dest_trimmed = dest.trim_end_matches('/');
+    let dest_state = engine.container_stat(container, dest)?;
+    // Where the archive goes and what its top entry is called, as `docker cp` decides.
+    let (extract_dir, top_name): (String, Option<String>) = match dest_state {
+        Some(true) if contents_only => (dest.to_string(), None),
+        Some(true) => (dest.to_string(), Some(file_name(src_path)?)),
+        Some(false) if meta.is_dir() => {
+            anyhow::bail!("cannot copy a directory to a file: {container}:{dest}")
+        }
+        Some(false) | None => {
+            if dest.ends_with('/') && dest_state.is_none() {
+                anyhow::bail!("no such directory: {container}:{dest}");
+            }
+            let (parent, name) = match dest_trimmed.rsplit_once('/') {
+                Some((p, n)) => (if p.is_empty() { "/".to_string() } else { p.to_string() }, n.to_string()),
+                None => ("/".to_string(), dest_trimmed.to_string()),
+            };
+            (parent, Some(name))
+        }
+    };
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.follow_symlinks(false);
+    match (&top_name, meta.is_dir()) {
+        (Some(name), true) => tar.append_dir_all(name, src_path)?,
+        (Some(name), false) => tar.append_path_with_name(src_path, name)?,
+        (None, _) => tar.append_dir_all(".", src_path)?,
+    }
+    let bytes = tar.into_inner()?;
+    engine.container_put_archive(container, &extract_dir, bytes.as_slice())?;
+    Ok(())
+}
+
+fn file_name(p: &Path) -> anyhow::Result<String> {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| anyhow::anyhow!("cannot copy {}: no file name", p.display()))
+}
+
+fn cp_out(engine: &Engine, container: &str, path: &str, dest: &str) -> anyhow::Result<()> {
+    if dest == "-" {
+        let out = std::io::stdout();
+        if out.is_terminal() {
+            anyhow::bail!("cowardly refusing to write a tar to a terminal");
+        }
+        engine.container_get_archive(container, path, out.lock())?;
+        return Ok(());
+    }
+    let mut tar = Vec::new();
+    engine.container_get_archive(container, path, &mut tar)?;
+    let dest_path = PathBuf::from(dest);
+    let (dir, rename_to) = if dest_path.is_dir() {
+        (dest_path.clone(), None)
+    } else {
+        let parent = dest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            anyhow::bail!("no such directory: {}", parent.display());
+        }
+        (parent.to_path_buf(), Some(dest_path.clone()))
+    };
+    let staging = tempfile::Builder::new().prefix(".strata-cp-").tempdir_in(&dir)?;
+    let opts = layer_apply::ApplyOptions { mode: layer_apply::Mode::Merge, ..Default::default() };
+    layer_apply::apply(staging.path(), tar.as_slice(), &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let top = std::fs::read_dir(staging.path())?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("empty archive"))??
+        .path();
+    let target = match rename_to {
+        Some(t) => t,
+        None => dir.join(top.file_name().expect("entry has a name")),
+    };
+    if let Ok(m) = std::fs::symlink_metadata(&target) {
+        if m.is_dir() && top.is_dir() {
+            anyhow::bail!("destination exists: {}", target.display());
+        }
+    }
+    std::fs::rename(&top, &target)?;
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum FsCommand {
+    /// Remove a path from a container's root (a whiteout when a lower layer provides it)
+    Rm {
+        /// CONTAINER
+        container: String,
+        /// PATH
+        path: String,
+    },
+    /// Create a directory (and missing parents) in a container's root
+    Mkdir {
+        /// CONTAINER
+        container: String,
+        /// PATH
+        path: String,
+    },
+}
+
+pub fn fs(engine: &Engine, c: FsCommand) -> anyhow::Result<()> {
+    match c {
+        FsCommand::Rm { container, path } => engine.container_remove_path(&container, &path)?,
+        FsCommand::Mkdir { container, path } => engine.container_mkdir(&container, &path)?,
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// CONTAINER
+    container: String,
+}
+
+pub fn diff(engine: &Engine, a: DiffArgs) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for c in engine.container_diff(&a.container)? {
+        writeln!(out, "{} {}", c.kind, c.path)?;
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")
+    #[arg(short = 'a', long = "author")]
+    author: Option<String>,
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short = 'c', long = "change")]
+    change: Vec<String>,
+    /// Commit message
+    #[arg(short = 'm', long = "message")]
+    message: Option<String>,
+    /// Pause container during commit (containers run no process yet, so there is nothing to pause)
+    #[arg(short = 'p', long = "pause", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pause: bool,
+    /// CONTAINER
+    container: String,
+    /// [REPOSITORY[:TAG]]
+    reference: Option<String>,
+}
+
+pub fn commit(engine: &Engine, a: CommitArgs) -> anyhow::Result<()> {
+    let _ = a.pause;
+    let id = engine.commit(
+        &a.container,
+        &CommitOptions { reference: a.reference, message: a.message, author: a.author, changes: a.change },
+    )?;
+    println!("{id}");
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+    /// CONTAINER
+    container: String,
+}
+
+pub fn export(engine: &Engine, a: ExportArgs) -> anyhow::Result<()> {
+    match a.output {
+        None => {
+            let out = std::io::stdout();
+            if out.is_terminal() {
+                anyhow::bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+            }
+            engine.export_container(&a.container, std::io::BufWriter::new(out.lock()))?;
+        }
+        Some(path) => {
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+            engine.export_container(&a.container, std::io::BufWriter::new(tmp.as_file_mut()))?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    /// Force the removal of a running container
+    #[arg(short = 'f', long = "force")]
+    force: bool,
+    /// CONTAINER...
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<()> {
+    let mut failed = false;
+    for c in &a.containers {
+        match engine.remove_container(c, a.force) {
+            Ok(()) => println!("{c}"),
+            Err(e) if a.force && e.kind() == engine::ErrorKind::NotFound => {}
+            Err(e) => {
+                crate::report(&e);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}
+
+/// Docker's container inspect JSON, the fields a process-less container has.
+pub fn container_json(engine: &Engine, c: &ContainerInfo) -> Value {
+    let mut config = serde_json::to_value(&c.config).unwrap_or(Value::Null);
+    if let Some(m) = config.as_object_mut() {
+        m.insert("Image".into(), json!(c.image_name));
+    }
+    let cmd = c.config.cmd.clone().unwrap_or_default();
+    let mut argv = c.config.entrypoint.clone().unwrap_or_default();
+    argv.extend(cmd);
+    let (path, args) = match argv.split_first() {
+        Some((p, rest)) => (p.clone(), rest.to_vec()),
+        None => (String::new(), Vec::new()),
+    };
+    json!({
+        "Id": c.id,
+        "Created": c.created,
+        "Path": path,
+        "Args": args,
+        "State": {
+            "Status": "created", "Running": false, "Paused": false, "Restarting": false,
+            "OOMKilled": false, "Dead": false, "Pid": 0, "ExitCode": 0, "Error": "",
+            "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"
+        },
+        "Image": c.image.to_string(),
+        "Name": format!("/{}", c.name),
+        "RestartCount": 0,
+        "Driver": "strata",
+        "Platform": "linux",
+        "GraphDriver": {
+            "Name": "strata",
+            "Data": { "UpperDir": engine.upper_dir(&c.id).display().to_string() }
+        },
+        "Mounts": [],
+        "Config": config,
+    })
+}
+
+#[derive(Args)]
+pub struct ContainerInspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long = "format")]
+    format: Option<String>,
+    /// CONTAINER...
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn inspect(engine: &Engine, a: ContainerInspectArgs) -> anyhow::Result<()> {
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for name in &a.containers {
+        match engine.container(name) {
+            Ok(c) => found.push(container_json(engine, &c)),
+            Err(e) => errors.push(e),
+        }
+    }
+    crate::inspect::print_values(&found, a.format.as_deref())?;
+    for e in &errors {
+        crate::report(e);
+    }
+    if !errors.is_empty() {
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum ContainerCommand {
+    /// Create a new container
+    Create(CreateArgs),
+    /// List containers
+    #[command(visible_alias = "list", visible_alias = "ps")]
+    Ls(PsArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Display detailed information on one or more containers
+    Inspect(ContainerInspectArgs),
+}
+
+pub fn container(engine: &Engine, c: ContainerCommand) -> anyhow::Result<()> {
+    match c {
+        ContainerCommand::Create(a) => create(engine, a),
+        ContainerCommand::Ls(a) => ps(engine, a),
+        ContainerCommand::Cp(a) => cp(engine, a),
+        ContainerCommand::Diff(a) => diff(engine, a),
+        ContainerCommand::Commit(a) => commit(engine, a),
+        ContainerCommand::Export(a) => export(engine, a),
+        ContainerCommand::Rm(a) => rm(engine, a),
+        ContainerCommand::Inspect(a) => inspect(engine, a),
+    }
+}
+
+#[derive(Args)]
+pub struct TreeArgs {
+    /// List the lower versions each path hides
+    #[arg(long = "shadowed")]
+    shadowed: bool,
+    /// Show only what layer N (1 = bottom) added (A), modified (M) and removed (R)
+    #[arg(long = "layer", value_name = "N")]
+    layer: Option<usize>,
+    /// Print JSON
+    #[arg(long = "json")]
+    json: bool,
+    /// IMAGE or CONTAINER
+    target: String,
+    /// Only this path and what is under it
+    path: Option<String>,
+}
+
+fn what(kind: &EntryKind) -> (String, u64) {
+    match kind {
+        EntryKind::File { size, .. } => ("file".into(), *size),
+        EntryKind::Dir => ("dir".into(), 0),
+        EntryKind::Symlink { target } => (format!("symlink -> {target}"), 0),
+        EntryKind::Hardlink { target } => (format!("hardlink => /{target}"), 0),
+        other => (other.name().to_string(), 0),
+    }
+}
+
+pub fn tree(engine: &Engine, a: TreeArgs) -> anyhow::Result<()> {
+    let (union, labels) = engine.union_of(&a.target)?;
+    let prefix = match &a.path {
+        Some(p) => layer_diff::normalize_path(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => String::new(),
+    };
+    let within = |p: &str| prefix.is_empty() || p == prefix || p.strip_prefix(&prefix).is_some_and(|r| r.starts_with('/'));
+    let layer_name = |n: usize| format!("L{}", n + 1);
+    let mut out = std::io::stdout().lock();
+    if let Some(n) = a.layer {
+        if n == 0 || n > labels.len() {
+            anyhow::bail!("layer {n} does not exist: {} has {} layers", a.target, labels.len());
+        }
+        let changes: Vec<_> = union.layer_changes(n - 1).iter().filter(|(p, _)| within(p)).collect();
+        if a.json {
+            let v: Vec<Value> = changes.iter().map(|(p, c)| json!({"path": format!("/{p}"), "change": c.letter().to_string()})).collect();
+            print_json(&json!({"layer": n, "diff_id": labels[n - 1], "changes": v}))?;
+        } else {
+            for (p, c) in changes {
+                writeln!(out, "{} /{p}", c.letter())?;
+            }
+        }
+        return Ok(());
+    }
+    if !prefix.is_empty() && union.get(&prefix).is_none() && union.shadowed(&prefix).is_empty() {
+        anyhow::bail!("no such path in {}: /{prefix}", a.target);
+    }
+    let mut rows = Vec::new();
+    let mut paths: Vec<&str> = union.merged().map(|m| m.path()).filter(|p| !p.is_empty() && within(p)).collect();
+    if !prefix.is_empty() && union.get(&prefix).is_none() {
+        paths.insert(0, prefix.as_str());
+    }
+    for p in paths {
+        let visible = union.get(p);
+        let shadowed: Vec<(usize, String, u64)> = if a.shadowed || p == prefix {
+            union.shadowed(p).iter().map(|(l, e)| {
+                let (w, s) = what(&e.kind);
+                (*l, w, s)
+            }).collect()
+        } else {
+            Vec::new()
+        };
+        rows.push((p.to_string(), visible.map(|m| (m.provider, what(&m.entry.kind))), shadowed));
+    }
+    if a.json {
+        let v: Vec<Value> = rows
+            .iter()
+            .map(|(p, vis, sh)| {
+                json!({
+                    "path": format!("/{p}"),
+                    "layer": vis.as_ref().map(|(l, _)| l + 1),
+                    "kind": vis.as_ref().map(|(_, (w, _))| w.clone()),
+                    "size": vis.as_ref().map(|(_, (_, s))| *s),
+                    "shadowed": sh.iter().map(|(l, w, s)| json!({"layer": l + 1, "kind": w, "size": s})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        print_json(&json!({"target": a.target, "layers": labels, "paths": v}))?;
+        return Ok(());
+    }
+    let mut t = docker_format::Table::new();
+    t.row(["LAYER", "PATH", "TYPE", "SIZE"]);
+    for (p, vis, sh) in &rows {
+        match vis {
+            Some((l, (w, s))) => t.row([layer_name(*l), format!("/{p}"), w.clone(), human_size(*s)]),
+            None => t.row(["-".to_string(), format!("/{p}"), "(removed)".into(), String::new()]),
+        };
+        for (l, w, s) in sh {
+            t.row([String::new(), format!("  hides {}", layer_name(*l)), w.clone(), human_size(*s)]);
+        }
+    }
+    write!(out, "{}", t.render())?;
+    Ok(())
+}
