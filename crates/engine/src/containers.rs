@@ -446,7 +446,6 @@ impl Engine {
                     return Err(EngineError::NotFound(format!("Could not find the file /{d} in container {}", c.name)))
                 }
             }
-            self.copy_up_parents(&c, &merged, &lower, &format!("{d}/x"))?;
         }
         // Stage the archive so its names can be checked before anything changes.
         let staging = self.container_dir(&c.id).join(format!("staging-{}", random_hex(4)?));
@@ -457,11 +456,15 @@ impl Engine {
             let mut tar = Vec::new();
             layer_apply::pack_dir(&staging, &mut tar).map_err(|e| EngineError::invalid(e.to_string()))?;
             let incoming = layer_diff::read_changeset(tar.as_slice()).map_err(|e| EngineError::invalid(e.to_string()))?;
+            if let Some(e) = incoming.iter().find(|e| e.is_marker()) {
+                return Err(EngineError::invalid(format!("refusing whiteout name in archive: {}", e.path)));
+            }
+            // Only now, with the archive checked, does the writable layer change.
+            if !d.is_empty() {
+                self.copy_up_parents(&c, &merged, &lower, &format!("{d}/x"))?;
+            }
             let upper = self.upper_dir(&c.id);
             for e in incoming.iter() {
-                if e.is_marker() {
-                    return Err(EngineError::invalid(format!("refusing whiteout name in archive: {}", e.path)));
-                }
                 let p = if d.is_empty() { e.path.clone() } else { format!("{d}/{}", e.path) };
                 match &e.kind {
                     EntryKind::Dir => self.make_upper_dir(&upper, &lower, &p)?,

@@ -1,0 +1,233 @@
+//! Issue #3 through the real CLI: containers as image + writable layer, copy-up, whiteouts,
+//! opaque directories, commit, export, the union tree, and the round trip through skopeo and
+//! umoci; hostile archives through `cp`.
+
+use e2e::{busybox_rootfs, require, sh, tar_of, tree, Entry, Store};
+use std::path::Path;
+
+fn bb_store() -> (Store, std::path::PathBuf) {
+    let store = Store::new();
+    let rootfs = store.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    store.ok(&["import", tar.to_str().unwrap(), "bb:1"]);
+    (store, rootfs)
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+const NEW_PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\ndev:x:1000:1000::/home/dev:/bin/sh\n";
+
+#[test]
+fn seed_workflow_copy_up_whiteout_commit_export_and_round_trip() {
+    require("skopeo");
+    require("umoci");
+    let (s, rootfs) = bb_store();
+    let scratch = s.scratch();
+    let id = s.ok(&["create", "--name", "work", "bb:1"]);
+    assert_eq!(id.trim().len(), 64, "create prints the container ID: {id}");
+
+    // add /usr/local/bin/hello (its parent directories do not exist in the image)
+    let hello = scratch.join("hello");
+    write(&hello, "#!/bin/sh\necho hello\n");
+    let (_, err) = s.fail(&["cp", hello.to_str().unwrap(), "work:/usr/local/bin/hello"]);
+    assert_eq!(err.trim(), "Error response from daemon: Could not find the file /usr/local/bin in container work");
+    s.ok(&["fs", "mkdir", "work", "/usr/local/bin"]);
+    s.ok(&["cp", hello.to_str().unwrap(), "work:/usr/local/bin/hello"]);
+    // change /etc/passwd (copy-up) and delete /bin/ls (whiteout)
+    let passwd = scratch.join("passwd");
+    write(&passwd, NEW_PASSWD);
+    s.ok(&["cp", passwd.to_str().unwrap(), "work:/etc/passwd"]);
+    s.ok(&["fs", "rm", "work", "/bin/ls"]);
+
+    let diff = s.ok(&["diff", "work"]);
+    assert_eq!(
+        diff,
+        "C /bin\nD /bin/ls\nC /etc\nC /etc/passwd\nC /usr\nA /usr/local\nA /usr/local/bin\nA /usr/local/bin/hello\n"
+    );
+    // the writable layer holds exactly the copy-up, the whiteout and the new file
+    let upper = s.root().join("containers").join(id.trim()).join("upper");
+    assert_eq!(std::fs::read_to_string(upper.join("etc/passwd")).unwrap(), NEW_PASSWD);
+    assert_eq!(std::fs::metadata(upper.join("bin/.wh.ls")).unwrap().len(), 0);
+    assert!(!upper.join("bin/busybox").exists(), "only changed paths are copied up");
+
+    let ps = s.ok(&["ps", "-a"]);
+    let rows: Vec<&str> = ps.lines().collect();
+    assert!(rows[0].starts_with("CONTAINER ID   IMAGE"), "{ps}");
+    assert!(rows[1].starts_with(&id.trim()[..12]) && rows[1].contains("bb:1") && rows[1].contains("Created") && rows[1].ends_with("work"), "{ps}");
+
+    let new_id = s.ok(&["commit", "-m", "add hello", "-a", "dev", "work", "bb-hello:1"]);
+    assert!(new_id.starts_with("sha256:"), "{new_id}");
+    let history = s.ok(&["history", "bb-hello:1"]);
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 3, "header + two rows: {history}");
+    assert!(lines[1].starts_with(&new_id.trim()["sha256:".len()..][..12]) && lines[1].ends_with("add hello"), "{history}");
+    assert!(lines[2].ends_with("Imported from -"), "{history}");
+    let inspect = s.inspect("bb-hello:1");
+    assert_eq!(inspect["Author"], "dev");
+    assert_eq!(inspect["Parent"], s.inspect("bb:1")["Id"]);
+    assert_eq!(inspect["RootFS"]["Layers"].as_array().unwrap().len(), 2);
+
+    // the union names layer 2 for /etc/passwd and shows layer 1's version as shadowed
+    let t = s.ok(&["tree", "bb-hello:1", "/etc/passwd", "--shadowed"]);
+    let t: Vec<&str> = t.lines().collect();
+    assert!(t[1].starts_with("L2") && t[1].contains("/etc/passwd"), "{t:?}");
+    assert!(t[2].contains("hides L1") && t[2].contains("file"), "{t:?}");
+    let json: serde_json::Value = serde_json::from_str(&s.ok(&["tree", "--json", "bb-hello:1", "/bin/ls"])).unwrap();
+    assert_eq!(json["paths"][0]["layer"], serde_json::Value::Null, "/bin/ls is gone: {json}");
+    assert_eq!(json["paths"][0]["shadowed"][0]["layer"], 1);
+    let changes = s.ok(&["tree", "bb-hello:1", "--layer", "2"]);
+    assert!(changes.contains("R /bin/ls\n") && changes.contains("M /etc/passwd\n") && changes.contains("A /usr/local/bin/hello\n"), "{changes}");
+
+    // export of a new container from bb-hello:1
+    s.ok(&["create", "--name", "check", "bb-hello:1"]);
+    let exported = scratch.join("export.tar");
+    s.ok(&["export", "-o", exported.to_str().unwrap(), "check"]);
+    let exp_dir = scratch.join("export");
+    std::fs::create_dir(&exp_dir).unwrap();
+    sh("tar", &["-C", exp_dir.to_str().unwrap(), "-xf", exported.to_str().unwrap()]);
+    let exp = tree(&exp_dir);
+    assert!(matches!(exp.get("usr/local/bin/hello"), Some(Entry::File { .. })));
+    assert_eq!(std::fs::read_to_string(exp_dir.join("etc/passwd")).unwrap(), NEW_PASSWD);
+    assert!(!exp.contains_key("bin/ls"));
+    assert!(!exp.keys().any(|k| k.contains(".wh.")), "no whiteout leaks into the export");
+    // everything else is the original rootfs
+    let orig = tree(&rootfs);
+    for (k, v) in &orig {
+        if k != "bin/ls" && k != "etc/passwd" {
+            assert_eq!(exp.get(k), Some(v), "{k}");
+        }
+    }
+
+    // save + skopeo copy + umoci unpack gives the same tree as the export
+    let archive = scratch.join("bbh.tar");
+    s.ok(&["save", "-o", archive.to_str().unwrap(), "bb-hello:1"]);
+    let oci = scratch.join("oci");
+    sh("skopeo", &["copy", "-q", &format!("docker-archive:{}", archive.display()), &format!("oci:{}:bbh", oci.display())]);
+    let bundle = scratch.join("bundle");
+    sh("umoci", &["unpack", "--rootless", "--image", &format!("{}:bbh", oci.display()), bundle.to_str().unwrap()]);
+    let unpacked = tree(&bundle.join("rootfs"));
+    // umoci makes the root dir and keeps modes; compare paths, kinds and contents
+    assert_eq!(unpacked.keys().collect::<Vec<_>>(), exp.keys().collect::<Vec<_>>());
+    for (k, v) in &exp {
+        match (v, &unpacked[k]) {
+            (Entry::Dir(_), Entry::Dir(_)) => {}
+            (a, b) => assert_eq!(a, b, "{k}"),
+        }
+    }
+
+    // rmi refuses while containers use the image; rm then frees it
+    let (_, err) = s.fail(&["rmi", "bb-hello:1"]);
+    assert!(err.contains("conflict: unable to remove repository reference \"bb-hello:1\" (must force) - container"), "{err}");
+    assert_eq!(s.ok(&["rm", "check"]), "check\n");
+    assert_eq!(s.ok(&["rm", "work"]), "work\n");
+    s.ok(&["rmi", "bb-hello:1"]);
+    assert!(!s.root().join("containers").join(id.trim()).exists());
+}
+
+#[test]
+fn replacing_a_lower_directory_writes_an_opaque_marker() {
+    let (s, _) = bb_store();
+    let id = s.ok(&["create", "--name", "op", "bb:1"]);
+    s.ok(&["fs", "rm", "op", "/etc"]);
+    s.ok(&["fs", "mkdir", "op", "/etc"]);
+    let upper = s.root().join("containers").join(id.trim()).join("upper");
+    assert!(upper.join("etc/.wh..wh..opq").exists(), "opaque marker written");
+    assert!(!upper.join(".wh.etc").exists(), "whiteout replaced by the opaque directory");
+    let diff = s.ok(&["diff", "op"]);
+    assert_eq!(diff, "C /etc\n");
+    // the merged view shows an empty /etc
+    let out = s.ok(&["tree", "op", "/etc"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[1].starts_with("L2") && lines[1].contains("/etc "), "{out}");
+    assert!(!out.contains("/etc/"), "no lower child shows through: {out}");
+    let (_, err) = s.fail(&["cp", "op:/etc/passwd", "-"]);
+    assert!(err.contains("Could not find the file /etc/passwd in container op"), "{err}");
+}
+
+#[test]
+fn cp_out_of_a_container_and_tar_streams() {
+    let (s, rootfs) = bb_store();
+    s.ok(&["create", "--name", "cc", "bb:1"]);
+    let scratch = s.scratch();
+    // a file out
+    let out = scratch.join("passwd.out");
+    s.ok(&["cp", "cc:/etc/passwd", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(rootfs.join("etc/passwd")).unwrap());
+    // a directory out into an existing directory
+    let dir = scratch.join("outdir");
+    std::fs::create_dir(&dir).unwrap();
+    s.ok(&["cp", "cc:/etc", dir.to_str().unwrap()]);
+    assert!(dir.join("etc/group").is_file());
+    // a tar stream in with `-`
+    let src = scratch.join("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    write(&src.join("d/f"), "from a tar\n");
+    let tar = tar_of(&src);
+    let input = std::fs::read(&tar).unwrap();
+    let o = s.run_stdin(&["cp", "-", "cc:/tmp"], &input);
+    assert!((o.status == 0), "{}", o.stderr);
+    assert_eq!(s.ok(&["diff", "cc"]), "C /tmp\nA /tmp/d\nA /tmp/d/f\n");
+}
+
+/// A tar entry with a raw name the tar crate's builder would refuse.
+fn raw_entry(b: &mut tar::Builder<Vec<u8>>, name: &str, kind: tar::EntryType, link: Option<&str>, data: &[u8]) {
+    let mut h = tar::Header::new_old();
+    {
+        let old = h.as_old_mut();
+        old.name[..name.len()].copy_from_slice(name.as_bytes());
+        if let Some(l) = link {
+            old.linkname[..l.len()].copy_from_slice(l.as_bytes());
+        }
+    }
+    h.set_entry_type(kind);
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    h.set_cksum();
+    b.append(&h, data).unwrap();
+}
+
+#[test]
+fn hostile_archives_into_a_container_are_refused_or_confined() {
+    let (s, _) = bb_store();
+    let id = s.ok(&["create", "--name", "hh", "bb:1"]);
+    let upper = s.root().join("containers").join(id.trim()).join("upper");
+    let outside = s.scratch().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+
+    // `..` climbing out: refused, nothing written
+    let mut b = tar::Builder::new(Vec::new());
+    raw_entry(&mut b, "../../../../escaped", tar::EntryType::Regular, None, b"x");
+    let o = s.run_stdin(&["cp", "-", "hh:/tmp"], &b.into_inner().unwrap());
+    assert!(!(o.status == 0));
+    assert!(o.stderr.contains("leaves the root") || o.stderr.contains(".."), "{}", o.stderr);
+    assert_eq!(s.ok(&["diff", "hh"]), "");
+
+    // a symlink to the outside directory, then a file through it: stays inside
+    let mut b = tar::Builder::new(Vec::new());
+    raw_entry(&mut b, "evil", tar::EntryType::Symlink, Some(outside.to_str().unwrap()), b"");
+    raw_entry(&mut b, "evil/owned", tar::EntryType::Regular, None, b"x");
+    let _ = s.run_stdin(&["cp", "-", "hh:/tmp"], &b.into_inner().unwrap());
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "nothing written outside the root");
+
+    // a hardlink to a host file: refused
+    let mut b = tar::Builder::new(Vec::new());
+    raw_entry(&mut b, "link", tar::EntryType::Link, Some("/etc/hostname"), b"");
+    let o = s.run_stdin(&["cp", "-", "hh:/tmp"], &b.into_inner().unwrap());
+    assert!(!(o.status == 0), "{}", o.stdout);
+    assert!(!upper.join("tmp/link").exists());
+
+    // a whiteout name smuggled in through cp: refused
+    let mut b = tar::Builder::new(Vec::new());
+    raw_entry(&mut b, ".wh.passwd", tar::EntryType::Regular, None, b"");
+    let o = s.run_stdin(&["cp", "-", "hh:/etc"], &b.into_inner().unwrap());
+    assert!(!(o.status == 0));
+    assert!(s.ok(&["tree", "hh", "/etc/passwd"]).contains("L1"), "passwd still visible");
+
+    // paths given to fs verbs cannot climb out either
+    let (_, err) = s.fail(&["fs", "rm", "hh", "/../../etc/passwd"]);
+    assert!(!err.is_empty());
+    assert!(Path::new("/etc/passwd").exists());
+}
