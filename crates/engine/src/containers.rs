@@ -178,6 +178,7 @@ impl Engine {
             let _ = fs::remove_dir_all(&dir);
             return Err(e);
         }
+        self.emit(crate::Event::new("container", "create", info.id.clone()).with("name", info.name.clone()).with("image", info.image_name.clone()));
         Ok(info)
     }
 
@@ -229,6 +230,7 @@ impl Engine {
         self.db().write(|tx| -> Result<()> { Ok(tx.delete_container(&c.id)?) })?;
         let dir = self.container_dir(&c.id);
         fs::remove_dir_all(&dir).map_err(io(format!("remove {}", dir.display())))?;
+        self.emit(crate::Event::new("container", "destroy", c.id.clone()).with("name", c.name.clone()));
         Ok(())
     }
 
@@ -386,6 +388,7 @@ impl Engine {
             let wh = whiteout_path(&upper, &p);
             fs::File::create(&wh).map_err(io(format!("whiteout /{p}")))?;
         }
+        self.emit(crate::Event::new("container", "change", c.id.clone()).with("name", c.name.clone()).with("path", format!("/{p}")));
         Ok(())
     }
 
@@ -411,6 +414,7 @@ impl Engine {
         for d in chain.iter().rev() {
             self.make_upper_dir(&upper, &lower, d)?;
         }
+        self.emit(crate::Event::new("container", "change", c.id.clone()).with("name", c.name.clone()).with("path", format!("/{p}")));
         Ok(())
     }
 
@@ -487,6 +491,9 @@ impl Engine {
             Ok(())
         })();
         let _ = fs::remove_dir_all(&staging);
+        if result.is_ok() {
+            self.emit(crate::Event::new("container", "change", c.id.clone()).with("name", c.name.clone()).with("path", format!("/{d}")));
+        }
         result
     }
 
@@ -598,6 +605,11 @@ impl Engine {
             }
             Ok(())
         })?;
+        let mut ev = crate::Event::new("container", "commit", c.id.clone()).with("name", c.name.clone()).with("image", id.to_string());
+        if let Some(t) = &target {
+            ev = ev.with("tag", t.familiar_string());
+        }
+        self.emit(ev);
         Ok(id)
     }
 }

@@ -142,6 +142,11 @@ impl Engine {
             }
             Ok(())
         })?;
+        let mut ev = crate::Event::new("image", "import", id.to_string());
+        if let Some(t) = &target {
+            ev = ev.with("name", t.familiar_string());
+        }
+        self.emit(ev);
         Ok(id)
     }
 }

@@ -12,6 +12,7 @@
 mod changes;
 mod containers;
 mod error;
+mod events;
 mod gc;
 mod import;
 mod inspect;
@@ -22,6 +23,7 @@ mod save;
 pub use changes::apply_changes;
 pub use containers::{CommitOptions, ContainerInfo, PathChange};
 pub use error::{EngineError, ErrorKind};
+pub use events::Event;
 pub use import::ImportOptions;
 pub use inspect::{HistoryItem, ImageDetails};
 pub use load::LoadEvent;
@@ -44,6 +46,7 @@ pub struct Engine {
     blobs: BlobStore,
     db: Mutex<Db>,
     leases: gc::Leases,
+    events: events::Bus,
 }
 
 impl Engine {
@@ -59,6 +62,7 @@ impl Engine {
             blobs,
             db: Mutex::new(db),
             leases,
+            events: Default::default(),
         })
     }
 
@@ -74,6 +78,16 @@ impl Engine {
 
     fn db(&self) -> MutexGuard<'_, Db> {
         self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Receives every event this engine emits from now on.
+    pub fn subscribe(&self) -> std::sync::mpsc::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Sends an event to every subscriber.
+    pub fn emit(&self, e: Event) {
+        self.events.emit(e)
     }
 
     /// A consistent snapshot of the metadata.

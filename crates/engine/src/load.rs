@@ -167,6 +167,9 @@ impl Engine {
             Ok(events)
         })?;
         crate::failpoint("load:committed");
+        for p in &prepared {
+            self.emit(crate::Event::new("image", "load", p.record.id.to_string()));
+        }
         Ok(events)
     }
 

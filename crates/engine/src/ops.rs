@@ -1,7 +1,7 @@
 //! Tag, rmi, prune, listing and disk usage: plans from `image-store`, applied in one transaction.
 
 use crate::import::parse_tag_target;
-use crate::{Engine, Result};
+use crate::{Engine, Event, Result};
 use image_store::{
     DiskUsage, ImageSummary, ListOptions, PruneOptions, RmiEvent, RmiOptions, RmiPlan,
 };
@@ -45,6 +45,22 @@ impl Engine {
             let previous = tx.set_tag(&target, &image)?;
             Ok(TagOutcome { image, previous })
         })
+        .inspect(|o| {
+            self.emit(Event::new("image", "tag", o.image.to_string()).with("name", target.familiar_string()));
+        })
+    }
+
+    /// Emits the `untag` / `delete` events of an applied plan.
+    fn emit_plan(&self, plan: &RmiPlan) {
+        for e in &plan.events {
+            match e {
+                RmiEvent::Untagged(r) => self.emit(Event::new("image", "untag", r.clone()).with("name", r.clone())),
+                RmiEvent::Deleted(d) => self.emit(Event::new("image", "delete", d.to_string())),
+            }
+        }
+        for l in &plan.delete_layers {
+            self.emit(Event::new("layer", "delete", l.to_string()));
+        }
     }
 
     /// `rmi` of one name or ID: untags and deletes as Docker does; returns the events
@@ -58,6 +74,7 @@ impl Engine {
         if !plan.delete_images.is_empty() {
             self.sweep()?;
         }
+        self.emit_plan(&plan);
         Ok(plan.events)
     }
 
@@ -74,6 +91,7 @@ impl Engine {
             Ok(plan)
         })?;
         self.sweep()?;
+        self.emit_plan(&plan);
         Ok(plan)
     }
 
