@@ -10,6 +10,7 @@
 //! Deliberately absent: HTTP, terminal formatting, wire types.
 
 mod changes;
+pub mod config;
 mod containers;
 mod error;
 mod events;

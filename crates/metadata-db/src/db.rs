@@ -79,6 +79,13 @@ CREATE TABLE containers (
     image_id TEXT NOT NULL REFERENCES images(id),
     running  INTEGER NOT NULL DEFAULT 0
 );
+"#, r#"
+CREATE TABLE layer_origins (
+    digest     TEXT NOT NULL,
+    registry   TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    PRIMARY KEY (digest, registry, repository)
+);
 "#];
 
 /// The metadata database of one data directory.
@@ -143,6 +150,40 @@ impl Db {
             out.insert(parse_digest(&r?)?);
         }
         Ok(out)
+    }
+
+    /// Every compressed form recorded for a layer.
+    pub fn sources_of(&mut self, diff_id: &Digest) -> Result<Vec<LayerSource>> {
+        let mut st = self.conn.prepare(
+            "SELECT digest, size, media_type FROM layer_sources WHERE diff_id = ?1 ORDER BY digest",
+        )?;
+        let rows = st.query_map([diff_id.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (d, size, media_type) = r?;
+            out.push(LayerSource { digest: parse_digest(&d)?, size: size as u64, media_type });
+        }
+        Ok(out)
+    }
+
+    /// The registry repositories a compressed layer digest is known to exist in.
+    pub fn origins(&mut self, digest: &Digest) -> Result<Vec<(String, String)>> {
+        let mut st = self.conn.prepare(
+            "SELECT registry, repository FROM layer_origins WHERE digest = ?1 ORDER BY registry, repository",
+        )?;
+        let rows = st.query_map([digest.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    /// Remembers that `digest` exists in `registry`/`repository` (for pushes: skip or mount).
+    pub fn record_origin(&mut self, digest: &Digest, registry: &str, repository: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO layer_origins (digest, registry, repository) VALUES (?1, ?2, ?3)",
+            params![digest.to_string(), registry, repository],
+        )?;
+        Ok(())
     }
 
     /// The compressed source recorded for a layer digest, if any.
