@@ -4,8 +4,8 @@
 use crate::error::{BlobError, Result};
 use crate::store::{BlobStore, BUF_SIZE};
 use crate::tarcheck::TarCheck;
-use oci_model::{Digest, Sha256Writer};
 use crate::BlobWriter;
+use oci_model::{Digest, Sha256Writer};
 use std::io::{self, BufReader, Cursor, Read, Write};
 use std::sync::mpsc;
 use std::thread;
@@ -100,7 +100,7 @@ pub fn ingest_layer_expect(
         Compression::None
     };
     if compression == Compression::None {
-        // The source is the tar: its digest is the diff ID, computed once by the writer.
+        // The source is the tar: its digest is the diff ID, computed once by the pump.
         src.hasher = None;
     }
 
@@ -118,11 +118,15 @@ pub fn ingest_layer_expect(
                 BufReader::with_capacity(DECODER_INPUT, input),
             )),
             Compression::Zstd => {
-                let dec = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
+                let mut dec = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
                     DECODER_INPUT,
                     input,
                 ))
                 .map_err(|e| BlobError::io("start zstd decoder", e))?;
+                // Accept frames made with `--long` (windows beyond the 128 MiB default); the
+                // window is only allocated at the size a frame declares.
+                dec.window_log_max(31)
+                    .map_err(|e| BlobError::io("start zstd decoder", e))?;
                 pump.run(dec)
             }
         }
@@ -168,7 +172,6 @@ pub fn ingest_layer_expect(
         compression,
     })
 }
-
 
 /// The layer as given: hashes what passes (when asked) and remembers whether it failed, so a
 /// decoder's error can be told from the source's.

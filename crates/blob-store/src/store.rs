@@ -129,8 +129,7 @@ impl BlobStore {
     /// Every blob with its size, sorted by digest. Names that are not 64 lowercase hex chars
     /// (nothing this crate writes) are skipped.
     pub fn list(&self) -> Result<Vec<(Digest, u64)>> {
-        let entries =
-            fs::read_dir(&self.blobs).map_err(|e| BlobError::io("list blobs", e))?;
+        let entries = fs::read_dir(&self.blobs).map_err(|e| BlobError::io("list blobs", e))?;
         let mut out = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| BlobError::io("list blobs", e))?;
@@ -194,7 +193,7 @@ impl BlobStore {
                         blobs: self.blobs.clone(),
                         done: false,
                         started: 0,
-                    })
+                    });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(BlobError::io("create temp file", e)),
@@ -433,7 +432,10 @@ impl BlobWriter {
 impl Write for BlobWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        self.hasher.as_mut().expect("hasher present").update(&buf[..n]);
+        self.hasher
+            .as_mut()
+            .expect("hasher present")
+            .update(&buf[..n]);
         self.written += n as u64;
         self.start_writeback();
         Ok(n)

@@ -18,7 +18,12 @@ enum State {
     Data { data: u64, pad: u64 },
     /// Collecting a PAX / GNU long-name header's data into `special`, then skipping padding;
     /// `off` is the header's offset.
-    Special { kind: u8, data: u64, pad: u64, off: u64 },
+    Special {
+        kind: u8,
+        data: u64,
+        pad: u64,
+        off: u64,
+    },
     /// Filling `block` with an old-GNU sparse extension block; `data` follows them.
     SparseExt { data: u64 },
     /// Saw one zero block; filling `block` with the next one.
@@ -88,14 +93,24 @@ impl TarCheck {
                         }
                     };
                 }
-                State::Special { kind, data, pad, off } => {
+                State::Special {
+                    kind,
+                    data,
+                    pad,
+                    off,
+                } => {
                     if data > 0 {
                         let take = data.min(buf.len() as u64) as usize;
                         self.special.extend_from_slice(&buf[..take]);
                         self.pos += take as u64;
                         buf = &buf[take..];
                         let data = data - take as u64;
-                        self.state = State::Special { kind, data, pad, off };
+                        self.state = State::Special {
+                            kind,
+                            data,
+                            pad,
+                            off,
+                        };
                         if data == 0 {
                             self.finish_special(kind, off)?;
                         }
@@ -103,9 +118,17 @@ impl TarCheck {
                         let take = pad.min(buf.len() as u64);
                         self.pos += take;
                         buf = &buf[take as usize..];
-                        self.state = State::Special { kind, data, pad: pad - take, off };
+                        self.state = State::Special {
+                            kind,
+                            data,
+                            pad: pad - take,
+                            off,
+                        };
                     }
-                    if let State::Special { data: 0, pad: 0, .. } = self.state {
+                    if let State::Special {
+                        data: 0, pad: 0, ..
+                    } = self.state
+                    {
                         self.state = State::Header;
                     }
                 }
@@ -218,6 +241,7 @@ impl TarCheck {
             b'L' => self.next_name = Some(c_string(&self.special)),
             b'x' => {
                 let bad = || format!("malformed PAX header at offset {off}");
+                let (mut path, mut sparse_name) = (None, None);
                 let mut rest = &self.special[..];
                 while !rest.is_empty() {
                     // "<len> <key>=<value>\n", len counting the whole record.
@@ -233,7 +257,11 @@ impl TarCheck {
                     let eq = rec.iter().position(|&c| c == b'=').ok_or_else(bad)?;
                     let (key, value) = (&rec[..eq], &rec[eq + 1..]);
                     match key {
-                        b"path" => self.next_name = Some(String::from_utf8_lossy(value).into()),
+                        b"path" => path = Some(String::from_utf8_lossy(value).into_owned()),
+                        // The real name of a PAX-format sparse file: it wins over `path`.
+                        b"GNU.sparse.name" => {
+                            sparse_name = Some(String::from_utf8_lossy(value).into_owned())
+                        }
                         b"size" => {
                             let size = std::str::from_utf8(value)
                                 .ok()
@@ -247,6 +275,9 @@ impl TarCheck {
                         _ => {}
                     }
                     rest = &rest[len..];
+                }
+                if let Some(name) = sparse_name.or(path) {
+                    self.next_name = Some(name);
                 }
             }
             _ => {} // 'K' (long link name), 'g' (global PAX): nothing that moves data.
@@ -292,7 +323,10 @@ fn checksums(b: &[u8; BLOCK]) -> (i64, i64) {
 fn parse_octal(field: &[u8]) -> Option<i64> {
     let trim = |c: &u8| *c == b' ' || *c == 0;
     let start = field.iter().position(|c| !trim(c)).unwrap_or(field.len());
-    let end = field.iter().rposition(|c| !trim(c)).map_or(start, |i| i + 1);
+    let end = field
+        .iter()
+        .rposition(|c| !trim(c))
+        .map_or(start, |i| i + 1);
     let mut s = &field[start..end];
     if let Some(nul) = s.iter().position(|&c| c == 0) {
         s = &s[..nul];

@@ -115,7 +115,9 @@ fn digest_mismatch_leaves_nothing() {
             Digest::of(b"bytes")
         )
     );
-    let err = s.ingest(Cursor::new(b"bytes"), Some(&want), None).unwrap_err();
+    let err = s
+        .ingest(Cursor::new(b"bytes"), Some(&want), None)
+        .unwrap_err();
     assert_eq!(err.mismatch(), Some(Digest::of(b"bytes")));
     let mut w = s.writer().unwrap();
     w.write_all(b"bytes").unwrap();
@@ -159,7 +161,10 @@ fn concurrent_writers_of_one_blob() {
     for t in threads {
         assert_eq!(t.join().unwrap(), (want.clone(), data.len() as u64));
     }
-    assert_eq!(names(&dir.path().join("blobs/sha256")), vec![want.hex().to_string()]);
+    assert_eq!(
+        names(&dir.path().join("blobs/sha256")),
+        vec![want.hex().to_string()]
+    );
     assert_eq!(names(&dir.path().join("ingest")), Vec::<String>::new());
     assert_eq!(s.read(&want).unwrap(), *data);
 }
@@ -219,7 +224,10 @@ fn layer_plain_gzip_zstd_same_diff_id() {
             compression: Compression::None,
         }
     );
-    for (bytes, comp) in [(gzip(&tar), Compression::Gzip), (zstd(&tar), Compression::Zstd)] {
+    for (bytes, comp) in [
+        (gzip(&tar), Compression::Gzip),
+        (zstd(&tar), Compression::Zstd),
+    ] {
         let got = ingest_layer_expect(&s, Cursor::new(&bytes), Some(&want)).unwrap();
         assert_eq!(
             got,
@@ -232,7 +240,18 @@ fn layer_plain_gzip_zstd_same_diff_id() {
             }
         );
     }
-    assert_eq!(names(&dir.path().join("blobs/sha256")), vec![want.hex().to_string()]);
+    // A zstd frame with a long-distance window (as `zstd --long=28` makes).
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    enc.long_distance_matching(true).unwrap();
+    enc.window_log(28).unwrap();
+    enc.write_all(&tar).unwrap();
+    let long = enc.finish().unwrap();
+    let got = ingest_layer_expect(&s, Cursor::new(&long), Some(&want)).unwrap();
+    assert_eq!(got.compression, Compression::Zstd);
+    assert_eq!(
+        names(&dir.path().join("blobs/sha256")),
+        vec![want.hex().to_string()]
+    );
     assert_eq!(names(&dir.path().join("ingest")), Vec::<String>::new());
     assert_eq!(s.read(&want).unwrap(), tar);
 }
@@ -282,7 +301,10 @@ fn assert_invalid(s: &BlobStore, root: &Path, input: &[u8], want: &str) {
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
     assert_eq!(err.mismatch(), None);
     let text = err.to_string();
-    assert!(text.starts_with(want), "{text:?} does not start with {want:?}");
+    assert!(
+        text.starts_with(want),
+        "{text:?} does not start with {want:?}"
+    );
     assert_empty(root);
 }
 
@@ -328,13 +350,28 @@ fn layer_rejects_bad_input() {
     // Bad checksum: flip a byte of the second header's name.
     let mut bad = tar.clone();
     bad[1024 + 3] ^= 0x20;
-    assert_invalid(&s, root, &bad, "invalid tar: bad header checksum at offset 1024");
+    assert_invalid(
+        &s,
+        root,
+        &bad,
+        "invalid tar: bad header checksum at offset 1024",
+    );
     // A text file is not a tar.
-    assert_invalid(&s, root, &[b'a'; 2048], "invalid tar: bad header checksum at offset 0");
+    assert_invalid(
+        &s,
+        root,
+        &[b'a'; 2048],
+        "invalid tar: bad header checksum at offset 0",
+    );
     // Zero block then a header.
     let mut z = vec![0u8; 512];
     z.extend(&tar);
-    assert_invalid(&s, root, &z, "invalid tar: zero block followed by a non-zero block");
+    assert_invalid(
+        &s,
+        root,
+        &z,
+        "invalid tar: zero block followed by a non-zero block",
+    );
 
     // gzip magic, then garbage.
     let mut fake = vec![0x1f, 0x8b];
@@ -360,10 +397,20 @@ fn layer_rejects_bad_input() {
     // Compressions Docker knows but we do not decode.
     let mut xz = vec![0xfd, b'7', b'z', b'X', b'Z', 0x00];
     xz.extend([0u8; 100]);
-    assert_invalid(&s, root, &xz, "invalid tar: xz-compressed layers are not supported");
+    assert_invalid(
+        &s,
+        root,
+        &xz,
+        "invalid tar: xz-compressed layers are not supported",
+    );
     let mut bz = b"BZh91AY&SY".to_vec();
     bz.extend([0u8; 100]);
-    assert_invalid(&s, root, &bz, "invalid tar: bzip2-compressed layers are not supported");
+    assert_invalid(
+        &s,
+        root,
+        &bz,
+        "invalid tar: bzip2-compressed layers are not supported",
+    );
 }
 
 #[test]
@@ -391,7 +438,8 @@ fn layer_pax_and_long_names() {
     assert!(err.to_string().contains(&long), "{err}");
 
     let mut b = tar::Builder::new(Vec::new());
-    b.append_pax_extensions([("path", b"pax/name".as_slice())]).unwrap();
+    b.append_pax_extensions([("path", b"pax/name".as_slice())])
+        .unwrap();
     let mut h = tar::Header::new_ustar();
     h.set_size(1000);
     h.set_path("short").unwrap();
@@ -407,7 +455,8 @@ fn layer_pax_and_long_names() {
 fn layer_pax_size_overrides_header() {
     let (_dir, s) = store();
     let mut b = tar::Builder::new(Vec::new());
-    b.append_pax_extensions([("size", b"1500".as_slice())]).unwrap();
+    b.append_pax_extensions([("size", b"1500".as_slice())])
+        .unwrap();
     let mut h = tar::Header::new_ustar();
     h.set_size(0); // wrong on purpose: the PAX record is authoritative
     h.set_path("f").unwrap();
@@ -515,31 +564,4 @@ fn throughput() {
     }
     h.finish();
     report("sha256 alone", &tar, t.elapsed());
-}
-
-
-#[test]
-#[ignore]
-fn scratch_real_tars() {
-    let (_dir, s) = store();
-    for e in fs::read_dir("/tmp/tt").unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            continue;
-        }
-        let bytes = fs::read(&p).unwrap();
-        let r = ingest_layer(&s, Cursor::new(&bytes));
-        println!("{}: {:?}", p.display(), r.as_ref().map(|l| (l.size, l.compression)).map_err(|e| e.to_string()));
-        let mut errs = std::collections::BTreeMap::new();
-        if p.extension().unwrap() == "tar" {
-            // truncations
-            for cut in (1..bytes.len()).step_by(97) {
-                match ingest_layer(&s, Cursor::new(&bytes[..cut])) {
-                    Ok(_) => assert!(cut % 512 == 0, "accepted cut {cut}"),
-                    Err(e) => { let t = e.to_string(); let k: String = t.chars().take(60).collect(); *errs.entry(k).or_insert(0) += 1; }
-                }
-            }
-            for (k, v) in errs { println!("   {v} x {k}"); }
-        }
-    }
 }
