@@ -40,6 +40,12 @@ pub struct RegistrySettings {
     /// Registries (`host[:port]`) reached over plain HTTP. Loopback registries always are.
     #[serde(default)]
     pub insecure: Vec<String>,
+    /// Mirrors of other registries: `"127.0.0.1:5000" = ["http://127.0.0.1:5001"]`.
+    #[serde(default)]
+    pub registry_mirrors: BTreeMap<String, Vec<String>>,
+    /// Registries `search` looks through (`host[:port]`).
+    #[serde(default)]
+    pub search: Vec<String>,
     /// Layers downloaded at once.
     #[serde(default = "default_downloads")]
     pub max_concurrent_downloads: usize,
@@ -51,7 +57,13 @@ fn default_downloads() -> usize {
 
 impl Default for RegistrySettings {
     fn default() -> Self {
-        RegistrySettings { mirrors: Vec::new(), insecure: Vec::new(), max_concurrent_downloads: 3 }
+        RegistrySettings {
+            mirrors: Vec::new(),
+            insecure: Vec::new(),
+            registry_mirrors: BTreeMap::new(),
+            search: Vec::new(),
+            max_concurrent_downloads: 3,
+        }
     }
 }
 

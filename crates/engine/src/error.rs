@@ -15,6 +15,8 @@ pub enum ErrorKind {
     FailedPrecondition,
     /// Try again later.
     Unavailable,
+    /// Credentials are missing or wrong.
+    Unauthorized,
     /// A bug or an I/O failure.
     Internal,
 }
@@ -31,6 +33,9 @@ pub enum EngineError {
     /// Blob store failure or bad content.
     #[error(transparent)]
     Blob(#[from] blob_store::BlobError),
+    /// A registry refused or failed.
+    #[error(transparent)]
+    Registry(#[from] registry_client::Error),
     /// Metadata failure.
     #[error(transparent)]
     Db(#[from] metadata_db::DbError),
@@ -82,6 +87,13 @@ impl EngineError {
                 blob_store::ErrorKind::NotFound => ErrorKind::NotFound,
                 blob_store::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
                 _ => ErrorKind::Internal,
+            },
+            EngineError::Registry(e) => match e.kind() {
+                registry_client::ErrorKind::NotFound => ErrorKind::NotFound,
+                registry_client::ErrorKind::Unauthorized => ErrorKind::Unauthorized,
+                registry_client::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
+                registry_client::ErrorKind::Unavailable => ErrorKind::Unavailable,
+                registry_client::ErrorKind::Internal => ErrorKind::Internal,
             },
             EngineError::NotFound(_) => ErrorKind::NotFound,
             EngineError::Conflict(_) => ErrorKind::Conflict,

@@ -19,6 +19,7 @@ mod import;
 mod inspect;
 mod load;
 mod ops;
+mod registry;
 mod save;
 
 pub use changes::apply_changes;
@@ -29,6 +30,7 @@ pub use import::ImportOptions;
 pub use inspect::{HistoryItem, ImageDetails};
 pub use load::LoadEvent;
 pub use ops::TagOutcome;
+pub use registry::{check_login, host_platform, parse_platform, Progress, ProgressFn, PullOutcome, PushOutcome, RegistryEnv, SearchResult};
 
 use blob_store::BlobStore;
 use metadata_db::Db;

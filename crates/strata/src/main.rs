@@ -7,6 +7,7 @@
 mod archive;
 mod containers;
 mod images;
+mod registry;
 mod inspect;
 mod serve;
 
@@ -76,6 +77,16 @@ enum Command {
     Container(containers::ContainerCommand),
     /// Show the merged tree of an image or container with the layer providing each path
     Tree(containers::TreeArgs),
+    /// Download an image from a registry
+    Pull(registry::PullArgs),
+    /// Upload an image to a registry
+    Push(registry::PushArgs),
+    /// Authenticate to a registry
+    Login(registry::LoginArgs),
+    /// Log out from a registry
+    Logout(registry::LogoutArgs),
+    /// Search registries for images
+    Search(registry::SearchArgs),
     /// Verify every blob's digest and every reference
     Fsck,
     /// Start the HTTP server: Docker Engine API subset, dashboard and its API
@@ -104,6 +115,10 @@ enum ImageCommand {
     Load(archive::LoadArgs),
     /// Remove unused images
     Prune(images::PruneArgs),
+    /// Download an image from a registry
+    Pull(registry::PullArgs),
+    /// Upload an image to a registry
+    Push(registry::PushArgs),
 }
 
 #[derive(Subcommand)]
@@ -167,6 +182,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),
         Command::System(SystemCommand::Df(a)) => images::df(&open(&root)?, a),
         Command::Fsck => archive::fsck(&open(&root)?),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(&open(&root)?, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(&open(&root)?, a),
+        Command::Login(a) => registry::login(a),
+        Command::Logout(a) => registry::logout(a),
+        Command::Search(a) => registry::search(&open(&root)?, a),
         Command::Create(a) => containers::create(&open(&root)?, a),
         Command::Ps(a) => containers::ps(&open(&root)?, a),
         Command::Cp(a) => containers::cp(&open(&root)?, a),
