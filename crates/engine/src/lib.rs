@@ -21,6 +21,7 @@ mod load;
 mod ops;
 mod registry;
 mod save;
+mod tokens;
 
 pub use changes::apply_changes;
 pub use containers::{CommitOptions, ContainerInfo, PathChange};
@@ -30,6 +31,8 @@ pub use import::ImportOptions;
 pub use inspect::{HistoryItem, ImageDetails};
 pub use load::LoadEvent;
 pub use ops::TagOutcome;
+pub use tokens::{Principal, Role};
+pub use metadata_db::{AuditRecord, TokenRecord};
 pub use registry::{check_login, host_platform, parse_platform, Progress, ProgressFn, PullOutcome, PushOutcome, RegistryEnv, SearchResult};
 
 use blob_store::BlobStore;

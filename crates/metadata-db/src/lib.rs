@@ -10,4 +10,4 @@
 
 mod db;
 
-pub use db::{Db, DbError, LayerSource, WriteTx};
+pub use db::{AuditRecord, Db, DbError, LayerSource, TokenRecord, WriteTx};

@@ -10,6 +10,7 @@ mod images;
 mod registry;
 mod inspect;
 mod serve;
+mod token;
 
 use clap::{Parser, Subcommand};
 use engine::Engine;
@@ -87,6 +88,11 @@ enum Command {
     Logout(registry::LogoutArgs),
     /// Search registries for images
     Search(registry::SearchArgs),
+    /// Manage API tokens for `strata serve --auth`
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Show the audit log of changes made through the server
+    Audit(token::AuditArgs),
     /// Verify every blob's digest and every reference
     Fsck,
     /// Start the HTTP server: Docker Engine API subset, dashboard and its API
@@ -182,6 +188,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),
         Command::System(SystemCommand::Df(a)) => images::df(&open(&root)?, a),
         Command::Fsck => archive::fsck(&open(&root)?),
+        Command::Token(c) => token::token(&open(&root)?, c),
+        Command::Audit(a) => token::audit(&open(&root)?, a),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(&open(&root)?, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(&open(&root)?, a),
         Command::Login(a) => registry::login(a),
