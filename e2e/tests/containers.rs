@@ -231,3 +231,44 @@ fn hostile_archives_into_a_container_are_refused_or_confined() {
     assert!(!err.is_empty());
     assert!(Path::new("/etc/passwd").exists());
 }
+
+#[test]
+fn kernel_overlay_mount_and_copy_driver_show_the_union_view() {
+    let (s, _) = bb_store();
+    let scratch = s.scratch();
+    s.ok(&["create", "--name", "mnt", "bb:1"]);
+    // a copy-up, a whiteout, an opaque directory and an addition
+    let passwd = scratch.join("passwd");
+    write(&passwd, NEW_PASSWD);
+    s.ok(&["cp", passwd.to_str().unwrap(), "mnt:/etc/passwd"]);
+    s.ok(&["fs", "rm", "mnt", "/bin/ls"]);
+    s.ok(&["fs", "rm", "mnt", "/tmp"]);
+    s.ok(&["fs", "mkdir", "mnt", "/tmp/new"]);
+    s.ok(&["commit", "mnt", "layered:1"]);
+    s.ok(&["create", "--name", "top", "layered:1"]);
+    s.ok(&["fs", "rm", "top", "/etc/group"]);
+
+    let exported = scratch.join("top.tar");
+    s.ok(&["export", "-o", exported.to_str().unwrap(), "top"]);
+    let exp_dir = scratch.join("top-export");
+    std::fs::create_dir(&exp_dir).unwrap();
+    sh("tar", &["-C", exp_dir.to_str().unwrap(), "-xf", exported.to_str().unwrap()]);
+    let want = tree(&exp_dir);
+    assert!(!want.contains_key("etc/group") && !want.contains_key("bin/ls") && want.contains_key("tmp/new"));
+
+    // the kernel's overlayfs (the test runs as root, as CI does) and the copy driver agree
+    let is_root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap();
+    assert!(is_root, "this test needs root for the overlay driver");
+    for driver in ["overlay", "copy"] {
+        let dir = s.ok(&["mount", "--driver", driver, "top"]);
+        let dir = Path::new(dir.trim());
+        if driver == "overlay" {
+            let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+            assert!(mounts.lines().any(|l| l.starts_with("overlay ") && l.contains(dir.to_str().unwrap())), "overlay is mounted");
+        }
+        assert_eq!(tree(dir), want, "{driver} driver shows the union view");
+        s.ok(&["umount", "top"]);
+        assert!(!dir.exists());
+    }
+    s.ok(&["rm", "top"]);
+}

@@ -227,6 +227,7 @@ impl Engine {
     /// `force` changes nothing.)
     pub fn remove_container(&self, input: &str, _force: bool) -> Result<()> {
         let c = self.container(input)?;
+        self.unmount_container(&c.id)?;
         self.db().write(|tx| -> Result<()> { Ok(tx.delete_container(&c.id)?) })?;
         let dir = self.container_dir(&c.id);
         fs::remove_dir_all(&dir).map_err(io(format!("remove {}", dir.display())))?;

@@ -81,7 +81,8 @@ impl Engine {
                     .next()
                     .and_then(|pid| pid.parse::<u32>().ok())
                     .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()),
-                None => oci_model::Digest::from_hex(&name).is_none_or(|d| !referenced.contains(&d)),
+                None => oci_model::Digest::from_hex(name.strip_suffix(".ovl").unwrap_or(&name))
+                    .is_none_or(|d| !referenced.contains(&d)),
             };
             if stale {
                 let _ = std::fs::remove_dir_all(e.path());

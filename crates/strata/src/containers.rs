@@ -548,3 +548,37 @@ pub fn tree(engine: &Engine, a: TreeArgs) -> anyhow::Result<()> {
     write!(out, "{}", t.render())?;
     Ok(())
 }
+
+#[derive(Args)]
+pub struct MountArgs {
+    /// overlay (kernel overlayfs, needs root) or copy; default: overlay when possible
+    #[arg(long = "driver")]
+    driver: Option<String>,
+    /// CONTAINER
+    container: String,
+}
+
+/// `mount`: prints the directory holding the container's merged root (read-only).
+pub fn mount(engine: &Engine, a: MountArgs) -> anyhow::Result<()> {
+    let driver = match a.driver.as_deref() {
+        None => None,
+        Some("overlay") => Some(engine::MountDriver::Overlay),
+        Some("copy") => Some(engine::MountDriver::Copy),
+        Some(d) => anyhow::bail!("unknown driver {d:?}: use overlay or copy"),
+    };
+    let (dir, _) = engine.mount_container(&a.container, driver)?;
+    println!("{}", dir.display());
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct UmountArgs {
+    /// CONTAINER
+    container: String,
+}
+
+pub fn umount(engine: &Engine, a: UmountArgs) -> anyhow::Result<()> {
+    engine.unmount_container(&a.container)?;
+    println!("{}", a.container);
+    Ok(())
+}

@@ -76,6 +76,10 @@ enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(containers::ContainerCommand),
+    /// Mount a container's merged root read-only and print where
+    Mount(containers::MountArgs),
+    /// Unmount a container's root
+    Umount(containers::UmountArgs),
     /// Show the merged tree of an image or container with the layer providing each path
     Tree(containers::TreeArgs),
     /// Download an image from a registry
@@ -205,6 +209,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rm(a) => containers::rm(&open(&root)?, a),
         Command::Container(c) => containers::container(&open(&root)?, c),
         Command::Tree(a) => containers::tree(&open(&root)?, a),
+        Command::Mount(a) => containers::mount(&open(&root)?, a),
+        Command::Umount(a) => containers::umount(&open(&root)?, a),
     }
 }
 
