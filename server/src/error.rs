@@ -62,6 +62,7 @@ impl From<engine::EngineError> for ApiError {
             K::InvalidArgument => StatusCode::BAD_REQUEST,
             K::Conflict | K::AlreadyExists | K::FailedPrecondition => StatusCode::CONFLICT,
             K::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            K::Unauthorized => StatusCode::UNAUTHORIZED,
             K::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())

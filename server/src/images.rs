@@ -1,6 +1,7 @@
-//! Image endpoints: Docker's (`/images/json`, inspect, history, tag, delete, prune, `/system/df`)
-//! and the dashboard's (`/api/images`). Each handler parses the request, makes one engine call
-//! and shapes the answer; errors map to statuses in one place (`ApiError: From<EngineError>`).
+//! Docker's image endpoints (`/images/json`, inspect, history, tag, delete, prune, `/system/df`;
+//! the archive ones, import, save and load, are in `transfer`). Each handler parses the
+//! request, makes one engine call and shapes the answer; errors map to statuses in one place
+//! (`ApiError: From<EngineError>`).
 
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
@@ -8,6 +9,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use axum::extract::DefaultBodyLimit;
 use image_store::{ImageSummary, ListOptions, PruneOptions, RmiOptions};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -18,12 +20,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/images/json", get(list))
         .route("/images/prune", post(prune))
         .route("/system/df", get(disk_usage))
+        .route("/images/create", post(crate::transfer::create).layer(DefaultBodyLimit::disable()))
+        .route("/images/get", get(crate::transfer::save_many))
+        .route("/images/load", post(crate::transfer::load).layer(DefaultBodyLimit::disable()))
         .route("/images/{*rest}", axum::routing::any(by_name))
-        .route("/api/images", get(api_images))
 }
 
 /// Docker's `filters` query value: `{"key":{"value":true}}` or the legacy `{"key":["value"]}`.
-fn parse_filters(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn parse_filters(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
     let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(Vec::new()) };
     let v: HashMap<String, Value> =
         serde_json::from_str(raw).map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
@@ -65,11 +69,6 @@ async fn list(State(st): State<AppState>, Query(q): Query<HashMap<String, String
     Ok(Json(Value::Array(list.iter().map(|s| summary_json(s, with_shared)).collect())))
 }
 
-/// The dashboard's image list: every summary field, shared and unique sizes computed.
-async fn api_images(State(st): State<AppState>) -> Result<Json<Vec<ImageSummary>>, ApiError> {
-    Ok(Json(st.run(|e| e.images(&ListOptions::default())).await?))
-}
-
 fn prune_options(filters: Vec<(String, String)>) -> Result<PruneOptions, ApiError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut opts = PruneOptions::default();
@@ -93,7 +92,7 @@ async fn prune(State(st): State<AppState>, Query(q): Query<HashMap<String, Strin
 }
 
 async fn disk_usage(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let du = st.run(|e| e.disk_usage()).await?;
+    let (du, containers) = st.run(|e| Ok((e.disk_usage()?, crate::containers::df_containers(e)?))).await?;
     let images: Vec<Value> = du
         .images
         .iter()
@@ -105,7 +104,7 @@ async fn disk_usage(State(st): State<AppState>) -> Result<Json<Value>, ApiError>
             })
         })
         .collect();
-    Ok(Json(json!({ "LayersSize": du.layers_size, "Images": images, "Containers": [], "Volumes": [], "BuildCache": [] })))
+    Ok(Json(json!({ "LayersSize": du.layers_size, "Images": images, "Containers": containers, "Volumes": [], "BuildCache": [] })))
 }
 
 #[derive(Deserialize, Default)]
@@ -131,6 +130,9 @@ async fn by_name(
         return Ok(Json(events).into_response());
     }
     if method == Method::GET {
+        if let Some(name) = split("/get") {
+            return crate::transfer::save(st, vec![name]).await;
+        }
         if let Some(name) = split("/json") {
             let d = st.run(move |e| e.inspect(&name)).await?;
             return Ok(Json(d.docker_json()).into_response());

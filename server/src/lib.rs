@@ -9,16 +9,27 @@
 //! `{"message":"page not found"}` with `Content-Type: application/json` exactly, which is what the
 //! docker CLI needs to print the message. Non-API `GET`s that match no route go to the dashboard.
 //!
+//! Request bodies are capped at [`JSON_BODY_LIMIT`] except the streamed uploads (`load`,
+//! import, archive `PUT`, dashboard file `PUT`), which flow into the engine chunk by chunk.
+//! The dashboard API (`/api/…`) is CSRF-guarded; Docker's routes are not (see `api`).
+//!
 //! Deliberately absent (for now): authentication (so [`serve`] only listens on loopback), TLS,
-//! and every image endpoint, which arrive when the engine is wired in.
+//! running containers (no start/attach/exec/logs), pull and push.
 #![deny(missing_docs)]
+#![recursion_limit = "256"]
 
+mod api;
+mod bridge;
+mod containers;
 mod error;
+mod events;
 mod images;
 mod listen;
 mod system;
+mod transfer;
 mod web;
 
+pub use api::{ApiDoc, ROUTES as API_ROUTES};
 pub use error::ApiError;
 pub use listen::{serve, ServeOptions, Server};
 
@@ -27,17 +38,22 @@ use axum::http::header::{HeaderName, HeaderValue, SERVER};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower::Layer;
 
 /// The newest Docker Engine API version served; advertised in `Api-Version`.
 pub const API_VERSION: &str = "1.50";
-/// The oldest Docker Engine API version accepted in a `/v<version>/` prefix.
-pub const MIN_API_VERSION: &str = "1.24";
+/// The oldest Docker Engine API version accepted in a `/v<version>/` prefix. moby 25+ says
+/// 1.24; 1.22 is accepted because skopeo 1.9 (Debian 12) talks to `docker-daemon:` with a
+/// pinned `/v1.22/` prefix and no negotiation, and what it uses (`/images/get`,
+/// `/images/load`) has the same shape there.
+pub const MIN_API_VERSION: &str = "1.22";
 /// Strata's own version, as reported by `/version` and the `Server` header.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The largest request body a non-streaming endpoint reads (1 MiB).
+pub const JSON_BODY_LIMIT: usize = 1 << 20;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -49,6 +65,7 @@ struct Inner {
     root: PathBuf,
     web_dir: Option<PathBuf>,
     engine: std::sync::OnceLock<Arc<engine::Engine>>,
+    hub: std::sync::OnceLock<events::Hub>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -62,7 +79,7 @@ impl AppState {
     /// `web_dir` (trunk's `dist` directory) when given.
     pub fn new(root: PathBuf, web_dir: Option<PathBuf>) -> Self {
         AppState {
-            inner: Arc::new(Inner { root, web_dir, engine: Default::default() }),
+            inner: Arc::new(Inner { root, web_dir, engine: Default::default(), hub: Default::default() }),
         }
     }
 
@@ -77,7 +94,16 @@ impl AppState {
             return Ok(e.clone());
         }
         let opened = engine::Engine::open(&self.inner.root).map_err(ApiError::from)?;
-        Ok(self.inner.engine.get_or_init(|| Arc::new(opened)).clone())
+        let engine = self.inner.engine.get_or_init(|| Arc::new(opened)).clone();
+        // Events flow from the moment the engine opens, whether or not anyone listens yet.
+        self.inner.hub.get_or_init(|| events::Hub::start(&engine));
+        Ok(engine)
+    }
+
+    /// The event fan-out of the engine (opening the engine if needed).
+    pub(crate) fn hub(&self) -> Result<events::Hub, ApiError> {
+        self.engine()?;
+        Ok(self.inner.hub.get().expect("started with the engine").clone())
     }
 
     /// Runs a blocking engine call on the blocking pool.
@@ -109,8 +135,12 @@ pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .route("/_ping", get(system::ping).head(system::ping_head))
         .route("/version", get(system::version))
-        .route("/api/health", get(health))
+        .route("/info", get(system::info))
+        .route("/events", get(events::docker_events))
         .merge(images::routes())
+        .merge(containers::routes())
+        .merge(api::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .method_not_allowed_fallback(not_found)
         .fallback(web::fallback)
         .with_state(state);
@@ -120,10 +150,6 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .fallback_service(versioned)
         .layer(middleware::map_response(common_headers))
-}
-
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
 }
 
 pub(crate) async fn not_found() -> ApiError {

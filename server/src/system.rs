@@ -1,6 +1,8 @@
-//! System endpoints: `/_ping` and `/version`.
+//! System endpoints: `/_ping`, `/version` and `/info`.
 
-use crate::{API_VERSION, MIN_API_VERSION, VERSION};
+use crate::{ApiError, AppState, API_VERSION, MIN_API_VERSION, VERSION};
+use axum::extract::State;
+use serde_json::{json, Value};
 use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, PRAGMA};
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -129,6 +131,118 @@ pub(crate) async fn version() -> Response {
         build_time: "",
     })
     .into_response()
+}
+
+/// `GET /info`: the subset of moby's `SystemInfo` that `docker info` prints. Everything not
+/// about images and containers is answered for what Strata is: no runtime, no networks, no
+/// swarm, no plugins.
+pub(crate) async fn info(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let (containers, images) = st
+        .run(|e| Ok((e.containers()?.len(), e.images(&image_store::ListOptions { all: true, filters: Vec::new() })?.len())))
+        .await?;
+    let root = st.root().display().to_string();
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    Ok(Json(json!({
+        "ID": engine_id(&root),
+        "Containers": containers,
+        "ContainersRunning": 0,
+        "ContainersPaused": 0,
+        "ContainersStopped": containers,
+        "Images": images,
+        "Driver": "strata",
+        "DriverStatus": [],
+        "Plugins": { "Volume": [], "Network": [], "Authorization": null, "Log": [] },
+        "MemoryLimit": true,
+        "SwapLimit": true,
+        "CpuCfsPeriod": false,
+        "CpuCfsQuota": false,
+        "CPUShares": false,
+        "CPUSet": false,
+        "PidsLimit": false,
+        "IPv4Forwarding": false,
+        "Debug": false,
+        "NFd": 0,
+        "OomKillDisable": false,
+        "NGoroutines": 0,
+        "SystemTime": now,
+        "LoggingDriver": "",
+        "CgroupDriver": "none",
+        "CgroupVersion": "",
+        "NEventsListener": 0,
+        "KernelVersion": kernel_version(),
+        "OperatingSystem": operating_system(),
+        "OSVersion": "",
+        "OSType": "linux",
+        "Architecture": std::env::consts::ARCH,
+        "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": { "IndexConfigs": {}, "InsecureRegistryCIDRs": [], "Mirrors": [] },
+        "NCPU": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "MemTotal": mem_total(),
+        "GenericResources": null,
+        "DockerRootDir": root,
+        "HttpProxy": "",
+        "HttpsProxy": "",
+        "NoProxy": "",
+        "Name": hostname(),
+        "Labels": [],
+        "ExperimentalBuild": false,
+        "ServerVersion": VERSION,
+        "Runtimes": {},
+        "DefaultRuntime": "",
+        "Swarm": {
+            "NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": false,
+            "Error": "", "RemoteManagers": null
+        },
+        "LiveRestoreEnabled": false,
+        "Isolation": "",
+        "InitBinary": "",
+        "ContainerdCommit": { "ID": "" },
+        "RuncCommit": { "ID": "" },
+        "InitCommit": { "ID": "" },
+        "SecurityOptions": [],
+        "CDISpecDirs": [],
+        "Warnings": [],
+    })))
+}
+
+/// A stable ID for this data directory (moby keeps a random one in `engine-id`).
+fn engine_id(root: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    root.hash(&mut h);
+    let a = h.finish();
+    "strata".hash(&mut h);
+    let b = h.finish();
+    format!("{a:016x}{b:016x}")
+}
+
+fn first_line(path: &str) -> String {
+    std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+fn hostname() -> String {
+    first_line("/proc/sys/kernel/hostname")
+}
+
+/// `PRETTY_NAME` from `/etc/os-release`, as moby reports the host's distribution.
+fn operating_system() -> String {
+    let text = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_else(|| "Linux".into())
+}
+
+/// `MemTotal` from `/proc/meminfo`, in bytes.
+fn mem_total() -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
 }
 
 /// Rust's architecture names as Go's `GOARCH` spells them.

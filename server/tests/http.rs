@@ -123,6 +123,7 @@ async fn version() {
         "/version",
         "/v1.50/version",
         "/v1.24/version",
+        "/v1.22/version",
         "/v1.51/version?x=1",
     ] {
         let r = get(uri).await;
@@ -132,7 +133,7 @@ async fn version() {
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(v["Version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(v["ApiVersion"], "1.50");
-        assert_eq!(v["MinAPIVersion"], "1.24");
+        assert_eq!(v["MinAPIVersion"], "1.22");
         assert_eq!(v["Os"], "linux");
         assert_eq!(v["Experimental"], false);
         let arch = v["Arch"].as_str().unwrap();
@@ -148,12 +149,12 @@ async fn version() {
 
 #[tokio::test]
 async fn too_old_api_version() {
-    let r = get("/v1.23/version").await;
+    let r = get("/v1.21/version").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.header("content-type"), "application/json");
     assert_eq!(
         r.body,
-        r#"{"message":"client version 1.23 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version"}"#
+        r#"{"message":"client version 1.21 is too old. Minimum supported API version is 1.22, please upgrade your client to a newer version"}"#
     );
 }
 

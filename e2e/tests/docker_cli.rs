@@ -1,0 +1,552 @@
+//! The real docker CLI (`/usr/local/bin/docker`, API 1.50) and skopeo's `docker-daemon:`
+//! transport against `strata serve`. Every step checks what the CLI printed and the state it
+//! left, through a second front door: `strata --root <same dir>` run beside the server, and
+//! the dashboard's `GET /api/images`.
+
+use e2e::{busybox_rootfs, human_size, require, short, strata_bin, table_rows, tar_of, Output, Store};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DOCKER: &str = "/usr/local/bin/docker";
+
+/// Status, lowercased headers and (de-chunked) body of one HTTP exchange.
+type HttpReply = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// `strata serve` on a free loopback port over a store; killed on drop.
+struct Daemon {
+    child: Child,
+    port: u16,
+    config: PathBuf,
+}
+
+impl Daemon {
+    fn start(store: &Store) -> Daemon {
+        require(DOCKER);
+        let _ = strata_bin();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = store
+            .command(&["serve", "--listen", &listen, "--web-dir", "/nonexistent/web"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn strata serve");
+        let config = store.scratch().join("docker-config");
+        std::fs::create_dir_all(&config).unwrap();
+        let mut d = Daemon { child, port, config };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok((200, _, body)) = d.try_http("GET", "/_ping") {
+                assert_eq!(body, b"OK");
+                return d;
+            }
+            if let Some(st) = d.child.try_wait().unwrap() {
+                panic!("strata serve exited early: {st}");
+            }
+            assert!(Instant::now() < deadline, "strata serve did not answer /_ping on {listen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    /// A `docker` command aimed at this server, with its own empty client config.
+    fn docker_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(DOCKER);
+        c.args(args)
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", &self.config)
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_API_VERSION")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH");
+        c
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        let out = self.docker_cmd(args).stdin(Stdio::null()).output().expect("run docker");
+        Output {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs docker; panics unless it exits 0; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.docker(args);
+        assert_eq!(o.status, 0, "`docker {}` failed (exit {}):\nstdout:\n{}\nstderr:\n{}", args.join(" "), o.status, o.stdout, o.stderr);
+        o.stdout
+    }
+
+    /// Runs docker expecting failure; returns its stderr.
+    fn fail(&self, args: &[&str]) -> String {
+        let o = self.docker(args);
+        assert_ne!(o.status, 0, "`docker {}` unexpectedly succeeded:\n{}", args.join(" "), o.stdout);
+        o.stderr
+    }
+
+    /// Runs docker with `input` on stdin.
+    fn ok_stdin(&self, args: &[&str], input: Vec<u8>) -> String {
+        let mut child = self.docker_cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let w = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().unwrap();
+        w.join().unwrap();
+        assert!(out.status.success(), "`docker {}` failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs docker; returns raw stdout bytes.
+    fn ok_bytes(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.docker_cmd(args).stdin(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "`docker {}` failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+
+    /// One HTTP/1.1 exchange (`Connection: close`), chunked bodies decoded.
+    fn try_http(&self, method: &str, path: &str) -> std::io::Result<HttpReply> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
+        s.set_read_timeout(Some(Duration::from_secs(60)))?;
+        write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n", self.port)?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw)?;
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| std::io::Error::other("no header end"))?;
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut body = raw[split + 4..].to_vec();
+        let mut lines = head.split("\r\n");
+        let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        if headers.iter().any(|(k, v)| k == "transfer-encoding" && v == "chunked") {
+            let mut out = Vec::new();
+            let mut rest = body.as_slice();
+            loop {
+                let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+                let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap().trim(), 16).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
+                rest = &rest[nl + 2 + n + 2..];
+            }
+            body = out;
+        }
+        Ok((status, headers, body))
+    }
+
+    /// `GET path` as JSON, expecting 200.
+    fn api(&self, path: &str) -> Value {
+        let (status, _, body) = self.try_http("GET", path).unwrap();
+        assert_eq!(status, 200, "GET {path}: {}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// `repo_tags` of every image the dashboard lists, sorted.
+    fn api_tags(&self) -> Vec<String> {
+        let mut tags: Vec<String> = self
+            .api("/api/images")
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|i| i["repo_tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()))
+            .collect();
+        tags.sort();
+        tags
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `strata images` (the second front door) as sorted `repo:tag id12` lines.
+fn strata_images(store: &Store) -> Vec<String> {
+    let out = store.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
+    let mut v: Vec<String> = out.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+/// A store with a busybox rootfs tar ready to import; returns the tar's path.
+fn setup() -> (Store, Daemon, PathBuf) {
+    let store = Store::new();
+    let rootfs = store.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    let d = Daemon::start(&store);
+    (store, d, tar)
+}
+
+fn import(d: &Daemon, tar: &Path, reference: &str) -> String {
+    let out = d.ok(&["import", tar.to_str().unwrap(), reference]);
+    let id = out.trim().to_string();
+    assert!(id.starts_with("sha256:") && id.len() == 71 && out == format!("{id}\n"), "import prints the ID: {out:?}");
+    id
+}
+
+#[test]
+fn version_info_images_tag_rmi_history_inspect_prune_df() {
+    let (store, d, tar) = setup();
+
+    let v = d.ok(&["version", "--format", "{{.Server.Version}} {{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Server.Os}}"]);
+    assert_eq!(v, format!("{} 1.50 1.22 linux\n", env!("CARGO_PKG_VERSION")));
+    let v = d.ok(&["version"]);
+    assert!(v.contains("Server: Strata") && v.contains("API version:      1.50 (minimum version 1.22)"), "{v}");
+
+    let info = d.docker(&["info"]);
+    assert_eq!(info.status, 0, "{}", info.stderr);
+    assert_eq!(info.stderr, "", "docker info prints no warnings or errors");
+    for line in [
+        " Containers: 0\n  Running: 0\n  Paused: 0\n  Stopped: 0\n Images: 0\n",
+        &format!(" Server Version: {}\n Storage Driver: strata\n", env!("CARGO_PKG_VERSION")),
+        " Swarm: inactive\n",
+        " OSType: linux\n",
+        &format!(" Docker Root Dir: {}\n", store.root().display()),
+        " Experimental: false\n",
+    ] {
+        assert!(info.stdout.contains(line), "`docker info` lacks {line:?}:\n{}", info.stdout);
+    }
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    assert!(info.stdout.contains(&format!(" Kernel Version: {}\n", kernel.trim())), "{}", info.stdout);
+
+    // import (the CLI prints the ID) and list in every flavour
+    let id = import(&d, &tar, "bb:1");
+    let id12 = short(&id);
+    let size = human_size(store.inspect("bb:1")["Size"].as_u64().unwrap());
+    let rows = table_rows(&d.ok(&["images"]));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0][0].as_str(), rows[0][1].as_str(), rows[0][2].as_str()), ("bb", "1", id12.as_str()));
+    assert!(rows[0][3].ends_with("ago"), "{rows:?}");
+    assert_eq!(rows[0][4], size);
+    let out = d.ok(&["images", "-a"]);
+    assert!(out.starts_with("REPOSITORY   TAG       IMAGE ID       CREATED"), "{out}");
+    assert_eq!(table_rows(&out).len(), 1);
+    assert_eq!(d.ok(&["images", "-q"]), format!("{id12}\n"));
+    let rows = table_rows(&d.ok(&["images", "--digests"]));
+    assert_eq!((rows[0][2].as_str(), rows[0][3].as_str()), ("<none>", id12.as_str()));
+    let rows = table_rows(&d.ok(&["images", "--no-trunc"]));
+    assert_eq!(rows[0][2], id);
+    assert_eq!(d.ok(&["images", "-f", "dangling=true"]).lines().count(), 1, "header only");
+    assert_eq!(d.ok(&["images", "-f", "reference=bb*", "--format", "{{.Repository}}:{{.Tag}}"]), "bb:1\n");
+    assert_eq!(d.ok(&["images", "-f", "reference=zz*", "-q"]), "");
+    assert_eq!(d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]), "bb:1\n");
+    let j: Value = serde_json::from_str(d.ok(&["images", "--format", "json"]).trim()).unwrap();
+    assert_eq!((j["Repository"].as_str(), j["Tag"].as_str(), j["ID"].as_str()), (Some("bb"), Some("1"), Some(id12.as_str())));
+    assert_eq!(j["Size"], size);
+    // the second front door and the dashboard see the same store
+    assert_eq!(strata_images(&store), [format!("bb:1 {id12}")]);
+    assert_eq!(d.api_tags(), ["bb:1"]);
+
+    // tag
+    assert_eq!(d.ok(&["tag", "bb:1", "bb:2"]), "");
+    assert_eq!(d.ok(&["tag", id12.as_str(), "localhost:5000/team/app:v1"]), "");
+    assert_eq!(strata_images(&store), [format!("bb:1 {id12}"), format!("bb:2 {id12}"), format!("localhost:5000/team/app:v1 {id12}")]);
+    assert_eq!(d.api_tags(), ["bb:1", "bb:2", "localhost:5000/team/app:v1"]);
+    assert_eq!(d.ok(&["image", "inspect", "-f", "{{.Id}}", "localhost:5000/team/app:v1"]), format!("{id}\n"));
+    let err = d.fail(&["tag", "nope", "x:1"]);
+    assert_eq!(err, "Error response from daemon: No such image: nope:latest\n");
+
+    // rmi: by ID across repositories is refused; by tag untags; -f by ID removes all
+    let err = d.fail(&["rmi", id12.as_str()]);
+    assert_eq!(
+        err,
+        format!("Error response from daemon: conflict: unable to delete {id12} (must be forced) - image is referenced in multiple repositories\n")
+    );
+    assert_eq!(d.ok(&["rmi", "bb:2"]), "Untagged: bb:2\n");
+    assert_eq!(d.api_tags(), ["bb:1", "localhost:5000/team/app:v1"]);
+    assert_eq!(d.fail(&["rmi", "bb:2"]), "Error response from daemon: No such image: bb:2\n");
+
+    // history and inspect
+    let h = d.ok(&["history", "bb:1"]);
+    let rows = table_rows(&h);
+    assert!(h.starts_with("IMAGE          CREATED"), "{h}");
+    assert_eq!(rows.len(), 1, "{h}");
+    assert_eq!(rows[0][0], id12);
+    assert_eq!(rows[0].last().unwrap(), "Imported from -");
+    assert_eq!(d.ok(&["history", "--no-trunc", "-q", "bb:1"]), format!("{id}\n"));
+    let ins: Value = serde_json::from_str(&d.ok(&["image", "inspect", "bb:1"])).unwrap();
+    assert_eq!(ins[0]["Id"], id);
+    assert_eq!(ins[0]["RepoTags"], serde_json::json!(["bb:1", "localhost:5000/team/app:v1"]));
+    assert_eq!(ins[0], store.inspect("bb:1"), "docker and strata inspect agree");
+    let o = d.docker(&["image", "inspect", "nope"]);
+    assert_eq!((o.status, o.stdout.as_str(), o.stderr.as_str()), (1, "[]\n", "Error response from daemon: No such image: nope:latest\n"));
+
+    let out = d.ok(&["rmi", "-f", id12.as_str()]);
+    assert_eq!(out, format!("Untagged: bb:1\nUntagged: localhost:5000/team/app:v1\nDeleted: {id}\n"));
+    assert_eq!(strata_images(&store), Vec::<String>::new());
+    assert_eq!(d.api_tags(), Vec::<String>::new());
+
+    // prune: an untagged import dangles and goes; a tagged one stays
+    let kept = import(&d, &tar, "bb:1");
+    let out = d.ok(&["import", "-m", "second", tar.to_str().unwrap()]);
+    let dangling = out.trim().to_string();
+    assert_ne!(dangling, kept, "a different message makes a different config");
+    assert_eq!(d.ok(&["images", "-f", "dangling=true", "-q", "--no-trunc"]), format!("{dangling}\n"));
+    let out = d.ok(&["image", "prune", "-f"]);
+    assert!(out.starts_with(&format!("Deleted Images:\ndeleted: {dangling}\n\nTotal reclaimed space: ")), "{out}");
+    assert_eq!(d.ok(&["images", "-q", "-a", "--no-trunc"]), format!("{kept}\n"));
+    assert_eq!(d.ok(&["image", "prune", "-f"]), "Total reclaimed space: 0B\n");
+
+    // system df
+    let df = d.ok(&["system", "df"]);
+    let rows = table_rows(&df);
+    let size = human_size(store.inspect("bb:1")["Size"].as_u64().unwrap());
+    assert_eq!(rows[0], ["Images", "1", "0", size.as_str(), &format!("{size} (100%)")], "{df}");
+    assert_eq!(rows[1], ["Containers", "0", "0", "0B", "0B"], "{df}");
+    let dfv = d.ok(&["system", "df", "-v"]);
+    assert!(dfv.starts_with("Images space usage:\n\nREPOSITORY   TAG       IMAGE ID       CREATED"), "{dfv}");
+    let line = dfv.lines().nth(3).unwrap();
+    assert!(line.starts_with(&format!("bb           1         {}", short(&kept))) && line.ends_with(" 0"), "{dfv}");
+    let api = d.api("/api/disk-usage");
+    assert_eq!(api["images"][0]["id"], kept);
+}
+
+#[test]
+fn save_load_and_skopeo_docker_daemon_transport() {
+    require("skopeo");
+    let (store, d, tar) = setup();
+    let id = import(&d, &tar, "bb:1");
+    d.ok(&["tag", "bb:1", "bb:2"]);
+    let scratch = store.scratch();
+
+    // save -o: a Docker 25+ archive with manifest.json and both tags
+    let archive = scratch.join("bb.tar");
+    assert_eq!(d.ok(&["save", "-o", archive.to_str().unwrap(), "bb:1", "bb:2"]), "");
+    let names = e2e::sh("tar", &["tf", archive.to_str().unwrap()]);
+    for n in ["manifest.json", "index.json", "oci-layout", "repositories", &format!("blobs/sha256/{}", &id[7..])] {
+        assert!(names.lines().any(|l| l == n), "{n} missing from the archive:\n{names}");
+    }
+    let manifest: Value = serde_json::from_str(&e2e::sh("tar", &["xOf", archive.to_str().unwrap(), "manifest.json"])).unwrap();
+    assert_eq!(manifest[0]["RepoTags"], serde_json::json!(["bb:1", "bb:2"]));
+    // stdout: the same bytes as -o
+    let streamed = d.ok_bytes(&["save", "bb:1", "bb:2"]);
+    assert!(streamed == std::fs::read(&archive).unwrap(), "save to stdout and to -o differ");
+    let err = d.fail(&["save", "-o", scratch.join("x.tar").to_str().unwrap(), "nope"]);
+    assert_eq!(err, "Error response from daemon: No such image: nope:latest\n");
+
+    // load -i after removing everything
+    d.ok(&["rmi", "bb:1", "bb:2"]);
+    assert_eq!(strata_images(&store), Vec::<String>::new());
+    assert_eq!(d.ok(&["load", "-i", archive.to_str().unwrap()]), "Loaded image: bb:1\nLoaded image: bb:2\n");
+    assert_eq!(strata_images(&store), [format!("bb:1 {}", short(&id)), format!("bb:2 {}", short(&id))]);
+    assert_eq!(d.api_tags(), ["bb:1", "bb:2"]);
+    // load from stdin; a broken archive fails with the daemon's message
+    assert_eq!(d.ok_stdin(&["load"], std::fs::read(&archive).unwrap()), "Loaded image: bb:1\nLoaded image: bb:2\n");
+    let bad = scratch.join("bad.tar");
+    std::fs::write(&bad, b"this is not a tar archive").unwrap();
+    let o = d.docker(&["load", "-i", bad.to_str().unwrap()]);
+    assert_eq!(o.status, 1, "{o:?}");
+    assert!(o.stderr.trim().len() > 10 && !o.stderr.contains("page not found"), "{o:?}");
+
+    // skopeo's docker-daemon: transport reads /images/get and writes /images/load. skopeo 1.9
+    // ignores DOCKER_HOST and pins /v1.22/, so the host is also given as a flag (http:// for
+    // plain HTTP over TCP).
+    let host = format!("http://127.0.0.1:{}", d.port);
+    let oci = scratch.join("oci");
+    let skopeo = |args: &[&str]| {
+        let out = Command::new("skopeo").args(args).env("DOCKER_HOST", d.host()).output().unwrap();
+        assert!(out.status.success(), "skopeo {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    };
+    skopeo(&["copy", "--src-daemon-host", &host, "docker-daemon:bb:1", &format!("oci:{}:bb", oci.display())]);
+    let index: Value = serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "bb");
+    skopeo(&["copy", "--dest-daemon-host", &host, &format!("oci:{}:bb", oci.display()), "docker-daemon:bb:copy"]);
+    let copy = store.inspect("bb:copy");
+    assert_eq!(copy["RootFS"]["Layers"], store.inspect("bb:1")["RootFS"]["Layers"], "the same layer came back");
+    assert_eq!(d.api_tags(), ["bb:1", "bb:2", "bb:copy"]);
+    let rows = table_rows(&d.ok(&["images", "bb"]));
+    assert_eq!(rows.len(), 3, "{rows:?}");
+}
+
+#[test]
+fn containers_create_ps_cp_diff_commit_export_rm() {
+    let (store, d, tar) = setup();
+    let image = import(&d, &tar, "bb:1");
+    let scratch = store.scratch();
+
+    let out = d.ok(&["create", "--name", "work", "bb:1"]);
+    let id = out.trim().to_string();
+    assert!(id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{out}");
+    // a missing image: 404, so the CLI tries to pull (not available) and says so
+    let o = d.docker(&["create", "nope"]);
+    assert_eq!(o.status, 1);
+    assert!(o.stderr.starts_with("Unable to find image 'nope:latest' locally\n"), "{}", o.stderr);
+    assert!(o.stderr.contains("Error response from daemon: pulling docker.io/library/nope:latest is not supported"), "{}", o.stderr);
+    let err = d.fail(&["create", "--name", "work", "bb:1"]);
+    assert!(err.contains("Conflict. The container name \"/work\" is already in use by container"), "{err}");
+
+    assert_eq!(d.ok(&["ps"]).lines().count(), 1, "nothing runs");
+    let ps = d.ok(&["ps", "-a"]);
+    assert!(ps.starts_with("CONTAINER ID   IMAGE     COMMAND   CREATED"), "{ps}");
+    let rows = table_rows(&ps);
+    assert_eq!(rows.len(), 1, "{ps}");
+    assert_eq!(&rows[0][..3], [&id[..12], "bb:1", "\"\""], "{ps}");
+    assert!(rows[0][3].ends_with("ago") && rows[0][4] == "Created" && rows[0][5] == "work", "{ps}");
+    assert_eq!(d.ok(&["ps", "-a", "-q", "--no-trunc"]), format!("{id}\n"));
+    assert_eq!(d.ok(&["ps", "-a", "--format", "{{.Names}} {{.Image}} {{.State}}"]), "work bb:1 created\n");
+    let sps = store.ok(&["ps", "-a"]);
+    assert!(sps.lines().nth(1).is_some_and(|l| l.starts_with(&id[..12]) && l.ends_with("work")), "{sps}");
+
+    let ins: Value = serde_json::from_str(&d.ok(&["container", "inspect", "work"])).unwrap();
+    assert_eq!(ins[0]["Id"], id);
+    assert_eq!(ins[0]["Name"], "/work");
+    assert_eq!(ins[0]["Image"], image);
+    assert_eq!(ins[0]["State"]["Status"], "created");
+    assert_eq!(ins[0]["Config"]["Image"], "bb:1");
+    assert_eq!(d.ok(&["container", "inspect", "-f", "{{.State.Running}} {{.HostConfig.NetworkMode}}", "work"]), "false none\n");
+    let o = d.docker(&["container", "inspect", "nope"]);
+    assert_eq!((o.status, o.stdout.as_str(), o.stderr.as_str()), (1, "[]\n", "Error response from daemon: No such container: nope\n"));
+
+    // cp in: a file, a file into a missing directory, a tar stream from stdin
+    let hello = scratch.join("hello");
+    std::fs::write(&hello, "hello\n").unwrap();
+    d.ok(&["cp", hello.to_str().unwrap(), "work:/etc/hello"]);
+    let err = d.fail(&["cp", hello.to_str().unwrap(), "work:/usr/local/bin/hello"]);
+    assert_eq!(err, "Error response from daemon: Could not find the file /usr/local/bin in container work\n");
+    let dir = scratch.join("in");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("sub/a.txt"), "a\n").unwrap();
+    let stream = Command::new("tar").args(["-C", dir.to_str().unwrap(), "-cf", "-", "sub"]).output().unwrap().stdout;
+    d.ok_stdin(&["cp", "-", "work:/tmp"], stream);
+    let passwd = scratch.join("passwd");
+    std::fs::write(&passwd, "root:x:0:0:root:/root:/bin/sh\ndev:x:1000:1000::/home/dev:/bin/sh\n").unwrap();
+    d.ok(&["cp", passwd.to_str().unwrap(), "work:/etc/passwd"]);
+
+    // cp out: a file, a directory as a tar on stdout, a symlink (kept as a link)
+    let out = scratch.join("out-hello");
+    d.ok(&["cp", "work:/etc/hello", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "hello\n");
+    let tar_out = d.ok_bytes(&["cp", "work:/tmp", "-"]);
+    let mut names: Vec<String> = tar::Archive::new(tar_out.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string().trim_end_matches('/').to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["tmp", "tmp/sub", "tmp/sub/a.txt"]);
+    let link = scratch.join("sh-link");
+    d.ok(&["cp", "work:/bin/sh", link.to_str().unwrap()]);
+    assert_eq!(std::fs::read_link(&link).unwrap().to_str(), Some("busybox"));
+    let followed = scratch.join("sh-followed");
+    d.ok(&["cp", "-L", "work:/bin/sh", followed.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&followed).unwrap(), std::fs::read("/bin/busybox").unwrap());
+    let err = d.fail(&["cp", "work:/nope", scratch.to_str().unwrap()]);
+    assert_eq!(err, "Error response from daemon: Could not find the file /nope in container work\n");
+
+    // diff, through docker and through strata beside it
+    let diff = "C /etc\nA /etc/hello\nC /etc/passwd\nC /tmp\nA /tmp/sub\nA /tmp/sub/a.txt\n";
+    assert_eq!(d.ok(&["diff", "work"]), diff);
+    assert_eq!(store.ok(&["diff", "work"]), diff);
+
+    // commit -m -a -c
+    let out = d.ok(&["commit", "-m", "add hello", "-a", "dev", "-c", "ENV GREETING=hi", "work", "bb-hello:1"]);
+    let new = out.trim().to_string();
+    assert!(new.starts_with("sha256:") && new.len() == 71, "{out}");
+    let ins = store.inspect("bb-hello:1");
+    assert_eq!(ins["Id"], new);
+    assert_eq!(ins["Author"], "dev");
+    assert_eq!(ins["Parent"], image);
+    assert_eq!(ins["Config"]["Env"], serde_json::json!(["GREETING=hi"]));
+    assert_eq!(ins["RootFS"]["Layers"].as_array().unwrap().len(), 2);
+    let h = table_rows(&d.ok(&["history", "bb-hello:1"]));
+    assert_eq!((h.len(), h[0][0].as_str(), h[0].last().unwrap().as_str()), (2, &short(&new)[..], "add hello"));
+    assert_eq!(d.api_tags(), ["bb-hello:1", "bb:1"]);
+    let api = d.api("/api/images/bb-hello:1");
+    assert_eq!(api["layers"][0]["refcount"], 2, "{api}");
+    assert_eq!(api["parent"], image);
+
+    // export -o: the merged root
+    let exported = scratch.join("work.tar");
+    assert_eq!(d.ok(&["export", "-o", exported.to_str().unwrap(), "work"]), "");
+    let names = e2e::sh("tar", &["tf", exported.to_str().unwrap()]);
+    for n in ["bin/busybox", "etc/hello", "etc/passwd", "tmp/sub/a.txt"] {
+        assert!(names.lines().any(|l| l == n), "{n} missing from export:\n{names}");
+    }
+    let passwd_out = e2e::sh("tar", &["xOf", exported.to_str().unwrap(), "etc/passwd"]);
+    assert!(passwd_out.contains("dev:x:1000"), "{passwd_out}");
+
+    // system df counts the container and its writable layer
+    let rows = table_rows(&d.ok(&["system", "df"]));
+    assert_eq!(&rows[1][..3], ["Containers", "1", "0"], "{rows:?}");
+
+    // containers have no process: lifecycle verbs say so
+    let err = d.fail(&["start", "work"]);
+    assert!(err.starts_with("Error response from daemon: start: containers cannot run on this server"), "{err}");
+
+    // rm
+    assert_eq!(d.ok(&["rm", "work"]), "work\n");
+    assert_eq!(d.ok(&["ps", "-a", "-q"]), "");
+    assert_eq!(store.ok(&["ps", "-a"]).lines().count(), 1, "strata sees it gone too");
+    assert_eq!(d.fail(&["rm", "work"]), "Error response from daemon: No such container: work\n");
+    assert_eq!(d.ok(&["rm", "-f", "work"]), "", "rm -f ignores a missing container");
+}
+
+#[test]
+fn events_stream_tag_and_rmi() {
+    let (store, d, tar) = setup();
+    let id = import(&d, &tar, "bb:1");
+    let since = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).to_string();
+
+    let mut events = d
+        .docker_cmd(&["events", "--since", &since, "--format", "{{json .}}"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = events.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    d.ok(&["tag", "bb:1", "bb:ev"]);
+    assert_eq!(d.ok(&["rmi", "bb:ev"]), "Untagged: bb:ev\n");
+    let mut seen: Vec<Value> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !seen.iter().any(|e| e["Action"] == "untag") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))),
+            Err(_) => panic!("no untag event within 30 s; saw {seen:?}"),
+        }
+    }
+    let _ = events.kill();
+    let _ = events.wait();
+    let ours: Vec<&Value> = seen.iter().filter(|e| e["Actor"]["Attributes"]["name"] == "bb:ev").collect();
+    assert_eq!(ours.len(), 2, "{seen:?}");
+    assert_eq!((ours[0]["Type"].as_str(), ours[0]["Action"].as_str()), (Some("image"), Some("tag")));
+    assert_eq!(ours[0]["Actor"]["ID"], id);
+    assert_eq!(ours[0]["scope"], "local");
+    assert!(ours[0]["timeNano"].as_i64().unwrap() / 1_000_000_000 == ours[0]["time"].as_i64().unwrap());
+    assert_eq!((ours[1]["Type"].as_str(), ours[1]["Action"].as_str()), (Some("image"), Some("untag")));
+
+    // the default format, over a closed time window (the CLI exits by itself)
+    let until = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1).to_string();
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = d.ok(&["events", "--since", &since, "--until", &until, "--filter", "type=image", "--filter", "event=tag"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(lines[0].ends_with(&format!(" image tag {id} (name=bb:ev)")), "{out}");
+    // and the state those commands left, seen by strata
+    assert_eq!(strata_images(&store), [format!("bb:1 {}", short(&id))]);
+}

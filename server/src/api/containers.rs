@@ -1,0 +1,289 @@
+//! `/api/containers…`: the dashboard's container endpoints, including single-file access to
+//! a container's root (`files`, `mkdir`) through the engine's archive operations.
+
+use super::dto::*;
+use super::Reply;
+use crate::bridge::{stream_blocking, BodyReader};
+use crate::containers::{sizes, stat, PathStat};
+use crate::{ApiError, AppState};
+use axum::body::Body;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use engine::{ContainerInfo, EngineError};
+use serde::Deserialize;
+use std::io::{Read, Seek};
+
+fn dto(e: &engine::Engine, view: &image_store::StoreView, c: &ContainerInfo) -> ContainerDto {
+    let (rw, root) = sizes(e, view, c);
+    let mut command = c.config.entrypoint.clone().unwrap_or_default();
+    command.extend(c.config.cmd.clone().unwrap_or_default());
+    ContainerDto {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        image: c.image.to_string(),
+        image_name: c.image_name.clone(),
+        created: c.created.clone(),
+        command,
+        labels: crate::containers::labels(c),
+        size_rw: rw,
+        size_root_fs: root,
+        state: "created".into(),
+    }
+}
+
+/// Every container, newest first.
+#[utoipa::path(get, path = "/api/containers", tag = "containers",
+    responses((status = 200, body = Vec<ContainerDto>)))]
+pub(crate) async fn list(State(st): State<AppState>) -> Reply<Vec<ContainerDto>> {
+    let out = st
+        .run(|e| {
+            let view = e.view()?;
+            Ok(e.containers()?.iter().map(|c| dto(e, &view, c)).collect())
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+/// Creates a container from an image.
+#[utoipa::path(post, path = "/api/containers", tag = "containers",
+    request_body = CreateContainerRequest,
+    responses((status = 201, body = ContainerDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto)))]
+pub(crate) async fn create(
+    State(st): State<AppState>,
+    body: Result<Json<CreateContainerRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<ContainerDto>), ApiError> {
+    let Json(req) = body.map_err(crate::containers::json_error)?;
+    let out = st
+        .run(move |e| {
+            let c = e.create_container(&req.image, req.name.as_deref().filter(|n| !n.is_empty()))?;
+            Ok(dto(e, &e.view()?, &c))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// One container.
+#[utoipa::path(get, path = "/api/containers/{id}", tag = "containers",
+    params(("id" = String, Path, description = "container ID, ID prefix or name")),
+    responses((status = 200, body = ContainerDto), (status = 404, body = ErrorDto)))]
+pub(crate) async fn get(State(st): State<AppState>, Path(id): Path<String>) -> Reply<ContainerDto> {
+    let out = st.run(move |e| Ok(dto(e, &e.view()?, &e.container(&id)?))).await?;
+    Ok(Json(out))
+}
+
+/// Removes a container and its writable layer.
+#[utoipa::path(delete, path = "/api/containers/{id}", tag = "containers",
+    params(("id" = String, Path, description = "container ID, ID prefix or name")),
+    responses((status = 204), (status = 404, body = ErrorDto)))]
+pub(crate) async fn remove(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    st.run(move |e| e.remove_container(&id, true)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What the writable layer adds, changes and deletes.
+#[utoipa::path(get, path = "/api/containers/{id}/diff", tag = "containers",
+    params(("id" = String, Path, description = "container ID, ID prefix or name")),
+    responses((status = 200, body = Vec<ChangeDto>), (status = 404, body = ErrorDto)))]
+pub(crate) async fn diff(State(st): State<AppState>, Path(id): Path<String>) -> Reply<Vec<ChangeDto>> {
+    let list = st.run(move |e| e.container_diff(&id)).await?;
+    Ok(Json(list.iter().map(|c| ChangeDto { path: c.path.clone(), kind: c.kind.to_string() }).collect()))
+}
+
+/// The container's union view (image layers plus the writable layer, labelled `writable`).
+#[utoipa::path(get, path = "/api/containers/{id}/tree", tag = "containers",
+    params(("id" = String, Path, description = "container ID, ID prefix or name")),
+    responses((status = 200, body = TreeDto), (status = 404, body = ErrorDto)))]
+pub(crate) async fn tree(State(st): State<AppState>, Path(id): Path<String>) -> Reply<TreeDto> {
+    let out = st
+        .run(move |e| {
+            let c = e.container(&id)?;
+            let (union, labels) = e.union_of(&c.id)?;
+            Ok(super::tree::tree_dto(&union, &labels))
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+/// `?path=`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PathQuery {
+    /// An absolute path in the container (`/etc/passwd`).
+    #[serde(default)]
+    path: String,
+}
+
+/// `?path=&mode=`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PutQuery {
+    /// An absolute path in the container (`/etc/motd`).
+    #[serde(default)]
+    path: String,
+    /// Octal permission bits (`0755`); default: the replaced file's, else `0644`.
+    mode: Option<String>,
+}
+
+fn split_parent(path: &str) -> Result<(String, String), EngineError> {
+    let p = crate::containers::norm(path)?;
+    if p.is_empty() {
+        return Err(EngineError::Invalid("path must name a file, not the root".into()));
+    }
+    let (parent, name) = match p.rsplit_once('/') {
+        Some((d, n)) => (d.to_string(), n.to_string()),
+        None => (String::new(), p.clone()),
+    };
+    Ok((format!("/{parent}"), name))
+}
+
+fn require_file(s: &PathStat, path: &str) -> Result<(), EngineError> {
+    match s.kind {
+        "file" | "hardlink" => Ok(()),
+        "dir" => Err(EngineError::Invalid(format!("{path}: is a directory"))),
+        "symlink" => Err(EngineError::Invalid(format!("{path}: is a symbolic link to {}", s.link_target))),
+        other => Err(EngineError::Invalid(format!("{path}: not a regular file ({other})"))),
+    }
+}
+
+/// The bytes of one regular file of the container's merged view.
+#[utoipa::path(get, path = "/api/containers/{id}/files", tag = "containers",
+    params(("id" = String, Path, description = "container ID, ID prefix or name"), PathQuery),
+    responses((status = 200, description = "the file's bytes", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 400, body = ErrorDto), (status = 404, body = ErrorDto)))]
+pub(crate) async fn read_file(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+    let path = q.path;
+    let p2 = path.clone();
+    let (c, s) = st
+        .run(move |e| {
+            let c = e.container(&id)?;
+            let s = stat(e, &c, &p2)?.ok_or_else(|| EngineError::NotFound(format!("Could not find the file {p2} in container {}", c.name)))?;
+            require_file(&s, &p2)?;
+            Ok((c, s))
+        })
+        .await?;
+    let body = stream_blocking(&st, move |e, w| {
+        let io = |ctx: &str| {
+            let ctx = ctx.to_string();
+            move |source| EngineError::Io { context: ctx, source }
+        };
+        // The engine writes a tar; spool it, then send the one entry's bytes.
+        let mut tmp = tempfile::tempfile().map_err(io("create a temporary file"))?;
+        e.container_get_archive(&c.id, &path, &mut tmp)?;
+        tmp.rewind().map_err(io("rewind"))?;
+        let mut archive = tar::Archive::new(tmp);
+        let mut entries = archive.entries().map_err(io("read archive"))?;
+        let entry = entries
+            .next()
+            .ok_or_else(|| EngineError::NotFound(format!("Could not find the file {path} in container {}", c.name)))?
+            .map_err(io("read archive"))?;
+        std::io::copy(&mut entry.take(u64::MAX), w).map_err(io("send file"))?;
+        Ok(())
+    })
+    .await?;
+    Ok(([(CONTENT_TYPE, "application/octet-stream".to_string()), (CONTENT_LENGTH, s.size.to_string())], body).into_response())
+}
+
+/// A one-entry tar stream around `len` bytes of `data`.
+fn one_entry_tar(name: &str, mode: u32, len: u64, data: impl Read) -> Result<impl Read, EngineError> {
+    let mut h = tar::Header::new_gnu();
+    h.set_path(name).map_err(|e| EngineError::Invalid(format!("{name}: {e}")))?;
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_size(len);
+    h.set_mode(mode);
+    h.set_mtime(time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64);
+    h.set_cksum();
+    let pad = (512 - (len % 512)) % 512;
+    let head = std::io::Cursor::new(h.as_bytes().to_vec());
+    Ok(head.chain(data.take(len)).chain(std::io::repeat(0).take(pad + 1024)))
+}
+
+/// Writes one file (the request body) into the container, creating or replacing it; its
+/// parent directory must exist.
+#[utoipa::path(put, path = "/api/containers/{id}/files", tag = "containers",
+    params(("id" = String, Path, description = "container ID, ID prefix or name"), PutQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the file's bytes"),
+    responses((status = 204), (status = 400, body = ErrorDto), (status = 404, body = ErrorDto)))]
+pub(crate) async fn write_file(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PutQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let mode = match q.mode.as_deref().filter(|m| !m.is_empty()) {
+        Some(m) => Some(u32::from_str_radix(m, 8).map_err(|_| ApiError::bad_request(format!("invalid mode {m}: want octal permission bits")))? & 0o7777),
+        None => None,
+    };
+    let len: Option<u64> = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let reader = BodyReader::new(body);
+    let path = q.path;
+    st.run(move |e| {
+        let c = e.container(&id)?;
+        let (parent, name) = split_parent(&path)?;
+        let existing = stat(e, &c, &path)?;
+        if let Some(s) = &existing {
+            if s.is_dir() {
+                return Err(EngineError::Invalid(format!("{path}: is a directory")));
+            }
+        }
+        let mode = mode.or(existing.filter(|s| s.kind == "file").map(|s| s.unix_mode)).unwrap_or(0o644);
+        match len {
+            Some(len) => e.container_put_archive(&c.id, &parent, one_entry_tar(&name, mode, len, reader)?),
+            None => {
+                // chunked upload: spool to learn the size the tar header needs
+                let io = |source| EngineError::Io { context: "spool upload".into(), source };
+                let mut tmp = tempfile::tempfile().map_err(io)?;
+                let len = std::io::copy(&mut { reader }, &mut tmp).map_err(io)?;
+                tmp.rewind().map_err(io)?;
+                e.container_put_archive(&c.id, &parent, one_entry_tar(&name, mode, len, tmp)?)
+            }
+        }
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a path (a whiteout when a lower layer provides it).
+#[utoipa::path(delete, path = "/api/containers/{id}/files", tag = "containers",
+    params(("id" = String, Path, description = "container ID, ID prefix or name"), PathQuery),
+    responses((status = 204), (status = 404, body = ErrorDto)))]
+pub(crate) async fn remove_file(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<PathQuery>) -> Result<StatusCode, ApiError> {
+    st.run(move |e| e.container_remove_path(&id, &q.path)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Creates a directory and its missing parents.
+#[utoipa::path(post, path = "/api/containers/{id}/mkdir", tag = "containers",
+    params(("id" = String, Path, description = "container ID, ID prefix or name"), PathQuery),
+    responses((status = 204), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto)))]
+pub(crate) async fn mkdir(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<PathQuery>) -> Result<StatusCode, ApiError> {
+    st.run(move |e| e.container_mkdir(&id, &q.path)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Freezes the writable layer into a new image.
+#[utoipa::path(post, path = "/api/containers/{id}/commit", tag = "containers",
+    params(("id" = String, Path, description = "container ID, ID prefix or name")),
+    request_body = CommitRequest,
+    responses((status = 201, body = CommitResultDto), (status = 400, body = ErrorDto), (status = 404, body = ErrorDto)))]
+pub(crate) async fn commit(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<CommitRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<CommitResultDto>), ApiError> {
+    let Json(req) = body.map_err(crate::containers::json_error)?;
+    let opts = engine::CommitOptions {
+        reference: req.reference.filter(|r| !r.is_empty()),
+        message: req.message.filter(|m| !m.is_empty()),
+        author: req.author.filter(|a| !a.is_empty()),
+        changes: req.changes,
+    };
+    let id = st.run(move |e| e.commit(&id, &opts)).await?;
+    Ok((StatusCode::CREATED, Json(CommitResultDto { id: id.to_string() })))
+}

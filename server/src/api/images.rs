@@ -1,0 +1,262 @@
+//! `/api/images…`, `/api/prune…` and `/api/disk-usage`: the dashboard's image endpoints.
+//!
+//! Image names hold `/`, `:` and `@`, so `/api/images/{*rest}` is dispatched by hand on its
+//! last segment (`/tag`, `/rmi-plan`, `/tree`) over the *raw* path; a name that itself ends in
+//! such a segment is sent with its `/` percent-encoded (`foo%2Ftree`), and the name is then
+//! percent-decoded.
+
+use super::dto::*;
+use super::{json_body, Reply};
+use crate::bridge::{decode, truthy};
+use crate::{ApiError, AppState};
+use axum::extract::{Query, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use image_store::{ListOptions, PruneOptions, RmiOptions};
+use serde::Deserialize;
+
+/// `?force=`.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ForceQuery {
+    /// `1` to untag across repositories and delete images stopped containers use.
+    force: Option<String>,
+}
+
+/// `?all=`.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AllQuery {
+    /// `1` to prune every image no container uses, not only dangling ones.
+    all: Option<String>,
+}
+
+/// The image list (intermediates hidden), with shared and unique sizes.
+#[utoipa::path(get, path = "/api/images", tag = "images",
+    responses((status = 200, body = Vec<ImageSummaryDto>), (status = 500, body = ErrorDto)))]
+pub(crate) async fn list(State(st): State<AppState>) -> Reply<Vec<ImageSummaryDto>> {
+    let list = st.run(|e| e.images(&ListOptions::default())).await?;
+    Ok(Json(list.iter().map(ImageSummaryDto::from).collect()))
+}
+
+/// `/api/images/{*rest}` dispatcher.
+pub(crate) async fn by_name(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let raw = req.uri().path().strip_prefix("/api/images/").unwrap_or("").to_string();
+    let method = req.method().clone();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let suffix = |s: &str| raw.strip_suffix(s).filter(|n| !n.is_empty()).map(decode);
+    if method == Method::POST {
+        if let Some(name) = suffix("/tag") {
+            let body = json_body::<TagRequest>(req).await?;
+            return Ok(tag(st, name, body).await?.into_response());
+        }
+    }
+    if method == Method::GET {
+        if let Some(name) = suffix("/rmi-plan") {
+            return Ok(rmi_plan(st, name, force_query(&query)).await?.into_response());
+        }
+        if let Some(name) = suffix("/tree") {
+            return Ok(tree(st, name).await?.into_response());
+        }
+    }
+    let name = decode(&raw);
+    if name.is_empty() {
+        return Err(crate::not_found().await);
+    }
+    match method {
+        Method::GET => Ok(inspect(st, name).await?.into_response()),
+        Method::DELETE => Ok(remove(st, name, force_query(&query)).await?.into_response()),
+        _ => Err(crate::not_found().await),
+    }
+}
+
+fn force_query(query: &str) -> ForceQuery {
+    let pairs = url_pairs(query);
+    ForceQuery { force: crate::bridge::first(&pairs, "force").map(str::to_string) }
+}
+
+/// `a=1&b=%2F` → pairs, percent- and `+`-decoded.
+pub(crate) fn url_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(&k.replace('+', " ")), decode(&v.replace('+', " ")))
+        })
+        .collect()
+}
+
+/// An image: config, history, layers with refcounts, sizes.
+#[utoipa::path(get, path = "/api/images/{name}", tag = "images",
+    params(("name" = String, Path, description = "image name, ID, ID prefix or digest reference; percent-encode `/` as `%2F` when the name ends in `/tag`, `/tree` or `/rmi-plan`")),
+    responses((status = 200, body = ImageDetailDto), (status = 404, body = ErrorDto)))]
+pub(crate) async fn inspect(st: AppState, name: String) -> Reply<ImageDetailDto> {
+    let dto = st
+        .run(move |e| {
+            let d = e.inspect(&name)?;
+            let rows = e.history(&d.id.to_string())?;
+            let view = e.view()?;
+            let counts = image_store::layer_refcounts(&view);
+            let summary = image_store::list_images(&view, &ListOptions { all: true, filters: Vec::new() })?
+                .into_iter()
+                .find(|s| s.id == d.id);
+            let c = &d.config;
+            let mut empties: Vec<bool> = c.history.iter().map(|h| h.empty_layer).collect();
+            empties.reverse();
+            let history = rows
+                .iter()
+                .enumerate()
+                .map(|(i, h)| HistoryDto {
+                    id: h.id.as_ref().map(|d| d.to_string()),
+                    created: h.created,
+                    created_by: h.created_by.clone(),
+                    tags: h.tags.clone(),
+                    size: h.size,
+                    comment: h.comment.clone(),
+                    empty_layer: empties.get(i).copied().unwrap_or(false),
+                })
+                .collect();
+            let layers = c
+                .rootfs
+                .diff_ids
+                .iter()
+                .map(|l| LayerDto {
+                    diff_id: l.to_string(),
+                    size: view.layers.get(l).map_or(0, |r| r.size),
+                    refcount: counts.get(l).copied().unwrap_or(0) as u64,
+                })
+                .collect();
+            let comment = c.comment.clone().or_else(|| c.history.last().and_then(|h| h.comment.clone()));
+            Ok(ImageDetailDto {
+                id: d.id.to_string(),
+                repo_tags: d.repo_tags.clone(),
+                repo_digests: d.repo_digests.clone(),
+                parent: d.parent.as_ref().map(|p| p.to_string()),
+                created: c.created.clone(),
+                author: c.author.clone(),
+                comment,
+                architecture: c.architecture.clone(),
+                os: c.os.clone(),
+                config: serde_json::to_value(&c.config).unwrap_or_default(),
+                history,
+                layers,
+                size: d.size,
+                shared_size: summary.as_ref().map_or(0, |s| s.shared_size),
+                unique_size: summary.as_ref().map_or(d.size, |s| s.unique_size),
+                containers: summary.as_ref().map_or(0, |s| s.containers),
+            })
+        })
+        .await?;
+    Ok(Json(dto))
+}
+
+/// Points `target` at the image.
+#[utoipa::path(post, path = "/api/images/{name}/tag", tag = "images",
+    params(("name" = String, Path, description = "the source image")),
+    request_body = TagRequest,
+    responses((status = 201, body = TagResultDto), (status = 400, body = ErrorDto), (status = 404, body = ErrorDto)))]
+pub(crate) async fn tag(st: AppState, name: String, body: TagRequest) -> Result<(StatusCode, Json<TagResultDto>), ApiError> {
+    let o = st.run(move |e| e.tag(&name, &body.target)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TagResultDto { image: o.image.to_string(), previous: o.previous.map(|p| p.to_string()) }),
+    ))
+}
+
+/// Removes the image (as `docker rmi`); returns the plan that was applied.
+#[utoipa::path(delete, path = "/api/images/{name}", tag = "images",
+    params(("name" = String, Path, description = "image name or ID"), ForceQuery),
+    responses((status = 200, body = PlanDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto)))]
+pub(crate) async fn remove(st: AppState, name: String, q: ForceQuery) -> Reply<PlanDto> {
+    let opts = RmiOptions { force: truthy(q.force.as_deref()), no_prune: false };
+    let plan = st
+        .run(move |e| {
+            // The engine's `rmi` reports only the events; the plan computed just before
+            // (same snapshot unless another writer slips in) gives the rest.
+            let plan = e.plan_rmi(&name, &opts)?;
+            let events = e.rmi(&name, &opts)?;
+            let applied = image_store::RmiPlan { events, ..plan };
+            Ok(PlanDto::from(&applied))
+        })
+        .await?;
+    Ok(Json(plan))
+}
+
+/// What removing the image would do, without doing it; a refusal is reported in `conflict`.
+#[utoipa::path(get, path = "/api/images/{name}/rmi-plan", tag = "images",
+    params(("name" = String, Path, description = "image name or ID"), ForceQuery),
+    responses((status = 200, body = PlanDto), (status = 404, body = ErrorDto)))]
+pub(crate) async fn rmi_plan(st: AppState, name: String, q: ForceQuery) -> Reply<PlanDto> {
+    let opts = RmiOptions { force: truthy(q.force.as_deref()), no_prune: false };
+    match st.run(move |e| e.plan_rmi(&name, &opts)).await {
+        Ok(plan) => Ok(Json(PlanDto::from(&plan))),
+        Err(e) if e.status == StatusCode::CONFLICT => Ok(Json(PlanDto { conflict: Some(e.message), ..Default::default() })),
+        Err(e) => Err(e),
+    }
+}
+
+/// The image's union view.
+#[utoipa::path(get, path = "/api/images/{name}/tree", tag = "images",
+    params(("name" = String, Path, description = "image name or ID")),
+    responses((status = 200, body = TreeDto), (status = 404, body = ErrorDto)))]
+pub(crate) async fn tree(st: AppState, name: String) -> Reply<TreeDto> {
+    let dto = st
+        .run(move |e| {
+            // by full ID, so a container with the same name is never picked instead
+            let id = e.inspect(&name)?.id;
+            let (union, labels) = e.union_of(&id.to_string())?;
+            Ok(super::tree::tree_dto(&union, &labels))
+        })
+        .await?;
+    Ok(Json(dto))
+}
+
+fn prune_opts(q: &AllQuery) -> PruneOptions {
+    PruneOptions { all: truthy(q.all.as_deref()), ..Default::default() }
+}
+
+/// What `image prune` would remove.
+#[utoipa::path(get, path = "/api/prune-plan", tag = "images", params(AllQuery),
+    responses((status = 200, body = PlanDto)))]
+pub(crate) async fn prune_plan(State(st): State<AppState>, Query(q): Query<AllQuery>) -> Reply<PlanDto> {
+    let opts = prune_opts(&q);
+    let plan = st.run(move |e| e.plan_prune(&opts)).await?;
+    Ok(Json(PlanDto::from(&plan)))
+}
+
+/// `image prune`: returns the plan applied.
+#[utoipa::path(post, path = "/api/prune", tag = "images", params(AllQuery),
+    responses((status = 200, body = PlanDto)))]
+pub(crate) async fn prune(State(st): State<AppState>, Query(q): Query<AllQuery>) -> Reply<PlanDto> {
+    let opts = prune_opts(&q);
+    let plan = st.run(move |e| e.prune(&opts)).await?;
+    Ok(Json(PlanDto::from(&plan)))
+}
+
+/// `system df` for images, plus the container count.
+#[utoipa::path(get, path = "/api/disk-usage", tag = "images",
+    responses((status = 200, body = DiskUsageDto)))]
+pub(crate) async fn disk_usage(State(st): State<AppState>) -> Reply<DiskUsageDto> {
+    let (du, containers) = st.run(|e| Ok((e.disk_usage()?, e.containers()?.len()))).await?;
+    Ok(Json(DiskUsageDto {
+        layers_size: du.layers_size,
+        images: du
+            .images
+            .iter()
+            .map(|i| ImageUsageDto {
+                id: i.id.to_string(),
+                repo_tags: i.repo_tags.clone(),
+                created: i.created,
+                size: i.size,
+                shared_size: i.shared_size,
+                unique_size: i.unique_size,
+                containers: i.containers,
+            })
+            .collect(),
+        active: du.active as u64,
+        reclaimable: du.reclaimable,
+        containers: containers as u64,
+    }))
+}

@@ -1,0 +1,189 @@
+//! The dashboard's JSON API under `/api/` (snake_case JSON, Docker-style `{"message"}`
+//! errors) and its OpenAPI 3 document at `GET /api/openapi.json`, generated from the
+//! handlers' `#[utoipa::path]` attributes and the DTOs' `ToSchema` derives.
+//!
+//! State-changing requests are guarded against cross-site request forgery: a `POST`, `PUT`,
+//! `PATCH` or `DELETE` must carry `Content-Type: application/json` or `X-Strata-Request: 1`
+//! (neither can be sent cross-origin without a CORS preflight, which this server never
+//! grants), and is refused when its `Origin` is not this server's own (compared with `Host`).
+//! Docker's routes are exempt: the docker CLI sends no `Origin` and its own content types.
+
+mod containers;
+pub(crate) mod dto;
+mod images;
+mod tree;
+
+use crate::{ApiError, AppState};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::header::{CONTENT_TYPE, HOST, ORIGIN};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use dto::*;
+use utoipa::OpenApi;
+
+/// A handler's JSON answer or a Docker-style error.
+pub(crate) type Reply<T> = Result<Json<T>, ApiError>;
+
+/// Every dashboard route as (method, OpenAPI path); the OpenAPI document lists exactly these
+/// and the tests check both directions.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/health"),
+    ("get", "/api/openapi.json"),
+    ("get", "/api/events"),
+    ("get", "/api/images"),
+    ("get", "/api/images/{name}"),
+    ("delete", "/api/images/{name}"),
+    ("post", "/api/images/{name}/tag"),
+    ("get", "/api/images/{name}/rmi-plan"),
+    ("get", "/api/images/{name}/tree"),
+    ("get", "/api/prune-plan"),
+    ("post", "/api/prune"),
+    ("get", "/api/disk-usage"),
+    ("get", "/api/containers"),
+    ("post", "/api/containers"),
+    ("get", "/api/containers/{id}"),
+    ("delete", "/api/containers/{id}"),
+    ("get", "/api/containers/{id}/diff"),
+    ("get", "/api/containers/{id}/tree"),
+    ("get", "/api/containers/{id}/files"),
+    ("put", "/api/containers/{id}/files"),
+    ("delete", "/api/containers/{id}/files"),
+    ("post", "/api/containers/{id}/mkdir"),
+    ("post", "/api/containers/{id}/commit"),
+];
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/events", get(crate::events::api_events))
+        .route("/api/images", get(images::list))
+        .route("/api/images/{*rest}", any(images::by_name))
+        .route("/api/prune-plan", get(images::prune_plan))
+        .route("/api/prune", post(images::prune))
+        .route("/api/disk-usage", get(images::disk_usage))
+        .route("/api/containers", get(containers::list).post(containers::create))
+        .route("/api/containers/{id}", get(containers::get).delete(containers::remove))
+        .route("/api/containers/{id}/diff", get(containers::diff))
+        .route("/api/containers/{id}/tree", get(containers::tree))
+        .route(
+            "/api/containers/{id}/files",
+            get(containers::read_file)
+                .put(containers::write_file)
+                .delete(containers::remove_file)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/containers/{id}/mkdir", post(containers::mkdir))
+        .route("/api/containers/{id}/commit", post(containers::commit))
+        .route_layer(middleware::from_fn(csrf_guard))
+}
+
+/// The OpenAPI document of the dashboard API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Strata dashboard API", description = "The JSON API the Strata web dashboard uses. Errors are `{\"message\": …}`. State-changing requests need `Content-Type: application/json` or `X-Strata-Request: 1`, and a same-origin `Origin` if any."),
+    paths(
+        health, openapi_json, crate::events::api_events,
+        images::list, images::inspect, images::remove, images::tag, images::rmi_plan, images::tree,
+        images::prune_plan, images::prune, images::disk_usage,
+        containers::list, containers::create, containers::get, containers::remove, containers::diff,
+        containers::tree, containers::read_file, containers::write_file, containers::remove_file,
+        containers::mkdir, containers::commit,
+    ),
+    components(schemas(ErrorDto, crate::events::EventDto)),
+    tags((name = "images"), (name = "containers"), (name = "events"), (name = "meta")),
+)]
+pub struct ApiDoc;
+
+/// Liveness.
+#[utoipa::path(get, path = "/api/health", tag = "meta", responses((status = 200, body = HealthDto)))]
+async fn health() -> Json<HealthDto> {
+    Json(HealthDto { status: "ok".into() })
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, description = "the OpenAPI 3 document", content_type = "application/json")))]
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Reads a JSON body the way the `Json` extractor does, errors as `{"message"}`.
+pub(crate) async fn json_body<T: serde::de::DeserializeOwned>(req: Request) -> Result<T, ApiError> {
+    use axum::extract::FromRequest;
+    let Json(v) = Json::<T>::from_request(req, &()).await.map_err(crate::containers::json_error)?;
+    Ok(v)
+}
+
+fn forbidden(message: &str) -> Response {
+    ApiError::new(StatusCode::FORBIDDEN, message).into_response()
+}
+
+/// The CSRF guard for `/api/` (see the module doc).
+async fn csrf_guard(req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe {
+        return next.run(req).await;
+    }
+    let h = req.headers();
+    let json = h
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    let marked = h.get("x-strata-request").is_some_and(|v| v.as_bytes() == b"1");
+    if !json && !marked {
+        return forbidden("state-changing requests need Content-Type: application/json or X-Strata-Request: 1");
+    }
+    if let Some(origin) = h.get(ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        let host = h.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !same_origin(origin, host) {
+            return forbidden(&format!("cross-origin request refused: Origin {origin} is not this server ({host})"));
+        }
+    }
+    next.run(req).await
+}
+
+/// `http://host:port` or `https://host:port` whose authority is exactly `Host`.
+fn same_origin(origin: &str, host: &str) -> bool {
+    let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+    match authority {
+        Some(a) => !host.is_empty() && a.trim_end_matches('/').eq_ignore_ascii_case(host),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn origins() {
+        assert!(same_origin("http://127.0.0.1:2375", "127.0.0.1:2375"));
+        assert!(same_origin("https://localhost:8080", "localhost:8080"));
+        assert!(!same_origin("http://evil.example", "127.0.0.1:2375"));
+        assert!(!same_origin("http://127.0.0.1:2376", "127.0.0.1:2375"));
+        assert!(!same_origin("null", "127.0.0.1:2375"));
+        assert!(!same_origin("http://127.0.0.1:2375", ""));
+    }
+
+    #[test]
+    fn document_lists_exactly_the_routes() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                if ["get", "put", "post", "delete", "patch", "head"].contains(&method.as_str()) {
+                    documented.insert((method.clone(), path.clone()));
+                }
+            }
+        }
+        let routes: BTreeSet<_> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        assert_eq!(documented, routes);
+    }
+}

@@ -1,0 +1,555 @@
+//! Docker's container endpoints for containers that never run: create, list, inspect, remove,
+//! changes, export, the archive (`docker cp`) endpoints and `POST /commit`.
+//!
+//! A container here is an image plus a writable layer (see the engine); its state is always
+//! `created`. Wire shapes are moby's (`ContainerSummary`, `InspectResponse`,
+//! `FilesystemChange`, `PathStat`), built by hand from the engine's `ContainerInfo`.
+
+use crate::bridge::{all, first, stream_blocking, truthy, BodyReader};
+use crate::{ApiError, AppState};
+use axum::body::Body;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use engine::{ContainerInfo, EngineError};
+use layer_diff::EntryKind;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+pub(crate) fn routes() -> Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
+    Router::new()
+        .route("/containers/create", post(create))
+        .route("/containers/json", get(list))
+        .route("/containers/{id}/json", get(inspect))
+        .route("/containers/{id}", axum::routing::delete(remove))
+        .route("/containers/{id}/changes", get(changes))
+        .route("/containers/{id}/export", get(export))
+        .route(
+            "/containers/{id}/archive",
+            get(get_archive).head(head_archive).put(put_archive).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/commit", post(commit))
+        .route("/containers/{id}/{action}", axum::routing::any(cannot_run))
+        .route("/exec/{id}/{action}", axum::routing::any(cannot_run))
+}
+
+/// Container lifecycle endpoints (`start`, `attach`, `wait`, `logs`, `exec`, …): containers
+/// here have no process, so these answer 501 with a sentence instead of "page not found".
+async fn cannot_run(Path((_, action)): Path<(String, String)>) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        format!("{action}: containers cannot run on this server (a container is an image plus a writable layer)"),
+    )
+}
+
+/// The path-stat header of the archive endpoints.
+pub(crate) const PATH_STAT: &str = "x-docker-container-path-stat";
+
+/// What moby's `PathStat` says about a path in a container's merged view.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PathStat {
+    /// Base name (`/` for the root).
+    pub name: String,
+    /// Bytes (files; 0 otherwise).
+    pub size: u64,
+    /// Go `os.FileMode` bits: permissions plus type and special bits.
+    pub mode: u32,
+    /// Unix seconds.
+    pub mtime: i64,
+    /// For a symlink, its target as an absolute path.
+    pub link_target: String,
+    /// The entry kind.
+    pub kind: &'static str,
+    /// Permission and special bits as in `stat(2)` (`mode & 0o7777`).
+    pub unix_mode: u32,
+}
+
+impl PathStat {
+    pub(crate) fn is_dir(&self) -> bool {
+        self.kind == "dir"
+    }
+
+    /// The header value: base64 of `{"name","size","mode","mtime","linkTarget"}`.
+    fn header(&self) -> HeaderValue {
+        let v = json!({
+            "name": self.name,
+            "size": self.size,
+            "mode": self.mode,
+            "mtime": rfc3339(self.mtime),
+            "linkTarget": self.link_target,
+        });
+        let b64 = base64::engine::general_purpose::STANDARD.encode(v.to_string());
+        HeaderValue::from_str(&b64).expect("base64 is a valid header value")
+    }
+}
+
+pub(crate) fn rfc3339(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Go's `os.FileMode` for an entry: `ModeDir` 1<<31, `ModeSymlink` 1<<27, `ModeDevice` 1<<26,
+/// `ModeNamedPipe` 1<<25, `ModeSetuid` 1<<23, `ModeSetgid` 1<<22, `ModeCharDevice` 1<<21,
+/// `ModeSticky` 1<<20.
+fn go_mode(kind: &EntryKind, mode: u32) -> u32 {
+    let mut m = mode & 0o777;
+    if mode & 0o4000 != 0 {
+        m |= 1 << 23;
+    }
+    if mode & 0o2000 != 0 {
+        m |= 1 << 22;
+    }
+    if mode & 0o1000 != 0 {
+        m |= 1 << 20;
+    }
+    m | match kind {
+        EntryKind::Dir => 1 << 31,
+        EntryKind::Symlink { .. } => 1 << 27,
+        EntryKind::CharDevice { .. } => (1 << 26) | (1 << 21),
+        EntryKind::BlockDevice { .. } => 1 << 26,
+        EntryKind::Fifo => 1 << 25,
+        _ => 0,
+    }
+}
+
+/// A user path as the engine normalises it (`/etc/../bin/` → `bin`; `""` is the root).
+pub(crate) fn norm(path: &str) -> Result<String, EngineError> {
+    layer_diff::normalize_path(path).map_err(|e| EngineError::Invalid(e.to_string()))
+}
+
+/// Stats `path` in the merged view of container `c`; `None` when absent.
+pub(crate) fn stat(e: &engine::Engine, c: &ContainerInfo, path: &str) -> Result<Option<PathStat>, EngineError> {
+    let p = norm(path)?;
+    let (union, _) = e.union_of(&c.id)?;
+    let Some(m) = union.get(&p) else { return Ok(None) };
+    let top = union.layer_count().saturating_sub(1);
+    let size = match &m.entry.kind {
+        EntryKind::File { size, .. } => *size,
+        EntryKind::Hardlink { .. } => union.lookup(&p, top).map_or(0, |f| f.size),
+        _ => 0,
+    };
+    let link_target = match &m.entry.kind {
+        EntryKind::Symlink { target } => {
+            let joined = if target.starts_with('/') {
+                target.clone()
+            } else {
+                format!("{}/{target}", layer_diff::parent_path(&p).unwrap_or(""))
+            };
+            format!("/{}", norm(&joined).unwrap_or_default())
+        }
+        _ => String::new(),
+    };
+    Ok(Some(PathStat {
+        name: if p.is_empty() { "/".into() } else { p.rsplit('/').next().unwrap_or(&p).to_string() },
+        size,
+        mode: go_mode(&m.entry.kind, m.entry.mode),
+        mtime: m.entry.mtime,
+        link_target,
+        kind: m.entry.kind.name(),
+        unix_mode: m.entry.mode & 0o7777,
+    }))
+}
+
+fn not_in_container(path: &str, c: &ContainerInfo) -> EngineError {
+    let p = norm(path).unwrap_or_else(|_| path.trim_start_matches('/').to_string());
+    EngineError::NotFound(format!("Could not find the file /{p} in container {}", c.name))
+}
+
+/// `Path` + ` ` + `Args`: what `docker ps` shows as COMMAND.
+fn argv(c: &ContainerInfo) -> Vec<String> {
+    let mut argv = c.config.entrypoint.clone().unwrap_or_default();
+    argv.extend(c.config.cmd.clone().unwrap_or_default());
+    argv
+}
+
+fn unix_of(rfc: &str) -> i64 {
+    time::OffsetDateTime::parse(rfc, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(0)
+}
+
+/// Bytes of regular files under `dir` (the writable layer's `SizeRw`).
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    rd.filter_map(|e| e.ok())
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Sizes of a container: its writable layer, and that plus its image.
+pub(crate) fn sizes(e: &engine::Engine, view: &image_store::StoreView, c: &ContainerInfo) -> (u64, u64) {
+    let rw = dir_size(&e.upper_dir(&c.id));
+    let image: u64 = view
+        .images
+        .iter()
+        .find(|i| i.id == c.image)
+        .map(|i| i.diff_ids.iter().filter_map(|d| view.layers.get(d)).map(|l| l.size).sum())
+        .unwrap_or(0);
+    (rw, rw + image)
+}
+
+/// moby's `ContainerSummary`.
+pub(crate) fn summary_json(c: &ContainerInfo, sizes: Option<(u64, u64)>) -> Value {
+    let mut v = json!({
+        "Id": c.id,
+        "Names": [format!("/{}", c.name)],
+        "Image": c.image_name,
+        "ImageID": c.image.to_string(),
+        "Command": argv(c).join(" "),
+        "Created": unix_of(&c.created),
+        "Ports": [],
+        "Labels": c.config.labels.clone().unwrap_or_default(),
+        "State": "created",
+        "Status": "Created",
+        "HostConfig": { "NetworkMode": "none" },
+        "NetworkSettings": { "Networks": {} },
+        "Mounts": [],
+    });
+    if let Some((rw, root)) = sizes {
+        v["SizeRw"] = json!(rw);
+        v["SizeRootFs"] = json!(root);
+    }
+    v
+}
+
+/// moby's container `InspectResponse`, with non-null `Config`, `HostConfig`, `State`.
+pub(crate) fn inspect_json(e: &engine::Engine, c: &ContainerInfo) -> Value {
+    let argv = argv(c);
+    let (path, args) = match argv.split_first() {
+        Some((p, rest)) => (p.clone(), rest.to_vec()),
+        None => (String::new(), Vec::new()),
+    };
+    let mut config = json!({
+        "Hostname": &c.id[..12.min(c.id.len())],
+        "Domainname": "",
+        "User": "",
+        "AttachStdin": false,
+        "AttachStdout": false,
+        "AttachStderr": false,
+        "Tty": false,
+        "OpenStdin": false,
+        "StdinOnce": false,
+        "Env": null,
+        "Cmd": null,
+        "Image": c.image_name,
+        "Volumes": null,
+        "WorkingDir": "",
+        "Entrypoint": null,
+        "OnBuild": null,
+        "Labels": {},
+    });
+    if let (Some(base), Ok(Value::Object(own))) = (config.as_object_mut(), serde_json::to_value(&c.config)) {
+        for (k, v) in own {
+            base.insert(k, v);
+        }
+    }
+    json!({
+        "Id": c.id,
+        "Created": c.created,
+        "Path": path,
+        "Args": args,
+        "State": {
+            "Status": "created", "Running": false, "Paused": false, "Restarting": false,
+            "OOMKilled": false, "Dead": false, "Pid": 0, "ExitCode": 0, "Error": "",
+            "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"
+        },
+        "Image": c.image.to_string(),
+        "ResolvConfPath": "",
+        "HostnamePath": "",
+        "HostsPath": "",
+        "LogPath": "",
+        "Name": format!("/{}", c.name),
+        "RestartCount": 0,
+        "Driver": "strata",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": null,
+        "HostConfig": {
+            "Binds": null,
+            "NetworkMode": "none",
+            "PortBindings": {},
+            "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
+            "AutoRemove": false,
+            "LogConfig": { "Type": "none", "Config": {} },
+            "Privileged": false,
+            "ReadonlyRootfs": false
+        },
+        "GraphDriver": {
+            "Name": "strata",
+            "Data": { "UpperDir": e.upper_dir(&c.id).display().to_string() }
+        },
+        "Mounts": [],
+        "Config": config,
+        "NetworkSettings": {
+            "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {}, "Networks": {}
+        },
+    })
+}
+
+/// The body of `POST /containers/create`: only `Image` is used; the rest of moby's
+/// `Config` + `HostConfig` is accepted and ignored (containers do not run).
+#[derive(Deserialize)]
+struct CreateBody {
+    #[serde(rename = "Image", default)]
+    image: String,
+}
+
+/// A JSON body rejection as a Docker error (`{"message"}`), keeping axum's status (`413`
+/// for a body over the limit, `400`/`415`/`422` for bad JSON).
+pub(crate) fn json_error(r: JsonRejection) -> ApiError {
+    ApiError::new(r.status(), r.body_text())
+}
+
+async fn create(
+    State(st): State<AppState>,
+    Query(q): Query<Vec<(String, String)>>,
+    body: Result<Json<CreateBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(json_error)?;
+    if body.image.is_empty() {
+        return Err(ApiError::bad_request("config cannot be empty in order to create a container"));
+    }
+    let name = first(&q, "name").filter(|n| !n.is_empty()).map(str::to_string);
+    let info = st.run(move |e| e.create_container(&body.image, name.as_deref())).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "Id": info.id, "Warnings": [] }))).into_response())
+}
+
+/// Container filters: `id`, `name`, `status`, `ancestor`, `label`.
+fn keep(c: &ContainerInfo, filters: &[(String, String)], ancestors: &[String]) -> Result<bool, ApiError> {
+    for key in ["id", "name", "status", "ancestor", "label"] {
+        let vals: Vec<&str> = filters.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect();
+        if vals.is_empty() {
+            continue;
+        }
+        let labels = c.config.labels.clone().unwrap_or_default();
+        let ok = vals.iter().any(|v| match key {
+            "id" => c.id.starts_with(v),
+            "name" => c.name.contains(v.trim_start_matches('/')),
+            "status" => *v == "created",
+            "ancestor" => ancestors.iter().any(|a| a == &c.image.to_string()) || c.image_name == *v,
+            _ => match v.split_once('=') {
+                Some((k, val)) => labels.get(k).is_some_and(|x| x == val),
+                None => labels.contains_key(*v),
+            },
+        });
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `GET /containers/json?all=&size=&filters=`: containers never run, so without `all`
+/// the list is empty, as `docker ps` shows for stopped containers.
+async fn list(State(st): State<AppState>, Query(q): Query<Vec<(String, String)>>) -> Result<Json<Value>, ApiError> {
+    let filters = crate::images::parse_filters(first(&q, "filters"))?;
+    for (k, _) in &filters {
+        if !matches!(k.as_str(), "id" | "name" | "status" | "ancestor" | "label" | "before" | "since" | "exited" | "health" | "network" | "publish" | "expose" | "volume" | "is-task") {
+            return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
+        }
+    }
+    let status_wants_created = filters.iter().any(|(k, v)| k == "status" && v == "created");
+    if !truthy(first(&q, "all")) && !status_wants_created {
+        return Ok(Json(json!([])));
+    }
+    let with_size = truthy(first(&q, "size"));
+    let limit: Option<usize> = first(&q, "limit").and_then(|l| l.parse::<i64>().ok()).filter(|l| *l > 0).map(|l| l as usize);
+    let out = st
+        .run(move |e| {
+            let view = e.view()?;
+            let ancestors: Vec<String> = filters
+                .iter()
+                .filter(|(k, _)| k == "ancestor")
+                .filter_map(|(_, v)| image_store::resolve(&view, v).ok().map(|r| r.id.to_string()))
+                .collect();
+            let mut out = Vec::new();
+            for c in e.containers()? {
+                if keep(&c, &filters, &ancestors).unwrap_or(false) {
+                    out.push(summary_json(&c, with_size.then(|| sizes(e, &view, &c))));
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    let out = match limit {
+        Some(n) => out.into_iter().take(n).collect(),
+        None => out,
+    };
+    Ok(Json(Value::Array(out)))
+}
+
+async fn inspect(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<Vec<(String, String)>>) -> Result<Json<Value>, ApiError> {
+    let with_size = truthy(first(&q, "size"));
+    Ok(Json(
+        st.run(move |e| {
+            let c = e.container(&id)?;
+            let mut v = inspect_json(e, &c);
+            if with_size {
+                let (rw, root) = sizes(e, &e.view()?, &c);
+                v["SizeRw"] = json!(rw);
+                v["SizeRootFs"] = json!(root);
+            }
+            Ok(v)
+        })
+        .await?,
+    ))
+}
+
+/// `DELETE /containers/{id}?force=&v=&link=` → 204.
+async fn remove(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<Vec<(String, String)>>) -> Result<StatusCode, ApiError> {
+    let force = truthy(first(&q, "force"));
+    st.run(move |e| e.remove_container(&id, force)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// moby's `ChangeType`: 0 Modified (`C`), 1 Added, 2 Deleted.
+pub(crate) fn change_kind(kind: char) -> u8 {
+    match kind {
+        'A' => 1,
+        'D' => 2,
+        _ => 0,
+    }
+}
+
+async fn changes(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let list = st.run(move |e| e.container_diff(&id)).await?;
+    Ok(Json(Value::Array(
+        list.iter().map(|c| json!({ "Path": c.path, "Kind": change_kind(c.kind) })).collect(),
+    )))
+}
+
+async fn export(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    // resolve first so a missing container is a 404, not a cut-short body
+    let c = st.run(move |e| e.container(&id)).await?;
+    let body = stream_blocking(&st, move |e, w| e.export_container(&c.id, w)).await?;
+    Ok(([(CONTENT_TYPE, "application/x-tar")], body).into_response())
+}
+
+#[derive(Deserialize)]
+struct PathQuery {
+    #[serde(default)]
+    path: String,
+}
+
+/// Stats the path for the archive endpoints: 404 (moby's text) when absent.
+async fn stat_or_404(st: &AppState, id: String, path: String) -> Result<(ContainerInfo, PathStat), ApiError> {
+    st.run(move |e| {
+        let c = e.container(&id)?;
+        match stat(e, &c, &path)? {
+            Some(s) => Ok((c, s)),
+            None => Err(not_in_container(&path, &c)),
+        }
+    })
+    .await
+}
+
+fn path_required(p: &str) -> Result<(), ApiError> {
+    if p.is_empty() {
+        return Err(ApiError::bad_request("path is required"));
+    }
+    Ok(())
+}
+
+/// `HEAD /containers/{id}/archive?path=`: the stat header only.
+async fn head_archive(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+    path_required(&q.path)?;
+    let (_, s) = stat_or_404(&st, id, q.path).await?;
+    let mut res = StatusCode::OK.into_response();
+    res.headers_mut().insert(HeaderName::from_static(PATH_STAT), s.header());
+    Ok(res)
+}
+
+/// `GET /containers/{id}/archive?path=`: a tar of the path, with the stat header.
+async fn get_archive(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+    path_required(&q.path)?;
+    let (c, s) = stat_or_404(&st, id, q.path.clone()).await?;
+    let path = q.path;
+    let body = stream_blocking(&st, move |e, w| e.container_get_archive(&c.id, &path, w)).await?;
+    let mut res = ([(CONTENT_TYPE, "application/x-tar")], body).into_response();
+    res.headers_mut().insert(HeaderName::from_static(PATH_STAT), s.header());
+    Ok(res)
+}
+
+/// `PUT /containers/{id}/archive?path=&noOverwriteDirNonDir=&copyUIDGID=`: extracts the body
+/// (a tar) into the directory `path`.
+async fn put_archive(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PathQuery>,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    path_required(&q.path)?;
+    let reader = BodyReader::new(body);
+    st.run(move |e| e.container_put_archive(&id, &q.path, reader)).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `POST /commit?container=&repo=&tag=&comment=&author=&changes=&pause=` → 201 `{"Id"}`.
+/// The CLI sends the repository fully qualified (`docker.io/library/x`); a body (a
+/// container config) is ignored.
+async fn commit(State(st): State<AppState>, Query(q): Query<Vec<(String, String)>>) -> Result<Response, ApiError> {
+    let Some(container) = first(&q, "container").filter(|c| !c.is_empty()).map(str::to_string) else {
+        return Err(ApiError::bad_request("container is required"));
+    };
+    let repo = first(&q, "repo").unwrap_or("");
+    let tag = first(&q, "tag").unwrap_or("");
+    let reference = match (repo.is_empty(), tag.is_empty()) {
+        (true, _) => None,
+        (false, true) => Some(repo.to_string()),
+        (false, false) => Some(format!("{repo}:{tag}")),
+    };
+    let opts = engine::CommitOptions {
+        reference,
+        message: first(&q, "comment").filter(|m| !m.is_empty()).map(str::to_string),
+        author: first(&q, "author").filter(|a| !a.is_empty()).map(str::to_string),
+        changes: all(&q, "changes"),
+    };
+    let id = st.run(move |e| e.commit(&container, &opts)).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "Id": id.to_string() }))).into_response())
+}
+
+/// Containers for `/system/df`: every one, with sizes.
+pub(crate) fn df_containers(e: &engine::Engine) -> Result<Vec<Value>, EngineError> {
+    let view = e.view()?;
+    Ok(e.containers()?.iter().map(|c| summary_json(c, Some(sizes(e, &view, c)))).collect())
+}
+
+/// Labels of a container as a map (for the dashboard).
+pub(crate) fn labels(c: &ContainerInfo) -> BTreeMap<String, String> {
+    c.config.labels.clone().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_file_modes() {
+        assert_eq!(go_mode(&EntryKind::Dir, 0o755), (1 << 31) | 0o755);
+        assert_eq!(go_mode(&EntryKind::Symlink { target: "x".into() }, 0o777), (1 << 27) | 0o777);
+        assert_eq!(go_mode(&EntryKind::Dir, 0o1777), (1 << 31) | (1 << 20) | 0o777);
+        assert_eq!(go_mode(&EntryKind::File { size: 0, content: layer_diff::Content::Inline(vec![]) }, 0o4755), (1 << 23) | 0o755);
+    }
+
+    #[test]
+    fn change_kinds() {
+        assert_eq!(change_kind('C'), 0);
+        assert_eq!(change_kind('A'), 1);
+        assert_eq!(change_kind('D'), 2);
+    }
+}
