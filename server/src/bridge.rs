@@ -69,6 +69,11 @@ impl ChanWriter {
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
     }
 
+    /// True once anything was handed to the response (so errors must go in-stream).
+    pub(crate) fn written(&self) -> bool {
+        self.sent || !self.buf.is_empty()
+    }
+
     /// Ends the stream with an error (the client sees the body cut short).
     pub(crate) fn fail(&mut self, message: String) {
         let _ = self.flush();

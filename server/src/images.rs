@@ -122,6 +122,7 @@ async fn by_name(
     method: Method,
     Path(rest): Path<String>,
     Query(q): Query<NameQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let split = |suffix: &str| rest.strip_suffix(suffix).filter(|n| !n.is_empty()).map(str::to_string);
     if method == Method::DELETE {
@@ -154,6 +155,9 @@ async fn by_name(
         }
     }
     if method == Method::POST {
+        if let Some(name) = split("/push") {
+            return crate::registry::push(st, name, q.tag.clone(), headers).await;
+        }
         if let Some(name) = split("/tag") {
             let repo = q.repo.unwrap_or_default();
             let target = match q.tag.filter(|t| !t.is_empty()) {

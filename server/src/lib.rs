@@ -25,6 +25,7 @@ mod error;
 mod events;
 mod images;
 mod listen;
+mod registry;
 mod system;
 mod transfer;
 mod web;
@@ -137,6 +138,8 @@ pub fn app(state: AppState) -> Router {
         .route("/version", get(system::version))
         .route("/info", get(system::info))
         .route("/events", get(events::docker_events))
+        .route("/images/search", get(registry::search))
+        .route("/auth", axum::routing::post(registry::auth))
         .merge(images::routes())
         .merge(containers::routes())
         .merge(api::routes())

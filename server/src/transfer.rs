@@ -9,24 +9,19 @@ use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// `POST /images/create`: import with `fromSrc=-` (body = a rootfs tar, plain, gzip or zstd).
-/// A pull (`fromImage`) is not available yet and says so.
+/// A pull (`fromImage`) goes to `registry::pull`.
 pub(crate) async fn create(
     State(st): State<AppState>,
     Query(q): Query<Vec<(String, String)>>,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    if let Some(image) = first(&q, "fromImage") {
-        let tag = first(&q, "tag").filter(|t| !t.is_empty()).unwrap_or("latest");
-        let sep = if tag.contains(':') { "@" } else { ":" };
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            format!("pulling {image}{sep}{tag} is not supported by this server yet"),
-        ));
+    if first(&q, "fromImage").is_some() {
+        return crate::registry::pull(st, q, headers).await;
     }
     let Some(src) = first(&q, "fromSrc") else {
         return Err(ApiError::bad_request("either fromSrc or fromImage must be given"));

@@ -552,9 +552,10 @@ impl Engine {
         };
         let sources: Vec<LayerSource> = self.db().sources_of(diff_id)?.into_iter().filter(|s| gzip(s)).collect();
         let desc = |s: &LayerSource| Descriptor::new(media_types::DOCKER_LAYER_GZIP, s.digest.clone(), s.size);
+        // Docker names a pushed layer by its diff ID.
+        let id = short(diff_id);
+        progress(Progress::line(Some(&id), "Preparing"));
         for s in &sources {
-            let id = short(&s.digest);
-            progress(Progress::line(Some(&id), "Preparing"));
             if client.blob_exists(repo, &s.digest)?.is_some() {
                 progress(Progress::line(Some(&id), "Layer already exists"));
                 let _ = self.db().record_origin(&s.digest, repo.registry(), repo.name());
@@ -586,11 +587,7 @@ impl Engine {
         }
         let size = tmp.as_file().metadata().map_err(|e| EngineError::io("stat", e))?.len();
         let digest = hasher.finish();
-        let id = short(&digest);
         let source = LayerSource { digest: digest.clone(), size, media_type: media_types::DOCKER_LAYER_GZIP.into() };
-        if !sources.iter().any(|s| s.digest == digest) {
-            progress(Progress::line(Some(&id), "Preparing"));
-        }
         if client.blob_exists(repo, &digest)?.is_some() {
             progress(Progress::line(Some(&id), "Layer already exists"));
         } else {
