@@ -19,6 +19,7 @@
 #![recursion_limit = "256"]
 
 mod api;
+mod auth;
 mod bridge;
 mod containers;
 mod error;
@@ -67,6 +68,7 @@ struct Inner {
     web_dir: Option<PathBuf>,
     engine: std::sync::OnceLock<Arc<engine::Engine>>,
     hub: std::sync::OnceLock<events::Hub>,
+    auth: bool,
 }
 
 impl std::fmt::Debug for Inner {
@@ -80,8 +82,25 @@ impl AppState {
     /// `web_dir` (trunk's `dist` directory) when given.
     pub fn new(root: PathBuf, web_dir: Option<PathBuf>) -> Self {
         AppState {
-            inner: Arc::new(Inner { root, web_dir, engine: Default::default(), hub: Default::default() }),
+            inner: Arc::new(Inner { root, web_dir, engine: Default::default(), hub: Default::default(), auth: false }),
         }
+    }
+
+    /// The same state with team mode (bearer tokens, roles, audit log) on or off.
+    pub fn with_auth(self, auth: bool) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|a| Inner {
+            root: a.root.clone(),
+            web_dir: a.web_dir.clone(),
+            engine: Default::default(),
+            hub: Default::default(),
+            auth: a.auth,
+        });
+        AppState { inner: Arc::new(Inner { auth, ..inner }) }
+    }
+
+    /// True in team mode.
+    pub fn auth(&self) -> bool {
+        self.inner.auth
     }
 
     /// The data directory.
@@ -140,13 +159,19 @@ pub fn app(state: AppState) -> Router {
         .route("/events", get(events::docker_events))
         .route("/images/search", get(registry::search))
         .route("/auth", axum::routing::post(registry::auth))
+        .route("/api/audit", get(auth::audit_log))
         .merge(images::routes())
         .merge(containers::routes())
         .merge(api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .method_not_allowed_fallback(not_found)
-        .fallback(web::fallback)
-        .with_state(state);
+        .fallback(web::fallback);
+    let routes = if state.auth() {
+        routes.layer(middleware::from_fn_with_state(state.clone(), auth::guard))
+    } else {
+        routes
+    };
+    let routes = routes.with_state(state);
     // The version prefix must be stripped before routing, so this middleware wraps the router
     // instead of being added with `Router::layer` (which runs after routing).
     let versioned = middleware::from_fn(strip_version).layer(routes);

@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, UnixListener};
 /// How `strata serve` runs.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
-    /// TCP address to listen on; must be loopback (there is no authentication yet).
+    /// TCP address to listen on; must be loopback unless `auth` is on.
     pub listen: SocketAddr,
     /// Also listen on this unix socket (what `DOCKER_HOST=unix://…` dials).
     pub unix_socket: Option<PathBuf>,
@@ -18,6 +18,8 @@ pub struct ServeOptions {
     pub root: PathBuf,
     /// The built dashboard, e.g. `web/dist`.
     pub web_dir: Option<PathBuf>,
+    /// Team mode: bearer tokens with roles, and the audit log.
+    pub auth: bool,
 }
 
 /// A server whose listeners are bound but not yet accepting.
@@ -32,7 +34,7 @@ impl Server {
     /// Checks the options and binds the listeners. A stale unix socket file (nothing accepts on
     /// it) is replaced; a live one is an error.
     pub async fn bind(opts: ServeOptions) -> anyhow::Result<Server> {
-        if !opts.listen.ip().to_canonical().is_loopback() {
+        if !opts.auth && !opts.listen.ip().to_canonical().is_loopback() {
             bail!(
                 "refusing to listen on {}: without --auth only loopback addresses are allowed",
                 opts.listen
@@ -48,7 +50,7 @@ impl Server {
         Ok(Server {
             tcp,
             unix,
-            state: AppState::new(opts.root, opts.web_dir),
+            state: AppState::new(opts.root, opts.web_dir).with_auth(opts.auth),
         })
     }
 

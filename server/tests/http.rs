@@ -250,6 +250,7 @@ fn opts(listen: &str) -> ServeOptions {
         unix_socket: None,
         root: "/nonexistent".into(),
         web_dir: None,
+        auth: false,
     }
 }
 

@@ -12,6 +12,9 @@ pub struct ServeArgs {
     /// Also listen on this unix socket
     #[arg(long = "unix-socket", value_name = "PATH")]
     unix_socket: Option<PathBuf>,
+    /// Team mode: require bearer tokens (`strata token create`), enforce roles, keep the audit log
+    #[arg(long = "auth")]
+    auth: bool,
     /// The built dashboard (trunk's dist directory)
     #[arg(long = "web-dir", default_value = "web/dist")]
     web_dir: PathBuf,
@@ -26,5 +29,6 @@ pub fn run(root: PathBuf, a: ServeArgs) -> anyhow::Result<()> {
         unix_socket: a.unix_socket,
         root,
         web_dir: Some(a.web_dir),
+        auth: a.auth,
     }))
 }
