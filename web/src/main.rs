@@ -1,12 +1,25 @@
 //! The dashboard: a Leptos client-side app, built to WebAssembly by Trunk (`just web`) and served
 //! by `strata serve` from `web/dist`.
 //!
-//! The pure data model (`model`: the `/api/images` JSON and the table rows) builds and tests
-//! natively; the browser side (`app`: components and fetches) exists only on `wasm32`.
-//! Deliberately absent: anything the server cannot answer yet. Each page renders only what works.
+//! The logic lives in plain Rust modules that build and test natively (`cargo test -p
+//! strata-web`): the images table (`model`), the pull stream (`pull`), the layer stack diagram
+//! (`stack`), the union explorer (`tree`), rmi/prune plans (`plan`), sharing and disk usage
+//! (`sharing`), containers (`containers`), the teaching sandbox (`sandbox`) and client routes
+//! (`route`). The browser side (`app`: components, fetches, the event stream) exists only on
+//! `wasm32` and stays thin.
+//! Deliberately absent: server-side rendering, polling (lists refresh from `/api/events`).
 
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 mod model;
+mod plan;
+mod route;
+mod pull;
+mod sandbox;
+mod sharing;
+mod stack;
+mod tree;
+mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod app;

@@ -1,94 +1,141 @@
-//! The dashboard's data model: the `/api/images` JSON, and the rows the Images table shows.
+//! The Images table: the `/api/images` JSON, the rows it shows, and the filters, search, sort,
+//! selection and totals over them.
 //!
 //! Pure and native-testable: no DOM, no clock (callers pass `now`), no network. Texts come from
 //! `docker-format`, so the table reads exactly like `docker images` and `strata images`.
+//! Totals never add image sizes together: shared layers would count once per image. The disk
+//! total is the server's `layers_size` (each stored layer once); the total of a subset of images
+//! is the union of their layers when the layers are known, else only their unique bytes.
 
 use docker_format::{human_duration, human_size, truncate_id};
 use serde::Deserialize;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// One image as `GET /api/images` returns it.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+/// One image as `GET /api/images` returns it (`image_store::ImageSummary`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Default)]
 pub struct ImageSummary {
     /// `sha256:<64 hex>`, the config digest.
     pub id: String,
+    /// Local parent image, for images made here (commit, build).
+    #[serde(default)]
+    pub parent: Option<String>,
     /// Familiar `name:tag` references; empty for a dangling image.
     #[serde(default)]
     pub repo_tags: Vec<String>,
+    /// Familiar `name@sha256:…` references.
+    #[serde(default)]
+    pub repo_digests: Vec<String>,
     /// Unix seconds.
+    #[serde(default)]
     pub created: i64,
     /// Total uncompressed bytes of the image's layers.
+    #[serde(default)]
     pub size: u64,
     /// Bytes of layers this image shares with other images.
     #[serde(default)]
     pub shared_size: u64,
+    /// Bytes of layers only this image uses.
+    #[serde(default)]
+    pub unique_size: u64,
     /// Containers using the image.
     #[serde(default)]
     pub containers: u64,
+    /// Config labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
-/// One line of the Images table: what `docker images` prints.
+impl ImageSummary {
+    /// No tag: `<none>:<none>`.
+    pub fn dangling(&self) -> bool {
+        self.repo_tags.is_empty()
+    }
+
+    /// A container uses it.
+    pub fn in_use(&self) -> bool {
+        self.containers > 0
+    }
+}
+
+/// One line of the Images table: what `docker images` prints, plus the extra columns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageRow {
+    /// What selecting and deleting this row names: the `repo:tag`, or the image ID for a
+    /// dangling image.
+    pub key: String,
     /// Repository, or `<none>`.
     pub repository: String,
     /// Tag, or `<none>`.
     pub tag: String,
     /// The first 12 hex digits of the ID.
     pub short_id: String,
-    /// The full ID, for a tooltip.
+    /// The full ID.
     pub id: String,
+    /// Unix seconds.
+    pub created_at: i64,
     /// `3 days ago`.
     pub created: String,
+    /// Bytes, for sorting.
+    pub size_bytes: u64,
     /// `4.27MB`.
     pub size: String,
+    /// Shared bytes.
+    pub shared_bytes: u64,
+    /// `1.2MB`.
+    pub shared: String,
+    /// Unique bytes.
+    pub unique_bytes: u64,
+    /// `3MB`.
+    pub unique: String,
+    /// Containers using the image.
+    pub containers: u64,
+    /// No tag.
+    pub dangling: bool,
 }
 
-/// The body of a successful `GET /api/images`.
-pub fn parse_images(body: &str) -> Result<Vec<ImageSummary>, String> {
-    serde_json::from_str(body)
-        .map_err(|e| format!("cannot list images: invalid response from server: {e}"))
-}
-
-/// The line shown for a failed `GET /api/images`: the server's Docker-style `{"message":…}`
-/// when it sent one, else the HTTP status.
-pub fn http_error(status: u16, status_text: &str, body: &str) -> String {
+/// The line shown for a failed request: the server's Docker-style `{"message":…}` when it sent
+/// one, else the HTTP status. `what` is the action (`cannot list images`).
+pub fn http_error_for(what: &str, status: u16, status_text: &str, body: &str) -> String {
     #[derive(Deserialize)]
     struct Message {
         message: String,
     }
     match serde_json::from_str::<Message>(body) {
-        Ok(m) if !m.message.trim().is_empty() => {
-            format!("cannot list images: {}", m.message.trim())
-        }
-        _ => format!("cannot list images: server answered {status} {status_text}")
+        Ok(m) if !m.message.trim().is_empty() => format!("{what}: {}", m.message.trim()),
+        _ => format!("{what}: server answered {status} {status_text}")
             .trim_end()
             .to_string(),
     }
-}
-
-/// The line shown when the request did not get an answer at all.
-pub fn network_error(err: &str) -> String {
-    format!("cannot list images: {err}")
 }
 
 /// One row per tag, one `<none>` row for an untagged image, in the server's order.
 pub fn image_rows(images: &[ImageSummary], now: i64) -> Vec<ImageRow> {
     let mut rows = Vec::new();
     for image in images {
-        let row = |repository: &str, tag: &str| ImageRow {
+        let row = |key: &str, repository: &str, tag: &str| ImageRow {
+            key: key.to_string(),
             repository: repository.to_string(),
             tag: tag.to_string(),
             short_id: truncate_id(&image.id),
             id: image.id.clone(),
+            created_at: image.created,
             created: format!("{} ago", human_duration(now - image.created)),
+            size_bytes: image.size,
             size: human_size(image.size),
+            shared_bytes: image.shared_size,
+            shared: human_size(image.shared_size),
+            unique_bytes: image.unique_size,
+            unique: human_size(image.unique_size),
+            containers: image.containers,
+            dangling: image.dangling(),
         };
         if image.repo_tags.is_empty() {
-            rows.push(row("<none>", "<none>"));
+            rows.push(row(&image.id, "<none>", "<none>"));
         }
         for reference in &image.repo_tags {
             let (repository, tag) = split_tag(reference);
-            rows.push(row(repository, tag));
+            rows.push(row(reference, repository, tag));
         }
     }
     rows
@@ -96,13 +143,395 @@ pub fn image_rows(images: &[ImageSummary], now: i64) -> Vec<ImageRow> {
 
 /// `localhost:5000/a/b:1` → (`localhost:5000/a/b`, `1`): the tag follows the last `:` after
 /// the last `/`, so a registry port is not a tag.
-fn split_tag(reference: &str) -> (&str, &str) {
+pub fn split_tag(reference: &str) -> (&str, &str) {
     let name = reference.split_once('@').map_or(reference, |(n, _)| n);
     let last_slash = name.rfind('/').map_or(0, |i| i + 1);
     match name[last_slash..].rfind(':') {
         Some(i) => (&name[..last_slash + i], &name[last_slash + i + 1..]),
         None => (name, "<none>"),
     }
+}
+
+/// The status filter chips.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Status {
+    /// Every image.
+    #[default]
+    All,
+    /// Used by at least one container.
+    InUse,
+    /// Used by no container (tagged or not).
+    Unused,
+    /// No tag.
+    Dangling,
+}
+
+impl Status {
+    /// The four, in chip order.
+    pub const ALL: [Status; 4] = [Status::All, Status::InUse, Status::Unused, Status::Dangling];
+
+    /// The chip's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::All => "All",
+            Status::InUse => "In use",
+            Status::Unused => "Unused",
+            Status::Dangling => "Dangling",
+        }
+    }
+
+    fn keeps(self, row: &ImageRow) -> bool {
+        match self {
+            Status::All => true,
+            Status::InUse => row.containers > 0,
+            Status::Unused => row.containers == 0,
+            Status::Dangling => row.dangling,
+        }
+    }
+}
+
+/// A sortable column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Column {
+    /// REPOSITORY.
+    Repository,
+    /// TAG.
+    Tag,
+    /// IMAGE ID.
+    Id,
+    /// CREATED.
+    Created,
+    /// SIZE.
+    Size,
+    /// SHARED.
+    Shared,
+    /// UNIQUE.
+    Unique,
+    /// CONTAINERS.
+    Containers,
+}
+
+impl Column {
+    /// Every column, in table order.
+    pub const ALL: [Column; 8] = [
+        Column::Repository,
+        Column::Tag,
+        Column::Id,
+        Column::Created,
+        Column::Size,
+        Column::Shared,
+        Column::Unique,
+        Column::Containers,
+    ];
+
+    /// The header text.
+    pub fn header(self) -> &'static str {
+        match self {
+            Column::Repository => "REPOSITORY",
+            Column::Tag => "TAG",
+            Column::Id => "IMAGE ID",
+            Column::Created => "CREATED",
+            Column::Size => "SIZE",
+            Column::Shared => "SHARED",
+            Column::Unique => "UNIQUE",
+            Column::Containers => "CONTAINERS",
+        }
+    }
+
+    /// Right-aligned numbers.
+    pub fn numeric(self) -> bool {
+        matches!(
+            self,
+            Column::Size | Column::Shared | Column::Unique | Column::Containers
+        )
+    }
+
+    /// The direction a first click sorts in: biggest and newest first for numbers and dates.
+    pub fn first_direction(self) -> Dir {
+        if self.numeric() || self == Column::Created {
+            Dir::Desc
+        } else {
+            Dir::Asc
+        }
+    }
+
+    fn compare(self, a: &ImageRow, b: &ImageRow) -> Ordering {
+        match self {
+            Column::Repository => a.repository.cmp(&b.repository),
+            Column::Tag => a.tag.cmp(&b.tag),
+            Column::Id => a.id.cmp(&b.id),
+            Column::Created => a.created_at.cmp(&b.created_at),
+            Column::Size => a.size_bytes.cmp(&b.size_bytes),
+            Column::Shared => a.shared_bytes.cmp(&b.shared_bytes),
+            Column::Unique => a.unique_bytes.cmp(&b.unique_bytes),
+            Column::Containers => a.containers.cmp(&b.containers),
+        }
+    }
+}
+
+/// Sort direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    /// Smallest first.
+    Asc,
+    /// Biggest first.
+    Desc,
+}
+
+/// What the table shows: status chip, search text, sort.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    /// The status chip.
+    pub status: Status,
+    /// Case-insensitive text matched against `repo:tag`, the ID and labels.
+    pub search: String,
+    /// Column and direction.
+    pub sort: (Column, Dir),
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Query {
+            status: Status::All,
+            search: String::new(),
+            sort: (Column::Created, Dir::Desc),
+        }
+    }
+}
+
+impl Query {
+    /// Clicking a header: the same column flips direction, another starts at its first one.
+    pub fn click(&mut self, column: Column) {
+        self.sort = if self.sort.0 == column {
+            let flipped = match self.sort.1 {
+                Dir::Asc => Dir::Desc,
+                Dir::Desc => Dir::Asc,
+            };
+            (column, flipped)
+        } else {
+            (column, column.first_direction())
+        };
+    }
+
+    /// The `aria-sort` value of a header.
+    pub fn aria_sort(&self, column: Column) -> &'static str {
+        match self.sort {
+            (c, Dir::Asc) if c == column => "ascending",
+            (c, Dir::Desc) if c == column => "descending",
+            _ => "none",
+        }
+    }
+
+    fn matches(&self, row: &ImageRow, labels: Option<&BTreeMap<String, String>>) -> bool {
+        let needle = self.search.trim().to_lowercase();
+        if needle.is_empty() {
+            return true;
+        }
+        let hex = row.id.strip_prefix("sha256:").unwrap_or(&row.id);
+        let hay = format!("{}:{}", row.repository, row.tag).to_lowercase();
+        hay.contains(&needle)
+            || hex.starts_with(needle.strip_prefix("sha256:").unwrap_or(&needle))
+            || labels.is_some_and(|l| {
+                l.iter()
+                    .any(|(k, v)| format!("{k}={v}").to_lowercase().contains(&needle))
+            })
+    }
+}
+
+/// The rows to show, filtered and sorted. Ties keep the server's order (newest first), and
+/// dangling rows go after tagged ones when the sort key ties, as lazydocker does.
+pub fn table(images: &[ImageSummary], now: i64, query: &Query) -> Vec<ImageRow> {
+    let labels: BTreeMap<&str, &BTreeMap<String, String>> =
+        images.iter().map(|i| (i.id.as_str(), &i.labels)).collect();
+    let mut rows: Vec<ImageRow> = image_rows(images, now)
+        .into_iter()
+        .filter(|r| query.status.keeps(r))
+        .filter(|r| query.matches(r, labels.get(r.id.as_str()).copied()))
+        .collect();
+    let (column, dir) = query.sort;
+    rows.sort_by(|a, b| {
+        let primary = match dir {
+            Dir::Asc => column.compare(a, b),
+            Dir::Desc => column.compare(b, a),
+        };
+        primary.then(a.dangling.cmp(&b.dangling))
+    });
+    rows
+}
+
+/// How many images each chip would show (for the chip badges).
+pub fn status_counts(images: &[ImageSummary]) -> [usize; 4] {
+    let mut c = [images.len(), 0, 0, 0];
+    for i in images {
+        if i.in_use() {
+            c[1] += 1;
+        } else {
+            c[2] += 1;
+        }
+        if i.dangling() {
+            c[3] += 1;
+        }
+    }
+    c
+}
+
+/// The footer line under the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Totals {
+    /// Distinct images among the shown rows.
+    pub images: usize,
+    /// Shown rows.
+    pub rows: usize,
+    /// Bytes the shown images occupy, each layer once (when their layers are known), else
+    /// `None`.
+    pub shown_bytes: Option<u64>,
+    /// Σ unique bytes of the shown images: what removing all of them frees at least.
+    pub shown_unique: u64,
+    /// Every stored layer once: the disk the image store uses (from `/api/disk-usage`).
+    pub disk_bytes: Option<u64>,
+}
+
+impl Totals {
+    /// `3 images (4 rows) · 12.3MB on disk, each layer counted once · 2.1MB only theirs`.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "{} image{} ({} row{})",
+            self.images,
+            plural(self.images),
+            self.rows,
+            plural(self.rows)
+        );
+        if let Some(b) = self.shown_bytes {
+            out.push_str(&format!(
+                " · {} in their layers, each counted once",
+                human_size(b)
+            ));
+        }
+        out.push_str(&format!(
+            " · {} used by no other image",
+            human_size(self.shown_unique)
+        ));
+        if let Some(d) = self.disk_bytes {
+            out.push_str(&format!(" · store total {} on disk", human_size(d)));
+        }
+        out
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Totals of the shown rows. `layers_of` maps image IDs to their layers (diff ID, size) when
+/// known; `disk_bytes` is the store's `layers_size`.
+pub fn totals(
+    rows: &[ImageRow],
+    images: &[ImageSummary],
+    layers_of: Option<&BTreeMap<String, Vec<(String, u64)>>>,
+    disk_bytes: Option<u64>,
+) -> Totals {
+    let ids: BTreeSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let shown_unique = images
+        .iter()
+        .filter(|i| ids.contains(i.id.as_str()))
+        .map(|i| i.unique_size)
+        .sum();
+    let shown_bytes = layers_of.and_then(|map| {
+        let mut layers: BTreeMap<&str, u64> = BTreeMap::new();
+        for id in &ids {
+            for (diff_id, size) in map.get(*id)? {
+                layers.insert(diff_id, *size);
+            }
+        }
+        Some(layers.values().sum())
+    });
+    Totals {
+        images: ids.len(),
+        rows: rows.len(),
+        shown_bytes,
+        shown_unique,
+        disk_bytes,
+    }
+}
+
+/// The selection after a refresh: keys whose row is gone are dropped, so a bulk action never
+/// names something no longer listed.
+pub fn prune_selection(selected: &BTreeSet<String>, rows: &[ImageRow]) -> BTreeSet<String> {
+    let keys: BTreeSet<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+    selected
+        .iter()
+        .filter(|k| keys.contains(k.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// The header checkbox: all shown rows selected, some, or none.
+pub fn select_all_state(selected: &BTreeSet<String>, rows: &[ImageRow]) -> (bool, bool) {
+    let n = rows.iter().filter(|r| selected.contains(&r.key)).count();
+    (n > 0 && n == rows.len(), n > 0 && n < rows.len())
+}
+
+/// A pull reference as typed: `busybox` → `busybox:latest` (the form says the tag defaults to
+/// `latest`); returns `(fromImage, tag)` for `POST /images/create`.
+pub fn pull_params(input: &str) -> Result<(String, String), String> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err("type an image name, like busybox or localhost:5000/team/app:1.0".into());
+    }
+    if s.contains(char::is_whitespace) {
+        return Err(format!("invalid reference format: {s:?} contains spaces"));
+    }
+    if let Some((name, digest)) = s.split_once('@') {
+        return Ok((name.to_string(), digest.to_string()));
+    }
+    let (name, tag) = split_tag(s);
+    let tag = if tag == "<none>" { "latest" } else { tag };
+    if name.is_empty() || tag.is_empty() {
+        return Err(format!("invalid reference format: {s:?}"));
+    }
+    Ok((name.to_string(), tag.to_string()))
+}
+
+/// Checks a tag typed into the Tag form (`repo[:tag]`), Docker's rule in short: lowercase
+/// repository path components, a tag of at most 128 word characters, `.` or `-`.
+pub fn check_tag_target(input: &str) -> Result<String, String> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err("type a new name, like myapp:1.0".into());
+    }
+    let (name, tag) = split_tag(s);
+    let path = match name.split_once('/') {
+        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => rest,
+        _ => name,
+    };
+    let ok_path = !path.is_empty()
+        && path.split('/').all(|c| {
+            !c.is_empty()
+                && c.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                })
+                && c.as_bytes()[0].is_ascii_alphanumeric()
+        });
+    if !ok_path {
+        return Err(format!(
+            "invalid reference format: repository name ({name}) must be lowercase letters, digits and . _ -"
+        ));
+    }
+    if tag != "<none>"
+        && (tag.is_empty()
+            || tag.len() > 128
+            || !tag.as_bytes()[0].is_ascii_alphanumeric() && tag.as_bytes()[0] != b'_'
+            || !tag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')))
+    {
+        return Err(format!("invalid tag format: {tag:?}"));
+    }
+    Ok(s.to_string())
 }
 
 #[cfg(test)]
@@ -117,13 +546,13 @@ mod tests {
             repo_tags: tags.iter().map(|s| s.to_string()).collect(),
             created: NOW - age,
             size,
-            shared_size: 0,
-            containers: 0,
+            unique_size: size,
+            ..Default::default()
         }
     }
 
     /// Renders rows as `docker images` columns, one line each, to compare as text.
-    fn table(rows: &[ImageRow]) -> String {
+    fn lines(rows: &[ImageRow]) -> String {
         rows.iter()
             .map(|r| {
                 format!(
@@ -134,25 +563,43 @@ mod tests {
             .collect()
     }
 
+    fn keys(rows: &[ImageRow]) -> Vec<String> {
+        rows.iter().map(|r| r.key.clone()).collect()
+    }
+
+    fn parse_images(body: &str) -> Result<Vec<ImageSummary>, String> {
+        crate::wire::decode("cannot list images", body)
+    }
+
+    fn http_error(status: u16, status_text: &str, body: &str) -> String {
+        http_error_for("cannot list images", status, status_text, body)
+    }
+
     #[test]
     fn parses_the_api_shape() {
         let body = r#"[
             {"id":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-             "repo_tags":["bb:1","localhost:5000/x/bb:latest"],"created":1699999000,
-             "size":4270000,"shared_size":1200,"containers":2},
+             "parent":null,"repo_tags":["bb:1","localhost:5000/x/bb:latest"],"repo_digests":[],
+             "created":1699999000,"size":4270000,"shared_size":1200,"unique_size":4268800,
+             "containers":2,"labels":{"a":"b"}},
             {"id":"sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
              "repo_tags":[],"created":1600000000,"size":0,"shared_size":0,"containers":0}
         ]"#;
         let images = parse_images(body).unwrap();
         assert_eq!(images.len(), 2);
         assert_eq!(images[0].shared_size, 1200);
+        assert_eq!(images[0].unique_size, 4268800);
         assert_eq!(images[0].containers, 2);
+        assert_eq!(images[0].labels["a"], "b");
         assert_eq!(
-            table(&image_rows(&images, NOW)),
+            lines(&image_rows(&images, NOW)),
             "bb | 1 | 0123456789ab | 16 minutes ago | 4.27MB\n\
              localhost:5000/x/bb | latest | 0123456789ab | 16 minutes ago | 4.27MB\n\
              <none> | <none> | ffffffffffff | 3 years ago | 0B\n"
         );
+        let rows = image_rows(&images, NOW);
+        assert_eq!(rows[0].key, "bb:1");
+        assert_eq!(rows[2].key, images[1].id, "a dangling row is named by its ID");
     }
 
     #[test]
@@ -175,14 +622,10 @@ mod tests {
             NOW,
         );
         assert_eq!(
-            table(&rows),
+            lines(&rows),
             "a | 1 | aaaaaaaaaaaa | Less than a second ago | 0B\n\
              b | 1 | bbbbbbbbbbbb | 1 second ago | 1.23kB\n\
              c | 1 | cccccccccccc | 2 hours ago | 1MB\n"
-        );
-        assert_eq!(
-            image_rows(&[image('d', &["d:1"], 0, 1_200)], NOW)[0].size,
-            "1.2kB"
         );
         assert_eq!(rows[0].id, format!("sha256:{}", "a".repeat(64)));
     }
@@ -215,9 +658,175 @@ mod tests {
             http_error(500, "", ""),
             "cannot list images: server answered 500"
         );
+    }
+
+    fn store() -> Vec<ImageSummary> {
+        let mut used = image('a', &["web:1", "web:latest"], 100, 5_000);
+        used.containers = 1;
+        used.shared_size = 3_000;
+        used.unique_size = 2_000;
+        let mut base = image('b', &["base:1"], 5_000, 3_000);
+        base.shared_size = 3_000;
+        base.unique_size = 0;
+        base.labels.insert("team".into(), "infra".into());
+        let old = image('c', &[], 9_000, 700);
+        vec![used, base, old]
+    }
+
+    #[test]
+    fn status_chips_filter() {
+        let images = store();
+        let q = |status| Query {
+            status,
+            ..Default::default()
+        };
         assert_eq!(
-            network_error("TypeError: Failed to fetch"),
-            "cannot list images: TypeError: Failed to fetch"
+            keys(&table(&images, NOW, &q(Status::All))),
+            ["web:1", "web:latest", "base:1", &images[2].id]
         );
+        assert_eq!(
+            keys(&table(&images, NOW, &q(Status::InUse))),
+            ["web:1", "web:latest"]
+        );
+        assert_eq!(
+            keys(&table(&images, NOW, &q(Status::Unused))),
+            ["base:1", &images[2].id]
+        );
+        assert_eq!(
+            keys(&table(&images, NOW, &q(Status::Dangling))),
+            [images[2].id.as_str()]
+        );
+        assert_eq!(status_counts(&images), [3, 1, 2, 1]);
+    }
+
+    #[test]
+    fn search_matches_names_ids_and_labels() {
+        let images = store();
+        let q = |s: &str| Query {
+            search: s.into(),
+            ..Default::default()
+        };
+        assert_eq!(keys(&table(&images, NOW, &q("WEB:L"))), ["web:latest"]);
+        assert_eq!(keys(&table(&images, NOW, &q("bbbb"))), ["base:1"]);
+        assert_eq!(keys(&table(&images, NOW, &q("sha256:cc"))), [images[2].id.as_str()]);
+        assert_eq!(keys(&table(&images, NOW, &q("team=infra"))), ["base:1"]);
+        assert_eq!(keys(&table(&images, NOW, &q("<none>"))), [images[2].id.as_str()]);
+        assert!(table(&images, NOW, &q("nothing")).is_empty());
+    }
+
+    #[test]
+    fn sorting_by_any_column() {
+        let images = store();
+        let mut q = Query::default();
+        assert_eq!(q.aria_sort(Column::Created), "descending");
+        assert_eq!(q.aria_sort(Column::Size), "none");
+        q.click(Column::Size);
+        assert_eq!(q.sort, (Column::Size, Dir::Desc));
+        assert_eq!(
+            keys(&table(&images, NOW, &q)),
+            ["web:1", "web:latest", "base:1", &images[2].id]
+        );
+        q.click(Column::Size);
+        assert_eq!(q.aria_sort(Column::Size), "ascending");
+        assert_eq!(
+            keys(&table(&images, NOW, &q)),
+            [images[2].id.as_str(), "base:1", "web:1", "web:latest"]
+        );
+        q.click(Column::Repository);
+        assert_eq!(q.sort, (Column::Repository, Dir::Asc));
+        // "<none>" sorts before letters by byte order; ties put dangling last
+        assert_eq!(
+            keys(&table(&images, NOW, &q)),
+            [images[2].id.as_str(), "base:1", "web:1", "web:latest"]
+        );
+        q.click(Column::Tag);
+        assert_eq!(
+            keys(&table(&images, NOW, &q)),
+            ["web:1", "base:1", &images[2].id, "web:latest"]
+        );
+        q.click(Column::Unique);
+        assert_eq!(keys(&table(&images, NOW, &q))[0], "web:1");
+        q.click(Column::Containers);
+        assert_eq!(keys(&table(&images, NOW, &q))[0], "web:1");
+        q.click(Column::Shared);
+        q.click(Column::Shared);
+        assert_eq!(keys(&table(&images, NOW, &q))[0], images[2].id);
+        q.click(Column::Id);
+        assert_eq!(keys(&table(&images, NOW, &q))[0], "web:1");
+    }
+
+    #[test]
+    fn totals_never_count_a_shared_layer_twice() {
+        let images = store();
+        let rows = table(&images, NOW, &Query::default());
+        let mut layers = BTreeMap::new();
+        layers.insert(
+            images[0].id.clone(),
+            vec![("L1".to_string(), 3_000), ("L2".to_string(), 2_000)],
+        );
+        layers.insert(images[1].id.clone(), vec![("L1".to_string(), 3_000)]);
+        layers.insert(images[2].id.clone(), vec![("L3".to_string(), 700)]);
+        let t = totals(&rows, &images, Some(&layers), Some(5_700));
+        assert_eq!(t.images, 3);
+        assert_eq!(t.rows, 4);
+        assert_eq!(t.shown_bytes, Some(5_700), "L1 once, not 3000 twice");
+        assert_eq!(t.shown_unique, 2_700);
+        assert_eq!(
+            t.text(),
+            "3 images (4 rows) · 5.7kB in their layers, each counted once · 2.7kB used by no other image · store total 5.7kB on disk"
+        );
+        // without layer lists: only the unique bytes, never a sum of sizes
+        let t = totals(&rows[..1], &images, None, None);
+        assert_eq!(t.shown_bytes, None);
+        assert_eq!(t.text(), "1 image (1 row) · 2kB used by no other image");
+        // a layer map missing an image gives no subset total rather than a wrong one
+        layers.remove(&images[2].id);
+        assert_eq!(totals(&rows, &images, Some(&layers), None).shown_bytes, None);
+    }
+
+    #[test]
+    fn selection_follows_the_rows() {
+        let images = store();
+        let rows = table(&images, NOW, &Query::default());
+        let sel: BTreeSet<String> = ["web:1".to_string(), "gone:1".to_string()].into();
+        assert_eq!(
+            prune_selection(&sel, &rows),
+            BTreeSet::from(["web:1".to_string()])
+        );
+        assert_eq!(select_all_state(&sel, &rows), (false, true));
+        let all: BTreeSet<String> = rows.iter().map(|r| r.key.clone()).collect();
+        assert_eq!(select_all_state(&all, &rows), (true, false));
+        assert_eq!(select_all_state(&BTreeSet::new(), &rows), (false, false));
+    }
+
+    #[test]
+    fn pull_references() {
+        assert_eq!(
+            pull_params("busybox").unwrap(),
+            ("busybox".into(), "latest".into())
+        );
+        assert_eq!(
+            pull_params(" localhost:5000/a/b:1.2 ").unwrap(),
+            ("localhost:5000/a/b".into(), "1.2".into())
+        );
+        assert_eq!(
+            pull_params("bb@sha256:abc").unwrap(),
+            ("bb".into(), "sha256:abc".into())
+        );
+        assert!(pull_params("").unwrap_err().starts_with("type an image name"));
+        assert!(pull_params("a b").is_err());
+    }
+
+    #[test]
+    fn tag_targets() {
+        assert_eq!(check_tag_target("bb:2").unwrap(), "bb:2");
+        assert_eq!(
+            check_tag_target("localhost:5000/Team/x:1").unwrap_err(),
+            "invalid reference format: repository name (localhost:5000/Team/x) must be lowercase letters, digits and . _ -"
+        );
+        assert!(check_tag_target("localhost:5000/team/x:1").is_ok());
+        assert!(check_tag_target("bb:-x").is_err());
+        assert!(check_tag_target("").is_err());
+        assert!(check_tag_target("UPPER").is_err());
     }
 }

@@ -1,99 +1,370 @@
-//! The browser side: the page shell and the Images page (wasm32 only).
+//! The browser side (wasm32 only): the page shell, shared state, navigation, the theme and the
+//! event stream. Pages live in their own modules and stay thin: what they show is computed by
+//! the native-tested modules (`model`, `plan`, `stack`, `tree`, `sharing`, `sandbox`, `pull`).
 
-use crate::model::{self, ImageRow, ImageSummary};
-use gloo_net::http::Request;
+mod containers;
+mod explorer;
+mod image;
+mod images;
+mod net;
+mod sandbox;
+mod sharing;
+mod widgets;
+
+use crate::model::ImageSummary;
+use crate::route::Route;
+use crate::wire::{ContainerDto, DiskUsageDto, EventDto};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::time::Duration;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 
-/// The whole page: a header with the navigation, and the Images page.
-#[component]
-pub fn App() -> impl IntoView {
-    view! {
-        <header class="bar">
-            <h1>"Strata"</h1>
-            <nav aria-label="Sections">
-                <a href="/" aria-current="page">"Images"</a>
-            </nav>
-        </header>
-        <main>
-            <ImagesPage/>
-        </main>
+/// Something loaded from the server.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Load<T> {
+    /// Not answered yet.
+    Loading,
+    /// The answer.
+    Ready(T),
+    /// The request failed: the message says what to do.
+    Failed(String),
+}
+
+/// A message in the corner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Toast {
+    id: u64,
+    text: String,
+    error: bool,
+}
+
+/// State every page can reach.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    /// The current page.
+    pub route: RwSignal<Route>,
+    /// `/api/images`.
+    pub images: RwSignal<Load<Vec<ImageSummary>>>,
+    /// `/api/disk-usage`.
+    pub disk: RwSignal<Option<DiskUsageDto>>,
+    /// `/api/containers`.
+    pub containers: RwSignal<Load<Vec<ContainerDto>>>,
+    /// Bumped after each burst of store events: pages showing one image or container refetch.
+    pub revision: RwSignal<u64>,
+    /// The last event, for the status line.
+    pub last_event: RwSignal<Option<String>>,
+    /// The event stream is connected.
+    pub live: RwSignal<bool>,
+    toasts: RwSignal<Vec<Toast>>,
+    refresh_pending: RwSignal<bool>,
+}
+
+impl Ctx {
+    /// Shows a message for a few seconds.
+    pub fn toast(&self, text: impl Into<String>, error: bool) {
+        let id = (js_sys::Math::random() * 1e15) as u64;
+        let text = text.into();
+        self.toasts.update(|t| t.push(Toast { id, text, error }));
+        let toasts = self.toasts;
+        set_timeout(
+            move || toasts.update(|t| t.retain(|x| x.id != id)),
+            Duration::from_secs(if error { 12 } else { 6 }),
+        );
+    }
+
+    /// Refetches the lists now.
+    pub fn refresh(&self) {
+        let ctx = *self;
+        spawn_local(async move {
+            let (images, disk, containers) = futures_join(
+                net::get_json::<Vec<ImageSummary>>("cannot list images", "/api/images"),
+                net::get_json::<DiskUsageDto>("cannot read disk usage", "/api/disk-usage"),
+                net::get_json::<Vec<ContainerDto>>("cannot list containers", "/api/containers"),
+            )
+            .await;
+            ctx.images.set(match images {
+                Ok(v) => Load::Ready(v),
+                Err(e) => Load::Failed(e),
+            });
+            ctx.disk.set(disk.ok());
+            ctx.containers.set(match containers {
+                Ok(v) => Load::Ready(v),
+                Err(e) => Load::Failed(e),
+            });
+            ctx.revision.update(|r| *r += 1);
+        });
+    }
+
+    /// Refetches soon: a burst of events (a prune deletes many images) causes one refresh.
+    pub fn refresh_soon(&self) {
+        if self.refresh_pending.get_untracked() {
+            return;
+        }
+        self.refresh_pending.set(true);
+        let ctx = *self;
+        set_timeout(
+            move || {
+                ctx.refresh_pending.set(false);
+                ctx.refresh();
+            },
+            Duration::from_millis(120),
+        );
+    }
+
+    /// Goes to a page without reloading.
+    pub fn navigate(&self, href: &str) {
+        let w = window();
+        if let Ok(h) = w.history() {
+            let _ = h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(href));
+        }
+        self.route.set(Route::parse(href));
+        w.scroll_to_with_x_and_y(0.0, 0.0);
     }
 }
 
-/// `GET /api/images`, decoded by the native-tested model.
-async fn fetch_images() -> Result<Vec<ImageSummary>, String> {
-    let res = Request::get("/api/images")
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| model::network_error(&e.to_string()))?;
-    let body = res
-        .text()
-        .await
-        .map_err(|e| model::network_error(&e.to_string()))?;
-    if !res.ok() {
-        return Err(model::http_error(res.status(), &res.status_text(), &body));
-    }
-    model::parse_images(&body)
+/// Three futures at once (the lists load in parallel).
+async fn futures_join<A, B, C>(
+    a: impl std::future::Future<Output = A>,
+    b: impl std::future::Future<Output = B>,
+    c: impl std::future::Future<Output = C>,
+) -> (A, B, C) {
+    use std::pin::pin;
+    use std::task::Poll;
+    let (mut a, mut b, mut c) = (pin!(a), pin!(b), pin!(c));
+    let (mut ra, mut rb, mut rc) = (None, None, None);
+    std::future::poll_fn(move |cx| {
+        if ra.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        if rc.is_none() {
+            if let Poll::Ready(v) = c.as_mut().poll(cx) {
+                rc = Some(v);
+            }
+        }
+        if ra.is_some() && rb.is_some() && rc.is_some() {
+            Poll::Ready((ra.take().unwrap(), rb.take().unwrap(), rc.take().unwrap()))
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 /// Unix seconds from the browser's clock.
-fn now() -> i64 {
+pub fn now() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
-#[component]
-fn ImagesPage() -> impl IntoView {
-    let images = LocalResource::new(fetch_images);
-    view! {
-        <section aria-labelledby="images-title">
-            <div class="heading">
-                <h2 id="images-title">"Images"</h2>
-                <button type="button" on:click=move |_| images.refetch()>"Refresh"</button>
-            </div>
-            {move || match images.get() {
-                None => view! { <p class="status" role="status">"Loading images…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => {
-                    view! { <p class="status">"No images."</p> }.into_any()
-                }
-                Some(Ok(list)) => view! { <ImagesTable rows=model::image_rows(&list, now())/> }.into_any(),
-            }}
-        </section>
+/// The theme: `auto` follows `prefers-color-scheme`; the toggle stores a choice.
+fn apply_theme(theme: &str) {
+    if let Some(root) = document().document_element() {
+        if theme == "auto" {
+            let _ = root.remove_attribute("data-theme");
+        } else {
+            let _ = root.set_attribute("data-theme", theme);
+        }
+    }
+    if let Ok(Some(s)) = window().local_storage() {
+        let _ = s.set_item("strata-theme", theme);
     }
 }
 
+fn stored_theme() -> String {
+    window()
+        .local_storage()
+        .ok()
+        .flatten()
+        .and_then(|s| s.get_item("strata-theme").ok().flatten())
+        .filter(|t| matches!(t.as_str(), "light" | "dark" | "auto"))
+        .unwrap_or_else(|| "auto".into())
+}
+
+/// An internal link: navigates without a reload (a modified click still opens a new tab).
 #[component]
-fn ImagesTable(rows: Vec<ImageRow>) -> impl IntoView {
-    let count = rows.len();
+pub fn Link(
+    /// Where to.
+    href: String,
+    /// Extra classes.
+    #[prop(optional, into)]
+    class: String,
+    /// Accessible label when the text is not enough.
+    #[prop(optional, into)]
+    label: Option<String>,
+    children: Children,
+) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let to = href.clone();
     view! {
-        <table class="images">
-            <caption>{format!("Local images: {count} rows, one per tag")}</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"REPOSITORY"</th>
-                    <th scope="col">"TAG"</th>
-                    <th scope="col">"IMAGE ID"</th>
-                    <th scope="col">"CREATED"</th>
-                    <th scope="col" class="num">"SIZE"</th>
-                </tr>
-            </thead>
-            <tbody>
-                {rows
-                    .into_iter()
-                    .map(|r| {
-                        view! {
-                            <tr>
-                                <td>{r.repository}</td>
-                                <td>{r.tag}</td>
-                                <td><code title=r.id>{r.short_id}</code></td>
-                                <td>{r.created}</td>
-                                <td class="num">{r.size}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <a
+            href=href
+            class=class
+            aria-label=label
+            on:click=move |ev: web_sys::MouseEvent| {
+                if ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.button() != 0 {
+                    return;
+                }
+                ev.prevent_default();
+                ctx.navigate(&to);
+            }
+        >
+            {children()}
+        </a>
+    }
+}
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let path = window().location().pathname().unwrap_or_default();
+    let ctx = Ctx {
+        route: RwSignal::new(Route::parse(&path)),
+        images: RwSignal::new(Load::Loading),
+        disk: RwSignal::new(None),
+        containers: RwSignal::new(Load::Loading),
+        revision: RwSignal::new(0),
+        last_event: RwSignal::new(None),
+        live: RwSignal::new(false),
+        toasts: RwSignal::new(Vec::new()),
+        refresh_pending: RwSignal::new(false),
+    };
+    provide_context(ctx);
+
+    // back and forward
+    let pop = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        let path = window().location().pathname().unwrap_or_default();
+        ctx.route.set(Route::parse(&path));
+    });
+    window().set_onpopstate(Some(pop.as_ref().unchecked_ref()));
+    pop.forget();
+
+    // the document title follows the page
+    Effect::new(move |_| document().set_title(&ctx.route.get().title()));
+
+    let theme = RwSignal::new(stored_theme());
+    apply_theme(&theme.get_untracked());
+
+    ctx.refresh();
+    net::subscribe(
+        move |e: EventDto| {
+            ctx.last_event.set(Some(e.text()));
+            ctx.refresh_soon();
+        },
+        move |open| {
+            let was = ctx.live.get_untracked();
+            ctx.live.set(open);
+            if open && !was {
+                // events may have been missed while disconnected
+                ctx.refresh_soon();
+            }
+        },
+    );
+
+    // `/` focuses the page's search box, as in lazydocker and dive
+    let keys = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |ev: web_sys::KeyboardEvent| {
+        if ev.key() != "/" || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
+        let typing = document()
+            .active_element()
+            .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
+            .unwrap_or(false);
+        if typing {
+            return;
+        }
+        if let Some(el) = document().query_selector("[data-search]").ok().flatten() {
+            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                ev.prevent_default();
+                let _ = el.focus();
+            }
+        }
+    });
+    let _ = document().add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
+    keys.forget();
+
+    let nav = move |section: &'static str, href: &'static str, text: &'static str| {
+        view! {
+            <a
+                href=href
+                aria-current=move || (ctx.route.get().section() == section).then_some("page")
+                on:click=move |ev: web_sys::MouseEvent| {
+                    if ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.button() != 0 {
+                        return;
+                    }
+                    ev.prevent_default();
+                    ctx.navigate(href);
+                }
+            >
+                {text}
+            </a>
+        }
+    };
+    let theme_label = move || match theme.get().as_str() {
+        "light" => "Theme: light",
+        "dark" => "Theme: dark",
+        _ => "Theme: automatic",
+    };
+
+    view! {
+        <a class="skip" href="#main">"Skip to content"</a>
+        <header class="bar">
+            <Link href=Route::Images.href() class="brand">
+                <span class="logo" aria-hidden="true"><i></i><i></i><i></i></span>
+                "Strata"
+            </Link>
+            <nav aria-label="Sections">
+                {nav("images", "/ui/images", "Images")}
+                {nav("containers", "/ui/containers", "Containers")}
+                {nav("sharing", "/ui/sharing", "Sharing & disk")}
+                {nav("sandbox", "/ui/sandbox", "Layer sandbox")}
+            </nav>
+            <div class="bar-end">
+                <span class="live" role="status" data-live=move || if ctx.live.get() { "on" } else { "off" }
+                    title=move || ctx.last_event.get().map(|e| format!("last event: {e}")).unwrap_or_default()>
+                    {move || if ctx.live.get() { "● live" } else { "○ reconnecting…" }}
+                </span>
+                <button type="button" class="ghost" aria-label=theme_label title=theme_label
+                    on:click=move |_| {
+                        let next = match theme.get_untracked().as_str() {
+                            "auto" => "dark",
+                            "dark" => "light",
+                            _ => "auto",
+                        };
+                        theme.set(next.to_string());
+                        apply_theme(next);
+                    }>
+                    {move || match theme.get().as_str() { "light" => "☀ Light", "dark" => "☾ Dark", _ => "◐ Auto" }}
+                </button>
+            </div>
+        </header>
+        <main id="main" tabindex="-1">
+            {move || match ctx.route.get() {
+                Route::Images => view! { <images::ImagesPage/> }.into_any(),
+                Route::Image(id) => view! { <image::ImagePage id=id/> }.into_any(),
+                Route::ImageFiles(id) => view! { <explorer::ImageFilesPage id=id/> }.into_any(),
+                Route::Containers => view! { <containers::ContainersPage/> }.into_any(),
+                Route::Container(id) => view! { <containers::ContainerPage id=id/> }.into_any(),
+                Route::Sharing => view! { <sharing::SharingPage/> }.into_any(),
+                Route::Sandbox => view! { <sandbox::SandboxPage/> }.into_any(),
+                Route::NotFound(p) => view! {
+                    <section>
+                        <h1>"Page not found"</h1>
+                        <p>{format!("Nothing lives at {p}. ")}<Link href=Route::Images.href()>"Go to the images"</Link></p>
+                    </section>
+                }.into_any(),
+            }}
+        </main>
+        <div class="toasts" role="status" aria-live="polite">
+            <For each=move || ctx.toasts.get() key=|t| t.id let:t>
+                <div class="toast" class:error=t.error>{t.text}</div>
+            </For>
+        </div>
     }
 }
