@@ -132,7 +132,9 @@ impl Filters {
                 || e.attributes.get("name").is_some_and(|n| n == v || n.strip_suffix(":latest") == Some(v))
                 || e.attributes.get("image").is_some_and(|n| n == v)
         };
-        any("type", &|v| e.kind == v)
+        // pull progress is the dashboard's (SSE); Docker's /events has no such type
+        e.kind != "pull"
+            && any("type", &|v| e.kind == v)
             && any("event", &|v| e.action == v)
             && any("image", &|v| e.kind == "image" && names(v) || e.kind == "container" && e.attributes.get("image").is_some_and(|i| i == v))
             && any("container", &|v| e.kind == "container" && (e.id == v || e.id.starts_with(v) || e.attributes.get("name").is_some_and(|n| n == v)))

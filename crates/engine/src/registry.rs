@@ -263,8 +263,21 @@ impl Engine {
             (None, Some(t)) => t.to_string(),
             (None, None) => unreachable!("default tag added"),
         };
+        // Every progress line is also an event (`pull`/`progress`) for live views.
+        let name = r.familiar_string();
+        let tee = |p: Progress| {
+            let mut ev = Event::new("pull", "progress", name.clone()).with("status", p.status.clone());
+            if let Some(id) = &p.id {
+                ev = ev.with("layer", id.clone());
+            }
+            if let (Some(c), Some(t)) = (p.current, p.total) {
+                ev = ev.with("current", c.to_string()).with("total", t.to_string());
+            }
+            self.emit(ev);
+            progress(p)
+        };
         let _lease = self.leases.shared()?;
-        let result = self.pull_locked(env, &r, &want, platform, progress);
+        let result = self.pull_locked(env, &r, &want, platform, &tee);
         if result.is_err() {
             drop(_lease);
             let _ = self.sweep();

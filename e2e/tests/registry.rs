@@ -1,0 +1,1355 @@
+//! Issue #4 through the real CLI against the real CNCF distribution registry
+//! (`/usr/bin/docker-registry`, Debian package `docker-registry`), one per test on
+//! 127.0.0.1:<free port> with a temporary storage directory and its access log captured:
+//! pull (OCI and Docker v2 schema 2 manifests, gzip and zstd layers, a two-platform index, by
+//! tag and by digest), shared layers, push (digest as skopeo sees it, no re-upload, cross-repo
+//! mount), htpasswd Basic auth with login/logout, mirrors, a corrupting proxy, and search.
+//!
+//! Images get into the registry with `skopeo copy` (from `strata save` archives, or from OCI
+//! layouts written here by hand) or with `strata push`. Every test has its own data directory
+//! and its own `STRATA_CONFIG` directory.
+
+use e2e::{busybox_rootfs, require, sh, sha256_bytes, sha256_file, short, table_rows, tar_to, tree, Entry, Output, Store};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
+
+// ------------------------------------------------------------------------------------------
+// The registry
+
+/// A `docker-registry serve` on 127.0.0.1:<port>, killed on drop. Its stdout (the access log,
+/// one Apache-style line per request) and stderr go to one file.
+struct Registry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        Registry::start_inner(None)
+    }
+
+    /// A registry with htpasswd (bcrypt) Basic auth for `user:pass`.
+    fn start_with_auth(user: &str, pass: &str) -> Registry {
+        Registry::start_inner(Some((user, pass)))
+    }
+
+    fn start_inner(user_pass: Option<(&str, &str)>) -> Registry {
+        require(REGISTRY_BIN);
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            let dir = tempfile::Builder::new().prefix("strata-e2e-registry-").tempdir().unwrap();
+            let port = free_port();
+            let mut auth = String::new();
+            if let Some((user, pass)) = user_pass {
+                let hash = bcrypt::hash(pass, 4).unwrap();
+                let htpasswd = dir.path().join("htpasswd");
+                std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
+                auth = format!("auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n", htpasswd.display());
+            }
+            let config = format!(
+                "version: 0.1\n\
+                 log:\n  level: info\n  accesslog:\n    disabled: false\n\
+                 storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
+                 http:\n  addr: 127.0.0.1:{port}\n  secret: strata-e2e\n{auth}",
+                dir.path().join("data").display()
+            );
+            let config_path = dir.path().join("config.yml");
+            std::fs::write(&config_path, config).unwrap();
+            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+            let child = Command::new(REGISTRY_BIN)
+                .arg("serve")
+                .arg(&config_path)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            let mut reg = Registry { child, port, dir };
+            if reg.wait_ready() {
+                return reg;
+            }
+            last_log = std::fs::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default();
+        }
+        panic!("docker-registry did not start; last log:\n{last_log}");
+    }
+
+    /// Waits until `GET /v2/` answers (any status); false if the process died or timed out.
+    fn wait_ready(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return false;
+            }
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+                let mut buf = [0u8; 12];
+                if s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// `127.0.0.1:<port>`.
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// A mark in the log: requests after it are what [`Registry::requests_since`] returns.
+    fn mark(&self) -> usize {
+        self.log().len()
+    }
+
+    /// The access-log request lines (`GET /v2/bb/blobs/sha256:… HTTP/1.1" 200 …`) written after
+    /// `mark`. Waits a moment first: the registry logs a request after answering it.
+    fn requests_since(&self, mark: usize) -> Vec<String> {
+        std::thread::sleep(Duration::from_millis(400));
+        let log = self.log();
+        log[mark..]
+            .lines()
+            .filter_map(|l| {
+                // 127.0.0.1 - - [date] "GET /v2/... HTTP/1.1" 200 2 "" "agent"
+                let start = l.find("] \"")? + 3;
+                let rest = &l[start..];
+                rest.starts_with(|c: char| c.is_ascii_uppercase()).then(|| rest.to_string())
+            })
+            .collect()
+    }
+
+    /// The digests of the blobs of `repo` fetched with GET after `mark`, one per request.
+    fn blob_gets_since(&self, mark: usize, repo: &str) -> Vec<String> {
+        let prefix = format!("GET /v2/{repo}/blobs/");
+        self.requests_since(mark)
+            .iter()
+            .filter_map(|l| l.strip_prefix(&prefix).map(|r| r.split([' ', '"']).next().unwrap().to_string()))
+            .collect()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+// ------------------------------------------------------------------------------------------
+// strata with its own configuration directory
+
+/// A store plus its own `STRATA_CONFIG` directory; derefs to the [`Store`].
+struct Strata {
+    store: Store,
+    config: tempfile::TempDir,
+}
+
+impl Deref for Strata {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl Strata {
+    fn new() -> Strata {
+        let config = tempfile::Builder::new().prefix("strata-e2e-config-").tempdir().unwrap();
+        Strata { store: Store::new(), config }
+    }
+
+    /// A store whose `strata.toml` is `toml`.
+    fn with_config(toml: &str) -> Strata {
+        let s = Strata::new();
+        std::fs::write(s.config.path().join("strata.toml"), toml).unwrap();
+        s
+    }
+
+    fn config_dir(&self) -> &Path {
+        self.config.path()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = self.store.command(args);
+        c.env("STRATA_CONFIG", self.config.path()).env_remove("XDG_CONFIG_HOME");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_stdin(args, b"")
+    }
+
+    fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn strata");
+        let mut stdin = child.stdin.take().unwrap();
+        let data = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&data);
+        });
+        let out = child.wait_with_output().expect("wait strata");
+        writer.join().unwrap();
+        Output {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert_eq!(
+            o.status,
+            0,
+            "`strata {}` failed (exit {}):\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            o.status,
+            o.stdout,
+            o.stderr
+        );
+        o.stdout
+    }
+
+    fn fail(&self, args: &[&str]) -> Output {
+        let o = self.run(args);
+        assert_ne!(o.status, 0, "`strata {}` unexpectedly succeeded:\nstdout:\n{}\nstderr:\n{}", args.join(" "), o.stdout, o.stderr);
+        o
+    }
+
+    /// `images --no-trunc -q`, one ID per line, deduplicated.
+    fn image_ids(&self) -> BTreeSet<String> {
+        self.ok(&["images", "--no-trunc", "-q"]).lines().map(str::to_string).collect()
+    }
+
+    /// `create` + `export -o` of `image`, extracted; returns the extracted tree.
+    fn export_tree(&self, image: &str, name: &str) -> BTreeMap<String, Entry> {
+        self.ok(&["create", "--name", name, image]);
+        let dir = self.scratch().join(format!("export-{name}"));
+        let tar = self.scratch().join(format!("export-{name}.tar"));
+        self.ok(&["export", "-o", tar.to_str().unwrap(), name]);
+        std::fs::create_dir_all(&dir).unwrap();
+        sh("tar", &["-C", dir.to_str().unwrap(), "-xf", tar.to_str().unwrap()]);
+        tree(&dir)
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Getting images into a registry
+
+/// What skopeo says about an image in a registry.
+struct Remote {
+    /// The manifest (or index) digest.
+    digest: String,
+    /// The raw manifest (or index).
+    raw: Value,
+    raw_len: usize,
+}
+
+fn inspect_remote(reference: &str, creds: Option<&str>) -> Remote {
+    let target = format!("docker://{reference}");
+    let mut args = vec!["inspect", "--tls-verify=false", "--raw"];
+    if let Some(c) = creds {
+        args.extend(["--creds", c]);
+    }
+    args.push(&target);
+    let raw_text = sh("skopeo", &args);
+    let raw: Value = serde_json::from_str(&raw_text).expect("raw manifest JSON");
+    let digest = format!("sha256:{}", sha256_bytes(raw_text.as_bytes()));
+    Remote { digest, raw, raw_len: raw_text.len() }
+}
+
+/// `skopeo inspect docker://…`'s `Digest`.
+fn skopeo_digest(reference: &str) -> String {
+    skopeo_digest_with(reference, None)
+}
+
+fn skopeo_digest_with(reference: &str, creds: Option<&str>) -> String {
+    let target = format!("docker://{reference}");
+    let mut args = vec!["inspect", "--tls-verify=false"];
+    if let Some(c) = creds {
+        args.extend(["--creds", c]);
+    }
+    args.push(&target);
+    let v: Value = serde_json::from_str(&sh("skopeo", &args)).unwrap();
+    v["Digest"].as_str().unwrap().to_string()
+}
+
+fn skopeo_copy(src: &str, dst: &str, extra: &[&str]) {
+    let mut args = vec!["copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false"];
+    args.extend_from_slice(extra);
+    args.push(src);
+    args.push(dst);
+    sh("skopeo", &args);
+}
+
+/// A busybox root in a source store, imported and saved; the archive goes to the registry
+/// with `skopeo copy docker-archive:… docker://<reference>` and the given flags. Returns the
+/// source rootfs.
+fn seed_busybox(reference: &str, skopeo_flags: &[&str]) -> (Store, PathBuf) {
+    let src = Store::new();
+    let rootfs = src.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = src.scratch().join("rootfs.tar");
+    tar_to(&rootfs, &tar);
+    src.ok(&["import", tar.to_str().unwrap(), "bb:1"]);
+    let archive = src.scratch().join("bb.tar");
+    src.ok(&["save", "-o", archive.to_str().unwrap(), "bb:1"]);
+    skopeo_copy(&format!("docker-archive:{}", archive.display()), &format!("docker://{reference}"), skopeo_flags);
+    (src, rootfs)
+}
+
+/// An OCI image layout written by hand (gzip layers), for multi-layer images and indexes.
+struct Layout {
+    dir: PathBuf,
+    refs: Vec<Value>,
+}
+
+/// A descriptor written into a layout.
+#[derive(Clone)]
+struct Desc {
+    media_type: String,
+    digest: String,
+    size: u64,
+}
+
+impl Desc {
+    fn json(&self) -> Value {
+        json!({"mediaType": self.media_type, "digest": self.digest, "size": self.size})
+    }
+}
+
+/// One layer: the rootfs dir it was made from, its tar's diff ID, and its gzip blob.
+struct LayerBlob {
+    diff_id: String,
+    blob: Desc,
+}
+
+impl Layout {
+    fn new(dir: PathBuf) -> Layout {
+        std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+        std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        Layout { dir, refs: Vec::new() }
+    }
+
+    fn put(&self, media_type: &str, bytes: &[u8]) -> Desc {
+        let hex = sha256_bytes(bytes);
+        std::fs::write(self.dir.join("blobs/sha256").join(&hex), bytes).unwrap();
+        Desc { media_type: media_type.into(), digest: format!("sha256:{hex}"), size: bytes.len() as u64 }
+    }
+
+    /// A gzip layer of the deterministic tar of `dir`.
+    fn layer(&self, dir: &Path) -> LayerBlob {
+        let tar = PathBuf::from(format!("{}.layer.tar", dir.display()));
+        tar_to(dir, &tar);
+        let diff_id = format!("sha256:{}", sha256_file(&tar));
+        let out = Command::new("gzip").args(["-n", "-c"]).arg(&tar).output().unwrap();
+        assert!(out.status.success(), "gzip failed");
+        let blob = self.put("application/vnd.oci.image.layer.v1.tar+gzip", &out.stdout);
+        LayerBlob { diff_id, blob }
+    }
+
+    /// Config and manifest for `layers` on `arch`; returns the manifest and config descriptors.
+    fn image(&self, layers: &[&LayerBlob], arch: &str, tag_note: &str) -> (Desc, Desc) {
+        let config = json!({
+            "created": "2024-01-01T00:00:00Z",
+            "architecture": arch,
+            "os": "linux",
+            "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Labels": {"note": tag_note}},
+            "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()},
+            "history": layers.iter().enumerate().map(|(i, _)| json!({"created": "2024-01-01T00:00:00Z", "created_by": format!("layer {i}")})).collect::<Vec<_>>(),
+        });
+        let config = self.put("application/vnd.oci.image.config.v1+json", &serde_json::to_vec(&config).unwrap());
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": config.json(),
+            "layers": layers.iter().map(|l| l.blob.json()).collect::<Vec<_>>(),
+        });
+        let m = self.put("application/vnd.oci.image.manifest.v1+json", &serde_json::to_vec(&manifest).unwrap());
+        (m, config)
+    }
+
+    /// An index over `(manifest, arch)`.
+    fn index(&self, entries: &[(&Desc, &str)]) -> Desc {
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": entries.iter().map(|(d, arch)| {
+                let mut v = d.json();
+                v["platform"] = json!({"architecture": arch, "os": "linux"});
+                v
+            }).collect::<Vec<_>>(),
+        });
+        self.put("application/vnd.oci.image.index.v1+json", &serde_json::to_vec(&index).unwrap())
+    }
+
+    /// Names `desc` `tag` in index.json.
+    fn tag(&mut self, desc: &Desc, tag: &str) {
+        let mut v = desc.json();
+        v["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
+        self.refs.push(v);
+        let index = json!({"schemaVersion": 2, "manifests": self.refs});
+        std::fs::write(self.dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    }
+
+    fn oci(&self, tag: &str) -> String {
+        format!("oci:{}:{tag}", self.dir.display())
+    }
+}
+
+/// A copy of the busybox rootfs at `dir` with `extra` files added.
+fn busybox_with(dir: &Path, extra: &[(&str, &[u8])]) {
+    busybox_rootfs(dir);
+    for (p, data) in extra {
+        let path = dir.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data).unwrap();
+    }
+}
+
+/// A directory holding only `files`.
+fn dir_with(dir: &Path, files: &[(&str, &[u8])]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (p, data) in files {
+        let path = dir.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data).unwrap();
+    }
+}
+
+fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Checking pull output
+
+const LAYER_STATUSES: &[&str] = &[
+    "Pulling fs layer",
+    "Waiting",
+    "Downloading",
+    "Verifying Checksum",
+    "Download complete",
+    "Extracting",
+    "Pull complete",
+    "Already exists",
+];
+
+/// Checks the plain (non-terminal) output of a pull that downloads every layer in `fetched`
+/// and finds every layer in `present`: the `Pulling from` line, `Pulling fs layer` … `Download
+/// complete` … `Pull complete` per fetched layer, `Already exists` per present one, the
+/// digest, the status, and the reference as the last line.
+fn check_pull_output(
+    out: &str,
+    first: &str,
+    fetched: &[String],
+    present: &[String],
+    digest: &str,
+    status: &str,
+    last: &str,
+) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first().copied(), Some(first), "first line:\n{out}");
+    assert_eq!(lines.last().copied(), Some(last), "last line:\n{out}");
+    let at = |l: &str| lines.iter().position(|x| *x == l).unwrap_or_else(|| panic!("no line `{l}` in:\n{out}"));
+    let d = at(&format!("Digest: {digest}"));
+    let s = at(status);
+    assert_eq!(s, d + 1, "status follows the digest:\n{out}");
+    assert_eq!(s + 2, lines.len(), "the reference follows the status:\n{out}");
+    for layer in fetched {
+        let id = short(layer);
+        let a = at(&format!("{id}: Pulling fs layer"));
+        let b = at(&format!("{id}: Download complete"));
+        let c = at(&format!("{id}: Pull complete"));
+        assert!(a < b && b < c && c < d, "order for {id}:\n{out}");
+        assert!(!lines.contains(&format!("{id}: Already exists").as_str()), "{id} was fetched:\n{out}");
+    }
+    for layer in present {
+        let id = short(layer);
+        assert!(at(&format!("{id}: Already exists")) < d, "{out}");
+        assert!(!lines.contains(&format!("{id}: Pulling fs layer").as_str()), "{id} is present:\n{out}");
+    }
+    // every line between the first and the digest is a layer status of a layer of this image
+    let ids: BTreeSet<String> = fetched.iter().chain(present).map(|l| short(l)).collect();
+    for l in &lines[1..d] {
+        let (id, st) = l.split_once(": ").unwrap_or_else(|| panic!("unexpected line `{l}` in:\n{out}"));
+        assert!(ids.contains(id) && LAYER_STATUSES.contains(&st), "unexpected line `{l}` in:\n{out}");
+    }
+}
+
+fn layer_digests(manifest: &Value) -> Vec<String> {
+    manifest["layers"].as_array().unwrap().iter().map(|l| l["digest"].as_str().unwrap().to_string()).collect()
+}
+
+fn config_digest(manifest: &Value) -> String {
+    manifest["config"]["digest"].as_str().unwrap().to_string()
+}
+
+/// The source rootfs as an export shows it: same paths, kinds, contents and link targets;
+/// file modes compared, directory modes left out (the export's root-level directories may
+/// differ in mode from a hand-made tree where the tar has no entry for them).
+fn assert_same_tree(got: &BTreeMap<String, Entry>, want: &BTreeMap<String, Entry>, what: &str) {
+    let gk: Vec<&String> = got.keys().collect();
+    let wk: Vec<&String> = want.keys().collect();
+    if gk != wk {
+        let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).collect();
+        let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).collect();
+        panic!("{what}: paths differ: missing {missing:?}, extra {extra:?}");
+    }
+    for (k, w) in want {
+        match (w, &got[k]) {
+            (Entry::Dir(_), Entry::Dir(_)) => {}
+            (w, g) => assert_eq!(g, w, "{what}: {k}"),
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// 1. Pull by tag and by digest: OCI and v2s2, gzip and zstd
+
+fn pull_variant(format: &str, compression: &str, want_manifest: &str, want_layer: &str) {
+    require("skopeo");
+    let reg = Registry::start();
+    let host = reg.host();
+    let name = "bb";
+    let reference = format!("{host}/{name}:1");
+    let (_src, rootfs) =
+        seed_busybox(&reference, &["--format", format, "--dest-compress-format", compression]);
+    let remote = inspect_remote(&reference, None);
+    assert_eq!(remote.raw["mediaType"], want_manifest, "what skopeo pushed: {}", remote.raw);
+    let layers = layer_digests(&remote.raw);
+    assert_eq!(layers.len(), 1);
+    assert_eq!(remote.raw["layers"][0]["mediaType"], want_layer, "what skopeo pushed: {}", remote.raw);
+    let config = config_digest(&remote.raw);
+    assert_eq!(skopeo_digest(&reference), remote.digest);
+
+    // by tag
+    let s = Strata::new();
+    let out = s.ok(&["pull", &reference]);
+    check_pull_output(
+        &out,
+        &format!("1: Pulling from {name}"),
+        &layers,
+        &[],
+        &remote.digest,
+        &format!("Status: Downloaded newer image for {reference}"),
+        &reference,
+    );
+    assert_eq!(s.image_id(&reference), config, "image ID is the config digest");
+    assert_eq!(s.image_ids(), BTreeSet::from([config.clone()]));
+    assert_eq!(s.inspect(&reference)["RepoDigests"], json!([format!("{host}/{name}@{}", remote.digest)]));
+    assert_same_tree(&s.export_tree(&reference, "c1"), &tree(&rootfs), "export of the pulled image");
+    s.assert_blobs_hash_to_names();
+
+    // again: nothing to fetch
+    let mark = reg.mark();
+    let out = s.ok(&["pull", &reference]);
+    check_pull_output(
+        &out,
+        &format!("1: Pulling from {name}"),
+        &[],
+        &layers,
+        &remote.digest,
+        &format!("Status: Image is up to date for {reference}"),
+        &reference,
+    );
+    assert!(
+        reg.blob_gets_since(mark, name).iter().all(|d| !layers.contains(d)),
+        "an up-to-date pull fetches no layer:\n{:?}",
+        reg.requests_since(mark)
+    );
+
+    // by digest, in a fresh store
+    let by_digest = format!("{host}/{name}@{}", remote.digest);
+    let s2 = Strata::new();
+    let out = s2.ok(&["pull", &by_digest]);
+    check_pull_output(
+        &out,
+        &format!("{}: Pulling from {name}", remote.digest),
+        &layers,
+        &[],
+        &remote.digest,
+        &format!("Status: Downloaded newer image for {by_digest}"),
+        &by_digest,
+    );
+    assert_eq!(s2.image_id(&by_digest), config);
+    assert_eq!(s2.image_ids(), BTreeSet::from([config.clone()]));
+    assert_same_tree(&s2.export_tree(&by_digest, "c2"), &tree(&rootfs), "export of the image pulled by digest");
+    // pulled by digest only: no tag
+    let repo_tags = s2.inspect(&by_digest)["RepoTags"].clone();
+    assert_eq!(repo_tags, json!([]), "a digest pull adds no tag");
+
+    // -q prints the reference alone
+    let s3 = Strata::new();
+    assert_eq!(s3.ok(&["pull", "-q", &reference]), format!("{reference}\n"));
+    assert_eq!(s3.image_id(&reference), config);
+}
+
+#[test]
+fn pull_oci_gzip_by_tag_and_digest() {
+    pull_variant(
+        "oci",
+        "gzip",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+    );
+}
+
+#[test]
+fn pull_oci_zstd_by_tag_and_digest() {
+    pull_variant(
+        "oci",
+        "zstd",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+    );
+}
+
+#[test]
+fn pull_docker_v2s2_gzip_by_tag_and_digest() {
+    pull_variant(
+        "v2s2",
+        "gzip",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    );
+}
+
+/// Docker: pulling by digest an image that a tag pull already brought (and so recorded the
+/// repo digest of) changes nothing and says `Image is up to date`.
+#[test]
+fn pull_by_digest_of_present_image_is_up_to_date() {
+    require("skopeo");
+    let reg = Registry::start();
+    let host = reg.host();
+    let reference = format!("{host}/bb:1");
+    seed_busybox(&reference, &["--format", "v2s2"]);
+    let remote = inspect_remote(&reference, None);
+    let layers = layer_digests(&remote.raw);
+    let s = Strata::new();
+    s.ok(&["pull", &reference]);
+    let by_digest = format!("{host}/bb@{}", remote.digest);
+    let out = s.ok(&["pull", &by_digest]);
+    check_pull_output(
+        &out,
+        &format!("{}: Pulling from bb", remote.digest),
+        &[],
+        &layers,
+        &remote.digest,
+        &format!("Status: Image is up to date for {by_digest}"),
+        &by_digest,
+    );
+}
+
+/// `pull -a`: every tag, each with its `Pulling from` and `Digest` lines, one status for the
+/// repository at the end (Docker's `pullRepository` writes it once, for the name without tag)
+/// and the repository name as the last line.
+#[test]
+fn pull_all_tags_like_docker() {
+    require("skopeo");
+    let reg = Registry::start();
+    let host = reg.host();
+    let (src, _) = seed_busybox(&format!("{host}/bb:1"), &["--format", "v2s2"]);
+    let archive = src.scratch().join("bb.tar");
+    skopeo_copy(&format!("docker-archive:{}", archive.display()), &format!("docker://{host}/bb:2"), &["--format", "v2s2"]);
+    let d1 = inspect_remote(&format!("{host}/bb:1"), None).digest;
+    let d2 = inspect_remote(&format!("{host}/bb:2"), None).digest;
+    let s = Strata::new();
+    let out = s.ok(&["pull", "-a", &format!("{host}/bb")]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"1: Pulling from bb") && lines.contains(&"2: Pulling from bb"), "{out}");
+    assert!(lines.contains(&format!("Digest: {d1}").as_str()) && lines.contains(&format!("Digest: {d2}").as_str()), "{out}");
+    assert_eq!(lines.last().copied(), Some(format!("{host}/bb").as_str()), "{out}");
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("Status: ")).collect::<Vec<_>>(),
+        [&format!("Status: Downloaded newer image for {host}/bb").as_str()],
+        "one status line, for the repository:\n{out}"
+    );
+    let mut tags: Vec<String> = s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).lines().map(str::to_string).collect();
+    tags.sort();
+    assert_eq!(tags, [format!("{host}/bb:1"), format!("{host}/bb:2")]);
+    // -a with a tag is refused
+    let o = s.fail(&["pull", "-a", &format!("{host}/bb:1")]);
+    assert!(o.stderr.contains("tag can't be used with --all-tags/-a"), "{}", o.stderr);
+}
+
+/// Docker's texts for a tag the registry lacks and for pushing an image that is not here.
+#[test]
+fn missing_tag_and_missing_local_image_errors() {
+    let reg = Registry::start();
+    let host = reg.host();
+    let s = Strata::new();
+    let o = s.fail(&["pull", &format!("{host}/bb:nope")]);
+    assert_eq!(o.status, 1);
+    assert_eq!(
+        o.stderr.trim_end(),
+        format!("Error response from daemon: manifest for {host}/bb:nope not found: manifest unknown: manifest unknown")
+    );
+    assert!(s.image_ids().is_empty());
+    let o = s.fail(&["push", &format!("{host}/nope:1")]);
+    assert_eq!(o.status, 1);
+    assert_eq!(o.stderr.trim_end(), format!("Error response from daemon: An image does not exist locally with the tag: {host}/nope"));
+}
+
+// ------------------------------------------------------------------------------------------
+// 1b. A two-platform index
+
+#[test]
+fn pull_two_platform_index_by_tag_digest_and_platform() {
+    require("skopeo");
+    let reg = Registry::start();
+    let host = reg.host();
+    let work = Store::new();
+    let scratch = work.scratch();
+    let mut layout = Layout::new(scratch.join("layout"));
+    let here = host_arch();
+    let other = if here == "arm64" { "amd64" } else { "arm64" };
+    let mut roots = BTreeMap::new();
+    let mut manifests = BTreeMap::new();
+    for arch in [here, other] {
+        let root = scratch.join(format!("rootfs-{arch}"));
+        busybox_with(&root, &[("etc/arch", format!("{arch}\n").as_bytes()), (&format!("opt/{arch}/only"), &e2e::noise(arch.len() as u64, 4096))]);
+        let layer = layout.layer(&root);
+        let (m, c) = layout.image(&[&layer], arch, arch);
+        roots.insert(arch, root);
+        manifests.insert(arch, (m, c, layer.blob.digest.clone()));
+    }
+    let index = layout.index(&[(&manifests[here].0, here), (&manifests[other].0, other)]);
+    layout.tag(&index, "1");
+    let reference = format!("{host}/bb:1");
+    skopeo_copy(&layout.oci("1"), &format!("docker://{reference}"), &["--multi-arch", "all"]);
+    let remote = inspect_remote(&reference, None);
+    assert_eq!(remote.raw["mediaType"], "application/vnd.oci.image.index.v1+json", "{}", remote.raw);
+    assert_eq!(remote.digest, index.digest, "skopeo kept the index as written");
+
+    // by tag: this platform's image
+    let s = Strata::new();
+    let out = s.ok(&["pull", &reference]);
+    check_pull_output(
+        &out,
+        "1: Pulling from bb",
+        &[manifests[here].2.clone()],
+        &[],
+        &index.digest,
+        &format!("Status: Downloaded newer image for {reference}"),
+        &reference,
+    );
+    assert_eq!(s.image_id(&reference), manifests[here].1.digest);
+    assert_eq!(s.inspect(&reference)["Architecture"], here);
+    assert_eq!(s.image_ids(), BTreeSet::from([manifests[here].1.digest.clone()]));
+    assert_same_tree(&s.export_tree(&reference, "here"), &tree(&roots[here]), "export of this platform's image");
+
+    // --platform: the other one
+    let s2 = Strata::new();
+    let out = s2.ok(&["pull", "--platform", &format!("linux/{other}"), &reference]);
+    check_pull_output(
+        &out,
+        "1: Pulling from bb",
+        &[manifests[other].2.clone()],
+        &[],
+        &index.digest,
+        &format!("Status: Downloaded newer image for {reference}"),
+        &reference,
+    );
+    assert_eq!(s2.image_id(&reference), manifests[other].1.digest);
+    assert_eq!(s2.inspect(&reference)["Architecture"], other);
+    assert_same_tree(&s2.export_tree(&reference, "other"), &tree(&roots[other]), "export of the other platform's image");
+
+    // by the index digest: this platform's image again
+    let by_digest = format!("{host}/bb@{}", index.digest);
+    let s3 = Strata::new();
+    let out = s3.ok(&["pull", &by_digest]);
+    check_pull_output(
+        &out,
+        &format!("{}: Pulling from bb", index.digest),
+        &[manifests[here].2.clone()],
+        &[],
+        &index.digest,
+        &format!("Status: Downloaded newer image for {by_digest}"),
+        &by_digest,
+    );
+    assert_eq!(s3.image_id(&by_digest), manifests[here].1.digest);
+
+    // a platform the index lacks
+    let o = s3.fail(&["pull", "--platform", "linux/s390x", &reference]);
+    assert!(o.stderr.contains("no matching manifest for linux/s390x"), "{}", o.stderr);
+}
+
+// ------------------------------------------------------------------------------------------
+// 2. Shared base layers
+
+#[test]
+fn second_image_on_shared_base_fetches_only_its_own_layers() {
+    require("skopeo");
+    let reg = Registry::start();
+    let host = reg.host();
+    let work = Store::new();
+    let scratch = work.scratch();
+    let mut layout = Layout::new(scratch.join("layout"));
+    let base_root = scratch.join("base");
+    busybox_rootfs(&base_root);
+    let base = layout.layer(&base_root);
+    let l2_root = scratch.join("l2");
+    dir_with(&l2_root, &[("app/data", &e2e::noise(2, 300_000))]);
+    let l2 = layout.layer(&l2_root);
+    let l3_root = scratch.join("l3");
+    dir_with(&l3_root, &[("app/config", b"mode = test\n"), ("etc/motd", b"hello from app\n")]);
+    let l3 = layout.layer(&l3_root);
+    let (m_base, c_base) = layout.image(&[&base], host_arch(), "base");
+    let (m_app, c_app) = layout.image(&[&base, &l2, &l3], host_arch(), "app");
+    layout.tag(&m_base, "base");
+    layout.tag(&m_app, "app");
+    skopeo_copy(&layout.oci("base"), &format!("docker://{host}/base:1"), &[]);
+    skopeo_copy(&layout.oci("app"), &format!("docker://{host}/app:1"), &[]);
+
+    let s = Strata::new();
+    let base_ref = format!("{host}/base:1");
+    let mark = reg.mark();
+    s.ok(&["pull", &base_ref]);
+    let gets = reg.blob_gets_since(mark, "base");
+    assert_eq!(
+        gets.iter().collect::<BTreeSet<_>>(),
+        BTreeSet::from([&base.blob.digest, &c_base.digest]),
+        "first pull fetches the base layer and config"
+    );
+    assert_eq!(s.image_id(&base_ref), c_base.digest);
+
+    let app_ref = format!("{host}/app:1");
+    let mark = reg.mark();
+    let out = s.ok(&["pull", &app_ref]);
+    check_pull_output(
+        &out,
+        "1: Pulling from app",
+        &[l2.blob.digest.clone(), l3.blob.digest.clone()],
+        std::slice::from_ref(&base.blob.digest),
+        &m_app.digest,
+        &format!("Status: Downloaded newer image for {app_ref}"),
+        &app_ref,
+    );
+    let mut gets = reg.blob_gets_since(mark, "app");
+    gets.sort();
+    let mut want = vec![l2.blob.digest.clone(), l3.blob.digest.clone(), c_app.digest.clone()];
+    want.sort();
+    assert_eq!(gets, want, "exactly the two new layers and the config are fetched; requests:\n{:#?}", reg.requests_since(mark));
+    assert!(
+        !reg.requests_since(mark).iter().any(|l| l.starts_with("GET ") && l.contains(&base.blob.digest)),
+        "the shared base is never downloaded again"
+    );
+    assert_eq!(s.image_id(&app_ref), c_app.digest);
+    assert_eq!(s.inspect(&app_ref)["RootFS"]["Layers"], json!([base.diff_id, l2.diff_id, l3.diff_id]));
+    // the base is stored once
+    assert_eq!(s.blobs().keys().filter(|k| format!("sha256:{k}") == base.diff_id).count(), 1);
+    let exported = s.export_tree(&app_ref, "app");
+    let mut want = tree(&base_root);
+    for (k, v) in tree(&l2_root).into_iter().chain(tree(&l3_root)) {
+        want.insert(k, v);
+    }
+    assert_same_tree(&exported, &want, "export of the app image");
+    s.assert_blobs_hash_to_names();
+    s.ok(&["fsck"]);
+}
+
+// ------------------------------------------------------------------------------------------
+// 3. Push
+
+fn import_busybox(s: &Store, reference: &str) -> (String, PathBuf) {
+    let rootfs = s.scratch().join("rootfs");
+    if !rootfs.exists() {
+        busybox_rootfs(&rootfs);
+    }
+    let tar = s.scratch().join("rootfs.tar");
+    tar_to(&rootfs, &tar);
+    let id = s.ok(&["import", tar.to_str().unwrap(), reference]);
+    (id.trim().to_string(), rootfs)
+}
+
+/// The `<tag>: digest: sha256:… size: N` line of a push.
+fn pushed_digest(out: &str, tag: &str) -> (String, usize) {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{tag}: digest: ")))
+        .unwrap_or_else(|| panic!("no `{tag}: digest:` line in:\n{out}"));
+    let rest = line.strip_prefix(&format!("{tag}: digest: ")).unwrap();
+    let (digest, size) = rest.split_once(" size: ").unwrap_or_else(|| panic!("bad line `{line}`"));
+    assert!(digest.starts_with("sha256:") && digest.len() == 71, "{line}");
+    (digest.to_string(), size.parse().unwrap())
+}
+
+fn uploads(requests: &[String]) -> Vec<&String> {
+    requests
+        .iter()
+        .filter(|l| (l.starts_with("POST ") || l.starts_with("PATCH ") || l.starts_with("PUT ")) && l.contains("/blobs/uploads"))
+        .collect()
+}
+
+#[test]
+fn push_then_skopeo_sees_the_digest_and_second_push_uploads_nothing() {
+    require("skopeo");
+    let reg = Registry::start();
+    let host = reg.host();
+    let s = Strata::new();
+    let reference = format!("{host}/x:1");
+    let (id, rootfs) = import_busybox(&s, &reference);
+    let layer_diff = s.inspect(&reference)["RootFS"]["Layers"][0].as_str().unwrap().to_string();
+
+    let mark = reg.mark();
+    let out = s.ok(&["push", &reference]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("The push refers to repository [{host}/x]"), "{out}");
+    let (digest, size) = pushed_digest(&out, "1");
+    assert_eq!(lines.last().copied(), Some(format!("1: digest: {digest} size: {size}").as_str()), "{out}");
+    assert!(lines.iter().any(|l| l.ends_with(": Pushed")), "{out}");
+    let reqs = reg.requests_since(mark);
+    assert!(!uploads(&reqs).is_empty(), "the first push uploads: {reqs:#?}");
+
+    assert_eq!(skopeo_digest(&reference), digest, "skopeo sees the pushed manifest");
+    let remote = inspect_remote(&reference, None);
+    assert_eq!(remote.digest, digest);
+    assert_eq!(remote.raw_len, size, "size is the manifest's length");
+    assert_eq!(config_digest(&remote.raw), id, "the config pushed is the image's");
+    let layer = layer_digests(&remote.raw)[0].clone();
+    assert!(
+        uploads(&reqs).iter().any(|l| l.starts_with("PUT ") && l.replace("%3A", ":").contains(&format!("digest={layer}"))),
+        "the layer the manifest names was uploaded: {reqs:#?}"
+    );
+    // Docker names pushed layers by their diff ID
+    assert!(lines.contains(&format!("{}: Preparing", short(&layer_diff)).as_str()), "{out}");
+    assert!(lines.contains(&format!("{}: Pushed", short(&layer_diff)).as_str()), "{out}");
+
+    // the registry's copy is the same image: skopeo's config names the same layer
+    let cfg: Value = serde_json::from_str(&sh(
+        "skopeo",
+        &["inspect", "--tls-verify=false", "--config", &format!("docker://{reference}")],
+    ))
+    .unwrap();
+    assert_eq!(cfg["rootfs"]["diff_ids"], json!([layer_diff]));
+
+    // a second push uploads no blob
+    let mark = reg.mark();
+    let out = s.ok(&["push", &reference]);
+    assert!(out.lines().any(|l| l == format!("{}: Layer already exists", short(&layer_diff))), "{out}");
+    assert!(!out.contains("Pushed"), "{out}");
+    assert_eq!(pushed_digest(&out, "1").0, digest, "same manifest again");
+    let reqs = reg.requests_since(mark);
+    assert!(uploads(&reqs).is_empty(), "the second push uploaded: {reqs:#?}");
+
+    // a fresh store pulls it back: same ID, same tree
+    let p = Strata::new();
+    p.ok(&["pull", &reference]);
+    assert_eq!(p.image_id(&reference), id);
+    assert_same_tree(&p.export_tree(&reference, "back"), &tree(&rootfs), "export of the pushed image pulled back");
+}
+
+#[test]
+fn push_to_second_repository_mounts_the_layer() {
+    require("skopeo");
+    let reg = Registry::start();
+    let host = reg.host();
+    let s = Strata::new();
+    let a = format!("{host}/a:1");
+    let b = format!("{host}/b:1");
+    import_busybox(&s, &a);
+    let layer_diff = s.inspect(&a)["RootFS"]["Layers"][0].as_str().unwrap().to_string();
+    let out = s.ok(&["push", &a]);
+    let (digest_a, _) = pushed_digest(&out, "1");
+    let layer = layer_digests(&inspect_remote(&a, None).raw)[0].clone();
+
+    s.ok(&["tag", &a, &b]);
+    let mark = reg.mark();
+    let out = s.ok(&["push", &b]);
+    assert!(out.lines().any(|l| l == format!("{}: Mounted from a", short(&layer_diff))), "{out}");
+    let (digest_b, _) = pushed_digest(&out, "1");
+    assert_eq!(digest_b, digest_a, "same image, same manifest");
+    assert_eq!(skopeo_digest(&b), digest_b);
+    let reqs = reg.requests_since(mark);
+    assert!(
+        reqs.iter().any(|l| {
+            let l = l.replace("%3A", ":").replace("%3a", ":");
+            l.starts_with("POST /v2/b/blobs/uploads/?") && l.contains("from=a") && l.contains(&format!("mount={layer}")) && l.contains("\" 201 ")
+        }),
+        "the layer is mounted from a: {reqs:#?}"
+    );
+    assert!(
+        !reqs.iter().any(|l| l.starts_with("PATCH ") || (l.starts_with("PUT ") && l.contains(&format!("digest={layer}")))),
+        "the layer is not uploaded again: {reqs:#?}"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// 4. Basic auth
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= c.len() { T[(n >> (18 - 6 * i)) as usize & 63] as char } else { '=' });
+        }
+    }
+    out
+}
+
+fn auths(s: &Strata) -> Option<Value> {
+    let path = s.config_dir().join("config.json");
+    std::fs::read(&path).ok().map(|raw| serde_json::from_slice::<Value>(&raw).unwrap()["auths"].clone())
+}
+
+#[test]
+fn basic_auth_login_pull_logout() {
+    require("skopeo");
+    let reg = Registry::start_with_auth("u", "s3cret pass");
+    let host = reg.host();
+    let reference = format!("{host}/bb:1");
+    seed_busybox(&reference, &["--dest-creds", "u:s3cret pass"]);
+    let config = config_digest(&inspect_remote(&reference, Some("u:s3cret pass")).raw);
+
+    let s = Strata::with_config(&format!("[registry]\nsearch = [\"{host}\"]\n"));
+    let is_auth_error = |e: &str| {
+        let e = e.to_lowercase();
+        e.contains("unauthorized") || e.contains("authentication required")
+    };
+    // no credentials
+    let o = s.fail(&["pull", &reference]);
+    assert_eq!(o.status, 1);
+    assert!(is_auth_error(&o.stderr), "pull without login: {}", o.stderr);
+    assert!(s.image_ids().is_empty());
+    let o = s.fail(&["search", "bb"]);
+    assert!(is_auth_error(&o.stderr), "search without login: {}", o.stderr);
+
+    // a wrong password stores nothing
+    let o = s.run_stdin(&["login", "-u", "u", "--password-stdin", &host], b"wrong\n");
+    assert_eq!(o.status, 1, "login with a wrong password: {o:?}");
+    assert!(is_auth_error(&o.stderr), "{}", o.stderr);
+    assert!(!o.stdout.contains("Login Succeeded"), "{}", o.stdout);
+    assert!(auths(&s).is_none_or(|a| a.get(&host).is_none()), "nothing stored: {:?}", auths(&s));
+
+    // login
+    let o = s.run_stdin(&["login", "-u", "u", "--password-stdin", &host], b"s3cret pass\n");
+    assert_eq!(o.status, 0, "{o:?}");
+    assert_eq!(o.stdout.lines().last(), Some("Login Succeeded"), "{}", o.stdout);
+    let path = s.config_dir().join("config.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "config.json is private");
+    let a = auths(&s).expect("config.json has auths");
+    assert_eq!(a[&host]["auth"], base64(b"u:s3cret pass"), "{a}");
+
+    // now the pull works
+    s.ok(&["pull", &reference]);
+    assert_eq!(s.image_id(&reference), config);
+    // and so do push and search
+    let mine = format!("{host}/mine:1");
+    s.ok(&["tag", &reference, &mine]);
+    let out = s.ok(&["push", &mine]);
+    assert_eq!(skopeo_digest_with(&mine, Some("u:s3cret pass")), pushed_digest(&out, "1").0);
+    for (term, want) in [("bb", format!("{host}/bb")), ("mine", format!("{host}/mine"))] {
+        let names: Vec<String> = table_rows(&s.ok(&["search", term])).into_iter().map(|r| r[0].clone()).collect();
+        assert_eq!(names, [want], "search {term} after login");
+    }
+
+    // logout
+    let out = s.ok(&["logout", &host]);
+    assert_eq!(out, format!("Removing login credentials for {host}\n"));
+    assert!(auths(&s).is_none_or(|a| a.get(&host).is_none()), "entry gone: {:?}", auths(&s));
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // and pulls fail again (the image is removed first so that the pull has to ask)
+    s.ok(&["rmi", &reference]);
+    let o = s.fail(&["pull", &reference]);
+    assert_eq!(o.status, 1);
+    assert!(is_auth_error(&o.stderr), "pull after logout: {}", o.stderr);
+
+    // a wrong password after a good login leaves the good entry alone
+    let o = s.run_stdin(&["login", "-u", "u", "--password-stdin", &host], b"s3cret pass");
+    assert_eq!(o.status, 0, "login again: {o:?}");
+    let o = s.run_stdin(&["login", "-u", "u", "--password-stdin", &host], b"nope");
+    assert_eq!(o.status, 1);
+    assert_eq!(auths(&s).unwrap()[&host]["auth"], base64(b"u:s3cret pass"));
+}
+
+// ------------------------------------------------------------------------------------------
+// 5. Mirrors
+
+#[test]
+fn mirror_without_the_image_falls_back_and_mirror_with_it_spares_the_origin() {
+    require("skopeo");
+    let origin = Registry::start();
+    let mirror = Registry::start();
+    let reference = format!("{}/bb:1", origin.host());
+    seed_busybox(&reference, &["--format", "v2s2"]);
+    let config = config_digest(&inspect_remote(&reference, None).raw);
+    let toml = format!(
+        "[registry]\nregistry_mirrors = {{ \"{}\" = [\"http://{}\"] }}\n",
+        origin.host(),
+        mirror.host()
+    );
+
+    // the mirror lacks it: asked, then the origin serves
+    let s = Strata::with_config(&toml);
+    let (om, mm) = (origin.mark(), mirror.mark());
+    let out = s.ok(&["pull", &reference]);
+    assert!(out.contains(&format!("Status: Downloaded newer image for {reference}")), "{out}");
+    assert_eq!(s.image_id(&reference), config);
+    let mreqs = mirror.requests_since(mm);
+    assert!(mreqs.iter().any(|l| l.starts_with("GET /v2/bb/manifests/1 ") || l.starts_with("HEAD /v2/bb/manifests/1 ")), "the mirror was asked first: {mreqs:#?}");
+    assert!(!origin.blob_gets_since(om, "bb").is_empty(), "the origin served the blobs");
+
+    // the mirror holds it: the origin sees nothing
+    skopeo_copy(&format!("docker://{reference}"), &format!("docker://{}/bb:1", mirror.host()), &[]);
+    let s2 = Strata::with_config(&toml);
+    let (om, mm) = (origin.mark(), mirror.mark());
+    let out = s2.ok(&["pull", &reference]);
+    assert!(out.contains(&format!("Status: Downloaded newer image for {reference}")), "{out}");
+    assert_eq!(out.lines().last(), Some(reference.as_str()), "{out}");
+    assert_eq!(s2.image_id(&reference), config);
+    assert_eq!(s2.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]), format!("{reference}\n"), "named after the origin");
+    let oreqs = origin.requests_since(om);
+    assert!(oreqs.is_empty(), "the origin saw requests: {oreqs:#?}");
+    assert!(!mirror.blob_gets_since(mm, "bb").is_empty(), "the mirror served the blobs");
+    s2.assert_blobs_hash_to_names();
+}
+
+/// `mirrors` serve `docker.io` pulls: Docker Hub is never reached (there is no network here).
+#[test]
+fn docker_io_mirror_serves_library_images() {
+    require("skopeo");
+    let mirror = Registry::start();
+    seed_busybox(&format!("{}/library/bb:1", mirror.host()), &["--format", "v2s2"]);
+    let config = config_digest(&inspect_remote(&format!("{}/library/bb:1", mirror.host()), None).raw);
+    let s = Strata::with_config(&format!("[registry]\nmirrors = [\"http://{}\"]\n", mirror.host()));
+    let out = s.ok(&["pull", "bb:1"]);
+    assert_eq!(out.lines().next(), Some("1: Pulling from library/bb"), "{out}");
+    assert!(out.contains("Status: Downloaded newer image for bb:1"), "{out}");
+    assert_eq!(out.lines().last(), Some("docker.io/library/bb:1"), "{out}");
+    assert_eq!(s.image_id("bb:1"), config);
+}
+
+// ------------------------------------------------------------------------------------------
+// 6. A registry serving corrupt bytes
+
+/// A one-request-per-connection HTTP proxy in front of `upstream` that, for GETs of
+/// `corrupt_path`, flips the bits of every body byte (same length, same headers).
+struct CorruptingProxy {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+}
+
+impl CorruptingProxy {
+    fn start(upstream: u16, corrupt_path: String) -> CorruptingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (path, h) = (corrupt_path.clone(), h.clone());
+                std::thread::spawn(move || {
+                    let _ = proxy_one(conn, upstream, &path, &h);
+                });
+            }
+        });
+        CorruptingProxy { port, hits }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn proxy_one(mut client: TcpStream, upstream: u16, corrupt_path: &str, hits: &AtomicUsize) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i;
+        }
+        let n = client.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut body = buf[head_end + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default().to_string();
+    let mut headers = Vec::new();
+    let mut content_length = 0usize;
+    for l in lines {
+        let lower = l.to_ascii_lowercase();
+        if lower.starts_with("connection:") || lower.starts_with("keep-alive:") {
+            continue;
+        }
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            content_length = v.trim().parse().unwrap_or(0);
+        }
+        headers.push(l.to_string());
+    }
+    while body.len() < content_length {
+        let n = client.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let mut req = format!("{request_line}\r\n");
+    for h in &headers {
+        req += h;
+        req += "\r\n";
+    }
+    req += "Connection: close\r\n\r\n";
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    up.write_all(req.as_bytes())?;
+    up.write_all(&body)?;
+    let mut resp = Vec::new();
+    up.read_to_end(&mut resp)?;
+    let mut parts = request_line.split(' ');
+    let (method, path) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    if method == "GET" && path == corrupt_path && resp.starts_with(b"HTTP/1.1 200") {
+        if let Some(i) = find(&resp, b"\r\n\r\n") {
+            for b in &mut resp[i + 4..] {
+                *b ^= 0xff;
+            }
+            hits.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    client.write_all(&resp)?;
+    client.flush()?;
+    let _ = client.shutdown(std::net::Shutdown::Both);
+    Ok(())
+}
+
+/// A small corrupt layer: it fits in the download buffers, so the whole body is hashed before
+/// the unpacker sees a byte.
+#[test]
+fn corrupt_blob_fails_the_pull_and_leaves_nothing() {
+    corrupt_blob_case(200_000);
+}
+
+/// A corrupt layer of several megabytes: the unpacker reads (and chokes on) the first bytes
+/// while the download is still running; the error must still be the digest mismatch.
+#[test]
+fn corrupt_large_blob_fails_the_pull_with_a_digest_error() {
+    corrupt_blob_case(6_000_000);
+}
+
+fn corrupt_blob_case(top_size: usize) {
+    require("skopeo");
+    let reg = Registry::start();
+    let work = Store::new();
+    let scratch = work.scratch();
+    // two layers: one served intact, one corrupted
+    let mut layout = Layout::new(scratch.join("layout"));
+    let base_root = scratch.join("base");
+    busybox_rootfs(&base_root);
+    let base = layout.layer(&base_root);
+    let top_root = scratch.join("top");
+    dir_with(&top_root, &[("data/blob", &e2e::noise(7, top_size))]);
+    let top = layout.layer(&top_root);
+    let (m, c) = layout.image(&[&base, &top], host_arch(), "two");
+    layout.tag(&m, "1");
+    skopeo_copy(&layout.oci("1"), &format!("docker://{}/bb:1", reg.host()), &[]);
+
+    let bad = top.blob.digest.clone();
+    let proxy = CorruptingProxy::start(reg.port, format!("/v2/bb/blobs/{bad}"));
+    let reference = format!("127.0.0.1:{}/bb:1", proxy.port);
+    let s = Strata::new();
+    let before = s.snapshot();
+    let o = s.fail(&["pull", &reference]);
+    assert!(proxy.hits.load(Ordering::SeqCst) >= 1, "the proxy served the corrupt blob");
+    assert_eq!(o.status, 1, "{o:?}");
+    assert_eq!(s.ok(&["images", "-a", "-q"]), "", "no image");
+    assert!(s.image_ids().is_empty());
+    assert!(!o.stdout.contains("Status:"), "{}", o.stdout);
+    let bad_hex = bad.trim_start_matches("sha256:");
+    assert!(!s.blobs().contains_key(bad_hex), "no blob named by the corrupt digest");
+    assert!(!s.blobs().contains_key(top.diff_id.trim_start_matches("sha256:")), "no blob of the corrupt layer's content");
+    assert!(!s.blobs().contains_key(c.digest.trim_start_matches("sha256:")), "no config of an image that was not pulled");
+    s.assert_blobs_hash_to_names();
+    s.ok(&["fsck"]);
+    let after = s.snapshot();
+    assert_eq!(after.images, before.images);
+
+    // the same image from the registry itself pulls fine into the same store afterwards
+    let direct = format!("{}/bb:1", reg.host());
+    s.ok(&["pull", &direct]);
+    assert_eq!(s.image_id(&direct), c.digest);
+    s.assert_blobs_hash_to_names();
+    s.ok(&["fsck"]);
+
+    // the failed pull's error is clear: it names the blob and says its digest did not match
+    // (Docker: `filesystem layer verification failed for digest sha256:…`), whatever the
+    // unpacker made of the bytes meanwhile
+    let err = o.stderr.to_lowercase();
+    assert!(
+        o.stderr.contains(&bad) || o.stderr.contains(&short(&bad)),
+        "the error names the corrupt blob {bad}:\n{}",
+        o.stderr
+    );
+    assert!(
+        err.contains("digest") && (err.contains("mismatch") || err.contains("verification failed")),
+        "the error says the blob's digest did not match:\n{}",
+        o.stderr
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// 7. search
+
+#[test]
+fn search_lists_matching_repositories_of_configured_registries() {
+    require("skopeo");
+    let reg = Registry::start();
+    let host = reg.host();
+    let (src, _) = seed_busybox(&format!("{host}/bb:1"), &["--format", "v2s2"]);
+    let archive = src.scratch().join("bb.tar");
+    for r in ["tools/bb-extra:2", "other:1"] {
+        skopeo_copy(&format!("docker-archive:{}", archive.display()), &format!("docker://{host}/{r}"), &["--format", "v2s2"]);
+    }
+    let s = Strata::with_config(&format!("[registry]\nsearch = [\"{host}\"]\n"));
+    let out = s.ok(&["search", "bb"]);
+    let header = e2e::cells(out.lines().next().unwrap_or_default());
+    assert_eq!(header, ["NAME", "DESCRIPTION", "STARS", "OFFICIAL"], "{out}");
+    let rows = table_rows(&out);
+    let names: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(names, [format!("{host}/bb"), format!("{host}/tools/bb-extra")], "{out}");
+    for r in &rows {
+        assert!(r.contains(&"0".to_string()), "STARS is 0: {r:?}");
+        assert!(!r.contains(&"[OK]".to_string()), "not official: {r:?}");
+    }
+    let out = s.ok(&["search", "--limit", "1", "bb"]);
+    assert_eq!(table_rows(&out).len(), 1, "{out}");
+    assert_eq!(table_rows(&out)[0][0], format!("{host}/bb"), "{out}");
+    let out = s.ok(&["search", "nothing-like-this"]);
+    assert_eq!(out.lines().count(), 1, "header only: {out}");
+}

@@ -1,0 +1,254 @@
+//! The server under concurrent clients, and its live event stream, against a real registry.
+
+use e2e::{busybox_rootfs, require, strata_bin, tar_of, Store};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const DOCKER: &str = "/usr/local/bin/docker";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for(port: u16, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            if out.starts_with("HTTP/1.1 200") {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "nothing answered {path} on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A process killed on drop.
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The CNCF registry on a free loopback port with its own storage.
+fn registry(dir: &std::path::Path) -> (Proc, u16) {
+    require("docker-registry");
+    let port = free_port();
+    let cfg = dir.join("registry.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("docker-registry").arg("serve").arg(&cfg).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let p = Proc(child);
+    wait_for(port, "/v2/");
+    (p, port)
+}
+
+fn serve(store: &Store) -> (Proc, u16) {
+    let _ = strata_bin();
+    let port = free_port();
+    let child = store
+        .command(&["serve", "--listen", &format!("127.0.0.1:{port}"), "--web-dir", "/nonexistent"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Proc(child);
+    wait_for(port, "/_ping");
+    (p, port)
+}
+
+/// One HTTP exchange (body read to the end); status and body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+/// Builds a small image in its own store and pushes it to the registry as `name`.
+fn push_image(name: &str, marker: &str) {
+    let s = Store::new();
+    let rootfs = s.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    std::fs::write(rootfs.join("etc/marker"), marker).unwrap();
+    s.ok(&["import", tar_of(&rootfs).to_str().unwrap(), name]);
+    s.ok(&["push", name]);
+}
+
+#[test]
+fn event_stream_shows_tag_rmi_and_pull_with_layer_progress() {
+    require(DOCKER);
+    let reg_dir = tempfile::tempdir().unwrap();
+    let (_reg, rport) = registry(reg_dir.path());
+    let remote = format!("127.0.0.1:{rport}/ev:1");
+    push_image(&remote, "events");
+    let s = Store::new();
+    let rootfs = s.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    s.ok(&["import", tar_of(&rootfs).to_str().unwrap(), "bb:1"]);
+    let (_srv, port) = serve(&s);
+
+    // subscribe to the dashboard's SSE stream
+    let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(sse, "GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n").unwrap();
+    let (tx, rx) = mpsc::channel::<serde_json::Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(sse).lines() {
+            let Ok(line) = line else { return };
+            if let Some(data) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
+                if let Ok(v) = serde_json::from_str(data.trim()) {
+                    if tx.send(v).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+
+    let docker = |args: &[&str]| {
+        let o = Command::new(DOCKER)
+            .args(args)
+            .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+            .env("DOCKER_CONFIG", s.scratch().join("docker-config"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    docker(&["tag", "bb:1", "bb:ev"]);
+    docker(&["rmi", "bb:ev"]);
+    let pulled = docker(&["pull", &remote]);
+    assert!(pulled.contains("Pull complete"), "{pulled}");
+
+    let mut events = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(v) => {
+                let done = v["Type"] == "image" && v["Action"] == "pull";
+                events.push(v);
+                if done {
+                    break;
+                }
+            }
+            Err(_) => continue,
+        }
+    }
+    let summary: Vec<String> = events
+        .iter()
+        .filter(|e| e["Type"] != "pull")
+        .map(|e| format!("{} {} {}", e["Type"].as_str().unwrap(), e["Action"].as_str().unwrap(), e["Attributes"]["name"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(summary, ["image tag bb:ev", "image untag bb:ev", &format!("image pull {remote}")], "{events:#?}");
+    // per-layer progress came before the pull event, in order for each layer
+    let progress: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["Type"] == "pull" && e["Attributes"]["layer"].as_str().is_some_and(|l| l.len() == 12))
+        .map(|e| (e["Attributes"]["layer"].as_str().unwrap().to_string(), e["Attributes"]["status"].as_str().unwrap().to_string()))
+        .collect();
+    let layers: std::collections::BTreeSet<&String> = progress.iter().map(|(l, _)| l).collect();
+    assert!(!layers.is_empty(), "{events:#?}");
+    for l in layers {
+        let steps: Vec<&str> = progress.iter().filter(|(x, _)| x == l).map(|(_, s)| s.as_str()).collect();
+        let pos = |s: &str| steps.iter().position(|x| *x == s).unwrap_or_else(|| panic!("{l}: no {s} in {steps:?}"));
+        assert!(pos("Pulling fs layer") < pos("Download complete") && pos("Download complete") < pos("Pull complete"), "{steps:?}");
+    }
+}
+
+/// Runs `n` clients at once, each doing pull, tag, create+commit and rmi on overlapping names.
+fn round(round: usize, rport: u16) {
+    let s = Store::new();
+    let (_srv, port) = serve(&s);
+    let base = format!("127.0.0.1:{rport}/base");
+    let n = 50;
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                let enc = |s: &str| s.replace('/', "%2F").replace(':', "%3A");
+                // everyone pulls one of two shared images
+                let tag = if i % 2 == 0 { "1" } else { "2" };
+                let (st, body) = http(port, "POST", &format!("/v1.50/images/create?fromImage={}&tag={tag}", enc(&base)), "");
+                assert_eq!(st, 200, "pull: {body}");
+                assert!(!body.contains("errorDetail"), "pull {i}: {body}");
+                let src = format!("{base}:{tag}");
+                // a private tag, and a shared one everybody moves
+                let (st, body) = http(port, "POST", &format!("/v1.50/images/{src}/tag?repo=docker.io%2Flibrary%2Fmine{i}&tag=1"), "");
+                assert_eq!(st, 201, "tag: {body}");
+                let (st, body) = http(port, "POST", &format!("/v1.50/images/{src}/tag?repo=docker.io%2Flibrary%2Fshared&tag=x"), "");
+                assert_eq!(st, 201, "shared tag: {body}");
+                // a container and a commit on top of the private tag
+                let (st, body) = http(port, "POST", &format!("/v1.50/containers/create?name=c{i}"), &format!(r#"{{"Image":"mine{i}:1"}}"#));
+                assert_eq!(st, 201, "create: {body}");
+                let (st, body) = http(port, "POST", &format!("/v1.50/commit?container=c{i}&repo=docker.io%2Flibrary%2Fcommitted{i}&tag=1&comment=r{round}"), "");
+                assert_eq!(st, 201, "commit: {body}");
+                let (st, body) = http(port, "DELETE", &format!("/v1.50/containers/c{i}"), "");
+                assert_eq!(st, 204, "rm: {body}");
+                // a throwaway tag that is removed again
+                let (st, body) = http(port, "POST", &format!("/v1.50/images/mine{i}:1/tag?repo=docker.io%2Flibrary%2Ftmp{i}&tag=1"), "");
+                assert_eq!(st, 201, "tmp tag: {body}");
+                let (st, body) = http(port, "DELETE", &format!("/v1.50/images/tmp{i}:1"), "");
+                assert_eq!(st, 200, "rmi: {body}");
+                assert!(body.contains(&format!("\"Untagged\":\"tmp{i}:1\"")), "{body}");
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("client thread");
+    }
+    // no tag lost: every private tag and commit exists, the shared tag points at one of the bases
+    let tags = s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    for i in 0..n {
+        assert!(tags.lines().any(|l| l == format!("mine{i}:1")), "round {round}: mine{i}:1 lost\n{tags}");
+        assert!(tags.lines().any(|l| l == format!("committed{i}:1")), "round {round}: committed{i}:1 lost\n{tags}");
+        assert!(!tags.lines().any(|l| l == format!("tmp{i}:1")), "round {round}: tmp{i}:1 survived");
+    }
+    assert_eq!(tags.lines().filter(|l| *l == "shared:x").count(), 1);
+    // refcounts exact: every blob hashes to its name, every reference resolves, and after
+    // removing everything nothing is left behind
+    s.ok(&["fsck"]);
+    s.assert_blobs_hash_to_names();
+    let ps = s.ok(&["ps", "-a", "-q"]);
+    assert_eq!(ps, "", "round {round}");
+    s.ok(&["image", "prune", "-a", "-f"]);
+    assert_eq!(s.ok(&["images", "-a", "-q"]), "");
+    assert_eq!(s.blobs().len(), 0, "round {round}: blobs left after removing every image: {:?}", s.blobs());
+    let layers_dir: PathBuf = s.root().join("layers");
+    let left: Vec<_> = std::fs::read_dir(&layers_dir).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "round {round}: unpacked layers left: {left:?}");
+}
+
+#[test]
+fn fifty_concurrent_clients_lose_no_tag_and_keep_refcounts_exact_ten_rounds() {
+    let reg_dir = tempfile::tempdir().unwrap();
+    let (_reg, rport) = registry(reg_dir.path());
+    push_image(&format!("127.0.0.1:{rport}/base:1"), "one");
+    push_image(&format!("127.0.0.1:{rport}/base:2"), "two");
+    for r in 0..10 {
+        round(r, rport);
+    }
+}
