@@ -451,6 +451,36 @@ fn images_page_lists_an_imported_busybox() {
     let totals = b.text(".totals");
     assert!(totals.contains("1 image (1 row)"), "{totals}");
     b.screenshot("table");
+    // the theme toggle: automatic → dark, kept across a reload
+    b.click(".bar-end button");
+    assert_eq!(b.js("return document.documentElement.getAttribute('data-theme')", vec![]), json!("dark"));
+    b.goto(&server.url("/ui/images"));
+    b.find(&row("bb:1"));
+    assert_eq!(b.js("return document.documentElement.getAttribute('data-theme')", vec![]), json!("dark"));
+    b.screenshot("dark");
+}
+
+#[test]
+fn bulk_delete_of_selected_rows() {
+    let store = Store::new();
+    import_tiny(&store, "a:1", "a\n");
+    import_tiny(&store, "b:1", "bb\n");
+    import_tiny(&store, "c:1", "ccc\n");
+    let server = Server::start(&store);
+    let b = Browser::start("bulk");
+    open_images(&b, &server);
+    b.click("input[aria-label=\"Select a:1\"]");
+    b.click("input[aria-label=\"Select c:1\"]");
+    b.wait_text(".bulk", "2 selected");
+    b.click(".bulk button.danger");
+    let headline = b.wait_text("dialog .plan-headline", "deletes 2 images");
+    assert!(headline.starts_with("Removing 2 selected rows"), "{headline}");
+    b.screenshot("preview");
+    b.click("dialog .dialog-actions button.danger");
+    b.gone(&row("a:1"));
+    b.gone(&row("c:1"));
+    b.find(&row("b:1"));
+    assert_eq!(store.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).trim(), "b:1");
 }
 
 #[test]

@@ -106,31 +106,23 @@ pub(crate) async fn pull(st: AppState, q: Vec<(String, String)>, headers: Header
         None => None,
     };
     let env = env_for(&headers, reference.domain())?;
-    let targets: Vec<String> = match &tag {
-        Some(t) if t.starts_with("sha256:") => vec![format!("{image}@{t}")],
-        Some(t) => vec![format!("{image}:{t}")],
-        None => {
-            let repo = registry_client::Repo::from(&reference);
-            let client = env.client().clone();
-            let tags = tokio::task::spawn_blocking(move || client.tags(&repo))
-                .await
-                .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-                .map_err(|e| ApiError::from(engine::EngineError::from(e)))?;
-            tags.into_iter().map(|t| format!("{image}:{t}")).collect()
-        }
+    let target = match &tag {
+        Some(t) if t.starts_with("sha256:") => Some(format!("{image}@{t}")),
+        Some(t) => Some(format!("{image}:{t}")),
+        None => None,
     };
     let body = stream_blocking(&st, move |e, w| {
         let w = Mutex::new(w);
-        for t in &targets {
-            let show = |p: Progress| write_line(&w, &message(&p));
-            if let Err(err) = e.pull(&env, t, platform.as_ref(), &show) {
-                let sent = w.lock().unwrap_or_else(|x| x.into_inner()).written();
-                if !sent {
-                    return Err(err);
-                }
-                write_line(&w, &json!({ "errorDetail": { "message": err.to_string() }, "error": err.to_string() }));
-                return Ok(());
+        let show = |p: Progress| write_line(&w, &message(&p));
+        let result = match &target {
+            Some(t) => e.pull(&env, t, platform.as_ref(), &show).map(|_| ()),
+            None => e.pull_all_tags(&env, &image, platform.as_ref(), &show).map(|_| ()),
+        };
+        if let Err(err) = result {
+            if !w.lock().unwrap_or_else(|x| x.into_inner()).written() {
+                return Err(err);
             }
+            write_line(&w, &json!({ "errorDetail": { "message": err.to_string() }, "error": err.to_string() }));
         }
         Ok(())
     })

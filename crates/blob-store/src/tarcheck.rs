@@ -34,6 +34,8 @@ enum State {
 
 /// See the module docs.
 pub(crate) struct TarCheck {
+    /// Stream offset where the current entry's data ended (its padding starts).
+    data_end: u64,
     state: State,
     block: [u8; BLOCK],
     fill: usize,
@@ -51,6 +53,7 @@ pub(crate) struct TarCheck {
 impl TarCheck {
     pub(crate) fn new() -> Self {
         TarCheck {
+            data_end: 0,
             state: State::Header,
             block: [0; BLOCK],
             fill: 0,
@@ -84,6 +87,9 @@ impl TarCheck {
                     self.pos += take;
                     buf = &buf[take as usize..];
                     let left = total - take;
+                    if data > 0 && left <= pad {
+                        self.data_end = self.pos - (pad - left);
+                    }
                     self.state = if left == 0 {
                         State::Header
                     } else {
@@ -141,6 +147,9 @@ impl TarCheck {
     pub(crate) fn finish(&self) -> Result<(), String> {
         match self.state {
             State::Header if self.fill == 0 => Ok(()),
+            // Go's reader (what Docker uses) ends cleanly when the last entry's padding is
+            // missing altogether (umoci writes layers so); a partial padding is truncation.
+            State::Data { data: 0, .. } if self.pos == self.data_end => Ok(()),
             State::SecondZero if self.fill == 0 => Ok(()),
             State::End => Ok(()),
             State::Header => Err(format!(

@@ -336,12 +336,13 @@ fn layer_rejects_bad_input() {
         &tar[..1024 + 100],
         "invalid tar: unexpected end of archive in header at offset 1024",
     );
-    // Truncated in the padding after the data.
+    // Truncated inside the padding after the data (no padding at all is a clean end, as in
+    // Go's archive/tar: see `last_entry_without_padding_is_accepted`).
     let busy_end = 1024 + 512 + 100_000;
     assert_invalid(
         &s,
         root,
-        &tar[..busy_end],
+        &tar[..busy_end + 10],
         "invalid tar: unexpected end of archive in entry \"bin/busybox\"",
     );
     // Tiny non-tar input.
@@ -564,4 +565,23 @@ fn throughput() {
     }
     h.finish();
     report("sha256 alone", &tar, t.elapsed());
+}
+
+#[test]
+fn last_entry_without_padding_is_accepted() {
+    // umoci ends a layer right after the last file's data: no padding, no end marker.
+    let mut h = tar::Header::new_ustar();
+    h.set_path("etc/extra").unwrap();
+    h.set_size(5);
+    h.set_mode(0o644);
+    h.set_cksum();
+    let mut raw = h.as_bytes().to_vec();
+    raw.extend_from_slice(b"extra");
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let got = ingest_layer(&store, raw.as_slice()).unwrap();
+    assert_eq!(got.diff_id, Digest::of(&raw));
+    // but a padding cut short is truncation
+    raw.extend_from_slice(&[0u8; 7]);
+    assert!(ingest_layer(&store, raw.as_slice()).unwrap_err().to_string().contains("unexpected end of archive"));
 }

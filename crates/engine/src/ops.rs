@@ -55,7 +55,10 @@ impl Engine {
         for e in &plan.events {
             match e {
                 RmiEvent::Untagged(r) => self.emit(Event::new("image", "untag", r.clone()).with("name", r.clone())),
-                RmiEvent::Deleted(d) => self.emit(Event::new("image", "delete", d.to_string())),
+                RmiEvent::Deleted(d) if plan.delete_images.contains(d) => {
+                    self.emit(Event::new("image", "delete", d.to_string()))
+                }
+                RmiEvent::Deleted(_) => {}
             }
         }
         for l in &plan.delete_layers {

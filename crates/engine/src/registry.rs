@@ -257,6 +257,39 @@ impl Engine {
         platform: Option<&Platform>,
         progress: ProgressFn<'_>,
     ) -> Result<PullOutcome> {
+        self.pull_one(env, reference, platform, false, progress)
+    }
+
+    /// `pull --all-tags`: every tag of `repository`, then one status line for the repository.
+    pub fn pull_all_tags(
+        &self,
+        env: &RegistryEnv,
+        repository: &str,
+        platform: Option<&Platform>,
+        progress: ProgressFn<'_>,
+    ) -> Result<Vec<PullOutcome>> {
+        let r = Reference::parse_normalized(repository)?;
+        if r.tag().is_some() || r.digest().is_some() {
+            return Err(EngineError::invalid("tag can't be used with --all-tags/-a"));
+        }
+        let tags = env.client.tags(&Repo::from(&r))?;
+        let mut out = Vec::new();
+        for t in tags {
+            out.push(self.pull_one(env, &format!("{}:{t}", r.name()), platform, true, progress)?);
+        }
+        let verb = if out.iter().any(|o| o.downloaded) { "Downloaded newer image for" } else { "Image is up to date for" };
+        progress(Progress::line(None, format!("Status: {verb} {}", r.familiar_name())));
+        Ok(out)
+    }
+
+    fn pull_one(
+        &self,
+        env: &RegistryEnv,
+        reference: &str,
+        platform: Option<&Platform>,
+        quiet_status: bool,
+        progress: ProgressFn<'_>,
+    ) -> Result<PullOutcome> {
         let r = Reference::parse_normalized(reference)?.with_default_tag();
         let want = match (r.digest(), r.tag()) {
             (Some(d), _) => d.to_string(),
@@ -277,7 +310,7 @@ impl Engine {
             progress(p)
         };
         let _lease = self.leases.shared()?;
-        let result = self.pull_locked(env, &r, &want, platform, &tee);
+        let result = self.pull_locked(env, &r, &want, platform, quiet_status, &tee);
         if result.is_err() {
             drop(_lease);
             let _ = self.sweep();
@@ -291,6 +324,7 @@ impl Engine {
         r: &Reference,
         want: &str,
         platform: Option<&Platform>,
+        quiet_status: bool,
         progress: ProgressFn<'_>,
     ) -> Result<PullOutcome> {
         let client = &env.client;
@@ -356,6 +390,7 @@ impl Engine {
             .zip(&config.rootfs.diff_ids)
             .map(|(d, diff)| Layer { desc: d.clone(), diff_id: diff.clone() })
             .collect();
+        let digest_ref = r.with_digest(top_digest.clone());
         let mut queue = VecDeque::new();
         for l in &layers {
             if view.layers.contains_key(&l.diff_id) || queue.iter().any(|q: &&Layer| q.diff_id == l.diff_id) {
@@ -380,7 +415,6 @@ impl Engine {
             diff_ids: config.rootfs.diff_ids.clone(),
             labels: config.labels(),
         };
-        let digest_ref = r.with_digest(top_digest.clone());
         self.db().write(|tx| -> Result<()> {
             for (l, src) in &sources {
                 tx.insert_layer(l, Some(src))?;
@@ -399,11 +433,17 @@ impl Engine {
             }
         }
         progress(Progress::line(None, format!("Digest: {top_digest}")));
+        if quiet_status {
+            self.emit(Event::new("image", "pull", r.familiar_string()).with("name", r.familiar_string()).with("id", id.to_string()));
+            let downloaded = !(had_image && tagged_here);
+            return Ok(PullOutcome { id, digest: top_digest, downloaded, reference: r.clone() });
+        }
         let shown = match &tag_ref {
             Some(t) => t.familiar_string(),
             None => digest_ref.familiar_string(),
         };
-        let downloaded = !(had_image && tagged_here);
+        let digest_known = view.tags.iter().any(|t| t.reference == digest_ref && t.image == id);
+        let downloaded = !(had_image && (tagged_here || (tag_ref.is_none() && digest_known)));
         progress(Progress::line(
             None,
             if downloaded {
@@ -480,6 +520,17 @@ impl Engine {
             drop(sink);
             (got, ingest.join().expect("ingest thread"))
         });
+        let verification = |detail: String| {
+            EngineError::invalid(format!("filesystem layer verification failed for digest {}: {detail}", l.desc.digest))
+        };
+        match (&got, &ingest) {
+            (Err(registry_client::Error::DigestMismatch { .. }), _) => {
+                return Err(verification(got.unwrap_err().to_string()));
+            }
+            // the unpacker gave up on bad bytes and closed the pipe: its reason is the real one
+            (Err(registry_client::Error::Io { .. }), Err(e)) => return Err(verification(e.to_string())),
+            _ => {}
+        }
         got?;
         let ing = ingest.map_err(|e| match e.mismatch() {
             Some(actual) => EngineError::invalid(format!(

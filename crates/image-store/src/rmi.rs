@@ -298,6 +298,17 @@ impl<'a> Planner<'a> {
         self.deleted.push(img);
         self.plan.events.push(RmiEvent::Deleted(id.clone()));
         self.plan.delete_images.push(id.clone());
+        // moby's layer store releases the image's layer chain top-down; each chain no remaining
+        // image shares is deleted and printed by its chain ID.
+        for k in (0..img.diff_ids.len()).rev() {
+            let prefix = &img.diff_ids[..=k];
+            if self.images.values().any(|o| o.diff_ids.len() > k && &o.diff_ids[..=k] == prefix) {
+                break;
+            }
+            if let Some(chain) = oci_model::chain_id(prefix) {
+                self.plan.events.push(RmiEvent::Deleted(chain));
+            }
+        }
         Ok(img.parent.clone())
     }
 

@@ -6,6 +6,16 @@ use oci_model::Digest;
 use std::collections::BTreeMap;
 
 /// A digest whose hex starts with `prefix` (padded with zeros), so prefixes are predictable.
+/// The plan without the layer-chain `Deleted` lines (asserted on their own in
+/// `rmi_prints_freed_layer_chains`).
+fn images_only(v: &StoreView, mut p: RmiPlan) -> RmiPlan {
+    p.events.retain(|e| match e {
+        RmiEvent::Deleted(d) => v.images.iter().any(|i| &i.id == d),
+        _ => true,
+    });
+    p
+}
+
 fn h(prefix: &str) -> Digest {
     Digest::from_hex(&format!("{prefix:0<64}")).unwrap()
 }
@@ -428,6 +438,7 @@ fn rmi(v: &StoreView, input: &str, force: bool, no_prune: bool) -> Result<RmiPla
 fn rmi_tag_with_other_tags_only_untags() {
     let v = rmi_view().0;
     let plan = rmi(&v, "bb:2", false, false).unwrap();
+    let plan = images_only(&v, plan);
     assert_eq!(
         plan,
         RmiPlan {
@@ -442,6 +453,7 @@ fn rmi_tag_with_other_tags_only_untags() {
 fn rmi_last_tag_deletes_and_keeps_shared_layer() {
     let v = rmi_view().0;
     let plan = rmi(&v, "cc:1", false, false).unwrap();
+    let plan = images_only(&v, plan);
     // e1 is still used by b1: only the config goes
     assert_eq!(
         plan,
@@ -469,6 +481,7 @@ fn rmi_by_id_in_two_repositories_needs_force() {
     assert_eq!(err.kind(), ErrorKind::Conflict);
 
     let plan = rmi(&v, "b2", true, false).unwrap();
+    let plan = images_only(&v, plan);
     assert_eq!(plan.events, vec![untagged("cc:1"), untagged("dd:1"), deleted("b2")]);
     assert_eq!(plan.untag, vec![r("cc:1"), r("dd:1")]);
     assert_eq!(plan.delete_images, vec![h("b2")]);
@@ -487,6 +500,7 @@ fn rmi_by_id_two_tags_of_one_repository_needs_force() {
         )
     );
     let plan = rmi(&v, &h("b1").to_string(), true, false).unwrap();
+    let plan = images_only(&v, plan);
     assert_eq!(plan.events, vec![untagged("bb:1"), untagged("bb:2"), deleted("b1")]);
     assert_eq!(plan.delete_layers, vec![h("e2")]);
     assert_eq!(plan.bytes_freed, 100 + 210);
@@ -503,6 +517,7 @@ fn rmi_by_id_single_repository_with_digest_untags_all() {
         .tag(&d, "b1")
         .0;
     let plan = rmi(&v, "b1", false, false).unwrap();
+    let plan = images_only(&v, plan);
     assert_eq!(
         plan,
         RmiPlan {
@@ -514,9 +529,10 @@ fn rmi_by_id_single_repository_with_digest_untags_all() {
         }
     );
     // by tag: the digest reference of the same repository goes with the last tag
-    assert_eq!(rmi(&v, "bb:1", false, false).unwrap(), plan);
+    assert_eq!(images_only(&v, rmi(&v, "bb:1", false, false).unwrap()), plan);
     // by digest: the tag stays
     let plan = rmi(&v, &d, false, false).unwrap();
+    let plan = images_only(&v, plan);
     assert_eq!(
         plan,
         RmiPlan {
@@ -539,6 +555,7 @@ fn rmi_by_manifest_digest_untags_that_repository() {
         .tag("cc:1", "b1")
         .0;
     let plan = rmi(&v, &d, false, false).unwrap();
+    let plan = images_only(&v, plan);
     assert_eq!(plan.events, vec![untagged(&d), untagged("bb:1"), untagged("bb:2")]);
     assert_eq!(plan.untag, vec![r("bb:1"), r("bb:2")]);
     assert_eq!(plan.delete_images, Vec::<Digest>::new());
@@ -597,6 +614,7 @@ fn rmi_with_running_container() {
     }
     // forced by name: the tag goes, the image stays
     let plan = rmi(&v, "cc:1", true, false).unwrap();
+    let plan = images_only(&v, plan);
     assert_eq!(
         plan,
         RmiPlan {
@@ -642,6 +660,7 @@ fn rmi_child_image_conflict() {
     }
     // by name: untagged, kept for its children
     let plan = rmi(&v, "base:1", false, false).unwrap();
+    let plan = images_only(&v, plan);
     assert_eq!(
         plan,
         RmiPlan {
@@ -656,6 +675,7 @@ fn rmi_child_image_conflict() {
 fn rmi_prunes_untagged_parents() {
     let v = chain_view().0;
     let plan = rmi(&v, "top:1", false, false).unwrap();
+    let plan = images_only(&v, plan);
     // the tagged base stops the walk
     assert_eq!(
         plan,
@@ -668,6 +688,7 @@ fn rmi_prunes_untagged_parents() {
         }
     );
     let plan = rmi(&v, "top:1", false, true).unwrap();
+    let plan = images_only(&v, plan);
     assert_eq!(
         plan,
         RmiPlan {
@@ -681,6 +702,7 @@ fn rmi_prunes_untagged_parents() {
     // a container on a parent stops the walk there
     let v = chain_view().container("c1", "01", false).0;
     let plan = rmi(&v, "top:1", false, false).unwrap();
+    let plan = images_only(&v, plan);
     assert_eq!(plan.events, vec![untagged("top:1"), deleted("70b"), deleted("02")]);
     assert_eq!(plan.delete_layers, hs(&["e3", "e4"]));
     assert_eq!(plan.bytes_freed, 200 + 33 + 5);
@@ -691,6 +713,7 @@ fn rmi_prunes_untagged_parents() {
         .tag("side:1", "5b")
         .0;
     let plan = rmi(&v, "top:1", false, false).unwrap();
+    let plan = images_only(&v, plan);
     assert_eq!(plan.delete_images, hs(&["70b", "02"]));
 }
 
@@ -751,6 +774,7 @@ fn prune_dangling() {
     let v = prune_view().0;
     let dig = format!("dig@{}", h("d0"));
     let plan = prune(&v, false, None, &[]);
+    let plan = images_only(&v, plan);
     assert_eq!(
         plan,
         RmiPlan {
@@ -769,6 +793,7 @@ fn prune_all() {
     let v = prune_view().0;
     let dig = format!("dig@{}", h("d0"));
     let plan = prune(&v, true, None, &[]);
+    let plan = images_only(&v, plan);
     assert_eq!(
         plan,
         RmiPlan {
@@ -817,6 +842,7 @@ fn prune_until_and_labels() {
         assert_eq!(prune(&v, false, None, &labels).delete_images, hs(&want), "{labels:?}");
     }
     let plan = prune(&v, false, None, &["env=prod"]);
+    let plan = images_only(&v, plan);
     assert_eq!(plan.events, vec![untagged(&dig), deleted("d19")]);
     assert_eq!(plan.bytes_freed, 109);
 }
@@ -834,6 +860,7 @@ fn prune_all_parent_before_child_untags_then_deletes() {
         .tag("c:1", "0b")
         .0;
     let plan = prune(&v, true, None, &[]);
+    let plan = images_only(&v, plan);
     assert_eq!(
         plan.events,
         vec![untagged("p:1"), untagged("c:1"), deleted("0b"), deleted("0a")]
@@ -935,4 +962,30 @@ fn events_serialize_like_docker() {
     let events = vec![untagged("bb:1"), deleted("b1")];
     let json = serde_json::to_string(&events).unwrap();
     assert_eq!(json, format!(r#"[{{"Untagged":"bb:1"}},{{"Deleted":"{}"}}]"#, h("b1")));
+}
+
+#[test]
+fn rmi_prints_freed_layer_chains() {
+    // base: e1; app: e1 e2 e3 (child of nothing); other: e1 e2
+    let v = View::default()
+        .layer("e1", 10, 10)
+        .layer("e2", 20, 20)
+        .layer("e3", 30, 30)
+        .image("b1", &["e1"], 1)
+        .tag("base:1", "b1")
+        .image("a1", &["e1", "e2", "e3"], 2)
+        .tag("app:1", "a1")
+        .image("c1", &["e1", "e2"], 3)
+        .tag("other:1", "c1")
+        .0;
+    let chain = |ls: &[&str]| RmiEvent::Deleted(oci_model::chain_id(&ls.iter().map(|l| h(l)).collect::<Vec<_>>()).unwrap());
+    // only the top chain of app is its own: e1+e2 is shared with other, e1 with base
+    let plan = rmi(&v, "app:1", false, false).unwrap();
+    assert_eq!(plan.events, vec![untagged("app:1"), deleted("a1"), chain(&["e1", "e2", "e3"])]);
+    // deleting other frees e1+e2 as a chain, but not layer e2's bytes' chain below it
+    let plan = rmi(&v, "other:1", false, false).unwrap();
+    assert_eq!(plan.events, vec![untagged("other:1"), deleted("c1")]);
+    let v2 = View::default().layer("e1", 10, 10).layer("e2", 20, 20).image("c1", &["e1", "e2"], 3).tag("other:1", "c1").0;
+    let plan = rmi(&v2, "other:1", false, false).unwrap();
+    assert_eq!(plan.events, vec![untagged("other:1"), deleted("c1"), chain(&["e1", "e2"]), chain(&["e1"])]);
 }

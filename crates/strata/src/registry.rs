@@ -97,27 +97,16 @@ pub fn pull(engine: &Engine, a: PullArgs) -> anyhow::Result<()> {
     let platform = a.platform.as_deref().map(engine::parse_platform).transpose()?;
     let printer = Printer::new(a.quiet);
     let show = |p: Progress| printer.show(p);
-    let targets: Vec<String> = if a.all_tags {
-        if r.tag().is_some() || r.digest().is_some() {
-            anyhow::bail!("tag can't be used with --all-tags/-a");
-        }
-        let repo = registry_client::Repo::from(&r);
-        env.client().tags(&repo).map_err(engine::EngineError::from)?.into_iter().map(|t| format!("{}:{t}", r.name())).collect()
-    } else {
-        if r.tag().is_none() && r.digest().is_none() && !a.quiet {
-            println!("Using default tag: latest");
-        }
-        vec![a.name.clone()]
-    };
-    for t in &targets {
-        let out = engine.pull(&env, t, platform.as_ref(), &show)?;
-        if !a.all_tags {
-            println!("{}", out.reference);
-        }
-    }
     if a.all_tags {
+        engine.pull_all_tags(&env, &a.name, platform.as_ref(), &show)?;
         println!("{}", r.name());
+        return Ok(());
     }
+    if r.tag().is_none() && r.digest().is_none() && !a.quiet {
+        println!("Using default tag: latest");
+    }
+    let out = engine.pull(&env, &a.name, platform.as_ref(), &show)?;
+    println!("{}", out.reference);
     Ok(())
 }
 
