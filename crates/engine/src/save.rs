@@ -212,10 +212,27 @@ impl Engine {
                     b.append_data(&mut h, &path, bytes.as_slice()).map_err(io)?;
                 }
                 Content::Blob(d) => {
-                    let f = self.blobs.open_blob(&d)?;
+                    let mut f = self.blobs.open_blob(&d)?;
                     let len = f.metadata().map_err(io)?.len();
                     h.set_size(len);
-                    b.append_data(&mut h, &path, f).map_err(io)?;
+                    // Blob paths fit a ustar header; the body is copied in 1 MiB chunks
+                    // rather than through the tar crate's 8 KiB copy.
+                    h.set_path(&path).map_err(io)?;
+                    h.set_cksum();
+                    let out = b.get_mut();
+                    out.write_all(h.as_bytes()).map_err(io)?;
+                    let mut buf = vec![0u8; 1 << 20];
+                    let mut left = len;
+                    while left > 0 {
+                        let n = std::io::Read::read(&mut f, &mut buf[..left.min(1 << 20) as usize]).map_err(io)?;
+                        if n == 0 {
+                            return Err(EngineError::invalid(format!("blob {d} shrank while saving")));
+                        }
+                        out.write_all(&buf[..n]).map_err(io)?;
+                        left -= n as u64;
+                    }
+                    let pad = (512 - len % 512) % 512;
+                    out.write_all(&[0u8; 512][..pad as usize]).map_err(io)?;
                 }
             }
         }
