@@ -252,3 +252,105 @@ fn fifty_concurrent_clients_lose_no_tag_and_keep_refcounts_exact_ten_rounds() {
         round(r, rport);
     }
 }
+
+#[test]
+fn docker_cli_pull_push_search_and_login_through_the_server() {
+    require(DOCKER);
+    let reg_dir = tempfile::tempdir().unwrap();
+    // a registry with htpasswd Basic auth for u:p
+    let port_r = free_port();
+    let htpasswd = reg_dir.path().join("htpasswd");
+    std::fs::write(&htpasswd, format!("u:{}\n", bcrypt::hash("p", 4).unwrap())).unwrap();
+    let cfg = reg_dir.path().join("registry.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port_r}\nauth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
+            reg_dir.path().join("data").display(),
+            htpasswd.display()
+        ),
+    )
+    .unwrap();
+    require("docker-registry");
+    let _reg = Proc(Command::new("docker-registry").arg("serve").arg(&cfg).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port_r)).is_err() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let s = Store::new();
+    let rootfs = s.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    s.ok(&["import", tar_of(&rootfs).to_str().unwrap(), "bb:1"]);
+    // the server's own config lists the registry for search
+    let strata_cfg = s.scratch().join("strata-config");
+    std::fs::create_dir_all(&strata_cfg).unwrap();
+    std::fs::write(strata_cfg.join("strata.toml"), format!("[registry]\nsearch = [\"127.0.0.1:{port_r}\"]\n")).unwrap();
+    let port = free_port();
+    let _srv = Proc(
+        s.command(&["serve", "--listen", &format!("127.0.0.1:{port}"), "--web-dir", "/nonexistent"])
+            .env("STRATA_CONFIG", &strata_cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(port, "/_ping");
+    let client_cfg = s.scratch().join("docker-config");
+    let docker = |args: &[&str], stdin: Option<&str>| {
+        let mut c = Command::new(DOCKER);
+        c.args(args)
+            .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+            .env("DOCKER_CONFIG", &client_cfg)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(input) = stdin {
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        }
+        drop(child.stdin.take());
+        let o = child.wait_with_output().unwrap();
+        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let remote = format!("127.0.0.1:{port_r}/bb:1");
+    assert_eq!(docker(&["tag", "bb:1", &remote], None).0, 0);
+    // push without credentials fails with the registry's authentication message
+    let (code, _, err) = docker(&["push", &remote], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("unauthorized") || err.contains("authentication required") || err.contains("no basic auth"), "{err}");
+    // login through the daemon (POST /auth), a wrong password first
+    let (code, _, err) = docker(&["login", "-u", "u", "--password-stdin", &format!("127.0.0.1:{port_r}")], Some("wrong\n"));
+    assert_ne!(code, 0, "{err}");
+    let (code, out, err) = docker(&["login", "-u", "u", "--password-stdin", &format!("127.0.0.1:{port_r}")], Some("p\n"));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Login Succeeded"), "{out}");
+    // push with the stored credentials (sent as X-Registry-Auth)
+    let (code, out, err) = docker(&["push", &remote], None);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("The push refers to repository [127.0.0.1:{port_r}/bb]"), "{out}");
+    assert!(lines.iter().any(|l| l.ends_with(": Pushed")), "{out}");
+    let last = lines.last().unwrap();
+    assert!(last.starts_with("1: digest: sha256:") && last.contains(" size: "), "{out}");
+    // pull into the server after removing the local tag: the layer is already here
+    assert_eq!(docker(&["rmi", &remote], None).0, 0);
+    let (code, out, err) = docker(&["pull", &remote], None);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1: Pulling from bb", "{out}");
+    assert!(lines.iter().any(|l| l.ends_with(": Already exists")), "{out}");
+    assert!(lines.iter().any(|l| l.starts_with("Digest: sha256:")), "{out}");
+    assert_eq!(lines[lines.len() - 2], format!("Status: Downloaded newer image for {remote}"), "{out}");
+    assert_eq!(*lines.last().unwrap(), remote);
+    assert_eq!(
+        s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", &format!("127.0.0.1:{port_r}/bb")]),
+        format!("{remote}\n")
+    );
+    // search goes through the server's configured registries
+    let (code, out, err) = docker(&["search", "bb"], None);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = out.lines().collect();
+    assert!(rows[0].starts_with("NAME") && rows[0].contains("DESCRIPTION") && rows[0].contains("STARS") && rows[0].contains("OFFICIAL"), "{out}");
+    assert!(rows[1].starts_with(&format!("127.0.0.1:{port_r}/bb ")), "{out}");
+}

@@ -13,8 +13,8 @@
 
 mod model;
 mod plan;
-mod route;
 mod pull;
+mod route;
 mod sandbox;
 mod sharing;
 mod stack;

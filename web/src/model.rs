@@ -59,7 +59,7 @@ impl ImageSummary {
 }
 
 /// One line of the Images table: what `docker images` prints, plus the extra columns.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ImageRow {
     /// What selecting and deleting this row names: the `repo:tag`, or the image ID for a
     /// dangling image.
@@ -599,7 +599,10 @@ mod tests {
         );
         let rows = image_rows(&images, NOW);
         assert_eq!(rows[0].key, "bb:1");
-        assert_eq!(rows[2].key, images[1].id, "a dangling row is named by its ID");
+        assert_eq!(
+            rows[2].key, images[1].id,
+            "a dangling row is named by its ID"
+        );
     }
 
     #[test]
@@ -708,9 +711,15 @@ mod tests {
         };
         assert_eq!(keys(&table(&images, NOW, &q("WEB:L"))), ["web:latest"]);
         assert_eq!(keys(&table(&images, NOW, &q("bbbb"))), ["base:1"]);
-        assert_eq!(keys(&table(&images, NOW, &q("sha256:cc"))), [images[2].id.as_str()]);
+        assert_eq!(
+            keys(&table(&images, NOW, &q("sha256:cc"))),
+            [images[2].id.as_str()]
+        );
         assert_eq!(keys(&table(&images, NOW, &q("team=infra"))), ["base:1"]);
-        assert_eq!(keys(&table(&images, NOW, &q("<none>"))), [images[2].id.as_str()]);
+        assert_eq!(
+            keys(&table(&images, NOW, &q("<none>"))),
+            [images[2].id.as_str()]
+        );
         assert!(table(&images, NOW, &q("nothing")).is_empty());
     }
 
@@ -781,7 +790,10 @@ mod tests {
         assert_eq!(t.text(), "1 image (1 row) · 2kB used by no other image");
         // a layer map missing an image gives no subset total rather than a wrong one
         layers.remove(&images[2].id);
-        assert_eq!(totals(&rows, &images, Some(&layers), None).shown_bytes, None);
+        assert_eq!(
+            totals(&rows, &images, Some(&layers), None).shown_bytes,
+            None
+        );
     }
 
     #[test]
@@ -813,7 +825,9 @@ mod tests {
             pull_params("bb@sha256:abc").unwrap(),
             ("bb".into(), "sha256:abc".into())
         );
-        assert!(pull_params("").unwrap_err().starts_with("type an image name"));
+        assert!(pull_params("")
+            .unwrap_err()
+            .starts_with("type an image name"));
         assert!(pull_params("a b").is_err());
     }
 

@@ -134,6 +134,9 @@ CREATE TABLE audit (
 /// The metadata database of one data directory.
 pub struct Db {
     conn: Connection,
+    /// The last view read and SQLite's `data_version` when it was read: reused until another
+    /// connection commits (the version moves) or this one writes (the cache is dropped).
+    cache: Option<(i64, StoreView)>,
 }
 
 /// A write transaction (`BEGIN IMMEDIATE`): reads see the state the writes apply to.
@@ -150,14 +153,23 @@ impl Db {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
-        Ok(Db { conn })
+        Ok(Db { conn, cache: None })
     }
 
     /// A consistent snapshot of all metadata.
     pub fn view(&mut self) -> Result<StoreView> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if let Some((v, view)) = &self.cache {
+            if *v == version {
+                let view = view.clone();
+                tx.commit()?;
+                return Ok(view);
+            }
+        }
         let v = read_view(&tx)?;
         tx.commit()?;
+        self.cache = Some((version, v.clone()));
         Ok(v)
     }
 
@@ -166,6 +178,7 @@ impl Db {
         &mut self,
         f: impl FnOnce(&mut WriteTx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
+        self.cache = None;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -573,5 +586,26 @@ mod tests {
         drop(db);
         let mut db = Db::open(&dir.path().join("strata.db")).unwrap();
         assert_eq!(db.view().unwrap().images.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn the_cached_view_follows_writes_from_this_and_other_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut a = Db::open(&path).unwrap();
+        let mut b = Db::open(&path).unwrap();
+        let d = Digest::of(b"layer");
+        let layer = LayerRecord { diff_id: d.clone(), size: 1, stored_bytes: 1 };
+        assert!(a.view().unwrap().layers.is_empty());
+        b.write(|tx| tx.insert_layer(&layer, None)).unwrap();
+        assert_eq!(a.view().unwrap().layers.len(), 1, "another connection's commit is seen");
+        a.write(|tx| tx.delete_layer(&d)).unwrap();
+        assert!(a.view().unwrap().layers.is_empty(), "this connection's own write is seen");
+        assert!(b.view().unwrap().layers.is_empty());
     }
 }

@@ -46,6 +46,8 @@ pub struct Ctx {
     pub route: RwSignal<Route>,
     /// `/api/images`.
     pub images: RwSignal<Load<Vec<ImageSummary>>>,
+    /// When `images` last changed (unix seconds): the table's "3 minutes ago" are relative to it.
+    pub fetched_at: RwSignal<i64>,
     /// `/api/disk-usage`.
     pub disk: RwSignal<Option<DiskUsageDto>>,
     /// `/api/containers`.
@@ -73,26 +75,53 @@ impl Ctx {
         );
     }
 
-    /// Refetches the lists now.
+    /// Refetches the lists now; each list is shown as soon as it arrives.
     pub fn refresh(&self) {
         let ctx = *self;
+        let pending = std::rc::Rc::new(std::cell::Cell::new(3u8));
+        let done = move |pending: &std::rc::Rc<std::cell::Cell<u8>>| {
+            pending.set(pending.get() - 1);
+            if pending.get() == 0 {
+                ctx.revision.update(|r| *r += 1);
+            }
+        };
+        let p = pending.clone();
         spawn_local(async move {
-            let (images, disk, containers) = futures_join(
-                net::get_json::<Vec<ImageSummary>>("cannot list images", "/api/images"),
-                net::get_json::<DiskUsageDto>("cannot read disk usage", "/api/disk-usage"),
-                net::get_json::<Vec<ContainerDto>>("cannot list containers", "/api/containers"),
-            )
-            .await;
-            ctx.images.set(match images {
+            let images =
+                net::get_json::<Vec<ImageSummary>>("cannot list images", "/api/images").await;
+            // an unchanged list is not set again, so the table keeps its DOM (and the focus)
+            let next = match images {
                 Ok(v) => Load::Ready(v),
                 Err(e) => Load::Failed(e),
-            });
-            ctx.disk.set(disk.ok());
-            ctx.containers.set(match containers {
+            };
+            if ctx.images.with_untracked(|old| *old != next) {
+                ctx.fetched_at.set(now());
+                ctx.images.set(next);
+            }
+            done(&p);
+        });
+        let p = pending.clone();
+        spawn_local(async move {
+            let disk = net::get_json::<DiskUsageDto>("cannot read disk usage", "/api/disk-usage")
+                .await
+                .ok();
+            if ctx.disk.with_untracked(|old| *old != disk) {
+                ctx.disk.set(disk);
+            }
+            done(&p);
+        });
+        spawn_local(async move {
+            let containers =
+                net::get_json::<Vec<ContainerDto>>("cannot list containers", "/api/containers")
+                    .await;
+            let next = match containers {
                 Ok(v) => Load::Ready(v),
                 Err(e) => Load::Failed(e),
-            });
-            ctx.revision.update(|r| *r += 1);
+            };
+            if ctx.containers.with_untracked(|old| *old != next) {
+                ctx.containers.set(next);
+            }
+            done(&pending);
         });
     }
 
@@ -121,41 +150,6 @@ impl Ctx {
         self.route.set(Route::parse(href));
         w.scroll_to_with_x_and_y(0.0, 0.0);
     }
-}
-
-/// Three futures at once (the lists load in parallel).
-async fn futures_join<A, B, C>(
-    a: impl std::future::Future<Output = A>,
-    b: impl std::future::Future<Output = B>,
-    c: impl std::future::Future<Output = C>,
-) -> (A, B, C) {
-    use std::pin::pin;
-    use std::task::Poll;
-    let (mut a, mut b, mut c) = (pin!(a), pin!(b), pin!(c));
-    let (mut ra, mut rb, mut rc) = (None, None, None);
-    std::future::poll_fn(move |cx| {
-        if ra.is_none() {
-            if let Poll::Ready(v) = a.as_mut().poll(cx) {
-                ra = Some(v);
-            }
-        }
-        if rb.is_none() {
-            if let Poll::Ready(v) = b.as_mut().poll(cx) {
-                rb = Some(v);
-            }
-        }
-        if rc.is_none() {
-            if let Poll::Ready(v) = c.as_mut().poll(cx) {
-                rc = Some(v);
-            }
-        }
-        if ra.is_some() && rb.is_some() && rc.is_some() {
-            Poll::Ready((ra.take().unwrap(), rb.take().unwrap(), rc.take().unwrap()))
-        } else {
-            Poll::Pending
-        }
-    })
-    .await
 }
 
 /// Unix seconds from the browser's clock.
@@ -227,6 +221,7 @@ pub fn App() -> impl IntoView {
     let ctx = Ctx {
         route: RwSignal::new(Route::parse(&path)),
         images: RwSignal::new(Load::Loading),
+        fetched_at: RwSignal::new(now()),
         disk: RwSignal::new(None),
         containers: RwSignal::new(Load::Loading),
         revision: RwSignal::new(0),
@@ -268,24 +263,25 @@ pub fn App() -> impl IntoView {
     );
 
     // `/` focuses the page's search box, as in lazydocker and dive
-    let keys = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |ev: web_sys::KeyboardEvent| {
-        if ev.key() != "/" || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
-            return;
-        }
-        let typing = document()
-            .active_element()
-            .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
-            .unwrap_or(false);
-        if typing {
-            return;
-        }
-        if let Some(el) = document().query_selector("[data-search]").ok().flatten() {
-            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-                ev.prevent_default();
-                let _ = el.focus();
+    let keys =
+        Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |ev: web_sys::KeyboardEvent| {
+            if ev.key() != "/" || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+                return;
             }
-        }
-    });
+            let typing = document()
+                .active_element()
+                .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
+                .unwrap_or(false);
+            if typing {
+                return;
+            }
+            if let Some(el) = document().query_selector("[data-search]").ok().flatten() {
+                if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                    ev.prevent_default();
+                    let _ = el.focus();
+                }
+            }
+        });
     let _ = document().add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
     keys.forget();
 

@@ -1,0 +1,330 @@
+//! The union explorer: the merged tree coloured by providing layer, "this layer only" vs
+//! merged, A/M/R markers, the versions a selected path shadows and the whiteouts and opaque
+//! markers bearing on it, and dive's wasted space and efficiency score. Used by the image files
+//! page, the container page and the sandbox.
+
+use super::net::{self, enc};
+use super::widgets::{ErrorBox, Loading};
+use super::{Ctx, Link, Load};
+use crate::route::Route;
+use crate::tree::{self, Mode, View};
+use crate::wire::TreeDto;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::collections::BTreeSet;
+use wasm_bindgen::JsCast;
+
+/// The explorer over a view that may change (a container being edited, the sandbox).
+#[component]
+pub fn Explorer(
+    view: Signal<View>,
+    /// Called with a path to open it in an editor (containers, sandbox).
+    #[prop(optional)]
+    on_open: Option<Callback<String>>,
+    /// Loads the visible content of a file (`GET /api/containers/{id}/files`).
+    #[prop(optional)]
+    content: Option<Callback<String, ()>>,
+    /// The text loaded by `content`, for the selected path.
+    #[prop(optional)]
+    loaded: Option<RwSignal<Option<(String, Result<String, String>)>>>,
+    /// Start on this path.
+    #[prop(optional, into)]
+    initial: Option<String>,
+) -> impl IntoView {
+    let mode = RwSignal::new(Mode::Merged);
+    let folded = RwSignal::new(BTreeSet::<String>::new());
+    let search = RwSignal::new(String::new());
+    let show_removed = RwSignal::new(true);
+    let selected = RwSignal::new(initial);
+    let tree_id = format!("tree-{}", (js_sys::Math::random() * 1e9) as u64);
+
+    let rows = Memo::new(move |_| {
+        view.with(|v| {
+            folded.with(|f| search.with(|s| tree::rows(v, mode.get(), f, s, show_removed.get())))
+        })
+    });
+    let counts = Memo::new(move |_| view.with(tree::change_counts));
+    let layer_count = Memo::new(move |_| view.with(|v| v.layer_count()));
+
+    let tid = tree_id.clone();
+    let tree_id_el = tree_id.clone();
+    let on_key = move |ev: web_sys::KeyboardEvent| {
+        let key = ev.key();
+        if !matches!(
+            key.as_str(),
+            "ArrowDown" | "ArrowUp" | "ArrowLeft" | "ArrowRight" | "Home" | "End"
+        ) {
+            return;
+        }
+        let Some(active) = document().active_element() else {
+            return;
+        };
+        let Some(path) = active.get_attribute("data-path") else {
+            return;
+        };
+        let list = rows.get_untracked();
+        let Some(i) = list.iter().position(|r| r.path == path) else {
+            return;
+        };
+        ev.prevent_default();
+        let target = match key.as_str() {
+            "ArrowDown" => (i + 1).min(list.len().saturating_sub(1)),
+            "ArrowUp" => i.saturating_sub(1),
+            "Home" => 0,
+            "End" => list.len().saturating_sub(1),
+            "ArrowRight" => {
+                if list[i].has_children {
+                    folded.update(|f| {
+                        f.remove(&path);
+                    });
+                }
+                i
+            }
+            _ => {
+                if list[i].has_children && !folded.with_untracked(|f| f.contains(&path)) {
+                    folded.update(|f| {
+                        f.insert(path.clone());
+                    });
+                    i
+                } else {
+                    // to the parent
+                    let parent = crate::tree::slash(&path);
+                    let parent = parent
+                        .rsplit_once('/')
+                        .map(|(p, _)| p.trim_start_matches('/').to_string())
+                        .unwrap_or_default();
+                    list.iter().position(|r| r.path == parent).unwrap_or(i)
+                }
+            }
+        };
+        if let Some(r) = list.get(target) {
+            let sel = format!("#{} [data-path=\"{}\"]", tid, r.path.replace('"', "\\\""));
+            if let Ok(Some(el)) = document().query_selector(&sel) {
+                if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = el.focus();
+                }
+            }
+        }
+    };
+
+    view! {
+        <div class="explorer">
+            <div class="explorer-controls">
+                <fieldset class="modes">
+                    <legend>"Show"</legend>
+                    <label class="mode">
+                        <input type="radio" name=format!("{tree_id}-mode") prop:checked=move || mode.get() == Mode::Merged
+                            on:change=move |_| mode.set(Mode::Merged)/>
+                        "Merged view (what a container sees)"
+                    </label>
+                    {let tree_id = tree_id.clone(); move || (0..layer_count.get()).map(|n| {
+                        let c = counts.get().get(n).copied().unwrap_or_default();
+                        let name = view.with(|v| v.layer_name(n));
+                        view! {
+                            <label class=format!("mode layer-pick c{}", n % 8)>
+                                <input type="radio" name=format!("{tree_id}-mode") prop:checked=move || mode.get() == Mode::Layer(n)
+                                    on:change=move |_| mode.set(Mode::Layer(n))/>
+                                <span class="swatch" aria-hidden="true"></span>
+                                {format!("{name} only")}
+                                <span class="amr" title="added, modified, removed">{format!(" +{} ~{} -{}", c.0, c.1, c.2)}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <label class="search">
+                    <span class="visually-hidden">"Filter paths"</span>
+                    <input type="search" placeholder="Filter paths" prop:value=move || search.get()
+                        on:input=move |ev| search.set(event_target_value(&ev))/>
+                </label>
+                <label class="check">
+                    <input type="checkbox" prop:checked=move || show_removed.get()
+                        on:change=move |ev| show_removed.set(event_target_checked(&ev))/>
+                    "Show removed paths (hidden by a whiteout or opaque directory)"
+                </label>
+                <div class="fold-buttons">
+                    <button type="button" class="small" on:click=move |_| folded.set(tree::all_dirs(&rows.get_untracked()))>"Fold all"</button>
+                    <button type="button" class="small" on:click=move |_| folded.set(BTreeSet::new())>"Unfold all"</button>
+                </div>
+            </div>
+            <div class="explorer-main">
+                <div class="tree" id=tree_id_el role="tree" aria-label="Files" on:keydown=on_key>
+                    {move || {
+                        let list = rows.get();
+                        if list.is_empty() {
+                            return view! { <p class="muted">{move || if search.with(|s| s.is_empty()) { "No files in this view." } else { "No path matches the filter." }}</p> }.into_any();
+                        }
+                        list.into_iter().map(|r| {
+                            let path = r.path.clone();
+                            let p2 = path.clone();
+                            let p3 = path.clone();
+                            let folded_now = folded.with_untracked(|f| f.contains(&path));
+                            let colour = r.layer.map(|l| format!("c{}", l % 8)).unwrap_or_default();
+                            let layer_text = r.layer.map(|l| format!("L{}", l + 1)).unwrap_or_default();
+                            let change_class = match r.change { Some('A') => "chg-a", Some('M') => "chg-m", Some('R') => "chg-r", _ => "" };
+                            let title = match (r.layer, r.removed) {
+                                (Some(l), true) => format!("removed by layer {}", l + 1),
+                                (Some(l), false) => format!("from layer {}", l + 1),
+                                _ => String::new(),
+                            };
+                            view! {
+                                <div class=format!("tree-row {colour}") class:removed=r.removed role="treeitem"
+                                    attr:aria-level=r.depth + 1
+                                    aria-expanded=r.has_children.then(|| (!folded_now).to_string())
+                                    aria-selected=move || (selected.get().as_deref() == Some(p3.as_str())).to_string()
+                                    style=format!("--depth:{}", r.depth)>
+                                    {r.has_children.then(|| {
+                                        let p = path.clone();
+                                        view! {
+                                            <button type="button" class="fold" tabindex="-1" aria-label=if folded_now { "Unfold" } else { "Fold" }
+                                                on:click=move |_| folded.update(|f| { if !f.remove(&p) { f.insert(p.clone()); } })>
+                                                {if folded_now { "▸" } else { "▾" }}
+                                            </button>
+                                        }
+                                    })}
+                                    <button type="button" class="path" data-path=path.clone() title=title
+                                        on:click=move |_| selected.set(Some(p2.clone()))>
+                                        <span class="name">{r.name.clone()}{if r.is_dir { "/" } else { "" }}</span>
+                                        {r.target.clone().map(|t| view! { <span class="target">{format!(" → {t}")}</span> })}
+                                    </button>
+                                    <span class="layer-chip" aria-label=format!("layer {}", r.layer.map(|l| l + 1).unwrap_or(0))>{layer_text}</span>
+                                    <span class=format!("letter {change_class}")>{r.change.map(|c| c.to_string()).unwrap_or_default()}</span>
+                                    <span class="num">{if r.kind == "file" { docker_format::human_size(r.size) } else { String::new() }}</span>
+                                    {(r.shadows > 0 && !r.removed).then(|| view! { <span class="hides" title="lower versions it hides">{format!("hides {}", r.shadows)}</span> })}
+                                </div>
+                            }
+                        }).collect_view().into_any()
+                    }}
+                </div>
+                <aside class="detail" aria-live="polite" aria-label="Selected path">
+                    {move || match selected.get() {
+                        None => view! { <p class="muted">"Select a path to see which layer provides it, the versions it hides and the whiteouts that bear on it."</p> }.into_any(),
+                        Some(p) => {
+                            let d = view.with(|v| tree::detail(v, &p));
+                            let names: Vec<String> = view.with(|v| (0..v.layer_count()).map(|n| v.layer_name(n)).collect());
+                            let name_of = move |n: usize| names.get(n).cloned().unwrap_or_else(|| format!("layer {}", n + 1));
+                            let is_file = view.with(|v| v.get(&p).is_some_and(|x| x.kind == "file"));
+                            let p_open = p.clone();
+                            let p_load = p.clone();
+                            let p_shown = p.clone();
+                            view! {
+                                <h3><code>{d.path.clone()}</code></h3>
+                                <p class="summary" data-summary>{d.summary.clone()}</p>
+                                {(!d.versions.is_empty()).then(|| view! {
+                                    <h4>"Versions, bottom layer first"</h4>
+                                    <ol class="versions">
+                                        {d.versions.clone().into_iter().map(|v| {
+                                            let label = name_of(v.layer);
+                                            view! {
+                                                <li class=format!("c{}", v.layer % 8) class:shadowed=!v.visible>
+                                                    <span class="layer-chip">{format!("L{}", v.layer + 1)}</span>
+                                                    <strong>{label}</strong>": "{v.what}
+                                                    {if v.visible { " (visible)" } else { " (shadowed)" }}
+                                                    {v.text.map(|t| view! { <pre class="content">{t}</pre> })}
+                                                </li>
+                                            }
+                                        }).collect_view()}
+                                    </ol>
+                                })}
+                                {(!d.markers.is_empty()).then(|| view! {
+                                    <h4>"Markers"</h4>
+                                    <ul class="markers">
+                                        {d.markers.clone().into_iter().map(|m| view! {
+                                            <li class=format!("marker {} c{}", m.kind, m.layer % 8)>
+                                                <span class="layer-chip">{format!("L{}", m.layer + 1)}</span>
+                                                <code>{m.tar_name}</code>" ("{m.kind}"): "{m.effect}
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                })}
+                                <div class="detail-actions">
+                                    {(is_file && content.is_some()).then(|| view! {
+                                        <button type="button" class="small" on:click=move |_| if let Some(c) = content { c.run(p_load.clone()) }>"Show content"</button>
+                                    })}
+                                    {on_open.map(|o| view! {
+                                        <button type="button" class="small" on:click=move |_| o.run(p_open.clone())>"Edit or delete…"</button>
+                                    })}
+                                </div>
+                                {loaded.map(|l| view! {
+                                    {move || l.get().filter(|(lp, _)| *lp == p_shown).map(|(_, r)| match r {
+                                        Ok(t) => view! { <pre class="content" aria-label="file content">{t}</pre> }.into_any(),
+                                        Err(e) => view! { <ErrorBox message=e/> }.into_any(),
+                                    })}
+                                })}
+                            }.into_any()
+                        }
+                    }}
+                    <Efficiency view=view/>
+                </aside>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn Efficiency(view: Signal<View>) -> impl IntoView {
+    view! {
+        {move || {
+            let e = view.with(tree::efficiency);
+            view! {
+                <section class="efficiency" aria-label="Efficiency">
+                    <h4>"Efficiency (dive's rules)"</h4>
+                    <p>"Score "<strong>{e.score.clone()}</strong>" · wasted "<strong>{e.wasted.clone()}</strong></p>
+                    <p class="help">"Wasted space: bytes of paths stored in more than one layer, or written and later deleted. A whiteout hides a file but the lower layer still ships it."</p>
+                    {(!e.paths.is_empty()).then(|| view! {
+                        <table class="waste">
+                            <thead><tr><th scope="col">"Path"</th><th scope="col" class="num">"All copies"</th><th scope="col">"Layers"</th></tr></thead>
+                            <tbody>
+                                {e.paths.clone().into_iter().map(|(p, s, l)| view! { <tr><td><code>{p}</code></td><td class="num">{s}</td><td>{l}</td></tr> }).collect_view()}
+                            </tbody>
+                        </table>
+                    })}
+                </section>
+            }
+        }}
+    }
+}
+
+/// `/ui/images/<id>/files`: the union explorer of one image.
+#[component]
+pub fn ImageFilesPage(id: String) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let state = RwSignal::new(Load::<View>::Loading);
+    let id2 = id.clone();
+    let load = move || {
+        let id = id2.clone();
+        spawn_local(async move {
+            let res: Result<TreeDto, String> = net::get_json(
+                "cannot read the image's files",
+                &format!("/api/images/{}/tree", enc(&id)),
+            )
+            .await;
+            state.set(match res {
+                Ok(t) => Load::Ready(View::from_dto(&t)),
+                Err(e) => Load::Failed(e),
+            });
+        });
+    };
+    load();
+    let _ = ctx;
+    let view_sig = Signal::derive(move || match state.get() {
+        Load::Ready(v) => v,
+        _ => View::default(),
+    });
+    let back = Route::Image(id.clone()).href();
+    view! {
+        <section class="page" aria-labelledby="files-title">
+            <nav class="crumbs" aria-label="Breadcrumb">
+                <Link href=Route::Images.href()>"Images"</Link>" › "
+                <Link href=back>{docker_format::truncate_id(&id)}</Link>" › "
+                <span aria-current="page">"Files"</span>
+            </nav>
+            <h1 id="files-title">"Union explorer"</h1>
+            <p class="help">"Each path is coloured by the layer that provides it. Read top-down, the first layer that has a path wins; a whiteout hides the path below it; an opaque directory hides everything below it."</p>
+            {move || match state.get() {
+                Load::Loading => view! { <Loading what="Reading the layers…"/> }.into_any(),
+                Load::Failed(e) => view! { <ErrorBox message=e retry=Callback::new({ let l = load.clone(); move |_| l() })/> }.into_any(),
+                Load::Ready(_) => view! { <Explorer view=view_sig/> }.into_any(),
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,806 @@
+//! The Images page: pull box, status chips, search, the sortable table with multi-select,
+//! tag, remove and prune dialogs with exact previews, and the totals line.
+
+use super::net::{self, enc};
+use super::widgets::{ErrorBox, Loading, Modal, PlanBody};
+use super::{Ctx, Link, Load};
+use crate::model::{self, Column, ImageRow, ImageSummary, Query, Status};
+use crate::plan::{self, Scope};
+use crate::pull::Pull;
+use crate::route::Route;
+use crate::wire::{decode, PlanDto};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::collections::BTreeSet;
+
+/// The dialog open on the page, if any.
+#[derive(Clone, Debug, PartialEq)]
+enum Dialog {
+    Remove {
+        name: String,
+        forced: bool,
+        plan: Load<PlanDto>,
+    },
+    Prune {
+        scope: Scope,
+        plan: Load<PlanDto>,
+    },
+    Tag {
+        source: String,
+    },
+    Bulk {
+        items: Vec<(String, Load<PlanDto>)>,
+    },
+}
+
+/// Fetches an rmi plan.
+pub async fn rmi_plan(name: &str, force: bool) -> Result<PlanDto, String> {
+    net::get_json(
+        &format!("cannot plan removing {name}"),
+        &format!("/api/images/{}/rmi-plan?force={}", enc(name), force as u8),
+    )
+    .await
+}
+
+/// Executes a removal and checks it against its preview; returns the toast text and whether
+/// it is a warning.
+pub async fn execute_rmi(
+    name: &str,
+    force: bool,
+    preview: &PlanDto,
+) -> Result<(String, bool), String> {
+    let body = net::send(
+        &format!("cannot remove {name}"),
+        "DELETE",
+        &format!("/api/images/{}?force={}", enc(name), force as u8),
+        None,
+    )
+    .await?;
+    let done: PlanDto = decode("removal", &body)?;
+    Ok(match plan::compare(preview, &done) {
+        None => (plan::done_text(&done), false),
+        Some(diff) => (diff, true),
+    })
+}
+
+#[component]
+pub fn ImagesPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let query = RwSignal::new(Query::default());
+    let selected = RwSignal::new(BTreeSet::<String>::new());
+    let dialog = RwSignal::new(None::<Dialog>);
+
+    let rows = Memo::new(move |_| {
+        ctx.images.with(|l| match l {
+            Load::Ready(list) => query.with(|q| model::table(list, ctx.fetched_at.get(), q)),
+            _ => Vec::new(),
+        })
+    });
+    // a refresh drops selected rows that are gone
+    Effect::new(move |_| {
+        let r = rows.get();
+        let kept = selected.with_untracked(|s| model::prune_selection(s, &r));
+        if selected.with_untracked(|s| *s != kept) {
+            selected.set(kept);
+        }
+    });
+    // for `just bench`: when the first table with rows is painted
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) {
+            return true;
+        }
+        let ready = matches!(ctx.images.get(), Load::Ready(_));
+        if ready {
+            // the next frame, then a task: the table is painted by then
+            request_animation_frame(move || {
+                set_timeout(
+                    move || {
+                        let t = window().performance().map(|p| p.now()).unwrap_or(0.0);
+                        if let Some(root) = document().document_element() {
+                            let _ = root.set_attribute("data-table-ready", &format!("{t:.1}"));
+                        }
+                    },
+                    std::time::Duration::ZERO,
+                )
+            });
+        }
+        ready
+    });
+
+    let open_remove = move |name: String| {
+        dialog.set(Some(Dialog::Remove {
+            name: name.clone(),
+            forced: false,
+            plan: Load::Loading,
+        }));
+        spawn_local(async move {
+            let plan = rmi_plan(&name, false).await;
+            dialog.update(|d| {
+                if let Some(Dialog::Remove {
+                    plan: p, name: n, ..
+                }) = d
+                {
+                    if *n == name {
+                        *p = match plan {
+                            Ok(v) => Load::Ready(v),
+                            Err(e) => Load::Failed(e),
+                        };
+                    }
+                }
+            });
+        });
+    };
+    let open_prune = move |scope: Scope| {
+        dialog.set(Some(Dialog::Prune {
+            scope,
+            plan: Load::Loading,
+        }));
+        spawn_local(async move {
+            let plan: Result<PlanDto, String> = net::get_json(
+                "cannot plan the prune",
+                &format!("/api/prune-plan?all={}", scope.all() as u8),
+            )
+            .await;
+            dialog.update(|d| {
+                if let Some(Dialog::Prune { plan: p, scope: s }) = d {
+                    if *s == scope {
+                        *p = match plan {
+                            Ok(v) => Load::Ready(v),
+                            Err(e) => Load::Failed(e),
+                        };
+                    }
+                }
+            });
+        });
+    };
+    let open_bulk = move |_| {
+        let names: Vec<String> = selected.get_untracked().into_iter().collect();
+        if names.is_empty() {
+            return;
+        }
+        dialog.set(Some(Dialog::Bulk {
+            items: names.iter().map(|n| (n.clone(), Load::Loading)).collect(),
+        }));
+        spawn_local(async move {
+            for name in names {
+                let plan = rmi_plan(&name, false).await;
+                dialog.update(|d| {
+                    if let Some(Dialog::Bulk { items }) = d {
+                        if let Some(item) = items.iter_mut().find(|(n, _)| *n == name) {
+                            item.1 = match plan {
+                                Ok(v) => Load::Ready(v),
+                                Err(e) => Load::Failed(e),
+                            };
+                        }
+                    }
+                });
+            }
+        });
+    };
+
+    // the page's state, so a refresh that changes the list does not rebuild the table
+    let state_kind = Memo::new(move |_| {
+        ctx.images.with(|l| match l {
+            Load::Loading => 0u8,
+            Load::Failed(_) => 1,
+            Load::Ready(v) if v.is_empty() => 2,
+            Load::Ready(_) => 3,
+        })
+    });
+    let counts = Memo::new(move |_| {
+        ctx.images.with(|l| match l {
+            Load::Ready(list) => model::status_counts(list),
+            _ => [0; 4],
+        })
+    });
+
+    view! {
+        <section aria-labelledby="images-title" class="page">
+            <div class="heading">
+                <h1 id="images-title">"Images"</h1>
+                <div class="actions">
+                    <button type="button" on:click=move |_| open_prune(Scope::Dangling)>"Prune…"</button>
+                </div>
+            </div>
+            <PullBox/>
+            <div class="toolbar" role="toolbar" aria-label="Filter images">
+                <div class="chips" role="radiogroup" aria-label="Status">
+                    {Status::ALL.into_iter().enumerate().map(|(i, s)| view! {
+                        <button type="button" role="radio" class="chip"
+                            aria-checked=move || (query.with(|q| q.status) == s).to_string()
+                            on:click=move |_| query.update(|q| q.status = s)>
+                            {s.label()}" "<span class="count">{move || counts.get()[i]}</span>
+                        </button>
+                    }).collect_view()}
+                </div>
+                <label class="search">
+                    <span class="visually-hidden">"Search images"</span>
+                    <input type="search" data-search placeholder="Search name, tag, ID or label  ( / )"
+                        prop:value=move || query.with(|q| q.search.clone())
+                        on:input=move |ev| { let v = event_target_value(&ev); query.update(|q| q.search = v); }/>
+                </label>
+                <Show when=move || selected.with(|s| !s.is_empty())>
+                    <div class="bulk" role="group" aria-label="Selected rows">
+                        <span>{move || format!("{} selected", selected.with(|s| s.len()))}</span>
+                        <button type="button" class="danger" on:click=open_bulk>
+                            {move || format!("Remove {} selected…", selected.with(|s| s.len()))}
+                        </button>
+                        <button type="button" class="ghost" on:click=move |_| selected.set(BTreeSet::new())>"Clear selection"</button>
+                    </div>
+                </Show>
+            </div>
+            {move || match state_kind.get() {
+                0 => view! { <Loading what="Loading images…"/> }.into_any(),
+                1 => view! {
+                    <ErrorBox message=ctx.images.with_untracked(|l| match l { Load::Failed(e) => format!("{e}. Check that `strata serve` is running, then try again."), _ => String::new() })
+                        retry=Callback::new(move |_| ctx.refresh())/>
+                }.into_any(),
+                2 => view! {
+                    <div class="empty">
+                        <p><strong>"No images yet."</strong></p>
+                        <p>"Pull one with the box above, or import a root filesystem from a terminal: "
+                            <code>"strata import rootfs.tar myimage:1.0"</code>"."</p>
+                        <p>"New images appear here by themselves."</p>
+                    </div>
+                }.into_any(),
+                _ => view! {
+                    <ImagesTable rows=rows query=query selected=selected
+                        on_remove=Callback::new(open_remove)
+                        on_tag=Callback::new(move |source: String| dialog.set(Some(Dialog::Tag { source })))/>
+                }.into_any(),
+            }}
+            <p class="totals" role="status">{move || {
+                let r = rows.get();
+                ctx.images.with(|l| match l {
+                    Load::Ready(list) => {
+                        let disk = ctx.disk.with(|d| d.as_ref().map(|d| d.layers_size));
+                        model::totals(&r, list, None, disk).text()
+                    }
+                    _ => String::new(),
+                })
+            }}</p>
+            {move || dialog.get().map(|d| view! { <DialogView dialog=d state=dialog open_prune=Callback::new(open_prune)/> })}
+        </section>
+    }
+}
+
+/// Rows painted in the first frame.
+const FIRST_ROWS: usize = 120;
+
+#[component]
+fn ImagesTable(
+    rows: Memo<Vec<ImageRow>>,
+    query: RwSignal<Query>,
+    selected: RwSignal<BTreeSet<String>>,
+    on_remove: Callback<String>,
+    on_tag: Callback<String>,
+) -> impl IntoView {
+    let header = move |c: Column| {
+        view! {
+            <th scope="col" class:num=c.numeric() aria-sort=move || query.with(|q| q.aria_sort(c))>
+                <button type="button" class="sort" on:click=move |_| query.update(|q| q.click(c))>
+                    {c.header()}
+                    <span class="arrow" aria-hidden="true">{move || match query.with(|q| q.aria_sort(c)) {
+                        "ascending" => "▲", "descending" => "▼", _ => "",
+                    }}</span>
+                </button>
+            </th>
+        }
+    };
+    let all_state = move || rows.with(|r| selected.with(|s| model::select_all_state(s, r)));
+    // A long table paints its first rows at once and the rest one frame later, so it is
+    // usable sooner (sorting, filtering and selection always work on every row).
+    let limit = RwSignal::new(FIRST_ROWS);
+    Effect::new(move |_| {
+        if rows.with(|r| r.len()) > limit.get() {
+            request_animation_frame(move || {
+                set_timeout(
+                    move || {
+                        limit.set(usize::MAX);
+                        request_animation_frame(|| {
+                            set_timeout(
+                                || {
+                                    let t = window().performance().map(|p| p.now()).unwrap_or(0.0);
+                                    if let Some(root) = document().document_element() {
+                                        let _ = root.set_attribute(
+                                            "data-table-complete",
+                                            &format!("{t:.1}"),
+                                        );
+                                    }
+                                },
+                                std::time::Duration::ZERO,
+                            )
+                        });
+                    },
+                    std::time::Duration::ZERO,
+                )
+            });
+        } else if limit.get_untracked() != usize::MAX {
+            request_animation_frame(|| {
+                set_timeout(
+                    || {
+                        let t = window().performance().map(|p| p.now()).unwrap_or(0.0);
+                        if let Some(root) = document().document_element() {
+                            let _ = root.set_attribute("data-table-complete", &format!("{t:.1}"));
+                        }
+                    },
+                    std::time::Duration::ZERO,
+                )
+            });
+        }
+    });
+    view! {
+        <div class="table-wrap">
+        <table class="images" data-rows=move || rows.with(|r| r.len())>
+            <caption class="visually-hidden">"Local images, one row per tag; click a column header to sort"</caption>
+            <thead>
+                <tr>
+                    <th scope="col" class="check">
+                        <input type="checkbox" aria-label="Select all shown rows"
+                            prop:checked=move || all_state().0
+                            prop:indeterminate=move || all_state().1
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                let keys: Vec<String> = rows.with_untracked(|r| r.iter().map(|x| x.key.clone()).collect());
+                                selected.update(|s| for k in keys { if on { s.insert(k); } else { s.remove(&k); } });
+                            }/>
+                    </th>
+                    {Column::ALL.into_iter().map(header).collect_view()}
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                <Show when=move || rows.with(|r| r.is_empty())>
+                    <tr><td colspan="10" class="empty-row">
+                        {move || {
+                            let q = query.get();
+                            format!("No image matches{}{}. Clear the search or choose All.",
+                                if q.search.trim().is_empty() { String::new() } else { format!(" “{}”", q.search.trim()) },
+                                if q.status == Status::All { String::new() } else { format!(" with the {} filter", q.status.label()) })
+                        }}
+                    </td></tr>
+                </Show>
+                <For each=move || rows.with(|r| r.iter().take(FIRST_ROWS).cloned().collect::<Vec<_>>()) key=|r| r.clone() let:row>
+                    {row_view(row, selected, on_tag, on_remove)}
+                </For>
+                <For each=move || if limit.get() == usize::MAX { rows.with(|r| r.iter().skip(FIRST_ROWS).cloned().collect::<Vec<_>>()) } else { Vec::new() } key=|r| r.clone() let:row>
+                    {row_view(row, selected, on_tag, on_remove)}
+                </For>
+            </tbody>
+        </table>
+        </div>
+    }
+}
+
+/// One row of the images table.
+fn row_view(
+    row: ImageRow,
+    selected: RwSignal<BTreeSet<String>>,
+    on_tag: Callback<String>,
+    on_remove: Callback<String>,
+) -> impl IntoView {
+    let key = row.key.clone();
+    let key2 = key.clone();
+    let key3 = key.clone();
+    let key4 = key.clone();
+    let key_attr = key.clone();
+    let href = Route::Image(row.id.clone()).href();
+    let label = format!("{}:{}", row.repository, row.tag);
+    view! {
+        <tr class:dangling=row.dangling class:in-use=(row.containers > 0) data-key=key_attr>
+            <td class="check">
+                <input type="checkbox" aria-label=format!("Select {label}")
+                    prop:checked=move || selected.with(|s| s.contains(&key))
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        let k = key2.clone();
+                        selected.update(|s| if on { s.insert(k); } else { s.remove(&k); });
+                    }/>
+            </td>
+            <td><Link href=href.clone()>{row.repository.clone()}</Link></td>
+            <td>{if row.dangling { view! { <span class="none">"<none>"</span> }.into_any() } else { view! { <span class="pill">{row.tag.clone()}</span> }.into_any() }}</td>
+            <td><code title=row.id.clone()>{row.short_id.clone()}</code></td>
+            <td title=row.created_at.to_string()>{row.created.clone()}</td>
+            <td class="num">{row.size.clone()}</td>
+            <td class="num">{row.shared.clone()}</td>
+            <td class="num">{row.unique.clone()}</td>
+            <td class="num">
+                {if row.containers > 0 {
+                    view! { <span class="badge used" title="used by containers">{row.containers}" in use"</span> }.into_any()
+                } else {
+                    view! { <span class="muted">"0"</span> }.into_any()
+                }}
+            </td>
+            <td class="row-actions"><div>
+                <button type="button" class="small" aria-label=format!("Tag {label}")
+                    on:click=move |_| on_tag.run(key3.clone())>"Tag"</button>
+                <button type="button" class="small danger" aria-label=format!("Remove {label}")
+                    on:click=move |_| on_remove.run(key4.clone())>
+                    {if row.dangling { "Remove" } else { "Untag / remove" }}
+                </button>
+            </div></td>
+        </tr>
+    }
+}
+
+/// The pull box: `name[:tag]`, Enter submits, one progress bar per layer below.
+#[component]
+fn PullBox() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let input = RwSignal::new(String::new());
+    let state = RwSignal::new(None::<Pull>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let (image, tag) = match model::pull_params(&input.get_untracked()) {
+            Ok(p) => p,
+            Err(e) => {
+                error.set(Some(e));
+                return;
+            }
+        };
+        error.set(None);
+        busy.set(true);
+        state.set(Some(Pull::new()));
+        spawn_local(async move {
+            let url = format!("/images/create?fromImage={}&tag={}", enc(&image), enc(&tag));
+            let res = net::post_stream(&format!("cannot pull {image}:{tag}"), &url, |chunk| {
+                state.update(|p| {
+                    if let Some(p) = p {
+                        p.feed(chunk)
+                    }
+                })
+            })
+            .await;
+            state.update(|p| {
+                if let Some(p) = p {
+                    p.finish()
+                }
+            });
+            busy.set(false);
+            match res {
+                Err(e) => {
+                    state.set(None);
+                    error.set(Some(e));
+                }
+                Ok(()) => {
+                    let ok = state.with_untracked(|p| p.as_ref().is_some_and(Pull::succeeded));
+                    match state.with_untracked(|p| p.as_ref().and_then(|p| p.error.clone())) {
+                        Some(e) => error.set(Some(e)),
+                        None if ok => ctx.toast(format!("Pulled {image}:{tag}"), false),
+                        None => {}
+                    }
+                    ctx.refresh_soon();
+                }
+            }
+        });
+    };
+    view! {
+        <form class="pull" on:submit=submit aria-label="Pull an image">
+            <label for="pull-ref">"Pull"</label>
+            <input id="pull-ref" type="text" autocomplete="off" spellcheck="false"
+                placeholder="busybox, or localhost:5000/team/app:1.0"
+                aria-describedby="pull-help"
+                prop:value=move || input.get()
+                on:input=move |ev| input.set(event_target_value(&ev))/>
+            <button type="submit" disabled=move || busy.get()>{move || if busy.get() { "Pulling…" } else { "Pull" }}</button>
+            <span id="pull-help" class="help">"Enter pulls. The tag defaults to latest."</span>
+        </form>
+        {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+        {move || state.get().map(|p| {
+            let summary = p.summary();
+            view! {
+                <div class="pull-progress" aria-live="polite">
+                    <p class="status">{summary}</p>
+                    <ul class="layers-progress">
+                        {p.layers.iter().map(|l| {
+                            let pct = l.percent();
+                            view! {
+                                <li data-layer-id=l.id.clone()>
+                                    <code>{l.id.clone()}</code>
+                                    <progress max="100" value=pct aria-label=format!("layer {}", l.id)>{format!("{pct}%")}</progress>
+                                    <span class="layer-status">{l.status.clone()}</span>
+                                    <span class="num">{l.bytes_text()}</span>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    <ul class="pull-lines">{p.lines.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}</ul>
+                </div>
+            }
+        })}
+    }
+}
+
+#[component]
+fn DialogView(
+    dialog: Dialog,
+    state: RwSignal<Option<Dialog>>,
+    open_prune: Callback<Scope>,
+) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let close = Callback::new(move |_| state.set(None));
+    let images: Vec<ImageSummary> = ctx.images.with_untracked(|l| match l {
+        Load::Ready(v) => v.clone(),
+        _ => Vec::new(),
+    });
+    let busy = RwSignal::new(false);
+    match dialog {
+        Dialog::Remove { name, forced, plan } => {
+            let title = format!("Remove {name}");
+            let body = match &plan {
+                Load::Loading => {
+                    view! { <Loading what="Working out what would be removed…"/> }.into_any()
+                }
+                Load::Failed(e) => view! { <ErrorBox message=e.clone()/> }.into_any(),
+                Load::Ready(p) => {
+                    view! { <PlanBody text=plan::rmi_text(&name, p, &images, forced)/> }.into_any()
+                }
+            };
+            let ready = match &plan {
+                Load::Ready(p)
+                    if p.conflict.is_none()
+                        && !(p.untag.is_empty() && p.delete_images.is_empty()) =>
+                {
+                    Some(p.clone())
+                }
+                _ => None,
+            };
+            let blocked = matches!(&plan, Load::Ready(p) if p.conflict.is_some());
+            let n1 = name.clone();
+            let n2 = name.clone();
+            let run = move |_| {
+                let Some(preview) = ready.clone() else { return };
+                let name = n1.clone();
+                busy.set(true);
+                spawn_local(async move {
+                    match execute_rmi(&name, forced, &preview).await {
+                        Ok((text, warn)) => ctx.toast(text, warn),
+                        Err(e) => ctx.toast(e, true),
+                    }
+                    state.set(None);
+                    ctx.refresh_soon();
+                });
+            };
+            let force_preview = move |_| {
+                let name = n2.clone();
+                state.set(Some(Dialog::Remove {
+                    name: name.clone(),
+                    forced: true,
+                    plan: Load::Loading,
+                }));
+                spawn_local(async move {
+                    let plan = rmi_plan(&name, true).await;
+                    state.update(|d| {
+                        if let Some(Dialog::Remove { plan: p, .. }) = d {
+                            *p = match plan {
+                                Ok(v) => Load::Ready(v),
+                                Err(e) => Load::Failed(e),
+                            };
+                        }
+                    });
+                });
+            };
+            let can_run = ready_flag(&plan);
+            view! {
+                <Modal title=title on_close=close>
+                    <div class="dialog-body" data-dialog="remove">{body}</div>
+                    <div class="dialog-actions">
+                        <button type="button" on:click=move |_| close.run(()) autofocus>"Cancel"</button>
+                        {(blocked && !forced).then(|| view! {
+                            <button type="button" class="warn" on:click=force_preview
+                                title="Force untags across repositories and deletes images stopped containers use">
+                                "Preview with force…"
+                            </button>
+                        })}
+                        <button type="button" class="danger" disabled=move || !can_run || busy.get() on:click=run>
+                            {if forced { "Force remove" } else { "Remove" }}
+                        </button>
+                    </div>
+                </Modal>
+            }.into_any()
+        }
+        Dialog::Prune { scope, plan } => {
+            let body = match &plan {
+                Load::Loading => {
+                    view! { <Loading what="Working out what would be pruned…"/> }.into_any()
+                }
+                Load::Failed(e) => view! { <ErrorBox message=e.clone()/> }.into_any(),
+                Load::Ready(p) => {
+                    view! { <PlanBody text=plan::prune_text(scope, p, &images)/> }.into_any()
+                }
+            };
+            let ready = match &plan {
+                Load::Ready(p) if !(p.untag.is_empty() && p.delete_images.is_empty()) => {
+                    Some(p.clone())
+                }
+                _ => None,
+            };
+            let can_run = ready.is_some();
+            let run = move |_| {
+                let Some(preview) = ready.clone() else { return };
+                busy.set(true);
+                spawn_local(async move {
+                    let res = net::send(
+                        "cannot prune",
+                        "POST",
+                        &format!("/api/prune?all={}", scope.all() as u8),
+                        None,
+                    )
+                    .await;
+                    match res.and_then(|b| decode::<PlanDto>("prune", &b)) {
+                        Ok(done) => match plan::compare(&preview, &done) {
+                            None => ctx.toast(plan::done_text(&done), false),
+                            Some(diff) => ctx.toast(diff, true),
+                        },
+                        Err(e) => ctx.toast(e, true),
+                    }
+                    state.set(None);
+                    ctx.refresh_soon();
+                });
+            };
+            view! {
+                <Modal title="Prune images" on_close=close>
+                    <fieldset class="scopes">
+                        <legend>"What to prune"</legend>
+                        {[Scope::Dangling, Scope::AllUnused].into_iter().map(|s| view! {
+                            <label>
+                                <input type="radio" name="prune-scope" checked=s == scope
+                                    on:change=move |_| open_prune.run(s)/>
+                                {s.label()}
+                            </label>
+                        }).collect_view()}
+                    </fieldset>
+                    <div class="dialog-body" data-dialog="prune">{body}</div>
+                    <div class="dialog-actions">
+                        <button type="button" on:click=move |_| close.run(()) autofocus>"Cancel"</button>
+                        <button type="button" class="danger" disabled=move || !can_run || busy.get() on:click=run>{scope.button()}</button>
+                    </div>
+                </Modal>
+            }.into_any()
+        }
+        Dialog::Tag { source } => view! { <TagDialog source=source on_close=close/> }.into_any(),
+        Dialog::Bulk { items } => {
+            let loaded: Vec<(String, PlanDto)> = items
+                .iter()
+                .filter_map(|(n, p)| match p {
+                    Load::Ready(p) => Some((n.clone(), p.clone())),
+                    _ => None,
+                })
+                .collect();
+            let all_loaded = loaded.len() == items.len();
+            let headline = all_loaded.then(|| plan::bulk_headline(&loaded));
+            let run_items = loaded.clone();
+            let run = move |_| {
+                let items = run_items.clone();
+                busy.set(true);
+                spawn_local(async move {
+                    let mut warnings = Vec::new();
+                    let mut done = 0;
+                    for (name, preview) in items.iter().filter(|(_, p)| p.conflict.is_none()) {
+                        match execute_rmi(name, false, preview).await {
+                            Ok((_, false)) => done += 1,
+                            Ok((text, true)) => {
+                                done += 1;
+                                warnings.push(format!("{name}: {text}"))
+                            }
+                            Err(e) => warnings.push(e),
+                        }
+                    }
+                    ctx.toast(
+                        format!("Removed {done} of {} selected.", items.len()),
+                        false,
+                    );
+                    for w in warnings {
+                        ctx.toast(w, true);
+                    }
+                    state.set(None);
+                    ctx.refresh_soon();
+                });
+            };
+            view! {
+                <Modal title="Remove the selected rows" on_close=close>
+                    <div class="dialog-body" data-dialog="bulk">
+                        {match headline {
+                            Some(h) => view! { <p class="plan-headline">{h}</p> }.into_any(),
+                            None => view! { <Loading what="Working out what would be removed…"/> }.into_any(),
+                        }}
+                        <p class="help">"Each row is planned on its own. When several selected images share a layer that nothing else uses, that layer is freed too, so the total can be higher."</p>
+                        {items.into_iter().map(|(name, p)| { let open = matches!(&p, Load::Ready(x) if x.conflict.is_some()); view! {
+                            <details open=open>
+                                <summary><code>{name.clone()}</code></summary>
+                                {match p {
+                                    Load::Loading => view! { <Loading what="planning…"/> }.into_any(),
+                                    Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
+                                    Load::Ready(p) => view! { <PlanBody text=plan::rmi_text(&name, &p, &images, false)/> }.into_any(),
+                                }}
+                            </details>
+                        }}).collect_view()}
+                    </div>
+                    <div class="dialog-actions">
+                        <button type="button" on:click=move |_| close.run(()) autofocus>"Cancel"</button>
+                        <button type="button" class="danger" disabled=move || !all_loaded || busy.get() on:click=run>"Remove"</button>
+                    </div>
+                </Modal>
+            }.into_any()
+        }
+    }
+}
+
+fn ready_flag(plan: &Load<PlanDto>) -> bool {
+    matches!(plan, Load::Ready(p) if p.conflict.is_none() && !(p.untag.is_empty() && p.delete_images.is_empty()))
+}
+
+/// Tag an image: `repo[:tag]` (`:latest` when no tag).
+#[component]
+pub fn TagDialog(source: String, on_close: Callback<()>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let target = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let src = source.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let t = match model::check_tag_target(&target.get_untracked()) {
+            Ok(t) => t,
+            Err(e) => {
+                error.set(Some(e));
+                return;
+            }
+        };
+        let src = src.clone();
+        busy.set(true);
+        spawn_local(async move {
+            let res = net::send(
+                &format!("cannot tag {src} as {t}"),
+                "POST",
+                &format!("/api/images/{}/tag", enc(&src)),
+                Some(serde_json::json!({ "target": t })),
+            )
+            .await;
+            busy.set(false);
+            match res {
+                Ok(body) => {
+                    let moved = serde_json::from_str::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| {
+                            v.get("previous")
+                                .and_then(|p| p.as_str().map(str::to_string))
+                        });
+                    let text = match moved {
+                        Some(prev) => format!(
+                            "Tagged {src} as {t}; the tag moved from {}, which may now be dangling.",
+                            docker_format::truncate_id(&prev)
+                        ),
+                        None => format!("Tagged {src} as {t}."),
+                    };
+                    ctx.toast(text, false);
+                    on_close.run(());
+                    ctx.refresh_soon();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <Modal title=format!("Tag {source}") on_close=on_close>
+            <form class="tag-form" on:submit=submit>
+                <label for="tag-target">"New name"</label>
+                <input id="tag-target" type="text" autofocus autocomplete="off" spellcheck="false"
+                    placeholder="myapp:1.0 (tag defaults to latest)"
+                    prop:value=move || target.get()
+                    on:input=move |ev| target.set(event_target_value(&ev))/>
+                <p class="help">"A tag is only a name: the image and its layers are not copied."</p>
+                {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+                <div class="dialog-actions">
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                    <button type="submit" class="primary" disabled=move || busy.get()>"Tag"</button>
+                </div>
+            </form>
+        </Modal>
+    }
+}

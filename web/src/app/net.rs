@@ -1,0 +1,171 @@
+//! Talking to the server: JSON requests (with the CSRF header every state-changing request
+//! needs), streamed bodies read chunk by chunk (pull progress), and the event stream.
+
+use crate::model::http_error_for;
+use crate::wire::{decode, EventDto};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// Percent-encodes a path segment or query value (image names hold `/`, `:`, `@`).
+pub fn enc(s: &str) -> String {
+    js_sys::encode_uri_component(s)
+        .as_string()
+        .unwrap_or_default()
+}
+
+async fn finish(what: &str, res: Result<Response, gloo_net::Error>) -> Result<String, String> {
+    let res = res.map_err(|e| {
+        format!("{what}: no answer from the server ({e}); is `strata serve` running?")
+    })?;
+    let body = res.text().await.map_err(|e| format!("{what}: {e}"))?;
+    if !res.ok() {
+        return Err(http_error_for(
+            what,
+            res.status(),
+            &res.status_text(),
+            &body,
+        ));
+    }
+    Ok(body)
+}
+
+/// `GET url`, decoded as JSON.
+pub async fn get_json<T: DeserializeOwned>(what: &str, url: &str) -> Result<T, String> {
+    let res = Request::get(url)
+        .header("Accept", "application/json")
+        .send()
+        .await;
+    let body = finish(what, res).await?;
+    decode(what, &body)
+}
+
+/// `GET url` as text.
+pub async fn get_text(what: &str, url: &str) -> Result<String, String> {
+    let res = Request::get(url).send().await;
+    finish(what, res).await
+}
+
+fn mutating(b: RequestBuilder) -> RequestBuilder {
+    b.header("X-Strata-Request", "1")
+        .header("Accept", "application/json")
+}
+
+/// A state-changing request with an optional JSON body; returns the response body.
+pub async fn send(
+    what: &str,
+    method: &str,
+    url: &str,
+    json: Option<serde_json::Value>,
+) -> Result<String, String> {
+    let b = match method {
+        "POST" => Request::post(url),
+        "PUT" => Request::put(url),
+        "DELETE" => Request::delete(url),
+        _ => Request::get(url),
+    };
+    let b = mutating(b);
+    let res = match json {
+        Some(v) => match b
+            .header("Content-Type", "application/json")
+            .body(v.to_string())
+        {
+            Ok(r) => r.send().await,
+            Err(e) => return Err(format!("{what}: {e}")),
+        },
+        None => b.send().await,
+    };
+    finish(what, res).await
+}
+
+/// `PUT url` with raw bytes (a file's content).
+pub async fn put_bytes(what: &str, url: &str, bytes: Vec<u8>) -> Result<(), String> {
+    let array = js_sys::Uint8Array::from(bytes.as_slice());
+    let b = mutating(Request::put(url)).header("Content-Type", "application/octet-stream");
+    let res = match b.body(JsValue::from(array)) {
+        Ok(r) => r.send().await,
+        Err(e) => return Err(format!("{what}: {e}")),
+    };
+    finish(what, res).await.map(|_| ())
+}
+
+/// `POST url` and hand each chunk of the response body to `on_chunk` as it arrives; returns
+/// once the body ended. A non-2xx answer is an error with the server's message.
+pub async fn post_stream(
+    what: &str,
+    url: &str,
+    mut on_chunk: impl FnMut(&[u8]),
+) -> Result<(), String> {
+    let res = mutating(Request::post(url))
+        .header("Content-Type", "application/json")
+        .send()
+        .await
+        .map_err(|e| format!("{what}: no answer from the server ({e})"))?;
+    if !res.ok() {
+        let body = res.text().await.unwrap_or_default();
+        return Err(http_error_for(
+            what,
+            res.status(),
+            &res.status_text(),
+            &body,
+        ));
+    }
+    let Some(stream) = res.body() else {
+        return Ok(());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("{what}: the stream broke off ({e:?})"))?;
+        let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done"))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        if let Ok(value) = js_sys::Reflect::get(&chunk, &JsValue::from_str("value")) {
+            let bytes = js_sys::Uint8Array::new(&value).to_vec();
+            on_chunk(&bytes);
+        }
+    }
+    Ok(())
+}
+
+/// Opens `/api/events` (Server-Sent Events) and calls `on_event` for each `image`,
+/// `container` and `layer` event, `on_state(true)` when the stream is open and
+/// `on_state(false)` while the browser reconnects. The stream lives as long as the page.
+pub fn subscribe(on_event: impl Fn(EventDto) + 'static, on_state: impl Fn(bool) + 'static) {
+    let Ok(source) = web_sys::EventSource::new("/api/events") else {
+        on_state(false);
+        return;
+    };
+    let on_event = std::rc::Rc::new(on_event);
+    for kind in ["image", "container", "layer", "message"] {
+        let f = on_event.clone();
+        let cb =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                if let Some(data) = ev.data().as_string() {
+                    if let Ok(e) = decode::<EventDto>("event", &data) {
+                        f(e);
+                    }
+                }
+            });
+        let _ = source.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref());
+        cb.forget();
+    }
+    let on_state = std::rc::Rc::new(on_state);
+    let s = on_state.clone();
+    let open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| s(true));
+    source.set_onopen(Some(open.as_ref().unchecked_ref()));
+    open.forget();
+    let s = on_state;
+    let err = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| s(false));
+    source.set_onerror(Some(err.as_ref().unchecked_ref()));
+    err.forget();
+    // keep the source alive for the page's lifetime
+    std::mem::forget(source);
+}

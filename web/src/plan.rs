@@ -1,0 +1,445 @@
+//! The texts of the remove and prune dialogs: what a plan (`/api/images/{name}/rmi-plan`,
+//! `/api/prune-plan`) will untag, delete and free, what blocks it, and, after it ran, whether
+//! what the server did is exactly what the preview listed.
+//!
+//! Pure. Bytes are the plan's own `bytes_freed` (each deleted layer's stored bytes plus the
+//! configs and manifests), never a sum of image sizes.
+
+use crate::model::ImageSummary;
+use crate::wire::{PlanDto, PlanEvent};
+use docker_format::{human_size, truncate_id};
+use std::collections::BTreeSet;
+
+/// Prune scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Untagged images only (`docker image prune`).
+    #[default]
+    Dangling,
+    /// Every image no container uses (`docker image prune -a`).
+    AllUnused,
+}
+
+impl Scope {
+    /// The radio label, saying the scope in words (users confuse the two).
+    pub fn label(self) -> &'static str {
+        match self {
+            Scope::Dangling => "Dangling only: images with no tag (<none>:<none>)",
+            Scope::AllUnused => "All unused: every image no container uses, tagged or not",
+        }
+    }
+
+    /// The button label.
+    pub fn button(self) -> &'static str {
+        match self {
+            Scope::Dangling => "Prune dangling images",
+            Scope::AllUnused => "Prune all unused images",
+        }
+    }
+
+    /// The `all=` query value.
+    pub fn all(self) -> bool {
+        self == Scope::AllUnused
+    }
+}
+
+/// One image the plan deletes, named for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Doomed {
+    /// 12 hex.
+    pub short_id: String,
+    /// Its tags before the plan, or `<none>:<none>`.
+    pub names: String,
+}
+
+/// What the dialog shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanText {
+    /// The sentence at the top.
+    pub headline: String,
+    /// `Untagged: bb:1` lines.
+    pub untag: Vec<String>,
+    /// Images deleted.
+    pub delete_images: Vec<Doomed>,
+    /// Short diff IDs of the layers deleted.
+    pub delete_layers: Vec<String>,
+    /// `4.27MB`.
+    pub freed: String,
+    /// The exact bytes freed.
+    pub bytes: u64,
+    /// What refuses the operation (then nothing happens), in the server's words.
+    pub blocked: Option<String>,
+    /// True when executing would change nothing.
+    pub nothing: bool,
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn names_of(id: &str, images: &[ImageSummary]) -> String {
+    match images.iter().find(|i| i.id == id) {
+        Some(i) if !i.repo_tags.is_empty() => i.repo_tags.join(", "),
+        _ => "<none>:<none>".into(),
+    }
+}
+
+fn body(plan: &PlanDto, images: &[ImageSummary]) -> (Vec<String>, Vec<Doomed>, Vec<String>) {
+    (
+        plan.untag.clone(),
+        plan.delete_images
+            .iter()
+            .map(|id| Doomed {
+                short_id: truncate_id(id),
+                names: names_of(id, images),
+            })
+            .collect(),
+        plan.delete_layers.iter().map(|d| truncate_id(d)).collect(),
+    )
+}
+
+fn effects(plan: &PlanDto) -> String {
+    let mut parts = Vec::new();
+    if !plan.untag.is_empty() {
+        parts.push(format!(
+            "untags {}",
+            count(plan.untag.len(), "reference", "references")
+        ));
+    }
+    if !plan.delete_images.is_empty() {
+        parts.push(format!(
+            "deletes {}",
+            count(plan.delete_images.len(), "image", "images")
+        ));
+    }
+    if !plan.delete_layers.is_empty() {
+        parts.push(format!(
+            "{} {}",
+            if plan.delete_images.is_empty() {
+                "deletes"
+            } else {
+                "and"
+            },
+            count(plan.delete_layers.len(), "layer", "layers")
+        ));
+    }
+    parts.join(", ").replace(", and ", " and ")
+}
+
+/// The remove dialog for `name`. `forced` says the plan was asked with `force=1`.
+pub fn rmi_text(name: &str, plan: &PlanDto, images: &[ImageSummary], forced: bool) -> PlanText {
+    let (untag, delete_images, delete_layers) = body(plan, images);
+    let freed = human_size(plan.bytes_freed);
+    if let Some(c) = &plan.conflict {
+        return PlanText {
+            headline: format!(
+                "{name} cannot be removed{}.",
+                if forced { " even with force" } else { "" }
+            ),
+            untag,
+            delete_images,
+            delete_layers,
+            freed,
+            bytes: plan.bytes_freed,
+            blocked: Some(c.clone()),
+            nothing: true,
+        };
+    }
+    let nothing = plan.untag.is_empty() && plan.delete_images.is_empty();
+    let headline = if nothing {
+        format!("Removing {name} would change nothing.")
+    } else if plan.delete_images.is_empty() {
+        format!(
+            "Removing {name} only untags it: the image keeps its other references, so nothing is freed."
+        )
+    } else if plan.bytes_freed == 0 {
+        format!(
+            "Removing {name} {}; every layer stays because another image uses it, so nothing is freed.",
+            effects(plan)
+        )
+    } else {
+        format!("Removing {name} {}, freeing {freed}.", effects(plan))
+    };
+    PlanText {
+        headline,
+        untag,
+        delete_images,
+        delete_layers,
+        freed,
+        bytes: plan.bytes_freed,
+        blocked: None,
+        nothing,
+    }
+}
+
+/// The prune dialog.
+pub fn prune_text(scope: Scope, plan: &PlanDto, images: &[ImageSummary]) -> PlanText {
+    let (untag, delete_images, delete_layers) = body(plan, images);
+    let freed = human_size(plan.bytes_freed);
+    let nothing = plan.untag.is_empty() && plan.delete_images.is_empty();
+    let what = match scope {
+        Scope::Dangling => "dangling images",
+        Scope::AllUnused => "unused images",
+    };
+    let headline = if nothing {
+        match scope {
+            Scope::Dangling => "Nothing to prune: no image is dangling. \"All unused\" also removes tagged images no container uses.".to_string(),
+            Scope::AllUnused => "Nothing to prune: every image is used by a container.".to_string(),
+        }
+    } else {
+        format!("Pruning {what} {}, freeing {freed}.", effects(plan))
+    };
+    PlanText {
+        headline,
+        untag,
+        delete_images,
+        delete_layers,
+        freed,
+        bytes: plan.bytes_freed,
+        blocked: None,
+        nothing,
+    }
+}
+
+fn event_set(p: &PlanDto) -> BTreeSet<String> {
+    p.events
+        .iter()
+        .map(|e| match e {
+            PlanEvent::Untagged(r) => format!("untagged {r}"),
+            PlanEvent::Deleted(d) => format!("deleted {}", truncate_id(d)),
+        })
+        .chain(
+            p.delete_layers
+                .iter()
+                .map(|l| format!("deleted layer {}", truncate_id(l))),
+        )
+        .collect()
+}
+
+/// After executing: `None` when the server did exactly what the preview listed, else what
+/// differed (the store changed in between).
+pub fn compare(preview: &PlanDto, done: &PlanDto) -> Option<String> {
+    let want = event_set(preview);
+    let got = event_set(done);
+    if want == got && preview.bytes_freed == done.bytes_freed {
+        return None;
+    }
+    let mut parts = vec!["The store changed between the preview and the removal.".to_string()];
+    let extra: Vec<&String> = got.difference(&want).collect();
+    let missing: Vec<&String> = want.difference(&got).collect();
+    if !extra.is_empty() {
+        parts.push(format!(
+            "Also done: {}.",
+            extra
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !missing.is_empty() {
+        parts.push(format!(
+            "Not done: {}.",
+            missing
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if preview.bytes_freed != done.bytes_freed {
+        parts.push(format!(
+            "Freed {} (the preview said {}).",
+            human_size(done.bytes_freed),
+            human_size(preview.bytes_freed)
+        ));
+    }
+    Some(parts.join(" "))
+}
+
+/// The toast after a removal or prune that matched its preview.
+pub fn done_text(plan: &PlanDto) -> String {
+    if plan.delete_images.is_empty() && !plan.untag.is_empty() {
+        return format!("Untagged {}.", plan.untag.join(", "));
+    }
+    if plan.delete_images.is_empty() {
+        return "Nothing was removed.".into();
+    }
+    format!(
+        "Removed exactly what the preview listed: {}, freed {}.",
+        effects(plan)
+            .replacen("untags", "untagged", 1)
+            .replacen("deletes", "deleted", 1),
+        human_size(plan.bytes_freed)
+    )
+}
+
+/// A bulk removal: the selected names, each planned on its own; their plans are listed one
+/// after the other, with the total. `shared` says whether some selected images share layers
+/// (their plans then each keep the layer the other still uses, and the total is a floor).
+pub fn bulk_headline(items: &[(String, PlanDto)]) -> String {
+    let blocked = items.iter().filter(|(_, p)| p.conflict.is_some()).count();
+    let bytes: u64 = items
+        .iter()
+        .filter(|(_, p)| p.conflict.is_none())
+        .map(|(_, p)| p.bytes_freed)
+        .sum();
+    let images: usize = items.iter().map(|(_, p)| p.delete_images.len()).sum();
+    let mut s = format!(
+        "Removing {} deletes {} and frees at least {}",
+        count(items.len(), "selected row", "selected rows"),
+        count(images, "image", "images"),
+        human_size(bytes)
+    );
+    if blocked > 0 {
+        s.push_str(&format!(
+            "; {} cannot be removed and will be skipped",
+            count(blocked, "row", "rows")
+        ));
+    }
+    s.push('.');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn img(hex: char, tags: &[&str]) -> ImageSummary {
+        ImageSummary {
+            id: format!("sha256:{}", hex.to_string().repeat(64)),
+            repo_tags: tags.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn plan(untag: &[&str], images: &[char], layers: &[char], bytes: u64) -> PlanDto {
+        let id = |c: &char| format!("sha256:{}", c.to_string().repeat(64));
+        PlanDto {
+            events: untag
+                .iter()
+                .map(|u| PlanEvent::Untagged(u.to_string()))
+                .chain(images.iter().map(|c| PlanEvent::Deleted(id(c))))
+                .collect(),
+            untag: untag.iter().map(|s| s.to_string()).collect(),
+            delete_images: images.iter().map(id).collect(),
+            delete_layers: layers.iter().map(id).collect(),
+            bytes_freed: bytes,
+            conflict: None,
+        }
+    }
+
+    #[test]
+    fn rmi_texts() {
+        let images = [img('a', &["bb:1"]), img('b', &["bb:2", "bb:latest"])];
+        let t = rmi_text(
+            "bb:1",
+            &plan(&["bb:1"], &['a'], &['c', 'd'], 4_270_000),
+            &images,
+            false,
+        );
+        assert_eq!(
+            t.headline,
+            "Removing bb:1 untags 1 reference, deletes 1 image and 2 layers, freeing 4.27MB."
+        );
+        assert_eq!(t.untag, ["bb:1"]);
+        assert_eq!(
+            t.delete_images,
+            [Doomed {
+                short_id: "aaaaaaaaaaaa".into(),
+                names: "bb:1".into()
+            }]
+        );
+        assert_eq!(t.delete_layers, ["cccccccccccc", "dddddddddddd"]);
+        let t = rmi_text("bb:2", &plan(&["bb:2"], &[], &[], 0), &images, false);
+        assert_eq!(
+            t.headline,
+            "Removing bb:2 only untags it: the image keeps its other references, so nothing is freed."
+        );
+        let t = rmi_text("bb:2", &plan(&["bb:2"], &['b'], &[], 500), &images, false);
+        assert_eq!(
+            t.headline,
+            "Removing bb:2 untags 1 reference, deletes 1 image, freeing 500B."
+        );
+        let t = rmi_text("bb:2", &plan(&["bb:2"], &['b'], &[], 0), &images, false);
+        assert!(t.headline.contains("every layer stays"), "{}", t.headline);
+        let blocked = PlanDto {
+            conflict: Some("conflict: unable to remove repository reference \"bb:1\" (must force) - container 0123 is using its referenced image aaaa".into()),
+            ..Default::default()
+        };
+        let t = rmi_text("bb:1", &blocked, &images, false);
+        assert_eq!(t.headline, "bb:1 cannot be removed.");
+        assert!(t.blocked.unwrap().contains("container 0123"));
+        assert!(t.nothing);
+        assert_eq!(
+            rmi_text("bb:1", &blocked, &images, true).headline,
+            "bb:1 cannot be removed even with force."
+        );
+    }
+
+    #[test]
+    fn prune_texts() {
+        let images = [img('a', &[])];
+        let t = prune_text(Scope::Dangling, &plan(&[], &['a'], &['c'], 1_000), &images);
+        assert_eq!(
+            t.headline,
+            "Pruning dangling images deletes 1 image and 1 layer, freeing 1kB."
+        );
+        assert_eq!(t.delete_images[0].names, "<none>:<none>");
+        let t = prune_text(Scope::Dangling, &PlanDto::default(), &images);
+        assert!(t.nothing);
+        assert!(t
+            .headline
+            .starts_with("Nothing to prune: no image is dangling."));
+        let t = prune_text(Scope::AllUnused, &PlanDto::default(), &images);
+        assert_eq!(
+            t.headline,
+            "Nothing to prune: every image is used by a container."
+        );
+        assert!(Scope::AllUnused.all());
+        assert_eq!(Scope::default(), Scope::Dangling);
+    }
+
+    #[test]
+    fn executed_plans_are_checked_against_the_preview() {
+        let preview = plan(&["bb:1"], &['a'], &['c'], 100);
+        assert_eq!(compare(&preview, &preview.clone()), None);
+        assert_eq!(
+            done_text(&preview),
+            "Removed exactly what the preview listed: untagged 1 reference, deleted 1 image and 1 layer, freed 100B."
+        );
+        let done = plan(&["bb:1"], &['a'], &['c', 'd'], 150);
+        assert_eq!(
+            compare(&preview, &done).unwrap(),
+            "The store changed between the preview and the removal. Also done: deleted layer dddddddddddd. Freed 150B (the preview said 100B)."
+        );
+        let done = plan(&["bb:1"], &[], &[], 0);
+        assert!(compare(&preview, &done)
+            .unwrap()
+            .contains("Not done: deleted aaaaaaaaaaaa, deleted layer cccccccccccc."));
+        assert_eq!(done_text(&plan(&["x:1"], &[], &[], 0)), "Untagged x:1.");
+    }
+
+    #[test]
+    fn bulk() {
+        let items = vec![
+            ("a:1".to_string(), plan(&["a:1"], &['a'], &['c'], 100)),
+            ("b:1".to_string(), plan(&["b:1"], &['b'], &[], 20)),
+            (
+                "c:1".to_string(),
+                PlanDto {
+                    conflict: Some("x".into()),
+                    ..Default::default()
+                },
+            ),
+        ];
+        assert_eq!(
+            bulk_headline(&items),
+            "Removing 3 selected rows deletes 2 images and frees at least 120B; 1 row cannot be removed and will be skipped."
+        );
+    }
+}
