@@ -34,13 +34,15 @@ check-wasm:
     cargo build --target wasm32-unknown-unknown {{ prepend("-p ", pure) }}
     cargo check --target wasm32-unknown-unknown -p strata-web
 
-# Install the test peers, build everything, check the pure crates, run every test
-test:
+# Install the test peers and the web toolchain, build the dashboard and everything, check the pure crates, run every test
+test: web
     bash scripts/install-deps.sh test
     cargo build --workspace
     just check-wasm
     cargo test --workspace
 
-# Run the benchmarks (scripts/bench.sh)
+# Run the benchmarks: store throughput (bench.sh, writes BENCH.md), pull and API (bench-serve.sh), dashboard (bench-web.sh)
 bench *ARGS:
     bash scripts/bench.sh "$@"
+    bash scripts/bench-serve.sh
+    bash scripts/bench-web.sh

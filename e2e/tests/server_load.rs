@@ -347,6 +347,17 @@ fn docker_cli_pull_push_search_and_login_through_the_server() {
         s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", &format!("127.0.0.1:{port_r}/bb")]),
         format!("{remote}\n")
     );
+    // the server's own credentials (search runs with them; the docker CLI sends none for it)
+    let mut login = s
+        .command(&["login", "-u", "u", "--password-stdin", &format!("127.0.0.1:{port_r}")])
+        .env("STRATA_CONFIG", &strata_cfg)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    login.stdin.take().unwrap().write_all(b"p\n").unwrap();
+    let out = login.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Login Succeeded\n");
     // search goes through the server's configured registries
     let (code, out, err) = docker(&["search", "bb"], None);
     assert_eq!(code, 0, "{err}");
