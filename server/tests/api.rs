@@ -184,7 +184,8 @@ async fn images_api_inspect_tag_plan_delete() {
     let r = env.marked(Method::DELETE, &format!("/api/images/{id}"), vec![]).await;
     assert_eq!(r.status, StatusCode::OK, "single repository: deletable: {}", r.text());
     let p = r.json();
-    assert_eq!(p["events"], json!([{ "untagged": "bb:1" }, { "deleted": id }]));
+    // the freed layer follows the image, by chain ID (for one layer, its diff ID)
+    assert_eq!(p["events"], json!([{ "untagged": "bb:1" }, { "deleted": id }, { "deleted": p["delete_layers"][0] }]));
     assert_eq!(p["delete_images"], json!([id]));
     assert_eq!(env.get("/api/images").await.json(), json!([]));
 
@@ -211,7 +212,7 @@ async fn prune_plan_prune_and_disk_usage() {
 
     let p = env.marked(Method::POST, "/api/prune?all=1", vec![]).await.ok(StatusCode::OK).json();
     assert_eq!(p["delete_images"], json!([id]));
-    assert_eq!(p["events"], json!([{ "untagged": "bb:1" }, { "deleted": id }]));
+    assert_eq!(p["events"], json!([{ "untagged": "bb:1" }, { "deleted": id }, { "deleted": p["delete_layers"][0] }]));
     assert_eq!(env.get("/api/images").await.json(), json!([]));
 }
 
