@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 
 /// The workspace root (the directory above `e2e/`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("e2e has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("e2e has a parent")
+        .to_path_buf()
 }
 
 fn target_dir() -> PathBuf {
@@ -53,7 +56,11 @@ pub fn strata_bin() -> PathBuf {
         panic!("cargo build -p strata failed:\n{e}");
     }
     let bin = target_dir().join("debug/strata");
-    assert!(bin.exists(), "{} missing after cargo build -p strata", bin.display());
+    assert!(
+        bin.exists(),
+        "{} missing after cargo build -p strata",
+        bin.display()
+    );
     bin
 }
 
@@ -74,6 +81,26 @@ pub fn require(tool: &str) {
         "required tool `{tool}` is missing: install the test peers with `bash scripts/install-deps.sh test` \
          (apt: skopeo umoci busybox-static pigz hyperfine)"
     );
+}
+
+/// Runs `cmd` to completion, feeding `input` on its stdin (from a thread, so a child that
+/// writes a lot before reading cannot deadlock us).
+pub fn run_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn strata");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait strata");
+    writer.join().unwrap();
+    Output::from(out)
 }
 
 /// What a finished command gave.
@@ -99,9 +126,20 @@ impl Output {
 
 /// Runs a peer program; panics (with its output) when it fails.
 pub fn sh(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("run {program}: {e}"));
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
     let o = Output::from(out);
-    assert_eq!(o.status, 0, "`{program} {}` failed (exit {}):\nstdout:\n{}\nstderr:\n{}", args.join(" "), o.status, o.stdout, o.stderr);
+    assert_eq!(
+        o.status,
+        0,
+        "`{program} {}` failed (exit {}):\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        o.status,
+        o.stdout,
+        o.stderr
+    );
     o.stdout
 }
 
@@ -120,7 +158,10 @@ impl Default for Store {
 impl Store {
     /// A fresh, empty store.
     pub fn new() -> Store {
-        let dir = tempfile::Builder::new().prefix("strata-e2e-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("strata-e2e-")
+            .tempdir()
+            .expect("tempdir");
         let root = dir.path().join("root");
         Store { dir, root }
     }
@@ -148,28 +189,17 @@ impl Store {
 
     /// Runs strata with `args`.
     pub fn run(&self, args: &[&str]) -> Output {
-        let out = self.command(args).stdin(Stdio::null()).output().expect("run strata");
+        let out = self
+            .command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run strata");
         Output::from(out)
     }
 
     /// Runs strata with `args`, feeding `input` on stdin.
     pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn strata");
-        let mut stdin = child.stdin.take().unwrap();
-        let data = input.to_vec();
-        let writer = std::thread::spawn(move || {
-            use std::io::Write;
-            let _ = stdin.write_all(&data);
-        });
-        let out = child.wait_with_output().expect("wait strata");
-        writer.join().unwrap();
-        Output::from(out)
+        run_with_stdin(self.command(args), input)
     }
 
     /// Runs strata; panics with its stderr unless it exits 0; returns stdout.
@@ -190,19 +220,28 @@ impl Store {
     /// Runs strata expecting failure; returns (exit code, stderr). Panics if it succeeds.
     pub fn fail(&self, args: &[&str]) -> (i32, String) {
         let o = self.run(args);
-        assert_ne!(o.status, 0, "`strata {}` unexpectedly succeeded:\nstdout:\n{}\nstderr:\n{}", args.join(" "), o.stdout, o.stderr);
+        assert_ne!(
+            o.status,
+            0,
+            "`strata {}` unexpectedly succeeded:\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            o.stdout,
+            o.stderr
+        );
         (o.status, o.stderr)
     }
 
     /// The full image ID (`sha256:…`) a name resolves to, from `inspect`.
     pub fn image_id(&self, name: &str) -> String {
-        let v: serde_json::Value = serde_json::from_str(&self.ok(&["inspect", name])).expect("inspect JSON");
+        let v: serde_json::Value =
+            serde_json::from_str(&self.ok(&["inspect", name])).expect("inspect JSON");
         v[0]["Id"].as_str().expect("Id").to_string()
     }
 
     /// `inspect` of one image as JSON.
     pub fn inspect(&self, name: &str) -> serde_json::Value {
-        let v: serde_json::Value = serde_json::from_str(&self.ok(&["inspect", name])).expect("inspect JSON");
+        let v: serde_json::Value =
+            serde_json::from_str(&self.ok(&["inspect", name])).expect("inspect JSON");
         v[0].clone()
     }
 
@@ -246,17 +285,32 @@ impl Store {
     /// A snapshot of what a user can observe: every image with its tags, ID and size, and the
     /// blob list with sizes.
     pub fn snapshot(&self) -> Snapshot {
-        let images = self.ok(&["images", "-a", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}"]);
+        let images = self.ok(&[
+            "images",
+            "-a",
+            "--no-trunc",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}",
+        ]);
         let mut images: Vec<String> = images.lines().map(str::to_string).collect();
         images.sort();
-        Snapshot { images, blobs: self.blobs(), files: self.files() }
+        Snapshot {
+            images,
+            blobs: self.blobs(),
+            files: self.files(),
+        }
     }
 
     /// Asserts every blob's content hashes (with `sha256sum`) to its file name.
     pub fn assert_blobs_hash_to_names(&self) {
         for name in self.blobs().keys() {
             let path = self.root.join("blobs/sha256").join(name);
-            assert_eq!(&sha256_file(&path), name, "blob {} does not hash to its name", path.display());
+            assert_eq!(
+                &sha256_file(&path),
+                name,
+                "blob {} does not hash to its name",
+                path.display()
+            );
         }
     }
 
@@ -306,7 +360,10 @@ impl Store {
                     if Instant::now() > deadline {
                         let _ = child.kill();
                         let _ = child.wait();
-                        panic!("timed out waiting for `{want}`; stderr so far:\n{}", seen.join("\n"));
+                        panic!(
+                            "timed out waiting for `{want}`; stderr so far:\n{}",
+                            seen.join("\n")
+                        );
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -335,7 +392,9 @@ pub struct Snapshot {
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd {
         let e = e.unwrap();
         let p = e.path();
@@ -351,7 +410,10 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
 /// `sha256sum` of a file: the lowercase hex.
 pub fn sha256_file(path: &Path) -> String {
     let out = sh("sha256sum", &[path.to_str().unwrap()]);
-    out.split_whitespace().next().expect("sha256sum output").to_string()
+    out.split_whitespace()
+        .next()
+        .expect("sha256sum output")
+        .to_string()
 }
 
 /// `sha256sum` of bytes: the lowercase hex.
@@ -369,7 +431,11 @@ pub fn sha256_bytes(data: &[u8]) -> String {
     });
     let out = child.wait_with_output().unwrap();
     w.join().unwrap();
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// Builds a real busybox root in `dir`: `bin/busybox` (a copy of the host's static
@@ -409,7 +475,11 @@ pub fn busybox_rootfs(dir: &Path) {
         "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
     )
     .unwrap();
-    std::fs::write(dir.join("etc/group"), "root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n").unwrap();
+    std::fs::write(
+        dir.join("etc/group"),
+        "root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n",
+    )
+    .unwrap();
     for d in ["root", "tmp", "var", "home"] {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
@@ -475,7 +545,10 @@ pub enum Entry {
 /// Every path under `dir` (relative) with its kind, content hash and link target.
 pub fn tree(dir: &Path) -> BTreeMap<String, Entry> {
     fn go(base: &Path, dir: &Path, out: &mut BTreeMap<String, Entry>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let p = e.path();
@@ -483,14 +556,28 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Entry> {
             let md = std::fs::symlink_metadata(&p).unwrap();
             let ft = md.file_type();
             if ft.is_symlink() {
-                out.insert(rel, Entry::Symlink(std::fs::read_link(&p).unwrap().to_string_lossy().into_owned()));
+                out.insert(
+                    rel,
+                    Entry::Symlink(
+                        std::fs::read_link(&p)
+                            .unwrap()
+                            .to_string_lossy()
+                            .into_owned(),
+                    ),
+                );
             } else if ft.is_dir() {
                 out.insert(rel, Entry::Dir(md.mode() & 0o7777));
                 go(base, &p, out);
             } else if ft.is_file() {
                 let data = std::fs::read(&p).unwrap();
                 let sha = fingerprint(&data);
-                out.insert(rel, Entry::File { mode: md.mode() & 0o7777, content: sha });
+                out.insert(
+                    rel,
+                    Entry::File {
+                        mode: md.mode() & 0o7777,
+                        content: sha,
+                    },
+                );
             } else {
                 out.insert(rel, Entry::Other);
             }
@@ -576,7 +663,11 @@ pub fn cells(line: &str) -> Vec<String> {
 
 /// The data rows of a docker table (header dropped), split into cells.
 pub fn table_rows(out: &str) -> Vec<Vec<String>> {
-    out.lines().skip(1).filter(|l| !l.trim().is_empty()).map(cells).collect()
+    out.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(cells)
+        .collect()
 }
 
 /// The 12-hex short form of `sha256:<hex>`.

@@ -33,7 +33,10 @@ fn seed_workflow_copy_up_whiteout_commit_export_and_round_trip() {
     let hello = scratch.join("hello");
     write(&hello, "#!/bin/sh\necho hello\n");
     let (_, err) = s.fail(&["cp", hello.to_str().unwrap(), "work:/usr/local/bin/hello"]);
-    assert_eq!(err.trim(), "Error response from daemon: Could not find the file /usr/local/bin in container work");
+    assert_eq!(
+        err.trim(),
+        "Error response from daemon: Could not find the file /usr/local/bin in container work"
+    );
     s.ok(&["fs", "mkdir", "work", "/usr/local/bin"]);
     s.ok(&["cp", hello.to_str().unwrap(), "work:/usr/local/bin/hello"]);
     // change /etc/passwd (copy-up) and delete /bin/ls (whiteout)
@@ -49,21 +52,48 @@ fn seed_workflow_copy_up_whiteout_commit_export_and_round_trip() {
     );
     // the writable layer holds exactly the copy-up, the whiteout and the new file
     let upper = s.root().join("containers").join(id.trim()).join("upper");
-    assert_eq!(std::fs::read_to_string(upper.join("etc/passwd")).unwrap(), NEW_PASSWD);
-    assert_eq!(std::fs::metadata(upper.join("bin/.wh.ls")).unwrap().len(), 0);
-    assert!(!upper.join("bin/busybox").exists(), "only changed paths are copied up");
+    assert_eq!(
+        std::fs::read_to_string(upper.join("etc/passwd")).unwrap(),
+        NEW_PASSWD
+    );
+    assert_eq!(
+        std::fs::metadata(upper.join("bin/.wh.ls")).unwrap().len(),
+        0
+    );
+    assert!(
+        !upper.join("bin/busybox").exists(),
+        "only changed paths are copied up"
+    );
 
     let ps = s.ok(&["ps", "-a"]);
     let rows: Vec<&str> = ps.lines().collect();
     assert!(rows[0].starts_with("CONTAINER ID   IMAGE"), "{ps}");
-    assert!(rows[1].starts_with(&id.trim()[..12]) && rows[1].contains("bb:1") && rows[1].contains("Created") && rows[1].ends_with("work"), "{ps}");
+    assert!(
+        rows[1].starts_with(&id.trim()[..12])
+            && rows[1].contains("bb:1")
+            && rows[1].contains("Created")
+            && rows[1].ends_with("work"),
+        "{ps}"
+    );
 
-    let new_id = s.ok(&["commit", "-m", "add hello", "-a", "dev", "work", "bb-hello:1"]);
+    let new_id = s.ok(&[
+        "commit",
+        "-m",
+        "add hello",
+        "-a",
+        "dev",
+        "work",
+        "bb-hello:1",
+    ]);
     assert!(new_id.starts_with("sha256:"), "{new_id}");
     let history = s.ok(&["history", "bb-hello:1"]);
     let lines: Vec<&str> = history.lines().collect();
     assert_eq!(lines.len(), 3, "header + two rows: {history}");
-    assert!(lines[1].starts_with(&new_id.trim()["sha256:".len()..][..12]) && lines[1].ends_with("add hello"), "{history}");
+    assert!(
+        lines[1].starts_with(&new_id.trim()["sha256:".len()..][..12])
+            && lines[1].ends_with("add hello"),
+        "{history}"
+    );
     assert!(lines[2].ends_with("Imported from -"), "{history}");
     let inspect = s.inspect("bb-hello:1");
     assert_eq!(inspect["Author"], "dev");
@@ -73,13 +103,26 @@ fn seed_workflow_copy_up_whiteout_commit_export_and_round_trip() {
     // the union names layer 2 for /etc/passwd and shows layer 1's version as shadowed
     let t = s.ok(&["tree", "bb-hello:1", "/etc/passwd", "--shadowed"]);
     let t: Vec<&str> = t.lines().collect();
-    assert!(t[1].starts_with("L2") && t[1].contains("/etc/passwd"), "{t:?}");
+    assert!(
+        t[1].starts_with("L2") && t[1].contains("/etc/passwd"),
+        "{t:?}"
+    );
     assert!(t[2].contains("hides L1") && t[2].contains("file"), "{t:?}");
-    let json: serde_json::Value = serde_json::from_str(&s.ok(&["tree", "--json", "bb-hello:1", "/bin/ls"])).unwrap();
-    assert_eq!(json["paths"][0]["layer"], serde_json::Value::Null, "/bin/ls is gone: {json}");
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["tree", "--json", "bb-hello:1", "/bin/ls"])).unwrap();
+    assert_eq!(
+        json["paths"][0]["layer"],
+        serde_json::Value::Null,
+        "/bin/ls is gone: {json}"
+    );
     assert_eq!(json["paths"][0]["shadowed"][0]["layer"], 1);
     let changes = s.ok(&["tree", "bb-hello:1", "--layer", "2"]);
-    assert!(changes.contains("R /bin/ls\n") && changes.contains("M /etc/passwd\n") && changes.contains("A /usr/local/bin/hello\n"), "{changes}");
+    assert!(
+        changes.contains("R /bin/ls\n")
+            && changes.contains("M /etc/passwd\n")
+            && changes.contains("A /usr/local/bin/hello\n"),
+        "{changes}"
+    );
 
     // export of a new container from bb-hello:1
     s.ok(&["create", "--name", "check", "bb-hello:1"]);
@@ -87,12 +130,29 @@ fn seed_workflow_copy_up_whiteout_commit_export_and_round_trip() {
     s.ok(&["export", "-o", exported.to_str().unwrap(), "check"]);
     let exp_dir = scratch.join("export");
     std::fs::create_dir(&exp_dir).unwrap();
-    sh("tar", &["-C", exp_dir.to_str().unwrap(), "-xf", exported.to_str().unwrap()]);
+    sh(
+        "tar",
+        &[
+            "-C",
+            exp_dir.to_str().unwrap(),
+            "-xf",
+            exported.to_str().unwrap(),
+        ],
+    );
     let exp = tree(&exp_dir);
-    assert!(matches!(exp.get("usr/local/bin/hello"), Some(Entry::File { .. })));
-    assert_eq!(std::fs::read_to_string(exp_dir.join("etc/passwd")).unwrap(), NEW_PASSWD);
+    assert!(matches!(
+        exp.get("usr/local/bin/hello"),
+        Some(Entry::File { .. })
+    ));
+    assert_eq!(
+        std::fs::read_to_string(exp_dir.join("etc/passwd")).unwrap(),
+        NEW_PASSWD
+    );
     assert!(!exp.contains_key("bin/ls"));
-    assert!(!exp.keys().any(|k| k.contains(".wh.")), "no whiteout leaks into the export");
+    assert!(
+        !exp.keys().any(|k| k.contains(".wh.")),
+        "no whiteout leaks into the export"
+    );
     // everything else is the original rootfs
     let orig = tree(&rootfs);
     for (k, v) in &orig {
@@ -105,12 +165,32 @@ fn seed_workflow_copy_up_whiteout_commit_export_and_round_trip() {
     let archive = scratch.join("bbh.tar");
     s.ok(&["save", "-o", archive.to_str().unwrap(), "bb-hello:1"]);
     let oci = scratch.join("oci");
-    sh("skopeo", &["copy", "-q", &format!("docker-archive:{}", archive.display()), &format!("oci:{}:bbh", oci.display())]);
+    sh(
+        "skopeo",
+        &[
+            "copy",
+            "-q",
+            &format!("docker-archive:{}", archive.display()),
+            &format!("oci:{}:bbh", oci.display()),
+        ],
+    );
     let bundle = scratch.join("bundle");
-    sh("umoci", &["unpack", "--rootless", "--image", &format!("{}:bbh", oci.display()), bundle.to_str().unwrap()]);
+    sh(
+        "umoci",
+        &[
+            "unpack",
+            "--rootless",
+            "--image",
+            &format!("{}:bbh", oci.display()),
+            bundle.to_str().unwrap(),
+        ],
+    );
     let unpacked = tree(&bundle.join("rootfs"));
     // umoci makes the root dir and keeps modes; compare paths, kinds and contents
-    assert_eq!(unpacked.keys().collect::<Vec<_>>(), exp.keys().collect::<Vec<_>>());
+    assert_eq!(
+        unpacked.keys().collect::<Vec<_>>(),
+        exp.keys().collect::<Vec<_>>()
+    );
     for (k, v) in &exp {
         match (v, &unpacked[k]) {
             (Entry::Dir(_), Entry::Dir(_)) => {}
@@ -134,17 +214,32 @@ fn replacing_a_lower_directory_writes_an_opaque_marker() {
     s.ok(&["fs", "rm", "op", "/etc"]);
     s.ok(&["fs", "mkdir", "op", "/etc"]);
     let upper = s.root().join("containers").join(id.trim()).join("upper");
-    assert!(upper.join("etc/.wh..wh..opq").exists(), "opaque marker written");
-    assert!(!upper.join(".wh.etc").exists(), "whiteout replaced by the opaque directory");
+    assert!(
+        upper.join("etc/.wh..wh..opq").exists(),
+        "opaque marker written"
+    );
+    assert!(
+        !upper.join(".wh.etc").exists(),
+        "whiteout replaced by the opaque directory"
+    );
     let diff = s.ok(&["diff", "op"]);
     assert_eq!(diff, "C /etc\n");
     // the merged view shows an empty /etc
     let out = s.ok(&["tree", "op", "/etc"]);
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[1].starts_with("L2") && lines[1].contains("/etc "), "{out}");
-    assert!(!out.contains("/etc/"), "no lower child shows through: {out}");
+    assert!(
+        lines[1].starts_with("L2") && lines[1].contains("/etc "),
+        "{out}"
+    );
+    assert!(
+        !out.contains("/etc/"),
+        "no lower child shows through: {out}"
+    );
     let (_, err) = s.fail(&["cp", "op:/etc/passwd", "-"]);
-    assert!(err.contains("Could not find the file /etc/passwd in container op"), "{err}");
+    assert!(
+        err.contains("Could not find the file /etc/passwd in container op"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -155,7 +250,10 @@ fn cp_out_of_a_container_and_tar_streams() {
     // a file out
     let out = scratch.join("passwd.out");
     s.ok(&["cp", "cc:/etc/passwd", out.to_str().unwrap()]);
-    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(rootfs.join("etc/passwd")).unwrap());
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(rootfs.join("etc/passwd")).unwrap()
+    );
     // a directory out into an existing directory
     let dir = scratch.join("outdir");
     std::fs::create_dir(&dir).unwrap();
@@ -173,7 +271,13 @@ fn cp_out_of_a_container_and_tar_streams() {
 }
 
 /// A tar entry with a raw name the tar crate's builder would refuse.
-fn raw_entry(b: &mut tar::Builder<Vec<u8>>, name: &str, kind: tar::EntryType, link: Option<&str>, data: &[u8]) {
+fn raw_entry(
+    b: &mut tar::Builder<Vec<u8>>,
+    name: &str,
+    kind: tar::EntryType,
+    link: Option<&str>,
+    data: &[u8],
+) {
     let mut h = tar::Header::new_old();
     {
         let old = h.as_old_mut();
@@ -199,22 +303,48 @@ fn hostile_archives_into_a_container_are_refused_or_confined() {
 
     // `..` climbing out: refused, nothing written
     let mut b = tar::Builder::new(Vec::new());
-    raw_entry(&mut b, "../../../../escaped", tar::EntryType::Regular, None, b"x");
+    raw_entry(
+        &mut b,
+        "../../../../escaped",
+        tar::EntryType::Regular,
+        None,
+        b"x",
+    );
     let o = s.run_stdin(&["cp", "-", "hh:/tmp"], &b.into_inner().unwrap());
     assert!(!(o.status == 0));
-    assert!(o.stderr.contains("leaves the root") || o.stderr.contains(".."), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("leaves the root") || o.stderr.contains(".."),
+        "{}",
+        o.stderr
+    );
     assert_eq!(s.ok(&["diff", "hh"]), "");
 
     // a symlink to the outside directory, then a file through it: stays inside
     let mut b = tar::Builder::new(Vec::new());
-    raw_entry(&mut b, "evil", tar::EntryType::Symlink, Some(outside.to_str().unwrap()), b"");
+    raw_entry(
+        &mut b,
+        "evil",
+        tar::EntryType::Symlink,
+        Some(outside.to_str().unwrap()),
+        b"",
+    );
     raw_entry(&mut b, "evil/owned", tar::EntryType::Regular, None, b"x");
     let _ = s.run_stdin(&["cp", "-", "hh:/tmp"], &b.into_inner().unwrap());
-    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "nothing written outside the root");
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing written outside the root"
+    );
 
     // a hardlink to a host file: refused
     let mut b = tar::Builder::new(Vec::new());
-    raw_entry(&mut b, "link", tar::EntryType::Link, Some("/etc/hostname"), b"");
+    raw_entry(
+        &mut b,
+        "link",
+        tar::EntryType::Link,
+        Some("/etc/hostname"),
+        b"",
+    );
     let o = s.run_stdin(&["cp", "-", "hh:/tmp"], &b.into_inner().unwrap());
     assert!(!(o.status == 0), "{}", o.stdout);
     assert!(!upper.join("tmp/link").exists());
@@ -224,7 +354,10 @@ fn hostile_archives_into_a_container_are_refused_or_confined() {
     raw_entry(&mut b, ".wh.passwd", tar::EntryType::Regular, None, b"");
     let o = s.run_stdin(&["cp", "-", "hh:/etc"], &b.into_inner().unwrap());
     assert!(!(o.status == 0));
-    assert!(s.ok(&["tree", "hh", "/etc/passwd"]).contains("L1"), "passwd still visible");
+    assert!(
+        s.ok(&["tree", "hh", "/etc/passwd"]).contains("L1"),
+        "passwd still visible"
+    );
 
     // paths given to fs verbs cannot climb out either
     let (_, err) = s.fail(&["fs", "rm", "hh", "/../../etc/passwd"]);
@@ -252,19 +385,38 @@ fn kernel_overlay_mount_and_copy_driver_show_the_union_view() {
     s.ok(&["export", "-o", exported.to_str().unwrap(), "top"]);
     let exp_dir = scratch.join("top-export");
     std::fs::create_dir(&exp_dir).unwrap();
-    sh("tar", &["-C", exp_dir.to_str().unwrap(), "-xf", exported.to_str().unwrap()]);
+    sh(
+        "tar",
+        &[
+            "-C",
+            exp_dir.to_str().unwrap(),
+            "-xf",
+            exported.to_str().unwrap(),
+        ],
+    );
     let want = tree(&exp_dir);
-    assert!(!want.contains_key("etc/group") && !want.contains_key("bin/ls") && want.contains_key("tmp/new"));
+    assert!(
+        !want.contains_key("etc/group")
+            && !want.contains_key("bin/ls")
+            && want.contains_key("tmp/new")
+    );
 
     // the kernel's overlayfs (the test runs as root, as CI does) and the copy driver agree
-    let is_root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap();
+    let is_root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap();
     assert!(is_root, "this test needs root for the overlay driver");
     for driver in ["overlay", "copy"] {
         let dir = s.ok(&["mount", "--driver", driver, "top"]);
         let dir = Path::new(dir.trim());
         if driver == "overlay" {
             let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
-            assert!(mounts.lines().any(|l| l.starts_with("overlay ") && l.contains(dir.to_str().unwrap())), "overlay is mounted");
+            assert!(
+                mounts
+                    .lines()
+                    .any(|l| l.starts_with("overlay ") && l.contains(dir.to_str().unwrap())),
+                "overlay is mounted"
+            );
         }
         assert_eq!(tree(dir), want, "{driver} driver shows the union view");
         s.ok(&["umount", "top"]);

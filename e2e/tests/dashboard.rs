@@ -55,16 +55,25 @@ fn web_dist() -> PathBuf {
     if let Some(e) = WEB_ERROR.lock().unwrap().as_ref() {
         panic!("{e}");
     }
-    assert!(dist.join("index.html").is_file(), "{} missing after the build", dist.display());
+    assert!(
+        dist.join("index.html").is_file(),
+        "{} missing after the build",
+        dist.display()
+    );
     dist
 }
 
 /// True when `dist/index.html` is newer than every source of the dashboard.
 fn is_fresh(dist: &std::path::Path) -> bool {
     fn newest(p: &std::path::Path) -> std::time::SystemTime {
-        let own = std::fs::metadata(p).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+        let own = std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH);
         match std::fs::read_dir(p) {
-            Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| newest(&e.path())).fold(own, std::cmp::max),
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .map(|e| newest(&e.path()))
+                .fold(own, std::cmp::max),
             Err(_) => own,
         }
     }
@@ -72,17 +81,29 @@ fn is_fresh(dist: &std::path::Path) -> bool {
         return false;
     };
     let web = workspace_root().join("web");
-    ["src", "index.html", "style.css", "Cargo.toml"].iter().all(|p| newest(&web.join(p)) <= built)
+    ["src", "index.html", "style.css", "Cargo.toml"]
+        .iter()
+        .all(|p| newest(&web.join(p)) <= built)
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 // ---------------------------------------------------------------------------------------------
 // HTTP/1.1, just enough for chromedriver and the server
 
-fn http(port: u16, method: &str, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> std::io::Result<(u16, Vec<u8>)> {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, Vec<u8>)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(120)))?;
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
@@ -105,16 +126,23 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>, headers: &[(&
         }
         let n = s.read(&mut buf)?;
         if n == 0 {
-            return Err(std::io::Error::other("connection closed before the response head"));
+            return Err(std::io::Error::other(
+                "connection closed before the response head",
+            ));
         }
         raw.extend_from_slice(&buf[..n]);
     };
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut body = raw[split + 4..].to_vec();
-    let length = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok()));
+    let length = head.lines().find_map(|l| {
+        l.strip_prefix("content-length:")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    });
     let chunked = head.contains("transfer-encoding: chunked");
     loop {
         let complete = match length {
@@ -140,7 +168,9 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>, headers: &[(&
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else { break };
+        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
         let size = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
@@ -172,7 +202,13 @@ impl Server {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let log = std::fs::File::create(store.scratch().join("serve.log")).unwrap();
-        let args = ["serve", "--listen", &listen, "--web-dir", dist.to_str().unwrap()];
+        let args = [
+            "serve",
+            "--listen",
+            &listen,
+            "--web-dir",
+            dist.to_str().unwrap(),
+        ];
         let mut cmd = match bin {
             Some(bin) => {
                 let mut c = Command::new(bin);
@@ -199,7 +235,10 @@ impl Server {
             if let Some(st) = s.child.try_wait().unwrap() {
                 panic!("strata serve exited early: {st}");
             }
-            assert!(Instant::now() < deadline, "strata serve did not answer /_ping on {listen}");
+            assert!(
+                Instant::now() < deadline,
+                "strata serve did not answer /_ping on {listen}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -210,7 +249,12 @@ impl Server {
 
     fn get_json(&self, path: &str) -> Value {
         let (status, body) = http(self.port, "GET", path, None, &[]).unwrap();
-        assert_eq!(status, 200, "GET {path}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            status,
+            200,
+            "GET {path}: {}",
+            String::from_utf8_lossy(&body)
+        );
         serde_json::from_slice(&body).unwrap()
     }
 }
@@ -243,10 +287,18 @@ impl Browser {
             .spawn()
             .expect("spawn chromedriver (apt-get install chromium-driver)");
         // owned from here on, so a failure below still ends chromedriver
-        let mut b = Browser { driver, port, session: String::new(), name: name.into() };
+        let mut b = Browser {
+            driver,
+            port,
+            session: String::new(),
+            name: name.into(),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while http(port, "GET", "/status", None, &[]).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not start on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         let caps = json!({"capabilities": {"alwaysMatch": {
@@ -270,9 +322,15 @@ impl Browser {
         }
     }
 
-    fn try_cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, (u16, Value)> {
+    fn try_cmd(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, (u16, Value)> {
         let body = body.or_else(|| (method == "POST").then(|| json!({})));
-        let (status, raw) = http(self.port, method, path, body.as_ref(), &[]).expect("talk to chromedriver");
+        let (status, raw) =
+            http(self.port, method, path, body.as_ref(), &[]).expect("talk to chromedriver");
         let v: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
         if status != 200 {
             return Err((status, v["value"].clone()));
@@ -284,10 +342,18 @@ impl Browser {
     fn on_element(&self, css: &str, method: &str, rest: &str, body: Option<Value>) -> Value {
         for _ in 0..20 {
             let id = self.find(css);
-            match self.try_cmd(method, &self.s(&format!("/element/{id}{rest}")), body.clone()) {
+            match self.try_cmd(
+                method,
+                &self.s(&format!("/element/{id}{rest}")),
+                body.clone(),
+            ) {
                 Ok(v) => return v,
-                Err((_, e)) if e["error"] == "stale element reference" => std::thread::sleep(Duration::from_millis(100)),
-                Err((status, e)) => panic!("WebDriver {method} {rest} on {css:?} failed ({status}): {e}"),
+                Err((_, e)) if e["error"] == "stale element reference" => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                Err((status, e)) => {
+                    panic!("WebDriver {method} {rest} on {css:?} failed ({status}): {e}")
+                }
             }
         }
         panic!("{css:?} kept being replaced");
@@ -303,7 +369,11 @@ impl Browser {
 
     /// Runs `script` (a function body; `arguments` available) and returns its value.
     fn js(&self, script: &str, args: Vec<Value>) -> Value {
-        self.cmd("POST", &self.s("/execute/sync"), Some(json!({ "script": script, "args": args })))
+        self.cmd(
+            "POST",
+            &self.s("/execute/sync"),
+            Some(json!({ "script": script, "args": args })),
+        )
     }
 
     fn try_find(&self, css: &str) -> Option<String> {
@@ -313,7 +383,12 @@ impl Browser {
             return None;
         }
         let v: Value = serde_json::from_slice(&raw).ok()?;
-        v["value"].as_object()?.values().next()?.as_str().map(str::to_string)
+        v["value"]
+            .as_object()?
+            .values()
+            .next()?
+            .as_str()
+            .map(str::to_string)
     }
 
     /// Waits for an element and returns its WebDriver id.
@@ -325,7 +400,11 @@ impl Browser {
             }
             if Instant::now() > deadline {
                 self.screenshot("timeout");
-                panic!("[{}] no element matches {css:?} after {WAIT:?}; page text:\n{}", self.name, self.page_text());
+                panic!(
+                    "[{}] no element matches {css:?} after {WAIT:?}; page text:\n{}",
+                    self.name,
+                    self.page_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -345,15 +424,26 @@ impl Browser {
     }
 
     fn text(&self, css: &str) -> String {
-        self.on_element(css, "GET", "/text", None).as_str().unwrap_or("").to_string()
+        self.on_element(css, "GET", "/text", None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     fn attr(&self, css: &str, name: &str) -> Option<String> {
-        self.on_element(css, "GET", &format!("/attribute/{name}"), None).as_str().map(str::to_string)
+        self.on_element(css, "GET", &format!("/attribute/{name}"), None)
+            .as_str()
+            .map(str::to_string)
     }
 
     fn page_text(&self) -> String {
-        self.js("return document.body ? document.body.innerText : ''", vec![]).as_str().unwrap_or("").to_string()
+        self.js(
+            "return document.body ? document.body.innerText : ''",
+            vec![],
+        )
+        .as_str()
+        .unwrap_or("")
+        .to_string()
     }
 
     /// Waits until `script` returns true.
@@ -365,7 +455,11 @@ impl Browser {
             }
             if Instant::now() > deadline {
                 self.screenshot("timeout");
-                panic!("[{}] timed out waiting for {what}; page text:\n{}", self.name, self.page_text());
+                panic!(
+                    "[{}] timed out waiting for {what}; page text:\n{}",
+                    self.name,
+                    self.page_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -374,12 +468,20 @@ impl Browser {
     /// Waits until an element's text contains `want`.
     fn wait_text(&self, css: &str, want: &str) -> String {
         let script = "const e = document.querySelector(arguments[0]); return !!e && e.innerText.includes(arguments[1]);";
-        self.wait_js(&format!("{css:?} to contain {want:?}"), script, vec![json!(css), json!(want)]);
+        self.wait_js(
+            &format!("{css:?} to contain {want:?}"),
+            script,
+            vec![json!(css), json!(want)],
+        );
         self.text(css)
     }
 
     fn gone(&self, css: &str) {
-        self.wait_js(&format!("{css:?} to go away"), "return !document.querySelector(arguments[0]);", vec![json!(css)]);
+        self.wait_js(
+            &format!("{css:?} to go away"),
+            "return !document.querySelector(arguments[0]);",
+            vec![json!(css)],
+        );
     }
 
     /// Saves `target/e2e-artifacts/dashboard-<test>-<step>.png`.
@@ -396,7 +498,13 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
-            let _ = http(self.port, "DELETE", &format!("/session/{}", self.session), None, &[]);
+            let _ = http(
+                self.port,
+                "DELETE",
+                &format!("/session/{}", self.session),
+                None,
+                &[],
+            );
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
@@ -431,7 +539,9 @@ fn base64_decode(s: &str) -> Vec<u8> {
 
 /// A store holding a busybox image imported as `name`; returns its ID.
 fn import_busybox(store: &Store, name: &str) -> String {
-    let root = store.scratch().join(format!("bb-{}", name.replace([':', '/'], "_")));
+    let root = store
+        .scratch()
+        .join(format!("bb-{}", name.replace([':', '/'], "_")));
     busybox_rootfs(&root);
     let tar = tar_of(&root);
     store.ok(&["import", tar.to_str().unwrap(), name]);
@@ -476,10 +586,16 @@ fn images_page_lists_an_imported_busybox() {
     let short = &id["sha256:".len()..][..12];
     assert!(text.contains("bb") && text.contains(short), "row: {text}");
     let size = server.get_json("/api/images")[0]["size"].as_u64().unwrap();
-    assert!(text.contains(&e2e::human_size(size)), "row {text:?} lacks the size {size}");
+    assert!(
+        text.contains(&e2e::human_size(size)),
+        "row {text:?} lacks the size {size}"
+    );
     // header sorting sets aria-sort
     b.click("th:nth-child(6) button.sort");
-    assert_eq!(b.attr("th:nth-child(6)", "aria-sort").as_deref(), Some("descending"));
+    assert_eq!(
+        b.attr("th:nth-child(6)", "aria-sort").as_deref(),
+        Some("descending")
+    );
     // the In use chip hides the unused image, Unused shows it
     b.click("button.chip:nth-child(2)");
     b.gone(&row("bb:1"));
@@ -490,10 +606,22 @@ fn images_page_lists_an_imported_busybox() {
     b.screenshot("table");
     // the theme toggle: automatic → dark, kept across a reload
     b.click(".bar-end button");
-    assert_eq!(b.js("return document.documentElement.getAttribute('data-theme')", vec![]), json!("dark"));
+    assert_eq!(
+        b.js(
+            "return document.documentElement.getAttribute('data-theme')",
+            vec![]
+        ),
+        json!("dark")
+    );
     b.goto(&server.url("/ui/images"));
     b.find(&row("bb:1"));
-    assert_eq!(b.js("return document.documentElement.getAttribute('data-theme')", vec![]), json!("dark"));
+    assert_eq!(
+        b.js(
+            "return document.documentElement.getAttribute('data-theme')",
+            vec![]
+        ),
+        json!("dark")
+    );
     b.screenshot("dark");
 }
 
@@ -511,13 +639,21 @@ fn bulk_delete_of_selected_rows() {
     b.wait_text(".bulk", "2 selected");
     b.click(".bulk button.danger");
     let headline = b.wait_text("dialog .plan-headline", "deletes 2 images");
-    assert!(headline.starts_with("Removing 2 selected rows"), "{headline}");
+    assert!(
+        headline.starts_with("Removing 2 selected rows"),
+        "{headline}"
+    );
     b.screenshot("preview");
     b.click("dialog .dialog-actions button.danger");
     b.gone(&row("a:1"));
     b.gone(&row("c:1"));
     b.find(&row("b:1"));
-    assert_eq!(store.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).trim(), "b:1");
+    assert_eq!(
+        store
+            .ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .trim(),
+        "b:1"
+    );
 }
 
 #[test]
@@ -557,16 +693,31 @@ fn rmi_preview_bytes_equal_what_leaves_the_disk() {
     let (blobs_before, du_before) = (store.blob_bytes(), store.du_blobs());
     b.click("button[aria-label=\"Remove bb:1\"]");
     b.wait_text("dialog .plan-headline", "freeing");
-    let preview: u64 = b.attr("dialog [data-bytes-freed]", "data-bytes-freed").unwrap().parse().unwrap();
+    let preview: u64 = b
+        .attr("dialog [data-bytes-freed]", "data-bytes-freed")
+        .unwrap()
+        .parse()
+        .unwrap();
     let dialog = b.text("dialog");
-    assert!(dialog.contains("Images deleted") && dialog.contains("Layers deleted"), "{dialog}");
+    assert!(
+        dialog.contains("Images deleted") && dialog.contains("Layers deleted"),
+        "{dialog}"
+    );
     b.screenshot("preview");
     b.click("dialog button.danger");
     b.gone(&row("bb:1"));
     b.wait_text(".toasts", "Removed exactly what the preview listed");
     let (blobs_after, du_after) = (store.blob_bytes(), store.du_blobs());
-    assert_eq!(blobs_before - blobs_after, preview, "blob bytes that left the disk vs the preview");
-    assert!(du_before - du_after >= preview, "du -sb fell by {} < {preview}", du_before - du_after);
+    assert_eq!(
+        blobs_before - blobs_after,
+        preview,
+        "blob bytes that left the disk vs the preview"
+    );
+    assert!(
+        du_before - du_after >= preview,
+        "du -sb fell by {} < {preview}",
+        du_before - du_after
+    );
     b.find(&row("tiny:1"));
     b.screenshot("done");
 }
@@ -593,8 +744,13 @@ fn prune_preview_then_execute() {
     b.screenshot("preview");
     b.click("dialog button.danger");
     b.wait_text(".toasts", "Removed exactly what the preview listed");
-    assert_eq!(store.ok(&["images", "-q", "-f", "dangling=true"]).trim(), "");
-    assert!(store.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).contains("keep:1"));
+    assert_eq!(
+        store.ok(&["images", "-q", "-f", "dangling=true"]).trim(),
+        ""
+    );
+    assert!(store
+        .ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .contains("keep:1"));
     b.screenshot("done");
 }
 
@@ -605,34 +761,64 @@ fn container_copy_up_whiteout_and_commit() {
     let server = Server::start(&store);
     let b = Browser::start("container");
     b.goto(&server.url(&format!("/ui/images/{id}")));
-    b.wait_js("the one-layer stack", "return document.querySelectorAll('li.image-layer').length === 1;", vec![]);
+    b.wait_js(
+        "the one-layer stack",
+        "return document.querySelectorAll('li.image-layer').length === 1;",
+        vec![],
+    );
     b.click(".heading .actions button"); // Create container
     b.find("#edit-path");
     b.wait_text(".stack-box.writable", "Empty");
     // edit a lower file: copy-up
     b.clear_and_type("#edit-path", "/etc/passwd");
     b.click("form.editor .row button[type=button]"); // Load
-    b.wait_js("the passwd text", "return document.querySelector('#edit-text').value.includes('root:x:0:0');", vec![]);
+    b.wait_js(
+        "the passwd text",
+        "return document.querySelector('#edit-text').value.includes('root:x:0:0');",
+        vec![],
+    );
     b.type_keys("#edit-text", "app:x:1000:1000::/home/app:/bin/sh\n");
     b.click("form.editor button[type=submit]");
-    let up = b.wait_text("li.chg-m[data-path=\"/etc/passwd\"]", "copy-up of /etc/passwd from layer 1");
+    let up = b.wait_text(
+        "li.chg-m[data-path=\"/etc/passwd\"]",
+        "copy-up of /etc/passwd from layer 1",
+    );
     assert!(up.contains('C'), "{up}");
     b.screenshot("copy-up");
     // delete a lower file: whiteout
     b.clear_and_type("#edit-path", "/bin/ls");
     b.click("form.editor button.danger");
-    b.wait_text("li.chg-r[data-path=\"/bin/ls\"]", "whiteout .wh.ls hides /bin/ls of layer 1");
+    b.wait_text(
+        "li.chg-r[data-path=\"/bin/ls\"]",
+        "whiteout .wh.ls hides /bin/ls of layer 1",
+    );
     b.screenshot("whiteout");
-    let diff = store.ok(&["diff", &server.get_json("/api/containers")[0]["id"].as_str().unwrap().to_string()]);
-    assert!(diff.contains("C /etc/passwd") && diff.contains("D /bin/ls"), "{diff}");
+    let diff = store.ok(&[
+        "diff",
+        &server.get_json("/api/containers")[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    ]);
+    assert!(
+        diff.contains("C /etc/passwd") && diff.contains("D /bin/ls"),
+        "{diff}"
+    );
     // commit: a new image with one more layer
     b.clear_and_type("#commit-ref", "bb:edited");
     b.clear_and_type("#commit-msg", "add app user, drop ls");
     b.click("form.commit button[type=submit]");
-    b.wait_js("the new image page", "return document.querySelectorAll('li.image-layer').length === 2;", vec![]);
+    b.wait_js(
+        "the new image page",
+        "return document.querySelectorAll('li.image-layer').length === 2;",
+        vec![],
+    );
     let title = b.text("#image-title");
     assert_eq!(title, "bb:edited");
-    let layers = store.inspect("bb:edited")["RootFS"]["Layers"].as_array().unwrap().len();
+    let layers = store.inspect("bb:edited")["RootFS"]["Layers"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(layers, 2);
     b.screenshot("committed");
 }
@@ -644,7 +830,11 @@ fn union_explorer_names_layer_2_for_an_overridden_path() {
     // layer 2 overrides /etc/passwd
     store.ok(&["create", "--name", "c1", "bb:1"]);
     let file = store.scratch().join("passwd");
-    std::fs::write(&file, "root:x:0:0:root:/root:/bin/sh\nnew:x:2:2::/:/bin/sh\n").unwrap();
+    std::fs::write(
+        &file,
+        "root:x:0:0:root:/root:/bin/sh\nnew:x:2:2::/:/bin/sh\n",
+    )
+    .unwrap();
     store.ok(&["cp", file.to_str().unwrap(), "c1:/etc/passwd"]);
     store.ok(&["commit", "c1", "bb:2"]);
     let id = store.image_id("bb:2");
@@ -680,11 +870,28 @@ fn sharing_page_shows_refcounts_and_disk() {
     b.find("table.matrix");
     // the shared base layer comes first, used by both images
     assert_eq!(b.text("table.matrix th.layer-col:nth-child(4) .rc"), "×2");
-    assert_eq!(b.js("return document.querySelectorAll('table.matrix tbody tr').length", vec![]), json!(2));
-    assert_eq!(b.js("return document.querySelectorAll('table.matrix td.cell.on').length", vec![]), json!(3));
+    assert_eq!(
+        b.js(
+            "return document.querySelectorAll('table.matrix tbody tr').length",
+            vec![]
+        ),
+        json!(2)
+    );
+    assert_eq!(
+        b.js(
+            "return document.querySelectorAll('table.matrix td.cell.on').length",
+            vec![]
+        ),
+        json!(3)
+    );
     let disk = b.text("figure.disk");
     let du = server.get_json("/api/disk-usage");
-    let total = e2e::human_size(du["layers_size"].as_u64().unwrap() + server.get_json("/api/containers")[0]["size_rw"].as_u64().unwrap());
+    let total = e2e::human_size(
+        du["layers_size"].as_u64().unwrap()
+            + server.get_json("/api/containers")[0]["size_rw"]
+                .as_u64()
+                .unwrap(),
+    );
     assert!(disk.contains(&format!("Total on disk: {total}")), "{disk}");
     b.screenshot("matrix");
 }
@@ -695,7 +902,10 @@ fn sandbox_shows_a_whiteout_hiding_a_lower_file() {
     let server = Server::start(&store);
     let b = Browser::start("sandbox");
     b.goto(&server.url("/ui/sandbox"));
-    let summary = b.wait_text(".detail [data-summary]", "/etc/motd is gone from the merged view");
+    let summary = b.wait_text(
+        ".detail [data-summary]",
+        "/etc/motd is gone from the merged view",
+    );
     assert!(summary.contains("the whiteout in layer 2"), "{summary}");
     let sheet = b.text(".sheet[data-layer=\"1\"]");
     assert!(sheet.contains(".wh.motd"), "{sheet}");
@@ -710,7 +920,10 @@ fn sandbox_shows_a_whiteout_hiding_a_lower_file() {
     b.clear_and_type("#sb-path", "/etc/group");
     b.click("#sb-path + button"); // Load (what the top layer sees)
     b.click("form.editor button[type=submit]");
-    b.wait_text("ol.log", "copy-up: /etc/group was copied from layer 1 into layer 3");
+    b.wait_text(
+        "ol.log",
+        "copy-up: /etc/group was copied from layer 1 into layer 3",
+    );
     b.screenshot("copy-up");
 }
 
@@ -732,7 +945,11 @@ fn a_tag_made_by_the_docker_cli_appears_without_reload() {
         .env("DOCKER_CONFIG", &config)
         .output()
         .unwrap();
-    assert!(out.status.success(), "docker tag: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker tag: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     b.find(&row("bb:from-cli"));
     assert_eq!(b.js("return window.__marker", vec![]), json!("no reload"));
     b.screenshot("live");
@@ -775,7 +992,12 @@ fn pull_shows_per_layer_progress() {
     require("skopeo");
     e2e::sh(
         "skopeo",
-        &["copy", "--dest-tls-verify=false", &format!("docker-archive:{}", archive.display()), &format!("docker://127.0.0.1:{reg_port}/team/bb:1")],
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            &format!("docker-archive:{}", archive.display()),
+            &format!("docker://127.0.0.1:{reg_port}/team/bb:1"),
+        ],
     );
     let server = Server::start(&store);
     let b = Browser::start("pull");
@@ -792,9 +1014,20 @@ fn pull_shows_per_layer_progress() {
     b.find(".pull-progress li[data-layer-id] progress");
     b.wait_text(".pull-progress .status", "1 of 1 layer done");
     let seen = b.js("return Array.from(window.__seen)", vec![]);
-    let seen: Vec<&str> = seen.as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
-    assert!(seen.iter().any(|s| s.starts_with("Pull complete 100")), "{seen:?}");
-    assert!(seen.len() >= 3, "the bar should pass through several states while the layer arrives: {seen:?}");
+    let seen: Vec<&str> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        seen.iter().any(|s| s.starts_with("Pull complete 100")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.len() >= 3,
+        "the bar should pass through several states while the layer arrives: {seen:?}"
+    );
     b.find(&row(&format!("127.0.0.1:{reg_port}/team/bb:1")));
     b.screenshot("pulled");
     let _ = registry.kill();
@@ -827,25 +1060,46 @@ fn benchmark_images_table_1000() {
         s.write_all(&body).unwrap();
         let mut out = Vec::new();
         s.read_to_end(&mut out).unwrap();
-        assert!(out.starts_with(b"HTTP/1.1 200"), "import {i}: {}", String::from_utf8_lossy(&out));
+        assert!(
+            out.starts_with(b"HTTP/1.1 200"),
+            "import {i}: {}",
+            String::from_utf8_lossy(&out)
+        );
     }
     eprintln!("imported 1000 images in {:?}", started.elapsed());
-    assert_eq!(server.get_json("/api/images").as_array().unwrap().len(), 1000);
+    assert_eq!(
+        server.get_json("/api/images").as_array().unwrap().len(),
+        1000
+    );
     let b = Browser::start("bench");
     let mut loads = Vec::new();
     let mut completes = Vec::new();
     let mut first_load = -1.0f64;
     for _ in 0..5 {
         b.goto(&server.url("/ui/images"));
-        b.wait_js("the table", "return document.documentElement.hasAttribute('data-table-ready');", vec![]);
+        b.wait_js(
+            "the table",
+            "return document.documentElement.hasAttribute('data-table-ready');",
+            vec![],
+        );
         let ms = b.js(
             "return parseFloat(document.documentElement.getAttribute('data-table-ready'));",
             vec![],
         );
-        b.wait_js("every row", "return document.documentElement.hasAttribute('data-table-complete');", vec![]);
-        let complete = b.js("return parseFloat(document.documentElement.getAttribute('data-table-complete'));", vec![]);
+        b.wait_js(
+            "every row",
+            "return document.documentElement.hasAttribute('data-table-complete');",
+            vec![],
+        );
+        let complete = b.js(
+            "return parseFloat(document.documentElement.getAttribute('data-table-complete'));",
+            vec![],
+        );
         completes.push(complete.as_f64().unwrap());
-        let rows = b.js("return document.querySelectorAll('table.images tbody tr').length", vec![]);
+        let rows = b.js(
+            "return document.querySelectorAll('table.images tbody tr').length",
+            vec![],
+        );
         let timing = b.js(
             "const r = n => { const e = performance.getEntriesByType('resource').find(e => e.name.includes(n)); return e ? Math.round(e.responseEnd) : -1; }; \
              return `wasm loaded at ${r('.wasm')} ms, /api/images answered at ${r('/api/images')} ms`;",
@@ -865,9 +1119,21 @@ fn benchmark_images_table_1000() {
     );
     loads.sort_by(|a, b| a.partial_cmp(b).unwrap());
     completes.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!("BENCH web.images_table_1000.interactive_ms median={:.0} min={:.0} max={:.0}", loads[2], loads[0], loads[4]);
-    println!("BENCH web.images_table_1000.all_rows_ms median={:.0} min={:.0} max={:.0}", completes[2], completes[0], completes[4]);
-    println!("BENCH web.images_table_1000.cold_first_load_ms {:.0}", first_load);
-    println!("BENCH web.images_table_1000.sort_ms {:.0}", sort.as_f64().unwrap_or(-1.0));
+    println!(
+        "BENCH web.images_table_1000.interactive_ms median={:.0} min={:.0} max={:.0}",
+        loads[2], loads[0], loads[4]
+    );
+    println!(
+        "BENCH web.images_table_1000.all_rows_ms median={:.0} min={:.0} max={:.0}",
+        completes[2], completes[0], completes[4]
+    );
+    println!(
+        "BENCH web.images_table_1000.cold_first_load_ms {:.0}",
+        first_load
+    );
+    println!(
+        "BENCH web.images_table_1000.sort_ms {:.0}",
+        sort.as_f64().unwrap_or(-1.0)
+    );
     b.screenshot("table-1000");
 }

@@ -3,7 +3,9 @@
 //! left, through a second front door: `strata --root <same dir>` run beside the server, and
 //! the dashboard's `GET /api/images`.
 
-use e2e::{busybox_rootfs, human_size, require, short, strata_bin, table_rows, tar_of, Output, Store};
+use e2e::{
+    busybox_rootfs, human_size, require, short, strata_bin, table_rows, tar_of, Output, Store,
+};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -26,10 +28,20 @@ impl Daemon {
     fn start(store: &Store) -> Daemon {
         require(DOCKER);
         let _ = strata_bin();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let listen = format!("127.0.0.1:{port}");
         let child = store
-            .command(&["serve", "--listen", &listen, "--web-dir", "/nonexistent/web"])
+            .command(&[
+                "serve",
+                "--listen",
+                &listen,
+                "--web-dir",
+                "/nonexistent/web",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -37,7 +49,11 @@ impl Daemon {
             .expect("spawn strata serve");
         let config = store.scratch().join("docker-config");
         std::fs::create_dir_all(&config).unwrap();
-        let mut d = Daemon { child, port, config };
+        let mut d = Daemon {
+            child,
+            port,
+            config,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok((200, _, body)) = d.try_http("GET", "/_ping") {
@@ -47,7 +63,10 @@ impl Daemon {
             if let Some(st) = d.child.try_wait().unwrap() {
                 panic!("strata serve exited early: {st}");
             }
-            assert!(Instant::now() < deadline, "strata serve did not answer /_ping on {listen}");
+            assert!(
+                Instant::now() < deadline,
+                "strata serve did not answer /_ping on {listen}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -70,7 +89,11 @@ impl Daemon {
     }
 
     fn docker(&self, args: &[&str]) -> Output {
-        let out = self.docker_cmd(args).stdin(Stdio::null()).output().expect("run docker");
+        let out = self
+            .docker_cmd(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run docker");
         Output {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -81,34 +104,64 @@ impl Daemon {
     /// Runs docker; panics unless it exits 0; returns stdout.
     fn ok(&self, args: &[&str]) -> String {
         let o = self.docker(args);
-        assert_eq!(o.status, 0, "`docker {}` failed (exit {}):\nstdout:\n{}\nstderr:\n{}", args.join(" "), o.status, o.stdout, o.stderr);
+        assert_eq!(
+            o.status,
+            0,
+            "`docker {}` failed (exit {}):\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            o.status,
+            o.stdout,
+            o.stderr
+        );
         o.stdout
     }
 
     /// Runs docker expecting failure; returns its stderr.
     fn fail(&self, args: &[&str]) -> String {
         let o = self.docker(args);
-        assert_ne!(o.status, 0, "`docker {}` unexpectedly succeeded:\n{}", args.join(" "), o.stdout);
+        assert_ne!(
+            o.status,
+            0,
+            "`docker {}` unexpectedly succeeded:\n{}",
+            args.join(" "),
+            o.stdout
+        );
         o.stderr
     }
 
     /// Runs docker with `input` on stdin.
     fn ok_stdin(&self, args: &[&str], input: Vec<u8>) -> String {
-        let mut child = self.docker_cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = self
+            .docker_cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut stdin = child.stdin.take().unwrap();
         let w = std::thread::spawn(move || {
             let _ = stdin.write_all(&input);
         });
         let out = child.wait_with_output().unwrap();
         w.join().unwrap();
-        assert!(out.status.success(), "`docker {}` failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "`docker {}` failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Runs docker; returns raw stdout bytes.
     fn ok_bytes(&self, args: &[&str]) -> Vec<u8> {
         let out = self.docker_cmd(args).stdin(Stdio::null()).output().unwrap();
-        assert!(out.status.success(), "`docker {}` failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "`docker {}` failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     }
 
@@ -116,24 +169,42 @@ impl Daemon {
     fn try_http(&self, method: &str, path: &str) -> std::io::Result<HttpReply> {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
         s.set_read_timeout(Some(Duration::from_secs(60)))?;
-        write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n", self.port)?;
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            self.port
+        )?;
         let mut raw = Vec::new();
         s.read_to_end(&mut raw)?;
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| std::io::Error::other("no header end"))?;
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| std::io::Error::other("no header end"))?;
         let head = String::from_utf8_lossy(&raw[..split]).into_owned();
         let mut body = raw[split + 4..].to_vec();
         let mut lines = head.split("\r\n");
-        let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let status: u16 = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
         let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect();
-        if headers.iter().any(|(k, v)| k == "transfer-encoding" && v == "chunked") {
+        if headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v == "chunked")
+        {
             let mut out = Vec::new();
             let mut rest = body.as_slice();
             loop {
                 let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-                let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap().trim(), 16).unwrap();
+                let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap().trim(), 16)
+                    .unwrap();
                 if n == 0 {
                     break;
                 }
@@ -148,7 +219,12 @@ impl Daemon {
     /// `GET path` as JSON, expecting 200.
     fn api(&self, path: &str) -> Value {
         let (status, _, body) = self.try_http("GET", path).unwrap();
-        assert_eq!(status, 200, "GET {path}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            status,
+            200,
+            "GET {path}: {}",
+            String::from_utf8_lossy(&body)
+        );
         serde_json::from_slice(&body).unwrap()
     }
 
@@ -159,7 +235,13 @@ impl Daemon {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|i| i["repo_tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()))
+            .flat_map(|i| {
+                i["repo_tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_str().unwrap().to_string())
+            })
             .collect();
         tags.sort();
         tags
@@ -194,7 +276,10 @@ fn setup() -> (Store, Daemon, PathBuf) {
 fn import(d: &Daemon, tar: &Path, reference: &str) -> String {
     let out = d.ok(&["import", tar.to_str().unwrap(), reference]);
     let id = out.trim().to_string();
-    assert!(id.starts_with("sha256:") && id.len() == 71 && out == format!("{id}\n"), "import prints the ID: {out:?}");
+    assert!(
+        id.starts_with("sha256:") && id.len() == 71 && out == format!("{id}\n"),
+        "import prints the ID: {out:?}"
+    );
     id
 }
 
@@ -202,26 +287,48 @@ fn import(d: &Daemon, tar: &Path, reference: &str) -> String {
 fn version_info_images_tag_rmi_history_inspect_prune_df() {
     let (store, d, tar) = setup();
 
-    let v = d.ok(&["version", "--format", "{{.Server.Version}} {{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Server.Os}}"]);
-    assert_eq!(v, format!("{} 1.50 1.22 linux\n", env!("CARGO_PKG_VERSION")));
+    let v = d.ok(&[
+        "version",
+        "--format",
+        "{{.Server.Version}} {{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Server.Os}}",
+    ]);
+    assert_eq!(
+        v,
+        format!("{} 1.50 1.22 linux\n", env!("CARGO_PKG_VERSION"))
+    );
     let v = d.ok(&["version"]);
-    assert!(v.contains("Server: Strata") && v.contains("API version:      1.50 (minimum version 1.22)"), "{v}");
+    assert!(
+        v.contains("Server: Strata") && v.contains("API version:      1.50 (minimum version 1.22)"),
+        "{v}"
+    );
 
     let info = d.docker(&["info"]);
     assert_eq!(info.status, 0, "{}", info.stderr);
     assert_eq!(info.stderr, "", "docker info prints no warnings or errors");
     for line in [
         " Containers: 0\n  Running: 0\n  Paused: 0\n  Stopped: 0\n Images: 0\n",
-        &format!(" Server Version: {}\n Storage Driver: strata\n", env!("CARGO_PKG_VERSION")),
+        &format!(
+            " Server Version: {}\n Storage Driver: strata\n",
+            env!("CARGO_PKG_VERSION")
+        ),
         " Swarm: inactive\n",
         " OSType: linux\n",
         &format!(" Docker Root Dir: {}\n", store.root().display()),
         " Experimental: false\n",
     ] {
-        assert!(info.stdout.contains(line), "`docker info` lacks {line:?}:\n{}", info.stdout);
+        assert!(
+            info.stdout.contains(line),
+            "`docker info` lacks {line:?}:\n{}",
+            info.stdout
+        );
     }
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
-    assert!(info.stdout.contains(&format!(" Kernel Version: {}\n", kernel.trim())), "{}", info.stdout);
+    assert!(
+        info.stdout
+            .contains(&format!(" Kernel Version: {}\n", kernel.trim())),
+        "{}",
+        info.stdout
+    );
 
     // import (the CLI prints the ID) and list in every flavour
     let id = import(&d, &tar, "bb:1");
@@ -229,23 +336,59 @@ fn version_info_images_tag_rmi_history_inspect_prune_df() {
     let size = human_size(store.inspect("bb:1")["Size"].as_u64().unwrap());
     let rows = table_rows(&d.ok(&["images"]));
     assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!((rows[0][0].as_str(), rows[0][1].as_str(), rows[0][2].as_str()), ("bb", "1", id12.as_str()));
+    assert_eq!(
+        (
+            rows[0][0].as_str(),
+            rows[0][1].as_str(),
+            rows[0][2].as_str()
+        ),
+        ("bb", "1", id12.as_str())
+    );
     assert!(rows[0][3].ends_with("ago"), "{rows:?}");
     assert_eq!(rows[0][4], size);
     let out = d.ok(&["images", "-a"]);
-    assert!(out.starts_with("REPOSITORY   TAG       IMAGE ID       CREATED"), "{out}");
+    assert!(
+        out.starts_with("REPOSITORY   TAG       IMAGE ID       CREATED"),
+        "{out}"
+    );
     assert_eq!(table_rows(&out).len(), 1);
     assert_eq!(d.ok(&["images", "-q"]), format!("{id12}\n"));
     let rows = table_rows(&d.ok(&["images", "--digests"]));
-    assert_eq!((rows[0][2].as_str(), rows[0][3].as_str()), ("<none>", id12.as_str()));
+    assert_eq!(
+        (rows[0][2].as_str(), rows[0][3].as_str()),
+        ("<none>", id12.as_str())
+    );
     let rows = table_rows(&d.ok(&["images", "--no-trunc"]));
     assert_eq!(rows[0][2], id);
-    assert_eq!(d.ok(&["images", "-f", "dangling=true"]).lines().count(), 1, "header only");
-    assert_eq!(d.ok(&["images", "-f", "reference=bb*", "--format", "{{.Repository}}:{{.Tag}}"]), "bb:1\n");
+    assert_eq!(
+        d.ok(&["images", "-f", "dangling=true"]).lines().count(),
+        1,
+        "header only"
+    );
+    assert_eq!(
+        d.ok(&[
+            "images",
+            "-f",
+            "reference=bb*",
+            "--format",
+            "{{.Repository}}:{{.Tag}}"
+        ]),
+        "bb:1\n"
+    );
     assert_eq!(d.ok(&["images", "-f", "reference=zz*", "-q"]), "");
-    assert_eq!(d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]), "bb:1\n");
+    assert_eq!(
+        d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]),
+        "bb:1\n"
+    );
     let j: Value = serde_json::from_str(d.ok(&["images", "--format", "json"]).trim()).unwrap();
-    assert_eq!((j["Repository"].as_str(), j["Tag"].as_str(), j["ID"].as_str()), (Some("bb"), Some("1"), Some(id12.as_str())));
+    assert_eq!(
+        (
+            j["Repository"].as_str(),
+            j["Tag"].as_str(),
+            j["ID"].as_str()
+        ),
+        (Some("bb"), Some("1"), Some(id12.as_str()))
+    );
     assert_eq!(j["Size"], size);
     // the second front door and the dashboard see the same store
     assert_eq!(strata_images(&store), [format!("bb:1 {id12}")]);
@@ -253,12 +396,34 @@ fn version_info_images_tag_rmi_history_inspect_prune_df() {
 
     // tag
     assert_eq!(d.ok(&["tag", "bb:1", "bb:2"]), "");
-    assert_eq!(d.ok(&["tag", id12.as_str(), "localhost:5000/team/app:v1"]), "");
-    assert_eq!(strata_images(&store), [format!("bb:1 {id12}"), format!("bb:2 {id12}"), format!("localhost:5000/team/app:v1 {id12}")]);
+    assert_eq!(
+        d.ok(&["tag", id12.as_str(), "localhost:5000/team/app:v1"]),
+        ""
+    );
+    assert_eq!(
+        strata_images(&store),
+        [
+            format!("bb:1 {id12}"),
+            format!("bb:2 {id12}"),
+            format!("localhost:5000/team/app:v1 {id12}")
+        ]
+    );
     assert_eq!(d.api_tags(), ["bb:1", "bb:2", "localhost:5000/team/app:v1"]);
-    assert_eq!(d.ok(&["image", "inspect", "-f", "{{.Id}}", "localhost:5000/team/app:v1"]), format!("{id}\n"));
+    assert_eq!(
+        d.ok(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Id}}",
+            "localhost:5000/team/app:v1"
+        ]),
+        format!("{id}\n")
+    );
     let err = d.fail(&["tag", "nope", "x:1"]);
-    assert_eq!(err, "Error response from daemon: No such image: nope:latest\n");
+    assert_eq!(
+        err,
+        "Error response from daemon: No such image: nope:latest\n"
+    );
 
     // rmi: by ID across repositories is refused; by tag untags; -f by ID removes all
     let err = d.fail(&["rmi", id12.as_str()]);
@@ -268,7 +433,10 @@ fn version_info_images_tag_rmi_history_inspect_prune_df() {
     );
     assert_eq!(d.ok(&["rmi", "bb:2"]), "Untagged: bb:2\n");
     assert_eq!(d.api_tags(), ["bb:1", "localhost:5000/team/app:v1"]);
-    assert_eq!(d.fail(&["rmi", "bb:2"]), "Error response from daemon: No such image: bb:2\n");
+    assert_eq!(
+        d.fail(&["rmi", "bb:2"]),
+        "Error response from daemon: No such image: bb:2\n"
+    );
 
     // history and inspect
     let h = d.ok(&["history", "bb:1"]);
@@ -277,13 +445,30 @@ fn version_info_images_tag_rmi_history_inspect_prune_df() {
     assert_eq!(rows.len(), 1, "{h}");
     assert_eq!(rows[0][0], id12);
     assert_eq!(rows[0].last().unwrap(), "Imported from -");
-    assert_eq!(d.ok(&["history", "--no-trunc", "-q", "bb:1"]), format!("{id}\n"));
+    assert_eq!(
+        d.ok(&["history", "--no-trunc", "-q", "bb:1"]),
+        format!("{id}\n")
+    );
     let ins: Value = serde_json::from_str(&d.ok(&["image", "inspect", "bb:1"])).unwrap();
     assert_eq!(ins[0]["Id"], id);
-    assert_eq!(ins[0]["RepoTags"], serde_json::json!(["bb:1", "localhost:5000/team/app:v1"]));
-    assert_eq!(ins[0], store.inspect("bb:1"), "docker and strata inspect agree");
+    assert_eq!(
+        ins[0]["RepoTags"],
+        serde_json::json!(["bb:1", "localhost:5000/team/app:v1"])
+    );
+    assert_eq!(
+        ins[0],
+        store.inspect("bb:1"),
+        "docker and strata inspect agree"
+    );
     let o = d.docker(&["image", "inspect", "nope"]);
-    assert_eq!((o.status, o.stdout.as_str(), o.stderr.as_str()), (1, "[]\n", "Error response from daemon: No such image: nope:latest\n"));
+    assert_eq!(
+        (o.status, o.stdout.as_str(), o.stderr.as_str()),
+        (
+            1,
+            "[]\n",
+            "Error response from daemon: No such image: nope:latest\n"
+        )
+    );
 
     let out = d.ok(&["rmi", "-f", id12.as_str()]);
     // Docker's graphdriver store also prints the freed layer, by chain ID (one layer: its diff ID)
@@ -296,23 +481,51 @@ fn version_info_images_tag_rmi_history_inspect_prune_df() {
     let kept = import(&d, &tar, "bb:1");
     let out = d.ok(&["import", "-m", "second", tar.to_str().unwrap()]);
     let dangling = out.trim().to_string();
-    assert_ne!(dangling, kept, "a different message makes a different config");
-    assert_eq!(d.ok(&["images", "-f", "dangling=true", "-q", "--no-trunc"]), format!("{dangling}\n"));
+    assert_ne!(
+        dangling, kept,
+        "a different message makes a different config"
+    );
+    assert_eq!(
+        d.ok(&["images", "-f", "dangling=true", "-q", "--no-trunc"]),
+        format!("{dangling}\n")
+    );
     let out = d.ok(&["image", "prune", "-f"]);
-    assert!(out.starts_with(&format!("Deleted Images:\ndeleted: {dangling}\n\nTotal reclaimed space: ")), "{out}");
-    assert_eq!(d.ok(&["images", "-q", "-a", "--no-trunc"]), format!("{kept}\n"));
-    assert_eq!(d.ok(&["image", "prune", "-f"]), "Total reclaimed space: 0B\n");
+    assert!(
+        out.starts_with(&format!(
+            "Deleted Images:\ndeleted: {dangling}\n\nTotal reclaimed space: "
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        d.ok(&["images", "-q", "-a", "--no-trunc"]),
+        format!("{kept}\n")
+    );
+    assert_eq!(
+        d.ok(&["image", "prune", "-f"]),
+        "Total reclaimed space: 0B\n"
+    );
 
     // system df
     let df = d.ok(&["system", "df"]);
     let rows = table_rows(&df);
     let size = human_size(store.inspect("bb:1")["Size"].as_u64().unwrap());
-    assert_eq!(rows[0], ["Images", "1", "0", size.as_str(), &format!("{size} (100%)")], "{df}");
+    assert_eq!(
+        rows[0],
+        ["Images", "1", "0", size.as_str(), &format!("{size} (100%)")],
+        "{df}"
+    );
     assert_eq!(rows[1], ["Containers", "0", "0", "0B", "0B"], "{df}");
     let dfv = d.ok(&["system", "df", "-v"]);
-    assert!(dfv.starts_with("Images space usage:\n\nREPOSITORY   TAG       IMAGE ID       CREATED"), "{dfv}");
+    assert!(
+        dfv.starts_with("Images space usage:\n\nREPOSITORY   TAG       IMAGE ID       CREATED"),
+        "{dfv}"
+    );
     let line = dfv.lines().nth(3).unwrap();
-    assert!(line.starts_with(&format!("bb           1         {}", short(&kept))) && line.ends_with(" 0"), "{dfv}");
+    assert!(
+        line.starts_with(&format!("bb           1         {}", short(&kept)))
+            && line.ends_with(" 0"),
+        "{dfv}"
+    );
     let api = d.api("/api/disk-usage");
     assert_eq!(api["images"][0]["id"], kept);
 }
@@ -327,32 +540,74 @@ fn save_load_and_skopeo_docker_daemon_transport() {
 
     // save -o: a Docker 25+ archive with manifest.json and both tags
     let archive = scratch.join("bb.tar");
-    assert_eq!(d.ok(&["save", "-o", archive.to_str().unwrap(), "bb:1", "bb:2"]), "");
+    assert_eq!(
+        d.ok(&["save", "-o", archive.to_str().unwrap(), "bb:1", "bb:2"]),
+        ""
+    );
     let names = e2e::sh("tar", &["tf", archive.to_str().unwrap()]);
-    for n in ["manifest.json", "index.json", "oci-layout", "repositories", &format!("blobs/sha256/{}", &id[7..])] {
-        assert!(names.lines().any(|l| l == n), "{n} missing from the archive:\n{names}");
+    for n in [
+        "manifest.json",
+        "index.json",
+        "oci-layout",
+        "repositories",
+        &format!("blobs/sha256/{}", &id[7..]),
+    ] {
+        assert!(
+            names.lines().any(|l| l == n),
+            "{n} missing from the archive:\n{names}"
+        );
     }
-    let manifest: Value = serde_json::from_str(&e2e::sh("tar", &["xOf", archive.to_str().unwrap(), "manifest.json"])).unwrap();
+    let manifest: Value = serde_json::from_str(&e2e::sh(
+        "tar",
+        &["xOf", archive.to_str().unwrap(), "manifest.json"],
+    ))
+    .unwrap();
     assert_eq!(manifest[0]["RepoTags"], serde_json::json!(["bb:1", "bb:2"]));
     // stdout: the same bytes as -o
     let streamed = d.ok_bytes(&["save", "bb:1", "bb:2"]);
-    assert!(streamed == std::fs::read(&archive).unwrap(), "save to stdout and to -o differ");
-    let err = d.fail(&["save", "-o", scratch.join("x.tar").to_str().unwrap(), "nope"]);
-    assert_eq!(err, "Error response from daemon: No such image: nope:latest\n");
+    assert!(
+        streamed == std::fs::read(&archive).unwrap(),
+        "save to stdout and to -o differ"
+    );
+    let err = d.fail(&[
+        "save",
+        "-o",
+        scratch.join("x.tar").to_str().unwrap(),
+        "nope",
+    ]);
+    assert_eq!(
+        err,
+        "Error response from daemon: No such image: nope:latest\n"
+    );
 
     // load -i after removing everything
     d.ok(&["rmi", "bb:1", "bb:2"]);
     assert_eq!(strata_images(&store), Vec::<String>::new());
-    assert_eq!(d.ok(&["load", "-i", archive.to_str().unwrap()]), "Loaded image: bb:1\nLoaded image: bb:2\n");
-    assert_eq!(strata_images(&store), [format!("bb:1 {}", short(&id)), format!("bb:2 {}", short(&id))]);
+    assert_eq!(
+        d.ok(&["load", "-i", archive.to_str().unwrap()]),
+        "Loaded image: bb:1\nLoaded image: bb:2\n"
+    );
+    assert_eq!(
+        strata_images(&store),
+        [
+            format!("bb:1 {}", short(&id)),
+            format!("bb:2 {}", short(&id))
+        ]
+    );
     assert_eq!(d.api_tags(), ["bb:1", "bb:2"]);
     // load from stdin; a broken archive fails with the daemon's message
-    assert_eq!(d.ok_stdin(&["load"], std::fs::read(&archive).unwrap()), "Loaded image: bb:1\nLoaded image: bb:2\n");
+    assert_eq!(
+        d.ok_stdin(&["load"], std::fs::read(&archive).unwrap()),
+        "Loaded image: bb:1\nLoaded image: bb:2\n"
+    );
     let bad = scratch.join("bad.tar");
     std::fs::write(&bad, b"this is not a tar archive").unwrap();
     let o = d.docker(&["load", "-i", bad.to_str().unwrap()]);
     assert_eq!(o.status, 1, "{o:?}");
-    assert!(o.stderr.trim().len() > 10 && !o.stderr.contains("page not found"), "{o:?}");
+    assert!(
+        o.stderr.trim().len() > 10 && !o.stderr.contains("page not found"),
+        "{o:?}"
+    );
 
     // skopeo's docker-daemon: transport reads /images/get and writes /images/load. skopeo 1.9
     // ignores DOCKER_HOST and pins /v1.22/, so the host is also given as a flag (http:// for
@@ -360,15 +615,44 @@ fn save_load_and_skopeo_docker_daemon_transport() {
     let host = format!("http://127.0.0.1:{}", d.port);
     let oci = scratch.join("oci");
     let skopeo = |args: &[&str]| {
-        let out = Command::new("skopeo").args(args).env("DOCKER_HOST", d.host()).output().unwrap();
-        assert!(out.status.success(), "skopeo {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("skopeo")
+            .args(args)
+            .env("DOCKER_HOST", d.host())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    skopeo(&["copy", "--src-daemon-host", &host, "docker-daemon:bb:1", &format!("oci:{}:bb", oci.display())]);
-    let index: Value = serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
-    assert_eq!(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "bb");
-    skopeo(&["copy", "--dest-daemon-host", &host, &format!("oci:{}:bb", oci.display()), "docker-daemon:bb:copy"]);
+    skopeo(&[
+        "copy",
+        "--src-daemon-host",
+        &host,
+        "docker-daemon:bb:1",
+        &format!("oci:{}:bb", oci.display()),
+    ]);
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+        "bb"
+    );
+    skopeo(&[
+        "copy",
+        "--dest-daemon-host",
+        &host,
+        &format!("oci:{}:bb", oci.display()),
+        "docker-daemon:bb:copy",
+    ]);
     let copy = store.inspect("bb:copy");
-    assert_eq!(copy["RootFS"]["Layers"], store.inspect("bb:1")["RootFS"]["Layers"], "the same layer came back");
+    assert_eq!(
+        copy["RootFS"]["Layers"],
+        store.inspect("bb:1")["RootFS"]["Layers"],
+        "the same layer came back"
+    );
     assert_eq!(d.api_tags(), ["bb:1", "bb:2", "bb:copy"]);
     let rows = table_rows(&d.ok(&["images", "bb"]));
     assert_eq!(rows.len(), 3, "{rows:?}");
@@ -382,26 +666,55 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
 
     let out = d.ok(&["create", "--name", "work", "bb:1"]);
     let id = out.trim().to_string();
-    assert!(id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{out}");
+    assert!(
+        id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{out}"
+    );
     // a missing image: 404, so the CLI tries to pull it (from a loopback registry nobody serves)
     let o = d.docker(&["create", "127.0.0.1:1/nope"]);
     assert_eq!(o.status, 1);
-    assert!(o.stderr.starts_with("Unable to find image '127.0.0.1:1/nope:latest' locally\n"), "{}", o.stderr);
-    assert!(o.stderr.contains("Error response from daemon: ") && o.stderr.contains("127.0.0.1:1"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .starts_with("Unable to find image '127.0.0.1:1/nope:latest' locally\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("Error response from daemon: ") && o.stderr.contains("127.0.0.1:1"),
+        "{}",
+        o.stderr
+    );
     let err = d.fail(&["create", "--name", "work", "bb:1"]);
-    assert!(err.contains("Conflict. The container name \"/work\" is already in use by container"), "{err}");
+    assert!(
+        err.contains("Conflict. The container name \"/work\" is already in use by container"),
+        "{err}"
+    );
 
     assert_eq!(d.ok(&["ps"]).lines().count(), 1, "nothing runs");
     let ps = d.ok(&["ps", "-a"]);
-    assert!(ps.starts_with("CONTAINER ID   IMAGE     COMMAND   CREATED"), "{ps}");
+    assert!(
+        ps.starts_with("CONTAINER ID   IMAGE     COMMAND   CREATED"),
+        "{ps}"
+    );
     let rows = table_rows(&ps);
     assert_eq!(rows.len(), 1, "{ps}");
     assert_eq!(&rows[0][..3], [&id[..12], "bb:1", "\"\""], "{ps}");
-    assert!(rows[0][3].ends_with("ago") && rows[0][4] == "Created" && rows[0][5] == "work", "{ps}");
+    assert!(
+        rows[0][3].ends_with("ago") && rows[0][4] == "Created" && rows[0][5] == "work",
+        "{ps}"
+    );
     assert_eq!(d.ok(&["ps", "-a", "-q", "--no-trunc"]), format!("{id}\n"));
-    assert_eq!(d.ok(&["ps", "-a", "--format", "{{.Names}} {{.Image}} {{.State}}"]), "work bb:1 created\n");
+    assert_eq!(
+        d.ok(&["ps", "-a", "--format", "{{.Names}} {{.Image}} {{.State}}"]),
+        "work bb:1 created\n"
+    );
     let sps = store.ok(&["ps", "-a"]);
-    assert!(sps.lines().nth(1).is_some_and(|l| l.starts_with(&id[..12]) && l.ends_with("work")), "{sps}");
+    assert!(
+        sps.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with(&id[..12]) && l.ends_with("work")),
+        "{sps}"
+    );
 
     let ins: Value = serde_json::from_str(&d.ok(&["container", "inspect", "work"])).unwrap();
     assert_eq!(ins[0]["Id"], id);
@@ -409,23 +722,50 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     assert_eq!(ins[0]["Image"], image);
     assert_eq!(ins[0]["State"]["Status"], "created");
     assert_eq!(ins[0]["Config"]["Image"], "bb:1");
-    assert_eq!(d.ok(&["container", "inspect", "-f", "{{.State.Running}} {{.HostConfig.NetworkMode}}", "work"]), "false none\n");
+    assert_eq!(
+        d.ok(&[
+            "container",
+            "inspect",
+            "-f",
+            "{{.State.Running}} {{.HostConfig.NetworkMode}}",
+            "work"
+        ]),
+        "false none\n"
+    );
     let o = d.docker(&["container", "inspect", "nope"]);
-    assert_eq!((o.status, o.stdout.as_str(), o.stderr.as_str()), (1, "[]\n", "Error response from daemon: No such container: nope\n"));
+    assert_eq!(
+        (o.status, o.stdout.as_str(), o.stderr.as_str()),
+        (
+            1,
+            "[]\n",
+            "Error response from daemon: No such container: nope\n"
+        )
+    );
 
     // cp in: a file, a file into a missing directory, a tar stream from stdin
     let hello = scratch.join("hello");
     std::fs::write(&hello, "hello\n").unwrap();
     d.ok(&["cp", hello.to_str().unwrap(), "work:/etc/hello"]);
     let err = d.fail(&["cp", hello.to_str().unwrap(), "work:/usr/local/bin/hello"]);
-    assert_eq!(err, "Error response from daemon: Could not find the file /usr/local/bin in container work\n");
+    assert_eq!(
+        err,
+        "Error response from daemon: Could not find the file /usr/local/bin in container work\n"
+    );
     let dir = scratch.join("in");
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     std::fs::write(dir.join("sub/a.txt"), "a\n").unwrap();
-    let stream = Command::new("tar").args(["-C", dir.to_str().unwrap(), "-cf", "-", "sub"]).output().unwrap().stdout;
+    let stream = Command::new("tar")
+        .args(["-C", dir.to_str().unwrap(), "-cf", "-", "sub"])
+        .output()
+        .unwrap()
+        .stdout;
     d.ok_stdin(&["cp", "-", "work:/tmp"], stream);
     let passwd = scratch.join("passwd");
-    std::fs::write(&passwd, "root:x:0:0:root:/root:/bin/sh\ndev:x:1000:1000::/home/dev:/bin/sh\n").unwrap();
+    std::fs::write(
+        &passwd,
+        "root:x:0:0:root:/root:/bin/sh\ndev:x:1000:1000::/home/dev:/bin/sh\n",
+    )
+    .unwrap();
     d.ok(&["cp", passwd.to_str().unwrap(), "work:/etc/passwd"]);
 
     // cp out: a file, a directory as a tar on stdout, a symlink (kept as a link)
@@ -436,7 +776,15 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     let mut names: Vec<String> = tar::Archive::new(tar_out.as_slice())
         .entries()
         .unwrap()
-        .map(|e| e.unwrap().path().unwrap().display().to_string().trim_end_matches('/').to_string())
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .unwrap()
+                .display()
+                .to_string()
+                .trim_end_matches('/')
+                .to_string()
+        })
         .collect();
     names.sort();
     assert_eq!(names, ["tmp", "tmp/sub", "tmp/sub/a.txt"]);
@@ -445,9 +793,15 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     assert_eq!(std::fs::read_link(&link).unwrap().to_str(), Some("busybox"));
     let followed = scratch.join("sh-followed");
     d.ok(&["cp", "-L", "work:/bin/sh", followed.to_str().unwrap()]);
-    assert_eq!(std::fs::read(&followed).unwrap(), std::fs::read("/bin/busybox").unwrap());
+    assert_eq!(
+        std::fs::read(&followed).unwrap(),
+        std::fs::read("/bin/busybox").unwrap()
+    );
     let err = d.fail(&["cp", "work:/nope", scratch.to_str().unwrap()]);
-    assert_eq!(err, "Error response from daemon: Could not find the file /nope in container work\n");
+    assert_eq!(
+        err,
+        "Error response from daemon: Could not find the file /nope in container work\n"
+    );
 
     // diff, through docker and through strata beside it
     let diff = "C /etc\nA /etc/hello\nC /etc/passwd\nC /tmp\nA /tmp/sub\nA /tmp/sub/a.txt\n";
@@ -455,7 +809,17 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     assert_eq!(store.ok(&["diff", "work"]), diff);
 
     // commit -m -a -c
-    let out = d.ok(&["commit", "-m", "add hello", "-a", "dev", "-c", "ENV GREETING=hi", "work", "bb-hello:1"]);
+    let out = d.ok(&[
+        "commit",
+        "-m",
+        "add hello",
+        "-a",
+        "dev",
+        "-c",
+        "ENV GREETING=hi",
+        "work",
+        "bb-hello:1",
+    ]);
     let new = out.trim().to_string();
     assert!(new.starts_with("sha256:") && new.len() == 71, "{out}");
     let ins = store.inspect("bb-hello:1");
@@ -465,7 +829,10 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     assert_eq!(ins["Config"]["Env"], serde_json::json!(["GREETING=hi"]));
     assert_eq!(ins["RootFS"]["Layers"].as_array().unwrap().len(), 2);
     let h = table_rows(&d.ok(&["history", "bb-hello:1"]));
-    assert_eq!((h.len(), h[0][0].as_str(), h[0].last().unwrap().as_str()), (2, &short(&new)[..], "add hello"));
+    assert_eq!(
+        (h.len(), h[0][0].as_str(), h[0].last().unwrap().as_str()),
+        (2, &short(&new)[..], "add hello")
+    );
     assert_eq!(d.api_tags(), ["bb-hello:1", "bb:1"]);
     let api = d.api("/api/images/bb-hello:1");
     assert_eq!(api["layers"][0]["refcount"], 2, "{api}");
@@ -473,10 +840,16 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
 
     // export -o: the merged root
     let exported = scratch.join("work.tar");
-    assert_eq!(d.ok(&["export", "-o", exported.to_str().unwrap(), "work"]), "");
+    assert_eq!(
+        d.ok(&["export", "-o", exported.to_str().unwrap(), "work"]),
+        ""
+    );
     let names = e2e::sh("tar", &["tf", exported.to_str().unwrap()]);
     for n in ["bin/busybox", "etc/hello", "etc/passwd", "tmp/sub/a.txt"] {
-        assert!(names.lines().any(|l| l == n), "{n} missing from export:\n{names}");
+        assert!(
+            names.lines().any(|l| l == n),
+            "{n} missing from export:\n{names}"
+        );
     }
     let passwd_out = e2e::sh("tar", &["xOf", exported.to_str().unwrap(), "etc/passwd"]);
     assert!(passwd_out.contains("dev:x:1000"), "{passwd_out}");
@@ -487,21 +860,39 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
 
     // containers have no process: lifecycle verbs say so
     let err = d.fail(&["start", "work"]);
-    assert!(err.starts_with("Error response from daemon: start: containers cannot run on this server"), "{err}");
+    assert!(
+        err.starts_with("Error response from daemon: start: containers cannot run on this server"),
+        "{err}"
+    );
 
     // rm
     assert_eq!(d.ok(&["rm", "work"]), "work\n");
     assert_eq!(d.ok(&["ps", "-a", "-q"]), "");
-    assert_eq!(store.ok(&["ps", "-a"]).lines().count(), 1, "strata sees it gone too");
-    assert_eq!(d.fail(&["rm", "work"]), "Error response from daemon: No such container: work\n");
-    assert_eq!(d.ok(&["rm", "-f", "work"]), "", "rm -f ignores a missing container");
+    assert_eq!(
+        store.ok(&["ps", "-a"]).lines().count(),
+        1,
+        "strata sees it gone too"
+    );
+    assert_eq!(
+        d.fail(&["rm", "work"]),
+        "Error response from daemon: No such container: work\n"
+    );
+    assert_eq!(
+        d.ok(&["rm", "-f", "work"]),
+        "",
+        "rm -f ignores a missing container"
+    );
 }
 
 #[test]
 fn events_stream_tag_and_rmi() {
     let (store, d, tar) = setup();
     let id = import(&d, &tar, "bb:1");
-    let since = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).to_string();
+    let since = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs())
+    .to_string();
 
     let mut events = d
         .docker_cmd(&["events", "--since", &since, "--format", "{{json .}}"])
@@ -528,27 +919,58 @@ fn events_stream_tag_and_rmi() {
     while !seen.iter().any(|e| e["Action"] == "untag") {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
-            Ok(line) => seen.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))),
+            Ok(line) => {
+                seen.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            }
             Err(_) => panic!("no untag event within 30 s; saw {seen:?}"),
         }
     }
     let _ = events.kill();
     let _ = events.wait();
-    let ours: Vec<&Value> = seen.iter().filter(|e| e["Actor"]["Attributes"]["name"] == "bb:ev").collect();
+    let ours: Vec<&Value> = seen
+        .iter()
+        .filter(|e| e["Actor"]["Attributes"]["name"] == "bb:ev")
+        .collect();
     assert_eq!(ours.len(), 2, "{seen:?}");
-    assert_eq!((ours[0]["Type"].as_str(), ours[0]["Action"].as_str()), (Some("image"), Some("tag")));
+    assert_eq!(
+        (ours[0]["Type"].as_str(), ours[0]["Action"].as_str()),
+        (Some("image"), Some("tag"))
+    );
     assert_eq!(ours[0]["Actor"]["ID"], id);
     assert_eq!(ours[0]["scope"], "local");
-    assert!(ours[0]["timeNano"].as_i64().unwrap() / 1_000_000_000 == ours[0]["time"].as_i64().unwrap());
-    assert_eq!((ours[1]["Type"].as_str(), ours[1]["Action"].as_str()), (Some("image"), Some("untag")));
+    assert!(
+        ours[0]["timeNano"].as_i64().unwrap() / 1_000_000_000 == ours[0]["time"].as_i64().unwrap()
+    );
+    assert_eq!(
+        (ours[1]["Type"].as_str(), ours[1]["Action"].as_str()),
+        (Some("image"), Some("untag"))
+    );
 
     // the default format, over a closed time window (the CLI exits by itself)
-    let until = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1).to_string();
+    let until = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1)
+    .to_string();
     std::thread::sleep(Duration::from_millis(1100));
-    let out = d.ok(&["events", "--since", &since, "--until", &until, "--filter", "type=image", "--filter", "event=tag"]);
+    let out = d.ok(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        "type=image",
+        "--filter",
+        "event=tag",
+    ]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "{out}");
-    assert!(lines[0].ends_with(&format!(" image tag {id} (name=bb:ev)")), "{out}");
+    assert!(
+        lines[0].ends_with(&format!(" image tag {id} (name=bb:ev)")),
+        "{out}"
+    );
     // and the state those commands left, seen by strata
     assert_eq!(strata_images(&store), [format!("bb:1 {}", short(&id))]);
 }

@@ -1,7 +1,9 @@
 //! The foundation's acceptance (issue #2), end to end: the real `strata` binary on real files,
 //! checked against real peers (skopeo, umoci, sha256sum, du) and Docker's exact texts.
 
-use e2e::{busybox_rootfs, cells, human_size, noise, require, sh, short, table_rows, tar_of, tree, Store};
+use e2e::{
+    busybox_rootfs, cells, human_size, noise, require, sh, short, table_rows, tar_of, tree, Store,
+};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,11 @@ fn p(path: &Path) -> &str {
 }
 
 fn is_id(s: &str) -> bool {
-    s.len() == 71 && s.starts_with("sha256:") && s[7..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 71
+        && s.starts_with("sha256:")
+        && s[7..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// `strata import` and the printed ID.
@@ -38,7 +44,12 @@ fn import(s: &Store, tar: &Path, reference: &str) -> String {
 
 /// The single layer (diff ID) of an image, from `inspect`.
 fn layers(s: &Store, name: &str) -> Vec<String> {
-    s.inspect(name)["RootFS"]["Layers"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    s.inspect(name)["RootFS"]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
 }
 
 fn json_of(out: &str) -> Value {
@@ -58,12 +69,20 @@ fn import_list_tag_and_rmi_like_docker() {
 
     let out = s.ok(&["images"]);
     let header = cells(out.lines().next().unwrap());
-    assert_eq!(header, ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], "{out}");
+    assert_eq!(
+        header,
+        ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
+        "{out}"
+    );
     let rows = table_rows(&out);
     assert_eq!(rows.len(), 1, "{out}");
     assert_eq!(rows[0][..3], ["bb", "1", short(&id).as_str()], "{out}");
     assert!(rows[0][3].ends_with(" ago"), "CREATED column: {out}");
-    assert_eq!(rows[0][2], id[7..19], "IMAGE ID is the first 12 hex of the printed ID");
+    assert_eq!(
+        rows[0][2],
+        id[7..19],
+        "IMAGE ID is the first 12 hex of the printed ID"
+    );
 
     // a second tag: two rows, one image ID
     assert_eq!(s.ok(&["tag", "bb:1", "bb:2"]), "");
@@ -91,23 +110,36 @@ fn import_list_tag_and_rmi_like_docker() {
     s.ok(&["tag", "bb:1", "other:1"]);
     let (code, err) = s.fail(&["rmi", &short(&id)]);
     assert_eq!((code, err.as_str()), (1, conflict.as_str()));
-    assert_eq!(s.ok(&["images", "-q"]).lines().count(), 2, "a refused rmi removes nothing");
+    assert_eq!(
+        s.ok(&["images", "-q"]).lines().count(),
+        2,
+        "a refused rmi removes nothing"
+    );
 
     // -f untags every reference (lexical order), deletes the image, then its layer
     let out = s.ok(&["rmi", "-f", &short(&id)]);
     assert!(
-        out.starts_with(&format!("Untagged: bb:1\nUntagged: other:1\nDeleted: {id}\n")),
+        out.starts_with(&format!(
+            "Untagged: bb:1\nUntagged: other:1\nDeleted: {id}\n"
+        )),
         "rmi -f output:\n{out}"
     );
     assert_eq!(s.ok(&["images", "-q"]), "");
     assert_eq!(s.ok(&["images", "-a", "-q"]), "");
-    assert!(s.blobs().is_empty(), "blobs left after the last image went: {:?}", s.blobs());
+    assert!(
+        s.blobs().is_empty(),
+        "blobs left after the last image went: {:?}",
+        s.blobs()
+    );
     s.ok(&["fsck"]);
     // moby (daemon/images/image_delete.go, layer.ReleaseAndLog) then prints one `Deleted:` per
     // layer it removed, named by chain ID (= the diff ID for a one-layer image)
     assert_eq!(
         out,
-        format!("Untagged: bb:1\nUntagged: other:1\nDeleted: {id}\nDeleted: {}\n", layer[0]),
+        format!(
+            "Untagged: bb:1\nUntagged: other:1\nDeleted: {id}\nDeleted: {}\n",
+            layer[0]
+        ),
         "docker prints one Deleted line for the image and one per removed layer chain ID"
     );
 }
@@ -119,7 +151,10 @@ fn rmi_of_a_missing_image_says_no_such_image() {
     import(&s, &tar, "bb:1");
     let before = s.snapshot();
     let (code, err) = s.fail(&["rmi", "nosuch:1"]);
-    assert_eq!((code, err.as_str()), (1, "Error response from daemon: No such image: nosuch:1\n"));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "Error response from daemon: No such image: nosuch:1\n")
+    );
     assert_eq!(s.snapshot(), before);
 }
 
@@ -139,27 +174,67 @@ fn saved_archive_opens_in_skopeo_and_unpacks_with_umoci() {
 
     let src = format!("docker-archive:{}", p(&a));
     let info = json_of(&sh("skopeo", &["inspect", &src]));
-    let skl: Vec<&str> = info["Layers"].as_array().expect("Layers").iter().map(|v| v.as_str().unwrap()).collect();
-    assert_eq!(skl, [layer[0].as_str()], "skopeo sees one layer, named by its diff ID");
+    let skl: Vec<&str> = info["Layers"]
+        .as_array()
+        .expect("Layers")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        skl,
+        [layer[0].as_str()],
+        "skopeo sees one layer, named by its diff ID"
+    );
     let manifest = json_of(&sh("skopeo", &["inspect", "--raw", &src]));
-    assert_eq!(manifest["config"]["digest"], json!(id), "config digest is the image ID");
+    assert_eq!(
+        manifest["config"]["digest"],
+        json!(id),
+        "config digest is the image ID"
+    );
     let config = sh("skopeo", &["inspect", "--config", "--raw", &src]);
-    assert_eq!(format!("sha256:{}", e2e::sha256_bytes(config.as_bytes())), id, "raw config hashes to the image ID");
+    assert_eq!(
+        format!("sha256:{}", e2e::sha256_bytes(config.as_bytes())),
+        id,
+        "raw config hashes to the image ID"
+    );
     let cfg = json_of(&config);
     assert_eq!(cfg["rootfs"]["diff_ids"], json!(layer));
 
     let oci = s.scratch().join("oci");
-    sh("skopeo", &["copy", "-q", &src, &format!("oci:{}:bb", p(&oci))]);
+    sh(
+        "skopeo",
+        &["copy", "-q", &src, &format!("oci:{}:bb", p(&oci))],
+    );
     let bundle = s.scratch().join("bundle");
-    sh("umoci", &["unpack", "--rootless", "--image", &format!("{}:bb", p(&oci)), p(&bundle)]);
+    sh(
+        "umoci",
+        &[
+            "unpack",
+            "--rootless",
+            "--image",
+            &format!("{}:bb", p(&oci)),
+            p(&bundle),
+        ],
+    );
     let want = tree(&dir);
     let got = tree(&bundle.join("rootfs"));
-    assert!(want.len() > 200, "busybox root has its applet links ({} entries)", want.len());
+    assert!(
+        want.len() > 200,
+        "busybox root has its applet links ({} entries)",
+        want.len()
+    );
     for (path, w) in &want {
-        assert_eq!(got.get(path), Some(w), "{path} differs after save → skopeo → umoci unpack");
+        assert_eq!(
+            got.get(path),
+            Some(w),
+            "{path} differs after save → skopeo → umoci unpack"
+        );
     }
     let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).collect();
-    assert!(extra.is_empty(), "unpacked root has paths the original lacks: {extra:?}");
+    assert!(
+        extra.is_empty(),
+        "unpacked root has paths the original lacks: {extra:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,7 +248,10 @@ fn umoci_image(s: &Store, rootfs: &Path, tag: &str) -> PathBuf {
     }
     let image = format!("{}:{tag}", p(&oci));
     sh("umoci", &["new", "--image", &image]);
-    sh("umoci", &["insert", "--rootless", "--image", &image, p(rootfs), "/"]);
+    sh(
+        "umoci",
+        &["insert", "--rootless", "--image", &image, p(rootfs), "/"],
+    );
     oci
 }
 
@@ -185,22 +263,49 @@ fn load_reads_what_skopeo_writes_from_file_and_stdin() {
     let dir = s.scratch().join("bb");
     busybox_rootfs(&dir);
     let oci = umoci_image(&s, &dir, "bb");
-    let manifest = json_of(&sh("skopeo", &["inspect", "--raw", &format!("oci:{}:bb", p(&oci))]));
+    let manifest = json_of(&sh(
+        "skopeo",
+        &["inspect", "--raw", &format!("oci:{}:bb", p(&oci))],
+    ));
     let want_id = manifest["config"]["digest"].as_str().unwrap().to_string();
     let b = s.scratch().join("b.tar");
-    sh("skopeo", &["copy", "-q", &format!("oci:{}:bb", p(&oci)), &format!("docker-archive:{}:bb:skopeo", p(&b))]);
+    sh(
+        "skopeo",
+        &[
+            "copy",
+            "-q",
+            &format!("oci:{}:bb", p(&oci)),
+            &format!("docker-archive:{}:bb:skopeo", p(&b)),
+        ],
+    );
 
     assert_eq!(s.ok(&["load", "-i", p(&b)]), "Loaded image: bb:skopeo\n");
-    assert_eq!(s.ok(&["images", "--no-trunc", "-q", "bb:skopeo"]), format!("{want_id}\n"));
+    assert_eq!(
+        s.ok(&["images", "--no-trunc", "-q", "bb:skopeo"]),
+        format!("{want_id}\n")
+    );
     assert_eq!(s.image_id("bb:skopeo"), want_id);
-    let cfg = json_of(&sh("skopeo", &["inspect", "--config", "--raw", &format!("oci:{}:bb", p(&oci))]));
+    let cfg = json_of(&sh(
+        "skopeo",
+        &[
+            "inspect",
+            "--config",
+            "--raw",
+            &format!("oci:{}:bb", p(&oci)),
+        ],
+    ));
     assert_eq!(json!(layers(&s, "bb:skopeo")), cfg["rootfs"]["diff_ids"]);
     s.ok(&["fsck"]);
 
     // the same archive on stdin, into a fresh store
     let s2 = Store::new();
     let o = s2.run_stdin(&["load"], &std::fs::read(&b).unwrap());
-    assert_eq!((o.status, o.stdout.as_str()), (0, "Loaded image: bb:skopeo\n"), "stderr: {}", o.stderr);
+    assert_eq!(
+        (o.status, o.stdout.as_str()),
+        (0, "Loaded image: bb:skopeo\n"),
+        "stderr: {}",
+        o.stderr
+    );
     assert_eq!(s2.image_id("bb:skopeo"), want_id);
     s2.ok(&["fsck"]);
 
@@ -208,9 +313,26 @@ fn load_reads_what_skopeo_writes_from_file_and_stdin() {
     let again = s.scratch().join("again.tar");
     s.ok(&["save", "-o", p(&again), "bb:skopeo"]);
     let oci2 = s.scratch().join("oci2");
-    sh("skopeo", &["copy", "-q", &format!("docker-archive:{}", p(&again)), &format!("oci:{}:x", p(&oci2))]);
+    sh(
+        "skopeo",
+        &[
+            "copy",
+            "-q",
+            &format!("docker-archive:{}", p(&again)),
+            &format!("oci:{}:x", p(&oci2)),
+        ],
+    );
     let bundle = s.scratch().join("bundle2");
-    sh("umoci", &["unpack", "--rootless", "--image", &format!("{}:x", p(&oci2)), p(&bundle)]);
+    sh(
+        "umoci",
+        &[
+            "unpack",
+            "--rootless",
+            "--image",
+            &format!("{}:x", p(&oci2)),
+            p(&bundle),
+        ],
+    );
     assert_eq!(tree(&bundle.join("rootfs")), tree(&dir));
 }
 
@@ -225,10 +347,38 @@ fn image_on_base(s: &Store, src: &Path, dst: &str) -> PathBuf {
     let base_tar = s.scratch().join("base.tar");
     s.ok(&["save", "-o", p(&base_tar), "base:1"]);
     let oci = s.scratch().join("oci");
-    sh("skopeo", &["copy", "-q", &format!("docker-archive:{}", p(&base_tar)), &format!("oci:{}:bb", p(&oci))]);
-    sh("umoci", &["insert", "--rootless", "--image", &format!("{}:bb", p(&oci)), "--tag", "bb2", p(src), dst]);
+    sh(
+        "skopeo",
+        &[
+            "copy",
+            "-q",
+            &format!("docker-archive:{}", p(&base_tar)),
+            &format!("oci:{}:bb", p(&oci)),
+        ],
+    );
+    sh(
+        "umoci",
+        &[
+            "insert",
+            "--rootless",
+            "--image",
+            &format!("{}:bb", p(&oci)),
+            "--tag",
+            "bb2",
+            p(src),
+            dst,
+        ],
+    );
     let c = s.scratch().join("c.tar");
-    sh("skopeo", &["copy", "-q", &format!("oci:{}:bb2", p(&oci)), &format!("docker-archive:{}:two:1", p(&c))]);
+    sh(
+        "skopeo",
+        &[
+            "copy",
+            "-q",
+            &format!("oci:{}:bb2", p(&oci)),
+            &format!("docker-archive:{}:two:1", p(&c)),
+        ],
+    );
     c
 }
 
@@ -251,10 +401,30 @@ fn load_accepts_umoci_layer_without_tar_padding() {
     let out = s.scratch().join("two-saved.tar");
     s.ok(&["save", "-o", p(&out), "two:1"]);
     let oci = s.scratch().join("oci-two");
-    sh("skopeo", &["copy", "-q", &format!("docker-archive:{}", p(&out)), &format!("oci:{}:two", p(&oci))]);
+    sh(
+        "skopeo",
+        &[
+            "copy",
+            "-q",
+            &format!("docker-archive:{}", p(&out)),
+            &format!("oci:{}:two", p(&oci)),
+        ],
+    );
     let bundle = s.scratch().join("bundle-two");
-    sh("umoci", &["unpack", "--rootless", "--image", &format!("{}:two", p(&oci)), p(&bundle)]);
-    assert_eq!(std::fs::read_to_string(bundle.join("rootfs/etc/extra")).unwrap(), "an extra file\n");
+    sh(
+        "umoci",
+        &[
+            "unpack",
+            "--rootless",
+            "--image",
+            &format!("{}:two", p(&oci)),
+            p(&bundle),
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("rootfs/etc/extra")).unwrap(),
+        "an extra file\n"
+    );
 }
 
 #[test]
@@ -264,7 +434,10 @@ fn two_images_on_one_base_store_the_base_once() {
     let base_id = import(&s, &tar, "base:1");
     let base_layer = layers(&s, "base:1");
     let base_size = s.inspect("base:1")["Size"].as_u64().expect("Size");
-    assert!(base_size > 1_000_000, "busybox layer is about 2 MB, got {base_size}");
+    assert!(
+        base_size > 1_000_000,
+        "busybox layer is about 2 MB, got {base_size}"
+    );
     let base_blob = s.blobs()[&base_layer[0][7..]];
 
     // the added layer holds one 4 KiB file: a whole number of tar blocks, so umoci's missing
@@ -279,7 +452,10 @@ fn two_images_on_one_base_store_the_base_once() {
     let du_after = s.du_blobs();
     let two_layers = layers(&s, "two:1");
     assert_eq!(two_layers.len(), 2);
-    assert_eq!(two_layers[0], base_layer[0], "the base layer keeps its diff ID");
+    assert_eq!(
+        two_layers[0], base_layer[0],
+        "the base layer keeps its diff ID"
+    );
     assert!(
         du_after - du_before < base_blob / 2,
         "du -sb blobs grew by {} bytes; the base layer ({base_blob} bytes) must not be stored twice",
@@ -288,21 +464,45 @@ fn two_images_on_one_base_store_the_base_once() {
 
     // system df -v: both images share exactly the base layer
     let out = s.ok(&["system", "df", "-v"]);
-    let mut lines = out.lines().skip_while(|l| !l.starts_with("Images space usage:")).skip(1);
-    let header = lines.by_ref().find(|l| !l.trim().is_empty()).expect("images table header");
+    let mut lines = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Images space usage:"))
+        .skip(1);
+    let header = lines
+        .by_ref()
+        .find(|l| !l.trim().is_empty())
+        .expect("images table header");
     let header = cells(header);
     assert_eq!(
         header,
-        ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"],
+        [
+            "REPOSITORY",
+            "TAG",
+            "IMAGE ID",
+            "CREATED",
+            "SIZE",
+            "SHARED SIZE",
+            "UNIQUE SIZE",
+            "CONTAINERS"
+        ],
         "{out}"
     );
-    let rows: Vec<Vec<String>> = lines.take_while(|l| !l.trim().is_empty()).map(cells).collect();
+    let rows: Vec<Vec<String>> = lines
+        .take_while(|l| !l.trim().is_empty())
+        .map(cells)
+        .collect();
     assert_eq!(rows.len(), 2, "{out}");
     let shared = human_size(base_size);
     for name in ["base:1", "two:1"] {
         let (repo, tag) = name.split_once(':').unwrap();
-        let row = rows.iter().find(|r| r[0] == repo && r[1] == tag).unwrap_or_else(|| panic!("no {name} row:\n{out}"));
-        assert_eq!(row[5], shared, "SHARED SIZE of {name} is the base layer's size:\n{out}");
+        let row = rows
+            .iter()
+            .find(|r| r[0] == repo && r[1] == tag)
+            .unwrap_or_else(|| panic!("no {name} row:\n{out}"));
+        assert_eq!(
+            row[5], shared,
+            "SHARED SIZE of {name} is the base layer's size:\n{out}"
+        );
         assert_ne!(row[5], "0B");
     }
     let base_row = rows.iter().find(|r| r[0] == "base").unwrap();
@@ -310,7 +510,10 @@ fn two_images_on_one_base_store_the_base_once() {
     assert_eq!(base_row[6], "0B", "base:1 has no unique bytes:\n{out}");
 
     let out = s.ok(&["system", "df"]);
-    let images = table_rows(&out).into_iter().find(|r| r[0] == "Images").unwrap_or_else(|| panic!("{out}"));
+    let images = table_rows(&out)
+        .into_iter()
+        .find(|r| r[0] == "Images")
+        .unwrap_or_else(|| panic!("{out}"));
     assert_eq!(images[1], "2", "TOTAL:\n{out}");
     s.ok(&["fsck"]);
 }
@@ -331,9 +534,20 @@ fn retagged_import_leaves_dangling_and_prune_reclaims_exactly_what_it_says() {
     let out = s.ok(&["images", "-f", "dangling=true"]);
     let rows = table_rows(&out);
     assert_eq!(rows.len(), 1, "{out}");
-    assert_eq!(rows[0][..3], ["<none>", "<none>", short(&old).as_str()], "{out}");
-    assert_eq!(s.ok(&["images", "-q", "-f", "dangling=true"]), format!("{}\n", short(&old)));
-    let all: Vec<String> = s.ok(&["images", "-q"]).lines().map(str::to_string).collect();
+    assert_eq!(
+        rows[0][..3],
+        ["<none>", "<none>", short(&old).as_str()],
+        "{out}"
+    );
+    assert_eq!(
+        s.ok(&["images", "-q", "-f", "dangling=true"]),
+        format!("{}\n", short(&old))
+    );
+    let all: Vec<String> = s
+        .ok(&["images", "-q"])
+        .lines()
+        .map(str::to_string)
+        .collect();
     assert_eq!(all.len(), 2, "default listing shows dangling images too");
 
     let du_before = s.du_blobs();
@@ -343,23 +557,54 @@ fn retagged_import_leaves_dangling_and_prune_reclaims_exactly_what_it_says() {
     let bytes_after = s.blob_bytes();
 
     let lines: Vec<&str> = out.lines().collect();
-    let total = lines.last().unwrap().strip_prefix("Total reclaimed space: ").unwrap_or_else(|| panic!("{out}"));
-    assert_eq!(lines[..2], ["Deleted Images:", &format!("deleted: {old}")], "{out}");
-    assert_eq!(lines[lines.len() - 2], "", "a blank line before the total:\n{out}");
-    assert!(du_before > du_after, "prune freed nothing on disk ({du_before} → {du_after})");
-    assert_eq!(total, human_size(du_before - du_after), "printed space vs du -sb blobs ({du_before} → {du_after})");
-    assert_eq!(total, human_size(bytes_before - bytes_after), "printed space vs blob bytes");
+    let total = lines
+        .last()
+        .unwrap()
+        .strip_prefix("Total reclaimed space: ")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        lines[..2],
+        ["Deleted Images:", &format!("deleted: {old}")],
+        "{out}"
+    );
+    assert_eq!(
+        lines[lines.len() - 2],
+        "",
+        "a blank line before the total:\n{out}"
+    );
+    assert!(
+        du_before > du_after,
+        "prune freed nothing on disk ({du_before} → {du_after})"
+    );
+    assert_eq!(
+        total,
+        human_size(du_before - du_after),
+        "printed space vs du -sb blobs ({du_before} → {du_after})"
+    );
+    assert_eq!(
+        total,
+        human_size(bytes_before - bytes_after),
+        "printed space vs blob bytes"
+    );
 
     assert_eq!(s.ok(&["images", "-q", "-f", "dangling=true"]), "");
     assert_eq!(s.ok(&["images", "--no-trunc", "-q"]), format!("{new}\n"));
     // a second prune has nothing to do
-    assert_eq!(s.ok(&["image", "prune", "-f"]), "Total reclaimed space: 0B\n");
+    assert_eq!(
+        s.ok(&["image", "prune", "-f"]),
+        "Total reclaimed space: 0B\n"
+    );
     s.ok(&["fsck"]);
 
     // moby's prune reports each removed layer too (`deleted: <chain ID>`), after the image
     assert_eq!(
         lines[..lines.len() - 1],
-        ["Deleted Images:", &format!("deleted: {old}"), &format!("deleted: {}", old_layer[0]), ""],
+        [
+            "Deleted Images:",
+            &format!("deleted: {old}"),
+            &format!("deleted: {}", old_layer[0]),
+            ""
+        ],
         "docker lists the image and its removed layer (chain ID):\n{out}"
     );
 }
@@ -373,7 +618,11 @@ fn assert_sound(s: &Store, expected_images: &[String]) {
     let snap = s.snapshot();
     assert_eq!(snap.images, expected_images, "images after the crash");
     let out = s.run(&["fsck"]);
-    assert_eq!(out.status, 0, "fsck after the crash:\n{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.status, 0,
+        "fsck after the crash:\n{}{}",
+        out.stdout, out.stderr
+    );
     s.assert_blobs_hash_to_names();
 }
 
@@ -381,7 +630,10 @@ fn kill_at(s: &Store, args: &[&str], failpoint: &str) {
     let mut child = s.spawn_at_failpoint(args, failpoint);
     child.kill().expect("SIGKILL");
     let st = child.wait().unwrap();
-    assert!(st.code().is_none(), "strata should have died by SIGKILL, got {st}");
+    assert!(
+        st.code().is_none(),
+        "strata should have died by SIGKILL, got {st}"
+    );
 }
 
 fn crash_import(failpoint: &str) {
@@ -479,9 +731,14 @@ fn sigkill_mid_stream_import() {
     {
         let mut stdin = child.stdin.take().unwrap();
         // the pipe holds 64 KiB: when this returns strata has consumed nearly all of it
-        stdin.write_all(&data[..data.len() / 2]).expect("strata reads the first half");
+        stdin
+            .write_all(&data[..data.len() / 2])
+            .expect("strata reads the first half");
         std::thread::sleep(std::time::Duration::from_millis(300));
-        assert!(child.try_wait().unwrap().is_none(), "strata exited before the stream ended");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "strata exited before the stream ended"
+        );
         child.kill().unwrap();
     }
     let st = child.wait().unwrap();
@@ -509,8 +766,16 @@ fn store_with_bb() -> Store {
 fn refused(s: &Store, args: &[&str], phrases: &[&str]) -> String {
     let before = s.snapshot();
     let (code, err) = s.fail(args);
-    assert!(code == 1 || code == 125, "`strata {}` exit {code}, want 1 or 125; stderr: {err}", args.join(" "));
-    assert!(!err.trim().is_empty(), "`strata {}` failed without saying why", args.join(" "));
+    assert!(
+        code == 1 || code == 125,
+        "`strata {}` exit {code}, want 1 or 125; stderr: {err}",
+        args.join(" ")
+    );
+    assert!(
+        !err.trim().is_empty(),
+        "`strata {}` failed without saying why",
+        args.join(" ")
+    );
     let lower = err.to_lowercase();
     assert!(
         phrases.iter().any(|ph| lower.contains(&ph.to_lowercase())),
@@ -518,9 +783,24 @@ fn refused(s: &Store, args: &[&str], phrases: &[&str]) -> String {
         args.join(" ")
     );
     let after = s.snapshot();
-    assert_eq!(after.images, before.images, "images changed after refused `strata {}`", args.join(" "));
-    assert_eq!(after.blobs, before.blobs, "blobs changed after refused `strata {}`", args.join(" "));
-    assert_eq!(after.files, before.files, "files left in the data directory after refused `strata {}`", args.join(" "));
+    assert_eq!(
+        after.images,
+        before.images,
+        "images changed after refused `strata {}`",
+        args.join(" ")
+    );
+    assert_eq!(
+        after.blobs,
+        before.blobs,
+        "blobs changed after refused `strata {}`",
+        args.join(" ")
+    );
+    assert_eq!(
+        after.files,
+        before.files,
+        "files left in the data directory after refused `strata {}`",
+        args.join(" ")
+    );
     s.ok(&["fsck"]);
     err
 }
@@ -528,7 +808,11 @@ fn refused(s: &Store, args: &[&str], phrases: &[&str]) -> String {
 #[test]
 fn bad_tag_is_refused() {
     let s = store_with_bb();
-    refused(&s, &["tag", "bb:1", "Bad:x"], &["invalid reference format: repository name (library/Bad) must be lowercase"]);
+    refused(
+        &s,
+        &["tag", "bb:1", "Bad:x"],
+        &["invalid reference format: repository name (library/Bad) must be lowercase"],
+    );
 }
 
 #[test]
@@ -538,7 +822,11 @@ fn truncated_tar_import_is_refused() {
     let data = std::fs::read(&tar).unwrap();
     let cut = s.scratch().join("truncated.tar");
     std::fs::write(&cut, &data[..data.len() / 2]).unwrap();
-    refused(&s, &["import", p(&cut), "x:1"], &["unexpected EOF", "unexpected end of", "truncated"]);
+    refused(
+        &s,
+        &["import", p(&cut), "x:1"],
+        &["unexpected EOF", "unexpected end of", "truncated"],
+    );
 }
 
 #[test]
@@ -556,7 +844,11 @@ fn empty_file_import_is_refused() {
     let s = store_with_bb();
     let f = s.scratch().join("empty.tar");
     std::fs::write(&f, b"").unwrap();
-    refused(&s, &["import", p(&f), "x:1"], &["empty", "EOF", "end of file"]);
+    refused(
+        &s,
+        &["import", p(&f), "x:1"],
+        &["empty", "EOF", "end of file"],
+    );
 }
 
 /// A docker-archive directory (legacy layout: `<hex>.json`, `<hex>.tar`, manifest.json)
@@ -576,7 +868,11 @@ impl HandArchive {
         let diff_id = format!("sha256:{}", e2e::sha256_bytes(&layer));
         let dir = s.scratch().join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        HandArchive { dir, layer, diff_id }
+        HandArchive {
+            dir,
+            layer,
+            diff_id,
+        }
     }
 
     fn config(diff_ids: &[&str]) -> Vec<u8> {
@@ -593,7 +889,13 @@ impl HandArchive {
 
     /// Writes the archive: the config (claiming `diff_ids`), the layer (when `with_layer`)
     /// and a manifest naming `config_path` and `layer_paths`.
-    fn write(&self, diff_ids: &[&str], with_layer: bool, config_path: Option<&str>, layer_paths: Option<&[&str]>) -> PathBuf {
+    fn write(
+        &self,
+        diff_ids: &[&str],
+        with_layer: bool,
+        config_path: Option<&str>,
+        layer_paths: Option<&[&str]>,
+    ) -> PathBuf {
         let cfg = Self::config(diff_ids);
         let cfg_name = format!("{}.json", e2e::sha256_bytes(&cfg));
         std::fs::write(self.dir.join(&cfg_name), &cfg).unwrap();
@@ -610,7 +912,11 @@ impl HandArchive {
             "RepoTags": ["hand:1"],
             "Layers": layers,
         }]);
-        std::fs::write(self.dir.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+        std::fs::write(
+            self.dir.join("manifest.json"),
+            serde_json::to_vec(&manifest).unwrap(),
+        )
+        .unwrap();
         tar_of(&self.dir)
     }
 }
@@ -647,8 +953,17 @@ fn load_of_layer_not_matching_diff_id_is_refused() {
 fn load_of_manifest_paths_leaving_the_archive_is_refused() {
     let s = store_with_bb();
     let h = HandArchive::new(&s, "escape");
-    let a = h.write(&[&h.diff_id], true, None, Some(&["../../../../../../etc/passwd"]));
-    refused(&s, &["load", "-i", p(&a)], &["../../../../../../etc/passwd"]);
+    let a = h.write(
+        &[&h.diff_id],
+        true,
+        None,
+        Some(&["../../../../../../etc/passwd"]),
+    );
+    refused(
+        &s,
+        &["load", "-i", p(&a)],
+        &["../../../../../../etc/passwd"],
+    );
 
     let h = HandArchive::new(&s, "escape2");
     let a = h.write(&[&h.diff_id], true, Some("../config.json"), None);

@@ -9,7 +9,10 @@
 //! layouts written here by hand) or with `strata push`. Every test has its own data directory
 //! and its own `STRATA_CONFIG` directory.
 
-use e2e::{busybox_rootfs, require, sh, sha256_bytes, sha256_file, short, table_rows, tar_to, tree, Entry, Output, Store};
+use e2e::{
+    busybox_rootfs, require, sh, sha256_bytes, sha256_file, short, table_rows, tar_to, tree, Entry,
+    Output, Store,
+};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -48,14 +51,20 @@ impl Registry {
         require(REGISTRY_BIN);
         let mut last_log = String::new();
         for _ in 0..5 {
-            let dir = tempfile::Builder::new().prefix("strata-e2e-registry-").tempdir().unwrap();
+            let dir = tempfile::Builder::new()
+                .prefix("strata-e2e-registry-")
+                .tempdir()
+                .unwrap();
             let port = free_port();
             let mut auth = String::new();
             if let Some((user, pass)) = user_pass {
                 let hash = bcrypt::hash(pass, 4).unwrap();
                 let htpasswd = dir.path().join("htpasswd");
                 std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
-                auth = format!("auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n", htpasswd.display());
+                auth = format!(
+                    "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
+                    htpasswd.display()
+                );
             }
             let config = format!(
                 "version: 0.1\n\
@@ -79,7 +88,8 @@ impl Registry {
             if reg.wait_ready() {
                 return reg;
             }
-            last_log = std::fs::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default();
+            last_log =
+                std::fs::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default();
         }
         panic!("docker-registry did not start; last log:\n{last_log}");
     }
@@ -129,7 +139,8 @@ impl Registry {
                 // 127.0.0.1 - - [date] "GET /v2/... HTTP/1.1" 200 2 "" "agent"
                 let start = l.find("] \"")? + 3;
                 let rest = &l[start..];
-                rest.starts_with(|c: char| c.is_ascii_uppercase()).then(|| rest.to_string())
+                rest.starts_with(|c: char| c.is_ascii_uppercase())
+                    .then(|| rest.to_string())
             })
             .collect()
     }
@@ -139,7 +150,10 @@ impl Registry {
         let prefix = format!("GET /v2/{repo}/blobs/");
         self.requests_since(mark)
             .iter()
-            .filter_map(|l| l.strip_prefix(&prefix).map(|r| r.split([' ', '"']).next().unwrap().to_string()))
+            .filter_map(|l| {
+                l.strip_prefix(&prefix)
+                    .map(|r| r.split([' ', '"']).next().unwrap().to_string())
+            })
             .collect()
     }
 }
@@ -152,7 +166,11 @@ impl Drop for Registry {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 // ------------------------------------------------------------------------------------------
@@ -173,8 +191,14 @@ impl Deref for Strata {
 
 impl Strata {
     fn new() -> Strata {
-        let config = tempfile::Builder::new().prefix("strata-e2e-config-").tempdir().unwrap();
-        Strata { store: Store::new(), config }
+        let config = tempfile::Builder::new()
+            .prefix("strata-e2e-config-")
+            .tempdir()
+            .unwrap();
+        Strata {
+            store: Store::new(),
+            config,
+        }
     }
 
     /// A store whose `strata.toml` is `toml`.
@@ -190,7 +214,8 @@ impl Strata {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut c = self.store.command(args);
-        c.env("STRATA_CONFIG", self.config.path()).env_remove("XDG_CONFIG_HOME");
+        c.env("STRATA_CONFIG", self.config.path())
+            .env_remove("XDG_CONFIG_HOME");
         c
     }
 
@@ -199,25 +224,7 @@ impl Strata {
     }
 
     fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn strata");
-        let mut stdin = child.stdin.take().unwrap();
-        let data = input.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(&data);
-        });
-        let out = child.wait_with_output().expect("wait strata");
-        writer.join().unwrap();
-        Output {
-            status: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        e2e::run_with_stdin(self.command(args), input)
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -236,13 +243,23 @@ impl Strata {
 
     fn fail(&self, args: &[&str]) -> Output {
         let o = self.run(args);
-        assert_ne!(o.status, 0, "`strata {}` unexpectedly succeeded:\nstdout:\n{}\nstderr:\n{}", args.join(" "), o.stdout, o.stderr);
+        assert_ne!(
+            o.status,
+            0,
+            "`strata {}` unexpectedly succeeded:\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            o.stdout,
+            o.stderr
+        );
         o
     }
 
     /// `images --no-trunc -q`, one ID per line, deduplicated.
     fn image_ids(&self) -> BTreeSet<String> {
-        self.ok(&["images", "--no-trunc", "-q"]).lines().map(str::to_string).collect()
+        self.ok(&["images", "--no-trunc", "-q"])
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     /// `create` + `export -o` of `image`, extracted; returns the extracted tree.
@@ -252,7 +269,10 @@ impl Strata {
         let tar = self.scratch().join(format!("export-{name}.tar"));
         self.ok(&["export", "-o", tar.to_str().unwrap(), name]);
         std::fs::create_dir_all(&dir).unwrap();
-        sh("tar", &["-C", dir.to_str().unwrap(), "-xf", tar.to_str().unwrap()]);
+        sh(
+            "tar",
+            &["-C", dir.to_str().unwrap(), "-xf", tar.to_str().unwrap()],
+        );
         tree(&dir)
     }
 }
@@ -279,7 +299,11 @@ fn inspect_remote(reference: &str, creds: Option<&str>) -> Remote {
     let raw_text = sh("skopeo", &args);
     let raw: Value = serde_json::from_str(&raw_text).expect("raw manifest JSON");
     let digest = format!("sha256:{}", sha256_bytes(raw_text.as_bytes()));
-    Remote { digest, raw, raw_len: raw_text.len() }
+    Remote {
+        digest,
+        raw,
+        raw_len: raw_text.len(),
+    }
 }
 
 /// `skopeo inspect docker://…`'s `Digest`.
@@ -299,7 +323,12 @@ fn skopeo_digest_with(reference: &str, creds: Option<&str>) -> String {
 }
 
 fn skopeo_copy(src: &str, dst: &str, extra: &[&str]) {
-    let mut args = vec!["copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false"];
+    let mut args = vec![
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+    ];
     args.extend_from_slice(extra);
     args.push(src);
     args.push(dst);
@@ -318,7 +347,11 @@ fn seed_busybox(reference: &str, skopeo_flags: &[&str]) -> (Store, PathBuf) {
     src.ok(&["import", tar.to_str().unwrap(), "bb:1"]);
     let archive = src.scratch().join("bb.tar");
     src.ok(&["save", "-o", archive.to_str().unwrap(), "bb:1"]);
-    skopeo_copy(&format!("docker-archive:{}", archive.display()), &format!("docker://{reference}"), skopeo_flags);
+    skopeo_copy(
+        &format!("docker-archive:{}", archive.display()),
+        &format!("docker://{reference}"),
+        skopeo_flags,
+    );
     (src, rootfs)
 }
 
@@ -352,13 +385,20 @@ impl Layout {
     fn new(dir: PathBuf) -> Layout {
         std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
         std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-        Layout { dir, refs: Vec::new() }
+        Layout {
+            dir,
+            refs: Vec::new(),
+        }
     }
 
     fn put(&self, media_type: &str, bytes: &[u8]) -> Desc {
         let hex = sha256_bytes(bytes);
         std::fs::write(self.dir.join("blobs/sha256").join(&hex), bytes).unwrap();
-        Desc { media_type: media_type.into(), digest: format!("sha256:{hex}"), size: bytes.len() as u64 }
+        Desc {
+            media_type: media_type.into(),
+            digest: format!("sha256:{hex}"),
+            size: bytes.len() as u64,
+        }
     }
 
     /// A gzip layer of the deterministic tar of `dir`.
@@ -366,7 +406,11 @@ impl Layout {
         let tar = PathBuf::from(format!("{}.layer.tar", dir.display()));
         tar_to(dir, &tar);
         let diff_id = format!("sha256:{}", sha256_file(&tar));
-        let out = Command::new("gzip").args(["-n", "-c"]).arg(&tar).output().unwrap();
+        let out = Command::new("gzip")
+            .args(["-n", "-c"])
+            .arg(&tar)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "gzip failed");
         let blob = self.put("application/vnd.oci.image.layer.v1.tar+gzip", &out.stdout);
         LayerBlob { diff_id, blob }
@@ -382,14 +426,20 @@ impl Layout {
             "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()},
             "history": layers.iter().enumerate().map(|(i, _)| json!({"created": "2024-01-01T00:00:00Z", "created_by": format!("layer {i}")})).collect::<Vec<_>>(),
         });
-        let config = self.put("application/vnd.oci.image.config.v1+json", &serde_json::to_vec(&config).unwrap());
+        let config = self.put(
+            "application/vnd.oci.image.config.v1+json",
+            &serde_json::to_vec(&config).unwrap(),
+        );
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": config.json(),
             "layers": layers.iter().map(|l| l.blob.json()).collect::<Vec<_>>(),
         });
-        let m = self.put("application/vnd.oci.image.manifest.v1+json", &serde_json::to_vec(&manifest).unwrap());
+        let m = self.put(
+            "application/vnd.oci.image.manifest.v1+json",
+            &serde_json::to_vec(&manifest).unwrap(),
+        );
         (m, config)
     }
 
@@ -404,7 +454,10 @@ impl Layout {
                 v
             }).collect::<Vec<_>>(),
         });
-        self.put("application/vnd.oci.image.index.v1+json", &serde_json::to_vec(&index).unwrap())
+        self.put(
+            "application/vnd.oci.image.index.v1+json",
+            &serde_json::to_vec(&index).unwrap(),
+        )
     }
 
     /// Names `desc` `tag` in index.json.
@@ -413,7 +466,11 @@ impl Layout {
         v["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
         self.refs.push(v);
         let index = json!({"schemaVersion": 2, "manifests": self.refs});
-        std::fs::write(self.dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        std::fs::write(
+            self.dir.join("index.json"),
+            serde_json::to_vec(&index).unwrap(),
+        )
+        .unwrap();
     }
 
     fn oci(&self, tag: &str) -> String {
@@ -479,34 +536,59 @@ fn check_pull_output(
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.first().copied(), Some(first), "first line:\n{out}");
     assert_eq!(lines.last().copied(), Some(last), "last line:\n{out}");
-    let at = |l: &str| lines.iter().position(|x| *x == l).unwrap_or_else(|| panic!("no line `{l}` in:\n{out}"));
+    let at = |l: &str| {
+        lines
+            .iter()
+            .position(|x| *x == l)
+            .unwrap_or_else(|| panic!("no line `{l}` in:\n{out}"))
+    };
     let d = at(&format!("Digest: {digest}"));
     let s = at(status);
     assert_eq!(s, d + 1, "status follows the digest:\n{out}");
-    assert_eq!(s + 2, lines.len(), "the reference follows the status:\n{out}");
+    assert_eq!(
+        s + 2,
+        lines.len(),
+        "the reference follows the status:\n{out}"
+    );
     for layer in fetched {
         let id = short(layer);
         let a = at(&format!("{id}: Pulling fs layer"));
         let b = at(&format!("{id}: Download complete"));
         let c = at(&format!("{id}: Pull complete"));
         assert!(a < b && b < c && c < d, "order for {id}:\n{out}");
-        assert!(!lines.contains(&format!("{id}: Already exists").as_str()), "{id} was fetched:\n{out}");
+        assert!(
+            !lines.contains(&format!("{id}: Already exists").as_str()),
+            "{id} was fetched:\n{out}"
+        );
     }
     for layer in present {
         let id = short(layer);
         assert!(at(&format!("{id}: Already exists")) < d, "{out}");
-        assert!(!lines.contains(&format!("{id}: Pulling fs layer").as_str()), "{id} is present:\n{out}");
+        assert!(
+            !lines.contains(&format!("{id}: Pulling fs layer").as_str()),
+            "{id} is present:\n{out}"
+        );
     }
     // every line between the first and the digest is a layer status of a layer of this image
     let ids: BTreeSet<String> = fetched.iter().chain(present).map(|l| short(l)).collect();
     for l in &lines[1..d] {
-        let (id, st) = l.split_once(": ").unwrap_or_else(|| panic!("unexpected line `{l}` in:\n{out}"));
-        assert!(ids.contains(id) && LAYER_STATUSES.contains(&st), "unexpected line `{l}` in:\n{out}");
+        let (id, st) = l
+            .split_once(": ")
+            .unwrap_or_else(|| panic!("unexpected line `{l}` in:\n{out}"));
+        assert!(
+            ids.contains(id) && LAYER_STATUSES.contains(&st),
+            "unexpected line `{l}` in:\n{out}"
+        );
     }
 }
 
 fn layer_digests(manifest: &Value) -> Vec<String> {
-    manifest["layers"].as_array().unwrap().iter().map(|l| l["digest"].as_str().unwrap().to_string()).collect()
+    manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn config_digest(manifest: &Value) -> String {
@@ -541,13 +623,23 @@ fn pull_variant(format: &str, compression: &str, want_manifest: &str, want_layer
     let host = reg.host();
     let name = "bb";
     let reference = format!("{host}/{name}:1");
-    let (_src, rootfs) =
-        seed_busybox(&reference, &["--format", format, "--dest-compress-format", compression]);
+    let (_src, rootfs) = seed_busybox(
+        &reference,
+        &["--format", format, "--dest-compress-format", compression],
+    );
     let remote = inspect_remote(&reference, None);
-    assert_eq!(remote.raw["mediaType"], want_manifest, "what skopeo pushed: {}", remote.raw);
+    assert_eq!(
+        remote.raw["mediaType"], want_manifest,
+        "what skopeo pushed: {}",
+        remote.raw
+    );
     let layers = layer_digests(&remote.raw);
     assert_eq!(layers.len(), 1);
-    assert_eq!(remote.raw["layers"][0]["mediaType"], want_layer, "what skopeo pushed: {}", remote.raw);
+    assert_eq!(
+        remote.raw["layers"][0]["mediaType"], want_layer,
+        "what skopeo pushed: {}",
+        remote.raw
+    );
     let config = config_digest(&remote.raw);
     assert_eq!(skopeo_digest(&reference), remote.digest);
 
@@ -563,10 +655,21 @@ fn pull_variant(format: &str, compression: &str, want_manifest: &str, want_layer
         &format!("Status: Downloaded newer image for {reference}"),
         &reference,
     );
-    assert_eq!(s.image_id(&reference), config, "image ID is the config digest");
+    assert_eq!(
+        s.image_id(&reference),
+        config,
+        "image ID is the config digest"
+    );
     assert_eq!(s.image_ids(), BTreeSet::from([config.clone()]));
-    assert_eq!(s.inspect(&reference)["RepoDigests"], json!([format!("{host}/{name}@{}", remote.digest)]));
-    assert_same_tree(&s.export_tree(&reference, "c1"), &tree(&rootfs), "export of the pulled image");
+    assert_eq!(
+        s.inspect(&reference)["RepoDigests"],
+        json!([format!("{host}/{name}@{}", remote.digest)])
+    );
+    assert_same_tree(
+        &s.export_tree(&reference, "c1"),
+        &tree(&rootfs),
+        "export of the pulled image",
+    );
     s.assert_blobs_hash_to_names();
 
     // again: nothing to fetch
@@ -582,7 +685,9 @@ fn pull_variant(format: &str, compression: &str, want_manifest: &str, want_layer
         &reference,
     );
     assert!(
-        reg.blob_gets_since(mark, name).iter().all(|d| !layers.contains(d)),
+        reg.blob_gets_since(mark, name)
+            .iter()
+            .all(|d| !layers.contains(d)),
         "an up-to-date pull fetches no layer:\n{:?}",
         reg.requests_since(mark)
     );
@@ -602,7 +707,11 @@ fn pull_variant(format: &str, compression: &str, want_manifest: &str, want_layer
     );
     assert_eq!(s2.image_id(&by_digest), config);
     assert_eq!(s2.image_ids(), BTreeSet::from([config.clone()]));
-    assert_same_tree(&s2.export_tree(&by_digest, "c2"), &tree(&rootfs), "export of the image pulled by digest");
+    assert_same_tree(
+        &s2.export_tree(&by_digest, "c2"),
+        &tree(&rootfs),
+        "export of the image pulled by digest",
+    );
     // pulled by digest only: no tag
     let repo_tags = s2.inspect(&by_digest)["RepoTags"].clone();
     assert_eq!(repo_tags, json!([]), "a digest pull adds no tag");
@@ -679,26 +788,52 @@ fn pull_all_tags_like_docker() {
     let host = reg.host();
     let (src, _) = seed_busybox(&format!("{host}/bb:1"), &["--format", "v2s2"]);
     let archive = src.scratch().join("bb.tar");
-    skopeo_copy(&format!("docker-archive:{}", archive.display()), &format!("docker://{host}/bb:2"), &["--format", "v2s2"]);
+    skopeo_copy(
+        &format!("docker-archive:{}", archive.display()),
+        &format!("docker://{host}/bb:2"),
+        &["--format", "v2s2"],
+    );
     let d1 = inspect_remote(&format!("{host}/bb:1"), None).digest;
     let d2 = inspect_remote(&format!("{host}/bb:2"), None).digest;
     let s = Strata::new();
     let out = s.ok(&["pull", "-a", &format!("{host}/bb")]);
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines.contains(&"1: Pulling from bb") && lines.contains(&"2: Pulling from bb"), "{out}");
-    assert!(lines.contains(&format!("Digest: {d1}").as_str()) && lines.contains(&format!("Digest: {d2}").as_str()), "{out}");
-    assert_eq!(lines.last().copied(), Some(format!("{host}/bb").as_str()), "{out}");
+    assert!(
+        lines.contains(&"1: Pulling from bb") && lines.contains(&"2: Pulling from bb"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&format!("Digest: {d1}").as_str())
+            && lines.contains(&format!("Digest: {d2}").as_str()),
+        "{out}"
+    );
     assert_eq!(
-        lines.iter().filter(|l| l.starts_with("Status: ")).collect::<Vec<_>>(),
+        lines.last().copied(),
+        Some(format!("{host}/bb").as_str()),
+        "{out}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("Status: "))
+            .collect::<Vec<_>>(),
         [&format!("Status: Downloaded newer image for {host}/bb").as_str()],
         "one status line, for the repository:\n{out}"
     );
-    let mut tags: Vec<String> = s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).lines().map(str::to_string).collect();
+    let mut tags: Vec<String> = s
+        .ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .lines()
+        .map(str::to_string)
+        .collect();
     tags.sort();
     assert_eq!(tags, [format!("{host}/bb:1"), format!("{host}/bb:2")]);
     // -a with a tag is refused
     let o = s.fail(&["pull", "-a", &format!("{host}/bb:1")]);
-    assert!(o.stderr.contains("tag can't be used with --all-tags/-a"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("tag can't be used with --all-tags/-a"),
+        "{}",
+        o.stderr
+    );
 }
 
 /// Docker's texts for a tag the registry lacks and for pushing an image that is not here.
@@ -716,7 +851,12 @@ fn missing_tag_and_missing_local_image_errors() {
     assert!(s.image_ids().is_empty());
     let o = s.fail(&["push", &format!("{host}/nope:1")]);
     assert_eq!(o.status, 1);
-    assert_eq!(o.stderr.trim_end(), format!("Error response from daemon: An image does not exist locally with the tag: {host}/nope"));
+    assert_eq!(
+        o.stderr.trim_end(),
+        format!(
+            "Error response from daemon: An image does not exist locally with the tag: {host}/nope"
+        )
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -736,7 +876,16 @@ fn pull_two_platform_index_by_tag_digest_and_platform() {
     let mut manifests = BTreeMap::new();
     for arch in [here, other] {
         let root = scratch.join(format!("rootfs-{arch}"));
-        busybox_with(&root, &[("etc/arch", format!("{arch}\n").as_bytes()), (&format!("opt/{arch}/only"), &e2e::noise(arch.len() as u64, 4096))]);
+        busybox_with(
+            &root,
+            &[
+                ("etc/arch", format!("{arch}\n").as_bytes()),
+                (
+                    &format!("opt/{arch}/only"),
+                    &e2e::noise(arch.len() as u64, 4096),
+                ),
+            ],
+        );
         let layer = layout.layer(&root);
         let (m, c) = layout.image(&[&layer], arch, arch);
         roots.insert(arch, root);
@@ -745,10 +894,21 @@ fn pull_two_platform_index_by_tag_digest_and_platform() {
     let index = layout.index(&[(&manifests[here].0, here), (&manifests[other].0, other)]);
     layout.tag(&index, "1");
     let reference = format!("{host}/bb:1");
-    skopeo_copy(&layout.oci("1"), &format!("docker://{reference}"), &["--multi-arch", "all"]);
+    skopeo_copy(
+        &layout.oci("1"),
+        &format!("docker://{reference}"),
+        &["--multi-arch", "all"],
+    );
     let remote = inspect_remote(&reference, None);
-    assert_eq!(remote.raw["mediaType"], "application/vnd.oci.image.index.v1+json", "{}", remote.raw);
-    assert_eq!(remote.digest, index.digest, "skopeo kept the index as written");
+    assert_eq!(
+        remote.raw["mediaType"], "application/vnd.oci.image.index.v1+json",
+        "{}",
+        remote.raw
+    );
+    assert_eq!(
+        remote.digest, index.digest,
+        "skopeo kept the index as written"
+    );
 
     // by tag: this platform's image
     let s = Strata::new();
@@ -764,8 +924,15 @@ fn pull_two_platform_index_by_tag_digest_and_platform() {
     );
     assert_eq!(s.image_id(&reference), manifests[here].1.digest);
     assert_eq!(s.inspect(&reference)["Architecture"], here);
-    assert_eq!(s.image_ids(), BTreeSet::from([manifests[here].1.digest.clone()]));
-    assert_same_tree(&s.export_tree(&reference, "here"), &tree(&roots[here]), "export of this platform's image");
+    assert_eq!(
+        s.image_ids(),
+        BTreeSet::from([manifests[here].1.digest.clone()])
+    );
+    assert_same_tree(
+        &s.export_tree(&reference, "here"),
+        &tree(&roots[here]),
+        "export of this platform's image",
+    );
 
     // --platform: the other one
     let s2 = Strata::new();
@@ -781,7 +948,11 @@ fn pull_two_platform_index_by_tag_digest_and_platform() {
     );
     assert_eq!(s2.image_id(&reference), manifests[other].1.digest);
     assert_eq!(s2.inspect(&reference)["Architecture"], other);
-    assert_same_tree(&s2.export_tree(&reference, "other"), &tree(&roots[other]), "export of the other platform's image");
+    assert_same_tree(
+        &s2.export_tree(&reference, "other"),
+        &tree(&roots[other]),
+        "export of the other platform's image",
+    );
 
     // by the index digest: this platform's image again
     let by_digest = format!("{host}/bb@{}", index.digest);
@@ -800,7 +971,11 @@ fn pull_two_platform_index_by_tag_digest_and_platform() {
 
     // a platform the index lacks
     let o = s3.fail(&["pull", "--platform", "linux/s390x", &reference]);
-    assert!(o.stderr.contains("no matching manifest for linux/s390x"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("no matching manifest for linux/s390x"),
+        "{}",
+        o.stderr
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -821,7 +996,13 @@ fn second_image_on_shared_base_fetches_only_its_own_layers() {
     dir_with(&l2_root, &[("app/data", &e2e::noise(2, 300_000))]);
     let l2 = layout.layer(&l2_root);
     let l3_root = scratch.join("l3");
-    dir_with(&l3_root, &[("app/config", b"mode = test\n"), ("etc/motd", b"hello from app\n")]);
+    dir_with(
+        &l3_root,
+        &[
+            ("app/config", b"mode = test\n"),
+            ("etc/motd", b"hello from app\n"),
+        ],
+    );
     let l3 = layout.layer(&l3_root);
     let (m_base, c_base) = layout.image(&[&base], host_arch(), "base");
     let (m_app, c_app) = layout.image(&[&base, &l2, &l3], host_arch(), "app");
@@ -856,17 +1037,37 @@ fn second_image_on_shared_base_fetches_only_its_own_layers() {
     );
     let mut gets = reg.blob_gets_since(mark, "app");
     gets.sort();
-    let mut want = vec![l2.blob.digest.clone(), l3.blob.digest.clone(), c_app.digest.clone()];
+    let mut want = vec![
+        l2.blob.digest.clone(),
+        l3.blob.digest.clone(),
+        c_app.digest.clone(),
+    ];
     want.sort();
-    assert_eq!(gets, want, "exactly the two new layers and the config are fetched; requests:\n{:#?}", reg.requests_since(mark));
+    assert_eq!(
+        gets,
+        want,
+        "exactly the two new layers and the config are fetched; requests:\n{:#?}",
+        reg.requests_since(mark)
+    );
     assert!(
-        !reg.requests_since(mark).iter().any(|l| l.starts_with("GET ") && l.contains(&base.blob.digest)),
+        !reg.requests_since(mark)
+            .iter()
+            .any(|l| l.starts_with("GET ") && l.contains(&base.blob.digest)),
         "the shared base is never downloaded again"
     );
     assert_eq!(s.image_id(&app_ref), c_app.digest);
-    assert_eq!(s.inspect(&app_ref)["RootFS"]["Layers"], json!([base.diff_id, l2.diff_id, l3.diff_id]));
+    assert_eq!(
+        s.inspect(&app_ref)["RootFS"]["Layers"],
+        json!([base.diff_id, l2.diff_id, l3.diff_id])
+    );
     // the base is stored once
-    assert_eq!(s.blobs().keys().filter(|k| format!("sha256:{k}") == base.diff_id).count(), 1);
+    assert_eq!(
+        s.blobs()
+            .keys()
+            .filter(|k| format!("sha256:{k}") == base.diff_id)
+            .count(),
+        1
+    );
     let exported = s.export_tree(&app_ref, "app");
     let mut want = tree(&base_root);
     for (k, v) in tree(&l2_root).into_iter().chain(tree(&l3_root)) {
@@ -898,15 +1099,23 @@ fn pushed_digest(out: &str, tag: &str) -> (String, usize) {
         .find(|l| l.starts_with(&format!("{tag}: digest: ")))
         .unwrap_or_else(|| panic!("no `{tag}: digest:` line in:\n{out}"));
     let rest = line.strip_prefix(&format!("{tag}: digest: ")).unwrap();
-    let (digest, size) = rest.split_once(" size: ").unwrap_or_else(|| panic!("bad line `{line}`"));
-    assert!(digest.starts_with("sha256:") && digest.len() == 71, "{line}");
+    let (digest, size) = rest
+        .split_once(" size: ")
+        .unwrap_or_else(|| panic!("bad line `{line}`"));
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 71,
+        "{line}"
+    );
     (digest.to_string(), size.parse().unwrap())
 }
 
 fn uploads(requests: &[String]) -> Vec<&String> {
     requests
         .iter()
-        .filter(|l| (l.starts_with("POST ") || l.starts_with("PATCH ") || l.starts_with("PUT ")) && l.contains("/blobs/uploads"))
+        .filter(|l| {
+            (l.starts_with("POST ") || l.starts_with("PATCH ") || l.starts_with("PUT "))
+                && l.contains("/blobs/uploads")
+        })
         .collect()
 }
 
@@ -918,36 +1127,72 @@ fn push_then_skopeo_sees_the_digest_and_second_push_uploads_nothing() {
     let s = Strata::new();
     let reference = format!("{host}/x:1");
     let (id, rootfs) = import_busybox(&s, &reference);
-    let layer_diff = s.inspect(&reference)["RootFS"]["Layers"][0].as_str().unwrap().to_string();
+    let layer_diff = s.inspect(&reference)["RootFS"]["Layers"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let mark = reg.mark();
     let out = s.ok(&["push", &reference]);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], format!("The push refers to repository [{host}/x]"), "{out}");
+    assert_eq!(
+        lines[0],
+        format!("The push refers to repository [{host}/x]"),
+        "{out}"
+    );
     let (digest, size) = pushed_digest(&out, "1");
-    assert_eq!(lines.last().copied(), Some(format!("1: digest: {digest} size: {size}").as_str()), "{out}");
+    assert_eq!(
+        lines.last().copied(),
+        Some(format!("1: digest: {digest} size: {size}").as_str()),
+        "{out}"
+    );
     assert!(lines.iter().any(|l| l.ends_with(": Pushed")), "{out}");
     let reqs = reg.requests_since(mark);
-    assert!(!uploads(&reqs).is_empty(), "the first push uploads: {reqs:#?}");
+    assert!(
+        !uploads(&reqs).is_empty(),
+        "the first push uploads: {reqs:#?}"
+    );
 
-    assert_eq!(skopeo_digest(&reference), digest, "skopeo sees the pushed manifest");
+    assert_eq!(
+        skopeo_digest(&reference),
+        digest,
+        "skopeo sees the pushed manifest"
+    );
     let remote = inspect_remote(&reference, None);
     assert_eq!(remote.digest, digest);
     assert_eq!(remote.raw_len, size, "size is the manifest's length");
-    assert_eq!(config_digest(&remote.raw), id, "the config pushed is the image's");
+    assert_eq!(
+        config_digest(&remote.raw),
+        id,
+        "the config pushed is the image's"
+    );
     let layer = layer_digests(&remote.raw)[0].clone();
     assert!(
-        uploads(&reqs).iter().any(|l| l.starts_with("PUT ") && l.replace("%3A", ":").contains(&format!("digest={layer}"))),
+        uploads(&reqs)
+            .iter()
+            .any(|l| l.starts_with("PUT ")
+                && l.replace("%3A", ":").contains(&format!("digest={layer}"))),
         "the layer the manifest names was uploaded: {reqs:#?}"
     );
     // Docker names pushed layers by their diff ID
-    assert!(lines.contains(&format!("{}: Preparing", short(&layer_diff)).as_str()), "{out}");
-    assert!(lines.contains(&format!("{}: Pushed", short(&layer_diff)).as_str()), "{out}");
+    assert!(
+        lines.contains(&format!("{}: Preparing", short(&layer_diff)).as_str()),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&format!("{}: Pushed", short(&layer_diff)).as_str()),
+        "{out}"
+    );
 
     // the registry's copy is the same image: skopeo's config names the same layer
     let cfg: Value = serde_json::from_str(&sh(
         "skopeo",
-        &["inspect", "--tls-verify=false", "--config", &format!("docker://{reference}")],
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--config",
+            &format!("docker://{reference}"),
+        ],
     ))
     .unwrap();
     assert_eq!(cfg["rootfs"]["diff_ids"], json!([layer_diff]));
@@ -955,17 +1200,28 @@ fn push_then_skopeo_sees_the_digest_and_second_push_uploads_nothing() {
     // a second push uploads no blob
     let mark = reg.mark();
     let out = s.ok(&["push", &reference]);
-    assert!(out.lines().any(|l| l == format!("{}: Layer already exists", short(&layer_diff))), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l == format!("{}: Layer already exists", short(&layer_diff))),
+        "{out}"
+    );
     assert!(!out.contains("Pushed"), "{out}");
     assert_eq!(pushed_digest(&out, "1").0, digest, "same manifest again");
     let reqs = reg.requests_since(mark);
-    assert!(uploads(&reqs).is_empty(), "the second push uploaded: {reqs:#?}");
+    assert!(
+        uploads(&reqs).is_empty(),
+        "the second push uploaded: {reqs:#?}"
+    );
 
     // a fresh store pulls it back: same ID, same tree
     let p = Strata::new();
     p.ok(&["pull", &reference]);
     assert_eq!(p.image_id(&reference), id);
-    assert_same_tree(&p.export_tree(&reference, "back"), &tree(&rootfs), "export of the pushed image pulled back");
+    assert_same_tree(
+        &p.export_tree(&reference, "back"),
+        &tree(&rootfs),
+        "export of the pushed image pulled back",
+    );
 }
 
 #[test]
@@ -977,7 +1233,10 @@ fn push_to_second_repository_mounts_the_layer() {
     let a = format!("{host}/a:1");
     let b = format!("{host}/b:1");
     import_busybox(&s, &a);
-    let layer_diff = s.inspect(&a)["RootFS"]["Layers"][0].as_str().unwrap().to_string();
+    let layer_diff = s.inspect(&a)["RootFS"]["Layers"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
     let out = s.ok(&["push", &a]);
     let (digest_a, _) = pushed_digest(&out, "1");
     let layer = layer_digests(&inspect_remote(&a, None).raw)[0].clone();
@@ -985,7 +1244,11 @@ fn push_to_second_repository_mounts_the_layer() {
     s.ok(&["tag", &a, &b]);
     let mark = reg.mark();
     let out = s.ok(&["push", &b]);
-    assert!(out.lines().any(|l| l == format!("{}: Mounted from a", short(&layer_diff))), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l == format!("{}: Mounted from a", short(&layer_diff))),
+        "{out}"
+    );
     let (digest_b, _) = pushed_digest(&out, "1");
     assert_eq!(digest_b, digest_a, "same image, same manifest");
     assert_eq!(skopeo_digest(&b), digest_b);
@@ -993,12 +1256,16 @@ fn push_to_second_repository_mounts_the_layer() {
     assert!(
         reqs.iter().any(|l| {
             let l = l.replace("%3A", ":").replace("%3a", ":");
-            l.starts_with("POST /v2/b/blobs/uploads/?") && l.contains("from=a") && l.contains(&format!("mount={layer}")) && l.contains("\" 201 ")
+            l.starts_with("POST /v2/b/blobs/uploads/?")
+                && l.contains("from=a")
+                && l.contains(&format!("mount={layer}"))
+                && l.contains("\" 201 ")
         }),
         "the layer is mounted from a: {reqs:#?}"
     );
     assert!(
-        !reqs.iter().any(|l| l.starts_with("PATCH ") || (l.starts_with("PUT ") && l.contains(&format!("digest={layer}")))),
+        !reqs.iter().any(|l| l.starts_with("PATCH ")
+            || (l.starts_with("PUT ") && l.contains(&format!("digest={layer}")))),
         "the layer is not uploaded again: {reqs:#?}"
     );
 }
@@ -1010,9 +1277,15 @@ fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
-            out.push(if i <= c.len() { T[(n >> (18 - 6 * i)) as usize & 63] as char } else { '=' });
+            out.push(if i <= c.len() {
+                T[(n >> (18 - 6 * i)) as usize & 63] as char
+            } else {
+                '='
+            });
         }
     }
     out
@@ -1020,7 +1293,9 @@ fn base64(data: &[u8]) -> String {
 
 fn auths(s: &Strata) -> Option<Value> {
     let path = s.config_dir().join("config.json");
-    std::fs::read(&path).ok().map(|raw| serde_json::from_slice::<Value>(&raw).unwrap()["auths"].clone())
+    std::fs::read(&path)
+        .ok()
+        .map(|raw| serde_json::from_slice::<Value>(&raw).unwrap()["auths"].clone())
 }
 
 #[test]
@@ -1043,22 +1318,42 @@ fn basic_auth_login_pull_logout() {
     assert!(is_auth_error(&o.stderr), "pull without login: {}", o.stderr);
     assert!(s.image_ids().is_empty());
     let o = s.fail(&["search", "bb"]);
-    assert!(is_auth_error(&o.stderr), "search without login: {}", o.stderr);
+    assert!(
+        is_auth_error(&o.stderr),
+        "search without login: {}",
+        o.stderr
+    );
 
     // a wrong password stores nothing
     let o = s.run_stdin(&["login", "-u", "u", "--password-stdin", &host], b"wrong\n");
     assert_eq!(o.status, 1, "login with a wrong password: {o:?}");
     assert!(is_auth_error(&o.stderr), "{}", o.stderr);
     assert!(!o.stdout.contains("Login Succeeded"), "{}", o.stdout);
-    assert!(auths(&s).is_none_or(|a| a.get(&host).is_none()), "nothing stored: {:?}", auths(&s));
+    assert!(
+        auths(&s).is_none_or(|a| a.get(&host).is_none()),
+        "nothing stored: {:?}",
+        auths(&s)
+    );
 
     // login
-    let o = s.run_stdin(&["login", "-u", "u", "--password-stdin", &host], b"s3cret pass\n");
+    let o = s.run_stdin(
+        &["login", "-u", "u", "--password-stdin", &host],
+        b"s3cret pass\n",
+    );
     assert_eq!(o.status, 0, "{o:?}");
-    assert_eq!(o.stdout.lines().last(), Some("Login Succeeded"), "{}", o.stdout);
+    assert_eq!(
+        o.stdout.lines().last(),
+        Some("Login Succeeded"),
+        "{}",
+        o.stdout
+    );
     let path = s.config_dir().join("config.json");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "config.json is private");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "config.json is private"
+    );
     let a = auths(&s).expect("config.json has auths");
     assert_eq!(a[&host]["auth"], base64(b"u:s3cret pass"), "{a}");
 
@@ -1069,17 +1364,33 @@ fn basic_auth_login_pull_logout() {
     let mine = format!("{host}/mine:1");
     s.ok(&["tag", &reference, &mine]);
     let out = s.ok(&["push", &mine]);
-    assert_eq!(skopeo_digest_with(&mine, Some("u:s3cret pass")), pushed_digest(&out, "1").0);
-    for (term, want) in [("bb", format!("{host}/bb")), ("mine", format!("{host}/mine"))] {
-        let names: Vec<String> = table_rows(&s.ok(&["search", term])).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(
+        skopeo_digest_with(&mine, Some("u:s3cret pass")),
+        pushed_digest(&out, "1").0
+    );
+    for (term, want) in [
+        ("bb", format!("{host}/bb")),
+        ("mine", format!("{host}/mine")),
+    ] {
+        let names: Vec<String> = table_rows(&s.ok(&["search", term]))
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
         assert_eq!(names, [want], "search {term} after login");
     }
 
     // logout
     let out = s.ok(&["logout", &host]);
     assert_eq!(out, format!("Removing login credentials for {host}\n"));
-    assert!(auths(&s).is_none_or(|a| a.get(&host).is_none()), "entry gone: {:?}", auths(&s));
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(
+        auths(&s).is_none_or(|a| a.get(&host).is_none()),
+        "entry gone: {:?}",
+        auths(&s)
+    );
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     // and pulls fail again (the image is removed first so that the pull has to ask)
     s.ok(&["rmi", &reference]);
@@ -1088,7 +1399,10 @@ fn basic_auth_login_pull_logout() {
     assert!(is_auth_error(&o.stderr), "pull after logout: {}", o.stderr);
 
     // a wrong password after a good login leaves the good entry alone
-    let o = s.run_stdin(&["login", "-u", "u", "--password-stdin", &host], b"s3cret pass");
+    let o = s.run_stdin(
+        &["login", "-u", "u", "--password-stdin", &host],
+        b"s3cret pass",
+    );
     assert_eq!(o.status, 0, "login again: {o:?}");
     let o = s.run_stdin(&["login", "-u", "u", "--password-stdin", &host], b"nope");
     assert_eq!(o.status, 1);
@@ -1116,24 +1430,50 @@ fn mirror_without_the_image_falls_back_and_mirror_with_it_spares_the_origin() {
     let s = Strata::with_config(&toml);
     let (om, mm) = (origin.mark(), mirror.mark());
     let out = s.ok(&["pull", &reference]);
-    assert!(out.contains(&format!("Status: Downloaded newer image for {reference}")), "{out}");
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {reference}")),
+        "{out}"
+    );
     assert_eq!(s.image_id(&reference), config);
     let mreqs = mirror.requests_since(mm);
-    assert!(mreqs.iter().any(|l| l.starts_with("GET /v2/bb/manifests/1 ") || l.starts_with("HEAD /v2/bb/manifests/1 ")), "the mirror was asked first: {mreqs:#?}");
-    assert!(!origin.blob_gets_since(om, "bb").is_empty(), "the origin served the blobs");
+    assert!(
+        mreqs
+            .iter()
+            .any(|l| l.starts_with("GET /v2/bb/manifests/1 ")
+                || l.starts_with("HEAD /v2/bb/manifests/1 ")),
+        "the mirror was asked first: {mreqs:#?}"
+    );
+    assert!(
+        !origin.blob_gets_since(om, "bb").is_empty(),
+        "the origin served the blobs"
+    );
 
     // the mirror holds it: the origin sees nothing
-    skopeo_copy(&format!("docker://{reference}"), &format!("docker://{}/bb:1", mirror.host()), &[]);
+    skopeo_copy(
+        &format!("docker://{reference}"),
+        &format!("docker://{}/bb:1", mirror.host()),
+        &[],
+    );
     let s2 = Strata::with_config(&toml);
     let (om, mm) = (origin.mark(), mirror.mark());
     let out = s2.ok(&["pull", &reference]);
-    assert!(out.contains(&format!("Status: Downloaded newer image for {reference}")), "{out}");
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {reference}")),
+        "{out}"
+    );
     assert_eq!(out.lines().last(), Some(reference.as_str()), "{out}");
     assert_eq!(s2.image_id(&reference), config);
-    assert_eq!(s2.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]), format!("{reference}\n"), "named after the origin");
+    assert_eq!(
+        s2.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]),
+        format!("{reference}\n"),
+        "named after the origin"
+    );
     let oreqs = origin.requests_since(om);
     assert!(oreqs.is_empty(), "the origin saw requests: {oreqs:#?}");
-    assert!(!mirror.blob_gets_since(mm, "bb").is_empty(), "the mirror served the blobs");
+    assert!(
+        !mirror.blob_gets_since(mm, "bb").is_empty(),
+        "the mirror served the blobs"
+    );
     s2.assert_blobs_hash_to_names();
 }
 
@@ -1142,12 +1482,26 @@ fn mirror_without_the_image_falls_back_and_mirror_with_it_spares_the_origin() {
 fn docker_io_mirror_serves_library_images() {
     require("skopeo");
     let mirror = Registry::start();
-    seed_busybox(&format!("{}/library/bb:1", mirror.host()), &["--format", "v2s2"]);
-    let config = config_digest(&inspect_remote(&format!("{}/library/bb:1", mirror.host()), None).raw);
-    let s = Strata::with_config(&format!("[registry]\nmirrors = [\"http://{}\"]\n", mirror.host()));
+    seed_busybox(
+        &format!("{}/library/bb:1", mirror.host()),
+        &["--format", "v2s2"],
+    );
+    let config =
+        config_digest(&inspect_remote(&format!("{}/library/bb:1", mirror.host()), None).raw);
+    let s = Strata::with_config(&format!(
+        "[registry]\nmirrors = [\"http://{}\"]\n",
+        mirror.host()
+    ));
     let out = s.ok(&["pull", "bb:1"]);
-    assert_eq!(out.lines().next(), Some("1: Pulling from library/bb"), "{out}");
-    assert!(out.contains("Status: Downloaded newer image for bb:1"), "{out}");
+    assert_eq!(
+        out.lines().next(),
+        Some("1: Pulling from library/bb"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Status: Downloaded newer image for bb:1"),
+        "{out}"
+    );
     assert_eq!(out.lines().last(), Some("docker.io/library/bb:1"), "{out}");
     assert_eq!(s.image_id("bb:1"), config);
 }
@@ -1185,7 +1539,12 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn proxy_one(mut client: TcpStream, upstream: u16, corrupt_path: &str, hits: &AtomicUsize) -> std::io::Result<()> {
+fn proxy_one(
+    mut client: TcpStream,
+    upstream: u16,
+    corrupt_path: &str,
+    hits: &AtomicUsize,
+) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -1234,7 +1593,10 @@ fn proxy_one(mut client: TcpStream, upstream: u16, corrupt_path: &str, hits: &At
     let mut resp = Vec::new();
     up.read_to_end(&mut resp)?;
     let mut parts = request_line.split(' ');
-    let (method, path) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let (method, path) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     if method == "GET" && path == corrupt_path && resp.starts_with(b"HTTP/1.1 200") {
         if let Some(i) = find(&resp, b"\r\n\r\n") {
             for b in &mut resp[i + 4..] {
@@ -1278,7 +1640,11 @@ fn corrupt_blob_case(top_size: usize) {
     let top = layout.layer(&top_root);
     let (m, c) = layout.image(&[&base, &top], host_arch(), "two");
     layout.tag(&m, "1");
-    skopeo_copy(&layout.oci("1"), &format!("docker://{}/bb:1", reg.host()), &[]);
+    skopeo_copy(
+        &layout.oci("1"),
+        &format!("docker://{}/bb:1", reg.host()),
+        &[],
+    );
 
     let bad = top.blob.digest.clone();
     let proxy = CorruptingProxy::start(reg.port, format!("/v2/bb/blobs/{bad}"));
@@ -1286,15 +1652,29 @@ fn corrupt_blob_case(top_size: usize) {
     let s = Strata::new();
     let before = s.snapshot();
     let o = s.fail(&["pull", &reference]);
-    assert!(proxy.hits.load(Ordering::SeqCst) >= 1, "the proxy served the corrupt blob");
+    assert!(
+        proxy.hits.load(Ordering::SeqCst) >= 1,
+        "the proxy served the corrupt blob"
+    );
     assert_eq!(o.status, 1, "{o:?}");
     assert_eq!(s.ok(&["images", "-a", "-q"]), "", "no image");
     assert!(s.image_ids().is_empty());
     assert!(!o.stdout.contains("Status:"), "{}", o.stdout);
     let bad_hex = bad.trim_start_matches("sha256:");
-    assert!(!s.blobs().contains_key(bad_hex), "no blob named by the corrupt digest");
-    assert!(!s.blobs().contains_key(top.diff_id.trim_start_matches("sha256:")), "no blob of the corrupt layer's content");
-    assert!(!s.blobs().contains_key(c.digest.trim_start_matches("sha256:")), "no config of an image that was not pulled");
+    assert!(
+        !s.blobs().contains_key(bad_hex),
+        "no blob named by the corrupt digest"
+    );
+    assert!(
+        !s.blobs()
+            .contains_key(top.diff_id.trim_start_matches("sha256:")),
+        "no blob of the corrupt layer's content"
+    );
+    assert!(
+        !s.blobs()
+            .contains_key(c.digest.trim_start_matches("sha256:")),
+        "no config of an image that was not pulled"
+    );
     s.assert_blobs_hash_to_names();
     s.ok(&["fsck"]);
     let after = s.snapshot();
@@ -1334,15 +1714,27 @@ fn search_lists_matching_repositories_of_configured_registries() {
     let (src, _) = seed_busybox(&format!("{host}/bb:1"), &["--format", "v2s2"]);
     let archive = src.scratch().join("bb.tar");
     for r in ["tools/bb-extra:2", "other:1"] {
-        skopeo_copy(&format!("docker-archive:{}", archive.display()), &format!("docker://{host}/{r}"), &["--format", "v2s2"]);
+        skopeo_copy(
+            &format!("docker-archive:{}", archive.display()),
+            &format!("docker://{host}/{r}"),
+            &["--format", "v2s2"],
+        );
     }
     let s = Strata::with_config(&format!("[registry]\nsearch = [\"{host}\"]\n"));
     let out = s.ok(&["search", "bb"]);
     let header = e2e::cells(out.lines().next().unwrap_or_default());
-    assert_eq!(header, ["NAME", "DESCRIPTION", "STARS", "OFFICIAL"], "{out}");
+    assert_eq!(
+        header,
+        ["NAME", "DESCRIPTION", "STARS", "OFFICIAL"],
+        "{out}"
+    );
     let rows = table_rows(&out);
     let names: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(names, [format!("{host}/bb"), format!("{host}/tools/bb-extra")], "{out}");
+    assert_eq!(
+        names,
+        [format!("{host}/bb"), format!("{host}/tools/bb-extra")],
+        "{out}"
+    );
     for r in &rows {
         assert!(r.contains(&"0".to_string()), "STARS is 0: {r:?}");
         assert!(!r.contains(&"[OK]".to_string()), "not official: {r:?}");

@@ -11,21 +11,31 @@ use std::time::{Duration, Instant};
 const DOCKER: &str = "/usr/local/bin/docker";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_for(port: u16, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let _ = write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            );
             let mut out = String::new();
             let _ = s.read_to_string(&mut out);
             if out.starts_with("HTTP/1.1 200") {
                 return;
             }
         }
-        assert!(Instant::now() < deadline, "nothing answered {path} on {port}");
+        assert!(
+            Instant::now() < deadline,
+            "nothing answered {path} on {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -52,7 +62,13 @@ fn registry(dir: &std::path::Path) -> (Proc, u16) {
         ),
     )
     .unwrap();
-    let child = Command::new("docker-registry").arg("serve").arg(&cfg).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let p = Proc(child);
     wait_for(port, "/v2/");
     (p, port)
@@ -62,7 +78,13 @@ fn serve(store: &Store) -> (Proc, u16) {
     let _ = strata_bin();
     let port = free_port();
     let child = store
-        .command(&["serve", "--listen", &format!("127.0.0.1:{port}"), "--web-dir", "/nonexistent"])
+        .command(&[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--web-dir",
+            "/nonexistent",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -84,8 +106,17 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut out = Vec::new();
     s.read_to_end(&mut out).unwrap();
     let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (
+        status,
+        text.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default(),
+    )
 }
 
 /// Builds a small image in its own store and pushes it to the registry as `name`.
@@ -113,12 +144,19 @@ fn event_stream_shows_tag_rmi_and_pull_with_layer_progress() {
 
     // subscribe to the dashboard's SSE stream
     let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(sse, "GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n").unwrap();
+    write!(
+        sse,
+        "GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
     let (tx, rx) = mpsc::channel::<serde_json::Value>();
     std::thread::spawn(move || {
         for line in BufReader::new(sse).lines() {
             let Ok(line) = line else { return };
-            if let Some(data) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
+            if let Some(data) = line
+                .strip_prefix("data: ")
+                .or_else(|| line.strip_prefix("data:"))
+            {
                 if let Ok(v) = serde_json::from_str(data.trim()) {
                     if tx.send(v).is_err() {
                         return;
@@ -136,7 +174,11 @@ fn event_stream_shows_tag_rmi_and_pull_with_layer_progress() {
             .env("DOCKER_CONFIG", s.scratch().join("docker-config"))
             .output()
             .unwrap();
-        assert!(o.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
     docker(&["tag", "bb:1", "bb:ev"]);
@@ -161,21 +203,59 @@ fn event_stream_shows_tag_rmi_and_pull_with_layer_progress() {
     let summary: Vec<String> = events
         .iter()
         .filter(|e| e["Type"] != "pull")
-        .map(|e| format!("{} {} {}", e["Type"].as_str().unwrap(), e["Action"].as_str().unwrap(), e["Attributes"]["name"].as_str().unwrap_or("")))
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["Type"].as_str().unwrap(),
+                e["Action"].as_str().unwrap(),
+                e["Attributes"]["name"].as_str().unwrap_or("")
+            )
+        })
         .collect();
-    assert_eq!(summary, ["image tag bb:ev", "image untag bb:ev", &format!("image pull {remote}")], "{events:#?}");
+    assert_eq!(
+        summary,
+        [
+            "image tag bb:ev",
+            "image untag bb:ev",
+            &format!("image pull {remote}")
+        ],
+        "{events:#?}"
+    );
     // per-layer progress came before the pull event, in order for each layer
     let progress: Vec<(String, String)> = events
         .iter()
-        .filter(|e| e["Type"] == "pull" && e["Attributes"]["layer"].as_str().is_some_and(|l| l.len() == 12))
-        .map(|e| (e["Attributes"]["layer"].as_str().unwrap().to_string(), e["Attributes"]["status"].as_str().unwrap().to_string()))
+        .filter(|e| {
+            e["Type"] == "pull"
+                && e["Attributes"]["layer"]
+                    .as_str()
+                    .is_some_and(|l| l.len() == 12)
+        })
+        .map(|e| {
+            (
+                e["Attributes"]["layer"].as_str().unwrap().to_string(),
+                e["Attributes"]["status"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let layers: std::collections::BTreeSet<&String> = progress.iter().map(|(l, _)| l).collect();
     assert!(!layers.is_empty(), "{events:#?}");
     for l in layers {
-        let steps: Vec<&str> = progress.iter().filter(|(x, _)| x == l).map(|(_, s)| s.as_str()).collect();
-        let pos = |s: &str| steps.iter().position(|x| *x == s).unwrap_or_else(|| panic!("{l}: no {s} in {steps:?}"));
-        assert!(pos("Pulling fs layer") < pos("Download complete") && pos("Download complete") < pos("Pull complete"), "{steps:?}");
+        let steps: Vec<&str> = progress
+            .iter()
+            .filter(|(x, _)| x == l)
+            .map(|(_, s)| s.as_str())
+            .collect();
+        let pos = |s: &str| {
+            steps
+                .iter()
+                .position(|x| *x == s)
+                .unwrap_or_else(|| panic!("{l}: no {s} in {steps:?}"))
+        };
+        assert!(
+            pos("Pulling fs layer") < pos("Download complete")
+                && pos("Download complete") < pos("Pull complete"),
+            "{steps:?}"
+        );
     }
 }
 
@@ -223,9 +303,18 @@ fn round(round: usize, rport: u16) {
     // no tag lost: every private tag and commit exists, the shared tag points at one of the bases
     let tags = s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     for i in 0..n {
-        assert!(tags.lines().any(|l| l == format!("mine{i}:1")), "round {round}: mine{i}:1 lost\n{tags}");
-        assert!(tags.lines().any(|l| l == format!("committed{i}:1")), "round {round}: committed{i}:1 lost\n{tags}");
-        assert!(!tags.lines().any(|l| l == format!("tmp{i}:1")), "round {round}: tmp{i}:1 survived");
+        assert!(
+            tags.lines().any(|l| l == format!("mine{i}:1")),
+            "round {round}: mine{i}:1 lost\n{tags}"
+        );
+        assert!(
+            tags.lines().any(|l| l == format!("committed{i}:1")),
+            "round {round}: committed{i}:1 lost\n{tags}"
+        );
+        assert!(
+            !tags.lines().any(|l| l == format!("tmp{i}:1")),
+            "round {round}: tmp{i}:1 survived"
+        );
     }
     assert_eq!(tags.lines().filter(|l| *l == "shared:x").count(), 1);
     // refcounts exact: every blob hashes to its name, every reference resolves, and after
@@ -236,10 +325,20 @@ fn round(round: usize, rport: u16) {
     assert_eq!(ps, "", "round {round}");
     s.ok(&["image", "prune", "-a", "-f"]);
     assert_eq!(s.ok(&["images", "-a", "-q"]), "");
-    assert_eq!(s.blobs().len(), 0, "round {round}: blobs left after removing every image: {:?}", s.blobs());
+    assert_eq!(
+        s.blobs().len(),
+        0,
+        "round {round}: blobs left after removing every image: {:?}",
+        s.blobs()
+    );
     let layers_dir: PathBuf = s.root().join("layers");
-    let left: Vec<_> = std::fs::read_dir(&layers_dir).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
-    assert!(left.is_empty(), "round {round}: unpacked layers left: {left:?}");
+    let left: Vec<_> = std::fs::read_dir(&layers_dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "round {round}: unpacked layers left: {left:?}"
+    );
 }
 
 #[test]
@@ -272,7 +371,15 @@ fn docker_cli_pull_push_search_and_login_through_the_server() {
     )
     .unwrap();
     require("docker-registry");
-    let _reg = Proc(Command::new("docker-registry").arg("serve").arg(&cfg).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let _reg = Proc(
+        Command::new("docker-registry")
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port_r)).is_err() {
         assert!(Instant::now() < deadline);
@@ -285,15 +392,25 @@ fn docker_cli_pull_push_search_and_login_through_the_server() {
     // the server's own config lists the registry for search
     let strata_cfg = s.scratch().join("strata-config");
     std::fs::create_dir_all(&strata_cfg).unwrap();
-    std::fs::write(strata_cfg.join("strata.toml"), format!("[registry]\nsearch = [\"127.0.0.1:{port_r}\"]\n")).unwrap();
+    std::fs::write(
+        strata_cfg.join("strata.toml"),
+        format!("[registry]\nsearch = [\"127.0.0.1:{port_r}\"]\n"),
+    )
+    .unwrap();
     let port = free_port();
     let _srv = Proc(
-        s.command(&["serve", "--listen", &format!("127.0.0.1:{port}"), "--web-dir", "/nonexistent"])
-            .env("STRATA_CONFIG", &strata_cfg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+        s.command(&[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--web-dir",
+            "/nonexistent",
+        ])
+        .env("STRATA_CONFIG", &strata_cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
     );
     wait_for(port, "/_ping");
     let client_cfg = s.scratch().join("docker-config");
@@ -307,49 +424,109 @@ fn docker_cli_pull_push_search_and_login_through_the_server() {
             .stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         if let Some(input) = stdin {
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
         }
         drop(child.stdin.take());
         let o = child.wait_with_output().unwrap();
-        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
     };
     let remote = format!("127.0.0.1:{port_r}/bb:1");
     assert_eq!(docker(&["tag", "bb:1", &remote], None).0, 0);
     // push without credentials fails with the registry's authentication message
     let (code, _, err) = docker(&["push", &remote], None);
     assert_ne!(code, 0);
-    assert!(err.contains("unauthorized") || err.contains("authentication required") || err.contains("no basic auth"), "{err}");
+    assert!(
+        err.contains("unauthorized")
+            || err.contains("authentication required")
+            || err.contains("no basic auth"),
+        "{err}"
+    );
     // login through the daemon (POST /auth), a wrong password first
-    let (code, _, err) = docker(&["login", "-u", "u", "--password-stdin", &format!("127.0.0.1:{port_r}")], Some("wrong\n"));
+    let (code, _, err) = docker(
+        &[
+            "login",
+            "-u",
+            "u",
+            "--password-stdin",
+            &format!("127.0.0.1:{port_r}"),
+        ],
+        Some("wrong\n"),
+    );
     assert_ne!(code, 0, "{err}");
-    let (code, out, err) = docker(&["login", "-u", "u", "--password-stdin", &format!("127.0.0.1:{port_r}")], Some("p\n"));
+    let (code, out, err) = docker(
+        &[
+            "login",
+            "-u",
+            "u",
+            "--password-stdin",
+            &format!("127.0.0.1:{port_r}"),
+        ],
+        Some("p\n"),
+    );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Login Succeeded"), "{out}");
     // push with the stored credentials (sent as X-Registry-Auth)
     let (code, out, err) = docker(&["push", &remote], None);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], format!("The push refers to repository [127.0.0.1:{port_r}/bb]"), "{out}");
+    assert_eq!(
+        lines[0],
+        format!("The push refers to repository [127.0.0.1:{port_r}/bb]"),
+        "{out}"
+    );
     assert!(lines.iter().any(|l| l.ends_with(": Pushed")), "{out}");
     let last = lines.last().unwrap();
-    assert!(last.starts_with("1: digest: sha256:") && last.contains(" size: "), "{out}");
+    assert!(
+        last.starts_with("1: digest: sha256:") && last.contains(" size: "),
+        "{out}"
+    );
     // pull into the server after removing the local tag: the layer is already here
     assert_eq!(docker(&["rmi", &remote], None).0, 0);
     let (code, out, err) = docker(&["pull", &remote], None);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "1: Pulling from bb", "{out}");
-    assert!(lines.iter().any(|l| l.ends_with(": Already exists")), "{out}");
-    assert!(lines.iter().any(|l| l.starts_with("Digest: sha256:")), "{out}");
-    assert_eq!(lines[lines.len() - 2], format!("Status: Downloaded newer image for {remote}"), "{out}");
+    assert!(
+        lines.iter().any(|l| l.ends_with(": Already exists")),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("Digest: sha256:")),
+        "{out}"
+    );
+    assert_eq!(
+        lines[lines.len() - 2],
+        format!("Status: Downloaded newer image for {remote}"),
+        "{out}"
+    );
     assert_eq!(*lines.last().unwrap(), remote);
     assert_eq!(
-        s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", &format!("127.0.0.1:{port_r}/bb")]),
+        s.ok(&[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            &format!("127.0.0.1:{port_r}/bb")
+        ]),
         format!("{remote}\n")
     );
     // the server's own credentials (search runs with them; the docker CLI sends none for it)
     let mut login = s
-        .command(&["login", "-u", "u", "--password-stdin", &format!("127.0.0.1:{port_r}")])
+        .command(&[
+            "login",
+            "-u",
+            "u",
+            "--password-stdin",
+            &format!("127.0.0.1:{port_r}"),
+        ])
         .env("STRATA_CONFIG", &strata_cfg)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -362,6 +539,15 @@ fn docker_cli_pull_push_search_and_login_through_the_server() {
     let (code, out, err) = docker(&["search", "bb"], None);
     assert_eq!(code, 0, "{err}");
     let rows: Vec<&str> = out.lines().collect();
-    assert!(rows[0].starts_with("NAME") && rows[0].contains("DESCRIPTION") && rows[0].contains("STARS") && rows[0].contains("OFFICIAL"), "{out}");
-    assert!(rows[1].starts_with(&format!("127.0.0.1:{port_r}/bb ")), "{out}");
+    assert!(
+        rows[0].starts_with("NAME")
+            && rows[0].contains("DESCRIPTION")
+            && rows[0].contains("STARS")
+            && rows[0].contains("OFFICIAL"),
+        "{out}"
+    );
+    assert!(
+        rows[1].starts_with(&format!("127.0.0.1:{port_r}/bb ")),
+        "{out}"
+    );
 }

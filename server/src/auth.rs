@@ -24,7 +24,8 @@ pub(crate) fn required_role(method: &Method, path: &str) -> Option<Role> {
     if matches!(*method, Method::GET | Method::HEAD) || docker_read_post {
         return Some(Role::Viewer);
     }
-    let admin = (*method == Method::DELETE && (path.starts_with("/images/") || path.starts_with("/api/images/")))
+    let admin = (*method == Method::DELETE
+        && (path.starts_with("/images/") || path.starts_with("/api/images/")))
         || path == "/images/prune"
         || path == "/api/prune"
         || path.starts_with("/api/tokens");
@@ -32,16 +33,28 @@ pub(crate) fn required_role(method: &Method, path: &str) -> Option<Role> {
 }
 
 fn is_docker_path(path: &str) -> bool {
-    ["/images", "/containers", "/commit", "/info", "/events", "/system", "/auth", "/exec", "/build"]
-        .iter()
-        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+    [
+        "/images",
+        "/containers",
+        "/commit",
+        "/info",
+        "/events",
+        "/system",
+        "/auth",
+        "/exec",
+        "/build",
+    ]
+    .iter()
+    .any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }
 
 /// Checks the bearer token and role; audits accepted changes.
 pub(crate) async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let Some(need) = required_role(&method, &path) else { return next.run(req).await };
+    let Some(need) = required_role(&method, &path) else {
+        return next.run(req).await;
+    };
     let token = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
@@ -49,27 +62,43 @@ pub(crate) async fn guard(State(st): State<AppState>, req: Request, next: Next) 
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
     let Some(token) = token else {
-        return ApiError::new(StatusCode::UNAUTHORIZED, "authentication required: send Authorization: Bearer <token>")
-            .into_response();
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication required: send Authorization: Bearer <token>",
+        )
+        .into_response();
     };
     let principal = match st.run(move |e| e.verify_token(&token)).await {
         Ok(Some(p)) => p,
-        Ok(None) => return ApiError::new(StatusCode::UNAUTHORIZED, "invalid token").into_response(),
+        Ok(None) => {
+            return ApiError::new(StatusCode::UNAUTHORIZED, "invalid token").into_response()
+        }
         Err(e) => return e.into_response(),
     };
     if principal.role < need {
         return ApiError::new(
             StatusCode::FORBIDDEN,
-            format!("{} (role {}) may not {method} {path}: it needs the {} role", principal.name, principal.role.name(), need.name()),
+            format!(
+                "{} (role {}) may not {method} {path}: it needs the {} role",
+                principal.name,
+                principal.role.name(),
+                need.name()
+            ),
         )
         .into_response();
     }
     let res = next.run(req).await;
     if need > Role::Viewer {
         let status = res.status();
-        let result = if status.is_success() { "ok".to_string() } else { format!("error {}", status.as_u16()) };
+        let result = if status.is_success() {
+            "ok".to_string()
+        } else {
+            format!("error {}", status.as_u16())
+        };
         let (who, action) = (principal.name.clone(), format!("{method} {path}"));
-        let _ = st.run(move |e| e.audit(&who, &action, &path, &result)).await;
+        let _ = st
+            .run(move |e| e.audit(&who, &action, &path, &result))
+            .await;
     }
     res
 }

@@ -109,7 +109,11 @@ where
     let engine = state.engine()?;
     let (tx, mut rx) = mpsc::channel::<Chunk>(8);
     let task = tokio::task::spawn_blocking(move || {
-        let mut w = ChanWriter { tx, buf: Vec::with_capacity(CHUNK), sent: false };
+        let mut w = ChanWriter {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+            sent: false,
+        };
         let res = f(&engine, &mut w);
         match res {
             Ok(()) => {
@@ -125,11 +129,16 @@ where
     });
     match rx.recv().await {
         Some(first) => {
-            let rest = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
-            Ok(Body::from_stream(futures_util::stream::iter([first]).chain(rest)))
+            let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|c| (c, rx))
+            });
+            Ok(Body::from_stream(
+                futures_util::stream::iter([first]).chain(rest),
+            ))
         }
         None => {
-            task.await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+            task.await
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
             Ok(Body::empty())
         }
     }
@@ -137,7 +146,12 @@ where
 
 /// moby's `BoolValue`: absent, `""`, `0`, `no`, `false`, `none` are false.
 pub(crate) fn truthy(v: Option<&str>) -> bool {
-    v.is_some_and(|v| !matches!(v.to_ascii_lowercase().as_str(), "" | "0" | "no" | "false" | "none"))
+    v.is_some_and(|v| {
+        !matches!(
+            v.to_ascii_lowercase().as_str(),
+            "" | "0" | "no" | "false" | "none"
+        )
+    })
 }
 
 /// The first value of `key` in a query given as pairs.
@@ -147,7 +161,10 @@ pub(crate) fn first<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str>
 
 /// Every value of `key` (for repeated parameters: `names`, `changes`).
 pub(crate) fn all(q: &[(String, String)], key: &str) -> Vec<String> {
-    q.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
+    q.iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .collect()
 }
 
 /// One line of a Docker JSON message stream (`\r\n`-terminated, as moby's streamformatter).
@@ -171,5 +188,7 @@ pub(crate) fn json_stream(lines: String) -> axum::response::Response {
 
 /// Percent-decodes a path segment (`bb%3A1` → `bb:1`).
 pub(crate) fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }

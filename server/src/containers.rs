@@ -33,7 +33,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/containers/{id}/export", get(export))
         .route(
             "/containers/{id}/archive",
-            get(get_archive).head(head_archive).put(put_archive).layer(DefaultBodyLimit::disable()),
+            get(get_archive)
+                .head(head_archive)
+                .put(put_archive)
+                .layer(DefaultBodyLimit::disable()),
         )
         .route("/commit", post(commit))
         .route("/containers/{id}/{action}", axum::routing::any(cannot_run))
@@ -127,10 +130,16 @@ pub(crate) fn norm(path: &str) -> Result<String, EngineError> {
 }
 
 /// Stats `path` in the merged view of container `c`; `None` when absent.
-pub(crate) fn stat(e: &engine::Engine, c: &ContainerInfo, path: &str) -> Result<Option<PathStat>, EngineError> {
+pub(crate) fn stat(
+    e: &engine::Engine,
+    c: &ContainerInfo,
+    path: &str,
+) -> Result<Option<PathStat>, EngineError> {
     let p = norm(path)?;
     let (union, _) = e.union_of(&c.id)?;
-    let Some(m) = union.get(&p) else { return Ok(None) };
+    let Some(m) = union.get(&p) else {
+        return Ok(None);
+    };
     let top = union.layer_count().saturating_sub(1);
     let size = match &m.entry.kind {
         EntryKind::File { size, .. } => *size,
@@ -149,7 +158,11 @@ pub(crate) fn stat(e: &engine::Engine, c: &ContainerInfo, path: &str) -> Result<
         _ => String::new(),
     };
     Ok(Some(PathStat {
-        name: if p.is_empty() { "/".into() } else { p.rsplit('/').next().unwrap_or(&p).to_string() },
+        name: if p.is_empty() {
+            "/".into()
+        } else {
+            p.rsplit('/').next().unwrap_or(&p).to_string()
+        },
         size,
         mode: go_mode(&m.entry.kind, m.entry.mode),
         mtime: m.entry.mtime,
@@ -161,7 +174,10 @@ pub(crate) fn stat(e: &engine::Engine, c: &ContainerInfo, path: &str) -> Result<
 
 fn not_in_container(path: &str, c: &ContainerInfo) -> EngineError {
     let p = norm(path).unwrap_or_else(|_| path.trim_start_matches('/').to_string());
-    EngineError::NotFound(format!("Could not find the file /{p} in container {}", c.name))
+    EngineError::NotFound(format!(
+        "Could not find the file /{p} in container {}",
+        c.name
+    ))
 }
 
 /// `Path` + ` ` + `Args`: what `docker ps` shows as COMMAND.
@@ -179,7 +195,9 @@ fn unix_of(rfc: &str) -> i64 {
 
 /// Bytes of regular files under `dir` (the writable layer's `SizeRw`).
 fn dir_size(dir: &std::path::Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
     rd.filter_map(|e| e.ok())
         .map(|e| match e.file_type() {
             Ok(t) if t.is_dir() => dir_size(&e.path()),
@@ -190,13 +208,23 @@ fn dir_size(dir: &std::path::Path) -> u64 {
 }
 
 /// Sizes of a container: its writable layer, and that plus its image.
-pub(crate) fn sizes(e: &engine::Engine, view: &image_store::StoreView, c: &ContainerInfo) -> (u64, u64) {
+pub(crate) fn sizes(
+    e: &engine::Engine,
+    view: &image_store::StoreView,
+    c: &ContainerInfo,
+) -> (u64, u64) {
     let rw = dir_size(&e.upper_dir(&c.id));
     let image: u64 = view
         .images
         .iter()
         .find(|i| i.id == c.image)
-        .map(|i| i.diff_ids.iter().filter_map(|d| view.layers.get(d)).map(|l| l.size).sum())
+        .map(|i| {
+            i.diff_ids
+                .iter()
+                .filter_map(|d| view.layers.get(d))
+                .map(|l| l.size)
+                .sum()
+        })
         .unwrap_or(0);
     (rw, rw + image)
 }
@@ -251,7 +279,9 @@ pub(crate) fn inspect_json(e: &engine::Engine, c: &ContainerInfo) -> Value {
         "OnBuild": null,
         "Labels": {},
     });
-    if let (Some(base), Ok(Value::Object(own))) = (config.as_object_mut(), serde_json::to_value(&c.config)) {
+    if let (Some(base), Ok(Value::Object(own))) =
+        (config.as_object_mut(), serde_json::to_value(&c.config))
+    {
         for (k, v) in own {
             base.insert(k, v);
         }
@@ -322,17 +352,35 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(json_error)?;
     if body.image.is_empty() {
-        return Err(ApiError::bad_request("config cannot be empty in order to create a container"));
+        return Err(ApiError::bad_request(
+            "config cannot be empty in order to create a container",
+        ));
     }
-    let name = first(&q, "name").filter(|n| !n.is_empty()).map(str::to_string);
-    let info = st.run(move |e| e.create_container(&body.image, name.as_deref())).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "Id": info.id, "Warnings": [] }))).into_response())
+    let name = first(&q, "name")
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    let info = st
+        .run(move |e| e.create_container(&body.image, name.as_deref()))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "Id": info.id, "Warnings": [] })),
+    )
+        .into_response())
 }
 
 /// Container filters: `id`, `name`, `status`, `ancestor`, `label`.
-fn keep(c: &ContainerInfo, filters: &[(String, String)], ancestors: &[String]) -> Result<bool, ApiError> {
+fn keep(
+    c: &ContainerInfo,
+    filters: &[(String, String)],
+    ancestors: &[String],
+) -> Result<bool, ApiError> {
     for key in ["id", "name", "status", "ancestor", "label"] {
-        let vals: Vec<&str> = filters.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect();
+        let vals: Vec<&str> = filters
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect();
         if vals.is_empty() {
             continue;
         }
@@ -356,10 +404,28 @@ fn keep(c: &ContainerInfo, filters: &[(String, String)], ancestors: &[String]) -
 
 /// `GET /containers/json?all=&size=&filters=`: containers never run, so without `all`
 /// the list is empty, as `docker ps` shows for stopped containers.
-async fn list(State(st): State<AppState>, Query(q): Query<Vec<(String, String)>>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(st): State<AppState>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
     let filters = crate::images::parse_filters(first(&q, "filters"))?;
     for (k, _) in &filters {
-        if !matches!(k.as_str(), "id" | "name" | "status" | "ancestor" | "label" | "before" | "since" | "exited" | "health" | "network" | "publish" | "expose" | "volume" | "is-task") {
+        if !matches!(
+            k.as_str(),
+            "id" | "name"
+                | "status"
+                | "ancestor"
+                | "label"
+                | "before"
+                | "since"
+                | "exited"
+                | "health"
+                | "network"
+                | "publish"
+                | "expose"
+                | "volume"
+                | "is-task"
+        ) {
             return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
         }
     }
@@ -368,14 +434,21 @@ async fn list(State(st): State<AppState>, Query(q): Query<Vec<(String, String)>>
         return Ok(Json(json!([])));
     }
     let with_size = truthy(first(&q, "size"));
-    let limit: Option<usize> = first(&q, "limit").and_then(|l| l.parse::<i64>().ok()).filter(|l| *l > 0).map(|l| l as usize);
+    let limit: Option<usize> = first(&q, "limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .filter(|l| *l > 0)
+        .map(|l| l as usize);
     let out = st
         .run(move |e| {
             let view = e.view()?;
             let ancestors: Vec<String> = filters
                 .iter()
                 .filter(|(k, _)| k == "ancestor")
-                .filter_map(|(_, v)| image_store::resolve(&view, v).ok().map(|r| r.id.to_string()))
+                .filter_map(|(_, v)| {
+                    image_store::resolve(&view, v)
+                        .ok()
+                        .map(|r| r.id.to_string())
+                })
                 .collect();
             let mut out = Vec::new();
             for c in e.containers()? {
@@ -393,7 +466,11 @@ async fn list(State(st): State<AppState>, Query(q): Query<Vec<(String, String)>>
     Ok(Json(Value::Array(out)))
 }
 
-async fn inspect(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<Vec<(String, String)>>) -> Result<Json<Value>, ApiError> {
+async fn inspect(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
     let with_size = truthy(first(&q, "size"));
     Ok(Json(
         st.run(move |e| {
@@ -411,7 +488,11 @@ async fn inspect(State(st): State<AppState>, Path(id): Path<String>, Query(q): Q
 }
 
 /// `DELETE /containers/{id}?force=&v=&link=` → 204.
-async fn remove(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<Vec<(String, String)>>) -> Result<StatusCode, ApiError> {
+async fn remove(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<StatusCode, ApiError> {
     let force = truthy(first(&q, "force"));
     st.run(move |e| e.remove_container(&id, force)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -426,10 +507,15 @@ pub(crate) fn change_kind(kind: char) -> u8 {
     }
 }
 
-async fn changes(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn changes(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let list = st.run(move |e| e.container_diff(&id)).await?;
     Ok(Json(Value::Array(
-        list.iter().map(|c| json!({ "Path": c.path, "Kind": change_kind(c.kind) })).collect(),
+        list.iter()
+            .map(|c| json!({ "Path": c.path, "Kind": change_kind(c.kind) }))
+            .collect(),
     )))
 }
 
@@ -447,7 +533,11 @@ struct PathQuery {
 }
 
 /// Stats the path for the archive endpoints: 404 (moby's text) when absent.
-async fn stat_or_404(st: &AppState, id: String, path: String) -> Result<(ContainerInfo, PathStat), ApiError> {
+async fn stat_or_404(
+    st: &AppState,
+    id: String,
+    path: String,
+) -> Result<(ContainerInfo, PathStat), ApiError> {
     st.run(move |e| {
         let c = e.container(&id)?;
         match stat(e, &c, &path)? {
@@ -466,22 +556,32 @@ fn path_required(p: &str) -> Result<(), ApiError> {
 }
 
 /// `HEAD /containers/{id}/archive?path=`: the stat header only.
-async fn head_archive(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+async fn head_archive(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PathQuery>,
+) -> Result<Response, ApiError> {
     path_required(&q.path)?;
     let (_, s) = stat_or_404(&st, id, q.path).await?;
     let mut res = StatusCode::OK.into_response();
-    res.headers_mut().insert(HeaderName::from_static(PATH_STAT), s.header());
+    res.headers_mut()
+        .insert(HeaderName::from_static(PATH_STAT), s.header());
     Ok(res)
 }
 
 /// `GET /containers/{id}/archive?path=`: a tar of the path, with the stat header.
-async fn get_archive(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+async fn get_archive(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PathQuery>,
+) -> Result<Response, ApiError> {
     path_required(&q.path)?;
     let (c, s) = stat_or_404(&st, id, q.path.clone()).await?;
     let path = q.path;
     let body = stream_blocking(&st, move |e, w| e.container_get_archive(&c.id, &path, w)).await?;
     let mut res = ([(CONTENT_TYPE, "application/x-tar")], body).into_response();
-    res.headers_mut().insert(HeaderName::from_static(PATH_STAT), s.header());
+    res.headers_mut()
+        .insert(HeaderName::from_static(PATH_STAT), s.header());
     Ok(res)
 }
 
@@ -495,15 +595,22 @@ async fn put_archive(
 ) -> Result<StatusCode, ApiError> {
     path_required(&q.path)?;
     let reader = BodyReader::new(body);
-    st.run(move |e| e.container_put_archive(&id, &q.path, reader)).await?;
+    st.run(move |e| e.container_put_archive(&id, &q.path, reader))
+        .await?;
     Ok(StatusCode::OK)
 }
 
 /// `POST /commit?container=&repo=&tag=&comment=&author=&changes=&pause=` → 201 `{"Id"}`.
 /// The CLI sends the repository fully qualified (`docker.io/library/x`); a body (a
 /// container config) is ignored.
-async fn commit(State(st): State<AppState>, Query(q): Query<Vec<(String, String)>>) -> Result<Response, ApiError> {
-    let Some(container) = first(&q, "container").filter(|c| !c.is_empty()).map(str::to_string) else {
+async fn commit(
+    State(st): State<AppState>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let Some(container) = first(&q, "container")
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+    else {
         return Err(ApiError::bad_request("container is required"));
     };
     let repo = first(&q, "repo").unwrap_or("");
@@ -515,8 +622,12 @@ async fn commit(State(st): State<AppState>, Query(q): Query<Vec<(String, String)
     };
     let opts = engine::CommitOptions {
         reference,
-        message: first(&q, "comment").filter(|m| !m.is_empty()).map(str::to_string),
-        author: first(&q, "author").filter(|a| !a.is_empty()).map(str::to_string),
+        message: first(&q, "comment")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
+        author: first(&q, "author")
+            .filter(|a| !a.is_empty())
+            .map(str::to_string),
         changes: all(&q, "changes"),
     };
     let id = st.run(move |e| e.commit(&container, &opts)).await?;
@@ -526,7 +637,10 @@ async fn commit(State(st): State<AppState>, Query(q): Query<Vec<(String, String)
 /// Containers for `/system/df`: every one, with sizes.
 pub(crate) fn df_containers(e: &engine::Engine) -> Result<Vec<Value>, EngineError> {
     let view = e.view()?;
-    Ok(e.containers()?.iter().map(|c| summary_json(c, Some(sizes(e, &view, c)))).collect())
+    Ok(e.containers()?
+        .iter()
+        .map(|c| summary_json(c, Some(sizes(e, &view, c))))
+        .collect())
 }
 
 /// Labels of a container as a map (for the dashboard).
@@ -541,9 +655,24 @@ mod tests {
     #[test]
     fn go_file_modes() {
         assert_eq!(go_mode(&EntryKind::Dir, 0o755), (1 << 31) | 0o755);
-        assert_eq!(go_mode(&EntryKind::Symlink { target: "x".into() }, 0o777), (1 << 27) | 0o777);
-        assert_eq!(go_mode(&EntryKind::Dir, 0o1777), (1 << 31) | (1 << 20) | 0o777);
-        assert_eq!(go_mode(&EntryKind::File { size: 0, content: layer_diff::Content::Inline(vec![]) }, 0o4755), (1 << 23) | 0o755);
+        assert_eq!(
+            go_mode(&EntryKind::Symlink { target: "x".into() }, 0o777),
+            (1 << 27) | 0o777
+        );
+        assert_eq!(
+            go_mode(&EntryKind::Dir, 0o1777),
+            (1 << 31) | (1 << 20) | 0o777
+        );
+        assert_eq!(
+            go_mode(
+                &EntryKind::File {
+                    size: 0,
+                    content: layer_diff::Content::Inline(vec![])
+                },
+                0o4755
+            ),
+            (1 << 23) | 0o755
+        );
     }
 
     #[test]

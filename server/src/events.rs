@@ -41,7 +41,10 @@ impl Hub {
     /// the sending side of its subscription) is dropped.
     pub(crate) fn start(engine: &engine::Engine) -> Hub {
         let (tx, _) = broadcast::channel(CAPACITY);
-        let inner = Arc::new(HubInner { tx, recent: Mutex::new(VecDeque::new()) });
+        let inner = Arc::new(HubInner {
+            tx,
+            recent: Mutex::new(VecDeque::new()),
+        });
         let rx = engine.subscribe();
         let fwd = inner.clone();
         std::thread::Builder::new()
@@ -92,7 +95,10 @@ fn docker_message(e: &engine::Event) -> Value {
 fn parse_time(s: &str) -> Result<i128, ApiError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     if let Some((secs, frac)) = s.split_once('.') {
-        if let (Ok(secs), true) = (secs.parse::<i64>(), frac.bytes().all(|b| b.is_ascii_digit())) {
+        if let (Ok(secs), true) = (
+            secs.parse::<i64>(),
+            frac.bytes().all(|b| b.is_ascii_digit()),
+        ) {
             let mut nanos = frac.to_string();
             nanos.truncate(9);
             while nanos.len() < 9 {
@@ -125,45 +131,82 @@ impl Filters {
     }
 
     fn matches(&self, e: &engine::Event) -> bool {
-        let any = |key: &str, pred: &dyn Fn(&str) -> bool| self.by_key.get(key).is_none_or(|vs| vs.iter().any(|v| pred(v)));
+        let any = |key: &str, pred: &dyn Fn(&str) -> bool| {
+            self.by_key
+                .get(key)
+                .is_none_or(|vs| vs.iter().any(|v| pred(v)))
+        };
         let names = |v: &str| {
             e.id == v
-                || e.id.strip_prefix("sha256:").is_some_and(|h| h.starts_with(v.trim_start_matches("sha256:")))
-                || e.attributes.get("name").is_some_and(|n| n == v || n.strip_suffix(":latest") == Some(v))
+                || e.id
+                    .strip_prefix("sha256:")
+                    .is_some_and(|h| h.starts_with(v.trim_start_matches("sha256:")))
+                || e.attributes
+                    .get("name")
+                    .is_some_and(|n| n == v || n.strip_suffix(":latest") == Some(v))
                 || e.attributes.get("image").is_some_and(|n| n == v)
         };
         // pull progress is the dashboard's (SSE); Docker's /events has no such type
         e.kind != "pull"
             && any("type", &|v| e.kind == v)
             && any("event", &|v| e.action == v)
-            && any("image", &|v| e.kind == "image" && names(v) || e.kind == "container" && e.attributes.get("image").is_some_and(|i| i == v))
-            && any("container", &|v| e.kind == "container" && (e.id == v || e.id.starts_with(v) || e.attributes.get("name").is_some_and(|n| n == v)))
+            && any("image", &|v| {
+                e.kind == "image" && names(v)
+                    || e.kind == "container" && e.attributes.get("image").is_some_and(|i| i == v)
+            })
+            && any("container", &|v| {
+                e.kind == "container"
+                    && (e.id == v
+                        || e.id.starts_with(v)
+                        || e.attributes.get("name").is_some_and(|n| n == v))
+            })
     }
 }
 
 /// `GET /events?since=&until=&filters=`: the replayable recent events after `since`, then
 /// live ones until `until` (or the client goes away). Headers go out at once, so
 /// `docker events` starts listening immediately.
-pub(crate) async fn docker_events(State(st): State<AppState>, Query(q): Query<Vec<(String, String)>>) -> Result<Response, ApiError> {
-    let since = first(&q, "since").filter(|s| !s.is_empty()).map(parse_time).transpose()?;
-    let until = first(&q, "until").filter(|s| !s.is_empty()).map(parse_time).transpose()?;
+pub(crate) async fn docker_events(
+    State(st): State<AppState>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let since = first(&q, "since")
+        .filter(|s| !s.is_empty())
+        .map(parse_time)
+        .transpose()?;
+    let until = first(&q, "until")
+        .filter(|s| !s.is_empty())
+        .map(parse_time)
+        .transpose()?;
     let filters = Filters::parse(first(&q, "filters"))?;
     let hub = st.hub()?;
     let (replay, rx) = hub.subscribe();
     let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
     let replay: Vec<engine::Event> = match since {
-        Some(s) => replay.into_iter().filter(|e| e.time_nano >= s && until.is_none_or(|u| e.time_nano <= u)).collect(),
+        Some(s) => replay
+            .into_iter()
+            .filter(|e| e.time_nano >= s && until.is_none_or(|u| e.time_nano <= u))
+            .collect(),
         None => Vec::new(),
     };
     let done_now = until.is_some_and(|u| u <= now);
-    let line = |e: &engine::Event| Ok::<_, Infallible>(axum::body::Bytes::from(format!("{}\n", docker_message(e))));
-    let head: Vec<_> = replay.iter().filter(|e| filters.matches(e)).map(line).collect();
+    let line = |e: &engine::Event| {
+        Ok::<_, Infallible>(axum::body::Bytes::from(format!("{}\n", docker_message(e))))
+    };
+    let head: Vec<_> = replay
+        .iter()
+        .filter(|e| filters.matches(e))
+        .map(line)
+        .collect();
     let live = live_stream(rx, until, done_now);
     let filtered = futures_util::StreamExt::filter_map(live, move |e| {
         let out = filters.matches(&e).then(|| line(&e));
         async move { out }
     });
-    let body = Body::from_stream(futures_util::StreamExt::chain(futures_util::stream::iter(head), filtered));
+    let body = Body::from_stream(futures_util::StreamExt::chain(
+        futures_util::stream::iter(head),
+        filtered,
+    ));
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -247,7 +290,11 @@ pub(crate) async fn api_events(State(st): State<AppState>) -> Result<Response, A
         Ok::<_, Infallible>(SseEvent::default().event(e.kind.clone()).data(data))
     });
     Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
+        .keep_alive(
+            KeepAlive::new()
+                .interval(Duration::from_secs(15))
+                .text("keep-alive"),
+        )
         .into_response())
 }
 
@@ -258,8 +305,14 @@ mod tests {
     #[test]
     fn times() {
         assert_eq!(parse_time("1700000000").unwrap(), 1_700_000_000_000_000_000);
-        assert_eq!(parse_time("1700000000.5").unwrap(), 1_700_000_000_500_000_000);
-        assert_eq!(parse_time("1700000000.000000001").unwrap(), 1_700_000_000_000_000_001);
+        assert_eq!(
+            parse_time("1700000000.5").unwrap(),
+            1_700_000_000_500_000_000
+        );
+        assert_eq!(
+            parse_time("1700000000.000000001").unwrap(),
+            1_700_000_000_000_000_001
+        );
     }
 
     #[test]
@@ -271,7 +324,10 @@ mod tests {
         assert_eq!(m["Actor"]["ID"], "sha256:ab");
         assert_eq!(m["Actor"]["Attributes"]["name"], "bb:2");
         assert_eq!(m["scope"], "local");
-        assert_eq!(m["time"].as_i64().unwrap(), m["timeNano"].as_i64().unwrap() / 1_000_000_000);
+        assert_eq!(
+            m["time"].as_i64().unwrap(),
+            m["timeNano"].as_i64().unwrap() / 1_000_000_000
+        );
     }
 
     #[test]

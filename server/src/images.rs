@@ -4,12 +4,12 @@
 //! (`ApiError: From<EngineError>`).
 
 use crate::{ApiError, AppState};
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use axum::extract::DefaultBodyLimit;
 use image_store::{ImageSummary, ListOptions, PruneOptions, RmiOptions};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -20,22 +20,37 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/images/json", get(list))
         .route("/images/prune", post(prune))
         .route("/system/df", get(disk_usage))
-        .route("/images/create", post(crate::transfer::create).layer(DefaultBodyLimit::disable()))
+        .route(
+            "/images/create",
+            post(crate::transfer::create).layer(DefaultBodyLimit::disable()),
+        )
         .route("/images/get", get(crate::transfer::save_many))
-        .route("/images/load", post(crate::transfer::load).layer(DefaultBodyLimit::disable()))
+        .route(
+            "/images/load",
+            post(crate::transfer::load).layer(DefaultBodyLimit::disable()),
+        )
         .route("/images/{*rest}", axum::routing::any(by_name))
 }
 
 /// Docker's `filters` query value: `{"key":{"value":true}}` or the legacy `{"key":["value"]}`.
 pub(crate) fn parse_filters(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
-    let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(Vec::new()) };
-    let v: HashMap<String, Value> =
-        serde_json::from_str(raw).map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let v: HashMap<String, Value> = serde_json::from_str(raw)
+        .map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
     let mut out = Vec::new();
     for (k, vals) in v {
         match vals {
-            Value::Object(m) => out.extend(m.into_iter().filter(|(_, on)| on == &Value::Bool(true)).map(|(v, _)| (k.clone(), v))),
-            Value::Array(a) => out.extend(a.into_iter().filter_map(|v| v.as_str().map(|s| (k.clone(), s.to_string())))),
+            Value::Object(m) => out.extend(
+                m.into_iter()
+                    .filter(|(_, on)| on == &Value::Bool(true))
+                    .map(|(v, _)| (k.clone(), v)),
+            ),
+            Value::Array(a) => out.extend(
+                a.into_iter()
+                    .filter_map(|v| v.as_str().map(|s| (k.clone(), s.to_string()))),
+            ),
             _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
         }
     }
@@ -62,11 +77,19 @@ fn summary_json(s: &ImageSummary, with_shared: bool) -> Value {
     })
 }
 
-async fn list(State(st): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
-    let opts = ListOptions { all: truthy(q.get("all")), filters: parse_filters(q.get("filters").map(String::as_str))? };
+async fn list(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let opts = ListOptions {
+        all: truthy(q.get("all")),
+        filters: parse_filters(q.get("filters").map(String::as_str))?,
+    };
     let with_shared = truthy(q.get("shared-size"));
     let list = st.run(move |e| e.images(&opts)).await?;
-    Ok(Json(Value::Array(list.iter().map(|s| summary_json(s, with_shared)).collect())))
+    Ok(Json(Value::Array(
+        list.iter().map(|s| summary_json(s, with_shared)).collect(),
+    )))
 }
 
 fn prune_options(filters: Vec<(String, String)>) -> Result<PruneOptions, ApiError> {
@@ -75,7 +98,10 @@ fn prune_options(filters: Vec<(String, String)>) -> Result<PruneOptions, ApiErro
     for (k, v) in filters {
         match k.as_str() {
             "dangling" => opts.all = matches!(v.as_str(), "false" | "0" | "False" | "FALSE"),
-            "until" => opts.until = Some(docker_format::parse_timestamp(&v, now).map_err(ApiError::bad_request)?),
+            "until" => {
+                opts.until =
+                    Some(docker_format::parse_timestamp(&v, now).map_err(ApiError::bad_request)?)
+            }
             "label" => opts.labels.push(v),
             "label!" => opts.labels.push(format!("!{v}")),
             _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
@@ -84,15 +110,26 @@ fn prune_options(filters: Vec<(String, String)>) -> Result<PruneOptions, ApiErro
     Ok(opts)
 }
 
-async fn prune(State(st): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+async fn prune(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
     let opts = prune_options(parse_filters(q.get("filters").map(String::as_str))?)?;
     let plan = st.run(move |e| e.prune(&opts)).await?;
-    let deleted = if plan.events.is_empty() { Value::Null } else { json!(plan.events) };
-    Ok(Json(json!({ "ImagesDeleted": deleted, "SpaceReclaimed": plan.bytes_freed })))
+    let deleted = if plan.events.is_empty() {
+        Value::Null
+    } else {
+        json!(plan.events)
+    };
+    Ok(Json(
+        json!({ "ImagesDeleted": deleted, "SpaceReclaimed": plan.bytes_freed }),
+    ))
 }
 
 async fn disk_usage(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let (du, containers) = st.run(|e| Ok((e.disk_usage()?, crate::containers::df_containers(e)?))).await?;
+    let (du, containers) = st
+        .run(|e| Ok((e.disk_usage()?, crate::containers::df_containers(e)?)))
+        .await?;
     let images: Vec<Value> = du
         .images
         .iter()
@@ -104,7 +141,9 @@ async fn disk_usage(State(st): State<AppState>) -> Result<Json<Value>, ApiError>
             })
         })
         .collect();
-    Ok(Json(json!({ "LayersSize": du.layers_size, "Images": images, "Containers": containers, "Volumes": [], "BuildCache": [] })))
+    Ok(Json(
+        json!({ "LayersSize": du.layers_size, "Images": images, "Containers": containers, "Volumes": [], "BuildCache": [] }),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -124,9 +163,16 @@ async fn by_name(
     Query(q): Query<NameQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let split = |suffix: &str| rest.strip_suffix(suffix).filter(|n| !n.is_empty()).map(str::to_string);
+    let split = |suffix: &str| {
+        rest.strip_suffix(suffix)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+    };
     if method == Method::DELETE {
-        let opts = RmiOptions { force: truthy(q.force.as_ref()), no_prune: truthy(q.noprune.as_ref()) };
+        let opts = RmiOptions {
+            force: truthy(q.force.as_ref()),
+            no_prune: truthy(q.noprune.as_ref()),
+        };
         let events = st.run(move |e| e.rmi(&rest, &opts)).await?;
         return Ok(Json(events).into_response());
     }

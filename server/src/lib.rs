@@ -73,7 +73,10 @@ struct Inner {
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inner").field("root", &self.root).field("web_dir", &self.web_dir).finish()
+        f.debug_struct("Inner")
+            .field("root", &self.root)
+            .field("web_dir", &self.web_dir)
+            .finish()
     }
 }
 
@@ -82,7 +85,13 @@ impl AppState {
     /// `web_dir` (trunk's `dist` directory) when given.
     pub fn new(root: PathBuf, web_dir: Option<PathBuf>) -> Self {
         AppState {
-            inner: Arc::new(Inner { root, web_dir, engine: Default::default(), hub: Default::default(), auth: false }),
+            inner: Arc::new(Inner {
+                root,
+                web_dir,
+                engine: Default::default(),
+                hub: Default::default(),
+                auth: false,
+            }),
         }
     }
 
@@ -95,7 +104,9 @@ impl AppState {
             hub: Default::default(),
             auth: a.auth,
         });
-        AppState { inner: Arc::new(Inner { auth, ..inner }) }
+        AppState {
+            inner: Arc::new(Inner { auth, ..inner }),
+        }
     }
 
     /// True in team mode.
@@ -123,7 +134,12 @@ impl AppState {
     /// The event fan-out of the engine (opening the engine if needed).
     pub(crate) fn hub(&self) -> Result<events::Hub, ApiError> {
         self.engine()?;
-        Ok(self.inner.hub.get().expect("started with the engine").clone())
+        Ok(self
+            .inner
+            .hub
+            .get()
+            .expect("started with the engine")
+            .clone())
     }
 
     /// Runs a blocking engine call on the blocking pool.
@@ -135,7 +151,9 @@ impl AppState {
         let engine = self.engine()?;
         tokio::task::spawn_blocking(move || f(&engine))
             .await
-            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| {
+                ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+            })?
             .map_err(ApiError::from)
     }
 

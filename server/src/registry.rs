@@ -30,7 +30,9 @@ pub(crate) struct AuthConfig {
 }
 
 fn registry_of(server: &str) -> String {
-    let s = server.trim_start_matches("https://").trim_start_matches("http://");
+    let s = server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
     let s = s.split('/').next().unwrap_or(s);
     match s {
         "" | "index.docker.io" | "registry-1.docker.io" => "docker.io".into(),
@@ -48,7 +50,11 @@ fn env_for(headers: &HeaderMap, registry: &str) -> Result<RegistryEnv, ApiError>
         if let Some(raw) = engine::config::base64_decode(h) {
             if let Ok(a) = serde_json::from_slice::<AuthConfig>(&raw) {
                 if !a.username.is_empty() {
-                    let target = if a.serveraddress.is_empty() { registry.to_string() } else { registry_of(&a.serveraddress) };
+                    let target = if a.serveraddress.is_empty() {
+                        registry.to_string()
+                    } else {
+                        registry_of(&a.serveraddress)
+                    };
                     auth.set(&target, &a.username, &a.password);
                 }
             }
@@ -61,11 +67,20 @@ fn env_for(headers: &HeaderMap, registry: &str) -> Result<RegistryEnv, ApiError>
 fn message(p: &Progress) -> Value {
     let mut m = serde_json::Map::new();
     m.insert("status".into(), json!(p.status));
-    let layer = p.id.as_ref().is_some_and(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()));
+    let layer =
+        p.id.as_ref()
+            .is_some_and(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()));
     if let (Some(cur), Some(total)) = (p.current, p.total) {
-        m.insert("progressDetail".into(), json!({ "current": cur, "total": total }));
+        m.insert(
+            "progressDetail".into(),
+            json!({ "current": cur, "total": total }),
+        );
         let width = 50u64;
-        let filled = if total > 0 { cur.min(total) * width / total } else { 0 };
+        let filled = if total > 0 {
+            cur.min(total) * width / total
+        } else {
+            0
+        };
         let bar = format!(
             "[{}>{}] {}/{}",
             "=".repeat(filled as usize),
@@ -94,13 +109,26 @@ fn json_body(body: Body) -> Response {
 }
 
 /// `POST /images/create?fromImage=…&tag=…`: a pull, streamed.
-pub(crate) async fn pull(st: AppState, q: Vec<(String, String)>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let image = first(&q, "fromImage").unwrap_or("").trim_end_matches(':').to_string();
+pub(crate) async fn pull(
+    st: AppState,
+    q: Vec<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let image = first(&q, "fromImage")
+        .unwrap_or("")
+        .trim_end_matches(':')
+        .to_string();
     if image == "scratch" || image == "docker.io/library/scratch" {
-        return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, "'scratch' is a reserved name"));
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "'scratch' is a reserved name",
+        ));
     }
-    let reference = image_ref::Reference::parse_normalized(&image).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let tag = first(&q, "tag").filter(|t| !t.is_empty()).map(str::to_string);
+    let reference = image_ref::Reference::parse_normalized(&image)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let tag = first(&q, "tag")
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
     let platform = match first(&q, "platform").filter(|p| !p.is_empty()) {
         Some(p) => Some(engine::parse_platform(p).map_err(ApiError::from)?),
         None => None,
@@ -116,13 +144,18 @@ pub(crate) async fn pull(st: AppState, q: Vec<(String, String)>, headers: Header
         let show = |p: Progress| write_line(&w, &message(&p));
         let result = match &target {
             Some(t) => e.pull(&env, t, platform.as_ref(), &show).map(|_| ()),
-            None => e.pull_all_tags(&env, &image, platform.as_ref(), &show).map(|_| ()),
+            None => e
+                .pull_all_tags(&env, &image, platform.as_ref(), &show)
+                .map(|_| ()),
         };
         if let Err(err) = result {
             if !w.lock().unwrap_or_else(|x| x.into_inner()).written() {
                 return Err(err);
             }
-            write_line(&w, &json!({ "errorDetail": { "message": err.to_string() }, "error": err.to_string() }));
+            write_line(
+                &w,
+                &json!({ "errorDetail": { "message": err.to_string() }, "error": err.to_string() }),
+            );
         }
         Ok(())
     })
@@ -131,8 +164,14 @@ pub(crate) async fn pull(st: AppState, q: Vec<(String, String)>, headers: Header
 }
 
 /// `POST /images/{name}/push?tag=`.
-pub(crate) async fn push(st: AppState, name: String, tag: Option<String>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let reference = image_ref::Reference::parse_normalized(&name).map_err(|e| ApiError::bad_request(e.to_string()))?;
+pub(crate) async fn push(
+    st: AppState,
+    name: String,
+    tag: Option<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let reference = image_ref::Reference::parse_normalized(&name)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let env = env_for(&headers, reference.domain())?;
     let target = match tag.filter(|t| !t.is_empty()) {
         Some(t) => format!("{name}:{t}"),
@@ -160,15 +199,23 @@ pub(crate) async fn push(st: AppState, name: String, tag: Option<String>, header
 }
 
 /// `GET /images/search?term=&limit=`.
-pub(crate) async fn search(State(st): State<AppState>, Query(q): Query<Vec<(String, String)>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn search(
+    State(st): State<AppState>,
+    Query(q): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let term = first(&q, "term").unwrap_or("").to_string();
     let limit: usize = match first(&q, "limit").filter(|l| !l.is_empty()) {
         None => 25,
-        Some(l) => l.parse().map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
+        Some(l) => l
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
     };
     let limit = if limit == 0 { 25 } else { limit };
     if limit > 100 {
-        return Err(ApiError::bad_request(format!("limit {limit} is outside the range of [1, 100]")));
+        return Err(ApiError::bad_request(format!(
+            "limit {limit} is outside the range of [1, 100]"
+        )));
     }
     let env = env_for(&headers, "docker.io")?;
     let results = st.run(move |e| e.search(&env, &term, limit)).await?;
@@ -184,9 +231,13 @@ pub(crate) async fn search(State(st): State<AppState>, Query(q): Query<Vec<(Stri
 pub(crate) async fn auth(Json(a): Json<AuthConfig>) -> Result<Json<Value>, ApiError> {
     let registry = registry_of(&a.serveraddress);
     let config = Config::load(&config_dir()).map_err(ApiError::from)?;
-    tokio::task::spawn_blocking(move || engine::check_login(&config, &registry, &a.username, &a.password))
-        .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(ApiError::from)?;
-    Ok(Json(json!({ "Status": "Login Succeeded", "IdentityToken": "" })))
+    tokio::task::spawn_blocking(move || {
+        engine::check_login(&config, &registry, &a.username, &a.password)
+    })
+    .await
+    .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(ApiError::from)?;
+    Ok(Json(
+        json!({ "Status": "Login Succeeded", "IdentityToken": "" }),
+    ))
 }

@@ -2,12 +2,12 @@
 
 use crate::{ApiError, AppState, API_VERSION, MIN_API_VERSION, VERSION};
 use axum::extract::State;
-use serde_json::{json, Value};
 use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, PRAGMA};
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+use serde_json::{json, Value};
 use std::sync::OnceLock;
 
 /// Headers moby's `pingHandler` sets (the version headers come from the common middleware).
@@ -138,7 +138,16 @@ pub(crate) async fn version() -> Response {
 /// swarm, no plugins.
 pub(crate) async fn info(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
     let (containers, images) = st
-        .run(|e| Ok((e.containers()?.len(), e.images(&image_store::ListOptions { all: true, filters: Vec::new() })?.len())))
+        .run(|e| {
+            Ok((
+                e.containers()?.len(),
+                e.images(&image_store::ListOptions {
+                    all: true,
+                    filters: Vec::new(),
+                })?
+                .len(),
+            ))
+        })
         .await?;
     let root = st.root().display().to_string();
     let now = time::OffsetDateTime::now_utc()
@@ -219,7 +228,9 @@ fn engine_id(root: &str) -> String {
 }
 
 fn first_line(path: &str) -> String {
-    std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_default()
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 fn hostname() -> String {

@@ -24,10 +24,14 @@ pub(crate) async fn create(
         return crate::registry::pull(st, q, headers).await;
     }
     let Some(src) = first(&q, "fromSrc") else {
-        return Err(ApiError::bad_request("either fromSrc or fromImage must be given"));
+        return Err(ApiError::bad_request(
+            "either fromSrc or fromImage must be given",
+        ));
     };
     if src != "-" {
-        return Err(ApiError::bad_request(format!("import from {src}: only fromSrc=- (the request body) is supported")));
+        return Err(ApiError::bad_request(format!(
+            "import from {src}: only fromSrc=- (the request body) is supported"
+        )));
     }
     let repo = first(&q, "repo").unwrap_or("");
     let tag = first(&q, "tag").unwrap_or("");
@@ -38,7 +42,9 @@ pub(crate) async fn create(
     };
     let opts = engine::ImportOptions {
         reference,
-        message: first(&q, "message").filter(|m| !m.is_empty()).map(str::to_string),
+        message: first(&q, "message")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
         changes: all(&q, "changes"),
         source: "-".into(),
     };
@@ -57,7 +63,10 @@ pub(crate) async fn save(st: AppState, names: Vec<String>) -> Result<Response, A
 }
 
 /// `GET /images/get`.
-pub(crate) async fn save_many(State(st): State<AppState>, Query(q): Query<Vec<(String, String)>>) -> Result<Response, ApiError> {
+pub(crate) async fn save_many(
+    State(st): State<AppState>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
     save(st, all(&q, "names")).await
 }
 
@@ -66,7 +75,10 @@ pub(crate) async fn save_many(State(st): State<AppState>, Query(q): Query<Vec<(S
 pub(crate) async fn load(State(st): State<AppState>, body: Body) -> Result<Response, ApiError> {
     let reader = BodyReader::new(body);
     let lines = match st.run(move |e| e.load(reader)).await {
-        Ok(events) => events.iter().map(|ev| json_line(&json!({ "stream": format!("{ev}\n") }))).collect(),
+        Ok(events) => events
+            .iter()
+            .map(|ev| json_line(&json!({ "stream": format!("{ev}\n") })))
+            .collect(),
         Err(e) => error_line(&e.message),
     };
     Ok(json_stream(lines))

@@ -23,7 +23,11 @@ impl Reply {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     fn header(&self, name: &str) -> &str {
-        self.headers.get(name).unwrap_or_else(|| panic!("no {name} in {:?}", self.headers)).to_str().unwrap()
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} in {:?}", self.headers))
+            .to_str()
+            .unwrap()
     }
     fn ok(self, want: StatusCode) -> Self {
         assert_eq!(self.status, want, "{}", self.text());
@@ -48,11 +52,16 @@ impl Env {
         let status = res.status();
         let headers = res.headers().clone();
         let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     async fn get(&self, uri: &str) -> Reply {
-        self.req(Request::get(uri).body(Body::empty()).unwrap()).await
+        self.req(Request::get(uri).body(Body::empty()).unwrap())
+            .await
     }
 
     /// A JSON request (passes the CSRF guard by its content type).
@@ -68,25 +77,46 @@ impl Env {
 
     /// A bodiless or raw-body request marked with `X-Strata-Request: 1`.
     async fn marked(&self, method: Method, uri: &str, body: Vec<u8>) -> Reply {
-        let r = Request::builder().method(method).uri(uri).header("x-strata-request", "1").body(Body::from(body)).unwrap();
+        let r = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("x-strata-request", "1")
+            .body(Body::from(body))
+            .unwrap();
         self.req(r).await
     }
 
     /// A Docker-style request: no Origin, no special headers.
     async fn docker(&self, method: Method, uri: &str, body: Vec<u8>) -> Reply {
-        self.req(Request::builder().method(method).uri(uri).body(Body::from(body)).unwrap()).await
+        self.req(
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
     }
 
     /// A Docker-style JSON request (the docker CLI sends `Content-Type: application/json`).
     async fn docker_json(&self, method: Method, uri: &str, body: &str) -> Reply {
-        let r = Request::builder().method(method).uri(uri).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap();
+        let r = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
         self.req(r).await
     }
 
     /// Imports the test rootfs as `reference` through `POST /images/create?fromSrc=-`.
     async fn import(&self, reference: &str) -> String {
         let r = self
-            .docker(Method::POST, &format!("/v1.50/images/create?fromSrc=-&repo={reference}"), rootfs_tar())
+            .docker(
+                Method::POST,
+                &format!("/v1.50/images/create?fromSrc=-&repo={reference}"),
+                rootfs_tar(),
+            )
             .await
             .ok(StatusCode::OK);
         assert_eq!(r.header("content-type"), "application/json");
@@ -126,7 +156,12 @@ fn rootfs_tar() -> Vec<u8> {
     dir(&mut b, "bin/");
     file(&mut b, "bin/sh", 0o755, b"#!binary\n");
     dir(&mut b, "etc/");
-    file(&mut b, "etc/passwd", 0o644, b"root:x:0:0:root:/root:/bin/sh\n");
+    file(
+        &mut b,
+        "etc/passwd",
+        0o644,
+        b"root:x:0:0:root:/root:/bin/sh\n",
+    );
     dir(&mut b, "tmp/");
     b.into_inner().unwrap()
 }
@@ -152,40 +187,89 @@ async fn images_api_inspect_tag_plan_delete() {
     assert_eq!(d["unique_size"], d["size"]);
 
     // tag into a repository with a slash; names with `/` work raw and percent-encoded
-    let t = env.json(Method::POST, "/api/images/bb:1/tag", json!({ "target": "my/app:2" })).await.ok(StatusCode::CREATED).json();
+    let t = env
+        .json(
+            Method::POST,
+            "/api/images/bb:1/tag",
+            json!({ "target": "my/app:2" }),
+        )
+        .await
+        .ok(StatusCode::CREATED)
+        .json();
     assert_eq!(t["image"], id);
     assert_eq!(t["previous"], Value::Null);
-    assert_eq!(env.get("/api/images/my/app:2").await.ok(StatusCode::OK).json()["repo_tags"], json!(["bb:1", "my/app:2"]));
-    assert_eq!(env.get("/api/images/my%2Fapp:2").await.ok(StatusCode::OK).json()["id"], id);
+    assert_eq!(
+        env.get("/api/images/my/app:2")
+            .await
+            .ok(StatusCode::OK)
+            .json()["repo_tags"],
+        json!(["bb:1", "my/app:2"])
+    );
+    assert_eq!(
+        env.get("/api/images/my%2Fapp:2")
+            .await
+            .ok(StatusCode::OK)
+            .json()["id"],
+        id
+    );
 
     // the plan of removing one tag: untag only
-    let p = env.get("/api/images/my%2Fapp:2/rmi-plan").await.ok(StatusCode::OK).json();
+    let p = env
+        .get("/api/images/my%2Fapp:2/rmi-plan")
+        .await
+        .ok(StatusCode::OK)
+        .json();
     assert_eq!(p["untag"], json!(["my/app:2"]));
     assert_eq!(p["delete_images"], json!([]));
     assert_eq!(p["conflict"], Value::Null);
     // by ID with two repositories: a conflict, reported in the plan
     let short = &id["sha256:".len()..][..12];
-    let p = env.get(&format!("/api/images/{short}/rmi-plan")).await.ok(StatusCode::OK).json();
+    let p = env
+        .get(&format!("/api/images/{short}/rmi-plan"))
+        .await
+        .ok(StatusCode::OK)
+        .json();
     assert_eq!(
         p["conflict"],
         format!("conflict: unable to delete {short} (must be forced) - image is referenced in multiple repositories")
     );
     // forced: everything goes, with the bytes it frees
-    let p = env.get(&format!("/api/images/{short}/rmi-plan?force=1")).await.ok(StatusCode::OK).json();
+    let p = env
+        .get(&format!("/api/images/{short}/rmi-plan?force=1"))
+        .await
+        .ok(StatusCode::OK)
+        .json();
     assert_eq!(p["delete_images"], json!([id]));
     assert!(p["bytes_freed"].as_u64().unwrap() > 0);
     // a plan changes nothing
-    assert_eq!(env.get("/api/images").await.json()[0]["repo_tags"], json!(["bb:1", "my/app:2"]));
+    assert_eq!(
+        env.get("/api/images").await.json()[0]["repo_tags"],
+        json!(["bb:1", "my/app:2"])
+    );
 
     // apply: untag my/app:2
-    let p = env.marked(Method::DELETE, "/api/images/my/app:2", vec![]).await.ok(StatusCode::OK).json();
+    let p = env
+        .marked(Method::DELETE, "/api/images/my/app:2", vec![])
+        .await
+        .ok(StatusCode::OK)
+        .json();
     assert_eq!(p["events"], json!([{ "untagged": "my/app:2" }]));
     // apply by ID without force: 409 with the daemon's text
-    let r = env.marked(Method::DELETE, &format!("/api/images/{id}"), vec![]).await;
-    assert_eq!(r.status, StatusCode::OK, "single repository: deletable: {}", r.text());
+    let r = env
+        .marked(Method::DELETE, &format!("/api/images/{id}"), vec![])
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "single repository: deletable: {}",
+        r.text()
+    );
     let p = r.json();
     // the freed layer follows the image, by chain ID (for one layer, its diff ID)
-    assert_eq!(p["events"], json!([{ "untagged": "bb:1" }, { "deleted": id }, { "deleted": p["delete_layers"][0] }]));
+    assert_eq!(
+        p["events"],
+        json!([{ "untagged": "bb:1" }, { "deleted": id }, { "deleted": p["delete_layers"][0] }])
+    );
     assert_eq!(p["delete_images"], json!([id]));
     assert_eq!(env.get("/api/images").await.json(), json!([]));
 
@@ -201,7 +285,11 @@ async fn prune_plan_prune_and_disk_usage() {
     // untag by tagging elsewhere and removing: the image is kept (tagged), nothing dangles
     let p = env.get("/api/prune-plan").await.ok(StatusCode::OK).json();
     assert_eq!(p["delete_images"], json!([]));
-    let p = env.get("/api/prune-plan?all=1").await.ok(StatusCode::OK).json();
+    let p = env
+        .get("/api/prune-plan?all=1")
+        .await
+        .ok(StatusCode::OK)
+        .json();
     assert_eq!(p["delete_images"], json!([id]));
     assert!(p["bytes_freed"].as_u64().unwrap() > 0);
 
@@ -210,9 +298,16 @@ async fn prune_plan_prune_and_disk_usage() {
     assert_eq!(du["containers"], 0);
     assert_eq!(du["layers_size"], du["images"][0]["size"]);
 
-    let p = env.marked(Method::POST, "/api/prune?all=1", vec![]).await.ok(StatusCode::OK).json();
+    let p = env
+        .marked(Method::POST, "/api/prune?all=1", vec![])
+        .await
+        .ok(StatusCode::OK)
+        .json();
     assert_eq!(p["delete_images"], json!([id]));
-    assert_eq!(p["events"], json!([{ "untagged": "bb:1" }, { "deleted": id }, { "deleted": p["delete_layers"][0] }]));
+    assert_eq!(
+        p["events"],
+        json!([{ "untagged": "bb:1" }, { "deleted": id }, { "deleted": p["delete_layers"][0] }])
+    );
     assert_eq!(env.get("/api/images").await.json(), json!([]));
 }
 
@@ -220,7 +315,15 @@ async fn prune_plan_prune_and_disk_usage() {
 async fn containers_api_files_diff_tree_commit() {
     let env = Env::new();
     let image = env.import("bb:1").await;
-    let c = env.json(Method::POST, "/api/containers", json!({ "image": "bb:1", "name": "c1" })).await.ok(StatusCode::CREATED).json();
+    let c = env
+        .json(
+            Method::POST,
+            "/api/containers",
+            json!({ "image": "bb:1", "name": "c1" }),
+        )
+        .await
+        .ok(StatusCode::CREATED)
+        .json();
     assert_eq!(c["name"], "c1");
     assert_eq!(c["image"], image);
     assert_eq!(c["image_name"], "bb:1");
@@ -228,45 +331,164 @@ async fn containers_api_files_diff_tree_commit() {
     assert_eq!(c["size_rw"], 0);
     let id = c["id"].as_str().unwrap().to_string();
     assert_eq!(env.get("/api/containers").await.json()[0]["id"], id);
-    assert_eq!(env.get("/api/containers/c1").await.ok(StatusCode::OK).json()["id"], id);
+    assert_eq!(
+        env.get("/api/containers/c1")
+            .await
+            .ok(StatusCode::OK)
+            .json()["id"],
+        id
+    );
 
-    let r = env.json(Method::POST, "/api/containers", json!({ "image": "bb:1", "name": "c1" })).await.ok(StatusCode::CONFLICT);
-    assert!(r.json()["message"].as_str().unwrap().starts_with("Conflict. The container name \"/c1\" is already in use"));
-    env.json(Method::POST, "/api/containers", json!({ "image": "nope" })).await.ok(StatusCode::NOT_FOUND);
+    let r = env
+        .json(
+            Method::POST,
+            "/api/containers",
+            json!({ "image": "bb:1", "name": "c1" }),
+        )
+        .await
+        .ok(StatusCode::CONFLICT);
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Conflict. The container name \"/c1\" is already in use"));
+    env.json(Method::POST, "/api/containers", json!({ "image": "nope" }))
+        .await
+        .ok(StatusCode::NOT_FOUND);
 
     // write a new file and replace one; read them back
-    env.marked(Method::PUT, "/api/containers/c1/files?path=/etc/motd", b"hello\n".to_vec()).await.ok(StatusCode::NO_CONTENT);
-    env.marked(Method::PUT, "/api/containers/c1/files?path=/etc/passwd", b"root:x:0:0::/:/bin/sh\n".to_vec()).await.ok(StatusCode::NO_CONTENT);
-    let r = env.get("/api/containers/c1/files?path=/etc/motd").await.ok(StatusCode::OK);
+    env.marked(
+        Method::PUT,
+        "/api/containers/c1/files?path=/etc/motd",
+        b"hello\n".to_vec(),
+    )
+    .await
+    .ok(StatusCode::NO_CONTENT);
+    env.marked(
+        Method::PUT,
+        "/api/containers/c1/files?path=/etc/passwd",
+        b"root:x:0:0::/:/bin/sh\n".to_vec(),
+    )
+    .await
+    .ok(StatusCode::NO_CONTENT);
+    let r = env
+        .get("/api/containers/c1/files?path=/etc/motd")
+        .await
+        .ok(StatusCode::OK);
     assert_eq!(r.text(), "hello\n");
     assert_eq!(r.header("content-type"), "application/octet-stream");
-    assert_eq!(env.get("/api/containers/c1/files?path=/etc/passwd").await.text(), "root:x:0:0::/:/bin/sh\n");
+    assert_eq!(
+        env.get("/api/containers/c1/files?path=/etc/passwd")
+            .await
+            .text(),
+        "root:x:0:0::/:/bin/sh\n"
+    );
     // the image's own file is still readable, and a replaced executable keeps its mode
-    env.marked(Method::PUT, "/api/containers/c1/files?path=/bin/sh", b"#!new\n".to_vec()).await.ok(StatusCode::NO_CONTENT);
-    let t = env.get("/api/containers/c1/tree").await.ok(StatusCode::OK).json();
-    let sh = t["merged"].as_array().unwrap().iter().find(|m| m["path"] == "/bin/sh").unwrap().clone();
-    assert_eq!((sh["mode"].as_u64(), sh["provider"].as_u64()), (Some(0o755), Some(1)));
+    env.marked(
+        Method::PUT,
+        "/api/containers/c1/files?path=/bin/sh",
+        b"#!new\n".to_vec(),
+    )
+    .await
+    .ok(StatusCode::NO_CONTENT);
+    let t = env
+        .get("/api/containers/c1/tree")
+        .await
+        .ok(StatusCode::OK)
+        .json();
+    let sh = t["merged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["path"] == "/bin/sh")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (sh["mode"].as_u64(), sh["provider"].as_u64()),
+        (Some(0o755), Some(1))
+    );
     // errors: a directory, a missing file, a missing parent
-    assert_eq!(env.get("/api/containers/c1/files?path=/etc").await.ok(StatusCode::BAD_REQUEST).json()["message"], "/etc: is a directory");
-    env.get("/api/containers/c1/files?path=/nope").await.ok(StatusCode::NOT_FOUND);
-    let r = env.marked(Method::PUT, "/api/containers/c1/files?path=/usr/local/x", b"x".to_vec()).await.ok(StatusCode::NOT_FOUND);
-    assert_eq!(r.json()["message"], "Could not find the file /usr/local in container c1");
+    assert_eq!(
+        env.get("/api/containers/c1/files?path=/etc")
+            .await
+            .ok(StatusCode::BAD_REQUEST)
+            .json()["message"],
+        "/etc: is a directory"
+    );
+    env.get("/api/containers/c1/files?path=/nope")
+        .await
+        .ok(StatusCode::NOT_FOUND);
+    let r = env
+        .marked(
+            Method::PUT,
+            "/api/containers/c1/files?path=/usr/local/x",
+            b"x".to_vec(),
+        )
+        .await
+        .ok(StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json()["message"],
+        "Could not find the file /usr/local in container c1"
+    );
 
-    env.marked(Method::POST, "/api/containers/c1/mkdir?path=/usr/local", vec![]).await.ok(StatusCode::NO_CONTENT);
-    env.marked(Method::DELETE, "/api/containers/c1/files?path=/tmp", vec![]).await.ok(StatusCode::NO_CONTENT);
-    let diff = env.get("/api/containers/c1/diff").await.ok(StatusCode::OK).json();
-    let lines: Vec<String> = diff.as_array().unwrap().iter().map(|c| format!("{} {}", c["kind"].as_str().unwrap(), c["path"].as_str().unwrap())).collect();
-    assert_eq!(lines, ["C /bin", "C /bin/sh", "C /etc", "A /etc/motd", "C /etc/passwd", "D /tmp", "A /usr", "A /usr/local"]);
+    env.marked(
+        Method::POST,
+        "/api/containers/c1/mkdir?path=/usr/local",
+        vec![],
+    )
+    .await
+    .ok(StatusCode::NO_CONTENT);
+    env.marked(Method::DELETE, "/api/containers/c1/files?path=/tmp", vec![])
+        .await
+        .ok(StatusCode::NO_CONTENT);
+    let diff = env
+        .get("/api/containers/c1/diff")
+        .await
+        .ok(StatusCode::OK)
+        .json();
+    let lines: Vec<String> = diff
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["kind"].as_str().unwrap(),
+                c["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "C /bin",
+            "C /bin/sh",
+            "C /etc",
+            "A /etc/motd",
+            "C /etc/passwd",
+            "D /tmp",
+            "A /usr",
+            "A /usr/local"
+        ]
+    );
 
     // the union: the writable layer on top, /etc/passwd shadowing the image's version
     let t = env.get("/api/containers/c1/tree").await.json();
     assert_eq!(t["layers"].as_array().unwrap().len(), 2);
     assert_eq!(t["layers"][1]["label"], "writable");
-    assert!(t["layers"][1]["changes"].as_array().unwrap().contains(&json!(["/etc/passwd", "M"])));
-    assert!(t["layers"][1]["changes"].as_array().unwrap().contains(&json!(["/tmp", "R"])));
+    assert!(t["layers"][1]["changes"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(["/etc/passwd", "M"])));
+    assert!(t["layers"][1]["changes"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(["/tmp", "R"])));
     assert_eq!(t["shadowed"]["/etc/passwd"][0]["layer"], 0);
     assert_eq!(t["shadowed"]["/tmp"][0]["kind"], "dir");
-    assert_eq!(t["markers"]["/tmp"], json!([{ "layer": 1, "kind": "whiteout", "path": "/tmp" }]));
+    assert_eq!(
+        t["markers"]["/tmp"],
+        json!([{ "layer": 1, "kind": "whiteout", "path": "/tmp" }])
+    );
     assert!(t["efficiency"]["score"].as_f64().unwrap() <= 1.0);
 
     let r = env.json(Method::POST, "/api/containers/c1/commit", json!({ "reference": "bb:2", "message": "edit", "author": "me", "changes": ["ENV A=b"] })).await.ok(StatusCode::CREATED);
@@ -277,13 +499,24 @@ async fn containers_api_files_diff_tree_commit() {
     assert_eq!(d["author"], "me");
     assert_eq!(d["config"]["Env"], json!(["A=b"]));
     assert_eq!(d["history"][0]["comment"], "edit");
-    assert_eq!(d["layers"][0]["refcount"], 2, "the base layer is shared by bb:1 and bb:2");
+    assert_eq!(
+        d["layers"][0]["refcount"], 2,
+        "the base layer is shared by bb:1 and bb:2"
+    );
     assert_eq!(d["layers"][1]["refcount"], 1);
-    let t = env.get("/api/images/bb:2/tree").await.ok(StatusCode::OK).json();
+    let t = env
+        .get("/api/images/bb:2/tree")
+        .await
+        .ok(StatusCode::OK)
+        .json();
     assert_eq!(t["layers"][1]["label"], d["layers"][1]["diff_id"]);
 
-    env.marked(Method::DELETE, "/api/containers/c1", vec![]).await.ok(StatusCode::NO_CONTENT);
-    env.marked(Method::DELETE, "/api/containers/c1", vec![]).await.ok(StatusCode::NOT_FOUND);
+    env.marked(Method::DELETE, "/api/containers/c1", vec![])
+        .await
+        .ok(StatusCode::NO_CONTENT);
+    env.marked(Method::DELETE, "/api/containers/c1", vec![])
+        .await
+        .ok(StatusCode::NOT_FOUND);
     assert_eq!(env.get("/api/containers").await.json(), json!([]));
 }
 
@@ -299,27 +532,91 @@ async fn csrf_guard_on_mutating_api_requests() {
         r.body(Body::from(body.to_string())).unwrap()
     };
     // no JSON content type and no marker header: refused, nothing done
-    let r = env.req(send(Method::POST, "/api/prune?all=1", &[], "")).await.ok(StatusCode::FORBIDDEN);
+    let r = env
+        .req(send(Method::POST, "/api/prune?all=1", &[], ""))
+        .await
+        .ok(StatusCode::FORBIDDEN);
     assert_eq!(r.header("content-type"), "application/json");
-    assert!(r.json()["message"].as_str().unwrap().contains("X-Strata-Request: 1"));
-    let r = env.req(send(Method::POST, "/api/images/bb:1/tag", &[("content-type", "text/plain")], r#"{"target":"x:1"}"#)).await;
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("X-Strata-Request: 1"));
+    let r = env
+        .req(send(
+            Method::POST,
+            "/api/images/bb:1/tag",
+            &[("content-type", "text/plain")],
+            r#"{"target":"x:1"}"#,
+        ))
+        .await;
     r.ok(StatusCode::FORBIDDEN);
-    env.req(send(Method::DELETE, "/api/images/bb:1", &[], "")).await.ok(StatusCode::FORBIDDEN);
-    assert_eq!(env.get("/api/images").await.json()[0]["repo_tags"], json!(["bb:1"]));
+    env.req(send(Method::DELETE, "/api/images/bb:1", &[], ""))
+        .await
+        .ok(StatusCode::FORBIDDEN);
+    assert_eq!(
+        env.get("/api/images").await.json()[0]["repo_tags"],
+        json!(["bb:1"])
+    );
     // a foreign Origin is refused even with the marker
-    let h = [("x-strata-request", "1"), ("host", "127.0.0.1:2375"), ("origin", "http://evil.example")];
-    env.req(send(Method::POST, "/api/prune", &h, "")).await.ok(StatusCode::FORBIDDEN);
-    let h = [("content-type", "application/json"), ("host", "127.0.0.1:2375"), ("origin", "http://127.0.0.1:2376")];
-    env.req(send(Method::POST, "/api/images/bb:1/tag", &h, r#"{"target":"x:1"}"#)).await.ok(StatusCode::FORBIDDEN);
+    let h = [
+        ("x-strata-request", "1"),
+        ("host", "127.0.0.1:2375"),
+        ("origin", "http://evil.example"),
+    ];
+    env.req(send(Method::POST, "/api/prune", &h, ""))
+        .await
+        .ok(StatusCode::FORBIDDEN);
+    let h = [
+        ("content-type", "application/json"),
+        ("host", "127.0.0.1:2375"),
+        ("origin", "http://127.0.0.1:2376"),
+    ];
+    env.req(send(
+        Method::POST,
+        "/api/images/bb:1/tag",
+        &h,
+        r#"{"target":"x:1"}"#,
+    ))
+    .await
+    .ok(StatusCode::FORBIDDEN);
     // the server's own origin, or none, passes
-    let h = [("content-type", "application/json; charset=utf-8"), ("host", "127.0.0.1:2375"), ("origin", "http://127.0.0.1:2375")];
-    env.req(send(Method::POST, "/api/images/bb:1/tag", &h, r#"{"target":"x:1"}"#)).await.ok(StatusCode::CREATED);
-    env.req(send(Method::POST, "/api/prune", &[("x-strata-request", "1")], "")).await.ok(StatusCode::OK);
+    let h = [
+        ("content-type", "application/json; charset=utf-8"),
+        ("host", "127.0.0.1:2375"),
+        ("origin", "http://127.0.0.1:2375"),
+    ];
+    env.req(send(
+        Method::POST,
+        "/api/images/bb:1/tag",
+        &h,
+        r#"{"target":"x:1"}"#,
+    ))
+    .await
+    .ok(StatusCode::CREATED);
+    env.req(send(
+        Method::POST,
+        "/api/prune",
+        &[("x-strata-request", "1")],
+        "",
+    ))
+    .await
+    .ok(StatusCode::OK);
     // reads are never guarded
-    env.req(send(Method::GET, "/api/images", &[("origin", "http://evil.example")], "")).await.ok(StatusCode::OK);
+    env.req(send(
+        Method::GET,
+        "/api/images",
+        &[("origin", "http://evil.example")],
+        "",
+    ))
+    .await
+    .ok(StatusCode::OK);
     // Docker's routes are exempt (the docker CLI sends neither header)
-    env.docker(Method::POST, "/v1.50/images/bb:1/tag?repo=y&tag=1", vec![]).await.ok(StatusCode::CREATED);
-    env.docker(Method::POST, "/v1.50/images/prune", vec![]).await.ok(StatusCode::OK);
+    env.docker(Method::POST, "/v1.50/images/bb:1/tag?repo=y&tag=1", vec![])
+        .await
+        .ok(StatusCode::CREATED);
+    env.docker(Method::POST, "/v1.50/images/prune", vec![])
+        .await
+        .ok(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -328,26 +625,53 @@ async fn body_limits_json_but_not_streamed_uploads() {
     env.import("bb:1").await;
     let big = format!(r#"{{"image":"bb:1","name":"{}"}}"#, "x".repeat(2 << 20));
     let r = env
-        .req(Request::post("/api/containers").header("content-type", "application/json").body(Body::from(big.clone())).unwrap())
+        .req(
+            Request::post("/api/containers")
+                .header("content-type", "application/json")
+                .body(Body::from(big.clone()))
+                .unwrap(),
+        )
         .await
         .ok(StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.header("content-type"), "application/json");
     assert!(r.json()["message"].as_str().is_some());
     // Docker's create takes JSON too: the same limit
-    let big = format!(r#"{{"Image":"bb:1","Labels":{{"a":"{}"}}}}"#, "x".repeat(2 << 20));
-    env.docker_json(Method::POST, "/containers/create", &big).await.ok(StatusCode::PAYLOAD_TOO_LARGE);
+    let big = format!(
+        r#"{{"Image":"bb:1","Labels":{{"a":"{}"}}}}"#,
+        "x".repeat(2 << 20)
+    );
+    env.docker_json(Method::POST, "/containers/create", &big)
+        .await
+        .ok(StatusCode::PAYLOAD_TOO_LARGE);
     // a 3 MiB file upload is not limited
-    env.json(Method::POST, "/api/containers", json!({ "image": "bb:1", "name": "c1" })).await.ok(StatusCode::CREATED);
+    env.json(
+        Method::POST,
+        "/api/containers",
+        json!({ "image": "bb:1", "name": "c1" }),
+    )
+    .await
+    .ok(StatusCode::CREATED);
     let data: Vec<u8> = (0..3u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
-    env.marked(Method::PUT, "/api/containers/c1/files?path=/big", data.clone()).await.ok(StatusCode::NO_CONTENT);
-    let back = env.get("/api/containers/c1/files?path=/big").await.ok(StatusCode::OK);
+    env.marked(
+        Method::PUT,
+        "/api/containers/c1/files?path=/big",
+        data.clone(),
+    )
+    .await
+    .ok(StatusCode::NO_CONTENT);
+    let back = env
+        .get("/api/containers/c1/files?path=/big")
+        .await
+        .ok(StatusCode::OK);
     assert_eq!(back.body.len(), data.len());
     assert!(back.body == data);
     // nor is a big import
     let mut b = tar::Builder::new(Vec::new());
     file(&mut b, "big", 0o644, &data);
     let tar = b.into_inner().unwrap();
-    env.docker(Method::POST, "/images/create?fromSrc=-&repo=big:1", tar).await.ok(StatusCode::OK);
+    env.docker(Method::POST, "/images/create?fromSrc=-&repo=big:1", tar)
+        .await
+        .ok(StatusCode::OK);
 }
 
 /// Each documented route answers (with sample parameters) instead of falling through to
@@ -356,30 +680,64 @@ async fn body_limits_json_but_not_streamed_uploads() {
 async fn openapi_document_covers_every_api_route() {
     let env = Env::new();
     env.import("bb:1").await;
-    env.json(Method::POST, "/api/containers", json!({ "image": "bb:1", "name": "c1" })).await.ok(StatusCode::CREATED);
+    env.json(
+        Method::POST,
+        "/api/containers",
+        json!({ "image": "bb:1", "name": "c1" }),
+    )
+    .await
+    .ok(StatusCode::CREATED);
     let doc = env.get("/api/openapi.json").await.ok(StatusCode::OK).json();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in strata_server::API_ROUTES {
-        let op = &paths.get(*path).unwrap_or_else(|| panic!("{path} missing from the document"))[*method];
+        let op = &paths
+            .get(*path)
+            .unwrap_or_else(|| panic!("{path} missing from the document"))[*method];
         assert!(op.is_object(), "{method} {path} missing from the document");
-        assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path} documents no response");
+        assert!(
+            op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+            "{method} {path} documents no response"
+        );
         if *path == "/api/events" {
             continue; // a stream that never ends; checked in its own test
         }
         let uri = path.replace("{name}", "bb:1").replace("{id}", "c1");
-        let uri = if uri.contains("/files") || uri.contains("/mkdir") { format!("{uri}?path=/zz-probe") } else { uri };
+        let uri = if uri.contains("/files") || uri.contains("/mkdir") {
+            format!("{uri}?path=/zz-probe")
+        } else {
+            uri
+        };
         let m: Method = method.to_uppercase().parse().unwrap();
-        let body = if *method == "get" { Value::Null } else { json!({}) };
-        let r = if *method == "get" { env.get(&uri).await } else { env.json(m, &uri, body).await };
-        assert_ne!(r.text(), r#"{"message":"page not found"}"#, "{method} {uri} is not routed");
+        let body = if *method == "get" {
+            Value::Null
+        } else {
+            json!({})
+        };
+        let r = if *method == "get" {
+            env.get(&uri).await
+        } else {
+            env.json(m, &uri, body).await
+        };
+        assert_ne!(
+            r.text(),
+            r#"{"message":"page not found"}"#,
+            "{method} {uri} is not routed"
+        );
     }
     // and every operation in the document is a known route
     let mut n = 0;
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
             n += 1;
-            assert!(strata_server::API_ROUTES.contains(&(method.as_str(), path.as_str())), "{method} {path} documented but not routed");
+            assert!(
+                strata_server::API_ROUTES.contains(&(method.as_str(), path.as_str())),
+                "{method} {path} documented but not routed"
+            );
         }
     }
     assert_eq!(n, strata_server::API_ROUTES.len());
@@ -391,19 +749,31 @@ async fn openapi_document_covers_every_api_route() {
 async fn dashboard_events_are_server_sent_events() {
     let env = Env::new();
     env.import("bb:1").await;
-    let res = app(env.state.clone()).oneshot(Request::get("/api/events").body(Body::empty()).unwrap()).await.unwrap();
+    let res = app(env.state.clone())
+        .oneshot(Request::get("/api/events").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     let mut body = res.into_body();
-    env.json(Method::POST, "/api/images/bb:1/tag", json!({ "target": "bb:2" })).await.ok(StatusCode::CREATED);
+    env.json(
+        Method::POST,
+        "/api/images/bb:1/tag",
+        json!({ "target": "bb:2" }),
+    )
+    .await
+    .ok(StatusCode::CREATED);
     // the import's own event may still be in flight when the stream starts: skip to the tag
     let data = loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame()).await.expect("an event within 10 s");
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .expect("an event within 10 s");
         let bytes = frame.unwrap().unwrap().into_data().unwrap();
         let text = String::from_utf8(bytes.to_vec()).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next(), Some("event: image"), "{text}");
-        let data: Value = serde_json::from_str(lines.next().unwrap().strip_prefix("data: ").unwrap()).unwrap();
+        let data: Value =
+            serde_json::from_str(lines.next().unwrap().strip_prefix("data: ").unwrap()).unwrap();
         assert_eq!(lines.next().unwrap_or(""), "", "{text}");
         if data["Action"] != "import" {
             break data;
@@ -419,24 +789,59 @@ async fn dashboard_events_are_server_sent_events() {
 async fn docker_events_replay_and_filters() {
     let env = Env::new();
     let id = env.import("bb:1").await;
-    env.docker(Method::POST, "/images/bb:1/tag?repo=bb&tag=2", vec![]).await.ok(StatusCode::CREATED);
-    env.docker(Method::DELETE, "/images/bb:2", vec![]).await.ok(StatusCode::OK);
+    env.docker(Method::POST, "/images/bb:1/tag?repo=bb&tag=2", vec![])
+        .await
+        .ok(StatusCode::CREATED);
+    env.docker(Method::DELETE, "/images/bb:2", vec![])
+        .await
+        .ok(StatusCode::OK);
     let now = time::OffsetDateTime::now_utc().unix_timestamp() + 1;
-    let r = env.get(&format!("/v1.50/events?since=0&until={now}")).await.ok(StatusCode::OK);
+    let r = env
+        .get(&format!("/v1.50/events?since=0&until={now}"))
+        .await
+        .ok(StatusCode::OK);
     assert_eq!(r.header("content-type"), "application/json");
-    let events: Vec<Value> = r.text().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let actions: Vec<&str> = events.iter().map(|e| e["Action"].as_str().unwrap()).collect();
+    let events: Vec<Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["Action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["import", "tag", "untag"]);
     assert_eq!(events[1]["Actor"]["ID"], id);
     assert_eq!(events[1]["Actor"]["Attributes"]["name"], "bb:2");
     assert_eq!(events[1]["scope"], "local");
     assert_eq!(events[1]["status"], "tag");
-    let filters = percent_encoding::utf8_percent_encode(r#"{"event":{"untag":true}}"#, percent_encoding::NON_ALPHANUMERIC).to_string();
-    let r = env.get(&format!("/events?since=0&until={now}&filters={filters}")).await;
-    let actions: Vec<String> = r.text().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["Action"].as_str().unwrap().to_string()).collect();
+    let filters = percent_encoding::utf8_percent_encode(
+        r#"{"event":{"untag":true}}"#,
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .to_string();
+    let r = env
+        .get(&format!("/events?since=0&until={now}&filters={filters}"))
+        .await;
+    let actions: Vec<String> = r
+        .text()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["Action"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     assert_eq!(actions, ["untag"]);
-    let bad = percent_encoding::utf8_percent_encode(r#"{"nope":{"x":true}}"#, percent_encoding::NON_ALPHANUMERIC).to_string();
-    env.get(&format!("/events?filters={bad}")).await.ok(StatusCode::BAD_REQUEST);
+    let bad = percent_encoding::utf8_percent_encode(
+        r#"{"nope":{"x":true}}"#,
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .to_string();
+    env.get(&format!("/events?filters={bad}"))
+        .await
+        .ok(StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -453,24 +858,47 @@ async fn docker_info_containers_archive_and_save_load() {
     assert!(info["DockerRootDir"].as_str().unwrap().ends_with("/root"));
 
     // create: 201 {Id, Warnings}; a missing image is a 404 the CLI turns into a pull
-    let r = env.docker_json(Method::POST, "/v1.50/containers/create?name=w1", r#"{"Image":"bb:1","Cmd":["sh"]}"#).await;
+    let r = env
+        .docker_json(
+            Method::POST,
+            "/v1.50/containers/create?name=w1",
+            r#"{"Image":"bb:1","Cmd":["sh"]}"#,
+        )
+        .await;
     let c = r.ok(StatusCode::CREATED).json();
     let id = c["Id"].as_str().unwrap().to_string();
     assert_eq!(c["Warnings"], json!([]));
-    let r = env.docker_json(Method::POST, "/containers/create", r#"{"Image":"nope"}"#).await.ok(StatusCode::NOT_FOUND);
+    let r = env
+        .docker_json(Method::POST, "/containers/create", r#"{"Image":"nope"}"#)
+        .await
+        .ok(StatusCode::NOT_FOUND);
     assert_eq!(r.json()["message"], "No such image: nope:latest");
     // a pull from a registry nobody serves (loopback, port 1) fails before the stream starts
-    let r = env.docker(Method::POST, "/images/create?fromImage=127.0.0.1%3A1%2Fnope&tag=latest", vec![]).await;
+    let r = env
+        .docker(
+            Method::POST,
+            "/images/create?fromImage=127.0.0.1%3A1%2Fnope&tag=latest",
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
 
     assert_eq!(env.get("/containers/json").await.json(), json!([]));
-    let list = env.get("/containers/json?all=1&size=1").await.ok(StatusCode::OK).json();
+    let list = env
+        .get("/containers/json?all=1&size=1")
+        .await
+        .ok(StatusCode::OK)
+        .json();
     assert_eq!(list[0]["Id"], id);
     assert_eq!(list[0]["Names"], json!(["/w1"]));
     assert_eq!(list[0]["ImageID"], image);
     assert_eq!(list[0]["State"], "created");
     assert_eq!(list[0]["SizeRw"], 0);
-    let ins = env.get("/containers/w1/json").await.ok(StatusCode::OK).json();
+    let ins = env
+        .get("/containers/w1/json")
+        .await
+        .ok(StatusCode::OK)
+        .json();
     assert_eq!(ins["Name"], "/w1");
     assert_eq!(ins["Config"]["Image"], "bb:1");
     assert!(ins["HostConfig"].is_object() && ins["State"]["Running"] == false);
@@ -478,58 +906,134 @@ async fn docker_info_containers_archive_and_save_load() {
 
     // archive: HEAD stat header, PUT a tar, GET it back, changes
     let stat = |r: &Reply| -> Value {
-        let raw = base64::engine::general_purpose::STANDARD.decode(r.header("x-docker-container-path-stat")).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(r.header("x-docker-container-path-stat"))
+            .unwrap();
         serde_json::from_slice(&raw).unwrap()
     };
-    let r = env.docker(Method::HEAD, "/containers/w1/archive?path=/etc", vec![]).await.ok(StatusCode::OK);
+    let r = env
+        .docker(Method::HEAD, "/containers/w1/archive?path=/etc", vec![])
+        .await
+        .ok(StatusCode::OK);
     let s = stat(&r);
     assert_eq!(s["name"], "etc");
     assert_eq!(s["mode"].as_u64().unwrap(), (1 << 31) | 0o755);
-    env.docker(Method::HEAD, "/containers/w1/archive?path=/nope", vec![]).await.ok(StatusCode::NOT_FOUND);
+    env.docker(Method::HEAD, "/containers/w1/archive?path=/nope", vec![])
+        .await
+        .ok(StatusCode::NOT_FOUND);
     let mut b = tar::Builder::new(Vec::new());
     file(&mut b, "hello", 0o600, b"hi\n");
-    env.docker(Method::PUT, "/containers/w1/archive?path=/etc&noOverwriteDirNonDir=true", b.into_inner().unwrap()).await.ok(StatusCode::OK);
-    let r = env.get("/containers/w1/archive?path=/etc/hello").await.ok(StatusCode::OK);
+    env.docker(
+        Method::PUT,
+        "/containers/w1/archive?path=/etc&noOverwriteDirNonDir=true",
+        b.into_inner().unwrap(),
+    )
+    .await
+    .ok(StatusCode::OK);
+    let r = env
+        .get("/containers/w1/archive?path=/etc/hello")
+        .await
+        .ok(StatusCode::OK);
     let s = stat(&r);
-    assert_eq!((s["name"].as_str(), s["size"].as_u64(), s["mode"].as_u64()), (Some("hello"), Some(3), Some(0o600)));
+    assert_eq!(
+        (s["name"].as_str(), s["size"].as_u64(), s["mode"].as_u64()),
+        (Some("hello"), Some(3), Some(0o600))
+    );
     let mut a = tar::Archive::new(r.body.as_slice());
     let mut e = a.entries().unwrap().next().unwrap().unwrap();
     assert_eq!(e.path().unwrap().to_str(), Some("hello"));
     let mut text = String::new();
     std::io::Read::read_to_string(&mut e, &mut text).unwrap();
     assert_eq!(text, "hi\n");
-    let r = env.get("/containers/w1/archive?path=/nope").await.ok(StatusCode::NOT_FOUND);
-    assert_eq!(r.json()["message"], "Could not find the file /nope in container w1");
-    let ch = env.get("/containers/w1/changes").await.ok(StatusCode::OK).json();
-    assert_eq!(ch, json!([{ "Path": "/etc", "Kind": 0 }, { "Path": "/etc/hello", "Kind": 1 }]));
+    let r = env
+        .get("/containers/w1/archive?path=/nope")
+        .await
+        .ok(StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json()["message"],
+        "Could not find the file /nope in container w1"
+    );
+    let ch = env
+        .get("/containers/w1/changes")
+        .await
+        .ok(StatusCode::OK)
+        .json();
+    assert_eq!(
+        ch,
+        json!([{ "Path": "/etc", "Kind": 0 }, { "Path": "/etc/hello", "Kind": 1 }])
+    );
 
     // commit: 201 {Id}; export: a tar of the merged root
-    let r = env.docker(Method::POST, "/commit?container=w1&repo=docker.io%2Flibrary%2Fbb&tag=c&comment=m&author=a", vec![]).await;
-    let new = r.ok(StatusCode::CREATED).json()["Id"].as_str().unwrap().to_string();
+    let r = env
+        .docker(
+            Method::POST,
+            "/commit?container=w1&repo=docker.io%2Flibrary%2Fbb&tag=c&comment=m&author=a",
+            vec![],
+        )
+        .await;
+    let new = r.ok(StatusCode::CREATED).json()["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(env.get("/images/bb:c/json").await.json()["Id"], new);
     let r = env.get("/containers/w1/export").await.ok(StatusCode::OK);
     assert_eq!(r.header("content-type"), "application/x-tar");
-    let names: Vec<String> = tar::Archive::new(r.body.as_slice()).entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
-    assert!(names.contains(&"etc/hello".to_string()) && names.contains(&"bin/sh".to_string()), "{names:?}");
-    env.get("/containers/nope/export").await.ok(StatusCode::NOT_FOUND);
+    let names: Vec<String> = tar::Archive::new(r.body.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(
+        names.contains(&"etc/hello".to_string()) && names.contains(&"bin/sh".to_string()),
+        "{names:?}"
+    );
+    env.get("/containers/nope/export")
+        .await
+        .ok(StatusCode::NOT_FOUND);
 
     // save → load round trip; a missing name is a 404 before any byte
-    let r = env.get("/images/get?names=bb%3A1&names=bb%3Ac").await.ok(StatusCode::OK);
+    let r = env
+        .get("/images/get?names=bb%3A1&names=bb%3Ac")
+        .await
+        .ok(StatusCode::OK);
     assert_eq!(r.header("content-type"), "application/x-tar");
     let archive = r.body;
     let one = env.get("/images/bb:1/get").await.ok(StatusCode::OK).body;
     assert!(!one.is_empty());
-    let r = env.get("/images/get?names=nope").await.ok(StatusCode::NOT_FOUND);
+    let r = env
+        .get("/images/get?names=nope")
+        .await
+        .ok(StatusCode::NOT_FOUND);
     assert_eq!(r.json()["message"], "No such image: nope:latest");
-    env.docker(Method::DELETE, "/containers/w1?force=1", vec![]).await.ok(StatusCode::NO_CONTENT);
-    env.docker(Method::DELETE, "/images/bb:c", vec![]).await.ok(StatusCode::OK);
-    env.docker(Method::DELETE, "/images/bb:1", vec![]).await.ok(StatusCode::OK);
-    let r = env.docker(Method::POST, "/images/load?quiet=1", archive).await.ok(StatusCode::OK);
+    env.docker(Method::DELETE, "/containers/w1?force=1", vec![])
+        .await
+        .ok(StatusCode::NO_CONTENT);
+    env.docker(Method::DELETE, "/images/bb:c", vec![])
+        .await
+        .ok(StatusCode::OK);
+    env.docker(Method::DELETE, "/images/bb:1", vec![])
+        .await
+        .ok(StatusCode::OK);
+    let r = env
+        .docker(Method::POST, "/images/load?quiet=1", archive)
+        .await
+        .ok(StatusCode::OK);
     assert_eq!(r.header("content-type"), "application/json");
-    assert_eq!(r.text(), "{\"stream\":\"Loaded image: bb:1\\n\"}\r\n{\"stream\":\"Loaded image: bb:c\\n\"}\r\n");
+    assert_eq!(
+        r.text(),
+        "{\"stream\":\"Loaded image: bb:1\\n\"}\r\n{\"stream\":\"Loaded image: bb:c\\n\"}\r\n"
+    );
     // a bad archive: 200 with the error in the stream
-    let r = env.docker(Method::POST, "/images/load", b"not a tar".to_vec()).await.ok(StatusCode::OK);
+    let r = env
+        .docker(Method::POST, "/images/load", b"not a tar".to_vec())
+        .await
+        .ok(StatusCode::OK);
     let v: Value = serde_json::from_str(r.text().trim()).unwrap();
-    assert!(v["errorDetail"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    assert!(
+        v["errorDetail"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
     assert_eq!(v["error"], v["errorDetail"]["message"]);
 }

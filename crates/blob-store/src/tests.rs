@@ -583,5 +583,8 @@ fn last_entry_without_padding_is_accepted() {
     assert_eq!(got.diff_id, Digest::of(&raw));
     // but a padding cut short is truncation
     raw.extend_from_slice(&[0u8; 7]);
-    assert!(ingest_layer(&store, raw.as_slice()).unwrap_err().to_string().contains("unexpected end of archive"));
+    assert!(ingest_layer(&store, raw.as_slice())
+        .unwrap_err()
+        .to_string()
+        .contains("unexpected end of archive"));
 }

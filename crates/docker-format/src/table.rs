@@ -24,7 +24,8 @@ impl Table {
 
     /// Adds a line whose cells are separated by `\t`.
     pub fn line(&mut self, line: &str) -> &mut Self {
-        self.rows.push(line.split('\t').map(str::to_string).collect());
+        self.rows
+            .push(line.split('\t').map(str::to_string).collect());
         self
     }
 
@@ -60,7 +61,11 @@ mod tests {
     #[test]
     fn aligns_like_tabwriter() {
         let mut t = Table::new();
-        t.row(["REPOSITORY", "TAG", "IMAGE ID"]).row(["bb", "1", "0123456789ab"]);
-        assert_eq!(t.render(), "REPOSITORY   TAG       IMAGE ID\nbb           1         0123456789ab\n");
+        t.row(["REPOSITORY", "TAG", "IMAGE ID"])
+            .row(["bb", "1", "0123456789ab"]);
+        assert_eq!(
+            t.render(),
+            "REPOSITORY   TAG       IMAGE ID\nbb           1         0123456789ab\n"
+        );
     }
 }

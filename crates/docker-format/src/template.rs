@@ -44,11 +44,17 @@ impl Format {
             return Format::Json;
         }
         let (table, text) = match s.strip_prefix("table") {
-            Some("") => (true, default_table.trim_start_matches("table").trim().to_string()),
+            Some("") => (
+                true,
+                default_table.trim_start_matches("table").trim().to_string(),
+            ),
             Some(rest) if rest.starts_with(char::is_whitespace) => (true, rest.trim().to_string()),
             _ => (false, s.to_string()),
         };
-        Format::Template { table, text: text.replace("\\t", "\t").replace("\\n", "\n") }
+        Format::Template {
+            table,
+            text: text.replace("\\t", "\t").replace("\\n", "\n"),
+        }
     }
 
     fn pieces(text: &str) -> Result<Vec<Piece>, FormatError> {
@@ -56,9 +62,11 @@ impl Format {
         let mut rest = text;
         while let Some(start) = rest.find("{{") {
             out.push(Piece::Text(rest[..start].to_string()));
-            let end = rest[start..]
-                .find("}}")
-                .ok_or_else(|| FormatError(format!("template parsing error: unclosed action in {text:?}")))?;
+            let end = rest[start..].find("}}").ok_or_else(|| {
+                FormatError(format!(
+                    "template parsing error: unclosed action in {text:?}"
+                ))
+            })?;
             let action = rest[start + 2..start + end].trim();
             rest = &rest[start + end + 2..];
             if let Some(f) = action.strip_prefix('.') {
@@ -68,10 +76,16 @@ impl Format {
                 match arg {
                     "." => out.push(Piece::Json(None)),
                     a if a.starts_with('.') => out.push(Piece::Json(Some(a[1..].to_string()))),
-                    _ => return Err(FormatError(format!("template: unsupported action {{{{{action}}}}}"))),
+                    _ => {
+                        return Err(FormatError(format!(
+                            "template: unsupported action {{{{{action}}}}}"
+                        )))
+                    }
                 }
             } else {
-                return Err(FormatError(format!("template: unsupported action {{{{{action}}}}}")));
+                return Err(FormatError(format!(
+                    "template: unsupported action {{{{{action}}}}}"
+                )));
             }
         }
         out.push(Piece::Text(rest.to_string()));
@@ -99,7 +113,9 @@ impl Format {
                             Piece::Field(f) => s.push_str(r.get(f).ok_or_else(|| {
                                 FormatError(format!("template: can't evaluate field {f}"))
                             })?),
-                            Piece::Json(None) => s.push_str(&serde_json::to_string(r).expect("serialise")),
+                            Piece::Json(None) => {
+                                s.push_str(&serde_json::to_string(r).expect("serialise"))
+                            }
                             Piece::Json(Some(f)) => s.push_str(
                                 &serde_json::to_string(r.get(f).ok_or_else(|| {
                                     FormatError(format!("template: can't evaluate field {f}"))
@@ -118,12 +134,18 @@ impl Format {
                     }
                     return Ok(out);
                 }
-                let header: Row = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                let header: Row = headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
                 let mut t = crate::Table::new();
                 let mut header_row = Row::new();
                 for p in &pieces {
                     if let Piece::Field(f) = p {
-                        header_row.insert(f.clone(), header.get(f).cloned().unwrap_or_else(|| f.to_uppercase()));
+                        header_row.insert(
+                            f.clone(),
+                            header.get(f).cloned().unwrap_or_else(|| f.to_uppercase()),
+                        );
                     }
                 }
                 t.line(&expand(&header_row)?);
@@ -143,7 +165,10 @@ mod tests {
     use super::*;
 
     fn row(pairs: &[(&str, &str)]) -> Row {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -152,9 +177,20 @@ mod tests {
         let f = Format::parse("{{.ID}}:{{.Tag}}", "");
         assert_eq!(f.render(&rows, &[]).unwrap(), "abc:1\n");
         let f = Format::parse("table {{.ID}}\\t{{.Tag}}", "");
-        assert_eq!(f.render(&rows, &[("ID", "IMAGE ID")]).unwrap(), "IMAGE ID   TAG\nabc        1\n");
-        assert_eq!(Format::parse("json", "").render(&rows, &[]).unwrap(), "{\"ID\":\"abc\",\"Tag\":\"1\"}\n");
-        assert_eq!(Format::parse("{{json .Tag}}", "").render(&rows, &[]).unwrap(), "\"1\"\n");
+        assert_eq!(
+            f.render(&rows, &[("ID", "IMAGE ID")]).unwrap(),
+            "IMAGE ID   TAG\nabc        1\n"
+        );
+        assert_eq!(
+            Format::parse("json", "").render(&rows, &[]).unwrap(),
+            "{\"ID\":\"abc\",\"Tag\":\"1\"}\n"
+        );
+        assert_eq!(
+            Format::parse("{{json .Tag}}", "")
+                .render(&rows, &[])
+                .unwrap(),
+            "\"1\"\n"
+        );
         assert!(Format::parse("{{.Nope}}", "").render(&rows, &[]).is_err());
     }
 }

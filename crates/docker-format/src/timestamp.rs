@@ -11,13 +11,17 @@ pub fn go_duration(s: &str) -> Option<i64> {
     let mut total = 0f64;
     let mut rest = s;
     while !rest.is_empty() {
-        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if n == 0 {
             return None;
         }
         let value: f64 = rest[..n].parse().ok()?;
         rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = match &rest[..u] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -45,7 +49,9 @@ pub fn parse_timestamp(v: &str, now: i64) -> Result<i64, String> {
     if let Ok(t) = OffsetDateTime::parse(v, &Rfc3339) {
         return Ok(t.unix_timestamp());
     }
-    Err(format!("failed to parse value as time or duration: \"{v}\""))
+    Err(format!(
+        "failed to parse value as time or duration: \"{v}\""
+    ))
 }
 
 #[cfg(test)]
@@ -62,7 +68,10 @@ mod tests {
         assert_eq!(parse_timestamp("10m", 1000).unwrap(), 400);
         assert_eq!(parse_timestamp("1700000000", 0).unwrap(), 1_700_000_000);
         assert_eq!(parse_timestamp("1700000000.5", 0).unwrap(), 1_700_000_000);
-        assert_eq!(parse_timestamp("2024-01-01T00:00:00Z", 0).unwrap(), 1_704_067_200);
+        assert_eq!(
+            parse_timestamp("2024-01-01T00:00:00Z", 0).unwrap(),
+            1_704_067_200
+        );
         assert_eq!(
             parse_timestamp("soon", 0).unwrap_err(),
             "failed to parse value as time or duration: \"soon\""

@@ -16,7 +16,9 @@ pub fn config_dir() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(x).join("strata");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"));
     home.join(".config/strata")
 }
 
@@ -104,7 +106,10 @@ pub const DOCKER_IO_AUTH_KEY: &str = "https://index.docker.io/v1/";
 
 /// The `auths` key for a registry host.
 pub fn auth_key(registry: &str) -> String {
-    if registry == "docker.io" || registry == "index.docker.io" || registry == "registry-1.docker.io" {
+    if registry == "docker.io"
+        || registry == "index.docker.io"
+        || registry == "registry-1.docker.io"
+    {
         DOCKER_IO_AUTH_KEY.to_string()
     } else {
         registry.to_string()
@@ -126,8 +131,10 @@ impl AuthFile {
     /// Writes `config.json` in `dir` atomically with mode 0600.
     pub fn save(&self, dir: &Path) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::create_dir_all(dir).map_err(|e| EngineError::io(format!("create {}", dir.display()), e))?;
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| EngineError::invalid(e.to_string()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| EngineError::io(format!("create {}", dir.display()), e))?;
+        let bytes =
+            serde_json::to_vec_pretty(self).map_err(|e| EngineError::invalid(e.to_string()))?;
         let path = dir.join("config.json");
         let tmp = dir.join(format!(".config.json.tmp-{}", std::process::id()));
         let write = || -> std::io::Result<()> {
@@ -154,7 +161,12 @@ impl AuthFile {
 
     /// Stores credentials for `registry`.
     pub fn set(&mut self, registry: &str, user: &str, password: &str) {
-        self.auths.insert(auth_key(registry), AuthEntry { auth: base64_encode(format!("{user}:{password}").as_bytes()) });
+        self.auths.insert(
+            auth_key(registry),
+            AuthEntry {
+                auth: base64_encode(format!("{user}:{password}").as_bytes()),
+            },
+        );
     }
 
     /// Forgets `registry`; true when something was stored.
@@ -169,7 +181,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {
@@ -213,7 +229,10 @@ mod tests {
     #[test]
     fn base64_round_trip() {
         for s in ["", "a", "ab", "abc", "user:pa ss:word", "\u{00e9}t\u{00e9}"] {
-            assert_eq!(base64_decode(&base64_encode(s.as_bytes())).unwrap(), s.as_bytes());
+            assert_eq!(
+                base64_decode(&base64_encode(s.as_bytes())).unwrap(),
+                s.as_bytes()
+            );
         }
         assert_eq!(base64_encode(b"user:pass"), "dXNlcjpwYXNz");
         assert_eq!(base64_decode("e30").unwrap(), b"{}");
@@ -232,16 +251,25 @@ mod tests {
         assert_eq!(c.registry.mirrors, ["http://127.0.0.1:5001"]);
         assert_eq!(c.registry.max_concurrent_downloads, 5);
         std::fs::write(dir.path().join("strata.toml"), "[registry]\nmirror = []\n").unwrap();
-        assert!(Config::load(dir.path()).unwrap_err().to_string().contains("unknown field `mirror`"));
+        assert!(Config::load(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `mirror`"));
 
         let mut a = AuthFile::default();
         a.set("127.0.0.1:5000", "alice", "s3cr:et");
         a.save(dir.path()).unwrap();
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("config.json")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("config.json"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let b = AuthFile::load(dir.path()).unwrap();
-        assert_eq!(b.get("127.0.0.1:5000"), Some(("alice".into(), "s3cr:et".into())));
+        assert_eq!(
+            b.get("127.0.0.1:5000"),
+            Some(("alice".into(), "s3cr:et".into()))
+        );
         let mut b = b;
         assert!(b.remove("127.0.0.1:5000"));
         assert!(!b.remove("127.0.0.1:5000"));

@@ -12,9 +12,11 @@
 //! through a symlink. Copy-up: before a path is changed, its ancestor directories are created
 //! in `upper/` with the lower directories' mode and owner.
 
-use crate::{EngineError, Engine, Result};
+use crate::{Engine, EngineError, Result};
 use image_store::ContainerRecord;
-use layer_diff::{normalize_path, parent_path, Changeset, EntryKind, OPAQUE_MARKER, WHITEOUT_PREFIX};
+use layer_diff::{
+    normalize_path, parent_path, Changeset, EntryKind, OPAQUE_MARKER, WHITEOUT_PREFIX,
+};
 use layer_union::Union;
 use oci_model::{Digest, ExecConfig};
 use serde::{Deserialize, Serialize};
@@ -88,7 +90,9 @@ fn valid_name(name: &str) -> bool {
     let b = name.as_bytes();
     b.len() >= 2
         && b[0].is_ascii_alphanumeric()
-        && b[1..].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 /// A user path (`/etc/passwd`, `etc/passwd`) as a normalised relative path.
@@ -136,7 +140,11 @@ impl Engine {
             None => loop {
                 let r = random_hex(2)?;
                 let r = u16::from_str_radix(&r, 16).unwrap_or(0) as usize;
-                let n = format!("{}_{}", ADJECTIVES[r % ADJECTIVES.len()], NAMES[(r / 32) % NAMES.len()]);
+                let n = format!(
+                    "{}_{}",
+                    ADJECTIVES[r % ADJECTIVES.len()],
+                    NAMES[(r / 32) % NAMES.len()]
+                );
                 if !view.containers.iter().any(|c| c.name == n) {
                     break n;
                 }
@@ -149,7 +157,11 @@ impl Engine {
             )));
         }
         let (image_config, _) = self.config_of(&image_id)?;
-        let record = view.images.iter().find(|i| i.id == image_id).expect("resolved image exists");
+        let record = view
+            .images
+            .iter()
+            .find(|i| i.id == image_id)
+            .expect("resolved image exists");
         for d in &record.diff_ids {
             self.unpacked_layer(d)?;
         }
@@ -163,7 +175,8 @@ impl Engine {
         };
         let dir = self.container_dir(&info.id);
         fs::create_dir_all(dir.join("upper")).map_err(io(format!("create {}", dir.display())))?;
-        let json = serde_json::to_vec_pretty(&info).map_err(|e| EngineError::invalid(e.to_string()))?;
+        let json =
+            serde_json::to_vec_pretty(&info).map_err(|e| EngineError::invalid(e.to_string()))?;
         crate::write_atomic(&dir.join("config.json"), &json)?;
         let inserted = self.db().write(|tx| -> Result<()> {
             tx.insert_container(&ContainerRecord {
@@ -178,7 +191,11 @@ impl Engine {
             let _ = fs::remove_dir_all(&dir);
             return Err(e);
         }
-        self.emit(crate::Event::new("container", "create", info.id.clone()).with("name", info.name.clone()).with("image", info.image_name.clone()));
+        self.emit(
+            crate::Event::new("container", "create", info.id.clone())
+                .with("name", info.name.clone())
+                .with("image", info.image_name.clone()),
+        );
         Ok(info)
     }
 
@@ -196,19 +213,26 @@ impl Engine {
     fn read_info(&self, id: &str) -> Result<ContainerInfo> {
         let path = self.container_dir(id).join("config.json");
         let raw = fs::read(&path).map_err(io(format!("read {}", path.display())))?;
-        serde_json::from_slice(&raw).map_err(|e| EngineError::invalid(format!("{}: {e}", path.display())))
+        serde_json::from_slice(&raw)
+            .map_err(|e| EngineError::invalid(format!("{}: {e}", path.display())))
     }
 
     /// Finds a container by full ID, name or unique ID prefix.
     pub fn container(&self, input: &str) -> Result<ContainerInfo> {
         let view = self.view()?;
         let name = input.strip_prefix('/').unwrap_or(input);
-        let found = view.containers.iter().find(|c| c.id == input || c.name == name);
+        let found = view
+            .containers
+            .iter()
+            .find(|c| c.id == input || c.name == name);
         let id = match found {
             Some(c) => c.id.clone(),
             None => {
-                let hits: Vec<_> =
-                    view.containers.iter().filter(|c| !input.is_empty() && c.id.starts_with(input)).collect();
+                let hits: Vec<_> = view
+                    .containers
+                    .iter()
+                    .filter(|c| !input.is_empty() && c.id.starts_with(input))
+                    .collect();
                 match hits.as_slice() {
                     [one] => one.id.clone(),
                     [] => return Err(EngineError::NotFound(format!("No such container: {input}"))),
@@ -228,10 +252,13 @@ impl Engine {
     pub fn remove_container(&self, input: &str, _force: bool) -> Result<()> {
         let c = self.container(input)?;
         self.unmount_container(&c.id)?;
-        self.db().write(|tx| -> Result<()> { Ok(tx.delete_container(&c.id)?) })?;
+        self.db()
+            .write(|tx| -> Result<()> { Ok(tx.delete_container(&c.id)?) })?;
         let dir = self.container_dir(&c.id);
         fs::remove_dir_all(&dir).map_err(io(format!("remove {}", dir.display())))?;
-        self.emit(crate::Event::new("container", "destroy", c.id.clone()).with("name", c.name.clone()));
+        self.emit(
+            crate::Event::new("container", "destroy", c.id.clone()).with("name", c.name.clone()),
+        );
         Ok(())
     }
 
@@ -245,7 +272,10 @@ impl Engine {
         fs::create_dir_all(&parent).map_err(io("create layers dir"))?;
         let tmp = parent.join(format!(".tmp-{}-{}", std::process::id(), random_hex(4)?));
         fs::create_dir(&tmp).map_err(io(format!("create {}", tmp.display())))?;
-        let opts = layer_apply::ApplyOptions { mode: layer_apply::Mode::Unpack, ..Default::default() };
+        let opts = layer_apply::ApplyOptions {
+            mode: layer_apply::Mode::Unpack,
+            ..Default::default()
+        };
         let applied = self
             .blobs
             .open_blob(diff_id)
@@ -275,9 +305,11 @@ impl Engine {
     /// The changesets of an image's layers, bottom first, read from their blobs.
     pub fn image_changesets(&self, image: &Digest) -> Result<Vec<Changeset>> {
         let view = self.view()?;
-        let rec = view.images.iter().find(|i| &i.id == image).ok_or_else(|| {
-            EngineError::NotFound(format!("No such image: {image}"))
-        })?;
+        let rec = view
+            .images
+            .iter()
+            .find(|i| &i.id == image)
+            .ok_or_else(|| EngineError::NotFound(format!("No such image: {image}")))?;
         rec.diff_ids
             .iter()
             .map(|d| {
@@ -290,7 +322,8 @@ impl Engine {
 
     fn upper_changeset(&self, id: &str) -> Result<Changeset> {
         let mut tar = Vec::new();
-        layer_apply::pack_dir(&self.upper_dir(id), &mut tar).map_err(|e| EngineError::invalid(e.to_string()))?;
+        layer_apply::pack_dir(&self.upper_dir(id), &mut tar)
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
         layer_diff::read_changeset(tar.as_slice()).map_err(|e| EngineError::invalid(e.to_string()))
     }
 
@@ -322,7 +355,13 @@ impl Engine {
 
     /// Creates the ancestors of `path` in the writable layer (copy-up of directories), checking
     /// that each is a directory in the merged view.
-    fn copy_up_parents(&self, c: &ContainerInfo, merged: &Union, lower: &Union, path: &str) -> Result<()> {
+    fn copy_up_parents(
+        &self,
+        c: &ContainerInfo,
+        merged: &Union,
+        lower: &Union,
+        path: &str,
+    ) -> Result<()> {
         let mut ancestors = Vec::new();
         let mut p = parent_path(path);
         while let Some(a) = p {
@@ -337,7 +376,12 @@ impl Engine {
             match merged.get(a) {
                 Some(e) if e.entry.is_dir() => {}
                 Some(_) => return Err(EngineError::invalid(format!("/{a}: not a directory"))),
-                None => return Err(EngineError::NotFound(format!("Could not find the file /{a} in container {}", c.name))),
+                None => {
+                    return Err(EngineError::NotFound(format!(
+                        "Could not find the file /{a} in container {}",
+                        c.name
+                    )))
+                }
             }
             let dst = upper.join(a);
             if fs::symlink_metadata(&dst).is_ok() {
@@ -372,7 +416,10 @@ impl Engine {
         }
         let (merged, lower) = self.unions(&c)?;
         if merged.get(&p).is_none() {
-            return Err(EngineError::NotFound(format!("Could not find the file /{p} in container {}", c.name)));
+            return Err(EngineError::NotFound(format!(
+                "Could not find the file /{p} in container {}",
+                c.name
+            )));
         }
         self.copy_up_parents(&c, &merged, &lower, &p)?;
         let upper = self.upper_dir(&c.id);
@@ -389,7 +436,11 @@ impl Engine {
             let wh = whiteout_path(&upper, &p);
             fs::File::create(&wh).map_err(io(format!("whiteout /{p}")))?;
         }
-        self.emit(crate::Event::new("container", "change", c.id.clone()).with("name", c.name.clone()).with("path", format!("/{p}")));
+        self.emit(
+            crate::Event::new("container", "change", c.id.clone())
+                .with("name", c.name.clone())
+                .with("path", format!("/{p}")),
+        );
         Ok(())
     }
 
@@ -415,7 +466,11 @@ impl Engine {
         for d in chain.iter().rev() {
             self.make_upper_dir(&upper, &lower, d)?;
         }
-        self.emit(crate::Event::new("container", "change", c.id.clone()).with("name", c.name.clone()).with("path", format!("/{p}")));
+        self.emit(
+            crate::Event::new("container", "change", c.id.clone())
+                .with("name", c.name.clone())
+                .with("path", format!("/{p}")),
+        );
         Ok(())
     }
 
@@ -446,23 +501,41 @@ impl Engine {
         if !d.is_empty() {
             match merged.get(&d) {
                 Some(e) if e.entry.is_dir() => {}
-                Some(_) => return Err(EngineError::invalid(format!("extraction point is not a directory: /{d}"))),
+                Some(_) => {
+                    return Err(EngineError::invalid(format!(
+                        "extraction point is not a directory: /{d}"
+                    )))
+                }
                 None => {
-                    return Err(EngineError::NotFound(format!("Could not find the file /{d} in container {}", c.name)))
+                    return Err(EngineError::NotFound(format!(
+                        "Could not find the file /{d} in container {}",
+                        c.name
+                    )))
                 }
             }
         }
         // Stage the archive so its names can be checked before anything changes.
-        let staging = self.container_dir(&c.id).join(format!("staging-{}", random_hex(4)?));
+        let staging = self
+            .container_dir(&c.id)
+            .join(format!("staging-{}", random_hex(4)?));
         fs::create_dir(&staging).map_err(io("create staging dir"))?;
         let result = (|| -> Result<()> {
-            let opts = layer_apply::ApplyOptions { mode: layer_apply::Mode::Unpack, ..Default::default() };
-            layer_apply::apply(&staging, r, &opts).map_err(|e| EngineError::invalid(e.to_string()))?;
+            let opts = layer_apply::ApplyOptions {
+                mode: layer_apply::Mode::Unpack,
+                ..Default::default()
+            };
+            layer_apply::apply(&staging, r, &opts)
+                .map_err(|e| EngineError::invalid(e.to_string()))?;
             let mut tar = Vec::new();
-            layer_apply::pack_dir(&staging, &mut tar).map_err(|e| EngineError::invalid(e.to_string()))?;
-            let incoming = layer_diff::read_changeset(tar.as_slice()).map_err(|e| EngineError::invalid(e.to_string()))?;
+            layer_apply::pack_dir(&staging, &mut tar)
+                .map_err(|e| EngineError::invalid(e.to_string()))?;
+            let incoming = layer_diff::read_changeset(tar.as_slice())
+                .map_err(|e| EngineError::invalid(e.to_string()))?;
             if let Some(e) = incoming.iter().find(|e| e.is_marker()) {
-                return Err(EngineError::invalid(format!("refusing whiteout name in archive: {}", e.path)));
+                return Err(EngineError::invalid(format!(
+                    "refusing whiteout name in archive: {}",
+                    e.path
+                )));
             }
             // Only now, with the archive checked, does the writable layer change.
             if !d.is_empty() {
@@ -470,14 +543,22 @@ impl Engine {
             }
             let upper = self.upper_dir(&c.id);
             for e in incoming.iter() {
-                let p = if d.is_empty() { e.path.clone() } else { format!("{d}/{}", e.path) };
+                let p = if d.is_empty() {
+                    e.path.clone()
+                } else {
+                    format!("{d}/{}", e.path)
+                };
                 match &e.kind {
                     EntryKind::Dir => self.make_upper_dir(&upper, &lower, &p)?,
                     _ => {
                         let dst = upper.join(&p);
                         if let Ok(m) = fs::symlink_metadata(&dst) {
-                            if m.is_dir() { fs::remove_dir_all(&dst) } else { fs::remove_file(&dst) }
-                                .map_err(io(format!("replace /{p}")))?;
+                            if m.is_dir() {
+                                fs::remove_dir_all(&dst)
+                            } else {
+                                fs::remove_file(&dst)
+                            }
+                            .map_err(io(format!("replace /{p}")))?;
                         }
                         let _ = fs::remove_file(whiteout_path(&upper, &p));
                         let src = staging.join(&e.path);
@@ -493,7 +574,11 @@ impl Engine {
         })();
         let _ = fs::remove_dir_all(&staging);
         if result.is_ok() {
-            self.emit(crate::Event::new("container", "change", c.id.clone()).with("name", c.name.clone()).with("path", format!("/{d}")));
+            self.emit(
+                crate::Event::new("container", "change", c.id.clone())
+                    .with("name", c.name.clone())
+                    .with("path", format!("/{d}")),
+            );
         }
         result
     }
@@ -505,9 +590,16 @@ impl Engine {
         let p = user_path(path)?;
         let (union, dirs) = self.container_union(&c)?;
         if union.get(&p).is_none() {
-            return Err(EngineError::NotFound(format!("Could not find the file /{p} in container {}", c.name)));
+            return Err(EngineError::NotFound(format!(
+                "Could not find the file /{p} in container {}",
+                c.name
+            )));
         }
-        let rename = if p.is_empty() { None } else { Some((p.clone(), base_name(&p).to_string())) };
+        let rename = if p.is_empty() {
+            None
+        } else {
+            Some((p.clone(), base_name(&p).to_string()))
+        };
         write_union_tar(&union, &dirs, Some(&p), rename.as_ref(), w)
     }
 
@@ -530,7 +622,10 @@ impl Engine {
         }
         let view = self.view()?;
         let id = image_store::resolve(&view, target)?.id;
-        Ok((Union::build(&self.image_changesets(&id)?), self.layer_labels(&id)?))
+        Ok((
+            Union::build(&self.image_changesets(&id)?),
+            self.layer_labels(&id)?,
+        ))
     }
 
     fn layer_labels(&self, image: &Digest) -> Result<Vec<String>> {
@@ -553,7 +648,11 @@ impl Engine {
     /// `commit`: freezes the writable layer into a new image on top of the container's image.
     pub fn commit(&self, input: &str, opts: &CommitOptions) -> Result<Digest> {
         let c = self.container(input)?;
-        let target = opts.reference.as_deref().map(crate::import::parse_tag_target).transpose()?;
+        let target = opts
+            .reference
+            .as_deref()
+            .map(crate::import::parse_tag_target)
+            .transpose()?;
         let (parent_config, _) = self.config_of(&c.image)?;
         let mut config = parent_config.clone();
         let mut exec = c.config.clone();
@@ -561,7 +660,8 @@ impl Engine {
 
         let _lease = self.leases.shared()?;
         let mut tar = Vec::new();
-        layer_apply::pack_dir(&self.upper_dir(&c.id), &mut tar).map_err(|e| EngineError::invalid(e.to_string()))?;
+        layer_apply::pack_dir(&self.upper_dir(&c.id), &mut tar)
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
         let layer = blob_store::ingest_layer(&self.blobs, tar.as_slice())?;
         let empty = layer.diff_id.hex() == EMPTY_TAR;
 
@@ -596,7 +696,11 @@ impl Engine {
         self.db().write(|tx| -> Result<()> {
             if !empty {
                 tx.insert_layer(
-                    &image_store::LayerRecord { diff_id: layer.diff_id.clone(), size: layer.size, stored_bytes: layer.size },
+                    &image_store::LayerRecord {
+                        diff_id: layer.diff_id.clone(),
+                        size: layer.size,
+                        stored_bytes: layer.size,
+                    },
                     None,
                 )?;
             }
@@ -606,7 +710,9 @@ impl Engine {
             }
             Ok(())
         })?;
-        let mut ev = crate::Event::new("container", "commit", c.id.clone()).with("name", c.name.clone()).with("image", id.to_string());
+        let mut ev = crate::Event::new("container", "commit", c.id.clone())
+            .with("name", c.name.clone())
+            .with("image", id.to_string());
         if let Some(t) = &target {
             ev = ev.with("tag", t.familiar_string());
         }
@@ -616,7 +722,9 @@ impl Engine {
 }
 
 fn unsafe_is_root() -> bool {
-    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 fn whiteout_path(upper: &Path, p: &str) -> PathBuf {
@@ -637,19 +745,36 @@ fn walk_upper(dir: &Path, rel: &str, lower: &Union, out: &mut Vec<PathChange>) -
         .collect();
     names.sort();
     for name in names {
-        let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        let path = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
         if name == OPAQUE_MARKER {
             continue;
         }
         if let Some(target) = name.strip_prefix(WHITEOUT_PREFIX) {
-            let p = if rel.is_empty() { target.to_string() } else { format!("{rel}/{target}") };
-            out.push(PathChange { path: format!("/{p}"), kind: 'D' });
+            let p = if rel.is_empty() {
+                target.to_string()
+            } else {
+                format!("{rel}/{target}")
+            };
+            out.push(PathChange {
+                path: format!("/{p}"),
+                kind: 'D',
+            });
             continue;
         }
         let kind = if lower.get(&path).is_some() { 'C' } else { 'A' };
-        out.push(PathChange { path: format!("/{path}"), kind });
+        out.push(PathChange {
+            path: format!("/{path}"),
+            kind,
+        });
         let full = dir.join(&name);
-        if fs::symlink_metadata(&full).map(|m| m.is_dir()).unwrap_or(false) {
+        if fs::symlink_metadata(&full)
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+        {
             walk_upper(&full, &path, lower, out)?;
         }
     }
@@ -692,7 +817,8 @@ fn write_union_tar(
             EntryKind::Dir => {
                 h.set_entry_type(tar::EntryType::Directory);
                 h.set_size(0);
-                b.append_data(&mut h, format!("{name}/"), std::io::empty()).map_err(err)?;
+                b.append_data(&mut h, format!("{name}/"), std::io::empty())
+                    .map_err(err)?;
             }
             EntryKind::Symlink { target } => {
                 h.set_entry_type(tar::EntryType::Symlink);
@@ -714,15 +840,20 @@ fn write_union_tar(
             }
             EntryKind::Fifo | EntryKind::CharDevice { .. } | EntryKind::BlockDevice { .. } => {
                 let (t, major, minor) = match &e.kind {
-                    EntryKind::CharDevice { major, minor } => (tar::EntryType::Char, *major, *minor),
-                    EntryKind::BlockDevice { major, minor } => (tar::EntryType::Block, *major, *minor),
+                    EntryKind::CharDevice { major, minor } => {
+                        (tar::EntryType::Char, *major, *minor)
+                    }
+                    EntryKind::BlockDevice { major, minor } => {
+                        (tar::EntryType::Block, *major, *minor)
+                    }
                     _ => (tar::EntryType::Fifo, 0, 0),
                 };
                 h.set_entry_type(t);
                 h.set_size(0);
                 let _ = h.set_device_major(major);
                 let _ = h.set_device_minor(minor);
-                b.append_data(&mut h, &name, std::io::empty()).map_err(err)?;
+                b.append_data(&mut h, &name, std::io::empty())
+                    .map_err(err)?;
             }
             _ => {}
         }

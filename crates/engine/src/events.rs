@@ -56,11 +56,17 @@ pub(crate) struct Bus {
 impl Bus {
     pub(crate) fn subscribe(&self) -> Receiver<Event> {
         let (tx, rx) = channel();
-        self.subscribers.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
         rx
     }
 
     pub(crate) fn emit(&self, e: Event) {
-        self.subscribers.lock().unwrap_or_else(|e| e.into_inner()).retain(|s| s.send(e.clone()).is_ok());
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|s| s.send(e.clone()).is_ok());
     }
 }

@@ -72,7 +72,9 @@ impl Engine {
     /// Removes unpacked layer directories whose layer is gone, and unpack leftovers of dead
     /// processes. Best effort: a directory that cannot be removed now is tried next time.
     fn sweep_unpacked(&self, referenced: &std::collections::HashSet<oci_model::Digest>) {
-        let Ok(entries) = std::fs::read_dir(self.root.join("layers")) else { return };
+        let Ok(entries) = std::fs::read_dir(self.root.join("layers")) else {
+            return;
+        };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let stale = match name.strip_prefix(".tmp-") {

@@ -31,11 +31,14 @@ pub use events::Event;
 pub use import::ImportOptions;
 pub use inspect::{HistoryItem, ImageDetails};
 pub use load::LoadEvent;
-pub use ops::TagOutcome;
-pub use mount::MountDriver;
-pub use tokens::{Principal, Role};
 pub use metadata_db::{AuditRecord, TokenRecord};
-pub use registry::{check_login, host_platform, parse_platform, Progress, ProgressFn, PullOutcome, PushOutcome, RegistryEnv, SearchResult};
+pub use mount::MountDriver;
+pub use ops::TagOutcome;
+pub use registry::{
+    check_login, host_platform, parse_platform, Progress, ProgressFn, PullOutcome, PushOutcome,
+    RegistryEnv, SearchResult,
+};
+pub use tokens::{Principal, Role};
 
 use blob_store::BlobStore;
 use metadata_db::Db;

@@ -8,7 +8,7 @@
 //! same merged view, computed by `layer-union`, into the directory. Both give the same tree,
 //! which the tests check against each other.
 
-use crate::{EngineError, Engine, Result};
+use crate::{Engine, EngineError, Result};
 use layer_diff::{OPAQUE_MARKER, WHITEOUT_PREFIX};
 use std::ffi::CString;
 use std::fs;
@@ -36,7 +36,9 @@ fn cstr(p: &Path) -> CString {
 /// Mirrors an AUFS-style layer directory into overlay's format.
 fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
     fs::create_dir(dst).map_err(io(format!("create {}", dst.display())))?;
-    let mode = fs::symlink_metadata(src).map_err(io(format!("stat {}", src.display())))?.mode();
+    let mode = fs::symlink_metadata(src)
+        .map_err(io(format!("stat {}", src.display())))?
+        .mode();
     let _ = fs::set_permissions(dst, fs::Permissions::from_mode(mode & 0o7777));
     for e in fs::read_dir(src).map_err(io(format!("read {}", src.display())))? {
         let e = e.map_err(io(format!("read {}", src.display())))?;
@@ -47,9 +49,20 @@ fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
         if name_s == OPAQUE_MARKER {
             let (k, v) = (CString::new("trusted.overlay.opaque").unwrap(), b"y");
             // SAFETY: valid NUL-terminated strings and a live buffer.
-            let rc = unsafe { libc::lsetxattr(cstr(dst).as_ptr(), k.as_ptr(), v.as_ptr().cast(), v.len(), 0) };
+            let rc = unsafe {
+                libc::lsetxattr(
+                    cstr(dst).as_ptr(),
+                    k.as_ptr(),
+                    v.as_ptr().cast(),
+                    v.len(),
+                    0,
+                )
+            };
             if rc != 0 {
-                return Err(EngineError::io("set overlay opaque attribute", std::io::Error::last_os_error()));
+                return Err(EngineError::io(
+                    "set overlay opaque attribute",
+                    std::io::Error::last_os_error(),
+                ));
             }
             continue;
         }
@@ -58,7 +71,10 @@ fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
             // SAFETY: valid path; a 0:0 character device is overlay's whiteout.
             let rc = unsafe { libc::mknod(cstr(&target).as_ptr(), libc::S_IFCHR, 0) };
             if rc != 0 {
-                return Err(EngineError::io("create overlay whiteout", std::io::Error::last_os_error()));
+                return Err(EngineError::io(
+                    "create overlay whiteout",
+                    std::io::Error::last_os_error(),
+                ));
             }
             continue;
         }
@@ -67,8 +83,11 @@ fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
         if ft.is_dir() {
             to_overlay(&from, &to)?;
         } else if ft.is_symlink() {
-            symlink(fs::read_link(&from).map_err(io(format!("readlink {}", from.display())))?, &to)
-                .map_err(io(format!("symlink {}", to.display())))?;
+            symlink(
+                fs::read_link(&from).map_err(io(format!("readlink {}", from.display())))?,
+                &to,
+            )
+            .map_err(io(format!("symlink {}", to.display())))?;
         } else {
             fs::hard_link(&from, &to).map_err(io(format!("link {}", to.display())))?;
         }
@@ -77,7 +96,9 @@ fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
 }
 
 fn is_mounted(dir: &Path) -> bool {
-    let Ok(mounts) = fs::read_to_string("/proc/self/mounts") else { return false };
+    let Ok(mounts) = fs::read_to_string("/proc/self/mounts") else {
+        return false;
+    };
     let want = dir.to_string_lossy();
     mounts.lines().any(|l| l.split(' ').nth(1) == Some(&*want))
 }
@@ -89,12 +110,19 @@ impl Engine {
 
     /// The overlay-format mirror of a layer, made once.
     fn overlay_layer(&self, diff_id: &oci_model::Digest) -> Result<PathBuf> {
-        let dir = self.root.join("layers").join(format!("{}.ovl", diff_id.hex()));
+        let dir = self
+            .root
+            .join("layers")
+            .join(format!("{}.ovl", diff_id.hex()));
         if dir.is_dir() {
             return Ok(dir);
         }
         let src = self.unpacked_layer(diff_id)?;
-        let tmp = self.root.join("layers").join(format!(".tmp-{}-ovl-{}", std::process::id(), diff_id.hex()));
+        let tmp = self.root.join("layers").join(format!(
+            ".tmp-{}-ovl-{}",
+            std::process::id(),
+            diff_id.hex()
+        ));
         let _ = fs::remove_dir_all(&tmp);
         if let Err(e) = to_overlay(&src, &tmp) {
             let _ = fs::remove_dir_all(&tmp);
@@ -102,7 +130,10 @@ impl Engine {
         }
         if fs::rename(&tmp, &dir).is_err() && !dir.is_dir() {
             let _ = fs::remove_dir_all(&tmp);
-            return Err(EngineError::invalid(format!("cannot place {}", dir.display())));
+            return Err(EngineError::invalid(format!(
+                "cannot place {}",
+                dir.display()
+            )));
         }
         let _ = fs::remove_dir_all(&tmp);
         Ok(dir)
@@ -110,7 +141,11 @@ impl Engine {
 
     /// Makes the container's merged root visible at `containers/<id>/merged` (read-only);
     /// `driver` forces one way, else overlay when possible, copy otherwise.
-    pub fn mount_container(&self, input: &str, driver: Option<MountDriver>) -> Result<(PathBuf, MountDriver)> {
+    pub fn mount_container(
+        &self,
+        input: &str,
+        driver: Option<MountDriver>,
+    ) -> Result<(PathBuf, MountDriver)> {
         let c = self.container(input)?;
         self.unmount_container(&c.id)?;
         let merged = self.merged_dir(&c.id);
@@ -125,14 +160,22 @@ impl Engine {
         }
         let mut tar = Vec::new();
         self.export_container(&c.id, &mut tar)?;
-        let opts = layer_apply::ApplyOptions { mode: layer_apply::Mode::Merge, ..Default::default() };
-        layer_apply::apply(&merged, tar.as_slice(), &opts).map_err(|e| EngineError::invalid(e.to_string()))?;
+        let opts = layer_apply::ApplyOptions {
+            mode: layer_apply::Mode::Merge,
+            ..Default::default()
+        };
+        layer_apply::apply(&merged, tar.as_slice(), &opts)
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
         Ok((merged, MountDriver::Copy))
     }
 
     fn mount_overlay(&self, c: &crate::ContainerInfo, merged: &Path) -> Result<()> {
         let view = self.view()?;
-        let rec = view.images.iter().find(|i| i.id == c.image).ok_or_else(|| EngineError::NotFound(format!("No such image: {}", c.image)))?;
+        let rec = view
+            .images
+            .iter()
+            .find(|i| i.id == c.image)
+            .ok_or_else(|| EngineError::NotFound(format!("No such image: {}", c.image)))?;
         let mut lowers = Vec::new();
         for d in rec.diff_ids.iter().rev() {
             lowers.push(self.overlay_layer(d)?);
@@ -143,15 +186,32 @@ impl Engine {
         lowers.insert(0, upper_ovl);
         let opts = format!(
             "lowerdir={}",
-            lowers.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")
+            lowers
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(":")
         );
-        let (src, fstype, data) = (CString::new("overlay").unwrap(), CString::new("overlay").unwrap(), CString::new(opts).unwrap());
+        let (src, fstype, data) = (
+            CString::new("overlay").unwrap(),
+            CString::new("overlay").unwrap(),
+            CString::new(opts).unwrap(),
+        );
         // SAFETY: valid NUL-terminated arguments.
         let rc = unsafe {
-            libc::mount(src.as_ptr(), cstr(merged).as_ptr(), fstype.as_ptr(), libc::MS_RDONLY, data.as_ptr().cast())
+            libc::mount(
+                src.as_ptr(),
+                cstr(merged).as_ptr(),
+                fstype.as_ptr(),
+                libc::MS_RDONLY,
+                data.as_ptr().cast(),
+            )
         };
         if rc != 0 {
-            return Err(EngineError::io("mount overlay", std::io::Error::last_os_error()));
+            return Err(EngineError::io(
+                "mount overlay",
+                std::io::Error::last_os_error(),
+            ));
         }
         Ok(())
     }
@@ -167,7 +227,10 @@ impl Engine {
                 return Err(EngineError::io("unmount", std::io::Error::last_os_error()));
             }
         }
-        for d in [merged, self.root.join("containers").join(&c.id).join("upper.ovl")] {
+        for d in [
+            merged,
+            self.root.join("containers").join(&c.id).join("upper.ovl"),
+        ] {
             if d.exists() {
                 fs::remove_dir_all(&d).map_err(io(format!("remove {}", d.display())))?;
             }

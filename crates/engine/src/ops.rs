@@ -39,22 +39,28 @@ impl Engine {
     /// Points `target` (`REPO[:TAG]`) at the image `source` names.
     pub fn tag(&self, source: &str, target: &str) -> Result<TagOutcome> {
         let target = parse_tag_target(target)?;
-        self.db().write(|tx| {
-            let view = tx.view()?;
-            let image = image_store::resolve(&view, source)?.id;
-            let previous = tx.set_tag(&target, &image)?;
-            Ok(TagOutcome { image, previous })
-        })
-        .inspect(|o| {
-            self.emit(Event::new("image", "tag", o.image.to_string()).with("name", target.familiar_string()));
-        })
+        self.db()
+            .write(|tx| {
+                let view = tx.view()?;
+                let image = image_store::resolve(&view, source)?.id;
+                let previous = tx.set_tag(&target, &image)?;
+                Ok(TagOutcome { image, previous })
+            })
+            .inspect(|o| {
+                self.emit(
+                    Event::new("image", "tag", o.image.to_string())
+                        .with("name", target.familiar_string()),
+                );
+            })
     }
 
     /// Emits the `untag` / `delete` events of an applied plan.
     fn emit_plan(&self, plan: &RmiPlan) {
         for e in &plan.events {
             match e {
-                RmiEvent::Untagged(r) => self.emit(Event::new("image", "untag", r.clone()).with("name", r.clone())),
+                RmiEvent::Untagged(r) => {
+                    self.emit(Event::new("image", "untag", r.clone()).with("name", r.clone()))
+                }
                 RmiEvent::Deleted(d) if plan.delete_images.contains(d) => {
                     self.emit(Event::new("image", "delete", d.to_string()))
                 }

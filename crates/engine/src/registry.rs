@@ -13,7 +13,7 @@
 //! schema 2 manifest under the tag.
 
 use crate::config::{AuthFile, Config};
-use crate::{EngineError, Engine, Event, Result};
+use crate::{Engine, EngineError, Event, Result};
 use blob_store::Compression;
 use image_ref::Reference;
 use metadata_db::LayerSource;
@@ -42,7 +42,12 @@ pub struct Progress {
 
 impl Progress {
     fn line(id: Option<&str>, status: impl Into<String>) -> Progress {
-        Progress { id: id.map(str::to_string), status: status.into(), current: None, total: None }
+        Progress {
+            id: id.map(str::to_string),
+            status: status.into(),
+            current: None,
+            total: None,
+        }
     }
 }
 
@@ -61,7 +66,10 @@ pub struct RegistryEnv {
 
 fn host_of(url: &str) -> (String, bool) {
     let plain = url.starts_with("http://");
-    let h = url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
+    let h = url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/');
     (h.split('/').next().unwrap_or(h).to_string(), plain)
 }
 
@@ -75,7 +83,13 @@ impl RegistryEnv {
             .mirrors
             .iter()
             .map(|m| ("docker.io".to_string(), m))
-            .chain(config.registry.registry_mirrors.iter().flat_map(|(r, ms)| ms.iter().map(move |m| (r.clone(), m))));
+            .chain(
+                config
+                    .registry
+                    .registry_mirrors
+                    .iter()
+                    .flat_map(|(r, ms)| ms.iter().map(move |m| (r.clone(), m))),
+            );
         for (registry, url) in lists {
             let (host, plain) = host_of(url);
             if plain {
@@ -95,7 +109,11 @@ impl RegistryEnv {
             },
             Arc::new(creds),
         );
-        RegistryEnv { client, mirrors, search: config.registry.search.clone() }
+        RegistryEnv {
+            client,
+            mirrors,
+            search: config.registry.search.clone(),
+        }
     }
 
     /// The registry client.
@@ -168,21 +186,31 @@ fn go_arch() -> &'static str {
 
 /// This machine's platform (`linux/amd64`).
 pub fn host_platform() -> Platform {
-    Platform { os: "linux".into(), architecture: go_arch().into(), ..Default::default() }
+    Platform {
+        os: "linux".into(),
+        architecture: go_arch().into(),
+        ..Default::default()
+    }
 }
 
 /// `os/arch[/variant]`.
 pub fn parse_platform(s: &str) -> Result<Platform> {
     let parts: Vec<&str> = s.split('/').collect();
     match parts.as_slice() {
-        [os, arch] => Ok(Platform { os: os.to_string(), architecture: arch.to_string(), ..Default::default() }),
+        [os, arch] => Ok(Platform {
+            os: os.to_string(),
+            architecture: arch.to_string(),
+            ..Default::default()
+        }),
         [os, arch, variant] => Ok(Platform {
             os: os.to_string(),
             architecture: arch.to_string(),
             variant: Some(variant.to_string()),
             ..Default::default()
         }),
-        _ => Err(EngineError::invalid(format!("invalid platform {s:?}: expected os/arch[/variant]"))),
+        _ => Err(EngineError::invalid(format!(
+            "invalid platform {s:?}: expected os/arch[/variant]"
+        ))),
     }
 }
 
@@ -277,8 +305,15 @@ impl Engine {
         for t in tags {
             out.push(self.pull_one(env, &format!("{}:{t}", r.name()), platform, true, progress)?);
         }
-        let verb = if out.iter().any(|o| o.downloaded) { "Downloaded newer image for" } else { "Image is up to date for" };
-        progress(Progress::line(None, format!("Status: {verb} {}", r.familiar_name())));
+        let verb = if out.iter().any(|o| o.downloaded) {
+            "Downloaded newer image for"
+        } else {
+            "Image is up to date for"
+        };
+        progress(Progress::line(
+            None,
+            format!("Status: {verb} {}", r.familiar_name()),
+        ));
         Ok(out)
     }
 
@@ -299,12 +334,15 @@ impl Engine {
         // Every progress line is also an event (`pull`/`progress`) for live views.
         let name = r.familiar_string();
         let tee = |p: Progress| {
-            let mut ev = Event::new("pull", "progress", name.clone()).with("status", p.status.clone());
+            let mut ev =
+                Event::new("pull", "progress", name.clone()).with("status", p.status.clone());
             if let Some(id) = &p.id {
                 ev = ev.with("layer", id.clone());
             }
             if let (Some(c), Some(t)) = (p.current, p.total) {
-                ev = ev.with("current", c.to_string()).with("total", t.to_string());
+                ev = ev
+                    .with("current", c.to_string())
+                    .with("total", t.to_string());
             }
             self.emit(ev);
             progress(p)
@@ -342,9 +380,14 @@ impl Engine {
             }
         }
         let Some((repo, (bytes, media_type, top_digest))) = found else {
-            return Err(last_err.map(EngineError::from).unwrap_or_else(|| EngineError::invalid("no registry to pull from")));
+            return Err(last_err
+                .map(EngineError::from)
+                .unwrap_or_else(|| EngineError::invalid("no registry to pull from")));
         };
-        progress(Progress::line(Some(&want.to_string()), format!("Pulling from {}", r.path())));
+        progress(Progress::line(
+            Some(&want.to_string()),
+            format!("Pulling from {}", r.path()),
+        ));
         let (manifest_bytes, manifest_digest) = if media_type == media_types::OCI_INDEX
             || media_type == media_types::DOCKER_MANIFEST_LIST
         {
@@ -352,7 +395,11 @@ impl Engine {
                 .map_err(|e| EngineError::invalid(format!("invalid image index: {e}")))?;
             let p = platform.cloned().unwrap_or_else(host_platform);
             let desc = registry_client::select_platform(&index, &p).ok_or_else(|| {
-                let v = p.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default();
+                let v = p
+                    .variant
+                    .as_deref()
+                    .map(|v| format!("/{v}"))
+                    .unwrap_or_default();
                 EngineError::NotFound(format!(
                     "no matching manifest for {}/{}{v} in the manifest list entries",
                     p.os, p.architecture
@@ -381,26 +428,39 @@ impl Engine {
         let view = self.view()?;
         let had_image = view.images.iter().any(|i| i.id == id);
         let tag_ref = r.tag().map(|_| r.clone());
-        let tagged_here = tag_ref
-            .as_ref()
-            .is_some_and(|t| view.tags.iter().any(|rec| &rec.reference == t && rec.image == id));
+        let tagged_here = tag_ref.as_ref().is_some_and(|t| {
+            view.tags
+                .iter()
+                .any(|rec| &rec.reference == t && rec.image == id)
+        });
         let layers: Vec<Layer> = manifest
             .layers
             .iter()
             .zip(&config.rootfs.diff_ids)
-            .map(|(d, diff)| Layer { desc: d.clone(), diff_id: diff.clone() })
+            .map(|(d, diff)| Layer {
+                desc: d.clone(),
+                diff_id: diff.clone(),
+            })
             .collect();
         let digest_ref = r.with_digest(top_digest.clone());
         let mut queue = VecDeque::new();
         for l in &layers {
-            if view.layers.contains_key(&l.diff_id) || queue.iter().any(|q: &&Layer| q.diff_id == l.diff_id) {
-                progress(Progress::line(Some(&short(&l.desc.digest)), "Already exists"));
+            if view.layers.contains_key(&l.diff_id)
+                || queue.iter().any(|q: &&Layer| q.diff_id == l.diff_id)
+            {
+                progress(Progress::line(
+                    Some(&short(&l.desc.digest)),
+                    "Already exists",
+                ));
             } else {
                 queue.push_back(l);
             }
         }
         for l in &queue {
-            progress(Progress::line(Some(&short(&l.desc.digest)), "Pulling fs layer"));
+            progress(Progress::line(
+                Some(&short(&l.desc.digest)),
+                "Pulling fs layer",
+            ));
         }
         let sources = self.download_layers(env, &repo, queue, progress)?;
 
@@ -434,15 +494,27 @@ impl Engine {
         }
         progress(Progress::line(None, format!("Digest: {top_digest}")));
         if quiet_status {
-            self.emit(Event::new("image", "pull", r.familiar_string()).with("name", r.familiar_string()).with("id", id.to_string()));
+            self.emit(
+                Event::new("image", "pull", r.familiar_string())
+                    .with("name", r.familiar_string())
+                    .with("id", id.to_string()),
+            );
             let downloaded = !(had_image && tagged_here);
-            return Ok(PullOutcome { id, digest: top_digest, downloaded, reference: r.clone() });
+            return Ok(PullOutcome {
+                id,
+                digest: top_digest,
+                downloaded,
+                reference: r.clone(),
+            });
         }
         let shown = match &tag_ref {
             Some(t) => t.familiar_string(),
             None => digest_ref.familiar_string(),
         };
-        let digest_known = view.tags.iter().any(|t| t.reference == digest_ref && t.image == id);
+        let digest_known = view
+            .tags
+            .iter()
+            .any(|t| t.reference == digest_ref && t.image == id);
         let downloaded = !(had_image && (tagged_here || (tag_ref.is_none() && digest_known)));
         progress(Progress::line(
             None,
@@ -452,8 +524,17 @@ impl Engine {
                 format!("Status: Image is up to date for {shown}")
             },
         ));
-        self.emit(Event::new("image", "pull", r.familiar_string()).with("name", r.familiar_string()).with("id", id.to_string()));
-        Ok(PullOutcome { id, digest: top_digest, downloaded, reference: r.clone() })
+        self.emit(
+            Event::new("image", "pull", r.familiar_string())
+                .with("name", r.familiar_string())
+                .with("id", id.to_string()),
+        );
+        Ok(PullOutcome {
+            id,
+            digest: top_digest,
+            downloaded,
+            reference: r.clone(),
+        })
     }
 
     /// Downloads, decompresses, stores and unpacks the queued layers in parallel.
@@ -464,7 +545,12 @@ impl Engine {
         queue: VecDeque<&Layer>,
         progress: ProgressFn<'_>,
     ) -> Result<Vec<(image_store::LayerRecord, LayerSource)>> {
-        let workers = env.client.config().max_concurrent_downloads.max(1).min(queue.len().max(1));
+        let workers = env
+            .client
+            .config()
+            .max_concurrent_downloads
+            .max(1)
+            .min(queue.len().max(1));
         let queue = Mutex::new(queue);
         let results = Mutex::new(Vec::new());
         let failure: Mutex<Option<EngineError>> = Mutex::new(None);
@@ -474,11 +560,17 @@ impl Engine {
                     if failure.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
                         return;
                     }
-                    let Some(l) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else { return };
+                    let Some(l) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+                    else {
+                        return;
+                    };
                     match self.download_layer(env, repo, l, progress) {
                         Ok(x) => results.lock().unwrap_or_else(|e| e.into_inner()).push(x),
                         Err(e) => {
-                            failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+                            failure
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get_or_insert(e);
                             return;
                         }
                     }
@@ -503,7 +595,11 @@ impl Engine {
         let blobs = &self.blobs;
         let (got, ingest) = std::thread::scope(|s| {
             let ingest = s.spawn(move || {
-                blob_store::ingest_layer_expect(blobs, std::io::BufReader::with_capacity(1 << 20, reader), Some(&l.diff_id))
+                blob_store::ingest_layer_expect(
+                    blobs,
+                    std::io::BufReader::with_capacity(1 << 20, reader),
+                    Some(&l.diff_id),
+                )
             });
             let mut sink = Counting {
                 inner: std::io::BufWriter::with_capacity(1 << 20, writer),
@@ -514,21 +610,34 @@ impl Engine {
                 status: "Downloading",
                 progress,
             };
-            let got = env.client.get_blob(repo, &l.desc.digest, &mut sink).and_then(|n| {
-                sink.flush().map(|_| n).map_err(|e| registry_client::Error::Io { context: "write layer".into(), source: e })
-            });
+            let got = env
+                .client
+                .get_blob(repo, &l.desc.digest, &mut sink)
+                .and_then(|n| {
+                    sink.flush()
+                        .map(|_| n)
+                        .map_err(|e| registry_client::Error::Io {
+                            context: "write layer".into(),
+                            source: e,
+                        })
+                });
             drop(sink);
             (got, ingest.join().expect("ingest thread"))
         });
         let verification = |detail: String| {
-            EngineError::invalid(format!("filesystem layer verification failed for digest {}: {detail}", l.desc.digest))
+            EngineError::invalid(format!(
+                "filesystem layer verification failed for digest {}: {detail}",
+                l.desc.digest
+            ))
         };
         match (&got, &ingest) {
             (Err(registry_client::Error::DigestMismatch { .. }), _) => {
                 return Err(verification(got.unwrap_err().to_string()));
             }
             // the unpacker gave up on bad bytes and closed the pipe: its reason is the real one
-            (Err(registry_client::Error::Io { .. }), Err(e)) => return Err(verification(e.to_string())),
+            (Err(registry_client::Error::Io { .. }), Err(e)) => {
+                return Err(verification(e.to_string()))
+            }
             _ => {}
         }
         got?;
@@ -547,7 +656,12 @@ impl Engine {
         }
         progress(Progress::line(Some(&id), "Verifying Checksum"));
         progress(Progress::line(Some(&id), "Download complete"));
-        progress(Progress { id: Some(id.clone()), status: "Extracting".into(), current: Some(0), total: Some(ing.size) });
+        progress(Progress {
+            id: Some(id.clone()),
+            status: "Extracting".into(),
+            current: Some(0),
+            total: Some(ing.size),
+        });
         self.unpacked_layer(&l.diff_id)?;
         progress(Progress::line(Some(&id), "Pull complete"));
         let media_type = match ing.compression {
@@ -555,13 +669,26 @@ impl Engine {
             _ => l.desc.media_type.clone(),
         };
         Ok((
-            image_store::LayerRecord { diff_id: ing.diff_id.clone(), size: ing.size, stored_bytes: ing.size },
-            LayerSource { digest: l.desc.digest.clone(), size: l.desc.size, media_type },
+            image_store::LayerRecord {
+                diff_id: ing.diff_id.clone(),
+                size: ing.size,
+                stored_bytes: ing.size,
+            },
+            LayerSource {
+                digest: l.desc.digest.clone(),
+                size: l.desc.size,
+                media_type,
+            },
         ))
     }
 
     /// `push`: uploads the image tagged `reference` to its registry.
-    pub fn push(&self, env: &RegistryEnv, reference: &str, progress: ProgressFn<'_>) -> Result<PushOutcome> {
+    pub fn push(
+        &self,
+        env: &RegistryEnv,
+        reference: &str,
+        progress: ProgressFn<'_>,
+    ) -> Result<PushOutcome> {
         let r = Reference::parse_normalized(reference)?;
         if r.digest().is_some() {
             return Err(EngineError::invalid("cannot push a digest reference"));
@@ -573,11 +700,27 @@ impl Engine {
             .iter()
             .find(|t| t.reference == r)
             .map(|t| t.image.clone())
-            .ok_or_else(|| EngineError::NotFound(format!("An image does not exist locally with the tag: {}", r.name_only().familiar_string())))?;
-        let rec = view.images.iter().find(|i| i.id == image).expect("tagged image exists").clone();
+            .ok_or_else(|| {
+                EngineError::NotFound(format!(
+                    "An image does not exist locally with the tag: {}",
+                    r.name_only().familiar_string()
+                ))
+            })?;
+        let rec = view
+            .images
+            .iter()
+            .find(|i| i.id == image)
+            .expect("tagged image exists")
+            .clone();
         let repo = Repo::from(&r);
         let tag = r.tag().expect("default tag").to_string();
-        progress(Progress::line(None, format!("The push refers to repository [{}]", r.name_only().familiar_name())));
+        progress(Progress::line(
+            None,
+            format!(
+                "The push refers to repository [{}]",
+                r.name_only().familiar_name()
+            ),
+        ));
         let client = &env.client;
         let mut descriptors = Vec::new();
         // Docker lists layers top-down.
@@ -596,7 +739,8 @@ impl Engine {
             layers: descriptors,
             annotations: Default::default(),
         };
-        let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::invalid(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
         let digest = client.put_manifest(&repo, &tag, media_types::DOCKER_MANIFEST, &bytes)?;
         self.blobs.put(&bytes, Some(&digest))?;
         let digest_ref = r.with_digest(digest.clone());
@@ -604,33 +748,63 @@ impl Engine {
             tx.set_tag(&digest_ref, &image)?;
             Ok(())
         })?;
-        progress(Progress::line(None, format!("{tag}: digest: {digest} size: {}", bytes.len())));
-        self.emit(Event::new("image", "push", r.familiar_string()).with("name", r.familiar_string()));
-        Ok(PushOutcome { tag, digest, size: bytes.len() as u64 })
+        progress(Progress::line(
+            None,
+            format!("{tag}: digest: {digest} size: {}", bytes.len()),
+        ));
+        self.emit(
+            Event::new("image", "push", r.familiar_string()).with("name", r.familiar_string()),
+        );
+        Ok(PushOutcome {
+            tag,
+            digest,
+            size: bytes.len() as u64,
+        })
     }
 
-    fn push_layer(&self, env: &RegistryEnv, repo: &Repo, diff_id: &Digest, progress: ProgressFn<'_>) -> Result<Descriptor> {
+    fn push_layer(
+        &self,
+        env: &RegistryEnv,
+        repo: &Repo,
+        diff_id: &Digest,
+        progress: ProgressFn<'_>,
+    ) -> Result<Descriptor> {
         let client = &env.client;
         let gzip = |s: &LayerSource| {
-            s.media_type == media_types::DOCKER_LAYER_GZIP || s.media_type == media_types::OCI_LAYER_GZIP
+            s.media_type == media_types::DOCKER_LAYER_GZIP
+                || s.media_type == media_types::OCI_LAYER_GZIP
         };
-        let sources: Vec<LayerSource> = self.db().sources_of(diff_id)?.into_iter().filter(|s| gzip(s)).collect();
-        let desc = |s: &LayerSource| Descriptor::new(media_types::DOCKER_LAYER_GZIP, s.digest.clone(), s.size);
+        let sources: Vec<LayerSource> = self
+            .db()
+            .sources_of(diff_id)?
+            .into_iter()
+            .filter(|s| gzip(s))
+            .collect();
+        let desc = |s: &LayerSource| {
+            Descriptor::new(media_types::DOCKER_LAYER_GZIP, s.digest.clone(), s.size)
+        };
         // Docker names a pushed layer by its diff ID.
         let id = short(diff_id);
         progress(Progress::line(Some(&id), "Preparing"));
         for s in &sources {
             if client.blob_exists(repo, &s.digest)?.is_some() {
                 progress(Progress::line(Some(&id), "Layer already exists"));
-                let _ = self.db().record_origin(&s.digest, repo.registry(), repo.name());
+                let _ = self
+                    .db()
+                    .record_origin(&s.digest, repo.registry(), repo.name());
                 return Ok(desc(s));
             }
             let origins = self.db().origins(&s.digest)?;
-            for (registry, from) in origins.iter().filter(|(reg, name)| reg == repo.registry() && name != repo.name()) {
+            for (registry, from) in origins
+                .iter()
+                .filter(|(reg, name)| reg == repo.registry() && name != repo.name())
+            {
                 let _ = registry;
                 if client.mount_blob(repo, &s.digest, from)? {
                     progress(Progress::line(Some(&id), format!("Mounted from {from}")));
-                    let _ = self.db().record_origin(&s.digest, repo.registry(), repo.name());
+                    let _ = self
+                        .db()
+                        .record_origin(&s.digest, repo.registry(), repo.name());
                     return Ok(desc(s));
                 }
             }
@@ -642,27 +816,61 @@ impl Engine {
         {
             let src = self.blobs.open_blob(diff_id)?;
             let out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-            let tee = Tee { a: out, b: &mut hasher, n: 0 };
+            let tee = Tee {
+                a: out,
+                b: &mut hasher,
+                n: 0,
+            };
             let mut enc = flate2::write::GzEncoder::new(tee, flate2::Compression::fast());
-            std::io::copy(&mut std::io::BufReader::with_capacity(1 << 20, src), &mut enc)
+            std::io::copy(
+                &mut std::io::BufReader::with_capacity(1 << 20, src),
+                &mut enc,
+            )
+            .map_err(|e| EngineError::io("compress layer", e))?;
+            let mut tee = enc
+                .finish()
                 .map_err(|e| EngineError::io("compress layer", e))?;
-            let mut tee = enc.finish().map_err(|e| EngineError::io("compress layer", e))?;
-            tee.a.flush().map_err(|e| EngineError::io("compress layer", e))?;
+            tee.a
+                .flush()
+                .map_err(|e| EngineError::io("compress layer", e))?;
         }
-        let size = tmp.as_file().metadata().map_err(|e| EngineError::io("stat", e))?.len();
+        let size = tmp
+            .as_file()
+            .metadata()
+            .map_err(|e| EngineError::io("stat", e))?
+            .len();
         let digest = hasher.finish();
-        let source = LayerSource { digest: digest.clone(), size, media_type: media_types::DOCKER_LAYER_GZIP.into() };
+        let source = LayerSource {
+            digest: digest.clone(),
+            size,
+            media_type: media_types::DOCKER_LAYER_GZIP.into(),
+        };
         if client.blob_exists(repo, &digest)?.is_some() {
             progress(Progress::line(Some(&id), "Layer already exists"));
         } else {
             let f = tmp.reopen().map_err(|e| EngineError::io("reopen", e))?;
-            let mut body = Counted { inner: std::io::BufReader::with_capacity(1 << 20, f), done: 0, total: size, last: Instant::now(), id: id.clone(), progress };
+            let mut body = Counted {
+                inner: std::io::BufReader::with_capacity(1 << 20, f),
+                done: 0,
+                total: size,
+                last: Instant::now(),
+                id: id.clone(),
+                progress,
+            };
             client.upload_blob(repo, &digest, size, &mut body, None)?;
             progress(Progress::line(Some(&id), "Pushed"));
         }
-        let layer = self.view()?.layers.get(diff_id).cloned().ok_or_else(|| EngineError::NotFound(format!("layer {diff_id} not found")))?;
-        self.db().write(|tx| -> Result<()> { Ok(tx.insert_layer(&layer, Some(&source))?) })?;
-        let _ = self.db().record_origin(&digest, repo.registry(), repo.name());
+        let layer = self
+            .view()?
+            .layers
+            .get(diff_id)
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound(format!("layer {diff_id} not found")))?;
+        self.db()
+            .write(|tx| -> Result<()> { Ok(tx.insert_layer(&layer, Some(&source))?) })?;
+        let _ = self
+            .db()
+            .record_origin(&digest, repo.registry(), repo.name());
         Ok(desc(&source))
     }
 
@@ -670,18 +878,31 @@ impl Engine {
     pub fn search(&self, env: &RegistryEnv, term: &str, limit: usize) -> Result<Vec<SearchResult>> {
         let mut out = Vec::new();
         let (registry_filter, term) = match term.split_once('/') {
-            Some((r, t)) if r.contains(['.', ':']) || r == "localhost" => (Some(r.to_string()), t.to_string()),
+            Some((r, t)) if r.contains(['.', ':']) || r == "localhost" => {
+                (Some(r.to_string()), t.to_string())
+            }
             _ => (None, term.to_string()),
         };
-        for registry in env.search.iter().filter(|r| registry_filter.as_ref().is_none_or(|f| f == *r)) {
+        for registry in env
+            .search
+            .iter()
+            .filter(|r| registry_filter.as_ref().is_none_or(|f| f == *r))
+        {
             for name in env.client.catalog(registry)? {
                 if !name.contains(&term) {
                     continue;
                 }
-                let tags = env.client.tags(&Repo::new(registry, &name)).unwrap_or_default();
+                let tags = env
+                    .client
+                    .tags(&Repo::new(registry, &name))
+                    .unwrap_or_default();
                 out.push(SearchResult {
                     name: format!("{registry}/{name}"),
-                    description: if tags.is_empty() { String::new() } else { format!("tags: {}", tags.join(", ")) },
+                    description: if tags.is_empty() {
+                        String::new()
+                    } else {
+                        format!("tags: {}", tags.join(", "))
+                    },
                     star_count: 0,
                     is_official: false,
                 });

@@ -224,9 +224,12 @@ impl Engine {
                     let mut buf = vec![0u8; 1 << 20];
                     let mut left = len;
                     while left > 0 {
-                        let n = std::io::Read::read(&mut f, &mut buf[..left.min(1 << 20) as usize]).map_err(io)?;
+                        let n = std::io::Read::read(&mut f, &mut buf[..left.min(1 << 20) as usize])
+                            .map_err(io)?;
                         if n == 0 {
-                            return Err(EngineError::invalid(format!("blob {d} shrank while saving")));
+                            return Err(EngineError::invalid(format!(
+                                "blob {d} shrank while saving"
+                            )));
                         }
                         out.write_all(&buf[..n]).map_err(io)?;
                         left -= n as u64;

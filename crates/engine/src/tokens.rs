@@ -1,6 +1,6 @@
 //! Team mode: API tokens with roles (stored as sha256 hashes) and the audit log.
 
-use crate::{EngineError, Engine, Result};
+use crate::{Engine, EngineError, Result};
 use metadata_db::{AuditRecord, TokenRecord};
 use std::io::Read;
 
@@ -22,7 +22,9 @@ impl Role {
             "viewer" => Ok(Role::Viewer),
             "operator" => Ok(Role::Operator),
             "admin" => Ok(Role::Admin),
-            _ => Err(EngineError::invalid(format!("invalid role {s:?}: expected viewer, operator or admin"))),
+            _ => Err(EngineError::invalid(format!(
+                "invalid role {s:?}: expected viewer, operator or admin"
+            ))),
         }
     }
 
@@ -52,7 +54,11 @@ fn hash(secret: &str) -> String {
 impl Engine {
     /// Creates a token; returns its secret (shown once, stored only hashed).
     pub fn create_token(&self, name: &str, role: Role) -> Result<String> {
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)) {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
+        {
             return Err(EngineError::invalid(format!("invalid token name {name:?}")));
         }
         let mut raw = [0u8; 24];
@@ -66,17 +72,24 @@ impl Engine {
             hash: hash(&secret),
             created: time::OffsetDateTime::now_utc().unix_timestamp(),
         };
-        self.db().insert_token(&rec).map_err(|e| match e.to_string().contains("UNIQUE") {
-            true => EngineError::Conflict(format!("a token named {name:?} already exists")),
-            false => e.into(),
-        })?;
+        self.db()
+            .insert_token(&rec)
+            .map_err(|e| match e.to_string().contains("UNIQUE") {
+                true => EngineError::Conflict(format!("a token named {name:?} already exists")),
+                false => e.into(),
+            })?;
         Ok(secret)
     }
 
     /// The holder of `secret`, if it is a valid token.
     pub fn verify_token(&self, secret: &str) -> Result<Option<Principal>> {
-        let Some(rec) = self.db().token_by_hash(&hash(secret))? else { return Ok(None) };
-        Ok(Some(Principal { name: rec.name, role: Role::parse(&rec.role)? }))
+        let Some(rec) = self.db().token_by_hash(&hash(secret))? else {
+            return Ok(None);
+        };
+        Ok(Some(Principal {
+            name: rec.name,
+            role: Role::parse(&rec.role)?,
+        }))
     }
 
     /// Every token (names and roles; secrets are not kept).
@@ -122,8 +135,16 @@ mod tests {
         let p = e.verify_token(&secret).unwrap().unwrap();
         assert_eq!((p.name.as_str(), p.role), ("ci", Role::Operator));
         assert_eq!(e.verify_token("strata_nope").unwrap(), None);
-        assert!(e.tokens().unwrap().iter().all(|t| t.hash != secret && t.hash.len() == 64));
-        assert!(e.create_token("ci", Role::Viewer).unwrap_err().to_string().contains("already exists"));
+        assert!(e
+            .tokens()
+            .unwrap()
+            .iter()
+            .all(|t| t.hash != secret && t.hash.len() == 64));
+        assert!(e
+            .create_token("ci", Role::Viewer)
+            .unwrap_err()
+            .to_string()
+            .contains("already exists"));
         e.audit("ci", "POST /images/bb/tag", "bb", "ok").unwrap();
         e.audit("ci", "DELETE /images/bb", "bb", "ok").unwrap();
         let log = e.audit_log(1).unwrap();

@@ -60,11 +60,20 @@ impl fmt::Display for RefError {
             RefError::NameEmpty => f.write_str("repository name must have at least one component"),
             RefError::NameContainsUppercase => f.write_str("repository name must be lowercase"),
             RefError::RepositoryNotLowercase(r) => {
-                write!(f, "invalid reference format: repository name ({r}) must be lowercase")
+                write!(
+                    f,
+                    "invalid reference format: repository name ({r}) must be lowercase"
+                )
             }
-            RefError::NameTooLong => write!(f, "repository name must not be more than {NAME_MAX} characters"),
+            RefError::NameTooLong => write!(
+                f,
+                "repository name must not be more than {NAME_MAX} characters"
+            ),
             RefError::HexName(s) => {
-                write!(f, "invalid repository name ({s}), cannot specify 64-byte hexadecimal strings")
+                write!(
+                    f,
+                    "invalid repository name ({s}), cannot specify 64-byte hexadecimal strings"
+                )
             }
             RefError::InvalidTag => f.write_str("invalid tag format"),
             RefError::InvalidDigest(why) => f.write_str(why),
@@ -127,7 +136,9 @@ fn is_domain_component(s: &str) -> bool {
 /// `host[:port]` where host is dotted domain components or `[ipv6]`.
 fn is_domain(s: &str) -> bool {
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let Some((v6, after)) = rest.split_once(']') else { return false };
+        let Some((v6, after)) = rest.split_once(']') else {
+            return false;
+        };
         if v6.is_empty() || !v6.bytes().all(|c| c.is_ascii_hexdigit() || c == b':') {
             return false;
         }
@@ -156,12 +167,17 @@ fn is_domain(s: &str) -> bool {
 fn is_tag(s: &str) -> bool {
     let b = s.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    !b.is_empty() && b.len() <= 128 && word(b[0]) && b[1..].iter().all(|&c| word(c) || c == b'.' || c == b'-')
+    !b.is_empty()
+        && b.len() <= 128
+        && word(b[0])
+        && b[1..].iter().all(|&c| word(c) || c == b'.' || c == b'-')
 }
 
 /// `[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`
 fn is_digest_syntax(s: &str) -> bool {
-    let Some((alg, hex)) = s.split_once(':') else { return false };
+    let Some((alg, hex)) = s.split_once(':') else {
+        return false;
+    };
     let alg_ok = alg.split(['-', '_', '+', '.']).all(|part| {
         let b = part.as_bytes();
         !b.is_empty() && b[0].is_ascii_alphabetic() && b.iter().all(|c| c.is_ascii_alphanumeric())
@@ -171,14 +187,21 @@ fn is_digest_syntax(s: &str) -> bool {
 
 /// `digest.Parse` + `Validate`: the digest library's texts.
 fn parse_digest(s: &str) -> Result<Digest, RefError> {
-    let (alg, hex) = s.split_once(':').ok_or_else(|| RefError::InvalidDigest("invalid checksum digest format".into()))?;
+    let (alg, hex) = s
+        .split_once(':')
+        .ok_or_else(|| RefError::InvalidDigest("invalid checksum digest format".into()))?;
     if alg != "sha256" {
-        return Err(RefError::InvalidDigest("unsupported digest algorithm".into()));
+        return Err(RefError::InvalidDigest(
+            "unsupported digest algorithm".into(),
+        ));
     }
     if hex.len() != 64 {
-        return Err(RefError::InvalidDigest("invalid checksum digest length".into()));
+        return Err(RefError::InvalidDigest(
+            "invalid checksum digest length".into(),
+        ));
     }
-    Digest::from_hex(hex).ok_or_else(|| RefError::InvalidDigest("invalid checksum digest format".into()))
+    Digest::from_hex(hex)
+        .ok_or_else(|| RefError::InvalidDigest("invalid checksum digest format".into()))
 }
 
 /// `reference.Parse`: the grammar, without normalisation. `s` must name its domain explicitly.
@@ -208,7 +231,12 @@ fn parse_full(s: &str) -> Result<Reference, RefError> {
         return Err(RefError::NameTooLong);
     }
     let digest = digest.map(parse_digest).transpose()?;
-    Ok(Reference { domain: domain.into(), path: path.into(), tag: tag.map(Into::into), digest })
+    Ok(Reference {
+        domain: domain.into(),
+        path: path.into(),
+        tag: tag.map(Into::into),
+        digest,
+    })
 }
 
 /// Splits `name[:tag]`: the tag is after the last `:` that follows the last `/`.
@@ -231,7 +259,9 @@ fn syntax_ok(s: &str) -> bool {
     let name_ok = |name: &str| {
         let parts: Vec<&str> = name.split('/').collect();
         parts.iter().all(|p| is_path_component(p))
-            || (parts.len() > 1 && is_domain(parts[0]) && parts[1..].iter().all(|p| is_path_component(p)))
+            || (parts.len() > 1
+                && is_domain(parts[0])
+                && parts[1..].iter().all(|p| is_path_component(p)))
     };
     // Both readings of a trailing `:x` must be tried: `localhost:5000` is a name (domain with port
     // needs a path after it, so it is name `localhost` + tag `5000`).
@@ -246,7 +276,9 @@ fn syntax_ok(s: &str) -> bool {
 fn split_docker_domain(name: &str) -> (String, String) {
     let (mut domain, mut rest) = match name.split_once('/') {
         Some((first, rest))
-            if first.contains(['.', ':']) || first == "localhost" || first.to_lowercase() != first =>
+            if first.contains(['.', ':'])
+                || first == "localhost"
+                || first.to_lowercase() != first =>
         {
             (first.to_string(), rest.to_string())
         }
@@ -346,17 +378,29 @@ impl Reference {
         if !is_tag(tag) {
             return Err(RefError::InvalidTag);
         }
-        Ok(Reference { tag: Some(tag.into()), digest: None, ..self.clone() })
+        Ok(Reference {
+            tag: Some(tag.into()),
+            digest: None,
+            ..self.clone()
+        })
     }
 
     /// Same name with this digest (tag dropped).
     pub fn with_digest(&self, digest: Digest) -> Reference {
-        Reference { tag: None, digest: Some(digest), ..self.clone() }
+        Reference {
+            tag: None,
+            digest: Some(digest),
+            ..self.clone()
+        }
     }
 
     /// Same name without tag or digest.
     pub fn name_only(&self) -> Reference {
-        Reference { tag: None, digest: None, ..self.clone() }
+        Reference {
+            tag: None,
+            digest: None,
+            ..self.clone()
+        }
     }
 }
 
@@ -376,7 +420,9 @@ impl FromStr for Reference {
 /// `ParseAnyReference`: a 64-hex ID, a `sha256:` digest, or a normalised name.
 pub fn parse_any(s: &str) -> Result<AnyReference, RefError> {
     if is_identifier(s) {
-        return Ok(AnyReference::Id(Digest::from_hex(s).ok_or(RefError::InvalidFormat)?));
+        return Ok(AnyReference::Id(
+            Digest::from_hex(s).ok_or(RefError::InvalidFormat)?,
+        ));
     }
     if is_digest_syntax(s) {
         if let Ok(d) = parse_digest(s) {

@@ -4,21 +4,91 @@ use super::*;
 fn normalises_like_docker() {
     // input, full form with default tag, familiar string with default tag, familiar name
     let cases = [
-        ("busybox", "docker.io/library/busybox:latest", "busybox:latest", "busybox"),
-        ("busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36", "busybox"),
-        ("library/busybox", "docker.io/library/busybox:latest", "busybox:latest", "busybox"),
-        ("docker.io/library/busybox", "docker.io/library/busybox:latest", "busybox:latest", "busybox"),
-        ("index.docker.io/library/bb:2", "docker.io/library/bb:2", "bb:2", "bb"),
-        ("user/app", "docker.io/user/app:latest", "user/app:latest", "user/app"),
-        ("docker.io/library/a/b", "docker.io/library/a/b:latest", "library/a/b:latest", "library/a/b"),
-        ("localhost/a", "localhost/a:latest", "localhost/a:latest", "localhost/a"),
-        ("localhost:5000/a/b:1", "localhost:5000/a/b:1", "localhost:5000/a/b:1", "localhost:5000/a/b"),
-        ("127.0.0.1:5000/bb", "127.0.0.1:5000/bb:latest", "127.0.0.1:5000/bb:latest", "127.0.0.1:5000/bb"),
-        ("[::1]:5000/bb:x", "[::1]:5000/bb:x", "[::1]:5000/bb:x", "[::1]:5000/bb"),
+        (
+            "busybox",
+            "docker.io/library/busybox:latest",
+            "busybox:latest",
+            "busybox",
+        ),
+        (
+            "busybox:1.36",
+            "docker.io/library/busybox:1.36",
+            "busybox:1.36",
+            "busybox",
+        ),
+        (
+            "library/busybox",
+            "docker.io/library/busybox:latest",
+            "busybox:latest",
+            "busybox",
+        ),
+        (
+            "docker.io/library/busybox",
+            "docker.io/library/busybox:latest",
+            "busybox:latest",
+            "busybox",
+        ),
+        (
+            "index.docker.io/library/bb:2",
+            "docker.io/library/bb:2",
+            "bb:2",
+            "bb",
+        ),
+        (
+            "user/app",
+            "docker.io/user/app:latest",
+            "user/app:latest",
+            "user/app",
+        ),
+        (
+            "docker.io/library/a/b",
+            "docker.io/library/a/b:latest",
+            "library/a/b:latest",
+            "library/a/b",
+        ),
+        (
+            "localhost/a",
+            "localhost/a:latest",
+            "localhost/a:latest",
+            "localhost/a",
+        ),
+        (
+            "localhost:5000/a/b:1",
+            "localhost:5000/a/b:1",
+            "localhost:5000/a/b:1",
+            "localhost:5000/a/b",
+        ),
+        (
+            "127.0.0.1:5000/bb",
+            "127.0.0.1:5000/bb:latest",
+            "127.0.0.1:5000/bb:latest",
+            "127.0.0.1:5000/bb",
+        ),
+        (
+            "[::1]:5000/bb:x",
+            "[::1]:5000/bb:x",
+            "[::1]:5000/bb:x",
+            "[::1]:5000/bb",
+        ),
         ("Foo/bar", "Foo/bar:latest", "Foo/bar:latest", "Foo/bar"),
-        ("localhost:5000", "docker.io/library/localhost:5000", "localhost:5000", "localhost"),
-        ("a__b-c---d/e.f_g", "docker.io/a__b-c---d/e.f_g:latest", "a__b-c---d/e.f_g:latest", "a__b-c---d/e.f_g"),
-        ("bb:UP_per.case-1", "docker.io/library/bb:UP_per.case-1", "bb:UP_per.case-1", "bb"),
+        (
+            "localhost:5000",
+            "docker.io/library/localhost:5000",
+            "localhost:5000",
+            "localhost",
+        ),
+        (
+            "a__b-c---d/e.f_g",
+            "docker.io/a__b-c---d/e.f_g:latest",
+            "a__b-c---d/e.f_g:latest",
+            "a__b-c---d/e.f_g",
+        ),
+        (
+            "bb:UP_per.case-1",
+            "docker.io/library/bb:UP_per.case-1",
+            "bb:UP_per.case-1",
+            "bb",
+        ),
     ];
     for (input, full, familiar, name) in cases {
         let r = Reference::parse_normalized(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -26,7 +96,11 @@ fn normalises_like_docker() {
         let r = r.with_default_tag();
         assert_eq!(r.to_string(), full, "{input}");
         assert_eq!(r.familiar_string(), familiar, "{input}");
-        assert_eq!(Reference::parse_normalized(&r.to_string()).unwrap(), r, "round trip of {input}");
+        assert_eq!(
+            Reference::parse_normalized(&r.to_string()).unwrap(),
+            r,
+            "round trip of {input}"
+        );
     }
 }
 
@@ -36,13 +110,26 @@ fn digests() {
     let r = Reference::parse_normalized(&format!("bb@sha256:{hex}")).unwrap();
     assert_eq!(r.tag(), None);
     assert_eq!(r.digest().unwrap().hex(), hex);
-    assert_eq!(r.clone().with_default_tag(), r, "a digest needs no default tag");
+    assert_eq!(
+        r.clone().with_default_tag(),
+        r,
+        "a digest needs no default tag"
+    );
     assert_eq!(r.familiar_string(), format!("bb@sha256:{hex}"));
     let both = Reference::parse_normalized(&format!("localhost:5000/bb:1@sha256:{hex}")).unwrap();
-    assert_eq!(both.to_string(), format!("localhost:5000/bb:1@sha256:{hex}"));
-    assert_eq!(both.with_tag("2").unwrap().to_string(), "localhost:5000/bb:2");
     assert_eq!(
-        Reference::parse_normalized("bb").unwrap().with_digest(Digest::from_hex(&hex).unwrap()).to_string(),
+        both.to_string(),
+        format!("localhost:5000/bb:1@sha256:{hex}")
+    );
+    assert_eq!(
+        both.with_tag("2").unwrap().to_string(),
+        "localhost:5000/bb:2"
+    );
+    assert_eq!(
+        Reference::parse_normalized("bb")
+            .unwrap()
+            .with_digest(Digest::from_hex(&hex).unwrap())
+            .to_string(),
         format!("docker.io/library/bb@sha256:{hex}")
     );
 }
@@ -77,20 +164,36 @@ fn docker_error_texts() {
     }
     // exactly 255 is fine
     assert!(Reference::parse_normalized(&format!("library/{}", "a".repeat(247))).is_ok());
-    assert_eq!(Reference::parse_normalized("bb").unwrap().with_tag("-x").unwrap_err().to_string(), "invalid tag format");
+    assert_eq!(
+        Reference::parse_normalized("bb")
+            .unwrap()
+            .with_tag("-x")
+            .unwrap_err()
+            .to_string(),
+        "invalid tag format"
+    );
 }
 
 #[test]
 fn any_reference() {
     let hex = "0123456789abcdef".repeat(4);
-    assert_eq!(parse_any(&hex).unwrap(), AnyReference::Id(Digest::from_hex(&hex).unwrap()));
-    assert_eq!(parse_any(&format!("sha256:{hex}")).unwrap(), AnyReference::Id(Digest::from_hex(&hex).unwrap()));
+    assert_eq!(
+        parse_any(&hex).unwrap(),
+        AnyReference::Id(Digest::from_hex(&hex).unwrap())
+    );
+    assert_eq!(
+        parse_any(&format!("sha256:{hex}")).unwrap(),
+        AnyReference::Id(Digest::from_hex(&hex).unwrap())
+    );
     match parse_any("bb").unwrap() {
         AnyReference::Named(r) => assert_eq!(r.to_string(), "docker.io/library/bb"),
         other => panic!("{other:?}"),
     }
     // a short hex string is a name
-    assert!(matches!(parse_any("abc123").unwrap(), AnyReference::Named(_)));
+    assert!(matches!(
+        parse_any("abc123").unwrap(),
+        AnyReference::Named(_)
+    ));
 }
 
 #[test]
@@ -112,7 +215,11 @@ fn familiar_matching() {
         ("bb:2", "bb:1", false),
     ];
     for (pattern, name, want) in cases {
-        assert_eq!(familiar_match(pattern, &r(name)), want, "{pattern} vs {name}");
+        assert_eq!(
+            familiar_match(pattern, &r(name)),
+            want,
+            "{pattern} vs {name}"
+        );
     }
     assert_eq!(path_match("[", "a"), Err(glob::BadPattern));
     assert_eq!(path_match("a\\*b", "a*b"), Ok(true));

@@ -30,7 +30,11 @@ impl<'a> Facts<'a> {
         for list in refs.values_mut() {
             sort_refs(list);
         }
-        let parents = view.images.iter().filter_map(|i| i.parent.as_ref()).collect();
+        let parents = view
+            .images
+            .iter()
+            .filter_map(|i| i.parent.as_ref())
+            .collect();
         let mut layer_refs: BTreeMap<&Digest, usize> = BTreeMap::new();
         for img in &view.images {
             for d in distinct_layers(img) {
@@ -71,7 +75,11 @@ impl<'a> Facts<'a> {
 
     /// Number of containers created from `id`.
     pub fn containers(&self, id: &Digest) -> u64 {
-        self.view.containers.iter().filter(|c| c.image == *id).count() as u64
+        self.view
+            .containers
+            .iter()
+            .filter(|c| c.image == *id)
+            .count() as u64
     }
 
     fn layer_size(&self, diff_id: &Digest) -> u64 {

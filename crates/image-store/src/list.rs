@@ -117,12 +117,18 @@ impl<'f, 'a> Selection<'f, 'a> {
     }
 
     /// The image's summary, or `None` when the options hide it.
-    fn summary(&self, facts: &Facts<'_>, img: &ImageRecord) -> Result<Option<ImageSummary>, StoreError> {
+    fn summary(
+        &self,
+        facts: &Facts<'_>,
+        img: &ImageRecord,
+    ) -> Result<Option<ImageSummary>, StoreError> {
         let has_children = facts.has_children(&img.id);
         if self.dangling_only && has_children {
             return Ok(None);
         }
-        if self.before.is_some_and(|b| img.created >= b) || self.since.is_some_and(|s| img.created <= s) {
+        if self.before.is_some_and(|b| img.created >= b)
+            || self.since.is_some_and(|s| img.created <= s)
+        {
             return Ok(None);
         }
         if !self.filters.match_kv("label", &img.labels) {
@@ -155,7 +161,11 @@ impl<'f, 'a> Selection<'f, 'a> {
     }
 
     /// The image's familiar tags and digests that pass the `reference` filter.
-    fn references(&self, facts: &Facts<'_>, img: &ImageRecord) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    fn references(
+        &self,
+        facts: &Facts<'_>,
+        img: &ImageRecord,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
         let refs = facts.refs_of(&img.id);
         let mut tags = Vec::new();
         let mut digests: Vec<Reference> = Vec::new();
@@ -179,7 +189,10 @@ impl<'f, 'a> Selection<'f, 'a> {
             }
         }
         sort_refs(&mut digests);
-        Ok((tags, digests.iter().map(Reference::familiar_string).collect()))
+        Ok((
+            tags,
+            digests.iter().map(Reference::familiar_string).collect(),
+        ))
     }
 
     /// The `reference` filter: some pattern matches the familiar string, the familiar name,
@@ -210,7 +223,11 @@ impl<'f, 'a> Selection<'f, 'a> {
 /// Creation time of the image `name` resolves to.
 fn created_of(view: &StoreView, name: &str) -> Result<i64, StoreError> {
     let id = resolve(view, name)?.id;
-    Ok(view.images.iter().find(|i| i.id == id).map_or(0, |i| i.created))
+    Ok(view
+        .images
+        .iter()
+        .find(|i| i.id == id)
+        .map_or(0, |i| i.created))
 }
 
 /// `until=` as unix seconds with an optional fraction, rounded up (images carry whole seconds,

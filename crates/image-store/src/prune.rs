@@ -63,7 +63,12 @@ fn prune_one(planner: &mut Planner<'_>, img: &ImageRecord, all: bool) {
     }
 }
 
-fn is_candidate(facts: &Facts<'_>, img: &ImageRecord, opts: &PruneOptions, labels: &Filters<'_>) -> bool {
+fn is_candidate(
+    facts: &Facts<'_>,
+    img: &ImageRecord,
+    opts: &PruneOptions,
+    labels: &Filters<'_>,
+) -> bool {
     let has_children = facts.has_children(&img.id);
     if !opts.all && has_children {
         return false;
@@ -90,5 +95,6 @@ fn label_filters(labels: &[String]) -> Filters<'_> {
 
 /// moby's `matchLabels`: every `label` holds, and not every `label!` holds.
 fn match_labels(labels: &Filters<'_>, img: &ImageRecord) -> bool {
-    labels.match_kv("label", &img.labels) && !(labels.contains("label!") && labels.match_kv("label!", &img.labels))
+    labels.match_kv("label", &img.labels)
+        && !(labels.contains("label!") && labels.match_kv("label!", &img.labels))
 }

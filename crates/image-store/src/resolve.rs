@@ -53,7 +53,9 @@ pub fn resolve(view: &StoreView, input: &str) -> Result<Resolved, StoreError> {
                     reference: None,
                 });
             }
-            Err(StoreError::NoSuchImage(named.with_default_tag().familiar_string()))
+            Err(StoreError::NoSuchImage(
+                named.with_default_tag().familiar_string(),
+            ))
         }
     }
 }
@@ -79,19 +81,28 @@ fn lookup_reference(view: &StoreView, named: &Reference) -> Option<(Digest, Refe
 
 /// `name@digest`: a stored digest reference, or an image pulled with that manifest digest
 /// that has a reference of the same repository.
-fn lookup_digest(view: &StoreView, named: &Reference, digest: &Digest) -> Option<(Digest, Reference)> {
+fn lookup_digest(
+    view: &StoreView,
+    named: &Reference,
+    digest: &Digest,
+) -> Option<(Digest, Reference)> {
     let name = named.name();
-    let stored = view
-        .tags
-        .iter()
-        .find(|t| t.reference.digest() == Some(digest) && t.reference.name() == name && image_exists(view, &t.image));
+    let stored = view.tags.iter().find(|t| {
+        t.reference.digest() == Some(digest)
+            && t.reference.name() == name
+            && image_exists(view, &t.image)
+    });
     if let Some(t) = stored {
         return Some((t.image.clone(), t.reference.clone()));
     }
     view.images
         .iter()
         .filter(|i| i.manifest.as_ref().is_some_and(|(m, _)| m == digest))
-        .find(|i| view.tags.iter().any(|t| t.image == i.id && t.reference.name() == name))
+        .find(|i| {
+            view.tags
+                .iter()
+                .any(|t| t.image == i.id && t.reference.name() == name)
+        })
         .map(|i| (i.id.clone(), named.with_digest(digest.clone())))
 }
 
@@ -106,7 +117,10 @@ pub(crate) fn search_id(view: &StoreView, input: &str) -> Option<Digest> {
     if prefix.is_empty() {
         return None;
     }
-    let mut matches = view.images.iter().filter(|i| i.id.hex().starts_with(prefix));
+    let mut matches = view
+        .images
+        .iter()
+        .filter(|i| i.id.hex().starts_with(prefix));
     let first = matches.next()?;
     if prefix.len() == 64 {
         return Some(first.id.clone());

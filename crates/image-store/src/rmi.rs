@@ -121,7 +121,9 @@ impl<'a> Planner<'a> {
     pub fn new(view: &'a StoreView) -> Planner<'a> {
         let mut refs: BTreeMap<Digest, Vec<Reference>> = BTreeMap::new();
         for t in &view.tags {
-            refs.entry(t.image.clone()).or_default().push(t.reference.clone());
+            refs.entry(t.image.clone())
+                .or_default()
+                .push(t.reference.clone());
         }
         refs.values_mut().for_each(sort_refs);
         Planner {
@@ -168,11 +170,18 @@ impl<'a> Planner<'a> {
             message,
         };
         if mask & CHILD != 0 && self.has_children(id) {
-            return Some(conflict(true, false, "image has dependent child images".into()));
+            return Some(conflict(
+                true,
+                false,
+                "image has dependent child images".into(),
+            ));
         }
         if mask & RUNNING != 0 {
             if let Some(c) = self.first_container(id, Some(true)) {
-                let msg = format!("image is being used by running container {}", truncate_id(&c.id));
+                let msg = format!(
+                    "image is being used by running container {}",
+                    truncate_id(&c.id)
+                );
                 return Some(conflict(true, true, msg));
             }
         }
@@ -182,7 +191,10 @@ impl<'a> Planner<'a> {
         }
         if mask & STOPPED != 0 {
             if let Some(c) = self.first_container(id, Some(false)) {
-                let msg = format!("image is being used by stopped container {}", truncate_id(&c.id));
+                let msg = format!(
+                    "image is being used by stopped container {}",
+                    truncate_id(&c.id)
+                );
                 return Some(conflict(false, true, msg));
             }
         }
@@ -194,7 +206,9 @@ impl<'a> Planner<'a> {
         if let Some(list) = self.refs.get_mut(id) {
             list.retain(|x| x != r);
         }
-        self.plan.events.push(RmiEvent::Untagged(r.familiar_string()));
+        self.plan
+            .events
+            .push(RmiEvent::Untagged(r.familiar_string()));
         self.plan.untag.push(r.clone());
     }
 
@@ -222,7 +236,9 @@ impl<'a> Planner<'a> {
         } else {
             // A manifest digest the image was pulled with: it stands for the image's tags in
             // that repository, so they go with it.
-            self.plan.events.push(RmiEvent::Untagged(reference.familiar_string()));
+            self.plan
+                .events
+                .push(RmiEvent::Untagged(reference.familiar_string()));
             let same_repo = refs
                 .iter()
                 .filter(|r| r.digest().is_none() && r.name() == reference.name());
@@ -253,7 +269,12 @@ impl<'a> Planner<'a> {
     }
 
     /// The by-ID half of moby's `ImageDelete`.
-    pub fn remove_by_id(&mut self, id: &Digest, force: bool, prune: bool) -> Result<(), StoreError> {
+    pub fn remove_by_id(
+        &mut self,
+        id: &Digest,
+        force: bool,
+        prune: bool,
+    ) -> Result<(), StoreError> {
         let refs = self.refs(id);
         if is_single_reference(&refs) {
             let mask = if force { HARD } else { HARD | STOPPED };
@@ -269,7 +290,13 @@ impl<'a> Planner<'a> {
 
     /// moby's `imageDeleteHelper`: deletes `id` and then, with `prune`, each parent left
     /// dangling and unused. Conflicts are errors unless `quiet`.
-    fn delete(&mut self, id: &Digest, force: bool, prune: bool, quiet: bool) -> Result<(), StoreError> {
+    fn delete(
+        &mut self,
+        id: &Digest,
+        force: bool,
+        prune: bool,
+        quiet: bool,
+    ) -> Result<(), StoreError> {
         let mut parent = self.delete_one(id, force, quiet)?;
         if !prune {
             return Ok(());
@@ -281,7 +308,12 @@ impl<'a> Planner<'a> {
     }
 
     /// Deletes one image with its remaining references; returns its parent when it was deleted.
-    fn delete_one(&mut self, id: &Digest, force: bool, quiet: bool) -> Result<Option<Digest>, StoreError> {
+    fn delete_one(
+        &mut self,
+        id: &Digest,
+        force: bool,
+        quiet: bool,
+    ) -> Result<Option<Digest>, StoreError> {
         let mask = if force { HARD } else { HARD | SOFT };
         if let Some(c) = self.conflict(id, mask) {
             if quiet && (!self.is_dangling(id) || c.used) {
@@ -302,7 +334,11 @@ impl<'a> Planner<'a> {
         // image shares is deleted and printed by its chain ID.
         for k in (0..img.diff_ids.len()).rev() {
             let prefix = &img.diff_ids[..=k];
-            if self.images.values().any(|o| o.diff_ids.len() > k && &o.diff_ids[..=k] == prefix) {
+            if self
+                .images
+                .values()
+                .any(|o| o.diff_ids.len() > k && &o.diff_ids[..=k] == prefix)
+            {
                 break;
             }
             if let Some(chain) = oci_model::chain_id(prefix) {

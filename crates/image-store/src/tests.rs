@@ -130,7 +130,12 @@ fn resolve_table() {
     let cases: Vec<(String, &str, bool, Option<String>)> = vec![
         ("bb".into(), "a1", false, by_name("bb:latest")),
         ("bb:latest".into(), "a1", false, by_name("bb:latest")),
-        ("docker.io/library/bb:1".into(), "ab1", false, by_name("bb:1")),
+        (
+            "docker.io/library/bb:1".into(),
+            "ab1",
+            false,
+            by_name("bb:1"),
+        ),
         ("user/app:2".into(), "ab2", false, by_name("user/app:2")),
         (d1.clone(), "ab2", false, Some(d1.clone())),
         // a digest wins over a tag
@@ -151,7 +156,11 @@ fn resolve_table() {
         let got = resolve(&v, &input).unwrap_or_else(|e| panic!("{input}: {e}"));
         assert_eq!(got.id, h(want), "{input}");
         assert_eq!(got.by_id, by_id, "{input}");
-        assert_eq!(got.reference.map(|r| r.familiar_string()), reference, "{input}");
+        assert_eq!(
+            got.reference.map(|r| r.familiar_string()),
+            reference,
+            "{input}"
+        );
     }
 }
 
@@ -160,14 +169,22 @@ fn resolve_errors() {
     let v = resolve_view();
     let missing = h("99");
     let cases: Vec<(String, String, ErrorKind)> = vec![
-        ("bb:9".into(), "No such image: bb:9".into(), ErrorKind::NotFound),
+        (
+            "bb:9".into(),
+            "No such image: bb:9".into(),
+            ErrorKind::NotFound,
+        ),
         (
             "nosuch".into(),
             "No such image: nosuch:latest".into(),
             ErrorKind::NotFound,
         ),
         // "ab" is a prefix of two IDs: ambiguous, so not found
-        ("ab".into(), "No such image: ab:latest".into(), ErrorKind::NotFound),
+        (
+            "ab".into(),
+            "No such image: ab:latest".into(),
+            ErrorKind::NotFound,
+        ),
         (
             "sha256:ab".into(),
             "No such image: sha256:ab".into(),
@@ -249,8 +266,15 @@ type FilterCase = (bool, Vec<(&'static str, &'static str)>, Vec<&'static str>);
 /// Filters, the error text, its kind.
 type FilterErrorCase = (Vec<(&'static str, &'static str)>, &'static str, ErrorKind);
 
-fn list(v: &StoreView, all: bool, filters: &[(&str, &str)]) -> Result<Vec<ImageSummary>, StoreError> {
-    let filters = filters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+fn list(
+    v: &StoreView,
+    all: bool,
+    filters: &[(&str, &str)],
+) -> Result<Vec<ImageSummary>, StoreError> {
+    let filters = filters
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     list_images(v, &ListOptions { all, filters })
 }
 
@@ -308,7 +332,10 @@ fn list_default_and_all() {
         (4, 4, 0, 0)
     );
     let base = &default[2];
-    assert_eq!((base.size, base.shared_size, base.unique_size), (1000, 1000, 0));
+    assert_eq!(
+        (base.size, base.shared_size, base.unique_size),
+        (1000, 1000, 0)
+    );
 }
 
 #[test]
@@ -318,13 +345,25 @@ fn list_filters() {
         (false, vec![("dangling", "true")], vec!["01d"]),
         (true, vec![("dangling", "true")], vec!["01d"]),
         (false, vec![("dangling", "1")], vec!["01d"]),
-        (false, vec![("dangling", "false")], vec!["11b", "a99", "ba5e"]),
+        (
+            false,
+            vec![("dangling", "false")],
+            vec!["11b", "a99", "ba5e"],
+        ),
         (true, vec![("dangling", "0")], vec!["11b", "a99", "ba5e"]),
         (false, vec![("before", "app:1")], vec!["ba5e", "01d"]),
         (true, vec![("before", "app:1")], vec!["3d", "ba5e", "01d"]),
-        (false, vec![("before", "app:1"), ("before", "base:1")], vec!["01d"]),
+        (
+            false,
+            vec![("before", "app:1"), ("before", "base:1")],
+            vec!["01d"],
+        ),
         (false, vec![("since", "base:1")], vec!["11b", "a99"]),
-        (false, vec![("since", "base:1"), ("before", "lib:2")], vec!["a99"]),
+        (
+            false,
+            vec![("since", "base:1"), ("before", "lib:2")],
+            vec!["a99"],
+        ),
         (false, vec![("until", "20")], vec!["ba5e", "01d"]),
         (false, vec![("until", "20.5")], vec!["ba5e", "01d"]),
         (false, vec![("reference", "app")], vec!["a99"]),
@@ -335,12 +374,20 @@ fn list_filters() {
             vec![("reference", "app"), ("reference", "base")],
             vec!["a99", "ba5e"],
         ),
-        (false, vec![("reference", "docker.io/library/base:1")], vec!["ba5e"]),
+        (
+            false,
+            vec![("reference", "docker.io/library/base:1")],
+            vec!["ba5e"],
+        ),
         (false, vec![("reference", "*/*/lib")], vec!["11b"]),
         (false, vec![("reference", "nothing")], vec![]),
         (false, vec![("label", "tier")], vec!["a99", "ba5e"]),
         (false, vec![("label", "tier=app")], vec!["a99"]),
-        (false, vec![("label", "tier"), ("label", "team=x")], vec!["a99"]),
+        (
+            false,
+            vec![("label", "tier"), ("label", "team=x")],
+            vec!["a99"],
+        ),
         (false, vec![("label", "tier"), ("label", "team=y")], vec![]),
         (
             false,
@@ -482,7 +529,10 @@ fn rmi_by_id_in_two_repositories_needs_force() {
 
     let plan = rmi(&v, "b2", true, false).unwrap();
     let plan = images_only(&v, plan);
-    assert_eq!(plan.events, vec![untagged("cc:1"), untagged("dd:1"), deleted("b2")]);
+    assert_eq!(
+        plan.events,
+        vec![untagged("cc:1"), untagged("dd:1"), deleted("b2")]
+    );
     assert_eq!(plan.untag, vec![r("cc:1"), r("dd:1")]);
     assert_eq!(plan.delete_images, vec![h("b2")]);
     assert_eq!(plan.bytes_freed, 100);
@@ -501,7 +551,10 @@ fn rmi_by_id_two_tags_of_one_repository_needs_force() {
     );
     let plan = rmi(&v, &h("b1").to_string(), true, false).unwrap();
     let plan = images_only(&v, plan);
-    assert_eq!(plan.events, vec![untagged("bb:1"), untagged("bb:2"), deleted("b1")]);
+    assert_eq!(
+        plan.events,
+        vec![untagged("bb:1"), untagged("bb:2"), deleted("b1")]
+    );
     assert_eq!(plan.delete_layers, vec![h("e2")]);
     assert_eq!(plan.bytes_freed, 100 + 210);
 }
@@ -529,7 +582,10 @@ fn rmi_by_id_single_repository_with_digest_untags_all() {
         }
     );
     // by tag: the digest reference of the same repository goes with the last tag
-    assert_eq!(images_only(&v, rmi(&v, "bb:1", false, false).unwrap()), plan);
+    assert_eq!(
+        images_only(&v, rmi(&v, "bb:1", false, false).unwrap()),
+        plan
+    );
     // by digest: the tag stays
     let plan = rmi(&v, &d, false, false).unwrap();
     let plan = images_only(&v, plan);
@@ -556,7 +612,10 @@ fn rmi_by_manifest_digest_untags_that_repository() {
         .0;
     let plan = rmi(&v, &d, false, false).unwrap();
     let plan = images_only(&v, plan);
-    assert_eq!(plan.events, vec![untagged(&d), untagged("bb:1"), untagged("bb:2")]);
+    assert_eq!(
+        plan.events,
+        vec![untagged(&d), untagged("bb:1"), untagged("bb:2")]
+    );
     assert_eq!(plan.untag, vec![r("bb:1"), r("bb:2")]);
     assert_eq!(plan.delete_images, Vec::<Digest>::new());
 }
@@ -596,12 +655,18 @@ fn rmi_with_stopped_container() {
     assert_eq!(rmi(&v, "cc:1", true, false).unwrap(), want);
     // another tag remains: untagging needs no force
     let v = rmi_view().tag("cc:2", "b2").container("c5", "b2", false).0;
-    assert_eq!(rmi(&v, "cc:1", false, false).unwrap().events, vec![untagged("cc:1")]);
+    assert_eq!(
+        rmi(&v, "cc:1", false, false).unwrap().events,
+        vec![untagged("cc:1")]
+    );
 }
 
 #[test]
 fn rmi_with_running_container() {
-    let v = rmi_view().container("c6", "b2", true).container("c7", "b2", false).0;
+    let v = rmi_view()
+        .container("c6", "b2", true)
+        .container("c7", "b2", false)
+        .0;
     let text = format!(
         "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
         h("b2").short(),
@@ -680,7 +745,12 @@ fn rmi_prunes_untagged_parents() {
     assert_eq!(
         plan,
         RmiPlan {
-            events: vec![untagged("top:1"), deleted("70b"), deleted("02"), deleted("01")],
+            events: vec![
+                untagged("top:1"),
+                deleted("70b"),
+                deleted("02"),
+                deleted("01")
+            ],
             untag: vec![r("top:1")],
             delete_images: hs(&["70b", "02", "01"]),
             delete_layers: hs(&["e2", "e3", "e4"]),
@@ -703,7 +773,10 @@ fn rmi_prunes_untagged_parents() {
     let v = chain_view().container("c1", "01", false).0;
     let plan = rmi(&v, "top:1", false, false).unwrap();
     let plan = images_only(&v, plan);
-    assert_eq!(plan.events, vec![untagged("top:1"), deleted("70b"), deleted("02")]);
+    assert_eq!(
+        plan.events,
+        vec![untagged("top:1"), deleted("70b"), deleted("02")]
+    );
     assert_eq!(plan.delete_layers, hs(&["e3", "e4"]));
     assert_eq!(plan.bytes_freed, 200 + 33 + 5);
     // a second child stops it too
@@ -732,7 +805,10 @@ fn rmi_not_found_and_invalid() {
     );
     let err = rmi(&v, "BB", false, false).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-    assert_eq!(err.to_string(), image_ref::parse_any("BB").unwrap_err().to_string());
+    assert_eq!(
+        err.to_string(),
+        image_ref::parse_any("BB").unwrap_err().to_string()
+    );
 }
 
 // ---------------------------------------------------------------- prune
@@ -822,7 +898,10 @@ fn prune_until_and_labels() {
     let dig = format!("dig@{}", h("d0"));
     // created at or before 10 only
     assert_eq!(prune(&v, false, Some(10), &[]).delete_images, hs(&["01d"]));
-    assert_eq!(prune(&v, false, Some(9), &[]).delete_images, Vec::<Digest>::new());
+    assert_eq!(
+        prune(&v, false, Some(9), &[]).delete_images,
+        Vec::<Digest>::new()
+    );
     assert_eq!(
         prune(&v, true, Some(40), &[]).delete_images,
         hs(&["01d", "0b", "0a", "d19"])
@@ -839,7 +918,11 @@ fn prune_until_and_labels() {
         (vec!["nolabel"], vec![]),
     ];
     for (labels, want) in cases {
-        assert_eq!(prune(&v, false, None, &labels).delete_images, hs(&want), "{labels:?}");
+        assert_eq!(
+            prune(&v, false, None, &labels).delete_images,
+            hs(&want),
+            "{labels:?}"
+        );
     }
     let plan = prune(&v, false, None, &["env=prod"]);
     let plan = images_only(&v, plan);
@@ -863,7 +946,12 @@ fn prune_all_parent_before_child_untags_then_deletes() {
     let plan = images_only(&v, plan);
     assert_eq!(
         plan.events,
-        vec![untagged("p:1"), untagged("c:1"), deleted("0b"), deleted("0a")]
+        vec![
+            untagged("p:1"),
+            untagged("c:1"),
+            deleted("0b"),
+            deleted("0a")
+        ]
     );
     assert_eq!(plan.delete_layers, hs(&["e1", "e2"]));
     assert_eq!(plan.bytes_freed, 230);
@@ -894,7 +982,15 @@ fn disk_usage_counts_layers_once() {
     let rows: Vec<(Digest, u64, u64, u64, u64)> = du
         .images
         .iter()
-        .map(|i| (i.id.clone(), i.size, i.shared_size, i.unique_size, i.containers))
+        .map(|i| {
+            (
+                i.id.clone(),
+                i.size,
+                i.shared_size,
+                i.unique_size,
+                i.containers,
+            )
+        })
         .collect();
     assert_eq!(
         rows,
@@ -921,7 +1017,11 @@ fn disk_usage_counts_layers_once() {
     let du = disk_usage(&v);
     assert_eq!((du.layers_size, du.active, du.reclaimable), (150, 1, 100));
     assert_eq!(
-        (du.images[1].size, du.images[1].shared_size, du.images[1].unique_size),
+        (
+            du.images[1].size,
+            du.images[1].shared_size,
+            du.images[1].unique_size
+        ),
         (150, 100, 50)
     );
     assert_eq!(
@@ -961,7 +1061,10 @@ fn dangling_and_refcounts() {
 fn events_serialize_like_docker() {
     let events = vec![untagged("bb:1"), deleted("b1")];
     let json = serde_json::to_string(&events).unwrap();
-    assert_eq!(json, format!(r#"[{{"Untagged":"bb:1"}},{{"Deleted":"{}"}}]"#, h("b1")));
+    assert_eq!(
+        json,
+        format!(r#"[{{"Untagged":"bb:1"}},{{"Deleted":"{}"}}]"#, h("b1"))
+    );
 }
 
 #[test]
@@ -978,14 +1081,34 @@ fn rmi_prints_freed_layer_chains() {
         .image("c1", &["e1", "e2"], 3)
         .tag("other:1", "c1")
         .0;
-    let chain = |ls: &[&str]| RmiEvent::Deleted(oci_model::chain_id(&ls.iter().map(|l| h(l)).collect::<Vec<_>>()).unwrap());
+    let chain = |ls: &[&str]| {
+        RmiEvent::Deleted(
+            oci_model::chain_id(&ls.iter().map(|l| h(l)).collect::<Vec<_>>()).unwrap(),
+        )
+    };
     // only the top chain of app is its own: e1+e2 is shared with other, e1 with base
     let plan = rmi(&v, "app:1", false, false).unwrap();
-    assert_eq!(plan.events, vec![untagged("app:1"), deleted("a1"), chain(&["e1", "e2", "e3"])]);
+    assert_eq!(
+        plan.events,
+        vec![untagged("app:1"), deleted("a1"), chain(&["e1", "e2", "e3"])]
+    );
     // deleting other frees e1+e2 as a chain, but not layer e2's bytes' chain below it
     let plan = rmi(&v, "other:1", false, false).unwrap();
     assert_eq!(plan.events, vec![untagged("other:1"), deleted("c1")]);
-    let v2 = View::default().layer("e1", 10, 10).layer("e2", 20, 20).image("c1", &["e1", "e2"], 3).tag("other:1", "c1").0;
+    let v2 = View::default()
+        .layer("e1", 10, 10)
+        .layer("e2", 20, 20)
+        .image("c1", &["e1", "e2"], 3)
+        .tag("other:1", "c1")
+        .0;
     let plan = rmi(&v2, "other:1", false, false).unwrap();
-    assert_eq!(plan.events, vec![untagged("other:1"), deleted("c1"), chain(&["e1", "e2"]), chain(&["e1"])]);
+    assert_eq!(
+        plan.events,
+        vec![
+            untagged("other:1"),
+            deleted("c1"),
+            chain(&["e1", "e2"]),
+            chain(&["e1"])
+        ]
+    );
 }

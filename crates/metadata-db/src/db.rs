@@ -63,7 +63,8 @@ pub struct AuditRecord {
 }
 
 /// Numbered migrations; never edit one that has shipped, append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE layers (
     diff_id      TEXT PRIMARY KEY,
     size         INTEGER NOT NULL,
@@ -107,14 +108,16 @@ CREATE TABLE containers (
     image_id TEXT NOT NULL REFERENCES images(id),
     running  INTEGER NOT NULL DEFAULT 0
 );
-"#, r#"
+"#,
+    r#"
 CREATE TABLE layer_origins (
     digest     TEXT NOT NULL,
     registry   TEXT NOT NULL,
     repository TEXT NOT NULL,
     PRIMARY KEY (digest, registry, repository)
 );
-"#, r#"
+"#,
+    r#"
 CREATE TABLE tokens (
     name    TEXT PRIMARY KEY,
     role    TEXT NOT NULL,
@@ -129,7 +132,8 @@ CREATE TABLE audit (
     target TEXT NOT NULL,
     result TEXT NOT NULL
 );
-"#];
+"#,
+];
 
 /// The metadata database of one data directory.
 pub struct Db {
@@ -158,7 +162,9 @@ impl Db {
 
     /// A consistent snapshot of all metadata.
     pub fn view(&mut self) -> Result<StoreView> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
         let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
         if let Some((v, view)) = &self.cache {
             if *v == version {
@@ -214,12 +220,20 @@ impl Db {
             "SELECT digest, size, media_type FROM layer_sources WHERE diff_id = ?1 ORDER BY digest",
         )?;
         let rows = st.query_map([diff_id.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         let mut out = Vec::new();
         for r in rows {
             let (d, size, media_type) = r?;
-            out.push(LayerSource { digest: parse_digest(&d)?, size: size as u64, media_type });
+            out.push(LayerSource {
+                digest: parse_digest(&d)?,
+                size: size as u64,
+                media_type,
+            });
         }
         Ok(out)
     }
@@ -229,12 +243,19 @@ impl Db {
         let mut st = self.conn.prepare(
             "SELECT registry, repository FROM layer_origins WHERE digest = ?1 ORDER BY registry, repository",
         )?;
-        let rows = st.query_map([digest.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = st.query_map([digest.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     /// Remembers that `digest` exists in `registry`/`repository` (for pushes: skip or mount).
-    pub fn record_origin(&mut self, digest: &Digest, registry: &str, repository: &str) -> Result<()> {
+    pub fn record_origin(
+        &mut self,
+        digest: &Digest,
+        registry: &str,
+        repository: &str,
+    ) -> Result<()> {
         self.conn.execute(
             "INSERT OR IGNORE INTO layer_origins (digest, registry, repository) VALUES (?1, ?2, ?3)",
             params![digest.to_string(), registry, repository],
@@ -255,24 +276,43 @@ impl Db {
     pub fn token_by_hash(&mut self, hash: &str) -> Result<Option<TokenRecord>> {
         Ok(self
             .conn
-            .query_row("SELECT name, role, hash, created FROM tokens WHERE hash = ?1", [hash], |r| {
-                Ok(TokenRecord { name: r.get(0)?, role: r.get(1)?, hash: r.get(2)?, created: r.get(3)? })
-            })
+            .query_row(
+                "SELECT name, role, hash, created FROM tokens WHERE hash = ?1",
+                [hash],
+                |r| {
+                    Ok(TokenRecord {
+                        name: r.get(0)?,
+                        role: r.get(1)?,
+                        hash: r.get(2)?,
+                        created: r.get(3)?,
+                    })
+                },
+            )
             .optional()?)
     }
 
     /// Every token, by name.
     pub fn tokens(&mut self) -> Result<Vec<TokenRecord>> {
-        let mut st = self.conn.prepare("SELECT name, role, hash, created FROM tokens ORDER BY name")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT name, role, hash, created FROM tokens ORDER BY name")?;
         let rows = st.query_map([], |r| {
-            Ok(TokenRecord { name: r.get(0)?, role: r.get(1)?, hash: r.get(2)?, created: r.get(3)? })
+            Ok(TokenRecord {
+                name: r.get(0)?,
+                role: r.get(1)?,
+                hash: r.get(2)?,
+                created: r.get(3)?,
+            })
         })?;
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     /// Deletes a token; true when it existed.
     pub fn delete_token(&mut self, name: &str) -> Result<bool> {
-        Ok(self.conn.execute("DELETE FROM tokens WHERE name = ?1", [name])? > 0)
+        Ok(self
+            .conn
+            .execute("DELETE FROM tokens WHERE name = ?1", [name])?
+            > 0)
     }
 
     /// Appends one line to the audit log.
@@ -290,7 +330,13 @@ impl Db {
             "SELECT time, who, action, target, result FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
         )?;
         let rows = st.query_map([limit], |r| {
-            Ok(AuditRecord { time: r.get(0)?, who: r.get(1)?, action: r.get(2)?, target: r.get(3)?, result: r.get(4)? })
+            Ok(AuditRecord {
+                time: r.get(0)?,
+                who: r.get(1)?,
+                action: r.get(2)?,
+                target: r.get(3)?,
+                result: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
@@ -302,13 +348,23 @@ impl Db {
             .query_row(
                 "SELECT diff_id, size, media_type FROM layer_sources WHERE digest = ?1",
                 [digest.to_string()],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
             )
             .optional()?;
         row.map(|(d, size, media_type)| {
             Ok((
                 parse_digest(&d)?,
-                LayerSource { digest: digest.clone(), size: size as u64, media_type },
+                LayerSource {
+                    digest: digest.clone(),
+                    size: size as u64,
+                    media_type,
+                },
             ))
         })
         .transpose()
@@ -333,10 +389,18 @@ impl WriteTx<'_> {
     }
 
     /// Records a layer (no-op when present), and optionally where it came from.
-    pub fn insert_layer(&mut self, layer: &LayerRecord, source: Option<&LayerSource>) -> Result<()> {
+    pub fn insert_layer(
+        &mut self,
+        layer: &LayerRecord,
+        source: Option<&LayerSource>,
+    ) -> Result<()> {
         self.tx.execute(
             "INSERT OR IGNORE INTO layers (diff_id, size, stored_bytes) VALUES (?1, ?2, ?3)",
-            params![layer.diff_id.to_string(), layer.size as i64, layer.stored_bytes as i64],
+            params![
+                layer.diff_id.to_string(),
+                layer.size as i64,
+                layer.stored_bytes as i64
+            ],
         )?;
         if let Some(s) = source {
             self.tx.execute(
@@ -385,7 +449,11 @@ impl WriteTx<'_> {
         let key = reference.to_string();
         let old: Option<String> = self
             .tx
-            .query_row("SELECT image_id FROM tags WHERE reference = ?1", [&key], |r| r.get(0))
+            .query_row(
+                "SELECT image_id FROM tags WHERE reference = ?1",
+                [&key],
+                |r| r.get(0),
+            )
             .optional()?;
         self.tx.execute(
             "INSERT OR REPLACE INTO tags (reference, image_id) VALUES (?1, ?2)",
@@ -399,19 +467,27 @@ impl WriteTx<'_> {
 
     /// Removes a tag; returns whether it existed.
     pub fn remove_tag(&mut self, reference: &Reference) -> Result<bool> {
-        Ok(self.tx.execute("DELETE FROM tags WHERE reference = ?1", [reference.to_string()])? > 0)
+        Ok(self.tx.execute(
+            "DELETE FROM tags WHERE reference = ?1",
+            [reference.to_string()],
+        )? > 0)
     }
 
     /// Deletes an image row with its layer links and labels (not its layers).
     pub fn delete_image(&mut self, id: &Digest) -> Result<()> {
-        self.tx.execute("DELETE FROM tags WHERE image_id = ?1", [id.to_string()])?;
-        self.tx.execute("DELETE FROM images WHERE id = ?1", [id.to_string()])?;
+        self.tx
+            .execute("DELETE FROM tags WHERE image_id = ?1", [id.to_string()])?;
+        self.tx
+            .execute("DELETE FROM images WHERE id = ?1", [id.to_string()])?;
         Ok(())
     }
 
     /// Deletes a layer row; fails if an image still links to it.
     pub fn delete_layer(&mut self, diff_id: &Digest) -> Result<()> {
-        self.tx.execute("DELETE FROM layers WHERE diff_id = ?1", [diff_id.to_string()])?;
+        self.tx.execute(
+            "DELETE FROM layers WHERE diff_id = ?1",
+            [diff_id.to_string()],
+        )?;
         Ok(())
     }
 
@@ -426,7 +502,8 @@ impl WriteTx<'_> {
 
     /// Deletes a container row.
     pub fn delete_container(&mut self, id: &str) -> Result<()> {
-        self.tx.execute("DELETE FROM containers WHERE id = ?1", [id])?;
+        self.tx
+            .execute("DELETE FROM containers WHERE id = ?1", [id])?;
         Ok(())
     }
 
@@ -439,15 +516,21 @@ impl WriteTx<'_> {
 fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
-    let current: i64 =
-        tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+    let current: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
     let latest = MIGRATIONS.len() as i64;
     if current > latest {
         return Err(DbError::TooNew(current, latest));
     }
     for (i, m) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         tx.execute_batch(m)?;
-        tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [i as i64 + 1])?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [i as i64 + 1],
+        )?;
     }
     tx.commit()?;
     Ok(())
@@ -461,14 +544,22 @@ fn read_view(conn: &Connection) -> Result<StoreView> {
     let mut view = StoreView::default();
     let mut st = conn.prepare("SELECT diff_id, size, stored_bytes FROM layers")?;
     let rows = st.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
     })?;
     for row in rows {
         let (d, size, stored) = row?;
         let diff_id = parse_digest(&d)?;
         view.layers.insert(
             diff_id.clone(),
-            LayerRecord { diff_id, size: size as u64, stored_bytes: stored as u64 },
+            LayerRecord {
+                diff_id,
+                size: size as u64,
+                stored_bytes: stored as u64,
+            },
         );
     }
 
@@ -503,37 +594,59 @@ fn read_view(conn: &Connection) -> Result<StoreView> {
             labels: Default::default(),
         });
     }
-    let mut st = conn.prepare("SELECT image_id, diff_id FROM image_layers ORDER BY image_id, position")?;
+    let mut st =
+        conn.prepare("SELECT image_id, diff_id FROM image_layers ORDER BY image_id, position")?;
     let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
         let (img, d) = row?;
-        let i = *index.get(&img).ok_or_else(|| DbError::Corrupt(img.clone()))?;
+        let i = *index
+            .get(&img)
+            .ok_or_else(|| DbError::Corrupt(img.clone()))?;
         view.images[i].diff_ids.push(parse_digest(&d)?);
     }
     let mut st = conn.prepare("SELECT image_id, key, value FROM image_labels")?;
     let rows = st.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })?;
     for row in rows {
         let (img, k, v) = row?;
-        let i = *index.get(&img).ok_or_else(|| DbError::Corrupt(img.clone()))?;
+        let i = *index
+            .get(&img)
+            .ok_or_else(|| DbError::Corrupt(img.clone()))?;
         view.images[i].labels.insert(k, v);
     }
     let mut st = conn.prepare("SELECT reference, image_id FROM tags ORDER BY reference")?;
     let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
         let (reference, img) = row?;
-        let reference =
-            Reference::parse_normalized(&reference).map_err(|_| DbError::Corrupt(reference.clone()))?;
-        view.tags.push(TagRecord { reference, image: parse_digest(&img)? });
+        let reference = Reference::parse_normalized(&reference)
+            .map_err(|_| DbError::Corrupt(reference.clone()))?;
+        view.tags.push(TagRecord {
+            reference,
+            image: parse_digest(&img)?,
+        });
     }
     let mut st = conn.prepare("SELECT id, name, image_id, running FROM containers ORDER BY id")?;
     let rows = st.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, bool>(3)?,
+        ))
     })?;
     for row in rows {
         let (id, name, img, running) = row?;
-        view.containers.push(ContainerRecord { id, name, image: parse_digest(&img)?, running });
+        view.containers.push(ContainerRecord {
+            id,
+            name,
+            image: parse_digest(&img)?,
+            running,
+        });
     }
     Ok(view)
 }
@@ -550,7 +663,11 @@ mod tests {
     fn round_trip_and_rollback() {
         let dir = tempfile::tempdir().unwrap();
         let mut db = Db::open(&dir.path().join("strata.db")).unwrap();
-        let layer = LayerRecord { diff_id: d("l1"), size: 10, stored_bytes: 10 };
+        let layer = LayerRecord {
+            diff_id: d("l1"),
+            size: 10,
+            stored_bytes: 10,
+        };
         let img = ImageRecord {
             id: d("img"),
             config_size: 5,
@@ -600,12 +717,23 @@ mod cache_tests {
         let mut a = Db::open(&path).unwrap();
         let mut b = Db::open(&path).unwrap();
         let d = Digest::of(b"layer");
-        let layer = LayerRecord { diff_id: d.clone(), size: 1, stored_bytes: 1 };
+        let layer = LayerRecord {
+            diff_id: d.clone(),
+            size: 1,
+            stored_bytes: 1,
+        };
         assert!(a.view().unwrap().layers.is_empty());
         b.write(|tx| tx.insert_layer(&layer, None)).unwrap();
-        assert_eq!(a.view().unwrap().layers.len(), 1, "another connection's commit is seen");
+        assert_eq!(
+            a.view().unwrap().layers.len(),
+            1,
+            "another connection's commit is seen"
+        );
         a.write(|tx| tx.delete_layer(&d)).unwrap();
-        assert!(a.view().unwrap().layers.is_empty(), "this connection's own write is seen");
+        assert!(
+            a.view().unwrap().layers.is_empty(),
+            "this connection's own write is seen"
+        );
         assert!(b.view().unwrap().layers.is_empty());
     }
 }

@@ -25,7 +25,9 @@ pub struct CreateArgs {
 
 pub fn create(engine: &Engine, a: CreateArgs) -> anyhow::Result<()> {
     if !a.command.is_empty() {
-        anyhow::bail!("a command for the container is not supported yet; create it from the image's own CMD");
+        anyhow::bail!(
+            "a command for the container is not supported yet; create it from the image's own CMD"
+        );
     }
     let c = engine.create_container(&a.image, a.name.as_deref())?;
     println!("{}", c.id);
@@ -56,22 +58,40 @@ fn command_of(c: &ContainerInfo) -> String {
 
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
     // Containers run no process yet: all of them are "Created", none is running.
-    let list = if a.all { engine.containers()? } else { Vec::new() };
+    let list = if a.all {
+        engine.containers()?
+    } else {
+        Vec::new()
+    };
     let now = now();
     let rows: Vec<Row> = list
         .iter()
         .map(|c| {
-            let created = time::OffsetDateTime::parse(&c.created, &time::format_description::well_known::Rfc3339)
-                .map(|t| t.unix_timestamp())
-                .unwrap_or(now);
+            let created = time::OffsetDateTime::parse(
+                &c.created,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map(|t| t.unix_timestamp())
+            .unwrap_or(now);
             let cmd = command_of(c);
-            let cmd = if a.no_trunc { format!("\"{cmd}\"") } else { format!("\"{}\"", ellipsis(&cmd, 20)) };
-            let id = if a.no_trunc { c.id.clone() } else { c.id[..12].to_string() };
+            let cmd = if a.no_trunc {
+                format!("\"{cmd}\"")
+            } else {
+                format!("\"{}\"", ellipsis(&cmd, 20))
+            };
+            let id = if a.no_trunc {
+                c.id.clone()
+            } else {
+                c.id[..12].to_string()
+            };
             [
                 ("ID", id),
                 ("Image", c.image_name.clone()),
                 ("Command", cmd),
-                ("RunningFor", format!("{} ago", human_duration(now - created))),
+                (
+                    "RunningFor",
+                    format!("{} ago", human_duration(now - created)),
+                ),
                 ("CreatedAt", c.created.clone()),
                 ("Status", "Created".to_string()),
                 ("State", "created".to_string()),
@@ -102,7 +122,11 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
         ("Ports", "PORTS"),
         ("Names", "NAMES"),
     ];
-    print!("{}", fmt.render(&rows, &headers).map_err(|e| anyhow::anyhow!("{e}"))?);
+    print!(
+        "{}",
+        fmt.render(&rows, &headers)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    );
     Ok(())
 }
 
@@ -119,7 +143,8 @@ fn split_container_path(arg: &str) -> Option<(&str, &str)> {
     if arg.starts_with('/') || arg.starts_with('.') {
         return None;
     }
-    arg.split_once(':').filter(|(c, _)| !c.is_empty() && !c.contains('/'))
+    arg.split_once(':')
+        .filter(|(c, _)| !c.is_empty() && !c.contains('/'))
 }
 
 pub fn cp(engine: &Engine, a: CpArgs) -> anyhow::Result<()> {
@@ -137,8 +162,8 @@ fn cp_in(engine: &Engine, src: &str, container: &str, dest: &str) -> anyhow::Res
         return Ok(());
     }
     let src_path = Path::new(src);
-    let meta = std::fs::symlink_metadata(src_path)
-        .map_err(|e| anyhow::anyhow!("stat {src}: {e}"))?;
+    let meta =
+        std::fs::symlink_metadata(src_path).map_err(|e| anyhow::anyhow!("stat {src}: {e}"))?;
     let contents_only = src.ends_with("/.");
     let dest_trimmed = dest.trim_end_matches('/');
     let dest_state = engine.container_stat(container, dest)?;
@@ -154,7 +179,14 @@ fn cp_in(engine: &Engine, src: &str, container: &str, dest: &str) -> anyhow::Res
                 anyhow::bail!("no such directory: {container}:{dest}");
             }
             let (parent, name) = match dest_trimmed.rsplit_once('/') {
-                Some((p, n)) => (if p.is_empty() { "/".to_string() } else { p.to_string() }, n.to_string()),
+                Some((p, n)) => (
+                    if p.is_empty() {
+                        "/".to_string()
+                    } else {
+                        p.to_string()
+                    },
+                    n.to_string(),
+                ),
                 None => ("/".to_string(), dest_trimmed.to_string()),
             };
             (parent, Some(name))
@@ -193,15 +225,24 @@ fn cp_out(engine: &Engine, container: &str, path: &str, dest: &str) -> anyhow::R
     let (dir, rename_to) = if dest_path.is_dir() {
         (dest_path.clone(), None)
     } else {
-        let parent = dest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = dest_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         if !parent.is_dir() {
             anyhow::bail!("no such directory: {}", parent.display());
         }
         (parent.to_path_buf(), Some(dest_path.clone()))
     };
-    let staging = tempfile::Builder::new().prefix(".strata-cp-").tempdir_in(&dir)?;
-    let opts = layer_apply::ApplyOptions { mode: layer_apply::Mode::Merge, ..Default::default() };
-    layer_apply::apply(staging.path(), tar.as_slice(), &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".strata-cp-")
+        .tempdir_in(&dir)?;
+    let opts = layer_apply::ApplyOptions {
+        mode: layer_apply::Mode::Merge,
+        ..Default::default()
+    };
+    layer_apply::apply(staging.path(), tar.as_slice(), &opts)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let top = std::fs::read_dir(staging.path())?
         .next()
         .ok_or_else(|| anyhow::anyhow!("empty archive"))??
@@ -283,7 +324,12 @@ pub fn commit(engine: &Engine, a: CommitArgs) -> anyhow::Result<()> {
     let _ = a.pause;
     let id = engine.commit(
         &a.container,
-        &CommitOptions { reference: a.reference, message: a.message, author: a.author, changes: a.change },
+        &CommitOptions {
+            reference: a.reference,
+            message: a.message,
+            author: a.author,
+            changes: a.change,
+        },
     )?;
     println!("{id}");
     Ok(())
@@ -303,12 +349,17 @@ pub fn export(engine: &Engine, a: ExportArgs) -> anyhow::Result<()> {
         None => {
             let out = std::io::stdout();
             if out.is_terminal() {
-                anyhow::bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+                anyhow::bail!(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+                );
             }
             engine.export_container(&a.container, std::io::BufWriter::new(out.lock()))?;
         }
         Some(path) => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
             engine.export_container(&a.container, std::io::BufWriter::new(tmp.as_file_mut()))?;
             tmp.as_file().sync_all()?;
@@ -480,16 +531,31 @@ pub fn tree(engine: &Engine, a: TreeArgs) -> anyhow::Result<()> {
         Some(p) => layer_diff::normalize_path(p).map_err(|e| anyhow::anyhow!("{e}"))?,
         None => String::new(),
     };
-    let within = |p: &str| prefix.is_empty() || p == prefix || p.strip_prefix(&prefix).is_some_and(|r| r.starts_with('/'));
+    let within = |p: &str| {
+        prefix.is_empty()
+            || p == prefix
+            || p.strip_prefix(&prefix).is_some_and(|r| r.starts_with('/'))
+    };
     let layer_name = |n: usize| format!("L{}", n + 1);
     let mut out = std::io::stdout().lock();
     if let Some(n) = a.layer {
         if n == 0 || n > labels.len() {
-            anyhow::bail!("layer {n} does not exist: {} has {} layers", a.target, labels.len());
+            anyhow::bail!(
+                "layer {n} does not exist: {} has {} layers",
+                a.target,
+                labels.len()
+            );
         }
-        let changes: Vec<_> = union.layer_changes(n - 1).iter().filter(|(p, _)| within(p)).collect();
+        let changes: Vec<_> = union
+            .layer_changes(n - 1)
+            .iter()
+            .filter(|(p, _)| within(p))
+            .collect();
         if a.json {
-            let v: Vec<Value> = changes.iter().map(|(p, c)| json!({"path": format!("/{p}"), "change": c.letter().to_string()})).collect();
+            let v: Vec<Value> = changes
+                .iter()
+                .map(|(p, c)| json!({"path": format!("/{p}"), "change": c.letter().to_string()}))
+                .collect();
             print_json(&json!({"layer": n, "diff_id": labels[n - 1], "changes": v}))?;
         } else {
             for (p, c) in changes {
@@ -502,21 +568,33 @@ pub fn tree(engine: &Engine, a: TreeArgs) -> anyhow::Result<()> {
         anyhow::bail!("no such path in {}: /{prefix}", a.target);
     }
     let mut rows = Vec::new();
-    let mut paths: Vec<&str> = union.merged().map(|m| m.path()).filter(|p| !p.is_empty() && within(p)).collect();
+    let mut paths: Vec<&str> = union
+        .merged()
+        .map(|m| m.path())
+        .filter(|p| !p.is_empty() && within(p))
+        .collect();
     if !prefix.is_empty() && union.get(&prefix).is_none() {
         paths.insert(0, prefix.as_str());
     }
     for p in paths {
         let visible = union.get(p);
         let shadowed: Vec<(usize, String, u64)> = if a.shadowed || p == prefix {
-            union.shadowed(p).iter().map(|(l, e)| {
-                let (w, s) = what(&e.kind);
-                (*l, w, s)
-            }).collect()
+            union
+                .shadowed(p)
+                .iter()
+                .map(|(l, e)| {
+                    let (w, s) = what(&e.kind);
+                    (*l, w, s)
+                })
+                .collect()
         } else {
             Vec::new()
         };
-        rows.push((p.to_string(), visible.map(|m| (m.provider, what(&m.entry.kind))), shadowed));
+        rows.push((
+            p.to_string(),
+            visible.map(|m| (m.provider, what(&m.entry.kind))),
+            shadowed,
+        ));
     }
     if a.json {
         let v: Vec<Value> = rows
@@ -538,11 +616,23 @@ pub fn tree(engine: &Engine, a: TreeArgs) -> anyhow::Result<()> {
     t.row(["LAYER", "PATH", "TYPE", "SIZE"]);
     for (p, vis, sh) in &rows {
         match vis {
-            Some((l, (w, s))) => t.row([layer_name(*l), format!("/{p}"), w.clone(), human_size(*s)]),
-            None => t.row(["-".to_string(), format!("/{p}"), "(removed)".into(), String::new()]),
+            Some((l, (w, s))) => {
+                t.row([layer_name(*l), format!("/{p}"), w.clone(), human_size(*s)])
+            }
+            None => t.row([
+                "-".to_string(),
+                format!("/{p}"),
+                "(removed)".into(),
+                String::new(),
+            ]),
         };
         for (l, w, s) in sh {
-            t.row([String::new(), format!("  hides {}", layer_name(*l)), w.clone(), human_size(*s)]);
+            t.row([
+                String::new(),
+                format!("  hides {}", layer_name(*l)),
+                w.clone(),
+                human_size(*s),
+            ]);
         }
     }
     write!(out, "{}", t.render())?;

@@ -259,7 +259,10 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
     let mut labels = Vec::new();
     for (k, v) in parse_filters(&a.filter)? {
         match k.as_str() {
-            "until" => until = Some(docker_format::parse_timestamp(&v, now).map_err(|e| anyhow::anyhow!(e))?),
+            "until" => {
+                until =
+                    Some(docker_format::parse_timestamp(&v, now).map_err(|e| anyhow::anyhow!(e))?)
+            }
             "label" => labels.push(v),
             "label!" => labels.push(format!("!{v}")),
             _ => anyhow::bail!("invalid filter '{k}'"),

@@ -133,9 +133,21 @@ pub fn print_values(found: &[Value], format: Option<&str>) -> anyhow::Result<()>
                     .as_object()
                     .expect("object")
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string()),
+                        )
+                    })
                     .collect();
-                print!("{}", Format::parse(f, "").render(&[row], &[]).map_err(|e| anyhow::anyhow!("{e}"))?);
+                print!(
+                    "{}",
+                    Format::parse(f, "")
+                        .render(&[row], &[])
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                );
             }
         }
     }

@@ -7,8 +7,8 @@
 mod archive;
 mod containers;
 mod images;
-mod registry;
 mod inspect;
+mod registry;
 mod serve;
 mod token;
 
@@ -194,8 +194,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fsck => archive::fsck(&open(&root)?),
         Command::Token(c) => token::token(&open(&root)?, c),
         Command::Audit(a) => token::audit(&open(&root)?, a),
-        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(&open(&root)?, a),
-        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(&open(&root)?, a),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
+            registry::pull(&open(&root)?, a)
+        }
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => {
+            registry::push(&open(&root)?, a)
+        }
         Command::Login(a) => registry::login(a),
         Command::Logout(a) => registry::logout(a),
         Command::Search(a) => registry::search(&open(&root)?, a),

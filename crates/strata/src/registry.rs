@@ -11,7 +11,10 @@ use std::sync::Mutex;
 
 fn env() -> anyhow::Result<RegistryEnv> {
     let dir = config_dir();
-    Ok(RegistryEnv::new(&Config::load(&dir)?, &AuthFile::load(&dir)?))
+    Ok(RegistryEnv::new(
+        &Config::load(&dir)?,
+        &AuthFile::load(&dir)?,
+    ))
 }
 
 /// Prints progress as docker does: live bars per layer on a terminal, plain lines otherwise
@@ -24,7 +27,11 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(quiet: bool) -> Printer {
-        Printer { tty: std::io::stdout().is_terminal(), quiet, state: Mutex::new((Vec::new(), HashMap::new())) }
+        Printer {
+            tty: std::io::stdout().is_terminal(),
+            quiet,
+            state: Mutex::new((Vec::new(), HashMap::new())),
+        }
     }
 
     fn text(p: &Progress) -> String {
@@ -34,7 +41,11 @@ impl Printer {
         };
         if let (Some(cur), Some(total)) = (p.current, p.total) {
             let width = 50usize;
-            let filled = if total > 0 { (cur.min(total) * width as u64 / total) as usize } else { 0 };
+            let filled = if total > 0 {
+                (cur.min(total) * width as u64 / total) as usize
+            } else {
+                0
+            };
             let bar = if filled >= width {
                 "=".repeat(width)
             } else {
@@ -94,7 +105,11 @@ pub struct PullArgs {
 pub fn pull(engine: &Engine, a: PullArgs) -> anyhow::Result<()> {
     let env = env()?;
     let r = Reference::parse_normalized(&a.name)?;
-    let platform = a.platform.as_deref().map(engine::parse_platform).transpose()?;
+    let platform = a
+        .platform
+        .as_deref()
+        .map(engine::parse_platform)
+        .transpose()?;
     let printer = Printer::new(a.quiet);
     let show = |p: Progress| printer.show(p);
     if a.all_tags {
@@ -149,7 +164,9 @@ pub struct LoginArgs {
 
 fn registry_of(server: Option<&str>) -> String {
     let s = server.unwrap_or("docker.io");
-    let s = s.trim_start_matches("https://").trim_start_matches("http://");
+    let s = s
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
     let s = s.split('/').next().unwrap_or(s);
     if s == "index.docker.io" || s == "registry-1.docker.io" {
         "docker.io".into()
@@ -171,7 +188,9 @@ pub fn login(a: LoginArgs) -> anyhow::Result<()> {
             std::io::stdin().read_to_string(&mut s)?;
             s.trim_end_matches(['\n', '\r']).to_string()
         }
-        (None, false) => anyhow::bail!("Must provide --password or --password-stdin (interactive login is not supported)"),
+        (None, false) => anyhow::bail!(
+            "Must provide --password or --password-stdin (interactive login is not supported)"
+        ),
     };
     let Some(user) = a.username.filter(|u| !u.is_empty()) else {
         anyhow::bail!("Username is required: use -u");
@@ -198,7 +217,10 @@ pub fn logout(a: LogoutArgs) -> anyhow::Result<()> {
     let mut auth = AuthFile::load(&dir)?;
     if auth.remove(&registry) {
         auth.save(&dir)?;
-        println!("Removing login credentials for {}", engine::config::auth_key(&registry));
+        println!(
+            "Removing login credentials for {}",
+            engine::config::auth_key(&registry)
+        );
     } else {
         println!("Not logged in to {}", engine::config::auth_key(&registry));
     }
@@ -225,8 +247,21 @@ pub fn search(engine: &Engine, a: SearchArgs) -> anyhow::Result<()> {
     let mut t = Table::new();
     t.row(["NAME", "DESCRIPTION", "STARS", "OFFICIAL"]);
     for r in results {
-        let d = if a.no_trunc { r.description } else { ellipsis(&r.description, 45) };
-        t.row([r.name, d, r.star_count.to_string(), if r.is_official { "[OK]".into() } else { String::new() }]);
+        let d = if a.no_trunc {
+            r.description
+        } else {
+            ellipsis(&r.description, 45)
+        };
+        t.row([
+            r.name,
+            d,
+            r.star_count.to_string(),
+            if r.is_official {
+                "[OK]".into()
+            } else {
+                String::new()
+            },
+        ]);
     }
     print!("{}", t.render());
     Ok(())

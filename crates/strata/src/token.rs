@@ -56,7 +56,13 @@ pub fn audit(engine: &Engine, a: AuditArgs) -> anyhow::Result<()> {
     let mut t = Table::new();
     t.row(["TIME", "WHO", "ACTION", "TARGET", "RESULT"]);
     for e in engine.audit_log(a.limit)? {
-        t.row([crate::inspect::rfc3339(e.time), e.who, e.action, e.target, e.result]);
+        t.row([
+            crate::inspect::rfc3339(e.time),
+            e.who,
+            e.action,
+            e.target,
+            e.result,
+        ]);
     }
     print!("{}", t.render());
     Ok(())

@@ -59,7 +59,8 @@ pub(crate) async fn create(
     let Json(req) = body.map_err(crate::containers::json_error)?;
     let out = st
         .run(move |e| {
-            let c = e.create_container(&req.image, req.name.as_deref().filter(|n| !n.is_empty()))?;
+            let c =
+                e.create_container(&req.image, req.name.as_deref().filter(|n| !n.is_empty()))?;
             Ok(dto(e, &e.view()?, &c))
         })
         .await?;
@@ -71,7 +72,9 @@ pub(crate) async fn create(
     params(("id" = String, Path, description = "container ID, ID prefix or name")),
     responses((status = 200, body = ContainerDto), (status = 404, body = ErrorDto)))]
 pub(crate) async fn get(State(st): State<AppState>, Path(id): Path<String>) -> Reply<ContainerDto> {
-    let out = st.run(move |e| Ok(dto(e, &e.view()?, &e.container(&id)?))).await?;
+    let out = st
+        .run(move |e| Ok(dto(e, &e.view()?, &e.container(&id)?)))
+        .await?;
     Ok(Json(out))
 }
 
@@ -79,7 +82,10 @@ pub(crate) async fn get(State(st): State<AppState>, Path(id): Path<String>) -> R
 #[utoipa::path(delete, path = "/api/containers/{id}", tag = "containers",
     params(("id" = String, Path, description = "container ID, ID prefix or name")),
     responses((status = 204), (status = 404, body = ErrorDto)))]
-pub(crate) async fn remove(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn remove(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     st.run(move |e| e.remove_container(&id, true)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -88,9 +94,19 @@ pub(crate) async fn remove(State(st): State<AppState>, Path(id): Path<String>) -
 #[utoipa::path(get, path = "/api/containers/{id}/diff", tag = "containers",
     params(("id" = String, Path, description = "container ID, ID prefix or name")),
     responses((status = 200, body = Vec<ChangeDto>), (status = 404, body = ErrorDto)))]
-pub(crate) async fn diff(State(st): State<AppState>, Path(id): Path<String>) -> Reply<Vec<ChangeDto>> {
+pub(crate) async fn diff(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Reply<Vec<ChangeDto>> {
     let list = st.run(move |e| e.container_diff(&id)).await?;
-    Ok(Json(list.iter().map(|c| ChangeDto { path: c.path.clone(), kind: c.kind.to_string() }).collect()))
+    Ok(Json(
+        list.iter()
+            .map(|c| ChangeDto {
+                path: c.path.clone(),
+                kind: c.kind.to_string(),
+            })
+            .collect(),
+    ))
 }
 
 /// The container's union view (image layers plus the writable layer, labelled `writable`).
@@ -131,7 +147,9 @@ pub(crate) struct PutQuery {
 fn split_parent(path: &str) -> Result<(String, String), EngineError> {
     let p = crate::containers::norm(path)?;
     if p.is_empty() {
-        return Err(EngineError::Invalid("path must name a file, not the root".into()));
+        return Err(EngineError::Invalid(
+            "path must name a file, not the root".into(),
+        ));
     }
     let (parent, name) = match p.rsplit_once('/') {
         Some((d, n)) => (d.to_string(), n.to_string()),
@@ -144,8 +162,13 @@ fn require_file(s: &PathStat, path: &str) -> Result<(), EngineError> {
     match s.kind {
         "file" | "hardlink" => Ok(()),
         "dir" => Err(EngineError::Invalid(format!("{path}: is a directory"))),
-        "symlink" => Err(EngineError::Invalid(format!("{path}: is a symbolic link to {}", s.link_target))),
-        other => Err(EngineError::Invalid(format!("{path}: not a regular file ({other})"))),
+        "symlink" => Err(EngineError::Invalid(format!(
+            "{path}: is a symbolic link to {}",
+            s.link_target
+        ))),
+        other => Err(EngineError::Invalid(format!(
+            "{path}: not a regular file ({other})"
+        ))),
     }
 }
 
@@ -154,13 +177,22 @@ fn require_file(s: &PathStat, path: &str) -> Result<(), EngineError> {
     params(("id" = String, Path, description = "container ID, ID prefix or name"), PathQuery),
     responses((status = 200, description = "the file's bytes", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 400, body = ErrorDto), (status = 404, body = ErrorDto)))]
-pub(crate) async fn read_file(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+pub(crate) async fn read_file(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PathQuery>,
+) -> Result<Response, ApiError> {
     let path = q.path;
     let p2 = path.clone();
     let (c, s) = st
         .run(move |e| {
             let c = e.container(&id)?;
-            let s = stat(e, &c, &p2)?.ok_or_else(|| EngineError::NotFound(format!("Could not find the file {p2} in container {}", c.name)))?;
+            let s = stat(e, &c, &p2)?.ok_or_else(|| {
+                EngineError::NotFound(format!(
+                    "Could not find the file {p2} in container {}",
+                    c.name
+                ))
+            })?;
             require_file(&s, &p2)?;
             Ok((c, s))
         })
@@ -168,7 +200,10 @@ pub(crate) async fn read_file(State(st): State<AppState>, Path(id): Path<String>
     let body = stream_blocking(&st, move |e, w| {
         let io = |ctx: &str| {
             let ctx = ctx.to_string();
-            move |source| EngineError::Io { context: ctx, source }
+            move |source| EngineError::Io {
+                context: ctx,
+                source,
+            }
         };
         // The engine writes a tar; spool it, then send the one entry's bytes.
         let mut tmp = tempfile::tempfile().map_err(io("create a temporary file"))?;
@@ -178,19 +213,37 @@ pub(crate) async fn read_file(State(st): State<AppState>, Path(id): Path<String>
         let mut entries = archive.entries().map_err(io("read archive"))?;
         let entry = entries
             .next()
-            .ok_or_else(|| EngineError::NotFound(format!("Could not find the file {path} in container {}", c.name)))?
+            .ok_or_else(|| {
+                EngineError::NotFound(format!(
+                    "Could not find the file {path} in container {}",
+                    c.name
+                ))
+            })?
             .map_err(io("read archive"))?;
         std::io::copy(&mut entry.take(u64::MAX), w).map_err(io("send file"))?;
         Ok(())
     })
     .await?;
-    Ok(([(CONTENT_TYPE, "application/octet-stream".to_string()), (CONTENT_LENGTH, s.size.to_string())], body).into_response())
+    Ok((
+        [
+            (CONTENT_TYPE, "application/octet-stream".to_string()),
+            (CONTENT_LENGTH, s.size.to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// A one-entry tar stream around `len` bytes of `data`.
-fn one_entry_tar(name: &str, mode: u32, len: u64, data: impl Read) -> Result<impl Read, EngineError> {
+fn one_entry_tar(
+    name: &str,
+    mode: u32,
+    len: u64,
+    data: impl Read,
+) -> Result<impl Read, EngineError> {
     let mut h = tar::Header::new_gnu();
-    h.set_path(name).map_err(|e| EngineError::Invalid(format!("{name}: {e}")))?;
+    h.set_path(name)
+        .map_err(|e| EngineError::Invalid(format!("{name}: {e}")))?;
     h.set_entry_type(tar::EntryType::Regular);
     h.set_uid(0);
     h.set_gid(0);
@@ -200,7 +253,9 @@ fn one_entry_tar(name: &str, mode: u32, len: u64, data: impl Read) -> Result<imp
     h.set_cksum();
     let pad = (512 - (len % 512)) % 512;
     let head = std::io::Cursor::new(h.as_bytes().to_vec());
-    Ok(head.chain(data.take(len)).chain(std::io::repeat(0).take(pad + 1024)))
+    Ok(head
+        .chain(data.take(len))
+        .chain(std::io::repeat(0).take(pad + 1024)))
 }
 
 /// Writes one file (the request body) into the container, creating or replacing it; its
@@ -217,10 +272,17 @@ pub(crate) async fn write_file(
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     let mode = match q.mode.as_deref().filter(|m| !m.is_empty()) {
-        Some(m) => Some(u32::from_str_radix(m, 8).map_err(|_| ApiError::bad_request(format!("invalid mode {m}: want octal permission bits")))? & 0o7777),
+        Some(m) => Some(
+            u32::from_str_radix(m, 8).map_err(|_| {
+                ApiError::bad_request(format!("invalid mode {m}: want octal permission bits"))
+            })? & 0o7777,
+        ),
         None => None,
     };
-    let len: Option<u64> = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let len: Option<u64> = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
     let reader = BodyReader::new(body);
     let path = q.path;
     st.run(move |e| {
@@ -232,12 +294,19 @@ pub(crate) async fn write_file(
                 return Err(EngineError::Invalid(format!("{path}: is a directory")));
             }
         }
-        let mode = mode.or(existing.filter(|s| s.kind == "file").map(|s| s.unix_mode)).unwrap_or(0o644);
+        let mode = mode
+            .or(existing.filter(|s| s.kind == "file").map(|s| s.unix_mode))
+            .unwrap_or(0o644);
         match len {
-            Some(len) => e.container_put_archive(&c.id, &parent, one_entry_tar(&name, mode, len, reader)?),
+            Some(len) => {
+                e.container_put_archive(&c.id, &parent, one_entry_tar(&name, mode, len, reader)?)
+            }
             None => {
                 // chunked upload: spool to learn the size the tar header needs
-                let io = |source| EngineError::Io { context: "spool upload".into(), source };
+                let io = |source| EngineError::Io {
+                    context: "spool upload".into(),
+                    source,
+                };
                 let mut tmp = tempfile::tempfile().map_err(io)?;
                 let len = std::io::copy(&mut { reader }, &mut tmp).map_err(io)?;
                 tmp.rewind().map_err(io)?;
@@ -253,8 +322,13 @@ pub(crate) async fn write_file(
 #[utoipa::path(delete, path = "/api/containers/{id}/files", tag = "containers",
     params(("id" = String, Path, description = "container ID, ID prefix or name"), PathQuery),
     responses((status = 204), (status = 404, body = ErrorDto)))]
-pub(crate) async fn remove_file(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<PathQuery>) -> Result<StatusCode, ApiError> {
-    st.run(move |e| e.container_remove_path(&id, &q.path)).await?;
+pub(crate) async fn remove_file(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PathQuery>,
+) -> Result<StatusCode, ApiError> {
+    st.run(move |e| e.container_remove_path(&id, &q.path))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -262,7 +336,11 @@ pub(crate) async fn remove_file(State(st): State<AppState>, Path(id): Path<Strin
 #[utoipa::path(post, path = "/api/containers/{id}/mkdir", tag = "containers",
     params(("id" = String, Path, description = "container ID, ID prefix or name"), PathQuery),
     responses((status = 204), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto)))]
-pub(crate) async fn mkdir(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<PathQuery>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn mkdir(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PathQuery>,
+) -> Result<StatusCode, ApiError> {
     st.run(move |e| e.container_mkdir(&id, &q.path)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -285,5 +363,8 @@ pub(crate) async fn commit(
         changes: req.changes,
     };
     let id = st.run(move |e| e.commit(&id, &opts)).await?;
-    Ok((StatusCode::CREATED, Json(CommitResultDto { id: id.to_string() })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CommitResultDto { id: id.to_string() }),
+    ))
 }

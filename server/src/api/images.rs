@@ -41,8 +41,16 @@ pub(crate) async fn list(State(st): State<AppState>) -> Reply<Vec<ImageSummaryDt
 }
 
 /// `/api/images/{*rest}` dispatcher.
-pub(crate) async fn by_name(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let raw = req.uri().path().strip_prefix("/api/images/").unwrap_or("").to_string();
+pub(crate) async fn by_name(
+    State(st): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let raw = req
+        .uri()
+        .path()
+        .strip_prefix("/api/images/")
+        .unwrap_or("")
+        .to_string();
     let method = req.method().clone();
     let query = req.uri().query().unwrap_or("").to_string();
     let suffix = |s: &str| raw.strip_suffix(s).filter(|n| !n.is_empty()).map(decode);
@@ -54,7 +62,9 @@ pub(crate) async fn by_name(State(st): State<AppState>, req: Request) -> Result<
     }
     if method == Method::GET {
         if let Some(name) = suffix("/rmi-plan") {
-            return Ok(rmi_plan(st, name, force_query(&query)).await?.into_response());
+            return Ok(rmi_plan(st, name, force_query(&query))
+                .await?
+                .into_response());
         }
         if let Some(name) = suffix("/tree") {
             return Ok(tree(st, name).await?.into_response());
@@ -73,7 +83,9 @@ pub(crate) async fn by_name(State(st): State<AppState>, req: Request) -> Result<
 
 fn force_query(query: &str) -> ForceQuery {
     let pairs = url_pairs(query);
-    ForceQuery { force: crate::bridge::first(&pairs, "force").map(str::to_string) }
+    ForceQuery {
+        force: crate::bridge::first(&pairs, "force").map(str::to_string),
+    }
 }
 
 /// `a=1&b=%2F` → pairs, percent- and `+`-decoded.
@@ -99,9 +111,15 @@ pub(crate) async fn inspect(st: AppState, name: String) -> Reply<ImageDetailDto>
             let rows = e.history(&d.id.to_string())?;
             let view = e.view()?;
             let counts = image_store::layer_refcounts(&view);
-            let summary = image_store::list_images(&view, &ListOptions { all: true, filters: Vec::new() })?
-                .into_iter()
-                .find(|s| s.id == d.id);
+            let summary = image_store::list_images(
+                &view,
+                &ListOptions {
+                    all: true,
+                    filters: Vec::new(),
+                },
+            )?
+            .into_iter()
+            .find(|s| s.id == d.id);
             let c = &d.config;
             let mut empties: Vec<bool> = c.history.iter().map(|h| h.empty_layer).collect();
             empties.reverse();
@@ -128,7 +146,10 @@ pub(crate) async fn inspect(st: AppState, name: String) -> Reply<ImageDetailDto>
                     refcount: counts.get(l).copied().unwrap_or(0) as u64,
                 })
                 .collect();
-            let comment = c.comment.clone().or_else(|| c.history.last().and_then(|h| h.comment.clone()));
+            let comment = c
+                .comment
+                .clone()
+                .or_else(|| c.history.last().and_then(|h| h.comment.clone()));
             Ok(ImageDetailDto {
                 id: d.id.to_string(),
                 repo_tags: d.repo_tags.clone(),
@@ -157,11 +178,18 @@ pub(crate) async fn inspect(st: AppState, name: String) -> Reply<ImageDetailDto>
     params(("name" = String, Path, description = "the source image")),
     request_body = TagRequest,
     responses((status = 201, body = TagResultDto), (status = 400, body = ErrorDto), (status = 404, body = ErrorDto)))]
-pub(crate) async fn tag(st: AppState, name: String, body: TagRequest) -> Result<(StatusCode, Json<TagResultDto>), ApiError> {
+pub(crate) async fn tag(
+    st: AppState,
+    name: String,
+    body: TagRequest,
+) -> Result<(StatusCode, Json<TagResultDto>), ApiError> {
     let o = st.run(move |e| e.tag(&name, &body.target)).await?;
     Ok((
         StatusCode::CREATED,
-        Json(TagResultDto { image: o.image.to_string(), previous: o.previous.map(|p| p.to_string()) }),
+        Json(TagResultDto {
+            image: o.image.to_string(),
+            previous: o.previous.map(|p| p.to_string()),
+        }),
     ))
 }
 
@@ -170,7 +198,10 @@ pub(crate) async fn tag(st: AppState, name: String, body: TagRequest) -> Result<
     params(("name" = String, Path, description = "image name or ID"), ForceQuery),
     responses((status = 200, body = PlanDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto)))]
 pub(crate) async fn remove(st: AppState, name: String, q: ForceQuery) -> Reply<PlanDto> {
-    let opts = RmiOptions { force: truthy(q.force.as_deref()), no_prune: false };
+    let opts = RmiOptions {
+        force: truthy(q.force.as_deref()),
+        no_prune: false,
+    };
     let plan = st
         .run(move |e| {
             // The engine's `rmi` reports only the events; the plan computed just before
@@ -189,10 +220,16 @@ pub(crate) async fn remove(st: AppState, name: String, q: ForceQuery) -> Reply<P
     params(("name" = String, Path, description = "image name or ID"), ForceQuery),
     responses((status = 200, body = PlanDto), (status = 404, body = ErrorDto)))]
 pub(crate) async fn rmi_plan(st: AppState, name: String, q: ForceQuery) -> Reply<PlanDto> {
-    let opts = RmiOptions { force: truthy(q.force.as_deref()), no_prune: false };
+    let opts = RmiOptions {
+        force: truthy(q.force.as_deref()),
+        no_prune: false,
+    };
     match st.run(move |e| e.plan_rmi(&name, &opts)).await {
         Ok(plan) => Ok(Json(PlanDto::from(&plan))),
-        Err(e) if e.status == StatusCode::CONFLICT => Ok(Json(PlanDto { conflict: Some(e.message), ..Default::default() })),
+        Err(e) if e.status == StatusCode::CONFLICT => Ok(Json(PlanDto {
+            conflict: Some(e.message),
+            ..Default::default()
+        })),
         Err(e) => Err(e),
     }
 }
@@ -214,13 +251,19 @@ pub(crate) async fn tree(st: AppState, name: String) -> Reply<TreeDto> {
 }
 
 fn prune_opts(q: &AllQuery) -> PruneOptions {
-    PruneOptions { all: truthy(q.all.as_deref()), ..Default::default() }
+    PruneOptions {
+        all: truthy(q.all.as_deref()),
+        ..Default::default()
+    }
 }
 
 /// What `image prune` would remove.
 #[utoipa::path(get, path = "/api/prune-plan", tag = "images", params(AllQuery),
     responses((status = 200, body = PlanDto)))]
-pub(crate) async fn prune_plan(State(st): State<AppState>, Query(q): Query<AllQuery>) -> Reply<PlanDto> {
+pub(crate) async fn prune_plan(
+    State(st): State<AppState>,
+    Query(q): Query<AllQuery>,
+) -> Reply<PlanDto> {
     let opts = prune_opts(&q);
     let plan = st.run(move |e| e.plan_prune(&opts)).await?;
     Ok(Json(PlanDto::from(&plan)))
@@ -239,7 +282,9 @@ pub(crate) async fn prune(State(st): State<AppState>, Query(q): Query<AllQuery>)
 #[utoipa::path(get, path = "/api/disk-usage", tag = "images",
     responses((status = 200, body = DiskUsageDto)))]
 pub(crate) async fn disk_usage(State(st): State<AppState>) -> Reply<DiskUsageDto> {
-    let (du, containers) = st.run(|e| Ok((e.disk_usage()?, e.containers()?.len()))).await?;
+    let (du, containers) = st
+        .run(|e| Ok((e.disk_usage()?, e.containers()?.len())))
+        .await?;
     Ok(Json(DiskUsageDto {
         layers_size: du.layers_size,
         images: du

@@ -65,8 +65,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/prune-plan", get(images::prune_plan))
         .route("/api/prune", post(images::prune))
         .route("/api/disk-usage", get(images::disk_usage))
-        .route("/api/containers", get(containers::list).post(containers::create))
-        .route("/api/containers/{id}", get(containers::get).delete(containers::remove))
+        .route(
+            "/api/containers",
+            get(containers::list).post(containers::create),
+        )
+        .route(
+            "/api/containers/{id}",
+            get(containers::get).delete(containers::remove),
+        )
         .route("/api/containers/{id}/diff", get(containers::diff))
         .route("/api/containers/{id}/tree", get(containers::tree))
         .route(
@@ -101,7 +107,9 @@ pub struct ApiDoc;
 /// Liveness.
 #[utoipa::path(get, path = "/api/health", tag = "meta", responses((status = 200, body = HealthDto)))]
 async fn health() -> Json<HealthDto> {
-    Json(HealthDto { status: "ok".into() })
+    Json(HealthDto {
+        status: "ok".into(),
+    })
 }
 
 /// This document.
@@ -114,7 +122,9 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 /// Reads a JSON body the way the `Json` extractor does, errors as `{"message"}`.
 pub(crate) async fn json_body<T: serde::de::DeserializeOwned>(req: Request) -> Result<T, ApiError> {
     use axum::extract::FromRequest;
-    let Json(v) = Json::<T>::from_request(req, &()).await.map_err(crate::containers::json_error)?;
+    let Json(v) = Json::<T>::from_request(req, &())
+        .await
+        .map_err(crate::containers::json_error)?;
     Ok(v)
 }
 
@@ -134,15 +144,21 @@ async fn csrf_guard(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    let marked = h.get("x-strata-request").is_some_and(|v| v.as_bytes() == b"1");
+    let marked = h
+        .get("x-strata-request")
+        .is_some_and(|v| v.as_bytes() == b"1");
     if !json && !marked {
-        return forbidden("state-changing requests need Content-Type: application/json or X-Strata-Request: 1");
+        return forbidden(
+            "state-changing requests need Content-Type: application/json or X-Strata-Request: 1",
+        );
     }
     if let Some(origin) = h.get(ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
         let host = h.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !same_origin(origin, host) {
-            return forbidden(&format!("cross-origin request refused: Origin {origin} is not this server ({host})"));
+            return forbidden(&format!(
+                "cross-origin request refused: Origin {origin} is not this server ({host})"
+            ));
         }
     }
     next.run(req).await
@@ -150,7 +166,9 @@ async fn csrf_guard(req: Request, next: Next) -> Response {
 
 /// `http://host:port` or `https://host:port` whose authority is exactly `Host`.
 fn same_origin(origin: &str, host: &str) -> bool {
-    let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
     match authority {
         Some(a) => !host.is_empty() && a.trim_end_matches('/').eq_ignore_ascii_case(host),
         None => false,
@@ -183,7 +201,10 @@ mod tests {
                 }
             }
         }
-        let routes: BTreeSet<_> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        let routes: BTreeSet<_> = ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
         assert_eq!(documented, routes);
     }
 }

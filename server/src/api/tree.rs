@@ -51,18 +51,29 @@ pub(crate) fn tree_dto(union: &Union, labels: &[String]) -> TreeDto {
             mtime: e.mtime,
             provider: m.provider as u64,
             implied: m.implied,
-            link: m.link.as_ref().map(|l| LinkDto { layer: l.layer as u64, path: rooted(&l.path) }),
+            link: m.link.as_ref().map(|l| LinkDto {
+                layer: l.layer as u64,
+                path: rooted(&l.path),
+            }),
             target: target_of(&e.kind),
         });
     }
-    let paths: Vec<String> = union.merged().map(|m| m.entry.path.clone()).chain(union.hidden().map(str::to_string)).collect();
+    let paths: Vec<String> = union
+        .merged()
+        .map(|m| m.entry.path.clone())
+        .chain(union.hidden().map(str::to_string))
+        .collect();
     let mut markers = BTreeMap::new();
     for p in paths {
         let own: Vec<MarkerDto> = union
             .markers(&p)
             .into_iter()
             .filter(|(_, e)| e.path == p)
-            .map(|(layer, e)| MarkerDto { layer: layer as u64, kind: e.kind.name().to_string(), path: rooted(&e.path) })
+            .map(|(layer, e)| MarkerDto {
+                layer: layer as u64,
+                kind: e.kind.name().to_string(),
+                path: rooted(&e.path),
+            })
             .collect();
         if !own.is_empty() {
             markers.insert(rooted(&p), own);
@@ -129,19 +140,41 @@ mod tests {
         assert_eq!(t.layers.len(), 2);
         assert_eq!(t.layers[1].label, "sha256:b");
         let pair = |p: &str, c: &str| (p.to_string(), c.to_string());
-        assert_eq!(t.layers[1].changes, [pair("/bin/ll", "A"), pair("/bin/sh", "A"), pair("/etc/passwd", "R")]);
+        assert_eq!(
+            t.layers[1].changes,
+            [
+                pair("/bin/ll", "A"),
+                pair("/bin/sh", "A"),
+                pair("/etc/passwd", "R")
+            ]
+        );
         let sh = t.merged.iter().find(|m| m.path == "/bin/sh").unwrap();
-        assert_eq!((sh.kind.as_str(), sh.provider, sh.target.as_deref()), ("hardlink", 1, Some("/bin/ls")));
+        assert_eq!(
+            (sh.kind.as_str(), sh.provider, sh.target.as_deref()),
+            ("hardlink", 1, Some("/bin/ls"))
+        );
         let link = sh.link.as_ref().unwrap();
         assert_eq!((link.layer, link.path.as_str()), (0, "/bin/ls"));
         let ll = t.merged.iter().find(|m| m.path == "/bin/ll").unwrap();
-        assert_eq!((ll.kind.as_str(), ll.target.as_deref(), ll.implied), ("symlink", Some("ls"), false));
+        assert_eq!(
+            (ll.kind.as_str(), ll.target.as_deref(), ll.implied),
+            ("symlink", Some("ls"), false)
+        );
         assert!(t.merged.iter().all(|m| m.path != "/etc/passwd"));
         let gone = &t.shadowed["/etc/passwd"];
-        assert_eq!((gone[0].layer, gone[0].kind.as_str(), gone[0].size), (0, "file", 5));
+        assert_eq!(
+            (gone[0].layer, gone[0].kind.as_str(), gone[0].size),
+            (0, "file", 5)
+        );
         assert_eq!(t.efficiency.wasted_bytes, 5);
         let m = &t.markers["/etc/passwd"];
-        assert_eq!((m.len(), m[0].layer, m[0].kind.as_str(), m[0].path.as_str()), (1, 1, "whiteout", "/etc/passwd"));
-        assert!(!t.markers.contains_key("/etc"), "markers are listed on their own path only");
+        assert_eq!(
+            (m.len(), m[0].layer, m[0].kind.as_str(), m[0].path.as_str()),
+            (1, 1, "whiteout", "/etc/passwd")
+        );
+        assert!(
+            !t.markers.contains_key("/etc"),
+            "markers are listed on their own path only"
+        );
     }
 }
