@@ -67,6 +67,8 @@ struct Inner {
     root: PathBuf,
     web_dir: Option<PathBuf>,
     engine: std::sync::OnceLock<Arc<engine::Engine>>,
+    /// Held while the engine opens, so concurrent first requests open the data directory once.
+    opening: std::sync::Mutex<()>,
     hub: std::sync::OnceLock<events::Hub>,
     auth: bool,
 }
@@ -89,6 +91,7 @@ impl AppState {
                 root,
                 web_dir,
                 engine: Default::default(),
+                opening: Default::default(),
                 hub: Default::default(),
                 auth: false,
             }),
@@ -101,6 +104,7 @@ impl AppState {
             root: a.root.clone(),
             web_dir: a.web_dir.clone(),
             engine: Default::default(),
+            opening: Default::default(),
             hub: Default::default(),
             auth: a.auth,
         });
@@ -124,8 +128,14 @@ impl AppState {
         if let Some(e) = self.inner.engine.get() {
             return Ok(e.clone());
         }
-        let opened = engine::Engine::open(&self.inner.root).map_err(ApiError::from)?;
-        let engine = self.inner.engine.get_or_init(|| Arc::new(opened)).clone();
+        let _opening = self.inner.opening.lock().unwrap_or_else(|e| e.into_inner());
+        let engine = match self.inner.engine.get() {
+            Some(e) => e.clone(),
+            None => {
+                let opened = engine::Engine::open(&self.inner.root).map_err(ApiError::from)?;
+                self.inner.engine.get_or_init(|| Arc::new(opened)).clone()
+            }
+        };
         // Events flow from the moment the engine opens, whether or not anyone listens yet.
         self.inner.hub.get_or_init(|| events::Hub::start(&engine));
         Ok(engine)

@@ -152,11 +152,13 @@ impl Db {
     /// Opens (creating and migrating as needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Db> {
         let mut conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(60))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Switching a new file to WAL needs it to itself; SQLite answers BUSY at once (without
+        // the busy handler) while another connection opens the same new file, so wait here.
+        retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrate(&mut conn)?;
+        retry_busy(|| migrate(&mut conn))?;
         Ok(Db { conn, cache: None })
     }
 
@@ -513,6 +515,24 @@ impl WriteTx<'_> {
     }
 }
 
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `f` again while SQLite reports the database busy, up to [`BUSY_TIMEOUT`].
+fn retry_busy<T, E: Into<DbError>>(mut f: impl FnMut() -> std::result::Result<T, E>) -> Result<T> {
+    let start = std::time::Instant::now();
+    loop {
+        match f().map_err(Into::into) {
+            Err(DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
@@ -735,5 +755,32 @@ mod cache_tests {
             "this connection's own write is seen"
         );
         assert!(b.view().unwrap().layers.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod open_tests {
+    use super::*;
+
+    #[test]
+    fn many_connections_opening_one_new_file_at_once_all_succeed() {
+        for _ in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("m.db");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(24));
+            let handles: Vec<_> = (0..24)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Db::open(&path).map(|mut db| db.view().map(|v| v.images.len()))
+                    })
+                })
+                .collect();
+            for h in handles {
+                let got = h.join().unwrap();
+                assert!(matches!(got, Ok(Ok(0))), "{got:?}");
+            }
+        }
     }
 }
