@@ -511,6 +511,54 @@ async fn containers_api_files_diff_tree_commit() {
         .json();
     assert_eq!(t["layers"][1]["label"], d["layers"][1]["diff_id"]);
 
+    // a file as each layer shows it: the shadowed version, the override, the unchanged one
+    let layer_file = |path: &'static str| {
+        let env = &env;
+        async move {
+            let r = env.get(path).await.ok(StatusCode::OK);
+            (
+                r.header("x-strata-layer").to_string(),
+                r.header("x-strata-source-layer").to_string(),
+                r.text(),
+            )
+        }
+    };
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        layer_file("/api/images/bb:2/files?path=/etc/passwd&layer=0").await,
+        s("0", "0", "root:x:0:0:root:/root:/bin/sh\n")
+    );
+    assert_eq!(
+        layer_file("/api/images/bb:2/files?path=/etc/passwd").await,
+        s("1", "1", "root:x:0:0::/:/bin/sh\n")
+    );
+    assert_eq!(
+        layer_file("/api/images/bb:2/files?path=/etc/passwd&layer=1").await,
+        s("1", "1", "root:x:0:0::/:/bin/sh\n")
+    );
+    assert_eq!(
+        layer_file("/api/containers/c1/files?path=/etc/passwd&layer=0").await,
+        s("0", "0", "root:x:0:0:root:/root:/bin/sh\n")
+    );
+    let r = env
+        .get("/api/images/bb:2/files?path=/etc/passwd&layer=5")
+        .await
+        .ok(StatusCode::BAD_REQUEST);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("layer 5 out of range"),
+        "{}",
+        r.text()
+    );
+    env.get("/api/images/bb:2/files?path=/etc/motd&layer=0")
+        .await
+        .ok(StatusCode::NOT_FOUND);
+    env.get("/api/images/bb:2/files?path=/etc&layer=x")
+        .await
+        .ok(StatusCode::BAD_REQUEST);
+
     env.marked(Method::DELETE, "/api/containers/c1", vec![])
         .await
         .ok(StatusCode::NO_CONTENT);

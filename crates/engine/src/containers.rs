@@ -96,7 +96,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// A user path (`/etc/passwd`, `etc/passwd`) as a normalised relative path.
-fn user_path(p: &str) -> Result<String> {
+pub(crate) fn user_path(p: &str) -> Result<String> {
     normalize_path(p).map_err(|e| EngineError::invalid(e.to_string()))
 }
 

@@ -175,3 +175,91 @@ fn bad_input_changes_nothing() {
     assert_eq!(blob_names(dir.path()), names);
     assert_eq!(tags(&e), state);
 }
+
+#[test]
+fn a_file_reads_as_each_layer_of_an_image_or_container_shows_it() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    import(
+        &e,
+        &tar_of(&[("etc/passwd", b"v1\n"), ("bin/ls", b"ELF")]),
+        "files:1",
+        "base",
+    );
+    let read = |target: &str, path: &str, layer: Option<usize>| {
+        let (info, mut f) = e.open_layer_file(target, path, layer)?;
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        Ok::<_, engine::EngineError>((info.layer, info.source_layer, s))
+    };
+    // `cp` archives carry numeric owners (tar-rs leaves them blank)
+    let one_file = |name: &str, data: &[u8]| {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1);
+        b.append_data(&mut h, name, data).unwrap();
+        b.into_inner().unwrap()
+    };
+    let c = e.create_container("files:1", Some("f1")).unwrap();
+    e.container_put_archive(&c.id, "/etc", Cursor::new(one_file("passwd", b"v2\n")))
+        .unwrap();
+    let opts = engine::CommitOptions {
+        reference: Some("files:2".into()),
+        ..Default::default()
+    };
+    e.commit("f1", &opts).unwrap();
+    assert_eq!(
+        read("files:2", "/etc/passwd", None).unwrap(),
+        (1, 1, "v2\n".into())
+    );
+    assert_eq!(
+        read("files:2", "/etc/passwd", Some(1)).unwrap(),
+        (1, 1, "v2\n".into())
+    );
+    assert_eq!(
+        read("files:2", "etc/passwd", Some(0)).unwrap(),
+        (0, 0, "v1\n".into()),
+        "the shadowed version"
+    );
+    assert_eq!(
+        read("files:2", "/bin/ls", Some(1)).unwrap(),
+        (1, 0, "ELF".into()),
+        "unchanged in layer 1: the bytes come from layer 0"
+    );
+    // a container: its writable layer is the top one
+    let c2 = e.create_container("files:2", Some("f2")).unwrap();
+    e.container_put_archive(&c2.id, "/etc", Cursor::new(one_file("passwd", b"v3\n")))
+        .unwrap();
+    assert_eq!(
+        read("f2", "/etc/passwd", None).unwrap(),
+        (2, 2, "v3\n".into())
+    );
+    assert_eq!(
+        read("f2", "/etc/passwd", Some(1)).unwrap(),
+        (1, 1, "v2\n".into())
+    );
+    e.container_remove_path("f2", "/bin/ls").unwrap();
+    let gone = read("f2", "/bin/ls", None).unwrap_err();
+    assert_eq!(gone.kind(), engine::ErrorKind::NotFound, "{gone}");
+    assert_eq!(
+        read("f2", "/bin/ls", Some(0)).unwrap(),
+        (0, 0, "ELF".into())
+    );
+    let dir_err = read("files:2", "/etc", None).unwrap_err();
+    assert!(
+        dir_err.to_string().contains("not a regular file (dir)"),
+        "{dir_err}"
+    );
+    let range = read("files:2", "/etc/passwd", Some(2)).unwrap_err();
+    assert!(
+        range.to_string().contains("layer 2 out of range"),
+        "{range}"
+    );
+    let missing = read("files:1", "/nope", Some(0)).unwrap_err();
+    assert_eq!(missing.kind(), engine::ErrorKind::NotFound);
+}

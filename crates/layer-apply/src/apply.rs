@@ -746,10 +746,7 @@ fn read_meta<R: Read>(e: &mut tar::Entry<'_, R>, raw: &[u8]) -> Result<Meta, App
 /// A numeric header field; one left blank (all NULs or spaces) reads as 0, as in Go's
 /// `archive/tar`, where the `tar` crate would refuse it.
 fn blank_is_zero(parsed: io::Result<u64>, field: &[u8]) -> Result<u64, ApplyError> {
-    match parsed {
-        Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
-        r => r.map_err(tar_err),
-    }
+    layer_diff::blank_is_zero(parsed, field).map_err(tar_err)
 }
 
 /// A PAX time (`1700000000.5`, `-1.25`) as seconds and nanoseconds (nanoseconds in 0..1e9).

@@ -53,7 +53,7 @@ pub use path::{
     compare_paths, normalize_path, parent_path, parse_tar_name, TarName, OPAQUE_MARKER,
     WHITEOUT_PREFIX,
 };
-pub use read::{read_changeset, read_changeset_with, ReadOptions};
+pub use read::{blank_is_zero, read_changeset, read_changeset_with, ReadOptions};
 pub use write::write_changeset;
 
 #[cfg(test)]

@@ -62,9 +62,19 @@ pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Chang
         };
         let header = te.header();
         let bad = |e: io::Error| DiffError::read(format!("entry {raw:?}"), e);
-        let mode = header.mode().map_err(bad)? & 0o7777;
-        let uid = id(header.uid().map_err(bad)?, &raw, "uid")?;
-        let gid = id(header.gid().map_err(bad)?, &raw, "gid")?;
+        let old = header.as_old();
+        let mode =
+            blank_is_zero(header.mode().map(u64::from), &old.mode).map_err(bad)? as u32 & 0o7777;
+        let uid = id(
+            blank_is_zero(header.uid(), &old.uid).map_err(bad)?,
+            &raw,
+            "uid",
+        )?;
+        let gid = id(
+            blank_is_zero(header.gid(), &old.gid).map_err(bad)?,
+            &raw,
+            "gid",
+        )?;
         let mtime = match pax.get("mtime") {
             Some(value) => pax_time(value).ok_or_else(|| {
                 DiffError::entry(
@@ -72,7 +82,7 @@ pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Chang
                     format!("bad PAX mtime {:?}", String::from_utf8_lossy(value)),
                 )
             })?,
-            None => i64::try_from(header.mtime().map_err(bad)?)
+            None => i64::try_from(blank_is_zero(header.mtime(), &old.mtime).map_err(bad)?)
                 .map_err(|_| DiffError::entry(&raw, "mtime out of range"))?,
         };
         let xattrs: BTreeMap<String, Vec<u8>> = pax
@@ -188,6 +198,15 @@ fn pax_time(value: &[u8]) -> Option<i64> {
     } else {
         secs
     })
+}
+
+/// A tar numeric field as Go's `archive/tar` (and so Docker) reads it: a field of only NULs
+/// and spaces is 0, where the `tar` crate reports an error.
+pub fn blank_is_zero(parsed: io::Result<u64>, field: &[u8]) -> io::Result<u64> {
+    match parsed {
+        Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        r => r,
+    }
 }
 
 fn id(value: u64, raw: &str, what: &str) -> Result<u32, DiffError> {

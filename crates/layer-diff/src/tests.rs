@@ -466,3 +466,19 @@ fn empty_changeset_is_two_zero_blocks() {
     assert_eq!(tar, vec![0u8; 1024]);
     assert_eq!(read_changeset(tar.as_slice()).unwrap(), Changeset::new());
 }
+
+#[test]
+fn blank_numeric_fields_read_as_zero_like_go() {
+    // tar-rs's `Header::new_ustar` leaves uid, gid and mtime as NULs; Go's archive/tar reads 0.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_size(2);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "etc/hosts", &b"hi"[..]).unwrap();
+    let cs = crate::read_changeset(&b.into_inner().unwrap()[..]).unwrap();
+    let e = &cs.entries[0];
+    assert_eq!(
+        (e.path.as_str(), e.uid, e.gid, e.mtime),
+        ("etc/hosts", 0, 0, 0)
+    );
+}

@@ -3,15 +3,15 @@
 
 use super::dto::*;
 use super::Reply;
-use crate::bridge::{stream_blocking, BodyReader};
+use crate::bridge::BodyReader;
 use crate::containers::{sizes, stat, PathStat};
 use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use engine::{ContainerInfo, EngineError};
 use serde::Deserialize;
@@ -172,66 +172,38 @@ fn require_file(s: &PathStat, path: &str) -> Result<(), EngineError> {
     }
 }
 
-/// The bytes of one regular file of the container's merged view.
+/// The bytes of one regular file of the container's merged view, or as its layers
+/// `0..=layer` show it (the writable layer is the top one); `X-Strata-Layer` names the layer
+/// viewed, `X-Strata-Source-Layer` the one holding the bytes.
 #[utoipa::path(get, path = "/api/containers/{id}/files", tag = "containers",
-    params(("id" = String, Path, description = "container ID, ID prefix or name"), PathQuery),
+    params(("id" = String, Path, description = "container ID, ID prefix or name"), super::files::FileQuery),
     responses((status = 200, description = "the file's bytes", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 400, body = ErrorDto), (status = 404, body = ErrorDto)))]
 pub(crate) async fn read_file(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<PathQuery>,
+    Query(q): Query<super::files::FileQuery>,
 ) -> Result<Response, ApiError> {
+    let layer = super::files::layer_of(&q)?;
     let path = q.path;
     let p2 = path.clone();
-    let (c, s) = st
+    let c = st
         .run(move |e| {
             let c = e.container(&id)?;
-            let s = stat(e, &c, &p2)?.ok_or_else(|| {
-                EngineError::NotFound(format!(
-                    "Could not find the file {p2} in container {}",
-                    c.name
-                ))
-            })?;
-            require_file(&s, &p2)?;
-            Ok((c, s))
+            if layer.is_none() {
+                // the merged view: Docker's texts for what is missing or not a file
+                let s = stat(e, &c, &p2)?.ok_or_else(|| {
+                    EngineError::NotFound(format!(
+                        "Could not find the file {p2} in container {}",
+                        c.name
+                    ))
+                })?;
+                require_file(&s, &p2)?;
+            }
+            Ok(c)
         })
         .await?;
-    let body = stream_blocking(&st, move |e, w| {
-        let io = |ctx: &str| {
-            let ctx = ctx.to_string();
-            move |source| EngineError::Io {
-                context: ctx,
-                source,
-            }
-        };
-        // The engine writes a tar; spool it, then send the one entry's bytes.
-        let mut tmp = tempfile::tempfile().map_err(io("create a temporary file"))?;
-        e.container_get_archive(&c.id, &path, &mut tmp)?;
-        tmp.rewind().map_err(io("rewind"))?;
-        let mut archive = tar::Archive::new(tmp);
-        let mut entries = archive.entries().map_err(io("read archive"))?;
-        let entry = entries
-            .next()
-            .ok_or_else(|| {
-                EngineError::NotFound(format!(
-                    "Could not find the file {path} in container {}",
-                    c.name
-                ))
-            })?
-            .map_err(io("read archive"))?;
-        std::io::copy(&mut entry.take(u64::MAX), w).map_err(io("send file"))?;
-        Ok(())
-    })
-    .await?;
-    Ok((
-        [
-            (CONTENT_TYPE, "application/octet-stream".to_string()),
-            (CONTENT_LENGTH, s.size.to_string()),
-        ],
-        body,
-    )
-        .into_response())
+    super::files::send(&st, c.id, path, layer).await
 }
 
 /// A one-entry tar stream around `len` bytes of `data`.

@@ -69,6 +69,9 @@ pub(crate) async fn by_name(
         if let Some(name) = suffix("/tree") {
             return Ok(tree(st, name).await?.into_response());
         }
+        if let Some(name) = suffix("/files") {
+            return file(st, name, super::files::FileQuery::parse(&query)?).await;
+        }
     }
     let name = decode(&raw);
     if name.is_empty() {
@@ -98,6 +101,22 @@ pub(crate) fn url_pairs(query: &str) -> Vec<(String, String)> {
             (decode(&k.replace('+', " ")), decode(&v.replace('+', " ")))
         })
         .collect()
+}
+
+/// The bytes of one regular file as the image's layers `0..=layer` show it (default: all of
+/// them, the merged view); `X-Strata-Layer` names the layer viewed, `X-Strata-Source-Layer`
+/// the one holding the bytes.
+#[utoipa::path(get, path = "/api/images/{name}/files", tag = "images",
+    params(("name" = String, Path, description = "image name, ID, ID prefix or digest reference"), super::files::FileQuery),
+    responses((status = 200, description = "the file's bytes", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 400, body = ErrorDto), (status = 404, body = ErrorDto)))]
+pub(crate) async fn file(
+    st: AppState,
+    name: String,
+    q: super::files::FileQuery,
+) -> Result<Response, ApiError> {
+    let layer = super::files::layer_of(&q)?;
+    super::files::send(&st, name, q.path, layer).await
 }
 
 /// An image: config, history, layers with refcounts, sizes.

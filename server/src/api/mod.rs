@@ -9,6 +9,7 @@
 //! Docker's routes are exempt: the docker CLI sends no `Origin` and its own content types.
 
 mod containers;
+mod files;
 pub(crate) mod dto;
 mod images;
 mod tree;
@@ -39,6 +40,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/images/{name}/tag"),
     ("get", "/api/images/{name}/rmi-plan"),
     ("get", "/api/images/{name}/tree"),
+    ("get", "/api/images/{name}/files"),
     ("get", "/api/prune-plan"),
     ("post", "/api/prune"),
     ("get", "/api/disk-usage"),
@@ -93,7 +95,7 @@ pub(crate) fn routes() -> Router<AppState> {
     info(title = "Strata dashboard API", description = "The JSON API the Strata web dashboard uses. Errors are `{\"message\": …}`. State-changing requests need `Content-Type: application/json` or `X-Strata-Request: 1`, and a same-origin `Origin` if any."),
     paths(
         health, openapi_json, crate::events::api_events,
-        images::list, images::inspect, images::remove, images::tag, images::rmi_plan, images::tree,
+        images::list, images::inspect, images::file, images::remove, images::tag, images::rmi_plan, images::tree,
         images::prune_plan, images::prune, images::disk_usage,
         containers::list, containers::create, containers::get, containers::remove, containers::diff,
         containers::tree, containers::read_file, containers::write_file, containers::remove_file,
