@@ -849,6 +849,23 @@ fn union_explorer_names_layer_2_for_an_overridden_path() {
         vec![],
     );
     assert_eq!(chip, json!("L2"));
+    // each version's content, read from its own layer: the shadowed one and the override
+    b.click(".detail .versions li:nth-child(1) button.version-content");
+    let lower = b.wait_text(
+        ".detail .versions li:nth-child(1) pre.content",
+        "root:x:0:0",
+    );
+    assert!(!lower.contains("new:x:2:2"), "layer 1's version: {lower}");
+    b.click(".detail .versions li:nth-child(2) button.version-content");
+    b.wait_text(
+        ".detail .versions li:nth-child(2) pre.content",
+        "new:x:2:2::/:/bin/sh",
+    );
+    b.screenshot("explorer-versions");
+    // a binary file shows as a hex dump
+    b.click("button.path[data-path=\"bin/busybox\"]");
+    b.click(".detail .versions li:nth-child(1) button.version-content");
+    b.wait_text(".detail .versions pre.content", "00000000  7f 45 4c 46");
     // a path only layer 1 has names layer 1
     b.click("button.path[data-path=\"etc/group\"]");
     b.wait_text(".detail [data-summary]", "comes from layer 1");

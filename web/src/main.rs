@@ -13,6 +13,7 @@
 
 mod model;
 mod plan;
+mod preview;
 mod pull;
 mod route;
 mod sandbox;

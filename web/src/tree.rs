@@ -572,6 +572,8 @@ pub struct DetailVersion {
     pub text: Option<String>,
     /// Shown in the merged view.
     pub visible: bool,
+    /// A regular file (or a hard link to one): its bytes can be read from the server.
+    pub readable: bool,
 }
 
 /// One whiteout or opaque marker bearing on a path.
@@ -639,6 +641,7 @@ pub fn detail(v: &View, path: &str) -> Detail {
             what: s.describe(),
             text: s.text.clone(),
             visible: false,
+            readable: matches!(s.kind.as_str(), "file" | "hardlink"),
         })
         .collect();
     let visible = v.get(path);
@@ -648,6 +651,7 @@ pub fn detail(v: &View, path: &str) -> Detail {
             what: m.describe(),
             text: m.text.clone(),
             visible: true,
+            readable: matches!(m.kind.as_str(), "file" | "hardlink"),
         });
         versions.sort_by_key(|d| d.layer);
     }

@@ -195,7 +195,7 @@ pub fn ContainerPage(id: String) -> impl IntoView {
     let path = RwSignal::new(String::from("/etc/passwd"));
     let text = RwSignal::new(String::new());
     let editor_note = RwSignal::new(None::<(String, bool)>);
-    let loaded_content = RwSignal::new(None::<(String, Result<String, String>)>);
+    let loaded_content = RwSignal::new(None::<super::explorer::Loaded>);
     let id_read = id.clone();
     let read = move |p: String| {
         let id = id_read.clone();
@@ -210,16 +210,10 @@ pub fn ContainerPage(id: String) -> impl IntoView {
             }
         });
     };
-    let id_show = id.clone();
-    let show_content = Callback::new(move |p: String| {
-        let id = id_show.clone();
-        spawn_local(async move {
-            let shown = format!("/{}", p.trim_start_matches('/'));
-            let url = format!("/api/containers/{}/files?path={}", enc(&id), enc(&shown));
-            let r = net::get_text(&format!("cannot read {shown}"), &url).await;
-            loaded_content.set(Some((p, r)));
-        });
-    });
+    let show_content = super::explorer::content_loader(
+        format!("/api/containers/{}/files", enc(&id)),
+        loaded_content,
+    );
     let r_load = read.clone();
     let open_in_editor = Callback::new(move |p: String| {
         let shown = format!("/{}", p.trim_start_matches('/'));

@@ -14,6 +14,34 @@ use leptos::task::spawn_local;
 use std::collections::BTreeSet;
 use wasm_bindgen::JsCast;
 
+/// A path and the layer whose view of it to read (`None`: the merged view).
+pub type FileAt = (String, Option<usize>);
+
+/// A file's content as loaded for a [`FileAt`]: the preview text, or what went wrong.
+pub type Loaded = (FileAt, Result<String, String>);
+
+/// Bytes of a file loaded for the detail panel; more are cut (see [`crate::preview`]).
+const PREVIEW_LIMIT: usize = 64 * 1024;
+
+/// A `content` callback reading files from `base` (`/api/images/{name}/files` or
+/// `/api/containers/{id}/files`) into `loaded`.
+pub fn content_loader(base: String, loaded: RwSignal<Option<Loaded>>) -> Callback<FileAt, ()> {
+    Callback::new(move |(p, layer): FileAt| {
+        let base = base.clone();
+        spawn_local(async move {
+            let shown = format!("/{}", p.trim_start_matches('/'));
+            let mut url = format!("{base}?path={}", enc(&shown));
+            if let Some(n) = layer {
+                url.push_str(&format!("&layer={n}"));
+            }
+            let r = net::get_bytes(&format!("cannot read {shown}"), &url)
+                .await
+                .map(|b| crate::preview::preview(&b, PREVIEW_LIMIT));
+            loaded.set(Some(((p, layer), r)));
+        });
+    })
+}
+
 /// The explorer over a view that may change (a container being edited, the sandbox).
 #[component]
 pub fn Explorer(
@@ -21,12 +49,13 @@ pub fn Explorer(
     /// Called with a path to open it in an editor (containers, sandbox).
     #[prop(optional)]
     on_open: Option<Callback<String>>,
-    /// Loads the visible content of a file (`GET /api/containers/{id}/files`).
+    /// Loads a file's content as a layer shows it (`None`: the merged view); see
+    /// [`content_loader`].
     #[prop(optional)]
-    content: Option<Callback<String, ()>>,
-    /// The text loaded by `content`, for the selected path.
+    content: Option<Callback<FileAt, ()>>,
+    /// The text loaded by `content`, for the path and layer it was loaded for.
     #[prop(optional)]
-    loaded: Option<RwSignal<Option<(String, Result<String, String>)>>>,
+    loaded: Option<RwSignal<Option<Loaded>>>,
     /// Start on this path.
     #[prop(optional, into)]
     initial: Option<String>,
@@ -214,12 +243,25 @@ pub fn Explorer(
                                     <ol class="versions">
                                         {d.versions.clone().into_iter().map(|v| {
                                             let label = name_of(v.layer);
+                                            let at: FileAt = (p.clone(), Some(v.layer));
+                                            let at_shown = at.clone();
+                                            let fetch = (v.readable && v.text.is_none()).then_some(()).and(content);
                                             view! {
                                                 <li class=format!("c{}", v.layer % 8) class:shadowed=!v.visible>
                                                     <span class="layer-chip">{format!("L{}", v.layer + 1)}</span>
-                                                    <strong>{label}</strong>": "{v.what}
+                                                    <strong>{label.clone()}</strong>": "{v.what}
                                                     {if v.visible { " (visible)" } else { " (shadowed)" }}
+                                                    {fetch.map(|c| view! {
+                                                        <button type="button" class="small version-content" aria-label=format!("Show the content in {label}")
+                                                            on:click=move |_| c.run(at.clone())>"Show content"</button>
+                                                    })}
                                                     {v.text.map(|t| view! { <pre class="content">{t}</pre> })}
+                                                    {loaded.map(|l| view! {
+                                                        {move || l.get().filter(|(k, _)| *k == at_shown).map(|(_, r)| match r {
+                                                            Ok(t) => view! { <pre class="content" aria-label=format!("content in layer {}", at_shown.1.unwrap_or(0) + 1)>{t}</pre> }.into_any(),
+                                                            Err(e) => view! { <ErrorBox message=e/> }.into_any(),
+                                                        })}
+                                                    })}
                                                 </li>
                                             }
                                         }).collect_view()}
@@ -238,14 +280,14 @@ pub fn Explorer(
                                 })}
                                 <div class="detail-actions">
                                     {(is_file && content.is_some()).then(|| view! {
-                                        <button type="button" class="small" on:click=move |_| if let Some(c) = content { c.run(p_load.clone()) }>"Show content"</button>
+                                        <button type="button" class="small" on:click=move |_| if let Some(c) = content { c.run((p_load.clone(), None)) }>"Show content"</button>
                                     })}
                                     {on_open.map(|o| view! {
                                         <button type="button" class="small" on:click=move |_| o.run(p_open.clone())>"Edit or delete…"</button>
                                     })}
                                 </div>
                                 {loaded.map(|l| view! {
-                                    {move || l.get().filter(|(lp, _)| *lp == p_shown).map(|(_, r)| match r {
+                                    {move || l.get().filter(|((lp, layer), _)| *lp == p_shown && layer.is_none()).map(|(_, r)| match r {
                                         Ok(t) => view! { <pre class="content" aria-label="file content">{t}</pre> }.into_any(),
                                         Err(e) => view! { <ErrorBox message=e/> }.into_any(),
                                     })}
@@ -311,6 +353,8 @@ pub fn ImageFilesPage(id: String) -> impl IntoView {
         _ => View::default(),
     });
     let back = Route::Image(id.clone()).href();
+    let loaded = RwSignal::new(None::<Loaded>);
+    let content = content_loader(format!("/api/images/{}/files", enc(&id)), loaded);
     view! {
         <section class="page" aria-labelledby="files-title">
             <nav class="crumbs" aria-label="Breadcrumb">
@@ -323,7 +367,7 @@ pub fn ImageFilesPage(id: String) -> impl IntoView {
             {move || match state.get() {
                 Load::Loading => view! { <Loading what="Reading the layers…"/> }.into_any(),
                 Load::Failed(e) => view! { <ErrorBox message=e retry=Callback::new({ let l = load.clone(); move |_| l() })/> }.into_any(),
-                Load::Ready(_) => view! { <Explorer view=view_sig/> }.into_any(),
+                Load::Ready(_) => view! { <Explorer view=view_sig content=content loaded=loaded/> }.into_any(),
             }}
         </section>
     }

@@ -16,6 +16,23 @@ pub fn enc(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The response when it is a 2xx; otherwise an error naming `what` and the server's message.
+async fn checked(what: &str, res: Result<Response, gloo_net::Error>) -> Result<Response, String> {
+    let res = res.map_err(|e| {
+        format!("{what}: no answer from the server ({e}); is `strata serve` running?")
+    })?;
+    if !res.ok() {
+        let body = res.text().await.unwrap_or_default();
+        return Err(http_error_for(
+            what,
+            res.status(),
+            &res.status_text(),
+            &body,
+        ));
+    }
+    Ok(res)
+}
+
 async fn finish(what: &str, res: Result<Response, gloo_net::Error>) -> Result<String, String> {
     let res = res.map_err(|e| {
         format!("{what}: no answer from the server ({e}); is `strata serve` running?")
@@ -46,6 +63,12 @@ pub async fn get_json<T: DeserializeOwned>(what: &str, url: &str) -> Result<T, S
 pub async fn get_text(what: &str, url: &str) -> Result<String, String> {
     let res = Request::get(url).send().await;
     finish(what, res).await
+}
+
+/// `GET url` as bytes.
+pub async fn get_bytes(what: &str, url: &str) -> Result<Vec<u8>, String> {
+    let res = checked(what, Request::get(url).send().await).await?;
+    res.binary().await.map_err(|e| format!("{what}: {e}"))
 }
 
 fn mutating(b: RequestBuilder) -> RequestBuilder {
@@ -101,17 +124,8 @@ pub async fn post_stream(
     let res = mutating(Request::post(url))
         .header("Content-Type", "application/json")
         .send()
-        .await
-        .map_err(|e| format!("{what}: no answer from the server ({e})"))?;
-    if !res.ok() {
-        let body = res.text().await.unwrap_or_default();
-        return Err(http_error_for(
-            what,
-            res.status(),
-            &res.status_text(),
-            &body,
-        ));
-    }
+        .await;
+    let res = checked(what, res).await?;
     let Some(stream) = res.body() else {
         return Ok(());
     };
