@@ -631,28 +631,45 @@ fn bulk_delete_of_selected_rows() {
     import_tiny(&store, "a:1", "a\n");
     import_tiny(&store, "b:1", "bb\n");
     import_tiny(&store, "c:1", "ccc\n");
+    // d:1 names c:1's image: alone, removing either only untags; together they free it
+    store.ok(&["tag", "c:1", "d:1"]);
     let server = Server::start(&store);
     let b = Browser::start("bulk");
     open_images(&b, &server);
     b.click("input[aria-label=\"Select a:1\"]");
     b.click("input[aria-label=\"Select c:1\"]");
-    b.wait_text(".bulk", "2 selected");
+    b.click("input[aria-label=\"Select d:1\"]");
+    b.wait_text(".bulk", "3 selected");
     b.click(".bulk button.danger");
     let headline = b.wait_text("dialog .plan-headline", "deletes 2 images");
     assert!(
-        headline.starts_with("Removing 2 selected rows"),
+        headline.starts_with(
+            "Removing 3 selected rows untags 3 references, deletes 2 images and 2 layers, freeing"
+        ),
         "{headline}"
     );
+    let preview: u64 = b
+        .attr("dialog [data-bytes-freed]", "data-bytes-freed")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let before = store.blob_bytes();
     b.screenshot("preview");
     b.click("dialog .dialog-actions button.danger");
     b.gone(&row("a:1"));
     b.gone(&row("c:1"));
+    b.gone(&row("d:1"));
     b.find(&row("b:1"));
     assert_eq!(
         store
             .ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
             .trim(),
         "b:1"
+    );
+    assert_eq!(
+        before - store.blob_bytes(),
+        preview,
+        "blob bytes that left the disk vs the bulk preview"
     );
 }
 

@@ -109,6 +109,17 @@ impl Env {
         self.req(r).await
     }
 
+    /// `POST /api/containers`: a container `name` from `image`.
+    async fn create(&self, image: &str, name: &str) {
+        self.json(
+            Method::POST,
+            "/api/containers",
+            json!({ "image": image, "name": name }),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+    }
+
     /// Imports the test rootfs as `reference` through `POST /images/create?fromSrc=-`.
     async fn import(&self, reference: &str) -> String {
         let r = self
@@ -692,13 +703,7 @@ async fn body_limits_json_but_not_streamed_uploads() {
         .await
         .ok(StatusCode::PAYLOAD_TOO_LARGE);
     // a 3 MiB file upload is not limited
-    env.json(
-        Method::POST,
-        "/api/containers",
-        json!({ "image": "bb:1", "name": "c1" }),
-    )
-    .await
-    .ok(StatusCode::CREATED);
+    env.create("bb:1", "c1").await;
     let data: Vec<u8> = (0..3u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
     env.marked(
         Method::PUT,
@@ -728,13 +733,7 @@ async fn body_limits_json_but_not_streamed_uploads() {
 async fn openapi_document_covers_every_api_route() {
     let env = Env::new();
     env.import("bb:1").await;
-    env.json(
-        Method::POST,
-        "/api/containers",
-        json!({ "image": "bb:1", "name": "c1" }),
-    )
-    .await
-    .ok(StatusCode::CREATED);
+    env.create("bb:1", "c1").await;
     let doc = env.get("/api/openapi.json").await.ok(StatusCode::OK).json();
     assert!(
         doc["openapi"].as_str().unwrap().starts_with("3."),
@@ -1084,4 +1083,91 @@ async fn docker_info_containers_archive_and_save_load() {
         "{v}"
     );
     assert_eq!(v["error"], v["errorDetail"]["message"]);
+}
+
+#[tokio::test]
+async fn bulk_rmi_plan_counts_shared_layers_once_and_matches_the_removal() {
+    let env = Env::new();
+    env.import("bb:1").await;
+    // bb:2 = bb:1 + one layer; x:1 names bb:1's image too
+    env.create("bb:1", "c1").await;
+    env.marked(
+        Method::PUT,
+        "/api/containers/c1/files?path=/etc/motd",
+        b"hello\n".to_vec(),
+    )
+    .await
+    .ok(StatusCode::NO_CONTENT);
+    env.json(
+        Method::POST,
+        "/api/containers/c1/commit",
+        json!({ "reference": "bb:2" }),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    env.marked(Method::DELETE, "/api/containers/c1", vec![])
+        .await
+        .ok(StatusCode::NO_CONTENT);
+    env.json(
+        Method::POST,
+        "/api/images/bb:1/tag",
+        json!({ "target": "x:1" }),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+
+    // bb:1 alone only untags; after bb:2 and bb:1, x:1 deletes the base image and its layer
+    let single = env.get("/api/images/x:1/rmi-plan").await.json();
+    assert_eq!(
+        single["delete_layers"],
+        json!([]),
+        "bb:2 still uses the base"
+    );
+    let plan = env
+        .get("/api/rmi-plan?name=bb:2&name=bb:1&name=nope&name=x:1")
+        .await
+        .ok(StatusCode::OK)
+        .json();
+    let items = plan["items"].as_array().unwrap();
+    let names: Vec<&str> = items.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["bb:2", "bb:1", "nope", "x:1"]);
+    assert_eq!(
+        items[0]["plan"]["delete_layers"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(items[1]["plan"]["untag"], json!(["bb:1"]));
+    assert_eq!(items[1]["plan"]["delete_images"], json!([]));
+    assert!(items[2]["plan"]["conflict"]
+        .as_str()
+        .unwrap()
+        .contains("No such image: nope"));
+    assert_eq!(
+        items[3]["plan"]["delete_images"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(
+        items[3]["plan"]["delete_layers"].as_array().unwrap().len(),
+        1,
+        "the base layer goes with the last image using it"
+    );
+    let total = &plan["total"];
+    assert_eq!(total["untag"], json!(["bb:2", "bb:1", "x:1"]));
+    assert_eq!(total["delete_layers"].as_array().unwrap().len(), 2);
+
+    // carrying it out name by name frees exactly the previewed bytes
+    let mut freed = 0;
+    for (i, name) in ["bb:2", "bb:1", "x:1"].iter().enumerate() {
+        let done = env
+            .marked(Method::DELETE, &format!("/api/images/{name}"), vec![])
+            .await
+            .ok(StatusCode::OK)
+            .json();
+        let item = &items[if i == 2 { 3 } else { i }]["plan"];
+        assert_eq!(done["delete_layers"], item["delete_layers"], "{name}");
+        assert_eq!(done["bytes_freed"], item["bytes_freed"], "{name}");
+        freed += done["bytes_freed"].as_u64().unwrap();
+    }
+    assert_eq!(total["bytes_freed"].as_u64().unwrap(), freed);
+    assert_eq!(env.get("/api/images").await.json(), json!([]));
+    env.get("/api/rmi-plan").await.ok(StatusCode::BAD_REQUEST);
 }

@@ -6,7 +6,7 @@
 //! configs and manifests), never a sum of image sizes.
 
 use crate::model::ImageSummary;
-use crate::wire::{PlanDto, PlanEvent};
+use crate::wire::{BulkPlanDto, PlanDto, PlanEvent};
 use docker_format::{human_size, truncate_id};
 use std::collections::BTreeSet;
 
@@ -278,23 +278,27 @@ pub fn done_text(plan: &PlanDto) -> String {
     )
 }
 
-/// A bulk removal: the selected names, each planned on its own; their plans are listed one
-/// after the other, with the total. `shared` says whether some selected images share layers
-/// (their plans then each keep the layer the other still uses, and the total is a floor).
-pub fn bulk_headline(items: &[(String, PlanDto)]) -> String {
-    let blocked = items.iter().filter(|(_, p)| p.conflict.is_some()).count();
-    let bytes: u64 = items
+/// A bulk removal, planned as one (`GET /api/rmi-plan`): the names go one after the other,
+/// each planned on what the ones before it leave, so the total is exact; refused names are
+/// skipped.
+pub fn bulk_headline(plan: &BulkPlanDto) -> String {
+    let n = plan.items.len();
+    let blocked = plan
+        .items
         .iter()
-        .filter(|(_, p)| p.conflict.is_none())
-        .map(|(_, p)| p.bytes_freed)
-        .sum();
-    let images: usize = items.iter().map(|(_, p)| p.delete_images.len()).sum();
-    let mut s = format!(
-        "Removing {} deletes {} and frees at least {}",
-        count(items.len(), "selected row", "selected rows"),
-        count(images, "image", "images"),
-        human_size(bytes)
-    );
+        .filter(|i| i.plan.conflict.is_some())
+        .count();
+    let rows = count(n, "selected row", "selected rows");
+    let total = &plan.total;
+    let mut s = if total.untag.is_empty() && total.delete_images.is_empty() {
+        format!("Removing {rows} changes nothing")
+    } else {
+        format!(
+            "Removing {rows} {}, freeing {}",
+            effects(total),
+            human_size(total.bytes_freed)
+        )
+    };
     if blocked > 0 {
         s.push_str(&format!(
             "; {} cannot be removed and will be skipped",
@@ -426,20 +430,26 @@ mod tests {
 
     #[test]
     fn bulk() {
+        let item = |name: &str, plan: PlanDto| crate::wire::BulkItemDto {
+            name: name.into(),
+            plan,
+        };
         let items = vec![
-            ("a:1".to_string(), plan(&["a:1"], &['a'], &['c'], 100)),
-            ("b:1".to_string(), plan(&["b:1"], &['b'], &[], 20)),
-            (
-                "c:1".to_string(),
+            item("a:1", plan(&["a:1"], &['a'], &[], 100)),
+            item("b:1", plan(&["b:1"], &['b'], &['c'], 1020)),
+            item(
+                "c:1",
                 PlanDto {
                     conflict: Some("x".into()),
                     ..Default::default()
                 },
             ),
         ];
+        let total = plan(&["a:1", "b:1"], &['a', 'b'], &['c'], 1120);
+        let bulk = BulkPlanDto { items, total };
         assert_eq!(
-            bulk_headline(&items),
-            "Removing 3 selected rows deletes 2 images and frees at least 120B; 1 row cannot be removed and will be skipped."
+            bulk_headline(&bulk),
+            "Removing 3 selected rows untags 2 references, deletes 2 images and 1 layer, freeing 1.12kB; 1 row cannot be removed and will be skipped."
         );
     }
 }

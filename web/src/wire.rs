@@ -104,6 +104,27 @@ pub struct PlanDto {
     pub conflict: Option<String>,
 }
 
+/// `GET /api/rmi-plan?name=…`: several removals planned in order, each on what the ones
+/// before it leave.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct BulkPlanDto {
+    /// One plan per name, in order.
+    pub items: Vec<BulkItemDto>,
+    /// The removable names together.
+    pub total: PlanDto,
+}
+
+/// One name of a [`BulkPlanDto`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct BulkItemDto {
+    /// The name as given.
+    pub name: String,
+    /// Its plan, after the names before it.
+    pub plan: PlanDto,
+}
+
 /// One image of `GET /api/disk-usage`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]

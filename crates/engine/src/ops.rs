@@ -92,6 +92,19 @@ impl Engine {
         Ok(image_store::plan_rmi(&self.view()?, input, opts)?)
     }
 
+    /// `rmi A B C` as a plan: each name's plan on the store the names before it leave
+    /// ([`image_store::plan_rmi_many`]); a name that cannot go has its error instead.
+    pub fn plan_rmi_many(
+        &self,
+        inputs: &[String],
+        opts: &RmiOptions,
+    ) -> Result<Vec<Result<RmiPlan>>> {
+        Ok(image_store::plan_rmi_many(&self.view()?, inputs, opts)
+            .into_iter()
+            .map(|r| r.map_err(crate::EngineError::from))
+            .collect())
+    }
+
     /// `image prune`: removes what the plan lists; returns the plan that was applied.
     pub fn prune(&self, opts: &PruneOptions) -> Result<RmiPlan> {
         let plan = self.db().write(|tx| -> Result<RmiPlan> {

@@ -30,5 +30,5 @@ pub use list::{list_images, ImageSummary, ListOptions};
 pub use model::{ContainerRecord, ImageRecord, LayerRecord, StoreView, TagRecord};
 pub use prune::{plan_prune, PruneOptions};
 pub use resolve::{resolve, Resolved};
-pub use rmi::{plan_rmi, RmiEvent, RmiOptions, RmiPlan};
+pub use rmi::{plan_rmi, plan_rmi_many, RmiEvent, RmiOptions, RmiPlan};
 pub use usage::{disk_usage, is_dangling, layer_refcounts, DiskUsage, ImageUsage};

@@ -73,6 +73,39 @@ pub fn plan_rmi(view: &StoreView, input: &str, opts: &RmiOptions) -> Result<RmiP
     Ok(planner.finish())
 }
 
+/// Plans `docker rmi A B C`: each input in turn, on the store as the inputs before it left it,
+/// as the engine applies them (one after the other, a failing input not stopping the rest).
+/// A layer that only the selected images share is so freed by the last of them to go, and the
+/// plans' bytes add up to exactly what the whole removal frees.
+pub fn plan_rmi_many(
+    view: &StoreView,
+    inputs: &[String],
+    opts: &RmiOptions,
+) -> Vec<Result<RmiPlan, StoreError>> {
+    let mut left = view.clone();
+    inputs
+        .iter()
+        .map(|input| {
+            let plan = plan_rmi(&left, input, opts)?;
+            left.apply(&plan);
+            Ok(plan)
+        })
+        .collect()
+}
+
+impl StoreView {
+    /// The store after `plan` is carried out: its references, images and layers gone.
+    pub fn apply(&mut self, plan: &RmiPlan) {
+        let images: BTreeSet<&Digest> = plan.delete_images.iter().collect();
+        self.tags
+            .retain(|t| !plan.untag.contains(&t.reference) && !images.contains(&t.image));
+        self.images.retain(|i| !images.contains(&i.id));
+        for l in &plan.delete_layers {
+            self.layers.remove(l);
+        }
+    }
+}
+
 /// Conflict classes (moby's `conflictType`).
 type Mask = u8;
 const CHILD: Mask = 1;

@@ -515,6 +515,46 @@ fn rmi_last_tag_deletes_and_keeps_shared_layer() {
 }
 
 #[test]
+fn rmi_of_several_names_plans_each_on_what_the_earlier_ones_left() {
+    let v = rmi_view().0;
+    let names: Vec<String> = ["cc:1", "bb:1", "nope:1", "bb:2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let plans = plan_rmi_many(&v, &names, &RmiOptions::default());
+    let ok = |i: usize| plans[i].as_ref().unwrap().clone();
+    // on its own each keeps the shared e1; together the last one to go frees it
+    assert_eq!(ok(0).delete_layers, Vec::<Digest>::new());
+    assert_eq!(ok(1).untag, vec![r("bb:1")]);
+    assert!(ok(1).delete_images.is_empty(), "bb:2 still names b1");
+    assert_eq!(
+        plans[2].as_ref().unwrap_err().kind(),
+        ErrorKind::NotFound,
+        "a missing name fails alone"
+    );
+    assert_eq!(ok(3).delete_images, vec![h("b1")]);
+    assert_eq!(ok(3).delete_layers, vec![h("e1"), h("e2")]);
+    let total: u64 = plans.iter().flatten().map(|p| p.bytes_freed).sum();
+    assert_eq!(
+        total,
+        100 + 100 + 1100 + 210,
+        "both configs and both layers"
+    );
+    // the same as removing them one by one on the real store
+    let mut step = v.clone();
+    for (name, plan) in names.iter().zip(&plans) {
+        match plan_rmi(&step, name, &RmiOptions::default()) {
+            Ok(p) => {
+                assert_eq!(Some(&p), plan.as_ref().ok(), "{name}");
+                step.apply(&p);
+            }
+            Err(e) => assert_eq!(plan.as_ref().unwrap_err().to_string(), e.to_string()),
+        }
+    }
+    assert!(step.images.is_empty() && step.layers.is_empty() && step.tags.is_empty());
+}
+
+#[test]
 fn rmi_by_id_in_two_repositories_needs_force() {
     let v = rmi_view().tag("dd:1", "b2").0;
     let err = rmi(&v, "b2", false, false).unwrap_err();

@@ -147,7 +147,7 @@ pub struct TagResultDto {
 }
 
 /// One line of `rmi` / `prune` output.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, ToSchema, Clone)]
 #[serde(rename_all = "snake_case")]
 pub enum RmiEventDto {
     /// A reference was removed (familiar string).
@@ -190,6 +190,45 @@ impl From<&image_store::RmiPlan> for PlanDto {
             bytes_freed: p.bytes_freed,
             conflict: None,
         }
+    }
+}
+
+/// `GET /api/rmi-plan`: removing several images, planned in the order given, each on the
+/// store the ones before it leave, so the bytes add up to exactly what the removal frees.
+#[derive(Serialize, ToSchema, Default)]
+pub struct BulkPlanDto {
+    /// One plan per name, in order; a name that cannot go has its reason in `conflict` and is
+    /// skipped.
+    pub items: Vec<BulkItemDto>,
+    /// Everything the removable names do together.
+    pub total: PlanDto,
+}
+
+/// One name of a [`BulkPlanDto`].
+#[derive(Serialize, ToSchema, Default)]
+pub struct BulkItemDto {
+    /// The name as given.
+    pub name: String,
+    /// What removing it does after the names before it.
+    pub plan: PlanDto,
+}
+
+impl BulkPlanDto {
+    /// Items in order, and their sum (refused items left out).
+    pub fn new(items: Vec<BulkItemDto>) -> BulkPlanDto {
+        let mut total = PlanDto::default();
+        for p in items
+            .iter()
+            .map(|i| &i.plan)
+            .filter(|p| p.conflict.is_none())
+        {
+            total.events.extend(p.events.iter().cloned());
+            total.untag.extend(p.untag.iter().cloned());
+            total.delete_images.extend(p.delete_images.iter().cloned());
+            total.delete_layers.extend(p.delete_layers.iter().cloned());
+            total.bytes_freed += p.bytes_freed;
+        }
+        BulkPlanDto { items, total }
     }
 }
 

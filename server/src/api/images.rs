@@ -234,6 +234,47 @@ pub(crate) async fn remove(st: AppState, name: String, q: ForceQuery) -> Reply<P
     Ok(Json(plan))
 }
 
+/// What removing several images one after the other would do, without doing it (the
+/// dashboard's bulk delete): `?name=A&name=B…&force=1`.
+#[utoipa::path(get, path = "/api/rmi-plan", tag = "images",
+    params(("name" = Vec<String>, Query, description = "image names or IDs, in the order they are to be removed"), ForceQuery),
+    responses((status = 200, body = BulkPlanDto), (status = 400, body = ErrorDto)))]
+pub(crate) async fn rmi_plan_many(State(st): State<AppState>, req: Request) -> Reply<BulkPlanDto> {
+    let pairs = url_pairs(req.uri().query().unwrap_or(""));
+    let names: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "name")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if names.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "name: give at least one image (?name=A&name=B)",
+        ));
+    }
+    let opts = RmiOptions {
+        force: truthy(crate::bridge::first(&pairs, "force")),
+        no_prune: false,
+    };
+    let n2 = names.clone();
+    let plans = st.run(move |e| e.plan_rmi_many(&n2, &opts)).await?;
+    let items = names
+        .into_iter()
+        .zip(plans)
+        .map(|(name, plan)| BulkItemDto {
+            name,
+            plan: match plan {
+                Ok(p) => PlanDto::from(&p),
+                Err(e) => PlanDto {
+                    conflict: Some(ApiError::from(e).message),
+                    ..Default::default()
+                },
+            },
+        })
+        .collect();
+    Ok(Json(BulkPlanDto::new(items)))
+}
+
 /// What removing the image would do, without doing it; a refusal is reported in `conflict`.
 #[utoipa::path(get, path = "/api/images/{name}/rmi-plan", tag = "images",
     params(("name" = String, Path, description = "image name or ID"), ForceQuery),

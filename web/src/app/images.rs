@@ -8,7 +8,7 @@ use crate::model::{self, Column, ImageRow, ImageSummary, Query, Status};
 use crate::plan::{self, Scope};
 use crate::pull::Pull;
 use crate::route::Route;
-use crate::wire::{decode, PlanDto};
+use crate::wire::{decode, BulkPlanDto, PlanDto};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::collections::BTreeSet;
@@ -29,7 +29,8 @@ enum Dialog {
         source: String,
     },
     Bulk {
-        items: Vec<(String, Load<PlanDto>)>,
+        names: Vec<String>,
+        plan: Load<BulkPlanDto>,
     },
 }
 
@@ -159,22 +160,26 @@ pub fn ImagesPage() -> impl IntoView {
             return;
         }
         dialog.set(Some(Dialog::Bulk {
-            items: names.iter().map(|n| (n.clone(), Load::Loading)).collect(),
+            names: names.clone(),
+            plan: Load::Loading,
         }));
         spawn_local(async move {
-            for name in names {
-                let plan = rmi_plan(&name, false).await;
-                dialog.update(|d| {
-                    if let Some(Dialog::Bulk { items }) = d {
-                        if let Some(item) = items.iter_mut().find(|(n, _)| *n == name) {
-                            item.1 = match plan {
-                                Ok(v) => Load::Ready(v),
-                                Err(e) => Load::Failed(e),
-                            };
-                        }
+            let query: Vec<String> = names.iter().map(|n| format!("name={}", enc(n))).collect();
+            let plan = net::get_json::<BulkPlanDto>(
+                "cannot plan removing the selected rows",
+                &format!("/api/rmi-plan?{}", query.join("&")),
+            )
+            .await;
+            dialog.update(|d| {
+                if let Some(Dialog::Bulk { names: n, plan: p }) = d {
+                    if *n == names {
+                        *p = match plan {
+                            Ok(v) => Load::Ready(v),
+                            Err(e) => Load::Failed(e),
+                        };
                     }
-                });
-            }
+                }
+            });
         });
     };
 
@@ -664,35 +669,36 @@ fn DialogView(
             }.into_any()
         }
         Dialog::Tag { source } => view! { <TagDialog source=source on_close=close/> }.into_any(),
-        Dialog::Bulk { items } => {
-            let loaded: Vec<(String, PlanDto)> = items
-                .iter()
-                .filter_map(|(n, p)| match p {
-                    Load::Ready(p) => Some((n.clone(), p.clone())),
-                    _ => None,
-                })
-                .collect();
-            let all_loaded = loaded.len() == items.len();
-            let headline = all_loaded.then(|| plan::bulk_headline(&loaded));
-            let run_items = loaded.clone();
+        Dialog::Bulk { names, plan } => {
+            let ready = match &plan {
+                Load::Ready(p) => Some(p.clone()),
+                _ => None,
+            };
+            let can_run = ready
+                .as_ref()
+                .is_some_and(|p| !(p.total.untag.is_empty() && p.total.delete_images.is_empty()));
+            let run_plan = ready.clone();
             let run = move |_| {
-                let items = run_items.clone();
+                let Some(plan) = run_plan.clone() else {
+                    return;
+                };
                 busy.set(true);
                 spawn_local(async move {
                     let mut warnings = Vec::new();
                     let mut done = 0;
-                    for (name, preview) in items.iter().filter(|(_, p)| p.conflict.is_none()) {
-                        match execute_rmi(name, false, preview).await {
+                    // in the planned order: each preview assumes the ones before it went
+                    for item in plan.items.iter().filter(|i| i.plan.conflict.is_none()) {
+                        match execute_rmi(&item.name, false, &item.plan).await {
                             Ok((_, false)) => done += 1,
                             Ok((text, true)) => {
                                 done += 1;
-                                warnings.push(format!("{name}: {text}"))
+                                warnings.push(format!("{}: {text}", item.name))
                             }
                             Err(e) => warnings.push(e),
                         }
                     }
                     ctx.toast(
-                        format!("Removed {done} of {} selected.", items.len()),
+                        format!("Removed {done} of {} selected.", plan.items.len()),
                         false,
                     );
                     for w in warnings {
@@ -702,28 +708,28 @@ fn DialogView(
                     ctx.refresh_soon();
                 });
             };
+            let count = names.len();
             view! {
                 <Modal title="Remove the selected rows" on_close=close>
                     <div class="dialog-body" data-dialog="bulk">
-                        {match headline {
-                            Some(h) => view! { <p class="plan-headline">{h}</p> }.into_any(),
-                            None => view! { <Loading what="Working out what would be removed…"/> }.into_any(),
+                        {match plan {
+                            Load::Loading => view! { <Loading what=format!("Working out what removing {count} rows would do…")/> }.into_any(),
+                            Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
+                            Load::Ready(p) => view! {
+                                <p class="plan-headline" data-bytes-freed=p.total.bytes_freed.to_string()>{plan::bulk_headline(&p)}</p>
+                                <p class="help">"The rows go in this order. Each row's part counts what the rows above it already removed, so a layer several selected images share is counted once: it is freed with the last of them."</p>
+                                {p.items.into_iter().map(|item| { let open = item.plan.conflict.is_some(); view! {
+                                    <details open=open>
+                                        <summary><code>{item.name.clone()}</code>{(item.plan.bytes_freed > 0).then(|| format!(" — frees {}", docker_format::human_size(item.plan.bytes_freed)))}</summary>
+                                        <PlanBody text=plan::rmi_text(&item.name, &item.plan, &images, false)/>
+                                    </details>
+                                }}).collect_view()}
+                            }.into_any(),
                         }}
-                        <p class="help">"Each row is planned on its own. When several selected images share a layer that nothing else uses, that layer is freed too, so the total can be higher."</p>
-                        {items.into_iter().map(|(name, p)| { let open = matches!(&p, Load::Ready(x) if x.conflict.is_some()); view! {
-                            <details open=open>
-                                <summary><code>{name.clone()}</code></summary>
-                                {match p {
-                                    Load::Loading => view! { <Loading what="planning…"/> }.into_any(),
-                                    Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
-                                    Load::Ready(p) => view! { <PlanBody text=plan::rmi_text(&name, &p, &images, false)/> }.into_any(),
-                                }}
-                            </details>
-                        }}).collect_view()}
                     </div>
                     <div class="dialog-actions">
                         <button type="button" on:click=move |_| close.run(()) autofocus>"Cancel"</button>
-                        <button type="button" class="danger" disabled=move || !all_loaded || busy.get() on:click=run>"Remove"</button>
+                        <button type="button" class="danger" disabled=move || !can_run || busy.get() on:click=run>"Remove"</button>
                     </div>
                 </Modal>
             }.into_any()
