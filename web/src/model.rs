@@ -359,6 +359,82 @@ pub fn table(images: &[ImageSummary], now: i64, query: &Query) -> Vec<ImageRow> 
     rows
 }
 
+/// Rows per page of the images table: a choice of sizes, or every row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paging {
+    /// Rows per page; `None` shows every row on one page.
+    pub size: Option<usize>,
+    /// The page (0-based); clamped to the pages there are.
+    pub page: usize,
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Paging {
+            size: Some(100),
+            page: 0,
+        }
+    }
+}
+
+/// The page sizes offered, `None` being "All".
+pub const PAGE_SIZES: [Option<usize>; 4] = [Some(50), Some(100), Some(250), None];
+
+/// One page of a table of `total` rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// First row index shown.
+    pub start: usize,
+    /// One past the last row shown.
+    pub end: usize,
+    /// The page shown (0-based, after clamping).
+    pub page: usize,
+    /// How many pages there are (at least 1).
+    pub pages: usize,
+}
+
+impl Page {
+    /// `101–200 of 1,000 rows`.
+    pub fn label(&self, total: usize) -> String {
+        if total == 0 {
+            return "No rows".into();
+        }
+        format!(
+            "{}–{} of {} {}",
+            thousands(self.start + 1),
+            thousands(self.end),
+            thousands(total),
+            if total == 1 { "row" } else { "rows" }
+        )
+    }
+}
+
+/// The rows of `paging` among `total`.
+pub fn page(total: usize, paging: Paging) -> Page {
+    let size = paging.size.unwrap_or(total).max(1);
+    let pages = total.div_ceil(size).max(1);
+    let page = paging.page.min(pages - 1);
+    let start = (page * size).min(total);
+    Page {
+        start,
+        end: (start + size).min(total),
+        page,
+        pages,
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// How many images each chip would show (for the chip badges).
 pub fn status_counts(images: &[ImageSummary]) -> [usize; 4] {
     let mut c = [images.len(), 0, 0, 0];
@@ -537,6 +613,63 @@ pub fn check_tag_target(input: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paging_splits_and_clamps() {
+        let p = |size, page| Paging { size, page };
+        assert_eq!(
+            page(1000, Paging::default()),
+            Page {
+                start: 0,
+                end: 100,
+                page: 0,
+                pages: 10
+            }
+        );
+        assert_eq!(
+            page(1000, p(Some(250), 3)),
+            Page {
+                start: 750,
+                end: 1000,
+                page: 3,
+                pages: 4
+            }
+        );
+        // a page past the end (rows went away) shows the last one
+        assert_eq!(
+            page(120, p(Some(50), 9)),
+            Page {
+                start: 100,
+                end: 120,
+                page: 2,
+                pages: 3
+            }
+        );
+        assert_eq!(
+            page(1000, p(None, 4)),
+            Page {
+                start: 0,
+                end: 1000,
+                page: 0,
+                pages: 1
+            }
+        );
+        assert_eq!(
+            page(0, Paging::default()),
+            Page {
+                start: 0,
+                end: 0,
+                page: 0,
+                pages: 1
+            }
+        );
+        assert_eq!(
+            page(1000, p(Some(100), 1)).label(1000),
+            "101–200 of 1,000 rows"
+        );
+        assert_eq!(page(1, Paging::default()).label(1), "1–1 of 1 row");
+        assert_eq!(page(0, Paging::default()).label(0), "No rows");
+    }
 
     const NOW: i64 = 1_700_000_000;
 

@@ -4,7 +4,7 @@
 use super::net::{self, enc};
 use super::widgets::{ErrorBox, Loading, Modal, PlanBody};
 use super::{Ctx, Link, Load};
-use crate::model::{self, Column, ImageRow, ImageSummary, Query, Status};
+use crate::model::{self, Column, ImageRow, ImageSummary, Paging, Query, Status};
 use crate::plan::{self, Scope};
 use crate::pull::Pull;
 use crate::route::Route;
@@ -269,9 +269,6 @@ pub fn ImagesPage() -> impl IntoView {
     }
 }
 
-/// Rows painted in the first frame.
-const FIRST_ROWS: usize = 120;
-
 #[component]
 fn ImagesTable(
     rows: Memo<Vec<ImageRow>>,
@@ -292,48 +289,21 @@ fn ImagesTable(
             </th>
         }
     };
-    let all_state = move || rows.with(|r| selected.with(|s| model::select_all_state(s, r)));
-    // A long table paints its first rows at once and the rest one frame later, so it is
-    // usable sooner (sorting, filtering and selection always work on every row).
-    let limit = RwSignal::new(FIRST_ROWS);
-    Effect::new(move |_| {
-        if rows.with(|r| r.len()) > limit.get() {
-            request_animation_frame(move || {
-                set_timeout(
-                    move || {
-                        limit.set(usize::MAX);
-                        request_animation_frame(|| {
-                            set_timeout(
-                                || {
-                                    let t = window().performance().map(|p| p.now()).unwrap_or(0.0);
-                                    if let Some(root) = document().document_element() {
-                                        let _ = root.set_attribute(
-                                            "data-table-complete",
-                                            &format!("{t:.1}"),
-                                        );
-                                    }
-                                },
-                                std::time::Duration::ZERO,
-                            )
-                        });
-                    },
-                    std::time::Duration::ZERO,
-                )
-            });
-        } else if limit.get_untracked() != usize::MAX {
-            request_animation_frame(|| {
-                set_timeout(
-                    || {
-                        let t = window().performance().map(|p| p.now()).unwrap_or(0.0);
-                        if let Some(root) = document().document_element() {
-                            let _ = root.set_attribute("data-table-complete", &format!("{t:.1}"));
-                        }
-                    },
-                    std::time::Duration::ZERO,
-                )
-            });
+    // one page at a time (sorting, filtering and the totals cover every row); a new search,
+    // filter or sort starts again at the first page
+    let paging = RwSignal::new(Paging::default());
+    Effect::new(move |first: Option<()>| {
+        query.track();
+        if first.is_some() {
+            paging.update(|p| p.page = 0);
         }
     });
+    let page = Memo::new(move |_| model::page(rows.with(|r| r.len()), paging.get()));
+    let shown = Memo::new(move |_| {
+        let pg = page.get();
+        rows.with(|r| r[pg.start..pg.end].to_vec())
+    });
+    let all_state = move || shown.with(|r| selected.with(|s| model::select_all_state(s, r)));
     view! {
         <div class="table-wrap">
         <table class="images" data-rows=move || rows.with(|r| r.len())>
@@ -341,12 +311,12 @@ fn ImagesTable(
             <thead>
                 <tr>
                     <th scope="col" class="check">
-                        <input type="checkbox" aria-label="Select all shown rows"
+                        <input type="checkbox" aria-label="Select all rows on this page"
                             prop:checked=move || all_state().0
                             prop:indeterminate=move || all_state().1
                             on:change=move |ev| {
                                 let on = event_target_checked(&ev);
-                                let keys: Vec<String> = rows.with_untracked(|r| r.iter().map(|x| x.key.clone()).collect());
+                                let keys: Vec<String> = shown.with_untracked(|r| r.iter().map(|x| x.key.clone()).collect());
                                 selected.update(|s| for k in keys { if on { s.insert(k); } else { s.remove(&k); } });
                             }/>
                     </th>
@@ -365,15 +335,44 @@ fn ImagesTable(
                         }}
                     </td></tr>
                 </Show>
-                <For each=move || rows.with(|r| r.iter().take(FIRST_ROWS).cloned().collect::<Vec<_>>()) key=|r| r.clone() let:row>
-                    {row_view(row, selected, on_tag, on_remove)}
-                </For>
-                <For each=move || if limit.get() == usize::MAX { rows.with(|r| r.iter().skip(FIRST_ROWS).cloned().collect::<Vec<_>>()) } else { Vec::new() } key=|r| r.clone() let:row>
+                <For each=move || shown.get() key=|r| r.clone() let:row>
                     {row_view(row, selected, on_tag, on_remove)}
                 </For>
             </tbody>
         </table>
         </div>
+        <Pager page=page paging=paging total=Signal::derive(move || rows.with(|r| r.len()))/>
+    }
+}
+
+/// Page controls under the table: rows per page, previous and next, `1–100 of 1,000 rows`.
+#[component]
+fn Pager(page: Memo<model::Page>, paging: RwSignal<Paging>, total: Signal<usize>) -> impl IntoView {
+    let go = move |delta: isize| {
+        paging.update(|p| {
+            let pg = page.get_untracked();
+            p.page = (pg.page as isize + delta).clamp(0, pg.pages as isize - 1) as usize;
+        })
+    };
+    view! {
+        <nav class="pager" aria-label="Table pages">
+            <label>
+                "Rows per page "
+                <select data-page-size on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    paging.set(Paging { size: v.parse().ok(), page: 0 });
+                }>
+                    {model::PAGE_SIZES.into_iter().map(|size| {
+                        let value = size.map(|n| n.to_string()).unwrap_or_else(|| "all".into());
+                        let label = size.map(|n| n.to_string()).unwrap_or_else(|| "All".into());
+                        view! { <option value=value selected=move || paging.with(|p| p.size == size)>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <span class="page-label" role="status">{move || page.get().label(total.get())}</span>
+            <button type="button" class="small" data-page="prev" disabled=move || page.get().page == 0 on:click=move |_| go(-1)>"‹ Previous"</button>
+            <button type="button" class="small" data-page="next" disabled=move || { let p = page.get(); p.page + 1 >= p.pages } on:click=move |_| go(1)>"Next ›"</button>
+        </nav>
     }
 }
 
