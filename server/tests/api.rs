@@ -1116,6 +1116,21 @@ async fn bulk_rmi_plan_counts_shared_layers_once_and_matches_the_removal() {
     .await
     .ok(StatusCode::CREATED);
 
+    // the sharing matrix in one answer: the base layer is used by both images
+    let map = env.get("/api/layers").await.ok(StatusCode::OK).json();
+    let base = env.get("/api/images/bb:1").await.json();
+    let top = env.get("/api/images/bb:2").await.json();
+    let base_layer = base["layers"][0]["diff_id"].clone();
+    let stack = &map["images"][top["id"].as_str().unwrap()];
+    assert_eq!(stack.as_array().unwrap().len(), 2);
+    assert_eq!(stack[0], base_layer, "base first");
+    let layers = map["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2);
+    let refcount =
+        |d: &Value| layers.iter().find(|l| l["diff_id"] == *d).unwrap()["refcount"].clone();
+    assert_eq!(refcount(&base_layer), 2);
+    assert_eq!(refcount(&stack[1]), 1);
+
     // bb:1 alone only untags; after bb:2 and bb:1, x:1 deletes the base image and its layer
     let single = env.get("/api/images/x:1/rmi-plan").await.json();
     assert_eq!(

@@ -6,7 +6,7 @@
 //! and nothing is counted twice.
 
 use crate::model::ImageSummary;
-use crate::wire::{ContainerDto, DiskUsageDto, LayerDto};
+use crate::wire::{ContainerDto, DiskUsageDto, LayerDto, LayerMapDto};
 use docker_format::{human_size, truncate_id};
 use std::collections::BTreeMap;
 
@@ -67,6 +67,53 @@ fn name(i: &ImageSummary) -> String {
     } else {
         i.repo_tags.join(", ")
     }
+}
+
+/// Each of `images`' layer stacks (base first) from the one-answer layer map; images the map
+/// does not know (removed meanwhile) are left out.
+pub fn stacks<'a>(
+    map: &LayerMapDto,
+    images: impl IntoIterator<Item = &'a ImageSummary>,
+) -> BTreeMap<String, Vec<LayerDto>> {
+    let by_id: BTreeMap<&str, &LayerDto> =
+        map.layers.iter().map(|l| (l.diff_id.as_str(), l)).collect();
+    images
+        .into_iter()
+        .filter_map(|i| {
+            let stack = map.images.get(&i.id)?;
+            let layers = stack
+                .iter()
+                .map(|d| {
+                    by_id.get(d.as_str()).map_or_else(
+                        || LayerDto {
+                            diff_id: d.clone(),
+                            ..Default::default()
+                        },
+                        |l| (*l).clone(),
+                    )
+                })
+                .collect();
+            Some((i.id.clone(), layers))
+        })
+        .collect()
+}
+
+/// The matrix of the images in `rows` (after sorting them as the matrix does): those rows,
+/// and as columns the layers they use.
+pub fn matrix_page(
+    images: &[ImageSummary],
+    map: &LayerMapDto,
+    rows: std::ops::Range<usize>,
+) -> Matrix {
+    let mut list: Vec<&ImageSummary> = images.iter().collect();
+    list.sort_by(|a, b| (a.dangling(), name(a)).cmp(&(b.dangling(), name(b))));
+    let shown: Vec<ImageSummary> = list
+        .get(rows.start.min(list.len())..rows.end.min(list.len()))
+        .unwrap_or_default()
+        .iter()
+        .map(|i| (*i).clone())
+        .collect();
+    matrix(&shown, &stacks(map, &shown))
 }
 
 /// Builds the matrix from the images and each image's layers (base first).
@@ -243,6 +290,54 @@ mod tests {
             unique_size: size - shared,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn stacks_come_from_the_layer_map() {
+        let (a, b) = (layer('a', 10, 2), layer('b', 5, 1));
+        let map = LayerMapDto {
+            layers: vec![a.clone(), b.clone()],
+            images: [
+                (
+                    image('x', &[], 0, 0).id,
+                    vec![a.diff_id.clone(), b.diff_id.clone()],
+                ),
+                (image('y', &[], 0, 0).id, vec![a.diff_id.clone()]),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let shown = [image('x', &["x:1"], 15, 10), image('z', &["gone:1"], 1, 0)];
+        let s = stacks(&map, &shown);
+        assert_eq!(s.len(), 1, "only shown images the map knows");
+        assert_eq!(s[&shown[0].id], vec![a, b]);
+    }
+
+    #[test]
+    fn a_matrix_page_has_the_columns_its_rows_use() {
+        let (a, b, c) = (layer('a', 10, 2), layer('b', 5, 1), layer('c', 7, 1));
+        let x = image('x', &["x:1"], 15, 10);
+        let y = image('y', &["y:1"], 17, 10);
+        let map = LayerMapDto {
+            layers: vec![a.clone(), b.clone(), c.clone()],
+            images: [
+                (x.id.clone(), vec![a.diff_id.clone(), b.diff_id.clone()]),
+                (y.id.clone(), vec![a.diff_id.clone(), c.diff_id.clone()]),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let images = [y.clone(), x.clone()];
+        let first = matrix_page(&images, &map, 0..1);
+        assert_eq!(first.rows.len(), 1);
+        assert_eq!(first.rows[0].name, "x:1", "sorted by name");
+        let cols: Vec<&str> = first.columns.iter().map(|c| c.diff_id.as_str()).collect();
+        assert_eq!(cols, [a.diff_id.as_str(), b.diff_id.as_str()]);
+        assert_eq!(first.columns[0].refcount, 2, "the store-wide refcount");
+        let second = matrix_page(&images, &map, 1..2);
+        assert_eq!(second.rows[0].name, "y:1");
+        assert_eq!(second.rows[0].cells, vec![Some(1), Some(2)]);
+        assert!(matrix_page(&images, &map, 5..9).rows.is_empty());
     }
 
     #[test]

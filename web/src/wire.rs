@@ -18,6 +18,16 @@ pub struct LayerDto {
     pub refcount: u64,
 }
 
+/// `GET /api/layers`: every layer with its refcount, and each image's stack (base first).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct LayerMapDto {
+    /// Every stored layer.
+    pub layers: Vec<LayerDto>,
+    /// Image ID → diff IDs, base first.
+    pub images: BTreeMap<String, Vec<String>>,
+}
+
 /// One history step, newest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]

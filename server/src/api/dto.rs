@@ -232,6 +232,29 @@ impl BulkPlanDto {
     }
 }
 
+/// `GET /api/layers`: every layer with its refcount, and each image's stack (base first) —
+/// the images × layers matrix in one answer.
+#[derive(Serialize, ToSchema)]
+pub struct LayerMapDto {
+    /// Every stored layer.
+    pub layers: Vec<LayerUsageDto>,
+    /// Image ID → its layers' diff IDs, base first.
+    pub images: BTreeMap<String, Vec<String>>,
+}
+
+/// One layer of a [`LayerMapDto`].
+#[derive(Serialize, ToSchema)]
+pub struct LayerUsageDto {
+    /// `sha256:` of the uncompressed tar.
+    pub diff_id: String,
+    /// Uncompressed bytes.
+    pub size: u64,
+    /// Bytes it takes in the store.
+    pub stored_bytes: u64,
+    /// How many images use it.
+    pub refcount: u64,
+}
+
 /// One image's line of `system df -v`.
 #[derive(Serialize, ToSchema)]
 pub struct ImageUsageDto {

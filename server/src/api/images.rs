@@ -40,6 +40,34 @@ pub(crate) async fn list(State(st): State<AppState>) -> Reply<Vec<ImageSummaryDt
     Ok(Json(list.iter().map(ImageSummaryDto::from).collect()))
 }
 
+/// Every layer with its refcount and every image's layer stack: the sharing matrix.
+#[utoipa::path(get, path = "/api/layers", tag = "images",
+    responses((status = 200, body = LayerMapDto)))]
+pub(crate) async fn layers(State(st): State<AppState>) -> Reply<LayerMapDto> {
+    let view = st.run(|e| e.view()).await?;
+    let counts = image_store::layer_refcounts(&view);
+    Ok(Json(LayerMapDto {
+        layers: view
+            .layers
+            .values()
+            .map(|l| LayerUsageDto {
+                diff_id: l.diff_id.to_string(),
+                size: l.size,
+                stored_bytes: l.stored_bytes,
+                refcount: counts.get(&l.diff_id).copied().unwrap_or(0) as u64,
+            })
+            .collect(),
+        images: view
+            .images
+            .iter()
+            .map(|i| {
+                let stack = i.diff_ids.iter().map(|d| d.to_string()).collect();
+                (i.id.to_string(), stack)
+            })
+            .collect(),
+    }))
+}
+
 /// `/api/images/{*rest}` dispatcher.
 pub(crate) async fn by_name(
     State(st): State<AppState>,

@@ -42,6 +42,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/images/{name}/tree"),
     ("get", "/api/images/{name}/files"),
     ("get", "/api/rmi-plan"),
+    ("get", "/api/layers"),
     ("get", "/api/prune-plan"),
     ("post", "/api/prune"),
     ("get", "/api/disk-usage"),
@@ -66,6 +67,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/images", get(images::list))
         .route("/api/images/{*rest}", any(images::by_name))
         .route("/api/rmi-plan", get(images::rmi_plan_many))
+        .route("/api/layers", get(images::layers))
         .route("/api/prune-plan", get(images::prune_plan))
         .route("/api/prune", post(images::prune))
         .route("/api/disk-usage", get(images::disk_usage))
@@ -97,7 +99,7 @@ pub(crate) fn routes() -> Router<AppState> {
     info(title = "Strata dashboard API", description = "The JSON API the Strata web dashboard uses. Errors are `{\"message\": …}`. State-changing requests need `Content-Type: application/json` or `X-Strata-Request: 1`, and a same-origin `Origin` if any."),
     paths(
         health, openapi_json, crate::events::api_events,
-        images::list, images::inspect, images::file, images::remove, images::tag, images::rmi_plan, images::rmi_plan_many, images::tree,
+        images::list, images::inspect, images::file, images::remove, images::tag, images::rmi_plan, images::rmi_plan_many, images::layers, images::tree,
         images::prune_plan, images::prune, images::disk_usage,
         containers::list, containers::create, containers::get, containers::remove, containers::diff,
         containers::tree, containers::read_file, containers::write_file, containers::remove_file,

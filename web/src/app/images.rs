@@ -2,7 +2,7 @@
 //! tag, remove and prune dialogs with exact previews, and the totals line.
 
 use super::net::{self, enc};
-use super::widgets::{ErrorBox, Loading, Modal, PlanBody};
+use super::widgets::{ErrorBox, Loading, Modal, Pager, PlanBody};
 use super::{Ctx, Link, Load};
 use crate::model::{self, Column, ImageRow, ImageSummary, Paging, Query, Status};
 use crate::plan::{self, Scope};
@@ -342,37 +342,6 @@ fn ImagesTable(
         </table>
         </div>
         <Pager page=page paging=paging total=Signal::derive(move || rows.with(|r| r.len()))/>
-    }
-}
-
-/// Page controls under the table: rows per page, previous and next, `1–100 of 1,000 rows`.
-#[component]
-fn Pager(page: Memo<model::Page>, paging: RwSignal<Paging>, total: Signal<usize>) -> impl IntoView {
-    let go = move |delta: isize| {
-        paging.update(|p| {
-            let pg = page.get_untracked();
-            p.page = (pg.page as isize + delta).clamp(0, pg.pages as isize - 1) as usize;
-        })
-    };
-    view! {
-        <nav class="pager" aria-label="Table pages">
-            <label>
-                "Rows per page "
-                <select data-page-size on:change=move |ev| {
-                    let v = event_target_value(&ev);
-                    paging.set(Paging { size: v.parse().ok(), page: 0 });
-                }>
-                    {model::PAGE_SIZES.into_iter().map(|size| {
-                        let value = size.map(|n| n.to_string()).unwrap_or_else(|| "all".into());
-                        let label = size.map(|n| n.to_string()).unwrap_or_else(|| "All".into());
-                        view! { <option value=value selected=move || paging.with(|p| p.size == size)>{label}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
-            <span class="page-label" role="status">{move || page.get().label(total.get())}</span>
-            <button type="button" class="small" data-page="prev" disabled=move || page.get().page == 0 on:click=move |_| go(-1)>"‹ Previous"</button>
-            <button type="button" class="small" data-page="next" disabled=move || { let p = page.get(); p.page + 1 >= p.pages } on:click=move |_| go(1)>"Next ›"</button>
-        </nav>
     }
 }
 

@@ -1,23 +1,19 @@
 //! Sharing and disk: the disk-usage chart and the images × layers matrix with refcounts.
 
-use super::net::{self, enc};
-use super::widgets::{ErrorBox, Loading};
+use super::net;
+use super::widgets::{ErrorBox, Loading, Pager};
 use super::{Ctx, Link, Load};
-use crate::model::ImageSummary;
+use crate::model::{self, ImageSummary, Paging};
 use crate::route::Route;
 use crate::sharing;
-use crate::wire::{ImageDetailDto, LayerDto, PlanDto};
+use crate::wire::{LayerMapDto, PlanDto};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::collections::BTreeMap;
-
-/// Images beyond this many are not fetched one by one for the matrix.
-const MATRIX_LIMIT: usize = 60;
 
 #[component]
 pub fn SharingPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let layers = RwSignal::new(Load::<BTreeMap<String, Vec<LayerDto>>>::Loading);
+    let layers = RwSignal::new(Load::<LayerMapDto>::Loading);
     let prune_all = RwSignal::new(None::<u64>);
     Effect::new(move |_| {
         ctx.revision.track();
@@ -27,35 +23,27 @@ pub fn SharingPage() -> impl IntoView {
             prune_all.set(plan.ok().map(|p| p.bytes_freed));
         });
     });
-    // the layers of each image, refetched when the store changes
+    // every image's layers in one answer, refetched when the store changes
     Effect::new(move |_| {
         ctx.revision.track();
-        let list: Vec<ImageSummary> = ctx.images.with_untracked(|l| match l {
-            Load::Ready(v) => v.clone(),
-            _ => Vec::new(),
-        });
         spawn_local(async move {
-            let mut map = BTreeMap::new();
-            for i in list.iter().take(MATRIX_LIMIT) {
-                match net::get_json::<ImageDetailDto>(
-                    "cannot read an image's layers",
-                    &format!("/api/images/{}", enc(&i.id)),
-                )
-                .await
-                {
-                    Ok(d) => {
-                        map.insert(i.id.clone(), d.layers);
-                    }
-                    Err(e) if e.contains("No such image") => {}
-                    Err(e) => {
-                        layers.set(Load::Failed(e));
-                        return;
-                    }
-                }
-            }
-            layers.set(Load::Ready(map));
+            let map: Result<LayerMapDto, String> =
+                net::get_json("cannot read the layers", "/api/layers").await;
+            layers.set(match map {
+                Ok(m) => Load::Ready(m),
+                Err(e) => Load::Failed(e),
+            });
         });
     });
+    // the matrix shows one page of images; its columns are the layers those images use
+    let paging = RwSignal::new(Paging::default());
+    let image_count = Signal::derive(move || {
+        ctx.images.with(|l| match l {
+            Load::Ready(v) => v.len(),
+            _ => 0,
+        })
+    });
+    let page = Memo::new(move |_| model::page(image_count.get(), paging.get()));
 
     view! {
         <section class="page" aria-labelledby="sharing-title">
@@ -99,9 +87,8 @@ pub fn SharingPage() -> impl IntoView {
                     Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
                     Load::Ready(_) if images.is_empty() => view! { <p class="empty">"No images yet: pull or import one to see how layers are shared."</p> }.into_any(),
                     Load::Ready(map) => {
-                        let shown: Vec<ImageSummary> = images.iter().take(MATRIX_LIMIT).cloned().collect();
-                        let m = sharing::matrix(&shown, &map);
-                        let more = images.len().saturating_sub(MATRIX_LIMIT);
+                        let pg = page.get();
+                        let m = sharing::matrix_page(&images, &map, pg.start..pg.end);
                         view! {
                             <div class="table-wrap">
                             <table class="matrix">
@@ -137,7 +124,7 @@ pub fn SharingPage() -> impl IntoView {
                                 </tbody>
                             </table>
                             </div>
-                            {(more > 0).then(|| view! { <p class="help">{format!("{more} more images are not shown in the matrix.")}</p> })}
+                            <Pager page=page paging=paging total=image_count/>
                         }.into_any()
                     }
                 }

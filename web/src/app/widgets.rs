@@ -2,6 +2,7 @@
 //! diagram and the plan lists of the remove and prune dialogs.
 
 use super::Link;
+use crate::model::{Page, Paging, PAGE_SIZES};
 use crate::plan::PlanText;
 use crate::stack::{Item, Stack, Step, Upper};
 use leptos::prelude::*;
@@ -220,5 +221,36 @@ pub fn PlanBody(text: PlanText) -> impl IntoView {
             <ul class="plan-list">{delete_layers.into_iter().map(|d| view! { <li><code>{d}</code></li> }).collect_view()}</ul>
         })}
         {freed_line}
+    }
+}
+
+/// Page controls under the table: rows per page, previous and next, `1–100 of 1,000 rows`.
+#[component]
+pub fn Pager(page: Memo<Page>, paging: RwSignal<Paging>, total: Signal<usize>) -> impl IntoView {
+    let go = move |delta: isize| {
+        paging.update(|p| {
+            let pg = page.get_untracked();
+            p.page = (pg.page as isize + delta).clamp(0, pg.pages as isize - 1) as usize;
+        })
+    };
+    view! {
+        <nav class="pager" aria-label="Table pages">
+            <label>
+                "Rows per page "
+                <select data-page-size on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    paging.set(Paging { size: v.parse().ok(), page: 0 });
+                }>
+                    {PAGE_SIZES.into_iter().map(|size| {
+                        let value = size.map(|n| n.to_string()).unwrap_or_else(|| "all".into());
+                        let label = size.map(|n| n.to_string()).unwrap_or_else(|| "All".into());
+                        view! { <option value=value selected=move || paging.with(|p| p.size == size)>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <span class="page-label" role="status">{move || page.get().label(total.get())}</span>
+            <button type="button" class="small" data-page="prev" disabled=move || page.get().page == 0 on:click=move |_| go(-1)>"‹ Previous"</button>
+            <button type="button" class="small" data-page="next" disabled=move || { let p = page.get(); p.page + 1 >= p.pages } on:click=move |_| go(1)>"Next ›"</button>
+        </nav>
     }
 }
