@@ -8,13 +8,13 @@
 
 use crate::bridge::first;
 use crate::{ApiError, AppState};
+use api_types::EventDto;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
@@ -243,34 +243,13 @@ fn live_stream(
 }
 
 /// One engine event as the dashboard receives it (the `data:` of an SSE message).
-#[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct EventDto {
-    /// `image`, `container` or `layer`.
-    #[serde(rename = "Type")]
-    pub kind: String,
-    /// `tag`, `untag`, `delete`, `import`, `load`, `create`, `destroy`, `commit`, `change`, …
-    #[serde(rename = "Action")]
-    pub action: String,
-    /// The object: an image ID, a reference, a container ID or a layer digest.
-    #[serde(rename = "ID")]
-    pub id: String,
-    /// Extra facts (`name`, `image`, `path`, …).
-    #[serde(rename = "Attributes")]
-    pub attributes: BTreeMap<String, String>,
-    /// Unix nanoseconds.
-    #[serde(rename = "timeNano")]
-    pub time_nano: i64,
-}
-
-impl From<&engine::Event> for EventDto {
-    fn from(e: &engine::Event) -> Self {
-        EventDto {
-            kind: e.kind.clone(),
-            action: e.action.clone(),
-            id: e.id.clone(),
-            attributes: e.attributes.clone(),
-            time_nano: e.time_nano as i64,
-        }
+fn event_dto(e: &engine::Event) -> EventDto {
+    EventDto {
+        kind: e.kind.clone(),
+        action: e.action.clone(),
+        id: e.id.clone(),
+        attributes: e.attributes.clone(),
+        time_nano: e.time_nano as i64,
     }
 }
 
@@ -286,7 +265,7 @@ pub(crate) async fn api_events(State(st): State<AppState>) -> Result<Response, A
     let hub = st.hub()?;
     let (_, rx) = hub.subscribe();
     let stream = futures_util::StreamExt::map(live_stream(rx, None, false), |e| {
-        let data = serde_json::to_string(&EventDto::from(&e)).unwrap_or_default();
+        let data = serde_json::to_string(&event_dto(&e)).unwrap_or_default();
         Ok::<_, Infallible>(SseEvent::default().event(e.kind.clone()).data(data))
     });
     Ok(Sse::new(stream)

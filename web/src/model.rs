@@ -7,56 +7,10 @@
 //! total is the server's `layers_size` (each stored layer once); the total of a subset of images
 //! is the union of their layers when the layers are known, else only their unique bytes.
 
+use crate::wire::{ErrorDto, ImageSummaryDto};
 use docker_format::{human_duration, human_size, truncate_id};
-use serde::Deserialize;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// One image as `GET /api/images` returns it (`image_store::ImageSummary`).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Default)]
-pub struct ImageSummary {
-    /// `sha256:<64 hex>`, the config digest.
-    pub id: String,
-    /// Local parent image, for images made here (commit, build).
-    #[serde(default)]
-    pub parent: Option<String>,
-    /// Familiar `name:tag` references; empty for a dangling image.
-    #[serde(default)]
-    pub repo_tags: Vec<String>,
-    /// Familiar `name@sha256:…` references.
-    #[serde(default)]
-    pub repo_digests: Vec<String>,
-    /// Unix seconds.
-    #[serde(default)]
-    pub created: i64,
-    /// Total uncompressed bytes of the image's layers.
-    #[serde(default)]
-    pub size: u64,
-    /// Bytes of layers this image shares with other images.
-    #[serde(default)]
-    pub shared_size: u64,
-    /// Bytes of layers only this image uses.
-    #[serde(default)]
-    pub unique_size: u64,
-    /// Containers using the image.
-    #[serde(default)]
-    pub containers: u64,
-    /// Config labels.
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-}
-
-impl ImageSummary {
-    /// No tag: `<none>:<none>`.
-    pub fn dangling(&self) -> bool {
-        self.repo_tags.is_empty()
-    }
-
-    /// A container uses it.
-    pub fn in_use(&self) -> bool {
-        self.containers > 0
-    }
-}
 
 /// One line of the Images table: what `docker images` prints, plus the extra columns.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -97,11 +51,7 @@ pub struct ImageRow {
 /// The line shown for a failed request: the server's Docker-style `{"message":…}` when it sent
 /// one, else the HTTP status. `what` is the action (`cannot list images`).
 pub fn http_error_for(what: &str, status: u16, status_text: &str, body: &str) -> String {
-    #[derive(Deserialize)]
-    struct Message {
-        message: String,
-    }
-    match serde_json::from_str::<Message>(body) {
+    match serde_json::from_str::<ErrorDto>(body) {
         Ok(m) if !m.message.trim().is_empty() => format!("{what}: {}", m.message.trim()),
         _ => format!("{what}: server answered {status} {status_text}")
             .trim_end()
@@ -110,7 +60,7 @@ pub fn http_error_for(what: &str, status: u16, status_text: &str, body: &str) ->
 }
 
 /// One row per tag, one `<none>` row for an untagged image, in the server's order.
-pub fn image_rows(images: &[ImageSummary], now: i64) -> Vec<ImageRow> {
+pub fn image_rows(images: &[ImageSummaryDto], now: i64) -> Vec<ImageRow> {
     let mut rows = Vec::new();
     for image in images {
         let row = |key: &str, repository: &str, tag: &str| ImageRow {
@@ -340,7 +290,7 @@ impl Query {
 
 /// The rows to show, filtered and sorted. Ties keep the server's order (newest first), and
 /// dangling rows go after tagged ones when the sort key ties, as lazydocker does.
-pub fn table(images: &[ImageSummary], now: i64, query: &Query) -> Vec<ImageRow> {
+pub fn table(images: &[ImageSummaryDto], now: i64, query: &Query) -> Vec<ImageRow> {
     let labels: BTreeMap<&str, &BTreeMap<String, String>> =
         images.iter().map(|i| (i.id.as_str(), &i.labels)).collect();
     let mut rows: Vec<ImageRow> = image_rows(images, now)
@@ -436,7 +386,7 @@ fn thousands(n: usize) -> String {
 }
 
 /// How many images each chip would show (for the chip badges).
-pub fn status_counts(images: &[ImageSummary]) -> [usize; 4] {
+pub fn status_counts(images: &[ImageSummaryDto]) -> [usize; 4] {
     let mut c = [images.len(), 0, 0, 0];
     for i in images {
         if i.in_use() {
@@ -506,7 +456,7 @@ fn plural(n: usize) -> &'static str {
 /// known; `disk_bytes` is the store's `layers_size`.
 pub fn totals(
     rows: &[ImageRow],
-    images: &[ImageSummary],
+    images: &[ImageSummaryDto],
     layers_of: Option<&BTreeMap<String, Vec<(String, u64)>>>,
     disk_bytes: Option<u64>,
 ) -> Totals {
@@ -673,8 +623,8 @@ mod tests {
 
     const NOW: i64 = 1_700_000_000;
 
-    fn image(id_hex: char, tags: &[&str], age: i64, size: u64) -> ImageSummary {
-        ImageSummary {
+    fn image(id_hex: char, tags: &[&str], age: i64, size: u64) -> ImageSummaryDto {
+        ImageSummaryDto {
             id: format!("sha256:{}", id_hex.to_string().repeat(64)),
             repo_tags: tags.iter().map(|s| s.to_string()).collect(),
             created: NOW - age,
@@ -700,7 +650,7 @@ mod tests {
         rows.iter().map(|r| r.key.clone()).collect()
     }
 
-    fn parse_images(body: &str) -> Result<Vec<ImageSummary>, String> {
+    fn parse_images(body: &str) -> Result<Vec<ImageSummaryDto>, String> {
         crate::wire::decode("cannot list images", body)
     }
 
@@ -796,7 +746,7 @@ mod tests {
         );
     }
 
-    fn store() -> Vec<ImageSummary> {
+    fn store() -> Vec<ImageSummaryDto> {
         let mut used = image('a', &["web:1", "web:latest"], 100, 5_000);
         used.containers = 1;
         used.shared_size = 3_000;

@@ -5,8 +5,7 @@
 //! Pure. Bytes are the plan's own `bytes_freed` (each deleted layer's stored bytes plus the
 //! configs and manifests), never a sum of image sizes.
 
-use crate::model::ImageSummary;
-use crate::wire::{BulkPlanDto, PlanDto, PlanEvent};
+use crate::wire::{BulkPlanDto, ImageSummaryDto, PlanDto, RmiEventDto};
 use docker_format::{human_size, truncate_id};
 use std::collections::BTreeSet;
 
@@ -81,14 +80,14 @@ fn count(n: usize, one: &str, many: &str) -> String {
     }
 }
 
-fn names_of(id: &str, images: &[ImageSummary]) -> String {
+fn names_of(id: &str, images: &[ImageSummaryDto]) -> String {
     match images.iter().find(|i| i.id == id) {
         Some(i) if !i.repo_tags.is_empty() => i.repo_tags.join(", "),
         _ => "<none>:<none>".into(),
     }
 }
 
-fn body(plan: &PlanDto, images: &[ImageSummary]) -> (Vec<String>, Vec<Doomed>, Vec<String>) {
+fn body(plan: &PlanDto, images: &[ImageSummaryDto]) -> (Vec<String>, Vec<Doomed>, Vec<String>) {
     (
         plan.untag.clone(),
         plan.delete_images
@@ -131,7 +130,7 @@ fn effects(plan: &PlanDto) -> String {
 }
 
 /// The remove dialog for `name`. `forced` says the plan was asked with `force=1`.
-pub fn rmi_text(name: &str, plan: &PlanDto, images: &[ImageSummary], forced: bool) -> PlanText {
+pub fn rmi_text(name: &str, plan: &PlanDto, images: &[ImageSummaryDto], forced: bool) -> PlanText {
     let (untag, delete_images, delete_layers) = body(plan, images);
     let freed = human_size(plan.bytes_freed);
     if let Some(c) = &plan.conflict {
@@ -177,7 +176,7 @@ pub fn rmi_text(name: &str, plan: &PlanDto, images: &[ImageSummary], forced: boo
 }
 
 /// The prune dialog.
-pub fn prune_text(scope: Scope, plan: &PlanDto, images: &[ImageSummary]) -> PlanText {
+pub fn prune_text(scope: Scope, plan: &PlanDto, images: &[ImageSummaryDto]) -> PlanText {
     let (untag, delete_images, delete_layers) = body(plan, images);
     let freed = human_size(plan.bytes_freed);
     let nothing = plan.untag.is_empty() && plan.delete_images.is_empty();
@@ -209,8 +208,8 @@ fn event_set(p: &PlanDto) -> BTreeSet<String> {
     p.events
         .iter()
         .map(|e| match e {
-            PlanEvent::Untagged(r) => format!("untagged {r}"),
-            PlanEvent::Deleted(d) => format!("deleted {}", truncate_id(d)),
+            RmiEventDto::Untagged(r) => format!("untagged {r}"),
+            RmiEventDto::Deleted(d) => format!("deleted {}", truncate_id(d)),
         })
         .chain(
             p.delete_layers
@@ -313,8 +312,8 @@ pub fn bulk_headline(plan: &BulkPlanDto) -> String {
 mod tests {
     use super::*;
 
-    fn img(hex: char, tags: &[&str]) -> ImageSummary {
-        ImageSummary {
+    fn img(hex: char, tags: &[&str]) -> ImageSummaryDto {
+        ImageSummaryDto {
             id: format!("sha256:{}", hex.to_string().repeat(64)),
             repo_tags: tags.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
@@ -326,8 +325,8 @@ mod tests {
         PlanDto {
             events: untag
                 .iter()
-                .map(|u| PlanEvent::Untagged(u.to_string()))
-                .chain(images.iter().map(|c| PlanEvent::Deleted(id(c))))
+                .map(|u| RmiEventDto::Untagged(u.to_string()))
+                .chain(images.iter().map(|c| RmiEventDto::Deleted(id(c))))
                 .collect(),
             untag: untag.iter().map(|s| s.to_string()).collect(),
             delete_images: images.iter().map(id).collect(),

@@ -5,8 +5,9 @@
 //! and shared bytes comes from the per-image unique sizes, so the segments add up to the total
 //! and nothing is counted twice.
 
-use crate::model::ImageSummary;
-use crate::wire::{ContainerDto, DiskUsageDto, LayerDto, LayerMapDto};
+use crate::wire::{
+    ContainerDto, DiskUsageDto, ImageSummaryDto, LayerDto, LayerMapDto, LayerUsageDto,
+};
 use docker_format::{human_size, truncate_id};
 use std::collections::BTreeMap;
 
@@ -61,7 +62,7 @@ fn percent(part: u64, whole: u64) -> u8 {
     }
 }
 
-fn name(i: &ImageSummary) -> String {
+fn name(i: &ImageSummaryDto) -> String {
     if i.repo_tags.is_empty() {
         "<none>:<none>".into()
     } else {
@@ -73,9 +74,9 @@ fn name(i: &ImageSummary) -> String {
 /// does not know (removed meanwhile) are left out.
 pub fn stacks<'a>(
     map: &LayerMapDto,
-    images: impl IntoIterator<Item = &'a ImageSummary>,
+    images: impl IntoIterator<Item = &'a ImageSummaryDto>,
 ) -> BTreeMap<String, Vec<LayerDto>> {
-    let by_id: BTreeMap<&str, &LayerDto> =
+    let by_id: BTreeMap<&str, &LayerUsageDto> =
         map.layers.iter().map(|l| (l.diff_id.as_str(), l)).collect();
     images
         .into_iter()
@@ -84,13 +85,12 @@ pub fn stacks<'a>(
             let layers = stack
                 .iter()
                 .map(|d| {
-                    by_id.get(d.as_str()).map_or_else(
-                        || LayerDto {
-                            diff_id: d.clone(),
-                            ..Default::default()
-                        },
-                        |l| (*l).clone(),
-                    )
+                    let l = by_id.get(d.as_str());
+                    LayerDto {
+                        diff_id: d.clone(),
+                        size: l.map_or(0, |l| l.size),
+                        refcount: l.map_or(0, |l| l.refcount),
+                    }
                 })
                 .collect();
             Some((i.id.clone(), layers))
@@ -101,13 +101,13 @@ pub fn stacks<'a>(
 /// The matrix of the images in `rows` (after sorting them as the matrix does): those rows,
 /// and as columns the layers they use.
 pub fn matrix_page(
-    images: &[ImageSummary],
+    images: &[ImageSummaryDto],
     map: &LayerMapDto,
     rows: std::ops::Range<usize>,
 ) -> Matrix {
-    let mut list: Vec<&ImageSummary> = images.iter().collect();
+    let mut list: Vec<&ImageSummaryDto> = images.iter().collect();
     list.sort_by(|a, b| (a.dangling(), name(a)).cmp(&(b.dangling(), name(b))));
-    let shown: Vec<ImageSummary> = list
+    let shown: Vec<ImageSummaryDto> = list
         .get(rows.start.min(list.len())..rows.end.min(list.len()))
         .unwrap_or_default()
         .iter()
@@ -117,7 +117,7 @@ pub fn matrix_page(
 }
 
 /// Builds the matrix from the images and each image's layers (base first).
-pub fn matrix(images: &[ImageSummary], layers: &BTreeMap<String, Vec<LayerDto>>) -> Matrix {
+pub fn matrix(images: &[ImageSummaryDto], layers: &BTreeMap<String, Vec<LayerDto>>) -> Matrix {
     let mut cols: BTreeMap<&str, Column> = BTreeMap::new();
     for list in layers.values() {
         for l in list {
@@ -137,7 +137,7 @@ pub fn matrix(images: &[ImageSummary], layers: &BTreeMap<String, Vec<LayerDto>>)
             .then(b.size.cmp(&a.size))
             .then_with(|| a.diff_id.cmp(&b.diff_id))
     });
-    let mut list: Vec<&ImageSummary> = images.iter().collect();
+    let mut list: Vec<&ImageSummaryDto> = images.iter().collect();
     list.sort_by(|a, b| (a.dangling(), name(a)).cmp(&(b.dangling(), name(b))));
     let rows = list
         .into_iter()
@@ -281,8 +281,18 @@ mod tests {
         }
     }
 
-    fn image(c: char, tags: &[&str], size: u64, shared: u64) -> ImageSummary {
-        ImageSummary {
+    /// `l` as the layer map lists it.
+    fn usage(l: &LayerDto) -> LayerUsageDto {
+        LayerUsageDto {
+            diff_id: l.diff_id.clone(),
+            size: l.size,
+            stored_bytes: l.size,
+            refcount: l.refcount,
+        }
+    }
+
+    fn image(c: char, tags: &[&str], size: u64, shared: u64) -> ImageSummaryDto {
+        ImageSummaryDto {
             id: format!("sha256:{}", c.to_string().repeat(64)),
             repo_tags: tags.iter().map(|s| s.to_string()).collect(),
             size,
@@ -296,7 +306,7 @@ mod tests {
     fn stacks_come_from_the_layer_map() {
         let (a, b) = (layer('a', 10, 2), layer('b', 5, 1));
         let map = LayerMapDto {
-            layers: vec![a.clone(), b.clone()],
+            layers: vec![usage(&a), usage(&b)],
             images: [
                 (
                     image('x', &[], 0, 0).id,
@@ -319,7 +329,7 @@ mod tests {
         let x = image('x', &["x:1"], 15, 10);
         let y = image('y', &["y:1"], 17, 10);
         let map = LayerMapDto {
-            layers: vec![a.clone(), b.clone(), c.clone()],
+            layers: vec![usage(&a), usage(&b), usage(&c)],
             images: [
                 (x.id.clone(), vec![a.diff_id.clone(), b.diff_id.clone()]),
                 (y.id.clone(), vec![a.diff_id.clone(), c.diff_id.clone()]),

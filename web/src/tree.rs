@@ -8,9 +8,11 @@
 //! writable layer) and the sandbox's. Layers are numbered from 1 on screen ("layer 2") and
 //! from 0 in the model.
 //!
-//! The server's `TreeDto` does not list whiteout and opaque markers (yet): when it has no
-//! `markers`, a path a layer removed is shown with a whiteout in that layer, which is what the
-//! layer holds unless it made the parent directory opaque.
+//! The server's `TreeDto` lists the whiteout and opaque markers. When it lists none (a server
+//! from before markers; a layer removes paths only with markers, so a stack without any has
+//! nothing removed), a path a layer removed is shown with a whiteout in that layer, which is
+//! what the layer holds unless it made the parent directory opaque. Layer numbers arrive as
+//! `u64` and are `usize` here.
 
 use crate::wire::TreeDto;
 use docker_format::human_size;
@@ -199,7 +201,7 @@ impl View {
             v.visible.insert(
                 p,
                 Version {
-                    layer: m.provider,
+                    layer: m.provider as usize,
                     kind: m.kind.clone(),
                     size: m.size,
                     mode: m.mode,
@@ -217,7 +219,7 @@ impl View {
                 norm(p),
                 list.iter()
                     .map(|s| Version {
-                        layer: s.layer,
+                        layer: s.layer as usize,
                         kind: s.kind.clone(),
                         size: s.size,
                         mode: s.mode,
@@ -236,41 +238,38 @@ impl View {
                     .collect()
             })
             .collect();
-        match &t.markers {
-            Some(map) => {
-                for list in map.values() {
-                    for m in list {
-                        let kind = if m.kind == "opaque" {
-                            "opaque"
-                        } else {
-                            "whiteout"
-                        };
-                        let p = norm(&m.path);
-                        v.markers.entry(p.clone()).or_default().push(MarkerAt {
-                            layer: m.layer,
-                            kind,
-                            path: p,
-                        });
-                    }
+        if !t.markers.is_empty() {
+            for list in t.markers.values() {
+                for m in list {
+                    let kind = if m.kind == "opaque" {
+                        "opaque"
+                    } else {
+                        "whiteout"
+                    };
+                    let p = norm(&m.path);
+                    v.markers.entry(p.clone()).or_default().push(MarkerAt {
+                        layer: m.layer as usize,
+                        kind,
+                        path: p,
+                    });
                 }
             }
-            None => {
-                // a removed path whose parent the same layer did not remove: its whiteout
-                for (n, list) in v.changes.iter().enumerate() {
-                    let removed: BTreeSet<&str> = list
-                        .iter()
-                        .filter(|(_, c)| *c == 'R')
-                        .map(|(p, _)| p.as_str())
-                        .collect();
-                    for p in &removed {
-                        let covered = ancestors(p).any(|a| removed.contains(a));
-                        if !covered {
-                            v.markers.entry(p.to_string()).or_default().push(MarkerAt {
-                                layer: n,
-                                kind: "whiteout",
-                                path: p.to_string(),
-                            });
-                        }
+        } else {
+            // a removed path whose parent the same layer did not remove: its whiteout
+            for (n, list) in v.changes.iter().enumerate() {
+                let removed: BTreeSet<&str> = list
+                    .iter()
+                    .filter(|(_, c)| *c == 'R')
+                    .map(|(p, _)| p.as_str())
+                    .collect();
+                for p in &removed {
+                    let covered = ancestors(p).any(|a| removed.contains(a));
+                    if !covered {
+                        v.markers.entry(p.to_string()).or_default().push(MarkerAt {
+                            layer: n,
+                            kind: "whiteout",
+                            path: p.to_string(),
+                        });
                     }
                 }
             }
@@ -284,7 +283,10 @@ impl View {
             .efficiency
             .inefficient
             .iter()
-            .map(|i| (norm(&i.path), i.cumulative_size, i.layers.clone()))
+            .map(|i| {
+                let layers = i.layers.iter().map(|&l| l as usize).collect();
+                (norm(&i.path), i.cumulative_size, layers)
+            })
             .collect();
         v
     }
@@ -979,13 +981,11 @@ mod tests {
         );
         // with markers, it can
         let mut t = dto_of(&built);
-        t.markers = Some(
-            serde_json::from_str(
-                r#"{"/var/cache":[{"layer":1,"kind":"opaque","path":"/var/cache"}],
+        t.markers = serde_json::from_str(
+            r#"{"/var/cache":[{"layer":1,"kind":"opaque","path":"/var/cache"}],
             "/etc/motd":[{"layer":1,"kind":"whiteout","path":"/etc/motd"}]}"#,
-            )
-            .unwrap(),
-        );
+        )
+        .unwrap();
         let remote = View::from_dto(&t);
         assert_eq!(detail(&remote, "var/cache/a").markers[0].kind, "opaque");
         assert_eq!(detail(&remote, "etc/motd").markers.len(), 1);

@@ -1,368 +1,23 @@
-//! The dashboard API's JSON shapes as the browser reads them (`server/src/api/dto.rs` writes
-//! them). Every field has a default, so a field the server adds later or drops does not break
-//! a page; what a page needs and does not get shows as empty, not as a crash.
+//! The dashboard API's JSON shapes as the browser reads them: the types are `api-types`'s,
+//! the same ones the server writes. Every response field has a default, so a field the
+//! server adds later or drops does not break a page; what a page needs and does not get
+//! shows as empty, not as a crash. Here: decoding, and the texts the pages make of events.
 
-use serde::Deserialize;
-use serde_json::Value;
-use std::collections::BTreeMap;
+pub use api_types::*;
 
-/// One layer of an image.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct LayerDto {
-    /// `sha256:` of the uncompressed tar.
-    pub diff_id: String,
-    /// Uncompressed bytes.
-    pub size: u64,
-    /// How many images use this layer.
-    pub refcount: u64,
-}
-
-/// `GET /api/layers`: every layer with its refcount, and each image's stack (base first).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct LayerMapDto {
-    /// Every stored layer.
-    pub layers: Vec<LayerDto>,
-    /// Image ID → diff IDs, base first.
-    pub images: BTreeMap<String, Vec<String>>,
-}
-
-/// One history step, newest first.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct HistoryDto {
-    /// The local image of this step.
-    pub id: Option<String>,
-    /// Unix seconds.
-    pub created: i64,
-    /// The command.
-    pub created_by: String,
-    /// Familiar tags of `id`.
-    pub tags: Vec<String>,
-    /// Layer bytes.
-    pub size: u64,
-    /// Comment.
-    pub comment: String,
-    /// A step that added no layer.
-    pub empty_layer: bool,
-}
-
-/// `GET /api/images/{name}`.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct ImageDetailDto {
-    /// `sha256:…`.
-    pub id: String,
-    /// Tags.
-    pub repo_tags: Vec<String>,
-    /// Digest references.
-    pub repo_digests: Vec<String>,
-    /// Local parent.
-    pub parent: Option<String>,
-    /// RFC 3339.
-    pub created: Option<String>,
-    /// Author.
-    pub author: Option<String>,
-    /// Comment.
-    pub comment: Option<String>,
-    /// Architecture.
-    pub architecture: String,
-    /// OS.
-    pub os: String,
-    /// Docker's `Config` object (`Env`, `Cmd`, …), or null.
-    pub config: Value,
-    /// History, newest first.
-    pub history: Vec<HistoryDto>,
-    /// Layers, base first.
-    pub layers: Vec<LayerDto>,
-    /// Bytes of the distinct layers.
-    pub size: u64,
-    /// Shared part of `size`.
-    pub shared_size: u64,
-    /// Unique part of `size`.
-    pub unique_size: u64,
-    /// Containers using it.
-    pub containers: u64,
-}
-
-/// One line of an `rmi` / `prune` plan.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanEvent {
-    /// A reference is removed.
-    Untagged(String),
-    /// An image is deleted.
-    Deleted(String),
-}
-
-/// What an `rmi` or `prune` removes (a preview), or removed (the answer to executing it).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct PlanDto {
-    /// Lines in moby's order.
-    pub events: Vec<PlanEvent>,
-    /// References removed.
-    pub untag: Vec<String>,
-    /// Images deleted.
-    pub delete_images: Vec<String>,
-    /// Layers deleted.
-    pub delete_layers: Vec<String>,
-    /// Bytes freed.
-    pub bytes_freed: u64,
-    /// Why the operation would be refused.
-    pub conflict: Option<String>,
-}
-
-/// `GET /api/rmi-plan?name=…`: several removals planned in order, each on what the ones
-/// before it leave.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct BulkPlanDto {
-    /// One plan per name, in order.
-    pub items: Vec<BulkItemDto>,
-    /// The removable names together.
-    pub total: PlanDto,
-}
-
-/// One name of a [`BulkPlanDto`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct BulkItemDto {
-    /// The name as given.
-    pub name: String,
-    /// Its plan, after the names before it.
-    pub plan: PlanDto,
-}
-
-/// One image of `GET /api/disk-usage`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct ImageUsageDto {
-    /// ID.
-    pub id: String,
-    /// Tags.
-    pub repo_tags: Vec<String>,
-    /// Unix seconds.
-    pub created: i64,
-    /// Size.
-    pub size: u64,
-    /// Shared.
-    pub shared_size: u64,
-    /// Unique.
-    pub unique_size: u64,
-    /// Containers.
-    pub containers: u64,
-}
-
-/// `GET /api/disk-usage`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct DiskUsageDto {
-    /// Every stored layer once.
-    pub layers_size: u64,
-    /// Images.
-    pub images: Vec<ImageUsageDto>,
-    /// Images in use.
-    pub active: u64,
-    /// What `image prune -a` could free.
-    pub reclaimable: u64,
-    /// Number of containers.
-    pub containers: u64,
-}
-
-/// A hard link's source.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct LinkDto {
-    /// Layer.
-    pub layer: usize,
-    /// `/`-rooted path.
-    pub path: String,
-}
-
-/// One path of the merged view.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct MergedDto {
-    /// `/`-rooted path.
-    pub path: String,
-    /// `file`, `dir`, …
-    pub kind: String,
-    /// File bytes.
-    pub size: u64,
-    /// Permission bits.
-    pub mode: u32,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-    /// Unix seconds.
-    pub mtime: i64,
-    /// Providing layer.
-    pub provider: usize,
-    /// A directory no layer lists.
-    pub implied: bool,
-    /// Hard-link source.
-    pub link: Option<LinkDto>,
-    /// Link target.
-    pub target: Option<String>,
-}
-
-/// A hidden version of a path.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct ShadowedDto {
-    /// Layer.
-    pub layer: usize,
-    /// Kind.
-    pub kind: String,
-    /// File bytes.
-    pub size: u64,
-    /// Permission bits.
-    pub mode: u32,
-}
-
-/// A whiteout or opaque marker (not sent by the server yet: see the report in `tree`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct MarkerDto {
-    /// Layer.
-    pub layer: usize,
-    /// `whiteout` or `opaque`.
-    pub kind: String,
-    /// `/`-rooted path the marker is on.
-    pub path: String,
-}
-
-/// One layer of a union view.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct TreeLayerDto {
-    /// 0-based.
-    pub index: usize,
-    /// Diff ID, or `writable`.
-    pub label: String,
-    /// `[path, "A"|"M"|"R"]`.
-    pub changes: Vec<(String, String)>,
-}
-
-/// A wasteful path.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct InefficiencyDto {
-    /// `/`-rooted.
-    pub path: String,
-    /// Bytes of every copy.
-    pub cumulative_size: u64,
-    /// Smallest copy.
-    pub minimum_size: u64,
-    /// Layers.
-    pub layers: Vec<usize>,
-}
-
-/// dive's numbers.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct EfficiencyDto {
-    /// 0..1.
-    pub score: f64,
-    /// Wasted bytes.
-    pub wasted_bytes: u64,
-    /// All layers.
-    pub size_bytes: u64,
-    /// All but the base.
-    pub user_size_bytes: u64,
-    /// Wasteful paths.
-    pub inefficient: Vec<InefficiencyDto>,
-}
-
-/// `GET /api/images/{name}/tree`, `GET /api/containers/{id}/tree`.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct TreeDto {
-    /// Layers with their changes.
-    pub layers: Vec<TreeLayerDto>,
-    /// The merged view.
-    pub merged: Vec<MergedDto>,
-    /// Hidden versions per `/`-rooted path.
-    pub shadowed: BTreeMap<String, Vec<ShadowedDto>>,
-    /// Markers per `/`-rooted path, when the server sends them.
-    pub markers: Option<BTreeMap<String, Vec<MarkerDto>>>,
-    /// Waste.
-    pub efficiency: EfficiencyDto,
-}
-
-/// A container.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct ContainerDto {
-    /// 64 hex.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Image ID.
-    pub image: String,
-    /// Image as named.
-    pub image_name: String,
-    /// RFC 3339.
-    pub created: String,
-    /// Entrypoint + Cmd.
-    pub command: Vec<String>,
-    /// Labels.
-    pub labels: BTreeMap<String, String>,
-    /// Writable layer bytes.
-    pub size_rw: u64,
-    /// Image + writable bytes.
-    pub size_root_fs: u64,
-    /// `created`.
-    pub state: String,
-}
-
-/// `{"id": …}` answers (commit).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct IdDto {
-    /// The new object's ID.
-    pub id: String,
-}
-
-/// One event of `GET /api/events`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct EventDto {
-    /// `image`, `container`, `layer`.
-    #[serde(rename = "Type")]
-    pub kind: String,
-    /// `tag`, `untag`, `delete`, …
-    #[serde(rename = "Action")]
-    pub action: String,
-    /// The object.
-    #[serde(rename = "ID")]
-    pub id: String,
-    /// Extra facts.
-    #[serde(rename = "Attributes")]
-    pub attributes: BTreeMap<String, String>,
-    /// Unix nanoseconds.
-    #[serde(rename = "timeNano")]
-    pub time_nano: i64,
-}
-
-impl EventDto {
-    /// `image tag bb:2`, for the activity line.
-    pub fn text(&self) -> String {
-        let what = self
-            .attributes
-            .get("name")
-            .cloned()
-            .unwrap_or_else(|| docker_format::truncate_id(&self.id));
-        let mut s = format!("{} {} {}", self.kind, self.action, what);
-        if let Some(p) = self.attributes.get("path") {
-            s.push(' ');
-            s.push_str(p);
-        }
-        s
+/// `image tag bb:2`, for the activity line.
+pub fn event_text(e: &EventDto) -> String {
+    let what = e
+        .attributes
+        .get("name")
+        .cloned()
+        .unwrap_or_else(|| docker_format::truncate_id(&e.id));
+    let mut s = format!("{} {} {}", e.kind, e.action, what);
+    if let Some(p) = e.attributes.get("path") {
+        s.push(' ');
+        s.push_str(p);
     }
+    s
 }
 
 /// Decodes a JSON body, naming what was asked for in the error.
@@ -385,8 +40,8 @@ mod tests {
         assert_eq!(
             p.events,
             [
-                PlanEvent::Untagged("bb:1".into()),
-                PlanEvent::Deleted("sha256:ab".into())
+                RmiEventDto::Untagged("bb:1".into()),
+                RmiEventDto::Deleted("sha256:ab".into())
             ]
         );
         assert_eq!(p.bytes_freed, 10);
@@ -410,7 +65,7 @@ mod tests {
         .unwrap();
         assert_eq!(t.layers[0].changes[0], ("/etc/passwd".into(), "A".into()));
         assert_eq!(t.merged[0].mode, 0o644);
-        assert!(t.markers.is_none());
+        assert!(t.markers.is_empty());
     }
 
     #[test]
@@ -420,12 +75,12 @@ mod tests {
             r#"{"Type":"image","Action":"tag","ID":"sha256:abcdefabcdef0000","Attributes":{"name":"bb:2"},"timeNano":1}"#,
         )
         .unwrap();
-        assert_eq!(e.text(), "image tag bb:2");
+        assert_eq!(event_text(&e), "image tag bb:2");
         let e: EventDto = decode(
             "event",
             r#"{"Type":"container","Action":"change","ID":"0123456789abcdef","Attributes":{"path":"/etc/passwd"}}"#,
         )
         .unwrap();
-        assert_eq!(e.text(), "container change 0123456789ab /etc/passwd");
+        assert_eq!(event_text(&e), "container change 0123456789ab /etc/passwd");
     }
 }

@@ -37,7 +37,7 @@ pub(crate) struct AllQuery {
     responses((status = 200, body = Vec<ImageSummaryDto>), (status = 500, body = ErrorDto)))]
 pub(crate) async fn list(State(st): State<AppState>) -> Reply<Vec<ImageSummaryDto>> {
     let list = st.run(|e| e.images(&ListOptions::default())).await?;
-    Ok(Json(list.iter().map(ImageSummaryDto::from).collect()))
+    Ok(Json(list.iter().map(image_summary_dto).collect()))
 }
 
 /// Every layer with its refcount and every image's layer stack: the sharing matrix.
@@ -256,7 +256,7 @@ pub(crate) async fn remove(st: AppState, name: String, q: ForceQuery) -> Reply<P
             let plan = e.plan_rmi(&name, &opts)?;
             let events = e.rmi(&name, &opts)?;
             let applied = image_store::RmiPlan { events, ..plan };
-            Ok(PlanDto::from(&applied))
+            Ok(plan_dto(&applied))
         })
         .await?;
     Ok(Json(plan))
@@ -292,7 +292,7 @@ pub(crate) async fn rmi_plan_many(State(st): State<AppState>, req: Request) -> R
         .map(|(name, plan)| BulkItemDto {
             name,
             plan: match plan {
-                Ok(p) => PlanDto::from(&p),
+                Ok(p) => plan_dto(&p),
                 Err(e) => PlanDto {
                     conflict: Some(ApiError::from(e).message),
                     ..Default::default()
@@ -313,7 +313,7 @@ pub(crate) async fn rmi_plan(st: AppState, name: String, q: ForceQuery) -> Reply
         no_prune: false,
     };
     match st.run(move |e| e.plan_rmi(&name, &opts)).await {
-        Ok(plan) => Ok(Json(PlanDto::from(&plan))),
+        Ok(plan) => Ok(Json(plan_dto(&plan))),
         Err(e) if e.status == StatusCode::CONFLICT => Ok(Json(PlanDto {
             conflict: Some(e.message),
             ..Default::default()
@@ -354,7 +354,7 @@ pub(crate) async fn prune_plan(
 ) -> Reply<PlanDto> {
     let opts = prune_opts(&q);
     let plan = st.run(move |e| e.plan_prune(&opts)).await?;
-    Ok(Json(PlanDto::from(&plan)))
+    Ok(Json(plan_dto(&plan)))
 }
 
 /// `image prune`: returns the plan applied.
@@ -363,7 +363,7 @@ pub(crate) async fn prune_plan(
 pub(crate) async fn prune(State(st): State<AppState>, Query(q): Query<AllQuery>) -> Reply<PlanDto> {
     let opts = prune_opts(&q);
     let plan = st.run(move |e| e.prune(&opts)).await?;
-    Ok(Json(PlanDto::from(&plan)))
+    Ok(Json(plan_dto(&plan)))
 }
 
 /// `system df` for images, plus the container count.

@@ -9,8 +9,8 @@
 //! Docker's routes are exempt: the docker CLI sends no `Origin` and its own content types.
 
 mod containers;
-mod files;
 pub(crate) mod dto;
+mod files;
 mod images;
 mod tree;
 
@@ -105,10 +105,63 @@ pub(crate) fn routes() -> Router<AppState> {
         containers::tree, containers::read_file, containers::write_file, containers::remove_file,
         containers::mkdir, containers::commit,
     ),
-    components(schemas(ErrorDto, crate::events::EventDto)),
+    components(schemas(ErrorDto, EventDto)),
     tags((name = "images"), (name = "containers"), (name = "events"), (name = "meta")),
+    modifiers(&EveryFieldSent),
 )]
 pub struct ApiDoc;
+
+/// The response types read tolerantly (`#[serde(default)]` in `api-types`, for the web app),
+/// which utoipa documents as optional fields with defaults. This server always writes every
+/// field, so the document says so: a response field is required unless it is nullable, and
+/// has no default. Request bodies (`…Request`) keep what they derived.
+struct EveryFieldSent;
+
+impl utoipa::Modify for EveryFieldSent {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Schema, SchemaType, Type};
+        use utoipa::openapi::RefOr;
+        let nullable = |s: &RefOr<Schema>| match s {
+            RefOr::T(Schema::Object(o)) => match &o.schema_type {
+                SchemaType::Type(t) => *t == Type::Null,
+                SchemaType::Array(ts) => ts.contains(&Type::Null),
+                SchemaType::AnyValue => false,
+            },
+            _ => false,
+        };
+        let Some(components) = doc.components.as_mut() else {
+            return;
+        };
+        for (name, schema) in components.schemas.iter_mut() {
+            let RefOr::T(Schema::Object(o)) = schema else {
+                continue;
+            };
+            if name.ends_with("Request") {
+                continue;
+            }
+            o.required.clear();
+            for (field, p) in o.properties.iter_mut() {
+                if let RefOr::T(s) = p {
+                    match s {
+                        // a reference with a default comes wrapped in a one-item `oneOf`
+                        Schema::OneOf(one) if one.default.is_some() && one.items.len() == 1 => {
+                            *p = one.items.remove(0);
+                        }
+                        Schema::OneOf(one) => one.default = None,
+                        Schema::Object(x) => x.default = None,
+                        Schema::Array(x) => x.default = None,
+                        _ => {}
+                    }
+                }
+                let optional = nullable(p)
+                    || matches!(p, RefOr::T(Schema::OneOf(one)) if one.items.iter().any(nullable));
+                if !optional {
+                    o.required.push(field.clone());
+                }
+            }
+        }
+    }
+}
 
 /// Liveness.
 #[utoipa::path(get, path = "/api/health", tag = "meta", responses((status = 200, body = HealthDto)))]
@@ -212,5 +265,31 @@ mod tests {
             .map(|(m, p)| (m.to_string(), p.to_string()))
             .collect();
         assert_eq!(documented, routes);
+    }
+
+    #[test]
+    fn responses_document_every_field_as_sent() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let required = |name: &str| -> BTreeSet<String> {
+            serde_json::from_value(schemas[name]["required"].clone()).unwrap_or_default()
+        };
+        let plan = required("PlanDto");
+        assert!(
+            plan.contains("events") && plan.contains("bytes_freed"),
+            "{plan:?}"
+        );
+        assert!(!plan.contains("conflict"), "nullable fields stay optional");
+        assert!(required("ImageSummaryDto").contains("repo_tags"));
+        assert_eq!(
+            schemas["BulkItemDto"]["properties"]["plan"]["$ref"],
+            "#/components/schemas/PlanDto"
+        );
+        assert!(
+            !doc.to_string().contains("\"default\""),
+            "no defaults on responses"
+        );
+        assert!(required("CreateContainerRequest").contains("image"));
+        assert!(!required("CommitRequest").contains("changes"));
     }
 }

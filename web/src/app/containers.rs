@@ -6,11 +6,12 @@ use super::explorer::Explorer;
 use super::net::{self, enc};
 use super::widgets::{ErrorBox, Loading, Modal, StackDiagram};
 use super::{Ctx, Link, Load};
-use crate::model::ImageSummary;
 use crate::route::Route;
 use crate::stack::{self, Upper};
 use crate::tree::View;
-use crate::wire::{decode, ContainerDto, IdDto, ImageDetailDto, TreeDto};
+use crate::wire::{
+    decode, CommitResultDto, ContainerDto, ImageDetailDto, ImageSummaryDto, TreeDto,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::collections::BTreeSet;
@@ -58,7 +59,7 @@ pub fn ContainersPage() -> impl IntoView {
         ctx.images.with(|l| match l {
             Load::Ready(list) => list
                 .iter()
-                .flat_map(|i: &ImageSummary| {
+                .flat_map(|i: &ImageSummaryDto| {
                     if i.repo_tags.is_empty() {
                         vec![(
                             i.id.clone(),
@@ -292,7 +293,7 @@ pub fn ContainerPage(id: String) -> impl IntoView {
             )
             .await;
             committing.set(false);
-            match res.and_then(|b| decode::<IdDto>("commit", &b)) {
+            match res.and_then(|b| decode::<CommitResultDto>("commit", &b)) {
                 Ok(new) => {
                     ctx.toast(
                         format!(

@@ -5,11 +5,10 @@ use super::images::{execute_rmi, rmi_plan, TagDialog};
 use super::net::{self, enc};
 use super::widgets::{ErrorBox, Loading, Modal, PlanBody, StackDiagram};
 use super::{now, Ctx, Link, Load};
-use crate::model::ImageSummary;
 use crate::plan;
 use crate::route::Route;
 use crate::stack;
-use crate::wire::{ContainerDto, ImageDetailDto, PlanDto};
+use crate::wire::{ContainerDto, ImageDetailDto, ImageSummaryDto, PlanDto};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -253,7 +252,7 @@ fn RemoveDialog(
     reopen: Callback<(String, bool)>,
 ) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let images: Vec<ImageSummary> = ctx.images.with_untracked(|l| match l {
+    let images: Vec<ImageSummaryDto> = ctx.images.with_untracked(|l| match l {
         Load::Ready(v) => v.clone(),
         _ => Vec::new(),
     });

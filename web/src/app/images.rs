@@ -4,11 +4,11 @@
 use super::net::{self, enc};
 use super::widgets::{ErrorBox, Loading, Modal, Pager, PlanBody};
 use super::{Ctx, Link, Load};
-use crate::model::{self, Column, ImageRow, ImageSummary, Paging, Query, Status};
+use crate::model::{self, Column, ImageRow, Paging, Query, Status};
 use crate::plan::{self, Scope};
 use crate::pull::Pull;
 use crate::route::Route;
-use crate::wire::{decode, BulkPlanDto, PlanDto};
+use crate::wire::{decode, BulkPlanDto, ImageSummaryDto, PlanDto};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::collections::BTreeSet;
@@ -497,7 +497,7 @@ fn DialogView(
 ) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let close = Callback::new(move |_| state.set(None));
-    let images: Vec<ImageSummary> = ctx.images.with_untracked(|l| match l {
+    let images: Vec<ImageSummaryDto> = ctx.images.with_untracked(|l| match l {
         Load::Ready(v) => v.clone(),
         _ => Vec::new(),
     });

@@ -11,9 +11,8 @@ mod sandbox;
 mod sharing;
 mod widgets;
 
-use crate::model::ImageSummary;
 use crate::route::Route;
-use crate::wire::{ContainerDto, DiskUsageDto, EventDto};
+use crate::wire::{ContainerDto, DiskUsageDto, EventDto, ImageSummaryDto};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
@@ -45,7 +44,7 @@ pub struct Ctx {
     /// The current page.
     pub route: RwSignal<Route>,
     /// `/api/images`.
-    pub images: RwSignal<Load<Vec<ImageSummary>>>,
+    pub images: RwSignal<Load<Vec<ImageSummaryDto>>>,
     /// When `images` last changed (unix seconds): the table's "3 minutes ago" are relative to it.
     pub fetched_at: RwSignal<i64>,
     /// `/api/disk-usage`.
@@ -88,7 +87,7 @@ impl Ctx {
         let p = pending.clone();
         spawn_local(async move {
             let images =
-                net::get_json::<Vec<ImageSummary>>("cannot list images", "/api/images").await;
+                net::get_json::<Vec<ImageSummaryDto>>("cannot list images", "/api/images").await;
             // an unchanged list is not set again, so the table keeps its DOM (and the focus)
             let next = match images {
                 Ok(v) => Load::Ready(v),
@@ -249,7 +248,7 @@ pub fn App() -> impl IntoView {
     ctx.refresh();
     net::subscribe(
         move |e: EventDto| {
-            ctx.last_event.set(Some(e.text()));
+            ctx.last_event.set(Some(crate::wire::event_text(&e)));
             ctx.refresh_soon();
         },
         move |open| {

@@ -3,10 +3,10 @@
 use super::net;
 use super::widgets::{ErrorBox, Loading, Pager};
 use super::{Ctx, Link, Load};
-use crate::model::{self, ImageSummary, Paging};
+use crate::model::{self, Paging};
 use crate::route::Route;
 use crate::sharing;
-use crate::wire::{LayerMapDto, PlanDto};
+use crate::wire::{ImageSummaryDto, LayerMapDto, PlanDto};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -81,7 +81,7 @@ pub fn SharingPage() -> impl IntoView {
             <h2>"Which image uses which layer"</h2>
             <p class="help">"Columns are layers, most shared first; a filled cell gives the layer's position in that image's stack (1 = base). A layer is stored once however many images use it and is deleted only when its refcount reaches zero."</p>
             {move || {
-                let images: Vec<ImageSummary> = ctx.images.with(|l| match l { Load::Ready(v) => v.clone(), _ => Vec::new() });
+                let images: Vec<ImageSummaryDto> = ctx.images.with(|l| match l { Load::Ready(v) => v.clone(), _ => Vec::new() });
                 match layers.get() {
                     Load::Loading => view! { <Loading what="Reading each image's layers…"/> }.into_any(),
                     Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
