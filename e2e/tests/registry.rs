@@ -591,6 +591,15 @@ fn layer_digests(manifest: &Value) -> Vec<String> {
         .collect()
 }
 
+fn layer_sizes(manifest: &Value) -> Vec<u64> {
+    manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["size"].as_u64().unwrap())
+        .collect()
+}
+
 fn config_digest(manifest: &Value) -> String {
     manifest["config"]["digest"].as_str().unwrap().to_string()
 }
@@ -1222,6 +1231,40 @@ fn push_then_skopeo_sees_the_digest_and_second_push_uploads_nothing() {
         &tree(&rootfs),
         "export of the pushed image pulled back",
     );
+}
+
+#[test]
+fn push_in_chunks_when_configured() {
+    require("skopeo");
+    let reg = Registry::start();
+    let host = reg.host();
+    let s = Strata::new();
+    std::fs::create_dir_all(s.config_dir()).unwrap();
+    std::fs::write(
+        s.config_dir().join("strata.toml"),
+        "[registry]\nupload_chunk_size = 65536\n",
+    )
+    .unwrap();
+    let reference = format!("{host}/chunked:1");
+    let (id, _) = import_busybox(&s, &reference);
+    let mark = reg.mark();
+    let out = s.ok(&["push", &reference]);
+    let (digest, _) = pushed_digest(&out, "1");
+    let reqs = reg.requests_since(mark);
+    let patches: Vec<&String> = reqs
+        .iter()
+        .filter(|l| l.starts_with("PATCH /v2/chunked/blobs/uploads/") && l.contains("\" 202 "))
+        .collect();
+    let layer_size = layer_sizes(&inspect_remote(&reference, None).raw)[0];
+    assert_eq!(
+        patches.len() as u64,
+        layer_size.div_ceil(65536) + 1,
+        "one PATCH per 64 KiB of the layer, one for the config: {reqs:#?}"
+    );
+    assert_eq!(skopeo_digest(&reference), digest);
+    let p = Strata::new();
+    p.ok(&["pull", &reference]);
+    assert_eq!(p.image_id(&reference), id, "pulled back whole");
 }
 
 #[test]

@@ -51,6 +51,11 @@ pub struct RegistrySettings {
     /// Layers downloaded at once.
     #[serde(default = "default_downloads")]
     pub max_concurrent_downloads: usize,
+    /// Push uploads in chunks of at most this many bytes (one PATCH with `Content-Range`
+    /// each), for registries or proxies that cap a request's size; 0 (the default) uploads
+    /// each blob in one request.
+    #[serde(default)]
+    pub upload_chunk_size: u64,
 }
 
 fn default_downloads() -> usize {
@@ -65,6 +70,7 @@ impl Default for RegistrySettings {
             registry_mirrors: BTreeMap::new(),
             search: Vec::new(),
             max_concurrent_downloads: 3,
+            upload_chunk_size: 0,
         }
     }
 }

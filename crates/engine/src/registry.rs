@@ -62,6 +62,8 @@ pub struct RegistryEnv {
     mirrors: BTreeMap<String, Vec<String>>,
     /// Registries `search` looks through.
     search: Vec<String>,
+    /// Chunk size of blob uploads; `None` uploads each blob in one request.
+    upload_chunk: Option<u64>,
 }
 
 fn host_of(url: &str) -> (String, bool) {
@@ -113,6 +115,7 @@ impl RegistryEnv {
             client,
             mirrors,
             search: config.registry.search.clone(),
+            upload_chunk: Some(config.registry.upload_chunk_size).filter(|n| *n > 0),
         }
     }
 
@@ -730,7 +733,7 @@ impl Engine {
         let config_size = self.blobs.size(&image)?.unwrap_or(0);
         if client.blob_exists(&repo, &image)?.is_none() {
             let mut f = self.blobs.open_blob(&image)?;
-            client.upload_blob(&repo, &image, config_size, &mut f, None)?;
+            client.upload_blob(&repo, &image, config_size, &mut f, env.upload_chunk)?;
         }
         let manifest = Manifest {
             schema_version: 2,
@@ -857,7 +860,7 @@ impl Engine {
                 id: id.clone(),
                 progress,
             };
-            client.upload_blob(repo, &digest, size, &mut body, None)?;
+            client.upload_blob(repo, &digest, size, &mut body, env.upload_chunk)?;
             progress(Progress::line(Some(&id), "Pushed"));
         }
         let layer = self
