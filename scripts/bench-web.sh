@@ -50,3 +50,29 @@ echo "== 1,000 images in headless Chromium (imports them through the server firs
 cargo test -p e2e --test dashboard -- --ignored --exact benchmark_images_table_1000 --nocapture 2>&1 \
   | tee "$here/target/bench-web.log" | grep '^BENCH' | tee -a "$out"
 grep -q 'interactive_ms' "$out" || { echo "error: the browser benchmark failed; see target/bench-web.log" >&2; exit 1; }
+
+python3 - "$out" >> "$here/BENCH.md" <<'PY'
+import sys
+v = {}
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) >= 3 and parts[0] == "BENCH":
+        v[parts[1]] = " ".join(parts[2:])
+med = lambda k: dict(x.split("=") for x in v[k].split())["median"]
+gz = int(v["web.wasm_gzip_bytes"])
+ms = int(med("web.images_table_1000.interactive_ms"))
+print(f"""
+## Dashboard (`bash scripts/bench-web.sh`, headless Chromium)
+| measure | value | target |
+|---|---|---|
+| wasm bundle, gzip -9 | {gz/1e3:.0f} kB ({int(v['web.wasm_bytes'])/1e3:.0f} kB raw; JS glue {int(v['web.js_gzip_bytes'])/1e3:.1f} kB gzip) | < 1 MB: {'yes' if gz < 1_000_000 else '**no**'} |
+| 1,000 images: navigation start → table painted and usable (median of 5) | {ms} ms ({v['web.images_table_1000.interactive_ms']}) | < 1 s: {'yes' if ms < 1000 else '**no**'} |
+| same, first (cold) load | {v['web.images_table_1000.cold_first_load_ms']} ms | |
+| "All" rows per page: repaint with all 1,000 rows | {med('web.images_table_1000.show_all_rows_ms')} ms ({v['web.images_table_1000.show_all_rows_ms']}) | |
+| sort click on a 100-row page | {v['web.images_table_1000.sort_page_ms']} ms | |
+
+The table shows 100 rows per page by default; sorting, filters, totals and the pager cover all
+1,000 images, which `/api/images` answers in one request.
+""")
+PY
+echo "appended dashboard figures to BENCH.md"
