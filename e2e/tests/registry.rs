@@ -405,10 +405,15 @@ impl Layout {
     fn layer(&self, dir: &Path) -> LayerBlob {
         let tar = PathBuf::from(format!("{}.layer.tar", dir.display()));
         tar_to(dir, &tar);
-        let diff_id = format!("sha256:{}", sha256_file(&tar));
+        self.layer_of_tar(&tar)
+    }
+
+    /// A gzip layer of the tar file `tar`.
+    fn layer_of_tar(&self, tar: &Path) -> LayerBlob {
+        let diff_id = format!("sha256:{}", sha256_file(tar));
         let out = Command::new("gzip")
             .args(["-n", "-c"])
-            .arg(&tar)
+            .arg(tar)
             .output()
             .unwrap();
         assert!(out.status.success(), "gzip failed");
@@ -1668,26 +1673,40 @@ fn corrupt_large_blob_fails_the_pull_with_a_digest_error() {
     corrupt_blob_case(6_000_000);
 }
 
-fn corrupt_blob_case(top_size: usize) {
+/// Starts a registry holding `<repo>:1`, an image of two layers: the busybox rootfs, and the
+/// one `top` makes (given the layout and `work`'s scratch directory). Returns the registry, that
+/// top layer and the image's config.
+fn registry_with_busybox_and(
+    work: &Store,
+    repo: &str,
+    top: impl FnOnce(&Layout, &Path) -> LayerBlob,
+) -> (Registry, LayerBlob, Desc) {
     require("skopeo");
     let reg = Registry::start();
-    let work = Store::new();
     let scratch = work.scratch();
-    // two layers: one served intact, one corrupted
     let mut layout = Layout::new(scratch.join("layout"));
     let base_root = scratch.join("base");
     busybox_rootfs(&base_root);
     let base = layout.layer(&base_root);
-    let top_root = scratch.join("top");
-    dir_with(&top_root, &[("data/blob", &e2e::noise(7, top_size))]);
-    let top = layout.layer(&top_root);
-    let (m, c) = layout.image(&[&base, &top], host_arch(), "two");
+    let top = top(&layout, &scratch);
+    let (m, c) = layout.image(&[&base, &top], host_arch(), repo);
     layout.tag(&m, "1");
     skopeo_copy(
         &layout.oci("1"),
-        &format!("docker://{}/bb:1", reg.host()),
+        &format!("docker://{}/{repo}:1", reg.host()),
         &[],
     );
+    (reg, top, c)
+}
+
+fn corrupt_blob_case(top_size: usize) {
+    let work = Store::new();
+    // two layers: one served intact, one corrupted
+    let (reg, top, c) = registry_with_busybox_and(&work, "bb", |layout, scratch| {
+        let top_root = scratch.join("top");
+        dir_with(&top_root, &[("data/blob", &e2e::noise(7, top_size))]);
+        layout.layer(&top_root)
+    });
 
     let bad = top.blob.digest.clone();
     let proxy = CorruptingProxy::start(reg.port, format!("/v2/bb/blobs/{bad}"));
@@ -1744,6 +1763,49 @@ fn corrupt_blob_case(top_size: usize) {
         "the error says the blob's digest did not match:\n{}",
         o.stderr
     );
+}
+
+/// A layer whose tar is well formed but hostile (a name climbing out of the root): layers are
+/// unpacked while they download, and that unpacker's refusal fails the pull and leaves no
+/// blob, no unpacked directory and nothing outside the store.
+#[test]
+fn hostile_layer_fails_the_pull_and_leaves_nothing() {
+    let work = Store::new();
+    let scratch = work.scratch();
+    let (reg, hostile, _) = registry_with_busybox_and(&work, "bad", |layout, scratch| {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (name, data) in [("etc/ok", &b"ok"[..]), ("../../../../escaped", &b"out"[..])] {
+            let mut h = tar::Header::new_gnu();
+            // written by hand: the tar crate refuses `..` in names it is given
+            h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            tar.append(&h, data).unwrap();
+        }
+        let hostile_tar = scratch.join("hostile.tar");
+        std::fs::write(&hostile_tar, tar.into_inner().unwrap()).unwrap();
+        layout.layer_of_tar(&hostile_tar)
+    });
+
+    let s = Strata::new();
+    let reference = format!("{}/bad:1", reg.host());
+    let o = s.fail(&["pull", &reference]);
+    assert_eq!(o.status, 1, "{o:?}");
+    assert!(
+        o.stderr.contains("path leaves the root") && o.stderr.contains(&hostile.blob.digest),
+        "the error names the layer and what is wrong with it:\n{}",
+        o.stderr
+    );
+    assert!(s.image_ids().is_empty());
+    // the base layer was stored and unpacked, and swept with the failed pull; the hostile
+    // one was never stored, and its half-unpacked directory is gone
+    assert_eq!(s.files(), Vec::<String>::new());
+    for dir in [s.root(), work.root(), scratch.as_path()] {
+        for up in dir.ancestors().take(5) {
+            assert!(!up.join("escaped").exists(), "{} escaped", up.display());
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ enum Repr {
     SizeMismatch { expected: u64, actual: u64 },
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    Tee(Box<dyn std::error::Error + Send + Sync>),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -44,9 +46,10 @@ impl BlobError {
     pub fn kind(&self) -> ErrorKind {
         match &*self.0 {
             Repr::NotFound(_) => ErrorKind::NotFound,
-            Repr::DigestMismatch { .. } | Repr::SizeMismatch { .. } | Repr::Invalid(_) => {
-                ErrorKind::InvalidArgument
-            }
+            Repr::DigestMismatch { .. }
+            | Repr::SizeMismatch { .. }
+            | Repr::Invalid(_)
+            | Repr::Tee(_) => ErrorKind::InvalidArgument,
             Repr::Io { .. } => ErrorKind::Internal,
         }
     }
@@ -78,6 +81,11 @@ impl BlobError {
     /// Bad content; `msg` is the whole text (`invalid tar: …`, `invalid gzip stream: …`).
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
         BlobError(Box::new(Repr::Invalid(msg.into())))
+    }
+
+    /// A [`Tee`](crate::Tee) refused the layer.
+    pub(crate) fn tee(e: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        BlobError(Box::new(Repr::Tee(e)))
     }
 
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {

@@ -7,7 +7,7 @@ use crate::tarcheck::TarCheck;
 use crate::BlobWriter;
 use oci_model::{Digest, Sha256Writer};
 use std::io::{self, BufReader, Cursor, Read, Write};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread;
 
 /// How a layer stream was compressed.
@@ -28,8 +28,10 @@ pub struct LayerIngest {
     pub diff_id: Digest,
     /// The uncompressed tar's size.
     pub size: u64,
-    /// The sha256 of the bytes as given (equal to `diff_id` for a plain tar).
-    pub source_digest: Digest,
+    /// The sha256 of the bytes as given (equal to `diff_id` for a plain tar); `None` for a
+    /// compressed layer whose caller verifies those bytes itself
+    /// ([`IngestOptions::source_verified`]).
+    pub source_digest: Option<Digest>,
     /// The size of the bytes as given.
     pub source_size: u64,
     /// The compression detected.
@@ -66,7 +68,7 @@ const DECODER_INPUT: usize = 256 << 10;
 /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) error whose text starts with
 /// `invalid tar: `, `invalid gzip stream: ` or `invalid zstd stream: `.
 pub fn ingest_layer(store: &BlobStore, r: impl Read) -> Result<LayerIngest> {
-    ingest_layer_expect(store, r, None)
+    ingest_layer_with(store, r, IngestOptions::default(), None)
 }
 
 /// [`ingest_layer`], and when `diff_id` is given, the uncompressed digest must equal it: else
@@ -76,9 +78,50 @@ pub fn ingest_layer_expect(
     r: impl Read,
     diff_id: Option<&Digest>,
 ) -> Result<LayerIngest> {
+    let opts = IngestOptions {
+        diff_id,
+        ..IngestOptions::default()
+    };
+    ingest_layer_with(store, r, opts, None)
+}
+
+/// What [`ingest_layer_with`] checks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngestOptions<'a> {
+    /// The diff ID the uncompressed tar must have: on a mismatch nothing is stored and the
+    /// error's [`mismatch`](BlobError::mismatch) is the actual digest.
+    pub diff_id: Option<&'a Digest>,
+    /// The caller verifies the bytes as given itself (a registry client checks a blob's
+    /// digest as it downloads it), so a compressed layer's bytes are not hashed a second
+    /// time here, and [`LayerIngest::source_digest`] is `None`.
+    pub source_verified: bool,
+}
+
+/// A second reader of the uncompressed tar (an unpacker, say) for [`ingest_layer_with`]: it
+/// runs on a thread of its own and is handed the stream as it is decompressed, while the
+/// store writes and hashes the same bytes. Its reader ends cleanly only after the whole tar
+/// was read and validated, and fails if the stream breaks off or turns out malformed. The
+/// digests are checked after that, so what the tee makes of the bytes stays provisional until
+/// the ingest returns `Ok`, and must be discarded otherwise. It may stop reading early; if it
+/// returns an error, nothing is stored and the ingest fails with that error (an
+/// [`InvalidArgument`](crate::ErrorKind::InvalidArgument)).
+pub type Tee<'a> = Box<dyn FnOnce(&mut dyn Read) -> TeeResult + Send + 'a>;
+
+/// What a [`Tee`] returns.
+pub type TeeResult = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// [`ingest_layer`] with options, and with `tee` given, the uncompressed tar also streams
+/// into it (see [`Tee`]).
+pub fn ingest_layer_with(
+    store: &BlobStore,
+    r: impl Read,
+    opts: IngestOptions<'_>,
+    tee: Option<Tee<'_>>,
+) -> Result<LayerIngest> {
     let mut src = Source {
         inner: r,
         hasher: Some(Sha256Writer::new()),
+        read: 0,
         failed: false,
     };
     let mut magic = [0u8; 10];
@@ -99,8 +142,9 @@ pub fn ingest_layer_expect(
     } else {
         Compression::None
     };
-    if compression == Compression::None {
-        // The source is the tar: its digest is the diff ID, computed once by the pump.
+    if compression == Compression::None || opts.source_verified {
+        // A plain tar's digest is the diff ID, computed once by the pump; a verified source
+        // needs none.
         src.hasher = None;
     }
 
@@ -109,6 +153,7 @@ pub fn ingest_layer_expect(
         writer: Some(store.writer()?),
         // Balance the two threads: with no decompression to do, this one has time to hash.
         hash_here: compression == Compression::None,
+        tee,
     };
     let res = {
         let input = Cursor::new(magic).chain(&mut src);
@@ -149,20 +194,16 @@ pub fn ingest_layer_expect(
         let mut rest = io::sink();
         io::copy(&mut src, &mut rest).map_err(|e| BlobError::io("read layer", e))?;
     }
-    pump.check
-        .finish()
-        .map_err(|m| BlobError::invalid(format!("invalid tar: {m}")))?;
     let writer = pump.writer.take().expect("the pump returns the writer");
     if writer.written() == 0 {
         return Err(BlobError::invalid("invalid tar: empty"));
     }
-    let (diff_id, size) = writer.commit(diff_id, None)?;
-    let (source_digest, source_size) = match src.hasher.take() {
-        Some(h) => {
-            let len = h.len();
-            (h.finish(), len)
-        }
-        None => (diff_id.clone(), size),
+    let (diff_id, size) = writer.commit(opts.diff_id, None)?;
+    let source_size = src.read;
+    let source_digest = match src.hasher.take() {
+        Some(h) => Some(h.finish()),
+        None if compression == Compression::None => Some(diff_id.clone()),
+        None => None,
     };
     Ok(LayerIngest {
         diff_id,
@@ -178,6 +219,8 @@ pub fn ingest_layer_expect(
 struct Source<R> {
     inner: R,
     hasher: Option<Sha256Writer>,
+    /// Bytes read.
+    read: u64,
     failed: bool,
 }
 
@@ -188,6 +231,7 @@ impl<R: Read> Read for Source<R> {
                 if let Some(h) = &mut self.hasher {
                     h.update(&buf[..n]);
                 }
+                self.read += n as u64;
                 Ok(n)
             }
             Err(e) => {
@@ -202,50 +246,119 @@ impl<R: Read> Read for Source<R> {
 
 /// Moves the uncompressed tar from a reader through the validator into the blob writer, in
 /// two stages: this thread reads (and decompresses) and validates; a second thread writes.
-/// Either hashes. Buffers of [`BUF_SIZE`] circulate between them.
-struct Pump {
+/// Either hashes. Buffers of [`BUF_SIZE`] circulate between them, and with a tee, a third
+/// thread reads the same buffers; a buffer goes back to the pool when both are done with it.
+struct Pump<'t> {
     check: TarCheck,
     /// Lent to the writing thread during [`Pump::run`].
     writer: Option<BlobWriter>,
     /// Hash on the reading thread rather than on the writing one.
     hash_here: bool,
+    /// Taken by [`Pump::run`].
+    tee: Option<Tee<'t>>,
 }
 
 enum PumpError {
     /// Reading (the source or the decoder) failed.
     Read(io::Error),
-    /// The tar is bad or the store failed.
+    /// The tar is bad, the store failed, or the tee refused the tar.
     Blob(BlobError),
 }
 
-/// Buffers in flight between the two stages.
+/// Buffers in flight between the stages.
 const POOL: usize = 4;
+/// With a tee, which may lag behind the writer for a while (a directory of small files).
+const TEE_POOL: usize = 8;
 
-impl Pump {
+/// One buffer of the stream, shared by the writer and the tee; dropped by the last of them,
+/// it goes back to the pool.
+struct Chunk {
+    buf: Vec<u8>,
+    len: usize,
+    pool: mpsc::Sender<Vec<u8>>,
+}
+
+impl Chunk {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        // The pump may be gone already; then the buffer is just freed.
+        let _ = self.pool.send(std::mem::take(&mut self.buf));
+    }
+}
+
+/// The tee's view of the stream: `None` ends it cleanly; a closed channel without it means
+/// the ingest failed.
+type TeeMsg = Option<Arc<Chunk>>;
+
+struct TeeReader {
+    rx: mpsc::Receiver<TeeMsg>,
+    chunk: Option<Arc<Chunk>>,
+    pos: usize,
+    ended: bool,
+}
+
+impl Read for TeeReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(c) = &self.chunk {
+                let rest = &c.bytes()[self.pos..];
+                if !rest.is_empty() {
+                    let n = rest.len().min(out.len());
+                    out[..n].copy_from_slice(&rest[..n]);
+                    self.pos += n;
+                    return Ok(n);
+                }
+                self.chunk = None;
+            }
+            if self.ended {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Some(c)) => {
+                    self.chunk = Some(c);
+                    self.pos = 0;
+                }
+                Ok(None) => self.ended = true,
+                Err(_) => {
+                    return Err(io::Error::other("the layer stream broke off"));
+                }
+            }
+        }
+    }
+}
+
+impl Pump<'_> {
     fn run(&mut self, mut r: impl Read) -> std::result::Result<(), PumpError> {
         let mut writer = self.writer.take().expect("writer present");
         let mut hasher = self.hash_here.then(|| writer.take_hasher());
+        let tee = self.tee.take();
+        let pool_size = if tee.is_some() { TEE_POOL } else { POOL };
         let check = &mut self.check;
         let (result, writer) = thread::scope(|scope| {
-            let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(POOL);
+            // With a tee, `None` ends a stream read whole: the writer then syncs the file at once,
+            // while the tee finishes. (Without one, the commit follows as soon.)
+            let (full_tx, full_rx) = mpsc::sync_channel::<Option<Arc<Chunk>>>(pool_size);
             let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
             let hashed = hasher.is_some();
             let worker = thread::Builder::new()
                 .name("blob-writer".into())
                 .spawn_scoped(scope, move || {
                     let mut res = Ok(());
-                    for (buf, n) in full_rx {
-                        let r = if hashed {
-                            writer.write_unhashed(&buf[..n])
-                        } else {
-                            writer.write_all(&buf[..n])
+                    for chunk in full_rx {
+                        let r = match chunk {
+                            Some(c) if hashed => writer.write_unhashed(c.bytes()),
+                            Some(c) => writer.write_all(c.bytes()),
+                            None => writer.sync(),
                         };
                         if let Err(e) = r {
                             res = Err(e);
                             break;
                         }
-                        // The reader may be gone already; then the buffer is just freed.
-                        let _ = free_tx.send(buf);
                     }
                     (res, writer)
                 })
@@ -254,51 +367,108 @@ impl Pump {
                 Ok(w) => w,
                 Err(e) => return (Err(e), None),
             };
+            let (mut tee_tx, tee_thread) = match tee {
+                None => (None, None),
+                Some(tee) => {
+                    let (tx, rx) = mpsc::channel::<TeeMsg>();
+                    let t = thread::Builder::new()
+                        .name("layer-tee".into())
+                        .spawn_scoped(scope, move || {
+                            let mut reader = TeeReader {
+                                rx,
+                                chunk: None,
+                                pos: 0,
+                                ended: false,
+                            };
+                            // The reader (and the buffers it holds) goes when the tee is done.
+                            tee(&mut reader)
+                        });
+                    match t {
+                        Ok(t) => (Some(tx), Some(t)),
+                        Err(e) => {
+                            drop(full_tx);
+                            let _ = worker.join();
+                            return (
+                                Err(PumpError::Blob(BlobError::io("start tee thread", e))),
+                                None,
+                            );
+                        }
+                    }
+                }
+            };
             let mut allocated = 0;
             let read_result = loop {
-                let mut buf = if allocated < POOL {
+                let buf = if allocated < pool_size {
                     allocated += 1;
                     vec![0u8; BUF_SIZE]
                 } else {
-                    match free_rx.recv() {
-                        Ok(b) => b,
-                        Err(_) => break Ok(()), // the writer failed; its error follows
-                    }
+                    free_rx.recv().expect("this thread holds a sender")
                 };
-                let (n, eof) = match fill(&mut r, &mut buf) {
+                let mut chunk = Chunk {
+                    buf,
+                    len: 0,
+                    pool: free_tx.clone(),
+                };
+                let (n, eof) = match fill(&mut r, &mut chunk.buf) {
                     Ok(x) => x,
                     Err(e) => break Err(PumpError::Read(e)),
                 };
+                chunk.len = n;
                 if n > 0 {
-                    if let Err(m) = check.feed(&buf[..n]) {
+                    if let Err(m) = check.feed(chunk.bytes()) {
                         break Err(PumpError::Blob(BlobError::invalid(format!(
                             "invalid tar: {m}"
                         ))));
                     }
                     if let Some(h) = &mut hasher {
-                        h.update(&buf[..n]);
+                        h.update(chunk.bytes());
                     }
-                    if full_tx.send((buf, n)).is_err() {
-                        break Ok(()); // the writer failed; its error follows
+                    let chunk = Arc::new(chunk);
+                    // A tee that stopped reading has dropped its receiver: it is left out.
+                    if let Some(tx) = &tee_tx {
+                        if tx.send(Some(chunk.clone())).is_err() {
+                            tee_tx = None;
+                        }
+                    }
+                    if full_tx.send(Some(chunk)).is_err() {
+                        break Ok(false); // the writer failed; its error follows
                     }
                 }
                 if eof {
-                    break Ok(());
+                    // Validated to the end before the tee is told the stream is whole.
+                    break check.finish().map(|()| true).map_err(|m| {
+                        PumpError::Blob(BlobError::invalid(format!("invalid tar: {m}")))
+                    });
                 }
             };
+            let whole = matches!(read_result, Ok(true));
+            if let (Some(tx), true) = (&tee_tx, whole) {
+                let _ = full_tx.send(None);
+                let _ = tx.send(None);
+            }
             drop(full_tx);
+            // Without the end mark the tee's reader fails, so a tee never takes a stream cut
+            // short for a whole one.
+            drop(tee_tx);
             let (write_result, mut writer) = match worker.join() {
                 Ok(x) => x,
                 Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let tee_result = match tee_thread.map(|t| t.join()) {
+                None => Ok(()),
+                Some(Ok(r)) => r,
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
             };
             if let Some(h) = hasher {
                 if write_result.is_ok() && read_result.is_ok() {
                     writer.put_hasher(h);
                 }
             }
-            let result = read_result.and_then(|()| {
-                write_result.map_err(|e| PumpError::Blob(BlobError::io("write blob", e)))
-            });
+            let result = read_result
+                .and_then(|_| {
+                    write_result.map_err(|e| PumpError::Blob(BlobError::io("write blob", e)))
+                })
+                .and_then(|()| tee_result.map_err(|e| PumpError::Blob(BlobError::tee(e))));
             (result, Some(writer))
         });
         self.writer = writer;

@@ -28,6 +28,8 @@
 //!
 //! [`ingest_layer`] takes a layer as a plain, gzip or zstd tar, validates the tar while
 //! streaming it, and stores the *uncompressed* tar under its sha256 (the layer's diff ID).
+//! [`ingest_layer_with`] can hand the same uncompressed stream to a [`Tee`] on another thread
+//! (an unpacker), so that a layer is decompressed once for both.
 
 #![deny(missing_docs)]
 
@@ -39,5 +41,8 @@ mod tarcheck;
 mod tests;
 
 pub use error::{BlobError, ErrorKind, Result};
-pub use layer::{ingest_layer, ingest_layer_expect, Compression, LayerIngest};
+pub use layer::{
+    ingest_layer, ingest_layer_expect, ingest_layer_with, Compression, IngestOptions, LayerIngest,
+    Tee, TeeResult,
+};
 pub use store::{BlobStore, BlobWriter};

@@ -193,6 +193,7 @@ impl BlobStore {
                         blobs: self.blobs.clone(),
                         done: false,
                         started: 0,
+                        synced: None,
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -313,6 +314,8 @@ pub struct BlobWriter {
     done: bool,
     /// File offset up to which writeback has been started.
     started: u64,
+    /// Bytes written when [`sync`](BlobWriter::sync) made them durable.
+    synced: Option<u64>,
 }
 
 impl std::fmt::Debug for BlobWriter {
@@ -352,6 +355,16 @@ impl BlobWriter {
         self.hasher = Some(h);
     }
 
+    /// Makes what was written so far durable (it stays invisible until
+    /// [`commit`](Self::commit), which then has no more syncing to do unless more is written).
+    /// Lets the wait for the disk overlap with other work before the commit.
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
+        self.file.flush()?;
+        self.file.get_ref().sync_data()?;
+        self.synced = Some(self.written);
+        Ok(())
+    }
+
     /// Checks the size and digest (when given; on a mismatch the temp file is removed and an
     /// error returned whose [`mismatch`](BlobError::mismatch) is the actual digest), makes
     /// the bytes durable, and makes the blob visible under its digest. If the blob is already
@@ -382,13 +395,9 @@ impl BlobWriter {
             // Drop removes the temp file.
             return Ok((digest, size));
         }
-        self.file
-            .flush()
-            .map_err(|e| BlobError::io("write blob", e))?;
-        self.file
-            .get_ref()
-            .sync_data()
-            .map_err(|e| BlobError::io("sync blob", e))?;
+        if self.synced != Some(size) {
+            self.sync().map_err(|e| BlobError::io("sync blob", e))?;
+        }
         // Atomic: a concurrent writer of the same blob may win the race; its bytes are ours.
         fs::rename(&self.tmp, &target).map_err(|e| BlobError::io("commit blob", e))?;
         self.done = true;

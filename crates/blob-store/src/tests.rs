@@ -219,7 +219,7 @@ fn layer_plain_gzip_zstd_same_diff_id() {
         LayerIngest {
             diff_id: want.clone(),
             size: tar.len() as u64,
-            source_digest: want.clone(),
+            source_digest: Some(want.clone()),
             source_size: tar.len() as u64,
             compression: Compression::None,
         }
@@ -234,7 +234,7 @@ fn layer_plain_gzip_zstd_same_diff_id() {
             LayerIngest {
                 diff_id: want.clone(),
                 size: tar.len() as u64,
-                source_digest: Digest::of(&bytes),
+                source_digest: Some(Digest::of(&bytes)),
                 source_size: bytes.len() as u64,
                 compression: comp,
             }
@@ -265,7 +265,7 @@ fn layer_multi_member_gzip_and_trailing_bytes() {
     two.extend(gzip(&tar[1024..]));
     let got = ingest_layer(&s, Cursor::new(&two)).unwrap();
     assert_eq!(got.diff_id, Digest::of(&tar));
-    assert_eq!(got.source_digest, Digest::of(&two));
+    assert_eq!(got.source_digest, Some(Digest::of(&two)));
     // Bytes after the end-of-archive marker are part of the layer.
     let mut padded = tar.clone();
     padded.extend([0u8; 8192]);
@@ -425,6 +425,126 @@ fn layer_diff_id_mismatch() {
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);
         assert_empty(dir.path());
     }
+}
+
+/// A tee that keeps what it reads; `limit` stops it early.
+fn collecting(out: &std::sync::Mutex<Option<std::io::Result<Vec<u8>>>>, limit: usize) -> Tee<'_> {
+    Box::new(move |r: &mut dyn Read| {
+        let mut got = Vec::new();
+        let res = r.take(limit as u64).read_to_end(&mut got).map(|_| got);
+        *out.lock().unwrap() = Some(res);
+        Ok(())
+    })
+}
+
+#[test]
+fn layer_tee_sees_the_uncompressed_tar() {
+    // Several buffers' worth, so that the pool goes round.
+    let tar = big_tar(12 << 20);
+    let want = Digest::of(&tar);
+    for input in [tar.clone(), gzip(&tar), zstd(&tar)] {
+        let (dir, s) = store();
+        let seen = std::sync::Mutex::new(None);
+        let opts = IngestOptions {
+            diff_id: Some(&want),
+            source_verified: true,
+        };
+        let got = ingest_layer_with(
+            &s,
+            Cursor::new(&input),
+            opts,
+            Some(collecting(&seen, usize::MAX)),
+        )
+        .unwrap();
+        assert_eq!(seen.into_inner().unwrap().unwrap().unwrap(), tar);
+        assert_eq!(got.diff_id, want);
+        assert_eq!(got.source_size, input.len() as u64);
+        // a verified source is not hashed again, but a plain tar's digest is its diff ID
+        let plain = got.compression == Compression::None;
+        assert_eq!(got.source_digest, plain.then(|| want.clone()));
+        assert_eq!(
+            names(&dir.path().join("blobs/sha256")),
+            vec![want.hex().to_string()]
+        );
+        assert_eq!(names(&dir.path().join("ingest")), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn layer_tee_may_stop_early() {
+    let (_dir, s) = store();
+    let tar = big_tar(12 << 20);
+    let seen = std::sync::Mutex::new(None);
+    let got = ingest_layer_with(
+        &s,
+        Cursor::new(gzip(&tar)),
+        IngestOptions::default(),
+        Some(collecting(&seen, 1000)),
+    )
+    .unwrap();
+    assert_eq!(seen.into_inner().unwrap().unwrap().unwrap(), &tar[..1000]);
+    assert_eq!(s.read(&got.diff_id).unwrap(), tar);
+}
+
+#[test]
+fn layer_tee_refusal_stores_nothing() {
+    let (dir, s) = store();
+    let tar = big_tar(12 << 20);
+    for input in [tar.clone(), gzip(&tar)] {
+        let tee: Tee<'_> = Box::new(|r: &mut dyn Read| {
+            let mut head = [0u8; 512];
+            r.read_exact(&mut head)?;
+            Err("entry \"f0\": not welcome".into())
+        });
+        let err = ingest_layer_with(&s, Cursor::new(&input), IngestOptions::default(), Some(tee))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "entry \"f0\": not welcome");
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert_empty(dir.path());
+    }
+}
+
+#[test]
+fn layer_tee_is_told_of_a_failed_ingest() {
+    let (dir, s) = store();
+    let tar = big_tar(12 << 20);
+    // a gzip stream cut short: the tee's reader fails rather than ending
+    let mut gz = gzip(&tar);
+    gz.truncate(gz.len() / 2);
+    // a truncated tar: likewise
+    let cut = tar[..5 << 20].to_vec();
+    for (input, want) in [(gz, "invalid gzip stream"), (cut, "invalid tar")] {
+        let seen = std::sync::Mutex::new(None);
+        let err = ingest_layer_with(
+            &s,
+            Cursor::new(&input),
+            IngestOptions::default(),
+            Some(collecting(&seen, usize::MAX)),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with(want), "{err}");
+        match seen.into_inner().unwrap().unwrap() {
+            Err(e) => assert_eq!(e.to_string(), "the layer stream broke off"),
+            Ok(got) => panic!("{want}: the tee read {} bytes and a clean end", got.len()),
+        }
+        assert_empty(dir.path());
+    }
+    // a diff ID mismatch is found at the end: the tee saw a whole stream, but nothing is kept
+    let seen = std::sync::Mutex::new(None);
+    let other = Digest::of(b"other");
+    let opts = IngestOptions {
+        diff_id: Some(&other),
+        source_verified: false,
+    };
+    let err = ingest_layer_with(
+        &s,
+        Cursor::new(gzip(&tar)),
+        opts,
+        Some(collecting(&seen, usize::MAX)),
+    )
+    .unwrap_err();
+    assert_eq!(err.mismatch(), Some(Digest::of(&tar)));
+    assert_empty(dir.path());
 }
 
 #[test]

@@ -264,42 +264,34 @@ impl Engine {
 
     /// The unpacked directory of a layer, unpacking it first if needed.
     pub fn unpacked_layer(&self, diff_id: &Digest) -> Result<PathBuf> {
-        let dir = self.root.join("layers").join(diff_id.hex());
-        if dir.is_dir() {
-            return Ok(dir);
-        }
+        let staged = match self.stage_layer(diff_id)? {
+            Staged::Present(dir) => return Ok(dir),
+            Staged::New(staged) => staged,
+        };
+        let f = self.blobs.open_blob(diff_id)?;
+        staged
+            .unpack(std::io::BufReader::with_capacity(1 << 20, f))
+            .map_err(|e| EngineError::invalid(format!("layer {diff_id}: {e}")))?;
+        staged.publish()
+    }
+
+    /// The layer's unpacked directory if it is there, else a fresh directory beside it to
+    /// unpack it into.
+    pub(crate) fn stage_layer(&self, diff_id: &Digest) -> Result<Staged> {
         let parent = self.root.join("layers");
+        let dir = parent.join(diff_id.hex());
+        if dir.is_dir() {
+            return Ok(Staged::Present(dir));
+        }
         fs::create_dir_all(&parent).map_err(io("create layers dir"))?;
+        // `.tmp-<pid>-`: the sweep removes those of dead processes.
         let tmp = parent.join(format!(".tmp-{}-{}", std::process::id(), random_hex(4)?));
         fs::create_dir(&tmp).map_err(io(format!("create {}", tmp.display())))?;
-        let opts = layer_apply::ApplyOptions {
-            mode: layer_apply::Mode::Unpack,
-            ..Default::default()
-        };
-        let applied = self
-            .blobs
-            .open_blob(diff_id)
-            .map_err(EngineError::from)
-            .and_then(|f| {
-                layer_apply::apply(&tmp, std::io::BufReader::with_capacity(1 << 20, f), &opts)
-                    .map_err(|e| EngineError::invalid(format!("layer {diff_id}: {e}")))
-            });
-        if let Err(e) = applied {
-            let _ = fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-        match fs::rename(&tmp, &dir) {
-            Ok(()) => Ok(dir),
-            // another process unpacked it meanwhile
-            Err(_) if dir.is_dir() => {
-                let _ = fs::remove_dir_all(&tmp);
-                Ok(dir)
-            }
-            Err(e) => {
-                let _ = fs::remove_dir_all(&tmp);
-                Err(EngineError::io(format!("rename to {}", dir.display()), e))
-            }
-        }
+        Ok(Staged::New(StagedLayer {
+            tmp,
+            dir,
+            published: false,
+        }))
     }
 
     /// The changesets of an image's layers, bottom first, read from their blobs.
@@ -860,4 +852,58 @@ fn write_union_tar(
     }
     b.finish().map_err(err)?;
     Ok(())
+}
+
+/// What [`Engine::stage_layer`] found.
+pub(crate) enum Staged {
+    /// The layer is unpacked already, here.
+    Present(PathBuf),
+    /// A directory to unpack it into.
+    New(StagedLayer),
+}
+
+/// A layer being unpacked into a fresh directory beside its place (`layers/<hex>/`), which it
+/// takes only when [`publish`](StagedLayer::publish)ed; dropped unpublished, it is removed.
+pub(crate) struct StagedLayer {
+    tmp: PathBuf,
+    dir: PathBuf,
+    published: bool,
+}
+
+impl StagedLayer {
+    /// Applies the layer tar `r` to the staged directory, keeping whiteouts as files.
+    pub(crate) fn unpack(
+        &self,
+        r: impl Read,
+    ) -> std::result::Result<layer_apply::ApplyStats, layer_apply::ApplyError> {
+        let opts = layer_apply::ApplyOptions {
+            mode: layer_apply::Mode::Unpack,
+            ..Default::default()
+        };
+        layer_apply::apply(&self.tmp, r, &opts)
+    }
+
+    /// Renames the directory into place; if another process unpacked the layer meanwhile,
+    /// keeps theirs.
+    pub(crate) fn publish(mut self) -> Result<PathBuf> {
+        match fs::rename(&self.tmp, &self.dir) {
+            Ok(()) => {
+                self.published = true;
+                Ok(self.dir.clone())
+            }
+            Err(_) if self.dir.is_dir() => Ok(self.dir.clone()),
+            Err(e) => Err(EngineError::io(
+                format!("rename to {}", self.dir.display()),
+                e,
+            )),
+        }
+    }
+}
+
+impl Drop for StagedLayer {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
 }

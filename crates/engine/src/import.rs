@@ -62,6 +62,8 @@ pub(crate) fn unix_of(created: Option<&str>) -> i64 {
         .unwrap_or(0)
 }
 
+/// The compressed form a layer came in (`None` for a plain tar, or one whose caller kept its
+/// digest: `source_verified`).
 pub(crate) fn source_of(ing: &LayerIngest) -> Option<LayerSource> {
     let media_type = match ing.compression {
         Compression::None => return None,
@@ -69,7 +71,7 @@ pub(crate) fn source_of(ing: &LayerIngest) -> Option<LayerSource> {
         Compression::Zstd => media_types::OCI_LAYER_ZSTD,
     };
     Some(LayerSource {
-        digest: ing.source_digest.clone(),
+        digest: ing.source_digest.clone()?,
         size: ing.source_size,
         media_type: media_type.into(),
     })

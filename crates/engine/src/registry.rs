@@ -13,6 +13,7 @@
 //! schema 2 manifest under the tag.
 
 use crate::config::{AuthFile, Config};
+use crate::containers::Staged;
 use crate::{Engine, EngineError, Event, Result};
 use blob_store::Compression;
 use image_ref::Reference;
@@ -279,6 +280,101 @@ struct Layer {
     diff_id: Digest,
 }
 
+/// An in-process pipe for a layer's bytes, from the download (which pushes them into a
+/// `Write`) to the ingest (which pulls them from a `Read`) on another thread: buffers handed
+/// over a channel and recycled. The bytes are copied twice in user space, which costs less
+/// than a kernel pipe's copies, page allocations and wake-ups.
+fn chunk_pipe() -> (ChunkWriter, ChunkReader) {
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel(CHUNKS_IN_FLIGHT);
+    let (free_tx, free_rx) = std::sync::mpsc::channel();
+    (
+        ChunkWriter {
+            buf: Vec::with_capacity(CHUNK),
+            full: full_tx,
+            free: free_rx,
+        },
+        ChunkReader {
+            full: full_rx,
+            free: free_tx,
+            buf: Vec::new(),
+            pos: 0,
+        },
+    )
+}
+
+const CHUNK: usize = 256 << 10;
+/// Chunks queued for the reader, beyond the one it reads and the one being filled.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// The writing end of a [`chunk_pipe`]. Nothing is sent before a chunk is full or on
+/// [`flush`](Write::flush); dropping it ends the stream. Once the reader is gone, writes
+/// fail with `BrokenPipe`.
+struct ChunkWriter {
+    buf: Vec<u8>,
+    full: std::sync::mpsc::SyncSender<Vec<u8>>,
+    free: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        let next = self
+            .free
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        let full = std::mem::replace(&mut self.buf, next);
+        self.full.send(full).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the layer ingest stopped reading",
+            )
+        })
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() == CHUNK {
+            self.send()?;
+        }
+        let n = (CHUNK - self.buf.len()).min(data.len());
+        self.buf.extend_from_slice(&data[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.send()
+    }
+}
+
+/// The reading end of a [`chunk_pipe`]: the stream ends when the writer is dropped.
+struct ChunkReader {
+    full: std::sync::mpsc::Receiver<Vec<u8>>,
+    free: std::sync::mpsc::Sender<Vec<u8>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.buf.len() {
+            let Ok(next) = self.full.recv() else {
+                return Ok(0);
+            };
+            let mut used = std::mem::replace(&mut self.buf, next);
+            self.pos = 0;
+            used.clear();
+            // The writer may be gone; then the buffer is just freed.
+            let _ = self.free.send(used);
+        }
+        let n = (self.buf.len() - self.pos).min(out.len());
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 impl Engine {
     /// `pull`: fetches `reference` (tag or digest) into the store.
     pub fn pull(
@@ -465,10 +561,19 @@ impl Engine {
                 "Pulling fs layer",
             ));
         }
-        let sources = self.download_layers(env, &repo, queue, progress)?;
-
-        self.blobs.put(&config_bytes, Some(&id))?;
-        self.blobs.put(&manifest_bytes, Some(&manifest_digest))?;
+        // The config and manifest are stored (each fsynced) while the layers download; if the
+        // pull fails, the sweep removes them with the rest.
+        let (sources, stored) = std::thread::scope(|s| {
+            let stored = s.spawn(|| -> Result<()> {
+                self.blobs.put(&config_bytes, Some(&id))?;
+                self.blobs.put(&manifest_bytes, Some(&manifest_digest))?;
+                Ok(())
+            });
+            let sources = self.download_layers(env, &repo, queue, progress);
+            (sources, stored.join().expect("storing thread"))
+        });
+        let sources = sources?;
+        stored?;
         let record = image_store::ImageRecord {
             id: id.clone(),
             config_size: config_bytes.len() as u64,
@@ -541,6 +646,11 @@ impl Engine {
     }
 
     /// Downloads, decompresses, stores and unpacks the queued layers in parallel.
+    ///
+    /// Twice as many layers as downloads are in hand at once: the client lets
+    /// `max_concurrent_downloads` of them download, and the others wait for a slot or finish
+    /// the layer they downloaded (the fsync, the rename of its unpacked directory), so that
+    /// the next download does not wait for the disk.
     fn download_layers(
         &self,
         env: &RegistryEnv,
@@ -548,12 +658,8 @@ impl Engine {
         queue: VecDeque<&Layer>,
         progress: ProgressFn<'_>,
     ) -> Result<Vec<(image_store::LayerRecord, LayerSource)>> {
-        let workers = env
-            .client
-            .config()
-            .max_concurrent_downloads
-            .max(1)
-            .min(queue.len().max(1));
+        let workers =
+            (2 * env.client.config().max_concurrent_downloads.max(1)).min(queue.len().max(1));
         let queue = Mutex::new(queue);
         let results = Mutex::new(Vec::new());
         let failure: Mutex<Option<EngineError>> = Mutex::new(None);
@@ -594,18 +700,29 @@ impl Engine {
         progress: ProgressFn<'_>,
     ) -> Result<(image_store::LayerRecord, LayerSource)> {
         let id = short(&l.desc.digest);
-        let (reader, writer) = std::io::pipe().map_err(|e| EngineError::io("pipe", e))?;
+        // Unpacked as it streams in, into a directory that takes its place only once the
+        // layer is verified (below); dropped on any failure before that.
+        let staged = match self.stage_layer(&l.diff_id)? {
+            Staged::Present(_) => None,
+            Staged::New(staged) => Some(staged),
+        };
+        let (writer, reader) = chunk_pipe();
         let blobs = &self.blobs;
         let (got, ingest) = std::thread::scope(|s| {
+            let staged = staged.as_ref();
             let ingest = s.spawn(move || {
-                blob_store::ingest_layer_expect(
-                    blobs,
-                    std::io::BufReader::with_capacity(1 << 20, reader),
-                    Some(&l.diff_id),
-                )
+                let opts = blob_store::IngestOptions {
+                    diff_id: Some(&l.diff_id),
+                    // the client checks the blob's digest as it downloads it
+                    source_verified: true,
+                };
+                let unpack = staged.map(|st| -> blob_store::Tee<'_> {
+                    Box::new(move |r| Ok(st.unpack(r).map(drop)?))
+                });
+                blob_store::ingest_layer_with(blobs, reader, opts, unpack)
             });
             let mut sink = Counting {
-                inner: std::io::BufWriter::with_capacity(1 << 20, writer),
+                inner: writer,
                 done: 0,
                 total: l.desc.size,
                 last: Instant::now(),
@@ -651,12 +768,6 @@ impl Engine {
             )),
             None => EngineError::invalid(format!("layer {}: {e}", l.desc.digest)),
         })?;
-        if ing.source_digest != l.desc.digest {
-            return Err(EngineError::invalid(format!(
-                "layer {}: content has digest {}",
-                l.desc.digest, ing.source_digest
-            )));
-        }
         progress(Progress::line(Some(&id), "Verifying Checksum"));
         progress(Progress::line(Some(&id), "Download complete"));
         progress(Progress {
@@ -665,7 +776,9 @@ impl Engine {
             current: Some(0),
             total: Some(ing.size),
         });
-        self.unpacked_layer(&l.diff_id)?;
+        if let Some(staged) = staged {
+            staged.publish()?;
+        }
         progress(Progress::line(Some(&id), "Pull complete"));
         let media_type = match ing.compression {
             Compression::None => l.desc.media_type.clone(),
