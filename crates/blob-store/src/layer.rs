@@ -6,7 +6,7 @@ use crate::store::{BlobStore, BUF_SIZE};
 use crate::tarcheck::TarCheck;
 use crate::BlobWriter;
 use oci_model::{Digest, Sha256Writer};
-use std::io::{self, BufReader, Cursor, Read, Write};
+use std::io::{self, BufRead, BufReader, Cursor, Read, Write};
 use std::sync::{mpsc, Arc};
 use std::thread;
 
@@ -59,7 +59,7 @@ fn unsupported_compression(magic: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// Input buffer in front of a decompressor.
+/// Input buffer in front of a decompressor, for readers that have none.
 const DECODER_INPUT: usize = 256 << 10;
 
 /// Stores a layer given as a plain, gzip or zstd tar (sniffed from its first bytes): the
@@ -68,6 +68,7 @@ const DECODER_INPUT: usize = 256 << 10;
 /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) error whose text starts with
 /// `invalid tar: `, `invalid gzip stream: ` or `invalid zstd stream: `.
 pub fn ingest_layer(store: &BlobStore, r: impl Read) -> Result<LayerIngest> {
+    let r = BufReader::with_capacity(DECODER_INPUT, r);
     ingest_layer_with(store, r, IngestOptions::default(), None)
 }
 
@@ -82,7 +83,12 @@ pub fn ingest_layer_expect(
         diff_id,
         ..IngestOptions::default()
     };
-    ingest_layer_with(store, r, opts, None)
+    ingest_layer_with(
+        store,
+        BufReader::with_capacity(DECODER_INPUT, r),
+        opts,
+        None,
+    )
 }
 
 /// What [`ingest_layer_with`] checks.
@@ -111,10 +117,10 @@ pub type Tee<'a> = Box<dyn FnOnce(&mut dyn Read) -> TeeResult + Send + 'a>;
 pub type TeeResult = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 /// [`ingest_layer`] with options, and with `tee` given, the uncompressed tar also streams
-/// into it (see [`Tee`]).
+/// into it (see [`Tee`]). The decoders read straight from `r`'s buffer.
 pub fn ingest_layer_with(
     store: &BlobStore,
-    r: impl Read,
+    r: impl BufRead,
     opts: IngestOptions<'_>,
     tee: Option<Tee<'_>>,
 ) -> Result<LayerIngest> {
@@ -159,15 +165,10 @@ pub fn ingest_layer_with(
         let input = Cursor::new(magic).chain(&mut src);
         match compression {
             Compression::None => pump.run(input),
-            Compression::Gzip => pump.run(flate2::bufread::MultiGzDecoder::new(
-                BufReader::with_capacity(DECODER_INPUT, input),
-            )),
+            Compression::Gzip => pump.run(flate2::bufread::MultiGzDecoder::new(input)),
             Compression::Zstd => {
-                let mut dec = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
-                    DECODER_INPUT,
-                    input,
-                ))
-                .map_err(|e| BlobError::io("start zstd decoder", e))?;
+                let mut dec = zstd::stream::read::Decoder::with_buffer(input)
+                    .map_err(|e| BlobError::io("start zstd decoder", e))?;
                 // Accept frames made with `--long` (windows beyond the 128 MiB default); the
                 // window is only allocated at the size a frame declares.
                 dec.window_log_max(31)
@@ -234,13 +235,38 @@ impl<R: Read> Read for Source<R> {
                 self.read += n as u64;
                 Ok(n)
             }
-            Err(e) => {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    self.failed = true;
-                }
-                Err(e)
+            Err(e) => Err(self.failing(e)),
+        }
+    }
+}
+
+impl<R> Source<R> {
+    fn failing(&mut self, e: io::Error) -> io::Error {
+        if e.kind() != io::ErrorKind::Interrupted {
+            self.failed = true;
+        }
+        e
+    }
+}
+
+/// What the decoders read: the source's own buffer, hashed as it is consumed.
+impl<R: BufRead> BufRead for Source<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if let Err(e) = self.inner.fill_buf() {
+            return Err(self.failing(e));
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if let Some(h) = &mut self.hasher {
+            // The bytes `fill_buf` returned, still buffered: this call reads nothing.
+            if let Ok(b) = self.inner.fill_buf() {
+                h.update(&b[..amt]);
             }
         }
+        self.read += amt as u64;
+        self.inner.consume(amt);
     }
 }
 

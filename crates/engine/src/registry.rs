@@ -356,11 +356,12 @@ struct ChunkReader {
     pos: usize,
 }
 
-impl Read for ChunkReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+/// A `BufRead`, so that the decompressor reads the chunks where they are.
+impl std::io::BufRead for ChunkReader {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
         while self.pos == self.buf.len() {
             let Ok(next) = self.full.recv() else {
-                return Ok(0);
+                return Ok(&[]);
             };
             let mut used = std::mem::replace(&mut self.buf, next);
             self.pos = 0;
@@ -368,9 +369,21 @@ impl Read for ChunkReader {
             // The writer may be gone; then the buffer is just freed.
             let _ = self.free.send(used);
         }
-        let n = (self.buf.len() - self.pos).min(out.len());
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos += amt;
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::BufRead;
+        let rest = self.fill_buf()?;
+        let n = rest.len().min(out.len());
+        out[..n].copy_from_slice(&rest[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
