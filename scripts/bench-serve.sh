@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks the registry and server paths and appends the figures to BENCH.md:
 #  1. pull of a ~250 MB, 5-layer image from a local docker-registry, beside
-#     `skopeo copy docker://… oci:…` of the same image (strata's time includes unpacking);
+#     `skopeo copy docker://… oci:…` of the same image (strata's time includes storing,
+#     verifying and unpacking every layer);
 #  2. `GET /images/json` with 1,000 images: requests per second and p99 latency (wrk).
 # Usage: scripts/bench-serve.sh [--runs N]   (run by `just bench` after scripts/bench.sh)
 set -euo pipefail
@@ -112,8 +113,14 @@ s, k = t["strata pull"], t["skopeo copy"]
 print(f"""
 ## Pull from a local registry (`bash scripts/bench-serve.sh --runs {runs}`)
 A deterministic 5-layer image, {size/1e6:.1f} MB of gzip blobs (~250 MB uncompressed), pushed with
-skopeo to `docker-registry` on 127.0.0.1. Strata's time includes decompression, storing and
-unpacking every layer; skopeo's writes the compressed blobs to an OCI layout.
+skopeo to `docker-registry` on 127.0.0.1; skopeo writes the compressed blobs to an OCI layout.
+Strata streams each layer once: the registry client hashes the compressed bytes as they
+arrive, one thread decompresses them and validates the tar, a second hashes the tar (the diff
+ID), writes the blob and fsyncs it, and a third unpacks the same bytes into a staged directory
+under `layers/`. The blob is renamed into `blobs/sha256/` and the directory into
+`layers/<diff id>/` only once both digests are verified. Three layers download at once
+(`max_concurrent_downloads`) while the ones before finish their fsync; the config and
+manifest are stored meanwhile, and the metadata is committed last.
 
 | command | mean ± σ (s) | min … max (s) |
 |---|---|---|
