@@ -129,25 +129,21 @@ fn effects(plan: &PlanDto) -> String {
     parts.join(", ").replace(", and ", " and ")
 }
 
+/// A preview worth carrying out: nothing refuses it and it untags or deletes something.
+pub fn runnable(p: &PlanDto) -> bool {
+    p.conflict.is_none() && !(p.untag.is_empty() && p.delete_images.is_empty())
+}
+
 /// The remove dialog for `name`. `forced` says the plan was asked with `force=1`.
 pub fn rmi_text(name: &str, plan: &PlanDto, images: &[ImageSummaryDto], forced: bool) -> PlanText {
-    let (untag, delete_images, delete_layers) = body(plan, images);
-    let freed = human_size(plan.bytes_freed);
     if let Some(c) = &plan.conflict {
-        return PlanText {
-            headline: format!(
-                "{name} cannot be removed{}.",
-                if forced { " even with force" } else { "" }
-            ),
-            untag,
-            delete_images,
-            delete_layers,
-            freed,
-            bytes: plan.bytes_freed,
-            blocked: Some(c.clone()),
-            nothing: true,
-        };
+        let headline = format!(
+            "{name} cannot be removed{}.",
+            if forced { " even with force" } else { "" }
+        );
+        return plan_text(plan, images, headline, Some(c.clone()), true);
     }
+    let freed = human_size(plan.bytes_freed);
     let nothing = plan.untag.is_empty() && plan.delete_images.is_empty();
     let headline = if nothing {
         format!("Removing {name} would change nothing.")
@@ -163,22 +159,11 @@ pub fn rmi_text(name: &str, plan: &PlanDto, images: &[ImageSummaryDto], forced: 
     } else {
         format!("Removing {name} {}, freeing {freed}.", effects(plan))
     };
-    PlanText {
-        headline,
-        untag,
-        delete_images,
-        delete_layers,
-        freed,
-        bytes: plan.bytes_freed,
-        blocked: None,
-        nothing,
-    }
+    plan_text(plan, images, headline, None, nothing)
 }
 
 /// The prune dialog.
 pub fn prune_text(scope: Scope, plan: &PlanDto, images: &[ImageSummaryDto]) -> PlanText {
-    let (untag, delete_images, delete_layers) = body(plan, images);
-    let freed = human_size(plan.bytes_freed);
     let nothing = plan.untag.is_empty() && plan.delete_images.is_empty();
     let what = match scope {
         Scope::Dangling => "dangling images",
@@ -190,16 +175,32 @@ pub fn prune_text(scope: Scope, plan: &PlanDto, images: &[ImageSummaryDto]) -> P
             Scope::AllUnused => "Nothing to prune: every image is used by a container.".to_string(),
         }
     } else {
-        format!("Pruning {what} {}, freeing {freed}.", effects(plan))
+        format!(
+            "Pruning {what} {}, freeing {}.",
+            effects(plan),
+            human_size(plan.bytes_freed)
+        )
     };
+    plan_text(plan, images, headline, None, nothing)
+}
+
+/// A dialog's text: `headline` above the plan's lists and bytes.
+fn plan_text(
+    plan: &PlanDto,
+    images: &[ImageSummaryDto],
+    headline: String,
+    blocked: Option<String>,
+    nothing: bool,
+) -> PlanText {
+    let (untag, delete_images, delete_layers) = body(plan, images);
     PlanText {
         headline,
         untag,
         delete_images,
         delete_layers,
-        freed,
+        freed: human_size(plan.bytes_freed),
         bytes: plan.bytes_freed,
-        blocked: None,
+        blocked,
         nothing,
     }
 }

@@ -326,16 +326,22 @@ impl Engine {
     /// directories holding each layer's files, bottom first.
     pub fn container_union(&self, c: &ContainerInfo) -> Result<(Union, Vec<PathBuf>)> {
         let mut layers = self.image_changesets(&c.image)?;
-        let mut dirs = Vec::new();
-        let view = self.view()?;
-        if let Some(rec) = view.images.iter().find(|i| i.id == c.image) {
-            for d in &rec.diff_ids {
-                dirs.push(self.unpacked_layer(d)?);
-            }
-        }
+        let mut dirs = self.image_layer_dirs(&c.image)?;
         layers.push(self.upper_changeset(&c.id)?);
         dirs.push(self.upper_dir(&c.id));
         Ok((Union::build(&layers), dirs))
+    }
+
+    /// The unpacked directory of each of `image`'s layers, base first (unpacking as needed).
+    pub(crate) fn image_layer_dirs(&self, image: &Digest) -> Result<Vec<PathBuf>> {
+        let view = self.view()?;
+        let Some(rec) = view.images.iter().find(|i| &i.id == image) else {
+            return Ok(Vec::new());
+        };
+        rec.diff_ids
+            .iter()
+            .map(|d| self.unpacked_layer(d))
+            .collect()
     }
 
     /// `diff`: what the writable layer adds, changes and deletes, sorted by path.

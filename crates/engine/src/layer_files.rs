@@ -85,14 +85,8 @@ impl Engine {
         if let Ok(c) = self.container(target) {
             return self.container_union(&c);
         }
-        let view = self.view()?;
-        let id = image_store::resolve(&view, target)?.id;
-        let dirs = view
-            .images
-            .iter()
-            .find(|i| i.id == id)
-            .map(|i| i.diff_ids.iter().map(|d| self.unpacked_layer(d)).collect())
-            .unwrap_or_else(|| Ok(Vec::new()))?;
+        let id = image_store::resolve(&self.view()?, target)?.id;
+        let dirs = self.image_layer_dirs(&id)?;
         Ok((Union::build(&self.image_changesets(&id)?), dirs))
     }
 }

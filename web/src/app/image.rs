@@ -1,7 +1,7 @@
 //! The image page: the layer stack diagram, tags (tag, untag), config, history, raw inspect,
 //! save as a download, remove, and creating a container from it.
 
-use super::images::{execute_rmi, rmi_plan, TagDialog};
+use super::images::{remove_and_report, rmi_plan, runnable_preview, TagDialog};
 use super::net::{self, enc};
 use super::widgets::{ErrorBox, Loading, Modal, PlanBody, StackDiagram};
 use super::{now, Ctx, Link, Load};
@@ -259,14 +259,7 @@ fn RemoveDialog(
     let close = Callback::new(move |_| state.set(None));
     let busy = RwSignal::new(false);
     let Removing { name, forced, plan } = r;
-    let ready = match &plan {
-        Load::Ready(p)
-            if p.conflict.is_none() && !(p.untag.is_empty() && p.delete_images.is_empty()) =>
-        {
-            Some(p.clone())
-        }
-        _ => None,
-    };
+    let ready = runnable_preview(&plan);
     let blocked = matches!(&plan, Load::Ready(p) if p.conflict.is_some());
     let can_run = ready.is_some();
     let body = match &plan {
@@ -283,12 +276,8 @@ fn RemoveDialog(
         let name = n.clone();
         busy.set(true);
         spawn_local(async move {
-            match execute_rmi(&name, forced, &preview).await {
-                Ok((text, warn)) => ctx.toast(text, warn),
-                Err(e) => ctx.toast(e, true),
-            }
+            remove_and_report(ctx, name, forced, preview).await;
             state.set(None);
-            ctx.refresh_soon();
         });
     };
     view! {

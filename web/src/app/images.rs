@@ -64,6 +64,23 @@ pub async fn execute_rmi(
     })
 }
 
+/// The preview of a loaded plan when it can be carried out.
+pub fn runnable_preview(plan: &Load<PlanDto>) -> Option<PlanDto> {
+    match plan {
+        Load::Ready(p) if plan::runnable(p) => Some(p.clone()),
+        _ => None,
+    }
+}
+
+/// Carries out a previewed removal, says how it went in a toast and refreshes the lists.
+pub async fn remove_and_report(ctx: Ctx, name: String, forced: bool, preview: PlanDto) {
+    match execute_rmi(&name, forced, &preview).await {
+        Ok((text, warn)) => ctx.toast(text, warn),
+        Err(e) => ctx.toast(e, true),
+    }
+    ctx.refresh_soon();
+}
+
 #[component]
 pub fn ImagesPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
@@ -514,15 +531,8 @@ fn DialogView(
                     view! { <PlanBody text=plan::rmi_text(&name, p, &images, forced)/> }.into_any()
                 }
             };
-            let ready = match &plan {
-                Load::Ready(p)
-                    if p.conflict.is_none()
-                        && !(p.untag.is_empty() && p.delete_images.is_empty()) =>
-                {
-                    Some(p.clone())
-                }
-                _ => None,
-            };
+            let ready = runnable_preview(&plan);
+            let can_run = ready.is_some();
             let blocked = matches!(&plan, Load::Ready(p) if p.conflict.is_some());
             let n1 = name.clone();
             let n2 = name.clone();
@@ -531,12 +541,8 @@ fn DialogView(
                 let name = n1.clone();
                 busy.set(true);
                 spawn_local(async move {
-                    match execute_rmi(&name, forced, &preview).await {
-                        Ok((text, warn)) => ctx.toast(text, warn),
-                        Err(e) => ctx.toast(e, true),
-                    }
+                    remove_and_report(ctx, name, forced, preview).await;
                     state.set(None);
-                    ctx.refresh_soon();
                 });
             };
             let force_preview = move |_| {
@@ -558,7 +564,6 @@ fn DialogView(
                     });
                 });
             };
-            let can_run = ready_flag(&plan);
             view! {
                 <Modal title=title on_close=close>
                     <div class="dialog-body" data-dialog="remove">{body}</div>
@@ -642,9 +647,7 @@ fn DialogView(
                 Load::Ready(p) => Some(p.clone()),
                 _ => None,
             };
-            let can_run = ready
-                .as_ref()
-                .is_some_and(|p| !(p.total.untag.is_empty() && p.total.delete_images.is_empty()));
+            let can_run = ready.as_ref().is_some_and(|p| plan::runnable(&p.total));
             let run_plan = ready.clone();
             let run = move |_| {
                 let Some(plan) = run_plan.clone() else {
@@ -703,10 +706,6 @@ fn DialogView(
             }.into_any()
         }
     }
-}
-
-fn ready_flag(plan: &Load<PlanDto>) -> bool {
-    matches!(plan, Load::Ready(p) if p.conflict.is_none() && !(p.untag.is_empty() && p.delete_images.is_empty()))
 }
 
 /// Tag an image: `repo[:tag]` (`:latest` when no tag).
