@@ -35,19 +35,26 @@ struct Registry {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
+    tls: bool,
 }
 
 impl Registry {
     fn start() -> Registry {
-        Registry::start_inner(None)
+        Registry::start_inner(None, false)
     }
 
     /// A registry with htpasswd (bcrypt) Basic auth for `user:pass`.
     fn start_with_auth(user: &str, pass: &str) -> Registry {
-        Registry::start_inner(Some((user, pass)))
+        Registry::start_inner(Some((user, pass)), false)
     }
 
-    fn start_inner(user_pass: Option<(&str, &str)>) -> Registry {
+    /// A registry serving HTTPS with a certificate for 127.0.0.1 signed by a CA of its own,
+    /// whose certificate is at [`Registry::ca_file`].
+    fn start_tls() -> Registry {
+        Registry::start_inner(None, true)
+    }
+
+    fn start_inner(user_pass: Option<(&str, &str)>, tls: bool) -> Registry {
         require(REGISTRY_BIN);
         let mut last_log = String::new();
         for _ in 0..5 {
@@ -66,11 +73,20 @@ impl Registry {
                     htpasswd.display()
                 );
             }
+            let mut tls_conf = String::new();
+            if tls {
+                make_certificates(dir.path());
+                tls_conf = format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    dir.path().join("server.pem").display(),
+                    dir.path().join("server.key").display()
+                );
+            }
             let config = format!(
                 "version: 0.1\n\
                  log:\n  level: info\n  accesslog:\n    disabled: false\n\
                  storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-                 http:\n  addr: 127.0.0.1:{port}\n  secret: strata-e2e\n{auth}",
+                 http:\n  addr: 127.0.0.1:{port}\n  secret: strata-e2e\n{tls_conf}{auth}",
                 dir.path().join("data").display()
             );
             let config_path = dir.path().join("config.yml");
@@ -84,7 +100,12 @@ impl Registry {
                 .stderr(log)
                 .spawn()
                 .unwrap();
-            let mut reg = Registry { child, port, dir };
+            let mut reg = Registry {
+                child,
+                port,
+                dir,
+                tls,
+            };
             if reg.wait_ready() {
                 return reg;
             }
@@ -94,14 +115,21 @@ impl Registry {
         panic!("docker-registry did not start; last log:\n{last_log}");
     }
 
-    /// Waits until `GET /v2/` answers (any status); false if the process died or timed out.
+    /// Waits until `GET /v2/` answers (any status; with TLS, until the port accepts and the
+    /// log says it serves); false if the process died or timed out.
     fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if self.child.try_wait().unwrap().is_some() {
                 return false;
             }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+            if self.tls {
+                if TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                    && self.log().contains("listening on")
+                {
+                    return true;
+                }
+            } else if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
                 let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
                 let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
                 let mut buf = [0u8; 12];
@@ -112,6 +140,11 @@ impl Registry {
             std::thread::sleep(Duration::from_millis(50));
         }
         false
+    }
+
+    /// The CA certificate (PEM) that signed a TLS registry's certificate.
+    fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// `127.0.0.1:<port>`.
@@ -163,6 +196,79 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A CA (`ca.pem`) and a server certificate for IP 127.0.0.1 it signed (`server.pem`,
+/// `server.key`) in `dir`, made with `openssl`.
+fn make_certificates(dir: &Path) {
+    require("openssl");
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"],
+            &["-subj", "/CN=strata-e2e-ca"],
+            &["-addext", "basicConstraints=critical,CA:TRUE"],
+            &["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
 }
 
 fn free_port() -> u16 {
@@ -1523,6 +1629,74 @@ fn mirror_without_the_image_falls_back_and_mirror_with_it_spares_the_origin() {
         "the mirror served the blobs"
     );
     s2.assert_blobs_hash_to_names();
+}
+
+/// A mirror given as an `https://` URL is reached over TLS, its certificate checked against
+/// the system's trust store (`SSL_CERT_FILE` names it here): trusted, the mirror serves the
+/// pull; not trusted, the handshake fails and the pull falls back to the origin.
+#[test]
+fn https_mirror_is_checked_against_the_system_roots() {
+    require("skopeo");
+    let origin = Registry::start();
+    let mirror = Registry::start_tls();
+    let reference = format!("{}/bb:1", origin.host());
+    seed_busybox(&reference, &["--format", "v2s2"]);
+    skopeo_copy(
+        &format!("docker://{reference}"),
+        &format!("docker://{}/bb:1", mirror.host()),
+        &[],
+    );
+    let config = config_digest(&inspect_remote(&reference, None).raw);
+    let toml = format!(
+        "[registry]\nregistry_mirrors = {{ \"{}\" = [\"https://{}\"] }}\n",
+        origin.host(),
+        mirror.host()
+    );
+    let pull = |s: &Strata, trust: Option<&Path>| {
+        let mut cmd = s.command(&["pull", &reference]);
+        if let Some(ca) = trust {
+            cmd.env("SSL_CERT_FILE", ca).env_remove("SSL_CERT_DIR");
+        }
+        let o = e2e::run_with_stdin(cmd, b"");
+        assert_eq!(o.status, 0, "pull failed:\n{}\n{}", o.stdout, o.stderr);
+        assert!(
+            o.stdout
+                .contains(&format!("Status: Downloaded newer image for {reference}")),
+            "{}",
+            o.stdout
+        );
+        assert_eq!(s.image_id(&reference), config);
+    };
+
+    // trusted: the mirror serves everything over TLS
+    let s = Strata::with_config(&toml);
+    let (om, mm) = (origin.mark(), mirror.mark());
+    pull(&s, Some(&mirror.ca_file()));
+    let oreqs = origin.requests_since(om);
+    assert!(oreqs.is_empty(), "the origin saw requests: {oreqs:#?}");
+    assert!(
+        !mirror.blob_gets_since(mm, "bb").is_empty(),
+        "the mirror served the blobs"
+    );
+    s.assert_blobs_hash_to_names();
+
+    // not trusted: no request gets through the handshake; the origin serves
+    let s2 = Strata::with_config(&toml);
+    let (om, mm) = (origin.mark(), mirror.mark());
+    pull(&s2, None);
+    assert!(
+        mirror.requests_since(mm).is_empty(),
+        "a request passed an untrusted handshake"
+    );
+    assert!(
+        mirror.log()[mm..].contains("TLS handshake error"),
+        "the mirror saw the handshake refused:\n{}",
+        &mirror.log()[mm..]
+    );
+    assert!(
+        !origin.blob_gets_since(om, "bb").is_empty(),
+        "the origin served the blobs"
+    );
 }
 
 /// `mirrors` serve `docker.io` pulls: Docker Hub is never reached (there is no network here).

@@ -80,6 +80,7 @@ impl RegistryEnv {
     /// Clients for `config`, with the credentials of `auth`.
     pub fn new(config: &Config, auth: &AuthFile) -> RegistryEnv {
         let mut insecure = config.registry.insecure.clone();
+        let mut tls = Vec::new();
         let mut mirrors: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let lists = config
             .registry
@@ -95,8 +96,11 @@ impl RegistryEnv {
             );
         for (registry, url) in lists {
             let (host, plain) = host_of(url);
+            // the scheme given is the one used, loopback or not
             if plain {
                 insecure.push(host.clone());
+            } else if url.starts_with("https://") {
+                tls.push(host.clone());
             }
             mirrors.entry(registry).or_default().push(host);
         }
@@ -105,6 +109,7 @@ impl RegistryEnv {
         let client = Client::new(
             RegistryConfig {
                 insecure,
+                tls,
                 mirrors: Vec::new(),
                 max_concurrent_downloads: config.registry.max_concurrent_downloads.max(1),
                 user_agent: concat!("strata/", env!("CARGO_PKG_VERSION")).to_string(),
@@ -497,7 +502,7 @@ impl Engine {
                 .unwrap_or_else(|| EngineError::invalid("no registry to pull from")));
         };
         progress(Progress::line(
-            Some(&want.to_string()),
+            Some(want),
             format!("Pulling from {}", r.path()),
         ));
         let (manifest_bytes, manifest_digest) = if media_type == media_types::OCI_INDEX

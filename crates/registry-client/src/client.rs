@@ -95,18 +95,10 @@ impl<'a> Call<'a> {
 impl Client {
     /// A client with `config`, asking `creds` for credentials when a registry challenges.
     pub fn new(config: RegistryConfig, creds: Arc<dyn CredentialStore>) -> Client {
-        use ureq::tls::{Certificate, RootCerts, TlsConfig};
-        let native = rustls_native_certs::load_native_certs().certs;
-        let roots = if native.is_empty() {
-            RootCerts::WebPki
-        } else {
-            RootCerts::Specific(Arc::new(
-                native
-                    .iter()
-                    .map(|c| Certificate::from_der(c.as_ref()).to_owned())
-                    .collect(),
-            ))
-        };
+        use ureq::tls::{RootCerts, TlsConfig};
+        // The system's trust store (Docker uses the system roots too), read only when the
+        // first TLS connection is made: a pull from a plain-HTTP registry never loads it.
+        let roots = RootCerts::PlatformVerifier;
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .tls_config(TlsConfig::builder().root_certs(roots).build())

@@ -9,6 +9,9 @@ pub struct RegistryConfig {
     /// Registries (`host[:port]`, or a bare `host` for every port) spoken to over plain HTTP.
     /// Loopback registries (`localhost`, `127.0.0.0/8`, `::1`) use HTTP without being listed.
     pub insecure: Vec<String>,
+    /// Registries (`host[:port]`) spoken to over HTTPS even on loopback: mirrors configured
+    /// with an `https://` URL, say.
+    pub tls: Vec<String>,
     /// Pull-through mirrors for `docker.io`, as URLs (`https://mirror.example`), tried in order
     /// before Docker Hub itself for reads. Writes always go to Docker Hub.
     pub mirrors: Vec<String>,
@@ -26,6 +29,7 @@ impl Default for RegistryConfig {
     fn default() -> Self {
         RegistryConfig {
             insecure: Vec::new(),
+            tls: Vec::new(),
             mirrors: Vec::new(),
             max_concurrent_downloads: 3,
             retries: 3,

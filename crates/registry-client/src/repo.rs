@@ -53,9 +53,10 @@ impl Repo {
         registry_base_url(&self.registry, &[])
     }
 
-    /// Like [`Repo::base_url`], also using HTTP for registries in `config.insecure`.
+    /// Like [`Repo::base_url`], also using HTTP for registries in `config.insecure` and HTTPS
+    /// for those in `config.tls`.
     pub fn base_url_for(&self, config: &RegistryConfig) -> String {
-        registry_base_url(&self.registry, &config.insecure)
+        configured_base_url(&self.registry, config)
     }
 
     /// True when this repository is on Docker Hub.
@@ -142,6 +143,15 @@ pub(crate) fn registry_base_url(registry: &str, insecure: &[String]) -> String {
     format!("{scheme}://{registry}")
 }
 
+/// [`registry_base_url`], except that registries in `config.tls` use HTTPS even on loopback.
+fn configured_base_url(registry: &str, config: &RegistryConfig) -> String {
+    if config.tls.iter().any(|t| t.eq_ignore_ascii_case(registry)) {
+        format!("https://{registry}")
+    } else {
+        registry_base_url(registry, &config.insecure)
+    }
+}
+
 /// One place requests go: a registry or a mirror of one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
@@ -154,7 +164,7 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     pub fn registry(registry: &str, config: &RegistryConfig) -> Endpoint {
         Endpoint {
-            base: registry_base_url(registry, &config.insecure),
+            base: configured_base_url(registry, config),
             host: registry.to_string(),
         }
     }
@@ -169,7 +179,7 @@ impl Endpoint {
             Some(_) => return None,
             None => {
                 let host = url.split('/').next().unwrap_or(url);
-                let b = registry_base_url(host, &config.insecure);
+                let b = configured_base_url(host, config);
                 (format!("{b}{}", &url[host.len()..]), url)
             }
         };
@@ -345,6 +355,21 @@ mod tests {
         assert!(registry_base_url("reg.lan:5000", &insecure).starts_with("http://"));
         assert!(registry_base_url("reg.lan:5001", &insecure).starts_with("https://"));
         assert!(registry_base_url("other.lan:8080", &insecure).starts_with("http://"));
+    }
+
+    #[test]
+    fn tls_list_wins_over_loopback() {
+        let config = RegistryConfig {
+            tls: vec!["127.0.0.1:5443".into()],
+            ..Default::default()
+        };
+        let base = |r: &str| Endpoint::registry(r, &config).base;
+        assert_eq!(base("127.0.0.1:5443"), "https://127.0.0.1:5443");
+        assert_eq!(base("127.0.0.1:5000"), "http://127.0.0.1:5000");
+        assert_eq!(
+            Repo::new("127.0.0.1:5443", "a").base_url_for(&config),
+            "https://127.0.0.1:5443"
+        );
     }
 
     #[test]
