@@ -610,14 +610,11 @@ impl Engine {
                 tx.set_tag(t, &id)?;
             }
             tx.set_tag(&digest_ref, &id)?;
+            for l in &layers {
+                tx.record_origin(&l.desc.digest, repo.registry(), repo.name())?;
+            }
             Ok(())
         })?;
-        {
-            let mut db = self.db();
-            for l in &layers {
-                let _ = db.record_origin(&l.desc.digest, repo.registry(), repo.name());
-            }
-        }
         progress(Progress::line(None, format!("Digest: {top_digest}")));
         if quiet_status {
             self.emit(

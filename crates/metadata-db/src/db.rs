@@ -258,11 +258,7 @@ impl Db {
         registry: &str,
         repository: &str,
     ) -> Result<()> {
-        self.conn.execute(
-            "INSERT OR IGNORE INTO layer_origins (digest, registry, repository) VALUES (?1, ?2, ?3)",
-            params![digest.to_string(), registry, repository],
-        )?;
-        Ok(())
+        insert_origin(&self.conn, digest, registry, repository)
     }
 
     /// Stores an API token (only its hash). Fails when the name is taken.
@@ -384,10 +380,33 @@ fn blob_referenced(conn: &Connection, d: &Digest) -> Result<bool> {
     Ok(n > 0)
 }
 
+fn insert_origin(
+    conn: &Connection,
+    digest: &Digest,
+    registry: &str,
+    repository: &str,
+) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO layer_origins (digest, registry, repository) VALUES (?1, ?2, ?3)",
+        params![digest.to_string(), registry, repository],
+    )?;
+    Ok(())
+}
+
 impl WriteTx<'_> {
     /// The snapshot as seen inside this transaction.
     pub fn view(&self) -> Result<StoreView> {
         read_view(&self.tx)
+    }
+
+    /// [`Db::record_origin`] in this transaction.
+    pub fn record_origin(
+        &mut self,
+        digest: &Digest,
+        registry: &str,
+        repository: &str,
+    ) -> Result<()> {
+        insert_origin(&self.tx, digest, registry, repository)
     }
 
     /// Records a layer (no-op when present), and optionally where it came from.
