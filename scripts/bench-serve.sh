@@ -115,12 +115,13 @@ print(f"""
 A deterministic 5-layer image, {size/1e6:.1f} MB of gzip blobs (~250 MB uncompressed), pushed with
 skopeo to `docker-registry` on 127.0.0.1; skopeo writes the compressed blobs to an OCI layout.
 Strata streams each layer once: the registry client hashes the compressed bytes as they
-arrive, one thread decompresses them and validates the tar, a second hashes the tar (the diff
-ID), writes the blob and fsyncs it, and a third unpacks the same bytes into a staged directory
-under `layers/`. The blob is renamed into `blobs/sha256/` and the directory into
-`layers/<diff id>/` only once both digests are verified. Three layers download at once
-(`max_concurrent_downloads`) while the ones before finish their fsync; the config and
-manifest are stored meanwhile, and the metadata is committed last.
+arrive and writes them to the blob store as they are (the layer is kept as served), one
+thread decompresses them and validates the tar, a second hashes the tar (the diff ID), and a
+third unpacks the same bytes into a staged directory under `layers/`. The blob is fsynced and
+renamed into `blobs/sha256/` and the directory into `layers/<diff id>/` only once both digests
+are verified. Three layers download at once (`max_concurrent_downloads`) while the ones before
+finish their fsync; the config and manifest are stored meanwhile, and the metadata is committed
+last. So strata makes the same bytes durable as skopeo and unpacks the layers on top.
 
 | command | mean ± σ (s) | min … max (s) |
 |---|---|---|

@@ -840,6 +840,84 @@ fn pull_variant(format: &str, compression: &str, want_manifest: &str, want_layer
     let s3 = Strata::new();
     assert_eq!(s3.ok(&["pull", "-q", &reference]), format!("{reference}\n"));
     assert_eq!(s3.image_id(&reference), config);
+
+    kept_as_served(&s, &reference, compression, &layers, &rootfs);
+    // rmi frees the layer's blob and its unpacked directory
+    s3.ok(&["rmi", &reference]);
+    assert_eq!(s3.blobs(), BTreeMap::new(), "rmi leaves no blob");
+    let unpacked: Vec<_> = std::fs::read_dir(s3.root().join("layers"))
+        .unwrap()
+        .collect();
+    assert!(
+        unpacked.is_empty(),
+        "rmi leaves no unpacked layer: {unpacked:?}"
+    );
+}
+
+/// A pulled layer is kept as the registry served it: its blob under the manifest's digest and
+/// no tar under the diff ID. `save` still writes the tar (a fresh store loads the same image),
+/// and `push` sends a gzip layer up as the very bytes pulled (the same layer digest elsewhere).
+fn kept_as_served(
+    s: &Strata,
+    reference: &str,
+    compression: &str,
+    layers: &[String],
+    rootfs: &Path,
+) {
+    let config = s.image_id(reference);
+    let diff_ids: Vec<String> = s.inspect(reference)["RootFS"]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
+    let blobs = s.blobs();
+    for (l, d) in layers.iter().zip(&diff_ids) {
+        assert!(blobs.contains_key(hex(l)), "layer blob {l} kept: {blobs:?}");
+        assert!(!blobs.contains_key(hex(d)), "no tar under the diff ID {d}");
+    }
+    s.ok(&["fsck"]);
+
+    let archive = s.scratch().join("saved.tar");
+    s.ok(&["save", "-o", archive.to_str().unwrap(), reference]);
+    let loaded = Strata::new();
+    loaded.ok(&["load", "-i", archive.to_str().unwrap()]);
+    assert_eq!(
+        loaded.image_id(reference),
+        config,
+        "save → load keeps the ID"
+    );
+    for d in &diff_ids {
+        assert!(loaded.blobs().contains_key(hex(d)), "the saved tar of {d}");
+    }
+    loaded.assert_blobs_hash_to_names();
+
+    let other = Registry::start();
+    let target = format!("{}/copy:1", other.host());
+    s.ok(&["tag", reference, &target]);
+    let out = s.ok(&["push", &target]);
+    let pushed = inspect_remote(&target, None);
+    assert_eq!(config_digest(&pushed.raw), config, "{out}");
+    if compression == "gzip" {
+        assert_eq!(
+            layer_digests(&pushed.raw),
+            layers,
+            "the gzip blobs pulled go up as they are"
+        );
+    }
+    let back = Strata::new();
+    back.ok(&["pull", &target]);
+    assert_eq!(back.image_id(&target), config);
+    assert_same_tree(
+        &back.export_tree(&target, "back"),
+        &tree(rootfs),
+        "export of the image pushed on and pulled back",
+    );
+}
+
+/// The hex of `sha256:<hex>`.
+fn hex(digest: &str) -> &str {
+    digest.strip_prefix("sha256:").unwrap_or(digest)
 }
 
 #[test]
@@ -1180,14 +1258,10 @@ fn second_image_on_shared_base_fetches_only_its_own_layers() {
         s.inspect(&app_ref)["RootFS"]["Layers"],
         json!([base.diff_id, l2.diff_id, l3.diff_id])
     );
-    // the base is stored once
-    assert_eq!(
-        s.blobs()
-            .keys()
-            .filter(|k| format!("sha256:{k}") == base.diff_id)
-            .count(),
-        1
-    );
+    // the base is stored once: the registry's blob, no tar under its diff ID
+    let blobs = s.blobs();
+    assert!(blobs.contains_key(hex(&base.blob.digest)), "{blobs:?}");
+    assert!(!blobs.contains_key(hex(&base.diff_id)), "{blobs:?}");
     let exported = s.export_tree(&app_ref, "app");
     let mut want = tree(&base_root);
     for (k, v) in tree(&l2_root).into_iter().chain(tree(&l3_root)) {

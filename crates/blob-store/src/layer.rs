@@ -59,6 +59,25 @@ fn unsupported_compression(magic: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// The tar of the layer held in blob `d`: the blob itself when it is a plain tar, else its
+/// gzip or zstd stream decompressed as it is read. The blob's content was checked when it was
+/// stored; this reads it without checking it again.
+pub fn open_layer(store: &BlobStore, d: &Digest) -> Result<Box<dyn Read + Send>> {
+    let mut r = BufReader::with_capacity(DECODER_INPUT, store.open_blob(d)?);
+    let magic = r.fill_buf().map_err(|e| BlobError::io("read layer", e))?;
+    Ok(if magic.starts_with(GZIP_MAGIC) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(r))
+    } else if magic.starts_with(ZSTD_MAGIC) {
+        let mut dec = zstd::stream::read::Decoder::with_buffer(r)
+            .map_err(|e| BlobError::io("start zstd decoder", e))?;
+        dec.window_log_max(31)
+            .map_err(|e| BlobError::io("start zstd decoder", e))?;
+        Box::new(dec)
+    } else {
+        Box::new(r)
+    })
+}
+
 /// Input buffer in front of a decompressor, for readers that have none.
 const DECODER_INPUT: usize = 256 << 10;
 
@@ -101,6 +120,10 @@ pub struct IngestOptions<'a> {
     /// digest as it downloads it), so a compressed layer's bytes are not hashed a second
     /// time here, and [`LayerIngest::source_digest`] is `None`.
     pub source_verified: bool,
+    /// The tar is validated, hashed and handed to the tee but not stored: the caller keeps
+    /// the layer as given (a registry's compressed blob, under its own digest).
+    /// [`LayerIngest::diff_id`] and the `diff_id` check work as usual.
+    pub hash_only: bool,
 }
 
 /// A second reader of the uncompressed tar (an unpacker, say) for [`ingest_layer_with`]: it
@@ -154,9 +177,14 @@ pub fn ingest_layer_with(
         src.hasher = None;
     }
 
+    let out = if opts.hash_only {
+        TarOut::Hash(Sha256Writer::new(), 0)
+    } else {
+        TarOut::Blob(store.writer()?)
+    };
     let mut pump = Pump {
         check: TarCheck::new(),
-        writer: Some(store.writer()?),
+        writer: Some(out),
         // Balance the two threads: with no decompression to do, this one has time to hash.
         hash_here: compression == Compression::None,
         tee,
@@ -199,7 +227,16 @@ pub fn ingest_layer_with(
     if writer.written() == 0 {
         return Err(BlobError::invalid("invalid tar: empty"));
     }
-    let (diff_id, size) = writer.commit(opts.diff_id, None)?;
+    let (diff_id, size) = match writer {
+        TarOut::Blob(w) => w.commit(opts.diff_id, None)?,
+        TarOut::Hash(h, n) => {
+            let d = h.finish();
+            match opts.diff_id {
+                Some(exp) if *exp != d => return Err(BlobError::digest_mismatch(exp, d)),
+                _ => (d, n),
+            }
+        }
+    };
     let source_size = src.read;
     let source_digest = match src.hasher.take() {
         Some(h) => Some(h.finish()),
@@ -277,7 +314,7 @@ impl<R: BufRead> BufRead for Source<R> {
 struct Pump<'t> {
     check: TarCheck,
     /// Lent to the writing thread during [`Pump::run`].
-    writer: Option<BlobWriter>,
+    writer: Option<TarOut>,
     /// Hash on the reading thread rather than on the writing one.
     hash_here: bool,
     /// Taken by [`Pump::run`].
@@ -289,6 +326,58 @@ enum PumpError {
     Read(io::Error),
     /// The tar is bad, the store failed, or the tee refused the tar.
     Blob(BlobError),
+}
+
+/// Where the uncompressed tar goes: a blob, or only a hash of it.
+enum TarOut {
+    Blob(BlobWriter),
+    /// The hash and the byte count.
+    Hash(Sha256Writer, u64),
+}
+
+impl TarOut {
+    fn written(&self) -> u64 {
+        match self {
+            TarOut::Blob(w) => w.written(),
+            TarOut::Hash(_, n) => *n,
+        }
+    }
+
+    /// Writes (and hashes, unless the caller took the hasher) `b`.
+    fn put(&mut self, b: &[u8], hashed_by_caller: bool) -> io::Result<()> {
+        match self {
+            TarOut::Blob(w) if hashed_by_caller => w.write_unhashed(b),
+            TarOut::Blob(w) => w.write_all(b),
+            TarOut::Hash(h, n) => {
+                if !hashed_by_caller {
+                    h.update(b);
+                }
+                *n += b.len() as u64;
+                Ok(())
+            }
+        }
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        match self {
+            TarOut::Blob(w) => w.sync(),
+            TarOut::Hash(..) => Ok(()),
+        }
+    }
+
+    fn take_hasher(&mut self) -> Sha256Writer {
+        match self {
+            TarOut::Blob(w) => w.take_hasher(),
+            TarOut::Hash(h, _) => std::mem::take(h),
+        }
+    }
+
+    fn put_hasher(&mut self, hasher: Sha256Writer) {
+        match self {
+            TarOut::Blob(w) => w.put_hasher(hasher),
+            TarOut::Hash(h, _) => *h = hasher,
+        }
+    }
 }
 
 /// Buffers in flight between the stages.
@@ -377,8 +466,7 @@ impl Pump<'_> {
                     let mut res = Ok(());
                     for chunk in full_rx {
                         let r = match chunk {
-                            Some(c) if hashed => writer.write_unhashed(c.bytes()),
-                            Some(c) => writer.write_all(c.bytes()),
+                            Some(c) => writer.put(c.bytes(), hashed),
                             None => writer.sync(),
                         };
                         if let Err(e) = r {

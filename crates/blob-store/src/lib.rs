@@ -29,7 +29,11 @@
 //! [`ingest_layer`] takes a layer as a plain, gzip or zstd tar, validates the tar while
 //! streaming it, and stores the *uncompressed* tar under its sha256 (the layer's diff ID).
 //! [`ingest_layer_with`] can hand the same uncompressed stream to a [`Tee`] on another thread
-//! (an unpacker), so that a layer is decompressed once for both.
+//! (an unpacker), so that a layer is decompressed once for both; with
+//! [`IngestOptions::hash_only`] it stores nothing, and the caller keeps the layer as given
+//! (a registry's compressed blob, written with a [`BlobStore::writer_prehashed`] writer under
+//! the digest it checked). [`open_layer`] reads a layer blob back as its tar, decompressing it
+//! when it is kept compressed.
 
 #![deny(missing_docs)]
 
@@ -42,7 +46,7 @@ mod tests;
 
 pub use error::{BlobError, ErrorKind, Result};
 pub use layer::{
-    ingest_layer, ingest_layer_expect, ingest_layer_with, Compression, IngestOptions, LayerIngest,
-    Tee, TeeResult,
+    ingest_layer, ingest_layer_expect, ingest_layer_with, open_layer, Compression, IngestOptions,
+    LayerIngest, Tee, TeeResult,
 };
 pub use store::{BlobStore, BlobWriter};

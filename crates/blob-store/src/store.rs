@@ -168,6 +168,17 @@ impl BlobStore {
     /// A writer for a new blob: bytes go to a temp file in `ingest/` and are hashed on the
     /// way; [`BlobWriter::commit`] makes the blob visible.
     pub fn writer(&self) -> Result<BlobWriter> {
+        self.new_writer(Some(Sha256Writer::new()))
+    }
+
+    /// A writer for a blob whose bytes the caller hashes itself as it writes them (a registry
+    /// client checking a download against its digest): nothing is hashed here, and
+    /// [`BlobWriter::commit_prehashed`] takes the digest the caller checked.
+    pub fn writer_prehashed(&self) -> Result<BlobWriter> {
+        self.new_writer(None)
+    }
+
+    fn new_writer(&self, hasher: Option<Sha256Writer>) -> Result<BlobWriter> {
         let pid = std::process::id();
         loop {
             let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -186,8 +197,9 @@ impl BlobStore {
                         continue;
                     }
                     return Ok(BlobWriter {
+                        prehashed: hasher.is_none(),
                         file: BufWriter::with_capacity(BUF_SIZE, f),
-                        hasher: Some(Sha256Writer::new()),
+                        hasher,
                         written: 0,
                         tmp,
                         blobs: self.blobs.clone(),
@@ -306,8 +318,12 @@ fn mix(mut z: u64) -> u64 {
 /// uncommitted writer removes its temp file.
 pub struct BlobWriter {
     file: BufWriter<File>,
-    /// `None` while the caller hashes for us (see [`BlobWriter::write_unhashed`]).
+    /// `None` while the caller hashes for us (see [`BlobWriter::write_unhashed`]), and always
+    /// for a [`prehashed`](BlobStore::writer_prehashed) writer.
     hasher: Option<Sha256Writer>,
+    /// Made by [`BlobStore::writer_prehashed`]: committed only with
+    /// [`commit_prehashed`](BlobWriter::commit_prehashed).
+    prehashed: bool,
     written: u64,
     tmp: PathBuf,
     blobs: PathBuf,
@@ -374,6 +390,10 @@ impl BlobWriter {
         expected: Option<&Digest>,
         expected_size: Option<u64>,
     ) -> Result<(Digest, u64)> {
+        assert!(
+            !self.prehashed,
+            "a prehashed writer commits with commit_prehashed"
+        );
         let size = self.written;
         let digest = self
             .hasher
@@ -390,12 +410,27 @@ impl BlobWriter {
                 return Err(BlobError::digest_mismatch(exp, digest));
             }
         }
+        self.publish(&digest)?;
+        Ok((digest, size))
+    }
+
+    /// Commits a [`prehashed`](BlobStore::writer_prehashed) writer's bytes as `digest`, which
+    /// the caller computed over exactly the bytes it wrote. Returns the size.
+    pub fn commit_prehashed(mut self, digest: &Digest) -> Result<u64> {
+        assert!(self.prehashed, "commit_prehashed needs a prehashed writer");
+        self.publish(digest)?;
+        Ok(self.written)
+    }
+
+    /// Makes the written bytes durable and visible as `digest`; if the blob is already
+    /// present the temp file is dropped instead (same name, same bytes).
+    fn publish(&mut self, digest: &Digest) -> Result<()> {
         let target = self.blobs.join(digest.hex());
         if target.is_file() {
             // Drop removes the temp file.
-            return Ok((digest, size));
+            return Ok(());
         }
-        if self.synced != Some(size) {
+        if self.synced != Some(self.written) {
             self.sync().map_err(|e| BlobError::io("sync blob", e))?;
         }
         // Atomic: a concurrent writer of the same blob may win the race; its bytes are ours.
@@ -404,7 +439,7 @@ impl BlobWriter {
         File::open(&self.blobs)
             .and_then(|dir| dir.sync_all())
             .map_err(|e| BlobError::io("sync blob directory", e))?;
-        Ok((digest, size))
+        Ok(())
     }
 }
 
@@ -441,10 +476,12 @@ impl BlobWriter {
 impl Write for BlobWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        self.hasher
-            .as_mut()
-            .expect("hasher present")
-            .update(&buf[..n]);
+        if !self.prehashed {
+            self.hasher
+                .as_mut()
+                .expect("hasher present")
+                .update(&buf[..n]);
+        }
         self.written += n as u64;
         self.start_writeback();
         Ok(n)
@@ -452,7 +489,9 @@ impl Write for BlobWriter {
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.file.write_all(buf)?;
-        self.hasher.as_mut().expect("hasher present").update(buf);
+        if !self.prehashed {
+            self.hasher.as_mut().expect("hasher present").update(buf);
+        }
         self.written += buf.len() as u64;
         self.start_writeback();
         Ok(())

@@ -442,12 +442,16 @@ fn layer_tee_sees_the_uncompressed_tar() {
     // Several buffers' worth, so that the pool goes round.
     let tar = big_tar(12 << 20);
     let want = Digest::of(&tar);
-    for input in [tar.clone(), gzip(&tar), zstd(&tar)] {
+    for (input, hash_only) in [tar.clone(), gzip(&tar), zstd(&tar)]
+        .into_iter()
+        .flat_map(|i| [(i.clone(), false), (i, true)])
+    {
         let (dir, s) = store();
         let seen = std::sync::Mutex::new(None);
         let opts = IngestOptions {
             diff_id: Some(&want),
             source_verified: true,
+            hash_only,
         };
         let got = ingest_layer_with(
             &s,
@@ -457,15 +461,18 @@ fn layer_tee_sees_the_uncompressed_tar() {
         )
         .unwrap();
         assert_eq!(seen.into_inner().unwrap().unwrap().unwrap(), tar);
-        assert_eq!(got.diff_id, want);
+        assert_eq!((&got.diff_id, got.size), (&want, tar.len() as u64));
         assert_eq!(got.source_size, input.len() as u64);
         // a verified source is not hashed again, but a plain tar's digest is its diff ID
         let plain = got.compression == Compression::None;
         assert_eq!(got.source_digest, plain.then(|| want.clone()));
-        assert_eq!(
-            names(&dir.path().join("blobs/sha256")),
+        // hash only: the caller keeps the layer, nothing is stored here
+        let stored = if hash_only {
+            vec![]
+        } else {
             vec![want.hex().to_string()]
-        );
+        };
+        assert_eq!(names(&dir.path().join("blobs/sha256")), stored);
         assert_eq!(names(&dir.path().join("ingest")), Vec::<String>::new());
     }
 }
@@ -535,6 +542,7 @@ fn layer_tee_is_told_of_a_failed_ingest() {
     let opts = IngestOptions {
         diff_id: Some(&other),
         source_verified: false,
+        hash_only: false,
     };
     let err = ingest_layer_with(
         &s,
@@ -545,6 +553,53 @@ fn layer_tee_is_told_of_a_failed_ingest() {
     .unwrap_err();
     assert_eq!(err.mismatch(), Some(Digest::of(&tar)));
     assert_empty(dir.path());
+}
+
+#[test]
+fn hash_only_ingest_checks_the_diff_id_and_the_tar() {
+    let tar = big_tar(8 << 20);
+    let want = Digest::of(&tar);
+    for input in [tar.clone(), gzip(&tar), zstd(&tar)] {
+        let (dir, s) = store();
+        let other = Digest::of(b"other");
+        let opts = IngestOptions {
+            diff_id: Some(&other),
+            hash_only: true,
+            ..Default::default()
+        };
+        let err = ingest_layer_with(&s, Cursor::new(&input), opts, None).unwrap_err();
+        assert_eq!(err.mismatch(), Some(want.clone()));
+        // cut inside the first entry
+        let opts = IngestOptions {
+            hash_only: true,
+            ..Default::default()
+        };
+        assert!(ingest_layer_with(&s, Cursor::new(&input[..700]), opts, None).is_err());
+        assert_empty(dir.path());
+    }
+}
+
+#[test]
+fn prehashed_writer_commits_under_the_given_digest_and_open_layer_reads_the_tar() {
+    let tar = sample_tar();
+    for input in [tar.clone(), gzip(&tar), zstd(&tar)] {
+        let (dir, s) = store();
+        let d = Digest::of(&input);
+        let mut w = s.writer_prehashed().unwrap();
+        w.write_all(&input).unwrap();
+        assert_eq!(w.commit_prehashed(&d).unwrap(), input.len() as u64);
+        assert_eq!(s.read(&d).unwrap(), input);
+        assert!(s.verify(&d).unwrap());
+        let mut back = Vec::new();
+        open_layer(&s, &d).unwrap().read_to_end(&mut back).unwrap();
+        assert_eq!(back, tar, "the layer reads back as its tar");
+        // dropped uncommitted: nothing stays
+        let mut w = s.writer_prehashed().unwrap();
+        w.write_all(b"partial").unwrap();
+        drop(w);
+        assert_eq!(names(&dir.path().join("blobs/sha256")), [d.hex()]);
+        assert!(names(&dir.path().join("ingest")).is_empty());
+    }
 }
 
 #[test]

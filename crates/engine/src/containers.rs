@@ -268,11 +268,20 @@ impl Engine {
             Staged::Present(dir) => return Ok(dir),
             Staged::New(staged) => staged,
         };
-        let f = self.blobs.open_blob(diff_id)?;
         staged
-            .unpack(std::io::BufReader::with_capacity(1 << 20, f))
+            .unpack(self.layer_tar(diff_id)?)
             .map_err(|e| EngineError::invalid(format!("layer {diff_id}: {e}")))?;
         staged.publish()
+    }
+
+    /// The tar of layer `diff_id`, read from the blob that holds it: the tar itself, or a
+    /// registry's compressed blob (a pulled layer), decompressed as it is read.
+    pub fn layer_tar(&self, diff_id: &Digest) -> Result<Box<dyn std::io::Read + Send>> {
+        let blob = self
+            .db()
+            .layer_blob(diff_id)?
+            .unwrap_or_else(|| diff_id.clone());
+        Ok(blob_store::open_layer(&self.blobs, &blob)?)
     }
 
     /// The layer's unpacked directory if it is there, else a fresh directory beside it to
@@ -308,8 +317,7 @@ impl Engine {
         rec.diff_ids
             .iter()
             .map(|d| {
-                let f = self.blobs.open_blob(d)?;
-                layer_diff::read_changeset(std::io::BufReader::with_capacity(1 << 20, f))
+                layer_diff::read_changeset(self.layer_tar(d)?)
                     .map_err(|e| EngineError::invalid(format!("layer {d}: {e}")))
             })
             .collect()

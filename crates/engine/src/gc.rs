@@ -56,22 +56,26 @@ impl Engine {
         let Some(_guard) = self.leases.try_exclusive()? else {
             return Ok(0);
         };
-        let referenced = self.db().referenced_blobs()?;
+        let (referenced, layers) = {
+            let mut db = self.db();
+            (db.referenced_blobs()?, db.view()?.layers)
+        };
         let mut freed = 0;
         for (d, size) in self.blobs.list()? {
             if !referenced.contains(&d) && self.blobs.delete(&d)? {
                 freed += size;
             }
         }
-        self.sweep_unpacked(&referenced);
+        self.sweep_unpacked(&layers.into_keys().collect());
         Ok(freed)
     }
 }
 
 impl Engine {
-    /// Removes unpacked layer directories whose layer is gone, and unpack leftovers of dead
-    /// processes. Best effort: a directory that cannot be removed now is tried next time.
-    fn sweep_unpacked(&self, referenced: &std::collections::HashSet<oci_model::Digest>) {
+    /// Removes unpacked layer directories whose layer (diff ID) is not in `layers`, and
+    /// unpack leftovers of dead processes. Best effort: a directory that cannot be removed now
+    /// is tried next time.
+    fn sweep_unpacked(&self, layers: &std::collections::HashSet<oci_model::Digest>) {
         let Ok(entries) = std::fs::read_dir(self.root.join("layers")) else {
             return;
         };
@@ -84,7 +88,7 @@ impl Engine {
                     .and_then(|pid| pid.parse::<u32>().ok())
                     .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()),
                 None => oci_model::Digest::from_hex(name.strip_suffix(".ovl").unwrap_or(&name))
-                    .is_none_or(|d| !referenced.contains(&d)),
+                    .is_none_or(|d| !layers.contains(&d)),
             };
             if stale {
                 let _ = std::fs::remove_dir_all(e.path());

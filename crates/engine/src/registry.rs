@@ -15,7 +15,6 @@
 use crate::config::{AuthFile, Config};
 use crate::containers::Staged;
 use crate::{Engine, EngineError, Event, Result};
-use blob_store::Compression;
 use image_ref::Reference;
 use metadata_db::LayerSource;
 use oci_model::{media_types, Descriptor, Digest, ImageConfig, Index, Manifest, Platform};
@@ -232,6 +231,21 @@ struct Counting<'a, W> {
     id: String,
     status: &'static str,
     progress: ProgressFn<'a>,
+}
+
+/// Writes everything to both.
+struct Both<A, B>(A, B);
+
+impl<A: Write, B: Write> Write for Both<A, B> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(buf)?;
+        self.1.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
 }
 
 impl<W: Write> Write for Counting<'_, W> {
@@ -603,7 +617,7 @@ impl Engine {
         };
         self.db().write(|tx| -> Result<()> {
             for (l, src) in &sources {
-                tx.insert_layer(l, Some(src))?;
+                tx.insert_stored_layer(l, Some(src), Some(&src.digest))?;
             }
             tx.insert_image(&record)?;
             if let Some(t) = &tag_ref {
@@ -722,6 +736,9 @@ impl Engine {
             Staged::New(staged) => Some(staged),
         };
         let (writer, reader) = chunk_pipe();
+        // The layer is kept as the registry serves it, under the digest the client checks
+        // as it downloads; the ingest only validates, hashes and unpacks the tar.
+        let mut blob = self.blobs.writer_prehashed()?;
         let blobs = &self.blobs;
         let (got, ingest) = std::thread::scope(|s| {
             let staged = staged.as_ref();
@@ -730,6 +747,7 @@ impl Engine {
                     diff_id: Some(&l.diff_id),
                     // the client checks the blob's digest as it downloads it
                     source_verified: true,
+                    hash_only: true,
                 };
                 let unpack = staged.map(|st| -> blob_store::Tee<'_> {
                     Box::new(move |r| Ok(st.unpack(r).map(drop)?))
@@ -737,7 +755,7 @@ impl Engine {
                 blob_store::ingest_layer_with(blobs, reader, opts, unpack)
             });
             let mut sink = Counting {
-                inner: writer,
+                inner: Both(&mut blob, writer),
                 done: 0,
                 total: l.desc.size,
                 last: Instant::now(),
@@ -783,6 +801,7 @@ impl Engine {
             )),
             None => EngineError::invalid(format!("layer {}: {e}", l.desc.digest)),
         })?;
+        let stored = blob.commit_prehashed(&l.desc.digest)?;
         progress(Progress::line(Some(&id), "Verifying Checksum"));
         progress(Progress::line(Some(&id), "Download complete"));
         progress(Progress {
@@ -795,20 +814,16 @@ impl Engine {
             staged.publish()?;
         }
         progress(Progress::line(Some(&id), "Pull complete"));
-        let media_type = match ing.compression {
-            Compression::None => l.desc.media_type.clone(),
-            _ => l.desc.media_type.clone(),
-        };
         Ok((
             image_store::LayerRecord {
                 diff_id: ing.diff_id.clone(),
                 size: ing.size,
-                stored_bytes: ing.size,
+                stored_bytes: stored,
             },
             LayerSource {
                 digest: l.desc.digest.clone(),
                 size: l.desc.size,
-                media_type,
+                media_type: l.desc.media_type.clone(),
             },
         ))
     }
@@ -940,12 +955,33 @@ impl Engine {
                 }
             }
         }
-        // Compress the stored layer (deterministically) and upload it.
+        let upload = |digest: &Digest, size: u64, f: std::fs::File| -> Result<()> {
+            let mut body = Counted {
+                inner: std::io::BufReader::with_capacity(1 << 20, f),
+                done: 0,
+                total: size,
+                last: Instant::now(),
+                id: id.clone(),
+                progress,
+            };
+            client.upload_blob(repo, digest, size, &mut body, env.upload_chunk)?;
+            progress(Progress::line(Some(&id), "Pushed"));
+            let _ = self
+                .db()
+                .record_origin(digest, repo.registry(), repo.name());
+            Ok(())
+        };
+        // A layer kept as the gzip blob a registry served goes up as it is.
+        if let Some(s) = sources.iter().find(|s| self.blobs.contains(&s.digest)) {
+            upload(&s.digest, s.size, self.blobs.open_blob(&s.digest)?)?;
+            return Ok(desc(s));
+        }
+        // Otherwise compress the layer's tar (deterministically) and upload that.
         let mut tmp = tempfile::NamedTempFile::new_in(self.root.join("ingest"))
             .map_err(|e| EngineError::io("create temp file", e))?;
         let mut hasher = oci_model::Sha256Writer::new();
         {
-            let src = self.blobs.open_blob(diff_id)?;
+            let mut src = self.layer_tar(diff_id)?;
             let out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
             let tee = Tee {
                 a: out,
@@ -953,11 +989,7 @@ impl Engine {
                 n: 0,
             };
             let mut enc = flate2::write::GzEncoder::new(tee, flate2::Compression::fast());
-            std::io::copy(
-                &mut std::io::BufReader::with_capacity(1 << 20, src),
-                &mut enc,
-            )
-            .map_err(|e| EngineError::io("compress layer", e))?;
+            std::io::copy(&mut src, &mut enc).map_err(|e| EngineError::io("compress layer", e))?;
             let mut tee = enc
                 .finish()
                 .map_err(|e| EngineError::io("compress layer", e))?;
@@ -978,18 +1010,15 @@ impl Engine {
         };
         if client.blob_exists(repo, &digest)?.is_some() {
             progress(Progress::line(Some(&id), "Layer already exists"));
+            let _ = self
+                .db()
+                .record_origin(&digest, repo.registry(), repo.name());
         } else {
-            let f = tmp.reopen().map_err(|e| EngineError::io("reopen", e))?;
-            let mut body = Counted {
-                inner: std::io::BufReader::with_capacity(1 << 20, f),
-                done: 0,
-                total: size,
-                last: Instant::now(),
-                id: id.clone(),
-                progress,
-            };
-            client.upload_blob(repo, &digest, size, &mut body, env.upload_chunk)?;
-            progress(Progress::line(Some(&id), "Pushed"));
+            upload(
+                &digest,
+                size,
+                tmp.reopen().map_err(|e| EngineError::io("reopen", e))?,
+            )?;
         }
         let layer = self
             .view()?
@@ -999,9 +1028,6 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("layer {diff_id} not found")))?;
         self.db()
             .write(|tx| -> Result<()> { Ok(tx.insert_layer(&layer, Some(&source))?) })?;
-        let _ = self
-            .db()
-            .record_origin(&digest, repo.registry(), repo.name());
         Ok(desc(&source))
     }
 

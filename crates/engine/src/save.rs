@@ -7,7 +7,7 @@ use image_store::StoreView;
 use oci_model::{media_types, Descriptor, Digest, ImageConfig, Index, Manifest};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 
 /// One item of a Docker archive's `manifest.json`.
 #[derive(Debug, Serialize, serde::Deserialize)]
@@ -30,6 +30,8 @@ pub(crate) struct ArchiveItem {
 
 enum Content {
     Blob(Digest),
+    /// A layer's tar (diff ID) and its size, read back from the blob that holds it.
+    Layer(Digest, u64),
     Bytes(Vec<u8>),
 }
 
@@ -107,12 +109,12 @@ impl Engine {
             let mut layers = Vec::new();
             let mut sources = BTreeMap::new();
             for d in &config.rootfs.diff_ids {
-                let size = self.blobs.size(d)?.ok_or_else(|| {
+                let size = view.layers.get(d).map(|l| l.size).ok_or_else(|| {
                     EngineError::NotFound(format!("layer {d} of image {id} is missing"))
                 })?;
                 files.insert(
                     format!("blobs/sha256/{}", d.hex()),
-                    Content::Blob(d.clone()),
+                    Content::Layer(d.clone(), size),
                 );
                 let desc = Descriptor::new(media_types::OCI_LAYER_TAR, d.clone(), size);
                 sources.insert(d.to_string(), desc.clone());
@@ -212,36 +214,51 @@ impl Engine {
                     b.append_data(&mut h, &path, bytes.as_slice()).map_err(io)?;
                 }
                 Content::Blob(d) => {
-                    let mut f = self.blobs.open_blob(&d)?;
+                    let f = self.blobs.open_blob(&d)?;
                     let len = f.metadata().map_err(io)?.len();
-                    h.set_size(len);
-                    // Blob paths fit a ustar header; the body is copied in 1 MiB chunks
-                    // rather than through the tar crate's 8 KiB copy.
-                    h.set_path(&path).map_err(io)?;
-                    h.set_cksum();
-                    let out = b.get_mut();
-                    out.write_all(h.as_bytes()).map_err(io)?;
-                    let mut buf = vec![0u8; 1 << 20];
-                    let mut left = len;
-                    while left > 0 {
-                        let n = std::io::Read::read(&mut f, &mut buf[..left.min(1 << 20) as usize])
-                            .map_err(io)?;
-                        if n == 0 {
-                            return Err(EngineError::invalid(format!(
-                                "blob {d} shrank while saving"
-                            )));
-                        }
-                        out.write_all(&buf[..n]).map_err(io)?;
-                        left -= n as u64;
-                    }
-                    let pad = (512 - len % 512) % 512;
-                    out.write_all(&[0u8; 512][..pad as usize]).map_err(io)?;
+                    append_stream(&mut b, h, &path, f, len, &d)?;
+                }
+                Content::Layer(d, len) => {
+                    append_stream(&mut b, h, &path, self.layer_tar(&d)?, len, &d)?;
                 }
             }
         }
         b.into_inner().map_err(io)?.flush().map_err(io)?;
         Ok(())
     }
+}
+
+/// Appends an entry of `len` bytes read from `f` (blob or layer `d`). Blob paths fit a ustar
+/// header; the body is copied in 1 MiB chunks rather than through the tar crate's 8 KiB copy.
+fn append_stream<W: Write>(
+    b: &mut tar::Builder<W>,
+    mut h: tar::Header,
+    path: &str,
+    mut f: impl Read,
+    len: u64,
+    d: &Digest,
+) -> Result<()> {
+    let io = |e| EngineError::io("write archive", e);
+    h.set_size(len);
+    h.set_path(path).map_err(io)?;
+    h.set_cksum();
+    let out = b.get_mut();
+    out.write_all(h.as_bytes()).map_err(io)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = f.read(&mut buf[..left.min(1 << 20) as usize]).map_err(io)?;
+        if n == 0 {
+            return Err(EngineError::invalid(format!(
+                "blob {d} shrank while saving"
+            )));
+        }
+        out.write_all(&buf[..n]).map_err(io)?;
+        left -= n as u64;
+    }
+    let pad = (512 - len % 512) % 512;
+    out.write_all(&[0u8; 512][..pad as usize]).map_err(io)?;
+    Ok(())
 }
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {

@@ -133,6 +133,11 @@ CREATE TABLE audit (
     result TEXT NOT NULL
 );
 "#,
+    // The blob holding a layer when it is not its tar under the diff ID: a pulled layer is
+    // kept as the registry's compressed blob, under that blob's digest.
+    r#"
+ALTER TABLE layers ADD COLUMN blob TEXT;
+"#,
 ];
 
 /// The metadata database of one data directory.
@@ -202,11 +207,11 @@ impl Db {
         blob_referenced(&self.conn, d)
     }
 
-    /// Every blob some row names: image configs, manifests and layers.
+    /// Every blob some row names: image configs, manifests and the blobs holding layers.
     pub fn referenced_blobs(&mut self) -> Result<std::collections::HashSet<Digest>> {
         let mut st = self.conn.prepare(
             "SELECT id FROM images UNION SELECT manifest_digest FROM images WHERE manifest_digest IS NOT NULL
-             UNION SELECT diff_id FROM layers",
+             UNION SELECT COALESCE(blob, diff_id) FROM layers",
         )?;
         let rows = st.query_map([], |r| r.get::<_, String>(0))?;
         let mut out = std::collections::HashSet::new();
@@ -214,6 +219,24 @@ impl Db {
             out.insert(parse_digest(&r?)?);
         }
         Ok(out)
+    }
+
+    /// The blob holding layer `diff_id`: its tar under the diff ID itself, or a compressed
+    /// blob ([`WriteTx::insert_stored_layer`]). `None` when there is no such layer.
+    pub fn layer_blob(&mut self, diff_id: &Digest) -> Result<Option<Digest>> {
+        let blob: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT blob FROM layers WHERE diff_id = ?1",
+                [diff_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match blob {
+            None => Ok(None),
+            Some(None) => Ok(Some(diff_id.clone())),
+            Some(Some(b)) => Ok(Some(parse_digest(&b)?)),
+        }
     }
 
     /// Every compressed form recorded for a layer.
@@ -373,7 +396,7 @@ fn blob_referenced(conn: &Connection, d: &Digest) -> Result<bool> {
     let s = d.to_string();
     let n: i64 = conn.query_row(
         "SELECT (SELECT COUNT(*) FROM images WHERE id = ?1 OR manifest_digest = ?1)
-              + (SELECT COUNT(*) FROM layers WHERE diff_id = ?1)",
+              + (SELECT COUNT(*) FROM layers WHERE COALESCE(blob, diff_id) = ?1)",
         [&s],
         |r| r.get(0),
     )?;
@@ -415,12 +438,25 @@ impl WriteTx<'_> {
         layer: &LayerRecord,
         source: Option<&LayerSource>,
     ) -> Result<()> {
+        self.insert_stored_layer(layer, source, None)
+    }
+
+    /// [`insert_layer`](Self::insert_layer) of a layer held in `blob` (a compressed form of
+    /// its tar) rather than as its tar under the diff ID; `None` is the latter. A layer
+    /// already present keeps the blob it has.
+    pub fn insert_stored_layer(
+        &mut self,
+        layer: &LayerRecord,
+        source: Option<&LayerSource>,
+        blob: Option<&Digest>,
+    ) -> Result<()> {
         self.tx.execute(
-            "INSERT OR IGNORE INTO layers (diff_id, size, stored_bytes) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO layers (diff_id, size, stored_bytes, blob) VALUES (?1, ?2, ?3, ?4)",
             params![
                 layer.diff_id.to_string(),
                 layer.size as i64,
-                layer.stored_bytes as i64
+                layer.stored_bytes as i64,
+                blob.map(|b| b.to_string())
             ],
         )?;
         if let Some(s) = source {
@@ -742,6 +778,62 @@ mod tests {
         drop(db);
         let mut db = Db::open(&dir.path().join("strata.db")).unwrap();
         assert_eq!(db.view().unwrap().images.len(), 1);
+    }
+
+    #[test]
+    fn a_layer_kept_as_a_compressed_blob_references_that_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("strata.db")).unwrap();
+        let layer = |n: &str| LayerRecord {
+            diff_id: d(n),
+            size: 10,
+            stored_bytes: 4,
+        };
+        let gz = LayerSource {
+            digest: d("l1.gz"),
+            size: 4,
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+        };
+        db.write(|tx| -> Result<()> {
+            tx.insert_stored_layer(&layer("l1"), Some(&gz), Some(&gz.digest))?;
+            tx.insert_layer(&layer("l2"), None)?;
+            // present already: keeps the blob it has
+            tx.insert_stored_layer(&layer("l2"), None, Some(&d("other")))?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(db.layer_blob(&d("l1")).unwrap(), Some(d("l1.gz")));
+        assert_eq!(db.layer_blob(&d("l2")).unwrap(), Some(d("l2")));
+        assert_eq!(db.layer_blob(&d("l3")).unwrap(), None);
+        assert!(db.blob_referenced(&d("l1.gz")).unwrap());
+        assert!(!db.blob_referenced(&d("l1")).unwrap());
+        assert!(!db.blob_referenced(&d("other")).unwrap());
+        let refs = db.referenced_blobs().unwrap();
+        assert_eq!(refs, [d("l1.gz"), d("l2")].into_iter().collect());
+    }
+
+    #[test]
+    fn a_store_from_before_the_blob_column_keeps_its_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("strata.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+                .unwrap();
+            for (i, m) in MIGRATIONS[..3].iter().enumerate() {
+                conn.execute_batch(m).unwrap();
+                conn.execute("INSERT INTO schema_version (version) VALUES (?1)", [i + 1])
+                    .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO layers (diff_id, size, stored_bytes) VALUES (?1, 10, 10)",
+                [d("old").to_string()],
+            )
+            .unwrap();
+        }
+        let mut db = Db::open(&path).unwrap();
+        assert_eq!(db.layer_blob(&d("old")).unwrap(), Some(d("old")));
+        assert!(db.blob_referenced(&d("old")).unwrap());
     }
 }
 
