@@ -887,6 +887,11 @@ fn kept_as_served(
         config,
         "save → load keeps the ID"
     );
+    assert_eq!(
+        s.ok(&["tree", reference]),
+        loaded.ok(&["tree", reference]),
+        "the merged tree reads the same from compressed blobs as from tars"
+    );
     for d in &diff_ids {
         assert!(loaded.blobs().contains_key(hex(d)), "the saved tar of {d}");
     }

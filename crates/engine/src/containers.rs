@@ -24,6 +24,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What `config.json` holds for a container.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -306,7 +307,8 @@ impl Engine {
         }))
     }
 
-    /// The changesets of an image's layers, bottom first, read from their blobs.
+    /// The changesets of an image's layers, bottom first, read from their blobs: those not
+    /// read lately are read in parallel (one thread per CPU), then kept for the next call.
     pub fn image_changesets(&self, image: &Digest) -> Result<Vec<Changeset>> {
         let view = self.view()?;
         let rec = view
@@ -314,13 +316,61 @@ impl Engine {
             .iter()
             .find(|i| &i.id == image)
             .ok_or_else(|| EngineError::NotFound(format!("No such image: {image}")))?;
-        rec.diff_ids
+        let cached: Vec<Option<Arc<Changeset>>> = {
+            let cache = self.changesets.lock().unwrap_or_else(|e| e.into_inner());
+            rec.diff_ids.iter().map(|d| cache.get(d)).collect()
+        };
+        let missing: Vec<&Digest> = rec
+            .diff_ids
             .iter()
-            .map(|d| {
-                layer_diff::read_changeset(self.layer_tar(d)?)
-                    .map_err(|e| EngineError::invalid(format!("layer {d}: {e}")))
+            .zip(&cached)
+            .filter(|(_, c)| c.is_none())
+            .map(|(d, _)| d)
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(missing.len());
+        let read: Vec<(usize, Result<Changeset>)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(d) = missing.get(i) else {
+                                return out;
+                            };
+                            let cs = self.layer_tar(d).and_then(|r| {
+                                layer_diff::read_changeset(r)
+                                    .map_err(|e| EngineError::invalid(format!("layer {d}: {e}")))
+                            });
+                            out.push((i, cs));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("changeset reader"))
+                .collect()
+        });
+        let mut fresh: Vec<Option<Arc<Changeset>>> = vec![None; missing.len()];
+        for (i, cs) in read {
+            fresh[i] = Some(Arc::new(cs?));
+        }
+        let mut cache = self.changesets.lock().unwrap_or_else(|e| e.into_inner());
+        for (d, cs) in missing.iter().zip(&fresh) {
+            cache.put((*d).clone(), cs.clone().expect("every missing layer read"));
+        }
+        let mut fresh = fresh.into_iter().flatten();
+        Ok(cached
+            .into_iter()
+            .map(|c| {
+                let cs = c.or_else(|| fresh.next()).expect("every layer read");
+                Changeset::clone(&cs)
             })
-            .collect()
+            .collect())
     }
 
     fn upper_changeset(&self, id: &str) -> Result<Changeset> {
@@ -948,5 +998,53 @@ impl Drop for StagedLayer {
         if !self.published {
             let _ = fs::remove_dir_all(&self.tmp);
         }
+    }
+}
+
+/// The changesets of the layers read lately, by diff ID; at most [`ChangesetCache::LAYERS`],
+/// the oldest forgotten first.
+#[derive(Default)]
+pub(crate) struct ChangesetCache {
+    map: std::collections::HashMap<Digest, Arc<Changeset>>,
+    order: std::collections::VecDeque<Digest>,
+}
+
+impl ChangesetCache {
+    const LAYERS: usize = 128;
+
+    fn get(&self, d: &Digest) -> Option<Arc<Changeset>> {
+        self.map.get(d).cloned()
+    }
+
+    fn put(&mut self, d: Digest, cs: Arc<Changeset>) {
+        if self.map.insert(d.clone(), cs).is_none() {
+            self.order.push_back(d);
+            while self.order.len() > Self::LAYERS {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn the_changeset_cache_forgets_the_oldest_first() {
+        let mut c = ChangesetCache::default();
+        let d = |i: usize| Digest::of(i.to_string().as_bytes());
+        for i in 0..ChangesetCache::LAYERS + 2 {
+            c.put(d(i), Arc::new(Changeset::default()));
+            // putting one again does not count twice
+            c.put(d(i), Arc::new(Changeset::default()));
+        }
+        assert!(c.get(&d(0)).is_none() && c.get(&d(1)).is_none());
+        assert!(c.get(&d(2)).is_some());
+        assert!(c.get(&d(ChangesetCache::LAYERS + 1)).is_some());
+        assert_eq!(c.map.len(), ChangesetCache::LAYERS);
+        assert_eq!(c.order.len(), ChangesetCache::LAYERS);
     }
 }

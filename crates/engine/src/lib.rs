@@ -60,6 +60,8 @@ pub struct Engine {
     db: Mutex<Db>,
     leases: gc::Leases,
     events: events::Bus,
+    /// Changesets of layers read lately, by diff ID (layers never change).
+    changesets: Mutex<containers::ChangesetCache>,
 }
 
 impl Engine {
@@ -76,6 +78,7 @@ impl Engine {
             db: Mutex::new(db),
             leases,
             events: Default::default(),
+            changesets: Default::default(),
         })
     }
 
