@@ -4,6 +4,8 @@
 //! Deliberately absent: any mocking. Every test drives the built binary and real peer programs;
 //! a missing peer is a hard failure with an install hint ([`require`]), never a silent skip.
 
+pub mod registry;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -7,6 +7,7 @@
 //! older than the dashboard's sources the tests build it once with `trunk build --release`
 //! (about 10 minutes from cold), and fail with an install hint when trunk is missing. `benchmark_images_table_1000` is run by `scripts/bench-web.sh`.
 
+use e2e::registry::{free_port, Registry};
 use e2e::{busybox_rootfs, require, strata_bin, tar_of, workspace_root, Store};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -84,14 +85,6 @@ fn is_fresh(dist: &std::path::Path) -> bool {
     ["src", "index.html", "style.css", "Cargo.toml"]
         .iter()
         .all(|p| newest(&web.join(p)) <= built)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1029,32 +1022,10 @@ fn a_tag_made_by_the_docker_cli_appears_without_reload() {
 /// on the server; until it exists this test fails (on purpose) with the server's message.
 #[test]
 fn pull_shows_per_layer_progress() {
-    require("/usr/bin/docker-registry");
     let store = Store::new();
     // a registry holding one image, pushed with skopeo from a save archive
-    let reg_port = free_port();
-    let reg_dir = store.scratch().join("registry");
-    std::fs::create_dir_all(&reg_dir).unwrap();
-    let cfg = reg_dir.join("config.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{reg_port}\n",
-            reg_dir.join("data").display()
-        ),
-    )
-    .unwrap();
-    let mut registry = Command::new("/usr/bin/docker-registry")
-        .args(["serve", cfg.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn docker-registry");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http(reg_port, "GET", "/v2/", None, &[]).is_err() {
-        assert!(Instant::now() < deadline, "registry did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let registry = Registry::start();
+    let reg_port = registry.port();
     let other = Store::new();
     import_busybox(&other, "bb:1");
     let archive = other.scratch().join("bb.tar");
@@ -1100,8 +1071,7 @@ fn pull_shows_per_layer_progress() {
     );
     b.find(&row(&format!("127.0.0.1:{reg_port}/team/bb:1")));
     b.screenshot("pulled");
-    let _ = registry.kill();
-    let _ = registry.wait();
+    drop(registry);
 }
 
 /// `scripts/bench-web.sh`: time to an interactive images table with 1,000 images, and the

@@ -1,5 +1,6 @@
 //! The server under concurrent clients, and its live event stream, against a real registry.
 
+use e2e::registry::{free_port, Registry};
 use e2e::{busybox_rootfs, require, strata_bin, tar_of, Store};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -9,14 +10,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const DOCKER: &str = "/usr/local/bin/docker";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn wait_for(port: u16, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -47,31 +40,6 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// The CNCF registry on a free loopback port with its own storage.
-fn registry(dir: &std::path::Path) -> (Proc, u16) {
-    require("docker-registry");
-    let port = free_port();
-    let cfg = dir.join("registry.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.join("data").display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let p = Proc(child);
-    wait_for(port, "/v2/");
-    (p, port)
 }
 
 fn serve(store: &Store) -> (Proc, u16) {
@@ -132,8 +100,8 @@ fn push_image(name: &str, marker: &str) {
 #[test]
 fn event_stream_shows_tag_rmi_and_pull_with_layer_progress() {
     require(DOCKER);
-    let reg_dir = tempfile::tempdir().unwrap();
-    let (_reg, rport) = registry(reg_dir.path());
+    let reg = Registry::start();
+    let rport = reg.port();
     let remote = format!("127.0.0.1:{rport}/ev:1");
     push_image(&remote, "events");
     let s = Store::new();
@@ -343,8 +311,8 @@ fn round(round: usize, rport: u16) {
 
 #[test]
 fn fifty_concurrent_clients_lose_no_tag_and_keep_refcounts_exact_ten_rounds() {
-    let reg_dir = tempfile::tempdir().unwrap();
-    let (_reg, rport) = registry(reg_dir.path());
+    let reg = Registry::start();
+    let rport = reg.port();
     push_image(&format!("127.0.0.1:{rport}/base:1"), "one");
     push_image(&format!("127.0.0.1:{rport}/base:2"), "two");
     for r in 0..10 {
@@ -355,36 +323,9 @@ fn fifty_concurrent_clients_lose_no_tag_and_keep_refcounts_exact_ten_rounds() {
 #[test]
 fn docker_cli_pull_push_search_and_login_through_the_server() {
     require(DOCKER);
-    let reg_dir = tempfile::tempdir().unwrap();
     // a registry with htpasswd Basic auth for u:p
-    let port_r = free_port();
-    let htpasswd = reg_dir.path().join("htpasswd");
-    std::fs::write(&htpasswd, format!("u:{}\n", bcrypt::hash("p", 4).unwrap())).unwrap();
-    let cfg = reg_dir.path().join("registry.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port_r}\nauth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
-            reg_dir.path().join("data").display(),
-            htpasswd.display()
-        ),
-    )
-    .unwrap();
-    require("docker-registry");
-    let _reg = Proc(
-        Command::new("docker-registry")
-            .arg("serve")
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port_r)).is_err() {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let reg = Registry::start_with_auth("u", "p");
+    let port_r = reg.port();
     let s = Store::new();
     let rootfs = s.scratch().join("rootfs");
     busybox_rootfs(&rootfs);

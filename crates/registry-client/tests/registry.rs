@@ -3,6 +3,7 @@
 //! 127.0.0.1, and against small fake HTTP servers for what a well-behaved registry never does
 //! (wrong bytes, 503s, broken downloads, bearer tokens, redirects, relative `Location`s).
 
+use e2e::registry::{free_port, Registry};
 use oci_model::{media_types, Descriptor, Digest, Index, Manifest, Platform};
 use registry_client::{
     select_platform, Client, Credentials, Error, ErrorKind, RegistryConfig, Repo,
@@ -10,8 +11,6 @@ use registry_client::{
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,106 +18,9 @@ use std::time::{Duration, Instant};
 // ------------------------------------------------------------------------------------------
 // The real registry
 
-const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
-
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Registry {
-    fn start() -> Registry {
-        Registry::start_with_auth(None)
-    }
-
-    /// A registry with htpasswd (bcrypt) Basic auth for `user:pass`.
-    fn start_with_auth(user_pass: Option<(&str, &str)>) -> Registry {
-        assert!(
-            Path::new(REGISTRY_BIN).exists(),
-            "{REGISTRY_BIN} missing: apt-get install -y docker-registry (scripts/install-deps.sh test)"
-        );
-        let mut last_log = String::new();
-        for _ in 0..5 {
-            let dir = tempfile::tempdir().unwrap();
-            let port = free_port();
-            let mut auth = String::new();
-            if let Some((user, pass)) = user_pass {
-                let hash = bcrypt::hash(pass, 4).unwrap();
-                let htpasswd = dir.path().join("htpasswd");
-                std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
-                auth = format!(
-                    "auth:\n  htpasswd:\n    realm: x\n    path: {}\n",
-                    htpasswd.display()
-                );
-            }
-            let config = format!(
-                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: registry-client-tests\n{auth}",
-                dir.path().join("data").display()
-            );
-            let config_path = dir.path().join("config.yml");
-            std::fs::write(&config_path, config).unwrap();
-            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-            let child = Command::new(REGISTRY_BIN)
-                .arg("serve")
-                .arg(&config_path)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap();
-            let mut reg = Registry { child, port, dir };
-            if reg.wait_ready() {
-                return reg;
-            }
-            last_log =
-                std::fs::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default();
-        }
-        panic!("docker-registry did not start; last log:\n{last_log}");
-    }
-
-    /// Waits until `GET /v2/` answers (any status); false if the process died or timed out.
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if self.child.try_wait().unwrap().is_some() {
-                return false;
-            }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-                let mut buf = [0u8; 12];
-                if s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
-                    return true;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn repo(&self, name: &str) -> Repo {
-        Repo::new(&self.host(), name)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `repo` on `reg`.
+fn repo(reg: &Registry, name: &str) -> Repo {
+    Repo::new(&reg.host(), name)
 }
 
 fn anonymous() -> Client {
@@ -201,7 +103,7 @@ fn push_image(client: &Client, repo: &Repo, tag: &str, content: &str) -> (Vec<u8
 fn ping_loopback_registry_over_http() {
     let reg = Registry::start();
     let client = anonymous();
-    assert_eq!(reg.repo("a").base_url(), format!("http://{}", reg.host()));
+    assert_eq!(repo(&reg, "a").base_url(), format!("http://{}", reg.host()));
     client.ping(&reg.host()).unwrap();
 }
 
@@ -209,7 +111,7 @@ fn ping_loopback_registry_over_http() {
 fn blobs_monolithic_and_chunked_upload_exists_and_get() {
     let reg = Registry::start();
     let client = anonymous();
-    let repo = reg.repo("blobs/test");
+    let repo = repo(&reg, "blobs/test");
     let mono: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     let chunked: Vec<u8> = (0..50_003u32).map(|i| (i % 13) as u8).collect();
 
@@ -251,7 +153,7 @@ fn blobs_monolithic_and_chunked_upload_exists_and_get() {
 fn upload_with_wrong_digest_is_a_mismatch() {
     let reg = Registry::start();
     let client = anonymous();
-    let repo = reg.repo("bad");
+    let repo = repo(&reg, "bad");
     let claimed = Digest::of(b"something else");
     for chunk in [None, Some(4)] {
         let e = client
@@ -278,7 +180,7 @@ fn upload_with_wrong_digest_is_a_mismatch() {
 fn push_manifest_and_get_it_back_by_tag_and_digest() {
     let reg = Registry::start();
     let client = anonymous();
-    let repo = reg.repo("bb");
+    let repo = repo(&reg, "bb");
     let (manifest, digest) = push_image(&client, &repo, "v1", "hello");
 
     let (bytes, mt, d) = client.get_manifest(&repo, "v1", &[]).unwrap();
@@ -357,7 +259,7 @@ fn push_manifest_and_get_it_back_by_tag_and_digest() {
 fn docker_media_types_and_an_index_round_trip() {
     let reg = Registry::start();
     let client = anonymous();
-    let repo = reg.repo("multi/arch");
+    let repo = repo(&reg, "multi/arch");
     let (config, layer, _) = tiny_image("docker");
     upload(&client, &repo, &config, None);
     upload(&client, &repo, &layer, None);
@@ -434,8 +336,8 @@ fn docker_media_types_and_an_index_round_trip() {
 fn tags_and_catalog() {
     let reg = Registry::start();
     let client = anonymous();
-    let a = reg.repo("lib/a");
-    let b = reg.repo("lib/b");
+    let a = repo(&reg, "lib/a");
+    let b = repo(&reg, "lib/b");
     push_image(&client, &a, "2", "a2");
     push_image(&client, &a, "1", "a1");
     push_image(&client, &a, "latest", "a1");
@@ -447,7 +349,7 @@ fn tags_and_catalog() {
     let mut repos = client.catalog(&reg.host()).unwrap();
     repos.sort();
     assert_eq!(repos, ["lib/a", "lib/b"]);
-    let e = client.tags(&reg.repo("none")).unwrap_err();
+    let e = client.tags(&repo(&reg, "none")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert!(
         e.to_string().starts_with(&format!(
@@ -462,8 +364,8 @@ fn tags_and_catalog() {
 fn cross_repository_mount() {
     let reg = Registry::start();
     let client = anonymous();
-    let src = reg.repo("src/repo");
-    let dst = reg.repo("dst/repo");
+    let src = repo(&reg, "src/repo");
+    let dst = repo(&reg, "dst/repo");
     let d = upload(&client, &src, b"shared layer bytes", None);
     assert_eq!(client.blob_exists(&dst, &d).unwrap(), None);
     assert!(client.mount_blob(&dst, &d, "src/repo").unwrap());
@@ -477,8 +379,8 @@ fn cross_repository_mount() {
 
 #[test]
 fn htpasswd_basic_auth() {
-    let reg = Registry::start_with_auth(Some(("alice", "s3cret")));
-    let repo = reg.repo("private/app");
+    let reg = Registry::start_with_auth("alice", "s3cret");
+    let repo = repo(&reg, "private/app");
 
     let anon = anonymous();
     let e = anon.ping(&reg.host()).unwrap_err();
