@@ -33,15 +33,15 @@ pub fn ContainersPage() -> impl IntoView {
         let n = name.get_untracked();
         busy.set(true);
         spawn_local(async move {
-            let mut body = serde_json::json!({ "image": img.trim() });
-            if !n.trim().is_empty() {
-                body["name"] = serde_json::json!(n.trim());
-            }
+            let body = crate::wire::CreateContainerRequest {
+                image: img.trim().to_string(),
+                name: Some(n.trim().to_string()).filter(|n| !n.is_empty()),
+            };
             let res = net::send(
                 "cannot create the container",
                 "POST",
                 "/api/containers",
-                Some(body),
+                net::body(&body),
             )
             .await;
             busy.set(false);
@@ -278,10 +278,12 @@ pub fn ContainerPage(id: String) -> impl IntoView {
     let commit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let id = id_c.clone();
-        let body = serde_json::json!({
-            "reference": Some(reference.get_untracked()).filter(|r| !r.trim().is_empty()),
-            "message": Some(message.get_untracked()).filter(|r| !r.trim().is_empty()),
-            "author": Some(author.get_untracked()).filter(|r| !r.trim().is_empty()),
+        let given = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+        let body = net::body(&crate::wire::CommitRequest {
+            reference: given(reference.get_untracked()),
+            message: given(message.get_untracked()),
+            author: given(author.get_untracked()),
+            changes: Vec::new(),
         });
         committing.set(true);
         spawn_local(async move {
@@ -289,7 +291,7 @@ pub fn ContainerPage(id: String) -> impl IntoView {
                 "cannot commit",
                 "POST",
                 &format!("/api/containers/{}/commit", enc(&id)),
-                Some(body),
+                body,
             )
             .await;
             committing.set(false);

@@ -89,7 +89,10 @@ pub fn ImagePage(id: String) -> impl IntoView {
                     "cannot create a container",
                     "POST",
                     "/api/containers",
-                    Some(serde_json::json!({ "image": id })),
+                    net::body(&crate::wire::CreateContainerRequest {
+                        image: id,
+                        name: None,
+                    }),
                 )
                 .await;
                 match res.and_then(|b| crate::wire::decode::<ContainerDto>("container", &b)) {

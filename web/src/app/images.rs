@@ -732,7 +732,7 @@ pub fn TagDialog(source: String, on_close: Callback<()>) -> impl IntoView {
                 &format!("cannot tag {src} as {t}"),
                 "POST",
                 &format!("/api/images/{}/tag", enc(&src)),
-                Some(serde_json::json!({ "target": t })),
+                net::body(&crate::wire::TagRequest { target: t.clone() }),
             )
             .await;
             busy.set(false);

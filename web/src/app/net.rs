@@ -16,6 +16,11 @@ pub fn enc(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A request body of the dashboard API (an `api_types` request) as [`send`] takes it.
+pub fn body<T: serde::Serialize>(req: &T) -> Option<serde_json::Value> {
+    Some(serde_json::to_value(req).expect("request types serialise"))
+}
+
 /// The response when it is a 2xx; otherwise an error naming `what` and the server's message.
 async fn checked(what: &str, res: Result<Response, gloo_net::Error>) -> Result<Response, String> {
     let res = res.map_err(|e| {
