@@ -311,7 +311,7 @@ fn hostile_archives_into_a_container_are_refused_or_confined() {
         b"x",
     );
     let o = s.run_stdin(&["cp", "-", "hh:/tmp"], &b.into_inner().unwrap());
-    assert!(!(o.status == 0));
+    assert_ne!(o.status, 0);
     assert!(
         o.stderr.contains("leaves the root") || o.stderr.contains(".."),
         "{}",
@@ -346,14 +346,14 @@ fn hostile_archives_into_a_container_are_refused_or_confined() {
         b"",
     );
     let o = s.run_stdin(&["cp", "-", "hh:/tmp"], &b.into_inner().unwrap());
-    assert!(!(o.status == 0), "{}", o.stdout);
+    assert_ne!(o.status, 0, "{}", o.stdout);
     assert!(!upper.join("tmp/link").exists());
 
     // a whiteout name smuggled in through cp: refused
     let mut b = tar::Builder::new(Vec::new());
     raw_entry(&mut b, ".wh.passwd", tar::EntryType::Regular, None, b"");
     let o = s.run_stdin(&["cp", "-", "hh:/etc"], &b.into_inner().unwrap());
-    assert!(!(o.status == 0));
+    assert_ne!(o.status, 0);
     assert!(
         s.ok(&["tree", "hh", "/etc/passwd"]).contains("L1"),
         "passwd still visible"

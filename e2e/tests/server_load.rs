@@ -97,20 +97,8 @@ fn push_image(name: &str, marker: &str) {
     s.ok(&["push", name]);
 }
 
-#[test]
-fn event_stream_shows_tag_rmi_and_pull_with_layer_progress() {
-    require(DOCKER);
-    let reg = Registry::start();
-    let rport = reg.port();
-    let remote = format!("127.0.0.1:{rport}/ev:1");
-    push_image(&remote, "events");
-    let s = Store::new();
-    let rootfs = s.scratch().join("rootfs");
-    busybox_rootfs(&rootfs);
-    s.ok(&["import", tar_of(&rootfs).to_str().unwrap(), "bb:1"]);
-    let (_srv, port) = serve(&s);
-
-    // subscribe to the dashboard's SSE stream
+/// The dashboard's SSE stream on `port`: each event's JSON, as it arrives.
+fn sse_events(port: u16) -> mpsc::Receiver<serde_json::Value> {
     let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         sse,
@@ -134,6 +122,77 @@ fn event_stream_shows_tag_rmi_and_pull_with_layer_progress() {
         }
     });
     std::thread::sleep(Duration::from_millis(300));
+    rx
+}
+
+/// A store holding busybox as `bb:1`.
+fn store_with_busybox() -> Store {
+    let s = Store::new();
+    let rootfs = s.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    s.ok(&["import", tar_of(&rootfs).to_str().unwrap(), "bb:1"]);
+    s
+}
+
+/// What another process (the CLI) does to the store shows in a running server's event
+/// streams too, once and in its order; the server's own events are not doubled, and what
+/// happened before the server started is not replayed.
+#[test]
+fn cli_changes_show_in_the_server_event_stream() {
+    // imported before the server starts: not replayed
+    let s = store_with_busybox();
+    let (_srv, port) = serve(&s);
+    let rx = sse_events(port);
+
+    s.ok(&["tag", "bb:1", "bb:cli"]);
+    let (status, _) = http(port, "POST", "/images/bb:1/tag?repo=bb&tag=srv", "");
+    assert_eq!(status, 201);
+    s.ok(&["rmi", "bb:cli"]);
+
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && seen.len() < 3 {
+        if let Ok(v) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(format!(
+                "{} {} {}",
+                v["Type"].as_str().unwrap_or(""),
+                v["Action"].as_str().unwrap_or(""),
+                v["Attributes"]["name"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    // a moment more: nothing doubled arrives
+    while let Ok(v) = rx.recv_timeout(Duration::from_millis(1000)) {
+        seen.push(v.to_string());
+    }
+    // the relay passes the CLI's events on within a poll, in their order; the server's own
+    // event may come between or before them
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["image tag bb:cli", "image tag bb:srv", "image untag bb:cli"],
+        "{seen:?}"
+    );
+    let at = |x: &str| seen.iter().position(|e| e == x).unwrap();
+    assert!(
+        at("image tag bb:cli") < at("image untag bb:cli"),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn event_stream_shows_tag_rmi_and_pull_with_layer_progress() {
+    require(DOCKER);
+    let reg = Registry::start();
+    let rport = reg.port();
+    let remote = format!("127.0.0.1:{rport}/ev:1");
+    push_image(&remote, "events");
+    let s = store_with_busybox();
+    let (_srv, port) = serve(&s);
+
+    // subscribe to the dashboard's SSE stream
+    let rx = sse_events(port);
 
     let docker = |args: &[&str]| {
         let o = Command::new(DOCKER)

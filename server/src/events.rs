@@ -3,7 +3,9 @@
 //!
 //! One forwarder thread per engine drains [`engine::Engine::subscribe`] into a
 //! `tokio::sync::broadcast` channel and a ring of recent events (for `since`); every HTTP
-//! subscriber is a broadcast receiver. A subscriber that falls more than the channel's
+//! subscriber is a broadcast receiver. A relay thread has the engine pass on, every
+//! [`RELAY_EVERY`], the events other processes using the store recorded (the CLI's tags,
+//! pulls, removals), so the streams show every change to the store, not only this server's. A subscriber that falls more than the channel's
 //! capacity behind loses the oldest events rather than slowing the engine down.
 
 use crate::bridge::first;
@@ -23,6 +25,8 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 const CAPACITY: usize = 1024;
+/// How often the events of other processes are looked for.
+pub(crate) const RELAY_EVERY: Duration = Duration::from_millis(250);
 const REPLAY: usize = 1024;
 
 /// The fan-out point for one engine's events.
@@ -37,9 +41,9 @@ struct HubInner {
 }
 
 impl Hub {
-    /// Starts the forwarder thread for `engine`. The thread ends when the engine (and with it
-    /// the sending side of its subscription) is dropped.
-    pub(crate) fn start(engine: &engine::Engine) -> Hub {
+    /// Starts the forwarder and relay threads for `engine`. They end when the engine (and with
+    /// it the sending side of its subscription) is dropped.
+    pub(crate) fn start(engine: &Arc<engine::Engine>) -> Hub {
         let (tx, _) = broadcast::channel(CAPACITY);
         let inner = Arc::new(HubInner {
             tx,
@@ -62,6 +66,17 @@ impl Hub {
                 }
             })
             .expect("spawn the event forwarder thread");
+        let weak = Arc::downgrade(engine);
+        // Marks where the relay starts: earlier events are not replayed.
+        let _ = engine.relay_other_processes_events();
+        std::thread::Builder::new()
+            .name("strata-event-relay".into())
+            .spawn(move || loop {
+                std::thread::sleep(RELAY_EVERY);
+                let Some(engine) = weak.upgrade() else { return };
+                let _ = engine.relay_other_processes_events();
+            })
+            .expect("spawn the event relay thread");
         Hub { inner }
     }
 

@@ -76,11 +76,7 @@ fn message(p: &Progress) -> Value {
             json!({ "current": cur, "total": total }),
         );
         let width = 50u64;
-        let filled = if total > 0 {
-            cur.min(total) * width / total
-        } else {
-            0
-        };
+        let filled = (cur.min(total) * width).checked_div(total).unwrap_or(0);
         let bar = format!(
             "[{}>{}] {}/{}",
             "=".repeat(filled as usize),

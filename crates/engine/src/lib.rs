@@ -60,6 +60,9 @@ pub struct Engine {
     db: Mutex<Db>,
     leases: gc::Leases,
     events: events::Bus,
+    /// The store's event log, on a connection of its own (events are emitted while the
+    /// metadata connection may still be held).
+    event_log: Mutex<events::Log>,
     /// Changesets of layers read lately, by diff ID (layers never change).
     changesets: Mutex<containers::ChangesetCache>,
 }
@@ -78,6 +81,7 @@ impl Engine {
             db: Mutex::new(db),
             leases,
             events: Default::default(),
+            event_log: Default::default(),
             changesets: Default::default(),
         })
     }
@@ -96,14 +100,46 @@ impl Engine {
         self.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Receives every event this engine emits from now on.
+    /// Receives every event this engine emits from now on, and those of other processes it
+    /// [relays](Engine::relay_other_processes_events).
     pub fn subscribe(&self) -> std::sync::mpsc::Receiver<Event> {
         self.events.subscribe()
     }
 
-    /// Sends an event to every subscriber.
+    /// Sends an event to every subscriber, and, unless it is pull progress, records it in the
+    /// store's event log for the other processes using the store (best effort).
     pub fn emit(&self, e: Event) {
-        self.events.emit(e)
+        self.emit_all(vec![e])
+    }
+
+    /// [`emit`](Engine::emit) of several events, recorded in one transaction.
+    pub fn emit_all(&self, events: Vec<Event>) {
+        let lasting: Vec<&Event> = events.iter().filter(|e| e.action != "progress").collect();
+        if !lasting.is_empty() {
+            self.event_log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append(&self.root, &lasting);
+        }
+        for e in events {
+            self.events.emit(e)
+        }
+    }
+
+    /// Sends the events other processes recorded since the last call to every subscriber; the
+    /// first call only marks where to start. Returns how many were sent. A server calls this
+    /// now and then, so that what the CLI does shows in its event streams.
+    pub fn relay_other_processes_events(&self) -> Result<usize> {
+        let got = self
+            .event_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .others_since_last(&self.root)?;
+        let n = got.len();
+        for e in got {
+            self.events.emit(e);
+        }
+        Ok(n)
     }
 
     /// A consistent snapshot of the metadata.

@@ -56,20 +56,22 @@ impl Engine {
 
     /// Emits the `untag` / `delete` events of an applied plan.
     fn emit_plan(&self, plan: &RmiPlan) {
+        let mut events = Vec::new();
         for e in &plan.events {
             match e {
                 RmiEvent::Untagged(r) => {
-                    self.emit(Event::new("image", "untag", r.clone()).with("name", r.clone()))
+                    events.push(Event::new("image", "untag", r.clone()).with("name", r.clone()))
                 }
                 RmiEvent::Deleted(d) if plan.delete_images.contains(d) => {
-                    self.emit(Event::new("image", "delete", d.to_string()))
+                    events.push(Event::new("image", "delete", d.to_string()))
                 }
                 RmiEvent::Deleted(_) => {}
             }
         }
         for l in &plan.delete_layers {
-            self.emit(Event::new("layer", "delete", l.to_string()));
+            events.push(Event::new("layer", "delete", l.to_string()));
         }
+        self.emit_all(events);
     }
 
     /// `rmi` of one name or ID: untags and deletes as Docker does; returns the events

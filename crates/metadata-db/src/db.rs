@@ -138,7 +138,19 @@ CREATE TABLE audit (
     r#"
 ALTER TABLE layers ADD COLUMN blob TEXT;
 "#,
+    // The events every process sharing the store emitted (JSON), for a server to relay the
+    // changes another process (the CLI) made.
+    r#"
+CREATE TABLE events (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    pid  INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+"#,
 ];
+
+/// How many events [`Db::append_events`] keeps.
+pub const EVENTS_KEPT: i64 = 1000;
 
 /// The metadata database of one data directory.
 pub struct Db {
@@ -237,6 +249,42 @@ impl Db {
             Some(None) => Ok(Some(diff_id.clone())),
             Some(Some(b)) => Ok(Some(parse_digest(&b)?)),
         }
+    }
+
+    /// Appends events (their JSON `bodies`) emitted by process `pid`, in one transaction, and
+    /// forgets all but the newest [`EVENTS_KEPT`].
+    pub fn append_events(&mut self, pid: u32, bodies: &[String]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for b in bodies {
+            tx.execute(
+                "INSERT INTO events (pid, body) VALUES (?1, ?2)",
+                params![pid, b],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?1",
+            [EVENTS_KEPT],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The events after sequence number `seq`, oldest first: `(seq, pid, body)`.
+    pub fn events_after(&mut self, seq: i64) -> Result<Vec<(i64, u32, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT seq, pid, body FROM events WHERE seq > ?1 ORDER BY seq")?;
+        let rows = st.query_map([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    /// The sequence number of the newest event (0 when there is none).
+    pub fn last_event_seq(&mut self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
     }
 
     /// Every compressed form recorded for a layer.
@@ -810,6 +858,30 @@ mod tests {
         assert!(!db.blob_referenced(&d("other")).unwrap());
         let refs = db.referenced_blobs().unwrap();
         assert_eq!(refs, [d("l1.gz"), d("l2")].into_iter().collect());
+    }
+
+    #[test]
+    fn events_append_in_order_and_only_the_newest_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("strata.db")).unwrap();
+        assert_eq!(db.last_event_seq().unwrap(), 0);
+        db.append_events(7, &["a".into(), "b".into()]).unwrap();
+        let start = db.last_event_seq().unwrap();
+        let bodies: Vec<String> = (0..EVENTS_KEPT + 5).map(|i| i.to_string()).collect();
+        db.append_events(8, &bodies).unwrap();
+        let all = db.events_after(0).unwrap();
+        assert_eq!(all.len() as i64, EVENTS_KEPT);
+        assert_eq!(
+            all.last().unwrap(),
+            &(start + EVENTS_KEPT + 5, 8, (EVENTS_KEPT + 4).to_string())
+        );
+        assert!(all.windows(2).all(|w| w[0].0 + 1 == w[1].0));
+        let last = db.last_event_seq().unwrap();
+        db.append_events(9, &["c".into()]).unwrap();
+        assert_eq!(
+            db.events_after(last).unwrap(),
+            vec![(last + 1, 9, "c".to_string())]
+        );
     }
 
     #[test]

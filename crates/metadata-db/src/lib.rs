@@ -10,4 +10,4 @@
 
 mod db;
 
-pub use db::{AuditRecord, Db, DbError, LayerSource, TokenRecord, WriteTx};
+pub use db::{AuditRecord, Db, DbError, LayerSource, TokenRecord, WriteTx, EVENTS_KEPT};

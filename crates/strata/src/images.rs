@@ -319,14 +319,9 @@ pub struct DfArgs {
 }
 
 fn with_percent(reclaimable: u64, total: u64) -> String {
-    if total > 0 {
-        format!(
-            "{} ({}%)",
-            human_size(reclaimable),
-            reclaimable * 100 / total
-        )
-    } else {
-        human_size(reclaimable)
+    match (reclaimable * 100).checked_div(total) {
+        Some(percent) => format!("{} ({percent}%)", human_size(reclaimable)),
+        None => human_size(reclaimable),
     }
 }
 

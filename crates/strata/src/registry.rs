@@ -41,11 +41,9 @@ impl Printer {
         };
         if let (Some(cur), Some(total)) = (p.current, p.total) {
             let width = 50usize;
-            let filled = if total > 0 {
-                (cur.min(total) * width as u64 / total) as usize
-            } else {
-                0
-            };
+            let filled = (cur.min(total) * width as u64)
+                .checked_div(total)
+                .unwrap_or(0) as usize;
             let bar = if filled >= width {
                 "=".repeat(width)
             } else {
