@@ -788,7 +788,10 @@ impl Engine {
                 return Err(verification(got.unwrap_err().to_string()));
             }
             // the unpacker gave up on bad bytes and closed the pipe: its reason is the real one
-            (Err(registry_client::Error::Io { .. }), Err(e)) => {
+            // (a failed write of the blob itself, a full disk say, is reported as it is)
+            (Err(registry_client::Error::Io { source, .. }), Err(e))
+                if source.kind() == std::io::ErrorKind::BrokenPipe =>
+            {
                 return Err(verification(e.to_string()))
             }
             _ => {}
