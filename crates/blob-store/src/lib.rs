@@ -16,7 +16,9 @@
 //! complete and durable. Writers never write there: a [`BlobWriter`] streams into a temp file
 //! in `ingest/` (same file system), hashing as it goes; [`BlobWriter::commit`] checks the
 //! digest and size, fsyncs the file, `rename`s it into place (atomic), and fsyncs the
-//! directory. Two writers of the same blob may race freely: both hold the same bytes, so
+//! directory. A [`BlobStore::writer_prehashed`] writer is for bytes the caller hashes as it
+//! writes them (a registry client checking a download); it commits only under the digest the
+//! caller checked. Two writers of the same blob may race freely: both hold the same bytes, so
 //! whichever rename lands last replaces identical content, and a writer that finds the blob
 //! already present simply drops its temp file.
 //!
