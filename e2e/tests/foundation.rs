@@ -839,16 +839,35 @@ fn fake_gzip_import_is_refused() {
     refused(&s, &["import", p(&f), "x:1"], &["gzip"]);
 }
 
+/// Zero bytes make an image of one empty layer, as Docker's `import` does (moby#18170): its
+/// diff ID is the sha256 of no bytes and its size 0; `save` and `load` carry it over, and a
+/// container of it holds nothing.
 #[test]
-fn empty_file_import_is_refused() {
+fn empty_file_import_makes_one_empty_layer() {
     let s = store_with_bb();
     let f = s.scratch().join("empty.tar");
     std::fs::write(&f, b"").unwrap();
-    refused(
-        &s,
-        &["import", p(&f), "x:1"],
-        &["empty", "EOF", "end of file"],
+    let id = s.ok(&["import", p(&f), "x:1"]).trim().to_string();
+    assert_eq!(s.image_id("x:1"), id);
+    let inspect = s.inspect("x:1");
+    assert_eq!(
+        inspect["RootFS"]["Layers"],
+        json!([format!("sha256:{}", e2e::sha256_bytes(b""))])
     );
+    assert_eq!(inspect["Size"], 0);
+    s.ok(&["fsck"]);
+    s.assert_blobs_hash_to_names();
+
+    let archive = s.scratch().join("x.tar");
+    s.ok(&["save", "-o", p(&archive), "x:1"]);
+    let t = Store::new();
+    t.ok(&["load", "-i", p(&archive)]);
+    assert_eq!(t.image_id("x:1"), id);
+    t.ok(&["create", "--name", "empty", "x:1"]);
+    let out = t.scratch().join("empty-root.tar");
+    t.ok(&["export", "-o", p(&out), "empty"]);
+    let listed = sh("tar", &["-tf", p(&out)]);
+    assert_eq!(listed.trim(), "", "an empty root: {listed}");
 }
 
 /// A docker-archive directory (legacy layout: `<hex>.json`, `<hex>.tar`, manifest.json)

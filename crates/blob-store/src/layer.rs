@@ -155,10 +155,9 @@ pub fn ingest_layer_with(
     };
     let mut magic = [0u8; 10];
     let (n, _) = fill(&mut src, &mut magic).map_err(|e| BlobError::io("read layer", e))?;
+    // An empty stream is an empty layer, as Docker has it (moby#18170): no entries, and the
+    // diff ID is the sha256 of no bytes.
     let magic = &magic[..n];
-    if magic.is_empty() {
-        return Err(BlobError::invalid("invalid tar: empty"));
-    }
     if let Some(name) = unsupported_compression(magic) {
         return Err(BlobError::invalid(format!(
             "invalid tar: {name}-compressed layers are not supported (only gzip and zstd)"
@@ -224,9 +223,6 @@ pub fn ingest_layer_with(
         io::copy(&mut src, &mut rest).map_err(|e| BlobError::io("read layer", e))?;
     }
     let writer = pump.writer.take().expect("the pump returns the writer");
-    if writer.written() == 0 {
-        return Err(BlobError::invalid("invalid tar: empty"));
-    }
     let (diff_id, size) = match writer {
         TarOut::Blob(w) => w.commit(opts.diff_id, None)?,
         TarOut::Hash(h, n) => {
@@ -336,13 +332,6 @@ enum TarOut {
 }
 
 impl TarOut {
-    fn written(&self) -> u64 {
-        match self {
-            TarOut::Blob(w) => w.written(),
-            TarOut::Hash(_, n) => *n,
-        }
-    }
-
     /// Writes (and hashes, unless the caller took the hasher) `b`.
     fn put(&mut self, b: &[u8], hashed_by_caller: bool) -> io::Result<()> {
         match self {
