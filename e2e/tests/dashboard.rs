@@ -160,10 +160,7 @@ fn http(
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(nl) = b.windows(2).position(|w| w == b"\r\n") {
         let size = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
@@ -841,10 +838,9 @@ fn container_copy_up_whiteout_and_commit() {
     b.screenshot("whiteout");
     let diff = store.ok(&[
         "diff",
-        &server.get_json("/api/containers")[0]["id"]
+        server.get_json("/api/containers")[0]["id"]
             .as_str()
-            .unwrap()
-            .to_string(),
+            .unwrap(),
     ]);
     assert!(
         diff.contains("C /etc/passwd") && diff.contains("D /bin/ls"),

@@ -307,7 +307,7 @@ impl Sandbox {
             return Err(format!("/{} is a directory in this layer", e.path));
         }
         cs.entries
-            .retain(|e| !(e.path == p && !matches!(e.kind, EntryKind::Opaque)));
+            .retain(|e| e.path != p || matches!(e.kind, EntryKind::Opaque));
         let mut entry = Entry::file(p.clone(), content.as_bytes().to_vec());
         if let Some(m) = &lower {
             // copy-up keeps the lower file's metadata

@@ -106,7 +106,7 @@ pub fn matrix_page(
     rows: std::ops::Range<usize>,
 ) -> Matrix {
     let mut list: Vec<&ImageSummaryDto> = images.iter().collect();
-    list.sort_by(|a, b| (a.dangling(), name(a)).cmp(&(b.dangling(), name(b))));
+    list.sort_by_key(|a| (a.dangling(), name(a)));
     let shown: Vec<ImageSummaryDto> = list
         .get(rows.start.min(list.len())..rows.end.min(list.len()))
         .unwrap_or_default()
@@ -138,7 +138,7 @@ pub fn matrix(images: &[ImageSummaryDto], layers: &BTreeMap<String, Vec<LayerDto
             .then_with(|| a.diff_id.cmp(&b.diff_id))
     });
     let mut list: Vec<&ImageSummaryDto> = images.iter().collect();
-    list.sort_by(|a, b| (a.dangling(), name(a)).cmp(&(b.dangling(), name(b))));
+    list.sort_by_key(|a| (a.dangling(), name(a)));
     let rows = list
         .into_iter()
         .map(|i| {
