@@ -656,14 +656,20 @@ fn kept_as_served(
             "the gzip blobs pulled go up as they are"
         );
     }
-    let back = Strata::new();
-    back.ok(&["pull", &target]);
-    assert_eq!(back.image_id(&target), config);
-    assert_same_tree(
-        &back.export_tree(&target, "back"),
-        &tree(rootfs),
+    pulls_back(
+        &target,
+        &config,
+        rootfs,
         "export of the image pushed on and pulled back",
     );
+}
+
+/// A fresh store pulls `reference`: image `id`, whose export is the tree of `rootfs`.
+fn pulls_back(reference: &str, id: &str, rootfs: &Path, what: &str) {
+    let back = Strata::new();
+    back.ok(&["pull", reference]);
+    assert_eq!(back.image_id(reference), id);
+    assert_same_tree(&back.export_tree(reference, "back"), &tree(rootfs), what);
 }
 
 /// The hex of `sha256:<hex>`.
@@ -1159,12 +1165,10 @@ fn push_then_skopeo_sees_the_digest_and_second_push_uploads_nothing() {
     );
 
     // a fresh store pulls it back: same ID, same tree
-    let p = Strata::new();
-    p.ok(&["pull", &reference]);
-    assert_eq!(p.image_id(&reference), id);
-    assert_same_tree(
-        &p.export_tree(&reference, "back"),
-        &tree(&rootfs),
+    pulls_back(
+        &reference,
+        &id,
+        &rootfs,
         "export of the pushed image pulled back",
     );
 }

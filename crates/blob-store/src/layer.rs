@@ -65,17 +65,34 @@ fn unsupported_compression(magic: &[u8]) -> Option<&'static str> {
 pub fn open_layer(store: &BlobStore, d: &Digest) -> Result<Box<dyn Read + Send>> {
     let mut r = BufReader::with_capacity(DECODER_INPUT, store.open_blob(d)?);
     let magic = r.fill_buf().map_err(|e| BlobError::io("read layer", e))?;
-    Ok(if magic.starts_with(GZIP_MAGIC) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(r))
-    } else if magic.starts_with(ZSTD_MAGIC) {
-        let mut dec = zstd::stream::read::Decoder::with_buffer(r)
-            .map_err(|e| BlobError::io("start zstd decoder", e))?;
-        dec.window_log_max(31)
-            .map_err(|e| BlobError::io("start zstd decoder", e))?;
-        Box::new(dec)
-    } else {
-        Box::new(r)
+    Ok(match Compression::sniff(magic) {
+        Compression::None => Box::new(r),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
+        Compression::Zstd => Box::new(zstd_decoder(r)?),
     })
+}
+
+impl Compression {
+    /// The compression a stream starting with `magic` has (anything else is a plain tar).
+    fn sniff(magic: &[u8]) -> Compression {
+        if magic.starts_with(GZIP_MAGIC) {
+            Compression::Gzip
+        } else if magic.starts_with(ZSTD_MAGIC) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+}
+
+/// A zstd decoder reading straight from `r`'s buffer. It accepts frames made with `--long`
+/// (windows beyond the 128 MiB default); the window is only allocated at the size a frame
+/// declares.
+fn zstd_decoder<R: BufRead>(r: R) -> Result<zstd::stream::read::Decoder<'static, R>> {
+    let start = |e| BlobError::io("start zstd decoder", e);
+    let mut dec = zstd::stream::read::Decoder::with_buffer(r).map_err(start)?;
+    dec.window_log_max(31).map_err(start)?;
+    Ok(dec)
 }
 
 /// Input buffer in front of a decompressor, for readers that have none.
@@ -163,13 +180,7 @@ pub fn ingest_layer_with(
             "invalid tar: {name}-compressed layers are not supported (only gzip and zstd)"
         )));
     }
-    let compression = if magic.starts_with(GZIP_MAGIC) {
-        Compression::Gzip
-    } else if magic.starts_with(ZSTD_MAGIC) {
-        Compression::Zstd
-    } else {
-        Compression::None
-    };
+    let compression = Compression::sniff(magic);
     if compression == Compression::None || opts.source_verified {
         // A plain tar's digest is the diff ID, computed once by the pump; a verified source
         // needs none.
@@ -193,15 +204,7 @@ pub fn ingest_layer_with(
         match compression {
             Compression::None => pump.run(input),
             Compression::Gzip => pump.run(flate2::bufread::MultiGzDecoder::new(input)),
-            Compression::Zstd => {
-                let mut dec = zstd::stream::read::Decoder::with_buffer(input)
-                    .map_err(|e| BlobError::io("start zstd decoder", e))?;
-                // Accept frames made with `--long` (windows beyond the 128 MiB default); the
-                // window is only allocated at the size a frame declares.
-                dec.window_log_max(31)
-                    .map_err(|e| BlobError::io("start zstd decoder", e))?;
-                pump.run(dec)
-            }
+            Compression::Zstd => pump.run(zstd_decoder(input)?),
         }
     };
     match res {
