@@ -191,7 +191,6 @@ impl Server {
         let dist = web_dist();
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let log = std::fs::File::create(store.scratch().join("serve.log")).unwrap();
         let args = [
             "serve",
             "--listen",
@@ -199,7 +198,7 @@ impl Server {
             "--web-dir",
             dist.to_str().unwrap(),
         ];
-        let mut cmd = match bin {
+        let cmd = match bin {
             Some(bin) => {
                 let mut c = Command::new(bin);
                 c.arg("--root").arg(store.root()).args(args);
@@ -210,6 +209,32 @@ impl Server {
                 store.command(&args)
             }
         };
+        Server::spawn(store, cmd, port)
+    }
+
+    /// The debug binary copied into an empty directory and started there, with no
+    /// `--web-dir`: it must serve the dashboard built into it.
+    fn start_copied(store: &Store) -> Server {
+        web_dist();
+        let bin = strata_bin();
+        let dir = store.scratch().join("elsewhere");
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join("strata");
+        std::fs::copy(&bin, &copy).unwrap();
+        let empty = dir.join("cwd");
+        std::fs::create_dir_all(&empty).unwrap();
+        let port = free_port();
+        let mut cmd = Command::new(&copy);
+        cmd.current_dir(&empty)
+            .env_remove("STRATA_ROOT")
+            .arg("--root")
+            .arg(store.root())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        Server::spawn(store, cmd, port)
+    }
+
+    fn spawn(store: &Store, mut cmd: Command, port: u16) -> Server {
+        let log = std::fs::File::create(store.scratch().join("serve.log")).unwrap();
         let child = cmd
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -227,7 +252,7 @@ impl Server {
             }
             assert!(
                 Instant::now() < deadline,
-                "strata serve did not answer /_ping on {listen}"
+                "strata serve did not answer /_ping on port {port}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -613,6 +638,34 @@ fn images_page_lists_an_imported_busybox() {
         json!("dark")
     );
     b.screenshot("dark");
+}
+
+#[test]
+fn a_copied_binary_serves_the_dashboard_built_into_it() {
+    let store = Store::new();
+    import_busybox(&store, "bb:1");
+    let server = Server::start_copied(&store);
+    // the same bytes as the build it was made from, with the right media types
+    let dist = web_dist();
+    let (status, index) = http(server.port, "GET", "/", None, &[]).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(index, std::fs::read(dist.join("index.html")).unwrap());
+    let wasm = std::fs::read_dir(&dist)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".wasm"))
+        .expect("a .wasm in web/dist");
+    let (status, body) = http(server.port, "GET", &format!("/{wasm}"), None, &[]).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(body.len() as u64, dist.join(&wasm).metadata().unwrap().len());
+    let (status, _) = http(server.port, "GET", "/no-such-asset.js", None, &[]).unwrap();
+    assert_eq!(status, 404);
+    // and it works in a browser, on a client-side route too
+    let b = Browser::start("copied");
+    open_images(&b, &server);
+    b.find(&row("bb:1"));
+    b.screenshot("images");
 }
 
 #[test]

@@ -3,7 +3,10 @@
 //! A `GET`/`HEAD` that matches no route and is not an API path gets a file from the web
 //! directory; a page path (last segment without a `.`) that is not a file gets `index.html`, so
 //! client-side routes survive a reload. Missing assets and unknown API paths get Docker's 404.
-//! The web directory is looked at per request, so `just web` while the server runs is enough.
+//! The dashboard is embedded in the binary when it was built before the server (see
+//! `server/build.rs`), so a copied or installed `strata` serves it from any directory. An
+//! explicit `--web-dir` wins and is looked at per request (`just web` while the server runs is
+//! enough); without either, `web/dist` under the working directory is tried.
 
 use crate::{not_found, AppState, RequestedVersion};
 use axum::extract::{Request, State};
@@ -20,9 +23,14 @@ pub(crate) async fn fallback(State(state): State<AppState>, req: Request) -> Res
         return not_found().await.into_response();
     }
     let page = is_page_path(path);
-    let dir = match state.web_dir() {
+    let web_dir = match state.web_dir() {
+        Some(dir) => Some(dir),
+        None if !EMBEDDED.is_empty() => return embedded(path, page),
+        None => Some(Path::new(DEV_WEB_DIR)),
+    };
+    let dir = match web_dir {
         Some(dir) if dir.join("index.html").is_file() => dir.to_path_buf(),
-        _ if page => return not_built(state.web_dir()),
+        _ if page => return not_built(web_dir),
         _ => return not_found().await.into_response(),
     };
     let index = path == "/" || path == "/index.html";
@@ -44,6 +52,52 @@ pub(crate) async fn fallback(State(state): State<AppState>, req: Request) -> Res
         no_cache(res)
     } else {
         res
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
+
+/// Where a development build without an embedded dashboard looks for it.
+const DEV_WEB_DIR: &str = "web/dist";
+
+/// A file of the embedded dashboard; a page path that names no file gets `index.html`.
+fn embedded(path: &str, page: bool) -> Response {
+    let rel = path.trim_start_matches('/');
+    let rel = if rel.is_empty() { "index.html" } else { rel };
+    let found = EMBEDDED.iter().find(|(name, _)| *name == rel);
+    let (name, body) = match found {
+        Some(&(name, body)) => (name, body),
+        None if page => match EMBEDDED.iter().find(|(name, _)| *name == "index.html") {
+            Some(&(name, body)) => (name, body),
+            None => return not_built(None),
+        },
+        None => return crate::ApiError::not_found("page not found").into_response(),
+    };
+    let mut res = (
+        [(axum::http::header::CONTENT_TYPE, content_type(name))],
+        body,
+    )
+        .into_response();
+    if name == "index.html" {
+        res = no_cache(res);
+    }
+    res
+}
+
+/// The media type of a dashboard asset, by extension (what trunk emits).
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") | Some("mjs") => "text/javascript; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json") | Some("map") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("woff2") => "font/woff2",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
     }
 }
 

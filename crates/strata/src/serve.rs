@@ -15,9 +15,10 @@ pub struct ServeArgs {
     /// Team mode: require bearer tokens (`strata token create`), enforce roles, keep the audit log
     #[arg(long = "auth")]
     auth: bool,
-    /// The built dashboard (trunk's dist directory)
-    #[arg(long = "web-dir", default_value = "web/dist")]
-    web_dir: PathBuf,
+    /// Serve the dashboard from this directory (trunk's dist) instead of the one built into
+    /// the binary; looked at per request, for development
+    #[arg(long = "web-dir", value_name = "DIR")]
+    web_dir: Option<PathBuf>,
 }
 
 pub fn run(root: PathBuf, a: ServeArgs) -> anyhow::Result<()> {
@@ -28,7 +29,7 @@ pub fn run(root: PathBuf, a: ServeArgs) -> anyhow::Result<()> {
         listen: a.listen,
         unix_socket: a.unix_socket,
         root,
-        web_dir: Some(a.web_dir),
+        web_dir: a.web_dir,
         auth: a.auth,
     }))
 }
