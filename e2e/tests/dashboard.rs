@@ -1107,7 +1107,7 @@ fn benchmark_images_table_1000() {
         let body = std::fs::read(&tar).unwrap();
         let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
         let head = format!(
-            "POST /images/create?fromSrc=-&repo=bench/img{i}&tag=v1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+            "POST /images/create?fromSrc=-&repo=bench/img{i}&tag=v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         s.write_all(head.as_bytes()).unwrap();
