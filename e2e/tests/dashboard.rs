@@ -188,7 +188,15 @@ impl Server {
 
     /// With `bin` instead of the debug build (the benchmark runs the release binary).
     fn start_with(store: &Store, bin: Option<PathBuf>) -> Server {
-        let dist = web_dist();
+        Server::start_on(store, bin, web_dist())
+    }
+
+    /// Without the dashboard: only the APIs (no `web/dist` needed).
+    fn start_api_only(store: &Store) -> Server {
+        Server::start_on(store, None, PathBuf::from("/nonexistent/web"))
+    }
+
+    fn start_on(store: &Store, bin: Option<PathBuf>, dist: PathBuf) -> Server {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let args = [
@@ -380,6 +388,16 @@ impl Browser {
 
     fn goto(&self, url: &str) {
         self.cmd("POST", &self.s("/url"), Some(json!({ "url": url })));
+    }
+
+    /// Runs `script` (a function body whose last argument is the callback to call with the
+    /// result) and returns what it passed to the callback.
+    fn js_async(&self, script: &str, args: Vec<Value>) -> Value {
+        self.cmd(
+            "POST",
+            &self.s("/execute/async"),
+            Some(json!({ "script": script, "args": args })),
+        )
     }
 
     /// Runs `script` (a function body; `arguments` available) and returns its value.
@@ -1142,7 +1160,7 @@ fn benchmark_images_table_1000() {
         let body = std::fs::read(&tar).unwrap();
         let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
         let head = format!(
-            "POST /images/create?fromSrc=-&repo=bench/img{i}&tag=v1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+            "POST /images/create?fromSrc=-&repo=bench/img{i}&tag=v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         s.write_all(head.as_bytes()).unwrap();
@@ -1234,4 +1252,140 @@ fn benchmark_images_table_1000() {
     );
     println!("BENCH web.images_table_1000.sort_page_ms {sort:.0}");
     b.screenshot("table-1000");
+}
+
+// ---------------------------------------------------------------------------------------------
+// cross-site requests
+
+/// A page on another origin: a plain HTTP server on a free loopback port answering every
+/// request with the same HTML page, in a thread that lives as long as the test.
+fn foreign_page() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 8192];
+            let _ = conn.read(&mut buf);
+            let page = "<!doctype html><title>a page on the web</title><p>hello";
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+        }
+    });
+    port
+}
+
+/// A page the user visits on another origin sends what a page may send without a CORS
+/// preflight (`mode: "no-cors"` POSTs) to the server's Docker routes: the server refuses each
+/// one before it does anything, and logs it.
+#[test]
+fn a_page_on_another_origin_cannot_prune_or_create_images() {
+    let store = Store::new();
+    import_tiny(&store, "keep:1", "kept");
+    // a dangling image, which a prune would remove
+    let root = store.scratch().join("dangling");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("x"), "dangling").unwrap();
+    store.ok(&["import", tar_of(&root).to_str().unwrap()]);
+    let images = || {
+        store.ok(&[
+            "images",
+            "-a",
+            "--no-trunc",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.ID}}",
+        ])
+    };
+    let before = images();
+    assert!(before.contains("<none>:<none>"), "{before}");
+
+    let server = Server::start_api_only(&store);
+    let page = foreign_page();
+    let b = Browser::start("cross-origin");
+    b.goto(&format!("http://127.0.0.1:{page}/"));
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let script = r#"
+        const base = arguments[0], done = arguments[arguments.length - 1];
+        const post = (path, body) =>
+            fetch(base + path, { method: "POST", mode: "no-cors", body })
+                .then(r => "sent " + r.type, e => "failed " + e);
+        Promise.all([
+            post("/images/prune"),
+            post("/v1.50/images/prune?filters=%7B%22dangling%22%3A%5B%22false%22%5D%7D"),
+            post("/images/create?fromSrc=-&repo=pwned&tag=1", ""),
+            post("/v1.50/images/create?fromSrc=-&repo=pwned&tag=2", "not a tar"),
+            post("/v1.50/images/keep:1/tag?repo=pwned&tag=3"),
+        ]).then(done);
+    "#;
+    let sent = b.js_async(script, vec![json!(base)]);
+    assert_eq!(sent.as_array().map(Vec::len), Some(5), "{sent}");
+
+    // each request reached the server and was refused there
+    let log_path = store.scratch().join("serve.log");
+    let deadline = Instant::now() + WAIT;
+    let log = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let refused = log
+            .lines()
+            .filter(|l| l.contains("strata: refused POST"))
+            .count();
+        if refused >= 5 {
+            break log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not log 5 refusals; the page saw {sent}; log:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let origin = format!("Origin \"http://127.0.0.1:{page}\"");
+    for path in [
+        "/images/prune",
+        "/v1.50/images/prune",
+        "/images/create",
+        "/v1.50/images/create",
+    ] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(&format!("refused POST {path}:")) && l.contains(&origin)),
+            "no refusal of {path} from {origin} in the log:\n{log}"
+        );
+    }
+    // nothing changed
+    assert_eq!(images(), before);
+
+    // the server's own clients still work: the API without Origin, a same-origin page
+    let (status, _) = http(
+        server.port,
+        "POST",
+        "/v1.50/images/keep:1/tag?repo=mine&tag=1",
+        None,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(status, 201);
+    b.goto(&server.url("/_ping"));
+    let own = b.js_async(
+        r#"const done = arguments[arguments.length - 1];
+           fetch("/v1.50/images/keep:1/tag?repo=mine&tag=2", { method: "POST" })
+               .then(r => done(r.status), e => done("failed " + e));"#,
+        vec![],
+    );
+    assert_eq!(own, json!(201));
+    // and a request naming another host (DNS rebinding) is refused
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    write!(
+        s,
+        "GET /v1.50/images/json HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
+    assert!(std::fs::read_to_string(&log_path)
+        .unwrap()
+        .contains("Host \"evil.example\""));
 }

@@ -974,3 +974,81 @@ fn events_stream_tag_and_rmi() {
     // and the state those commands left, seen by strata
     assert_eq!(strata_images(&store), [format!("bb:1 {}", short(&id))]);
 }
+
+/// One raw HTTP/1.1 request to the server with a chosen `Host` and extra headers; the status.
+fn raw_status(port: u16, request_head: &str) -> u16 {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s.write_all(request_head.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    text.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `strata serve` listens on `<data dir>/strata.sock` by default, as dockerd listens on
+/// `/var/run/docker.sock`: the docker CLI works unchanged over it and over TCP, while a request
+/// naming another host (DNS rebinding) or carrying another origin is refused.
+#[test]
+fn docker_cli_over_the_default_unix_socket_and_tcp() {
+    let s = Store::new();
+    let rootfs = s.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    let d = Daemon::start(&s);
+    let sock = s.root().join("strata.sock");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "no socket at {}", sock.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let unix = format!("unix://{}", sock.display());
+    let docker_at = |host: &str, args: &[&str]| -> String {
+        let o = d
+            .docker_cmd(args)
+            .env("DOCKER_HOST", host)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run docker");
+        assert!(
+            o.status.success(),
+            "`DOCKER_HOST={host} docker {}` failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let tcp = d.host();
+    for host in [unix.as_str(), tcp.as_str()] {
+        let v = docker_at(host, &["version", "--format", "{{.Server.APIVersion}}"]);
+        assert_eq!(v.trim(), "1.50", "over {host}");
+    }
+    let id = docker_at(&unix, &["import", tar.to_str().unwrap(), "bb:1"]);
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    docker_at(&tcp, &["tag", "bb:1", "bb:2"]);
+    for host in [unix.as_str(), tcp.as_str()] {
+        let out = docker_at(host, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+        let mut tags: Vec<&str> = out.lines().collect();
+        tags.sort();
+        assert_eq!(tags, ["bb:1", "bb:2"], "over {host}");
+    }
+    docker_at(&unix, &["rmi", "bb:2"]);
+
+    // DNS rebinding and cross-origin requests are refused, and change nothing
+    let port = d.port;
+    let evil = format!(
+        "POST /v1.50/images/bb:1/tag?repo=pwned&tag=1 HTTP/1.1\r\nHost: evil.example:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(raw_status(port, &evil), 403);
+    let evil = "GET /v1.50/images/json HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n";
+    assert_eq!(raw_status(port, evil), 403);
+    let cross = format!(
+        "POST /v1.50/images/prune HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(raw_status(port, &cross), 403);
+    let out = docker_at(&tcp, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(out.trim(), "bb:1");
+}

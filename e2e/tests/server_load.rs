@@ -17,7 +17,7 @@ fn wait_for(port: u16, path: &str) {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
             let _ = write!(
                 s,
-                "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
             );
             let mut out = String::new();
             let _ = s.read_to_string(&mut out);
@@ -102,7 +102,7 @@ fn sse_events(port: u16) -> mpsc::Receiver<serde_json::Value> {
     let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         sse,
-        "GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+        "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
     )
     .unwrap();
     let (tx, rx) = mpsc::channel::<serde_json::Value>();

@@ -198,6 +198,11 @@ fn tokens_roles_and_audit() {
         "refused requests changed nothing"
     );
 
+    // the audit log is the admins': viewers and operators are refused it
+    for token in [&viewer, &operator] {
+        let (status, body) = http(d.port, "GET", "/api/audit", Some(token), b"");
+        assert_eq!(status, 403, "{body}");
+    }
     // the audit log lists each accepted change with its token's name
     let (status, body) = http(d.port, "GET", "/api/audit", Some(&admin), b"");
     assert_eq!(status, 200, "{body}");

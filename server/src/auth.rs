@@ -1,8 +1,9 @@
 //! Team mode (`strata serve --auth`): every request but `/_ping`, `/version` and the dashboard's
 //! files carries `Authorization: Bearer <token>`; the token's role decides what it may do:
 //! viewers read, operators also pull, tag, commit, push, load, import and manage containers,
-//! admins also delete images, prune and manage tokens. Every accepted change is appended to the
-//! audit log with the token's name and the outcome.
+//! admins also delete images, prune and read the audit log. [`ROUTE_ROLES`] is the one table of
+//! every route's role. Every accepted change is appended to the audit log with the token's name
+//! and the outcome.
 
 use crate::{ApiError, AppState};
 use axum::extract::{Request, State};
@@ -11,25 +12,119 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use engine::Role;
 
-/// The role a request needs; `None` for what anyone may fetch.
+const V: Option<Role> = Some(Role::Viewer);
+const OP: Option<Role> = Some(Role::Operator);
+const ADMIN: Option<Role> = Some(Role::Admin);
+
+/// The role each route needs, the only place roles are decided: (method, path pattern, role),
+/// `None` for what anyone may fetch. Paths are as routed (version prefix stripped); `{x}` is
+/// one path segment, `{x*}` one or more (image names hold `/`); `*` is any method. The first
+/// match wins. A request matching no row needs the viewer role to read and the admin role for
+/// anything else (they answer 404, but an unlisted route is never open by mistake), except
+/// outside the API, where the dashboard's own files are open.
+pub const ROUTE_ROLES: &[(&str, &str, Option<Role>)] = &[
+    ("GET", "/_ping", None),
+    ("HEAD", "/_ping", None),
+    ("GET", "/version", None),
+    ("GET", "/api/health", None),
+    // Docker: system
+    ("GET", "/info", V),
+    ("GET", "/events", V),
+    ("GET", "/system/df", V),
+    ("GET", "/images/search", V),
+    ("POST", "/auth", V),
+    // Docker: images
+    ("GET", "/images/json", V),
+    ("POST", "/images/prune", ADMIN),
+    ("POST", "/images/create", OP),
+    ("GET", "/images/get", V),
+    ("POST", "/images/load", OP),
+    ("GET", "/images/{name*}/json", V),
+    ("GET", "/images/{name*}/history", V),
+    ("GET", "/images/{name*}/get", V),
+    ("POST", "/images/{name*}/tag", OP),
+    ("POST", "/images/{name*}/push", OP),
+    ("DELETE", "/images/{name*}", ADMIN),
+    // Docker: containers
+    ("POST", "/containers/create", OP),
+    ("GET", "/containers/json", V),
+    ("GET", "/containers/{id}/json", V),
+    ("DELETE", "/containers/{id}", OP),
+    ("GET", "/containers/{id}/changes", V),
+    ("GET", "/containers/{id}/export", V),
+    ("GET", "/containers/{id}/archive", V),
+    ("HEAD", "/containers/{id}/archive", V),
+    ("PUT", "/containers/{id}/archive", OP),
+    ("POST", "/commit", OP),
+    ("*", "/containers/{id}/{action}", OP),
+    ("*", "/exec/{id}/{action}", OP),
+    // the dashboard API
+    ("GET", "/api/audit", ADMIN),
+    ("GET", "/api/openapi.json", V),
+    ("GET", "/api/events", V),
+    ("GET", "/api/images", V),
+    ("GET", "/api/rmi-plan", V),
+    ("GET", "/api/layers", V),
+    ("GET", "/api/prune-plan", V),
+    ("POST", "/api/prune", ADMIN),
+    ("GET", "/api/disk-usage", V),
+    ("GET", "/api/images/{name*}/rmi-plan", V),
+    ("GET", "/api/images/{name*}/tree", V),
+    ("GET", "/api/images/{name*}/files", V),
+    ("POST", "/api/images/{name*}/tag", OP),
+    ("GET", "/api/images/{name*}", V),
+    ("DELETE", "/api/images/{name*}", ADMIN),
+    ("GET", "/api/containers", V),
+    ("POST", "/api/containers", OP),
+    ("GET", "/api/containers/{id}", V),
+    ("DELETE", "/api/containers/{id}", OP),
+    ("GET", "/api/containers/{id}/diff", V),
+    ("GET", "/api/containers/{id}/tree", V),
+    ("GET", "/api/containers/{id}/files", V),
+    ("PUT", "/api/containers/{id}/files", OP),
+    ("DELETE", "/api/containers/{id}/files", OP),
+    ("POST", "/api/containers/{id}/mkdir", OP),
+    ("POST", "/api/containers/{id}/commit", OP),
+];
+
+/// The role a request needs (see [`ROUTE_ROLES`]).
 pub(crate) fn required_role(method: &Method, path: &str) -> Option<Role> {
-    let api = path.starts_with("/api/") || path == "/api";
-    let docker_read_post = matches!(path, "/auth");
-    if path == "/_ping" || path == "/version" || path == "/api/health" {
-        return None;
+    let path_segments: Vec<&str> = path.split('/').skip(1).collect();
+    for (m, pattern, role) in ROUTE_ROLES {
+        if (*m == "*" || *m == method.as_str()) && pattern_matches(pattern, &path_segments) {
+            return *role;
+        }
     }
+    let api = path.starts_with("/api/") || path == "/api";
     if !api && !is_docker_path(path) {
         return None; // the dashboard's own files
     }
-    if matches!(*method, Method::GET | Method::HEAD) || docker_read_post {
-        return Some(Role::Viewer);
+    if matches!(*method, Method::GET | Method::HEAD) {
+        V
+    } else {
+        ADMIN
     }
-    let admin = (*method == Method::DELETE
-        && (path.starts_with("/images/") || path.starts_with("/api/images/")))
-        || path == "/images/prune"
-        || path == "/api/prune"
-        || path.starts_with("/api/tokens");
-    Some(if admin { Role::Admin } else { Role::Operator })
+}
+
+/// `pattern` (see [`ROUTE_ROLES`]) against a path's segments.
+fn pattern_matches(pattern: &str, path: &[&str]) -> bool {
+    fn go(p: &[&str], s: &[&str]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some((seg, rest)) if seg.starts_with('{') && seg.ends_with("*}") => {
+                // one or more segments, leaving enough for the rest of the pattern
+                (1..=s.len().saturating_sub(rest.len()))
+                    .any(|n| s[..n].iter().all(|x| !x.is_empty()) && go(rest, &s[n..]))
+            }
+            Some((seg, rest)) => match s.split_first() {
+                Some((x, more)) if seg.starts_with('{') => !x.is_empty() && go(rest, more),
+                Some((x, more)) => x == seg && go(rest, more),
+                None => false,
+            },
+        }
+    }
+    let p: Vec<&str> = pattern.split('/').skip(1).collect();
+    go(&p, path)
 }
 
 fn is_docker_path(path: &str) -> bool {
@@ -128,8 +223,55 @@ mod tests {
         assert_eq!(r(Method::POST, "/commit"), Some(Role::Operator));
         assert_eq!(r(Method::DELETE, "/containers/x"), Some(Role::Operator));
         assert_eq!(r(Method::DELETE, "/images/bb"), Some(Role::Admin));
+        assert_eq!(r(Method::DELETE, "/images/my/app:1"), Some(Role::Admin));
+        assert_eq!(r(Method::GET, "/images/my/app:1/json"), Some(Role::Viewer));
         assert_eq!(r(Method::POST, "/images/prune"), Some(Role::Admin));
         assert_eq!(r(Method::POST, "/api/prune"), Some(Role::Admin));
         assert_eq!(r(Method::DELETE, "/api/images/bb:1"), Some(Role::Admin));
+        assert_eq!(
+            r(Method::GET, "/api/images/my/app:1/tree"),
+            Some(Role::Viewer)
+        );
+        assert_eq!(
+            r(Method::POST, "/api/images/my/app:1/tag"),
+            Some(Role::Operator)
+        );
+        // the audit log is the admins'
+        assert_eq!(r(Method::GET, "/api/audit"), Some(Role::Admin));
+        // unlisted: reads need a viewer, anything else an admin; the dashboard's files are open
+        assert_eq!(r(Method::GET, "/api/nope"), Some(Role::Viewer));
+        assert_eq!(r(Method::POST, "/api/nope"), Some(Role::Admin));
+        assert_eq!(r(Method::POST, "/images"), Some(Role::Admin));
+        assert_eq!(r(Method::GET, "/assets/app.js"), None);
+    }
+
+    #[test]
+    fn every_dashboard_route_has_a_row() {
+        for (method, path) in crate::API_ROUTES {
+            let method = method.to_ascii_uppercase();
+            let pattern = path.replace("{name}", "{name*}");
+            assert!(
+                ROUTE_ROLES
+                    .iter()
+                    .any(|(m, p, _)| *m == method && *p == pattern),
+                "{method} {path} has no row in ROUTE_ROLES"
+            );
+        }
+    }
+
+    #[test]
+    fn patterns() {
+        let m = |p: &str, path: &str| {
+            let segs: Vec<&str> = path.split('/').skip(1).collect();
+            pattern_matches(p, &segs)
+        };
+        assert!(m("/images/{name*}", "/images/bb"));
+        assert!(m("/images/{name*}", "/images/a/b/c:1"));
+        assert!(!m("/images/{name*}", "/images/"));
+        assert!(!m("/images/{name*}", "/images"));
+        assert!(m("/images/{name*}/tag", "/images/a/b/tag"));
+        assert!(!m("/images/{name*}/tag", "/images/tag"));
+        assert!(m("/containers/{id}", "/containers/x"));
+        assert!(!m("/containers/{id}", "/containers/x/y"));
     }
 }

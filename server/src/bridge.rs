@@ -144,11 +144,13 @@ where
     }
 }
 
-/// moby's `BoolValue`: absent, `""`, `0`, `no`, `false`, `none` are false.
+/// A boolean query flag (`?force=`, `?all=`, …), moby's `BoolValue`: absent, and (ignoring
+/// case and surrounding spaces) `""`, `0`, `no`, `false` and `none` are false, anything else is
+/// true. Every flag of every route is read with this one function.
 pub(crate) fn truthy(v: Option<&str>) -> bool {
     v.is_some_and(|v| {
         !matches!(
-            v.to_ascii_lowercase().as_str(),
+            v.trim().to_ascii_lowercase().as_str(),
             "" | "0" | "no" | "false" | "none"
         )
     })

@@ -3,6 +3,7 @@
 //! request, makes one engine call and shapes the answer; errors map to statuses in one place
 //! (`ApiError: From<EngineError>`).
 
+use crate::bridge::truthy;
 use crate::{ApiError, AppState};
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
@@ -58,10 +59,6 @@ pub(crate) fn parse_filters(raw: Option<&str>) -> Result<Vec<(String, String)>, 
     Ok(out)
 }
 
-fn truthy(v: Option<&String>) -> bool {
-    v.is_some_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "False" | "FALSE"))
-}
-
 /// moby's `ImageSummary` (API ≥ 1.44 shape).
 fn summary_json(s: &ImageSummary, with_shared: bool) -> Value {
     json!({
@@ -82,10 +79,10 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let opts = ListOptions {
-        all: truthy(q.get("all")),
+        all: truthy(q.get("all").map(String::as_str)),
         filters: parse_filters(q.get("filters").map(String::as_str))?,
     };
-    let with_shared = truthy(q.get("shared-size"));
+    let with_shared = truthy(q.get("shared-size").map(String::as_str));
     let list = st.run(move |e| e.images(&opts)).await?;
     Ok(Json(Value::Array(
         list.iter().map(|s| summary_json(s, with_shared)).collect(),
@@ -170,8 +167,8 @@ async fn by_name(
     };
     if method == Method::DELETE {
         let opts = RmiOptions {
-            force: truthy(q.force.as_ref()),
-            no_prune: truthy(q.noprune.as_ref()),
+            force: truthy(q.force.as_deref()),
+            no_prune: truthy(q.noprune.as_deref()),
         };
         let events = st.run(move |e| e.rmi(&rest, &opts)).await?;
         return Ok(Json(events).into_response());

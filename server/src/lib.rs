@@ -11,10 +11,12 @@
 //!
 //! Request bodies are capped at [`JSON_BODY_LIMIT`] except the streamed uploads (`load`,
 //! import, archive `PUT`, dashboard file `PUT`), which flow into the engine chunk by chunk.
-//! The dashboard API (`/api/…`) is CSRF-guarded; Docker's routes are not (see `api`).
+//! Every route, Docker's included, refuses a foreign `Origin` and, on TCP, a `Host` that does
+//! not name this server (cross-site requests and DNS rebinding, see `guard`); the dashboard
+//! API's changes also need a JSON content type or `X-Strata-Request: 1` (see `api`).
 //!
-//! Deliberately absent (for now): authentication (so [`serve`] only listens on loopback), TLS,
-//! running containers (no start/attach/exec/logs), pull and push.
+//! Deliberately absent (for now): TLS (so without team mode [`serve`] only listens on
+//! loopback), running containers (no start/attach/exec/logs).
 #![deny(missing_docs)]
 #![recursion_limit = "256"]
 
@@ -24,6 +26,7 @@ mod bridge;
 mod containers;
 mod error;
 mod events;
+mod guard;
 mod images;
 mod listen;
 mod registry;
@@ -32,8 +35,9 @@ mod transfer;
 mod web;
 
 pub use api::{ApiDoc, ROUTES as API_ROUTES};
+pub use auth::ROUTE_ROLES;
 pub use error::ApiError;
-pub use listen::{serve, ServeOptions, Server};
+pub use listen::{serve, ServeOptions, Server, UnixSocket, DEFAULT_SOCKET};
 
 use axum::extract::Request;
 use axum::http::header::{HeaderName, HeaderValue, SERVER};
@@ -71,6 +75,8 @@ struct Inner {
     opening: std::sync::Mutex<()>,
     hub: std::sync::OnceLock<events::Hub>,
     auth: bool,
+    /// Host names accepted in `Host` besides loopback addresses and `localhost`.
+    allowed_hosts: Vec<String>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -94,23 +100,43 @@ impl AppState {
                 opening: Default::default(),
                 hub: Default::default(),
                 auth: false,
+                allowed_hosts: Vec::new(),
             }),
         }
     }
 
-    /// The same state with team mode (bearer tokens, roles, audit log) on or off.
-    pub fn with_auth(self, auth: bool) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|a| Inner {
+    /// The same state with `edit` applied to a fresh copy of its settings (nothing opened yet
+    /// is carried over).
+    fn edit(self, edit: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|a| Inner {
             root: a.root.clone(),
             web_dir: a.web_dir.clone(),
             engine: Default::default(),
             opening: Default::default(),
             hub: Default::default(),
             auth: a.auth,
+            allowed_hosts: a.allowed_hosts.clone(),
         });
+        edit(&mut inner);
         AppState {
-            inner: Arc::new(Inner { auth, ..inner }),
+            inner: Arc::new(inner),
         }
+    }
+
+    /// The same state with team mode (bearer tokens, roles, audit log) on or off.
+    pub fn with_auth(self, auth: bool) -> Self {
+        self.edit(|i| i.auth = auth)
+    }
+
+    /// The same state accepting these names (or `name:port`s) in the `Host` header, besides
+    /// loopback addresses and `localhost` (see [`app`]).
+    pub fn with_allowed_hosts(self, hosts: Vec<String>) -> Self {
+        self.edit(|i| i.allowed_hosts = hosts)
+    }
+
+    /// The names accepted in `Host` besides loopback addresses and `localhost`.
+    pub fn allowed_hosts(&self) -> &[String] {
+        &self.inner.allowed_hosts
     }
 
     /// True in team mode.
@@ -180,6 +206,7 @@ pub struct RequestedVersion(pub String);
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    let state_for_guard = state.clone();
     let routes = Router::new()
         .route("/_ping", get(system::ping).head(system::ping_head))
         .route("/version", get(system::version))
@@ -205,6 +232,10 @@ pub fn app(state: AppState) -> Router {
     let versioned = middleware::from_fn(strip_version).layer(routes);
     Router::new()
         .fallback_service(versioned)
+        .layer(middleware::from_fn_with_state(
+            state_for_guard,
+            guard::guard,
+        ))
         .layer(middleware::map_response(common_headers))
 }
 

@@ -12,15 +12,34 @@ use tokio::net::{TcpListener, UnixListener};
 pub struct ServeOptions {
     /// TCP address to listen on; must be loopback unless `auth` is on.
     pub listen: SocketAddr,
-    /// Also listen on this unix socket (what `DOCKER_HOST=unix://…` dials).
-    pub unix_socket: Option<PathBuf>,
+    /// The unix socket for the Docker API (what `DOCKER_HOST=unix://…` dials).
+    pub unix_socket: UnixSocket,
     /// The data directory.
     pub root: PathBuf,
     /// The built dashboard, e.g. `web/dist`.
     pub web_dir: Option<PathBuf>,
     /// Team mode: bearer tokens with roles, and the audit log.
     pub auth: bool,
+    /// Names (or `name:port`s) accepted in the `Host` header besides loopback addresses,
+    /// `localhost` and the address listened on; every other `Host` is refused (DNS rebinding).
+    pub allowed_hosts: Vec<String>,
 }
+
+/// Where the unix socket listener goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UnixSocket {
+    /// No unix socket.
+    Off,
+    /// The default, [`DEFAULT_SOCKET`] in the data directory (created for it). Failing to
+    /// bind it (another server on the same data directory, a path too long for a socket) is a
+    /// warning: the server still serves on TCP.
+    InRoot,
+    /// This path; failing to bind it is an error.
+    At(PathBuf),
+}
+
+/// The file name of the default unix socket inside the data directory.
+pub const DEFAULT_SOCKET: &str = "strata.sock";
 
 /// A server whose listeners are bound but not yet accepting.
 #[derive(Debug)]
@@ -44,13 +63,37 @@ impl Server {
             .await
             .with_context(|| format!("listen on {}", opts.listen))?;
         let unix = match opts.unix_socket {
-            Some(path) => Some((bind_unix(&path)?, path)),
-            None => None,
+            UnixSocket::Off => None,
+            UnixSocket::At(path) => Some((bind_unix(&path)?, path)),
+            UnixSocket::InRoot => {
+                let path = opts.root.join(DEFAULT_SOCKET);
+                let bound = engine::Engine::prepare_root(&opts.root)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|()| bind_unix(&path));
+                match bound {
+                    Ok(l) => Some((l, path)),
+                    Err(e) => {
+                        eprintln!("strata: not listening on a unix socket: {e:#}");
+                        None
+                    }
+                }
+            }
         };
+        // The address listened on names this server too (team mode on a LAN address).
+        let mut allowed_hosts = opts.allowed_hosts;
+        let ip = opts.listen.ip();
+        if !ip.is_unspecified() && !ip.to_canonical().is_loopback() {
+            allowed_hosts.push(match ip {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                v4 => v4.to_string(),
+            });
+        }
         Ok(Server {
             tcp,
             unix,
-            state: AppState::new(opts.root, opts.web_dir).with_auth(opts.auth),
+            state: AppState::new(opts.root, opts.web_dir)
+                .with_auth(opts.auth)
+                .with_allowed_hosts(allowed_hosts),
         })
     }
 
@@ -88,7 +131,13 @@ impl Server {
         let tcp = axum::serve(self.tcp, router.clone()).with_graceful_shutdown(signal());
         let (unix, path) = match self.unix {
             Some((l, p)) => (
-                Some(axum::serve(l, router).with_graceful_shutdown(signal())),
+                Some(
+                    axum::serve(
+                        l,
+                        router.layer(axum::Extension(crate::guard::OverUnixSocket)),
+                    )
+                    .with_graceful_shutdown(signal()),
+                ),
                 Some(p),
             ),
             None => (None, None),

@@ -660,7 +660,7 @@ async fn csrf_guard_on_mutating_api_requests() {
     ))
     .await
     .ok(StatusCode::OK);
-    // reads are never guarded
+    // a foreign Origin is refused on reads too
     env.req(send(
         Method::GET,
         "/api/images",
@@ -668,8 +668,8 @@ async fn csrf_guard_on_mutating_api_requests() {
         "",
     ))
     .await
-    .ok(StatusCode::OK);
-    // Docker's routes are exempt (the docker CLI sends neither header)
+    .ok(StatusCode::FORBIDDEN);
+    // Docker's routes need no marker (the docker CLI sends neither header)
     env.docker(Method::POST, "/v1.50/images/bb:1/tag?repo=y&tag=1", vec![])
         .await
         .ok(StatusCode::CREATED);
@@ -1185,4 +1185,347 @@ async fn bulk_rmi_plan_counts_shared_layers_once_and_matches_the_removal() {
     assert_eq!(total["bytes_freed"].as_u64().unwrap(), freed);
     assert_eq!(env.get("/api/images").await.json(), json!([]));
     env.get("/api/rmi-plan").await.ok(StatusCode::BAD_REQUEST);
+}
+
+/// A request as a browser page on another origin, or a DNS-rebinding page, would send it.
+fn browser(method: Method, uri: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Request<Body> {
+    let mut r = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    r.body(Body::from(body)).unwrap()
+}
+
+#[tokio::test]
+async fn foreign_origins_and_hosts_are_refused_on_docker_routes_too() {
+    let env = Env::new();
+    let id = env.import("bb:1").await;
+    // a dangling image for prune to remove
+    env.docker(
+        Method::POST,
+        "/v1.50/images/bb:1/tag?repo=keep&tag=1",
+        vec![],
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    let dangling = env.import("dangling:1").await;
+    env.docker(Method::DELETE, "/v1.50/images/dangling:1", vec![])
+        .await
+        .ok(StatusCode::OK);
+    let before = env
+        .get("/v1.50/images/json?all=1")
+        .await
+        .ok(StatusCode::OK)
+        .json();
+    let list = |v: &Value| -> Vec<String> {
+        let mut ids: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["Id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert!(list(&before).contains(&id));
+    let _ = dangling;
+
+    // what a page on http://evil.example sends with fetch(…, {method: "POST", mode: "no-cors"})
+    let cross = [
+        ("host", "127.0.0.1:2375"),
+        ("origin", "http://evil.example"),
+        ("content-type", "text/plain;charset=UTF-8"),
+    ];
+    for (method, uri, body) in [
+        (Method::POST, "/v1.50/images/prune", vec![]),
+        (
+            Method::POST,
+            "/images/prune?filters=%7B%22dangling%22%3A%5B%22false%22%5D%7D",
+            vec![],
+        ),
+        (
+            Method::POST,
+            "/v1.50/images/create?fromSrc=-&repo=pwned&tag=1",
+            rootfs_tar(),
+        ),
+        (Method::POST, "/images/bb:1/tag?repo=pwned&tag=2", vec![]),
+        (Method::DELETE, "/v1.50/images/bb:1?force=1", vec![]),
+        (
+            Method::POST,
+            "/v1.50/containers/create",
+            br#"{"Image":"bb:1"}"#.to_vec(),
+        ),
+        (Method::POST, "/v1.50/commit?container=x&repo=pwned", vec![]),
+        (Method::POST, "/v1.50/images/load", vec![]),
+        (Method::GET, "/v1.50/images/json", vec![]),
+        (Method::OPTIONS, "/v1.50/images/prune", vec![]),
+    ] {
+        let r = env
+            .req(browser(method.clone(), uri, &cross, body.clone()))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{method} {uri}: {}",
+            r.text()
+        );
+        assert_eq!(r.header("content-type"), "application/json");
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("cross-origin request refused"),
+            "{}",
+            r.text()
+        );
+        // an opaque origin (a sandboxed frame, a data: URL) is no better
+        let null = [("host", "127.0.0.1:2375"), ("origin", "null")];
+        let r = env
+            .req(browser(method.clone(), uri, &null, body.clone()))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{method} {uri} from Origin null"
+        );
+        // DNS rebinding: the page's own name in Host, same-origin as far as the browser knows
+        for host in ["evil.example", "evil.example:2375"] {
+            let origin = format!("http://{host}");
+            let rebound = [("host", host), ("origin", origin.as_str())];
+            let r = env
+                .req(browser(method.clone(), uri, &rebound, body.clone()))
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{method} {uri} with Host {host}"
+            );
+            let r = env
+                .req(browser(
+                    method.clone(),
+                    uri,
+                    &[("host", host)],
+                    body.clone(),
+                ))
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{method} {uri} with Host {host}"
+            );
+            assert!(
+                r.json()["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("is not a name of this server"),
+                "{}",
+                r.text()
+            );
+        }
+    }
+    // nothing changed
+    let after = env
+        .get("/v1.50/images/json?all=1")
+        .await
+        .ok(StatusCode::OK)
+        .json();
+    assert_eq!(list(&after), list(&before));
+    assert_eq!(
+        env.get("/v1.50/images/bb:1/json")
+            .await
+            .ok(StatusCode::OK)
+            .json()["RepoTags"],
+        json!(["bb:1", "keep:1"])
+    );
+
+    // the docker CLI (no Origin; Host is the address it dials) and the server's own pages pass
+    for host in [
+        "127.0.0.1:2375",
+        "localhost:2375",
+        "[::1]:2375",
+        "LOCALHOST",
+    ] {
+        env.req(browser(
+            Method::GET,
+            "/v1.50/images/json",
+            &[("host", host)],
+            vec![],
+        ))
+        .await
+        .ok(StatusCode::OK);
+    }
+    let own = [
+        ("host", "localhost:2375"),
+        ("origin", "http://localhost:2375"),
+    ];
+    env.req(browser(
+        Method::POST,
+        "/v1.50/images/bb:1/tag?repo=mine&tag=1",
+        &own,
+        vec![],
+    ))
+    .await
+    .ok(StatusCode::CREATED);
+    // a name given with --allowed-host is accepted
+    let allowed = env
+        .state
+        .clone()
+        .with_allowed_hosts(vec!["strata.lan".into()]);
+    let r = app(allowed.clone())
+        .oneshot(browser(
+            Method::GET,
+            "/_ping",
+            &[("host", "strata.lan:2375")],
+            vec![],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app(allowed)
+        .oneshot(browser(
+            Method::GET,
+            "/_ping",
+            &[("host", "other.lan:2375")],
+            vec![],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+/// Every boolean query flag goes through one parser with moby's `BoolValue` rule.
+#[tokio::test]
+async fn query_flags_no_and_none_are_false() {
+    let env = Env::new();
+    let id = env.import("bb:1").await;
+    env.docker(
+        Method::POST,
+        "/v1.50/images/bb:1/tag?repo=other&tag=1",
+        vec![],
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    let short = &id["sha256:".len()..][..12];
+    // by ID, referenced in two repositories: only force deletes it
+    for no in ["no", "none", "NO", "None", "false", "0", "", "%20false%20"] {
+        let uri = format!("/v1.50/images/{short}?force={no}");
+        let r = env.docker(Method::DELETE, &uri, vec![]).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "force={no:?}: {}", r.text());
+        let r = env
+            .marked(
+                Method::DELETE,
+                &format!("/api/images/{short}?force={no}"),
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CONFLICT,
+            "/api force={no:?}: {}",
+            r.text()
+        );
+        let p = env
+            .get(&format!("/api/images/{short}/rmi-plan?force={no}"))
+            .await
+            .json();
+        assert!(p["conflict"].is_string(), "rmi-plan force={no:?}: {p}");
+    }
+    assert_eq!(
+        env.get("/v1.50/images/bb:1/json")
+            .await
+            .ok(StatusCode::OK)
+            .json()["RepoTags"],
+        json!(["bb:1", "other:1"])
+    );
+    // shared-size=no is off (Containers -1), yes is on
+    let l = env.get("/v1.50/images/json?shared-size=no").await.json();
+    assert_eq!(l[0]["Containers"], -1);
+    let l = env.get("/v1.50/images/json?shared-size=yes").await.json();
+    assert_eq!(l[0]["Containers"], 0);
+    // and a true flag is still true
+    env.docker(
+        Method::DELETE,
+        &format!("/v1.50/images/{short}?force=yes"),
+        vec![],
+    )
+    .await
+    .ok(StatusCode::OK);
+}
+
+/// Team mode: every row of the role table is walked with a token of each role; a token below
+/// the row's role is refused (403), one at or above it is let through.
+#[tokio::test]
+async fn every_route_enforces_its_role_from_the_table() {
+    use strata_server::ROUTE_ROLES;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let roles = [
+        engine::Role::Viewer,
+        engine::Role::Operator,
+        engine::Role::Admin,
+    ];
+    let tokens: Vec<(engine::Role, String)> = {
+        let e = engine::Engine::open(&root).unwrap();
+        roles
+            .iter()
+            .map(|r| (*r, e.create_token(&format!("t-{}", r.name()), *r).unwrap()))
+            .collect()
+    };
+    let state = AppState::new(root, None).with_auth(true);
+    assert!(ROUTE_ROLES.len() > 50, "the table lists every route");
+    for (method, pattern, need) in ROUTE_ROLES {
+        let method = match *method {
+            "*" => "POST",
+            m => m,
+        };
+        // nothing of these names exists: no route does more than answer
+        let path = pattern
+            .replace("{name*}", "no/such:1")
+            .replace("{id}", "nosuch")
+            .replace("{action}", "start");
+        let method: Method = method.parse().unwrap();
+        let send = |token: Option<&str>| {
+            let mut r = Request::builder()
+                .method(method.clone())
+                .uri(format!("/v1.50{path}"))
+                .header("x-strata-request", "1");
+            if let Some(t) = token {
+                r = r.header("authorization", format!("Bearer {t}"));
+            }
+            app(state.clone()).oneshot(r.body(Body::empty()).unwrap())
+        };
+        // no token: open routes answer, the others want one
+        let status = send(None).await.unwrap().status();
+        match need {
+            None => assert!(
+                status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                "{method} {path} is open, got {status}"
+            ),
+            Some(_) => assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}"),
+        }
+        for (role, token) in &tokens {
+            let status = send(Some(token)).await.unwrap().status();
+            let allowed = need.is_none_or(|n| *role >= n);
+            if allowed {
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    "{method} {path} with a {} token: {status}",
+                    role.name()
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} with a {} token",
+                    role.name()
+                );
+            }
+        }
+    }
+    // the audit log in particular: an admin's, not a viewer's or an operator's
+    let audit = ROUTE_ROLES
+        .iter()
+        .find(|(m, p, _)| *m == "GET" && *p == "/api/audit")
+        .unwrap();
+    assert_eq!(audit.2, Some(engine::Role::Admin));
 }

@@ -5,7 +5,7 @@ use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use strata_server::{app, AppState, ServeOptions, Server};
+use strata_server::{app, AppState, ServeOptions, Server, UnixSocket};
 use tower::ServiceExt;
 
 struct Reply {
@@ -247,10 +247,11 @@ async fn dashboard_files_and_index_fallback() {
 fn opts(listen: &str) -> ServeOptions {
     ServeOptions {
         listen: listen.parse().unwrap(),
-        unix_socket: None,
+        unix_socket: UnixSocket::Off,
         root: "/nonexistent".into(),
         web_dir: None,
         auth: false,
+        allowed_hosts: Vec::new(),
     }
 }
 
@@ -308,7 +309,7 @@ async fn real_server_over_tcp_and_unix_socket() {
     let sock_dir = tempfile::tempdir().unwrap();
     let sock = sock_dir.path().join("strata.sock");
     let mut o = opts("127.0.0.1:0");
-    o.unix_socket = Some(sock.clone());
+    o.unix_socket = UnixSocket::At(sock.clone());
     let server = Server::bind(o).await.unwrap();
     let addr = server.local_addr();
     assert_ne!(addr.port(), 0);
@@ -371,7 +372,7 @@ async fn unix_socket_in_use_or_not_a_socket() {
     let file = dir.path().join("plain");
     std::fs::write(&file, "").unwrap();
     let mut o = opts("127.0.0.1:0");
-    o.unix_socket = Some(file.clone());
+    o.unix_socket = UnixSocket::At(file.clone());
     let err = Server::bind(o).await.unwrap_err().to_string();
     assert_eq!(
         err,
@@ -384,7 +385,78 @@ async fn unix_socket_in_use_or_not_a_socket() {
     let sock: &Path = &dir.path().join("live.sock");
     let _live = std::os::unix::net::UnixListener::bind(sock).unwrap();
     let mut o = opts("127.0.0.1:0");
-    o.unix_socket = Some(sock.to_path_buf());
+    o.unix_socket = UnixSocket::At(sock.to_path_buf());
     let err = Server::bind(o).await.unwrap_err().to_string();
     assert!(err.contains("another server is listening"), "{err}");
+}
+
+#[tokio::test]
+async fn default_unix_socket_in_the_data_directory_and_host_checks() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    let mut o = opts("127.0.0.1:0");
+    o.root = root.clone();
+    o.unix_socket = UnixSocket::InRoot;
+    let server = Server::bind(o).await.unwrap();
+    let sock = root.join(strata_server::DEFAULT_SOCKET);
+    assert_eq!(server.unix_socket(), Some(sock.as_path()));
+    let mode = std::fs::metadata(&root).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode, 0o700,
+        "the data directory is created for the socket, owner only"
+    );
+    let addr = server.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+
+    // a second server on the same data directory still serves on TCP, without the socket
+    let mut o = opts("127.0.0.1:0");
+    o.root = root.clone();
+    o.unix_socket = UnixSocket::InRoot;
+    let second = Server::bind(o).await.unwrap();
+    assert_eq!(second.unix_socket(), None);
+    drop(second);
+
+    let sock2 = sock.clone();
+    tokio::task::spawn_blocking(move || {
+        // the docker CLI's placeholder hosts are fine on the socket, which no browser reaches
+        for host in ["api.moby.localhost", "docker"] {
+            let unix = std::os::unix::net::UnixStream::connect(&sock2).unwrap();
+            let (status, _, body) = raw_exchange(
+                unix,
+                &format!("GET /v1.50/nope HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+            );
+            assert_eq!(status, "HTTP/1.1 404 Not Found", "{body}");
+        }
+        // but not a foreign Origin
+        let unix = std::os::unix::net::UnixStream::connect(&sock2).unwrap();
+        let (status, _, _) = raw_exchange(
+            unix,
+            "POST /v1.50/images/prune HTTP/1.1\r\nHost: docker\r\nOrigin: http://evil.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(status, "HTTP/1.1 403 Forbidden");
+        // on TCP, Host must name this server (DNS rebinding)
+        let tcp = std::net::TcpStream::connect(addr).unwrap();
+        let (status, _, body) = raw_exchange(
+            tcp,
+            "GET /_ping HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(status, "HTTP/1.1 403 Forbidden");
+        assert!(body.contains("is not a name of this server"), "{body}");
+        let tcp = std::net::TcpStream::connect(addr).unwrap();
+        let (status, _, _) = raw_exchange(
+            tcp,
+            &format!("GET /_ping HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(status, "HTTP/1.1 200 OK");
+    })
+    .await
+    .unwrap();
+
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    assert!(!sock.exists(), "the socket file is removed on shutdown");
 }

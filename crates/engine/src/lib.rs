@@ -70,8 +70,7 @@ pub struct Engine {
 impl Engine {
     /// Opens (creating if needed) the data directory `root`.
     pub fn open(root: &Path) -> Result<Engine> {
-        std::fs::create_dir_all(root)
-            .map_err(|e| EngineError::io(format!("create {}", root.display()), e))?;
+        Engine::prepare_root(root)?;
         let blobs = BlobStore::open(root)?;
         let db = Db::open(&root.join("strata.db"))?;
         let leases = gc::Leases::new(root)?;
@@ -84,6 +83,34 @@ impl Engine {
             event_log: Default::default(),
             changesets: Default::default(),
         })
+    }
+
+    /// Creates the data directory `root` if needed, with mode `0700`, and takes every other
+    /// user's access away from an existing one: unpacked layers hold setuid binaries and
+    /// device nodes exactly as the image has them, which other local users must not reach
+    /// (moby CVE-2021-41091). `0710` (a group allowed to traverse, as dockerd has it) is kept;
+    /// any other group or other bit is removed. A directory this user does not own is left as
+    /// it is. Its parents are created with the usual modes.
+    pub fn prepare_root(root: &Path) -> Result<()> {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        let io = |what: &str, e| EngineError::io(format!("{what} {}", root.display()), e);
+        if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| io("create", e))?;
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(root) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && root.is_dir() => {}
+            Err(e) => return Err(io("create", e)),
+        }
+        let meta = std::fs::metadata(root).map_err(|e| io("stat", e))?;
+        let mode = meta.mode() & 0o7777;
+        // SAFETY: geteuid cannot fail and touches no memory.
+        let owner = meta.uid() == unsafe { libc::geteuid() };
+        if owner && mode & 0o077 != 0 && mode & 0o777 != 0o710 {
+            std::fs::set_permissions(root, std::fs::Permissions::from_mode(mode & !0o077))
+                .map_err(|e| io("chmod", e))?;
+        }
+        Ok(())
     }
 
     /// The data directory.

@@ -263,3 +263,96 @@ fn a_file_reads_as_each_layer_of_an_image_or_container_shows_it() {
     let missing = read("files:1", "/nope", Some(0)).unwrap_err();
     assert_eq!(missing.kind(), engine::ErrorKind::NotFound);
 }
+
+fn mode_of(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// Runs `cat path` as `nobody` (uid and gid 65534, no supplementary groups); true when it read
+/// the file. Needs root, to switch users.
+fn nobody_can_read(path: &std::path::Path) -> bool {
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "this test switches to the nobody user with setpriv: run it as root"
+    );
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "cat"])
+        .arg(path)
+        .output()
+        .expect("run setpriv (util-linux)");
+    out.status.success()
+}
+
+/// moby CVE-2021-41091: unpacked layers hold setuid binaries and readable files exactly as the
+/// image has them, so no other local user may reach them. A fresh data directory is `0700`.
+#[test]
+fn other_users_cannot_reach_unpacked_layers() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // where the data directory lives, other users may look (a home directory, /var/lib)
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root = dir.path().join("data");
+    let e = Engine::open(&root).unwrap();
+    assert_eq!(
+        mode_of(&root),
+        0o700,
+        "a fresh data directory is the owner's alone"
+    );
+
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, mode) in [("etc/motd", 0o644), ("bin/su", 0o4755)] {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(6);
+        h.set_mode(mode);
+        h.set_mtime(1);
+        b.append_data(&mut h, path, &b"hello\n"[..]).unwrap();
+    }
+    let layer = b.into_inner().unwrap();
+    import(&e, &layer, "perm:1", "perm");
+    let unpacked = e.unpacked_layer(&oci_model::Digest::of(&layer)).unwrap();
+    assert!(unpacked.starts_with(&root));
+    let motd = unpacked.join("etc/motd");
+    let su = unpacked.join("bin/su");
+    assert_eq!(std::fs::read(&motd).unwrap(), b"hello\n");
+    assert_eq!(mode_of(&su), 0o4755, "the layer keeps its modes");
+    // the same file outside the data directory: nobody reads it (the check can succeed)
+    let outside = dir.path().join("motd");
+    std::fs::copy(&motd, &outside).unwrap();
+    std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(nobody_can_read(&outside));
+    // inside it: not
+    assert!(
+        !nobody_can_read(&motd),
+        "{} is readable by nobody",
+        motd.display()
+    );
+    assert!(
+        !nobody_can_read(&su),
+        "{} is readable by nobody",
+        su.display()
+    );
+}
+
+/// A data directory made before (or by hand) with group or other access is tightened when it
+/// is opened; `0710` (a group allowed to traverse, as dockerd does it) is kept.
+#[test]
+fn an_existing_data_directory_is_tightened_on_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    for (before, after) in [
+        (0o755, 0o700),
+        (0o777, 0o700),
+        (0o750, 0o700),
+        (0o711, 0o700),
+        (0o710, 0o710),
+        (0o700, 0o700),
+    ] {
+        let root = dir.path().join(format!("data-{before:o}"));
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(before)).unwrap();
+        drop(Engine::open(&root).unwrap());
+        assert_eq!(mode_of(&root), after, "a data directory of mode {before:o}");
+    }
+}

@@ -1,36 +1,136 @@
 //! Go's `path.Match`: shell patterns where `*` and `?` never match `/`.
+//!
+//! The pattern is matched chunk by chunk as Go does: a chunk is the literal run (with `?`,
+//! classes and escapes) after a run of stars. Each chunk is anchored at the earliest position
+//! that lets it match and is never revisited, so the cost is at most (pattern length × name
+//! length) however many stars a pattern holds: a hostile `?filters={"reference":…}` cannot make
+//! it backtrack exponentially.
 
 /// A malformed pattern (`path.ErrBadPattern`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadPattern;
 
 /// Reports whether `name` matches the shell pattern: `*` (any run of non-`/`), `?` (one non-`/`),
-/// `[class]` with ranges and `^` negation, `\` escapes.
+/// `[class]` with ranges and `^` negation, `\` escapes. A malformed pattern is an error even
+/// when the match fails before reaching the bad part, as in Go.
 pub fn path_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
     let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    // Validate the whole pattern first, as Go does when the match fails early.
-    let ok = matches(&p, &n)?;
-    validate(&p)?;
-    Ok(ok)
+    let name: Vec<char> = name.chars().collect();
+    let mut n: &[char] = &name;
+    let mut rest: &[char] = &p;
+    'chunks: while !rest.is_empty() {
+        let (star, chunk, after) = scan_chunk(rest);
+        rest = after;
+        if star && chunk.is_empty() {
+            // a trailing star takes the rest of the name unless it holds a `/`
+            return Ok(!n.contains(&'/'));
+        }
+        // the chunk where the name is now; the last chunk must also end the name
+        match match_chunk(chunk, n)? {
+            Some(left) if left.is_empty() || !rest.is_empty() => {
+                n = left;
+                continue;
+            }
+            _ => {}
+        }
+        if star {
+            // or after skipping some non-`/` characters: the earliest place that fits wins
+            let mut i = 0;
+            while i < n.len() && n[i] != '/' {
+                i += 1;
+                if let Some(left) = match_chunk(chunk, &n[i..])? {
+                    if rest.is_empty() && !left.is_empty() {
+                        continue;
+                    }
+                    n = left;
+                    continue 'chunks;
+                }
+            }
+        }
+        // no match: still report a malformed remainder, as Go does
+        validate(rest)?;
+        return Ok(false);
+    }
+    Ok(n.is_empty())
 }
 
-fn validate(p: &[char]) -> Result<(), BadPattern> {
+/// Splits off the leading stars and the chunk after them (up to the next star outside a
+/// class): (had stars, chunk, rest of the pattern).
+fn scan_chunk(p: &[char]) -> (bool, &[char], &[char]) {
+    let stars = p.iter().take_while(|&&c| c == '*').count();
+    let p = &p[stars..];
+    let mut in_class = false;
     let mut i = 0;
     while i < p.len() {
         match p[i] {
-            '\\' => {
-                if i + 1 >= p.len() {
-                    return Err(BadPattern);
-                }
-                i += 2;
-            }
-            '[' => {
-                let (_, next) = class('a', p, i)?;
-                i = next;
-            }
-            _ => i += 1,
+            // a dangling escape is reported by `match_chunk`
+            '\\' if i + 1 < p.len() => i += 1,
+            '[' => in_class = true,
+            ']' => in_class = false,
+            '*' if !in_class => break,
+            _ => {}
         }
+        i += 1;
+    }
+    (stars > 0, &p[..i], &p[i..])
+}
+
+/// Matches `chunk` (no stars) at the start of `s`: what is left of `s` when it matches. The
+/// whole chunk is read even after a mismatch, so that a malformed chunk is always an error.
+fn match_chunk<'a>(chunk: &[char], mut s: &'a [char]) -> Result<Option<&'a [char]>, BadPattern> {
+    let mut failed = false;
+    let mut i = 0;
+    while i < chunk.len() {
+        if s.is_empty() {
+            failed = true;
+        }
+        match chunk[i] {
+            '[' => {
+                let c = if failed { '\0' } else { s[0] };
+                let (hit, next) = class(c, chunk, i)?;
+                i = next;
+                if !failed {
+                    if !hit || c == '/' {
+                        failed = true;
+                    }
+                    s = &s[1..];
+                }
+            }
+            '?' => {
+                if !failed {
+                    if s[0] == '/' {
+                        failed = true;
+                    }
+                    s = &s[1..];
+                }
+                i += 1;
+            }
+            c => {
+                let c = if c == '\\' {
+                    i += 1;
+                    *chunk.get(i).ok_or(BadPattern)?
+                } else {
+                    c
+                };
+                if !failed {
+                    if s[0] != c {
+                        failed = true;
+                    }
+                    s = &s[1..];
+                }
+                i += 1;
+            }
+        }
+    }
+    Ok((!failed).then_some(s))
+}
+
+/// Checks the chunks of a pattern remainder for syntax alone.
+fn validate(mut p: &[char]) -> Result<(), BadPattern> {
+    while !p.is_empty() {
+        let (_, chunk, rest) = scan_chunk(p);
+        match_chunk(chunk, &[])?;
+        p = rest;
     }
     Ok(())
 }
@@ -71,34 +171,5 @@ fn class_char(p: &[char], i: usize) -> Result<(char, usize), BadPattern> {
         None | Some('-') | Some(']') => Err(BadPattern),
         Some('\\') => p.get(i + 1).map(|&c| (c, i + 2)).ok_or(BadPattern),
         Some(&c) => Ok((c, i + 1)),
-    }
-}
-
-fn matches(p: &[char], n: &[char]) -> Result<bool, BadPattern> {
-    match p.first() {
-        None => Ok(n.is_empty()),
-        Some('*') => {
-            let rest = &p[1..];
-            for k in 0..=n.len() {
-                if matches(rest, &n[k..])? {
-                    return Ok(true);
-                }
-                if k < n.len() && n[k] == '/' {
-                    break;
-                }
-            }
-            Ok(false)
-        }
-        Some(_) if n.is_empty() => Ok(false),
-        Some('?') => Ok(n[0] != '/' && matches(&p[1..], &n[1..])?),
-        Some('[') => {
-            let (hit, next) = class(n[0], p, 0)?;
-            Ok(hit && n[0] != '/' && matches(&p[next..], &n[1..])?)
-        }
-        Some('\\') => match p.get(1) {
-            None => Err(BadPattern),
-            Some(&c) => Ok(c == n[0] && matches(&p[2..], &n[1..])?),
-        },
-        Some(&c) => Ok(c == n[0] && matches(&p[1..], &n[1..])?),
     }
 }

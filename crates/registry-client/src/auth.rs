@@ -178,6 +178,13 @@ pub(crate) fn repo_scope(name: &str, push: bool) -> String {
     )
 }
 
+/// Locks `m` whether or not a thread panicked while holding it: every critical section here
+/// leaves its map or counter whole (one insert, remove or step), so the data is still right,
+/// and one panicking call must not make every later pull of a long-running server panic.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Remembered auth schemes per registry host and cached bearer tokens per (host, scopes).
 #[derive(Default)]
 pub(crate) struct AuthState {
@@ -186,15 +193,29 @@ pub(crate) struct AuthState {
 }
 
 impl AuthState {
+    /// Leaves both locks poisoned, as a thread panicking while it held them would.
+    #[cfg(test)]
+    pub(crate) fn poison(&self) {
+        std::thread::scope(|scope| {
+            let held = scope.spawn(|| {
+                let _schemes = self.schemes.lock();
+                let _tokens = self.tokens.lock();
+                panic!("a panic while the auth state is locked");
+            });
+            assert!(held.join().is_err());
+        });
+        assert!(self.schemes.is_poisoned() && self.tokens.is_poisoned());
+    }
+
     pub fn scheme(&self, host: &str) -> Option<Scheme> {
-        self.schemes.lock().unwrap().get(host).cloned()
+        lock(&self.schemes).get(host).cloned()
     }
     pub fn set_scheme(&self, host: &str, s: Scheme) {
-        self.schemes.lock().unwrap().insert(host.to_string(), s);
+        lock(&self.schemes).insert(host.to_string(), s);
     }
     /// A cached token still valid at `now`.
     pub fn token(&self, host: &str, scopes: &str, now: Instant) -> Option<String> {
-        let mut t = self.tokens.lock().unwrap();
+        let mut t = lock(&self.tokens);
         let key = (host.to_string(), scopes.to_string());
         match t.get(&key) {
             Some((tok, until)) if *until > now => Some(tok.clone()),
@@ -206,16 +227,10 @@ impl AuthState {
         }
     }
     pub fn put_token(&self, host: &str, scopes: &str, token: String, until: Instant) {
-        self.tokens
-            .lock()
-            .unwrap()
-            .insert((host.to_string(), scopes.to_string()), (token, until));
+        lock(&self.tokens).insert((host.to_string(), scopes.to_string()), (token, until));
     }
     pub fn forget_token(&self, host: &str, scopes: &str) {
-        self.tokens
-            .lock()
-            .unwrap()
-            .remove(&(host.to_string(), scopes.to_string()));
+        lock(&self.tokens).remove(&(host.to_string(), scopes.to_string()));
     }
 }
 
@@ -275,6 +290,19 @@ mod tests {
             basic_header(&Credentials::new("aladdin", "opensesame")),
             "Basic YWxhZGRpbjpvcGVuc2VzYW1l"
         );
+    }
+
+    #[test]
+    fn poisoned_locks_still_work() {
+        let s = AuthState::default();
+        s.poison();
+        let now = Instant::now();
+        s.set_scheme("h", Scheme::Basic);
+        assert_eq!(s.scheme("h"), Some(Scheme::Basic));
+        s.put_token("h", "a", "t".into(), now + Duration::from_secs(10));
+        assert_eq!(s.token("h", "a", now).as_deref(), Some("t"));
+        s.forget_token("h", "a");
+        assert_eq!(s.token("h", "a", now), None);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The client: one HTTP agent, authentication (Basic and Bearer tokens), retries, mirrors, and
 //! the distribution API operations on top.
 
-use crate::auth::{basic_header, parse_challenges, repo_scope, AuthState, Scheme, TokenResponse};
+use crate::auth::{
+    basic_header, lock, parse_challenges, repo_scope, AuthState, Scheme, TokenResponse,
+};
 use crate::error::{errors_text, parse_errors, Error, Result};
 use crate::repo::{add_query, credential_key, next_link, resolve, Endpoint, Repo};
 use crate::{CredentialStore, Credentials, RegistryConfig};
@@ -1181,9 +1183,12 @@ impl Semaphore {
         }
     }
     fn acquire(&self) -> Permit<'_> {
-        let mut used = self.used.lock().unwrap();
+        let mut used = lock(&self.used);
         while *used >= self.max {
-            used = self.freed.wait(used).unwrap();
+            used = self
+                .freed
+                .wait(used)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         *used += 1;
         Permit(self)
@@ -1192,7 +1197,9 @@ impl Semaphore {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        *self.0.used.lock().unwrap() -= 1;
+        let mut used = lock(&self.0.used);
+        *used = used.saturating_sub(1);
+        drop(used);
         self.0.freed.notify_one();
     }
 }
@@ -1274,6 +1281,39 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
         assert_eq!(out, b"abc");
         assert!(src.error.is_some());
+    }
+
+    /// A thread that panicked while holding a lock of a long-lived client (a server keeps one
+    /// per configuration) must not make every later call panic on the poisoned lock.
+    #[test]
+    fn poisoned_locks_break_no_later_call() {
+        let client = Client::new(
+            RegistryConfig::default(),
+            Arc::new(std::collections::HashMap::<String, Credentials>::new()),
+        );
+        client.inner.auth.poison();
+        std::thread::scope(|scope| {
+            let held = scope.spawn(|| {
+                let _used = client.inner.downloads.used.lock();
+                panic!("a panic while the download count is locked");
+            });
+            assert!(held.join().is_err());
+        });
+        assert!(client.inner.downloads.used.is_poisoned());
+        // nothing listens on port 1: the call fails as it should, it does not panic
+        let repo = Repo::new("127.0.0.1:1", "poisoned");
+        let digest = Digest::of(b"");
+        let mut sink = Vec::new();
+        let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            client.get_blob(&repo, &digest, &mut sink)
+        }));
+        match got {
+            Ok(Err(_)) => {}
+            Ok(Ok(_)) => panic!("a blob from nowhere"),
+            Err(_) => panic!("get_blob panicked on a poisoned lock"),
+        }
+        // and the permit was given back
+        drop(client.inner.downloads.acquire());
     }
 
     #[test]

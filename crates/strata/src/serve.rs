@@ -3,15 +3,27 @@
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use strata_server::UnixSocket;
 
 #[derive(Args)]
 pub struct ServeArgs {
     /// Address to listen on (loopback only unless auth is on)
     #[arg(long, default_value = "127.0.0.1:2375")]
     listen: SocketAddr,
-    /// Also listen on this unix socket
-    #[arg(long = "unix-socket", value_name = "PATH")]
+    /// Unix socket for the Docker API [default: strata.sock in the data directory]
+    #[arg(
+        long = "unix-socket",
+        value_name = "PATH",
+        conflicts_with = "no_unix_socket"
+    )]
     unix_socket: Option<PathBuf>,
+    /// Listen on TCP only
+    #[arg(long = "no-unix-socket")]
+    no_unix_socket: bool,
+    /// Also accept this name (or name:port) in the Host header, besides loopback addresses and
+    /// localhost; requests naming any other host are refused (DNS rebinding). Repeatable
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_hosts: Vec<String>,
     /// Team mode: require bearer tokens (`strata token create`), enforce roles, keep the audit log
     #[arg(long = "auth")]
     auth: bool,
@@ -25,11 +37,17 @@ pub fn run(root: PathBuf, a: ServeArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let unix_socket = match (a.no_unix_socket, a.unix_socket) {
+        (true, _) => UnixSocket::Off,
+        (false, Some(p)) => UnixSocket::At(p),
+        (false, None) => UnixSocket::InRoot,
+    };
     rt.block_on(strata_server::serve(strata_server::ServeOptions {
         listen: a.listen,
-        unix_socket: a.unix_socket,
+        unix_socket,
         root,
         web_dir: a.web_dir,
         auth: a.auth,
+        allowed_hosts: a.allowed_hosts,
     }))
 }
