@@ -348,3 +348,56 @@ fn search_says_when_nothing_is_configured_and_applies_filters() {
         assert!(err.contains(msg), "{f}: {err}");
     }
 }
+
+/// A sweep that fails after `rmi`/`image prune` committed: the removal is done, so it is
+/// reported as done (exit 0, its lines), its events are recorded, and a later sweep frees
+/// what was left.
+#[test]
+fn a_failed_sweep_after_a_removal_does_not_make_it_an_error() {
+    let s = Store::new();
+    let id = small_image(&s, "bb:1", b"one\n");
+    small_image(&s, "keep:1", b"kept\n");
+    let before = s.blobs();
+    let out = s
+        .command(&["rmi", "bb:1"])
+        .env("STRATA_FAILPOINT", "fail:sweep")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(&format!("Untagged: bb:1\nDeleted: {id}\n")),
+        "{stdout}"
+    );
+    assert_eq!(s.ok(&["images", "-q"]).lines().count(), 1);
+    assert_eq!(s.blobs(), before, "nothing swept yet");
+    let events = std::process::Command::new("sqlite3")
+        .arg(s.root().join("strata.db"))
+        .arg("SELECT body FROM events ORDER BY seq")
+        .output()
+        .unwrap();
+    let events = String::from_utf8_lossy(&events.stdout);
+    assert!(
+        events.contains("\"untag\"") && events.contains(&format!("\"{id}\"")),
+        "events recorded: {events}"
+    );
+    // prune the same way
+    small_image(&s, "bb:1", b"two\n");
+    small_image(&s, "bb:1", b"three\n");
+    let out = s
+        .command(&["image", "prune", "-f"])
+        .env("STRATA_FAILPOINT", "fail:sweep")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deleted: sha256:"));
+    // the next sweep frees what the failed ones left
+    s.ok(&["rmi", "keep:1"]);
+    s.ok(&["rmi", "bb:1"]);
+    assert_eq!(s.blobs().len(), 0, "{:?}", s.blobs());
+}

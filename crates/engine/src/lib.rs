@@ -178,6 +178,12 @@ pub(crate) fn failpoint(name: &str) {
     }
 }
 
+/// Test hook: true when `STRATA_FAILPOINT` is `fail:<name>`; the step then fails as a disk
+/// refusing it would, so a test can see what a failure there does. False otherwise.
+pub(crate) fn failpoint_fails(name: &str) -> bool {
+    std::env::var("STRATA_FAILPOINT").is_ok_and(|v| v.strip_prefix("fail:") == Some(name))
+}
+
 /// Writes `bytes` to `path` through a temp file, fsync and rename: readers see the old file or
 /// the new one, never a part.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
