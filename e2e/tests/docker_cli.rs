@@ -26,6 +26,11 @@ struct Daemon {
 
 impl Daemon {
     fn start(store: &Store) -> Daemon {
+        Daemon::start_with_env(store, &[])
+    }
+
+    /// [`start`](Daemon::start) with extra environment for the server.
+    fn start_with_env(store: &Store, env: &[(&str, &std::ffi::OsStr)]) -> Daemon {
         require(DOCKER);
         let _ = strata_bin();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -42,6 +47,7 @@ impl Daemon {
                 "--web-dir",
                 "/nonexistent/web",
             ])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -167,11 +173,16 @@ impl Daemon {
 
     /// One HTTP/1.1 exchange (`Connection: close`), chunked bodies decoded.
     fn try_http(&self, method: &str, path: &str) -> std::io::Result<HttpReply> {
+        self.try_http_with(method, path, "")
+    }
+
+    /// [`try_http`](Daemon::try_http) with extra header lines (each ending in `\r\n`).
+    fn try_http_with(&self, method: &str, path: &str, headers: &str) -> std::io::Result<HttpReply> {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
         s.set_read_timeout(Some(Duration::from_secs(60)))?;
         write!(
             s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{headers}Connection: close\r\n\r\n",
             self.port
         )?;
         let mut raw = Vec::new();
@@ -508,7 +519,8 @@ fn version_info_images_tag_rmi_history_inspect_prune_df() {
     // system df
     let df = d.ok(&["system", "df"]);
     let rows = table_rows(&df);
-    let size = human_size(store.inspect("bb:1")["Size"].as_u64().unwrap());
+    // the image's size, with `system df`'s 4 significant digits
+    let size = human_size4(store.inspect("bb:1")["Size"].as_u64().unwrap());
     assert_eq!(
         rows[0],
         ["Images", "1", "0", size.as_str(), &format!("{size} (100%)")],
@@ -1051,4 +1063,160 @@ fn docker_cli_over_the_default_unix_socket_and_tcp() {
     assert_eq!(raw_status(port, &cross), 403);
     let out = docker_at(&tcp, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     assert_eq!(out.trim(), "bb:1");
+}
+
+/// moby's `directory.Size` of a tree: non-directory entries, a file with several links once.
+fn docker_size(dir: &Path) -> u64 {
+    fn walk(dir: &Path, seen: &mut std::collections::HashSet<u64>, total: &mut u64) {
+        use std::os::unix::fs::MetadataExt;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                walk(&p, seen, total);
+            } else if seen.insert(m.ino()) {
+                *total += m.len();
+            }
+        }
+    }
+    let (mut seen, mut total) = (Default::default(), 0);
+    walk(dir, &mut seen, &mut total);
+    total
+}
+
+/// The walk through seed 001 with the docker CLI: sizes in Docker's measure, `rmi -f` of an
+/// image a stopped container uses (was HTTP 500 `FOREIGN KEY constraint failed`) and
+/// `rmi -f $(docker images -qa)`, the container keeping its image ID and working, `ps -l`,
+/// `ps -n N`, and `search` with nothing configured and with filters.
+#[test]
+fn seed_001_rmi_force_all_ps_latest_and_search() {
+    let store = Store::new();
+    let rootfs = store.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    let config = store.scratch().join("strata-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let d = Daemon::start_with_env(&store, &[("STRATA_CONFIG", config.as_os_str())]);
+    let id = import(&d, &tar, "bb:1");
+    d.ok(&["tag", "bb:1", "bb:2"]);
+
+    // sizes: Docker's measure of the unpacked layer, not the tar's length
+    let want = human_size(docker_size(&rootfs));
+    let size = d.ok(&["images", "--format", "{{.Size}}", "bb:1"]);
+    assert_eq!(size.trim(), want);
+    // `system df` prints 4 significant digits (units.HumanSize) where `images` prints 3
+    let df = d.ok(&["system", "df", "--format", "{{.Type}} {{.Size}}"]);
+    assert_eq!(
+        df.lines().next().unwrap(),
+        format!("Images {}", human_size4(docker_size(&rootfs)))
+    );
+
+    d.ok(&["create", "--name", "c1", "bb:1"]);
+    std::thread::sleep(Duration::from_millis(1100));
+    d.ok(&["create", "--name", "c2", "bb:2"]);
+    // ps -l / -n: the newest, of any state
+    assert_eq!(d.ok(&["ps", "-l", "--format", "{{.Names}}"]), "c2\n");
+    assert_eq!(d.ok(&["ps", "-n", "1", "--format", "{{.Names}}"]), "c2\n");
+    assert_eq!(
+        d.ok(&["ps", "-n", "5", "--format", "{{.Names}}"]),
+        "c2\nc1\n"
+    );
+    assert_eq!(d.ok(&["ps", "--format", "{{.Names}}"]), "");
+    // a removed tag: the image by ID
+    d.ok(&["rmi", "bb:2"]);
+    assert_eq!(
+        d.ok(&["ps", "-a", "--format", "{{.Names}} {{.Image}}"]),
+        format!("c2 {}\nc1 bb:1\n", short(&id))
+    );
+
+    let err = d.fail(&["rmi", "bb:1"]);
+    assert!(err.contains("(must force) - container"), "{err}");
+    let all = d.ok(&["images", "-qa"]);
+    let mut args = vec!["rmi", "-f"];
+    args.extend(all.split_whitespace());
+    let out = d.ok(&args);
+    assert_eq!(out, format!("Untagged: bb:1\nDeleted: {id}\n"));
+    assert_eq!(d.ok(&["images", "-qa"]), "");
+    assert_eq!(
+        d.ok(&["ps", "-a", "--format", "{{.Names}} {{.Image}}"]),
+        format!("c2 {0}\nc1 {0}\n", short(&id))
+    );
+    assert!(!d.ok_bytes(&["export", "c1"]).is_empty());
+    d.ok(&["rm", "c1", "c2"]);
+    assert_eq!(store.blobs().len(), 0, "{:?}", store.blobs());
+
+    // search: nothing configured is said, not an empty table
+    let err = d.fail(&["search", "busybox"]);
+    assert!(
+        err.contains("no search registry configured")
+            && err.contains(&config.join("strata.toml").display().to_string()),
+        "{err}"
+    );
+    let err = d.fail(&["search", "--filter", "is-official=maybe", "busybox"]);
+    assert!(
+        err.contains("invalid filter 'is-official=[maybe]'"),
+        "{err}"
+    );
+    let err = d.fail(&["search", "--filter", "color=blue", "busybox"]);
+    assert!(err.contains("invalid filter 'color'"), "{err}");
+}
+
+/// `DELETE /api/images/{name}` answers the plan its own transaction applied; a sweep that
+/// fails after the commit leaves the removal done and reported (was an error), for the
+/// dashboard and the docker CLI alike.
+#[test]
+fn dashboard_delete_reports_the_applied_plan_when_the_sweep_fails() {
+    let store = Store::new();
+    let rootfs = store.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    let d = Daemon::start_with_env(
+        &store,
+        &[("STRATA_FAILPOINT", std::ffi::OsStr::new("fail:sweep"))],
+    );
+    let id = import(&d, &tar, "bb:1");
+    d.ok(&["tag", "bb:1", "bb:2"]);
+    let (status, _, body) = d
+        .try_http_with("DELETE", "/api/images/bb:2", "X-Strata-Request: 1\r\n")
+        .unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let plan: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(plan["untag"].as_array().unwrap().len(), 1, "{plan}");
+    assert_eq!(plan["delete_images"], serde_json::json!([]), "{plan}");
+    let (status, _, body) = d
+        .try_http_with("DELETE", "/api/images/bb:1", "X-Strata-Request: 1\r\n")
+        .unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let plan: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(plan["delete_images"], serde_json::json!([id]), "{plan}");
+    assert!(plan["bytes_freed"].as_u64().unwrap() > 0, "{plan}");
+    assert_eq!(d.ok(&["images", "-qa"]), "");
+    let id = import(&d, &tar, "bb:3");
+    let out = d.ok(&["rmi", "bb:3"]);
+    assert!(
+        out.starts_with(&format!("Untagged: bb:3\nDeleted: {id}\n")),
+        "{out}"
+    );
+}
+
+/// go-units' `HumanSize`: 4 significant digits, decimal units.
+fn human_size4(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let (mut size, mut i) = (bytes as f64, 0);
+    while size >= 1000.0 && i < UNITS.len() - 1 {
+        size /= 1000.0;
+        i += 1;
+    }
+    let int_digits = if size < 1.0 {
+        1
+    } else {
+        size.log10().floor() as usize + 1
+    };
+    let s = format!("{:.*}", 4usize.saturating_sub(int_digits), size);
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    format!("{s}{}", UNITS[i])
 }

@@ -215,14 +215,12 @@ pub(crate) fn sizes(
 ) -> (u64, u64) {
     let rw = dir_size(&e.upper_dir(&c.id));
     let image: u64 = view
-        .images
-        .iter()
-        .find(|i| i.id == c.image)
+        .image_of_container(&c.image)
         .map(|i| {
             i.diff_ids
                 .iter()
                 .filter_map(|d| view.layers.get(d))
-                .map(|l| l.size)
+                .map(|l| l.content_size)
                 .sum()
         })
         .unwrap_or(0);
@@ -230,11 +228,15 @@ pub(crate) fn sizes(
 }
 
 /// moby's `ContainerSummary`.
-pub(crate) fn summary_json(c: &ContainerInfo, sizes: Option<(u64, u64)>) -> Value {
+pub(crate) fn summary_json(
+    c: &ContainerInfo,
+    view: &image_store::StoreView,
+    sizes: Option<(u64, u64)>,
+) -> Value {
     let mut v = json!({
         "Id": c.id,
         "Names": [format!("/{}", c.name)],
-        "Image": c.image_name,
+        "Image": c.shown_image(view),
         "ImageID": c.image.to_string(),
         "Command": argv(c).join(" "),
         "Created": unix_of(&c.created),
@@ -430,14 +432,15 @@ async fn list(
         }
     }
     let status_wants_created = filters.iter().any(|(k, v)| k == "status" && v == "created");
-    if !truthy(first(&q, "all")) && !status_wants_created {
-        return Ok(Json(json!([])));
-    }
-    let with_size = truthy(first(&q, "size"));
     let limit: Option<usize> = first(&q, "limit")
         .and_then(|l| l.parse::<i64>().ok())
         .filter(|l| *l > 0)
         .map(|l| l as usize);
+    // moby: the newest N (`ps -n N`, `ps -l`) are of any state, as with `all`.
+    if !truthy(first(&q, "all")) && !status_wants_created && limit.is_none() {
+        return Ok(Json(json!([])));
+    }
+    let with_size = truthy(first(&q, "size"));
     let out = st
         .run(move |e| {
             let view = e.view()?;
@@ -453,7 +456,11 @@ async fn list(
             let mut out = Vec::new();
             for c in e.containers()? {
                 if keep(&c, &filters, &ancestors).unwrap_or(false) {
-                    out.push(summary_json(&c, with_size.then(|| sizes(e, &view, &c))));
+                    out.push(summary_json(
+                        &c,
+                        &view,
+                        with_size.then(|| sizes(e, &view, &c)),
+                    ));
                 }
             }
             Ok(out)
@@ -639,7 +646,7 @@ pub(crate) fn df_containers(e: &engine::Engine) -> Result<Vec<Value>, EngineErro
     let view = e.view()?;
     Ok(e.containers()?
         .iter()
-        .map(|c| summary_json(c, Some(sizes(e, &view, c))))
+        .map(|c| summary_json(c, &view, Some(sizes(e, &view, c))))
         .collect())
 }
 

@@ -194,7 +194,7 @@ pub(crate) async fn push(
     Ok(json_body(body))
 }
 
-/// `GET /images/search?term=&limit=`.
+/// `GET /images/search?term=&limit=&filters=`.
 pub(crate) async fn search(
     State(st): State<AppState>,
     Query(q): Query<Vec<(String, String)>>,
@@ -213,8 +213,12 @@ pub(crate) async fn search(
             "limit {limit} is outside the range of [1, 100]"
         )));
     }
+    let filters = crate::images::parse_filters(first(&q, "filters"))?;
+    let filters = engine::SearchFilters::parse(&filters).map_err(ApiError::from)?;
     let env = env_for(&headers, "docker.io")?;
-    let results = st.run(move |e| e.search(&env, &term, limit)).await?;
+    let results = st
+        .run(move |e| e.search(&env, &term, limit, &filters))
+        .await?;
     Ok(Json(Value::Array(
         results
             .into_iter()

@@ -410,6 +410,7 @@ mod tests {
             active: 1,
             reclaimable: 600,
             containers: 1,
+            ..Default::default()
         };
         let containers = [ContainerDto {
             size_rw: 400,

@@ -272,8 +272,11 @@ pub struct ImageUsageDto {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct DiskUsageDto {
-    /// Bytes of all stored layers, each counted once.
+    /// Size of all stored layers, each counted once, as Docker measures it (what the image
+    /// rows add up from).
     pub layers_size: u64,
+    /// Bytes the store occupies: layers as stored (pulled ones compressed), configs, manifests.
+    pub stored_bytes: u64,
     /// Images (intermediates hidden), newest first.
     pub images: Vec<ImageUsageDto>,
     /// Images at least one container uses.

@@ -28,6 +28,9 @@ pub struct LayerIngest {
     pub diff_id: Digest,
     /// The uncompressed tar's size.
     pub size: u64,
+    /// The layer's size as Docker reports it (moby's `directory.Size` of the unpacked
+    /// layer): its non-directory entries' sizes summed, hardlinked content counted once.
+    pub content_size: u64,
     /// The sha256 of the bytes as given (equal to `diff_id` for a plain tar); `None` for a
     /// compressed layer whose caller verifies those bytes itself
     /// ([`IngestOptions::source_verified`]).
@@ -57,6 +60,25 @@ fn unsupported_compression(magic: &[u8]) -> Option<&'static str> {
         return Some("bzip2");
     }
     None
+}
+
+/// The Docker size ([`LayerIngest::content_size`]) of the layer tar `r` reads, for a layer
+/// stored before sizes were measured at ingest. The tar is validated as at ingest.
+pub fn layer_content_size(mut r: impl Read) -> Result<u64> {
+    let mut check = TarCheck::new();
+    let mut buf = vec![0u8; BUF_SIZE];
+    loop {
+        let (n, eof) = fill(&mut r, &mut buf).map_err(|e| BlobError::io("read layer", e))?;
+        check
+            .feed(&buf[..n])
+            .map_err(|m| BlobError::invalid(format!("invalid tar: {m}")))?;
+        if eof {
+            check
+                .finish()
+                .map_err(|m| BlobError::invalid(format!("invalid tar: {m}")))?;
+            return Ok(check.content_size());
+        }
+    }
 }
 
 /// The tar of the layer held in blob `d`: the blob itself when it is a plain tar, else its
@@ -236,6 +258,7 @@ pub fn ingest_layer_with(
             }
         }
     };
+    let content_size = pump.check.content_size();
     let source_size = src.read;
     let source_digest = match src.hasher.take() {
         Some(h) => Some(h.finish()),
@@ -245,6 +268,7 @@ pub fn ingest_layer_with(
     Ok(LayerIngest {
         diff_id,
         size,
+        content_size,
         source_digest,
         source_size,
         compression,

@@ -39,6 +39,7 @@
 
 #![deny(missing_docs)]
 
+mod content_size;
 mod error;
 mod layer;
 mod store;
@@ -48,7 +49,7 @@ mod tests;
 
 pub use error::{BlobError, ErrorKind, Result};
 pub use layer::{
-    ingest_layer, ingest_layer_expect, ingest_layer_with, open_layer, Compression, IngestOptions,
-    LayerIngest, Tee, TeeResult,
+    ingest_layer, ingest_layer_expect, ingest_layer_with, layer_content_size, open_layer,
+    Compression, IngestOptions, LayerIngest, Tee, TeeResult,
 };
 pub use store::{BlobStore, BlobWriter};

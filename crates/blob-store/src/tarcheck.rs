@@ -48,6 +48,11 @@ pub(crate) struct TarCheck {
     /// Overrides for the next entry, from GNU long names and PAX headers.
     next_name: Option<String>,
     next_size: Option<u64>,
+    /// Overrides for the next entry's link target and (sparse) real size.
+    next_link: Option<Vec<u8>>,
+    next_real_size: Option<u64>,
+    /// The layer's size as Docker measures it.
+    content: crate::content_size::ContentSize,
 }
 
 impl TarCheck {
@@ -62,7 +67,16 @@ impl TarCheck {
             special: Vec::new(),
             next_name: None,
             next_size: None,
+            next_link: None,
+            next_real_size: None,
+            content: Default::default(),
         }
+    }
+
+    /// The size of the entries so far as Docker measures a layer
+    /// ([`content_size`](crate::content_size)).
+    pub(crate) fn content_size(&self) -> u64 {
+        self.content.total()
     }
 
     /// Feeds the next bytes of the stream. The error is the text after `invalid tar: `.
@@ -232,6 +246,18 @@ impl TarCheck {
                     None => header_name(b),
                 };
                 let size = self.next_size.take().unwrap_or(size);
+                let link = match self.next_link.take() {
+                    Some(l) => l,
+                    None => c_bytes(&b[157..257]).to_vec(),
+                };
+                let real_size = match self.next_real_size.take() {
+                    Some(r) => r,
+                    None if kind == b'S' => parse_numeric(&b[483..495])
+                        .and_then(|r| u64::try_from(r).ok())
+                        .unwrap_or(size),
+                    None => size,
+                };
+                self.content.entry(kind, &self.name, real_size, &link);
                 // Types whose size field Go ignores: they never carry data.
                 let data = if matches!(kind, b'1'..=b'6') { 0 } else { size };
                 self.state = if kind == b'S' && b[482] != 0 {
@@ -248,6 +274,7 @@ impl TarCheck {
     fn finish_special(&mut self, kind: u8, off: u64) -> Result<(), String> {
         match kind {
             b'L' => self.next_name = Some(c_string(&self.special)),
+            b'K' => self.next_link = Some(c_bytes(&self.special).to_vec()),
             b'x' => {
                 let bad = || format!("malformed PAX header at offset {off}");
                 let (mut path, mut sparse_name) = (None, None);
@@ -267,6 +294,11 @@ impl TarCheck {
                     let (key, value) = (&rec[..eq], &rec[eq + 1..]);
                     match key {
                         b"path" => path = Some(String::from_utf8_lossy(value).into_owned()),
+                        b"linkpath" => self.next_link = Some(value.to_vec()),
+                        b"GNU.sparse.realsize" | b"GNU.sparse.size" => {
+                            self.next_real_size =
+                                std::str::from_utf8(value).ok().and_then(|v| v.parse().ok())
+                        }
                         // The real name of a PAX-format sparse file: it wins over `path`.
                         b"GNU.sparse.name" => {
                             sparse_name = Some(String::from_utf8_lossy(value).into_owned())
@@ -289,7 +321,7 @@ impl TarCheck {
                     self.next_name = Some(name);
                 }
             }
-            _ => {} // 'K' (long link name), 'g' (global PAX): nothing that moves data.
+            _ => {} // 'g' (global PAX): nothing that moves data.
         }
         Ok(())
     }
@@ -391,6 +423,10 @@ fn header_name(b: &[u8; BLOCK]) -> String {
 }
 
 fn c_string(b: &[u8]) -> String {
+    String::from_utf8_lossy(c_bytes(b)).into_owned()
+}
+
+fn c_bytes(b: &[u8]) -> &[u8] {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
+    &b[..end]
 }

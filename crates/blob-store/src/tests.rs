@@ -219,6 +219,7 @@ fn layer_plain_gzip_zstd_same_diff_id() {
         LayerIngest {
             diff_id: want.clone(),
             size: tar.len() as u64,
+            content_size: 7 + 100_000 + 9,
             source_digest: Some(want.clone()),
             source_size: tar.len() as u64,
             compression: Compression::None,
@@ -234,6 +235,7 @@ fn layer_plain_gzip_zstd_same_diff_id() {
             LayerIngest {
                 diff_id: want.clone(),
                 size: tar.len() as u64,
+                content_size: 7 + 100_000 + 9,
                 source_digest: Some(Digest::of(&bytes)),
                 source_size: bytes.len() as u64,
                 compression: comp,
@@ -778,4 +780,69 @@ fn last_entry_without_padding_is_accepted() {
         .unwrap_err()
         .to_string()
         .contains("unexpected end of archive"));
+}
+
+/// A layer's size is Docker's (moby's `directory.Size` of the unpacked layer), not the tar's
+/// length: directories count nothing, a hardlinked file once, a symlink the length of its
+/// target (long targets through GNU and PAX headers alike), a renamed-over file not at all.
+#[test]
+fn layer_content_size_is_dockers_measure() {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut dir = tar::Header::new_gnu();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_mode(0o755);
+    dir.set_size(0);
+    b.append_data(&mut dir.clone(), "bin/", std::io::empty())
+        .unwrap();
+    let mut file = tar::Header::new_gnu();
+    file.set_entry_type(tar::EntryType::Regular);
+    file.set_mode(0o755);
+    file.set_size(16);
+    b.append_data(&mut file.clone(), "bin/busybox", &[7u8; 16][..])
+        .unwrap();
+    for name in ["bin/sh", "bin/ls"] {
+        let mut l = tar::Header::new_gnu();
+        l.set_entry_type(tar::EntryType::Link);
+        l.set_size(0);
+        b.append_link(&mut l, name, "bin/busybox").unwrap();
+    }
+    let long_target = "t/".repeat(70); // 140 bytes: a GNU long link name
+    let mut s = tar::Header::new_gnu();
+    s.set_entry_type(tar::EntryType::Symlink);
+    s.set_size(0);
+    b.append_link(&mut s, "bin/long", &long_target).unwrap();
+    let mut s = tar::Header::new_gnu();
+    s.set_entry_type(tar::EntryType::Symlink);
+    s.set_size(0);
+    b.append_link(&mut s, "bin/short", "busybox").unwrap();
+    // replaced by a later entry of the same name
+    let mut f = file.clone();
+    f.set_size(1000);
+    b.append_data(&mut f, "etc/old", &[1u8; 1000][..]).unwrap();
+    let mut f = file.clone();
+    f.set_size(3);
+    b.append_data(&mut f, "./etc/old", &b"new"[..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    let want = 16 + 140 + 7 + 3;
+
+    let (_dir, st) = store();
+    let got = ingest_layer(&st, Cursor::new(&tar)).unwrap();
+    assert_eq!(got.content_size, want);
+    assert_eq!(got.size, tar.len() as u64);
+    assert_eq!(crate::layer_content_size(Cursor::new(&tar)).unwrap(), want);
+    let got = ingest_layer(&st, Cursor::new(gzip(&tar))).unwrap();
+    assert_eq!(got.content_size, want);
+
+    // a PAX header carries the long target the same
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([("linkpath", long_target.as_bytes())])
+        .unwrap();
+    let mut s = tar::Header::new_ustar();
+    s.set_entry_type(tar::EntryType::Symlink);
+    s.set_size(0);
+    s.set_path("l").unwrap();
+    s.set_cksum();
+    b.append(&s, std::io::empty()).unwrap();
+    let tar = b.into_inner().unwrap();
+    assert_eq!(crate::layer_content_size(Cursor::new(&tar)).unwrap(), 140);
 }

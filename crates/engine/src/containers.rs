@@ -43,6 +43,18 @@ pub struct ContainerInfo {
     pub config: ExecConfig,
 }
 
+impl ContainerInfo {
+    /// The image as `ps` shows it (moby's `refreshImage`): the name the container was created
+    /// with while that name still means its image, else the image ID (`sha256:…`), as once
+    /// the tag is removed or moved, or the image removed with `rmi -f`.
+    pub fn shown_image(&self, view: &image_store::StoreView) -> String {
+        match image_store::resolve(view, &self.image_name) {
+            Ok(r) if r.id == self.image => self.image_name.clone(),
+            _ => self.image.to_string(),
+        }
+    }
+}
+
 /// One line of `diff`: `A`dded, `C`hanged or `D`eleted.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PathChange {
@@ -253,13 +265,25 @@ impl Engine {
     pub fn remove_container(&self, input: &str, _force: bool) -> Result<()> {
         let c = self.container(input)?;
         self.unmount_container(&c.id)?;
-        self.db()
-            .write(|tx| -> Result<()> { Ok(tx.delete_container(&c.id)?) })?;
+        // An image removed with `rmi -f` while this container used it goes with its last
+        // container, and so do the layers only it kept.
+        let freed = self.db().write(|tx| -> Result<Vec<Digest>> {
+            tx.delete_container(&c.id)?;
+            Ok(tx.drop_unused_retained()?)
+        })?;
         let dir = self.container_dir(&c.id);
         fs::remove_dir_all(&dir).map_err(io(format!("remove {}", dir.display())))?;
-        self.emit(
-            crate::Event::new("container", "destroy", c.id.clone()).with("name", c.name.clone()),
-        );
+        let mut events =
+            vec![crate::Event::new("container", "destroy", c.id.clone())
+                .with("name", c.name.clone())];
+        for l in &freed {
+            events.push(crate::Event::new("layer", "delete", l.to_string()));
+        }
+        self.emit_all(events);
+        if !freed.is_empty() {
+            // The change is done; blobs left behind go with a later sweep if this one fails.
+            let _ = self.sweep();
+        }
         Ok(())
     }
 
@@ -312,9 +336,7 @@ impl Engine {
     pub fn image_changesets(&self, image: &Digest) -> Result<Vec<Changeset>> {
         let view = self.view()?;
         let rec = view
-            .images
-            .iter()
-            .find(|i| &i.id == image)
+            .image_of_container(image)
             .ok_or_else(|| EngineError::NotFound(format!("No such image: {image}")))?;
         let cached: Vec<Option<Arc<Changeset>>> = {
             let cache = self.changesets.lock().unwrap_or_else(|e| e.into_inner());
@@ -393,7 +415,7 @@ impl Engine {
     /// The unpacked directory of each of `image`'s layers, base first (unpacking as needed).
     pub(crate) fn image_layer_dirs(&self, image: &Digest) -> Result<Vec<PathBuf>> {
         let view = self.view()?;
-        let Some(rec) = view.images.iter().find(|i| &i.id == image) else {
+        let Some(rec) = view.image_of_container(image) else {
             return Ok(Vec::new());
         };
         rec.diff_ids
@@ -690,9 +712,7 @@ impl Engine {
     fn layer_labels(&self, image: &Digest) -> Result<Vec<String>> {
         let view = self.view()?;
         Ok(view
-            .images
-            .iter()
-            .find(|i| &i.id == image)
+            .image_of_container(image)
             .map(|i| i.diff_ids.iter().map(|d| d.to_string()).collect())
             .unwrap_or_default())
     }
@@ -758,6 +778,7 @@ impl Engine {
                     &image_store::LayerRecord {
                         diff_id: layer.diff_id.clone(),
                         size: layer.size,
+                        content_size: layer.content_size,
                         stored_bytes: layer.size,
                     },
                     None,

@@ -53,6 +53,12 @@ impl Engine {
     /// Deletes every blob that no image or layer references, unless a writer holds a lease
     /// (then nothing is deleted now; a later sweep will). Returns the bytes removed.
     pub fn sweep(&self) -> Result<u64> {
+        if crate::failpoint_fails("sweep") {
+            return Err(EngineError::io(
+                "sweep",
+                std::io::Error::other("failpoint fail:sweep"),
+            ));
+        }
         let Some(_guard) = self.leases.try_exclusive()? else {
             return Ok(0);
         };

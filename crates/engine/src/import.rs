@@ -134,6 +134,7 @@ impl Engine {
                 &LayerRecord {
                     diff_id: layer.diff_id.clone(),
                     size: layer.size,
+                    content_size: layer.content_size,
                     stored_bytes: layer.size,
                 },
                 source_of(&layer).as_ref(),

@@ -127,7 +127,7 @@ impl Engine {
         let size = rec
             .diff_ids
             .iter()
-            .map(|d| view.layers.get(d).map_or(0, |l| l.size))
+            .map(|d| view.layers.get(d).map_or(0, |l| l.content_size))
             .sum();
         Ok(ImageDetails {
             id: id.clone(),
@@ -153,7 +153,8 @@ impl Engine {
             } else {
                 let d = config.rootfs.diff_ids.get(layer);
                 layer += 1;
-                d.and_then(|d| view.layers.get(d)).map_or(0, |l| l.size)
+                d.and_then(|d| view.layers.get(d))
+                    .map_or(0, |l| l.content_size)
             };
             rows.push(HistoryItem {
                 id: None,

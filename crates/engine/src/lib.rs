@@ -38,7 +38,7 @@ pub use mount::MountDriver;
 pub use ops::TagOutcome;
 pub use registry::{
     check_login, host_platform, parse_platform, Progress, ProgressFn, PullOutcome, PushOutcome,
-    RegistryEnv, SearchResult,
+    RegistryEnv, SearchFilters, SearchResult,
 };
 pub use tokens::{Principal, Role};
 
@@ -74,7 +74,7 @@ impl Engine {
         let blobs = BlobStore::open(root)?;
         let db = Db::open(&root.join("strata.db"))?;
         let leases = gc::Leases::new(root)?;
-        Ok(Engine {
+        let engine = Engine {
             root: root.to_path_buf(),
             blobs,
             db: Mutex::new(db),
@@ -82,7 +82,26 @@ impl Engine {
             events: Default::default(),
             event_log: Default::default(),
             changesets: Default::default(),
-        })
+        };
+        engine.measure_old_layers();
+        Ok(engine)
+    }
+
+    /// Gives the layers of a store from before layer sizes were measured at ingest their
+    /// Docker size ([`image_store::LayerRecord::content_size`]), read from their tars. Once
+    /// per layer; best effort (a layer that cannot be read keeps its tar length for now).
+    fn measure_old_layers(&self) {
+        let Ok(old) = self.db().unmeasured_layers() else {
+            return;
+        };
+        for d in old {
+            let size = self
+                .layer_tar(&d)
+                .and_then(|tar| Ok(blob_store::layer_content_size(tar)?));
+            if let Ok(size) = size {
+                let _ = self.db().set_content_size(&d, size);
+            }
+        }
     }
 
     /// Creates the data directory `root` if needed, with mode `0700`, and takes every other
@@ -184,6 +203,12 @@ pub(crate) fn failpoint(name: &str) {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         }
     }
+}
+
+/// Test hook: true when `STRATA_FAILPOINT` is `fail:<name>`; the step then fails as a disk
+/// refusing it would, so a test can see what a failure there does. False otherwise.
+pub(crate) fn failpoint_fails(name: &str) -> bool {
+    std::env::var("STRATA_FAILPOINT").is_ok_and(|v| v.strip_prefix("fail:") == Some(name))
 }
 
 /// Writes `bytes` to `path` through a temp file, fsync and rename: readers see the old file or

@@ -261,10 +261,23 @@ impl Engine {
                     return Err(mismatch(digest));
                 }
                 let size = self.blobs.size(digest)?.unwrap_or(0);
+                // Streamed into the store as a blob: measured from it, unless the store has
+                // the layer (and its measure) already.
+                let content_size = match self.view()?.layers.get(diff_id) {
+                    Some(l) => l.content_size,
+                    None => blob_store::layer_content_size(self.blobs.open_blob(digest)?).map_err(
+                        |e| {
+                            EngineError::invalid(format!(
+                                "invalid archive: layer {n} ({path}): {e}"
+                            ))
+                        },
+                    )?,
+                };
                 return Ok((
                     LayerRecord {
                         diff_id: diff_id.clone(),
                         size,
+                        content_size,
                         stored_bytes: size,
                     },
                     None,
@@ -290,6 +303,7 @@ impl Engine {
             LayerRecord {
                 diff_id: ingest.diff_id.clone(),
                 size: ingest.size,
+                content_size: ingest.content_size,
                 stored_bytes: ingest.size,
             },
             source_of(&ingest),

@@ -172,9 +172,7 @@ impl Engine {
     fn mount_overlay(&self, c: &crate::ContainerInfo, merged: &Path) -> Result<()> {
         let view = self.view()?;
         let rec = view
-            .images
-            .iter()
-            .find(|i| i.id == c.image)
+            .image_of_container(&c.image)
             .ok_or_else(|| EngineError::NotFound(format!("No such image: {}", c.image)))?;
         let mut lowers = Vec::new();
         for d in rec.diff_ids.iter().rev() {

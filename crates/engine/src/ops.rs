@@ -22,7 +22,11 @@ fn apply(tx: &mut WriteTx<'_>, plan: &RmiPlan) -> Result<()> {
         tx.remove_tag(r)?;
     }
     for id in &plan.delete_images {
-        tx.delete_image(id)?;
+        if plan.retain_images.contains(id) {
+            tx.retain_image(id)?;
+        } else {
+            tx.delete_image(id)?;
+        }
     }
     for l in &plan.delete_layers {
         tx.delete_layer(l)?;
@@ -77,16 +81,22 @@ impl Engine {
     /// `rmi` of one name or ID: untags and deletes as Docker does; returns the events
     /// (`Untagged:` / `Deleted:` lines).
     pub fn rmi(&self, input: &str, opts: &RmiOptions) -> Result<Vec<RmiEvent>> {
+        Ok(self.rmi_applied(input, opts)?.events)
+    }
+
+    /// [`rmi`](Engine::rmi), returning the whole plan its transaction applied (computed
+    /// inside that transaction: exactly what was done).
+    pub fn rmi_applied(&self, input: &str, opts: &RmiOptions) -> Result<RmiPlan> {
         let plan = self.db().write(|tx| -> Result<RmiPlan> {
             let plan = image_store::plan_rmi(&tx.view()?, input, opts)?;
             apply(tx, &plan)?;
             Ok(plan)
         })?;
-        if !plan.delete_images.is_empty() {
-            self.sweep()?;
-        }
         self.emit_plan(&plan);
-        Ok(plan.events)
+        if !plan.delete_images.is_empty() {
+            self.sweep_after_commit();
+        }
+        Ok(plan)
     }
 
     /// What `rmi` would do, without doing it.
@@ -114,9 +124,17 @@ impl Engine {
             apply(tx, &plan)?;
             Ok(plan)
         })?;
-        self.sweep()?;
         self.emit_plan(&plan);
+        self.sweep_after_commit();
         Ok(plan)
+    }
+
+    /// The sweep after a committed removal: the removal is done whatever happens here, so a
+    /// failure is logged, not returned; what is left behind goes with a later sweep.
+    pub(crate) fn sweep_after_commit(&self) {
+        if let Err(e) = self.sweep() {
+            eprintln!("sweep after removal failed (left for the next one): {e}");
+        }
     }
 
     /// What `image prune` would do, without doing it.

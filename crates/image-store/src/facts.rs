@@ -83,7 +83,7 @@ impl<'a> Facts<'a> {
     }
 
     fn layer_size(&self, diff_id: &Digest) -> u64 {
-        self.view.layers.get(diff_id).map_or(0, |l| l.size)
+        self.view.layers.get(diff_id).map_or(0, |l| l.content_size)
     }
 }
 

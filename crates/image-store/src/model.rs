@@ -37,8 +37,12 @@ pub struct TagRecord {
 pub struct LayerRecord {
     /// sha256 of the uncompressed tar.
     pub diff_id: Digest,
-    /// Uncompressed size in bytes (what Docker reports as the layer's size).
+    /// Byte length of the uncompressed tar (the layer's descriptor size in a saved archive).
     pub size: u64,
+    /// What Docker reports as the layer's size (moby's `directory.Size` over the unpacked
+    /// layer): the sizes of its non-directory entries summed, a hardlinked file counted once,
+    /// symlinks by the length of their target.
+    pub content_size: u64,
     /// Bytes this layer occupies in the store (its blob and anything kept beside it).
     pub stored_bytes: u64,
 }
@@ -67,4 +71,18 @@ pub struct StoreView {
     pub layers: BTreeMap<Digest, LayerRecord>,
     /// All containers.
     pub containers: Vec<ContainerRecord>,
+    /// Images removed by the user (`rmi -f`) but kept, untagged and unlisted, because a
+    /// container still uses them: its layers and config stay until the last such container
+    /// goes. No rule resolves, lists or deletes them.
+    pub retained: Vec<ImageRecord>,
+}
+
+impl StoreView {
+    /// The image `id`, listed or [retained](StoreView::retained): what a container is built on.
+    pub fn image_of_container(&self, id: &Digest) -> Option<&ImageRecord> {
+        self.images
+            .iter()
+            .chain(&self.retained)
+            .find(|i| i.id == *id)
+    }
 }

@@ -37,12 +37,17 @@ pub struct RmiPlan {
     pub events: Vec<RmiEvent>,
     /// Stored references to remove.
     pub untag: Vec<Reference>,
-    /// Images to delete.
+    /// Images to delete (each has its `Deleted:` line).
     pub delete_images: Vec<Digest>,
+    /// Those of `delete_images` a container uses (`rmi -f`): untagged and unlisted, but kept
+    /// with their config and layers for the container (moby's container holds its layer
+    /// chain), and really deleted when their last container is removed
+    /// ([`StoreView::retained`]).
+    pub retain_images: Vec<Digest>,
     /// Layers (diff IDs) no remaining image uses, sorted.
     pub delete_layers: Vec<Digest>,
-    /// Bytes freed: config and manifest of each deleted image plus each deleted layer's
-    /// `stored_bytes`.
+    /// Bytes freed: config and manifest of each deleted image not retained plus each deleted
+    /// layer's `stored_bytes`.
     pub bytes_freed: u64,
 }
 
@@ -99,6 +104,13 @@ impl StoreView {
         let images: BTreeSet<&Digest> = plan.delete_images.iter().collect();
         self.tags
             .retain(|t| !plan.untag.contains(&t.reference) && !images.contains(&t.image));
+        let kept = self
+            .images
+            .iter()
+            .filter(|i| plan.retain_images.contains(&i.id))
+            .cloned()
+            .collect::<Vec<_>>();
+        self.retained.extend(kept);
         self.images.retain(|i| !images.contains(&i.id));
         for l in &plan.delete_layers {
             self.layers.remove(l);
@@ -144,8 +156,10 @@ pub(crate) struct Planner<'a> {
     images: BTreeMap<&'a Digest, &'a ImageRecord>,
     /// Remaining stored references per image, in moby's order.
     refs: BTreeMap<Digest, Vec<Reference>>,
-    /// Images deleted so far.
+    /// Images deleted so far (not retained).
     deleted: Vec<&'a ImageRecord>,
+    /// Images retained for containers: those of the view and those this plan retains.
+    retained: Vec<&'a ImageRecord>,
     plan: RmiPlan,
 }
 
@@ -164,6 +178,7 @@ impl<'a> Planner<'a> {
             images: view.images.iter().map(|i| (&i.id, i)).collect(),
             refs,
             deleted: Vec::new(),
+            retained: view.retained.iter().collect(),
             plan: RmiPlan::default(),
         }
     }
@@ -360,16 +375,26 @@ impl<'a> Planner<'a> {
         for r in self.refs(id) {
             self.untag(id, &r);
         }
-        self.deleted.push(img);
         self.plan.events.push(RmiEvent::Deleted(id.clone()));
         self.plan.delete_images.push(id.clone());
+        if self.first_container(id, None).is_some() {
+            // Forced past a stopped container: the container keeps the image's layer chain,
+            // so no layer goes, and the image row stays for it, unlisted.
+            self.plan.retain_images.push(id.clone());
+            self.retained.push(img);
+            return Ok(img.parent.clone());
+        }
+        self.deleted.push(img);
         // moby's layer store releases the image's layer chain top-down; each chain no remaining
-        // image shares is deleted and printed by its chain ID.
+        // image (nor a retained one, held by its container) shares is deleted and printed by its
+        // chain ID.
         for k in (0..img.diff_ids.len()).rev() {
             let prefix = &img.diff_ids[..=k];
             if self
                 .images
                 .values()
+                .copied()
+                .chain(self.retained.iter().copied())
                 .any(|o| o.diff_ids.len() > k && &o.diff_ids[..=k] == prefix)
             {
                 break;
@@ -383,7 +408,13 @@ impl<'a> Planner<'a> {
 
     /// The plan, with the layers no remaining image uses and the bytes freed.
     pub fn finish(mut self) -> RmiPlan {
-        let kept: BTreeSet<&Digest> = self.images.values().flat_map(|i| &i.diff_ids).collect();
+        let kept: BTreeSet<&Digest> = self
+            .images
+            .values()
+            .copied()
+            .chain(self.retained.iter().copied())
+            .flat_map(|i| &i.diff_ids)
+            .collect();
         let mut layers: BTreeMap<&Digest, u64> = BTreeMap::new();
         let mut bytes = 0u64;
         for img in &self.deleted {

@@ -44,6 +44,7 @@ impl View {
             LayerRecord {
                 diff_id,
                 size,
+                content_size: size,
                 stored_bytes: stored,
             },
         );
@@ -508,6 +509,7 @@ fn rmi_last_tag_deletes_and_keeps_shared_layer() {
             events: vec![untagged("cc:1"), deleted("b2")],
             untag: vec![r("cc:1")],
             delete_images: vec![h("b2")],
+            retain_images: vec![],
             delete_layers: vec![],
             bytes_freed: 100,
         }
@@ -617,6 +619,7 @@ fn rmi_by_id_single_repository_with_digest_untags_all() {
             events: vec![untagged("bb:1"), untagged(&d), deleted("b1")],
             untag: vec![r("bb:1"), r(&d)],
             delete_images: vec![h("b1")],
+            retain_images: vec![],
             delete_layers: vec![h("e1")],
             bytes_freed: 100 + 40 + 11,
         }
@@ -684,15 +687,54 @@ fn rmi_with_stopped_container() {
     );
     assert_eq!(by_name.kind(), ErrorKind::Conflict);
 
+    // forced: deleted for the user, kept for the container (nothing freed)
     let want = RmiPlan {
         events: vec![untagged("cc:1"), deleted("b2")],
         untag: vec![r("cc:1")],
         delete_images: vec![h("b2")],
+        retain_images: vec![h("b2")],
         delete_layers: vec![],
-        bytes_freed: 100,
+        bytes_freed: 0,
     };
     assert_eq!(rmi(&v, "b2", true, false).unwrap(), want);
     assert_eq!(rmi(&v, "cc:1", true, false).unwrap(), want);
+    // once applied, the image is neither listed nor named, and the layers the container
+    // needs outlive every other image using them
+    let mut left = v.clone();
+    left.apply(&want);
+    assert!(left.images.iter().all(|i| i.id != h("b2")));
+    assert_eq!(left.retained.len(), 1);
+    assert_eq!(
+        left.image_of_container(&h("b2")).unwrap().diff_ids,
+        [h("e1")]
+    );
+    assert_eq!(
+        rmi(&left, "b2", true, false).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let plan = rmi(&left, "bb:1", false, false).unwrap();
+    assert_eq!(
+        rmi(&left, "bb:2", false, false).unwrap().events,
+        vec![untagged("bb:2")]
+    );
+    let plan2 = rmi(&left, "b1", true, false).unwrap();
+    assert_eq!(plan2.delete_layers, vec![h("e2")]);
+    assert_eq!(plan2.bytes_freed, 100 + 210);
+    let chain_e1 = oci_model::chain_id(&[h("e1")]).unwrap();
+    assert!(!plan2.events.contains(&RmiEvent::Deleted(chain_e1)));
+    assert_eq!(plan.events, vec![untagged("bb:1")]);
+    // `rmi -f $(images -qa)`: every image goes, none fails
+    let all: Vec<String> = v.images.iter().map(|i| i.id.to_string()).collect();
+    for p in plan_rmi_many(
+        &v,
+        &all,
+        &RmiOptions {
+            force: true,
+            no_prune: false,
+        },
+    ) {
+        p.unwrap();
+    }
     // another tag remains: untagging needs no force
     let v = rmi_view().tag("cc:2", "b2").container("c5", "b2", false).0;
     assert_eq!(
@@ -793,6 +835,7 @@ fn rmi_prunes_untagged_parents() {
             ],
             untag: vec![r("top:1")],
             delete_images: hs(&["70b", "02", "01"]),
+            retain_images: vec![],
             delete_layers: hs(&["e2", "e3", "e4"]),
             bytes_freed: 300 + 202 + 33 + 5,
         }
@@ -805,6 +848,7 @@ fn rmi_prunes_untagged_parents() {
             events: vec![untagged("top:1"), deleted("70b")],
             untag: vec![r("top:1")],
             delete_images: hs(&["70b"]),
+            retain_images: vec![],
             delete_layers: hs(&["e4"]),
             bytes_freed: 100 + 5,
         }
@@ -897,6 +941,7 @@ fn prune_dangling() {
             events: vec![deleted("01d"), untagged(&dig), deleted("d19")],
             untag: vec![r(&dig)],
             delete_images: hs(&["01d", "d19"]),
+            retain_images: vec![],
             // e2 is kept by `keep`, e5 by `kid`
             delete_layers: hs(&["e3"]),
             bytes_freed: 100 + 100 + 9 + 33,
@@ -925,6 +970,7 @@ fn prune_all() {
             ],
             untag: vec![r("kid:1"), r("keep:1"), r(&dig)],
             delete_images: hs(&["01d", "0b", "0a", "cee9", "d19"]),
+            retain_images: vec![],
             // e1 stays for the image the container uses
             delete_layers: hs(&["e2", "e3", "e4", "e5"]),
             bytes_freed: 500 + 9 + 202 + 33 + 5 + 7,
@@ -1017,7 +1063,10 @@ fn prune_nothing() {
 fn disk_usage_counts_layers_once() {
     let v = prune_view().0;
     let du = disk_usage(&v);
-    assert_eq!(du.layers_size, 1001 + 202 + 33 + 5 + 7);
+    // Docker's measure of every layer once, which the rows add up from; what the store
+    // occupies (layers as stored, configs) is told apart
+    assert_eq!(du.layers_size, 1000 + 200 + 30 + 4 + 6);
+    assert_eq!(du.stored_bytes, 1001 + 202 + 33 + 5 + 7 + 6 * 100 + 9);
     // the untagged parent `0a` is hidden, as in `docker images`
     let rows: Vec<(Digest, u64, u64, u64, u64)> = du
         .images
@@ -1045,7 +1094,7 @@ fn disk_usage_counts_layers_once() {
     assert_eq!(du.images[0].repo_tags, ["keep:1"]);
     assert_eq!(du.images[0].created, 50);
     assert_eq!(du.active, 1);
-    assert_eq!(du.reclaimable, 1248);
+    assert_eq!(du.reclaimable, 1240);
 
     let v = View::default()
         .layer("e1", 100, 100)
@@ -1068,6 +1117,7 @@ fn disk_usage_counts_layers_once() {
         disk_usage(&StoreView::default()),
         DiskUsage {
             layers_size: 0,
+            stored_bytes: 0,
             images: vec![],
             active: 0,
             reclaimable: 0

@@ -10,8 +10,12 @@ use std::collections::BTreeMap;
 /// The images part of `docker system df`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiskUsage {
-    /// Bytes of all stored layers, each counted once.
+    /// Size of all stored layers, each counted once, in Docker's measure (the layers'
+    /// `content_size`, what the image rows add up from).
     pub layers_size: u64,
+    /// Bytes the store's layers, configs and manifests occupy on disk (layers kept as pulled
+    /// are compressed, so this can be less than `layers_size`).
+    pub stored_bytes: u64,
     /// The images `docker images` lists (intermediates hidden), newest first.
     pub images: Vec<ImageUsage>,
     /// Number of those images at least one container uses.
@@ -42,7 +46,14 @@ pub struct ImageUsage {
 /// Computes `docker system df` for images. Reclaimable is what the Docker CLI shows:
 /// the layers' total minus `size - shared_size` of every image a container uses.
 pub fn disk_usage(view: &StoreView) -> DiskUsage {
-    let layers_size: u64 = view.layers.values().map(|l| l.stored_bytes).sum();
+    let layers_size: u64 = view.layers.values().map(|l| l.content_size).sum();
+    let stored_bytes: u64 = view.layers.values().map(|l| l.stored_bytes).sum::<u64>()
+        + view
+            .images
+            .iter()
+            .chain(&view.retained)
+            .map(|i| i.config_size + i.manifest.as_ref().map_or(0, |m| m.1))
+            .sum::<u64>();
     let images: Vec<ImageUsage> = default_summaries(view)
         .into_iter()
         .map(|s| ImageUsage {
@@ -59,6 +70,7 @@ pub fn disk_usage(view: &StoreView) -> DiskUsage {
     let used: u64 = active.clone().map(|i| i.unique_size).sum();
     DiskUsage {
         layers_size,
+        stored_bytes,
         active: active.count(),
         reclaimable: layers_size.saturating_sub(used),
         images,

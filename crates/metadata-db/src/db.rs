@@ -147,6 +147,12 @@ CREATE TABLE events (
     body TEXT NOT NULL
 );
 "#,
+    // A layer's size as Docker measures it (NULL: not measured yet, the engine fills it in
+    // from the tar), and images removed with `rmi -f` but kept for the containers using them.
+    r#"
+ALTER TABLE layers ADD COLUMN content_size INTEGER;
+ALTER TABLE images ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// How many events [`Db::append_events`] keeps.
@@ -231,6 +237,30 @@ impl Db {
             out.insert(parse_digest(&r?)?);
         }
         Ok(out)
+    }
+
+    /// Layers whose Docker size ([`LayerRecord::content_size`]) was never measured: rows
+    /// from before it was.
+    pub fn unmeasured_layers(&mut self) -> Result<Vec<Digest>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT diff_id FROM layers WHERE content_size IS NULL")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(parse_digest(&r?)?);
+        }
+        Ok(out)
+    }
+
+    /// Records the measured Docker size of a layer.
+    pub fn set_content_size(&mut self, diff_id: &Digest, content_size: u64) -> Result<()> {
+        self.cache = None;
+        self.conn.execute(
+            "UPDATE layers SET content_size = ?2 WHERE diff_id = ?1",
+            params![diff_id.to_string(), content_size as i64],
+        )?;
+        Ok(())
     }
 
     /// The blob holding layer `diff_id`: its tar under the diff ID itself, or a compressed
@@ -499,13 +529,19 @@ impl WriteTx<'_> {
         blob: Option<&Digest>,
     ) -> Result<()> {
         self.tx.execute(
-            "INSERT OR IGNORE INTO layers (diff_id, size, stored_bytes, blob) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR IGNORE INTO layers (diff_id, size, stored_bytes, blob, content_size) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 layer.diff_id.to_string(),
                 layer.size as i64,
                 layer.stored_bytes as i64,
-                blob.map(|b| b.to_string())
+                blob.map(|b| b.to_string()),
+                layer.content_size as i64,
             ],
+        )?;
+        // A row from before sizes were measured gets the measure now.
+        self.tx.execute(
+            "UPDATE layers SET content_size = ?2 WHERE diff_id = ?1 AND content_size IS NULL",
+            params![layer.diff_id.to_string(), layer.content_size as i64],
         )?;
         if let Some(s) = source {
             self.tx.execute(
@@ -532,6 +568,11 @@ impl WriteTx<'_> {
             ],
         )?;
         if n == 0 {
+            // An image removed but kept for a container comes back as it was.
+            self.tx.execute(
+                "UPDATE images SET removed = 0 WHERE id = ?1",
+                [img.id.to_string()],
+            )?;
             return Ok(false);
         }
         for (i, d) in img.diff_ids.iter().enumerate() {
@@ -585,6 +626,49 @@ impl WriteTx<'_> {
         self.tx
             .execute("DELETE FROM images WHERE id = ?1", [id.to_string()])?;
         Ok(())
+    }
+
+    /// Removes an image from the user's view (its tags, its listing) but keeps its row, with
+    /// its layer links, for the containers that use it
+    /// ([`StoreView::retained`](image_store::StoreView::retained)).
+    pub fn retain_image(&mut self, id: &Digest) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM tags WHERE image_id = ?1", [id.to_string()])?;
+        self.tx.execute(
+            "UPDATE images SET removed = 1 WHERE id = ?1",
+            [id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes the retained images no container uses any more, and the layers only they
+    /// used; returns the layers deleted.
+    pub fn drop_unused_retained(&mut self) -> Result<Vec<Digest>> {
+        let mut st = self.tx.prepare(
+            "SELECT DISTINCT l.diff_id FROM image_layers l JOIN images i ON i.id = l.image_id
+             WHERE i.removed = 1 AND i.id NOT IN (SELECT image_id FROM containers)",
+        )?;
+        let candidates = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        drop(st);
+        self.tx.execute(
+            "DELETE FROM images WHERE removed = 1 AND id NOT IN (SELECT image_id FROM containers)",
+            [],
+        )?;
+        let mut gone = Vec::new();
+        for d in candidates {
+            let n = self.tx.execute(
+                "DELETE FROM layers WHERE diff_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM image_layers WHERE diff_id = ?1)",
+                [&d],
+            )?;
+            if n > 0 {
+                gone.push(parse_digest(&d)?);
+            }
+        }
+        gone.sort();
+        Ok(gone)
     }
 
     /// Deletes a layer row; fails if an image still links to it.
@@ -665,29 +749,33 @@ fn parse_digest(s: &str) -> Result<Digest> {
 
 fn read_view(conn: &Connection) -> Result<StoreView> {
     let mut view = StoreView::default();
-    let mut st = conn.prepare("SELECT diff_id, size, stored_bytes FROM layers")?;
+    // Until a layer is measured ([`Db::unmeasured_layers`]) its tar's length stands in.
+    let mut st = conn
+        .prepare("SELECT diff_id, size, stored_bytes, COALESCE(content_size, size) FROM layers")?;
     let rows = st.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, i64>(1)?,
             r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
         ))
     })?;
     for row in rows {
-        let (d, size, stored) = row?;
+        let (d, size, stored, content) = row?;
         let diff_id = parse_digest(&d)?;
         view.layers.insert(
             diff_id.clone(),
             LayerRecord {
                 diff_id,
                 size: size as u64,
+                content_size: content as u64,
                 stored_bytes: stored as u64,
             },
         );
     }
 
     let mut st = conn.prepare(
-        "SELECT id, config_size, manifest_digest, manifest_size, parent, created FROM images ORDER BY id",
+        "SELECT id, config_size, manifest_digest, manifest_size, parent, created, removed FROM images ORDER BY id",
     )?;
     let rows = st.query_map([], |r| {
         Ok((
@@ -697,17 +785,24 @@ fn read_view(conn: &Connection) -> Result<StoreView> {
             r.get::<_, Option<i64>>(3)?,
             r.get::<_, Option<String>>(4)?,
             r.get::<_, i64>(5)?,
+            r.get::<_, bool>(6)?,
         ))
     })?;
+    // Images and retained images, by ID: (retained, position).
     let mut index = std::collections::HashMap::new();
     for row in rows {
-        let (id, config_size, md, ms, parent, created) = row?;
+        let (id, config_size, md, ms, parent, created, removed) = row?;
         let manifest = match (md, ms) {
             (Some(d), Some(s)) => Some((parse_digest(&d)?, s as u64)),
             _ => None,
         };
-        index.insert(id.clone(), view.images.len());
-        view.images.push(ImageRecord {
+        let list = if removed {
+            &mut view.retained
+        } else {
+            &mut view.images
+        };
+        index.insert(id.clone(), (removed, list.len()));
+        list.push(ImageRecord {
             id: parse_digest(&id)?,
             config_size: config_size as u64,
             manifest,
@@ -722,10 +817,15 @@ fn read_view(conn: &Connection) -> Result<StoreView> {
     let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
         let (img, d) = row?;
-        let i = *index
+        let (removed, i) = *index
             .get(&img)
             .ok_or_else(|| DbError::Corrupt(img.clone()))?;
-        view.images[i].diff_ids.push(parse_digest(&d)?);
+        let list = if removed {
+            &mut view.retained
+        } else {
+            &mut view.images
+        };
+        list[i].diff_ids.push(parse_digest(&d)?);
     }
     let mut st = conn.prepare("SELECT image_id, key, value FROM image_labels")?;
     let rows = st.query_map([], |r| {
@@ -737,10 +837,15 @@ fn read_view(conn: &Connection) -> Result<StoreView> {
     })?;
     for row in rows {
         let (img, k, v) = row?;
-        let i = *index
+        let (removed, i) = *index
             .get(&img)
             .ok_or_else(|| DbError::Corrupt(img.clone()))?;
-        view.images[i].labels.insert(k, v);
+        let list = if removed {
+            &mut view.retained
+        } else {
+            &mut view.images
+        };
+        list[i].labels.insert(k, v);
     }
     let mut st = conn.prepare("SELECT reference, image_id FROM tags ORDER BY reference")?;
     let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -789,6 +894,7 @@ mod tests {
         let layer = LayerRecord {
             diff_id: d("l1"),
             size: 10,
+            content_size: 10,
             stored_bytes: 10,
         };
         let img = ImageRecord {
@@ -835,6 +941,7 @@ mod tests {
         let layer = |n: &str| LayerRecord {
             diff_id: d(n),
             size: 10,
+            content_size: 10,
             stored_bytes: 4,
         };
         let gz = LayerSource {
@@ -923,6 +1030,7 @@ mod cache_tests {
         let layer = LayerRecord {
             diff_id: d.clone(),
             size: 1,
+            content_size: 1,
             stored_bytes: 1,
         };
         assert!(a.view().unwrap().layers.is_empty());

@@ -48,6 +48,12 @@ pub struct PsArgs {
     /// Format output using a custom template
     #[arg(long = "format")]
     format: Option<String>,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long = "last", default_value_t = -1, allow_negative_numbers = true)]
+    last: i64,
+    /// Show the latest created container (includes all states)
+    #[arg(short = 'l', long = "latest")]
+    latest: bool,
 }
 
 fn command_of(c: &ContainerInfo) -> String {
@@ -57,12 +63,18 @@ fn command_of(c: &ContainerInfo) -> String {
 }
 
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
-    // Containers run no process yet: all of them are "Created", none is running.
-    let list = if a.all {
+    // Containers run no process yet: all of them are "Created", none is running. The newest
+    // N (`-n N`, `-l`) are of any state, as with `-a` (moby).
+    let last = if a.latest { 1 } else { a.last };
+    let mut list = if a.all || last > 0 {
         engine.containers()?
     } else {
         Vec::new()
     };
+    if last > 0 {
+        list.truncate(last as usize);
+    }
+    let view = engine.view()?;
     let now = now();
     let rows: Vec<Row> = list
         .iter()
@@ -86,7 +98,13 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
             };
             [
                 ("ID", id),
-                ("Image", c.image_name.clone()),
+                ("Image", {
+                    let shown = c.shown_image(&view);
+                    match shown.strip_prefix("sha256:") {
+                        Some(hex) if !a.no_trunc => hex[..12.min(hex.len())].to_string(),
+                        _ => shown,
+                    }
+                }),
                 ("Command", cmd),
                 (
                     "RunningFor",

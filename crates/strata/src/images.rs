@@ -318,6 +318,15 @@ pub struct DfArgs {
     format: Option<String>,
 }
 
+/// What the store really occupies, apart from the images' (uncompressed, Docker-measured)
+/// sizes above it: layers as stored (pulled ones compressed), configs and manifests.
+fn on_disk_line(du: &image_store::DiskUsage) -> String {
+    format!(
+        "Store on disk: {} (layers as stored, compressed when pulled, with image configs and manifests)",
+        human_size(du.stored_bytes)
+    )
+}
+
 fn with_percent(reclaimable: u64, total: u64) -> String {
     match (reclaimable * 100).checked_div(total) {
         Some(percent) => format!("{} ({percent}%)", human_size(reclaimable)),
@@ -378,6 +387,9 @@ pub fn df(engine: &Engine, a: DfArgs) -> anyhow::Result<()> {
             fmt.render(&rows, &headers)
                 .map_err(|e| anyhow::anyhow!("{e}"))?
         )?;
+        if a.format.is_none() {
+            writeln!(out, "\n{}", on_disk_line(&du))?;
+        }
         return Ok(());
     }
     let now = now();
@@ -449,5 +461,6 @@ pub fn df(engine: &Engine, a: DfArgs) -> anyhow::Result<()> {
         "SHARED",
     ]);
     write!(out, "{}", t.render())?;
+    writeln!(out, "\n{}", on_disk_line(&du))?;
     Ok(())
 }

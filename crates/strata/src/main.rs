@@ -218,6 +218,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Output into a closed pipe (`strata images | head -1`) ends the process quietly, killed by
+/// SIGPIPE as `ls`, `cat` and the docker CLI are, instead of a panic on the failed write.
+/// Rust ignores SIGPIPE by default; the server keeps it so (a client hanging up must never
+/// stop it).
+fn die_quietly_on_closed_pipe() {
+    // SAFETY: setting a signal's disposition to the default, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -227,6 +238,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if !matches!(cli.command, Command::Serve(_)) {
+        die_quietly_on_closed_pipe();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -233,6 +233,9 @@ pub struct SearchArgs {
     /// Don't truncate output
     #[arg(long = "no-trunc")]
     no_trunc: bool,
+    /// Filter output based on conditions provided (is-official=, is-automated=, stars=)
+    #[arg(short = 'f', long = "filter")]
+    filter: Vec<String>,
     /// TERM
     term: String,
 }
@@ -241,7 +244,19 @@ pub fn search(engine: &Engine, a: SearchArgs) -> anyhow::Result<()> {
     if a.limit == 0 || a.limit > 100 {
         anyhow::bail!("limit {} is outside the range of [1, 100]", a.limit);
     }
-    let results = engine.search(&env()?, &a.term, a.limit)?;
+    // The docker CLI's `key=value` (a filter without `=` is a bad one, as there).
+    let mut pairs = Vec::new();
+    for f in &a.filter {
+        match f.split_once('=') {
+            Some((k, v)) => pairs.push((k.trim().to_lowercase(), v.trim().to_string())),
+            None => {
+                eprintln!("invalid argument \"{f}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)");
+                return Err(crate::Exit(125).into());
+            }
+        }
+    }
+    let filters = engine::SearchFilters::parse(&pairs)?;
+    let results = engine.search(&env()?, &a.term, a.limit, &filters)?;
     let mut t = Table::new();
     t.row(["NAME", "DESCRIPTION", "STARS", "OFFICIAL"]);
     for r in results {

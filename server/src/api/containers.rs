@@ -25,7 +25,7 @@ fn dto(e: &engine::Engine, view: &image_store::StoreView, c: &ContainerInfo) -> 
         id: c.id.clone(),
         name: c.name.clone(),
         image: c.image.to_string(),
-        image_name: c.image_name.clone(),
+        image_name: c.shown_image(view),
         created: c.created.clone(),
         command,
         labels: crate::containers::labels(c),

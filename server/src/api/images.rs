@@ -52,7 +52,7 @@ pub(crate) async fn layers(State(st): State<AppState>) -> Reply<LayerMapDto> {
             .values()
             .map(|l| LayerUsageDto {
                 diff_id: l.diff_id.to_string(),
-                size: l.size,
+                size: l.content_size,
                 stored_bytes: l.stored_bytes,
                 refcount: counts.get(&l.diff_id).copied().unwrap_or(0) as u64,
             })
@@ -189,7 +189,7 @@ pub(crate) async fn inspect(st: AppState, name: String) -> Reply<ImageDetailDto>
                 .iter()
                 .map(|l| LayerDto {
                     diff_id: l.to_string(),
-                    size: view.layers.get(l).map_or(0, |r| r.size),
+                    size: view.layers.get(l).map_or(0, |r| r.content_size),
                     refcount: counts.get(l).copied().unwrap_or(0) as u64,
                 })
                 .collect();
@@ -250,14 +250,8 @@ pub(crate) async fn remove(st: AppState, name: String, q: ForceQuery) -> Reply<P
         no_prune: false,
     };
     let plan = st
-        .run(move |e| {
-            // The engine's `rmi` reports only the events; the plan computed just before
-            // (same snapshot unless another writer slips in) gives the rest.
-            let plan = e.plan_rmi(&name, &opts)?;
-            let events = e.rmi(&name, &opts)?;
-            let applied = image_store::RmiPlan { events, ..plan };
-            Ok(plan_dto(&applied))
-        })
+        // The plan the removing transaction computed and applied, not an earlier look.
+        .run(move |e| Ok(plan_dto(&e.rmi_applied(&name, &opts)?)))
         .await?;
     Ok(Json(plan))
 }
@@ -375,6 +369,7 @@ pub(crate) async fn disk_usage(State(st): State<AppState>) -> Reply<DiskUsageDto
         .await?;
     Ok(Json(DiskUsageDto {
         layers_size: du.layers_size,
+        stored_bytes: du.stored_bytes,
         images: du
             .images
             .iter()
