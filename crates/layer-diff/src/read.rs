@@ -1,5 +1,6 @@
 //! Decoding a layer tar into a [`Changeset`].
 
+use crate::name::{check_name, name_from_bytes, NameClass};
 use crate::path::{normalize_path, parse_tar_name, TarName};
 use crate::{Changeset, Content, DiffError, Entry, EntryKind};
 use oci_model::Sha256Writer;
@@ -51,8 +52,20 @@ pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Chang
         if ty.is_pax_global_extensions() {
             continue;
         }
-        let raw = String::from_utf8(te.path_bytes().into_owned())
-            .map_err(|e| DiffError::path(&String::from_utf8_lossy(e.as_bytes()), "not UTF-8"))?;
+        // Names are bytes; one that is not UTF-8 is carried escaped (see `crate::name`).
+        let raw_bytes = te.path_bytes().into_owned();
+        let raw = name_from_bytes(&raw_bytes).into_owned();
+        let is_dir = ty == EntryType::Directory
+            || (matches!(
+                ty,
+                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+            ) && raw_bytes.ends_with(b"/"));
+        match check_name(&raw_bytes, is_dir).map_err(|reason| DiffError::path(&raw, reason))? {
+            // The root named by a non-directory (or by nothing), and AUFS metadata: skipped,
+            // as ingest warned.
+            NameClass::SkippedRoot | NameClass::AufsMeta => continue,
+            NameClass::Entry | NameClass::RootDir => {}
+        }
         let pax = pax_records(&mut te, &raw)?;
         let (path, marker) = match parse_tar_name(&raw)? {
             TarName::Meta => continue,
@@ -90,8 +103,8 @@ pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Chang
             .filter_map(|(k, v)| Some((k.strip_prefix("SCHILY.xattr.")?.to_string(), v.clone())))
             .collect();
         let link = || -> Result<String, DiffError> {
-            let bytes = te.link_name_bytes().unwrap_or_default().into_owned();
-            String::from_utf8(bytes).map_err(|_| DiffError::entry(&raw, "link target is not UTF-8"))
+            let bytes = te.link_name_bytes().unwrap_or_default();
+            Ok(name_from_bytes(&bytes).into_owned())
         };
         let device = || -> Result<(u32, u32), DiffError> {
             let major = header.device_major().map_err(bad)?.unwrap_or(0);
