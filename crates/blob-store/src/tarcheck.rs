@@ -279,7 +279,7 @@ impl TarCheck {
                 Ok(())
             }
             Ok(_) => Ok(()),
-            Err(reason) => Err(format!("entry {}: {reason}", show(&self.name))),
+            Err(e) => Err(format!("entry {}: {e}", show(&self.name))),
         }
     }
 

@@ -90,21 +90,58 @@ pub enum NameClass {
     AufsMeta,
 }
 
+/// Why [`check_name`] refuses a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameError {
+    /// A NUL byte (possible in a PAX `path` record).
+    Nul,
+    /// Longer than [`MAX_PATH_LEN`].
+    PathTooLong,
+    /// A component longer than [`MAX_NAME_LEN`].
+    NameTooLong,
+    /// A `..` climbs above the root.
+    Escapes,
+    /// `.wh.`, `.wh..` or `.wh...`.
+    WhiteoutNamesNothing,
+    /// A directory entry with a `.wh.` name, or a `.wh.` component with something under it.
+    WhiteoutAsDir,
+}
+
+impl NameError {
+    /// The reason, for messages.
+    pub fn reason(self) -> &'static str {
+        match self {
+            NameError::Nul => "name contains a NUL byte",
+            NameError::PathTooLong => "name longer than 4096 bytes",
+            NameError::NameTooLong => "a component is longer than 255 bytes",
+            NameError::Escapes => "escapes the root",
+            NameError::WhiteoutNamesNothing => "whiteout names nothing",
+            NameError::WhiteoutAsDir => "whiteout used as a directory",
+        }
+    }
+}
+
+impl std::fmt::Display for NameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
 /// Classifies a tar entry's name (`is_dir`: a directory entry, or one whose name ends in `/`),
 /// or says why the name is refused: a NUL byte, a component longer than [`MAX_NAME_LEN`], a
 /// name longer than [`MAX_PATH_LEN`], a `..` that climbs above the root, a whiteout that names
 /// nothing (`.wh.`, `.wh..`, `.wh...`), or a whiteout used as a directory (a directory entry
 /// with a `.wh.` name, or a `.wh.` component with something under it). A leading `/` and `.`
 /// or empty components are ignored, as when extracting.
-pub fn check_name(raw: &[u8], is_dir: bool) -> Result<NameClass, &'static str> {
+pub fn check_name(raw: &[u8], is_dir: bool) -> Result<NameClass, NameError> {
     if raw.is_empty() {
         return Ok(NameClass::SkippedRoot);
     }
     if raw.contains(&0) {
-        return Err("name contains a NUL byte");
+        return Err(NameError::Nul);
     }
     if raw.len() > MAX_PATH_LEN {
-        return Err("name longer than 4096 bytes");
+        return Err(NameError::PathTooLong);
     }
     let mut parts: Vec<&[u8]> = Vec::new();
     for part in raw.split(|&b| b == b'/') {
@@ -112,10 +149,10 @@ pub fn check_name(raw: &[u8], is_dir: bool) -> Result<NameClass, &'static str> {
             b"" | b"." => {}
             b".." => {
                 if parts.pop().is_none() {
-                    return Err("escapes the root");
+                    return Err(NameError::Escapes);
                 }
             }
-            p if p.len() > MAX_NAME_LEN => return Err("a component is longer than 255 bytes"),
+            p if p.len() > MAX_NAME_LEN => return Err(NameError::NameTooLong),
             p => parts.push(p),
         }
     }
@@ -132,7 +169,7 @@ pub fn check_name(raw: &[u8], is_dir: bool) -> Result<NameClass, &'static str> {
         }
     }
     if dirs.iter().any(|d| d.starts_with(WHITEOUT)) {
-        return Err("whiteout used as a directory");
+        return Err(NameError::WhiteoutAsDir);
     }
     let Some(hidden) = base.strip_prefix(WHITEOUT) else {
         return Ok(NameClass::Entry);
@@ -141,10 +178,10 @@ pub fn check_name(raw: &[u8], is_dir: bool) -> Result<NameClass, &'static str> {
         return Ok(NameClass::AufsMeta);
     }
     if matches!(hidden, b"" | b"." | b"..") {
-        return Err("whiteout names nothing");
+        return Err(NameError::WhiteoutNamesNothing);
     }
     if is_dir {
-        return Err("whiteout used as a directory");
+        return Err(NameError::WhiteoutAsDir);
     }
     Ok(NameClass::Entry)
 }
@@ -206,23 +243,17 @@ mod tests {
         assert_eq!(ok(b"usr/.wh..wh.orph", true), Ok(AufsMeta));
         assert_eq!(ok(b"usr/.wh..wh..opq", false), Ok(Entry));
         assert_eq!(ok(b"etc/.wh.passwd", false), Ok(Entry));
-        assert_eq!(ok(b"a\0b", false), Err("name contains a NUL byte"));
-        assert_eq!(ok(b"../x", false), Err("escapes the root"));
-        assert_eq!(ok(b"a/../../x", false), Err("escapes the root"));
+        assert_eq!(ok(b"a\0b", false), Err(NameError::Nul));
+        assert_eq!(ok(b"../x", false), Err(NameError::Escapes));
+        assert_eq!(ok(b"a/../../x", false), Err(NameError::Escapes));
         let long = [b'x'; 256];
-        assert_eq!(
-            ok(&long, false),
-            Err("a component is longer than 255 bytes")
-        );
+        assert_eq!(ok(&long, false), Err(NameError::NameTooLong));
         assert_eq!(ok(&[b'x'; 255], false), Ok(Entry));
         for nothing in [&b"a/.wh."[..], b".wh..", b"x/.wh..."] {
-            assert_eq!(ok(nothing, false), Err("whiteout names nothing"));
+            assert_eq!(ok(nothing, false), Err(NameError::WhiteoutNamesNothing));
         }
-        assert_eq!(ok(b"a/.wh.b/c", false), Err("whiteout used as a directory"));
-        assert_eq!(ok(b"a/.wh.b/", true), Err("whiteout used as a directory"));
-        assert_eq!(
-            ok(b".wh..wh..opq/x", false),
-            Err("whiteout used as a directory")
-        );
+        assert_eq!(ok(b"a/.wh.b/c", false), Err(NameError::WhiteoutAsDir));
+        assert_eq!(ok(b"a/.wh.b/", true), Err(NameError::WhiteoutAsDir));
+        assert_eq!(ok(b".wh..wh..opq/x", false), Err(NameError::WhiteoutAsDir));
     }
 }

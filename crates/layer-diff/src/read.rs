@@ -60,7 +60,7 @@ pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Chang
                 ty,
                 EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
             ) && raw_bytes.ends_with(b"/"));
-        match check_name(&raw_bytes, is_dir).map_err(|reason| DiffError::path(&raw, reason))? {
+        match check_name(&raw_bytes, is_dir).map_err(|e| DiffError::path(&raw, e.reason()))? {
             // The root named by a non-directory (or by nothing), and AUFS metadata: skipped,
             // as ingest warned.
             NameClass::SkippedRoot | NameClass::AufsMeta => continue,
