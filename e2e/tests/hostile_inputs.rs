@@ -205,6 +205,18 @@ fn non_utf8_and_control_names_round_trip_byte_exact() {
     let upper = tar(&[file(b"up\xfe\x01", b"upper\n")]);
     let out = s.run_stdin(&["cp", "-", "ctr:/"], &upper);
     assert_eq!(out.status, 0, "cp: {}", out.stderr);
+    // `cp` of a local directory holding such names.
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let local = s.scratch().join("ldir");
+        std::fs::create_dir_all(&local).unwrap();
+        std::fs::write(
+            local.join(std::ffi::OsStr::from_bytes(b"loc\xe9")),
+            b"local\n",
+        )
+        .unwrap();
+        s.ok(&["cp", local.to_str().unwrap(), "ctr:/"]);
+    }
     s.ok(&["commit", "ctr", "bytes:2"]);
     s.ok(&["create", "--name", "dtr", "bytes:2"]);
     let exported = s.scratch().join("export.tar");
@@ -220,6 +232,8 @@ fn non_utf8_and_control_names_round_trip_byte_exact() {
             b"long/".to_vec(),
             [&b"long/"[..], &[0xe9; 200]].concat(),
             b"up\xfe\x01".to_vec(),
+            b"ldir/".to_vec(),
+            b"ldir/loc\xe9".to_vec(),
         ];
         v.sort();
         v
@@ -369,7 +383,11 @@ fn aufs_metadata_is_dropped_and_broken_whiteouts_are_refused_before_storing() {
         ),
     ] {
         import_refused(&s, &layer, want);
-        load_refused(&s, &docker_archive(&[layer.clone()], "hostile:1"), want);
+        load_refused(
+            &s,
+            &docker_archive(std::slice::from_ref(&layer), "hostile:1"),
+            want,
+        );
     }
 }
 

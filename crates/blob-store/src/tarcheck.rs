@@ -11,8 +11,9 @@ const BLOCK: usize = 512;
 const MAX_SPECIAL: u64 = 1 << 20;
 /// Bytes of holes (a sparse file's size beyond the data stored for it) accepted in one layer:
 /// an old-GNU sparse entry costs nothing to store but expands to its full size wherever the
-/// layer is read (create, export, diff), so its expansion is bounded like any other bomb's.
-pub(crate) const MAX_SPARSE_HOLES: u64 = 1 << 30;
+/// layer is read (create, export, diff, the changeset's digests), so its expansion is bounded
+/// like any other bomb's, low enough that every such read finishes within seconds.
+pub(crate) const MAX_SPARSE_HOLES: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Copy)]
 enum State {

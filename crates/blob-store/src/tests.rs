@@ -970,7 +970,7 @@ fn sparse_holes_are_bounded() {
     // Many small ones add up.
     let mut t = Vec::new();
     for i in 0..5 {
-        t.extend(sparse_entry(&format!("s{i}"), 300 << 20, 512));
+        t.extend(sparse_entry(&format!("s{i}"), 20 << 20, 512));
     }
     assert_invalid(
         &s,

@@ -34,10 +34,13 @@ pub fn read_changeset<R: Read>(r: R) -> Result<Changeset, DiffError> {
 /// Reads a layer tar (ustar, PAX or GNU; long names either way) into a changeset in
 /// canonical order.
 ///
-/// Names are normalised (`./a/` → `a`, `/etc/x` → `etc/x`); a name or hardlink target whose
-/// `..` climbs above the root is an error. `<dir>/.wh.<name>` becomes a [`EntryKind::Whiteout`]
-/// at `<dir>/<name>`, `<dir>/.wh..wh..opq` an [`EntryKind::Opaque`] at `<dir>`, other
-/// `.wh..wh.*` names are skipped and `.wh.` alone is an error. When a name occurs twice the
+/// Names are bytes, checked by [`check_name`](crate::check_name) and carried in the paths as
+/// [`name_from_bytes`](crate::name_from_bytes) gives them (link targets too), then normalised
+/// (`./a/` → `a`, `/etc/x` → `etc/x`); a name or hardlink target whose `..` climbs above the
+/// root is an error, and an entry naming the root that is not a directory, or AUFS metadata, is
+/// skipped. `<dir>/.wh.<name>` becomes a [`EntryKind::Whiteout`] at `<dir>/<name>`,
+/// `<dir>/.wh..wh..opq` an [`EntryKind::Opaque`] at `<dir>`, other `.wh..wh.*` names are skipped
+/// and `.wh.` alone is an error. When a name occurs twice the
 /// later entry wins, as when extracting. PAX global headers are skipped; uid, gid, size, mtime,
 /// path, linkpath and `SCHILY.xattr.*` records are honoured. User and group names are not kept.
 pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Changeset, DiffError> {
