@@ -284,7 +284,20 @@ fn only_nul_overlong_and_escaping_names_are_refused_at_import() {
     ];
     for (layer, want) in cases {
         import_refused(&s, &layer, want);
+        load_refused(
+            &s,
+            &docker_archive(std::slice::from_ref(&layer), "hostile:1"),
+            want,
+        );
     }
+    // A layer large enough to stream into the store while the archive is read is checked
+    // all the same.
+    let big = tar(&[file(b"big", &vec![7u8; 3 << 20]), file(b"../escape", b"")]);
+    load_refused(
+        &s,
+        &docker_archive(&[big], "hostile:1"),
+        r#"entry "../escape": escapes the root"#,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
