@@ -282,6 +282,11 @@ fn only_nul_overlong_and_escaping_names_are_refused_at_import() {
             r#"entry "a/../../x": escapes the root"#,
         ),
     ];
+    let mut cases = cases;
+    cases.push((
+        tar(&[entry(b"l", b'1', b"../../etc/shadow", b"")]),
+        r#"entry "l": hardlink target "../../etc/shadow" escapes the root"#,
+    ));
     for (layer, want) in cases {
         import_refused(&s, &layer, want);
         load_refused(

@@ -53,6 +53,8 @@ pub(crate) struct TarCheck {
     /// Overrides for the next entry, from GNU long names and PAX headers.
     next_name: Option<Vec<u8>>,
     next_size: Option<u64>,
+    /// The next entry's link target, from a GNU long link name or a PAX `linkpath`.
+    next_link: Option<Vec<u8>>,
     /// Hole bytes of the sparse entries so far.
     holes: u64,
     /// Entries skipped with a warning (they name the root), in order.
@@ -71,6 +73,7 @@ impl TarCheck {
             special: Vec::new(),
             next_name: None,
             next_size: None,
+            next_link: None,
             holes: 0,
             warnings: Vec::new(),
         }
@@ -243,6 +246,13 @@ impl TarCheck {
                     None => header_name(b),
                 };
                 let size = self.next_size.take().unwrap_or(size);
+                let link = match self.next_link.take() {
+                    Some(l) => l,
+                    None => c_string(&b[157..257]),
+                };
+                if kind == b'1' {
+                    self.check_hardlink(&link)?;
+                }
                 self.check_name(kind)?;
                 if kind == b'S' {
                     self.check_sparse(b, size)?;
@@ -281,6 +291,26 @@ impl TarCheck {
             }
             Ok(_) => Ok(()),
             Err(e) => Err(format!("entry {}: {e}", show(&self.name))),
+        }
+    }
+
+    /// A hardlink's target names a file inside the layer: refused when it has a NUL, climbs
+    /// above the root, or names the root itself (nothing every reader could link to).
+    fn check_hardlink(&self, target: &[u8]) -> Result<(), String> {
+        let refuse = |why: &str| {
+            Err(format!(
+                "entry {}: hardlink target {} {why}",
+                show(&self.name),
+                show(target)
+            ))
+        };
+        match layer_diff::check_name(target, false) {
+            Err(layer_diff::NameError::Nul) => refuse("contains a NUL byte"),
+            Err(layer_diff::NameError::Escapes) => refuse("escapes the root"),
+            Ok(layer_diff::NameClass::SkippedRoot | layer_diff::NameClass::RootDir) => {
+                refuse("names the root")
+            }
+            _ => Ok(()),
         }
     }
 
@@ -328,6 +358,7 @@ impl TarCheck {
                     let (key, value) = (&rec[..eq], &rec[eq + 1..]);
                     match key {
                         b"path" => path = Some(value.to_vec()),
+                        b"linkpath" => self.next_link = Some(value.to_vec()),
                         // The real name of a PAX-format sparse file: it wins over `path`.
                         b"GNU.sparse.name" => sparse_name = Some(value.to_vec()),
                         b"size" => {
@@ -348,7 +379,8 @@ impl TarCheck {
                     self.next_name = Some(name);
                 }
             }
-            _ => {} // 'K' (long link name), 'g' (global PAX): nothing that moves data.
+            b'K' => self.next_link = Some(c_string(&self.special)),
+            _ => {} // 'g' (global PAX): nothing that moves data.
         }
         Ok(())
     }

@@ -896,6 +896,42 @@ fn names_refused_at_ingest_name_the_entry_and_store_nothing() {
         t.extend(raw_entry(&name, kind, b""));
         assert_invalid(&s, dir.path(), &tar_end(t), want);
     }
+    // Hardlink targets: inside the layer, and not the root.
+    let link = |name: &[u8], target: &[u8]| {
+        let mut h = tar::Header::new_ustar();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.as_old_mut().linkname[..target.len()].copy_from_slice(target);
+        h.as_old_mut().linkflag = [b'1'];
+        h.set_mode(0o644);
+        h.set_size(0);
+        h.set_cksum();
+        h.as_bytes().to_vec()
+    };
+    for (target, want) in [
+        (
+            &b"../etc/shadow"[..],
+            r#"invalid tar: entry "l": hardlink target "../etc/shadow" escapes the root"#,
+        ),
+        (
+            b"a/../..",
+            r#"invalid tar: entry "l": hardlink target "a/../.." escapes the root"#,
+        ),
+        (
+            b"./",
+            r#"invalid tar: entry "l": hardlink target "./" names the root"#,
+        ),
+        (
+            b"",
+            r#"invalid tar: entry "l": hardlink target "" names the root"#,
+        ),
+    ] {
+        let (dir, s) = store();
+        assert_invalid(&s, dir.path(), &tar_end(link(b"l", target)), want);
+    }
+    let (_dir, s) = store();
+    let mut t = raw_entry(b"caf\xe9", b'0', b"x");
+    t.extend(link(b"l", b"/caf\xe9"));
+    ingest_layer(&s, Cursor::new(tar_end(t))).unwrap();
     // The 255-byte component is the longest accepted.
     let (_dir, s) = store();
     ingest_layer(&s, Cursor::new(tar_end(raw_entry(&long[..255], b'0', b"")))).unwrap();

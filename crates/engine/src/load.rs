@@ -8,6 +8,13 @@
 //! only then is the metadata committed in one transaction. Paths are resolved inside the archive:
 //! nothing a manifest names can reach outside it. On any error nothing is committed and the blobs
 //! written on the way are swept.
+//!
+//! An OCI layout's descriptors are checked for digest *and* size before the bytes they name are
+//! used, and no allocation is sized from a descriptor; its `oci-layout` must be version 1.0.0
+//! and its layers of a known media type. JSON documents are read whole, so each is bounded
+//! ([`MAX_JSON_SIZE`]); the top-level ones are refused by the size in their tar header, before
+//! a byte of them is read. Every layer, however it arrived, passes the ingest's tar and name
+//! checks; entries it skips (names of the root) are printed as warnings once the load commits.
 
 use crate::import::{source_of, unix_of};
 use crate::save::ArchiveItem;
