@@ -39,6 +39,9 @@ pub struct LayerIngest {
     pub source_size: u64,
     /// The compression detected.
     pub compression: Compression,
+    /// Entries every reader skips, each with the reason, for the caller to show as a warning
+    /// (entries that name the root of the layer but are not a directory, or have no name).
+    pub warnings: Vec<String>,
 }
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -272,6 +275,7 @@ pub fn ingest_layer_with(
         source_digest,
         source_size,
         compression,
+        warnings: std::mem::take(&mut pump.check.warnings),
     })
 }
 

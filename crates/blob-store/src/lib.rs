@@ -36,6 +36,13 @@
 //! (a registry's compressed blob, written with a [`BlobStore::writer_prehashed`] writer under
 //! the digest it checked). [`open_layer`] reads a layer blob back as its tar, decompressing it
 //! when it is kept compressed.
+//!
+//! The validation includes every entry's name, by the rule every reader of a layer shares
+//! (`layer_diff::check_name`): a NUL byte, an over-long component or name, a `..` above the
+//! root, a whiteout naming nothing or used as a directory refuse the layer before anything is
+//! stored; an entry naming the root that is not a directory is reported in
+//! [`LayerIngest::warnings`] (readers skip it). Names are otherwise bytes, UTF-8 or not.
+//! Old-GNU sparse entries may claim at most 64 MiB of holes per layer.
 
 #![deny(missing_docs)]
 

@@ -9,6 +9,11 @@
 const BLOCK: usize = 512;
 /// Largest PAX or GNU long-name header accepted (Go's `maxSpecialFileSize`).
 const MAX_SPECIAL: u64 = 1 << 20;
+/// Bytes of holes (a sparse file's size beyond the data stored for it) accepted in one layer:
+/// an old-GNU sparse entry costs nothing to store but expands to its full size wherever the
+/// layer is read (create, export, diff, the changeset's digests), so its expansion is bounded
+/// like any other bomb's, low enough that every such read finishes within seconds.
+pub(crate) const MAX_SPARSE_HOLES: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Copy)]
 enum State {
@@ -42,17 +47,22 @@ pub(crate) struct TarCheck {
     /// Bytes consumed so far.
     pos: u64,
     /// Name of the entry whose data is being skipped (for messages).
-    name: String,
+    name: Vec<u8>,
     /// Data of the special header being collected.
     special: Vec<u8>,
     /// Overrides for the next entry, from GNU long names and PAX headers.
-    next_name: Option<String>,
+    next_name: Option<Vec<u8>>,
     next_size: Option<u64>,
-    /// Overrides for the next entry's link target and (sparse) real size.
+    /// The next entry's link target, from a GNU long link name or a PAX `linkpath`.
     next_link: Option<Vec<u8>>,
+    /// The next entry's (sparse) real size, from a PAX `GNU.sparse.realsize`.
     next_real_size: Option<u64>,
     /// The layer's size as Docker measures it.
     content: crate::content_size::ContentSize,
+    /// Hole bytes of the sparse entries so far.
+    holes: u64,
+    /// Entries skipped with a warning (they name the root), in order.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl TarCheck {
@@ -63,13 +73,15 @@ impl TarCheck {
             block: [0; BLOCK],
             fill: 0,
             pos: 0,
-            name: String::new(),
+            name: Vec::new(),
             special: Vec::new(),
             next_name: None,
             next_size: None,
             next_link: None,
             next_real_size: None,
             content: Default::default(),
+            holes: 0,
+            warnings: Vec::new(),
         }
     }
 
@@ -172,8 +184,8 @@ impl TarCheck {
             )),
             State::SecondZero => Err("unexpected end of archive in end-of-archive marker".into()),
             State::Data { .. } | State::SparseExt { .. } => Err(format!(
-                "unexpected end of archive in entry {:?}",
-                self.name
+                "unexpected end of archive in entry {}",
+                show(&self.name)
             )),
             State::Special { off, .. } => Err(format!(
                 "unexpected end of archive in extended header at offset {off}"
@@ -248,7 +260,7 @@ impl TarCheck {
                 let size = self.next_size.take().unwrap_or(size);
                 let link = match self.next_link.take() {
                     Some(l) => l,
-                    None => c_bytes(&b[157..257]).to_vec(),
+                    None => c_string(&b[157..257]),
                 };
                 let real_size = match self.next_real_size.take() {
                     Some(r) => r,
@@ -257,7 +269,15 @@ impl TarCheck {
                         .unwrap_or(size),
                     None => size,
                 };
-                self.content.entry(kind, &self.name, real_size, &link);
+                if kind == b'1' {
+                    self.check_hardlink(&link)?;
+                }
+                self.check_name(kind)?;
+                if kind == b'S' {
+                    self.check_sparse(b, size)?;
+                }
+                self.content
+                    .entry(kind, &String::from_utf8_lossy(&self.name), real_size, &link);
                 // Types whose size field Go ignores: they never carry data.
                 let data = if matches!(kind, b'1'..=b'6') { 0 } else { size };
                 self.state = if kind == b'S' && b[482] != 0 {
@@ -271,10 +291,76 @@ impl TarCheck {
         }
     }
 
+    /// The rule every reader of a layer shares for the name of the entry whose header was just
+    /// read (`layer_diff::check_name`): refused names stop the ingest, names of the root that
+    /// are no directory are recorded as warnings (readers skip them), the rest pass.
+    fn check_name(&mut self, kind: u8) -> Result<(), String> {
+        // Types that carry no name of the tree: a GNU volume label.
+        if kind == b'V' {
+            return Ok(());
+        }
+        // Go (and so Docker) reads a regular entry whose name ends in `/` as a directory.
+        let is_dir =
+            kind == b'5' || (matches!(kind, 0 | b'0' | b'7' | b'S') && self.name.ends_with(b"/"));
+        match layer_diff::check_name(&self.name, is_dir) {
+            Ok(layer_diff::NameClass::SkippedRoot) => {
+                self.warnings.push(format!(
+                    "skipped entry {}: it names the root of the layer and is not a directory",
+                    show(&self.name)
+                ));
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("entry {}: {e}", show(&self.name))),
+        }
+    }
+
+    /// A hardlink's target names a file inside the layer: refused when it has a NUL, climbs
+    /// above the root, or names the root itself (nothing every reader could link to).
+    fn check_hardlink(&self, target: &[u8]) -> Result<(), String> {
+        let refuse = |why: &str| {
+            Err(format!(
+                "entry {}: hardlink target {} {why}",
+                show(&self.name),
+                show(target)
+            ))
+        };
+        match layer_diff::check_name(target, false) {
+            Err(layer_diff::NameError::Nul) => refuse("contains a NUL byte"),
+            Err(layer_diff::NameError::Escapes) => refuse("escapes the root"),
+            Ok(layer_diff::NameClass::SkippedRoot | layer_diff::NameClass::RootDir) => {
+                refuse("names the root")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// An old-GNU sparse entry (`b` its header, `size` the data stored): its real size beyond
+    /// that data is a hole, and the holes of a layer are bounded by [`MAX_SPARSE_HOLES`].
+    fn check_sparse(&mut self, b: &[u8; BLOCK], size: u64) -> Result<(), String> {
+        let real = match parse_numeric(&b[483..495]) {
+            Some(r) if r >= 0 => r as u64,
+            _ => {
+                return Err(format!(
+                    "entry {}: invalid sparse real size",
+                    show(&self.name)
+                ))
+            }
+        };
+        self.holes = self.holes.saturating_add(real.saturating_sub(size));
+        if self.holes > MAX_SPARSE_HOLES {
+            return Err(format!(
+                "entry {}: sparse file of {real} bytes stored in {size}: the layer's sparse holes exceed the limit of {MAX_SPARSE_HOLES} bytes",
+                show(&self.name)
+            ));
+        }
+        Ok(())
+    }
+
     fn finish_special(&mut self, kind: u8, off: u64) -> Result<(), String> {
         match kind {
             b'L' => self.next_name = Some(c_string(&self.special)),
-            b'K' => self.next_link = Some(c_bytes(&self.special).to_vec()),
+            b'K' => self.next_link = Some(c_string(&self.special)),
             b'x' => {
                 let bad = || format!("malformed PAX header at offset {off}");
                 let (mut path, mut sparse_name) = (None, None);
@@ -293,16 +379,14 @@ impl TarCheck {
                     let eq = rec.iter().position(|&c| c == b'=').ok_or_else(bad)?;
                     let (key, value) = (&rec[..eq], &rec[eq + 1..]);
                     match key {
-                        b"path" => path = Some(String::from_utf8_lossy(value).into_owned()),
+                        b"path" => path = Some(value.to_vec()),
                         b"linkpath" => self.next_link = Some(value.to_vec()),
                         b"GNU.sparse.realsize" | b"GNU.sparse.size" => {
                             self.next_real_size =
                                 std::str::from_utf8(value).ok().and_then(|v| v.parse().ok())
                         }
                         // The real name of a PAX-format sparse file: it wins over `path`.
-                        b"GNU.sparse.name" => {
-                            sparse_name = Some(String::from_utf8_lossy(value).into_owned())
-                        }
+                        b"GNU.sparse.name" => sparse_name = Some(value.to_vec()),
                         b"size" => {
                             let size = std::str::from_utf8(value)
                                 .ok()
@@ -411,22 +495,37 @@ fn parse_numeric(field: &[u8]) -> Option<i64> {
 }
 
 /// The entry's name from the header: `prefix/name` for POSIX ustar, else `name`.
-fn header_name(b: &[u8; BLOCK]) -> String {
+fn header_name(b: &[u8; BLOCK]) -> Vec<u8> {
     let name = c_string(&b[..100]);
     if &b[257..263] == b"ustar\0" {
         let prefix = c_string(&b[345..500]);
         if !prefix.is_empty() {
-            return format!("{prefix}/{name}");
+            return [&prefix[..], b"/", &name[..]].concat();
         }
     }
     name
 }
 
-fn c_string(b: &[u8]) -> String {
-    String::from_utf8_lossy(c_bytes(b)).into_owned()
+/// A GNU long name's data ends at its first NUL (usually the last byte).
+fn c_string(b: &[u8]) -> Vec<u8> {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    b[..end].to_vec()
 }
 
-fn c_bytes(b: &[u8]) -> &[u8] {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    &b[..end]
+/// A name for messages: Rust's escaped debug form of its bytes read as UTF-8, non-UTF-8 bytes
+/// as `\xNN`, cut at 200 bytes.
+pub(crate) fn show(raw: &[u8]) -> String {
+    let cut = &raw[..raw.len().min(200)];
+    let mut s = String::from("\"");
+    for chunk in cut.utf8_chunks() {
+        s.extend(chunk.valid().escape_debug());
+        for b in chunk.invalid() {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    if cut.len() < raw.len() {
+        s.push('…');
+    }
+    s.push('"');
+    s
 }

@@ -223,6 +223,7 @@ fn layer_plain_gzip_zstd_same_diff_id() {
             source_digest: Some(want.clone()),
             source_size: tar.len() as u64,
             compression: Compression::None,
+            warnings: vec![],
         }
     );
     for (bytes, comp) in [
@@ -239,6 +240,7 @@ fn layer_plain_gzip_zstd_same_diff_id() {
                 source_digest: Some(Digest::of(&bytes)),
                 source_size: bytes.len() as u64,
                 compression: comp,
+                warnings: vec![],
             }
         );
     }
@@ -845,4 +847,246 @@ fn layer_content_size_is_dockers_measure() {
     b.append(&s, std::io::empty()).unwrap();
     let tar = b.into_inner().unwrap();
     assert_eq!(crate::layer_content_size(Cursor::new(&tar)).unwrap(), 140);
+}
+
+/// One tar entry with a name of any bytes (a PAX `path` record when it does not fit the
+/// 100-byte field or holds a NUL), of type `kind`, with `data`.
+fn raw_entry(name: &[u8], kind: u8, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    if name.len() > 100 || name.contains(&0) {
+        let mut rec = b" path=".to_vec();
+        rec.extend_from_slice(name);
+        rec.push(b'\n');
+        // The record's length counts its own digits.
+        let mut len = rec.len() + 1;
+        while rec.len() + len.to_string().len() != len {
+            len += 1;
+        }
+        let mut pax = len.to_string().into_bytes();
+        pax.extend_from_slice(&rec);
+        assert_eq!(pax.len(), len);
+        out.extend(raw_entry(b"PaxHeader", b'x', &pax));
+    }
+    let mut h = tar::Header::new_ustar();
+    let field = &mut h.as_old_mut().name;
+    let n = name.len().min(100);
+    field[..n].copy_from_slice(&name[..n]);
+    if let Some(nul) = name.iter().position(|&b| b == 0) {
+        field[nul.min(100)..].fill(0);
+    }
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    h.as_old_mut().linkflag = [kind];
+    if kind == b'2' {
+        h.set_link_name("target").unwrap();
+    }
+    h.set_cksum();
+    out.extend_from_slice(h.as_bytes());
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out
+}
+
+fn tar_end(mut entries: Vec<u8>) -> Vec<u8> {
+    entries.extend_from_slice(&[0; 1024]);
+    entries
+}
+
+#[test]
+fn names_are_bytes_and_stored_exactly() {
+    let (_dir, s) = store();
+    let mut t = raw_entry(b"caf\xe9", b'0', b"latin-1");
+    t.extend(raw_entry(b"bell\x07\x1b[31m", b'0', b"control"));
+    t.extend(raw_entry(b"d\xff/", b'5', b""));
+    t.extend(raw_entry(b"d\xff/\xfe", b'0', b"in a latin-1 dir"));
+    let t = tar_end(t);
+    let got = ingest_layer(&s, Cursor::new(&t)).unwrap();
+    assert_eq!(got.warnings, Vec::<String>::new());
+    assert_eq!(s.read(&got.diff_id).unwrap(), t);
+}
+
+#[test]
+fn names_refused_at_ingest_name_the_entry_and_store_nothing() {
+    let long = [b'n'; 256];
+    let cases: Vec<(Vec<u8>, u8, &str)> = vec![
+        (
+            b"a\0b".to_vec(),
+            b'0',
+            r#"invalid tar: entry "a\0b": name contains a NUL byte"#,
+        ),
+        (long.to_vec(), b'0', "invalid tar: entry \"nnn"),
+        (
+            b"../etc/passwd".to_vec(),
+            b'0',
+            r#"invalid tar: entry "../etc/passwd": escapes the root"#,
+        ),
+        (
+            b"a/../../x".to_vec(),
+            b'2',
+            r#"invalid tar: entry "a/../../x": escapes the root"#,
+        ),
+        (
+            b"etc/.wh.".to_vec(),
+            b'0',
+            r#"invalid tar: entry "etc/.wh.": whiteout names nothing"#,
+        ),
+        (
+            b".wh..".to_vec(),
+            b'0',
+            r#"invalid tar: entry ".wh..": whiteout names nothing"#,
+        ),
+        (
+            b"x/.wh...".to_vec(),
+            b'0',
+            r#"invalid tar: entry "x/.wh...": whiteout names nothing"#,
+        ),
+        (
+            b"a/.wh.b/c".to_vec(),
+            b'0',
+            r#"invalid tar: entry "a/.wh.b/c": whiteout used as a directory"#,
+        ),
+        (
+            b"a/.wh.b/".to_vec(),
+            b'5',
+            r#"invalid tar: entry "a/.wh.b/": whiteout used as a directory"#,
+        ),
+        (
+            b"a/.wh.\xe9".to_vec(),
+            b'5',
+            r#"invalid tar: entry "a/.wh.\xe9": whiteout used as a directory"#,
+        ),
+    ];
+    for (name, kind, want) in cases {
+        let (dir, s) = store();
+        // A good entry first: nothing of it is stored either.
+        let mut t = raw_entry(b"ok", b'0', b"fine");
+        t.extend(raw_entry(&name, kind, b""));
+        assert_invalid(&s, dir.path(), &tar_end(t), want);
+    }
+    // Hardlink targets: inside the layer, and not the root.
+    let link = |name: &[u8], target: &[u8]| {
+        let mut h = tar::Header::new_ustar();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.as_old_mut().linkname[..target.len()].copy_from_slice(target);
+        h.as_old_mut().linkflag = [b'1'];
+        h.set_mode(0o644);
+        h.set_size(0);
+        h.set_cksum();
+        h.as_bytes().to_vec()
+    };
+    for (target, want) in [
+        (
+            &b"../etc/shadow"[..],
+            r#"invalid tar: entry "l": hardlink target "../etc/shadow" escapes the root"#,
+        ),
+        (
+            b"a/../..",
+            r#"invalid tar: entry "l": hardlink target "a/../.." escapes the root"#,
+        ),
+        (
+            b"./",
+            r#"invalid tar: entry "l": hardlink target "./" names the root"#,
+        ),
+        (
+            b"",
+            r#"invalid tar: entry "l": hardlink target "" names the root"#,
+        ),
+    ] {
+        let (dir, s) = store();
+        assert_invalid(&s, dir.path(), &tar_end(link(b"l", target)), want);
+    }
+    let (_dir, s) = store();
+    let mut t = raw_entry(b"caf\xe9", b'0', b"x");
+    t.extend(link(b"l", b"/caf\xe9"));
+    ingest_layer(&s, Cursor::new(tar_end(t))).unwrap();
+    // The 255-byte component is the longest accepted.
+    let (_dir, s) = store();
+    ingest_layer(&s, Cursor::new(tar_end(raw_entry(&long[..255], b'0', b"")))).unwrap();
+}
+
+#[test]
+fn entries_naming_the_root_are_warned_about() {
+    let (_dir, s) = store();
+    let mut t = raw_entry(b"./", b'5', b""); // the root directory: its metadata, no warning
+    t.extend(raw_entry(b".", b'2', b""));
+    t.extend(raw_entry(b"./", b'2', b""));
+    t.extend(raw_entry(b"./", b'0', b"")); // a regular entry named `dir/` is a directory
+    t.extend(raw_entry(b"", b'0', b""));
+    t.extend(raw_entry(b"etc/..", b'0', b"x"));
+    t.extend(raw_entry(b"kept", b'0', b"y"));
+    let got = ingest_layer(&s, Cursor::new(tar_end(t))).unwrap();
+    let named = |n: &str| {
+        format!("skipped entry {n}: it names the root of the layer and is not a directory")
+    };
+    assert_eq!(
+        got.warnings,
+        vec![
+            named(r#"".""#),
+            named(r#""./""#),
+            named(r#""""#),
+            named(r#""etc/..""#)
+        ]
+    );
+}
+
+#[test]
+fn aufs_metadata_is_accepted_for_readers_to_drop() {
+    let (_dir, s) = store();
+    let mut t = raw_entry(b".wh..wh.plnk/", b'5', b"");
+    t.extend(raw_entry(b".wh..wh.plnk/1234.5678", b'0', b"x"));
+    t.extend(raw_entry(b".wh..wh.aufs", b'0', b""));
+    t.extend(raw_entry(b".wh..wh.orph/", b'5', b""));
+    let got = ingest_layer(&s, Cursor::new(tar_end(t))).unwrap();
+    assert_eq!(got.warnings, Vec::<String>::new());
+}
+
+/// An old-GNU sparse entry: `data` stored, claiming `real` bytes.
+fn sparse_entry(name: &str, real: u64, data: usize) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::GNUSparse);
+    h.set_path(name).unwrap();
+    h.set_mode(0o644);
+    h.set_size(data as u64);
+    let gnu = h.as_gnu_mut().unwrap();
+    gnu.set_real_size(real);
+    gnu.sparse[0].set_offset(0);
+    gnu.sparse[0].set_length(data as u64);
+    gnu.sparse[1].set_offset(real);
+    gnu.sparse[1].set_length(0);
+    h.set_cksum();
+    let mut out = h.as_bytes().to_vec();
+    out.resize(512 + data.div_ceil(512) * 512, 7);
+    out
+}
+
+#[test]
+fn sparse_holes_are_bounded() {
+    let (dir, s) = store();
+    // 512 bytes claiming 4 GiB: refused before anything is stored.
+    let bomb = tar_end(sparse_entry("bomb", 4 << 30, 512));
+    assert_invalid(
+        &s,
+        dir.path(),
+        &bomb,
+        "invalid tar: entry \"bomb\": sparse file of 4294967296 bytes stored in 512",
+    );
+    // Many small ones add up.
+    let mut t = Vec::new();
+    for i in 0..5 {
+        t.extend(sparse_entry(&format!("s{i}"), 20 << 20, 512));
+    }
+    assert_invalid(
+        &s,
+        dir.path(),
+        &tar_end(t),
+        "invalid tar: entry \"s3\": sparse file",
+    );
+    // A modest sparse file is fine, and the tar crate reads it back at its full size.
+    let ok = tar_end(sparse_entry("ok", 1 << 20, 512));
+    let got = ingest_layer(&s, Cursor::new(&ok)).unwrap();
+    let mut ar = tar::Archive::new(Cursor::new(s.read(&got.diff_id).unwrap()));
+    let mut e = ar.entries().unwrap().next().unwrap().unwrap();
+    let mut all = Vec::new();
+    e.read_to_end(&mut all).unwrap();
+    assert_eq!(all.len(), 1 << 20);
 }

@@ -15,7 +15,8 @@
 use crate::{Engine, EngineError, Result};
 use image_store::ContainerRecord;
 use layer_diff::{
-    normalize_path, parent_path, Changeset, EntryKind, OPAQUE_MARKER, WHITEOUT_PREFIX,
+    name_bytes, name_from_bytes, normalize_path, parent_path, Changeset, EntryKind, OPAQUE_MARKER,
+    WHITEOUT_PREFIX,
 };
 use layer_union::Union;
 use oci_model::{Digest, ExecConfig};
@@ -464,7 +465,7 @@ impl Engine {
                     )))
                 }
             }
-            let dst = upper.join(a);
+            let dst = upper.join(host_rel(a));
             if fs::symlink_metadata(&dst).is_ok() {
                 continue;
             }
@@ -504,7 +505,7 @@ impl Engine {
         }
         self.copy_up_parents(&c, &merged, &lower, &p)?;
         let upper = self.upper_dir(&c.id);
-        let dst = upper.join(&p);
+        let dst = upper.join(host_rel(&p));
         if let Ok(m) = fs::symlink_metadata(&dst) {
             if m.is_dir() {
                 fs::remove_dir_all(&dst)
@@ -556,7 +557,7 @@ impl Engine {
     }
 
     fn make_upper_dir(&self, upper: &Path, lower: &Union, d: &str) -> Result<()> {
-        let dst = upper.join(d);
+        let dst = upper.join(host_rel(d));
         if let Ok(m) = fs::symlink_metadata(&dst) {
             if !m.is_dir() {
                 fs::remove_file(&dst).map_err(io(format!("replace /{d}")))?;
@@ -632,7 +633,7 @@ impl Engine {
                 match &e.kind {
                     EntryKind::Dir => self.make_upper_dir(&upper, &lower, &p)?,
                     _ => {
-                        let dst = upper.join(&p);
+                        let dst = upper.join(host_rel(&p));
                         if let Ok(m) = fs::symlink_metadata(&dst) {
                             if m.is_dir() {
                                 fs::remove_dir_all(&dst)
@@ -642,12 +643,12 @@ impl Engine {
                             .map_err(io(format!("replace /{p}")))?;
                         }
                         let _ = fs::remove_file(whiteout_path(&upper, &p));
-                        let src = staging.join(&e.path);
+                        let src = staging.join(host_rel(&e.path));
                         fs::rename(&src, &dst).map_err(io(format!("write /{p}")))?;
                     }
                 }
                 if let EntryKind::Dir = e.kind {
-                    let dst = upper.join(&p);
+                    let dst = upper.join(host_rel(&p));
                     let _ = fs::set_permissions(&dst, fs::Permissions::from_mode(e.mode));
                 }
             }
@@ -809,10 +810,17 @@ fn unsafe_is_root() -> bool {
 
 fn whiteout_path(upper: &Path, p: &str) -> PathBuf {
     let (dir, name) = match p.rsplit_once('/') {
-        Some((d, n)) => (upper.join(d), n),
+        Some((d, n)) => (upper.join(host_rel(d)), n),
         None => (upper.to_path_buf(), p),
     };
-    dir.join(format!("{WHITEOUT_PREFIX}{name}"))
+    dir.join(host_rel(&format!("{WHITEOUT_PREFIX}{name}")))
+}
+
+/// The relative host path of a changeset path: its name bytes (`layer_diff::name_bytes`), so a
+/// name that is not UTF-8 is the same bytes on disk as in the layer.
+pub(crate) fn host_rel(p: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(name_bytes(p).into_owned()))
 }
 
 /// Walks the writable layer: whiteouts are deletions, other entries additions or changes
@@ -821,7 +829,10 @@ fn walk_upper(dir: &Path, rel: &str, lower: &Union, out: &mut Vec<PathChange>) -
     let mut names: Vec<_> = fs::read_dir(dir)
         .map_err(io(format!("read {}", dir.display())))?
         .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            use std::os::unix::ffi::OsStrExt;
+            name_from_bytes(e.file_name().as_bytes()).into_owned()
+        })
         .collect();
     names.sort();
     for name in names {
@@ -850,7 +861,7 @@ fn walk_upper(dir: &Path, rel: &str, lower: &Union, out: &mut Vec<PathChange>) -
             path: format!("/{path}"),
             kind,
         });
-        let full = dir.join(&name);
+        let full = dir.join(host_rel(&name));
         if fs::symlink_metadata(&full)
             .map(|m| m.is_dir())
             .unwrap_or(false)
@@ -897,13 +908,14 @@ fn write_union_tar(
             EntryKind::Dir => {
                 h.set_entry_type(tar::EntryType::Directory);
                 h.set_size(0);
-                b.append_data(&mut h, format!("{name}/"), std::io::empty())
+                b.append_data(&mut h, host_rel(&format!("{name}/")), std::io::empty())
                     .map_err(err)?;
             }
             EntryKind::Symlink { target } => {
                 h.set_entry_type(tar::EntryType::Symlink);
                 h.set_size(0);
-                b.append_link(&mut h, &name, target).map_err(err)?;
+                b.append_link(&mut h, host_rel(&name), host_rel(target))
+                    .map_err(err)?;
             }
             EntryKind::File { .. } | EntryKind::Hardlink { .. } => {
                 let (layer, src) = match (&e.kind, &m.link) {
@@ -916,7 +928,7 @@ fn write_union_tar(
                 let len = f.metadata().map_err(err)?.len();
                 h.set_entry_type(tar::EntryType::Regular);
                 h.set_size(len);
-                b.append_data(&mut h, &name, f).map_err(err)?;
+                b.append_data(&mut h, host_rel(&name), f).map_err(err)?;
             }
             EntryKind::Fifo | EntryKind::CharDevice { .. } | EntryKind::BlockDevice { .. } => {
                 let (t, major, minor) = match &e.kind {
@@ -932,7 +944,7 @@ fn write_union_tar(
                 h.set_size(0);
                 let _ = h.set_device_major(major);
                 let _ = h.set_device_minor(minor);
-                b.append_data(&mut h, &name, std::io::empty())
+                b.append_data(&mut h, host_rel(&name), std::io::empty())
                     .map_err(err)?;
             }
             _ => {}

@@ -145,6 +145,9 @@ impl Engine {
             }
             Ok(())
         })?;
+        for w in &layer.warnings {
+            crate::warn(w);
+        }
         let mut ev = crate::Event::new("image", "import", id.to_string());
         if let Some(t) = &target {
             ev = ev.with("name", t.familiar_string());

@@ -194,6 +194,13 @@ impl Engine {
     }
 }
 
+/// A warning about an input that was accepted with something left out (an entry of a layer
+/// that names the root but is not a directory, say): on stderr, the CLI's or the server's, as
+/// Docker's daemon logs what it skips.
+pub(crate) fn warn(msg: &str) {
+    eprintln!("WARNING: {msg}");
+}
+
 /// Crash-test hook: when `STRATA_FAILPOINT` names this point, say so on stderr and stop here
 /// forever, so a test can SIGKILL the process at exactly this step. A no-op otherwise.
 pub(crate) fn failpoint(name: &str) {

@@ -8,6 +8,13 @@
 //! only then is the metadata committed in one transaction. Paths are resolved inside the archive:
 //! nothing a manifest names can reach outside it. On any error nothing is committed and the blobs
 //! written on the way are swept.
+//!
+//! An OCI layout's descriptors are checked for digest *and* size before the bytes they name are
+//! used, and no allocation is sized from a descriptor; its `oci-layout` must be version 1.0.0
+//! and its layers of a known media type. JSON documents are read whole, so each is bounded
+//! ([`MAX_JSON_SIZE`]); the top-level ones are refused by the size in their tar header, before
+//! a byte of them is read. Every layer, however it arrived, passes the ingest's tar and name
+//! checks; entries it skips (names of the root) are printed as warnings once the load commits.
 
 use crate::import::{source_of, unix_of};
 use crate::save::ArchiveItem;
@@ -15,7 +22,7 @@ use crate::{Engine, EngineError, Result};
 use image_ref::Reference;
 use image_store::{ImageRecord, LayerRecord};
 use metadata_db::LayerSource;
-use oci_model::{Digest, ImageConfig, Index, Manifest};
+use oci_model::{media_types, Descriptor, Digest, ImageConfig, Index, Manifest};
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
 
@@ -50,6 +57,33 @@ impl std::fmt::Display for LoadEvent {
 
 const IN_MEMORY_LIMIT: u64 = 1 << 20;
 const MAX_LINK_HOPS: usize = 40;
+/// Largest JSON document read from an archive (`manifest.json`, `index.json`, `oci-layout`,
+/// `repositories`, manifests, configs): each is read whole and parsed in memory, so a larger
+/// one is refused by its size before a byte of it is read.
+pub(crate) const MAX_JSON_SIZE: u64 = 16 << 20;
+/// The top-level metadata files of an archive, bounded by [`MAX_JSON_SIZE`] as their headers
+/// are read.
+const METADATA_FILES: &[&str] = &["manifest.json", "index.json", "oci-layout", "repositories"];
+/// The OCI image layout version this reader knows (`oci-layout`'s `imageLayoutVersion`).
+const OCI_LAYOUT_VERSION: &str = "1.0.0";
+
+/// Layer media types a manifest of an OCI layout may use: OCI's and Docker's tar, gzip and
+/// zstd layers, non-distributable and foreign ones included.
+fn known_layer_media_type(mt: &str) -> bool {
+    matches!(
+        mt,
+        media_types::OCI_LAYER_TAR
+            | media_types::OCI_LAYER_GZIP
+            | media_types::OCI_LAYER_ZSTD
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+            | media_types::DOCKER_LAYER_TAR
+            | media_types::DOCKER_LAYER_GZIP
+            | media_types::DOCKER_FOREIGN_LAYER_GZIP
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar"
+    )
+}
 
 enum File {
     Mem(Vec<u8>),
@@ -104,18 +138,67 @@ impl Archive {
         )))
     }
 
+    /// A JSON document's bytes, refused by its size when over [`MAX_JSON_SIZE`].
     fn bytes(&self, engine: &Engine, path: &str) -> Result<Vec<u8>> {
         match self.get(path)? {
             File::Mem(b) => Ok(b.clone()),
-            File::Blob { digest, .. } => Ok(engine.blobs.read(digest)?),
+            File::Blob { digest, .. } => {
+                let size = engine.blobs.size(digest)?.unwrap_or(0);
+                if size > MAX_JSON_SIZE {
+                    return Err(too_large(path, size));
+                }
+                Ok(engine.blobs.read(digest)?)
+            }
         }
     }
+
+    /// The digest and size of the file at `path`.
+    fn digest_and_size(&self, engine: &Engine, path: &str) -> Result<(Digest, u64)> {
+        Ok(match self.get(path)? {
+            File::Mem(b) => (Digest::of(b), b.len() as u64),
+            File::Blob { digest, .. } => (digest.clone(), engine.blobs.size(digest)?.unwrap_or(0)),
+        })
+    }
+
+    /// Checks the blob a descriptor names against the descriptor's digest and size.
+    fn verify(&self, engine: &Engine, desc: &Descriptor, what: &str) -> Result<String> {
+        let path = format!("blobs/sha256/{}", desc.digest.hex());
+        let (digest, size) = self.digest_and_size(engine, &path)?;
+        if digest != desc.digest {
+            return Err(EngineError::invalid(format!(
+                "invalid archive: {what} {} does not match its digest (got {digest})",
+                desc.digest
+            )));
+        }
+        if size != desc.size {
+            return Err(EngineError::invalid(format!(
+                "invalid archive: {what} {} is {size} bytes, its descriptor says {}",
+                desc.digest, desc.size
+            )));
+        }
+        Ok(path)
+    }
+}
+
+fn too_large(path: &str, size: u64) -> EngineError {
+    EngineError::invalid(format!(
+        "invalid archive: {path} is {size} bytes, over the size limit of {MAX_JSON_SIZE} bytes for metadata"
+    ))
+}
+
+/// What `oci-layout` holds.
+#[derive(serde::Deserialize)]
+struct OciLayout {
+    #[serde(rename = "imageLayoutVersion")]
+    version: Option<String>,
 }
 
 struct Prepared {
     record: ImageRecord,
     tags: Vec<Reference>,
     layers: Vec<(LayerRecord, Option<LayerSource>)>,
+    /// Entries of the layers skipped with a warning, to show once the load is committed.
+    warnings: Vec<String>,
 }
 
 impl Engine {
@@ -132,6 +215,26 @@ impl Engine {
 
     fn load_locked(&self, r: impl Read) -> Result<Vec<LoadEvent>> {
         let archive = self.read_archive(r)?;
+        // Docker 25+ archives carry an `oci-layout` beside `manifest.json`: whichever is read,
+        // a layout of a version this reader does not know is refused.
+        if archive.files.contains_key("oci-layout") || archive.links.contains_key("oci-layout") {
+            let raw = archive.bytes(self, "oci-layout")?;
+            let layout: OciLayout = serde_json::from_slice(&raw)
+                .map_err(|e| EngineError::invalid(format!("invalid archive: oci-layout: {e}")))?;
+            match layout.version.as_deref() {
+                Some(OCI_LAYOUT_VERSION) => {}
+                Some(v) => {
+                    return Err(EngineError::invalid(format!(
+                        "invalid archive: unsupported OCI image layout version {v:?} in oci-layout (supported: {OCI_LAYOUT_VERSION})"
+                    )))
+                }
+                None => {
+                    return Err(EngineError::invalid(
+                        "invalid archive: oci-layout has no imageLayoutVersion",
+                    ))
+                }
+            }
+        }
         let prepared = if archive.files.contains_key("manifest.json")
             || archive.links.contains_key("manifest.json")
         {
@@ -168,6 +271,9 @@ impl Engine {
         })?;
         crate::failpoint("load:committed");
         for p in &prepared {
+            for w in &p.warnings {
+                crate::warn(w);
+            }
             self.emit(crate::Event::new("image", "load", p.record.id.to_string()));
         }
         Ok(events)
@@ -188,6 +294,10 @@ impl Engine {
             match entry.header().entry_type() {
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
                     let size = entry.size();
+                    if size > MAX_JSON_SIZE && METADATA_FILES.contains(&path.as_str()) {
+                        // Refused by its declared size, before any of it is read.
+                        return Err(too_large(&path, size));
+                    }
                     if size <= IN_MEMORY_LIMIT {
                         let mut v = Vec::with_capacity(size as usize);
                         entry.read_to_end(&mut v).map_err(io)?;
@@ -246,7 +356,7 @@ impl Engine {
         path: &str,
         diff_id: &Digest,
         n: usize,
-    ) -> Result<(LayerRecord, Option<LayerSource>)> {
+    ) -> Result<(LayerRecord, Option<LayerSource>, Vec<String>)> {
         let mismatch = |got: &Digest| {
             EngineError::invalid(format!(
                 "invalid diffID for layer {n}: expected {diff_id}, got {got}"
@@ -260,6 +370,22 @@ impl Engine {
                 if digest != diff_id {
                     return Err(mismatch(digest));
                 }
+                // Already stored under its digest as it streamed by: its tar and names are
+                // checked as any ingest checks them (nothing is written a second time).
+                let opts = blob_store::IngestOptions {
+                    diff_id: Some(diff_id),
+                    hash_only: true,
+                    ..Default::default()
+                };
+                let r = std::io::BufReader::with_capacity(256 << 10, self.blobs.open_blob(digest)?);
+                let checked = blob_store::ingest_layer_with(&self.blobs, r, opts, None).map_err(
+                    |e| match e.mismatch() {
+                        Some(got) => mismatch(&got),
+                        None => EngineError::invalid(format!(
+                            "invalid archive: layer {n} ({path}): {e}"
+                        )),
+                    },
+                )?;
                 let size = self.blobs.size(digest)?.unwrap_or(0);
                 // Streamed into the store as a blob: measured from it, unless the store has
                 // the layer (and its measure) already.
@@ -281,6 +407,7 @@ impl Engine {
                         stored_bytes: size,
                     },
                     None,
+                    checked.warnings,
                 ));
             }
             File::Blob {
@@ -307,6 +434,7 @@ impl Engine {
                 stored_bytes: ingest.size,
             },
             source_of(&ingest),
+            ingest.warnings,
         ))
     }
 
@@ -331,8 +459,15 @@ impl Engine {
             )));
         }
         let mut layers = Vec::new();
+        let mut warnings = Vec::new();
         for (n, (path, d)) in layer_paths.iter().zip(diff_ids).enumerate() {
-            layers.push(self.prepare_layer(ar, path, d, n)?);
+            let (record, source, warned) = self.prepare_layer(ar, path, d, n)?;
+            warnings.extend(
+                warned
+                    .into_iter()
+                    .map(|w| format!("layer {n} ({path}): {w}")),
+            );
+            layers.push((record, source));
         }
         let id = self.blobs.put(&raw, None)?;
         Ok(Prepared {
@@ -347,6 +482,7 @@ impl Engine {
             },
             tags,
             layers,
+            warnings,
         })
     }
 
@@ -379,16 +515,11 @@ impl Engine {
         let raw = ar.bytes(self, "index.json")?;
         let index: Index = serde_json::from_slice(&raw)
             .map_err(|e| EngineError::invalid(format!("invalid archive: index.json: {e}")))?;
-        let blob = |d: &Digest| format!("blobs/sha256/{}", d.hex());
         let mut out: Vec<Prepared> = Vec::new();
         for desc in &index.manifests {
-            let mraw = ar.bytes(self, &blob(&desc.digest))?;
-            if Digest::of(&mraw) != desc.digest {
-                return Err(EngineError::invalid(format!(
-                    "invalid archive: manifest {} does not match its digest",
-                    desc.digest
-                )));
-            }
+            // Digest and size are checked before the manifest is read.
+            let mpath = ar.verify(self, desc, "manifest")?;
+            let mraw = ar.bytes(self, &mpath)?;
             let m: Manifest = serde_json::from_slice(&mraw).map_err(|e| {
                 EngineError::invalid(format!("invalid archive: manifest {}: {e}", desc.digest))
             })?;
@@ -406,8 +537,18 @@ impl Engine {
                 Some(n) => vec![Reference::parse_normalized(&n)?.with_default_tag()],
                 None => Vec::new(),
             };
-            let layers: Vec<String> = m.layers.iter().map(|l| blob(&l.digest)).collect();
-            let p = self.prepare_image(ar, &blob(&m.config.digest), &layers, tags, None)?;
+            let config = ar.verify(self, &m.config, "config")?;
+            let mut layers: Vec<String> = Vec::new();
+            for (n, l) in m.layers.iter().enumerate() {
+                if !known_layer_media_type(&l.media_type) {
+                    return Err(EngineError::invalid(format!(
+                        "invalid archive: layer {n} ({}) of manifest {} has an unknown media type {:?}",
+                        l.digest, desc.digest, l.media_type
+                    )));
+                }
+                layers.push(ar.verify(self, l, "layer")?);
+            }
+            let p = self.prepare_image(ar, &config, &layers, tags, None)?;
             match out.iter_mut().find(|o| o.record.id == p.record.id) {
                 Some(o) => o.tags.extend(p.tags),
                 None => out.push(p),

@@ -43,10 +43,10 @@ fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
     for e in fs::read_dir(src).map_err(io(format!("read {}", src.display())))? {
         let e = e.map_err(io(format!("read {}", src.display())))?;
         let name = e.file_name();
-        let name_s = name.to_string_lossy();
+        let name_b = name.as_bytes();
         let from = e.path();
         let md = fs::symlink_metadata(&from).map_err(io(format!("stat {}", from.display())))?;
-        if name_s == OPAQUE_MARKER {
+        if name_b == OPAQUE_MARKER.as_bytes() {
             let (k, v) = (CString::new("trusted.overlay.opaque").unwrap(), b"y");
             // SAFETY: valid NUL-terminated strings and a live buffer.
             let rc = unsafe {
@@ -66,8 +66,9 @@ fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
             }
             continue;
         }
-        if let Some(hidden) = name_s.strip_prefix(WHITEOUT_PREFIX) {
-            let target = dst.join(hidden);
+        // Names are bytes: a whiteout of a name that is not UTF-8 hides exactly that name.
+        if let Some(hidden) = name_b.strip_prefix(WHITEOUT_PREFIX.as_bytes()) {
+            let target = dst.join(std::ffi::OsStr::from_bytes(hidden));
             // SAFETY: valid path; a 0:0 character device is overlay's whiteout.
             let rc = unsafe { libc::mknod(cstr(&target).as_ptr(), libc::S_IFCHR, 0) };
             if rc != 0 {

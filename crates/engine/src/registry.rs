@@ -809,6 +809,9 @@ impl Engine {
             None => EngineError::invalid(format!("layer {}: {e}", l.desc.digest)),
         })?;
         let stored = blob.commit_prehashed(&l.desc.digest)?;
+        for w in &ing.warnings {
+            crate::warn(&format!("layer {}: {w}", l.desc.digest));
+        }
         progress(Progress::line(Some(&id), "Verifying Checksum"));
         progress(Progress::line(Some(&id), "Download complete"));
         progress(Progress {

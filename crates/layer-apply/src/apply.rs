@@ -10,6 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use layer_diff::{NameClass, NameError};
 use tar::EntryType;
 
 use crate::name::{classify, components, join, show, Base};
@@ -183,6 +184,19 @@ impl Applier<'_> {
         let ty = e.header().entry_type();
         if ty.is_pax_global_extensions() {
             return Ok(());
+        }
+        // The rule every reader of a layer shares (`layer_diff::check_name`, applied at
+        // ingest): AUFS metadata is dropped, a non-directory naming the root is skipped, a
+        // whiteout used as a directory is refused.
+        let is_dir = ty == EntryType::Directory
+            || (matches!(
+                ty,
+                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+            ) && raw.ends_with(b"/"));
+        match layer_diff::check_name(&raw, is_dir) {
+            Ok(NameClass::AufsMeta | NameClass::SkippedRoot) => return Ok(()),
+            Err(e @ NameError::WhiteoutAsDir) => return Err(invalid(&raw, e.reason())),
+            _ => {}
         }
         let Some((&base, parent)) = parts.split_last() else {
             return Ok(()); // the root itself: the caller owns it

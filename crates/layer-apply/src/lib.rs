@@ -72,7 +72,11 @@
 //!   counted in [`ApplyStats::skipped_devices`].
 //! - **Whiteouts**: see [`Mode`]. In `Merge`, `.wh.<name>` removes `<name>` (recursively,
 //!   symlinks not followed) and `.wh..wh..opq` empties its directory of everything this layer
-//!   did not itself write, wherever it appears in the tar. PAX global headers are skipped;
+//!   did not itself write, wherever it appears in the tar. Names follow the rule every
+//!   reader shares ([`layer_diff::check_name`]): AUFS metadata (`.wh..wh.plnk`, `.wh..wh.aufs`,
+//!   `.wh..wh.orph` and what is under them) is dropped in both modes, as Docker drops it; an
+//!   entry naming the root that is not a directory is skipped; a whiteout used as a directory
+//!   is refused. Names are bytes (any byte but `/` and NUL). PAX global headers are skipped;
 //!   other entry types (`V`, `M`, unknown) fail ([`ApplyError::UnsupportedType`]).
 //! - **Limits** ([`Limits`]) are checked while streaming: entry count, name and link-target
 //!   length, component length, and total file bytes — an entry whose declared size would
@@ -87,8 +91,8 @@
 //!
 //! Deliberately absent: compression (callers hand in the uncompressed stream); computing a
 //! layer from two trees or from an overlay upper directory (that is `layer-diff` plus the
-//! caller's walk); AUFS hardlink metadata directories (`.wh..wh.plnk` is skipped in `Merge`
-//! and stored as is in `Unpack`); user and group names (only numeric ids); chroot or user
+//! caller's walk); resolving AUFS hardlinks into `.wh..wh.plnk` (the metadata is dropped, so
+//! such a hardlink fails as one to a missing file); user and group names (only numeric ids); chroot or user
 //! namespaces (confinement comes from path resolution alone); Windows.
 
 #![deny(missing_docs)]

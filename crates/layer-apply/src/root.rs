@@ -298,7 +298,8 @@ fn ignore_enoent(r: io::Result<()>) -> io::Result<()> {
     }
 }
 
-/// Opens `path` for reading as if `root` were `/`: every symlink on the way, absolute or
+/// Opens `path` (a changeset path: see [`layer_diff::name_bytes`]) for reading as if `root`
+/// were `/`: every symlink on the way, absolute or
 /// relative, and every `..` is resolved inside `root`, so the file opened is always under
 /// `root` however hostile its contents. Uses `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`
 /// where available, the emulation otherwise; race-free in both cases.
@@ -307,14 +308,13 @@ fn ignore_enoent(r: io::Result<()>) -> io::Result<()> {
 /// a FIFO planted where a file was expected does not hang the open. Directories open too; check
 /// the metadata of the returned file before reading it as a regular file.
 pub fn open_in_root(root: &Path, path: &str) -> Result<File, ApplyError> {
-    let fail = |e| ApplyError::io("opening", path.as_bytes(), e);
+    // A changeset path: a name that is not UTF-8 is carried escaped (`layer_diff::name_bytes`).
+    let path = &*layer_diff::name_bytes(path);
+    let fail = |e| ApplyError::io("opening", path, e);
     let root = Root::open(root)
         .map_err(|e| ApplyError::io("opening root", root.as_os_str().as_bytes(), e))?;
     let fd = root
-        .open_path(
-            path.as_bytes(),
-            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
-        )
+        .open_path(path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY)
         .map_err(fail)?;
     let file = File::from(fd);
     clear_nonblock(&file).map_err(fail)?;
@@ -348,11 +348,12 @@ fn clear_nonblock(file: &File) -> io::Result<()> {
 /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)); a non-directory in the
 /// middle of the path is `ENOTDIR`.
 pub fn resolve_in_root(root: &Path, path: &str) -> Result<PathBuf, ApplyError> {
+    let path = &*layer_diff::name_bytes(path);
     let r = Root::open(root)
         .map_err(|e| ApplyError::io("opening root", root.as_os_str().as_bytes(), e))?;
     let walked = r
-        .walk(path.as_bytes(), true)
-        .map_err(|e| ApplyError::io("resolving", path.as_bytes(), e))?;
+        .walk(path, true)
+        .map_err(|e| ApplyError::io("resolving", path, e))?;
     let mut out = root.to_path_buf();
     for name in &walked.names {
         out.push(OsStr::from_bytes(name));

@@ -1559,3 +1559,36 @@ fn kernel_resolver_is_used_where_it_exists() {
     assert!(!Root::open(dir.path()).unwrap().uses_openat2());
     force_fallback(false);
 }
+
+#[test]
+fn aufs_metadata_and_root_names_follow_the_shared_rule() {
+    for mode in [Mode::Merge, Mode::Unpack] {
+        let dir = tempfile::tempdir().unwrap();
+        let layer = Layer::new()
+            .dir(".wh..wh.plnk")
+            .file(".wh..wh.plnk/1234.5678", b"aufs hardlink source")
+            .file(".wh..wh.aufs", b"")
+            .dir("./.wh..wh.orph")
+            .raw(b".", EntryType::Symlink, b"", b"/etc")
+            .raw(b"./", EntryType::Fifo, b"", b"")
+            .file("kept", b"k");
+        apply(dir.path(), layer.bytes().as_slice(), &opts(mode)).unwrap();
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["kept"], "{mode:?}");
+        assert!(dir.path().symlink_metadata().unwrap().is_dir());
+
+        // A whiteout used as a directory is refused, whatever the mode.
+        let dir = tempfile::tempdir().unwrap();
+        let layer = Layer::new().file("a/.wh.b/c", b"");
+        let err = apply(dir.path(), layer.bytes().as_slice(), &opts(mode)).unwrap_err();
+        assert!(
+            err.to_string().contains("whiteout used as a directory"),
+            "{err}"
+        );
+        assert!(!dir.path().join("a/.wh.b").exists());
+    }
+}

@@ -43,12 +43,16 @@
 
 mod error;
 mod model;
+mod name;
 mod path;
 mod read;
 mod write;
 
 pub use error::{DiffError, ErrorKind};
 pub use model::{Changeset, Content, Entry, EntryKind};
+pub use name::{
+    check_name, name_bytes, name_from_bytes, NameClass, NameError, MAX_NAME_LEN, MAX_PATH_LEN,
+};
 pub use path::{
     compare_paths, normalize_path, parent_path, parse_tar_name, TarName, OPAQUE_MARKER,
     WHITEOUT_PREFIX,

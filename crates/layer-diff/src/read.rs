@@ -1,5 +1,6 @@
 //! Decoding a layer tar into a [`Changeset`].
 
+use crate::name::{check_name, name_from_bytes, NameClass};
 use crate::path::{normalize_path, parse_tar_name, TarName};
 use crate::{Changeset, Content, DiffError, Entry, EntryKind};
 use oci_model::Sha256Writer;
@@ -33,10 +34,13 @@ pub fn read_changeset<R: Read>(r: R) -> Result<Changeset, DiffError> {
 /// Reads a layer tar (ustar, PAX or GNU; long names either way) into a changeset in
 /// canonical order.
 ///
-/// Names are normalised (`./a/` → `a`, `/etc/x` → `etc/x`); a name or hardlink target whose
-/// `..` climbs above the root is an error. `<dir>/.wh.<name>` becomes a [`EntryKind::Whiteout`]
-/// at `<dir>/<name>`, `<dir>/.wh..wh..opq` an [`EntryKind::Opaque`] at `<dir>`, other
-/// `.wh..wh.*` names are skipped and `.wh.` alone is an error. When a name occurs twice the
+/// Names are bytes, checked by [`check_name`](crate::check_name) and carried in the paths as
+/// [`name_from_bytes`](crate::name_from_bytes) gives them (link targets too), then normalised
+/// (`./a/` → `a`, `/etc/x` → `etc/x`); a name or hardlink target whose `..` climbs above the
+/// root is an error, and an entry naming the root that is not a directory, or AUFS metadata, is
+/// skipped. `<dir>/.wh.<name>` becomes a [`EntryKind::Whiteout`] at `<dir>/<name>`,
+/// `<dir>/.wh..wh..opq` an [`EntryKind::Opaque`] at `<dir>`, other `.wh..wh.*` names are skipped
+/// and `.wh.` alone is an error. When a name occurs twice the
 /// later entry wins, as when extracting. PAX global headers are skipped; uid, gid, size, mtime,
 /// path, linkpath and `SCHILY.xattr.*` records are honoured. User and group names are not kept.
 pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Changeset, DiffError> {
@@ -51,8 +55,20 @@ pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Chang
         if ty.is_pax_global_extensions() {
             continue;
         }
-        let raw = String::from_utf8(te.path_bytes().into_owned())
-            .map_err(|e| DiffError::path(&String::from_utf8_lossy(e.as_bytes()), "not UTF-8"))?;
+        // Names are bytes; one that is not UTF-8 is carried escaped (see `crate::name`).
+        let raw_bytes = te.path_bytes().into_owned();
+        let raw = name_from_bytes(&raw_bytes).into_owned();
+        let is_dir = ty == EntryType::Directory
+            || (matches!(
+                ty,
+                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+            ) && raw_bytes.ends_with(b"/"));
+        match check_name(&raw_bytes, is_dir).map_err(|e| DiffError::path(&raw, e.reason()))? {
+            // The root named by a non-directory (or by nothing), and AUFS metadata: skipped,
+            // as ingest warned.
+            NameClass::SkippedRoot | NameClass::AufsMeta => continue,
+            NameClass::Entry | NameClass::RootDir => {}
+        }
         let pax = pax_records(&mut te, &raw)?;
         let (path, marker) = match parse_tar_name(&raw)? {
             TarName::Meta => continue,
@@ -90,8 +106,8 @@ pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Chang
             .filter_map(|(k, v)| Some((k.strip_prefix("SCHILY.xattr.")?.to_string(), v.clone())))
             .collect();
         let link = || -> Result<String, DiffError> {
-            let bytes = te.link_name_bytes().unwrap_or_default().into_owned();
-            String::from_utf8(bytes).map_err(|_| DiffError::entry(&raw, "link target is not UTF-8"))
+            let bytes = te.link_name_bytes().unwrap_or_default();
+            Ok(name_from_bytes(&bytes).into_owned())
         };
         let device = || -> Result<(u32, u32), DiffError> {
             let major = header.device_major().map_err(bad)?.unwrap_or(0);

@@ -155,10 +155,28 @@ fn decode_errors() {
             error (InvalidArgument): path "../../bin/busybox": escapes the root
         "#]],
     );
+    // An entry naming the root that is no directory is skipped (ingest warned about it).
     check(
-        &foreign_tar(&[Data(".", b'0', b"x")]),
+        &foreign_tar(&[Data(".", b'0', b"x"), Link("./", b'2', "/etc")]),
+        expect![""],
+    );
+    check(
+        &foreign_tar(&[Data("a/.wh.b/c", b'0', b"")]),
         expect![[r#"
-            error (InvalidArgument): entry ".": the root must be a directory
+            error (InvalidArgument): path "a/.wh.b/c": whiteout used as a directory
+        "#]],
+    );
+    // AUFS metadata at the root of a layer is dropped with everything under it.
+    check(
+        &foreign_tar(&[
+            Data(".wh..wh.plnk/", b'5', b""),
+            Data(".wh..wh.plnk/123.456", b'0', b"x"),
+            Data("./.wh..wh.orph/", b'5', b""),
+            Data(".wh..wh.aufs", b'0', b""),
+            Data("kept", b'0', b""),
+        ]),
+        expect![[r#"
+            kept file 0 "" 0644 0:0 @1700000000
         "#]],
     );
     check(
@@ -481,4 +499,53 @@ fn blank_numeric_fields_read_as_zero_like_go() {
         (e.path.as_str(), e.uid, e.gid, e.mtime),
         ("etc/hosts", 0, 0, 0)
     );
+}
+
+/// A tar entry named by any bytes (PAX `path` when they do not fit 100 bytes).
+fn byte_named(name: &[u8], kind: u8, link: &[u8]) -> Vec<u8> {
+    let mut h = tar::Header::new_ustar();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.as_old_mut().linkname[..link.len()].copy_from_slice(link);
+    h.as_old_mut().linkflag = [kind];
+    h.set_mode(0o644);
+    h.set_size(0);
+    h.set_mtime(1_700_000_000);
+    h.set_cksum();
+    h.as_bytes().to_vec()
+}
+
+#[test]
+fn names_are_bytes_through_read_and_write() {
+    let mut tar = Vec::new();
+    tar.extend(byte_named(b"caf\xe9/", b'5', b""));
+    tar.extend(byte_named(b"caf\xe9/na\xefve", b'0', b""));
+    tar.extend(byte_named(b"bell\x07\x1b[0m", b'0', b""));
+    tar.extend(byte_named(b"lnk", b'2', b"caf\xe9/na\xefve"));
+    tar.extend(byte_named(b"hard", b'1', b"caf\xe9/na\xefve"));
+    tar.extend(byte_named(b"caf\xe9/.wh.\xff", b'0', b""));
+    tar.extend([0; 1024]);
+    let cs = read_changeset(tar.as_slice()).unwrap();
+    let out = write_changeset(&cs, &|_| None, Vec::new()).unwrap();
+    // What the writer wrote reads back as the same changeset, and its names are the bytes.
+    assert_eq!(read_changeset(out.as_slice()).unwrap(), cs);
+    let mut names = Vec::new();
+    let mut links = Vec::new();
+    for e in tar::Archive::new(out.as_slice()).entries().unwrap() {
+        let e = e.unwrap();
+        names.push(e.path_bytes().into_owned());
+        if let Some(l) = e.link_name_bytes() {
+            links.push(l.into_owned());
+        }
+    }
+    names.sort();
+    let want: Vec<&[u8]> = vec![
+        b"bell\x07\x1b[0m",
+        b"caf\xe9/",
+        b"caf\xe9/.wh.\xff",
+        b"caf\xe9/na\xefve",
+        b"hard",
+        b"lnk",
+    ];
+    assert_eq!(names, want);
+    assert_eq!(links, vec![b"caf\xe9/na\xefve".to_vec(); 2]);
 }

@@ -1,6 +1,7 @@
 //! Encoding a [`Changeset`] as a deterministic layer tar.
 
 use crate::model::canonical_cmp;
+use crate::name::name_bytes;
 use crate::path::{base_name, join, parent_path, OPAQUE_MARKER, WHITEOUT_PREFIX};
 use crate::{Changeset, Content, DiffError, Entry, EntryKind};
 use oci_model::Sha256Writer;
@@ -213,7 +214,8 @@ fn header_for(e: &Entry) -> Result<(tar::Header, BTreeMap<String, Vec<u8>>), Dif
         }
         None => {
             put_str(&mut u.name, &ascii_prefix(&name, 100));
-            pax.insert("path".into(), name.clone().into_bytes());
+            // Not ASCII: the name's bytes (see `crate::name`) go to PAX, as Go's writer puts them.
+            pax.insert("path".into(), name_bytes(&name).into_owned());
         }
     }
 
@@ -233,7 +235,7 @@ fn header_for(e: &Entry) -> Result<(tar::Header, BTreeMap<String, Vec<u8>>), Dif
             put_str(&mut u.linkname, link);
         } else {
             put_str(&mut u.linkname, &ascii_prefix(link, 100));
-            pax.insert("linkpath".into(), link.as_bytes().to_vec());
+            pax.insert("linkpath".into(), name_bytes(link).into_owned());
         }
     }
 
