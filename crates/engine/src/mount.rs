@@ -1,7 +1,8 @@
 //! `mount`: a container's merged root as a real directory, for processes and for checking.
 //!
 //! With root and overlayfs the root is a read-only kernel overlay: each layer's unpacked
-//! directory is mirrored once into overlay's own format (`layers/<hex>.ovl/`: files hard-linked,
+//! directory (`layers/<chain id>/`, the layer as applied on top of its parents) is mirrored
+//! once into overlay's own format (`layers/<chain id>.ovl/`: files hard-linked,
 //! `.wh.<name>` turned into a 0:0 character device, `.wh..wh..opq` into the
 //! `trusted.overlay.opaque` attribute), the writable layer likewise at mount time, and all are
 //! stacked as lower directories. Otherwise (no root, no overlayfs) the copy driver extracts the
@@ -108,23 +109,23 @@ impl Engine {
         self.root.join("containers").join(id).join("merged")
     }
 
-    /// The overlay-format mirror of a layer, made once.
-    fn overlay_layer(&self, diff_id: &oci_model::Digest) -> Result<PathBuf> {
-        let dir = self
-            .root
-            .join("layers")
-            .join(format!("{}.ovl", diff_id.hex()));
+    /// The overlay-format mirror of the unpacked layer directory `src` (`layers/<chain id>/`),
+    /// made once.
+    fn overlay_layer(&self, src: &Path) -> Result<PathBuf> {
+        let key = src
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = self.root.join("layers").join(format!("{key}.ovl"));
         if dir.is_dir() {
             return Ok(dir);
         }
-        let src = self.unpacked_layer(diff_id)?;
-        let tmp = self.root.join("layers").join(format!(
-            ".tmp-{}-ovl-{}",
-            std::process::id(),
-            diff_id.hex()
-        ));
+        let tmp = self
+            .root
+            .join("layers")
+            .join(format!(".tmp-{}-ovl-{key}", std::process::id(),));
         let _ = fs::remove_dir_all(&tmp);
-        if let Err(e) = to_overlay(&src, &tmp) {
+        if let Err(e) = to_overlay(src, &tmp) {
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
         }
@@ -170,14 +171,8 @@ impl Engine {
     }
 
     fn mount_overlay(&self, c: &crate::ContainerInfo, merged: &Path) -> Result<()> {
-        let view = self.view()?;
-        let rec = view
-            .images
-            .iter()
-            .find(|i| i.id == c.image)
-            .ok_or_else(|| EngineError::NotFound(format!("No such image: {}", c.image)))?;
         let mut lowers = Vec::new();
-        for d in rec.diff_ids.iter().rev() {
+        for d in self.image_layer_dirs(&c.image)?.iter().rev() {
             lowers.push(self.overlay_layer(d)?);
         }
         let upper_ovl = self.root.join("containers").join(&c.id).join("upper.ovl");
