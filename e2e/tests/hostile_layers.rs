@@ -317,33 +317,44 @@ fn type_replacement_across_layers_is_remove_then_create() {
 #[test]
 fn a_layer_refused_at_create_leaves_no_trace() {
     let s = Store::new();
-    load(
-        &s,
-        "loop:1",
-        vec![
-            Layer::new()
-                .file("ok", "fine")
-                .symlink("a", "b")
-                .symlink("b", "a"),
-            Layer::new().file("a/x", "x"), // a symlink loop below: refused when applied
-        ],
-    );
+    let cases = [
+        // a hard link to a directory: refused whatever lies below
+        ("dirlink:1", Layer::new().dir("d/").hardlink("h", "d")),
+        // a symlink loop below: refused only once applied on top of it
+        ("loop:1", Layer::new().file("a/x", "x")),
+    ];
     let layers = s.root().join("layers");
-    let before: Vec<_> = std::fs::read_dir(&layers)
-        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
-        .unwrap_or_default();
-    let (_, err) = s.fail(&["create", "--name", "looped", "loop:1"]);
-    assert!(!err.trim().is_empty());
-    let after: Vec<_> = std::fs::read_dir(&layers)
-        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
-        .unwrap_or_default();
-    assert_eq!(
-        after, before,
-        "the refused create left unpacked layers behind"
-    );
-    assert_eq!(s.ok(&["ps", "-aq"]), "");
-    let containers = s.root().join("containers");
-    if containers.exists() {
-        assert_eq!(std::fs::read_dir(&containers).unwrap().count(), 0);
+    let listing = || -> Vec<_> {
+        let mut v: Vec<_> = std::fs::read_dir(&layers)
+            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    for (name, top) in cases {
+        load(
+            &s,
+            name,
+            vec![
+                Layer::new()
+                    .file("ok", "fine")
+                    .symlink("a", "b")
+                    .symlink("b", "a"),
+                top,
+            ],
+        );
+        let before = listing();
+        let (_, err) = s.fail(&["create", "--name", "refused", name]);
+        assert!(err.contains("layer sha256:"), "{name}: {err}");
+        assert_eq!(
+            listing(),
+            before,
+            "{name}: the refused create left unpacked layers behind"
+        );
+        assert_eq!(s.ok(&["ps", "-aq"]), "");
+        let containers = s.root().join("containers");
+        if containers.exists() {
+            assert_eq!(std::fs::read_dir(&containers).unwrap().count(), 0);
+        }
     }
 }
