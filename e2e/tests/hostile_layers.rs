@@ -358,3 +358,55 @@ fn a_layer_refused_at_create_leaves_no_trace() {
         }
     }
 }
+
+/// One layer over two different parents means two different things, so its unpacked
+/// directory is keyed by chain ID, not diff ID; removing one image sweeps only its own.
+#[test]
+fn the_same_layer_over_different_parents_is_unpacked_twice() {
+    let s = Store::new();
+    let top = || Layer::new().file("var/run/x", "x");
+    load(
+        &s,
+        "linked:1",
+        vec![
+            Layer::new()
+                .dir("run/")
+                .dir("var/")
+                .symlink("var/run", "/run"),
+            top(),
+        ],
+    );
+    load(
+        &s,
+        "plain:1",
+        vec![Layer::new().dir("var/").dir("var/run/"), top()],
+    );
+    let a = merged(&s, "linked:1", "linked");
+    let b = merged(&s, "plain:1", "plain");
+    assert!(
+        file(&a, "run/x").is_some() && !a.contains_key("var/run/x"),
+        "{a:#?}"
+    );
+    assert!(
+        file(&b, "var/run/x").is_some() && !b.contains_key("run/x"),
+        "{b:#?}"
+    );
+
+    let unpacked = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(s.root().join("layers"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".ovl"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(unpacked().len(), 4, "{:?}", unpacked());
+    s.ok(&["rm", "linked"]);
+    s.ok(&["rmi", "linked:1"]);
+    assert_eq!(unpacked().len(), 2, "{:?}", unpacked());
+    // what is left still serves the other image
+    s.ok(&["rm", "plain"]);
+    let again = merged(&s, "plain:1", "plain2");
+    assert_eq!(again, b);
+}
