@@ -73,7 +73,12 @@ impl Stack {
         let mut dirs = Vec::new();
         for (layer, fd) in dir {
             let st = sys::lstat_at(fd.as_fd(), &c)?;
-            let whited = sys::lstat_at(fd.as_fd(), &wh)?.is_some();
+            // A name within 4 bytes of NAME_MAX can have no whiteout file.
+            let whited = match sys::lstat_at(fd.as_fd(), &wh) {
+                Ok(st) => st.is_some(),
+                Err(e) if errno(&e) == libc::ENAMETOOLONG => false,
+                Err(e) => return Err(e),
+            };
             match st {
                 Some(st) if sys::file_type(&st) == libc::S_IFDIR => {
                     let sub = sys::openat(

@@ -1829,3 +1829,18 @@ fn overlay_and_host_xattrs_are_never_applied() {
         "{f:?}"
     );
 }
+
+#[test]
+fn apply_on_takes_names_as_long_as_name_max() {
+    let sb = Sandbox::new();
+    let l = stack_dirs(&sb, 2);
+    let long = "n".repeat(255);
+    unpack_on(&l[0], &[], Layer::new().dir(&format!("{long}/"))).unwrap();
+    unpack_on(
+        &l[1],
+        &[&l[0]],
+        Layer::new().file(&format!("{long}/{long}"), b"x"),
+    )
+    .unwrap();
+    assert_eq!(fs::read(l[1].join(&long).join(&long)).unwrap(), b"x");
+}
