@@ -94,8 +94,8 @@
 //! [`open_in_root`] and [`resolve_in_root`] expose the same confinement for reading a path of
 //! a container's tree (`docker cp` out of a container).
 //!
-//! Deliberately absent: copying up a lower file's extended attributes for a hard link (the
-//! copy has the bytes, mode, owner and times); compression (callers hand in the uncompressed stream); computing a
+//! Deliberately absent: copying up extended attributes of a lower symlink or device for a
+//! hard link (a file's are copied); compression (callers hand in the uncompressed stream); computing a
 //! layer from two trees or from an overlay upper directory (that is `layer-diff` plus the
 //! caller's walk); AUFS hardlink metadata directories (`.wh..wh.plnk` is skipped in `Merge`
 //! and stored as is in `Unpack`); user and group names (only numeric ids); chroot or user

@@ -214,7 +214,8 @@ pub(crate) struct CopyUp {
 impl CopyUp {
     /// Copies the non-directory `name` of the lower directory `src` (whose `lstat` is `st`)
     /// to `name` in the upper directory `dst`, as overlayfs copies up: same type, bytes,
-    /// mode, owner (with `same_owner`) and times. A symlink is copied as a symlink, never
+    /// mode, owner (with `same_owner`), times, and a file's extended attributes (those
+    /// [`apply`](crate::apply) would have set). A symlink is copied as a symlink, never
     /// followed.
     pub(crate) fn object(
         &self,
@@ -244,6 +245,15 @@ impl CopyUp {
                 io::copy(&mut from, &mut to)?;
                 if self.same_owner {
                     sys::fchown(to.as_fd(), st.st_uid, st.st_gid)?;
+                }
+                for (k, v) in sys::fxattrs(from.as_fd())? {
+                    if !crate::apply::xattr_allowed(&k) {
+                        continue;
+                    }
+                    match sys::fsetxattr(to.as_fd(), &cstr(&k)?, &v) {
+                        Err(e) if matches!(errno(&e), libc::ENOTSUP | libc::EPERM) => {}
+                        r => r?,
+                    }
                 }
                 sys::fchmod(to.as_fd(), mode)?;
                 sys::futimens(to.as_fd(), &times)

@@ -1661,6 +1661,7 @@ fn apply_on_hardlink_to_a_lower_file_copies_it_up() {
         Layer::new().dir("bin/").file_with("bin/busybox", b"elf", h),
     )
     .unwrap();
+    set_xattr(&l[0].join("bin/busybox"), "user.cap", b"kept");
     let lower_before = describe(&l[0]);
     // The link's header says 04777 and uid 5: a link has no metadata of its own.
     let mut lh = header(EntryType::Link, 0o4777);
@@ -1682,6 +1683,10 @@ fn apply_on_hardlink_to_a_lower_file_copies_it_up() {
     let a = fs::metadata(l[1].join("bin/busybox")).unwrap();
     let b = fs::metadata(l[1].join("sbin/sh")).unwrap();
     assert_eq!((a.ino(), a.mtime(), b.uid()), (b.ino(), 2_000, 0));
+    assert_eq!(
+        xattrs(&l[1].join("sbin/sh")),
+        [("user.cap".to_string(), "kept".to_string())]
+    );
     assert_eq!(
         describe(&l[0]),
         lower_before,
