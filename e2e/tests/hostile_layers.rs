@@ -410,3 +410,40 @@ fn the_same_layer_over_different_parents_is_unpacked_twice() {
     let again = merged(&s, "plain:1", "plain2");
     assert_eq!(again, b);
 }
+
+/// A layer that deletes a path and writes it again (`.wh.d` and `d/…` in one tar, as AUFS-era
+/// tools write a replaced directory) shows only its own entries there, in both views.
+#[test]
+fn deleted_and_written_again_by_one_layer() {
+    let s = Store::new();
+    load(
+        &s,
+        "again:1",
+        vec![
+            Layer::new()
+                .dir("d/")
+                .file("d/old", "old")
+                .file("f", "file")
+                .dir("g/")
+                .file("g/old", "old"),
+            Layer::new()
+                .file(".wh.d", "")
+                .dir("d/")
+                .file("d/new", "new")
+                .file(".wh.f", "")
+                .dir("f/")
+                .file(".wh.g", "")
+                .file("g", "now a file"),
+        ],
+    );
+    let t = merged(&s, "again:1", "again");
+    assert!(
+        file(&t, "d/new").is_some() && !t.contains_key("d/old"),
+        "{t:#?}"
+    );
+    assert!(is_dir(&t, "f"), "{t:#?}");
+    assert!(
+        file(&t, "g").is_some() && !t.contains_key("g/old"),
+        "{t:#?}"
+    );
+}

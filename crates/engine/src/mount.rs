@@ -34,40 +34,55 @@ fn cstr(p: &Path) -> CString {
     CString::new(p.as_os_str().as_bytes()).expect("paths have no NUL")
 }
 
-/// Mirrors an AUFS-style layer directory into overlay's format.
+/// Marks `dir` opaque for overlayfs: the directories below it are not merged into it.
+fn set_opaque(dir: &Path) -> Result<()> {
+    let (k, v) = (CString::new("trusted.overlay.opaque").unwrap(), b"y");
+    // SAFETY: valid NUL-terminated strings and a live buffer.
+    let rc = unsafe {
+        libc::lsetxattr(
+            cstr(dir).as_ptr(),
+            k.as_ptr(),
+            v.as_ptr().cast(),
+            v.len(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return Err(EngineError::io(
+            "set overlay opaque attribute",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
+/// Mirrors an AUFS-style layer directory into overlay's format. A name the layer both whites
+/// out and writes (deleted, then created again) is the new entry alone: a new directory there
+/// is made opaque, so the lower one's children stay deleted, as `layer-union` shows it.
 fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
     fs::create_dir(dst).map_err(io(format!("create {}", dst.display())))?;
     let mode = fs::symlink_metadata(src)
         .map_err(io(format!("stat {}", src.display())))?
         .mode();
     let _ = fs::set_permissions(dst, fs::Permissions::from_mode(mode & 0o7777));
+    let mut recreated = Vec::new();
     for e in fs::read_dir(src).map_err(io(format!("read {}", src.display())))? {
         let e = e.map_err(io(format!("read {}", src.display())))?;
         let name = e.file_name();
-        let name_s = name.to_string_lossy();
         let from = e.path();
         let md = fs::symlink_metadata(&from).map_err(io(format!("stat {}", from.display())))?;
-        if name_s == OPAQUE_MARKER {
-            let (k, v) = (CString::new("trusted.overlay.opaque").unwrap(), b"y");
-            // SAFETY: valid NUL-terminated strings and a live buffer.
-            let rc = unsafe {
-                libc::lsetxattr(
-                    cstr(dst).as_ptr(),
-                    k.as_ptr(),
-                    v.as_ptr().cast(),
-                    v.len(),
-                    0,
-                )
-            };
-            if rc != 0 {
-                return Err(EngineError::io(
-                    "set overlay opaque attribute",
-                    std::io::Error::last_os_error(),
-                ));
-            }
+        if name.as_bytes() == OPAQUE_MARKER.as_bytes() {
+            set_opaque(dst)?;
             continue;
         }
-        if let Some(hidden) = name_s.strip_prefix(WHITEOUT_PREFIX) {
+        if let Some(hidden) = name.as_bytes().strip_prefix(WHITEOUT_PREFIX.as_bytes()) {
+            let hidden = std::ffi::OsStr::from_bytes(hidden);
+            if let Ok(again) = fs::symlink_metadata(src.join(hidden)) {
+                if again.is_dir() {
+                    recreated.push(dst.join(hidden));
+                }
+                continue;
+            }
             let target = dst.join(hidden);
             // SAFETY: valid path; a 0:0 character device is overlay's whiteout.
             let rc = unsafe { libc::mknod(cstr(&target).as_ptr(), libc::S_IFCHR, 0) };
@@ -92,6 +107,9 @@ fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
         } else {
             fs::hard_link(&from, &to).map_err(io(format!("link {}", to.display())))?;
         }
+    }
+    for dir in recreated {
+        set_opaque(&dir)?;
     }
     Ok(())
 }
