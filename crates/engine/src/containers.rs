@@ -176,9 +176,8 @@ impl Engine {
             .iter()
             .find(|i| i.id == image_id)
             .expect("resolved image exists");
-        for d in &record.diff_ids {
-            self.unpacked_layer(d)?;
-        }
+        // A layer that cannot be applied refuses the create and leaves nothing behind.
+        self.unpacked_chain(&record.diff_ids)?;
         let info = ContainerInfo {
             id: random_hex(32)?,
             name,
@@ -288,16 +287,34 @@ impl Engine {
         Ok(())
     }
 
-    /// The unpacked directory of a layer, unpacking it first if needed.
-    pub fn unpacked_layer(&self, diff_id: &Digest) -> Result<PathBuf> {
-        let staged = match self.stage_layer(diff_id)? {
-            Staged::Present(dir) => return Ok(dir),
-            Staged::New(staged) => staged,
-        };
-        staged
-            .unpack(self.layer_tar(diff_id)?)
-            .map_err(|e| EngineError::invalid(format!("layer {diff_id}: {e}")))?;
-        staged.publish()
+    /// The unpacked directory of each layer of the stack `diff_ids` (bottom first), unpacking
+    /// those missing. A layer's directory holds what the layer means *on top of its parents*
+    /// (its names resolved through their symlinks, lower files it hard-links copied up), so it
+    /// is keyed by the layer's chain ID, as containerd keys snapshots: `layers/<chain id>/`
+    /// (for the bottom layer the chain ID is its diff ID). Missing directories are unpacked
+    /// bottom up, each onto the ones below, into fresh directories that are all renamed into
+    /// place only once every layer applied: a layer that is refused leaves no directory, its
+    /// parents' included, behind.
+    pub fn unpacked_chain(&self, diff_ids: &[Digest]) -> Result<Vec<PathBuf>> {
+        let mut dirs: Vec<PathBuf> = Vec::with_capacity(diff_ids.len());
+        let mut staged: Vec<(usize, StagedLayer)> = Vec::new();
+        for (i, d) in diff_ids.iter().enumerate() {
+            let chain = oci_model::chain_id(&diff_ids[..=i]).expect("a non-empty stack");
+            match self.stage_layer(&chain)? {
+                Staged::Present(dir) => dirs.push(dir),
+                Staged::New(st) => {
+                    let lowers: Vec<&Path> = dirs.iter().rev().map(PathBuf::as_path).collect();
+                    st.unpack_on(self.layer_tar(d)?, &lowers)
+                        .map_err(|e| EngineError::invalid(format!("layer {d}: {e}")))?;
+                    dirs.push(st.tmp.clone());
+                    staged.push((i, st));
+                }
+            }
+        }
+        for (i, st) in staged {
+            dirs[i] = st.publish()?;
+        }
+        Ok(dirs)
     }
 
     /// The tar of layer `diff_id`, read from the blob that holds it: the tar itself, or a
@@ -310,11 +327,11 @@ impl Engine {
         Ok(blob_store::open_layer(&self.blobs, &blob)?)
     }
 
-    /// The layer's unpacked directory if it is there, else a fresh directory beside it to
-    /// unpack it into.
-    pub(crate) fn stage_layer(&self, diff_id: &Digest) -> Result<Staged> {
+    /// The unpacked directory of the layer whose chain ID is `chain` if it is there, else a
+    /// fresh directory beside it to unpack it into.
+    pub(crate) fn stage_layer(&self, chain: &Digest) -> Result<Staged> {
         let parent = self.root.join("layers");
-        let dir = parent.join(diff_id.hex());
+        let dir = parent.join(chain.hex());
         if dir.is_dir() {
             return Ok(Staged::Present(dir));
         }
@@ -419,10 +436,7 @@ impl Engine {
         let Some(rec) = view.image_of_container(image) else {
             return Ok(Vec::new());
         };
-        rec.diff_ids
-            .iter()
-            .map(|d| self.unpacked_layer(d))
-            .collect()
+        self.unpacked_chain(&rec.diff_ids)
     }
 
     /// `diff`: what the writable layer adds, changes and deletes, sorted by path.
@@ -897,7 +911,13 @@ fn write_union_tar(
         if p.is_empty() || !within(p) {
             continue;
         }
-        let e = &m.entry;
+        // A hard link is a second name of what it shares, with that entry's metadata: a link
+        // to a symlink is the symlink, never the file it points to.
+        let (e, src) = match union.link_source(m) {
+            Some((layer, source)) => (source, Some((layer, source.path.as_str()))),
+            None if matches!(m.entry.kind, EntryKind::Hardlink { .. }) => continue,
+            None => (&m.entry, None),
+        };
         let mut h = tar::Header::new_gnu();
         h.set_mode(e.mode);
         h.set_uid(e.uid as u64);
@@ -917,12 +937,8 @@ fn write_union_tar(
                 b.append_link(&mut h, host_rel(&name), host_rel(target))
                     .map_err(err)?;
             }
-            EntryKind::File { .. } | EntryKind::Hardlink { .. } => {
-                let (layer, src) = match (&e.kind, &m.link) {
-                    (EntryKind::Hardlink { .. }, Some(l)) => (l.layer, l.path.as_str()),
-                    (EntryKind::Hardlink { .. }, None) => continue,
-                    _ => (m.provider, p),
-                };
+            EntryKind::File { .. } => {
+                let (layer, src) = src.unwrap_or((m.provider, p));
                 let f = layer_apply::open_in_root(&dirs[layer], src)
                     .map_err(|e| EngineError::invalid(format!("read /{src}: {e}")))?;
                 let len = f.metadata().map_err(err)?.len();
@@ -997,16 +1013,19 @@ pub(crate) struct StagedLayer {
 }
 
 impl StagedLayer {
-    /// Applies the layer tar `r` to the staged directory, keeping whiteouts as files.
-    pub(crate) fn unpack(
+    /// Applies the layer tar `r` to the staged directory on top of the unpacked directories
+    /// of its parents (`lowers`, top first; none for a bottom layer), keeping whiteouts as
+    /// files.
+    pub(crate) fn unpack_on(
         &self,
         r: impl Read,
+        lowers: &[&Path],
     ) -> std::result::Result<layer_apply::ApplyStats, layer_apply::ApplyError> {
         let opts = layer_apply::ApplyOptions {
             mode: layer_apply::Mode::Unpack,
             ..Default::default()
         };
-        layer_apply::apply(&self.tmp, r, &opts)
+        layer_apply::apply_on(&self.tmp, lowers, r, &opts)
     }
 
     /// Renames the directory into place; if another process unpacked the layer meanwhile,

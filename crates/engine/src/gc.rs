@@ -62,9 +62,9 @@ impl Engine {
         let Some(_guard) = self.leases.try_exclusive()? else {
             return Ok(0);
         };
-        let (referenced, layers) = {
+        let (referenced, images) = {
             let mut db = self.db();
-            (db.referenced_blobs()?, db.view()?.layers)
+            (db.referenced_blobs()?, db.view()?.images)
         };
         let mut freed = 0;
         for (d, size) in self.blobs.list()? {
@@ -72,16 +72,24 @@ impl Engine {
                 freed += size;
             }
         }
-        self.sweep_unpacked(&layers.into_keys().collect());
+        // Unpacked layers are keyed by chain ID: the prefixes of every image's stack.
+        let mut chains = std::collections::HashSet::new();
+        for i in &images {
+            for n in 1..=i.diff_ids.len() {
+                chains.extend(oci_model::chain_id(&i.diff_ids[..n]));
+            }
+        }
+        self.sweep_unpacked(&chains);
         Ok(freed)
     }
 }
 
 impl Engine {
-    /// Removes unpacked layer directories whose layer (diff ID) is not in `layers`, and
-    /// unpack leftovers of dead processes. Best effort: a directory that cannot be removed now
-    /// is tried next time.
-    fn sweep_unpacked(&self, layers: &std::collections::HashSet<oci_model::Digest>) {
+    /// Removes unpacked layer directories (and their overlay mirrors) whose chain ID is not in
+    /// `chains` — among them directories of an older store keyed by diff ID, unpacked without
+    /// their parents — and unpack leftovers of dead processes. Best effort: a directory that
+    /// cannot be removed now is tried next time.
+    fn sweep_unpacked(&self, chains: &std::collections::HashSet<oci_model::Digest>) {
         let Ok(entries) = std::fs::read_dir(self.root.join("layers")) else {
             return;
         };
@@ -94,7 +102,7 @@ impl Engine {
                     .and_then(|pid| pid.parse::<u32>().ok())
                     .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()),
                 None => oci_model::Digest::from_hex(name.strip_suffix(".ovl").unwrap_or(&name))
-                    .is_none_or(|d| !layers.contains(&d)),
+                    .is_none_or(|d| !chains.contains(&d)),
             };
             if stale {
                 let _ = std::fs::remove_dir_all(e.path());

@@ -1,7 +1,8 @@
 //! `mount`: a container's merged root as a real directory, for processes and for checking.
 //!
 //! With root and overlayfs the root is a read-only kernel overlay: each layer's unpacked
-//! directory is mirrored once into overlay's own format (`layers/<hex>.ovl/`: files hard-linked,
+//! directory (`layers/<chain id>/`, the layer as applied on top of its parents) is mirrored
+//! once into overlay's own format (`layers/<chain id>.ovl/`: files hard-linked,
 //! `.wh.<name>` turned into a 0:0 character device, `.wh..wh..opq` into the
 //! `trusted.overlay.opaque` attribute), the writable layer likewise at mount time, and all are
 //! stacked as lower directories. Otherwise (no root, no overlayfs) the copy driver extracts the
@@ -33,42 +34,56 @@ fn cstr(p: &Path) -> CString {
     CString::new(p.as_os_str().as_bytes()).expect("paths have no NUL")
 }
 
-/// Mirrors an AUFS-style layer directory into overlay's format.
+/// Marks `dir` opaque for overlayfs: the directories below it are not merged into it.
+fn set_opaque(dir: &Path) -> Result<()> {
+    let (k, v) = (CString::new("trusted.overlay.opaque").unwrap(), b"y");
+    // SAFETY: valid NUL-terminated strings and a live buffer.
+    let rc = unsafe {
+        libc::lsetxattr(
+            cstr(dir).as_ptr(),
+            k.as_ptr(),
+            v.as_ptr().cast(),
+            v.len(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return Err(EngineError::io(
+            "set overlay opaque attribute",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
+/// Mirrors an AUFS-style layer directory into overlay's format. A name the layer both whites
+/// out and writes (deleted, then created again) is the new entry alone: a new directory there
+/// is made opaque, so the lower one's children stay deleted, as `layer-union` shows it.
 fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
     fs::create_dir(dst).map_err(io(format!("create {}", dst.display())))?;
     let mode = fs::symlink_metadata(src)
         .map_err(io(format!("stat {}", src.display())))?
         .mode();
     let _ = fs::set_permissions(dst, fs::Permissions::from_mode(mode & 0o7777));
+    let mut recreated = Vec::new();
     for e in fs::read_dir(src).map_err(io(format!("read {}", src.display())))? {
         let e = e.map_err(io(format!("read {}", src.display())))?;
         let name = e.file_name();
-        let name_b = name.as_bytes();
         let from = e.path();
         let md = fs::symlink_metadata(&from).map_err(io(format!("stat {}", from.display())))?;
-        if name_b == OPAQUE_MARKER.as_bytes() {
-            let (k, v) = (CString::new("trusted.overlay.opaque").unwrap(), b"y");
-            // SAFETY: valid NUL-terminated strings and a live buffer.
-            let rc = unsafe {
-                libc::lsetxattr(
-                    cstr(dst).as_ptr(),
-                    k.as_ptr(),
-                    v.as_ptr().cast(),
-                    v.len(),
-                    0,
-                )
-            };
-            if rc != 0 {
-                return Err(EngineError::io(
-                    "set overlay opaque attribute",
-                    std::io::Error::last_os_error(),
-                ));
-            }
+        if name.as_bytes() == OPAQUE_MARKER.as_bytes() {
+            set_opaque(dst)?;
             continue;
         }
-        // Names are bytes: a whiteout of a name that is not UTF-8 hides exactly that name.
-        if let Some(hidden) = name_b.strip_prefix(WHITEOUT_PREFIX.as_bytes()) {
-            let target = dst.join(std::ffi::OsStr::from_bytes(hidden));
+        if let Some(hidden) = name.as_bytes().strip_prefix(WHITEOUT_PREFIX.as_bytes()) {
+            let hidden = std::ffi::OsStr::from_bytes(hidden);
+            if let Ok(again) = fs::symlink_metadata(src.join(hidden)) {
+                if again.is_dir() {
+                    recreated.push(dst.join(hidden));
+                }
+                continue;
+            }
+            let target = dst.join(hidden);
             // SAFETY: valid path; a 0:0 character device is overlay's whiteout.
             let rc = unsafe { libc::mknod(cstr(&target).as_ptr(), libc::S_IFCHR, 0) };
             if rc != 0 {
@@ -93,6 +108,9 @@ fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
             fs::hard_link(&from, &to).map_err(io(format!("link {}", to.display())))?;
         }
     }
+    for dir in recreated {
+        set_opaque(&dir)?;
+    }
     Ok(())
 }
 
@@ -109,23 +127,23 @@ impl Engine {
         self.root.join("containers").join(id).join("merged")
     }
 
-    /// The overlay-format mirror of a layer, made once.
-    fn overlay_layer(&self, diff_id: &oci_model::Digest) -> Result<PathBuf> {
-        let dir = self
-            .root
-            .join("layers")
-            .join(format!("{}.ovl", diff_id.hex()));
+    /// The overlay-format mirror of the unpacked layer directory `src` (`layers/<chain id>/`),
+    /// made once.
+    fn overlay_layer(&self, src: &Path) -> Result<PathBuf> {
+        let key = src
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = self.root.join("layers").join(format!("{key}.ovl"));
         if dir.is_dir() {
             return Ok(dir);
         }
-        let src = self.unpacked_layer(diff_id)?;
-        let tmp = self.root.join("layers").join(format!(
-            ".tmp-{}-ovl-{}",
-            std::process::id(),
-            diff_id.hex()
-        ));
+        let tmp = self
+            .root
+            .join("layers")
+            .join(format!(".tmp-{}-ovl-{key}", std::process::id(),));
         let _ = fs::remove_dir_all(&tmp);
-        if let Err(e) = to_overlay(&src, &tmp) {
+        if let Err(e) = to_overlay(src, &tmp) {
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
         }
@@ -171,12 +189,8 @@ impl Engine {
     }
 
     fn mount_overlay(&self, c: &crate::ContainerInfo, merged: &Path) -> Result<()> {
-        let view = self.view()?;
-        let rec = view
-            .image_of_container(&c.image)
-            .ok_or_else(|| EngineError::NotFound(format!("No such image: {}", c.image)))?;
         let mut lowers = Vec::new();
-        for d in rec.diff_ids.iter().rev() {
+        for d in self.image_layer_dirs(&c.image)?.iter().rev() {
             lowers.push(self.overlay_layer(d)?);
         }
         let upper_ovl = self.root.join("containers").join(&c.id).join("upper.ovl");

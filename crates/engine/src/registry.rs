@@ -297,6 +297,10 @@ impl<R: Read> Read for Counted<'_, R> {
 struct Layer {
     desc: Descriptor,
     diff_id: Digest,
+    /// The bottom layer of the image: the only one whose unpacked directory (keyed by chain
+    /// ID, which is its diff ID) depends on nothing below it, so it can be unpacked as it
+    /// downloads; the others are unpacked onto their parents when a container needs them.
+    base: bool,
 }
 
 /// An in-process pipe for a layer's bytes, from the download (which pushes them into a
@@ -568,9 +572,11 @@ impl Engine {
             .layers
             .iter()
             .zip(&config.rootfs.diff_ids)
-            .map(|(d, diff)| Layer {
+            .enumerate()
+            .map(|(i, (d, diff))| Layer {
                 desc: d.clone(),
                 diff_id: diff.clone(),
+                base: i == 0,
             })
             .collect();
         let digest_ref = r.with_digest(top_digest.clone());
@@ -735,9 +741,9 @@ impl Engine {
         let id = short(&l.desc.digest);
         // Unpacked as it streams in, into a directory that takes its place only once the
         // layer is verified (below); dropped on any failure before that.
-        let staged = match self.stage_layer(&l.diff_id)? {
-            Staged::Present(_) => None,
-            Staged::New(staged) => Some(staged),
+        let staged = match l.base.then(|| self.stage_layer(&l.diff_id)).transpose()? {
+            Some(Staged::New(staged)) => Some(staged),
+            _ => None,
         };
         let (writer, reader) = chunk_pipe();
         // The layer is kept as the registry serves it, under the digest the client checks
@@ -754,7 +760,7 @@ impl Engine {
                     hash_only: true,
                 };
                 let unpack = staged.map(|st| -> blob_store::Tee<'_> {
-                    Box::new(move |r| Ok(st.unpack(r).map(drop)?))
+                    Box::new(move |r| Ok(st.unpack_on(r, &[]).map(drop)?))
                 });
                 blob_store::ingest_layer_with(blobs, reader, opts, unpack)
             });

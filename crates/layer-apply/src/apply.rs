@@ -15,6 +15,7 @@ use tar::EntryType;
 
 use crate::name::{classify, components, join, show, Base};
 use crate::root::{remove_tree, Root};
+use crate::stack::{self, CopyUp, Found, Resolved, Stack};
 use crate::sys::{self, cstr, errno};
 use crate::{ApplyError, ApplyOptions, ApplyStats, Mode};
 
@@ -36,8 +37,65 @@ pub const MAX_ENTRY_METADATA: u64 = 8 << 20;
 /// On error `root` is left partly written. Apply into a fresh directory next to the final
 /// location and rename it into place on success; discard it on failure.
 pub fn apply(root: &Path, r: impl Read, opts: &ApplyOptions) -> Result<ApplyStats, ApplyError> {
+    run(root, None, r, opts)
+}
+
+/// Unpacks the layer tar `r` into the empty directory `upper` *on top of* the layers below
+/// it, whose unpacked directories (as this function or [`apply`] in [`Mode::Unpack`] left
+/// them) are `lowers`, top first — what containerd does when it applies a layer onto an
+/// overlay mount of its parents' snapshots, without the mount. `upper` ends up holding the
+/// layer in the same form as [`Mode::Unpack`] (whiteouts and opaque markers as `.wh.` files;
+/// `opts.mode` is not consulted), but with every name meaning what it means in the merged view
+/// of `upper` over `lowers`:
+///
+/// - the parent directory of each entry, whiteout and opaque marker, and of each hard link's
+///   target, is resolved in that merged view with the image root as `/`: a symlink of a
+///   lower layer is followed like one of this layer (`var/run -> /run` below puts
+///   `var/run/x` at `run/x`; `etc/.wh.x` under a symlinked `etc` whites out what `etc`
+///   resolves to). Parent directories a lower layer provides are copied up (created in
+///   `upper` with their mode, owner and times); missing ones are created 0755;
+/// - a hard link to an object a lower layer provides copies it up into `upper` at its own
+///   (resolved) path first — bytes, mode, owner and times, a symlink as a symlink — and
+///   links to the copy (`linkat` without `AT_SYMLINK_FOLLOW`);
+/// - an entry's own name is never followed: it replaces what `upper` holds there, and hides
+///   whatever a lower layer has there, as overlayfs shows an upper entry over a lower one.
+///
+/// Nothing in `lowers` is ever written; every write is relative to a descriptor of `upper`
+/// reached without following symlinks. The same names in the pure model are computed by
+/// `layer_union::Union::build`, so the kernel overlay of such directories and the union view
+/// agree. On error `upper` is left partly written: discard it.
+pub fn apply_on(
+    upper: &Path,
+    lowers: &[&Path],
+    r: impl Read,
+    opts: &ApplyOptions,
+) -> Result<ApplyStats, ApplyError> {
+    let mut fds = Vec::with_capacity(lowers.len());
+    for l in lowers {
+        let c = cstr(l.as_os_str().as_bytes())
+            .map_err(|e| ApplyError::io("opening lower", l.as_os_str().as_bytes(), e))?;
+        fds.push(
+            sys::open(&c, libc::O_PATH | libc::O_DIRECTORY)
+                .map_err(|e| ApplyError::io("opening lower", l.as_os_str().as_bytes(), e))?,
+        );
+    }
+    run(upper, Some(fds), r, opts)
+}
+
+fn run(
+    root: &Path,
+    lowers: Option<Vec<OwnedFd>>,
+    r: impl Read,
+    opts: &ApplyOptions,
+) -> Result<ApplyStats, ApplyError> {
     let root = Root::open(root)
         .map_err(|e| ApplyError::io("opening root", root.as_os_str().as_bytes(), e))?;
+    let stack = match lowers {
+        None => None,
+        Some(fds) => {
+            Some(Stack::new(root.fd(), fds).map_err(|e| ApplyError::io("opening root", b"", e))?)
+        }
+    };
     let budget = Budget {
         remaining: Cell::new(None),
         tripped: Cell::new(false),
@@ -51,6 +109,12 @@ pub fn apply(root: &Path, r: impl Read, opts: &ApplyOptions) -> Result<ApplyStat
         .map_err(|source| ApplyError::Tar { source })?;
     let mut applier = Applier {
         root: &root,
+        stack: stack.as_ref(),
+        mode: if stack.is_some() {
+            Mode::Unpack
+        } else {
+            opts.mode
+        },
         opts,
         stats: ApplyStats::default(),
         written: HashSet::new(),
@@ -132,6 +196,9 @@ struct DirFix {
 
 struct Applier<'a> {
     root: &'a Root,
+    /// With lower layers: names resolve in the merged view ([`apply_on`]).
+    stack: Option<&'a Stack>,
+    mode: Mode,
     opts: &'a ApplyOptions,
     stats: ApplyStats,
     /// Paths (lexical, relative) this layer created, for opaque markers.
@@ -201,7 +268,7 @@ impl Applier<'_> {
         let Some((&base, parent)) = parts.split_last() else {
             return Ok(()); // the root itself: the caller owns it
         };
-        match (self.opts.mode, classify(base)) {
+        match (self.mode, classify(base)) {
             (_, Base::Invalid) => Err(invalid(&raw, "whiteout names nothing")),
             (Mode::Merge, Base::Meta) => Ok(()),
             (Mode::Merge, Base::Whiteout(hidden)) => {
@@ -215,7 +282,7 @@ impl Applier<'_> {
             (Mode::Unpack, Base::Whiteout(_) | Base::Opaque) => {
                 self.stats.whiteouts += 1;
                 let meta = read_meta(e, &raw)?;
-                let dir = self.parent(parent, &raw)?;
+                let (dir, _) = self.parent(parent, &raw)?;
                 self.file(dir.as_fd(), base, &raw, None::<&mut io::Empty>, 0, &meta)?;
                 self.written.insert(join(&parts));
                 Ok(())
@@ -251,18 +318,22 @@ impl Applier<'_> {
                     });
                 }
                 let meta = read_meta(e, raw)?;
-                let dir = self.parent(parent, raw)?;
+                let (dir, _) = self.parent(parent, raw)?;
                 self.file(dir.as_fd(), base, raw, Some(e), size, &meta)?;
             }
             EntryType::Directory => {
                 let meta = read_meta(e, raw)?;
-                let dir = self.parent(parent, raw)?;
-                self.dir(dir.as_fd(), base, parts, raw, meta)?;
+                let (dir, mut path) = self.parent(parent, raw)?;
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(base);
+                self.dir(dir.as_fd(), base, path, raw, meta)?;
             }
             EntryType::Symlink => {
                 let target = self.link_target(e, raw, "symlink without a target")?;
                 let meta = read_meta(e, raw)?;
-                let dir = self.parent(parent, raw)?;
+                let (dir, _) = self.parent(parent, raw)?;
                 self.symlink(dir.as_fd(), base, &target, raw, &meta)?;
             }
             EntryType::Link => {
@@ -289,7 +360,7 @@ impl Applier<'_> {
                     }
                 };
                 let meta = read_meta(e, raw)?;
-                let dir = self.parent(parent, raw)?;
+                let (dir, _) = self.parent(parent, raw)?;
                 self.device(dir.as_fd(), base, kind, dev, raw, &meta)?;
             }
             _ => {
@@ -328,14 +399,78 @@ impl Applier<'_> {
         Ok(target)
     }
 
-    /// The entry's parent directory, resolved inside the root and created (0755) if missing.
-    fn parent(&mut self, parts: &[&[u8]], raw: &[u8]) -> Result<OwnedFd, ApplyError> {
+    /// The entry's parent directory, resolved inside the root (in the merged view, with lower
+    /// layers) and created (0755, or copied up) if missing, and its path below the root as
+    /// resolved (as written without lower layers).
+    fn parent(&mut self, parts: &[&[u8]], raw: &[u8]) -> Result<(OwnedFd, Vec<u8>), ApplyError> {
+        let fail = |e| ApplyError::io("creating parent directory of", raw, e);
+        if let Some(stack) = self.stack {
+            let r = stack.resolve_dir(parts).map_err(fail)?;
+            let fd = self.upper_dirs(&r).map_err(fail)?;
+            return Ok((fd, r.names.join(&b'/')));
+        }
         let written = &mut self.written;
-        self.root
+        let fd = self
+            .root
             .mkdir_all(parts, |n| {
                 written.insert(join(&parts[..n]));
             })
-            .map_err(|e| ApplyError::io("creating parent directory of", raw, e))
+            .map_err(fail)?;
+        Ok((fd, join(parts)))
+    }
+
+    /// Opens the directory `r` resolved to in the upper directory, creating what is missing
+    /// there: a directory a lower layer provides is copied up (its mode, owner and times, the
+    /// mode and times set at the end like a directory entry's), one no layer has is made 0755.
+    /// Never follows a symlink: the path is already resolved.
+    fn upper_dirs(&mut self, r: &Resolved) -> io::Result<OwnedFd> {
+        let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        let mut cur = self.root.fd().try_clone_to_owned()?;
+        let mut path: Vec<u8> = Vec::new();
+        for (i, name) in r.names.iter().enumerate() {
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(name);
+            let c = cstr(name)?;
+            match sys::openat(cur.as_fd(), &c, flags, 0) {
+                Ok(fd) => {
+                    cur = fd;
+                    continue;
+                }
+                Err(e) if errno(&e) == libc::ENOENT => {}
+                Err(e) => return Err(e),
+            }
+            let lower = r
+                .dirs
+                .get(i)
+                .and_then(|d| d.first())
+                .filter(|(layer, _)| *layer != 0);
+            match lower {
+                Some((_, lfd)) => {
+                    let st = sys::fstat(lfd.as_fd())?;
+                    sys::mkdirat(cur.as_fd(), &c, 0o700)?;
+                    if self.opts.same_owner {
+                        sys::lchown_at(cur.as_fd(), &c, st.st_uid, st.st_gid)?;
+                    }
+                    if !self.dir_index.contains_key(&path) {
+                        self.dir_index.insert(path.clone(), self.dirs.len());
+                        self.dirs.push(DirFix {
+                            path: path.clone(),
+                            mode: st.st_mode & 0o7777,
+                            times: stack::times(&st),
+                        });
+                    }
+                }
+                None => {
+                    sys::mkdirat(cur.as_fd(), &c, 0o755)?;
+                    sys::chmod_at(cur.as_fd(), &c, 0o755)?;
+                    self.written.insert(path.clone());
+                }
+            }
+            cur = sys::openat(cur.as_fd(), &c, flags, 0)?;
+        }
+        Ok(cur)
     }
 
     /// Clears the way for a new entry `name` in `dir`: an existing non-directory is unlinked,
@@ -407,7 +542,7 @@ impl Applier<'_> {
         &mut self,
         dir: BorrowedFd<'_>,
         name: &[u8],
-        parts: &[&[u8]],
+        path: Vec<u8>,
         raw: &[u8],
         meta: Meta,
     ) -> Result<(), ApplyError> {
@@ -432,7 +567,6 @@ impl Applier<'_> {
         }
         // Mode and times wait for the children: writing them changes the mtime, and a
         // read-only mode would stop an unprivileged caller from writing them at all.
-        let path = join(parts);
         let fix = DirFix {
             path: path.clone(),
             mode: meta.mode,
@@ -482,6 +616,9 @@ impl Applier<'_> {
         let Some((&tbase, tparent)) = tparts.split_last() else {
             return Err(refuse("target is a directory"));
         };
+        if let Some(stack) = self.stack {
+            return self.hardlink_on(stack, parent, name, target, tparent, tbase, raw);
+        }
         let tdir = match self.root.open_dir(tparent) {
             Ok(fd) => fd,
             Err(e) if matches!(errno(&e), libc::ENOENT | libc::ENOTDIR) => {
@@ -499,7 +636,82 @@ impl Applier<'_> {
         if sys::file_type(&tst) == libc::S_IFDIR {
             return Err(refuse("target is a directory"));
         }
-        let dir = self.parent(parent, raw)?;
+        self.link(tdir.as_fd(), &tname, &tst, parent, name, target, raw)
+    }
+
+    /// [`Applier::hardlink`] on top of lower layers: the target is looked up in the merged
+    /// view and, when a lower layer provides it, copied up into this layer first.
+    #[allow(clippy::too_many_arguments)]
+    fn hardlink_on(
+        &mut self,
+        stack: &Stack,
+        parent: &[&[u8]],
+        name: &[u8],
+        target: &[u8],
+        tparent: &[&[u8]],
+        tbase: &[u8],
+        raw: &[u8],
+    ) -> Result<(), ApplyError> {
+        let refuse = |reason| ApplyError::Hardlink {
+            path: show(raw),
+            target: show(target),
+            reason,
+        };
+        let fail = |e| ApplyError::io("resolving hardlink target", target, e);
+        if classify(tbase) != Base::Plain {
+            return Err(refuse("target is a whiteout"));
+        }
+        let r = match stack.resolve_dir(tparent) {
+            Ok(r) => r,
+            Err(e) if stack::is_missing(&e) => return Err(refuse("target does not exist")),
+            Err(e) => return Err(fail(e)),
+        };
+        let Some(tdir) = stack.last_dir(&r).map_err(fail)? else {
+            return Err(refuse("target does not exist"));
+        };
+        let (layer, from, st) = match stack.lookup(&tdir, tbase).map_err(fail)? {
+            Found::Missing => return Err(refuse("target does not exist")),
+            Found::Dir(_) => return Err(refuse("target is a directory")),
+            Found::NonDir { layer, parent, st } => (layer, parent, st),
+        };
+        let tname = cstr(tbase).map_err(fail)?;
+        let upper_tdir = if layer == 0 {
+            from
+        } else {
+            let up = self
+                .upper_dirs(&r)
+                .map_err(|e| ApplyError::io("copying up hardlink target", target, e))?;
+            CopyUp {
+                same_owner: self.opts.same_owner,
+            }
+            .object(from.as_fd(), up.as_fd(), tbase, &st)
+            .map_err(|e| ApplyError::io("copying up hardlink target", target, e))?;
+            up
+        };
+        let tst = sys::lstat_at(upper_tdir.as_fd(), &tname)
+            .map_err(fail)?
+            .ok_or_else(|| refuse("target does not exist"))?;
+        self.link(upper_tdir.as_fd(), &tname, &tst, parent, name, target, raw)
+    }
+
+    /// Links `name` in the directory `parent` to `tname` in `tdir` (whose `lstat` is `tst`).
+    #[allow(clippy::too_many_arguments)]
+    fn link(
+        &mut self,
+        tdir: BorrowedFd<'_>,
+        tname: &std::ffi::CStr,
+        tst: &libc::stat,
+        parent: &[&[u8]],
+        name: &[u8],
+        target: &[u8],
+        raw: &[u8],
+    ) -> Result<(), ApplyError> {
+        let refuse = |reason| ApplyError::Hardlink {
+            path: show(raw),
+            target: show(target),
+            reason,
+        };
+        let (dir, _) = self.parent(parent, raw)?;
         let c = cstr(name).map_err(|e| ApplyError::io("creating hardlink", raw, e))?;
         if let Ok(Some(st)) = sys::lstat_at(dir.as_fd(), &c) {
             if st.st_dev == tst.st_dev && st.st_ino == tst.st_ino {
@@ -507,7 +719,7 @@ impl Applier<'_> {
             }
         }
         self.replace(dir.as_fd(), name, false, raw)?;
-        match sys::linkat(tdir.as_fd(), &tname, dir.as_fd(), &c) {
+        match sys::linkat(tdir, tname, dir.as_fd(), &c) {
             Ok(()) => Ok(()),
             // Replacing the destination removed the target (a link onto its own parent).
             Err(e) if errno(&e) == libc::ENOENT => Err(refuse("target does not exist")),
@@ -740,7 +952,9 @@ fn read_meta<R: Read>(e: &mut tar::Entry<'_, R>, raw: &[u8]) -> Result<Meta, App
                     mtime = t;
                 }
             } else if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
-                xattrs.push((name.to_vec(), ext.value_bytes().to_vec()));
+                if xattr_allowed(name) {
+                    xattrs.push((name.to_vec(), ext.value_bytes().to_vec()));
+                }
             }
         }
     }
@@ -755,6 +969,19 @@ fn read_meta<R: Read>(e: &mut tar::Entry<'_, R>, raw: &[u8]) -> Result<Meta, App
         times: [ts, ts],
         xattrs,
     })
+}
+
+/// Whether an extended attribute from layer content may be applied. Never those that would
+/// change the meaning of the store's overlay mount or whose meaning belongs to the host:
+/// `trusted.overlay.*` (overlayfs's own `opaque`, `redirect`, `metacopy`, `origin`…),
+/// `user.overlay.*` (the same for an overlay mounted with `userxattr`), and `security.*`
+/// (SELinux labels, IMA/EVM signatures: the host's policy) except `security.capability`, file
+/// capabilities, which images legitimately carry (`ping`) and Docker keeps.
+pub(crate) fn xattr_allowed(name: &[u8]) -> bool {
+    if name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.") {
+        return false;
+    }
+    !name.starts_with(b"security.") || name == b"security.capability"
 }
 
 /// A numeric header field; one left blank (all NULs or spaces) reads as 0, as in Go's

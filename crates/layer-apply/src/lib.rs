@@ -60,12 +60,21 @@
 //! - **Hardlinks**: the target is resolved inside the root like any other path and must
 //!   already exist there and not be a directory ([`ApplyError::Hardlink`]). A target with a
 //!   leading `/` is a name in the layer, like entry names (`/etc/passwd` is `<root>/etc/passwd`);
-//!   one whose `..` leaves the root is refused. The link shares its target's metadata; the
-//!   header's own is ignored.
+//!   one whose `..` leaves the root is refused. The target's own name is never followed: a
+//!   link to a symlink is a second name of the symlink (`linkat` without
+//!   `AT_SYMLINK_FOLLOW`). The link shares its target's metadata; the header's own is ignored.
+//!   On top of lower layers ([`apply_on`]) a target a lower layer provides is copied up first.
+//! - **On top of lower layers**: [`apply_on`] unpacks a layer into its own directory as
+//!   containerd applies it onto its parents' snapshot: every parent path is resolved in the
+//!   merged view of the lower layers' directories (their symlinks followed inside the root),
+//!   lower directories on the way are copied up, and the lower directories are never written.
 //! - **Metadata**: the full mode including setuid, setgid and sticky bits (they are data);
 //!   uid/gid only with [`ApplyOptions::same_owner`]; mtime (PAX sub-second precision kept;
 //!   atime is set to it); extended attributes from PAX `SCHILY.xattr.*` records, where
-//!   `ENOTSUP` and `EPERM` are ignored. Directory modes and times are set at the end, in
+//!   `ENOTSUP` and `EPERM` are ignored, and those whose meaning belongs to the host are never
+//!   applied: `trusted.overlay.*` and `user.overlay.*` (they would change what an overlay
+//!   mount of the layer shows) and `security.*` other than `security.capability` (labels and
+//!   signatures are the host's policy; file capabilities are image data). Directory modes and times are set at the end, in
 //!   reverse order, because writing children changes a directory's mtime. The umask plays no
 //!   part.
 //! - **Devices and FIFOs**: created only with [`ApplyOptions::create_devices`], otherwise
@@ -89,7 +98,8 @@
 //! [`open_in_root`] and [`resolve_in_root`] expose the same confinement for reading a path of
 //! a container's tree (`docker cp` out of a container).
 //!
-//! Deliberately absent: compression (callers hand in the uncompressed stream); computing a
+//! Deliberately absent: copying up extended attributes of a lower symlink or device for a
+//! hard link (a file's are copied); compression (callers hand in the uncompressed stream); computing a
 //! layer from two trees or from an overlay upper directory (that is `layer-diff` plus the
 //! caller's walk); resolving AUFS hardlinks into `.wh..wh.plnk` (the metadata is dropped, so
 //! such a hardlink fails as one to a missing file); user and group names (only numeric ids); chroot or user
@@ -103,12 +113,13 @@ mod name;
 mod options;
 mod pack;
 mod root;
+mod stack;
 mod sys;
 
 #[cfg(test)]
 mod tests;
 
-pub use apply::{apply, MAX_ENTRY_METADATA};
+pub use apply::{apply, apply_on, MAX_ENTRY_METADATA};
 pub use error::{ApplyError, ErrorKind};
 pub use options::{ApplyOptions, ApplyStats, Limits, Mode};
 pub use pack::pack_dir;

@@ -413,6 +413,48 @@ pub(crate) fn lxattrs(path: &CStr) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     Ok(out)
 }
 
+/// `flistxattr(2)` + `fgetxattr(2)`: every extended attribute of an open file. A file system
+/// without xattr support gives an empty list.
+pub(crate) fn fxattrs(fd: BorrowedFd<'_>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let grow = |f: &dyn Fn(*mut libc::c_char, usize) -> isize| -> io::Result<Option<Vec<u8>>> {
+        loop {
+            let size = f(std::ptr::null_mut(), 0);
+            if size < 0 {
+                let e = io::Error::last_os_error();
+                return match errno(&e) {
+                    libc::ENOTSUP | libc::ENODATA => Ok(None),
+                    _ => Err(e),
+                };
+            }
+            let mut buf = vec![0u8; size as usize];
+            let n = f(buf.as_mut_ptr().cast(), buf.len());
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                match errno(&e) {
+                    libc::ERANGE => continue, // grew in between
+                    libc::ENODATA => return Ok(None),
+                    _ => return Err(e),
+                }
+            }
+            buf.truncate(n as usize);
+            return Ok(Some(buf));
+        }
+    };
+    let raw = fd.as_raw_fd();
+    // SAFETY: the buffer pointer and length come from `grow`, which owns the buffer.
+    let list = grow(&|p, n| unsafe { libc::flistxattr(raw, p, n) })?.unwrap_or_default();
+    let mut out = Vec::new();
+    for name in list.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let c = cstr(name)?;
+        // SAFETY: as above; `c` is NUL-terminated.
+        let value = grow(&|p, n| unsafe { libc::fgetxattr(raw, c.as_ptr(), p.cast(), n) })?;
+        if let Some(v) = value {
+            out.push((name.to_vec(), v));
+        }
+    }
+    Ok(out)
+}
+
 /// The effective user id of this process.
 pub(crate) fn euid() -> u32 {
     // SAFETY: geteuid cannot fail.

@@ -17,7 +17,7 @@ use tempfile::TempDir;
 
 use crate::root::{force_fallback, Root};
 use crate::{
-    apply, open_in_root, pack_dir, resolve_in_root, ApplyError, ApplyOptions, ApplyStats,
+    apply, apply_on, open_in_root, pack_dir, resolve_in_root, ApplyError, ApplyOptions, ApplyStats,
     ErrorKind, Limits, Mode,
 };
 
@@ -1591,4 +1591,294 @@ fn aufs_metadata_and_root_names_follow_the_shared_rule() {
         );
         assert!(!dir.path().join("a/.wh.b").exists());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applying on top of lower layers (`apply_on`)
+
+/// Unpacks `layer` into `dir` on top of `lowers` (top first).
+fn unpack_on(dir: &Path, lowers: &[&Path], layer: Layer) -> Result<ApplyStats, ApplyError> {
+    apply_on(dir, lowers, layer.bytes().as_slice(), &opts(Mode::Unpack))
+}
+
+/// A layer stack inside a sandbox: `l1`, `l2`… beside each other in the sandbox's root, so
+/// that anything escaping a layer directory would show in the root or outside it.
+fn stack_dirs(sb: &Sandbox, n: usize) -> Vec<std::path::PathBuf> {
+    (1..=n)
+        .map(|i| {
+            let d = sb.root().join(format!("l{i}"));
+            fs::create_dir(&d).unwrap();
+            d
+        })
+        .collect()
+}
+
+#[test]
+fn apply_on_resolves_names_through_lower_symlinks() {
+    let sb = Sandbox::new();
+    let l = stack_dirs(&sb, 2);
+    unpack_on(
+        &l[0],
+        &[],
+        Layer::new()
+            .dir("run/")
+            .dir("var/")
+            .symlink("var/run", "/run")
+            .dir("etc/")
+            .file("etc/passwd", b"root")
+            .symlink("conf", "etc")
+            .symlink("up", "../../../../../../../../../..")
+            .dir("data/")
+            .file("data/old", b"old"),
+    )
+    .unwrap();
+    let lower_before = describe(&l[0]);
+    unpack_on(
+        &l[1],
+        &[&l[0]],
+        Layer::new()
+            .file("var/run/x", b"x")
+            .file("conf/.wh.passwd", b"")
+            .file("up/etc/hosts", b"h")
+            .symlink("dl", "data")
+            .file("dl/.wh..wh..opq", b""),
+    )
+    .unwrap();
+    check_tree(
+        &l[1],
+        expect![[r#"
+            data 755 dir
+            data/.wh..wh..opq 644 file ""
+            dl link -> data
+            etc 755 dir
+            etc/.wh.passwd 644 file ""
+            etc/hosts 644 file "h"
+            run 755 dir
+            run/x 644 file "x""#]],
+    );
+    assert_eq!(describe(&l[0]), lower_before, "a lower layer changed");
+    sb.assert_outside_untouched("apply_on");
+    let names: Vec<String> = fs::read_dir(sb.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names.len(),
+        2,
+        "only the layer directories in the root: {names:?}"
+    );
+}
+
+#[test]
+fn apply_on_copies_up_parent_directories_with_their_metadata() {
+    let sb = Sandbox::new();
+    let l = stack_dirs(&sb, 2);
+    let mut h = header(EntryType::Directory, 0o750);
+    h.set_mtime(1_000);
+    unpack_on(&l[0], &[], Layer::new().node("opt/", h)).unwrap();
+    unpack_on(&l[1], &[&l[0]], Layer::new().file("opt/new", b"n")).unwrap();
+    let md = fs::metadata(l[1].join("opt")).unwrap();
+    assert_eq!(md.permissions().mode() & 0o7777, 0o750);
+    assert_eq!(md.mtime(), 1_000);
+}
+
+#[test]
+fn apply_on_hardlink_to_a_lower_file_copies_it_up() {
+    let sb = Sandbox::new();
+    let l = stack_dirs(&sb, 2);
+    let mut h = header(EntryType::Regular, 0o600);
+    h.set_mtime(2_000);
+    unpack_on(
+        &l[0],
+        &[],
+        Layer::new().dir("bin/").file_with("bin/busybox", b"elf", h),
+    )
+    .unwrap();
+    set_xattr(&l[0].join("bin/busybox"), "user.cap", b"kept");
+    let lower_before = describe(&l[0]);
+    // The link's header says 04777 and uid 5: a link has no metadata of its own.
+    let mut lh = header(EntryType::Link, 0o4777);
+    lh.set_uid(5);
+    let mut layer = Layer::new();
+    layer
+        .0
+        .append_link(&mut lh, "sbin/sh", "bin/busybox")
+        .unwrap();
+    unpack_on(&l[1], &[&l[0]], layer).unwrap();
+    check_tree(
+        &l[1],
+        expect![[r#"
+            bin 755 dir
+            bin/busybox 600 file "elf" nlink=2
+            sbin 755 dir
+            sbin/sh 600 file "elf" nlink=2"#]],
+    );
+    let a = fs::metadata(l[1].join("bin/busybox")).unwrap();
+    let b = fs::metadata(l[1].join("sbin/sh")).unwrap();
+    assert_eq!((a.ino(), a.mtime(), b.uid()), (b.ino(), 2_000, 0));
+    assert_eq!(
+        xattrs(&l[1].join("sbin/sh")),
+        [("user.cap".to_string(), "kept".to_string())]
+    );
+    assert_eq!(
+        describe(&l[0]),
+        lower_before,
+        "the lower file was linked, not copied"
+    );
+    sb.assert_outside_untouched("apply_on");
+}
+
+#[test]
+fn hardlink_to_a_symlink_links_the_symlink() {
+    // Within one layer, and to a symlink of a lower layer (copied up as a symlink).
+    let sb = Sandbox::new();
+    let l = stack_dirs(&sb, 2);
+    unpack_on(
+        &l[0],
+        &[],
+        Layer::new()
+            .file("f", b"file")
+            .symlink("s", "/f")
+            .hardlink("h", "s"),
+    )
+    .unwrap();
+    let s = fs::symlink_metadata(l[0].join("s")).unwrap();
+    let h = fs::symlink_metadata(l[0].join("h")).unwrap();
+    assert!(h.file_type().is_symlink(), "the link is the symlink itself");
+    assert_eq!(s.ino(), h.ino());
+    unpack_on(&l[1], &[&l[0]], Layer::new().hardlink("h2", "s")).unwrap();
+    check_tree(
+        &l[1],
+        expect![[r#"
+            h2 link -> /f
+            s link -> /f"#]],
+    );
+    let s2 = fs::symlink_metadata(l[1].join("s")).unwrap();
+    let h2 = fs::symlink_metadata(l[1].join("h2")).unwrap();
+    assert_eq!((s2.ino(), s2.nlink()), (h2.ino(), 2));
+    assert_eq!(fs::read(l[0].join("f")).unwrap(), b"file");
+}
+
+#[test]
+fn apply_on_type_replacement_is_remove_then_create() {
+    let sb = Sandbox::new();
+    let l = stack_dirs(&sb, 3);
+    unpack_on(
+        &l[0],
+        &[],
+        Layer::new()
+            .dir("a/")
+            .file("a/f", b"f")
+            .dir("tmp/")
+            .symlink("b", "/tmp")
+            .file("c", b"file")
+            .dir("d/")
+            .file("d/in", b"in"),
+    )
+    .unwrap();
+    let sentinel = sb.sentinel();
+    let escape = format!("{}", sentinel.parent().unwrap().display());
+    unpack_on(
+        &l[1],
+        &[&l[0]],
+        Layer::new()
+            .symlink("a", &escape) // a directory becomes a symlink out of the root
+            .dir("b/") // a symlink becomes a directory
+            .file("b/g", b"g")
+            .dir("c/") // a file becomes a directory
+            .file("d", b"now a file"), // and a directory a file
+    )
+    .unwrap();
+    unpack_on(
+        &l[2],
+        &[&l[1], &l[0]],
+        Layer::new()
+            .file("a/sentinel", b"pwned") // through the new symlink, inside the root
+            .file("b/h", b"h")
+            .file("c/x", b"x"),
+    )
+    .unwrap();
+    let rel = escape.trim_start_matches('/');
+    let got = tree(&l[2]);
+    assert!(
+        got.contains(&format!("{rel}/sentinel 644 file \"pwned\"")),
+        "{got}"
+    );
+    assert!(
+        got.contains("b/h 644 file \"h\"") && got.contains("c/x 644 file \"x\""),
+        "{got}"
+    );
+    assert!(
+        !got.contains("tmp/h") && !got.contains("tmp/g"),
+        "b/ went through the replaced symlink: {got}"
+    );
+    assert_eq!(fs::read_to_string(&sentinel).unwrap(), "outside");
+    sb.assert_outside_untouched("apply_on");
+}
+
+#[test]
+fn apply_on_refuses_a_symlink_loop_below() {
+    let sb = Sandbox::new();
+    let l = stack_dirs(&sb, 2);
+    unpack_on(&l[0], &[], Layer::new().symlink("a", "b").symlink("b", "a")).unwrap();
+    let err = unpack_on(&l[1], &[&l[0]], Layer::new().file("a/x", b"x")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+}
+
+#[test]
+fn overlay_and_host_xattrs_are_never_applied() {
+    if !is_root() {
+        return; // trusted.* needs privilege; the filter is the same either way
+    }
+    let dir = tempfile::tempdir().unwrap();
+    apply(
+        dir.path(),
+        Layer::new()
+            .pax(&[
+                ("SCHILY.xattr.trusted.overlay.opaque", "y"),
+                ("SCHILY.xattr.user.kept", "1"),
+            ])
+            .dir("d/")
+            .pax(&[
+                ("SCHILY.xattr.trusted.overlay.redirect", "/etc"),
+                ("SCHILY.xattr.security.ima", "sig"),
+                ("SCHILY.xattr.user.overlay.opaque", "y"),
+            ])
+            .file("f", b"x")
+            .bytes()
+            .as_slice(),
+        &opts(Mode::Unpack),
+    )
+    .unwrap();
+    let all = |p: &Path| -> Vec<String> {
+        let c = CString::new(p.as_os_str().as_bytes()).unwrap();
+        crate::sys::lxattrs(&c)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| String::from_utf8(k).unwrap())
+            .filter(|k| k != "security.selinux")
+            .collect()
+    };
+    assert_eq!(all(&dir.path().join("d")), ["user.kept"]);
+    let f = all(&dir.path().join("f"));
+    assert!(
+        !f.iter()
+            .any(|k| k.contains("overlay") || k == "security.ima"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn apply_on_takes_names_as_long_as_name_max() {
+    let sb = Sandbox::new();
+    let l = stack_dirs(&sb, 2);
+    let long = "n".repeat(255);
+    unpack_on(&l[0], &[], Layer::new().dir(&format!("{long}/"))).unwrap();
+    unpack_on(
+        &l[1],
+        &[&l[0]],
+        Layer::new().file(&format!("{long}/{long}"), b"x"),
+    )
+    .unwrap();
+    assert_eq!(fs::read(l[1].join(&long).join(&long)).unwrap(), b"x");
 }

@@ -28,7 +28,15 @@
 //! # Union rules
 //! [`Union::build`] takes changesets bottom first (index 0) and applies them in order, as
 //! overlayfs and the OCI image-spec define the result: read top-down, the first layer that has
-//! a path wins. For each layer, in this order:
+//! a path wins. First each layer's paths are resolved *on top of* the layers below, as
+//! containerd applies a layer onto the mounted snapshot of its parents (and as
+//! `layer-apply`'s `apply_on` unpacks it): the parent directory of every entry, whiteout and
+//! hard link target, and the directory of an opaque marker, is resolved through symlinks —
+//! those of lower layers and those the layer itself made earlier, absolute ones from the image
+//! root, `..` never above it — so with `var/run -> /run` below, `var/run/x` is put at `run/x`
+//! and `etc/.wh.x` under a symlinked `etc` deletes the file it resolves to. The last name of
+//! a path is never followed, so an entry replaces a symlink rather than writing through it.
+//! Then, for each layer, in this order:
 //! 1. an opaque marker on a directory hides every lower child of it (so it never hides the
 //!    layer's own entries there);
 //! 2. a whiteout hides its path and everything under it;
@@ -104,8 +112,8 @@
 //!
 //! Deliberately absent: reading layers from disk or a blob store, applying them, mounting
 //! overlays and containers (I/O crates do that with this model); diffing two images; symlink
-//! resolution (paths are looked up literally, as in a layer tar); size accounting beyond
-//! dive's rules.
+//! resolution in queries ([`Union::get`] looks a path up literally: paths in the view are
+//! already resolved); size accounting beyond dive's rules.
 #![deny(missing_docs)]
 
 mod efficiency;

@@ -249,16 +249,16 @@ fn symlink_replacing_a_directory() {
         layer 2:
           /lib -> usr/lib              # the directory and its subtree are hidden
         layer 3:
-          /lib/late "x"                # a later layer's path under /lib implies a directory again
+          /lib/late "x"                # applied on top: /lib resolves to /usr/lib, as in containerd
         "#,
         expect![[r#"
-            /lib/              L3 dir (implied) | hides L1 dir, L2 symlink -> usr/lib
-            /lib/late          L3 file 1 "x"
+            /lib               L2 symlink -> usr/lib | hides L1 dir
             /lib/libc.so       gone | hides L1 file 3 "elf"
             /lib/modules/      gone | hides L1 dir
             /lib/modules/k.ko  gone | hides L1 file 100
             /usr/              L1 dir
             /usr/lib/          L1 dir
+            /usr/lib/late      L3 file 1 "x"
             -- changes
             L1 A /lib/
             L1 A /lib/libc.so
@@ -267,10 +267,140 @@ fn symlink_replacing_a_directory() {
             L1 A /usr/
             L1 A /usr/lib/
             L2 M /lib
-            L3 A /lib/late
+            L3 A /usr/lib/late
             -- efficiency
             score 1.0000 = 104 / 104 bytes; wasted 0 bytes; size 104, user size 1; wasted/user 0.0000
         "#]],
+    );
+}
+
+/// A layer is applied on top of the layers below it: names resolve through their symlinks
+/// inside the image root, for entries, whiteouts, opaque markers and hard link targets alike.
+#[test]
+fn paths_resolve_through_lower_symlinks() {
+    check(
+        r#"
+        layer 1:
+          /run/ dir
+          /var/ dir
+          /var/run -> /run             # absolute: resolved from the image root
+          /etc/ dir
+          /etc/passwd "root"
+          /conf -> etc                 # relative
+          /up -> ../../..              # climbs: clamped at the root
+          /data/ dir
+          /data/old "old"
+        layer 2:
+          /var/run/x "x"               # lands at /run/x
+          /conf/.wh.passwd             # whites out /etc/passwd
+          /up/etc/hosts "h"            # lands at /etc/hosts, never above the root
+          /dl -> data
+          /dl/.wh..wh..opq             # opaque on what /dl resolves to, /data
+          /conf/link => /var/run/x     # target resolved too: /run/x
+        "#,
+        expect![[r#"
+            /conf        L1 symlink -> etc
+            /data/       L1 dir | opaque L2
+            /data/old    gone | hides L1 file 3 "old" | opaque L2 at /data/
+            /dl          L2 symlink -> data
+            /etc/        L1 dir
+            /etc/hosts   L2 file 1 "h"
+            /etc/link    L2 hardlink => /run/x (L2 /run/x)
+            /etc/passwd  gone | hides L1 file 4 "root" | whiteout L2
+            /run/        L1 dir
+            /run/x       L2 file 1 "x"
+            /up          L1 symlink -> ../../..
+            /var/        L1 dir
+            /var/run     L1 symlink -> /run
+            -- changes
+            L1 A /conf
+            L1 A /data/
+            L1 A /data/old
+            L1 A /etc/
+            L1 A /etc/passwd
+            L1 A /run/
+            L1 A /up
+            L1 A /var/
+            L1 A /var/run
+            L2 R /data/old
+            L2 A /dl
+            L2 A /etc/hosts
+            L2 A /etc/link
+            L2 R /etc/passwd
+            L2 A /run/x
+            -- efficiency
+            score 0.5556 = 5 / 9 bytes; wasted 4 bytes; size 9, user size 2; wasted/user 2.0000
+              4 bytes (min 0) /etc/passwd in L1, L2
+        "#]],
+    );
+}
+
+/// Replacing a type is remove-then-create, and later names follow the new type.
+#[test]
+fn type_replacement_then_paths_through_it() {
+    check(
+        r#"
+        layer 1:
+          /a/ dir
+          /a/f "f"
+          /b -> /tmp
+          /tmp/ dir
+        layer 2:
+          /a -> /host/escape           # a directory becomes a symlink pointing out of the root
+          /b/ dir                      # a symlink becomes a directory
+          /b/g "g"
+        layer 3:
+          /a/x "x"                     # resolves inside the root: /host/escape/x
+          /b/h "h"                     # into the directory, not through the old symlink
+        "#,
+        expect![[r#"
+            /a              L2 symlink -> /host/escape | hides L1 dir
+            /a/f            gone | hides L1 file 1 "f"
+            /b/             L2 dir | hides L1 symlink -> /tmp
+            /b/g            L2 file 1 "g"
+            /b/h            L3 file 1 "h"
+            /host/          L3 dir (implied)
+            /host/escape/   L3 dir (implied)
+            /host/escape/x  L3 file 1 "x"
+            /tmp/           L1 dir
+            -- changes
+            L1 A /a/
+            L1 A /a/f
+            L1 A /b
+            L1 A /tmp/
+            L2 M /a
+            L2 M /b/
+            L2 A /b/g
+            L3 A /b/h
+            L3 A /host/escape/x
+            -- efficiency
+            score 1.0000 = 4 / 4 bytes; wasted 0 bytes; size 4, user size 3; wasted/user 0.0000
+        "#]],
+    );
+}
+
+/// A hard link to a symlink is a second name of the symlink, never of what it points to.
+#[test]
+fn hardlink_to_a_symlink() {
+    let layers = parse(
+        r#"
+        layer 1:
+          /f "file" mode=0600
+          /s -> f
+        layer 2:
+          /h => /s mode=04777 uid=5
+        "#,
+    )
+    .unwrap();
+    let union = Union::build(&layers);
+    let h = union.get("h").unwrap();
+    let (layer, source) = union.link_source(h).unwrap();
+    assert_eq!(layer, 0);
+    assert_eq!(source.path, "s");
+    assert!(matches!(source.kind, layer_diff::EntryKind::Symlink { ref target } if target == "f"));
+    assert_eq!(
+        source.mode, 0o777,
+        "the link's own header mode is not its metadata"
     );
 }
 

@@ -3,7 +3,18 @@
 use crate::efficiency::{Efficiency, EfficiencyBuilder};
 use crate::key::{ancestors, is_under, subtree, PathKey};
 use layer_diff::{parent_path, Changeset, Content, Entry, EntryKind};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+
+/// Symlinks followed while resolving one path before the rest is taken literally (Linux's
+/// own limit; `layer-apply` refuses such a layer with `ELOOP`).
+const MAX_SYMLINK_HOPS: usize = 40;
+
+/// What a path is, for resolving names through it.
+enum Kind {
+    Dir,
+    Symlink(String),
+    Other,
+}
 
 /// How a layer changed a path, as dive's per-layer view shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -114,6 +125,21 @@ impl Builder {
     fn current(&self, path: &str) -> Option<&MergedEntry> {
         let record = self.records.get(&PathKey::new(path))?;
         record.current.map(|i| &record.spans[i].node)
+    }
+
+    /// What the current view shows at `path`, a hard link counting as what it shares (a
+    /// link to a symlink is a symlink).
+    fn kind(&self, path: &str) -> Option<Kind> {
+        let node = self.current(path)?;
+        let entry = match &node.entry.kind {
+            EntryKind::Hardlink { .. } => source_entry(&self.records, node).unwrap_or(&node.entry),
+            _ => &node.entry,
+        };
+        Some(match &entry.kind {
+            EntryKind::Dir => Kind::Dir,
+            EntryKind::Symlink { target } => Kind::Symlink(target.clone()),
+            _ => Kind::Other,
+        })
     }
 
     fn open(&mut self, node: MergedEntry) {
@@ -248,6 +274,170 @@ impl Builder {
     }
 }
 
+/// The entry a hard link shares: the non-link entry its [`LinkSource`] names.
+fn source_entry<'r>(
+    records: &'r BTreeMap<PathKey, Record>,
+    node: &MergedEntry,
+) -> Option<&'r Entry> {
+    let link = node.link.as_ref()?;
+    records
+        .get(&PathKey::new(&link.path))?
+        .spans
+        .iter()
+        .find(|s| s.node.provider == link.layer && !s.node.implied)
+        .map(|s| &s.node.entry)
+}
+
+/// Resolves `path` as the kernel would with the image root as `/`, in a view that `look`
+/// describes: every symlink on the way (the last one only with `follow_last`) is followed,
+/// absolute targets from the root, and `..` never climbs above the root. From the first
+/// missing component on, the rest is taken literally (with `..` still applied); so is the
+/// rest after [`MAX_SYMLINK_HOPS`] links, and a non-directory in the middle is kept as a
+/// name (`layer-apply` refuses both layers, so no mounted view ever differs).
+fn resolve_path(path: &str, follow_last: bool, look: &dyn Fn(&str) -> Option<Kind>) -> String {
+    let mut todo: VecDeque<String> = path
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut missing = 0usize; // trailing components of `out` that do not exist
+    let mut hops = 0;
+    while let Some(part) = todo.pop_front() {
+        match part.as_str() {
+            "." => continue,
+            ".." => {
+                if out.pop().is_some() && missing > 0 {
+                    missing -= 1;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if missing > 0 {
+            out.push(part);
+            missing += 1;
+            continue;
+        }
+        let candidate = if out.is_empty() {
+            part.clone()
+        } else {
+            format!("{}/{part}", out.join("/"))
+        };
+        let last = todo.is_empty();
+        match look(&candidate) {
+            None => {
+                out.push(part);
+                missing = 1;
+            }
+            Some(Kind::Symlink(target)) if (!last || follow_last) && hops < MAX_SYMLINK_HOPS => {
+                hops += 1;
+                if target.starts_with('/') {
+                    out.clear();
+                }
+                for p in target.split('/').filter(|p| !p.is_empty()).rev() {
+                    todo.push_front(p.to_string());
+                }
+            }
+            Some(_) => out.push(part),
+        }
+    }
+    out.join("/")
+}
+
+/// `path` with its parent resolved (following every symlink) and its last name kept.
+fn resolve_parent(path: &str, look: &dyn Fn(&str) -> Option<Kind>) -> String {
+    match path.rsplit_once('/') {
+        None => path.to_string(),
+        Some((dir, base)) => {
+            let dir = resolve_path(dir, true, look);
+            if dir.is_empty() {
+                base.to_string()
+            } else {
+                format!("{dir}/{base}")
+            }
+        }
+    }
+}
+
+/// The changeset of one layer with every path rewritten to where the layer applies it on top
+/// of the view `b` of the layers below, as containerd applies a layer onto its parents'
+/// mounted snapshot: an entry's parent directory, a whiteout's parent, an opaque marker's
+/// directory and a hard link target's parent are resolved through symlinks (lower ones and
+/// those this layer made earlier), inside the root. The layer is walked in canonical order
+/// (parents first; in a directory its opaque marker, then whiteouts, then entries), as
+/// `layer-apply` applies a tar written in that order.
+fn resolve_layer(b: &Builder, cs: &Changeset) -> Changeset {
+    let mut sorted = cs.clone();
+    sorted.sort();
+    let mut out = Changeset::new();
+    let mut whited: HashSet<String> = HashSet::new();
+    let mut opaque: HashSet<String> = HashSet::new();
+    // This layer's own entries so far, by resolved path, shadow the layers below.
+    let mut own: HashMap<String, Kind> = HashMap::new();
+    for e in sorted.iter() {
+        let look = |p: &str| -> Option<Kind> {
+            if let Some(k) = own.get(p) {
+                return Some(match k {
+                    Kind::Dir => Kind::Dir,
+                    Kind::Symlink(t) => Kind::Symlink(t.clone()),
+                    Kind::Other => Kind::Other,
+                });
+            }
+            let hidden = whited.contains(p)
+                || crate::key::ancestors(p).any(|a| {
+                    whited.contains(a)
+                        || opaque.contains(a)
+                        || matches!(own.get(a), Some(Kind::Other | Kind::Symlink(_)))
+                });
+            if hidden {
+                return None;
+            }
+            b.kind(p)
+        };
+        let path = match e.kind {
+            _ if e.path.is_empty() => String::new(),
+            EntryKind::Opaque => resolve_path(&e.path, true, &look),
+            _ => resolve_parent(&e.path, &look),
+        };
+        let kind = match &e.kind {
+            EntryKind::Hardlink { target } => EntryKind::Hardlink {
+                target: resolve_parent(target, &look),
+            },
+            k => k.clone(),
+        };
+        let own_kind = match &kind {
+            EntryKind::Dir => Some(Kind::Dir),
+            EntryKind::Symlink { target } => Some(Kind::Symlink(target.clone())),
+            EntryKind::Hardlink { target } => match look(target) {
+                Some(Kind::Symlink(t)) => Some(Kind::Symlink(t)),
+                _ => Some(Kind::Other),
+            },
+            EntryKind::Whiteout | EntryKind::Opaque => None,
+            _ => Some(Kind::Other),
+        };
+        match (&kind, own_kind) {
+            (EntryKind::Whiteout, _) => {
+                whited.insert(path.clone());
+            }
+            (EntryKind::Opaque, _) => {
+                opaque.insert(path.clone());
+            }
+            (_, Some(k)) => {
+                own.insert(path.clone(), k);
+            }
+            _ => {}
+        }
+        out.push(Entry {
+            path,
+            kind,
+            ..e.clone()
+        });
+    }
+    out.sort();
+    out
+}
+
 impl Union {
     /// Builds the merged view of `layers`, index 0 being the bottom layer.
     ///
@@ -271,8 +461,7 @@ impl Union {
         let mut efficiency = EfficiencyBuilder::default();
 
         for (n, cs) in layers.iter().enumerate() {
-            let mut cs = cs.clone();
-            cs.sort();
+            let cs = resolve_layer(&b, cs);
             let opaques: Vec<&Entry> = cs.opaques().collect();
             let whiteouts: Vec<&Entry> = cs.whiteouts().collect();
             let regular: Vec<&Entry> = cs.iter().filter(|e| !e.is_marker()).collect();
@@ -493,6 +682,17 @@ impl Union {
             }),
             _ => None,
         }
+    }
+
+    /// The entry a hard link shares (the file, symlink or device its target showed at the
+    /// link's layer) and the layer that provided it; `None` for a dangling link or an entry
+    /// that is not a hard link. Its metadata is the link's: a link has none of its own.
+    pub fn link_source(&self, m: &MergedEntry) -> Option<(usize, &Entry)> {
+        if !matches!(m.entry.kind, EntryKind::Hardlink { .. }) {
+            return None;
+        }
+        let layer = m.link.as_ref()?.layer;
+        source_entry(&self.records, m).map(|e| (layer, e))
     }
 
     /// Wasted bytes and the efficiency score, as dive computes them (see the crate doc).

@@ -1,0 +1,449 @@
+//! Issue #11 §1 through the real CLI: layers applied on top of other layers. Each case loads a
+//! multi-layer image made of hand-built layer tars, creates a container and checks the merged
+//! root twice — as `export` computes it (`layer-union` over the layers) and as the kernel
+//! overlay of the unpacked layer directories shows it (`strata mount --driver overlay`) — and
+//! that a sentinel outside the image root is never touched.
+
+use e2e::{sha256_bytes, tar_of, tree, Entry, Store};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tar::{EntryType, Header};
+
+/// A layer tar, built entry by entry.
+struct Layer(tar::Builder<Vec<u8>>);
+
+fn header(ty: EntryType, mode: u32) -> Header {
+    let mut h = Header::new_gnu();
+    h.set_entry_type(ty);
+    h.set_mode(mode);
+    h.set_mtime(1_600_000_000);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_size(0);
+    h
+}
+
+impl Layer {
+    fn new() -> Layer {
+        Layer(tar::Builder::new(Vec::new()))
+    }
+
+    fn dir(mut self, path: &str) -> Layer {
+        let mut h = header(EntryType::Directory, 0o755);
+        self.0.append_data(&mut h, path, std::io::empty()).unwrap();
+        self
+    }
+
+    fn file(self, path: &str, data: &str) -> Layer {
+        self.file_mode(path, data, 0o644)
+    }
+
+    fn file_mode(mut self, path: &str, data: &str, mode: u32) -> Layer {
+        let mut h = header(EntryType::Regular, mode);
+        h.set_size(data.len() as u64);
+        self.0.append_data(&mut h, path, data.as_bytes()).unwrap();
+        self
+    }
+
+    fn symlink(mut self, path: &str, target: &str) -> Layer {
+        let mut h = header(EntryType::Symlink, 0o777);
+        self.0.append_link(&mut h, path, target).unwrap();
+        self
+    }
+
+    /// A hard link whose own header claims a setuid mode and another owner: a link has no
+    /// metadata of its own, so neither may show.
+    fn hardlink(mut self, path: &str, target: &str) -> Layer {
+        let mut h = header(EntryType::Link, 0o4777);
+        h.set_uid(4242);
+        self.0.append_link(&mut h, path, target).unwrap();
+        self
+    }
+
+    fn bytes(self) -> Vec<u8> {
+        self.0.into_inner().unwrap()
+    }
+}
+
+/// Loads an image `name` made of `layers` (bottom first) from a hand-made docker archive.
+fn load(s: &Store, name: &str, layers: Vec<Layer>) {
+    let dir = s
+        .scratch()
+        .join(format!("archive-{}", name.replace(':', "-")));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut diff_ids = Vec::new();
+    let mut paths = Vec::new();
+    for (i, l) in layers.into_iter().enumerate() {
+        let bytes = l.bytes();
+        diff_ids.push(format!("sha256:{}", sha256_bytes(&bytes)));
+        let p = format!("layer{i}.tar");
+        std::fs::write(dir.join(&p), &bytes).unwrap();
+        paths.push(p);
+    }
+    let history: Vec<_> = diff_ids
+        .iter()
+        .map(|_| json!({"created": "2020-01-01T00:00:00Z", "created_by": "e2e"}))
+        .collect();
+    let config = serde_json::to_vec(&json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2020-01-01T00:00:00Z",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": history,
+    }))
+    .unwrap();
+    let cfg = format!("{}.json", sha256_bytes(&config));
+    std::fs::write(dir.join(&cfg), &config).unwrap();
+    let manifest = json!([{"Config": cfg, "RepoTags": [name], "Layers": paths}]);
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+    let archive = tar_of(&dir);
+    s.ok(&["load", "-i", archive.to_str().unwrap()]);
+}
+
+/// A directory outside every store holding one file, `sentinel`, that no layer may touch.
+struct Sentinel(tempfile::TempDir);
+
+impl Sentinel {
+    fn new() -> Sentinel {
+        let d = tempfile::Builder::new()
+            .prefix("strata-sentinel-")
+            .tempdir()
+            .unwrap();
+        std::fs::write(d.path().join("sentinel"), "outside").unwrap();
+        Sentinel(d)
+    }
+
+    fn dir(&self) -> &Path {
+        self.0.path()
+    }
+
+    fn assert_untouched(&self) {
+        let names: Vec<_> = std::fs::read_dir(self.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            ["sentinel"],
+            "something appeared beside the sentinel"
+        );
+        assert_eq!(
+            std::fs::read_to_string(self.dir().join("sentinel")).unwrap(),
+            "outside",
+            "the sentinel outside the root was written"
+        );
+    }
+}
+
+/// Creates a container of `image` and returns its merged root as `export` gives it, after
+/// checking that the kernel overlay mount shows exactly the same tree.
+fn merged(s: &Store, image: &str, name: &str) -> BTreeMap<String, Entry> {
+    s.ok(&["create", "--name", name, image]);
+    let scratch = s.scratch();
+    let exported = scratch.join(format!("{name}.tar"));
+    s.ok(&["export", "-o", exported.to_str().unwrap(), name]);
+    let exp_dir = scratch.join(format!("{name}-export"));
+    std::fs::create_dir(&exp_dir).unwrap();
+    e2e::sh(
+        "tar",
+        &[
+            "-C",
+            exp_dir.to_str().unwrap(),
+            "-xf",
+            exported.to_str().unwrap(),
+        ],
+    );
+    let want = tree(&exp_dir);
+    let dir = s.ok(&["mount", "--driver", "overlay", name]);
+    let dir = PathBuf::from(dir.trim());
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    assert!(
+        mounts
+            .lines()
+            .any(|l| l.starts_with("overlay ") && l.contains(dir.to_str().unwrap())),
+        "the overlay driver needs root and overlayfs"
+    );
+    let got = tree(&dir);
+    s.ok(&["umount", name]);
+    assert_eq!(got, want, "the kernel overlay and export disagree");
+    want
+}
+
+fn file(t: &BTreeMap<String, Entry>, path: &str) -> Option<u32> {
+    match t.get(path) {
+        Some(Entry::File { mode, .. }) => Some(*mode),
+        _ => None,
+    }
+}
+
+fn link(t: &BTreeMap<String, Entry>, path: &str) -> Option<String> {
+    match t.get(path) {
+        Some(Entry::Symlink(target)) => Some(target.clone()),
+        _ => None,
+    }
+}
+
+fn is_dir(t: &BTreeMap<String, Entry>, path: &str) -> bool {
+    matches!(t.get(path), Some(Entry::Dir(_)))
+}
+
+#[test]
+fn names_under_a_lower_symlink_resolve_inside_the_root() {
+    let s = Store::new();
+    let sentinel = Sentinel::new();
+    let escape = sentinel.dir().to_str().unwrap().to_string();
+    load(
+        &s,
+        "sym:1",
+        vec![
+            Layer::new()
+                .dir("run/")
+                .dir("var/")
+                .symlink("var/run", "/run")
+                .dir("etc/")
+                .file("etc/x", "x")
+                .file("etc/keep", "k")
+                .symlink("conf", "/etc")
+                .symlink("out", &escape),
+            Layer::new()
+                .file("var/run/pid", "1") // lands at /run/pid
+                .dir("var/run/sub/")
+                .file("var/run/sub/f", "f")
+                .file("conf/.wh.x", "") // removes /etc/x
+                .file("out/sentinel", "pwned"), // lands in the root, never on the host
+        ],
+    );
+    let t = merged(&s, "sym:1", "sym");
+    assert_eq!(link(&t, "var/run").as_deref(), Some("/run"), "{t:#?}");
+    assert!(
+        file(&t, "run/pid").is_some() && file(&t, "run/sub/f").is_some(),
+        "{t:#?}"
+    );
+    assert!(
+        !t.contains_key("etc/x") && t.contains_key("etc/keep"),
+        "{t:#?}"
+    );
+    let inside = format!("{}/sentinel", escape.trim_start_matches('/'));
+    assert!(file(&t, &inside).is_some(), "{t:#?}");
+    sentinel.assert_untouched();
+}
+
+#[test]
+fn a_hardlink_to_a_lower_file_applies() {
+    let s = Store::new();
+    load(
+        &s,
+        "hl:1",
+        vec![
+            Layer::new()
+                .dir("bin/")
+                .file_mode("bin/busybox", "elf", 0o755),
+            Layer::new().dir("sbin/").hardlink("sbin/sh", "bin/busybox"),
+        ],
+    );
+    let t = merged(&s, "hl:1", "hl");
+    assert_eq!(file(&t, "sbin/sh"), Some(0o755), "{t:#?}");
+    assert_eq!(t.get("sbin/sh"), t.get("bin/busybox"));
+}
+
+#[test]
+fn a_hardlink_to_a_symlink_is_the_symlink() {
+    let s = Store::new();
+    load(
+        &s,
+        "hls:1",
+        vec![
+            Layer::new()
+                .file_mode("f", "file", 0o600)
+                .symlink("s", "f")
+                .hardlink("same-layer", "s"),
+            Layer::new().hardlink("lower", "s"),
+        ],
+    );
+    let t = merged(&s, "hls:1", "hls");
+    for p in ["s", "same-layer", "lower"] {
+        assert_eq!(link(&t, p).as_deref(), Some("f"), "{p}: {t:#?}");
+    }
+    assert_eq!(file(&t, "f"), Some(0o600));
+}
+
+#[test]
+fn type_replacement_across_layers_is_remove_then_create() {
+    let s = Store::new();
+    let sentinel = Sentinel::new();
+    let escape = sentinel.dir().to_str().unwrap().to_string();
+    load(
+        &s,
+        "types:1",
+        vec![
+            Layer::new()
+                .dir("a/")
+                .file("a/f", "f")
+                .dir("tmp2/")
+                .symlink("b", "/tmp2")
+                .file("c", "file")
+                .dir("d/")
+                .file("d/in", "in"),
+            Layer::new()
+                .symlink("a", &escape) // directory -> symlink out of the root
+                .dir("b/") // symlink -> directory
+                .file("b/g", "g")
+                .dir("c/") // file -> directory
+                .file("d", "now a file"), // directory -> file
+            Layer::new()
+                .file("a/sentinel", "pwned")
+                .file("b/h", "h")
+                .file("c/x", "x"),
+        ],
+    );
+    let t = merged(&s, "types:1", "types");
+    assert_eq!(link(&t, "a").as_deref(), Some(escape.as_str()), "{t:#?}");
+    let inside = format!("{}/sentinel", escape.trim_start_matches('/'));
+    assert!(file(&t, &inside).is_some(), "{t:#?}");
+    assert!(is_dir(&t, "b") && file(&t, "b/g").is_some() && file(&t, "b/h").is_some());
+    assert!(!t.keys().any(|k| k.starts_with("tmp2/")), "{t:#?}");
+    assert!(is_dir(&t, "c") && file(&t, "c/x").is_some(), "{t:#?}");
+    assert!(file(&t, "d").is_some() && !t.contains_key("d/in"), "{t:#?}");
+    assert!(!t.contains_key("a/f"));
+    sentinel.assert_untouched();
+}
+
+#[test]
+fn a_layer_refused_at_create_leaves_no_trace() {
+    let s = Store::new();
+    let cases = [
+        // a hard link to a directory: refused whatever lies below
+        ("dirlink:1", Layer::new().dir("d/").hardlink("h", "d")),
+        // a symlink loop below: refused only once applied on top of it
+        ("loop:1", Layer::new().file("a/x", "x")),
+    ];
+    let layers = s.root().join("layers");
+    let listing = || -> Vec<_> {
+        let mut v: Vec<_> = std::fs::read_dir(&layers)
+            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    for (name, top) in cases {
+        load(
+            &s,
+            name,
+            vec![
+                Layer::new()
+                    .file("ok", "fine")
+                    .symlink("a", "b")
+                    .symlink("b", "a"),
+                top,
+            ],
+        );
+        let before = listing();
+        let (_, err) = s.fail(&["create", "--name", "refused", name]);
+        assert!(err.contains("layer sha256:"), "{name}: {err}");
+        assert_eq!(
+            listing(),
+            before,
+            "{name}: the refused create left unpacked layers behind"
+        );
+        assert_eq!(s.ok(&["ps", "-aq"]), "");
+        let containers = s.root().join("containers");
+        if containers.exists() {
+            assert_eq!(std::fs::read_dir(&containers).unwrap().count(), 0);
+        }
+    }
+}
+
+/// One layer over two different parents means two different things, so its unpacked
+/// directory is keyed by chain ID, not diff ID; removing one image sweeps only its own.
+#[test]
+fn the_same_layer_over_different_parents_is_unpacked_twice() {
+    let s = Store::new();
+    let top = || Layer::new().file("var/run/x", "x");
+    load(
+        &s,
+        "linked:1",
+        vec![
+            Layer::new()
+                .dir("run/")
+                .dir("var/")
+                .symlink("var/run", "/run"),
+            top(),
+        ],
+    );
+    load(
+        &s,
+        "plain:1",
+        vec![Layer::new().dir("var/").dir("var/run/"), top()],
+    );
+    let a = merged(&s, "linked:1", "linked");
+    let b = merged(&s, "plain:1", "plain");
+    assert!(
+        file(&a, "run/x").is_some() && !a.contains_key("var/run/x"),
+        "{a:#?}"
+    );
+    assert!(
+        file(&b, "var/run/x").is_some() && !b.contains_key("run/x"),
+        "{b:#?}"
+    );
+
+    let unpacked = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(s.root().join("layers"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".ovl"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(unpacked().len(), 4, "{:?}", unpacked());
+    s.ok(&["rm", "linked"]);
+    s.ok(&["rmi", "linked:1"]);
+    assert_eq!(unpacked().len(), 2, "{:?}", unpacked());
+    // what is left still serves the other image
+    s.ok(&["rm", "plain"]);
+    let again = merged(&s, "plain:1", "plain2");
+    assert_eq!(again, b);
+}
+
+/// A layer that deletes a path and writes it again (`.wh.d` and `d/…` in one tar, as AUFS-era
+/// tools write a replaced directory) shows only its own entries there, in both views.
+#[test]
+fn deleted_and_written_again_by_one_layer() {
+    let s = Store::new();
+    load(
+        &s,
+        "again:1",
+        vec![
+            Layer::new()
+                .dir("d/")
+                .file("d/old", "old")
+                .file("f", "file")
+                .dir("g/")
+                .file("g/old", "old"),
+            Layer::new()
+                .file(".wh.d", "")
+                .dir("d/")
+                .file("d/new", "new")
+                .file(".wh.f", "")
+                .dir("f/")
+                .file(".wh.g", "")
+                .file("g", "now a file"),
+        ],
+    );
+    let t = merged(&s, "again:1", "again");
+    assert!(
+        file(&t, "d/new").is_some() && !t.contains_key("d/old"),
+        "{t:#?}"
+    );
+    assert!(is_dir(&t, "f"), "{t:#?}");
+    assert!(
+        file(&t, "g").is_some() && !t.contains_key("g/old"),
+        "{t:#?}"
+    );
+}
