@@ -23,7 +23,7 @@ if need just; then
 fi
 
 if [ "$what" = test ] || [ "$what" = all ]; then
-  apt_install skopeo umoci busybox-static crun docker-registry pigz hyperfine wrk curl ca-certificates openssl chromium chromium-driver
+  apt_install skopeo umoci busybox-static runc crun docker-registry pigz hyperfine wrk curl ca-certificates openssl chromium chromium-driver
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 fi
 

@@ -311,7 +311,10 @@ fn other_users_cannot_reach_unpacked_layers() {
     }
     let layer = b.into_inner().unwrap();
     import(&e, &layer, "perm:1", "perm");
-    let unpacked = e.unpacked_layer(&oci_model::Digest::of(&layer)).unwrap();
+    let unpacked = e
+        .unpacked_chain(&[oci_model::Digest::of(&layer)])
+        .unwrap()
+        .remove(0);
     assert!(unpacked.starts_with(&root));
     let motd = unpacked.join("etc/motd");
     let su = unpacked.join("bin/su");
