@@ -48,12 +48,18 @@ fuzz_target!(|data: &[u8]| {
             // Every action expands to at most the row's JSON (the longest thing one action
             // can print); every line of a table is at most all of that padded.
             let actions = text.matches("{{").count();
+            // The header row holds the template's field names (JSON escapes a byte in up
+            // to 6) as keys and values.
             let widest_row = rows
                 .iter()
-                .chain(std::iter::once(&header_row(&headers)))
-                .map(|r| serde_json::to_string(r).unwrap().len() + r.values().map(String::len).max().unwrap_or(0))
+                .map(|r| {
+                    serde_json::to_string(r).unwrap().len()
+                        + r.values().map(String::len).max().unwrap_or(0)
+                })
                 .max()
-                .unwrap_or(0);
+                .unwrap_or(0)
+                + serde_json::to_string(&header_row(&headers)).unwrap().len()
+                + 12 * text.len();
             // Headers of unknown fields are their names upper-cased (at most 3 bytes per byte).
             let expansion = (rows.len() + 1) * (4 * text.len() + actions * widest_row + 1);
             let cells = text.matches('\t').count() + 1;
