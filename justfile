@@ -41,6 +41,11 @@ test: web
     just check-wasm
     cargo test --workspace
 
+# Fuzz each target (image_ref, template, tar_ingest, layer_diff, layer_apply) for SECONDS (default 600), one at a time; fails on a crash
+fuzz SECONDS="600" *TARGETS:
+    bash scripts/install-deps.sh fuzz
+    bash fuzz/run.sh "$@"
+
 # Run the benchmarks: store throughput (bench.sh, writes BENCH.md), pull and API (bench-serve.sh), dashboard (bench-web.sh)
 bench *ARGS:
     bash scripts/bench.sh "$@"

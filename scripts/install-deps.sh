@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Strata's build, tests and dashboard need on a fresh Debian machine.
-# Each step is skipped when its tool is already present. Usage: scripts/install-deps.sh [test|web|all]
+# Each step is skipped when its tool is already present. Usage: scripts/install-deps.sh [test|web|fuzz|all]
+# (`all` is what the tests need; `fuzz`, for `just fuzz`, is separate.)
 set -euo pipefail
 what="${1:-all}"
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -53,5 +54,14 @@ if [ "$what" = web ] || [ "$what" = all ]; then
       echo "error: wasm-opt 132 is not on PATH after npm install -g binaryen@132 (npm prefix: $(npm config get prefix))" >&2
       exit 1
     fi
+  fi
+fi
+
+if [ "$what" = fuzz ]; then
+  # libfuzzer-sys compiles libFuzzer's C++ sources
+  apt_install g++
+  if ! cargo fuzz --version 2>/dev/null | grep -q '^cargo-fuzz 0\.13\.'; then
+    echo "installing cargo-fuzz 0.13.2"
+    cargo install cargo-fuzz@0.13.2 --locked
   fi
 fi

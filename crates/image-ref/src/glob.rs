@@ -173,3 +173,30 @@ fn class_char(p: &[char], i: usize) -> Result<(char, usize), BadPattern> {
         Some(&c) => Ok((c, i + 1)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::path_match;
+
+    /// Stars that each could split the name many ways: the old recursive matcher took
+    /// exponential time here (found by the `image_ref` fuzz target); now it is immediate.
+    #[test]
+    fn many_stars_do_not_backtrack() {
+        let name = "a".repeat(64);
+        for pattern in [
+            "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b".to_string(),
+            format!("{}b", "*".repeat(40)),
+            format!("{}b", "a*".repeat(40)),
+            "*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*/".to_string(),
+        ] {
+            assert_eq!(path_match(&pattern, &name), Ok(false), "{pattern}");
+        }
+        assert_eq!(path_match(&"a*".repeat(40), &name), Ok(true));
+        assert_eq!(path_match("*a*a*", "xaya/"), Ok(false));
+        assert_eq!(path_match("*a*a", "xaya"), Ok(true));
+        assert_eq!(path_match("*/*b", "x/aab"), Ok(true));
+        assert_eq!(path_match("[a-c]*x*", "bzzxzz"), Ok(true));
+        assert_eq!(path_match("*\\**", "ab*cd"), Ok(true));
+        assert_eq!(path_match("*[*]", "ab*"), Ok(true));
+    }
+}
