@@ -23,6 +23,7 @@ use oci_model::{Digest, ExecConfig};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -414,10 +415,9 @@ impl Engine {
     }
 
     fn upper_changeset(&self, id: &str) -> Result<Changeset> {
-        let mut tar = Vec::new();
-        layer_apply::pack_dir(&self.upper_dir(id), &mut tar)
-            .map_err(|e| EngineError::invalid(e.to_string()))?;
-        layer_diff::read_changeset(tar.as_slice()).map_err(|e| EngineError::invalid(e.to_string()))
+        with_packed(&self.upper_dir(id), |tar| {
+            layer_diff::read_changeset(tar).map_err(|e| EngineError::invalid(e.to_string()))
+        })
     }
 
     /// The merged view of a container (image layers + writable layer on top) and the
@@ -622,17 +622,10 @@ impl Engine {
             };
             layer_apply::apply(&staging, r, &opts)
                 .map_err(|e| EngineError::invalid(e.to_string()))?;
-            let mut tar = Vec::new();
-            layer_apply::pack_dir(&staging, &mut tar)
-                .map_err(|e| EngineError::invalid(e.to_string()))?;
-            let incoming = layer_diff::read_changeset(tar.as_slice())
-                .map_err(|e| EngineError::invalid(e.to_string()))?;
-            if let Some(e) = incoming.iter().find(|e| e.is_marker()) {
-                return Err(EngineError::invalid(format!(
-                    "refusing whiteout name in archive: {}",
-                    e.path
-                )));
-            }
+            // What the archive made, read from the staged tree's metadata (never its bytes:
+            // the upload may be any size and is not held in memory).
+            let mut incoming = Vec::new();
+            staged_entries(&staging, "", &mut incoming)?;
             // Only now, with the archive checked, does the writable layer change.
             if !d.is_empty() {
                 self.copy_up_parents(&c, &merged, &lower, &format!("{d}/x"))?;
@@ -645,7 +638,7 @@ impl Engine {
                     format!("{d}/{}", e.path)
                 };
                 match &e.kind {
-                    EntryKind::Dir => self.make_upper_dir(&upper, &lower, &p)?,
+                    StagedKind::Dir => self.make_upper_dir(&upper, &lower, &p)?,
                     _ => {
                         let dst = upper.join(host_rel(&p));
                         if let Ok(m) = fs::symlink_metadata(&dst) {
@@ -661,7 +654,7 @@ impl Engine {
                         fs::rename(&src, &dst).map_err(io(format!("write /{p}")))?;
                     }
                 }
-                if let EntryKind::Dir = e.kind {
+                if let StagedKind::Dir = e.kind {
                     let dst = upper.join(host_rel(&p));
                     let _ = fs::set_permissions(&dst, fs::Permissions::from_mode(e.mode));
                 }
@@ -753,10 +746,9 @@ impl Engine {
         crate::apply_changes(&mut exec, &opts.changes)?;
 
         let _lease = self.leases.shared()?;
-        let mut tar = Vec::new();
-        layer_apply::pack_dir(&self.upper_dir(&c.id), &mut tar)
-            .map_err(|e| EngineError::invalid(e.to_string()))?;
-        let layer = blob_store::ingest_layer(&self.blobs, tar.as_slice())?;
+        let layer = with_packed(&self.upper_dir(&c.id), |tar| {
+            Ok(blob_store::ingest_layer(&self.blobs, tar)?)
+        })?;
         let empty = layer.diff_id.hex() == EMPTY_TAR;
 
         let now = time::OffsetDateTime::now_utc();
@@ -820,6 +812,104 @@ fn unsafe_is_root() -> bool {
     fs::metadata("/proc/self")
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
+}
+
+/// Packs `dir` into a layer tar ([`layer_apply::pack_dir`]) on a second thread while
+/// `consume` reads it: the tar streams through a few fixed buffers and is never held whole in
+/// memory, whatever the size of the tree.
+fn with_packed<T>(
+    dir: &Path,
+    consume: impl FnOnce(crate::registry::ChunkReader) -> Result<T>,
+) -> Result<T> {
+    let (mut w, r) = crate::registry::chunk_pipe();
+    std::thread::scope(|s| {
+        let packer = s.spawn(
+            move || -> std::result::Result<(), layer_apply::ApplyError> {
+                layer_apply::pack_dir(dir, &mut w)?;
+                w.flush()
+                    .map_err(|source| layer_apply::ApplyError::Write { source })
+            },
+        );
+        // `consume` owns the reading end: when it returns the pipe is closed, so a packer
+        // still writing stops with a broken pipe instead of waiting forever.
+        let out = consume(r);
+        let packed = packer
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        match packed {
+            // The reader stopped first: its own answer (or error) is the one that counts.
+            Err(layer_apply::ApplyError::Write { source })
+                if source.kind() == std::io::ErrorKind::BrokenPipe =>
+            {
+                out
+            }
+            Err(e) => Err(EngineError::invalid(e.to_string())),
+            Ok(()) => out,
+        }
+    })
+}
+
+/// What an archive staged for `cp` holds at one path.
+#[derive(Debug)]
+enum StagedKind {
+    Dir,
+    /// Anything else (file, symlink, device, FIFO): moved into the writable layer whole.
+    Other,
+}
+
+#[derive(Debug)]
+struct StagedEntry {
+    /// Relative to the staging directory, `/`-separated.
+    path: String,
+    kind: StagedKind,
+    /// Permission bits plus setuid, setgid and sticky.
+    mode: u32,
+}
+
+/// The entries of a staged archive, each directory before what it holds (siblings sorted by
+/// name), from `lstat` alone. A name that is a whiteout or opaque marker is refused (a `cp`
+/// writes content, it never deletes); AUFS metadata names (`.wh..wh.*`) are skipped as layer
+/// readers skip them; names are bytes (`name_from_bytes`), as in layers.
+fn staged_entries(root: &Path, rel: &str, out: &mut Vec<StagedEntry>) -> Result<()> {
+    let dir = root.join(host_rel(rel));
+    let mut names = Vec::new();
+    for entry in fs::read_dir(&dir).map_err(io(format!("read staged /{rel}")))? {
+        let entry = entry.map_err(io(format!("read staged /{rel}")))?;
+        names.push(name_from_bytes(entry.file_name().as_bytes()).into_owned());
+    }
+    names.sort();
+    for name in names {
+        let path = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        match layer_diff::parse_tar_name(&path).map_err(|e| EngineError::invalid(e.to_string()))? {
+            layer_diff::TarName::Meta => continue,
+            layer_diff::TarName::Path(_) => {}
+            layer_diff::TarName::Whiteout(_) | layer_diff::TarName::Opaque(_) => {
+                return Err(EngineError::invalid(format!(
+                    "refusing whiteout name in archive: {path}"
+                )))
+            }
+        }
+        let m =
+            fs::symlink_metadata(root.join(host_rel(&path))).map_err(io(format!("stat staged /{path}")))?;
+        let is_dir = m.is_dir();
+        out.push(StagedEntry {
+            path: path.clone(),
+            kind: if is_dir {
+                StagedKind::Dir
+            } else {
+                StagedKind::Other
+            },
+            mode: m.mode() & 0o7777,
+        });
+        if is_dir {
+            staged_entries(root, &path, out)?;
+        }
+    }
+    Ok(())
 }
 
 fn whiteout_path(upper: &Path, p: &str) -> PathBuf {

@@ -85,7 +85,10 @@ pub(crate) struct Log {
 impl Log {
     fn db(&mut self, root: &Path) -> crate::Result<&mut metadata_db::Db> {
         if self.db.is_none() {
-            self.db = Some(metadata_db::Db::open(&root.join("strata.db"))?);
+            let mut db = metadata_db::Db::open(&root.join("strata.db"))?;
+            // The log is best effort: an event need not cost a second fsync after its change.
+            db.relax_durability()?;
+            self.db = Some(db);
         }
         Ok(self.db.as_mut().expect("opened above"))
     }

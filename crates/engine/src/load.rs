@@ -303,24 +303,8 @@ impl Engine {
                         entry.read_to_end(&mut v).map_err(io)?;
                         out.files.insert(path, File::Mem(v));
                     } else {
-                        let mut w = self.blobs.writer()?;
-                        let mut first = true;
-                        let mut compressed = false;
-                        loop {
-                            let n = entry.read(&mut buf).map_err(io)?;
-                            if n == 0 {
-                                break;
-                            }
-                            if first {
-                                compressed = buf[..n].starts_with(&[0x1f, 0x8b])
-                                    || buf[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-                                first = false;
-                            }
-                            w.write_all(&buf[..n])
-                                .map_err(|e| EngineError::io("write blob", e))?;
-                        }
-                        let (digest, _) = w.commit(None, Some(size))?;
-                        out.files.insert(path, File::Blob { digest, compressed });
+                        let file = self.store_large(&path, &mut entry, size, &mut buf)?;
+                        out.files.insert(path, file);
                     }
                 }
                 tar::EntryType::Symlink | tar::EntryType::Link => {
@@ -347,6 +331,79 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// Streams a large archive file into the blob store. A file whose archive path names its
+    /// digest (`blobs/sha256/<hex>`, the OCI layout Docker 25+ and strata save) and whose blob
+    /// is already stored with that size is compared with the stored bytes instead of written
+    /// again: equal, it is that blob (byte-equal to verified content, so it has its digest) and
+    /// nothing is written; at the first difference, the part that matched is copied from the
+    /// stored blob into a new one and the rest streams after it, as for any other file.
+    fn store_large(
+        &self,
+        path: &str,
+        entry: &mut impl Read,
+        size: u64,
+        buf: &mut [u8],
+    ) -> Result<File> {
+        let invalid = |e: std::io::Error| EngineError::invalid(format!("invalid archive: {e}"));
+        let named = path
+            .strip_prefix("blobs/sha256/")
+            .and_then(Digest::from_hex)
+            .filter(|d| matches!(self.blobs.size(d), Ok(Some(n)) if n == size));
+        let mut stored = match named {
+            Some(d) => match self.blobs.open_blob(&d) {
+                Ok(f) => Some((d, f)),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let mut writer = match stored {
+            Some(_) => None,
+            None => Some(self.blobs.writer()?),
+        };
+        let mut theirs = vec![0u8; if stored.is_some() { buf.len() } else { 0 }];
+        let (mut read, mut compressed) = (0u64, false);
+        loop {
+            let n = read_full(entry, buf).map_err(invalid)?;
+            if n == 0 {
+                break;
+            }
+            if read == 0 {
+                compressed = buf[..n].starts_with(&[0x1f, 0x8b])
+                    || buf[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+            }
+            if let Some((d, f)) = &mut stored {
+                let same = f.read_exact(&mut theirs[..n]).is_ok() && theirs[..n] == buf[..n];
+                if same {
+                    read += n as u64;
+                    continue;
+                }
+                let mut w = self.blobs.writer()?;
+                let mut prefix = self.blobs.open_blob(d)?.take(read);
+                std::io::copy(&mut prefix, &mut w)
+                    .map_err(|e| EngineError::io(format!("copy blob {d}"), e))?;
+                writer = Some(w);
+                stored = None;
+            }
+            let w = writer
+                .as_mut()
+                .expect("a writer once the stored blob differs");
+            w.write_all(&buf[..n])
+                .map_err(|e| EngineError::io("write blob", e))?;
+            read += n as u64;
+        }
+        match (stored, writer) {
+            (Some((digest, _)), _) if read == size => Ok(File::Blob { digest, compressed }),
+            (Some(_), _) => Err(EngineError::invalid(format!(
+                "invalid archive: {path}: truncated: {read} of {size} bytes"
+            ))),
+            (None, Some(w)) => {
+                let (digest, _) = w.commit(None, Some(size))?;
+                Ok(File::Blob { digest, compressed })
+            }
+            (None, None) => unreachable!("either the stored blob or a writer"),
+        }
     }
 
     /// Verifies (and if needed decompresses) the layer at `path` against `diff_id`.
@@ -556,6 +613,20 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// Reads until `buf` is full or the stream ends; the number of bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -307,7 +307,7 @@ struct Layer {
 /// `Write`) to the ingest (which pulls them from a `Read`) on another thread: buffers handed
 /// over a channel and recycled. The bytes are copied twice in user space, which costs less
 /// than a kernel pipe's copies, page allocations and wake-ups.
-fn chunk_pipe() -> (ChunkWriter, ChunkReader) {
+pub(crate) fn chunk_pipe() -> (ChunkWriter, ChunkReader) {
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel(CHUNKS_IN_FLIGHT);
     let (free_tx, free_rx) = std::sync::mpsc::channel();
     (
@@ -332,7 +332,7 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// The writing end of a [`chunk_pipe`]. Nothing is sent before a chunk is full or on
 /// [`flush`](Write::flush); dropping it ends the stream. Once the reader is gone, writes
 /// fail with `BrokenPipe`.
-struct ChunkWriter {
+pub(crate) struct ChunkWriter {
     buf: Vec<u8>,
     full: std::sync::mpsc::SyncSender<Vec<u8>>,
     free: std::sync::mpsc::Receiver<Vec<u8>>,
@@ -372,7 +372,7 @@ impl Write for ChunkWriter {
 }
 
 /// The reading end of a [`chunk_pipe`]: the stream ends when the writer is dropped.
-struct ChunkReader {
+pub(crate) struct ChunkReader {
     full: std::sync::mpsc::Receiver<Vec<u8>>,
     free: std::sync::mpsc::Sender<Vec<u8>>,
     buf: Vec<u8>,

@@ -359,3 +359,34 @@ fn an_existing_data_directory_is_tightened_on_open() {
         assert_eq!(mode_of(&root), after, "a data directory of mode {before:o}");
     }
 }
+
+#[test]
+fn load_compares_a_present_blob_and_never_takes_other_bytes_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    let big: Vec<u8> = (0..3u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
+    import(&e, &tar_of(&[("big", &big)]), "bb:1", "x");
+    let mut archive = Vec::new();
+    e.save(&["bb:1".into()], &mut archive).unwrap();
+    let names = blob_names(dir.path());
+
+    // Loading it again: the stored layer is recognised, nothing is added.
+    let events = e.load(Cursor::new(&archive)).unwrap();
+    assert_eq!(events[0].to_string(), "Loaded image: bb:1");
+    assert_eq!(blob_names(dir.path()), names);
+
+    // The same archive with one byte of the layer changed past its first MiB: the file is
+    // still named by the stored blob's digest and has its size, but not its bytes. It is
+    // not taken for the stored blob: the layer fails its diff ID and nothing changes.
+    let needle = &big[(2 << 20) + 100..(2 << 20) + 164];
+    let at = archive
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the layer's bytes are in the archive");
+    let mut bad = archive.clone();
+    bad[at] ^= 0xff;
+    let err = e.load(Cursor::new(&bad)).unwrap_err().to_string();
+    assert!(err.contains("invalid diffID for layer 0"), "{err}");
+    assert_eq!(blob_names(dir.path()), names);
+    assert!(e.fsck().unwrap().is_empty(), "the stored blobs are intact");
+}

@@ -169,6 +169,11 @@ pub struct Db {
 /// A write transaction (`BEGIN IMMEDIATE`): reads see the state the writes apply to.
 pub struct WriteTx<'a> {
     tx: rusqlite::Transaction<'a>,
+    /// The connection's last view, when no other connection has committed since it was read
+    /// (checked under this transaction's write lock), with SQLite's `total_changes()` at the
+    /// start: while that count has not moved, this transaction has written nothing and the
+    /// view is exactly what it sees.
+    snapshot: Option<(StoreView, i64)>,
 }
 
 impl Db {
@@ -183,6 +188,16 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         retry_busy(|| migrate(&mut conn))?;
         Ok(Db { conn, cache: None })
+    }
+
+    /// Lets this connection's commits skip their own fsync (`synchronous=NORMAL` in WAL mode):
+    /// a commit is atomic and consistent as always, and becomes durable with the next fully
+    /// synced commit of any connection (or a checkpoint); a crash may lose only the newest
+    /// such commits. For best-effort records (the event log) whose loss is harmless, so that
+    /// recording an event does not cost a second fsync after the change it describes.
+    pub fn relax_durability(&mut self) -> Result<()> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(())
     }
 
     /// A consistent snapshot of all metadata.
@@ -209,12 +224,28 @@ impl Db {
         &mut self,
         f: impl FnOnce(&mut WriteTx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.cache = None;
+        let cache = self.cache.take();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(DbError::from)?;
-        let mut w = WriteTx { tx };
+        // With the write lock held, a view read before it is still current if no other
+        // connection committed in between (`data_version` unchanged); then the transaction
+        // need not read every table again to answer `view()`.
+        let snapshot = match cache {
+            Some((v, view)) => {
+                let (version, changes): (i64, i64) = tx
+                    .query_row(
+                        "SELECT (SELECT data_version FROM pragma_data_version), total_changes()",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .map_err(DbError::from)?;
+                (version == v).then_some((view, changes))
+            }
+            None => None,
+        };
+        let mut w = WriteTx { tx, snapshot };
         let out = f(&mut w)?;
         w.tx.commit().map_err(DbError::from)?;
         Ok(out)
@@ -497,6 +528,14 @@ fn insert_origin(
 impl WriteTx<'_> {
     /// The snapshot as seen inside this transaction.
     pub fn view(&self) -> Result<StoreView> {
+        if let Some((view, changes)) = &self.snapshot {
+            let now: i64 = self
+                .tx
+                .query_row("SELECT total_changes()", [], |r| r.get(0))?;
+            if now == *changes {
+                return Ok(view.clone());
+            }
+        }
         read_view(&self.tx)
     }
 
@@ -1046,6 +1085,46 @@ mod cache_tests {
             "this connection's own write is seen"
         );
         assert!(b.view().unwrap().layers.is_empty());
+    }
+
+    #[test]
+    fn a_write_transaction_sees_other_connections_commits_and_its_own_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut a = Db::open(&path).unwrap();
+        let mut b = Db::open(&path).unwrap();
+        let layer = |n: &[u8]| LayerRecord {
+            diff_id: Digest::of(n),
+            size: 1,
+            stored_bytes: 1,
+            content_size: 1,
+        };
+        // `a` holds a cached view; `b` commits after it was read.
+        assert!(a.view().unwrap().layers.is_empty());
+        b.write(|tx| tx.insert_layer(&layer(b"one"), None)).unwrap();
+        let seen = a
+            .write(|tx| -> Result<(usize, usize)> {
+                let before = tx.view()?.layers.len();
+                tx.insert_layer(&layer(b"two"), None)?;
+                Ok((before, tx.view()?.layers.len()))
+            })
+            .unwrap();
+        assert_eq!(
+            seen,
+            (1, 2),
+            "b's commit, then the transaction's own insert"
+        );
+        // A current cached view is used, and still followed by the transaction's writes.
+        assert_eq!(a.view().unwrap().layers.len(), 2);
+        let seen = a
+            .write(|tx| -> Result<(usize, usize)> {
+                let before = tx.view()?.layers.len();
+                tx.delete_layer(&Digest::of(b"one"))?;
+                Ok((before, tx.view()?.layers.len()))
+            })
+            .unwrap();
+        assert_eq!(seen, (2, 1));
+        assert_eq!(b.view().unwrap().layers.len(), 1);
     }
 }
 

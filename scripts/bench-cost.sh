@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Benchmarks the costs issue 11 §6 names, the docker CLI talking to `strata serve` over a unix
+# socket beside the same CLI talking to the reference daemon (Debian's docker.io, dockerd
+# 20.10) when one is installed, on the same fixtures, and appends the table to BENCH.md:
+#   cp of a 100 MB directory into a container, load of an image already present, commit of
+#   a 100 MB change, create, 500 tags over the API, GET /images/json with 1,006 tags,
+#   system df, and the server's peak memory growth (VmHWM from /proc) for a 1 GB cp and load.
+# The reference is never a dependency: without `dockerd` its columns are skipped (a line says
+# so). When it is installed this script starts it by hand on a private socket under
+# /var/tmp/refd and stops it at the end (unless one already answers there).
+#
+# Usage: scripts/bench-cost.sh [--runs N] [--no-build] [--big-mb N]   (run by bench-serve.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+here="$PWD"
+runs=5
+build=1
+big_mb=1024
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --big-mb) big_mb="$2"; shift 2 ;;
+    *) echo "usage: scripts/bench-cost.sh [--runs N] [--no-build] [--big-mb N]" >&2; exit 2 ;;
+  esac
+done
+for tool in hyperfine python3 curl; do
+  command -v "$tool" >/dev/null || { echo "error: $tool missing (bash scripts/install-deps.sh test)" >&2; exit 1; }
+done
+# The same docker CLI drives both servers: Debian's 20.10 when installed (what the issue
+# measured with), else the one install-deps.sh puts in /usr/local/bin.
+docker=""
+for d in /usr/bin/docker /usr/local/bin/docker; do [ -x "$d" ] && { docker="$d"; break; }; done
+[ -n "$docker" ] || { echo "error: no docker CLI (bash scripts/install-deps.sh test)" >&2; exit 1; }
+
+[ "$build" = 1 ] && cargo build --release -q -p strata
+target="${CARGO_TARGET_DIR:-$here/target}"
+strata="$target/release/strata"
+[ -x "$strata" ] || { echo "error: $strata not built" >&2; exit 1; }
+
+data="$here/bench-data/cost"
+work="$(mktemp -d /var/tmp/strata-bench-cost.XXXXXX)"
+refd=/var/tmp/refd
+pids=()
+started_refd=""
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [ -n "$started_refd" ]; then kill "$started_refd" 2>/dev/null || true; wait "$started_refd" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- fixtures (deterministic, generated once) ----------------------------------------------
+mkdir -p "$data"
+python3 - "$data" "$big_mb" <<'PY'
+import io, os, random, sys, tarfile
+out, big_mb = sys.argv[1], int(sys.argv[2])
+def tree(path, n, seed):
+    if os.path.isdir(path) and len(os.listdir(path)) == n:
+        return
+    os.makedirs(path, exist_ok=True)
+    rng = random.Random(seed)
+    for i in range(n):  # 1 MiB files, half random bytes, half text
+        body = rng.randbytes(1 << 19) + (f"file {i} " * 70000)[: 1 << 19].encode()
+        open(f"{path}/f{i:04d}", "wb").write(body)
+tree(f"{out}/dir100", 100, 1)          # the 100 MB directory for cp and commit
+tree(f"{out}/dirbig", big_mb, 2)       # the large one for the memory rows
+if not os.path.exists(f"{out}/base.tar"):  # a small rootfs: the image containers are made of
+    with tarfile.open(f"{out}/base.tar", "w") as t:
+        for d in ("bin", "etc", "tmp", "data"):
+            i = tarfile.TarInfo(d); i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)
+        body = b"root:x:0:0:root:/root:/bin/sh\n"
+        i = tarfile.TarInfo("etc/passwd"); i.size = len(body); t.addfile(i, io.BytesIO(body))
+PY
+# rootfs tars: ~200 MB (load-present) and big_mb (the memory row of load)
+[ -f "$data/img200.rootfs.tar" ] || { mkdir -p "$work/r200"; cp -r "$data/dir100" "$work/r200/a"; cp -r "$data/dir100" "$work/r200/b"; \
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/r200" -cf "$data/img200.rootfs.tar" .; rm -rf "$work/r200"; }
+[ -f "$data/imgbig.rootfs.tar" ] || tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$data/dirbig" -cf "$data/imgbig.rootfs.tar" .
+
+# --- the servers ------------------------------------------------------------------------------
+sroot="$work/strata-root"
+ssock="$work/strata.sock"
+"$strata" --root "$sroot" serve --listen 127.0.0.1:0 --unix-socket "$ssock" --web-dir /nonexistent >"$work/serve.log" 2>&1 &
+spid=$!
+pids+=("$spid")
+for _ in $(seq 200); do curl -sf --unix-socket "$ssock" http://x/_ping >/dev/null 2>&1 && break; sleep 0.1; done
+curl -sf --unix-socket "$ssock" http://x/_ping >/dev/null || { cat "$work/serve.log"; echo "error: strata serve did not start" >&2; exit 1; }
+
+have_ref=""
+rsock="$refd/docker.sock"
+if command -v dockerd >/dev/null 2>&1; then
+  if ! curl -sf --unix-socket "$rsock" http://x/_ping >/dev/null 2>&1; then
+    mkdir -p "$refd"
+    dockerd --host "unix://$rsock" --iptables=false --bridge=none --data-root "$refd/root" \
+      --exec-root "$refd/exec" --pidfile "$refd/pid" >"$refd/log" 2>&1 &
+    started_refd=$!
+    for _ in $(seq 300); do curl -sf --unix-socket "$rsock" http://x/_ping >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+  curl -sf --unix-socket "$rsock" http://x/_ping >/dev/null 2>&1 && have_ref=1
+fi
+if [ -z "$have_ref" ]; then
+  echo "== dockerd is not installed or did not start: the reference columns are skipped"
+fi
+rver=""
+[ -n "$have_ref" ] && rver=$(DOCKER_HOST="unix://$rsock" "$docker" version -f '{{.Server.Version}}' 2>/dev/null || echo "?")
+
+S="DOCKER_HOST=unix://$ssock $docker"
+R="DOCKER_HOST=unix://$rsock $docker"
+sides=(S)
+[ -n "$have_ref" ] && sides+=(R)
+cli() { # side, args...
+  local side="$1"; shift
+  if [ "$side" = S ]; then DOCKER_HOST="unix://$ssock" "$docker" "$@"; else DOCKER_HOST="unix://$rsock" "$docker" "$@"; fi
+}
+sockof() { if [ "$1" = S ]; then echo "$ssock"; else echo "$rsock"; fi; }
+
+# The API client for the tag and list rows: one keep-alive connection over the unix socket.
+cat > "$work/api.py" <<'PY'
+import http.client, json, socket, sys, time
+class Unix(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost"); self.path = path
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); self.sock.connect(self.path)
+sock, what = sys.argv[1], sys.argv[2]
+c = Unix(sock)
+def call(method, url):
+    c.request(method, url, headers={"Content-Length": "0"} if method == "POST" else {})
+    r = c.getresponse(); body = r.read()
+    if r.status >= 300:
+        sys.exit(f"{method} {url}: {r.status} {body[:200]!r}")
+    return body
+if what == "tag":  # tag N times: fresh names each run
+    n, image = int(sys.argv[3]), sys.argv[4]
+    run = time.time_ns()
+    for i in range(n):
+        call("POST", f"/images/{image}/tag?repo=bench/t{run}&tag=n{i}")
+elif what == "list":  # GET /images/json N times
+    n = int(sys.argv[3])
+    for _ in range(n):
+        json.loads(call("GET", "/images/json"))
+PY
+
+for side in "${sides[@]}"; do
+  cli "$side" import -c 'CMD ["/bin/sh"]' "$data/base.tar" bench/base:1 >/dev/null
+  cli "$side" rm -f cpc >/dev/null 2>&1 || true
+done
+
+hf() { # name, extra hyperfine args... (commands given per side)
+  local name="$1"; shift
+  echo "== $name"
+  hyperfine --style basic --runs "$runs" --export-json "$work/$name.json" "$@"
+}
+# One hyperfine per row: strata first, then the reference, with the same command.
+row() { # name, prepare (with @ for the side's docker), command (same)
+  local name="$1" prep="$2" cmd="$3" args=()
+  for side in "${sides[@]}"; do
+    local d; if [ "$side" = S ]; then d="$S"; else d="$R"; fi
+    args+=(--prepare "${prep//@/$d}" -n "$side" "${cmd//@/$d}")
+  done
+  hf "$name" "${args[@]}"
+}
+
+# cp of a 100 MB directory into a fresh container (created in the untimed prepare step)
+row cp "@ rm -f cpc >/dev/null 2>&1; @ create --name cpc bench/base:1 >/dev/null" \
+  "@ cp '$data/dir100' cpc:/data/"
+# commit of a 100 MB change (the container with the directory copied in, prepared untimed)
+row commit "@ rm -f cmc >/dev/null 2>&1; @ create --name cmc bench/base:1 >/dev/null && @ cp '$data/dir100' cmc:/data/" \
+  "@ commit cmc bench/committed:1"
+# create
+row create "true" "@ create bench/base:1"
+# load of an image already present: the archive strata saves (Docker 25+ layout), loaded
+# once untimed into each side, then again timed
+cli S import "$data/img200.rootfs.tar" bench/img200:1 >/dev/null
+cli S save -o "$work/img200.tar" bench/img200:1
+for side in "${sides[@]}"; do cli "$side" load -q -i "$work/img200.tar" >/dev/null; done
+row load-present "true" "@ load -q -i '$work/img200.tar'"
+# 500 tags over the API
+args=()
+for side in "${sides[@]}"; do args+=(-n "$side" "python3 '$work/api.py' '$(sockof "$side")' tag 500 bench/base:1"); done
+hf tag500 "${args[@]}"
+# GET /images/json with 1,006 tags: the tags above, trimmed or topped up to 1,006 in all
+for side in "${sides[@]}"; do
+  have=$(cli "$side" images --format '{{.Repository}}:{{.Tag}}' | grep -vc '<none>' || true)
+  if [ "$have" -lt 1006 ]; then
+    python3 "$work/api.py" "$(sockof "$side")" tag $((1006 - have)) bench/base:1
+  fi
+  cli "$side" images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | tail -n +1007 | xargs -r -n 100 "$docker" -H "unix://$(sockof "$side")" rmi >/dev/null
+  echo "   $side: $(cli "$side" images --format '{{.Repository}}:{{.Tag}}' | grep -vc '<none>') tags"
+done
+args=()
+for side in "${sides[@]}"; do args+=(-n "$side" "python3 '$work/api.py' '$(sockof "$side")' list 20"); done
+hf list1006 "${args[@]}"
+row df "true" "@ system df"
+
+# --- peak memory growth of the server for a large cp and load --------------------------------
+# VmHWM after resetting it (clear_refs 5) just before the operation, minus VmRSS then.
+peak() { # pid, command...
+  local pid="$1"; shift
+  echo 5 > "/proc/$pid/clear_refs"
+  local before; before=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+  "$@" >/dev/null
+  local hwm; hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+  echo $(( (hwm - before) / 1024 ))
+}
+mem=()
+cli S create --name bigc bench/base:1 >/dev/null
+mem+=("cp|$(peak "$spid" cli S cp "$data/dirbig" bigc:/data/)")
+cli S import "$data/imgbig.rootfs.tar" bench/imgbig:1 >/dev/null
+cli S save -o "$work/imgbig.tar" bench/imgbig:1
+cli S rmi bench/imgbig:1 >/dev/null
+mem+=("load|$(peak "$spid" cli S load -q -i "$work/imgbig.tar")")
+mem+=("load-present|$(peak "$spid" cli S load -q -i "$work/imgbig.tar")")
+refmem=()
+if [ -n "$have_ref" ]; then
+  rpid=$(cat "$refd/pid")
+  cli R create --name bigc bench/base:1 >/dev/null
+  refmem+=("cp|$(peak "$rpid" cli R cp "$data/dirbig" bigc:/data/)")
+  cli R rmi bench/imgbig:1 >/dev/null 2>&1 || true
+  refmem+=("load|$(peak "$rpid" cli R load -q -i "$work/imgbig.tar")")
+  refmem+=("load-present|$(peak "$rpid" cli R load -q -i "$work/imgbig.tar")")
+  cli R rm -f bigc cpc cmc >/dev/null 2>&1 || true
+fi
+bigbytes=$(stat -c %s "$work/imgbig.tar")
+
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git status --porcelain 2>/dev/null)" ] && rev="$rev + uncommitted changes"
+python3 - "$work" "$runs" "$have_ref" "$rver" "$($docker --version)" "$rev" "$big_mb" "$bigbytes" \
+  "$(IFS=,; echo "${mem[*]}")" "$(IFS=,; echo "${refmem[*]:-}")" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  "$(stat -c %s "$work/img200.tar")" >> BENCH.md <<'PY'
+import json, sys
+work, runs, have_ref, rver, cli, rev, big_mb, bigbytes, mem, refmem, load, smallbytes = sys.argv[1:]
+def res(name):
+    out = {}
+    for r in json.load(open(f"{work}/{name}.json"))["results"]:
+        out[r["command"]] = r
+    return out
+rows = [
+    ("cp", "`docker cp <100 MB dir> c:/data/` (100 files of 1 MiB, fresh container)", 0.5),
+    ("load-present", f"`docker load -i x.tar`, the image already present ({int(smallbytes)/1e6:.1f} MB archive)", 0.5),
+    ("commit", "`docker commit c` of a 100 MB change", 0.5),
+    ("create", "`docker create bench/base:1`", 0.5),
+    ("tag500", "500 × `POST /images/{name}/tag` (one keep-alive connection)", 0.5),
+    ("list1006", "20 × `GET /images/json` with 1,006 tags (one keep-alive connection)", 0.5),
+    ("df", "`docker system df`", None),
+]
+print(f"""
+## Cost under load, beside dockerd (`bash scripts/bench-cost.sh --runs {runs}`)
+The docker CLI ({cli}) drives `strata serve` over a unix socket{" and, beside it, the reference daemon (Debian's docker.io, dockerd " + rver + ", overlay2, started by hand on a private unix socket)" if have_ref else ""}, on the same fixtures: hyperfine, {runs} runs each, untimed
+preparation (a fresh container, the directory copied in before `commit`, the image loaded once
+before `load-present`). Build {rev}; load average at the end {load}.
+""")
+if not have_ref:
+    print("**dockerd is not installed: the reference columns are skipped** (install Debian's `docker.io` to fill them).\n")
+    print("| operation | strata mean ± σ (s) |\n|---|---|")
+else:
+    print("| operation | strata mean ± σ (s) | dockerd mean ± σ (s) | ratio | target |\n|---|---|---|---|---|")
+for key, what, target in rows:
+    try:
+        r = res(key)
+    except FileNotFoundError:
+        continue
+    s = r["S"]
+    cell = f"{s['mean']:.3f} ± {s['stddev'] or 0:.3f}"
+    if have_ref and "R" in r:
+        d = r["R"]; ratio = s["mean"] / d["mean"]
+        ok = "" if target is None else (f"≤ {target}×: " + ("yes" if ratio <= target else "**no**"))
+        print(f"| {what} | {cell} | {d['mean']:.3f} ± {d['stddev'] or 0:.3f} | {ratio:.2f}× | {ok} |")
+    else:
+        print(f"| {what} | {cell} |")
+print(f"""
+Server peak memory growth (VmHWM after `clear_refs` minus VmRSS before, MiB) for a {big_mb} MiB
+directory `cp` and a {int(bigbytes)/1e6:.0f} MB archive `load` (target ≤ 64 MB):
+""")
+ref = dict(x.split("|") for x in refmem.split(",") if x)
+print("| operation | strata | " + ("dockerd |" if have_ref else "") + "\n|---|---|" + ("---|" if have_ref else ""))
+for x in mem.split(","):
+    k, v = x.split("|")
+    print(f"| {k} | {v} | " + (f"{ref.get(k, '?')} |" if have_ref else ""))
+PY
+echo "appended the cost figures to BENCH.md"
