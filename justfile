@@ -34,11 +34,17 @@ check-wasm:
     cargo build --target wasm32-unknown-unknown {{ prepend("-p ", pure) }}
     cargo check --target wasm32-unknown-unknown -p strata-web
 
-# Install the test peers and the web toolchain, build the dashboard and everything, check the pure crates, run every test
+# The lint gate: formatting, and clippy with every warning an error, on every crate and target
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Install the test peers and the web toolchain, build the dashboard and everything, check the pure crates, lint, run every test
 test: web
     bash scripts/install-deps.sh test
     cargo build --workspace
     just check-wasm
+    just lint
     cargo test --workspace
 
 # Fuzz each target (image_ref, template, tar_ingest, layer_diff, layer_apply) for SECONDS (default 600), one at a time; fails on a crash

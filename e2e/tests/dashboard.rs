@@ -676,7 +676,10 @@ fn a_copied_binary_serves_the_dashboard_built_into_it() {
         .expect("a .wasm in web/dist");
     let (status, body) = http(server.port, "GET", &format!("/{wasm}"), None, &[]).unwrap();
     assert_eq!(status, 200);
-    assert_eq!(body.len() as u64, dist.join(&wasm).metadata().unwrap().len());
+    assert_eq!(
+        body.len() as u64,
+        dist.join(&wasm).metadata().unwrap().len()
+    );
     let (status, _) = http(server.port, "GET", "/no-such-asset.js", None, &[]).unwrap();
     assert_eq!(status, 404);
     // and it works in a browser, on a client-side route too

@@ -893,8 +893,8 @@ fn staged_entries(root: &Path, rel: &str, out: &mut Vec<StagedEntry>) -> Result<
                 )))
             }
         }
-        let m =
-            fs::symlink_metadata(root.join(host_rel(&path))).map_err(io(format!("stat staged /{path}")))?;
+        let m = fs::symlink_metadata(root.join(host_rel(&path)))
+            .map_err(io(format!("stat staged /{path}")))?;
         let is_dir = m.is_dir();
         out.push(StagedEntry {
             path: path.clone(),

@@ -21,7 +21,7 @@ pub(crate) struct Facts<'a> {
 
 impl<'a> Facts<'a> {
     /// Derives the facts of `view`.
-    pub fn new(view: &'a StoreView) -> Facts<'a> {
+    pub(crate) fn new(view: &'a StoreView) -> Facts<'a> {
         let images: BTreeMap<_, _> = view.images.iter().map(|i| (&i.id, i)).collect();
         let mut refs: BTreeMap<&Digest, Vec<&Reference>> = BTreeMap::new();
         for t in &view.tags {
@@ -51,22 +51,22 @@ impl<'a> Facts<'a> {
     }
 
     /// The references to `id`, in moby's order.
-    pub fn refs_of(&self, id: &Digest) -> &[&'a Reference] {
+    pub(crate) fn refs_of(&self, id: &Digest) -> &[&'a Reference] {
         self.refs.get(id).map_or(&[], Vec::as_slice)
     }
 
     /// True when some image has `id` as its parent.
-    pub fn has_children(&self, id: &Digest) -> bool {
+    pub(crate) fn has_children(&self, id: &Digest) -> bool {
         self.parents.contains(id)
     }
 
     /// Sum of the sizes of the image's distinct layers.
-    pub fn size(&self, img: &ImageRecord) -> u64 {
+    pub(crate) fn size(&self, img: &ImageRecord) -> u64 {
         distinct_layers(img).map(|d| self.layer_size(d)).sum()
     }
 
     /// Sum of the sizes of the image's distinct layers that at least two images use.
-    pub fn shared_size(&self, img: &ImageRecord) -> u64 {
+    pub(crate) fn shared_size(&self, img: &ImageRecord) -> u64 {
         distinct_layers(img)
             .filter(|d| self.layer_refs.get(d).copied().unwrap_or(0) >= 2)
             .map(|d| self.layer_size(d))
@@ -74,7 +74,7 @@ impl<'a> Facts<'a> {
     }
 
     /// Number of containers created from `id`.
-    pub fn containers(&self, id: &Digest) -> u64 {
+    pub(crate) fn containers(&self, id: &Digest) -> u64 {
         self.view
             .containers
             .iter()

@@ -13,7 +13,7 @@ pub(crate) struct Filters<'a> {
 
 impl<'a> Filters<'a> {
     /// Groups `pairs` by key.
-    pub fn new<I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Filters<'a> {
+    pub(crate) fn new<I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Filters<'a> {
         let mut f = Filters::default();
         for (k, v) in pairs {
             if !f.fields.contains_key(k) {
@@ -25,7 +25,7 @@ impl<'a> Filters<'a> {
     }
 
     /// Fails with `invalid filter '<key>'` for the first key not in `accepted`.
-    pub fn validate(&self, accepted: &[&str]) -> Result<(), StoreError> {
+    pub(crate) fn validate(&self, accepted: &[&str]) -> Result<(), StoreError> {
         match self.order.iter().find(|k| !accepted.contains(k)) {
             Some(k) => Err(StoreError::invalid_filter(k, None)),
             None => Ok(()),
@@ -33,17 +33,17 @@ impl<'a> Filters<'a> {
     }
 
     /// True when the key was given.
-    pub fn contains(&self, key: &str) -> bool {
+    pub(crate) fn contains(&self, key: &str) -> bool {
         self.fields.contains_key(key)
     }
 
     /// The values of `key`, sorted.
-    pub fn values(&self, key: &str) -> impl Iterator<Item = &'a str> + '_ {
+    pub(crate) fn values(&self, key: &str) -> impl Iterator<Item = &'a str> + '_ {
         self.fields.get(key).into_iter().flatten().copied()
     }
 
     /// moby's `GetBoolOrDefault`: `true`/`1` or `false`/`0`; none of them, or both, is an error.
-    pub fn bool_or(&self, key: &str, default: bool) -> Result<bool, StoreError> {
+    pub(crate) fn bool_or(&self, key: &str, default: bool) -> Result<bool, StoreError> {
         let Some(values) = self.fields.get(key) else {
             return Ok(default);
         };
@@ -58,7 +58,7 @@ impl<'a> Filters<'a> {
 
     /// moby's `MatchKVList`: every `k` or `k=v` value of `key` holds in `labels`
     /// (true when the key was not given).
-    pub fn match_kv(&self, key: &str, labels: &BTreeMap<String, String>) -> bool {
+    pub(crate) fn match_kv(&self, key: &str, labels: &BTreeMap<String, String>) -> bool {
         let Some(values) = self.fields.get(key) else {
             return true;
         };

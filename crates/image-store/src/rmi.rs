@@ -165,7 +165,7 @@ pub(crate) struct Planner<'a> {
 
 impl<'a> Planner<'a> {
     /// A planner over the untouched `view`.
-    pub fn new(view: &'a StoreView) -> Planner<'a> {
+    pub(crate) fn new(view: &'a StoreView) -> Planner<'a> {
         let mut refs: BTreeMap<Digest, Vec<Reference>> = BTreeMap::new();
         for t in &view.tags {
             refs.entry(t.image.clone())
@@ -184,12 +184,12 @@ impl<'a> Planner<'a> {
     }
 
     /// True while the image is not deleted.
-    pub fn is_alive(&self, id: &Digest) -> bool {
+    pub(crate) fn is_alive(&self, id: &Digest) -> bool {
         self.images.contains_key(id)
     }
 
     /// The remaining references to `id`.
-    pub fn refs(&self, id: &Digest) -> Vec<Reference> {
+    pub(crate) fn refs(&self, id: &Digest) -> Vec<Reference> {
         self.refs.get(id).cloned().unwrap_or_default()
     }
 
@@ -261,7 +261,7 @@ impl<'a> Planner<'a> {
     }
 
     /// The by-reference half of moby's `ImageDelete`. `reference` is what `input` resolved to.
-    pub fn remove_reference(
+    pub(crate) fn remove_reference(
         &mut self,
         id: &Digest,
         reference: &Reference,
@@ -317,7 +317,7 @@ impl<'a> Planner<'a> {
     }
 
     /// The by-ID half of moby's `ImageDelete`.
-    pub fn remove_by_id(
+    pub(crate) fn remove_by_id(
         &mut self,
         id: &Digest,
         force: bool,
@@ -407,7 +407,7 @@ impl<'a> Planner<'a> {
     }
 
     /// The plan, with the layers no remaining image uses and the bytes freed.
-    pub fn finish(mut self) -> RmiPlan {
+    pub(crate) fn finish(mut self) -> RmiPlan {
         let kept: BTreeSet<&Digest> = self
             .images
             .values()

@@ -117,7 +117,7 @@ pub(crate) enum Scheme {
 
 impl Scheme {
     /// The scheme to use from a set of challenges: Bearer when offered, else Basic.
-    pub fn choose(challenges: &[Challenge]) -> Option<(Scheme, Option<String>)> {
+    pub(crate) fn choose(challenges: &[Challenge]) -> Option<(Scheme, Option<String>)> {
         if let Some(c) = challenges.iter().find(|c| c.scheme == "bearer") {
             let realm = c.params.get("realm")?.clone();
             let service = c.params.get("service").cloned();
@@ -156,7 +156,7 @@ pub(crate) struct TokenResponse {
 impl TokenResponse {
     /// The token (`token`, else `access_token`) and how long to use it: `expires_in` (default
     /// 60 s, never below 60 s as the spec says), less a small margin.
-    pub fn into_token(self) -> Option<(String, Duration)> {
+    pub(crate) fn into_token(self) -> Option<(String, Duration)> {
         let t = if self.token.is_empty() {
             self.access_token
         } else {
@@ -207,14 +207,14 @@ impl AuthState {
         assert!(self.schemes.is_poisoned() && self.tokens.is_poisoned());
     }
 
-    pub fn scheme(&self, host: &str) -> Option<Scheme> {
+    pub(crate) fn scheme(&self, host: &str) -> Option<Scheme> {
         lock(&self.schemes).get(host).cloned()
     }
-    pub fn set_scheme(&self, host: &str, s: Scheme) {
+    pub(crate) fn set_scheme(&self, host: &str, s: Scheme) {
         lock(&self.schemes).insert(host.to_string(), s);
     }
     /// A cached token still valid at `now`.
-    pub fn token(&self, host: &str, scopes: &str, now: Instant) -> Option<String> {
+    pub(crate) fn token(&self, host: &str, scopes: &str, now: Instant) -> Option<String> {
         let mut t = lock(&self.tokens);
         let key = (host.to_string(), scopes.to_string());
         match t.get(&key) {
@@ -226,10 +226,10 @@ impl AuthState {
             None => None,
         }
     }
-    pub fn put_token(&self, host: &str, scopes: &str, token: String, until: Instant) {
+    pub(crate) fn put_token(&self, host: &str, scopes: &str, token: String, until: Instant) {
         lock(&self.tokens).insert((host.to_string(), scopes.to_string()), (token, until));
     }
-    pub fn forget_token(&self, host: &str, scopes: &str) {
+    pub(crate) fn forget_token(&self, host: &str, scopes: &str) {
         lock(&self.tokens).remove(&(host.to_string(), scopes.to_string()));
     }
 }

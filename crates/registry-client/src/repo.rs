@@ -162,7 +162,7 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn registry(registry: &str, config: &RegistryConfig) -> Endpoint {
+    pub(crate) fn registry(registry: &str, config: &RegistryConfig) -> Endpoint {
         Endpoint {
             base: configured_base_url(registry, config),
             host: registry.to_string(),
@@ -170,7 +170,7 @@ impl Endpoint {
     }
 
     /// A mirror from its configured URL; without a scheme the registry rules pick one.
-    pub fn mirror(url: &str, config: &RegistryConfig) -> Option<Endpoint> {
+    pub(crate) fn mirror(url: &str, config: &RegistryConfig) -> Option<Endpoint> {
         let url = url.trim().trim_end_matches('/');
         let (base, rest) = match url.split_once("://") {
             Some((scheme, rest)) if scheme == "http" || scheme == "https" => {
@@ -193,7 +193,7 @@ impl Endpoint {
     }
 
     /// Where reads of `repo` go, in order: Docker Hub's mirrors first, then the registry.
-    pub fn for_read(repo: &Repo, config: &RegistryConfig) -> Vec<Endpoint> {
+    pub(crate) fn for_read(repo: &Repo, config: &RegistryConfig) -> Vec<Endpoint> {
         let mut v = Vec::new();
         if repo.is_docker_hub() {
             v.extend(
@@ -208,7 +208,7 @@ impl Endpoint {
     }
 
     /// `{base}/v2/{rest}`.
-    pub fn url(&self, rest: &str) -> String {
+    pub(crate) fn url(&self, rest: &str) -> String {
         format!("{}/v2/{rest}", self.base)
     }
 }
