@@ -223,8 +223,17 @@ impl Server {
     /// The debug binary copied into an empty directory and started there, with no
     /// `--web-dir`: it must serve the dashboard built into it.
     fn start_copied(store: &Store) -> Server {
-        web_dist();
+        let dist = web_dist();
         let bin = strata_bin();
+        // The dashboard is embedded when the binary is built: one built before `web/dist`
+        // would serve an older dashboard (or none).
+        let modified =
+            |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).unwrap();
+        assert!(
+            modified(&bin) >= modified(&dist.join("index.html")),
+            "{} is older than web/dist: build the dashboard first, then `cargo build -p strata` (as `just test` does)",
+            bin.display()
+        );
         let dir = store.scratch().join("elsewhere");
         std::fs::create_dir_all(&dir).unwrap();
         let copy = dir.join("strata");
