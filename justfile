@@ -34,10 +34,11 @@ check-wasm:
     cargo build --target wasm32-unknown-unknown {{ prepend("-p ", pure) }}
     cargo check --target wasm32-unknown-unknown -p strata-web
 
-# The lint gate: formatting, and clippy with every warning an error, on every crate and target
+# The lint gate: formatting, clippy with every warning an error on every crate and target, no unused dependency
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
+    cargo machete
 
 # Install the test peers and the web toolchain, build the dashboard and everything, check the pure crates, lint, run every test
 test: web

@@ -26,6 +26,11 @@ fi
 if [ "$what" = test ] || [ "$what" = all ]; then
   apt_install skopeo umoci busybox-static runc crun docker-registry pigz hyperfine wrk curl ca-certificates openssl chromium chromium-driver
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+  # the lint gate's unused-dependency check
+  if need cargo-machete; then
+    echo "installing cargo-machete 0.9.2 (builds from source, about 2 minutes)"
+    cargo install cargo-machete@0.9.2 --locked
+  fi
 fi
 
 if [ "$what" = web ] || [ "$what" = all ]; then
