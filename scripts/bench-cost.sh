@@ -9,7 +9,7 @@
 # so). When it is installed this script starts it by hand on a private socket under
 # /var/tmp/refd and stops it at the end (unless one already answers there).
 #
-# Usage: scripts/bench-cost.sh [--runs N] [--no-build] [--big-mb N]   (run by bench-serve.sh)
+# Usage: scripts/bench-cost.sh [--runs N] [--no-build] [--big-mb N]   (`just bench` runs it after bench-serve.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 here="$PWD"

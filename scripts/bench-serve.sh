@@ -137,3 +137,5 @@ Ratio strata ÷ skopeo: **{s['mean']/k['mean']:.2f}×** (target ≤ 1.0×).
 """)
 EOF
 echo "appended pull and API figures to BENCH.md"
+# the costs of cp, load, commit, create, tags and listing beside dockerd (when installed)
+bash scripts/bench-cost.sh --no-build
