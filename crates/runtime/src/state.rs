@@ -1,0 +1,156 @@
+//! `state`: the monitor's record of a container (`state.json` in its directory), written
+//! atomically, and the reconciliation of that record with the runtime after a crash.
+
+use crate::driver::Runtime;
+use crate::{Result, RuntimeError};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The file name of the state record in a container's directory.
+pub const STATE_FILE: &str = "state.json";
+
+/// The exit code recorded for a container whose monitor died before seeing it end
+/// (what Docker shows for a task lost with its shim).
+pub const LOST_EXIT_CODE: i32 = 255;
+
+/// Where a container is in its life, as the monitor saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Created by the runtime (or failed to start: then `error` says why).
+    #[default]
+    Created,
+    /// Its process runs.
+    Running,
+    /// Its process ended.
+    Exited,
+}
+
+/// The state record of one container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ContainerState {
+    /// Where it is.
+    pub status: Status,
+    /// Its init process on the host (0 when none).
+    pub pid: i32,
+    /// The monitor's process ID.
+    pub monitor_pid: i32,
+    /// The exit code, once known (126/127 when the command could not start).
+    pub exit_code: Option<i32>,
+    /// RFC 3339 with nanoseconds, when it started.
+    pub started_at: Option<String>,
+    /// RFC 3339 with nanoseconds, when it ended.
+    pub finished_at: Option<String>,
+    /// Whether the kernel's OOM killer ended it.
+    pub oom_killed: bool,
+    /// Why it could not start.
+    pub error: Option<String>,
+}
+
+/// Reads the record in `dir`; `None` when there is none.
+pub fn read(dir: &Path) -> Result<Option<ContainerState>> {
+    let p = dir.join(STATE_FILE);
+    match std::fs::read(&p) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| RuntimeError::Invalid(format!("{}: {e}", p.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(RuntimeError::io(format!("read {}", p.display()), e)),
+    }
+}
+
+/// Writes the record into `dir` atomically (a temporary file, fsynced, renamed).
+pub fn write(dir: &Path, st: &ContainerState) -> Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!(".{STATE_FILE}.{}", std::process::id()));
+    let p = dir.join(STATE_FILE);
+    let body = serde_json::to_vec(st).map_err(|e| RuntimeError::Invalid(e.to_string()))?;
+    let mut f = std::fs::File::create(&tmp)
+        .map_err(|e| RuntimeError::io(format!("create {}", tmp.display()), e))?;
+    f.write_all(&body)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| RuntimeError::io(format!("write {}", tmp.display()), e))?;
+    std::fs::rename(&tmp, &p).map_err(|e| RuntimeError::io(format!("rename {}", p.display()), e))
+}
+
+/// Whether process `pid` exists.
+pub fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}
+
+/// Whether `monitor_pid` is still this container's monitor (alive, and not a zombie).
+fn monitor_alive(pid: i32) -> bool {
+    if !alive(pid) {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => s
+            .rsplit_once(')')
+            .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
+            .unwrap_or(true),
+        Err(_) => false,
+    }
+}
+
+/// The record of `dir` made true again after a crash: while the monitor lives the record is
+/// its own; when it is gone, the runtime's `state` decides — a process still running stays
+/// `running`, anything else is `exited` (with [`LOST_EXIT_CODE`] when the code was never
+/// seen) and the runtime's leftovers (state, cgroup) are deleted. The corrected record is
+/// written back.
+pub fn reconcile(
+    dir: &Path,
+    runtime: &Runtime,
+    id: &str,
+    now: &str,
+) -> Result<Option<ContainerState>> {
+    let Some(mut st) = read(dir)? else {
+        return Ok(None);
+    };
+    if st.status != Status::Running || monitor_alive(st.monitor_pid) {
+        return Ok(Some(st));
+    }
+    match runtime.state(id)? {
+        Some(rs) if rs.status == "running" || rs.status == "paused" => {
+            st.pid = rs.pid;
+            return Ok(Some(st));
+        }
+        _ => {}
+    }
+    runtime.delete(id, true)?;
+    st.status = Status::Exited;
+    st.pid = 0;
+    if st.exit_code.is_none() {
+        st.exit_code = Some(LOST_EXIT_CODE);
+    }
+    if st.finished_at.is_none() {
+        st.finished_at = Some(now.to_string());
+    }
+    write(dir, &st)?;
+    Ok(Some(st))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_atomic_replace() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(read(d.path()).unwrap(), None);
+        let st = ContainerState {
+            status: Status::Exited,
+            exit_code: Some(3),
+            ..Default::default()
+        };
+        write(d.path(), &st).unwrap();
+        assert_eq!(read(d.path()).unwrap(), Some(st));
+        let names: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [STATE_FILE]);
+    }
+}

@@ -1,0 +1,312 @@
+//! Real containers: busybox roots run by runc through the monitor (needs root and runc).
+
+use runtime::driver::{busybox_rootfs, probe, Runtime};
+use runtime::logfile::{Entry, LOG_FILE};
+use runtime::monitor::{self, Event, MonitorArgs};
+use runtime::spec::{self, NetworkMode, SpecOptions};
+use runtime::state::{self, ContainerState, Status};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static N: AtomicUsize = AtomicUsize::new(0);
+
+struct Case {
+    _tmp: tempfile::TempDir,
+    args: MonitorArgs,
+}
+
+fn case(cmd: &[&str], tweak: impl FnOnce(&mut SpecOptions, &mut MonitorArgs)) -> Case {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = format!(
+        "{:016x}{:048x}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    let dir = tmp.path().join("c");
+    let bundle = tmp.path().join("b");
+    let rootfs = bundle.join("rootfs");
+    std::fs::create_dir_all(&dir).unwrap();
+    busybox_rootfs(&rootfs, &[]).unwrap();
+    let runtime = Runtime::named("runc", &tmp.path().join("rt")).unwrap();
+    let mut o = SpecOptions {
+        id: id.clone(),
+        rootfs,
+        args: cmd.iter().map(|s| s.to_string()).collect(),
+        cgroups_path: format!("/strata-test/{id}"),
+        cgroup_v2: runtime::cgroup::is_v2(),
+        swap_limit: runtime::cgroup::swap_limit(),
+        ..Default::default()
+    };
+    let mut args = MonitorArgs {
+        runtime,
+        id,
+        bundle: bundle.clone(),
+        dir: dir.clone(),
+        cgroups_path: o.cgroups_path.clone(),
+        tty: false,
+        stdin: false,
+        stdin_once: false,
+        wait_attach: false,
+    };
+    tweak(&mut o, &mut args);
+    args.tty = o.tty;
+    o.etc_files = Some(spec::write_etc_files(&dir, &o.id[..12], o.network).unwrap());
+    spec::write_bundle(&bundle, &spec::build(&o).unwrap()).unwrap();
+    Case { _tmp: tmp, args }
+}
+
+fn monitor_cmd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_strata-monitor"))
+}
+
+fn wait_exit(dir: &Path) -> ContainerState {
+    let t = Instant::now();
+    loop {
+        if let Some(st) = state::read(dir).unwrap() {
+            if st.status == Status::Exited {
+                return st;
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "container did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn logs(dir: &Path) -> Vec<Entry> {
+    std::fs::read_to_string(dir.join(LOG_FILE))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn stdout_of(dir: &Path) -> String {
+    logs(dir)
+        .into_iter()
+        .filter(|e| e.stream == "stdout")
+        .map(|e| e.log)
+        .collect()
+}
+
+/// Runs the case to its end: the start's result, the final record.
+fn run(c: &Case) -> (runtime::Result<i32>, ContainerState) {
+    let r = monitor::spawn(monitor_cmd(), &c.args).and_then(|mut s| s.wait_started());
+    let st = if r.is_ok() {
+        wait_exit(&c.args.dir)
+    } else {
+        state::read(&c.args.dir).unwrap().unwrap()
+    };
+    (r, st)
+}
+
+#[test]
+fn echo_is_logged_as_json_file_and_exits_0() {
+    let c = case(&["echo", "hi"], |_, _| {});
+    let (r, st) = run(&c);
+    assert!(r.unwrap() > 0);
+    assert_eq!(st.exit_code, Some(0));
+    assert!(st.started_at.is_some() && st.finished_at.is_some());
+    assert!(!st.oom_killed);
+    let l = logs(&c.args.dir);
+    assert_eq!(l.len(), 1);
+    assert_eq!(
+        (l[0].log.as_str(), l[0].stream.as_str()),
+        ("hi\n", "stdout")
+    );
+    assert!(l[0].time.ends_with('Z') && l[0].time.contains('T'));
+    // The runtime's state is gone: the monitor deleted it.
+    assert_eq!(c.args.runtime.state(&c.args.id).unwrap(), None);
+}
+
+#[test]
+fn exit_code_and_stderr() {
+    let c = case(&["sh", "-c", "echo oops >&2; exit 3"], |_, _| {});
+    let (_, st) = run(&c);
+    assert_eq!(st.exit_code, Some(3));
+    let l = logs(&c.args.dir);
+    assert_eq!(
+        (l[0].log.as_str(), l[0].stream.as_str()),
+        ("oops\n", "stderr")
+    );
+}
+
+#[test]
+fn missing_command_is_127_with_dockers_text() {
+    let c = case(&["nosuchcmd"], |_, _| {});
+    let (r, st) = run(&c);
+    match r {
+        Err(runtime::RuntimeError::Start { msg, exit_code }) => {
+            assert_eq!(exit_code, 127);
+            assert!(
+                msg.contains(r#"exec: "nosuchcmd": executable file not found in $PATH"#),
+                "{msg}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(st.status, Status::Created);
+    assert_eq!(st.exit_code, Some(127));
+    assert_eq!(c.args.runtime.state(&c.args.id).unwrap(), None);
+    // A directory cannot be invoked: 126.
+    let c = case(&["/etc"], |_, _| {});
+    match run(&c).0 {
+        Err(runtime::RuntimeError::Start { exit_code, .. }) => assert_eq!(exit_code, 126),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn isolation_pid_namespace_proc_and_capabilities() {
+    let c = case(
+        &[
+            "sh",
+            "-c",
+            "ps -o pid,comm | tail -n +2; echo h > /proc/sysrq-trigger || echo sysrq-refused; \
+             grep CapEff /proc/self/status; hostname; echo x > /sys/kernel/uevent_helper || echo sys-refused",
+        ],
+        |_, _| {},
+    );
+    let (_, st) = run(&c);
+    assert_eq!(st.exit_code, Some(0));
+    let out = stdout_of(&c.args.dir);
+    let lines: Vec<&str> = out.lines().collect();
+    // Only the container's own processes: the shell (PID 1) and what it runs.
+    let pids: Vec<&str> = lines
+        .iter()
+        .take_while(|l| !l.starts_with("sysrq"))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(pids[0], "1", "{out}");
+    assert!(pids.len() <= 3, "{out}");
+    assert!(out.contains("sysrq-refused"), "{out}");
+    assert!(out.contains("sys-refused"), "{out}");
+    // Docker's default capability set.
+    assert!(out.contains("CapEff:\t00000000a80425fb"), "{out}");
+    assert!(out.contains(&c.args.id[..12]), "{out}");
+}
+
+#[test]
+fn memory_limit_ends_oom_killed() {
+    let c = case(
+        &["sh", "-c", "x=aaaaaaaa; while true; do x=$x$x; done"],
+        |o, _| o.memory = Some(8 << 20),
+    );
+    let (_, st) = run(&c);
+    assert_eq!(st.exit_code, Some(137));
+    assert!(st.oom_killed, "{st:?}");
+}
+
+#[test]
+fn tty_output_is_logged_as_stdout() {
+    let c = case(&["sh", "-c", "tty; echo $TERM"], |o, _| o.tty = true);
+    let (_, st) = run(&c);
+    assert_eq!(st.exit_code, Some(0));
+    let out = stdout_of(&c.args.dir);
+    assert_eq!(out, "/dev/pts/0\r\nxterm\r\n");
+}
+
+#[test]
+fn attach_forwards_stdin_and_streams_output() {
+    let c = case(&["sh", "-c", "read l; echo got $l; echo e >&2"], |_, a| {
+        a.stdin = true;
+        a.stdin_once = true;
+        a.wait_attach = true;
+    });
+    let mut s = monitor::spawn(monitor_cmd(), &c.args).unwrap();
+    assert_eq!(s.next_event().unwrap(), Event::Created);
+    let mut conn = monitor::connect_attach(&c.args.dir).unwrap();
+    assert!(matches!(s.next_event().unwrap(), Event::Started { .. }));
+    conn.write_all(b"abc\n").unwrap();
+    let mut got = Vec::new();
+    conn.read_to_end(&mut got).unwrap();
+    let mut frames = Vec::new();
+    let mut rest = &got[..];
+    while rest.len() >= 8 {
+        let n = u32::from_be_bytes(rest[4..8].try_into().unwrap()) as usize;
+        frames.push((
+            rest[0],
+            String::from_utf8_lossy(&rest[8..8 + n]).into_owned(),
+        ));
+        rest = &rest[8 + n..];
+    }
+    assert_eq!(
+        frames,
+        [(1, "got abc\n".to_string()), (2, "e\n".to_string())]
+    );
+    assert_eq!(wait_exit(&c.args.dir).exit_code, Some(0));
+}
+
+#[test]
+fn monitor_outlives_its_caller_and_sigkill_is_reconciled() {
+    let c = case(&["sleep", "300"], |o, _| o.network = NetworkMode::Host);
+    let pid = monitor::spawn(monitor_cmd(), &c.args)
+        .unwrap()
+        .wait_started()
+        .unwrap();
+    let st = state::read(&c.args.dir).unwrap().unwrap();
+    assert_eq!(st.status, Status::Running);
+    // The monitor is not our child: it leads its own session.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", st.monitor_pid)).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    assert_ne!(fields[1], std::process::id().to_string());
+    assert_eq!(fields[3], st.monitor_pid.to_string());
+    // SIGKILL the monitor: the container keeps running, and reconciling says so.
+    // SAFETY: a plain kill of the monitor we started.
+    unsafe { libc_kill(st.monitor_pid, 9) };
+    let t = Instant::now();
+    while state::alive(st.monitor_pid) && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let now = runtime::logfile::now();
+    let r = state::reconcile(&c.args.dir, &c.args.runtime, &c.args.id, &now)
+        .unwrap()
+        .unwrap();
+    assert_eq!((r.status, r.pid), (Status::Running, pid));
+    // Once the process is gone too, the container is exited and the runtime's state removed.
+    c.args.runtime.kill(&c.args.id, "KILL", false).unwrap();
+    let t = Instant::now();
+    while c.args.runtime.state(&c.args.id).unwrap().unwrap().status != "stopped" {
+        assert!(t.elapsed() < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let r = state::reconcile(&c.args.dir, &c.args.runtime, &c.args.id, &now)
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, Status::Exited);
+    assert_eq!(r.exit_code, Some(state::LOST_EXIT_CODE));
+    assert_eq!(c.args.runtime.state(&c.args.id).unwrap(), None);
+    assert_eq!(state::read(&c.args.dir).unwrap().unwrap(), r);
+}
+
+#[test]
+fn probe_finds_a_working_runtime_and_reports_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rt, results) = probe(tmp.path(), &["nosuchruntime", "runc"]);
+    assert_eq!(rt.unwrap().name, "runc");
+    assert_eq!(results[0].error.as_deref(), Some("not installed"));
+    assert_eq!(results[1].error, None);
+    // A runtime that exists but cannot run a container reports its first error line.
+    if Path::new("/usr/bin/crun").exists() {
+        let (rt, results) = probe(tmp.path(), &["crun"]);
+        if rt.is_none() {
+            let e = results[0].error.as_deref().unwrap();
+            assert!(!e.is_empty() && !e.contains('\n'), "{e}");
+        }
+    }
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
