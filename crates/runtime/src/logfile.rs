@@ -113,3 +113,122 @@ mod tests {
         );
     }
 }
+
+/// Reads the log at `path` once: every entry, or the last `tail` ones, each given to `f`.
+/// Returns the offset after the last complete line, where [`follow`] continues. A missing
+/// log is an empty one.
+pub fn read(
+    path: &std::path::Path,
+    tail: Option<usize>,
+    mut f: impl FnMut(Entry),
+) -> std::io::Result<u64> {
+    use std::io::BufRead;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut r = std::io::BufReader::new(file);
+    let mut last = std::collections::VecDeque::new();
+    let mut pos = 0u64;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = r.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        pos += n as u64;
+        let Ok(e) = serde_json::from_slice::<Entry>(&line) else {
+            continue;
+        };
+        match tail {
+            Some(0) => {}
+            Some(t) => {
+                if last.len() == t {
+                    last.pop_front();
+                }
+                last.push_back(e);
+            }
+            None => f(e),
+        }
+    }
+    last.into_iter().for_each(f);
+    Ok(pos)
+}
+
+/// Follows the log from `offset`: gives each new entry to `f` until `done()` says the writer
+/// has finished (checked between polls; what was written before that is still read).
+pub fn follow(
+    path: &std::path::Path,
+    mut offset: u64,
+    mut done: impl FnMut() -> bool,
+    mut f: impl FnMut(Entry) -> bool,
+) -> std::io::Result<()> {
+    use std::io::{BufRead, Seek, SeekFrom};
+    let mut line = Vec::new();
+    loop {
+        let finished = done();
+        if let Ok(file) = std::fs::File::open(path) {
+            let mut r = std::io::BufReader::new(file);
+            r.seek(SeekFrom::Start(offset))?;
+            loop {
+                line.clear();
+                let n = r.read_until(b'\n', &mut line)?;
+                if n == 0 || line.last() != Some(&b'\n') {
+                    break;
+                }
+                offset += n as u64;
+                if let Ok(e) = serde_json::from_slice::<Entry>(&line) {
+                    if !f(e) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if finished {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn tail_and_follow() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(LOG_FILE);
+        let mut f = std::fs::File::create(&p).unwrap();
+        for i in 0..5 {
+            write_entry(&mut f, "stdout", format!("{i}\n").as_bytes(), "t").unwrap();
+        }
+        f.write_all(b"{\"log\":\"partial").unwrap();
+        let mut got = Vec::new();
+        let end = read(&p, Some(2), |e| got.push(e.log)).unwrap();
+        assert_eq!(got, ["3\n", "4\n"]);
+        let mut all = 0;
+        assert_eq!(read(&p, None, |_| all += 1).unwrap(), end);
+        assert_eq!(all, 5);
+        f.write_all(b"\",\"stream\":\"stderr\",\"time\":\"t\"}\n")
+            .unwrap();
+        let mut rounds = 0;
+        let mut more = Vec::new();
+        follow(
+            &p,
+            end,
+            || {
+                rounds += 1;
+                rounds > 1
+            },
+            |e| {
+                more.push(e.log);
+                true
+            },
+        )
+        .unwrap();
+        assert_eq!(more, ["partial"]);
+    }
+}

@@ -26,6 +26,9 @@ use std::time::Duration;
 
 /// The attach socket's name in the container's directory.
 pub const ATTACH_SOCKET: &str = "attach.sock";
+/// The control socket's name: JSON lines such as `{"resize":{"height":24,"width":80}}`
+/// (the PTY's window size) or `{"close_stdin":true}`.
+pub const CONTROL_SOCKET: &str = "control.sock";
 /// The file receiving the monitor's own diagnostics in the container's directory.
 pub const MONITOR_LOG: &str = "monitor.log";
 /// The runtime's log (its errors, as JSON lines) in the container's directory.
@@ -240,13 +243,45 @@ pub fn spawn(mut program: Command, args: &MonitorArgs) -> Result<Spawned> {
 /// Connects to a container's attach socket (a long directory path is reached through a
 /// descriptor, since socket addresses are short).
 pub fn connect_attach(dir: &Path) -> Result<UnixStream> {
-    let path = dir.join(ATTACH_SOCKET);
+    connect(dir, ATTACH_SOCKET)
+}
+
+/// A request on the control socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// Set the PTY's window size.
+    Resize {
+        /// Rows.
+        height: u16,
+        /// Columns.
+        width: u16,
+    },
+    /// Close the container's stdin.
+    CloseStdin(bool),
+}
+
+/// Sends one request to the monitor's control socket.
+pub fn control(dir: &Path, req: &Control) -> Result<()> {
+    let mut s = connect(dir, CONTROL_SOCKET)?;
+    let mut line = serde_json::to_vec(req).map_err(|e| RuntimeError::Invalid(e.to_string()))?;
+    line.push(b'\n');
+    s.write_all(&line)
+        .map_err(|e| RuntimeError::io("write to the control socket", e))?;
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    // The monitor closes the connection once the request is applied.
+    let _ = s.read(&mut [0u8; 1]);
+    Ok(())
+}
+
+fn connect(dir: &Path, name: &str) -> Result<UnixStream> {
+    let path = dir.join(name);
     let err = |e| RuntimeError::io(format!("connect {}", path.display()), e);
     if path.as_os_str().len() < 100 {
         return UnixStream::connect(&path).map_err(err);
     }
     let d = File::open(dir).map_err(err)?;
-    UnixStream::connect(format!("/proc/self/fd/{}/{ATTACH_SOCKET}", d.as_raw_fd())).map_err(err)
+    UnixStream::connect(format!("/proc/self/fd/{}/{name}", d.as_raw_fd())).map_err(err)
 }
 
 fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
@@ -390,6 +425,38 @@ fn serve_attach(
                     stdin.lock().unwrap().take();
                 }
             });
+        }
+    });
+}
+
+fn serve_control(listener: UnixListener, master: Option<Arc<File>>, stdin: StdinSlot) {
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let mut r = BufReader::new(&conn);
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 0 {
+                match serde_json::from_str::<Control>(line.trim()) {
+                    Ok(Control::Resize { height, width }) => {
+                        if let Some(m) = &master {
+                            let ws = libc::winsize {
+                                ws_row: height,
+                                ws_col: width,
+                                ws_xpixel: 0,
+                                ws_ypixel: 0,
+                            };
+                            // SAFETY: TIOCSWINSZ on the PTY master with a valid winsize.
+                            unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+                        }
+                    }
+                    Ok(Control::CloseStdin(true)) => {
+                        stdin.lock().unwrap().take();
+                    }
+                    _ => {}
+                }
+                line.clear();
+            }
+            let _ = conn.shutdown(std::net::Shutdown::Both);
         }
     });
 }
@@ -571,11 +638,13 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0);
+    let mut master_ctl = None;
     if let Some(m) = master {
         let m = File::from(m);
         if a.stdin {
             *stdin_slot.lock().unwrap() = Some(m.try_clone().map_err(io("dup the PTY master"))?);
         }
+        master_ctl = Some(Arc::new(m.try_clone().map_err(io("dup the PTY master"))?));
         readers.push(copy_stream(out.clone(), STDOUT, m));
     }
     for (s, f) in pending {
@@ -583,6 +652,9 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
     }
     let _ = std::fs::remove_file(a.dir.join(ATTACH_SOCKET));
     let listener = UnixListener::bind(ATTACH_SOCKET).map_err(io("bind the attach socket"))?;
+    let _ = std::fs::remove_file(a.dir.join(CONTROL_SOCKET));
+    let ctl = UnixListener::bind(CONTROL_SOCKET).map_err(io("bind the control socket"))?;
+    serve_control(ctl, master_ctl, stdin_slot.clone());
     let (first_tx, first_rx) = mpsc::channel();
     serve_attach(
         listener,
@@ -620,6 +692,7 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
     st.pid = 0;
     state::write(&a.dir, &st)?;
     let _ = std::fs::remove_file(a.dir.join(ATTACH_SOCKET));
+    let _ = std::fs::remove_file(a.dir.join(CONTROL_SOCKET));
     for c in out.clients.lock().unwrap().drain(..) {
         let _ = c.shutdown(std::net::Shutdown::Both);
     }
@@ -659,6 +732,7 @@ fn fail(
     let exit_code = start_exit_code(msg);
     let error =
         format!("failed to create task for container: OCI runtime create failed: {msg}: unknown");
+    let _ = std::fs::remove_file(a.dir.join(CONTROL_SOCKET));
     st.status = Status::Created;
     st.pid = 0;
     st.exit_code = Some(exit_code);

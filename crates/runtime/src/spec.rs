@@ -15,7 +15,7 @@ use oci_spec::runtime::{
     Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder,
     LinuxDeviceType, LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType,
     LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimitBuilder,
-    PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    PosixRlimitType, Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -204,16 +204,9 @@ fn masked_paths() -> Vec<String> {
     v
 }
 
-/// Builds the container's OCI runtime spec. Fails with Docker's texts when `user` names a
-/// user or group the image lacks.
-pub fn build(o: &SpecOptions) -> Result<Spec> {
-    if o.args.is_empty() {
-        return Err(RuntimeError::Invalid("no command specified".into()));
-    }
-    let hostname = o
-        .hostname
-        .clone()
-        .unwrap_or_else(|| o.id.chars().take(12).collect());
+/// The container's process: argv, environment, working directory, user (resolved in the
+/// root's files), terminal, Docker's capabilities, no-new-privileges and rlimits.
+fn process(o: &SpecOptions, hostname: &str) -> Result<Process> {
     let user = resolve_user_in(&o.rootfs, &o.user)?;
     let caps = caps()?;
     let mut capabilities = LinuxCapabilitiesBuilder::default()
@@ -228,7 +221,7 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
     let mut process = ProcessBuilder::default()
         .terminal(o.tty)
         .args(o.args.clone())
-        .env(container_env(&o.env, &hostname, o.tty))
+        .env(container_env(&o.env, hostname, o.tty))
         .cwd(if o.cwd.is_empty() { "/" } else { &o.cwd })
         .user(
             UserBuilder::default()
@@ -256,6 +249,34 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
     }
     // Docker sets only the rlimits asked for: the rest are inherited from the runtime.
     process.set_rlimits(Some(rlimits));
+    Ok(process)
+}
+
+/// The OCI `process` for `<runtime> exec --process`: `o` is the container's options with
+/// the exec's `args`, `env` (the container's with the exec's `-e` applied), `cwd`, `user` and
+/// `tty`, so the process gets the container's capabilities and identity rules.
+pub fn exec_process(o: &SpecOptions) -> Result<Process> {
+    if o.args.is_empty() {
+        return Err(RuntimeError::Invalid("no command specified".into()));
+    }
+    let hostname = o
+        .hostname
+        .clone()
+        .unwrap_or_else(|| o.id.chars().take(12).collect());
+    process(o, &hostname)
+}
+
+/// Builds the container's OCI runtime spec. Fails with Docker's texts when `user` names a
+/// user or group the image lacks.
+pub fn build(o: &SpecOptions) -> Result<Spec> {
+    if o.args.is_empty() {
+        return Err(RuntimeError::Invalid("no command specified".into()));
+    }
+    let hostname = o
+        .hostname
+        .clone()
+        .unwrap_or_else(|| o.id.chars().take(12).collect());
+    let process = process(o, &hostname)?;
 
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,

@@ -132,6 +132,86 @@ pub fn reconcile(
     Ok(Some(st))
 }
 
+/// Waits up to `timeout` for the record in `dir` to say `exited`; the record then.
+pub fn wait_exited(dir: &Path, timeout: std::time::Duration) -> Result<Option<ContainerState>> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(st) = read(dir)? {
+            if st.status != Status::Running {
+                return Ok(Some(st));
+            }
+        }
+        if start.elapsed() >= timeout {
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Waits up to `timeout` for the container to end: the monitor's record says so, or the
+/// monitor is gone and so is the process (then the reconciled record).
+fn wait_end(
+    dir: &Path,
+    runtime: &Runtime,
+    id: &str,
+    timeout: std::time::Duration,
+) -> Result<Option<ContainerState>> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(st) = read(dir)? {
+            if st.status != Status::Running {
+                return Ok(Some(st));
+            }
+            if !monitor_alive(st.monitor_pid) {
+                let r = reconcile(dir, runtime, id, &crate::logfile::now())?;
+                if r.as_ref().is_some_and(|r| r.status != Status::Running) {
+                    return Ok(r);
+                }
+            }
+        }
+        if start.elapsed() >= timeout {
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Docker's `stop`: `signal` to the container's init, then after `timeout` SIGKILL to all its
+/// processes (a paused container is thawed so the signals land). Returns the final record.
+pub fn stop(
+    dir: &Path,
+    runtime: &Runtime,
+    id: &str,
+    signal: &str,
+    timeout: std::time::Duration,
+) -> Result<Option<ContainerState>> {
+    let live =
+        matches!(runtime.state(id)?, Some(s) if s.status == "running" || s.status == "paused");
+    if !live {
+        return reconcile(dir, runtime, id, &crate::logfile::now());
+    }
+    let thaw = |rt: &Runtime| {
+        if let Ok(Some(s)) = rt.state(id) {
+            if s.status == "paused" {
+                let _ = rt.resume(id);
+            }
+        }
+    };
+    if !timeout.is_zero() {
+        let _ = runtime.kill(id, signal, false);
+        thaw(runtime);
+        if let Some(st) = wait_end(dir, runtime, id, timeout)? {
+            return Ok(Some(st));
+        }
+    }
+    let _ = runtime.kill(id, "KILL", true);
+    thaw(runtime);
+    match wait_end(dir, runtime, id, std::time::Duration::from_secs(10))? {
+        Some(st) => Ok(Some(st)),
+        None => reconcile(dir, runtime, id, &crate::logfile::now()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

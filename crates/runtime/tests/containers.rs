@@ -16,6 +16,7 @@ static N: AtomicUsize = AtomicUsize::new(0);
 struct Case {
     _tmp: tempfile::TempDir,
     args: MonitorArgs,
+    opts: SpecOptions,
 }
 
 fn case(cmd: &[&str], tweak: impl FnOnce(&mut SpecOptions, &mut MonitorArgs)) -> Case {
@@ -55,7 +56,11 @@ fn case(cmd: &[&str], tweak: impl FnOnce(&mut SpecOptions, &mut MonitorArgs)) ->
     args.tty = o.tty;
     o.etc_files = Some(spec::write_etc_files(&dir, &o.id[..12], o.network).unwrap());
     spec::write_bundle(&bundle, &spec::build(&o).unwrap()).unwrap();
-    Case { _tmp: tmp, args }
+    Case {
+        _tmp: tmp,
+        args,
+        opts: o,
+    }
 }
 
 fn monitor_cmd() -> Command {
@@ -304,6 +309,97 @@ fn probe_finds_a_working_runtime_and_reports_failures() {
             assert!(!e.is_empty() && !e.contains('\n'), "{e}");
         }
     }
+}
+
+#[test]
+fn tty_window_size_is_set_through_the_control_socket() {
+    let c = case(&["stty", "size"], |o, a| {
+        o.tty = true;
+        a.wait_attach = true;
+    });
+    let mut s = monitor::spawn(monitor_cmd(), &c.args).unwrap();
+    assert_eq!(s.next_event().unwrap(), Event::Created);
+    monitor::control(
+        &c.args.dir,
+        &monitor::Control::Resize {
+            height: 30,
+            width: 100,
+        },
+    )
+    .unwrap();
+    let _conn = monitor::connect_attach(&c.args.dir).unwrap();
+    s.wait_started().unwrap();
+    assert_eq!(wait_exit(&c.args.dir).exit_code, Some(0));
+    assert_eq!(stdout_of(&c.args.dir), "30 100\r\n");
+}
+
+#[test]
+fn pause_exec_and_stop_with_timeout() {
+    let c = case(&["sleep", "300"], |_, _| {});
+    monitor::spawn(monitor_cmd(), &c.args)
+        .unwrap()
+        .wait_started()
+        .unwrap();
+    let rt = &c.args.runtime;
+    rt.pause(&c.args.id).unwrap();
+    assert_eq!(rt.state(&c.args.id).unwrap().unwrap().status, "paused");
+    rt.resume(&c.args.id).unwrap();
+    assert_eq!(rt.state(&c.args.id).unwrap().unwrap().status, "running");
+    // exec: a process with the container's identity rules, here with another user.
+    let mut o = c.opts.clone();
+    o.args = vec![
+        "sh".into(),
+        "-c".into(),
+        "id -u; echo $HOSTNAME; ps -o comm | grep -c sleep".into(),
+    ];
+    o.user = "1234:5678".into();
+    let p = spec::exec_process(&o).unwrap();
+    let pj = c.args.dir.join("exec.json");
+    std::fs::write(&pj, serde_json::to_vec(&p).unwrap()).unwrap();
+    let out = rt
+        .exec_command(&c.args.id, &pj, &c.args.dir.join("exec.pid"), None, false)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("1234\n{}\n1\n", &c.args.id[..12])
+    );
+    // PID 1 ignores SIGTERM without a handler: stop waits its timeout, then SIGKILL.
+    let t = Instant::now();
+    let st = state::stop(&c.args.dir, rt, &c.args.id, "TERM", Duration::from_secs(1))
+        .unwrap()
+        .unwrap();
+    assert!(t.elapsed() >= Duration::from_secs(1));
+    assert_eq!((st.status, st.exit_code), (Status::Exited, Some(137)));
+    assert_eq!(rt.state(&c.args.id).unwrap(), None);
+    // A process that handles SIGTERM ends at once with its own code.
+    let c = case(
+        &[
+            "sh",
+            "-c",
+            "trap 'exit 42' TERM; while true; do sleep 0.1; done",
+        ],
+        |_, _| {},
+    );
+    monitor::spawn(monitor_cmd(), &c.args)
+        .unwrap()
+        .wait_started()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    let st = state::stop(
+        &c.args.dir,
+        &c.args.runtime,
+        &c.args.id,
+        "TERM",
+        Duration::from_secs(10),
+    )
+    .unwrap()
+    .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(st.exit_code, Some(42));
 }
 
 extern "C" {
