@@ -197,6 +197,22 @@ fn isolation_pid_namespace_proc_and_capabilities() {
 }
 
 #[test]
+fn seccomp_profile_and_no_new_privileges_are_applied() {
+    // Docker's profile refuses new user namespaces to a container without CAP_SYS_ADMIN.
+    let script = "unshare -U true && echo userns-ok || echo userns-refused; grep NoNewPrivs /proc/self/status";
+    let c = case(&["sh", "-c", script], |o, _| o.no_new_privileges = true);
+    assert_eq!(run(&c).1.exit_code, Some(0));
+    let out = stdout_of(&c.args.dir);
+    assert!(out.contains("userns-refused"), "{out}");
+    assert!(out.contains("NoNewPrivs:\t1"), "{out}");
+    let c = case(&["sh", "-c", script], |o, _| o.seccomp_unconfined = true);
+    assert_eq!(run(&c).1.exit_code, Some(0));
+    let out = stdout_of(&c.args.dir);
+    assert!(out.contains("userns-ok"), "{out}");
+    assert!(out.contains("NoNewPrivs:\t0"), "{out}");
+}
+
+#[test]
 fn memory_limit_ends_oom_killed() {
     let c = case(
         &["sh", "-c", "x=aaaaaaaa; while true; do x=$x$x; done"],
