@@ -208,6 +208,101 @@ pub fn read_in_root(root: &Path, rel: &str) -> Result<Option<String>> {
     Ok(Some(s))
 }
 
+fn open_in_root(root: &Path, rel: &str, flags: i32) -> Result<Option<File>> {
+    use std::os::fd::AsRawFd;
+    let croot = CString::new(root.as_os_str().as_bytes())
+        .map_err(|_| RuntimeError::Invalid("root path has a NUL byte".into()))?;
+    // SAFETY: a valid NUL-terminated path.
+    let dirfd = unsafe {
+        libc::open(
+            croot.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if dirfd < 0 {
+        return Err(RuntimeError::io(
+            format!("open {}", root.display()),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: dirfd was just opened and is owned here.
+    let dir = unsafe { File::from_raw_fd(dirfd) };
+    let rel = rel.trim_start_matches('/');
+    let rel = if rel.is_empty() { "." } else { rel };
+    let crel = CString::new(rel).map_err(|_| RuntimeError::Invalid("path has a NUL".into()))?;
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: 0x10 | 0x02, // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+    };
+    // SAFETY: openat2 with a live directory fd, a valid path and a correctly sized `open_how`.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            crel.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOENT) => Ok(None),
+            _ => Err(RuntimeError::io(
+                format!("open {rel} in the container root"),
+                e,
+            )),
+        };
+    }
+    // SAFETY: fd was just returned by openat2 and is owned here.
+    Ok(Some(unsafe { File::from_raw_fd(fd as i32) }))
+}
+
+/// Whether `path` (a container path) is a directory in `root`, resolved inside it; `Ok(false)`
+/// when it does not exist, an error when it exists and is not a directory.
+pub fn resolve_dir_in_root(root: &Path, path: &str) -> Result<bool> {
+    match open_in_root(root, path, libc::O_PATH | libc::O_DIRECTORY) {
+        Ok(Some(_)) => Ok(true),
+        Ok(None) => Ok(false),
+        Err(RuntimeError::Io { source, .. }) if source.raw_os_error() == Some(libc::ENOTDIR) => {
+            Err(RuntimeError::Invalid(format!("{path}: not a directory")))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates the directory `path` (a container path whose parent exists) in `root`, its parent
+/// resolved inside the root, mode 0755.
+pub fn mkdir_in_root(root: &Path, path: &str) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let path = path.trim_end_matches('/');
+    let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(RuntimeError::Invalid(format!("cannot create {path}")));
+    }
+    let dir = open_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY)?
+        .ok_or_else(|| RuntimeError::Invalid(format!("{parent}: no such directory")))?;
+    let cname = CString::new(name).map_err(|_| RuntimeError::Invalid("path has a NUL".into()))?;
+    // SAFETY: mkdirat relative to a live directory descriptor with a plain name.
+    if unsafe { libc::mkdirat(dir.as_raw_fd(), cname.as_ptr(), 0o755) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EEXIST) {
+            return Err(RuntimeError::io(
+                format!("create {path} in the container root"),
+                e,
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Resolves `spec` against the files of the root directory `root`.
 pub fn resolve_user_in(root: &Path, spec: &str) -> Result<ExecUser> {
     let passwd = read_in_root(root, "etc/passwd")?;
@@ -262,6 +357,13 @@ mod tests {
         std::os::unix::fs::symlink("/etc/shadow-nope", d.path().join("etc/passwd")).unwrap();
         assert_eq!(read_in_root(d.path(), "etc/passwd").unwrap(), None);
         std::fs::write(d.path().join("etc/shadow-nope"), PASSWD).unwrap();
+        // Directories are made inside the root too: a symlink to / is the root itself.
+        std::os::unix::fs::symlink("/", d.path().join("up")).unwrap();
+        assert!(resolve_dir_in_root(d.path(), "/up/etc").unwrap());
+        assert!(!resolve_dir_in_root(d.path(), "/up/srv").unwrap());
+        mkdir_in_root(d.path(), "/up/srv").unwrap();
+        assert!(d.path().join("srv").is_dir());
+        assert!(resolve_dir_in_root(d.path(), "/etc/shadow-nope").is_err());
         assert_eq!(resolve_user_in(d.path(), "daemon").unwrap().uid, 1);
     }
 }
