@@ -22,6 +22,7 @@ mod load;
 mod mount;
 mod ops;
 mod registry;
+mod run;
 mod save;
 mod tokens;
 
@@ -40,6 +41,8 @@ pub use registry::{
     check_login, host_platform, parse_platform, Progress, ProgressFn, PullOutcome, PushOutcome,
     RegistryEnv, SearchFilters, SearchResult,
 };
+pub use run::{CreateOptions, LogLine, ProcessState, RunConfig, ZERO_TIME};
+pub use runtime;
 pub use tokens::{Principal, Role};
 
 use blob_store::BlobStore;

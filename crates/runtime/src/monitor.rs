@@ -508,6 +508,8 @@ pub fn run(args: MonitorArgs) -> i32 {
     }
     // SAFETY: plain syscalls without pointers.
     unsafe {
+        // An attach client that hangs up must never end the monitor.
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
         libc::setsid();
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     }

@@ -13,23 +13,12 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct CreateArgs {
-    /// Assign a name to the container
-    #[arg(long = "name")]
-    name: Option<String>,
-    /// IMAGE
-    image: String,
-    /// [COMMAND] [ARG...] (recorded; containers run no process yet)
-    #[arg(trailing_var_arg = true)]
-    command: Vec<String>,
+    #[command(flatten)]
+    flags: crate::run::ContainerFlags,
 }
 
 pub fn create(engine: &Engine, a: CreateArgs) -> anyhow::Result<()> {
-    if !a.command.is_empty() {
-        anyhow::bail!(
-            "a command for the container is not supported yet; create it from the image's own CMD"
-        );
-    }
-    let c = engine.create_container(&a.image, a.name.as_deref())?;
+    let c = engine.create_container_with(&a.flags.image, &a.flags.options()?)?;
     println!("{}", c.id);
     Ok(())
 }
@@ -56,21 +45,34 @@ pub struct PsArgs {
     latest: bool,
 }
 
-fn command_of(c: &ContainerInfo) -> String {
-    let mut parts = c.config.entrypoint.clone().unwrap_or_default();
-    parts.extend(c.config.cmd.clone().unwrap_or_default());
-    parts.join(" ")
+fn command_of(engine: &Engine, c: &ContainerInfo) -> String {
+    match engine.run_config(c) {
+        Ok(rc) => rc.args().join(" "),
+        Err(_) => {
+            let mut parts = c.config.entrypoint.clone().unwrap_or_default();
+            parts.extend(c.config.cmd.clone().unwrap_or_default());
+            parts.join(" ")
+        }
+    }
+}
+
+fn unix_time(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
 }
 
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
-    // Containers run no process yet: all of them are "Created", none is running. The newest
-    // N (`-n N`, `-l`) are of any state, as with `-a` (moby).
+    // Without `-a`, running (and paused) containers only; the newest N (`-n N`, `-l`) are of
+    // any state, as with `-a` (moby).
     let last = if a.latest { 1 } else { a.last };
-    let mut list = if a.all || last > 0 {
-        engine.containers()?
-    } else {
-        Vec::new()
-    };
+    let mut list: Vec<(ContainerInfo, engine::ProcessState)> = Vec::new();
+    for c in engine.containers()? {
+        let p = engine.process_state(&c)?;
+        if a.all || last > 0 || p.is_running() {
+            list.push((c, p));
+        }
+    }
     if last > 0 {
         list.truncate(last as usize);
     }
@@ -78,14 +80,16 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
     let now = now();
     let rows: Vec<Row> = list
         .iter()
-        .map(|c| {
-            let created = time::OffsetDateTime::parse(
-                &c.created,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .map(|t| t.unix_timestamp())
-            .unwrap_or(now);
-            let cmd = command_of(c);
+        .map(|(c, p)| {
+            let created = unix_time(&c.created).unwrap_or(now);
+            let status = docker_format::container_status(
+                &p.status,
+                p.exit_code,
+                unix_time(&p.started_at).unwrap_or(now),
+                unix_time(&p.finished_at).unwrap_or(now),
+                now,
+            );
+            let cmd = command_of(engine, c);
             let cmd = if a.no_trunc {
                 format!("\"{cmd}\"")
             } else {
@@ -111,8 +115,8 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
                     format!("{} ago", human_duration(now - created)),
                 ),
                 ("CreatedAt", c.created.clone()),
-                ("Status", "Created".to_string()),
-                ("State", "created".to_string()),
+                ("Status", status),
+                ("State", p.status.clone()),
                 ("Ports", String::new()),
                 ("Names", c.name.clone()),
             ]
@@ -400,7 +404,7 @@ pub struct RmArgs {
 pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<()> {
     let mut failed = false;
     for c in &a.containers {
-        match engine.remove_container(c, a.force) {
+        match engine.remove_container_checked(c, a.force) {
             Ok(()) => println!("{c}"),
             Err(e) if a.force && e.kind() == engine::ErrorKind::NotFound => {}
             Err(e) => {
@@ -484,7 +488,7 @@ pub fn inspect(engine: &Engine, a: ContainerInspectArgs) -> anyhow::Result<()> {
 #[derive(Subcommand)]
 pub enum ContainerCommand {
     /// Create a new container
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List containers
     #[command(visible_alias = "list", visible_alias = "ps")]
     Ls(PsArgs),
@@ -505,7 +509,7 @@ pub enum ContainerCommand {
 
 pub fn container(engine: &Engine, c: ContainerCommand) -> anyhow::Result<()> {
     match c {
-        ContainerCommand::Create(a) => create(engine, a),
+        ContainerCommand::Create(a) => create(engine, *a),
         ContainerCommand::Ls(a) => ps(engine, a),
         ContainerCommand::Cp(a) => cp(engine, a),
         ContainerCommand::Diff(a) => diff(engine, a),

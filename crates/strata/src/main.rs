@@ -9,6 +9,7 @@ mod containers;
 mod images;
 mod inspect;
 mod registry;
+mod run;
 mod serve;
 mod token;
 
@@ -57,7 +58,33 @@ enum Command {
     #[command(subcommand)]
     System(SystemCommand),
     /// Create a new container
-    Create(containers::CreateArgs),
+    Create(Box<containers::CreateArgs>),
+    /// Create and run a new container from an image
+    Run(Box<run::RunArgs>),
+    /// Start one or more stopped containers
+    Start(run::StartArgs),
+    /// Stop one or more running containers
+    Stop(run::StopArgs),
+    /// Restart one or more containers
+    Restart(run::StopArgs),
+    /// Kill one or more running containers
+    Kill(run::KillArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(run::NamesArgs),
+    /// Fetch the logs of a container
+    Logs(run::LogsArgs),
+    /// Pause all processes within one or more containers
+    Pause(run::NamesArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(run::NamesArgs),
+    /// Display system-wide information (the container runtime)
+    Info,
+    /// The per-container monitor (started by strata itself)
+    #[command(hide = true)]
+    Monitor {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// List containers
     Ps(containers::PsArgs),
     /// Copy files/folders between a container and the local filesystem
@@ -203,7 +230,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login(a) => registry::login(a),
         Command::Logout(a) => registry::logout(a),
         Command::Search(a) => registry::search(&open(&root)?, a),
-        Command::Create(a) => containers::create(&open(&root)?, a),
+        Command::Create(a) => containers::create(&open(&root)?, *a),
+        Command::Run(a) => run::run(&open(&root)?, *a),
+        Command::Start(a) => run::start(&open(&root)?, a),
+        Command::Stop(a) => run::stop(&open(&root)?, a),
+        Command::Restart(a) => run::restart(&open(&root)?, a),
+        Command::Kill(a) => run::kill(&open(&root)?, a),
+        Command::Wait(a) => run::wait(&open(&root)?, a),
+        Command::Logs(a) => run::logs(&open(&root)?, a),
+        Command::Pause(a) => run::pause(&open(&root)?, a),
+        Command::Unpause(a) => run::unpause(&open(&root)?, a),
+        Command::Info => run::info(&open(&root)?),
+        Command::Monitor { args } => run::monitor(args),
         Command::Ps(a) => containers::ps(&open(&root)?, a),
         Command::Cp(a) => containers::cp(&open(&root)?, a),
         Command::Fs(c) => containers::fs(&open(&root)?, c),
