@@ -342,9 +342,11 @@ impl Engine {
         let network = match o.network.as_deref().unwrap_or("") {
             "" | "none" => "none",
             "host" => "host",
-            other => return Err(EngineError::invalid(format!(
+            other => {
+                return Err(EngineError::invalid(format!(
                 "network mode {other:?} is not supported yet: use --network none or --network host"
-            ))),
+            )))
+            }
         };
         if let Some(m) = o.memory {
             if m < 6 * 1024 * 1024 {

@@ -1,0 +1,252 @@
+//! Issue #13 through the real CLI: containers that run (runc, a busybox image), their logs,
+//! lifecycle, exit codes, and the writable layer a process changed read by `diff`/`commit`.
+
+use e2e::{busybox_rootfs, require, tar_of, Store};
+use std::time::{Duration, Instant};
+
+fn bb_store() -> Store {
+    require("runc");
+    let store = Store::new();
+    let rootfs = store.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    store.ok(&["import", tar.to_str().unwrap(), "busybox"]);
+    store
+}
+
+fn mounts_under(s: &Store) -> Vec<String> {
+    let root = s.root().display().to_string();
+    std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .filter(|l| l.split(' ').nth(1).is_some_and(|m| m.starts_with(&root)))
+        .map(str::to_string)
+        .collect()
+}
+
+fn until(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn run_rm_prints_and_leaves_no_container() {
+    let s = bb_store();
+    let out = s.run(&["run", "--rm", "busybox", "echo", "hi"]);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (0, "hi\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(s.ok(&["ps", "-a", "-q"]), "");
+    let left: Vec<_> = std::fs::read_dir(s.root().join("containers"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(mounts_under(&s).is_empty());
+    // stderr and the exit code come through; the runtime's info names runc.
+    let out = s.run(&["run", "--rm", "busybox", "sh", "-c", "echo err >&2; exit 3"]);
+    assert_eq!((out.status, out.stderr.as_str()), (3, "err\n"));
+    let info = s.ok(&["info"]);
+    assert!(
+        info.lines().any(|l| l.starts_with("Runtime: runc")),
+        "{info}"
+    );
+}
+
+#[test]
+fn missing_command_is_127_with_dockers_text() {
+    let s = bb_store();
+    let out = s.run(&["run", "--name", "nf", "busybox", "nosuchcmd"]);
+    assert_eq!(out.status, 127, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(r#"exec: "nosuchcmd": executable file not found in $PATH"#),
+        "{}",
+        out.stderr
+    );
+    let ps = s.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert_eq!(ps, "nf Created\n");
+    // A directory cannot be invoked: 126.
+    let out = s.run(&["run", "--rm", "busybox", "/etc"]);
+    assert_eq!(out.status, 126, "{}", out.stderr);
+    assert_eq!(s.ok(&["ps", "-a", "-q"]).lines().count(), 1);
+}
+
+#[test]
+fn detached_run_logs_pause_stop_wait_restart_rm() {
+    let s = bb_store();
+    let id = s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "busybox",
+        "sh",
+        "-c",
+        "echo up; trap 'echo bye; exit 7' TERM; while true; do sleep 0.1; done",
+    ]);
+    assert_eq!(id.trim().len(), 64);
+    until("the log line", || s.ok(&["logs", "web"]) == "up\n");
+    let ps = s.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("web Up "), "{ps}");
+    s.ok(&["pause", "web"]);
+    let ps = s.ok(&["ps", "--format", "{{.Status}} {{.State}}"]);
+    assert!(ps.trim_end().ends_with("(Paused) paused"), "{ps}");
+    let (_, err) = s.fail(&["pause", "web"]);
+    assert!(err.contains("is already paused"), "{err}");
+    s.ok(&["unpause", "web"]);
+    let (_, err) = s.fail(&["rm", "web"]);
+    assert!(err.contains("container is running"), "{err}");
+    assert_eq!(s.ok(&["stop", "-t", "5", "web"]), "web\n");
+    assert_eq!(s.ok(&["wait", "web"]), "7\n");
+    assert_eq!(s.ok(&["logs", "web"]), "up\nbye\n");
+    assert_eq!(s.ok(&["logs", "--tail", "1", "web"]), "bye\n");
+    let ps = s.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("web Exited (7) "), "{ps}");
+    assert!(s.ok(&["ps", "-q"]).is_empty());
+    assert!(mounts_under(&s).is_empty(), "{:?}", mounts_under(&s));
+    // restart runs it again; logs accumulate as Docker's do.
+    s.ok(&["restart", "web"]);
+    until("the second run", || {
+        s.ok(&["logs", "web"]) == "up\nbye\nup\n"
+    });
+    // kill -s sends the signal; the process' own exit code is recorded.
+    s.ok(&["kill", "-s", "TERM", "web"]);
+    assert_eq!(s.ok(&["wait", "web"]), "7\n");
+    let (_, err) = s.fail(&["kill", "web"]);
+    assert!(err.contains("is not running"), "{err}");
+    s.ok(&["start", "web"]);
+    assert_eq!(s.ok(&["rm", "-f", "web"]), "web\n");
+    assert_eq!(s.ok(&["ps", "-a", "-q"]), "");
+    assert!(mounts_under(&s).is_empty());
+    assert!(!s.root().join("runtime/runc").join(id.trim()).exists());
+}
+
+#[test]
+fn stop_kills_a_process_that_ignores_the_signal() {
+    let s = bb_store();
+    s.ok(&["run", "-d", "--name", "sleeper", "busybox", "sleep", "300"]);
+    let t = Instant::now();
+    s.ok(&["stop", "-t", "1", "sleeper"]);
+    assert!(t.elapsed() >= Duration::from_secs(1));
+    assert_eq!(s.ok(&["wait", "sleeper"]), "137\n");
+}
+
+#[test]
+fn interactive_stdin_and_environment() {
+    let s = bb_store();
+    let out = s.run_stdin(
+        &["run", "-i", "--rm", "-e", "GREETING=hello", "-w", "/srv/app", "-u", "nobody", "busybox", "sh", "-c",
+          "read x; echo \"$GREETING $x from $(pwd) as $(id -u):$(id -g)\"; echo $HOSTNAME | wc -c"],
+        b"world\n",
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "hello world from /srv/app as 65534:65534\n13\n");
+    let (code, err) = s.fail(&["run", "--rm", "-u", "nosuchuser", "busybox", "true"]);
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("unable to find user nosuchuser: no matching entries in passwd file"),
+        "{err}"
+    );
+    // --entrypoint replaces the image's and the command becomes its arguments.
+    let out = s.ok(&["run", "--rm", "--entrypoint", "echo", "busybox", "a", "b"]);
+    assert_eq!(out, "a b\n");
+}
+
+#[test]
+fn a_process_changes_files_and_diff_and_commit_see_them() {
+    let s = bb_store();
+    s.ok(&[
+        "run",
+        "--name",
+        "work",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /usr/local/bin && printf '#!/bin/sh\\necho vim\\n' > /usr/local/bin/vim && chmod 755 /usr/local/bin/vim && rm /bin/ls && rm -r /home && mkdir /home && touch /home/new",
+    ]);
+    let diff = s.ok(&["diff", "work"]);
+    assert_eq!(
+        diff,
+        "C /bin\nD /bin/ls\nC /home\nA /home/new\nC /usr\nA /usr/local\nA /usr/local/bin\nA /usr/local/bin/vim\n"
+    );
+    // The writable layer is back in the OCI form: a whiteout file, an opaque marker.
+    let id = s.ok(&["ps", "-a", "-q", "--no-trunc"]);
+    let upper = s.root().join("containers").join(id.trim()).join("upper");
+    assert!(upper.join("bin/.wh.ls").is_file());
+    assert!(upper.join("home/.wh..wh..opq").is_file());
+    s.ok(&[
+        "commit",
+        "-m",
+        "vim cmd added",
+        "-a",
+        "dev",
+        "work",
+        "dev/vim:1",
+    ]);
+    let out = s.run(&[
+        "run",
+        "--rm",
+        "dev/vim:1",
+        "sh",
+        "-c",
+        "command -v vim; vim; ls /bin/ls",
+    ]);
+    assert_eq!(out.status, 1);
+    assert_eq!(out.stdout, "/usr/local/bin/vim\nvim\n");
+    assert!(
+        out.stderr.contains("/bin/ls: No such file or directory"),
+        "{}",
+        out.stderr
+    );
+    // Running again sees its own earlier changes (the writable layer persists across runs):
+    // /bin/ls is gone, so the script fails there, with its code.
+    let again = s.run(&["start", "-a", "work"]);
+    assert_eq!(again.status, 1);
+    assert!(again.stderr.contains("/bin/ls"), "{}", again.stderr);
+    assert_eq!(s.ok(&["diff", "work"]), diff);
+}
+
+#[test]
+fn sigkill_of_the_monitor_leaves_a_container_the_next_command_reconciles() {
+    let s = bb_store();
+    let id = s.ok(&["run", "-d", "--name", "orphan", "busybox", "sleep", "300"]);
+    let dir = s.root().join("containers").join(id.trim());
+    let st: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+    let (monitor, pid) = (
+        st["monitor_pid"].as_i64().unwrap(),
+        st["pid"].as_i64().unwrap(),
+    );
+    e2e::sh("kill", &["-9", &monitor.to_string()]);
+    until("the monitor's end", || {
+        std::fs::read_to_string(format!("/proc/{monitor}/stat"))
+            .map(|s| s.contains(") Z"))
+            .unwrap_or(true)
+    });
+    // The process lives on and the container is still up.
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    let ps = s.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("orphan Up "), "{ps}");
+    // Once it ends too, it is exited (its code was never seen: 255), and rm leaves nothing.
+    e2e::sh("kill", &["-9", &pid.to_string()]);
+    until("the exit", || {
+        s.ok(&["ps", "-a", "--format", "{{.Status}}"])
+            .starts_with("Exited (255)")
+    });
+    assert!(mounts_under(&s).is_empty());
+    s.ok(&["rm", "orphan"]);
+    assert!(!dir.exists());
+    assert!(!s.root().join("runtime/runc").join(id.trim()).exists());
+    assert!(!std::path::Path::new("/sys/fs/cgroup/memory/strata")
+        .join(id.trim())
+        .exists());
+}
