@@ -131,6 +131,46 @@ fn detached_run_logs_pause_stop_wait_restart_rm() {
 }
 
 #[test]
+fn a_running_container_is_read_live_and_a_detached_rm_one_goes_at_its_end() {
+    let s = bb_store();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "live",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /tmp/made; rm /bin/ls; touch /tmp/ready; sleep 300",
+    ]);
+    until("the changes", || {
+        s.ok(&["diff", "live"]).contains("A /tmp/ready")
+    });
+    assert_eq!(
+        s.ok(&["diff", "live"]),
+        "C /bin\nD /bin/ls\nC /tmp\nA /tmp/made\nA /tmp/ready\n"
+    );
+    // Files cannot be changed from outside while it runs (not yet supported): a clear error.
+    let (_, err) = s.fail(&["fs", "rm", "live", "/etc/passwd"]);
+    assert!(err.contains("container live is running"), "{err}");
+    s.ok(&["rm", "-f", "live"]);
+    // `run -d --rm`: removed by the monitor's clean-up once it ends, no client needed.
+    s.ok(&[
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        "brief",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.2",
+    ]);
+    until("the removal", || s.ok(&["ps", "-a", "-q"]).is_empty());
+    assert!(mounts_under(&s).is_empty());
+}
+
+#[test]
 fn stop_kills_a_process_that_ignores_the_signal() {
     let s = bb_store();
     s.ok(&["run", "-d", "--name", "sleeper", "busybox", "sleep", "300"]);

@@ -415,7 +415,7 @@ impl Engine {
     }
 
     fn upper_changeset(&self, id: &str) -> Result<Changeset> {
-        with_packed(&self.upper_dir(id), |tar| {
+        with_packed(&self.readable_upper(id)?, |tar| {
             layer_diff::read_changeset(tar).map_err(|e| EngineError::invalid(e.to_string()))
         })
     }
@@ -426,7 +426,7 @@ impl Engine {
         let mut layers = self.image_changesets(&c.image)?;
         let mut dirs = self.image_layer_dirs(&c.image)?;
         layers.push(self.upper_changeset(&c.id)?);
-        dirs.push(self.upper_dir(&c.id));
+        dirs.push(self.readable_upper(&c.id)?);
         Ok((Union::build(&layers), dirs))
     }
 
@@ -444,7 +444,7 @@ impl Engine {
         let c = self.container(input)?;
         let lower = Union::build(&self.image_changesets(&c.image)?);
         let mut out = Vec::new();
-        walk_upper(&self.upper_dir(&c.id), "", &lower, &mut out)?;
+        walk_upper(&self.readable_upper(&c.id)?, "", &lower, &mut out)?;
         out.sort();
         Ok(out)
     }
@@ -506,6 +506,7 @@ impl Engine {
     /// lower layer provides it).
     pub fn container_remove_path(&self, input: &str, path: &str) -> Result<()> {
         let c = self.container(input)?;
+        self.refuse_if_running(&c)?;
         let p = user_path(path)?;
         if p.is_empty() {
             return Err(EngineError::invalid("cannot remove the root directory"));
@@ -544,6 +545,7 @@ impl Engine {
     /// replaces a deleted lower directory is made opaque.
     pub fn container_mkdir(&self, input: &str, path: &str) -> Result<()> {
         let c = self.container(input)?;
+        self.refuse_if_running(&c)?;
         let p = user_path(path)?;
         let (merged, lower) = self.unions(&c)?;
         if merged.get(&p).is_some() {
@@ -592,6 +594,7 @@ impl Engine {
     /// directory `dest` of the container's root, through the writable layer.
     pub fn container_put_archive(&self, input: &str, dest: &str, r: impl Read) -> Result<()> {
         let c = self.container(input)?;
+        self.refuse_if_running(&c)?;
         let d = user_path(dest)?;
         let (merged, lower) = self.unions(&c)?;
         if !d.is_empty() {
@@ -746,7 +749,7 @@ impl Engine {
         crate::apply_changes(&mut exec, &opts.changes)?;
 
         let _lease = self.leases.shared()?;
-        let layer = with_packed(&self.upper_dir(&c.id), |tar| {
+        let layer = with_packed(&self.readable_upper(&c.id)?, |tar| {
             Ok(blob_store::ingest_layer(&self.blobs, tar)?)
         })?;
         let empty = layer.diff_id.hex() == EMPTY_TAR;

@@ -398,7 +398,20 @@ impl Engine {
                 .unwrap_or_else(|| "SIGTERM".into()),
             stop_timeout: o.stop_timeout,
         };
-        if let Err(e) = self.write_run_config(&info.id, &rc) {
+        // The container's configuration is what runs (Docker's `Config`): `inspect` and
+        // `commit` read it.
+        let mut info = info;
+        info.config.entrypoint = (!rc.entrypoint.is_empty()).then(|| rc.entrypoint.clone());
+        info.config.cmd = (!rc.cmd.is_empty()).then(|| rc.cmd.clone());
+        info.config.env = (!rc.env.is_empty()).then(|| rc.env.clone());
+        info.config.working_dir = (!rc.working_dir.is_empty()).then(|| rc.working_dir.clone());
+        info.config.user = (!rc.user.is_empty()).then(|| rc.user.clone());
+        let written = self.write_run_config(&info.id, &rc).and_then(|_| {
+            let json = serde_json::to_vec_pretty(&info)
+                .map_err(|e| EngineError::invalid(e.to_string()))?;
+            crate::write_atomic(&self.run_dir(&info.id).join("config.json"), &json)
+        });
+        if let Err(e) = written {
             let _ = self.remove_container(&info.id, true);
             return Err(e);
         }
@@ -451,7 +464,13 @@ impl Engine {
         }
         .to_string();
         if st.status != Status::Running {
-            self.finish_run(&c.id)?;
+            if self.finish_run(&c.id)? && st.status == Status::Exited {
+                self.emit(
+                    crate::Event::new("container", "die", c.id.clone())
+                        .with("name", c.name.clone())
+                        .with("exitCode", st.exit_code.unwrap_or(0).to_string()),
+                );
+            }
         } else if let Ok(rt) = self.runtime() {
             if let Ok(Some(rs)) = rt.state(&c.id) {
                 if rs.status == "paused" {
@@ -530,6 +549,40 @@ impl Engine {
         Ok(rootfs)
     }
 
+    /// The writable layer in OCI form for readers (`diff`, `commit`, `export`, `cp` out): the
+    /// container's `upper/`, or, while a run holds it in overlay form, a fresh OCI-form copy
+    /// of `upper.run/` (files hard-linked) in `upper.snap/`.
+    pub(crate) fn readable_upper(&self, id: &str) -> Result<PathBuf> {
+        let dir = self.run_dir(id);
+        let upper_run = dir.join("upper.run");
+        if !upper_run.is_dir() {
+            return Ok(self.upper_dir(id));
+        }
+        let lock = fs::File::open(&dir).map_err(io(format!("open {}", dir.display())))?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor owned here; released when it is closed.
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        if !upper_run.is_dir() {
+            return Ok(self.upper_dir(id));
+        }
+        let snap = dir.join("upper.snap");
+        let _ = fs::remove_dir_all(&snap);
+        from_overlay(&upper_run, &snap)?;
+        Ok(snap)
+    }
+
+    /// Writers of the writable layer (`cp` in, `fs rm`, `fs mkdir`) refuse a running
+    /// container: its layer is the overlay's upper directory then.
+    pub(crate) fn refuse_if_running(&self, c: &ContainerInfo) -> Result<()> {
+        if self.run_dir(&c.id).join("upper.run").is_dir() && self.process_state(c)?.is_running() {
+            return Err(EngineError::Conflict(format!(
+                "container {} is running: changing its files from outside is not supported yet; stop it first",
+                c.name
+            )));
+        }
+        Ok(())
+    }
+
     /// The container's init layer (`init.ovl/`), Docker's `-init` layer: the mount points
     /// the runtime needs (`/proc`, `/sys`, `/dev`, `/etc/hostname`, `/etc/hosts`,
     /// `/etc/resolv.conf`, …) present below the writable layer, so the runtime never creates
@@ -558,12 +611,12 @@ impl Engine {
 
     /// After a run: unmounts the root and brings the writable layer back into OCI form.
     /// Idempotent; serialised by a lock on the container's directory.
-    fn finish_run(&self, id: &str) -> Result<()> {
+    fn finish_run(&self, id: &str) -> Result<bool> {
         let dir = self.run_dir(id);
         let upper_run = dir.join("upper.run");
         let rootfs = self.rootfs_dir(id);
         if !upper_run.exists() && !crate::mount::is_mounted(&rootfs) {
-            return Ok(());
+            return Ok(false);
         }
         let lock = fs::File::open(&dir).map_err(io(format!("open {}", dir.display())))?;
         use std::os::fd::AsRawFd;
@@ -579,7 +632,10 @@ impl Engine {
                 ));
             }
         }
-        if upper_run.exists() {
+        if !upper_run.exists() {
+            return Ok(false);
+        }
+        {
             let tmp = dir.join("upper.tmp");
             let old = dir.join("upper.old");
             let _ = fs::remove_dir_all(&tmp);
@@ -594,7 +650,20 @@ impl Engine {
             fs::remove_dir_all(&upper_run).map_err(io("remove upper.run"))?;
         }
         let _ = fs::remove_dir_all(dir.join("work.run"));
+        let _ = fs::remove_dir_all(dir.join("upper.snap"));
         let _ = fs::remove_dir(&rootfs);
+        Ok(true)
+    }
+
+    /// The clean-up a monitor runs after its container ended (`strata container-exited`):
+    /// finishes the run (unmount, writable layer back in OCI form, `die` event) and removes a
+    /// detached `--rm` container.
+    pub fn container_exited(&self, input: &str) -> Result<()> {
+        let c = self.container(input)?;
+        let p = self.process_state(&c)?;
+        if !p.is_running() && self.run_dir(&c.id).join("autoremove").exists() {
+            self.remove_container_checked(&c.id, true)?;
+        }
         Ok(())
     }
 
@@ -655,8 +724,16 @@ impl Engine {
             fs::create_dir_all(&bundle).map_err(io("create the bundle"))?;
             spec::write_bundle(&bundle, &s)?;
             let _ = fs::remove_file(dir.join(state::STATE_FILE));
-            let exe = std::env::current_exe().map_err(io("find the strata binary"))?;
-            let mut program = std::process::Command::new(exe);
+            // A detached `--rm` container is removed by the clean-up after its end; an
+            // attached one by its client once it has the exit code.
+            let marker = dir.join("autoremove");
+            if rc.auto_remove && !attach {
+                fs::write(&marker, b"").map_err(io("write the autoremove marker"))?;
+            } else {
+                let _ = fs::remove_file(&marker);
+            }
+            let exe_path = std::env::current_exe().map_err(io("find the strata binary"))?;
+            let mut program = std::process::Command::new(&exe_path);
             program.arg("monitor");
             let margs = MonitorArgs {
                 runtime: rt.clone(),
@@ -668,6 +745,13 @@ impl Engine {
                 stdin: rc.open_stdin,
                 stdin_once: rc.open_stdin,
                 wait_attach: attach,
+                on_exit: vec![
+                    exe_path.clone().into(),
+                    "--root".into(),
+                    self.root.clone().into(),
+                    "container-exited".into(),
+                    c.id.clone().into(),
+                ],
             };
             Ok(monitor::spawn(program, &margs)?)
         })();

@@ -63,6 +63,9 @@ pub struct MonitorArgs {
     pub stdin_once: bool,
     /// Do not start the process until an attach client is connected (`run` without `-d`).
     pub wait_attach: bool,
+    /// A command the monitor runs once the end is recorded (the engine's clean-up:
+    /// unmount, events, `--rm`); empty for none.
+    pub on_exit: Vec<OsString>,
 }
 
 /// A step of the start, as the monitor reports it to its caller.
@@ -110,6 +113,10 @@ impl MonitorArgs {
                 v.push(flag.into());
             }
         }
+        if !self.on_exit.is_empty() {
+            v.push("--on-exit".into());
+            v.extend(self.on_exit.iter().cloned());
+        }
         v
     }
 
@@ -129,6 +136,7 @@ impl MonitorArgs {
             stdin: false,
             stdin_once: false,
             wait_attach: false,
+            on_exit: Vec::new(),
         };
         let mut it = args.into_iter();
         while let Some(k) = it.next() {
@@ -149,6 +157,10 @@ impl MonitorArgs {
                 "--stdin" => a.stdin = true,
                 "--stdin-once" => a.stdin_once = true,
                 "--wait-attach" => a.wait_attach = true,
+                "--on-exit" => {
+                    a.on_exit = it.by_ref().collect();
+                    break;
+                }
                 other => {
                     return Err(RuntimeError::Invalid(format!(
                         "monitor: unknown argument {other}"
@@ -697,6 +709,16 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
     let _ = std::fs::remove_file(a.dir.join(CONTROL_SOCKET));
     for c in out.clients.lock().unwrap().drain(..) {
         let _ = c.shutdown(std::net::Shutdown::Both);
+    }
+    if let Some((prog, rest)) = a.on_exit.split_first() {
+        let r = Command::new(prog)
+            .args(rest)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status();
+        if let Err(e) = r {
+            eprintln!("monitor {}: on-exit command: {e}", a.id);
+        }
     }
     Ok(())
 }

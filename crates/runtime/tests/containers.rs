@@ -51,6 +51,7 @@ fn case(cmd: &[&str], tweak: impl FnOnce(&mut SpecOptions, &mut MonitorArgs)) ->
         stdin: false,
         stdin_once: false,
         wait_attach: false,
+        on_exit: Vec::new(),
     };
     tweak(&mut o, &mut args);
     args.tty = o.tty;
@@ -127,6 +128,35 @@ fn echo_is_logged_as_json_file_and_exits_0() {
     assert!(l[0].time.ends_with('Z') && l[0].time.contains('T'));
     // The runtime's state is gone: the monitor deleted it.
     assert_eq!(c.args.runtime.state(&c.args.id).unwrap(), None);
+}
+
+#[test]
+fn on_exit_command_runs_after_the_end_is_recorded() {
+    let c = case(&["sh", "-c", "exit 5"], |_, _| {});
+    let mut args = c.args.clone();
+    let marker = c.args.dir.join("seen");
+    args.on_exit = vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        format!(
+            "cat {}/state.json > {}",
+            c.args.dir.display(),
+            marker.display()
+        )
+        .into(),
+    ];
+    monitor::spawn(monitor_cmd(), &args)
+        .unwrap()
+        .wait_started()
+        .unwrap();
+    let t = Instant::now();
+    while !marker.exists() {
+        assert!(t.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let seen: ContainerState = serde_json::from_slice(&std::fs::read(&marker).unwrap()).unwrap();
+    assert_eq!((seen.status, seen.exit_code), (Status::Exited, Some(5)));
 }
 
 #[test]

@@ -79,6 +79,9 @@ enum Command {
     Unpause(run::NamesArgs),
     /// Display system-wide information (the container runtime)
     Info,
+    /// The clean-up a container's monitor runs after its end (started by strata itself)
+    #[command(hide = true, name = "container-exited")]
+    ContainerExited { id: String },
     /// The per-container monitor (started by strata itself)
     #[command(hide = true)]
     Monitor {
@@ -242,6 +245,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unpause(a) => run::unpause(&open(&root)?, a),
         Command::Info => run::info(&open(&root)?),
         Command::Monitor { args } => run::monitor(args),
+        Command::ContainerExited { id } => Ok(open(&root)?.container_exited(&id)?),
         Command::Ps(a) => containers::ps(&open(&root)?, a),
         Command::Cp(a) => containers::cp(&open(&root)?, a),
         Command::Fs(c) => containers::fs(&open(&root)?, c),

@@ -287,7 +287,10 @@ fn attach_and_wait(
     drop(_raw);
     let code = engine.wait_container(&c.id)?;
     if rm {
-        engine.remove_container_checked(&c.id, true)?;
+        match engine.remove_container_checked(&c.id, true) {
+            Err(e) if e.kind() != engine::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
     }
     if code != 0 {
         return Err(Exit(code.clamp(0, 255) as u8).into());
