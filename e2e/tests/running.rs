@@ -171,6 +171,53 @@ fn a_running_container_is_read_live_and_a_detached_rm_one_goes_at_its_end() {
 }
 
 #[test]
+fn logs_follow_until_the_end_and_oom_kill_is_recorded() {
+    let s = bb_store();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talk",
+        "busybox",
+        "sh",
+        "-c",
+        "echo a; sleep 0.5; echo b >&2; sleep 0.3; echo c",
+    ]);
+    let t = Instant::now();
+    let out = s.run(&["logs", "-f", "talk"]);
+    assert!(
+        t.elapsed() >= Duration::from_millis(700),
+        "logs -f returned before the end"
+    );
+    assert_eq!(
+        (out.stdout.as_str(), out.stderr.as_str()),
+        ("a\nc\n", "b\n")
+    );
+    let ts = s.ok(&["logs", "-t", "--tail", "1", "talk"]);
+    assert!(ts.ends_with("Z c\n") && ts.starts_with("20"), "{ts}");
+    // --memory: the kernel's OOM killer ends it; inspect says so.
+    let out = s.run(&[
+        "run",
+        "--name",
+        "hog",
+        "-m",
+        "8m",
+        "busybox",
+        "sh",
+        "-c",
+        "x=aaaaaaaa; while true; do x=$x$x; done",
+    ]);
+    assert_eq!(out.status, 137, "{}", out.stderr);
+    let v: serde_json::Value =
+        serde_json::from_str(&s.ok(&["container", "inspect", "hog"])).unwrap();
+    assert_eq!(v[0]["State"]["OOMKilled"], true);
+    assert_eq!(v[0]["State"]["ExitCode"], 137);
+    assert_eq!(v[0]["State"]["Status"], "exited");
+    assert_eq!(v[0]["HostConfig"]["Memory"], 8 << 20);
+    assert_eq!(v[0]["Path"], "sh");
+}
+
+#[test]
 fn stop_kills_a_process_that_ignores_the_signal() {
     let s = bb_store();
     s.ok(&["run", "-d", "--name", "sleeper", "busybox", "sleep", "300"]);

@@ -419,28 +419,57 @@ pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Docker's container inspect JSON, the fields a process-less container has.
+/// Docker's container inspect JSON: what runs, its state and what was asked.
 pub fn container_json(engine: &Engine, c: &ContainerInfo) -> Value {
     let mut config = serde_json::to_value(&c.config).unwrap_or(Value::Null);
+    let rc = engine.run_config(c).unwrap_or_default();
     if let Some(m) = config.as_object_mut() {
         m.insert("Image".into(), json!(c.image_name));
+        m.insert("Tty".into(), json!(rc.tty));
+        m.insert("OpenStdin".into(), json!(rc.open_stdin));
+        m.insert("StdinOnce".into(), json!(rc.open_stdin));
+        m.insert("AttachStdin".into(), json!(rc.open_stdin));
+        m.insert(
+            "Hostname".into(),
+            json!(rc
+                .hostname
+                .clone()
+                .unwrap_or_else(|| c.id[..12].to_string())),
+        );
     }
-    let cmd = c.config.cmd.clone().unwrap_or_default();
-    let mut argv = c.config.entrypoint.clone().unwrap_or_default();
-    argv.extend(cmd);
+    let argv = rc.args();
     let (path, args) = match argv.split_first() {
         Some((p, rest)) => (p.clone(), rest.to_vec()),
         None => (String::new(), Vec::new()),
     };
+    let p = engine.process_state(c).unwrap_or(engine::ProcessState {
+        status: "created".into(),
+        pid: 0,
+        exit_code: 0,
+        started_at: engine::ZERO_TIME.into(),
+        finished_at: engine::ZERO_TIME.into(),
+        oom_killed: false,
+        error: String::new(),
+    });
     json!({
         "Id": c.id,
         "Created": c.created,
         "Path": path,
         "Args": args,
         "State": {
-            "Status": "created", "Running": false, "Paused": false, "Restarting": false,
-            "OOMKilled": false, "Dead": false, "Pid": 0, "ExitCode": 0, "Error": "",
-            "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"
+            "Status": p.status, "Running": p.is_running(), "Paused": p.status == "paused",
+            "Restarting": false, "OOMKilled": p.oom_killed, "Dead": false, "Pid": p.pid,
+            "ExitCode": p.exit_code, "Error": p.error,
+            "StartedAt": p.started_at, "FinishedAt": p.finished_at
+        },
+        "HostConfig": {
+            "AutoRemove": rc.auto_remove,
+            "NetworkMode": rc.network,
+            "Memory": rc.memory.unwrap_or(0),
+            "NanoCpus": rc.nano_cpus.unwrap_or(0),
+            "PidsLimit": rc.pids_limit,
+            "ReadonlyRootfs": rc.read_only,
+            "SecurityOpt": if rc.no_new_privileges { json!(["no-new-privileges"]) } else { Value::Null },
         },
         "Image": c.image.to_string(),
         "Name": format!("/{}", c.name),
