@@ -218,6 +218,58 @@ fn logs_follow_until_the_end_and_oom_kill_is_recorded() {
 }
 
 #[test]
+fn exec_runs_in_the_container_with_its_identity_rules() {
+    let s = bb_store();
+    s.ok(&[
+        "run", "-d", "--name", "box", "-e", "FROM=run", "busybox", "sleep", "300",
+    ]);
+    let out = s.ok(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "echo inside > /tmp/x; echo $FROM; ps -o comm | grep -c sleep",
+    ]);
+    assert_eq!(out, "run\n1\n");
+    assert_eq!(
+        s.ok(&[
+            "exec",
+            "-u",
+            "nobody",
+            "-e",
+            "FROM=exec",
+            "-w",
+            "/tmp",
+            "box",
+            "sh",
+            "-c",
+            "echo $(id -u) $FROM $(pwd)"
+        ]),
+        "65534 exec /tmp\n"
+    );
+    let out = s.run_stdin(&["exec", "-i", "box", "cat"], b"piped\n");
+    assert_eq!(out.stdout, "piped\n");
+    let (code, err) = s.fail(&["exec", "box", "nosuchcmd"]);
+    assert_eq!(code, 127);
+    assert!(
+        err.contains(r#"exec: "nosuchcmd": executable file not found in $PATH"#),
+        "{err}"
+    );
+    assert_eq!(s.fail(&["exec", "box", "sh", "-c", "exit 4"]).0, 4);
+    s.ok(&["pause", "box"]);
+    let (_, err) = s.fail(&["exec", "box", "true"]);
+    assert!(
+        err.contains("is paused, unpause the container before exec"),
+        "{err}"
+    );
+    s.ok(&["unpause", "box"]);
+    assert_eq!(s.ok(&["diff", "box"]), "C /tmp\nA /tmp/x\n");
+    s.ok(&["stop", "-t", "0", "box"]);
+    let (_, err) = s.fail(&["exec", "box", "true"]);
+    assert!(err.contains("is not running"), "{err}");
+}
+
+#[test]
 fn stop_kills_a_process_that_ignores_the_signal() {
     let s = bb_store();
     s.ok(&["run", "-d", "--name", "sleeper", "busybox", "sleep", "300"]);

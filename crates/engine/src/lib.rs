@@ -41,7 +41,9 @@ pub use registry::{
     check_login, host_platform, parse_platform, Progress, ProgressFn, PullOutcome, PushOutcome,
     RegistryEnv, SearchFilters, SearchResult,
 };
-pub use run::{CreateOptions, LogLine, ProcessState, RunConfig, ZERO_TIME};
+pub use run::{
+    CreateOptions, ExecOptions, LogLine, PreparedExec, ProcessState, RunConfig, ZERO_TIME,
+};
 pub use runtime;
 pub use tokens::{Principal, Role};
 

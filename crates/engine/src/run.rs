@@ -147,6 +147,33 @@ impl ProcessState {
     }
 }
 
+/// What `exec` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// The command and its arguments.
+    pub cmd: Vec<String>,
+    /// `-e KEY=value`, applied over the container's environment.
+    pub env: Vec<String>,
+    /// `-w` (default: the container's working directory).
+    pub workdir: Option<String>,
+    /// `-u` (default: the container's user).
+    pub user: Option<String>,
+    /// `-t`.
+    pub tty: bool,
+    /// `-d`.
+    pub detach: bool,
+}
+
+/// A prepared `exec`: run `command` with the caller's stdio, then give its status to
+/// [`Engine::exec_finished`].
+#[derive(Debug)]
+pub struct PreparedExec {
+    /// The runtime's `exec` command.
+    pub command: std::process::Command,
+    log: PathBuf,
+    process: PathBuf,
+}
+
 /// One stream of a container's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
@@ -788,6 +815,97 @@ impl Engine {
         self.run_dir(&c.id)
     }
 
+    /// `exec`: prepares the runtime's `exec` of a process in the running container, with the
+    /// container's environment, working directory, user and capabilities unless overridden.
+    pub fn prepare_exec(&self, input: &str, o: &ExecOptions) -> Result<PreparedExec> {
+        let c = self.container(input)?;
+        let p = self.process_state(&c)?;
+        if p.status == "paused" {
+            return Err(EngineError::Conflict(format!(
+                "Container {} is paused, unpause the container before exec",
+                c.id
+            )));
+        }
+        if !p.is_running() {
+            return Err(Self::not_running(&c));
+        }
+        if o.cmd.is_empty() {
+            return Err(EngineError::invalid("no command specified"));
+        }
+        let rc = self.run_config(&c)?;
+        let rt = self.runtime()?;
+        let dir = self.run_dir(&c.id);
+        let so = SpecOptions {
+            id: c.id.clone(),
+            rootfs: self.rootfs_dir(&c.id),
+            args: o.cmd.clone(),
+            env: merge_env(&rc.env, &o.env),
+            cwd: o.workdir.clone().unwrap_or_else(|| rc.working_dir.clone()),
+            user: o.user.clone().unwrap_or_else(|| rc.user.clone()),
+            tty: o.tty,
+            hostname: Some(
+                rc.hostname
+                    .clone()
+                    .unwrap_or_else(|| c.id[..12].to_string()),
+            ),
+            no_new_privileges: rc.no_new_privileges,
+            ..Default::default()
+        };
+        let process = spec::exec_process(&so)?;
+        let n = random_suffix();
+        let pj = dir.join(format!("exec-{n}.json"));
+        let log = dir.join(format!("exec-{n}.log"));
+        let json = serde_json::to_vec(&process).map_err(|e| EngineError::invalid(e.to_string()))?;
+        fs::write(&pj, json).map_err(io("write the exec process"))?;
+        let mut command = std::process::Command::new(&rt.binary);
+        command
+            .arg("--root")
+            .arg(&rt.root)
+            .arg("--log")
+            .arg(&log)
+            .arg("--log-format")
+            .arg("json")
+            .arg("exec")
+            .arg("--process")
+            .arg(&pj);
+        if o.detach {
+            command.arg("--detach");
+        }
+        command.arg(&c.id);
+        self.emit(crate::Event::new("container", "exec_start", c.id.clone()).with("execID", n));
+        Ok(PreparedExec {
+            command,
+            log,
+            process: pj,
+        })
+    }
+
+    /// The exit code of a finished `exec` (the process's own), or the runtime's failure to
+    /// start it as Docker reports it (126/127 with its text).
+    pub fn exec_finished(&self, e: PreparedExec, status: std::process::ExitStatus) -> Result<i32> {
+        let err = fs::read_to_string(&e.log).ok().and_then(|t| {
+            t.lines().rev().find_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                (v["level"] == "error" || v["level"] == "fatal")
+                    .then(|| v["msg"].as_str().map(str::to_string))?
+            })
+        });
+        let _ = fs::remove_file(&e.log);
+        let _ = fs::remove_file(&e.process);
+        if let Some(msg) = err {
+            if !status.success() {
+                return Err(EngineError::Runtime(runtime::RuntimeError::Start {
+                    exit_code: monitor::start_exit_code(&msg),
+                    msg: format!("OCI runtime exec failed: {msg}: unknown"),
+                }));
+            }
+        }
+        use std::os::unix::process::ExitStatusExt;
+        Ok(status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    }
+
     /// `wait`: blocks until the container is not running; its exit code. A container that
     /// never ran answers at once with its code.
     pub fn wait_container(&self, input: &str) -> Result<i32> {
@@ -971,6 +1089,15 @@ impl Engine {
         }
         self.remove_container(&c.id, force)
     }
+}
+
+fn random_suffix() -> String {
+    let mut b = [0u8; 6];
+    if let Ok(mut f) = fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// A signal as the runtime takes it: `SIGTERM`, `TERM`, `15` → `TERM`/`15`.

@@ -71,6 +71,8 @@ enum Command {
     Kill(run::KillArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(run::NamesArgs),
+    /// Execute a command in a running container
+    Exec(run::ExecArgs),
     /// Fetch the logs of a container
     Logs(run::LogsArgs),
     /// Pause all processes within one or more containers
@@ -241,6 +243,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kill(a) => run::kill(&open(&root)?, a),
         Command::Wait(a) => run::wait(&open(&root)?, a),
         Command::Logs(a) => run::logs(&open(&root)?, a),
+        Command::Exec(a) => run::exec(&open(&root)?, a),
         Command::Pause(a) => run::pause(&open(&root)?, a),
         Command::Unpause(a) => run::unpause(&open(&root)?, a),
         Command::Info => run::info(&open(&root)?),

@@ -526,6 +526,81 @@ pub fn logs(engine: &Engine, a: LogsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(Args)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short = 'd', long = "detach")]
+    detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long = "interactive")]
+    interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long = "tty")]
+    tty: bool,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir")]
+    workdir: Option<String>,
+    /// Username or UID (format: "<name|uid>[:<group|gid>]")
+    #[arg(short = 'u', long = "user")]
+    user: Option<String>,
+    /// CONTAINER
+    container: String,
+    /// COMMAND [ARG...]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    command: Vec<String>,
+}
+
+pub fn exec(engine: &Engine, a: ExecArgs) -> anyhow::Result<()> {
+    let env = a
+        .env
+        .iter()
+        .filter_map(|e| {
+            if e.contains('=') {
+                Some(e.clone())
+            } else {
+                std::env::var(e).ok().map(|v| format!("{e}={v}"))
+            }
+        })
+        .collect();
+    let mut p = engine.prepare_exec(
+        &a.container,
+        &engine::ExecOptions {
+            cmd: a.command.clone(),
+            env,
+            workdir: a.workdir.clone(),
+            user: a.user.clone(),
+            tty: a.tty,
+            detach: a.detach,
+        },
+    )?;
+    if !a.interactive || a.detach {
+        p.command.stdin(std::process::Stdio::null());
+    }
+    if a.detach {
+        p.command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+    }
+    let status = p.command.status()?;
+    match engine.exec_finished(p, status) {
+        Ok(0) => Ok(()),
+        Ok(code) => Err(Exit(code.clamp(0, 255) as u8).into()),
+        Err(e) => {
+            let code = match &e {
+                EngineError::Runtime(engine::runtime::RuntimeError::Start {
+                    exit_code, ..
+                }) => *exit_code,
+                _ => 126,
+            };
+            crate::report(&e);
+            Err(Exit(code.clamp(0, 255) as u8).into())
+        }
+    }
+}
+
 /// `strata info`: the runtime containers run with, or why none does.
 pub fn info(engine: &Engine) -> anyhow::Result<()> {
     let results = engine.probe_runtimes();
