@@ -269,6 +269,51 @@ fn exec_runs_in_the_container_with_its_identity_rules() {
     assert!(err.contains("is not running"), "{err}");
 }
 
+/// Runs `strata ARGS` inside a real pseudo-terminal (`script`) of `rows`x`cols`, typing each
+/// input after a pause; returns what the terminal showed and the exit code.
+fn in_terminal(s: &Store, args: &str, inputs: &[&str]) -> (String, i32) {
+    require("script");
+    let mut feed = String::from("sleep 1; ");
+    for i in inputs {
+        feed.push_str(&format!("printf '{i}'; sleep 0.7; "));
+    }
+    feed.push_str("sleep 1");
+    let cmd = format!(
+        "({feed}) | script -qec 'stty rows 33 cols 99; {} --root {} {args}' /dev/null",
+        e2e::strata_bin().display(),
+        s.root().display()
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&cmd)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn run_it_gives_a_shell_that_detaches_and_attaches() {
+    let s = bb_store();
+    let (screen, code) = in_terminal(
+        &s,
+        "run -it --name shell busybox sh",
+        &["echo $((6*7))\\n", "stty size\\n", "\\020\\021"],
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("\n42\n"), "{screen}");
+    assert!(screen.contains("\n33 99\n"), "{screen}");
+    let ps = s.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("shell Up "), "detached, still running: {ps}");
+    let (screen, code) = in_terminal(&s, "attach shell", &["echo back\\n", "exit 3\\n"]);
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("\nback\n"), "{screen}");
+    let ps = s.ok(&["ps", "-a", "--format", "{{.Status}}"]);
+    assert!(ps.starts_with("Exited (3)"), "{ps}");
+}
+
 #[test]
 fn stop_kills_a_process_that_ignores_the_signal() {
     let s = bb_store();

@@ -271,6 +271,9 @@ pub enum Control {
     },
     /// Close the container's stdin.
     CloseStdin(bool),
+    /// The attach client about to close detaches (the detach keys): its end does not close
+    /// the container's stdin.
+    Detach(bool),
 }
 
 /// Sends one request to the monitor's control socket.
@@ -401,6 +404,9 @@ fn copy_stream(out: Arc<Output>, stream: u8, mut src: File) -> std::thread::Join
 
 type StdinSlot = Arc<Mutex<Option<File>>>;
 
+/// Set by [`Control::Detach`]: the next attach client's end keeps the container's stdin open.
+static DETACHING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn serve_attach(
     listener: UnixListener,
     out: Arc<Output>,
@@ -433,7 +439,8 @@ fn serve_attach(
                         }
                     }
                 }
-                if stdin_once {
+                let detached = DETACHING.swap(false, std::sync::atomic::Ordering::SeqCst);
+                if stdin_once && !detached {
                     stdin.lock().unwrap().take();
                 }
             });
@@ -463,6 +470,9 @@ fn serve_control(listener: UnixListener, master: Option<Arc<File>>, stdin: Stdin
                     }
                     Ok(Control::CloseStdin(true)) => {
                         stdin.lock().unwrap().take();
+                    }
+                    Ok(Control::Detach(true)) => {
+                        DETACHING.store(true, std::sync::atomic::Ordering::SeqCst);
                     }
                     _ => {}
                 }

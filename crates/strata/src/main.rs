@@ -71,6 +71,8 @@ enum Command {
     Kill(run::KillArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(run::NamesArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(run::AttachArgs),
     /// Execute a command in a running container
     Exec(run::ExecArgs),
     /// Fetch the logs of a container
@@ -244,6 +246,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wait(a) => run::wait(&open(&root)?, a),
         Command::Logs(a) => run::logs(&open(&root)?, a),
         Command::Exec(a) => run::exec(&open(&root)?, a),
+        Command::Attach(a) => run::attach(&open(&root)?, a),
         Command::Pause(a) => run::pause(&open(&root)?, a),
         Command::Unpause(a) => run::unpause(&open(&root)?, a),
         Command::Info => run::info(&open(&root)?),

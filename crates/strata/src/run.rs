@@ -157,31 +157,77 @@ fn start_failed(engine: &Engine, id: &str, rm: bool, e: EngineError) -> anyhow::
     Exit(code.clamp(0, 255) as u8).into()
 }
 
-struct RawTerminal(Option<libc::termios>);
+/// The terminal's attributes before raw mode, restored on every way out.
+static SAVED_TERMIOS: std::sync::Mutex<Option<libc::termios>> = std::sync::Mutex::new(None);
+
+struct RawTerminal;
 
 impl RawTerminal {
     fn enable() -> RawTerminal {
         // SAFETY: termios calls on fd 0 with a zeroed struct they fill.
         unsafe {
             let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(0, &mut t) != 0 {
-                return RawTerminal(None);
+            if libc::tcgetattr(0, &mut t) == 0 {
+                *SAVED_TERMIOS.lock().unwrap() = Some(t);
+                libc::cfmakeraw(&mut t);
+                libc::tcsetattr(0, libc::TCSANOW, &t);
             }
-            let saved = t;
-            libc::cfmakeraw(&mut t);
-            libc::tcsetattr(0, libc::TCSANOW, &t);
-            RawTerminal(Some(saved))
         }
+        RawTerminal
+    }
+}
+
+fn restore_terminal() {
+    if let Some(t) = SAVED_TERMIOS.lock().unwrap().take() {
+        // SAFETY: restoring the saved attributes of fd 0.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
     }
 }
 
 impl Drop for RawTerminal {
     fn drop(&mut self) {
-        if let Some(t) = self.0 {
-            // SAFETY: restoring the saved attributes of fd 0.
-            unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
-        }
+        restore_terminal();
     }
+}
+
+/// Docker's default detach keys: ctrl-p, ctrl-q.
+const DETACH_KEYS: [u8; 2] = [0x10, 0x11];
+
+/// Copies stdin to the attach connection until EOF (then half-closes it, which closes the
+/// container's stdin) or the detach keys (then the client leaves, the container runs on).
+fn forward_stdin(mut w: std::os::unix::net::UnixStream, dir: std::path::PathBuf) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        let mut input = std::io::stdin();
+        let mut matched = 0usize;
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let mut out = Vec::with_capacity(n);
+            for &b in &buf[..n] {
+                if b == DETACH_KEYS[matched] {
+                    matched += 1;
+                    if matched == DETACH_KEYS.len() {
+                        let _ = monitor::control(&dir, &monitor::Control::Detach(true));
+                        let _ = w.write_all(&out);
+                        restore_terminal();
+                        eprintln!();
+                        std::process::exit(0);
+                    }
+                    continue;
+                }
+                out.extend_from_slice(&DETACH_KEYS[..matched]);
+                matched = 0;
+                out.push(b);
+            }
+            if w.write_all(&out).is_err() {
+                break;
+            }
+        }
+        let _ = w.shutdown(std::net::Shutdown::Write);
+    });
 }
 
 fn window_size() -> Option<(u16, u16)> {
@@ -235,24 +281,22 @@ fn attach_and_wait(
     if let Err(e) = engine.await_start(&c.id, &mut spawned) {
         return Err(start_failed(engine, &c.id, rm, e));
     }
+    stream(engine, c, conn, tty, stdin, rm)
+}
+
+/// Streams an attach connection: stdin forwarded when asked, output to stdout/stderr until the
+/// container's output ends; then its exit code (and `--rm`'s removal).
+fn stream(
+    engine: &Engine,
+    c: &engine::ContainerInfo,
+    conn: std::os::unix::net::UnixStream,
+    tty: bool,
+    stdin: bool,
+    rm: bool,
+) -> anyhow::Result<()> {
     let _raw = (tty && stdin && std::io::stdin().is_terminal()).then(RawTerminal::enable);
     if stdin {
-        let mut w = conn.try_clone()?;
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            let mut input = std::io::stdin();
-            loop {
-                match input.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if w.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-            let _ = w.shutdown(std::net::Shutdown::Write);
-        });
+        forward_stdin(conn.try_clone()?, engine.container_dir_of(c));
     }
     let mut r = conn;
     let mut out = std::io::stdout();
@@ -599,6 +643,49 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> anyhow::Result<()> {
             Err(Exit(code.clamp(0, 255) as u8).into())
         }
     }
+}
+
+#[derive(Args)]
+pub struct AttachArgs {
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    no_stdin: bool,
+    /// CONTAINER
+    container: String,
+}
+
+/// `attach`: the terminal joins a running container's stdio (detach with ctrl-p ctrl-q).
+pub fn attach(engine: &Engine, a: AttachArgs) -> anyhow::Result<()> {
+    let c = engine.container(&a.container)?;
+    let p = engine.process_state(&c)?;
+    if !p.is_running() {
+        anyhow::bail!("You cannot attach to a stopped container, start it first");
+    }
+    if p.status == "paused" {
+        anyhow::bail!("You cannot attach to a paused container, unpause it first");
+    }
+    let rc = engine.run_config(&c)?;
+    let dir = engine.container_dir_of(&c);
+    if rc.tty {
+        if let Some((h, w)) = window_size() {
+            let _ = monitor::control(
+                &dir,
+                &monitor::Control::Resize {
+                    height: h,
+                    width: w,
+                },
+            );
+        }
+    }
+    let conn = monitor::connect_attach(&dir)?;
+    stream(
+        engine,
+        &c,
+        conn,
+        rc.tty,
+        rc.open_stdin && !a.no_stdin,
+        false,
+    )
 }
 
 /// `strata info`: the runtime containers run with, or why none does.
