@@ -315,6 +315,77 @@ fn run_it_gives_a_shell_that_detaches_and_attaches() {
 }
 
 #[test]
+fn limits_networks_hostname_and_read_only_reach_the_process() {
+    let s = bb_store();
+    let out = s.ok(&[
+        "run", "--rm", "--cpus", "1.5", "--pids-limit", "10", "-m", "64m", "busybox", "sh", "-c",
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; ls /sys/class/net",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("150000"), "{out}");
+    assert_eq!(lines[1], "10");
+    assert_eq!(lines[2], "67108864");
+    // --network none (the default here): a namespace with only the loopback device.
+    assert_eq!(lines[3..], ["lo"]);
+    let host = std::fs::read_dir("/sys/class/net").unwrap().count();
+    let seen = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "sh",
+        "-c",
+        "ls /sys/class/net | wc -l",
+    ]);
+    assert_eq!(seen.trim(), host.to_string());
+    let (code, err) = s.fail(&["run", "--rm", "--network", "bridge", "busybox", "true"]);
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("network mode \"bridge\" is not supported yet"),
+        "{err}"
+    );
+    assert_eq!(
+        s.ok(&["run", "--rm", "--hostname", "myhost", "busybox", "hostname"]),
+        "myhost\n"
+    );
+    let out = s.run(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /x; echo $?",
+    ]);
+    assert_eq!(out.stdout, "1\n");
+    assert!(
+        out.stderr.contains("Read-only file system"),
+        "{}",
+        out.stderr
+    );
+    // Docker's read-only /proc paths (this kernel has no /proc/sysrq-trigger: /proc/sys is
+    // the one to write) and /sys; the capability set is Docker's.
+    let out = s.run(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /proc/sys/kernel/hostname; echo x > /sys/kernel/uevent_helper; \
+         [ -e /proc/sysrq-trigger ] && echo h > /proc/sysrq-trigger; grep CapEff /proc/self/status",
+    ]);
+    let refused = out.stderr.matches("Read-only file system").count();
+    let sysrq = std::path::Path::new("/proc/sysrq-trigger").exists();
+    assert_eq!(refused, if sysrq { 3 } else { 2 }, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("CapEff:\t00000000a80425fb"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn stop_kills_a_process_that_ignores_the_signal() {
     let s = bb_store();
     s.ok(&["run", "-d", "--name", "sleeper", "busybox", "sleep", "300"]);

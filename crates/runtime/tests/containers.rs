@@ -202,8 +202,9 @@ fn isolation_pid_namespace_proc_and_capabilities() {
         &[
             "sh",
             "-c",
-            "ps -o pid,comm | tail -n +2; echo h > /proc/sysrq-trigger || echo sysrq-refused; \
-             grep CapEff /proc/self/status; hostname; echo x > /sys/kernel/uevent_helper || echo sys-refused",
+            "ps -o pid,comm | tail -n +2; echo x > /proc/sys/kernel/hostname || echo procsys-refused; \
+             grep CapEff /proc/self/status; hostname; echo x > /sys/kernel/uevent_helper || echo sys-refused; \
+             [ -e /proc/sysrq-trigger ] && { echo h > /proc/sysrq-trigger || echo trigger-refused; }; true",
         ],
         |_, _| {},
     );
@@ -214,12 +215,26 @@ fn isolation_pid_namespace_proc_and_capabilities() {
     // Only the container's own processes: the shell (PID 1) and what it runs.
     let pids: Vec<&str> = lines
         .iter()
-        .take_while(|l| !l.starts_with("sysrq"))
+        .take_while(|l| !l.starts_with("procsys"))
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
     assert_eq!(pids[0], "1", "{out}");
     assert!(pids.len() <= 3, "{out}");
-    assert!(out.contains("sysrq-refused"), "{out}");
+    // /proc/sys (and /proc/sysrq-trigger, where the kernel has it) are read-only.
+    assert!(out.contains("procsys-refused"), "{out}");
+    if Path::new("/proc/sysrq-trigger").exists() {
+        assert!(out.contains("trigger-refused"), "{out}");
+    }
+    let errors: String = logs(&c.args.dir)
+        .into_iter()
+        .filter(|e| e.stream == "stderr")
+        .map(|e| e.log)
+        .collect();
+    assert_eq!(
+        errors.matches("Read-only file system").count(),
+        2,
+        "{errors}"
+    );
     assert!(out.contains("sys-refused"), "{out}");
     // Docker's default capability set.
     assert!(out.contains("CapEff:\t00000000a80425fb"), "{out}");

@@ -344,7 +344,15 @@ fn stream(
 
 pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<()> {
     let opts = a.flags.options()?;
-    let c = engine.create_container_with(&a.flags.image, &opts)?;
+    let c = match engine.create_container_with(&a.flags.image, &opts) {
+        Ok(c) => c,
+        Err(e) => {
+            // Docker's CLI: a daemon error is exit status 125.
+            eprintln!("strata: Error response from daemon: {e}");
+            eprintln!("Run 'strata run --help' for more information");
+            return Err(Exit(125).into());
+        }
+    };
     if a.detach {
         let started = engine.start_container(&c.id, false).and_then(|s| match s {
             Some(mut s) => engine.await_start(&c.id, &mut s).map(drop),
