@@ -264,9 +264,25 @@ fn exec_runs_in_the_container_with_its_identity_rules() {
     );
     s.ok(&["unpause", "box"]);
     assert_eq!(s.ok(&["diff", "box"]), "C /tmp\nA /tmp/x\n");
+    // top lists the container's processes only.
+    let top = s.ok(&["top", "box"]);
+    let lines: Vec<&str> = top.lines().collect();
+    assert!(
+        lines[0].starts_with("UID") && lines[0].contains("PID") && lines[0].ends_with("CMD"),
+        "{top}"
+    );
+    assert_eq!(lines.len(), 2, "{top}");
+    assert!(lines[1].ends_with("sleep 300"), "{top}");
     s.ok(&["stop", "-t", "0", "box"]);
     let (_, err) = s.fail(&["exec", "box", "true"]);
     assert!(err.contains("is not running"), "{err}");
+    // container prune removes what is not running, and only that.
+    s.ok(&["run", "-d", "--name", "keeper", "busybox", "sleep", "300"]);
+    let pruned = s.ok(&["container", "prune", "-f"]);
+    assert!(pruned.starts_with("Deleted Containers:\n"), "{pruned}");
+    assert!(pruned.contains("Total reclaimed space: "), "{pruned}");
+    assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]), "keeper\n");
+    s.ok(&["rm", "-f", "keeper"]);
 }
 
 /// Runs `strata ARGS` inside a real pseudo-terminal (`script`) of `rows`x`cols`, typing each

@@ -986,6 +986,62 @@ impl Engine {
         Ok(())
     }
 
+    /// `top [ps OPTIONS]`: the host's `ps` (default `-ef`) limited to the container's
+    /// processes, as Docker does it: the titles and the rows.
+    pub fn top(&self, input: &str, ps_args: &[String]) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+        let c = self.container(input)?;
+        if !self.process_state(&c)?.is_running() {
+            return Err(Self::not_running(&c));
+        }
+        let pids = self.runtime()?.pids(&c.id)?;
+        let args: Vec<String> = if ps_args.is_empty() {
+            vec!["-ef".into()]
+        } else {
+            ps_args.to_vec()
+        };
+        let out = std::process::Command::new("ps")
+            .args(&args)
+            .output()
+            .map_err(io("run ps"))?;
+        if !out.status.success() {
+            return Err(EngineError::invalid(format!(
+                "ps: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        let titles: Vec<String> = lines
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let Some(pid_col) = titles.iter().position(|t| t == "PID") else {
+            return Err(EngineError::invalid("Couldn't find PID field in ps output"));
+        };
+        let mut rows = Vec::new();
+        for l in lines {
+            let fields: Vec<&str> = l.split_whitespace().collect();
+            if fields.len() < titles.len() {
+                continue;
+            }
+            let Ok(pid) = fields[pid_col].parse::<i32>() else {
+                continue;
+            };
+            if !pids.contains(&pid) {
+                continue;
+            }
+            let mut row: Vec<String> = fields[..titles.len() - 1]
+                .iter()
+                .map(|f| f.to_string())
+                .collect();
+            row.push(fields[titles.len() - 1..].join(" "));
+            rows.push(row);
+        }
+        Ok((titles, rows))
+    }
+
     /// `pause`: freezes every process of the container.
     pub fn pause_container(&self, input: &str) -> Result<()> {
         let c = self.container(input)?;

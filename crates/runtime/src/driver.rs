@@ -187,6 +187,16 @@ impl Runtime {
         self.run(&args).map(drop)
     }
 
+    /// The host PIDs of the container's processes (`<runtime> ps --format json`).
+    pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
+        let out = self.run(&["ps", "--format", "json", id])?;
+        let v: Option<Vec<i32>> =
+            serde_json::from_str(out.trim()).map_err(|e| RuntimeError::Runtime {
+                msg: format!("{} ps: {e}", self.name),
+            })?;
+        Ok(v.unwrap_or_default())
+    }
+
     /// Freezes the container (the freezer cgroup).
     pub fn pause(&self, id: &str) -> Result<()> {
         self.run(&["pause", id]).map(drop)

@@ -534,6 +534,14 @@ pub enum ContainerCommand {
     Rm(RmArgs),
     /// Display detailed information on one or more containers
     Inspect(ContainerInspectArgs),
+    /// Remove all stopped containers
+    Prune(crate::run::PruneArgs),
+    /// Start one or more stopped containers
+    Start(crate::run::StartArgs),
+    /// Stop one or more running containers
+    Stop(crate::run::StopArgs),
+    /// Display the running processes of a container
+    Top(crate::run::TopArgs),
 }
 
 pub fn container(engine: &Engine, c: ContainerCommand) -> anyhow::Result<()> {
@@ -546,6 +554,10 @@ pub fn container(engine: &Engine, c: ContainerCommand) -> anyhow::Result<()> {
         ContainerCommand::Export(a) => export(engine, a),
         ContainerCommand::Rm(a) => rm(engine, a),
         ContainerCommand::Inspect(a) => inspect(engine, a),
+        ContainerCommand::Prune(a) => crate::run::prune(engine, a),
+        ContainerCommand::Start(a) => crate::run::start(engine, a),
+        ContainerCommand::Stop(a) => crate::run::stop(engine, a),
+        ContainerCommand::Top(a) => crate::run::top(engine, a),
     }
 }
 

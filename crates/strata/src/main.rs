@@ -73,6 +73,8 @@ enum Command {
     Wait(run::NamesArgs),
     /// Attach local standard input, output, and error streams to a running container
     Attach(run::AttachArgs),
+    /// Display the running processes of a container
+    Top(run::TopArgs),
     /// Execute a command in a running container
     Exec(run::ExecArgs),
     /// Fetch the logs of a container
@@ -246,6 +248,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wait(a) => run::wait(&open(&root)?, a),
         Command::Logs(a) => run::logs(&open(&root)?, a),
         Command::Exec(a) => run::exec(&open(&root)?, a),
+        Command::Top(a) => run::top(&open(&root)?, a),
         Command::Attach(a) => run::attach(&open(&root)?, a),
         Command::Pause(a) => run::pause(&open(&root)?, a),
         Command::Unpause(a) => run::unpause(&open(&root)?, a),

@@ -696,6 +696,82 @@ pub fn attach(engine: &Engine, a: AttachArgs) -> anyhow::Result<()> {
     )
 }
 
+#[derive(Args)]
+pub struct TopArgs {
+    /// CONTAINER
+    container: String,
+    /// [ps OPTIONS]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    ps_args: Vec<String>,
+}
+
+/// `top`: the container's processes as `ps` shows them, in a table.
+pub fn top(engine: &Engine, a: TopArgs) -> anyhow::Result<()> {
+    let (titles, rows) = engine.top(&a.container, &a.ps_args)?;
+    let mut t = docker_format::Table::new();
+    t.row(titles);
+    for r in rows {
+        t.row(r);
+    }
+    print!("{}", t.render());
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long = "force")]
+    force: bool,
+}
+
+/// `container prune`: removes every container that is not running.
+pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
+    if !a.force {
+        eprint!("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(());
+        }
+    }
+    let mut deleted = Vec::new();
+    let mut reclaimed = 0u64;
+    for c in engine.containers()? {
+        if engine.process_state(&c)?.is_running() {
+            continue;
+        }
+        let size = dir_size(&engine.upper_dir(&c.id));
+        engine.remove_container_checked(&c.id, false)?;
+        reclaimed += size;
+        deleted.push(c.id);
+    }
+    if !deleted.is_empty() {
+        println!("Deleted Containers:");
+        for d in &deleted {
+            println!("{d}");
+        }
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        docker_format::human_size(reclaimed)
+    );
+    Ok(())
+}
+
+fn dir_size(p: &std::path::Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
 /// `strata info`: the runtime containers run with, or why none does.
 pub fn info(engine: &Engine) -> anyhow::Result<()> {
     let results = engine.probe_runtimes();
