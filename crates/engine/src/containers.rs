@@ -261,10 +261,11 @@ impl Engine {
         self.read_info(&id)
     }
 
-    /// `rm`: deletes the container and its writable layer. (Containers run no process yet, so
-    /// `force` changes nothing.)
-    pub fn remove_container(&self, input: &str, _force: bool) -> Result<()> {
+    /// `rm`: deletes the container and its writable layer; a running container only with
+    /// `force`, which kills it first.
+    pub fn remove_container(&self, input: &str, force: bool) -> Result<()> {
         let c = self.container(input)?;
+        self.prepare_removal(&c, force)?;
         self.unmount_container(&c.id)?;
         // An image removed with `rmi -f` while this container used it goes with its last
         // container, and so do the layers only it kept.

@@ -689,7 +689,7 @@ impl Engine {
         let c = self.container(input)?;
         let p = self.process_state(&c)?;
         if !p.is_running() && self.run_dir(&c.id).join("autoremove").exists() {
-            self.remove_container_checked(&c.id, true)?;
+            self.remove_container(&c.id, true)?;
         }
         Ok(())
     }
@@ -1125,10 +1125,14 @@ impl Engine {
         .map_err(io("follow the container log"))
     }
 
-    /// `rm [-f]`: a running container is refused unless `force`, which kills it first.
-    pub fn remove_container_checked(&self, input: &str, force: bool) -> Result<()> {
-        let c = self.container(input)?;
-        if self.process_state(&c)?.is_running() {
+    /// Before a container is removed: a running one is refused unless `force`, which kills
+    /// it; the run is finished and the runtime's state deleted.
+    pub(crate) fn prepare_removal(&self, c: &ContainerInfo, force: bool) -> Result<()> {
+        let dir = self.run_dir(&c.id);
+        if !dir.join(state::STATE_FILE).exists() {
+            return Ok(());
+        }
+        if self.process_state(c)?.is_running() {
             if !force {
                 return Err(EngineError::Conflict(format!(
                     "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
@@ -1136,14 +1140,14 @@ impl Engine {
                 )));
             }
             let rt = self.runtime()?;
-            state::stop(&self.run_dir(&c.id), &rt, &c.id, "KILL", Duration::ZERO)?;
-            self.process_state(&c)?;
+            state::stop(&dir, &rt, &c.id, "KILL", Duration::ZERO)?;
+            self.process_state(c)?;
         }
-        let _ = self.finish_run(&c.id);
+        self.finish_run(&c.id)?;
         if let Ok(rt) = self.runtime() {
             let _ = rt.delete(&c.id, true);
         }
-        self.remove_container(&c.id, force)
+        Ok(())
     }
 }
 

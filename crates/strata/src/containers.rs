@@ -404,7 +404,7 @@ pub struct RmArgs {
 pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<()> {
     let mut failed = false;
     for c in &a.containers {
-        match engine.remove_container_checked(c, a.force) {
+        match engine.remove_container(c, a.force) {
             Ok(()) => println!("{c}"),
             Err(e) if a.force && e.kind() == engine::ErrorKind::NotFound => {}
             Err(e) => {

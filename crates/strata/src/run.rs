@@ -152,7 +152,7 @@ fn start_failed(engine: &Engine, id: &str, rm: bool, e: EngineError) -> anyhow::
     eprintln!("strata: Error response from daemon: {e}");
     eprintln!("Run 'strata run --help' for more information");
     if rm {
-        let _ = engine.remove_container_checked(id, true);
+        let _ = engine.remove_container(id, true);
     }
     Exit(code.clamp(0, 255) as u8).into()
 }
@@ -331,7 +331,7 @@ fn stream(
     drop(_raw);
     let code = engine.wait_container(&c.id)?;
     if rm {
-        match engine.remove_container_checked(&c.id, true) {
+        match engine.remove_container(&c.id, true) {
             Err(e) if e.kind() != engine::ErrorKind::NotFound => return Err(e.into()),
             _ => {}
         }
@@ -741,7 +741,7 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
             continue;
         }
         let size = dir_size(&engine.upper_dir(&c.id));
-        engine.remove_container_checked(&c.id, false)?;
+        engine.remove_container(&c.id, false)?;
         reclaimed += size;
         deleted.push(c.id);
     }
