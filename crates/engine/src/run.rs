@@ -18,7 +18,7 @@ use crate::{ContainerInfo, Engine, EngineError, Result};
 use runtime::driver::{ProbeResult, Runtime};
 use runtime::monitor::{self, MonitorArgs, Spawned};
 use runtime::spec::{self, NetworkMode, SpecOptions};
-use runtime::state::{self, ContainerState, Status};
+use runtime::state::{self, Status};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::fs;
@@ -1108,17 +1108,9 @@ impl Engine {
         runtime::logfile::follow(
             &path,
             end,
-            || {
-                !matches!(
-                    state::read(&dir),
-                    Ok(Some(ContainerState {
-                        status: Status::Running,
-                        ..
-                    }))
-                ) || !self
-                    .process_state(&c)
-                    .map(|p| p.is_running())
-                    .unwrap_or(false)
+            || match state::read(&dir) {
+                Ok(Some(st)) if st.status == Status::Running => !state::monitor_alive(&st),
+                _ => true,
             },
             |e| f(conv(e)),
         )

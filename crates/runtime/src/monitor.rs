@@ -588,10 +588,12 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
     });
     let _ = std::fs::remove_file(a.dir.join(RUNTIME_LOG));
     let _ = std::fs::remove_file(a.dir.join(PID_FILE));
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() };
     let mut st = ContainerState {
         status: Status::Created,
-        // SAFETY: getpid has no preconditions.
-        monitor_pid: unsafe { libc::getpid() },
+        monitor_pid: me,
+        monitor_start: state::process_start(me).map_or(0, |(t, _)| t),
         ..Default::default()
     };
 

@@ -35,6 +35,10 @@ pub struct ContainerState {
     pub pid: i32,
     /// The monitor's process ID.
     pub monitor_pid: i32,
+    /// The monitor's start time (clock ticks since boot, `/proc/<pid>/stat`), so a PID reused
+    /// after a reboot is not taken for it; 0 when unknown.
+    #[serde(default)]
+    pub monitor_start: u64,
     /// The exit code, once known (126/127 when the command could not start).
     pub exit_code: Option<i32>,
     /// RFC 3339 with nanoseconds, when it started.
@@ -81,17 +85,24 @@ pub fn alive(pid: i32) -> bool {
             || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
-/// Whether `monitor_pid` is still this container's monitor (alive, and not a zombie).
-fn monitor_alive(pid: i32) -> bool {
-    if !alive(pid) {
+/// The start time of process `pid` in clock ticks since boot, and whether it is a zombie.
+pub fn process_start(pid: i32) -> Option<(u64, bool)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = s.rsplit_once(')')?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the command: state is field 3, starttime field 22.
+    Some((f.get(19)?.parse().ok()?, f.first() == Some(&"Z")))
+}
+
+/// Whether the record's monitor still runs: its PID alive, not a zombie, and (when recorded)
+/// started when the monitor did.
+pub fn monitor_alive(st: &ContainerState) -> bool {
+    if !alive(st.monitor_pid) {
         return false;
     }
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => s
-            .rsplit_once(')')
-            .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
-            .unwrap_or(true),
-        Err(_) => false,
+    match process_start(st.monitor_pid) {
+        Some((start, zombie)) => !zombie && (st.monitor_start == 0 || st.monitor_start == start),
+        None => false,
     }
 }
 
@@ -109,7 +120,7 @@ pub fn reconcile(
     let Some(mut st) = read(dir)? else {
         return Ok(None);
     };
-    if st.status != Status::Running || monitor_alive(st.monitor_pid) {
+    if st.status != Status::Running || monitor_alive(&st) {
         return Ok(Some(st));
     }
     match runtime.state(id)? {
@@ -162,7 +173,7 @@ fn wait_end(
             if st.status != Status::Running {
                 return Ok(Some(st));
             }
-            if !monitor_alive(st.monitor_pid) {
+            if !monitor_alive(&st) {
                 let r = reconcile(dir, runtime, id, &crate::logfile::now())?;
                 if r.as_ref().is_some_and(|r| r.status != Status::Running) {
                     return Ok(r);
@@ -215,6 +226,25 @@ pub fn stop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reused_pid_is_not_the_monitor() {
+        let me = std::process::id() as i32;
+        let (start, zombie) = process_start(me).unwrap();
+        assert!(!zombie && start > 0);
+        let mut st = ContainerState {
+            status: Status::Running,
+            monitor_pid: me,
+            monitor_start: start,
+            ..Default::default()
+        };
+        assert!(monitor_alive(&st));
+        st.monitor_start = start + 1;
+        assert!(!monitor_alive(&st));
+        st.monitor_pid = i32::MAX;
+        st.monitor_start = 0;
+        assert!(!monitor_alive(&st));
+    }
 
     #[test]
     fn round_trip_and_atomic_replace() {
