@@ -364,6 +364,16 @@ impl Engine {
         }
     }
 
+    /// The runtime a container's record names (the one that ran it), else the chosen one.
+    fn runtime_of(&self, c: &ContainerInfo) -> Result<Runtime> {
+        if let Ok(Some(st)) = state::read(&self.run_dir(&c.id)) {
+            if let Some(r) = st.runtime {
+                return Ok(r.runtime());
+            }
+        }
+        self.runtime()
+    }
+
     /// `create` with Docker's flags: the container, with its run configuration recorded.
     pub fn create_container_with(&self, image: &str, o: &CreateOptions) -> Result<ContainerInfo> {
         let network = match o.network.as_deref().unwrap_or("") {
@@ -480,7 +490,7 @@ impl Engine {
         let dir = self.run_dir(&c.id);
         let mut st = state::read(&dir)?;
         if matches!(&st, Some(s) if s.status == Status::Running) {
-            let rt = self.runtime()?;
+            let rt = self.runtime_of(c)?;
             st = state::reconcile(&dir, &rt, &c.id, &runtime::logfile::now())?;
         }
         let st = st.unwrap_or_default();
@@ -498,7 +508,7 @@ impl Engine {
                         .with("exitCode", st.exit_code.unwrap_or(0).to_string()),
                 );
             }
-        } else if let Ok(rt) = self.runtime() {
+        } else if let Ok(rt) = self.runtime_of(c) {
             if let Ok(Some(rs)) = rt.state(&c.id) {
                 if rs.status == "paused" {
                     status = "paused".into();
@@ -833,7 +843,7 @@ impl Engine {
             return Err(EngineError::invalid("no command specified"));
         }
         let rc = self.run_config(&c)?;
-        let rt = self.runtime()?;
+        let rt = self.runtime_of(&c)?;
         let dir = self.run_dir(&c.id);
         let so = SpecOptions {
             id: c.id.clone(),
@@ -936,7 +946,7 @@ impl Engine {
             return Err(Self::not_running(&c));
         }
         let sig = normalise_signal(signal)?;
-        let rt = self.runtime()?;
+        let rt = self.runtime_of(&c)?;
         rt.kill(&c.id, &sig, false)?;
         if sig == "KILL" || sig == "9" {
             if let Ok(Some(rs)) = rt.state(&c.id) {
@@ -961,7 +971,7 @@ impl Engine {
             return Ok(());
         }
         let rc = self.run_config(&c)?;
-        let rt = self.runtime()?;
+        let rt = self.runtime_of(&c)?;
         let t = timeout.or(rc.stop_timeout).unwrap_or(10);
         let wait = if t < 0 {
             Duration::from_secs(u32::MAX as u64)
@@ -993,7 +1003,7 @@ impl Engine {
         if !self.process_state(&c)?.is_running() {
             return Err(Self::not_running(&c));
         }
-        let pids = self.runtime()?.pids(&c.id)?;
+        let pids = self.runtime_of(&c)?.pids(&c.id)?;
         let args: Vec<String> = if ps_args.is_empty() {
             vec!["-ef".into()]
         } else {
@@ -1055,7 +1065,7 @@ impl Engine {
         if !p.is_running() {
             return Err(Self::not_running(&c));
         }
-        self.runtime()?.pause(&c.id)?;
+        self.runtime_of(&c)?.pause(&c.id)?;
         self.emit(
             crate::Event::new("container", "pause", c.id.clone()).with("name", c.name.clone()),
         );
@@ -1071,7 +1081,7 @@ impl Engine {
                 c.id
             )));
         }
-        self.runtime()?.resume(&c.id)?;
+        self.runtime_of(&c)?.resume(&c.id)?;
         self.emit(
             crate::Event::new("container", "unpause", c.id.clone()).with("name", c.name.clone()),
         );
@@ -1131,12 +1141,12 @@ impl Engine {
                     c.name
                 )));
             }
-            let rt = self.runtime()?;
+            let rt = self.runtime_of(c)?;
             state::stop(&dir, &rt, &c.id, "KILL", Duration::ZERO)?;
             self.process_state(c)?;
         }
         self.finish_run(&c.id)?;
-        if let Ok(rt) = self.runtime() {
+        if let Ok(rt) = self.runtime_of(c) {
             let _ = rt.delete(&c.id, true);
         }
         Ok(())

@@ -594,6 +594,11 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
         status: Status::Created,
         monitor_pid: me,
         monitor_start: state::process_start(me).map_or(0, |(t, _)| t),
+        runtime: Some(state::RuntimeRef {
+            name: a.runtime.name.clone(),
+            binary: a.runtime.binary.clone(),
+            root: a.runtime.root.clone(),
+        }),
         ..Default::default()
     };
 

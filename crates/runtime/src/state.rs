@@ -49,6 +49,32 @@ pub struct ContainerState {
     pub oom_killed: bool,
     /// Why it could not start.
     pub error: Option<String>,
+    /// The runtime that runs it (its name, binary and `--root`), so later commands ask the
+    /// same one whatever is chosen by then.
+    #[serde(default)]
+    pub runtime: Option<RuntimeRef>,
+}
+
+/// Which runtime a container's record belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeRef {
+    /// `runc`, `crun`, `youki`.
+    pub name: String,
+    /// The binary.
+    pub binary: std::path::PathBuf,
+    /// Its `--root`.
+    pub root: std::path::PathBuf,
+}
+
+impl RuntimeRef {
+    /// The runtime itself.
+    pub fn runtime(&self) -> Runtime {
+        Runtime {
+            name: self.name.clone(),
+            binary: self.binary.clone(),
+            root: self.root.clone(),
+        }
+    }
 }
 
 /// Reads the record in `dir`; `None` when there is none.

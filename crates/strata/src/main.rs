@@ -28,6 +28,10 @@ struct Cli {
     /// Data directory (blobs, metadata); default $XDG_DATA_HOME/strata
     #[arg(long, global = true, env = "STRATA_ROOT", value_name = "DIR")]
     root: Option<PathBuf>,
+    /// The OCI runtime containers run with (runc, crun, youki or a path); default: the first
+    /// that works here
+    #[arg(long, global = true, env = "STRATA_RUNTIME", value_name = "NAME")]
+    runtime: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -207,6 +211,10 @@ fn open(root: &Option<PathBuf>) -> anyhow::Result<Engine> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let root = cli.root;
+    if let Some(r) = &cli.runtime {
+        // The engine reads the choice from the environment (and so do its monitors' clean-ups).
+        std::env::set_var("STRATA_RUNTIME", r);
+    }
     match cli.command {
         Command::Serve(a) => serve::run(root.unwrap_or_else(default_root), a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
