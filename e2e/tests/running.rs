@@ -111,6 +111,21 @@ fn detached_run_logs_pause_stop_wait_restart_rm() {
     assert_eq!(s.ok(&["logs", "--tail", "1", "web"]), "bye\n");
     let ps = s.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.starts_with("web Exited (7) "), "{ps}");
+    assert_eq!(
+        s.ok(&["ps", "--filter", "exited=7", "--format", "{{.Names}}"]),
+        "web\n"
+    );
+    assert_eq!(s.ok(&["ps", "--filter", "exited=0", "-q"]), "");
+    assert_eq!(
+        s.ok(&["ps", "--filter", "status=exited", "--format", "{{.Names}}"]),
+        "web\n"
+    );
+    assert_eq!(s.ok(&["ps", "--filter", "status=running", "-q"]), "");
+    let (_, err) = s.fail(&["ps", "--filter", "status=bogus"]);
+    assert_eq!(
+        err,
+        "Error response from daemon: invalid filter 'status=bogus'\n"
+    );
     assert!(s.ok(&["ps", "-q"]).is_empty());
     assert!(mounts_under(&s).is_empty(), "{:?}", mounts_under(&s));
     // restart runs it again; logs accumulate as Docker's do.

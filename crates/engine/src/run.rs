@@ -172,6 +172,8 @@ pub struct PreparedExec {
     pub command: std::process::Command,
     log: PathBuf,
     process: PathBuf,
+    container: String,
+    exec_id: String,
 }
 
 /// One stream of a container's log.
@@ -882,11 +884,15 @@ impl Engine {
             command.arg("--detach");
         }
         command.arg(&c.id);
-        self.emit(crate::Event::new("container", "exec_start", c.id.clone()).with("execID", n));
+        self.emit(
+            crate::Event::new("container", "exec_start", c.id.clone()).with("execID", n.clone()),
+        );
         Ok(PreparedExec {
             command,
             log,
             process: pj,
+            container: c.id.clone(),
+            exec_id: n,
         })
     }
 
@@ -911,9 +917,15 @@ impl Engine {
             }
         }
         use std::os::unix::process::ExitStatusExt;
-        Ok(status
+        let code = status
             .code()
-            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        self.emit(
+            crate::Event::new("container", "exec_die", e.container.clone())
+                .with("execID", e.exec_id.clone())
+                .with("exitCode", code.to_string()),
+        );
+        Ok(code)
     }
 
     /// `wait`: blocks until the container is not running; its exit code. A container that

@@ -43,6 +43,73 @@ pub struct PsArgs {
     /// Show the latest created container (includes all states)
     #[arg(short = 'l', long = "latest")]
     latest: bool,
+    /// Filter output based on conditions provided (status=, exited=, name=, id=)
+    #[arg(short = 'f', long = "filter")]
+    filter: Vec<String>,
+}
+
+/// `ps --filter`: each key's values are alternatives, the keys all apply (moby's rules);
+/// `status=` and `exited=` look at every container, as `-a` does.
+struct PsFilter {
+    status: Vec<String>,
+    exited: Vec<i32>,
+    name: Vec<String>,
+    id: Vec<String>,
+}
+
+impl PsFilter {
+    fn parse(args: &[String]) -> anyhow::Result<PsFilter> {
+        // Docker's daemon judges filters: its texts come as daemon errors.
+        let bad = |m: String| anyhow::Error::from(engine::EngineError::Invalid(m));
+        let mut f = PsFilter {
+            status: Vec::new(),
+            exited: Vec::new(),
+            name: Vec::new(),
+            id: Vec::new(),
+        };
+        for a in args {
+            let (k, v) = a
+                .split_once('=')
+                .ok_or_else(|| bad("bad format of filter (expected name=value)".into()))?;
+            match k {
+                "status" => {
+                    const STATES: [&str; 7] = [
+                        "created",
+                        "restarting",
+                        "running",
+                        "removing",
+                        "paused",
+                        "exited",
+                        "dead",
+                    ];
+                    if !STATES.contains(&v) {
+                        return Err(bad(format!("invalid filter 'status={v}'")));
+                    }
+                    f.status.push(v.to_string());
+                }
+                "exited" => f.exited.push(
+                    v.parse()
+                        .map_err(|_| bad(format!("invalid filter 'exited={v}'")))?,
+                ),
+                "name" => f.name.push(v.to_string()),
+                "id" => f.id.push(v.to_string()),
+                other => return Err(bad(format!("invalid filter '{other}'"))),
+            }
+        }
+        Ok(f)
+    }
+
+    fn widens(&self) -> bool {
+        !self.status.is_empty() || !self.exited.is_empty()
+    }
+
+    fn keeps(&self, c: &ContainerInfo, p: &engine::ProcessState) -> bool {
+        (self.status.is_empty() || self.status.contains(&p.status))
+            && (self.exited.is_empty()
+                || (p.status == "exited" && self.exited.contains(&p.exit_code)))
+            && (self.name.is_empty() || self.name.iter().any(|n| c.name.contains(n.as_str())))
+            && (self.id.is_empty() || self.id.iter().any(|i| c.id.starts_with(i.as_str())))
+    }
 }
 
 fn command_of(engine: &Engine, c: &ContainerInfo) -> String {
@@ -66,10 +133,11 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
     // Without `-a`, running (and paused) containers only; the newest N (`-n N`, `-l`) are of
     // any state, as with `-a` (moby).
     let last = if a.latest { 1 } else { a.last };
+    let filter = PsFilter::parse(&a.filter)?;
     let mut list: Vec<(ContainerInfo, engine::ProcessState)> = Vec::new();
     for c in engine.containers()? {
         let p = engine.process_state(&c)?;
-        if a.all || last > 0 || p.is_running() {
+        if (a.all || last > 0 || filter.widens() || p.is_running()) && filter.keeps(&c, &p) {
             list.push((c, p));
         }
     }
