@@ -16,8 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use engine::{ContainerInfo, EngineError};
-use layer_diff::EntryKind;
+use engine::{ContainerInfo, ContainerSizes, EngineError, PathStat};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -55,42 +54,18 @@ async fn cannot_run(Path((_, action)): Path<(String, String)>) -> ApiError {
 /// The path-stat header of the archive endpoints.
 pub(crate) const PATH_STAT: &str = "x-docker-container-path-stat";
 
-/// What moby's `PathStat` says about a path in a container's merged view.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct PathStat {
-    /// Base name (`/` for the root).
-    pub name: String,
-    /// Bytes (files; 0 otherwise).
-    pub size: u64,
-    /// Go `os.FileMode` bits: permissions plus type and special bits.
-    pub mode: u32,
-    /// Unix seconds.
-    pub mtime: i64,
-    /// For a symlink, its target as an absolute path.
-    pub link_target: String,
-    /// The entry kind.
-    pub kind: &'static str,
-    /// Permission and special bits as in `stat(2)` (`mode & 0o7777`).
-    pub unix_mode: u32,
-}
-
-impl PathStat {
-    pub(crate) fn is_dir(&self) -> bool {
-        self.kind == "dir"
-    }
-
-    /// The header value: base64 of `{"name","size","mode","mtime","linkTarget"}`.
-    fn header(&self) -> HeaderValue {
-        let v = json!({
-            "name": self.name,
-            "size": self.size,
-            "mode": self.mode,
-            "mtime": rfc3339(self.mtime),
-            "linkTarget": self.link_target,
-        });
-        let b64 = base64::engine::general_purpose::STANDARD.encode(v.to_string());
-        HeaderValue::from_str(&b64).expect("base64 is a valid header value")
-    }
+/// moby's `X-Docker-Container-Path-Stat` header: base64 of
+/// `{"name","size","mode","mtime","linkTarget"}`, `mode` in Go's `os.FileMode` bits.
+fn path_stat_header(s: &PathStat) -> HeaderValue {
+    let v = json!({
+        "name": s.name,
+        "size": s.size,
+        "mode": go_mode(s.kind, s.mode),
+        "mtime": rfc3339(s.mtime),
+        "linkTarget": s.link_target,
+    });
+    let b64 = base64::engine::general_purpose::STANDARD.encode(v.to_string());
+    HeaderValue::from_str(&b64).expect("base64 is a valid header value")
 }
 
 pub(crate) fn rfc3339(secs: i64) -> String {
@@ -102,8 +77,8 @@ pub(crate) fn rfc3339(secs: i64) -> String {
 
 /// Go's `os.FileMode` for an entry: `ModeDir` 1<<31, `ModeSymlink` 1<<27, `ModeDevice` 1<<26,
 /// `ModeNamedPipe` 1<<25, `ModeSetuid` 1<<23, `ModeSetgid` 1<<22, `ModeCharDevice` 1<<21,
-/// `ModeSticky` 1<<20.
-fn go_mode(kind: &EntryKind, mode: u32) -> u32 {
+/// `ModeSticky` 1<<20; `kind` is `layer_diff::EntryKind::name`.
+fn go_mode(kind: &str, mode: u32) -> u32 {
     let mut m = mode & 0o777;
     if mode & 0o4000 != 0 {
         m |= 1 << 23;
@@ -115,11 +90,11 @@ fn go_mode(kind: &EntryKind, mode: u32) -> u32 {
         m |= 1 << 20;
     }
     m | match kind {
-        EntryKind::Dir => 1 << 31,
-        EntryKind::Symlink { .. } => 1 << 27,
-        EntryKind::CharDevice { .. } => (1 << 26) | (1 << 21),
-        EntryKind::BlockDevice { .. } => 1 << 26,
-        EntryKind::Fifo => 1 << 25,
+        "dir" => 1 << 31,
+        "symlink" => 1 << 27,
+        "char" => (1 << 26) | (1 << 21),
+        "block" => 1 << 26,
+        "fifo" => 1 << 25,
         _ => 0,
     }
 }
@@ -127,49 +102,6 @@ fn go_mode(kind: &EntryKind, mode: u32) -> u32 {
 /// A user path as the engine normalises it (`/etc/../bin/` → `bin`; `""` is the root).
 pub(crate) fn norm(path: &str) -> Result<String, EngineError> {
     layer_diff::normalize_path(path).map_err(|e| EngineError::Invalid(e.to_string()))
-}
-
-/// Stats `path` in the merged view of container `c`; `None` when absent.
-pub(crate) fn stat(
-    e: &engine::Engine,
-    c: &ContainerInfo,
-    path: &str,
-) -> Result<Option<PathStat>, EngineError> {
-    let p = norm(path)?;
-    let (union, _) = e.union_of(&c.id)?;
-    let Some(m) = union.get(&p) else {
-        return Ok(None);
-    };
-    let top = union.layer_count().saturating_sub(1);
-    let size = match &m.entry.kind {
-        EntryKind::File { size, .. } => *size,
-        EntryKind::Hardlink { .. } => union.lookup(&p, top).map_or(0, |f| f.size),
-        _ => 0,
-    };
-    let link_target = match &m.entry.kind {
-        EntryKind::Symlink { target } => {
-            let joined = if target.starts_with('/') {
-                target.clone()
-            } else {
-                format!("{}/{target}", layer_diff::parent_path(&p).unwrap_or(""))
-            };
-            format!("/{}", norm(&joined).unwrap_or_default())
-        }
-        _ => String::new(),
-    };
-    Ok(Some(PathStat {
-        name: if p.is_empty() {
-            "/".into()
-        } else {
-            p.rsplit('/').next().unwrap_or(&p).to_string()
-        },
-        size,
-        mode: go_mode(&m.entry.kind, m.entry.mode),
-        mtime: m.entry.mtime,
-        link_target,
-        kind: m.entry.kind.name(),
-        unix_mode: m.entry.mode & 0o7777,
-    }))
 }
 
 fn not_in_container(path: &str, c: &ContainerInfo) -> EngineError {
@@ -193,45 +125,11 @@ fn unix_of(rfc: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// Bytes of regular files under `dir` (the writable layer's `SizeRw`).
-fn dir_size(dir: &std::path::Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    rd.filter_map(|e| e.ok())
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
-            _ => 0,
-        })
-        .sum()
-}
-
-/// Sizes of a container: its writable layer, and that plus its image.
-pub(crate) fn sizes(
-    e: &engine::Engine,
-    view: &image_store::StoreView,
-    c: &ContainerInfo,
-) -> (u64, u64) {
-    let rw = dir_size(&e.upper_dir(&c.id));
-    let image: u64 = view
-        .image_of_container(&c.image)
-        .map(|i| {
-            i.diff_ids
-                .iter()
-                .filter_map(|d| view.layers.get(d))
-                .map(|l| l.content_size)
-                .sum()
-        })
-        .unwrap_or(0);
-    (rw, rw + image)
-}
-
 /// moby's `ContainerSummary`.
 pub(crate) fn summary_json(
     c: &ContainerInfo,
     view: &image_store::StoreView,
-    sizes: Option<(u64, u64)>,
+    sizes: Option<ContainerSizes>,
 ) -> Value {
     let mut v = json!({
         "Id": c.id,
@@ -248,9 +146,9 @@ pub(crate) fn summary_json(
         "NetworkSettings": { "Networks": {} },
         "Mounts": [],
     });
-    if let Some((rw, root)) = sizes {
-        v["SizeRw"] = json!(rw);
-        v["SizeRootFs"] = json!(root);
+    if let Some(s) = sizes {
+        v["SizeRw"] = json!(s.rw);
+        v["SizeRootFs"] = json!(s.root_fs);
     }
     v
 }
@@ -456,11 +354,8 @@ async fn list(
             let mut out = Vec::new();
             for c in e.containers()? {
                 if keep(&c, &filters, &ancestors).unwrap_or(false) {
-                    out.push(summary_json(
-                        &c,
-                        &view,
-                        with_size.then(|| sizes(e, &view, &c)),
-                    ));
+                    let sizes = with_size.then(|| e.container_sizes(&c)).transpose()?;
+                    out.push(summary_json(&c, &view, sizes));
                 }
             }
             Ok(out)
@@ -484,9 +379,9 @@ async fn inspect(
             let c = e.container(&id)?;
             let mut v = inspect_json(e, &c);
             if with_size {
-                let (rw, root) = sizes(e, &e.view()?, &c);
-                v["SizeRw"] = json!(rw);
-                v["SizeRootFs"] = json!(root);
+                let s = e.container_sizes(&c)?;
+                v["SizeRw"] = json!(s.rw);
+                v["SizeRootFs"] = json!(s.root_fs);
             }
             Ok(v)
         })
@@ -547,7 +442,7 @@ async fn stat_or_404(
 ) -> Result<(ContainerInfo, PathStat), ApiError> {
     st.run(move |e| {
         let c = e.container(&id)?;
-        match stat(e, &c, &path)? {
+        match e.container_path_stat(&c.id, &path)? {
             Some(s) => Ok((c, s)),
             None => Err(not_in_container(&path, &c)),
         }
@@ -572,7 +467,7 @@ async fn head_archive(
     let (_, s) = stat_or_404(&st, id, q.path).await?;
     let mut res = StatusCode::OK.into_response();
     res.headers_mut()
-        .insert(HeaderName::from_static(PATH_STAT), s.header());
+        .insert(HeaderName::from_static(PATH_STAT), path_stat_header(&s));
     Ok(res)
 }
 
@@ -588,7 +483,7 @@ async fn get_archive(
     let body = stream_blocking(&st, move |e, w| e.container_get_archive(&c.id, &path, w)).await?;
     let mut res = ([(CONTENT_TYPE, "application/x-tar")], body).into_response();
     res.headers_mut()
-        .insert(HeaderName::from_static(PATH_STAT), s.header());
+        .insert(HeaderName::from_static(PATH_STAT), path_stat_header(&s));
     Ok(res)
 }
 
@@ -644,10 +539,10 @@ async fn commit(
 /// Containers for `/system/df`: every one, with sizes.
 pub(crate) fn df_containers(e: &engine::Engine) -> Result<Vec<Value>, EngineError> {
     let view = e.view()?;
-    Ok(e.containers()?
+    e.containers()?
         .iter()
-        .map(|c| summary_json(c, &view, Some(sizes(e, &view, c))))
-        .collect())
+        .map(|c| Ok(summary_json(c, &view, Some(e.container_sizes(c)?))))
+        .collect()
 }
 
 /// Labels of a container as a map (for the dashboard).
@@ -661,25 +556,11 @@ mod tests {
 
     #[test]
     fn go_file_modes() {
-        assert_eq!(go_mode(&EntryKind::Dir, 0o755), (1 << 31) | 0o755);
-        assert_eq!(
-            go_mode(&EntryKind::Symlink { target: "x".into() }, 0o777),
-            (1 << 27) | 0o777
-        );
-        assert_eq!(
-            go_mode(&EntryKind::Dir, 0o1777),
-            (1 << 31) | (1 << 20) | 0o777
-        );
-        assert_eq!(
-            go_mode(
-                &EntryKind::File {
-                    size: 0,
-                    content: layer_diff::Content::Inline(vec![])
-                },
-                0o4755
-            ),
-            (1 << 23) | 0o755
-        );
+        assert_eq!(go_mode("dir", 0o755), (1 << 31) | 0o755);
+        assert_eq!(go_mode("symlink", 0o777), (1 << 27) | 0o777);
+        assert_eq!(go_mode("dir", 0o1777), (1 << 31) | (1 << 20) | 0o777);
+        assert_eq!(go_mode("file", 0o4755), (1 << 23) | 0o755);
+        assert_eq!(go_mode("char", 0o600), (1 << 26) | (1 << 21) | 0o600);
     }
 
     #[test]

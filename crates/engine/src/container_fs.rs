@@ -5,10 +5,10 @@ use crate::containers::{
     base_name, host_rel, io, random_hex, unsafe_is_root, user_path, write_union_tar, ContainerInfo,
 };
 use crate::{Engine, EngineError, Result};
-use layer_diff::{name_from_bytes, parent_path, OPAQUE_MARKER, WHITEOUT_PREFIX};
+use layer_diff::{name_from_bytes, parent_path, EntryKind, OPAQUE_MARKER, WHITEOUT_PREFIX};
 use layer_union::Union;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -249,6 +249,111 @@ impl Engine {
         write_union_tar(&union, &dirs, Some(&p), rename.as_ref(), w)
     }
 
+    /// `stat` of `path` in the container's merged view (what `HEAD …/archive` reports and
+    /// `PUT /api/containers/{id}/files` checks); `None` when absent.
+    pub fn container_path_stat(&self, input: &str, path: &str) -> Result<Option<PathStat>> {
+        let c = self.container(input)?;
+        let p = user_path(path)?;
+        let (union, _) = self.unions(&c)?;
+        let Some(m) = union.get(&p) else {
+            return Ok(None);
+        };
+        let top = union.layer_count().saturating_sub(1);
+        let size = match &m.entry.kind {
+            EntryKind::File { size, .. } => *size,
+            EntryKind::Hardlink { .. } => union.lookup(&p, top).map_or(0, |f| f.size),
+            _ => 0,
+        };
+        let link_target = match &m.entry.kind {
+            EntryKind::Symlink { target } => {
+                let joined = if target.starts_with('/') {
+                    target.clone()
+                } else {
+                    format!("{}/{target}", parent_path(&p).unwrap_or(""))
+                };
+                format!("/{}", user_path(&joined).unwrap_or_default())
+            }
+            _ => String::new(),
+        };
+        Ok(Some(PathStat {
+            name: if p.is_empty() {
+                "/".into()
+            } else {
+                base_name(&p).to_string()
+            },
+            size,
+            mode: m.entry.mode & 0o7777,
+            mtime: m.entry.mtime,
+            link_target,
+            kind: m.entry.kind.name(),
+        }))
+    }
+
+    /// Writes one regular file at `path` (its parent directory must exist in the merged view),
+    /// creating or replacing it, from `len` bytes of `data` (`None`: all of it, spooled to a
+    /// temporary file first). `mode` defaults to the replaced file's permission bits, else
+    /// `0644`. A directory at `path` is refused.
+    pub fn write_file(
+        &self,
+        input: &str,
+        path: &str,
+        mode: Option<u32>,
+        len: Option<u64>,
+        data: impl Read,
+    ) -> Result<()> {
+        let c = self.container(input)?;
+        let p = user_path(path)?;
+        if p.is_empty() {
+            return Err(EngineError::invalid("path must name a file, not the root"));
+        }
+        let (parent, name) = match p.rsplit_once('/') {
+            Some((d, n)) => (d.to_string(), n.to_string()),
+            None => (String::new(), p.clone()),
+        };
+        let existing = self.container_path_stat(&c.id, &p)?;
+        if existing.as_ref().is_some_and(PathStat::is_dir) {
+            return Err(EngineError::invalid(format!("{path}: is a directory")));
+        }
+        let mode = mode
+            .map(|m| m & 0o7777)
+            .or(existing.filter(|s| s.kind == "file").map(|s| s.mode))
+            .unwrap_or(0o644);
+        let parent = format!("/{parent}");
+        match len {
+            Some(len) => {
+                self.container_put_archive(&c.id, &parent, one_entry_tar(&name, mode, len, data)?)
+            }
+            None => {
+                // the tar header needs the size: spool the bytes to learn it
+                let mut tmp = tempfile::tempfile().map_err(io("spool upload"))?;
+                let len = std::io::copy(&mut { data }, &mut tmp).map_err(io("spool upload"))?;
+                tmp.rewind().map_err(io("spool upload"))?;
+                self.container_put_archive(&c.id, &parent, one_entry_tar(&name, mode, len, tmp)?)
+            }
+        }
+    }
+
+    /// Sizes of a container as Docker reports them: its writable layer's regular-file bytes
+    /// (`SizeRw`), and that plus its image's layers (`SizeRootFs`).
+    pub fn container_sizes(&self, c: &ContainerInfo) -> Result<ContainerSizes> {
+        let view = self.view()?;
+        let rw = dir_size(&self.upper_dir(&c.id));
+        let image: u64 = view
+            .image_of_container(&c.image)
+            .map(|i| {
+                i.diff_ids
+                    .iter()
+                    .filter_map(|d| view.layers.get(d))
+                    .map(|l| l.content_size)
+                    .sum()
+            })
+            .unwrap_or(0);
+        Ok(ContainerSizes {
+            rw,
+            root_fs: rw + image,
+        })
+    }
+
     /// What the merged view shows at `path`: `None` when absent, else whether it is a directory.
     pub fn container_stat(&self, input: &str, path: &str) -> Result<Option<bool>> {
         let c = self.container(input)?;
@@ -327,4 +432,70 @@ fn whiteout_path(upper: &Path, p: &str) -> PathBuf {
         None => (upper.to_path_buf(), p),
     };
     dir.join(host_rel(&format!("{WHITEOUT_PREFIX}{name}")))
+}
+
+/// What a path of a container's merged view is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathStat {
+    /// Base name (`/` for the root).
+    pub name: String,
+    /// Bytes (files and hardlinks to files; 0 otherwise).
+    pub size: u64,
+    /// Permission and special bits as in `stat(2)` (`mode & 0o7777`).
+    pub mode: u32,
+    /// Unix seconds.
+    pub mtime: i64,
+    /// For a symlink, its target as an absolute path.
+    pub link_target: String,
+    /// The entry kind (`layer_diff::EntryKind::name`: `file`, `dir`, `symlink`, …).
+    pub kind: &'static str,
+}
+
+impl PathStat {
+    /// Whether it is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.kind == "dir"
+    }
+}
+
+/// A container's sizes (`SizeRw`, `SizeRootFs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerSizes {
+    /// Bytes of regular files in the writable layer.
+    pub rw: u64,
+    /// That plus the image's layers.
+    pub root_fs: u64,
+}
+
+/// Bytes of regular files under `dir`.
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.filter_map(|e| e.ok())
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// A one-entry tar stream around `len` bytes of `data`: a regular file `name` owned by root.
+fn one_entry_tar(name: &str, mode: u32, len: u64, data: impl Read) -> Result<impl Read> {
+    let mut h = tar::Header::new_gnu();
+    h.set_path(name)
+        .map_err(|e| EngineError::invalid(format!("{name}: {e}")))?;
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_size(len);
+    h.set_mode(mode);
+    h.set_mtime(time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64);
+    h.set_cksum();
+    let pad = (512 - (len % 512)) % 512;
+    let head = std::io::Cursor::new(h.as_bytes().to_vec());
+    Ok(head
+        .chain(data.take(len))
+        .chain(std::io::repeat(0).take(pad + 1024)))
 }

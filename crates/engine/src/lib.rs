@@ -32,6 +32,7 @@ mod streams;
 mod tokens;
 
 pub use changes::apply_changes;
+pub use container_fs::{ContainerSizes, PathStat};
 pub use containers::{CommitOptions, ContainerInfo, PathChange};
 pub use error::{EngineError, ErrorKind};
 pub use events::Event;
