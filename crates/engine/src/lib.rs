@@ -37,7 +37,7 @@ pub use containers::{CommitOptions, ContainerInfo, PathChange};
 pub use error::{EngineError, ErrorKind};
 pub use events::Event;
 pub use import::ImportOptions;
-pub use inspect::{HistoryItem, ImageDetails};
+pub use inspect::{HistoryItem, ImageDetail, ImageDetails, LayerUse};
 pub use layer_files::LayerFile;
 pub use load::LoadEvent;
 pub use metadata_db::{AuditRecord, TokenRecord};
