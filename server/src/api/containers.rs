@@ -31,7 +31,7 @@ fn dto(
         image_name: c.shown_image(view),
         created: c.created.clone(),
         command,
-        labels: crate::containers::labels(c),
+        labels: c.config.labels.clone().unwrap_or_default(),
         size_rw: sizes.rw,
         size_root_fs: sizes.root_fs,
         state: "created".into(),
@@ -59,7 +59,7 @@ pub(crate) async fn create(
     State(st): State<AppState>,
     body: Result<Json<CreateContainerRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ContainerDto>), ApiError> {
-    let Json(req) = body.map_err(crate::containers::json_error)?;
+    let Json(req) = body.map_err(crate::params::json_error)?;
     let out = st
         .run(move |e| {
             let c =
@@ -264,7 +264,7 @@ pub(crate) async fn commit(
     Path(id): Path<String>,
     body: Result<Json<CommitRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CommitResultDto>), ApiError> {
-    let Json(req) = body.map_err(crate::containers::json_error)?;
+    let Json(req) = body.map_err(crate::params::json_error)?;
     let opts = engine::CommitOptions {
         reference: req.reference.filter(|r| !r.is_empty()),
         message: req.message.filter(|m| !m.is_empty()),

@@ -7,7 +7,8 @@
 
 use super::dto::*;
 use super::{json_body, Reply};
-use crate::bridge::{decode, truthy};
+use crate::params::url_pairs;
+use crate::params::{decode, truthy};
 use crate::{ApiError, AppState};
 use axum::extract::{Query, Request, State};
 use axum::http::{Method, StatusCode};
@@ -115,20 +116,8 @@ pub(crate) async fn by_name(
 fn force_query(query: &str) -> ForceQuery {
     let pairs = url_pairs(query);
     ForceQuery {
-        force: crate::bridge::first(&pairs, "force").map(str::to_string),
+        force: crate::params::first(&pairs, "force").map(str::to_string),
     }
-}
-
-/// `a=1&b=%2F` → pairs, percent- and `+`-decoded.
-pub(crate) fn url_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(&k.replace('+', " ")), decode(&v.replace('+', " ")))
-        })
-        .collect()
 }
 
 /// The bytes of one regular file as the image's layers `0..=layer` show it (default: all of
@@ -257,7 +246,7 @@ pub(crate) async fn rmi_plan_many(State(st): State<AppState>, req: Request) -> R
         ));
     }
     let opts = RmiOptions {
-        force: truthy(crate::bridge::first(&pairs, "force")),
+        force: truthy(crate::params::first(&pairs, "force")),
         no_prune: false,
     };
     let n2 = names.clone();

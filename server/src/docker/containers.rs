@@ -5,7 +5,9 @@
 //! `created`. Wire shapes are moby's (`ContainerSummary`, `InspectResponse`,
 //! `FilesystemChange`, `PathStat`), built by hand from the engine's `ContainerInfo`.
 
-use crate::bridge::{all, first, stream_blocking, truthy, BodyReader};
+use crate::bridge::{stream_blocking, BodyReader};
+use crate::params::json_error;
+use crate::params::{all, first, truthy};
 use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
@@ -19,7 +21,6 @@ use base64::Engine as _;
 use engine::{ContainerInfo, ContainerSizes, EngineError, PathStat};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 pub(crate) fn routes() -> Router<AppState> {
     use axum::extract::DefaultBodyLimit;
@@ -100,7 +101,7 @@ fn go_mode(kind: &str, mode: u32) -> u32 {
 }
 
 /// A user path as the engine normalises it (`/etc/../bin/` → `bin`; `""` is the root).
-pub(crate) fn norm(path: &str) -> Result<String, EngineError> {
+fn norm(path: &str) -> Result<String, EngineError> {
     layer_diff::normalize_path(path).map_err(|e| EngineError::Invalid(e.to_string()))
 }
 
@@ -239,12 +240,6 @@ struct CreateBody {
     image: String,
 }
 
-/// A JSON body rejection as a Docker error (`{"message"}`), keeping axum's status (`413`
-/// for a body over the limit, `400`/`415`/`422` for bad JSON).
-pub(crate) fn json_error(r: JsonRejection) -> ApiError {
-    ApiError::new(r.status(), r.body_text())
-}
-
 async fn create(
     State(st): State<AppState>,
     Query(q): Query<Vec<(String, String)>>,
@@ -308,7 +303,7 @@ async fn list(
     State(st): State<AppState>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
-    let filters = crate::images::parse_filters(first(&q, "filters"))?;
+    let filters = crate::params::parse_filters(first(&q, "filters"))?;
     for (k, _) in &filters {
         if !matches!(
             k.as_str(),
@@ -543,11 +538,6 @@ pub(crate) fn df_containers(e: &engine::Engine) -> Result<Vec<Value>, EngineErro
         .iter()
         .map(|c| Ok(summary_json(c, &view, Some(e.container_sizes(c)?))))
         .collect()
-}
-
-/// Labels of a container as a map (for the dashboard).
-pub(crate) fn labels(c: &ContainerInfo) -> BTreeMap<String, String> {
-    c.config.labels.clone().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! request, makes one engine call and shapes the answer; errors map to statuses in one place
 //! (`ApiError: From<EngineError>`).
 
-use crate::bridge::truthy;
+use crate::params::parse_filters;
+use crate::params::truthy;
 use crate::{ApiError, AppState};
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
@@ -23,40 +24,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/system/df", get(disk_usage))
         .route(
             "/images/create",
-            post(crate::transfer::create).layer(DefaultBodyLimit::disable()),
+            post(super::transfer::create).layer(DefaultBodyLimit::disable()),
         )
-        .route("/images/get", get(crate::transfer::save_many))
+        .route("/images/get", get(super::transfer::save_many))
         .route(
             "/images/load",
-            post(crate::transfer::load).layer(DefaultBodyLimit::disable()),
+            post(super::transfer::load).layer(DefaultBodyLimit::disable()),
         )
         .route("/images/{*rest}", axum::routing::any(by_name))
-}
-
-/// Docker's `filters` query value: `{"key":{"value":true}}` or the legacy `{"key":["value"]}`.
-pub(crate) fn parse_filters(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
-    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    let v: HashMap<String, Value> = serde_json::from_str(raw)
-        .map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
-    let mut out = Vec::new();
-    for (k, vals) in v {
-        match vals {
-            Value::Object(m) => out.extend(
-                m.into_iter()
-                    .filter(|(_, on)| on == &Value::Bool(true))
-                    .map(|(v, _)| (k.clone(), v)),
-            ),
-            Value::Array(a) => out.extend(
-                a.into_iter()
-                    .filter_map(|v| v.as_str().map(|s| (k.clone(), s.to_string()))),
-            ),
-            _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// moby's `ImageSummary` (API ≥ 1.44 shape).
@@ -125,7 +100,7 @@ async fn prune(
 
 async fn disk_usage(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
     let (du, containers) = st
-        .run(|e| Ok((e.disk_usage()?, crate::containers::df_containers(e)?)))
+        .run(|e| Ok((e.disk_usage()?, super::containers::df_containers(e)?)))
         .await?;
     let images: Vec<Value> = du
         .images
@@ -175,7 +150,7 @@ async fn by_name(
     }
     if method == Method::GET {
         if let Some(name) = split("/get") {
-            return crate::transfer::save(st, vec![name]).await;
+            return super::transfer::save(st, vec![name]).await;
         }
         if let Some(name) = split("/json") {
             let d = st.run(move |e| e.inspect(&name)).await?;
@@ -199,7 +174,7 @@ async fn by_name(
     }
     if method == Method::POST {
         if let Some(name) = split("/push") {
-            return crate::registry::push(st, name, q.tag.clone(), headers).await;
+            return super::registry::push(st, name, q.tag.clone(), headers).await;
         }
         if let Some(name) = split("/tag") {
             let repo = q.repo.unwrap_or_default();

@@ -3,7 +3,8 @@
 //! message streams. Credentials come from `X-Registry-Auth` when the client sends them, else
 //! from the server's own `config.json`.
 
-use crate::bridge::{first, stream_blocking, ChanWriter};
+use crate::bridge::{stream_blocking, ChanWriter};
+use crate::params::first;
 use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -213,7 +214,7 @@ pub(crate) async fn search(
             "limit {limit} is outside the range of [1, 100]"
         )));
     }
-    let filters = crate::images::parse_filters(first(&q, "filters"))?;
+    let filters = crate::params::parse_filters(first(&q, "filters"))?;
     let filters = engine::SearchFilters::parse(&filters).map_err(ApiError::from)?;
     let env = env_for(&headers, "docker.io")?;
     let results = st
