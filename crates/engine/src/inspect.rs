@@ -3,7 +3,6 @@
 use crate::{Engine, EngineError, Result};
 use image_store::StoreView;
 use oci_model::{Digest, ImageConfig};
-use serde_json::{json, Value};
 
 /// One `history` row, newest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,55 +69,6 @@ pub struct LayerUse {
     pub size: u64,
     /// Images (retained ones included) that have it.
     pub refcount: u64,
-}
-
-impl ImageDetails {
-    /// Docker's `ImageInspect` JSON (API 1.50 shape), as `docker image inspect` prints it.
-    pub fn docker_json(&self) -> Value {
-        let d = self;
-        let c = &d.config;
-        let comment = c
-            .comment
-            .clone()
-            .or_else(|| c.history.last().and_then(|h| h.comment.clone()))
-            .unwrap_or_default();
-        let mut v = json!({
-            "Id": d.id.to_string(),
-            "RepoTags": d.repo_tags,
-            "RepoDigests": d.repo_digests,
-            "Parent": d.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-            "Comment": comment,
-        });
-        let m = v.as_object_mut().expect("object");
-        if let Some(created) = &c.created {
-            m.insert("Created".into(), json!(created));
-        }
-        m.insert(
-            "DockerVersion".into(),
-            c.extra.get("docker_version").cloned().unwrap_or(json!("")),
-        );
-        m.insert("Author".into(), json!(c.author.clone().unwrap_or_default()));
-        m.insert(
-            "Config".into(),
-            serde_json::to_value(&c.config).expect("config serialises"),
-        );
-        m.insert("Architecture".into(), json!(c.architecture));
-        if let Some(v) = &c.variant {
-            m.insert("Variant".into(), json!(v));
-        }
-        m.insert("Os".into(), json!(c.os));
-        m.insert("Size".into(), json!(d.size));
-        m.insert(
-            "GraphDriver".into(),
-            json!({"Data": null, "Name": "strata"}),
-        );
-        m.insert(
-        "RootFS".into(),
-        json!({"Type": "layers", "Layers": c.rootfs.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>()}),
-    );
-        m.insert("Metadata".into(), json!({}));
-        v
-    }
 }
 
 fn refs_of(view: &StoreView, id: &Digest) -> (Vec<String>, Vec<String>) {

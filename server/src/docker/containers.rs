@@ -61,7 +61,7 @@ fn path_stat_header(s: &PathStat) -> HeaderValue {
     let v = json!({
         "name": s.name,
         "size": s.size,
-        "mode": go_mode(s.kind, s.mode),
+        "mode": docker_api::go_mode(s.kind, s.mode),
         "mtime": rfc3339(s.mtime),
         "linkTarget": s.link_target,
     });
@@ -74,30 +74,6 @@ pub(crate) fn rfc3339(secs: i64) -> String {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-/// Go's `os.FileMode` for an entry: `ModeDir` 1<<31, `ModeSymlink` 1<<27, `ModeDevice` 1<<26,
-/// `ModeNamedPipe` 1<<25, `ModeSetuid` 1<<23, `ModeSetgid` 1<<22, `ModeCharDevice` 1<<21,
-/// `ModeSticky` 1<<20; `kind` is `layer_diff::EntryKind::name`.
-fn go_mode(kind: &str, mode: u32) -> u32 {
-    let mut m = mode & 0o777;
-    if mode & 0o4000 != 0 {
-        m |= 1 << 23;
-    }
-    if mode & 0o2000 != 0 {
-        m |= 1 << 22;
-    }
-    if mode & 0o1000 != 0 {
-        m |= 1 << 20;
-    }
-    m | match kind {
-        "dir" => 1 << 31,
-        "symlink" => 1 << 27,
-        "char" => (1 << 26) | (1 << 21),
-        "block" => 1 << 26,
-        "fifo" => 1 << 25,
-        _ => 0,
-    }
 }
 
 /// A user path as the engine normalises it (`/etc/../bin/` → `bin`; `""` is the root).
@@ -113,123 +89,40 @@ fn not_in_container(path: &str, c: &ContainerInfo) -> EngineError {
     ))
 }
 
-/// `Path` + ` ` + `Args`: what `docker ps` shows as COMMAND.
-fn argv(c: &ContainerInfo) -> Vec<String> {
-    let mut argv = c.config.entrypoint.clone().unwrap_or_default();
-    argv.extend(c.config.cmd.clone().unwrap_or_default());
-    argv
-}
-
-fn unix_of(rfc: &str) -> i64 {
-    time::OffsetDateTime::parse(rfc, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .unwrap_or(0)
+/// The facts `docker-api` renders a container from.
+fn facts<'a>(
+    c: &'a ContainerInfo,
+    shown_image: &'a str,
+    upper_dir: &'a str,
+) -> docker_api::ContainerFacts<'a> {
+    docker_api::ContainerFacts {
+        id: &c.id,
+        name: &c.name,
+        created: &c.created,
+        image: &c.image,
+        image_name: &c.image_name,
+        shown_image,
+        config: &c.config,
+        upper_dir,
+    }
 }
 
 /// moby's `ContainerSummary`.
 pub(crate) fn summary_json(
+    e: &engine::Engine,
     c: &ContainerInfo,
     view: &image_store::StoreView,
     sizes: Option<ContainerSizes>,
 ) -> Value {
-    let mut v = json!({
-        "Id": c.id,
-        "Names": [format!("/{}", c.name)],
-        "Image": c.shown_image(view),
-        "ImageID": c.image.to_string(),
-        "Command": argv(c).join(" "),
-        "Created": unix_of(&c.created),
-        "Ports": [],
-        "Labels": c.config.labels.clone().unwrap_or_default(),
-        "State": "created",
-        "Status": "Created",
-        "HostConfig": { "NetworkMode": "none" },
-        "NetworkSettings": { "Networks": {} },
-        "Mounts": [],
-    });
-    if let Some(s) = sizes {
-        v["SizeRw"] = json!(s.rw);
-        v["SizeRootFs"] = json!(s.root_fs);
-    }
-    v
+    let shown = c.shown_image(view);
+    let upper = e.upper_dir(&c.id).display().to_string();
+    docker_api::container_summary(&facts(c, &shown, &upper), sizes.map(|s| (s.rw, s.root_fs)))
 }
 
-/// moby's container `InspectResponse`, with non-null `Config`, `HostConfig`, `State`.
+/// moby's container `InspectResponse`.
 pub(crate) fn inspect_json(e: &engine::Engine, c: &ContainerInfo) -> Value {
-    let argv = argv(c);
-    let (path, args) = match argv.split_first() {
-        Some((p, rest)) => (p.clone(), rest.to_vec()),
-        None => (String::new(), Vec::new()),
-    };
-    let mut config = json!({
-        "Hostname": &c.id[..12.min(c.id.len())],
-        "Domainname": "",
-        "User": "",
-        "AttachStdin": false,
-        "AttachStdout": false,
-        "AttachStderr": false,
-        "Tty": false,
-        "OpenStdin": false,
-        "StdinOnce": false,
-        "Env": null,
-        "Cmd": null,
-        "Image": c.image_name,
-        "Volumes": null,
-        "WorkingDir": "",
-        "Entrypoint": null,
-        "OnBuild": null,
-        "Labels": {},
-    });
-    if let (Some(base), Ok(Value::Object(own))) =
-        (config.as_object_mut(), serde_json::to_value(&c.config))
-    {
-        for (k, v) in own {
-            base.insert(k, v);
-        }
-    }
-    json!({
-        "Id": c.id,
-        "Created": c.created,
-        "Path": path,
-        "Args": args,
-        "State": {
-            "Status": "created", "Running": false, "Paused": false, "Restarting": false,
-            "OOMKilled": false, "Dead": false, "Pid": 0, "ExitCode": 0, "Error": "",
-            "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"
-        },
-        "Image": c.image.to_string(),
-        "ResolvConfPath": "",
-        "HostnamePath": "",
-        "HostsPath": "",
-        "LogPath": "",
-        "Name": format!("/{}", c.name),
-        "RestartCount": 0,
-        "Driver": "strata",
-        "Platform": "linux",
-        "MountLabel": "",
-        "ProcessLabel": "",
-        "AppArmorProfile": "",
-        "ExecIDs": null,
-        "HostConfig": {
-            "Binds": null,
-            "NetworkMode": "none",
-            "PortBindings": {},
-            "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
-            "AutoRemove": false,
-            "LogConfig": { "Type": "none", "Config": {} },
-            "Privileged": false,
-            "ReadonlyRootfs": false
-        },
-        "GraphDriver": {
-            "Name": "strata",
-            "Data": { "UpperDir": e.upper_dir(&c.id).display().to_string() }
-        },
-        "Mounts": [],
-        "Config": config,
-        "NetworkSettings": {
-            "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {}, "Networks": {}
-        },
-    })
+    let upper = e.upper_dir(&c.id).display().to_string();
+    docker_api::container_inspect(&facts(c, &c.image_name, &upper))
 }
 
 /// The body of `POST /containers/create`: only `Image` is used; the rest of moby's
@@ -350,7 +243,7 @@ async fn list(
             for c in e.containers()? {
                 if keep(&c, &filters, &ancestors).unwrap_or(false) {
                     let sizes = with_size.then(|| e.container_sizes(&c)).transpose()?;
-                    out.push(summary_json(&c, &view, sizes));
+                    out.push(summary_json(e, &c, &view, sizes));
                 }
             }
             Ok(out)
@@ -536,22 +429,13 @@ pub(crate) fn df_containers(e: &engine::Engine) -> Result<Vec<Value>, EngineErro
     let view = e.view()?;
     e.containers()?
         .iter()
-        .map(|c| Ok(summary_json(c, &view, Some(e.container_sizes(c)?))))
+        .map(|c| Ok(summary_json(e, c, &view, Some(e.container_sizes(c)?))))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_file_modes() {
-        assert_eq!(go_mode("dir", 0o755), (1 << 31) | 0o755);
-        assert_eq!(go_mode("symlink", 0o777), (1 << 27) | 0o777);
-        assert_eq!(go_mode("dir", 0o1777), (1 << 31) | (1 << 20) | 0o777);
-        assert_eq!(go_mode("file", 0o4755), (1 << 23) | 0o755);
-        assert_eq!(go_mode("char", 0o600), (1 << 26) | (1 << 21) | 0o600);
-    }
 
     #[test]
     fn change_kinds() {

@@ -154,7 +154,15 @@ async fn by_name(
         }
         if let Some(name) = split("/json") {
             let d = st.run(move |e| e.inspect(&name)).await?;
-            return Ok(Json(d.docker_json()).into_response());
+            return Ok(Json(docker_api::image_inspect(&docker_api::ImageFacts {
+                id: &d.id,
+                repo_tags: &d.repo_tags,
+                repo_digests: &d.repo_digests,
+                parent: d.parent.as_ref(),
+                size: d.size,
+                config: &d.config,
+            }))
+            .into_response());
         }
         if let Some(name) = split("/history") {
             let rows = st.run(move |e| e.history(&name)).await?;
