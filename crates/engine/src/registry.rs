@@ -135,19 +135,11 @@ pub(crate) fn short(d: &Digest) -> String {
     d.hex()[..12].to_string()
 }
 
-fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
-}
-
 /// This machine's platform (`linux/amd64`).
 pub fn host_platform() -> Platform {
     Platform {
         os: "linux".into(),
-        architecture: go_arch().into(),
+        architecture: oci_model::host_arch().into(),
         ..Default::default()
     }
 }
