@@ -30,17 +30,6 @@ pub(crate) struct AuthConfig {
     serveraddress: String,
 }
 
-fn registry_of(server: &str) -> String {
-    let s = server
-        .trim_start_matches("https://")
-        .trim_start_matches("http://");
-    let s = s.split('/').next().unwrap_or(s);
-    match s {
-        "" | "index.docker.io" | "registry-1.docker.io" => "docker.io".into(),
-        s => s.into(),
-    }
-}
-
 /// The registry environment for one request: the server's configuration plus the client's
 /// `X-Registry-Auth` credentials for `registry`, when it sent any.
 fn env_for(headers: &HeaderMap, registry: &str) -> Result<RegistryEnv, ApiError> {
@@ -54,7 +43,7 @@ fn env_for(headers: &HeaderMap, registry: &str) -> Result<RegistryEnv, ApiError>
                     let target = if a.serveraddress.is_empty() {
                         registry.to_string()
                     } else {
-                        registry_of(&a.serveraddress)
+                        image_ref::registry_host(&a.serveraddress).to_string()
                     };
                     auth.set(&target, &a.username, &a.password);
                 }
@@ -230,7 +219,7 @@ pub(crate) async fn search(
 
 /// `POST /auth`: checks credentials against the registry (the docker CLI stores them itself).
 pub(crate) async fn auth(Json(a): Json<AuthConfig>) -> Result<Json<Value>, ApiError> {
-    let registry = registry_of(&a.serveraddress);
+    let registry = image_ref::registry_host(&a.serveraddress).to_string();
     let config = Config::load(&config_dir()).map_err(ApiError::from)?;
     tokio::task::spawn_blocking(move || {
         engine::check_login(&config, &registry, &a.username, &a.password)
