@@ -107,17 +107,8 @@ impl SearchFilters {
         {
             return Err(EngineError::invalid(format!("invalid filter '{k}'")));
         }
-        // moby's `GetBoolOrDefault`: one value, true/1 or false/0.
         let boolean = |key: &str| -> Result<Option<bool>> {
-            let vals = values(key);
-            let bad =
-                || EngineError::invalid(format!("invalid filter '{key}=[{}]'", vals.join(" ")));
-            match vals.as_slice() {
-                [] => Ok(None),
-                ["1" | "true"] => Ok(Some(true)),
-                ["0" | "false"] => Ok(Some(false)),
-                _ => Err(bad()),
-            }
+            Ok(image_store::filter_bool(key, &values(key))?)
         };
         f.is_automated = boolean("is-automated")?;
         f.is_official = boolean("is-official")?;

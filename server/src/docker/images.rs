@@ -67,9 +67,10 @@ async fn list(
 fn prune_options(filters: Vec<(String, String)>) -> Result<PruneOptions, ApiError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut opts = PruneOptions::default();
+    let mut dangling = Vec::new();
     for (k, v) in filters {
         match k.as_str() {
-            "dangling" => opts.all = matches!(v.as_str(), "false" | "0" | "False" | "FALSE"),
+            "dangling" => dangling.push(v),
             "until" => {
                 opts.until =
                     Some(docker_format::parse_timestamp(&v, now).map_err(ApiError::bad_request)?)
@@ -78,6 +79,13 @@ fn prune_options(filters: Vec<(String, String)>) -> Result<PruneOptions, ApiErro
             "label!" => opts.labels.push(format!("!{v}")),
             _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
         }
+    }
+    let dangling: Vec<&str> = dangling.iter().map(String::as_str).collect();
+    // `dangling=false` prunes every unused image; the default is dangling ones only
+    if let Some(only_dangling) =
+        image_store::filter_bool("dangling", &dangling).map_err(engine::EngineError::from)?
+    {
+        opts.all = !only_dangling;
     }
     Ok(opts)
 }
