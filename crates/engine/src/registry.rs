@@ -12,19 +12,16 @@ use registry_client::{Client, Credentials, RegistryConfig, Repo};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// One progress message, as Docker's JSON message stream carries it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// One progress message of a pull or push (`docker-api` renders Docker's JSON of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// The layer (12 hex) or tag this line is about.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `Pulling fs layer`, `Downloading`, `Already exists`, `Digest: …`.
     pub status: String,
     /// Bytes done, for `Downloading`, `Extracting`, `Pushing`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<u64>,
     /// Bytes in all.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
 }
 

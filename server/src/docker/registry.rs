@@ -55,33 +55,7 @@ fn env_for(headers: &HeaderMap, registry: &str) -> Result<RegistryEnv, ApiError>
 
 /// One progress message in moby's stream format.
 fn message(p: &Progress) -> Value {
-    let mut m = serde_json::Map::new();
-    m.insert("status".into(), json!(p.status));
-    let layer =
-        p.id.as_ref()
-            .is_some_and(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()));
-    if let (Some(cur), Some(total)) = (p.current, p.total) {
-        m.insert(
-            "progressDetail".into(),
-            json!({ "current": cur, "total": total }),
-        );
-        let width = 50u64;
-        let filled = (cur.min(total) * width).checked_div(total).unwrap_or(0);
-        let bar = format!(
-            "[{}>{}] {}/{}",
-            "=".repeat(filled as usize),
-            " ".repeat((width - filled.min(width - 1) - 1) as usize),
-            docker_format::human_size(cur),
-            docker_format::human_size(total)
-        );
-        m.insert("progress".into(), json!(bar));
-    } else if layer {
-        m.insert("progressDetail".into(), json!({}));
-    }
-    if let Some(id) = &p.id {
-        m.insert("id".into(), json!(id));
-    }
-    Value::Object(m)
+    docker_api::progress_message(p.id.as_deref(), &p.status, p.current, p.total)
 }
 
 fn write_line(w: &Mutex<&mut ChanWriter>, v: &Value) {
