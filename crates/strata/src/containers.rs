@@ -415,40 +415,18 @@ pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Docker's container inspect JSON, the fields a process-less container has.
+/// Docker's container inspect JSON, rendered by `docker-api` as the server renders it.
 pub fn container_json(engine: &Engine, c: &ContainerInfo) -> Value {
-    let mut config = serde_json::to_value(&c.config).unwrap_or(Value::Null);
-    if let Some(m) = config.as_object_mut() {
-        m.insert("Image".into(), json!(c.image_name));
-    }
-    let cmd = c.config.cmd.clone().unwrap_or_default();
-    let mut argv = c.config.entrypoint.clone().unwrap_or_default();
-    argv.extend(cmd);
-    let (path, args) = match argv.split_first() {
-        Some((p, rest)) => (p.clone(), rest.to_vec()),
-        None => (String::new(), Vec::new()),
-    };
-    json!({
-        "Id": c.id,
-        "Created": c.created,
-        "Path": path,
-        "Args": args,
-        "State": {
-            "Status": "created", "Running": false, "Paused": false, "Restarting": false,
-            "OOMKilled": false, "Dead": false, "Pid": 0, "ExitCode": 0, "Error": "",
-            "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"
-        },
-        "Image": c.image.to_string(),
-        "Name": format!("/{}", c.name),
-        "RestartCount": 0,
-        "Driver": "strata",
-        "Platform": "linux",
-        "GraphDriver": {
-            "Name": "strata",
-            "Data": { "UpperDir": engine.upper_dir(&c.id).display().to_string() }
-        },
-        "Mounts": [],
-        "Config": config,
+    let upper = engine.upper_dir(&c.id).display().to_string();
+    docker_api::container_inspect(&docker_api::ContainerFacts {
+        id: &c.id,
+        name: &c.name,
+        created: &c.created,
+        image: &c.image,
+        image_name: &c.image_name,
+        shown_image: &c.image_name,
+        config: &c.config,
+        upper_dir: &upper,
     })
 }
 
