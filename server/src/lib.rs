@@ -35,6 +35,7 @@ pub use api::{ApiDoc, ROUTES as API_ROUTES};
 pub use auth::ROUTE_ROLES;
 pub use error::ApiError;
 pub use listen::{serve, ServeOptions, Server, UnixSocket, DEFAULT_SOCKET};
+pub use web::has_embedded_dashboard;
 
 use axum::extract::Request;
 use axum::http::header::{HeaderName, HeaderValue, SERVER};
