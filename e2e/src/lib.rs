@@ -4,7 +4,7 @@
 //! Deliberately absent: any mocking. Every test drives the built binary and real peer programs;
 //! a missing peer is a hard failure with an install hint ([`require`]), never a silent skip.
 
-pub mod registry;
+pub use test_support::{registry, require};
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -64,25 +64,6 @@ pub fn strata_bin() -> PathBuf {
         bin.display()
     );
     bin
-}
-
-/// Panics with an install hint when a peer tool is missing: tests never skip silently.
-pub fn require(tool: &str) {
-    let found = if tool.contains('/') {
-        Path::new(tool).exists()
-    } else {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    assert!(
-        found,
-        "required tool `{tool}` is missing: install the test peers with `bash scripts/install-deps.sh test` \
-         (apt: skopeo umoci busybox-static pigz hyperfine)"
-    );
 }
 
 /// Runs `cmd` to completion, feeding `input` on its stdin (from a thread, so a child that

@@ -744,6 +744,21 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
         ]),
         "false none\n"
     );
+    // One builder for both front doors: the CLI's inspect is the server's, field for field
+    // (the CLI's once lacked HostConfig, NetworkSettings and ~40 more fields).
+    let cli: Value = serde_json::from_str(&store.ok(&["container", "inspect", "work"])).unwrap();
+    assert_eq!(
+        cli, ins,
+        "strata container inspect and GET /containers/work/json differ"
+    );
+    assert_eq!(cli[0]["HostConfig"]["NetworkMode"], "none");
+    assert!(cli[0]["NetworkSettings"].is_object(), "{cli}");
+    let cli: Value = serde_json::from_str(&store.ok(&["image", "inspect", "bb:1"])).unwrap();
+    let srv: Value = serde_json::from_str(&d.ok(&["image", "inspect", "bb:1"])).unwrap();
+    assert_eq!(
+        cli, srv,
+        "strata image inspect and GET /images/bb:1/json differ"
+    );
     let o = d.docker(&["container", "inspect", "nope"]);
     assert_eq!(
         (o.status, o.stdout.as_str(), o.stderr.as_str()),

@@ -1,5 +1,5 @@
 //! Bridges between async HTTP bodies and the engine's blocking `Read`/`Write` calls, and the
-//! small query and stream helpers the Docker handlers share.
+//! JSON message stream helpers the Docker handlers share.
 //!
 //! Uploads (`load`, `import`, archive `PUT`) hand the engine a [`BodyReader`] on a blocking
 //! thread that pulls the request body chunk by chunk; downloads (`save`, `export`, archive
@@ -144,31 +144,6 @@ where
     }
 }
 
-/// A boolean query flag (`?force=`, `?all=`, …), moby's `BoolValue`: absent, and (ignoring
-/// case and surrounding spaces) `""`, `0`, `no`, `false` and `none` are false, anything else is
-/// true. Every flag of every route is read with this one function.
-pub(crate) fn truthy(v: Option<&str>) -> bool {
-    v.is_some_and(|v| {
-        !matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "" | "0" | "no" | "false" | "none"
-        )
-    })
-}
-
-/// The first value of `key` in a query given as pairs.
-pub(crate) fn first<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
-
-/// Every value of `key` (for repeated parameters: `names`, `changes`).
-pub(crate) fn all(q: &[(String, String)], key: &str) -> Vec<String> {
-    q.iter()
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
 /// One line of a Docker JSON message stream (`\r\n`-terminated, as moby's streamformatter).
 pub(crate) fn json_line(v: &Value) -> String {
     format!("{v}\r\n")
@@ -186,11 +161,4 @@ pub(crate) fn json_stream(lines: String) -> axum::response::Response {
         .header(axum::http::header::CONTENT_TYPE, "application/json")
         .body(Body::from(lines))
         .expect("static response parts")
-}
-
-/// Percent-decodes a path segment (`bb%3A1` → `bb:1`).
-pub(crate) fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
 }

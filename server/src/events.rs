@@ -8,7 +8,7 @@
 //! pulls, removals), so the streams show every change to the store, not only this server's. A subscriber that falls more than the channel's
 //! capacity behind loses the oldest events rather than slowing the engine down.
 
-use crate::bridge::first;
+use crate::params::first;
 use crate::{ApiError, AppState};
 use api_types::EventDto;
 use axum::body::Body;
@@ -136,7 +136,7 @@ struct Filters {
 impl Filters {
     fn parse(raw: Option<&str>) -> Result<Filters, ApiError> {
         let mut f = Filters::default();
-        for (k, v) in crate::images::parse_filters(raw)? {
+        for (k, v) in crate::params::parse_filters(raw)? {
             match k.as_str() {
                 "type" | "event" | "image" | "container" => f.by_key.entry(k).or_default().push(v),
                 _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),

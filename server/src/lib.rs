@@ -23,21 +23,19 @@
 mod api;
 mod auth;
 mod bridge;
-mod containers;
+mod docker;
 mod error;
 mod events;
 mod guard;
-mod images;
 mod listen;
-mod registry;
-mod system;
-mod transfer;
+mod params;
 mod web;
 
 pub use api::{ApiDoc, ROUTES as API_ROUTES};
 pub use auth::ROUTE_ROLES;
 pub use error::ApiError;
 pub use listen::{serve, ServeOptions, Server, UnixSocket, DEFAULT_SOCKET};
+pub use web::has_embedded_dashboard;
 
 use axum::extract::Request;
 use axum::http::header::{HeaderName, HeaderValue, SERVER};
@@ -208,15 +206,8 @@ pub struct RequestedVersion(pub String);
 pub fn app(state: AppState) -> Router {
     let state_for_guard = state.clone();
     let routes = Router::new()
-        .route("/_ping", get(system::ping).head(system::ping_head))
-        .route("/version", get(system::version))
-        .route("/info", get(system::info))
-        .route("/events", get(events::docker_events))
-        .route("/images/search", get(registry::search))
-        .route("/auth", axum::routing::post(registry::auth))
         .route("/api/audit", get(auth::audit_log))
-        .merge(images::routes())
-        .merge(containers::routes())
+        .merge(docker::routes())
         .merge(api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .method_not_allowed_fallback(not_found)

@@ -16,6 +16,12 @@ use axum::response::{Html, IntoResponse, Response};
 use std::path::Path;
 use tower_http::services::{ServeDir, ServeFile};
 
+/// True when this binary was built with the dashboard embedded (`server/build.rs` found a
+/// built `web/dist`); `strata serve` without `--web-dir` then serves that copy.
+pub fn has_embedded_dashboard() -> bool {
+    !EMBEDDED.is_empty()
+}
+
 pub(crate) async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path();
     let is_read = req.method() == Method::GET || req.method() == Method::HEAD;

@@ -1529,3 +1529,40 @@ async fn every_route_enforces_its_role_from_the_table() {
         .unwrap();
     assert_eq!(audit.2, Some(engine::Role::Admin));
 }
+
+/// `dangling` in `POST /images/prune` is read as every boolean filter is (moby's
+/// `GetBoolOrDefault`): `false`/`0` prunes unused images too, and a value that is neither is
+/// refused with Docker's text, nothing removed (it once meant "dangling only").
+#[tokio::test]
+async fn prune_reads_the_dangling_filter_as_a_boolean_filter() {
+    let env = Env::new();
+    env.import("bb:1").await;
+    let bad = env
+        .docker(
+            Method::POST,
+            "/v1.50/images/prune?filters=%7B%22dangling%22%3A%5B%22xyz%22%5D%7D",
+            vec![],
+        )
+        .await
+        .ok(StatusCode::BAD_REQUEST);
+    assert_eq!(bad.json()["message"], "invalid filter 'dangling=[xyz]'");
+    env.get("/v1.50/images/bb:1/json").await.ok(StatusCode::OK);
+    let pruned = env
+        .docker(
+            Method::POST,
+            "/v1.50/images/prune?filters=%7B%22dangling%22%3A%5B%220%22%5D%7D",
+            vec![],
+        )
+        .await
+        .ok(StatusCode::OK);
+    assert!(
+        pruned.json()["ImagesDeleted"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "{}",
+        pruned.text()
+    );
+    env.get("/v1.50/images/bb:1/json")
+        .await
+        .ok(StatusCode::NOT_FOUND);
+}

@@ -190,10 +190,21 @@ async fn unknown_routes_are_docker_404s() {
 
 #[tokio::test]
 async fn dashboard_not_built() {
-    for state in [
-        no_web(),
-        AppState::new("/r".into(), Some("/nonexistent/web/dist".into())),
-    ] {
+    // Without --web-dir a binary serves the dashboard built into it, when it has one.
+    if strata_server::has_embedded_dashboard() {
+        let r = send(no_web(), Method::GET, "/").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.header("content-type"), "text/html; charset=utf-8");
+        assert!(!r.body.contains("dashboard is not built"), "{}", r.body);
+    }
+    let mut states = vec![AppState::new(
+        "/r".into(),
+        Some("/nonexistent/web/dist".into()),
+    )];
+    if !strata_server::has_embedded_dashboard() {
+        states.push(no_web());
+    }
+    for state in states {
         let r = send(state, Method::GET, "/").await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(r.header("content-type"), "text/html; charset=utf-8");

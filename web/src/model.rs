@@ -511,6 +511,7 @@ pub fn pull_params(input: &str) -> Result<(String, String), String> {
     if s.contains(char::is_whitespace) {
         return Err(format!("invalid reference format: {s:?} contains spaces"));
     }
+    image_ref::Reference::parse_normalized(s).map_err(|e| e.to_string())?;
     if let Some((name, digest)) = s.split_once('@') {
         return Ok((name.to_string(), digest.to_string()));
     }
@@ -522,40 +523,18 @@ pub fn pull_params(input: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), tag.to_string()))
 }
 
-/// Checks a tag typed into the Tag form (`repo[:tag]`), Docker's rule in short: lowercase
-/// repository path components, a tag of at most 128 word characters, `.` or `-`.
+/// Checks a tag typed into the Tag form (`repo[:tag]`) with the store's own reference grammar
+/// (`image-ref`, as the server will), so the form says what the server would answer.
 pub fn check_tag_target(input: &str) -> Result<String, String> {
     let s = input.trim();
     if s.is_empty() {
         return Err("type a new name, like myapp:1.0".into());
     }
-    let (name, tag) = split_tag(s);
-    let path = match name.split_once('/') {
-        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => rest,
-        _ => name,
-    };
-    let ok_path = !path.is_empty()
-        && path.split('/').all(|c| {
-            !c.is_empty()
-                && c.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-                })
-                && c.as_bytes()[0].is_ascii_alphanumeric()
-        });
-    if !ok_path {
+    let r = image_ref::Reference::parse_normalized(s).map_err(|e| e.to_string())?;
+    if r.digest().is_some() {
         return Err(format!(
-            "invalid reference format: repository name ({name}) must be lowercase letters, digits and . _ -"
+            "invalid reference format: {s:?} names a digest, not a tag"
         ));
-    }
-    if tag != "<none>"
-        && (tag.is_empty()
-            || tag.len() > 128
-            || !tag.as_bytes()[0].is_ascii_alphanumeric() && tag.as_bytes()[0] != b'_'
-            || !tag
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')))
-    {
-        return Err(format!("invalid tag format: {tag:?}"));
     }
     Ok(s.to_string())
 }
@@ -905,22 +884,44 @@ mod tests {
             ("localhost:5000/a/b".into(), "1.2".into())
         );
         assert_eq!(
-            pull_params("bb@sha256:abc").unwrap(),
-            ("bb".into(), "sha256:abc".into())
+            pull_params(
+                "bb@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+            )
+            .unwrap(),
+            (
+                "bb".into(),
+                "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".into()
+            )
         );
         assert!(pull_params("")
             .unwrap_err()
             .starts_with("type an image name"));
         assert!(pull_params("a b").is_err());
+        assert_eq!(
+            pull_params("bb@sha256:abc").unwrap_err(),
+            "invalid reference format"
+        );
     }
 
     #[test]
     fn tag_targets() {
         assert_eq!(check_tag_target("bb:2").unwrap(), "bb:2");
+        // the grammar and texts of image-ref, which the server answers with
         assert_eq!(
             check_tag_target("localhost:5000/Team/x:1").unwrap_err(),
-            "invalid reference format: repository name (localhost:5000/Team/x) must be lowercase letters, digits and . _ -"
+            image_ref::Reference::parse_normalized("localhost:5000/Team/x:1")
+                .unwrap_err()
+                .to_string()
         );
+        assert_eq!(
+            check_tag_target("UPPER").unwrap_err(),
+            "invalid reference format: repository name (library/UPPER) must be lowercase"
+        );
+        assert!(check_tag_target(
+            "bb@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        )
+        .is_err());
+        assert!(check_tag_target("a/../b").is_err());
         assert!(check_tag_target("localhost:5000/team/x:1").is_ok());
         assert!(check_tag_target("bb:-x").is_err());
         assert!(check_tag_target("").is_err());

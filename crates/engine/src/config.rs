@@ -112,10 +112,7 @@ pub const DOCKER_IO_AUTH_KEY: &str = "https://index.docker.io/v1/";
 
 /// The `auths` key for a registry host.
 pub fn auth_key(registry: &str) -> String {
-    if registry == "docker.io"
-        || registry == "index.docker.io"
-        || registry == "registry-1.docker.io"
-    {
+    if image_ref::is_docker_hub(registry) {
         DOCKER_IO_AUTH_KEY.to_string()
     } else {
         registry.to_string()

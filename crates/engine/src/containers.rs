@@ -15,7 +15,7 @@
 use crate::{Engine, EngineError, Result};
 use image_store::ContainerRecord;
 use layer_diff::{
-    name_bytes, name_from_bytes, normalize_path, parent_path, Changeset, EntryKind, OPAQUE_MARKER,
+    name_bytes, name_from_bytes, normalize_path, Changeset, EntryKind, OPAQUE_MARKER,
     WHITEOUT_PREFIX,
 };
 use layer_union::Union;
@@ -24,9 +24,8 @@ use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// What `config.json` holds for a container.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -82,7 +81,7 @@ pub struct CommitOptions {
 /// sha256 of an empty tar (1024 zero bytes): a commit with no changes adds no layer.
 const EMPTY_TAR: &str = "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
 
-fn random_hex(bytes: usize) -> Result<String> {
+pub(crate) fn random_hex(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
     fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut buf))
@@ -115,12 +114,12 @@ pub(crate) fn user_path(p: &str) -> Result<String> {
     normalize_path(p).map_err(|e| EngineError::invalid(e.to_string()))
 }
 
-fn io(ctx: impl Into<String>) -> impl FnOnce(std::io::Error) -> EngineError {
+pub(crate) fn io(ctx: impl Into<String>) -> impl FnOnce(std::io::Error) -> EngineError {
     let ctx = ctx.into();
     move |e| EngineError::io(ctx, e)
 }
 
-fn base_name(p: &str) -> &str {
+pub(crate) fn base_name(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
 
@@ -129,7 +128,7 @@ impl Engine {
         self.root.join("containers")
     }
 
-    fn container_dir(&self, id: &str) -> PathBuf {
+    pub(crate) fn container_dir(&self, id: &str) -> PathBuf {
         self.containers_dir().join(id)
     }
 
@@ -289,132 +288,6 @@ impl Engine {
         Ok(())
     }
 
-    /// The unpacked directory of each layer of the stack `diff_ids` (bottom first), unpacking
-    /// those missing. A layer's directory holds what the layer means *on top of its parents*
-    /// (its names resolved through their symlinks, lower files it hard-links copied up), so it
-    /// is keyed by the layer's chain ID, as containerd keys snapshots: `layers/<chain id>/`
-    /// (for the bottom layer the chain ID is its diff ID). Missing directories are unpacked
-    /// bottom up, each onto the ones below, into fresh directories that are all renamed into
-    /// place only once every layer applied: a layer that is refused leaves no directory, its
-    /// parents' included, behind.
-    pub fn unpacked_chain(&self, diff_ids: &[Digest]) -> Result<Vec<PathBuf>> {
-        let mut dirs: Vec<PathBuf> = Vec::with_capacity(diff_ids.len());
-        let mut staged: Vec<(usize, StagedLayer)> = Vec::new();
-        for (i, d) in diff_ids.iter().enumerate() {
-            let chain = oci_model::chain_id(&diff_ids[..=i]).expect("a non-empty stack");
-            match self.stage_layer(&chain)? {
-                Staged::Present(dir) => dirs.push(dir),
-                Staged::New(st) => {
-                    let lowers: Vec<&Path> = dirs.iter().rev().map(PathBuf::as_path).collect();
-                    st.unpack_on(self.layer_tar(d)?, &lowers)
-                        .map_err(|e| EngineError::invalid(format!("layer {d}: {e}")))?;
-                    dirs.push(st.tmp.clone());
-                    staged.push((i, st));
-                }
-            }
-        }
-        for (i, st) in staged {
-            dirs[i] = st.publish()?;
-        }
-        Ok(dirs)
-    }
-
-    /// The tar of layer `diff_id`, read from the blob that holds it: the tar itself, or a
-    /// registry's compressed blob (a pulled layer), decompressed as it is read.
-    pub fn layer_tar(&self, diff_id: &Digest) -> Result<Box<dyn std::io::Read + Send>> {
-        let blob = self
-            .db()
-            .layer_blob(diff_id)?
-            .unwrap_or_else(|| diff_id.clone());
-        Ok(blob_store::open_layer(&self.blobs, &blob)?)
-    }
-
-    /// The unpacked directory of the layer whose chain ID is `chain` if it is there, else a
-    /// fresh directory beside it to unpack it into.
-    pub(crate) fn stage_layer(&self, chain: &Digest) -> Result<Staged> {
-        let parent = self.root.join("layers");
-        let dir = parent.join(chain.hex());
-        if dir.is_dir() {
-            return Ok(Staged::Present(dir));
-        }
-        if !parent.is_dir() {
-            fs::create_dir_all(&parent).map_err(io("create layers dir"))?;
-            spread_subdirectories(&parent);
-        }
-        // `.tmp-<pid>-`: the sweep removes those of dead processes.
-        let tmp = parent.join(format!(".tmp-{}-{}", std::process::id(), random_hex(4)?));
-        fs::create_dir(&tmp).map_err(io(format!("create {}", tmp.display())))?;
-        Ok(Staged::New(StagedLayer {
-            tmp,
-            dir,
-            published: false,
-        }))
-    }
-
-    /// The changesets of an image's layers, bottom first, read from their blobs: those not
-    /// read lately are read in parallel (one thread per CPU), then kept for the next call.
-    pub fn image_changesets(&self, image: &Digest) -> Result<Vec<Changeset>> {
-        let view = self.view()?;
-        let rec = view
-            .image_of_container(image)
-            .ok_or_else(|| EngineError::NotFound(format!("No such image: {image}")))?;
-        let cached: Vec<Option<Arc<Changeset>>> = {
-            let cache = self.changesets.lock().unwrap_or_else(|e| e.into_inner());
-            rec.diff_ids.iter().map(|d| cache.get(d)).collect()
-        };
-        let missing: Vec<&Digest> = rec
-            .diff_ids
-            .iter()
-            .zip(&cached)
-            .filter(|(_, c)| c.is_none())
-            .map(|(d, _)| d)
-            .collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(missing.len());
-        let read: Vec<(usize, Result<Changeset>)> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut out = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(d) = missing.get(i) else {
-                                return out;
-                            };
-                            let cs = self.layer_tar(d).and_then(|r| {
-                                layer_diff::read_changeset(r)
-                                    .map_err(|e| EngineError::invalid(format!("layer {d}: {e}")))
-                            });
-                            out.push((i, cs));
-                        }
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().expect("changeset reader"))
-                .collect()
-        });
-        let mut fresh: Vec<Option<Arc<Changeset>>> = vec![None; missing.len()];
-        for (i, cs) in read {
-            fresh[i] = Some(Arc::new(cs?));
-        }
-        let mut cache = self.changesets.lock().unwrap_or_else(|e| e.into_inner());
-        for (d, cs) in missing.iter().zip(&fresh) {
-            cache.put((*d).clone(), cs.clone().expect("every missing layer read"));
-        }
-        let mut fresh = fresh.into_iter().flatten();
-        Ok(cached
-            .into_iter()
-            .map(|c| {
-                let cs = c.or_else(|| fresh.next()).expect("every layer read");
-                Changeset::clone(&cs)
-            })
-            .collect())
-    }
-
     fn upper_changeset(&self, id: &str) -> Result<Changeset> {
         with_packed(&self.readable_upper(id)?, |tar| {
             layer_diff::read_changeset(tar).map_err(|e| EngineError::invalid(e.to_string()))
@@ -431,15 +304,6 @@ impl Engine {
         Ok((Union::build(&layers), dirs))
     }
 
-    /// The unpacked directory of each of `image`'s layers, base first (unpacking as needed).
-    pub(crate) fn image_layer_dirs(&self, image: &Digest) -> Result<Vec<PathBuf>> {
-        let view = self.view()?;
-        let Some(rec) = view.image_of_container(image) else {
-            return Ok(Vec::new());
-        };
-        self.unpacked_chain(&rec.diff_ids)
-    }
-
     /// `diff`: what the writable layer adds, changes and deletes, sorted by path.
     pub fn container_diff(&self, input: &str) -> Result<Vec<PathChange>> {
         let c = self.container(input)?;
@@ -450,258 +314,12 @@ impl Engine {
         Ok(out)
     }
 
-    /// Creates the ancestors of `path` in the writable layer (copy-up of directories), checking
-    /// that each is a directory in the merged view.
-    fn copy_up_parents(
-        &self,
-        c: &ContainerInfo,
-        merged: &Union,
-        lower: &Union,
-        path: &str,
-    ) -> Result<()> {
-        let mut ancestors = Vec::new();
-        let mut p = parent_path(path);
-        while let Some(a) = p {
-            if a.is_empty() {
-                break;
-            }
-            ancestors.push(a.to_string());
-            p = parent_path(a);
-        }
-        let upper = self.upper_dir(&c.id);
-        for a in ancestors.iter().rev() {
-            match merged.get(a) {
-                Some(e) if e.entry.is_dir() => {}
-                Some(_) => return Err(EngineError::invalid(format!("/{a}: not a directory"))),
-                None => {
-                    return Err(EngineError::NotFound(format!(
-                        "Could not find the file /{a} in container {}",
-                        c.name
-                    )))
-                }
-            }
-            let dst = upper.join(host_rel(a));
-            if fs::symlink_metadata(&dst).is_ok() {
-                continue;
-            }
-            fs::create_dir(&dst).map_err(io(format!("copy up /{a}")))?;
-            if let Some(l) = lower.get(a) {
-                let _ = fs::set_permissions(&dst, fs::Permissions::from_mode(l.entry.mode));
-                if unsafe_is_root() {
-                    let _ = std::os::unix::fs::lchown(&dst, Some(l.entry.uid), Some(l.entry.gid));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn unions(&self, c: &ContainerInfo) -> Result<(Union, Union)> {
+    pub(crate) fn unions(&self, c: &ContainerInfo) -> Result<(Union, Union)> {
         let lower_sets = self.image_changesets(&c.image)?;
         let lower = Union::build(&lower_sets);
         let mut all = lower_sets;
         all.push(self.upper_changeset(&c.id)?);
         Ok((Union::build(&all), lower))
-    }
-
-    /// `fs rm CONTAINER PATH`: removes a path from the container's root (a whiteout when a
-    /// lower layer provides it).
-    pub fn container_remove_path(&self, input: &str, path: &str) -> Result<()> {
-        let c = self.container(input)?;
-        self.refuse_if_running(&c)?;
-        let p = user_path(path)?;
-        if p.is_empty() {
-            return Err(EngineError::invalid("cannot remove the root directory"));
-        }
-        let (merged, lower) = self.unions(&c)?;
-        if merged.get(&p).is_none() {
-            return Err(EngineError::NotFound(format!(
-                "Could not find the file /{p} in container {}",
-                c.name
-            )));
-        }
-        self.copy_up_parents(&c, &merged, &lower, &p)?;
-        let upper = self.upper_dir(&c.id);
-        let dst = upper.join(host_rel(&p));
-        if let Ok(m) = fs::symlink_metadata(&dst) {
-            if m.is_dir() {
-                fs::remove_dir_all(&dst)
-            } else {
-                fs::remove_file(&dst)
-            }
-            .map_err(io(format!("remove /{p}")))?;
-        }
-        if lower.get(&p).is_some() {
-            let wh = whiteout_path(&upper, &p);
-            fs::File::create(&wh).map_err(io(format!("whiteout /{p}")))?;
-        }
-        self.emit(
-            crate::Event::new("container", "change", c.id.clone())
-                .with("name", c.name.clone())
-                .with("path", format!("/{p}")),
-        );
-        Ok(())
-    }
-
-    /// `fs mkdir CONTAINER PATH`: creates a directory (and missing parents). A directory that
-    /// replaces a deleted lower directory is made opaque.
-    pub fn container_mkdir(&self, input: &str, path: &str) -> Result<()> {
-        let c = self.container(input)?;
-        self.refuse_if_running(&c)?;
-        let p = user_path(path)?;
-        let (merged, lower) = self.unions(&c)?;
-        if merged.get(&p).is_some() {
-            return Err(EngineError::Conflict(format!("mkdir /{p}: file exists")));
-        }
-        // missing parents first, as `mkdir -p`
-        let mut chain = vec![p.clone()];
-        let mut cur = parent_path(&p);
-        while let Some(a) = cur.filter(|a| !a.is_empty() && merged.get(a).is_none()) {
-            chain.push(a.to_string());
-            cur = parent_path(a);
-        }
-        let top = chain.last().expect("non-empty").clone();
-        self.copy_up_parents(&c, &merged, &lower, &top)?;
-        let upper = self.upper_dir(&c.id);
-        for d in chain.iter().rev() {
-            self.make_upper_dir(&upper, &lower, d)?;
-        }
-        self.emit(
-            crate::Event::new("container", "change", c.id.clone())
-                .with("name", c.name.clone())
-                .with("path", format!("/{p}")),
-        );
-        Ok(())
-    }
-
-    fn make_upper_dir(&self, upper: &Path, lower: &Union, d: &str) -> Result<()> {
-        let dst = upper.join(host_rel(d));
-        if let Ok(m) = fs::symlink_metadata(&dst) {
-            if !m.is_dir() {
-                fs::remove_file(&dst).map_err(io(format!("replace /{d}")))?;
-            }
-        }
-        if !dst.is_dir() {
-            fs::create_dir(&dst).map_err(io(format!("mkdir /{d}")))?;
-        }
-        let wh = whiteout_path(upper, d);
-        let was_deleted = fs::remove_file(&wh).is_ok();
-        if was_deleted && lower.get(d).is_some_and(|e| e.entry.is_dir()) {
-            fs::File::create(dst.join(OPAQUE_MARKER)).map_err(io(format!("opaque /{d}")))?;
-        }
-        Ok(())
-    }
-
-    /// `cp` into a container (`PUT /containers/{id}/archive`): extracts the tar `r` into the
-    /// directory `dest` of the container's root, through the writable layer.
-    pub fn container_put_archive(&self, input: &str, dest: &str, r: impl Read) -> Result<()> {
-        let c = self.container(input)?;
-        self.refuse_if_running(&c)?;
-        let d = user_path(dest)?;
-        let (merged, lower) = self.unions(&c)?;
-        if !d.is_empty() {
-            match merged.get(&d) {
-                Some(e) if e.entry.is_dir() => {}
-                Some(_) => {
-                    return Err(EngineError::invalid(format!(
-                        "extraction point is not a directory: /{d}"
-                    )))
-                }
-                None => {
-                    return Err(EngineError::NotFound(format!(
-                        "Could not find the file /{d} in container {}",
-                        c.name
-                    )))
-                }
-            }
-        }
-        // Stage the archive so its names can be checked before anything changes.
-        let staging = self
-            .container_dir(&c.id)
-            .join(format!("staging-{}", random_hex(4)?));
-        fs::create_dir(&staging).map_err(io("create staging dir"))?;
-        let result = (|| -> Result<()> {
-            let opts = layer_apply::ApplyOptions {
-                mode: layer_apply::Mode::Unpack,
-                ..Default::default()
-            };
-            layer_apply::apply(&staging, r, &opts)
-                .map_err(|e| EngineError::invalid(e.to_string()))?;
-            // What the archive made, read from the staged tree's metadata (never its bytes:
-            // the upload may be any size and is not held in memory).
-            let mut incoming = Vec::new();
-            staged_entries(&staging, "", &mut incoming)?;
-            // Only now, with the archive checked, does the writable layer change.
-            if !d.is_empty() {
-                self.copy_up_parents(&c, &merged, &lower, &format!("{d}/x"))?;
-            }
-            let upper = self.upper_dir(&c.id);
-            for e in incoming.iter() {
-                let p = if d.is_empty() {
-                    e.path.clone()
-                } else {
-                    format!("{d}/{}", e.path)
-                };
-                match &e.kind {
-                    StagedKind::Dir => self.make_upper_dir(&upper, &lower, &p)?,
-                    _ => {
-                        let dst = upper.join(host_rel(&p));
-                        if let Ok(m) = fs::symlink_metadata(&dst) {
-                            if m.is_dir() {
-                                fs::remove_dir_all(&dst)
-                            } else {
-                                fs::remove_file(&dst)
-                            }
-                            .map_err(io(format!("replace /{p}")))?;
-                        }
-                        let _ = fs::remove_file(whiteout_path(&upper, &p));
-                        let src = staging.join(host_rel(&e.path));
-                        fs::rename(&src, &dst).map_err(io(format!("write /{p}")))?;
-                    }
-                }
-                if let StagedKind::Dir = e.kind {
-                    let dst = upper.join(host_rel(&p));
-                    let _ = fs::set_permissions(&dst, fs::Permissions::from_mode(e.mode));
-                }
-            }
-            Ok(())
-        })();
-        let _ = fs::remove_dir_all(&staging);
-        if result.is_ok() {
-            self.emit(
-                crate::Event::new("container", "change", c.id.clone())
-                    .with("name", c.name.clone())
-                    .with("path", format!("/{d}")),
-            );
-        }
-        result
-    }
-
-    /// `cp` out of a container (`GET /containers/{id}/archive`): a tar of `path` in the merged
-    /// view, its top entry named after the path's last component.
-    pub fn container_get_archive(&self, input: &str, path: &str, w: impl Write) -> Result<()> {
-        let c = self.container(input)?;
-        let p = user_path(path)?;
-        let (union, dirs) = self.container_union(&c)?;
-        if union.get(&p).is_none() {
-            return Err(EngineError::NotFound(format!(
-                "Could not find the file /{p} in container {}",
-                c.name
-            )));
-        }
-        let rename = if p.is_empty() {
-            None
-        } else {
-            Some((p.clone(), base_name(&p).to_string()))
-        };
-        write_union_tar(&union, &dirs, Some(&p), rename.as_ref(), w)
-    }
-
-    /// What the merged view shows at `path`: `None` when absent, else whether it is a directory.
-    pub fn container_stat(&self, input: &str, path: &str) -> Result<Option<bool>> {
-        let c = self.container(input)?;
-        let p = user_path(path)?;
-        let (merged, _) = self.unions(&c)?;
-        Ok(merged.get(&p).map(|e| e.entry.is_dir()))
     }
 
     /// The union view of a container (when `target` names one) or of an image, with a label
@@ -812,7 +430,7 @@ impl Engine {
     }
 }
 
-fn unsafe_is_root() -> bool {
+pub(crate) fn unsafe_is_root() -> bool {
     fs::metadata("/proc/self")
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
@@ -823,9 +441,9 @@ fn unsafe_is_root() -> bool {
 /// memory, whatever the size of the tree.
 fn with_packed<T>(
     dir: &Path,
-    consume: impl FnOnce(crate::registry::ChunkReader) -> Result<T>,
+    consume: impl FnOnce(crate::streams::ChunkReader) -> Result<T>,
 ) -> Result<T> {
-    let (mut w, r) = crate::registry::chunk_pipe();
+    let (mut w, r) = crate::streams::chunk_pipe();
     std::thread::scope(|s| {
         let packer = s.spawn(
             move || -> std::result::Result<(), layer_apply::ApplyError> {
@@ -853,77 +471,6 @@ fn with_packed<T>(
     })
 }
 
-/// What an archive staged for `cp` holds at one path.
-#[derive(Debug)]
-enum StagedKind {
-    Dir,
-    /// Anything else (file, symlink, device, FIFO): moved into the writable layer whole.
-    Other,
-}
-
-#[derive(Debug)]
-struct StagedEntry {
-    /// Relative to the staging directory, `/`-separated.
-    path: String,
-    kind: StagedKind,
-    /// Permission bits plus setuid, setgid and sticky.
-    mode: u32,
-}
-
-/// The entries of a staged archive, each directory before what it holds (siblings sorted by
-/// name), from `lstat` alone. A name that is a whiteout or opaque marker is refused (a `cp`
-/// writes content, it never deletes); AUFS metadata names (`.wh..wh.*`) are skipped as layer
-/// readers skip them; names are bytes (`name_from_bytes`), as in layers.
-fn staged_entries(root: &Path, rel: &str, out: &mut Vec<StagedEntry>) -> Result<()> {
-    let dir = root.join(host_rel(rel));
-    let mut names = Vec::new();
-    for entry in fs::read_dir(&dir).map_err(io(format!("read staged /{rel}")))? {
-        let entry = entry.map_err(io(format!("read staged /{rel}")))?;
-        names.push(name_from_bytes(entry.file_name().as_bytes()).into_owned());
-    }
-    names.sort();
-    for name in names {
-        let path = if rel.is_empty() {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
-        };
-        match layer_diff::parse_tar_name(&path).map_err(|e| EngineError::invalid(e.to_string()))? {
-            layer_diff::TarName::Meta => continue,
-            layer_diff::TarName::Path(_) => {}
-            layer_diff::TarName::Whiteout(_) | layer_diff::TarName::Opaque(_) => {
-                return Err(EngineError::invalid(format!(
-                    "refusing whiteout name in archive: {path}"
-                )))
-            }
-        }
-        let m = fs::symlink_metadata(root.join(host_rel(&path)))
-            .map_err(io(format!("stat staged /{path}")))?;
-        let is_dir = m.is_dir();
-        out.push(StagedEntry {
-            path: path.clone(),
-            kind: if is_dir {
-                StagedKind::Dir
-            } else {
-                StagedKind::Other
-            },
-            mode: m.mode() & 0o7777,
-        });
-        if is_dir {
-            staged_entries(root, &path, out)?;
-        }
-    }
-    Ok(())
-}
-
-fn whiteout_path(upper: &Path, p: &str) -> PathBuf {
-    let (dir, name) = match p.rsplit_once('/') {
-        Some((d, n)) => (upper.join(host_rel(d)), n),
-        None => (upper.to_path_buf(), p),
-    };
-    dir.join(host_rel(&format!("{WHITEOUT_PREFIX}{name}")))
-}
-
 /// The relative host path of a changeset path: its name bytes (`layer_diff::name_bytes`), so a
 /// name that is not UTF-8 is the same bytes on disk as in the layer.
 pub(crate) fn host_rel(p: &str) -> PathBuf {
@@ -937,10 +484,7 @@ fn walk_upper(dir: &Path, rel: &str, lower: &Union, out: &mut Vec<PathChange>) -
     let mut names: Vec<_> = fs::read_dir(dir)
         .map_err(io(format!("read {}", dir.display())))?
         .filter_map(|e| e.ok())
-        .map(|e| {
-            use std::os::unix::ffi::OsStrExt;
-            name_from_bytes(e.file_name().as_bytes()).into_owned()
-        })
+        .map(|e| name_from_bytes(e.file_name().as_bytes()).into_owned())
         .collect();
     names.sort();
     for name in names {
@@ -982,7 +526,7 @@ fn walk_upper(dir: &Path, rel: &str, lower: &Union, out: &mut Vec<PathChange>) -
 
 /// Writes the merged view (or the subtree at `only`) as a tar, file bytes read from the
 /// providing layer's directory. `rename` maps the subtree's root to a new top name.
-fn write_union_tar(
+pub(crate) fn write_union_tar(
     union: &Union,
     dirs: &[PathBuf],
     only: Option<&str>,
@@ -1062,135 +606,4 @@ fn write_union_tar(
     }
     b.finish().map_err(err)?;
     Ok(())
-}
-
-/// Marks `dir` as the top of unrelated directory trees (`chattr +T`), so that ext4's Orlov
-/// allocator spreads the directories made in it over the block groups rather than packing them
-/// beside it. Each unpacked layer is a tree of its own; packed together, a new layer's files
-/// take the inodes that deleted layers freed a moment ago, and ext4 (without a journal) scans
-/// past every inode freed in the last 30 seconds for each inode it allocates. Best effort:
-/// other file systems ignore or refuse the flag.
-fn spread_subdirectories(dir: &Path) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        /// `FS_TOPDIR_FL` from `<linux/fs.h>`.
-        const TOPDIR: libc::c_int = 0x0002_0000;
-        let Ok(d) = fs::File::open(dir) else {
-            return;
-        };
-        let mut flags: libc::c_int = 0;
-        // SAFETY: a valid open fd; FS_IOC_GETFLAGS and FS_IOC_SETFLAGS read and write one int.
-        unsafe {
-            if libc::ioctl(d.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) == 0 {
-                flags |= TOPDIR;
-                libc::ioctl(d.as_raw_fd(), libc::FS_IOC_SETFLAGS, &flags);
-            }
-        }
-    }
-}
-
-/// What [`Engine::stage_layer`] found.
-pub(crate) enum Staged {
-    /// The layer is unpacked already, here.
-    Present(PathBuf),
-    /// A directory to unpack it into.
-    New(StagedLayer),
-}
-
-/// A layer being unpacked into a fresh directory beside its place (`layers/<hex>/`), which it
-/// takes only when [`publish`](StagedLayer::publish)ed; dropped unpublished, it is removed.
-pub(crate) struct StagedLayer {
-    tmp: PathBuf,
-    dir: PathBuf,
-    published: bool,
-}
-
-impl StagedLayer {
-    /// Applies the layer tar `r` to the staged directory on top of the unpacked directories
-    /// of its parents (`lowers`, top first; none for a bottom layer), keeping whiteouts as
-    /// files.
-    pub(crate) fn unpack_on(
-        &self,
-        r: impl Read,
-        lowers: &[&Path],
-    ) -> std::result::Result<layer_apply::ApplyStats, layer_apply::ApplyError> {
-        let opts = layer_apply::ApplyOptions {
-            mode: layer_apply::Mode::Unpack,
-            ..Default::default()
-        };
-        layer_apply::apply_on(&self.tmp, lowers, r, &opts)
-    }
-
-    /// Renames the directory into place; if another process unpacked the layer meanwhile,
-    /// keeps theirs.
-    pub(crate) fn publish(mut self) -> Result<PathBuf> {
-        match fs::rename(&self.tmp, &self.dir) {
-            Ok(()) => {
-                self.published = true;
-                Ok(self.dir.clone())
-            }
-            Err(_) if self.dir.is_dir() => Ok(self.dir.clone()),
-            Err(e) => Err(EngineError::io(
-                format!("rename to {}", self.dir.display()),
-                e,
-            )),
-        }
-    }
-}
-
-impl Drop for StagedLayer {
-    fn drop(&mut self) {
-        if !self.published {
-            let _ = fs::remove_dir_all(&self.tmp);
-        }
-    }
-}
-
-/// The changesets of the layers read lately, by diff ID; at most [`ChangesetCache::LAYERS`],
-/// the oldest forgotten first.
-#[derive(Default)]
-pub(crate) struct ChangesetCache {
-    map: std::collections::HashMap<Digest, Arc<Changeset>>,
-    order: std::collections::VecDeque<Digest>,
-}
-
-impl ChangesetCache {
-    const LAYERS: usize = 128;
-
-    fn get(&self, d: &Digest) -> Option<Arc<Changeset>> {
-        self.map.get(d).cloned()
-    }
-
-    fn put(&mut self, d: Digest, cs: Arc<Changeset>) {
-        if self.map.insert(d.clone(), cs).is_none() {
-            self.order.push_back(d);
-            while self.order.len() > Self::LAYERS {
-                if let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod cache_tests {
-    use super::*;
-
-    #[test]
-    fn the_changeset_cache_forgets_the_oldest_first() {
-        let mut c = ChangesetCache::default();
-        let d = |i: usize| Digest::of(i.to_string().as_bytes());
-        for i in 0..ChangesetCache::LAYERS + 2 {
-            c.put(d(i), Arc::new(Changeset::default()));
-            // putting one again does not count twice
-            c.put(d(i), Arc::new(Changeset::default()));
-        }
-        assert!(c.get(&d(0)).is_none() && c.get(&d(1)).is_none());
-        assert!(c.get(&d(2)).is_some());
-        assert!(c.get(&d(ChangesetCache::LAYERS + 1)).is_some());
-        assert_eq!(c.map.len(), ChangesetCache::LAYERS);
-        assert_eq!(c.order.len(), ChangesetCache::LAYERS);
-    }
 }

@@ -38,17 +38,6 @@ pub(crate) fn parse_tag_target(s: &str) -> Result<Reference> {
     Ok(r.with_default_tag())
 }
 
-/// Docker's name for this machine's architecture.
-pub(crate) fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        other => other,
-    }
-}
-
 pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -102,7 +91,7 @@ impl Engine {
         let has_config = exec != ExecConfig::default();
         let config = ImageConfig {
             created: Some(created.clone()),
-            architecture: go_arch().into(),
+            architecture: oci_model::host_arch().into(),
             os: "linux".into(),
             config: has_config.then_some(exec),
             rootfs: RootFs {

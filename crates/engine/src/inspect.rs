@@ -3,7 +3,6 @@
 use crate::{Engine, EngineError, Result};
 use image_store::StoreView;
 use oci_model::{Digest, ImageConfig};
-use serde_json::{json, Value};
 
 /// One `history` row, newest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,53 +40,35 @@ pub struct ImageDetails {
     pub raw_config: Vec<u8>,
 }
 
-impl ImageDetails {
-    /// Docker's `ImageInspect` JSON (API 1.50 shape), as `docker image inspect` prints it.
-    pub fn docker_json(&self) -> Value {
-        let d = self;
-        let c = &d.config;
-        let comment = c
-            .comment
-            .clone()
-            .or_else(|| c.history.last().and_then(|h| h.comment.clone()))
-            .unwrap_or_default();
-        let mut v = json!({
-            "Id": d.id.to_string(),
-            "RepoTags": d.repo_tags,
-            "RepoDigests": d.repo_digests,
-            "Parent": d.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-            "Comment": comment,
-        });
-        let m = v.as_object_mut().expect("object");
-        if let Some(created) = &c.created {
-            m.insert("Created".into(), json!(created));
-        }
-        m.insert(
-            "DockerVersion".into(),
-            c.extra.get("docker_version").cloned().unwrap_or(json!("")),
-        );
-        m.insert("Author".into(), json!(c.author.clone().unwrap_or_default()));
-        m.insert(
-            "Config".into(),
-            serde_json::to_value(&c.config).expect("config serialises"),
-        );
-        m.insert("Architecture".into(), json!(c.architecture));
-        if let Some(v) = &c.variant {
-            m.insert("Variant".into(), json!(v));
-        }
-        m.insert("Os".into(), json!(c.os));
-        m.insert("Size".into(), json!(d.size));
-        m.insert(
-            "GraphDriver".into(),
-            json!({"Data": null, "Name": "strata"}),
-        );
-        m.insert(
-        "RootFS".into(),
-        json!({"Type": "layers", "Layers": c.rootfs.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>()}),
-    );
-        m.insert("Metadata".into(), json!({}));
-        v
-    }
+/// What the dashboard's image page shows: [`ImageDetails`] with its history, its layers'
+/// sizes and sharing, and how much of it is shared with other images.
+#[derive(Debug, Clone)]
+pub struct ImageDetail {
+    /// `inspect`'s facts.
+    pub details: ImageDetails,
+    /// `history`, newest first, each row with whether its step made no layer.
+    pub history: Vec<(HistoryItem, bool)>,
+    /// The image's layers, base first.
+    pub layers: Vec<LayerUse>,
+    /// The config's comment, else its newest history step's.
+    pub comment: Option<String>,
+    /// Bytes of layers other images share (`docker system df -v`'s SHARED SIZE).
+    pub shared_size: u64,
+    /// Bytes of layers only this image has.
+    pub unique_size: u64,
+    /// Containers using the image.
+    pub containers: u64,
+}
+
+/// One layer of an image and how many images use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerUse {
+    /// Diff ID.
+    pub diff_id: Digest,
+    /// Docker's size of the layer (`content_size`).
+    pub size: u64,
+    /// Images (retained ones included) that have it.
+    pub refcount: u64,
 }
 
 fn refs_of(view: &StoreView, id: &Digest) -> (Vec<String>, Vec<String>) {
@@ -137,6 +118,54 @@ impl Engine {
             size,
             config,
             raw_config,
+        })
+    }
+
+    /// An image as the dashboard's image page shows it (`GET /api/images/{name}`).
+    pub fn image_detail(&self, name: &str) -> Result<ImageDetail> {
+        let d = self.inspect(name)?;
+        let rows = self.history(&d.id.to_string())?;
+        let view = self.view()?;
+        let counts = image_store::layer_refcounts(&view);
+        let summary = image_store::list_images(
+            &view,
+            &image_store::ListOptions {
+                all: true,
+                filters: Vec::new(),
+            },
+        )?
+        .into_iter()
+        .find(|s| s.id == d.id);
+        let c = &d.config;
+        let mut empties: Vec<bool> = c.history.iter().map(|h| h.empty_layer).collect();
+        empties.reverse();
+        let history = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| (h, empties.get(i).copied().unwrap_or(false)))
+            .collect();
+        let layers = c
+            .rootfs
+            .diff_ids
+            .iter()
+            .map(|l| LayerUse {
+                diff_id: l.clone(),
+                size: view.layers.get(l).map_or(0, |r| r.content_size),
+                refcount: counts.get(l).copied().unwrap_or(0) as u64,
+            })
+            .collect();
+        let comment = c
+            .comment
+            .clone()
+            .or_else(|| c.history.last().and_then(|h| h.comment.clone()));
+        Ok(ImageDetail {
+            history,
+            layers,
+            comment,
+            shared_size: summary.as_ref().map_or(0, |s| s.shared_size),
+            unique_size: summary.as_ref().map_or(d.size, |s| s.unique_size),
+            containers: summary.as_ref().map_or(0, |s| s.containers),
+            details: d,
         })
     }
 

@@ -11,6 +11,7 @@
 
 mod changes;
 pub mod config;
+mod container_fs;
 mod containers;
 mod error;
 mod events;
@@ -18,33 +19,39 @@ mod gc;
 mod import;
 mod inspect;
 mod layer_files;
+mod layers;
 mod load;
 mod mount;
 mod ops;
+mod pull;
+mod push;
 mod registry;
 mod run;
 mod save;
+mod search;
+mod streams;
 mod tokens;
 
 pub use changes::apply_changes;
+pub use container_fs::{ContainerSizes, PathStat};
 pub use containers::{CommitOptions, ContainerInfo, PathChange};
 pub use error::{EngineError, ErrorKind};
 pub use events::Event;
 pub use import::ImportOptions;
-pub use inspect::{HistoryItem, ImageDetails};
+pub use inspect::{HistoryItem, ImageDetail, ImageDetails, LayerUse};
 pub use layer_files::LayerFile;
 pub use load::LoadEvent;
 pub use metadata_db::{AuditRecord, TokenRecord};
 pub use mount::MountDriver;
 pub use ops::TagOutcome;
-pub use registry::{
-    check_login, host_platform, parse_platform, Progress, ProgressFn, PullOutcome, PushOutcome,
-    RegistryEnv, SearchFilters, SearchResult,
-};
+pub use pull::PullOutcome;
+pub use push::PushOutcome;
+pub use registry::{check_login, host_platform, parse_platform, Progress, ProgressFn, RegistryEnv};
 pub use run::{
     CreateOptions, ExecOptions, LogLine, PreparedExec, ProcessState, RunConfig, ZERO_TIME,
 };
 pub use runtime;
+pub use search::{SearchFilters, SearchResult};
 pub use tokens::{Principal, Role};
 
 use blob_store::BlobStore;
@@ -69,7 +76,7 @@ pub struct Engine {
     /// metadata connection may still be held).
     event_log: Mutex<events::Log>,
     /// Changesets of layers read lately, by diff ID (layers never change).
-    changesets: Mutex<containers::ChangesetCache>,
+    changesets: Mutex<layers::ChangesetCache>,
 }
 
 impl Engine {

@@ -390,3 +390,18 @@ fn load_compares_a_present_blob_and_never_takes_other_bytes_for_it() {
     assert_eq!(blob_names(dir.path()), names);
     assert!(e.fsck().unwrap().is_empty(), "the stored blobs are intact");
 }
+
+/// Import records the architecture pull asks an index for (one `GOARCH` name for this
+/// machine, from `oci_model::host_arch`), so a pulled and an imported image of this machine
+/// agree, and the registry client's matcher takes that name as it is.
+#[test]
+fn import_records_the_architecture_pull_asks_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    import(&e, &tar_of(&[("a", b"a")]), "arch:1", "");
+    let imported = e.inspect("arch:1").unwrap().config.architecture;
+    let pulled = engine::host_platform().architecture;
+    assert_eq!(imported, pulled);
+    assert_eq!(imported, oci_model::host_arch());
+    assert_eq!(oci_model::normalize_arch(&pulled), pulled);
+}

@@ -17,6 +17,31 @@ pub use glob::path_match;
 /// The registry Docker assumes when a name has none.
 pub const DEFAULT_DOMAIN: &str = "docker.io";
 const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
+/// The host Docker Hub's registry API answers on.
+pub const DOCKER_HUB_REGISTRY: &str = "registry-1.docker.io";
+
+/// Whether `host` names Docker Hub: `docker.io`, `index.docker.io` or `registry-1.docker.io`.
+pub fn is_docker_hub(host: &str) -> bool {
+    matches!(
+        host,
+        DEFAULT_DOMAIN | LEGACY_DEFAULT_DOMAIN | DOCKER_HUB_REGISTRY
+    )
+}
+
+/// The registry host a `login`/`logout` server argument or an auth request's
+/// `serveraddress` names: scheme and path dropped (`https://index.docker.io/v1/` →
+/// `index.docker.io`), and Docker Hub, under any of its names or when empty, as `docker.io`.
+pub fn registry_host(server: &str) -> &str {
+    let s = server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let s = s.split('/').next().unwrap_or(s);
+    if s.is_empty() || is_docker_hub(s) {
+        DEFAULT_DOMAIN
+    } else {
+        s
+    }
+}
 const OFFICIAL_PREFIX: &str = "library/";
 /// The longest repository path (name without domain) Docker accepts.
 pub const NAME_MAX: usize = 255;

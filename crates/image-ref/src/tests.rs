@@ -312,3 +312,22 @@ fn path_match_does_not_backtrack_exponentially() {
         .expect("still matching after 5 s: the matcher backtracks");
     assert_eq!(got, [Ok(false), Ok(false), Ok(true), Ok(false)]);
 }
+
+#[test]
+fn docker_hub_under_every_name_is_docker_io() {
+    for host in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
+        assert!(crate::is_docker_hub(host), "{host}");
+        assert_eq!(crate::registry_host(host), "docker.io");
+    }
+    assert!(!crate::is_docker_hub("ghcr.io"));
+    assert_eq!(crate::registry_host(""), "docker.io");
+    assert_eq!(
+        crate::registry_host("https://index.docker.io/v1/"),
+        "docker.io"
+    );
+    assert_eq!(
+        crate::registry_host("http://localhost:5000/v2/"),
+        "localhost:5000"
+    );
+    assert_eq!(crate::registry_host("ghcr.io"), "ghcr.io");
+}

@@ -44,16 +44,11 @@ impl<'a> Filters<'a> {
 
     /// moby's `GetBoolOrDefault`: `true`/`1` or `false`/`0`; none of them, or both, is an error.
     pub(crate) fn bool_or(&self, key: &str, default: bool) -> Result<bool, StoreError> {
-        let Some(values) = self.fields.get(key) else {
+        let values: Vec<&str> = self.values(key).collect();
+        if !self.contains(key) {
             return Ok(default);
-        };
-        let is_true = values.contains("true") || values.contains("1");
-        let is_false = values.contains("false") || values.contains("0");
-        if is_true == is_false {
-            let v: Vec<&str> = values.iter().copied().collect();
-            return Err(StoreError::invalid_filter(key, Some(&v)));
         }
-        Ok(is_true)
+        Ok(filter_bool(key, &values)?.unwrap_or(default))
     }
 
     /// moby's `MatchKVList`: every `k` or `k=v` value of `key` holds in `labels`
@@ -70,4 +65,19 @@ impl<'a> Filters<'a> {
             None => labels.contains_key(*value),
         })
     }
+}
+
+/// moby's `GetBoolOrDefault` for the values of one boolean filter (`dangling`,
+/// `is-official`, …): `None` when none is given, `true`/`1` or `false`/`0` (not both), else
+/// `invalid filter 'key=[values]'`. Every boolean filter of every front door is read with it.
+pub fn filter_bool(key: &str, values: &[&str]) -> Result<Option<bool>, StoreError> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let is_true = values.iter().any(|v| matches!(*v, "true" | "1"));
+    let is_false = values.iter().any(|v| matches!(*v, "false" | "0"));
+    if is_true == is_false {
+        return Err(StoreError::invalid_filter(key, Some(values)));
+    }
+    Ok(Some(is_true))
 }

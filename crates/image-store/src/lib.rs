@@ -26,6 +26,7 @@ mod usage;
 mod tests;
 
 pub use errors::{ErrorKind, StoreError};
+pub use filters::filter_bool;
 pub use list::{list_images, ImageSummary, ListOptions};
 pub use model::{ContainerRecord, ImageRecord, LayerRecord, StoreView, TagRecord};
 pub use prune::{plan_prune, PruneOptions};

@@ -9,5 +9,13 @@
 #![deny(missing_docs)]
 
 mod db;
+mod events;
+mod schema;
+mod tokens;
+mod views;
+mod writes;
 
-pub use db::{AuditRecord, Db, DbError, LayerSource, TokenRecord, WriteTx, EVENTS_KEPT};
+pub use db::{Db, DbError};
+pub use events::EVENTS_KEPT;
+pub use tokens::{AuditRecord, TokenRecord};
+pub use writes::{LayerSource, WriteTx};

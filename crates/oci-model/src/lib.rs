@@ -8,9 +8,11 @@
 //! Deliberately absent: schema 1 manifests, signatures, artifact handling.
 #![deny(missing_docs)]
 
+mod arch;
 mod digest;
 mod model;
 
+pub use arch::{go_arch, host_arch, normalize_arch};
 pub use digest::{chain_id, Digest, DigestError, Sha256Writer};
 pub use model::{
     media_types, Descriptor, ExecConfig, History, ImageConfig, Index, Manifest, Platform, RootFs,

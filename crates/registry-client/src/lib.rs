@@ -40,11 +40,15 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod blobs;
 mod client;
 mod config;
 mod error;
+mod listing;
+mod manifests;
 mod platform;
 mod repo;
+mod transport;
 
 pub use client::{Client, DEFAULT_MANIFEST_ACCEPT};
 pub use config::{CredentialStore, Credentials, RegistryConfig};

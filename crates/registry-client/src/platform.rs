@@ -1,6 +1,6 @@
 //! Choosing the manifest for a platform from an image index.
 
-use oci_model::{Descriptor, Index, Platform};
+use oci_model::{normalize_arch, Descriptor, Index, Platform};
 
 const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 
@@ -34,15 +34,6 @@ pub fn select_platform<'a>(index: &'a Index, want: &Platform) -> Option<&'a Desc
                 None
             }
         })
-}
-
-fn normalize_arch(a: &str) -> &str {
-    match a {
-        "x86_64" | "x86-64" => "amd64",
-        "aarch64" => "arm64",
-        "i386" | "i686" => "386",
-        other => other,
-    }
 }
 
 fn normalize_variant<'v>(arch: &str, v: Option<&'v str>) -> Option<&'v str> {

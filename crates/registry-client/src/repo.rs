@@ -7,8 +7,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// The host Docker Hub's registry API lives on; references say `docker.io`.
-pub const DOCKER_HUB_REGISTRY: &str = "registry-1.docker.io";
+pub use image_ref::DOCKER_HUB_REGISTRY;
 
 /// A repository on a registry: where manifests, blobs and tags live.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -85,12 +84,7 @@ impl fmt::Display for Repo {
     }
 }
 
-fn is_docker_hub(registry: &str) -> bool {
-    matches!(
-        registry,
-        "docker.io" | "index.docker.io" | DOCKER_HUB_REGISTRY
-    )
-}
+use image_ref::is_docker_hub;
 
 /// The registry name credentials are stored under: `docker.io` for Docker Hub.
 pub(crate) fn credential_key(registry: &str) -> &str {

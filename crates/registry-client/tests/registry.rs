@@ -3,7 +3,6 @@
 //! 127.0.0.1, and against small fake HTTP servers for what a well-behaved registry never does
 //! (wrong bytes, 503s, broken downloads, bearer tokens, redirects, relative `Location`s).
 
-use e2e::registry::{free_port, Registry};
 use oci_model::{media_types, Descriptor, Digest, Index, Manifest, Platform};
 use registry_client::{
     select_platform, Client, Credentials, Error, ErrorKind, RegistryConfig, Repo,
@@ -14,6 +13,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use test_support::registry::{free_port, Registry};
 
 // ------------------------------------------------------------------------------------------
 // The real registry

@@ -487,70 +487,64 @@ pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Docker's container inspect JSON: what runs, its state and what was asked.
+/// Docker's container inspect JSON, rendered by `docker-api` as the server renders it, with
+/// the process's state and what `create` asked.
 pub fn container_json(engine: &Engine, c: &ContainerInfo) -> Value {
-    let mut config = serde_json::to_value(&c.config).unwrap_or(Value::Null);
-    let rc = engine.run_config(c).unwrap_or_default();
-    if let Some(m) = config.as_object_mut() {
-        m.insert("Image".into(), json!(c.image_name));
-        m.insert("Tty".into(), json!(rc.tty));
-        m.insert("OpenStdin".into(), json!(rc.open_stdin));
-        m.insert("StdinOnce".into(), json!(rc.open_stdin));
-        m.insert("AttachStdin".into(), json!(rc.open_stdin));
-        m.insert(
-            "Hostname".into(),
-            json!(rc
-                .hostname
-                .clone()
-                .unwrap_or_else(|| c.id[..12].to_string())),
-        );
-    }
-    let argv = rc.args();
-    let (path, args) = match argv.split_first() {
-        Some((p, rest)) => (p.clone(), rest.to_vec()),
-        None => (String::new(), Vec::new()),
+    with_run_facts(engine, c, container_json_base(engine, c))
+}
+
+fn container_json_base(engine: &Engine, c: &ContainerInfo) -> Value {
+    let upper = engine.upper_dir(&c.id).display().to_string();
+    docker_api::container_inspect(&docker_api::ContainerFacts {
+        id: &c.id,
+        name: &c.name,
+        created: &c.created,
+        image: &c.image,
+        image_name: &c.image_name,
+        shown_image: &c.image_name,
+        config: &c.config,
+        upper_dir: &upper,
+    })
+}
+
+/// The running side of inspect: `State` from the monitor's record, what runs in `Path`/`Args`
+/// and `Config`, what was asked in `HostConfig`.
+fn with_run_facts(engine: &Engine, c: &ContainerInfo, mut v: Value) -> Value {
+    let Ok(rc) = engine.run_config(c) else {
+        return v;
     };
-    let p = engine.process_state(c).unwrap_or(engine::ProcessState {
-        status: "created".into(),
-        pid: 0,
-        exit_code: 0,
-        started_at: engine::ZERO_TIME.into(),
-        finished_at: engine::ZERO_TIME.into(),
-        oom_killed: false,
-        error: String::new(),
-    });
-    json!({
-        "Id": c.id,
-        "Created": c.created,
-        "Path": path,
-        "Args": args,
-        "State": {
+    let argv = rc.args();
+    if let Some((path, args)) = argv.split_first() {
+        v["Path"] = json!(path);
+        v["Args"] = json!(args);
+    }
+    if let Ok(p) = engine.process_state(c) {
+        v["State"] = json!({
             "Status": p.status, "Running": p.is_running(), "Paused": p.status == "paused",
             "Restarting": false, "OOMKilled": p.oom_killed, "Dead": false, "Pid": p.pid,
             "ExitCode": p.exit_code, "Error": p.error,
             "StartedAt": p.started_at, "FinishedAt": p.finished_at
-        },
-        "HostConfig": {
-            "AutoRemove": rc.auto_remove,
-            "NetworkMode": rc.network,
-            "Memory": rc.memory.unwrap_or(0),
-            "NanoCpus": rc.nano_cpus.unwrap_or(0),
-            "PidsLimit": rc.pids_limit,
-            "ReadonlyRootfs": rc.read_only,
-            "SecurityOpt": if rc.no_new_privileges { json!(["no-new-privileges"]) } else { Value::Null },
-        },
-        "Image": c.image.to_string(),
-        "Name": format!("/{}", c.name),
-        "RestartCount": 0,
-        "Driver": "strata",
-        "Platform": "linux",
-        "GraphDriver": {
-            "Name": "strata",
-            "Data": { "UpperDir": engine.upper_dir(&c.id).display().to_string() }
-        },
-        "Mounts": [],
-        "Config": config,
-    })
+        });
+    }
+    let cfg = &mut v["Config"];
+    cfg["Tty"] = json!(rc.tty);
+    cfg["OpenStdin"] = json!(rc.open_stdin);
+    cfg["StdinOnce"] = json!(rc.open_stdin);
+    cfg["AttachStdin"] = json!(rc.open_stdin);
+    if let Some(h) = &rc.hostname {
+        cfg["Hostname"] = json!(h);
+    }
+    let hc = &mut v["HostConfig"];
+    hc["AutoRemove"] = json!(rc.auto_remove);
+    hc["NetworkMode"] = json!(rc.network);
+    hc["Memory"] = json!(rc.memory.unwrap_or(0));
+    hc["NanoCpus"] = json!(rc.nano_cpus.unwrap_or(0));
+    hc["PidsLimit"] = json!(rc.pids_limit);
+    hc["ReadonlyRootfs"] = json!(rc.read_only);
+    if rc.no_new_privileges {
+        hc["SecurityOpt"] = json!(["no-new-privileges"]);
+    }
+    v
 }
 
 #[derive(Args)]

@@ -160,7 +160,14 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
     let mut errors = Vec::new();
     for name in &a.images {
         match engine.inspect(name) {
-            Ok(d) => found.push(d.docker_json()),
+            Ok(d) => found.push(docker_api::image_inspect(&docker_api::ImageFacts {
+                id: &d.id,
+                repo_tags: &d.repo_tags,
+                repo_digests: &d.repo_digests,
+                parent: d.parent.as_ref(),
+                size: d.size,
+                config: &d.config,
+            })),
             Err(e) => {
                 failed = true;
                 errors.push(e);

@@ -160,21 +160,8 @@ pub struct LoginArgs {
     server: Option<String>,
 }
 
-fn registry_of(server: Option<&str>) -> String {
-    let s = server.unwrap_or("docker.io");
-    let s = s
-        .trim_start_matches("https://")
-        .trim_start_matches("http://");
-    let s = s.split('/').next().unwrap_or(s);
-    if s == "index.docker.io" || s == "registry-1.docker.io" {
-        "docker.io".into()
-    } else {
-        s.into()
-    }
-}
-
 pub fn login(a: LoginArgs) -> anyhow::Result<()> {
-    let registry = registry_of(a.server.as_deref());
+    let registry = image_ref::registry_host(a.server.as_deref().unwrap_or_default()).to_string();
     let password = match (a.password, a.password_stdin) {
         (Some(_), true) => anyhow::bail!("--password and --password-stdin are mutually exclusive"),
         (Some(p), false) => {
@@ -210,7 +197,7 @@ pub struct LogoutArgs {
 }
 
 pub fn logout(a: LogoutArgs) -> anyhow::Result<()> {
-    let registry = registry_of(a.server.as_deref());
+    let registry = image_ref::registry_host(a.server.as_deref().unwrap_or_default()).to_string();
     let dir = config_dir();
     let mut auth = AuthFile::load(&dir)?;
     if auth.remove(&registry) {

@@ -4,7 +4,7 @@
 use super::dto::*;
 use super::Reply;
 use crate::bridge::BodyReader;
-use crate::containers::{sizes, stat, PathStat};
+
 use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
@@ -15,24 +15,27 @@ use axum::response::Response;
 use axum::Json;
 use engine::{ContainerInfo, EngineError};
 use serde::Deserialize;
-use std::io::{Read, Seek};
 
-fn dto(e: &engine::Engine, view: &image_store::StoreView, c: &ContainerInfo) -> ContainerDto {
-    let (rw, root) = sizes(e, view, c);
+fn dto(
+    e: &engine::Engine,
+    view: &image_store::StoreView,
+    c: &ContainerInfo,
+) -> Result<ContainerDto, EngineError> {
+    let sizes = e.container_sizes(c)?;
     let mut command = c.config.entrypoint.clone().unwrap_or_default();
     command.extend(c.config.cmd.clone().unwrap_or_default());
-    ContainerDto {
+    Ok(ContainerDto {
         id: c.id.clone(),
         name: c.name.clone(),
         image: c.image.to_string(),
         image_name: c.shown_image(view),
         created: c.created.clone(),
         command,
-        labels: crate::containers::labels(c),
-        size_rw: rw,
-        size_root_fs: root,
+        labels: c.config.labels.clone().unwrap_or_default(),
+        size_rw: sizes.rw,
+        size_root_fs: sizes.root_fs,
         state: "created".into(),
-    }
+    })
 }
 
 /// Every container, newest first.
@@ -42,7 +45,7 @@ pub(crate) async fn list(State(st): State<AppState>) -> Reply<Vec<ContainerDto>>
     let out = st
         .run(|e| {
             let view = e.view()?;
-            Ok(e.containers()?.iter().map(|c| dto(e, &view, c)).collect())
+            e.containers()?.iter().map(|c| dto(e, &view, c)).collect()
         })
         .await?;
     Ok(Json(out))
@@ -56,12 +59,12 @@ pub(crate) async fn create(
     State(st): State<AppState>,
     body: Result<Json<CreateContainerRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ContainerDto>), ApiError> {
-    let Json(req) = body.map_err(crate::containers::json_error)?;
+    let Json(req) = body.map_err(crate::params::json_error)?;
     let out = st
         .run(move |e| {
             let c =
                 e.create_container(&req.image, req.name.as_deref().filter(|n| !n.is_empty()))?;
-            Ok(dto(e, &e.view()?, &c))
+            dto(e, &e.view()?, &c)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(out)))
@@ -73,7 +76,7 @@ pub(crate) async fn create(
     responses((status = 200, body = ContainerDto), (status = 404, body = ErrorDto)))]
 pub(crate) async fn get(State(st): State<AppState>, Path(id): Path<String>) -> Reply<ContainerDto> {
     let out = st
-        .run(move |e| Ok(dto(e, &e.view()?, &e.container(&id)?)))
+        .run(move |e| dto(e, &e.view()?, &e.container(&id)?))
         .await?;
     Ok(Json(out))
 }
@@ -144,21 +147,7 @@ pub(crate) struct PutQuery {
     mode: Option<String>,
 }
 
-fn split_parent(path: &str) -> Result<(String, String), EngineError> {
-    let p = crate::containers::norm(path)?;
-    if p.is_empty() {
-        return Err(EngineError::Invalid(
-            "path must name a file, not the root".into(),
-        ));
-    }
-    let (parent, name) = match p.rsplit_once('/') {
-        Some((d, n)) => (d.to_string(), n.to_string()),
-        None => (String::new(), p.clone()),
-    };
-    Ok((format!("/{parent}"), name))
-}
-
-fn require_file(s: &PathStat, path: &str) -> Result<(), EngineError> {
+fn require_file(s: &engine::PathStat, path: &str) -> Result<(), EngineError> {
     match s.kind {
         "file" | "hardlink" => Ok(()),
         "dir" => Err(EngineError::Invalid(format!("{path}: is a directory"))),
@@ -192,7 +181,7 @@ pub(crate) async fn read_file(
             let c = e.container(&id)?;
             if layer.is_none() {
                 // the merged view: Docker's texts for what is missing or not a file
-                let s = stat(e, &c, &p2)?.ok_or_else(|| {
+                let s = e.container_path_stat(&c.id, &p2)?.ok_or_else(|| {
                     EngineError::NotFound(format!(
                         "Could not find the file {p2} in container {}",
                         c.name
@@ -204,30 +193,6 @@ pub(crate) async fn read_file(
         })
         .await?;
     super::files::send(&st, c.id, path, layer).await
-}
-
-/// A one-entry tar stream around `len` bytes of `data`.
-fn one_entry_tar(
-    name: &str,
-    mode: u32,
-    len: u64,
-    data: impl Read,
-) -> Result<impl Read, EngineError> {
-    let mut h = tar::Header::new_gnu();
-    h.set_path(name)
-        .map_err(|e| EngineError::Invalid(format!("{name}: {e}")))?;
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_size(len);
-    h.set_mode(mode);
-    h.set_mtime(time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64);
-    h.set_cksum();
-    let pad = (512 - (len % 512)) % 512;
-    let head = std::io::Cursor::new(h.as_bytes().to_vec());
-    Ok(head
-        .chain(data.take(len))
-        .chain(std::io::repeat(0).take(pad + 1024)))
 }
 
 /// Writes one file (the request body) into the container, creating or replacing it; its
@@ -257,36 +222,8 @@ pub(crate) async fn write_file(
         .and_then(|v| v.parse().ok());
     let reader = BodyReader::new(body);
     let path = q.path;
-    st.run(move |e| {
-        let c = e.container(&id)?;
-        let (parent, name) = split_parent(&path)?;
-        let existing = stat(e, &c, &path)?;
-        if let Some(s) = &existing {
-            if s.is_dir() {
-                return Err(EngineError::Invalid(format!("{path}: is a directory")));
-            }
-        }
-        let mode = mode
-            .or(existing.filter(|s| s.kind == "file").map(|s| s.unix_mode))
-            .unwrap_or(0o644);
-        match len {
-            Some(len) => {
-                e.container_put_archive(&c.id, &parent, one_entry_tar(&name, mode, len, reader)?)
-            }
-            None => {
-                // chunked upload: spool to learn the size the tar header needs
-                let io = |source| EngineError::Io {
-                    context: "spool upload".into(),
-                    source,
-                };
-                let mut tmp = tempfile::tempfile().map_err(io)?;
-                let len = std::io::copy(&mut { reader }, &mut tmp).map_err(io)?;
-                tmp.rewind().map_err(io)?;
-                e.container_put_archive(&c.id, &parent, one_entry_tar(&name, mode, len, tmp)?)
-            }
-        }
-    })
-    .await?;
+    st.run(move |e| e.write_file(&id, &path, mode, len, reader))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -327,7 +264,7 @@ pub(crate) async fn commit(
     Path(id): Path<String>,
     body: Result<Json<CommitRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CommitResultDto>), ApiError> {
-    let Json(req) = body.map_err(crate::containers::json_error)?;
+    let Json(req) = body.map_err(crate::params::json_error)?;
     let opts = engine::CommitOptions {
         reference: req.reference.filter(|r| !r.is_empty()),
         message: req.message.filter(|m| !m.is_empty()),

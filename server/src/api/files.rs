@@ -23,11 +23,11 @@ pub(crate) struct FileQuery {
 impl FileQuery {
     /// From a raw query string (for handlers that dispatch on the path themselves).
     pub(crate) fn parse(query: &str) -> Result<FileQuery, ApiError> {
-        let pairs = super::images::url_pairs(query);
-        let path = crate::bridge::first(&pairs, "path")
+        let pairs = crate::params::url_pairs(query);
+        let path = crate::params::first(&pairs, "path")
             .unwrap_or("")
             .to_string();
-        let layer = match crate::bridge::first(&pairs, "layer") {
+        let layer = match crate::params::first(&pairs, "layer") {
             None | Some("") => None,
             Some(v) => Some(v.parse().map_err(|_| {
                 ApiError::from(EngineError::Invalid(format!(

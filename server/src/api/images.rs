@@ -7,7 +7,8 @@
 
 use super::dto::*;
 use super::{json_body, Reply};
-use crate::bridge::{decode, truthy};
+use crate::params::url_pairs;
+use crate::params::{decode, truthy};
 use crate::{ApiError, AppState};
 use axum::extract::{Query, Request, State};
 use axum::http::{Method, StatusCode};
@@ -115,20 +116,8 @@ pub(crate) async fn by_name(
 fn force_query(query: &str) -> ForceQuery {
     let pairs = url_pairs(query);
     ForceQuery {
-        force: crate::bridge::first(&pairs, "force").map(str::to_string),
+        force: crate::params::first(&pairs, "force").map(str::to_string),
     }
-}
-
-/// `a=1&b=%2F` → pairs, percent- and `+`-decoded.
-pub(crate) fn url_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(&k.replace('+', " ")), decode(&v.replace('+', " ")))
-        })
-        .collect()
 }
 
 /// The bytes of one regular file as the image's layers `0..=layer` show it (default: all of
@@ -154,49 +143,31 @@ pub(crate) async fn file(
 pub(crate) async fn inspect(st: AppState, name: String) -> Reply<ImageDetailDto> {
     let dto = st
         .run(move |e| {
-            let d = e.inspect(&name)?;
-            let rows = e.history(&d.id.to_string())?;
-            let view = e.view()?;
-            let counts = image_store::layer_refcounts(&view);
-            let summary = image_store::list_images(
-                &view,
-                &ListOptions {
-                    all: true,
-                    filters: Vec::new(),
-                },
-            )?
-            .into_iter()
-            .find(|s| s.id == d.id);
+            let detail = e.image_detail(&name)?;
+            let d = &detail.details;
             let c = &d.config;
-            let mut empties: Vec<bool> = c.history.iter().map(|h| h.empty_layer).collect();
-            empties.reverse();
-            let history = rows
+            let history = detail
+                .history
                 .iter()
-                .enumerate()
-                .map(|(i, h)| HistoryDto {
+                .map(|(h, empty_layer)| HistoryDto {
                     id: h.id.as_ref().map(|d| d.to_string()),
                     created: h.created,
                     created_by: h.created_by.clone(),
                     tags: h.tags.clone(),
                     size: h.size,
                     comment: h.comment.clone(),
-                    empty_layer: empties.get(i).copied().unwrap_or(false),
+                    empty_layer: *empty_layer,
                 })
                 .collect();
-            let layers = c
-                .rootfs
-                .diff_ids
+            let layers = detail
+                .layers
                 .iter()
                 .map(|l| LayerDto {
-                    diff_id: l.to_string(),
-                    size: view.layers.get(l).map_or(0, |r| r.content_size),
-                    refcount: counts.get(l).copied().unwrap_or(0) as u64,
+                    diff_id: l.diff_id.to_string(),
+                    size: l.size,
+                    refcount: l.refcount,
                 })
                 .collect();
-            let comment = c
-                .comment
-                .clone()
-                .or_else(|| c.history.last().and_then(|h| h.comment.clone()));
             Ok(ImageDetailDto {
                 id: d.id.to_string(),
                 repo_tags: d.repo_tags.clone(),
@@ -204,16 +175,16 @@ pub(crate) async fn inspect(st: AppState, name: String) -> Reply<ImageDetailDto>
                 parent: d.parent.as_ref().map(|p| p.to_string()),
                 created: c.created.clone(),
                 author: c.author.clone(),
-                comment,
+                comment: detail.comment.clone(),
                 architecture: c.architecture.clone(),
                 os: c.os.clone(),
                 config: serde_json::to_value(&c.config).unwrap_or_default(),
                 history,
                 layers,
                 size: d.size,
-                shared_size: summary.as_ref().map_or(0, |s| s.shared_size),
-                unique_size: summary.as_ref().map_or(d.size, |s| s.unique_size),
-                containers: summary.as_ref().map_or(0, |s| s.containers),
+                shared_size: detail.shared_size,
+                unique_size: detail.unique_size,
+                containers: detail.containers,
             })
         })
         .await?;
@@ -275,7 +246,7 @@ pub(crate) async fn rmi_plan_many(State(st): State<AppState>, req: Request) -> R
         ));
     }
     let opts = RmiOptions {
-        force: truthy(crate::bridge::first(&pairs, "force")),
+        force: truthy(crate::params::first(&pairs, "force")),
         no_prune: false,
     };
     let n2 = names.clone();

@@ -184,7 +184,7 @@ pub(crate) async fn json_body<T: serde::de::DeserializeOwned>(req: Request) -> R
     use axum::extract::FromRequest;
     let Json(v) = Json::<T>::from_request(req, &())
         .await
-        .map_err(crate::containers::json_error)?;
+        .map_err(crate::params::json_error)?;
     Ok(v)
 }
 

@@ -5,7 +5,9 @@
 //! `created`. Wire shapes are moby's (`ContainerSummary`, `InspectResponse`,
 //! `FilesystemChange`, `PathStat`), built by hand from the engine's `ContainerInfo`.
 
-use crate::bridge::{all, first, stream_blocking, truthy, BodyReader};
+use crate::bridge::{stream_blocking, BodyReader};
+use crate::params::json_error;
+use crate::params::{all, first, truthy};
 use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
@@ -16,11 +18,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use engine::{ContainerInfo, EngineError};
-use layer_diff::EntryKind;
+use engine::{ContainerInfo, ContainerSizes, EngineError, PathStat};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 pub(crate) fn routes() -> Router<AppState> {
     use axum::extract::DefaultBodyLimit;
@@ -55,42 +55,18 @@ async fn cannot_run(Path((_, action)): Path<(String, String)>) -> ApiError {
 /// The path-stat header of the archive endpoints.
 pub(crate) const PATH_STAT: &str = "x-docker-container-path-stat";
 
-/// What moby's `PathStat` says about a path in a container's merged view.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct PathStat {
-    /// Base name (`/` for the root).
-    pub name: String,
-    /// Bytes (files; 0 otherwise).
-    pub size: u64,
-    /// Go `os.FileMode` bits: permissions plus type and special bits.
-    pub mode: u32,
-    /// Unix seconds.
-    pub mtime: i64,
-    /// For a symlink, its target as an absolute path.
-    pub link_target: String,
-    /// The entry kind.
-    pub kind: &'static str,
-    /// Permission and special bits as in `stat(2)` (`mode & 0o7777`).
-    pub unix_mode: u32,
-}
-
-impl PathStat {
-    pub(crate) fn is_dir(&self) -> bool {
-        self.kind == "dir"
-    }
-
-    /// The header value: base64 of `{"name","size","mode","mtime","linkTarget"}`.
-    fn header(&self) -> HeaderValue {
-        let v = json!({
-            "name": self.name,
-            "size": self.size,
-            "mode": self.mode,
-            "mtime": rfc3339(self.mtime),
-            "linkTarget": self.link_target,
-        });
-        let b64 = base64::engine::general_purpose::STANDARD.encode(v.to_string());
-        HeaderValue::from_str(&b64).expect("base64 is a valid header value")
-    }
+/// moby's `X-Docker-Container-Path-Stat` header: base64 of
+/// `{"name","size","mode","mtime","linkTarget"}`, `mode` in Go's `os.FileMode` bits.
+fn path_stat_header(s: &PathStat) -> HeaderValue {
+    let v = json!({
+        "name": s.name,
+        "size": s.size,
+        "mode": docker_api::go_mode(s.kind, s.mode),
+        "mtime": rfc3339(s.mtime),
+        "linkTarget": s.link_target,
+    });
+    let b64 = base64::engine::general_purpose::STANDARD.encode(v.to_string());
+    HeaderValue::from_str(&b64).expect("base64 is a valid header value")
 }
 
 pub(crate) fn rfc3339(secs: i64) -> String {
@@ -100,76 +76,9 @@ pub(crate) fn rfc3339(secs: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Go's `os.FileMode` for an entry: `ModeDir` 1<<31, `ModeSymlink` 1<<27, `ModeDevice` 1<<26,
-/// `ModeNamedPipe` 1<<25, `ModeSetuid` 1<<23, `ModeSetgid` 1<<22, `ModeCharDevice` 1<<21,
-/// `ModeSticky` 1<<20.
-fn go_mode(kind: &EntryKind, mode: u32) -> u32 {
-    let mut m = mode & 0o777;
-    if mode & 0o4000 != 0 {
-        m |= 1 << 23;
-    }
-    if mode & 0o2000 != 0 {
-        m |= 1 << 22;
-    }
-    if mode & 0o1000 != 0 {
-        m |= 1 << 20;
-    }
-    m | match kind {
-        EntryKind::Dir => 1 << 31,
-        EntryKind::Symlink { .. } => 1 << 27,
-        EntryKind::CharDevice { .. } => (1 << 26) | (1 << 21),
-        EntryKind::BlockDevice { .. } => 1 << 26,
-        EntryKind::Fifo => 1 << 25,
-        _ => 0,
-    }
-}
-
 /// A user path as the engine normalises it (`/etc/../bin/` → `bin`; `""` is the root).
-pub(crate) fn norm(path: &str) -> Result<String, EngineError> {
+fn norm(path: &str) -> Result<String, EngineError> {
     layer_diff::normalize_path(path).map_err(|e| EngineError::Invalid(e.to_string()))
-}
-
-/// Stats `path` in the merged view of container `c`; `None` when absent.
-pub(crate) fn stat(
-    e: &engine::Engine,
-    c: &ContainerInfo,
-    path: &str,
-) -> Result<Option<PathStat>, EngineError> {
-    let p = norm(path)?;
-    let (union, _) = e.union_of(&c.id)?;
-    let Some(m) = union.get(&p) else {
-        return Ok(None);
-    };
-    let top = union.layer_count().saturating_sub(1);
-    let size = match &m.entry.kind {
-        EntryKind::File { size, .. } => *size,
-        EntryKind::Hardlink { .. } => union.lookup(&p, top).map_or(0, |f| f.size),
-        _ => 0,
-    };
-    let link_target = match &m.entry.kind {
-        EntryKind::Symlink { target } => {
-            let joined = if target.starts_with('/') {
-                target.clone()
-            } else {
-                format!("{}/{target}", layer_diff::parent_path(&p).unwrap_or(""))
-            };
-            format!("/{}", norm(&joined).unwrap_or_default())
-        }
-        _ => String::new(),
-    };
-    Ok(Some(PathStat {
-        name: if p.is_empty() {
-            "/".into()
-        } else {
-            p.rsplit('/').next().unwrap_or(&p).to_string()
-        },
-        size,
-        mode: go_mode(&m.entry.kind, m.entry.mode),
-        mtime: m.entry.mtime,
-        link_target,
-        kind: m.entry.kind.name(),
-        unix_mode: m.entry.mode & 0o7777,
-    }))
 }
 
 fn not_in_container(path: &str, c: &ContainerInfo) -> EngineError {
@@ -180,157 +89,40 @@ fn not_in_container(path: &str, c: &ContainerInfo) -> EngineError {
     ))
 }
 
-/// `Path` + ` ` + `Args`: what `docker ps` shows as COMMAND.
-fn argv(c: &ContainerInfo) -> Vec<String> {
-    let mut argv = c.config.entrypoint.clone().unwrap_or_default();
-    argv.extend(c.config.cmd.clone().unwrap_or_default());
-    argv
-}
-
-fn unix_of(rfc: &str) -> i64 {
-    time::OffsetDateTime::parse(rfc, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .unwrap_or(0)
-}
-
-/// Bytes of regular files under `dir` (the writable layer's `SizeRw`).
-fn dir_size(dir: &std::path::Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    rd.filter_map(|e| e.ok())
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
-            _ => 0,
-        })
-        .sum()
-}
-
-/// Sizes of a container: its writable layer, and that plus its image.
-pub(crate) fn sizes(
-    e: &engine::Engine,
-    view: &image_store::StoreView,
-    c: &ContainerInfo,
-) -> (u64, u64) {
-    let rw = dir_size(&e.upper_dir(&c.id));
-    let image: u64 = view
-        .image_of_container(&c.image)
-        .map(|i| {
-            i.diff_ids
-                .iter()
-                .filter_map(|d| view.layers.get(d))
-                .map(|l| l.content_size)
-                .sum()
-        })
-        .unwrap_or(0);
-    (rw, rw + image)
+/// The facts `docker-api` renders a container from.
+fn facts<'a>(
+    c: &'a ContainerInfo,
+    shown_image: &'a str,
+    upper_dir: &'a str,
+) -> docker_api::ContainerFacts<'a> {
+    docker_api::ContainerFacts {
+        id: &c.id,
+        name: &c.name,
+        created: &c.created,
+        image: &c.image,
+        image_name: &c.image_name,
+        shown_image,
+        config: &c.config,
+        upper_dir,
+    }
 }
 
 /// moby's `ContainerSummary`.
 pub(crate) fn summary_json(
+    e: &engine::Engine,
     c: &ContainerInfo,
     view: &image_store::StoreView,
-    sizes: Option<(u64, u64)>,
+    sizes: Option<ContainerSizes>,
 ) -> Value {
-    let mut v = json!({
-        "Id": c.id,
-        "Names": [format!("/{}", c.name)],
-        "Image": c.shown_image(view),
-        "ImageID": c.image.to_string(),
-        "Command": argv(c).join(" "),
-        "Created": unix_of(&c.created),
-        "Ports": [],
-        "Labels": c.config.labels.clone().unwrap_or_default(),
-        "State": "created",
-        "Status": "Created",
-        "HostConfig": { "NetworkMode": "none" },
-        "NetworkSettings": { "Networks": {} },
-        "Mounts": [],
-    });
-    if let Some((rw, root)) = sizes {
-        v["SizeRw"] = json!(rw);
-        v["SizeRootFs"] = json!(root);
-    }
-    v
+    let shown = c.shown_image(view);
+    let upper = e.upper_dir(&c.id).display().to_string();
+    docker_api::container_summary(&facts(c, &shown, &upper), sizes.map(|s| (s.rw, s.root_fs)))
 }
 
-/// moby's container `InspectResponse`, with non-null `Config`, `HostConfig`, `State`.
+/// moby's container `InspectResponse`.
 pub(crate) fn inspect_json(e: &engine::Engine, c: &ContainerInfo) -> Value {
-    let argv = argv(c);
-    let (path, args) = match argv.split_first() {
-        Some((p, rest)) => (p.clone(), rest.to_vec()),
-        None => (String::new(), Vec::new()),
-    };
-    let mut config = json!({
-        "Hostname": &c.id[..12.min(c.id.len())],
-        "Domainname": "",
-        "User": "",
-        "AttachStdin": false,
-        "AttachStdout": false,
-        "AttachStderr": false,
-        "Tty": false,
-        "OpenStdin": false,
-        "StdinOnce": false,
-        "Env": null,
-        "Cmd": null,
-        "Image": c.image_name,
-        "Volumes": null,
-        "WorkingDir": "",
-        "Entrypoint": null,
-        "OnBuild": null,
-        "Labels": {},
-    });
-    if let (Some(base), Ok(Value::Object(own))) =
-        (config.as_object_mut(), serde_json::to_value(&c.config))
-    {
-        for (k, v) in own {
-            base.insert(k, v);
-        }
-    }
-    json!({
-        "Id": c.id,
-        "Created": c.created,
-        "Path": path,
-        "Args": args,
-        "State": {
-            "Status": "created", "Running": false, "Paused": false, "Restarting": false,
-            "OOMKilled": false, "Dead": false, "Pid": 0, "ExitCode": 0, "Error": "",
-            "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"
-        },
-        "Image": c.image.to_string(),
-        "ResolvConfPath": "",
-        "HostnamePath": "",
-        "HostsPath": "",
-        "LogPath": "",
-        "Name": format!("/{}", c.name),
-        "RestartCount": 0,
-        "Driver": "strata",
-        "Platform": "linux",
-        "MountLabel": "",
-        "ProcessLabel": "",
-        "AppArmorProfile": "",
-        "ExecIDs": null,
-        "HostConfig": {
-            "Binds": null,
-            "NetworkMode": "none",
-            "PortBindings": {},
-            "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
-            "AutoRemove": false,
-            "LogConfig": { "Type": "none", "Config": {} },
-            "Privileged": false,
-            "ReadonlyRootfs": false
-        },
-        "GraphDriver": {
-            "Name": "strata",
-            "Data": { "UpperDir": e.upper_dir(&c.id).display().to_string() }
-        },
-        "Mounts": [],
-        "Config": config,
-        "NetworkSettings": {
-            "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {}, "Networks": {}
-        },
-    })
+    let upper = e.upper_dir(&c.id).display().to_string();
+    docker_api::container_inspect(&facts(c, &c.image_name, &upper))
 }
 
 /// The body of `POST /containers/create`: only `Image` is used; the rest of moby's
@@ -339,12 +131,6 @@ pub(crate) fn inspect_json(e: &engine::Engine, c: &ContainerInfo) -> Value {
 struct CreateBody {
     #[serde(rename = "Image", default)]
     image: String,
-}
-
-/// A JSON body rejection as a Docker error (`{"message"}`), keeping axum's status (`413`
-/// for a body over the limit, `400`/`415`/`422` for bad JSON).
-pub(crate) fn json_error(r: JsonRejection) -> ApiError {
-    ApiError::new(r.status(), r.body_text())
 }
 
 async fn create(
@@ -410,7 +196,7 @@ async fn list(
     State(st): State<AppState>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
-    let filters = crate::images::parse_filters(first(&q, "filters"))?;
+    let filters = crate::params::parse_filters(first(&q, "filters"))?;
     for (k, _) in &filters {
         if !matches!(
             k.as_str(),
@@ -456,11 +242,8 @@ async fn list(
             let mut out = Vec::new();
             for c in e.containers()? {
                 if keep(&c, &filters, &ancestors).unwrap_or(false) {
-                    out.push(summary_json(
-                        &c,
-                        &view,
-                        with_size.then(|| sizes(e, &view, &c)),
-                    ));
+                    let sizes = with_size.then(|| e.container_sizes(&c)).transpose()?;
+                    out.push(summary_json(e, &c, &view, sizes));
                 }
             }
             Ok(out)
@@ -484,9 +267,9 @@ async fn inspect(
             let c = e.container(&id)?;
             let mut v = inspect_json(e, &c);
             if with_size {
-                let (rw, root) = sizes(e, &e.view()?, &c);
-                v["SizeRw"] = json!(rw);
-                v["SizeRootFs"] = json!(root);
+                let s = e.container_sizes(&c)?;
+                v["SizeRw"] = json!(s.rw);
+                v["SizeRootFs"] = json!(s.root_fs);
             }
             Ok(v)
         })
@@ -547,7 +330,7 @@ async fn stat_or_404(
 ) -> Result<(ContainerInfo, PathStat), ApiError> {
     st.run(move |e| {
         let c = e.container(&id)?;
-        match stat(e, &c, &path)? {
+        match e.container_path_stat(&c.id, &path)? {
             Some(s) => Ok((c, s)),
             None => Err(not_in_container(&path, &c)),
         }
@@ -572,7 +355,7 @@ async fn head_archive(
     let (_, s) = stat_or_404(&st, id, q.path).await?;
     let mut res = StatusCode::OK.into_response();
     res.headers_mut()
-        .insert(HeaderName::from_static(PATH_STAT), s.header());
+        .insert(HeaderName::from_static(PATH_STAT), path_stat_header(&s));
     Ok(res)
 }
 
@@ -588,7 +371,7 @@ async fn get_archive(
     let body = stream_blocking(&st, move |e, w| e.container_get_archive(&c.id, &path, w)).await?;
     let mut res = ([(CONTENT_TYPE, "application/x-tar")], body).into_response();
     res.headers_mut()
-        .insert(HeaderName::from_static(PATH_STAT), s.header());
+        .insert(HeaderName::from_static(PATH_STAT), path_stat_header(&s));
     Ok(res)
 }
 
@@ -644,43 +427,15 @@ async fn commit(
 /// Containers for `/system/df`: every one, with sizes.
 pub(crate) fn df_containers(e: &engine::Engine) -> Result<Vec<Value>, EngineError> {
     let view = e.view()?;
-    Ok(e.containers()?
+    e.containers()?
         .iter()
-        .map(|c| summary_json(c, &view, Some(sizes(e, &view, c))))
-        .collect())
-}
-
-/// Labels of a container as a map (for the dashboard).
-pub(crate) fn labels(c: &ContainerInfo) -> BTreeMap<String, String> {
-    c.config.labels.clone().unwrap_or_default()
+        .map(|c| Ok(summary_json(e, c, &view, Some(e.container_sizes(c)?))))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_file_modes() {
-        assert_eq!(go_mode(&EntryKind::Dir, 0o755), (1 << 31) | 0o755);
-        assert_eq!(
-            go_mode(&EntryKind::Symlink { target: "x".into() }, 0o777),
-            (1 << 27) | 0o777
-        );
-        assert_eq!(
-            go_mode(&EntryKind::Dir, 0o1777),
-            (1 << 31) | (1 << 20) | 0o777
-        );
-        assert_eq!(
-            go_mode(
-                &EntryKind::File {
-                    size: 0,
-                    content: layer_diff::Content::Inline(vec![])
-                },
-                0o4755
-            ),
-            (1 << 23) | 0o755
-        );
-    }
 
     #[test]
     fn change_kinds() {

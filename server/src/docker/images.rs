@@ -3,7 +3,8 @@
 //! request, makes one engine call and shapes the answer; errors map to statuses in one place
 //! (`ApiError: From<EngineError>`).
 
-use crate::bridge::truthy;
+use crate::params::parse_filters;
+use crate::params::truthy;
 use crate::{ApiError, AppState};
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
@@ -23,40 +24,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/system/df", get(disk_usage))
         .route(
             "/images/create",
-            post(crate::transfer::create).layer(DefaultBodyLimit::disable()),
+            post(super::transfer::create).layer(DefaultBodyLimit::disable()),
         )
-        .route("/images/get", get(crate::transfer::save_many))
+        .route("/images/get", get(super::transfer::save_many))
         .route(
             "/images/load",
-            post(crate::transfer::load).layer(DefaultBodyLimit::disable()),
+            post(super::transfer::load).layer(DefaultBodyLimit::disable()),
         )
         .route("/images/{*rest}", axum::routing::any(by_name))
-}
-
-/// Docker's `filters` query value: `{"key":{"value":true}}` or the legacy `{"key":["value"]}`.
-pub(crate) fn parse_filters(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
-    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    let v: HashMap<String, Value> = serde_json::from_str(raw)
-        .map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
-    let mut out = Vec::new();
-    for (k, vals) in v {
-        match vals {
-            Value::Object(m) => out.extend(
-                m.into_iter()
-                    .filter(|(_, on)| on == &Value::Bool(true))
-                    .map(|(v, _)| (k.clone(), v)),
-            ),
-            Value::Array(a) => out.extend(
-                a.into_iter()
-                    .filter_map(|v| v.as_str().map(|s| (k.clone(), s.to_string()))),
-            ),
-            _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// moby's `ImageSummary` (API ≥ 1.44 shape).
@@ -92,9 +67,10 @@ async fn list(
 fn prune_options(filters: Vec<(String, String)>) -> Result<PruneOptions, ApiError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut opts = PruneOptions::default();
+    let mut dangling = Vec::new();
     for (k, v) in filters {
         match k.as_str() {
-            "dangling" => opts.all = matches!(v.as_str(), "false" | "0" | "False" | "FALSE"),
+            "dangling" => dangling.push(v),
             "until" => {
                 opts.until =
                     Some(docker_format::parse_timestamp(&v, now).map_err(ApiError::bad_request)?)
@@ -103,6 +79,13 @@ fn prune_options(filters: Vec<(String, String)>) -> Result<PruneOptions, ApiErro
             "label!" => opts.labels.push(format!("!{v}")),
             _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
         }
+    }
+    let dangling: Vec<&str> = dangling.iter().map(String::as_str).collect();
+    // `dangling=false` prunes every unused image; the default is dangling ones only
+    if let Some(only_dangling) =
+        image_store::filter_bool("dangling", &dangling).map_err(engine::EngineError::from)?
+    {
+        opts.all = !only_dangling;
     }
     Ok(opts)
 }
@@ -125,7 +108,7 @@ async fn prune(
 
 async fn disk_usage(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
     let (du, containers) = st
-        .run(|e| Ok((e.disk_usage()?, crate::containers::df_containers(e)?)))
+        .run(|e| Ok((e.disk_usage()?, super::containers::df_containers(e)?)))
         .await?;
     let images: Vec<Value> = du
         .images
@@ -175,11 +158,19 @@ async fn by_name(
     }
     if method == Method::GET {
         if let Some(name) = split("/get") {
-            return crate::transfer::save(st, vec![name]).await;
+            return super::transfer::save(st, vec![name]).await;
         }
         if let Some(name) = split("/json") {
             let d = st.run(move |e| e.inspect(&name)).await?;
-            return Ok(Json(d.docker_json()).into_response());
+            return Ok(Json(docker_api::image_inspect(&docker_api::ImageFacts {
+                id: &d.id,
+                repo_tags: &d.repo_tags,
+                repo_digests: &d.repo_digests,
+                parent: d.parent.as_ref(),
+                size: d.size,
+                config: &d.config,
+            }))
+            .into_response());
         }
         if let Some(name) = split("/history") {
             let rows = st.run(move |e| e.history(&name)).await?;
@@ -199,7 +190,7 @@ async fn by_name(
     }
     if method == Method::POST {
         if let Some(name) = split("/push") {
-            return crate::registry::push(st, name, q.tag.clone(), headers).await;
+            return super::registry::push(st, name, q.tag.clone(), headers).await;
         }
         if let Some(name) = split("/tag") {
             let repo = q.repo.unwrap_or_default();

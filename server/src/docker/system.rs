@@ -100,7 +100,7 @@ struct ComponentDetails {
 
 /// `GET /version`.
 pub(crate) async fn version() -> Response {
-    let arch = go_arch(std::env::consts::ARCH);
+    let arch = engine::oci_model::host_arch();
     let kernel = kernel_version();
     Json(Version {
         platform: Platform { name: "Strata" },
@@ -256,18 +256,6 @@ fn mem_total() -> u64 {
         .unwrap_or(0)
 }
 
-/// Rust's architecture names as Go's `GOARCH` spells them.
-fn go_arch(rust: &'static str) -> &'static str {
-    match rust {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
-        "loongarch64" => "loong64",
-        other => other, // arm, riscv64, s390x, mips64 are spelled alike
-    }
-}
-
 /// `uname -r`, read once from procfs; empty when unavailable.
 fn kernel_version() -> &'static str {
     static KERNEL: OnceLock<String> = OnceLock::new();
@@ -276,16 +264,4 @@ fn kernel_version() -> &'static str {
             .map(|s| s.trim().to_string())
             .unwrap_or_default()
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::go_arch;
-
-    #[test]
-    fn arch_names() {
-        assert_eq!(go_arch("x86_64"), "amd64");
-        assert_eq!(go_arch("aarch64"), "arm64");
-        assert_eq!(go_arch("riscv64"), "riscv64");
-    }
 }

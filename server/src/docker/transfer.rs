@@ -4,7 +4,8 @@
 //! Request bodies stream into the engine on a blocking thread and archives stream out of it
 //! (see `bridge`); nothing holds a whole archive in memory.
 
-use crate::bridge::{all, error_line, first, json_line, json_stream, stream_blocking, BodyReader};
+use crate::bridge::{error_line, json_line, json_stream, stream_blocking, BodyReader};
+use crate::params::{all, first};
 use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -21,7 +22,7 @@ pub(crate) async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     if first(&q, "fromImage").is_some() {
-        return crate::registry::pull(st, q, headers).await;
+        return super::registry::pull(st, q, headers).await;
     }
     let Some(src) = first(&q, "fromSrc") else {
         return Err(ApiError::bad_request(

@@ -3,7 +3,8 @@
 //! message streams. Credentials come from `X-Registry-Auth` when the client sends them, else
 //! from the server's own `config.json`.
 
-use crate::bridge::{first, stream_blocking, ChanWriter};
+use crate::bridge::{stream_blocking, ChanWriter};
+use crate::params::first;
 use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -29,17 +30,6 @@ pub(crate) struct AuthConfig {
     serveraddress: String,
 }
 
-fn registry_of(server: &str) -> String {
-    let s = server
-        .trim_start_matches("https://")
-        .trim_start_matches("http://");
-    let s = s.split('/').next().unwrap_or(s);
-    match s {
-        "" | "index.docker.io" | "registry-1.docker.io" => "docker.io".into(),
-        s => s.into(),
-    }
-}
-
 /// The registry environment for one request: the server's configuration plus the client's
 /// `X-Registry-Auth` credentials for `registry`, when it sent any.
 fn env_for(headers: &HeaderMap, registry: &str) -> Result<RegistryEnv, ApiError> {
@@ -53,7 +43,7 @@ fn env_for(headers: &HeaderMap, registry: &str) -> Result<RegistryEnv, ApiError>
                     let target = if a.serveraddress.is_empty() {
                         registry.to_string()
                     } else {
-                        registry_of(&a.serveraddress)
+                        image_ref::registry_host(&a.serveraddress).to_string()
                     };
                     auth.set(&target, &a.username, &a.password);
                 }
@@ -65,33 +55,7 @@ fn env_for(headers: &HeaderMap, registry: &str) -> Result<RegistryEnv, ApiError>
 
 /// One progress message in moby's stream format.
 fn message(p: &Progress) -> Value {
-    let mut m = serde_json::Map::new();
-    m.insert("status".into(), json!(p.status));
-    let layer =
-        p.id.as_ref()
-            .is_some_and(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()));
-    if let (Some(cur), Some(total)) = (p.current, p.total) {
-        m.insert(
-            "progressDetail".into(),
-            json!({ "current": cur, "total": total }),
-        );
-        let width = 50u64;
-        let filled = (cur.min(total) * width).checked_div(total).unwrap_or(0);
-        let bar = format!(
-            "[{}>{}] {}/{}",
-            "=".repeat(filled as usize),
-            " ".repeat((width - filled.min(width - 1) - 1) as usize),
-            docker_format::human_size(cur),
-            docker_format::human_size(total)
-        );
-        m.insert("progress".into(), json!(bar));
-    } else if layer {
-        m.insert("progressDetail".into(), json!({}));
-    }
-    if let Some(id) = &p.id {
-        m.insert("id".into(), json!(id));
-    }
-    Value::Object(m)
+    docker_api::progress_message(p.id.as_deref(), &p.status, p.current, p.total)
 }
 
 fn write_line(w: &Mutex<&mut ChanWriter>, v: &Value) {
@@ -213,7 +177,7 @@ pub(crate) async fn search(
             "limit {limit} is outside the range of [1, 100]"
         )));
     }
-    let filters = crate::images::parse_filters(first(&q, "filters"))?;
+    let filters = crate::params::parse_filters(first(&q, "filters"))?;
     let filters = engine::SearchFilters::parse(&filters).map_err(ApiError::from)?;
     let env = env_for(&headers, "docker.io")?;
     let results = st
@@ -229,7 +193,7 @@ pub(crate) async fn search(
 
 /// `POST /auth`: checks credentials against the registry (the docker CLI stores them itself).
 pub(crate) async fn auth(Json(a): Json<AuthConfig>) -> Result<Json<Value>, ApiError> {
-    let registry = registry_of(&a.serveraddress);
+    let registry = image_ref::registry_host(&a.serveraddress).to_string();
     let config = Config::load(&config_dir()).map_err(ApiError::from)?;
     tokio::task::spawn_blocking(move || {
         engine::check_login(&config, &registry, &a.username, &a.password)

@@ -1,0 +1,216 @@
+//! moby's container shapes: `InspectResponse`, `ContainerSummary`, and the `os.FileMode` bits
+//! of its path stat.
+
+use oci_model::{Digest, ExecConfig};
+use serde_json::{json, Value};
+
+/// What the store knows about a container (it never runs: its state is always `created`).
+#[derive(Debug, Clone, Copy)]
+pub struct ContainerFacts<'a> {
+    /// 64 hex characters.
+    pub id: &'a str,
+    /// Name without the leading `/`.
+    pub name: &'a str,
+    /// RFC 3339 creation time.
+    pub created: &'a str,
+    /// The image ID.
+    pub image: &'a Digest,
+    /// The image as the user named it at `create` (`bb:1`).
+    pub image_name: &'a str,
+    /// The image as `ps` shows it now: that name while it still means the image, else the ID.
+    pub shown_image: &'a str,
+    /// The process configuration inherited from the image.
+    pub config: &'a ExecConfig,
+    /// The writable layer's directory (`GraphDriver.Data.UpperDir`).
+    pub upper_dir: &'a str,
+}
+
+impl ContainerFacts<'_> {
+    /// Entrypoint then command: what would run.
+    fn argv(&self) -> Vec<String> {
+        let mut argv = self.config.entrypoint.clone().unwrap_or_default();
+        argv.extend(self.config.cmd.clone().unwrap_or_default());
+        argv
+    }
+}
+
+/// moby's container `InspectResponse`, with non-null `Config`, `HostConfig`, `State`: what
+/// `docker container inspect` prints and `GET /containers/{id}/json` answers.
+pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
+    let argv = c.argv();
+    let (path, args) = match argv.split_first() {
+        Some((p, rest)) => (p.clone(), rest.to_vec()),
+        None => (String::new(), Vec::new()),
+    };
+    let mut config = json!({
+        "Hostname": &c.id[..12.min(c.id.len())],
+        "Domainname": "",
+        "User": "",
+        "AttachStdin": false,
+        "AttachStdout": false,
+        "AttachStderr": false,
+        "Tty": false,
+        "OpenStdin": false,
+        "StdinOnce": false,
+        "Env": null,
+        "Cmd": null,
+        "Image": c.image_name,
+        "Volumes": null,
+        "WorkingDir": "",
+        "Entrypoint": null,
+        "OnBuild": null,
+        "Labels": {},
+    });
+    if let (Some(base), Ok(Value::Object(own))) =
+        (config.as_object_mut(), serde_json::to_value(c.config))
+    {
+        for (k, v) in own {
+            base.insert(k, v);
+        }
+    }
+    json!({
+        "Id": c.id,
+        "Created": c.created,
+        "Path": path,
+        "Args": args,
+        "State": {
+            "Status": "created", "Running": false, "Paused": false, "Restarting": false,
+            "OOMKilled": false, "Dead": false, "Pid": 0, "ExitCode": 0, "Error": "",
+            "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"
+        },
+        "Image": c.image.to_string(),
+        "ResolvConfPath": "",
+        "HostnamePath": "",
+        "HostsPath": "",
+        "LogPath": "",
+        "Name": format!("/{}", c.name),
+        "RestartCount": 0,
+        "Driver": "strata",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": null,
+        "HostConfig": {
+            "Binds": null,
+            "NetworkMode": "none",
+            "PortBindings": {},
+            "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
+            "AutoRemove": false,
+            "LogConfig": { "Type": "none", "Config": {} },
+            "Privileged": false,
+            "ReadonlyRootfs": false
+        },
+        "GraphDriver": {
+            "Name": "strata",
+            "Data": { "UpperDir": c.upper_dir }
+        },
+        "Mounts": [],
+        "Config": config,
+        "NetworkSettings": {
+            "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {}, "Networks": {}
+        },
+    })
+}
+
+/// moby's `ContainerSummary` (`docker ps`, `GET /containers/json`, `system df`), with
+/// `SizeRw` and `SizeRootFs` when `sizes` (writable layer, and that plus the image) is given.
+pub fn container_summary(c: &ContainerFacts<'_>, sizes: Option<(u64, u64)>) -> Value {
+    let created =
+        time::OffsetDateTime::parse(c.created, &time::format_description::well_known::Rfc3339)
+            .map(|t| t.unix_timestamp())
+            .unwrap_or(0);
+    let mut v = json!({
+        "Id": c.id,
+        "Names": [format!("/{}", c.name)],
+        "Image": c.shown_image,
+        "ImageID": c.image.to_string(),
+        "Command": c.argv().join(" "),
+        "Created": created,
+        "Ports": [],
+        "Labels": c.config.labels.clone().unwrap_or_default(),
+        "State": "created",
+        "Status": "Created",
+        "HostConfig": { "NetworkMode": "none" },
+        "NetworkSettings": { "Networks": {} },
+        "Mounts": [],
+    });
+    if let Some((rw, root)) = sizes {
+        v["SizeRw"] = json!(rw);
+        v["SizeRootFs"] = json!(root);
+    }
+    v
+}
+
+/// Go's `os.FileMode` for an entry, as moby's path stat reports it: `ModeDir` 1<<31,
+/// `ModeSymlink` 1<<27, `ModeDevice` 1<<26, `ModeNamedPipe` 1<<25, `ModeSetuid` 1<<23,
+/// `ModeSetgid` 1<<22, `ModeCharDevice` 1<<21, `ModeSticky` 1<<20. `kind` is the entry's kind
+/// name (`dir`, `symlink`, `char`, `block`, `fifo`, `file`, …), `mode` its `stat(2)` bits.
+pub fn go_mode(kind: &str, mode: u32) -> u32 {
+    let mut m = mode & 0o777;
+    if mode & 0o4000 != 0 {
+        m |= 1 << 23;
+    }
+    if mode & 0o2000 != 0 {
+        m |= 1 << 22;
+    }
+    if mode & 0o1000 != 0 {
+        m |= 1 << 20;
+    }
+    m | match kind {
+        "dir" => 1 << 31,
+        "symlink" => 1 << 27,
+        "char" => (1 << 26) | (1 << 21),
+        "block" => 1 << 26,
+        "fifo" => 1 << 25,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_file_modes() {
+        assert_eq!(go_mode("dir", 0o755), (1 << 31) | 0o755);
+        assert_eq!(go_mode("symlink", 0o777), (1 << 27) | 0o777);
+        assert_eq!(go_mode("dir", 0o1777), (1 << 31) | (1 << 20) | 0o777);
+        assert_eq!(go_mode("file", 0o4755), (1 << 23) | 0o755);
+        assert_eq!(go_mode("char", 0o600), (1 << 26) | (1 << 21) | 0o600);
+    }
+
+    #[test]
+    fn inspect_has_the_host_and_network_settings_docker_prints() {
+        let image = Digest::of(b"img");
+        let config = ExecConfig {
+            cmd: Some(vec!["sh".into(), "-c".into(), "true".into()]),
+            ..Default::default()
+        };
+        let c = ContainerFacts {
+            id: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            name: "c1",
+            created: "2024-01-02T03:04:05Z",
+            image: &image,
+            image_name: "bb:1",
+            shown_image: "bb:1",
+            config: &config,
+            upper_dir: "/data/containers/x/upper",
+        };
+        let v = container_inspect(&c);
+        assert_eq!(v["HostConfig"]["NetworkMode"], "none");
+        assert_eq!(v["NetworkSettings"]["Networks"], json!({}));
+        assert_eq!(v["Path"], "sh");
+        assert_eq!(v["Args"], json!(["-c", "true"]));
+        assert_eq!(v["Config"]["Hostname"], "0123456789ab");
+        assert_eq!(v["Config"]["Image"], "bb:1");
+        assert_eq!(v["Config"]["Cmd"], json!(["sh", "-c", "true"]));
+        let s = container_summary(&c, Some((1, 2)));
+        assert_eq!(s["Created"], 1704164645);
+        assert_eq!(s["Command"], "sh -c true");
+        assert_eq!(
+            (s["SizeRw"].clone(), s["SizeRootFs"].clone()),
+            (json!(1), json!(2))
+        );
+    }
+}

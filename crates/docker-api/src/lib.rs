@@ -1,0 +1,13 @@
+//! Docker's wire shapes, in one place: the JSON that `docker inspect` prints and the Engine
+//! API answers (inspect, container summaries, progress messages), built from plain store facts. The CLI and the server both render through
+//! this crate, so the two cannot drift apart; the store crates never derive Docker's JSON.
+//!
+//! Pure: no I/O, no clock; builds for `wasm32-unknown-unknown`.
+
+mod containers;
+mod images;
+mod progress;
+
+pub use containers::{container_inspect, container_summary, go_mode, ContainerFacts};
+pub use images::{image_inspect, ImageFacts};
+pub use progress::progress_message;

@@ -1,0 +1,313 @@
+//! Writes: immediate (`BEGIN IMMEDIATE`) transactions that see the state they change, and
+//! what they insert, tag, retain and delete.
+
+use crate::db::{Db, DbError, Result};
+use crate::views::{blob_referenced, parse_digest, read_view};
+use image_ref::Reference;
+use image_store::{ContainerRecord, ImageRecord, LayerRecord, StoreView};
+use oci_model::Digest;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+/// Where a layer came from in its compressed form (a registry blob or an archive file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerSource {
+    /// Digest of the compressed (or as-distributed) blob.
+    pub digest: Digest,
+    /// Its size.
+    pub size: u64,
+    /// Its media type.
+    pub media_type: String,
+}
+
+/// A write transaction (`BEGIN IMMEDIATE`): reads see the state the writes apply to.
+pub struct WriteTx<'a> {
+    pub(crate) tx: rusqlite::Transaction<'a>,
+    /// The connection's last view, when no other connection has committed since it was read
+    /// (checked under this transaction's write lock), with SQLite's `total_changes()` at the
+    /// start: while that count has not moved, this transaction has written nothing and the
+    /// view is exactly what it sees.
+    pub(crate) snapshot: Option<(StoreView, i64)>,
+}
+
+impl Db {
+    /// Runs `f` in a write transaction; commits when it returns `Ok`, rolls back otherwise.
+    pub fn write<T, E: From<DbError>>(
+        &mut self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let cache = self.cache.take();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(DbError::from)?;
+        // With the write lock held, a view read before it is still current if no other
+        // connection committed in between (`data_version` unchanged); then the transaction
+        // need not read every table again to answer `view()`.
+        let snapshot = match cache {
+            Some((v, view)) => {
+                let (version, changes): (i64, i64) = tx
+                    .query_row(
+                        "SELECT (SELECT data_version FROM pragma_data_version), total_changes()",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .map_err(DbError::from)?;
+                (version == v).then_some((view, changes))
+            }
+            None => None,
+        };
+        let mut w = WriteTx { tx, snapshot };
+        let out = f(&mut w)?;
+        w.tx.commit().map_err(DbError::from)?;
+        Ok(out)
+    }
+
+    /// Records the measured Docker size of a layer.
+    pub fn set_content_size(&mut self, diff_id: &Digest, content_size: u64) -> Result<()> {
+        self.cache = None;
+        self.conn.execute(
+            "UPDATE layers SET content_size = ?2 WHERE diff_id = ?1",
+            params![diff_id.to_string(), content_size as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Remembers that `digest` exists in `registry`/`repository` (for pushes: skip or mount).
+    pub fn record_origin(
+        &mut self,
+        digest: &Digest,
+        registry: &str,
+        repository: &str,
+    ) -> Result<()> {
+        insert_origin(&self.conn, digest, registry, repository)
+    }
+}
+
+pub(crate) fn insert_origin(
+    conn: &Connection,
+    digest: &Digest,
+    registry: &str,
+    repository: &str,
+) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO layer_origins (digest, registry, repository) VALUES (?1, ?2, ?3)",
+        params![digest.to_string(), registry, repository],
+    )?;
+    Ok(())
+}
+
+impl WriteTx<'_> {
+    /// The snapshot as seen inside this transaction.
+    pub fn view(&self) -> Result<StoreView> {
+        if let Some((view, changes)) = &self.snapshot {
+            let now: i64 = self
+                .tx
+                .query_row("SELECT total_changes()", [], |r| r.get(0))?;
+            if now == *changes {
+                return Ok(view.clone());
+            }
+        }
+        read_view(&self.tx)
+    }
+
+    /// [`Db::record_origin`] in this transaction.
+    pub fn record_origin(
+        &mut self,
+        digest: &Digest,
+        registry: &str,
+        repository: &str,
+    ) -> Result<()> {
+        insert_origin(&self.tx, digest, registry, repository)
+    }
+
+    /// Records a layer (no-op when present), and optionally where it came from.
+    pub fn insert_layer(
+        &mut self,
+        layer: &LayerRecord,
+        source: Option<&LayerSource>,
+    ) -> Result<()> {
+        self.insert_stored_layer(layer, source, None)
+    }
+
+    /// [`insert_layer`](Self::insert_layer) of a layer held in `blob` (a compressed form of
+    /// its tar) rather than as its tar under the diff ID; `None` is the latter. A layer
+    /// already present keeps the blob it has.
+    pub fn insert_stored_layer(
+        &mut self,
+        layer: &LayerRecord,
+        source: Option<&LayerSource>,
+        blob: Option<&Digest>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR IGNORE INTO layers (diff_id, size, stored_bytes, blob, content_size) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                layer.diff_id.to_string(),
+                layer.size as i64,
+                layer.stored_bytes as i64,
+                blob.map(|b| b.to_string()),
+                layer.content_size as i64,
+            ],
+        )?;
+        // A row from before sizes were measured gets the measure now.
+        self.tx.execute(
+            "UPDATE layers SET content_size = ?2 WHERE diff_id = ?1 AND content_size IS NULL",
+            params![layer.diff_id.to_string(), layer.content_size as i64],
+        )?;
+        if let Some(s) = source {
+            self.tx.execute(
+                "INSERT OR REPLACE INTO layer_sources (digest, diff_id, size, media_type) VALUES (?1, ?2, ?3, ?4)",
+                params![s.digest.to_string(), layer.diff_id.to_string(), s.size as i64, s.media_type],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Records an image; returns false (and changes nothing) when it already exists.
+    /// Every diff ID must have been inserted as a layer first.
+    pub fn insert_image(&mut self, img: &ImageRecord) -> Result<bool> {
+        let n = self.tx.execute(
+            "INSERT OR IGNORE INTO images (id, config_size, manifest_digest, manifest_size, parent, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                img.id.to_string(),
+                img.config_size as i64,
+                img.manifest.as_ref().map(|m| m.0.to_string()),
+                img.manifest.as_ref().map(|m| m.1 as i64),
+                img.parent.as_ref().map(|p| p.to_string()),
+                img.created,
+            ],
+        )?;
+        if n == 0 {
+            // An image removed but kept for a container comes back as it was.
+            self.tx.execute(
+                "UPDATE images SET removed = 0 WHERE id = ?1",
+                [img.id.to_string()],
+            )?;
+            return Ok(false);
+        }
+        for (i, d) in img.diff_ids.iter().enumerate() {
+            self.tx.execute(
+                "INSERT INTO image_layers (image_id, position, diff_id) VALUES (?1, ?2, ?3)",
+                params![img.id.to_string(), i as i64, d.to_string()],
+            )?;
+        }
+        for (k, v) in &img.labels {
+            self.tx.execute(
+                "INSERT INTO image_labels (image_id, key, value) VALUES (?1, ?2, ?3)",
+                params![img.id.to_string(), k, v],
+            )?;
+        }
+        Ok(true)
+    }
+
+    /// Points `reference` at `image`; returns the image it pointed at before, if another.
+    pub fn set_tag(&mut self, reference: &Reference, image: &Digest) -> Result<Option<Digest>> {
+        let key = reference.to_string();
+        let old: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT image_id FROM tags WHERE reference = ?1",
+                [&key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        self.tx.execute(
+            "INSERT OR REPLACE INTO tags (reference, image_id) VALUES (?1, ?2)",
+            params![key, image.to_string()],
+        )?;
+        match old {
+            Some(o) if o != image.to_string() => Ok(Some(parse_digest(&o)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Removes a tag; returns whether it existed.
+    pub fn remove_tag(&mut self, reference: &Reference) -> Result<bool> {
+        Ok(self.tx.execute(
+            "DELETE FROM tags WHERE reference = ?1",
+            [reference.to_string()],
+        )? > 0)
+    }
+
+    /// Deletes an image row with its layer links and labels (not its layers).
+    pub fn delete_image(&mut self, id: &Digest) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM tags WHERE image_id = ?1", [id.to_string()])?;
+        self.tx
+            .execute("DELETE FROM images WHERE id = ?1", [id.to_string()])?;
+        Ok(())
+    }
+
+    /// Removes an image from the user's view (its tags, its listing) but keeps its row, with
+    /// its layer links, for the containers that use it
+    /// ([`StoreView::retained`](image_store::StoreView::retained)).
+    pub fn retain_image(&mut self, id: &Digest) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM tags WHERE image_id = ?1", [id.to_string()])?;
+        self.tx.execute(
+            "UPDATE images SET removed = 1 WHERE id = ?1",
+            [id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes the retained images no container uses any more, and the layers only they
+    /// used; returns the layers deleted.
+    pub fn drop_unused_retained(&mut self) -> Result<Vec<Digest>> {
+        let mut st = self.tx.prepare(
+            "SELECT DISTINCT l.diff_id FROM image_layers l JOIN images i ON i.id = l.image_id
+             WHERE i.removed = 1 AND i.id NOT IN (SELECT image_id FROM containers)",
+        )?;
+        let candidates = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        drop(st);
+        self.tx.execute(
+            "DELETE FROM images WHERE removed = 1 AND id NOT IN (SELECT image_id FROM containers)",
+            [],
+        )?;
+        let mut gone = Vec::new();
+        for d in candidates {
+            let n = self.tx.execute(
+                "DELETE FROM layers WHERE diff_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM image_layers WHERE diff_id = ?1)",
+                [&d],
+            )?;
+            if n > 0 {
+                gone.push(parse_digest(&d)?);
+            }
+        }
+        gone.sort();
+        Ok(gone)
+    }
+
+    /// Deletes a layer row; fails if an image still links to it.
+    pub fn delete_layer(&mut self, diff_id: &Digest) -> Result<()> {
+        self.tx.execute(
+            "DELETE FROM layers WHERE diff_id = ?1",
+            [diff_id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Records a container.
+    pub fn insert_container(&mut self, c: &ContainerRecord) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO containers (id, name, image_id, running) VALUES (?1, ?2, ?3, ?4)",
+            params![c.id, c.name, c.image.to_string(), c.running],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a container row.
+    pub fn delete_container(&mut self, id: &str) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM containers WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// True when some row names this blob.
+    pub fn blob_referenced(&self, d: &Digest) -> Result<bool> {
+        blob_referenced(&self.tx, d)
+    }
+}
