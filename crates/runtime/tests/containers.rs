@@ -301,6 +301,8 @@ fn attach_forwards_stdin_and_streams_output() {
         ));
         rest = &rest[8 + n..];
     }
+    // Each stream keeps its order; between stdout and stderr (two pipes) there is none.
+    frames.sort();
     assert_eq!(
         frames,
         [(1, "got abc\n".to_string()), (2, "e\n".to_string())]
