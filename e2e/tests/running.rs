@@ -417,6 +417,26 @@ fn limits_networks_hostname_and_read_only_reach_the_process() {
 }
 
 #[test]
+fn rmi_refuses_the_image_of_a_running_container_even_forced() {
+    let s = bb_store();
+    let image = s.image_id("busybox");
+    let id = s.ok(&["run", "-d", "busybox", "sleep", "300"]);
+    let (_, err) = s.fail(&["rmi", "-f", &image]);
+    assert_eq!(
+        err,
+        format!(
+            "Error response from daemon: conflict: unable to delete {} (cannot be forced) - image is being used by running container {}\n",
+            &image["sha256:".len()..][..12],
+            &id[..12]
+        )
+    );
+    s.ok(&["stop", "-t", "0", id.trim()]);
+    // Stopped, the forced removal untags it; the container keeps the image.
+    let out = s.ok(&["rmi", "-f", &image]);
+    assert!(out.starts_with("Untagged: busybox:latest"), "{out}");
+}
+
+#[test]
 fn stop_kills_a_process_that_ignores_the_signal() {
     let s = bb_store();
     s.ok(&["run", "-d", "--name", "sleeper", "busybox", "sleep", "300"]);

@@ -366,6 +366,14 @@ impl Engine {
         }
     }
 
+    /// The metadata's `running` flag (what `rmi` looks at).
+    fn set_running(&self, id: &str, running: bool) -> Result<()> {
+        self.db().write(|tx| -> Result<()> {
+            tx.set_container_running(id, running)?;
+            Ok(())
+        })
+    }
+
     /// The runtime a container's record names (the one that ran it), else the chosen one.
     fn runtime_of(&self, c: &ContainerInfo) -> Result<Runtime> {
         if let Ok(Some(st)) = state::read(&self.run_dir(&c.id)) {
@@ -486,6 +494,16 @@ impl Engine {
         }
     }
 
+    /// What runs in the container and how it went, for a container that has a run
+    /// configuration or has run (`None` for one created without either).
+    pub fn container_run(&self, c: &ContainerInfo) -> Result<Option<(RunConfig, ProcessState)>> {
+        let dir = self.run_dir(&c.id);
+        if !dir.join("run.json").exists() && !dir.join(state::STATE_FILE).exists() {
+            return Ok(None);
+        }
+        Ok(Some((self.run_config(c)?, self.process_state(c)?)))
+    }
+
     /// The container's process state, reconciled with the runtime when its monitor is gone;
     /// an ended run is finished (root unmounted, writable layer back in OCI form).
     pub fn process_state(&self, c: &ContainerInfo) -> Result<ProcessState> {
@@ -503,7 +521,11 @@ impl Engine {
         }
         .to_string();
         if st.status != Status::Running {
-            if self.finish_run(&c.id)? && st.status == Status::Exited {
+            let finished = self.finish_run(&c.id)?;
+            if finished {
+                self.set_running(&c.id, false)?;
+            }
+            if finished && st.status == Status::Exited {
                 self.emit(
                     crate::Event::new("container", "die", c.id.clone())
                         .with("name", c.name.clone())
@@ -813,7 +835,11 @@ impl Engine {
     /// start leaves the container `created` with Docker's exit code and finishes the run.
     pub fn await_start(&self, input: &str, s: &mut Spawned) -> Result<i32> {
         match s.wait_started() {
-            Ok(pid) => Ok(pid),
+            Ok(pid) => {
+                let c = self.container(input)?;
+                self.set_running(&c.id, true)?;
+                Ok(pid)
+            }
             Err(e) => {
                 let c = self.container(input)?;
                 let _ = self.finish_run(&c.id);

@@ -487,64 +487,10 @@ pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Docker's container inspect JSON, rendered by `docker-api` as the server renders it, with
-/// the process's state and what `create` asked.
+/// Docker's container inspect JSON: the server's own builder (`docker-api` with the
+/// process's state and what `create` asked), so both print the same.
 pub fn container_json(engine: &Engine, c: &ContainerInfo) -> Value {
-    with_run_facts(engine, c, container_json_base(engine, c))
-}
-
-fn container_json_base(engine: &Engine, c: &ContainerInfo) -> Value {
-    let upper = engine.upper_dir(&c.id).display().to_string();
-    docker_api::container_inspect(&docker_api::ContainerFacts {
-        id: &c.id,
-        name: &c.name,
-        created: &c.created,
-        image: &c.image,
-        image_name: &c.image_name,
-        shown_image: &c.image_name,
-        config: &c.config,
-        upper_dir: &upper,
-    })
-}
-
-/// The running side of inspect: `State` from the monitor's record, what runs in `Path`/`Args`
-/// and `Config`, what was asked in `HostConfig`.
-fn with_run_facts(engine: &Engine, c: &ContainerInfo, mut v: Value) -> Value {
-    let Ok(rc) = engine.run_config(c) else {
-        return v;
-    };
-    let argv = rc.args();
-    if let Some((path, args)) = argv.split_first() {
-        v["Path"] = json!(path);
-        v["Args"] = json!(args);
-    }
-    if let Ok(p) = engine.process_state(c) {
-        v["State"] = json!({
-            "Status": p.status, "Running": p.is_running(), "Paused": p.status == "paused",
-            "Restarting": false, "OOMKilled": p.oom_killed, "Dead": false, "Pid": p.pid,
-            "ExitCode": p.exit_code, "Error": p.error,
-            "StartedAt": p.started_at, "FinishedAt": p.finished_at
-        });
-    }
-    let cfg = &mut v["Config"];
-    cfg["Tty"] = json!(rc.tty);
-    cfg["OpenStdin"] = json!(rc.open_stdin);
-    cfg["StdinOnce"] = json!(rc.open_stdin);
-    cfg["AttachStdin"] = json!(rc.open_stdin);
-    if let Some(h) = &rc.hostname {
-        cfg["Hostname"] = json!(h);
-    }
-    let hc = &mut v["HostConfig"];
-    hc["AutoRemove"] = json!(rc.auto_remove);
-    hc["NetworkMode"] = json!(rc.network);
-    hc["Memory"] = json!(rc.memory.unwrap_or(0));
-    hc["NanoCpus"] = json!(rc.nano_cpus.unwrap_or(0));
-    hc["PidsLimit"] = json!(rc.pids_limit);
-    hc["ReadonlyRootfs"] = json!(rc.read_only);
-    if rc.no_new_privileges {
-        hc["SecurityOpt"] = json!(["no-new-privileges"]);
-    }
-    v
+    strata_server::container_inspect_json(engine, c)
 }
 
 #[derive(Args)]
