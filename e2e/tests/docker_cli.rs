@@ -885,10 +885,10 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     let rows = table_rows(&d.ok(&["system", "df"]));
     assert_eq!(&rows[1][..3], ["Containers", "1", "0"], "{rows:?}");
 
-    // containers have no process: lifecycle verbs say so
+    // the image has no command and none was given: start says so, as Docker does
     let err = d.fail(&["start", "work"]);
     assert!(
-        err.starts_with("Error response from daemon: start: containers cannot run on this server"),
+        err.starts_with("Error response from daemon: no command specified"),
         "{err}"
     );
 
