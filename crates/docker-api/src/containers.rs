@@ -23,14 +23,81 @@ pub struct ContainerFacts<'a> {
     pub config: &'a ExecConfig,
     /// The writable layer's directory (`GraphDriver.Data.UpperDir`).
     pub upper_dir: &'a str,
+    /// What runs and how it went, for a container created with a run configuration.
+    pub run: Option<&'a RunFacts>,
+}
+
+/// A container's process: what runs (after `create`'s flags), its state, what was asked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunFacts {
+    /// Entrypoint then command, as they run.
+    pub argv: Vec<String>,
+    /// `created`, `running`, `paused`, `exited`.
+    pub status: String,
+    /// `ps`'s STATUS text (`Up 3 seconds`), made by the caller, who has the clock.
+    pub status_text: String,
+    /// Host PID while running.
+    pub pid: i32,
+    /// Exit code.
+    pub exit_code: i32,
+    /// RFC 3339, or Docker's zero time.
+    pub started_at: String,
+    /// RFC 3339, or Docker's zero time.
+    pub finished_at: String,
+    /// Ended by the OOM killer.
+    pub oom_killed: bool,
+    /// Why the last start failed.
+    pub error: String,
+    /// `-t`.
+    pub tty: bool,
+    /// `-i`.
+    pub open_stdin: bool,
+    /// `--hostname`.
+    pub hostname: Option<String>,
+    /// `--rm`.
+    pub auto_remove: bool,
+    /// `none` or `host`.
+    pub network: String,
+    /// `--memory` (0: none).
+    pub memory: i64,
+    /// `--cpus` in billionths (0: none).
+    pub nano_cpus: i64,
+    /// `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// `no-new-privileges`.
+    pub no_new_privileges: bool,
 }
 
 impl ContainerFacts<'_> {
     /// Entrypoint then command: what would run.
     fn argv(&self) -> Vec<String> {
+        if let Some(r) = self.run {
+            return r.argv.clone();
+        }
         let mut argv = self.config.entrypoint.clone().unwrap_or_default();
         argv.extend(self.config.cmd.clone().unwrap_or_default());
         argv
+    }
+}
+
+impl RunFacts {
+    /// Fills `status_text` as `ps` shows it at `now` (Unix seconds).
+    pub fn with_status_text(mut self, now: i64) -> Self {
+        let t = |s: &str| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .unwrap_or(now)
+        };
+        self.status_text = docker_format::container_status(
+            &self.status,
+            self.exit_code,
+            t(&self.started_at),
+            t(&self.finished_at),
+            now,
+        );
+        self
     }
 }
 
@@ -68,7 +135,7 @@ pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
             base.insert(k, v);
         }
     }
-    json!({
+    let mut v = json!({
         "Id": c.id,
         "Created": c.created,
         "Path": path,
@@ -110,7 +177,34 @@ pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
         "NetworkSettings": {
             "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {}, "Networks": {}
         },
-    })
+    });
+    if let Some(r) = c.run {
+        v["State"] = json!({
+            "Status": r.status, "Running": r.status == "running" || r.status == "paused",
+            "Paused": r.status == "paused", "Restarting": false, "OOMKilled": r.oom_killed,
+            "Dead": false, "Pid": r.pid, "ExitCode": r.exit_code, "Error": r.error,
+            "StartedAt": r.started_at, "FinishedAt": r.finished_at
+        });
+        let cfg = &mut v["Config"];
+        cfg["Tty"] = json!(r.tty);
+        cfg["OpenStdin"] = json!(r.open_stdin);
+        cfg["StdinOnce"] = json!(r.open_stdin);
+        cfg["AttachStdin"] = json!(r.open_stdin);
+        if let Some(h) = &r.hostname {
+            cfg["Hostname"] = json!(h);
+        }
+        let hc = &mut v["HostConfig"];
+        hc["AutoRemove"] = json!(r.auto_remove);
+        hc["NetworkMode"] = json!(r.network);
+        hc["Memory"] = json!(r.memory);
+        hc["NanoCpus"] = json!(r.nano_cpus);
+        hc["PidsLimit"] = json!(r.pids_limit);
+        hc["ReadonlyRootfs"] = json!(r.read_only);
+        if r.no_new_privileges {
+            hc["SecurityOpt"] = json!(["no-new-privileges"]);
+        }
+    }
+    v
 }
 
 /// moby's `ContainerSummary` (`docker ps`, `GET /containers/json`, `system df`), with
@@ -135,6 +229,11 @@ pub fn container_summary(c: &ContainerFacts<'_>, sizes: Option<(u64, u64)>) -> V
         "NetworkSettings": { "Networks": {} },
         "Mounts": [],
     });
+    if let Some(r) = c.run {
+        v["State"] = json!(r.status);
+        v["Status"] = json!(r.status_text);
+        v["HostConfig"]["NetworkMode"] = json!(r.network);
+    }
     if let Some((rw, root)) = sizes {
         v["SizeRw"] = json!(rw);
         v["SizeRootFs"] = json!(root);
@@ -188,6 +287,7 @@ mod tests {
             ..Default::default()
         };
         let c = ContainerFacts {
+            run: None,
             id: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
             name: "c1",
             created: "2024-01-02T03:04:05Z",

@@ -100,9 +100,58 @@ pub fn truncate_id(id: &str) -> String {
     id.chars().take(12).collect()
 }
 
+/// Docker's `STATUS` column of `ps` for a container in `state` (`created`, `running`,
+/// `paused`, `exited`), started and finished at the given Unix seconds, at `now`:
+/// `Created`, `Up 3 seconds`, `Up 3 seconds (Paused)`, `Exited (0) 5 seconds ago`.
+pub fn container_status(
+    state: &str,
+    exit_code: i32,
+    started: i64,
+    finished: i64,
+    now: i64,
+) -> String {
+    match state {
+        "running" => format!("Up {}", human_duration(now - started)),
+        "paused" => format!("Up {} (Paused)", human_duration(now - started)),
+        "exited" => format!(
+            "Exited ({exit_code}) {} ago",
+            human_duration(now - finished)
+        ),
+        "restarting" => format!(
+            "Restarting ({exit_code}) {} ago",
+            human_duration(now - finished)
+        ),
+        "removing" => "Removal In Progress".into(),
+        "dead" => "Dead".into(),
+        _ => "Created".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn container_statuses() {
+        assert_eq!(container_status("running", 0, 100, 0, 108), "Up 8 seconds");
+        assert_eq!(
+            container_status("paused", 0, 100, 0, 108),
+            "Up 8 seconds (Paused)"
+        );
+        assert_eq!(
+            container_status("running", 0, 100, 0, 100),
+            "Up Less than a second"
+        );
+        assert_eq!(
+            container_status("exited", 3, 100, 105, 108),
+            "Exited (3) 3 seconds ago"
+        );
+        assert_eq!(
+            container_status("exited", 137, 100, 105, 300),
+            "Exited (137) 3 minutes ago"
+        );
+        assert_eq!(container_status("created", 127, 0, 0, 300), "Created");
+    }
 
     #[test]
     fn sizes() {

@@ -63,6 +63,7 @@ impl Engine {
     /// lower layer provides it).
     pub fn container_remove_path(&self, input: &str, path: &str) -> Result<()> {
         let c = self.container(input)?;
+        self.refuse_if_running(&c)?;
         let p = user_path(path)?;
         if p.is_empty() {
             return Err(EngineError::invalid("cannot remove the root directory"));
@@ -101,6 +102,7 @@ impl Engine {
     /// replaces a deleted lower directory is made opaque.
     pub fn container_mkdir(&self, input: &str, path: &str) -> Result<()> {
         let c = self.container(input)?;
+        self.refuse_if_running(&c)?;
         let p = user_path(path)?;
         let (merged, lower) = self.unions(&c)?;
         if merged.get(&p).is_some() {
@@ -149,6 +151,7 @@ impl Engine {
     /// directory `dest` of the container's root, through the writable layer.
     pub fn container_put_archive(&self, input: &str, dest: &str, r: impl Read) -> Result<()> {
         let c = self.container(input)?;
+        self.refuse_if_running(&c)?;
         let d = user_path(dest)?;
         let (merged, lower) = self.unions(&c)?;
         if !d.is_empty() {
@@ -337,7 +340,7 @@ impl Engine {
     /// (`SizeRw`), and that plus its image's layers (`SizeRootFs`).
     pub fn container_sizes(&self, c: &ContainerInfo) -> Result<ContainerSizes> {
         let view = self.view()?;
-        let rw = dir_size(&self.upper_dir(&c.id));
+        let rw = dir_size(&self.readable_upper(&c.id)?);
         let image: u64 = view
             .image_of_container(&c.image)
             .map(|i| {

@@ -260,10 +260,11 @@ impl Engine {
         self.read_info(&id)
     }
 
-    /// `rm`: deletes the container and its writable layer. (Containers run no process yet, so
-    /// `force` changes nothing.)
-    pub fn remove_container(&self, input: &str, _force: bool) -> Result<()> {
+    /// `rm`: deletes the container and its writable layer; a running container only with
+    /// `force`, which kills it first.
+    pub fn remove_container(&self, input: &str, force: bool) -> Result<()> {
         let c = self.container(input)?;
+        self.prepare_removal(&c, force)?;
         self.unmount_container(&c.id)?;
         // An image removed with `rmi -f` while this container used it goes with its last
         // container, and so do the layers only it kept.
@@ -288,7 +289,7 @@ impl Engine {
     }
 
     fn upper_changeset(&self, id: &str) -> Result<Changeset> {
-        with_packed(&self.upper_dir(id), |tar| {
+        with_packed(&self.readable_upper(id)?, |tar| {
             layer_diff::read_changeset(tar).map_err(|e| EngineError::invalid(e.to_string()))
         })
     }
@@ -299,7 +300,7 @@ impl Engine {
         let mut layers = self.image_changesets(&c.image)?;
         let mut dirs = self.image_layer_dirs(&c.image)?;
         layers.push(self.upper_changeset(&c.id)?);
-        dirs.push(self.upper_dir(&c.id));
+        dirs.push(self.readable_upper(&c.id)?);
         Ok((Union::build(&layers), dirs))
     }
 
@@ -308,7 +309,7 @@ impl Engine {
         let c = self.container(input)?;
         let lower = Union::build(&self.image_changesets(&c.image)?);
         let mut out = Vec::new();
-        walk_upper(&self.upper_dir(&c.id), "", &lower, &mut out)?;
+        walk_upper(&self.readable_upper(&c.id)?, "", &lower, &mut out)?;
         out.sort();
         Ok(out)
     }
@@ -367,7 +368,7 @@ impl Engine {
         crate::apply_changes(&mut exec, &opts.changes)?;
 
         let _lease = self.leases.shared()?;
-        let layer = with_packed(&self.upper_dir(&c.id), |tar| {
+        let layer = with_packed(&self.readable_upper(&c.id)?, |tar| {
             Ok(blob_store::ingest_layer(&self.blobs, tar)?)
         })?;
         let empty = layer.diff_id.hex() == EMPTY_TAR;

@@ -39,6 +39,9 @@ pub enum EngineError {
     /// Metadata failure.
     #[error(transparent)]
     Db(#[from] metadata_db::DbError),
+    /// The OCI runtime, the monitor or the container's process.
+    #[error(transparent)]
+    Runtime(#[from] runtime::RuntimeError),
     /// Bad input, with the reason.
     #[error("{0}")]
     Invalid(String),
@@ -94,6 +97,13 @@ impl EngineError {
                 registry_client::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
                 registry_client::ErrorKind::Unavailable => ErrorKind::Unavailable,
                 registry_client::ErrorKind::Internal => ErrorKind::Internal,
+            },
+            EngineError::Runtime(e) => match e.kind() {
+                runtime::ErrorKind::NotFound => ErrorKind::NotFound,
+                runtime::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
+                runtime::ErrorKind::Conflict => ErrorKind::Conflict,
+                runtime::ErrorKind::Unavailable => ErrorKind::Unavailable,
+                runtime::ErrorKind::Internal => ErrorKind::Internal,
             },
             EngineError::NotFound(_) => ErrorKind::NotFound,
             EngineError::Conflict(_) => ErrorKind::Conflict,

@@ -26,6 +26,7 @@ mod ops;
 mod pull;
 mod push;
 mod registry;
+mod run;
 mod save;
 mod search;
 mod streams;
@@ -46,6 +47,10 @@ pub use ops::TagOutcome;
 pub use pull::PullOutcome;
 pub use push::PushOutcome;
 pub use registry::{check_login, host_platform, parse_platform, Progress, ProgressFn, RegistryEnv};
+pub use run::{
+    CreateOptions, ExecOptions, LogLine, PreparedExec, ProcessState, RunConfig, ZERO_TIME,
+};
+pub use runtime;
 pub use search::{SearchFilters, SearchResult};
 pub use tokens::{Principal, Role};
 

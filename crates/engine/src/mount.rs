@@ -59,7 +59,7 @@ fn set_opaque(dir: &Path) -> Result<()> {
 /// Mirrors an AUFS-style layer directory into overlay's format. A name the layer both whites
 /// out and writes (deleted, then created again) is the new entry alone: a new directory there
 /// is made opaque, so the lower one's children stay deleted, as `layer-union` shows it.
-fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
+pub(crate) fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
     fs::create_dir(dst).map_err(io(format!("create {}", dst.display())))?;
     let mode = fs::symlink_metadata(src)
         .map_err(io(format!("stat {}", src.display())))?
@@ -114,7 +114,7 @@ fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
     Ok(())
 }
 
-fn is_mounted(dir: &Path) -> bool {
+pub(crate) fn is_mounted(dir: &Path) -> bool {
     let Ok(mounts) = fs::read_to_string("/proc/self/mounts") else {
         return false;
     };
@@ -129,7 +129,7 @@ impl Engine {
 
     /// The overlay-format mirror of the unpacked layer directory `src` (`layers/<chain id>/`),
     /// made once.
-    fn overlay_layer(&self, src: &Path) -> Result<PathBuf> {
+    pub(crate) fn overlay_layer(&self, src: &Path) -> Result<PathBuf> {
         let key = src
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -299,6 +299,16 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Records whether a container's process runs (what `rmi` refuses to remove the image of,
+    /// even forced).
+    pub fn set_container_running(&mut self, id: &str, running: bool) -> Result<()> {
+        self.tx.execute(
+            "UPDATE containers SET running = ?2 WHERE id = ?1",
+            params![id, running],
+        )?;
+        Ok(())
+    }
+
     /// Deletes a container row.
     pub fn delete_container(&mut self, id: &str) -> Result<()> {
         self.tx

@@ -13,23 +13,12 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct CreateArgs {
-    /// Assign a name to the container
-    #[arg(long = "name")]
-    name: Option<String>,
-    /// IMAGE
-    image: String,
-    /// [COMMAND] [ARG...] (recorded; containers run no process yet)
-    #[arg(trailing_var_arg = true)]
-    command: Vec<String>,
+    #[command(flatten)]
+    flags: crate::run::ContainerFlags,
 }
 
 pub fn create(engine: &Engine, a: CreateArgs) -> anyhow::Result<()> {
-    if !a.command.is_empty() {
-        anyhow::bail!(
-            "a command for the container is not supported yet; create it from the image's own CMD"
-        );
-    }
-    let c = engine.create_container(&a.image, a.name.as_deref())?;
+    let c = engine.create_container_with(&a.flags.image, &a.flags.options()?)?;
     println!("{}", c.id);
     Ok(())
 }
@@ -54,23 +43,104 @@ pub struct PsArgs {
     /// Show the latest created container (includes all states)
     #[arg(short = 'l', long = "latest")]
     latest: bool,
+    /// Filter output based on conditions provided (status=, exited=, name=, id=)
+    #[arg(short = 'f', long = "filter")]
+    filter: Vec<String>,
 }
 
-fn command_of(c: &ContainerInfo) -> String {
-    let mut parts = c.config.entrypoint.clone().unwrap_or_default();
-    parts.extend(c.config.cmd.clone().unwrap_or_default());
-    parts.join(" ")
+/// `ps --filter`: each key's values are alternatives, the keys all apply (moby's rules);
+/// `status=` and `exited=` look at every container, as `-a` does.
+struct PsFilter {
+    status: Vec<String>,
+    exited: Vec<i32>,
+    name: Vec<String>,
+    id: Vec<String>,
+}
+
+impl PsFilter {
+    fn parse(args: &[String]) -> anyhow::Result<PsFilter> {
+        // Docker's daemon judges filters: its texts come as daemon errors.
+        let bad = |m: String| anyhow::Error::from(engine::EngineError::Invalid(m));
+        let mut f = PsFilter {
+            status: Vec::new(),
+            exited: Vec::new(),
+            name: Vec::new(),
+            id: Vec::new(),
+        };
+        for a in args {
+            let (k, v) = a
+                .split_once('=')
+                .ok_or_else(|| bad("bad format of filter (expected name=value)".into()))?;
+            match k {
+                "status" => {
+                    const STATES: [&str; 7] = [
+                        "created",
+                        "restarting",
+                        "running",
+                        "removing",
+                        "paused",
+                        "exited",
+                        "dead",
+                    ];
+                    if !STATES.contains(&v) {
+                        return Err(bad(format!("invalid filter 'status={v}'")));
+                    }
+                    f.status.push(v.to_string());
+                }
+                "exited" => f.exited.push(
+                    v.parse()
+                        .map_err(|_| bad(format!("invalid filter 'exited={v}'")))?,
+                ),
+                "name" => f.name.push(v.to_string()),
+                "id" => f.id.push(v.to_string()),
+                other => return Err(bad(format!("invalid filter '{other}'"))),
+            }
+        }
+        Ok(f)
+    }
+
+    fn widens(&self) -> bool {
+        !self.status.is_empty() || !self.exited.is_empty()
+    }
+
+    fn keeps(&self, c: &ContainerInfo, p: &engine::ProcessState) -> bool {
+        (self.status.is_empty() || self.status.contains(&p.status))
+            && (self.exited.is_empty()
+                || (p.status == "exited" && self.exited.contains(&p.exit_code)))
+            && (self.name.is_empty() || self.name.iter().any(|n| c.name.contains(n.as_str())))
+            && (self.id.is_empty() || self.id.iter().any(|i| c.id.starts_with(i.as_str())))
+    }
+}
+
+fn command_of(engine: &Engine, c: &ContainerInfo) -> String {
+    match engine.run_config(c) {
+        Ok(rc) => rc.args().join(" "),
+        Err(_) => {
+            let mut parts = c.config.entrypoint.clone().unwrap_or_default();
+            parts.extend(c.config.cmd.clone().unwrap_or_default());
+            parts.join(" ")
+        }
+    }
+}
+
+fn unix_time(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
 }
 
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
-    // Containers run no process yet: all of them are "Created", none is running. The newest
-    // N (`-n N`, `-l`) are of any state, as with `-a` (moby).
+    // Without `-a`, running (and paused) containers only; the newest N (`-n N`, `-l`) are of
+    // any state, as with `-a` (moby).
     let last = if a.latest { 1 } else { a.last };
-    let mut list = if a.all || last > 0 {
-        engine.containers()?
-    } else {
-        Vec::new()
-    };
+    let filter = PsFilter::parse(&a.filter)?;
+    let mut list: Vec<(ContainerInfo, engine::ProcessState)> = Vec::new();
+    for c in engine.containers()? {
+        let p = engine.process_state(&c)?;
+        if (a.all || last > 0 || filter.widens() || p.is_running()) && filter.keeps(&c, &p) {
+            list.push((c, p));
+        }
+    }
     if last > 0 {
         list.truncate(last as usize);
     }
@@ -78,14 +148,16 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
     let now = now();
     let rows: Vec<Row> = list
         .iter()
-        .map(|c| {
-            let created = time::OffsetDateTime::parse(
-                &c.created,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .map(|t| t.unix_timestamp())
-            .unwrap_or(now);
-            let cmd = command_of(c);
+        .map(|(c, p)| {
+            let created = unix_time(&c.created).unwrap_or(now);
+            let status = docker_format::container_status(
+                &p.status,
+                p.exit_code,
+                unix_time(&p.started_at).unwrap_or(now),
+                unix_time(&p.finished_at).unwrap_or(now),
+                now,
+            );
+            let cmd = command_of(engine, c);
             let cmd = if a.no_trunc {
                 format!("\"{cmd}\"")
             } else {
@@ -111,8 +183,8 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
                     format!("{} ago", human_duration(now - created)),
                 ),
                 ("CreatedAt", c.created.clone()),
-                ("Status", "Created".to_string()),
-                ("State", "created".to_string()),
+                ("Status", status),
+                ("State", p.status.clone()),
                 ("Ports", String::new()),
                 ("Names", c.name.clone()),
             ]
@@ -415,19 +487,10 @@ pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Docker's container inspect JSON, rendered by `docker-api` as the server renders it.
+/// Docker's container inspect JSON: the server's own builder (`docker-api` with the
+/// process's state and what `create` asked), so both print the same.
 pub fn container_json(engine: &Engine, c: &ContainerInfo) -> Value {
-    let upper = engine.upper_dir(&c.id).display().to_string();
-    docker_api::container_inspect(&docker_api::ContainerFacts {
-        id: &c.id,
-        name: &c.name,
-        created: &c.created,
-        image: &c.image,
-        image_name: &c.image_name,
-        shown_image: &c.image_name,
-        config: &c.config,
-        upper_dir: &upper,
-    })
+    strata_server::container_inspect_json(engine, c)
 }
 
 #[derive(Args)]
@@ -462,7 +525,7 @@ pub fn inspect(engine: &Engine, a: ContainerInspectArgs) -> anyhow::Result<()> {
 #[derive(Subcommand)]
 pub enum ContainerCommand {
     /// Create a new container
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List containers
     #[command(visible_alias = "list", visible_alias = "ps")]
     Ls(PsArgs),
@@ -479,11 +542,19 @@ pub enum ContainerCommand {
     Rm(RmArgs),
     /// Display detailed information on one or more containers
     Inspect(ContainerInspectArgs),
+    /// Remove all stopped containers
+    Prune(crate::run::PruneArgs),
+    /// Start one or more stopped containers
+    Start(crate::run::StartArgs),
+    /// Stop one or more running containers
+    Stop(crate::run::StopArgs),
+    /// Display the running processes of a container
+    Top(crate::run::TopArgs),
 }
 
 pub fn container(engine: &Engine, c: ContainerCommand) -> anyhow::Result<()> {
     match c {
-        ContainerCommand::Create(a) => create(engine, a),
+        ContainerCommand::Create(a) => create(engine, *a),
         ContainerCommand::Ls(a) => ps(engine, a),
         ContainerCommand::Cp(a) => cp(engine, a),
         ContainerCommand::Diff(a) => diff(engine, a),
@@ -491,6 +562,10 @@ pub fn container(engine: &Engine, c: ContainerCommand) -> anyhow::Result<()> {
         ContainerCommand::Export(a) => export(engine, a),
         ContainerCommand::Rm(a) => rm(engine, a),
         ContainerCommand::Inspect(a) => inspect(engine, a),
+        ContainerCommand::Prune(a) => crate::run::prune(engine, a),
+        ContainerCommand::Start(a) => crate::run::start(engine, a),
+        ContainerCommand::Stop(a) => crate::run::stop(engine, a),
+        ContainerCommand::Top(a) => crate::run::top(engine, a),
     }
 }
 

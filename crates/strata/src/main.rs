@@ -9,6 +9,7 @@ mod containers;
 mod images;
 mod inspect;
 mod registry;
+mod run;
 mod serve;
 mod token;
 
@@ -27,6 +28,10 @@ struct Cli {
     /// Data directory (blobs, metadata); default $XDG_DATA_HOME/strata
     #[arg(long, global = true, env = "STRATA_ROOT", value_name = "DIR")]
     root: Option<PathBuf>,
+    /// The OCI runtime containers run with (runc, crun, youki or a path); default: the first
+    /// that works here
+    #[arg(long, global = true, env = "STRATA_RUNTIME", value_name = "NAME")]
+    runtime: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,7 +62,42 @@ enum Command {
     #[command(subcommand)]
     System(SystemCommand),
     /// Create a new container
-    Create(containers::CreateArgs),
+    Create(Box<containers::CreateArgs>),
+    /// Create and run a new container from an image
+    Run(Box<run::RunArgs>),
+    /// Start one or more stopped containers
+    Start(run::StartArgs),
+    /// Stop one or more running containers
+    Stop(run::StopArgs),
+    /// Restart one or more containers
+    Restart(run::StopArgs),
+    /// Kill one or more running containers
+    Kill(run::KillArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(run::NamesArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(run::AttachArgs),
+    /// Display the running processes of a container
+    Top(run::TopArgs),
+    /// Execute a command in a running container
+    Exec(run::ExecArgs),
+    /// Fetch the logs of a container
+    Logs(run::LogsArgs),
+    /// Pause all processes within one or more containers
+    Pause(run::NamesArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(run::NamesArgs),
+    /// Display system-wide information (the container runtime)
+    Info,
+    /// The clean-up a container's monitor runs after its end (started by strata itself)
+    #[command(hide = true, name = "container-exited")]
+    ContainerExited { id: String },
+    /// The per-container monitor (started by strata itself)
+    #[command(hide = true)]
+    Monitor {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// List containers
     Ps(containers::PsArgs),
     /// Copy files/folders between a container and the local filesystem
@@ -171,6 +211,10 @@ fn open(root: &Option<PathBuf>) -> anyhow::Result<Engine> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let root = cli.root;
+    if let Some(r) = &cli.runtime {
+        // The engine reads the choice from the environment (and so do its monitors' clean-ups).
+        std::env::set_var("STRATA_RUNTIME", r);
+    }
     match cli.command {
         Command::Serve(a) => serve::run(root.unwrap_or_else(default_root), a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
@@ -203,7 +247,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login(a) => registry::login(a),
         Command::Logout(a) => registry::logout(a),
         Command::Search(a) => registry::search(&open(&root)?, a),
-        Command::Create(a) => containers::create(&open(&root)?, a),
+        Command::Create(a) => containers::create(&open(&root)?, *a),
+        Command::Run(a) => run::run(&open(&root)?, *a),
+        Command::Start(a) => run::start(&open(&root)?, a),
+        Command::Stop(a) => run::stop(&open(&root)?, a),
+        Command::Restart(a) => run::restart(&open(&root)?, a),
+        Command::Kill(a) => run::kill(&open(&root)?, a),
+        Command::Wait(a) => run::wait(&open(&root)?, a),
+        Command::Logs(a) => run::logs(&open(&root)?, a),
+        Command::Exec(a) => run::exec(&open(&root)?, a),
+        Command::Top(a) => run::top(&open(&root)?, a),
+        Command::Attach(a) => run::attach(&open(&root)?, a),
+        Command::Pause(a) => run::pause(&open(&root)?, a),
+        Command::Unpause(a) => run::unpause(&open(&root)?, a),
+        Command::Info => run::info(&open(&root)?),
+        Command::Monitor { args } => run::monitor(args),
+        Command::ContainerExited { id } => Ok(open(&root)?.container_exited(&id)?),
         Command::Ps(a) => containers::ps(&open(&root)?, a),
         Command::Cp(a) => containers::cp(&open(&root)?, a),
         Command::Fs(c) => containers::fs(&open(&root)?, c),

@@ -89,11 +89,43 @@ fn not_in_container(path: &str, c: &ContainerInfo) -> EngineError {
     ))
 }
 
+/// What runs in a container and how it went, as `docker-api` takes it (`None` for a
+/// container without a run configuration).
+fn run_facts(e: &engine::Engine, c: &ContainerInfo) -> Option<docker_api::RunFacts> {
+    let (rc, p) = e.container_run(c).ok()??;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    Some(
+        docker_api::RunFacts {
+            argv: rc.args(),
+            status: p.status.clone(),
+            status_text: String::new(),
+            pid: p.pid,
+            exit_code: p.exit_code,
+            started_at: p.started_at,
+            finished_at: p.finished_at,
+            oom_killed: p.oom_killed,
+            error: p.error,
+            tty: rc.tty,
+            open_stdin: rc.open_stdin,
+            hostname: rc.hostname,
+            auto_remove: rc.auto_remove,
+            network: rc.network,
+            memory: rc.memory.unwrap_or(0),
+            nano_cpus: rc.nano_cpus.unwrap_or(0),
+            pids_limit: rc.pids_limit,
+            read_only: rc.read_only,
+            no_new_privileges: rc.no_new_privileges,
+        }
+        .with_status_text(now),
+    )
+}
+
 /// The facts `docker-api` renders a container from.
 fn facts<'a>(
     c: &'a ContainerInfo,
     shown_image: &'a str,
     upper_dir: &'a str,
+    run: Option<&'a docker_api::RunFacts>,
 ) -> docker_api::ContainerFacts<'a> {
     docker_api::ContainerFacts {
         id: &c.id,
@@ -104,6 +136,7 @@ fn facts<'a>(
         shown_image,
         config: &c.config,
         upper_dir,
+        run,
     }
 }
 
@@ -116,13 +149,19 @@ pub(crate) fn summary_json(
 ) -> Value {
     let shown = c.shown_image(view);
     let upper = e.upper_dir(&c.id).display().to_string();
-    docker_api::container_summary(&facts(c, &shown, &upper), sizes.map(|s| (s.rw, s.root_fs)))
+    let run = run_facts(e, c);
+    docker_api::container_summary(
+        &facts(c, &shown, &upper, run.as_ref()),
+        sizes.map(|s| (s.rw, s.root_fs)),
+    )
 }
 
-/// moby's container `InspectResponse`.
-pub(crate) fn inspect_json(e: &engine::Engine, c: &ContainerInfo) -> Value {
+/// moby's container `InspectResponse`: what `GET /containers/{id}/json` answers and
+/// `strata container inspect` prints (one builder for both).
+pub fn inspect_json(e: &engine::Engine, c: &ContainerInfo) -> Value {
     let upper = e.upper_dir(&c.id).display().to_string();
-    docker_api::container_inspect(&facts(c, &c.image_name, &upper))
+    let run = run_facts(e, c);
+    docker_api::container_inspect(&facts(c, &c.image_name, &upper, run.as_ref()))
 }
 
 /// The body of `POST /containers/create`: only `Image` is used; the rest of moby's

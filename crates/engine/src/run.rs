@@ -1,0 +1,1279 @@
+//! Containers that run: `start`, `stop`, `kill`, `wait`, `logs`, `pause`, `restart` and the
+//! state of a container's process, over the `runtime` crate.
+//!
+//! While a container runs, its root is a read-write kernel overlay at `containers/<id>/rootfs`:
+//! the image's layers in overlay form (`layers/<chain id>.ovl/`, as `mount` makes them) as
+//! lower directories and `containers/<id>/upper.run/` as the upper directory, the writable
+//! layer mirrored into overlay's form (`.wh.` files as 0:0 character devices, opaque markers
+//! as `trusted.overlay.opaque`). When the process has ended, the mount is taken down and
+//! `upper.run/` is turned back into the OCI form in `upper/` (overlay's own attributes
+//! dropped), so `diff`, `commit`, `export` and `cp` read one form, whoever changed the files.
+//!
+//! The monitor (the `strata` binary's hidden `monitor` subcommand) owns the process; its
+//! `state.json` in the container's directory is the truth about it, reconciled with the
+//! runtime's `state` when the monitor is gone. The run configuration (command, environment,
+//! user, TTY, limits) is `run.json` beside the container's `config.json`.
+
+use crate::{ContainerInfo, Engine, EngineError, Result};
+use runtime::driver::{ProbeResult, Runtime};
+use runtime::monitor::{self, MonitorArgs, Spawned};
+use runtime::spec::{self, NetworkMode, SpecOptions};
+use runtime::state::{self, Status};
+use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What `create`/`run` ask for, beyond the image.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// `--name`.
+    pub name: Option<String>,
+    /// `--entrypoint` (`Some("")` clears the image's).
+    pub entrypoint: Option<String>,
+    /// `[COMMAND] [ARG...]`.
+    pub cmd: Vec<String>,
+    /// `-e KEY=value` (already resolved from the client's environment for `-e KEY`).
+    pub env: Vec<String>,
+    /// `-w`.
+    pub workdir: Option<String>,
+    /// `-u`.
+    pub user: Option<String>,
+    /// `-t`.
+    pub tty: bool,
+    /// `-i`.
+    pub interactive: bool,
+    /// `--rm`.
+    pub auto_remove: bool,
+    /// `--network` (`none` or `host`; empty means the default, `none`).
+    pub network: Option<String>,
+    /// `--hostname`.
+    pub hostname: Option<String>,
+    /// `--memory` in bytes.
+    pub memory: Option<i64>,
+    /// `--cpus` in billionths.
+    pub nano_cpus: Option<i64>,
+    /// `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// `--security-opt no-new-privileges`.
+    pub no_new_privileges: bool,
+    /// `--stop-signal`.
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout`.
+    pub stop_timeout: Option<i64>,
+}
+
+/// What runs in a container: Docker's `Config` after the command line was applied to the
+/// image's, and the `HostConfig` parts Strata honours. Stored as `run.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunConfig {
+    /// The entrypoint in effect.
+    pub entrypoint: Vec<String>,
+    /// The command in effect.
+    pub cmd: Vec<String>,
+    /// The environment (image's, then `-e`).
+    pub env: Vec<String>,
+    /// The working directory (empty: `/`).
+    pub working_dir: String,
+    /// The user (empty: root).
+    pub user: String,
+    /// `-t`.
+    pub tty: bool,
+    /// `-i`.
+    pub open_stdin: bool,
+    /// `--rm`.
+    pub auto_remove: bool,
+    /// `none` or `host`.
+    pub network: String,
+    /// `--hostname`.
+    pub hostname: Option<String>,
+    /// `--memory`.
+    pub memory: Option<i64>,
+    /// `--cpus` in billionths.
+    pub nano_cpus: Option<i64>,
+    /// `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// `no-new-privileges`.
+    pub no_new_privileges: bool,
+    /// The signal `stop` sends (image's `StopSignal`, else `SIGTERM`).
+    pub stop_signal: String,
+    /// Seconds `stop` waits before SIGKILL (default 10).
+    pub stop_timeout: Option<i64>,
+}
+
+impl RunConfig {
+    /// The process's argv.
+    pub fn args(&self) -> Vec<String> {
+        let mut v = self.entrypoint.clone();
+        v.extend(self.cmd.iter().cloned());
+        v
+    }
+}
+
+/// A container's process as `ps` and `inspect` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessState {
+    /// Docker's `State.Status`: `created`, `running`, `paused`, `exited`.
+    pub status: String,
+    /// The host PID while running.
+    pub pid: i32,
+    /// The exit code (0 before any run).
+    pub exit_code: i32,
+    /// RFC 3339 start time, Docker's zero time when never started.
+    pub started_at: String,
+    /// RFC 3339 end time, Docker's zero time when never ended.
+    pub finished_at: String,
+    /// Ended by the OOM killer.
+    pub oom_killed: bool,
+    /// Why the last start failed.
+    pub error: String,
+}
+
+/// Docker's zero time, as `inspect` shows a time that never happened.
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+impl ProcessState {
+    /// Running or paused.
+    pub fn is_running(&self) -> bool {
+        self.status == "running" || self.status == "paused"
+    }
+}
+
+/// What `exec` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// The command and its arguments.
+    pub cmd: Vec<String>,
+    /// `-e KEY=value`, applied over the container's environment.
+    pub env: Vec<String>,
+    /// `-w` (default: the container's working directory).
+    pub workdir: Option<String>,
+    /// `-u` (default: the container's user).
+    pub user: Option<String>,
+    /// `-t`.
+    pub tty: bool,
+    /// `-d`.
+    pub detach: bool,
+}
+
+/// A prepared `exec`: run `command` with the caller's stdio, then give its status to
+/// [`Engine::exec_finished`].
+#[derive(Debug)]
+pub struct PreparedExec {
+    /// The runtime's `exec` command.
+    pub command: std::process::Command,
+    log: PathBuf,
+    process: PathBuf,
+    container: String,
+    exec_id: String,
+}
+
+/// One stream of a container's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// `stdout` or `stderr`.
+    pub stream: String,
+    /// The bytes, as logged.
+    pub log: String,
+    /// RFC 3339 with nanoseconds.
+    pub time: String,
+}
+
+fn io(ctx: impl Into<String>) -> impl FnOnce(std::io::Error) -> EngineError {
+    let ctx = ctx.into();
+    move |e| EngineError::io(ctx, e)
+}
+
+fn cstr(p: &Path) -> std::ffi::CString {
+    std::ffi::CString::new(p.as_os_str().as_bytes()).expect("paths have no NUL")
+}
+
+/// Docker's env merge: `add`'s variables replace those of `base` with the same name, the
+/// others are appended.
+fn merge_env(base: &[String], add: &[String]) -> Vec<String> {
+    let key = |kv: &str| kv.split_once('=').map_or(kv, |(k, _)| k).to_string();
+    let mut out = base.to_vec();
+    for kv in add {
+        match out.iter_mut().find(|e| key(e) == key(kv)) {
+            Some(slot) => *slot = kv.clone(),
+            None => out.push(kv.clone()),
+        }
+    }
+    out
+}
+
+/// Removes overlay's own attributes (`trusted.overlay.*`) from `p`, which become meaningless
+/// once the file leaves the upper directory.
+fn strip_overlay_xattrs(p: &Path) {
+    let c = cstr(p);
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: a valid path and a live buffer of the given size.
+    let n = unsafe { libc::llistxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n <= 0 {
+        return;
+    }
+    for name in buf[..n as usize].split(|b| *b == 0) {
+        if name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.") {
+            let cn = std::ffi::CString::new(name).expect("no NUL inside");
+            // SAFETY: valid NUL-terminated strings.
+            unsafe { libc::lremovexattr(c.as_ptr(), cn.as_ptr()) };
+        }
+    }
+}
+
+fn is_opaque(p: &Path) -> bool {
+    let c = cstr(p);
+    let mut v = [0u8; 4];
+    for name in ["trusted.overlay.opaque", "user.overlay.opaque"] {
+        let k = std::ffi::CString::new(name).unwrap();
+        // SAFETY: valid strings and a live buffer.
+        let n = unsafe { libc::lgetxattr(c.as_ptr(), k.as_ptr(), v.as_mut_ptr().cast(), v.len()) };
+        if n == 1 && v[0] == b'y' {
+            return true;
+        }
+    }
+    false
+}
+
+/// Turns an overlay upper directory back into the OCI layer form at `dst`: 0:0 character
+/// devices become `.wh.<name>` files, opaque directories get `.wh..wh..opq`; files are
+/// hard-linked, directories made with the same mode and owner.
+pub(crate) fn from_overlay(src: &Path, dst: &Path) -> Result<()> {
+    let md = fs::symlink_metadata(src).map_err(io(format!("stat {}", src.display())))?;
+    fs::create_dir(dst).map_err(io(format!("create {}", dst.display())))?;
+    let _ = fs::set_permissions(dst, fs::Permissions::from_mode(md.mode() & 0o7777));
+    let _ = std::os::unix::fs::lchown(dst, Some(md.uid()), Some(md.gid()));
+    if is_opaque(src) {
+        fs::write(dst.join(layer_diff::OPAQUE_MARKER), b"")
+            .map_err(io(format!("write opaque marker in {}", dst.display())))?;
+    }
+    for e in fs::read_dir(src).map_err(io(format!("read {}", src.display())))? {
+        let e = e.map_err(io(format!("read {}", src.display())))?;
+        let from = e.path();
+        let name = e.file_name();
+        let md = fs::symlink_metadata(&from).map_err(io(format!("stat {}", from.display())))?;
+        let ft = md.file_type();
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_char_device() && md.rdev() == 0 {
+            let mut wh = OsString::from(layer_diff::WHITEOUT_PREFIX);
+            wh.push(&name);
+            fs::write(dst.join(wh), b"")
+                .map_err(io(format!("write whiteout in {}", dst.display())))?;
+            continue;
+        }
+        let to = dst.join(&name);
+        if ft.is_dir() {
+            from_overlay(&from, &to)?;
+        } else if ft.is_symlink() {
+            let target =
+                fs::read_link(&from).map_err(io(format!("readlink {}", from.display())))?;
+            symlink(target, &to).map_err(io(format!("symlink {}", to.display())))?;
+            let _ = std::os::unix::fs::lchown(&to, Some(md.uid()), Some(md.gid()));
+        } else {
+            strip_overlay_xattrs(&from);
+            fs::hard_link(&from, &to).map_err(io(format!("link {}", to.display())))?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes `rel` (a container path) a directory inside `root`, each component resolved in the
+/// root: Docker creates a missing working directory.
+fn mkdir_in_root(root: &Path, rel: &str) -> Result<()> {
+    let mut cur = String::new();
+    for part in rel.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if part == ".." {
+            return Err(EngineError::invalid(format!(
+                "invalid working directory {rel}"
+            )));
+        }
+        cur.push('/');
+        cur.push_str(part);
+        match runtime::user::resolve_dir_in_root(root, &cur) {
+            Ok(true) => continue,
+            Ok(false) => runtime::user::mkdir_in_root(root, &cur)
+                .map_err(|e| EngineError::invalid(e.to_string()))?,
+            Err(e) => return Err(EngineError::invalid(e.to_string())),
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    fn run_dir(&self, id: &str) -> PathBuf {
+        self.root.join("containers").join(id)
+    }
+
+    fn runtime_state_root(&self) -> PathBuf {
+        self.root.join("runtime")
+    }
+
+    /// Every runtime tried, in order, and what each did (`strata info`).
+    pub fn probe_runtimes(&self) -> Vec<ProbeResult> {
+        let names: Vec<String> = match std::env::var("STRATA_RUNTIME") {
+            Ok(n) if !n.is_empty() => vec![n],
+            _ => runtime::driver::KNOWN_RUNTIMES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let _ = fs::create_dir_all(self.runtime_state_root());
+        runtime::driver::probe(&self.runtime_state_root(), &refs).1
+    }
+
+    /// The OCI runtime containers run with: `$STRATA_RUNTIME` when set, else the first of
+    /// runc, crun and youki that really runs a container here (probed once, remembered in
+    /// `runtime/chosen`).
+    pub fn runtime(&self) -> Result<Runtime> {
+        let root = self.runtime_state_root();
+        fs::create_dir_all(&root).map_err(io(format!("create {}", root.display())))?;
+        if let Ok(n) = std::env::var("STRATA_RUNTIME") {
+            if !n.is_empty() {
+                return Runtime::named(&n, &root).map_err(EngineError::from);
+            }
+        }
+        let chosen = root.join("chosen");
+        if let Ok(name) = fs::read_to_string(&chosen) {
+            if let Ok(rt) = Runtime::named(name.trim(), &root) {
+                return Ok(rt);
+            }
+        }
+        let (rt, results) = runtime::driver::probe(&root, &[]);
+        match rt {
+            Some(rt) => {
+                let _ = crate::write_atomic(&chosen, rt.name.as_bytes());
+                Ok(rt)
+            }
+            None => Err(EngineError::Runtime(runtime::RuntimeError::Unavailable(
+                format!(
+                    "no OCI runtime works on this host: {}",
+                    results
+                        .iter()
+                        .map(|r| format!("{}: {}", r.name, r.error.as_deref().unwrap_or("")))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            ))),
+        }
+    }
+
+    /// The metadata's `running` flag (what `rmi` looks at).
+    fn set_running(&self, id: &str, running: bool) -> Result<()> {
+        self.db().write(|tx| -> Result<()> {
+            tx.set_container_running(id, running)?;
+            Ok(())
+        })
+    }
+
+    /// The runtime a container's record names (the one that ran it), else the chosen one.
+    fn runtime_of(&self, c: &ContainerInfo) -> Result<Runtime> {
+        if let Ok(Some(st)) = state::read(&self.run_dir(&c.id)) {
+            if let Some(r) = st.runtime {
+                return Ok(r.runtime());
+            }
+        }
+        self.runtime()
+    }
+
+    /// `create` with Docker's flags: the container, with its run configuration recorded.
+    pub fn create_container_with(&self, image: &str, o: &CreateOptions) -> Result<ContainerInfo> {
+        let network = match o.network.as_deref().unwrap_or("") {
+            "" | "none" => "none",
+            "host" => "host",
+            other => {
+                return Err(EngineError::invalid(format!(
+                "network mode {other:?} is not supported yet: use --network none or --network host"
+            )))
+            }
+        };
+        if let Some(m) = o.memory {
+            if m < 6 * 1024 * 1024 {
+                return Err(EngineError::invalid("Minimum memory limit allowed is 6MB"));
+            }
+        }
+        let info = self.create_container(image, o.name.as_deref())?;
+        let img = &info.config;
+        let (entrypoint, cmd) = match &o.entrypoint {
+            Some(e) if e.is_empty() => (Vec::new(), o.cmd.clone()),
+            Some(e) => (vec![e.clone()], o.cmd.clone()),
+            None => (
+                img.entrypoint.clone().unwrap_or_default(),
+                if o.cmd.is_empty() {
+                    img.cmd.clone().unwrap_or_default()
+                } else {
+                    o.cmd.clone()
+                },
+            ),
+        };
+        let rc = RunConfig {
+            entrypoint,
+            cmd,
+            env: merge_env(&img.env.clone().unwrap_or_default(), &o.env),
+            working_dir: o
+                .workdir
+                .clone()
+                .or_else(|| img.working_dir.clone())
+                .unwrap_or_default(),
+            user: o
+                .user
+                .clone()
+                .or_else(|| img.user.clone())
+                .unwrap_or_default(),
+            tty: o.tty,
+            open_stdin: o.interactive,
+            auto_remove: o.auto_remove,
+            network: network.to_string(),
+            hostname: o.hostname.clone(),
+            memory: o.memory,
+            nano_cpus: o.nano_cpus,
+            pids_limit: o.pids_limit,
+            read_only: o.read_only,
+            no_new_privileges: o.no_new_privileges,
+            stop_signal: o
+                .stop_signal
+                .clone()
+                .or_else(|| img.stop_signal.clone())
+                .unwrap_or_else(|| "SIGTERM".into()),
+            stop_timeout: o.stop_timeout,
+        };
+        // The container's configuration is what runs (Docker's `Config`): `inspect` and
+        // `commit` read it.
+        let mut info = info;
+        info.config.entrypoint = (!rc.entrypoint.is_empty()).then(|| rc.entrypoint.clone());
+        info.config.cmd = (!rc.cmd.is_empty()).then(|| rc.cmd.clone());
+        info.config.env = (!rc.env.is_empty()).then(|| rc.env.clone());
+        info.config.working_dir = (!rc.working_dir.is_empty()).then(|| rc.working_dir.clone());
+        info.config.user = (!rc.user.is_empty()).then(|| rc.user.clone());
+        let written = self.write_run_config(&info.id, &rc).and_then(|_| {
+            let json = serde_json::to_vec_pretty(&info)
+                .map_err(|e| EngineError::invalid(e.to_string()))?;
+            crate::write_atomic(&self.run_dir(&info.id).join("config.json"), &json)
+        });
+        if let Err(e) = written {
+            let _ = self.remove_container(&info.id, true);
+            return Err(e);
+        }
+        Ok(info)
+    }
+
+    fn write_run_config(&self, id: &str, rc: &RunConfig) -> Result<()> {
+        let json =
+            serde_json::to_vec_pretty(rc).map_err(|e| EngineError::invalid(e.to_string()))?;
+        crate::write_atomic(&self.run_dir(id).join("run.json"), &json)
+    }
+
+    /// What runs in the container (`run.json`; for a container created without it, the
+    /// image's configuration).
+    pub fn run_config(&self, c: &ContainerInfo) -> Result<RunConfig> {
+        match fs::read(self.run_dir(&c.id).join("run.json")) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| EngineError::invalid(e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RunConfig {
+                entrypoint: c.config.entrypoint.clone().unwrap_or_default(),
+                cmd: c.config.cmd.clone().unwrap_or_default(),
+                env: c.config.env.clone().unwrap_or_default(),
+                working_dir: c.config.working_dir.clone().unwrap_or_default(),
+                user: c.config.user.clone().unwrap_or_default(),
+                network: "none".into(),
+                stop_signal: c
+                    .config
+                    .stop_signal
+                    .clone()
+                    .unwrap_or_else(|| "SIGTERM".into()),
+                ..Default::default()
+            }),
+            Err(e) => Err(EngineError::io("read run.json", e)),
+        }
+    }
+
+    /// What runs in the container and how it went, for a container that has a run
+    /// configuration or has run (`None` for one created without either).
+    pub fn container_run(&self, c: &ContainerInfo) -> Result<Option<(RunConfig, ProcessState)>> {
+        let dir = self.run_dir(&c.id);
+        if !dir.join("run.json").exists() && !dir.join(state::STATE_FILE).exists() {
+            return Ok(None);
+        }
+        Ok(Some((self.run_config(c)?, self.process_state(c)?)))
+    }
+
+    /// The container's process state, reconciled with the runtime when its monitor is gone;
+    /// an ended run is finished (root unmounted, writable layer back in OCI form).
+    pub fn process_state(&self, c: &ContainerInfo) -> Result<ProcessState> {
+        let dir = self.run_dir(&c.id);
+        let mut st = state::read(&dir)?;
+        if matches!(&st, Some(s) if s.status == Status::Running) {
+            let rt = self.runtime_of(c)?;
+            st = state::reconcile(&dir, &rt, &c.id, &runtime::logfile::now())?;
+        }
+        let st = st.unwrap_or_default();
+        let mut status = match st.status {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        }
+        .to_string();
+        if st.status != Status::Running {
+            let finished = self.finish_run(&c.id)?;
+            if finished {
+                self.set_running(&c.id, false)?;
+            }
+            if finished && st.status == Status::Exited {
+                self.emit(
+                    crate::Event::new("container", "die", c.id.clone())
+                        .with("name", c.name.clone())
+                        .with("exitCode", st.exit_code.unwrap_or(0).to_string()),
+                );
+            }
+        } else if let Ok(rt) = self.runtime_of(c) {
+            if let Ok(Some(rs)) = rt.state(&c.id) {
+                if rs.status == "paused" {
+                    status = "paused".into();
+                }
+            }
+        }
+        Ok(ProcessState {
+            status,
+            pid: st.pid,
+            exit_code: st.exit_code.unwrap_or(0),
+            started_at: st.started_at.unwrap_or_else(|| ZERO_TIME.into()),
+            finished_at: st.finished_at.unwrap_or_else(|| ZERO_TIME.into()),
+            oom_killed: st.oom_killed,
+            error: st.error.unwrap_or_default(),
+        })
+    }
+
+    fn rootfs_dir(&self, id: &str) -> PathBuf {
+        self.run_dir(id).join("rootfs")
+    }
+
+    /// Mounts the container's root read-write for a run (kept if already mounted).
+    fn mount_run_root(&self, c: &ContainerInfo) -> Result<PathBuf> {
+        let dir = self.run_dir(&c.id);
+        let rootfs = self.rootfs_dir(&c.id);
+        if crate::mount::is_mounted(&rootfs) {
+            return Ok(rootfs);
+        }
+        let upper = dir.join("upper.run");
+        let work = dir.join("work.run");
+        if !upper.is_dir() {
+            let tmp = dir.join("upper.run.tmp");
+            let _ = fs::remove_dir_all(&tmp);
+            crate::mount::to_overlay(&self.upper_dir(&c.id), &tmp)?;
+            fs::rename(&tmp, &upper).map_err(io("place upper.run"))?;
+        }
+        let _ = fs::remove_dir_all(&work);
+        fs::create_dir_all(&work).map_err(io("create work.run"))?;
+        fs::create_dir_all(&rootfs).map_err(io("create rootfs"))?;
+        let mut lowers = vec![self.init_layer(&c.id)?];
+        for d in self.image_layer_dirs(&c.image)?.iter().rev() {
+            lowers.push(self.overlay_layer(d)?);
+        }
+        let data = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lowers
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(":"),
+            upper.display(),
+            work.display()
+        );
+        let (src, fstype, data) = (
+            std::ffi::CString::new("overlay").unwrap(),
+            std::ffi::CString::new("overlay").unwrap(),
+            std::ffi::CString::new(data).unwrap(),
+        );
+        // SAFETY: valid NUL-terminated arguments.
+        let rc = unsafe {
+            libc::mount(
+                src.as_ptr(),
+                cstr(&rootfs).as_ptr(),
+                fstype.as_ptr(),
+                0,
+                data.as_ptr().cast(),
+            )
+        };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(EngineError::Runtime(runtime::RuntimeError::Unavailable(format!(
+                "cannot mount the container's root as an overlay (containers run only on a kernel overlay, as root): {e}"
+            ))));
+        }
+        Ok(rootfs)
+    }
+
+    /// The writable layer in OCI form for readers (`diff`, `commit`, `export`, `cp` out): the
+    /// container's `upper/`, or, while a run holds it in overlay form, a fresh OCI-form copy
+    /// of `upper.run/` (files hard-linked) in `upper.snap/`.
+    pub(crate) fn readable_upper(&self, id: &str) -> Result<PathBuf> {
+        let dir = self.run_dir(id);
+        let upper_run = dir.join("upper.run");
+        if !upper_run.is_dir() {
+            return Ok(self.upper_dir(id));
+        }
+        let lock = fs::File::open(&dir).map_err(io(format!("open {}", dir.display())))?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor owned here; released when it is closed.
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        if !upper_run.is_dir() {
+            return Ok(self.upper_dir(id));
+        }
+        let snap = dir.join("upper.snap");
+        let _ = fs::remove_dir_all(&snap);
+        from_overlay(&upper_run, &snap)?;
+        Ok(snap)
+    }
+
+    /// Writers of the writable layer (`cp` in, `fs rm`, `fs mkdir`) refuse a running
+    /// container: its layer is the overlay's upper directory then.
+    pub(crate) fn refuse_if_running(&self, c: &ContainerInfo) -> Result<()> {
+        if self.run_dir(&c.id).join("upper.run").is_dir() && self.process_state(c)?.is_running() {
+            return Err(EngineError::Conflict(format!(
+                "container {} is running: changing its files from outside is not supported yet; stop it first",
+                c.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// The container's init layer (`init.ovl/`), Docker's `-init` layer: the mount points
+    /// the runtime needs (`/proc`, `/sys`, `/dev`, `/etc/hostname`, `/etc/hosts`,
+    /// `/etc/resolv.conf`, …) present below the writable layer, so the runtime never creates
+    /// them there and `diff`/`commit` never see them.
+    fn init_layer(&self, id: &str) -> Result<PathBuf> {
+        let dir = self.run_dir(id).join("init.ovl");
+        if dir.is_dir() {
+            return Ok(dir);
+        }
+        let tmp = self.run_dir(id).join("init.tmp");
+        let _ = fs::remove_dir_all(&tmp);
+        for d in ["proc", "sys", "dev/pts", "dev/shm", "dev/mqueue", "etc"] {
+            fs::create_dir_all(tmp.join(d)).map_err(io("create the init layer"))?;
+        }
+        for f in [
+            "etc/hostname",
+            "etc/hosts",
+            "etc/resolv.conf",
+            "dev/console",
+        ] {
+            fs::write(tmp.join(f), b"").map_err(io("create the init layer"))?;
+        }
+        fs::rename(&tmp, &dir).map_err(io("place the init layer"))?;
+        Ok(dir)
+    }
+
+    /// After a run: unmounts the root and brings the writable layer back into OCI form.
+    /// Idempotent; serialised by a lock on the container's directory.
+    fn finish_run(&self, id: &str) -> Result<bool> {
+        let dir = self.run_dir(id);
+        let upper_run = dir.join("upper.run");
+        let rootfs = self.rootfs_dir(id);
+        if !upper_run.exists() && !crate::mount::is_mounted(&rootfs) {
+            return Ok(false);
+        }
+        let lock = fs::File::open(&dir).map_err(io(format!("open {}", dir.display())))?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor owned here; released when it is closed.
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        if crate::mount::is_mounted(&rootfs) {
+            // SAFETY: valid NUL-terminated path.
+            let rc = unsafe { libc::umount2(cstr(&rootfs).as_ptr(), libc::MNT_DETACH) };
+            if rc != 0 {
+                return Err(EngineError::io(
+                    "unmount the container's root",
+                    std::io::Error::last_os_error(),
+                ));
+            }
+        }
+        if !upper_run.exists() {
+            return Ok(false);
+        }
+        {
+            let tmp = dir.join("upper.tmp");
+            let old = dir.join("upper.old");
+            let _ = fs::remove_dir_all(&tmp);
+            from_overlay(&upper_run, &tmp)?;
+            let upper = self.upper_dir(id);
+            let _ = fs::remove_dir_all(&old);
+            if upper.exists() {
+                fs::rename(&upper, &old).map_err(io("set the old writable layer aside"))?;
+            }
+            fs::rename(&tmp, &upper).map_err(io("place the writable layer"))?;
+            let _ = fs::remove_dir_all(&old);
+            fs::remove_dir_all(&upper_run).map_err(io("remove upper.run"))?;
+        }
+        let _ = fs::remove_dir_all(dir.join("work.run"));
+        let _ = fs::remove_dir_all(dir.join("upper.snap"));
+        let _ = fs::remove_dir(&rootfs);
+        Ok(true)
+    }
+
+    /// The clean-up a monitor runs after its container ended (`strata container-exited`):
+    /// finishes the run (unmount, writable layer back in OCI form, `die` event) and removes a
+    /// detached `--rm` container.
+    pub fn container_exited(&self, input: &str) -> Result<()> {
+        let c = self.container(input)?;
+        let p = self.process_state(&c)?;
+        if !p.is_running() && self.run_dir(&c.id).join("autoremove").exists() {
+            self.remove_container(&c.id, true)?;
+        }
+        Ok(())
+    }
+
+    /// `start`: runs the container's process under a new monitor. With `attach`, the monitor
+    /// waits for an attach client before the process starts (connect with
+    /// [`runtime::monitor::connect_attach`] on [`Engine::container_dir_of`], then call
+    /// [`Spawned::wait_started`]). A running container is left as it is (`None`).
+    pub fn start_container(&self, input: &str, attach: bool) -> Result<Option<Spawned>> {
+        let c = self.container(input)?;
+        if self.process_state(&c)?.is_running() {
+            return Ok(None);
+        }
+        let rt = self.runtime()?;
+        let rc = self.run_config(&c)?;
+        let args = rc.args();
+        if args.is_empty() {
+            return Err(EngineError::invalid("no command specified"));
+        }
+        let dir = self.run_dir(&c.id);
+        let rootfs = self.mount_run_root(&c)?;
+        let started = (|| -> Result<Spawned> {
+            let network = if rc.network == "host" {
+                NetworkMode::Host
+            } else {
+                NetworkMode::None
+            };
+            let hostname = rc
+                .hostname
+                .clone()
+                .unwrap_or_else(|| c.id[..12].to_string());
+            let cgroups_path = format!("/strata/{}", c.id);
+            let mut o = SpecOptions {
+                id: c.id.clone(),
+                rootfs: rootfs.clone(),
+                args,
+                env: rc.env.clone(),
+                cwd: rc.working_dir.clone(),
+                user: rc.user.clone(),
+                tty: rc.tty,
+                hostname: Some(hostname.clone()),
+                network,
+                no_new_privileges: rc.no_new_privileges,
+                read_only: rc.read_only,
+                memory: rc.memory,
+                nano_cpus: rc.nano_cpus,
+                pids_limit: rc.pids_limit,
+                cgroups_path: cgroups_path.clone(),
+                swap_limit: runtime::cgroup::swap_limit(),
+                cgroup_v2: runtime::cgroup::is_v2(),
+                ..Default::default()
+            };
+            if !rc.working_dir.is_empty() {
+                mkdir_in_root(&rootfs, &rc.working_dir)?;
+            }
+            o.etc_files = Some(spec::write_etc_files(&dir, &hostname, network)?);
+            let s = spec::build(&o)?;
+            let bundle = dir.join("bundle");
+            fs::create_dir_all(&bundle).map_err(io("create the bundle"))?;
+            spec::write_bundle(&bundle, &s)?;
+            let _ = fs::remove_file(dir.join(state::STATE_FILE));
+            // A detached `--rm` container is removed by the clean-up after its end; an
+            // attached one by its client once it has the exit code.
+            let marker = dir.join("autoremove");
+            if rc.auto_remove && !attach {
+                fs::write(&marker, b"").map_err(io("write the autoremove marker"))?;
+            } else {
+                let _ = fs::remove_file(&marker);
+            }
+            let exe_path = std::env::current_exe().map_err(io("find the strata binary"))?;
+            let mut program = std::process::Command::new(&exe_path);
+            program.arg("monitor");
+            let margs = MonitorArgs {
+                runtime: rt.clone(),
+                id: c.id.clone(),
+                bundle,
+                dir: dir.clone(),
+                cgroups_path,
+                tty: rc.tty,
+                stdin: rc.open_stdin,
+                stdin_once: rc.open_stdin,
+                wait_attach: attach,
+                on_exit: vec![
+                    exe_path.clone().into(),
+                    "--root".into(),
+                    self.root.clone().into(),
+                    "container-exited".into(),
+                    c.id.clone().into(),
+                ],
+            };
+            Ok(monitor::spawn(program, &margs)?)
+        })();
+        match started {
+            Ok(s) => {
+                self.emit(
+                    crate::Event::new("container", "start", c.id.clone())
+                        .with("name", c.name.clone()),
+                );
+                Ok(Some(s))
+            }
+            Err(e) => {
+                let _ = self.finish_run(&c.id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits for the monitor to report the start (after an attach, when asked); a failed
+    /// start leaves the container `created` with Docker's exit code and finishes the run.
+    pub fn await_start(&self, input: &str, s: &mut Spawned) -> Result<i32> {
+        match s.wait_started() {
+            Ok(pid) => {
+                let c = self.container(input)?;
+                self.set_running(&c.id, true)?;
+                Ok(pid)
+            }
+            Err(e) => {
+                let c = self.container(input)?;
+                let _ = self.finish_run(&c.id);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The container's directory (log, state, attach socket).
+    pub fn container_dir_of(&self, c: &ContainerInfo) -> PathBuf {
+        self.run_dir(&c.id)
+    }
+
+    /// `exec`: prepares the runtime's `exec` of a process in the running container, with the
+    /// container's environment, working directory, user and capabilities unless overridden.
+    pub fn prepare_exec(&self, input: &str, o: &ExecOptions) -> Result<PreparedExec> {
+        let c = self.container(input)?;
+        let p = self.process_state(&c)?;
+        if p.status == "paused" {
+            return Err(EngineError::Conflict(format!(
+                "Container {} is paused, unpause the container before exec",
+                c.id
+            )));
+        }
+        if !p.is_running() {
+            return Err(Self::not_running(&c));
+        }
+        if o.cmd.is_empty() {
+            return Err(EngineError::invalid("no command specified"));
+        }
+        let rc = self.run_config(&c)?;
+        let rt = self.runtime_of(&c)?;
+        let dir = self.run_dir(&c.id);
+        let so = SpecOptions {
+            id: c.id.clone(),
+            rootfs: self.rootfs_dir(&c.id),
+            args: o.cmd.clone(),
+            env: merge_env(&rc.env, &o.env),
+            cwd: o.workdir.clone().unwrap_or_else(|| rc.working_dir.clone()),
+            user: o.user.clone().unwrap_or_else(|| rc.user.clone()),
+            tty: o.tty,
+            hostname: Some(
+                rc.hostname
+                    .clone()
+                    .unwrap_or_else(|| c.id[..12].to_string()),
+            ),
+            no_new_privileges: rc.no_new_privileges,
+            ..Default::default()
+        };
+        let process = spec::exec_process(&so)?;
+        let n = random_suffix();
+        let pj = dir.join(format!("exec-{n}.json"));
+        let log = dir.join(format!("exec-{n}.log"));
+        let json = serde_json::to_vec(&process).map_err(|e| EngineError::invalid(e.to_string()))?;
+        fs::write(&pj, json).map_err(io("write the exec process"))?;
+        let mut command = std::process::Command::new(&rt.binary);
+        command
+            .arg("--root")
+            .arg(&rt.root)
+            .arg("--log")
+            .arg(&log)
+            .arg("--log-format")
+            .arg("json")
+            .arg("exec")
+            .arg("--process")
+            .arg(&pj);
+        if o.detach {
+            command.arg("--detach");
+        }
+        command.arg(&c.id);
+        self.emit(
+            crate::Event::new("container", "exec_start", c.id.clone()).with("execID", n.clone()),
+        );
+        Ok(PreparedExec {
+            command,
+            log,
+            process: pj,
+            container: c.id.clone(),
+            exec_id: n,
+        })
+    }
+
+    /// The exit code of a finished `exec` (the process's own), or the runtime's failure to
+    /// start it as Docker reports it (126/127 with its text).
+    pub fn exec_finished(&self, e: PreparedExec, status: std::process::ExitStatus) -> Result<i32> {
+        let err = fs::read_to_string(&e.log).ok().and_then(|t| {
+            t.lines().rev().find_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                (v["level"] == "error" || v["level"] == "fatal")
+                    .then(|| v["msg"].as_str().map(str::to_string))?
+            })
+        });
+        let _ = fs::remove_file(&e.log);
+        let _ = fs::remove_file(&e.process);
+        if let Some(msg) = err {
+            if !status.success() {
+                return Err(EngineError::Runtime(runtime::RuntimeError::Start {
+                    exit_code: monitor::start_exit_code(&msg),
+                    msg: format!("OCI runtime exec failed: {msg}: unknown"),
+                }));
+            }
+        }
+        use std::os::unix::process::ExitStatusExt;
+        let code = status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        self.emit(
+            crate::Event::new("container", "exec_die", e.container.clone())
+                .with("execID", e.exec_id.clone())
+                .with("exitCode", code.to_string()),
+        );
+        Ok(code)
+    }
+
+    /// `wait`: blocks until the container is not running; its exit code. A container that
+    /// never ran answers at once with its code.
+    pub fn wait_container(&self, input: &str) -> Result<i32> {
+        let c = self.container(input)?;
+        let dir = self.run_dir(&c.id);
+        loop {
+            let p = self.process_state(&c)?;
+            if !p.is_running() {
+                return Ok(p.exit_code);
+            }
+            if let Some(st) = state::wait_exited(&dir, Duration::from_millis(500))? {
+                if st.status != Status::Running {
+                    let p = self.process_state(&c)?;
+                    return Ok(p.exit_code);
+                }
+            }
+        }
+    }
+
+    fn not_running(c: &ContainerInfo) -> EngineError {
+        EngineError::Conflict(format!("Container {} is not running", c.id))
+    }
+
+    /// `kill -s SIGNAL`.
+    pub fn kill_container(&self, input: &str, signal: &str) -> Result<()> {
+        let c = self.container(input)?;
+        if !self.process_state(&c)?.is_running() {
+            return Err(Self::not_running(&c));
+        }
+        let sig = normalise_signal(signal)?;
+        let rt = self.runtime_of(&c)?;
+        rt.kill(&c.id, &sig, false)?;
+        if sig == "KILL" || sig == "9" {
+            if let Ok(Some(rs)) = rt.state(&c.id) {
+                if rs.status == "paused" {
+                    let _ = rt.resume(&c.id);
+                }
+            }
+        }
+        self.emit(
+            crate::Event::new("container", "kill", c.id.clone())
+                .with("name", c.name.clone())
+                .with("signal", sig),
+        );
+        Ok(())
+    }
+
+    /// `stop -t SECONDS`: the stop signal, then SIGKILL after the timeout (the container's
+    /// `--stop-timeout`, else 10 s). A stopped container is left as it is.
+    pub fn stop_container(&self, input: &str, timeout: Option<i64>) -> Result<()> {
+        let c = self.container(input)?;
+        if !self.process_state(&c)?.is_running() {
+            return Ok(());
+        }
+        let rc = self.run_config(&c)?;
+        let rt = self.runtime_of(&c)?;
+        let t = timeout.or(rc.stop_timeout).unwrap_or(10);
+        let wait = if t < 0 {
+            Duration::from_secs(u32::MAX as u64)
+        } else {
+            Duration::from_secs(t as u64)
+        };
+        let sig = normalise_signal(&rc.stop_signal)?;
+        state::stop(&self.run_dir(&c.id), &rt, &c.id, &sig, wait)?;
+        self.process_state(&c)?;
+        self.emit(
+            crate::Event::new("container", "stop", c.id.clone()).with("name", c.name.clone()),
+        );
+        Ok(())
+    }
+
+    /// `restart`: stop (if running), then start detached.
+    pub fn restart_container(&self, input: &str, timeout: Option<i64>) -> Result<()> {
+        self.stop_container(input, timeout)?;
+        if let Some(mut s) = self.start_container(input, false)? {
+            self.await_start(input, &mut s)?;
+        }
+        Ok(())
+    }
+
+    /// `top [ps OPTIONS]`: the host's `ps` (default `-ef`) limited to the container's
+    /// processes, as Docker does it: the titles and the rows.
+    pub fn top(&self, input: &str, ps_args: &[String]) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+        let c = self.container(input)?;
+        if !self.process_state(&c)?.is_running() {
+            return Err(Self::not_running(&c));
+        }
+        let pids = self.runtime_of(&c)?.pids(&c.id)?;
+        let args: Vec<String> = if ps_args.is_empty() {
+            vec!["-ef".into()]
+        } else {
+            ps_args.to_vec()
+        };
+        let out = std::process::Command::new("ps")
+            .args(&args)
+            .output()
+            .map_err(io("run ps"))?;
+        if !out.status.success() {
+            return Err(EngineError::invalid(format!(
+                "ps: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        let titles: Vec<String> = lines
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let Some(pid_col) = titles.iter().position(|t| t == "PID") else {
+            return Err(EngineError::invalid("Couldn't find PID field in ps output"));
+        };
+        let mut rows = Vec::new();
+        for l in lines {
+            let fields: Vec<&str> = l.split_whitespace().collect();
+            if fields.len() < titles.len() {
+                continue;
+            }
+            let Ok(pid) = fields[pid_col].parse::<i32>() else {
+                continue;
+            };
+            if !pids.contains(&pid) {
+                continue;
+            }
+            let mut row: Vec<String> = fields[..titles.len() - 1]
+                .iter()
+                .map(|f| f.to_string())
+                .collect();
+            row.push(fields[titles.len() - 1..].join(" "));
+            rows.push(row);
+        }
+        Ok((titles, rows))
+    }
+
+    /// `pause`: freezes every process of the container.
+    pub fn pause_container(&self, input: &str) -> Result<()> {
+        let c = self.container(input)?;
+        let p = self.process_state(&c)?;
+        if p.status == "paused" {
+            return Err(EngineError::Conflict(format!(
+                "Container {} is already paused",
+                c.id
+            )));
+        }
+        if !p.is_running() {
+            return Err(Self::not_running(&c));
+        }
+        self.runtime_of(&c)?.pause(&c.id)?;
+        self.emit(
+            crate::Event::new("container", "pause", c.id.clone()).with("name", c.name.clone()),
+        );
+        Ok(())
+    }
+
+    /// `unpause`.
+    pub fn unpause_container(&self, input: &str) -> Result<()> {
+        let c = self.container(input)?;
+        if self.process_state(&c)?.status != "paused" {
+            return Err(EngineError::Conflict(format!(
+                "Container {} is not paused",
+                c.id
+            )));
+        }
+        self.runtime_of(&c)?.resume(&c.id)?;
+        self.emit(
+            crate::Event::new("container", "unpause", c.id.clone()).with("name", c.name.clone()),
+        );
+        Ok(())
+    }
+
+    /// `logs`: the entries (the last `tail` when given) then, with `follow`, new ones until the
+    /// container stops or `f` returns `false`.
+    pub fn container_logs(
+        &self,
+        input: &str,
+        tail: Option<usize>,
+        follow: bool,
+        mut f: impl FnMut(LogLine) -> bool,
+    ) -> Result<()> {
+        let c = self.container(input)?;
+        let path = self.run_dir(&c.id).join(runtime::logfile::LOG_FILE);
+        let conv = |e: runtime::logfile::Entry| LogLine {
+            stream: e.stream,
+            log: e.log,
+            time: e.time,
+        };
+        let mut go_on = true;
+        let end = runtime::logfile::read(&path, tail, |e| {
+            if go_on {
+                go_on = f(conv(e));
+            }
+        })
+        .map_err(io("read the container log"))?;
+        if !follow || !go_on {
+            return Ok(());
+        }
+        let dir = self.run_dir(&c.id);
+        runtime::logfile::follow(
+            &path,
+            end,
+            || match state::read(&dir) {
+                Ok(Some(st)) if st.status == Status::Running => !state::monitor_alive(&st),
+                _ => true,
+            },
+            |e| f(conv(e)),
+        )
+        .map_err(io("follow the container log"))
+    }
+
+    /// Before a container is removed: a running one is refused unless `force`, which kills
+    /// it; the run is finished and the runtime's state deleted.
+    pub(crate) fn prepare_removal(&self, c: &ContainerInfo, force: bool) -> Result<()> {
+        let dir = self.run_dir(&c.id);
+        if !dir.join(state::STATE_FILE).exists() {
+            return Ok(());
+        }
+        if self.process_state(c)?.is_running() {
+            if !force {
+                return Err(EngineError::Conflict(format!(
+                    "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
+                    c.name
+                )));
+            }
+            let rt = self.runtime_of(c)?;
+            state::stop(&dir, &rt, &c.id, "KILL", Duration::ZERO)?;
+            self.process_state(c)?;
+        }
+        self.finish_run(&c.id)?;
+        if let Ok(rt) = self.runtime_of(c) {
+            let _ = rt.delete(&c.id, true);
+        }
+        Ok(())
+    }
+}
+
+fn random_suffix() -> String {
+    let mut b = [0u8; 6];
+    if let Ok(mut f) = fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A signal as the runtime takes it: `SIGTERM`, `TERM`, `15` → `TERM`/`15`.
+fn normalise_signal(s: &str) -> Result<String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok("TERM".into());
+    }
+    if s.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(s.to_string());
+    }
+    let up = s.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    const KNOWN: [&str; 31] = [
+        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+        "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+        "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+    ];
+    if KNOWN.contains(&name) {
+        Ok(name.to_string())
+    } else {
+        Err(EngineError::invalid(format!("Invalid signal: {s}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_merge_and_signals() {
+        assert_eq!(
+            merge_env(
+                &["PATH=/bin".into(), "A=1".into()],
+                &["A=2".into(), "B=3".into()]
+            ),
+            ["PATH=/bin", "A=2", "B=3"]
+        );
+        assert_eq!(normalise_signal("SIGKILL").unwrap(), "KILL");
+        assert_eq!(normalise_signal("hup").unwrap(), "HUP");
+        assert_eq!(normalise_signal("9").unwrap(), "9");
+        assert_eq!(
+            normalise_signal("NOPE").unwrap_err().to_string(),
+            "Invalid signal: NOPE"
+        );
+    }
+
+    #[test]
+    fn overlay_form_back_to_oci_form() {
+        let d = tempfile::tempdir().unwrap();
+        let oci = d.path().join("oci");
+        fs::create_dir_all(oci.join("etc/keep")).unwrap();
+        fs::write(oci.join("etc/passwd"), "x").unwrap();
+        fs::write(oci.join("etc/.wh.shadow"), "").unwrap();
+        fs::write(oci.join("etc/keep/.wh..wh..opq"), "").unwrap();
+        symlink("/x", oci.join("link")).unwrap();
+        let ovl = d.path().join("ovl");
+        crate::mount::to_overlay(&oci, &ovl).unwrap();
+        let back = d.path().join("back");
+        from_overlay(&ovl, &back).unwrap();
+        let list = |root: &Path| {
+            let mut v = Vec::new();
+            fn walk(root: &Path, p: &Path, v: &mut Vec<String>) {
+                for e in fs::read_dir(p).unwrap() {
+                    let e = e.unwrap();
+                    v.push(e.path().strip_prefix(root).unwrap().display().to_string());
+                    if e.file_type().unwrap().is_dir() {
+                        walk(root, &e.path(), v);
+                    }
+                }
+            }
+            walk(root, root, &mut v);
+            v.sort();
+            v
+        };
+        assert_eq!(list(&back), list(&oci));
+        assert_eq!(fs::read_to_string(back.join("etc/passwd")).unwrap(), "x");
+    }
+}

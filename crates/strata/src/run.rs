@@ -1,0 +1,814 @@
+//! Verbs of running containers: `run`, `start`, `stop`, `kill`, `wait`, `logs`, `pause`,
+//! `unpause`, `restart`, `info`, and the hidden `monitor` the engine starts per container.
+
+use crate::Exit;
+use clap::Args;
+use engine::runtime::monitor::{self, Event};
+use engine::{CreateOptions, Engine, EngineError};
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read, Write};
+
+/// The flags `create` and `run` share.
+#[derive(Args, Debug, Clone)]
+pub struct ContainerFlags {
+    /// Assign a name to the container
+    #[arg(long = "name")]
+    pub name: Option<String>,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir")]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long = "entrypoint")]
+    pub entrypoint: Option<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long = "interactive")]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long = "tty")]
+    pub tty: bool,
+    /// Automatically remove the container when it exits
+    #[arg(long = "rm")]
+    pub rm: bool,
+    /// Connect a container to a network (none or host)
+    #[arg(long = "network", visible_alias = "net")]
+    pub network: Option<String>,
+    /// Container host name
+    #[arg(long = "hostname")]
+    pub hostname: Option<String>,
+    /// Memory limit (e.g. 8m, 1g)
+    #[arg(short = 'm', long = "memory")]
+    pub memory: Option<String>,
+    /// Number of CPUs
+    #[arg(long = "cpus")]
+    pub cpus: Option<f64>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit", allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    /// Mount the container's root filesystem as read only
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Signal to stop the container
+    #[arg(long = "stop-signal")]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout", allow_negative_numbers = true)]
+    pub stop_timeout: Option<i64>,
+    /// Security options (no-new-privileges)
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// IMAGE
+    pub image: String,
+    /// [COMMAND] [ARG...]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// Docker's `RAMInBytes`: `8m`, `1g`, `512k`, `100b`, a plain number of bytes.
+fn parse_memory(s: &str) -> anyhow::Result<i64> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').filter(|r| !r.is_empty()).unwrap_or(&t);
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let n: f64 = num.parse().map_err(|_| {
+        anyhow::anyhow!("invalid argument {s:?} for \"-m, --memory\" flag: invalid size: '{s}'")
+    })?;
+    Ok((n * mult as f64) as i64)
+}
+
+impl ContainerFlags {
+    /// The engine's options.
+    pub fn options(&self) -> anyhow::Result<CreateOptions> {
+        let env = self
+            .env
+            .iter()
+            .filter_map(|e| {
+                if e.contains('=') {
+                    Some(e.clone())
+                } else {
+                    // `-e NAME` takes the value from the client's environment, if set.
+                    std::env::var(e).ok().map(|v| format!("{e}={v}"))
+                }
+            })
+            .collect();
+        let mut no_new_privileges = false;
+        for o in &self.security_opt {
+            match o.as_str() {
+                "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => {
+                    no_new_privileges = true
+                }
+                "no-new-privileges:false" | "no-new-privileges=false" => {}
+                other => anyhow::bail!("security option {other:?} is not supported"),
+            }
+        }
+        Ok(CreateOptions {
+            name: self.name.clone(),
+            entrypoint: self.entrypoint.clone(),
+            cmd: self.command.clone(),
+            env,
+            workdir: self.workdir.clone(),
+            user: self.user.clone(),
+            tty: self.tty,
+            interactive: self.interactive,
+            auto_remove: self.rm,
+            network: self.network.clone(),
+            hostname: self.hostname.clone(),
+            memory: self.memory.as_deref().map(parse_memory).transpose()?,
+            nano_cpus: self.cpus.map(|c| (c * 1e9) as i64),
+            pids_limit: self.pids_limit,
+            read_only: self.read_only,
+            no_new_privileges,
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+        })
+    }
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Run container in background and print container ID
+    #[arg(short = 'd', long = "detach")]
+    detach: bool,
+    #[command(flatten)]
+    flags: ContainerFlags,
+}
+
+/// A start that failed: Docker's text, the container removed with `--rm`, its exit code.
+fn start_failed(engine: &Engine, id: &str, rm: bool, e: EngineError) -> anyhow::Error {
+    let code = match &e {
+        EngineError::Runtime(engine::runtime::RuntimeError::Start { exit_code, .. }) => *exit_code,
+        _ => 125,
+    };
+    eprintln!("strata: Error response from daemon: {e}");
+    eprintln!("Run 'strata run --help' for more information");
+    if rm {
+        let _ = engine.remove_container(id, true);
+    }
+    Exit(code.clamp(0, 255) as u8).into()
+}
+
+/// The terminal's attributes before raw mode, restored on every way out.
+static SAVED_TERMIOS: std::sync::Mutex<Option<libc::termios>> = std::sync::Mutex::new(None);
+
+struct RawTerminal;
+
+impl RawTerminal {
+    fn enable() -> RawTerminal {
+        // SAFETY: termios calls on fd 0 with a zeroed struct they fill.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut t) == 0 {
+                *SAVED_TERMIOS.lock().unwrap() = Some(t);
+                libc::cfmakeraw(&mut t);
+                libc::tcsetattr(0, libc::TCSANOW, &t);
+            }
+        }
+        RawTerminal
+    }
+}
+
+fn restore_terminal() {
+    if let Some(t) = SAVED_TERMIOS.lock().unwrap().take() {
+        // SAFETY: restoring the saved attributes of fd 0.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Docker's default detach keys: ctrl-p, ctrl-q.
+const DETACH_KEYS: [u8; 2] = [0x10, 0x11];
+
+/// Copies stdin to the attach connection until EOF (then half-closes it, which closes the
+/// container's stdin) or the detach keys (then the client leaves, the container runs on).
+fn forward_stdin(mut w: std::os::unix::net::UnixStream, dir: std::path::PathBuf) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        let mut input = std::io::stdin();
+        let mut matched = 0usize;
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let mut out = Vec::with_capacity(n);
+            for &b in &buf[..n] {
+                if b == DETACH_KEYS[matched] {
+                    matched += 1;
+                    if matched == DETACH_KEYS.len() {
+                        let _ = monitor::control(&dir, &monitor::Control::Detach(true));
+                        let _ = w.write_all(&out);
+                        restore_terminal();
+                        eprintln!();
+                        std::process::exit(0);
+                    }
+                    continue;
+                }
+                out.extend_from_slice(&DETACH_KEYS[..matched]);
+                matched = 0;
+                out.push(b);
+            }
+            if w.write_all(&out).is_err() {
+                break;
+            }
+        }
+        let _ = w.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+fn window_size() -> Option<(u16, u16)> {
+    // SAFETY: TIOCGWINSZ fills a zeroed winsize.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        (libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_row > 0)
+            .then_some((ws.ws_row, ws.ws_col))
+    }
+}
+
+/// Attaches the terminal to a container whose monitor waits for it, until its output ends.
+fn attach_and_wait(
+    engine: &Engine,
+    c: &engine::ContainerInfo,
+    mut spawned: monitor::Spawned,
+    tty: bool,
+    stdin: bool,
+    rm: bool,
+) -> anyhow::Result<()> {
+    match spawned.next_event() {
+        Ok(Event::Created) => {}
+        Ok(Event::Failed { error, exit_code }) => {
+            return Err(start_failed(
+                engine,
+                &c.id,
+                rm,
+                engine::runtime::RuntimeError::Start {
+                    msg: error,
+                    exit_code,
+                }
+                .into(),
+            ))
+        }
+        Ok(Event::Started { .. }) => {}
+        Err(e) => return Err(start_failed(engine, &c.id, rm, e.into())),
+    }
+    let dir = engine.container_dir_of(c);
+    if tty {
+        if let Some((h, w)) = window_size() {
+            let _ = monitor::control(
+                &dir,
+                &monitor::Control::Resize {
+                    height: h,
+                    width: w,
+                },
+            );
+        }
+    }
+    let conn = monitor::connect_attach(&dir)?;
+    if let Err(e) = engine.await_start(&c.id, &mut spawned) {
+        return Err(start_failed(engine, &c.id, rm, e));
+    }
+    stream(engine, c, conn, tty, stdin, rm)
+}
+
+/// Streams an attach connection: stdin forwarded when asked, output to stdout/stderr until the
+/// container's output ends; then its exit code (and `--rm`'s removal).
+fn stream(
+    engine: &Engine,
+    c: &engine::ContainerInfo,
+    conn: std::os::unix::net::UnixStream,
+    tty: bool,
+    stdin: bool,
+    rm: bool,
+) -> anyhow::Result<()> {
+    let _raw = (tty && stdin && std::io::stdin().is_terminal()).then(RawTerminal::enable);
+    if stdin {
+        forward_stdin(conn.try_clone()?, engine.container_dir_of(c));
+    }
+    let mut r = conn;
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    if tty {
+        let mut buf = [0u8; 8192];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let _ = out.write_all(&buf[..n]);
+                    let _ = out.flush();
+                }
+            }
+        }
+    } else {
+        let mut head = [0u8; 8];
+        while r.read_exact(&mut head).is_ok() {
+            let n = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
+            let mut data = vec![0u8; n];
+            if r.read_exact(&mut data).is_err() {
+                break;
+            }
+            if head[0] == monitor::STDERR {
+                let _ = err.write_all(&data);
+            } else {
+                let _ = out.write_all(&data);
+                let _ = out.flush();
+            }
+        }
+    }
+    drop(_raw);
+    let code = engine.wait_container(&c.id)?;
+    if rm {
+        match engine.remove_container(&c.id, true) {
+            Err(e) if e.kind() != engine::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
+    if code != 0 {
+        return Err(Exit(code.clamp(0, 255) as u8).into());
+    }
+    Ok(())
+}
+
+pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<()> {
+    let opts = a.flags.options()?;
+    let c = match engine.create_container_with(&a.flags.image, &opts) {
+        Ok(c) => c,
+        Err(e) => {
+            // Docker's CLI: a daemon error is exit status 125.
+            eprintln!("strata: Error response from daemon: {e}");
+            eprintln!("Run 'strata run --help' for more information");
+            return Err(Exit(125).into());
+        }
+    };
+    if a.detach {
+        let started = engine.start_container(&c.id, false).and_then(|s| match s {
+            Some(mut s) => engine.await_start(&c.id, &mut s).map(drop),
+            None => Ok(()),
+        });
+        if let Err(e) = started {
+            return Err(start_failed(engine, &c.id, a.flags.rm, e));
+        }
+        println!("{}", c.id);
+        return Ok(());
+    }
+    let spawned = match engine.start_container(&c.id, true) {
+        Ok(Some(s)) => s,
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(start_failed(engine, &c.id, a.flags.rm, e)),
+    };
+    attach_and_wait(
+        engine,
+        &c,
+        spawned,
+        a.flags.tty,
+        a.flags.interactive,
+        a.flags.rm,
+    )
+}
+
+#[derive(Args)]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short = 'a', long = "attach")]
+    attach: bool,
+    /// Attach container's STDIN
+    #[arg(short = 'i', long = "interactive")]
+    interactive: bool,
+    /// CONTAINER...
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<()> {
+    let attach = a.attach || a.interactive;
+    if attach && a.containers.len() > 1 {
+        anyhow::bail!("you cannot start and attach multiple containers at once");
+    }
+    let mut failed = false;
+    for name in &a.containers {
+        let r = (|| -> anyhow::Result<()> {
+            let c = engine.container(name)?;
+            let rc = engine.run_config(&c)?;
+            let spawned = engine.start_container(name, attach)?;
+            match spawned {
+                Some(s) if attach => {
+                    attach_and_wait(engine, &c, s, rc.tty, a.interactive, rc.auto_remove)
+                }
+                Some(mut s) => {
+                    engine.await_start(name, &mut s)?;
+                    println!("{name}");
+                    Ok(())
+                }
+                None => {
+                    if !attach {
+                        println!("{name}");
+                    }
+                    Ok(())
+                }
+            }
+        })();
+        if let Err(e) = r {
+            if attach {
+                return Err(e);
+            }
+            match e.downcast::<EngineError>() {
+                Ok(ee) => crate::report(&ee),
+                Err(e) => eprintln!("Error: {e:#}"),
+            }
+            failed = true;
+        }
+    }
+    if failed {
+        eprintln!(
+            "Error: failed to start containers: {}",
+            a.containers.join(", ")
+        );
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}
+
+/// Runs `f` on each container, printing its name as Docker does, reporting failures.
+fn each(names: &[String], mut f: impl FnMut(&str) -> engine::Result<()>) -> anyhow::Result<()> {
+    let mut failed = false;
+    for n in names {
+        match f(n) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                crate::report(&e);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container
+    #[arg(
+        short = 't',
+        long = "time",
+        visible_alias = "timeout",
+        allow_negative_numbers = true
+    )]
+    time: Option<i64>,
+    /// Signal to send to the container
+    #[arg(short = 's', long = "signal")]
+    signal: Option<String>,
+    /// CONTAINER...
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn stop(engine: &Engine, a: StopArgs) -> anyhow::Result<()> {
+    if a.signal.is_some() {
+        anyhow::bail!("stop --signal is not supported yet; use kill -s");
+    }
+    each(&a.containers, |n| engine.stop_container(n, a.time))
+}
+
+pub fn restart(engine: &Engine, a: StopArgs) -> anyhow::Result<()> {
+    each(&a.containers, |n| engine.restart_container(n, a.time))
+}
+
+#[derive(Args)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short = 's', long = "signal", default_value = "KILL")]
+    signal: String,
+    /// CONTAINER...
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn kill(engine: &Engine, a: KillArgs) -> anyhow::Result<()> {
+    each(&a.containers, |n| engine.kill_container(n, &a.signal))
+}
+
+#[derive(Args)]
+pub struct NamesArgs {
+    /// CONTAINER...
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn pause(engine: &Engine, a: NamesArgs) -> anyhow::Result<()> {
+    each(&a.containers, |n| engine.pause_container(n))
+}
+
+pub fn unpause(engine: &Engine, a: NamesArgs) -> anyhow::Result<()> {
+    each(&a.containers, |n| engine.unpause_container(n))
+}
+
+pub fn wait(engine: &Engine, a: NamesArgs) -> anyhow::Result<()> {
+    let mut failed = false;
+    for n in &a.containers {
+        match engine.wait_container(n) {
+            Ok(code) => println!("{code}"),
+            Err(e) => {
+                crate::report(&e);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct LogsArgs {
+    /// Follow log output
+    #[arg(short = 'f', long = "follow")]
+    follow: bool,
+    /// Number of lines to show from the end of the logs ("all" for every line)
+    #[arg(short = 'n', long = "tail", default_value = "all")]
+    tail: String,
+    /// Show timestamps
+    #[arg(short = 't', long = "timestamps")]
+    timestamps: bool,
+    /// CONTAINER
+    container: String,
+}
+
+pub fn logs(engine: &Engine, a: LogsArgs) -> anyhow::Result<()> {
+    let tail = match a.tail.as_str() {
+        "all" | "" => None,
+        n => match n.parse::<i64>() {
+            Ok(v) if v < 0 => None,
+            Ok(v) => Some(v as usize),
+            Err(_) => anyhow::bail!("invalid value for \"tail\": {n}"),
+        },
+    };
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    engine.container_logs(&a.container, tail, a.follow, |l| {
+        let text = if a.timestamps {
+            format!("{} {}", l.time, l.log)
+        } else {
+            l.log
+        };
+        let ok = if l.stream == "stderr" {
+            err.write_all(text.as_bytes()).is_ok()
+        } else {
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .is_ok()
+        };
+        ok
+    })?;
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short = 'd', long = "detach")]
+    detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long = "interactive")]
+    interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long = "tty")]
+    tty: bool,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir")]
+    workdir: Option<String>,
+    /// Username or UID (format: "<name|uid>[:<group|gid>]")
+    #[arg(short = 'u', long = "user")]
+    user: Option<String>,
+    /// CONTAINER
+    container: String,
+    /// COMMAND [ARG...]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    command: Vec<String>,
+}
+
+pub fn exec(engine: &Engine, a: ExecArgs) -> anyhow::Result<()> {
+    let env = a
+        .env
+        .iter()
+        .filter_map(|e| {
+            if e.contains('=') {
+                Some(e.clone())
+            } else {
+                std::env::var(e).ok().map(|v| format!("{e}={v}"))
+            }
+        })
+        .collect();
+    let mut p = engine.prepare_exec(
+        &a.container,
+        &engine::ExecOptions {
+            cmd: a.command.clone(),
+            env,
+            workdir: a.workdir.clone(),
+            user: a.user.clone(),
+            tty: a.tty,
+            detach: a.detach,
+        },
+    )?;
+    if !a.interactive || a.detach {
+        p.command.stdin(std::process::Stdio::null());
+    }
+    if a.detach {
+        p.command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+    }
+    let status = p.command.status()?;
+    match engine.exec_finished(p, status) {
+        Ok(0) => Ok(()),
+        Ok(code) => Err(Exit(code.clamp(0, 255) as u8).into()),
+        Err(e) => {
+            let code = match &e {
+                EngineError::Runtime(engine::runtime::RuntimeError::Start {
+                    exit_code, ..
+                }) => *exit_code,
+                _ => 126,
+            };
+            crate::report(&e);
+            Err(Exit(code.clamp(0, 255) as u8).into())
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct AttachArgs {
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    no_stdin: bool,
+    /// CONTAINER
+    container: String,
+}
+
+/// `attach`: the terminal joins a running container's stdio (detach with ctrl-p ctrl-q).
+pub fn attach(engine: &Engine, a: AttachArgs) -> anyhow::Result<()> {
+    let c = engine.container(&a.container)?;
+    let p = engine.process_state(&c)?;
+    if !p.is_running() {
+        anyhow::bail!("You cannot attach to a stopped container, start it first");
+    }
+    if p.status == "paused" {
+        anyhow::bail!("You cannot attach to a paused container, unpause it first");
+    }
+    let rc = engine.run_config(&c)?;
+    let dir = engine.container_dir_of(&c);
+    if rc.tty {
+        if let Some((h, w)) = window_size() {
+            let _ = monitor::control(
+                &dir,
+                &monitor::Control::Resize {
+                    height: h,
+                    width: w,
+                },
+            );
+        }
+    }
+    let conn = monitor::connect_attach(&dir)?;
+    stream(
+        engine,
+        &c,
+        conn,
+        rc.tty,
+        rc.open_stdin && !a.no_stdin,
+        false,
+    )
+}
+
+#[derive(Args)]
+pub struct TopArgs {
+    /// CONTAINER
+    container: String,
+    /// [ps OPTIONS]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    ps_args: Vec<String>,
+}
+
+/// `top`: the container's processes as `ps` shows them, in a table.
+pub fn top(engine: &Engine, a: TopArgs) -> anyhow::Result<()> {
+    let (titles, rows) = engine.top(&a.container, &a.ps_args)?;
+    let mut t = docker_format::Table::new();
+    t.row(titles);
+    for r in rows {
+        t.row(r);
+    }
+    print!("{}", t.render());
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long = "force")]
+    force: bool,
+}
+
+/// `container prune`: removes every container that is not running.
+pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
+    if !a.force {
+        eprint!("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(());
+        }
+    }
+    let mut deleted = Vec::new();
+    let mut reclaimed = 0u64;
+    for c in engine.containers()? {
+        if engine.process_state(&c)?.is_running() {
+            continue;
+        }
+        let size = dir_size(&engine.upper_dir(&c.id));
+        engine.remove_container(&c.id, false)?;
+        reclaimed += size;
+        deleted.push(c.id);
+    }
+    if !deleted.is_empty() {
+        println!("Deleted Containers:");
+        for d in &deleted {
+            println!("{d}");
+        }
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        docker_format::human_size(reclaimed)
+    );
+    Ok(())
+}
+
+fn dir_size(p: &std::path::Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// `strata info`: the runtime containers run with, or why none does.
+pub fn info(engine: &Engine) -> anyhow::Result<()> {
+    let results = engine.probe_runtimes();
+    let chosen = results.iter().find(|r| r.error.is_none());
+    match chosen {
+        Some(r) => println!(
+            "Runtime: {} ({})",
+            r.name,
+            r.binary
+                .as_ref()
+                .map(|b| b.display().to_string())
+                .unwrap_or_default()
+        ),
+        None => println!("Runtime: none works on this host"),
+    }
+    for r in &results {
+        if let Some(e) = &r.error {
+            println!("Runtime {}: {e}", r.name);
+        }
+    }
+    println!(
+        "Cgroup Version: {}",
+        if engine::runtime::cgroup::is_v2() {
+            2
+        } else {
+            1
+        }
+    );
+    Ok(())
+}
+
+/// The hidden `monitor` subcommand: the per-container monitor process.
+pub fn monitor(args: Vec<OsString>) -> anyhow::Result<()> {
+    let a = monitor::MonitorArgs::parse(args)?;
+    let code = monitor::run(a);
+    if code != 0 {
+        return Err(Exit(code.clamp(0, 255) as u8).into());
+    }
+    Ok(())
+}

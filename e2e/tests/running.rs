@@ -1,0 +1,558 @@
+//! Issue #13 through the real CLI: containers that run (runc, a busybox image), their logs,
+//! lifecycle, exit codes, and the writable layer a process changed read by `diff`/`commit`.
+
+use e2e::{busybox_rootfs, require, tar_of, Store};
+use std::time::{Duration, Instant};
+
+fn bb_store() -> Store {
+    require("runc");
+    let store = Store::new();
+    let rootfs = store.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    store.ok(&["import", tar.to_str().unwrap(), "busybox"]);
+    store
+}
+
+fn mounts_under(s: &Store) -> Vec<String> {
+    let root = s.root().display().to_string();
+    std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .filter(|l| l.split(' ').nth(1).is_some_and(|m| m.starts_with(&root)))
+        .map(str::to_string)
+        .collect()
+}
+
+fn until(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn run_rm_prints_and_leaves_no_container() {
+    let s = bb_store();
+    let out = s.run(&["run", "--rm", "busybox", "echo", "hi"]);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (0, "hi\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(s.ok(&["ps", "-a", "-q"]), "");
+    let left: Vec<_> = std::fs::read_dir(s.root().join("containers"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(mounts_under(&s).is_empty());
+    // stderr and the exit code come through; the runtime's info names runc.
+    let out = s.run(&["run", "--rm", "busybox", "sh", "-c", "echo err >&2; exit 3"]);
+    assert_eq!((out.status, out.stderr.as_str()), (3, "err\n"));
+    let info = s.ok(&["info"]);
+    assert!(
+        info.lines().any(|l| l.starts_with("Runtime: runc")),
+        "{info}"
+    );
+}
+
+#[test]
+fn missing_command_is_127_with_dockers_text() {
+    let s = bb_store();
+    let out = s.run(&["run", "--name", "nf", "busybox", "nosuchcmd"]);
+    assert_eq!(out.status, 127, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(r#"exec: "nosuchcmd": executable file not found in $PATH"#),
+        "{}",
+        out.stderr
+    );
+    let ps = s.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert_eq!(ps, "nf Created\n");
+    // A directory cannot be invoked: 126.
+    let out = s.run(&["run", "--rm", "busybox", "/etc"]);
+    assert_eq!(out.status, 126, "{}", out.stderr);
+    assert_eq!(s.ok(&["ps", "-a", "-q"]).lines().count(), 1);
+}
+
+#[test]
+fn detached_run_logs_pause_stop_wait_restart_rm() {
+    let s = bb_store();
+    let id = s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "busybox",
+        "sh",
+        "-c",
+        "echo up; trap 'echo bye; exit 7' TERM; while true; do sleep 0.1; done",
+    ]);
+    assert_eq!(id.trim().len(), 64);
+    until("the log line", || s.ok(&["logs", "web"]) == "up\n");
+    let ps = s.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("web Up "), "{ps}");
+    s.ok(&["pause", "web"]);
+    let ps = s.ok(&["ps", "--format", "{{.Status}} {{.State}}"]);
+    assert!(ps.trim_end().ends_with("(Paused) paused"), "{ps}");
+    let (_, err) = s.fail(&["pause", "web"]);
+    assert!(err.contains("is already paused"), "{err}");
+    s.ok(&["unpause", "web"]);
+    let (_, err) = s.fail(&["rm", "web"]);
+    assert!(err.contains("container is running"), "{err}");
+    assert_eq!(s.ok(&["stop", "-t", "5", "web"]), "web\n");
+    assert_eq!(s.ok(&["wait", "web"]), "7\n");
+    assert_eq!(s.ok(&["logs", "web"]), "up\nbye\n");
+    assert_eq!(s.ok(&["logs", "--tail", "1", "web"]), "bye\n");
+    let ps = s.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("web Exited (7) "), "{ps}");
+    assert_eq!(
+        s.ok(&["ps", "--filter", "exited=7", "--format", "{{.Names}}"]),
+        "web\n"
+    );
+    assert_eq!(s.ok(&["ps", "--filter", "exited=0", "-q"]), "");
+    assert_eq!(
+        s.ok(&["ps", "--filter", "status=exited", "--format", "{{.Names}}"]),
+        "web\n"
+    );
+    assert_eq!(s.ok(&["ps", "--filter", "status=running", "-q"]), "");
+    let (_, err) = s.fail(&["ps", "--filter", "status=bogus"]);
+    assert_eq!(
+        err,
+        "Error response from daemon: invalid filter 'status=bogus'\n"
+    );
+    assert!(s.ok(&["ps", "-q"]).is_empty());
+    assert!(mounts_under(&s).is_empty(), "{:?}", mounts_under(&s));
+    // restart runs it again; logs accumulate as Docker's do.
+    s.ok(&["restart", "web"]);
+    until("the second run", || {
+        s.ok(&["logs", "web"]) == "up\nbye\nup\n"
+    });
+    // kill -s sends the signal; the process' own exit code is recorded.
+    s.ok(&["kill", "-s", "TERM", "web"]);
+    assert_eq!(s.ok(&["wait", "web"]), "7\n");
+    let (_, err) = s.fail(&["kill", "web"]);
+    assert!(err.contains("is not running"), "{err}");
+    s.ok(&["start", "web"]);
+    assert_eq!(s.ok(&["rm", "-f", "web"]), "web\n");
+    assert_eq!(s.ok(&["ps", "-a", "-q"]), "");
+    assert!(mounts_under(&s).is_empty());
+    assert!(!s.root().join("runtime/runc").join(id.trim()).exists());
+}
+
+#[test]
+fn a_running_container_is_read_live_and_a_detached_rm_one_goes_at_its_end() {
+    let s = bb_store();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "live",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /tmp/made; rm /bin/ls; touch /tmp/ready; sleep 300",
+    ]);
+    until("the changes", || {
+        s.ok(&["diff", "live"]).contains("A /tmp/ready")
+    });
+    assert_eq!(
+        s.ok(&["diff", "live"]),
+        "C /bin\nD /bin/ls\nC /tmp\nA /tmp/made\nA /tmp/ready\n"
+    );
+    // Files cannot be changed from outside while it runs (not yet supported): a clear error.
+    let (_, err) = s.fail(&["fs", "rm", "live", "/etc/passwd"]);
+    assert!(err.contains("container live is running"), "{err}");
+    s.ok(&["rm", "-f", "live"]);
+    // `run -d --rm`: removed by the monitor's clean-up once it ends, no client needed.
+    s.ok(&[
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        "brief",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.2",
+    ]);
+    until("the removal", || s.ok(&["ps", "-a", "-q"]).is_empty());
+    assert!(mounts_under(&s).is_empty());
+}
+
+#[test]
+fn logs_follow_until_the_end_and_oom_kill_is_recorded() {
+    let s = bb_store();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talk",
+        "busybox",
+        "sh",
+        "-c",
+        "echo a; sleep 0.5; echo b >&2; sleep 0.3; echo c",
+    ]);
+    let t = Instant::now();
+    let out = s.run(&["logs", "-f", "talk"]);
+    assert!(
+        t.elapsed() >= Duration::from_millis(700),
+        "logs -f returned before the end"
+    );
+    assert_eq!(
+        (out.stdout.as_str(), out.stderr.as_str()),
+        ("a\nc\n", "b\n")
+    );
+    let ts = s.ok(&["logs", "-t", "--tail", "1", "talk"]);
+    assert!(ts.ends_with("Z c\n") && ts.starts_with("20"), "{ts}");
+    // --memory: the kernel's OOM killer ends it; inspect says so.
+    let out = s.run(&[
+        "run",
+        "--name",
+        "hog",
+        "-m",
+        "8m",
+        "busybox",
+        "sh",
+        "-c",
+        "x=aaaaaaaa; while true; do x=$x$x; done",
+    ]);
+    assert_eq!(out.status, 137, "{}", out.stderr);
+    let v: serde_json::Value =
+        serde_json::from_str(&s.ok(&["container", "inspect", "hog"])).unwrap();
+    assert_eq!(v[0]["State"]["OOMKilled"], true);
+    assert_eq!(v[0]["State"]["ExitCode"], 137);
+    assert_eq!(v[0]["State"]["Status"], "exited");
+    assert_eq!(v[0]["HostConfig"]["Memory"], 8 << 20);
+    assert_eq!(v[0]["Path"], "sh");
+}
+
+#[test]
+fn exec_runs_in_the_container_with_its_identity_rules() {
+    let s = bb_store();
+    s.ok(&[
+        "run", "-d", "--name", "box", "-e", "FROM=run", "busybox", "sleep", "300",
+    ]);
+    let out = s.ok(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "echo inside > /tmp/x; echo $FROM; ps -o comm | grep -c sleep",
+    ]);
+    assert_eq!(out, "run\n1\n");
+    assert_eq!(
+        s.ok(&[
+            "exec",
+            "-u",
+            "nobody",
+            "-e",
+            "FROM=exec",
+            "-w",
+            "/tmp",
+            "box",
+            "sh",
+            "-c",
+            "echo $(id -u) $FROM $(pwd)"
+        ]),
+        "65534 exec /tmp\n"
+    );
+    let out = s.run_stdin(&["exec", "-i", "box", "cat"], b"piped\n");
+    assert_eq!(out.stdout, "piped\n");
+    let (code, err) = s.fail(&["exec", "box", "nosuchcmd"]);
+    assert_eq!(code, 127);
+    assert!(
+        err.contains(r#"exec: "nosuchcmd": executable file not found in $PATH"#),
+        "{err}"
+    );
+    assert_eq!(s.fail(&["exec", "box", "sh", "-c", "exit 4"]).0, 4);
+    s.ok(&["pause", "box"]);
+    let (_, err) = s.fail(&["exec", "box", "true"]);
+    assert!(
+        err.contains("is paused, unpause the container before exec"),
+        "{err}"
+    );
+    s.ok(&["unpause", "box"]);
+    assert_eq!(s.ok(&["diff", "box"]), "C /tmp\nA /tmp/x\n");
+    // top lists the container's processes only.
+    let top = s.ok(&["top", "box"]);
+    let lines: Vec<&str> = top.lines().collect();
+    assert!(
+        lines[0].starts_with("UID") && lines[0].contains("PID") && lines[0].ends_with("CMD"),
+        "{top}"
+    );
+    assert_eq!(lines.len(), 2, "{top}");
+    assert!(lines[1].ends_with("sleep 300"), "{top}");
+    s.ok(&["stop", "-t", "0", "box"]);
+    let (_, err) = s.fail(&["exec", "box", "true"]);
+    assert!(err.contains("is not running"), "{err}");
+    // container prune removes what is not running, and only that.
+    s.ok(&["run", "-d", "--name", "keeper", "busybox", "sleep", "300"]);
+    let pruned = s.ok(&["container", "prune", "-f"]);
+    assert!(pruned.starts_with("Deleted Containers:\n"), "{pruned}");
+    assert!(pruned.contains("Total reclaimed space: "), "{pruned}");
+    assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]), "keeper\n");
+    s.ok(&["rm", "-f", "keeper"]);
+}
+
+/// Runs `strata ARGS` inside a real pseudo-terminal (`script`) of `rows`x`cols`, typing each
+/// input after a pause; returns what the terminal showed and the exit code.
+fn in_terminal(s: &Store, args: &str, inputs: &[&str]) -> (String, i32) {
+    require("script");
+    let mut feed = String::from("sleep 1; ");
+    for i in inputs {
+        feed.push_str(&format!("printf '{i}'; sleep 0.7; "));
+    }
+    feed.push_str("sleep 1");
+    let cmd = format!(
+        "({feed}) | script -qec 'stty rows 33 cols 99; {} --root {} {args}' /dev/null",
+        e2e::strata_bin().display(),
+        s.root().display()
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&cmd)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn run_it_gives_a_shell_that_detaches_and_attaches() {
+    let s = bb_store();
+    let (screen, code) = in_terminal(
+        &s,
+        "run -it --name shell busybox sh",
+        &["echo $((6*7))\\n", "stty size\\n", "\\020\\021"],
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("\n42\n"), "{screen}");
+    assert!(screen.contains("\n33 99\n"), "{screen}");
+    let ps = s.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("shell Up "), "detached, still running: {ps}");
+    let (screen, code) = in_terminal(&s, "attach shell", &["echo back\\n", "exit 3\\n"]);
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("\nback\n"), "{screen}");
+    let ps = s.ok(&["ps", "-a", "--format", "{{.Status}}"]);
+    assert!(ps.starts_with("Exited (3)"), "{ps}");
+}
+
+#[test]
+fn limits_networks_hostname_and_read_only_reach_the_process() {
+    let s = bb_store();
+    let out = s.ok(&[
+        "run", "--rm", "--cpus", "1.5", "--pids-limit", "10", "-m", "64m", "busybox", "sh", "-c",
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; ls /sys/class/net",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("150000"), "{out}");
+    assert_eq!(lines[1], "10");
+    assert_eq!(lines[2], "67108864");
+    // --network none (the default here): a namespace with only the loopback device.
+    assert_eq!(lines[3..], ["lo"]);
+    let host = std::fs::read_dir("/sys/class/net").unwrap().count();
+    let seen = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "sh",
+        "-c",
+        "ls /sys/class/net | wc -l",
+    ]);
+    assert_eq!(seen.trim(), host.to_string());
+    let (code, err) = s.fail(&["run", "--rm", "--network", "bridge", "busybox", "true"]);
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("network mode \"bridge\" is not supported yet"),
+        "{err}"
+    );
+    assert_eq!(
+        s.ok(&["run", "--rm", "--hostname", "myhost", "busybox", "hostname"]),
+        "myhost\n"
+    );
+    let out = s.run(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /x; echo $?",
+    ]);
+    assert_eq!(out.stdout, "1\n");
+    assert!(
+        out.stderr.contains("Read-only file system"),
+        "{}",
+        out.stderr
+    );
+    // Docker's read-only /proc paths (this kernel has no /proc/sysrq-trigger: /proc/sys is
+    // the one to write) and /sys; the capability set is Docker's.
+    let out = s.run(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /proc/sys/kernel/hostname; echo x > /sys/kernel/uevent_helper; \
+         [ -e /proc/sysrq-trigger ] && echo h > /proc/sysrq-trigger; grep CapEff /proc/self/status",
+    ]);
+    let refused = out.stderr.matches("Read-only file system").count();
+    let sysrq = std::path::Path::new("/proc/sysrq-trigger").exists();
+    assert_eq!(refused, if sysrq { 3 } else { 2 }, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("CapEff:\t00000000a80425fb"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn rmi_refuses_the_image_of_a_running_container_even_forced() {
+    let s = bb_store();
+    let image = s.image_id("busybox");
+    let id = s.ok(&["run", "-d", "busybox", "sleep", "300"]);
+    let (_, err) = s.fail(&["rmi", "-f", &image]);
+    assert_eq!(
+        err,
+        format!(
+            "Error response from daemon: conflict: unable to delete {} (cannot be forced) - image is being used by running container {}\n",
+            &image["sha256:".len()..][..12],
+            &id[..12]
+        )
+    );
+    s.ok(&["stop", "-t", "0", id.trim()]);
+    // Stopped, the forced removal untags it; the container keeps the image.
+    let out = s.ok(&["rmi", "-f", &image]);
+    assert!(out.starts_with("Untagged: busybox:latest"), "{out}");
+}
+
+#[test]
+fn stop_kills_a_process_that_ignores_the_signal() {
+    let s = bb_store();
+    s.ok(&["run", "-d", "--name", "sleeper", "busybox", "sleep", "300"]);
+    let t = Instant::now();
+    s.ok(&["stop", "-t", "1", "sleeper"]);
+    assert!(t.elapsed() >= Duration::from_secs(1));
+    assert_eq!(s.ok(&["wait", "sleeper"]), "137\n");
+}
+
+#[test]
+fn interactive_stdin_and_environment() {
+    let s = bb_store();
+    let out = s.run_stdin(
+        &["run", "-i", "--rm", "-e", "GREETING=hello", "-w", "/srv/app", "-u", "nobody", "busybox", "sh", "-c",
+          "read x; echo \"$GREETING $x from $(pwd) as $(id -u):$(id -g)\"; echo $HOSTNAME | wc -c"],
+        b"world\n",
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "hello world from /srv/app as 65534:65534\n13\n");
+    let (code, err) = s.fail(&["run", "--rm", "-u", "nosuchuser", "busybox", "true"]);
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("unable to find user nosuchuser: no matching entries in passwd file"),
+        "{err}"
+    );
+    // --entrypoint replaces the image's and the command becomes its arguments.
+    let out = s.ok(&["run", "--rm", "--entrypoint", "echo", "busybox", "a", "b"]);
+    assert_eq!(out, "a b\n");
+}
+
+#[test]
+fn a_process_changes_files_and_diff_and_commit_see_them() {
+    let s = bb_store();
+    s.ok(&[
+        "run",
+        "--name",
+        "work",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /usr/local/bin && printf '#!/bin/sh\\necho vim\\n' > /usr/local/bin/vim && chmod 755 /usr/local/bin/vim && rm /bin/ls && rm -r /home && mkdir /home && touch /home/new",
+    ]);
+    let diff = s.ok(&["diff", "work"]);
+    assert_eq!(
+        diff,
+        "C /bin\nD /bin/ls\nC /home\nA /home/new\nC /usr\nA /usr/local\nA /usr/local/bin\nA /usr/local/bin/vim\n"
+    );
+    // The writable layer is back in the OCI form: a whiteout file, an opaque marker.
+    let id = s.ok(&["ps", "-a", "-q", "--no-trunc"]);
+    let upper = s.root().join("containers").join(id.trim()).join("upper");
+    assert!(upper.join("bin/.wh.ls").is_file());
+    assert!(upper.join("home/.wh..wh..opq").is_file());
+    s.ok(&[
+        "commit",
+        "-m",
+        "vim cmd added",
+        "-a",
+        "dev",
+        "work",
+        "dev/vim:1",
+    ]);
+    let out = s.run(&[
+        "run",
+        "--rm",
+        "dev/vim:1",
+        "sh",
+        "-c",
+        "command -v vim; vim; ls /bin/ls",
+    ]);
+    assert_eq!(out.status, 1);
+    assert_eq!(out.stdout, "/usr/local/bin/vim\nvim\n");
+    assert!(
+        out.stderr.contains("/bin/ls: No such file or directory"),
+        "{}",
+        out.stderr
+    );
+    // Running again sees its own earlier changes (the writable layer persists across runs):
+    // /bin/ls is gone, so the script fails there, with its code.
+    let again = s.run(&["start", "-a", "work"]);
+    assert_eq!(again.status, 1);
+    assert!(again.stderr.contains("/bin/ls"), "{}", again.stderr);
+    assert_eq!(s.ok(&["diff", "work"]), diff);
+}
+
+#[test]
+fn sigkill_of_the_monitor_leaves_a_container_the_next_command_reconciles() {
+    let s = bb_store();
+    let id = s.ok(&["run", "-d", "--name", "orphan", "busybox", "sleep", "300"]);
+    let dir = s.root().join("containers").join(id.trim());
+    let st: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+    let (monitor, pid) = (
+        st["monitor_pid"].as_i64().unwrap(),
+        st["pid"].as_i64().unwrap(),
+    );
+    e2e::sh("kill", &["-9", &monitor.to_string()]);
+    until("the monitor's end", || {
+        std::fs::read_to_string(format!("/proc/{monitor}/stat"))
+            .map(|s| s.contains(") Z"))
+            .unwrap_or(true)
+    });
+    // The process lives on and the container is still up.
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    let ps = s.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("orphan Up "), "{ps}");
+    // Once it ends too, it is exited (its code was never seen: 255), and rm leaves nothing.
+    e2e::sh("kill", &["-9", &pid.to_string()]);
+    until("the exit", || {
+        s.ok(&["ps", "-a", "--format", "{{.Status}}"])
+            .starts_with("Exited (255)")
+    });
+    assert!(mounts_under(&s).is_empty());
+    s.ok(&["rm", "orphan"]);
+    assert!(!dir.exists());
+    assert!(!s.root().join("runtime/runc").join(id.trim()).exists());
+    assert!(!std::path::Path::new("/sys/fs/cgroup/memory/strata")
+        .join(id.trim())
+        .exists());
+}
