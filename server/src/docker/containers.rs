@@ -39,17 +39,197 @@ pub(crate) fn routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::disable()),
         )
         .route("/commit", post(commit))
+        .route("/containers/{id}/start", post(start))
+        .route("/containers/{id}/stop", post(stop))
+        .route("/containers/{id}/restart", post(restart))
+        .route("/containers/{id}/kill", post(kill))
+        .route("/containers/{id}/wait", post(wait))
+        .route("/containers/{id}/pause", post(pause))
+        .route("/containers/{id}/unpause", post(unpause))
+        .route("/containers/{id}/logs", get(logs))
         .route("/containers/{id}/{action}", axum::routing::any(cannot_run))
         .route("/exec/{id}/{action}", axum::routing::any(cannot_run))
 }
 
-/// Container lifecycle endpoints (`start`, `attach`, `wait`, `logs`, `exec`, …): containers
-/// here have no process, so these answer 501 with a sentence instead of "page not found".
+/// The endpoints not served yet (`attach`, `exec`, `top`, `stats`, `resize`, …): 501 with a
+/// sentence instead of "page not found".
 async fn cannot_run(Path((_, action)): Path<(String, String)>) -> ApiError {
     ApiError::new(
         StatusCode::NOT_IMPLEMENTED,
-        format!("{action}: containers cannot run on this server (a container is an image plus a writable layer)"),
+        format!("{action}: not supported by this server yet (the strata CLI has it)"),
     )
+}
+
+/// `POST /containers/{id}/start`: 204, or 304 when it already runs. A `--rm` container that
+/// cannot start is removed, as Docker does.
+async fn start(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let started = st
+        .run(move |e| {
+            let r = match e.start_container(&id, false) {
+                Ok(Some(mut s)) => e.await_start(&id, &mut s).map(|_| true),
+                Ok(None) => Ok(false),
+                Err(err) => Err(err),
+            };
+            if r.is_err() {
+                let c = e.container(&id)?;
+                if e.run_config(&c)?.auto_remove {
+                    let _ = e.remove_container(&c.id, true);
+                }
+            }
+            r
+        })
+        .await?;
+    Ok(if started {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_MODIFIED
+    }
+    .into_response())
+}
+
+fn timeout_of(q: &[(String, String)]) -> Result<Option<i64>, ApiError> {
+    first(q, "t")
+        .or_else(|| first(q, "timeout"))
+        .map(|t| {
+            t.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid value for timeout: {t}")))
+        })
+        .transpose()
+}
+
+/// `POST /containers/{id}/stop?t=`: 204, or 304 when it was not running.
+async fn stop(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let t = timeout_of(&q)?;
+    let stopped = st
+        .run(move |e| {
+            let c = e.container(&id)?;
+            if !e.process_state(&c)?.is_running() {
+                return Ok(false);
+            }
+            e.stop_container(&id, t).map(|_| true)
+        })
+        .await?;
+    Ok(if stopped {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_MODIFIED
+    }
+    .into_response())
+}
+
+/// `POST /containers/{id}/restart?t=`.
+async fn restart(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let t = timeout_of(&q)?;
+    st.run(move |e| e.restart_container(&id, t)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /containers/{id}/kill?signal=` (default SIGKILL).
+async fn kill(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let sig = first(&q, "signal").unwrap_or("KILL").to_string();
+    st.run(move |e| e.kill_container(&id, &sig)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /containers/{id}/pause`.
+async fn pause(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    st.run(move |e| e.pause_container(&id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /containers/{id}/unpause`.
+async fn unpause(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    st.run(move |e| e.unpause_container(&id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /containers/{id}/wait`: blocks until it is not running; `{"StatusCode":…}`. The
+/// `condition` `not-running` (the default) and `next-exit` are served alike.
+async fn wait(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    if let Some(c) = first(&q, "condition") {
+        if !matches!(c, "" | "not-running" | "next-exit" | "removed") {
+            return Err(ApiError::bad_request(format!("invalid condition: \"{c}\"")));
+        }
+    }
+    let code = st.run(move |e| e.wait_container(&id)).await?;
+    Ok(Json(json!({ "StatusCode": code, "Error": null })).into_response())
+}
+
+/// `GET /containers/{id}/logs?stdout=&stderr=&tail=&timestamps=`: the json-file log, with
+/// stdcopy frames unless the container has a TTY. `follow` is not served yet.
+async fn logs(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let on = |k: &str| matches!(first(&q, k), Some("1" | "true" | "True"));
+    if on("follow") {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "logs: follow is not supported by this server yet (the strata CLI has it)",
+        ));
+    }
+    let (out, err, ts) = (on("stdout"), on("stderr"), on("timestamps"));
+    if !out && !err {
+        return Err(ApiError::bad_request(
+            "Bad parameters: you must choose at least one stream",
+        ));
+    }
+    let tail = match first(&q, "tail") {
+        None | Some("all") | Some("") => None,
+        Some(n) => Some(
+            n.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid value for tail: {n}")))?
+                .max(0) as usize,
+        ),
+    };
+    let body = st
+        .run(move |e| {
+            let c = e.container(&id)?;
+            let tty = e.run_config(&c)?.tty;
+            let mut body = Vec::new();
+            e.container_logs(&id, tail, false, |l| {
+                let stream = if l.stream == "stderr" { 2u8 } else { 1u8 };
+                if (stream == 1 && !out) || (stream == 2 && !err) {
+                    return true;
+                }
+                let text = if ts {
+                    format!("{} {}", l.time, l.log)
+                } else {
+                    l.log
+                };
+                if !tty {
+                    body.extend_from_slice(&[stream, 0, 0, 0]);
+                    body.extend_from_slice(&(text.len() as u32).to_be_bytes());
+                }
+                body.extend_from_slice(text.as_bytes());
+                true
+            })?;
+            Ok((body, tty))
+        })
+        .await?;
+    let ct = if body.1 {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    Ok(([(axum::http::header::CONTENT_TYPE, ct)], body.0).into_response())
 }
 
 /// The path-stat header of the archive endpoints.
@@ -164,12 +344,52 @@ pub fn inspect_json(e: &engine::Engine, c: &ContainerInfo) -> Value {
     docker_api::container_inspect(&facts(c, &c.image_name, &upper, run.as_ref()))
 }
 
-/// The body of `POST /containers/create`: only `Image` is used; the rest of moby's
-/// `Config` + `HostConfig` is accepted and ignored (containers do not run).
+/// The body of `POST /containers/create`: moby's `Config` with `HostConfig`; the fields
+/// Strata runs with are read, the others accepted and ignored.
 #[derive(Deserialize)]
 struct CreateBody {
     #[serde(rename = "Image", default)]
     image: String,
+    #[serde(rename = "Cmd", default)]
+    cmd: Option<Vec<String>>,
+    #[serde(rename = "Entrypoint", default)]
+    entrypoint: Option<Vec<String>>,
+    #[serde(rename = "Env", default)]
+    env: Option<Vec<String>>,
+    #[serde(rename = "WorkingDir", default)]
+    working_dir: Option<String>,
+    #[serde(rename = "User", default)]
+    user: Option<String>,
+    #[serde(rename = "Tty", default)]
+    tty: bool,
+    #[serde(rename = "OpenStdin", default)]
+    open_stdin: bool,
+    #[serde(rename = "Hostname", default)]
+    hostname: Option<String>,
+    #[serde(rename = "StopSignal", default)]
+    stop_signal: Option<String>,
+    #[serde(rename = "StopTimeout", default)]
+    stop_timeout: Option<i64>,
+    #[serde(rename = "HostConfig", default)]
+    host: Option<CreateHostConfig>,
+}
+
+#[derive(Deserialize, Default)]
+struct CreateHostConfig {
+    #[serde(rename = "AutoRemove", default)]
+    auto_remove: bool,
+    #[serde(rename = "Memory", default)]
+    memory: i64,
+    #[serde(rename = "NanoCpus", default)]
+    nano_cpus: i64,
+    #[serde(rename = "PidsLimit", default)]
+    pids_limit: Option<i64>,
+    #[serde(rename = "ReadonlyRootfs", default)]
+    read_only: bool,
+    #[serde(rename = "NetworkMode", default)]
+    network_mode: Option<String>,
+    #[serde(rename = "SecurityOpt", default)]
+    security_opt: Option<Vec<String>>,
 }
 
 async fn create(
@@ -186,8 +406,47 @@ async fn create(
     let name = first(&q, "name")
         .filter(|n| !n.is_empty())
         .map(str::to_string);
+    let host = body.host.unwrap_or_default();
+    let entrypoint = match body.entrypoint {
+        // The docker CLI sends `--entrypoint X` as ["X"] and `--entrypoint ""` as [""].
+        Some(ep) if ep.is_empty() || (ep.len() == 1 && ep[0].is_empty()) => Some(String::new()),
+        Some(ep) if ep.len() == 1 => Some(ep[0].clone()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "an Entrypoint of more than one word is not supported yet",
+            ))
+        }
+        None => None,
+    };
+    let opts = engine::CreateOptions {
+        name,
+        entrypoint,
+        cmd: body.cmd.unwrap_or_default(),
+        env: body.env.unwrap_or_default(),
+        workdir: body.working_dir.filter(|w| !w.is_empty()),
+        user: body.user.filter(|u| !u.is_empty()),
+        tty: body.tty,
+        interactive: body.open_stdin,
+        auto_remove: host.auto_remove,
+        network: host
+            .network_mode
+            .filter(|n| !n.is_empty() && n != "default"),
+        hostname: body.hostname.filter(|h| !h.is_empty()),
+        memory: (host.memory > 0).then_some(host.memory),
+        nano_cpus: (host.nano_cpus > 0).then_some(host.nano_cpus),
+        pids_limit: host.pids_limit.filter(|p| *p > 0),
+        read_only: host.read_only,
+        no_new_privileges: host
+            .security_opt
+            .unwrap_or_default()
+            .iter()
+            .any(|o| o.starts_with("no-new-privileges") && !o.ends_with("false")),
+        stop_signal: body.stop_signal.filter(|s| !s.is_empty()),
+        stop_timeout: body.stop_timeout,
+    };
+    let image = body.image;
     let info = st
-        .run(move |e| e.create_container(&body.image, name.as_deref()))
+        .run(move |e| e.create_container_with(&image, &opts))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -199,10 +458,11 @@ async fn create(
 /// Container filters: `id`, `name`, `status`, `ancestor`, `label`.
 fn keep(
     c: &ContainerInfo,
+    p: &engine::ProcessState,
     filters: &[(String, String)],
     ancestors: &[String],
 ) -> Result<bool, ApiError> {
-    for key in ["id", "name", "status", "ancestor", "label"] {
+    for key in ["id", "name", "status", "exited", "ancestor", "label"] {
         let vals: Vec<&str> = filters
             .iter()
             .filter(|(k, _)| k == key)
@@ -215,7 +475,8 @@ fn keep(
         let ok = vals.iter().any(|v| match key {
             "id" => c.id.starts_with(v),
             "name" => c.name.contains(v.trim_start_matches('/')),
-            "status" => *v == "created",
+            "status" => *v == p.status,
+            "exited" => p.status == "exited" && v.parse::<i32>().ok() == Some(p.exit_code),
             "ancestor" => ancestors.iter().any(|a| a == &c.image.to_string()) || c.image_name == *v,
             _ => match v.split_once('=') {
                 Some((k, val)) => labels.get(k).is_some_and(|x| x == val),
@@ -256,15 +517,15 @@ async fn list(
             return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
         }
     }
-    let status_wants_created = filters.iter().any(|(k, v)| k == "status" && v == "created");
     let limit: Option<usize> = first(&q, "limit")
         .and_then(|l| l.parse::<i64>().ok())
         .filter(|l| *l > 0)
         .map(|l| l as usize);
-    // moby: the newest N (`ps -n N`, `ps -l`) are of any state, as with `all`.
-    if !truthy(first(&q, "all")) && !status_wants_created && limit.is_none() {
-        return Ok(Json(json!([])));
-    }
+    // moby: the newest N (`ps -n N`, `ps -l`) are of any state, as with `all`; so are those
+    // a `status` or `exited` filter asks for. Otherwise only running (and paused) ones.
+    let every = truthy(first(&q, "all"))
+        || limit.is_some()
+        || filters.iter().any(|(k, _)| k == "status" || k == "exited");
     let with_size = truthy(first(&q, "size"));
     let out = st
         .run(move |e| {
@@ -280,7 +541,11 @@ async fn list(
                 .collect();
             let mut out = Vec::new();
             for c in e.containers()? {
-                if keep(&c, &filters, &ancestors).unwrap_or(false) {
+                let p = e.process_state(&c)?;
+                if !every && !p.is_running() {
+                    continue;
+                }
+                if keep(&c, &p, &filters, &ancestors).unwrap_or(false) {
                     let sizes = with_size.then(|| e.container_sizes(&c)).transpose()?;
                     out.push(summary_json(e, &c, &view, sizes));
                 }
