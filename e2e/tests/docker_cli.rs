@@ -885,11 +885,15 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     let rows = table_rows(&d.ok(&["system", "df"]));
     assert_eq!(&rows[1][..3], ["Containers", "1", "0"], "{rows:?}");
 
-    // containers have no process: lifecycle verbs say so
+    // an imported image has no command: start says so as Docker does, and changes nothing
     let err = d.fail(&["start", "work"]);
     assert!(
-        err.starts_with("Error response from daemon: start: containers cannot run on this server"),
+        err.starts_with("Error response from daemon: No command specified"),
         "{err}"
+    );
+    assert_eq!(
+        d.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]),
+        "work Created\n"
     );
 
     // rm
