@@ -226,12 +226,25 @@ impl Server {
         let dist = web_dist();
         let bin = strata_bin();
         // The dashboard is embedded when the binary is built: one built before `web/dist`
-        // would serve an older dashboard (or none).
+        // (this test run may just have built it) is built again, as `just test` orders it.
         let modified =
             |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).unwrap();
+        if modified(&bin) < modified(&dist.join("index.html")) {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let out = Command::new(cargo)
+                .args(["build", "-p", "strata"])
+                .current_dir(workspace_root())
+                .output()
+                .expect("run cargo build");
+            assert!(
+                out.status.success(),
+                "cargo build -p strata:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         assert!(
             modified(&bin) >= modified(&dist.join("index.html")),
-            "{} is older than web/dist: build the dashboard first, then `cargo build -p strata` (as `just test` does)",
+            "{} is older than web/dist after building it",
             bin.display()
         );
         let dir = store.scratch().join("elsewhere");

@@ -885,11 +885,15 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     let rows = table_rows(&d.ok(&["system", "df"]));
     assert_eq!(&rows[1][..3], ["Containers", "1", "0"], "{rows:?}");
 
-    // the image has no command and none was given: start says so, as Docker does
+    // an imported image has no command: start says so as Docker does, and changes nothing
     let err = d.fail(&["start", "work"]);
     assert!(
-        err.starts_with("Error response from daemon: no command specified"),
+        err.starts_with("Error response from daemon: No command specified"),
         "{err}"
+    );
+    assert_eq!(
+        d.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]),
+        "work Created\n"
     );
 
     // rm

@@ -157,10 +157,15 @@ pub fn is_erofs(e: &(dyn std::error::Error + 'static)) -> bool {
             if io.raw_os_error() == Some(libc::EROFS) {
                 return true;
             }
+            // A custom io::Error (tar's) wraps its cause: look inside it too.
+            if let Some(inner) = io.get_ref() {
+                if is_erofs(inner) {
+                    return true;
+                }
+            }
         }
-        if err.to_string().contains("Read-only file system") {
-            return true;
-        }
+        // Never the error's text: it holds entry names, which the input chooses (a name
+        // containing "Read-only file system" was taken for a write outside the root).
         cur = err.source();
     }
     false
