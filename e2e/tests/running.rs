@@ -436,6 +436,62 @@ fn rmi_refuses_the_image_of_a_running_container_even_forced() {
     assert!(out.starts_with("Untagged: busybox:latest"), "{out}");
 }
 
+/// Seed 003 with a real shell: `run -it`, install a "tool" and delete one, exit; `diff`,
+/// `commit -m -a`, `history`, and the new image runs with the change.
+#[test]
+fn seed_003_interactive_changes_committed_and_run() {
+    let s = bb_store();
+    let (screen, code) = in_terminal(
+        &s,
+        "run -it --name s3 busybox sh",
+        &[
+            "mkdir -p /usr/local/bin\\n",
+            "echo echo vim-here > /usr/local/bin/vim\\n",
+            "chmod 755 /usr/local/bin/vim\\n",
+            "rm /bin/ls\\n",
+            "exit\\n",
+        ],
+    );
+    assert_eq!(code, 0, "{screen}");
+    let diff = s.ok(&["diff", "s3"]);
+    assert!(diff.lines().any(|l| l == "A /usr/local/bin/vim"), "{diff}");
+    assert!(diff.lines().any(|l| l == "D /bin/ls"), "{diff}");
+    let id = s.ok(&[
+        "commit",
+        "-m",
+        "vim cmd added",
+        "-a",
+        "dev",
+        "s3",
+        "atguigu/myubuntu:0.0.1",
+    ]);
+    assert!(id.starts_with("sha256:"), "{id}");
+    let history = s.ok(&["history", "--no-trunc", "atguigu/myubuntu:0.0.1"]);
+    assert_eq!(
+        history.lines().count(),
+        3,
+        "one more layer than busybox's: {history}"
+    );
+    assert!(
+        history.lines().nth(1).unwrap().contains("vim cmd added"),
+        "{history}"
+    );
+    let out = s.run(&[
+        "run",
+        "--rm",
+        "atguigu/myubuntu:0.0.1",
+        "sh",
+        "-c",
+        "command -v vim; vim; ls /bin/ls",
+    ]);
+    assert_eq!(out.stdout, "/usr/local/bin/vim\nvim-here\n");
+    assert!(
+        out.stderr.contains("/bin/ls: No such file or directory"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn stop_kills_a_process_that_ignores_the_signal() {
     let s = bb_store();
