@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod header;
 mod model;
 mod name;
 mod path;
@@ -49,6 +50,10 @@ mod read;
 mod write;
 
 pub use error::{DiffError, ErrorKind};
+pub use header::{
+    c_string, header_name, pax_records, EntryHeaders, Extensions, HeaderTap, PaxError, PaxRecords,
+    Tapped,
+};
 pub use model::{Changeset, Content, Entry, EntryKind};
 pub use name::{
     check_name, name_bytes, name_from_bytes, NameClass, NameError, MAX_NAME_LEN, MAX_PATH_LEN,
