@@ -72,118 +72,110 @@ fn read_entry<R: Read>(
     options: &ReadOptions,
     cs: &mut Changeset,
 ) -> Result<(), DiffError> {
-    {
-        let ty = heads.header.entry_type();
-        if ty.is_pax_global_extensions() {
-            return Ok(());
-        }
-        // Names are bytes; one that is not UTF-8 is carried escaped (see `crate::name`).
-        let raw_bytes = heads.path.clone();
-        let raw = name_from_bytes(&raw_bytes).into_owned();
-        let is_dir = ty == EntryType::Directory
-            || (matches!(
-                ty,
-                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
-            ) && raw_bytes.ends_with(b"/"));
-        match check_name(&raw_bytes, is_dir).map_err(|e| DiffError::path(&raw, e.reason()))? {
-            // The root named by a non-directory (or by nothing), and AUFS metadata: skipped,
-            // as ingest warned.
-            NameClass::SkippedRoot | NameClass::AufsMeta => return Ok(()),
-            NameClass::Entry | NameClass::RootDir => {}
-        }
-        let pax = pax_records(heads, &raw)?;
-        let (path, marker) = match parse_tar_name(&raw)? {
-            TarName::Meta => return Ok(()),
-            TarName::Path(p) => (p, None),
-            TarName::Whiteout(p) => (p, Some(EntryKind::Whiteout)),
-            TarName::Opaque(p) => (p, Some(EntryKind::Opaque)),
-        };
-        let header = &heads.header;
-        let bad = |e: io::Error| DiffError::read(format!("entry {raw:?}"), e);
-        let old = header.as_old();
-        let mode =
-            blank_is_zero(header.mode().map(u64::from), &old.mode).map_err(bad)? as u32 & 0o7777;
-        let uid = id(heads.uid().map_err(bad)?, &raw, "uid")?;
-        let gid = id(heads.gid().map_err(bad)?, &raw, "gid")?;
-        let mtime = match pax.get("mtime") {
-            Some(value) => pax_time(value).ok_or_else(|| {
-                DiffError::entry(
-                    &raw,
-                    format!("bad PAX mtime {:?}", String::from_utf8_lossy(value)),
-                )
-            })?,
-            None => i64::try_from(blank_is_zero(header.mtime(), &old.mtime).map_err(bad)?)
-                .map_err(|_| DiffError::entry(&raw, "mtime out of range"))?,
-        };
-        let xattrs: BTreeMap<String, Vec<u8>> = pax
-            .iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix("SCHILY.xattr.")?.to_string(), v.clone())))
-            .collect();
-        let link =
-            || -> Result<String, DiffError> { Ok(name_from_bytes(&heads.link).into_owned()) };
-        let device = || -> Result<(u32, u32), DiffError> {
-            let major = header.device_major().map_err(bad)?.unwrap_or(0);
-            let minor = header.device_minor().map_err(bad)?.unwrap_or(0);
-            Ok((major, minor))
-        };
-        let kind = match marker {
-            Some(marker) => marker,
-            None => match ty {
-                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
-                    if raw.ends_with('/') =>
-                {
-                    EntryKind::Dir
-                }
-                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                    EntryKind::File {
-                        size: 0,
-                        content: Content::Inline(Vec::new()),
-                    }
-                }
-                EntryType::Directory => EntryKind::Dir,
-                EntryType::Symlink => EntryKind::Symlink { target: link()? },
-                EntryType::Link => {
-                    let target = normalize_path(&link()?)?;
-                    if target.is_empty() {
-                        return Err(DiffError::entry(&raw, "hardlink to the root"));
-                    }
-                    EntryKind::Hardlink { target }
-                }
-                EntryType::Char => {
-                    let (major, minor) = device()?;
-                    EntryKind::CharDevice { major, minor }
-                }
-                EntryType::Block => {
-                    let (major, minor) = device()?;
-                    EntryKind::BlockDevice { major, minor }
-                }
-                EntryType::Fifo => EntryKind::Fifo,
-                other => {
-                    return Err(DiffError::UnsupportedType {
-                        path: raw.clone(),
-                        type_flag: other.as_byte() as char,
-                    })
-                }
-            },
-        };
-        let kind = match kind {
-            EntryKind::Dir | EntryKind::Opaque => kind,
-            _ if path.is_empty() => {
-                return Err(DiffError::entry(&raw, "the root must be a directory"))
-            }
-            EntryKind::File { .. } => read_file(te, &raw, options)?,
-            _ => kind,
-        };
-        cs.push(Entry {
-            path,
-            kind,
-            mode,
-            uid,
-            gid,
-            mtime,
-            xattrs,
-        });
+    let ty = heads.header.entry_type();
+    if ty.is_pax_global_extensions() {
+        return Ok(());
     }
+    // Names are bytes; one that is not UTF-8 is carried escaped (see `crate::name`).
+    let raw_bytes = heads.path.clone();
+    let raw = name_from_bytes(&raw_bytes).into_owned();
+    let is_dir = ty == EntryType::Directory
+        || (matches!(
+            ty,
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+        ) && raw_bytes.ends_with(b"/"));
+    match check_name(&raw_bytes, is_dir).map_err(|e| DiffError::path(&raw, e.reason()))? {
+        // The root named by a non-directory (or by nothing), and AUFS metadata: skipped,
+        // as ingest warned.
+        NameClass::SkippedRoot | NameClass::AufsMeta => return Ok(()),
+        NameClass::Entry | NameClass::RootDir => {}
+    }
+    let pax = pax_records(heads, &raw)?;
+    let (path, marker) = match parse_tar_name(&raw)? {
+        TarName::Meta => return Ok(()),
+        TarName::Path(p) => (p, None),
+        TarName::Whiteout(p) => (p, Some(EntryKind::Whiteout)),
+        TarName::Opaque(p) => (p, Some(EntryKind::Opaque)),
+    };
+    let header = &heads.header;
+    let bad = |e: io::Error| DiffError::read(format!("entry {raw:?}"), e);
+    let old = header.as_old();
+    let mode = blank_is_zero(header.mode().map(u64::from), &old.mode).map_err(bad)? as u32 & 0o7777;
+    let uid = id(heads.uid().map_err(bad)?, &raw, "uid")?;
+    let gid = id(heads.gid().map_err(bad)?, &raw, "gid")?;
+    let mtime = match pax.get("mtime") {
+        Some(value) => pax_time(value).ok_or_else(|| {
+            DiffError::entry(
+                &raw,
+                format!("bad PAX mtime {:?}", String::from_utf8_lossy(value)),
+            )
+        })?,
+        None => i64::try_from(blank_is_zero(header.mtime(), &old.mtime).map_err(bad)?)
+            .map_err(|_| DiffError::entry(&raw, "mtime out of range"))?,
+    };
+    let xattrs: BTreeMap<String, Vec<u8>> = pax
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("SCHILY.xattr.")?.to_string(), v.clone())))
+        .collect();
+    let link = || -> Result<String, DiffError> { Ok(name_from_bytes(&heads.link).into_owned()) };
+    let device = || -> Result<(u32, u32), DiffError> {
+        let major = header.device_major().map_err(bad)?.unwrap_or(0);
+        let minor = header.device_minor().map_err(bad)?.unwrap_or(0);
+        Ok((major, minor))
+    };
+    let kind = match marker {
+        Some(marker) => marker,
+        None => match ty {
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+                if raw.ends_with('/') =>
+            {
+                EntryKind::Dir
+            }
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => EntryKind::File {
+                size: 0,
+                content: Content::Inline(Vec::new()),
+            },
+            EntryType::Directory => EntryKind::Dir,
+            EntryType::Symlink => EntryKind::Symlink { target: link()? },
+            EntryType::Link => {
+                let target = normalize_path(&link()?)?;
+                if target.is_empty() {
+                    return Err(DiffError::entry(&raw, "hardlink to the root"));
+                }
+                EntryKind::Hardlink { target }
+            }
+            EntryType::Char => {
+                let (major, minor) = device()?;
+                EntryKind::CharDevice { major, minor }
+            }
+            EntryType::Block => {
+                let (major, minor) = device()?;
+                EntryKind::BlockDevice { major, minor }
+            }
+            EntryType::Fifo => EntryKind::Fifo,
+            other => {
+                return Err(DiffError::UnsupportedType {
+                    path: raw.clone(),
+                    type_flag: other.as_byte() as char,
+                })
+            }
+        },
+    };
+    let kind = match kind {
+        EntryKind::Dir | EntryKind::Opaque => kind,
+        _ if path.is_empty() => return Err(DiffError::entry(&raw, "the root must be a directory")),
+        EntryKind::File { .. } => read_file(te, &raw, options)?,
+        _ => kind,
+    };
+    cs.push(Entry {
+        path,
+        kind,
+        mode,
+        uid,
+        gid,
+        mtime,
+        xattrs,
+    });
     Ok(())
 }
 
