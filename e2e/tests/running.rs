@@ -704,3 +704,55 @@ fn sigkill_of_the_monitor_leaves_a_container_the_next_command_reconciles() {
         .join(id.trim())
         .exists());
 }
+
+/// A start races the previous run's clean-up (its monitor's exit hook, any `ps`): while other
+/// processes keep asking for that clean-up, every start still gets its root and runs. Before
+/// the run lock, a clean-up that came between the mount and the new monitor's first record
+/// unmounted the new root (`runc create`: `invalid rootfs … no such file or directory`).
+#[test]
+fn a_start_is_never_undone_by_the_previous_runs_clean_up() {
+    let s = bb_store();
+    let id = s.ok(&["create", "--name", "quick", "busybox", "sh", "-c", "exit 7"]);
+    let id = id.trim().to_string();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hammers: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            let cmd = s.command(&["container-exited", &id]);
+            let program = cmd.get_program().to_owned();
+            let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+            let envs: Vec<_> = cmd
+                .get_envs()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+                .collect();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::process::Command::new(&program)
+                        .args(&args)
+                        .envs(envs.iter().cloned())
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .status();
+                }
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for round in 0..12 {
+        let o = s.run(&["start", "quick"]);
+        if o.status != 0 {
+            failures.push(format!("round {round}: {}", o.stderr));
+            continue;
+        }
+        let code = s.ok(&["wait", "quick"]);
+        if code != "7\n" {
+            failures.push(format!("round {round}: wait said {code:?}"));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for h in hammers {
+        h.join().unwrap();
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    until("the last run finished", || mounts_under(&s).is_empty());
+}

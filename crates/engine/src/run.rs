@@ -670,19 +670,41 @@ impl Engine {
         Ok(dir)
     }
 
-    /// After a run: unmounts the root and brings the writable layer back into OCI form.
-    /// Idempotent; serialised by a lock on the container's directory.
-    fn finish_run(&self, id: &str) -> Result<bool> {
+    /// The container's run lock: an exclusive `flock` on its directory, held while a run is
+    /// set up (until its monitor has written its record) and while an ended run is finished,
+    /// so a late clean-up of the previous run never takes the root of the next one.
+    fn run_lock(&self, id: &str) -> Result<fs::File> {
         let dir = self.run_dir(id);
-        let upper_run = dir.join("upper.run");
-        let rootfs = self.rootfs_dir(id);
-        if !upper_run.exists() && !crate::mount::is_mounted(&rootfs) {
-            return Ok(false);
-        }
         let lock = fs::File::open(&dir).map_err(io(format!("open {}", dir.display())))?;
         use std::os::fd::AsRawFd;
         // SAFETY: flock on a descriptor owned here; released when it is closed.
         unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        Ok(lock)
+    }
+
+    /// After a run: unmounts the root and brings the writable layer back into OCI form.
+    /// Idempotent; serialised by the run lock. A run in progress (its monitor alive and its
+    /// process not ended: a start that has not finished, or the next run) is left alone.
+    fn finish_run(&self, id: &str) -> Result<bool> {
+        let dir = self.run_dir(id);
+        if !dir.join("upper.run").exists() && !crate::mount::is_mounted(&self.rootfs_dir(id)) {
+            return Ok(false);
+        }
+        let _lock = self.run_lock(id)?;
+        if let Ok(Some(st)) = state::read(&dir) {
+            if st.status != Status::Exited && state::monitor_alive(&st) {
+                return Ok(false);
+            }
+        }
+        self.finish_run_locked(id)
+    }
+
+    /// [`Engine::finish_run`] for a caller that holds the run lock and knows no run is in
+    /// progress.
+    fn finish_run_locked(&self, id: &str) -> Result<bool> {
+        let dir = self.run_dir(id);
+        let upper_run = dir.join("upper.run");
+        let rootfs = self.rootfs_dir(id);
         if crate::mount::is_mounted(&rootfs) {
             // SAFETY: valid NUL-terminated path.
             let rc = unsafe { libc::umount2(cstr(&rootfs).as_ptr(), libc::MNT_DETACH) };
@@ -744,6 +766,15 @@ impl Engine {
             return Err(EngineError::invalid("No command specified"));
         }
         let dir = self.run_dir(&c.id);
+        // Held until the new monitor has written its record: the previous run's clean-up
+        // (its monitor's exit hook, a `ps`) waits for it and then sees a run in progress.
+        let _lock = self.run_lock(&c.id)?;
+        if matches!(state::read(&dir), Ok(Some(st)) if st.status != Status::Exited && state::monitor_alive(&st))
+        {
+            return Ok(None);
+        }
+        self.finish_run_locked(&c.id)?;
+        let previous = state::read(&dir).ok().flatten().map(|st| st.monitor_pid);
         let rootfs = self.mount_run_root(&c)?;
         let started = (|| -> Result<Spawned> {
             let network = if rc.network == "host" {
@@ -816,6 +847,17 @@ impl Engine {
             };
             Ok(monitor::spawn(program, &margs)?)
         })();
+        if started.is_ok() {
+            // The monitor's first record (after the runtime's `create`) marks the run as in
+            // progress; a start that fails writes one too, so this wait is short either way.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while std::time::Instant::now() < deadline {
+                match state::read(&dir) {
+                    Ok(Some(st)) if Some(st.monitor_pid) != previous => break,
+                    _ => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        }
         match started {
             Ok(s) => {
                 self.emit(
@@ -825,7 +867,7 @@ impl Engine {
                 Ok(Some(s))
             }
             Err(e) => {
-                let _ = self.finish_run(&c.id);
+                let _ = self.finish_run_locked(&c.id);
                 Err(e)
             }
         }
