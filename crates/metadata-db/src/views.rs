@@ -150,7 +150,9 @@ impl Db {
 /// The [`view`](Db::view) generation: moves with every change to a table a view reads, by
 /// any connection (schema triggers), and with nothing else.
 pub(crate) fn generation(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT n FROM view_generation", [], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("SELECT n FROM view_generation")?
+        .query_row([], |r| r.get(0))?)
 }
 
 pub(crate) fn blob_referenced(conn: &Connection, d: &Digest) -> Result<bool> {

@@ -210,16 +210,12 @@ impl WriteTx<'_> {
         let key = reference.to_string();
         let old: Option<String> = self
             .tx
-            .query_row(
-                "SELECT image_id FROM tags WHERE reference = ?1",
-                [&key],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT image_id FROM tags WHERE reference = ?1")?
+            .query_row([&key], |r| r.get(0))
             .optional()?;
-        self.tx.execute(
-            "INSERT OR REPLACE INTO tags (reference, image_id) VALUES (?1, ?2)",
-            params![key, image.to_string()],
-        )?;
+        self.tx
+            .prepare_cached("INSERT OR REPLACE INTO tags (reference, image_id) VALUES (?1, ?2)")?
+            .execute(params![key, image.to_string()])?;
         if let Some(view) = self.snapshot.get_mut().as_mut().map(Arc::make_mut) {
             let record = TagRecord {
                 reference: Reference::parse_normalized(&key)
