@@ -180,12 +180,15 @@ args=()
 for side in "${sides[@]}"; do args+=(-n "$side" "python3 '$work/api.py' '$(sockof "$side")' tag 500 bench/base:1"); done
 hf tag500 "${args[@]}"
 # GET /images/json with 1,006 tags: the tags above, trimmed or topped up to 1,006 in all
+# (bench/base:1 always kept: the memory rows create containers from it; `rmi -f` only untags
+# here, and dockerd, whose data root outlives a run, refuses a plain one for an older image
+# that a container of an earlier run uses)
 for side in "${sides[@]}"; do
   have=$(cli "$side" images --format '{{.Repository}}:{{.Tag}}' | grep -vc '<none>' || true)
   if [ "$have" -lt 1006 ]; then
     python3 "$work/api.py" "$(sockof "$side")" tag $((1006 - have)) bench/base:1
   fi
-  cli "$side" images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | tail -n +1007 | xargs -r -n 100 "$docker" -H "unix://$(sockof "$side")" rmi >/dev/null
+  cli "$side" images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | grep -vx 'bench/base:1' | tail -n +1006 | xargs -r -n 100 "$docker" -H "unix://$(sockof "$side")" rmi -f >/dev/null
   echo "   $side: $(cli "$side" images --format '{{.Repository}}:{{.Tag}}' | grep -vc '<none>') tags"
 done
 args=()

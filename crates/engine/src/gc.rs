@@ -64,7 +64,7 @@ impl Engine {
         };
         let (referenced, images) = {
             let mut db = self.db();
-            (db.referenced_blobs()?, db.view()?.images)
+            (db.referenced_blobs()?, db.view()?.images.clone())
         };
         let mut freed = 0;
         for (d, size) in self.blobs.list()? {

@@ -85,7 +85,7 @@ impl Engine {
         if let Ok(c) = self.container(target) {
             return self.container_union(&c);
         }
-        let id = image_store::resolve(&self.view()?, target)?.id;
+        let id = image_store::resolve(&*self.view()?, target)?.id;
         let dirs = self.image_layer_dirs(&id)?;
         Ok((Union::build(&self.image_changesets(&id)?), dirs))
     }

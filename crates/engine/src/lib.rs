@@ -201,7 +201,7 @@ impl Engine {
     }
 
     /// A consistent snapshot of the metadata.
-    pub fn view(&self) -> Result<image_store::StoreView> {
+    pub fn view(&self) -> Result<std::sync::Arc<image_store::StoreView>> {
         Ok(self.db().view()?)
     }
 }

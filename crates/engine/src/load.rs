@@ -447,6 +447,24 @@ impl Engine {
                 if digest != diff_id {
                     return Err(mismatch(digest));
                 }
+                let size = self.blobs.size(digest)?.unwrap_or(0);
+                // A layer the store has, held as its tar under its diff ID: these bytes are
+                // that tar (their digest is the diff ID), checked when it was first stored,
+                // with its measure recorded then; nothing to check or measure again.
+                let known = self.view()?.layers.get(diff_id).cloned();
+                if let Some(known) = known {
+                    if self.db().layer_blob(diff_id)?.as_ref() == Some(diff_id) {
+                        return Ok((
+                            LayerRecord {
+                                size,
+                                stored_bytes: size,
+                                ..known
+                            },
+                            None,
+                            Vec::new(),
+                        ));
+                    }
+                }
                 // Already stored under its digest as it streamed by: its tar and names are
                 // checked as any ingest checks them (nothing is written a second time).
                 let opts = blob_store::IngestOptions {
@@ -463,7 +481,6 @@ impl Engine {
                         )),
                     },
                 )?;
-                let size = self.blobs.size(digest)?.unwrap_or(0);
                 // Streamed into the store as a blob: measured from it, unless the store has
                 // the layer (and its measure) already.
                 let content_size = match self.view()?.layers.get(diff_id) {

@@ -37,7 +37,7 @@ fn apply(tx: &mut WriteTx<'_>, plan: &RmiPlan) -> Result<()> {
 impl Engine {
     /// Lists images as `docker images` does.
     pub fn images(&self, opts: &ListOptions) -> Result<Vec<ImageSummary>> {
-        Ok(image_store::list_images(&self.view()?, opts)?)
+        Ok(image_store::list_images(&*self.view()?, opts)?)
     }
 
     /// Points `target` (`REPO[:TAG]`) at the image `source` names.
@@ -88,7 +88,7 @@ impl Engine {
     /// inside that transaction: exactly what was done).
     pub fn rmi_applied(&self, input: &str, opts: &RmiOptions) -> Result<RmiPlan> {
         let plan = self.db().write(|tx| -> Result<RmiPlan> {
-            let plan = image_store::plan_rmi(&tx.view()?, input, opts)?;
+            let plan = image_store::plan_rmi(&*tx.view()?, input, opts)?;
             apply(tx, &plan)?;
             Ok(plan)
         })?;
@@ -101,7 +101,7 @@ impl Engine {
 
     /// What `rmi` would do, without doing it.
     pub fn plan_rmi(&self, input: &str, opts: &RmiOptions) -> Result<RmiPlan> {
-        Ok(image_store::plan_rmi(&self.view()?, input, opts)?)
+        Ok(image_store::plan_rmi(&*self.view()?, input, opts)?)
     }
 
     /// `rmi A B C` as a plan: each name's plan on the store the names before it leave
@@ -111,7 +111,7 @@ impl Engine {
         inputs: &[String],
         opts: &RmiOptions,
     ) -> Result<Vec<Result<RmiPlan>>> {
-        Ok(image_store::plan_rmi_many(&self.view()?, inputs, opts)
+        Ok(image_store::plan_rmi_many(&*self.view()?, inputs, opts)
             .into_iter()
             .map(|r| r.map_err(crate::EngineError::from))
             .collect())
@@ -120,7 +120,7 @@ impl Engine {
     /// `image prune`: removes what the plan lists; returns the plan that was applied.
     pub fn prune(&self, opts: &PruneOptions) -> Result<RmiPlan> {
         let plan = self.db().write(|tx| -> Result<RmiPlan> {
-            let plan = image_store::plan_prune(&tx.view()?, opts)?;
+            let plan = image_store::plan_prune(&*tx.view()?, opts)?;
             apply(tx, &plan)?;
             Ok(plan)
         })?;
@@ -139,11 +139,11 @@ impl Engine {
 
     /// What `image prune` would do, without doing it.
     pub fn plan_prune(&self, opts: &PruneOptions) -> Result<RmiPlan> {
-        Ok(image_store::plan_prune(&self.view()?, opts)?)
+        Ok(image_store::plan_prune(&*self.view()?, opts)?)
     }
 
     /// `system df`.
     pub fn disk_usage(&self) -> Result<DiskUsage> {
-        Ok(image_store::disk_usage(&self.view()?))
+        Ok(image_store::disk_usage(&*self.view()?))
     }
 }

@@ -7,6 +7,7 @@ use crate::schema::migrate;
 use image_store::StoreView;
 use rusqlite::Connection;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A metadata database error.
@@ -28,9 +29,10 @@ pub(crate) type Result<T> = std::result::Result<T, DbError>;
 /// The metadata database of one data directory.
 pub struct Db {
     pub(crate) conn: Connection,
-    /// The last view read and SQLite's `data_version` when it was read: reused until another
-    /// connection commits (the version moves) or this one writes (the cache is dropped).
-    pub(crate) cache: Option<(i64, StoreView)>,
+    /// The last view read (or kept up to date by a write) and the view generation it is of
+    /// (`view_generation`, moved by triggers on every table a view reads): reused while the
+    /// generation has not moved, so records in other tables (the event log) keep it.
+    pub(crate) cache: Option<(i64, Arc<StoreView>)>,
 }
 
 impl Db {
@@ -292,6 +294,99 @@ mod cache_tests {
             .unwrap();
         assert_eq!(seen, (2, 1));
         assert_eq!(b.view().unwrap().layers.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod generation_tests {
+    use super::*;
+    use crate::views::read_view;
+    use image_ref::Reference;
+    use image_store::{ContainerRecord, ImageRecord};
+    use oci_model::Digest;
+    use std::sync::Arc;
+
+    fn image(db: &mut Db, name: &[u8]) -> Digest {
+        let id = Digest::of(name);
+        let img = ImageRecord {
+            id: id.clone(),
+            config_size: 1,
+            manifest: None,
+            parent: None,
+            created: 1,
+            diff_ids: vec![],
+            labels: Default::default(),
+        };
+        db.write(|tx| tx.insert_image(&img)).unwrap();
+        id
+    }
+
+    fn reference(s: &str) -> Reference {
+        Reference::parse_normalized(s).unwrap()
+    }
+
+    #[test]
+    fn records_outside_the_view_keep_the_cached_view_and_changes_inside_it_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut a = Db::open(&path).unwrap();
+        let mut b = Db::open(&path).unwrap();
+        let id = image(&mut a, b"img");
+        let first = a.view().unwrap();
+        // Another connection's event record, origin and token leave the view's tables alone.
+        b.append_events(1, &["{}".into()]).unwrap();
+        b.record_origin(&id, "r.example", "x/y").unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &a.view().unwrap()),
+            "the cached view is reused"
+        );
+        // A tag another connection sets is seen.
+        b.write(|tx| tx.set_tag(&reference("x:1"), &id)).unwrap();
+        let seen = a.view().unwrap();
+        assert_eq!(seen.tags.len(), 1);
+        // A statement outside `write` moves the generation too.
+        b.set_content_size(&Digest::of(b"none"), 1).unwrap();
+        b.conn.execute("UPDATE images SET created = 5", []).unwrap();
+        assert_eq!(a.view().unwrap().images[0].created, 5);
+    }
+
+    #[test]
+    fn tags_and_containers_written_here_are_applied_to_the_cached_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("m.db")).unwrap();
+        let id = image(&mut db, b"img");
+        let other = image(&mut db, b"other");
+        db.view().unwrap();
+        for name in ["b:1", "a:1", "c:1", "a:1"] {
+            db.write(|tx| tx.set_tag(&reference(name), &id)).unwrap();
+        }
+        db.write(|tx| tx.set_tag(&reference("c:1"), &other))
+            .unwrap();
+        db.write(|tx| tx.remove_tag(&reference("b:1"))).unwrap();
+        for (cid, name) in [("c2", "two"), ("c1", "one"), ("c3", "three")] {
+            db.write(|tx| {
+                tx.insert_container(&ContainerRecord {
+                    id: cid.into(),
+                    name: name.into(),
+                    image: id.clone(),
+                    running: false,
+                })
+            })
+            .unwrap();
+        }
+        db.write(|tx| tx.delete_container("c3")).unwrap();
+        let kept = db.view().unwrap();
+        assert!(db.cache.is_some());
+        assert_eq!(*kept, read_view(&db.conn).unwrap(), "same as read afresh");
+        assert_eq!(kept.tags.len(), 2);
+        assert_eq!(kept.containers.len(), 2);
+        // A failed write leaves the cache as it was before.
+        let r: Result<()> = db.write(|tx| {
+            tx.set_tag(&reference("z:1"), &id)?;
+            Err(DbError::Corrupt("boom".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(*db.view().unwrap(), read_view(&db.conn).unwrap());
     }
 }
 

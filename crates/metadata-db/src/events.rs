@@ -14,15 +14,11 @@ impl Db {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for b in bodies {
-            tx.execute(
-                "INSERT INTO events (pid, body) VALUES (?1, ?2)",
-                params![pid, b],
-            )?;
+            tx.prepare_cached("INSERT INTO events (pid, body) VALUES (?1, ?2)")?
+                .execute(params![pid, b])?;
         }
-        tx.execute(
-            "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?1",
-            [EVENTS_KEPT],
-        )?;
+        tx.prepare_cached("DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?1")?
+            .execute([EVENTS_KEPT])?;
         tx.commit()?;
         Ok(())
     }

@@ -94,6 +94,31 @@ CREATE TABLE events (
 ALTER TABLE layers ADD COLUMN content_size INTEGER;
 ALTER TABLE images ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
 "#,
+    // A counter every change to a table `view()` reads moves (triggers, so every process and
+    // every statement counts), while the event log, tokens and origins leave it alone: a
+    // cached view stays valid across the event records written after each change.
+    r#"
+CREATE TABLE view_generation (n INTEGER NOT NULL);
+INSERT INTO view_generation (n) VALUES (0);
+CREATE TRIGGER layers_insert_generation AFTER INSERT ON layers BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER layers_update_generation AFTER UPDATE ON layers BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER layers_delete_generation AFTER DELETE ON layers BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER images_insert_generation AFTER INSERT ON images BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER images_update_generation AFTER UPDATE ON images BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER images_delete_generation AFTER DELETE ON images BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER image_layers_insert_generation AFTER INSERT ON image_layers BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER image_layers_update_generation AFTER UPDATE ON image_layers BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER image_layers_delete_generation AFTER DELETE ON image_layers BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER image_labels_insert_generation AFTER INSERT ON image_labels BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER image_labels_update_generation AFTER UPDATE ON image_labels BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER image_labels_delete_generation AFTER DELETE ON image_labels BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER tags_insert_generation AFTER INSERT ON tags BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER tags_update_generation AFTER UPDATE ON tags BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER tags_delete_generation AFTER DELETE ON tags BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER containers_insert_generation AFTER INSERT ON containers BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER containers_update_generation AFTER UPDATE ON containers BEGIN UPDATE view_generation SET n = n + 1; END;
+CREATE TRIGGER containers_delete_generation AFTER DELETE ON containers BEGIN UPDATE view_generation SET n = n + 1; END;
+"#,
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -1,5 +1,5 @@
-//! Reads: the whole store as one `image_store::StoreView` (cached until another connection
-//! commits or this one writes), and the queries the engine asks outside a view: blobs
+//! Reads: the whole store as one `image_store::StoreView` (cached until a table it reads
+//! changes), and the queries the engine asks outside a view: blobs
 //! referenced, layer blobs and sources, origins.
 
 use crate::db::{Db, DbError, Result};
@@ -8,14 +8,16 @@ use image_ref::Reference;
 use image_store::{ContainerRecord, ImageRecord, LayerRecord, StoreView, TagRecord};
 use oci_model::Digest;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use std::sync::Arc;
 
 impl Db {
-    /// A consistent snapshot of all metadata.
-    pub fn view(&mut self) -> Result<StoreView> {
+    /// A consistent snapshot of all metadata, shared: the cached view itself while no table it
+    /// reads has changed, so a read of an unchanged store copies nothing.
+    pub fn view(&mut self) -> Result<Arc<StoreView>> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let version = generation(&tx)?;
         if let Some((v, view)) = &self.cache {
             if *v == version {
                 let view = view.clone();
@@ -23,7 +25,7 @@ impl Db {
                 return Ok(view);
             }
         }
-        let v = read_view(&tx)?;
+        let v = Arc::new(read_view(&tx)?);
         tx.commit()?;
         self.cache = Some((version, v.clone()));
         Ok(v)
@@ -143,6 +145,14 @@ impl Db {
         })
         .transpose()
     }
+}
+
+/// The [`view`](Db::view) generation: moves with every change to a table a view reads, by
+/// any connection (schema triggers), and with nothing else.
+pub(crate) fn generation(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT n FROM view_generation")?
+        .query_row([], |r| r.get(0))?)
 }
 
 pub(crate) fn blob_referenced(conn: &Connection, d: &Digest) -> Result<bool> {

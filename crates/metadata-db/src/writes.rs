@@ -2,11 +2,13 @@
 //! what they insert, tag, retain and delete.
 
 use crate::db::{Db, DbError, Result};
-use crate::views::{blob_referenced, parse_digest, read_view};
+use crate::views::{blob_referenced, generation, parse_digest, read_view};
 use image_ref::Reference;
-use image_store::{ContainerRecord, ImageRecord, LayerRecord, StoreView};
+use image_store::{ContainerRecord, ImageRecord, LayerRecord, StoreView, TagRecord};
 use oci_model::Digest;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 /// Where a layer came from in its compressed form (a registry blob or an archive file).
 #[derive(Debug, Clone, PartialEq)]
@@ -22,11 +24,12 @@ pub struct LayerSource {
 /// A write transaction (`BEGIN IMMEDIATE`): reads see the state the writes apply to.
 pub struct WriteTx<'a> {
     pub(crate) tx: rusqlite::Transaction<'a>,
-    /// The connection's last view, when no other connection has committed since it was read
-    /// (checked under this transaction's write lock), with SQLite's `total_changes()` at the
-    /// start: while that count has not moved, this transaction has written nothing and the
-    /// view is exactly what it sees.
-    pub(crate) snapshot: Option<(StoreView, i64)>,
+    /// Exactly the state this transaction sees, when known: the connection's cached view if
+    /// no table it reads changed before the write lock was taken (`view_generation`), or the
+    /// first view read inside; the writes that change what a view holds either apply
+    /// themselves to it (tags, containers) or drop it. After the commit it becomes the
+    /// connection's cached view, so a run of such writes never reads every table again.
+    pub(crate) snapshot: RefCell<Option<Arc<StoreView>>>,
 }
 
 impl Db {
@@ -40,25 +43,23 @@ impl Db {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(DbError::from)?;
-        // With the write lock held, a view read before it is still current if no other
-        // connection committed in between (`data_version` unchanged); then the transaction
-        // need not read every table again to answer `view()`.
+        // With the write lock held, a view read before it is still current if no table it
+        // reads changed in between; then the transaction need not read every table again.
         let snapshot = match cache {
-            Some((v, view)) => {
-                let (version, changes): (i64, i64) = tx
-                    .query_row(
-                        "SELECT (SELECT data_version FROM pragma_data_version), total_changes()",
-                        [],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .map_err(DbError::from)?;
-                (version == v).then_some((view, changes))
-            }
+            Some((v, view)) => (generation(&tx)? == v).then_some(view),
             None => None,
         };
-        let mut w = WriteTx { tx, snapshot };
+        let mut w = WriteTx {
+            tx,
+            snapshot: RefCell::new(snapshot),
+        };
         let out = f(&mut w)?;
+        let kept = match w.snapshot.into_inner() {
+            Some(view) => Some((generation(&w.tx)?, view)),
+            None => None,
+        };
         w.tx.commit().map_err(DbError::from)?;
+        self.cache = kept;
         Ok(out)
     }
 
@@ -98,16 +99,18 @@ pub(crate) fn insert_origin(
 
 impl WriteTx<'_> {
     /// The snapshot as seen inside this transaction.
-    pub fn view(&self) -> Result<StoreView> {
-        if let Some((view, changes)) = &self.snapshot {
-            let now: i64 = self
-                .tx
-                .query_row("SELECT total_changes()", [], |r| r.get(0))?;
-            if now == *changes {
-                return Ok(view.clone());
-            }
+    pub fn view(&self) -> Result<Arc<StoreView>> {
+        if let Some(view) = &*self.snapshot.borrow() {
+            return Ok(view.clone());
         }
-        read_view(&self.tx)
+        let view = Arc::new(read_view(&self.tx)?);
+        *self.snapshot.borrow_mut() = Some(view.clone());
+        Ok(view)
+    }
+
+    /// Forgets the snapshot: a write changed what a view holds in a way not applied to it.
+    fn changed(&mut self) {
+        *self.snapshot.get_mut() = None;
     }
 
     /// [`Db::record_origin`] in this transaction.
@@ -138,6 +141,7 @@ impl WriteTx<'_> {
         source: Option<&LayerSource>,
         blob: Option<&Digest>,
     ) -> Result<()> {
+        self.changed();
         self.tx.execute(
             "INSERT OR IGNORE INTO layers (diff_id, size, stored_bytes, blob, content_size) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -165,6 +169,7 @@ impl WriteTx<'_> {
     /// Records an image; returns false (and changes nothing) when it already exists.
     /// Every diff ID must have been inserted as a layer first.
     pub fn insert_image(&mut self, img: &ImageRecord) -> Result<bool> {
+        self.changed();
         let n = self.tx.execute(
             "INSERT OR IGNORE INTO images (id, config_size, manifest_digest, manifest_size, parent, created)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -205,16 +210,26 @@ impl WriteTx<'_> {
         let key = reference.to_string();
         let old: Option<String> = self
             .tx
-            .query_row(
-                "SELECT image_id FROM tags WHERE reference = ?1",
-                [&key],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT image_id FROM tags WHERE reference = ?1")?
+            .query_row([&key], |r| r.get(0))
             .optional()?;
-        self.tx.execute(
-            "INSERT OR REPLACE INTO tags (reference, image_id) VALUES (?1, ?2)",
-            params![key, image.to_string()],
-        )?;
+        self.tx
+            .prepare_cached("INSERT OR REPLACE INTO tags (reference, image_id) VALUES (?1, ?2)")?
+            .execute(params![key, image.to_string()])?;
+        if let Some(view) = self.snapshot.get_mut().as_mut().map(Arc::make_mut) {
+            let record = TagRecord {
+                reference: Reference::parse_normalized(&key)
+                    .map_err(|_| DbError::Corrupt(key.clone()))?,
+                image: image.clone(),
+            };
+            match view
+                .tags
+                .binary_search_by(|t| t.reference.to_string().cmp(&key))
+            {
+                Ok(i) => view.tags[i] = record,
+                Err(i) => view.tags.insert(i, record),
+            }
+        }
         match old {
             Some(o) if o != image.to_string() => Ok(Some(parse_digest(&o)?)),
             _ => Ok(None),
@@ -223,14 +238,20 @@ impl WriteTx<'_> {
 
     /// Removes a tag; returns whether it existed.
     pub fn remove_tag(&mut self, reference: &Reference) -> Result<bool> {
-        Ok(self.tx.execute(
-            "DELETE FROM tags WHERE reference = ?1",
-            [reference.to_string()],
-        )? > 0)
+        let key = reference.to_string();
+        let removed = self
+            .tx
+            .execute("DELETE FROM tags WHERE reference = ?1", [&key])?
+            > 0;
+        if let Some(view) = self.snapshot.get_mut().as_mut().map(Arc::make_mut) {
+            view.tags.retain(|t| t.reference.to_string() != key);
+        }
+        Ok(removed)
     }
 
     /// Deletes an image row with its layer links and labels (not its layers).
     pub fn delete_image(&mut self, id: &Digest) -> Result<()> {
+        self.changed();
         self.tx
             .execute("DELETE FROM tags WHERE image_id = ?1", [id.to_string()])?;
         self.tx
@@ -242,6 +263,7 @@ impl WriteTx<'_> {
     /// its layer links, for the containers that use it
     /// ([`StoreView::retained`](image_store::StoreView::retained)).
     pub fn retain_image(&mut self, id: &Digest) -> Result<()> {
+        self.changed();
         self.tx
             .execute("DELETE FROM tags WHERE image_id = ?1", [id.to_string()])?;
         self.tx.execute(
@@ -254,6 +276,7 @@ impl WriteTx<'_> {
     /// Deletes the retained images no container uses any more, and the layers only they
     /// used; returns the layers deleted.
     pub fn drop_unused_retained(&mut self) -> Result<Vec<Digest>> {
+        self.changed();
         let mut st = self.tx.prepare(
             "SELECT DISTINCT l.diff_id FROM image_layers l JOIN images i ON i.id = l.image_id
              WHERE i.removed = 1 AND i.id NOT IN (SELECT image_id FROM containers)",
@@ -283,6 +306,7 @@ impl WriteTx<'_> {
 
     /// Deletes a layer row; fails if an image still links to it.
     pub fn delete_layer(&mut self, diff_id: &Digest) -> Result<()> {
+        self.changed();
         self.tx.execute(
             "DELETE FROM layers WHERE diff_id = ?1",
             [diff_id.to_string()],
@@ -296,6 +320,10 @@ impl WriteTx<'_> {
             "INSERT INTO containers (id, name, image_id, running) VALUES (?1, ?2, ?3, ?4)",
             params![c.id, c.name, c.image.to_string(), c.running],
         )?;
+        if let Some(view) = self.snapshot.get_mut().as_mut().map(Arc::make_mut) {
+            let i = view.containers.partition_point(|x| x.id < c.id);
+            view.containers.insert(i, c.clone());
+        }
         Ok(())
     }
 
@@ -313,6 +341,9 @@ impl WriteTx<'_> {
     pub fn delete_container(&mut self, id: &str) -> Result<()> {
         self.tx
             .execute("DELETE FROM containers WHERE id = ?1", [id])?;
+        if let Some(view) = self.snapshot.get_mut().as_mut().map(Arc::make_mut) {
+            view.containers.retain(|c| c.id != id);
+        }
         Ok(())
     }
 

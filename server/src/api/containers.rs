@@ -64,7 +64,7 @@ pub(crate) async fn create(
         .run(move |e| {
             let c =
                 e.create_container(&req.image, req.name.as_deref().filter(|n| !n.is_empty()))?;
-            dto(e, &e.view()?, &c)
+            dto(e, &*e.view()?, &c)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(out)))
@@ -76,7 +76,7 @@ pub(crate) async fn create(
     responses((status = 200, body = ContainerDto), (status = 404, body = ErrorDto)))]
 pub(crate) async fn get(State(st): State<AppState>, Path(id): Path<String>) -> Reply<ContainerDto> {
     let out = st
-        .run(move |e| dto(e, &e.view()?, &e.container(&id)?))
+        .run(move |e| dto(e, &*e.view()?, &e.container(&id)?))
         .await?;
     Ok(Json(out))
 }
