@@ -1,8 +1,9 @@
-//! Docker's container endpoints for containers that never run: create, list, inspect, remove,
-//! changes, export, the archive (`docker cp`) endpoints and `POST /commit`.
+//! Docker's container endpoints about containers themselves: create, list, inspect, remove,
+//! changes, export, the archive (`docker cp`) endpoints and `POST /commit` (their processes
+//! are `run` and `exec`).
 //!
-//! A container here is an image plus a writable layer (see the engine); its state is always
-//! `created`. Wire shapes are moby's (`ContainerSummary`, `InspectResponse`,
+//! A container here is an image plus a writable layer (see the engine) and what runs in it
+//! (`run.json`). Wire shapes are moby's (`ContainerSummary`, `InspectResponse`,
 //! `FilesystemChange`, `PathStat`), built by hand from the engine's `ContainerInfo`.
 
 use crate::bridge::{stream_blocking, BodyReader};
@@ -43,12 +44,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/exec/{id}/{action}", axum::routing::any(cannot_run))
 }
 
-/// Container lifecycle endpoints (`start`, `attach`, `wait`, `logs`, `exec`, …): containers
-/// here have no process, so these answer 501 with a sentence instead of "page not found".
+/// Container endpoints not served yet (`stats`, `update`, …): 501 with a sentence instead
+/// of "page not found".
 async fn cannot_run(Path((_, action)): Path<(String, String)>) -> ApiError {
     ApiError::new(
         StatusCode::NOT_IMPLEMENTED,
-        format!("{action}: containers cannot run on this server (a container is an image plus a writable layer)"),
+        format!("{action}: not implemented for containers on this server yet"),
     )
 }
 
@@ -164,12 +165,116 @@ pub fn inspect_json(e: &engine::Engine, c: &ContainerInfo) -> Value {
     docker_api::container_inspect(&facts(c, &c.image_name, &upper, run.as_ref()))
 }
 
-/// The body of `POST /containers/create`: only `Image` is used; the rest of moby's
-/// `Config` + `HostConfig` is accepted and ignored (containers do not run).
-#[derive(Deserialize)]
+/// The body of `POST /containers/create`: moby's `Config` with its `HostConfig`, the parts
+/// the engine runs with (see `engine::CreateOptions`). `Binds` and `Mounts` are refused
+/// (no volumes yet).
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
 struct CreateBody {
-    #[serde(rename = "Image", default)]
     image: String,
+    cmd: Option<Value>,
+    entrypoint: Option<Value>,
+    env: Option<Vec<String>>,
+    working_dir: Option<String>,
+    user: Option<String>,
+    tty: bool,
+    open_stdin: bool,
+    hostname: Option<String>,
+    stop_signal: Option<String>,
+    stop_timeout: Option<i64>,
+    host_config: HostConfigBody,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct HostConfigBody {
+    auto_remove: bool,
+    memory: Option<i64>,
+    nano_cpus: Option<i64>,
+    pids_limit: Option<i64>,
+    network_mode: Option<String>,
+    readonly_rootfs: bool,
+    binds: Option<Vec<String>>,
+    mounts: Option<Vec<Value>>,
+    security_opt: Option<Vec<String>>,
+    console_size: Option<Vec<u16>>,
+}
+
+/// A `strslice`: an array of strings, or one string.
+fn strs(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().unwrap_or_default().to_string())
+            .collect(),
+        Value::String(s) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// The engine's options for a create body.
+fn create_options(b: CreateBody, name: Option<String>) -> Result<engine::CreateOptions, ApiError> {
+    let h = b.host_config;
+    if h.binds.as_ref().is_some_and(|v| !v.is_empty())
+        || h.mounts.as_ref().is_some_and(|v| !v.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "bind mounts and volumes are not supported yet",
+        ));
+    }
+    let mut no_new_privileges = false;
+    for o in h.security_opt.unwrap_or_default() {
+        match o.as_str() {
+            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => {
+                no_new_privileges = true
+            }
+            "no-new-privileges:false" | "no-new-privileges=false" => {}
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "security option {other:?} is not supported"
+                )))
+            }
+        }
+    }
+    let cmd = b.cmd.as_ref().map(strs).unwrap_or_default();
+    // moby's Entrypoint is a list; the engine takes the program and puts the rest before Cmd.
+    let (entrypoint, cmd) = match b.entrypoint.as_ref().filter(|v| !v.is_null()).map(strs) {
+        None => (None, cmd),
+        Some(ep) if ep.iter().all(String::is_empty) => (Some(String::new()), cmd),
+        Some(ep) => {
+            let mut rest = ep[1..].to_vec();
+            rest.extend(cmd);
+            (Some(ep[0].clone()), rest)
+        }
+    };
+    let network = match h.network_mode.as_deref().unwrap_or("") {
+        "" | "default" => None,
+        m => Some(m.to_string()),
+    };
+    Ok(engine::CreateOptions {
+        name,
+        entrypoint,
+        cmd,
+        env: b.env.unwrap_or_default(),
+        workdir: nonempty(b.working_dir),
+        user: nonempty(b.user),
+        tty: b.tty,
+        interactive: b.open_stdin,
+        auto_remove: h.auto_remove,
+        network,
+        hostname: nonempty(b.hostname),
+        memory: h.memory.filter(|m| *m > 0),
+        nano_cpus: h.nano_cpus.filter(|c| *c > 0),
+        pids_limit: h.pids_limit.filter(|p| *p != 0),
+        read_only: h.readonly_rootfs,
+        no_new_privileges,
+        stop_signal: nonempty(b.stop_signal),
+        stop_timeout: b.stop_timeout,
+    })
 }
 
 async fn create(
@@ -186,9 +291,18 @@ async fn create(
     let name = first(&q, "name")
         .filter(|n| !n.is_empty())
         .map(str::to_string);
+    let console = match (body.tty, body.host_config.console_size.as_deref()) {
+        (true, Some([h, w])) => Some((*h, *w)),
+        _ => None,
+    };
+    let image = body.image.clone();
+    let opts = create_options(body, name)?;
     let info = st
-        .run(move |e| e.create_container(&body.image, name.as_deref()))
+        .run(move |e| e.create_container_with(&image, &opts))
         .await?;
+    if let Some((h, w)) = console {
+        st.runs().set_console(&info.id, h, w);
+    }
     Ok((
         StatusCode::CREATED,
         Json(json!({ "Id": info.id, "Warnings": [] })),
@@ -196,13 +310,16 @@ async fn create(
         .into_response())
 }
 
-/// Container filters: `id`, `name`, `status`, `ancestor`, `label`.
+/// Container filters: `id`, `name`, `status`, `exited`, `ancestor`, `label`; `status` and
+/// `exit_code` are the process's (`created` for a container that never ran).
 fn keep(
     c: &ContainerInfo,
     filters: &[(String, String)],
     ancestors: &[String],
+    status: &str,
+    exit_code: i32,
 ) -> Result<bool, ApiError> {
-    for key in ["id", "name", "status", "ancestor", "label"] {
+    for key in ["id", "name", "status", "exited", "ancestor", "label"] {
         let vals: Vec<&str> = filters
             .iter()
             .filter(|(k, _)| k == key)
@@ -215,7 +332,8 @@ fn keep(
         let ok = vals.iter().any(|v| match key {
             "id" => c.id.starts_with(v),
             "name" => c.name.contains(v.trim_start_matches('/')),
-            "status" => *v == "created",
+            "status" => *v == status,
+            "exited" => status == "exited" && v.parse::<i32>().ok() == Some(exit_code),
             "ancestor" => ancestors.iter().any(|a| a == &c.image.to_string()) || c.image_name == *v,
             _ => match v.split_once('=') {
                 Some((k, val)) => labels.get(k).is_some_and(|x| x == val),
@@ -256,15 +374,15 @@ async fn list(
             return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
         }
     }
-    let status_wants_created = filters.iter().any(|(k, v)| k == "status" && v == "created");
     let limit: Option<usize> = first(&q, "limit")
         .and_then(|l| l.parse::<i64>().ok())
         .filter(|l| *l > 0)
         .map(|l| l as usize);
-    // moby: the newest N (`ps -n N`, `ps -l`) are of any state, as with `all`.
-    if !truthy(first(&q, "all")) && !status_wants_created && limit.is_none() {
-        return Ok(Json(json!([])));
-    }
+    // moby: without `all`, running (and paused) containers only; a status or exited filter,
+    // or the newest N (`ps -n N`, `ps -l`), looks at every state.
+    let every = truthy(first(&q, "all"))
+        || limit.is_some()
+        || filters.iter().any(|(k, _)| k == "status" || k == "exited");
     let with_size = truthy(first(&q, "size"));
     let out = st
         .run(move |e| {
@@ -280,7 +398,14 @@ async fn list(
                 .collect();
             let mut out = Vec::new();
             for c in e.containers()? {
-                if keep(&c, &filters, &ancestors).unwrap_or(false) {
+                let (status, code) = match e.container_run(&c)? {
+                    Some((_, p)) => (p.status, p.exit_code),
+                    None => ("created".to_string(), 0),
+                };
+                if !every && status != "running" && status != "paused" {
+                    continue;
+                }
+                if keep(&c, &filters, &ancestors, &status, code).unwrap_or(false) {
                     let sizes = with_size.then(|| e.container_sizes(&c)).transpose()?;
                     out.push(summary_json(e, &c, &view, sizes));
                 }
