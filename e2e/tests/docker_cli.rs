@@ -885,11 +885,15 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     let rows = table_rows(&d.ok(&["system", "df"]));
     assert_eq!(&rows[1][..3], ["Containers", "1", "0"], "{rows:?}");
 
-    // containers have no process: lifecycle verbs say so
+    // an imported image has no command: start says so as Docker does, and changes nothing
     let err = d.fail(&["start", "work"]);
     assert!(
-        err.starts_with("Error response from daemon: start: containers cannot run on this server"),
+        err.starts_with("Error response from daemon: No command specified"),
         "{err}"
+    );
+    assert_eq!(
+        d.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]),
+        "work Created\n"
     );
 
     // rm
@@ -1234,4 +1238,77 @@ fn human_size4(bytes: u64) -> String {
         s
     };
     format!("{s}{}", UNITS[i])
+}
+
+/// Issue #13 with the docker CLI against `strata serve`: the lifecycle verbs that need no
+/// hijacked stream (`run -d`, `logs`, `ps`, `pause`, `stop`, `wait`, `restart`, `kill`,
+/// `rm -f`) and Docker's exit code for a missing command.
+#[test]
+fn docker_run_detached_logs_pause_stop_wait_restart() {
+    test_support::require("runc");
+    let (_store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    let id = d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-e",
+        "WHO=docker",
+        "busybox",
+        "sh",
+        "-c",
+        "echo up $WHO; echo err >&2; trap 'exit 7' TERM; while true; do sleep 0.1; done",
+    ]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    let t = std::time::Instant::now();
+    while d.ok(&["logs", "web"]) != "up docker\n" {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "no log line"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = d.docker(&["logs", "web"]);
+    assert_eq!(
+        (o.stdout.as_str(), o.stderr.as_str()),
+        ("up docker\n", "err\n")
+    );
+    let ps = d.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("web Up "), "{ps}");
+    d.ok(&["pause", "web"]);
+    let ps = d.ok(&["ps", "--format", "{{.Status}}"]);
+    assert!(ps.trim_end().ends_with("(Paused)"), "{ps}");
+    d.ok(&["unpause", "web"]);
+    let v: serde_json::Value = serde_json::from_str(&d.ok(&["inspect", "web"])).unwrap();
+    assert_eq!(v[0]["State"]["Status"], "running");
+    assert!(v[0]["State"]["Pid"].as_i64().unwrap() > 0);
+    assert_eq!(d.ok(&["stop", "-t", "5", "web"]), "web\n");
+    assert_eq!(d.ok(&["wait", "web"]), "7\n");
+    assert!(d.ok(&["ps", "-q"]).is_empty());
+    let ps = d.ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        "exited=7",
+        "--format",
+        "{{.Names}} {{.Status}}",
+    ]);
+    assert!(ps.starts_with("web Exited (7) "), "{ps}");
+    d.ok(&["restart", "web"]);
+    let ps = d.ok(&["ps", "--format", "{{.Names}}"]);
+    assert_eq!(ps, "web\n");
+    d.ok(&["kill", "web"]);
+    assert_eq!(d.ok(&["wait", "web"]), "137\n");
+    assert_eq!(d.ok(&["rm", "-f", "web"]), "web\n");
+    // A missing command: Docker's exit code and text; --rm removes what could not start.
+    let o = d.docker(&["run", "-d", "--rm", "busybox", "nosuchcmd"]);
+    assert_eq!(o.status, 127, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains(r#"exec: "nosuchcmd": executable file not found in $PATH"#),
+        "{}",
+        o.stderr
+    );
+    assert!(d.ok(&["ps", "-a", "-q"]).is_empty());
 }

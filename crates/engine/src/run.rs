@@ -741,7 +741,7 @@ impl Engine {
         let rc = self.run_config(&c)?;
         let args = rc.args();
         if args.is_empty() {
-            return Err(EngineError::invalid("no command specified"));
+            return Err(EngineError::invalid("No command specified"));
         }
         let dir = self.run_dir(&c.id);
         let rootfs = self.mount_run_root(&c)?;
@@ -868,7 +868,7 @@ impl Engine {
             return Err(Self::not_running(&c));
         }
         if o.cmd.is_empty() {
-            return Err(EngineError::invalid("no command specified"));
+            return Err(EngineError::invalid("No exec command specified"));
         }
         let rc = self.run_config(&c)?;
         let rt = self.runtime_of(&c)?;

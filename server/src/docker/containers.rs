@@ -1,9 +1,9 @@
-//! Docker's container endpoints about containers themselves: create, list, inspect, remove,
-//! changes, export, the archive (`docker cp`) endpoints and `POST /commit` (their processes
-//! are `run` and `exec`).
+//! Docker's container endpoints: create, list, inspect, remove, changes, export, the archive
+//! (`docker cp`) endpoints, `POST /commit`, and `stop`, `restart`, `kill`, `pause`,
+//! `unpause` (the process's own stdio, `start`, `wait` and `logs` are in `run`, exec in `exec`).
 //!
-//! A container here is an image plus a writable layer (see the engine) and what runs in it
-//! (`run.json`). Wire shapes are moby's (`ContainerSummary`, `InspectResponse`,
+//! A container here is an image plus a writable layer (see the engine) and what runs in it.
+//! Wire shapes are moby's (`ContainerSummary`, `InspectResponse`,
 //! `FilesystemChange`, `PathStat`), built by hand from the engine's `ContainerInfo`.
 
 use crate::bridge::{stream_blocking, BodyReader};
@@ -40,17 +40,90 @@ pub(crate) fn routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::disable()),
         )
         .route("/commit", post(commit))
+        .route("/containers/{id}/stop", post(stop))
+        .route("/containers/{id}/restart", post(restart))
+        .route("/containers/{id}/kill", post(kill))
+        .route("/containers/{id}/pause", post(pause))
+        .route("/containers/{id}/unpause", post(unpause))
         .route("/containers/{id}/{action}", axum::routing::any(cannot_run))
         .route("/exec/{id}/{action}", axum::routing::any(cannot_run))
 }
 
-/// Container endpoints not served yet (`stats`, `update`, …): 501 with a sentence instead
+/// The endpoints not served yet (`stats`, `update`, `rename`, …): 501 with a sentence instead
 /// of "page not found".
 async fn cannot_run(Path((_, action)): Path<(String, String)>) -> ApiError {
     ApiError::new(
         StatusCode::NOT_IMPLEMENTED,
-        format!("{action}: not implemented for containers on this server yet"),
+        format!("{action}: not supported by this server yet (the strata CLI has it)"),
     )
+}
+
+fn timeout_of(q: &[(String, String)]) -> Result<Option<i64>, ApiError> {
+    first(q, "t")
+        .or_else(|| first(q, "timeout"))
+        .map(|t| {
+            t.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid value for timeout: {t}")))
+        })
+        .transpose()
+}
+
+/// `POST /containers/{id}/stop?t=`: 204, or 304 when it was not running.
+async fn stop(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let t = timeout_of(&q)?;
+    let stopped = st
+        .run(move |e| {
+            let c = e.container(&id)?;
+            if !e.process_state(&c)?.is_running() {
+                return Ok(false);
+            }
+            e.stop_container(&id, t).map(|_| true)
+        })
+        .await?;
+    Ok(if stopped {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_MODIFIED
+    }
+    .into_response())
+}
+
+/// `POST /containers/{id}/restart?t=`.
+async fn restart(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let t = timeout_of(&q)?;
+    st.run(move |e| e.restart_container(&id, t)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /containers/{id}/kill?signal=` (default SIGKILL).
+async fn kill(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let sig = first(&q, "signal").unwrap_or("KILL").to_string();
+    st.run(move |e| e.kill_container(&id, &sig)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /containers/{id}/pause`.
+async fn pause(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    st.run(move |e| e.pause_container(&id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /containers/{id}/unpause`.
+async fn unpause(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    st.run(move |e| e.unpause_container(&id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The path-stat header of the archive endpoints.
@@ -165,116 +238,59 @@ pub fn inspect_json(e: &engine::Engine, c: &ContainerInfo) -> Value {
     docker_api::container_inspect(&facts(c, &c.image_name, &upper, run.as_ref()))
 }
 
-/// The body of `POST /containers/create`: moby's `Config` with its `HostConfig`, the parts
-/// the engine runs with (see `engine::CreateOptions`). `Binds` and `Mounts` are refused
-/// (no volumes yet).
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
+/// The body of `POST /containers/create`: moby's `Config` with `HostConfig`; the fields
+/// Strata runs with are read, the others accepted and ignored.
+#[derive(Deserialize)]
 struct CreateBody {
+    #[serde(rename = "Image", default)]
     image: String,
-    cmd: Option<Value>,
-    entrypoint: Option<Value>,
+    #[serde(rename = "Cmd", default)]
+    cmd: Option<Vec<String>>,
+    #[serde(rename = "Entrypoint", default)]
+    entrypoint: Option<Vec<String>>,
+    #[serde(rename = "Env", default)]
     env: Option<Vec<String>>,
+    #[serde(rename = "WorkingDir", default)]
     working_dir: Option<String>,
+    #[serde(rename = "User", default)]
     user: Option<String>,
+    #[serde(rename = "Tty", default)]
     tty: bool,
+    #[serde(rename = "OpenStdin", default)]
     open_stdin: bool,
+    #[serde(rename = "Hostname", default)]
     hostname: Option<String>,
+    #[serde(rename = "StopSignal", default)]
     stop_signal: Option<String>,
+    #[serde(rename = "StopTimeout", default)]
     stop_timeout: Option<i64>,
-    host_config: HostConfigBody,
+    #[serde(rename = "HostConfig", default)]
+    host: Option<CreateHostConfig>,
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default, rename_all = "PascalCase")]
-struct HostConfigBody {
+struct CreateHostConfig {
+    #[serde(rename = "AutoRemove", default)]
     auto_remove: bool,
-    memory: Option<i64>,
-    nano_cpus: Option<i64>,
+    #[serde(rename = "Memory", default)]
+    memory: i64,
+    #[serde(rename = "NanoCpus", default)]
+    nano_cpus: i64,
+    #[serde(rename = "PidsLimit", default)]
     pids_limit: Option<i64>,
+    #[serde(rename = "ReadonlyRootfs", default)]
+    read_only: bool,
+    #[serde(rename = "NetworkMode", default)]
     network_mode: Option<String>,
-    readonly_rootfs: bool,
-    binds: Option<Vec<String>>,
-    mounts: Option<Vec<Value>>,
+    #[serde(rename = "SecurityOpt", default)]
     security_opt: Option<Vec<String>>,
+    /// `[height, width]` of the client's terminal, for a TTY's first size.
+    #[serde(rename = "ConsoleSize", default)]
     console_size: Option<Vec<u16>>,
-}
-
-/// A `strslice`: an array of strings, or one string.
-fn strs(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(a) => a
-            .iter()
-            .map(|x| x.as_str().unwrap_or_default().to_string())
-            .collect(),
-        Value::String(s) => vec![s.clone()],
-        _ => Vec::new(),
-    }
-}
-
-fn nonempty(s: Option<String>) -> Option<String> {
-    s.filter(|s| !s.is_empty())
-}
-
-/// The engine's options for a create body.
-fn create_options(b: CreateBody, name: Option<String>) -> Result<engine::CreateOptions, ApiError> {
-    let h = b.host_config;
-    if h.binds.as_ref().is_some_and(|v| !v.is_empty())
-        || h.mounts.as_ref().is_some_and(|v| !v.is_empty())
-    {
-        return Err(ApiError::bad_request(
-            "bind mounts and volumes are not supported yet",
-        ));
-    }
-    let mut no_new_privileges = false;
-    for o in h.security_opt.unwrap_or_default() {
-        match o.as_str() {
-            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => {
-                no_new_privileges = true
-            }
-            "no-new-privileges:false" | "no-new-privileges=false" => {}
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "security option {other:?} is not supported"
-                )))
-            }
-        }
-    }
-    let cmd = b.cmd.as_ref().map(strs).unwrap_or_default();
-    // moby's Entrypoint is a list; the engine takes the program and puts the rest before Cmd.
-    let (entrypoint, cmd) = match b.entrypoint.as_ref().filter(|v| !v.is_null()).map(strs) {
-        None => (None, cmd),
-        Some(ep) if ep.iter().all(String::is_empty) => (Some(String::new()), cmd),
-        Some(ep) => {
-            let mut rest = ep[1..].to_vec();
-            rest.extend(cmd);
-            (Some(ep[0].clone()), rest)
-        }
-    };
-    let network = match h.network_mode.as_deref().unwrap_or("") {
-        "" | "default" => None,
-        m => Some(m.to_string()),
-    };
-    Ok(engine::CreateOptions {
-        name,
-        entrypoint,
-        cmd,
-        env: b.env.unwrap_or_default(),
-        workdir: nonempty(b.working_dir),
-        user: nonempty(b.user),
-        tty: b.tty,
-        interactive: b.open_stdin,
-        auto_remove: h.auto_remove,
-        network,
-        hostname: nonempty(b.hostname),
-        memory: h.memory.filter(|m| *m > 0),
-        nano_cpus: h.nano_cpus.filter(|c| *c > 0),
-        pids_limit: h.pids_limit.filter(|p| *p != 0),
-        read_only: h.readonly_rootfs,
-        no_new_privileges,
-        stop_signal: nonempty(b.stop_signal),
-        stop_timeout: b.stop_timeout,
-    })
+    #[serde(rename = "Binds", default)]
+    binds: Option<Vec<String>>,
+    #[serde(rename = "Mounts", default)]
+    mounts: Option<Vec<Value>>,
 }
 
 async fn create(
@@ -291,12 +307,56 @@ async fn create(
     let name = first(&q, "name")
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    let console = match (body.tty, body.host_config.console_size.as_deref()) {
+    let host = body.host.unwrap_or_default();
+    if host.binds.as_ref().is_some_and(|b| !b.is_empty())
+        || host.mounts.as_ref().is_some_and(|m| !m.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "bind mounts and volumes are not supported yet",
+        ));
+    }
+    let console = match (body.tty, host.console_size.as_deref()) {
         (true, Some([h, w])) => Some((*h, *w)),
         _ => None,
     };
-    let image = body.image.clone();
-    let opts = create_options(body, name)?;
+    let entrypoint = match body.entrypoint {
+        // The docker CLI sends `--entrypoint X` as ["X"] and `--entrypoint ""` as [""].
+        Some(ep) if ep.is_empty() || (ep.len() == 1 && ep[0].is_empty()) => Some(String::new()),
+        Some(ep) if ep.len() == 1 => Some(ep[0].clone()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "an Entrypoint of more than one word is not supported yet",
+            ))
+        }
+        None => None,
+    };
+    let opts = engine::CreateOptions {
+        name,
+        entrypoint,
+        cmd: body.cmd.unwrap_or_default(),
+        env: body.env.unwrap_or_default(),
+        workdir: body.working_dir.filter(|w| !w.is_empty()),
+        user: body.user.filter(|u| !u.is_empty()),
+        tty: body.tty,
+        interactive: body.open_stdin,
+        auto_remove: host.auto_remove,
+        network: host
+            .network_mode
+            .filter(|n| !n.is_empty() && n != "default"),
+        hostname: body.hostname.filter(|h| !h.is_empty()),
+        memory: (host.memory > 0).then_some(host.memory),
+        nano_cpus: (host.nano_cpus > 0).then_some(host.nano_cpus),
+        pids_limit: host.pids_limit.filter(|p| *p > 0),
+        read_only: host.read_only,
+        no_new_privileges: host
+            .security_opt
+            .unwrap_or_default()
+            .iter()
+            .any(|o| o.starts_with("no-new-privileges") && !o.ends_with("false")),
+        stop_signal: body.stop_signal.filter(|s| !s.is_empty()),
+        stop_timeout: body.stop_timeout,
+    };
+    let image = body.image;
     let info = st
         .run(move |e| e.create_container_with(&image, &opts))
         .await?;
@@ -310,14 +370,12 @@ async fn create(
         .into_response())
 }
 
-/// Container filters: `id`, `name`, `status`, `exited`, `ancestor`, `label`; `status` and
-/// `exit_code` are the process's (`created` for a container that never ran).
+/// Container filters: `id`, `name`, `status`, `ancestor`, `label`.
 fn keep(
     c: &ContainerInfo,
+    p: &engine::ProcessState,
     filters: &[(String, String)],
     ancestors: &[String],
-    status: &str,
-    exit_code: i32,
 ) -> Result<bool, ApiError> {
     for key in ["id", "name", "status", "exited", "ancestor", "label"] {
         let vals: Vec<&str> = filters
@@ -332,8 +390,8 @@ fn keep(
         let ok = vals.iter().any(|v| match key {
             "id" => c.id.starts_with(v),
             "name" => c.name.contains(v.trim_start_matches('/')),
-            "status" => *v == status,
-            "exited" => status == "exited" && v.parse::<i32>().ok() == Some(exit_code),
+            "status" => *v == p.status,
+            "exited" => p.status == "exited" && v.parse::<i32>().ok() == Some(p.exit_code),
             "ancestor" => ancestors.iter().any(|a| a == &c.image.to_string()) || c.image_name == *v,
             _ => match v.split_once('=') {
                 Some((k, val)) => labels.get(k).is_some_and(|x| x == val),
@@ -378,8 +436,8 @@ async fn list(
         .and_then(|l| l.parse::<i64>().ok())
         .filter(|l| *l > 0)
         .map(|l| l as usize);
-    // moby: without `all`, running (and paused) containers only; a status or exited filter,
-    // or the newest N (`ps -n N`, `ps -l`), looks at every state.
+    // moby: the newest N (`ps -n N`, `ps -l`) are of any state, as with `all`; so are those
+    // a `status` or `exited` filter asks for. Otherwise only running (and paused) ones.
     let every = truthy(first(&q, "all"))
         || limit.is_some()
         || filters.iter().any(|(k, _)| k == "status" || k == "exited");
@@ -398,14 +456,11 @@ async fn list(
                 .collect();
             let mut out = Vec::new();
             for c in e.containers()? {
-                let (status, code) = match e.container_run(&c)? {
-                    Some((_, p)) => (p.status, p.exit_code),
-                    None => ("created".to_string(), 0),
-                };
-                if !every && status != "running" && status != "paused" {
+                let p = e.process_state(&c)?;
+                if !every && !p.is_running() {
                     continue;
                 }
-                if keep(&c, &filters, &ancestors, &status, code).unwrap_or(false) {
+                if keep(&c, &p, &filters, &ancestors).unwrap_or(false) {
                     let sizes = with_size.then(|| e.container_sizes(&c)).transpose()?;
                     out.push(summary_json(e, &c, &view, sizes));
                 }

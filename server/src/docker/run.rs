@@ -1,5 +1,6 @@
-//! Docker's endpoints for containers that run: `start`, `stop`, `kill`, `restart`, `pause`,
-//! `unpause`, `wait`, `logs`, `top`, `resize`, `attach` and `prune`, over the engine's `run`.
+//! Docker's endpoints for a container's process and its stdio: `start`, `wait`, `logs`,
+//! `top`, `resize`, `attach` and `prune`, over the engine's `run` (`stop`, `kill`, `restart`,
+//! `pause`, `unpause` are in `containers`).
 //!
 //! `attach` is moby's hijack: the request asks `Connection: Upgrade`, `Upgrade: tcp`, the
 //! answer is `101` with `application/vnd.docker.multiplexed-stream` (stdcopy frames: a stream
@@ -182,73 +183,6 @@ fn remove_when_done(st: &AppState, id: &str) {
         lock(&st.runs().removed).insert(id.to_string(), code);
         let _ = e.remove_container(id, true);
     }
-}
-
-/// `POST /containers/{id}/stop?t=&signal=` → 204, 304 when it was not running.
-async fn stop(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<StatusCode, ApiError> {
-    let t: Option<i64> = num(&q, "t")?;
-    if first(&q, "signal").is_some_and(|s| !s.is_empty()) {
-        return Err(ApiError::bad_request(
-            "stop with a signal is not supported yet; use kill with the signal",
-        ));
-    }
-    let was_running = st
-        .run(move |e| {
-            let c = e.container(&id)?;
-            let running = e.process_state(&c)?.is_running();
-            if running {
-                e.stop_container(&c.id, t)?;
-            }
-            Ok(running)
-        })
-        .await?;
-    Ok(if was_running {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::NOT_MODIFIED
-    })
-}
-
-/// `POST /containers/{id}/kill?signal=` (default `SIGKILL`) → 204.
-async fn kill(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<StatusCode, ApiError> {
-    let sig = first(&q, "signal")
-        .filter(|s| !s.is_empty())
-        .unwrap_or("KILL")
-        .to_string();
-    st.run(move |e| e.kill_container(&id, &sig)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// `POST /containers/{id}/restart?t=` → 204.
-async fn restart(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<StatusCode, ApiError> {
-    let t: Option<i64> = num(&q, "t")?;
-    st.run(move |e| e.restart_container(&id, t)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn pause(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    st.run(move |e| e.pause_container(&id)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn unpause(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    st.run(move |e| e.unpause_container(&id)).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A body streamed from a channel the blocking side fills.
@@ -685,11 +619,6 @@ pub(crate) fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/containers/prune", post(prune))
         .route("/containers/{id}/start", post(start))
-        .route("/containers/{id}/stop", post(stop))
-        .route("/containers/{id}/kill", post(kill))
-        .route("/containers/{id}/restart", post(restart))
-        .route("/containers/{id}/pause", post(pause))
-        .route("/containers/{id}/unpause", post(unpause))
         .route("/containers/{id}/wait", post(wait))
         .route("/containers/{id}/logs", get(logs))
         .route("/containers/{id}/top", get(top))
