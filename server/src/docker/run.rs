@@ -26,8 +26,9 @@ use engine::{EngineError, ErrorKind};
 use serde_json::json;
 use std::collections::HashMap;
 use std::os::unix::net::UnixStream;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
@@ -44,6 +45,9 @@ pub(crate) struct Runs {
     /// Containers being started: the engine's state reads finish a run that is not running
     /// yet (unmount the root), so the `wait` poller leaves them alone until the start is over.
     starting: Mutex<std::collections::HashSet<String>>,
+    /// Pending waits by container: when they were asked and a flag that answers them at once
+    /// (see [`Runs::release_waits_near`]).
+    waits: Mutex<HashMap<String, Vec<(Instant, Arc<AtomicBool>)>>>,
     /// Exec instances (see `exec`).
     pub(crate) execs: Mutex<HashMap<String, super::exec::ExecEntry>>,
 }
@@ -59,6 +63,31 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Runs {
+    fn add_wait(&self, id: &str) -> Arc<AtomicBool> {
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut w = lock(&self.waits);
+        let list = w.entry(id.to_string()).or_default();
+        list.retain(|(_, f)| Arc::strong_count(f) > 1);
+        list.push((Instant::now(), flag.clone()));
+        flag
+    }
+
+    /// A TTY client detached: the docker CLI cannot tell its own detach over TCP (the escape
+    /// error comes back wrapped), so after its stdin ends it waits for the output's end and
+    /// then for the container's exit. The waits asked within a few seconds of the attach
+    /// (the CLI's own: `run` asks right after attaching, `attach` right before) are answered
+    /// with 0, as a detach exits.
+    fn release_waits_near(&self, id: &str, at: Instant) {
+        if let Some(list) = lock(&self.waits).get(id) {
+            for (t, f) in list {
+                let d = if *t > at { *t - at } else { at - *t };
+                if d < Duration::from_secs(3) {
+                    f.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+
     /// Remembers the console size for a container's next start.
     pub(crate) fn set_console(&self, id: &str, h: u16, w: u16) {
         if h > 0 && w > 0 {
@@ -218,11 +247,20 @@ async fn wait(
         .await?;
     let (tx, rx) = mpsc::channel(1);
     let st2 = st.clone();
+    let released = st.runs().add_wait(&cid);
     tokio::task::spawn_blocking(move || {
         let Ok(e) = st2.engine() else { return };
         let mut ended: Option<i32> = None;
+        let answer = |code: i32| {
+            let body = json!({ "StatusCode": code, "Error": null }).to_string() + "\n";
+            let _ = tx.blocking_send(Ok(Bytes::from(body)));
+        };
         loop {
             if tx.is_closed() {
+                return;
+            }
+            if released.load(Ordering::SeqCst) {
+                answer(0);
                 return;
             }
             // Held while the state is read, so a start cannot begin in between.
@@ -258,8 +296,7 @@ async fn wait(
             };
             drop(starting);
             if let Some(code) = code {
-                let body = json!({ "StatusCode": code, "Error": null }).to_string() + "\n";
-                let _ = tx.blocking_send(Ok(Bytes::from(body)));
+                answer(code);
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -499,20 +536,28 @@ pub(crate) fn take_upgrade(req: &mut Request) -> Result<hyper::upgrade::OnUpgrad
 }
 
 /// How a hijacked client's end of stdin is handled.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 pub(crate) enum StdinEnd {
     /// Stdin is not attached.
     None,
     /// The end half-closes the container's side (its stdin closes, output goes on).
     Close,
-    /// The end detaches (a TTY client left with its detach keys): stop copying at once.
-    Detach,
+    /// The end detaches a TTY client (the docker CLI half-closes after its detach keys):
+    /// the monitor is told (so the container's stdin stays open), and the output is cut
+    /// shortly after, once the client has had the time to go on its own (closing first
+    /// would let the CLI take the end of the output for the end of the container).
+    Detach(std::path::PathBuf, Arc<dyn Fn() + Send + Sync>),
+}
+
+impl PartialEq for StdinEnd {
+    fn eq(&self, other: &Self) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
 }
 
 /// Copies a hijacked connection and a container-side stream both ways until the output
-/// ends (or, for [`StdinEnd::Detach`], the client's input ends); returns whether the client
-/// detached.
-pub(crate) async fn pump<C>(up: hyper::upgrade::Upgraded, conn: C, stdin: StdinEnd) -> bool
+/// ends (or, for [`StdinEnd::Detach`], shortly after the client's input ends).
+pub(crate) async fn pump<C>(up: hyper::upgrade::Upgraded, conn: C, stdin: StdinEnd)
 where
     C: AsyncRead + AsyncWrite + Unpin,
 {
@@ -528,16 +573,29 @@ where
             std::future::pending::<()>().await;
         }
         let _ = tokio::io::copy(&mut ur, &mut cw).await;
-        if stdin == StdinEnd::Close {
-            let _ = cw.shutdown().await;
-            std::future::pending::<()>().await;
+        match &stdin {
+            StdinEnd::Close => {
+                let _ = cw.shutdown().await;
+                std::future::pending::<()>().await;
+            }
+            StdinEnd::Detach(dir, on_detach) => {
+                let dir = dir.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    monitor::control(&dir, &monitor::Control::Detach(true))
+                })
+                .await;
+                on_detach();
+            }
+            StdinEnd::None => {}
         }
     };
     tokio::pin!(output);
     tokio::pin!(input);
     tokio::select! {
-        _ = &mut output => false,
-        _ = &mut input => true,
+        _ = &mut output => {}
+        _ = &mut input => {
+            let _ = tokio::time::timeout(Duration::from_secs(2), &mut output).await;
+        }
     }
 }
 
@@ -591,7 +649,10 @@ async fn attach(
     let stdin = match (want_stdin && rc.open_stdin, rc.tty) {
         (false, _) => StdinEnd::None,
         (true, false) => StdinEnd::Close,
-        (true, true) => StdinEnd::Detach,
+        (true, true) => {
+            let (st, id, at) = (st.clone(), c.id.clone(), Instant::now());
+            StdinEnd::Detach(dir, Arc::new(move || st.runs().release_waits_near(&id, at)))
+        }
     };
     tokio::spawn(async move {
         let Ok(up) = on_upgrade.await else { return };
@@ -602,13 +663,7 @@ async fn attach(
         let Ok(conn) = tokio::net::UnixStream::from_std(conn) else {
             return;
         };
-        let detached = pump(up, conn, stdin).await;
-        if detached {
-            let _ = tokio::task::spawn_blocking(move || {
-                monitor::control(&dir, &monitor::Control::Detach(true))
-            })
-            .await;
-        }
+        pump(up, conn, stdin).await;
     });
     Ok(upgrade_response(rc.tty))
 }
