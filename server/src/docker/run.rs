@@ -32,6 +32,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
+/// A pending wait: when it was asked, and the flag that answers it at once.
+type Wait = (Instant, Arc<AtomicBool>);
+
 /// What the Docker API remembers about running containers between requests.
 #[derive(Default)]
 pub(crate) struct Runs {
@@ -47,7 +50,7 @@ pub(crate) struct Runs {
     starting: Mutex<std::collections::HashSet<String>>,
     /// Pending waits by container: when they were asked and a flag that answers them at once
     /// (see [`Runs::release_waits_near`]).
-    waits: Mutex<HashMap<String, Vec<(Instant, Arc<AtomicBool>)>>>,
+    waits: Mutex<HashMap<String, Vec<Wait>>>,
     /// Exec instances (see `exec`).
     pub(crate) execs: Mutex<HashMap<String, super::exec::ExecEntry>>,
 }
