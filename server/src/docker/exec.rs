@@ -105,6 +105,12 @@ async fn create(
         })
         .await?;
     let exec_id = random_id();
+    if let Ok(e) = st.engine() {
+        e.emit(
+            engine::Event::new("container", "exec_create", cid.clone())
+                .with("execID", exec_id.clone()),
+        );
+    }
     let console = match b.console_size.as_deref() {
         Some([h, w]) if *h > 0 && *w > 0 => Some((*h, *w)),
         _ => None,
