@@ -1397,7 +1397,7 @@ fn docker_run_attached_streams_stdin_exit_codes_and_rm() {
 }
 
 /// Issue #13: `logs -f` follows until the container stops, `stop -t` + `wait`, `top`,
-/// `exec` (files, exit codes, a missing command), `rm -f` of a running container,
+/// `exec` (files, exit codes, a missing command), `rm -f` of a running container, `rename`,
 /// `container prune`, and the events of all that.
 #[test]
 fn docker_logs_follow_exec_top_prune_and_events() {
@@ -1477,6 +1477,14 @@ fn docker_logs_follow_exec_top_prune_and_events() {
     d.ok(&["run", "-d", "--name", "killed", "busybox", "sleep", "300"]);
     assert_eq!(d.ok(&["kill", "-s", "SIGKILL", "killed"]), "killed\n");
     assert_eq!(d.ok(&["wait", "killed"]), "137\n");
+    assert_eq!(d.ok(&["rename", "killed", "gone"]), "");
+    let names = d.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert_eq!(names, "gone\nweb\n");
+    let err = d.fail(&["rename", "gone", "web"]);
+    assert!(
+        err.contains(r#"Conflict. The container name "/web" is already in use by container"#),
+        "{err}"
+    );
     assert_eq!(d.ok(&["run", "--rm", "busybox", "true"]), "");
     let pruned = d.ok(&["container", "prune", "-f"]);
     assert!(pruned.starts_with("Deleted Containers:\n"), "{pruned}");
@@ -1515,6 +1523,7 @@ fn docker_logs_follow_exec_top_prune_and_events() {
         "die",
         "kill",
         "destroy",
+        "rename",
     ] {
         assert!(actions.contains(&a), "{a} missing from {actions:?}");
     }

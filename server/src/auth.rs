@@ -68,6 +68,7 @@ pub const ROUTE_ROLES: &[(&str, &str, Option<Role>)] = &[
     ("GET", "/containers/{id}/top", V),
     ("POST", "/containers/{id}/resize", OP),
     ("POST", "/containers/{id}/attach", OP),
+    ("POST", "/containers/{id}/rename", OP),
     ("POST", "/containers/{id}/exec", OP),
     ("POST", "/exec/{id}/start", OP),
     ("POST", "/exec/{id}/resize", OP),

@@ -671,10 +671,22 @@ async fn attach(
     Ok(upgrade_response(rc.tty))
 }
 
+/// `POST /containers/{id}/rename?name=` → 204.
+async fn rename(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<StatusCode, ApiError> {
+    let name = first(&q, "name").unwrap_or("").to_string();
+    st.run(move |e| e.rename_container(&id, &name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The routes of this module.
 pub(crate) fn routes() -> axum::Router<AppState> {
     use axum::routing::{get, post};
     axum::Router::new()
+        .route("/containers/{id}/rename", post(rename))
         .route("/containers/prune", post(prune))
         .route("/containers/{id}/start", post(start))
         .route("/containers/{id}/wait", post(wait))
