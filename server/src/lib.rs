@@ -16,7 +16,7 @@
 //! API's changes also need a JSON content type or `X-Strata-Request: 1` (see `api`).
 //!
 //! Deliberately absent (for now): TLS (so without team mode [`serve`] only listens on
-//! loopback); `stats`, `update` and `rename` of containers.
+//! loopback); `stats` and `update` of containers.
 #![deny(missing_docs)]
 #![recursion_limit = "256"]
 

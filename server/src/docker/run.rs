@@ -1,5 +1,5 @@
 //! Docker's endpoints for a container's process and its stdio: `start`, `wait`, `logs`,
-//! `top`, `resize`, `attach` and `prune`, over the engine's `run` (`stop`, `kill`, `restart`,
+//! `top`, `resize`, `attach`, `rename` and `prune`, over the engine's `run` (`stop`, `kill`, `restart`,
 //! `pause`, `unpause` are in `containers`).
 //!
 //! `attach` is moby's hijack: the request asks `Connection: Upgrade`, `Upgrade: tcp`, the
