@@ -436,6 +436,154 @@ fn rmi_refuses_the_image_of_a_running_container_even_forced() {
     assert!(out.starts_with("Untagged: busybox:latest"), "{out}");
 }
 
+/// Seed 003 with a real shell: `run -it`, install a "tool" and delete one, exit; `diff`,
+/// `commit -m -a`, `history`, and the new image runs with the change.
+#[test]
+fn seed_003_interactive_changes_committed_and_run() {
+    let s = bb_store();
+    let (screen, code) = in_terminal(
+        &s,
+        "run -it --name s3 busybox sh",
+        &[
+            "mkdir -p /usr/local/bin\\n",
+            "echo echo vim-here > /usr/local/bin/vim\\n",
+            "chmod 755 /usr/local/bin/vim\\n",
+            "rm /bin/ls\\n",
+            "exit\\n",
+        ],
+    );
+    assert_eq!(code, 0, "{screen}");
+    let diff = s.ok(&["diff", "s3"]);
+    assert!(diff.lines().any(|l| l == "A /usr/local/bin/vim"), "{diff}");
+    assert!(diff.lines().any(|l| l == "D /bin/ls"), "{diff}");
+    let id = s.ok(&[
+        "commit",
+        "-m",
+        "vim cmd added",
+        "-a",
+        "dev",
+        "s3",
+        "atguigu/myubuntu:0.0.1",
+    ]);
+    assert!(id.starts_with("sha256:"), "{id}");
+    let history = s.ok(&["history", "--no-trunc", "atguigu/myubuntu:0.0.1"]);
+    assert_eq!(
+        history.lines().count(),
+        3,
+        "one more layer than busybox's: {history}"
+    );
+    assert!(
+        history.lines().nth(1).unwrap().contains("vim cmd added"),
+        "{history}"
+    );
+    let out = s.run(&[
+        "run",
+        "--rm",
+        "atguigu/myubuntu:0.0.1",
+        "sh",
+        "-c",
+        "command -v vim; vim; ls /bin/ls",
+    ]);
+    assert_eq!(out.stdout, "/usr/local/bin/vim\nvim-here\n");
+    assert!(
+        out.stderr.contains("/bin/ls: No such file or directory"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A `strata serve` on a free loopback port, answering `/_ping`.
+fn serve(s: &Store) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = s
+        .command(&[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--web-dir",
+            "/nonexistent/web",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    until("the server", || {
+        use std::io::{Read, Write};
+        let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = c.write_all(b"GET /_ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        let mut r = String::new();
+        let _ = c.read_to_string(&mut r);
+        r.starts_with("HTTP/1.0 200") || r.starts_with("HTTP/1.1 200")
+    });
+    (child, port)
+}
+
+fn docker(port: u16, config: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("/usr/local/bin/docker")
+        .args(args)
+        .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+        .env("DOCKER_CONFIG", config)
+        .env_remove("DOCKER_CONTEXT")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// SIGKILL of the server while a container runs: the process and its monitor go on (its log
+/// keeps growing), and a new server lists it `Up` and serves its logs.
+#[test]
+fn sigkill_of_the_server_keeps_the_container_running() {
+    require("/usr/local/bin/docker");
+    let s = bb_store();
+    let config = s.scratch().join("docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let (mut a, port) = serve(&s);
+    let id = docker(
+        port,
+        &config,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "keep",
+            "busybox",
+            "sh",
+            "-c",
+            "echo one; sleep 1; echo two; sleep 300",
+        ],
+    );
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let dir = s.root().join("containers").join(id.trim());
+    let st: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+    let pid = st["pid"].as_i64().unwrap();
+    let (mut b, port) = serve(&s);
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    let ps = docker(port, &config, &["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("keep Up "), "{ps}");
+    until("the line written after the server died", || {
+        docker(port, &config, &["logs", "keep"]) == "one\ntwo\n"
+    });
+    docker(port, &config, &["stop", "-t", "0", "keep"]);
+    assert_eq!(docker(port, &config, &["wait", "keep"]), "137\n");
+    b.kill().unwrap();
+    b.wait().unwrap();
+}
+
 #[test]
 fn stop_kills_a_process_that_ignores_the_signal() {
     let s = bb_store();

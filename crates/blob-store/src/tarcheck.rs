@@ -6,6 +6,8 @@
 //! the last entry without the two zero blocks is accepted, as Go and GNU tar accept it.
 //! Anything after the end-of-archive marker is accepted unread (Docker hashes it too).
 
+use layer_diff::{c_string, header_name};
+
 const BLOCK: usize = 512;
 /// Largest PAX or GNU long-name header accepted (Go's `maxSpecialFileSize`).
 const MAX_SPECIAL: u64 = 1 << 20;
@@ -50,11 +52,11 @@ pub(crate) struct TarCheck {
     name: Vec<u8>,
     /// Data of the special header being collected.
     special: Vec<u8>,
-    /// Overrides for the next entry, from GNU long names and PAX headers.
-    next_name: Option<Vec<u8>>,
+    /// The next entry's name and link target, from GNU long names and PAX headers (its
+    /// `records` are not kept: any number of headers may precede an entry).
+    ext: layer_diff::Extensions,
+    /// The next entry's size, from a PAX `size`.
     next_size: Option<u64>,
-    /// The next entry's link target, from a GNU long link name or a PAX `linkpath`.
-    next_link: Option<Vec<u8>>,
     /// The next entry's (sparse) real size, from a PAX `GNU.sparse.realsize`.
     next_real_size: Option<u64>,
     /// The layer's size as Docker measures it.
@@ -75,9 +77,8 @@ impl TarCheck {
             pos: 0,
             name: Vec::new(),
             special: Vec::new(),
-            next_name: None,
+            ext: Default::default(),
             next_size: None,
-            next_link: None,
             next_real_size: None,
             content: Default::default(),
             holes: 0,
@@ -253,14 +254,15 @@ impl TarCheck {
                     }
                     _ => {}
                 }
-                self.name = match self.next_name.take() {
+                let ext = std::mem::take(&mut self.ext);
+                self.name = match ext.name {
                     Some(n) => n,
                     None => header_name(b),
                 };
                 let size = self.next_size.take().unwrap_or(size);
-                let link = match self.next_link.take() {
+                let link = match ext.link {
                     Some(l) => l,
-                    None => c_string(&b[157..257]),
+                    None => c_string(&b[157..257]).to_vec(),
                 };
                 let real_size = match self.next_real_size.take() {
                     Some(r) => r,
@@ -359,34 +361,21 @@ impl TarCheck {
 
     fn finish_special(&mut self, kind: u8, off: u64) -> Result<(), String> {
         match kind {
-            b'L' => self.next_name = Some(c_string(&self.special)),
-            b'K' => self.next_link = Some(c_string(&self.special)),
-            b'x' => {
-                let bad = || format!("malformed PAX header at offset {off}");
-                let (mut path, mut sparse_name) = (None, None);
-                let mut rest = &self.special[..];
-                while !rest.is_empty() {
-                    // "<len> <key>=<value>\n", len counting the whole record.
-                    let sp = rest.iter().position(|&c| c == b' ').ok_or_else(bad)?;
-                    let len: usize = std::str::from_utf8(&rest[..sp])
-                        .ok()
-                        .and_then(|s| s.parse().ok())
-                        .ok_or_else(bad)?;
-                    if len <= sp + 1 || len > rest.len() || rest[len - 1] != b'\n' {
-                        return Err(bad());
-                    }
-                    let rec = &rest[sp + 1..len - 1];
-                    let eq = rec.iter().position(|&c| c == b'=').ok_or_else(bad)?;
-                    let (key, value) = (&rec[..eq], &rec[eq + 1..]);
+            b'L' | b'K' | b'x' => {
+                // Names and link targets as every reader of a layer takes them
+                // (`layer_diff::Extensions`): PAX records read by length, the later extension
+                // winning.
+                self.ext
+                    .apply(kind, &self.special)
+                    .map_err(|e| format!("malformed PAX header at offset {off}: {e}"))?;
+                self.ext.records.clear();
+                // Well-formed: `apply` read every record.
+                for (key, value) in layer_diff::pax_records(&self.special).flatten() {
                     match key {
-                        b"path" => path = Some(value.to_vec()),
-                        b"linkpath" => self.next_link = Some(value.to_vec()),
                         b"GNU.sparse.realsize" | b"GNU.sparse.size" => {
                             self.next_real_size =
                                 std::str::from_utf8(value).ok().and_then(|v| v.parse().ok())
                         }
-                        // The real name of a PAX-format sparse file: it wins over `path`.
-                        b"GNU.sparse.name" => sparse_name = Some(value.to_vec()),
                         b"size" => {
                             let size = std::str::from_utf8(value)
                                 .ok()
@@ -399,10 +388,6 @@ impl TarCheck {
                         }
                         _ => {}
                     }
-                    rest = &rest[len..];
-                }
-                if let Some(name) = sparse_name.or(path) {
-                    self.next_name = Some(name);
                 }
             }
             _ => {} // 'g' (global PAX): nothing that moves data.
@@ -492,24 +477,6 @@ fn parse_numeric(field: &[u8]) -> Option<i64> {
         }
         _ => parse_octal(field),
     }
-}
-
-/// The entry's name from the header: `prefix/name` for POSIX ustar, else `name`.
-fn header_name(b: &[u8; BLOCK]) -> Vec<u8> {
-    let name = c_string(&b[..100]);
-    if &b[257..263] == b"ustar\0" {
-        let prefix = c_string(&b[345..500]);
-        if !prefix.is_empty() {
-            return [&prefix[..], b"/", &name[..]].concat();
-        }
-    }
-    name
-}
-
-/// A GNU long name's data ends at its first NUL (usually the last byte).
-fn c_string(b: &[u8]) -> Vec<u8> {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    b[..end].to_vec()
 }
 
 /// A name for messages: Rust's escaped debug form of its bytes read as UTF-8, non-UTF-8 bytes

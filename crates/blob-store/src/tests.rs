@@ -1090,3 +1090,37 @@ fn sparse_holes_are_bounded() {
     e.read_to_end(&mut all).unwrap();
     assert_eq!(all.len(), 1 << 20);
 }
+
+#[test]
+fn layer_pax_records_are_read_by_length() {
+    let (_dir, s) = store();
+    let pax_then_file = |records: &[u8]| {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut x = tar::Header::new_ustar();
+        x.set_entry_type(tar::EntryType::XHeader);
+        x.set_size(records.len() as u64);
+        x.set_path("PaxHeaders/f").unwrap();
+        x.set_cksum();
+        b.append(&x, records).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        h.set_path("f").unwrap();
+        h.set_cksum();
+        b.append(&h, &b"abc"[..]).unwrap();
+        b.into_inner().unwrap()
+    };
+    // A name holding a newline (its record's length counts it) is a name like any other.
+    assert!(ingest_layer(&s, Cursor::new(pax_then_file(b"13 path=a\nbc\n"))).is_ok());
+    // A record whose length stops before the newline in its value leaves "bc\n": refused,
+    // saying why, and nothing more is stored.
+    let (dir2, s2) = store();
+    let err = ingest_layer(&s2, Cursor::new(pax_then_file(b"10 path=a\nbc\n"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert!(
+        err.to_string().contains(
+            "malformed PAX header at offset 0: malformed PAX record at byte 10: no length"
+        ),
+        "{err}"
+    );
+    assert_empty(dir2.path());
+}

@@ -281,56 +281,76 @@ impl Engine {
 
     fn read_archive(&self, r: impl Read) -> Result<Archive> {
         let io = |e: std::io::Error| EngineError::invalid(format!("invalid archive: {e}"));
-        let mut ar = tar::Archive::new(r);
+        // Names as every layer reader takes them: PAX records read by length.
+        let tap = layer_diff::HeaderTap::new();
+        let mut ar = tar::Archive::new(tap.reader(r));
         let mut out = Archive::default();
         let mut buf = vec![0u8; 1 << 20];
-        for entry in ar.entries().map_err(io)? {
-            let mut entry = entry.map_err(io)?;
-            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let Some(path) = clean(&raw) else { continue };
-            if path.is_empty() {
-                continue;
-            }
-            match entry.header().entry_type() {
-                tar::EntryType::Regular | tar::EntryType::Continuous => {
-                    let size = entry.size();
-                    if size > MAX_JSON_SIZE && METADATA_FILES.contains(&path.as_str()) {
-                        // Refused by its declared size, before any of it is read.
-                        return Err(too_large(&path, size));
-                    }
-                    if size <= IN_MEMORY_LIMIT {
-                        let mut v = Vec::with_capacity(size as usize);
-                        entry.read_to_end(&mut v).map_err(io)?;
-                        out.files.insert(path, File::Mem(v));
-                    } else {
-                        let file = self.store_large(&path, &mut entry, size, &mut buf)?;
-                        out.files.insert(path, file);
-                    }
-                }
-                tar::EntryType::Symlink | tar::EntryType::Link => {
-                    let Some(target) = entry.link_name_bytes() else {
-                        continue;
-                    };
-                    let target = String::from_utf8_lossy(&target).into_owned();
-                    let resolved = if entry.header().entry_type() == tar::EntryType::Link
-                        || target.starts_with('/')
-                    {
-                        // hard links name archive paths; absolute symlinks are not followed
-                        if target.starts_with('/') {
-                            None
-                        } else {
-                            clean(&target)
-                        }
-                    } else {
-                        let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-                        clean(&format!("{dir}/{target}"))
-                    };
-                    out.links.insert(path, resolved);
-                }
-                _ => {}
-            }
+        let mut entries = ar.entries().map_err(io)?;
+        while let Some(next) = tap.next(&mut entries) {
+            let (mut entry, heads) = next.map_err(io)?;
+            self.read_archive_entry(&mut entry, &heads, &mut out, &mut buf)?;
+            // The tap needs each entry's data read to its end before the next header.
+            std::io::copy(&mut entry, &mut std::io::sink()).map_err(io)?;
         }
         Ok(out)
+    }
+
+    /// One entry of a `docker save` archive into `out`.
+    fn read_archive_entry(
+        &self,
+        entry: &mut tar::Entry<'_, impl Read>,
+        heads: &layer_diff::EntryHeaders,
+        out: &mut Archive,
+        buf: &mut [u8],
+    ) -> Result<()> {
+        let io = |e: std::io::Error| EngineError::invalid(format!("invalid archive: {e}"));
+        let raw = String::from_utf8_lossy(&heads.path).into_owned();
+        let Some(path) = clean(&raw) else {
+            return Ok(());
+        };
+        if path.is_empty() {
+            return Ok(());
+        }
+        match heads.header.entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let size = entry.size();
+                if size > MAX_JSON_SIZE && METADATA_FILES.contains(&path.as_str()) {
+                    // Refused by its declared size, before any of it is read.
+                    return Err(too_large(&path, size));
+                }
+                if size <= IN_MEMORY_LIMIT {
+                    let mut v = Vec::with_capacity(size as usize);
+                    entry.read_to_end(&mut v).map_err(io)?;
+                    out.files.insert(path, File::Mem(v));
+                } else {
+                    let file = self.store_large(&path, entry, size, buf)?;
+                    out.files.insert(path, file);
+                }
+            }
+            tar::EntryType::Symlink | tar::EntryType::Link => {
+                if heads.link.is_empty() {
+                    return Ok(());
+                }
+                let target = String::from_utf8_lossy(&heads.link).into_owned();
+                let resolved = if heads.header.entry_type() == tar::EntryType::Link
+                    || target.starts_with('/')
+                {
+                    // hard links name archive paths; absolute symlinks are not followed
+                    if target.starts_with('/') {
+                        None
+                    } else {
+                        clean(&target)
+                    }
+                } else {
+                    let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+                    clean(&format!("{dir}/{target}"))
+                };
+                out.links.insert(path, resolved);
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Streams a large archive file into the blob store. A file whose archive path names its

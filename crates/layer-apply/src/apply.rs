@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use layer_diff::{NameClass, NameError};
+use layer_diff::{EntryHeaders, HeaderTap, NameClass, NameError};
 use tar::EntryType;
 
 use crate::name::{classify, components, join, show, Base};
@@ -100,10 +100,13 @@ fn run(
         remaining: Cell::new(None),
         tripped: Cell::new(false),
     };
-    let mut archive = tar::Archive::new(Guarded {
+    // PAX records and names are read by length, as ingest's checker reads them
+    // (`layer_diff::HeaderTap`), never by the tar crate's own PAX parser.
+    let tap = HeaderTap::new();
+    let mut archive = tar::Archive::new(tap.reader(Guarded {
         inner: r,
         budget: &budget,
-    });
+    }));
     let mut entries = archive
         .entries()
         .map_err(|source| ApplyError::Tar { source })?;
@@ -123,11 +126,11 @@ fn run(
     };
     loop {
         budget.remaining.set(Some(MAX_ENTRY_METADATA));
-        let next = entries.next();
+        let next = tap.next(&mut entries);
         budget.remaining.set(None);
-        let mut entry = match next {
+        let (mut entry, heads) = match next {
             None => break,
-            Some(Ok(entry)) => entry,
+            Some(Ok(next)) => next,
             Some(Err(_)) if budget.tripped.get() => {
                 return Err(ApplyError::MetadataTooLarge {
                     limit: MAX_ENTRY_METADATA,
@@ -135,7 +138,7 @@ fn run(
             }
             Some(Err(source)) => return Err(ApplyError::Tar { source }),
         };
-        applier.entry(&mut entry)?;
+        applier.entry(&mut entry, &heads)?;
         // Whatever the entry declared and was not used (data on a directory, say) is skipped
         // here, outside the metadata budget.
         io::copy(&mut entry, &mut io::sink()).map_err(|source| ApplyError::Tar { source })?;
@@ -217,7 +220,11 @@ fn type_flag(ty: EntryType) -> String {
 }
 
 impl Applier<'_> {
-    fn entry<R: Read>(&mut self, e: &mut tar::Entry<'_, R>) -> Result<(), ApplyError> {
+    fn entry<R: Read>(
+        &mut self,
+        e: &mut tar::Entry<'_, R>,
+        h: &EntryHeaders,
+    ) -> Result<(), ApplyError> {
         let limits = &self.opts.limits;
         self.stats.entries += 1;
         if self.stats.entries > limits.max_entries {
@@ -225,7 +232,7 @@ impl Applier<'_> {
                 limit: limits.max_entries,
             });
         }
-        let raw = e.path_bytes().into_owned();
+        let raw = h.path.clone();
         if raw.is_empty() {
             return Ok(());
         }
@@ -248,7 +255,7 @@ impl Applier<'_> {
                 limit: limits.max_name_len,
             });
         }
-        let ty = e.header().entry_type();
+        let ty = h.header.entry_type();
         if ty.is_pax_global_extensions() {
             return Ok(());
         }
@@ -281,14 +288,14 @@ impl Applier<'_> {
             }
             (Mode::Unpack, Base::Whiteout(_) | Base::Opaque) => {
                 self.stats.whiteouts += 1;
-                let meta = read_meta(e, &raw)?;
+                let meta = read_meta(h, &raw)?;
                 let (dir, _) = self.parent(parent, &raw)?;
                 self.file(dir.as_fd(), base, &raw, None::<&mut io::Empty>, 0, &meta)?;
                 self.written.insert(join(&parts));
                 Ok(())
             }
             (_, Base::Plain | Base::Meta) => {
-                if self.node(e, ty, &parts, &raw)? {
+                if self.node(e, h, ty, &parts, &raw)? {
                     self.written.insert(join(&parts));
                 }
                 Ok(())
@@ -300,6 +307,7 @@ impl Applier<'_> {
     fn node<R: Read>(
         &mut self,
         e: &mut tar::Entry<'_, R>,
+        h: &EntryHeaders,
         ty: EntryType,
         parts: &[&[u8]],
         raw: &[u8],
@@ -317,12 +325,12 @@ impl Applier<'_> {
                         size,
                     });
                 }
-                let meta = read_meta(e, raw)?;
+                let meta = read_meta(h, raw)?;
                 let (dir, _) = self.parent(parent, raw)?;
                 self.file(dir.as_fd(), base, raw, Some(e), size, &meta)?;
             }
             EntryType::Directory => {
-                let meta = read_meta(e, raw)?;
+                let meta = read_meta(h, raw)?;
                 let (dir, mut path) = self.parent(parent, raw)?;
                 if !path.is_empty() {
                     path.push(b'/');
@@ -331,13 +339,13 @@ impl Applier<'_> {
                 self.dir(dir.as_fd(), base, path, raw, meta)?;
             }
             EntryType::Symlink => {
-                let target = self.link_target(e, raw, "symlink without a target")?;
-                let meta = read_meta(e, raw)?;
+                let target = self.link_target(h, raw, "symlink without a target")?;
+                let meta = read_meta(h, raw)?;
                 let (dir, _) = self.parent(parent, raw)?;
                 self.symlink(dir.as_fd(), base, &target, raw, &meta)?;
             }
             EntryType::Link => {
-                let target = self.link_target(e, raw, "hardlink without a target")?;
+                let target = self.link_target(h, raw, "hardlink without a target")?;
                 self.hardlink(parent, base, &target, raw)?;
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
@@ -348,7 +356,7 @@ impl Applier<'_> {
                 let (kind, dev) = match ty {
                     EntryType::Fifo => (libc::S_IFIFO, 0),
                     _ => {
-                        let h = e.header();
+                        let h = &h.header;
                         let major = h.device_major().map_err(tar_err)?.unwrap_or(0);
                         let minor = h.device_minor().map_err(tar_err)?.unwrap_or(0);
                         let kind = if ty == EntryType::Char {
@@ -359,7 +367,7 @@ impl Applier<'_> {
                         (kind, libc::makedev(major, minor))
                     }
                 };
-                let meta = read_meta(e, raw)?;
+                let meta = read_meta(h, raw)?;
                 let (dir, _) = self.parent(parent, raw)?;
                 self.device(dir.as_fd(), base, kind, dev, raw, &meta)?;
             }
@@ -373,16 +381,13 @@ impl Applier<'_> {
         Ok(true)
     }
 
-    fn link_target<R: Read>(
+    fn link_target(
         &self,
-        e: &tar::Entry<'_, R>,
+        h: &EntryHeaders,
         raw: &[u8],
         missing: &str,
     ) -> Result<Vec<u8>, ApplyError> {
-        let target = e
-            .link_name_bytes()
-            .map(|t| t.into_owned())
-            .unwrap_or_default();
+        let target = h.link.clone();
         if target.is_empty() {
             return Err(invalid(raw, missing));
         }
@@ -932,29 +937,26 @@ fn copy_exact(r: &mut impl Read, file: &mut File, size: u64, raw: &[u8]) -> Resu
 }
 
 /// Mode, owner, times and xattrs of an entry.
-fn read_meta<R: Read>(e: &mut tar::Entry<'_, R>, raw: &[u8]) -> Result<Meta, ApplyError> {
-    let h = e.header();
+fn read_meta(heads: &EntryHeaders, raw: &[u8]) -> Result<Meta, ApplyError> {
+    let h = &heads.header;
     let old = h.as_old();
     let mode = blank_is_zero(h.mode().map(u64::from), &old.mode)? as u32 & 0o7777;
-    let uid = u32::try_from(blank_is_zero(h.uid(), &old.uid)?)
+    let uid = u32::try_from(heads.uid().map_err(tar_err)?)
         .map_err(|_| invalid(raw, "uid does not fit in 32 bits"))?;
-    let gid = u32::try_from(blank_is_zero(h.gid(), &old.gid)?)
+    let gid = u32::try_from(heads.gid().map_err(tar_err)?)
         .map_err(|_| invalid(raw, "gid does not fit in 32 bits"))?;
     let mtime = blank_is_zero(h.mtime(), &old.mtime)?;
     let mut mtime = (i64::try_from(mtime).unwrap_or(i64::MAX), 0i64);
     let mut xattrs = Vec::new();
-    if let Some(exts) = e.pax_extensions().map_err(tar_err)? {
-        for ext in exts {
-            let ext = ext.map_err(tar_err)?;
-            let key = ext.key_bytes();
-            if key == b"mtime" {
-                if let Some(t) = parse_pax_time(ext.value_bytes()) {
-                    mtime = t;
-                }
-            } else if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
-                if xattr_allowed(name) {
-                    xattrs.push((name.to_vec(), ext.value_bytes().to_vec()));
-                }
+    // PAX records as read by length (`layer_diff::pax_records`), in order.
+    for (key, value) in &heads.ext.records {
+        if key == b"mtime" {
+            if let Some(t) = parse_pax_time(value) {
+                mtime = t;
+            }
+        } else if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
+            if xattr_allowed(name) {
+                xattrs.push((name.to_vec(), value.clone()));
             }
         }
     }

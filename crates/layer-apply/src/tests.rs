@@ -1882,3 +1882,145 @@ fn apply_on_takes_names_as_long_as_name_max() {
     .unwrap();
     assert_eq!(fs::read(l[1].join(&long).join(&long)).unwrap(), b"x");
 }
+
+// ---------------------------------------------------------------------------------------------
+// PAX records are read by their length
+
+/// A changeset whose names, link target and xattr value hold newline bytes, long enough that
+/// the layer writer puts them in PAX records.
+fn newline_changeset() -> layer_diff::Changeset {
+    let long = format!("{}\n{}", "b".repeat(80), "b".repeat(80));
+    let target = format!("../{}\n{}", "t".repeat(70), "u".repeat(70));
+    [
+        layer_diff::Entry::dir("g").with_mtime(T as i64),
+        layer_diff::Entry::file(format!("g/{long}"), "data\n").with_mtime(T as i64),
+        layer_diff::Entry::file("g/caps", "x")
+            .with_mtime(T as i64)
+            .with_xattr("user.bin", b"\x01\n\x00\n2".to_vec()),
+        layer_diff::Entry::symlink(format!("g/l\n{long}"), target).with_mtime(T as i64),
+    ]
+    .into_iter()
+    .collect()
+}
+
+#[test]
+fn newline_in_pax_values_applies_and_packs_back_byte_exact() {
+    let cs = newline_changeset();
+    let layer = layer_diff::write_changeset(&cs, &|_| None, Vec::new()).unwrap();
+    let long = format!("{}\n{}", "b".repeat(80), "b".repeat(80));
+    let check = |dir: &Path, how: &str| {
+        let g = dir.join("g");
+        assert_eq!(fs::read(g.join(&long)).unwrap(), b"data\n", "{how}");
+        let link = fs::read_link(g.join(format!("l\n{long}"))).unwrap();
+        assert_eq!(
+            link.as_os_str().as_bytes(),
+            format!("../{}\n{}", "t".repeat(70), "u".repeat(70)).as_bytes(),
+            "{how}"
+        );
+        let c = CString::new(g.join("caps").as_os_str().as_bytes()).unwrap();
+        let got = crate::sys::lxattrs(&c).unwrap();
+        assert!(
+            got.contains(&(b"user.bin".to_vec(), b"\x01\n\x00\n2".to_vec())),
+            "{how}: {got:?}"
+        );
+        // Nothing else was created under a name the tar crate would have taken.
+        let mut names: Vec<Vec<u8>> = fs::read_dir(&g)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().as_bytes().to_vec())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 3, "{how}: {names:?}");
+    };
+    both(|resolver| {
+        let merged = tempfile::tempdir().unwrap();
+        apply(merged.path(), layer.as_slice(), &opts(Mode::Merge)).unwrap();
+        check(merged.path(), &format!("{resolver} merge"));
+        let unpacked = tempfile::tempdir().unwrap();
+        apply(unpacked.path(), layer.as_slice(), &opts(Mode::Unpack)).unwrap();
+        check(unpacked.path(), &format!("{resolver} unpack"));
+        let sb = Sandbox::new();
+        let dirs = stack_dirs(&sb, 2);
+        apply_on(&dirs[1], &[&dirs[0]], layer.as_slice(), &opts(Mode::Unpack)).unwrap();
+        check(&dirs[1], &format!("{resolver} apply_on"));
+
+        // Packed again, the tree reads to the same changeset, which writes the same bytes.
+        let mut packed = Vec::new();
+        pack_dir(merged.path(), &mut packed).unwrap();
+        let back: layer_diff::Changeset = layer_diff::read_changeset(packed.as_slice())
+            .unwrap()
+            .iter()
+            .filter(|e| !e.path.is_empty())
+            .cloned()
+            .collect();
+        let again = layer_diff::write_changeset(&back, &|_| None, Vec::new()).unwrap();
+        assert!(again == layer, "{resolver}: {back}");
+    });
+}
+
+/// A PAX header with this data, then an empty regular file `plain`.
+fn raw_pax_layer(data: &[u8]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut x = Header::new_ustar();
+    x.set_entry_type(EntryType::XHeader);
+    x.set_size(data.len() as u64);
+    x.set_path("PaxHeaders/plain").unwrap();
+    x.set_cksum();
+    b.append(&x, data).unwrap();
+    let mut h = header(EntryType::Regular, 0o644);
+    b.append_data(&mut h, "plain", std::io::empty()).unwrap();
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn pax_record_whose_length_disagrees_is_refused() {
+    // "path=a\nb" in a record whose length stops at the first newline (leaving "b\n"), a
+    // length that ends inside the value, one that runs past the header.
+    for data in [&b"10 path=a\nb\n"[..], b"9 path=abc\n", b"30 path=ab\n"] {
+        let dir = tempfile::tempdir().unwrap();
+        let err = apply(
+            dir.path(),
+            raw_pax_layer(data).as_slice(),
+            &opts(Mode::Merge),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("malformed PAX record"),
+            "{}: {text}",
+            data.escape_ascii()
+        );
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{text}");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "{text}");
+    }
+    // Well-formed, the same header applies its name.
+    let dir = tempfile::tempdir().unwrap();
+    let data = b"13 path=a\nbc\n";
+    apply(
+        dir.path(),
+        raw_pax_layer(data).as_slice(),
+        &opts(Mode::Merge),
+    )
+    .unwrap();
+    assert!(dir.path().join("a\nbc").exists());
+}
+
+#[test]
+fn xattr_value_with_a_newline_byte_applies() {
+    // A binary value (file capabilities often hold 0x0a) in a PAX record.
+    let value: &[u8] = b"\x00\x00\x00\x02\n\x00\x00\x00";
+    let dir = tempfile::tempdir().unwrap();
+    apply_ok(
+        dir.path(),
+        Layer::new()
+            .pax(&[("SCHILY.xattr.user.cap", value), ("mtime", b"1600000001.5")])
+            .file("f", b"x"),
+    );
+    let c = CString::new(dir.path().join("f").as_os_str().as_bytes()).unwrap();
+    let got = crate::sys::lxattrs(&c).unwrap();
+    assert!(
+        got.contains(&(b"user.cap".to_vec(), value.to_vec())),
+        "{got:?}"
+    );
+    let md = fs::metadata(dir.path().join("f")).unwrap();
+    assert_eq!(md.mtime(), 1_600_000_001);
+}

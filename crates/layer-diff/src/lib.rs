@@ -11,6 +11,9 @@
 //!   [`EntryKind::Opaque`] entries on the path they affect. Small files keep their bytes
 //!   ([`Content::Inline`]); larger ones only their sha256 ([`Content::Digest`]), hashed while
 //!   streaming ([`ReadOptions`]).
+//! - [`HeaderTap`], [`Extensions`] and [`pax_records`] read the extended headers in front of an
+//!   entry (PAX records by their length prefix, GNU long names) the one way every tar reader of
+//!   the project shares, whatever bytes (`\n` included) a value holds.
 //! - [`write_changeset`] encodes deterministically: the same changeset always gives the same
 //!   bytes (canonical order with whiteouts before their siblings and opaque markers first in
 //!   their directory, fixed header fields, PAX only where ustar cannot hold a value).
@@ -42,6 +45,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod header;
 mod model;
 mod name;
 mod path;
@@ -49,6 +53,10 @@ mod read;
 mod write;
 
 pub use error::{DiffError, ErrorKind};
+pub use header::{
+    c_string, header_name, pax_records, EntryHeaders, Extensions, HeaderTap, PaxError, PaxRecords,
+    Tapped,
+};
 pub use model::{Changeset, Content, Entry, EntryKind};
 pub use name::{
     check_name, name_bytes, name_from_bytes, NameClass, NameError, MAX_NAME_LEN, MAX_PATH_LEN,

@@ -1,5 +1,6 @@
 //! Decoding a layer tar into a [`Changeset`].
 
+use crate::header::{EntryHeaders, HeaderTap};
 use crate::name::{check_name, name_from_bytes, NameClass};
 use crate::path::{normalize_path, parse_tar_name, TarName};
 use crate::{Changeset, Content, DiffError, Entry, EntryKind};
@@ -44,158 +45,148 @@ pub fn read_changeset<R: Read>(r: R) -> Result<Changeset, DiffError> {
 /// later entry wins, as when extracting. PAX global headers are skipped; uid, gid, size, mtime,
 /// path, linkpath and `SCHILY.xattr.*` records are honoured. User and group names are not kept.
 pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Changeset, DiffError> {
-    let mut archive = tar::Archive::new(r);
-    let entries = archive
+    // PAX records are read by their length, names as ingest's checker takes them
+    // (`crate::header`), not as the `tar` crate would.
+    let tap = HeaderTap::new();
+    let mut archive = tar::Archive::new(tap.reader(r));
+    let mut entries = archive
         .entries()
         .map_err(|e| DiffError::read("opening the archive", e))?;
     let mut cs = Changeset::new();
-    for item in entries {
-        let mut te = item.map_err(|e| DiffError::read("reading the next header", e))?;
-        let ty = te.header().entry_type();
-        if ty.is_pax_global_extensions() {
-            continue;
-        }
-        // Names are bytes; one that is not UTF-8 is carried escaped (see `crate::name`).
-        let raw_bytes = te.path_bytes().into_owned();
-        let raw = name_from_bytes(&raw_bytes).into_owned();
-        let is_dir = ty == EntryType::Directory
-            || (matches!(
-                ty,
-                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
-            ) && raw_bytes.ends_with(b"/"));
-        match check_name(&raw_bytes, is_dir).map_err(|e| DiffError::path(&raw, e.reason()))? {
-            // The root named by a non-directory (or by nothing), and AUFS metadata: skipped,
-            // as ingest warned.
-            NameClass::SkippedRoot | NameClass::AufsMeta => continue,
-            NameClass::Entry | NameClass::RootDir => {}
-        }
-        let pax = pax_records(&mut te, &raw)?;
-        let (path, marker) = match parse_tar_name(&raw)? {
-            TarName::Meta => continue,
-            TarName::Path(p) => (p, None),
-            TarName::Whiteout(p) => (p, Some(EntryKind::Whiteout)),
-            TarName::Opaque(p) => (p, Some(EntryKind::Opaque)),
-        };
-        let header = te.header();
-        let bad = |e: io::Error| DiffError::read(format!("entry {raw:?}"), e);
-        let old = header.as_old();
-        let mode =
-            blank_is_zero(header.mode().map(u64::from), &old.mode).map_err(bad)? as u32 & 0o7777;
-        let uid = id(
-            blank_is_zero(header.uid(), &old.uid).map_err(bad)?,
-            &raw,
-            "uid",
-        )?;
-        let gid = id(
-            blank_is_zero(header.gid(), &old.gid).map_err(bad)?,
-            &raw,
-            "gid",
-        )?;
-        let mtime = match pax.get("mtime") {
-            Some(value) => pax_time(value).ok_or_else(|| {
-                DiffError::entry(
-                    &raw,
-                    format!("bad PAX mtime {:?}", String::from_utf8_lossy(value)),
-                )
-            })?,
-            None => i64::try_from(blank_is_zero(header.mtime(), &old.mtime).map_err(bad)?)
-                .map_err(|_| DiffError::entry(&raw, "mtime out of range"))?,
-        };
-        let xattrs: BTreeMap<String, Vec<u8>> = pax
-            .iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix("SCHILY.xattr.")?.to_string(), v.clone())))
-            .collect();
-        let link = || -> Result<String, DiffError> {
-            let bytes = te.link_name_bytes().unwrap_or_default();
-            Ok(name_from_bytes(&bytes).into_owned())
-        };
-        let device = || -> Result<(u32, u32), DiffError> {
-            let major = header.device_major().map_err(bad)?.unwrap_or(0);
-            let minor = header.device_minor().map_err(bad)?.unwrap_or(0);
-            Ok((major, minor))
-        };
-        let kind = match marker {
-            Some(marker) => marker,
-            None => match ty {
-                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
-                    if raw.ends_with('/') =>
-                {
-                    EntryKind::Dir
-                }
-                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                    EntryKind::File {
-                        size: 0,
-                        content: Content::Inline(Vec::new()),
-                    }
-                }
-                EntryType::Directory => EntryKind::Dir,
-                EntryType::Symlink => EntryKind::Symlink { target: link()? },
-                EntryType::Link => {
-                    let target = normalize_path(&link()?)?;
-                    if target.is_empty() {
-                        return Err(DiffError::entry(&raw, "hardlink to the root"));
-                    }
-                    EntryKind::Hardlink { target }
-                }
-                EntryType::Char => {
-                    let (major, minor) = device()?;
-                    EntryKind::CharDevice { major, minor }
-                }
-                EntryType::Block => {
-                    let (major, minor) = device()?;
-                    EntryKind::BlockDevice { major, minor }
-                }
-                EntryType::Fifo => EntryKind::Fifo,
-                other => {
-                    return Err(DiffError::UnsupportedType {
-                        path: raw.clone(),
-                        type_flag: other.as_byte() as char,
-                    })
-                }
-            },
-        };
-        let kind = match kind {
-            EntryKind::Dir | EntryKind::Opaque => kind,
-            _ if path.is_empty() => {
-                return Err(DiffError::entry(&raw, "the root must be a directory"))
-            }
-            EntryKind::File { .. } => read_file(&mut te, &raw, options)?,
-            _ => kind,
-        };
-        cs.push(Entry {
-            path,
-            kind,
-            mode,
-            uid,
-            gid,
-            mtime,
-            xattrs,
-        });
+    while let Some(item) = tap.next(&mut entries) {
+        let (mut te, heads) = item.map_err(|e| DiffError::read("reading the next header", e))?;
+        read_entry(&mut te, &heads, options, &mut cs)?;
+        // The tap needs each entry's data read to its end before the next header.
+        io::copy(&mut te, &mut io::sink())
+            .map_err(|e| DiffError::read("skipping entry data", e))?;
     }
     cs.dedup_last_wins();
     cs.sort();
     Ok(cs)
 }
 
-/// The PAX records that describe this entry (tar-rs already applied size, uid, gid, path and
-/// linkpath; we need mtime and xattrs).
-fn pax_records<R: Read>(
+/// Reads one entry into `cs` (or skips it).
+fn read_entry<R: Read>(
     te: &mut tar::Entry<'_, R>,
-    raw: &str,
-) -> Result<BTreeMap<String, Vec<u8>>, DiffError> {
-    let mut records = BTreeMap::new();
-    let Some(exts) = te
-        .pax_extensions()
-        .map_err(|e| DiffError::read(format!("entry {raw:?}: PAX header"), e))?
-    else {
-        return Ok(records);
+    heads: &EntryHeaders,
+    options: &ReadOptions,
+    cs: &mut Changeset,
+) -> Result<(), DiffError> {
+    let ty = heads.header.entry_type();
+    if ty.is_pax_global_extensions() {
+        return Ok(());
+    }
+    // Names are bytes; one that is not UTF-8 is carried escaped (see `crate::name`).
+    let raw_bytes = heads.path.clone();
+    let raw = name_from_bytes(&raw_bytes).into_owned();
+    let is_dir = ty == EntryType::Directory
+        || (matches!(
+            ty,
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+        ) && raw_bytes.ends_with(b"/"));
+    match check_name(&raw_bytes, is_dir).map_err(|e| DiffError::path(&raw, e.reason()))? {
+        // The root named by a non-directory (or by nothing), and AUFS metadata: skipped,
+        // as ingest warned.
+        NameClass::SkippedRoot | NameClass::AufsMeta => return Ok(()),
+        NameClass::Entry | NameClass::RootDir => {}
+    }
+    let pax = pax_records(heads, &raw)?;
+    let (path, marker) = match parse_tar_name(&raw)? {
+        TarName::Meta => return Ok(()),
+        TarName::Path(p) => (p, None),
+        TarName::Whiteout(p) => (p, Some(EntryKind::Whiteout)),
+        TarName::Opaque(p) => (p, Some(EntryKind::Opaque)),
     };
-    for ext in exts {
-        let ext = ext.map_err(|e| DiffError::read(format!("entry {raw:?}: PAX record"), e))?;
-        let key = ext
-            .key()
-            .map_err(|_| DiffError::entry(raw, "PAX key is not UTF-8"))?;
-        records.insert(key.to_string(), ext.value_bytes().to_vec());
+    let header = &heads.header;
+    let bad = |e: io::Error| DiffError::read(format!("entry {raw:?}"), e);
+    let old = header.as_old();
+    let mode = blank_is_zero(header.mode().map(u64::from), &old.mode).map_err(bad)? as u32 & 0o7777;
+    let uid = id(heads.uid().map_err(bad)?, &raw, "uid")?;
+    let gid = id(heads.gid().map_err(bad)?, &raw, "gid")?;
+    let mtime = match pax.get("mtime") {
+        Some(value) => pax_time(value).ok_or_else(|| {
+            DiffError::entry(
+                &raw,
+                format!("bad PAX mtime {:?}", String::from_utf8_lossy(value)),
+            )
+        })?,
+        None => i64::try_from(blank_is_zero(header.mtime(), &old.mtime).map_err(bad)?)
+            .map_err(|_| DiffError::entry(&raw, "mtime out of range"))?,
+    };
+    let xattrs: BTreeMap<String, Vec<u8>> = pax
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("SCHILY.xattr.")?.to_string(), v.clone())))
+        .collect();
+    let link = || -> Result<String, DiffError> { Ok(name_from_bytes(&heads.link).into_owned()) };
+    let device = || -> Result<(u32, u32), DiffError> {
+        let major = header.device_major().map_err(bad)?.unwrap_or(0);
+        let minor = header.device_minor().map_err(bad)?.unwrap_or(0);
+        Ok((major, minor))
+    };
+    let kind = match marker {
+        Some(marker) => marker,
+        None => match ty {
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+                if raw.ends_with('/') =>
+            {
+                EntryKind::Dir
+            }
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => EntryKind::File {
+                size: 0,
+                content: Content::Inline(Vec::new()),
+            },
+            EntryType::Directory => EntryKind::Dir,
+            EntryType::Symlink => EntryKind::Symlink { target: link()? },
+            EntryType::Link => {
+                let target = normalize_path(&link()?)?;
+                if target.is_empty() {
+                    return Err(DiffError::entry(&raw, "hardlink to the root"));
+                }
+                EntryKind::Hardlink { target }
+            }
+            EntryType::Char => {
+                let (major, minor) = device()?;
+                EntryKind::CharDevice { major, minor }
+            }
+            EntryType::Block => {
+                let (major, minor) = device()?;
+                EntryKind::BlockDevice { major, minor }
+            }
+            EntryType::Fifo => EntryKind::Fifo,
+            other => {
+                return Err(DiffError::UnsupportedType {
+                    path: raw.clone(),
+                    type_flag: other.as_byte() as char,
+                })
+            }
+        },
+    };
+    let kind = match kind {
+        EntryKind::Dir | EntryKind::Opaque => kind,
+        _ if path.is_empty() => return Err(DiffError::entry(&raw, "the root must be a directory")),
+        EntryKind::File { .. } => read_file(te, &raw, options)?,
+        _ => kind,
+    };
+    cs.push(Entry {
+        path,
+        kind,
+        mode,
+        uid,
+        gid,
+        mtime,
+        xattrs,
+    });
+    Ok(())
+}
+
+/// The PAX records that describe this entry, as read by length (the last of a key counts);
+/// size, uid, gid, path and linkpath are applied already, mtime and xattrs are read from here.
+fn pax_records(heads: &EntryHeaders, raw: &str) -> Result<BTreeMap<String, Vec<u8>>, DiffError> {
+    let mut records = BTreeMap::new();
+    for (key, value) in &heads.ext.records {
+        let key =
+            std::str::from_utf8(key).map_err(|_| DiffError::entry(raw, "PAX key is not UTF-8"))?;
+        records.insert(key.to_string(), value.clone());
     }
     Ok(records)
 }

@@ -57,12 +57,24 @@ pub struct LineSplitter {
 
 impl LineSplitter {
     /// Feeds bytes; returns the complete entries.
-    pub fn push(&mut self, data: &[u8]) -> Vec<Vec<u8>> {
+    pub fn push(&mut self, mut data: &[u8]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        for &b in data {
-            self.buf.push(b);
-            if b == b'\n' || self.buf.len() >= MAX_ENTRY {
-                out.push(std::mem::take(&mut self.buf));
+        while !data.is_empty() {
+            let room = MAX_ENTRY - self.buf.len();
+            let window = &data[..data.len().min(room)];
+            match window.iter().position(|b| *b == b'\n') {
+                Some(i) => {
+                    self.buf.extend_from_slice(&window[..=i]);
+                    out.push(std::mem::take(&mut self.buf));
+                    data = &data[i + 1..];
+                }
+                None => {
+                    self.buf.extend_from_slice(window);
+                    data = &data[window.len()..];
+                    if self.buf.len() >= MAX_ENTRY {
+                        out.push(std::mem::take(&mut self.buf));
+                    }
+                }
             }
         }
         out
@@ -105,6 +117,15 @@ mod tests {
         assert_eq!(s.push(b"a\nb"), vec![b"a\n".to_vec()]);
         assert_eq!(s.push(b"c\n\n"), vec![b"bc\n".to_vec(), b"\n".to_vec()]);
         assert_eq!(s.finish(), None);
+        // A line longer than an entry is split at MAX_ENTRY, as Docker's 16 KiB.
+        let long = vec![b'x'; MAX_ENTRY + 10];
+        let parts = s.push(&long);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].len(), MAX_ENTRY);
+        assert_eq!(
+            s.push(b"\n"),
+            vec![[vec![b'x'; 10], b"\n".to_vec()].concat()]
+        );
         let mut v = Vec::new();
         write_entry(&mut v, "stdout", b"hi\n", "2025-12-05T00:00:00Z").unwrap();
         assert_eq!(

@@ -356,11 +356,13 @@ impl Output {
         let name = if stream == STDERR { "stderr" } else { "stdout" };
         let lines = split.push(data);
         if !lines.is_empty() {
+            // One write per chunk read, not per line.
             let now = logfile::now();
-            let mut log = self.log.lock().unwrap();
+            let mut buf = Vec::with_capacity(data.len() * 2 + 64 * lines.len());
             for l in lines {
-                let _ = logfile::write_entry(&mut *log, name, &l, &now);
+                let _ = logfile::write_entry(&mut buf, name, &l, &now);
             }
+            let _ = self.log.lock().unwrap().write_all(&buf);
         }
         self.broadcast(stream, data);
     }

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Benchmarks containers that run (issue 13), on one busybox image, and appends the table to
+# BENCH.md: `strata run --rm busybox true` beside the runtime's own `runc run` of a prepared
+# bundle (its floor) and, when a reference daemon answers on the default socket, `docker run
+# --rm busybox true`; `exec` latency into a running container; `logs` throughput of a
+# container writing 100 MB to stdout (the monitor's json-file writing included).
+#
+# Usage: scripts/bench-run.sh [--runs N] [--no-build] [--debug] [--no-append]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+here="$PWD"
+runs=20
+build=1
+profile=release
+append=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --debug) profile=debug; shift ;;
+    --no-append) append=0; shift ;;
+    *) echo "usage: scripts/bench-run.sh [--runs N] [--no-build] [--debug] [--no-append]" >&2; exit 2 ;;
+  esac
+done
+for tool in hyperfine python3 runc /bin/busybox; do
+  command -v "$tool" >/dev/null || { echo "error: $tool missing (bash scripts/install-deps.sh test)" >&2; exit 1; }
+done
+if [ "$build" = 1 ]; then
+  if [ "$profile" = release ]; then cargo build --release -q -p strata; else cargo build -q -p strata; fi
+fi
+target="${CARGO_TARGET_DIR:-$here/target}"
+strata="$target/$profile/strata"
+[ -x "$strata" ] || { echo "error: $strata not built" >&2; exit 1; }
+
+work="$(mktemp -d /var/tmp/strata-bench-run.XXXXXX)"
+root="$work/root"
+cleanup() {
+  "$strata" --root "$root" rm -f benchexec >/dev/null 2>&1 || true
+  runc --root "$work/runc" delete -f benchfloor >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A busybox root: the binary and its applet links.
+rootfs="$work/rootfs"
+mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev"
+cp /bin/busybox "$rootfs/bin/busybox"
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$rootfs/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
+tar -C "$rootfs" -cf "$work/bb.tar" .
+"$strata" --root "$root" import "$work/bb.tar" busybox >/dev/null
+# The runtime's floor: a prepared bundle of the same root, run by runc itself.
+bundle="$work/bundle"
+mkdir -p "$bundle"
+cp -a "$rootfs" "$bundle/rootfs"
+(cd "$bundle" && runc spec && python3 - <<'PY'
+import json
+c = json.load(open("config.json"))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+json.dump(c, open("config.json", "w"))
+PY
+)
+"$strata" --root "$root" run --rm busybox true   # the runtime probe, once
+
+json="$work/run.json"
+cmds=("$strata --root $root run --rm busybox true" "runc --root $work/runc run --bundle $bundle benchfloor")
+names=("strata run --rm busybox true" "runc run (prepared bundle)")
+if command -v docker >/dev/null && docker info >/dev/null 2>&1 && docker image inspect busybox >/dev/null 2>&1; then
+  cmds+=("docker run --rm busybox true"); names+=("docker run --rm busybox true")
+else
+  echo "note: no reference daemon with a busybox image on the default socket: its column is skipped" >&2
+fi
+hyperfine -N -w 3 -r "$runs" --export-json "$json" "${cmds[@]}" >/dev/null
+
+"$strata" --root "$root" run -d --name benchexec busybox sleep 3600 >/dev/null
+hyperfine -N -w 3 -r "$runs" --export-json "$work/exec.json" "$strata --root $root exec benchexec true" >/dev/null
+"$strata" --root "$root" rm -f benchexec >/dev/null
+
+# 100 MB to stdout, 100 bytes a line: the run's wall time covers the monitor writing its log.
+start=$(date +%s.%N)
+"$strata" --root "$root" run --name benchlogs busybox sh -c 'yes 012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678 | head -c 100000000' >/dev/null
+end=$(date +%s.%N)
+"$strata" --root "$root" rm benchlogs >/dev/null
+
+table="$(python3 - "$json" "$work/exec.json" "$start" "$end" "${names[@]}" <<'PY'
+import json, sys, statistics
+run, exe, start, end, *names = sys.argv[1:]
+res = json.load(open(run))["results"]
+lines = ["| what | median | min |", "|---|---|---|"]
+for n, r in zip(names, res):
+    t = r["times"]
+    lines.append(f"| {n} | {statistics.median(t)*1000:.0f} ms | {min(t)*1000:.0f} ms |")
+t = json.load(open(exe))["results"][0]["times"]
+lines.append(f"| strata exec CONTAINER true | {statistics.median(t)*1000:.0f} ms | {min(t)*1000:.0f} ms |")
+secs = float(end) - float(start)
+lines.append(f"| logs: a container writing 100 MB to stdout | {100/secs:.0f} MB/s | ({secs:.2f} s) |")
+print("\n".join(lines))
+PY
+)"
+echo "$table"
+if [ "$append" = 1 ]; then
+  {
+    echo
+    echo "## Containers that run ($(date -u +%Y-%m-%d), $profile build, $runs runs, load average $(cut -d' ' -f1 /proc/loadavg))"
+    echo
+    echo "$table"
+  } >> BENCH.md
+fi
