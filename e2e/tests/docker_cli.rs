@@ -1312,3 +1312,248 @@ fn docker_run_detached_logs_pause_stop_wait_restart() {
     );
     assert!(d.ok(&["ps", "-a", "-q"]).is_empty());
 }
+
+/// Runs `docker ARGS` (aimed at `d`) inside a real pseudo-terminal (`script`) of 33x99,
+/// typing each input after a pause; returns what the terminal showed and the exit code.
+fn docker_in_terminal(d: &Daemon, args: &str, inputs: &[&str]) -> (String, i32) {
+    require("script");
+    let mut feed = String::from("sleep 2; ");
+    for i in inputs {
+        feed.push_str(&format!("printf '{i}'; sleep 1; "));
+    }
+    feed.push_str("sleep 2");
+    let cmd = format!(
+        "({feed}) | timeout 60 script -qec 'stty rows 33 cols 99; {DOCKER} {args}' /dev/null"
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&cmd)
+        .env("DOCKER_HOST", d.host())
+        .env("DOCKER_CONFIG", &d.config)
+        .env_remove("DOCKER_CONTEXT")
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// Runs docker with `input` on stdin; its output.
+fn docker_with_stdin(d: &Daemon, args: &[&str], input: &[u8]) -> Output {
+    e2e::run_with_stdin(d.docker_cmd(args), input)
+}
+
+/// Issue #13, attached: `docker run` attaches before it starts (the hijacked
+/// `/containers/{id}/attach`), so a short process's output, stderr, exit code, stdin and
+/// `--rm` all come through; a missing command gives Docker's text and 127.
+#[test]
+fn docker_run_attached_streams_stdin_exit_codes_and_rm() {
+    test_support::require("runc");
+    let (_store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    let o = d.docker(&["run", "--rm", "busybox", "echo", "hi"]);
+    assert_eq!((o.status, o.stdout.as_str()), (0, "hi\n"), "{}", o.stderr);
+    assert_eq!(d.ok(&["ps", "-a", "-q"]), "", "--rm leaves no container");
+    let o = d.docker(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(
+        (o.status, o.stdout.as_str(), o.stderr.as_str()),
+        (3, "out\n", "err\n")
+    );
+    // stdin piped through the hijacked connection; its end closes the container's stdin
+    let o = docker_with_stdin(&d, &["run", "-i", "--rm", "busybox", "cat"], b"one\ntwo\n");
+    assert_eq!(
+        (o.status, o.stdout.as_str()),
+        (0, "one\ntwo\n"),
+        "{}",
+        o.stderr
+    );
+    let o = d.docker(&["run", "--rm", "busybox", "nosuchcmd"]);
+    assert_eq!(o.status, 127, "{}", o.stderr);
+    assert!(
+        o.stderr.starts_with("docker: Error response from daemon: ")
+            && o.stderr
+                .contains(r#"exec: "nosuchcmd": executable file not found in $PATH"#),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        d.ok(&["ps", "-a", "-q"]),
+        "",
+        "a --rm that cannot start is gone"
+    );
+    // without --rm the container stays, exited with its code
+    let o = d.docker(&["run", "--name", "kept", "busybox", "sh", "-c", "exit 4"]);
+    assert_eq!(o.status, 4, "{}", o.stderr);
+    let ps = d.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("kept Exited (4) "), "{ps}");
+}
+
+/// Issue #13: `logs -f` follows until the container stops, `stop -t` + `wait`, `top`,
+/// `exec` (files, exit codes, a missing command), `rm -f` of a running container, `rename`,
+/// `container prune`, and the events of all that.
+#[test]
+fn docker_logs_follow_exec_top_prune_and_events() {
+    test_support::require("runc");
+    let (_store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 1;
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "busybox",
+        "sh",
+        "-c",
+        "echo up; trap 'echo bye; exit 7' TERM; while true; do sleep 0.1; done",
+    ]);
+    let mut follow = d
+        .docker_cmd(&["logs", "-f", "web"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = follow.stdout.take().unwrap();
+    let mut first = [0u8; 3];
+    out.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"up\n", "logs -f shows what is there");
+    // exec: a file written by one exec is read by the next; exit codes come back
+    assert_eq!(
+        d.ok(&["exec", "web", "sh", "-c", "echo inside > /tmp/x"]),
+        ""
+    );
+    assert_eq!(d.ok(&["exec", "web", "cat", "/tmp/x"]), "inside\n");
+    let o = d.docker(&["exec", "web", "sh", "-c", "echo e >&2; exit 5"]);
+    assert_eq!((o.status, o.stderr.as_str()), (5, "e\n"));
+    let o = d.docker(&["exec", "web", "nosuchcmd"]);
+    assert_eq!(o.status, 127, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains(r#"exec: "nosuchcmd": executable file not found in $PATH"#),
+        "{}",
+        o.stderr
+    );
+    let o = docker_with_stdin(&d, &["exec", "-i", "web", "cat"], b"piped\n");
+    assert_eq!(
+        (o.status, o.stdout.as_str()),
+        (0, "piped\n"),
+        "{}",
+        o.stderr
+    );
+    // top: the container's processes only
+    let top = d.ok(&["top", "web"]);
+    let rows = table_rows(&top);
+    assert!(top.starts_with("UID "), "{top}");
+    assert!(
+        rows.iter().any(|r| r.last().unwrap().starts_with("sh -c")),
+        "{top}"
+    );
+    assert!(!top.contains("strata"), "no host process: {top}");
+    // stop ends the follower with the last line
+    assert_eq!(d.ok(&["stop", "-t", "1", "web"]), "web\n");
+    assert_eq!(d.ok(&["wait", "web"]), "7\n");
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "bye\n");
+    assert!(follow.wait().unwrap().success());
+    let o = d.docker(&["exec", "web", "true"]);
+    assert!(o.stderr.contains("is not running"), "{}", o.stderr);
+    // rm -f of a running container; prune takes the stopped one
+    d.ok(&["run", "-d", "--name", "busy", "busybox", "sleep", "300"]);
+    assert_eq!(d.ok(&["rm", "-f", "busy"]), "busy\n");
+    d.ok(&["run", "-d", "--name", "killed", "busybox", "sleep", "300"]);
+    assert_eq!(d.ok(&["kill", "-s", "SIGKILL", "killed"]), "killed\n");
+    assert_eq!(d.ok(&["wait", "killed"]), "137\n");
+    assert_eq!(d.ok(&["rename", "killed", "gone"]), "");
+    let names = d.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert_eq!(names, "gone\nweb\n");
+    let err = d.fail(&["rename", "gone", "web"]);
+    assert!(
+        err.contains(r#"Conflict. The container name "/web" is already in use by container"#),
+        "{err}"
+    );
+    assert_eq!(d.ok(&["run", "--rm", "busybox", "true"]), "");
+    let pruned = d.ok(&["container", "prune", "-f"]);
+    assert!(pruned.starts_with("Deleted Containers:\n"), "{pruned}");
+    assert_eq!(
+        pruned.lines().filter(|l| l.len() == 64).count(),
+        2,
+        "{pruned}"
+    );
+    assert_eq!(d.ok(&["ps", "-a", "-q"]), "");
+    // the events of it all
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let ev = d.ok(&[
+        "events",
+        "--since",
+        &t0.to_string(),
+        "--until",
+        &until.to_string(),
+        "--filter",
+        "type=container",
+        "--format",
+        "{{.Action}}",
+    ]);
+    let actions: Vec<&str> = ev.lines().collect();
+    for a in [
+        "create",
+        "start",
+        "attach",
+        "exec_create",
+        "exec_start",
+        "exec_die",
+        "stop",
+        "die",
+        "kill",
+        "destroy",
+        "rename",
+    ] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
+}
+
+/// Issue #13 through a real terminal: `docker run -it` gives a shell that sees the
+/// terminal's size, detaches with ctrl-p ctrl-q (the container runs on), `docker attach`
+/// joins it again, and `exit 3` is the client's exit code; `docker exec -it` too.
+#[test]
+fn docker_run_it_in_a_terminal_detaches_and_attaches() {
+    test_support::require("runc");
+    let (_store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    let (screen, code) = docker_in_terminal(
+        &d,
+        "run -it --name shell busybox sh",
+        &["echo $((6*7))\\n", "stty size\\n", "\\020\\021"],
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("\n42\n"), "{screen}");
+    assert!(screen.contains("\n33 99\n"), "{screen}");
+    let ps = d.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("shell Up "), "detached, still running: {ps}");
+    let (screen, code) =
+        docker_in_terminal(&d, "exec -it shell sh", &["stty size\\n", "exit 6\\n"]);
+    assert_eq!(code, 6, "{screen}");
+    assert!(screen.contains("\n33 99\n"), "{screen}");
+    let (screen, code) = docker_in_terminal(&d, "attach shell", &["echo back\\n", "exit 3\\n"]);
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("\nback\n"), "{screen}");
+    let ps = d.ok(&["ps", "-a", "--format", "{{.Status}}"]);
+    assert!(ps.starts_with("Exited (3)"), "{ps}");
+}

@@ -16,7 +16,7 @@
 //! API's changes also need a JSON content type or `X-Strata-Request: 1` (see `api`).
 //!
 //! Deliberately absent (for now): TLS (so without team mode [`serve`] only listens on
-//! loopback), running containers (no start/attach/exec/logs).
+//! loopback); `stats` and `update` of containers.
 #![deny(missing_docs)]
 #![recursion_limit = "256"]
 
@@ -76,6 +76,9 @@ struct Inner {
     auth: bool,
     /// Host names accepted in `Host` besides loopback addresses and `localhost`.
     allowed_hosts: Vec<String>,
+    /// What the Docker API keeps about running containers between requests (attach clients
+    /// waiting for a start, console sizes, exec instances).
+    runs: docker::run::Runs,
 }
 
 impl std::fmt::Debug for Inner {
@@ -100,6 +103,7 @@ impl AppState {
                 hub: Default::default(),
                 auth: false,
                 allowed_hosts: Vec::new(),
+                runs: Default::default(),
             }),
         }
     }
@@ -115,6 +119,7 @@ impl AppState {
             hub: Default::default(),
             auth: a.auth,
             allowed_hosts: a.allowed_hosts.clone(),
+            runs: Default::default(),
         });
         edit(&mut inner);
         AppState {
@@ -190,6 +195,11 @@ impl AppState {
                 ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
             })?
             .map_err(ApiError::from)
+    }
+
+    /// The Docker API's memory of running containers and exec instances.
+    pub(crate) fn runs(&self) -> &docker::run::Runs {
+        &self.inner.runs
     }
 
     /// The built dashboard's directory, if one was configured.

@@ -212,6 +212,50 @@ impl Engine {
         Ok(info)
     }
 
+    /// `rename`: Docker's name rules and texts; the row and `config.json` both take the new
+    /// name, and a `rename` event carries the old one.
+    pub fn rename_container(&self, input: &str, new_name: &str) -> Result<()> {
+        let c = self.container(input)?;
+        let new = new_name.strip_prefix('/').unwrap_or(new_name);
+        if new.is_empty() {
+            return Err(EngineError::invalid(
+                "Neither old nor new names may be empty",
+            ));
+        }
+        if !valid_name(new) {
+            return Err(EngineError::invalid(format!(
+                "Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )));
+        }
+        if new == c.name {
+            return Err(EngineError::invalid(
+                "Renaming a container with the same name as its current name",
+            ));
+        }
+        let view = self.view()?;
+        if let Some(o) = view.containers.iter().find(|o| o.name == new) {
+            return Err(EngineError::Conflict(format!(
+                "Conflict. The container name \"/{new}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
+                o.id
+            )));
+        }
+        let mut info = self.read_info(&c.id)?;
+        info.name = new.to_string();
+        let json =
+            serde_json::to_vec_pretty(&info).map_err(|e| EngineError::invalid(e.to_string()))?;
+        self.db().write(|tx| -> Result<()> {
+            tx.set_container_name(&c.id, new)?;
+            Ok(())
+        })?;
+        crate::write_atomic(&self.container_dir(&c.id).join("config.json"), &json)?;
+        self.emit(
+            crate::Event::new("container", "rename", c.id.clone())
+                .with("name", new.to_string())
+                .with("oldName", format!("/{}", c.name)),
+        );
+        Ok(())
+    }
+
     /// Every container, newest first.
     pub fn containers(&self) -> Result<Vec<ContainerInfo>> {
         let view = self.view()?;

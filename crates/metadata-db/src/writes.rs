@@ -327,6 +327,15 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Renames a container.
+    pub fn set_container_name(&mut self, id: &str, name: &str) -> Result<()> {
+        self.tx.execute(
+            "UPDATE containers SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        )?;
+        Ok(())
+    }
+
     /// Records whether a container's process runs (what `rmi` refuses to remove the image of,
     /// even forced).
     pub fn set_container_running(&mut self, id: &str, running: bool) -> Result<()> {

@@ -1,8 +1,9 @@
-//! Docker's container endpoints for containers that never run: create, list, inspect, remove,
-//! changes, export, the archive (`docker cp`) endpoints and `POST /commit`.
+//! Docker's container endpoints: create, list, inspect, remove, changes, export, the archive
+//! (`docker cp`) endpoints, `POST /commit`, and `stop`, `restart`, `kill`, `pause`,
+//! `unpause` (the process's own stdio, `start`, `wait` and `logs` are in `run`, exec in `exec`).
 //!
-//! A container here is an image plus a writable layer (see the engine); its state is always
-//! `created`. Wire shapes are moby's (`ContainerSummary`, `InspectResponse`,
+//! A container here is an image plus a writable layer (see the engine) and what runs in it.
+//! Wire shapes are moby's (`ContainerSummary`, `InspectResponse`,
 //! `FilesystemChange`, `PathStat`), built by hand from the engine's `ContainerInfo`.
 
 use crate::bridge::{stream_blocking, BodyReader};
@@ -39,52 +40,22 @@ pub(crate) fn routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::disable()),
         )
         .route("/commit", post(commit))
-        .route("/containers/{id}/start", post(start))
         .route("/containers/{id}/stop", post(stop))
         .route("/containers/{id}/restart", post(restart))
         .route("/containers/{id}/kill", post(kill))
-        .route("/containers/{id}/wait", post(wait))
         .route("/containers/{id}/pause", post(pause))
         .route("/containers/{id}/unpause", post(unpause))
-        .route("/containers/{id}/logs", get(logs))
         .route("/containers/{id}/{action}", axum::routing::any(cannot_run))
         .route("/exec/{id}/{action}", axum::routing::any(cannot_run))
 }
 
-/// The endpoints not served yet (`attach`, `exec`, `top`, `stats`, `resize`, …): 501 with a
-/// sentence instead of "page not found".
+/// The endpoints not served yet (`stats`, `update`, …): 501 with a sentence instead
+/// of "page not found".
 async fn cannot_run(Path((_, action)): Path<(String, String)>) -> ApiError {
     ApiError::new(
         StatusCode::NOT_IMPLEMENTED,
         format!("{action}: not supported by this server yet (the strata CLI has it)"),
     )
-}
-
-/// `POST /containers/{id}/start`: 204, or 304 when it already runs. A `--rm` container that
-/// cannot start is removed, as Docker does.
-async fn start(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let started = st
-        .run(move |e| {
-            let r = match e.start_container(&id, false) {
-                Ok(Some(mut s)) => e.await_start(&id, &mut s).map(|_| true),
-                Ok(None) => Ok(false),
-                Err(err) => Err(err),
-            };
-            if r.is_err() {
-                let c = e.container(&id)?;
-                if e.run_config(&c)?.auto_remove {
-                    let _ = e.remove_container(&c.id, true);
-                }
-            }
-            r
-        })
-        .await?;
-    Ok(if started {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::NOT_MODIFIED
-    }
-    .into_response())
 }
 
 fn timeout_of(q: &[(String, String)]) -> Result<Option<i64>, ApiError> {
@@ -153,83 +124,6 @@ async fn pause(State(st): State<AppState>, Path(id): Path<String>) -> Result<Res
 async fn unpause(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     st.run(move |e| e.unpause_container(&id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// `POST /containers/{id}/wait`: blocks until it is not running; `{"StatusCode":…}`. The
-/// `condition` `not-running` (the default) and `next-exit` are served alike.
-async fn wait(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response, ApiError> {
-    if let Some(c) = first(&q, "condition") {
-        if !matches!(c, "" | "not-running" | "next-exit" | "removed") {
-            return Err(ApiError::bad_request(format!("invalid condition: \"{c}\"")));
-        }
-    }
-    let code = st.run(move |e| e.wait_container(&id)).await?;
-    Ok(Json(json!({ "StatusCode": code, "Error": null })).into_response())
-}
-
-/// `GET /containers/{id}/logs?stdout=&stderr=&tail=&timestamps=`: the json-file log, with
-/// stdcopy frames unless the container has a TTY. `follow` is not served yet.
-async fn logs(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response, ApiError> {
-    let on = |k: &str| matches!(first(&q, k), Some("1" | "true" | "True"));
-    if on("follow") {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "logs: follow is not supported by this server yet (the strata CLI has it)",
-        ));
-    }
-    let (out, err, ts) = (on("stdout"), on("stderr"), on("timestamps"));
-    if !out && !err {
-        return Err(ApiError::bad_request(
-            "Bad parameters: you must choose at least one stream",
-        ));
-    }
-    let tail = match first(&q, "tail") {
-        None | Some("all") | Some("") => None,
-        Some(n) => Some(
-            n.parse::<i64>()
-                .map_err(|_| ApiError::bad_request(format!("invalid value for tail: {n}")))?
-                .max(0) as usize,
-        ),
-    };
-    let body = st
-        .run(move |e| {
-            let c = e.container(&id)?;
-            let tty = e.run_config(&c)?.tty;
-            let mut body = Vec::new();
-            e.container_logs(&id, tail, false, |l| {
-                let stream = if l.stream == "stderr" { 2u8 } else { 1u8 };
-                if (stream == 1 && !out) || (stream == 2 && !err) {
-                    return true;
-                }
-                let text = if ts {
-                    format!("{} {}", l.time, l.log)
-                } else {
-                    l.log
-                };
-                if !tty {
-                    body.extend_from_slice(&[stream, 0, 0, 0]);
-                    body.extend_from_slice(&(text.len() as u32).to_be_bytes());
-                }
-                body.extend_from_slice(text.as_bytes());
-                true
-            })?;
-            Ok((body, tty))
-        })
-        .await?;
-    let ct = if body.1 {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
-    Ok(([(axum::http::header::CONTENT_TYPE, ct)], body.0).into_response())
 }
 
 /// The path-stat header of the archive endpoints.
@@ -390,6 +284,13 @@ struct CreateHostConfig {
     network_mode: Option<String>,
     #[serde(rename = "SecurityOpt", default)]
     security_opt: Option<Vec<String>>,
+    /// `[height, width]` of the client's terminal, for a TTY's first size.
+    #[serde(rename = "ConsoleSize", default)]
+    console_size: Option<Vec<u16>>,
+    #[serde(rename = "Binds", default)]
+    binds: Option<Vec<String>>,
+    #[serde(rename = "Mounts", default)]
+    mounts: Option<Vec<Value>>,
 }
 
 async fn create(
@@ -407,6 +308,17 @@ async fn create(
         .filter(|n| !n.is_empty())
         .map(str::to_string);
     let host = body.host.unwrap_or_default();
+    if host.binds.as_ref().is_some_and(|b| !b.is_empty())
+        || host.mounts.as_ref().is_some_and(|m| !m.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "bind mounts and volumes are not supported yet",
+        ));
+    }
+    let console = match (body.tty, host.console_size.as_deref()) {
+        (true, Some([h, w])) => Some((*h, *w)),
+        _ => None,
+    };
     let entrypoint = match body.entrypoint {
         // The docker CLI sends `--entrypoint X` as ["X"] and `--entrypoint ""` as [""].
         Some(ep) if ep.is_empty() || (ep.len() == 1 && ep[0].is_empty()) => Some(String::new()),
@@ -448,6 +360,9 @@ async fn create(
     let info = st
         .run(move |e| e.create_container_with(&image, &opts))
         .await?;
+    if let Some((h, w)) = console {
+        st.runs().set_console(&info.id, h, w);
+    }
     Ok((
         StatusCode::CREATED,
         Json(json!({ "Id": info.id, "Warnings": [] })),

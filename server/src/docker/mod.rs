@@ -2,8 +2,10 @@
 //! group of endpoints as in `crate::api` (the dashboard's API).
 
 pub(crate) mod containers;
+pub(crate) mod exec;
 pub(crate) mod images;
 pub(crate) mod registry;
+pub(crate) mod run;
 pub(crate) mod system;
 pub(crate) mod transfer;
 
@@ -21,5 +23,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/images/search", get(registry::search))
         .route("/auth", post(registry::auth))
         .merge(images::routes())
+        .merge(run::routes())
+        .merge(exec::routes())
         .merge(containers::routes())
 }
