@@ -351,6 +351,35 @@ mod generation_tests {
     }
 
     #[test]
+    fn a_write_that_does_not_apply_itself_never_leaves_a_stale_cached_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("m.db")).unwrap();
+        let id = image(&mut db, b"img");
+        db.write(|tx| {
+            tx.insert_container(&ContainerRecord {
+                id: "c1".into(),
+                name: "old".into(),
+                image: id.clone(),
+                running: false,
+            })
+        })
+        .unwrap();
+        db.view().unwrap();
+        // Writes the snapshot does not follow, alone and between ones it does.
+        db.write(|tx| tx.set_container_name("c1", "new")).unwrap();
+        assert_eq!(*db.view().unwrap(), read_view(&db.conn).unwrap());
+        db.write(|tx| {
+            tx.set_tag(&reference("a:1"), &id)?;
+            tx.set_container_running("c1", true)?;
+            tx.set_tag(&reference("b:1"), &id)
+        })
+        .unwrap();
+        let v = db.view().unwrap();
+        assert_eq!(*v, read_view(&db.conn).unwrap());
+        assert!(v.containers[0].running && v.containers[0].name == "new");
+    }
+
+    #[test]
     fn tags_and_containers_written_here_are_applied_to_the_cached_view() {
         let dir = tempfile::tempdir().unwrap();
         let mut db = Db::open(&dir.path().join("m.db")).unwrap();

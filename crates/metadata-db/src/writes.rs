@@ -30,6 +30,12 @@ pub struct WriteTx<'a> {
     /// themselves to it (tags, containers) or drop it. After the commit it becomes the
     /// connection's cached view, so a run of such writes never reads every table again.
     pub(crate) snapshot: RefCell<Option<Arc<StoreView>>>,
+    /// The view generation the snapshot is known to match: where it was read, or where the
+    /// last write that applied itself to it left the generation. A write that moves the
+    /// generation without applying itself (any statement but those few) leaves the two
+    /// apart, and then the snapshot is dropped, at the next such write or at the commit: a
+    /// kept view is never stale, whichever write method is added later.
+    pub(crate) accounted: std::cell::Cell<Option<i64>>,
 }
 
 impl Db {
@@ -45,18 +51,20 @@ impl Db {
             .map_err(DbError::from)?;
         // With the write lock held, a view read before it is still current if no table it
         // reads changed in between; then the transaction need not read every table again.
-        let snapshot = match cache {
-            Some((v, view)) => (generation(&tx)? == v).then_some(view),
-            None => None,
+        let (snapshot, accounted) = match cache {
+            Some((v, view)) if generation(&tx)? == v => (Some(view), Some(v)),
+            _ => (None, None),
         };
         let mut w = WriteTx {
             tx,
             snapshot: RefCell::new(snapshot),
+            accounted: std::cell::Cell::new(accounted),
         };
         let out = f(&mut w)?;
+        let now = generation(&w.tx)?;
         let kept = match w.snapshot.into_inner() {
-            Some(view) => Some((generation(&w.tx)?, view)),
-            None => None,
+            Some(view) if w.accounted.get() == Some(now) => Some((now, view)),
+            _ => None,
         };
         w.tx.commit().map_err(DbError::from)?;
         self.cache = kept;
@@ -105,12 +113,32 @@ impl WriteTx<'_> {
         }
         let view = Arc::new(read_view(&self.tx)?);
         *self.snapshot.borrow_mut() = Some(view.clone());
+        self.accounted.set(Some(generation(&self.tx)?));
         Ok(view)
     }
 
     /// Forgets the snapshot: a write changed what a view holds in a way not applied to it.
     fn changed(&mut self) {
         *self.snapshot.get_mut() = None;
+        self.accounted.set(None);
+    }
+
+    /// Before a write that applies itself to the snapshot: drops the snapshot if something
+    /// not applied to it moved the generation since it was last known to match.
+    fn begin_patch(&mut self) -> Result<()> {
+        if self.snapshot.get_mut().is_some() && self.accounted.get() != Some(generation(&self.tx)?)
+        {
+            self.changed();
+        }
+        Ok(())
+    }
+
+    /// After a write applied itself to the snapshot: the generation it now matches.
+    fn end_patch(&mut self) -> Result<()> {
+        if self.snapshot.get_mut().is_some() {
+            self.accounted.set(Some(generation(&self.tx)?));
+        }
+        Ok(())
     }
 
     /// [`Db::record_origin`] in this transaction.
@@ -207,6 +235,7 @@ impl WriteTx<'_> {
 
     /// Points `reference` at `image`; returns the image it pointed at before, if another.
     pub fn set_tag(&mut self, reference: &Reference, image: &Digest) -> Result<Option<Digest>> {
+        self.begin_patch()?;
         let key = reference.to_string();
         let old: Option<String> = self
             .tx
@@ -230,6 +259,7 @@ impl WriteTx<'_> {
                 Err(i) => view.tags.insert(i, record),
             }
         }
+        self.end_patch()?;
         match old {
             Some(o) if o != image.to_string() => Ok(Some(parse_digest(&o)?)),
             _ => Ok(None),
@@ -238,6 +268,7 @@ impl WriteTx<'_> {
 
     /// Removes a tag; returns whether it existed.
     pub fn remove_tag(&mut self, reference: &Reference) -> Result<bool> {
+        self.begin_patch()?;
         let key = reference.to_string();
         let removed = self
             .tx
@@ -246,6 +277,7 @@ impl WriteTx<'_> {
         if let Some(view) = self.snapshot.get_mut().as_mut().map(Arc::make_mut) {
             view.tags.retain(|t| t.reference.to_string() != key);
         }
+        self.end_patch()?;
         Ok(removed)
     }
 
@@ -316,6 +348,7 @@ impl WriteTx<'_> {
 
     /// Records a container.
     pub fn insert_container(&mut self, c: &ContainerRecord) -> Result<()> {
+        self.begin_patch()?;
         self.tx.execute(
             "INSERT INTO containers (id, name, image_id, running) VALUES (?1, ?2, ?3, ?4)",
             params![c.id, c.name, c.image.to_string(), c.running],
@@ -324,7 +357,7 @@ impl WriteTx<'_> {
             let i = view.containers.partition_point(|x| x.id < c.id);
             view.containers.insert(i, c.clone());
         }
-        Ok(())
+        self.end_patch()
     }
 
     /// Renames a container.
@@ -348,12 +381,13 @@ impl WriteTx<'_> {
 
     /// Deletes a container row.
     pub fn delete_container(&mut self, id: &str) -> Result<()> {
+        self.begin_patch()?;
         self.tx
             .execute("DELETE FROM containers WHERE id = ?1", [id])?;
         if let Some(view) = self.snapshot.get_mut().as_mut().map(Arc::make_mut) {
             view.containers.retain(|c| c.id != id);
         }
-        Ok(())
+        self.end_patch()
     }
 
     /// True when some row names this blob.
