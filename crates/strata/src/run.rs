@@ -443,10 +443,18 @@ pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<()> {
 
 /// Runs `f` on each container, printing its name as Docker does, reporting failures.
 fn each(names: &[String], mut f: impl FnMut(&str) -> engine::Result<()>) -> anyhow::Result<()> {
+    each_line(names, |n| f(n).map(|()| n.to_string()))
+}
+
+/// Runs `f` on each name and prints its line; reports each failure, then exits 1 if any.
+fn each_line<T: std::fmt::Display>(
+    names: &[String],
+    mut f: impl FnMut(&str) -> engine::Result<T>,
+) -> anyhow::Result<()> {
     let mut failed = false;
     for n in names {
         match f(n) {
-            Ok(()) => println!("{n}"),
+            Ok(line) => println!("{line}"),
             Err(e) => {
                 crate::report(&e);
                 failed = true;
@@ -518,20 +526,7 @@ pub fn unpause(engine: &Engine, a: NamesArgs) -> anyhow::Result<()> {
 }
 
 pub fn wait(engine: &Engine, a: NamesArgs) -> anyhow::Result<()> {
-    let mut failed = false;
-    for n in &a.containers {
-        match engine.wait_container(n) {
-            Ok(code) => println!("{code}"),
-            Err(e) => {
-                crate::report(&e);
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        return Err(Exit(1).into());
-    }
-    Ok(())
+    each_line(&a.containers, |n| engine.wait_container(n))
 }
 
 #[derive(Args)]
