@@ -289,30 +289,6 @@ fn path_match_agrees_with_go() {
     }
 }
 
-/// Stars are matched chunk by chunk: patterns of many stars against long names that almost
-/// match finish at once (the old recursive matcher took time exponential in the stars).
-#[test]
-fn path_match_does_not_backtrack_exponentially() {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let name = "a".repeat(4000);
-        let got = [
-            path_match(&format!("{}b", "a*".repeat(40)), &name),
-            path_match(&format!("{}b", "*a".repeat(500)), &name),
-            path_match(&"*a".repeat(500), &name),
-            path_match(
-                &format!("{}/x", "*a".repeat(30)),
-                &format!("{}/y", "a".repeat(100)),
-            ),
-        ];
-        let _ = tx.send(got);
-    });
-    let got = rx
-        .recv_timeout(std::time::Duration::from_secs(5))
-        .expect("still matching after 5 s: the matcher backtracks");
-    assert_eq!(got, [Ok(false), Ok(false), Ok(true), Ok(false)]);
-}
-
 #[test]
 fn docker_hub_under_every_name_is_docker_io() {
     for host in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
