@@ -65,6 +65,7 @@ pub(crate) fn raw_words(line: &str) -> Option<Vec<String>> {
     let none = |_: &str| None;
     let mut lx = Lexer::new(line, &none, '\\');
     lx.raw_quotes = true;
+    lx.raw_escapes = true;
     lx.skip_unset = true;
     lx.run().ok().map(|(_, ws)| ws)
 }
@@ -150,6 +151,8 @@ struct Lexer<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
     /// Keep quote characters in the output (heredoc detection).
     raw_quotes: bool,
+    /// Keep escape characters in the output (heredoc detection).
+    raw_escapes: bool,
     /// Leave unset variables as written (heredoc detection).
     skip_unset: bool,
     /// Syntax check only: `${VAR:?}` does not fail.
@@ -166,6 +169,7 @@ impl<'a> Lexer<'a> {
             escape,
             lookup,
             raw_quotes: false,
+            raw_escapes: false,
             skip_unset: false,
             check_only: false,
         }
@@ -191,7 +195,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn run(&mut self) -> Step<(String, Vec<String>)> {
-        self.stop_on(None, false)
+        self.stop_on(None, self.raw_escapes)
     }
 
     fn get(&self, name: &str) -> Option<String> {

@@ -169,7 +169,7 @@ fn ws(c: char) -> bool {
 
 /// A parser directive line: `# key = value` (key lowercased).
 fn directive(line: &str) -> Option<(String, String)> {
-    let rest = line.strip_prefix('#')?.trim_start_matches(re_space);
+    let rest = line.strip_prefix('#')?.trim_start();
     let n = rest
         .find(|c: char| !c.is_ascii_alphanumeric())
         .unwrap_or(rest.len());
@@ -251,7 +251,7 @@ impl LineParser<'_> {
                 src.push(piece, end, 1);
                 more = m;
             }
-            let mut node = split_command(&src, 0);
+            let mut node = split_command(&src, 0, self.escape);
             let heredoc_node = match &mut node.child {
                 Some(child) => child,
                 None => &mut node,
@@ -312,11 +312,12 @@ impl LineParser<'_> {
     }
 
     /// Remove a trailing escape character (and the spaces and tabs after it): the line goes on.
+    /// An escaped escape character (`\\` at the end) does not continue the line, as in Docker.
     fn trim_continuation<'s>(&self, line: &'s str) -> (&'s str, bool) {
         let t = line.trim_end_matches([' ', '\t']);
         match t.strip_suffix(self.escape) {
-            Some(rest) => (rest, true),
-            None => (line, false),
+            Some(rest) if !rest.ends_with(self.escape) => (rest, true),
+            _ => (line, false),
         }
     }
 }
@@ -329,28 +330,31 @@ fn can_contain_heredoc(node: &Node) -> bool {
 
 /// The heredoc markers of a line (`<<EOF`, `<<-EOF`, `3<<"EOF"`): name, expand, strip tabs.
 fn heredoc_markers(line: &str) -> Vec<(String, bool, bool)> {
-    let mut out = Vec::new();
-    for word in lex::raw_words(line).unwrap_or_default() {
-        let digits = word.bytes().take_while(u8::is_ascii_digit).count();
-        let Some(rest) = word[digits..].strip_prefix("<<") else {
-            continue;
-        };
-        let (strip, rest) = match rest.strip_prefix('-') {
-            Some(r) => (true, r),
-            None => (false, rest),
-        };
-        if rest.is_empty() || rest.contains('<') {
-            continue;
-        }
-        if let Some((name, expand)) = lex::heredoc_name(rest) {
-            out.push((name, expand, strip));
-        }
+    lex::raw_words(line)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|w| heredoc_marker(w))
+        .collect()
+}
+
+/// One word as a heredoc marker (Docker's `ParseHeredoc`): name, expand, strip tabs.
+fn heredoc_marker(word: &str) -> Option<(String, bool, bool)> {
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = word[digits..].strip_prefix("<<")?;
+    let (strip, rest) = match rest.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let rest = rest.trim_start_matches(re_space);
+    if rest.is_empty() || rest.contains('<') {
+        return None;
     }
-    out
+    let (name, expand) = lex::heredoc_name(rest)?;
+    Some((name, expand, strip))
 }
 
 /// Docker's `splitCommand` and `extractBuilderFlags` on `src.text[base..]`.
-fn split_command(src: &Src, base: usize) -> Node {
+fn split_command(src: &Src, base: usize, escape: char) -> Node {
     let line = &src.text[base..];
     let lead = line.len() - line.trim_start().len();
     let t = line.trim();
@@ -362,7 +366,7 @@ fn split_command(src: &Src, base: usize) -> Node {
             (&t[..i], a, t_off + t.len() - a.len())
         }
     };
-    let (rest_at, flags) = extract_flags(after);
+    let (rest_at, flags) = extract_flags(after, escape);
     let flags = flags
         .into_iter()
         .map(|(f, at)| (f, after_off + at))
@@ -380,14 +384,14 @@ fn split_command(src: &Src, base: usize) -> Node {
         heredocs: Vec::new(),
     };
     if cmd.eq_ignore_ascii_case("onbuild") && !args.is_empty() {
-        node.child = Some(Box::new(split_command(src, args_off)));
+        node.child = Some(Box::new(split_command(src, args_off, escape)));
     }
     node
 }
 
-/// The leading `--flag[=value]` words (quotes and `\` escapes removed), each with its offset,
-/// and where the rest of the line starts.
-fn extract_flags(line: &str) -> (usize, Vec<(String, usize)>) {
+/// The leading `--flag[=value]` words (quotes and escapes removed), each with its offset, and
+/// where the rest of the line starts.
+fn extract_flags(line: &str, escape: char) -> (usize, Vec<(String, usize)>) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -435,7 +439,7 @@ fn extract_flags(line: &str) -> (usize, Vec<(String, usize)>) {
                 } else if ch == '\'' || ch == '"' {
                     phase = Phase::Quote(ch);
                     blank_ok = true;
-                } else if ch == '\\' {
+                } else if ch == escape {
                     if let Some(&(_, n)) = chars.get(i + 1) {
                         word.push(n);
                         i += 1;
@@ -447,7 +451,7 @@ fn extract_flags(line: &str) -> (usize, Vec<(String, usize)>) {
             Phase::Quote(q) => {
                 if ch == q {
                     phase = Phase::Word;
-                } else if ch == '\\' {
+                } else if ch == escape {
                     match chars.get(i + 1) {
                         Some(&(_, n)) => {
                             word.push(n);
@@ -822,7 +826,6 @@ impl Ctx<'_> {
 
     fn copy(&self, add: bool) -> Result<CopySpec, ParseError> {
         let items = self.list()?;
-        let heredoc_sources = items.iter().filter(|(w, _, _)| is_heredoc_word(w)).count();
         if items.len() < 2 {
             return Err(self.err(format!(
                 "{} requires at least two arguments, but only one was provided. Destination could not be determined",
@@ -846,9 +849,15 @@ impl Ctx<'_> {
         };
         self.check_flag_words(&["from", "chown", "chmod", "checksum"])?;
         let (dest, sources) = items.split_last().expect("two items");
+        if is_heredoc_word(&dest.0) {
+            return Err(self.err_at(
+                dest.1,
+                format!("{} cannot accept a heredoc as a destination", self.name),
+            ));
+        }
         let mut paths = Vec::new();
         for (w, off, verbatim) in sources {
-            if heredoc_sources > 0 && is_heredoc_word(w) {
+            if is_heredoc_word(w) {
                 continue;
             }
             self.check_word(w, *off, *verbatim)?;
@@ -910,7 +919,7 @@ impl Ctx<'_> {
             Command::Shell(s) => s.is_empty(),
         };
         if empty {
-            return Err(self.err("missing command after HEALTHCHECK CMD"));
+            return Err(self.err("Missing command after HEALTHCHECK CMD"));
         }
         let mut durations = Vec::new();
         for name in ["interval", "timeout", "start-period", "start-interval"] {
@@ -979,8 +988,7 @@ impl Ctx<'_> {
 }
 
 fn is_heredoc_word(w: &str) -> bool {
-    let digits = w.bytes().take_while(u8::is_ascii_digit).count();
-    w[digits..].starts_with("<<")
+    heredoc_marker(w).is_some()
 }
 
 const STAGE_NAME_HELP: &str = "name can't start with a number or contain symbols";
@@ -1143,7 +1151,12 @@ fn interpret(
                 }
                 cx.check_word(w, *off, *verbatim)?;
             }
-            instr(Kind::Volume(items.into_iter().map(|(w, _, _)| w).collect()))
+            instr(Kind::Volume(
+                items
+                    .into_iter()
+                    .map(|(w, _, _)| w.trim().to_string())
+                    .collect(),
+            ))
         }
         "healthcheck" => instr(Kind::Healthcheck(cx.healthcheck()?)),
         "onbuild" => {
@@ -1178,8 +1191,73 @@ fn interpret(
                 Parsed::From(_) => Err(cx.err("FROM isn't allowed as an ONBUILD trigger")),
             }
         }
-        _ => Err(cx.err(format!("unknown instruction: {}", node.cmd.to_uppercase()))),
+        _ => Err(cx.err(format!(
+            "unknown instruction: {}{}",
+            node.cmd,
+            suggest(&node.cmd).map_or(String::new(), |s| format!(" (did you mean {s}?)"))
+        ))),
     }
+}
+
+const INSTRUCTIONS: [&str; 18] = [
+    "add",
+    "arg",
+    "cmd",
+    "copy",
+    "entrypoint",
+    "env",
+    "expose",
+    "from",
+    "healthcheck",
+    "label",
+    "maintainer",
+    "onbuild",
+    "run",
+    "shell",
+    "stopsignal",
+    "user",
+    "volume",
+    "workdir",
+];
+
+/// Docker's suggestion for an unknown instruction: the closest keyword at an edit distance
+/// below 3, in the case the word was written in (`FORM` → `FROM`, `form` → `from`).
+fn suggest(word: &str) -> Option<String> {
+    let lower = word.to_lowercase();
+    let mut best: Option<(&str, usize)> = None;
+    for opt in INSTRUCTIONS {
+        let d = levenshtein(&lower, opt);
+        if d < best.map_or(3, |b| b.1) {
+            best = Some((opt, d));
+        }
+    }
+    let (opt, _) = best?;
+    Some(if word == lower {
+        opt.to_string()
+    } else if word == word.to_uppercase() {
+        opt.to_uppercase()
+    } else {
+        opt.to_string()
+    })
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// Docker's `errNotJSON`, with its hint for unescaped Windows paths.
