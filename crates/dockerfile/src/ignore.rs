@@ -14,16 +14,17 @@ pub struct Patterns {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Pattern {
-    /// The cleaned pattern, split at `/`.
-    parts: Vec<String>,
+    /// The cleaned pattern, compiled.
+    toks: Vec<Tok>,
     exclusion: bool,
 }
 
 impl Patterns {
-    /// Read a `.dockerignore` text. Lines that are empty after trimming, comments and a bare `!`
-    /// are skipped.
+    /// Read a `.dockerignore` text. Lines that are empty after trimming, comments (`#` in the
+    /// first column) and a bare `!` are skipped; a malformed class (`[a`) never matches.
     pub fn parse(text: &str) -> Patterns {
         let mut pats = Vec::new();
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for line in text.lines() {
             if line.starts_with('#') {
                 continue;
@@ -43,7 +44,7 @@ impl Patterns {
             let cleaned = cleaned.trim_start_matches('/');
             let cleaned = if cleaned.is_empty() { "." } else { cleaned };
             pats.push(Pattern {
-                parts: cleaned.split('/').map(str::to_string).collect(),
+                toks: compile(cleaned),
                 exclusion,
             });
         }
@@ -54,13 +55,16 @@ impl Patterns {
     pub fn matches(&self, path: &str) -> bool {
         let cleaned = clean(path);
         let cleaned = cleaned.trim_start_matches('/');
-        let parts: Vec<&str> = cleaned.split('/').collect();
+        let chars: Vec<char> = cleaned.chars().collect();
+        // The path itself and each of its parent directories.
+        let mut ends: Vec<usize> = (0..chars.len()).filter(|&i| chars[i] == '/').collect();
+        ends.push(chars.len());
         let mut matched = false;
         for p in &self.pats {
             if p.exclusion != matched {
                 continue;
             }
-            let hit = (1..=parts.len()).any(|n| match_parts(&p.parts, &parts[..n]));
+            let hit = ends.iter().any(|&e| matches_toks(&p.toks, &chars[..e]));
             if hit {
                 matched = !p.exclusion;
             }
@@ -106,113 +110,157 @@ fn clean(path: &str) -> String {
     }
 }
 
-/// Match pattern segments against path segments; `**` matches zero or more segments.
-fn match_parts(pat: &[String], path: &[&str]) -> bool {
-    match pat.split_first() {
-        None => path.is_empty(),
-        Some((p, rest)) if p == "**" => (0..=path.len()).any(|n| match_parts(rest, &path[n..])),
-        Some((p, rest)) => match path.split_first() {
-            Some((s, prest)) => glob(p, s) && match_parts(rest, prest),
-            None => false,
-        },
-    }
+/// One element of a compiled pattern (moby/patternmatcher turns a pattern into a regular
+/// expression; these are its pieces).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Lit(char),
+    /// `*`: any run of characters but `/`.
+    Star,
+    /// `?`: one character but `/`.
+    Quest,
+    /// `**` (or `**/`) before more pattern: nothing, or anything ending in `/`.
+    AnyDirs,
+    /// `**` at the end: anything.
+    Rest,
+    /// `[…]`: ranges, negated with a leading `^`.
+    Class(bool, Vec<(char, char)>),
+    /// A malformed class: the pattern never matches (Docker fails on it).
+    Bad,
 }
 
-/// One path segment against one pattern segment: `*`, `?`, `[…]` (with `^`/`!` negation and
-/// ranges), `\` escapes. A `**` inside a segment (`a**b`) acts as `*`.
-fn glob(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let s: Vec<char> = name.chars().collect();
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < p.len() {
-            match p[pi] {
-                '*' => {
-                    while pi < p.len() && p[pi] == '*' {
-                        pi += 1;
-                    }
-                    star = Some((pi, si));
-                    continue;
-                }
-                '?' => {
-                    pi += 1;
-                    si += 1;
-                    continue;
-                }
-                '[' => {
-                    if let Some((ok, next)) = class(&p, pi, s[si]) {
-                        if ok {
-                            pi = next;
-                            si += 1;
-                            continue;
-                        }
-                    } else if s[si] == '[' {
-                        pi += 1;
-                        si += 1;
-                        continue;
-                    }
-                }
-                '\\' if pi + 1 < p.len() => {
-                    if p[pi + 1] == s[si] {
-                        pi += 2;
-                        si += 1;
-                        continue;
-                    }
-                }
-                c => {
-                    if c == s[si] {
-                        pi += 1;
-                        si += 1;
-                        continue;
-                    }
-                }
-            }
-        }
-        match star {
-            Some((sp, ss)) => {
-                pi = sp;
-                si = ss + 1;
-                star = Some((sp, ss + 1));
-            }
-            None => return false,
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
-/// A `[…]` class at `p[at]` against `c`: (matches, index after the class); `None` when the class
-/// is not closed.
-fn class(p: &[char], at: usize, c: char) -> Option<(bool, usize)> {
-    let mut i = at + 1;
-    let negate = matches!(p.get(i), Some('^' | '!'));
-    if negate {
+fn compile(p: &str) -> Vec<Tok> {
+    let cs: Vec<char> = p.chars().collect();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    while i < cs.len() {
+        let c = cs[i];
         i += 1;
-    }
-    let mut hit = false;
-    let mut first = true;
-    loop {
-        let mut lo = *p.get(i)?;
-        if lo == ']' && !first {
-            return Some((hit != negate, i + 1));
-        }
-        first = false;
-        if lo == '\\' {
-            i += 1;
-            lo = *p.get(i)?;
-        }
-        i += 1;
-        let mut hi = lo;
-        if p.get(i) == Some(&'-') && p.get(i + 1).is_some_and(|n| *n != ']') {
-            hi = p[i + 1];
-            i += 2;
-            if hi == '\\' {
-                hi = *p.get(i)?;
+        match c {
+            '*' if cs.get(i) == Some(&'*') => {
                 i += 1;
+                if cs.get(i) == Some(&'/') {
+                    i += 1;
+                }
+                toks.push(if i == cs.len() {
+                    Tok::Rest
+                } else {
+                    Tok::AnyDirs
+                });
             }
-        }
-        if lo <= c && c <= hi {
-            hit = true;
+            '*' => toks.push(Tok::Star),
+            '?' => toks.push(Tok::Quest),
+            '\\' => match cs.get(i) {
+                Some(&n) => {
+                    i += 1;
+                    toks.push(Tok::Lit(n));
+                }
+                None => toks.push(Tok::Lit('\\')),
+            },
+            '[' => {
+                let negate = cs.get(i) == Some(&'^');
+                if negate {
+                    i += 1;
+                }
+                let mut ranges = Vec::new();
+                let mut first = true;
+                let mut closed = false;
+                while i < cs.len() {
+                    let mut lo = cs[i];
+                    i += 1;
+                    if lo == ']' && !first {
+                        closed = true;
+                        break;
+                    }
+                    first = false;
+                    if lo == '\\' {
+                        match cs.get(i) {
+                            Some(&n) => {
+                                lo = n;
+                                i += 1;
+                            }
+                            None => break,
+                        }
+                    }
+                    let mut hi = lo;
+                    if cs.get(i) == Some(&'-') && cs.get(i + 1).is_some_and(|n| *n != ']') {
+                        hi = cs[i + 1];
+                        i += 2;
+                        if hi == '\\' {
+                            match cs.get(i) {
+                                Some(&n) => {
+                                    hi = n;
+                                    i += 1;
+                                }
+                                None => break,
+                            }
+                        }
+                    }
+                    if hi < lo {
+                        break;
+                    }
+                    ranges.push((lo, hi));
+                }
+                toks.push(if closed {
+                    Tok::Class(negate, ranges)
+                } else {
+                    Tok::Bad
+                });
+                if !closed {
+                    return toks;
+                }
+            }
+            ']' => toks.push(Tok::Bad),
+            c => toks.push(Tok::Lit(c)),
         }
     }
+    toks
+}
+
+/// Whether compiled `toks` match all of `s` (a memoised walk: linear in pattern × path).
+fn matches_toks(toks: &[Tok], s: &[char]) -> bool {
+    let w = s.len() + 1;
+    // memo[t * w + i]: 0 unknown, 1 no, 2 yes
+    let mut memo = vec![0u8; (toks.len() + 1) * w];
+    fn go(toks: &[Tok], s: &[char], t: usize, i: usize, memo: &mut Vec<u8>, w: usize) -> bool {
+        let key = t * w + i;
+        if memo[key] != 0 {
+            return memo[key] == 2;
+        }
+        let r = match toks.get(t) {
+            None => i == s.len(),
+            Some(Tok::Lit(c)) => s.get(i) == Some(c) && go(toks, s, t + 1, i + 1, memo, w),
+            Some(Tok::Quest) => {
+                s.get(i).is_some_and(|c| *c != '/') && go(toks, s, t + 1, i + 1, memo, w)
+            }
+            Some(Tok::Star) => {
+                let mut j = i;
+                loop {
+                    if go(toks, s, t + 1, j, memo, w) {
+                        break true;
+                    }
+                    if j == s.len() || s[j] == '/' {
+                        break false;
+                    }
+                    j += 1;
+                }
+            }
+            Some(Tok::AnyDirs) => {
+                go(toks, s, t + 1, i, memo, w)
+                    || (i..s.len())
+                        .filter(|&j| s[j] == '/')
+                        .any(|j| go(toks, s, t + 1, j + 1, memo, w))
+            }
+            Some(Tok::Rest) => true,
+            Some(Tok::Class(neg, ranges)) => {
+                s.get(i)
+                    .is_some_and(|c| ranges.iter().any(|(lo, hi)| lo <= c && c <= hi) != *neg)
+                    && go(toks, s, t + 1, i + 1, memo, w)
+            }
+            Some(Tok::Bad) => false,
+        };
+        memo[key] = if r { 2 } else { 1 };
+        r
+    }
+    go(toks, s, 0, 0, &mut memo, w)
 }

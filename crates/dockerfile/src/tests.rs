@@ -1070,3 +1070,53 @@ fn substitutes_and_layers() {
         "RUN+ CMD ENTRYPOINT SHELL COPY$+ ADD$+ ENV$ LABEL$ ARG$ WORKDIR$ USER$ EXPOSE$ VOLUME$ STOPSIGNAL$ HEALTHCHECK ONBUILD MAINTAINER"
     );
 }
+
+/// `.dockerignore` rules, as moby/patternmatcher applies them.
+#[test]
+fn dockerignore() {
+    use crate::ignore::Patterns;
+    let p = Patterns::parse(
+        "# comment\n\n  **/*.log  \n!keep.log\n/secret\n./build/\ntmp/..//cache\ndocs/**\n*.md\n!README.md\n**/node_modules\nx?z\n[a-c]at\n",
+    );
+    assert!(p.has_exceptions());
+    for (path, excluded) in [
+        ("a.log", true),
+        ("dir/sub/b.log", true),
+        ("keep.log", false),
+        ("dir/keep.log", true),
+        ("secret", true),
+        ("secret/inner", true),
+        ("secretive", false),
+        ("build", true),
+        ("build/out/x", true),
+        ("cache/x", true),
+        ("docs", false),
+        ("docs/a/b", true),
+        ("notes.md", true),
+        ("README.md", false),
+        ("sub/notes.md", false),
+        ("node_modules", true),
+        ("a/b/node_modules/x", true),
+        ("xyz", true),
+        ("x/z", false),
+        ("bat", true),
+        ("dat", false),
+        ("# comment", false),
+        ("src/main.rs", false),
+    ] {
+        assert_eq!(p.matches(path), excluded, "{path:?}");
+    }
+    // The last matching pattern wins; an exception re-includes below an excluded directory.
+    let p = Patterns::parse("dir\n!dir/keep\n");
+    assert!(p.matches("dir/x") && !p.matches("dir/keep") && !p.matches("dir/keep/a"));
+    let p = Patterns::parse("!a\na\n");
+    assert!(p.matches("a"));
+    let p = Patterns::parse("a**b\n");
+    assert!(p.matches("ab") && p.matches("ax/b") && !p.matches("axb"));
+    let p = Patterns::parse("*\n");
+    assert!(p.matches("anything") && p.matches("dir/below") && !p.has_exceptions());
+    assert!(Patterns::parse("# only\n\n").is_empty());
+    assert!(!Patterns::parse("[a\n").matches("[a"));
+    assert!(Patterns::parse("a\\*b\n").matches("a*b"));
+    assert!(!Patterns::parse("a\\*b\n").matches("axb"));
+}
