@@ -36,7 +36,8 @@
 //! `COPY`, and treats `EXPOSE`, `VOLUME`, `ONBUILD`, `HEALTHCHECK`, `SHELL`, `STOPSIGNAL` as opaque.
 //!
 //! API notes for callers (additions to the agreed contract, nothing renamed):
-//! [`Dockerfile::check`] (the `# check=` directive); [`ExpandError`]'s fields;
+//! [`Dockerfile::check`] (the `# check=` directive); [`ExpandError`]'s fields; [`parse_all`]
+//! (every error at once);
 //! [`parse_duration`] for `HEALTHCHECK` durations; `CopySpec::sources` holds only paths (a
 //! heredoc source such as `COPY <<EOF /dst` is in `heredocs`, not in `sources`).
 #![deny(missing_docs)]
@@ -49,7 +50,7 @@ pub mod ignore;
 use serde::Serialize;
 
 pub use lex::{expand, expand_words, ExpandError};
-pub use parse::{parse, parse_duration};
+pub use parse::{parse, parse_all, parse_duration};
 
 /// A parse failure: where (1-based line and column, in characters) and what, in Docker's words.
 ///

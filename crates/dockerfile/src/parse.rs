@@ -11,6 +11,14 @@ use crate::{
 /// Parse a Dockerfile. Nothing is substituted (see the crate docs); the first error found is
 /// returned with its line and column.
 pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
+    parse_all(text).map_err(|mut errs| errs.swap_remove(0))
+}
+
+/// Parse a Dockerfile and report every error, not just the first: each instruction is checked
+/// on its own (an error in the line structure, such as an unterminated heredoc or a bad parser
+/// directive, still stops the parse). The list is never empty; the first is what [`parse`]
+/// returns. For the dashboard, which shows all of them at once.
+pub fn parse_all(text: &str) -> Result<Dockerfile, Vec<ParseError>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = LineParser {
         lines: text.split_inclusive('\n').collect(),
@@ -19,7 +27,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
         syntax: None,
         check: None,
     };
-    let nodes = p.nodes()?;
+    let nodes = p.nodes().map_err(|e| vec![e])?;
     build(nodes, p.escape, p.syntax, p.check)
 }
 
@@ -1285,48 +1293,54 @@ fn build(
     escape: char,
     syntax: Option<String>,
     check: Option<String>,
-) -> Result<Dockerfile, ParseError> {
+) -> Result<Dockerfile, Vec<ParseError>> {
     let mut meta_args = Vec::new();
     let mut stages: Vec<Stage> = Vec::new();
+    let mut errors = Vec::new();
     for l in &nodes {
         let original = l.src.text.trim().to_string();
-        match interpret(&l.src, &l.node, l.line, l.end_line, original, escape)? {
-            Parsed::From(stage) => {
+        let err = |off: usize, message: String| {
+            let (line, column) = l.src.pos(off);
+            ParseError {
+                line,
+                column,
+                message,
+            }
+        };
+        match interpret(&l.src, &l.node, l.line, l.end_line, original, escape) {
+            Err(e) => errors.push(e),
+            Ok(Parsed::From(stage)) => {
                 if let Some(name) = &stage.name {
                     if stages.iter().any(|s| s.name.as_ref() == Some(name)) {
-                        let (line, column) = l.src.pos(l.node.args_off);
-                        return Err(ParseError {
-                            line,
-                            column,
-                            message: format!("duplicate stage name {name:?}"),
-                        });
+                        errors.push(err(
+                            l.node.args_off,
+                            format!("duplicate stage name {name:?}"),
+                        ));
                     }
                 }
                 stages.push(stage);
             }
-            Parsed::Instr(i) => match (stages.last_mut(), i.kind) {
+            Ok(Parsed::Instr(i)) => match (stages.last_mut(), i.kind) {
                 (None, Kind::Arg(decls)) => meta_args.extend(decls),
-                (None, _) => {
-                    let (line, column) = l.src.pos(l.node.cmd_off);
-                    return Err(ParseError {
-                        line,
-                        column,
-                        message: "no build stage in current context".into(),
-                    });
-                }
+                (None, _) => errors.push(err(
+                    l.node.cmd_off,
+                    "no build stage in current context".into(),
+                )),
                 (Some(stage), kind) => stage.instructions.push(Instruction { kind, ..i }),
             },
         }
     }
-    if stages.is_empty() {
-        // Only ARGs: Docker's instructions.Parse accepts this and the build then fails.
+    if stages.is_empty() && errors.is_empty() {
+        // Only ARGs: Docker parses this, and its classic builder then fails with this text.
         let l = &nodes[0];
-        let (line, column) = l.src.pos(l.node.cmd_off);
-        return Err(ParseError {
-            line,
-            column,
-            message: "no build stage in current context".into(),
-        });
+        errors.push(err_at(
+            &l.src,
+            l.node.cmd_off,
+            "No image was generated. Is your Dockerfile empty?",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     Ok(Dockerfile {
         escape,
@@ -1335,4 +1349,13 @@ fn build(
         meta_args,
         stages,
     })
+}
+
+fn err_at(src: &Src, off: usize, message: &str) -> ParseError {
+    let (line, column) = src.pos(off);
+    ParseError {
+        line,
+        column,
+        message: message.to_string(),
+    }
 }

@@ -670,8 +670,8 @@ FROM build-1 as final
     check(
         "ARG x\n",
         expect![[r#"
-        error 1:1 no build stage in current context
-    "#]],
+            error 1:1 No image was generated. Is your Dockerfile empty?
+        "#]],
     );
 }
 
@@ -1119,4 +1119,30 @@ fn dockerignore() {
     assert!(!Patterns::parse("[a\n").matches("[a"));
     assert!(Patterns::parse("a\\*b\n").matches("a*b"));
     assert!(!Patterns::parse("a\\*b\n").matches("axb"));
+}
+
+#[test]
+fn all_errors_at_once() {
+    let errs = parse_all(
+        "RUN x\nFROM a\nFORM b\nCOPY --bad a b\nENV ok=1\nUSER\nFROM b AS A\nFROM c AS a\n",
+    )
+    .unwrap_err();
+    let got: Vec<String> = errs
+        .iter()
+        .map(|e| format!("{}:{} {}", e.line, e.column, e.message))
+        .collect();
+    expect![[r#"
+        [
+            "1:1 no build stage in current context",
+            "3:1 unknown instruction: FORM (did you mean FROM?)",
+            "4:6 Unknown flag: bad",
+            "6:1 USER requires exactly one argument",
+            "8:6 duplicate stage name \"a\"",
+        ]
+    "#]].assert_debug_eq(&got);
+    assert_eq!(parse("RUN x\nFORM b\n").unwrap_err(), errs[0]);
+    assert_eq!(
+        parse("FROM a\nFORM b\n").unwrap_err().to_string(),
+        "Dockerfile parse error line 2: unknown instruction: FORM (did you mean FROM?)"
+    );
 }
