@@ -50,6 +50,18 @@ pub fn expand_words(
         .map_err(|e| e.into_error(text))
 }
 
+/// Substitute the variables in a `COPY`/`ADD` heredoc body whose delimiter was not quoted
+/// ([`crate::Heredoc::expand`]), as Docker does: `$VAR` and `${VAR…}` are replaced and `\`
+/// escapes the next character, but quotes are ordinary characters.
+pub fn expand_heredoc(
+    content: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ExpandError> {
+    let mut lx = Lexer::new(content, lookup, '\\');
+    lx.skip_quotes = true;
+    lx.run().map(|(w, _)| w).map_err(|e| e.into_error(content))
+}
+
 /// Only check the syntax of a word (no variable is set, `${VAR:?}` never fails): the error's
 /// offset and reason.
 pub(crate) fn check_syntax(word: &str, escape: char) -> Result<(), ExpandError> {
@@ -157,6 +169,8 @@ struct Lexer<'a> {
     skip_unset: bool,
     /// Syntax check only: `${VAR:?}` does not fail.
     check_only: bool,
+    /// Quotes are ordinary characters (heredoc bodies).
+    skip_quotes: bool,
 }
 
 type Step<T> = Result<T, Fail>;
@@ -172,6 +186,7 @@ impl<'a> Lexer<'a> {
             raw_escapes: false,
             skip_unset: false,
             check_only: false,
+            skip_quotes: false,
         }
     }
 
@@ -208,6 +223,14 @@ impl<'a> Lexer<'a> {
     /// Process until `stop` (consumed) or the end; `raw_escapes` keeps the escape characters
     /// (patterns of `#`, `%`, `/`).
     fn stop_on(&mut self, stop: Option<char>, raw_escapes: bool) -> Step<(String, Vec<String>)> {
+        let saved = std::mem::replace(&mut self.raw_escapes, raw_escapes);
+        let r = self.stop_on_inner(stop);
+        self.raw_escapes = saved;
+        r
+    }
+
+    fn stop_on_inner(&mut self, stop: Option<char>) -> Step<(String, Vec<String>)> {
+        let raw_escapes = self.raw_escapes;
         let mut result = String::new();
         let mut words = Words::default();
         while let Some(ch) = self.peek() {
@@ -221,13 +244,28 @@ impl<'a> Lexer<'a> {
                     result.push_str(&s);
                     words.add_string(&s);
                 }
-                '\'' => {
+                '\'' if !self.skip_quotes => {
                     let s = self.single_quote()?;
                     result.push_str(&s);
                     words.add_raw_string(&s);
                 }
-                '"' => {
+                '"' if !self.skip_quotes => {
                     let s = self.double_quote()?;
+                    result.push_str(&s);
+                    words.add_raw_string(&s);
+                }
+                '<' => {
+                    // `<<` and the blanks after it stay one word (`<< EOF` is a heredoc marker).
+                    self.pos += 1;
+                    let mut s = String::from("<");
+                    if self.peek() == Some('<') {
+                        self.pos += 1;
+                        s.push('<');
+                        while let Some(c) = self.peek().filter(|c| matches!(c, ' ' | '\t' | '\r')) {
+                            self.pos += 1;
+                            s.push(c);
+                        }
+                    }
                     result.push_str(&s);
                     words.add_raw_string(&s);
                 }
@@ -313,6 +351,9 @@ impl<'a> Lexer<'a> {
                 Some(c) => {
                     self.pos += 1;
                     if c == self.escape {
+                        if self.raw_escapes {
+                            out.push(c);
+                        }
                         match self.peek() {
                             None => continue,
                             Some(n) if n == '"' || n == '$' || n == self.escape => {

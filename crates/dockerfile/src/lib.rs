@@ -37,7 +37,7 @@
 //!
 //! API notes for callers (additions to the agreed contract, nothing renamed):
 //! [`Dockerfile::check`] (the `# check=` directive); [`ExpandError`]'s fields; [`parse_all`]
-//! (every error at once);
+//! (every error at once); [`expand_heredoc`] (a `COPY <<EOF` body, quotes kept);
 //! [`parse_duration`] for `HEALTHCHECK` durations; `CopySpec::sources` holds only paths (a
 //! heredoc source such as `COPY <<EOF /dst` is in `heredocs`, not in `sources`).
 #![deny(missing_docs)]
@@ -49,7 +49,7 @@ pub mod ignore;
 
 use serde::Serialize;
 
-pub use lex::{expand, expand_words, ExpandError};
+pub use lex::{expand, expand_heredoc, expand_words, ExpandError};
 pub use parse::{parse, parse_all, parse_duration};
 
 /// A parse failure: where (1-based line and column, in characters) and what, in Docker's words.
@@ -221,7 +221,7 @@ pub struct Heredoc {
     pub content: String,
     /// False when the delimiter was quoted (`<<"EOF"`, `<<'EOF'`): the body is taken literally.
     /// When true, Docker expands `$` references in a `COPY`/`ADD` body with the build's
-    /// variables; a `RUN` body is left to the shell either way.
+    /// variables ([`expand_heredoc`]); a `RUN` body is left to the shell either way.
     pub expand: bool,
     /// `<<-EOF`: leading tabs are stripped from the body and the delimiter line.
     pub strip_tabs: bool,

@@ -1139,10 +1139,36 @@ fn all_errors_at_once() {
             "6:1 USER requires exactly one argument",
             "8:6 duplicate stage name \"a\"",
         ]
-    "#]].assert_debug_eq(&got);
+    "#]]
+    .assert_debug_eq(&got);
     assert_eq!(parse("RUN x\nFORM b\n").unwrap_err(), errs[0]);
     assert_eq!(
         parse("FROM a\nFORM b\n").unwrap_err().to_string(),
         "Dockerfile parse error line 2: unknown instruction: FORM (did you mean FROM?)"
     );
+}
+
+#[test]
+fn heredoc_expansion() {
+    for (content, want) in [
+        ("echo \"$PWD\" '$SHELL'\n", "echo \"/home\" 'bash'\n"),
+        ("a \\$PWD ${XXX:-d}\n", "a $PWD d\n"),
+        ("it's \"quoted\n", "it's \"quoted\n"),
+    ] {
+        assert_eq!(
+            expand_heredoc(content, &env).as_deref(),
+            Ok(want),
+            "{content:?}"
+        );
+    }
+    assert!(expand_heredoc("${", &env).is_err());
+    // `<<` keeps the blanks after it in its word (a heredoc marker may be written `<< EOF`).
+    assert_eq!(
+        expand_words("cat << EOF", &env, '\\'),
+        Ok(vec!["cat".to_string(), "<< EOF".to_string()])
+    );
+    check("FROM a\nRUN cat << EOF > /x\nbody\nEOF\n", expect![[r#"
+        1 FROM "a"
+          2-4 RUN sh "cat << EOF > /x" <<EOF "body\n"
+    "#]]);
 }
