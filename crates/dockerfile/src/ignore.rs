@@ -217,50 +217,62 @@ fn compile(p: &str) -> Vec<Tok> {
     toks
 }
 
-/// Whether compiled `toks` match all of `s` (a memoised walk: linear in pattern × path).
+/// Whether compiled `toks` match all of `s`. Runs of single-character tokens are walked in a
+/// loop; only `*` and `**` branch, and a failed (token, position) pair is remembered, so the
+/// work stays polynomial.
 fn matches_toks(toks: &[Tok], s: &[char]) -> bool {
-    let w = s.len() + 1;
-    // memo[t * w + i]: 0 unknown, 1 no, 2 yes
-    let mut memo = vec![0u8; (toks.len() + 1) * w];
-    fn go(toks: &[Tok], s: &[char], t: usize, i: usize, memo: &mut Vec<u8>, w: usize) -> bool {
-        let key = t * w + i;
-        if memo[key] != 0 {
-            return memo[key] == 2;
-        }
-        let r = match toks.get(t) {
-            None => i == s.len(),
-            Some(Tok::Lit(c)) => s.get(i) == Some(c) && go(toks, s, t + 1, i + 1, memo, w),
-            Some(Tok::Quest) => {
-                s.get(i).is_some_and(|c| *c != '/') && go(toks, s, t + 1, i + 1, memo, w)
-            }
+    if toks.iter().all(|t| matches!(t, Tok::Lit(_))) {
+        return toks.len() == s.len() && toks.iter().zip(s).all(|(t, c)| *t == Tok::Lit(*c));
+    }
+    let mut failed = std::collections::HashSet::new();
+    go(toks, s, 0, 0, &mut failed)
+}
+
+fn go(
+    toks: &[Tok],
+    s: &[char],
+    mut t: usize,
+    mut i: usize,
+    failed: &mut std::collections::HashSet<(usize, usize)>,
+) -> bool {
+    let start = (t, i);
+    if failed.contains(&start) {
+        return false;
+    }
+    let r = loop {
+        match toks.get(t) {
+            None => break i == s.len(),
+            Some(Tok::Lit(c)) if s.get(i) == Some(c) => {}
+            Some(Tok::Quest) if s.get(i).is_some_and(|c| *c != '/') => {}
+            Some(Tok::Class(neg, ranges))
+                if s.get(i)
+                    .is_some_and(|c| ranges.iter().any(|(lo, hi)| lo <= c && c <= hi) != *neg) => {}
             Some(Tok::Star) => {
                 let mut j = i;
-                loop {
-                    if go(toks, s, t + 1, j, memo, w) {
+                break loop {
+                    if go(toks, s, t + 1, j, failed) {
                         break true;
                     }
                     if j == s.len() || s[j] == '/' {
                         break false;
                     }
                     j += 1;
-                }
+                };
             }
             Some(Tok::AnyDirs) => {
-                go(toks, s, t + 1, i, memo, w)
+                break go(toks, s, t + 1, i, failed)
                     || (i..s.len())
                         .filter(|&j| s[j] == '/')
-                        .any(|j| go(toks, s, t + 1, j + 1, memo, w))
+                        .any(|j| go(toks, s, t + 1, j + 1, failed));
             }
-            Some(Tok::Rest) => true,
-            Some(Tok::Class(neg, ranges)) => {
-                s.get(i)
-                    .is_some_and(|c| ranges.iter().any(|(lo, hi)| lo <= c && c <= hi) != *neg)
-                    && go(toks, s, t + 1, i + 1, memo, w)
-            }
-            Some(Tok::Bad) => false,
-        };
-        memo[key] = if r { 2 } else { 1 };
-        r
+            Some(Tok::Rest) => break true,
+            _ => break false,
+        }
+        t += 1;
+        i += 1;
+    };
+    if !r {
+        failed.insert(start);
     }
-    go(toks, s, 0, 0, &mut memo, w)
+    r
 }

@@ -1167,8 +1167,11 @@ fn heredoc_expansion() {
         expand_words("cat << EOF", &env, '\\'),
         Ok(vec!["cat".to_string(), "<< EOF".to_string()])
     );
-    check("FROM a\nRUN cat << EOF > /x\nbody\nEOF\n", expect![[r#"
+    check(
+        "FROM a\nRUN cat << EOF > /x\nbody\nEOF\n",
+        expect![[r#"
         1 FROM "a"
           2-4 RUN sh "cat << EOF > /x" <<EOF "body\n"
-    "#]]);
+    "#]],
+    );
 }
