@@ -217,62 +217,63 @@ fn compile(p: &str) -> Vec<Tok> {
     toks
 }
 
-/// Whether compiled `toks` match all of `s`. Runs of single-character tokens are walked in a
-/// loop; only `*` and `**` branch, and a failed (token, position) pair is remembered, so the
-/// work stays polynomial.
+/// Whether compiled `toks` match all of `s`: a set of pattern positions moved over `s` one
+/// character at a time (linear in pattern × path, no backtracking). `in_dirs[k]` means inside
+/// the `.*` of the `**` at `k`, waiting for a `/`.
 fn matches_toks(toks: &[Tok], s: &[char]) -> bool {
-    if toks.iter().all(|t| matches!(t, Tok::Lit(_))) {
-        return toks.len() == s.len() && toks.iter().zip(s).all(|(t, c)| *t == Tok::Lit(*c));
-    }
-    let mut failed = std::collections::HashSet::new();
-    go(toks, s, 0, 0, &mut failed)
-}
-
-fn go(
-    toks: &[Tok],
-    s: &[char],
-    mut t: usize,
-    mut i: usize,
-    failed: &mut std::collections::HashSet<(usize, usize)>,
-) -> bool {
-    let start = (t, i);
-    if failed.contains(&start) {
-        return false;
-    }
-    let r = loop {
-        match toks.get(t) {
-            None => break i == s.len(),
-            Some(Tok::Lit(c)) if s.get(i) == Some(c) => {}
-            Some(Tok::Quest) if s.get(i).is_some_and(|c| *c != '/') => {}
-            Some(Tok::Class(neg, ranges))
-                if s.get(i)
-                    .is_some_and(|c| ranges.iter().any(|(lo, hi)| lo <= c && c <= hi) != *neg) => {}
-            Some(Tok::Star) => {
-                let mut j = i;
-                break loop {
-                    if go(toks, s, t + 1, j, failed) {
-                        break true;
-                    }
-                    if j == s.len() || s[j] == '/' {
-                        break false;
-                    }
-                    j += 1;
-                };
+    let n = toks.len();
+    // Follow the moves that consume nothing; true when a trailing `**` is reached.
+    let close = |set: &mut Vec<bool>| -> bool {
+        for k in 0..n {
+            if set[k] {
+                match toks[k] {
+                    Tok::Star | Tok::AnyDirs => set[k + 1] = true,
+                    Tok::Rest => return true,
+                    _ => {}
+                }
             }
-            Some(Tok::AnyDirs) => {
-                break go(toks, s, t + 1, i, failed)
-                    || (i..s.len())
-                        .filter(|&j| s[j] == '/')
-                        .any(|j| go(toks, s, t + 1, j + 1, failed));
-            }
-            Some(Tok::Rest) => break true,
-            _ => break false,
         }
-        t += 1;
-        i += 1;
+        false
     };
-    if !r {
-        failed.insert(start);
+    let mut cur = vec![false; n + 1];
+    let mut in_dirs = vec![false; n];
+    cur[0] = true;
+    if close(&mut cur) {
+        return true;
     }
-    r
+    for &c in s {
+        let mut next = vec![false; n + 1];
+        let mut next_dirs = vec![false; n];
+        for k in 0..n {
+            if in_dirs[k] || (cur[k] && toks[k] == Tok::AnyDirs) {
+                next_dirs[k] = true;
+                if c == '/' {
+                    next[k + 1] = true;
+                }
+            }
+            if !cur[k] {
+                continue;
+            }
+            match &toks[k] {
+                Tok::Lit(l) if *l == c => next[k + 1] = true,
+                Tok::Quest if c != '/' => next[k + 1] = true,
+                Tok::Star if c != '/' => next[k] = true,
+                Tok::Class(neg, ranges)
+                    if ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi) != *neg =>
+                {
+                    next[k + 1] = true
+                }
+                _ => {}
+            }
+        }
+        if close(&mut next) {
+            return true;
+        }
+        if !next.iter().any(|b| *b) && !next_dirs.iter().any(|b| *b) {
+            return false;
+        }
+        cur = next;
+        in_dirs = next_dirs;
+    }
+    cur[n]
 }
