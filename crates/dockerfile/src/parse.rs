@@ -997,7 +997,7 @@ impl Ctx<'_> {
     }
 }
 
-fn is_heredoc_word(w: &str) -> bool {
+pub(crate) fn is_heredoc_word(w: &str) -> bool {
     heredoc_marker(w).is_some()
 }
 

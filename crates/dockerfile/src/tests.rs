@@ -1175,3 +1175,34 @@ fn heredoc_expansion() {
     "#]],
     );
 }
+
+#[test]
+fn run_heredoc_text_and_stage_lookup() {
+    let df = parse(
+        "FROM a AS Build\nRUN <<EOF\necho one\nEOF\nRUN <<-EOF\n\t#!/usr/bin/env python3\n\tprint(1)\n\tEOF\nRUN cat <<A > /a && cat <<'B' > /b\nfirst\nA\nsecond $x\nB\nRUN echo plain\nRUN [\"echo\"]\nFROM scratch\n",
+    )
+    .unwrap();
+    let texts: Vec<Option<String>> = df.stages[0]
+        .instructions
+        .iter()
+        .map(|i| match &i.kind {
+            Kind::Run(r) => r.shell_text(),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            Some("echo one\n".to_string()),
+            None,
+            Some("cat <<A > /a && cat <<'B' > /b\nfirst\nA\nsecond $x\nB".to_string()),
+            Some("echo plain".to_string()),
+            None,
+        ]
+    );
+    assert_eq!(df.stage_index("build"), Some(0));
+    assert_eq!(df.stage_index("BUILD"), Some(0));
+    assert_eq!(df.stage_index("1"), Some(1));
+    assert_eq!(df.stage_index("2"), None);
+    assert_eq!(df.stage_index("busybox"), None);
+}
