@@ -1206,3 +1206,25 @@ fn run_heredoc_text_and_stage_lookup() {
     assert_eq!(df.stage_index("2"), None);
     assert_eq!(df.stage_index("busybox"), None);
 }
+
+#[test]
+fn dockerignore_errors() {
+    use crate::ignore::Patterns;
+    for (text, line, message) in [
+        ("a\n!\n", 2, "illegal exclusion pattern: \"!\""),
+        ("[a\n", 1, "syntax error in pattern"),
+        ("x\n[]a]\n", 2, "syntax error in pattern"),
+        ("[a-]\n", 1, "syntax error in pattern"),
+        ("[z-a]\n", 1, "syntax error in pattern"),
+        ("a\\\n", 1, "syntax error in pattern"),
+    ] {
+        let e = Patterns::try_parse(text).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (line, message), "{text:?}");
+        // The lenient reading skips it and keeps the others.
+        let p = Patterns::parse(text);
+        assert!(!p.matches("[a") && !p.matches("a\\"), "{text:?}");
+    }
+    let p = Patterns::try_parse("[^a-c]x\n[\\]]\n]\n").unwrap();
+    assert!(p.matches("dx") && !p.matches("bx") && p.matches("]"));
+    assert!(Patterns::parse("a\n!\n").matches("a"));
+}
