@@ -39,8 +39,17 @@
 //! [`Dockerfile::check`] (the `# check=` directive); [`ExpandError`]'s fields; [`parse_all`]
 //! (every error at once); [`expand_heredoc`] (a `COPY <<EOF` body, quotes kept);
 //! [`Dockerfile::stage_index`]; [`Run::shell_text`] (how Docker runs a `RUN` with heredocs);
+//! [`ignore::Patterns::try_parse`] and [`ignore::PatternError`];
 //! [`parse_duration`] for `HEALTHCHECK` durations; `CopySpec::sources` holds only paths (a
 //! heredoc source such as `COPY <<EOF /dst` is in `heredocs`, not in `sources`).
+//!
+//! Where it knowingly differs from Docker: an `ONBUILD` trigger is parsed when declared (Docker
+//! parses it when it runs in a child build, so `ONBUILD FORM x` fails here at once); substitution
+//! syntax is checked at parse time (Docker finds it when it expands the word, before any `RUN`
+//! with BuildKit, at that step with the classic builder); flags this crate has no field for are
+//! refused as unknown (`COPY --parents`/`--exclude`, `ADD --keep-git-dir`/`--unpack`/`--exclude`,
+//! `RUN --security`), as is any flag on `STOPSIGNAL` (Docker ignores it); `EXPOSE` keeps the
+//! written order (Docker sorts the words); an error's line is the offending token's line.
 #![deny(missing_docs)]
 
 mod lex;
