@@ -1557,3 +1557,185 @@ fn docker_run_it_in_a_terminal_detaches_and_attaches() {
     let ps = d.ok(&["ps", "-a", "--format", "{{.Status}}"]);
     assert!(ps.starts_with("Exited (3)"), "{ps}");
 }
+
+/// `docker run -v`/`--mount` binds and volumes, labels, `--env-file`, `ps --filter
+/// label=/ancestor=`, `inspect`'s `Mounts`, `rm -v` and the refusals (a missing source, the
+/// store's own data directory).
+#[test]
+fn docker_run_volumes_binds_labels_env_file_and_ancestor() {
+    test_support::require("runc");
+    let (store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    let host = store.scratch().join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("in"), "from host\n").unwrap();
+    let hs = host.to_str().unwrap();
+    // A read-write bind: the container's write lands on the host; a read-only one refuses.
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{hs}:/h"),
+        "busybox",
+        "sh",
+        "-c",
+        "cat /h/in; echo out > /h/out",
+    ]);
+    assert_eq!(out, "from host\n");
+    assert_eq!(std::fs::read_to_string(host.join("out")).unwrap(), "out\n");
+    let o = d.docker(&[
+        "run",
+        "--rm",
+        "--mount",
+        &format!("type=bind,source={hs},target=/h,readonly"),
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /h/ro",
+    ]);
+    assert_ne!(o.status, 0);
+    assert!(o.stderr.contains("Read-only file system"), "{}", o.stderr);
+    assert!(!host.join("ro").exists());
+    // Refusals: Docker's text for a missing source; the data directory is never mounted.
+    let o = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "/nonexistent-src:/x",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status, 125);
+    assert!(
+        o.stderr
+            .contains("bind source path does not exist: /nonexistent-src"),
+        "{}",
+        o.stderr
+    );
+    let inside = store.root().join("layers");
+    let o = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}:/x", inside.display()),
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status, 125, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("is inside the store's data directory"),
+        "{}",
+        o.stderr
+    );
+    assert!(d.ok(&["ps", "-a", "-q"]).is_empty());
+    // An image with a VOLUME, built on busybox: its containers get an anonymous volume.
+    d.ok(&["create", "--name", "base", "busybox"]);
+    d.ok(&["commit", "-c", "VOLUME /vol", "base", "withvol:1"]);
+    d.ok(&["rm", "base"]);
+    let env_file = store.scratch().join("env.list");
+    std::fs::write(&env_file, "# comment\nA=from file\n\nB=2\n").unwrap();
+    let label_file = store.scratch().join("labels");
+    std::fs::write(&label_file, "team=blue\n").unwrap();
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "vols",
+        "-l",
+        "tier=web",
+        "--label-file",
+        label_file.to_str().unwrap(),
+        "--env-file",
+        env_file.to_str().unwrap(),
+        "-e",
+        "B=3",
+        "-v",
+        "/anon",
+        "-v",
+        &format!("{hs}:/h:ro"),
+        "withvol:1",
+        "sh",
+        "-c",
+        "echo $A $B; echo data > /vol/f; sleep 300",
+    ]);
+    let t = Instant::now();
+    while d.ok(&["logs", "vols"]) != "from file 3\n" {
+        assert!(t.elapsed() < Duration::from_secs(20), "no log line");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let v: Value = serde_json::from_str(&d.ok(&["inspect", "vols"])).unwrap();
+    let mounts = v[0]["Mounts"].as_array().unwrap();
+    let by_dest = |dst: &str| {
+        mounts
+            .iter()
+            .find(|m| m["Destination"] == dst)
+            .unwrap_or_else(|| panic!("no mount at {dst}: {mounts:?}"))
+            .clone()
+    };
+    let h = by_dest("/h");
+    assert_eq!(
+        (&h["Type"], &h["Source"], &h["RW"], &h["Mode"]),
+        (
+            &Value::from("bind"),
+            &Value::from(hs),
+            &Value::from(false),
+            &Value::from("ro")
+        )
+    );
+    let vol = by_dest("/vol");
+    assert_eq!(vol["Type"], "volume");
+    let vol_dir = PathBuf::from(vol["Source"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read_to_string(vol_dir.join("f")).unwrap(),
+        "data\n"
+    );
+    let anon = by_dest("/anon");
+    assert_eq!(anon["Type"], "volume");
+    assert_eq!(mounts.len(), 3, "{mounts:?}");
+    assert_eq!(
+        v[0]["HostConfig"]["Binds"],
+        serde_json::json!([format!("{hs}:/h:ro")])
+    );
+    assert_eq!(v[0]["Config"]["Labels"]["tier"], "web");
+    assert_eq!(v[0]["Config"]["Labels"]["team"], "blue");
+    // ps filters: labels, and ancestor (busybox is withvol:1's parent).
+    let names = |f: &[&str]| {
+        let mut args = vec!["ps", "-a", "--format", "{{.Names}}"];
+        for x in f {
+            args.push("--filter");
+            args.push(x);
+        }
+        d.ok(&args)
+    };
+    d.ok(&["create", "--name", "plain", "busybox"]);
+    assert_eq!(names(&["label=tier=web"]), "vols\n");
+    assert_eq!(names(&["label=team"]), "vols\n");
+    assert_eq!(names(&["label=tier=db"]), "");
+    let mut anc: Vec<String> = names(&["ancestor=busybox"])
+        .lines()
+        .map(String::from)
+        .collect();
+    anc.sort();
+    assert_eq!(anc, ["plain", "vols"]);
+    assert_eq!(names(&["ancestor=withvol:1"]), "vols\n");
+    // The same filters through the strata CLI on the same store.
+    let ps = store.ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        "ancestor=withvol:1",
+        "--filter",
+        "label=tier",
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert_eq!(ps, "vols\n");
+    // rm -v removes the anonymous volumes, never the bind's files.
+    d.ok(&["rm", "-f", "-v", "vols"]);
+    assert!(!vol_dir.exists());
+    assert!(!PathBuf::from(anon["Source"].as_str().unwrap()).exists());
+    assert_eq!(
+        std::fs::read_to_string(host.join("in")).unwrap(),
+        "from host\n"
+    );
+}

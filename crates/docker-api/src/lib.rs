@@ -8,6 +8,8 @@ mod containers;
 mod images;
 mod progress;
 
-pub use containers::{container_inspect, container_summary, go_mode, ContainerFacts, RunFacts};
+pub use containers::{
+    container_inspect, container_summary, go_mode, ContainerFacts, MountFacts, RunFacts,
+};
 pub use images::{image_inspect, ImageFacts};
 pub use progress::progress_message;

@@ -307,8 +307,19 @@ impl Engine {
     /// `rm`: deletes the container and its writable layer; a running container only with
     /// `force`, which kills it first.
     pub fn remove_container(&self, input: &str, force: bool) -> Result<()> {
+        self.remove_container_with(input, force, false)
+    }
+
+    /// `rm [-f] [-v]`: [`Engine::remove_container`], and with `volumes` the container's
+    /// anonymous volumes too (named volumes and binds are kept, as Docker does).
+    pub fn remove_container_with(&self, input: &str, force: bool, volumes: bool) -> Result<()> {
         let c = self.container(input)?;
         self.prepare_removal(&c, force)?;
+        let mounts = if volumes {
+            self.run_config(&c).map(|rc| rc.mounts).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         self.unmount_container(&c.id)?;
         // An image removed with `rmi -f` while this container used it goes with its last
         // container, and so do the layers only it kept.
@@ -318,6 +329,7 @@ impl Engine {
         })?;
         let dir = self.container_dir(&c.id);
         fs::remove_dir_all(&dir).map_err(io(format!("remove {}", dir.display())))?;
+        self.remove_anonymous_volumes(&mounts);
         let mut events =
             vec![crate::Event::new("container", "destroy", c.id.clone())
                 .with("name", c.name.clone())];

@@ -31,6 +31,7 @@ mod save;
 mod search;
 mod streams;
 mod tokens;
+mod volumes;
 
 pub use changes::apply_changes;
 pub use container_fs::{ContainerSizes, PathStat};
@@ -53,6 +54,7 @@ pub use run::{
 pub use runtime;
 pub use search::{SearchFilters, SearchResult};
 pub use tokens::{Principal, Role};
+pub use volumes::{parse_volume_flag, valid_volume_name, MountKind, MountPoint, MountRequest};
 
 use blob_store::BlobStore;
 use metadata_db::Db;

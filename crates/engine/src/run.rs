@@ -66,6 +66,12 @@ pub struct CreateOptions {
     pub stop_signal: Option<String>,
     /// `--stop-timeout`.
     pub stop_timeout: Option<i64>,
+    /// `-v`, `--mount`, a create body's `Binds`, `Volumes` and `Mounts`.
+    pub mounts: Vec<crate::MountRequest>,
+    /// `-l`/`--label`, `--label-file`: added to (and replacing) the image's labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `--init`: an init process (tini) runs the command and reaps zombies.
+    pub init: bool,
 }
 
 /// What runs in a container: Docker's `Config` after the command line was applied to the
@@ -107,6 +113,12 @@ pub struct RunConfig {
     pub stop_signal: String,
     /// Seconds `stop` waits before SIGKILL (default 10).
     pub stop_timeout: Option<i64>,
+    /// Binds and volumes.
+    pub mounts: Vec<crate::MountPoint>,
+    /// The `-v` texts of binds and named volumes (`HostConfig.Binds`).
+    pub binds: Vec<String>,
+    /// `--init`.
+    pub init: bool,
 }
 
 impl RunConfig {
@@ -400,8 +412,24 @@ impl Engine {
                 return Err(EngineError::invalid("Minimum memory limit allowed is 6MB"));
             }
         }
+        self.check_mounts(&o.mounts)?;
+        if o.init {
+            init_binary()?;
+        }
         let info = self.create_container(image, o.name.as_deref())?;
         let img = &info.config;
+        let image_volumes: Vec<String> = img
+            .volumes
+            .as_ref()
+            .map(|v| v.keys().cloned().collect())
+            .unwrap_or_default();
+        let mounts = match self.make_mounts(&o.mounts, &image_volumes) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = self.remove_container(&info.id, true);
+                return Err(e);
+            }
+        };
         let (entrypoint, cmd) = match &o.entrypoint {
             Some(e) if e.is_empty() => (Vec::new(), o.cmd.clone()),
             Some(e) => (vec![e.clone()], o.cmd.clone()),
@@ -444,6 +472,9 @@ impl Engine {
                 .or_else(|| img.stop_signal.clone())
                 .unwrap_or_else(|| "SIGTERM".into()),
             stop_timeout: o.stop_timeout,
+            mounts,
+            binds: o.mounts.iter().filter_map(|m| m.spec.clone()).collect(),
+            init: o.init,
         };
         // The container's configuration is what runs (Docker's `Config`): `inspect` and
         // `commit` read it.
@@ -453,13 +484,35 @@ impl Engine {
         info.config.env = (!rc.env.is_empty()).then(|| rc.env.clone());
         info.config.working_dir = (!rc.working_dir.is_empty()).then(|| rc.working_dir.clone());
         info.config.user = (!rc.user.is_empty()).then(|| rc.user.clone());
+        if !o.labels.is_empty() {
+            let mut labels = info.config.labels.clone().unwrap_or_default();
+            labels.extend(o.labels.clone());
+            info.config.labels = Some(labels);
+        }
+        let anonymous: Vec<String> = o
+            .mounts
+            .iter()
+            .filter(|m| m.kind == crate::MountKind::Volume && m.source.is_empty())
+            .map(|m| m.target.clone())
+            .collect();
+        if !anonymous.is_empty() {
+            let mut vols = info.config.volumes.clone().unwrap_or_default();
+            for v in anonymous {
+                vols.insert(v, serde_json::json!({}));
+            }
+            info.config.volumes = Some(vols);
+        }
+        if o.stop_signal.is_some() {
+            info.config.stop_signal = Some(rc.stop_signal.clone());
+        }
         let written = self.write_run_config(&info.id, &rc).and_then(|_| {
             let json = serde_json::to_vec_pretty(&info)
                 .map_err(|e| EngineError::invalid(e.to_string()))?;
             crate::write_atomic(&self.run_dir(&info.id).join("config.json"), &json)
         });
         if let Err(e) = written {
-            let _ = self.remove_container(&info.id, true);
+            self.remove_anonymous_volumes(&rc.mounts);
+            let _ = self.remove_container_with(&info.id, true, true);
             return Err(e);
         }
         Ok(info)
@@ -745,7 +798,7 @@ impl Engine {
         let c = self.container(input)?;
         let p = self.process_state(&c)?;
         if !p.is_running() && self.run_dir(&c.id).join("autoremove").exists() {
-            self.remove_container(&c.id, true)?;
+            self.remove_container_with(&c.id, true, true)?;
         }
         Ok(())
     }
@@ -787,10 +840,29 @@ impl Engine {
                 .clone()
                 .unwrap_or_else(|| c.id[..12].to_string());
             let cgroups_path = format!("/strata/{}", c.id);
+            let mut binds: Vec<spec::BindMount> = rc
+                .mounts
+                .iter()
+                .map(|m| spec::BindMount {
+                    source: PathBuf::from(&m.source),
+                    destination: m.destination.clone(),
+                    read_only: !m.rw,
+                })
+                .collect();
+            let mut args = args;
+            if rc.init {
+                binds.push(spec::BindMount {
+                    source: init_binary()?,
+                    destination: INIT_PATH.into(),
+                    read_only: true,
+                });
+                args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
+            }
             let mut o = SpecOptions {
                 id: c.id.clone(),
                 rootfs: rootfs.clone(),
                 args,
+                binds,
                 env: rc.env.clone(),
                 cwd: rc.working_dir.clone(),
                 user: rc.user.clone(),
@@ -1231,6 +1303,37 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Where `--init` puts the init binary in the container (Docker's path).
+const INIT_PATH: &str = "/sbin/docker-init";
+
+/// The static init binary `--init` runs: `$STRATA_INIT`, else Docker's `docker-init`, else
+/// `tini-static` (a dynamic `tini` would not run in an image without its libraries).
+fn init_binary() -> Result<PathBuf> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("STRATA_INIT").filter(|p| !p.is_empty()) {
+        candidates.push(p.into());
+    } else {
+        for dir in [
+            "/usr/local/bin",
+            "/usr/bin",
+            "/usr/libexec/docker",
+            "/usr/sbin",
+        ] {
+            for name in ["docker-init", "tini-static"] {
+                candidates.push(Path::new(dir).join(name));
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .find_map(|p| fs::canonicalize(&p).ok().filter(|p| p.is_file()))
+        .ok_or_else(|| {
+            EngineError::invalid(
+                "--init: no init binary found: install tini (docker-init or tini-static, statically linked) or name one in $STRATA_INIT",
+            )
+        })
 }
 
 fn random_suffix() -> String {

@@ -166,7 +166,7 @@ async fn start(State(st): State<AppState>, Path(id): Path<String>) -> Result<Res
                             _ => 125,
                         };
                         lock(&st2.runs().removed).insert(c.id.clone(), code);
-                        let _ = e.remove_container(&c.id, true);
+                        let _ = e.remove_container_with(&c.id, true, true);
                     }
                     Err(err)
                 }
@@ -213,7 +213,7 @@ fn remove_when_done(st: &AppState, id: &str) {
     let Ok(e) = st.engine() else { return };
     if let Ok(code) = e.wait_container(id) {
         lock(&st.runs().removed).insert(id.to_string(), code);
-        let _ = e.remove_container(id, true);
+        let _ = e.remove_container_with(id, true, true);
     }
 }
 
