@@ -1565,6 +1565,10 @@ fn docker_run_it_in_a_terminal_detaches_and_attaches() {
 fn docker_run_volumes_binds_labels_env_file_and_ancestor() {
     test_support::require("runc");
     let (store, d, tar) = setup();
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     import(&d, &tar, "busybox:latest");
     let host = store.scratch().join("host");
     std::fs::create_dir_all(&host).unwrap();
@@ -1731,7 +1735,31 @@ fn docker_run_volumes_binds_labels_env_file_and_ancestor() {
     ]);
     assert_eq!(ps, "vols\n");
     // rm -v removes the anonymous volumes, never the bind's files.
+    let vols_id = v[0]["Id"].as_str().unwrap().to_string();
     d.ok(&["rm", "-f", "-v", "vols"]);
+    // Docker's events for rm -f of a running container: kill (SIGKILL), die, destroy.
+    let ev = d.ok(&[
+        "events",
+        "--since",
+        &t0.to_string(),
+        "--until",
+        &(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 1)
+        .to_string(),
+        "--filter",
+        &format!("container={vols_id}"),
+        "--format",
+        "{{.Action}} {{index .Actor.Attributes \"signal\"}}",
+    ]);
+    let actions: Vec<&str> = ev.lines().map(str::trim_end).collect();
+    assert_eq!(
+        actions[actions.len() - 3..],
+        ["kill 9", "die", "destroy"],
+        "{ev}"
+    );
     assert!(!vol_dir.exists());
     assert!(!PathBuf::from(anon["Source"].as_str().unwrap()).exists());
     assert_eq!(

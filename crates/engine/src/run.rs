@@ -378,6 +378,31 @@ impl Engine {
         }
     }
 
+    /// The lock on the containers' cgroup parent (`runtime/cgroup.lock`): shared by a start
+    /// until its runtime has made the container's cgroup, exclusive (without waiting) for
+    /// removing the parent, so it is never removed between a runtime's `mkdir` of the parent
+    /// and of the container's own.
+    fn cgroup_lock(&self, op: i32) -> Option<fs::File> {
+        use std::os::fd::AsRawFd;
+        let p = self.runtime_state_root().join("cgroup.lock");
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(p)
+            .ok()?;
+        // SAFETY: flock on a descriptor owned here; released when it is closed.
+        (unsafe { libc::flock(f.as_raw_fd(), op) } == 0).then_some(f)
+    }
+
+    /// Removes the `/strata` cgroup parent when no container's cgroup is left in it (runc
+    /// leaves it behind); skipped while a start is under way.
+    fn tidy_cgroup_parent(&self) {
+        if let Some(_lock) = self.cgroup_lock(libc::LOCK_EX | libc::LOCK_NB) {
+            runtime::cgroup::remove_if_empty(&cgroup_parent());
+        }
+    }
+
     /// The metadata's `running` flag (what `rmi` looks at).
     fn set_running(&self, id: &str, running: bool) -> Result<()> {
         self.db().write(|tx| -> Result<()> {
@@ -788,6 +813,7 @@ impl Engine {
         let _ = fs::remove_dir_all(dir.join("work.run"));
         let _ = fs::remove_dir_all(dir.join("upper.snap"));
         let _ = fs::remove_dir(&rootfs);
+        self.tidy_cgroup_parent();
         Ok(true)
     }
 
@@ -828,6 +854,9 @@ impl Engine {
         }
         self.finish_run_locked(&c.id)?;
         let previous = state::read(&dir).ok().flatten().map(|st| st.monitor_pid);
+        // Held until the runtime has made this container's cgroup (its record is written
+        // after the runtime's `create`).
+        let _cgroup = self.cgroup_lock(libc::LOCK_SH);
         let rootfs = self.mount_run_root(&c)?;
         let started = (|| -> Result<Spawned> {
             let network = if rc.network == "host" {
@@ -839,7 +868,7 @@ impl Engine {
                 .hostname
                 .clone()
                 .unwrap_or_else(|| c.id[..12].to_string());
-            let cgroups_path = format!("/strata/{}", c.id);
+            let cgroups_path = format!("{}/{}", cgroup_parent(), c.id);
             let mut binds: Vec<spec::BindMount> = rc
                 .mounts
                 .iter()
@@ -1107,12 +1136,17 @@ impl Engine {
                 }
             }
         }
+        self.emit_kill(&c, &sig);
+        Ok(())
+    }
+
+    /// The `kill` event, with the signal's number as Docker gives it.
+    fn emit_kill(&self, c: &ContainerInfo, sig: &str) {
         self.emit(
             crate::Event::new("container", "kill", c.id.clone())
                 .with("name", c.name.clone())
-                .with("signal", sig),
+                .with("signal", signal_number(sig).to_string()),
         );
-        Ok(())
     }
 
     /// `stop -t SECONDS`: the stop signal, then SIGKILL after the timeout (the container's
@@ -1131,6 +1165,7 @@ impl Engine {
             Duration::from_secs(t as u64)
         };
         let sig = normalise_signal(&rc.stop_signal)?;
+        self.emit_kill(&c, if t == 0 { "KILL" } else { &sig });
         state::stop(&self.run_dir(&c.id), &rt, &c.id, &sig, wait)?;
         self.process_state(&c)?;
         self.emit(
@@ -1294,6 +1329,8 @@ impl Engine {
                 )));
             }
             let rt = self.runtime_of(c)?;
+            // Docker's order: kill, die, destroy.
+            self.emit_kill(c, "KILL");
             state::stop(&dir, &rt, &c.id, "KILL", Duration::ZERO)?;
             self.process_state(c)?;
         }
@@ -1301,7 +1338,25 @@ impl Engine {
         if let Ok(rt) = self.runtime_of(c) {
             let _ = rt.delete(&c.id, true);
         }
+        self.tidy_cgroup_parent();
         Ok(())
+    }
+}
+
+/// The cgroup parent of every container (`<parent>/<id>`): `/strata`, or
+/// `$STRATA_CGROUP_PARENT` (one plain name, like Docker's `--cgroup-parent` of a daemon).
+fn cgroup_parent() -> String {
+    match std::env::var("STRATA_CGROUP_PARENT") {
+        Ok(p)
+            if !p.trim_matches('/').is_empty()
+                && p.trim_matches('/')
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                && !p.contains("..") =>
+        {
+            format!("/{}", p.trim_matches('/'))
+        }
+        _ => "/strata".into(),
     }
 }
 
@@ -1345,6 +1400,47 @@ fn random_suffix() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// A signal's number (`KILL` → 9, `15` → 15), as Docker's events give it; 0 when unknown.
+fn signal_number(sig: &str) -> i32 {
+    if let Ok(n) = sig.parse() {
+        return n;
+    }
+    const NAMES: [(&str, i32); 31] = [
+        ("HUP", libc::SIGHUP),
+        ("INT", libc::SIGINT),
+        ("QUIT", libc::SIGQUIT),
+        ("ILL", libc::SIGILL),
+        ("TRAP", libc::SIGTRAP),
+        ("ABRT", libc::SIGABRT),
+        ("BUS", libc::SIGBUS),
+        ("FPE", libc::SIGFPE),
+        ("KILL", libc::SIGKILL),
+        ("USR1", libc::SIGUSR1),
+        ("SEGV", libc::SIGSEGV),
+        ("USR2", libc::SIGUSR2),
+        ("PIPE", libc::SIGPIPE),
+        ("ALRM", libc::SIGALRM),
+        ("TERM", libc::SIGTERM),
+        ("STKFLT", libc::SIGSTKFLT),
+        ("CHLD", libc::SIGCHLD),
+        ("CONT", libc::SIGCONT),
+        ("STOP", libc::SIGSTOP),
+        ("TSTP", libc::SIGTSTP),
+        ("TTIN", libc::SIGTTIN),
+        ("TTOU", libc::SIGTTOU),
+        ("URG", libc::SIGURG),
+        ("XCPU", libc::SIGXCPU),
+        ("XFSZ", libc::SIGXFSZ),
+        ("VTALRM", libc::SIGVTALRM),
+        ("PROF", libc::SIGPROF),
+        ("WINCH", libc::SIGWINCH),
+        ("IO", libc::SIGIO),
+        ("PWR", libc::SIGPWR),
+        ("SYS", libc::SIGSYS),
+    ];
+    NAMES.iter().find(|(n, _)| *n == sig).map_or(0, |(_, v)| *v)
+}
+
 /// A signal as the runtime takes it: `SIGTERM`, `TERM`, `15` → `TERM`/`15`.
 fn normalise_signal(s: &str) -> Result<String> {
     let s = s.trim();
@@ -1384,6 +1480,9 @@ mod tests {
         assert_eq!(normalise_signal("SIGKILL").unwrap(), "KILL");
         assert_eq!(normalise_signal("hup").unwrap(), "HUP");
         assert_eq!(normalise_signal("9").unwrap(), "9");
+        assert_eq!(signal_number("KILL"), 9);
+        assert_eq!(signal_number("TERM"), 15);
+        assert_eq!(signal_number("10"), 10);
         assert_eq!(
             normalise_signal("NOPE").unwrap_err().to_string(),
             "Invalid signal: NOPE"

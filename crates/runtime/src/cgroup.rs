@@ -38,3 +38,27 @@ pub fn oom_kills(cgroups_path: &str) -> Option<u64> {
         (f.next() == Some(key)).then(|| f.next()?.parse().ok())?
     })
 }
+
+/// Removes the cgroup directory `rel` (e.g. `/strata`, the parent of the containers'
+/// cgroups, which runtimes create but never remove) from every hierarchy where it is empty:
+/// `rmdir` fails on a cgroup that still has children, so a running container's is kept.
+pub fn remove_if_empty(rel: &str) {
+    let rel = rel.trim_matches('/');
+    if rel.is_empty() || rel.contains("..") {
+        return;
+    }
+    let base = Path::new("/sys/fs/cgroup");
+    if is_v2() {
+        let _ = std::fs::remove_dir(base.join(rel));
+        return;
+    }
+    // v1 (and the hybrid layout's `unified`): one directory per mounted hierarchy.
+    if let Ok(dirs) = std::fs::read_dir(base) {
+        for d in dirs.flatten() {
+            let p = d.path().join(rel);
+            if p.is_dir() {
+                let _ = std::fs::remove_dir(p);
+            }
+        }
+    }
+}
