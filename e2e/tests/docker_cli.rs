@@ -1667,6 +1667,10 @@ fn docker_run_volumes_binds_labels_env_file_and_ancestor() {
         assert!(t.elapsed() < Duration::from_secs(20), "no log line");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // logs --since/--until through the API.
+    assert_eq!(d.ok(&["logs", "--since", "10m", "vols"]), "from file 3\n");
+    assert_eq!(d.ok(&["logs", "--since", "2099-01-01", "vols"]), "");
+    assert_eq!(d.ok(&["logs", "--until", "10m", "vols"]), "");
     let v: Value = serde_json::from_str(&d.ok(&["inspect", "vols"])).unwrap();
     let mounts = v[0]["Mounts"].as_array().unwrap();
     let by_dest = |dst: &str| {

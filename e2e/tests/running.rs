@@ -907,3 +907,60 @@ fn cgroup_parent_goes_with_the_last_container_and_store_drop_stops_containers() 
         !std::path::Path::new(&format!("/proc/{pid}")).exists()
     });
 }
+
+fn unix_now() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+}
+
+/// `logs --since/--until` with Docker's time forms: Unix seconds with a fraction, relative
+/// durations, RFC 3339 and dates; a bad value is Docker's error.
+#[test]
+fn logs_since_and_until() {
+    let s = bb_store();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lg",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; sleep 3; echo two",
+    ]);
+    until("one", || s.ok(&["logs", "lg"]) == "one\n");
+    let mid = unix_now();
+    until("two", || s.ok(&["logs", "lg"]) == "one\ntwo\n");
+    assert_eq!(s.ok(&["logs", "--since", &mid, "lg"]), "two\n");
+    assert_eq!(s.ok(&["logs", "--until", &mid, "lg"]), "one\n");
+    assert_eq!(s.ok(&["logs", "--since", "10m", "lg"]), "one\ntwo\n");
+    assert_eq!(s.ok(&["logs", "--until", "10m", "lg"]), "");
+    assert_eq!(s.ok(&["logs", "--since", "2099-01-01", "lg"]), "");
+    assert_eq!(
+        s.ok(&["logs", "--since", "2000-01-01T00:00:00Z", "lg"]),
+        "one\ntwo\n"
+    );
+    // -f with --until returns once the time has passed, the container still running.
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lg2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo a; sleep 300",
+    ]);
+    until("a", || s.ok(&["logs", "lg2"]) == "a\n");
+    let t = Instant::now();
+    assert_eq!(s.ok(&["logs", "-f", "--until", &unix_now(), "lg2"]), "a\n");
+    assert!(t.elapsed() < Duration::from_secs(10));
+    let (code, err) = s.fail(&["logs", "--since", "yesterday", "lg"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("failed to parse value as time or duration: \"yesterday\""),
+        "{err}"
+    );
+}

@@ -1282,6 +1282,21 @@ impl Engine {
         input: &str,
         tail: Option<usize>,
         follow: bool,
+        f: impl FnMut(LogLine) -> bool,
+    ) -> Result<()> {
+        self.container_logs_between(input, tail, follow, None, None, f)
+    }
+
+    /// [`Engine::container_logs`] limited to the entries logged at or after `since` and at or
+    /// before `until` (Unix nanoseconds), as `logs --since/--until` (the `tail` counts before
+    /// the times, as moby's reader does). Following ends once `until` has passed.
+    pub fn container_logs_between(
+        &self,
+        input: &str,
+        tail: Option<usize>,
+        follow: bool,
+        since: Option<i128>,
+        until: Option<i128>,
         mut f: impl FnMut(LogLine) -> bool,
     ) -> Result<()> {
         let c = self.container(input)?;
@@ -1291,25 +1306,57 @@ impl Engine {
             log: e.log,
             time: e.time,
         };
+        // Some(true): show, Some(false): skip, None: past `until`, stop.
+        let judge = |time: &str| -> Option<bool> {
+            if since.is_none() && until.is_none() {
+                return Some(true);
+            }
+            let t =
+                time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
+                    .map(|t| t.unix_timestamp_nanos())
+                    .unwrap_or(0);
+            if until.is_some_and(|u| t > u) {
+                return None;
+            }
+            Some(since.is_none_or(|s| t >= s))
+        };
         let mut go_on = true;
         let end = runtime::logfile::read(&path, tail, |e| {
             if go_on {
-                go_on = f(conv(e));
+                match judge(&e.time) {
+                    Some(true) => go_on = f(conv(e)),
+                    Some(false) => {}
+                    None => go_on = false,
+                }
             }
         })
         .map_err(io("read the container log"))?;
         if !follow || !go_on {
             return Ok(());
         }
+        let now_nanos = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i128)
+        };
         let dir = self.run_dir(&c.id);
         runtime::logfile::follow(
             &path,
             end,
-            || match state::read(&dir) {
-                Ok(Some(st)) if st.status == Status::Running => !state::monitor_alive(&st),
-                _ => true,
+            || {
+                if until.is_some_and(|u| now_nanos() > u) {
+                    return true;
+                }
+                match state::read(&dir) {
+                    Ok(Some(st)) if st.status == Status::Running => !state::monitor_alive(&st),
+                    _ => true,
+                }
             },
-            |e| f(conv(e)),
+            |e| match judge(&e.time) {
+                Some(true) => f(conv(e)),
+                Some(false) => true,
+                None => false,
+            },
         )
         .map_err(io("follow the container log"))
     }

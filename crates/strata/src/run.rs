@@ -660,6 +660,12 @@ pub struct LogsArgs {
     /// Show timestamps
     #[arg(short = 't', long = "timestamps")]
     timestamps: bool,
+    /// Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)
+    #[arg(long = "since")]
+    since: Option<String>,
+    /// Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)
+    #[arg(long = "until")]
+    until: Option<String>,
     /// CONTAINER
     container: String,
 }
@@ -673,9 +679,21 @@ pub fn logs(engine: &Engine, a: LogsArgs) -> anyhow::Result<()> {
             Err(_) => anyhow::bail!("invalid value for \"tail\": {n}"),
         },
     };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+    let when = |v: &Option<String>| -> anyhow::Result<Option<i128>> {
+        match v.as_deref().filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => docker_format::parse_timestamp_nanos(v, now)
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!(e)),
+        }
+    };
+    let (since, until) = (when(&a.since)?, when(&a.until)?);
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
-    engine.container_logs(&a.container, tail, a.follow, |l| {
+    engine.container_logs_between(&a.container, tail, a.follow, since, until, |l| {
         let text = if a.timestamps {
             format!("{} {}", l.time, l.log)
         } else {

@@ -372,22 +372,10 @@ async fn logs(
     let st2 = st.clone();
     tokio::task::spawn_blocking(move || {
         let Ok(e) = st2.engine() else { return };
-        let _ = e.container_logs(&cid, tail, follow, |l| {
+        let _ = e.container_logs_between(&cid, tail, follow, since, until, |l| {
             let stderr = l.stream == "stderr";
             if (stderr && !want_err) || (!stderr && !want_out) {
                 return !tx.is_closed();
-            }
-            let t = time::OffsetDateTime::parse(
-                &l.time,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .map(|t| t.unix_timestamp_nanos())
-            .unwrap_or(0);
-            if since.is_some_and(|s| t < s) {
-                return !tx.is_closed();
-            }
-            if until.is_some_and(|u| t > u) {
-                return false;
             }
             let text = if timestamps {
                 format!("{} {}", l.time, l.log)
