@@ -1771,3 +1771,91 @@ fn docker_run_volumes_binds_labels_env_file_and_ancestor() {
         "from host\n"
     );
 }
+
+/// `docker stats` (`--no-stream`, and the stream's first documents through the API) from the
+/// container's cgroups, and `docker update` of a running container's limits.
+#[test]
+fn docker_stats_and_update() {
+    test_support::require("runc");
+    let (_store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hog",
+        "-m",
+        "64m",
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 300 & while true; do :; done",
+    ]);
+    let line = d.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}|{{.NetIO}}|{{.BlockIO}}",
+        "hog",
+    ]);
+    let f: Vec<&str> = line.trim().split('|').collect();
+    assert_eq!(f[0], "hog", "{line}");
+    let cpu: f64 = f[1].trim_end_matches('%').parse().unwrap();
+    assert!(cpu > 1.0, "a busy loop uses CPU: {line}");
+    assert!(f[2].ends_with(" / 64MiB"), "{line}");
+    assert_eq!(f[3], "2", "{line}");
+    assert_eq!(f[4], "0B / 0B", "{line}");
+    // update changes the running container's limits, and inspect shows them.
+    assert_eq!(
+        d.ok(&[
+            "update",
+            "--memory",
+            "128m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "20",
+            "hog"
+        ]),
+        "hog\n"
+    );
+    let line = d.ok(&["stats", "--no-stream", "--format", "{{.MemUsage}}", "hog"]);
+    assert!(line.trim().ends_with(" / 128MiB"), "{line}");
+    let v: Value = serde_json::from_str(&d.ok(&["inspect", "hog"])).unwrap();
+    assert_eq!(v[0]["HostConfig"]["Memory"], 128 << 20);
+    assert_eq!(v[0]["HostConfig"]["NanoCpus"], 500_000_000);
+    assert_eq!(v[0]["HostConfig"]["PidsLimit"], 20);
+    let err = d.fail(&["update", "--memory", "1m", "hog"]);
+    assert!(err.contains("Minimum memory limit allowed is 6MB"), "{err}");
+    // The stream: one document a second, precpu_stats from the one before.
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        conn,
+        "GET /containers/hog/stats?stream=1 HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+        d.port
+    )
+    .unwrap();
+    let mut reader = BufReader::new(conn);
+    let mut docs: Vec<Value> = Vec::new();
+    let mut head = String::new();
+    reader.read_line(&mut head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    while docs.len() < 2 {
+        let mut l = String::new();
+        assert!(reader.read_line(&mut l).unwrap() > 0, "the stream ended");
+        if l.starts_with('{') {
+            docs.push(serde_json::from_str(l.trim()).unwrap());
+        }
+    }
+    assert_eq!(docs[1]["name"], "/hog");
+    assert_eq!(
+        docs[1]["precpu_stats"]["cpu_usage"]["total_usage"],
+        docs[0]["cpu_stats"]["cpu_usage"]["total_usage"]
+    );
+    assert_eq!(docs[1]["pids_stats"]["limit"], 20);
+    d.ok(&["rm", "-f", "hog"]);
+}

@@ -964,3 +964,61 @@ fn logs_since_and_until() {
         "{err}"
     );
 }
+
+/// `stats --no-stream`, `update` and `rename` through the strata CLI.
+#[test]
+fn stats_update_and_rename() {
+    let s = bb_store();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "-m",
+        "32m",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 300 & while true; do :; done",
+    ]);
+    let out = s.ok(&["stats", "--no-stream", "busy"]);
+    let mut lines = out.lines();
+    assert_eq!(
+        e2e::cells(lines.next().unwrap()),
+        [
+            "CONTAINER ID",
+            "NAME",
+            "CPU %",
+            "MEM USAGE / LIMIT",
+            "MEM %",
+            "NET I/O",
+            "BLOCK I/O",
+            "PIDS"
+        ]
+    );
+    let row = e2e::cells(lines.next().unwrap());
+    assert_eq!(row[1], "busy", "{out}");
+    assert!(row[3].ends_with(" / 32MiB"), "{out}");
+    assert_eq!(row[7], "2", "{out}");
+    assert!(
+        row[2].trim_end_matches('%').parse::<f64>().unwrap() > 1.0,
+        "{out}"
+    );
+    assert_eq!(
+        s.ok(&["update", "-m", "48m", "--pids-limit", "10", "busy"]),
+        "busy\n"
+    );
+    let row = e2e::cells(
+        s.ok(&["stats", "--no-stream", "busy"])
+            .lines()
+            .nth(1)
+            .unwrap(),
+    );
+    assert!(row[3].ends_with(" / 48MiB"), "{row:?}");
+    let (code, err) = s.fail(&["update", "busy"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("you must provide one or more flags"), "{err}");
+    s.ok(&["rename", "busy", "calm"]);
+    assert_eq!(s.ok(&["ps", "--format", "{{.Names}}"]), "calm\n");
+    s.ok(&["rm", "-f", "calm"]);
+}

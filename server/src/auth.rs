@@ -66,6 +66,8 @@ pub const ROUTE_ROLES: &[(&str, &str, Option<Role>)] = &[
     ("POST", "/containers/{id}/wait", V),
     ("GET", "/containers/{id}/logs", V),
     ("GET", "/containers/{id}/top", V),
+    ("GET", "/containers/{id}/stats", V),
+    ("POST", "/containers/{id}/update", OP),
     ("POST", "/containers/{id}/resize", OP),
     ("POST", "/containers/{id}/attach", OP),
     ("POST", "/containers/{id}/rename", OP),

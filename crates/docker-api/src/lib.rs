@@ -7,9 +7,11 @@
 mod containers;
 mod images;
 mod progress;
+mod stats;
 
 pub use containers::{
     container_inspect, container_summary, go_mode, ContainerFacts, MountFacts, RunFacts,
 };
 pub use images::{image_inspect, ImageFacts};
 pub use progress::progress_message;
+pub use stats::{stats_json, StatsFacts};

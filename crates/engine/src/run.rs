@@ -543,6 +543,16 @@ impl Engine {
         Ok(info)
     }
 
+    /// Rewrites a container's `run.json` (`update`).
+    pub(crate) fn save_run_config(&self, id: &str, rc: &RunConfig) -> Result<()> {
+        self.write_run_config(id, rc)
+    }
+
+    /// The runtime that runs (or last ran) the container.
+    pub(crate) fn runtime_for(&self, c: &ContainerInfo) -> Result<Runtime> {
+        self.runtime_of(c)
+    }
+
     fn write_run_config(&self, id: &str, rc: &RunConfig) -> Result<()> {
         let json =
             serde_json::to_vec_pretty(rc).map_err(|e| EngineError::invalid(e.to_string()))?;

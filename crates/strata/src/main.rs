@@ -11,6 +11,7 @@ mod inspect;
 mod registry;
 mod run;
 mod serve;
+mod stats;
 mod token;
 
 use clap::{Parser, Subcommand};
@@ -79,6 +80,12 @@ enum Command {
     Attach(run::AttachArgs),
     /// Display the running processes of a container
     Top(run::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
+    /// Update configuration of one or more containers
+    Update(stats::UpdateArgs),
+    /// Rename a container
+    Rename(stats::RenameArgs),
     /// Execute a command in a running container
     Exec(run::ExecArgs),
     /// Fetch the logs of a container
@@ -257,6 +264,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(a) => run::logs(&open(&root)?, a),
         Command::Exec(a) => run::exec(&open(&root)?, a),
         Command::Top(a) => run::top(&open(&root)?, a),
+        Command::Stats(a) => stats::stats(&open(&root)?, a),
+        Command::Update(a) => stats::update(&open(&root)?, a),
+        Command::Rename(a) => stats::rename(&open(&root)?, a),
         Command::Attach(a) => run::attach(&open(&root)?, a),
         Command::Pause(a) => run::pause(&open(&root)?, a),
         Command::Unpause(a) => run::unpause(&open(&root)?, a),

@@ -88,7 +88,7 @@ pub struct ContainerFlags {
 }
 
 /// Docker's `RAMInBytes`: `8m`, `1g`, `512k`, `100b`, a plain number of bytes.
-fn parse_memory(s: &str) -> anyhow::Result<i64> {
+pub(crate) fn parse_memory(s: &str) -> anyhow::Result<i64> {
     let t = s.trim().to_ascii_lowercase();
     let t = t.strip_suffix('b').filter(|r| !r.is_empty()).unwrap_or(&t);
     let (num, mult) = match t.chars().last() {

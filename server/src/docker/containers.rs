@@ -49,7 +49,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/exec/{id}/{action}", axum::routing::any(cannot_run))
 }
 
-/// The endpoints not served yet (`stats`, `update`, …): 501 with a sentence instead
+/// The endpoints not served yet: 501 with a sentence instead
 /// of "page not found".
 async fn cannot_run(Path((_, action)): Path<(String, String)>) -> ApiError {
     ApiError::new(

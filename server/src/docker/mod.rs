@@ -4,6 +4,7 @@
 pub(crate) mod containers;
 pub(crate) mod exec;
 pub(crate) mod images;
+pub(crate) mod limits;
 pub(crate) mod registry;
 pub(crate) mod run;
 pub(crate) mod system;
@@ -25,5 +26,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(images::routes())
         .merge(run::routes())
         .merge(exec::routes())
+        .merge(limits::routes())
         .merge(containers::routes())
 }
