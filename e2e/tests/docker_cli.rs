@@ -1859,3 +1859,58 @@ fn docker_stats_and_update() {
     assert_eq!(docs[1]["pids_stats"]["limit"], 20);
     d.ok(&["rm", "-f", "hog"]);
 }
+
+/// `docker system prune` (`-f`, `--filter until=`, `-a`) against the server, and `strata system
+/// prune` on the same store: stopped containers, dangling then unused images, a running
+/// container and its image kept.
+#[test]
+fn docker_system_prune() {
+    test_support::require("runc");
+    let (store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    d.ok(&["create", "--name", "base", "busybox"]);
+    let dangling = d.ok(&["commit", "base"]).trim().to_string();
+    d.ok(&["commit", "base", "extra:1"]);
+    d.ok(&["run", "--name", "done", "busybox", "true"]);
+    d.ok(&["run", "-d", "--name", "live", "busybox", "sleep", "300"]);
+    // until= older than everything: nothing goes.
+    let out = d.ok(&["system", "prune", "-f", "--filter", "until=1h"]);
+    assert_eq!(out, "Total reclaimed space: 0B\n");
+    let out = d.ok(&["system", "prune", "-f"]);
+    assert!(out.starts_with("Deleted Containers:\n"), "{out}");
+    assert!(
+        out.contains(&format!("Deleted Images:\ndeleted: {dangling}\n")),
+        "{out}"
+    );
+    assert!(out.contains("Total reclaimed space: "), "{out}");
+    let mut names: Vec<String> = d
+        .ok(&["ps", "-a", "--format", "{{.Names}}"])
+        .lines()
+        .map(String::from)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["live"]);
+    let images = d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(
+        images,
+        "extra:1\nbusybox:latest\n"
+            .to_string()
+            .lines()
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n",
+        "{images}"
+    );
+    // -a: every image no container uses; busybox runs in `live`.
+    let out = store.ok(&["system", "prune", "-a", "-f"]);
+    assert!(
+        out.contains("Deleted Images:\nuntagged: extra:1\n"),
+        "{out}"
+    );
+    assert_eq!(
+        d.ok(&["images", "--format", "{{.Repository}}"]),
+        "busybox\n"
+    );
+    assert_eq!(d.ok(&["ps", "--format", "{{.Names}}"]), "live\n");
+    d.ok(&["rm", "-f", "live"]);
+}

@@ -57,6 +57,8 @@ pub const ROUTE_ROLES: &[(&str, &str, Option<Role>)] = &[
     ("PUT", "/containers/{id}/archive", OP),
     ("POST", "/commit", OP),
     ("POST", "/containers/prune", ADMIN),
+    ("POST", "/networks/prune", ADMIN),
+    ("POST", "/build/prune", ADMIN),
     ("POST", "/containers/{id}/start", OP),
     ("POST", "/containers/{id}/stop", OP),
     ("POST", "/containers/{id}/kill", OP),

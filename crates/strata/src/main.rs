@@ -182,6 +182,8 @@ enum ImageCommand {
 enum SystemCommand {
     /// Show disk usage
     Df(images::DfArgs),
+    /// Remove unused data
+    Prune(images::SystemPruneArgs),
 }
 
 /// A failure already reported to the user: just exit with this code.
@@ -242,6 +244,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&open(&root)?, a),
         Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),
         Command::System(SystemCommand::Df(a)) => images::df(&open(&root)?, a),
+        Command::System(SystemCommand::Prune(a)) => images::system_prune(&open(&root)?, a),
         Command::Fsck => archive::fsck(&open(&root)?),
         Command::Token(c) => token::token(&open(&root)?, c),
         Command::Audit(a) => token::audit(&open(&root)?, a),

@@ -855,10 +855,32 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short = 'f', long = "force")]
     force: bool,
+    /// Provide filter values (e.g. "until=<timestamp>")
+    #[arg(long = "filter")]
+    filter: Vec<String>,
 }
 
 /// `container prune`: removes every container that is not running.
 pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut until = None;
+    let mut labels = Vec::new();
+    for f in &a.filter {
+        let Some((k, v)) = f.split_once('=') else {
+            anyhow::bail!("bad format of filter (expected name=value)");
+        };
+        match k {
+            "until" => {
+                until =
+                    Some(docker_format::parse_timestamp(v, now).map_err(|e| anyhow::anyhow!(e))?)
+            }
+            "label" => labels.push(v.to_string()),
+            "label!" => labels.push(format!("!{v}")),
+            _ => anyhow::bail!("invalid filter '{k}'"),
+        }
+    }
     if !a.force {
         eprint!("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
         let mut answer = String::new();
@@ -867,17 +889,7 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let mut deleted = Vec::new();
-    let mut reclaimed = 0u64;
-    for c in engine.containers()? {
-        if engine.process_state(&c)?.is_running() {
-            continue;
-        }
-        let size = dir_size(&engine.upper_dir(&c.id));
-        engine.remove_container(&c.id, false)?;
-        reclaimed += size;
-        deleted.push(c.id);
-    }
+    let (deleted, reclaimed) = engine.prune_containers(until, &labels)?;
     if !deleted.is_empty() {
         println!("Deleted Containers:");
         for d in &deleted {
@@ -890,19 +902,6 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
         docker_format::human_size(reclaimed)
     );
     Ok(())
-}
-
-fn dir_size(p: &std::path::Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(p) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
-            _ => 0,
-        })
-        .sum()
 }
 
 /// `strata info`: the runtime containers run with, or why none does.

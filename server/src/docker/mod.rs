@@ -23,6 +23,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events", get(crate::events::docker_events))
         .route("/images/search", get(registry::search))
         .route("/auth", post(registry::auth))
+        .route("/networks/prune", post(system::prune_networks))
+        .route("/build/prune", post(system::prune_build_cache))
         .merge(images::routes())
         .merge(run::routes())
         .merge(exec::routes())
