@@ -1914,3 +1914,55 @@ fn docker_system_prune() {
     assert_eq!(d.ok(&["ps", "--format", "{{.Names}}"]), "live\n");
     d.ok(&["rm", "-f", "live"]);
 }
+
+/// Named volumes through `docker volume` and `-v name:/path`: data outlives its container,
+/// a volume in use is not removed, prune takes anonymous ones (all unused with `-a`).
+#[test]
+fn docker_volume_verbs() {
+    test_support::require("runc");
+    let (_store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    assert_eq!(d.ok(&["volume", "create", "data"]), "data\n");
+    d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/d",
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /d/f",
+    ]);
+    assert_eq!(
+        d.ok(&["run", "--name", "reader", "-v", "data:/d", "busybox", "cat", "/d/f"]),
+        "kept\n"
+    );
+    let ls = d.ok(&["volume", "ls"]);
+    assert_eq!(
+        table_rows(&ls),
+        [vec!["local".to_string(), "data".to_string()]],
+        "{ls}"
+    );
+    let v: Value = serde_json::from_str(&d.ok(&["volume", "inspect", "data"])).unwrap();
+    assert_eq!(v[0]["Name"], "data");
+    assert_eq!(v[0]["Driver"], "local");
+    let mp = v[0]["Mountpoint"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(Path::new(mp).join("f")).unwrap(),
+        "kept\n"
+    );
+    let err = d.fail(&["volume", "rm", "data"]);
+    assert!(err.contains("remove data: volume is in use"), "{err}");
+    let err = d.fail(&["volume", "inspect", "nope"]);
+    assert!(err.contains("no such volume"), "{err}");
+    // An anonymous volume left by a container removed without -v: prune takes it, and -a
+    // the named one once unused.
+    d.ok(&["run", "--name", "anon", "-v", "/scratch", "busybox", "true"]);
+    d.ok(&["rm", "anon", "reader"]);
+    assert_eq!(d.ok(&["volume", "ls", "-q"]).lines().count(), 2);
+    let out = d.ok(&["volume", "prune", "-f"]);
+    assert!(out.starts_with("Deleted Volumes:\n"), "{out}");
+    assert_eq!(d.ok(&["volume", "ls", "-q"]), "data\n");
+    d.ok(&["volume", "prune", "-a", "-f"]);
+    assert_eq!(d.ok(&["volume", "ls", "-q"]), "");
+}

@@ -8,6 +8,7 @@ mod containers;
 mod images;
 mod progress;
 mod stats;
+mod volumes;
 
 pub use containers::{
     container_inspect, container_summary, go_mode, ContainerFacts, MountFacts, RunFacts,
@@ -15,3 +16,4 @@ pub use containers::{
 pub use images::{image_inspect, ImageFacts};
 pub use progress::progress_message;
 pub use stats::{stats_json, StatsFacts};
+pub use volumes::volume_json;

@@ -56,7 +56,9 @@ pub use run::{
 pub use runtime;
 pub use search::{SearchFilters, SearchResult};
 pub use tokens::{Principal, Role};
-pub use volumes::{parse_volume_flag, valid_volume_name, MountKind, MountPoint, MountRequest};
+pub use volumes::{
+    parse_volume_flag, valid_volume_name, MountKind, MountPoint, MountRequest, VolumeInfo,
+};
 
 use blob_store::BlobStore;
 use metadata_db::Db;

@@ -177,6 +177,29 @@ fn clean_target(t: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// A volume of the store (`volume ls`, `volume inspect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeInfo {
+    /// Its name (64 hex digits for an anonymous one).
+    pub name: String,
+    /// The directory mounted (`volumes/<name>/_data`).
+    pub mountpoint: PathBuf,
+    /// When it was made, RFC 3339.
+    pub created: String,
+    /// Made for one container (`-v /path`, an image's `VOLUME`).
+    pub anonymous: bool,
+    /// The containers whose mounts name it.
+    pub used_by: Vec<String>,
+}
+
+fn is_anonymous_name(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn no_such_volume(name: &str) -> EngineError {
+    EngineError::NotFound(format!("get {name}: no such volume"))
+}
+
 impl Engine {
     fn volumes_dir(&self) -> PathBuf {
         self.root.join("volumes")
@@ -318,6 +341,131 @@ impl Engine {
         }
     }
 
+    /// Which containers mount each volume.
+    fn volume_users(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        let mut users: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for c in self.containers()? {
+            for m in self.run_config(&c)?.mounts {
+                if m.kind == "volume" {
+                    users.entry(m.name).or_default().push(c.id.clone());
+                }
+            }
+        }
+        Ok(users)
+    }
+
+    fn volume_info(
+        &self,
+        name: &str,
+        users: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Option<VolumeInfo> {
+        let dir = self.volumes_dir().join(name);
+        let md = fs::metadata(&dir).ok().filter(|m| m.is_dir())?;
+        let created = md
+            .modified()
+            .ok()
+            .map(time::OffsetDateTime::from)
+            .and_then(|t| {
+                t.replace_nanosecond(0)
+                    .ok()?
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        Some(VolumeInfo {
+            name: name.to_string(),
+            mountpoint: dir.join("_data"),
+            created,
+            anonymous: is_anonymous_name(name),
+            used_by: users.get(name).cloned().unwrap_or_default(),
+        })
+    }
+
+    /// Every volume of the store, by name.
+    pub fn volumes(&self) -> Result<Vec<VolumeInfo>> {
+        let users = self.volume_users()?;
+        let mut names: Vec<String> = match fs::read_dir(self.volumes_dir()) {
+            Ok(rd) => rd
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| valid_volume_name(n))
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(EngineError::io("read the volumes", e)),
+        };
+        names.sort();
+        Ok(names
+            .iter()
+            .filter_map(|n| self.volume_info(n, &users))
+            .collect())
+    }
+
+    /// The volume `name` (Docker's text when there is none).
+    pub fn volume(&self, name: &str) -> Result<VolumeInfo> {
+        if !valid_volume_name(name) {
+            return Err(no_such_volume(name));
+        }
+        let users = self.volume_users()?;
+        self.volume_info(name, &users)
+            .ok_or_else(|| no_such_volume(name))
+    }
+
+    /// `volume create [NAME]`: the volume (an existing one is answered as it is; no name makes
+    /// an anonymous one).
+    pub fn create_volume(&self, name: Option<&str>) -> Result<VolumeInfo> {
+        let name = match name.filter(|n| !n.is_empty()) {
+            Some(n) if !valid_volume_name(n) => return Err(invalid_name(n)),
+            Some(n) => n.to_string(),
+            None => crate::containers::random_hex(32)?,
+        };
+        let data = self.volume_path(&name);
+        fs::create_dir_all(&data)
+            .map_err(|e| EngineError::io(format!("create volume {name}"), e))?;
+        self.emit(
+            crate::Event::new("volume", "create", name.clone()).with("driver", "local".to_string()),
+        );
+        self.volume(&name)
+    }
+
+    /// `volume rm [-f]`: refused while a container mounts it (Docker's text), whatever `force`
+    /// says, as dockerd does for a volume in use.
+    pub fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
+        let v = match self.volume(name) {
+            Ok(v) => v,
+            Err(e) if force && e.kind() == crate::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if !v.used_by.is_empty() {
+            return Err(EngineError::Conflict(format!(
+                "remove {name}: volume is in use - [{}]",
+                v.used_by.join(", ")
+            )));
+        }
+        fs::remove_dir_all(self.volumes_dir().join(name))
+            .map_err(|e| EngineError::io(format!("remove volume {name}"), e))?;
+        self.emit(
+            crate::Event::new("volume", "destroy", name.to_string())
+                .with("driver", "local".to_string()),
+        );
+        Ok(())
+    }
+
+    /// `volume prune`: the unused anonymous volumes (every unused one with `all`); their names
+    /// and the bytes freed.
+    pub fn prune_volumes(&self, all: bool) -> Result<(Vec<String>, u64)> {
+        let mut deleted = Vec::new();
+        let mut bytes = 0;
+        for v in self.volumes()? {
+            if !v.used_by.is_empty() || !(all || v.anonymous) {
+                continue;
+            }
+            bytes += tree_bytes(&v.mountpoint);
+            self.remove_volume(&v.name, false)?;
+            deleted.push(v.name);
+        }
+        Ok((deleted, bytes))
+    }
+
     /// Removes the anonymous volumes among `mounts` (`rm -v`, `--rm`).
     pub(crate) fn remove_anonymous_volumes(&self, mounts: &[MountPoint]) {
         for m in mounts.iter().filter(|m| m.anonymous && m.kind == "volume") {
@@ -326,6 +474,18 @@ impl Engine {
             }
         }
     }
+}
+
+/// The bytes of the regular files below `p`.
+fn tree_bytes(p: &std::path::Path) -> u64 {
+    let Ok(rd) = fs::read_dir(p) else { return 0 };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => tree_bytes(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod run;
 mod serve;
 mod stats;
 mod token;
+mod volumes;
 
 use clap::{Parser, Subcommand};
 use engine::Engine;
@@ -86,6 +87,9 @@ enum Command {
     Update(stats::UpdateArgs),
     /// Rename a container
     Rename(stats::RenameArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volumes::VolumeCommand),
     /// Execute a command in a running container
     Exec(run::ExecArgs),
     /// Fetch the logs of a container
@@ -270,6 +274,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stats(a) => stats::stats(&open(&root)?, a),
         Command::Update(a) => stats::update(&open(&root)?, a),
         Command::Rename(a) => stats::rename(&open(&root)?, a),
+        Command::Volume(c) => volumes::volume(&open(&root)?, c),
         Command::Attach(a) => run::attach(&open(&root)?, a),
         Command::Pause(a) => run::pause(&open(&root)?, a),
         Command::Unpause(a) => run::unpause(&open(&root)?, a),

@@ -9,6 +9,7 @@ pub(crate) mod registry;
 pub(crate) mod run;
 pub(crate) mod system;
 pub(crate) mod transfer;
+pub(crate) mod volumes;
 
 use crate::AppState;
 use axum::routing::{get, post};
@@ -29,5 +30,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(run::routes())
         .merge(exec::routes())
         .merge(limits::routes())
+        .merge(volumes::routes())
         .merge(containers::routes())
 }
