@@ -620,11 +620,18 @@ impl Engine {
                         .with("exitCode", st.exit_code.unwrap_or(0).to_string()),
                 );
             }
-        } else if let Ok(rt) = self.runtime_of(c) {
-            if let Ok(Some(rs)) = rt.state(&c.id) {
-                if rs.status == "paused" {
-                    status = "paused".into();
-                }
+        } else {
+            // The freezer says whether it is paused; the runtime's `state` (a process of its
+            // own, as long as an `exec`) only when the cgroup cannot tell.
+            let frozen = (st.pid > 0)
+                .then(|| runtime::cgroup::is_frozen(st.pid))
+                .flatten()
+                .or_else(|| {
+                    let rs = self.runtime_of(c).ok()?.state(&c.id).ok()??;
+                    Some(rs.status == "paused")
+                });
+            if frozen == Some(true) {
+                status = "paused".into();
             }
         }
         Ok(ProcessState {

@@ -323,6 +323,22 @@ pub fn net_dev(pid: i32) -> Vec<(String, [u64; 8])> {
     out
 }
 
+/// Whether the freezer holds process `pid`'s cgroup frozen (v1 `freezer.state` is `FROZEN`,
+/// v2 `cgroup.freeze` is 1): `pause` without asking the runtime. `None` when it cannot tell.
+pub fn is_frozen(pid: i32) -> Option<bool> {
+    let (v1, v2) = cgroup_dirs(pid)?;
+    if is_v2() {
+        let t = std::fs::read_to_string(v2?.join("cgroup.freeze")).ok()?;
+        return Some(t.trim() == "1");
+    }
+    let dir = v1
+        .iter()
+        .find(|(names, _)| names.split(',').any(|n| n == "freezer"))
+        .map(|(_, d)| d.clone())?;
+    let t = std::fs::read_to_string(dir.join("freezer.state")).ok()?;
+    Some(t.trim() != "THAWED")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
