@@ -784,6 +784,21 @@ fn init_read_only_stop_signal_and_binds() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "--env-file",
+        "/nonexistent/env",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status, 125, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("open /nonexistent/env: no such file or directory"),
+        "{}",
+        o.stderr
+    );
     let o = s.run(&["run", "--rm", "--read-only", "busybox", "touch", "/x"]);
     assert_ne!(o.status, 0);
     assert!(o.stderr.contains("Read-only file system"), "{}", o.stderr);

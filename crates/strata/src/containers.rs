@@ -18,7 +18,11 @@ pub struct CreateArgs {
 }
 
 pub fn create(engine: &Engine, a: CreateArgs) -> anyhow::Result<()> {
-    let c = engine.create_container_with(&a.flags.image, &a.flags.options()?)?;
+    let opts = a
+        .flags
+        .options()
+        .map_err(|e| crate::run::flag_error("create", e))?;
+    let c = engine.create_container_with(&a.flags.image, &opts)?;
     println!("{}", c.id);
     Ok(())
 }

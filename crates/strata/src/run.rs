@@ -462,8 +462,14 @@ fn stream(
     Ok(())
 }
 
+/// A bad flag value (a missing `--env-file`, a bad `-v`): the docker CLI's text and 125.
+pub fn flag_error(verb: &str, e: anyhow::Error) -> anyhow::Error {
+    eprintln!("strata: {e:#}\nSee 'strata {verb} --help'.");
+    Exit(125).into()
+}
+
 pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<()> {
-    let opts = a.flags.options()?;
+    let opts = a.flags.options().map_err(|e| flag_error("run", e))?;
     let c = match engine.create_container_with(&a.flags.image, &opts) {
         Ok(c) => c,
         Err(e) => {
