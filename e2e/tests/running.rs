@@ -866,6 +866,41 @@ fn init_read_only_stop_signal_and_binds() {
     s.ok(&["rm", "-v", "b1"]);
     assert_eq!(std::fs::read_dir(&vols).unwrap().count(), 0);
     assert!(host.join("f").exists());
+    // A new volume gets the image's files at its path (Docker's copy-up), unless nocopy.
+    s.ok(&["create", "--name", "base", "busybox"]);
+    s.ok(&["fs", "mkdir", "base", "/vol"]);
+    let f = s.scratch().join("imgf");
+    std::fs::write(&f, "from the image\n").unwrap();
+    s.ok(&["cp", f.to_str().unwrap(), "base:/vol/f"]);
+    s.ok(&["commit", "-c", "VOLUME /vol", "base", "withvol:1"]);
+    assert_eq!(
+        s.ok(&["run", "--rm", "withvol:1", "cat", "/vol/f"]),
+        "from the image\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "named:/vol",
+            "withvol:1",
+            "cat",
+            "/vol/f"
+        ]),
+        "from the image\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "empty:/vol:nocopy",
+            "withvol:1",
+            "ls",
+            "/vol"
+        ]),
+        ""
+    );
 }
 
 /// The containers' cgroup parent goes with the last container (runc creates it and leaves

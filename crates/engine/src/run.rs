@@ -928,6 +928,7 @@ impl Engine {
             if !rc.working_dir.is_empty() {
                 mkdir_in_root(&rootfs, &rc.working_dir)?;
             }
+            self.copy_up_volumes(&rootfs, &rc.mounts)?;
             o.etc_files = Some(spec::write_etc_files(&dir, &hostname, network)?);
             let s = spec::build(&o)?;
             let bundle = dir.join("bundle");

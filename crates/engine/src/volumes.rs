@@ -192,6 +192,9 @@ pub struct VolumeInfo {
     pub used_by: Vec<String>,
 }
 
+/// The marker of a volume whose first mount copies the image's files into it.
+const COPY_UP: &str = "copy-up";
+
 fn is_anonymous_name(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -315,6 +318,12 @@ impl Engine {
                             if anonymous {
                                 made.push(name.clone());
                             }
+                            // A new volume gets the image's files at its path on the first
+                            // start (Docker's copy-up), unless `nocopy`.
+                            if !r.mode.split(',').any(|m| m == "nocopy") {
+                                let _ =
+                                    fs::write(self.volumes_dir().join(&name).join(COPY_UP), b"");
+                            }
                         }
                         out.push(MountPoint {
                             kind: "volume".into(),
@@ -419,6 +428,11 @@ impl Engine {
             None => crate::containers::random_hex(32)?,
         };
         let data = self.volume_path(&name);
+        if !data.is_dir() {
+            fs::create_dir_all(&data)
+                .map_err(|e| EngineError::io(format!("create volume {name}"), e))?;
+            let _ = fs::write(self.volumes_dir().join(&name).join(COPY_UP), b"");
+        }
         fs::create_dir_all(&data)
             .map_err(|e| EngineError::io(format!("create volume {name}"), e))?;
         self.emit(
@@ -464,6 +478,39 @@ impl Engine {
             deleted.push(v.name);
         }
         Ok((deleted, bytes))
+    }
+
+    /// Before a start: each new volume among `mounts` gets the files the container's root
+    /// (mounted at `rootfs`) has at its destination, once, if it is still empty (Docker's
+    /// copy-up). The files are read through the root with `runtime::user::copy_dir_in_root`.
+    pub(crate) fn copy_up_volumes(
+        &self,
+        rootfs: &std::path::Path,
+        mounts: &[MountPoint],
+    ) -> Result<()> {
+        for m in mounts.iter().filter(|m| m.kind == "volume") {
+            if !valid_volume_name(&m.name) {
+                continue;
+            }
+            let marker = self.volumes_dir().join(&m.name).join(COPY_UP);
+            if !marker.exists() {
+                continue;
+            }
+            let data = self.volume_path(&m.name);
+            let empty = fs::read_dir(&data)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
+            if empty {
+                runtime::user::copy_dir_in_root(rootfs, &m.destination, &data).map_err(|e| {
+                    EngineError::invalid(format!(
+                        "copy the image's files into volume {}: {e}",
+                        m.name
+                    ))
+                })?;
+            }
+            let _ = fs::remove_file(&marker);
+        }
+        Ok(())
     }
 
     /// Removes the anonymous volumes among `mounts` (`rm -v`, `--rm`).
