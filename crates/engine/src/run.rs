@@ -609,16 +609,17 @@ impl Engine {
         }
         .to_string();
         if st.status != Status::Running {
-            let finished = self.finish_run(&c.id)?;
+            let finished = self.finish_run_with(&c.id, || {
+                if st.status == Status::Exited {
+                    self.emit(
+                        crate::Event::new("container", "die", c.id.clone())
+                            .with("name", c.name.clone())
+                            .with("exitCode", st.exit_code.unwrap_or(0).to_string()),
+                    );
+                }
+            })?;
             if finished {
                 self.set_running(&c.id, false)?;
-            }
-            if finished && st.status == Status::Exited {
-                self.emit(
-                    crate::Event::new("container", "die", c.id.clone())
-                        .with("name", c.name.clone())
-                        .with("exitCode", st.exit_code.unwrap_or(0).to_string()),
-                );
             }
         } else {
             // The freezer says whether it is paused; the runtime's `state` (a process of its
@@ -781,6 +782,13 @@ impl Engine {
     /// Idempotent; serialised by the run lock. A run in progress (its monitor alive and its
     /// process not ended: a start that has not finished, or the next run) is left alone.
     fn finish_run(&self, id: &str) -> Result<bool> {
+        self.finish_run_with(id, || {})
+    }
+
+    /// [`Engine::finish_run`], calling `finished` (the `die` event) before the run lock is
+    /// released when this call finished the run, so whoever waits for the lock (an `rm`
+    /// about to emit `destroy`) comes after it.
+    fn finish_run_with(&self, id: &str, finished: impl FnOnce()) -> Result<bool> {
         let dir = self.run_dir(id);
         if !dir.join("upper.run").exists() && !crate::mount::is_mounted(&self.rootfs_dir(id)) {
             return Ok(false);
@@ -791,7 +799,11 @@ impl Engine {
                 return Ok(false);
             }
         }
-        self.finish_run_locked(id)
+        let done = self.finish_run_locked(id)?;
+        if done {
+            finished();
+        }
+        Ok(done)
     }
 
     /// [`Engine::finish_run`] for a caller that holds the run lock and knows no run is in
@@ -1400,6 +1412,9 @@ impl Engine {
             self.process_state(c)?;
         }
         self.finish_run(&c.id)?;
+        // Whoever finished the run (the monitor's clean-up, maybe) has emitted `die` under the
+        // run lock: taking it orders `destroy` after it.
+        drop(self.run_lock(&c.id)?);
         if let Ok(rt) = self.runtime_of(c) {
             let _ = rt.delete(&c.id, true);
         }
