@@ -92,6 +92,43 @@ impl Format {
         Ok(out)
     }
 
+    /// Renders inspect documents (`inspect -f`): a field is reached by its dotted path into the
+    /// document (`{{.State.Status}}`, `{{.Config.Labels.app}}`) as Go's templates reach into
+    /// nested objects; a string prints as its text, any other value as compact JSON, and
+    /// `{{json .Config.Cmd}}` prints the value's JSON (`["sh","-c"]`). One line per document.
+    pub fn render_documents(&self, docs: &[serde_json::Value]) -> Result<String, FormatError> {
+        let text = match self {
+            Format::Json => "{{json .}}",
+            Format::Template { text, .. } => text.as_str(),
+        };
+        let pieces = Self::pieces(text)?;
+        fn at<'d>(
+            doc: &'d serde_json::Value,
+            path: &str,
+        ) -> Result<&'d serde_json::Value, FormatError> {
+            path.split('.').try_fold(doc, |v, key| {
+                v.get(key)
+                    .ok_or_else(|| FormatError(format!("template: can't evaluate field {key}")))
+            })
+        }
+        let mut out = String::new();
+        for doc in docs {
+            for p in &pieces {
+                match p {
+                    Piece::Text(t) => out.push_str(t),
+                    Piece::Field(f) => match at(doc, f)? {
+                        serde_json::Value::String(s) => out.push_str(s),
+                        v => out.push_str(&v.to_string()),
+                    },
+                    Piece::Json(None) => out.push_str(&doc.to_string()),
+                    Piece::Json(Some(f)) => out.push_str(&at(doc, f)?.to_string()),
+                }
+            }
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
     /// Renders rows; `headers` maps field names to column titles (`ID` → `IMAGE ID`).
     pub fn render(&self, rows: &[Row], headers: &[(&str, &str)]) -> Result<String, FormatError> {
         match self {
@@ -192,5 +229,27 @@ mod tests {
             "\"1\"\n"
         );
         assert!(Format::parse("{{.Nope}}", "").render(&rows, &[]).is_err());
+    }
+
+    #[test]
+    fn inspect_documents_are_reached_by_dotted_paths() {
+        let doc = serde_json::json!({
+            "Id": "abc",
+            "State": {"Status": "running", "Running": true, "Pid": 42},
+            "HostConfig": {"NetworkMode": "bridge"},
+            "Config": {"Labels": {"app": "web"}, "Cmd": ["sh", "-c", "x"]}
+        });
+        let f = Format::parse(
+            "{{.Id}} {{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.HostConfig.NetworkMode}} {{.Config.Labels.app}} {{json .Config.Cmd}} {{.Config.Cmd}}",
+            "",
+        );
+        assert_eq!(
+            f.render_documents(std::slice::from_ref(&doc)).unwrap(),
+            "abc running true 42 bridge web [\"sh\",\"-c\",\"x\"] [\"sh\",\"-c\",\"x\"]\n"
+        );
+        let err = Format::parse("{{.State.Nope}}", "")
+            .render_documents(&[doc])
+            .unwrap_err();
+        assert_eq!(err.0, "template: can't evaluate field Nope");
     }
 }

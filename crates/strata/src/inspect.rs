@@ -128,27 +128,12 @@ pub fn print_values(found: &[Value], format: Option<&str>) -> anyhow::Result<()>
     match format {
         None => print_json(&Value::Array(found.to_vec()))?,
         Some(f) => {
-            for v in found {
-                let row: Row = v
-                    .as_object()
-                    .expect("object")
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| v.to_string()),
-                        )
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    Format::parse(f, "")
-                        .render(&[row], &[])
-                        .map_err(|e| anyhow::anyhow!("{e}"))?
-                );
-            }
+            print!(
+                "{}",
+                Format::parse(f, "")
+                    .render_documents(found)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+            );
         }
     }
     Ok(())
