@@ -742,7 +742,7 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
             "{{.State.Running}} {{.HostConfig.NetworkMode}}",
             "work"
         ]),
-        "false none\n"
+        "false bridge\n"
     );
     // One builder for both front doors: the CLI's inspect is the server's, field for field
     // (the CLI's once lacked HostConfig, NetworkSettings and ~40 more fields).
@@ -751,7 +751,7 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
         cli, ins,
         "strata container inspect and GET /containers/work/json differ"
     );
-    assert_eq!(cli[0]["HostConfig"]["NetworkMode"], "none");
+    assert_eq!(cli[0]["HostConfig"]["NetworkMode"], "bridge");
     assert!(cli[0]["NetworkSettings"].is_object(), "{cli}");
     let cli: Value = serde_json::from_str(&store.ok(&["image", "inspect", "bb:1"])).unwrap();
     let srv: Value = serde_json::from_str(&d.ok(&["image", "inspect", "bb:1"])).unwrap();

@@ -6,8 +6,10 @@
 
 mod containers;
 mod images;
+mod networks;
 mod progress;
 
 pub use containers::{container_inspect, container_summary, go_mode, ContainerFacts, RunFacts};
 pub use images::{image_inspect, ImageFacts};
+pub use networks::{network_id, network_inspect, BindingFacts, EndpointFacts, PortFacts};
 pub use progress::progress_message;

@@ -202,3 +202,59 @@ mod tests {
         assert_eq!(truncate_id("sha256:0123456789abcdef"), "0123456789ab");
     }
 }
+
+/// One entry of a container's ports as `ps` shows it: the host address and port when
+/// published, the container's port and protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortEntry {
+    /// The host address (`0.0.0.0`), when published.
+    pub ip: Option<String>,
+    /// The host port, when published.
+    pub public: Option<u16>,
+    /// The container's port.
+    pub private: u16,
+    /// `tcp` or `udp`.
+    pub proto: String,
+}
+
+/// The docker CLI's `PORTS` column: `0.0.0.0:8080->80/tcp, 443/tcp`, ordered by container
+/// port, then protocol, host address and host port (ranges are not folded).
+pub fn ports_column(ports: &[PortEntry]) -> String {
+    let mut v: Vec<&PortEntry> = ports.iter().collect();
+    v.sort_by(|a, b| {
+        (a.private, &a.proto, &a.ip, a.public).cmp(&(b.private, &b.proto, &b.ip, b.public))
+    });
+    v.iter()
+        .map(|p| match (&p.ip, p.public) {
+            (Some(ip), Some(pub_port)) => {
+                format!("{ip}:{pub_port}->{}/{}", p.private, p.proto)
+            }
+            _ => format!("{}/{}", p.private, p.proto),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::*;
+
+    #[test]
+    fn ports_as_docker_ps_prints_them() {
+        let e = |ip: Option<&str>, public: Option<u16>, private: u16| PortEntry {
+            ip: ip.map(str::to_string),
+            public,
+            private,
+            proto: "tcp".into(),
+        };
+        assert_eq!(
+            ports_column(&[
+                e(None, None, 443),
+                e(Some("0.0.0.0"), Some(8080), 80),
+                e(Some("127.0.0.1"), Some(9000), 80),
+            ]),
+            "0.0.0.0:8080->80/tcp, 127.0.0.1:9000->80/tcp, 443/tcp"
+        );
+        assert_eq!(ports_column(&[]), "");
+    }
+}

@@ -22,6 +22,7 @@ mod layer_files;
 mod layers;
 mod load;
 mod mount;
+mod network;
 mod ops;
 mod pull;
 mod push;
@@ -43,6 +44,10 @@ pub use layer_files::LayerFile;
 pub use load::LoadEvent;
 pub use metadata_db::{AuditRecord, TokenRecord};
 pub use mount::MountDriver;
+pub use network::{
+    check_binding, network_mode, parse_port_key, parse_publish, NetworkInfo, PortBinding,
+    PublishedPort, NETWORK_MODES,
+};
 pub use ops::TagOutcome;
 pub use pull::PullOutcome;
 pub use push::PushOutcome;

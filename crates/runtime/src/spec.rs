@@ -111,6 +111,9 @@ pub struct SpecOptions {
     pub hostname: Option<String>,
     /// The network mode.
     pub network: NetworkMode,
+    /// With [`NetworkMode::None`]: join this network namespace (a bridge network's, set up
+    /// by [`crate::network`]) instead of a new one.
+    pub netns: Option<PathBuf>,
     /// `--security-opt no-new-privileges`.
     pub no_new_privileges: bool,
     /// `--read-only`.
@@ -357,12 +360,11 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
         kinds.push(LinuxNamespaceType::Cgroup);
     }
     for k in kinds {
-        namespaces.push(
-            LinuxNamespaceBuilder::default()
-                .typ(k)
-                .build()
-                .map_err(spec_err)?,
-        );
+        let mut ns = LinuxNamespaceBuilder::default().typ(k);
+        if let (LinuxNamespaceType::Network, Some(p)) = (k, &o.netns) {
+            ns = ns.path(p.clone());
+        }
+        namespaces.push(ns.build().map_err(spec_err)?);
     }
 
     let dev = |allow: bool, major: i64, minor: i64| {

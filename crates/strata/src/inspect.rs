@@ -124,24 +124,33 @@ pub fn print_json(v: &Value) -> anyhow::Result<()> {
 }
 
 /// Prints inspect results: a JSON array, or each through `--format`.
+/// A template row of `v`: each field by its dotted path (`NetworkSettings.IPAddress`), so a
+/// `--format` reaches nested fields as Go's templates do.
+fn fields(v: &Value, prefix: &str, row: &mut Row) {
+    let Some(obj) = v.as_object() else {
+        return;
+    };
+    for (k, v) in obj {
+        let key = format!("{prefix}{k}");
+        row.insert(
+            key.clone(),
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string()),
+        );
+        if v.is_object() {
+            fields(v, &format!("{key}."), row);
+        }
+    }
+}
+
 pub fn print_values(found: &[Value], format: Option<&str>) -> anyhow::Result<()> {
     match format {
         None => print_json(&Value::Array(found.to_vec()))?,
         Some(f) => {
             for v in found {
-                let row: Row = v
-                    .as_object()
-                    .expect("object")
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| v.to_string()),
-                        )
-                    })
-                    .collect();
+                let mut row = Row::new();
+                fields(v, "", &mut row);
                 print!(
                     "{}",
                     Format::parse(f, "")

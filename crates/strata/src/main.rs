@@ -8,6 +8,7 @@ mod archive;
 mod containers;
 mod images;
 mod inspect;
+mod network;
 mod registry;
 mod run;
 mod serve;
@@ -79,6 +80,11 @@ enum Command {
     Attach(run::AttachArgs),
     /// Display the running processes of a container
     Top(run::TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(network::PortArgs),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
     /// Execute a command in a running container
     Exec(run::ExecArgs),
     /// Fetch the logs of a container
@@ -257,6 +263,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(a) => run::logs(&open(&root)?, a),
         Command::Exec(a) => run::exec(&open(&root)?, a),
         Command::Top(a) => run::top(&open(&root)?, a),
+        Command::Port(a) => network::port(&open(&root)?, a),
+        Command::Network(c) => network::network(&open(&root)?, c),
         Command::Attach(a) => run::attach(&open(&root)?, a),
         Command::Pause(a) => run::pause(&open(&root)?, a),
         Command::Unpause(a) => run::unpause(&open(&root)?, a),

@@ -4,6 +4,7 @@
 pub(crate) mod containers;
 pub(crate) mod exec;
 pub(crate) mod images;
+pub(crate) mod networks;
 pub(crate) mod registry;
 pub(crate) mod run;
 pub(crate) mod system;
@@ -23,6 +24,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/images/search", get(registry::search))
         .route("/auth", post(registry::auth))
         .merge(images::routes())
+        .merge(networks::routes())
         .merge(run::routes())
         .merge(exec::routes())
         .merge(containers::routes())
