@@ -217,22 +217,28 @@ pub struct PortEntry {
     pub proto: String,
 }
 
-/// The docker CLI's `PORTS` column: `0.0.0.0:8080->80/tcp, 443/tcp`, ordered by container
-/// port, then protocol, host address and host port (ranges are not folded).
+/// The docker CLI's `PORTS` column: ordered by container port, host port, protocol and
+/// address; first the ports published on the same port number or not published (`90/tcp`,
+/// `0.0.0.0:80->80/tcp`), then the other mappings (`0.0.0.0:8080->80/tcp`). Ranges are not
+/// folded.
 pub fn ports_column(ports: &[PortEntry]) -> String {
     let mut v: Vec<&PortEntry> = ports.iter().collect();
     v.sort_by(|a, b| {
-        (a.private, &a.proto, &a.ip, a.public).cmp(&(b.private, &b.proto, &b.ip, b.public))
+        (a.private, a.public, &a.proto, &a.ip).cmp(&(b.private, b.public, &b.proto, &b.ip))
     });
-    v.iter()
-        .map(|p| match (&p.ip, p.public) {
-            (Some(ip), Some(pub_port)) => {
-                format!("{ip}:{pub_port}->{}/{}", p.private, p.proto)
+    let mut groups = Vec::new();
+    let mut mappings = Vec::new();
+    for p in v {
+        match (&p.ip, p.public) {
+            (Some(ip), Some(public)) if public != p.private => {
+                mappings.push(format!("{ip}:{public}->{}/{}", p.private, p.proto))
             }
-            _ => format!("{}/{}", p.private, p.proto),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+            (Some(ip), Some(_)) => groups.push(format!("{ip}:{0}->{0}/{1}", p.private, p.proto)),
+            _ => groups.push(format!("{}/{}", p.private, p.proto)),
+        }
+    }
+    groups.extend(mappings);
+    groups.join(", ")
 }
 
 #[cfg(test)]
@@ -252,8 +258,9 @@ mod port_tests {
                 e(None, None, 443),
                 e(Some("0.0.0.0"), Some(8080), 80),
                 e(Some("127.0.0.1"), Some(9000), 80),
+                e(Some("0.0.0.0"), Some(22), 22),
             ]),
-            "0.0.0.0:8080->80/tcp, 127.0.0.1:9000->80/tcp, 443/tcp"
+            "0.0.0.0:22->22/tcp, 443/tcp, 0.0.0.0:8080->80/tcp, 127.0.0.1:9000->80/tcp"
         );
         assert_eq!(ports_column(&[]), "");
     }

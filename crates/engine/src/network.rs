@@ -72,6 +72,11 @@ pub struct NetworkInfo {
 pub fn parse_port_key(s: &str) -> Result<(u16, String)> {
     let (port, proto) = s.split_once('/').unwrap_or((s, "tcp"));
     let proto = proto.to_ascii_lowercase();
+    if proto == "sctp" {
+        return Err(EngineError::invalid(format!(
+            "sctp ports are not supported yet: {s}"
+        )));
+    }
     if proto != "tcp" && proto != "udp" {
         return Err(EngineError::invalid(format!("invalid proto: {proto}")));
     }
@@ -385,7 +390,9 @@ mod tests {
         assert_eq!(parse_publish("8080:80").unwrap().key(), "80/tcp");
         for (bad, text) in [
             ("x", "invalid containerPort: x"),
-            ("80/sctp", "invalid proto: sctp"),
+            ("80/xtp", "invalid proto: xtp"),
+            ("80/sctp", "sctp ports are not supported yet: 80/sctp"),
+            ("70000", "invalid containerPort: 70000"),
             ("a:80", "invalid hostPort: a"),
             ("1.2.3:80:80", "invalid IP address: 1.2.3"),
             (

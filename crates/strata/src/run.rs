@@ -359,7 +359,15 @@ fn stream(
 }
 
 pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<()> {
-    let opts = a.flags.options()?;
+    let opts = match a.flags.options() {
+        Ok(o) => o,
+        Err(e) => {
+            // The docker CLI's own validation errors are exit status 125 too.
+            eprintln!("strata: {e}");
+            eprintln!("Run 'strata run --help' for more information");
+            return Err(Exit(125).into());
+        }
+    };
     let c = match engine.create_container_with(&a.flags.image, &opts) {
         Ok(c) => c,
         Err(e) => {
