@@ -658,7 +658,6 @@ pub fn short(id: &str) -> String {
     id.trim_start_matches("sha256:")[..12].to_string()
 }
 
-
 /// A fresh store holding `busybox` (imported from [`busybox_rootfs`]), for tests that run
 /// containers (needs runc).
 pub fn busybox_store() -> Store {

@@ -237,3 +237,47 @@ fn a_dead_monitor_leaks_no_attachment() {
     });
     assert_detached(&s, &id, &ip);
 }
+
+#[test]
+fn a_bridge_that_cannot_be_set_up_names_what_is_missing() {
+    let s = busybox_store();
+    // A PATH with the runtime but without `ip`, then without `iptables`.
+    let bin = s.scratch().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let runc = e2e::sh("sh", &["-c", "command -v runc"]);
+    std::os::unix::fs::symlink(runc.trim(), bin.join("runc")).unwrap();
+    let run = |args: &[&str]| {
+        let o = s.command(args).env("PATH", &bin).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // The bridge itself is set up once per boot: make sure it is, so each check below is
+    // about the container's own attachment.
+    s.ok(&["run", "--rm", "busybox", "true"]);
+    let (code, err) = run(&["run", "--name", "noip", "busybox", "true"]);
+    assert_eq!(code, Some(125), "{err}");
+    assert!(
+        err.contains("the bridge network needs the `ip` command (iproute2)"),
+        "{err}"
+    );
+    let ip = e2e::sh("sh", &["-c", "command -v ip"]);
+    std::os::unix::fs::symlink(ip.trim(), bin.join("ip")).unwrap();
+    let (code, err) = run(&["run", "--name", "nonat", "-p", "80", "busybox", "true"]);
+    assert_eq!(code, Some(125), "{err}");
+    assert!(
+        err.contains("the bridge network needs iptables for its NAT rules"),
+        "{err}"
+    );
+    // Both containers exist (created), and neither left an attachment.
+    for name in ["noip", "nonat"] {
+        let id = inspect(&s, name)["Id"].as_str().unwrap().to_string();
+        let dir = s.root().join("containers").join(&id);
+        assert!(!dir.join("netns").exists(), "{name}");
+        assert!(!dir.join("network.json").exists(), "{name}");
+        assert!(!link_exists(&veth(&id)), "{name}");
+    }
+    // With the tools back, the same container runs.
+    s.ok(&["start", "-a", "nonat"]);
+}
