@@ -612,6 +612,14 @@ mod tests {
             .map(|n| n["type"].as_str().unwrap())
             .collect();
         assert_eq!(ns, ["mount", "network", "uts", "pid", "ipc"]);
+        assert!(l["namespaces"][1].get("path").is_none());
+        // A bridge network's namespace is joined by its path.
+        let mut o = opts(d.path());
+        o.netns = Some(PathBuf::from("/data/containers/x/netns"));
+        assert_eq!(
+            json_of(&o)["linux"]["namespaces"][1],
+            json!({"type": "network", "path": "/data/containers/x/netns"})
+        );
         let masked: Vec<String> = serde_json::from_value(l["maskedPaths"].clone()).unwrap();
         assert_eq!(masked[..12], MASKED_PATHS.map(String::from));
         assert_eq!(
