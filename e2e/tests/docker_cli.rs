@@ -1637,7 +1637,9 @@ fn docker_run_publishes_ports_on_the_bridge() {
     let net = d.ok(&["network", "inspect", "-f", "{{len .Containers}}", "bridge"]);
     assert_eq!(net, "2\n");
     d.ok(&["rm", "-f", "pub", "all"]);
-    assert!(!e2e::link_exists(&format!("veth{}", &id[..11])));
+    e2e::until("the veth's end", || {
+        !e2e::link_exists(&format!("veth{}", &id[..11]))
+    });
     assert!(!e2e::iptables_rules().contains(&format!("{ip}:80")));
     assert!(!store.root().join("containers").join(&id).exists());
 }

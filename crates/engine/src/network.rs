@@ -254,7 +254,12 @@ impl Engine {
                 serde_json::to_vec_pretty(&ep).map_err(|e| EngineError::invalid(e.to_string()))?;
             crate::write_atomic(&dir.join(ENDPOINT_FILE), &json)?;
             kernel::attach(&netns, net::BRIDGE, &ep.host_veth, ip, subnet, &ep.mac)?;
-            nat::add(&ep.rules)?;
+            if nat::add(&ep.rules).is_err() {
+                // The bridge's own rules are added once per boot; a firewall reload since may
+                // have flushed them (the chain is gone): put them back and try once more.
+                nat::ensure_base(net::BRIDGE, subnet)?;
+                nat::add(&ep.rules)?;
+            }
             let mut text = std::fs::read_to_string(hosts).unwrap_or_default();
             text.push_str(&format!("{ip}\t{hostname}\n"));
             std::fs::write(hosts, text).map_err(|e| EngineError::io("write hosts", e))?;
@@ -309,10 +314,16 @@ impl Engine {
         if let Some(ep) = &ep {
             nat::remove(&ep.rules);
         }
-        let veth = ep
-            .as_ref()
-            .map_or_else(|| host_veth(id), |e| e.host_veth.clone());
-        kernel::delete_link(&veth);
+        // The veth pair goes with the namespace: once its file is unmounted and the run's
+        // processes are gone, the kernel destroys both (off this path: deleting a veth waits
+        // for RCU grace periods). A namespace file that is no longer a mount cannot take the
+        // pair with it, so then the host end is deleted here.
+        if !kernel::is_netns(&netns) {
+            let veth = ep
+                .as_ref()
+                .map_or_else(|| host_veth(id), |e| e.host_veth.clone());
+            kernel::delete_link(&veth);
+        }
         kernel::remove_netns(&netns);
         let _ = ipam::Ipam::new(&run_dir(), net::BRIDGE).release(&netns);
         let _ = std::fs::remove_file(&file);

@@ -36,6 +36,9 @@ struct Leases {
     ips: BTreeMap<Ipv4Addr, PathBuf>,
     #[serde(default)]
     ports: Vec<(PortMap, PathBuf)>,
+    /// The address leased last: the next lease starts after it.
+    #[serde(default)]
+    last: Option<Ipv4Addr>,
 }
 
 /// The leases of one bridge.
@@ -102,10 +105,18 @@ impl Ipam {
         ports: &[PortRequest],
     ) -> Result<(Ipv4Addr, Vec<PortMap>)> {
         self.locked(|l| {
+            // Round-robin from the last lease, so a freed address (whose namespace, veth
+            // and MAC the kernel may still be destroying) is not handed out again at once.
             let first = u32::from(subnet.gateway()) + 1;
             let last = u32::from(subnet.last_host());
-            let ip = (first..=last)
-                .map(Ipv4Addr::from)
+            let span = last - first + 1;
+            let start = l
+                .last
+                .map(u32::from)
+                .filter(|a| (first..=last).contains(a))
+                .map_or(0, |a| a - first + 1);
+            let ip = (0..span)
+                .map(|i| Ipv4Addr::from(first + (start + i) % span))
                 .find(|ip| !l.ips.contains_key(ip))
                 .ok_or_else(|| {
                     RuntimeError::Conflict(format!(
@@ -155,6 +166,7 @@ impl Ipam {
                 });
             }
             l.ips.insert(ip, owner.to_path_buf());
+            l.last = Some(ip);
             for m in &maps {
                 l.ports.push((m.clone(), owner.to_path_buf()));
             }
@@ -256,11 +268,14 @@ mod tests {
         assert!(pb[0].host_port > 0 && pb[0].host_port != port);
         ipam.release(Path::new("/a")).unwrap();
         assert_eq!(ipam.leased().unwrap(), [b]);
+        // A freed address comes back only after the others.
         let (c, _) = ipam.allocate(sub, Path::new("/c"), &[]).unwrap();
-        assert_eq!(c, a);
-        for o in ["/d", "/e", "/f"] {
+        assert_eq!(c, Ipv4Addr::new(10, 9, 0, 4));
+        for o in ["/d", "/e"] {
             ipam.allocate(sub, Path::new(o), &[]).unwrap();
         }
+        let (f, _) = ipam.allocate(sub, Path::new("/f"), &[]).unwrap();
+        assert_eq!(f, a);
         let e = ipam.allocate(sub, Path::new("/g"), &[]).unwrap_err();
         assert!(
             e.to_string().starts_with("no available IPv4 addresses"),
