@@ -138,6 +138,36 @@ impl Default for Store {
     }
 }
 
+/// A test that ends (or fails) with containers running leaves none behind: they are removed
+/// with `rm -f -v` (their processes killed, roots unmounted, runtime state and cgroups
+/// deleted) before the directory goes.
+impl Drop for Store {
+    fn drop(&mut self) {
+        let containers = self.root.join("containers");
+        let any = std::fs::read_dir(&containers).is_ok_and(|mut d| d.next().is_some());
+        if !any {
+            return;
+        }
+        let ids = self
+            .command(&["ps", "-a", "-q", "--no-trunc"])
+            .stdin(Stdio::null())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids);
+            let _ = self
+                .command(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 impl Store {
     /// A fresh, empty store.
     pub fn new() -> Store {

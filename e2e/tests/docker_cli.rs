@@ -1643,3 +1643,414 @@ fn docker_run_publishes_ports_on_the_bridge() {
     assert!(!e2e::iptables_rules().contains(&format!("{ip}:80")));
     assert!(!store.root().join("containers").join(&id).exists());
 }
+
+/// `docker run -v`/`--mount` binds and volumes, labels, `--env-file`, `ps --filter
+/// label=/ancestor=`, `inspect`'s `Mounts`, `rm -v` and the refusals (a missing source, the
+/// store's own data directory).
+#[test]
+fn docker_run_volumes_binds_labels_env_file_and_ancestor() {
+    test_support::require("runc");
+    let (store, d, tar) = setup();
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    import(&d, &tar, "busybox:latest");
+    let host = store.scratch().join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("in"), "from host\n").unwrap();
+    let hs = host.to_str().unwrap();
+    // A read-write bind: the container's write lands on the host; a read-only one refuses.
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{hs}:/h"),
+        "busybox",
+        "sh",
+        "-c",
+        "cat /h/in; echo out > /h/out",
+    ]);
+    assert_eq!(out, "from host\n");
+    assert_eq!(std::fs::read_to_string(host.join("out")).unwrap(), "out\n");
+    let o = d.docker(&[
+        "run",
+        "--rm",
+        "--mount",
+        &format!("type=bind,source={hs},target=/h,readonly"),
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /h/ro",
+    ]);
+    assert_ne!(o.status, 0);
+    assert!(o.stderr.contains("Read-only file system"), "{}", o.stderr);
+    assert!(!host.join("ro").exists());
+    // Refusals: Docker's text for a missing source; the data directory is never mounted.
+    let o = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "/nonexistent-src:/x",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status, 125);
+    assert!(
+        o.stderr
+            .contains("bind source path does not exist: /nonexistent-src"),
+        "{}",
+        o.stderr
+    );
+    let inside = store.root().join("layers");
+    let o = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}:/x", inside.display()),
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status, 125, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("is inside the store's data directory"),
+        "{}",
+        o.stderr
+    );
+    assert!(d.ok(&["ps", "-a", "-q"]).is_empty());
+    // An image with a VOLUME, built on busybox: its containers get an anonymous volume.
+    d.ok(&["create", "--name", "base", "busybox"]);
+    d.ok(&["commit", "-c", "VOLUME /vol", "base", "withvol:1"]);
+    d.ok(&["rm", "base"]);
+    let env_file = store.scratch().join("env.list");
+    std::fs::write(&env_file, "# comment\nA=from file\n\nB=2\n").unwrap();
+    let label_file = store.scratch().join("labels");
+    std::fs::write(&label_file, "team=blue\n").unwrap();
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "vols",
+        "-l",
+        "tier=web",
+        "--label-file",
+        label_file.to_str().unwrap(),
+        "--env-file",
+        env_file.to_str().unwrap(),
+        "-e",
+        "B=3",
+        "-v",
+        "/anon",
+        "-v",
+        &format!("{hs}:/h:ro"),
+        "withvol:1",
+        "sh",
+        "-c",
+        "echo $A $B; echo data > /vol/f; sleep 300",
+    ]);
+    let t = Instant::now();
+    while d.ok(&["logs", "vols"]) != "from file 3\n" {
+        assert!(t.elapsed() < Duration::from_secs(20), "no log line");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // logs --since/--until through the API.
+    assert_eq!(d.ok(&["logs", "--since", "10m", "vols"]), "from file 3\n");
+    assert_eq!(d.ok(&["logs", "--since", "2099-01-01", "vols"]), "");
+    assert_eq!(d.ok(&["logs", "--until", "10m", "vols"]), "");
+    let v: Value = serde_json::from_str(&d.ok(&["inspect", "vols"])).unwrap();
+    let mounts = v[0]["Mounts"].as_array().unwrap();
+    let by_dest = |dst: &str| {
+        mounts
+            .iter()
+            .find(|m| m["Destination"] == dst)
+            .unwrap_or_else(|| panic!("no mount at {dst}: {mounts:?}"))
+            .clone()
+    };
+    let h = by_dest("/h");
+    assert_eq!(
+        (&h["Type"], &h["Source"], &h["RW"], &h["Mode"]),
+        (
+            &Value::from("bind"),
+            &Value::from(hs),
+            &Value::from(false),
+            &Value::from("ro")
+        )
+    );
+    let vol = by_dest("/vol");
+    assert_eq!(vol["Type"], "volume");
+    let vol_dir = PathBuf::from(vol["Source"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read_to_string(vol_dir.join("f")).unwrap(),
+        "data\n"
+    );
+    let anon = by_dest("/anon");
+    assert_eq!(anon["Type"], "volume");
+    assert_eq!(mounts.len(), 3, "{mounts:?}");
+    assert_eq!(
+        v[0]["HostConfig"]["Binds"],
+        serde_json::json!([format!("{hs}:/h:ro")])
+    );
+    assert_eq!(v[0]["Config"]["Labels"]["tier"], "web");
+    assert_eq!(v[0]["Config"]["Labels"]["team"], "blue");
+    // ps filters: labels, and ancestor (busybox is withvol:1's parent).
+    let names = |f: &[&str]| {
+        let mut args = vec!["ps", "-a", "--format", "{{.Names}}"];
+        for x in f {
+            args.push("--filter");
+            args.push(x);
+        }
+        d.ok(&args)
+    };
+    d.ok(&["create", "--name", "plain", "busybox"]);
+    assert_eq!(names(&["label=tier=web"]), "vols\n");
+    assert_eq!(names(&["label=team"]), "vols\n");
+    assert_eq!(names(&["label=tier=db"]), "");
+    let mut anc: Vec<String> = names(&["ancestor=busybox"])
+        .lines()
+        .map(String::from)
+        .collect();
+    anc.sort();
+    assert_eq!(anc, ["plain", "vols"]);
+    assert_eq!(names(&["ancestor=withvol:1"]), "vols\n");
+    // The same filters through the strata CLI on the same store.
+    let ps = store.ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        "ancestor=withvol:1",
+        "--filter",
+        "label=tier",
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert_eq!(ps, "vols\n");
+    // rm -v removes the anonymous volumes, never the bind's files.
+    let vols_id = v[0]["Id"].as_str().unwrap().to_string();
+    d.ok(&["rm", "-f", "-v", "vols"]);
+    // Docker's events for rm -f of a running container: kill (SIGKILL), die, destroy.
+    let ev = d.ok(&[
+        "events",
+        "--since",
+        &t0.to_string(),
+        "--until",
+        &(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 1)
+        .to_string(),
+        "--filter",
+        &format!("container={vols_id}"),
+        "--format",
+        "{{.Action}} {{index .Actor.Attributes \"signal\"}}",
+    ]);
+    let actions: Vec<&str> = ev.lines().map(str::trim_end).collect();
+    assert_eq!(
+        actions[actions.len() - 3..],
+        ["kill 9", "die", "destroy"],
+        "{ev}"
+    );
+    assert!(!vol_dir.exists());
+    assert!(!PathBuf::from(anon["Source"].as_str().unwrap()).exists());
+    assert_eq!(
+        std::fs::read_to_string(host.join("in")).unwrap(),
+        "from host\n"
+    );
+}
+
+/// `docker stats` (`--no-stream`, and the stream's first documents through the API) from the
+/// container's cgroups, and `docker update` of a running container's limits.
+#[test]
+fn docker_stats_and_update() {
+    test_support::require("runc");
+    let (_store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hog",
+        "-m",
+        "64m",
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 300 & while true; do :; done",
+    ]);
+    let line = d.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}|{{.NetIO}}|{{.BlockIO}}",
+        "hog",
+    ]);
+    let f: Vec<&str> = line.trim().split('|').collect();
+    assert_eq!(f[0], "hog", "{line}");
+    let cpu: f64 = f[1].trim_end_matches('%').parse().unwrap();
+    assert!(cpu > 1.0, "a busy loop uses CPU: {line}");
+    assert!(f[2].ends_with(" / 64MiB"), "{line}");
+    assert_eq!(f[3], "2", "{line}");
+    // On the bridge (the default) the container's eth0 counts what it received and sent.
+    let (rx, tx) = f[4].split_once(" / ").unwrap_or_else(|| panic!("{line}"));
+    assert!(rx.ends_with('B') && tx.ends_with('B'), "{line}");
+    // update changes the running container's limits, and inspect shows them.
+    assert_eq!(
+        d.ok(&[
+            "update",
+            "--memory",
+            "128m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "20",
+            "hog"
+        ]),
+        "hog\n"
+    );
+    let line = d.ok(&["stats", "--no-stream", "--format", "{{.MemUsage}}", "hog"]);
+    assert!(line.trim().ends_with(" / 128MiB"), "{line}");
+    let v: Value = serde_json::from_str(&d.ok(&["inspect", "hog"])).unwrap();
+    assert_eq!(v[0]["HostConfig"]["Memory"], 128 << 20);
+    assert_eq!(v[0]["HostConfig"]["NanoCpus"], 500_000_000);
+    assert_eq!(v[0]["HostConfig"]["PidsLimit"], 20);
+    let err = d.fail(&["update", "--memory", "1m", "hog"]);
+    assert!(err.contains("Minimum memory limit allowed is 6MB"), "{err}");
+    // The stream: one document a second, precpu_stats from the one before.
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        conn,
+        "GET /containers/hog/stats?stream=1 HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+        d.port
+    )
+    .unwrap();
+    let mut reader = BufReader::new(conn);
+    let mut docs: Vec<Value> = Vec::new();
+    let mut head = String::new();
+    reader.read_line(&mut head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    while docs.len() < 2 {
+        let mut l = String::new();
+        assert!(reader.read_line(&mut l).unwrap() > 0, "the stream ended");
+        if l.starts_with('{') {
+            docs.push(serde_json::from_str(l.trim()).unwrap());
+        }
+    }
+    assert_eq!(docs[1]["name"], "/hog");
+    assert_eq!(
+        docs[1]["precpu_stats"]["cpu_usage"]["total_usage"],
+        docs[0]["cpu_stats"]["cpu_usage"]["total_usage"]
+    );
+    assert_eq!(docs[1]["pids_stats"]["limit"], 20);
+    d.ok(&["rm", "-f", "hog"]);
+}
+
+/// `docker system prune` (`-f`, `--filter until=`, `-a`) against the server, and `strata system
+/// prune` on the same store: stopped containers, dangling then unused images, a running
+/// container and its image kept.
+#[test]
+fn docker_system_prune() {
+    test_support::require("runc");
+    let (store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    d.ok(&["create", "--name", "base", "busybox"]);
+    let dangling = d.ok(&["commit", "base"]).trim().to_string();
+    d.ok(&["commit", "base", "extra:1"]);
+    d.ok(&["run", "--name", "done", "busybox", "true"]);
+    d.ok(&["run", "-d", "--name", "live", "busybox", "sleep", "300"]);
+    // until= older than everything: nothing goes.
+    let out = d.ok(&["system", "prune", "-f", "--filter", "until=1h"]);
+    assert_eq!(out, "Total reclaimed space: 0B\n");
+    let out = d.ok(&["system", "prune", "-f"]);
+    assert!(out.starts_with("Deleted Containers:\n"), "{out}");
+    assert!(
+        out.contains(&format!("Deleted Images:\ndeleted: {dangling}\n")),
+        "{out}"
+    );
+    assert!(out.contains("Total reclaimed space: "), "{out}");
+    let mut names: Vec<String> = d
+        .ok(&["ps", "-a", "--format", "{{.Names}}"])
+        .lines()
+        .map(String::from)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["live"]);
+    let images = d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(
+        images,
+        "extra:1\nbusybox:latest\n"
+            .to_string()
+            .lines()
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n",
+        "{images}"
+    );
+    // -a: every image no container uses; busybox runs in `live`.
+    let out = store.ok(&["system", "prune", "-a", "-f"]);
+    assert!(
+        out.contains("Deleted Images:\nuntagged: extra:1\n"),
+        "{out}"
+    );
+    assert_eq!(
+        d.ok(&["images", "--format", "{{.Repository}}"]),
+        "busybox\n"
+    );
+    assert_eq!(d.ok(&["ps", "--format", "{{.Names}}"]), "live\n");
+    d.ok(&["rm", "-f", "live"]);
+}
+
+/// Named volumes through `docker volume` and `-v name:/path`: data outlives its container,
+/// a volume in use is not removed, prune takes anonymous ones (all unused with `-a`).
+#[test]
+fn docker_volume_verbs() {
+    test_support::require("runc");
+    let (_store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    assert_eq!(d.ok(&["volume", "create", "data"]), "data\n");
+    d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/d",
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /d/f",
+    ]);
+    assert_eq!(
+        d.ok(&["run", "--name", "reader", "-v", "data:/d", "busybox", "cat", "/d/f"]),
+        "kept\n"
+    );
+    let ls = d.ok(&["volume", "ls"]);
+    assert_eq!(
+        table_rows(&ls),
+        [vec!["local".to_string(), "data".to_string()]],
+        "{ls}"
+    );
+    let v: Value = serde_json::from_str(&d.ok(&["volume", "inspect", "data"])).unwrap();
+    assert_eq!(v[0]["Name"], "data");
+    assert_eq!(v[0]["Driver"], "local");
+    let mp = v[0]["Mountpoint"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(Path::new(mp).join("f")).unwrap(),
+        "kept\n"
+    );
+    let err = d.fail(&["volume", "rm", "data"]);
+    assert!(err.contains("remove data: volume is in use"), "{err}");
+    let err = d.fail(&["volume", "inspect", "nope"]);
+    assert!(err.contains("no such volume"), "{err}");
+    // An anonymous volume left by a container removed without -v: prune takes it, and -a
+    // the named one once unused.
+    d.ok(&["run", "--name", "anon", "-v", "/scratch", "busybox", "true"]);
+    d.ok(&["rm", "anon", "reader"]);
+    assert_eq!(d.ok(&["volume", "ls", "-q"]).lines().count(), 2);
+    let out = d.ok(&["volume", "prune", "-f"]);
+    assert!(out.starts_with("Deleted Volumes:\n"), "{out}");
+    assert_eq!(d.ok(&["volume", "ls", "-q"]), "data\n");
+    d.ok(&["volume", "prune", "-a", "-f"]);
+    assert_eq!(d.ok(&["volume", "ls", "-q"]), "");
+}

@@ -746,3 +746,319 @@ fn a_start_is_never_undone_by_the_previous_runs_clean_up() {
     assert!(failures.is_empty(), "{failures:#?}");
     until("the last run finished", || mounts_under(&s).is_empty());
 }
+
+/// `--init` runs the command under tini (PID 1), `--read-only` root, `--stop-signal` and
+/// `--stop-timeout` as `stop` uses them and `inspect` shows them; a missing init binary is a
+/// clear error; `-v` binds and `rm -v` through the strata CLI.
+#[test]
+fn init_read_only_stop_signal_and_binds() {
+    let s = bb_store();
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--init",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '",
+    ]);
+    assert!(out.starts_with("/sbin/docker-init -- sh -c"), "{out}");
+    let out = s
+        .command(&["run", "--rm", "--init", "busybox", "true"])
+        .env("STRATA_INIT", "/nonexistent/init")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--init: no init binary found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "--env-file",
+        "/nonexistent/env",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status, 125, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("open /nonexistent/env: no such file or directory"),
+        "{}",
+        o.stderr
+    );
+    let o = s.run(&["run", "--rm", "--read-only", "busybox", "touch", "/x"]);
+    assert_ne!(o.status, 0);
+    assert!(o.stderr.contains("Read-only file system"), "{}", o.stderr);
+    // The stop signal is the container's; its timeout bounds stop's wait for a process that
+    // ignores it.
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "sig",
+        "--stop-signal",
+        "USR1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 9' USR1; echo ready; while true; do sleep 0.1; done",
+    ]);
+    until("ready", || s.ok(&["logs", "sig"]) == "ready\n");
+    s.ok(&["stop", "sig"]);
+    assert_eq!(s.ok(&["wait", "sig"]), "9\n");
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "stubborn",
+        "--stop-timeout",
+        "1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap '' TERM; echo ready; while true; do sleep 0.1; done",
+    ]);
+    until("ready", || s.ok(&["logs", "stubborn"]) == "ready\n");
+    let t = Instant::now();
+    s.ok(&["stop", "stubborn"]);
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(s.ok(&["wait", "stubborn"]), "137\n");
+    let v: serde_json::Value =
+        serde_json::from_str(&s.ok(&["container", "inspect", "stubborn"])).unwrap();
+    let v = &v[0];
+    assert_eq!(v["Config"]["StopTimeout"], 1);
+    let v: serde_json::Value =
+        serde_json::from_str(&s.ok(&["container", "inspect", "sig"])).unwrap();
+    let v = &v[0];
+    assert_eq!(v["Config"]["StopSignal"], "USR1");
+    // A bind through the strata CLI, and an anonymous volume that rm -v removes.
+    let host = s.scratch().join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    s.ok(&[
+        "run",
+        "--name",
+        "b1",
+        "-v",
+        &format!("{}:/h", host.display()),
+        "-v",
+        "/anon",
+        "busybox",
+        "sh",
+        "-c",
+        "echo hi > /h/f; echo v > /anon/f",
+    ]);
+    assert_eq!(std::fs::read_to_string(host.join("f")).unwrap(), "hi\n");
+    let vols = s.root().join("volumes");
+    assert_eq!(std::fs::read_dir(&vols).unwrap().count(), 1);
+    s.ok(&["rm", "-v", "b1"]);
+    assert_eq!(std::fs::read_dir(&vols).unwrap().count(), 0);
+    assert!(host.join("f").exists());
+    // A new volume gets the image's files at its path (Docker's copy-up), unless nocopy.
+    s.ok(&["create", "--name", "base", "busybox"]);
+    s.ok(&["fs", "mkdir", "base", "/vol"]);
+    let f = s.scratch().join("imgf");
+    std::fs::write(&f, "from the image\n").unwrap();
+    s.ok(&["cp", f.to_str().unwrap(), "base:/vol/f"]);
+    s.ok(&["commit", "-c", "VOLUME /vol", "base", "withvol:1"]);
+    assert_eq!(
+        s.ok(&["run", "--rm", "withvol:1", "cat", "/vol/f"]),
+        "from the image\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "named:/vol",
+            "withvol:1",
+            "cat",
+            "/vol/f"
+        ]),
+        "from the image\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "empty:/vol:nocopy",
+            "withvol:1",
+            "ls",
+            "/vol"
+        ]),
+        ""
+    );
+}
+
+/// The containers' cgroup parent goes with the last container (runc creates it and leaves
+/// it behind), and a dropped test store leaves no process running.
+#[test]
+fn cgroup_parent_goes_with_the_last_container_and_store_drop_stops_containers() {
+    let s = bb_store();
+    let parent = format!("strata-e2e-{}", std::process::id());
+    let run = |args: &[&str]| {
+        let o = s
+            .command(args)
+            .env("STRATA_CGROUP_PARENT", &parent)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let dirs = || -> Vec<std::path::PathBuf> {
+        let base = std::path::Path::new("/sys/fs/cgroup");
+        let mut v = vec![base.join(&parent)];
+        for d in std::fs::read_dir(base).unwrap().flatten() {
+            v.push(d.path().join(&parent));
+        }
+        v.into_iter().filter(|p| p.is_dir()).collect()
+    };
+    let a = run(&["run", "-d", "busybox", "sleep", "300"]);
+    let b = run(&["run", "-d", "busybox", "sleep", "300"]);
+    assert!(
+        !dirs().is_empty(),
+        "the containers' cgroups live under {parent}"
+    );
+    run(&["rm", "-f", a.trim()]);
+    assert!(!dirs().is_empty(), "one container is left in {parent}");
+    run(&["rm", "-f", b.trim()]);
+    assert!(dirs().is_empty(), "left behind: {:?}", dirs());
+    // A store dropped with a container running stops it.
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "loop",
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do sleep 0.1; done",
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(&s.ok(&["container", "inspect", "loop"])).unwrap();
+    let pid = v[0]["State"]["Pid"].as_i64().unwrap();
+    assert!(pid > 0);
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    drop(s);
+    until("the dropped store's container to end", || {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    });
+}
+
+fn unix_now() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+}
+
+/// `logs --since/--until` with Docker's time forms: Unix seconds with a fraction, relative
+/// durations, RFC 3339 and dates; a bad value is Docker's error.
+#[test]
+fn logs_since_and_until() {
+    let s = bb_store();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lg",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; sleep 3; echo two",
+    ]);
+    until("one", || s.ok(&["logs", "lg"]) == "one\n");
+    let mid = unix_now();
+    until("two", || s.ok(&["logs", "lg"]) == "one\ntwo\n");
+    assert_eq!(s.ok(&["logs", "--since", &mid, "lg"]), "two\n");
+    assert_eq!(s.ok(&["logs", "--until", &mid, "lg"]), "one\n");
+    assert_eq!(s.ok(&["logs", "--since", "10m", "lg"]), "one\ntwo\n");
+    assert_eq!(s.ok(&["logs", "--until", "10m", "lg"]), "");
+    assert_eq!(s.ok(&["logs", "--since", "2099-01-01", "lg"]), "");
+    assert_eq!(
+        s.ok(&["logs", "--since", "2000-01-01T00:00:00Z", "lg"]),
+        "one\ntwo\n"
+    );
+    // -f with --until returns once the time has passed, the container still running.
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lg2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo a; sleep 300",
+    ]);
+    until("a", || s.ok(&["logs", "lg2"]) == "a\n");
+    let t = Instant::now();
+    assert_eq!(s.ok(&["logs", "-f", "--until", &unix_now(), "lg2"]), "a\n");
+    assert!(t.elapsed() < Duration::from_secs(10));
+    let (code, err) = s.fail(&["logs", "--since", "yesterday", "lg"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("failed to parse value as time or duration: \"yesterday\""),
+        "{err}"
+    );
+}
+
+/// `stats --no-stream`, `update` and `rename` through the strata CLI.
+#[test]
+fn stats_update_and_rename() {
+    let s = bb_store();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "-m",
+        "32m",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 300 & while true; do :; done",
+    ]);
+    let out = s.ok(&["stats", "--no-stream", "busy"]);
+    let mut lines = out.lines();
+    assert_eq!(
+        e2e::cells(lines.next().unwrap()),
+        [
+            "CONTAINER ID",
+            "NAME",
+            "CPU %",
+            "MEM USAGE / LIMIT",
+            "MEM %",
+            "NET I/O",
+            "BLOCK I/O",
+            "PIDS"
+        ]
+    );
+    let row = e2e::cells(lines.next().unwrap());
+    assert_eq!(row[1], "busy", "{out}");
+    assert!(row[3].ends_with(" / 32MiB"), "{out}");
+    assert_eq!(row[7], "2", "{out}");
+    assert!(
+        row[2].trim_end_matches('%').parse::<f64>().unwrap() > 1.0,
+        "{out}"
+    );
+    assert_eq!(
+        s.ok(&["update", "-m", "48m", "--pids-limit", "10", "busy"]),
+        "busy\n"
+    );
+    let row = e2e::cells(
+        s.ok(&["stats", "--no-stream", "busy"])
+            .lines()
+            .nth(1)
+            .unwrap(),
+    );
+    assert!(row[3].ends_with(" / 48MiB"), "{row:?}");
+    let (code, err) = s.fail(&["update", "busy"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("you must provide one or more flags"), "{err}");
+    s.ok(&["rename", "busy", "calm"]);
+    assert_eq!(s.ok(&["ps", "--format", "{{.Names}}"]), "calm\n");
+    s.ok(&["rm", "-f", "calm"]);
+}

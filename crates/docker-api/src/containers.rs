@@ -75,6 +75,49 @@ pub struct RunFacts {
     pub read_only: bool,
     /// `no-new-privileges`.
     pub no_new_privileges: bool,
+    /// Binds and volumes.
+    pub mounts: Vec<MountFacts>,
+    /// `HostConfig.Binds`: the `-v` texts of binds and named volumes.
+    pub binds: Vec<String>,
+    /// `--init`.
+    pub init: bool,
+    /// `--stop-timeout`.
+    pub stop_timeout: Option<i64>,
+}
+
+/// One mount point of a container (moby's `MountPoint`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MountFacts {
+    /// `bind` or `volume`.
+    pub kind: String,
+    /// The volume's name (empty for a bind).
+    pub name: String,
+    /// The host path.
+    pub source: String,
+    /// The path in the container.
+    pub destination: String,
+    /// The mode as given (`ro`, `z`, …).
+    pub mode: String,
+    /// Writable.
+    pub rw: bool,
+}
+
+impl MountFacts {
+    /// moby's `MountPoint` JSON (`inspect`'s and `ps`'s `Mounts`).
+    pub fn to_json(&self) -> Value {
+        if self.kind == "volume" {
+            json!({
+                "Type": "volume", "Name": self.name, "Source": self.source,
+                "Destination": self.destination, "Driver": "local", "Mode": self.mode,
+                "RW": self.rw, "Propagation": ""
+            })
+        } else {
+            json!({
+                "Type": self.kind, "Source": self.source, "Destination": self.destination,
+                "Mode": self.mode, "RW": self.rw, "Propagation": "rprivate"
+            })
+        }
+    }
 }
 
 impl ContainerFacts<'_> {
@@ -220,8 +263,18 @@ pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
         if r.no_new_privileges {
             hc["SecurityOpt"] = json!(["no-new-privileges"]);
         }
+        if !r.binds.is_empty() {
+            hc["Binds"] = json!(r.binds);
+        }
+        if r.init {
+            hc["Init"] = json!(true);
+        }
         v["NetworkSettings"] =
             networks::network_settings(c.id, &r.network, &c.exposed(), r.endpoint.as_ref());
+        if let Some(t) = r.stop_timeout {
+            v["Config"]["StopTimeout"] = json!(t);
+        }
+        v["Mounts"] = Value::Array(r.mounts.iter().map(MountFacts::to_json).collect());
     }
     v
 }
@@ -255,6 +308,7 @@ pub fn container_summary(c: &ContainerFacts<'_>, sizes: Option<(u64, u64)>) -> V
         v["Ports"] = networks::summary_ports(&c.exposed(), r.endpoint.as_ref());
         v["NetworkSettings"]["Networks"] =
             networks::summary_networks(c.id, &r.network, r.endpoint.as_ref());
+        v["Mounts"] = Value::Array(r.mounts.iter().map(MountFacts::to_json).collect());
     }
     if let Some((rw, root)) = sizes {
         v["SizeRw"] = json!(rw);

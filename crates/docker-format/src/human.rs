@@ -39,6 +39,19 @@ pub fn human_size(bytes: u64) -> String {
     format!("{}{}", go_g(size, 3), UNITS[i])
 }
 
+/// go-units `BytesSize`: binary units, 4 significant digits (`0B`, `1.5KiB`, `7.665GiB`), as
+/// `docker stats` shows memory.
+pub fn bytes_size(bytes: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    let mut size = bytes as f64;
+    let mut i = 0;
+    while size >= 1024.0 && i < UNITS.len() - 1 {
+        size /= 1024.0;
+        i += 1;
+    }
+    format!("{}{}", go_g(size, 4), UNITS[i])
+}
+
 /// go-units `HumanDuration` of a number of seconds (`Less than a second`, `About an hour`, …).
 pub fn human_duration(seconds: i64) -> String {
     let s = seconds;
@@ -151,6 +164,14 @@ mod tests {
             "Exited (137) 3 minutes ago"
         );
         assert_eq!(container_status("created", 127, 0, 0, 300), "Created");
+    }
+
+    #[test]
+    fn binary_sizes() {
+        assert_eq!(bytes_size(0), "0B");
+        assert_eq!(bytes_size(1536), "1.5KiB");
+        assert_eq!(bytes_size(8 << 20), "8MiB");
+        assert_eq!(bytes_size(8_229_806_080), "7.665GiB");
     }
 
     #[test]

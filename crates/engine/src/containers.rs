@@ -307,8 +307,58 @@ impl Engine {
     /// `rm`: deletes the container and its writable layer; a running container only with
     /// `force`, which kills it first.
     pub fn remove_container(&self, input: &str, force: bool) -> Result<()> {
+        self.remove_container_with(input, force, false)
+    }
+
+    /// `container prune` (and `system prune`'s first step): removes every container that does
+    /// not run, created before `until` (Unix seconds) when given, whose labels match `labels`
+    /// (`key`, `key=value`; a leading `!` for those that must not match). The IDs removed and
+    /// the bytes of their writable layers.
+    pub fn prune_containers(
+        &self,
+        until: Option<i64>,
+        labels: &[String],
+    ) -> Result<(Vec<String>, u64)> {
+        let mut deleted = Vec::new();
+        let mut reclaimed = 0u64;
+        for c in self.containers()? {
+            let own = c.config.labels.clone().unwrap_or_default();
+            let has = |v: &str| match v.split_once('=') {
+                Some((k, val)) => own.get(k).is_some_and(|x| x == val),
+                None => own.contains_key(v),
+            };
+            let keep = labels.iter().all(|l| match l.strip_prefix('!') {
+                Some(l) => !has(l),
+                None => has(l),
+            });
+            let created = time::OffsetDateTime::parse(
+                &c.created,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map(|t| t.unix_timestamp())
+            .unwrap_or(0);
+            if !keep || until.is_some_and(|u| created >= u) || self.process_state(&c)?.is_running()
+            {
+                continue;
+            }
+            let size = self.container_sizes(&c).map(|s| s.rw).unwrap_or(0);
+            self.remove_container(&c.id, false)?;
+            reclaimed += size;
+            deleted.push(c.id);
+        }
+        Ok((deleted, reclaimed))
+    }
+
+    /// `rm [-f] [-v]`: [`Engine::remove_container`], and with `volumes` the container's
+    /// anonymous volumes too (named volumes and binds are kept, as Docker does).
+    pub fn remove_container_with(&self, input: &str, force: bool, volumes: bool) -> Result<()> {
         let c = self.container(input)?;
         self.prepare_removal(&c, force)?;
+        let mounts = if volumes {
+            self.run_config(&c).map(|rc| rc.mounts).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         self.unmount_container(&c.id)?;
         // An image removed with `rmi -f` while this container used it goes with its last
         // container, and so do the layers only it kept.
@@ -318,6 +368,7 @@ impl Engine {
         })?;
         let dir = self.container_dir(&c.id);
         fs::remove_dir_all(&dir).map_err(io(format!("remove {}", dir.display())))?;
+        self.remove_anonymous_volumes(&mounts);
         let mut events =
             vec![crate::Event::new("container", "destroy", c.id.clone())
                 .with("name", c.name.clone())];

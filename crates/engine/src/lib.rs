@@ -20,6 +20,7 @@ mod import;
 mod inspect;
 mod layer_files;
 mod layers;
+mod limits;
 mod load;
 mod mount;
 mod network;
@@ -32,6 +33,7 @@ mod save;
 mod search;
 mod streams;
 mod tokens;
+mod volumes;
 
 pub use changes::apply_changes;
 pub use container_fs::{ContainerSizes, PathStat};
@@ -41,6 +43,7 @@ pub use events::Event;
 pub use import::ImportOptions;
 pub use inspect::{HistoryItem, ImageDetail, ImageDetails, LayerUse};
 pub use layer_files::LayerFile;
+pub use limits::{StatsSample, UpdateOptions};
 pub use load::LoadEvent;
 pub use metadata_db::{AuditRecord, TokenRecord};
 pub use mount::MountDriver;
@@ -58,6 +61,9 @@ pub use run::{
 pub use runtime;
 pub use search::{SearchFilters, SearchResult};
 pub use tokens::{Principal, Role};
+pub use volumes::{
+    parse_volume_flag, valid_volume_name, MountKind, MountPoint, MountRequest, VolumeInfo,
+};
 
 use blob_store::BlobStore;
 use metadata_db::Db;

@@ -72,6 +72,12 @@ pub struct CreateOptions {
     pub stop_signal: Option<String>,
     /// `--stop-timeout`.
     pub stop_timeout: Option<i64>,
+    /// `-v`, `--mount`, a create body's `Binds`, `Volumes` and `Mounts`.
+    pub mounts: Vec<crate::MountRequest>,
+    /// `-l`/`--label`, `--label-file`: added to (and replacing) the image's labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `--init`: an init process (tini) runs the command and reaps zombies.
+    pub init: bool,
 }
 
 /// What runs in a container: Docker's `Config` after the command line was applied to the
@@ -117,6 +123,12 @@ pub struct RunConfig {
     pub stop_signal: String,
     /// Seconds `stop` waits before SIGKILL (default 10).
     pub stop_timeout: Option<i64>,
+    /// Binds and volumes.
+    pub mounts: Vec<crate::MountPoint>,
+    /// The `-v` texts of binds and named volumes (`HostConfig.Binds`).
+    pub binds: Vec<String>,
+    /// `--init`.
+    pub init: bool,
 }
 
 impl RunConfig {
@@ -376,6 +388,31 @@ impl Engine {
         }
     }
 
+    /// The lock on the containers' cgroup parent (`runtime/cgroup.lock`): shared by a start
+    /// until its runtime has made the container's cgroup, exclusive (without waiting) for
+    /// removing the parent, so it is never removed between a runtime's `mkdir` of the parent
+    /// and of the container's own.
+    fn cgroup_lock(&self, op: i32) -> Option<fs::File> {
+        use std::os::fd::AsRawFd;
+        let p = self.runtime_state_root().join("cgroup.lock");
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(p)
+            .ok()?;
+        // SAFETY: flock on a descriptor owned here; released when it is closed.
+        (unsafe { libc::flock(f.as_raw_fd(), op) } == 0).then_some(f)
+    }
+
+    /// Removes the `/strata` cgroup parent when no container's cgroup is left in it (runc
+    /// leaves it behind); skipped while a start is under way.
+    fn tidy_cgroup_parent(&self) {
+        if let Some(_lock) = self.cgroup_lock(libc::LOCK_EX | libc::LOCK_NB) {
+            runtime::cgroup::remove_if_empty(&cgroup_parent());
+        }
+    }
+
     /// The metadata's `running` flag (what `rmi` looks at).
     fn set_running(&self, id: &str, running: bool) -> Result<()> {
         self.db().write(|tx| -> Result<()> {
@@ -410,8 +447,24 @@ impl Engine {
                 return Err(EngineError::invalid("Minimum memory limit allowed is 6MB"));
             }
         }
+        self.check_mounts(&o.mounts)?;
+        if o.init {
+            init_binary()?;
+        }
         let info = self.create_container(image, o.name.as_deref())?;
         let img = &info.config;
+        let image_volumes: Vec<String> = img
+            .volumes
+            .as_ref()
+            .map(|v| v.keys().cloned().collect())
+            .unwrap_or_default();
+        let mounts = match self.make_mounts(&o.mounts, &image_volumes) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = self.remove_container(&info.id, true);
+                return Err(e);
+            }
+        };
         let (entrypoint, cmd) = match &o.entrypoint {
             Some(e) if e.is_empty() => (Vec::new(), o.cmd.clone()),
             Some(e) => (vec![e.clone()], o.cmd.clone()),
@@ -456,6 +509,9 @@ impl Engine {
                 .or_else(|| img.stop_signal.clone())
                 .unwrap_or_else(|| "SIGTERM".into()),
             stop_timeout: o.stop_timeout,
+            mounts,
+            binds: o.mounts.iter().filter_map(|m| m.spec.clone()).collect(),
+            init: o.init,
         };
         // The container's configuration is what runs (Docker's `Config`): `inspect` and
         // `commit` read it.
@@ -476,16 +532,48 @@ impl Engine {
                 .entry(key)
                 .or_insert_with(|| serde_json::json!({}));
         }
+        if !o.labels.is_empty() {
+            let mut labels = info.config.labels.clone().unwrap_or_default();
+            labels.extend(o.labels.clone());
+            info.config.labels = Some(labels);
+        }
+        let anonymous: Vec<String> = o
+            .mounts
+            .iter()
+            .filter(|m| m.kind == crate::MountKind::Volume && m.source.is_empty())
+            .map(|m| m.target.clone())
+            .collect();
+        if !anonymous.is_empty() {
+            let mut vols = info.config.volumes.clone().unwrap_or_default();
+            for v in anonymous {
+                vols.insert(v, serde_json::json!({}));
+            }
+            info.config.volumes = Some(vols);
+        }
+        if o.stop_signal.is_some() {
+            info.config.stop_signal = Some(rc.stop_signal.clone());
+        }
         let written = self.write_run_config(&info.id, &rc).and_then(|_| {
             let json = serde_json::to_vec_pretty(&info)
                 .map_err(|e| EngineError::invalid(e.to_string()))?;
             crate::write_atomic(&self.run_dir(&info.id).join("config.json"), &json)
         });
         if let Err(e) = written {
-            let _ = self.remove_container(&info.id, true);
+            self.remove_anonymous_volumes(&rc.mounts);
+            let _ = self.remove_container_with(&info.id, true, true);
             return Err(e);
         }
         Ok(info)
+    }
+
+    /// Rewrites a container's `run.json` (`update`).
+    pub(crate) fn save_run_config(&self, id: &str, rc: &RunConfig) -> Result<()> {
+        self.write_run_config(id, rc)
+    }
+
+    /// The runtime that runs (or last ran) the container.
+    pub(crate) fn runtime_for(&self, c: &ContainerInfo) -> Result<Runtime> {
+        self.runtime_of(c)
     }
 
     fn write_run_config(&self, id: &str, rc: &RunConfig) -> Result<()> {
@@ -544,22 +632,30 @@ impl Engine {
         }
         .to_string();
         if st.status != Status::Running {
-            let finished = self.finish_run(&c.id)?;
+            let finished = self.finish_run_with(&c.id, || {
+                if st.status == Status::Exited {
+                    self.emit(
+                        crate::Event::new("container", "die", c.id.clone())
+                            .with("name", c.name.clone())
+                            .with("exitCode", st.exit_code.unwrap_or(0).to_string()),
+                    );
+                }
+            })?;
             if finished {
                 self.set_running(&c.id, false)?;
             }
-            if finished && st.status == Status::Exited {
-                self.emit(
-                    crate::Event::new("container", "die", c.id.clone())
-                        .with("name", c.name.clone())
-                        .with("exitCode", st.exit_code.unwrap_or(0).to_string()),
-                );
-            }
-        } else if let Ok(rt) = self.runtime_of(c) {
-            if let Ok(Some(rs)) = rt.state(&c.id) {
-                if rs.status == "paused" {
-                    status = "paused".into();
-                }
+        } else {
+            // The freezer says whether it is paused; the runtime's `state` (a process of its
+            // own, as long as an `exec`) only when the cgroup cannot tell.
+            let frozen = (st.pid > 0)
+                .then(|| runtime::cgroup::is_frozen(st.pid))
+                .flatten()
+                .or_else(|| {
+                    let rs = self.runtime_of(c).ok()?.state(&c.id).ok()??;
+                    Some(rs.status == "paused")
+                });
+            if frozen == Some(true) {
+                status = "paused".into();
             }
         }
         Ok(ProcessState {
@@ -709,6 +805,13 @@ impl Engine {
     /// Idempotent; serialised by the run lock. A run in progress (its monitor alive and its
     /// process not ended: a start that has not finished, or the next run) is left alone.
     fn finish_run(&self, id: &str) -> Result<bool> {
+        self.finish_run_with(id, || {})
+    }
+
+    /// [`Engine::finish_run`], calling `finished` (the `die` event) before the run lock is
+    /// released when this call finished the run, so whoever waits for the lock (an `rm`
+    /// about to emit `destroy`) comes after it.
+    fn finish_run_with(&self, id: &str, finished: impl FnOnce()) -> Result<bool> {
         let dir = self.run_dir(id);
         if !dir.join("upper.run").exists()
             && !crate::mount::is_mounted(&self.rootfs_dir(id))
@@ -722,7 +825,11 @@ impl Engine {
                 return Ok(false);
             }
         }
-        self.finish_run_locked(id)
+        let done = self.finish_run_locked(id)?;
+        if done {
+            finished();
+        }
+        Ok(done)
     }
 
     /// [`Engine::finish_run`] for a caller that holds the run lock and knows no run is in
@@ -762,6 +869,7 @@ impl Engine {
         let _ = fs::remove_dir_all(dir.join("work.run"));
         let _ = fs::remove_dir_all(dir.join("upper.snap"));
         let _ = fs::remove_dir(&rootfs);
+        self.tidy_cgroup_parent();
         Ok(true)
     }
 
@@ -772,7 +880,7 @@ impl Engine {
         let c = self.container(input)?;
         let p = self.process_state(&c)?;
         if !p.is_running() && self.run_dir(&c.id).join("autoremove").exists() {
-            self.remove_container(&c.id, true)?;
+            self.remove_container_with(&c.id, true, true)?;
         }
         Ok(())
     }
@@ -802,6 +910,9 @@ impl Engine {
         }
         self.finish_run_locked(&c.id)?;
         let previous = state::read(&dir).ok().flatten().map(|st| st.monitor_pid);
+        // Held until the runtime has made this container's cgroup (its record is written
+        // after the runtime's `create`).
+        let _cgroup = self.cgroup_lock(libc::LOCK_SH);
         let rootfs = self.mount_run_root(&c)?;
         let started = (|| -> Result<Spawned> {
             let network = if rc.network == "host" {
@@ -813,11 +924,30 @@ impl Engine {
                 .hostname
                 .clone()
                 .unwrap_or_else(|| c.id[..12].to_string());
-            let cgroups_path = format!("/strata/{}", c.id);
+            let cgroups_path = format!("{}/{}", cgroup_parent(), c.id);
+            let mut binds: Vec<spec::BindMount> = rc
+                .mounts
+                .iter()
+                .map(|m| spec::BindMount {
+                    source: PathBuf::from(&m.source),
+                    destination: m.destination.clone(),
+                    read_only: !m.rw,
+                })
+                .collect();
+            let mut args = args;
+            if rc.init {
+                binds.push(spec::BindMount {
+                    source: init_binary()?,
+                    destination: INIT_PATH.into(),
+                    read_only: true,
+                });
+                args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
+            }
             let mut o = SpecOptions {
                 id: c.id.clone(),
                 rootfs: rootfs.clone(),
                 args,
+                binds,
                 env: rc.env.clone(),
                 cwd: rc.working_dir.clone(),
                 user: rc.user.clone(),
@@ -843,6 +973,7 @@ impl Engine {
                 o.netns = Some(self.setup_bridge(&c, &ports, &files.hosts, &hostname)?);
             }
             o.etc_files = Some(files);
+            self.copy_up_volumes(&rootfs, &rc.mounts)?;
             let s = spec::build(&o)?;
             let bundle = dir.join("bundle");
             fs::create_dir_all(&bundle).map_err(io("create the bundle"))?;
@@ -1067,12 +1198,17 @@ impl Engine {
                 }
             }
         }
+        self.emit_kill(&c, &sig);
+        Ok(())
+    }
+
+    /// The `kill` event, with the signal's number as Docker gives it.
+    fn emit_kill(&self, c: &ContainerInfo, sig: &str) {
         self.emit(
             crate::Event::new("container", "kill", c.id.clone())
                 .with("name", c.name.clone())
-                .with("signal", sig),
+                .with("signal", signal_number(sig).to_string()),
         );
-        Ok(())
     }
 
     /// `stop -t SECONDS`: the stop signal, then SIGKILL after the timeout (the container's
@@ -1091,6 +1227,7 @@ impl Engine {
             Duration::from_secs(t as u64)
         };
         let sig = normalise_signal(&rc.stop_signal)?;
+        self.emit_kill(&c, if t == 0 { "KILL" } else { &sig });
         state::stop(&self.run_dir(&c.id), &rt, &c.id, &sig, wait)?;
         self.process_state(&c)?;
         self.emit(
@@ -1207,6 +1344,21 @@ impl Engine {
         input: &str,
         tail: Option<usize>,
         follow: bool,
+        f: impl FnMut(LogLine) -> bool,
+    ) -> Result<()> {
+        self.container_logs_between(input, tail, follow, None, None, f)
+    }
+
+    /// [`Engine::container_logs`] limited to the entries logged at or after `since` and at or
+    /// before `until` (Unix nanoseconds), as `logs --since/--until` (the `tail` counts before
+    /// the times, as moby's reader does). Following ends once `until` has passed.
+    pub fn container_logs_between(
+        &self,
+        input: &str,
+        tail: Option<usize>,
+        follow: bool,
+        since: Option<i128>,
+        until: Option<i128>,
         mut f: impl FnMut(LogLine) -> bool,
     ) -> Result<()> {
         let c = self.container(input)?;
@@ -1216,25 +1368,57 @@ impl Engine {
             log: e.log,
             time: e.time,
         };
+        // Some(true): show, Some(false): skip, None: past `until`, stop.
+        let judge = |time: &str| -> Option<bool> {
+            if since.is_none() && until.is_none() {
+                return Some(true);
+            }
+            let t =
+                time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
+                    .map(|t| t.unix_timestamp_nanos())
+                    .unwrap_or(0);
+            if until.is_some_and(|u| t > u) {
+                return None;
+            }
+            Some(since.is_none_or(|s| t >= s))
+        };
         let mut go_on = true;
         let end = runtime::logfile::read(&path, tail, |e| {
             if go_on {
-                go_on = f(conv(e));
+                match judge(&e.time) {
+                    Some(true) => go_on = f(conv(e)),
+                    Some(false) => {}
+                    None => go_on = false,
+                }
             }
         })
         .map_err(io("read the container log"))?;
         if !follow || !go_on {
             return Ok(());
         }
+        let now_nanos = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i128)
+        };
         let dir = self.run_dir(&c.id);
         runtime::logfile::follow(
             &path,
             end,
-            || match state::read(&dir) {
-                Ok(Some(st)) if st.status == Status::Running => !state::monitor_alive(&st),
-                _ => true,
+            || {
+                if until.is_some_and(|u| now_nanos() > u) {
+                    return true;
+                }
+                match state::read(&dir) {
+                    Ok(Some(st)) if st.status == Status::Running => !state::monitor_alive(&st),
+                    _ => true,
+                }
             },
-            |e| f(conv(e)),
+            |e| match judge(&e.time) {
+                Some(true) => f(conv(e)),
+                Some(false) => true,
+                None => false,
+            },
         )
         .map_err(io("follow the container log"))
     }
@@ -1255,15 +1439,69 @@ impl Engine {
                 )));
             }
             let rt = self.runtime_of(c)?;
+            // Docker's order: kill, die, destroy.
+            self.emit_kill(c, "KILL");
             state::stop(&dir, &rt, &c.id, "KILL", Duration::ZERO)?;
             self.process_state(c)?;
         }
         self.finish_run(&c.id)?;
+        // Whoever finished the run (the monitor's clean-up, maybe) has emitted `die` under the
+        // run lock: taking it orders `destroy` after it.
+        drop(self.run_lock(&c.id)?);
         if let Ok(rt) = self.runtime_of(c) {
             let _ = rt.delete(&c.id, true);
         }
+        self.tidy_cgroup_parent();
         Ok(())
     }
+}
+
+/// The cgroup parent of every container (`<parent>/<id>`): `/strata`, or
+/// `$STRATA_CGROUP_PARENT` (one plain name, like Docker's `--cgroup-parent` of a daemon).
+fn cgroup_parent() -> String {
+    match std::env::var("STRATA_CGROUP_PARENT") {
+        Ok(p)
+            if !p.trim_matches('/').is_empty()
+                && p.trim_matches('/')
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                && !p.contains("..") =>
+        {
+            format!("/{}", p.trim_matches('/'))
+        }
+        _ => "/strata".into(),
+    }
+}
+
+/// Where `--init` puts the init binary in the container (Docker's path).
+const INIT_PATH: &str = "/sbin/docker-init";
+
+/// The static init binary `--init` runs: `$STRATA_INIT`, else Docker's `docker-init`, else
+/// `tini-static` (a dynamic `tini` would not run in an image without its libraries).
+fn init_binary() -> Result<PathBuf> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("STRATA_INIT").filter(|p| !p.is_empty()) {
+        candidates.push(p.into());
+    } else {
+        for dir in [
+            "/usr/local/bin",
+            "/usr/bin",
+            "/usr/libexec/docker",
+            "/usr/sbin",
+        ] {
+            for name in ["docker-init", "tini-static"] {
+                candidates.push(Path::new(dir).join(name));
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .find_map(|p| fs::canonicalize(&p).ok().filter(|p| p.is_file()))
+        .ok_or_else(|| {
+            EngineError::invalid(
+                "--init: no init binary found: install tini (docker-init or tini-static, statically linked) or name one in $STRATA_INIT",
+            )
+        })
 }
 
 fn random_suffix() -> String {
@@ -1273,6 +1511,47 @@ fn random_suffix() -> String {
         let _ = f.read_exact(&mut b);
     }
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A signal's number (`KILL` → 9, `15` → 15), as Docker's events give it; 0 when unknown.
+fn signal_number(sig: &str) -> i32 {
+    if let Ok(n) = sig.parse() {
+        return n;
+    }
+    const NAMES: [(&str, i32); 31] = [
+        ("HUP", libc::SIGHUP),
+        ("INT", libc::SIGINT),
+        ("QUIT", libc::SIGQUIT),
+        ("ILL", libc::SIGILL),
+        ("TRAP", libc::SIGTRAP),
+        ("ABRT", libc::SIGABRT),
+        ("BUS", libc::SIGBUS),
+        ("FPE", libc::SIGFPE),
+        ("KILL", libc::SIGKILL),
+        ("USR1", libc::SIGUSR1),
+        ("SEGV", libc::SIGSEGV),
+        ("USR2", libc::SIGUSR2),
+        ("PIPE", libc::SIGPIPE),
+        ("ALRM", libc::SIGALRM),
+        ("TERM", libc::SIGTERM),
+        ("STKFLT", libc::SIGSTKFLT),
+        ("CHLD", libc::SIGCHLD),
+        ("CONT", libc::SIGCONT),
+        ("STOP", libc::SIGSTOP),
+        ("TSTP", libc::SIGTSTP),
+        ("TTIN", libc::SIGTTIN),
+        ("TTOU", libc::SIGTTOU),
+        ("URG", libc::SIGURG),
+        ("XCPU", libc::SIGXCPU),
+        ("XFSZ", libc::SIGXFSZ),
+        ("VTALRM", libc::SIGVTALRM),
+        ("PROF", libc::SIGPROF),
+        ("WINCH", libc::SIGWINCH),
+        ("IO", libc::SIGIO),
+        ("PWR", libc::SIGPWR),
+        ("SYS", libc::SIGSYS),
+    ];
+    NAMES.iter().find(|(n, _)| *n == sig).map_or(0, |(_, v)| *v)
 }
 
 /// A signal as the runtime takes it: `SIGTERM`, `TERM`, `15` → `TERM`/`15`.
@@ -1314,6 +1593,9 @@ mod tests {
         assert_eq!(normalise_signal("SIGKILL").unwrap(), "KILL");
         assert_eq!(normalise_signal("hup").unwrap(), "HUP");
         assert_eq!(normalise_signal("9").unwrap(), "9");
+        assert_eq!(signal_number("KILL"), 9);
+        assert_eq!(signal_number("TERM"), 15);
+        assert_eq!(signal_number("10"), 10);
         assert_eq!(
             normalise_signal("NOPE").unwrap_err().to_string(),
             "Invalid signal: NOPE"

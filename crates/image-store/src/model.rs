@@ -85,4 +85,22 @@ impl StoreView {
             .chain(&self.retained)
             .find(|i| i.id == *id)
     }
+
+    /// Whether `image` is `ancestor` or built on it: `ancestor` is in its parent chain
+    /// (`ps --filter ancestor=`, as moby follows image parents). A chain that loops ends.
+    pub fn descends_from(&self, image: &Digest, ancestor: &Digest) -> bool {
+        let mut cur = Some(image);
+        let mut steps = 0;
+        while let Some(id) = cur {
+            if id == ancestor {
+                return true;
+            }
+            steps += 1;
+            if steps > self.images.len() + self.retained.len() {
+                return false;
+            }
+            cur = self.image_of_container(id).and_then(|i| i.parent.as_ref());
+        }
+        false
+    }
 }

@@ -1202,3 +1202,31 @@ fn rmi_prints_freed_layer_chains() {
         ]
     );
 }
+
+// ---------------------------------------------------------------- ancestry
+
+#[test]
+fn descends_from_follows_parents() {
+    let v = View::default()
+        .layer("e1", 10, 10)
+        .image("a1", &["e1"], 1)
+        .image("b1", &["e1"], 2)
+        .parent("a1")
+        .image("c1", &["e1"], 3)
+        .parent("b1")
+        .image("d1", &["e1"], 4)
+        .0;
+    assert!(v.descends_from(&h("c1"), &h("a1")));
+    assert!(v.descends_from(&h("c1"), &h("c1")));
+    assert!(v.descends_from(&h("b1"), &h("a1")));
+    assert!(!v.descends_from(&h("a1"), &h("c1")));
+    assert!(!v.descends_from(&h("d1"), &h("a1")));
+    // A loop in the records ends.
+    let l = View::default()
+        .image("e2", &[], 1)
+        .parent("f2")
+        .image("f2", &[], 2)
+        .parent("e2")
+        .0;
+    assert!(!l.descends_from(&h("e2"), &h("a1")));
+}

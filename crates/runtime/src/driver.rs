@@ -232,6 +232,26 @@ impl Runtime {
         c
     }
 
+    /// Changes a running container's limits (`<runtime> update`): memory (and memory+swap)
+    /// in bytes, the CFS quota and period for CPUs, the PIDs limit. `None` leaves one as it is.
+    pub fn update(&self, id: &str, limits: &UpdateLimits) -> Result<()> {
+        let mut args: Vec<String> = vec!["update".into()];
+        let mut push = |flag: &str, v: Option<i64>| {
+            if let Some(v) = v {
+                args.push(format!("--{flag}"));
+                args.push(v.to_string());
+            }
+        };
+        push("memory", limits.memory);
+        push("memory-swap", limits.memory_swap);
+        push("cpu-period", limits.cpu_period);
+        push("cpu-quota", limits.cpu_quota);
+        push("pids-limit", limits.pids_limit);
+        args.push(id.to_string());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(&refs).map(drop)
+    }
+
     /// Removes the runtime's state of `id` (and its cgroup); `force` kills it first.
     /// A container the runtime does not know is already deleted.
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
@@ -245,6 +265,21 @@ impl Runtime {
             r => r.map(drop),
         }
     }
+}
+
+/// The limits [`Runtime::update`] changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateLimits {
+    /// Memory limit in bytes.
+    pub memory: Option<i64>,
+    /// Memory plus swap limit in bytes.
+    pub memory_swap: Option<i64>,
+    /// CFS period in microseconds.
+    pub cpu_period: Option<i64>,
+    /// CFS quota in microseconds.
+    pub cpu_quota: Option<i64>,
+    /// Maximum number of processes (`-1`: unlimited).
+    pub pids_limit: Option<i64>,
 }
 
 /// Makes a directory holding a root with busybox's applets linked into `bin/` (those named in

@@ -57,33 +57,78 @@ pub struct LineSplitter {
 
 impl LineSplitter {
     /// Feeds bytes; returns the complete entries.
-    pub fn push(&mut self, mut data: &[u8]) -> Vec<Vec<u8>> {
+    pub fn push(&mut self, data: &[u8]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
+        self.push_each(data, |l| out.push(l.to_vec()));
+        out
+    }
+
+    /// Feeds bytes; gives each complete entry to `f`, borrowed from `data` where it lies
+    /// whole in it (no copy per line: only a line's start left from the previous chunk is
+    /// buffered).
+    pub fn push_each(&mut self, mut data: &[u8], mut f: impl FnMut(&[u8])) {
         while !data.is_empty() {
+            if self.buf.is_empty() {
+                let window = &data[..data.len().min(MAX_ENTRY)];
+                match memchr_nl(window) {
+                    Some(i) => {
+                        f(&window[..=i]);
+                        data = &data[i + 1..];
+                    }
+                    None if window.len() == MAX_ENTRY => {
+                        f(window);
+                        data = &data[MAX_ENTRY..];
+                    }
+                    None => {
+                        self.buf.extend_from_slice(window);
+                        data = &data[window.len()..];
+                    }
+                }
+                continue;
+            }
             let room = MAX_ENTRY - self.buf.len();
             let window = &data[..data.len().min(room)];
-            match window.iter().position(|b| *b == b'\n') {
+            match memchr_nl(window) {
                 Some(i) => {
                     self.buf.extend_from_slice(&window[..=i]);
-                    out.push(std::mem::take(&mut self.buf));
+                    f(&self.buf);
+                    self.buf.clear();
                     data = &data[i + 1..];
                 }
                 None => {
                     self.buf.extend_from_slice(window);
                     data = &data[window.len()..];
                     if self.buf.len() >= MAX_ENTRY {
-                        out.push(std::mem::take(&mut self.buf));
+                        f(&self.buf);
+                        self.buf.clear();
                     }
                 }
             }
         }
-        out
     }
 
     /// What is left at the end of the stream.
     pub fn finish(&mut self) -> Option<Vec<u8>> {
         (!self.buf.is_empty()).then(|| std::mem::take(&mut self.buf))
     }
+}
+
+fn memchr_nl(b: &[u8]) -> Option<usize> {
+    b.iter().position(|c| *c == b'\n')
+}
+
+/// Appends one entry as a JSON line to `buf`, the same bytes as [`Entry`]'s serialisation
+/// (`log`, `stream`, `time` in that order) without building one.
+pub fn append_entry(buf: &mut Vec<u8>, stream: &str, line: &[u8], time: &str) {
+    let log = String::from_utf8_lossy(line);
+    buf.extend_from_slice(b"{\"log\":");
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *buf, log.as_ref());
+    buf.extend_from_slice(b",\"stream\":");
+    let _ = serde_json::to_writer(&mut *buf, stream);
+    buf.extend_from_slice(b",\"time\":");
+    let _ = serde_json::to_writer(&mut *buf, time);
+    buf.extend_from_slice(b"}\n");
 }
 
 /// Appends one entry as a JSON line.
@@ -93,19 +138,46 @@ pub fn write_entry(
     line: &[u8],
     time: &str,
 ) -> std::io::Result<()> {
-    let e = Entry {
-        log: String::from_utf8_lossy(line).into_owned(),
-        stream: stream.into(),
-        time: time.into(),
-    };
-    let mut v = serde_json::to_vec(&e).map_err(std::io::Error::other)?;
-    v.push(b'\n');
+    let mut v = Vec::with_capacity(line.len() + 80);
+    append_entry(&mut v, stream, line, time);
     w.write_all(&v)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn appended_entries_are_the_entry_serialised() {
+        for line in [
+            &b"hi\n"[..],
+            b"tab\t\"q\" \\ \x01\n",
+            b"bad \xff utf8",
+            "ünï\n".as_bytes(),
+        ] {
+            let mut a = Vec::new();
+            append_entry(&mut a, "stderr", line, "2026-01-01T00:00:00.5Z");
+            let e = Entry {
+                log: String::from_utf8_lossy(line).into_owned(),
+                stream: "stderr".into(),
+                time: "2026-01-01T00:00:00.5Z".into(),
+            };
+            let mut b = serde_json::to_vec(&e).unwrap();
+            b.push(b'\n');
+            assert_eq!(a, b);
+        }
+        // Lines borrowed whole, a split line joined, an over-long line cut at MAX_ENTRY.
+        let mut sp = LineSplitter::default();
+        let mut got = Vec::new();
+        sp.push_each(b"a\nb\npart", |l| got.push(l.to_vec()));
+        sp.push_each(b"ial\n", |l| got.push(l.to_vec()));
+        assert_eq!(got, [&b"a\n"[..], b"b\n", b"partial\n"]);
+        let long = vec![b'x'; MAX_ENTRY + 3];
+        let mut got = Vec::new();
+        sp.push_each(&long, |l| got.push(l.len()));
+        assert_eq!(got, [MAX_ENTRY]);
+        assert_eq!(sp.finish().map(|r| r.len()), Some(3));
+    }
 
     #[test]
     fn go_time_and_lines() {

@@ -354,14 +354,11 @@ struct Output {
 impl Output {
     fn emit(&self, stream: u8, data: &[u8], split: &mut LineSplitter) {
         let name = if stream == STDERR { "stderr" } else { "stdout" };
-        let lines = split.push(data);
-        if !lines.is_empty() {
-            // One write per chunk read, not per line.
-            let now = logfile::now();
-            let mut buf = Vec::with_capacity(data.len() * 2 + 64 * lines.len());
-            for l in lines {
-                let _ = logfile::write_entry(&mut buf, name, &l, &now);
-            }
+        // One write per chunk read, not per line; lines encoded straight from the chunk.
+        let now = logfile::now();
+        let mut buf = Vec::with_capacity(data.len() * 2 + 1024);
+        split.push_each(data, |l| logfile::append_entry(&mut buf, name, l, &now));
+        if !buf.is_empty() {
             let _ = self.log.lock().unwrap().write_all(&buf);
         }
         self.broadcast(stream, data);
@@ -390,7 +387,7 @@ impl Output {
 fn copy_stream(out: Arc<Output>, stream: u8, mut src: File) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut split = LineSplitter::default();
-        let mut buf = vec![0u8; 32 * 1024];
+        let mut buf = vec![0u8; 256 * 1024];
         loop {
             match src.read(&mut buf) {
                 Ok(0) => break,

@@ -90,6 +90,19 @@ pub struct EtcFiles {
     pub resolv_conf: PathBuf,
 }
 
+/// A host directory or file mounted into the container (a bind, or a volume's directory).
+/// The runtime makes the mount point inside the container's root, resolving `destination`
+/// there; nothing here resolves a container path on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindMount {
+    /// The host path (absolute, already checked by the caller).
+    pub source: PathBuf,
+    /// The absolute path in the container.
+    pub destination: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+}
+
 /// Everything the spec of one container depends on.
 #[derive(Debug, Clone, Default)]
 pub struct SpecOptions {
@@ -136,6 +149,8 @@ pub struct SpecOptions {
     pub swap_limit: bool,
     /// Whether the host uses cgroup v2 (then the container gets its own cgroup namespace).
     pub cgroup_v2: bool,
+    /// Binds and volumes, mounted after Docker's own mounts, parents before children.
+    pub binds: Vec<BindMount>,
 }
 
 fn caps() -> Result<oci_spec::runtime::Capabilities> {
@@ -344,6 +359,31 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
                     .map_err(spec_err)?,
             );
         }
+    }
+
+    let mut binds: Vec<&BindMount> = o.binds.iter().collect();
+    // Docker's order: a mount point's parents are mounted before it.
+    binds.sort_by_key(|b| b.destination.split('/').filter(|p| !p.is_empty()).count());
+    for b in binds {
+        if !b.destination.starts_with('/') || b.destination.split('/').any(|p| p == "..") {
+            return Err(RuntimeError::Invalid(format!(
+                "invalid mount path: '{}' mount path must be absolute",
+                b.destination
+            )));
+        }
+        mounts.push(
+            MountBuilder::default()
+                .destination(&b.destination)
+                .typ("bind")
+                .source(b.source.clone())
+                .options(vec![
+                    "rbind".into(),
+                    "rprivate".into(),
+                    if b.read_only { "ro" } else { "rw" }.into(),
+                ])
+                .build()
+                .map_err(spec_err)?,
+        );
     }
 
     let mut namespaces = Vec::new();
@@ -722,6 +762,38 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(d.path().join("hostname")).unwrap(),
             "0123456789ab\n"
+        );
+    }
+
+    #[test]
+    fn binds_after_docker_mounts_parents_first() {
+        let d = tempfile::tempdir().unwrap();
+        let mut o = opts(d.path());
+        o.binds = vec![
+            BindMount {
+                source: "/srv/a/b".into(),
+                destination: "/data/sub".into(),
+                read_only: false,
+            },
+            BindMount {
+                source: "/srv/a".into(),
+                destination: "/data".into(),
+                read_only: true,
+            },
+        ];
+        let v = json_of(&o);
+        let m = v["mounts"].as_array().unwrap();
+        assert_eq!(
+            m[7],
+            json!({"destination": "/data", "type": "bind", "source": "/srv/a",
+                   "options": ["rbind", "rprivate", "ro"]})
+        );
+        assert_eq!(m[8]["destination"], "/data/sub");
+        assert_eq!(m[8]["options"], json!(["rbind", "rprivate", "rw"]));
+        o.binds[0].destination = "/data/../etc".into();
+        assert_eq!(
+            build(&o).unwrap_err().to_string(),
+            "invalid mount path: '/data/../etc' mount path must be absolute"
         );
     }
 

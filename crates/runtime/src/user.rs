@@ -303,6 +303,106 @@ pub fn mkdir_in_root(root: &Path, path: &str) -> Result<()> {
     Ok(())
 }
 
+/// Copies the directory `path` (a container path, resolved inside `root`) into the host
+/// directory `dest` (Docker's copy of an image's files into a new volume): every name below
+/// it is opened relative to its parent without following symlinks (symlinks are copied as
+/// links), so nothing outside `root` is ever read. Modes and owners are kept; devices,
+/// sockets and fifos are skipped. `Ok(false)` when `path` is not a directory in `root`.
+pub fn copy_dir_in_root(root: &Path, path: &str, dest: &Path) -> Result<bool> {
+    let Ok(Some(dir)) = open_in_root(root, path, libc::O_RDONLY | libc::O_DIRECTORY) else {
+        return Ok(false);
+    };
+    copy_dir_fd(&dir, dest, 0)?;
+    Ok(true)
+}
+
+fn copy_dir_fd(src: &File, dest: &Path, depth: usize) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::PermissionsExt;
+    let io = |what: &str, e| {
+        RuntimeError::io(format!("{what} while copying into {}", dest.display()), e)
+    };
+    if depth > 256 {
+        return Err(RuntimeError::Invalid("copy into a volume: too deep".into()));
+    }
+    // `/proc/self/fd/N` names the open directory itself: listing it resolves no path.
+    let listing = std::fs::read_dir(format!("/proc/self/fd/{}", src.as_raw_fd()))
+        .map_err(|e| io("list", e))?;
+    for entry in listing {
+        let entry = entry.map_err(|e| io("list", e))?;
+        let name = entry.file_name();
+        let cname = CString::new(name.as_bytes())
+            .map_err(|_| RuntimeError::Invalid("a name with a NUL".into()))?;
+        // SAFETY: a zeroed stat filled by fstatat on a live directory fd and a plain name.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe {
+            libc::fstatat(
+                src.as_raw_fd(),
+                cname.as_ptr(),
+                &mut st,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        } != 0
+        {
+            return Err(io("stat", std::io::Error::last_os_error()));
+        }
+        let to = dest.join(&name);
+        let open = |flags: i32| -> Result<File> {
+            // SAFETY: openat relative to a live directory fd, a plain name, O_NOFOLLOW.
+            let fd = unsafe {
+                libc::openat(
+                    src.as_raw_fd(),
+                    cname.as_ptr(),
+                    flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                )
+            };
+            if fd < 0 {
+                return Err(io("open", std::io::Error::last_os_error()));
+            }
+            // SAFETY: fd was just opened and is owned here.
+            Ok(unsafe { File::from_raw_fd(fd) })
+        };
+        let mode = st.st_mode & libc::S_IFMT;
+        if mode == libc::S_IFDIR {
+            let sub = open(libc::O_RDONLY | libc::O_DIRECTORY)?;
+            std::fs::create_dir(&to).map_err(|e| io("create a directory", e))?;
+            copy_dir_fd(&sub, &to, depth + 1)?;
+        } else if mode == libc::S_IFREG {
+            let mut from = open(libc::O_RDONLY)?;
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&to)
+                .map_err(|e| io("create a file", e))?;
+            std::io::copy(&mut from, &mut out).map_err(|e| io("copy", e))?;
+        } else if mode == libc::S_IFLNK {
+            let mut buf = vec![0u8; 4096];
+            // SAFETY: readlinkat into a live buffer of the given size.
+            let n = unsafe {
+                libc::readlinkat(
+                    src.as_raw_fd(),
+                    cname.as_ptr(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
+            };
+            if n < 0 {
+                return Err(io("readlink", std::io::Error::last_os_error()));
+            }
+            buf.truncate(n as usize);
+            std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&buf), &to)
+                .map_err(|e| io("symlink", e))?;
+            let _ = std::os::unix::fs::lchown(&to, Some(st.st_uid), Some(st.st_gid));
+            continue;
+        } else {
+            continue;
+        }
+        let _ = std::os::unix::fs::lchown(&to, Some(st.st_uid), Some(st.st_gid));
+        let _ = std::fs::set_permissions(&to, std::fs::Permissions::from_mode(st.st_mode & 0o7777));
+    }
+    Ok(())
+}
+
 /// Resolves `spec` against the files of the root directory `root`.
 pub fn resolve_user_in(root: &Path, spec: &str) -> Result<ExecUser> {
     let passwd = read_in_root(root, "etc/passwd")?;
@@ -365,5 +465,34 @@ mod tests {
         assert!(d.path().join("srv").is_dir());
         assert!(resolve_dir_in_root(d.path(), "/etc/shadow-nope").is_err());
         assert_eq!(resolve_user_in(d.path(), "daemon").unwrap().uid, 1);
+    }
+}
+
+#[cfg(test)]
+mod copy_tests {
+    use super::*;
+
+    #[test]
+    fn copies_inside_the_root_only() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("root");
+        std::fs::create_dir_all(root.join("data/sub")).unwrap();
+        std::fs::write(root.join("data/sub/f"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("data/esc")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("link")).unwrap();
+        let dest = t.path().join("dest");
+        std::fs::create_dir(&dest).unwrap();
+        assert!(copy_dir_in_root(&root, "/data", &dest).unwrap());
+        assert_eq!(std::fs::read_to_string(dest.join("sub/f")).unwrap(), "x");
+        // A symlink is copied as a link, never followed.
+        assert_eq!(
+            std::fs::read_link(dest.join("esc")).unwrap(),
+            Path::new("/etc")
+        );
+        // A path through a symlink resolves inside the root: /etc is not there.
+        let dest2 = t.path().join("dest2");
+        std::fs::create_dir(&dest2).unwrap();
+        assert!(!copy_dir_in_root(&root, "/link", &dest2).unwrap());
+        assert_eq!(std::fs::read_dir(&dest2).unwrap().count(), 0);
     }
 }

@@ -18,7 +18,11 @@ pub struct CreateArgs {
 }
 
 pub fn create(engine: &Engine, a: CreateArgs) -> anyhow::Result<()> {
-    let c = engine.create_container_with(&a.flags.image, &a.flags.options()?)?;
+    let opts = a
+        .flags
+        .options()
+        .map_err(|e| crate::run::flag_error("create", e))?;
+    let c = engine.create_container_with(&a.flags.image, &opts)?;
     println!("{}", c.id);
     Ok(())
 }
@@ -43,7 +47,7 @@ pub struct PsArgs {
     /// Show the latest created container (includes all states)
     #[arg(short = 'l', long = "latest")]
     latest: bool,
-    /// Filter output based on conditions provided (status=, exited=, name=, id=)
+    /// Filter output based on conditions provided (status=, exited=, name=, id=, label=, ancestor=)
     #[arg(short = 'f', long = "filter")]
     filter: Vec<String>,
 }
@@ -55,10 +59,13 @@ struct PsFilter {
     exited: Vec<i32>,
     name: Vec<String>,
     id: Vec<String>,
+    label: Vec<String>,
+    /// `ancestor=` values, and the images they resolve to.
+    ancestor: Vec<(String, Option<image_store::Resolved>)>,
 }
 
 impl PsFilter {
-    fn parse(args: &[String]) -> anyhow::Result<PsFilter> {
+    fn parse(args: &[String], view: &image_store::StoreView) -> anyhow::Result<PsFilter> {
         // Docker's daemon judges filters: its texts come as daemon errors.
         let bad = |m: String| anyhow::Error::from(engine::EngineError::Invalid(m));
         let mut f = PsFilter {
@@ -66,6 +73,8 @@ impl PsFilter {
             exited: Vec::new(),
             name: Vec::new(),
             id: Vec::new(),
+            label: Vec::new(),
+            ancestor: Vec::new(),
         };
         for a in args {
             let (k, v) = a
@@ -93,6 +102,10 @@ impl PsFilter {
                 ),
                 "name" => f.name.push(v.to_string()),
                 "id" => f.id.push(v.to_string()),
+                "label" => f.label.push(v.to_string()),
+                "ancestor" => f
+                    .ancestor
+                    .push((v.to_string(), image_store::resolve(view, v).ok())),
                 other => return Err(bad(format!("invalid filter '{other}'"))),
             }
         }
@@ -103,8 +116,23 @@ impl PsFilter {
         !self.status.is_empty() || !self.exited.is_empty()
     }
 
-    fn keeps(&self, c: &ContainerInfo, p: &engine::ProcessState) -> bool {
-        (self.status.is_empty() || self.status.contains(&p.status))
+    fn keeps(
+        &self,
+        c: &ContainerInfo,
+        p: &engine::ProcessState,
+        view: &image_store::StoreView,
+    ) -> bool {
+        let labels = c.config.labels.clone().unwrap_or_default();
+        (self.label.iter().all(|l| match l.split_once('=') {
+            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+            None => labels.contains_key(l),
+        })) && (self.ancestor.is_empty()
+            || self.ancestor.iter().any(|(name, id)| {
+                id.as_ref()
+                    .is_some_and(|a| view.descends_from(&c.image, &a.id))
+                    || c.image_name == *name
+            }))
+            && (self.status.is_empty() || self.status.contains(&p.status))
             && (self.exited.is_empty()
                 || (p.status == "exited" && self.exited.contains(&p.exit_code)))
             && (self.name.is_empty() || self.name.iter().any(|n| c.name.contains(n.as_str())))
@@ -168,18 +196,18 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
     // Without `-a`, running (and paused) containers only; the newest N (`-n N`, `-l`) are of
     // any state, as with `-a` (moby).
     let last = if a.latest { 1 } else { a.last };
-    let filter = PsFilter::parse(&a.filter)?;
+    let view = engine.view()?;
+    let filter = PsFilter::parse(&a.filter, &view)?;
     let mut list: Vec<(ContainerInfo, engine::ProcessState)> = Vec::new();
     for c in engine.containers()? {
         let p = engine.process_state(&c)?;
-        if (a.all || last > 0 || filter.widens() || p.is_running()) && filter.keeps(&c, &p) {
+        if (a.all || last > 0 || filter.widens() || p.is_running()) && filter.keeps(&c, &p, &view) {
             list.push((c, p));
         }
     }
     if last > 0 {
         list.truncate(last as usize);
     }
-    let view = engine.view()?;
     let now = now();
     let rows: Vec<Row> = list
         .iter()
@@ -499,6 +527,9 @@ pub struct RmArgs {
     /// Force the removal of a running container
     #[arg(short = 'f', long = "force")]
     force: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short = 'v', long = "volumes")]
+    volumes: bool,
     /// CONTAINER...
     #[arg(required = true)]
     containers: Vec<String>,
@@ -507,7 +538,7 @@ pub struct RmArgs {
 pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<()> {
     let mut failed = false;
     for c in &a.containers {
-        match engine.remove_container(c, a.force) {
+        match engine.remove_container_with(c, a.force, a.volumes) {
             Ok(()) => println!("{c}"),
             Err(e) if a.force && e.kind() == engine::ErrorKind::NotFound => {}
             Err(e) => {

@@ -464,3 +464,86 @@ pub fn df(engine: &Engine, a: DfArgs) -> anyhow::Result<()> {
     writeln!(out, "\n{}", on_disk_line(&du))?;
     Ok(())
 }
+
+#[derive(Args)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images not just dangling ones
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+    /// Provide filter values (e.g. "label=<key>=<value>", "until=<timestamp>")
+    #[arg(long = "filter")]
+    filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long = "force")]
+    force: bool,
+}
+
+/// `system prune`: stopped containers, then dangling (with `-a`: unused) images; networks and
+/// build cache have nothing to prune here. Docker's confirmation and report.
+pub fn system_prune(engine: &Engine, a: SystemPruneArgs) -> anyhow::Result<()> {
+    let now = now();
+    let mut until = None;
+    let mut labels = Vec::new();
+    let filters = parse_filters(&a.filter)?;
+    for (k, v) in &filters {
+        match k.as_str() {
+            "until" => {
+                until =
+                    Some(docker_format::parse_timestamp(v, now).map_err(|e| anyhow::anyhow!(e))?)
+            }
+            "label" => labels.push(v.clone()),
+            "label!" => labels.push(format!("!{v}")),
+            _ => anyhow::bail!("invalid filter '{k}'"),
+        }
+    }
+    if !a.force {
+        let mut text = String::from("WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n");
+        text.push_str(if a.all {
+            "  - all images without at least one container associated to them\n  - all build cache\n"
+        } else {
+            "  - all dangling images\n  - unused build cache\n"
+        });
+        if !filters.is_empty() {
+            text.push_str("\n  Items to be pruned will be filtered with:\n");
+            for (k, v) in &filters {
+                text.push_str(&format!("  - {k}={v}\n"));
+            }
+        }
+        print!("{text}\nAre you sure you want to continue? [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        if std::io::stdin().lock().read_line(&mut answer).is_err() {
+            answer.clear();
+        }
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            return Ok(());
+        }
+    }
+    let (containers, container_bytes) = engine.prune_containers(until, &labels)?;
+    let plan = engine.prune(&PruneOptions {
+        all: a.all,
+        until,
+        labels,
+    })?;
+    let mut out = std::io::stdout().lock();
+    if !containers.is_empty() {
+        writeln!(out, "Deleted Containers:")?;
+        for id in &containers {
+            writeln!(out, "{id}")?;
+        }
+        writeln!(out)?;
+    }
+    if !plan.events.is_empty() {
+        writeln!(out, "Deleted Images:")?;
+        for e in &plan.events {
+            writeln!(out, "{}", event_line(e, true))?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "Total reclaimed space: {}",
+        human_size(container_bytes + plan.bytes_freed)
+    )?;
+    Ok(())
+}

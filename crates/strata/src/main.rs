@@ -12,7 +12,9 @@ mod network;
 mod registry;
 mod run;
 mod serve;
+mod stats;
 mod token;
+mod volumes;
 
 use clap::{Parser, Subcommand};
 use engine::Engine;
@@ -85,6 +87,15 @@ enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(network::NetworkCommand),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
+    /// Update configuration of one or more containers
+    Update(stats::UpdateArgs),
+    /// Rename a container
+    Rename(stats::RenameArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volumes::VolumeCommand),
     /// Execute a command in a running container
     Exec(run::ExecArgs),
     /// Fetch the logs of a container
@@ -181,6 +192,8 @@ enum ImageCommand {
 enum SystemCommand {
     /// Show disk usage
     Df(images::DfArgs),
+    /// Remove unused data
+    Prune(images::SystemPruneArgs),
 }
 
 /// A failure already reported to the user: just exit with this code.
@@ -241,6 +254,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&open(&root)?, a),
         Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),
         Command::System(SystemCommand::Df(a)) => images::df(&open(&root)?, a),
+        Command::System(SystemCommand::Prune(a)) => images::system_prune(&open(&root)?, a),
         Command::Fsck => archive::fsck(&open(&root)?),
         Command::Token(c) => token::token(&open(&root)?, c),
         Command::Audit(a) => token::audit(&open(&root)?, a),
@@ -265,6 +279,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Top(a) => run::top(&open(&root)?, a),
         Command::Port(a) => network::port(&open(&root)?, a),
         Command::Network(c) => network::network(&open(&root)?, c),
+        Command::Stats(a) => stats::stats(&open(&root)?, a),
+        Command::Update(a) => stats::update(&open(&root)?, a),
+        Command::Rename(a) => stats::rename(&open(&root)?, a),
+        Command::Volume(c) => volumes::volume(&open(&root)?, c),
         Command::Attach(a) => run::attach(&open(&root)?, a),
         Command::Pause(a) => run::pause(&open(&root)?, a),
         Command::Unpause(a) => run::unpause(&open(&root)?, a),

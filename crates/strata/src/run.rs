@@ -71,6 +71,24 @@ pub struct ContainerFlags {
     /// Security options (no-new-privileges)
     #[arg(long = "security-opt")]
     pub security_opt: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file")]
+    pub env_file: Vec<String>,
+    /// Set meta data on a container
+    #[arg(short = 'l', long = "label")]
+    pub label: Vec<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file")]
+    pub label_file: Vec<String>,
+    /// Bind mount a volume
+    #[arg(short = 'v', long = "volume")]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount to the container
+    #[arg(long = "mount")]
+    pub mount: Vec<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long = "init")]
+    pub init: bool,
     /// IMAGE
     pub image: String,
     /// [COMMAND] [ARG...]
@@ -79,7 +97,7 @@ pub struct ContainerFlags {
 }
 
 /// Docker's `RAMInBytes`: `8m`, `1g`, `512k`, `100b`, a plain number of bytes.
-fn parse_memory(s: &str) -> anyhow::Result<i64> {
+pub(crate) fn parse_memory(s: &str) -> anyhow::Result<i64> {
     let t = s.trim().to_ascii_lowercase();
     let t = t.strip_suffix('b').filter(|r| !r.is_empty()).unwrap_or(&t);
     let (num, mult) = match t.chars().last() {
@@ -95,21 +113,120 @@ fn parse_memory(s: &str) -> anyhow::Result<i64> {
     Ok((n * mult as f64) as i64)
 }
 
+/// Docker's `ParseKeyValueFile`: one `KEY=value` a line, leading blanks trimmed, empty lines
+/// and `#` comments skipped; a line without `=` is `lookup`'s (skipped when it gives none).
+fn read_kv_file(
+    path: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read(path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!("open {path}: {why}")
+    })?;
+    let text = String::from_utf8(text)
+        .map_err(|_| anyhow::anyhow!("env file {path} contains invalid utf8 bytes"))?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = match line.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (line, None),
+        };
+        if key.is_empty() {
+            anyhow::bail!("no variable name on line '{line}'");
+        }
+        if key.contains(char::is_whitespace) {
+            anyhow::bail!("variable '{key}' contains whitespaces");
+        }
+        match value {
+            Some(v) => out.push(format!("{key}={v}")),
+            None => {
+                if let Some(v) = lookup(key) {
+                    out.push(format!("{key}={v}"));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Docker's `--mount type=bind,source=/a,target=/b,readonly`.
+fn parse_mount_flag(raw: &str) -> anyhow::Result<engine::MountRequest> {
+    let mut r = engine::MountRequest {
+        kind: engine::MountKind::Volume,
+        ..Default::default()
+    };
+    for field in raw.split(',') {
+        let (k, v) = match field.split_once('=') {
+            Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.trim())),
+            None => (field.trim().to_ascii_lowercase(), None),
+        };
+        let flag = |v: Option<&str>| -> anyhow::Result<bool> {
+            match v.map(str::to_ascii_lowercase).as_deref() {
+                None | Some("1") | Some("true") => Ok(true),
+                Some("0") | Some("false") => Ok(false),
+                Some(o) => anyhow::bail!("invalid value for {k}: {o}"),
+            }
+        };
+        match (k.as_str(), v) {
+            ("type", Some("bind")) => r.kind = engine::MountKind::Bind,
+            ("type", Some("volume")) => r.kind = engine::MountKind::Volume,
+            ("type", Some(t)) => {
+                anyhow::bail!("mount type {t:?} is not supported yet: use bind or volume")
+            }
+            ("source" | "src", Some(v)) => r.source = v.to_string(),
+            ("target" | "destination" | "dst", Some(v)) => r.target = v.to_string(),
+            ("readonly" | "ro", v) => r.read_only = flag(v)?,
+            ("volume-nocopy" | "bind-propagation" | "consistency", _) => {}
+            (k, None) => anyhow::bail!("invalid field '{k}' must be a key=value pair"),
+            (k, Some(_)) => anyhow::bail!("unexpected key '{k}' in '{field}'"),
+        }
+    }
+    if r.read_only {
+        r.mode = "ro".into();
+    }
+    Ok(r)
+}
+
 impl ContainerFlags {
     /// The engine's options.
     pub fn options(&self) -> anyhow::Result<CreateOptions> {
-        let env = self
-            .env
-            .iter()
-            .filter_map(|e| {
-                if e.contains('=') {
-                    Some(e.clone())
-                } else {
-                    // `-e NAME` takes the value from the client's environment, if set.
-                    std::env::var(e).ok().map(|v| format!("{e}={v}"))
-                }
-            })
-            .collect();
+        // `--env-file` first, then `-e`, as Docker merges them.
+        let mut env = Vec::new();
+        for f in &self.env_file {
+            env.extend(read_kv_file(f, |k| std::env::var(k).ok())?);
+        }
+        env.extend(self.env.iter().filter_map(|e| {
+            if e.contains('=') {
+                Some(e.clone())
+            } else {
+                // `-e NAME` takes the value from the client's environment, if set.
+                std::env::var(e).ok().map(|v| format!("{e}={v}"))
+            }
+        }));
+        let mut labels = std::collections::BTreeMap::new();
+        let mut label_lines = Vec::new();
+        for f in &self.label_file {
+            label_lines.extend(read_kv_file(f, |_| Some(String::new()))?);
+        }
+        label_lines.extend(self.label.iter().cloned());
+        for l in label_lines {
+            let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+            labels.insert(k.to_string(), v.to_string());
+        }
+        let mut mounts = Vec::new();
+        for v in &self.volume {
+            mounts.push(engine::parse_volume_flag(v)?);
+        }
+        for m in &self.mount {
+            mounts.push(parse_mount_flag(m)?);
+        }
         let mut no_new_privileges = false;
         for o in &self.security_opt {
             match o.as_str() {
@@ -146,6 +263,9 @@ impl ContainerFlags {
             no_new_privileges,
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
+            mounts,
+            labels,
+            init: self.init,
         })
     }
 }
@@ -168,7 +288,7 @@ fn start_failed(engine: &Engine, id: &str, rm: bool, e: EngineError) -> anyhow::
     eprintln!("strata: Error response from daemon: {e}");
     eprintln!("Run 'strata run --help' for more information");
     if rm {
-        let _ = engine.remove_container(id, true);
+        let _ = engine.remove_container_with(id, true, true);
     }
     Exit(code.clamp(0, 255) as u8).into()
 }
@@ -347,7 +467,7 @@ fn stream(
     drop(_raw);
     let code = engine.wait_container(&c.id)?;
     if rm {
-        match engine.remove_container(&c.id, true) {
+        match engine.remove_container_with(&c.id, true, true) {
             Err(e) if e.kind() != engine::ErrorKind::NotFound => return Err(e.into()),
             _ => {}
         }
@@ -358,16 +478,14 @@ fn stream(
     Ok(())
 }
 
+/// A bad flag value (a missing `--env-file`, a bad `-v`): the docker CLI's text and 125.
+pub fn flag_error(verb: &str, e: anyhow::Error) -> anyhow::Error {
+    eprintln!("strata: {e:#}\nSee 'strata {verb} --help'.");
+    Exit(125).into()
+}
+
 pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<()> {
-    let opts = match a.flags.options() {
-        Ok(o) => o,
-        Err(e) => {
-            // The docker CLI's own validation errors are exit status 125 too.
-            eprintln!("strata: {e}");
-            eprintln!("Run 'strata run --help' for more information");
-            return Err(Exit(125).into());
-        }
-    };
+    let opts = a.flags.options().map_err(|e| flag_error("run", e))?;
     let c = match engine.create_container_with(&a.flags.image, &opts) {
         Ok(c) => c,
         Err(e) => {
@@ -564,6 +682,12 @@ pub struct LogsArgs {
     /// Show timestamps
     #[arg(short = 't', long = "timestamps")]
     timestamps: bool,
+    /// Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)
+    #[arg(long = "since")]
+    since: Option<String>,
+    /// Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)
+    #[arg(long = "until")]
+    until: Option<String>,
     /// CONTAINER
     container: String,
 }
@@ -577,9 +701,21 @@ pub fn logs(engine: &Engine, a: LogsArgs) -> anyhow::Result<()> {
             Err(_) => anyhow::bail!("invalid value for \"tail\": {n}"),
         },
     };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+    let when = |v: &Option<String>| -> anyhow::Result<Option<i128>> {
+        match v.as_deref().filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => docker_format::parse_timestamp_nanos(v, now)
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!(e)),
+        }
+    };
+    let (since, until) = (when(&a.since)?, when(&a.until)?);
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
-    engine.container_logs(&a.container, tail, a.follow, |l| {
+    engine.container_logs_between(&a.container, tail, a.follow, since, until, |l| {
         let text = if a.timestamps {
             format!("{} {}", l.time, l.log)
         } else {
@@ -741,10 +877,32 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short = 'f', long = "force")]
     force: bool,
+    /// Provide filter values (e.g. "until=<timestamp>")
+    #[arg(long = "filter")]
+    filter: Vec<String>,
 }
 
 /// `container prune`: removes every container that is not running.
 pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut until = None;
+    let mut labels = Vec::new();
+    for f in &a.filter {
+        let Some((k, v)) = f.split_once('=') else {
+            anyhow::bail!("bad format of filter (expected name=value)");
+        };
+        match k {
+            "until" => {
+                until =
+                    Some(docker_format::parse_timestamp(v, now).map_err(|e| anyhow::anyhow!(e))?)
+            }
+            "label" => labels.push(v.to_string()),
+            "label!" => labels.push(format!("!{v}")),
+            _ => anyhow::bail!("invalid filter '{k}'"),
+        }
+    }
     if !a.force {
         eprint!("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
         let mut answer = String::new();
@@ -753,17 +911,7 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let mut deleted = Vec::new();
-    let mut reclaimed = 0u64;
-    for c in engine.containers()? {
-        if engine.process_state(&c)?.is_running() {
-            continue;
-        }
-        let size = dir_size(&engine.upper_dir(&c.id));
-        engine.remove_container(&c.id, false)?;
-        reclaimed += size;
-        deleted.push(c.id);
-    }
+    let (deleted, reclaimed) = engine.prune_containers(until, &labels)?;
     if !deleted.is_empty() {
         println!("Deleted Containers:");
         for d in &deleted {
@@ -776,19 +924,6 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
         docker_format::human_size(reclaimed)
     );
     Ok(())
-}
-
-fn dir_size(p: &std::path::Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(p) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
-            _ => 0,
-        })
-        .sum()
 }
 
 /// `strata info`: the runtime containers run with, or why none does.

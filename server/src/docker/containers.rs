@@ -49,7 +49,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/exec/{id}/{action}", axum::routing::any(cannot_run))
 }
 
-/// The endpoints not served yet (`stats`, `update`, …): 501 with a sentence instead
+/// The endpoints not served yet: 501 with a sentence instead
 /// of "page not found".
 async fn cannot_run(Path((_, action)): Path<(String, String)>) -> ApiError {
     ApiError::new(
@@ -200,6 +200,21 @@ fn run_facts(e: &engine::Engine, c: &ContainerInfo) -> Option<docker_api::RunFac
             pids_limit: rc.pids_limit,
             read_only: rc.read_only,
             no_new_privileges: rc.no_new_privileges,
+            mounts: rc
+                .mounts
+                .iter()
+                .map(|m| docker_api::MountFacts {
+                    kind: m.kind.clone(),
+                    name: m.name.clone(),
+                    source: m.source.clone(),
+                    destination: m.destination.clone(),
+                    mode: m.mode.clone(),
+                    rw: m.rw,
+                })
+                .collect(),
+            binds: rc.binds.clone(),
+            init: rc.init,
+            stop_timeout: rc.stop_timeout,
         }
         .with_status_text(now),
     )
@@ -298,6 +313,11 @@ struct CreateBody {
     stop_timeout: Option<i64>,
     #[serde(rename = "ExposedPorts", default)]
     exposed_ports: Option<std::collections::BTreeMap<String, Value>>,
+    #[serde(rename = "Labels", default)]
+    labels: Option<std::collections::BTreeMap<String, String>>,
+    /// Anonymous volumes (`-v /path`): the docker CLI sends them here, not in `Binds`.
+    #[serde(rename = "Volumes", default)]
+    volumes: Option<std::collections::BTreeMap<String, Value>>,
     #[serde(rename = "HostConfig", default)]
     host: Option<CreateHostConfig>,
 }
@@ -328,7 +348,74 @@ struct CreateHostConfig {
     #[serde(rename = "Binds", default)]
     binds: Option<Vec<String>>,
     #[serde(rename = "Mounts", default)]
-    mounts: Option<Vec<Value>>,
+    mounts: Option<Vec<BodyMount>>,
+    #[serde(rename = "Init", default)]
+    init: Option<bool>,
+}
+
+/// moby's `mount.Mount` in a create body's `HostConfig.Mounts`.
+#[derive(Deserialize)]
+struct BodyMount {
+    #[serde(rename = "Type", default)]
+    typ: String,
+    #[serde(rename = "Source", default)]
+    source: String,
+    #[serde(rename = "Target", default)]
+    target: String,
+    #[serde(rename = "ReadOnly", default)]
+    read_only: bool,
+}
+
+/// The create body's `Binds`, `Volumes` and `Mounts` as the engine's mount requests.
+fn mount_requests(
+    binds: &[String],
+    volumes: Option<&std::collections::BTreeMap<String, Value>>,
+    mounts: &[BodyMount],
+) -> Result<Vec<engine::MountRequest>, EngineError> {
+    let mut out = Vec::new();
+    for b in binds {
+        out.push(engine::parse_volume_flag(b)?);
+    }
+    for target in volumes.into_iter().flat_map(|v| v.keys()) {
+        // A path also named by `Binds` is that bind's (moby skips it here).
+        if out.iter().any(|m| &m.target == target) {
+            continue;
+        }
+        out.push(engine::MountRequest {
+            kind: engine::MountKind::Volume,
+            target: target.clone(),
+            ..Default::default()
+        });
+    }
+    for m in mounts {
+        let kind = match m.typ.as_str() {
+            "bind" => engine::MountKind::Bind,
+            "volume" => engine::MountKind::Volume,
+            "" => {
+                return Err(EngineError::Invalid(
+                    "invalid mount config: mount type unknown".into(),
+                ))
+            }
+            t => {
+                return Err(EngineError::Invalid(format!(
+                "invalid mount config for type \"{t}\": mounts of this type are not supported yet"
+            )))
+            }
+        };
+        out.push(engine::MountRequest {
+            kind,
+            source: m.source.clone(),
+            target: m.target.clone(),
+            read_only: m.read_only,
+            mode: if m.read_only {
+                "ro".into()
+            } else {
+                String::new()
+            },
+            spec: None,
+        });
+    }
+    Ok(out)
 }
 
 /// One entry of `HostConfig.PortBindings`.
@@ -379,13 +466,11 @@ async fn create(
         .filter(|n| !n.is_empty())
         .map(str::to_string);
     let host = body.host.unwrap_or_default();
-    if host.binds.as_ref().is_some_and(|b| !b.is_empty())
-        || host.mounts.as_ref().is_some_and(|m| !m.is_empty())
-    {
-        return Err(ApiError::bad_request(
-            "bind mounts and volumes are not supported yet",
-        ));
-    }
+    let mounts = mount_requests(
+        host.binds.as_deref().unwrap_or_default(),
+        body.volumes.as_ref(),
+        host.mounts.as_deref().unwrap_or_default(),
+    )?;
     let console = match (body.tty, host.console_size.as_deref()) {
         (true, Some([h, w])) => Some((*h, *w)),
         _ => None,
@@ -430,6 +515,9 @@ async fn create(
             .any(|o| o.starts_with("no-new-privileges") && !o.ends_with("false")),
         stop_signal: body.stop_signal.filter(|s| !s.is_empty()),
         stop_timeout: body.stop_timeout,
+        mounts,
+        labels: body.labels.unwrap_or_default(),
+        init: host.init.unwrap_or(false),
     };
     let image = body.image;
     let info = st
@@ -450,7 +538,8 @@ fn keep(
     c: &ContainerInfo,
     p: &engine::ProcessState,
     filters: &[(String, String)],
-    ancestors: &[String],
+    ancestors: &[image_store::Resolved],
+    view: &image_store::StoreView,
 ) -> Result<bool, ApiError> {
     for key in ["id", "name", "status", "exited", "ancestor", "label"] {
         let vals: Vec<&str> = filters
@@ -467,7 +556,12 @@ fn keep(
             "name" => c.name.contains(v.trim_start_matches('/')),
             "status" => *v == p.status,
             "exited" => p.status == "exited" && v.parse::<i32>().ok() == Some(p.exit_code),
-            "ancestor" => ancestors.iter().any(|a| a == &c.image.to_string()) || c.image_name == *v,
+            "ancestor" => {
+                ancestors
+                    .iter()
+                    .any(|a| view.descends_from(&c.image, &a.id))
+                    || c.image_name == *v
+            }
             _ => match v.split_once('=') {
                 Some((k, val)) => labels.get(k).is_some_and(|x| x == val),
                 None => labels.contains_key(*v),
@@ -520,14 +614,10 @@ async fn list(
     let out = st
         .run(move |e| {
             let view = e.view()?;
-            let ancestors: Vec<String> = filters
+            let ancestors: Vec<image_store::Resolved> = filters
                 .iter()
                 .filter(|(k, _)| k == "ancestor")
-                .filter_map(|(_, v)| {
-                    image_store::resolve(&view, v)
-                        .ok()
-                        .map(|r| r.id.to_string())
-                })
+                .filter_map(|(_, v)| image_store::resolve(&view, v).ok())
                 .collect();
             let mut out = Vec::new();
             for c in e.containers()? {
@@ -535,7 +625,7 @@ async fn list(
                 if !every && !p.is_running() {
                     continue;
                 }
-                if keep(&c, &p, &filters, &ancestors).unwrap_or(false) {
+                if keep(&c, &p, &filters, &ancestors, &view).unwrap_or(false) {
                     let sizes = with_size.then(|| e.container_sizes(&c)).transpose()?;
                     out.push(summary_json(e, &c, &view, sizes));
                 }
@@ -578,7 +668,9 @@ async fn remove(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<StatusCode, ApiError> {
     let force = truthy(first(&q, "force"));
-    st.run(move |e| e.remove_container(&id, force)).await?;
+    let volumes = truthy(first(&q, "v"));
+    st.run(move |e| e.remove_container_with(&id, force, volumes))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,11 +4,13 @@
 pub(crate) mod containers;
 pub(crate) mod exec;
 pub(crate) mod images;
+pub(crate) mod limits;
 pub(crate) mod networks;
 pub(crate) mod registry;
 pub(crate) mod run;
 pub(crate) mod system;
 pub(crate) mod transfer;
+pub(crate) mod volumes;
 
 use crate::AppState;
 use axum::routing::{get, post};
@@ -23,9 +25,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events", get(crate::events::docker_events))
         .route("/images/search", get(registry::search))
         .route("/auth", post(registry::auth))
+        .route("/networks/prune", post(system::prune_networks))
+        .route("/build/prune", post(system::prune_build_cache))
         .merge(images::routes())
         .merge(networks::routes())
         .merge(run::routes())
         .merge(exec::routes())
+        .merge(limits::routes())
+        .merge(volumes::routes())
         .merge(containers::routes())
 }

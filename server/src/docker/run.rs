@@ -166,7 +166,7 @@ async fn start(State(st): State<AppState>, Path(id): Path<String>) -> Result<Res
                             _ => 125,
                         };
                         lock(&st2.runs().removed).insert(c.id.clone(), code);
-                        let _ = e.remove_container(&c.id, true);
+                        let _ = e.remove_container_with(&c.id, true, true);
                     }
                     Err(err)
                 }
@@ -213,7 +213,7 @@ fn remove_when_done(st: &AppState, id: &str) {
     let Ok(e) = st.engine() else { return };
     if let Ok(code) = e.wait_container(id) {
         lock(&st.runs().removed).insert(id.to_string(), code);
-        let _ = e.remove_container(id, true);
+        let _ = e.remove_container_with(id, true, true);
     }
 }
 
@@ -372,22 +372,10 @@ async fn logs(
     let st2 = st.clone();
     tokio::task::spawn_blocking(move || {
         let Ok(e) = st2.engine() else { return };
-        let _ = e.container_logs(&cid, tail, follow, |l| {
+        let _ = e.container_logs_between(&cid, tail, follow, since, until, |l| {
             let stderr = l.stream == "stderr";
             if (stderr && !want_err) || (!stderr && !want_out) {
                 return !tx.is_closed();
-            }
-            let t = time::OffsetDateTime::parse(
-                &l.time,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .map(|t| t.unix_timestamp_nanos())
-            .unwrap_or(0);
-            if since.is_some_and(|s| t < s) {
-                return !tx.is_closed();
-            }
-            if until.is_some_and(|u| t > u) {
-                return false;
             }
             let text = if timestamps {
                 format!("{} {}", l.time, l.log)
@@ -467,42 +455,27 @@ async fn resize(
 }
 
 /// `POST /containers/prune?filters=` → `{"ContainersDeleted":[…],"SpaceReclaimed":N}`:
-/// every container that does not run (filters: `label`, `label!`).
+/// every container that does not run (filters: `until`, `label`, `label!`).
 async fn prune(
     State(st): State<AppState>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let filters = crate::params::parse_filters(first(&q, "filters"))?;
-    for (k, _) in &filters {
-        if !matches!(k.as_str(), "label" | "label!") {
-            return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut until = None;
+    let mut labels = Vec::new();
+    for (k, v) in filters {
+        match k.as_str() {
+            "until" => {
+                until =
+                    Some(docker_format::parse_timestamp(&v, now).map_err(ApiError::bad_request)?)
+            }
+            "label" => labels.push(v),
+            "label!" => labels.push(format!("!{v}")),
+            _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
         }
     }
-    let (deleted, reclaimed) = st
-        .run(move |e| {
-            let mut deleted = Vec::new();
-            let mut reclaimed = 0u64;
-            for c in e.containers()? {
-                let labels = c.config.labels.clone().unwrap_or_default();
-                let has = |v: &str| match v.split_once('=') {
-                    Some((k, val)) => labels.get(k).is_some_and(|x| x == val),
-                    None => labels.contains_key(v),
-                };
-                let keep = filters.iter().all(|(k, v)| match k.as_str() {
-                    "label" => has(v),
-                    _ => !has(v),
-                });
-                if !keep || e.process_state(&c)?.is_running() {
-                    continue;
-                }
-                let size = e.container_sizes(&c).map(|s| s.rw).unwrap_or(0);
-                e.remove_container(&c.id, false)?;
-                reclaimed += size;
-                deleted.push(c.id);
-            }
-            Ok((deleted, reclaimed))
-        })
-        .await?;
+    let (deleted, reclaimed) = st.run(move |e| e.prune_containers(until, &labels)).await?;
     Ok(axum::Json(json!({
         "ContainersDeleted": if deleted.is_empty() { serde_json::Value::Null } else { json!(deleted) },
         "SpaceReclaimed": reclaimed,

@@ -265,3 +265,15 @@ fn kernel_version() -> &'static str {
             .unwrap_or_default()
     })
 }
+
+/// `POST /networks/prune`: the networks `docker system prune` asks to prune. Strata's
+/// networks (`none`, `host`) are built in and never pruned, so nothing is deleted.
+pub(crate) async fn prune_networks() -> Json<Value> {
+    Json(serde_json::json!({ "NetworksDeleted": null }))
+}
+
+/// `POST /build/prune`: the build cache `docker system prune` asks to prune. Builds keep no
+/// cache apart from images (which the image prune judges), so nothing is deleted.
+pub(crate) async fn prune_build_cache() -> Json<Value> {
+    Json(serde_json::json!({ "CachesDeleted": null, "SpaceReclaimed": 0 }))
+}
