@@ -688,6 +688,90 @@ pub fn short(id: &str) -> String {
     id.trim_start_matches("sha256:")[..12].to_string()
 }
 
+/// A fresh store holding `busybox` (imported from [`busybox_rootfs`]), for tests that run
+/// containers (needs runc).
+pub fn busybox_store() -> Store {
+    require("runc");
+    let store = Store::new();
+    let rootfs = store.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    store.ok(&["import", tar.to_str().unwrap(), "busybox"]);
+    store
+}
+
+/// Polls `f` every 50 ms until it holds; panics naming `what` after 20 s.
+pub fn until(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A TCP port free on the loopback now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The host's `nat` and `filter` rules as `iptables-save` prints them.
+pub fn iptables_rules() -> String {
+    require("iptables-save");
+    sh("iptables-save", &[])
+}
+
+/// Whether the host has a network interface of that name.
+pub fn link_exists(name: &str) -> bool {
+    Path::new("/sys/class/net").join(name).exists()
+}
+
+/// Sends `request` over a new TCP connection to `addr` and returns all it answered (retried
+/// for up to 10 s while the connection is refused or reset: a server in a container may not
+/// listen yet).
+pub fn tcp_exchange(addr: &str, request: &[u8]) -> String {
+    use std::io::Write;
+    let t = Instant::now();
+    loop {
+        let r = (|| -> std::io::Result<String> {
+            let mut s = std::net::TcpStream::connect(addr)?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(request)?;
+            let mut out = String::new();
+            s.read_to_string(&mut out)?;
+            if out.is_empty() {
+                return Err(std::io::Error::other("empty answer"));
+            }
+            Ok(out)
+        })();
+        match r {
+            Ok(out) => return out,
+            Err(e) if t.elapsed() < Duration::from_secs(10) => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => panic!("no answer from {addr}: {e}"),
+        }
+    }
+}
+
+/// The host's mounts (`/proc/self/mounts` lines) whose mount point is under `root`.
+pub fn mounts_under(root: &Path) -> Vec<String> {
+    let root = root.display().to_string();
+    std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .filter(|l| l.split(' ').nth(1).is_some_and(|m| m.starts_with(&root)))
+        .map(str::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -742,7 +742,7 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
             "{{.State.Running}} {{.HostConfig.NetworkMode}}",
             "work"
         ]),
-        "false none\n"
+        "false bridge\n"
     );
     // One builder for both front doors: the CLI's inspect is the server's, field for field
     // (the CLI's once lacked HostConfig, NetworkSettings and ~40 more fields).
@@ -751,7 +751,7 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
         cli, ins,
         "strata container inspect and GET /containers/work/json differ"
     );
-    assert_eq!(cli[0]["HostConfig"]["NetworkMode"], "none");
+    assert_eq!(cli[0]["HostConfig"]["NetworkMode"], "bridge");
     assert!(cli[0]["NetworkSettings"].is_object(), "{cli}");
     let cli: Value = serde_json::from_str(&store.ok(&["image", "inspect", "bb:1"])).unwrap();
     let srv: Value = serde_json::from_str(&d.ok(&["image", "inspect", "bb:1"])).unwrap();
@@ -1558,6 +1558,92 @@ fn docker_run_it_in_a_terminal_detaches_and_attaches() {
     assert!(ps.starts_with("Exited (3)"), "{ps}");
 }
 
+/// Issue #13 §5 with the docker CLI: `run -d -p` publishes a port that answers a TCP
+/// connection from the host, `port`, `inspect -f` of the address, `ps`'s PORTS, `-P`, the
+/// default networks, and nothing of the attachment left after `rm -f`.
+#[test]
+fn docker_run_publishes_ports_on_the_bridge() {
+    test_support::require("runc");
+    let (store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    let port = e2e::free_port();
+    let id = d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pub",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "--expose",
+        "90",
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do echo served | nc -l -p 80; done",
+    ]);
+    let id = id.trim().to_string();
+    assert_eq!(
+        e2e::tcp_exchange(&format!("127.0.0.1:{port}"), b"x\n"),
+        "served\n"
+    );
+    assert_eq!(
+        d.ok(&["port", "pub"]),
+        format!("80/tcp -> 127.0.0.1:{port}\n")
+    );
+    assert_eq!(
+        d.ok(&["port", "pub", "80/tcp"]),
+        format!("127.0.0.1:{port}\n")
+    );
+    let ip = d.ok(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "pub"]);
+    let ip = ip.trim().to_string();
+    assert!(ip.starts_with("172."), "{ip}");
+    assert_eq!(
+        d.ok(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.NetworkMode}} {{json .HostConfig.PortBindings}}",
+            "pub"
+        ]),
+        format!("bridge {{\"80/tcp\":[{{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"{port}\"}}]}}\n")
+    );
+    assert_eq!(
+        d.ok(&[
+            "inspect",
+            "-f",
+            "{{.NetworkSettings.Networks.bridge.IPAddress}}",
+            "pub"
+        ]),
+        format!("{ip}\n")
+    );
+    assert_eq!(
+        d.ok(&["ps", "--format", "{{.Ports}}"]),
+        format!("90/tcp, 127.0.0.1:{port}->80/tcp\n")
+    );
+    // The server and the CLI render the same inspect.
+    let srv: Value = serde_json::from_str(&d.ok(&["inspect", "pub"])).unwrap();
+    let cli: Value = serde_json::from_str(&store.ok(&["container", "inspect", "pub"])).unwrap();
+    assert_eq!(srv[0]["NetworkSettings"], cli[0]["NetworkSettings"]);
+    // -P publishes the exposed ports on free host ports.
+    d.ok(&[
+        "run", "-d", "--name", "all", "-P", "--expose", "8080", "busybox", "sleep", "60",
+    ]);
+    let all = d.ok(&["port", "all"]);
+    assert!(all.starts_with("8080/tcp -> 0.0.0.0:"), "{all}");
+    // The default networks.
+    let ls = d.ok(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+    let mut names: Vec<&str> = ls.lines().collect();
+    names.sort();
+    assert_eq!(names, ["bridge bridge", "host host", "none null"]);
+    let net = d.ok(&["network", "inspect", "-f", "{{len .Containers}}", "bridge"]);
+    assert_eq!(net, "2\n");
+    d.ok(&["rm", "-f", "pub", "all"]);
+    e2e::until("the veth's end", || {
+        !e2e::link_exists(&format!("veth{}", &id[..11]))
+    });
+    assert!(!e2e::iptables_rules().contains(&format!("{ip}:80")));
+    assert!(!store.root().join("containers").join(&id).exists());
+}
+
 /// `docker run -v`/`--mount` binds and volumes, labels, `--env-file`, `ps --filter
 /// label=/ancestor=`, `inspect`'s `Mounts`, `rm -v` and the refusals (a missing source, the
 /// store's own data directory).
@@ -1806,7 +1892,9 @@ fn docker_stats_and_update() {
     assert!(cpu > 1.0, "a busy loop uses CPU: {line}");
     assert!(f[2].ends_with(" / 64MiB"), "{line}");
     assert_eq!(f[3], "2", "{line}");
-    assert_eq!(f[4], "0B / 0B", "{line}");
+    // On the bridge (the default) the container's eth0 counts what it received and sent.
+    let (rx, tx) = f[4].split_once(" / ").unwrap_or_else(|| panic!("{line}"));
+    assert!(rx.ends_with('B') && tx.ends_with('B'), "{line}");
     // update changes the running container's limits, and inspect shows them.
     assert_eq!(
         d.ok(&[

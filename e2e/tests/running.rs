@@ -1,38 +1,15 @@
 //! Issue #13 through the real CLI: containers that run (runc, a busybox image), their logs,
 //! lifecycle, exit codes, and the writable layer a process changed read by `diff`/`commit`.
 
-use e2e::{busybox_rootfs, require, tar_of, Store};
+use e2e::{require, until, Store};
 use std::time::{Duration, Instant};
 
 fn bb_store() -> Store {
-    require("runc");
-    let store = Store::new();
-    let rootfs = store.scratch().join("rootfs");
-    busybox_rootfs(&rootfs);
-    let tar = tar_of(&rootfs);
-    store.ok(&["import", tar.to_str().unwrap(), "busybox"]);
-    store
+    e2e::busybox_store()
 }
 
 fn mounts_under(s: &Store) -> Vec<String> {
-    let root = s.root().display().to_string();
-    std::fs::read_to_string("/proc/self/mounts")
-        .unwrap()
-        .lines()
-        .filter(|l| l.split(' ').nth(1).is_some_and(|m| m.starts_with(&root)))
-        .map(str::to_string)
-        .collect()
-}
-
-fn until(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    e2e::mounts_under(s.root())
 }
 
 #[test]
@@ -349,33 +326,46 @@ fn run_it_gives_a_shell_that_detaches_and_attaches() {
 fn limits_networks_hostname_and_read_only_reach_the_process() {
     let s = bb_store();
     let out = s.ok(&[
-        "run", "--rm", "--cpus", "1.5", "--pids-limit", "10", "-m", "64m", "busybox", "sh", "-c",
+        "run", "--rm", "--network", "none", "--cpus", "1.5", "--pids-limit", "10", "-m", "64m", "busybox", "sh", "-c",
         "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; ls /sys/class/net",
     ]);
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("150000"), "{out}");
     assert_eq!(lines[1], "10");
     assert_eq!(lines[2], "67108864");
-    // --network none (the default here): a namespace with only the loopback device.
+    // --network none: a namespace with only the loopback device.
     assert_eq!(lines[3..], ["lo"]);
-    let host = std::fs::read_dir("/sys/class/net").unwrap().count();
+    // --network host: the host's interfaces (veths of other tests' containers come and go).
+    let stable = |names: Vec<String>| {
+        let mut v: Vec<String> = names
+            .into_iter()
+            .filter(|n| !n.starts_with("veth"))
+            .collect();
+        v.sort();
+        v
+    };
+    let host = stable(
+        std::fs::read_dir("/sys/class/net")
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+    );
     let seen = s.ok(&[
         "run",
         "--rm",
         "--network",
         "host",
         "busybox",
-        "sh",
-        "-c",
-        "ls /sys/class/net | wc -l",
+        "ls",
+        "/sys/class/net",
     ]);
-    assert_eq!(seen.trim(), host.to_string());
-    let (code, err) = s.fail(&["run", "--rm", "--network", "bridge", "busybox", "true"]);
-    assert_eq!(code, 125);
-    assert!(
-        err.contains("network mode \"bridge\" is not supported yet"),
-        "{err}"
+    assert_eq!(
+        stable(seen.split_whitespace().map(str::to_string).collect()),
+        host
     );
+    let (code, err) = s.fail(&["run", "--rm", "--network", "nosuch", "busybox", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("network nosuch not found"), "{err}");
     assert_eq!(
         s.ok(&["run", "--rm", "--hostname", "myhost", "busybox", "hostname"]),
         "myhost\n"

@@ -32,6 +32,8 @@ pub const ROUTE_ROLES: &[(&str, &str, Option<Role>)] = &[
     ("GET", "/events", V),
     ("GET", "/system/df", V),
     ("GET", "/images/search", V),
+    ("GET", "/networks", V),
+    ("GET", "/networks/{id}", V),
     ("POST", "/auth", V),
     // Docker: images
     ("GET", "/images/json", V),
@@ -164,6 +166,7 @@ fn is_docker_path(path: &str) -> bool {
         "/auth",
         "/exec",
         "/build",
+        "/networks",
     ]
     .iter()
     .any(|p| path == *p || path.starts_with(&format!("{p}/")))

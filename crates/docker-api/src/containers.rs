@@ -1,6 +1,7 @@
 //! moby's container shapes: `InspectResponse`, `ContainerSummary`, and the `os.FileMode` bits
 //! of its path stat.
 
+use crate::networks;
 use oci_model::{Digest, ExecConfig};
 use serde_json::{json, Value};
 
@@ -56,8 +57,14 @@ pub struct RunFacts {
     pub hostname: Option<String>,
     /// `--rm`.
     pub auto_remove: bool,
-    /// `none` or `host`.
+    /// `bridge`, `host` or `none`.
     pub network: String,
+    /// `-p` as asked.
+    pub port_bindings: Vec<crate::BindingFacts>,
+    /// `-P`.
+    pub publish_all: bool,
+    /// The bridge attachment while running on it.
+    pub endpoint: Option<crate::EndpointFacts>,
     /// `--memory` (0: none).
     pub memory: i64,
     /// `--cpus` in billionths (0: none).
@@ -115,6 +122,14 @@ impl MountFacts {
 
 impl ContainerFacts<'_> {
     /// Entrypoint then command: what would run.
+    fn exposed(&self) -> Vec<String> {
+        self.config
+            .exposed_ports
+            .iter()
+            .flat_map(|m| m.keys().cloned())
+            .collect()
+    }
+
     fn argv(&self) -> Vec<String> {
         if let Some(r) = self.run {
             return r.argv.clone();
@@ -239,6 +254,8 @@ pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
         let hc = &mut v["HostConfig"];
         hc["AutoRemove"] = json!(r.auto_remove);
         hc["NetworkMode"] = json!(r.network);
+        hc["PortBindings"] = networks::port_bindings(&r.port_bindings);
+        hc["PublishAllPorts"] = json!(r.publish_all);
         hc["Memory"] = json!(r.memory);
         hc["NanoCpus"] = json!(r.nano_cpus);
         hc["PidsLimit"] = json!(r.pids_limit);
@@ -252,6 +269,8 @@ pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
         if r.init {
             hc["Init"] = json!(true);
         }
+        v["NetworkSettings"] =
+            networks::network_settings(c.id, &r.network, &c.exposed(), r.endpoint.as_ref());
         if let Some(t) = r.stop_timeout {
             v["Config"]["StopTimeout"] = json!(t);
         }
@@ -286,6 +305,9 @@ pub fn container_summary(c: &ContainerFacts<'_>, sizes: Option<(u64, u64)>) -> V
         v["State"] = json!(r.status);
         v["Status"] = json!(r.status_text);
         v["HostConfig"]["NetworkMode"] = json!(r.network);
+        v["Ports"] = networks::summary_ports(&c.exposed(), r.endpoint.as_ref());
+        v["NetworkSettings"]["Networks"] =
+            networks::summary_networks(c.id, &r.network, r.endpoint.as_ref());
         v["Mounts"] = Value::Array(r.mounts.iter().map(MountFacts::to_json).collect());
     }
     if let Some((rw, root)) = sizes {

@@ -6,6 +6,7 @@
 
 mod containers;
 mod images;
+mod networks;
 mod progress;
 mod stats;
 mod volumes;
@@ -14,6 +15,7 @@ pub use containers::{
     container_inspect, container_summary, go_mode, ContainerFacts, MountFacts, RunFacts,
 };
 pub use images::{image_inspect, ImageFacts};
+pub use networks::{network_id, network_inspect, BindingFacts, EndpointFacts, PortFacts};
 pub use progress::progress_message;
 pub use stats::{stats_json, StatsFacts};
 pub use volumes::volume_json;

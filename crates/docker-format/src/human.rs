@@ -223,3 +223,66 @@ mod tests {
         assert_eq!(truncate_id("sha256:0123456789abcdef"), "0123456789ab");
     }
 }
+
+/// One entry of a container's ports as `ps` shows it: the host address and port when
+/// published, the container's port and protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortEntry {
+    /// The host address (`0.0.0.0`), when published.
+    pub ip: Option<String>,
+    /// The host port, when published.
+    pub public: Option<u16>,
+    /// The container's port.
+    pub private: u16,
+    /// `tcp` or `udp`.
+    pub proto: String,
+}
+
+/// The docker CLI's `PORTS` column: ordered by container port, host port, protocol and
+/// address; first the ports published on the same port number or not published (`90/tcp`,
+/// `0.0.0.0:80->80/tcp`), then the other mappings (`0.0.0.0:8080->80/tcp`). Ranges are not
+/// folded.
+pub fn ports_column(ports: &[PortEntry]) -> String {
+    let mut v: Vec<&PortEntry> = ports.iter().collect();
+    v.sort_by(|a, b| {
+        (a.private, a.public, &a.proto, &a.ip).cmp(&(b.private, b.public, &b.proto, &b.ip))
+    });
+    let mut groups = Vec::new();
+    let mut mappings = Vec::new();
+    for p in v {
+        match (&p.ip, p.public) {
+            (Some(ip), Some(public)) if public != p.private => {
+                mappings.push(format!("{ip}:{public}->{}/{}", p.private, p.proto))
+            }
+            (Some(ip), Some(_)) => groups.push(format!("{ip}:{0}->{0}/{1}", p.private, p.proto)),
+            _ => groups.push(format!("{}/{}", p.private, p.proto)),
+        }
+    }
+    groups.extend(mappings);
+    groups.join(", ")
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::*;
+
+    #[test]
+    fn ports_as_docker_ps_prints_them() {
+        let e = |ip: Option<&str>, public: Option<u16>, private: u16| PortEntry {
+            ip: ip.map(str::to_string),
+            public,
+            private,
+            proto: "tcp".into(),
+        };
+        assert_eq!(
+            ports_column(&[
+                e(None, None, 443),
+                e(Some("0.0.0.0"), Some(8080), 80),
+                e(Some("127.0.0.1"), Some(9000), 80),
+                e(Some("0.0.0.0"), Some(22), 22),
+            ]),
+            "0.0.0.0:22->22/tcp, 443/tcp, 0.0.0.0:8080->80/tcp, 127.0.0.1:9000->80/tcp"
+        );
+        assert_eq!(ports_column(&[]), "");
+    }
+}

@@ -11,7 +11,10 @@ mod table;
 mod template;
 mod timestamp;
 
-pub use human::{bytes_size, container_status, ellipsis, human_duration, human_size, truncate_id};
+pub use human::{
+    bytes_size, container_status, ellipsis, human_duration, human_size, ports_column, truncate_id,
+    PortEntry,
+};
 pub use table::Table;
 pub use template::{Format, FormatError, Row};
 pub use timestamp::{go_duration, parse_timestamp, parse_timestamp_nanos};

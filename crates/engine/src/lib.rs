@@ -23,6 +23,7 @@ mod layers;
 mod limits;
 mod load;
 mod mount;
+mod network;
 mod ops;
 mod pull;
 mod push;
@@ -46,6 +47,10 @@ pub use limits::{StatsSample, UpdateOptions};
 pub use load::LoadEvent;
 pub use metadata_db::{AuditRecord, TokenRecord};
 pub use mount::MountDriver;
+pub use network::{
+    check_binding, network_mode, parse_port_key, parse_publish, NetworkInfo, PortBinding,
+    PublishedPort, NETWORK_MODES,
+};
 pub use ops::TagOutcome;
 pub use pull::PullOutcome;
 pub use push::PushOutcome;

@@ -48,8 +48,14 @@ pub struct CreateOptions {
     pub interactive: bool,
     /// `--rm`.
     pub auto_remove: bool,
-    /// `--network` (`none` or `host`; empty means the default, `none`).
+    /// `--network` (`bridge`, `host` or `none`; empty or `default` means `bridge`).
     pub network: Option<String>,
+    /// `-p`: the ports to publish.
+    pub publish: Vec<crate::PortBinding>,
+    /// `-P`: publish every exposed port on a free host port.
+    pub publish_all: bool,
+    /// `--expose` (and the API's `ExposedPorts`): ports added to the image's, `80/tcp`.
+    pub expose: Vec<String>,
     /// `--hostname`.
     pub hostname: Option<String>,
     /// `--memory` in bytes.
@@ -95,8 +101,12 @@ pub struct RunConfig {
     pub open_stdin: bool,
     /// `--rm`.
     pub auto_remove: bool,
-    /// `none` or `host`.
+    /// `bridge`, `host` or `none`.
     pub network: String,
+    /// `-p`.
+    pub port_bindings: Vec<crate::PortBinding>,
+    /// `-P`.
+    pub publish_all: bool,
     /// `--hostname`.
     pub hostname: Option<String>,
     /// `--memory`.
@@ -423,15 +433,15 @@ impl Engine {
 
     /// `create` with Docker's flags: the container, with its run configuration recorded.
     pub fn create_container_with(&self, image: &str, o: &CreateOptions) -> Result<ContainerInfo> {
-        let network = match o.network.as_deref().unwrap_or("") {
-            "" | "none" => "none",
-            "host" => "host",
-            other => {
-                return Err(EngineError::invalid(format!(
-                "network mode {other:?} is not supported yet: use --network none or --network host"
-            )))
-            }
-        };
+        let network = crate::network::network_mode(o.network.as_deref())?;
+        for b in &o.publish {
+            crate::network::check_binding(b)?;
+        }
+        let mut exposed = Vec::new();
+        for e in &o.expose {
+            let (port, proto) = crate::network::parse_port_key(e)?;
+            exposed.push(format!("{port}/{proto}"));
+        }
         if let Some(m) = o.memory {
             if m < 6 * 1024 * 1024 {
                 return Err(EngineError::invalid("Minimum memory limit allowed is 6MB"));
@@ -485,6 +495,8 @@ impl Engine {
             open_stdin: o.interactive,
             auto_remove: o.auto_remove,
             network: network.to_string(),
+            port_bindings: o.publish.clone(),
+            publish_all: o.publish_all,
             hostname: o.hostname.clone(),
             memory: o.memory,
             nano_cpus: o.nano_cpus,
@@ -509,6 +521,17 @@ impl Engine {
         info.config.env = (!rc.env.is_empty()).then(|| rc.env.clone());
         info.config.working_dir = (!rc.working_dir.is_empty()).then(|| rc.working_dir.clone());
         info.config.user = (!rc.user.is_empty()).then(|| rc.user.clone());
+        // Docker exposes the published ports too.
+        for key in exposed
+            .into_iter()
+            .chain(rc.port_bindings.iter().map(|b| b.key()))
+        {
+            info.config
+                .exposed_ports
+                .get_or_insert_with(Default::default)
+                .entry(key)
+                .or_insert_with(|| serde_json::json!({}));
+        }
         if !o.labels.is_empty() {
             let mut labels = info.config.labels.clone().unwrap_or_default();
             labels.extend(o.labels.clone());
@@ -790,7 +813,10 @@ impl Engine {
     /// about to emit `destroy`) comes after it.
     fn finish_run_with(&self, id: &str, finished: impl FnOnce()) -> Result<bool> {
         let dir = self.run_dir(id);
-        if !dir.join("upper.run").exists() && !crate::mount::is_mounted(&self.rootfs_dir(id)) {
+        if !dir.join("upper.run").exists()
+            && !crate::mount::is_mounted(&self.rootfs_dir(id))
+            && !self.has_network(id)
+        {
             return Ok(false);
         }
         let _lock = self.run_lock(id)?;
@@ -812,6 +838,7 @@ impl Engine {
         let dir = self.run_dir(id);
         let upper_run = dir.join("upper.run");
         let rootfs = self.rootfs_dir(id);
+        self.teardown_network(id);
         if crate::mount::is_mounted(&rootfs) {
             // SAFETY: valid NUL-terminated path.
             let rc = unsafe { libc::umount2(cstr(&rootfs).as_ptr(), libc::MNT_DETACH) };
@@ -940,8 +967,13 @@ impl Engine {
             if !rc.working_dir.is_empty() {
                 mkdir_in_root(&rootfs, &rc.working_dir)?;
             }
+            let files = spec::write_etc_files(&dir, &hostname, network)?;
+            if rc.network == "bridge" {
+                let ports = self.ports_to_publish(&c, &rc)?;
+                o.netns = Some(self.setup_bridge(&c, &ports, &files.hosts, &hostname)?);
+            }
+            o.etc_files = Some(files);
             self.copy_up_volumes(&rootfs, &rc.mounts)?;
-            o.etc_files = Some(spec::write_etc_files(&dir, &hostname, network)?);
             let s = spec::build(&o)?;
             let bundle = dir.join("bundle");
             fs::create_dir_all(&bundle).map_err(io("create the bundle"))?;
@@ -1396,6 +1428,7 @@ impl Engine {
     pub(crate) fn prepare_removal(&self, c: &ContainerInfo, force: bool) -> Result<()> {
         let dir = self.run_dir(&c.id);
         if !dir.join(state::STATE_FILE).exists() {
+            self.teardown_network(&c.id);
             return Ok(());
         }
         if self.process_state(c)?.is_running() {

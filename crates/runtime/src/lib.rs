@@ -9,14 +9,16 @@
 //!   `json-file` log, serves attach and records the exit in [`state`].
 //!
 //! It deliberately knows nothing of images, layers or metadata: the engine mounts the root,
-//! chooses the options, and copies [`state::ContainerState`] into its records. Networks other
-//! than `none` and `host`, and exec sessions' own monitors, are not here yet.
+//! chooses the options, and copies [`state::ContainerState`] into its records. [`network`] sets
+//! up Docker's default bridge network on the host; user-defined networks and exec sessions'
+//! own monitors are not here yet.
 
 pub mod cgroup;
 pub mod driver;
 mod error;
 pub mod logfile;
 pub mod monitor;
+pub mod network;
 pub mod seccomp;
 pub mod spec;
 pub mod state;

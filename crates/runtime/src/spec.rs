@@ -124,6 +124,9 @@ pub struct SpecOptions {
     pub hostname: Option<String>,
     /// The network mode.
     pub network: NetworkMode,
+    /// With [`NetworkMode::None`]: join this network namespace (a bridge network's, set up
+    /// by [`crate::network`]) instead of a new one.
+    pub netns: Option<PathBuf>,
     /// `--security-opt no-new-privileges`.
     pub no_new_privileges: bool,
     /// `--read-only`.
@@ -397,12 +400,11 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
         kinds.push(LinuxNamespaceType::Cgroup);
     }
     for k in kinds {
-        namespaces.push(
-            LinuxNamespaceBuilder::default()
-                .typ(k)
-                .build()
-                .map_err(spec_err)?,
-        );
+        let mut ns = LinuxNamespaceBuilder::default().typ(k);
+        if let (LinuxNamespaceType::Network, Some(p)) = (k, &o.netns) {
+            ns = ns.path(p.clone());
+        }
+        namespaces.push(ns.build().map_err(spec_err)?);
     }
 
     let dev = |allow: bool, major: i64, minor: i64| {
@@ -650,6 +652,14 @@ mod tests {
             .map(|n| n["type"].as_str().unwrap())
             .collect();
         assert_eq!(ns, ["mount", "network", "uts", "pid", "ipc"]);
+        assert!(l["namespaces"][1].get("path").is_none());
+        // A bridge network's namespace is joined by its path.
+        let mut o = opts(d.path());
+        o.netns = Some(PathBuf::from("/data/containers/x/netns"));
+        assert_eq!(
+            json_of(&o)["linux"]["namespaces"][1],
+            json!({"type": "network", "path": "/data/containers/x/netns"})
+        );
         let masked: Vec<String> = serde_json::from_value(l["maskedPaths"].clone()).unwrap();
         assert_eq!(masked[..12], MASKED_PATHS.map(String::from));
         assert_eq!(

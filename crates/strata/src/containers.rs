@@ -157,6 +157,41 @@ fn unix_time(s: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
+/// `ps`'s PORTS: the published ports of a container running on the bridge, and its exposed
+/// ports without one.
+fn ports_text(engine: &Engine, c: &ContainerInfo) -> String {
+    let Some(n) = engine.container_network(c) else {
+        return String::new();
+    };
+    let mut v: Vec<docker_format::PortEntry> = n
+        .ports
+        .iter()
+        .map(|p| docker_format::PortEntry {
+            ip: Some(p.host_ip.clone()),
+            public: Some(p.host_port),
+            private: p.container_port,
+            proto: p.proto.clone(),
+        })
+        .collect();
+    for key in c.config.exposed_ports.iter().flat_map(|m| m.keys()) {
+        if let Ok((port, proto)) = engine::parse_port_key(key) {
+            if !n
+                .ports
+                .iter()
+                .any(|p| p.container_port == port && p.proto == proto)
+            {
+                v.push(docker_format::PortEntry {
+                    ip: None,
+                    public: None,
+                    private: port,
+                    proto,
+                });
+            }
+        }
+    }
+    docker_format::ports_column(&v)
+}
+
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
     // Without `-a`, running (and paused) containers only; the newest N (`-n N`, `-l`) are of
     // any state, as with `-a` (moby).
@@ -213,7 +248,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
                 ("CreatedAt", c.created.clone()),
                 ("Status", status),
                 ("State", p.status.clone()),
-                ("Ports", String::new()),
+                ("Ports", ports_text(engine, c)),
                 ("Names", c.name.clone()),
             ]
             .into_iter()

@@ -8,6 +8,7 @@ mod archive;
 mod containers;
 mod images;
 mod inspect;
+mod network;
 mod registry;
 mod run;
 mod serve;
@@ -81,6 +82,11 @@ enum Command {
     Attach(run::AttachArgs),
     /// Display the running processes of a container
     Top(run::TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(network::PortArgs),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
     /// Display a live stream of container(s) resource usage statistics
     Stats(stats::StatsArgs),
     /// Update configuration of one or more containers
@@ -271,6 +277,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(a) => run::logs(&open(&root)?, a),
         Command::Exec(a) => run::exec(&open(&root)?, a),
         Command::Top(a) => run::top(&open(&root)?, a),
+        Command::Port(a) => network::port(&open(&root)?, a),
+        Command::Network(c) => network::network(&open(&root)?, c),
         Command::Stats(a) => stats::stats(&open(&root)?, a),
         Command::Update(a) => stats::update(&open(&root)?, a),
         Command::Rename(a) => stats::rename(&open(&root)?, a),

@@ -35,9 +35,18 @@ pub struct ContainerFlags {
     /// Automatically remove the container when it exits
     #[arg(long = "rm")]
     pub rm: bool,
-    /// Connect a container to a network (none or host)
+    /// Connect a container to a network (bridge, host or none; default bridge)
     #[arg(long = "network", visible_alias = "net")]
     pub network: Option<String>,
+    /// Publish a container's port(s) to the host
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long = "expose")]
+    pub expose: Vec<String>,
     /// Container host name
     #[arg(long = "hostname")]
     pub hostname: Option<String>,
@@ -239,6 +248,13 @@ impl ContainerFlags {
             interactive: self.interactive,
             auto_remove: self.rm,
             network: self.network.clone(),
+            publish: self
+                .publish
+                .iter()
+                .map(|p| engine::parse_publish(p))
+                .collect::<Result<_, _>>()?,
+            publish_all: self.publish_all,
+            expose: self.expose.clone(),
             hostname: self.hostname.clone(),
             memory: self.memory.as_deref().map(parse_memory).transpose()?,
             nano_cpus: self.cpus.map(|c| (c * 1e9) as i64),

@@ -183,6 +183,17 @@ fn run_facts(e: &engine::Engine, c: &ContainerInfo) -> Option<docker_api::RunFac
             open_stdin: rc.open_stdin,
             hostname: rc.hostname,
             auto_remove: rc.auto_remove,
+            endpoint: e.container_network(c).map(endpoint_facts),
+            port_bindings: rc
+                .port_bindings
+                .iter()
+                .map(|b| docker_api::BindingFacts {
+                    key: b.key(),
+                    host_ip: b.host_ip.clone(),
+                    host_port: b.host_port.clone(),
+                })
+                .collect(),
+            publish_all: rc.publish_all,
             network: rc.network,
             memory: rc.memory.unwrap_or(0),
             nano_cpus: rc.nano_cpus.unwrap_or(0),
@@ -207,6 +218,27 @@ fn run_facts(e: &engine::Engine, c: &ContainerInfo) -> Option<docker_api::RunFac
         }
         .with_status_text(now),
     )
+}
+
+/// A running container's bridge attachment as `docker-api` takes it.
+pub(crate) fn endpoint_facts(n: engine::NetworkInfo) -> docker_api::EndpointFacts {
+    docker_api::EndpointFacts {
+        ip: n.ip,
+        prefix: n.prefix,
+        gateway: n.gateway,
+        mac: n.mac,
+        sandbox_key: n.sandbox_key,
+        ports: n
+            .ports
+            .into_iter()
+            .map(|p| docker_api::PortFacts {
+                container_port: p.container_port,
+                proto: p.proto,
+                host_ip: p.host_ip,
+                host_port: p.host_port,
+            })
+            .collect(),
+    }
 }
 
 /// The facts `docker-api` renders a container from.
@@ -279,6 +311,8 @@ struct CreateBody {
     stop_signal: Option<String>,
     #[serde(rename = "StopTimeout", default)]
     stop_timeout: Option<i64>,
+    #[serde(rename = "ExposedPorts", default)]
+    exposed_ports: Option<std::collections::BTreeMap<String, Value>>,
     #[serde(rename = "Labels", default)]
     labels: Option<std::collections::BTreeMap<String, String>>,
     /// Anonymous volumes (`-v /path`): the docker CLI sends them here, not in `Binds`.
@@ -302,6 +336,10 @@ struct CreateHostConfig {
     read_only: bool,
     #[serde(rename = "NetworkMode", default)]
     network_mode: Option<String>,
+    #[serde(rename = "PortBindings", default)]
+    port_bindings: Option<std::collections::BTreeMap<String, Option<Vec<HostPort>>>>,
+    #[serde(rename = "PublishAllPorts", default)]
+    publish_all: bool,
     #[serde(rename = "SecurityOpt", default)]
     security_opt: Option<Vec<String>>,
     /// `[height, width]` of the client's terminal, for a TTY's first size.
@@ -380,6 +418,39 @@ fn mount_requests(
     Ok(out)
 }
 
+/// One entry of `HostConfig.PortBindings`.
+#[derive(Deserialize, Default)]
+struct HostPort {
+    #[serde(rename = "HostIp", default)]
+    host_ip: String,
+    #[serde(rename = "HostPort", default)]
+    host_port: String,
+}
+
+/// `HostConfig.PortBindings` as the engine takes them; Docker's texts for a bad key or port.
+fn port_bindings(
+    map: Option<std::collections::BTreeMap<String, Option<Vec<HostPort>>>>,
+) -> Result<Vec<engine::PortBinding>, EngineError> {
+    let mut out = Vec::new();
+    for (key, hosts) in map.unwrap_or_default() {
+        let (container_port, proto) = engine::parse_port_key(&key)?;
+        let hosts = hosts
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| vec![HostPort::default()]);
+        for h in hosts {
+            let b = engine::PortBinding {
+                container_port,
+                proto: proto.clone(),
+                host_ip: h.host_ip,
+                host_port: h.host_port,
+            };
+            engine::check_binding(&b)?;
+            out.push(b);
+        }
+    }
+    Ok(out)
+}
+
 async fn create(
     State(st): State<AppState>,
     Query(q): Query<Vec<(String, String)>>,
@@ -415,7 +486,11 @@ async fn create(
         }
         None => None,
     };
+    let publish = port_bindings(host.port_bindings)?;
     let opts = engine::CreateOptions {
+        publish,
+        publish_all: host.publish_all,
+        expose: body.exposed_ports.unwrap_or_default().into_keys().collect(),
         name,
         entrypoint,
         cmd: body.cmd.unwrap_or_default(),

@@ -5,6 +5,7 @@ pub(crate) mod containers;
 pub(crate) mod exec;
 pub(crate) mod images;
 pub(crate) mod limits;
+pub(crate) mod networks;
 pub(crate) mod registry;
 pub(crate) mod run;
 pub(crate) mod system;
@@ -27,6 +28,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/networks/prune", post(system::prune_networks))
         .route("/build/prune", post(system::prune_build_cache))
         .merge(images::routes())
+        .merge(networks::routes())
         .merge(run::routes())
         .merge(exec::routes())
         .merge(limits::routes())

@@ -134,7 +134,7 @@ pub(crate) async fn version() -> Response {
 }
 
 /// `GET /info`: the subset of moby's `SystemInfo` that `docker info` prints. Everything not
-/// about images and containers is answered for what Strata is: no runtime, no networks, no
+/// about images and containers is answered for what Strata is: the default networks only, no
 /// swarm, no plugins.
 pub(crate) async fn info(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
     let (containers, images) = st
@@ -162,7 +162,7 @@ pub(crate) async fn info(State(st): State<AppState>) -> Result<Json<Value>, ApiE
         "Images": images,
         "Driver": "strata",
         "DriverStatus": [],
-        "Plugins": { "Volume": [], "Network": [], "Authorization": null, "Log": [] },
+        "Plugins": { "Volume": [], "Network": ["bridge", "host", "null"], "Authorization": null, "Log": [] },
         "MemoryLimit": true,
         "SwapLimit": true,
         "CpuCfsPeriod": false,
