@@ -40,6 +40,22 @@ pub fn pack_dir(root: &Path, w: impl Write) -> Result<u64, ApplyError> {
     Ok(n)
 }
 
+/// Writes the file, symlink or directory `src` to `w` as a tar whose top entry is named `top`
+/// (bytes, as any name): `top` itself (`top/` for a directory, then everything under it as
+/// [`pack_dir`] writes a tree, `top/etc/`, `top/etc/passwd`), or the one non-directory. What
+/// `docker cp` sends for a local path; the same writer, rules and determinism as [`pack_dir`].
+pub fn pack_path(src: &Path, top: &[u8], w: impl Write) -> Result<u64, ApplyError> {
+    let mut prefix = top.to_vec();
+    while prefix.len() > 1 && prefix.ends_with(b"/") {
+        prefix.pop();
+    }
+    let mut tw = TarWriter::new(w);
+    pack_entry(&mut tw, src, &mut prefix, &mut HashMap::new())?;
+    let n = tw.written() + 1024;
+    tw.finish().map_err(write_err)?;
+    Ok(n)
+}
+
 /// A writer's error as the packer reports it.
 fn write_err(e: DiffError) -> ApplyError {
     match e {
@@ -67,84 +83,100 @@ fn walk<W: Write>(
         .map_err(read_err("listing", dir))?;
     names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     for name in names {
-        let path = dir.join(&name);
-        let md = fs::symlink_metadata(&path).map_err(read_err("reading", &path))?;
-        let ft = md.file_type();
-        if ft.is_socket() {
-            continue;
-        }
         let len = prefix.len();
         prefix.extend_from_slice(name.as_bytes());
-        let mut h = TarHeader {
-            name: &[],
-            kind: TarKind::File,
-            link: &[],
-            mode: md.mode() & 0o7777,
-            uid: u64::from(md.uid()),
-            gid: u64::from(md.gid()),
-            size: 0,
-            mtime: md.mtime(),
-            xattrs: Vec::new(),
-        };
-
-        if !ft.is_dir() && md.nlink() > 1 {
-            if let Some(first) = links.get(&(md.dev(), md.ino())) {
-                let link = TarHeader {
-                    name: prefix,
-                    kind: TarKind::Hardlink,
-                    link: first,
-                    ..h
-                };
-                tw.append(&link, io::empty()).map_err(write_err)?;
-                prefix.truncate(len);
-                continue;
-            }
-            links.insert((md.dev(), md.ino()), prefix.clone());
-        }
-
-        let c = cstr(path.as_os_str().as_bytes()).map_err(read_err("reading xattrs of", &path))?;
-        let xattrs = sys::lxattrs(&c).map_err(read_err("reading xattrs of", &path))?;
-        h.xattrs = xattrs
-            .iter()
-            .map(|(k, v)| (k.as_slice(), v.as_slice()))
-            .collect();
-
-        if ft.is_dir() {
-            prefix.push(b'/');
-            h.name = prefix;
-            h.kind = TarKind::Dir;
-            tw.append(&h, io::empty()).map_err(write_err)?;
-            walk(tw, &path, prefix, links)?;
-        } else if ft.is_symlink() {
-            let target = fs::read_link(&path).map_err(read_err("reading", &path))?;
-            h.name = prefix;
-            h.kind = TarKind::Symlink;
-            h.link = target.as_os_str().as_bytes();
-            tw.append(&h, io::empty()).map_err(write_err)?;
-        } else if ft.is_file() {
-            let file = fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                .open(&path)
-                .map_err(read_err("reading", &path))?;
-            h.name = prefix;
-            h.size = md.len();
-            // Exactly `size` bytes whatever happens to the file meanwhile: the writer pads a
-            // file that shrank with zeros and reads no more than the size.
-            tw.append(&h, file).map_err(write_err)?;
-        } else {
-            h.name = prefix;
-            let rdev = md.rdev();
-            h.kind = if ft.is_char_device() {
-                TarKind::CharDevice(libc::major(rdev), libc::minor(rdev))
-            } else if ft.is_block_device() {
-                TarKind::BlockDevice(libc::major(rdev), libc::minor(rdev))
-            } else {
-                TarKind::Fifo
-            };
-            tw.append(&h, io::empty()).map_err(write_err)?;
-        }
+        pack_entry(tw, &dir.join(&name), prefix, links)?;
         prefix.truncate(len);
+    }
+    Ok(())
+}
+
+/// Writes the entry at `path` under the name `prefix`, and what is under it when it is a
+/// directory (`prefix` is restored before returning).
+fn pack_entry<W: Write>(
+    tw: &mut TarWriter<W>,
+    path: &Path,
+    prefix: &mut Vec<u8>,
+    links: &mut HashMap<(u64, u64), Vec<u8>>,
+) -> Result<(), ApplyError> {
+    let read_err = |op, path: &Path| {
+        let rel = path.as_os_str().as_bytes().to_vec();
+        move |e| ApplyError::io(op, &rel, e)
+    };
+    let len = prefix.len();
+    let md = fs::symlink_metadata(path).map_err(read_err("reading", path))?;
+    let ft = md.file_type();
+    if ft.is_socket() {
+        return Ok(());
+    }
+    let mut h = TarHeader {
+        name: &[],
+        kind: TarKind::File,
+        link: &[],
+        mode: md.mode() & 0o7777,
+        uid: u64::from(md.uid()),
+        gid: u64::from(md.gid()),
+        size: 0,
+        mtime: md.mtime(),
+        xattrs: Vec::new(),
+    };
+
+    if !ft.is_dir() && md.nlink() > 1 {
+        if let Some(first) = links.get(&(md.dev(), md.ino())) {
+            let link = TarHeader {
+                name: prefix,
+                kind: TarKind::Hardlink,
+                link: first,
+                ..h
+            };
+            tw.append(&link, io::empty()).map_err(write_err)?;
+            return Ok(());
+        }
+        links.insert((md.dev(), md.ino()), prefix.clone());
+    }
+
+    let c = cstr(path.as_os_str().as_bytes()).map_err(read_err("reading xattrs of", path))?;
+    let xattrs = sys::lxattrs(&c).map_err(read_err("reading xattrs of", path))?;
+    h.xattrs = xattrs
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .collect();
+
+    if ft.is_dir() {
+        prefix.push(b'/');
+        h.name = prefix;
+        h.kind = TarKind::Dir;
+        tw.append(&h, io::empty()).map_err(write_err)?;
+        walk(tw, path, prefix, links)?;
+        prefix.truncate(len);
+    } else if ft.is_symlink() {
+        let target = fs::read_link(path).map_err(read_err("reading", path))?;
+        h.name = prefix;
+        h.kind = TarKind::Symlink;
+        h.link = target.as_os_str().as_bytes();
+        tw.append(&h, io::empty()).map_err(write_err)?;
+    } else if ft.is_file() {
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+            .map_err(read_err("reading", path))?;
+        h.name = prefix;
+        h.size = md.len();
+        // Exactly `size` bytes whatever happens to the file meanwhile: the writer pads a
+        // file that shrank with zeros and reads no more than the size.
+        tw.append(&h, file).map_err(write_err)?;
+    } else {
+        h.name = prefix;
+        let rdev = md.rdev();
+        h.kind = if ft.is_char_device() {
+            TarKind::CharDevice(libc::major(rdev), libc::minor(rdev))
+        } else if ft.is_block_device() {
+            TarKind::BlockDevice(libc::major(rdev), libc::minor(rdev))
+        } else {
+            TarKind::Fifo
+        };
+        tw.append(&h, io::empty()).map_err(write_err)?;
     }
     Ok(())
 }
