@@ -202,7 +202,16 @@ fn non_utf8_and_control_names_round_trip_byte_exact() {
 
     // create → a change through the writable layer → commit → export
     s.ok(&["create", "--name", "ctr", "bytes:1"]);
-    let upper = tar(&[file(b"up\xfe\x01", b"upper\n")]);
+    // Long names whose first bytes are not UTF-8 (a packer through `tar`'s `set_path` could
+    // not write them back: "paths in archives must have at least one component").
+    let up_long = [&b"\xfe"[..], &[b'u'; 150]].concat();
+    let sl_target = [&b"\x80/"[..], &[0xff; 150]].concat();
+    let loc_long = [&b"\xe9"[..], &[b'l'; 150]].concat();
+    let upper = tar(&[
+        file(b"up\xfe\x01", b"upper\n"),
+        file(&up_long, b"long upper\n"),
+        entry(b"sl\xff", b'2', &sl_target, b""),
+    ]);
     let out = s.run_stdin(&["cp", "-", "ctr:/"], &upper);
     assert_eq!(out.status, 0, "cp: {}", out.stderr);
     // `cp` of a local directory holding such names.
@@ -213,6 +222,11 @@ fn non_utf8_and_control_names_round_trip_byte_exact() {
         std::fs::write(
             local.join(std::ffi::OsStr::from_bytes(b"loc\xe9")),
             b"local\n",
+        )
+        .unwrap();
+        std::fs::write(
+            local.join(std::ffi::OsStr::from_bytes(&loc_long)),
+            b"local long\n",
         )
         .unwrap();
         s.ok(&["cp", local.to_str().unwrap(), "ctr:/"]);
@@ -234,6 +248,9 @@ fn non_utf8_and_control_names_round_trip_byte_exact() {
             b"up\xfe\x01".to_vec(),
             b"ldir/".to_vec(),
             b"ldir/loc\xe9".to_vec(),
+            [&b"ldir/"[..], &loc_long].concat(),
+            up_long.clone(),
+            b"sl\xff".to_vec(),
         ];
         v.sort();
         v
@@ -244,6 +261,46 @@ fn non_utf8_and_control_names_round_trip_byte_exact() {
     assert_eq!(find(b"caf\xe9/na\xefve").2, b"latin-1\n");
     assert_eq!(find(b"up\xfe\x01").2, b"upper\n");
     assert_eq!(find(b"lnk\xff").1, b"caf\xe9/na\xefve");
+    assert_eq!(find(&up_long).2, b"long upper\n");
+    assert_eq!(find(b"sl\xff").1, sl_target);
+    assert_eq!(
+        find(&[&b"ldir/"[..], &loc_long].concat()).2,
+        b"local long\n"
+    );
+
+    // `cp` out of a container: the same names, byte for byte.
+    let out = s
+        .command(&["cp", "dtr:/ldir", "-"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cp out: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut want_cp = vec![
+        b"ldir/".to_vec(),
+        b"ldir/loc\xe9".to_vec(),
+        [&b"ldir/"[..], &loc_long].concat(),
+    ];
+    want_cp.sort();
+    assert_eq!(names(&out.stdout), want_cp);
+    // … and into a local directory.
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let got = s.scratch().join("cp-out");
+        std::fs::create_dir_all(&got).unwrap();
+        s.ok(&["cp", "dtr:/ldir", got.to_str().unwrap()]);
+        let mut on_disk: Vec<Vec<u8>> = std::fs::read_dir(got.join("ldir"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().as_bytes().to_vec())
+            .collect();
+        on_disk.sort();
+        let mut want = vec![b"loc\xe9".to_vec(), loc_long.clone()];
+        want.sort();
+        assert_eq!(on_disk, want);
+    }
 
     // save → load into a fresh store → export again: the same names and bytes.
     let saved = s.scratch().join("saved.tar");

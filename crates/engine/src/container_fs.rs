@@ -5,7 +5,9 @@ use crate::containers::{
     base_name, host_rel, io, random_hex, unsafe_is_root, user_path, write_union_tar, ContainerInfo,
 };
 use crate::{Engine, EngineError, Result};
-use layer_diff::{name_from_bytes, parent_path, EntryKind, OPAQUE_MARKER, WHITEOUT_PREFIX};
+use layer_diff::{
+    name_bytes, name_from_bytes, parent_path, EntryKind, OPAQUE_MARKER, WHITEOUT_PREFIX,
+};
 use layer_union::Union;
 use std::fs;
 use std::io::{Read, Seek, Write};
@@ -484,20 +486,25 @@ fn dir_size(dir: &Path) -> u64 {
         .sum()
 }
 
-/// A one-entry tar stream around `len` bytes of `data`: a regular file `name` owned by root.
+/// A one-entry tar stream around `len` bytes of `data`: a regular file `name` (a changeset
+/// path: its bytes, `layer_diff::name_bytes`) owned by root, its header written by the one
+/// tar writer (`layer_diff::header_blocks`).
 fn one_entry_tar(name: &str, mode: u32, len: u64, data: impl Read) -> Result<impl Read> {
-    let mut h = tar::Header::new_gnu();
-    h.set_path(name)
-        .map_err(|e| EngineError::invalid(format!("{name}: {e}")))?;
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_size(len);
-    h.set_mode(mode);
-    h.set_mtime(time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64);
-    h.set_cksum();
+    let h = layer_diff::TarHeader {
+        name: &name_bytes(name),
+        kind: layer_diff::TarKind::File,
+        link: &[],
+        mode,
+        uid: 0,
+        gid: 0,
+        size: len,
+        mtime: time::OffsetDateTime::now_utc().unix_timestamp().max(0),
+        xattrs: Vec::new(),
+    };
+    let head =
+        layer_diff::header_blocks(&h).map_err(|e| EngineError::invalid(format!("{name}: {e}")))?;
     let pad = (512 - (len % 512)) % 512;
-    let head = std::io::Cursor::new(h.as_bytes().to_vec());
+    let head = std::io::Cursor::new(head);
     Ok(head
         .chain(data.take(len))
         .chain(std::io::repeat(0).take(pad + 1024)))

@@ -628,8 +628,7 @@ pub(crate) fn write_union_tar(
     rename: Option<&(String, String)>,
     w: impl Write,
 ) -> Result<()> {
-    let mut b = tar::Builder::new(w);
-    b.mode(tar::HeaderMode::Complete);
+    let mut tw = layer_diff::TarWriter::new(w);
     let within = |p: &str| match only {
         None | Some("") => true,
         Some(o) => p == o || p.strip_prefix(o).is_some_and(|r| r.starts_with('/')),
@@ -638,7 +637,10 @@ pub(crate) fn write_union_tar(
         Some((from, to)) => format!("{to}{}", &p[from.len()..]),
         None => p.to_string(),
     };
-    let err = |e: std::io::Error| EngineError::io("write tar", e);
+    let err = |e: layer_diff::DiffError| match e {
+        layer_diff::DiffError::Write { source } => EngineError::io("write tar", source),
+        other => EngineError::invalid(other.to_string()),
+    };
     for m in union.merged() {
         let p = m.path();
         if p.is_empty() || !within(p) {
@@ -651,54 +653,58 @@ pub(crate) fn write_union_tar(
             None if matches!(m.entry.kind, EntryKind::Hardlink { .. }) => continue,
             None => (&m.entry, None),
         };
-        let mut h = tar::Header::new_gnu();
-        h.set_mode(e.mode);
-        h.set_uid(e.uid as u64);
-        h.set_gid(e.gid as u64);
-        h.set_mtime(e.mtime.max(0) as u64);
         let name = out_name(p);
+        let name_b = name_bytes(&name);
+        let (dir_name, target);
+        let mut h = layer_diff::TarHeader {
+            name: &name_b,
+            kind: layer_diff::TarKind::File,
+            link: &[],
+            mode: e.mode,
+            uid: u64::from(e.uid),
+            gid: u64::from(e.gid),
+            size: 0,
+            mtime: e.mtime.max(0),
+            xattrs: Vec::new(),
+        };
         match &e.kind {
             EntryKind::Dir => {
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_size(0);
-                b.append_data(&mut h, host_rel(&format!("{name}/")), std::io::empty())
-                    .map_err(err)?;
+                dir_name = name_bytes(&format!("{name}/")).into_owned();
+                h.name = &dir_name;
+                h.kind = layer_diff::TarKind::Dir;
+                tw.append(&h, std::io::empty()).map_err(err)?;
             }
-            EntryKind::Symlink { target } => {
-                h.set_entry_type(tar::EntryType::Symlink);
-                h.set_size(0);
-                b.append_link(&mut h, host_rel(&name), host_rel(target))
-                    .map_err(err)?;
+            EntryKind::Symlink { target: t } => {
+                target = name_bytes(t);
+                h.kind = layer_diff::TarKind::Symlink;
+                h.link = &target;
+                tw.append(&h, std::io::empty()).map_err(err)?;
             }
             EntryKind::File { .. } => {
                 let (layer, src) = src.unwrap_or((m.provider, p));
                 let f = layer_apply::open_in_root(&dirs[layer], src)
                     .map_err(|e| EngineError::invalid(format!("read /{src}: {e}")))?;
-                let len = f.metadata().map_err(err)?.len();
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_size(len);
-                b.append_data(&mut h, host_rel(&name), f).map_err(err)?;
+                h.size = f
+                    .metadata()
+                    .map_err(|e| EngineError::io("write tar", e))?
+                    .len();
+                tw.append(&h, f).map_err(err)?;
             }
-            EntryKind::Fifo | EntryKind::CharDevice { .. } | EntryKind::BlockDevice { .. } => {
-                let (t, major, minor) = match &e.kind {
-                    EntryKind::CharDevice { major, minor } => {
-                        (tar::EntryType::Char, *major, *minor)
-                    }
-                    EntryKind::BlockDevice { major, minor } => {
-                        (tar::EntryType::Block, *major, *minor)
-                    }
-                    _ => (tar::EntryType::Fifo, 0, 0),
-                };
-                h.set_entry_type(t);
-                h.set_size(0);
-                let _ = h.set_device_major(major);
-                let _ = h.set_device_minor(minor);
-                b.append_data(&mut h, host_rel(&name), std::io::empty())
-                    .map_err(err)?;
+            EntryKind::Fifo => {
+                h.kind = layer_diff::TarKind::Fifo;
+                tw.append(&h, std::io::empty()).map_err(err)?;
+            }
+            EntryKind::CharDevice { major, minor } => {
+                h.kind = layer_diff::TarKind::CharDevice(*major, *minor);
+                tw.append(&h, std::io::empty()).map_err(err)?;
+            }
+            EntryKind::BlockDevice { major, minor } => {
+                h.kind = layer_diff::TarKind::BlockDevice(*major, *minor);
+                tw.append(&h, std::io::empty()).map_err(err)?;
             }
             _ => {}
         }
     }
-    b.finish().map_err(err)?;
+    tw.finish().map_err(err)?;
     Ok(())
 }

@@ -88,6 +88,16 @@ pub struct Engine {
     event_log: Mutex<events::Log>,
     /// Changesets of layers read lately, by diff ID (layers never change).
     changesets: Mutex<layers::ChangesetCache>,
+    /// The last image list and the snapshot it was computed from ([`Engine::images`]).
+    list_memo: Mutex<Option<ListMemo>>,
+}
+
+/// An image list with the snapshot and options it answers.
+struct ListMemo {
+    view: std::sync::Arc<image_store::StoreView>,
+    all: bool,
+    filters: Vec<(String, String)>,
+    list: Vec<image_store::ImageSummary>,
 }
 
 impl Engine {
@@ -105,6 +115,7 @@ impl Engine {
             events: Default::default(),
             event_log: Default::default(),
             changesets: Default::default(),
+            list_memo: Default::default(),
         };
         engine.measure_old_layers();
         Ok(engine)

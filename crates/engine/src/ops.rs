@@ -36,8 +36,29 @@ fn apply(tx: &mut WriteTx<'_>, plan: &RmiPlan) -> Result<()> {
 
 impl Engine {
     /// Lists images as `docker images` does.
+    ///
+    /// The last answer is kept with the snapshot it was computed from: while the store is
+    /// unchanged (the metadata database hands out the very same cached view) the same
+    /// question is answered from it, without recomputing references, sizes and order.
     pub fn images(&self, opts: &ListOptions) -> Result<Vec<ImageSummary>> {
-        Ok(image_store::list_images(&*self.view()?, opts)?)
+        let view = self.view()?;
+        let mut memo = self.list_memo.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = memo.as_ref() {
+            if std::sync::Arc::ptr_eq(&m.view, &view)
+                && m.all == opts.all
+                && m.filters == opts.filters
+            {
+                return Ok(m.list.clone());
+            }
+        }
+        let list = image_store::list_images(&view, opts)?;
+        *memo = Some(crate::ListMemo {
+            view,
+            all: opts.all,
+            filters: opts.filters.clone(),
+            list: list.clone(),
+        });
+        Ok(list)
     }
 
     /// Points `target` (`REPO[:TAG]`) at the image `source` names.

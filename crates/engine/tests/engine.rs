@@ -405,3 +405,30 @@ fn import_records_the_architecture_pull_asks_for() {
     assert_eq!(imported, oci_model::host_arch());
     assert_eq!(oci_model::normalize_arch(&pulled), pulled);
 }
+
+/// The image list is kept with the snapshot it answers: each change (through this engine or
+/// another process's) and each other question gets a fresh answer.
+#[test]
+fn the_image_list_follows_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    let id = import(&e, &tar_of(&[("a", b"1")]), "one:1", "m");
+    assert_eq!(tags(&e), ["one:1"]);
+    assert_eq!(tags(&e), ["one:1"]); // asked again, unchanged
+    e.tag("one:1", "two:2").unwrap();
+    assert_eq!(tags(&e), ["one:1", "two:2"]);
+    let only_two = ListOptions {
+        all: false,
+        filters: vec![("reference".into(), "two".into())],
+    };
+    let listed = e.images(&only_two).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].repo_tags, ["two:2"]);
+    assert_eq!(tags(&e), ["one:1", "two:2"]);
+    // A change made by another process (another engine on the same directory).
+    let other = Engine::open(dir.path()).unwrap();
+    other.tag(&id.to_string(), "three:3").unwrap();
+    assert_eq!(tags(&e), ["one:1", "three:3", "two:2"]);
+    e.rmi("two:2", &RmiOptions::default()).unwrap();
+    assert_eq!(tags(&e), ["one:1", "three:3"]);
+}

@@ -1421,6 +1421,192 @@ fn pack_layout() {
     .assert_eq(&listing.join("\n"));
 }
 
+/// Every name in `tar` (as `layer_diff` reads it: PAX and GNU records, bytes kept), with its
+/// kind and link target, one line each, escaped, sorted.
+fn tar_names(tar: &[u8]) -> Vec<String> {
+    let mut names: Vec<String> = layer_diff::read_changeset(tar)
+        .unwrap()
+        .iter()
+        .filter(|e| !e.path.is_empty())
+        .map(|e| {
+            let link = match &e.kind {
+                layer_diff::EntryKind::Symlink { target }
+                | layer_diff::EntryKind::Hardlink { target } => {
+                    format!(" -> {}", layer_diff::name_bytes(target).escape_ascii())
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{} {}{link}",
+                e.kind.name(),
+                layer_diff::name_bytes(&e.path).escape_ascii()
+            )
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every name under `root` as `tar_names` writes it.
+fn disk_names(root: &Path) -> Vec<String> {
+    let mut first: HashMap<(u64, u64), String> = HashMap::new();
+    let mut out = Vec::new();
+    walk(root, "", &mut |rel, md, path| {
+        let ft = md.file_type();
+        let line = if ft.is_dir() {
+            format!("dir {rel}")
+        } else if ft.is_symlink() {
+            let target = fs::read_link(path).unwrap();
+            format!(
+                "symlink {rel} -> {}",
+                target.as_os_str().as_bytes().escape_ascii()
+            )
+        } else {
+            match first.get(&(md.dev(), md.ino())) {
+                Some(f) => format!("hardlink {rel} -> {f}"),
+                None => {
+                    first.insert((md.dev(), md.ino()), rel.to_string());
+                    format!("file {rel}")
+                }
+            }
+        };
+        out.push(line);
+    });
+    out.sort();
+    out
+}
+
+/// The fuzz finding: a layer naming a file with non-UTF-8 bytes, longer than ustar holds,
+/// whose first 100 bytes are no valid path (`tar`'s builder refused to write it back: "paths
+/// in archives must have at least one component"). It applies, packs, and reads back byte
+/// for byte.
+#[test]
+fn fuzz_finding_non_utf8_long_name_packs_back() {
+    let layer = include_bytes!("../tests/data/fuzz-pack-no-component.tar");
+    for mode in [Mode::Merge, Mode::Unpack] {
+        let dir = tempfile::tempdir().unwrap();
+        apply(dir.path(), layer.as_slice(), &opts(mode)).unwrap();
+        let mut packed = Vec::new();
+        let n = pack_dir(dir.path(), &mut packed).unwrap();
+        assert_eq!(n, packed.len() as u64);
+        let names = tar_names(&packed);
+        assert_eq!(names, disk_names(dir.path()), "{mode:?}");
+        assert!(
+            names.iter().any(|n| n.starts_with(r"file \x80#aaa")
+                && n.ends_with(r"\xd1/@PaxHeaderaaaaaaaaaaaaaaaout/aaaaaaaaaaaaaaaaaaaaaaa")),
+            "{names:?}"
+        );
+        // The packed tar applies to the same tree, which packs to the same bytes.
+        let again = tempfile::tempdir().unwrap();
+        apply(again.path(), packed.as_slice(), &opts(Mode::Unpack)).unwrap();
+        assert_eq!(describe(dir.path()), describe(again.path()), "{mode:?}");
+        let mut repacked = Vec::new();
+        pack_dir(again.path(), &mut repacked).unwrap();
+        assert!(repacked == packed, "{mode:?}: repacked tree differs");
+    }
+}
+
+/// Names are bytes, whatever they hold: each row is created on disk, packed, read back by the
+/// layer reader (names and link targets byte for byte), applied again and packed again.
+#[test]
+fn pack_writes_every_name_as_its_bytes() {
+    let long = |head: &[u8], fill: u8, n: usize| {
+        let mut v = head.to_vec();
+        v.resize(n, fill);
+        v
+    };
+    // (kind, name, link target); parents come first.
+    let rows: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
+        ("file", b"caf\xe9".to_vec(), vec![]),
+        ("file", b"ctl\x01\x1b[0m\x7f".to_vec(), vec![]),
+        ("file", b"tab\tnew\nline\r".to_vec(), vec![]),
+        ("file", b"\xff".to_vec(), vec![]),
+        ("file", long(b"\x80", b'a', 200), vec![]),
+        ("file", long(b"a", 0xe9, 255), vec![]),
+        ("dir", long(b"\xc3", b'd', 120), vec![]),
+        (
+            "file",
+            [long(b"\xc3", b'd', 120), long(b"/\xfe", b'f', 150)].concat(),
+            vec![],
+        ),
+        ("dir", b"\xc0\xaf".to_vec(), vec![]),
+        ("file", b"\xc0\xaf/\xe0\x80\xaf".to_vec(), vec![]),
+        ("file", "division\u{2215}slash".as_bytes().to_vec(), vec![]),
+        ("file", "full\u{ff0f}width".as_bytes().to_vec(), vec![]),
+        ("file", b"back\\slash\\".to_vec(), vec![]),
+        ("file", b"...".to_vec(), vec![]),
+        ("dir", b"out.".to_vec(), vec![]),
+        ("file", b"out./..a".to_vec(), vec![]),
+        ("file", "\u{10ff80}escape-range".as_bytes().to_vec(), vec![]),
+        ("symlink", b"sym-latin1".to_vec(), b"caf\xe9".to_vec()),
+        (
+            "symlink",
+            b"sym-\xfflong".to_vec(),
+            long(b"../\x80", b'x', 300),
+        ),
+        ("symlink", b"sym-ctl".to_vec(), b"/\x01/\n/..".to_vec()),
+        (
+            "hardlink",
+            long(b"h\x80", b'h', 180),
+            long(b"\x80", b'a', 200),
+        ),
+        (
+            "hardlink",
+            b"h-ctl\x02".to_vec(),
+            b"ctl\x01\x1b[0m\x7f".to_vec(),
+        ),
+    ];
+    let src = tempfile::tempdir().unwrap();
+    let at = |name: &[u8]| src.path().join(OsStr::from_bytes(name));
+    for (i, (kind, name, link)) in rows.iter().enumerate() {
+        match *kind {
+            "file" => fs::write(at(name), format!("row {i}")).unwrap(),
+            "dir" => fs::create_dir(at(name)).unwrap(),
+            "symlink" => std::os::unix::fs::symlink(OsStr::from_bytes(link), at(name)).unwrap(),
+            _ => fs::hard_link(at(link), at(name)).unwrap(),
+        }
+    }
+    let mut packed = Vec::new();
+    pack_dir(src.path(), &mut packed).unwrap();
+    let names = tar_names(&packed);
+    assert_eq!(names, disk_names(src.path()));
+    for (kind, name, link) in &rows {
+        // Of two names of one inode, the first in packing order is the file.
+        let kinds: &[&str] = match *kind {
+            "file" | "hardlink" => &["file", "hardlink"],
+            k => &[k],
+        };
+        let found = names.iter().any(|l| {
+            kinds.iter().any(|k| {
+                let escaped = format!("{k} {}", name.escape_ascii());
+                *l == escaped || l.starts_with(&format!("{escaped} -> "))
+            })
+        });
+        assert!(found, "{} missing from {names:#?}", name.escape_ascii());
+        if *kind == "symlink" {
+            let want = format!("symlink {} -> {}", name.escape_ascii(), link.escape_ascii());
+            assert!(names.contains(&want), "{want} missing from {names:#?}");
+        }
+    }
+    // The tar crate reads the same names, too (PAX `path`/`linkpath` bytes).
+    let mut archive = tar::Archive::new(packed.as_slice());
+    let mut tar_crate: Vec<Vec<u8>> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path_bytes().into_owned())
+        .collect();
+    tar_crate.sort();
+    assert!(tar_crate.contains(&long(b"\x80", b'a', 200)));
+    both(|resolver| {
+        let dst = tempfile::tempdir().unwrap();
+        apply(dst.path(), packed.as_slice(), &opts(Mode::Unpack)).unwrap();
+        assert_eq!(describe(src.path()), describe(dst.path()), "{resolver}");
+        let mut again = Vec::new();
+        pack_dir(dst.path(), &mut again).unwrap();
+        assert!(again == packed, "{resolver}: repacked tree differs");
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Resolving and opening inside a root
 

@@ -17,6 +17,10 @@
 //! - [`write_changeset`] encodes deterministically: the same changeset always gives the same
 //!   bytes (canonical order with whiteouts before their siblings and opaque markers first in
 //!   their directory, fixed header fields, PAX only where ustar cannot hold a value).
+//! - [`TarWriter`] (and [`header_blocks`]) is that encoder's entry writer on its own, for tars
+//!   of entries that come from elsewhere (a directory tree, a container's merged view): names
+//!   and link targets given as bytes and written exactly, so every tar the project writes
+//!   names things the same way.
 //!
 //! ```
 //! use layer_diff::{read_changeset, write_changeset, Changeset, Entry};
@@ -66,7 +70,7 @@ pub use path::{
     WHITEOUT_PREFIX,
 };
 pub use read::{blank_is_zero, read_changeset, read_changeset_with, ReadOptions};
-pub use write::write_changeset;
+pub use write::{header_blocks, write_changeset, TarHeader, TarKind, TarWriter};
 
 #[cfg(test)]
 mod tests;

@@ -321,7 +321,7 @@ fn cp_in(engine: &Engine, src: &str, container: &str, dest: &str) -> anyhow::Res
     let dest_trimmed = dest.trim_end_matches('/');
     let dest_state = engine.container_stat(container, dest)?;
     // Where the archive goes and what its top entry is called, as `docker cp` decides.
-    let (extract_dir, top_name): (String, Option<String>) = match dest_state {
+    let (extract_dir, top_name): (String, Option<Vec<u8>>) = match dest_state {
         Some(true) if contents_only => (dest.to_string(), None),
         Some(true) => (dest.to_string(), Some(file_name(src_path)?)),
         Some(false) if meta.is_dir() => {
@@ -342,24 +342,30 @@ fn cp_in(engine: &Engine, src: &str, container: &str, dest: &str) -> anyhow::Res
                 ),
                 None => ("/".to_string(), dest_trimmed.to_string()),
             };
-            (parent, Some(name))
+            (parent, Some(name.into_bytes()))
         }
     };
-    let mut tar = tar::Builder::new(Vec::new());
-    tar.follow_symlinks(false);
-    match (&top_name, meta.is_dir()) {
-        (Some(name), true) => tar.append_dir_all(name, src_path)?,
-        (Some(name), false) => tar.append_path_with_name(src_path, name)?,
-        (None, _) => tar.append_dir_all(".", src_path)?,
-    }
-    let bytes = tar.into_inner()?;
-    engine.container_put_archive(container, &extract_dir, bytes.as_slice())?;
-    Ok(())
+    // The tree streams through a pipe as it is packed (never whole in memory), every name
+    // written as its bytes by the one tar writer.
+    let top = top_name.unwrap_or_else(|| b".".to_vec());
+    let (r, mut w) = std::io::pipe()?;
+    std::thread::scope(|s| {
+        let packer = s.spawn(move || layer_apply::pack_path(src_path, &top, &mut w));
+        let put = engine.container_put_archive(container, &extract_dir, r);
+        let packed = packer
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        put?;
+        packed.map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    })
 }
 
-fn file_name(p: &Path) -> anyhow::Result<String> {
+/// The base name of a local path, as bytes (a name is any bytes but `/` and NUL).
+fn file_name(p: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
     p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| n.as_bytes().to_vec())
         .ok_or_else(|| anyhow::anyhow!("cannot copy {}: no file name", p.display()))
 }
 
