@@ -14,4 +14,4 @@ mod timestamp;
 pub use human::{container_status, ellipsis, human_duration, human_size, truncate_id};
 pub use table::Table;
 pub use template::{Format, FormatError, Row};
-pub use timestamp::{go_duration, parse_timestamp};
+pub use timestamp::{go_duration, parse_timestamp, rfc3339};
