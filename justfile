@@ -53,6 +53,11 @@ test: web
     just lint
     cargo test --workspace
 
+# The release binary, copied to an empty directory and started there, serves its embedded dashboard (headless Chromium)
+check-release-binary: web
+    cargo build --release --locked -p strata
+    STRATA_COPIED_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/strata" cargo test --locked -p e2e --test dashboard a_copied_binary_serves_the_dashboard_built_into_it
+
 # Fuzz each target (image_ref, template, tar_ingest, layer_diff, layer_apply) for SECONDS (default 600), one at a time; fails on a crash
 fuzz SECONDS="600" *TARGETS:
     bash scripts/install-deps.sh fuzz
