@@ -34,11 +34,16 @@ check-wasm:
     cargo build --target wasm32-unknown-unknown {{ prepend("-p ", pure) }}
     cargo check --target wasm32-unknown-unknown -p strata-web
 
-# The lint gate: formatting, clippy with every warning an error on every crate and target, no unused dependency
+# The lint gate: formatting, clippy with every warning an error on every crate and target, no unused dependency, Docker's JSON only in server/ and docker-api
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo machete
+    just check-wire
+
+# Prove that no crate but server/ and docker-api spells Docker's JSON field names (see ARCHITECTURE.md)
+check-wire:
+    cargo test --locked -p docker-api --test wire_names
 
 # Install the test peers and the web toolchain, build the dashboard and everything, check the pure crates, lint, run every test
 test: web
@@ -47,6 +52,11 @@ test: web
     just check-wasm
     just lint
     cargo test --workspace
+
+# The release binary, copied to an empty directory and started there, serves its embedded dashboard (headless Chromium)
+check-release-binary: web
+    cargo build --release --locked -p strata
+    STRATA_COPIED_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/strata" cargo test --locked -p e2e --test dashboard a_copied_binary_serves_the_dashboard_built_into_it
 
 # Fuzz each target (image_ref, template, tar_ingest, layer_diff, layer_apply, dockerfile) for SECONDS (default 600), one at a time; fails on a crash
 fuzz SECONDS="600" *TARGETS:

@@ -4,6 +4,9 @@
 //! Deliberately absent: any mocking. Every test drives the built binary and real peer programs;
 //! a missing peer is a hard failure with an install hint ([`require`]), never a silent skip.
 
+pub mod daemon;
+
+pub use daemon::{http, http_stream, http_text, in_terminal, Daemon, HttpReply, DOCKER};
 pub use test_support::{registry, require};
 
 use std::collections::BTreeMap;
@@ -98,12 +101,34 @@ pub struct Output {
 }
 
 impl Output {
-    fn from(o: std::process::Output) -> Output {
+    /// From a finished process.
+    pub fn from(o: std::process::Output) -> Output {
         Output {
             status: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         }
+    }
+
+    /// Its stdout; panics with both streams unless `command` (as in `strata tag a b`)
+    /// exited 0.
+    pub fn expect_ok(self, command: &str) -> String {
+        assert_eq!(
+            self.status, 0,
+            "`{command}` failed (exit {}):\nstdout:\n{}\nstderr:\n{}",
+            self.status, self.stdout, self.stderr
+        );
+        self.stdout
+    }
+
+    /// Itself; panics with both streams if `command` exited 0.
+    pub fn expect_failure(self, command: &str) -> Output {
+        assert_ne!(
+            self.status, 0,
+            "`{command}` unexpectedly succeeded:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
     }
 }
 
@@ -217,30 +242,15 @@ impl Store {
 
     /// Runs strata; panics with its stderr unless it exits 0; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert_eq!(
-            o.status,
-            0,
-            "`strata {}` failed (exit {}):\nstdout:\n{}\nstderr:\n{}",
-            args.join(" "),
-            o.status,
-            o.stdout,
-            o.stderr
-        );
-        o.stdout
+        self.run(args)
+            .expect_ok(&format!("strata {}", args.join(" ")))
     }
 
     /// Runs strata expecting failure; returns (exit code, stderr). Panics if it succeeds.
     pub fn fail(&self, args: &[&str]) -> (i32, String) {
-        let o = self.run(args);
-        assert_ne!(
-            o.status,
-            0,
-            "`strata {}` unexpectedly succeeded:\nstdout:\n{}\nstderr:\n{}",
-            args.join(" "),
-            o.stdout,
-            o.stderr
-        );
+        let o = self
+            .run(args)
+            .expect_failure(&format!("strata {}", args.join(" ")));
         (o.status, o.stderr)
     }
 

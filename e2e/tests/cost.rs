@@ -2,49 +2,10 @@
 //! `load` of an image already present writes none of its blobs again. Measured on the real
 //! `strata serve` process from `/proc/<pid>/status` and `/proc/<pid>/io`.
 
-use e2e::registry::free_port;
-use e2e::{noise, strata_bin, Store};
-use std::io::{BufRead, BufReader, Read, Write};
+use e2e::{noise, Daemon, Store};
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-
-/// A process killed on drop.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(store: &Store) -> (Proc, u16) {
-    let _ = strata_bin();
-    let port = free_port();
-    let child = store
-        .command(&[
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--web-dir",
-            "/nonexistent",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let p = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while request(port, "GET", "/_ping", 0, |_| {}).0 != 200 {
-        assert!(
-            Instant::now() < deadline,
-            "the server did not answer /_ping"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (p, port)
-}
 
 /// One HTTP/1.1 exchange whose body (`len` bytes) `body` writes straight into the socket;
 /// the status and the response body. Nothing is buffered on the client side.
@@ -55,29 +16,17 @@ fn request(
     len: u64,
     body: impl FnOnce(&mut TcpStream),
 ) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return (0, String::new());
-    };
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-tar\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    body(&mut s);
-    s.flush().unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    match e2e::http_stream(
+        port,
+        method,
+        path,
+        "Content-Type: application/x-tar\r\n",
+        len,
+        body,
+    ) {
+        Ok((status, _, body)) => (status, String::from_utf8_lossy(&body).into_owned()),
+        Err(_) => (0, String::new()),
+    }
 }
 
 /// A `/proc/<pid>/status` field in bytes (`VmRSS`, `VmHWM`).
@@ -125,8 +74,8 @@ fn cp_into_a_container_streams_a_large_upload_with_bounded_server_memory() {
     let store = Store::new();
     import_small(&store, "base:1");
     store.ok(&["create", "--name", "cpdest", "base:1"]);
-    let (server, port) = serve(&store);
-    let pid = server.0.id();
+    let server = Daemon::start(&store);
+    let (port, pid) = (server.port, server.pid());
     let path = "/containers/cpdest/archive?path=/";
 
     // Warm up (threads, pools, the image's changesets), then measure from a reset peak.
@@ -220,8 +169,8 @@ fn load_of_an_image_already_present_writes_none_of_its_blobs_again() {
     let stamps = stamp();
     assert!(stamps.len() >= 2, "the store holds the image's blobs");
 
-    let (server, port) = serve(&store);
-    let pid = server.0.id();
+    let server = Daemon::start(&store);
+    let (port, pid) = (server.port, server.pid());
     let written = io_counter(pid, "wchar");
     let len = std::fs::metadata(&archive).unwrap().len();
     let (status, body) = request(port, "POST", "/images/load?quiet=1", len, |s| {

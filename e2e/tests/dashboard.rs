@@ -8,7 +8,7 @@
 //! (about 10 minutes from cold), and fail with an install hint when trunk is missing. `benchmark_images_table_1000` is run by `scripts/bench-web.sh`.
 
 use e2e::registry::{free_port, Registry};
-use e2e::{busybox_rootfs, require, strata_bin, tar_of, workspace_root, Store};
+use e2e::{busybox_rootfs, require, strata_bin, tar_of, workspace_root, Daemon, Store};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -90,6 +90,8 @@ fn is_fresh(dist: &std::path::Path) -> bool {
 // ---------------------------------------------------------------------------------------------
 // HTTP/1.1, just enough for chromedriver and the server
 
+/// One HTTP/1.1 exchange ([`e2e::http`]) with an optional JSON body and extra headers; the
+/// status and the body.
 fn http(
     port: u16,
     method: &str,
@@ -97,79 +99,15 @@ fn http(
     body: Option<&Value>,
     headers: &[(&str, &str)],
 ) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(120)))?;
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", payload.len());
+    let mut head = String::new();
     if body.is_some() {
-        req.push_str("Content-Type: application/json\r\n");
+        head.push_str("Content-Type: application/json\r\n");
     }
     for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes())?;
-    s.write_all(payload.as_bytes())?;
-    // read the head, then exactly the body (servers may keep the connection open)
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 64 * 1024];
-    let split = loop {
-        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let n = s.read(&mut buf)?;
-        if n == 0 {
-            return Err(std::io::Error::other(
-                "connection closed before the response head",
-            ));
-        }
-        raw.extend_from_slice(&buf[..n]);
-    };
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut body = raw[split + 4..].to_vec();
-    let length = head.lines().find_map(|l| {
-        l.strip_prefix("content-length:")
-            .and_then(|v| v.trim().parse::<usize>().ok())
-    });
-    let chunked = head.contains("transfer-encoding: chunked");
-    loop {
-        let complete = match length {
-            Some(n) => body.len() >= n,
-            None if chunked => body.ends_with(b"0\r\n\r\n"),
-            None => false,
-        };
-        if complete {
-            break;
-        }
-        let n = s.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&buf[..n]);
-    }
-    if chunked {
-        body = dechunk(&body);
-    }
-    Ok((status, body))
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(nl) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = nl + 2;
-        out.extend_from_slice(&b[start..(start + size).min(b.len())]);
-        b = &b[(start + size + 2).min(b.len())..];
-    }
-    out
+    e2e::http(port, method, path, &head, payload.as_bytes()).map(|(status, _, body)| (status, body))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +115,7 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 
 /// `strata serve` with the dashboard, on a free port; killed on drop.
 struct Server {
-    child: Child,
+    daemon: Daemon,
     port: u16,
 }
 
@@ -220,31 +158,42 @@ impl Server {
         Server::spawn(store, cmd, port)
     }
 
-    /// The debug binary copied into an empty directory and started there, with no
-    /// `--web-dir`: it must serve the dashboard built into it.
+    /// A `strata` binary copied into an empty directory and started there, with no
+    /// `--web-dir`: it must serve the dashboard built into it. The binary is
+    /// `$STRATA_COPIED_BIN` when set (`just check-release-binary` sets it to the release
+    /// build, the one the issue names), else the debug binary that `just test` builds: the
+    /// embedding is the same in both profiles (`server/build.rs` embeds `web/dist` in every
+    /// build), so the debug copy proves what a copied release binary does.
     fn start_copied(store: &Store) -> Server {
         let dist = web_dist();
-        let bin = strata_bin();
-        // The dashboard is embedded when the binary is built: one built before `web/dist`
-        // (this test run may just have built it) is built again, as `just test` orders it.
         let modified =
             |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).unwrap();
-        if modified(&bin) < modified(&dist.join("index.html")) {
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let out = Command::new(cargo)
-                .args(["build", "-p", "strata"])
-                .current_dir(workspace_root())
-                .output()
-                .expect("run cargo build");
-            assert!(
-                out.status.success(),
-                "cargo build -p strata:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        let bin = match std::env::var_os("STRATA_COPIED_BIN") {
+            Some(bin) => PathBuf::from(bin),
+            None => {
+                let bin = strata_bin();
+                // The dashboard is embedded when the binary is built: one built before
+                // `web/dist` (this test run may just have built it) is built again, as
+                // `just test` orders it.
+                if modified(&bin) < modified(&dist.join("index.html")) {
+                    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+                    let out = Command::new(cargo)
+                        .args(["build", "-p", "strata"])
+                        .current_dir(workspace_root())
+                        .output()
+                        .expect("run cargo build");
+                    assert!(
+                        out.status.success(),
+                        "cargo build -p strata:\n{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                bin
+            }
+        };
         assert!(
             modified(&bin) >= modified(&dist.join("index.html")),
-            "{} is older than web/dist after building it",
+            "{} is older than web/dist: build it again",
             bin.display()
         );
         let dir = store.scratch().join("elsewhere");
@@ -265,26 +214,12 @@ impl Server {
 
     fn spawn(store: &Store, mut cmd: Command, port: u16) -> Server {
         let log = std::fs::File::create(store.scratch().join("serve.log")).unwrap();
-        let child = cmd
-            .stdin(Stdio::null())
+        cmd.stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("spawn strata serve");
-        let mut s = Server { child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok((200, _)) = http(port, "GET", "/_ping", None, &[]) {
-                return s;
-            }
-            if let Some(st) = s.child.try_wait().unwrap() {
-                panic!("strata serve exited early: {st}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "strata serve did not answer /_ping on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+            .stderr(log);
+        Server {
+            daemon: Daemon::spawn(store, cmd, port),
+            port,
         }
     }
 
@@ -293,21 +228,7 @@ impl Server {
     }
 
     fn get_json(&self, path: &str) -> Value {
-        let (status, body) = http(self.port, "GET", path, None, &[]).unwrap();
-        assert_eq!(
-            status,
-            200,
-            "GET {path}: {}",
-            String::from_utf8_lossy(&body)
-        );
-        serde_json::from_slice(&body).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.daemon.api(path)
     }
 }
 

@@ -3,268 +3,12 @@
 //! left, through a second front door: `strata --root <same dir>` run beside the server, and
 //! the dashboard's `GET /api/images`.
 
-use e2e::{
-    busybox_rootfs, human_size, require, short, strata_bin, table_rows, tar_of, Output, Store,
-};
+use e2e::{busybox_rootfs, human_size, require, short, table_rows, tar_of, Daemon, Output, Store};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const DOCKER: &str = "/usr/local/bin/docker";
-
-/// Status, lowercased headers and (de-chunked) body of one HTTP exchange.
-type HttpReply = (u16, Vec<(String, String)>, Vec<u8>);
-
-/// `strata serve` on a free loopback port over a store; killed on drop.
-struct Daemon {
-    child: Child,
-    port: u16,
-    config: PathBuf,
-}
-
-impl Daemon {
-    fn start(store: &Store) -> Daemon {
-        Daemon::start_with_env(store, &[])
-    }
-
-    /// [`start`](Daemon::start) with extra environment for the server.
-    fn start_with_env(store: &Store, env: &[(&str, &std::ffi::OsStr)]) -> Daemon {
-        require(DOCKER);
-        let _ = strata_bin();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let listen = format!("127.0.0.1:{port}");
-        let child = store
-            .command(&[
-                "serve",
-                "--listen",
-                &listen,
-                "--web-dir",
-                "/nonexistent/web",
-            ])
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn strata serve");
-        let config = store.scratch().join("docker-config");
-        std::fs::create_dir_all(&config).unwrap();
-        let mut d = Daemon {
-            child,
-            port,
-            config,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok((200, _, body)) = d.try_http("GET", "/_ping") {
-                assert_eq!(body, b"OK");
-                return d;
-            }
-            if let Some(st) = d.child.try_wait().unwrap() {
-                panic!("strata serve exited early: {st}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "strata serve did not answer /_ping on {listen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn host(&self) -> String {
-        format!("tcp://127.0.0.1:{}", self.port)
-    }
-
-    /// A `docker` command aimed at this server, with its own empty client config.
-    fn docker_cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(DOCKER);
-        c.args(args)
-            .env("DOCKER_HOST", self.host())
-            .env("DOCKER_CONFIG", &self.config)
-            .env_remove("DOCKER_CONTEXT")
-            .env_remove("DOCKER_API_VERSION")
-            .env_remove("DOCKER_TLS_VERIFY")
-            .env_remove("DOCKER_CERT_PATH");
-        c
-    }
-
-    fn docker(&self, args: &[&str]) -> Output {
-        let out = self
-            .docker_cmd(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run docker");
-        Output {
-            status: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Runs docker; panics unless it exits 0; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.docker(args);
-        assert_eq!(
-            o.status,
-            0,
-            "`docker {}` failed (exit {}):\nstdout:\n{}\nstderr:\n{}",
-            args.join(" "),
-            o.status,
-            o.stdout,
-            o.stderr
-        );
-        o.stdout
-    }
-
-    /// Runs docker expecting failure; returns its stderr.
-    fn fail(&self, args: &[&str]) -> String {
-        let o = self.docker(args);
-        assert_ne!(
-            o.status,
-            0,
-            "`docker {}` unexpectedly succeeded:\n{}",
-            args.join(" "),
-            o.stdout
-        );
-        o.stderr
-    }
-
-    /// Runs docker with `input` on stdin.
-    fn ok_stdin(&self, args: &[&str], input: Vec<u8>) -> String {
-        let mut child = self
-            .docker_cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let w = std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-        let out = child.wait_with_output().unwrap();
-        w.join().unwrap();
-        assert!(
-            out.status.success(),
-            "`docker {}` failed:\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs docker; returns raw stdout bytes.
-    fn ok_bytes(&self, args: &[&str]) -> Vec<u8> {
-        let out = self.docker_cmd(args).stdin(Stdio::null()).output().unwrap();
-        assert!(
-            out.status.success(),
-            "`docker {}` failed:\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-
-    /// One HTTP/1.1 exchange (`Connection: close`), chunked bodies decoded.
-    fn try_http(&self, method: &str, path: &str) -> std::io::Result<HttpReply> {
-        self.try_http_with(method, path, "")
-    }
-
-    /// [`try_http`](Daemon::try_http) with extra header lines (each ending in `\r\n`).
-    fn try_http_with(&self, method: &str, path: &str, headers: &str) -> std::io::Result<HttpReply> {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
-        s.set_read_timeout(Some(Duration::from_secs(60)))?;
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{headers}Connection: close\r\n\r\n",
-            self.port
-        )?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw)?;
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or_else(|| std::io::Error::other("no header end"))?;
-        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-        let mut body = raw[split + 4..].to_vec();
-        let mut lines = head.split("\r\n");
-        let status: u16 = lines
-            .next()
-            .unwrap()
-            .split(' ')
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        if headers
-            .iter()
-            .any(|(k, v)| k == "transfer-encoding" && v == "chunked")
-        {
-            let mut out = Vec::new();
-            let mut rest = body.as_slice();
-            loop {
-                let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-                let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap().trim(), 16)
-                    .unwrap();
-                if n == 0 {
-                    break;
-                }
-                out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
-                rest = &rest[nl + 2 + n + 2..];
-            }
-            body = out;
-        }
-        Ok((status, headers, body))
-    }
-
-    /// `GET path` as JSON, expecting 200.
-    fn api(&self, path: &str) -> Value {
-        let (status, _, body) = self.try_http("GET", path).unwrap();
-        assert_eq!(
-            status,
-            200,
-            "GET {path}: {}",
-            String::from_utf8_lossy(&body)
-        );
-        serde_json::from_slice(&body).unwrap()
-    }
-
-    /// `repo_tags` of every image the dashboard lists, sorted.
-    fn api_tags(&self) -> Vec<String> {
-        let mut tags: Vec<String> = self
-            .api("/api/images")
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|i| {
-                i["repo_tags"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|t| t.as_str().unwrap().to_string())
-            })
-            .collect();
-        tags.sort();
-        tags
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `strata images` (the second front door) as sorted `repo:tag id12` lines.
 fn strata_images(store: &Store) -> Vec<String> {
@@ -1313,32 +1057,6 @@ fn docker_run_detached_logs_pause_stop_wait_restart() {
     assert!(d.ok(&["ps", "-a", "-q"]).is_empty());
 }
 
-/// Runs `docker ARGS` (aimed at `d`) inside a real pseudo-terminal (`script`) of 33x99,
-/// typing each input after a pause; returns what the terminal showed and the exit code.
-fn docker_in_terminal(d: &Daemon, args: &str, inputs: &[&str]) -> (String, i32) {
-    require("script");
-    let mut feed = String::from("sleep 2; ");
-    for i in inputs {
-        feed.push_str(&format!("printf '{i}'; sleep 1; "));
-    }
-    feed.push_str("sleep 2");
-    let cmd = format!(
-        "({feed}) | timeout 60 script -qec 'stty rows 33 cols 99; {DOCKER} {args}' /dev/null"
-    );
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(&cmd)
-        .env("DOCKER_HOST", d.host())
-        .env("DOCKER_CONFIG", &d.config)
-        .env_remove("DOCKER_CONTEXT")
-        .output()
-        .unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
-        out.status.code().unwrap_or(-1),
-    )
-}
-
 /// Runs docker with `input` on stdin; its output.
 fn docker_with_stdin(d: &Daemon, args: &[&str], input: &[u8]) -> Output {
     e2e::run_with_stdin(d.docker_cmd(args), input)
@@ -1537,8 +1255,7 @@ fn docker_run_it_in_a_terminal_detaches_and_attaches() {
     test_support::require("runc");
     let (_store, d, tar) = setup();
     import(&d, &tar, "busybox:latest");
-    let (screen, code) = docker_in_terminal(
-        &d,
+    let (screen, code) = d.in_terminal(
         "run -it --name shell busybox sh",
         &["echo $((6*7))\\n", "stty size\\n", "\\020\\021"],
     );
@@ -1547,11 +1264,10 @@ fn docker_run_it_in_a_terminal_detaches_and_attaches() {
     assert!(screen.contains("\n33 99\n"), "{screen}");
     let ps = d.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.starts_with("shell Up "), "detached, still running: {ps}");
-    let (screen, code) =
-        docker_in_terminal(&d, "exec -it shell sh", &["stty size\\n", "exit 6\\n"]);
+    let (screen, code) = d.in_terminal("exec -it shell sh", &["stty size\\n", "exit 6\\n"]);
     assert_eq!(code, 6, "{screen}");
     assert!(screen.contains("\n33 99\n"), "{screen}");
-    let (screen, code) = docker_in_terminal(&d, "attach shell", &["echo back\\n", "exit 3\\n"]);
+    let (screen, code) = d.in_terminal("attach shell", &["echo back\\n", "exit 3\\n"]);
     assert_eq!(code, 3, "{screen}");
     assert!(screen.contains("\nback\n"), "{screen}");
     let ps = d.ok(&["ps", "-a", "--format", "{{.Status}}"]);

@@ -80,30 +80,13 @@ impl Strata {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert_eq!(
-            o.status,
-            0,
-            "`strata {}` failed (exit {}):\nstdout:\n{}\nstderr:\n{}",
-            args.join(" "),
-            o.status,
-            o.stdout,
-            o.stderr
-        );
-        o.stdout
+        self.run(args)
+            .expect_ok(&format!("strata {}", args.join(" ")))
     }
 
     fn fail(&self, args: &[&str]) -> Output {
-        let o = self.run(args);
-        assert_ne!(
-            o.status,
-            0,
-            "`strata {}` unexpectedly succeeded:\nstdout:\n{}\nstderr:\n{}",
-            args.join(" "),
-            o.stdout,
-            o.stderr
-        );
-        o
+        self.run(args)
+            .expect_failure(&format!("strata {}", args.join(" ")))
     }
 
     /// `images --no-trunc -q`, one ID per line, deduplicated.

@@ -1,7 +1,7 @@
 //! Issue #13 through the real CLI: containers that run (runc, a busybox image), their logs,
 //! lifecycle, exit codes, and the writable layer a process changed read by `diff`/`commit`.
 
-use e2e::{require, until, Store};
+use e2e::{until, Daemon, Store};
 use std::time::{Duration, Instant};
 
 fn bb_store() -> Store {
@@ -277,28 +277,14 @@ fn exec_runs_in_the_container_with_its_identity_rules() {
     s.ok(&["rm", "-f", "keeper"]);
 }
 
-/// Runs `strata ARGS` inside a real pseudo-terminal (`script`) of `rows`x`cols`, typing each
-/// input after a pause; returns what the terminal showed and the exit code.
+/// Runs `strata ARGS` on `s` inside a real pseudo-terminal ([`e2e::in_terminal`]).
 fn in_terminal(s: &Store, args: &str, inputs: &[&str]) -> (String, i32) {
-    require("script");
-    let mut feed = String::from("sleep 1; ");
-    for i in inputs {
-        feed.push_str(&format!("printf '{i}'; sleep 0.7; "));
-    }
-    feed.push_str("sleep 1");
-    let cmd = format!(
-        "({feed}) | script -qec 'stty rows 33 cols 99; {} --root {} {args}' /dev/null",
-        e2e::strata_bin().display(),
-        s.root().display()
-    );
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&cmd)
-        .output()
-        .unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
-        out.status.code().unwrap_or(-1),
+    let strata = e2e::strata_bin();
+    e2e::in_terminal(
+        &format!("{} --root {} {args}", strata.display(), s.root().display()),
+        &[],
+        inputs,
+        Duration::from_millis(700),
     )
 }
 
@@ -482,96 +468,37 @@ fn seed_003_interactive_changes_committed_and_run() {
     );
 }
 
-/// A `strata serve` on a free loopback port, answering `/_ping`.
-fn serve(s: &Store) -> (std::process::Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = s
-        .command(&[
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--web-dir",
-            "/nonexistent/web",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    until("the server", || {
-        use std::io::{Read, Write};
-        let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-            return false;
-        };
-        let _ = c.write_all(b"GET /_ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-        let mut r = String::new();
-        let _ = c.read_to_string(&mut r);
-        r.starts_with("HTTP/1.0 200") || r.starts_with("HTTP/1.1 200")
-    });
-    (child, port)
-}
-
-fn docker(port: u16, config: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("/usr/local/bin/docker")
-        .args(args)
-        .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
-        .env("DOCKER_CONFIG", config)
-        .env_remove("DOCKER_CONTEXT")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// SIGKILL of the server while a container runs: the process and its monitor go on (its log
 /// keeps growing), and a new server lists it `Up` and serves its logs.
 #[test]
 fn sigkill_of_the_server_keeps_the_container_running() {
-    require("/usr/local/bin/docker");
     let s = bb_store();
-    let config = s.scratch().join("docker-config");
-    std::fs::create_dir_all(&config).unwrap();
-    let (mut a, port) = serve(&s);
-    let id = docker(
-        port,
-        &config,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "keep",
-            "busybox",
-            "sh",
-            "-c",
-            "echo one; sleep 1; echo two; sleep 300",
-        ],
-    );
-    a.kill().unwrap();
-    a.wait().unwrap();
+    let mut a = Daemon::start(&s);
+    let id = a.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "keep",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; sleep 1; echo two; sleep 300",
+    ]);
+    a.kill();
     let dir = s.root().join("containers").join(id.trim());
     let st: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
     let pid = st["pid"].as_i64().unwrap();
-    let (mut b, port) = serve(&s);
+    let mut b = Daemon::start(&s);
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
-    let ps = docker(port, &config, &["ps", "--format", "{{.Names}} {{.Status}}"]);
+    let ps = b.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.starts_with("keep Up "), "{ps}");
     until("the line written after the server died", || {
-        docker(port, &config, &["logs", "keep"]) == "one\ntwo\n"
+        b.ok(&["logs", "keep"]) == "one\ntwo\n"
     });
-    docker(port, &config, &["stop", "-t", "0", "keep"]);
-    assert_eq!(docker(port, &config, &["wait", "keep"]), "137\n");
-    b.kill().unwrap();
-    b.wait().unwrap();
+    b.ok(&["stop", "-t", "0", "keep"]);
+    assert_eq!(b.ok(&["wait", "keep"]), "137\n");
+    b.kill();
 }
 
 #[test]

@@ -1,90 +1,17 @@
 //! The server under concurrent clients, and its live event stream, against a real registry.
 
-use e2e::registry::{free_port, Registry};
-use e2e::{busybox_rootfs, require, strata_bin, tar_of, Store};
-use std::io::{BufRead, BufReader, Read, Write};
+use e2e::registry::Registry;
+use e2e::{busybox_rootfs, require, tar_of, Daemon, Store, DOCKER};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const DOCKER: &str = "/usr/local/bin/docker";
-
-fn wait_for(port: u16, path: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            let _ = write!(
-                s,
-                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-            );
-            let mut out = String::new();
-            let _ = s.read_to_string(&mut out);
-            if out.starts_with("HTTP/1.1 200") {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nothing answered {path} on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A process killed on drop.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(store: &Store) -> (Proc, u16) {
-    let _ = strata_bin();
-    let port = free_port();
-    let child = store
-        .command(&[
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--web-dir",
-            "/nonexistent",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let p = Proc(child);
-    wait_for(port, "/_ping");
-    (p, port)
-}
-
-/// One HTTP exchange (body read to the end); status and body.
+/// One HTTP exchange with a JSON (or empty) body; status and body.
 fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (
-        status,
-        text.split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default(),
-    )
+    e2e::http_text(port, method, path, "", body.as_bytes())
 }
 
 /// Builds a small image in its own store and pushes it to the registry as `name`.
@@ -141,7 +68,8 @@ fn store_with_busybox() -> Store {
 fn cli_changes_show_in_the_server_event_stream() {
     // imported before the server starts: not replayed
     let s = store_with_busybox();
-    let (_srv, port) = serve(&s);
+    let srv = Daemon::start(&s);
+    let port = srv.port;
     let rx = sse_events(port);
 
     s.ok(&["tag", "bb:1", "bb:cli"]);
@@ -189,25 +117,13 @@ fn event_stream_shows_tag_rmi_and_pull_with_layer_progress() {
     let remote = format!("127.0.0.1:{rport}/ev:1");
     push_image(&remote, "events");
     let s = store_with_busybox();
-    let (_srv, port) = serve(&s);
+    let srv = Daemon::start(&s);
+    let port = srv.port;
 
     // subscribe to the dashboard's SSE stream
     let rx = sse_events(port);
 
-    let docker = |args: &[&str]| {
-        let o = Command::new(DOCKER)
-            .args(args)
-            .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
-            .env("DOCKER_CONFIG", s.scratch().join("docker-config"))
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "docker {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
+    let docker = |args: &[&str]| srv.ok(args);
     docker(&["tag", "bb:1", "bb:ev"]);
     docker(&["rmi", "bb:ev"]);
     let pulled = docker(&["pull", &remote]);
@@ -289,7 +205,8 @@ fn event_stream_shows_tag_rmi_and_pull_with_layer_progress() {
 /// Runs `n` clients at once, each doing pull, tag, create+commit and rmi on overlapping names.
 fn round(round: usize, rport: u16) {
     let s = Store::new();
-    let (_srv, port) = serve(&s);
+    let srv = Daemon::start(&s);
+    let port = srv.port;
     let base = format!("127.0.0.1:{rport}/base");
     let n = 50;
     let handles: Vec<_> = (0..n)
@@ -397,47 +314,10 @@ fn docker_cli_pull_push_search_and_login_through_the_server() {
         format!("[registry]\nsearch = [\"127.0.0.1:{port_r}\"]\n"),
     )
     .unwrap();
-    let port = free_port();
-    let _srv = Proc(
-        s.command(&[
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--web-dir",
-            "/nonexistent",
-        ])
-        .env("STRATA_CONFIG", &strata_cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap(),
-    );
-    wait_for(port, "/_ping");
-    let client_cfg = s.scratch().join("docker-config");
+    let srv = Daemon::start_with_env(&s, &[("STRATA_CONFIG", strata_cfg.as_os_str())]);
     let docker = |args: &[&str], stdin: Option<&str>| {
-        let mut c = Command::new(DOCKER);
-        c.args(args)
-            .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
-            .env("DOCKER_CONFIG", &client_cfg)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        let o = child.wait_with_output().unwrap();
-        (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
+        let o = e2e::run_with_stdin(srv.docker_cmd(args), stdin.unwrap_or("").as_bytes());
+        (o.status, o.stdout, o.stderr)
     };
     let remote = format!("127.0.0.1:{port_r}/bb:1");
     assert_eq!(docker(&["tag", "bb:1", &remote], None).0, 0);

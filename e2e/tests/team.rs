@@ -1,84 +1,21 @@
 //! Team mode (`strata serve --auth`): tokens, roles and the audit log, through raw HTTP and the
 //! real docker CLI (which sends the token from its config's `HttpHeaders`).
 
-use e2e::{busybox_rootfs, require, strata_bin, tar_of, Store};
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use e2e::{busybox_rootfs, require, tar_of, Daemon, Store, DOCKER};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-const DOCKER: &str = "/usr/local/bin/docker";
-
-struct Daemon {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One HTTP/1.1 exchange; returns the status and the body.
+/// One HTTP/1.1 exchange with a JSON body and, given a token, its bearer header; returns
+/// the status and the body.
 fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    e2e::http_text(port, method, path, &auth, body)
 }
 
+/// `strata serve --auth`.
 fn start(store: &Store) -> Daemon {
-    let _ = strata_bin();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = store
-        .command(&[
-            "serve",
-            "--auth",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--web-dir",
-            "/nonexistent",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let d = Daemon { child, port };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err()
-        || http(port, "GET", "/_ping", None, b"").0 != 200
-    {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    d
+    Daemon::start_with(store, &["--auth"], &[])
 }
 
 /// The docker CLI with a client config that sends `token`.
@@ -89,9 +26,8 @@ fn docker(d: &Daemon, config: &Path, token: &str, args: &[&str]) -> (i32, String
         format!(r#"{{"HttpHeaders":{{"Authorization":"Bearer {token}"}}}}"#),
     )
     .unwrap();
-    let o = Command::new(DOCKER)
-        .args(args)
-        .env("DOCKER_HOST", format!("tcp://127.0.0.1:{}", d.port))
+    let o = d
+        .docker_cmd(args)
         .env("DOCKER_CONFIG", config)
         .output()
         .unwrap();

@@ -17,7 +17,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -89,21 +89,13 @@ impl Hub {
 
 /// Docker's `events.Message` for an engine event.
 fn docker_message(e: &engine::Event) -> Value {
-    let secs = e.time_nano.div_euclid(1_000_000_000) as i64;
-    let mut m = json!({
-        "status": e.action,
-        "id": e.id,
-        "Type": e.kind,
-        "Action": e.action,
-        "Actor": { "ID": e.id, "Attributes": e.attributes },
-        "scope": "local",
-        "time": secs,
-        "timeNano": e.time_nano as i64,
-    });
-    if let Some(from) = e.attributes.get("image") {
-        m["from"] = json!(from);
-    }
-    m
+    docker_api::event_message(&docker_api::EventFacts {
+        kind: &e.kind,
+        action: &e.action,
+        id: &e.id,
+        attributes: &e.attributes,
+        time_nano: e.time_nano,
+    })
 }
 
 /// `since`/`until` of `GET /events`: unix seconds with optional fraction, or RFC 3339.
@@ -310,18 +302,12 @@ mod tests {
     }
 
     #[test]
-    fn message_shape() {
+    fn message_is_docker_apis() {
         let e = engine::Event::new("image", "tag", "sha256:ab").with("name", "bb:2");
         let m = docker_message(&e);
         assert_eq!(m["Type"], "image");
-        assert_eq!(m["Action"], "tag");
-        assert_eq!(m["Actor"]["ID"], "sha256:ab");
         assert_eq!(m["Actor"]["Attributes"]["name"], "bb:2");
-        assert_eq!(m["scope"], "local");
-        assert_eq!(
-            m["time"].as_i64().unwrap(),
-            m["timeNano"].as_i64().unwrap() / 1_000_000_000
-        );
+        assert_eq!(m["timeNano"].as_i64().unwrap() as i128, e.time_nano);
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! moby's `ImageInspect`.
+//! moby's image shapes: `ImageInspect`, `ImageSummary`, history rows, the delete and prune
+//! reports and the images part of `system df`.
 
+use image_store::{DiskUsage, ImageSummary, RmiEvent};
 use oci_model::{Digest, ImageConfig};
 use serde_json::{json, Value};
 
@@ -68,4 +70,157 @@ pub fn image_inspect(d: &ImageFacts<'_>) -> Value {
     );
     m.insert("Metadata".into(), json!({}));
     v
+}
+
+/// moby's `ImageSummary` (API ≥ 1.44 shape) for `GET /images/json`: `Containers` and
+/// `SharedSize` are -1 unless the client asked for them (`shared-size`).
+pub fn image_summary(s: &ImageSummary, with_shared: bool) -> Value {
+    json!({
+        "Containers": if with_shared { s.containers as i64 } else { -1 },
+        "Created": s.created,
+        "Id": s.id.to_string(),
+        "Labels": if s.labels.is_empty() { Value::Null } else { json!(s.labels) },
+        "ParentId": s.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+        "RepoDigests": s.repo_digests,
+        "RepoTags": s.repo_tags,
+        "SharedSize": if with_shared { s.shared_size as i64 } else { -1 },
+        "Size": s.size,
+    })
+}
+
+/// moby's `ImageDeleteResponseItem`s: `[{"Untagged": ref}, {"Deleted": id}, …]`, the body of
+/// `DELETE /images/{name}`.
+pub fn image_delete_items(events: &[RmiEvent]) -> Value {
+    Value::Array(
+        events
+            .iter()
+            .map(|e| match e {
+                RmiEvent::Untagged(r) => json!({ "Untagged": r }),
+                RmiEvent::Deleted(d) => json!({ "Deleted": d.to_string() }),
+            })
+            .collect(),
+    )
+}
+
+/// moby's `ImagesPruneReport`: `ImagesDeleted` (null when nothing went) and
+/// `SpaceReclaimed` in bytes.
+pub fn images_prune_report(events: &[RmiEvent], bytes_freed: u64) -> Value {
+    let deleted = if events.is_empty() {
+        Value::Null
+    } else {
+        image_delete_items(events)
+    };
+    json!({ "ImagesDeleted": deleted, "SpaceReclaimed": bytes_freed })
+}
+
+/// moby's `DiskUsage` for `GET /system/df`: the images part from the store's `system df`,
+/// the containers as their summaries (with sizes), no volumes, no build cache.
+pub fn disk_usage(du: &DiskUsage, containers: Vec<Value>) -> Value {
+    let images: Vec<Value> = du
+        .images
+        .iter()
+        .map(|i| {
+            json!({
+                "Containers": i.containers, "Created": i.created, "Id": i.id.to_string(), "Labels": Value::Null,
+                "ParentId": "", "RepoDigests": [], "RepoTags": i.repo_tags, "SharedSize": i.shared_size,
+                "Size": i.size,
+            })
+        })
+        .collect();
+    json!({ "LayersSize": du.layers_size, "Images": images, "Containers": containers, "Volumes": [], "BuildCache": [] })
+}
+
+/// One row of `docker history`, as the engine knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryFacts<'a> {
+    /// The local image of this step (`None`: `<missing>`).
+    pub id: Option<&'a Digest>,
+    /// Unix seconds.
+    pub created: i64,
+    /// The command.
+    pub created_by: &'a str,
+    /// Familiar tags of `id`.
+    pub tags: &'a [String],
+    /// Layer bytes (0 for metadata-only steps).
+    pub size: u64,
+    /// Comment.
+    pub comment: &'a str,
+}
+
+/// moby's `HistoryResponseItem`, the rows of `GET /images/{name}/history`.
+pub fn history_item(h: &HistoryFacts<'_>) -> Value {
+    json!({
+        "Id": h.id.map(|d| d.to_string()).unwrap_or_else(|| "<missing>".into()),
+        "Created": h.created, "CreatedBy": h.created_by,
+        "Tags": if h.tags.is_empty() { Value::Null } else { json!(h.tags) },
+        "Size": h.size, "Comment": h.comment,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Value {
+        serde_json::from_str(s).expect("JSON")
+    }
+
+    fn digest(c: char) -> Digest {
+        format!("sha256:{}", c.to_string().repeat(64))
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn delete_items_and_prune_report() {
+        let events = [
+            RmiEvent::Untagged("bb:1".into()),
+            RmiEvent::Deleted(digest('b')),
+        ];
+        let b = "b".repeat(64);
+        assert_eq!(
+            image_delete_items(&events),
+            parse(&format!(
+                r#"[{{"Untagged":"bb:1"}},{{"Deleted":"sha256:{b}"}}]"#
+            ))
+        );
+        assert_eq!(
+            images_prune_report(&events, 42),
+            parse(&format!(
+                r#"{{"ImagesDeleted":[{{"Untagged":"bb:1"}},{{"Deleted":"sha256:{b}"}}],"SpaceReclaimed":42}}"#
+            ))
+        );
+        assert_eq!(
+            images_prune_report(&[], 0),
+            parse(r#"{"ImagesDeleted":null,"SpaceReclaimed":0}"#)
+        );
+    }
+
+    #[test]
+    fn summary_hides_shared_facts_unless_asked() {
+        let s = ImageSummary {
+            id: digest('a'),
+            parent: None,
+            repo_tags: vec!["bb:1".into()],
+            repo_digests: vec![],
+            created: 7,
+            size: 10,
+            shared_size: 4,
+            unique_size: 6,
+            containers: 2,
+            labels: Default::default(),
+        };
+        let v = image_summary(&s, false);
+        assert_eq!(
+            (v["Containers"].as_i64(), v["SharedSize"].as_i64()),
+            (Some(-1), Some(-1))
+        );
+        assert_eq!(v["Labels"], Value::Null);
+        let v = image_summary(&s, true);
+        assert_eq!(
+            (v["Containers"].as_i64(), v["SharedSize"].as_i64()),
+            (Some(2), Some(4))
+        );
+        assert_eq!(v["ParentId"], "");
+    }
 }

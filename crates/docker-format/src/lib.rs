@@ -17,4 +17,4 @@ pub use human::{
 };
 pub use table::Table;
 pub use template::{Format, FormatError, Row};
-pub use timestamp::{go_duration, parse_timestamp, parse_timestamp_nanos};
+pub use timestamp::{go_duration, parse_timestamp, parse_timestamp_nanos, rfc3339};

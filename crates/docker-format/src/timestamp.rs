@@ -127,6 +127,14 @@ pub fn parse_timestamp(v: &str, now: i64) -> Result<i64, String> {
     ))
 }
 
+/// `time.Unix(t, 0).Format(time.RFC3339)` in UTC (empty for a time out of range).
+pub fn rfc3339(t: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

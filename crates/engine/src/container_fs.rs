@@ -254,8 +254,9 @@ impl Engine {
         write_union_tar(&union, &dirs, Some(&p), rename.as_ref(), w)
     }
 
-    /// `stat` of `path` in the container's merged view (what `HEAD …/archive` reports and
-    /// `PUT /api/containers/{id}/files` checks); `None` when absent.
+    /// `stat` of `path` in the container's merged view (what `HEAD …/archive` reports,
+    /// `PUT /api/containers/{id}/files` checks and `cp` into a container decides by); `None`
+    /// when absent.
     pub fn container_path_stat(&self, input: &str, path: &str) -> Result<Option<PathStat>> {
         let c = self.container(input)?;
         let p = user_path(path)?;
@@ -357,14 +358,6 @@ impl Engine {
             rw,
             root_fs: rw + image,
         })
-    }
-
-    /// What the merged view shows at `path`: `None` when absent, else whether it is a directory.
-    pub fn container_stat(&self, input: &str, path: &str) -> Result<Option<bool>> {
-        let c = self.container(input)?;
-        let p = user_path(path)?;
-        let (merged, _) = self.unions(&c)?;
-        Ok(merged.get(&p).map(|e| e.entry.is_dir()))
     }
 }
 

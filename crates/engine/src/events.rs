@@ -2,30 +2,26 @@
 //! commit, container create/destroy, pull progress) as one [`Event`], delivered to every
 //! subscriber. The server turns them into Docker's `/events` and the dashboard's SSE stream.
 
-use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Mutex;
 
-/// One change, in Docker's `events` vocabulary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One change the engine made, as a plain fact; `docker_api::event_message` renders it as
+/// Docker's `events.Message`, the server's dashboard stream as its own DTO.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// `image`, `container` or `layer`.
-    #[serde(rename = "Type")]
     pub kind: String,
     /// `tag`, `untag`, `delete`, `import`, `load`, `pull`, `push`, `create`, `destroy`,
     /// `commit`, `progress`.
-    #[serde(rename = "Action")]
     pub action: String,
     /// The object: an image ID, a reference, a container ID or a layer digest.
-    #[serde(rename = "ID")]
     pub id: String,
     /// Extra facts (`name`, progress counters…).
-    #[serde(rename = "Attributes")]
     pub attributes: BTreeMap<String, String>,
     /// Unix nanoseconds.
-    #[serde(rename = "timeNano")]
     pub time_nano: i128,
 }
 
@@ -46,6 +42,53 @@ impl Event {
         self.attributes.insert(key.into(), value.into());
         self
     }
+}
+
+/// An event as a row of the store's event log: a JSON object with the keys `type`, `action`,
+/// `id`, `attributes` and `time_nano`.
+fn to_row(e: &Event) -> String {
+    let mut m = Map::new();
+    m.insert("type".into(), Value::from(e.kind.as_str()));
+    m.insert("action".into(), Value::from(e.action.as_str()));
+    m.insert("id".into(), Value::from(e.id.as_str()));
+    m.insert(
+        "attributes".into(),
+        Value::Object(
+            e.attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .collect(),
+        ),
+    );
+    m.insert("time_nano".into(), Value::from(e.time_nano as i64));
+    Value::Object(m).to_string()
+}
+
+/// Reads a row of the event log back. Keys are compared without case and underscores, so
+/// rows written before the log had its own format (capitalised keys, the time in camel case)
+/// read the same; a row that is not an event is `None`.
+fn from_row(body: &str) -> Option<Event> {
+    let Ok(Value::Object(m)) = serde_json::from_str::<Value>(body) else {
+        return None;
+    };
+    let m: BTreeMap<String, Value> = m
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase().replace('_', ""), v))
+        .collect();
+    let text = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+    Some(Event {
+        kind: text("type")?,
+        action: text("action")?,
+        id: text("id")?,
+        attributes: match m.get("attributes") {
+            Some(Value::Object(a)) => a
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
+            _ => BTreeMap::new(),
+        },
+        time_nano: m.get("timenano")?.as_i64()? as i128,
+    })
 }
 
 /// Subscribers; a subscriber whose receiver is gone is dropped on the next send.
@@ -96,10 +139,7 @@ impl Log {
     /// Records `events` as this process's. Best effort: an event that cannot be recorded is
     /// still delivered in this process.
     pub(crate) fn append(&mut self, root: &Path, events: &[&Event]) {
-        let bodies: Vec<String> = events
-            .iter()
-            .filter_map(|e| serde_json::to_string(e).ok())
-            .collect();
+        let bodies: Vec<String> = events.iter().map(|e| to_row(e)).collect();
         if let Ok(db) = self.db(root) {
             let _ = db.append_events(std::process::id(), &bodies);
         }
@@ -121,7 +161,24 @@ impl Log {
         Ok(rows
             .into_iter()
             .filter(|(_, pid, _)| *pid != me)
-            .filter_map(|(_, _, body)| serde_json::from_str(&body).ok())
+            .filter_map(|(_, _, body)| from_row(&body))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_reads_back_as_the_event() {
+        let e = Event::new("container", "start", "abc")
+            .with("image", "busybox")
+            .with("name", "x");
+        let row = to_row(&e);
+        assert!(row.contains(r#""time_nano":"#), "{row}");
+        assert_eq!(from_row(&row), Some(e));
+        assert_eq!(from_row("{}"), None);
+        assert_eq!(from_row("not json"), None);
     }
 }

@@ -17,8 +17,8 @@
 //! checks; entries it skips (names of the root) are printed as warnings once the load commits.
 
 use crate::import::{source_of, unix_of};
-use crate::save::ArchiveItem;
 use crate::{Engine, EngineError, Result};
+use docker_api::ArchiveItem;
 use image_ref::Reference;
 use image_store::{ImageRecord, LayerRecord};
 use metadata_db::LayerSource;

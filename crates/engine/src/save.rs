@@ -2,31 +2,13 @@
 //! `repositories`), which `docker load`, `skopeo` (`docker-archive:`) and this store's `load` read.
 
 use crate::{Engine, EngineError, Result};
+use docker_api::ArchiveItem;
 use image_ref::{AnyReference, Reference};
 use image_store::StoreView;
 use oci_model::{media_types, Descriptor, Digest, ImageConfig, Index, Manifest};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-
-/// One item of a Docker archive's `manifest.json`.
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub(crate) struct ArchiveItem {
-    #[serde(rename = "Config")]
-    pub config: String,
-    #[serde(rename = "RepoTags")]
-    pub repo_tags: Option<Vec<String>>,
-    #[serde(rename = "Layers")]
-    pub layers: Vec<String>,
-    #[serde(rename = "Parent", default, skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
-    #[serde(
-        rename = "LayerSources",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub layer_sources: Option<BTreeMap<String, Descriptor>>,
-}
 
 enum Content {
     Blob(Digest),

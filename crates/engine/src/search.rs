@@ -5,16 +5,16 @@ use crate::{Engine, EngineError, Result};
 use registry_client::Repo;
 
 /// One `search` result.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchResult {
     /// `registry/repository`.
     pub name: String,
     /// Its tags, as a description.
     pub description: String,
     /// Always 0: registries keep no stars.
-    pub star_count: u64,
+    pub stars: u64,
     /// Always false.
-    pub is_official: bool,
+    pub official: bool,
 }
 
 impl Engine {
@@ -43,7 +43,7 @@ impl Engine {
             )));
         }
         // "is-automated" is deprecated: nothing is automated (moby).
-        if filters.is_automated == Some(true) {
+        if filters.automated == Some(true) {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
@@ -63,8 +63,8 @@ impl Engine {
                     } else {
                         format!("tags: {}", tags.join(", "))
                     },
-                    star_count: 0,
-                    is_official: false,
+                    stars: 0,
+                    official: false,
                 };
                 if !filters.keeps(&r) {
                     continue;
@@ -83,9 +83,9 @@ impl Engine {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchFilters {
     /// `is-official=true|false`.
-    pub is_official: Option<bool>,
+    pub official: Option<bool>,
     /// `is-automated=true|false` (deprecated: `true` matches nothing).
-    pub is_automated: Option<bool>,
+    pub automated: Option<bool>,
     /// `stars=N`: at least N stars (the largest N given).
     pub stars: Option<u64>,
 }
@@ -110,8 +110,8 @@ impl SearchFilters {
         let boolean = |key: &str| -> Result<Option<bool>> {
             Ok(image_store::filter_bool(key, &values(key))?)
         };
-        f.is_automated = boolean("is-automated")?;
-        f.is_official = boolean("is-official")?;
+        f.automated = boolean("is-automated")?;
+        f.official = boolean("is-official")?;
         for v in values("stars") {
             let n: i64 = v.parse().map_err(|_| {
                 EngineError::invalid(format!(
@@ -126,7 +126,6 @@ impl SearchFilters {
 
     /// Whether a result passes.
     pub fn keeps(&self, r: &SearchResult) -> bool {
-        self.is_official.is_none_or(|o| o == r.is_official)
-            && self.stars.is_none_or(|s| r.star_count >= s)
+        self.official.is_none_or(|o| o == r.official) && self.stars.is_none_or(|s| r.stars >= s)
     }
 }

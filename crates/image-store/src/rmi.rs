@@ -7,7 +7,6 @@ use crate::model::{ContainerRecord, ImageRecord, StoreView};
 use crate::resolve::{is_id_prefix, resolve};
 use image_ref::Reference;
 use oci_model::Digest;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Options of `docker rmi`.
@@ -20,8 +19,8 @@ pub struct RmiOptions {
     pub no_prune: bool,
 }
 
-/// One line of `rmi` / `image prune` output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One line of `rmi` / `image prune` output (`docker_api::image_delete_items` is its JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RmiEvent {
     /// A reference was removed; the familiar string (`bb:2`, `bb@sha256:…`).
     Untagged(String),

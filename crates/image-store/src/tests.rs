@@ -1148,16 +1148,6 @@ fn dangling_and_refcounts() {
 }
 
 #[test]
-fn events_serialize_like_docker() {
-    let events = vec![untagged("bb:1"), deleted("b1")];
-    let json = serde_json::to_string(&events).unwrap();
-    assert_eq!(
-        json,
-        format!(r#"[{{"Untagged":"bb:1"}},{{"Deleted":"{}"}}]"#, h("b1"))
-    );
-}
-
-#[test]
 fn rmi_prints_freed_layer_chains() {
     // base: e1; app: e1 e2 e3 (child of nothing); other: e1 e2
     let v = View::default()

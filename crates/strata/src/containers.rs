@@ -319,7 +319,9 @@ fn cp_in(engine: &Engine, src: &str, container: &str, dest: &str) -> anyhow::Res
         std::fs::symlink_metadata(src_path).map_err(|e| anyhow::anyhow!("stat {src}: {e}"))?;
     let contents_only = src.ends_with("/.");
     let dest_trimmed = dest.trim_end_matches('/');
-    let dest_state = engine.container_stat(container, dest)?;
+    let dest_state = engine
+        .container_path_stat(container, dest)?
+        .map(|s| s.is_dir());
     // Where the archive goes and what its top entry is called, as `docker cp` decides.
     let (extract_dir, top_name): (String, Option<Vec<u8>>) = match dest_state {
         Some(true) if contents_only => (dest.to_string(), None),

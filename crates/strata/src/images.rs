@@ -3,9 +3,9 @@
 use crate::inspect::now;
 use crate::Exit;
 use clap::Args;
-use docker_format::{human_duration, human_size, Format, Row, Table};
+use docker_format::{human_duration, human_size, Format, Table};
 use engine::Engine;
-use image_store::{ImageSummary, ListOptions, PruneOptions, RmiEvent, RmiOptions};
+use image_store::{ListOptions, PruneOptions, RmiEvent, RmiOptions};
 use std::io::{BufRead, IsTerminal, Write};
 
 #[derive(Args)]
@@ -32,20 +32,6 @@ pub struct ImagesArgs {
     reference: Option<String>,
 }
 
-const IMAGES_HEADERS: &[(&str, &str)] = &[
-    ("ID", "IMAGE ID"),
-    ("Repository", "REPOSITORY"),
-    ("Tag", "TAG"),
-    ("Digest", "DIGEST"),
-    ("CreatedSince", "CREATED"),
-    ("CreatedAt", "CREATED AT"),
-    ("Size", "SIZE"),
-    ("SharedSize", "SHARED SIZE"),
-    ("UniqueSize", "UNIQUE SIZE"),
-    ("VirtualSize", "VIRTUAL SIZE"),
-    ("Containers", "CONTAINERS"),
-];
-
 /// Splits `key=value` filter flags.
 fn parse_filters(flags: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     flags
@@ -57,96 +43,6 @@ fn parse_filters(flags: &[String]) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// `time.Unix(t,0).String()` in UTC: `2024-01-02 03:04:05 +0000 UTC`.
-fn created_at(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second] +0000 UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_default()
-}
-
-/// The rows docker's image formatter makes: one per (repository, tag[, digest]).
-fn image_rows(images: &[ImageSummary], digests: bool, no_trunc: bool, now: i64) -> Vec<Row> {
-    let mut rows = Vec::new();
-    for img in images {
-        let mut repo_tags: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        let mut repo_digests: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        for t in &img.repo_tags {
-            if let Some((repo, tag)) = t.rsplit_once(':').filter(|(r, _)| !r.is_empty()) {
-                repo_tags
-                    .entry(repo.to_string())
-                    .or_default()
-                    .push(tag.to_string());
-            }
-        }
-        for d in &img.repo_digests {
-            if let Some((repo, dg)) = d.split_once('@') {
-                repo_digests
-                    .entry(repo.to_string())
-                    .or_default()
-                    .push(dg.to_string());
-            }
-        }
-        let base = |repo: &str, tag: &str, digest: &str| {
-            let mut r = Row::new();
-            r.insert(
-                "ID".into(),
-                if no_trunc {
-                    img.id.to_string()
-                } else {
-                    img.id.short().to_string()
-                },
-            );
-            r.insert("Repository".into(), repo.into());
-            r.insert("Tag".into(), tag.into());
-            r.insert("Digest".into(), digest.into());
-            r.insert(
-                "CreatedSince".into(),
-                format!("{} ago", human_duration(now - img.created)),
-            );
-            r.insert("CreatedAt".into(), created_at(img.created));
-            r.insert("Size".into(), human_size(img.size));
-            r.insert("VirtualSize".into(), human_size(img.size));
-            r.insert("SharedSize".into(), "N/A".into());
-            r.insert("UniqueSize".into(), "N/A".into());
-            r.insert("Containers".into(), "N/A".into());
-            r
-        };
-        for (repo, tags) in &repo_tags {
-            let ds = repo_digests.remove(repo).unwrap_or_default();
-            let ds = if digests && !ds.is_empty() {
-                ds
-            } else {
-                vec!["<none>".to_string()]
-            };
-            for tag in tags {
-                for d in &ds {
-                    rows.push(base(repo, tag, d));
-                }
-            }
-        }
-        for (repo, ds) in &repo_digests {
-            let ds = if digests {
-                ds.clone()
-            } else {
-                vec!["<none>".to_string()]
-            };
-            for d in &ds {
-                rows.push(base(repo, "<none>", d));
-            }
-        }
-        if repo_tags.is_empty() && repo_digests.is_empty() {
-            rows.push(base("<none>", "<none>", "<none>"));
-        }
-    }
-    rows
-}
-
 pub fn images(engine: &Engine, a: ImagesArgs) -> anyhow::Result<()> {
     let mut filters = parse_filters(&a.filter)?;
     if let Some(r) = &a.reference {
@@ -156,7 +52,7 @@ pub fn images(engine: &Engine, a: ImagesArgs) -> anyhow::Result<()> {
         all: a.all,
         filters,
     })?;
-    let rows = image_rows(&list, a.digests, a.no_trunc, now());
+    let rows = docker_api::image_rows(&list, a.digests, a.no_trunc, now());
     let mut out = std::io::stdout().lock();
     if a.quiet {
         for r in &rows {
@@ -173,7 +69,7 @@ pub fn images(engine: &Engine, a: ImagesArgs) -> anyhow::Result<()> {
     write!(
         out,
         "{}",
-        fmt.render(&rows, IMAGES_HEADERS)
+        fmt.render(&rows, docker_api::IMAGES_HEADERS)
             .map_err(|e| anyhow::anyhow!("{e}"))?
     )?;
     Ok(())
@@ -327,51 +223,19 @@ fn on_disk_line(du: &image_store::DiskUsage) -> String {
     )
 }
 
-fn with_percent(reclaimable: u64, total: u64) -> String {
-    match (reclaimable * 100).checked_div(total) {
-        Some(percent) => format!("{} ({percent}%)", human_size(reclaimable)),
-        None => human_size(reclaimable),
-    }
-}
-
 pub fn df(engine: &Engine, a: DfArgs) -> anyhow::Result<()> {
     let du = engine.disk_usage()?;
     let view = engine.view()?;
     let mut out = std::io::stdout().lock();
     if !a.verbose {
-        let rows = [
-            (
-                "Images",
-                du.images.len(),
-                du.active,
-                du.layers_size,
-                with_percent(du.reclaimable, du.layers_size),
-            ),
-            (
-                "Containers",
-                view.containers.len(),
-                view.containers.iter().filter(|c| c.running).count(),
-                0,
-                human_size(0),
-            ),
-            ("Local Volumes", 0, 0, 0, human_size(0)),
-            ("Build Cache", 0, 0, 0, human_size(0)),
-        ];
-        let rows: Vec<Row> = rows
-            .into_iter()
-            .map(|(t, total, active, size, rec)| {
-                [
-                    ("Type", t.to_string()),
-                    ("TotalCount", total.to_string()),
-                    ("Active", active.to_string()),
-                    ("Size", human_size(size)),
-                    ("Reclaimable", rec),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect()
-            })
-            .collect();
+        let rows = docker_api::df_rows(&docker_api::DfFacts {
+            images: du.images.len(),
+            active_images: du.active,
+            layers_size: du.layers_size,
+            reclaimable: du.reclaimable,
+            containers: view.containers.len(),
+            running_containers: view.containers.iter().filter(|c| c.running).count(),
+        });
         let default = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
         let fmt = Format::parse(a.format.as_deref().unwrap_or(default), default);
         let headers = [

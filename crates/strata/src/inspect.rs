@@ -2,7 +2,7 @@
 
 use crate::Exit;
 use clap::Args;
-use docker_format::{ellipsis, human_duration, human_size, Format, Row};
+use docker_format::{Format, Row};
 use engine::Engine;
 use serde_json::Value;
 
@@ -28,75 +28,39 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// `time.Unix(t, 0).Format(time.RFC3339)` in UTC.
-pub fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
-const HISTORY_TABLE: &str =
-    "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
-const HISTORY_HEADERS: &[(&str, &str)] = &[
-    ("ID", "IMAGE"),
-    ("CreatedSince", "CREATED"),
-    ("CreatedAt", "CREATED AT"),
-    ("CreatedBy", "CREATED BY"),
-    ("Size", "SIZE"),
-    ("Comment", "COMMENT"),
-];
+pub use docker_format::rfc3339;
 
 pub fn history(engine: &Engine, a: HistoryArgs) -> anyhow::Result<()> {
     let rows = engine.history(&a.image)?;
-    let now = now();
-    let mut out = Vec::new();
-    for r in &rows {
-        let id = match &r.id {
-            None => "<missing>".to_string(),
-            Some(d) if a.no_trunc => d.to_string(),
-            Some(d) => d.short().to_string(),
-        };
-        let by = r.created_by.replace('\t', " ");
-        let mut row = Row::new();
-        row.insert("ID".into(), id);
-        row.insert(
-            "CreatedSince".into(),
-            if a.human {
-                format!("{} ago", human_duration(now - r.created))
-            } else {
-                rfc3339(r.created)
-            },
-        );
-        row.insert("CreatedAt".into(), rfc3339(r.created));
-        row.insert(
-            "CreatedBy".into(),
-            if a.no_trunc { by } else { ellipsis(&by, 45) },
-        );
-        row.insert(
-            "Size".into(),
-            if a.human {
-                human_size(r.size)
-            } else {
-                r.size.to_string()
-            },
-        );
-        row.insert("Comment".into(), r.comment.clone());
-        out.push(row);
-    }
+    let out: Vec<Row> = rows
+        .iter()
+        .map(|r| {
+            docker_api::history_row(
+                &docker_api::HistoryFacts {
+                    id: r.id.as_ref(),
+                    created: r.created,
+                    created_by: &r.created_by,
+                    tags: &r.tags,
+                    size: r.size,
+                    comment: &r.comment,
+                },
+                a.human,
+                a.no_trunc,
+                now(),
+            )
+        })
+        .collect();
     if a.quiet {
         for r in &out {
             println!("{}", r["ID"]);
         }
         return Ok(());
     }
-    let fmt = Format::parse(a.format.as_deref().unwrap_or(HISTORY_TABLE), HISTORY_TABLE);
+    let table = docker_api::HISTORY_TABLE;
+    let fmt = Format::parse(a.format.as_deref().unwrap_or(table), table);
     print!(
         "{}",
-        fmt.render(&out, HISTORY_HEADERS)
+        fmt.render(&out, docker_api::HISTORY_HEADERS)
             .map_err(|e| anyhow::anyhow!("{e}"))?
     );
     Ok(())

@@ -255,8 +255,8 @@ pub fn search(engine: &Engine, a: SearchArgs) -> anyhow::Result<()> {
         t.row([
             r.name,
             d,
-            r.star_count.to_string(),
-            if r.is_official {
+            r.stars.to_string(),
+            if r.official {
                 "[OK]".into()
             } else {
                 String::new()

@@ -12,9 +12,9 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use image_store::{ImageSummary, ListOptions, PruneOptions, RmiOptions};
+use image_store::{ListOptions, PruneOptions, RmiOptions};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -34,21 +34,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/images/{*rest}", axum::routing::any(by_name))
 }
 
-/// moby's `ImageSummary` (API ≥ 1.44 shape).
-fn summary_json(s: &ImageSummary, with_shared: bool) -> Value {
-    json!({
-        "Containers": if with_shared { s.containers as i64 } else { -1 },
-        "Created": s.created,
-        "Id": s.id.to_string(),
-        "Labels": if s.labels.is_empty() { Value::Null } else { json!(s.labels) },
-        "ParentId": s.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-        "RepoDigests": s.repo_digests,
-        "RepoTags": s.repo_tags,
-        "SharedSize": if with_shared { s.shared_size as i64 } else { -1 },
-        "Size": s.size,
-    })
-}
-
 async fn list(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -60,7 +45,9 @@ async fn list(
     let with_shared = truthy(q.get("shared-size").map(String::as_str));
     let list = st.run(move |e| e.images(&opts)).await?;
     Ok(Json(Value::Array(
-        list.iter().map(|s| summary_json(s, with_shared)).collect(),
+        list.iter()
+            .map(|s| docker_api::image_summary(s, with_shared))
+            .collect(),
     )))
 }
 
@@ -96,34 +83,17 @@ async fn prune(
 ) -> Result<Json<Value>, ApiError> {
     let opts = prune_options(parse_filters(q.get("filters").map(String::as_str))?)?;
     let plan = st.run(move |e| e.prune(&opts)).await?;
-    let deleted = if plan.events.is_empty() {
-        Value::Null
-    } else {
-        json!(plan.events)
-    };
-    Ok(Json(
-        json!({ "ImagesDeleted": deleted, "SpaceReclaimed": plan.bytes_freed }),
-    ))
+    Ok(Json(docker_api::images_prune_report(
+        &plan.events,
+        plan.bytes_freed,
+    )))
 }
 
 async fn disk_usage(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
     let (du, containers) = st
         .run(|e| Ok((e.disk_usage()?, super::containers::df_containers(e)?)))
         .await?;
-    let images: Vec<Value> = du
-        .images
-        .iter()
-        .map(|i| {
-            json!({
-                "Containers": i.containers, "Created": i.created, "Id": i.id.to_string(), "Labels": Value::Null,
-                "ParentId": "", "RepoDigests": [], "RepoTags": i.repo_tags, "SharedSize": i.shared_size,
-                "Size": i.size,
-            })
-        })
-        .collect();
-    Ok(Json(
-        json!({ "LayersSize": du.layers_size, "Images": images, "Containers": containers, "Volumes": [], "BuildCache": [] }),
-    ))
+    Ok(Json(docker_api::disk_usage(&du, containers)))
 }
 
 #[derive(Deserialize, Default)]
@@ -154,7 +124,7 @@ async fn by_name(
             no_prune: truthy(q.noprune.as_deref()),
         };
         let events = st.run(move |e| e.rmi(&rest, &opts)).await?;
-        return Ok(Json(events).into_response());
+        return Ok(Json(docker_api::image_delete_items(&events)).into_response());
     }
     if method == Method::GET {
         if let Some(name) = split("/get") {
@@ -177,11 +147,13 @@ async fn by_name(
             let rows: Vec<Value> = rows
                 .iter()
                 .map(|h| {
-                    json!({
-                        "Id": h.id.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "<missing>".into()),
-                        "Created": h.created, "CreatedBy": h.created_by,
-                        "Tags": if h.tags.is_empty() { Value::Null } else { json!(h.tags) },
-                        "Size": h.size, "Comment": h.comment,
+                    docker_api::history_item(&docker_api::HistoryFacts {
+                        id: h.id.as_ref(),
+                        created: h.created,
+                        created_by: &h.created_by,
+                        tags: &h.tags,
+                        size: h.size,
+                        comment: &h.comment,
                     })
                 })
                 .collect();

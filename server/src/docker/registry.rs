@@ -186,7 +186,14 @@ pub(crate) async fn search(
     Ok(Json(Value::Array(
         results
             .into_iter()
-            .map(|r| json!({ "name": r.name, "description": r.description, "star_count": r.star_count, "is_official": r.is_official, "is_automated": false }))
+            .map(|r| {
+                docker_api::search_result(&docker_api::SearchFacts {
+                    name: &r.name,
+                    description: &r.description,
+                    stars: r.stars,
+                    official: r.official,
+                })
+            })
             .collect(),
     )))
 }
