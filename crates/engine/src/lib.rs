@@ -9,6 +9,7 @@
 //!
 //! Deliberately absent: HTTP, terminal formatting, wire types.
 
+mod build;
 mod changes;
 pub mod config;
 mod container_fs;
@@ -32,6 +33,7 @@ mod search;
 mod streams;
 mod tokens;
 
+pub use build::{BuildContext, BuildMessage, BuildOptions};
 pub use changes::apply_changes;
 pub use container_fs::{ContainerSizes, PathStat};
 pub use containers::{CommitOptions, ContainerInfo, PathChange};

@@ -1,6 +1,7 @@
 //! The Docker Engine API subset: moby's paths, JSON shapes, texts and statuses, one module per
 //! group of endpoints as in `crate::api` (the dashboard's API).
 
+pub(crate) mod build;
 pub(crate) mod containers;
 pub(crate) mod exec;
 pub(crate) mod images;
@@ -22,6 +23,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events", get(crate::events::docker_events))
         .route("/images/search", get(registry::search))
         .route("/auth", post(registry::auth))
+        .route(
+            "/build",
+            post(build::build).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .merge(images::routes())
         .merge(run::routes())
         .merge(exec::routes())
