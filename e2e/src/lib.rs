@@ -658,6 +658,106 @@ pub fn short(id: &str) -> String {
     id.trim_start_matches("sha256:")[..12].to_string()
 }
 
+/// `strata serve` over a store on a free loopback port, with a docker CLI configuration of its
+/// own; killed on drop.
+pub struct Served {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+    config: PathBuf,
+}
+
+impl Store {
+    /// Starts `strata serve` on this store and waits until it answers `/_ping`.
+    pub fn serve(&self) -> Served {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = self
+            .command(&[
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--web-dir",
+                "/nonexistent/web",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn strata serve");
+        let config = self.scratch().join(format!("docker-config-{port}"));
+        std::fs::create_dir_all(&config).unwrap();
+        let mut s = Served {
+            child,
+            port,
+            config,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            use std::io::Write;
+            if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                let _ = c.write_all(b"GET /_ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+                let mut r = String::new();
+                let _ = c.read_to_string(&mut r);
+                if r.starts_with("HTTP/1.0 200") || r.starts_with("HTTP/1.1 200") {
+                    return s;
+                }
+            }
+            if let Some(st) = s.child.try_wait().unwrap() {
+                panic!("strata serve exited early: {st}");
+            }
+            assert!(Instant::now() < deadline, "strata serve did not answer");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Served {
+    /// A `/usr/local/bin/docker` command pointed at this server (`DOCKER_HOST`), with its own
+    /// configuration directory.
+    pub fn docker_command(&self, args: &[&str]) -> Command {
+        require("/usr/local/bin/docker");
+        let mut c = Command::new("/usr/local/bin/docker");
+        c.args(args)
+            .env("DOCKER_HOST", format!("tcp://127.0.0.1:{}", self.port))
+            .env("DOCKER_CONFIG", &self.config)
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_BUILDKIT")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs the docker CLI with `args`.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Output::from(self.docker_command(args).output().expect("run docker"))
+    }
+
+    /// Runs the docker CLI; panics with its output unless it exits 0; returns stdout.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let o = self.docker(args);
+        assert_eq!(
+            o.status,
+            0,
+            "`docker {}` failed (exit {}):\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            o.status,
+            o.stdout,
+            o.stderr
+        );
+        o.stdout
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
