@@ -173,6 +173,8 @@ struct Run<'a> {
     used_args: BTreeSet<String>,
     /// Results of finished stages, by index, with their names.
     stages: Vec<(Option<String>, StageImage)>,
+    /// Files `ADD` downloaded, removed when the build ends.
+    downloads: Vec<tempfile::TempDir>,
 }
 
 fn err_line(i: &Instruction, e: impl std::fmt::Display) -> EngineError {
@@ -268,6 +270,7 @@ impl Engine {
             total,
             used_args: BTreeSet::new(),
             stages: Vec::new(),
+            downloads: Vec::new(),
         };
         // meta ARGs: the values FROM lines see
         let mut meta: Vec<(String, Option<String>)> = Vec::new();
@@ -704,10 +707,22 @@ impl Run<'_> {
         exec: ExecConfig,
         cache_cmd: Vec<String>,
     ) -> Result<()> {
-        let created_by = cache_cmd.join(" ");
         if self.try_cache(st, &exec, &cache_cmd)? {
             return Ok(());
         }
+        self.commit_in_container(st, &exec, &cache_cmd, None)
+    }
+
+    /// Commits a step that runs nothing through a container of the current image, as the
+    /// classic builder does (its output names it; its events show), removed right after. A
+    /// stage that has no image yet (`FROM scratch`) commits without one.
+    fn commit_in_container(
+        &mut self,
+        st: &mut Stage,
+        exec: &ExecConfig,
+        cache_cmd: &[String],
+        layer: Option<step::NewLayer>,
+    ) -> Result<()> {
         let container = match &st.image.id {
             Some(id) => Some(self.engine.create_container(&id.to_string(), None)?.id),
             None => None,
@@ -717,10 +732,10 @@ impl Run<'_> {
         }
         let made = self.engine.commit_step(
             &st.image,
-            &exec,
-            &cache_cmd,
-            created_by,
-            None,
+            exec,
+            cache_cmd,
+            cache_cmd.join(" "),
+            layer,
             container.as_deref(),
         );
         if let Some(c) = &container {
@@ -879,16 +894,7 @@ impl Run<'_> {
             chmod: None,
         };
         let layer = self.engine.copy_layer(&union, &plan)?;
-        st.image = self.engine.commit_step(
-            &st.image,
-            &exec,
-            &cache_cmd,
-            cache_cmd.join(" "),
-            Some(layer),
-            None,
-        )?;
-        self.done(st);
-        Ok(())
+        self.commit_in_container(st, &exec, &cache_cmd, Some(layer))
     }
 
     fn copy(&mut self, st: &mut Stage, i: &Instruction, c: &CopySpec, add: bool) -> Result<()> {
@@ -983,7 +989,7 @@ impl Run<'_> {
             let ignored = |p: &str| ignore.matches(p);
             for s in &sources {
                 if add && (s.starts_with("http://") || s.starts_with("https://")) {
-                    items.push(fetch_url(self.engine, s)?);
+                    items.push(fetch_url(self.engine, s, &mut self.downloads)?);
                     continue;
                 }
                 if s.starts_with("git@") || s.ends_with(".git") && s.contains("://") {
@@ -1088,11 +1094,56 @@ impl Run<'_> {
     }
 }
 
-fn fetch_url(engine: &Engine, url: &str) -> Result<CopyItem> {
-    let _ = engine;
-    Err(EngineError::invalid(format!(
-        "ADD failed: fetching {url} is not supported yet"
-    )))
+/// `ADD <url>`: the body downloaded into a temporary directory under `build/` (kept in
+/// `keep` until the build ends), as one file named after the URL's last path segment, mode
+/// `0600` and the `Last-Modified` time, as Docker's classic builder stores it.
+fn fetch_url(engine: &Engine, url: &str, keep: &mut Vec<tempfile::TempDir>) -> Result<CopyItem> {
+    let fail = |m: String| EngineError::invalid(format!("ADD failed: {m}"));
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .splitn(4, '/')
+        .nth(3)
+        .unwrap_or("");
+    let name = path.rsplit('/').next().unwrap_or("").to_string();
+    if name.is_empty() {
+        return Err(fail(format!("cannot determine filename from url: {url}")));
+    }
+    let build_dir = engine.root().join("build");
+    std::fs::create_dir_all(&build_dir).map_err(|e| EngineError::io("create build/", e))?;
+    let dir = tempfile::Builder::new()
+        .prefix("download-")
+        .tempdir_in(&build_dir)
+        .map_err(|e| EngineError::io("create a download directory", e))?;
+    let mut resp = ureq::get(url)
+        .call()
+        .map_err(|e| fail(format!("failed to GET {url}: {e}")))?;
+    let mtime = resp
+        .headers()
+        .get("last-modified")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()
+        })
+        .map(|t| t.unix_timestamp())
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp());
+    let host = dir.path().join("file");
+    let mut f =
+        std::fs::File::create(&host).map_err(|e| EngineError::io("create the download", e))?;
+    let size = std::io::copy(&mut resp.body_mut().as_reader(), &mut f)
+        .map_err(|e| fail(format!("failed to read {url}: {e}")))?;
+    keep.push(dir);
+    Ok(CopyItem {
+        entries: vec![SourceEntry {
+            rel: String::new(),
+            kind: context::SourceKind::File { host, size },
+            mode: 0o600,
+            mtime,
+        }],
+        name,
+        extract: false,
+    })
 }
 
 fn base_name(p: &str) -> String {
