@@ -444,9 +444,20 @@ fn strata_build_flags() {
     // a bare Dockerfile on stdin: an empty context
     let o = s.run_stdin(
         &["build", "-t", "bare", "-"],
-        b"FROM busybox\nCMD [\"true\"]\n",
+        b"FROM busybox\nCMD [\"true\"]\nONBUILD RUN echo triggered > /t\n",
     );
     assert_eq!(o.status, 0, "{}", o.stderr);
     assert_eq!(s.inspect("bare")["Config"]["Cmd"][0], "true");
+    // its ONBUILD trigger runs when it is used as a base, and is not inherited
+    let o = s.run_stdin(&["build", "-t", "child", "-"], b"FROM bare\n");
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert!(
+        o.stdout
+            .contains("# Executing 1 build trigger\n ---> Running in "),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(s.ok(&["run", "--rm", "child", "cat", "/t"]), "triggered\n");
+    assert!(s.inspect("child")["Config"]["OnBuild"].is_null());
     no_containers(&s, None);
 }
