@@ -877,15 +877,15 @@ impl Run<'_> {
         exec.working_dir = Some(dir.clone());
         let mut cache_cmd = st.shell.clone();
         cache_cmd.push(format!("#(nop) WORKDIR {dir}"));
-        let (union, _) = self.engine.image_files(st.image.id.as_ref())?;
-        let rel = step::resolve_in_image(&union, &dir)?;
-        if rel.is_empty() || union.get(&rel).is_some_and(|m| m.entry.is_dir()) {
-            return self.metadata_step(st, exec, cache_cmd);
-        }
-        // a missing working directory is created, in a layer of its own
         if self.try_cache(st, &exec, &cache_cmd)? {
             return Ok(());
         }
+        let (union, _) = self.engine.image_files(st.image.id.as_ref())?;
+        let rel = step::resolve_in_image(&union, &dir)?;
+        if rel.is_empty() || union.get(&rel).is_some_and(|m| m.entry.is_dir()) {
+            return self.commit_in_container(st, &exec, &cache_cmd, None);
+        }
+        // a missing working directory is created, in a layer of its own
         let plan = CopyPlan {
             dest: rel,
             dest_is_dir: true,
@@ -921,13 +921,22 @@ impl Run<'_> {
             let cur = exec.working_dir.clone().unwrap_or_else(|| "/".into());
             format!("{}/{dest_raw}", cur.trim_end_matches('/'))
         };
-        let (union, dirs) = self.engine.image_files(st.image.id.as_ref())?;
-        let dest_rel = step::resolve_in_image(&union, &clean_rel(&dest_abs).unwrap_or_default())?;
+        // the image's files are read only when needed (names to `--chown` to, a cache miss):
+        // a cached step reads nothing but its sources
+        let mut files: Option<(layer_union::Union, Vec<std::path::PathBuf>)> = None;
         let owner = match &c.chown {
             None => (0, 0),
             Some(spec) => {
                 let spec = self.expand(st, i, spec)?;
-                chown_ids(&spec, &union, &dirs).map_err(|e| err_line(i, e))?
+                match numeric_owner(&spec) {
+                    Some(ids) => ids,
+                    None => {
+                        let (union, dirs) = self.engine.image_files(st.image.id.as_ref())?;
+                        let ids = chown_ids(&spec, &union, &dirs).map_err(|e| err_line(i, e))?;
+                        files = Some((union, dirs));
+                        ids
+                    }
+                }
             }
         };
         let chmod = match &c.chmod {
@@ -1032,11 +1041,7 @@ impl Run<'_> {
                 }
             }
         }
-        let dest_is_dir = dest_raw.ends_with('/')
-            || dest_raw.ends_with("/.")
-            || union.get(&dest_rel).is_some_and(|m| m.entry.is_dir())
-            || items.iter().any(|it| it.extract);
-        if items.len() > 1 && !dest_raw.ends_with('/') && !dest_is_dir {
+        if items.len() > 1 && !dest_raw.ends_with('/') {
             return Err(fail(format!(
                 "When using {word} with more than one source file, the destination must be a directory and end with a /"
             )));
@@ -1047,6 +1052,15 @@ impl Run<'_> {
         if self.try_cache(st, &exec, &cache_cmd)? {
             return Ok(());
         }
+        let (union, _) = match files {
+            Some(f) => f,
+            None => self.engine.image_files(st.image.id.as_ref())?,
+        };
+        let dest_rel = step::resolve_in_image(&union, &clean_rel(&dest_abs).unwrap_or_default())?;
+        let dest_is_dir = dest_raw.ends_with('/')
+            || dest_raw.ends_with("/.")
+            || union.get(&dest_rel).is_some_and(|m| m.entry.is_dir())
+            || items.iter().any(|it| it.extract);
         let plan = CopyPlan {
             dest: dest_rel,
             dest_is_dir,
@@ -1163,6 +1177,12 @@ fn heredoc_script(cmd: &str, docs: &[dockerfile::Heredoc]) -> String {
         s.push_str(&h.name);
     }
     s
+}
+
+/// `--chown=uid[:gid]` in numbers, which need no lookup.
+fn numeric_owner(spec: &str) -> Option<(u32, u32)> {
+    let (u, g) = spec.split_once(':').unwrap_or((spec, spec));
+    Some((u.parse().ok()?, g.parse().ok()?))
 }
 
 /// `--chown=user[:group]`: names looked up in the image's `/etc/passwd` and `/etc/group`;

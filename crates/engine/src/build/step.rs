@@ -606,16 +606,17 @@ impl Engine {
                             .map_err(io(format!("symlink {}", p.display())))?;
                         chown(&p, plan.owner);
                     }
+                    SourceKind::File { host, .. }
+                        if plan.chmod.is_none() && linkable(host, plan.owner, e.mode) =>
+                    {
+                        // already the owner and mode it gets: linked, not copied (the staging
+                        // is only read, by the packer, and then removed)
+                        if fs::hard_link(host, &p).is_err() {
+                            copy_file(&e.kind, &p, plan, e.mode)?;
+                        }
+                    }
                     SourceKind::File { .. } | SourceKind::InLayer { .. } => {
-                        let mut src = open_source(&e.kind)?;
-                        let mut dst =
-                            fs::File::create(&p).map_err(io(format!("create {}", p.display())))?;
-                        std::io::copy(&mut src, &mut dst)
-                            .map_err(io(format!("write {}", p.display())))?;
-                        dst.flush().map_err(io(format!("write {}", p.display())))?;
-                        let mode = plan.chmod.unwrap_or(e.mode);
-                        let _ = fs::set_permissions(&p, fs::Permissions::from_mode(mode));
-                        chown(&p, plan.owner);
+                        copy_file(&e.kind, &p, plan, e.mode)?;
                     }
                 }
                 set_mtime(&p, e.mtime);
@@ -623,4 +624,29 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// True when the context file `host` is a plain file already owned by `owner` with `mode` (never
+/// setuid, setgid or sharing its inode), so a hard link to it is what a copy would be.
+fn linkable(host: &Path, owner: (u32, u32), mode: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(host).is_ok_and(|m| {
+        m.is_file()
+            && (m.uid(), m.gid()) == owner
+            && m.mode() & 0o7777 == mode
+            && mode & 0o6000 == 0
+            && m.nlink() == 1
+    })
+}
+
+fn copy_file(kind: &SourceKind, p: &Path, plan: &CopyPlan<'_>, mode: u32) -> Result<()> {
+    let io = |what: String| move |e| EngineError::io(what, e);
+    let mut src = open_source(kind)?;
+    let mut dst = fs::File::create(p).map_err(io(format!("create {}", p.display())))?;
+    std::io::copy(&mut src, &mut dst).map_err(io(format!("write {}", p.display())))?;
+    dst.flush().map_err(io(format!("write {}", p.display())))?;
+    let mode = plan.chmod.unwrap_or(mode);
+    let _ = fs::set_permissions(p, fs::Permissions::from_mode(mode));
+    chown(p, plan.owner);
+    Ok(())
 }
