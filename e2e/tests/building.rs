@@ -461,3 +461,49 @@ fn strata_build_flags() {
     assert!(s.inspect("child")["Config"]["OnBuild"].is_null());
     no_containers(&s, None);
 }
+
+/// The docker CLI's other ways of sending a context: `-f` outside it (the CLI adds the
+/// Dockerfile under a random name, in a tar without its end blocks), `--compress`, a Dockerfile
+/// on stdin; `-q` and `--iidfile` through `POST /build`.
+#[test]
+fn docker_cli_contexts_quiet_and_iidfile() {
+    let s = bb_store();
+    let d = s.serve();
+    let top = context(
+        &s,
+        "ext",
+        &[
+            ("Dockerfile.ext", "FROM busybox\nCOPY f /f\nRUN cat /f\n"),
+            ("ctx/f", "content\n"),
+        ],
+    );
+    let df = top.join("Dockerfile.ext");
+    let ctx = top.join("ctx");
+    let iid = s.scratch().join("iid");
+    for extra in [&[][..], &["--compress"][..]] {
+        let mut args = vec![
+            "build",
+            "-q",
+            "--iidfile",
+            iid.to_str().unwrap(),
+            "-f",
+            df.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.push(ctx.to_str().unwrap());
+        let out = d.docker_ok(&args);
+        let id = out.trim();
+        assert!(
+            id.starts_with("sha256:") && out.lines().count() == 1,
+            "{out}"
+        );
+        // with -q the CLI writes the stream text, newline included, as it does against dockerd
+        assert_eq!(std::fs::read_to_string(&iid).unwrap(), format!("{id}\n"));
+    }
+    let mut c = d.docker_command(&["build", "-t", "fromstdin", "-"]);
+    c.current_dir(s.scratch());
+    let o = e2e::run_with_stdin(c, b"FROM busybox\nRUN echo from-stdin\n");
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("\nfrom-stdin\n"), "{}", o.stdout);
+    no_containers(&s, Some(&d));
+}

@@ -121,6 +121,107 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// A tar stream as the docker CLI sends a context with `-f` outside it: its last entry's data
+/// is not padded to the block and the end-of-archive blocks are missing (Go's reader, dockerd's,
+/// takes it). This follows the entries' sizes through the stream and, when the stream ends
+/// exactly at an entry's end (padding aside) or at a header boundary, supplies the padding and
+/// the two zero blocks. A stream cut anywhere else still ends early, so a truncated file is
+/// still refused.
+struct CompleteTar<R> {
+    inner: R,
+    /// Bytes read from `inner`.
+    pos: u64,
+    /// Where the next header starts.
+    next_header: u64,
+    /// Where the current entry's data ends (before its padding).
+    data_end: u64,
+    header: Vec<u8>,
+    /// Bytes still to supply after `inner` ended.
+    tail: u64,
+    ended: bool,
+}
+
+impl<R: Read> CompleteTar<R> {
+    fn new(inner: R) -> Self {
+        CompleteTar {
+            inner,
+            pos: 0,
+            next_header: 0,
+            data_end: 0,
+            header: Vec::with_capacity(512),
+            tail: 0,
+            ended: false,
+        }
+    }
+
+    /// Follows the bytes just read (`buf`, which started at `start`).
+    fn track(&mut self, start: u64, buf: &[u8]) {
+        let mut at = start;
+        let end = start + buf.len() as u64;
+        while at < end {
+            if at < self.next_header {
+                at = self.next_header.min(end);
+                continue;
+            }
+            // inside a header block
+            let off = (at - self.next_header) as usize;
+            let take = (512 - off).min((end - at) as usize);
+            let from = (at - start) as usize;
+            self.header.extend_from_slice(&buf[from..from + take]);
+            at += take as u64;
+            if self.header.len() == 512 {
+                let size = if self.header.iter().all(|b| *b == 0) {
+                    0
+                } else {
+                    header_size(&self.header)
+                };
+                let data_start = self.next_header + 512;
+                self.data_end = data_start + size;
+                self.next_header = data_start + size.div_ceil(512) * 512;
+                self.header.clear();
+            }
+        }
+    }
+}
+
+/// The size field of a tar header (octal, or GNU base-256).
+fn header_size(h: &[u8]) -> u64 {
+    let f = &h[124..136];
+    if f[0] & 0x80 != 0 {
+        return f[1..].iter().fold(0u64, |n, b| n << 8 | *b as u64);
+    }
+    let s: String = f
+        .iter()
+        .take_while(|b| **b != 0)
+        .map(|b| *b as char)
+        .collect();
+    u64::from_str_radix(s.trim(), 8).unwrap_or(0)
+}
+
+impl<R: Read> Read for CompleteTar<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.ended {
+            let n = self.inner.read(buf)?;
+            if n > 0 {
+                let start = self.pos;
+                self.pos += n as u64;
+                self.track(start, &buf[..n]);
+                return Ok(n);
+            }
+            self.ended = true;
+            let at_header = self.pos == self.next_header && self.header.is_empty();
+            let at_data_end = self.pos >= self.data_end && self.pos < self.next_header;
+            if at_header || at_data_end {
+                self.tail = (self.next_header - self.pos) + 1024;
+            }
+        }
+        let n = (self.tail.min(buf.len() as u64)) as usize;
+        buf[..n].fill(0);
+        self.tail -= n as u64;
+        Ok(n)
+    }
+}
+
 impl BuildContext {
     /// A directory used in place. Reads stay inside it.
     pub fn dir(path: &Path) -> Result<BuildContext> {
@@ -180,9 +281,9 @@ impl BuildContext {
                     "the build context is compressed but holds no tar archive",
                 ));
             }
-            layer_apply::apply(&dir, &mut gz, &opts)
+            layer_apply::apply(&dir, CompleteTar::new(&mut gz), &opts)
         } else if is_tar_header(head) || head.iter().all(|b| *b == 0) && !head.is_empty() {
-            layer_apply::apply(&dir, &mut r, &opts)
+            layer_apply::apply(&dir, CompleteTar::new(&mut r), &opts)
         } else {
             let mut text = Vec::new();
             (&mut r)
@@ -473,6 +574,51 @@ mod tests {
         assert!(!glob_match("[^a-c]x", "bx"));
         assert!(glob_match("\\*", "*"));
         assert!(!glob_match("*", "a/b"));
+    }
+
+    fn entry(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut h = tar::Header::new_gnu();
+        h.set_path(name).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        let mut v = h.as_bytes().to_vec();
+        v.extend_from_slice(data);
+        v
+    }
+
+    fn completed(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        CompleteTar::new(bytes).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_tar_missing_its_last_padding_and_end_is_completed_and_a_cut_one_is_not() {
+        // as the docker CLI sends a context with `-f` outside it
+        let mut t = entry("Dockerfile", b"FROM x\n");
+        t.resize(1024, 0);
+        t.extend(entry(".dockerfile.1", b"FROM busybox\n"));
+        let out = completed(&t).unwrap();
+        assert_eq!(out.len(), 1024 + 1024 + 1024);
+        let mut a = tar::Archive::new(&out[..]);
+        let names: Vec<String> = a
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["Dockerfile", ".dockerfile.1"]);
+        // ended at a header boundary: only the end blocks are added
+        assert_eq!(completed(&t[..1024]).unwrap().len(), 2048);
+        // cut inside a file's data or inside a header: nothing is added, the reader sees the cut
+        assert_eq!(completed(&t[..1030]).unwrap().len(), 1030);
+        assert_eq!(completed(&t[..1500]).unwrap().len(), 1500);
+        assert_eq!(completed(&t[..1540]).unwrap().len(), 1540);
+        // a well-formed tar passes unchanged
+        let mut whole = t.clone();
+        whole.resize(2048, 0);
+        whole.extend([0u8; 1024]);
+        assert_eq!(completed(&whole).unwrap().len(), whole.len() + 1024);
     }
 
     #[test]
