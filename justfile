@@ -48,7 +48,7 @@ test: web
     just lint
     cargo test --workspace
 
-# Fuzz each target (image_ref, template, tar_ingest, layer_diff, layer_apply) for SECONDS (default 600), one at a time; fails on a crash
+# Fuzz each target (image_ref, template, tar_ingest, layer_diff, layer_apply, dockerfile) for SECONDS (default 600), one at a time; fails on a crash
 fuzz SECONDS="600" *TARGETS:
     bash scripts/install-deps.sh fuzz
     bash fuzz/run.sh "$@"

@@ -10,7 +10,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 secs="${1:-600}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(image_ref template tar_ingest layer_diff layer_apply)
+[ ${#targets[@]} -gt 0 ] || targets=(image_ref template tar_ingest layer_diff layer_apply dockerfile)
 # cargo-fuzz passes nightly-only flags (-Z sanitizer, sancov passes); this lets the stable
 # compiler accept them.
 export RUSTC_BOOTSTRAP=1
@@ -20,7 +20,7 @@ cargo fuzz build "${flags[@]}"
 failed=()
 for t in "${targets[@]}"; do
   case "$t" in
-    image_ref | template) seeds="fuzz/seeds/$t" dict="fuzz/dict/$t.dict" max_len=4096 ;;
+    image_ref | template | dockerfile) seeds="fuzz/seeds/$t" dict="fuzz/dict/$t.dict" max_len=4096 ;;
     tar_ingest | layer_diff | layer_apply) seeds=fuzz/seeds/tar dict=fuzz/dict/tar.dict max_len=65536 ;;
     *) echo "error: unknown fuzz target $t" >&2; exit 2 ;;
   esac

@@ -19,13 +19,44 @@ struct Pattern {
     exclusion: bool,
 }
 
+/// A `.dockerignore` line Docker refuses, with Docker's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PatternError {
+    /// The 1-based line of the pattern.
+    pub line: usize,
+    /// `illegal exclusion pattern: "!"` or `syntax error in pattern`.
+    pub message: String,
+}
+
 impl Patterns {
-    /// Read a `.dockerignore` text. Lines that are empty after trimming, comments (`#` in the
-    /// first column) and a bare `!` are skipped; a malformed class (`[a`) never matches.
+    /// Read a `.dockerignore` text leniently: lines that are empty after trimming, comments (`#`
+    /// in the first column) and a bare `!` are skipped, and a malformed pattern (`[a`, a trailing
+    /// `\`) never matches. [`Patterns::try_parse`] refuses them instead, as Docker does.
     pub fn parse(text: &str) -> Patterns {
+        Self::read(text).0
+    }
+
+    /// Read a `.dockerignore` text and fail on the first line Docker refuses (a bare `!`, a
+    /// malformed class or a trailing `\`).
+    pub fn try_parse(text: &str) -> Result<Patterns, PatternError> {
+        match Self::read(text) {
+            (p, None) => Ok(p),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    fn read(text: &str) -> (Patterns, Option<PatternError>) {
         let mut pats = Vec::new();
+        let mut error = None;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        for line in text.lines() {
+        for (n, line) in text.lines().enumerate() {
+            let mut fail = |message: &str| {
+                error.get_or_insert(PatternError {
+                    line: n + 1,
+                    message: message.to_string(),
+                });
+            };
             if line.starts_with('#') {
                 continue;
             }
@@ -37,18 +68,20 @@ impl Patterns {
             if exclusion {
                 p = p[1..].trim();
                 if p.is_empty() {
+                    fail("illegal exclusion pattern: \"!\"");
                     continue;
                 }
             }
             let cleaned = clean(p);
             let cleaned = cleaned.trim_start_matches('/');
             let cleaned = if cleaned.is_empty() { "." } else { cleaned };
-            pats.push(Pattern {
-                toks: compile(cleaned),
-                exclusion,
+            let toks = compile(cleaned).unwrap_or_else(|()| {
+                fail("syntax error in pattern");
+                vec![Tok::Bad]
             });
+            pats.push(Pattern { toks, exclusion });
         }
-        Patterns { pats }
+        (Patterns { pats }, error)
     }
 
     /// Whether `path` (relative to the context, `/`-separated) is excluded from the context.
@@ -125,11 +158,15 @@ enum Tok {
     Rest,
     /// `[…]`: ranges, negated with a leading `^`.
     Class(bool, Vec<(char, char)>),
-    /// A malformed class: the pattern never matches (Docker fails on it).
+    /// A malformed pattern: it never matches (Docker refuses it).
     Bad,
 }
 
-fn compile(p: &str) -> Vec<Tok> {
+/// Compile a cleaned pattern; `Err` for what Go's `filepath.Match` calls a bad pattern (Docker
+/// checks every pattern with it): a trailing `\`, an unclosed class, a class starting with `-`
+/// or `]`, a range ending in `-` or `]`, and (refused by Docker's regular expression) a reversed
+/// range.
+fn compile(p: &str) -> Result<Vec<Tok>, ()> {
     let cs: Vec<char> = p.chars().collect();
     let mut toks = Vec::new();
     let mut i = 0;
@@ -150,117 +187,115 @@ fn compile(p: &str) -> Vec<Tok> {
             }
             '*' => toks.push(Tok::Star),
             '?' => toks.push(Tok::Quest),
-            '\\' => match cs.get(i) {
-                Some(&n) => {
-                    i += 1;
-                    toks.push(Tok::Lit(n));
-                }
-                None => toks.push(Tok::Lit('\\')),
-            },
+            '\\' => {
+                toks.push(Tok::Lit(*cs.get(i).ok_or(())?));
+                i += 1;
+            }
             '[' => {
                 let negate = cs.get(i) == Some(&'^');
                 if negate {
                     i += 1;
                 }
                 let mut ranges = Vec::new();
-                let mut first = true;
-                let mut closed = false;
-                while i < cs.len() {
-                    let mut lo = cs[i];
-                    i += 1;
-                    if lo == ']' && !first {
-                        closed = true;
+                loop {
+                    if cs.get(i) == Some(&']') && !ranges.is_empty() {
+                        i += 1;
                         break;
                     }
-                    first = false;
-                    if lo == '\\' {
-                        match cs.get(i) {
-                            Some(&n) => {
-                                lo = n;
-                                i += 1;
-                            }
-                            None => break,
-                        }
-                    }
+                    let lo = class_char(&cs, &mut i)?;
                     let mut hi = lo;
-                    if cs.get(i) == Some(&'-') && cs.get(i + 1).is_some_and(|n| *n != ']') {
-                        hi = cs[i + 1];
-                        i += 2;
-                        if hi == '\\' {
-                            match cs.get(i) {
-                                Some(&n) => {
-                                    hi = n;
-                                    i += 1;
-                                }
-                                None => break,
-                            }
-                        }
+                    if cs.get(i) == Some(&'-') {
+                        i += 1;
+                        hi = class_char(&cs, &mut i)?;
                     }
                     if hi < lo {
-                        break;
+                        return Err(());
                     }
                     ranges.push((lo, hi));
                 }
-                toks.push(if closed {
-                    Tok::Class(negate, ranges)
-                } else {
-                    Tok::Bad
-                });
-                if !closed {
-                    return toks;
-                }
+                toks.push(Tok::Class(negate, ranges));
             }
-            ']' => toks.push(Tok::Bad),
             c => toks.push(Tok::Lit(c)),
         }
     }
-    toks
+    Ok(toks)
 }
 
-/// Whether compiled `toks` match all of `s` (a memoised walk: linear in pattern × path).
+/// One character of a class (Go's `getEsc`): not `-` or `]`, `\` escapes, and the class must
+/// go on after it.
+fn class_char(cs: &[char], i: &mut usize) -> Result<char, ()> {
+    let mut c = *cs.get(*i).ok_or(())?;
+    if c == '-' || c == ']' {
+        return Err(());
+    }
+    if c == '\\' {
+        *i += 1;
+        c = *cs.get(*i).ok_or(())?;
+    }
+    *i += 1;
+    if *i >= cs.len() {
+        return Err(());
+    }
+    Ok(c)
+}
+
+/// Whether compiled `toks` match all of `s`: a set of pattern positions moved over `s` one
+/// character at a time (linear in pattern × path, no backtracking). `in_dirs[k]` means inside
+/// the `.*` of the `**` at `k`, waiting for a `/`.
 fn matches_toks(toks: &[Tok], s: &[char]) -> bool {
-    let w = s.len() + 1;
-    // memo[t * w + i]: 0 unknown, 1 no, 2 yes
-    let mut memo = vec![0u8; (toks.len() + 1) * w];
-    fn go(toks: &[Tok], s: &[char], t: usize, i: usize, memo: &mut Vec<u8>, w: usize) -> bool {
-        let key = t * w + i;
-        if memo[key] != 0 {
-            return memo[key] == 2;
-        }
-        let r = match toks.get(t) {
-            None => i == s.len(),
-            Some(Tok::Lit(c)) => s.get(i) == Some(c) && go(toks, s, t + 1, i + 1, memo, w),
-            Some(Tok::Quest) => {
-                s.get(i).is_some_and(|c| *c != '/') && go(toks, s, t + 1, i + 1, memo, w)
-            }
-            Some(Tok::Star) => {
-                let mut j = i;
-                loop {
-                    if go(toks, s, t + 1, j, memo, w) {
-                        break true;
-                    }
-                    if j == s.len() || s[j] == '/' {
-                        break false;
-                    }
-                    j += 1;
+    let n = toks.len();
+    // Follow the moves that consume nothing; true when a trailing `**` is reached.
+    let close = |set: &mut Vec<bool>| -> bool {
+        for k in 0..n {
+            if set[k] {
+                match toks[k] {
+                    Tok::Star | Tok::AnyDirs => set[k + 1] = true,
+                    Tok::Rest => return true,
+                    _ => {}
                 }
             }
-            Some(Tok::AnyDirs) => {
-                go(toks, s, t + 1, i, memo, w)
-                    || (i..s.len())
-                        .filter(|&j| s[j] == '/')
-                        .any(|j| go(toks, s, t + 1, j + 1, memo, w))
-            }
-            Some(Tok::Rest) => true,
-            Some(Tok::Class(neg, ranges)) => {
-                s.get(i)
-                    .is_some_and(|c| ranges.iter().any(|(lo, hi)| lo <= c && c <= hi) != *neg)
-                    && go(toks, s, t + 1, i + 1, memo, w)
-            }
-            Some(Tok::Bad) => false,
-        };
-        memo[key] = if r { 2 } else { 1 };
-        r
+        }
+        false
+    };
+    let mut cur = vec![false; n + 1];
+    let mut in_dirs = vec![false; n];
+    cur[0] = true;
+    if close(&mut cur) {
+        return true;
     }
-    go(toks, s, 0, 0, &mut memo, w)
+    for &c in s {
+        let mut next = vec![false; n + 1];
+        let mut next_dirs = vec![false; n];
+        for k in 0..n {
+            if in_dirs[k] || (cur[k] && toks[k] == Tok::AnyDirs) {
+                next_dirs[k] = true;
+                if c == '/' {
+                    next[k + 1] = true;
+                }
+            }
+            if !cur[k] {
+                continue;
+            }
+            match &toks[k] {
+                Tok::Lit(l) if *l == c => next[k + 1] = true,
+                Tok::Quest if c != '/' => next[k + 1] = true,
+                Tok::Star if c != '/' => next[k] = true,
+                Tok::Class(neg, ranges)
+                    if ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi) != *neg =>
+                {
+                    next[k + 1] = true
+                }
+                _ => {}
+            }
+        }
+        if close(&mut next) {
+            return true;
+        }
+        if !next.iter().any(|b| *b) && !next_dirs.iter().any(|b| *b) {
+            return false;
+        }
+        cur = next;
+        in_dirs = next_dirs;
+    }
+    cur[n]
 }

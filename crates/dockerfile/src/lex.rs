@@ -50,6 +50,18 @@ pub fn expand_words(
         .map_err(|e| e.into_error(text))
 }
 
+/// Substitute the variables in a `COPY`/`ADD` heredoc body whose delimiter was not quoted
+/// ([`crate::Heredoc::expand`]), as Docker does: `$VAR` and `${VAR…}` are replaced and `\`
+/// escapes the next character, but quotes are ordinary characters.
+pub fn expand_heredoc(
+    content: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ExpandError> {
+    let mut lx = Lexer::new(content, lookup, '\\');
+    lx.skip_quotes = true;
+    lx.run().map(|(w, _)| w).map_err(|e| e.into_error(content))
+}
+
 /// Only check the syntax of a word (no variable is set, `${VAR:?}` never fails): the error's
 /// offset and reason.
 pub(crate) fn check_syntax(word: &str, escape: char) -> Result<(), ExpandError> {
@@ -157,6 +169,8 @@ struct Lexer<'a> {
     skip_unset: bool,
     /// Syntax check only: `${VAR:?}` does not fail.
     check_only: bool,
+    /// Quotes are ordinary characters (heredoc bodies).
+    skip_quotes: bool,
 }
 
 type Step<T> = Result<T, Fail>;
@@ -172,6 +186,7 @@ impl<'a> Lexer<'a> {
             raw_escapes: false,
             skip_unset: false,
             check_only: false,
+            skip_quotes: false,
         }
     }
 
@@ -208,6 +223,14 @@ impl<'a> Lexer<'a> {
     /// Process until `stop` (consumed) or the end; `raw_escapes` keeps the escape characters
     /// (patterns of `#`, `%`, `/`).
     fn stop_on(&mut self, stop: Option<char>, raw_escapes: bool) -> Step<(String, Vec<String>)> {
+        let saved = std::mem::replace(&mut self.raw_escapes, raw_escapes);
+        let r = self.stop_on_inner(stop);
+        self.raw_escapes = saved;
+        r
+    }
+
+    fn stop_on_inner(&mut self, stop: Option<char>) -> Step<(String, Vec<String>)> {
+        let raw_escapes = self.raw_escapes;
         let mut result = String::new();
         let mut words = Words::default();
         while let Some(ch) = self.peek() {
@@ -221,13 +244,28 @@ impl<'a> Lexer<'a> {
                     result.push_str(&s);
                     words.add_string(&s);
                 }
-                '\'' => {
+                '\'' if !self.skip_quotes => {
                     let s = self.single_quote()?;
                     result.push_str(&s);
                     words.add_raw_string(&s);
                 }
-                '"' => {
+                '"' if !self.skip_quotes => {
                     let s = self.double_quote()?;
+                    result.push_str(&s);
+                    words.add_raw_string(&s);
+                }
+                '<' => {
+                    // `<<` and the blanks after it stay one word (`<< EOF` is a heredoc marker).
+                    self.pos += 1;
+                    let mut s = String::from("<");
+                    if self.peek() == Some('<') {
+                        self.pos += 1;
+                        s.push('<');
+                        while let Some(c) = self.peek().filter(|c| matches!(c, ' ' | '\t' | '\r')) {
+                            self.pos += 1;
+                            s.push(c);
+                        }
+                    }
                     result.push_str(&s);
                     words.add_raw_string(&s);
                 }
@@ -313,6 +351,9 @@ impl<'a> Lexer<'a> {
                 Some(c) => {
                     self.pos += 1;
                     if c == self.escape {
+                        if self.raw_escapes {
+                            out.push(c);
+                        }
                         match self.peek() {
                             None => continue,
                             Some(n) if n == '"' || n == '$' || n == self.escape => {
@@ -530,65 +571,73 @@ impl Pattern {
         Ok(Pattern(toks))
     }
 
-    /// Whether the pattern matches all of `s`.
-    fn matches(&self, s: &[char]) -> bool {
-        // Iterative glob match with one backtrack point per star.
-        let p = &self.0;
-        let (mut pi, mut si) = (0, 0);
-        let mut star: Option<(usize, usize)> = None;
-        while si < s.len() {
-            match p.get(pi) {
-                Some(Tok::Lit(c)) if *c == s[si] => {
-                    pi += 1;
-                    si += 1;
-                    continue;
+    /// For each `e` in `0..=s.len()`, whether the pattern matches `s[..e]` exactly: one pass of
+    /// a set of pattern positions over `s` (linear in pattern × text); stops early when no
+    /// position is left.
+    fn accepting_ends(toks: &[Tok], s: &[char]) -> Vec<bool> {
+        let n = toks.len();
+        let close = |set: &mut Vec<bool>| {
+            for k in 0..n {
+                if set[k] && toks[k] == Tok::Star {
+                    set[k + 1] = true;
                 }
-                Some(Tok::Any) if s[si] != '\n' => {
-                    pi += 1;
-                    si += 1;
-                    continue;
-                }
-                Some(Tok::Star) => {
-                    star = Some((pi, si));
-                    pi += 1;
-                    continue;
-                }
-                _ => {}
             }
-            match star {
-                Some((sp, ss)) if s[ss] != '\n' => {
-                    star = Some((sp, ss + 1));
-                    pi = sp + 1;
-                    si = ss + 1;
+        };
+        let mut cur = vec![false; n + 1];
+        cur[0] = true;
+        close(&mut cur);
+        let mut out = vec![false; s.len() + 1];
+        out[0] = cur[n];
+        for (i, &c) in s.iter().enumerate() {
+            let mut next = vec![false; n + 1];
+            let mut any = false;
+            for k in 0..n {
+                if !cur[k] {
+                    continue;
                 }
-                _ => return false,
+                match toks[k] {
+                    Tok::Lit(l) if l == c => next[k + 1] = true,
+                    Tok::Any if c != '\n' => next[k + 1] = true,
+                    Tok::Star if c != '\n' => next[k] = true,
+                    _ => continue,
+                }
+                any = true;
             }
+            if !any {
+                break;
+            }
+            close(&mut next);
+            out[i + 1] = next[n];
+            cur = next;
         }
-        p[pi..].iter().all(|t| *t == Tok::Star)
+        out
     }
 
     fn trim_prefix(&self, value: &str, greedy: bool) -> String {
         let v: Vec<char> = value.chars().collect();
-        let mut ends: Box<dyn Iterator<Item = usize>> = if greedy {
-            Box::new((0..=v.len()).rev())
+        let ends = Self::accepting_ends(&self.0, &v);
+        let hit = if greedy {
+            ends.iter().rposition(|e| *e)
         } else {
-            Box::new(0..=v.len())
+            ends.iter().position(|e| *e)
         };
-        match ends.find(|&e| self.matches(&v[..e])) {
+        match hit {
             Some(e) => v[e..].iter().collect(),
             None => value.to_string(),
         }
     }
 
     fn trim_suffix(&self, value: &str, greedy: bool) -> String {
-        let v: Vec<char> = value.chars().collect();
-        let mut starts: Box<dyn Iterator<Item = usize>> = if greedy {
-            Box::new(0..=v.len())
+        let rv: Vec<char> = value.chars().rev().collect();
+        let rp: Vec<Tok> = self.0.iter().rev().copied().collect();
+        let ends = Self::accepting_ends(&rp, &rv);
+        let hit = if greedy {
+            ends.iter().rposition(|e| *e)
         } else {
-            Box::new((0..=v.len()).rev())
+            ends.iter().position(|e| *e)
         };
-        match starts.find(|&s| self.matches(&v[s..])) {
-            Some(s) => v[..s].iter().collect(),
+        match hit {
+            Some(e) => rv[e..].iter().rev().collect(),
             None => value.to_string(),
         }
     }
@@ -596,10 +645,10 @@ impl Pattern {
     /// The leftmost, then longest, match starting at or after `from`.
     fn find(&self, v: &[char], from: usize) -> Option<(usize, usize)> {
         (from..=v.len()).find_map(|s| {
-            (s..=v.len())
-                .rev()
-                .find(|&e| self.matches(&v[s..e]))
-                .map(|e| (s, e))
+            Self::accepting_ends(&self.0, &v[s..])
+                .iter()
+                .rposition(|e| *e)
+                .map(|e| (s, s + e))
         })
     }
 

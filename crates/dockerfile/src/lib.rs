@@ -37,9 +37,19 @@
 //!
 //! API notes for callers (additions to the agreed contract, nothing renamed):
 //! [`Dockerfile::check`] (the `# check=` directive); [`ExpandError`]'s fields; [`parse_all`]
-//! (every error at once);
+//! (every error at once); [`expand_heredoc`] (a `COPY <<EOF` body, quotes kept);
+//! [`Dockerfile::stage_index`]; [`Run::shell_text`] (how Docker runs a `RUN` with heredocs);
+//! [`ignore::Patterns::try_parse`] and [`ignore::PatternError`];
 //! [`parse_duration`] for `HEALTHCHECK` durations; `CopySpec::sources` holds only paths (a
 //! heredoc source such as `COPY <<EOF /dst` is in `heredocs`, not in `sources`).
+//!
+//! Where it knowingly differs from Docker: an `ONBUILD` trigger is parsed when declared (Docker
+//! parses it when it runs in a child build, so `ONBUILD FORM x` fails here at once); substitution
+//! syntax is checked at parse time (Docker finds it when it expands the word, before any `RUN`
+//! with BuildKit, at that step with the classic builder); flags this crate has no field for are
+//! refused as unknown (`COPY --parents`/`--exclude`, `ADD --keep-git-dir`/`--unpack`/`--exclude`,
+//! `RUN --security`), as is any flag on `STOPSIGNAL` (Docker ignores it); `EXPOSE` keeps the
+//! written order (Docker sorts the words); an error's line is the offending token's line.
 #![deny(missing_docs)]
 
 mod lex;
@@ -49,7 +59,7 @@ pub mod ignore;
 
 use serde::Serialize;
 
-pub use lex::{expand, expand_words, ExpandError};
+pub use lex::{expand, expand_heredoc, expand_words, ExpandError};
 pub use parse::{parse, parse_all, parse_duration};
 
 /// A parse failure: where (1-based line and column, in characters) and what, in Docker's words.
@@ -221,7 +231,7 @@ pub struct Heredoc {
     pub content: String,
     /// False when the delimiter was quoted (`<<"EOF"`, `<<'EOF'`): the body is taken literally.
     /// When true, Docker expands `$` references in a `COPY`/`ADD` body with the build's
-    /// variables; a `RUN` body is left to the shell either way.
+    /// variables ([`expand_heredoc`]); a `RUN` body is left to the shell either way.
     pub expand: bool,
     /// `<<-EOF`: leading tabs are stripped from the body and the delimiter line.
     pub strip_tabs: bool,
@@ -248,6 +258,54 @@ pub enum Healthcheck {
         /// `--retries`.
         retries: Option<u32>,
     },
+}
+
+impl Dockerfile {
+    /// The stage a `COPY --from=`/`--target` name refers to: a stage name (case-insensitive, as
+    /// Docker) or a stage index (`0`, `1`, …). `None` means it is not a stage (for `--from`, an
+    /// image). Docker also requires a `--from` stage to come before the current one: the
+    /// builder checks that.
+    pub fn stage_index(&self, reference: &str) -> Option<usize> {
+        let lower = reference.to_ascii_lowercase();
+        if let Some(i) = self
+            .stages
+            .iter()
+            .position(|s| s.name.as_deref() == Some(lower.as_str()))
+        {
+            return Some(i);
+        }
+        if !reference.is_empty() && reference.bytes().all(|b| b.is_ascii_digit()) {
+            return reference.parse().ok().filter(|i| *i < self.stages.len());
+        }
+        None
+    }
+}
+
+impl Run {
+    /// The text a shell-form `RUN` hands to the shell (`SHELL` + `[text]`), with the heredocs
+    /// folded in as Docker does: a `RUN <<EOF` whose whole command is one heredoc runs the body
+    /// itself; any other command gets each body and its delimiter appended on new lines, for the
+    /// shell's own heredoc syntax. `None` for the exec form, and for a lone body starting with
+    /// `#!`, which Docker writes to `/dev/pipes/<name>` (mode 0755) and runs as the command.
+    pub fn shell_text(&self) -> Option<String> {
+        let Command::Shell(line) = &self.command else {
+            return None;
+        };
+        if self.heredocs.is_empty() {
+            return Some(line.clone());
+        }
+        if parse::is_heredoc_word(line) {
+            let body = &self.heredocs[0].content;
+            return (!body.starts_with("#!")).then(|| body.clone());
+        }
+        let mut text = line.clone();
+        for h in &self.heredocs {
+            text.push('\n');
+            text.push_str(&h.content);
+            text.push_str(&h.name);
+        }
+        Some(text)
+    }
 }
 
 impl Kind {

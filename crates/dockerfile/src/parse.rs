@@ -391,7 +391,9 @@ fn split_command(src: &Src, base: usize, escape: char) -> Node {
         child: None,
         heredocs: Vec::new(),
     };
-    if cmd.eq_ignore_ascii_case("onbuild") && !args.is_empty() {
+    // One level: an ONBUILD trigger is never itself ONBUILD (refused later), so deeper
+    // chains need no node.
+    if cmd.eq_ignore_ascii_case("onbuild") && !args.is_empty() && base == 0 {
         node.child = Some(Box::new(split_command(src, args_off, escape)));
     }
     node
@@ -995,7 +997,7 @@ impl Ctx<'_> {
     }
 }
 
-fn is_heredoc_word(w: &str) -> bool {
+pub(crate) fn is_heredoc_word(w: &str) -> bool {
     heredoc_marker(w).is_some()
 }
 

@@ -1139,10 +1139,92 @@ fn all_errors_at_once() {
             "6:1 USER requires exactly one argument",
             "8:6 duplicate stage name \"a\"",
         ]
-    "#]].assert_debug_eq(&got);
+    "#]]
+    .assert_debug_eq(&got);
     assert_eq!(parse("RUN x\nFORM b\n").unwrap_err(), errs[0]);
     assert_eq!(
         parse("FROM a\nFORM b\n").unwrap_err().to_string(),
         "Dockerfile parse error line 2: unknown instruction: FORM (did you mean FROM?)"
     );
+}
+
+#[test]
+fn heredoc_expansion() {
+    for (content, want) in [
+        ("echo \"$PWD\" '$SHELL'\n", "echo \"/home\" 'bash'\n"),
+        ("a \\$PWD ${XXX:-d}\n", "a $PWD d\n"),
+        ("it's \"quoted\n", "it's \"quoted\n"),
+    ] {
+        assert_eq!(
+            expand_heredoc(content, &env).as_deref(),
+            Ok(want),
+            "{content:?}"
+        );
+    }
+    assert!(expand_heredoc("${", &env).is_err());
+    // `<<` keeps the blanks after it in its word (a heredoc marker may be written `<< EOF`).
+    assert_eq!(
+        expand_words("cat << EOF", &env, '\\'),
+        Ok(vec!["cat".to_string(), "<< EOF".to_string()])
+    );
+    check(
+        "FROM a\nRUN cat << EOF > /x\nbody\nEOF\n",
+        expect![[r#"
+        1 FROM "a"
+          2-4 RUN sh "cat << EOF > /x" <<EOF "body\n"
+    "#]],
+    );
+}
+
+#[test]
+fn run_heredoc_text_and_stage_lookup() {
+    let df = parse(
+        "FROM a AS Build\nRUN <<EOF\necho one\nEOF\nRUN <<-EOF\n\t#!/usr/bin/env python3\n\tprint(1)\n\tEOF\nRUN cat <<A > /a && cat <<'B' > /b\nfirst\nA\nsecond $x\nB\nRUN echo plain\nRUN [\"echo\"]\nFROM scratch\n",
+    )
+    .unwrap();
+    let texts: Vec<Option<String>> = df.stages[0]
+        .instructions
+        .iter()
+        .map(|i| match &i.kind {
+            Kind::Run(r) => r.shell_text(),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            Some("echo one\n".to_string()),
+            None,
+            Some("cat <<A > /a && cat <<'B' > /b\nfirst\nA\nsecond $x\nB".to_string()),
+            Some("echo plain".to_string()),
+            None,
+        ]
+    );
+    assert_eq!(df.stage_index("build"), Some(0));
+    assert_eq!(df.stage_index("BUILD"), Some(0));
+    assert_eq!(df.stage_index("1"), Some(1));
+    assert_eq!(df.stage_index("2"), None);
+    assert_eq!(df.stage_index("busybox"), None);
+}
+
+#[test]
+fn dockerignore_errors() {
+    use crate::ignore::Patterns;
+    for (text, line, message) in [
+        ("a\n!\n", 2, "illegal exclusion pattern: \"!\""),
+        ("[a\n", 1, "syntax error in pattern"),
+        ("x\n[]a]\n", 2, "syntax error in pattern"),
+        ("[a-]\n", 1, "syntax error in pattern"),
+        ("[z-a]\n", 1, "syntax error in pattern"),
+        ("a\\\n", 1, "syntax error in pattern"),
+    ] {
+        let e = Patterns::try_parse(text).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (line, message), "{text:?}");
+        // The lenient reading skips it and keeps the others.
+        let p = Patterns::parse(text);
+        assert!(!p.matches("[a") && !p.matches("a\\"), "{text:?}");
+    }
+    let p = Patterns::try_parse("[^a-c]x\n[\\]]\n]\n").unwrap();
+    assert!(p.matches("dx") && !p.matches("bx") && p.matches("]"));
+    assert!(Patterns::parse("a\n!\n").matches("a"));
 }
