@@ -444,7 +444,7 @@ fn strata_build_flags() {
     // a bare Dockerfile on stdin: an empty context
     let o = s.run_stdin(
         &["build", "-t", "bare", "-"],
-        b"FROM busybox\nCMD [\"true\"]\nONBUILD RUN echo triggered > /t\n",
+        b"FROM busybox\nRUN <<EOF\necho heredoc > /h\nEOF\nCMD [\"true\"]\nONBUILD RUN echo triggered > /t\n",
     );
     assert_eq!(o.status, 0, "{}", o.stderr);
     assert_eq!(s.inspect("bare")["Config"]["Cmd"][0], "true");
@@ -458,6 +458,7 @@ fn strata_build_flags() {
         o.stdout
     );
     assert_eq!(s.ok(&["run", "--rm", "child", "cat", "/t"]), "triggered\n");
+    assert_eq!(s.ok(&["run", "--rm", "child", "cat", "/h"]), "heredoc\n");
     assert!(s.inspect("child")["Config"]["OnBuild"].is_null());
     no_containers(&s, None);
 }

@@ -256,7 +256,9 @@ impl Engine {
         }
         let ignore = ctx
             .read_text(".dockerignore")?
-            .map(|t| dockerfile::ignore::Patterns::parse(&t))
+            .map(|t| dockerfile::ignore::Patterns::try_parse(&t))
+            .transpose()
+            .map_err(|e| EngineError::invalid(format!(".dockerignore line {}: {e}", e.line)))?
             .unwrap_or_else(|| dockerfile::ignore::Patterns::parse(""));
         let total = df.stages.iter().map(|s| 1 + s.instructions.len()).sum();
         let mut run = Run {
@@ -776,21 +778,22 @@ impl Run<'_> {
         if !r.mounts.is_empty() {
             return Err(err_line(i, "the --mount option requires BuildKit"));
         }
-        let mut args = match &r.command {
-            Command::Exec(v) => v.clone(),
-            Command::Shell(s) => {
-                let mut script = s.clone();
-                if let [h] = r.heredocs.as_slice() {
-                    if s.trim_start().starts_with("<<") && !s.trim().contains(' ') {
-                        script = h.content.clone();
-                    } else {
-                        script = heredoc_script(s, &r.heredocs);
-                    }
-                } else if !r.heredocs.is_empty() {
-                    script = heredoc_script(s, &r.heredocs);
-                }
+        let mut args = match (&r.command, r.shell_text()) {
+            (Command::Exec(v), _) => v.clone(),
+            (Command::Shell(_), Some(text)) => {
                 let mut v = st.shell.clone();
-                v.push(script);
+                v.push(text);
+                v
+            }
+            // a lone `#!` heredoc: Docker runs it as a file; here the shell reads it (its `#!`
+            // line a comment)
+            (Command::Shell(s), None) => {
+                let mut v = st.shell.clone();
+                v.push(
+                    r.heredocs
+                        .first()
+                        .map_or_else(|| s.clone(), |h| h.content.clone()),
+                );
                 v
             }
         };
@@ -1162,21 +1165,6 @@ fn fetch_url(engine: &Engine, url: &str, keep: &mut Vec<tempfile::TempDir>) -> R
 
 fn base_name(p: &str) -> String {
     p.rsplit('/').next().unwrap_or(p).to_string()
-}
-
-/// A `RUN` whose heredocs the shell reads: the command line, then each body and its
-/// terminator, as one script.
-fn heredoc_script(cmd: &str, docs: &[dockerfile::Heredoc]) -> String {
-    let mut s = cmd.to_string();
-    for h in docs {
-        s.push('\n');
-        s.push_str(&h.content);
-        if !h.content.ends_with('\n') {
-            s.push('\n');
-        }
-        s.push_str(&h.name);
-    }
-    s
 }
 
 /// `--chown=uid[:gid]` in numbers, which need no lookup.
