@@ -508,3 +508,37 @@ fn docker_cli_contexts_quiet_and_iidfile() {
     assert!(o.stdout.contains("\nfrom-stdin\n"), "{}", o.stdout);
     no_containers(&s, Some(&d));
 }
+
+/// A base image missing from the store is pulled, as the classic builder does; `--pull` pulls
+/// one that is present.
+#[test]
+fn a_missing_base_is_pulled_and_pull_refreshes_a_present_one() {
+    let s = bb_store();
+    let reg = e2e::registry::Registry::start();
+    let remote = format!("{}/bb:1", reg.host());
+    s.ok(&["tag", "busybox", &remote]);
+    s.ok(&["push", &remote]);
+    s.ok(&["rmi", &remote]);
+    assert_ne!(s.run(&["inspect", &remote]).status, 0);
+    let dir = context(
+        &s,
+        "pull",
+        &[("Dockerfile", &format!("FROM {remote}\nRUN echo built\n"))],
+    );
+    let out = s.ok(&["build", "-t", "pulled", dir.to_str().unwrap()]);
+    assert!(out.contains("1: Pulling from bb\n"), "{out}");
+    assert!(out.contains("\nbuilt\n"), "{out}");
+    assert_eq!(s.image_id(&remote), s.image_id("busybox"));
+    let mark = reg.mark();
+    let out = s.ok(&["build", "--pull", "-t", "pulled", dir.to_str().unwrap()]);
+    assert!(out.contains("1: Pulling from bb\n"), "{out}");
+    assert!(out.contains(" ---> Using cache\n"), "{out}");
+    assert!(
+        reg.requests_since(mark)
+            .iter()
+            .any(|r| r.contains("/v2/bb/manifests/1")),
+        "{:?}",
+        reg.requests_since(mark)
+    );
+    no_containers(&s, None);
+}
