@@ -75,6 +75,10 @@ fn seed_004_built_twice_with_the_docker_cli() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.join("app.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
 
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let first = build_in(&d, &dir, &["-t", "mysql-like"]);
     assert_eq!(first.status, 0, "{}\n{}", first.stdout, first.stderr);
     let steps = lines_starting(&first.stdout, "Step ");
@@ -108,6 +112,30 @@ fn seed_004_built_twice_with_the_docker_cli() {
         .stdout
         .contains("Successfully tagged mysql-like:latest\n"));
     no_containers(&s, Some(&d));
+    // the build shows in the event stream: its containers and the tag
+    let until = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1)
+    .to_string();
+    let events = d.docker_ok(&[
+        "events",
+        "--since",
+        &t0.to_string(),
+        "--until",
+        &until,
+        "--format",
+        "{{.Type}} {{.Action}}",
+    ]);
+    for want in [
+        "container create",
+        "container start",
+        "container destroy",
+        "image tag",
+    ] {
+        assert!(events.lines().any(|l| l == want), "{want}: {events}");
+    }
 
     // one history row per instruction, newest first, `#(nop)` rows of size 0
     let hist = d.docker_ok(&[
