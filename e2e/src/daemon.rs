@@ -259,6 +259,7 @@ impl Daemon {
             .env("DOCKER_HOST", self.host())
             .env("DOCKER_CONFIG", &self.config)
             .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_BUILDKIT")
             .env_remove("DOCKER_API_VERSION")
             .env_remove("DOCKER_TLS_VERIFY")
             .env_remove("DOCKER_CERT_PATH");

@@ -41,6 +41,7 @@ pub const ROUTE_ROLES: &[(&str, &str, Option<Role>)] = &[
     ("POST", "/images/create", OP),
     ("GET", "/images/get", V),
     ("POST", "/images/load", OP),
+    ("POST", "/build", OP),
     ("GET", "/images/{name*}/json", V),
     ("GET", "/images/{name*}/history", V),
     ("GET", "/images/{name*}/get", V),

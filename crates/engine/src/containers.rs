@@ -534,7 +534,7 @@ pub(crate) fn unsafe_is_root() -> bool {
 /// Packs `dir` into a layer tar ([`layer_apply::pack_dir`]) on a second thread while
 /// `consume` reads it: the tar streams through a few fixed buffers and is never held whole in
 /// memory, whatever the size of the tree.
-fn with_packed<T>(
+pub(crate) fn with_packed<T>(
     dir: &Path,
     consume: impl FnOnce(crate::streams::ChunkReader) -> Result<T>,
 ) -> Result<T> {

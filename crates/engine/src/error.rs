@@ -51,6 +51,14 @@ pub enum EngineError {
     /// The state forbids it, with the text.
     #[error("{0}")]
     Conflict(String),
+    /// A build step's command failed: Docker's text and the command's exit code.
+    #[error("{message}")]
+    StepFailed {
+        /// `The command '/bin/sh -c exit 3' returned a non-zero code: 3`.
+        message: String,
+        /// The command's exit code.
+        code: i32,
+    },
     /// An I/O failure, with what was being done.
     #[error("{context}: {source}")]
     Io {
@@ -107,6 +115,7 @@ impl EngineError {
             },
             EngineError::NotFound(_) => ErrorKind::NotFound,
             EngineError::Conflict(_) => ErrorKind::Conflict,
+            EngineError::StepFailed { .. } => ErrorKind::FailedPrecondition,
             EngineError::Db(_) | EngineError::Io { .. } => ErrorKind::Internal,
         }
     }

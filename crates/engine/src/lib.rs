@@ -9,6 +9,7 @@
 //!
 //! Deliberately absent: HTTP, terminal formatting, wire types.
 
+mod build;
 mod changes;
 pub mod config;
 mod container_fs;
@@ -35,6 +36,7 @@ mod streams;
 mod tokens;
 mod volumes;
 
+pub use build::{BuildContext, BuildMessage, BuildOptions};
 pub use changes::apply_changes;
 pub use container_fs::{ContainerSizes, PathStat};
 pub use containers::{CommitOptions, ContainerInfo, PathChange};

@@ -5,6 +5,7 @@
 //! usage errors exit 125 like the docker CLI.
 
 mod archive;
+mod build;
 mod containers;
 mod images;
 mod inspect;
@@ -41,6 +42,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Build an image from a Dockerfile
+    Build(Box<build::BuildArgs>),
     /// Import the contents from a tarball to create a filesystem image
     Import(archive::ImportArgs),
     /// List images
@@ -162,6 +165,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImageCommand {
+    /// Build an image from a Dockerfile
+    Build(Box<build::BuildArgs>),
     /// List images
     #[command(visible_alias = "list")]
     Ls(images::ImagesArgs),
@@ -236,6 +241,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     match cli.command {
         Command::Serve(a) => serve::run(root.unwrap_or_else(default_root), a),
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => {
+            build::build(&open(&root)?, *a)
+        }
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
             archive::import(&open(&root)?, a)
         }

@@ -1,6 +1,7 @@
 //! The Docker Engine API subset: moby's paths, JSON shapes, texts and statuses, one module per
 //! group of endpoints as in `crate::api` (the dashboard's API).
 
+pub(crate) mod build;
 pub(crate) mod containers;
 pub(crate) mod exec;
 pub(crate) mod images;
@@ -27,6 +28,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/auth", post(registry::auth))
         .route("/networks/prune", post(system::prune_networks))
         .route("/build/prune", post(system::prune_build_cache))
+        .route(
+            "/build",
+            post(build::build).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .merge(images::routes())
         .merge(networks::routes())
         .merge(run::routes())

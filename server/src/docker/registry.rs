@@ -32,7 +32,7 @@ pub(crate) struct AuthConfig {
 
 /// The registry environment for one request: the server's configuration plus the client's
 /// `X-Registry-Auth` credentials for `registry`, when it sent any.
-fn env_for(headers: &HeaderMap, registry: &str) -> Result<RegistryEnv, ApiError> {
+pub(crate) fn env_for(headers: &HeaderMap, registry: &str) -> Result<RegistryEnv, ApiError> {
     let dir = config_dir();
     let config = Config::load(&dir).map_err(ApiError::from)?;
     let mut auth = AuthFile::load(&dir).map_err(ApiError::from)?;
