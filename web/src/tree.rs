@@ -329,6 +329,16 @@ impl View {
         out
     }
 
+    /// The directories layer `n` makes opaque (normalised paths, `""` for the root).
+    pub fn opaque_dirs(&self, n: usize) -> BTreeSet<String> {
+        self.markers
+            .values()
+            .flatten()
+            .filter(|m| m.layer == n && m.kind == "opaque")
+            .map(|m| m.path.clone())
+            .collect()
+    }
+
     /// What layer `n` added (`A`), modified (`M`) and removed (`R`).
     pub fn layer_changes(&self, n: usize) -> &[(String, char)] {
         self.changes.get(n).map_or(&[], Vec::as_slice)

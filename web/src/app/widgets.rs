@@ -82,6 +82,9 @@ pub fn StackDiagram(
     /// Where a layer's "files" link goes (the union explorer), if anywhere.
     #[prop(optional, into)]
     files_href: Option<String>,
+    /// A layer (0-based) to mark as new: the one a commit just made.
+    #[prop(default = None)]
+    highlight: Option<usize>,
 ) -> impl IntoView {
     let items: Vec<Item> = stack.items.iter().rev().cloned().collect();
     let top_layer = stack
@@ -115,6 +118,7 @@ pub fn StackDiagram(
                                         let class = match &c {
                                             Upper::Added { .. } => "chg-a",
                                             Upper::CopiedUp { .. } => "chg-m",
+                                            Upper::Opaque { .. } => "chg-o",
                                             Upper::WhitedOut { .. } => "chg-r",
                                         };
                                         let is_fresh = fresh.contains(c.path());
@@ -149,7 +153,7 @@ pub fn StackDiagram(
                         let empties = l.empty_before.clone();
                         let shared = l.refcount > 1;
                         view! {
-                            <li class=format!("stack-box image-layer c{}", l.index % 8) data-layer=l.index.to_string()>
+                            <li class=format!("stack-box image-layer c{}", l.index % 8) class:highlight=highlight == Some(l.index) data-layer=l.index.to_string()>
                                 <div class="box-head">
                                     <strong>{title}</strong>
                                     <code class="digest" title=l.diff_id.clone()>{l.short_id.clone()}</code>
