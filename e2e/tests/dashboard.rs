@@ -1651,3 +1651,55 @@ fn logs_follow_pause_unpause_and_stop() {
     let row = b.wait_text("table.containers tbody tr", "Exited (137)");
     assert!(row.contains("bb:1"), "{row}");
 }
+
+#[test]
+fn the_file_editor_confirms_an_overwrite_and_sets_the_mode() {
+    let store = Store::new();
+    let id = import_busybox_full(&store, "bb:1");
+    let server = Server::start(&store);
+    let b = Browser::start("editor");
+    b.goto(&server.url(&format!("/ui/images/{id}")));
+    b.find("li.image-layer");
+    b.click(".heading .actions button"); // Create container
+    b.find("#edit-path");
+    b.wait_text(".stack-box.writable", "Empty");
+    // one click on Save over a file never loaded asks first; Cancel changes nothing
+    b.clear_and_type("#edit-path", "/etc/passwd");
+    b.click("form.editor button[type=submit]");
+    b.find("#overwrite-confirm");
+    b.screenshot("confirm");
+    b.click("dialog .dialog-actions button:first-child");
+    b.gone("#overwrite-confirm");
+    let cid = server.get_json("/api/containers")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(store.ok(&["diff", &cid]), "", "Cancel wrote something");
+    // a new tool with its mode: executable in the writable layer
+    b.clear_and_type("#edit-path", "/usr/local/bin/tool");
+    b.clear_and_type("#edit-text", "#!/bin/sh\necho tool\n");
+    b.clear_and_type("#edit-mode", "0755");
+    b.click("form.editor button[type=submit]");
+    b.wait_text(
+        "li.chg-a[data-path=\"/usr/local/bin/tool\"]",
+        "new /usr/local/bin/tool",
+    );
+    let tree = server.get_json(&format!("/api/containers/{cid}/tree"));
+    let tool = tree["merged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| {
+            m["path"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("usr/local/bin/tool")
+        })
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        tool["mode"].as_u64().map(|m| m & 0o7777),
+        Some(0o755),
+        "{tool}"
+    );
+}
