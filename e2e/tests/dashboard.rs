@@ -1703,3 +1703,65 @@ fn the_file_editor_confirms_an_overwrite_and_sets_the_mode() {
         "{tool}"
     );
 }
+
+#[test]
+fn exec_a_shell_follows_the_window_size_and_top_lists_it() {
+    require("runc");
+    let store = Store::new();
+    let id = import_busybox(&store, "bb:1");
+    let server = Server::start(&store);
+    let b = Browser::start("exec");
+    b.goto(&server.url(&format!("/ui/images/{id}")));
+    b.find("li.image-layer");
+    run_from_page(&b, "sleep 1000", false);
+    b.wait_text("#container-status", "Up");
+    b.click("#term-exec");
+    term_wait(&b, "/ #");
+    term_type(&b, "stty size\n");
+    let cols = |b: &Browser| -> Vec<u64> {
+        term_text(b)
+            .lines()
+            .filter_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                match w.as_slice() {
+                    [r, c] => Some((r.parse::<u64>().ok()?, c.parse::<u64>().ok()?)),
+                    _ => None,
+                }
+            })
+            .map(|(_, c)| c)
+            .collect()
+    };
+    b.wait_js(
+        "stty's answer",
+        "return /\\n\\d+ \\d+\\n/.test(document.querySelector('.terminal .xterm-rows').innerText);",
+        vec![],
+    );
+    let before = cols(&b);
+    assert_eq!(before.len(), 1, "{}", term_text(&b));
+    // a narrower window: xterm.js refits, the shell's terminal follows
+    b.cmd(
+        "POST",
+        &b.s("/window/rect"),
+        Some(json!({"width": 900, "height": 1000})),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    term_type(&b, "stty size\n");
+    b.wait_js(
+        "a second stty answer",
+        "return (document.querySelector('.terminal .xterm-rows').innerText.match(/\\n\\d+ \\d+\\n/g) || []).length >= 2;",
+        vec![],
+    );
+    let after = cols(&b);
+    assert!(after.len() == 2 && after[1] < after[0], "{after:?}");
+    // top lists the shell beside the container's process
+    b.click("#top-load");
+    let top = b.wait_text("table.top-table", "sleep 1000");
+    assert!(top.contains("sh"), "{top}");
+    term_type(&b, "exit 5\n");
+    b.wait_text(".terminal-status", "exited with code 5");
+    b.screenshot("exec");
+    // the container goes on: an exec is not its process; kill it before the store goes
+    assert!(b.text("#container-status").contains("Up"));
+    b.click(".heading .act-kill");
+    b.wait_text("#container-status", "Exited (137)");
+}
