@@ -1430,8 +1430,9 @@ fn import_busybox_full(store: &Store, name: &str) -> String {
 }
 
 /// The Run dialog from the page showing (an image page or the containers list): `cmd`, with
-/// or without a terminal; returns once the container's page shows its status.
-fn run_from_page(b: &Browser, cmd: &str, tty: bool) {
+/// or without a terminal; returns once the container's page shows its status, with the
+/// moment Run was clicked.
+fn run_from_page(b: &Browser, cmd: &str, tty: bool) -> Instant {
     b.click("#image-run, #open-run");
     b.find("#run-cmd");
     b.clear_and_type("#run-cmd", cmd);
@@ -1439,8 +1440,10 @@ fn run_from_page(b: &Browser, cmd: &str, tty: bool) {
     if checked != json!(tty) {
         b.click("#run-tty");
     }
+    let clicked = Instant::now();
     b.click("#run-go");
     b.find("#container-status");
+    clicked
 }
 
 /// What the terminal shows (xterm.js's DOM rows).
@@ -1495,8 +1498,12 @@ fn seed_003_in_the_browser_shell_commit_and_run_again() {
     b.goto(&server.url(&format!("/ui/images/{id}")));
     b.find("li.image-layer");
     // Run with a terminal: the page attaches, which starts the shell
-    run_from_page(&b, "sh", true);
+    let clicked = run_from_page(&b, "sh", true);
     term_wait(&b, "/ #");
+    eprintln!(
+        "from Run to the shell's prompt in the terminal: {} ms",
+        clicked.elapsed().as_millis()
+    );
     b.screenshot("1-shell");
     term_type(
         &b,
@@ -1670,6 +1677,11 @@ fn the_file_editor_confirms_an_overwrite_and_sets_the_mode() {
     b.screenshot("confirm");
     b.click("dialog .dialog-actions button:first-child");
     b.gone("#overwrite-confirm");
+    b.wait_js(
+        "the focus back on Save, which opened the dialog",
+        "const a = document.activeElement; return !!a && a.matches('form.editor button[type=submit]');",
+        vec![],
+    );
     let cid = server.get_json("/api/containers")[0]["id"]
         .as_str()
         .unwrap()

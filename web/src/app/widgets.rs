@@ -8,7 +8,8 @@ use crate::stack::{Item, Stack, Step, Upper};
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 
-/// A modal dialog (the browser's `<dialog>`: focus stays inside, Esc closes it).
+/// A modal dialog (the browser's `<dialog>`: focus stays inside, Esc closes it); when it
+/// goes, the focus returns to what had it before (the button that opened it).
 #[component]
 pub fn Modal(
     /// The heading.
@@ -20,8 +21,23 @@ pub fn Modal(
     children: Children,
 ) -> impl IntoView {
     let node = NodeRef::<leptos::html::Dialog>::new();
+    let opener = StoredValue::new_local(
+        document()
+            .active_element()
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()),
+    );
     node.on_load(|el| {
         let _ = el.show_modal();
+    });
+    on_cleanup(move || {
+        if let Some(Some(el)) = opener.try_get_value() {
+            // after the dialog's own removal, so the browser does not move the focus again
+            request_animation_frame(move || {
+                if el.is_connected() {
+                    let _ = el.focus();
+                }
+            });
+        }
     });
     let id = format!("dlg-{}", (js_sys::Math::random() * 1e9) as u64);
     let labelled = id.clone();
