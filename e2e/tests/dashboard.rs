@@ -82,7 +82,7 @@ fn is_fresh(dist: &std::path::Path) -> bool {
         return false;
     };
     let web = workspace_root().join("web");
-    ["src", "index.html", "style.css", "Cargo.toml"]
+    ["src", "index.html", "style.css", "favicon.svg", "package-lock.json", "Cargo.toml"]
         .iter()
         .all(|p| newest(&web.join(p)) <= built)
 }
