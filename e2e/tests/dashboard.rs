@@ -82,9 +82,16 @@ fn is_fresh(dist: &std::path::Path) -> bool {
         return false;
     };
     let web = workspace_root().join("web");
-    ["src", "index.html", "style.css", "favicon.svg", "package-lock.json", "Cargo.toml"]
-        .iter()
-        .all(|p| newest(&web.join(p)) <= built)
+    [
+        "src",
+        "index.html",
+        "style.css",
+        "favicon.svg",
+        "package-lock.json",
+        "Cargo.toml",
+    ]
+    .iter()
+    .all(|p| newest(&web.join(p)) <= built)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1776,4 +1783,30 @@ fn exec_a_shell_follows_the_window_size_and_top_lists_it() {
     assert!(b.text("#container-status").contains("Up"));
     b.click(".heading .act-kill");
     b.wait_text("#container-status", "Exited (137)");
+}
+
+#[test]
+fn bulk_remove_of_selected_containers_running_one_included() {
+    require("runc");
+    let store = Store::new();
+    import_busybox(&store, "bb:1");
+    store.ok(&["create", "--name", "keep", "bb:1"]);
+    store.ok(&["create", "--name", "gone1", "bb:1"]);
+    store.ok(&["run", "-d", "--name", "gone2", "bb:1", "sleep", "1000"]);
+    let server = Server::start(&store);
+    let b = Browser::start("bulk-containers");
+    b.goto(&server.url("/ui/containers"));
+    let running = b.wait_text(&row("gone2"), "Up");
+    assert!(running.contains("bb:1"), "{running}");
+    b.click(&format!("{} input[type=checkbox]", row("gone1")));
+    b.click(&format!("{} input[type=checkbox]", row("gone2")));
+    b.wait_text("#bulk-remove", "Remove selected (2)");
+    b.click("#bulk-remove");
+    b.click("#bulk-remove-confirm");
+    b.gone(&row("gone2"));
+    b.gone(&row("gone1"));
+    b.find(&row("keep"));
+    b.screenshot("removed");
+    let left = store.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert_eq!(left.trim(), "keep");
 }
