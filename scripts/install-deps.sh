@@ -51,6 +51,12 @@ if [ "$what" = web ] || [ "$what" = all ]; then
     # not --locked: with its own lockfile the install fails on this toolchain
     cargo install wasm-bindgen-cli --version "$wbv" --force
   fi
+  # the dashboard's JavaScript (the xterm.js terminal), pinned by web/package-lock.json and
+  # bundled by Trunk from web/node_modules: nothing is fetched when the page runs
+  if ! node -e 'const w = process.argv[1] + "/web/"; process.exit(require(w + "node_modules/@xterm/xterm/package.json").version === require(w + "package-lock.json").packages["node_modules/@xterm/xterm"].version ? 0 : 1)' "$here" 2>/dev/null; then
+    echo "installing the dashboard's npm packages (web/package-lock.json)"
+    (cd "$here/web" && npm ci --silent --no-audit --no-fund --ignore-scripts)
+  fi
   # trunk would download wasm-opt; npm's binaryen 132 provides it instead (Trunk.toml pins version_132)
   if ! wasm-opt --version 2>/dev/null | grep -q 'version 132'; then
     echo "installing wasm-opt (npm binaryen@132)"

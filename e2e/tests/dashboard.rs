@@ -82,9 +82,16 @@ fn is_fresh(dist: &std::path::Path) -> bool {
         return false;
     };
     let web = workspace_root().join("web");
-    ["src", "index.html", "style.css", "Cargo.toml"]
-        .iter()
-        .all(|p| newest(&web.join(p)) <= built)
+    [
+        "src",
+        "index.html",
+        "style.css",
+        "favicon.svg",
+        "package-lock.json",
+        "Cargo.toml",
+    ]
+    .iter()
+    .all(|p| newest(&web.join(p)) <= built)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1334,4 +1341,393 @@ fn a_page_on_another_origin_cannot_prune_or_create_images() {
     assert!(std::fs::read_to_string(&log_path)
         .unwrap()
         .contains("Host \"evil.example\""));
+}
+
+// ---------------------------------------------------------------------------------------------
+// containers that run, from the page (issue #15): the terminal, controls, logs, live copy-up
+
+/// A busybox image with `/usr/local/bin` and `/etc/motd` (what the seed's commands expect).
+fn import_busybox_full(store: &Store, name: &str) -> String {
+    let root = store.scratch().join("bb-full");
+    busybox_rootfs(&root);
+    std::fs::create_dir_all(root.join("usr/local/bin")).unwrap();
+    std::fs::write(root.join("etc/motd"), "welcome\n").unwrap();
+    let tar = tar_of(&root);
+    store.ok(&["import", tar.to_str().unwrap(), name]);
+    store.image_id(name)
+}
+
+/// The Run dialog from the page showing (an image page or the containers list): `cmd`, with
+/// or without a terminal; returns once the container's page shows its status, with the
+/// moment Run was clicked.
+fn run_from_page(b: &Browser, cmd: &str, tty: bool) -> Instant {
+    b.click("#image-run, #open-run");
+    b.find("#run-cmd");
+    b.clear_and_type("#run-cmd", cmd);
+    let checked = b.js("return document.querySelector('#run-tty').checked;", vec![]);
+    if checked != json!(tty) {
+        b.click("#run-tty");
+    }
+    let clicked = Instant::now();
+    b.click("#run-go");
+    b.find("#container-status");
+    clicked
+}
+
+/// What the terminal shows (xterm.js's DOM rows).
+fn term_text(b: &Browser) -> String {
+    b.js(
+        "const r = document.querySelector('.terminal .xterm-rows'); return r ? r.innerText : '';",
+        vec![],
+    )
+    .as_str()
+    .unwrap_or("")
+    .to_string()
+}
+
+fn term_wait(b: &Browser, want: &str) {
+    b.wait_js(
+        &format!("the terminal to show {want:?}"),
+        "const r = document.querySelector('.terminal .xterm-rows'); return !!r && r.innerText.includes(arguments[0]);",
+        vec![json!(want)],
+    );
+}
+
+/// Types into the terminal as a user would: focus xterm.js's input, then key presses.
+fn term_type(b: &Browser, text: &str) {
+    b.js(
+        "document.querySelector('.terminal .xterm-helper-textarea').focus();",
+        vec![],
+    );
+    let mut actions = Vec::new();
+    for c in text.chars() {
+        let key = if c == '\n' {
+            "\u{E007}".to_string()
+        } else {
+            c.to_string()
+        };
+        actions.push(json!({"type": "keyDown", "value": key}));
+        actions.push(json!({"type": "keyUp", "value": key}));
+    }
+    b.cmd(
+        "POST",
+        &b.s("/actions"),
+        Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+    );
+}
+
+#[test]
+fn seed_003_in_the_browser_shell_commit_and_run_again() {
+    require("runc");
+    let store = Store::new();
+    let id = import_busybox_full(&store, "bb:1");
+    let server = Server::start(&store);
+    let b = Browser::start("seed003");
+    b.goto(&server.url(&format!("/ui/images/{id}")));
+    b.find("li.image-layer");
+    // Run with a terminal: the page attaches, which starts the shell
+    let clicked = run_from_page(&b, "sh", true);
+    term_wait(&b, "/ #");
+    eprintln!(
+        "from Run to the shell's prompt in the terminal: {} ms",
+        clicked.elapsed().as_millis()
+    );
+    b.screenshot("1-shell");
+    term_type(
+        &b,
+        "echo 'echo vim' > /usr/local/bin/vim; chmod +x /usr/local/bin/vim; rm /bin/ls; exit\n",
+    );
+    b.wait_text(".terminal-status", "exited with code 0");
+    b.wait_text(
+        "li.chg-r[data-path=\"/bin/ls\"]",
+        "whiteout .wh.ls hides /bin/ls of layer 1",
+    );
+    b.wait_text("li.chg-a[data-path=\"/usr/local/bin/vim\"]", "new");
+    b.wait_text("#container-status", "Exited (0)");
+    b.screenshot("2-exited");
+    // commit with a message, an author and a name
+    b.clear_and_type("#commit-ref", "bb:vim");
+    b.clear_and_type("#commit-msg", "add vim, drop ls");
+    b.clear_and_type("#commit-author", "Teacher <t@example.com>");
+    b.click("form.commit button[type=submit]");
+    b.wait_js(
+        "the new image page",
+        "return document.querySelectorAll('li.image-layer').length === 2;",
+        vec![],
+    );
+    assert_eq!(b.text("#image-title"), "bb:vim");
+    b.find("li.image-layer.highlight[data-layer=\"1\"]");
+    let diff = b.wait_text("#layer-diff", "A /usr/local/bin/vim");
+    assert!(diff.contains("D /bin/ls"), "{diff}");
+    let history = b.text("table.history");
+    assert!(history.contains("add vim, drop ls"), "{history}");
+    b.screenshot("3-committed");
+    // run the new image: vim works, ls is gone (busybox's shell runs its applets without a
+    // PATH lookup, so the file is what is asked for, as the CLI's seed test does)
+    run_from_page(&b, "sh", true);
+    term_wait(&b, "/ #");
+    term_type(&b, "vim; ls /bin/ls; exit 0\n");
+    b.wait_text(".terminal-status", "exited with code 0");
+    let text = term_text(&b);
+    assert!(text.contains("\nvim"), "{text}");
+    assert!(
+        text.contains("/bin/ls: No such file or directory"),
+        "{text}"
+    );
+    b.screenshot("4-run-again");
+}
+
+#[test]
+fn a_running_process_copy_up_shows_within_2_seconds() {
+    require("runc");
+    let store = Store::new();
+    let id = import_busybox_full(&store, "bb:1");
+    let server = Server::start(&store);
+    let b = Browser::start("live-copy-up");
+    b.goto(&server.url(&format!("/ui/images/{id}")));
+    b.find("li.image-layer");
+    run_from_page(
+        &b,
+        "sh -c 'for i in $(seq 5); do echo $i >> /etc/motd; sleep 1; done'",
+        false,
+    );
+    b.wait_text("#container-status", "Up");
+    // The process writes 1, 2, 3… a second apart; when the page shows the copy-up, the file
+    // must not hold 3 yet (written 2 s after the first write).
+    b.wait_text(
+        "li.chg-m[data-path=\"/etc/motd\"]",
+        "copy-up of /etc/motd from layer 1",
+    );
+    let cid = server.get_json("/api/containers")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, motd) = http(
+        server.port,
+        "GET",
+        &format!("/api/containers/{cid}/files?path=/etc/motd"),
+        None,
+        &[],
+    )
+    .unwrap();
+    let motd = String::from_utf8_lossy(&motd).to_string();
+    assert_eq!(status, 200, "{motd}");
+    assert!(motd.starts_with("welcome\n1\n"), "{motd:?}");
+    assert!(
+        !motd.contains("\n3\n"),
+        "the copy-up showed only after the third write: {motd:?}"
+    );
+    b.screenshot("copy-up");
+    b.wait_text("#container-status", "Exited (0)");
+}
+
+#[test]
+fn logs_follow_pause_unpause_and_stop() {
+    require("runc");
+    let store = Store::new();
+    import_busybox(&store, "bb:1");
+    let server = Server::start(&store);
+    let b = Browser::start("logs");
+    b.goto(&server.url("/ui/containers"));
+    b.find("#open-run");
+    b.click("#open-run");
+    b.find("#run-image");
+    b.js(
+        "const s = document.querySelector('#run-image'); s.value = 'bb:1'; s.dispatchEvent(new Event('change'));",
+        vec![],
+    );
+    b.clear_and_type(
+        "#run-cmd",
+        "sh -c 'i=0; while true; do i=$((i+1)); echo line $i; sleep 0.1; done'",
+    );
+    b.click("#run-tty");
+    b.click("#run-go");
+    b.wait_text("#container-status", "Up");
+    let count = |b: &Browser| -> u64 {
+        b.text("#log-count")
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    b.wait_js(
+        "ten log lines",
+        "return parseInt(document.querySelector('#log-count').innerText) >= 10;",
+        vec![],
+    );
+    b.click(".heading .act-pause");
+    b.wait_text("#container-status", "(Paused)");
+    std::thread::sleep(Duration::from_millis(300));
+    let paused_at = count(&b);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(count(&b), paused_at, "lines arrived while paused");
+    b.screenshot("paused");
+    b.click(".heading .act-unpause");
+    b.wait_js(
+        "new lines after unpause",
+        "return parseInt(document.querySelector('#log-count').innerText) >= arguments[0] + 5;",
+        vec![json!(paused_at)],
+    );
+    // search and timestamps
+    b.clear_and_type("#log-search", "line 3");
+    let shown = b.text("#log-view");
+    assert!(shown.lines().all(|l| l.contains("line 3")), "{shown}");
+    b.click("#log-stamps");
+    b.wait_js(
+        "timestamps",
+        "return /^\\d{4}-\\d\\d-\\d\\dT/.test(document.querySelector('#log-view').innerText);",
+        vec![],
+    );
+    b.click(".heading .act-stop");
+    b.wait_text("#container-status", "Exited (137)");
+    b.screenshot("stopped");
+    // the list shows the status and the image's name
+    b.goto(&server.url("/ui/containers"));
+    let row = b.wait_text("table.containers tbody tr", "Exited (137)");
+    assert!(row.contains("bb:1"), "{row}");
+}
+
+#[test]
+fn the_file_editor_confirms_an_overwrite_and_sets_the_mode() {
+    let store = Store::new();
+    let id = import_busybox_full(&store, "bb:1");
+    let server = Server::start(&store);
+    let b = Browser::start("editor");
+    b.goto(&server.url(&format!("/ui/images/{id}")));
+    b.find("li.image-layer");
+    b.click(".heading .actions button"); // Create container
+    b.find("#edit-path");
+    b.wait_text(".stack-box.writable", "Empty");
+    // one click on Save over a file never loaded asks first; Cancel changes nothing
+    b.clear_and_type("#edit-path", "/etc/passwd");
+    b.click("form.editor button[type=submit]");
+    b.find("#overwrite-confirm");
+    b.screenshot("confirm");
+    b.click("dialog .dialog-actions button:first-child");
+    b.gone("#overwrite-confirm");
+    b.wait_js(
+        "the focus back on Save, which opened the dialog",
+        "const a = document.activeElement; return !!a && a.matches('form.editor button[type=submit]');",
+        vec![],
+    );
+    let cid = server.get_json("/api/containers")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(store.ok(&["diff", &cid]), "", "Cancel wrote something");
+    // a new tool with its mode: executable in the writable layer
+    b.clear_and_type("#edit-path", "/usr/local/bin/tool");
+    b.clear_and_type("#edit-text", "#!/bin/sh\necho tool\n");
+    b.clear_and_type("#edit-mode", "0755");
+    b.click("form.editor button[type=submit]");
+    b.wait_text(
+        "li.chg-a[data-path=\"/usr/local/bin/tool\"]",
+        "new /usr/local/bin/tool",
+    );
+    let tree = server.get_json(&format!("/api/containers/{cid}/tree"));
+    let tool = tree["merged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| {
+            m["path"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("usr/local/bin/tool")
+        })
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        tool["mode"].as_u64().map(|m| m & 0o7777),
+        Some(0o755),
+        "{tool}"
+    );
+}
+
+#[test]
+fn exec_a_shell_follows_the_window_size_and_top_lists_it() {
+    require("runc");
+    let store = Store::new();
+    let id = import_busybox(&store, "bb:1");
+    let server = Server::start(&store);
+    let b = Browser::start("exec");
+    b.goto(&server.url(&format!("/ui/images/{id}")));
+    b.find("li.image-layer");
+    run_from_page(&b, "sleep 1000", false);
+    b.wait_text("#container-status", "Up");
+    b.click("#term-exec");
+    term_wait(&b, "/ #");
+    term_type(&b, "stty size\n");
+    let cols = |b: &Browser| -> Vec<u64> {
+        term_text(b)
+            .lines()
+            .filter_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                match w.as_slice() {
+                    [r, c] => Some((r.parse::<u64>().ok()?, c.parse::<u64>().ok()?)),
+                    _ => None,
+                }
+            })
+            .map(|(_, c)| c)
+            .collect()
+    };
+    b.wait_js(
+        "stty's answer",
+        "return /\\n\\d+ \\d+\\n/.test(document.querySelector('.terminal .xterm-rows').innerText);",
+        vec![],
+    );
+    let before = cols(&b);
+    assert_eq!(before.len(), 1, "{}", term_text(&b));
+    // a narrower window: xterm.js refits, the shell's terminal follows
+    b.cmd(
+        "POST",
+        &b.s("/window/rect"),
+        Some(json!({"width": 900, "height": 1000})),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    term_type(&b, "stty size\n");
+    b.wait_js(
+        "a second stty answer",
+        "return (document.querySelector('.terminal .xterm-rows').innerText.match(/\\n\\d+ \\d+\\n/g) || []).length >= 2;",
+        vec![],
+    );
+    let after = cols(&b);
+    assert!(after.len() == 2 && after[1] < after[0], "{after:?}");
+    // top lists the shell beside the container's process
+    b.click("#top-load");
+    let top = b.wait_text("table.top-table", "sleep 1000");
+    assert!(top.contains("sh"), "{top}");
+    term_type(&b, "exit 5\n");
+    b.wait_text(".terminal-status", "exited with code 5");
+    b.screenshot("exec");
+    // the container goes on: an exec is not its process; kill it before the store goes
+    assert!(b.text("#container-status").contains("Up"));
+    b.click(".heading .act-kill");
+    b.wait_text("#container-status", "Exited (137)");
+}
+
+#[test]
+fn bulk_remove_of_selected_containers_running_one_included() {
+    require("runc");
+    let store = Store::new();
+    import_busybox(&store, "bb:1");
+    store.ok(&["create", "--name", "keep", "bb:1"]);
+    store.ok(&["create", "--name", "gone1", "bb:1"]);
+    store.ok(&["run", "-d", "--name", "gone2", "bb:1", "sleep", "1000"]);
+    let server = Server::start(&store);
+    let b = Browser::start("bulk-containers");
+    b.goto(&server.url("/ui/containers"));
+    let running = b.wait_text(&row("gone2"), "Up");
+    assert!(running.contains("bb:1"), "{running}");
+    b.click(&format!("{} input[type=checkbox]", row("gone1")));
+    b.click(&format!("{} input[type=checkbox]", row("gone2")));
+    b.wait_text("#bulk-remove", "Remove selected (2)");
+    b.click("#bulk-remove");
+    b.click("#bulk-remove-confirm");
+    b.gone(&row("gone2"));
+    b.gone(&row("gone1"));
+    b.find(&row("keep"));
+    b.screenshot("removed");
+    let left = store.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert_eq!(left.trim(), "keep");
 }

@@ -114,6 +114,17 @@ pub const ROUTE_ROLES: &[(&str, &str, Option<Role>)] = &[
     ("DELETE", "/api/containers/{id}/files", OP),
     ("POST", "/api/containers/{id}/mkdir", OP),
     ("POST", "/api/containers/{id}/commit", OP),
+    ("POST", "/api/containers/{id}/start", OP),
+    ("POST", "/api/containers/{id}/stop", OP),
+    ("POST", "/api/containers/{id}/kill", OP),
+    ("POST", "/api/containers/{id}/pause", OP),
+    ("POST", "/api/containers/{id}/unpause", OP),
+    ("POST", "/api/containers/{id}/restart", OP),
+    ("GET", "/api/containers/{id}/logs", V),
+    ("GET", "/api/containers/{id}/top", V),
+    ("GET", "/api/containers/{id}/mark", V),
+    // a WebSocket that runs a shell or joins the container's TTY: like attach and exec
+    ("GET", "/api/containers/{id}/terminal", OP),
 ];
 
 /// The role a request needs (see [`ROUTE_ROLES`]).

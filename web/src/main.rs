@@ -4,10 +4,11 @@
 //! The logic lives in plain Rust modules that build and test natively (`cargo test -p
 //! strata-web`): the images table (`model`), the pull stream (`pull`), the layer stack diagram
 //! (`stack`), the union explorer (`tree`), rmi/prune plans (`plan`), sharing and disk usage
-//! (`sharing`), containers (`containers`), the teaching sandbox (`sandbox`) and client routes
+//! (`sharing`), containers (`containers`), running ones (`run`: status texts, controls, the Run dialog, logs), the teaching sandbox (`sandbox`) and client routes
 //! (`route`). The browser side (`app`: components, fetches, the event stream) exists only on
 //! `wasm32` and stays thin.
-//! Deliberately absent: server-side rendering, polling (lists refresh from `/api/events`).
+//! Deliberately absent: server-side rendering, polling (lists refresh from `/api/events`), except
+//! the running container page, which asks for its writable layer's mark every second.
 
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
@@ -16,6 +17,7 @@ mod plan;
 mod preview;
 mod pull;
 mod route;
+mod run;
 mod sandbox;
 mod sharing;
 mod stack;

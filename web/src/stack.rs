@@ -62,6 +62,14 @@ pub enum Upper {
         /// The layer it was copied from (0-based).
         from: Option<usize>,
     },
+    /// An opaque directory (`.wh..wh..opq`): everything lower layers had under it is hidden
+    /// by this one marker, not by a whiteout per file.
+    Opaque {
+        /// `/`-rooted path of the directory.
+        path: String,
+        /// The layer whose directory it hides (0-based).
+        hides: Option<usize>,
+    },
     /// A whiteout hiding a lower path.
     WhitedOut {
         /// `/`-rooted path.
@@ -77,6 +85,7 @@ impl Upper {
         match self {
             Upper::Added { path }
             | Upper::CopiedUp { path, .. }
+            | Upper::Opaque { path, .. }
             | Upper::WhitedOut { path, .. } => path,
         }
     }
@@ -85,7 +94,7 @@ impl Upper {
     pub fn letter(&self) -> char {
         match self {
             Upper::Added { .. } => 'A',
-            Upper::CopiedUp { .. } => 'C',
+            Upper::CopiedUp { .. } | Upper::Opaque { .. } => 'C',
             Upper::WhitedOut { .. } => 'D',
         }
     }
@@ -97,6 +106,10 @@ impl Upper {
         match self {
             Upper::Added { path } => format!("new {path}"),
             Upper::CopiedUp { path, from } => format!("copy-up of {path} from {}", layer(from)),
+            Upper::Opaque { path, hides } => format!(
+                "opaque directory {path} (.wh..wh..opq): hides all {} had under it",
+                layer(hides)
+            ),
             Upper::WhitedOut { path, hides } => {
                 let name = path.rsplit('/').next().unwrap_or(path);
                 format!("whiteout .wh.{name} hides {path} of {}", layer(hides))
@@ -256,26 +269,52 @@ fn layer_item(
 
 /// What the top layer of a container's view holds: `M` paths are copy-ups (from the layer
 /// whose version they shadow), `R` paths whiteouts, `A` paths new. Directories the layer only
-/// lists because something under them changed are left out.
+/// lists because something under them changed are left out. Under an opaque directory the
+/// lower contents are hidden by its one marker (no whiteout per file is shown), and what the
+/// layer holds there is new, never a copy-up.
 pub fn upper_changes(view: &View) -> Vec<Upper> {
     let Some(top) = view.layer_count().checked_sub(1) else {
         return Vec::new();
     };
     let changes = view.layer_changes(top);
+    let opaque = view.opaque_dirs(top);
+    let under_opaque = |p: &str| {
+        opaque
+            .iter()
+            .any(|d| d.is_empty() || p.starts_with(&format!("{d}/")))
+    };
+    let lower_of = |p: &str| {
+        top.checked_sub(1)
+            .and_then(|below| view.get_at(p, below))
+            .map(|v| v.layer)
+    };
     let mut out = Vec::new();
+    for d in &opaque {
+        out.push(Upper::Opaque {
+            path: format!("/{d}"),
+            hides: lower_of(d),
+        });
+    }
     for (p, c) in changes {
         let path = format!("/{p}");
-        let lower = top
-            .checked_sub(1)
-            .and_then(|below| view.get_at(p, below))
-            .map(|v| v.layer);
+        if opaque.contains(p) {
+            continue;
+        }
         let is_dir = view.get(p).is_some_and(|v| v.is_dir());
         let has_changed_children = changes.iter().any(|(q, _)| q.starts_with(&format!("{p}/")));
         match c {
+            'R' if under_opaque(p) => {}
+            'A' | 'M' if under_opaque(p) => out.push(Upper::Added { path }),
             'A' => out.push(Upper::Added { path }),
             'M' if is_dir && has_changed_children => {}
-            'M' => out.push(Upper::CopiedUp { path, from: lower }),
-            'R' => out.push(Upper::WhitedOut { path, hides: lower }),
+            'M' => out.push(Upper::CopiedUp {
+                path,
+                from: lower_of(p),
+            }),
+            'R' => out.push(Upper::WhitedOut {
+                path,
+                hides: lower_of(p),
+            }),
             _ => {}
         }
     }
@@ -591,5 +630,29 @@ mod tests {
         assert!(fresh(&newer, &newer).is_empty());
         // the view the server sends gives the same
         let _ = TreeDto::default();
+    }
+
+    #[test]
+    fn an_opaque_directory_is_one_marker_and_its_files_are_new() {
+        let layers = layer_union::fixture::parse(
+            r#"
+            layer 1:
+              /app/old "1"
+              /app/keep "2"
+            layer 2:
+              /app/.wh..wh..opq
+              /app/keep "new"
+            "#,
+        )
+        .unwrap();
+        let v = View::from_union(&layer_union::Union::build(&layers), Vec::new());
+        let text: Vec<String> = upper_changes(&v).iter().map(Upper::text).collect();
+        assert_eq!(
+            text,
+            [
+                "opaque directory /app (.wh..wh..opq): hides all layer 1 had under it",
+                "new /app/keep"
+            ]
+        );
     }
 }

@@ -329,6 +329,28 @@ impl View {
         out
     }
 
+    /// The markers on exactly `path` (normalised): what the explorer's tree marks on its row,
+    /// as (layer, `whiteout` or `opaque`), lowest layer first.
+    pub fn markers_on(&self, path: &str) -> Vec<(usize, &'static str)> {
+        let mut out: Vec<(usize, &'static str)> = self
+            .markers
+            .get(&norm(path))
+            .map(|ms| ms.iter().map(|m| (m.layer, m.kind)).collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// The directories layer `n` makes opaque (normalised paths, `""` for the root).
+    pub fn opaque_dirs(&self, n: usize) -> BTreeSet<String> {
+        self.markers
+            .values()
+            .flatten()
+            .filter(|m| m.layer == n && m.kind == "opaque")
+            .map(|m| m.path.clone())
+            .collect()
+    }
+
     /// What layer `n` added (`A`), modified (`M`) and removed (`R`).
     pub fn layer_changes(&self, n: usize) -> &[(String, char)] {
         self.changes.get(n).map_or(&[], Vec::as_slice)
@@ -830,6 +852,17 @@ mod tests {
         let a = rows.iter().find(|r| r.path == "var/cache/a").unwrap();
         assert!(a.removed);
         assert_eq!(a.layer, Some(1), "the opaque marker of layer 2");
+    }
+
+    #[test]
+    fn rows_know_their_own_markers() {
+        let u = union(STACK);
+        assert_eq!(u.markers_on("var/cache"), [(1, "opaque")]);
+        assert_eq!(u.markers_on("/etc/motd"), [(1, "whiteout")]);
+        assert!(
+            u.markers_on("var/cache/a").is_empty(),
+            "an ancestor's, not its own"
+        );
     }
 
     #[test]

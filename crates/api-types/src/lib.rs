@@ -24,7 +24,8 @@ mod images;
 mod tree;
 
 pub use containers::{
-    ChangeDto, CommitRequest, CommitResultDto, ContainerDto, CreateContainerRequest,
+    ChangeDto, CommitRequest, CommitResultDto, ContainerDto, CreateContainerRequest, LayerMarkDto,
+    LogLineDto, TerminalControl, TerminalEndDto, TopDto,
 };
 pub use events::EventDto;
 pub use images::{

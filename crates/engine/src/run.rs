@@ -309,6 +309,18 @@ pub(crate) fn from_overlay(src: &Path, dst: &Path) -> Result<()> {
 
 /// Makes `rel` (a container path) a directory inside `root`, each component resolved in the
 /// root: Docker creates a missing working directory.
+/// The readers' snapshots of a running container's writable layer (`upper.snap…`).
+fn snapshots(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().as_bytes().starts_with(b"upper.snap"))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn mkdir_in_root(root: &Path, rel: &str) -> Result<()> {
     let mut cur = String::new();
     for part in rel.split('/').filter(|p| !p.is_empty() && *p != ".") {
@@ -731,7 +743,10 @@ impl Engine {
 
     /// The writable layer in OCI form for readers (`diff`, `commit`, `export`, `cp` out): the
     /// container's `upper/`, or, while a run holds it in overlay form, a fresh OCI-form copy
-    /// of `upper.run/` (files hard-linked) in `upper.snap/`.
+    /// of `upper.run/` (files hard-linked) in a snapshot of its own (`upper.snap.<pid>.<n>/`):
+    /// readers in parallel (the dashboard asks for a container's sizes, diff and tree at
+    /// once) never remove a snapshot another is reading. Snapshots older than a minute are
+    /// swept by the next reader, and all of them at the end of the run.
     pub(crate) fn readable_upper(&self, id: &str) -> Result<PathBuf> {
         let dir = self.run_dir(id);
         let upper_run = dir.join("upper.run");
@@ -745,10 +760,61 @@ impl Engine {
         if !upper_run.is_dir() {
             return Ok(self.upper_dir(id));
         }
-        let snap = dir.join("upper.snap");
-        let _ = fs::remove_dir_all(&snap);
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let snap = dir.join(format!("upper.snap.{}.{n}", std::process::id()));
+        for old in snapshots(&dir) {
+            let stale = fs::symlink_metadata(&old)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(60));
+            if stale {
+                let _ = fs::remove_dir_all(&old);
+            }
+        }
         from_overlay(&upper_run, &snap)?;
         Ok(snap)
+    }
+
+    /// A number that changes whenever the container's writable layer does: a hash of every
+    /// name, inode, mode, size and change time in it, read where the layer is (the overlay's
+    /// `upper.run/` while it runs, `upper/` otherwise) without copying it. Cheap enough to
+    /// ask every second while a process writes; what changed is then read the usual way.
+    pub fn writable_layer_mark(&self, input: &str) -> Result<u64> {
+        use std::hash::{Hash, Hasher};
+        fn walk(dir: &Path, h: &mut std::collections::hash_map::DefaultHasher, budget: &mut u32) {
+            let Ok(rd) = fs::read_dir(dir) else { return };
+            let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).collect();
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                if *budget == 0 {
+                    return;
+                }
+                *budget -= 1;
+                let Ok(m) = e.path().symlink_metadata() else {
+                    continue;
+                };
+                e.file_name().as_bytes().hash(h);
+                (m.ino(), m.mode(), m.size(), m.ctime(), m.ctime_nsec()).hash(h);
+                (m.mtime(), m.mtime_nsec()).hash(h);
+                if m.is_dir() {
+                    walk(&e.path(), h, budget);
+                }
+            }
+        }
+        let c = self.container(input)?;
+        let run = self.run_dir(&c.id).join("upper.run");
+        let dir = if run.is_dir() {
+            run
+        } else {
+            self.upper_dir(&c.id)
+        };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        dir.as_os_str().as_bytes().hash(&mut h);
+        let mut budget = 200_000;
+        walk(&dir, &mut h, &mut budget);
+        Ok(h.finish())
     }
 
     /// Writers of the writable layer (`cp` in, `fs rm`, `fs mkdir`) refuse a running
@@ -867,7 +933,9 @@ impl Engine {
             fs::remove_dir_all(&upper_run).map_err(io("remove upper.run"))?;
         }
         let _ = fs::remove_dir_all(dir.join("work.run"));
-        let _ = fs::remove_dir_all(dir.join("upper.snap"));
+        for snap in snapshots(&dir) {
+            let _ = fs::remove_dir_all(snap);
+        }
         let _ = fs::remove_dir(&rootfs);
         self.tidy_cgroup_parent();
         Ok(true)

@@ -16,14 +16,28 @@ use axum::Json;
 use engine::{ContainerInfo, EngineError};
 use serde::Deserialize;
 
-fn dto(
+pub(super) fn dto(
     e: &engine::Engine,
     view: &image_store::StoreView,
     c: &ContainerInfo,
 ) -> Result<ContainerDto, EngineError> {
     let sizes = e.container_sizes(c)?;
+    let p = e.process_state(c)?;
+    let rc = e.run_config(c)?;
+    let changes = e.container_diff(&c.id)?.len() as u64;
     let mut command = c.config.entrypoint.clone().unwrap_or_default();
     command.extend(c.config.cmd.clone().unwrap_or_default());
+    if !rc.args().is_empty() {
+        command = rc.args();
+    }
+    let unix = |t: &str| {
+        if t == engine::ZERO_TIME {
+            return 0;
+        }
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map(|t| t.unix_timestamp())
+            .unwrap_or(0)
+    };
     Ok(ContainerDto {
         id: c.id.clone(),
         name: c.name.clone(),
@@ -34,7 +48,14 @@ fn dto(
         labels: c.config.labels.clone().unwrap_or_default(),
         size_rw: sizes.rw,
         size_root_fs: sizes.root_fs,
-        state: "created".into(),
+        state: p.status.clone(),
+        exit_code: p.exit_code,
+        started: unix(&p.started_at),
+        finished: unix(&p.finished_at),
+        tty: rc.tty,
+        open_stdin: rc.open_stdin,
+        auto_remove: rc.auto_remove,
+        changes,
     })
 }
 
@@ -62,9 +83,31 @@ pub(crate) async fn create(
     let Json(req) = body.map_err(crate::params::json_error)?;
     let out = st
         .run(move |e| {
-            let c =
-                e.create_container(&req.image, req.name.as_deref().filter(|n| !n.is_empty()))?;
-            dto(e, &*e.view()?, &c)
+            let opts = engine::CreateOptions {
+                name: req.name.clone().filter(|n| !n.trim().is_empty()),
+                cmd: req.cmd.clone(),
+                env: req.env.clone(),
+                tty: req.tty,
+                interactive: req.interactive,
+                auto_remove: req.auto_remove,
+                ..Default::default()
+            };
+            let c = e.create_container_with(&req.image, &opts)?;
+            let created = dto(e, &*e.view()?, &c)?;
+            if !req.start {
+                return Ok(created);
+            }
+            if let Some(mut s) = e.start_container(&c.id, false)? {
+                e.await_start(&c.id, &mut s)?;
+            }
+            match e.container(&c.id) {
+                Ok(c) => dto(e, &*e.view()?, &c),
+                // a `--rm` container whose process already ended is gone
+                Err(_) => Ok(ContainerDto {
+                    state: "exited".into(),
+                    ..created
+                }),
+            }
         })
         .await?;
     Ok((StatusCode::CREATED, Json(out)))

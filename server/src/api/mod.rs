@@ -13,6 +13,8 @@ mod containers;
 pub(crate) mod dto;
 mod files;
 mod images;
+mod run;
+mod terminal;
 mod tree;
 
 use crate::{ApiError, AppState};
@@ -58,6 +60,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/containers/{id}/files"),
     ("post", "/api/containers/{id}/mkdir"),
     ("post", "/api/containers/{id}/commit"),
+    ("post", "/api/containers/{id}/start"),
+    ("post", "/api/containers/{id}/stop"),
+    ("post", "/api/containers/{id}/kill"),
+    ("post", "/api/containers/{id}/pause"),
+    ("post", "/api/containers/{id}/unpause"),
+    ("post", "/api/containers/{id}/restart"),
+    ("get", "/api/containers/{id}/logs"),
+    ("get", "/api/containers/{id}/top"),
+    ("get", "/api/containers/{id}/mark"),
+    ("get", "/api/containers/{id}/terminal"),
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -91,6 +103,16 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/containers/{id}/mkdir", post(containers::mkdir))
         .route("/api/containers/{id}/commit", post(containers::commit))
+        .route("/api/containers/{id}/start", post(run::start))
+        .route("/api/containers/{id}/stop", post(run::stop))
+        .route("/api/containers/{id}/kill", post(run::kill))
+        .route("/api/containers/{id}/pause", post(run::pause))
+        .route("/api/containers/{id}/unpause", post(run::unpause))
+        .route("/api/containers/{id}/restart", post(run::restart))
+        .route("/api/containers/{id}/logs", get(run::logs))
+        .route("/api/containers/{id}/top", get(run::top))
+        .route("/api/containers/{id}/mark", get(run::mark))
+        .route("/api/containers/{id}/terminal", get(terminal::terminal))
         .route_layer(middleware::from_fn(csrf_guard))
 }
 
@@ -105,6 +127,8 @@ pub(crate) fn routes() -> Router<AppState> {
         containers::list, containers::create, containers::get, containers::remove, containers::diff,
         containers::tree, containers::read_file, containers::write_file, containers::remove_file,
         containers::mkdir, containers::commit,
+        run::start, run::stop, run::kill, run::pause, run::unpause, run::restart, run::logs, run::top,
+        run::mark, terminal::terminal,
     ),
     components(schemas(ErrorDto, EventDto)),
     tags((name = "images"), (name = "containers"), (name = "events"), (name = "meta")),

@@ -219,6 +219,14 @@ pub fn Explorer(
                                     <span class=format!("letter {change_class}")>{r.change.map(|c| c.to_string()).unwrap_or_default()}</span>
                                     <span class="num">{if r.kind == "file" { docker_format::human_size(r.size) } else { String::new() }}</span>
                                     {(r.shadows > 0 && !r.removed).then(|| view! { <span class="hides" title="lower versions it hides">{format!("hides {}", r.shadows)}</span> })}
+                                    {view.with_untracked(|v| v.markers_on(&r.path)).into_iter().map(|(l, kind)| {
+                                        let (text, title) = if kind == "opaque" {
+                                            (format!("opaque L{}", l + 1), format!("layer {} holds .wh..wh..opq here: what lower layers had under this directory is hidden", l + 1))
+                                        } else {
+                                            (format!("whiteout L{}", l + 1), format!("layer {} holds a .wh. file deleting this path", l + 1))
+                                        };
+                                        view! { <span class=format!("mark mark-{kind}") title=title>{text}</span> }
+                                    }).collect_view()}
                                 </div>
                             }
                         }).collect_view().into_any()

@@ -80,6 +80,11 @@ pub fn ImagePage(id: String) -> impl IntoView {
         });
     };
 
+    let running = RwSignal::new(false);
+    let run_image = id.clone();
+    let id_changes = id.clone();
+    // the layer whose changes are listed: the top one unless a box of the stack was chosen
+    let picked = RwSignal::new(None::<usize>);
     let create = {
         let id = id.clone();
         move |_| {
@@ -92,6 +97,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
                     net::body(&crate::wire::CreateContainerRequest {
                         image: id,
                         name: None,
+                        ..Default::default()
                     }),
                 )
                 .await;
@@ -147,6 +153,8 @@ pub fn ImagePage(id: String) -> impl IntoView {
                 Load::Ready(d) => {
                     let title = d.repo_tags.first().cloned().unwrap_or_else(|| "<none>:<none>".into());
                     let stack = stack::build(&d, None);
+                    let fresh_top = ctx.fresh_image.with_untracked(|f| f.as_deref() == Some(d.id.as_str()));
+                    let highlight = fresh_top.then(|| d.layers.len().saturating_sub(1));
                     let config = stack::config_rows(&d.config);
                     let history = stack::history_rows(&d, now());
                     let files = Route::ImageFiles(d.id.clone()).href();
@@ -166,6 +174,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
                             <h1 id="image-title">{title}</h1>
                             <div class="actions">
                                 <button type="button" on:click=create.clone()>"Create container"</button>
+                                <button type="button" class="primary" id="image-run" on:click=move |_| running.set(true)>"Run…"</button>
                                 <Link href=files.clone() class="button">"Explore files"</Link>
                                 <a class="button" href=save download=filename>"Save (docker save tar)"</a>
                                 <button type="button" class="danger" on:click=move |_| open_remove(id_remove.clone(), false)>"Remove image…"</button>
@@ -175,7 +184,8 @@ pub fn ImagePage(id: String) -> impl IntoView {
                         <div class="columns">
                             <div>
                                 <h2>"Layer stack"</h2>
-                                <StackDiagram stack=stack files_href=files/>
+                                <StackDiagram stack=stack files_href=files highlight=highlight/>
+                                <LayerChanges id=id_changes.clone() layers=d.layers.len() pick=picked/>
                             </div>
                             <div>
                                 <h2>"Tags"</h2>
@@ -243,6 +253,9 @@ pub fn ImagePage(id: String) -> impl IntoView {
             {move || tagging.get().then(|| view! {
                 <TagDialog source=id_save.clone() on_close=Callback::new(move |_| tagging.set(false))/>
             })}
+            {move || running.get().then(|| view! {
+                <super::containers::RunDialog image=run_image.clone() on_close=Callback::new(move |_| running.set(false))/>
+            })}
             {move || removing.get().map(|r| view! { <RemoveDialog r=r state=removing reopen=Callback::new(move |(n, f)| open_remove(n, f))/> })}
         </section>
     }
@@ -296,5 +309,54 @@ fn RemoveDialog(
                 </button>
             </div>
         </Modal>
+    }
+}
+
+/// What one layer of the image adds (`A`), changes (`C`) and deletes (`D`), as `docker diff`
+/// names them; the top layer unless another is chosen.
+#[component]
+fn LayerChanges(id: String, layers: usize, pick: RwSignal<Option<usize>>) -> impl IntoView {
+    let view = RwSignal::new(Load::<crate::tree::View>::Loading);
+    spawn_local(async move {
+        let res = net::get_json::<crate::wire::TreeDto>(
+            "cannot read the image's files",
+            &format!("/api/images/{}/tree", enc(&id)),
+        )
+        .await;
+        view.set(match res {
+            Ok(t) => Load::Ready(crate::tree::View::from_dto(&t)),
+            Err(e) => Load::Failed(e),
+        });
+    });
+    let n = move || pick.get().unwrap_or(layers.saturating_sub(1));
+    view! {
+        <section class="layer-changes" aria-labelledby="layer-changes-title">
+            <h3 id="layer-changes-title">{move || format!("Layer {} changes", n() + 1)}</h3>
+            <label for="layer-pick" class="sr-only">"Layer"</label>
+            <select id="layer-pick" prop:value=move || n().to_string()
+                on:change=move |ev| pick.set(event_target_value(&ev).parse().ok())>
+                {(0..layers).map(|i| view! { <option value=i.to_string()>{format!("Layer {}", i + 1)}</option> }).collect_view()}
+            </select>
+            {move || match view.get() {
+                Load::Loading => view! { <Loading what="Reading the layers…"/> }.into_any(),
+                Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
+                Load::Ready(v) => {
+                    let list: Vec<(String, char)> = v.layer_changes(n()).to_vec();
+                    if list.is_empty() {
+                        view! { <p class="muted">"This layer changes nothing."</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="upper layer-diff" id="layer-diff">
+                                {list.into_iter().map(|(p, c)| {
+                                    let (class, letter) = match c { 'A' => ("chg-a", 'A'), 'R' => ("chg-r", 'D'), _ => ("chg-m", 'C') };
+                                    let path = format!("/{}", p.trim_start_matches('/'));
+                                    view! { <li class=class data-path=path.clone()>{format!("{letter} {path}")}</li> }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }
+                }
+            }}
+        </section>
     }
 }

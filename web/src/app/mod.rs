@@ -9,6 +9,7 @@ mod images;
 mod net;
 mod sandbox;
 mod sharing;
+mod terminal;
 mod widgets;
 
 use crate::route::Route;
@@ -57,6 +58,10 @@ pub struct Ctx {
     pub last_event: RwSignal<Option<String>>,
     /// The event stream is connected.
     pub live: RwSignal<bool>,
+    /// A container the Run dialog created with a terminal: its page attaches (which starts it).
+    pub attach_next: RwSignal<Option<String>>,
+    /// The image a commit just made: its page highlights its new top layer.
+    pub fresh_image: RwSignal<Option<String>>,
     toasts: RwSignal<Vec<Toast>>,
     refresh_pending: RwSignal<bool>,
 }
@@ -226,6 +231,8 @@ pub fn App() -> impl IntoView {
         revision: RwSignal::new(0),
         last_event: RwSignal::new(None),
         live: RwSignal::new(false),
+        attach_next: RwSignal::new(None),
+        fresh_image: RwSignal::new(None),
         toasts: RwSignal::new(Vec::new()),
         refresh_pending: RwSignal::new(false),
     };

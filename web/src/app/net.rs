@@ -154,6 +154,40 @@ pub async fn post_stream(
     Ok(())
 }
 
+/// `GET url` and hand each chunk of the response body to `on_chunk` as it arrives, until the
+/// body ends or `on_chunk` returns `false` (the request is then cancelled).
+pub async fn get_stream(
+    what: &str,
+    url: &str,
+    mut on_chunk: impl FnMut(&[u8]) -> bool,
+) -> Result<(), String> {
+    let res = checked(what, Request::get(url).send().await).await?;
+    let Some(stream) = res.body() else {
+        return Ok(());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("{what}: the stream broke off ({e:?})"))?;
+        let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done"))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        if let Ok(value) = js_sys::Reflect::get(&chunk, &JsValue::from_str("value")) {
+            let bytes = js_sys::Uint8Array::new(&value).to_vec();
+            if !on_chunk(&bytes) {
+                let _ = reader.cancel();
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Opens `/api/events` (Server-Sent Events) and calls `on_event` for each `image`,
 /// `container` and `layer` event, `on_state(true)` when the stream is open and
 /// `on_state(false)` while the browser reconnects. The stream lives as long as the page.

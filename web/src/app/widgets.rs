@@ -8,7 +8,8 @@ use crate::stack::{Item, Stack, Step, Upper};
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 
-/// A modal dialog (the browser's `<dialog>`: focus stays inside, Esc closes it).
+/// A modal dialog (the browser's `<dialog>`: focus stays inside, Esc closes it); when it
+/// goes, the focus returns to what had it before (the button that opened it).
 #[component]
 pub fn Modal(
     /// The heading.
@@ -20,8 +21,23 @@ pub fn Modal(
     children: Children,
 ) -> impl IntoView {
     let node = NodeRef::<leptos::html::Dialog>::new();
+    let opener = StoredValue::new_local(
+        document()
+            .active_element()
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()),
+    );
     node.on_load(|el| {
         let _ = el.show_modal();
+    });
+    on_cleanup(move || {
+        if let Some(Some(el)) = opener.try_get_value() {
+            // after the dialog's own removal, so the browser does not move the focus again
+            request_animation_frame(move || {
+                if el.is_connected() {
+                    let _ = el.focus();
+                }
+            });
+        }
     });
     let id = format!("dlg-{}", (js_sys::Math::random() * 1e9) as u64);
     let labelled = id.clone();
@@ -82,6 +98,9 @@ pub fn StackDiagram(
     /// Where a layer's "files" link goes (the union explorer), if anywhere.
     #[prop(optional, into)]
     files_href: Option<String>,
+    /// A layer (0-based) to mark as new: the one a commit just made.
+    #[prop(default = None)]
+    highlight: Option<usize>,
 ) -> impl IntoView {
     let items: Vec<Item> = stack.items.iter().rev().cloned().collect();
     let top_layer = stack
@@ -115,6 +134,7 @@ pub fn StackDiagram(
                                         let class = match &c {
                                             Upper::Added { .. } => "chg-a",
                                             Upper::CopiedUp { .. } => "chg-m",
+                                            Upper::Opaque { .. } => "chg-o",
                                             Upper::WhitedOut { .. } => "chg-r",
                                         };
                                         let is_fresh = fresh.contains(c.path());
@@ -149,7 +169,7 @@ pub fn StackDiagram(
                         let empties = l.empty_before.clone();
                         let shared = l.refcount > 1;
                         view! {
-                            <li class=format!("stack-box image-layer c{}", l.index % 8) data-layer=l.index.to_string()>
+                            <li class=format!("stack-box image-layer c{}", l.index % 8) class:highlight=highlight == Some(l.index) data-layer=l.index.to_string()>
                                 <div class="box-head">
                                     <strong>{title}</strong>
                                     <code class="digest" title=l.diff_id.clone()>{l.short_id.clone()}</code>
