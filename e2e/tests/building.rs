@@ -2,7 +2,7 @@
 //! path) and `strata build` against real containers (runc, a busybox image). The texts
 //! expected are those dockerd 20.10's classic builder printed for the same Dockerfiles.
 
-use e2e::{busybox_rootfs, require, tar_of, Output, Daemon, Store};
+use e2e::{busybox_rootfs, require, tar_of, Daemon, Output, Store};
 use std::path::{Path, PathBuf};
 
 fn bb_store() -> Store {

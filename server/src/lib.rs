@@ -29,6 +29,7 @@ mod events;
 mod guard;
 mod listen;
 mod params;
+mod pty;
 mod web;
 
 pub use api::{ApiDoc, ROUTES as API_ROUTES};

@@ -29,7 +29,6 @@ use engine::{Engine, EngineError};
 use serde::Deserialize;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -297,52 +296,6 @@ fn open_attach(engine: Arc<Engine>, cid: &str, size: Option<(u16, u16)>) -> Resu
     })
 }
 
-/// Sets a terminal's window size.
-fn set_size(fd: &OwnedFd, rows: u16, cols: u16) {
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ with a valid descriptor and a live winsize.
-    unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-}
-
-/// A new pseudo-terminal: (master, slave).
-fn open_pty(size: Option<(u16, u16)>) -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let (mut m, mut s) = (0, 0);
-    // SAFETY: openpty fills two descriptors; the optional arguments are null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut m,
-            &mut s,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors were just opened and are owned here.
-    let (m, s) = unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
-    // Raw: the runtime forwards the container's own terminal, which already translates line
-    // ends and echoes; a second cooked layer here would turn each `\n` into `\r\r\n`.
-    // SAFETY: termios calls on a descriptor owned here, with a zeroed struct they fill.
-    unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(s.as_raw_fd(), &mut t) == 0 {
-            libc::cfmakeraw(&mut t);
-            libc::tcsetattr(s.as_raw_fd(), libc::TCSANOW, &t);
-        }
-    }
-    if let Some((rows, cols)) = size {
-        set_size(&m, rows, cols);
-    }
-    Ok((m, s))
-}
-
 /// A new process with a TTY in the running container (the engine's prepared `exec`).
 fn open_exec(
     engine: Arc<Engine>,
@@ -358,7 +311,7 @@ fn open_exec(
     };
     let mut prepared = engine.prepare_exec(cid, &opts).map_err(|e| e.to_string())?;
     let io = |e: std::io::Error| format!("cannot start the shell: {e}");
-    let (master, slave) = open_pty(size).map_err(io)?;
+    let (master, slave) = crate::pty::open_pty(size).map_err(io)?;
     let slave = File::from(slave);
     prepared
         .command
@@ -412,7 +365,7 @@ fn open_exec(
         output,
         input,
         resize: Box::new(move |rows, cols| {
-            set_size(&m2, rows, cols);
+            crate::pty::set_size(&m2, rows, cols);
             // SAFETY: a signal to the runtime's process, which forwards the new size.
             unsafe { libc::kill(pid, libc::SIGWINCH) };
         }),

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 
@@ -161,42 +161,6 @@ struct ExecStartBody {
     console_size: Option<Vec<u16>>,
 }
 
-/// Sets a terminal's window size.
-fn set_size(fd: &OwnedFd, h: u16, w: u16) {
-    let ws = libc::winsize {
-        ws_row: h,
-        ws_col: w,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ with a valid descriptor and a live winsize.
-    unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-}
-
-/// A new pseudo-terminal: (master, slave).
-fn open_pty(size: Option<(u16, u16)>) -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let (mut m, mut s) = (0, 0);
-    // SAFETY: openpty fills two descriptors; the optional arguments are null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut m,
-            &mut s,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors were just opened and are owned here.
-    let (m, s) = unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
-    if let Some((h, w)) = size {
-        set_size(&m, h, w);
-    }
-    Ok((m, s))
-}
-
 /// `POST /exec/{id}/start`: runs the instance, detached (200) or on the hijacked
 /// connection (101) until it ends.
 async fn start(
@@ -267,7 +231,7 @@ async fn start(
         let io = io_err("start the exec process");
         let theirs = Arc::new(Mutex::new(theirs));
         if tty {
-            let (master, slave) = open_pty(console).map_err(io)?;
+            let (master, slave) = crate::pty::open_pty(console).map_err(io)?;
             let slave = File::from(slave);
             prepared
                 .command
@@ -472,7 +436,7 @@ async fn resize(
     let x = find(&st, &id)?;
     match (&x.master, x.running) {
         (Some(m), true) => {
-            set_size(m, h, w);
+            crate::pty::set_size(m, h, w);
             // SAFETY: a signal to the runtime's process, which forwards the new size.
             unsafe { libc::kill(x.pid, libc::SIGWINCH) };
         }
