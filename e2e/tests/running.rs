@@ -989,3 +989,41 @@ fn stats_update_and_rename() {
     assert_eq!(s.ok(&["ps", "--format", "{{.Names}}"]), "calm\n");
     s.ok(&["rm", "-f", "calm"]);
 }
+
+/// `runtime` in `strata.toml` names the OCI runtime; `--runtime` (or `$STRATA_RUNTIME`)
+/// overrides it; a runtime that is not installed fails the run in one clear line and leaves
+/// the container created, never running on another runtime behind the user's back.
+#[test]
+fn strata_toml_names_the_runtime_and_runtime_flag_overrides_it() {
+    let s = bb_store();
+    let config = s.scratch().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("strata.toml"), "runtime = \"nosuch-rt\"\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend_from_slice(&["run", "--rm", "--network", "none", "busybox", "echo", "ran"]);
+        let mut c = s.command(&args);
+        c.env("STRATA_CONFIG", &config).env_remove("STRATA_RUNTIME");
+        e2e::Output::from(c.output().unwrap())
+    };
+    let o = run(&[]);
+    assert_ne!(
+        o.status, 0,
+        "a missing runtime must fail the run: {}",
+        o.stdout
+    );
+    assert!(
+        o.stderr
+            .contains("runtime nosuch-rt: executable file not found in $PATH"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stdout.contains("ran"), "{}", o.stdout);
+    let o = run(&["--runtime", "runc"]);
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert_eq!(o.stdout.trim(), "ran");
+    std::fs::write(config.join("strata.toml"), "runtime = \"runc\"\n").unwrap();
+    let o = run(&[]);
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert_eq!(o.stdout.trim(), "ran");
+}

@@ -1,5 +1,5 @@
-//! Strata's configuration directory: `strata.toml` (registry mirrors, insecure registries,
-//! parallel downloads) and `config.json`, the credentials in Docker's format.
+//! Strata's configuration directory: `strata.toml` (the OCI runtime, registry mirrors, insecure
+//! registries, parallel downloads) and `config.json`, the credentials in Docker's format.
 //!
 //! The directory is `$STRATA_CONFIG`, else `$XDG_CONFIG_HOME/strata`, else `~/.config/strata`.
 
@@ -26,6 +26,11 @@ pub fn config_dir() -> PathBuf {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `runtime = "runc"`: the OCI runtime containers run with (`runc`, `crun`, `youki`, or a
+    /// path). `--runtime`/`$STRATA_RUNTIME` overrides it; without either, the first runtime
+    /// that passes the probe is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     /// The `[registry]` table.
     #[serde(default)]
     pub registry: RegistrySettings,
@@ -253,6 +258,11 @@ mod tests {
         let c = Config::load(dir.path()).unwrap();
         assert_eq!(c.registry.mirrors, ["http://127.0.0.1:5001"]);
         assert_eq!(c.registry.max_concurrent_downloads, 5);
+        std::fs::write(dir.path().join("strata.toml"), "runtime = \"runc\"\n").unwrap();
+        assert_eq!(
+            Config::load(dir.path()).unwrap().runtime.as_deref(),
+            Some("runc")
+        );
         std::fs::write(dir.path().join("strata.toml"), "[registry]\nmirror = []\n").unwrap();
         assert!(Config::load(dir.path())
             .unwrap_err()

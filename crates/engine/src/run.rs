@@ -352,8 +352,8 @@ impl Engine {
 
     /// Every runtime tried, in order, and what each did (`strata info`).
     pub fn probe_runtimes(&self) -> Vec<ProbeResult> {
-        let names: Vec<String> = match std::env::var("STRATA_RUNTIME") {
-            Ok(n) if !n.is_empty() => vec![n],
+        let names: Vec<String> = match self.runtime_asked() {
+            Ok(Some(n)) => vec![n],
             _ => runtime::driver::KNOWN_RUNTIMES
                 .iter()
                 .map(|s| s.to_string())
@@ -364,16 +364,26 @@ impl Engine {
         runtime::driver::probe(&self.runtime_state_root(), &refs).1
     }
 
-    /// The OCI runtime containers run with: `$STRATA_RUNTIME` when set, else the first of
-    /// runc, crun and youki that really runs a container here (probed once, remembered in
-    /// `runtime/chosen`).
+    /// The runtime the user named: `--runtime`/`$STRATA_RUNTIME`, else `runtime` in
+    /// `strata.toml`; `None` when neither names one (then the probe picks).
+    fn runtime_asked(&self) -> Result<Option<String>> {
+        if let Ok(n) = std::env::var("STRATA_RUNTIME") {
+            if !n.is_empty() {
+                return Ok(Some(n));
+            }
+        }
+        let config = crate::config::Config::load(&crate::config::config_dir())?;
+        Ok(config.runtime.filter(|n| !n.is_empty()))
+    }
+
+    /// The OCI runtime containers run with: `--runtime`/`$STRATA_RUNTIME` when set, else
+    /// `runtime` in `strata.toml`, else the first of runc, crun and youki that really runs a
+    /// container here (probed once, remembered in `runtime/chosen`).
     pub fn runtime(&self) -> Result<Runtime> {
         let root = self.runtime_state_root();
         fs::create_dir_all(&root).map_err(io(format!("create {}", root.display())))?;
-        if let Ok(n) = std::env::var("STRATA_RUNTIME") {
-            if !n.is_empty() {
-                return Runtime::named(&n, &root).map_err(EngineError::from);
-            }
+        if let Some(n) = self.runtime_asked()? {
+            return Runtime::named(&n, &root).map_err(EngineError::from);
         }
         let chosen = root.join("chosen");
         if let Ok(name) = fs::read_to_string(&chosen) {
