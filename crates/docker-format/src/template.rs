@@ -236,11 +236,11 @@ mod tests {
         let doc = serde_json::json!({
             "Id": "abc",
             "State": {"Status": "running", "Running": true, "Pid": 42},
-            "HostConfig": {"NetworkMode": "bridge"},
+            "Net": {"Mode": "bridge"},
             "Config": {"Labels": {"app": "web"}, "Cmd": ["sh", "-c", "x"]}
         });
         let f = Format::parse(
-            "{{.Id}} {{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.HostConfig.NetworkMode}} {{.Config.Labels.app}} {{json .Config.Cmd}} {{.Config.Cmd}}",
+            "{{.Id}} {{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.Net.Mode}} {{.Config.Labels.app}} {{json .Config.Cmd}} {{.Config.Cmd}}",
             "",
         );
         assert_eq!(
