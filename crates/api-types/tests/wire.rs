@@ -179,7 +179,9 @@ fn images_and_containers_round_trip() {
             ..Default::default()
         },
         json!({"id": "0123", "name": "c1", "image": "", "image_name": "", "created": "",
-            "command": ["sh"], "labels": {}, "size_rw": 0, "size_root_fs": 0, "state": "created"}),
+            "command": ["sh"], "labels": {}, "size_rw": 0, "size_root_fs": 0, "state": "created",
+            "exit_code": 0, "started": 0, "finished": 0, "tty": false, "open_stdin": false,
+            "auto_remove": false, "changes": 0}),
     );
 }
 
