@@ -189,13 +189,17 @@ pub(crate) async fn docker_events(
     let hub = st.hub()?;
     let (replay, rx) = hub.subscribe();
     let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-    let replay: Vec<engine::Event> = match since {
+    let mut replay: Vec<engine::Event> = match since {
         Some(s) => replay
             .into_iter()
             .filter(|e| e.time_nano >= s && until.is_none_or(|u| e.time_nano <= u))
             .collect(),
         None => Vec::new(),
     };
+    // The ring holds events in arrival order, and another process's events (a monitor's
+    // `die`) arrive with the relay, up to a tick after later ones of this process (the
+    // `destroy` of an `rm -f`): a replay is in the order they happened, as Docker's log is.
+    replay.sort_by_key(|e| e.time_nano);
     let done_now = until.is_some_and(|u| u <= now);
     let line = |e: &engine::Event| {
         Ok::<_, Infallible>(axum::body::Bytes::from(format!("{}\n", docker_message(e))))

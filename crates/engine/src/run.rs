@@ -1524,8 +1524,11 @@ impl Engine {
         }
         self.finish_run(&c.id)?;
         // Whoever finished the run (the monitor's clean-up, maybe) has emitted `die` under the
-        // run lock: taking it orders `destroy` after it.
+        // run lock: taking it orders `destroy` after it. A `die` another process recorded
+        // (the monitor's) is passed on to this process's subscribers now, before the
+        // `destroy` to come, not with the server's next relay tick.
         drop(self.run_lock(&c.id)?);
+        let _ = self.relay_other_processes_events();
         if let Ok(rt) = self.runtime_of(c) {
             let _ = rt.delete(&c.id, true);
         }
