@@ -24,7 +24,8 @@ if need just; then
 fi
 
 if [ "$what" = test ] || [ "$what" = all ]; then
-  apt_install skopeo umoci busybox-static runc crun docker-registry pigz hyperfine wrk curl ca-certificates openssl chromium chromium-driver
+  # iproute2 and iptables: the bridge network; tini: `run --init` (tini-static)
+  apt_install skopeo umoci busybox-static runc crun docker-registry pigz hyperfine wrk curl ca-certificates openssl chromium chromium-driver iproute2 iptables tini
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
   # the lint gate's unused-dependency check
   if need cargo-machete; then
