@@ -5,36 +5,7 @@ use time::OffsetDateTime;
 
 /// A Go duration (`24h`, `1h30m`, `90s`, `1.5s`) in whole seconds; `None` if it is not one.
 pub fn go_duration(s: &str) -> Option<i64> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if n == 0 {
-            return None;
-        }
-        let value: f64 = rest[..n].parse().ok()?;
-        rest = &rest[n..];
-        let u = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..u] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += value * unit;
-        rest = &rest[u..];
-    }
-    Some(total as i64)
+    go_duration_nanos(s).map(|n| (n / 1_000_000_000) as i64)
 }
 
 /// A Go duration in nanoseconds (`10m`, `1.5s`, `250ms`); `None` if it is not one.
