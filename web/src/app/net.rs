@@ -131,27 +131,11 @@ pub async fn post_stream(
         .send()
         .await;
     let res = checked(what, res).await?;
-    let Some(stream) = res.body() else {
-        return Ok(());
-    };
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    loop {
-        let chunk = JsFuture::from(reader.read())
-            .await
-            .map_err(|e| format!("{what}: the stream broke off ({e:?})"))?;
-        let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done"))
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true);
-        if done {
-            break;
-        }
-        if let Ok(value) = js_sys::Reflect::get(&chunk, &JsValue::from_str("value")) {
-            let bytes = js_sys::Uint8Array::new(&value).to_vec();
-            on_chunk(&bytes);
-        }
-    }
-    Ok(())
+    read_chunks(what, res, |bytes| {
+        on_chunk(bytes);
+        true
+    })
+    .await
 }
 
 /// `GET url` and hand each chunk of the response body to `on_chunk` as it arrives, until the
@@ -159,9 +143,19 @@ pub async fn post_stream(
 pub async fn get_stream(
     what: &str,
     url: &str,
-    mut on_chunk: impl FnMut(&[u8]) -> bool,
+    on_chunk: impl FnMut(&[u8]) -> bool,
 ) -> Result<(), String> {
     let res = checked(what, Request::get(url).send().await).await?;
+    read_chunks(what, res, on_chunk).await
+}
+
+/// Reads a response body chunk by chunk into `on_chunk` until it ends or `on_chunk` returns
+/// `false` (the body is then cancelled).
+async fn read_chunks(
+    what: &str,
+    res: Response,
+    mut on_chunk: impl FnMut(&[u8]) -> bool,
+) -> Result<(), String> {
     let Some(stream) = res.body() else {
         return Ok(());
     };
