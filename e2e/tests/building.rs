@@ -576,3 +576,34 @@ fn a_missing_base_is_pulled_and_pull_refreshes_a_present_one() {
     );
     no_containers(&s, None);
 }
+
+/// `RUN` gets Docker's default network (the bridge: `eth0` beside `lo`) unless `--network`
+/// says otherwise; `none` leaves only the loopback device.
+#[test]
+fn run_steps_get_the_bridge_unless_network_says_otherwise() {
+    let s = bb_store();
+    let dir = context(
+        &s,
+        "net",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN cut -d: -f1 /proc/net/dev | grep -v '|' | tr -d ' ' | sort | tr '\\n' ' ' > /devs\n",
+        )],
+    );
+    let dir = dir.to_str().unwrap();
+    s.ok(&["build", "-q", "--no-cache", "-t", "net-default", dir]);
+    s.ok(&[
+        "build",
+        "-q",
+        "--no-cache",
+        "--network",
+        "none",
+        "-t",
+        "net-none",
+        dir,
+    ]);
+    let devs = |img: &str| s.ok(&["run", "--rm", "--network", "none", img, "cat", "/devs"]);
+    assert_eq!(devs("net-default").trim(), "eth0 lo");
+    assert_eq!(devs("net-none").trim(), "lo");
+    no_containers(&s, None);
+}
