@@ -607,3 +607,34 @@ fn run_steps_get_the_bridge_unless_network_says_otherwise() {
     assert_eq!(devs("net-none").trim(), "lo");
     no_containers(&s, None);
 }
+
+/// A `RUN` heredoc that starts with `#!` runs as a file (its interpreter reads it, `$0` is
+/// its path), as BuildKit runs it; one without is the shell's script. Neither file is left
+/// in the image or on the host.
+#[test]
+fn a_shebang_heredoc_runs_as_a_file() {
+    let s = bb_store();
+    let dir = context(
+        &s,
+        "heredoc",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN <<EOF\n#!/bin/sh\necho \"file $0\" > /out\nEOF\nRUN <<EOF\necho \"shell $0\" >> /out\nEOF\n",
+        )],
+    );
+    s.ok(&["build", "-q", "-t", "heredoc", dir.to_str().unwrap()]);
+    let out = s.ok(&["run", "--rm", "--network", "none", "heredoc", "cat", "/out"]);
+    assert_eq!(out, "file /dev/pipes/EOF\nshell /bin/sh\n");
+    let changes = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "heredoc",
+        "sh",
+        "-c",
+        "ls -a /dev/pipes 2>&1; ls /",
+    ]);
+    assert!(changes.contains("No such file"), "{changes}");
+    no_containers(&s, None);
+}

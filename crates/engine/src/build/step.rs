@@ -174,6 +174,7 @@ impl Engine {
         args: &[String],
         env: &[String],
         network: Option<&str>,
+        mounts: Vec<crate::MountRequest>,
         out: &mut dyn FnMut(BuildMessage),
     ) -> Result<(String, Result<i32>)> {
         let mut all_env = exec.env.clone().unwrap_or_default();
@@ -187,6 +188,7 @@ impl Engine {
             network: network
                 .filter(|n| !n.is_empty() && *n != "default")
                 .map(str::to_string),
+            mounts,
             ..Default::default()
         };
         let c = self.create_container_with(&image.to_string(), &opts)?;
