@@ -859,10 +859,12 @@ impl Run<'_> {
         let (cid, ran) = self.engine.run_step(
             &image,
             &exec,
-            &run,
-            &run_args,
-            network.as_deref(),
-            mounts,
+            step::StepProcess {
+                args: run,
+                env: run_args.clone(),
+                network,
+                mounts,
+            },
             &mut *self.out,
         )?;
         drop(script_file);
