@@ -3,9 +3,8 @@
 use super::super::net::{self, enc};
 use super::super::Ctx;
 use crate::route::Route;
-use crate::wire::{decode, CommitResultDto};
+use crate::wire::{decode, CommitRequest, CommitResultDto};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 /// The form's fields; they live as long as the page (its panels are drawn again at each
 /// reload, what was typed stays).
@@ -14,7 +13,6 @@ pub(super) struct CommitState {
     reference: RwSignal<String>,
     message: RwSignal<String>,
     author: RwSignal<String>,
-    committing: RwSignal<bool>,
 }
 
 impl CommitState {
@@ -23,7 +21,6 @@ impl CommitState {
             reference: RwSignal::new(String::new()),
             message: RwSignal::new(String::new()),
             author: RwSignal::new(String::new()),
-            committing: RwSignal::new(false),
         }
     }
 }
@@ -36,20 +33,10 @@ pub(super) fn CommitForm(id: String, form: CommitState) -> impl IntoView {
         reference,
         message,
         author,
-        committing,
     } = form;
-    let commit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let id = id.clone();
-        let given = |s: String| Some(s).filter(|s| !s.trim().is_empty());
-        let body = net::body(&crate::wire::CommitRequest {
-            reference: given(reference.get_untracked()),
-            message: given(message.get_untracked()),
-            author: given(author.get_untracked()),
-            changes: Vec::new(),
-        });
-        committing.set(true);
-        spawn_local(async move {
+    let commit = Action::new_local(move |body: &CommitRequest| {
+        let (id, body) = (id.clone(), net::body(body));
+        async move {
             let res = net::send(
                 "cannot commit",
                 "POST",
@@ -57,7 +44,6 @@ pub(super) fn CommitForm(id: String, form: CommitState) -> impl IntoView {
                 body,
             )
             .await;
-            committing.set(false);
             match res.and_then(|b| decode::<CommitResultDto>("commit", &b)) {
                 Ok(new) => {
                     ctx.toast(
@@ -72,11 +58,22 @@ pub(super) fn CommitForm(id: String, form: CommitState) -> impl IntoView {
                 }
                 Err(e) => ctx.toast(e, true),
             }
+        }
+    });
+    let committing = commit.pending();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let given = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+        commit.dispatch(CommitRequest {
+            reference: given(reference.get_untracked()),
+            message: given(message.get_untracked()),
+            author: given(author.get_untracked()),
+            changes: Vec::new(),
         });
     };
     view! {
         <h2>"Commit"</h2>
-        <form class="commit" on:submit=commit aria-label="Commit the writable layer">
+        <form class="commit" on:submit=submit aria-label="Commit the writable layer">
             <label for="commit-ref">"New image name (optional)"</label>
             <input id="commit-ref" type="text" placeholder="myapp:2 (none leaves it dangling)" autocomplete="off"
                 prop:value=move || reference.get() on:input=move |ev| reference.set(event_target_value(&ev))/>

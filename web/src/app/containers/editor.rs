@@ -7,14 +7,11 @@ use super::super::Ctx;
 use crate::run;
 use crate::tree::View;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-/// The editor's state. It lives as long as the page (the page's panels are drawn again at each
-/// reload, the editor's path and text stay).
+/// The editor's state and its requests. It lives as long as the page (the page's panels are
+/// drawn again at each reload, the editor's path and text stay).
 #[derive(Clone, Copy)]
 pub(super) struct EditorState {
-    ctx: Ctx,
-    id: StoredValue<String>,
     /// The container's files, to know a path's mode and whether it exists.
     view: Signal<View>,
     path: RwSignal<String>,
@@ -27,84 +24,118 @@ pub(super) struct EditorState {
     confirm_overwrite: RwSignal<Option<String>>,
     /// The last outcome, and whether it is an error.
     note: RwSignal<Option<(String, bool)>>,
+    /// Loads a path into the editor.
+    read: Action<String, ()>,
+    /// Writes the editor's text to a path, with a mode (`None`: the file's, or 0644).
+    write: Action<(String, Option<String>), ()>,
+    /// Deletes a path (a whiteout when a lower layer has it).
+    delete: Action<String, ()>,
+    /// Makes a directory.
+    mkdir: Action<String, ()>,
 }
 
 impl EditorState {
     /// The editor of container `id`, whose files are `view`.
     pub(super) fn new(ctx: Ctx, id: String, view: Signal<View>) -> EditorState {
-        EditorState {
-            ctx,
-            id: StoredValue::new(id),
-            view,
-            path: RwSignal::new(String::new()),
-            text: RwSignal::new(String::new()),
-            loaded_from: RwSignal::new(None),
-            mode: RwSignal::new(String::new()),
-            confirm_overwrite: RwSignal::new(None),
-            note: RwSignal::new(None),
-        }
-    }
-
-    fn files_url(self, verb: &str, p: &str) -> String {
-        format!(
-            "/api/containers/{}/{verb}?path={}",
-            enc(&self.id.get_value()),
-            enc(p)
-        )
-    }
-
-    /// Loads `p` into the editor.
-    fn read(self, p: String) {
-        spawn_local(async move {
-            let url = self.files_url("files", &p);
-            match net::get_text(&format!("cannot read {p}"), &url).await {
-                Ok(t) => {
-                    self.text.set(t);
-                    let m = self
-                        .view
-                        .with_untracked(|v| v.get(p.trim_start_matches('/')).map(|v| v.mode));
-                    self.mode
-                        .set(m.map(|m| format!("{:04o}", m & 0o7777)).unwrap_or_default());
-                    self.loaded_from.set(Some(p.clone()));
-                    self.note.set(Some((format!("Loaded {p}."), false)));
+        let text = RwSignal::new(String::new());
+        let loaded_from = RwSignal::new(None::<String>);
+        let mode = RwSignal::new(String::new());
+        let note = RwSignal::new(None::<(String, bool)>);
+        let id = StoredValue::new(id);
+        let url = move |verb: &str, p: &str| {
+            format!(
+                "/api/containers/{}/{verb}?path={}",
+                enc(&id.get_value()),
+                enc(p)
+            )
+        };
+        let read = Action::new_local(move |p: &String| {
+            let (p, url) = (p.clone(), url("files", p));
+            async move {
+                match net::get_text(&format!("cannot read {p}"), &url).await {
+                    Ok(t) => {
+                        text.set(t);
+                        let m = view
+                            .with_untracked(|v| v.get(p.trim_start_matches('/')).map(|v| v.mode));
+                        mode.set(m.map(|m| format!("{:04o}", m & 0o7777)).unwrap_or_default());
+                        loaded_from.set(Some(p.clone()));
+                        note.set(Some((format!("Loaded {p}."), false)));
+                    }
+                    Err(e) => note.set(Some((e.to_string(), true))),
                 }
-                Err(e) => self.note.set(Some((e.to_string(), true))),
             }
         });
+        let write = Action::new_local(move |(p, m): &(String, Option<String>)| {
+            let p = p.clone();
+            let mut url = url("files", &p);
+            if let Some(m) = m {
+                url.push_str(&format!("&mode={m}"));
+            }
+            let body = text.get_untracked().into_bytes();
+            async move {
+                match net::put_bytes(&format!("cannot write {p}"), &url, body).await {
+                    Ok(()) => {
+                        loaded_from.set(Some(p.clone()));
+                        note.set(Some((format!("Saved {p} into the writable layer."), false)))
+                    }
+                    Err(e) => note.set(Some((e.to_string(), true))),
+                }
+                ctx.refresh_soon();
+            }
+        });
+        let delete = Action::new_local(move |p: &String| {
+            let (p, url) = (p.clone(), url("files", p));
+            async move {
+                match net::send(&format!("cannot delete {p}"), "DELETE", &url, None).await {
+                    Ok(_) => note.set(Some((format!("Deleted {p}: a lower copy is now hidden by a whiteout in the writable layer."), false))),
+                    Err(e) => note.set(Some((e.to_string(), true))),
+                }
+                ctx.refresh_soon();
+            }
+        });
+        let mkdir = Action::new_local(move |p: &String| {
+            let (p, url) = (p.clone(), url("mkdir", p));
+            async move {
+                match net::send(&format!("cannot make directory {p}"), "POST", &url, None).await {
+                    Ok(_) => note.set(Some((format!("Made directory {p}."), false))),
+                    Err(e) => note.set(Some((e.to_string(), true))),
+                }
+                ctx.refresh_soon();
+            }
+        });
+        EditorState {
+            view,
+            path: RwSignal::new(String::new()),
+            text,
+            loaded_from,
+            mode,
+            confirm_overwrite: RwSignal::new(None),
+            note,
+            read,
+            write,
+            delete,
+            mkdir,
+        }
     }
 
     /// Opens `p` (as the explorer names it) in the editor and scrolls to it.
     pub(super) fn open(self, p: String) {
         let shown = format!("/{}", p.trim_start_matches('/'));
         self.path.set(shown.clone());
-        self.read(shown);
+        self.read.dispatch(shown);
         if let Some(el) = document().get_element_by_id("editor") {
             el.scroll_into_view();
         }
     }
 
-    /// Writes the editor's text to `p`.
-    fn write(self, p: String) {
-        let body = self.text.get_untracked().into_bytes();
-        let m = match run::file_mode(&self.mode.get_untracked()) {
-            Ok(m) => m,
-            Err(e) => return self.note.set(Some((e, true))),
-        };
-        spawn_local(async move {
-            let mut url = self.files_url("files", &p);
-            if let Some(m) = &m {
-                url.push_str(&format!("&mode={m}"));
+    /// Writes the editor's text to `p`, with the mode typed.
+    fn save_as(self, p: String) {
+        match run::file_mode(&self.mode.get_untracked()) {
+            Ok(m) => {
+                self.write.dispatch((p, m));
             }
-            match net::put_bytes(&format!("cannot write {p}"), &url, body).await {
-                Ok(()) => {
-                    self.loaded_from.set(Some(p.clone()));
-                    self.note
-                        .set(Some((format!("Saved {p} into the writable layer."), false)))
-                }
-                Err(e) => self.note.set(Some((e.to_string(), true))),
-            }
-            self.ctx.refresh_soon();
-        });
+            Err(e) => self.note.set(Some((e, true))),
+        }
     }
 
     /// Saves the path typed. Saving over an existing file whose content the editor did not
@@ -125,31 +156,7 @@ impl EditorState {
             self.confirm_overwrite.set(Some(p));
             return;
         }
-        self.write(p);
-    }
-
-    fn delete(self) {
-        let p = self.path.get_untracked();
-        spawn_local(async move {
-            let url = self.files_url("files", &p);
-            match net::send(&format!("cannot delete {p}"), "DELETE", &url, None).await {
-                Ok(_) => self.note.set(Some((format!("Deleted {p}: a lower copy is now hidden by a whiteout in the writable layer."), false))),
-                Err(e) => self.note.set(Some((e.to_string(), true))),
-            }
-            self.ctx.refresh_soon();
-        });
-    }
-
-    fn mkdir(self) {
-        let p = self.path.get_untracked();
-        spawn_local(async move {
-            let url = self.files_url("mkdir", &p);
-            match net::send(&format!("cannot make directory {p}"), "POST", &url, None).await {
-                Ok(_) => self.note.set(Some((format!("Made directory {p}."), false))),
-                Err(e) => self.note.set(Some((e.to_string(), true))),
-            }
-            self.ctx.refresh_soon();
-        });
+        self.save_as(p);
     }
 }
 
@@ -170,7 +177,7 @@ pub(super) fn Editor(editor: EditorState) -> impl IntoView {
             <div class="row">
                 <input id="edit-path" type="text" spellcheck="false" autocomplete="off" placeholder="/etc/motd"
                     prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev))/>
-                <button type="button" on:click=move |_| editor.read(path.get_untracked())>"Load"</button>
+                <button type="button" on:click=move |_| { editor.read.dispatch(path.get_untracked()); }>"Load"</button>
             </div>
             <label for="edit-text">"Content"</label>
             <textarea id="edit-text" rows="8" spellcheck="false"
@@ -181,8 +188,8 @@ pub(super) fn Editor(editor: EditorState) -> impl IntoView {
             <p class="help">"Saving a file a lower layer provides copies it up into the writable layer first; deleting one leaves a whiteout there. The image layers never change."</p>
             <div class="row">
                 <button type="submit" class="primary">"Save file"</button>
-                <button type="button" on:click=move |_| editor.mkdir()>"Make directory"</button>
-                <button type="button" class="danger" on:click=move |_| editor.delete()>"Delete path"</button>
+                <button type="button" on:click=move |_| { editor.mkdir.dispatch(path.get_untracked()); }>"Make directory"</button>
+                <button type="button" class="danger" on:click=move |_| { editor.delete.dispatch(path.get_untracked()); }>"Delete path"</button>
             </div>
             {move || note.get().map(|(t, err)| view! { <p class=if err { "error" } else { "status ok" } role="status">{t}</p> })}
         </form>
@@ -205,7 +212,7 @@ pub(super) fn OverwriteDialog(editor: EditorState) -> impl IntoView {
                 <p>{format!("{p} exists and the editor's content was not loaded from it: saving replaces the whole file with the {} byte(s) in the editor. Load it first to edit it.", text.get_untracked().len())}</p>
                 <div class="dialog-actions">
                     <button type="button" on:click=move |_| confirm_overwrite.set(None) autofocus>"Cancel"</button>
-                    <button type="button" class="danger" id="overwrite-confirm" on:click=move |_| { confirm_overwrite.set(None); editor.write(p2.clone()); }>"Overwrite"</button>
+                    <button type="button" class="danger" id="overwrite-confirm" on:click=move |_| { confirm_overwrite.set(None); editor.save_as(p2.clone()); }>"Overwrite"</button>
                 </div>
             </Modal>
         }

@@ -10,7 +10,6 @@ use crate::route::Route;
 use crate::run;
 use crate::wire::ContainerDto;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use std::collections::BTreeSet;
 
 #[component]
@@ -20,9 +19,9 @@ pub fn ContainersPage() -> impl IntoView {
     let selected = RwSignal::new(BTreeSet::<String>::new());
     let confirm_bulk = RwSignal::new(false);
     let now = ticking_now();
-    let bulk_remove = move || {
-        let ids: Vec<String> = selected.get_untracked().into_iter().collect();
-        spawn_local(async move {
+    let bulk_remove = Action::new_local(move |ids: &Vec<String>| {
+        let ids = ids.clone();
+        async move {
             let mut removed = 0;
             for id in &ids {
                 match net::send(
@@ -43,8 +42,8 @@ pub fn ContainersPage() -> impl IntoView {
                 false,
             );
             ctx.refresh_soon();
-        });
-    };
+        }
+    });
     view! {
         <section class="page" aria-labelledby="containers-title">
             <div class="heading">
@@ -113,7 +112,7 @@ pub fn ContainersPage() -> impl IntoView {
                     <p>{move || format!("Removing {} container(s) deletes their writable layers and every change in them; running ones are killed first. The images stay.", selected.with(|s| s.len()))}</p>
                     <div class="dialog-actions">
                         <button type="button" on:click=move |_| confirm_bulk.set(false) autofocus>"Cancel"</button>
-                        <button type="button" class="danger" id="bulk-remove-confirm" on:click=move |_| { confirm_bulk.set(false); bulk_remove(); }>"Remove"</button>
+                        <button type="button" class="danger" id="bulk-remove-confirm" on:click=move |_| { confirm_bulk.set(false); bulk_remove.dispatch(selected.get_untracked().into_iter().collect()); }>"Remove"</button>
                     </div>
                 </Modal>
             })}

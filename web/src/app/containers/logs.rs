@@ -21,6 +21,7 @@ pub(super) fn Logs(id: String, state: Signal<String>) -> impl IntoView {
             gen.update_value(|g| *g += 1);
             let mine = gen.get_value();
             let id = id.clone();
+            // a long-lived stream (the followed log, until the process ends or the page goes): a task, not a resource
             spawn_local(async move {
                 let mut cut = run::LineCutter::default();
                 let mut first = true;

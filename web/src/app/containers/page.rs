@@ -20,7 +20,6 @@ use crate::stack::{self, Upper};
 use crate::tree::View;
 use crate::wire::{ContainerDto, ImageDetailDto, LayerMarkDto, TreeDto};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use std::collections::BTreeSet;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -78,74 +77,73 @@ async fn load_all(id: &str) -> Result<Loaded, LoadError> {
 #[component]
 pub fn ContainerPage(id: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let state = RwSignal::new(Load::<Loaded>::Loading);
-    let fresh = RwSignal::new(BTreeSet::<String>::new());
-    let last_changes = StoredValue::new(None::<Vec<Upper>>);
-    let gone = RwSignal::new(false);
-
-    let reload = {
+    // the container, its image and its files: fetched again after store events (the
+    // revision) and when the writable layer's mark moves (a refetch)
+    let loaded = LocalResource::new({
         let id = id.clone();
         move || {
+            ctx.revision.track();
             let id = id.clone();
-            spawn_local(async move {
-                match load_all(&id).await {
-                    Ok(l) => {
-                        let now = stack::upper_changes(&l.view);
-                        if let Some(before) = last_changes.get_value() {
-                            fresh.set(stack::fresh(&before, &now));
-                        }
-                        last_changes.set_value(Some(now));
-                        let next = Load::Ready(l);
-                        if state.with_untracked(|old| *old != next) {
-                            state.set(next);
-                        }
-                    }
-                    Err(LoadError { error, gone: true }) => {
-                        gone.set(true);
-                        state.set(Load::Failed(error));
-                    }
-                    Err(LoadError { error, .. }) => state.set(Load::Failed(error)),
-                }
-            });
+            async move { load_all(&id).await }
         }
-    };
-    let r2 = reload.clone();
-    Effect::new(move |_| {
-        ctx.revision.track();
-        r2();
     });
+    // an answer equal to the one shown changes nothing (the page keeps its DOM and the focus)
+    let state = Memo::new(move |_| match loaded.get() {
+        None => Load::Loading,
+        Some(Ok(l)) => Load::Ready(l),
+        Some(Err(e)) => Load::Failed(e.error),
+    });
+    let gone = Memo::new(move |_| matches!(loaded.get(), Some(Err(LoadError { gone: true, .. }))));
+    // the paths the last load added to the writable layer, for the stack diagram
+    let last_changes = StoredValue::new(None::<Vec<Upper>>);
+    let fresh = Memo::new(move |_| {
+        state.with(|s| match s {
+            Load::Ready(l) => {
+                let now = stack::upper_changes(&l.view);
+                let fresh = last_changes
+                    .get_value()
+                    .map(|before| stack::fresh(&before, &now))
+                    .unwrap_or_default();
+                last_changes.set_value(Some(now));
+                fresh
+            }
+            _ => BTreeSet::new(),
+        })
+    });
+    let reload = move || loaded.refetch();
 
     // A running process changes the writable layer without any store event: ask for the
     // layer's mark every second while it runs and reload when it moves.
     let now = ticking_now();
     let last_mark = StoredValue::new(None::<(u64, String)>);
-    {
+    let check_mark = Action::new_local({
         let id = id.clone();
-        let reload = reload.clone();
+        move |_: &()| {
+            let url = format!("/api/containers/{}/mark", enc(&id));
+            async move {
+                if let Ok(m) = net::get_json::<LayerMarkDto>("mark", &url).await {
+                    let now = (m.mark, m.state.clone());
+                    let before = last_mark.get_value();
+                    last_mark.set_value(Some(now.clone()));
+                    if before.as_ref().is_some_and(|b| *b != now) {
+                        reload();
+                        if before.as_ref().is_some_and(|b| b.1 != m.state) {
+                            ctx.refresh_soon();
+                        }
+                    }
+                }
+            }
+        }
+    });
+    {
         let handle = set_interval_with_handle(
             move || {
                 let running = state.with_untracked(
                     |s| matches!(s, Load::Ready(l) if run::has_process(&l.container.state)),
                 );
-                if !running {
-                    return;
+                if running {
+                    check_mark.dispatch(());
                 }
-                let id = id.clone();
-                let reload = reload.clone();
-                spawn_local(async move {
-                    let url = format!("/api/containers/{}/mark", enc(&id));
-                    if let Ok(m) = net::get_json::<LayerMarkDto>("mark", &url).await {
-                        let now = (m.mark, m.state.clone());
-                        let before = last_mark.get_value();
-                        last_mark.set_value(Some(now.clone()));
-                        if before.as_ref().is_some_and(|b| *b != now) {
-                            reload();
-                            if before.as_ref().is_some_and(|b| b.1 != m.state) {
-                                ctx.refresh_soon();
-                            }
-                        }
-                    }
-                });
             },
             std::time::Duration::from_millis(700),
         );
@@ -165,20 +163,17 @@ pub fn ContainerPage(id: String) -> impl IntoView {
         ctx.attach_next.set(None);
         open_term(TermMode::Attach);
     }
-    let term_ended = {
-        let reload = reload.clone();
-        Callback::new(move |_code: Option<i32>| {
-            reload();
-            ctx.refresh_soon();
-        })
-    };
+    let term_ended = Callback::new(move |_code: Option<i32>| {
+        reload();
+        ctx.refresh_soon();
+    });
     let shell = RwSignal::new(String::from("sh"));
 
     let confirm_rm = RwSignal::new(false);
     let id_rm = id.clone();
-    let remove = Callback::new(move |_| {
+    let remove = Action::new_local(move |_: &()| {
         let id = id_rm.clone();
-        spawn_local(async move {
+        async move {
             match net::send(
                 "cannot remove the container",
                 "DELETE",
@@ -193,7 +188,7 @@ pub fn ContainerPage(id: String) -> impl IntoView {
                 }
                 Err(e) => ctx.toast(e, true),
             }
-        });
+        }
     });
 
     let view_sig = Signal::derive(move || match state.get() {
@@ -202,11 +197,8 @@ pub fn ContainerPage(id: String) -> impl IntoView {
     });
     let editor = EditorState::new(ctx, id.clone(), view_sig);
     let open_in_editor = Callback::new(move |p: String| editor.open(p));
-    let loaded_content = RwSignal::new(None::<super::super::explorer::Loaded>);
-    let show_content = super::super::explorer::content_loader(
-        format!("/api/containers/{}/files", enc(&id)),
-        loaded_content,
-    );
+    let (show_content, loaded_content) =
+        super::super::explorer::content_loader(format!("/api/containers/{}/files", enc(&id)));
     let commit_form = CommitState::new();
     let ready = Memo::new(move |_| matches!(state.get(), Load::Ready(_)));
     let export = format!("/containers/{}/export", enc(&id));
@@ -219,13 +211,19 @@ pub fn ContainerPage(id: String) -> impl IntoView {
                 <Link href=Route::Containers.href()>"Containers"</Link>" › "
                 <span aria-current="page">{id_short.clone()}</span>
             </nav>
-            {move || match state.get() {
-                Load::Loading => view! { <Loading what="Loading the container…"/> }.into_any(),
+            // the first load shows the fallback; a reload keeps the page as it is until its answer
+            <Transition fallback=|| view! { <Loading what="Loading the container…"/> }>
+            {move || {
+                // an untracked read registers the load with the Transition; what is drawn
+                // follows `state`, which moves only when the answer differs
+                loaded.with_untracked(|_| ());
+                match state.get() {
+                Load::Loading => ().into_any(),
                 Load::Failed(e) if gone.get() => view! {
                     <div class="empty" role="alert"><p><strong>"This container is gone."</strong></p><p class="muted">{e.to_string()}</p>
                     <p><Link href=Route::Containers.href()>"Back to the containers"</Link></p></div>
                 }.into_any(),
-                Load::Failed(e) => view! { <ErrorBox message=e retry=Callback::new({ let r = reload.clone(); move |_| r() })/> }.into_any(),
+                Load::Failed(e) => view! { <ErrorBox message=e retry=Callback::new(move |_| reload())/> }.into_any(),
                 Load::Ready(l) => {
                     view! {
                         <div class="heading">
@@ -265,7 +263,8 @@ pub fn ContainerPage(id: String) -> impl IntoView {
                         </div>
                     }.into_any()
                 }
-            }}
+            }}}
+            </Transition>
             <div id="terminal-slot">
             {move || term.get().map(|(_, mode)| view! {
                 <Terminal id=id_term.clone() mode=mode on_end=term_ended/>
@@ -310,7 +309,7 @@ pub fn ContainerPage(id: String) -> impl IntoView {
                     <p>"Removing the container deletes its writable layer and every change in it. The image and its layers stay."</p>
                     <div class="dialog-actions">
                         <button type="button" on:click=move |_| confirm_rm.set(false) autofocus>"Cancel"</button>
-                        <button type="button" class="danger" on:click=move |_| { confirm_rm.set(false); remove.run(()); }>"Remove container"</button>
+                        <button type="button" class="danger" on:click=move |_| { confirm_rm.set(false); remove.dispatch(()); }>"Remove container"</button>
                     </div>
                 </Modal>
             })}

@@ -5,9 +5,8 @@ use super::super::widgets::{ErrorBox, Modal};
 use super::super::{Ctx, Load};
 use crate::route::Route;
 use crate::run;
-use crate::wire::{decode, ContainerDto, ImageSummaryDto};
+use crate::wire::{decode, ContainerDto, CreateContainerRequest, ImageSummaryDto};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 /// The images a container can be made from, as (value, text).
 fn image_options(ctx: Ctx) -> Vec<(String, String)> {
@@ -58,45 +57,19 @@ pub fn RunDialog(
     let name = RwSignal::new(String::new());
     let tty = RwSignal::new(true);
     let rm = RwSignal::new(false);
-    let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let go = move |start: bool| {
-        let img = image.get_untracked();
-        if img.trim().is_empty() {
-            error.set(Some("choose an image to run".into()));
-            return;
-        }
-        let cmd = match run::split_command(&command.get_untracked()) {
-            Ok(c) => c,
-            Err(e) => return error.set(Some(e)),
-        };
-        let env = match run::env_lines(&env.get_untracked()) {
-            Ok(e) => e,
-            Err(e) => return error.set(Some(e)),
-        };
-        let n = name.get_untracked();
-        let tty = tty.get_untracked();
-        let body = crate::wire::CreateContainerRequest {
-            image: img.trim().to_string(),
-            name: Some(n.trim().to_string()).filter(|n| !n.is_empty()),
-            cmd,
-            env,
-            tty,
-            interactive: tty,
-            auto_remove: rm.get_untracked(),
-            // a terminal container starts when its page attaches, so no output is lost
-            start: start && !tty,
-        };
-        busy.set(true);
-        spawn_local(async move {
+    // create (and start): the answer's side effects are the dialog's outcome
+    let create = Action::new_local(move |(start, body): &(bool, CreateContainerRequest)| {
+        let (start, tty) = (*start, body.tty);
+        let body = net::body(body);
+        async move {
             let res = net::send(
                 "cannot create the container",
                 "POST",
                 "/api/containers",
-                net::body(&body),
+                body,
             )
             .await;
-            busy.set(false);
             match res.and_then(|b| decode::<ContainerDto>("container", &b)) {
                 Ok(c) => {
                     error.set(None);
@@ -117,7 +90,37 @@ pub fn RunDialog(
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
-        });
+        }
+    });
+    let busy = create.pending();
+    let go = move |start: bool| {
+        let img = image.get_untracked();
+        if img.trim().is_empty() {
+            error.set(Some("choose an image to run".into()));
+            return;
+        }
+        let cmd = match run::split_command(&command.get_untracked()) {
+            Ok(c) => c,
+            Err(e) => return error.set(Some(e)),
+        };
+        let env = match run::env_lines(&env.get_untracked()) {
+            Ok(e) => e,
+            Err(e) => return error.set(Some(e)),
+        };
+        let n = name.get_untracked();
+        let tty = tty.get_untracked();
+        let body = CreateContainerRequest {
+            image: img.trim().to_string(),
+            name: Some(n.trim().to_string()).filter(|n| !n.is_empty()),
+            cmd,
+            env,
+            tty,
+            interactive: tty,
+            auto_remove: rm.get_untracked(),
+            // a terminal container starts when its page attaches, so no output is lost
+            start: start && !tty,
+        };
+        create.dispatch((start, body));
     };
     view! {
         <Modal title="Run a container" on_close=on_close>

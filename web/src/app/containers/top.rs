@@ -5,25 +5,20 @@ use super::super::widgets::ErrorBox;
 use crate::error::ApiError;
 use crate::wire::TopDto;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 /// `top`: the processes in the container, on demand.
 #[component]
 pub(super) fn Top(id: String) -> impl IntoView {
-    let top = RwSignal::new(None::<Result<TopDto, ApiError>>);
-    let load = move |_| {
-        let id = id.clone();
-        spawn_local(async move {
-            let url = format!("/api/containers/{}/top", enc(&id));
-            top.set(Some(
-                net::get_json::<TopDto>("cannot list the processes", &url).await,
-            ));
-        });
-    };
+    // asked for by the button (a snapshot of a moment), so an action, not a resource
+    let load: Action<(), Result<TopDto, ApiError>> = Action::new_local(move |_: &()| {
+        let url = format!("/api/containers/{}/top", enc(&id));
+        async move { net::get_json::<TopDto>("cannot list the processes", &url).await }
+    });
+    let top = load.value();
     view! {
         <section class="top" aria-labelledby="top-title">
             <h2 id="top-title">"Processes"</h2>
-            <button type="button" id="top-load" on:click=load>"Show processes (top)"</button>
+            <button type="button" id="top-load" on:click=move |_| { load.dispatch(()); }>"Show processes (top)"</button>
             {move || top.get().map(|t| match t {
                 Ok(t) => view! {
                     <div class="table-wrap"><table class="top-table">
