@@ -17,6 +17,7 @@ mod model;
 mod plan;
 mod preview;
 mod pull;
+mod registry;
 mod route;
 mod run;
 mod sandbox;

@@ -395,6 +395,22 @@ pub enum Mode {
     UpTo(usize),
 }
 
+impl Mode {
+    /// The mode a page address asks for: `?layer=2` (layer 2 only) or `?upto=2` (merged up
+    /// to layer 2), 1-based as the pages name layers; `None` for anything else.
+    pub fn from_query(query: &str) -> Option<Mode> {
+        query.trim_start_matches('?').split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            let n = v.parse::<usize>().ok()?.checked_sub(1)?;
+            match k {
+                "layer" => Some(Mode::Layer(n)),
+                "upto" => Some(Mode::UpTo(n)),
+                _ => None,
+            }
+        })
+    }
+}
+
 /// One line of the tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
@@ -967,6 +983,15 @@ mod tests {
                 rows(&u, Mode::Merged, &none, "", removed)
             );
         }
+    }
+
+    #[test]
+    fn the_address_names_the_mode() {
+        assert_eq!(Mode::from_query("?layer=2"), Some(Mode::Layer(1)));
+        assert_eq!(Mode::from_query("?x=1&upto=1"), Some(Mode::UpTo(0)));
+        assert_eq!(Mode::from_query("?layer=0"), None);
+        assert_eq!(Mode::from_query("?layer=two"), None);
+        assert_eq!(Mode::from_query(""), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! tag, remove and prune dialogs with exact previews, and the totals line.
 
 use super::net::{self, enc};
+use super::registry::{LoadDialog, LoginDialog, SearchDialog};
 use super::widgets::{ErrorBox, Loading, Modal, Pager, PlanBody};
 use super::{Ctx, Link, Load};
 use crate::model::{self, Column, ImageRow, Paging, Query, Status};
@@ -12,6 +13,14 @@ use crate::wire::{decode, BulkPlanDto, ImageSummaryDto, PlanDto};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::collections::BTreeSet;
+
+/// The registry and archive dialog open on the page, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operator {
+    Login,
+    Search,
+    Load,
+}
 
 /// The dialog open on the page, if any.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,6 +96,8 @@ pub fn ImagesPage() -> impl IntoView {
     let query = RwSignal::new(Query::default());
     let selected = RwSignal::new(BTreeSet::<String>::new());
     let dialog = RwSignal::new(None::<Dialog>);
+    let operator = RwSignal::new(None::<Operator>);
+    let pull_input = RwSignal::new(String::new());
 
     let rows = Memo::new(move |_| {
         ctx.images.with(|l| match l {
@@ -221,10 +232,13 @@ pub fn ImagesPage() -> impl IntoView {
             <div class="heading">
                 <h1 id="images-title">"Images"</h1>
                 <div class="actions">
-                    <button type="button" on:click=move |_| open_prune(Scope::Dangling)>"Prune…"</button>
+                    <button type="button" data-action="prune" on:click=move |_| open_prune(Scope::Dangling)>"Prune…"</button>
+                    <button type="button" data-action="load" on:click=move |_| operator.set(Some(Operator::Load))>"Load…"</button>
+                    <button type="button" data-action="search" on:click=move |_| operator.set(Some(Operator::Search))>"Search a registry…"</button>
+                    <button type="button" data-action="login" on:click=move |_| operator.set(Some(Operator::Login))>"Log in…"</button>
                 </div>
             </div>
-            <PullBox/>
+            <PullBox input=pull_input/>
             <div class="toolbar" role="toolbar" aria-label="Filter images">
                 <div class="chips" role="radiogroup" aria-label="Status">
                     {Status::ALL.into_iter().enumerate().map(|(i, s)| view! {
@@ -247,6 +261,10 @@ pub fn ImagesPage() -> impl IntoView {
                         <button type="button" class="danger" on:click=open_bulk>
                             {move || format!("Remove {} selected…", selected.with(|s| s.len()))}
                         </button>
+                        <a class="button" data-action="save-selected" download="images.tar"
+                            href=move || format!("/images/get?{}", selected.with(|s| s.iter().map(|n| format!("names={}", enc(n))).collect::<Vec<_>>().join("&")))>
+                            {move || format!("Save {} selected", selected.with(|s| s.len()))}
+                        </a>
                         <button type="button" class="ghost" on:click=move |_| selected.set(BTreeSet::new())>"Clear selection"</button>
                     </div>
                 </Show>
@@ -282,6 +300,19 @@ pub fn ImagesPage() -> impl IntoView {
                 })
             }}</p>
             {move || dialog.get().map(|d| view! { <DialogView dialog=d state=dialog open_prune=Callback::new(open_prune)/> })}
+            {move || operator.get().map(|o| {
+                let close = Callback::new(move |_| operator.set(None));
+                match o {
+                    Operator::Login => view! { <LoginDialog on_close=close/> }.into_any(),
+                    Operator::Load => view! { <LoadDialog on_close=close/> }.into_any(),
+                    Operator::Search => view! {
+                        <SearchDialog on_close=close on_pick=Callback::new(move |name: String| {
+                            pull_input.set(name);
+                            operator.set(None);
+                        })/>
+                    }.into_any(),
+                }
+            })}
         </section>
     }
 }
@@ -296,7 +327,8 @@ fn ImagesTable(
 ) -> impl IntoView {
     let header = move |c: Column| {
         view! {
-            <th scope="col" class:num=c.numeric() aria-sort=move || query.with(|q| q.aria_sort(c))>
+            <th scope="col" class:num=c.numeric() aria-sort=move || query.with(|q| q.aria_sort(c))
+                title=match c { Column::Shared => Some(plan::SHARED_HELP), Column::Unique => Some(plan::UNIQUE_HELP), _ => None }>
                 <button type="button" class="sort" on:click=move |_| query.update(|q| q.click(c))>
                     {c.header()}
                     <span class="arrow" aria-hidden="true">{move || match query.with(|q| q.aria_sort(c)) {
@@ -415,9 +447,11 @@ fn row_view(
 
 /// The pull box: `name[:tag]`, Enter submits, one progress bar per layer below.
 #[component]
-fn PullBox() -> impl IntoView {
+fn PullBox(
+    /// The reference typed (a search result can fill it in).
+    input: RwSignal<String>,
+) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let input = RwSignal::new(String::new());
     let state = RwSignal::new(None::<Pull>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -521,7 +555,7 @@ fn DialogView(
     let busy = RwSignal::new(false);
     match dialog {
         Dialog::Remove { name, forced, plan } => {
-            let title = format!("Remove {name}");
+            let title = format!("Remove {}", plan::shown_name(&name, &images));
             let body = match &plan {
                 Load::Loading => {
                     view! { <Loading what="Working out what would be removed…"/> }.into_any()
@@ -689,9 +723,9 @@ fn DialogView(
                             Load::Ready(p) => view! {
                                 <p class="plan-headline" data-bytes-freed=p.total.bytes_freed.to_string()>{plan::bulk_headline(&p)}</p>
                                 <p class="help">"The rows go in this order. Each row's part counts what the rows above it already removed, so a layer several selected images share is counted once: it is freed with the last of them."</p>
-                                {p.items.into_iter().map(|item| { let open = item.plan.conflict.is_some(); view! {
+                                {p.items.iter().zip(plan::bulk_rows(&p, &images)).map(|(item, (shown, bytes))| { let open = item.plan.conflict.is_some(); let item = item.clone(); view! {
                                     <details open=open>
-                                        <summary><code>{item.name.clone()}</code>{(item.plan.bytes_freed > 0).then(|| format!(" — frees {}", docker_format::human_size(item.plan.bytes_freed)))}</summary>
+                                        <summary><code>{shown}</code>{(bytes > 0).then(|| format!(" — frees {}", docker_format::human_size(bytes)))}</summary>
                                         <PlanBody text=plan::rmi_text(&item.name, &item.plan, &images, false)/>
                                     </details>
                                 }}).collect_view()}
