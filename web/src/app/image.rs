@@ -13,19 +13,17 @@ use crate::route::Route;
 use crate::stack;
 use crate::wire::{ContainerDto, ImageDetailDto, ImageSummaryDto, LayerMapDto, PlanDto};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 #[derive(Clone, Debug, PartialEq)]
 struct Removing {
     name: String,
     forced: bool,
-    plan: Load<PlanDto>,
 }
 
 #[component]
 pub fn ImagePage(id: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let inspect = RwSignal::new(None::<String>);
+    let inspect = RwSignal::new(false);
     let tagging = RwSignal::new(false);
     let pushing = RwSignal::new(false);
     let removing = RwSignal::new(None::<Removing>);
@@ -72,22 +70,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
     });
 
     let open_remove = move |name: String, forced: bool| {
-        removing.set(Some(Removing {
-            name: name.clone(),
-            forced,
-            plan: Load::Loading,
-        }));
-        spawn_local(async move {
-            let p = rmi_plan(&name, forced).await;
-            removing.update(|r| {
-                if let Some(r) = r {
-                    r.plan = match p {
-                        Ok(v) => Load::Ready(v),
-                        Err(e) => Load::Failed(e),
-                    };
-                }
-            });
-        });
+        removing.set(Some(Removing { name, forced }));
     };
 
     let running = RwSignal::new(false);
@@ -95,41 +78,48 @@ pub fn ImagePage(id: String) -> impl IntoView {
     let id_changes = id.clone();
     // the layer whose changes are listed: the top one unless a box of the stack was chosen
     let picked = RwSignal::new(None::<usize>);
+    // a container from the image (`POST /api/containers`), then its page
+    let create_action = Action::new_local(|image: &String| {
+        let image = image.clone();
+        async move {
+            net::send(
+                "cannot create a container",
+                "POST",
+                "/api/containers",
+                net::body(&crate::wire::CreateContainerRequest {
+                    image,
+                    name: None,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .and_then(|b| crate::wire::decode::<ContainerDto>("container", &b))
+        }
+    });
+    Effect::new(move |_| match create_action.value().get() {
+        Some(Ok(c)) => {
+            ctx.toast(format!("Created container {}", c.name), false);
+            ctx.navigate(&Route::Container(c.id.clone()).href());
+        }
+        Some(Err(e)) => ctx.toast(e, true),
+        None => {}
+    });
     let create = {
         let id = id.clone();
         move |_| {
-            let id = id.clone();
-            spawn_local(async move {
-                let res = net::send(
-                    "cannot create a container",
-                    "POST",
-                    "/api/containers",
-                    net::body(&crate::wire::CreateContainerRequest {
-                        image: id,
-                        name: None,
-                        ..Default::default()
-                    }),
-                )
-                .await;
-                match res.and_then(|b| crate::wire::decode::<ContainerDto>("container", &b)) {
-                    Ok(c) => {
-                        ctx.toast(format!("Created container {}", c.name), false);
-                        ctx.navigate(&Route::Container(c.id.clone()).href());
-                    }
-                    Err(e) => ctx.toast(e, true),
-                }
-            });
+            create_action.dispatch(id.clone());
         }
     };
 
+    // the raw inspect, read when shown
     let id_for_inspect = id.clone();
-    let show_inspect = move |_| {
-        if inspect.get_untracked().is_some() {
-            inspect.set(None);
-            return;
-        }
+    let inspected = LocalResource::new(move || {
+        let shown = inspect.get();
         let id = id_for_inspect.clone();
-        spawn_local(async move {
+        async move {
+            if !shown {
+                return None;
+            }
             let text = net::get_text("cannot inspect", &format!("/images/{}/json", enc(&id)))
                 .await
                 .map(|t| {
@@ -139,9 +129,10 @@ pub fn ImagePage(id: String) -> impl IntoView {
                         .unwrap_or(t)
                 })
                 .unwrap_or_else(|e| e);
-            inspect.set(Some(text));
-        });
-    };
+            Some(text)
+        }
+    });
+    let show_inspect = move |_| inspect.update(|i| *i = !*i);
 
     let id_save = id.clone();
     view! {
@@ -293,10 +284,10 @@ pub fn ImagePage(id: String) -> impl IntoView {
                 }
             }}
             <h2>"Inspect"</h2>
-            <button type="button" aria-expanded=move || inspect.with(|i| i.is_some()).to_string() on:click=show_inspect>
-                {move || if inspect.with(|i| i.is_some()) { "Hide raw inspect" } else { "Show raw inspect (docker image inspect)" }}
+            <button type="button" aria-expanded=move || inspect.get().to_string() on:click=show_inspect>
+                {move || if inspect.get() { "Hide raw inspect" } else { "Show raw inspect (docker image inspect)" }}
             </button>
-            {move || inspect.get().map(|t| view! { <pre class="raw" tabindex="0" aria-label="raw inspect JSON">{t}</pre> })}
+            {move || inspected.get().flatten().map(|t| view! { <pre class="raw" tabindex="0" aria-label="raw inspect JSON">{t}</pre> })}
             {move || tagging.get().then(|| view! {
                 <TagDialog source=id_save.clone() on_close=Callback::new(move |_| tagging.set(false))/>
             })}
@@ -352,6 +343,7 @@ fn Family(family: Lineage, containers: Vec<ContainerDto>) -> impl IntoView {
     }
 }
 
+/// The remove dialog: the plan, read when it opens, and the removal it previews.
 #[component]
 fn RemoveDialog(
     r: Removing,
@@ -364,38 +356,51 @@ fn RemoveDialog(
         _ => Vec::new(),
     });
     let close = Callback::new(move |_| state.set(None));
-    let busy = RwSignal::new(false);
-    let Removing { name, forced, plan } = r;
-    let ready = runnable_preview(&plan);
-    let blocked = matches!(&plan, Load::Ready(p) if p.conflict.is_some());
-    let can_run = ready.is_some();
-    let body = match &plan {
+    let Removing { name, forced } = r;
+    let plan_name = name.clone();
+    let planned = LocalResource::new(move || {
+        let name = plan_name.clone();
+        async move { rmi_plan(&name, forced).await }
+    });
+    let plan = move || match planned.get() {
+        None => Load::Loading,
+        Some(Ok(p)) => Load::Ready(p),
+        Some(Err(e)) => Load::Failed(e),
+    };
+    let blocked = move || matches!(plan(), Load::Ready(p) if p.conflict.is_some());
+    let body_name = name.clone();
+    let title = format!("Remove {}", plan::shown_name(&name, &images));
+    let body = move || match plan() {
         Load::Loading => view! { <Loading what="Working out what would be removed…"/> }.into_any(),
-        Load::Failed(e) => view! { <ErrorBox message=e.clone()/> }.into_any(),
+        Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
         Load::Ready(p) => {
-            view! { <PlanBody text=plan::rmi_text(&name, p, &images, forced)/> }.into_any()
+            view! { <PlanBody text=plan::rmi_text(&body_name, &p, &images, forced)/> }.into_any()
         }
     };
     let n = name.clone();
     let n2 = name.clone();
-    let run = move |_| {
-        let Some(preview) = ready.clone() else { return };
-        let name = n.clone();
-        busy.set(true);
-        spawn_local(async move {
+    let remove = Action::new_local(move |(name, preview): &(String, PlanDto)| {
+        let (name, preview) = (name.clone(), preview.clone());
+        async move {
             remove_and_report(ctx, name, forced, preview).await;
             state.set(None);
-        });
+        }
+    });
+    let run = move |_| {
+        let Some(preview) = runnable_preview(&plan()) else {
+            return;
+        };
+        remove.dispatch((n.clone(), preview));
     };
     view! {
-        <Modal title=format!("Remove {name}") on_close=close>
+        <Modal title=title on_close=close>
             <div class="dialog-body" data-dialog="remove">{body}</div>
             <div class="dialog-actions">
                 <button type="button" on:click=move |_| close.run(()) autofocus>"Cancel"</button>
-                {(blocked && !forced).then(|| view! {
+                {move || (blocked() && !forced).then(|| { let n2 = n2.clone(); view! {
                     <button type="button" class="warn" on:click=move |_| reopen.run((n2.clone(), true))>"Preview with force…"</button>
-                })}
-                <button type="button" class="danger" disabled=move || !can_run || busy.get() on:click=run>
+                }})}
+                <button type="button" class="danger" disabled=move || runnable_preview(&plan()).is_none() || remove.pending().get() on:click=run>
                     {if forced { "Force remove" } else { "Remove" }}
                 </button>
             </div>
