@@ -220,8 +220,20 @@ pub fn rmi_text(name: &str, plan: &PlanDto, images: &[ImageSummaryDto], forced: 
             kept_reason(plan, images)
         )
     } else if plan.bytes_freed == 0 {
+        // forced past a stopped container: the container keeps the image's layers
+        let used = images
+            .iter()
+            .filter(|i| plan.delete_images.contains(&i.id))
+            .map(|i| i.containers)
+            .sum::<u64>();
+        let why = match used {
+            0 => "every layer stays because another image uses it".to_string(),
+            1 => "its layers stay because a container uses them".to_string(),
+            n => format!("its layers stay because {n} containers use them"),
+        };
         format!(
-            "Removing {name} {}; every layer stays because another image uses it, so nothing is freed.",
+            "{} {name} {}; {why}, so nothing is freed.",
+            if forced { "Force-removing" } else { "Removing" },
             effects(plan)
         )
     } else {
@@ -557,6 +569,17 @@ mod tests {
         assert_eq!(
             t.headline,
             "Removing base:1 only untags it: the image stays as <none>:<none> (bbbbbbbbbbbb) because images built on it need it, so nothing is freed."
+        );
+    }
+
+    #[test]
+    fn a_forced_removal_past_a_stopped_container_says_it_keeps_the_layers() {
+        let mut used = img('a', &["app:1"]);
+        used.containers = 1;
+        let t = rmi_text("app:1", &plan(&["app:1"], &['a'], &[], 0), &[used], true);
+        assert_eq!(
+            t.headline,
+            "Force-removing app:1 untags 1 reference, deletes 1 image; its layers stay because a container uses them, so nothing is freed."
         );
     }
 
