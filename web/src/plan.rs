@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 pub const SHARED_HELP: &str = "SHARED: the image's layers that other images use too. They are stored once, and removing this image leaves them on disk.";
 
 /// What the table's UNIQUE column means.
-pub const UNIQUE_HELP: &str = "UNIQUE: the layers only this image uses, in Docker's measure (their files' bytes). Removing the image frees them as stored, plus its config: the image page gives that exact figure, the one its removal frees.";
+pub const UNIQUE_HELP: &str = "UNIQUE: exactly the bytes removing this image frees: the layers no other image uses, as stored, plus its config and manifest (0 while a container uses it). The Remove dialog frees the same.";
 
 /// What the image page's UNIQUE figure means: exactly its removal's `bytes_freed`.
 pub const UNIQUE_EXACT_HELP: &str = "UNIQUE: exactly the bytes removing this image frees: the layers no other image or container uses, as stored, plus its config and manifest. It is the figure the Remove dialog shows.";
