@@ -25,7 +25,9 @@ pub fn ImagePage(id: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let inspect = RwSignal::new(false);
     let tagging = RwSignal::new(false);
-    let pushing = RwSignal::new(false);
+    // the push dialog, with the image's tags when it opened; drawn outside the details, so a
+    // refresh (the tag a push makes first) does not replace it mid-push
+    let pushing = RwSignal::new(None::<Vec<String>>);
     let removing = RwSignal::new(None::<Removing>);
 
     // read now, and again after store events (tags change, containers come and go)
@@ -135,6 +137,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
     let show_inspect = move |_| inspect.update(|i| *i = !*i);
 
     let id_save = id.clone();
+    let push_id = id.clone();
     view! {
         <section class="page" aria-labelledby="image-title">
             <nav class="crumbs" aria-label="Breadcrumb">
@@ -162,7 +165,6 @@ pub fn ImagePage(id: String) -> impl IntoView {
                         _ => None,
                     }).collect();
                     let push_tags = d.repo_tags.clone();
-                    let push_id = d.id.clone();
                     let containers: Vec<ContainerDto> = ctx.containers.with(|l| match l {
                         Load::Ready(cs) => lineage::containers_of(&d.id, cs).into_iter().cloned().collect(),
                         _ => Vec::new(),
@@ -193,7 +195,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
                                 <button type="button" class="primary" id="image-run" on:click=move |_| running.set(true)>"Run…"</button>
                                 <Link href=files.clone() class="button">"Explore files"</Link>
                                 <a class="button" href=save download=filename>"Save (docker save tar)"</a>
-                                <button type="button" data-action="push" on:click=move |_| pushing.set(true)>"Push…"</button>
+                                <button type="button" data-action="push" on:click=move |_| pushing.set(Some(push_tags.clone()))>"Push…"</button>
                                 <button type="button" class="danger" on:click=move |_| open_remove(id_remove.clone(), false)>"Remove image…"</button>
                             </div>
                         </div>
@@ -216,9 +218,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
                             <li>{plan::UNIQUE_EXACT_HELP}</li>
                         </ul>
                         <Family family=family containers=containers/>
-                        {move || pushing.get().then(|| view! {
-                            <super::registry::PushDialog id=push_id.clone() tags=push_tags.clone() on_close=Callback::new(move |_| pushing.set(false))/>
-                        })}
+
                         <div class="columns">
                             <div>
                                 <h2>"Layer stack"</h2>
@@ -290,6 +290,9 @@ pub fn ImagePage(id: String) -> impl IntoView {
             {move || inspected.get().flatten().map(|t| view! { <pre class="raw" tabindex="0" aria-label="raw inspect JSON">{t}</pre> })}
             {move || tagging.get().then(|| view! {
                 <TagDialog source=id_save.clone() on_close=Callback::new(move |_| tagging.set(false))/>
+            })}
+            {move || pushing.get().map(|tags| view! {
+                <super::registry::PushDialog id=push_id.clone() tags=tags on_close=Callback::new(move |_| pushing.set(None))/>
             })}
             {move || running.get().then(|| view! {
                 <super::containers::RunDialog image=run_image.clone() on_close=Callback::new(move |_| running.set(false))/>
