@@ -12,6 +12,7 @@
 
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
+mod error;
 mod lineage;
 mod model;
 mod plan;

@@ -49,7 +49,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
         Some(Ok(d)) => Load::Ready(d),
         Some(Err(e)) => Load::Failed(e),
     });
-    let gone = move || detail.with(|d| matches!(d, Load::Failed(e) if e.contains("No such image")));
+    let gone = move || detail.with(|d| matches!(d, Load::Failed(e) if e.is_not_found()));
     // which image uses which layer: the sharers of each layer, the parent and the children
     let layer_map = LocalResource::new(move || {
         ctx.revision.track();
@@ -130,7 +130,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
                         .and_then(|v| serde_json::to_string_pretty(&v).ok())
                         .unwrap_or(t)
                 })
-                .unwrap_or_else(|e| e);
+                .unwrap_or_else(|e| e.to_string());
             Some(text)
         }
     });
@@ -149,7 +149,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
                 Load::Failed(e) if gone() => view! {
                     <div class="empty" role="alert">
                         <p><strong>"This image is gone."</strong>" It was removed, or never existed here."</p>
-                        <p class="muted">{e}</p>
+                        <p class="muted">{e.to_string()}</p>
                         <p><Link href=Route::Images.href()>"Back to the images"</Link></p>
                     </div>
                 }.into_any(),
@@ -209,7 +209,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
                                     None => "…".to_string(),
                                     Some(Ok(p)) if p.conflict.is_none() => docker_format::human_size(p.bytes_freed),
                                     Some(Ok(p)) => format!("nothing can be freed now: {}", p.conflict.unwrap_or_default()),
-                                    Some(Err(e)) => e,
+                                    Some(Err(e)) => e.to_string(),
                                 }}
                             </dd>
                         </dl>

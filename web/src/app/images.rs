@@ -5,6 +5,7 @@ use super::net::{self, enc};
 use super::registry::{LoadDialog, LoginDialog, SearchDialog};
 use super::widgets::{ErrorBox, Loading, Modal, Pager, PlanBody};
 use super::{Ctx, Link, Load};
+use crate::error::ApiError;
 use crate::model::{self, Column, ImageRow, Paging, Query, Status};
 use crate::plan::{self, Scope};
 use crate::pull::Pull;
@@ -31,7 +32,7 @@ enum Dialog {
 }
 
 /// Fetches an rmi plan.
-pub async fn rmi_plan(name: &str, force: bool) -> Result<PlanDto, String> {
+pub async fn rmi_plan(name: &str, force: bool) -> Result<PlanDto, ApiError> {
     net::get_json(
         &format!("cannot plan removing {name}"),
         &format!("/api/images/{}/rmi-plan?force={}", enc(name), force as u8),
@@ -401,7 +402,7 @@ fn PullBox(
             match res {
                 Err(e) => {
                     state.set(None);
-                    error.set(Some(e));
+                    error.set(Some(e.to_string()));
                 }
                 Ok(()) => {
                     let ok = state.with_untracked(|p| p.as_ref().is_some_and(Pull::succeeded));
@@ -468,7 +469,7 @@ fn PullBox(
 }
 
 /// Reads a plan into a [`Load`] for a dialog.
-fn loaded<T: Clone + 'static>(r: LocalResource<Result<T, String>>) -> Load<T> {
+fn loaded<T: Clone + 'static>(r: LocalResource<Result<T, ApiError>>) -> Load<T> {
     match r.get() {
         None => Load::Loading,
         Some(Ok(v)) => Load::Ready(v),
@@ -725,7 +726,7 @@ pub fn TagDialog(source: String, on_close: Callback<()>) -> impl IntoView {
                     on_close.run(());
                     ctx.refresh_soon();
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.to_string())),
             }
         }
     });

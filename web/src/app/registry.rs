@@ -9,6 +9,7 @@
 use super::net::enc;
 use super::widgets::{ErrorBox, Loading, Modal};
 use super::Ctx;
+use crate::error::ApiError;
 use crate::pull::Pull;
 use crate::registry::{self, Found};
 use gloo_net::http::{Request, Response};
@@ -39,34 +40,30 @@ fn auth_for(name: &str) -> Option<String> {
     })
 }
 
-/// The server's `{"message"}` error, or the status.
-async fn error_of(what: &str, res: Response) -> String {
-    let status = res.status();
+/// A non-2xx answer as the typed error: the server's `{"message"}`, or the status.
+async fn error_of(what: &str, res: Response) -> ApiError {
     let body = res.text().await.unwrap_or_default();
-    let message = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| {
-            v.get("message")
-                .and_then(|m| m.as_str())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| format!("server answered {status}"));
-    format!("{what}: {message}")
+    ApiError::http(what, res.status(), &res.status_text(), &body)
 }
 
-fn no_answer(what: &str, e: impl std::fmt::Display) -> String {
-    format!("{what}: no answer from the server ({e}); is `strata serve` running?")
+fn no_answer(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::no_answer(what, e)
+}
+
+/// A request that could not be built, or an answer that could not be read.
+fn other(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::other(None, format!("{what}: {e}"))
 }
 
 /// `POST /auth`: the registry checks the credentials; on success the page keeps them.
-async fn login(server: String, user: String, pass: String) -> Result<String, String> {
+async fn login(server: String, user: String, pass: String) -> Result<String, ApiError> {
     let host = registry::login_host(&server);
     let what = format!("cannot log in to {host}");
     let req = Request::post("/auth")
         .header("X-Strata-Request", "1")
         .header("Content-Type", "application/json")
         .body(registry::auth_json(&host, &user, &pass))
-        .map_err(|e| format!("{what}: {e}"))?;
+        .map_err(|e| other(&what, e))?;
     let res = req.send().await.map_err(|e| no_answer(&what, e))?;
     if !res.ok() {
         return Err(error_of(&what, res).await);
@@ -126,7 +123,7 @@ pub fn LoginDialog(on_close: Callback<()>) -> impl IntoView {
 }
 
 /// `GET /images/search?term=`.
-async fn search(term: String) -> Result<Vec<Found>, String> {
+async fn search(term: String) -> Result<Vec<Found>, ApiError> {
     let what = format!("cannot search for {term}");
     let mut req = Request::get(&format!("/images/search?term={}&limit=25", enc(&term)));
     if let Some(a) = auth_for(&format!("{term}/x")) {
@@ -136,7 +133,8 @@ async fn search(term: String) -> Result<Vec<Found>, String> {
     if !res.ok() {
         return Err(error_of(&what, res).await);
     }
-    registry::search_results(&res.text().await.map_err(|e| format!("{what}: {e}"))?)
+    let body = res.text().await.map_err(|e| other(&what, e))?;
+    registry::search_results(&body).map_err(|e| ApiError::other(None, e))
 }
 
 /// The registry search dialog: a term (`HOST[:PORT]/TERM` for a registry of one's own), the
@@ -198,20 +196,20 @@ pub fn SearchDialog(on_close: Callback<()>, on_pick: Callback<String>) -> impl I
 
 /// `POST /images/load` with the chosen file as the body (streamed by the browser, never read
 /// into the page).
-async fn load(file: web_sys::File) -> Result<Vec<String>, String> {
+async fn load(file: web_sys::File) -> Result<Vec<String>, ApiError> {
     let what = format!("cannot load {}", file.name());
     let req = Request::post("/images/load")
         .header("X-Strata-Request", "1")
         .header("Content-Type", "application/x-tar")
         .body(wasm_bindgen::JsValue::from(file))
-        .map_err(|e| format!("{what}: {e}"))?;
+        .map_err(|e| other(&what, e))?;
     let res = req.send().await.map_err(|e| no_answer(&what, e))?;
     if !res.ok() {
         return Err(error_of(&what, res).await);
     }
-    let body = res.text().await.map_err(|e| format!("{what}: {e}"))?;
+    let body = res.text().await.map_err(|e| other(&what, e))?;
     match registry::load_result(&body) {
-        (_, Some(e)) => Err(format!("{what}: {e}")),
+        (_, Some(e)) => Err(other(&what, e)),
         (loaded, None) => Ok(loaded),
     }
 }
@@ -268,7 +266,7 @@ pub fn LoadDialog(on_close: Callback<()>) -> impl IntoView {
 }
 
 /// `POST /images/{name}/push`, its progress fed to `state` line by line.
-async fn push(name: String, state: RwSignal<Option<Pull>>) -> Result<String, String> {
+async fn push(name: String, state: RwSignal<Option<Pull>>) -> Result<String, ApiError> {
     let what = format!("cannot push {name}");
     // as the docker CLI asks: the repository in the path, the tag as a parameter
     let (repo, tag) = crate::model::split_tag(&name);
@@ -288,7 +286,7 @@ async fn push(name: String, state: RwSignal<Option<Pull>>) -> Result<String, Str
         loop {
             let chunk = wasm_bindgen_futures::JsFuture::from(reader.read())
                 .await
-                .map_err(|e| format!("{what}: the stream broke off ({e:?})"))?;
+                .map_err(|e| other(&what, format!("the stream broke off ({e:?})")))?;
             let get = |k: &str| js_sys::Reflect::get(&chunk, &wasm_bindgen::JsValue::from_str(k));
             if get("done").ok().and_then(|v| v.as_bool()).unwrap_or(true) {
                 break;
@@ -309,13 +307,13 @@ async fn push(name: String, state: RwSignal<Option<Pull>>) -> Result<String, Str
         }
     });
     match state.with_untracked(|p| p.as_ref().and_then(|p| p.error.clone())) {
-        Some(e) => Err(format!("{what}: {e}")),
+        Some(e) => Err(other(&what, e)),
         None => Ok(name),
     }
 }
 
 /// Tags `source` as `target` when it is not one of its names yet (`POST /api/images/…/tag`).
-async fn tag_if_new(source: &str, target: &str, tags: &[String]) -> Result<(), String> {
+async fn tag_if_new(source: &str, target: &str, tags: &[String]) -> Result<(), ApiError> {
     if tags.iter().any(|t| t == target) {
         return Ok(());
     }
@@ -351,7 +349,7 @@ pub fn PushDialog(id: String, tags: Vec<String>, on_close: Callback<()>) -> impl
             ctx.toast(format!("Pushed {name}"), false);
             ctx.refresh_soon();
         }
-        Some(Err(e)) => error.set(Some(e)),
+        Some(Err(e)) => error.set(Some(e.to_string())),
         None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
