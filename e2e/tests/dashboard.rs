@@ -1991,6 +1991,8 @@ fn login_push_search_load_and_save_from_the_page() {
     );
     let pushed: Value = serde_json::from_str(&pushed).unwrap();
     assert_eq!(pushed["Layers"].as_array().unwrap().len(), 1, "{pushed}");
+    b.click("dialog .push-form button[type=button]"); // Close
+    b.gone("dialog .push-form");
     // search the registry (with the page's login) and hand a result to the pull box
     b.click("nav a[href=\"/ui/images\"]");
     b.click("button[data-action=\"search\"]");
