@@ -64,8 +64,9 @@ pub fn image_rows(images: &[ImageSummaryDto], now: i64) -> Vec<ImageRow> {
             size: human_size(image.size),
             shared_bytes: image.shared_size,
             shared: human_size(image.shared_size),
-            unique_bytes: image.unique_size,
-            unique: human_size(image.unique_size),
+            // UNIQUE: exactly what removing the image frees (its removal's plan agrees)
+            unique_bytes: image.removal_frees,
+            unique: human_size(image.removal_frees),
             containers: image.containers,
             dangling: image.dangling(),
         };

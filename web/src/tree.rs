@@ -391,6 +391,24 @@ pub enum Mode {
     Merged,
     /// Only what layer `n` (0-based) added, modified and removed, with their directories.
     Layer(usize),
+    /// The merged root of layers `0..=n` only: what an image built up to layer `n` held.
+    UpTo(usize),
+}
+
+impl Mode {
+    /// The mode a page address asks for: `?layer=2` (layer 2 only) or `?upto=2` (merged up
+    /// to layer 2), 1-based as the pages name layers; `None` for anything else.
+    pub fn from_query(query: &str) -> Option<Mode> {
+        query.trim_start_matches('?').split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            let n = v.parse::<usize>().ok()?.checked_sub(1)?;
+            match k {
+                "layer" => Some(Mode::Layer(n)),
+                "upto" => Some(Mode::UpTo(n)),
+                _ => None,
+            }
+        })
+    }
 }
 
 /// One line of the tree.
@@ -422,6 +440,9 @@ pub struct Row {
     pub shadows: usize,
     /// Has rows under it.
     pub has_children: bool,
+    /// For a directory: the bytes of the files under it in this view (removed paths left
+    /// out; in layer mode, the files that layer wrote there), whatever the search or folding.
+    pub total: u64,
 }
 
 /// `/etc/passwd` (the root is `/`).
@@ -459,6 +480,22 @@ fn row(path: &str, v: Option<&Version>) -> Row {
         removed: false,
         shadows: 0,
         has_children: false,
+        total: 0,
+    }
+}
+
+/// Sets each directory row's [`Row::total`] from the file rows under it.
+fn dir_totals(list: &mut [Row]) {
+    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    for r in list.iter().filter(|r| r.kind == "file" && !r.removed) {
+        let mut p = parent_path(&r.path);
+        while let Some(dir) = p {
+            *totals.entry(dir.to_string()).or_default() += r.size;
+            p = parent_path(dir);
+        }
+    }
+    for r in list.iter_mut().filter(|r| r.is_dir) {
+        r.total = totals.get(&r.path).copied().unwrap_or(0);
     }
 }
 
@@ -538,7 +575,58 @@ pub fn rows(
             list.extend(context);
             list.sort_by(|a, b| compare_paths(&a.path, &b.path));
         }
+        Mode::UpTo(n) => {
+            let mut paths: BTreeSet<&str> = v.order.iter().map(String::as_str).collect();
+            paths.extend(v.shadowed.keys().map(String::as_str));
+            paths.remove("");
+            for p in paths {
+                match v.get_at(p, n) {
+                    Some(ver) => {
+                        let mut r = row(p, Some(ver));
+                        if !ver.implied {
+                            r.change = by_path
+                                .get(p)
+                                .and_then(|cs| cs.iter().rev().find(|(l, _)| *l == ver.layer))
+                                .map(|(_, c)| *c);
+                        }
+                        r.shadows = v
+                            .shadowed(p)
+                            .iter()
+                            .chain(v.get(p))
+                            .filter(|o| o.layer < ver.layer)
+                            .count();
+                        list.push(r);
+                    }
+                    None if show_removed => {
+                        // a version at or below `n`, removed by a marker at or below `n`
+                        let lower = v
+                            .shadowed(p)
+                            .iter()
+                            .chain(v.get(p))
+                            .filter(|o| o.layer <= n)
+                            .max_by_key(|o| o.layer);
+                        let marker = v.markers(p).into_iter().rev().find(|m| m.layer <= n);
+                        if let (Some(lower), Some(m)) = (lower, marker) {
+                            let mut r = row(p, Some(lower));
+                            r.layer = Some(m.layer);
+                            r.change = Some('R');
+                            r.removed = true;
+                            r.shadows = v
+                                .shadowed(p)
+                                .iter()
+                                .chain(v.get(p))
+                                .filter(|o| o.layer <= n)
+                                .count();
+                            list.push(r);
+                        }
+                    }
+                    None => {}
+                }
+            }
+            list.sort_by(|a, b| compare_paths(&a.path, &b.path));
+        }
     }
+    dir_totals(&mut list);
     let needle = search.trim().trim_start_matches('/').to_lowercase();
     if !needle.is_empty() {
         let mut keep: BTreeSet<String> = BTreeSet::new();
@@ -873,6 +961,68 @@ mod tests {
             show(&rows),
             "etc/ dir L1 .\n  motd file L2 R removed\n  passwd file L2 M\nvar/ dir L1 .\n  cache/ dir L1 .\n    a file L2 R removed\n    b file L2 A\n"
         );
+    }
+
+    #[test]
+    fn merged_up_to_a_layer_is_the_root_that_layer_saw() {
+        let u = union(STACK);
+        let none = BTreeSet::new();
+        assert_eq!(
+            show(&rows(&u, Mode::UpTo(0), &none, "", true)),
+            "bin/ dir L1 .\n  busybox file L1 A\n  sh symlink L1 A\netc/ dir L1 .\n  motd file L1 A\n  passwd file L1 A\nvar/ dir L1 .\n  cache/ dir L1 .\n    a file L1 A\n"
+        );
+        let passwd = rows(&u, Mode::UpTo(0), &none, "", false)
+            .into_iter()
+            .find(|r| r.path == "etc/passwd")
+            .unwrap();
+        assert_eq!((passwd.size, passwd.shadows), (11, 0), "layer 1's version");
+        // up to the top layer is the merged view, removed paths and all
+        for removed in [false, true] {
+            assert_eq!(
+                rows(&u, Mode::UpTo(1), &none, "", removed),
+                rows(&u, Mode::Merged, &none, "", removed)
+            );
+        }
+    }
+
+    #[test]
+    fn the_address_names_the_mode() {
+        assert_eq!(Mode::from_query("?layer=2"), Some(Mode::Layer(1)));
+        assert_eq!(Mode::from_query("?x=1&upto=1"), Some(Mode::UpTo(0)));
+        assert_eq!(Mode::from_query("?layer=0"), None);
+        assert_eq!(Mode::from_query("?layer=two"), None);
+        assert_eq!(Mode::from_query(""), None);
+    }
+
+    #[test]
+    fn directories_total_the_files_under_them() {
+        let u = union(STACK);
+        let none = BTreeSet::new();
+        let total = |mode, path: &str| {
+            rows(&u, mode, &none, "", true)
+                .into_iter()
+                .find(|r| r.path == path)
+                .map(|r| r.total)
+        };
+        // merged: busybox (the symlink adds nothing), passwd's top version, cache/b only
+        assert_eq!(total(Mode::Merged, "bin"), Some(1200));
+        assert_eq!(total(Mode::Merged, "etc"), Some(26));
+        assert_eq!(total(Mode::Merged, "var"), Some(1));
+        assert_eq!(
+            total(Mode::Merged, "etc/passwd"),
+            Some(0),
+            "a file has none"
+        );
+        // up to layer 1: motd and the first passwd, cache/a
+        assert_eq!(total(Mode::UpTo(0), "etc"), Some(11 + 6));
+        assert_eq!(total(Mode::UpTo(0), "var/cache"), Some(1));
+        // layer 2 only: what it wrote (passwd, b), not what it removed
+        assert_eq!(total(Mode::Layer(1), "etc"), Some(26));
+        assert_eq!(total(Mode::Layer(1), "var"), Some(1));
+        // folded or filtered, a directory keeps its total
+        let folded: BTreeSet<String> = ["etc".to_string()].into();
+        let r = rows(&u, Mode::Merged, &folded, "", false);
+        assert_eq!(r.iter().find(|r| r.path == "etc").unwrap().total, 26);
     }
 
     #[test]

@@ -67,8 +67,11 @@ pub fn Explorer(
     /// Start on this path.
     #[prop(optional, into)]
     initial: Option<String>,
+    /// Start in this mode (one layer, merged up to a layer) rather than the merged view.
+    #[prop(optional)]
+    start: Option<Mode>,
 ) -> impl IntoView {
-    let mode = RwSignal::new(Mode::Merged);
+    let mode = RwSignal::new(start.unwrap_or(Mode::Merged));
     let folded = RwSignal::new(BTreeSet::<String>::new());
     let search = RwSignal::new(String::new());
     let show_removed = RwSignal::new(true);
@@ -167,6 +170,17 @@ pub fn Explorer(
                             </label>
                         }
                     }).collect_view()}
+                    <label class="mode upto">
+                        <input type="radio" name=format!("{tree_id}-mode") prop:checked=move || matches!(mode.get(), Mode::UpTo(_))
+                            on:change=move |_| mode.set(Mode::UpTo(layer_count.get_untracked().saturating_sub(1)))/>
+                        "Merged up to "
+                        <select data-upto aria-label="Merged up to layer"
+                            prop:value=move || match mode.get() { Mode::UpTo(n) => n.to_string(), _ => String::new() }
+                            on:change=move |ev| if let Ok(n) = event_target_value(&ev).parse() { mode.set(Mode::UpTo(n)) }>
+                            <option value="">"…"</option>
+                            {move || (0..layer_count.get()).map(|n| view! { <option value=n.to_string()>{format!("layer {}", n + 1)}</option> }).collect_view()}
+                        </select>
+                    </label>
                 </fieldset>
                 <label class="search">
                     <span class="visually-hidden">"Filter paths"</span>
@@ -225,7 +239,7 @@ pub fn Explorer(
                                     </button>
                                     <span class="layer-chip" aria-label=format!("layer {}", r.layer.map(|l| l + 1).unwrap_or(0))>{layer_text}</span>
                                     <span class=format!("letter {change_class}")>{r.change.map(|c| c.to_string()).unwrap_or_default()}</span>
-                                    <span class="num">{if r.kind == "file" { docker_format::human_size(r.size) } else { String::new() }}</span>
+                                    {if r.is_dir { view! { <span class="num dir-total" data-total=r.total.to_string() title="the files under it in this view">{docker_format::human_size(r.total)}</span> }.into_any() } else { view! { <span class="num">{if r.kind == "file" { docker_format::human_size(r.size) } else { String::new() }}</span> }.into_any() }}
                                     {(r.shadows > 0 && !r.removed).then(|| view! { <span class="hides" title="lower versions it hides">{format!("hides {}", r.shadows)}</span> })}
                                     {view.with_untracked(|v| v.markers_on(&r.path)).into_iter().map(|(l, kind)| {
                                         let (text, title) = if kind == "opaque" {
@@ -375,7 +389,10 @@ pub fn ImageFilesPage(id: String) -> impl IntoView {
             {move || Suspend::new(async move {
                 match tree.await {
                     Err(e) => view! { <ErrorBox message=e retry=Callback::new(move |_| tree.refetch())/> }.into_any(),
-                    Ok(_) => view! { <Explorer view=view_sig content=content loaded=loaded/> }.into_any(),
+                    Ok(_) => {
+                        let start = Mode::from_query(&window().location().search().unwrap_or_default());
+                        view! { <Explorer view=view_sig content=content loaded=loaded start=start.unwrap_or(Mode::Merged)/> }.into_any()
+                    }
                 }
             })}
             </Suspense>

@@ -7,6 +7,7 @@ mod explorer;
 mod image;
 mod images;
 mod net;
+mod registry;
 mod sandbox;
 mod sharing;
 mod terminal;
