@@ -164,6 +164,57 @@ fn header(name: &str, kind: TarKind, mode: u32, size: u64) -> TarHeader<'_> {
     }
 }
 
+/// A build's answer as it streams in: NDJSON `BuildLineDto` lines cut from chunks that may
+/// split a line (or a character) anywhere.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BuildRun {
+    partial: Vec<u8>,
+    /// The output so far.
+    pub log: String,
+    /// The built image's ID, once announced.
+    pub image: Option<String>,
+    /// What ended the build, and the failing command's exit code.
+    pub error: Option<(String, Option<i64>)>,
+}
+
+impl BuildRun {
+    /// Reads a chunk of the answer.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        self.partial.extend_from_slice(chunk);
+        while let Some(i) = self.partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=i).collect();
+            self.line(&line);
+        }
+    }
+
+    /// The answer ended: a last line without its newline is read too.
+    pub fn finish(&mut self) {
+        let rest = std::mem::take(&mut self.partial);
+        self.line(&rest);
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        if text.trim().is_empty() {
+            return;
+        }
+        match crate::wire::decode::<crate::wire::BuildLineDto>("build output", &text) {
+            Ok(l) => {
+                if let Some(t) = l.text {
+                    self.log.push_str(&t);
+                }
+                if l.image.is_some() {
+                    self.image = l.image;
+                }
+                if let Some(e) = l.error {
+                    self.error = Some((e, l.code));
+                }
+            }
+            Err(e) => self.error = Some((e, None)),
+        }
+    }
+}
+
 /// One step of a build's log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogStep {
@@ -175,6 +226,8 @@ pub struct LogStep {
     pub instruction: String,
     /// The step printed ` ---> Using cache`.
     pub cached: bool,
+    /// A `FROM`: the stage's base image, never a cache question.
+    pub base: bool,
     /// The step's image (12 hex), once it printed ` ---> <id>`.
     pub image: Option<String>,
     /// The container it ran in (12 hex).
@@ -194,6 +247,9 @@ pub fn log_steps(log: &str) -> Vec<LogStep> {
                         steps.push(LogStep {
                             number,
                             total,
+                            base: instruction
+                                .get(..5)
+                                .is_some_and(|k| k.eq_ignore_ascii_case("FROM ")),
                             instruction: instruction.to_string(),
                             ..Default::default()
                         });
@@ -226,9 +282,9 @@ pub fn log_steps(log: &str) -> Vec<LogStep> {
     steps
 }
 
-/// `3 of 5 steps from the cache`, once a build has steps.
+/// `3 of 5 steps from the cache`, once a build has steps other than `FROM`.
 pub fn cache_summary(steps: &[LogStep]) -> Option<String> {
-    let total = steps.len();
+    let total = steps.iter().filter(|s| !s.base).count();
     if total == 0 {
         return None;
     }
@@ -398,10 +454,32 @@ mod tests {
         assert!(s[2].cached);
         assert_eq!(s[2].image.as_deref(), Some("89abcdef0123"));
         assert_eq!((s[2].number, s[2].total), (3, 3));
-        assert_eq!(cache_summary(&s).unwrap(), "1 of 3 steps from the cache");
+        assert!(s[0].base && !s[1].base);
+        assert_eq!(cache_summary(&s).unwrap(), "1 of 2 steps from the cache");
+        assert_eq!(
+            cache_summary(&s[..1]),
+            None,
+            "a FROM alone asks nothing of the cache"
+        );
+        let all = log_steps(&LOG.replace(" ---> Running in 1a2b3c4d5e6f\nhi\nRemoving intermediate container 1a2b3c4d5e6f\n", " ---> Using cache\n"));
+        assert_eq!(cache_summary(&all).unwrap(), "every step (2) from the cache");
         // a log cut inside a step is read as far as it goes
         assert_eq!(log_steps("Step 1/2 : FROM a\n ---> Runn").len(), 1);
         assert_eq!(cache_summary(&[]), None);
+    }
+
+    #[test]
+    fn the_answer_is_read_across_chunks() {
+        let answer = "{\"text\":\"Step 1/1 : FROM busybox\\n\"}\n{\"text\":\" ---> caf\u{e9}\\n\"}\n{\"image\":\"sha256:ab\"}\n{\"error\":\"boom\",\"code\":3}";
+        let mut r = BuildRun::default();
+        for c in answer.as_bytes().chunks(7) {
+            r.feed(c);
+        }
+        assert_eq!(r.error, None, "the last line waits for its end");
+        r.finish();
+        assert_eq!(r.log, "Step 1/1 : FROM busybox\n ---> café\n");
+        assert_eq!(r.image.as_deref(), Some("sha256:ab"));
+        assert_eq!(r.error, Some(("boom".into(), Some(3))));
     }
 
     #[test]

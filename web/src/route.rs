@@ -19,6 +19,8 @@ pub enum Route {
     Sharing,
     /// The teaching sandbox.
     Sandbox,
+    /// Build an image from a Dockerfile.
+    Build,
     /// Anything else.
     NotFound(String),
 }
@@ -55,6 +57,7 @@ impl Route {
             ["ui", "containers", id] => Route::Container(decode(id)),
             ["ui", "sharing"] => Route::Sharing,
             ["ui", "sandbox"] => Route::Sandbox,
+            ["ui", "build"] => Route::Build,
             _ => Route::NotFound(path.to_string()),
         }
     }
@@ -69,6 +72,7 @@ impl Route {
             Route::Container(id) => format!("/ui/containers/{id}"),
             Route::Sharing => "/ui/sharing".into(),
             Route::Sandbox => "/ui/sandbox".into(),
+            Route::Build => "/ui/build".into(),
             Route::NotFound(p) => p.clone(),
         }
     }
@@ -80,6 +84,7 @@ impl Route {
             Route::Containers | Route::Container(_) => "containers",
             Route::Sharing => "sharing",
             Route::Sandbox => "sandbox",
+            Route::Build => "build",
             Route::NotFound(_) => "",
         }
     }
@@ -95,6 +100,7 @@ impl Route {
             Route::Container(id) => format!("Container {} · Strata", short(id)),
             Route::Sharing => "Sharing and disk · Strata".into(),
             Route::Sandbox => "Layer sandbox · Strata".into(),
+            Route::Build => "Build · Strata".into(),
             Route::NotFound(_) => "Not found · Strata".into(),
         }
     }
@@ -115,6 +121,7 @@ mod tests {
             Route::Container("0123abcd".into()),
             Route::Sharing,
             Route::Sandbox,
+            Route::Build,
         ] {
             assert_eq!(Route::parse(&r.href()), r);
         }
