@@ -210,7 +210,7 @@ impl BuildRun {
                     self.error = Some((e, l.code));
                 }
             }
-            Err(e) => self.error = Some((e, None)),
+            Err(e) => self.error = Some((e.to_string(), None)),
         }
     }
 }
@@ -461,8 +461,14 @@ mod tests {
             None,
             "a FROM alone asks nothing of the cache"
         );
-        let all = log_steps(&LOG.replace(" ---> Running in 1a2b3c4d5e6f\nhi\nRemoving intermediate container 1a2b3c4d5e6f\n", " ---> Using cache\n"));
-        assert_eq!(cache_summary(&all).unwrap(), "every step (2) from the cache");
+        let all = log_steps(&LOG.replace(
+            " ---> Running in 1a2b3c4d5e6f\nhi\nRemoving intermediate container 1a2b3c4d5e6f\n",
+            " ---> Using cache\n",
+        ));
+        assert_eq!(
+            cache_summary(&all).unwrap(),
+            "every step (2) from the cache"
+        );
         // a log cut inside a step is read as far as it goes
         assert_eq!(log_steps("Step 1/2 : FROM a\n ---> Runn").len(), 1);
         assert_eq!(cache_summary(&[]), None);

@@ -13,6 +13,7 @@
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 mod build;
+mod error;
 mod explain;
 mod model;
 mod plan;

@@ -11,6 +11,7 @@ use super::{Ctx, Link};
 use crate::build::{
     cache_summary, context_tar, instruction_rows, log_steps, BuildRun, ContextFile,
 };
+use crate::error::ErrorKind;
 use crate::explain::{error_text, explain};
 use crate::route::Route;
 use crate::wire::ImageDetailDto;
@@ -111,17 +112,13 @@ pub fn BuildPage() -> impl IntoView {
                 |chunk| run.update(|r| r.feed(chunk)),
             )
             .await;
-            run.update(|r| {
-                r.finish();
-                if let Err(e) = res {
-                    r.error = Some((e, None));
-                }
-            });
+            run.update(BuildRun::finish);
             if let Some(id) =
                 run.with_untracked(|r| r.error.is_none().then(|| r.image.clone()).flatten())
             {
                 ctx.fresh_image.set(Some(id));
             }
+            res
         }
     });
     let building = build.pending();
@@ -232,8 +229,25 @@ pub fn BuildPage() -> impl IntoView {
                     </div>
                 })
             }}
+            // refused before any step ran: the kind says why
+            {move || match build.value().get() {
+                Some(Err(e)) => {
+                    let why = match e.kind {
+                        ErrorKind::InvalidArgument => "The build was refused before any step ran:",
+                        ErrorKind::NotFound => "Something the build needs is missing (a FROM image is not pulled by the dashboard: pull it first):",
+                        ErrorKind::Denied => "Your token's role may not build (operators may):",
+                        _ => "The build failed:",
+                    };
+                    Some(view! {
+                        <div class="error" role="alert" id="build-error" data-kind=format!("{:?}", e.kind)>
+                            <p>{why}</p><p>{e.message}</p>
+                        </div>
+                    })
+                }
+                _ => None,
+            }}
             {move || run.with(|r| r.error.clone()).map(|(e, code)| view! {
-                <div class="error" role="alert" id="build-error" data-code=code.map(|c| c.to_string())>
+                <div class="error" role="alert" id="build-failed" data-code=code.map(|c| c.to_string())>
                     <p>{e}</p>
                 </div>
             })}

@@ -7,6 +7,7 @@ use super::net::{self, enc};
 use super::terminal::{TermMode, Terminal};
 use super::widgets::{ErrorBox, Loading, Modal, StackDiagram};
 use super::{Ctx, Link, Load};
+use crate::error::ApiError;
 use crate::route::Route;
 use crate::run;
 use crate::stack::{self, Upper};
@@ -125,7 +126,7 @@ pub fn RunDialog(
                     ctx.refresh_soon();
                     ctx.navigate(&Route::Container(c.id.clone()).href());
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.to_string())),
             }
         });
     };
@@ -337,22 +338,44 @@ struct Loaded {
     view: View,
 }
 
-async fn load_all(id: &str) -> Result<Loaded, String> {
+/// Why the container page could not load: the error, and whether it means the container is
+/// gone (its own request or its tree's answered not found; its image's does not say so).
+#[derive(Clone, Debug, PartialEq)]
+struct LoadError {
+    error: ApiError,
+    gone: bool,
+}
+
+impl LoadError {
+    fn of_container(error: ApiError) -> LoadError {
+        let gone = error.is_not_found();
+        LoadError { error, gone }
+    }
+
+    fn of_image(error: ApiError) -> LoadError {
+        LoadError { error, gone: false }
+    }
+}
+
+async fn load_all(id: &str) -> Result<Loaded, LoadError> {
     let container: ContainerDto = net::get_json(
         "cannot read the container",
         &format!("/api/containers/{}", enc(id)),
     )
-    .await?;
+    .await
+    .map_err(LoadError::of_container)?;
     let image: ImageDetailDto = net::get_json(
         "cannot read the container's image",
         &format!("/api/images/{}", enc(&container.image)),
     )
-    .await?;
+    .await
+    .map_err(LoadError::of_image)?;
     let tree: TreeDto = net::get_json(
         "cannot read the container's files",
         &format!("/api/containers/{}/tree", enc(id)),
     )
-    .await?;
+    .await
+    .map_err(LoadError::of_container)?;
     Ok(Loaded {
         container,
         image,
@@ -385,11 +408,11 @@ pub fn ContainerPage(id: String) -> impl IntoView {
                             state.set(next);
                         }
                     }
-                    Err(e) if e.contains("No such container") => {
+                    Err(LoadError { error, gone: true }) => {
                         gone.set(true);
-                        state.set(Load::Failed(e));
+                        state.set(Load::Failed(error));
                     }
-                    Err(e) => state.set(Load::Failed(e)),
+                    Err(LoadError { error, .. }) => state.set(Load::Failed(error)),
                 }
             });
         }
@@ -484,7 +507,7 @@ pub fn ContainerPage(id: String) -> impl IntoView {
                     loaded_from.set(Some(p.clone()));
                     editor_note.set(Some((format!("Loaded {p}."), false)));
                 }
-                Err(e) => editor_note.set(Some((e, true))),
+                Err(e) => editor_note.set(Some((e.to_string(), true))),
             }
         });
     };
@@ -519,7 +542,7 @@ pub fn ContainerPage(id: String) -> impl IntoView {
                     loaded_from.set(Some(p.clone()));
                     editor_note.set(Some((format!("Saved {p} into the writable layer."), false)))
                 }
-                Err(e) => editor_note.set(Some((e, true))),
+                Err(e) => editor_note.set(Some((e.to_string(), true))),
             }
             ctx.refresh_soon();
         });
@@ -555,7 +578,7 @@ pub fn ContainerPage(id: String) -> impl IntoView {
             let url = format!("/api/containers/{}/files?path={}", enc(&id), enc(&p));
             match net::send(&format!("cannot delete {p}"), "DELETE", &url, None).await {
                 Ok(_) => editor_note.set(Some((format!("Deleted {p}: a lower copy is now hidden by a whiteout in the writable layer."), false))),
-                Err(e) => editor_note.set(Some((e, true))),
+                Err(e) => editor_note.set(Some((e.to_string(), true))),
             }
             ctx.refresh_soon();
         });
@@ -568,7 +591,7 @@ pub fn ContainerPage(id: String) -> impl IntoView {
             let url = format!("/api/containers/{}/mkdir?path={}", enc(&id), enc(&p));
             match net::send(&format!("cannot make directory {p}"), "POST", &url, None).await {
                 Ok(_) => editor_note.set(Some((format!("Made directory {p}."), false))),
-                Err(e) => editor_note.set(Some((e, true))),
+                Err(e) => editor_note.set(Some((e.to_string(), true))),
             }
             ctx.refresh_soon();
         });
@@ -658,7 +681,7 @@ pub fn ContainerPage(id: String) -> impl IntoView {
             {move || match state.get() {
                 Load::Loading => view! { <Loading what="Loading the container…"/> }.into_any(),
                 Load::Failed(e) if gone.get() => view! {
-                    <div class="empty" role="alert"><p><strong>"This container is gone."</strong></p><p class="muted">{e}</p>
+                    <div class="empty" role="alert"><p><strong>"This container is gone."</strong></p><p class="muted">{e.to_string()}</p>
                     <p><Link href=Route::Containers.href()>"Back to the containers"</Link></p></div>
                 }.into_any(),
                 Load::Failed(e) => view! { <ErrorBox message=e retry=Callback::new({ let r = reload.clone(); move |_| r() })/> }.into_any(),
@@ -885,7 +908,7 @@ fn Logs(id: String, state: Signal<String>) -> impl IntoView {
 /// `top`: the processes in the container, on demand.
 #[component]
 fn Top(id: String) -> impl IntoView {
-    let top = RwSignal::new(None::<Result<TopDto, String>>);
+    let top = RwSignal::new(None::<Result<TopDto, ApiError>>);
     let load = move |_| {
         let id = id.clone();
         spawn_local(async move {

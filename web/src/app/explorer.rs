@@ -6,6 +6,7 @@
 use super::net::{self, enc};
 use super::widgets::{ErrorBox, Loading};
 use super::{Ctx, Link, Load};
+use crate::error::ApiError;
 use crate::route::Route;
 use crate::tree::{self, Mode, View};
 use crate::wire::TreeDto;
@@ -18,7 +19,7 @@ use wasm_bindgen::JsCast;
 pub type FileAt = (String, Option<usize>);
 
 /// A file's content as loaded for a [`FileAt`]: the preview text, or what went wrong.
-pub type Loaded = (FileAt, Result<String, String>);
+pub type Loaded = (FileAt, Result<String, ApiError>);
 
 /// Bytes of a file loaded for the detail panel; more are cut (see [`crate::preview`]).
 const PREVIEW_LIMIT: usize = 64 * 1024;
@@ -343,7 +344,7 @@ pub fn ImageFilesPage(id: String) -> impl IntoView {
     let load = move || {
         let id = id2.clone();
         spawn_local(async move {
-            let res: Result<TreeDto, String> = net::get_json(
+            let res: Result<TreeDto, ApiError> = net::get_json(
                 "cannot read the image's files",
                 &format!("/api/images/{}/tree", enc(&id)),
             )

@@ -5,6 +5,7 @@ use super::images::{remove_and_report, rmi_plan, runnable_preview, TagDialog};
 use super::net::{self, enc};
 use super::widgets::{ErrorBox, Loading, Modal, PlanBody, StackDiagram};
 use super::{now, Ctx, Link, Load};
+use crate::error::ApiError;
 use crate::plan;
 use crate::route::Route;
 use crate::stack;
@@ -33,7 +34,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
         move || {
             let id = id.clone();
             spawn_local(async move {
-                let res: Result<ImageDetailDto, String> = net::get_json(
+                let res: Result<ImageDetailDto, ApiError> = net::get_json(
                     &format!("cannot read image {}", docker_format::truncate_id(&id)),
                     &format!("/api/images/{}", enc(&id)),
                 )
@@ -45,7 +46,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
                             detail.set(next);
                         }
                     }
-                    Err(e) if e.contains("No such image") => {
+                    Err(e) if e.is_not_found() => {
                         gone.set(true);
                         detail.set(Load::Failed(e));
                     }
@@ -128,7 +129,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
                         .and_then(|v| serde_json::to_string_pretty(&v).ok())
                         .unwrap_or(t)
                 })
-                .unwrap_or_else(|e| e);
+                .unwrap_or_else(|e| e.to_string());
             inspect.set(Some(text));
         });
     };
@@ -145,7 +146,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
                 Load::Failed(e) if gone.get() => view! {
                     <div class="empty" role="alert">
                         <p><strong>"This image is gone."</strong>" It was removed, or never existed here."</p>
-                        <p class="muted">{e}</p>
+                        <p class="muted">{e.to_string()}</p>
                         <p><Link href=Route::Images.href()>"Back to the images"</Link></p>
                     </div>
                 }.into_any(),

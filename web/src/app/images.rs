@@ -4,6 +4,7 @@
 use super::net::{self, enc};
 use super::widgets::{ErrorBox, Loading, Modal, Pager, PlanBody};
 use super::{Ctx, Link, Load};
+use crate::error::ApiError;
 use crate::model::{self, Column, ImageRow, Paging, Query, Status};
 use crate::plan::{self, Scope};
 use crate::pull::Pull;
@@ -35,7 +36,7 @@ enum Dialog {
 }
 
 /// Fetches an rmi plan.
-pub async fn rmi_plan(name: &str, force: bool) -> Result<PlanDto, String> {
+pub async fn rmi_plan(name: &str, force: bool) -> Result<PlanDto, ApiError> {
     net::get_json(
         &format!("cannot plan removing {name}"),
         &format!("/api/images/{}/rmi-plan?force={}", enc(name), force as u8),
@@ -154,7 +155,7 @@ pub fn ImagesPage() -> impl IntoView {
             plan: Load::Loading,
         }));
         spawn_local(async move {
-            let plan: Result<PlanDto, String> = net::get_json(
+            let plan: Result<PlanDto, ApiError> = net::get_json(
                 "cannot plan the prune",
                 &format!("/api/prune-plan?all={}", scope.all() as u8),
             )
@@ -455,7 +456,7 @@ fn PullBox() -> impl IntoView {
             match res {
                 Err(e) => {
                     state.set(None);
-                    error.set(Some(e));
+                    error.set(Some(e.to_string()));
                 }
                 Ok(()) => {
                     let ok = state.with_untracked(|p| p.as_ref().is_some_and(Pull::succeeded));
@@ -755,7 +756,7 @@ pub fn TagDialog(source: String, on_close: Callback<()>) -> impl IntoView {
                     on_close.run(());
                     ctx.refresh_soon();
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.to_string())),
             }
         });
     };

@@ -13,6 +13,7 @@ mod sharing;
 mod terminal;
 mod widgets;
 
+use crate::error::ApiError;
 use crate::route::Route;
 use crate::wire::{ContainerDto, DiskUsageDto, EventDto, ImageSummaryDto};
 use leptos::prelude::*;
@@ -28,8 +29,8 @@ pub enum Load<T> {
     Loading,
     /// The answer.
     Ready(T),
-    /// The request failed: the message says what to do.
-    Failed(String),
+    /// The request failed: its kind, and a message that says what to do.
+    Failed(ApiError),
 }
 
 /// A message in the corner.

@@ -3,6 +3,7 @@
 use super::net;
 use super::widgets::{ErrorBox, Loading, Pager};
 use super::{Ctx, Link, Load};
+use crate::error::ApiError;
 use crate::model::{self, Paging};
 use crate::route::Route;
 use crate::sharing;
@@ -18,7 +19,7 @@ pub fn SharingPage() -> impl IntoView {
     Effect::new(move |_| {
         ctx.revision.track();
         spawn_local(async move {
-            let plan: Result<PlanDto, String> =
+            let plan: Result<PlanDto, ApiError> =
                 net::get_json("cannot plan a prune", "/api/prune-plan?all=1").await;
             prune_all.set(plan.ok().map(|p| p.bytes_freed));
         });
@@ -27,7 +28,7 @@ pub fn SharingPage() -> impl IntoView {
     Effect::new(move |_| {
         ctx.revision.track();
         spawn_local(async move {
-            let map: Result<LayerMapDto, String> =
+            let map: Result<LayerMapDto, ApiError> =
                 net::get_json("cannot read the layers", "/api/layers").await;
             layers.set(match map {
                 Ok(m) => Load::Ready(m),
