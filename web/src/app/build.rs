@@ -167,7 +167,8 @@ pub fn BuildPage() -> impl IntoView {
                 <label for="build-dockerfile">"Dockerfile"</label>
                 <textarea id="build-dockerfile" rows="10" spellcheck="false"
                     prop:value=move || dockerfile.get()
-                    on:input=move |ev| dockerfile.set(event_target_value(&ev))></textarea>
+                    on:input=move |ev| dockerfile.set(event_target_value(&ev))
+                    on:change=move |ev| dockerfile.set(event_target_value(&ev))></textarea>
                 <fieldset>
                     <legend>"Context files"</legend>
                     <p class="help">"Files the Dockerfile can COPY, written here (a file starting with #! is executable), added after the uploaded tar's."</p>
@@ -212,7 +213,8 @@ pub fn BuildPage() -> impl IntoView {
                 <div class="row wrap">
                     <label for="build-tag">"Tag"</label>
                     <input id="build-tag" type="text" spellcheck="false" autocomplete="off" placeholder="name:tag"
-                        prop:value=move || tag.get() on:input=move |ev| tag.set(event_target_value(&ev))/>
+                        prop:value=move || tag.get() on:input=move |ev| tag.set(event_target_value(&ev))
+                        on:change=move |ev| tag.set(event_target_value(&ev))/>
                     <label><input id="build-nocache" type="checkbox" prop:checked=move || no_cache.get()
                         on:change=move |ev| no_cache.set(event_target_checked(&ev))/>" --no-cache"</label>
                     <button type="submit" id="build-go" class="primary" disabled=move || building.get()>
@@ -356,7 +358,8 @@ pub fn DockerfileSandbox() -> impl IntoView {
             <p class="help">"Parsed in your browser by the same Dockerfile front end the builder uses; nothing runs. RUN, COPY and ADD each make a layer; every other instruction only changes the image's config (a #(nop) row of 0 B in docker history)."</p>
             <label for="sb-dockerfile">"Dockerfile"</label>
             <textarea id="sb-dockerfile" rows="10" spellcheck="false" prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                on:input=move |ev| text.set(event_target_value(&ev))
+                on:change=move |ev| text.set(event_target_value(&ev))></textarea>
             {move || match explained.get() {
                 Err(errs) => view! {
                     <div class="error" role="alert" id="sb-df-errors">
