@@ -6,7 +6,7 @@ set positional-arguments
 export PATH := env_var('HOME') + "/.cargo/bin:" + env_var('HOME') + "/.local/bin:" + env_var('PATH')
 
 # The crates that must do no I/O and build for wasm32 (see ARCHITECTURE.md).
-pure := "oci-model image-ref image-store docker-format docker-api layer-diff layer-union api-types dockerfile"
+pure := "oci-model image-ref image-store docker-format docker-api layer-diff layer-union union-dto api-types dockerfile"
 
 # What they must not mention: I/O, threads, the clock, randomness, an async runtime.
 impure := '(std::(fs|net|process|thread)\b|std::\{[^}]*\b(fs|net|process|thread)\b|SystemTime|Instant::now|\btokio\b|\brand\b|getrandom)'

@@ -945,50 +945,32 @@ mod tests {
         );
     }
 
-    /// The server's `TreeDto` of a union, as `server/src/api/tree.rs` writes it.
-    fn dto_of(u: &Union) -> TreeDto {
-        let rooted = |p: &str| format!("/{p}");
-        let mut json = serde_json::json!({
-            "layers": (0..u.layer_count()).map(|i| serde_json::json!({
-                "index": i, "label": format!("sha256:{i}"),
-                "changes": u.layer_changes(i).iter().map(|(p, c)| vec![rooted(p), c.letter().to_string()]).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "merged": u.merged().map(|m| serde_json::json!({
-                "path": rooted(m.path()), "kind": m.entry.kind.name(), "size": m.entry.size(),
-                "mode": m.entry.mode, "uid": 0, "gid": 0, "mtime": 0, "provider": m.provider,
-                "implied": m.implied, "link": null,
-                "target": match &m.entry.kind { EntryKind::Symlink { target } => Some(target.clone()), _ => None },
-            })).collect::<Vec<_>>(),
-            "shadowed": {},
-            "efficiency": {"score": u.efficiency().score, "wasted_bytes": u.efficiency().wasted_bytes,
-                "size_bytes": 0, "user_size_bytes": 0, "inefficient": []},
-        });
-        let paths: Vec<String> = u
-            .merged()
-            .map(|m| m.path().to_string())
-            .chain(u.hidden().map(str::to_string))
-            .collect();
-        for p in paths {
-            let v: Vec<_> = u
-                .shadowed(&p)
-                .iter()
-                .map(|(l, e)| {
-                    serde_json::json!({
-                "layer": l, "kind": e.kind.name(), "size": e.size(), "mode": e.mode})
-                })
-                .collect();
-            if !v.is_empty() {
-                json["shadowed"][rooted(&p)] = serde_json::json!(v);
-            }
-        }
-        serde_json::from_value(json).unwrap()
+    /// What the server answers for a union: its own builder (`union_dto`, the one
+    /// `/api/…/tree` calls), through JSON as the browser receives it.
+    fn server_dto(u: &Union) -> TreeDto {
+        let t = union_dto::tree_dto(u, &["sha256:0".into(), "sha256:1".into()]);
+        let json = serde_json::to_string(&t).unwrap();
+        crate::wire::decode("tree", &json).unwrap()
     }
+
+    /// Every path of STACK, the hidden ones included.
+    const PATHS: [&str; 9] = [
+        "bin",
+        "bin/busybox",
+        "bin/sh",
+        "etc",
+        "etc/passwd",
+        "etc/motd",
+        "var/cache",
+        "var/cache/a",
+        "var/cache/b",
+    ];
 
     #[test]
     fn the_server_view_draws_like_the_browser_one() {
         let built = Union::build(&fixture::parse(STACK).unwrap());
         let local = View::from_union(&built, Vec::new());
-        let remote = View::from_dto(&dto_of(&built));
+        let remote = View::from_dto(&server_dto(&built));
         assert_eq!(remote.labels, ["sha256:0", "sha256:1"]);
         for mode in [Mode::Merged, Mode::Layer(0), Mode::Layer(1)] {
             for removed in [false, true] {
@@ -997,36 +979,71 @@ mod tests {
                 assert_eq!(show(&a), show(&b), "{mode:?} removed={removed}");
             }
         }
+        // every path's panel reads the same on both sides, markers included; only the
+        // contents differ (the server sends none, the page reads them on demand)
+        for p in PATHS {
+            let (a, b) = (detail(&local, p), detail(&remote, p));
+            assert_eq!(a.summary, b.summary, "{p}");
+            assert_eq!(a.markers, b.markers, "{p}");
+            let what = |d: &Detail| {
+                d.versions
+                    .iter()
+                    .map(|v| (v.layer, v.what.clone(), v.visible, v.readable))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(what(&a), what(&b), "{p}");
+            assert!(b.versions.iter().all(|v| v.text.is_none()), "{p}");
+        }
         let d = detail(&remote, "etc/passwd");
         assert_eq!(
             d.summary,
             "/etc/passwd comes from layer 2 and hides 1 lower version."
         );
-        assert_eq!(d.versions[0].text, None, "the server sends no content");
-        // without markers from the server, a removal shows as the layer's whiteout
+        assert!(d.markers.is_empty());
+        // a whiteout: the deleted file is shown with its marker in layer 2
         let d = detail(&remote, "etc/motd");
-        assert_eq!(d.markers[0].tar_name, "etc/.wh.motd");
-        assert_eq!(d.markers[0].layer, 1);
-        let d = detail(&remote, "var/cache/a");
         assert_eq!(
-            d.markers[0].kind, "whiteout",
-            "an opaque directory cannot be told apart yet"
+            d.markers
+                .iter()
+                .map(|m| (m.layer, m.kind, m.tar_name.as_str()))
+                .collect::<Vec<_>>(),
+            [(1, "whiteout", "etc/.wh.motd")]
         );
-        // with markers, it can
-        let mut t = dto_of(&built);
-        t.markers = serde_json::from_str(
-            r#"{"/var/cache":[{"layer":1,"kind":"opaque","path":"/var/cache"}],
-            "/etc/motd":[{"layer":1,"kind":"whiteout","path":"/etc/motd"}]}"#,
-        )
-        .unwrap();
-        let remote = View::from_dto(&t);
-        assert_eq!(detail(&remote, "var/cache/a").markers[0].kind, "opaque");
-        assert_eq!(detail(&remote, "etc/motd").markers.len(), 1);
         assert_eq!(
             remote.get_at("etc/motd", 0).map(|v| v.kind.as_str()),
             Some("file")
         );
         assert_eq!(remote.get_at("etc/motd", 1), None);
+        // an opaque directory: what it hides below is told apart from a whiteout
+        for p in ["var/cache", "var/cache/a"] {
+            let d = detail(&remote, p);
+            assert_eq!(
+                d.markers
+                    .iter()
+                    .map(|m| (m.layer, m.kind, m.tar_name.as_str()))
+                    .collect::<Vec<_>>(),
+                [(1, "opaque", "var/cache/.wh..wh..opq")],
+                "{p}"
+            );
+        }
+        // the directory's own layer adds b beside its marker: the marker bears on it too
+        assert_eq!(detail(&remote, "var/cache/b").markers[0].kind, "opaque");
+    }
+
+    #[test]
+    fn without_markers_a_removal_reads_as_a_whiteout() {
+        // an older server sent no markers: each removal is then its layer's whiteout
+        let built = Union::build(&fixture::parse(STACK).unwrap());
+        let mut t = server_dto(&built);
+        assert!(!t.markers.is_empty());
+        t.markers.clear();
+        let remote = View::from_dto(&t);
+        let d = detail(&remote, "etc/motd");
+        assert_eq!(
+            (d.markers[0].layer, d.markers[0].tar_name.as_str()),
+            (1, "etc/.wh.motd")
+        );
+        assert_eq!(detail(&remote, "var/cache/a").markers[0].kind, "whiteout");
     }
 
     #[test]

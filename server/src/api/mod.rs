@@ -16,7 +16,6 @@ mod files;
 mod images;
 mod run;
 mod terminal;
-mod tree;
 
 use crate::{ApiError, AppState};
 use axum::extract::{DefaultBodyLimit, Request};

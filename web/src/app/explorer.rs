@@ -5,13 +5,12 @@
 
 use super::net::{self, enc};
 use super::widgets::{ErrorBox, Loading};
-use super::{Ctx, Link, Load};
+use super::Link;
 use crate::error::ApiError;
 use crate::route::Route;
 use crate::tree::{self, Mode, View};
 use crate::wire::TreeDto;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use std::collections::BTreeSet;
 use wasm_bindgen::JsCast;
 
@@ -25,22 +24,30 @@ pub type Loaded = (FileAt, Result<String, ApiError>);
 const PREVIEW_LIMIT: usize = 64 * 1024;
 
 /// A `content` callback reading files from `base` (`/api/images/{name}/files` or
-/// `/api/containers/{id}/files`) into `loaded`.
-pub fn content_loader(base: String, loaded: RwSignal<Option<Loaded>>) -> Callback<FileAt, ()> {
-    Callback::new(move |(p, layer): FileAt| {
-        let base = base.clone();
-        spawn_local(async move {
-            let shown = format!("/{}", p.trim_start_matches('/'));
-            let mut url = format!("{base}?path={}", enc(&shown));
-            if let Some(n) = layer {
-                url.push_str(&format!("&layer={n}"));
-            }
+/// `/api/containers/{id}/files`), and the last file it read, for [`Explorer`]'s `loaded`.
+/// Each click is a request (an action): the panel shows the answer to the latest one.
+pub fn content_loader(base: String) -> (Callback<FileAt, ()>, Signal<Option<Loaded>>) {
+    let read = Action::new_local(move |(p, layer): &FileAt| {
+        let (p, layer) = (p.clone(), *layer);
+        let shown = format!("/{}", p.trim_start_matches('/'));
+        let mut url = format!("{base}?path={}", enc(&shown));
+        if let Some(n) = layer {
+            url.push_str(&format!("&layer={n}"));
+        }
+        async move {
             let r = net::get_bytes(&format!("cannot read {shown}"), &url)
                 .await
                 .map(|b| crate::preview::preview(&b, PREVIEW_LIMIT));
-            loaded.set(Some(((p, layer), r)));
-        });
-    })
+            ((p, layer), r)
+        }
+    });
+    let loaded = read.value();
+    (
+        Callback::new(move |at: FileAt| {
+            read.dispatch(at);
+        }),
+        Signal::derive(move || loaded.get()),
+    )
 }
 
 /// The explorer over a view that may change (a container being edited, the sandbox).
@@ -56,7 +63,7 @@ pub fn Explorer(
     content: Option<Callback<FileAt, ()>>,
     /// The text loaded by `content`, for the path and layer it was loaded for.
     #[prop(optional)]
-    loaded: Option<RwSignal<Option<Loaded>>>,
+    loaded: Option<Signal<Option<Loaded>>>,
     /// Start on this path.
     #[prop(optional, into)]
     initial: Option<String>,
@@ -338,32 +345,23 @@ fn Efficiency(view: Signal<View>) -> impl IntoView {
 /// `/ui/images/<id>/files`: the union explorer of one image.
 #[component]
 pub fn ImageFilesPage(id: String) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let state = RwSignal::new(Load::<View>::Loading);
-    let id2 = id.clone();
-    let load = move || {
-        let id = id2.clone();
-        spawn_local(async move {
-            let res: Result<TreeDto, ApiError> = net::get_json(
-                "cannot read the image's files",
-                &format!("/api/images/{}/tree", enc(&id)),
-            )
-            .await;
-            state.set(match res {
-                Ok(t) => Load::Ready(View::from_dto(&t)),
-                Err(e) => Load::Failed(e),
-            });
-        });
-    };
-    load();
-    let _ = ctx;
-    let view_sig = Signal::derive(move || match state.get() {
-        Load::Ready(v) => v,
+    let tree = LocalResource::new({
+        let id = id.clone();
+        move || {
+            let url = format!("/api/images/{}/tree", enc(&id));
+            async move {
+                net::get_json::<TreeDto>("cannot read the image's files", &url)
+                    .await
+                    .map(|t| View::from_dto(&t))
+            }
+        }
+    });
+    let view_sig = Signal::derive(move || match tree.get() {
+        Some(Ok(v)) => v,
         _ => View::default(),
     });
     let back = Route::Image(id.clone()).href();
-    let loaded = RwSignal::new(None::<Loaded>);
-    let content = content_loader(format!("/api/images/{}/files", enc(&id)), loaded);
+    let (content, loaded) = content_loader(format!("/api/images/{}/files", enc(&id)));
     view! {
         <section class="page" aria-labelledby="files-title">
             <nav class="crumbs" aria-label="Breadcrumb">
@@ -373,11 +371,14 @@ pub fn ImageFilesPage(id: String) -> impl IntoView {
             </nav>
             <h1 id="files-title">"Union explorer"</h1>
             <p class="help">"Each path is coloured by the layer that provides it. Read top-down, the first layer that has a path wins; a whiteout hides the path below it; an opaque directory hides everything below it."</p>
-            {move || match state.get() {
-                Load::Loading => view! { <Loading what="Reading the layers…"/> }.into_any(),
-                Load::Failed(e) => view! { <ErrorBox message=e retry=Callback::new({ let l = load.clone(); move |_| l() })/> }.into_any(),
-                Load::Ready(_) => view! { <Explorer view=view_sig content=content loaded=loaded/> }.into_any(),
-            }}
+            <Suspense fallback=|| view! { <Loading what="Reading the layers…"/> }>
+            {move || Suspend::new(async move {
+                match tree.await {
+                    Err(e) => view! { <ErrorBox message=e retry=Callback::new(move |_| tree.refetch())/> }.into_any(),
+                    Ok(_) => view! { <Explorer view=view_sig content=content loaded=loaded/> }.into_any(),
+                }
+            })}
+            </Suspense>
         </section>
     }
 }

@@ -91,6 +91,9 @@ impl Ctx {
                 ctx.revision.update(|r| *r += 1);
             }
         };
+        // The three lists are the app's store, which every page (some not in this module's
+        // hands) reads as signals; the event stream refreshes them after each burst, so each
+        // refresh is a task that sets them, and `revision` tells the pages once all arrived.
         let p = pending.clone();
         spawn_local(async move {
             let images =
