@@ -1010,6 +1010,213 @@ fn sandbox_shows_a_whiteout_hiding_a_lower_file() {
     b.screenshot("copy-up");
 }
 
+/// A Dockerfile for the Build page: a base, two layer steps with output, a COPY of a file
+/// written on the page, and three config-only steps.
+const PAGE_DOCKERFILE: &str = "FROM busybox
+RUN echo built-in-the-browser && mkdir -p /opt/app
+COPY app.sh /opt/app/
+ENV APP=1
+EXPOSE 8080
+CMD [\"/opt/app/app.sh\"]
+";
+
+/// Builds from the Build page and waits for its result; the result link's href.
+fn build_on_page(b: &Browser) -> String {
+    b.clear_and_type("#build-dockerfile", PAGE_DOCKERFILE);
+    b.clear_and_type("#build-tag", "web-built:1");
+    b.click("#build-go");
+    b.wait_text("#build-result", "Built image");
+    b.attr("#build-result a", "href")
+        .expect("a link to the image")
+}
+
+/// Issue #15 item 5: a Dockerfile built from the page streams its log, links to the image,
+/// whose page shows one row per instruction linked to its layer; a second build marks every
+/// step cached and gives the same image; the builder's events reach the page's event stream.
+#[test]
+fn a_dockerfile_built_from_the_page_links_instructions_to_layers_and_rebuilds_from_cache() {
+    require("runc");
+    let store = Store::new();
+    import_busybox(&store, "busybox");
+    let server = Server::start(&store);
+    let b = Browser::start("build");
+    b.goto(&server.url("/ui/build"));
+    b.wait_text(".live", "live");
+    let href = build_on_page(&b);
+    let log = b.text("#build-log");
+    for want in [
+        "Step 1/6 : FROM busybox",
+        "Step 2/6 : RUN echo built-in-the-browser && mkdir -p /opt/app",
+        " ---> Running in ",
+        "built-in-the-browser",
+        "Step 6/6 : CMD [\"/opt/app/app.sh\"]",
+        "Successfully tagged web-built:1",
+    ] {
+        assert!(log.contains(want), "{want:?} missing from the log:\n{log}");
+    }
+    let cached = b.js(
+        "return [...document.querySelectorAll('#build-steps tbody tr')].map(r => r.dataset.cached);",
+        vec![],
+    );
+    assert_eq!(
+        cached,
+        json!(vec!["false"; 6]),
+        "a first build uses no cache"
+    );
+    // the builder's containers and the tag came through the live event stream
+    b.wait_text("#build-events", "image tag web-built:1");
+    let events = b.text("#build-events");
+    assert!(events.contains("container create"), "{events}");
+    assert!(events.contains("container destroy"), "{events}");
+    let id = store.image_id("web-built:1");
+    assert!(href.ends_with(&id), "{href} links to {id}");
+    b.screenshot("built");
+
+    // the image page: one row per instruction, layer steps linked to their layers
+    b.click("#build-result a");
+    b.find("table.instructions tbody tr");
+    let rows = b.js(
+        "return [...document.querySelectorAll('table.instructions tbody tr')].map(r => [r.querySelector('td.cmd').innerText, r.querySelector('a.layer-link') ? r.querySelector('a.layer-link').dataset.layer : null]);",
+        vec![],
+    );
+    let history = store.ok(&["history", "--no-trunc", "-q", "web-built:1"]);
+    assert_eq!(history.lines().count(), 6, "{history}");
+    assert_eq!(
+        rows,
+        json!([
+            [rows[0][0].clone(), "0"],
+            ["RUN echo built-in-the-browser && mkdir -p /opt/app", "1"],
+            [rows[2][0].clone(), "2"],
+            ["ENV APP=1", null],
+            ["EXPOSE 8080", null],
+            ["CMD [\"/opt/app/app.sh\"]", null],
+        ]),
+        "one row per instruction (the base's import first), #(nop) rows without a layer"
+    );
+    assert!(rows[2][0].as_str().unwrap().starts_with("COPY "), "{rows}");
+    let layers = store.inspect("web-built:1")["RootFS"]["Layers"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(layers, 3, "busybox, RUN, COPY");
+    assert!(b
+        .text("table.instructions tbody tr:nth-child(4)")
+        .contains("config only"));
+    // the COPY row's link opens its layer's changes
+    b.click("table.instructions a.layer-link[data-layer=\"2\"]");
+    b.wait_text("#layer-changes-title", "Layer 3 changes");
+    b.wait_text("#layer-diff", "A /opt/app/app.sh");
+    b.screenshot("instructions");
+
+    // a second build: every step but FROM from the cache, the same image
+    b.goto(&server.url("/ui/build"));
+    let again = build_on_page(&b);
+    assert_eq!(again, href, "the cached build gives the same image");
+    let steps = b.js(
+        "return [...document.querySelectorAll('#build-steps tbody tr')].map(r => r.dataset.base === 'true' || r.dataset.cached === 'true');",
+        vec![],
+    );
+    assert_eq!(steps, json!(vec![true; 6]), "every step cached");
+    assert_eq!(
+        b.js(
+            "return document.querySelectorAll('#build-steps tr[data-cached=\"true\"]').length;",
+            vec![]
+        ),
+        json!(5)
+    );
+    b.wait_text("#build-result", "every step (5) from the cache");
+    let log = b.text("#build-log");
+    assert!(
+        !log.contains(" ---> Running in "),
+        "nothing ran again:\n{log}"
+    );
+    b.screenshot("cached");
+}
+
+/// A bad Dockerfile written on the page is refused in the browser with its line and column,
+/// nothing sent; one inside an uploaded context is refused by the server, before any step.
+#[test]
+fn a_bad_dockerfile_shows_its_line_and_builds_nothing() {
+    let store = Store::new();
+    import_busybox(&store, "busybox");
+    let server = Server::start(&store);
+    let b = Browser::start("build-bad");
+    b.goto(&server.url("/ui/build"));
+    b.clear_and_type("#build-dockerfile", "FROM busybox\nFORM x\nRUN echo no\n");
+    b.click("#build-go");
+    let problems = b.wait_text(
+        "#build-problems",
+        "line 2, column 1: unknown instruction: FORM",
+    );
+    assert!(problems.contains("nothing was built"), "{problems}");
+    assert_eq!(b.text("#build-log"), "");
+    b.screenshot("parse-error");
+
+    // the same Dockerfile in an uploaded tar: the server's parse error, nothing built
+    let ctx = store.scratch().join("bad-ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nFORM x\n").unwrap();
+    let tar = tar_of(&ctx);
+    b.clear_and_type("#build-dockerfile", "");
+    b.click(".context-file button");
+    b.gone(".context-file");
+    b.type_keys("#build-upload", tar.to_str().unwrap());
+    b.wait_text(".build-form", "bad-ctx.tar: ");
+    b.click("#build-go");
+    let err = b.wait_text("#build-error", "line 2");
+    assert!(err.contains("unknown instruction"), "{err}");
+    assert_eq!(
+        store.ok(&["images", "-aq"]).lines().count(),
+        1,
+        "only busybox"
+    );
+    assert_eq!(store.ok(&["ps", "-aq"]).trim(), "", "no container ran");
+    b.screenshot("server-error");
+}
+
+/// The sandbox's Dockerfile mode: which instructions make layers and which change only the
+/// config, from the Dockerfile front end in the browser; errors with line and column.
+#[test]
+fn the_sandbox_explains_a_dockerfile_without_running_it() {
+    let store = Store::new();
+    let server = Server::start(&store);
+    let b = Browser::start("sandbox-dockerfile");
+    b.goto(&server.url("/ui/sandbox"));
+    b.click("#sb-mode-dockerfile");
+    b.clear_and_type(
+        "#sb-dockerfile",
+        "FROM busybox AS b\nRUN echo a \\\n  && echo b\nENV A=1\nFROM scratch\nCOPY --from=b /bin/busybox /bin/\nCMD [\"/bin/busybox\"]\n",
+    );
+    b.wait_text(
+        "#sb-df-summary",
+        "b: 1 layer added · scratch: 1 layer added",
+    );
+    let rows = b.js(
+        "return [...document.querySelectorAll('#sb-df-rows tbody tr')].map(r => [r.dataset.line, r.dataset.effect]);",
+        vec![],
+    );
+    assert_eq!(
+        rows,
+        json!([
+            ["1", "base"],
+            ["2", "layer"],
+            ["4", "config only"],
+            ["5", "base"],
+            ["6", "layer"],
+            ["7", "config only"]
+        ])
+    );
+    assert!(b.text("#sb-df-rows tbody tr:nth-child(2)").contains("2–3"));
+    b.screenshot("explained");
+    b.clear_and_type("#sb-dockerfile", "FROM busybox\nRUN ok\n  EXPOSE\nFORM x\n");
+    let errs = b.wait_text(
+        "#sb-df-errors",
+        "line 4, column 1: unknown instruction: FORM",
+    );
+    assert!(errs.contains("line 3, column "), "{errs}");
+    b.screenshot("errors");
+}
+
 #[test]
 fn a_tag_made_by_the_docker_cli_appears_without_reload() {
     require("/usr/local/bin/docker");

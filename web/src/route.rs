@@ -19,6 +19,8 @@ pub enum Route {
     Sharing,
     /// The teaching sandbox.
     Sandbox,
+    /// Build an image from a Dockerfile.
+    Build,
     /// Anything else.
     NotFound(String),
 }
@@ -57,6 +59,7 @@ impl Route {
             ["ui", "containers", id] => Route::Container(decode(id)),
             ["ui", "sharing"] => Route::Sharing,
             ["ui", "sandbox"] => Route::Sandbox,
+            ["ui", "build"] => Route::Build,
             _ => Route::NotFound(path.to_string()),
         }
     }
@@ -71,6 +74,7 @@ impl Route {
             Route::Container(id) => format!("/ui/containers/{id}"),
             Route::Sharing => "/ui/sharing".into(),
             Route::Sandbox => "/ui/sandbox".into(),
+            Route::Build => "/ui/build".into(),
             Route::NotFound(p) => p.clone(),
         }
     }
@@ -82,6 +86,7 @@ impl Route {
             Route::Containers | Route::Container(_) => "containers",
             Route::Sharing => "sharing",
             Route::Sandbox => "sandbox",
+            Route::Build => "build",
             Route::NotFound(_) => "",
         }
     }
@@ -97,6 +102,7 @@ impl Route {
             Route::Container(id) => format!("Container {} · Strata", short(id)),
             Route::Sharing => "Sharing and disk · Strata".into(),
             Route::Sandbox => "Layer sandbox · Strata".into(),
+            Route::Build => "Build · Strata".into(),
             Route::NotFound(_) => "Not found · Strata".into(),
         }
     }
@@ -130,6 +136,7 @@ mod tests {
             Route::Container("0123abcd".into()),
             Route::Sharing,
             Route::Sandbox,
+            Route::Build,
         ] {
             assert_eq!(Route::parse(&r.href()), r);
         }

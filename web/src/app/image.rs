@@ -260,6 +260,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
                                 {d.comment.clone().filter(|a| !a.is_empty()).map(|a| view! { <p>"Comment: "{a}</p> })}
                             </div>
                         </div>
+                        <super::build::InstructionLayers detail=d.clone() pick=picked/>
                         <h2>"History"</h2>
                         <div class="table-wrap">
                         <table class="history">

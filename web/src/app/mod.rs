@@ -2,6 +2,7 @@
 //! event stream. Pages live in their own modules and stay thin: what they show is computed by
 //! the native-tested modules (`model`, `plan`, `stack`, `tree`, `sharing`, `sandbox`, `pull`).
 
+mod build;
 mod containers;
 mod explorer;
 mod image;
@@ -330,6 +331,7 @@ pub fn App() -> impl IntoView {
                 {nav("images", "/ui/images", "Images")}
                 {nav("containers", "/ui/containers", "Containers")}
                 {nav("sharing", "/ui/sharing", "Sharing & disk")}
+                {nav("build", "/ui/build", "Build")}
                 {nav("sandbox", "/ui/sandbox", "Layer sandbox")}
             </nav>
             <div class="bar-end">
@@ -360,6 +362,7 @@ pub fn App() -> impl IntoView {
                 Route::Container(id) => view! { <containers::ContainerPage id=id/> }.into_any(),
                 Route::Sharing => view! { <sharing::SharingPage/> }.into_any(),
                 Route::Sandbox => view! { <sandbox::SandboxPage/> }.into_any(),
+                Route::Build => view! { <build::BuildPage/> }.into_any(),
                 Route::NotFound(p) => view! {
                     <section>
                         <h1>"Page not found"</h1>

@@ -140,6 +140,29 @@ pub async fn post_stream(
     .await
 }
 
+/// `POST url` with raw bytes (a build context tar, `content_type`) and hand each chunk of the
+/// response body to `on_chunk` as it arrives; returns once the body ended.
+pub async fn post_bytes_stream(
+    what: &str,
+    url: &str,
+    content_type: &str,
+    bytes: &[u8],
+    mut on_chunk: impl FnMut(&[u8]),
+) -> Result<(), ApiError> {
+    let array = js_sys::Uint8Array::from(bytes);
+    let b = mutating(Request::post(url)).header("Content-Type", content_type);
+    let res = match b.body(JsValue::from(array)) {
+        Ok(r) => r.send().await,
+        Err(e) => return Err(ApiError::other(None, format!("{what}: {e}"))),
+    };
+    let res = checked(what, res).await?;
+    read_chunks(what, res, |bytes| {
+        on_chunk(bytes);
+        true
+    })
+    .await
+}
+
 /// `GET url` and hand each chunk of the response body to `on_chunk` as it arrives, until the
 /// body ends or `on_chunk` returns `false` (the request is then cancelled).
 pub async fn get_stream(
