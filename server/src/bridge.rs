@@ -66,7 +66,13 @@ async fn gather(mut stream: BodyDataStream, tx: mpsc::Sender<io::Result<Vec<Byte
     let mut batch = Vec::new();
     let mut len = 0;
     loop {
-        match stream.next().await {
+        // The reader gone (it failed, or needed no more), the body is left unread at once:
+        // the handler's answer does not wait for the client's next bytes.
+        let next = tokio::select! {
+            next = stream.next() => next,
+            () = tx.closed() => return,
+        };
+        match next {
             Some(Ok(b)) => {
                 if b.is_empty() {
                     continue;
@@ -246,4 +252,62 @@ pub(crate) fn json_stream(lines: String) -> axum::response::Response {
         .header(axum::http::header::CONTENT_TYPE, "application/json")
         .body(Body::from(lines))
         .expect("static response parts")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(chunks: Vec<Result<Bytes, io::Error>>) -> Body {
+        Body::from_stream(futures_util::stream::iter(chunks))
+    }
+
+    async fn read_all(body: Body) -> (io::Result<Vec<u8>>, usize) {
+        let (mut reader, pump) = BodyReader::pumped(body);
+        let read = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let mut batches = 0;
+            let mut buf = vec![0u8; 8192];
+            loop {
+                // an empty batch before a read that returns bytes: a hand-over happened
+                let handed_over = reader.batch.iter().all(|b| b.is_empty());
+                match reader.read(&mut buf) {
+                    Ok(0) => return (Ok(out), batches),
+                    Ok(n) => out.extend_from_slice(&buf[..n]),
+                    Err(e) => return (Err(e), batches),
+                }
+                if handed_over {
+                    batches += 1;
+                }
+            }
+        });
+        let ((), got) = tokio::join!(pump, read);
+        got.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_of_small_chunks_reaches_the_reader_in_order_in_mib_batches() {
+        let chunk = 32 * 1024;
+        let chunks: Vec<_> = (0..96u8).map(|i| Ok(Bytes::from(vec![i; chunk]))).collect();
+        let (got, batches) = read_all(body_of(chunks)).await;
+        let got = got.unwrap();
+        assert_eq!(got.len(), 96 * chunk);
+        assert!(got
+            .chunks(chunk)
+            .enumerate()
+            .all(|(i, c)| c.iter().all(|b| *b == i as u8)));
+        // 3 MiB in 32 KiB chunks: three batches, not 96 hand-overs
+        assert!(batches <= 4, "{batches} batches");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_that_breaks_off_is_an_error_not_an_end() {
+        let chunks = vec![
+            Ok(Bytes::from_static(b"abc")),
+            Err(io::Error::other("connection reset")),
+        ];
+        let (got, _) = read_all(body_of(chunks)).await;
+        let err = got.unwrap_err();
+        assert!(err.to_string().contains("connection reset"), "{err}");
+    }
 }

@@ -720,6 +720,50 @@ mod tests {
         assert_eq!(completed(&whole).unwrap().len(), whole.len() + 1024);
     }
 
+    fn padded(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut v = entry(name, data);
+        v.resize(v.len().div_ceil(512) * 512, 0);
+        v
+    }
+
+    fn staged(t: &[u8]) -> BuildContext {
+        let root = tempfile::tempdir().unwrap();
+        let engine = Engine::open(root.path()).unwrap();
+        let ctx = BuildContext::from_stream(&engine, t).unwrap();
+        std::mem::forget(root); // the context directory lives in it
+        ctx
+    }
+
+    #[test]
+    fn a_streamed_context_is_hashed_while_staged_unless_a_path_is_written_twice_or_linked() {
+        use sha2::Digest as _;
+        let mut t = padded("Dockerfile", b"FROM x\n");
+        t.extend(padded("data/a", b"alpha"));
+        let mut plain = t.clone();
+        plain.extend([0u8; 1024]);
+        let ctx = staged(&plain);
+        let none = |_: &str| false;
+        let src = ctx.source("data/a", &none).unwrap().unwrap();
+        match &src[0].kind {
+            SourceKind::File { sha256, size, .. } => {
+                assert_eq!(*size, 5);
+                assert_eq!(sha256.unwrap(), <[u8; 32]>::from(Sha256::digest(b"alpha")));
+            }
+            other => panic!("{other:?}"),
+        }
+        // the same path twice: no hash is trusted, the file is read
+        let mut twice = t.clone();
+        twice.extend(padded("data/a", b"omega"));
+        twice.extend([0u8; 1024]);
+        let ctx = staged(&twice);
+        let src = ctx.source("data/a", &none).unwrap().unwrap();
+        assert!(matches!(
+            &src[0].kind,
+            SourceKind::File { sha256: None, .. }
+        ));
+        assert_eq!(fs::read(ctx.root().join("data/a")).unwrap(), b"omega");
+    }
+
     #[test]
     fn climbing_out_is_refused() {
         assert_eq!(clean_rel("./a/../b/").unwrap(), "b");
