@@ -221,6 +221,9 @@ impl Store {
         let mut c = Command::new(strata_bin());
         c.arg("--root").arg(&self.root).args(args);
         c.env_remove("STRATA_ROOT").env_remove("STRATA_FAILPOINT");
+        // The store's own (empty) configuration directory, so a user's strata.toml never
+        // reaches a test; a test that needs a configuration sets `STRATA_CONFIG` after this.
+        c.env("STRATA_CONFIG", self.dir.path().join("config"));
         c.current_dir(self.dir.path());
         c
     }

@@ -380,6 +380,16 @@ fn bad_dockerfiles_fail_before_any_container_with_line_numbers() {
             "FROM busybox\nARG X=${Y:?need}\nRUN echo $X\n",
             "line 2: failed to process \"${Y:?need}\": Y: need",
         ),
+        // Unterminated JSON: where only the JSON form is allowed it is refused; elsewhere
+        // Docker reads the text as the shell form (`CMD ["a",` is a shell command).
+        (
+            "FROM busybox\nRUN true\nSHELL [\"/bin/sh\", \"-c\"\n",
+            "Dockerfile parse error line 3: SHELL requires the arguments to be in JSON form",
+        ),
+        (
+            "FROM busybox\nRUN true\nCOPY [\"a\",\n",
+            "Dockerfile parse error line 3: COPY requires at least two arguments",
+        ),
     ] {
         let dir = context(&s, "bad", &[("Dockerfile", df)]);
         let o = build_in(&d, &dir, &[]);
@@ -574,5 +584,67 @@ fn a_missing_base_is_pulled_and_pull_refreshes_a_present_one() {
         "{:?}",
         reg.requests_since(mark)
     );
+    no_containers(&s, None);
+}
+
+/// `RUN` gets Docker's default network (the bridge: `eth0` beside `lo`) unless `--network`
+/// says otherwise; `none` leaves only the loopback device.
+#[test]
+fn run_steps_get_the_bridge_unless_network_says_otherwise() {
+    let s = bb_store();
+    let dir = context(
+        &s,
+        "net",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN cut -d: -f1 /proc/net/dev | grep -v '|' | tr -d ' ' | sort | tr '\\n' ' ' > /devs\n",
+        )],
+    );
+    let dir = dir.to_str().unwrap();
+    s.ok(&["build", "-q", "--no-cache", "-t", "net-default", dir]);
+    s.ok(&[
+        "build",
+        "-q",
+        "--no-cache",
+        "--network",
+        "none",
+        "-t",
+        "net-none",
+        dir,
+    ]);
+    let devs = |img: &str| s.ok(&["run", "--rm", "--network", "none", img, "cat", "/devs"]);
+    assert_eq!(devs("net-default").trim(), "eth0 lo");
+    assert_eq!(devs("net-none").trim(), "lo");
+    no_containers(&s, None);
+}
+
+/// A `RUN` heredoc that starts with `#!` runs as a file (its interpreter reads it, `$0` is
+/// its path), as BuildKit runs it; one without is the shell's script. Neither file is left
+/// in the image or on the host.
+#[test]
+fn a_shebang_heredoc_runs_as_a_file() {
+    let s = bb_store();
+    let dir = context(
+        &s,
+        "heredoc",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN <<EOF\n#!/bin/sh\necho \"file $0\" > /out\nEOF\nRUN <<EOF\necho \"shell $0\" >> /out\nEOF\n",
+        )],
+    );
+    s.ok(&["build", "-q", "-t", "heredoc", dir.to_str().unwrap()]);
+    let out = s.ok(&["run", "--rm", "--network", "none", "heredoc", "cat", "/out"]);
+    assert_eq!(out, "file /dev/pipes/EOF\nshell /bin/sh\n");
+    let changes = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "heredoc",
+        "sh",
+        "-c",
+        "ls -a /dev/pipes 2>&1; ls /",
+    ]);
+    assert!(changes.contains("No such file"), "{changes}");
     no_containers(&s, None);
 }

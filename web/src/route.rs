@@ -45,6 +45,8 @@ fn decode(s: &str) -> String {
 impl Route {
     /// The route of a location path (`/ui/images/sha256:…`).
     pub fn parse(path: &str) -> Route {
+        // a query or fragment (`?layer=2`) belongs to the page, not to the route
+        let path = path.split(['?', '#']).next().unwrap_or(path);
         let p = path.trim_end_matches('/');
         let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
         match parts.as_slice() {
@@ -103,6 +105,19 @@ impl Route {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_does_not_change_the_route() {
+        let id = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(
+            Route::parse(&format!("/ui/images/{id}/files?layer=2")),
+            Route::ImageFiles(id.clone())
+        );
+        assert_eq!(
+            Route::parse(&format!("/ui/images/{id}#x")),
+            Route::Image(id)
+        );
+    }
 
     #[test]
     fn routes_round_trip() {

@@ -255,6 +255,12 @@ impl Runtime {
     /// Removes the runtime's state of `id` (and its cgroup); `force` kills it first.
     /// A container the runtime does not know is already deleted.
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
+        // runc, crun and youki keep a container's state in `<root>/<id>`: without it there is
+        // nothing to delete (the monitor deleted it when the process ended), and asking would
+        // cost a runtime process per removal.
+        if !id.is_empty() && !id.contains('/') && !self.root.join(id).exists() {
+            return Ok(());
+        }
         let r = if force {
             self.run(&["delete", "--force", id])
         } else {
@@ -416,5 +422,33 @@ mod tests {
             first_line("\ncgroups in hybrid mode not supported\nmore"),
             "cgroups in hybrid mode not supported"
         );
+    }
+
+    #[test]
+    fn delete_asks_the_runtime_only_for_a_container_it_keeps_state_for() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let calls = dir.path().join("calls");
+        let bin = dir.path().join("fake-runtime");
+        std::fs::write(
+            &bin,
+            format!("#!/bin/sh\necho \"$*\" >> '{}'\n", calls.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let rt = Runtime {
+            name: "runc".into(),
+            binary: bin,
+            root: dir.path().join("state"),
+        };
+        rt.delete("gone", true).unwrap();
+        assert!(
+            !calls.exists(),
+            "a runtime process for a container without state"
+        );
+        std::fs::create_dir_all(rt.root.join("kept")).unwrap();
+        rt.delete("kept", true).unwrap();
+        let said = std::fs::read_to_string(&calls).unwrap();
+        assert!(said.contains("delete --force kept"), "{said}");
     }
 }

@@ -114,7 +114,7 @@ impl LineSplitter {
 }
 
 fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|c| *c == b'\n')
+    memchr::memchr(b'\n', b)
 }
 
 /// Appends one entry as a JSON line to `buf`, the same bytes as [`Entry`]'s serialisation

@@ -15,7 +15,6 @@ mod files;
 mod images;
 mod run;
 mod terminal;
-mod tree;
 
 use crate::{ApiError, AppState};
 use axum::extract::{DefaultBodyLimit, Request};

@@ -7,11 +7,13 @@ mod explorer;
 mod image;
 mod images;
 mod net;
+mod registry;
 mod sandbox;
 mod sharing;
 mod terminal;
 mod widgets;
 
+use crate::error::ApiError;
 use crate::route::Route;
 use crate::wire::{ContainerDto, DiskUsageDto, EventDto, ImageSummaryDto};
 use leptos::prelude::*;
@@ -27,8 +29,8 @@ pub enum Load<T> {
     Loading,
     /// The answer.
     Ready(T),
-    /// The request failed: the message says what to do.
-    Failed(String),
+    /// The request failed: its kind, and a message that says what to do.
+    Failed(ApiError),
 }
 
 /// A message in the corner.
@@ -89,6 +91,9 @@ impl Ctx {
                 ctx.revision.update(|r| *r += 1);
             }
         };
+        // The three lists are the app's store, which every page (some not in this module's
+        // hands) reads as signals; the event stream refreshes them after each burst, so each
+        // refresh is a task that sets them, and `revision` tells the pages once all arrived.
         let p = pending.clone();
         spawn_local(async move {
             let images =

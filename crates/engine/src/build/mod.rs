@@ -177,6 +177,24 @@ struct Run<'a> {
     downloads: Vec<tempfile::TempDir>,
 }
 
+/// A `#!` heredoc's body as an executable file outside the store (a bind source inside the
+/// data directory is refused), closed (a file open for writing cannot be executed) and
+/// removed when dropped.
+fn script_file(h: &dockerfile::Heredoc) -> Result<tempfile::TempPath> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let io = |e: std::io::Error| EngineError::io("write the heredoc script", e);
+    let mut f = tempfile::Builder::new()
+        .prefix(".strata-heredoc-")
+        .tempfile()
+        .map_err(io)?;
+    f.write_all(h.content.as_bytes()).map_err(io)?;
+    f.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o755))
+        .map_err(io)?;
+    Ok(f.into_temp_path())
+}
+
 fn err_line(i: &Instruction, e: impl std::fmt::Display) -> EngineError {
     EngineError::invalid(format!("Dockerfile line {}: {e}", i.line))
 }
@@ -778,6 +796,10 @@ impl Run<'_> {
         if !r.mounts.is_empty() {
             return Err(err_line(i, "the --mount option requires BuildKit"));
         }
+        // A lone heredoc that starts with `#!` runs as a file, as BuildKit runs it: mounted
+        // read-only at `/dev/pipes/<name>` (on the container's /dev, not in its layer) and
+        // executed. The cache key and the history row keep the shell and the script's text.
+        let mut script = None;
         let mut args = match (&r.command, r.shell_text()) {
             (Command::Exec(v), _) => v.clone(),
             (Command::Shell(_), Some(text)) => {
@@ -785,15 +807,10 @@ impl Run<'_> {
                 v.push(text);
                 v
             }
-            // a lone `#!` heredoc: Docker runs it as a file; here the shell reads it (its `#!`
-            // line a comment)
             (Command::Shell(s), None) => {
+                script = r.heredocs.first();
                 let mut v = st.shell.clone();
-                v.push(
-                    r.heredocs
-                        .first()
-                        .map_or_else(|| s.clone(), |h| h.content.clone()),
-                );
+                v.push(script.map_or_else(|| s.clone(), |h| h.content.clone()));
                 v
             }
         };
@@ -818,14 +835,39 @@ impl Run<'_> {
             )));
         };
         let network = self.opts.network.clone();
+        let script_file = script.map(script_file).transpose()?;
+        let (run, mounts) = match (&script_file, script) {
+            (Some(f), Some(h)) => {
+                // a name is one path component there, whatever the delimiter word holds
+                let name = match h.name.replace('/', "_") {
+                    n if n.is_empty() || n == "." || n == ".." => "script".to_string(),
+                    n => n,
+                };
+                let target = format!("/dev/pipes/{name}");
+                let mount = crate::MountRequest {
+                    kind: crate::MountKind::Bind,
+                    source: f.to_string_lossy().into_owned(),
+                    target: target.clone(),
+                    read_only: true,
+                    mode: "ro".into(),
+                    spec: None,
+                };
+                (vec![target], vec![mount])
+            }
+            _ => (args.clone(), Vec::new()),
+        };
         let (cid, ran) = self.engine.run_step(
             &image,
             &exec,
-            &args,
-            &run_args,
-            network.as_deref(),
+            step::StepProcess {
+                args: run,
+                env: run_args.clone(),
+                network,
+                mounts,
+            },
             &mut *self.out,
         )?;
+        drop(script_file);
         let code = match ran {
             Ok(c) => c,
             Err(e) => {

@@ -163,30 +163,27 @@ impl Engine {
         Ok(None)
     }
 
-    /// Runs `args` in a new container of `image` with the stage's configuration (`exec`:
-    /// environment, user, working directory) plus `env`, its output sent to `out` as it comes
-    /// (stderr in red, as Docker's classic builder shows it). Returns the container's ID and
-    /// the exit code; the container is left for the caller to commit and remove.
+    /// Runs `step.args` in a new container of `image` with the stage's configuration (`exec`:
+    /// environment, user, working directory) plus `step.env`, its output sent to `out` as it
+    /// comes (stderr in red, as Docker's classic builder shows it). Returns the container's ID
+    /// and the exit code; the container is left for the caller to commit and remove.
     pub(crate) fn run_step(
         &self,
         image: &Digest,
         exec: &ExecConfig,
-        args: &[String],
-        env: &[String],
-        network: Option<&str>,
+        step: StepProcess,
         out: &mut dyn FnMut(BuildMessage),
     ) -> Result<(String, Result<i32>)> {
         let mut all_env = exec.env.clone().unwrap_or_default();
-        all_env.extend(env.iter().cloned());
+        all_env.extend(step.env);
         let opts = CreateOptions {
             entrypoint: Some(String::new()),
-            cmd: args.to_vec(),
+            cmd: step.args,
             env: all_env,
             workdir: exec.working_dir.clone().filter(|w| !w.is_empty()),
             user: exec.user.clone().filter(|u| !u.is_empty()),
-            network: network
-                .filter(|n| !n.is_empty() && *n != "default")
-                .map(str::to_string),
+            network: step.network.filter(|n| !n.is_empty() && n != "default"),
+            mounts: step.mounts,
             ..Default::default()
         };
         let c = self.create_container_with(&image.to_string(), &opts)?;
@@ -657,4 +654,16 @@ fn copy_file(kind: &SourceKind, p: &Path, plan: &CopyPlan<'_>, mode: u32) -> Res
     let _ = fs::set_permissions(p, fs::Permissions::from_mode(mode));
     chown(p, plan.owner);
     Ok(())
+}
+
+/// What a `RUN` step's container runs, beyond the stage's configuration.
+pub(crate) struct StepProcess {
+    /// The command.
+    pub(crate) args: Vec<String>,
+    /// `ARG` values in scope, added to the environment.
+    pub(crate) env: Vec<String>,
+    /// `--network` (`none`, `host`, empty or `default`: the bridge).
+    pub(crate) network: Option<String>,
+    /// Bind mounts (a `#!` heredoc's file).
+    pub(crate) mounts: Vec<crate::MountRequest>,
 }
