@@ -2,7 +2,7 @@
 # Benchmarks the classic builder (issue 14) and appends the table to BENCH.md: a 6-step
 # Dockerfile (FROM, RUN, COPY of a 100 MB context, RUN, ENV, CMD) built cold (`--no-cache`)
 # and fully cached, by `strata build`, by the docker CLI against `strata serve`, and, when a
-# reference daemon answers (`$REF_DOCKER_HOST`, else the default socket), by the docker CLI
+# reference daemon answers (`$REF_DOCKER_HOST`, else one started by scripts/refd.sh), by the docker CLI
 # against dockerd's classic builder (`DOCKER_BUILDKIT=0`). Targets: a fully cached rebuild
 # <= 0.5x dockerd's time, a cold build <= 1x.
 #
@@ -36,8 +36,10 @@ strata="$target/$profile/strata"
 work="$(mktemp -d /var/tmp/strata-bench-build.XXXXXX)"
 root="$work/root"
 server_pid=
+. scripts/refd.sh
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  stop_refd
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -83,6 +85,7 @@ cmds_hot=("$strata --root $root build -q -t bench $ctx"
           "docker -H tcp://127.0.0.1:$port build -q -t bench $ctx")
 names=("strata build" "docker build → strata serve")
 ref="${REF_DOCKER_HOST:-}"
+if [ -z "$ref" ]; then start_refd; ref="$ref_host"; fi
 refh=()
 [ -n "$ref" ] && refh=(-H "$ref")
 if command -v docker >/dev/null && docker "${refh[@]}" info >/dev/null 2>&1; then

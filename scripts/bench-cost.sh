@@ -40,12 +40,11 @@ strata="$target/release/strata"
 
 data="$here/bench-data/cost"
 work="$(mktemp -d /var/tmp/strata-bench-cost.XXXXXX)"
-refd=/var/tmp/refd
+. scripts/refd.sh
 pids=()
-started_refd=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  if [ -n "$started_refd" ]; then kill "$started_refd" 2>/dev/null || true; wait "$started_refd" 2>/dev/null || true; fi
+  stop_refd
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -88,16 +87,8 @@ curl -sf --unix-socket "$ssock" http://x/_ping >/dev/null || { cat "$work/serve.
 
 have_ref=""
 rsock="$refd/docker.sock"
-if command -v dockerd >/dev/null 2>&1; then
-  if ! curl -sf --unix-socket "$rsock" http://x/_ping >/dev/null 2>&1; then
-    mkdir -p "$refd"
-    dockerd --host "unix://$rsock" --iptables=false --bridge=none --data-root "$refd/root" \
-      --exec-root "$refd/exec" --pidfile "$refd/pid" >"$refd/log" 2>&1 &
-    started_refd=$!
-    for _ in $(seq 300); do curl -sf --unix-socket "$rsock" http://x/_ping >/dev/null 2>&1 && break; sleep 0.1; done
-  fi
-  curl -sf --unix-socket "$rsock" http://x/_ping >/dev/null 2>&1 && have_ref=1
-fi
+start_refd
+[ -n "$ref_host" ] && have_ref=1
 if [ -z "$have_ref" ]; then
   echo "== dockerd is not installed or did not start: the reference columns are skipped"
 fi
