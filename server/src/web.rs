@@ -196,14 +196,16 @@ fn caching(mut res: Response, name: &str) -> Response {
     res
 }
 
-/// A name Trunk gave a content hash: `strata-web-868fd0c22ea84fe5_bg.wasm`, `style-ab4cbc32f25f9aa8.css`.
+/// A name Trunk gave a content hash (a 64-bit hash in hex, without leading zeros):
+/// `strata-web-868fd0c22ea84fe5_bg.wasm`, `style-29a88d51c36366e.css`.
 fn is_hashed(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    bytes.windows(17).any(|w| {
-        w[0] == b'-'
-            && w[1..]
-                .iter()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+    name.match_indices('-').any(|(i, _)| {
+        let rest = &name[i + 1..];
+        let hex = rest
+            .bytes()
+            .take_while(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+            .count();
+        (12..=16).contains(&hex) && matches!(rest.as_bytes().get(hex), Some(b'.' | b'_'))
     })
 }
 
@@ -335,6 +337,9 @@ mod tests {
     fn hashed_asset_names() {
         assert!(is_hashed("strata-web-868fd0c22ea84fe5_bg.wasm"));
         assert!(is_hashed("style-ab4cbc32f25f9aa8.css"));
+        assert!(is_hashed("style-29a88d51c36366e.css"));
+        assert!(!is_hashed("addon-fit.js"));
+        assert!(!is_hashed("a-0123456789abcdef0.js"));
         assert!(!is_hashed("index.html"));
         assert!(!is_hashed("strata-web-1f2e.js"));
         assert!(!is_hashed("favicon.svg"));
