@@ -6,7 +6,7 @@ set positional-arguments
 export PATH := env_var('HOME') + "/.cargo/bin:" + env_var('HOME') + "/.local/bin:" + env_var('PATH')
 
 # The crates that must do no I/O and build for wasm32 (see ARCHITECTURE.md).
-pure := "oci-model image-ref image-store docker-format docker-api layer-diff layer-union api-types dockerfile"
+pure := "oci-model image-ref image-store docker-format docker-api layer-diff layer-union union-dto api-types dockerfile"
 
 # What they must not mention: I/O, threads, the clock, randomness, an async runtime.
 impure := '(std::(fs|net|process|thread)\b|std::\{[^}]*\b(fs|net|process|thread)\b|SystemTime|Instant::now|\btokio\b|\brand\b|getrandom)'
@@ -40,10 +40,17 @@ lint:
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo machete
     just check-wire
+    just check-web-errors
 
 # Prove that no crate but server/ and docker-api spells Docker's JSON field names (see ARCHITECTURE.md)
 check-wire:
     cargo test --locked -p docker-api --test wire_names
+
+# Prove that the dashboard's pages decide on a failed request by its kind (`ApiError::kind`, from the HTTP status), never by its text (see ARCHITECTURE.md)
+check-web-errors:
+    @if grep -rnE '(contains|starts_with|ends_with)\("(No such|[Cc]onflict|[Nn]ot found|[Uu]nauthorized|[Ff]orbidden|[Aa]ccess denied)' web/src/app; then \
+      echo "error: the lines above match an error's text; match its kind (crate::error::ErrorKind) instead" >&2; exit 1; \
+      else echo "the dashboard matches errors by kind, not by text"; fi
 
 # Install the test peers and the web toolchain, build the dashboard and everything, check the pure crates, lint, run every test
 test: web

@@ -380,6 +380,16 @@ fn bad_dockerfiles_fail_before_any_container_with_line_numbers() {
             "FROM busybox\nARG X=${Y:?need}\nRUN echo $X\n",
             "line 2: failed to process \"${Y:?need}\": Y: need",
         ),
+        // Unterminated JSON: where only the JSON form is allowed it is refused; elsewhere
+        // Docker reads the text as the shell form (`CMD ["a",` is a shell command).
+        (
+            "FROM busybox\nRUN true\nSHELL [\"/bin/sh\", \"-c\"\n",
+            "Dockerfile parse error line 3: SHELL requires the arguments to be in JSON form",
+        ),
+        (
+            "FROM busybox\nRUN true\nCOPY [\"a\",\n",
+            "Dockerfile parse error line 3: COPY requires at least two arguments",
+        ),
     ] {
         let dir = context(&s, "bad", &[("Dockerfile", df)]);
         let o = build_in(&d, &dir, &[]);

@@ -1100,6 +1100,213 @@ fn sandbox_shows_a_whiteout_hiding_a_lower_file() {
     b.screenshot("copy-up");
 }
 
+/// A Dockerfile for the Build page: a base, two layer steps with output, a COPY of a file
+/// written on the page, and three config-only steps.
+const PAGE_DOCKERFILE: &str = "FROM busybox
+RUN echo built-in-the-browser && mkdir -p /opt/app
+COPY app.sh /opt/app/
+ENV APP=1
+EXPOSE 8080
+CMD [\"/opt/app/app.sh\"]
+";
+
+/// Builds from the Build page and waits for its result; the result link's href.
+fn build_on_page(b: &Browser) -> String {
+    b.clear_and_type("#build-dockerfile", PAGE_DOCKERFILE);
+    b.clear_and_type("#build-tag", "web-built:1");
+    b.click("#build-go");
+    b.wait_text("#build-result", "Built image");
+    b.attr("#build-result a", "href")
+        .expect("a link to the image")
+}
+
+/// Issue #15 item 5: a Dockerfile built from the page streams its log, links to the image,
+/// whose page shows one row per instruction linked to its layer; a second build marks every
+/// step cached and gives the same image; the builder's events reach the page's event stream.
+#[test]
+fn a_dockerfile_built_from_the_page_links_instructions_to_layers_and_rebuilds_from_cache() {
+    require("runc");
+    let store = Store::new();
+    import_busybox(&store, "busybox");
+    let server = Server::start(&store);
+    let b = Browser::start("build");
+    b.goto(&server.url("/ui/build"));
+    b.wait_text(".live", "live");
+    let href = build_on_page(&b);
+    let log = b.text("#build-log");
+    for want in [
+        "Step 1/6 : FROM busybox",
+        "Step 2/6 : RUN echo built-in-the-browser && mkdir -p /opt/app",
+        " ---> Running in ",
+        "built-in-the-browser",
+        "Step 6/6 : CMD [\"/opt/app/app.sh\"]",
+        "Successfully tagged web-built:1",
+    ] {
+        assert!(log.contains(want), "{want:?} missing from the log:\n{log}");
+    }
+    let cached = b.js(
+        "return [...document.querySelectorAll('#build-steps tbody tr')].map(r => r.dataset.cached);",
+        vec![],
+    );
+    assert_eq!(
+        cached,
+        json!(vec!["false"; 6]),
+        "a first build uses no cache"
+    );
+    // the builder's containers and the tag came through the live event stream
+    b.wait_text("#build-events", "image tag web-built:1");
+    let events = b.text("#build-events");
+    assert!(events.contains("container create"), "{events}");
+    assert!(events.contains("container destroy"), "{events}");
+    let id = store.image_id("web-built:1");
+    assert!(href.ends_with(&id), "{href} links to {id}");
+    b.screenshot("built");
+
+    // the image page: one row per instruction, layer steps linked to their layers
+    b.click("#build-result a");
+    b.find("table.instructions tbody tr");
+    let rows = b.js(
+        "return [...document.querySelectorAll('table.instructions tbody tr')].map(r => [r.querySelector('td.cmd').innerText, r.querySelector('a.layer-link') ? r.querySelector('a.layer-link').dataset.layer : null]);",
+        vec![],
+    );
+    let history = store.ok(&["history", "--no-trunc", "-q", "web-built:1"]);
+    assert_eq!(history.lines().count(), 6, "{history}");
+    assert_eq!(
+        rows,
+        json!([
+            [rows[0][0].clone(), "0"],
+            ["RUN echo built-in-the-browser && mkdir -p /opt/app", "1"],
+            [rows[2][0].clone(), "2"],
+            ["ENV APP=1", null],
+            ["EXPOSE 8080", null],
+            ["CMD [\"/opt/app/app.sh\"]", null],
+        ]),
+        "one row per instruction (the base's import first), #(nop) rows without a layer"
+    );
+    assert!(rows[2][0].as_str().unwrap().starts_with("COPY "), "{rows}");
+    let layers = store.inspect("web-built:1")["RootFS"]["Layers"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(layers, 3, "busybox, RUN, COPY");
+    assert!(b
+        .text("table.instructions tbody tr:nth-child(4)")
+        .contains("config only"));
+    // the COPY row's link opens its layer's changes
+    b.click("table.instructions a.layer-link[data-layer=\"2\"]");
+    b.wait_text("#layer-changes-title", "Layer 3 changes");
+    b.wait_text("#layer-diff", "A /opt/app/app.sh");
+    b.screenshot("instructions");
+
+    // a second build: every step but FROM from the cache, the same image
+    b.goto(&server.url("/ui/build"));
+    let again = build_on_page(&b);
+    assert_eq!(again, href, "the cached build gives the same image");
+    let steps = b.js(
+        "return [...document.querySelectorAll('#build-steps tbody tr')].map(r => r.dataset.base === 'true' || r.dataset.cached === 'true');",
+        vec![],
+    );
+    assert_eq!(steps, json!(vec![true; 6]), "every step cached");
+    assert_eq!(
+        b.js(
+            "return document.querySelectorAll('#build-steps tr[data-cached=\"true\"]').length;",
+            vec![]
+        ),
+        json!(5)
+    );
+    b.wait_text("#build-result", "every step (5) from the cache");
+    let log = b.text("#build-log");
+    assert!(
+        !log.contains(" ---> Running in "),
+        "nothing ran again:\n{log}"
+    );
+    b.screenshot("cached");
+}
+
+/// A bad Dockerfile written on the page is refused in the browser with its line and column,
+/// nothing sent; one inside an uploaded context is refused by the server, before any step.
+#[test]
+fn a_bad_dockerfile_shows_its_line_and_builds_nothing() {
+    let store = Store::new();
+    import_busybox(&store, "busybox");
+    let server = Server::start(&store);
+    let b = Browser::start("build-bad");
+    b.goto(&server.url("/ui/build"));
+    b.clear_and_type("#build-dockerfile", "FROM busybox\nFORM x\nRUN echo no\n");
+    b.click("#build-go");
+    let problems = b.wait_text(
+        "#build-problems",
+        "line 2, column 1: unknown instruction: FORM",
+    );
+    assert!(problems.contains("nothing was built"), "{problems}");
+    assert_eq!(b.text("#build-log"), "");
+    b.screenshot("parse-error");
+
+    // the same Dockerfile in an uploaded tar: the server's parse error, nothing built
+    let ctx = store.scratch().join("bad-ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nFORM x\n").unwrap();
+    let tar = tar_of(&ctx);
+    b.clear_and_type("#build-dockerfile", "");
+    b.click(".context-file button");
+    b.gone(".context-file");
+    b.type_keys("#build-upload", tar.to_str().unwrap());
+    b.wait_text(".build-form", "bad-ctx.tar: ");
+    b.click("#build-go");
+    let err = b.wait_text("#build-error", "line 2");
+    assert!(err.contains("unknown instruction"), "{err}");
+    assert_eq!(
+        store.ok(&["images", "-aq"]).lines().count(),
+        1,
+        "only busybox"
+    );
+    assert_eq!(store.ok(&["ps", "-aq"]).trim(), "", "no container ran");
+    b.screenshot("server-error");
+}
+
+/// The sandbox's Dockerfile mode: which instructions make layers and which change only the
+/// config, from the Dockerfile front end in the browser; errors with line and column.
+#[test]
+fn the_sandbox_explains_a_dockerfile_without_running_it() {
+    let store = Store::new();
+    let server = Server::start(&store);
+    let b = Browser::start("sandbox-dockerfile");
+    b.goto(&server.url("/ui/sandbox"));
+    b.click("#sb-mode-dockerfile");
+    b.clear_and_type(
+        "#sb-dockerfile",
+        "FROM busybox AS b\nRUN echo a \\\n  && echo b\nENV A=1\nFROM scratch\nCOPY --from=b /bin/busybox /bin/\nCMD [\"/bin/busybox\"]\n",
+    );
+    b.wait_text(
+        "#sb-df-summary",
+        "b: 1 layer added · scratch: 1 layer added",
+    );
+    let rows = b.js(
+        "return [...document.querySelectorAll('#sb-df-rows tbody tr')].map(r => [r.dataset.line, r.dataset.effect]);",
+        vec![],
+    );
+    assert_eq!(
+        rows,
+        json!([
+            ["1", "base"],
+            ["2", "layer"],
+            ["4", "config only"],
+            ["5", "base"],
+            ["6", "layer"],
+            ["7", "config only"]
+        ])
+    );
+    assert!(b.text("#sb-df-rows tbody tr:nth-child(2)").contains("2–3"));
+    b.screenshot("explained");
+    b.clear_and_type("#sb-dockerfile", "FROM busybox\nRUN ok\n  EXPOSE\nFORM x\n");
+    let errs = b.wait_text(
+        "#sb-df-errors",
+        "line 4, column 1: unknown instruction: FORM",
+    );
+    assert!(errs.contains("line 3, column "), "{errs}");
+    b.screenshot("errors");
+}
+
 #[test]
 fn a_tag_made_by_the_docker_cli_appears_without_reload() {
     require("/usr/local/bin/docker");
@@ -1389,6 +1596,7 @@ fn at_390_px_no_page_scrolls_sideways() {
         ),
         ("sharing", "/ui/sharing".into(), "table.matrix"),
         ("sandbox", "/ui/sandbox".into(), ".sheet"),
+        ("build", "/ui/build".into(), "form.build-form"),
         ("not found", "/ui/no-such-page".into(), "main h1"),
     ];
     for (what, path, ready) in &pages {
@@ -2055,4 +2263,299 @@ fn bulk_remove_of_selected_containers_running_one_included() {
     b.screenshot("removed");
     let left = store.ok(&["ps", "-a", "--format", "{{.Names}}"]);
     assert_eq!(left.trim(), "keep");
+}
+
+// ---------------------------------------------------------------------------------------------
+// the image side of the review: a clickable stack, operator actions, numbers that agree
+
+/// `bb:1` (busybox) and `app:1`, committed from a container of it with `/etc/app.sh` added
+/// and the message `add app.sh`; `keep` is a container on `app:1`. Returns both image IDs.
+fn base_and_app(store: &Store) -> (String, String) {
+    let base = import_busybox(store, "bb:1");
+    store.ok(&["create", "--name", "maker", "bb:1"]);
+    let file = store.scratch().join("app.sh");
+    std::fs::write(&file, "#!/bin/sh\necho app\n").unwrap();
+    store.ok(&["cp", file.to_str().unwrap(), "maker:/etc/app.sh"]);
+    store.ok(&["commit", "-m", "add app.sh", "maker", "app:1"]);
+    store.ok(&["rm", "maker"]);
+    store.ok(&["create", "--name", "keep", "app:1"]);
+    (base, store.image_id("app:1"))
+}
+
+#[test]
+fn the_stack_names_layers_links_sharers_relatives_and_the_explorer() {
+    let store = Store::new();
+    let (base, app) = base_and_app(&store);
+    let server = Server::start(&store);
+    let b = Browser::start("stack-links");
+    b.goto(&server.url(&format!("/ui/images/{app}")));
+    // layers named by what made them: the import's comment, the commit's message
+    let top = b.wait_text(
+        "li.image-layer[data-layer=\"1\"] .layer-title",
+        "add app.sh",
+    );
+    assert_eq!(top, "Layer 2 · add app.sh");
+    let bottom = b.text("li.image-layer[data-layer=\"0\"] .layer-title");
+    assert!(
+        bottom.starts_with("Layer 1 · base rootfs · Imported from"),
+        "{bottom}"
+    );
+    // the shared base names the image it is shared with
+    let shared = b.wait_text("li.image-layer[data-layer=\"0\"] .box-users", "bb:1");
+    assert!(shared.starts_with("Also in:"), "{shared}");
+    let refs = b.text("li.image-layer[data-layer=\"0\"] .refcount");
+    assert_eq!(refs, "shared by 2 images: this one and bb:1");
+    // relatives and containers
+    b.wait_text("[data-family=\"parent\"]", "bb:1");
+    b.wait_text("[data-family=\"containers\"]", "keep");
+    assert!(b
+        .text("[data-family=\"children\"]")
+        .contains("No image here is built on it"));
+    b.screenshot("app");
+    // the base's page lists app:1 as its child, and its way back
+    b.click("li.image-layer[data-layer=\"0\"] .box-users a");
+    b.wait_text("#image-title", "bb:1");
+    b.wait_text("[data-family=\"children\"]", "app:1");
+    b.click("[data-family=\"children\"] a");
+    b.wait_text("#image-title", "app:1");
+    // a layer opens the explorer on that layer only
+    b.click("li.image-layer[data-layer=\"1\"] a.open-layer");
+    b.find("button.path[data-path=\"etc/app.sh\"]");
+    let url = b.js("return location.pathname + location.search", vec![]);
+    assert_eq!(url, json!(format!("/ui/images/{app}/files?layer=2")));
+    assert!(b
+        .try_find("button.path[data-path=\"bin/busybox\"]")
+        .is_none());
+    // the layer's directories total what it wrote under them
+    let etc = "button.path[data-path=\"etc\"]";
+    b.find(etc);
+    let total = b.js(
+        "return document.querySelector(arguments[0]).parentElement.querySelector('.dir-total').dataset.total",
+        vec![json!(etc)],
+    );
+    assert_eq!(total, json!("19"), "etc/app.sh only");
+    // merged up to layer 1: the base alone, without app.sh
+    b.js(
+        "const s = document.querySelector('select[data-upto]'); s.value = '0'; s.dispatchEvent(new Event('change'));",
+        vec![],
+    );
+    b.find("button.path[data-path=\"bin/busybox\"]");
+    b.gone("button.path[data-path=\"etc/app.sh\"]");
+    let busybox = std::fs::metadata("/bin/busybox").unwrap().len();
+    let bin_total = b.js(
+        "return Number(document.querySelector('button.path[data-path=\"bin\"]').parentElement.querySelector('.dir-total').dataset.total)",
+        vec![],
+    );
+    assert!(
+        bin_total.as_u64().unwrap() >= busybox,
+        "bin/ totals at least busybox's {busybox} bytes: {bin_total}"
+    );
+    b.screenshot("upto");
+    let _ = base;
+}
+
+#[test]
+fn unique_is_what_removal_frees_and_previews_name_untagged_images() {
+    let store = Store::new();
+    let id = import_busybox(&store, "bb:1");
+    let old = import_tiny(&store, "tiny:1", "one\n");
+    import_tiny(&store, "tiny:1", "two, longer\n"); // `old` is now <none>:<none>
+    let server = Server::start(&store);
+    let b = Browser::start("numbers");
+    // the page's UNIQUE is exactly what removing the image frees, explained
+    b.goto(&server.url(&format!("/ui/images/{id}")));
+    b.wait_js(
+        "UNIQUE in bytes",
+        "const e = document.querySelector('dd[data-unique]'); return !!e && e.dataset.unique !== '';",
+        vec![],
+    );
+    let unique: u64 = b
+        .attr("dd[data-unique]", "data-unique")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let legend = b.text(".numbers-legend");
+    assert!(
+        legend.contains("SHARED:")
+            && legend.contains("UNIQUE: exactly the bytes removing this image frees"),
+        "{legend}"
+    );
+    assert!(b
+        .attr(".numbers dt:nth-of-type(2)", "title")
+        .unwrap()
+        .starts_with("UNIQUE"));
+    open_images(&b, &server);
+    // the table's UNIQUE is the same figure
+    let cell = b.text(&format!("{} td:nth-child(8)", row("bb:1")));
+    assert_eq!(
+        cell,
+        e2e::human_size(unique),
+        "the table's UNIQUE for {unique} bytes"
+    );
+    let head = b
+        .attr("table.images th:nth-child(8)", "title")
+        .unwrap_or_default();
+    assert!(head.starts_with("UNIQUE:"), "{head}");
+    let head = b
+        .attr("table.images th:nth-child(7)", "title")
+        .unwrap_or_default();
+    assert!(head.starts_with("SHARED:"), "{head}");
+    let before = store.blob_bytes();
+    b.click("button[aria-label=\"Remove bb:1\"]");
+    b.wait_text("dialog .plan-headline", "freeing");
+    let preview: u64 = b
+        .attr("dialog [data-bytes-freed]", "data-bytes-freed")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(preview, unique, "the Remove dialog and the page's UNIQUE");
+    b.click("dialog button.danger");
+    b.gone(&row("bb:1"));
+    assert_eq!(
+        before - store.blob_bytes(),
+        unique,
+        "bytes that left the disk"
+    );
+    // a bulk preview names an untagged image <none>:<none> with its short ID
+    b.click(&format!("{} input[type=checkbox]", row(&old)));
+    b.click(".bulk button.danger");
+    let want = format!("<none>:<none> ({})", &old["sha256:".len()..][..12]);
+    let summary = b.wait_text("dialog details summary", "<none>:<none>");
+    assert!(summary.starts_with(&want), "{summary}");
+    assert!(
+        !b.text("dialog").contains(&old),
+        "no 64-hex ID in the preview"
+    );
+    b.screenshot("bulk");
+}
+
+#[test]
+fn a_forced_untag_says_a_container_keeps_the_image() {
+    require("runc");
+    let store = Store::new();
+    let id = import_busybox(&store, "bb:1");
+    store.ok(&["run", "-d", "--name", "busy", "bb:1", "sleep", "1000"]);
+    let server = Server::start(&store);
+    let b = Browser::start("force-untag");
+    open_images(&b, &server);
+    b.click("button[aria-label=\"Remove bb:1\"]");
+    b.wait_text("dialog .dialog-body", "cannot be removed");
+    b.click("dialog button.warn"); // Preview with force…
+    let headline = b.wait_text("dialog .plan-headline", "Force-removing");
+    assert_eq!(
+        headline,
+        format!(
+            "Force-removing bb:1 only untags it: the image stays as <none>:<none> ({}) because a container uses it, so nothing is freed.",
+            &id["sha256:".len()..][..12]
+        )
+    );
+    b.screenshot("force-untag");
+    store.ok(&["rm", "-f", "busy"]);
+}
+
+#[test]
+fn the_reclaimable_strip_sits_under_the_unique_segment() {
+    let store = Store::new();
+    import_busybox(&store, "bb:1");
+    store.ok(&["create", "--name", "c1", "bb:1"]);
+    // an unused image with a layer of its own: reclaimable, but not all of the disk
+    let big = store.scratch().join("big");
+    std::fs::write(&big, e2e::noise(7, 600_000)).unwrap();
+    store.ok(&["cp", big.to_str().unwrap(), "c1:/big"]);
+    store.ok(&["commit", "c1", "big:1"]);
+    let server = Server::start(&store);
+    let b = Browser::start("reclaim");
+    b.goto(&server.url("/ui/sharing"));
+    b.find(".reclaim-bar .reclaim");
+    b.wait_js(
+        "a reclaimable strip narrower than the bar",
+        "const r = document.querySelector('.reclaim').getBoundingClientRect(); const bar = document.querySelector('.disk-bar').getBoundingClientRect(); return r.width > 0 && r.width < bar.width - 10;",
+        vec![],
+    );
+    let lefts = b.js(
+        "return [document.querySelector('.reclaim').getBoundingClientRect().left, document.querySelector('.seg.unique').getBoundingClientRect().left]",
+        vec![],
+    );
+    let (strip, unique) = (lefts[0].as_f64().unwrap(), lefts[1].as_f64().unwrap());
+    assert!(
+        (strip - unique).abs() < 2.0, // the bar's 1px border
+        "strip at {strip}, unique segment at {unique}"
+    );
+    b.screenshot("reclaim");
+}
+
+#[test]
+fn login_push_search_load_and_save_from_the_page() {
+    require("skopeo");
+    let store = Store::new();
+    let id = import_busybox(&store, "bb:1");
+    let registry = Registry::start_with_auth("alice", "s3cret");
+    let host = format!("127.0.0.1:{}", registry.port());
+    let server = Server::start(&store);
+    let b = Browser::start("operator");
+    open_images(&b, &server);
+    // a wrong password is refused by the registry, a right one kept by the page
+    b.click("button[data-action=\"login\"]");
+    b.clear_and_type("#login-server", &host);
+    b.clear_and_type("#login-user", "alice");
+    b.clear_and_type("#login-pass", "wrong");
+    b.click("dialog .login-form button[type=submit]");
+    b.find("dialog .login-form .error");
+    b.clear_and_type("#login-pass", "s3cret");
+    b.click("dialog .login-form button[type=submit]");
+    b.wait_text(".toasts", &format!("Login Succeeded: {host}"));
+    // push from the image page under a new name (tagged first)
+    b.click(&format!("{} a", row("bb:1")));
+    b.wait_text("#image-title", "bb:1");
+    b.click("button[data-action=\"push\"]");
+    let target = format!("{host}/team/bb:1");
+    b.clear_and_type("#push-target", &target);
+    b.click("dialog .push-form button[type=submit]");
+    b.wait_text(".toasts", &format!("Pushed {target}"));
+    let pushed = e2e::sh(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--creds",
+            "alice:s3cret",
+            &format!("docker://{target}"),
+        ],
+    );
+    let pushed: Value = serde_json::from_str(&pushed).unwrap();
+    assert_eq!(pushed["Layers"].as_array().unwrap().len(), 1, "{pushed}");
+    b.click("dialog .push-form button[type=button]"); // Close
+    b.gone("dialog .push-form");
+    // search the registry (with the page's login) and hand a result to the pull box
+    b.click("nav a[href=\"/ui/images\"]");
+    b.click("button[data-action=\"search\"]");
+    b.clear_and_type("#search-term", &format!("{host}/team"));
+    b.type_keys("#search-term", "\u{E007}");
+    let repo = format!("{host}/team/bb");
+    b.wait_text(&format!("li[data-repo=\"{repo}\"]"), "tags: 1");
+    b.click(&format!("li[data-repo=\"{repo}\"] button"));
+    b.wait_js(
+        "the pull box filled in",
+        "return document.querySelector('#pull-ref').value === arguments[0];",
+        vec![json!(repo)],
+    );
+    // save the selected row: the link downloads a docker save archive
+    b.click(&format!("{} input[type=checkbox]", row("bb:1")));
+    let href = b.attr("a[data-action=\"save-selected\"]", "href").unwrap();
+    assert!(href.ends_with("/images/get?names=bb%3A1"), "{href}");
+    let (status, tar) = http(server.port, "GET", "/images/get?names=bb%3A1", None, &[]).unwrap();
+    assert_eq!(status, 200);
+    let archive = store.scratch().join("saved.tar");
+    std::fs::write(&archive, &tar).unwrap();
+    // load it from the browser into another store
+    let other = Store::new();
+    let server2 = Server::start(&other);
+    open_images(&b, &server2);
+    b.click("button[data-action=\"load\"]");
+    b.type_keys("#load-file", archive.to_str().unwrap());
+    b.click("dialog .load-form button[type=submit]");
+    b.wait_text("dialog .load-result", "Loaded image: bb:1");
+    b.find(&row("bb:1"));
+    assert_eq!(other.image_id("bb:1"), id);
+    b.screenshot("loaded");
 }

@@ -97,6 +97,8 @@ pub const ROUTE_ROLES: &[(&str, &str, Option<Role>)] = &[
     ("GET", "/api/prune-plan", V),
     ("POST", "/api/prune", ADMIN),
     ("GET", "/api/disk-usage", V),
+    // a build runs its RUN steps in containers and tags: like `POST /build`
+    ("POST", "/api/build", OP),
     ("GET", "/api/images/{name*}/rmi-plan", V),
     ("GET", "/api/images/{name*}/tree", V),
     ("GET", "/api/images/{name*}/files", V),

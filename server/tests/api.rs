@@ -1566,3 +1566,78 @@ async fn prune_reads_the_dangling_filter_as_a_boolean_filter() {
         .await
         .ok(StatusCode::NOT_FOUND);
 }
+
+/// `POST /api/build`: the CSRF guard and the Origin guard apply; a Dockerfile that does not
+/// parse is a `400` naming its line before any step (nothing built); a good one streams the
+/// builder's output as `BuildLineDto` lines and tags the image.
+#[tokio::test]
+async fn dashboard_build_is_guarded_streams_ndjson_and_refuses_a_bad_dockerfile_first() {
+    let env = Env::new();
+    env.import("bb:1").await;
+    let context = |dockerfile: &str| {
+        let mut b = tar::Builder::new(Vec::new());
+        file(&mut b, "Dockerfile", 0o644, dockerfile.as_bytes());
+        b.into_inner().unwrap()
+    };
+    let images = |v: Value| v.as_array().unwrap().len();
+    let before = images(env.get("/api/images").await.json());
+    // no marker: refused
+    let r = Request::post("/api/build?t=built:1")
+        .body(Body::from(context("FROM bb:1\nENV A=1\n")))
+        .unwrap();
+    env.req(r).await.ok(StatusCode::FORBIDDEN);
+    // a foreign page: refused even with the marker
+    let r = Request::post("/api/build?t=built:1")
+        .header("x-strata-request", "1")
+        .header("host", "127.0.0.1:2375")
+        .header("origin", "http://evil.example")
+        .body(Body::from(context("FROM bb:1\nENV A=1\n")))
+        .unwrap();
+    env.req(r).await.ok(StatusCode::FORBIDDEN);
+    // a bad Dockerfile: 400 with its line, nothing built
+    let r = env
+        .marked(
+            Method::POST,
+            "/api/build?t=built:1",
+            context("FROM bb:1\nFORM x\n"),
+        )
+        .await
+        .ok(StatusCode::BAD_REQUEST);
+    let message = r.json()["message"].as_str().unwrap().to_string();
+    assert!(message.contains("line 2"), "{message}");
+    assert!(message.contains("unknown instruction: FORM"), "{message}");
+    assert_eq!(images(env.get("/api/images").await.json()), before);
+    // a good one: the builder's output line by line, the image, the tag
+    let r = env
+        .marked(
+            Method::POST,
+            "/api/build?t=built:1",
+            context("FROM bb:1\nENV A=1\n"),
+        )
+        .await
+        .ok(StatusCode::OK);
+    assert_eq!(r.header("content-type"), "application/x-ndjson");
+    let lines: Vec<Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0],
+        json!({"text": "Step 1/2 : FROM bb:1", "image": null, "error": null, "code": null})
+    );
+    let built = lines
+        .iter()
+        .find_map(|l| l["image"].as_str())
+        .expect("the image's ID")
+        .to_string();
+    assert!(lines.iter().all(|l| l["error"].is_null()), "{lines:?}");
+    let text: String = lines.iter().filter_map(|l| l["text"].as_str()).collect();
+    assert!(text.contains("Successfully tagged built:1\n"), "{text}");
+    let detail = env
+        .get("/api/images/built:1")
+        .await
+        .ok(StatusCode::OK)
+        .json();
+    assert_eq!(detail["id"], json!(built));
+}

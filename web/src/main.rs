@@ -3,8 +3,8 @@
 //!
 //! The logic lives in plain Rust modules that build and test natively (`cargo test -p
 //! strata-web`): the images table (`model`), the pull stream (`pull`), the layer stack diagram
-//! (`stack`), the union explorer (`tree`), rmi/prune plans (`plan`), sharing and disk usage
-//! (`sharing`), containers (`containers`), running ones (`run`: status texts, controls, the Run dialog, logs), the teaching sandbox (`sandbox`) and client routes
+//! (`stack`), an image's parent, children and sharers (`lineage`), the union explorer (`tree`), rmi/prune plans (`plan`), sharing and disk usage
+//! (`sharing`), containers (`containers`), running ones (`run`: status texts, controls, the Run dialog, logs), the teaching sandbox (`sandbox`) and its Dockerfile mode (`explain`), builds (`build`: the context tar, the log's steps, history as instructions) and client routes
 //! (`route`). The browser side (`app`: components, fetches, the event stream) exists only on
 //! `wasm32` and stays thin.
 //! Deliberately absent: server-side rendering, polling (lists refresh from `/api/events`), except
@@ -12,10 +12,15 @@
 
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
+mod build;
+mod error;
+mod lineage;
+mod explain;
 mod model;
 mod plan;
 mod preview;
 mod pull;
+mod registry;
 mod route;
 mod run;
 mod sandbox;

@@ -7,7 +7,7 @@
 //! total is the server's `layers_size` (each stored layer once); the total of a subset of images
 //! is the union of their layers when the layers are known, else only their unique bytes.
 
-use crate::wire::{ErrorDto, ImageSummaryDto};
+use crate::wire::ImageSummaryDto;
 use docker_format::{human_duration, human_size, truncate_id};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,17 +48,6 @@ pub struct ImageRow {
     pub dangling: bool,
 }
 
-/// The line shown for a failed request: the server's Docker-style `{"message":…}` when it sent
-/// one, else the HTTP status. `what` is the action (`cannot list images`).
-pub fn http_error_for(what: &str, status: u16, status_text: &str, body: &str) -> String {
-    match serde_json::from_str::<ErrorDto>(body) {
-        Ok(m) if !m.message.trim().is_empty() => format!("{what}: {}", m.message.trim()),
-        _ => format!("{what}: server answered {status} {status_text}")
-            .trim_end()
-            .to_string(),
-    }
-}
-
 /// One row per tag, one `<none>` row for an untagged image, in the server's order.
 pub fn image_rows(images: &[ImageSummaryDto], now: i64) -> Vec<ImageRow> {
     let mut rows = Vec::new();
@@ -75,8 +64,9 @@ pub fn image_rows(images: &[ImageSummaryDto], now: i64) -> Vec<ImageRow> {
             size: human_size(image.size),
             shared_bytes: image.shared_size,
             shared: human_size(image.shared_size),
-            unique_bytes: image.unique_size,
-            unique: human_size(image.unique_size),
+            // UNIQUE: exactly what removing the image frees (its removal's plan agrees)
+            unique_bytes: image.removal_frees,
+            unique: human_size(image.removal_frees),
             containers: image.containers,
             dangling: image.dangling(),
         };
@@ -630,11 +620,7 @@ mod tests {
     }
 
     fn parse_images(body: &str) -> Result<Vec<ImageSummaryDto>, String> {
-        crate::wire::decode("cannot list images", body)
-    }
-
-    fn http_error(status: u16, status_text: &str, body: &str) -> String {
-        http_error_for("cannot list images", status, status_text, body)
+        crate::wire::decode("cannot list images", body).map_err(String::from)
     }
 
     #[test]
@@ -707,22 +693,6 @@ mod tests {
             ("localhost:5000/a/bb", "v2")
         );
         assert_eq!(split_tag("bb@sha256:abc"), ("bb", "<none>"));
-    }
-
-    #[test]
-    fn error_lines() {
-        assert_eq!(
-            http_error(404, "Not Found", r#"{"message":"page not found"}"#),
-            "cannot list images: page not found"
-        );
-        assert_eq!(
-            http_error(502, "Bad Gateway", "<html>"),
-            "cannot list images: server answered 502 Bad Gateway"
-        );
-        assert_eq!(
-            http_error(500, "", ""),
-            "cannot list images: server answered 500"
-        );
     }
 
     fn store() -> Vec<ImageSummaryDto> {

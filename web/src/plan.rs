@@ -9,6 +9,15 @@ use crate::wire::{BulkPlanDto, ImageSummaryDto, PlanDto, RmiEventDto};
 use docker_format::{human_size, truncate_id};
 use std::collections::BTreeSet;
 
+/// What the SHARED column and figure mean (their tooltip and legend).
+pub const SHARED_HELP: &str = "SHARED: the image's layers that other images use too. They are stored once, and removing this image leaves them on disk.";
+
+/// What the table's UNIQUE column means.
+pub const UNIQUE_HELP: &str = "UNIQUE: exactly the bytes removing this image frees: the layers no other image uses, as stored, plus its config and manifest (0 while a container uses it). The Remove dialog frees the same.";
+
+/// What the image page's UNIQUE figure means: exactly its removal's `bytes_freed`.
+pub const UNIQUE_EXACT_HELP: &str = "UNIQUE: exactly the bytes removing this image frees: the layers no other image or container uses, as stored, plus its config and manifest. It is the figure the Remove dialog shows.";
+
 /// Prune scope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Scope {
@@ -129,6 +138,62 @@ fn effects(plan: &PlanDto) -> String {
     parts.join(", ").replace(", and ", " and ")
 }
 
+/// How people call what a plan was asked for: a tag as typed; an image ID as its short ID,
+/// `<none>:<none> (1a2b3c4d5e6f)` when the image has no tag.
+pub fn shown_name(name: &str, images: &[ImageSummaryDto]) -> String {
+    let hex = name.strip_prefix("sha256:").unwrap_or(name);
+    let is_id = hex.len() >= 12
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let found = images.iter().find(|i| {
+        is_id
+            && i.id
+                .strip_prefix("sha256:")
+                .unwrap_or(&i.id)
+                .starts_with(hex)
+    });
+    match found {
+        Some(i) if i.repo_tags.is_empty() => format!("<none>:<none> ({})", truncate_id(&i.id)),
+        Some(i) => truncate_id(&i.id),
+        None => name.to_string(),
+    }
+}
+
+/// Why an image a plan only untags stays: its other tags, the containers that use it (a
+/// running one keeps it even when forced), or the images built on it.
+fn kept_reason(plan: &PlanDto, images: &[ImageSummaryDto]) -> String {
+    let Some(image) = images
+        .iter()
+        .find(|i| plan.untag.iter().any(|u| i.repo_tags.contains(u)))
+    else {
+        return "the image stays".into();
+    };
+    let left: Vec<&str> = image
+        .repo_tags
+        .iter()
+        .filter(|t| !plan.untag.contains(t))
+        .map(String::as_str)
+        .collect();
+    if !left.is_empty() {
+        return format!(
+            "the image keeps its other {} ({})",
+            if left.len() == 1 { "tag" } else { "tags" },
+            left.join(", ")
+        );
+    }
+    let short = truncate_id(&image.id);
+    if image.containers > 0 {
+        return match image.containers {
+            1 => format!("the image stays as <none>:<none> ({short}) because a container uses it"),
+            n => {
+                format!("the image stays as <none>:<none> ({short}) because {n} containers use it")
+            }
+        };
+    }
+    format!("the image stays as <none>:<none> ({short}) because images built on it need it")
+}
+
 /// A preview worth carrying out: nothing refuses it and it untags or deletes something.
 pub fn runnable(p: &PlanDto) -> bool {
     p.conflict.is_none() && !(p.untag.is_empty() && p.delete_images.is_empty())
@@ -143,17 +208,32 @@ pub fn rmi_text(name: &str, plan: &PlanDto, images: &[ImageSummaryDto], forced: 
         );
         return plan_text(plan, images, headline, Some(c.clone()), true);
     }
+    let name = &shown_name(name, images);
     let freed = human_size(plan.bytes_freed);
     let nothing = plan.untag.is_empty() && plan.delete_images.is_empty();
     let headline = if nothing {
         format!("Removing {name} would change nothing.")
     } else if plan.delete_images.is_empty() {
         format!(
-            "Removing {name} only untags it: the image keeps its other references, so nothing is freed."
+            "{} {name} only untags it: {}, so nothing is freed.",
+            if forced { "Force-removing" } else { "Removing" },
+            kept_reason(plan, images)
         )
     } else if plan.bytes_freed == 0 {
+        // forced past a stopped container: the container keeps the image's layers
+        let used = images
+            .iter()
+            .filter(|i| plan.delete_images.contains(&i.id))
+            .map(|i| i.containers)
+            .sum::<u64>();
+        let why = match used {
+            0 => "every layer stays because another image uses it".to_string(),
+            1 => "its layers stay because a container uses them".to_string(),
+            n => format!("its layers stay because {n} containers use them"),
+        };
         format!(
-            "Removing {name} {}; every layer stays because another image uses it, so nothing is freed.",
+            "{} {name} {}; {why}, so nothing is freed.",
+            if forced { "Force-removing" } else { "Removing" },
             effects(plan)
         )
     } else {
@@ -278,6 +358,15 @@ pub fn done_text(plan: &PlanDto) -> String {
     )
 }
 
+/// The rows of a bulk preview, in order: each name as people call it ([`shown_name`]) and
+/// the bytes its part frees.
+pub fn bulk_rows(plan: &BulkPlanDto, images: &[ImageSummaryDto]) -> Vec<(String, u64)> {
+    plan.items
+        .iter()
+        .map(|i| (shown_name(&i.name, images), i.plan.bytes_freed))
+        .collect()
+}
+
 /// A bulk removal, planned as one (`GET /api/rmi-plan`): the names go one after the other,
 /// each planned on what the ones before it leave, so the total is exact; refused names are
 /// skipped.
@@ -312,6 +401,7 @@ pub fn bulk_headline(plan: &BulkPlanDto) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::BulkItemDto;
 
     fn img(hex: char, tags: &[&str]) -> ImageSummaryDto {
         ImageSummaryDto {
@@ -362,7 +452,7 @@ mod tests {
         let t = rmi_text("bb:2", &plan(&["bb:2"], &[], &[], 0), &images, false);
         assert_eq!(
             t.headline,
-            "Removing bb:2 only untags it: the image keeps its other references, so nothing is freed."
+            "Removing bb:2 only untags it: the image keeps its other tag (bb:latest), so nothing is freed."
         );
         let t = rmi_text("bb:2", &plan(&["bb:2"], &['b'], &[], 500), &images, false);
         assert_eq!(
@@ -450,6 +540,77 @@ mod tests {
         assert_eq!(
             bulk_headline(&bulk),
             "Removing 3 selected rows untags 2 references, deletes 2 images and 1 layer, freeing 1.12kB; 1 row cannot be removed and will be skipped."
+        );
+    }
+
+    #[test]
+    fn a_forced_untag_says_why_the_image_stays() {
+        let mut used = img('a', &["app:1"]);
+        used.containers = 1;
+        let t = rmi_text(
+            "app:1",
+            &plan(&["app:1"], &[], &[], 0),
+            &[used.clone()],
+            true,
+        );
+        assert_eq!(
+            t.headline,
+            "Force-removing app:1 only untags it: the image stays as <none>:<none> (aaaaaaaaaaaa) because a container uses it, so nothing is freed."
+        );
+        used.containers = 2;
+        let t = rmi_text("app:1", &plan(&["app:1"], &[], &[], 0), &[used], true);
+        assert!(
+            t.headline.contains("because 2 containers use it"),
+            "{}",
+            t.headline
+        );
+        let parent = img('b', &["base:1"]);
+        let t = rmi_text("base:1", &plan(&["base:1"], &[], &[], 0), &[parent], false);
+        assert_eq!(
+            t.headline,
+            "Removing base:1 only untags it: the image stays as <none>:<none> (bbbbbbbbbbbb) because images built on it need it, so nothing is freed."
+        );
+    }
+
+    #[test]
+    fn a_forced_removal_past_a_stopped_container_says_it_keeps_the_layers() {
+        let mut used = img('a', &["app:1"]);
+        used.containers = 1;
+        let t = rmi_text("app:1", &plan(&["app:1"], &['a'], &[], 0), &[used], true);
+        assert_eq!(
+            t.headline,
+            "Force-removing app:1 untags 1 reference, deletes 1 image; its layers stay because a container uses them, so nothing is freed."
+        );
+    }
+
+    #[test]
+    fn an_image_id_is_shown_as_none_none_with_its_short_id() {
+        let images = [img('a', &[]), img('b', &["bb:2"])];
+        let a = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(shown_name(&a, &images), "<none>:<none> (aaaaaaaaaaaa)");
+        assert_eq!(
+            shown_name(&"a".repeat(12), &images),
+            "<none>:<none> (aaaaaaaaaaaa)"
+        );
+        assert_eq!(shown_name(&"b".repeat(64), &images), "bbbbbbbbbbbb");
+        assert_eq!(shown_name("bb:2", &images), "bb:2");
+        assert_eq!(shown_name("cafe", &images), "cafe", "too short for an ID");
+        let t = rmi_text(&a, &plan(&[], &['a'], &['c'], 10), &images, false);
+        assert_eq!(
+            t.headline,
+            "Removing <none>:<none> (aaaaaaaaaaaa) deletes 1 image and 1 layer, freeing 10B."
+        );
+        // the bulk preview names its rows the same way
+        let bulk = BulkPlanDto {
+            items: vec![BulkItemDto {
+                name: a.clone(),
+                plan: plan(&[], &['a'], &['c'], 10),
+            }],
+            total: plan(&[], &['a'], &['c'], 10),
+        };
+        assert_eq!(
+            bulk_rows(&bulk, &images),
+            [("<none>:<none> (aaaaaaaaaaaa)".to_string(), 10)]
         );
     }
 }

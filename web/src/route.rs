@@ -19,6 +19,8 @@ pub enum Route {
     Sharing,
     /// The teaching sandbox.
     Sandbox,
+    /// Build an image from a Dockerfile.
+    Build,
     /// Anything else.
     NotFound(String),
 }
@@ -45,6 +47,8 @@ fn decode(s: &str) -> String {
 impl Route {
     /// The route of a location path (`/ui/images/sha256:…`).
     pub fn parse(path: &str) -> Route {
+        // a query or fragment (`?layer=2`) belongs to the page, not to the route
+        let path = path.split(['?', '#']).next().unwrap_or(path);
         let p = path.trim_end_matches('/');
         let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
         match parts.as_slice() {
@@ -55,6 +59,7 @@ impl Route {
             ["ui", "containers", id] => Route::Container(decode(id)),
             ["ui", "sharing"] => Route::Sharing,
             ["ui", "sandbox"] => Route::Sandbox,
+            ["ui", "build"] => Route::Build,
             _ => Route::NotFound(path.to_string()),
         }
     }
@@ -69,6 +74,7 @@ impl Route {
             Route::Container(id) => format!("/ui/containers/{id}"),
             Route::Sharing => "/ui/sharing".into(),
             Route::Sandbox => "/ui/sandbox".into(),
+            Route::Build => "/ui/build".into(),
             Route::NotFound(p) => p.clone(),
         }
     }
@@ -80,6 +86,7 @@ impl Route {
             Route::Containers | Route::Container(_) => "containers",
             Route::Sharing => "sharing",
             Route::Sandbox => "sandbox",
+            Route::Build => "build",
             Route::NotFound(_) => "",
         }
     }
@@ -95,6 +102,7 @@ impl Route {
             Route::Container(id) => format!("Container {} · Strata", short(id)),
             Route::Sharing => "Sharing and disk · Strata".into(),
             Route::Sandbox => "Layer sandbox · Strata".into(),
+            Route::Build => "Build · Strata".into(),
             Route::NotFound(_) => "Not found · Strata".into(),
         }
     }
@@ -103,6 +111,19 @@ impl Route {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_does_not_change_the_route() {
+        let id = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(
+            Route::parse(&format!("/ui/images/{id}/files?layer=2")),
+            Route::ImageFiles(id.clone())
+        );
+        assert_eq!(
+            Route::parse(&format!("/ui/images/{id}#x")),
+            Route::Image(id)
+        );
+    }
 
     #[test]
     fn routes_round_trip() {
@@ -115,6 +136,7 @@ mod tests {
             Route::Container("0123abcd".into()),
             Route::Sharing,
             Route::Sandbox,
+            Route::Build,
         ] {
             assert_eq!(Route::parse(&r.href()), r);
         }

@@ -7,6 +7,7 @@
 //! [`Stack::items`] top to bottom in reverse (the kernel at the bottom, as in the classic
 //! picture of a container).
 
+use crate::lineage::{users_text, Lineage, Named};
 use crate::tree::View;
 use crate::wire::{HistoryDto, ImageDetailDto, LayerDto};
 use docker_format::{human_size, truncate_id};
@@ -39,8 +40,14 @@ pub struct LayerItem {
     pub size_text: String,
     /// Images using the layer.
     pub refcount: u64,
-    /// `shared by 3 images`, `only this image`.
+    /// `shared by 3 images`, `only this image`; with their names once [`Stack::name_users`]
+    /// knew them (`shared by 2 images: this one and app:1`).
     pub refcount_text: String,
+    /// The other images that use it, once [`Stack::name_users`] knew them.
+    pub users: Vec<Named>,
+    /// What made it, for its title: the history's comment (a commit message, `Imported from
+    /// -`) or else its instruction (`RUN mkdir -p /opt/app`); empty when the history is silent.
+    pub name: String,
     /// The step that made it, when the history says.
     pub step: Option<Step>,
     /// Metadata-only steps between the layer below and this one.
@@ -187,6 +194,31 @@ fn step(h: &HistoryDto) -> Step {
     }
 }
 
+/// The name of the layer a history step made: its comment when it has one (a commit's
+/// message, an import's `Imported from -`; not BuildKit's `buildkit.dockerfile.v0` marker),
+/// else its instruction (`RUN mkdir -p /opt/app`, `COPY app.sh /opt/app/`).
+pub fn layer_name(step: &Step) -> String {
+    let comment = step.comment.trim();
+    if !comment.is_empty() && !comment.starts_with("buildkit.") {
+        return comment.to_string();
+    }
+    step.command.trim().to_string()
+}
+
+impl Stack {
+    /// Names the images that share each layer (bottom first, from [`crate::lineage`]).
+    pub fn name_users(&mut self, lineage: &Lineage) {
+        for item in &mut self.items {
+            if let Item::Layer(l) = item {
+                if let Some(users) = lineage.users.get(l.index) {
+                    l.users = users.clone();
+                    l.refcount_text = users_text(users);
+                }
+            }
+        }
+    }
+}
+
 fn refcount_text(n: u64) -> String {
     match n {
         0 | 1 => "only this image".into(),
@@ -262,6 +294,8 @@ fn layer_item(
         size_text: human_size(l.size),
         refcount: l.refcount,
         refcount_text: refcount_text(l.refcount),
+        users: Vec::new(),
+        name: step.as_ref().map(layer_name).unwrap_or_default(),
         step,
         empty_before,
     }
@@ -652,6 +686,73 @@ mod tests {
             [
                 "opaque directory /app (.wh..wh..opq): hides all layer 1 had under it",
                 "new /app/keep"
+            ]
+        );
+    }
+
+    #[test]
+    fn layers_are_named_by_their_comment_or_instruction() {
+        let step = |by: &str, comment: &str| Step {
+            command: clean_command(by),
+            created: 0,
+            comment: comment.into(),
+        };
+        assert_eq!(
+            layer_name(&step("/bin/sh -c mkdir -p /opt/app", "")),
+            "RUN mkdir -p /opt/app"
+        );
+        assert_eq!(
+            layer_name(&step("/bin/sh -c #(nop) COPY app.sh /opt/app/", "")),
+            "COPY app.sh /opt/app/"
+        );
+        assert_eq!(
+            layer_name(&step("sh", "add app user, drop ls")),
+            "add app user, drop ls"
+        );
+        assert_eq!(
+            layer_name(&step(
+                "RUN /bin/sh -c make # buildkit",
+                "buildkit.dockerfile.v0"
+            )),
+            "RUN make # buildkit"
+        );
+        assert_eq!(layer_name(&step("", "Imported from -")), "Imported from -");
+        let s = build(&image(), None);
+        let names: Vec<&str> = s
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Layer(l) => Some(l.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, ["ADD file:abc in /", "RUN adduser -D app"]);
+    }
+
+    #[test]
+    fn the_images_sharing_a_layer_are_named() {
+        let mut s = build(&image(), None);
+        let n = |name: &str| Named {
+            id: format!("sha256:{name}"),
+            name: name.into(),
+        };
+        s.name_users(&Lineage {
+            users: vec![vec![n("base:1"), n("tool:1")], vec![]],
+            ..Default::default()
+        });
+        let texts: Vec<&str> = s
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Layer(l) => Some(l.refcount_text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "shared by 3 images: this one, base:1 and tool:1",
+                "only this image"
             ]
         );
     }

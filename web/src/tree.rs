@@ -391,6 +391,24 @@ pub enum Mode {
     Merged,
     /// Only what layer `n` (0-based) added, modified and removed, with their directories.
     Layer(usize),
+    /// The merged root of layers `0..=n` only: what an image built up to layer `n` held.
+    UpTo(usize),
+}
+
+impl Mode {
+    /// The mode a page address asks for: `?layer=2` (layer 2 only) or `?upto=2` (merged up
+    /// to layer 2), 1-based as the pages name layers; `None` for anything else.
+    pub fn from_query(query: &str) -> Option<Mode> {
+        query.trim_start_matches('?').split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            let n = v.parse::<usize>().ok()?.checked_sub(1)?;
+            match k {
+                "layer" => Some(Mode::Layer(n)),
+                "upto" => Some(Mode::UpTo(n)),
+                _ => None,
+            }
+        })
+    }
 }
 
 /// One line of the tree.
@@ -422,6 +440,9 @@ pub struct Row {
     pub shadows: usize,
     /// Has rows under it.
     pub has_children: bool,
+    /// For a directory: the bytes of the files under it in this view (removed paths left
+    /// out; in layer mode, the files that layer wrote there), whatever the search or folding.
+    pub total: u64,
 }
 
 /// `/etc/passwd` (the root is `/`).
@@ -459,6 +480,22 @@ fn row(path: &str, v: Option<&Version>) -> Row {
         removed: false,
         shadows: 0,
         has_children: false,
+        total: 0,
+    }
+}
+
+/// Sets each directory row's [`Row::total`] from the file rows under it.
+fn dir_totals(list: &mut [Row]) {
+    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    for r in list.iter().filter(|r| r.kind == "file" && !r.removed) {
+        let mut p = parent_path(&r.path);
+        while let Some(dir) = p {
+            *totals.entry(dir.to_string()).or_default() += r.size;
+            p = parent_path(dir);
+        }
+    }
+    for r in list.iter_mut().filter(|r| r.is_dir) {
+        r.total = totals.get(&r.path).copied().unwrap_or(0);
     }
 }
 
@@ -538,7 +575,58 @@ pub fn rows(
             list.extend(context);
             list.sort_by(|a, b| compare_paths(&a.path, &b.path));
         }
+        Mode::UpTo(n) => {
+            let mut paths: BTreeSet<&str> = v.order.iter().map(String::as_str).collect();
+            paths.extend(v.shadowed.keys().map(String::as_str));
+            paths.remove("");
+            for p in paths {
+                match v.get_at(p, n) {
+                    Some(ver) => {
+                        let mut r = row(p, Some(ver));
+                        if !ver.implied {
+                            r.change = by_path
+                                .get(p)
+                                .and_then(|cs| cs.iter().rev().find(|(l, _)| *l == ver.layer))
+                                .map(|(_, c)| *c);
+                        }
+                        r.shadows = v
+                            .shadowed(p)
+                            .iter()
+                            .chain(v.get(p))
+                            .filter(|o| o.layer < ver.layer)
+                            .count();
+                        list.push(r);
+                    }
+                    None if show_removed => {
+                        // a version at or below `n`, removed by a marker at or below `n`
+                        let lower = v
+                            .shadowed(p)
+                            .iter()
+                            .chain(v.get(p))
+                            .filter(|o| o.layer <= n)
+                            .max_by_key(|o| o.layer);
+                        let marker = v.markers(p).into_iter().rev().find(|m| m.layer <= n);
+                        if let (Some(lower), Some(m)) = (lower, marker) {
+                            let mut r = row(p, Some(lower));
+                            r.layer = Some(m.layer);
+                            r.change = Some('R');
+                            r.removed = true;
+                            r.shadows = v
+                                .shadowed(p)
+                                .iter()
+                                .chain(v.get(p))
+                                .filter(|o| o.layer <= n)
+                                .count();
+                            list.push(r);
+                        }
+                    }
+                    None => {}
+                }
+            }
+            list.sort_by(|a, b| compare_paths(&a.path, &b.path));
+        }
     }
+    dir_totals(&mut list);
     let needle = search.trim().trim_start_matches('/').to_lowercase();
     if !needle.is_empty() {
         let mut keep: BTreeSet<String> = BTreeSet::new();
@@ -876,6 +964,68 @@ mod tests {
     }
 
     #[test]
+    fn merged_up_to_a_layer_is_the_root_that_layer_saw() {
+        let u = union(STACK);
+        let none = BTreeSet::new();
+        assert_eq!(
+            show(&rows(&u, Mode::UpTo(0), &none, "", true)),
+            "bin/ dir L1 .\n  busybox file L1 A\n  sh symlink L1 A\netc/ dir L1 .\n  motd file L1 A\n  passwd file L1 A\nvar/ dir L1 .\n  cache/ dir L1 .\n    a file L1 A\n"
+        );
+        let passwd = rows(&u, Mode::UpTo(0), &none, "", false)
+            .into_iter()
+            .find(|r| r.path == "etc/passwd")
+            .unwrap();
+        assert_eq!((passwd.size, passwd.shadows), (11, 0), "layer 1's version");
+        // up to the top layer is the merged view, removed paths and all
+        for removed in [false, true] {
+            assert_eq!(
+                rows(&u, Mode::UpTo(1), &none, "", removed),
+                rows(&u, Mode::Merged, &none, "", removed)
+            );
+        }
+    }
+
+    #[test]
+    fn the_address_names_the_mode() {
+        assert_eq!(Mode::from_query("?layer=2"), Some(Mode::Layer(1)));
+        assert_eq!(Mode::from_query("?x=1&upto=1"), Some(Mode::UpTo(0)));
+        assert_eq!(Mode::from_query("?layer=0"), None);
+        assert_eq!(Mode::from_query("?layer=two"), None);
+        assert_eq!(Mode::from_query(""), None);
+    }
+
+    #[test]
+    fn directories_total_the_files_under_them() {
+        let u = union(STACK);
+        let none = BTreeSet::new();
+        let total = |mode, path: &str| {
+            rows(&u, mode, &none, "", true)
+                .into_iter()
+                .find(|r| r.path == path)
+                .map(|r| r.total)
+        };
+        // merged: busybox (the symlink adds nothing), passwd's top version, cache/b only
+        assert_eq!(total(Mode::Merged, "bin"), Some(1200));
+        assert_eq!(total(Mode::Merged, "etc"), Some(26));
+        assert_eq!(total(Mode::Merged, "var"), Some(1));
+        assert_eq!(
+            total(Mode::Merged, "etc/passwd"),
+            Some(0),
+            "a file has none"
+        );
+        // up to layer 1: motd and the first passwd, cache/a
+        assert_eq!(total(Mode::UpTo(0), "etc"), Some(11 + 6));
+        assert_eq!(total(Mode::UpTo(0), "var/cache"), Some(1));
+        // layer 2 only: what it wrote (passwd, b), not what it removed
+        assert_eq!(total(Mode::Layer(1), "etc"), Some(26));
+        assert_eq!(total(Mode::Layer(1), "var"), Some(1));
+        // folded or filtered, a directory keeps its total
+        let folded: BTreeSet<String> = ["etc".to_string()].into();
+        let r = rows(&u, Mode::Merged, &folded, "", false);
+        assert_eq!(r.iter().find(|r| r.path == "etc").unwrap().total, 26);
+    }
+
+    #[test]
     fn folding_and_search() {
         let u = union(STACK);
         let folded: BTreeSet<String> = ["etc".to_string()].into();
@@ -945,50 +1095,32 @@ mod tests {
         );
     }
 
-    /// The server's `TreeDto` of a union, as `server/src/api/tree.rs` writes it.
-    fn dto_of(u: &Union) -> TreeDto {
-        let rooted = |p: &str| format!("/{p}");
-        let mut json = serde_json::json!({
-            "layers": (0..u.layer_count()).map(|i| serde_json::json!({
-                "index": i, "label": format!("sha256:{i}"),
-                "changes": u.layer_changes(i).iter().map(|(p, c)| vec![rooted(p), c.letter().to_string()]).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "merged": u.merged().map(|m| serde_json::json!({
-                "path": rooted(m.path()), "kind": m.entry.kind.name(), "size": m.entry.size(),
-                "mode": m.entry.mode, "uid": 0, "gid": 0, "mtime": 0, "provider": m.provider,
-                "implied": m.implied, "link": null,
-                "target": match &m.entry.kind { EntryKind::Symlink { target } => Some(target.clone()), _ => None },
-            })).collect::<Vec<_>>(),
-            "shadowed": {},
-            "efficiency": {"score": u.efficiency().score, "wasted_bytes": u.efficiency().wasted_bytes,
-                "size_bytes": 0, "user_size_bytes": 0, "inefficient": []},
-        });
-        let paths: Vec<String> = u
-            .merged()
-            .map(|m| m.path().to_string())
-            .chain(u.hidden().map(str::to_string))
-            .collect();
-        for p in paths {
-            let v: Vec<_> = u
-                .shadowed(&p)
-                .iter()
-                .map(|(l, e)| {
-                    serde_json::json!({
-                "layer": l, "kind": e.kind.name(), "size": e.size(), "mode": e.mode})
-                })
-                .collect();
-            if !v.is_empty() {
-                json["shadowed"][rooted(&p)] = serde_json::json!(v);
-            }
-        }
-        serde_json::from_value(json).unwrap()
+    /// What the server answers for a union: its own builder (`union_dto`, the one
+    /// `/api/…/tree` calls), through JSON as the browser receives it.
+    fn server_dto(u: &Union) -> TreeDto {
+        let t = union_dto::tree_dto(u, &["sha256:0".into(), "sha256:1".into()]);
+        let json = serde_json::to_string(&t).unwrap();
+        crate::wire::decode("tree", &json).unwrap()
     }
+
+    /// Every path of STACK, the hidden ones included.
+    const PATHS: [&str; 9] = [
+        "bin",
+        "bin/busybox",
+        "bin/sh",
+        "etc",
+        "etc/passwd",
+        "etc/motd",
+        "var/cache",
+        "var/cache/a",
+        "var/cache/b",
+    ];
 
     #[test]
     fn the_server_view_draws_like_the_browser_one() {
         let built = Union::build(&fixture::parse(STACK).unwrap());
         let local = View::from_union(&built, Vec::new());
-        let remote = View::from_dto(&dto_of(&built));
+        let remote = View::from_dto(&server_dto(&built));
         assert_eq!(remote.labels, ["sha256:0", "sha256:1"]);
         for mode in [Mode::Merged, Mode::Layer(0), Mode::Layer(1)] {
             for removed in [false, true] {
@@ -997,36 +1129,71 @@ mod tests {
                 assert_eq!(show(&a), show(&b), "{mode:?} removed={removed}");
             }
         }
+        // every path's panel reads the same on both sides, markers included; only the
+        // contents differ (the server sends none, the page reads them on demand)
+        for p in PATHS {
+            let (a, b) = (detail(&local, p), detail(&remote, p));
+            assert_eq!(a.summary, b.summary, "{p}");
+            assert_eq!(a.markers, b.markers, "{p}");
+            let what = |d: &Detail| {
+                d.versions
+                    .iter()
+                    .map(|v| (v.layer, v.what.clone(), v.visible, v.readable))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(what(&a), what(&b), "{p}");
+            assert!(b.versions.iter().all(|v| v.text.is_none()), "{p}");
+        }
         let d = detail(&remote, "etc/passwd");
         assert_eq!(
             d.summary,
             "/etc/passwd comes from layer 2 and hides 1 lower version."
         );
-        assert_eq!(d.versions[0].text, None, "the server sends no content");
-        // without markers from the server, a removal shows as the layer's whiteout
+        assert!(d.markers.is_empty());
+        // a whiteout: the deleted file is shown with its marker in layer 2
         let d = detail(&remote, "etc/motd");
-        assert_eq!(d.markers[0].tar_name, "etc/.wh.motd");
-        assert_eq!(d.markers[0].layer, 1);
-        let d = detail(&remote, "var/cache/a");
         assert_eq!(
-            d.markers[0].kind, "whiteout",
-            "an opaque directory cannot be told apart yet"
+            d.markers
+                .iter()
+                .map(|m| (m.layer, m.kind, m.tar_name.as_str()))
+                .collect::<Vec<_>>(),
+            [(1, "whiteout", "etc/.wh.motd")]
         );
-        // with markers, it can
-        let mut t = dto_of(&built);
-        t.markers = serde_json::from_str(
-            r#"{"/var/cache":[{"layer":1,"kind":"opaque","path":"/var/cache"}],
-            "/etc/motd":[{"layer":1,"kind":"whiteout","path":"/etc/motd"}]}"#,
-        )
-        .unwrap();
-        let remote = View::from_dto(&t);
-        assert_eq!(detail(&remote, "var/cache/a").markers[0].kind, "opaque");
-        assert_eq!(detail(&remote, "etc/motd").markers.len(), 1);
         assert_eq!(
             remote.get_at("etc/motd", 0).map(|v| v.kind.as_str()),
             Some("file")
         );
         assert_eq!(remote.get_at("etc/motd", 1), None);
+        // an opaque directory: what it hides below is told apart from a whiteout
+        for p in ["var/cache", "var/cache/a"] {
+            let d = detail(&remote, p);
+            assert_eq!(
+                d.markers
+                    .iter()
+                    .map(|m| (m.layer, m.kind, m.tar_name.as_str()))
+                    .collect::<Vec<_>>(),
+                [(1, "opaque", "var/cache/.wh..wh..opq")],
+                "{p}"
+            );
+        }
+        // the directory's own layer adds b beside its marker: the marker bears on it too
+        assert_eq!(detail(&remote, "var/cache/b").markers[0].kind, "opaque");
+    }
+
+    #[test]
+    fn without_markers_a_removal_reads_as_a_whiteout() {
+        // an older server sent no markers: each removal is then its layer's whiteout
+        let built = Union::build(&fixture::parse(STACK).unwrap());
+        let mut t = server_dto(&built);
+        assert!(!t.markers.is_empty());
+        t.markers.clear();
+        let remote = View::from_dto(&t);
+        let d = detail(&remote, "etc/motd");
+        assert_eq!(
+            (d.markers[0].layer, d.markers[0].tar_name.as_str()),
+            (1, "etc/.wh.motd")
+        );
+        assert_eq!(detail(&remote, "var/cache/a").markers[0].kind, "whiteout");
     }
 
     #[test]

@@ -5,6 +5,8 @@
 
 pub use api_types::*;
 
+use crate::error::ApiError;
+
 /// `image tag bb:2`, for the activity line.
 pub fn event_text(e: &EventDto) -> String {
     let what = e
@@ -21,8 +23,9 @@ pub fn event_text(e: &EventDto) -> String {
 }
 
 /// Decodes a JSON body, naming what was asked for in the error.
-pub fn decode<T: serde::de::DeserializeOwned>(what: &str, body: &str) -> Result<T, String> {
-    serde_json::from_str(body).map_err(|e| format!("{what}: invalid response from server: {e}"))
+pub fn decode<T: serde::de::DeserializeOwned>(what: &str, body: &str) -> Result<T, ApiError> {
+    serde_json::from_str(body)
+        .map_err(|e| ApiError::other(None, format!("{what}: invalid response from server: {e}")))
 }
 
 #[cfg(test)]
@@ -49,6 +52,7 @@ mod tests {
         assert_eq!(p.conflict.as_deref(), Some("conflict: unable to delete"));
         assert!(decode::<PlanDto>("rmi plan", "[")
             .unwrap_err()
+            .to_string()
             .starts_with("rmi plan: invalid response"));
     }
 

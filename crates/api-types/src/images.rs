@@ -33,6 +33,11 @@ pub struct ImageSummaryDto {
     /// `size - shared_size`.
     #[serde(default)]
     pub unique_size: u64,
+    /// The bytes removing the image alone frees on disk, exactly what its removal's plan
+    /// (`bytes_freed`) says: its config and manifest and its unshared layers as stored; 0 while
+    /// a container uses it. The dashboard's UNIQUE.
+    #[serde(default)]
+    pub removal_frees: u64,
     /// Containers created from the image.
     #[serde(default)]
     pub containers: u64,

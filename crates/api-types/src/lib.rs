@@ -18,11 +18,13 @@
 //! I/O of any kind. Docker Engine API shapes are the server's, not these.
 #![deny(missing_docs)]
 
+mod build;
 mod containers;
 mod events;
 mod images;
 mod tree;
 
+pub use build::BuildLineDto;
 pub use containers::{
     ChangeDto, CommitRequest, CommitResultDto, ContainerDto, CreateContainerRequest, LayerMarkDto,
     LogLineDto, TerminalControl, TerminalEndDto, TopDto,

@@ -146,11 +146,12 @@ fn images_and_containers_round_trip() {
             repo_tags: vec!["bb:1".into()],
             size: 10,
             unique_size: 10,
+            removal_frees: 0,
             containers: 1,
             ..Default::default()
         },
         json!({"id": "sha256:ab", "parent": null, "repo_tags": ["bb:1"], "repo_digests": [],
-            "created": 0, "size": 10, "shared_size": 0, "unique_size": 10, "containers": 1,
+            "created": 0, "size": 10, "shared_size": 0, "unique_size": 10, "removal_frees": 0, "containers": 1,
             "labels": {}}),
     );
     check(

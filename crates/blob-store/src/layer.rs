@@ -4,7 +4,7 @@
 use crate::error::{BlobError, Result};
 use crate::store::{BlobStore, BUF_SIZE};
 use crate::tarcheck::TarCheck;
-use crate::BlobWriter;
+use crate::{BlobWriter, VerifiedBlob};
 use oci_model::{Digest, Sha256Writer};
 use std::io::{self, BufRead, BufReader, Cursor, Read, Write};
 use std::sync::{mpsc, Arc};
@@ -189,6 +189,32 @@ pub fn ingest_layer_with(
     opts: IngestOptions<'_>,
     tee: Option<Tee<'_>>,
 ) -> Result<LayerIngest> {
+    let (layer, blob) = ingest(store, r, opts, tee)?;
+    if let Some(b) = blob {
+        b.publish()?;
+    }
+    Ok(layer)
+}
+
+/// [`ingest_layer`] up to, but not including, the blob's publication: the uncompressed tar
+/// is validated, written and hashed, and returned as a [`VerifiedBlob`] for the caller to
+/// publish, with others, through [`BlobStore::publish_all`].
+pub fn ingest_layer_verified(
+    store: &BlobStore,
+    r: impl Read,
+) -> Result<(LayerIngest, VerifiedBlob)> {
+    let r = BufReader::with_capacity(DECODER_INPUT, r);
+    let (layer, blob) = ingest(store, r, IngestOptions::default(), None)?;
+    Ok((layer, blob.expect("a stored layer has a blob")))
+}
+
+/// [`ingest_layer_with`], the blob (unless `hash_only`) left unpublished.
+fn ingest(
+    store: &BlobStore,
+    r: impl BufRead,
+    opts: IngestOptions<'_>,
+    tee: Option<Tee<'_>>,
+) -> Result<(LayerIngest, Option<VerifiedBlob>)> {
     let mut src = Source {
         inner: r,
         hasher: Some(Sha256Writer::new()),
@@ -251,8 +277,14 @@ pub fn ingest_layer_with(
         io::copy(&mut src, &mut rest).map_err(|e| BlobError::io("read layer", e))?;
     }
     let writer = pump.writer.take().expect("the pump returns the writer");
+    let mut blob = None;
     let (diff_id, size) = match writer {
-        TarOut::Blob(w) => w.commit(opts.diff_id, None)?,
+        TarOut::Blob(w) => {
+            let v = w.verify(opts.diff_id, None)?;
+            let out = (v.digest().clone(), v.size());
+            blob = Some(v);
+            out
+        }
         TarOut::Hash(h, n) => {
             let d = h.finish();
             match opts.diff_id {
@@ -268,15 +300,18 @@ pub fn ingest_layer_with(
         None if compression == Compression::None => Some(diff_id.clone()),
         None => None,
     };
-    Ok(LayerIngest {
-        diff_id,
-        size,
-        content_size,
-        source_digest,
-        source_size,
-        compression,
-        warnings: std::mem::take(&mut pump.check.warnings),
-    })
+    Ok((
+        LayerIngest {
+            diff_id,
+            size,
+            content_size,
+            source_digest,
+            source_size,
+            compression,
+            warnings: std::mem::take(&mut pump.check.warnings),
+        },
+        blob,
+    ))
 }
 
 /// The layer as given: hashes what passes (when asked) and remembers whether it failed, so a

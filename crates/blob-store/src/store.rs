@@ -386,10 +386,24 @@ impl BlobWriter {
     /// the bytes durable, and makes the blob visible under its digest. If the blob is already
     /// present the temp file is dropped instead (same name, same bytes).
     pub fn commit(
-        mut self,
+        self,
         expected: Option<&Digest>,
         expected_size: Option<u64>,
     ) -> Result<(Digest, u64)> {
+        let v = self.verify(expected, expected_size)?;
+        let out = (v.digest.clone(), v.size);
+        v.publish()?;
+        Ok(out)
+    }
+
+    /// The checks of [`commit`](Self::commit) without its publication: the blob, hashed and
+    /// checked, stays invisible until [`VerifiedBlob::publish`] or
+    /// [`BlobStore::publish_all`] (which makes several durable and visible together).
+    pub fn verify(
+        mut self,
+        expected: Option<&Digest>,
+        expected_size: Option<u64>,
+    ) -> Result<VerifiedBlob> {
         assert!(
             !self.prehashed,
             "a prehashed writer commits with commit_prehashed"
@@ -410,8 +424,11 @@ impl BlobWriter {
                 return Err(BlobError::digest_mismatch(exp, digest));
             }
         }
-        self.publish(&digest)?;
-        Ok((digest, size))
+        Ok(VerifiedBlob {
+            writer: self,
+            digest,
+            size,
+        })
     }
 
     /// Commits a [`prehashed`](BlobStore::writer_prehashed) writer's bytes as `digest`, which
@@ -425,10 +442,20 @@ impl BlobWriter {
     /// Makes the written bytes durable and visible as `digest`; if the blob is already
     /// present the temp file is dropped instead (same name, same bytes).
     fn publish(&mut self, digest: &Digest) -> Result<()> {
+        if self.rename_into_place(digest)? {
+            sync_dir(&self.blobs)?;
+        }
+        Ok(())
+    }
+
+    /// Syncs the bytes (unless already synced) and renames the file to its digest's name;
+    /// false when the blob was already present (the temp file then goes with the writer).
+    /// The directory is left for the caller to sync.
+    fn rename_into_place(&mut self, digest: &Digest) -> Result<bool> {
         let target = self.blobs.join(digest.hex());
         if target.is_file() {
             // Drop removes the temp file.
-            return Ok(());
+            return Ok(false);
         }
         if self.synced != Some(self.written) {
             self.sync().map_err(|e| BlobError::io("sync blob", e))?;
@@ -436,9 +463,94 @@ impl BlobWriter {
         // Atomic: a concurrent writer of the same blob may win the race; its bytes are ours.
         fs::rename(&self.tmp, &target).map_err(|e| BlobError::io("commit blob", e))?;
         self.done = true;
-        File::open(&self.blobs)
-            .and_then(|dir| dir.sync_all())
-            .map_err(|e| BlobError::io("sync blob directory", e))?;
+        Ok(true)
+    }
+}
+
+/// Makes the renames in the blob directory durable.
+fn sync_dir(blobs: &Path) -> Result<()> {
+    File::open(blobs)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|e| BlobError::io("sync blob directory", e))
+}
+
+/// A blob whose bytes are written, hashed and checked ([`BlobWriter::verify`]) but not yet
+/// visible in the store; dropped unpublished, its temp file is removed.
+#[derive(Debug)]
+pub struct VerifiedBlob {
+    writer: BlobWriter,
+    digest: Digest,
+    size: u64,
+}
+
+impl VerifiedBlob {
+    /// The blob's digest.
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// The blob's size.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Makes the blob durable and visible, as [`BlobWriter::commit`].
+    pub fn publish(mut self) -> Result<()> {
+        let digest = self.digest.clone();
+        self.writer.publish(&digest)
+    }
+}
+
+impl BlobStore {
+    /// Stores `bytes` as a [`VerifiedBlob`], not yet visible (see [`BlobStore::publish_all`]).
+    pub fn stage(&self, bytes: &[u8]) -> Result<VerifiedBlob> {
+        let mut w = self.writer()?;
+        w.write_all(bytes)
+            .map_err(|e| BlobError::io("write blob", e))?;
+        w.verify(None, Some(bytes.len() as u64))
+    }
+
+    /// Publishes several verified blobs together, with the guarantees of
+    /// [`BlobWriter::commit`] for each: their bytes are synced concurrently (so the file
+    /// system can take them in one journal commit), each is renamed into place once its
+    /// bytes are durable, and the directory is synced once for all of them. On an error,
+    /// blobs already renamed stay (complete and durable, as any published blob); the others
+    /// are dropped.
+    pub fn publish_all(&self, blobs: Vec<VerifiedBlob>) -> Result<()> {
+        let mut blobs = blobs;
+        std::thread::scope(|s| -> Result<()> {
+            let mut rest = blobs.iter_mut();
+            let first = rest.next();
+            let others: Vec<_> = rest
+                .map(|b| {
+                    s.spawn(move || -> Result<()> {
+                        if b.writer.synced != Some(b.writer.written) {
+                            b.writer.sync().map_err(|e| BlobError::io("sync blob", e))?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            let mut result = match first {
+                Some(b) if b.writer.synced != Some(b.writer.written) => {
+                    b.writer.sync().map_err(|e| BlobError::io("sync blob", e))
+                }
+                _ => Ok(()),
+            };
+            for t in others {
+                let r = t.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                result = result.and(r);
+            }
+            result
+        })?;
+        let mut renamed = false;
+        for b in &mut blobs {
+            let digest = b.digest.clone();
+            renamed |= b.writer.rename_into_place(&digest)?;
+        }
+        if renamed {
+            sync_dir(&self.blobs)?;
+        }
         Ok(())
     }
 }

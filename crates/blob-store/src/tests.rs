@@ -1124,3 +1124,43 @@ fn layer_pax_records_are_read_by_length() {
     );
     assert_empty(dir2.path());
 }
+
+#[test]
+fn verified_blobs_stay_invisible_until_published_together() {
+    let (dir, s) = store();
+    let tar = tar_of(&[("a", b"layer bytes".to_vec())]);
+    let (layer, blob) = ingest_layer_verified(&s, Cursor::new(tar.clone())).unwrap();
+    assert_eq!(layer.diff_id, Digest::of(&tar));
+    assert_eq!(blob.digest(), &layer.diff_id);
+    let config = s.stage(b"{\"config\":1}").unwrap();
+    let config_id = config.digest().clone();
+    assert_eq!(config_id, Digest::of(b"{\"config\":1}"));
+    // Nothing is visible before the publication.
+    assert!(!s.contains(&layer.diff_id));
+    assert!(!s.contains(&config_id));
+    // A blob already present is published again as a no-op.
+    let again = s.stage(b"{\"config\":1}").unwrap();
+    s.publish_all(vec![config, blob]).unwrap();
+    assert_eq!(s.read(&layer.diff_id).unwrap(), tar);
+    assert_eq!(s.read(&config_id).unwrap(), b"{\"config\":1}");
+    s.publish_all(vec![again]).unwrap();
+    assert_eq!(names(&dir.path().join("ingest")), Vec::<String>::new());
+    // A verified blob dropped unpublished leaves nothing behind.
+    drop(s.stage(b"dropped").unwrap());
+    assert!(!s.contains(&Digest::of(b"dropped")));
+    assert_eq!(names(&dir.path().join("ingest")), Vec::<String>::new());
+    assert_eq!(names(&dir.path().join("blobs/sha256")).len(), 2);
+}
+
+#[test]
+fn verify_refuses_a_wrong_digest_or_size() {
+    let (dir, s) = store();
+    let mut w = s.writer().unwrap();
+    w.write_all(b"abc").unwrap();
+    let err = w.verify(None, Some(4)).unwrap_err();
+    assert!(err.to_string().contains("size"), "{err}");
+    let mut w = s.writer().unwrap();
+    w.write_all(b"abc").unwrap();
+    assert!(w.verify(Some(&Digest::of(b"abd")), None).is_err());
+    assert_empty(dir.path());
+}

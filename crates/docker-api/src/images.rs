@@ -207,6 +207,7 @@ mod tests {
             size: 10,
             shared_size: 4,
             unique_size: 6,
+            removal_frees: 0,
             containers: 2,
             labels: Default::default(),
         };

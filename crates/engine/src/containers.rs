@@ -139,6 +139,19 @@ impl Engine {
 
     /// `create`: a container from `image`, named `name` or a generated name.
     pub fn create_container(&self, image: &str, name: Option<&str>) -> Result<ContainerInfo> {
+        let info = self.new_container_info(image, name)?;
+        self.record_container(&info, None)?;
+        Ok(info)
+    }
+
+    /// A new container's record, not yet stored: `image` resolved (its layers unpacked: a
+    /// layer that cannot be applied refuses the create and leaves nothing behind), the name
+    /// checked or generated, a fresh ID.
+    pub(crate) fn new_container_info(
+        &self,
+        image: &str,
+        name: Option<&str>,
+    ) -> Result<ContainerInfo> {
         let view = self.view()?;
         let image_id = image_store::resolve(&view, image)?.id;
         let name = match name {
@@ -178,27 +191,44 @@ impl Engine {
             .expect("resolved image exists");
         // A layer that cannot be applied refuses the create and leaves nothing behind.
         self.unpacked_chain(&record.diff_ids)?;
-        let info = ContainerInfo {
+        Ok(ContainerInfo {
             id: random_hex(32)?,
             name,
             image: image_id.clone(),
             image_name: image.to_string(),
             created: crate::import::rfc3339(time::OffsetDateTime::now_utc()),
             config: image_config.config.clone().unwrap_or_default(),
-        };
+        })
+    }
+
+    /// Stores a new container: its directory with `upper/`, `config.json` and, when given,
+    /// the run configuration (`run.json`), both durable before the row that makes the
+    /// container exist is committed (their two syncs run at once, so they share the file
+    /// system's journal commit); then the `create` event. On failure nothing is left.
+    pub(crate) fn record_container(
+        &self,
+        info: &ContainerInfo,
+        run: Option<&crate::RunConfig>,
+    ) -> Result<()> {
         let dir = self.container_dir(&info.id);
         fs::create_dir_all(dir.join("upper")).map_err(io(format!("create {}", dir.display())))?;
-        let json =
-            serde_json::to_vec_pretty(&info).map_err(|e| EngineError::invalid(e.to_string()))?;
-        crate::write_atomic(&dir.join("config.json"), &json)?;
-        let inserted = self.db().write(|tx| -> Result<()> {
-            tx.insert_container(&ContainerRecord {
-                id: info.id.clone(),
-                name: info.name.clone(),
-                image: image_id.clone(),
-                running: false,
-            })?;
-            Ok(())
+        let written = (|| -> Result<()> {
+            let mut files = vec![(dir.join("config.json"), pretty_json(info)?)];
+            if let Some(rc) = run {
+                files.push((dir.join("run.json"), pretty_json(rc)?));
+            }
+            crate::write_atomic_all(&files)
+        })();
+        let inserted = written.and_then(|()| {
+            self.db().write(|tx| -> Result<()> {
+                tx.insert_container(&ContainerRecord {
+                    id: info.id.clone(),
+                    name: info.name.clone(),
+                    image: info.image.clone(),
+                    running: false,
+                })?;
+                Ok(())
+            })
         });
         if let Err(e) = inserted {
             let _ = fs::remove_dir_all(&dir);
@@ -209,7 +239,7 @@ impl Engine {
                 .with("name", info.name.clone())
                 .with("image", info.image_name.clone()),
         );
-        Ok(info)
+        Ok(())
     }
 
     /// `rename`: Docker's name rules and texts; the row and `config.json` both take the new
@@ -463,8 +493,10 @@ impl Engine {
         crate::apply_changes(&mut exec, &opts.changes)?;
 
         let _lease = self.leases.shared()?;
-        let layer = with_packed(&self.readable_upper(&c.id)?, |tar| {
-            Ok(blob_store::ingest_layer(&self.blobs, tar)?)
+        // The layer blob is written and hashed here but published with the config below:
+        // both are synced at once and their renames take one directory sync.
+        let (layer, layer_blob) = with_packed(&self.readable_upper(&c.id)?, |tar| {
+            Ok(blob_store::ingest_layer_verified(&self.blobs, tar)?)
         })?;
         let empty = layer.diff_id.hex() == EMPTY_TAR;
 
@@ -486,7 +518,14 @@ impl Engine {
             empty_layer: empty,
         });
         let bytes = serde_json::to_vec(&config).map_err(|e| EngineError::invalid(e.to_string()))?;
-        let id = self.blobs.put(&bytes, None)?;
+        let config_blob = self.blobs.stage(&bytes)?;
+        let id = config_blob.digest().clone();
+        // An empty layer is not referenced (no layer row): its blob is not stored.
+        let mut blobs = vec![config_blob];
+        if !empty {
+            blobs.push(layer_blob);
+        }
+        self.blobs.publish_all(blobs)?;
         let record = image_store::ImageRecord {
             id: id.clone(),
             config_size: bytes.len() as u64,
@@ -523,6 +562,11 @@ impl Engine {
         self.emit(ev);
         Ok(id)
     }
+}
+
+/// `v` as indented JSON (the form of `config.json` and `run.json`).
+fn pretty_json(v: &impl Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(v).map_err(|e| EngineError::invalid(e.to_string()))
 }
 
 pub(crate) fn unsafe_is_root() -> bool {

@@ -257,16 +257,50 @@ pub(crate) fn failpoint_fails(name: &str) -> bool {
 /// Writes `bytes` to `path` through a temp file, fsync and rename: readers see the old file or
 /// the new one, never a part.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_all(&[(path.to_path_buf(), bytes.to_vec())])
+}
+
+/// [`write_atomic`] for several files at once: each is written beside its path, all are
+/// made durable together (their syncs run concurrently, so the file system can take them
+/// in one journal commit), then each is renamed into place. On failure no temporary file
+/// is left (a file already renamed stays).
+pub(crate) fn write_atomic_all(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
+    let tmps: Vec<std::path::PathBuf> = files
+        .iter()
+        .map(|(p, _)| p.with_extension(format!("tmp-{}", std::process::id())))
+        .collect();
+    let fail = |i: usize, e: std::io::Error| {
+        for t in &tmps {
+            let _ = std::fs::remove_file(t);
+        }
+        EngineError::io(format!("write {}", files[i].0.display()), e)
     };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        EngineError::io(format!("write {}", path.display()), e)
-    })
+    let mut opened = Vec::with_capacity(files.len());
+    for (i, ((_, bytes), tmp)) in files.iter().zip(&tmps).enumerate() {
+        let mut f = std::fs::File::create(tmp).map_err(|e| fail(i, e))?;
+        f.write_all(bytes).map_err(|e| fail(i, e))?;
+        opened.push(f);
+    }
+    let synced: Vec<std::io::Result<()>> = match opened.as_slice() {
+        [one] => vec![one.sync_all()],
+        many => std::thread::scope(|s| {
+            let others: Vec<_> = many[1..]
+                .iter()
+                .map(|f| s.spawn(move || f.sync_all()))
+                .collect();
+            let mut out = vec![many[0].sync_all()];
+            for t in others {
+                out.push(t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            }
+            out
+        }),
+    };
+    for (i, r) in synced.into_iter().enumerate() {
+        r.map_err(|e| fail(i, e))?;
+    }
+    for (i, ((path, _), tmp)) in files.iter().zip(&tmps).enumerate() {
+        std::fs::rename(tmp, path).map_err(|e| fail(i, e))?;
+    }
+    Ok(())
 }

@@ -473,20 +473,14 @@ impl Engine {
         if o.init {
             init_binary()?;
         }
-        let info = self.create_container(image, o.name.as_deref())?;
+        let info = self.new_container_info(image, o.name.as_deref())?;
         let img = &info.config;
         let image_volumes: Vec<String> = img
             .volumes
             .as_ref()
             .map(|v| v.keys().cloned().collect())
             .unwrap_or_default();
-        let mounts = match self.make_mounts(&o.mounts, &image_volumes) {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = self.remove_container(&info.id, true);
-                return Err(e);
-            }
-        };
+        let mounts = self.make_mounts(&o.mounts, &image_volumes)?;
         let (entrypoint, cmd) = match &o.entrypoint {
             Some(e) if e.is_empty() => (Vec::new(), o.cmd.clone()),
             Some(e) => (vec![e.clone()], o.cmd.clone()),
@@ -575,14 +569,10 @@ impl Engine {
         if o.stop_signal.is_some() {
             info.config.stop_signal = Some(rc.stop_signal.clone());
         }
-        let written = self.write_run_config(&info.id, &rc).and_then(|_| {
-            let json = serde_json::to_vec_pretty(&info)
-                .map_err(|e| EngineError::invalid(e.to_string()))?;
-            crate::write_atomic(&self.run_dir(&info.id).join("config.json"), &json)
-        });
-        if let Err(e) = written {
+        // `config.json` and `run.json` are written once, together, before the row that makes
+        // the container exist.
+        if let Err(e) = self.record_container(&info, Some(&rc)) {
             self.remove_anonymous_volumes(&rc.mounts);
-            let _ = self.remove_container_with(&info.id, true, true);
             return Err(e);
         }
         Ok(info)

@@ -82,6 +82,21 @@ impl<'a> Facts<'a> {
             .count() as u64
     }
 
+    /// What removing the image alone frees on disk, as an `rmi` plan counts it: its config and
+    /// manifest and, as stored, the layers no other image uses; nothing while a container uses
+    /// it (the container keeps the image's layers and its row).
+    pub(crate) fn removal_frees(&self, img: &ImageRecord) -> u64 {
+        if self.containers(&img.id) > 0 {
+            return 0;
+        }
+        let own: u64 = distinct_layers(img)
+            .filter(|d| self.layer_refs.get(d).copied().unwrap_or(0) < 2)
+            .filter_map(|d| self.view.layers.get(d))
+            .map(|l| l.stored_bytes)
+            .sum();
+        img.config_size + img.manifest.as_ref().map_or(0, |(_, size)| *size) + own
+    }
+
     fn layer_size(&self, diff_id: &Digest) -> u64 {
         self.view.layers.get(diff_id).map_or(0, |l| l.content_size)
     }

@@ -42,6 +42,10 @@ pub struct ImageSummary {
     pub shared_size: u64,
     /// `size - shared_size`.
     pub unique_size: u64,
+    /// The bytes removing the image alone frees on disk, exactly as its `rmi` plan counts them:
+    /// its config and manifest and its unshared layers as stored; 0 while a container uses it.
+    #[serde(default)]
+    pub removal_frees: u64,
     /// Number of containers created from the image.
     pub containers: u64,
     /// Labels from the config.
@@ -155,6 +159,7 @@ impl<'f, 'a> Selection<'f, 'a> {
             size,
             shared_size,
             unique_size: size - shared_size,
+            removal_frees: facts.removal_frees(img),
             containers: facts.containers(&img.id),
             labels: img.labels.clone(),
         }))

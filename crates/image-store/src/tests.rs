@@ -313,6 +313,8 @@ fn list_default_and_all() {
             size: 4,
             shared_size: 4,
             unique_size: 0,
+            // its config and manifest: its one layer is shared
+            removal_frees: 107,
             containers: 0,
             labels: BTreeMap::new(),
         }
@@ -480,6 +482,30 @@ fn rmi_view() -> View {
 
 fn rmi(v: &StoreView, input: &str, force: bool, no_prune: bool) -> Result<RmiPlan, StoreError> {
     plan_rmi(v, input, &RmiOptions { force, no_prune })
+}
+
+#[test]
+fn removal_frees_is_what_removing_the_image_alone_frees() {
+    for v in [rmi_view().0, list_view()] {
+        for s in list(&v, true, &[]).unwrap() {
+            let Ok(plan) = rmi(&v, &s.id.to_string(), true, true) else {
+                continue; // refused (a child image): nothing is freed by it alone
+            };
+            assert_eq!(s.removal_frees, plan.bytes_freed, "{}", s.id);
+            if s.containers > 0 {
+                assert_eq!(s.removal_frees, 0);
+            }
+        }
+    }
+    // b1 alone: its config and e2 as stored (e1 is b2's too); not Docker's unique size (200)
+    let v = rmi_view().0;
+    let b1 = list(&v, false, &[])
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == h("b1"))
+        .unwrap();
+    assert_eq!(b1.removal_frees, 100 + 210);
+    assert_eq!(b1.unique_size, 200);
 }
 
 #[test]

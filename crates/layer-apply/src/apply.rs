@@ -37,7 +37,47 @@ pub const MAX_ENTRY_METADATA: u64 = 8 << 20;
 /// On error `root` is left partly written. Apply into a fresh directory next to the final
 /// location and rename it into place on success; discard it on failure.
 pub fn apply(root: &Path, r: impl Read, opts: &ApplyOptions) -> Result<ApplyStats, ApplyError> {
-    run(root, None, r, opts)
+    run(root, None, r, opts, None)
+}
+
+/// What [`apply_observed`] reports to its observer while it applies a tar.
+#[derive(Debug)]
+pub enum Observed<'a> {
+    /// An entry is being applied at `path`: its name's components joined with `/`, relative
+    /// to the root, `.` and `..` folded lexically (not resolved through symlinks).
+    Entry {
+        /// The entry's lexical path.
+        path: &'a [u8],
+        /// What it is.
+        kind: ObservedKind,
+    },
+    /// The next bytes of the content of the [`ObservedKind::File`] entry last reported, in
+    /// order, exactly as they are written to the file.
+    Data(&'a [u8]),
+}
+
+/// The kind of an [`Observed::Entry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObservedKind {
+    /// A regular file: its content follows as [`Observed::Data`].
+    File,
+    /// A symbolic or hard link, or (in [`Mode::Merge`]) a whiteout or opaque marker: an entry
+    /// that changes what other paths name or hold.
+    Indirect,
+    /// Anything else (a directory, a device, a whiteout kept as a file in [`Mode::Unpack`]).
+    Other,
+}
+
+/// [`apply`], reporting every entry it applies and the content of every regular file to
+/// `observer` as it goes (so a caller can hash the files in the same pass that writes them).
+/// Entries skipped by the name rules are not reported.
+pub fn apply_observed(
+    root: &Path,
+    r: impl Read,
+    opts: &ApplyOptions,
+    observer: &mut dyn FnMut(Observed<'_>),
+) -> Result<ApplyStats, ApplyError> {
+    run(root, None, r, opts, Some(observer))
 }
 
 /// Unpacks the layer tar `r` into the empty directory `upper` *on top of* the layers below
@@ -79,14 +119,15 @@ pub fn apply_on(
                 .map_err(|e| ApplyError::io("opening lower", l.as_os_str().as_bytes(), e))?,
         );
     }
-    run(upper, Some(fds), r, opts)
+    run(upper, Some(fds), r, opts, None)
 }
 
-fn run(
+fn run<'o>(
     root: &Path,
     lowers: Option<Vec<OwnedFd>>,
     r: impl Read,
     opts: &ApplyOptions,
+    observer: Option<&'o mut (dyn FnMut(Observed<'_>) + 'o)>,
 ) -> Result<ApplyStats, ApplyError> {
     let root = Root::open(root)
         .map_err(|e| ApplyError::io("opening root", root.as_os_str().as_bytes(), e))?;
@@ -123,6 +164,7 @@ fn run(
         written: HashSet::new(),
         dirs: Vec::new(),
         dir_index: HashMap::new(),
+        observer,
     };
     loop {
         budget.remaining.set(Some(MAX_ENTRY_METADATA));
@@ -197,7 +239,7 @@ struct DirFix {
     times: [libc::timespec; 2],
 }
 
-struct Applier<'a> {
+struct Applier<'a, 'o> {
     root: &'a Root,
     /// With lower layers: names resolve in the merged view ([`apply_on`]).
     stack: Option<&'a Stack>,
@@ -209,6 +251,22 @@ struct Applier<'a> {
     /// Directory entries, in tar order.
     dirs: Vec<DirFix>,
     dir_index: HashMap<Vec<u8>, usize>,
+    /// Told of every entry and file content ([`apply_observed`]).
+    observer: Option<&'o mut (dyn FnMut(Observed<'_>) + 'o)>,
+}
+
+/// An entry's content, shown to the observer as it is read.
+struct Observing<'o, 'f, R> {
+    inner: R,
+    observer: &'o mut (dyn FnMut(Observed<'_>) + 'f),
+}
+
+impl<R: Read> Read for Observing<'_, '_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.observer)(Observed::Data(&buf[..n]));
+        Ok(n)
+    }
 }
 
 fn tar_err(source: io::Error) -> ApplyError {
@@ -219,7 +277,7 @@ fn type_flag(ty: EntryType) -> String {
     (ty.as_byte() as char).escape_default().to_string()
 }
 
-impl Applier<'_> {
+impl Applier<'_, '_> {
     fn entry<R: Read>(
         &mut self,
         e: &mut tar::Entry<'_, R>,
@@ -275,6 +333,25 @@ impl Applier<'_> {
         let Some((&base, parent)) = parts.split_last() else {
             return Ok(()); // the root itself: the caller owns it
         };
+        if let Some(obs) = self.observer.as_mut() {
+            let kind = match (self.mode, classify(base)) {
+                (Mode::Merge, Base::Whiteout(_) | Base::Opaque) => ObservedKind::Indirect,
+                (Mode::Unpack, Base::Whiteout(_) | Base::Opaque) => ObservedKind::Other,
+                _ if ty == EntryType::Symlink || ty == EntryType::Link => ObservedKind::Indirect,
+                _ if matches!(
+                    ty,
+                    EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+                ) =>
+                {
+                    ObservedKind::File
+                }
+                _ => ObservedKind::Other,
+            };
+            obs(Observed::Entry {
+                path: &join(&parts),
+                kind,
+            });
+        }
         match (self.mode, classify(base)) {
             (_, Base::Invalid) => Err(invalid(&raw, "whiteout names nothing")),
             (Mode::Merge, Base::Meta) => Ok(()),
@@ -327,7 +404,16 @@ impl Applier<'_> {
                 }
                 let meta = read_meta(h, raw)?;
                 let (dir, _) = self.parent(parent, raw)?;
-                self.file(dir.as_fd(), base, raw, Some(e), size, &meta)?;
+                match self.observer.take() {
+                    None => self.file(dir.as_fd(), base, raw, Some(e), size, &meta)?,
+                    Some(observer) => {
+                        let mut seen = Observing { inner: e, observer };
+                        let written =
+                            self.file(dir.as_fd(), base, raw, Some(&mut seen), size, &meta);
+                        self.observer = Some(seen.observer);
+                        written?;
+                    }
+                }
             }
             EntryType::Directory => {
                 let meta = read_meta(h, raw)?;

@@ -119,7 +119,7 @@ mod sys;
 #[cfg(test)]
 mod tests;
 
-pub use apply::{apply, apply_on, MAX_ENTRY_METADATA};
+pub use apply::{apply, apply_observed, apply_on, Observed, ObservedKind, MAX_ENTRY_METADATA};
 pub use error::{ApplyError, ErrorKind};
 pub use options::{ApplyOptions, ApplyStats, Limits, Mode};
 pub use pack::{pack_dir, pack_path};

@@ -2210,3 +2210,43 @@ fn xattr_value_with_a_newline_byte_applies() {
     let md = fs::metadata(dir.path().join("f")).unwrap();
     assert_eq!(md.mtime(), 1_600_000_001);
 }
+
+#[test]
+fn apply_observed_reports_entries_and_the_bytes_written() {
+    let tmp = TempDir::new().unwrap();
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let layer = Layer::new()
+        .dir("d/")
+        .file("./d/a", b"hello")
+        .file("d/big", &big)
+        .symlink("d/s", "a")
+        .hardlink("d/h", "d/a");
+    let mut seen: Vec<(Vec<u8>, crate::ObservedKind, Vec<u8>)> = Vec::new();
+    let mut observe = |o: crate::Observed<'_>| match o {
+        crate::Observed::Entry { path, kind } => seen.push((path.to_vec(), kind, Vec::new())),
+        crate::Observed::Data(b) => seen.last_mut().unwrap().2.extend_from_slice(b),
+    };
+    crate::apply_observed(
+        tmp.path(),
+        &layer.bytes()[..],
+        &opts(Mode::Unpack),
+        &mut observe,
+    )
+    .unwrap();
+    use crate::ObservedKind::*;
+    let kinds: Vec<(&[u8], crate::ObservedKind)> =
+        seen.iter().map(|(p, k, _)| (p.as_slice(), *k)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (&b"d"[..], Other),
+            (b"d/a", File),
+            (b"d/big", File),
+            (b"d/s", Indirect),
+            (b"d/h", Indirect)
+        ]
+    );
+    assert_eq!(seen[1].2, b"hello");
+    assert_eq!(seen[2].2, big);
+    assert_eq!(fs::read(tmp.path().join("d/big")).unwrap(), big);
+}

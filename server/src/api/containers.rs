@@ -164,7 +164,7 @@ pub(crate) async fn tree(State(st): State<AppState>, Path(id): Path<String>) -> 
         .run(move |e| {
             let c = e.container(&id)?;
             let (union, labels) = e.union_of(&c.id)?;
-            Ok(super::tree::tree_dto(&union, &labels))
+            Ok(union_dto::tree_dto(&union, &labels))
         })
         .await?;
     Ok(Json(out))

@@ -15,6 +15,7 @@ pub(crate) fn image_summary_dto(s: &image_store::ImageSummary) -> ImageSummaryDt
         size: s.size,
         shared_size: s.shared_size,
         unique_size: s.unique_size,
+        removal_frees: s.removal_frees,
         containers: s.containers,
         labels: s.labels.clone(),
     }

@@ -297,7 +297,7 @@ pub(crate) async fn tree(st: AppState, name: String) -> Reply<TreeDto> {
             // by full ID, so a container with the same name is never picked instead
             let id = e.inspect(&name)?.id;
             let (union, labels) = e.union_of(&id.to_string())?;
-            Ok(super::tree::tree_dto(&union, &labels))
+            Ok(union_dto::tree_dto(&union, &labels))
         })
         .await?;
     Ok(Json(dto))

@@ -9,13 +9,13 @@
 //! server never grants). Docker's routes need no such header: the docker CLI sends its own
 //! content types.
 
+mod build;
 mod containers;
 pub(crate) mod dto;
 mod files;
 mod images;
 mod run;
 mod terminal;
-mod tree;
 
 use crate::{ApiError, AppState};
 use axum::extract::{DefaultBodyLimit, Request};
@@ -49,6 +49,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/prune-plan"),
     ("post", "/api/prune"),
     ("get", "/api/disk-usage"),
+    ("post", "/api/build"),
     ("get", "/api/containers"),
     ("post", "/api/containers"),
     ("get", "/api/containers/{id}"),
@@ -84,6 +85,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/prune-plan", get(images::prune_plan))
         .route("/api/prune", post(images::prune))
         .route("/api/disk-usage", get(images::disk_usage))
+        .route(
+            "/api/build",
+            post(build::build).layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/api/containers",
             get(containers::list).post(containers::create),
@@ -123,7 +128,7 @@ pub(crate) fn routes() -> Router<AppState> {
     paths(
         health, openapi_json, crate::events::api_events,
         images::list, images::inspect, images::file, images::remove, images::tag, images::rmi_plan, images::rmi_plan_many, images::layers, images::tree,
-        images::prune_plan, images::prune, images::disk_usage,
+        images::prune_plan, images::prune, images::disk_usage, build::build,
         containers::list, containers::create, containers::get, containers::remove, containers::diff,
         containers::tree, containers::read_file, containers::write_file, containers::remove_file,
         containers::mkdir, containers::commit,

@@ -64,8 +64,10 @@ pub(crate) async fn build(
         network: first(&q, "networkmode").map(str::to_string),
         registry: super::registry::env_for(&headers, "docker.io").ok(),
     };
-    let reader = BodyReader::new(body);
-    let body = stream_blocking(&st, move |e, w| {
+    // The context is read whole before the build says anything, so the body is pumped on
+    // this task (see `BodyReader::pumped`) while the answer's first line is awaited.
+    let (reader, pump) = BodyReader::pumped(body);
+    let answer = stream_blocking(&st, move |e, w| {
         let ctx = BuildContext::from_stream(e, reader)?;
         let mut quiet_text = String::new();
         let mut out = |m: BuildMessage| match m {
@@ -101,7 +103,7 @@ pub(crate) async fn build(
                 Ok(())
             }
         }
-    })
-    .await?;
-    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+    });
+    let ((), body) = tokio::join!(pump, answer);
+    Ok(([(CONTENT_TYPE, "application/json")], body?).into_response())
 }

@@ -770,9 +770,10 @@ async fn put_archive(
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     path_required(&q.path)?;
-    let reader = BodyReader::new(body);
-    st.run(move |e| e.container_put_archive(&id, &q.path, reader))
-        .await?;
+    let (reader, pump) = BodyReader::pumped(body);
+    let work = st.run(move |e| e.container_put_archive(&id, &q.path, reader));
+    let ((), done) = tokio::join!(pump, work);
+    done?;
     Ok(StatusCode::OK)
 }
 

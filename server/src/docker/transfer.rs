@@ -49,8 +49,9 @@ pub(crate) async fn create(
         changes: all(&q, "changes"),
         source: "-".into(),
     };
-    let reader = BodyReader::new(body);
-    let id = st.run(move |e| e.import(reader, &opts)).await?;
+    let (reader, pump) = BodyReader::pumped(body);
+    let ((), id) = tokio::join!(pump, st.run(move |e| e.import(reader, &opts)));
+    let id = id?;
     Ok(json_stream(json_line(&json!({ "status": id.to_string() }))))
 }
 
@@ -74,8 +75,9 @@ pub(crate) async fn save_many(
 /// `POST /images/load?quiet=`: a JSON message stream of `Loaded image: …` lines; a failure
 /// is reported in the stream (`errorDetail`), as moby does.
 pub(crate) async fn load(State(st): State<AppState>, body: Body) -> Result<Response, ApiError> {
-    let reader = BodyReader::new(body);
-    let lines = match st.run(move |e| e.load(reader)).await {
+    let (reader, pump) = BodyReader::pumped(body);
+    let ((), loaded) = tokio::join!(pump, st.run(move |e| e.load(reader)));
+    let lines = match loaded {
         Ok(events) => events
             .iter()
             .map(|ev| json_line(&json!({ "stream": format!("{ev}\n") })))

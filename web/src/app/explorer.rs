@@ -5,12 +5,12 @@
 
 use super::net::{self, enc};
 use super::widgets::{ErrorBox, Loading};
-use super::{Ctx, Link, Load};
+use super::Link;
+use crate::error::ApiError;
 use crate::route::Route;
 use crate::tree::{self, Mode, View};
 use crate::wire::TreeDto;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use std::collections::BTreeSet;
 use wasm_bindgen::JsCast;
 
@@ -18,28 +18,36 @@ use wasm_bindgen::JsCast;
 pub type FileAt = (String, Option<usize>);
 
 /// A file's content as loaded for a [`FileAt`]: the preview text, or what went wrong.
-pub type Loaded = (FileAt, Result<String, String>);
+pub type Loaded = (FileAt, Result<String, ApiError>);
 
 /// Bytes of a file loaded for the detail panel; more are cut (see [`crate::preview`]).
 const PREVIEW_LIMIT: usize = 64 * 1024;
 
 /// A `content` callback reading files from `base` (`/api/images/{name}/files` or
-/// `/api/containers/{id}/files`) into `loaded`.
-pub fn content_loader(base: String, loaded: RwSignal<Option<Loaded>>) -> Callback<FileAt, ()> {
-    Callback::new(move |(p, layer): FileAt| {
-        let base = base.clone();
-        spawn_local(async move {
-            let shown = format!("/{}", p.trim_start_matches('/'));
-            let mut url = format!("{base}?path={}", enc(&shown));
-            if let Some(n) = layer {
-                url.push_str(&format!("&layer={n}"));
-            }
+/// `/api/containers/{id}/files`), and the last file it read, for [`Explorer`]'s `loaded`.
+/// Each click is a request (an action): the panel shows the answer to the latest one.
+pub fn content_loader(base: String) -> (Callback<FileAt, ()>, Signal<Option<Loaded>>) {
+    let read = Action::new_local(move |(p, layer): &FileAt| {
+        let (p, layer) = (p.clone(), *layer);
+        let shown = format!("/{}", p.trim_start_matches('/'));
+        let mut url = format!("{base}?path={}", enc(&shown));
+        if let Some(n) = layer {
+            url.push_str(&format!("&layer={n}"));
+        }
+        async move {
             let r = net::get_bytes(&format!("cannot read {shown}"), &url)
                 .await
                 .map(|b| crate::preview::preview(&b, PREVIEW_LIMIT));
-            loaded.set(Some(((p, layer), r)));
-        });
-    })
+            ((p, layer), r)
+        }
+    });
+    let loaded = read.value();
+    (
+        Callback::new(move |at: FileAt| {
+            read.dispatch(at);
+        }),
+        Signal::derive(move || loaded.get()),
+    )
 }
 
 /// The explorer over a view that may change (a container being edited, the sandbox).
@@ -55,12 +63,15 @@ pub fn Explorer(
     content: Option<Callback<FileAt, ()>>,
     /// The text loaded by `content`, for the path and layer it was loaded for.
     #[prop(optional)]
-    loaded: Option<RwSignal<Option<Loaded>>>,
+    loaded: Option<Signal<Option<Loaded>>>,
     /// Start on this path.
     #[prop(optional, into)]
     initial: Option<String>,
+    /// Start in this mode (one layer, merged up to a layer) rather than the merged view.
+    #[prop(optional)]
+    start: Option<Mode>,
 ) -> impl IntoView {
-    let mode = RwSignal::new(Mode::Merged);
+    let mode = RwSignal::new(start.unwrap_or(Mode::Merged));
     let folded = RwSignal::new(BTreeSet::<String>::new());
     let search = RwSignal::new(String::new());
     let show_removed = RwSignal::new(true);
@@ -159,6 +170,17 @@ pub fn Explorer(
                             </label>
                         }
                     }).collect_view()}
+                    <label class="mode upto">
+                        <input type="radio" name=format!("{tree_id}-mode") prop:checked=move || matches!(mode.get(), Mode::UpTo(_))
+                            on:change=move |_| mode.set(Mode::UpTo(layer_count.get_untracked().saturating_sub(1)))/>
+                        "Merged up to "
+                        <select data-upto aria-label="Merged up to layer"
+                            prop:value=move || match mode.get() { Mode::UpTo(n) => n.to_string(), _ => String::new() }
+                            on:change=move |ev| if let Ok(n) = event_target_value(&ev).parse() { mode.set(Mode::UpTo(n)) }>
+                            <option value="">"…"</option>
+                            {move || (0..layer_count.get()).map(|n| view! { <option value=n.to_string()>{format!("layer {}", n + 1)}</option> }).collect_view()}
+                        </select>
+                    </label>
                 </fieldset>
                 <label class="search">
                     <span class="visually-hidden">"Filter paths"</span>
@@ -217,7 +239,7 @@ pub fn Explorer(
                                     </button>
                                     <span class="layer-chip" aria-label=format!("layer {}", r.layer.map(|l| l + 1).unwrap_or(0))>{layer_text}</span>
                                     <span class=format!("letter {change_class}")>{r.change.map(|c| c.to_string()).unwrap_or_default()}</span>
-                                    <span class="num">{if r.kind == "file" { docker_format::human_size(r.size) } else { String::new() }}</span>
+                                    {if r.is_dir { view! { <span class="num dir-total" data-total=r.total.to_string() title="the files under it in this view">{docker_format::human_size(r.total)}</span> }.into_any() } else { view! { <span class="num">{if r.kind == "file" { docker_format::human_size(r.size) } else { String::new() }}</span> }.into_any() }}
                                     {(r.shadows > 0 && !r.removed).then(|| view! { <span class="hides" title="lower versions it hides">{format!("hides {}", r.shadows)}</span> })}
                                     {view.with_untracked(|v| v.markers_on(&r.path)).into_iter().map(|(l, kind)| {
                                         let (text, title) = if kind == "opaque" {
@@ -337,32 +359,23 @@ fn Efficiency(view: Signal<View>) -> impl IntoView {
 /// `/ui/images/<id>/files`: the union explorer of one image.
 #[component]
 pub fn ImageFilesPage(id: String) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let state = RwSignal::new(Load::<View>::Loading);
-    let id2 = id.clone();
-    let load = move || {
-        let id = id2.clone();
-        spawn_local(async move {
-            let res: Result<TreeDto, String> = net::get_json(
-                "cannot read the image's files",
-                &format!("/api/images/{}/tree", enc(&id)),
-            )
-            .await;
-            state.set(match res {
-                Ok(t) => Load::Ready(View::from_dto(&t)),
-                Err(e) => Load::Failed(e),
-            });
-        });
-    };
-    load();
-    let _ = ctx;
-    let view_sig = Signal::derive(move || match state.get() {
-        Load::Ready(v) => v,
+    let tree = LocalResource::new({
+        let id = id.clone();
+        move || {
+            let url = format!("/api/images/{}/tree", enc(&id));
+            async move {
+                net::get_json::<TreeDto>("cannot read the image's files", &url)
+                    .await
+                    .map(|t| View::from_dto(&t))
+            }
+        }
+    });
+    let view_sig = Signal::derive(move || match tree.get() {
+        Some(Ok(v)) => v,
         _ => View::default(),
     });
     let back = Route::Image(id.clone()).href();
-    let loaded = RwSignal::new(None::<Loaded>);
-    let content = content_loader(format!("/api/images/{}/files", enc(&id)), loaded);
+    let (content, loaded) = content_loader(format!("/api/images/{}/files", enc(&id)));
     view! {
         <section class="page" aria-labelledby="files-title">
             <nav class="crumbs" aria-label="Breadcrumb">
@@ -372,11 +385,17 @@ pub fn ImageFilesPage(id: String) -> impl IntoView {
             </nav>
             <h1 id="files-title">"Union explorer"</h1>
             <p class="help">"Each path is coloured by the layer that provides it. Read top-down, the first layer that has a path wins; a whiteout hides the path below it; an opaque directory hides everything below it."</p>
-            {move || match state.get() {
-                Load::Loading => view! { <Loading what="Reading the layers…"/> }.into_any(),
-                Load::Failed(e) => view! { <ErrorBox message=e retry=Callback::new({ let l = load.clone(); move |_| l() })/> }.into_any(),
-                Load::Ready(_) => view! { <Explorer view=view_sig content=content loaded=loaded/> }.into_any(),
-            }}
+            <Suspense fallback=|| view! { <Loading what="Reading the layers…"/> }>
+            {move || Suspend::new(async move {
+                match tree.await {
+                    Err(e) => view! { <ErrorBox message=e retry=Callback::new(move |_| tree.refetch())/> }.into_any(),
+                    Ok(_) => {
+                        let start = Mode::from_query(&window().location().search().unwrap_or_default());
+                        view! { <Explorer view=view_sig content=content loaded=loaded start=start.unwrap_or(Mode::Merged)/> }.into_any()
+                    }
+                }
+            })}
+            </Suspense>
         </section>
     }
 }

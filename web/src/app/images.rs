@@ -2,40 +2,37 @@
 //! tag, remove and prune dialogs with exact previews, and the totals line.
 
 use super::net::{self, enc};
+use super::registry::{LoadDialog, LoginDialog, SearchDialog};
 use super::widgets::{ErrorBox, Loading, Modal, Pager, PlanBody};
 use super::{Ctx, Link, Load};
+use crate::error::ApiError;
 use crate::model::{self, Column, ImageRow, Paging, Query, Status};
 use crate::plan::{self, Scope};
 use crate::pull::Pull;
 use crate::route::Route;
 use crate::wire::{decode, BulkPlanDto, ImageSummaryDto, PlanDto};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use std::collections::BTreeSet;
 
-/// The dialog open on the page, if any.
+/// The registry and archive dialog open on the page, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operator {
+    Login,
+    Search,
+    Load,
+}
+
+/// The dialog open on the page, if any; each reads its own plan when it opens.
 #[derive(Clone, Debug, PartialEq)]
 enum Dialog {
-    Remove {
-        name: String,
-        forced: bool,
-        plan: Load<PlanDto>,
-    },
-    Prune {
-        scope: Scope,
-        plan: Load<PlanDto>,
-    },
-    Tag {
-        source: String,
-    },
-    Bulk {
-        names: Vec<String>,
-        plan: Load<BulkPlanDto>,
-    },
+    Remove { name: String, forced: bool },
+    Prune { scope: Scope },
+    Tag { source: String },
+    Bulk { names: Vec<String> },
 }
 
 /// Fetches an rmi plan.
-pub async fn rmi_plan(name: &str, force: bool) -> Result<PlanDto, String> {
+pub async fn rmi_plan(name: &str, force: bool) -> Result<PlanDto, ApiError> {
     net::get_json(
         &format!("cannot plan removing {name}"),
         &format!("/api/images/{}/rmi-plan?force={}", enc(name), force as u8),
@@ -87,6 +84,8 @@ pub fn ImagesPage() -> impl IntoView {
     let query = RwSignal::new(Query::default());
     let selected = RwSignal::new(BTreeSet::<String>::new());
     let dialog = RwSignal::new(None::<Dialog>);
+    let operator = RwSignal::new(None::<Operator>);
+    let pull_input = RwSignal::new(String::new());
 
     let rows = Memo::new(move |_| {
         ctx.images.with(|l| match l {
@@ -127,77 +126,16 @@ pub fn ImagesPage() -> impl IntoView {
 
     let open_remove = move |name: String| {
         dialog.set(Some(Dialog::Remove {
-            name: name.clone(),
+            name,
             forced: false,
-            plan: Load::Loading,
-        }));
-        spawn_local(async move {
-            let plan = rmi_plan(&name, false).await;
-            dialog.update(|d| {
-                if let Some(Dialog::Remove {
-                    plan: p, name: n, ..
-                }) = d
-                {
-                    if *n == name {
-                        *p = match plan {
-                            Ok(v) => Load::Ready(v),
-                            Err(e) => Load::Failed(e),
-                        };
-                    }
-                }
-            });
-        });
+        }))
     };
-    let open_prune = move |scope: Scope| {
-        dialog.set(Some(Dialog::Prune {
-            scope,
-            plan: Load::Loading,
-        }));
-        spawn_local(async move {
-            let plan: Result<PlanDto, String> = net::get_json(
-                "cannot plan the prune",
-                &format!("/api/prune-plan?all={}", scope.all() as u8),
-            )
-            .await;
-            dialog.update(|d| {
-                if let Some(Dialog::Prune { plan: p, scope: s }) = d {
-                    if *s == scope {
-                        *p = match plan {
-                            Ok(v) => Load::Ready(v),
-                            Err(e) => Load::Failed(e),
-                        };
-                    }
-                }
-            });
-        });
-    };
+    let open_prune = move |scope: Scope| dialog.set(Some(Dialog::Prune { scope }));
     let open_bulk = move |_| {
         let names: Vec<String> = selected.get_untracked().into_iter().collect();
-        if names.is_empty() {
-            return;
+        if !names.is_empty() {
+            dialog.set(Some(Dialog::Bulk { names }));
         }
-        dialog.set(Some(Dialog::Bulk {
-            names: names.clone(),
-            plan: Load::Loading,
-        }));
-        spawn_local(async move {
-            let query: Vec<String> = names.iter().map(|n| format!("name={}", enc(n))).collect();
-            let plan = net::get_json::<BulkPlanDto>(
-                "cannot plan removing the selected rows",
-                &format!("/api/rmi-plan?{}", query.join("&")),
-            )
-            .await;
-            dialog.update(|d| {
-                if let Some(Dialog::Bulk { names: n, plan: p }) = d {
-                    if *n == names {
-                        *p = match plan {
-                            Ok(v) => Load::Ready(v),
-                            Err(e) => Load::Failed(e),
-                        };
-                    }
-                }
-            });
-        });
     };
 
     // the page's state, so a refresh that changes the list does not rebuild the table
@@ -221,10 +159,13 @@ pub fn ImagesPage() -> impl IntoView {
             <div class="heading">
                 <h1 id="images-title">"Images"</h1>
                 <div class="actions">
-                    <button type="button" on:click=move |_| open_prune(Scope::Dangling)>"Prune…"</button>
+                    <button type="button" data-action="prune" on:click=move |_| open_prune(Scope::Dangling)>"Prune…"</button>
+                    <button type="button" data-action="load" on:click=move |_| operator.set(Some(Operator::Load))>"Load…"</button>
+                    <button type="button" data-action="search" on:click=move |_| operator.set(Some(Operator::Search))>"Search a registry…"</button>
+                    <button type="button" data-action="login" on:click=move |_| operator.set(Some(Operator::Login))>"Log in…"</button>
                 </div>
             </div>
-            <PullBox/>
+            <PullBox input=pull_input/>
             <div class="toolbar" role="toolbar" aria-label="Filter images">
                 <div class="chips" role="radiogroup" aria-label="Status">
                     {Status::ALL.into_iter().enumerate().map(|(i, s)| view! {
@@ -247,6 +188,10 @@ pub fn ImagesPage() -> impl IntoView {
                         <button type="button" class="danger" on:click=open_bulk>
                             {move || format!("Remove {} selected…", selected.with(|s| s.len()))}
                         </button>
+                        <a class="button" data-action="save-selected" download="images.tar"
+                            href=move || format!("/images/get?{}", selected.with(|s| s.iter().map(|n| format!("names={}", enc(n))).collect::<Vec<_>>().join("&")))>
+                            {move || format!("Save {} selected", selected.with(|s| s.len()))}
+                        </a>
                         <button type="button" class="ghost" on:click=move |_| selected.set(BTreeSet::new())>"Clear selection"</button>
                     </div>
                 </Show>
@@ -282,6 +227,19 @@ pub fn ImagesPage() -> impl IntoView {
                 })
             }}</p>
             {move || dialog.get().map(|d| view! { <DialogView dialog=d state=dialog open_prune=Callback::new(open_prune)/> })}
+            {move || operator.get().map(|o| {
+                let close = Callback::new(move |_| operator.set(None));
+                match o {
+                    Operator::Login => view! { <LoginDialog on_close=close/> }.into_any(),
+                    Operator::Load => view! { <LoadDialog on_close=close/> }.into_any(),
+                    Operator::Search => view! {
+                        <SearchDialog on_close=close on_pick=Callback::new(move |name: String| {
+                            pull_input.set(name);
+                            operator.set(None);
+                        })/>
+                    }.into_any(),
+                }
+            })}
         </section>
     }
 }
@@ -296,7 +254,8 @@ fn ImagesTable(
 ) -> impl IntoView {
     let header = move |c: Column| {
         view! {
-            <th scope="col" class:num=c.numeric() aria-sort=move || query.with(|q| q.aria_sort(c))>
+            <th scope="col" class:num=c.numeric() aria-sort=move || query.with(|q| q.aria_sort(c))
+                title=match c { Column::Shared => Some(plan::SHARED_HELP), Column::Unique => Some(plan::UNIQUE_HELP), _ => None }>
                 <button type="button" class="sort" on:click=move |_| query.update(|q| q.click(c))>
                     {c.header()}
                     <span class="arrow" aria-hidden="true">{move || match query.with(|q| q.aria_sort(c)) {
@@ -415,28 +374,17 @@ fn row_view(
 
 /// The pull box: `name[:tag]`, Enter submits, one progress bar per layer below.
 #[component]
-fn PullBox() -> impl IntoView {
+fn PullBox(
+    /// The reference typed (a search result can fill it in).
+    input: RwSignal<String>,
+) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let input = RwSignal::new(String::new());
     let state = RwSignal::new(None::<Pull>);
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        let (image, tag) = match model::pull_params(&input.get_untracked()) {
-            Ok(p) => p,
-            Err(e) => {
-                error.set(Some(e));
-                return;
-            }
-        };
-        error.set(None);
-        busy.set(true);
-        state.set(Some(Pull::new()));
-        spawn_local(async move {
+    // the pull streams its progress into `state` while it runs
+    let pull = Action::new_local(move |(image, tag): &(String, String)| {
+        let (image, tag) = (image.clone(), tag.clone());
+        async move {
             let url = format!("/images/create?fromImage={}&tag={}", enc(&image), enc(&tag));
             let res = net::post_stream(&format!("cannot pull {image}:{tag}"), &url, |chunk| {
                 state.update(|p| {
@@ -451,11 +399,10 @@ fn PullBox() -> impl IntoView {
                     p.finish()
                 }
             });
-            busy.set(false);
             match res {
                 Err(e) => {
                     state.set(None);
-                    error.set(Some(e));
+                    error.set(Some(e.to_string()));
                 }
                 Ok(()) => {
                     let ok = state.with_untracked(|p| p.as_ref().is_some_and(Pull::succeeded));
@@ -467,7 +414,22 @@ fn PullBox() -> impl IntoView {
                     ctx.refresh_soon();
                 }
             }
-        });
+        }
+    });
+    let busy = pull.pending();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        match model::pull_params(&input.get_untracked()) {
+            Ok(p) => {
+                error.set(None);
+                state.set(Some(Pull::new()));
+                pull.dispatch(p);
+            }
+            Err(e) => error.set(Some(e)),
+        }
     };
     view! {
         <form class="pull" on:submit=submit aria-label="Pull an image">
@@ -506,6 +468,15 @@ fn PullBox() -> impl IntoView {
     }
 }
 
+/// Reads a plan into a [`Load`] for a dialog.
+fn loaded<T: Clone + 'static>(r: LocalResource<Result<T, ApiError>>) -> Load<T> {
+    match r.get() {
+        None => Load::Loading,
+        Some(Ok(v)) => Load::Ready(v),
+        Some(Err(e)) => Load::Failed(e),
+    }
+}
+
 #[component]
 fn DialogView(
     dialog: Dialog,
@@ -518,91 +489,89 @@ fn DialogView(
         Load::Ready(v) => v.clone(),
         _ => Vec::new(),
     });
-    let busy = RwSignal::new(false);
     match dialog {
-        Dialog::Remove { name, forced, plan } => {
-            let title = format!("Remove {name}");
-            let body = match &plan {
+        Dialog::Remove { name, forced } => {
+            let title = format!("Remove {}", plan::shown_name(&name, &images));
+            let plan_name = name.clone();
+            let planned = LocalResource::new(move || {
+                let name = plan_name.clone();
+                async move { rmi_plan(&name, forced).await }
+            });
+            let plan = move || loaded(planned);
+            let body_name = name.clone();
+            let body = move || match plan() {
                 Load::Loading => {
                     view! { <Loading what="Working out what would be removed…"/> }.into_any()
                 }
-                Load::Failed(e) => view! { <ErrorBox message=e.clone()/> }.into_any(),
+                Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
                 Load::Ready(p) => {
-                    view! { <PlanBody text=plan::rmi_text(&name, p, &images, forced)/> }.into_any()
+                    view! { <PlanBody text=plan::rmi_text(&body_name, &p, &images, forced)/> }
+                        .into_any()
                 }
             };
-            let ready = runnable_preview(&plan);
-            let can_run = ready.is_some();
-            let blocked = matches!(&plan, Load::Ready(p) if p.conflict.is_some());
-            let n1 = name.clone();
-            let n2 = name.clone();
-            let run = move |_| {
-                let Some(preview) = ready.clone() else { return };
-                let name = n1.clone();
-                busy.set(true);
-                spawn_local(async move {
+            let blocked = move || matches!(plan(), Load::Ready(p) if p.conflict.is_some());
+            let remove = Action::new_local(move |(name, preview): &(String, PlanDto)| {
+                let (name, preview) = (name.clone(), preview.clone());
+                async move {
                     remove_and_report(ctx, name, forced, preview).await;
                     state.set(None);
-                });
+                }
+            });
+            let n1 = name.clone();
+            let run = move |_| {
+                if let Some(preview) = runnable_preview(&plan()) {
+                    remove.dispatch((n1.clone(), preview));
+                }
             };
             let force_preview = move |_| {
-                let name = n2.clone();
                 state.set(Some(Dialog::Remove {
                     name: name.clone(),
                     forced: true,
-                    plan: Load::Loading,
-                }));
-                spawn_local(async move {
-                    let plan = rmi_plan(&name, true).await;
-                    state.update(|d| {
-                        if let Some(Dialog::Remove { plan: p, .. }) = d {
-                            *p = match plan {
-                                Ok(v) => Load::Ready(v),
-                                Err(e) => Load::Failed(e),
-                            };
-                        }
-                    });
-                });
+                }))
             };
             view! {
                 <Modal title=title on_close=close>
                     <div class="dialog-body" data-dialog="remove">{body}</div>
                     <div class="dialog-actions">
                         <button type="button" on:click=move |_| close.run(()) autofocus>"Cancel"</button>
-                        {(blocked && !forced).then(|| view! {
-                            <button type="button" class="warn" on:click=force_preview
+                        <Show when=move || blocked() && !forced>
+                            <button type="button" class="warn" on:click=force_preview.clone()
                                 title="Force untags across repositories and deletes images stopped containers use">
                                 "Preview with force…"
                             </button>
-                        })}
-                        <button type="button" class="danger" disabled=move || !can_run || busy.get() on:click=run>
+                        </Show>
+                        <button type="button" class="danger" disabled=move || runnable_preview(&plan()).is_none() || remove.pending().get() on:click=run>
                             {if forced { "Force remove" } else { "Remove" }}
                         </button>
                     </div>
                 </Modal>
             }.into_any()
         }
-        Dialog::Prune { scope, plan } => {
-            let body = match &plan {
+        Dialog::Prune { scope } => {
+            let planned = LocalResource::new(move || async move {
+                net::get_json::<PlanDto>(
+                    "cannot plan the prune",
+                    &format!("/api/prune-plan?all={}", scope.all() as u8),
+                )
+                .await
+            });
+            let plan = move || loaded(planned);
+            let body = move || match plan() {
                 Load::Loading => {
                     view! { <Loading what="Working out what would be pruned…"/> }.into_any()
                 }
-                Load::Failed(e) => view! { <ErrorBox message=e.clone()/> }.into_any(),
+                Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
                 Load::Ready(p) => {
-                    view! { <PlanBody text=plan::prune_text(scope, p, &images)/> }.into_any()
+                    view! { <PlanBody text=plan::prune_text(scope, &p, &images)/> }.into_any()
                 }
             };
-            let ready = match &plan {
-                Load::Ready(p) if !(p.untag.is_empty() && p.delete_images.is_empty()) => {
-                    Some(p.clone())
-                }
+            let ready = move || match plan() {
+                Load::Ready(p) if !(p.untag.is_empty() && p.delete_images.is_empty()) => Some(p),
                 _ => None,
             };
-            let can_run = ready.is_some();
-            let run = move |_| {
-                let Some(preview) = ready.clone() else { return };
-                busy.set(true);
-                spawn_local(async move {
+            let prune = Action::new_local(move |preview: &PlanDto| {
+                let preview = preview.clone();
+                async move {
                     let res = net::send(
                         "cannot prune",
                         "POST",
@@ -619,7 +588,12 @@ fn DialogView(
                     }
                     state.set(None);
                     ctx.refresh_soon();
-                });
+                }
+            });
+            let run = move |_| {
+                if let Some(preview) = ready() {
+                    prune.dispatch(preview);
+                }
             };
             view! {
                 <Modal title="Prune images" on_close=close>
@@ -636,25 +610,28 @@ fn DialogView(
                     <div class="dialog-body" data-dialog="prune">{body}</div>
                     <div class="dialog-actions">
                         <button type="button" on:click=move |_| close.run(()) autofocus>"Cancel"</button>
-                        <button type="button" class="danger" disabled=move || !can_run || busy.get() on:click=run>{scope.button()}</button>
+                        <button type="button" class="danger" disabled=move || ready().is_none() || prune.pending().get() on:click=run>{scope.button()}</button>
                     </div>
                 </Modal>
             }.into_any()
         }
         Dialog::Tag { source } => view! { <TagDialog source=source on_close=close/> }.into_any(),
-        Dialog::Bulk { names, plan } => {
-            let ready = match &plan {
-                Load::Ready(p) => Some(p.clone()),
-                _ => None,
-            };
-            let can_run = ready.as_ref().is_some_and(|p| plan::runnable(&p.total));
-            let run_plan = ready.clone();
-            let run = move |_| {
-                let Some(plan) = run_plan.clone() else {
-                    return;
-                };
-                busy.set(true);
-                spawn_local(async move {
+        Dialog::Bulk { names } => {
+            let count = names.len();
+            let planned = LocalResource::new(move || {
+                let query: Vec<String> = names.iter().map(|n| format!("name={}", enc(n))).collect();
+                async move {
+                    net::get_json::<BulkPlanDto>(
+                        "cannot plan removing the selected rows",
+                        &format!("/api/rmi-plan?{}", query.join("&")),
+                    )
+                    .await
+                }
+            });
+            let plan = move || loaded(planned);
+            let remove = Action::new_local(move |plan: &BulkPlanDto| {
+                let plan = plan.clone();
+                async move {
                     let mut warnings = Vec::new();
                     let mut done = 0;
                     // in the planned order: each preview assumes the ones before it went
@@ -677,21 +654,26 @@ fn DialogView(
                     }
                     state.set(None);
                     ctx.refresh_soon();
-                });
+                }
+            });
+            let can_run = move || matches!(plan(), Load::Ready(p) if plan::runnable(&p.total));
+            let run = move |_| {
+                if let Load::Ready(p) = plan() {
+                    remove.dispatch(p);
+                }
             };
-            let count = names.len();
             view! {
                 <Modal title="Remove the selected rows" on_close=close>
                     <div class="dialog-body" data-dialog="bulk">
-                        {match plan {
+                        {move || match plan() {
                             Load::Loading => view! { <Loading what=format!("Working out what removing {count} rows would do…")/> }.into_any(),
                             Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
                             Load::Ready(p) => view! {
                                 <p class="plan-headline" data-bytes-freed=p.total.bytes_freed.to_string()>{plan::bulk_headline(&p)}</p>
                                 <p class="help">"The rows go in this order. Each row's part counts what the rows above it already removed, so a layer several selected images share is counted once: it is freed with the last of them."</p>
-                                {p.items.into_iter().map(|item| { let open = item.plan.conflict.is_some(); view! {
+                                {p.items.iter().zip(plan::bulk_rows(&p, &images)).map(|(item, (shown, bytes))| { let open = item.plan.conflict.is_some(); let item = item.clone(); view! {
                                     <details open=open>
-                                        <summary><code>{item.name.clone()}</code>{(item.plan.bytes_freed > 0).then(|| format!(" — frees {}", docker_format::human_size(item.plan.bytes_freed)))}</summary>
+                                        <summary><code>{shown}</code>{(bytes > 0).then(|| format!(" — frees {}", docker_format::human_size(bytes)))}</summary>
                                         <PlanBody text=plan::rmi_text(&item.name, &item.plan, &images, false)/>
                                     </details>
                                 }}).collect_view()}
@@ -700,7 +682,7 @@ fn DialogView(
                     </div>
                     <div class="dialog-actions">
                         <button type="button" on:click=move |_| close.run(()) autofocus>"Cancel"</button>
-                        <button type="button" class="danger" disabled=move || !can_run || busy.get() on:click=run>"Remove"</button>
+                        <button type="button" class="danger" disabled=move || !can_run() || remove.pending().get() on:click=run>"Remove"</button>
                     </div>
                 </Modal>
             }.into_any()
@@ -714,20 +696,10 @@ pub fn TagDialog(source: String, on_close: Callback<()>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let target = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     let src = source.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let t = match model::check_tag_target(&target.get_untracked()) {
-            Ok(t) => t,
-            Err(e) => {
-                error.set(Some(e));
-                return;
-            }
-        };
-        let src = src.clone();
-        busy.set(true);
-        spawn_local(async move {
+    let tag = Action::new_local(move |t: &String| {
+        let (src, t) = (src.clone(), t.clone());
+        async move {
             let res = net::send(
                 &format!("cannot tag {src} as {t}"),
                 "POST",
@@ -735,7 +707,6 @@ pub fn TagDialog(source: String, on_close: Callback<()>) -> impl IntoView {
                 net::body(&crate::wire::TagRequest { target: t.clone() }),
             )
             .await;
-            busy.set(false);
             match res {
                 Ok(body) => {
                     let moved = serde_json::from_str::<serde_json::Value>(&body)
@@ -755,9 +726,18 @@ pub fn TagDialog(source: String, on_close: Callback<()>) -> impl IntoView {
                     on_close.run(());
                     ctx.refresh_soon();
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.to_string())),
             }
-        });
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match model::check_tag_target(&target.get_untracked()) {
+            Ok(t) => {
+                tag.dispatch(t);
+            }
+            Err(e) => error.set(Some(e)),
+        }
     };
     view! {
         <Modal title=format!("Tag {source}") on_close=on_close>
@@ -771,7 +751,7 @@ pub fn TagDialog(source: String, on_close: Callback<()>) -> impl IntoView {
                 {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
                 <div class="dialog-actions">
                     <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                    <button type="submit" class="primary" disabled=move || busy.get()>"Tag"</button>
+                    <button type="submit" class="primary" disabled=move || tag.pending().get()>"Tag"</button>
                 </div>
             </form>
         </Modal>

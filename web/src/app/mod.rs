@@ -2,16 +2,19 @@
 //! event stream. Pages live in their own modules and stay thin: what they show is computed by
 //! the native-tested modules (`model`, `plan`, `stack`, `tree`, `sharing`, `sandbox`, `pull`).
 
+mod build;
 mod containers;
 mod explorer;
 mod image;
 mod images;
 mod net;
+mod registry;
 mod sandbox;
 mod sharing;
 mod terminal;
 mod widgets;
 
+use crate::error::ApiError;
 use crate::route::Route;
 use crate::wire::{ContainerDto, DiskUsageDto, EventDto, ImageSummaryDto};
 use leptos::prelude::*;
@@ -27,8 +30,8 @@ pub enum Load<T> {
     Loading,
     /// The answer.
     Ready(T),
-    /// The request failed: the message says what to do.
-    Failed(String),
+    /// The request failed: its kind, and a message that says what to do.
+    Failed(ApiError),
 }
 
 /// A message in the corner.
@@ -89,6 +92,9 @@ impl Ctx {
                 ctx.revision.update(|r| *r += 1);
             }
         };
+        // The three lists are the app's store, which every page (some not in this module's
+        // hands) reads as signals; the event stream refreshes them after each burst, so each
+        // refresh is a task that sets them, and `revision` tells the pages once all arrived.
         let p = pending.clone();
         spawn_local(async move {
             let images =
@@ -333,6 +339,7 @@ pub fn App() -> impl IntoView {
                 {nav("images", "/ui/images", "Images")}
                 {nav("containers", "/ui/containers", "Containers")}
                 {nav("sharing", "/ui/sharing", "Sharing & disk")}
+                {nav("build", "/ui/build", "Build")}
                 {nav("sandbox", "/ui/sandbox", "Layer sandbox")}
             </nav>
             <div class="bar-end">
@@ -363,6 +370,7 @@ pub fn App() -> impl IntoView {
                 Route::Container(id) => view! { <containers::ContainerPage id=id/> }.into_any(),
                 Route::Sharing => view! { <sharing::SharingPage/> }.into_any(),
                 Route::Sandbox => view! { <sandbox::SandboxPage/> }.into_any(),
+                Route::Build => view! { <build::BuildPage/> }.into_any(),
                 Route::NotFound(p) => view! {
                     <section>
                         <h1>"Page not found"</h1>

@@ -1,7 +1,7 @@
 //! Talking to the server: JSON requests (with the CSRF header every state-changing request
 //! needs), streamed bodies read chunk by chunk (pull progress), and the event stream.
 
-use crate::model::http_error_for;
+use crate::error::ApiError;
 use crate::wire::{decode, EventDto};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -22,13 +22,11 @@ pub fn body<T: serde::Serialize>(req: &T) -> Option<serde_json::Value> {
 }
 
 /// The response when it is a 2xx; otherwise an error naming `what` and the server's message.
-async fn checked(what: &str, res: Result<Response, gloo_net::Error>) -> Result<Response, String> {
-    let res = res.map_err(|e| {
-        format!("{what}: no answer from the server ({e}); is `strata serve` running?")
-    })?;
+async fn checked(what: &str, res: Result<Response, gloo_net::Error>) -> Result<Response, ApiError> {
+    let res = res.map_err(|e| ApiError::no_answer(what, e))?;
     if !res.ok() {
         let body = res.text().await.unwrap_or_default();
-        return Err(http_error_for(
+        return Err(ApiError::http(
             what,
             res.status(),
             &res.status_text(),
@@ -38,13 +36,14 @@ async fn checked(what: &str, res: Result<Response, gloo_net::Error>) -> Result<R
     Ok(res)
 }
 
-async fn finish(what: &str, res: Result<Response, gloo_net::Error>) -> Result<String, String> {
-    let res = res.map_err(|e| {
-        format!("{what}: no answer from the server ({e}); is `strata serve` running?")
-    })?;
-    let body = res.text().await.map_err(|e| format!("{what}: {e}"))?;
+async fn finish(what: &str, res: Result<Response, gloo_net::Error>) -> Result<String, ApiError> {
+    let res = res.map_err(|e| ApiError::no_answer(what, e))?;
+    let body = res
+        .text()
+        .await
+        .map_err(|e| ApiError::other(Some(res.status()), format!("{what}: {e}")))?;
     if !res.ok() {
-        return Err(http_error_for(
+        return Err(ApiError::http(
             what,
             res.status(),
             &res.status_text(),
@@ -55,7 +54,7 @@ async fn finish(what: &str, res: Result<Response, gloo_net::Error>) -> Result<St
 }
 
 /// `GET url`, decoded as JSON.
-pub async fn get_json<T: DeserializeOwned>(what: &str, url: &str) -> Result<T, String> {
+pub async fn get_json<T: DeserializeOwned>(what: &str, url: &str) -> Result<T, ApiError> {
     let res = Request::get(url)
         .header("Accept", "application/json")
         .send()
@@ -65,15 +64,18 @@ pub async fn get_json<T: DeserializeOwned>(what: &str, url: &str) -> Result<T, S
 }
 
 /// `GET url` as text.
-pub async fn get_text(what: &str, url: &str) -> Result<String, String> {
+pub async fn get_text(what: &str, url: &str) -> Result<String, ApiError> {
     let res = Request::get(url).send().await;
     finish(what, res).await
 }
 
 /// `GET url` as bytes.
-pub async fn get_bytes(what: &str, url: &str) -> Result<Vec<u8>, String> {
+pub async fn get_bytes(what: &str, url: &str) -> Result<Vec<u8>, ApiError> {
     let res = checked(what, Request::get(url).send().await).await?;
-    res.binary().await.map_err(|e| format!("{what}: {e}"))
+    let status = res.status();
+    res.binary()
+        .await
+        .map_err(|e| ApiError::other(Some(status), format!("{what}: {e}")))
 }
 
 fn mutating(b: RequestBuilder) -> RequestBuilder {
@@ -87,7 +89,7 @@ pub async fn send(
     method: &str,
     url: &str,
     json: Option<serde_json::Value>,
-) -> Result<String, String> {
+) -> Result<String, ApiError> {
     let b = match method {
         "POST" => Request::post(url),
         "PUT" => Request::put(url),
@@ -101,7 +103,7 @@ pub async fn send(
             .body(v.to_string())
         {
             Ok(r) => r.send().await,
-            Err(e) => return Err(format!("{what}: {e}")),
+            Err(e) => return Err(ApiError::other(None, format!("{what}: {e}"))),
         },
         None => b.send().await,
     };
@@ -109,12 +111,12 @@ pub async fn send(
 }
 
 /// `PUT url` with raw bytes (a file's content).
-pub async fn put_bytes(what: &str, url: &str, bytes: Vec<u8>) -> Result<(), String> {
+pub async fn put_bytes(what: &str, url: &str, bytes: Vec<u8>) -> Result<(), ApiError> {
     let array = js_sys::Uint8Array::from(bytes.as_slice());
     let b = mutating(Request::put(url)).header("Content-Type", "application/octet-stream");
     let res = match b.body(JsValue::from(array)) {
         Ok(r) => r.send().await,
-        Err(e) => return Err(format!("{what}: {e}")),
+        Err(e) => return Err(ApiError::other(None, format!("{what}: {e}"))),
     };
     finish(what, res).await.map(|_| ())
 }
@@ -125,11 +127,34 @@ pub async fn post_stream(
     what: &str,
     url: &str,
     mut on_chunk: impl FnMut(&[u8]),
-) -> Result<(), String> {
+) -> Result<(), ApiError> {
     let res = mutating(Request::post(url))
         .header("Content-Type", "application/json")
         .send()
         .await;
+    let res = checked(what, res).await?;
+    read_chunks(what, res, |bytes| {
+        on_chunk(bytes);
+        true
+    })
+    .await
+}
+
+/// `POST url` with raw bytes (a build context tar, `content_type`) and hand each chunk of the
+/// response body to `on_chunk` as it arrives; returns once the body ended.
+pub async fn post_bytes_stream(
+    what: &str,
+    url: &str,
+    content_type: &str,
+    bytes: &[u8],
+    mut on_chunk: impl FnMut(&[u8]),
+) -> Result<(), ApiError> {
+    let array = js_sys::Uint8Array::from(bytes);
+    let b = mutating(Request::post(url)).header("Content-Type", content_type);
+    let res = match b.body(JsValue::from(array)) {
+        Ok(r) => r.send().await,
+        Err(e) => return Err(ApiError::other(None, format!("{what}: {e}"))),
+    };
     let res = checked(what, res).await?;
     read_chunks(what, res, |bytes| {
         on_chunk(bytes);
@@ -144,7 +169,7 @@ pub async fn get_stream(
     what: &str,
     url: &str,
     on_chunk: impl FnMut(&[u8]) -> bool,
-) -> Result<(), String> {
+) -> Result<(), ApiError> {
     let res = checked(what, Request::get(url).send().await).await?;
     read_chunks(what, res, on_chunk).await
 }
@@ -155,15 +180,19 @@ async fn read_chunks(
     what: &str,
     res: Response,
     mut on_chunk: impl FnMut(&[u8]) -> bool,
-) -> Result<(), String> {
+) -> Result<(), ApiError> {
+    let status = res.status();
     let Some(stream) = res.body() else {
         return Ok(());
     };
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     loop {
-        let chunk = JsFuture::from(reader.read())
-            .await
-            .map_err(|e| format!("{what}: the stream broke off ({e:?})"))?;
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| {
+            ApiError::other(
+                Some(status),
+                format!("{what}: the stream broke off ({e:?})"),
+            )
+        })?;
         let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done"))
             .ok()
             .and_then(|v| v.as_bool())

@@ -9,8 +9,21 @@ use crate::tree::View;
 use layer_diff::{Content, EntryKind};
 use leptos::prelude::*;
 
+/// The sandbox: the layer stack by hand, or a Dockerfile explained (`super::build`).
 #[component]
 pub fn SandboxPage() -> impl IntoView {
+    let dockerfile = RwSignal::new(false);
+    view! {
+        <div class="modes" role="group" aria-label="Sandbox mode">
+            <button type="button" id="sb-mode-layers" aria-pressed=move || (!dockerfile.get()).to_string() on:click=move |_| dockerfile.set(false)>"Layers"</button>
+            <button type="button" id="sb-mode-dockerfile" aria-pressed=move || dockerfile.get().to_string() on:click=move |_| dockerfile.set(true)>"Dockerfile"</button>
+        </div>
+        {move || if dockerfile.get() { view! { <super::build::DockerfileSandbox/> }.into_any() } else { view! { <LayerSandbox/> }.into_any() }}
+    }
+}
+
+#[component]
+fn LayerSandbox() -> impl IntoView {
     let sb = RwSignal::new(Sandbox::seed());
     let notes = RwSignal::new(vec![
         "layer 2: its whiteout .wh.motd hides /etc/motd of layer 1 (select /etc/motd in the tree)"

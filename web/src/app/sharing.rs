@@ -3,37 +3,31 @@
 use super::net;
 use super::widgets::{ErrorBox, Loading, Pager};
 use super::{Ctx, Link, Load};
+use crate::error::ApiError;
 use crate::model::{self, Paging};
 use crate::route::Route;
 use crate::sharing;
 use crate::wire::{ImageSummaryDto, LayerMapDto, PlanDto};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 #[component]
 pub fn SharingPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let layers = RwSignal::new(Load::<LayerMapDto>::Loading);
-    let prune_all = RwSignal::new(None::<u64>);
-    Effect::new(move |_| {
+    // what `prune -a` would free, for the disk chart; refetched when the store changes
+    let prune_plan = LocalResource::new(move || {
         ctx.revision.track();
-        spawn_local(async move {
-            let plan: Result<PlanDto, String> =
-                net::get_json("cannot plan a prune", "/api/prune-plan?all=1").await;
-            prune_all.set(plan.ok().map(|p| p.bytes_freed));
-        });
+        net::get_json::<PlanDto>("cannot plan a prune", "/api/prune-plan?all=1")
+    });
+    let prune_all = Signal::derive(move || {
+        prune_plan
+            .get()
+            .and_then(|p: Result<PlanDto, ApiError>| p.ok())
+            .map(|p| p.bytes_freed)
     });
     // every image's layers in one answer, refetched when the store changes
-    Effect::new(move |_| {
+    let layers = LocalResource::new(move || {
         ctx.revision.track();
-        spawn_local(async move {
-            let map: Result<LayerMapDto, String> =
-                net::get_json("cannot read the layers", "/api/layers").await;
-            layers.set(match map {
-                Ok(m) => Load::Ready(m),
-                Err(e) => Load::Failed(e),
-            });
-        });
+        net::get_json::<LayerMapDto>("cannot read the layers", "/api/layers")
     });
     // the matrix shows one page of images; its columns are the layers those images use
     let paging = RwSignal::new(Paging::default());
@@ -80,14 +74,15 @@ pub fn SharingPage() -> impl IntoView {
             }}
             <h2>"Which image uses which layer"</h2>
             <p class="help">"Columns are layers, most shared first; a filled cell gives the layer's position in that image's stack (1 = base). A layer is stored once however many images use it and is deleted only when its refcount reaches zero."</p>
+            <Transition fallback=|| view! { <Loading what="Reading each image's layers…"/> }>
             {move || {
                 let images: Vec<ImageSummaryDto> = ctx.images.with(|l| match l { Load::Ready(v) => v.clone(), _ => Vec::new() });
-                match layers.get() {
-                    Load::Loading => view! { <Loading what="Reading each image's layers…"/> }.into_any(),
-                    Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
-                    Load::Ready(_) if images.is_empty() => view! { <p class="empty">"No images yet: pull or import one to see how layers are shared."</p> }.into_any(),
-                    Load::Ready(map) => {
-                        let pg = page.get();
+                let pg = page.get();
+                Suspend::new(async move {
+                match layers.await {
+                    Err(e) => view! { <ErrorBox message=e/> }.into_any(),
+                    Ok(_) if images.is_empty() => view! { <p class="empty">"No images yet: pull or import one to see how layers are shared."</p> }.into_any(),
+                    Ok(map) => {
                         let m = sharing::matrix_page(&images, &map, pg.start..pg.end);
                         view! {
                             <div class="table-wrap">
@@ -128,7 +123,8 @@ pub fn SharingPage() -> impl IntoView {
                         }.into_any()
                     }
                 }
-            }}
+            })}}
+            </Transition>
         </section>
     }
 }

@@ -154,11 +154,15 @@ pub fn StackDiagram(
                     }.into_any(),
                     Item::Layer(l) => {
                         let base = l.index == 0;
-                        let title = if base {
-                            "Layer 1 · base rootfs".to_string()
-                        } else {
-                            format!("Layer {}", l.index + 1)
+                        let title = match (base, l.name.is_empty()) {
+                            (true, true) => "Layer 1 · base rootfs".to_string(),
+                            (true, false) => format!("Layer 1 · base rootfs · {}", l.name),
+                            (false, true) => format!("Layer {}", l.index + 1),
+                            (false, false) => format!("Layer {} · {}", l.index + 1, l.name),
                         };
+                        // the layer opens the explorer on itself
+                        let open = files_href.clone().map(|h| (format!("{h}?layer={}", l.index + 1), format!("Open layer {} in the explorer", l.index + 1)));
+                        let users = l.users.clone();
                         let cmd = l.step.as_ref().map(|s| {
                             if s.command.trim().is_empty() {
                                 if s.comment.is_empty() { "(no command recorded)".to_string() } else { s.comment.clone() }
@@ -171,11 +175,17 @@ pub fn StackDiagram(
                         view! {
                             <li class=format!("stack-box image-layer c{}", l.index % 8) class:highlight=highlight == Some(l.index) data-layer=l.index.to_string()>
                                 <div class="box-head">
-                                    <strong>{title}</strong>
+                                    <strong class="layer-title">{title}</strong>
                                     <code class="digest" title=l.diff_id.clone()>{l.short_id.clone()}</code>
                                     <span class="num">{l.size_text.clone()}</span>
                                     <span class="refcount" class:shared=shared>{l.refcount_text.clone()}</span>
                                 </div>
+                                {(!users.is_empty()).then(|| view! {
+                                    <p class="box-users">"Also in: "
+                                        {users.into_iter().map(|u| view! { <Link href=crate::route::Route::Image(u.id.clone()).href() class="user">{u.name}</Link>" " }).collect_view()}
+                                    </p>
+                                })}
+                                {open.map(|(h, label)| view! { <Link href=h class="open-layer" label=label>"Files of this layer"</Link> })}
                                 <p class="box-note">
                                     {match cmd {
                                         Some(c) => view! { <code class="cmd">{c}</code> }.into_any(),

@@ -5,6 +5,9 @@
 
 use crate::containers::random_hex;
 use crate::{Engine, EngineError, Result};
+use layer_apply::{Observed, ObservedKind};
+use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
@@ -21,6 +24,79 @@ pub struct BuildContext {
     pub(crate) bare_dockerfile: Option<String>,
     /// The context's size in bytes as received (`Sending build context to Docker daemon`).
     pub size: u64,
+    /// The sha256 of each regular file's content, by its path relative to the root (bytes),
+    /// computed while a streamed context was staged, so a `COPY`'s cache key does not read
+    /// the files again. Only kept for an archive where each path is written once and no
+    /// entry is a link (then every path names exactly the bytes hashed); else empty.
+    digests: HashMap<Vec<u8>, FileDigest>,
+}
+
+/// A staged file's size and content hash.
+#[derive(Debug, Clone)]
+struct FileDigest {
+    size: u64,
+    sha256: [u8; 32],
+}
+
+/// Hashes the files of a context archive while `layer-apply` stages it.
+#[derive(Default)]
+struct Hashing {
+    digests: HashMap<Vec<u8>, FileDigest>,
+    /// The file whose content is streaming.
+    current: Option<(Vec<u8>, Sha256, u64)>,
+    /// Paths of every entry seen.
+    seen: std::collections::HashSet<Vec<u8>>,
+    /// A link or a path written twice: the digests are dropped.
+    unusable: bool,
+}
+
+impl Hashing {
+    fn observe(&mut self, o: Observed<'_>) {
+        if self.unusable {
+            return;
+        }
+        match o {
+            Observed::Data(b) => {
+                if let Some((_, h, n)) = &mut self.current {
+                    h.update(b);
+                    *n += b.len() as u64;
+                }
+            }
+            Observed::Entry { path, kind } => {
+                self.end_file();
+                if kind == ObservedKind::Indirect || !self.seen.insert(path.to_vec()) {
+                    self.unusable = true;
+                    self.digests.clear();
+                    self.seen.clear();
+                    return;
+                }
+                if kind == ObservedKind::File {
+                    self.current = Some((path.to_vec(), Sha256::new(), 0));
+                }
+            }
+        }
+    }
+
+    fn end_file(&mut self) {
+        if let Some((path, h, size)) = self.current.take() {
+            self.digests.insert(
+                path,
+                FileDigest {
+                    size,
+                    sha256: h.finalize().into(),
+                },
+            );
+        }
+    }
+
+    fn finish(mut self) -> HashMap<Vec<u8>, FileDigest> {
+        self.end_file();
+        if self.unusable {
+            HashMap::new()
+        } else {
+            self.digests
+        }
+    }
 }
 
 impl Drop for BuildContext {
@@ -47,8 +123,13 @@ pub(crate) struct SourceEntry {
 /// The kind of a [`SourceEntry`].
 #[derive(Debug, Clone)]
 pub(crate) enum SourceKind {
-    /// A regular file at this host path (inside a context or a layer directory).
-    File { host: PathBuf, size: u64 },
+    /// A regular file at this host path (inside a context or a layer directory), with the
+    /// sha256 of its content when it is already known (hashed while the context was staged).
+    File {
+        host: PathBuf,
+        size: u64,
+        sha256: Option<[u8; 32]>,
+    },
     /// A directory.
     Dir,
     /// A symbolic link, copied as such.
@@ -244,6 +325,7 @@ impl BuildContext {
             staged: false,
             bare_dockerfile: None,
             size: 0,
+            digests: HashMap::new(),
         })
     }
 
@@ -266,7 +348,10 @@ impl BuildContext {
             staged: true,
             bare_dockerfile: None,
             size: 0,
+            digests: HashMap::new(),
         };
+        let mut hashing = Hashing::default();
+        let mut observe = |o: Observed<'_>| hashing.observe(o);
         let opts = layer_apply::ApplyOptions {
             mode: layer_apply::Mode::Unpack,
             ..Default::default()
@@ -281,9 +366,9 @@ impl BuildContext {
                     "the build context is compressed but holds no tar archive",
                 ));
             }
-            layer_apply::apply(&dir, CompleteTar::new(&mut gz), &opts)
+            layer_apply::apply_observed(&dir, CompleteTar::new(&mut gz), &opts, &mut observe)
         } else if is_tar_header(head) || head.iter().all(|b| *b == 0) && !head.is_empty() {
-            layer_apply::apply(&dir, CompleteTar::new(&mut r), &opts)
+            layer_apply::apply_observed(&dir, CompleteTar::new(&mut r), &opts, &mut observe)
         } else {
             let mut text = Vec::new();
             (&mut r)
@@ -297,6 +382,7 @@ impl BuildContext {
             return Ok(ctx);
         };
         applied.map_err(|e| EngineError::invalid(format!("invalid build context: {e}")))?;
+        ctx.digests = hashing.finish();
         // whatever follows the archive's end is read, so the sender is never cut off
         let _ = std::io::copy(&mut r, &mut std::io::sink());
         ctx.size = r.get_ref().n;
@@ -382,6 +468,18 @@ impl BuildContext {
         }
         let mut out = Vec::new();
         entries_of(&host, &rel, "", ignored, &mut out)?;
+        if !self.digests.is_empty() {
+            for e in &mut out {
+                if let SourceKind::File { host, size, sha256 } = &mut e.kind {
+                    *sha256 = host
+                        .strip_prefix(&self.root)
+                        .ok()
+                        .and_then(|rel| self.digests.get(rel.as_os_str().as_bytes()))
+                        .filter(|d| d.size == *size)
+                        .map(|d| d.sha256);
+                }
+            }
+        }
         Ok(Some(out))
     }
 }
@@ -442,6 +540,7 @@ fn entries_of(
         SourceKind::File {
             host: host.to_path_buf(),
             size: md.len(),
+            sha256: None,
         }
     } else {
         // sockets, devices and FIFOs of a context are left out, as Docker's archiver does
@@ -619,6 +718,50 @@ mod tests {
         whole.resize(2048, 0);
         whole.extend([0u8; 1024]);
         assert_eq!(completed(&whole).unwrap().len(), whole.len() + 1024);
+    }
+
+    fn padded(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut v = entry(name, data);
+        v.resize(v.len().div_ceil(512) * 512, 0);
+        v
+    }
+
+    fn staged(t: &[u8]) -> BuildContext {
+        let root = tempfile::tempdir().unwrap();
+        let engine = Engine::open(root.path()).unwrap();
+        let ctx = BuildContext::from_stream(&engine, t).unwrap();
+        std::mem::forget(root); // the context directory lives in it
+        ctx
+    }
+
+    #[test]
+    fn a_streamed_context_is_hashed_while_staged_unless_a_path_is_written_twice_or_linked() {
+        use sha2::Digest as _;
+        let mut t = padded("Dockerfile", b"FROM x\n");
+        t.extend(padded("data/a", b"alpha"));
+        let mut plain = t.clone();
+        plain.extend([0u8; 1024]);
+        let ctx = staged(&plain);
+        let none = |_: &str| false;
+        let src = ctx.source("data/a", &none).unwrap().unwrap();
+        match &src[0].kind {
+            SourceKind::File { sha256, size, .. } => {
+                assert_eq!(*size, 5);
+                assert_eq!(sha256.unwrap(), <[u8; 32]>::from(Sha256::digest(b"alpha")));
+            }
+            other => panic!("{other:?}"),
+        }
+        // the same path twice: no hash is trusted, the file is read
+        let mut twice = t.clone();
+        twice.extend(padded("data/a", b"omega"));
+        twice.extend([0u8; 1024]);
+        let ctx = staged(&twice);
+        let src = ctx.source("data/a", &none).unwrap().unwrap();
+        assert!(matches!(
+            &src[0].kind,
+            SourceKind::File { sha256: None, .. }
+        ));
+        assert_eq!(fs::read(ctx.root().join("data/a")).unwrap(), b"omega");
     }
 
     #[test]

@@ -1196,7 +1196,11 @@ fn fetch_url(engine: &Engine, url: &str, keep: &mut Vec<tempfile::TempDir>) -> R
     Ok(CopyItem {
         entries: vec![SourceEntry {
             rel: String::new(),
-            kind: context::SourceKind::File { host, size },
+            kind: context::SourceKind::File {
+                host,
+                size,
+                sha256: None,
+            },
             mode: 0o600,
             mtime,
         }],

@@ -440,6 +440,14 @@ pub(crate) fn sources_hash(
                 .as_bytes(),
             );
             if kind == "file" {
+                if let SourceKind::File {
+                    sha256: Some(known),
+                    ..
+                } = &e.kind
+                {
+                    h.update(known);
+                    continue;
+                }
                 let mut f = open_source(&e.kind)?;
                 let mut fh = Sha256::new();
                 let mut buf = vec![0u8; 256 * 1024];

@@ -1,6 +1,27 @@
-//! A union view (`layer_union::Union`) as the dashboard's `TreeDto`.
+//! A layer stack's union view (`layer_union::Union`) as the dashboard's `TreeDto`, built in one
+//! place: the server answers `/api/images/{name}/tree` and `/api/containers/{id}/tree` with
+//! it, and the web app's tests read its output, so the two ends cannot drift apart.
+//!
+//! Paths are rooted (`/etc/passwd`); markers (whiteouts, opaque directories) are listed on
+//! their own path only; shadowed versions and markers cover the hidden paths too.
+//!
+//! ```
+//! let layers = layer_union::fixture::parse(
+//!     "layer 1:\n  /etc/motd \"hi\"\nlayer 2:\n  /etc/.wh.motd\n",
+//! )
+//! .unwrap();
+//! let t = union_dto::tree_dto(&layer_union::Union::build(&layers), &[]);
+//! assert_eq!(t.markers["/etc/motd"][0].kind, "whiteout");
+//! ```
+//!
+//! Deliberately absent: file contents (the server reads them on demand), presentation (the
+//! web app's `tree` module), I/O of any kind.
+#![deny(missing_docs)]
 
-use super::dto::*;
+use api_types::{
+    EfficiencyDto, InefficiencyDto, LinkDto, MarkerDto, MergedDto, ShadowedDto, TreeDto,
+    TreeLayerDto,
+};
 use layer_diff::EntryKind;
 use layer_union::Union;
 use std::collections::BTreeMap;
@@ -24,8 +45,8 @@ fn target_of(kind: &EntryKind) -> Option<String> {
     }
 }
 
-/// The union with its layer labels (bottom first) as a `TreeDto`.
-pub(crate) fn tree_dto(union: &Union, labels: &[String]) -> TreeDto {
+/// The union with its layer labels (bottom first; a missing label is empty) as a `TreeDto`.
+pub fn tree_dto(union: &Union, labels: &[String]) -> TreeDto {
     let layers = (0..union.layer_count())
         .map(|i| TreeLayerDto {
             index: i as u64,

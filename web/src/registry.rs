@@ -1,0 +1,139 @@
+//! The operator's registry actions in the dashboard: what a login sends, which login a push
+//! uses, what a load's answer says and what a registry search found.
+//!
+//! Pure. A login is checked by the server (`POST /auth`, as `docker login` does) and kept by
+//! the page, as the docker CLI keeps it in its own config: every push from the page then sends
+//! it in `X-Registry-Auth`, the server stores nothing.
+
+use serde::Deserialize;
+
+/// The `X-Registry-Auth` and `POST /auth` JSON for a login (base64 is the page's job).
+pub fn auth_json(server: &str, username: &str, password: &str) -> String {
+    serde_json::json!({
+        "username": username,
+        "password": password,
+        "serveraddress": server.trim(),
+    })
+    .to_string()
+}
+
+/// The registry host an image name lives in (`docker.io` for `busybox`), or the name's error.
+pub fn registry_of(name: &str) -> Result<String, String> {
+    image_ref::Reference::parse_normalized(name.trim())
+        .map(|r| r.domain().to_string())
+        .map_err(|e| format!("{}: {e}", name.trim()))
+}
+
+/// The host a login is for, as the user typed it (`http://127.0.0.1:5000/` → `127.0.0.1:5000`;
+/// empty or `docker.io` → `docker.io`).
+pub fn login_host(server: &str) -> String {
+    let s = server.trim();
+    let s = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(s);
+    let s = s.split('/').next().unwrap_or("");
+    if s.is_empty() || image_ref::is_docker_hub(s) {
+        "docker.io".into()
+    } else {
+        s.to_string()
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StreamLine {
+    stream: String,
+    error: String,
+}
+
+/// What `POST /images/load` answered (a JSON line per message): the images it loaded
+/// (`Loaded image: bb:1`) and the error it ended with, if any.
+pub fn load_result(body: &str) -> (Vec<String>, Option<String>) {
+    let mut loaded = Vec::new();
+    let mut error = None;
+    for line in body.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str::<StreamLine>(line) {
+            Ok(l) if !l.error.is_empty() => error = Some(l.error),
+            Ok(l) => loaded.extend(
+                l.stream
+                    .lines()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            ),
+            Err(_) => error = Some(format!("unexpected answer: {line}")),
+        }
+    }
+    (loaded, error)
+}
+
+/// One repository a registry search found.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Found {
+    /// `127.0.0.1:5000/team/bb`.
+    pub name: String,
+    /// The registry's description (`tags: 1, latest` for a registry without one).
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The repositories of a `GET /images/search` answer.
+pub fn search_results(body: &str) -> Result<Vec<Found>, String> {
+    serde_json::from_str(body).map_err(|e| format!("search: invalid response from server: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_login_names_its_host() {
+        assert_eq!(login_host("http://127.0.0.1:5000/"), "127.0.0.1:5000");
+        assert_eq!(login_host(" 127.0.0.1:5000 "), "127.0.0.1:5000");
+        assert_eq!(login_host(""), "docker.io");
+        assert_eq!(login_host("https://index.docker.io/v1/"), "docker.io");
+        let v: serde_json::Value =
+            serde_json::from_str(&auth_json(" 127.0.0.1:5000", "alice", "s3:cr\"et")).unwrap();
+        assert_eq!(v["username"], "alice");
+        assert_eq!(v["password"], "s3:cr\"et");
+        assert_eq!(v["serveraddress"], "127.0.0.1:5000");
+    }
+
+    #[test]
+    fn a_push_uses_the_login_of_its_registry() {
+        assert_eq!(
+            registry_of("127.0.0.1:5000/team/bb:1").unwrap(),
+            "127.0.0.1:5000"
+        );
+        assert_eq!(registry_of("busybox").unwrap(), "docker.io");
+        assert!(registry_of("Bad Name").is_err());
+    }
+
+    #[test]
+    fn load_answers() {
+        let (loaded, err) = load_result(
+            "{\"stream\":\"Loaded image: bb:1\\n\"}\n{\"stream\":\"Loaded image ID: sha256:ab\\n\"}\n",
+        );
+        assert_eq!(loaded, ["Loaded image: bb:1", "Loaded image ID: sha256:ab"]);
+        assert_eq!(err, None);
+        let (loaded, err) = load_result("{\"error\":\"archive/tar: invalid tar header\"}\n");
+        assert!(loaded.is_empty());
+        assert_eq!(err.as_deref(), Some("archive/tar: invalid tar header"));
+    }
+
+    #[test]
+    fn search_answers() {
+        let found =
+            search_results(r#"[{"name":"127.0.0.1:5000/team/bb","description":"tags: 1"}]"#)
+                .unwrap();
+        assert_eq!(
+            found,
+            [Found {
+                name: "127.0.0.1:5000/team/bb".into(),
+                description: "tags: 1".into()
+            }]
+        );
+        assert!(search_results("{}").is_err());
+    }
+}
