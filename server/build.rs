@@ -1,6 +1,7 @@
 //! Embeds the built dashboard (`web/dist`, made by `just web`) into the server, so that an
 //! installed or copied `strata` binary serves it from any working directory. When the dashboard
-//! is not built, nothing is embedded and the server falls back to `--web-dir`.
+//! is not built, nothing is embedded and the server falls back to `--web-dir`. A file's
+//! compressed copies (`<file>.br`, `<file>.gz`) are embedded with it, for `Content-Encoding`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,12 +22,32 @@ fn main() {
         collect(&dist, &dist, &mut files);
     }
     files.sort();
+    // a file's compressed copies (`<file>.br`, `<file>.gz`, made by `crates/precompress`
+    // after trunk's build) travel with it, not as files of their own
+    let copies: std::collections::BTreeMap<String, String> = files
+        .iter()
+        .filter(|(rel, _)| rel.ends_with(".br") || rel.ends_with(".gz"))
+        .cloned()
+        .collect();
     let mut out = String::from(
         "/// The built dashboard's files, by path relative to `web/dist`.\n\
-         pub(crate) static EMBEDDED: &[(&str, &[u8])] = &[\n",
+         pub(crate) static EMBEDDED: &[Asset] = &[\n",
     );
+    let copy = |rel: &str, ext: &str| match copies.get(&format!("{rel}.{ext}")) {
+        Some(abs) => format!("Some(include_bytes!({abs:?}))"),
+        None => "None".to_string(),
+    };
     for (rel, abs) in &files {
-        writeln!(out, "    ({rel:?}, include_bytes!({abs:?})),").unwrap();
+        if copies.contains_key(rel) || rel.ends_with(".tmp") {
+            continue;
+        }
+        writeln!(
+            out,
+            "    Asset {{ name: {rel:?}, raw: include_bytes!({abs:?}), br: {}, gz: {} }},",
+            copy(rel, "br"),
+            copy(rel, "gz")
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     let dest =

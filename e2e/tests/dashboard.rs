@@ -64,7 +64,8 @@ fn web_dist() -> PathBuf {
     dist
 }
 
-/// True when `dist/index.html` is newer than every source of the dashboard.
+/// True when `dist/index.html` is newer than every source of the dashboard and the build made
+/// the compressed copies (Trunk's post-build hook, `crates/precompress`).
 fn is_fresh(dist: &std::path::Path) -> bool {
     fn newest(p: &std::path::Path) -> std::time::SystemTime {
         let own = std::fs::metadata(p)
@@ -81,17 +82,22 @@ fn is_fresh(dist: &std::path::Path) -> bool {
     let Ok(built) = std::fs::metadata(dist.join("index.html")).and_then(|m| m.modified()) else {
         return false;
     };
+    let compressed = std::fs::read_dir(dist).is_ok_and(|rd| {
+        rd.flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".wasm.br"))
+    });
     let web = workspace_root().join("web");
-    [
-        "src",
-        "index.html",
-        "style.css",
-        "favicon.svg",
-        "package-lock.json",
-        "Cargo.toml",
-    ]
-    .iter()
-    .all(|p| newest(&web.join(p)) <= built)
+    compressed
+        && [
+            "src",
+            "index.html",
+            "style.css",
+            "favicon.svg",
+            "package-lock.json",
+            "Cargo.toml",
+        ]
+        .iter()
+        .all(|p| newest(&web.join(p)) <= built)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -637,6 +643,90 @@ fn a_copied_binary_serves_the_dashboard_built_into_it() {
     open_images(&b, &server);
     b.find(&row("bb:1"));
     b.screenshot("images");
+}
+
+/// The dashboard's files as a browser gets them: the wasm in brotli when asked for br, in gzip
+/// when only gzip is accepted, as is otherwise, the decoded bytes equal to the built file,
+/// from `--web-dir` and from the copy built into the binary alike.
+#[test]
+fn the_wasm_is_served_compressed_as_the_client_accepts() {
+    let store = Store::new();
+    let dist = web_dist();
+    let wasm = std::fs::read_dir(&dist)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".wasm"))
+        .expect("a .wasm in web/dist");
+    let file = std::fs::read(dist.join(&wasm)).unwrap();
+    for (how, server) in [
+        ("--web-dir", Server::start(&store)),
+        ("embedded", Server::start_copied(&store)),
+    ] {
+        let get = |accept: Option<&str>| {
+            let head = accept.map_or(String::new(), |a| format!("Accept-Encoding: {a}\r\n"));
+            let (status, headers, body) =
+                e2e::http(server.port, "GET", &format!("/{wasm}"), &head, b"").unwrap();
+            assert_eq!(status, 200, "{how} {accept:?}");
+            let header = |name: &str| {
+                headers
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            assert_eq!(header("content-type").as_deref(), Some("application/wasm"));
+            assert!(
+                header("vary").is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")),
+                "{how} {accept:?}: {headers:?}"
+            );
+            assert_eq!(
+                header("cache-control").as_deref(),
+                Some("public, max-age=31536000, immutable"),
+                "{how}: the wasm's name carries its hash"
+            );
+            (header("content-encoding"), body)
+        };
+        for accept in ["br, gzip", "gzip, deflate, br, zstd", "br", "*"] {
+            let (encoding, body) = get(Some(accept));
+            assert_eq!(encoding.as_deref(), Some("br"), "{how} {accept:?}");
+            assert!(body.len() < file.len() / 2, "{how}: {} bytes", body.len());
+            let mut plain = Vec::new();
+            brotli_decompressor::Decompressor::new(&body[..], 64 * 1024)
+                .read_to_end(&mut plain)
+                .unwrap();
+            assert!(
+                plain == file,
+                "{how} {accept:?}: brotli decodes to other bytes"
+            );
+        }
+        for accept in [
+            "gzip",
+            "gzip, deflate",
+            "br;q=0, gzip",
+            "gzip;q=1, br;q=0.5",
+        ] {
+            let (encoding, body) = get(Some(accept));
+            assert_eq!(encoding.as_deref(), Some("gzip"), "{how} {accept:?}");
+            let mut plain = Vec::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_end(&mut plain)
+                .unwrap();
+            assert!(
+                plain == file,
+                "{how} {accept:?}: gzip decodes to other bytes"
+            );
+        }
+        for accept in [
+            None,
+            Some("identity"),
+            Some("deflate"),
+            Some("br;q=0, gzip;q=0"),
+        ] {
+            let (encoding, body) = get(accept);
+            assert_eq!(encoding, None, "{how} {accept:?}");
+            assert!(body == file, "{how} {accept:?}: other bytes than the file");
+        }
+    }
 }
 
 #[test]
@@ -1412,6 +1502,242 @@ fn benchmark_images_table_1000() {
     );
     println!("BENCH web.images_table_1000.sort_page_ms {sort:.0}");
     b.screenshot("table-1000");
+}
+
+// ---------------------------------------------------------------------------------------------
+// narrow screens
+
+/// What overflows the page sideways at the current width: the page's scroll width, the
+/// viewport's, and the outermost elements that reach past the viewport (for the message).
+const SIDEWAYS: &str = "const w = window.innerWidth; \
+    const wide = [...document.body.querySelectorAll('*')].filter(e => { \
+      const r = e.getBoundingClientRect(); \
+      if (Math.max(r.right, r.left + e.scrollWidth) <= w + 0.5) return false; \
+      if (getComputedStyle(e).position === 'absolute') return true; \
+      for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) { \
+        const s = getComputedStyle(p); if (s.overflowX !== 'visible') return false; } \
+      return true; }) \
+      .filter((e, _, all) => !all.includes(e.parentElement)).slice(0, 8) \
+      .map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} right=${Math.round(e.getBoundingClientRect().right)} scroll=${e.scrollWidth}`); \
+    return { scroll: document.scrollingElement.scrollWidth, inner: w, wide };";
+
+/// Every page of the dashboard at 390 px (a phone): nothing scrolls the page sideways (wide
+/// tables scroll in their own box), the forms fit, and the sections are behind a menu button.
+#[test]
+fn at_390_px_no_page_scrolls_sideways() {
+    require("runc");
+    let store = Store::new();
+    let id = import_busybox_full(&store, "bb:1");
+    import_tiny(
+        &store,
+        "registry.example.com/a-rather-long/repository-name:with-a-long-tag",
+        "x\n",
+    );
+    store.ok(&["create", "--name", "stopped-one", "bb:1"]);
+    store.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "running-one",
+        "bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let server = Server::start(&store);
+    let containers = server.get_json("/api/containers");
+    let cid = |name: &str| {
+        containers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"].as_str().map(|n| n.trim_start_matches('/')) == Some(name))
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no {name} in {containers}"))
+    };
+    let (running, stopped) = (cid("running-one"), cid("stopped-one"));
+    let b = Browser::start("narrow");
+    b.cmd(
+        "POST",
+        &b.s("/window/rect"),
+        Some(json!({"width": 390, "height": 844})),
+    );
+    let check = |what: &str| {
+        // let layout settle (fonts, the terminal's fit) before measuring
+        std::thread::sleep(Duration::from_millis(300));
+        let v = b.js(SIDEWAYS, vec![]);
+        let (scroll, inner) = (v["scroll"].as_f64().unwrap(), v["inner"].as_f64().unwrap());
+        assert!(
+            inner <= 400.0,
+            "the window is {inner} px wide, not a phone's"
+        );
+        if scroll > inner {
+            b.screenshot(&format!("wide-{}", what.replace(' ', "-")));
+        }
+        assert!(
+            scroll <= inner,
+            "{what}: the page scrolls sideways ({scroll} > {inner}); too wide: {}",
+            v["wide"]
+        );
+    };
+    let pages: Vec<(&str, String, &str)> = vec![
+        ("images", "/ui/images".into(), "table.images"),
+        ("image", format!("/ui/images/{id}"), "li.image-layer"),
+        ("image files", format!("/ui/images/{id}/files"), ".tree-row"),
+        ("containers", "/ui/containers".into(), "tr[data-key]"),
+        (
+            "running container",
+            format!("/ui/containers/{running}"),
+            "#container-status",
+        ),
+        (
+            "stopped container",
+            format!("/ui/containers/{stopped}"),
+            "#container-status",
+        ),
+        ("sharing", "/ui/sharing".into(), "table.matrix"),
+        ("sandbox", "/ui/sandbox".into(), ".sheet"),
+        ("build", "/ui/build".into(), "form.build-form"),
+        ("not found", "/ui/no-such-page".into(), "main h1"),
+    ];
+    for (what, path, ready) in &pages {
+        b.goto(&server.url(path));
+        b.find(ready);
+        check(what);
+        // the sections sit behind the menu button, and open from it inside the screen
+        let hidden = b.js(
+            "const n = document.querySelector('header nav'); return !!n && n.getBoundingClientRect().height === 0;",
+            vec![],
+        );
+        assert_eq!(
+            hidden,
+            json!(true),
+            "{what}: the sections are not collapsed"
+        );
+    }
+    b.screenshot("container");
+    // the menu opens the sections, one goes to its page and closes the menu
+    b.click("header button.menu");
+    assert_eq!(
+        b.attr("header button.menu", "aria-expanded").as_deref(),
+        Some("true")
+    );
+    check("open menu");
+    b.screenshot("menu");
+    b.click("header nav a[href=\"/ui/sharing\"]");
+    b.find("table.matrix");
+    assert_eq!(
+        b.attr("header button.menu", "aria-expanded").as_deref(),
+        Some("false")
+    );
+    // the forms: the Run dialog and the image page's editor and commit form fit the screen
+    b.goto(&server.url("/ui/containers"));
+    b.click("#open-run");
+    b.find("#run-cmd");
+    check("run dialog");
+    let fits = b.js(
+        "const d = document.querySelector('dialog[open]'); const r = d.getBoundingClientRect(); \
+         return r.left >= 0 && r.right <= window.innerWidth && [...d.querySelectorAll('input, select, textarea, button')] \
+           .every(e => e.getBoundingClientRect().right <= r.right + 0.5);",
+        vec![],
+    );
+    assert_eq!(fits, json!(true), "the Run dialog's form leaves the screen");
+    b.screenshot("run-dialog");
+    store.ok(&["rm", "-f", "running-one"]);
+}
+
+/// `scripts/bench-web.sh`: the dashboard's bundle as served (the files `index.html` names,
+/// fetched with `Accept-Encoding: br, gzip`, bytes on the wire), and the time from a click on
+/// Run (busybox `sh` with a terminal) to the shell's prompt in the terminal, timed in the page.
+/// Prints `BENCH …` lines.
+#[test]
+#[ignore = "benchmark: run by scripts/bench-web.sh"]
+fn benchmark_bundle_and_run_to_prompt() {
+    require("runc");
+    let store = Store::new();
+    let id = import_busybox_full(&store, "bb:1");
+    let bin = std::env::var_os("STRATA_BENCH_BIN").map(PathBuf::from);
+    let server = Server::start_with(&store, bin);
+    // the bundle: what index.html loads, as a browser asks for it
+    let (_, index) = http(server.port, "GET", "/", None, &[]).unwrap();
+    let index = String::from_utf8(index).unwrap();
+    let mut assets: Vec<String> = index
+        .split(['"', '\''])
+        .filter(|p| p.starts_with('/') && [".wasm", ".js", ".css"].iter().any(|e| p.ends_with(e)))
+        .map(str::to_string)
+        .collect();
+    assets.sort();
+    assets.dedup();
+    assert!(assets.iter().any(|a| a.ends_with(".wasm")), "{index}");
+    let (mut wire, mut raw) = (0usize, 0usize);
+    for asset in &assets {
+        let (status, headers, body) = e2e::http(
+            server.port,
+            "GET",
+            asset,
+            "Accept-Encoding: br, gzip\r\n",
+            b"",
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{asset}");
+        let encoding = headers
+            .iter()
+            .find(|(k, _)| k == "content-encoding")
+            .map_or("identity", |(_, v)| v.as_str())
+            .to_string();
+        let (_, plain) = http(server.port, "GET", asset, None, &[]).unwrap();
+        println!(
+            "BENCH web.served.{} {} {encoding} (raw {})",
+            asset.trim_start_matches('/'),
+            body.len(),
+            plain.len()
+        );
+        wire += body.len();
+        raw += plain.len();
+    }
+    println!("BENCH web.bundle_served_bytes {wire}");
+    println!("BENCH web.bundle_raw_bytes {raw}");
+
+    // Run → prompt, five times, each from a fresh image page
+    let b = Browser::start("bench-run");
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        b.goto(&server.url(&format!("/ui/images/{id}")));
+        b.find("li.image-layer");
+        b.click("#image-run");
+        b.find("#run-cmd");
+        b.clear_and_type("#run-cmd", "sh");
+        if b.js("return document.querySelector('#run-tty').checked;", vec![]) != json!(true) {
+            b.click("#run-tty");
+        }
+        let ms = b.js_async(
+            "const done = arguments[0]; const t0 = performance.now(); \
+             const seen = () => { const r = document.querySelector('.terminal .xterm-rows'); return !!r && r.innerText.includes('/ #'); }; \
+             const obs = new MutationObserver(() => { if (seen()) { obs.disconnect(); done(performance.now() - t0); } }); \
+             obs.observe(document.body, { childList: true, subtree: true, characterData: true }); \
+             setTimeout(() => { obs.disconnect(); done(-1); }, 20000); \
+             document.querySelector('#run-go').click();",
+            vec![],
+        );
+        let ms = ms.as_f64().unwrap_or(-1.0);
+        assert!(
+            ms >= 0.0,
+            "no prompt within 20 s; page text:\n{}",
+            b.page_text()
+        );
+        eprintln!("Run → prompt: {ms:.0} ms");
+        times.push(ms);
+        term_type(&b, "exit\n");
+        b.wait_text(".terminal-status", "exited with code 0");
+    }
+    b.screenshot("run-to-prompt");
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "BENCH web.run_to_prompt_ms median={:.0} min={:.0} max={:.0}",
+        times[2], times[0], times[4]
+    );
+    for c in store.ok(&["ps", "-aq"]).split_whitespace() {
+        store.ok(&["rm", "-f", c]);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -255,6 +255,60 @@ async fn dashboard_files_and_index_fallback() {
     );
 }
 
+/// A file's compressed copies beside it (what `crates/precompress` writes after trunk's build)
+/// are sent as the request's `Accept-Encoding` allows: brotli first, then gzip, else the file.
+#[tokio::test]
+async fn dashboard_files_go_out_precompressed() {
+    let (dir, state) = built_web();
+    let wasm = dir.path().join("strata-web-0123456789abcdef_bg.wasm");
+    std::fs::write(&wasm, b"\0asm\x01\0\0\0 the module").unwrap();
+    std::fs::write(
+        dir.path().join("strata-web-0123456789abcdef_bg.wasm.br"),
+        "as brotli",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("strata-web-0123456789abcdef_bg.wasm.gz"),
+        "as gzip",
+    )
+    .unwrap();
+    for (accept, encoding, body) in [
+        (Some("gzip, deflate, br"), Some("br"), "as brotli"),
+        (Some("gzip"), Some("gzip"), "as gzip"),
+        (Some("br;q=0.5, gzip"), Some("gzip"), "as gzip"),
+        (Some("identity"), None, "\0asm\x01\0\0\0 the module"),
+        (None, None, "\0asm\x01\0\0\0 the module"),
+    ] {
+        let mut req = Request::builder().uri("/strata-web-0123456789abcdef_bg.wasm");
+        if let Some(accept) = accept {
+            req = req.header("accept-encoding", accept);
+        }
+        let res = app(state.clone())
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{accept:?}");
+        let h = res.headers().clone();
+        assert_eq!(
+            h.get("content-encoding").map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept:?}"
+        );
+        assert_eq!(h["content-type"], "application/wasm", "{accept:?}");
+        assert!(
+            h["vary"]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase()
+                .contains("accept-encoding"),
+            "{accept:?}: {h:?}"
+        );
+        assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+        let got = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(got, body.as_bytes(), "{accept:?}");
+    }
+}
+
 fn opts(listen: &str) -> ServeOptions {
     ServeOptions {
         listen: listen.parse().unwrap(),

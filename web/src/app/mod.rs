@@ -297,6 +297,8 @@ pub fn App() -> impl IntoView {
     let _ = document().add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
     keys.forget();
 
+    // narrow screens show the sections behind a menu button (style.css); a choice closes it
+    let menu_open = RwSignal::new(false);
     let nav = move |section: &'static str, href: &'static str, text: &'static str| {
         view! {
             <a
@@ -307,6 +309,7 @@ pub fn App() -> impl IntoView {
                         return;
                     }
                     ev.prevent_default();
+                    menu_open.set(false);
                     ctx.navigate(href);
                 }
             >
@@ -327,7 +330,12 @@ pub fn App() -> impl IntoView {
                 <span class="logo" aria-hidden="true"><i></i><i></i><i></i></span>
                 "Strata"
             </Link>
-            <nav aria-label="Sections">
+            <button type="button" class="menu ghost" aria-controls="sections"
+                aria-expanded=move || if menu_open.get() { "true" } else { "false" }
+                on:click=move |_| menu_open.update(|o| *o = !*o)>
+                "☰ Menu"
+            </button>
+            <nav id="sections" aria-label="Sections" class:open=move || menu_open.get()>
                 {nav("images", "/ui/images", "Images")}
                 {nav("containers", "/ui/containers", "Containers")}
                 {nav("sharing", "/ui/sharing", "Sharing & disk")}
