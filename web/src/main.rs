@@ -14,8 +14,8 @@
 
 mod build;
 mod error;
-mod lineage;
 mod explain;
+mod lineage;
 mod model;
 mod plan;
 mod preview;
