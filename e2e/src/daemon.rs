@@ -67,13 +67,20 @@ pub fn http_text(port: u16, method: &str, path: &str, headers: &str, body: &[u8]
 /// last one, or up to the end of the connection), so a server that keeps the connection open
 /// does not make the client wait.
 fn read_reply(s: &mut TcpStream) -> std::io::Result<HttpReply> {
+    // A read interrupted by a signal (the test process has children) is tried again.
+    let read = |s: &mut TcpStream, buf: &mut [u8]| loop {
+        match s.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => break r,
+        }
+    };
     let mut raw = Vec::new();
     let mut buf = [0u8; 64 * 1024];
     let split = loop {
         if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
-        let n = s.read(&mut buf)?;
+        let n = read(s, &mut buf)?;
         if n == 0 {
             return Err(std::io::Error::other(
                 "connection closed before the response head",
@@ -105,7 +112,7 @@ fn read_reply(s: &mut TcpStream) -> std::io::Result<HttpReply> {
         if complete {
             break;
         }
-        let n = s.read(&mut buf)?;
+        let n = read(s, &mut buf)?;
         if n == 0 {
             break;
         }

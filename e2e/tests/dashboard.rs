@@ -1194,7 +1194,8 @@ fn a_dockerfile_built_from_the_page_links_instructions_to_layers_and_rebuilds_fr
         .contains("config only"));
     // the COPY row's link opens its layer's changes
     b.click("table.instructions a.layer-link[data-layer=\"2\"]");
-    b.wait_text("#layer-changes-title", "Layer 3 changes");
+    // (the layer is named by the instruction that made it)
+    b.wait_text("#layer-changes-title", "Layer 3 · COPY file:");
     b.wait_text("#layer-diff", "A /opt/app/app.sh");
     b.screenshot("instructions");
 

@@ -174,6 +174,19 @@ fn run_dir() -> PathBuf {
     PathBuf::from(ipam::RUN_DIR)
 }
 
+/// Replaces `path` whole (a reader sees the old file or the new one), without an fsync: a
+/// run's endpoint describes kernel state (a namespace, a veth pair, NAT rules) that a reboot
+/// takes away with it, so it need only outlive the processes, not a power loss.
+fn write_replacing(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            EngineError::io(format!("write {}", path.display()), e)
+        })
+}
+
 impl Engine {
     fn network_dir(&self) -> PathBuf {
         self.root.join("network")
@@ -252,7 +265,7 @@ impl Engine {
         let done = (|| -> Result<()> {
             let json =
                 serde_json::to_vec_pretty(&ep).map_err(|e| EngineError::invalid(e.to_string()))?;
-            crate::write_atomic(&dir.join(ENDPOINT_FILE), &json)?;
+            write_replacing(&dir.join(ENDPOINT_FILE), &json)?;
             kernel::attach(&netns, net::BRIDGE, &ep.host_veth, ip, subnet, &ep.mac)?;
             if nat::add(&ep.rules).is_err() {
                 // The bridge's own rules are added once per boot; a firewall reload since may
