@@ -53,25 +53,58 @@ async fn finish(what: &str, res: Result<Response, gloo_net::Error>) -> Result<St
     Ok(body)
 }
 
+/// Tries of a `GET` that got no answer at all.
+const GET_TRIES: u32 = 5;
+
+/// `GET url`, sent again (up to [`GET_TRIES`] times, after 150 ms, then twice as long each
+/// time: 2.25 s in all) when no answer came:
+/// Chromium fails the requests in flight whenever the host's network changes, and a
+/// container's veth pair appearing or going is such a change. A `GET` changes nothing, so
+/// sending it again is safe; an HTTP answer, whatever its status, is never retried.
+async fn get(url: &str, accept_json: bool) -> Result<Response, gloo_net::Error> {
+    let mut tries = 1;
+    let mut pause = 150;
+    loop {
+        let mut b = Request::get(url);
+        if accept_json {
+            b = b.header("Accept", "application/json");
+        }
+        match b.send().await {
+            Err(gloo_net::Error::JsError(_)) if tries < GET_TRIES => {
+                tries += 1;
+                sleep_ms(pause).await;
+                pause *= 2;
+            }
+            r => return r,
+        }
+    }
+}
+
+async fn sleep_ms(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(p).await;
+}
+
 /// `GET url`, decoded as JSON.
 pub async fn get_json<T: DeserializeOwned>(what: &str, url: &str) -> Result<T, ApiError> {
-    let res = Request::get(url)
-        .header("Accept", "application/json")
-        .send()
-        .await;
+    let res = get(url, true).await;
     let body = finish(what, res).await?;
     decode(what, &body)
 }
 
 /// `GET url` as text.
 pub async fn get_text(what: &str, url: &str) -> Result<String, ApiError> {
-    let res = Request::get(url).send().await;
+    let res = get(url, false).await;
     finish(what, res).await
 }
 
 /// `GET url` as bytes.
 pub async fn get_bytes(what: &str, url: &str) -> Result<Vec<u8>, ApiError> {
-    let res = checked(what, Request::get(url).send().await).await?;
+    let res = checked(what, get(url, false).await).await?;
     let status = res.status();
     res.binary()
         .await
