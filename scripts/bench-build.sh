@@ -2,41 +2,17 @@
 # Benchmarks the classic builder (issue 14) and appends the table to BENCH.md: a 6-step
 # Dockerfile (FROM, RUN, COPY of a 100 MB context, RUN, ENV, CMD) built cold (`--no-cache`)
 # and fully cached, by `strata build`, by the docker CLI against `strata serve`, and, when a
-# reference daemon answers (`$REF_DOCKER_HOST`, else one started by scripts/refd.sh), by the docker CLI
+# reference daemon answers (`$REF_DOCKER_HOST`, else one started by scripts/bench-lib.sh), by the docker CLI
 # against dockerd's classic builder (`DOCKER_BUILDKIT=0`). Targets: a fully cached rebuild
 # <= 0.5x dockerd's time, a cold build <= 1x.
 #
 # Usage: scripts/bench-build.sh [--runs N] [--no-build] [--debug] [--no-append]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-here="$PWD"
-runs=5
-build=1
-profile=release
-append=1
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --runs) runs="$2"; shift 2 ;;
-    --no-build) build=0; shift ;;
-    --debug) profile=debug; shift ;;
-    --no-append) append=0; shift ;;
-    *) echo "usage: scripts/bench-build.sh [--runs N] [--no-build] [--debug] [--no-append]" >&2; exit 2 ;;
-  esac
-done
-for tool in hyperfine python3 runc /bin/busybox; do
-  command -v "$tool" >/dev/null || { echo "error: $tool missing (bash scripts/install-deps.sh test)" >&2; exit 1; }
-done
-if [ "$build" = 1 ]; then
-  if [ "$profile" = release ]; then cargo build --release -q -p strata; else cargo build -q -p strata; fi
-fi
-target="${CARGO_TARGET_DIR:-$here/target}"
-strata="$target/$profile/strata"
-[ -x "$strata" ] || { echo "error: $strata not built" >&2; exit 1; }
-
-work="$(mktemp -d /var/tmp/strata-bench-build.XXXXXX)"
+. scripts/bench-lib.sh
+bench_setup build 5 "$@"
 root="$work/root"
 server_pid=
-. scripts/refd.sh
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   stop_refd
@@ -47,10 +23,7 @@ trap cleanup EXIT
 # The base image: a busybox root, imported under a name of the benchmark's own.
 base=strata-bench/busybox:1
 rootfs="$work/rootfs"
-mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp"
-cp /bin/busybox "$rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$rootfs/bin/$a"; done
-echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
+busybox_rootfs "$rootfs"
 tar -C "$rootfs" -cf "$work/bb.tar" .
 "$strata" --root "$root" import "$work/bb.tar" "$base" >/dev/null
 

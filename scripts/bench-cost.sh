@@ -40,7 +40,7 @@ strata="$target/release/strata"
 
 data="$here/bench-data/cost"
 work="$(mktemp -d /var/tmp/strata-bench-cost.XXXXXX)"
-. scripts/refd.sh
+. scripts/bench-lib.sh
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

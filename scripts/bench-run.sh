@@ -8,33 +8,9 @@
 # Usage: scripts/bench-run.sh [--runs N] [--no-build] [--debug] [--no-append]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-here="$PWD"
-runs=20
-build=1
-profile=release
-append=1
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --runs) runs="$2"; shift 2 ;;
-    --no-build) build=0; shift ;;
-    --debug) profile=debug; shift ;;
-    --no-append) append=0; shift ;;
-    *) echo "usage: scripts/bench-run.sh [--runs N] [--no-build] [--debug] [--no-append]" >&2; exit 2 ;;
-  esac
-done
-for tool in hyperfine python3 runc /bin/busybox; do
-  command -v "$tool" >/dev/null || { echo "error: $tool missing (bash scripts/install-deps.sh test)" >&2; exit 1; }
-done
-if [ "$build" = 1 ]; then
-  if [ "$profile" = release ]; then cargo build --release -q -p strata; else cargo build -q -p strata; fi
-fi
-target="${CARGO_TARGET_DIR:-$here/target}"
-strata="$target/$profile/strata"
-[ -x "$strata" ] || { echo "error: $strata not built" >&2; exit 1; }
-
-work="$(mktemp -d /var/tmp/strata-bench-run.XXXXXX)"
+. scripts/bench-lib.sh
+bench_setup run 20 "$@"
 root="$work/root"
-. scripts/refd.sh
 cleanup() {
   "$strata" --root "$root" rm -f benchexec >/dev/null 2>&1 || true
   runc --root "$work/runc" delete -f benchfloor >/dev/null 2>&1 || true
@@ -45,10 +21,7 @@ trap cleanup EXIT
 
 # A busybox root: the binary and its applet links.
 rootfs="$work/rootfs"
-mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev"
-cp /bin/busybox "$rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$rootfs/bin/$a"; done
-echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
+busybox_rootfs "$rootfs"
 tar -C "$rootfs" -cf "$work/bb.tar" .
 "$strata" --root "$root" import "$work/bb.tar" busybox >/dev/null
 # The runtime's floor: a prepared bundle of the same root, run by runc itself.
