@@ -490,13 +490,7 @@ fn walk_paths(
     ignored: &dyn Fn(&str) -> bool,
     out: &mut Vec<String>,
 ) -> Result<()> {
-    let mut names: Vec<_> = fs::read_dir(dir)
-        .map_err(|e| EngineError::io(format!("read {}", dir.display()), e))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name())
-        .collect();
-    names.sort();
-    for n in names {
+    for n in sorted_names(dir)? {
         let name = String::from_utf8_lossy(n.as_bytes()).into_owned();
         let p = if rel.is_empty() {
             name
@@ -554,13 +548,7 @@ fn entries_of(
         mtime: md.mtime(),
     });
     if is_dir {
-        let mut names: Vec<_> = fs::read_dir(host)
-            .map_err(|e| EngineError::io(format!("read {}", host.display()), e))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name())
-            .collect();
-        names.sort();
-        for n in names {
+        for n in sorted_names(host)? {
             let name = String::from_utf8_lossy(n.as_bytes()).into_owned();
             let c = if ctx_rel.is_empty() {
                 name.clone()
@@ -657,6 +645,17 @@ pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
 /// True when `s` holds a wildcard (`*`, `?`, `[`).
 pub(crate) fn has_wildcard(s: &str) -> bool {
     s.contains(['*', '?', '['])
+}
+
+/// The names in `dir`, sorted (the context's walks are in name order).
+fn sorted_names(dir: &Path) -> Result<Vec<std::ffi::OsString>> {
+    let mut names: Vec<_> = fs::read_dir(dir)
+        .map_err(|e| EngineError::io(format!("read {}", dir.display()), e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 #[cfg(test)]
