@@ -34,10 +34,11 @@ check-wasm:
     cargo build --target wasm32-unknown-unknown {{ prepend("-p ", pure) }}
     cargo check --target wasm32-unknown-unknown -p strata-web
 
-# The lint gate: formatting, clippy with every warning an error on every crate and target, no unused dependency, Docker's JSON only in server/ and docker-api
+# The lint gate: formatting, clippy with every warning an error on every crate and target (the dashboard's browser code too), no unused dependency, Docker's JSON only in server/ and docker-api
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
+    cargo clippy --target wasm32-unknown-unknown -p strata-web --locked -- -D warnings
     cargo machete
     just check-wire
     just check-web-errors

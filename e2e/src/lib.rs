@@ -701,6 +701,28 @@ pub fn short(id: &str) -> String {
     id.trim_start_matches("sha256:")[..12].to_string()
 }
 
+/// Moves the calling thread into a network namespace of its own with `lo` up, so that what
+/// it starts from then on (a store's containers with their bridge and veth pairs, a server, a
+/// registry, a browser) shares a loopback with this test only. A browser then never sees
+/// another test's container networks come and go, which Chromium takes for a change of the
+/// host's network and answers by failing its requests in flight and the page it is loading.
+/// Needs root, as running containers does.
+pub fn own_network() {
+    // SAFETY: unshare(2) with CLONE_NEWNET changes the namespaces of this thread only.
+    let r = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    assert_eq!(
+        r,
+        0,
+        "unshare(CLONE_NEWNET): {}",
+        std::io::Error::last_os_error()
+    );
+    let st = Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status()
+        .expect("run ip");
+    assert!(st.success(), "ip link set lo up: {st}");
+}
+
 /// A fresh store holding `busybox` (imported from [`busybox_rootfs`]), for tests that run
 /// containers (needs runc).
 pub fn busybox_store() -> Store {

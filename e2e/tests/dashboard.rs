@@ -17,6 +17,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
+/// A fresh store in a network namespace of this test's own ([`e2e::own_network`]): its
+/// containers, its server and its browser share a loopback that no other test's networks
+/// disturb.
+fn own_store() -> Store {
+    e2e::own_network();
+    Store::new()
+}
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const WAIT: Duration = Duration::from_secs(30);
@@ -390,9 +398,10 @@ impl Browser {
             if Instant::now() > deadline {
                 self.screenshot("timeout");
                 panic!(
-                    "[{}] no element matches {css:?} after {WAIT:?}; page text:\n{}",
+                    "[{}] no element matches {css:?} after {WAIT:?}; page text:\n{}\nrequests answered since the page loaded:\n{}",
                     self.name,
-                    self.page_text()
+                    self.page_text(),
+                    self.requests_answered()
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -423,6 +432,18 @@ impl Browser {
         self.on_element(css, "GET", &format!("/attribute/{name}"), None)
             .as_str()
             .map(str::to_string)
+    }
+
+    /// The requests the page got answers to, with their start and duration in ms: when a page
+    /// waits forever, the request missing here is the one that never came back.
+    fn requests_answered(&self) -> String {
+        self.js(
+            "return performance.getEntriesByType('resource').map(e => `${Math.round(e.startTime)} +${Math.round(e.duration)} ${e.name}`).join('\\n')",
+            vec![],
+        )
+        .as_str()
+        .unwrap_or("")
+        .to_string()
     }
 
     fn page_text(&self) -> String {
@@ -566,7 +587,7 @@ fn open_images(b: &Browser, s: &Server) {
 
 #[test]
 fn images_page_lists_an_imported_busybox() {
-    let store = Store::new();
+    let store = own_store();
     let id = import_busybox(&store, "bb:1");
     let server = Server::start(&store);
     let b = Browser::start("images");
@@ -616,7 +637,7 @@ fn images_page_lists_an_imported_busybox() {
 
 #[test]
 fn a_copied_binary_serves_the_dashboard_built_into_it() {
-    let store = Store::new();
+    let store = own_store();
     import_busybox(&store, "bb:1");
     let server = Server::start_copied(&store);
     // the same bytes as the build it was made from, with the right media types
@@ -650,7 +671,7 @@ fn a_copied_binary_serves_the_dashboard_built_into_it() {
 /// from `--web-dir` and from the copy built into the binary alike.
 #[test]
 fn the_wasm_is_served_compressed_as_the_client_accepts() {
-    let store = Store::new();
+    let store = own_store();
     let dist = web_dist();
     let wasm = std::fs::read_dir(&dist)
         .unwrap()
@@ -731,7 +752,7 @@ fn the_wasm_is_served_compressed_as_the_client_accepts() {
 
 #[test]
 fn bulk_delete_of_selected_rows() {
-    let store = Store::new();
+    let store = own_store();
     import_tiny(&store, "a:1", "a\n");
     import_tiny(&store, "b:1", "bb\n");
     import_tiny(&store, "c:1", "ccc\n");
@@ -779,7 +800,7 @@ fn bulk_delete_of_selected_rows() {
 
 #[test]
 fn a_long_table_pages_and_selects_per_page() {
-    let store = Store::new();
+    let store = own_store();
     for i in 0..55 {
         import_tiny(&store, &format!("p{i:02}:1"), &format!("{i}\n"));
     }
@@ -815,7 +836,7 @@ fn a_long_table_pages_and_selects_per_page() {
 
 #[test]
 fn tag_then_untag_through_the_ui() {
-    let store = Store::new();
+    let store = own_store();
     import_busybox(&store, "bb:1");
     let server = Server::start(&store);
     let b = Browser::start("tag");
@@ -841,7 +862,7 @@ fn tag_then_untag_through_the_ui() {
 
 #[test]
 fn rmi_preview_bytes_equal_what_leaves_the_disk() {
-    let store = Store::new();
+    let store = own_store();
     import_busybox(&store, "bb:1");
     import_tiny(&store, "tiny:1", "hello\n");
     let server = Server::start(&store);
@@ -881,7 +902,7 @@ fn rmi_preview_bytes_equal_what_leaves_the_disk() {
 
 #[test]
 fn prune_preview_then_execute() {
-    let store = Store::new();
+    let store = own_store();
     let old = import_tiny(&store, "app:1", "one\n");
     import_tiny(&store, "app:1", "two, longer\n"); // takes the tag: the first is dangling
     let keep = import_tiny(&store, "keep:1", "kept\n");
@@ -913,7 +934,7 @@ fn prune_preview_then_execute() {
 
 #[test]
 fn container_copy_up_whiteout_and_commit() {
-    let store = Store::new();
+    let store = own_store();
     let id = import_busybox(&store, "bb:1");
     let server = Server::start(&store);
     let b = Browser::start("container");
@@ -981,7 +1002,7 @@ fn container_copy_up_whiteout_and_commit() {
 
 #[test]
 fn union_explorer_names_layer_2_for_an_overridden_path() {
-    let store = Store::new();
+    let store = own_store();
     import_busybox(&store, "bb:1");
     // layer 2 overrides /etc/passwd
     store.ok(&["create", "--name", "c1", "bb:1"]);
@@ -1030,7 +1051,7 @@ fn union_explorer_names_layer_2_for_an_overridden_path() {
 
 #[test]
 fn sharing_page_shows_refcounts_and_disk() {
-    let store = Store::new();
+    let store = own_store();
     import_busybox(&store, "bb:1");
     store.ok(&["create", "--name", "c1", "bb:1"]);
     let file = store.scratch().join("motd");
@@ -1071,7 +1092,7 @@ fn sharing_page_shows_refcounts_and_disk() {
 
 #[test]
 fn sandbox_shows_a_whiteout_hiding_a_lower_file() {
-    let store = Store::new();
+    let store = own_store();
     let server = Server::start(&store);
     let b = Browser::start("sandbox");
     b.goto(&server.url("/ui/sandbox"));
@@ -1126,7 +1147,7 @@ fn build_on_page(b: &Browser) -> String {
 #[test]
 fn a_dockerfile_built_from_the_page_links_instructions_to_layers_and_rebuilds_from_cache() {
     require("runc");
-    let store = Store::new();
+    let store = own_store();
     import_busybox(&store, "busybox");
     let server = Server::start(&store);
     let b = Browser::start("build");
@@ -1228,7 +1249,7 @@ fn a_dockerfile_built_from_the_page_links_instructions_to_layers_and_rebuilds_fr
 /// nothing sent; one inside an uploaded context is refused by the server, before any step.
 #[test]
 fn a_bad_dockerfile_shows_its_line_and_builds_nothing() {
-    let store = Store::new();
+    let store = own_store();
     import_busybox(&store, "busybox");
     let server = Server::start(&store);
     let b = Browser::start("build-bad");
@@ -1269,7 +1290,7 @@ fn a_bad_dockerfile_shows_its_line_and_builds_nothing() {
 /// config, from the Dockerfile front end in the browser; errors with line and column.
 #[test]
 fn the_sandbox_explains_a_dockerfile_without_running_it() {
-    let store = Store::new();
+    let store = own_store();
     let server = Server::start(&store);
     let b = Browser::start("sandbox-dockerfile");
     b.goto(&server.url("/ui/sandbox"));
@@ -1311,7 +1332,7 @@ fn the_sandbox_explains_a_dockerfile_without_running_it() {
 #[test]
 fn a_tag_made_by_the_docker_cli_appears_without_reload() {
     require("/usr/local/bin/docker");
-    let store = Store::new();
+    let store = own_store();
     import_busybox(&store, "bb:1");
     let server = Server::start(&store);
     let b = Browser::start("live");
@@ -1340,7 +1361,7 @@ fn a_tag_made_by_the_docker_cli_appears_without_reload() {
 /// on the server; until it exists this test fails (on purpose) with the server's message.
 #[test]
 fn pull_shows_per_layer_progress() {
-    let store = Store::new();
+    let store = own_store();
     // a registry holding one image, pushed with skopeo from a save archive
     let registry = Registry::start();
     let reg_port = registry.port();
@@ -1397,7 +1418,7 @@ fn pull_shows_per_layer_progress() {
 #[test]
 #[ignore = "benchmark: run by scripts/bench-web.sh"]
 fn benchmark_images_table_1000() {
-    let store = Store::new();
+    let store = own_store();
     let bin = std::env::var_os("STRATA_BENCH_BIN").map(PathBuf::from);
     let server = Server::start_with(&store, bin);
     // 1,000 distinct one-layer images through the server's import endpoint
@@ -1527,7 +1548,7 @@ const SIDEWAYS: &str = "const w = window.innerWidth; \
 #[test]
 fn at_390_px_no_page_scrolls_sideways() {
     require("runc");
-    let store = Store::new();
+    let store = own_store();
     let id = import_busybox_full(&store, "bb:1");
     import_tiny(
         &store,
@@ -1654,7 +1675,7 @@ fn at_390_px_no_page_scrolls_sideways() {
 #[ignore = "benchmark: run by scripts/bench-web.sh"]
 fn benchmark_bundle_and_run_to_prompt() {
     require("runc");
-    let store = Store::new();
+    let store = own_store();
     let id = import_busybox_full(&store, "bb:1");
     let bin = std::env::var_os("STRATA_BENCH_BIN").map(PathBuf::from);
     let server = Server::start_with(&store, bin);
@@ -1770,7 +1791,7 @@ fn foreign_page() -> u16 {
 /// one before it does anything, and logs it.
 #[test]
 fn a_page_on_another_origin_cannot_prune_or_create_images() {
-    let store = Store::new();
+    let store = own_store();
     import_tiny(&store, "keep:1", "kept");
     // a dangling image, which a prune would remove
     let root = store.scratch().join("dangling");
@@ -1953,7 +1974,7 @@ fn term_type(b: &Browser, text: &str) {
 #[test]
 fn seed_003_in_the_browser_shell_commit_and_run_again() {
     require("runc");
-    let store = Store::new();
+    let store = own_store();
     let id = import_busybox_full(&store, "bb:1");
     let server = Server::start(&store);
     let b = Browser::start("seed003");
@@ -2014,7 +2035,7 @@ fn seed_003_in_the_browser_shell_commit_and_run_again() {
 #[test]
 fn a_running_process_copy_up_shows_within_2_seconds() {
     require("runc");
-    let store = Store::new();
+    let store = own_store();
     let id = import_busybox_full(&store, "bb:1");
     let server = Server::start(&store);
     let b = Browser::start("live-copy-up");
@@ -2058,7 +2079,7 @@ fn a_running_process_copy_up_shows_within_2_seconds() {
 #[test]
 fn logs_follow_pause_unpause_and_stop() {
     require("runc");
-    let store = Store::new();
+    let store = own_store();
     import_busybox(&store, "bb:1");
     let server = Server::start(&store);
     let b = Browser::start("logs");
@@ -2123,7 +2144,7 @@ fn logs_follow_pause_unpause_and_stop() {
 
 #[test]
 fn the_file_editor_confirms_an_overwrite_and_sets_the_mode() {
-    let store = Store::new();
+    let store = own_store();
     let id = import_busybox_full(&store, "bb:1");
     let server = Server::start(&store);
     let b = Browser::start("editor");
@@ -2181,7 +2202,7 @@ fn the_file_editor_confirms_an_overwrite_and_sets_the_mode() {
 #[test]
 fn exec_a_shell_follows_the_window_size_and_top_lists_it() {
     require("runc");
-    let store = Store::new();
+    let store = own_store();
     let id = import_busybox(&store, "bb:1");
     let server = Server::start(&store);
     let b = Browser::start("exec");
@@ -2243,7 +2264,7 @@ fn exec_a_shell_follows_the_window_size_and_top_lists_it() {
 #[test]
 fn bulk_remove_of_selected_containers_running_one_included() {
     require("runc");
-    let store = Store::new();
+    let store = own_store();
     import_busybox(&store, "bb:1");
     store.ok(&["create", "--name", "keep", "bb:1"]);
     store.ok(&["create", "--name", "gone1", "bb:1"]);
@@ -2285,7 +2306,7 @@ fn base_and_app(store: &Store) -> (String, String) {
 
 #[test]
 fn the_stack_names_layers_links_sharers_relatives_and_the_explorer() {
-    let store = Store::new();
+    let store = own_store();
     let (base, app) = base_and_app(&store);
     let server = Server::start(&store);
     let b = Browser::start("stack-links");
@@ -2357,7 +2378,7 @@ fn the_stack_names_layers_links_sharers_relatives_and_the_explorer() {
 
 #[test]
 fn unique_is_what_removal_frees_and_previews_name_untagged_images() {
-    let store = Store::new();
+    let store = own_store();
     let id = import_busybox(&store, "bb:1");
     let old = import_tiny(&store, "tiny:1", "one\n");
     import_tiny(&store, "tiny:1", "two, longer\n"); // `old` is now <none>:<none>
@@ -2433,7 +2454,7 @@ fn unique_is_what_removal_frees_and_previews_name_untagged_images() {
 #[test]
 fn a_forced_untag_says_a_container_keeps_the_image() {
     require("runc");
-    let store = Store::new();
+    let store = own_store();
     let id = import_busybox(&store, "bb:1");
     store.ok(&["run", "-d", "--name", "busy", "bb:1", "sleep", "1000"]);
     let server = Server::start(&store);
@@ -2456,7 +2477,7 @@ fn a_forced_untag_says_a_container_keeps_the_image() {
 
 #[test]
 fn the_reclaimable_strip_sits_under_the_unique_segment() {
-    let store = Store::new();
+    let store = own_store();
     import_busybox(&store, "bb:1");
     store.ok(&["create", "--name", "c1", "bb:1"]);
     // an unused image with a layer of its own: reclaimable, but not all of the disk
@@ -2488,7 +2509,7 @@ fn the_reclaimable_strip_sits_under_the_unique_segment() {
 #[test]
 fn login_push_search_load_and_save_from_the_page() {
     require("skopeo");
-    let store = Store::new();
+    let store = own_store();
     let id = import_busybox(&store, "bb:1");
     let registry = Registry::start_with_auth("alice", "s3cret");
     let host = format!("127.0.0.1:{}", registry.port());

@@ -154,6 +154,9 @@ fn published_ports_answer_the_host_and_leave_nothing_after_rm() {
     // A real TCP connection from the host to the published loopback port reaches nc.
     let got = tcp_exchange(&format!("127.0.0.1:{port}"), b"hi\n");
     assert_eq!(got, "hello-from-web\n");
+    // Hairpin on its bridge port: the container may reach its own published ports.
+    let hairpin = format!("/sys/class/net/{}/brport/hairpin_mode", veth(&id));
+    assert_eq!(std::fs::read_to_string(&hairpin).unwrap().trim(), "1");
     let ins = inspect(&s, "web");
     let ip = ins["NetworkSettings"]["IPAddress"]
         .as_str()

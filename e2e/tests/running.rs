@@ -1027,3 +1027,55 @@ fn strata_toml_names_the_runtime_and_runtime_flag_overrides_it() {
     assert_eq!(o.status, 0, "{}", o.stderr);
     assert_eq!(o.stdout.trim(), "ran");
 }
+
+/// The server's threads that sit in a sleep (`nanosleep`/`clock_nanosleep`): a log follower
+/// waits for new lines that way, everything else in the server waits on its own events.
+fn sleeping_threads(pid: u32) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("syscall"))
+                .is_ok_and(|s| matches!(s.split(' ').next(), Some("35" | "230")))
+        })
+        .count()
+}
+
+/// A reader that follows a quiet container's log and goes away takes its follower with it:
+/// the server does not keep reading the log for nobody until the container ends, both for the
+/// Docker API and for the dashboard's stream.
+#[test]
+fn a_follower_whose_reader_left_stops() {
+    use std::io::{Read, Write};
+    let s = bb_store();
+    s.ok(&["run", "-d", "--name", "quiet", "busybox", "sleep", "1000"]);
+    let d = Daemon::start(&s);
+    let paths = [
+        "/containers/quiet/logs?follow=1&stdout=1&stderr=1",
+        "/api/containers/quiet/logs?follow=1",
+    ];
+    let mut readers = Vec::new();
+    for path in paths.iter().cycle().take(4) {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+        write!(
+            c,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+            d.port
+        )
+        .unwrap();
+        let mut head = [0u8; 12];
+        c.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200", "{path}");
+        readers.push(c);
+    }
+    until("the four followers to wait for lines", || {
+        sleeping_threads(d.pid()) >= 4
+    });
+    drop(readers);
+    until("the followers to stop after their readers left", || {
+        sleeping_threads(d.pid()) == 0
+    });
+    s.ok(&["rm", "-f", "quiet"]);
+}

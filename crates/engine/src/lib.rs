@@ -58,7 +58,7 @@ pub use pull::PullOutcome;
 pub use push::PushOutcome;
 pub use registry::{check_login, host_platform, parse_platform, Progress, ProgressFn, RegistryEnv};
 pub use run::{
-    CreateOptions, ExecOptions, LogLine, PreparedExec, ProcessState, RunConfig, ZERO_TIME,
+    CreateOptions, ExecOptions, LogLine, LogRange, PreparedExec, ProcessState, RunConfig, ZERO_TIME,
 };
 pub use runtime;
 pub use search::{SearchFilters, SearchResult};

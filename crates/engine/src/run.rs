@@ -198,6 +198,22 @@ pub struct PreparedExec {
     exec_id: String,
 }
 
+/// Which entries of a container's log to read, as `logs` takes them: the last `tail` (all
+/// when `None`) of those logged at or after `since` and at or before `until` (Unix
+/// nanoseconds; the tail counts before the times, as moby's reader does), then new ones
+/// with `follow`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogRange {
+    /// Only the last entries.
+    pub tail: Option<usize>,
+    /// Keep reading new entries while the container runs.
+    pub follow: bool,
+    /// Not before (Unix nanoseconds).
+    pub since: Option<i128>,
+    /// Not after (Unix nanoseconds); following ends once it has passed.
+    pub until: Option<i128>,
+}
+
 /// One stream of a container's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
@@ -1405,30 +1421,22 @@ impl Engine {
         Ok(())
     }
 
-    /// `logs`: the entries (the last `tail` when given) then, with `follow`, new ones until the
-    /// container stops or `f` returns `false`.
+    /// `logs`: the entries of `range` then, with `range.follow`, new ones until the container
+    /// stops, `until` has passed, `f` returns `false` or `left` says the reader has gone (asked
+    /// while no entry comes, so a follower of a quiet container does not outlive its reader).
     pub fn container_logs(
         &self,
         input: &str,
-        tail: Option<usize>,
-        follow: bool,
-        f: impl FnMut(LogLine) -> bool,
-    ) -> Result<()> {
-        self.container_logs_between(input, tail, follow, None, None, f)
-    }
-
-    /// [`Engine::container_logs`] limited to the entries logged at or after `since` and at or
-    /// before `until` (Unix nanoseconds), as `logs --since/--until` (the `tail` counts before
-    /// the times, as moby's reader does). Following ends once `until` has passed.
-    pub fn container_logs_between(
-        &self,
-        input: &str,
-        tail: Option<usize>,
-        follow: bool,
-        since: Option<i128>,
-        until: Option<i128>,
+        range: LogRange,
+        left: impl Fn() -> bool,
         mut f: impl FnMut(LogLine) -> bool,
     ) -> Result<()> {
+        let LogRange {
+            tail,
+            follow,
+            since,
+            until,
+        } = range;
         let c = self.container(input)?;
         let path = self.run_dir(&c.id).join(runtime::logfile::LOG_FILE);
         let conv = |e: runtime::logfile::Entry| LogLine {
@@ -1474,7 +1482,7 @@ impl Engine {
             &path,
             end,
             || {
-                if until.is_some_and(|u| now_nanos() > u) {
+                if left() || until.is_some_and(|u| now_nanos() > u) {
                     return true;
                 }
                 match state::read(&dir) {

@@ -715,21 +715,32 @@ pub fn logs(engine: &Engine, a: LogsArgs) -> anyhow::Result<()> {
     let (since, until) = (when(&a.since)?, when(&a.until)?);
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
-    engine.container_logs_between(&a.container, tail, a.follow, since, until, |l| {
-        let text = if a.timestamps {
-            format!("{} {}", l.time, l.log)
-        } else {
-            l.log
-        };
-        let ok = if l.stream == "stderr" {
-            err.write_all(text.as_bytes()).is_ok()
-        } else {
-            out.write_all(text.as_bytes())
-                .and_then(|_| out.flush())
-                .is_ok()
-        };
-        ok
-    })?;
+    let range = engine::LogRange {
+        tail,
+        follow: a.follow,
+        since,
+        until,
+    };
+    engine.container_logs(
+        &a.container,
+        range,
+        || false,
+        |l| {
+            let text = if a.timestamps {
+                format!("{} {}", l.time, l.log)
+            } else {
+                l.log
+            };
+            let ok = if l.stream == "stderr" {
+                err.write_all(text.as_bytes()).is_ok()
+            } else {
+                out.write_all(text.as_bytes())
+                    .and_then(|_| out.flush())
+                    .is_ok()
+            };
+            ok
+        },
+    )?;
     Ok(())
 }
 

@@ -123,17 +123,27 @@ pub(crate) async fn logs(
     let (tx, rx) = mpsc::channel(64);
     let engine = st.engine()?;
     tokio::task::spawn_blocking(move || {
-        let _ = engine.container_logs(&cid, q.tail, follow, |l| {
-            let mut line = serde_json::to_vec(&LogLineDto {
-                stream: l.stream,
-                log: l.log,
-                time: l.time,
-            })
-            .unwrap_or_default();
-            line.push(b'\n');
-            tx.blocking_send(Ok::<_, std::io::Error>(Bytes::from(line)))
-                .is_ok()
-        });
+        let range = engine::LogRange {
+            tail: q.tail,
+            follow,
+            ..Default::default()
+        };
+        let _ = engine.container_logs(
+            &cid,
+            range,
+            || tx.is_closed(),
+            |l| {
+                let mut line = serde_json::to_vec(&LogLineDto {
+                    stream: l.stream,
+                    log: l.log,
+                    time: l.time,
+                })
+                .unwrap_or_default();
+                line.push(b'\n');
+                tx.blocking_send(Ok::<_, std::io::Error>(Bytes::from(line)))
+                    .is_ok()
+            },
+        );
     });
     let body = axum::body::Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async {
         rx.recv().await.map(|x| (x, rx))

@@ -372,30 +372,41 @@ async fn logs(
     let st2 = st.clone();
     tokio::task::spawn_blocking(move || {
         let Ok(e) = st2.engine() else { return };
-        let _ = e.container_logs_between(&cid, tail, follow, since, until, |l| {
-            let stderr = l.stream == "stderr";
-            if (stderr && !want_err) || (!stderr && !want_out) {
-                return !tx.is_closed();
-            }
-            let text = if timestamps {
-                format!("{} {}", l.time, l.log)
-            } else {
-                l.log
-            };
-            let bytes = if tty {
-                text.into_bytes()
-            } else {
-                frame(
-                    if stderr {
-                        monitor::STDERR
-                    } else {
-                        monitor::STDOUT
-                    },
-                    text.as_bytes(),
-                )
-            };
-            tx.blocking_send(Ok(Bytes::from(bytes))).is_ok()
-        });
+        let range = engine::LogRange {
+            tail,
+            follow,
+            since,
+            until,
+        };
+        let _ = e.container_logs(
+            &cid,
+            range,
+            || tx.is_closed(),
+            |l| {
+                let stderr = l.stream == "stderr";
+                if (stderr && !want_err) || (!stderr && !want_out) {
+                    return !tx.is_closed();
+                }
+                let text = if timestamps {
+                    format!("{} {}", l.time, l.log)
+                } else {
+                    l.log
+                };
+                let bytes = if tty {
+                    text.into_bytes()
+                } else {
+                    frame(
+                        if stderr {
+                            monitor::STDERR
+                        } else {
+                            monitor::STDOUT
+                        },
+                        text.as_bytes(),
+                    )
+                };
+                tx.blocking_send(Ok(Bytes::from(bytes))).is_ok()
+            },
+        );
     });
     Ok(([(CONTENT_TYPE, stream_type(tty))], channel_body(rx)).into_response())
 }

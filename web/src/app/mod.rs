@@ -18,7 +18,6 @@ use crate::error::ApiError;
 use crate::route::Route;
 use crate::wire::{ContainerDto, DiskUsageDto, EventDto, ImageSummaryDto};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use std::time::Duration;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -48,15 +47,16 @@ pub struct Ctx {
     /// The current page.
     pub route: RwSignal<Route>,
     /// `/api/images`.
-    pub images: RwSignal<Load<Vec<ImageSummaryDto>>>,
+    pub images: Memo<Load<Vec<ImageSummaryDto>>>,
     /// When `images` last changed (unix seconds): the table's "3 minutes ago" are relative to it.
-    pub fetched_at: RwSignal<i64>,
+    pub fetched_at: Memo<i64>,
     /// `/api/disk-usage`.
-    pub disk: RwSignal<Option<DiskUsageDto>>,
+    pub disk: Memo<Option<DiskUsageDto>>,
     /// `/api/containers`.
-    pub containers: RwSignal<Load<Vec<ContainerDto>>>,
-    /// Bumped after each burst of store events: pages showing one image or container refetch.
-    pub revision: RwSignal<u64>,
+    pub containers: Memo<Load<Vec<ContainerDto>>>,
+    /// Moves once all three lists answered a refresh: pages showing one image or container
+    /// refetch it then.
+    pub revision: Memo<u64>,
     /// The last event, for the status line.
     pub last_event: RwSignal<Option<String>>,
     /// The event stream is connected.
@@ -66,10 +66,83 @@ pub struct Ctx {
     /// The image a commit just made: its page highlights its new top layer.
     pub fresh_image: RwSignal<Option<String>>,
     toasts: RwSignal<Vec<Toast>>,
+    /// The refresh the lists should answer: each list is a resource that reads it.
+    wanted: RwSignal<u64>,
     refresh_pending: RwSignal<bool>,
 }
 
+/// One of the store's lists: fetched again whenever `wanted` moves, and tagged with the
+/// refresh it answers.
+type Listed<T> = LocalResource<(u64, Result<T, ApiError>)>;
+
+fn listed<T: serde::de::DeserializeOwned + 'static>(
+    wanted: RwSignal<u64>,
+    what: &'static str,
+    url: &'static str,
+) -> Listed<T> {
+    LocalResource::new(move || {
+        let n = wanted.get();
+        async move { (n, net::get_json::<T>(what, url).await) }
+    })
+}
+
+fn load_of<T>(answer: Option<(u64, Result<T, ApiError>)>) -> Load<T> {
+    match answer {
+        None => Load::Loading,
+        Some((_, Ok(v))) => Load::Ready(v),
+        Some((_, Err(e))) => Load::Failed(e),
+    }
+}
+
+/// The refresh a list last answered (`None` before its first answer).
+fn answered<T: 'static>(list: Listed<T>) -> Option<u64> {
+    list.with(|a| a.as_ref().map(|(n, _)| *n))
+}
+
 impl Ctx {
+    /// The shared state, with the three lists loading.
+    fn new() -> Ctx {
+        let path = window().location().pathname().unwrap_or_default();
+        let wanted = RwSignal::new(0u64);
+        let images: Listed<Vec<ImageSummaryDto>> =
+            listed(wanted, "cannot list images", "/api/images");
+        let disk: Listed<DiskUsageDto> =
+            listed(wanted, "cannot read disk usage", "/api/disk-usage");
+        let containers: Listed<Vec<ContainerDto>> =
+            listed(wanted, "cannot list containers", "/api/containers");
+        // Memos: an answer equal to the one shown notifies nobody, so a table keeps its DOM
+        // (and the focus); the images' time moves only when their list changed.
+        let images_at = Memo::new(move |before: Option<&(Load<Vec<ImageSummaryDto>>, i64)>| {
+            let next = load_of(images.get());
+            match before {
+                Some((old, at)) if *old == next => (next, *at),
+                _ => (next, now()),
+            }
+        });
+        let revision = Memo::new(move |before: Option<&u64>| {
+            let (i, d, c) = (answered(images), answered(disk), answered(containers));
+            match (i, d, c) {
+                (Some(i), Some(d), Some(c)) if i == d && d == c => i,
+                _ => before.copied().unwrap_or(0),
+            }
+        });
+        Ctx {
+            route: RwSignal::new(Route::parse(&path)),
+            images: Memo::new(move |_| images_at.with(|(l, _)| l.clone())),
+            fetched_at: Memo::new(move |_| images_at.with(|(_, at)| *at)),
+            disk: Memo::new(move |_| disk.with(|a| a.as_ref().and_then(|(_, r)| r.clone().ok()))),
+            containers: Memo::new(move |_| load_of(containers.get())),
+            revision,
+            last_event: RwSignal::new(None),
+            live: RwSignal::new(false),
+            attach_next: RwSignal::new(None),
+            fresh_image: RwSignal::new(None),
+            toasts: RwSignal::new(Vec::new()),
+            wanted,
+            refresh_pending: RwSignal::new(false),
+        }
+    }
+
     /// Shows a message for a few seconds.
     pub fn toast(&self, text: impl Into<String>, error: bool) {
         let id = (js_sys::Math::random() * 1e15) as u64;
@@ -84,55 +157,7 @@ impl Ctx {
 
     /// Refetches the lists now; each list is shown as soon as it arrives.
     pub fn refresh(&self) {
-        let ctx = *self;
-        let pending = std::rc::Rc::new(std::cell::Cell::new(3u8));
-        let done = move |pending: &std::rc::Rc<std::cell::Cell<u8>>| {
-            pending.set(pending.get() - 1);
-            if pending.get() == 0 {
-                ctx.revision.update(|r| *r += 1);
-            }
-        };
-        // The three lists are the app's store, which every page (some not in this module's
-        // hands) reads as signals; the event stream refreshes them after each burst, so each
-        // refresh is a task that sets them, and `revision` tells the pages once all arrived.
-        let p = pending.clone();
-        spawn_local(async move {
-            let images =
-                net::get_json::<Vec<ImageSummaryDto>>("cannot list images", "/api/images").await;
-            // an unchanged list is not set again, so the table keeps its DOM (and the focus)
-            let next = match images {
-                Ok(v) => Load::Ready(v),
-                Err(e) => Load::Failed(e),
-            };
-            if ctx.images.with_untracked(|old| *old != next) {
-                ctx.fetched_at.set(now());
-                ctx.images.set(next);
-            }
-            done(&p);
-        });
-        let p = pending.clone();
-        spawn_local(async move {
-            let disk = net::get_json::<DiskUsageDto>("cannot read disk usage", "/api/disk-usage")
-                .await
-                .ok();
-            if ctx.disk.with_untracked(|old| *old != disk) {
-                ctx.disk.set(disk);
-            }
-            done(&p);
-        });
-        spawn_local(async move {
-            let containers =
-                net::get_json::<Vec<ContainerDto>>("cannot list containers", "/api/containers")
-                    .await;
-            let next = match containers {
-                Ok(v) => Load::Ready(v),
-                Err(e) => Load::Failed(e),
-            };
-            if ctx.containers.with_untracked(|old| *old != next) {
-                ctx.containers.set(next);
-            }
-            done(&pending);
-        });
+        self.wanted.update(|n| *n += 1);
     }
 
     /// Refetches soon: a burst of events (a prune deletes many images) causes one refresh.
@@ -227,21 +252,7 @@ pub fn Link(
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    let path = window().location().pathname().unwrap_or_default();
-    let ctx = Ctx {
-        route: RwSignal::new(Route::parse(&path)),
-        images: RwSignal::new(Load::Loading),
-        fetched_at: RwSignal::new(now()),
-        disk: RwSignal::new(None),
-        containers: RwSignal::new(Load::Loading),
-        revision: RwSignal::new(0),
-        last_event: RwSignal::new(None),
-        live: RwSignal::new(false),
-        attach_next: RwSignal::new(None),
-        fresh_image: RwSignal::new(None),
-        toasts: RwSignal::new(Vec::new()),
-        refresh_pending: RwSignal::new(false),
-    };
+    let ctx = Ctx::new();
     provide_context(ctx);
 
     // back and forward
@@ -258,7 +269,6 @@ pub fn App() -> impl IntoView {
     let theme = RwSignal::new(stored_theme());
     apply_theme(&theme.get_untracked());
 
-    ctx.refresh();
     net::subscribe(
         move |e: EventDto| {
             ctx.last_event.set(Some(crate::wire::event_text(&e)));

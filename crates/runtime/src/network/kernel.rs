@@ -54,9 +54,15 @@ fn ip_batch(lines: &[String]) -> Result<()> {
     )))
 }
 
-/// Whether a network interface of that name exists.
+/// Whether a network interface of that name exists in this process's network namespace
+/// (asked of the kernel: `/sys/class/net` shows the namespace sysfs was mounted in, which is
+/// not this one when the engine runs in a namespace of its own).
 pub fn link_exists(name: &str) -> bool {
-    Path::new("/sys/class/net").join(name).exists()
+    let Ok(c) = std::ffi::CString::new(name) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated name; the call only reads it.
+    unsafe { libc::if_nametoindex(c.as_ptr()) != 0 }
 }
 
 /// The host's IPv4 routes (`/proc/net/route`), default route included (as `0.0.0.0/0`).
@@ -237,6 +243,8 @@ pub fn attach(
             netns.display()
         ),
         format!("link set {host_veth} master {bridge} up"),
+        // Hairpin: a container may reach its own published ports through the host.
+        format!("link set dev {host_veth} type bridge_slave hairpin on"),
     ])?;
     let inside = vec![
         "link set lo up".to_string(),
@@ -248,11 +256,6 @@ pub fn attach(
         delete_link(host_veth);
         return Err(e);
     }
-    // Hairpin: a container may reach its own published ports through the host.
-    let _ = std::fs::write(
-        format!("/sys/class/net/{host_veth}/brport/hairpin_mode"),
-        "1",
-    );
     Ok(())
 }
 
