@@ -585,6 +585,25 @@ fn a_missing_base_is_pulled_and_pull_refreshes_a_present_one() {
         reg.requests_since(mark)
     );
     no_containers(&s, None);
+    // The dashboard's build pulls a missing base as well.
+    s.ok(&["rmi", &remote]);
+    let d = Daemon::start(&s);
+    let tar = std::fs::read(tar_of(&dir)).unwrap();
+    let (status, _, body) = e2e::http(
+        d.port,
+        "POST",
+        "/api/build?t=from-the-page",
+        "X-Strata-Request: 1\r\nContent-Type: application/x-tar\r\n",
+        &tar,
+    )
+    .unwrap();
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("1: Pulling from bb"), "{body}");
+    assert!(!body.contains("\"error\":\""), "{body}");
+    assert_eq!(s.image_id(&remote), s.image_id("busybox"));
+    assert_eq!(s.image_id("from-the-page"), s.image_id("pulled"));
+    no_containers(&s, Some(&d));
 }
 
 /// `RUN` gets Docker's default network (the bridge: `eth0` beside `lo`) unless `--network`

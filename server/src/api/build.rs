@@ -53,6 +53,9 @@ pub(crate) async fn build(
         dockerfile: q.dockerfile.unwrap_or_default(),
         tags: q.t.into_iter().filter(|t| !t.is_empty()).collect(),
         no_cache: crate::params::truthy(q.nocache.as_deref()),
+        // a missing base image is pulled with the server's registries and saved logins, as
+        // `docker build` does
+        registry: crate::docker::registry::env_for(&axum::http::HeaderMap::new(), "docker.io").ok(),
         ..BuildOptions::default()
     };
     let reader = BodyReader::new(body);
