@@ -5,6 +5,7 @@
 mod commit;
 mod controls;
 mod editor;
+mod heading;
 mod list;
 mod logs;
 mod page;

@@ -8,8 +8,8 @@ use super::super::terminal::{TermMode, Terminal};
 use super::super::widgets::{ErrorBox, Loading, Modal, StackDiagram};
 use super::super::{Ctx, Link, Load};
 use super::commit::{CommitForm, CommitState};
-use super::controls::Controls;
 use super::editor::{Editor, EditorState, OverwriteDialog};
+use super::heading::{ContainerHeading, Term};
 use super::logs::Logs;
 use super::ticking_now;
 use super::top::Top;
@@ -74,9 +74,111 @@ async fn load_all(id: &str) -> Result<Loaded, LoadError> {
     })
 }
 
+/// `/ui/containers/<id>`: the container's heading and terminal, its layers with the editor and
+/// commit, logs, processes and files, and the remove dialog.
 #[component]
 pub fn ContainerPage(id: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    let page = load_and_watch(ctx, id.clone());
+    let Page {
+        loaded,
+        state,
+        gone,
+        fresh,
+    } = page;
+    let reload = move || page.reload();
+    let now = ticking_now();
+
+    // the terminal: opened by a button, or at once after the Run dialog
+    let term = Term::new();
+    if ctx.attach_next.get_untracked().as_deref() == Some(id.as_str()) {
+        ctx.attach_next.set(None);
+        term.start(TermMode::Attach);
+    }
+    let term_ended = Callback::new(move |_code: Option<i32>| {
+        reload();
+        ctx.refresh_soon();
+    });
+
+    let confirm_rm = RwSignal::new(false);
+    let view_sig = Signal::derive(move || match state.get() {
+        Load::Ready(l) => l.view,
+        _ => View::default(),
+    });
+    let editor = EditorState::new(ctx, id.clone(), view_sig);
+    let open_in_editor = Callback::new(move |p: String| editor.open(p));
+    let (show_content, loaded_content) =
+        super::super::explorer::content_loader(format!("/api/containers/{}/files", enc(&id)));
+    let commit_form = CommitState::new();
+    let ready = Memo::new(move |_| matches!(state.get(), Load::Ready(_)));
+    let export = format!("/containers/{}/export", enc(&id));
+    let id_short = docker_format::truncate_id(&id);
+    let (id_term, id_logs, id_top) = (id.clone(), id.clone(), id.clone());
+
+    view! {
+        <section class="page" aria-labelledby="container-title">
+            <nav class="crumbs" aria-label="Breadcrumb">
+                <Link href=Route::Containers.href()>"Containers"</Link>" › "
+                <span aria-current="page">{id_short.clone()}</span>
+            </nav>
+            // the first load shows the fallback; a reload keeps the page as it is until its answer
+            <Transition fallback=|| view! { <Loading what="Loading the container…"/> }>
+            {move || {
+                // an untracked read registers the load with the Transition; what is drawn
+                // follows `state`, which moves only when the answer differs
+                loaded.with_untracked(|_| ());
+                match state.get() {
+                Load::Loading => ().into_any(),
+                Load::Failed(e) if gone.get() => view! {
+                    <div class="empty" role="alert"><p><strong>"This container is gone."</strong></p><p class="muted">{e.to_string()}</p>
+                    <p><Link href=Route::Containers.href()>"Back to the containers"</Link></p></div>
+                }.into_any(),
+                Load::Failed(e) => view! { <ErrorBox message=e retry=Callback::new(move |_| reload())/> }.into_any(),
+                Load::Ready(l) => view! {
+                    <ContainerHeading c=l.container now=now export=export.clone() term=term confirm_rm=confirm_rm/>
+                }.into_any(),
+            }}}
+            </Transition>
+            <div id="terminal-slot">
+            {move || term.open.get().map(|(_, mode)| view! {
+                <Terminal id=id_term.clone() mode=mode on_end=term_ended/>
+            })}
+            </div>
+            {move || match state.get() {
+                Load::Ready(l) => view! { <LayersAndEditor l=l fresh=fresh editor=editor commit_form=commit_form/> }.into_any(),
+                _ => ().into_any(),
+            }}
+            {move || ready.get().then(|| view! { <Logs id=id_logs.clone() state=Signal::derive(move || match state.get() { Load::Ready(l) => l.container.state, _ => String::new() })/> })}
+            {move || ready.get().then(|| view! { <Top id=id_top.clone()/> })}
+            <h2>"Files (image layers + writable layer)"</h2>
+            {move || ready.get().then(|| view! {
+                <Explorer view=view_sig on_open=open_in_editor content=show_content loaded=loaded_content/>
+            })}
+            <OverwriteDialog editor=editor/>
+            <RemoveContainer id=id confirm=confirm_rm/>
+        </section>
+    }
+}
+
+/// The page's data as loaded: the load itself, what it gave, whether the container is gone,
+/// and the paths the last load added to the writable layer.
+#[derive(Clone, Copy)]
+struct Page {
+    loaded: LocalResource<Result<Loaded, LoadError>>,
+    state: Memo<Load<Loaded>>,
+    gone: Memo<bool>,
+    fresh: Memo<BTreeSet<String>>,
+}
+
+impl Page {
+    fn reload(self) {
+        self.loaded.refetch();
+    }
+}
+
+/// Loads the container, its image and its files, again after store events (the revision) and
+/// when the writable layer's mark moves while a process runs.
+fn load_and_watch(ctx: Ctx, id: String) -> Page {
     // the container, its image and its files: fetched again after store events (the
     // revision) and when the writable layer's mark moves (a refetch)
     let loaded = LocalResource::new({
@@ -114,65 +216,88 @@ pub fn ContainerPage(id: String) -> impl IntoView {
 
     // A running process changes the writable layer without any store event: ask for the
     // layer's mark every second while it runs and reload when it moves.
-    let now = ticking_now();
     let last_mark = StoredValue::new(None::<(u64, String)>);
-    let check_mark = Action::new_local({
-        let id = id.clone();
-        move |_: &()| {
-            let url = format!("/api/containers/{}/mark", enc(&id));
-            async move {
-                if let Ok(m) = net::get_json::<LayerMarkDto>("mark", &url).await {
-                    let now = (m.mark, m.state.clone());
-                    let before = last_mark.get_value();
-                    last_mark.set_value(Some(now.clone()));
-                    if before.as_ref().is_some_and(|b| *b != now) {
-                        reload();
-                        if before.as_ref().is_some_and(|b| b.1 != m.state) {
-                            ctx.refresh_soon();
-                        }
+    let check_mark = Action::new_local(move |_: &()| {
+        let url = format!("/api/containers/{}/mark", enc(&id));
+        async move {
+            if let Ok(m) = net::get_json::<LayerMarkDto>("mark", &url).await {
+                let now = (m.mark, m.state.clone());
+                let before = last_mark.get_value();
+                last_mark.set_value(Some(now.clone()));
+                if before.as_ref().is_some_and(|b| *b != now) {
+                    reload();
+                    if before.as_ref().is_some_and(|b| b.1 != m.state) {
+                        ctx.refresh_soon();
                     }
                 }
             }
         }
     });
-    {
-        let handle = set_interval_with_handle(
-            move || {
-                let running = state.with_untracked(
-                    |s| matches!(s, Load::Ready(l) if run::has_process(&l.container.state)),
-                );
-                if running {
-                    check_mark.dispatch(());
-                }
-            },
-            std::time::Duration::from_millis(700),
-        );
-        if let Ok(h) = handle {
-            on_cleanup(move || h.clear());
-        }
+    let handle = set_interval_with_handle(
+        move || {
+            let running = state.with_untracked(
+                |s| matches!(s, Load::Ready(l) if run::has_process(&l.container.state)),
+            );
+            if running {
+                check_mark.dispatch(());
+            }
+        },
+        std::time::Duration::from_millis(700),
+    );
+    if let Ok(h) = handle {
+        on_cleanup(move || h.clear());
     }
-
-    // the terminal: opened by a button, or at once after the Run dialog
-    let term = RwSignal::new(None::<(u32, TermMode)>);
-    let term_gen = StoredValue::new(0u32);
-    let open_term = move |mode: TermMode| {
-        term_gen.update_value(|g| *g += 1);
-        term.set(Some((term_gen.get_value(), mode)));
-    };
-    if ctx.attach_next.get_untracked().as_deref() == Some(id.as_str()) {
-        ctx.attach_next.set(None);
-        open_term(TermMode::Attach);
+    Page {
+        loaded,
+        state,
+        gone,
+        fresh,
     }
-    let term_ended = Callback::new(move |_code: Option<i32>| {
-        reload();
-        ctx.refresh_soon();
-    });
-    let shell = RwSignal::new(String::from("sh"));
+}
 
-    let confirm_rm = RwSignal::new(false);
-    let id_rm = id.clone();
+/// The container's image, its layer stack with the writable layer on top (the paths the last
+/// load added marked), the editor and the commit form.
+#[component]
+fn LayersAndEditor(
+    l: Loaded,
+    fresh: Memo<BTreeSet<String>>,
+    editor: EditorState,
+    commit_form: CommitState,
+) -> impl IntoView {
+    let st = stack::build(
+        &l.image,
+        Some((&l.container.name, l.container.size_rw, &l.view)),
+    );
+    let image_href = Route::Image(l.image.id.clone()).href();
+    view! {
+        <p class="facts">"From image "<Link href=image_href>{
+            if l.container.image_name.starts_with("sha256:") {
+                l.image.repo_tags.first().cloned().unwrap_or_else(|| docker_format::truncate_id(&l.image.id))
+            } else {
+                l.container.image_name.clone()
+            }
+        }</Link>
+            {format!(" · writable layer {} · created {}", docker_format::human_size(l.container.size_rw), l.container.created)}</p>
+        <div class="columns">
+            <div>
+                <h2>"Layer stack"</h2>
+                <StackDiagram stack=st fresh=fresh.get_untracked()/>
+            </div>
+            <div>
+                <Editor editor=editor/>
+                <CommitForm id=l.container.id.clone() form=commit_form/>
+            </div>
+        </div>
+    }
+}
+
+/// The remove dialog, opened by the heading's Remove…: removing deletes the writable layer,
+/// then the page goes back to the list.
+#[component]
+fn RemoveContainer(id: String, confirm: RwSignal<bool>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
     let remove = Action::new_local(move |_: &()| {
-        let id = id_rm.clone();
+        let id = id.clone();
         async move {
             match net::send(
                 "cannot remove the container",
@@ -190,129 +315,15 @@ pub fn ContainerPage(id: String) -> impl IntoView {
             }
         }
     });
-
-    let view_sig = Signal::derive(move || match state.get() {
-        Load::Ready(l) => l.view,
-        _ => View::default(),
-    });
-    let editor = EditorState::new(ctx, id.clone(), view_sig);
-    let open_in_editor = Callback::new(move |p: String| editor.open(p));
-    let (show_content, loaded_content) =
-        super::super::explorer::content_loader(format!("/api/containers/{}/files", enc(&id)));
-    let commit_form = CommitState::new();
-    let ready = Memo::new(move |_| matches!(state.get(), Load::Ready(_)));
-    let export = format!("/containers/{}/export", enc(&id));
-    let id_short = docker_format::truncate_id(&id);
-    let (id_term, id_logs, id_top) = (id.clone(), id.clone(), id.clone());
-
     view! {
-        <section class="page" aria-labelledby="container-title">
-            <nav class="crumbs" aria-label="Breadcrumb">
-                <Link href=Route::Containers.href()>"Containers"</Link>" › "
-                <span aria-current="page">{id_short.clone()}</span>
-            </nav>
-            // the first load shows the fallback; a reload keeps the page as it is until its answer
-            <Transition fallback=|| view! { <Loading what="Loading the container…"/> }>
-            {move || {
-                // an untracked read registers the load with the Transition; what is drawn
-                // follows `state`, which moves only when the answer differs
-                loaded.with_untracked(|_| ());
-                match state.get() {
-                Load::Loading => ().into_any(),
-                Load::Failed(e) if gone.get() => view! {
-                    <div class="empty" role="alert"><p><strong>"This container is gone."</strong></p><p class="muted">{e.to_string()}</p>
-                    <p><Link href=Route::Containers.href()>"Back to the containers"</Link></p></div>
-                }.into_any(),
-                Load::Failed(e) => view! { <ErrorBox message=e retry=Callback::new(move |_| reload())/> }.into_any(),
-                Load::Ready(l) => {
-                    view! {
-                        <div class="heading">
-                            <h1 id="container-title">{l.container.name.clone()}</h1>
-                            <div class="actions">
-                                <Controls id=l.container.id.clone() state=l.container.state.clone()/>
-                                <a class="button" href=export.clone() download=format!("{}.tar", l.container.name)>"Export (flattened tar)"</a>
-                                <button type="button" class="danger" on:click=move |_| confirm_rm.set(true)>"Remove…"</button>
-                            </div>
-                        </div>
-                        <p class="facts"><span class="status-text" id="container-status" data-state=l.container.state.clone()>{
-                            let c = l.container.clone();
-                            move || run::status_text(&c, now.get())
-                        }</span>{format!(" · {} change(s) in the writable layer", l.container.changes)}</p>
-                        <div class="run-panel">
-                            <h2>"Terminal"</h2>
-                            <div class="row term-actions">
-                                {
-                                    let running = l.container.state == "running";
-                                    let paused = l.container.state == "paused";
-                                    let tty = l.container.tty;
-                                    let attach_text = if running { "Attach to its terminal" } else { "Start and attach" };
-                                    let exec_title = if running { "exec -it a new process in the container" } else { "start the container first" };
-                                    view! {
-                                        {tty.then(|| view! {
-                                            <button type="button" id="term-attach" disabled=paused
-                                                on:click=move |_| open_term(TermMode::Attach)>{attach_text}</button>
-                                        })}
-                                        <label for="term-cmd" class="sr-only">"Shell"</label>
-                                        <input id="term-cmd" type="text" class="short" spellcheck="false" prop:value=move || shell.get()
-                                            on:input=move |ev| shell.set(event_target_value(&ev))/>
-                                        <button type="button" id="term-exec" disabled=!running title=exec_title
-                                            on:click=move |_| open_term(TermMode::Exec(shell.get_untracked()))>"Open a shell (exec)"</button>
-                                    }
-                                }
-                            </div>
-                        </div>
-                    }.into_any()
-                }
-            }}}
-            </Transition>
-            <div id="terminal-slot">
-            {move || term.get().map(|(_, mode)| view! {
-                <Terminal id=id_term.clone() mode=mode on_end=term_ended/>
-            })}
-            </div>
-            {move || match state.get() {
-                Load::Ready(l) => {
-                    let st = stack::build(&l.image, Some((&l.container.name, l.container.size_rw, &l.view)));
-                    let image_href = Route::Image(l.image.id.clone()).href();
-                    view! {
-                        <p class="facts">"From image "<Link href=image_href>{
-                            if l.container.image_name.starts_with("sha256:") {
-                                l.image.repo_tags.first().cloned().unwrap_or_else(|| docker_format::truncate_id(&l.image.id))
-                            } else {
-                                l.container.image_name.clone()
-                            }
-                        }</Link>
-                            {format!(" · writable layer {} · created {}", docker_format::human_size(l.container.size_rw), l.container.created)}</p>
-                        <div class="columns">
-                            <div>
-                                <h2>"Layer stack"</h2>
-                                <StackDiagram stack=st fresh=fresh.get_untracked()/>
-                            </div>
-                            <div>
-                                <Editor editor=editor/>
-                                <CommitForm id=l.container.id.clone() form=commit_form/>
-                            </div>
-                        </div>
-                    }.into_any()
-                }
-                _ => ().into_any(),
-            }}
-            {move || ready.get().then(|| view! { <Logs id=id_logs.clone() state=Signal::derive(move || match state.get() { Load::Ready(l) => l.container.state, _ => String::new() })/> })}
-            {move || ready.get().then(|| view! { <Top id=id_top.clone()/> })}
-            <h2>"Files (image layers + writable layer)"</h2>
-            {move || ready.get().then(|| view! {
-                <Explorer view=view_sig on_open=open_in_editor content=show_content loaded=loaded_content/>
-            })}
-            <OverwriteDialog editor=editor/>
-            {move || confirm_rm.get().then(|| view! {
-                <Modal title="Remove this container" on_close=Callback::new(move |_| confirm_rm.set(false))>
-                    <p>"Removing the container deletes its writable layer and every change in it. The image and its layers stay."</p>
-                    <div class="dialog-actions">
-                        <button type="button" on:click=move |_| confirm_rm.set(false) autofocus>"Cancel"</button>
-                        <button type="button" class="danger" on:click=move |_| { confirm_rm.set(false); remove.dispatch(()); }>"Remove container"</button>
-                    </div>
-                </Modal>
-            })}
-        </section>
+        {move || confirm.get().then(|| view! {
+            <Modal title="Remove this container" on_close=Callback::new(move |_| confirm.set(false))>
+                <p>"Removing the container deletes its writable layer and every change in it. The image and its layers stay."</p>
+                <div class="dialog-actions">
+                    <button type="button" on:click=move |_| confirm.set(false) autofocus>"Cancel"</button>
+                    <button type="button" class="danger" on:click=move |_| { confirm.set(false); remove.dispatch(()); }>"Remove container"</button>
+                </div>
+            </Modal>
+        })}
     }
 }
