@@ -1028,17 +1028,21 @@ fn strata_toml_names_the_runtime_and_runtime_flag_overrides_it() {
     assert_eq!(o.stdout.trim(), "ran");
 }
 
-/// The server's threads that sit in a sleep (`nanosleep`/`clock_nanosleep`): a log follower
-/// waits for new lines that way, everything else in the server waits on its own events.
+/// The server's request threads (tokio's, named `tokio-rt-worker`) that sit in a sleep
+/// (`nanosleep`/`clock_nanosleep`): a log follower waits for new lines that way, while the
+/// runtime's own threads wait on their events and the server's timers have names of their own.
 fn sleeping_threads(pid: u32) -> usize {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return 0;
     };
+    let read = |t: &std::fs::DirEntry, f: &str| {
+        std::fs::read_to_string(t.path().join(f)).unwrap_or_default()
+    };
     tasks
         .flatten()
         .filter(|t| {
-            std::fs::read_to_string(t.path().join("syscall"))
-                .is_ok_and(|s| matches!(s.split(' ').next(), Some("35" | "230")))
+            read(t, "comm").starts_with("tokio-")
+                && matches!(read(t, "syscall").split(' ').next(), Some("35" | "230"))
         })
         .count()
 }

@@ -211,6 +211,7 @@ fn History(d: ImageDetailDto) -> impl IntoView {
         </div>
     }
 }
+
 /// The image's relatives: the image it was built on, the images built on it, and the
 /// containers made from it.
 #[component]
