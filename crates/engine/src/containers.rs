@@ -89,14 +89,75 @@ pub(crate) fn random_hex(bytes: usize) -> Result<String> {
     Ok(hex::encode(buf))
 }
 
+/// How many generated names a create tries before it names the container by its short ID
+/// (moby's `generateNewName`: six, with a digit added from the second on).
+const NAME_ATTEMPTS: usize = 6;
+
+/// A generated name, `adjective_scientist`; from the second attempt on a digit is added
+/// (`clever_curie3`), as Docker's name generator does on a retry.
+fn random_name(attempt: usize) -> Result<String> {
+    let r = random_hex(4)?;
+    let r = u32::from_str_radix(&r, 16).unwrap_or(0) as usize;
+    let a = ADJECTIVES[r % ADJECTIVES.len()];
+    let n = NAMES[(r / ADJECTIVES.len()) % NAMES.len()];
+    Ok(if attempt == 0 {
+        format!("{a}_{n}")
+    } else {
+        format!("{a}_{n}{}", (r >> 24) % 10)
+    })
+}
+
+/// A generated name for the container `id` that `taken` does not hold: up to
+/// [`NAME_ATTEMPTS`] tries, then the short ID, as Docker falls back to it.
+fn generated_name(id: &str, taken: impl Fn(&str) -> bool) -> Result<String> {
+    for attempt in 0..NAME_ATTEMPTS {
+        let n = random_name(attempt)?;
+        if !taken(&n) {
+            return Ok(n);
+        }
+    }
+    Ok(id[..12].to_string())
+}
+
 const ADJECTIVES: &[&str] = &[
-    "admiring", "brave", "clever", "dreamy", "eager", "focused", "gallant", "happy", "jolly",
-    "keen", "loving", "modest", "nifty", "quirky", "relaxed", "serene", "tender", "vibrant",
-    "wizardly", "zealous",
+    "admiring", "brave", "calm", "clever", "curious", "daring", "dreamy", "eager", "earnest",
+    "fearless", "focused", "gallant", "gentle", "happy", "honest", "jolly", "keen", "lively",
+    "loving", "lucky", "merry", "modest", "nifty", "patient", "proud", "quirky", "relaxed",
+    "serene", "steady", "tender", "vibrant", "zealous",
 ];
 const NAMES: &[&str] = &[
-    "babbage", "curie", "dijkstra", "euler", "feynman", "gauss", "hopper", "kepler", "lovelace",
-    "mccarthy", "noether", "pascal", "ritchie", "shannon", "thompson", "turing", "wozniak",
+    "agnesi",
+    "babbage",
+    "boole",
+    "cantor",
+    "curie",
+    "dijkstra",
+    "euclid",
+    "euler",
+    "faraday",
+    "feynman",
+    "fourier",
+    "galois",
+    "gauss",
+    "hilbert",
+    "hopper",
+    "huygens",
+    "kepler",
+    "laplace",
+    "leibniz",
+    "lovelace",
+    "mccarthy",
+    "napier",
+    "noether",
+    "pascal",
+    "planck",
+    "ramanujan",
+    "riemann",
+    "ritchie",
+    "shannon",
+    "thompson",
+    "turing",
+    "wozniak",
 ];
 
 /// Docker's container name rule.
@@ -154,6 +215,7 @@ impl Engine {
     ) -> Result<ContainerInfo> {
         let view = self.view()?;
         let image_id = image_store::resolve(&view, image)?.id;
+        let id = random_hex(32)?;
         let name = match name {
             Some(n) => {
                 let n = n.strip_prefix('/').unwrap_or(n);
@@ -164,18 +226,7 @@ impl Engine {
                 }
                 n.to_string()
             }
-            None => loop {
-                let r = random_hex(2)?;
-                let r = u16::from_str_radix(&r, 16).unwrap_or(0) as usize;
-                let n = format!(
-                    "{}_{}",
-                    ADJECTIVES[r % ADJECTIVES.len()],
-                    NAMES[(r / 32) % NAMES.len()]
-                );
-                if !view.containers.iter().any(|c| c.name == n) {
-                    break n;
-                }
-            },
+            None => generated_name(&id, |n| view.containers.iter().any(|c| c.name == n))?,
         };
         if let Some(c) = view.containers.iter().find(|c| c.name == name) {
             return Err(EngineError::Conflict(format!(
@@ -192,7 +243,7 @@ impl Engine {
         // A layer that cannot be applied refuses the create and leaves nothing behind.
         self.unpacked_chain(&record.diff_ids)?;
         Ok(ContainerInfo {
-            id: random_hex(32)?,
+            id,
             name,
             image: image_id.clone(),
             image_name: image.to_string(),
@@ -751,4 +802,23 @@ pub(crate) fn write_union_tar(
     }
     tw.finish().map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_name_gets_a_digit_on_a_retry_and_the_short_id_last() {
+        let id = "0123456789abcdef".repeat(4);
+        let first = generated_name(&id, |_| false).unwrap();
+        let (a, n) = first.split_once('_').unwrap();
+        assert!(ADJECTIVES.contains(&a) && NAMES.contains(&n), "{first}");
+        // every undigited name taken: the next try adds a digit
+        let retried = generated_name(&id, |n| !n.ends_with(|c: char| c.is_ascii_digit())).unwrap();
+        let stem = retried.trim_end_matches(|c: char| c.is_ascii_digit());
+        assert_eq!(retried.len(), stem.len() + 1, "{retried}");
+        // everything taken: the short ID
+        assert_eq!(generated_name(&id, |_| true).unwrap(), "0123456789ab");
+    }
 }

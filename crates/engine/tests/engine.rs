@@ -432,3 +432,28 @@ fn the_image_list_follows_every_change() {
     e.rmi("two:2", &RmiOptions::default()).unwrap();
     assert_eq!(tags(&e), ["one:1", "three:3"]);
 }
+
+/// Unnamed containers get generated names, each unique, past the number of name pairs: a
+/// retry adds a digit (the last resort, the short ID, is shown by the unit test), where a
+/// store with more unnamed containers than names made `create` spin forever.
+#[test]
+fn generated_names_stay_unique_past_the_names_there_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    import(&e, &tar_of(&[("a", b"1")]), "base:1", "m");
+    // more than the 32 × 32 adjective_scientist pairs
+    let n = 1500;
+    let mut names = std::collections::BTreeSet::new();
+    for _ in 0..n {
+        let c = e.create_container("base:1", None).unwrap();
+        let valid = c.name.len() >= 2
+            && c.name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        assert!(valid, "{}", c.name);
+        assert!(names.insert(c.name.clone()), "{} given twice", c.name);
+    }
+    assert!(names
+        .iter()
+        .any(|n| n.ends_with(|c: char| c.is_ascii_digit()) && n.contains('_')));
+}
