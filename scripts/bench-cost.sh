@@ -115,8 +115,12 @@ class Unix(http.client.HTTPConnection):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); self.sock.connect(self.path)
 sock, what = sys.argv[1], sys.argv[2]
 c = Unix(sock)
-def call(method, url):
-    c.request(method, url, headers={"Content-Length": "0"} if method == "POST" else {})
+def call(method, url, body=None):
+    if body is not None:
+        data = json.dumps(body).encode()
+        c.request(method, url, body=data, headers={"Content-Type": "application/json", "Content-Length": str(len(data))})
+    else:
+        c.request(method, url, headers={"Content-Length": "0"} if method == "POST" else {})
     r = c.getresponse(); body = r.read()
     if r.status >= 300:
         sys.exit(f"{method} {url}: {r.status} {body[:200]!r}")
@@ -126,6 +130,10 @@ if what == "tag":  # tag N times: fresh names each run
     run = time.time_ns()
     for i in range(n):
         call("POST", f"/images/{image}/tag?repo=bench/t{run}&tag=n{i}")
+elif what == "create":  # create N containers (labelled, removed after the row)
+    n, image = int(sys.argv[3]), sys.argv[4]
+    for _ in range(n):
+        call("POST", "/containers/create", {"Image": image, "Labels": {"strata-bench": "create"}})
 elif what == "list":  # GET /images/json N times
     n = int(sys.argv[3])
     for _ in range(n):
@@ -160,6 +168,14 @@ row commit "@ rm -f cmc >/dev/null 2>&1; @ create --name cmc bench/base:1 >/dev/
   "@ commit cmc bench/committed:1"
 # create
 row create "true" "@ create bench/base:1"
+# create over the API: 50 in one client process, so the docker CLI's own start-up (most of
+# the row above) is out of both columns; the containers go afterwards
+args=()
+for side in "${sides[@]}"; do args+=(-n "$side" "python3 '$work/api.py' '$(sockof "$side")' create 50 bench/base:1"); done
+hf create50 "${args[@]}"
+for side in "${sides[@]}"; do
+  cli "$side" ps -aq --filter label=strata-bench=create | xargs -r -n 100 "$docker" -H "unix://$(sockof "$side")" rm >/dev/null
+done
 # load of an image already present: the archive strata saves (Docker 25+ layout), loaded
 # once untimed into each side, then again timed
 cli S import "$data/img200.rootfs.tar" bench/img200:1 >/dev/null
@@ -236,6 +252,7 @@ rows = [
     ("load-present", f"`docker load -i x.tar`, the image already present ({int(smallbytes)/1e6:.1f} MB archive)", 0.5),
     ("commit", "`docker commit c` of a 100 MB change", 0.5),
     ("create", "`docker create bench/base:1`", 0.5),
+    ("create50", "50 × `POST /containers/create` (one keep-alive connection)", 0.5),
     ("tag500", "500 × `POST /images/{name}/tag` (one keep-alive connection)", 0.5),
     ("list1006", "200 × `GET /images/json` with 1,006 tags (one keep-alive connection)", 0.5),
     ("df", "`docker system df`", None),
