@@ -1083,3 +1083,49 @@ fn a_follower_whose_reader_left_stops() {
     });
     s.ok(&["rm", "-f", "quiet"]);
 }
+
+/// SIGTERM stops the server, with status 0, within its grace period, though streams that
+/// never end by themselves are open: `docker events`, the dashboard's event stream and a
+/// follower of a quiet container's log.
+#[test]
+fn sigterm_stops_the_server_while_endless_streams_are_open() {
+    use std::io::{Read, Write};
+    let s = bb_store();
+    s.ok(&["run", "-d", "--name", "quiet", "busybox", "sleep", "1000"]);
+    let mut d = Daemon::start(&s);
+    let mut open = Vec::new();
+    for path in [
+        "/events",
+        "/api/events",
+        "/containers/quiet/logs?follow=1&stdout=1",
+    ] {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+        write!(
+            c,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+            d.port
+        )
+        .unwrap();
+        let mut head = [0u8; 12];
+        c.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200", "{path}");
+        open.push(c);
+    }
+    let t = Instant::now();
+    // SAFETY: a signal to the server this test started.
+    assert_eq!(unsafe { libc::kill(d.pid() as i32, libc::SIGTERM) }, 0);
+    let status = loop {
+        if let Some(st) = d.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the server still runs 20 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    drop(open);
+    s.ok(&["rm", "-f", "quiet"]);
+}

@@ -117,6 +117,7 @@ impl Server {
     ) -> anyhow::Result<()> {
         let router = app(self.state);
         let (tx, rx) = tokio::sync::watch::channel(());
+        let rx_for_grace = rx.clone();
         let signal = move || {
             let mut rx = rx.clone();
             // `changed` also returns when the sender is dropped: either way it is time to stop.
@@ -148,7 +149,24 @@ impl Server {
                 None => Ok(()),
             }
         };
-        let res = tokio::try_join!(async { tcp.await }, unix);
+        // Streams that never end by themselves (`docker events`, the dashboard's event
+        // stream, `logs -f` of a quiet container) would hold a graceful shutdown forever:
+        // open requests get a grace period after the signal, then the server stops anyway.
+        let mut stopping = rx_for_grace;
+        let grace = async move {
+            let _ = stopping.changed().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        let res = tokio::select! {
+            r = async { tokio::try_join!(async { tcp.await }, unix) } => r.map(|_| ()),
+            _ = grace => {
+                eprintln!(
+                    "strata: requests still open after {} s are closed",
+                    SHUTDOWN_GRACE.as_secs()
+                );
+                Ok(())
+            }
+        };
         if let Some(p) = path {
             let _ = std::fs::remove_file(p);
         }
@@ -156,6 +174,9 @@ impl Server {
         Ok(())
     }
 }
+
+/// How long requests still open at a shutdown signal may take before the server stops.
+pub(crate) const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};

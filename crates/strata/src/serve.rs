@@ -42,12 +42,15 @@ pub fn run(root: PathBuf, a: ServeArgs) -> anyhow::Result<()> {
         (false, Some(p)) => UnixSocket::At(p),
         (false, None) => UnixSocket::InRoot,
     };
-    rt.block_on(strata_server::serve(strata_server::ServeOptions {
+    let res = rt.block_on(strata_server::serve(strata_server::ServeOptions {
         listen: a.listen,
         unix_socket,
         root,
         web_dir: a.web_dir,
         auth: a.auth,
         allowed_hosts: a.allowed_hosts,
-    }))
+    }));
+    // Work on the blocking pool (a log follower between two polls) does not hold the exit.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    res
 }
