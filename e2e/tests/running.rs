@@ -1028,6 +1028,18 @@ fn strata_toml_names_the_runtime_and_runtime_flag_overrides_it() {
     assert_eq!(o.stdout.trim(), "ran");
 }
 
+/// A `GET path` to the server on loopback `port` whose answer streams: returns the connection
+/// once the status line says 200, its body still to come.
+fn open_stream(port: u16, path: &str) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(c, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").unwrap();
+    let mut head = [0u8; 12];
+    c.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200", "{path}");
+    c
+}
+
 /// The server's request threads (tokio's, named `tokio-rt-worker`) that sit in a sleep
 /// (`nanosleep`/`clock_nanosleep`): a log follower waits for new lines that way, while the
 /// runtime's own threads wait on their events and the server's timers have names of their own.
@@ -1052,7 +1064,6 @@ fn sleeping_threads(pid: u32) -> usize {
 /// Docker API and for the dashboard's stream.
 #[test]
 fn a_follower_whose_reader_left_stops() {
-    use std::io::{Read, Write};
     let s = bb_store();
     s.ok(&["run", "-d", "--name", "quiet", "busybox", "sleep", "1000"]);
     let d = Daemon::start(&s);
@@ -1062,17 +1073,7 @@ fn a_follower_whose_reader_left_stops() {
     ];
     let mut readers = Vec::new();
     for path in paths.iter().cycle().take(4) {
-        let mut c = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
-        write!(
-            c,
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
-            d.port
-        )
-        .unwrap();
-        let mut head = [0u8; 12];
-        c.read_exact(&mut head).unwrap();
-        assert_eq!(&head, b"HTTP/1.1 200", "{path}");
-        readers.push(c);
+        readers.push(open_stream(d.port, path));
     }
     until("the four followers to wait for lines", || {
         sleeping_threads(d.pid()) >= 4
@@ -1089,7 +1090,6 @@ fn a_follower_whose_reader_left_stops() {
 /// follower of a quiet container's log.
 #[test]
 fn sigterm_stops_the_server_while_endless_streams_are_open() {
-    use std::io::{Read, Write};
     let s = bb_store();
     s.ok(&["run", "-d", "--name", "quiet", "busybox", "sleep", "1000"]);
     let mut d = Daemon::start(&s);
@@ -1099,17 +1099,7 @@ fn sigterm_stops_the_server_while_endless_streams_are_open() {
         "/api/events",
         "/containers/quiet/logs?follow=1&stdout=1",
     ] {
-        let mut c = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
-        write!(
-            c,
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
-            d.port
-        )
-        .unwrap();
-        let mut head = [0u8; 12];
-        c.read_exact(&mut head).unwrap();
-        assert_eq!(&head, b"HTTP/1.1 200", "{path}");
-        open.push(c);
+        open.push(open_stream(d.port, path));
     }
     let t = Instant::now();
     // SAFETY: a signal to the server this test started.
