@@ -1115,7 +1115,8 @@ fn sigterm_stops_the_server_while_endless_streams_are_open() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
-    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    // the 5 s grace, 1 s for blocking work, and slack for a loaded machine
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
     drop(open);
     s.ok(&["rm", "-f", "quiet"]);
 }
