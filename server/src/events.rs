@@ -209,7 +209,7 @@ pub(crate) async fn docker_events(
         .filter(|e| filters.matches(e))
         .map(line)
         .collect();
-    let live = live_stream(rx, until, done_now);
+    let live = futures_util::StreamExt::take_until(live_stream(rx, until, done_now), st.stopped());
     let filtered = futures_util::StreamExt::filter_map(live, move |e| {
         let out = filters.matches(&e).then(|| line(&e));
         async move { out }
@@ -275,7 +275,8 @@ fn event_dto(e: &engine::Event) -> EventDto {
 pub(crate) async fn api_events(State(st): State<AppState>) -> Result<Response, ApiError> {
     let hub = st.hub()?;
     let (_, rx) = hub.subscribe();
-    let stream = futures_util::StreamExt::map(live_stream(rx, None, false), |e| {
+    let live = futures_util::StreamExt::take_until(live_stream(rx, None, false), st.stopped());
+    let stream = futures_util::StreamExt::map(live, |e| {
         let data = serde_json::to_string(&event_dto(&e)).unwrap_or_default();
         Ok::<_, Infallible>(SseEvent::default().event(e.kind.clone()).data(data))
     });

@@ -81,6 +81,9 @@ struct Inner {
     /// What the Docker API keeps about running containers between requests (attach clients
     /// waiting for a start, console sizes, exec instances).
     runs: docker::run::Runs,
+    /// `true` once the server was told to stop: streams that never end by themselves (the
+    /// event streams, log followers) end then.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -106,6 +109,7 @@ impl AppState {
                 auth: false,
                 allowed_hosts: Vec::new(),
                 runs: Default::default(),
+                stopping: tokio::sync::watch::channel(false).0,
             }),
         }
     }
@@ -122,6 +126,7 @@ impl AppState {
             auth: a.auth,
             allowed_hosts: a.allowed_hosts.clone(),
             runs: Default::default(),
+            stopping: tokio::sync::watch::channel(false).0,
         });
         edit(&mut inner);
         AppState {
@@ -197,6 +202,24 @@ impl AppState {
                 ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
             })?
             .map_err(ApiError::from)
+    }
+
+    /// Tells the endless streams that the server stops (see [`AppState::stopped`]).
+    pub(crate) fn stop(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Completes once the server stops: an endless stream ends with it.
+    pub(crate) fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.stopping.subscribe();
+        async move {
+            let _ = rx.wait_for(|stopping| *stopping).await;
+        }
+    }
+
+    /// Whether the server stops, for a blocking loop to ask between two polls.
+    pub(crate) fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
     }
 
     /// The Docker API's memory of running containers and exec instances.

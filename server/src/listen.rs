@@ -115,6 +115,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let state = self.state.clone();
         let router = app(self.state);
         let (tx, rx) = tokio::sync::watch::channel(());
         let rx_for_grace = rx.clone();
@@ -127,6 +128,8 @@ impl Server {
         };
         tokio::spawn(async move {
             shutdown.await;
+            // the endless streams end first, so the graceful shutdown need not wait for them
+            state.stop();
             let _ = tx.send(());
         });
         let tcp = axum::serve(self.tcp, router.clone()).with_graceful_shutdown(signal());

@@ -122,6 +122,7 @@ pub(crate) async fn logs(
     let cid = st.run(move |e| Ok(e.container(&id)?.id)).await?;
     let (tx, rx) = mpsc::channel(64);
     let engine = st.engine()?;
+    let stopping = st.stopping();
     tokio::task::spawn_blocking(move || {
         let range = engine::LogRange {
             tail: q.tail,
@@ -131,7 +132,7 @@ pub(crate) async fn logs(
         let _ = engine.container_logs(
             &cid,
             range,
-            || tx.is_closed(),
+            || tx.is_closed() || *stopping.borrow(),
             |l| {
                 let mut line = serde_json::to_vec(&LogLineDto {
                     stream: l.stream,

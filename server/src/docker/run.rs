@@ -370,6 +370,7 @@ async fn logs(
         .await?;
     let (tx, rx) = mpsc::channel(16);
     let st2 = st.clone();
+    let stopping = st.stopping();
     tokio::task::spawn_blocking(move || {
         let Ok(e) = st2.engine() else { return };
         let range = engine::LogRange {
@@ -381,7 +382,7 @@ async fn logs(
         let _ = e.container_logs(
             &cid,
             range,
-            || tx.is_closed(),
+            || tx.is_closed() || *stopping.borrow(),
             |l| {
                 let stderr = l.stream == "stderr";
                 if (stderr && !want_err) || (!stderr && !want_out) {
