@@ -152,9 +152,9 @@ impl Server {
                 None => Ok(()),
             }
         };
-        // Streams that never end by themselves (`docker events`, the dashboard's event
-        // stream, `logs -f` of a quiet container) would hold a graceful shutdown forever:
-        // open requests get a grace period after the signal, then the server stops anyway.
+        // The endless streams end at the signal (`AppState::stop`); other requests still open
+        // then (a `wait`, a pull, an attached run) get a grace period, and the server stops
+        // anyway after it.
         let mut stopping = rx_for_grace;
         let grace = async move {
             let _ = stopping.changed().await;
