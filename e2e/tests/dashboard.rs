@@ -1013,13 +1013,17 @@ fn union_explorer_names_layer_2_for_an_overridden_path() {
     )
     .unwrap();
     store.ok(&["cp", file.to_str().unwrap(), "c1:/etc/passwd"]);
-    store.ok(&["commit", "c1", "bb:2"]);
+    store.ok(&["commit", "-m", "passwd gets a user", "c1", "bb:2"]);
     let id = store.image_id("bb:2");
     let server = Server::start(&store);
     let b = Browser::start("union");
     b.goto(&server.url(&format!("/ui/images/{id}/files")));
     b.click("button.path[data-path=\"etc/passwd\"]");
-    let summary = b.wait_text(".detail [data-summary]", "comes from layer 2");
+    // the layer is named by what made it (here the commit's message), as in `docker history`
+    let summary = b.wait_text(
+        ".detail [data-summary]",
+        "comes from layer 2 (passwd gets a user)",
+    );
     assert!(summary.contains("hides 1 lower version"), "{summary}");
     let chip = b.js(
         "return document.querySelector('button.path[data-path=\"etc/passwd\"]').parentElement.querySelector('.layer-chip').innerText",

@@ -226,6 +226,20 @@ fn refcount_text(n: u64) -> String {
     }
 }
 
+/// What made each of the image's layers, bottom first (the names the stack diagram shows:
+/// the layer's instruction, or its commit's message); empty for a layer the history does not
+/// name.
+pub fn layer_names(image: &ImageDetailDto) -> Vec<String> {
+    build(image, None)
+        .items
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Layer(l) => Some(l.name),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The diagram of an image (and, when given, of a container on it: its name, writable-layer
 /// size and union view, whose top layer is the writable one).
 pub fn build(image: &ImageDetailDto, container: Option<(&str, u64, &View)>) -> Stack {
@@ -553,6 +567,26 @@ mod tests {
         );
         assert_eq!(s.image_bytes, 4_001_200);
         assert_eq!(s.warning, None);
+    }
+
+    #[test]
+    fn each_layer_is_named_by_what_made_it_for_the_explorer() {
+        let mut img = image();
+        assert_eq!(
+            layer_names(&img),
+            ["ADD file:abc in /", "RUN adduser -D app"]
+        );
+        // a commit's message names its layer; a layer the history leaves out has no name
+        img.history[1].comment = "add the app user".into();
+        img.history.truncate(2);
+        assert_eq!(layer_names(&img), ["add the app user", ""]);
+        // the explorer shows them beside the layer numbers, the writable layer as such
+        let mut v = View::default();
+        v.labels = vec!["sha256:1".into(), "sha256:2".into(), "writable".into()];
+        v.name_layers(&layer_names(&image()));
+        assert_eq!(v.layer_name(0), "layer 1 (ADD file:abc in /)");
+        assert_eq!(v.layer_name(1), "layer 2 (RUN adduser -D app)");
+        assert_eq!(v.layer_name(2), "layer 3 (writable)");
     }
 
     #[test]

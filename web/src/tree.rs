@@ -375,6 +375,17 @@ impl View {
     pub fn layer_name(&self, n: usize) -> String {
         layer_name(&self.labels, n)
     }
+
+    /// Labels the image's layers with what made them (`names`, bottom first, from the image's
+    /// history: `RUN apk add curl`, a commit's message); an empty name keeps the layer's
+    /// label, and the writable layer stays `writable`.
+    pub fn name_layers(&mut self, names: &[String]) {
+        for (label, name) in self.labels.iter_mut().zip(names) {
+            if label != "writable" && !name.trim().is_empty() {
+                *label = name.trim().to_string();
+            }
+        }
+    }
 }
 
 /// `""`, `a`, `a/b` for `a/b/c`.
@@ -723,16 +734,27 @@ fn text_of(content: &Content) -> Option<String> {
     printable.then(|| s.to_string())
 }
 
-/// `layer 2`, or `layer 2 · <label>` for a label that is not a digest.
+/// `layer 2`, or `layer 2 (<label>)` for a label that is not a digest, the label cut to
+/// [`LABEL_CHARS`] characters (`layer 3 (RUN apt-get update && apt-get install -y…)`).
 pub fn layer_name(labels: &[String], n: usize) -> String {
     match labels.get(n).map(String::as_str) {
         Some("writable") => format!("layer {} (writable)", n + 1),
         Some(l) if !l.is_empty() && !l.starts_with("sha256:") && !l.starts_with("layer ") => {
-            format!("layer {} ({l})", n + 1)
+            let l = l.split_whitespace().collect::<Vec<_>>().join(" ");
+            let short = if l.chars().count() > LABEL_CHARS {
+                let cut: String = l.chars().take(LABEL_CHARS - 1).collect();
+                format!("{}…", cut.trim_end())
+            } else {
+                l
+            };
+            format!("layer {} ({short})", n + 1)
         }
         _ => format!("layer {}", n + 1),
     }
 }
+
+/// The longest label [`layer_name`] shows whole.
+pub const LABEL_CHARS: usize = 40;
 
 fn dir_prefix(dir: &str) -> String {
     if dir.is_empty() {
@@ -1207,5 +1229,17 @@ mod tests {
         assert_eq!(e.paths[0].0, "/etc/passwd");
         assert_eq!(e.paths[0].2, "1, 2");
         assert_eq!(change_counts(&u), [(5, 0, 0), (1, 1, 2)]);
+    }
+
+    #[test]
+    fn a_long_layer_label_is_cut_and_a_digest_is_not_shown() {
+        let long = "RUN apt-get update && apt-get install -y curl ca-certificates git";
+        let labels: Vec<String> = vec![long.into(), "sha256:0".into(), "RUN   echo\n  hi".into()];
+        let first = layer_name(&labels, 0);
+        assert_eq!(first, "layer 1 (RUN apt-get update && apt-get install -…)");
+        assert_eq!(first.chars().count(), "layer 1 ()".len() + LABEL_CHARS);
+        assert_eq!(layer_name(&labels, 1), "layer 2");
+        assert_eq!(layer_name(&labels, 2), "layer 3 (RUN echo hi)");
+        assert_eq!(layer_name(&labels, 7), "layer 8");
     }
 }

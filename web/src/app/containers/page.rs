@@ -67,10 +67,13 @@ async fn load_all(id: &str) -> Result<Loaded, LoadError> {
     )
     .await
     .map_err(LoadError::of_container)?;
+    // the explorer names each image layer by what made it, as the stack diagram does
+    let mut view = View::from_dto(&tree);
+    view.name_layers(&stack::layer_names(&image));
     Ok(Loaded {
         container,
         image,
-        view: View::from_dto(&tree),
+        view,
     })
 }
 

@@ -13,7 +13,7 @@ use super::Link;
 use crate::error::ApiError;
 use crate::route::Route;
 use crate::tree::{self, Mode, View};
-use crate::wire::TreeDto;
+use crate::wire::{ImageDetailDto, TreeDto};
 use controls::ExplorerControls;
 use detail::{path_detail, Efficiency};
 use leptos::prelude::*;
@@ -140,10 +140,17 @@ pub fn ImageFilesPage(id: String) -> impl IntoView {
         let id = id.clone();
         move || {
             let url = format!("/api/images/{}/tree", enc(&id));
+            let detail = format!("/api/images/{}", enc(&id));
             async move {
-                net::get_json::<TreeDto>("cannot read the image's files", &url)
+                let mut view = net::get_json::<TreeDto>("cannot read the image's files", &url)
                     .await
-                    .map(|t| View::from_dto(&t))
+                    .map(|t| View::from_dto(&t))?;
+                // each layer named by what made it, as on the image's page; without the
+                // image's history the layers keep their numbers
+                if let Ok(image) = net::get_json::<ImageDetailDto>("image", &detail).await {
+                    view.name_layers(&crate::stack::layer_names(&image));
+                }
+                Ok::<_, ApiError>(view)
             }
         }
     });
