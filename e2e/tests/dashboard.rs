@@ -2476,6 +2476,22 @@ fn a_forced_untag_says_a_container_keeps_the_image() {
         )
     );
     b.screenshot("force-untag");
+    // the image's own page asks the same through the same dialog, from its Untag button
+    b.click("dialog button.danger"); // force-untag bb:1: the image stays, untagged
+    b.gone(&row("bb:1"));
+    store.ok(&["tag", &id, "bb:1"]);
+    b.goto(&server.url(&format!("/ui/images/{id}")));
+    b.click("button[aria-label=\"Untag bb:1\"]");
+    b.wait_text("dialog .dialog-body", "cannot be removed");
+    b.click("dialog button.warn");
+    b.wait_text(
+        "dialog .plan-headline",
+        "Force-removing bb:1 only untags it",
+    );
+    b.click("dialog button.danger");
+    b.gone("dialog");
+    let tags = store.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(tags.trim(), "<none>:<none>", "{tags}");
     store.ok(&["rm", "-f", "busy"]);
 }
 

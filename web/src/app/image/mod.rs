@@ -6,14 +6,13 @@
 mod changes;
 mod details;
 
-use super::images::{remove_and_report, rmi_plan, runnable_preview, TagDialog};
+use super::images::{rmi_plan, RemoveDialog, TagDialog};
 use super::net::{self, enc};
-use super::widgets::{ErrorBox, Loading, Modal, PlanBody};
+use super::widgets::{ErrorBox, Loading};
 use super::{Ctx, Link, Load};
 use crate::lineage::{self, Lineage};
-use crate::plan;
 use crate::route::Route;
-use crate::wire::{ContainerDto, ImageDetailDto, ImageSummaryDto, LayerMapDto, PlanDto};
+use crate::wire::{ContainerDto, ImageDetailDto, ImageSummaryDto, LayerMapDto};
 use details::ImageDetails;
 use leptos::prelude::*;
 
@@ -207,6 +206,7 @@ fn RawInspect(id: String) -> impl IntoView {
 /// The open dialog, if any: tag, push, run (a container from the image) or remove.
 #[component]
 fn ImageDialogs(id: String, dialogs: Dialogs) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
     let Dialogs {
         tagging,
         pushing,
@@ -224,71 +224,17 @@ fn ImageDialogs(id: String, dialogs: Dialogs) -> impl IntoView {
         {move || running.get().then(|| view! {
             <super::containers::RunDialog image=run_image.clone() on_close=Callback::new(move |_| running.set(false))/>
         })}
-        {move || removing.get().map(|r| view! { <RemoveDialog r=r state=removing reopen=Callback::new(move |(n, f)| dialogs.open_remove(n, f))/> })}
-    }
-}
-
-/// The remove dialog: the plan, read when it opens, and the removal it previews.
-#[component]
-fn RemoveDialog(
-    r: Removing,
-    state: RwSignal<Option<Removing>>,
-    reopen: Callback<(String, bool)>,
-) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let images: Vec<ImageSummaryDto> = ctx.images.with_untracked(|l| match l {
-        Load::Ready(v) => v.clone(),
-        _ => Vec::new(),
-    });
-    let close = Callback::new(move |_| state.set(None));
-    let Removing { name, forced } = r;
-    let plan_name = name.clone();
-    let planned = LocalResource::new(move || {
-        let name = plan_name.clone();
-        async move { rmi_plan(&name, forced).await }
-    });
-    let plan = move || match planned.get() {
-        None => Load::Loading,
-        Some(Ok(p)) => Load::Ready(p),
-        Some(Err(e)) => Load::Failed(e),
-    };
-    let blocked = move || matches!(plan(), Load::Ready(p) if p.conflict.is_some());
-    let body_name = name.clone();
-    let title = format!("Remove {}", plan::shown_name(&name, &images));
-    let body = move || match plan() {
-        Load::Loading => view! { <Loading what="Working out what would be removed…"/> }.into_any(),
-        Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
-        Load::Ready(p) => {
-            view! { <PlanBody text=plan::rmi_text(&body_name, &p, &images, forced)/> }.into_any()
-        }
-    };
-    let n = name.clone();
-    let n2 = name.clone();
-    let remove = Action::new_local(move |(name, preview): &(String, PlanDto)| {
-        let (name, preview) = (name.clone(), preview.clone());
-        async move {
-            remove_and_report(ctx, name, forced, preview).await;
-            state.set(None);
-        }
-    });
-    let run = move |_| {
-        let Some(preview) = runnable_preview(&plan()) else {
-            return;
-        };
-        remove.dispatch((n.clone(), preview));
-    };
-    view! {
-        <Modal title=title on_close=close>
-            <div class="dialog-body" data-dialog="remove">{body}</div>
-            <div class="dialog-actions">
-                <button type="button" on:click=move |_| close.run(()) autofocus>"Cancel"</button>
-                {move || (blocked() && !forced).then(|| { let n2 = n2.clone(); view! {
-                    <button type="button" class="warn" on:click=move |_| reopen.run((n2.clone(), true))>"Preview with force…"</button>
-                }})}
-                <button type="button" class="danger" disabled=move || runnable_preview(&plan()).is_none() || remove.pending().get() on:click=run>
-                    {if forced { "Force remove" } else { "Remove" }}
-                </button>
-            </div>
-        </Modal>
+        {move || removing.get().map(|Removing { name, forced }| {
+            let images: Vec<ImageSummaryDto> = ctx.images.with_untracked(|l| match l {
+                Load::Ready(v) => v.clone(),
+                _ => Vec::new(),
+            });
+            let again = name.clone();
+            view! {
+                <RemoveDialog name=name forced=forced images=images
+                    on_force=Callback::new(move |_| dialogs.open_remove(again.clone(), true))
+                    on_close=Callback::new(move |_| removing.set(None))/>
+            }
+        })}
     }
 }

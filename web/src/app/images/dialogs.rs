@@ -34,10 +34,19 @@ pub(super) fn DialogView(
         _ => Vec::new(),
     });
     match dialog {
-        Dialog::Remove { name, forced } => view! {
-            <RemoveDialog name=name forced=forced images=images state=state close=close/>
+        Dialog::Remove { name, forced } => {
+            let again = name.clone();
+            let on_force = Callback::new(move |_| {
+                state.set(Some(Dialog::Remove {
+                    name: again.clone(),
+                    forced: true,
+                }))
+            });
+            view! {
+                <RemoveDialog name=name forced=forced images=images on_force=on_force on_close=close/>
+            }
+            .into_any()
         }
-        .into_any(),
         Dialog::Prune { scope } => view! {
             <PruneDialog scope=scope images=images state=state close=close open_prune=open_prune/>
         }
@@ -50,15 +59,16 @@ pub(super) fn DialogView(
     }
 }
 
-/// Removing one image or tag: the rmi plan, read when the dialog opens, and the removal it
-/// previews (or a forced preview when the plan is blocked).
+/// Removing one image or tag (from the Images page or the image's own page): the rmi plan,
+/// read when the dialog opens, and the removal it previews; `on_force` asks for the forced
+/// preview when the plan is blocked, `on_close` closes the dialog (also once the removal ran).
 #[component]
-fn RemoveDialog(
+pub fn RemoveDialog(
     name: String,
     forced: bool,
     images: Vec<ImageSummaryDto>,
-    state: RwSignal<Option<Dialog>>,
-    close: Callback<()>,
+    on_force: Callback<()>,
+    on_close: Callback<()>,
 ) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let title = format!("Remove {}", plan::shown_name(&name, &images));
@@ -81,28 +91,21 @@ fn RemoveDialog(
         let (name, preview) = (name.clone(), preview.clone());
         async move {
             remove_and_report(ctx, name, forced, preview).await;
-            state.set(None);
+            on_close.run(());
         }
     });
-    let n1 = name.clone();
     let run = move |_| {
         if let Some(preview) = runnable_preview(&plan()) {
-            remove.dispatch((n1.clone(), preview));
+            remove.dispatch((name.clone(), preview));
         }
     };
-    let force_preview = move |_| {
-        state.set(Some(Dialog::Remove {
-            name: name.clone(),
-            forced: true,
-        }))
-    };
     view! {
-        <Modal title=title on_close=close>
+        <Modal title=title on_close=on_close>
             <div class="dialog-body" data-dialog="remove">{body}</div>
             <div class="dialog-actions">
-                <button type="button" on:click=move |_| close.run(()) autofocus>"Cancel"</button>
+                <button type="button" on:click=move |_| on_close.run(()) autofocus>"Cancel"</button>
                 <Show when=move || blocked() && !forced>
-                    <button type="button" class="warn" on:click=force_preview.clone()
+                    <button type="button" class="warn" on:click=move |_| on_force.run(())
                         title="Force untags across repositories and deletes images stopped containers use">
                         "Preview with force…"
                     </button>

@@ -5,7 +5,7 @@ mod dialogs;
 mod pull;
 mod table;
 
-pub use dialogs::TagDialog;
+pub use dialogs::{RemoveDialog, TagDialog};
 
 use super::net::{self, enc};
 use super::registry::{LoadDialog, LoginDialog, SearchDialog};
