@@ -139,7 +139,7 @@ pub fn ImagesPage() -> impl IntoView {
         }))
     };
     let open_prune = move |scope: Scope| dialog.set(Some(Dialog::Prune { scope }));
-    let open_bulk = move |_| {
+    let open_bulk = move |_: ()| {
         let names: Vec<String> = selected.get_untracked().into_iter().collect();
         if !names.is_empty() {
             dialog.set(Some(Dialog::Bulk { names }));
@@ -174,36 +174,7 @@ pub fn ImagesPage() -> impl IntoView {
                 </div>
             </div>
             <PullBox input=pull_input/>
-            <div class="toolbar" role="toolbar" aria-label="Filter images">
-                <div class="chips" role="radiogroup" aria-label="Status">
-                    {Status::ALL.into_iter().enumerate().map(|(i, s)| view! {
-                        <button type="button" role="radio" class="chip"
-                            aria-checked=move || (query.with(|q| q.status) == s).to_string()
-                            on:click=move |_| query.update(|q| q.status = s)>
-                            {s.label()}" "<span class="count">{move || counts.get()[i]}</span>
-                        </button>
-                    }).collect_view()}
-                </div>
-                <label class="search">
-                    <span class="visually-hidden">"Search images"</span>
-                    <input type="search" data-search placeholder="Search name, tag, ID or label  ( / )"
-                        prop:value=move || query.with(|q| q.search.clone())
-                        on:input=move |ev| { let v = event_target_value(&ev); query.update(|q| q.search = v); }/>
-                </label>
-                <Show when=move || selected.with(|s| !s.is_empty())>
-                    <div class="bulk" role="group" aria-label="Selected rows">
-                        <span>{move || format!("{} selected", selected.with(|s| s.len()))}</span>
-                        <button type="button" class="danger" on:click=open_bulk>
-                            {move || format!("Remove {} selected…", selected.with(|s| s.len()))}
-                        </button>
-                        <a class="button" data-action="save-selected" download="images.tar"
-                            href=move || format!("/images/get?{}", selected.with(|s| s.iter().map(|n| format!("names={}", enc(n))).collect::<Vec<_>>().join("&")))>
-                            {move || format!("Save {} selected", selected.with(|s| s.len()))}
-                        </a>
-                        <button type="button" class="ghost" on:click=move |_| selected.set(BTreeSet::new())>"Clear selection"</button>
-                    </div>
-                </Show>
-            </div>
+            <ImagesToolbar query=query selected=selected counts=counts on_bulk=Callback::new(open_bulk)/>
             {move || match state_kind.get() {
                 0 => view! { <Loading what="Loading images…"/> }.into_any(),
                 1 => view! {
@@ -235,19 +206,72 @@ pub fn ImagesPage() -> impl IntoView {
                 })
             }}</p>
             {move || dialog.get().map(|d| view! { <DialogView dialog=d state=dialog open_prune=Callback::new(open_prune)/> })}
-            {move || operator.get().map(|o| {
-                let close = Callback::new(move |_| operator.set(None));
-                match o {
-                    Operator::Login => view! { <LoginDialog on_close=close/> }.into_any(),
-                    Operator::Load => view! { <LoadDialog on_close=close/> }.into_any(),
-                    Operator::Search => view! {
-                        <SearchDialog on_close=close on_pick=Callback::new(move |name: String| {
-                            pull_input.set(name);
-                            operator.set(None);
-                        })/>
-                    }.into_any(),
-                }
-            })}
+            {move || operator.get().map(|o| view! { <OperatorDialog operator=o state=operator pull_input=pull_input/> })}
         </section>
+    }
+}
+
+/// The filter chips with their counts, the search box and, while rows are selected, what can
+/// be done with them.
+#[component]
+fn ImagesToolbar(
+    query: RwSignal<Query>,
+    selected: RwSignal<BTreeSet<String>>,
+    counts: Memo<[usize; 4]>,
+    on_bulk: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <div class="toolbar" role="toolbar" aria-label="Filter images">
+            <div class="chips" role="radiogroup" aria-label="Status">
+                {Status::ALL.into_iter().enumerate().map(|(i, s)| view! {
+                    <button type="button" role="radio" class="chip"
+                        aria-checked=move || (query.with(|q| q.status) == s).to_string()
+                        on:click=move |_| query.update(|q| q.status = s)>
+                        {s.label()}" "<span class="count">{move || counts.get()[i]}</span>
+                    </button>
+                }).collect_view()}
+            </div>
+            <label class="search">
+                <span class="visually-hidden">"Search images"</span>
+                <input type="search" data-search placeholder="Search name, tag, ID or label  ( / )"
+                    prop:value=move || query.with(|q| q.search.clone())
+                    on:input=move |ev| { let v = event_target_value(&ev); query.update(|q| q.search = v); }/>
+            </label>
+            <Show when=move || selected.with(|s| !s.is_empty())>
+                <div class="bulk" role="group" aria-label="Selected rows">
+                    <span>{move || format!("{} selected", selected.with(|s| s.len()))}</span>
+                    <button type="button" class="danger" on:click=move |_| on_bulk.run(())>
+                        {move || format!("Remove {} selected…", selected.with(|s| s.len()))}
+                    </button>
+                    <a class="button" data-action="save-selected" download="images.tar"
+                        href=move || format!("/images/get?{}", selected.with(|s| s.iter().map(|n| format!("names={}", enc(n))).collect::<Vec<_>>().join("&")))>
+                        {move || format!("Save {} selected", selected.with(|s| s.len()))}
+                    </a>
+                    <button type="button" class="ghost" on:click=move |_| selected.set(BTreeSet::new())>"Clear selection"</button>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// The operator's dialog open on the Images page: log in, load an archive or search a
+/// registry (a pick fills the pull box).
+#[component]
+fn OperatorDialog(
+    operator: Operator,
+    state: RwSignal<Option<Operator>>,
+    pull_input: RwSignal<String>,
+) -> impl IntoView {
+    let close = Callback::new(move |_| state.set(None));
+    match operator {
+        Operator::Login => view! { <LoginDialog on_close=close/> }.into_any(),
+        Operator::Load => view! { <LoadDialog on_close=close/> }.into_any(),
+        Operator::Search => view! {
+            <SearchDialog on_close=close on_pick=Callback::new(move |name: String| {
+                pull_input.set(name);
+                state.set(None);
+            })/>
+        }
+        .into_any(),
     }
 }
