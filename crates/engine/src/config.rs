@@ -141,8 +141,7 @@ impl AuthFile {
         use std::os::unix::fs::PermissionsExt;
         std::fs::create_dir_all(dir)
             .map_err(|e| EngineError::io(format!("create {}", dir.display()), e))?;
-        let bytes =
-            serde_json::to_vec_pretty(self).map_err(|e| EngineError::invalid(e.to_string()))?;
+        let bytes = crate::pretty_json(self)?;
         let path = dir.join("config.json");
         let tmp = dir.join(format!(".config.json.tmp-{}", std::process::id()));
         let write = || -> std::io::Result<()> {

@@ -264,9 +264,9 @@ impl Engine {
         let dir = self.container_dir(&info.id);
         fs::create_dir_all(dir.join("upper")).map_err(io(format!("create {}", dir.display())))?;
         let written = (|| -> Result<()> {
-            let mut files = vec![(dir.join("config.json"), pretty_json(info)?)];
+            let mut files = vec![(dir.join("config.json"), crate::pretty_json(info)?)];
             if let Some(rc) = run {
-                files.push((dir.join("run.json"), pretty_json(rc)?));
+                files.push((dir.join("run.json"), crate::pretty_json(rc)?));
             }
             crate::write_atomic_all(&files)
         })();
@@ -322,8 +322,7 @@ impl Engine {
         }
         let mut info = self.read_info(&c.id)?;
         info.name = new.to_string();
-        let json =
-            serde_json::to_vec_pretty(&info).map_err(|e| EngineError::invalid(e.to_string()))?;
+        let json = crate::pretty_json(&info)?;
         self.db().write(|tx| -> Result<()> {
             tx.set_container_name(&c.id, new)?;
             Ok(())
@@ -613,11 +612,6 @@ impl Engine {
         self.emit(ev);
         Ok(id)
     }
-}
-
-/// `v` as indented JSON (the form of `config.json` and `run.json`).
-fn pretty_json(v: &impl Serialize) -> Result<Vec<u8>> {
-    serde_json::to_vec_pretty(v).map_err(|e| EngineError::invalid(e.to_string()))
 }
 
 pub(crate) fn unsafe_is_root() -> bool {

@@ -254,6 +254,12 @@ pub(crate) fn failpoint_fails(name: &str) -> bool {
     std::env::var("STRATA_FAILPOINT").is_ok_and(|v| v.strip_prefix("fail:") == Some(name))
 }
 
+/// `v` as indented JSON, the form of the engine's own records (`config.json`, `run.json`,
+/// a run's endpoint, the settings).
+pub(crate) fn pretty_json(v: &impl serde::Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(v).map_err(|e| EngineError::invalid(e.to_string()))
+}
+
 /// Writes `bytes` to `path` through a temp file, fsync and rename: readers see the old file or
 /// the new one, never a part.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -205,10 +205,9 @@ impl Engine {
         if kept.subnet != Some(subnet) {
             std::fs::create_dir_all(self.network_dir())
                 .map_err(|e| EngineError::io("create the network directory", e))?;
-            let json = serde_json::to_vec_pretty(&BridgeChoice {
+            let json = crate::pretty_json(&BridgeChoice {
                 subnet: Some(subnet),
-            })
-            .map_err(|e| EngineError::invalid(e.to_string()))?;
+            })?;
             crate::write_atomic(&file, &json)?;
         }
         Ok(subnet)
@@ -263,8 +262,7 @@ impl Engine {
             ports: maps,
         };
         let done = (|| -> Result<()> {
-            let json =
-                serde_json::to_vec_pretty(&ep).map_err(|e| EngineError::invalid(e.to_string()))?;
+            let json = crate::pretty_json(&ep)?;
             write_replacing(&dir.join(ENDPOINT_FILE), &json)?;
             kernel::attach(&netns, net::BRIDGE, &ep.host_veth, ip, subnet, &ep.mac)?;
             if nat::add(&ep.rules).is_err() {

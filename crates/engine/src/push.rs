@@ -82,8 +82,7 @@ impl Engine {
             layers: descriptors,
             annotations: Default::default(),
         };
-        let bytes = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| EngineError::invalid(e.to_string()))?;
+        let bytes = crate::pretty_json(&manifest)?;
         let digest = client.put_manifest(&repo, &tag, media_types::DOCKER_MANIFEST, &bytes)?;
         self.blobs.put(&bytes, Some(&digest))?;
         let digest_ref = r.with_digest(digest.clone());

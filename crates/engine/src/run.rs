@@ -605,8 +605,7 @@ impl Engine {
     }
 
     fn write_run_config(&self, id: &str, rc: &RunConfig) -> Result<()> {
-        let json =
-            serde_json::to_vec_pretty(rc).map_err(|e| EngineError::invalid(e.to_string()))?;
+        let json = crate::pretty_json(rc)?;
         crate::write_atomic(&self.run_dir(id).join("run.json"), &json)
     }
 

@@ -58,8 +58,10 @@ pub(crate) async fn build(
         registry: crate::docker::registry::env_for(&axum::http::HeaderMap::new(), "docker.io").ok(),
         ..BuildOptions::default()
     };
-    let reader = BodyReader::new(body);
-    let body = stream_blocking(&st, move |e, w| {
+    // The context is read whole before the build says anything: the body is pumped on this
+    // task while the answer's first line is awaited, as `POST /build` does.
+    let (reader, pump) = BodyReader::pumped(body);
+    let answer = stream_blocking(&st, move |e, w| {
         let ctx = BuildContext::from_stream(e, reader)?;
         let mut out = |m: BuildMessage| match m {
             BuildMessage::Stream(text) => line(
@@ -98,7 +100,7 @@ pub(crate) async fn build(
                 Ok(())
             }
         }
-    })
-    .await?;
-    Ok(([(CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+    });
+    let ((), body) = tokio::join!(pump, answer);
+    Ok(([(CONTENT_TYPE, "application/x-ndjson")], body?).into_response())
 }

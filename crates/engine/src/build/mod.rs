@@ -861,7 +861,7 @@ impl Run<'_> {
             &exec,
             step::StepProcess {
                 args: run,
-                env: run_args.clone(),
+                env: run_args,
                 network,
                 mounts,
             },
