@@ -229,6 +229,7 @@ fn ip_batch_in(netns: &Path, lines: Vec<String>) -> Result<()> {
 
 /// Connects the namespace at `netns` to `bridge`: a veth pair `host_veth` (on the bridge, up)
 /// and `eth0` inside with `ip/prefix`, `mac`, up, the default route via `gateway`, and `lo` up.
+/// A `host_veth` left from the container's previous run is deleted first.
 pub fn attach(
     netns: &Path,
     bridge: &str,
@@ -237,6 +238,9 @@ pub fn attach(
     subnet: Subnet,
     mac: &str,
 ) -> Result<()> {
+    // The kernel destroys a run's pair with its namespace, off the caller's path: a quick
+    // restart of the same container can find its previous host end still there.
+    delete_link(host_veth);
     ip_batch(&[
         format!(
             "link add {host_veth} type veth peer name eth0 address {mac} netns {}",
