@@ -27,6 +27,9 @@ done
 for tool in hyperfine python3 curl; do
   command -v "$tool" >/dev/null || { echo "error: $tool missing (bash scripts/install-deps.sh test)" >&2; exit 1; }
 done
+# The interpreter itself, not a version manager's shim in front of it (pyenv's adds ~80 ms of
+# shell to every start, the same in both columns, pulling the API rows' ratios towards 1).
+py="$(python3 -c 'import sys; print(sys.executable)')"
 # The same docker CLI drives both servers: Debian's 20.10 when installed (what the issue
 # measured with), else the one install-deps.sh puts in /usr/local/bin.
 docker=""
@@ -134,6 +137,8 @@ elif what == "create":  # create N containers (labelled, removed after the row)
     n, image = int(sys.argv[3]), sys.argv[4]
     for _ in range(n):
         call("POST", "/containers/create", {"Image": image, "Labels": {"strata-bench": "create"}})
+elif what == "start":  # nothing: the client's own start-up, taken off the API rows
+    pass
 elif what == "list":  # GET /images/json N times
     n = int(sys.argv[3])
     for _ in range(n):
@@ -168,11 +173,16 @@ row commit "@ rm -f cmc >/dev/null 2>&1; @ create --name cmc bench/base:1 >/dev/
   "@ commit cmc bench/committed:1"
 # create
 row create "true" "@ create bench/base:1"
-# create over the API: 50 in one client process, so the docker CLI's own start-up (most of
+# The API rows' client: its start-up (python and its imports, ~70 ms) is in every run of
+# those rows; measured alone, it is taken off them for their per-call figures.
+args=()
+for side in "${sides[@]}"; do args+=(-n "$side" "$py '$work/api.py' '$(sockof "$side")' start"); done
+hf start "${args[@]}"
+# create over the API: 100 in one client process, so the docker CLI's own start-up (most of
 # the row above) is out of both columns; the containers go afterwards
 args=()
-for side in "${sides[@]}"; do args+=(-n "$side" "python3 '$work/api.py' '$(sockof "$side")' create 50 bench/base:1"); done
-hf create50 "${args[@]}"
+for side in "${sides[@]}"; do args+=(-n "$side" "$py '$work/api.py' '$(sockof "$side")' create 100 bench/base:1"); done
+hf create100 "${args[@]}"
 for side in "${sides[@]}"; do
   cli "$side" ps -aq --filter label=strata-bench=create | xargs -r -n 100 "$docker" -H "unix://$(sockof "$side")" rm >/dev/null
 done
@@ -184,7 +194,7 @@ for side in "${sides[@]}"; do cli "$side" load -q -i "$work/img200.tar" >/dev/nu
 row load-present "true" "@ load -q -i '$work/img200.tar'"
 # 500 tags over the API
 args=()
-for side in "${sides[@]}"; do args+=(-n "$side" "python3 '$work/api.py' '$(sockof "$side")' tag 500 bench/base:1"); done
+for side in "${sides[@]}"; do args+=(-n "$side" "$py '$work/api.py' '$(sockof "$side")' tag 500 bench/base:1"); done
 hf tag500 "${args[@]}"
 # GET /images/json with 1,006 tags: the tags above, trimmed or topped up to 1,006 in all
 # (bench/base:1 always kept: the memory rows create containers from it; `rmi -f` only untags
@@ -193,7 +203,7 @@ hf tag500 "${args[@]}"
 for side in "${sides[@]}"; do
   have=$(cli "$side" images --format '{{.Repository}}:{{.Tag}}' | grep -vc '<none>' || true)
   if [ "$have" -lt 1006 ]; then
-    python3 "$work/api.py" "$(sockof "$side")" tag $((1006 - have)) bench/base:1
+    "$py" "$work/api.py" "$(sockof "$side")" tag $((1006 - have)) bench/base:1
   fi
   cli "$side" images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | grep -vx 'bench/base:1' | tail -n +1006 | xargs -r -n 100 "$docker" -H "unix://$(sockof "$side")" rmi -f >/dev/null
   echo "   $side: $(cli "$side" images --format '{{.Repository}}:{{.Tag}}' | grep -vc '<none>') tags"
@@ -201,7 +211,7 @@ done
 # 200 requests in one client process: with 20, the client's own start (python3 and its
 # imports, 0.4-0.8 s on a loaded machine) was most of both columns.
 args=()
-for side in "${sides[@]}"; do args+=(-n "$side" "python3 '$work/api.py' '$(sockof "$side")' list 200"); done
+for side in "${sides[@]}"; do args+=(-n "$side" "$py '$work/api.py' '$(sockof "$side")' list 200"); done
 hf list1006 "${args[@]}"
 row df "true" "@ system df"
 
@@ -247,16 +257,22 @@ def res(name):
     for r in json.load(open(f"{work}/{name}.json"))["results"]:
         out[r["command"]] = r
     return out
+# (key, what, target, calls): a row with calls is an API row; its ratio is of the time per
+# call, the client's start-up (row "start") taken off both columns.
 rows = [
-    ("cp", "`docker cp <100 MB dir> c:/data/` (100 files of 1 MiB, fresh container)", 0.5),
-    ("load-present", f"`docker load -i x.tar`, the image already present ({int(smallbytes)/1e6:.1f} MB archive)", 0.5),
-    ("commit", "`docker commit c` of a 100 MB change", 0.5),
-    ("create", "`docker create bench/base:1`", 0.5),
-    ("create50", "50 × `POST /containers/create` (one keep-alive connection)", 0.5),
-    ("tag500", "500 × `POST /images/{name}/tag` (one keep-alive connection)", 0.5),
-    ("list1006", "200 × `GET /images/json` with 1,006 tags (one keep-alive connection)", 0.5),
-    ("df", "`docker system df`", None),
+    ("cp", "`docker cp <100 MB dir> c:/data/` (100 files of 1 MiB, fresh container)", 0.5, 0),
+    ("load-present", f"`docker load -i x.tar`, the image already present ({int(smallbytes)/1e6:.1f} MB archive)", 0.5, 0),
+    ("commit", "`docker commit c` of a 100 MB change", 0.5, 0),
+    ("create", "`docker create bench/base:1` (the docker CLI's own start-up included)", 0.5, 0),
+    ("create100", "100 × `POST /containers/create` (one keep-alive connection)", 0.5, 100),
+    ("tag500", "500 × `POST /images/{name}/tag` (one keep-alive connection)", 0.5, 500),
+    ("list1006", "200 × `GET /images/json` with 1,006 tags (one keep-alive connection)", 0.5, 200),
+    ("df", "`docker system df`", None, 0),
 ]
+try:
+    start = res("start")
+except FileNotFoundError:
+    start = {}
 print(f"""
 ## Cost under load, beside dockerd (`bash scripts/bench-cost.sh --runs {runs}`)
 The docker CLI ({cli}) drives `strata serve` over a unix socket{" and, beside it, the reference daemon (Debian's docker.io, dockerd " + rver + ", overlay2, started by hand on a private unix socket)" if have_ref else ""}, on the same fixtures: hyperfine, {runs} runs each, untimed
@@ -268,19 +284,32 @@ if not have_ref:
     print("| operation | strata mean ± σ (s) |\n|---|---|")
 else:
     print("| operation | strata mean ± σ (s) | dockerd mean ± σ (s) | ratio | target |\n|---|---|---|---|---|")
-for key, what, target in rows:
+def per_call(r, side, calls):
+    """The mean time of one call (ms), the client's start-up taken off; None without it."""
+    if not calls or side not in start:
+        return None
+    return (r[side]["mean"] - start[side]["mean"]) / calls * 1000
+def cell(r, side, calls):
+    c = f"{r[side]['mean']:.3f} ± {r[side]['stddev'] or 0:.3f}"
+    p = per_call(r, side, calls)
+    return c if p is None else f"{c} ({p:.2f} ms per call)"
+for key, what, target, calls in rows:
     try:
         r = res(key)
     except FileNotFoundError:
         continue
-    s = r["S"]
-    cell = f"{s['mean']:.3f} ± {s['stddev'] or 0:.3f}"
     if have_ref and "R" in r:
-        d = r["R"]; ratio = s["mean"] / d["mean"]
+        ps, pr = per_call(r, "S", calls), per_call(r, "R", calls)
+        ratio = ps / pr if ps is not None and pr else r["S"]["mean"] / r["R"]["mean"]
         ok = "" if target is None else (f"≤ {target}×: " + ("yes" if ratio <= target else "**no**"))
-        print(f"| {what} | {cell} | {d['mean']:.3f} ± {d['stddev'] or 0:.3f} | {ratio:.2f}× | {ok} |")
+        print(f"| {what} | {cell(r, 'S', calls)} | {cell(r, 'R', calls)} | {ratio:.2f}× | {ok} |")
     else:
-        print(f"| {what} | {cell} |")
+        print(f"| {what} | {cell(r, 'S', calls)} |")
+if start:
+    line = f"\nThe API rows' client alone (python and its imports, no call) took {start['S']['mean']:.3f} s"
+    if "R" in start:
+        line += f" (and {start['R']['mean']:.3f} s in the reference's run)"
+    print(line + "; their ratios are of the time per call, that start-up taken off both columns.")
 print(f"""
 Server peak memory growth (VmHWM after `clear_refs` minus VmRSS before, MiB) for a {big_mb} MiB
 directory `cp` and a {int(bigbytes)/1e6:.0f} MB archive `load` (target ≤ 64 MB):
