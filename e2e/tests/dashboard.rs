@@ -2601,3 +2601,75 @@ fn login_push_search_load_and_save_from_the_page() {
     assert_eq!(other.image_id("bb:1"), id);
     b.screenshot("loaded");
 }
+
+/// Import from the Images page: a root filesystem tar chosen in the browser becomes a
+/// one-layer image under the name typed, with the Dockerfile changes given, as `docker import
+/// FILE NAME --change …` makes it; a bad name is refused in the dialog and nothing is stored.
+#[test]
+fn an_operator_imports_a_root_filesystem_from_the_page() {
+    let store = own_store();
+    let root = store.scratch().join("rootfs");
+    busybox_rootfs(&root);
+    let tar = tar_of(&root);
+    let server = Server::start(&store);
+    let b = Browser::start("import");
+    open_images(&b, &server);
+    b.click("button[data-action=\"import\"]");
+    // a bad name: said in the dialog, nothing sent
+    b.type_keys("#import-file", tar.to_str().unwrap());
+    b.clear_and_type("#import-name", "Not A Name");
+    b.click("dialog .import-form button[type=submit]");
+    b.find("dialog .import-form .error");
+    assert_eq!(server.get_json("/api/images"), json!([]));
+    // the real import
+    b.clear_and_type("#import-name", "imported/bb:1");
+    b.clear_and_type("#import-changes", "CMD [\"/bin/sh\"]\nENV GREETING=hello");
+    b.click("dialog .import-form button[type=submit]");
+    b.wait_text("dialog .import-result", "Imported sha256:");
+    let id = store.image_id("imported/bb:1");
+    let shown = b.text("dialog .import-result");
+    assert!(
+        shown.contains(&id),
+        "the dialog says {shown:?}, the store has {id}"
+    );
+    b.wait_text(
+        ".toasts",
+        &format!("Imported {}", &id["sha256:".len()..][..12]),
+    );
+    b.click("dialog .import-form button[type=button]"); // Close
+    b.find(&row("imported/bb:1"));
+    // the footer adds up the UNIQUE column in its own measure (bytes as stored, larger than
+    // the files' sizes for a tar of many small files), and says what the store takes on disk
+    let unique = b.text(&format!("{} td:nth-child(8)", row("imported/bb:1")));
+    let stored = server.get_json("/api/disk-usage")["stored_bytes"]
+        .as_u64()
+        .unwrap();
+    let size = server.get_json("/api/images")[0]["size"].as_u64().unwrap();
+    assert_ne!(
+        e2e::human_size(stored),
+        e2e::human_size(size),
+        "the two measures differ here"
+    );
+    b.wait_text(".totals", &format!("{unique} in the UNIQUE column"));
+    b.wait_text(
+        ".totals",
+        &format!("store total {} on disk", e2e::human_size(stored)),
+    );
+    let inspect = store.ok(&["inspect", "imported/bb:1"]);
+    let inspect: Value = serde_json::from_str(&inspect).unwrap();
+    let image = &inspect[0];
+    assert_eq!(image["Config"]["Cmd"], json!(["/bin/sh"]), "{image}");
+    assert!(
+        image["Config"]["Env"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("GREETING=hello")),
+        "{image}"
+    );
+    assert_eq!(image["RootFS"]["Layers"].as_array().unwrap().len(), 1);
+    // the same tree `strata import` makes from the same tar: the same layer
+    store.ok(&["import", tar.to_str().unwrap(), "cli/bb:1"]);
+    let cli: Value = serde_json::from_str(&store.ok(&["inspect", "cli/bb:1"])).unwrap();
+    assert_eq!(image["RootFS"], cli[0]["RootFS"]);
+    b.screenshot("imported");
+}

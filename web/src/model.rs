@@ -401,14 +401,17 @@ pub struct Totals {
     /// Bytes the shown images occupy, each layer once (when their layers are known), else
     /// `None`.
     pub shown_bytes: Option<u64>,
-    /// Σ unique bytes of the shown images: what removing all of them frees at least.
+    /// Σ of the shown rows' UNIQUE column (each image's `removal_frees`, bytes as stored):
+    /// what removing all of them frees at least.
     pub shown_unique: u64,
-    /// Every stored layer once: the disk the image store uses (from `/api/disk-usage`).
+    /// What the store takes on disk: layers as stored, configs, manifests (`stored_bytes` of
+    /// `/api/disk-usage`).
     pub disk_bytes: Option<u64>,
 }
 
 impl Totals {
-    /// `3 images (4 rows) · 12.3MB on disk, each layer counted once · 2.1MB only theirs`.
+    /// `3 images (4 rows) · 5.7kB in their layers, each counted once · 2.7kB in the UNIQUE
+    /// column · store total 6.1kB on disk`.
     pub fn text(&self) -> String {
         let mut out = format!(
             "{} image{} ({} row{})",
@@ -424,7 +427,7 @@ impl Totals {
             ));
         }
         out.push_str(&format!(
-            " · {} used by no other image",
+            " · {} in the UNIQUE column",
             human_size(self.shown_unique)
         ));
         if let Some(d) = self.disk_bytes {
@@ -443,7 +446,8 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// Totals of the shown rows. `layers_of` maps image IDs to their layers (diff ID, size) when
-/// known; `disk_bytes` is the store's `layers_size`.
+/// known; `disk_bytes` is what the store takes on disk (`stored_bytes`). The unique total adds
+/// up the UNIQUE column, so the footer and the column agree in measure.
 pub fn totals(
     rows: &[ImageRow],
     images: &[ImageSummaryDto],
@@ -454,7 +458,7 @@ pub fn totals(
     let shown_unique = images
         .iter()
         .filter(|i| ids.contains(i.id.as_str()))
-        .map(|i| i.unique_size)
+        .map(|i| i.removal_frees)
         .sum();
     let shown_bytes = layers_of.and_then(|map| {
         let mut layers: BTreeMap<&str, u64> = BTreeMap::new();
@@ -704,7 +708,10 @@ mod tests {
         base.shared_size = 3_000;
         base.unique_size = 0;
         base.labels.insert("team".into(), "infra".into());
-        let old = image('c', &[], 9_000, 700);
+        let mut old = image('c', &[], 9_000, 700);
+        // what its removal frees: its layer as stored (a tar, larger than the 700 bytes of
+        // its files) and its config
+        old.removal_frees = 1_200;
         vec![used, base, old]
     }
 
@@ -786,7 +793,8 @@ mod tests {
             ["web:1", "base:1", &images[2].id, "web:latest"]
         );
         q.click(Column::Unique);
-        assert_eq!(keys(&table(&images, NOW, &q))[0], "web:1");
+        // by what removal frees: only the unused, unshared image frees anything
+        assert_eq!(keys(&table(&images, NOW, &q))[0], images[2].id.as_str());
         q.click(Column::Containers);
         assert_eq!(keys(&table(&images, NOW, &q))[0], "web:1");
         q.click(Column::Shared);
@@ -807,19 +815,20 @@ mod tests {
         );
         layers.insert(images[1].id.clone(), vec![("L1".to_string(), 3_000)]);
         layers.insert(images[2].id.clone(), vec![("L3".to_string(), 700)]);
-        let t = totals(&rows, &images, Some(&layers), Some(5_700));
+        let t = totals(&rows, &images, Some(&layers), Some(6_100));
         assert_eq!(t.images, 3);
         assert_eq!(t.rows, 4);
         assert_eq!(t.shown_bytes, Some(5_700), "L1 once, not 3000 twice");
-        assert_eq!(t.shown_unique, 2_700);
+        // the UNIQUE column's own measure (bytes as stored), not the sizes' unique part
+        assert_eq!(t.shown_unique, 1_200);
         assert_eq!(
             t.text(),
-            "3 images (4 rows) · 5.7kB in their layers, each counted once · 2.7kB used by no other image · store total 5.7kB on disk"
+            "3 images (4 rows) · 5.7kB in their layers, each counted once · 1.2kB in the UNIQUE column · store total 6.1kB on disk"
         );
         // without layer lists: only the unique bytes, never a sum of sizes
         let t = totals(&rows[..1], &images, None, None);
         assert_eq!(t.shown_bytes, None);
-        assert_eq!(t.text(), "1 image (1 row) · 2kB used by no other image");
+        assert_eq!(t.text(), "1 image (1 row) · 0B in the UNIQUE column");
         // a layer map missing an image gives no subset total rather than a wrong one
         layers.remove(&images[2].id);
         assert_eq!(

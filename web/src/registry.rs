@@ -83,6 +83,59 @@ pub fn search_results(body: &str) -> Result<Vec<Found>, String> {
     serde_json::from_str(body).map_err(|e| format!("search: invalid response from server: {e}"))
 }
 
+/// The query of `POST /images/create?fromSrc=-` importing a root filesystem tar, as
+/// `docker import FILE [NAME] --change …` sends it: the name (checked with the store's
+/// reference grammar, as the server will) as `repo` and `tag`, none for an untagged image;
+/// each non-empty line of `changes` (a Dockerfile instruction such as `CMD ["/bin/sh"]`) as
+/// one `changes`.
+pub fn import_query(name: &str, changes: &str) -> Result<Vec<(&'static str, String)>, String> {
+    let mut q = vec![("fromSrc", "-".to_string())];
+    let name = name.trim();
+    if !name.is_empty() {
+        let r = image_ref::Reference::parse_normalized(name).map_err(|e| format!("{name}: {e}"))?;
+        if r.digest().is_some() {
+            return Err(format!(
+                "invalid reference format: {name:?} names a digest, not a tag"
+            ));
+        }
+        let (repo, tag) = crate::model::split_tag(name);
+        q.push(("repo", repo.to_string()));
+        if tag != "<none>" {
+            q.push(("tag", tag.to_string()));
+        }
+    }
+    q.extend(
+        changes
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| ("changes", l.to_string())),
+    );
+    Ok(q)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StatusLine {
+    status: String,
+    error: String,
+}
+
+/// What `POST /images/create?fromSrc=-` answered (a JSON line per message): the new image's
+/// ID, or the error the import ended with.
+pub fn import_result(body: &str) -> Result<String, String> {
+    let mut id = None;
+    for line in body.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str::<StatusLine>(line) {
+            Ok(l) if !l.error.is_empty() => return Err(l.error),
+            Ok(l) if l.status.starts_with("sha256:") => id = Some(l.status),
+            Ok(_) => {}
+            Err(_) => return Err(format!("unexpected answer: {line}")),
+        }
+    }
+    id.ok_or_else(|| "the import answered no image ID".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +188,48 @@ mod tests {
             }]
         );
         assert!(search_results("{}").is_err());
+    }
+
+    #[test]
+    fn an_import_names_its_image_and_its_changes_as_docker_import_does() {
+        let q = |n: &str, c: &str| import_query(n, c).unwrap();
+        let pairs = |v: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+            v.iter().map(|(k, v)| (*k, v.to_string())).collect()
+        };
+        assert_eq!(q("", ""), pairs(&[("fromSrc", "-")]));
+        assert_eq!(q(" bb ", ""), pairs(&[("fromSrc", "-"), ("repo", "bb")]));
+        assert_eq!(
+            q(
+                "127.0.0.1:5000/team/bb:1",
+                "CMD [\"/bin/sh\"]\n\n  ENV A=1  \n"
+            ),
+            pairs(&[
+                ("fromSrc", "-"),
+                ("repo", "127.0.0.1:5000/team/bb"),
+                ("tag", "1"),
+                ("changes", "CMD [\"/bin/sh\"]"),
+                ("changes", "ENV A=1"),
+            ])
+        );
+        assert!(import_query("Bad Name", "").is_err());
+        assert!(import_query("UPPER:1", "").is_err());
+        let digest = format!("bb@sha256:{}", "a".repeat(64));
+        assert!(import_query(&digest, "").unwrap_err().contains("digest"));
+    }
+
+    #[test]
+    fn an_import_answer_gives_the_image_id_or_the_error() {
+        let id = format!("sha256:{}", "b".repeat(64));
+        assert_eq!(import_result(&format!("{{\"status\":\"{id}\"}}\n")), Ok(id));
+        assert_eq!(
+            import_result(
+                "{\"errorDetail\":{\"message\":\"x\"},\"error\":\"invalid tar header\"}\n"
+            ),
+            Err("invalid tar header".into())
+        );
+        assert!(import_result("").is_err());
+        assert!(import_result("<html>")
+            .unwrap_err()
+            .contains("unexpected answer"));
     }
 }

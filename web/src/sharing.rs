@@ -180,7 +180,7 @@ pub struct Segment {
 pub struct Disk {
     /// Segments of the bar, adding up to `total`.
     pub segments: Vec<Segment>,
-    /// Total bytes on disk (layers once, plus writable layers).
+    /// Total of the bar: the layers' files, each layer once, plus the writable layers.
     pub total: u64,
     /// `12MB`.
     pub total_text: String,
@@ -238,12 +238,15 @@ pub fn disk(du: &DiskUsageDto, containers: &[ContainerDto], prune_all: Option<u6
     ];
     let reclaimable = prune_all.unwrap_or(du.reclaimable);
     let naive: u64 = du.images.iter().map(|i| i.size).sum();
+    // The bar measures files as Docker does (the images' sizes add up from it); the store's
+    // own bytes on disk (layers as tars, configs, manifests) are a separate figure.
     let mut notes = vec![format!(
-        "{} image{}, {} in use; layers take {} on disk, each counted once",
+        "{} image{}, {} in use; their layers hold {} of files, each layer counted once; the store takes {} on disk",
         du.images.len(),
         if du.images.len() == 1 { "" } else { "s" },
         du.active,
-        human_size(du.layers_size)
+        human_size(du.layers_size),
+        human_size(du.stored_bytes)
     )];
     if let Some(exact) = prune_all.filter(|e| *e != du.reclaimable) {
         notes.push(format!(
@@ -393,6 +396,7 @@ mod tests {
     fn disk_segments_add_up_to_the_disk() {
         let du = DiskUsageDto {
             layers_size: 5_600,
+            stored_bytes: 7_300,
             images: vec![
                 ImageUsageDto {
                     size: 5_000,
@@ -425,7 +429,7 @@ mod tests {
         assert_eq!(
             d.notes,
             [
-                "2 images, 1 in use; layers take 5.6kB on disk, each counted once",
+                "2 images, 1 in use; their layers hold 5.6kB of files, each layer counted once; the store takes 7.3kB on disk",
                 "adding up the images' sizes would say 9.6kB: shared layers would count once per image"
             ]
         );

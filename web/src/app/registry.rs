@@ -265,6 +265,99 @@ pub fn LoadDialog(on_close: Callback<()>) -> impl IntoView {
     }
 }
 
+/// `POST /images/create?fromSrc=-` with the chosen root filesystem tar as the body (streamed
+/// by the browser, never read into the page): `docker import`.
+async fn import(
+    file: web_sys::File,
+    query: Vec<(&'static str, String)>,
+) -> Result<String, ApiError> {
+    let what = format!("cannot import {}", file.name());
+    let query: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect();
+    let req = Request::post(&format!("/images/create?{}", query.join("&")))
+        .header("X-Strata-Request", "1")
+        .header("Content-Type", "application/x-tar")
+        .body(wasm_bindgen::JsValue::from(file))
+        .map_err(|e| other(&what, e))?;
+    let res = req.send().await.map_err(|e| no_answer(&what, e))?;
+    if !res.ok() {
+        return Err(error_of(&what, res).await);
+    }
+    let body = res.text().await.map_err(|e| other(&what, e))?;
+    registry::import_result(&body).map_err(|e| other(&what, e))
+}
+
+/// The import dialog: a root filesystem tar (plain, gzip or zstd) chosen in the browser
+/// becomes a one-layer image, named and configured as `docker import` does it.
+#[component]
+pub fn ImportDialog(on_close: Callback<()>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let file = NodeRef::<leptos::html::Input>::new();
+    let name = RwSignal::new(String::new());
+    let changes = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    let action = Action::new_local(|(f, q): &(web_sys::File, Vec<(&'static str, String)>)| {
+        import(f.clone(), q.clone())
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = action.value().get() {
+            ctx.toast(
+                format!("Imported {}", docker_format::truncate_id(&id)),
+                false,
+            );
+            ctx.refresh_soon();
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let chosen = file
+            .get_untracked()
+            .and_then(|i| i.files())
+            .and_then(|l| l.get(0));
+        let query = registry::import_query(&name.get_untracked(), &changes.get_untracked());
+        match (chosen, query) {
+            (None, _) => problem.set(Some("choose a tar file first".into())),
+            (_, Err(e)) => problem.set(Some(e)),
+            (Some(f), Ok(q)) => {
+                problem.set(None);
+                action.dispatch((f, q));
+            }
+        }
+    };
+    view! {
+        <Modal title="Import a root filesystem" on_close=on_close>
+            <form class="import-form" on:submit=submit>
+                <label for="import-file">"Root filesystem (tar, tar.gz or tar.zst)"</label>
+                <input id="import-file" type="file" node_ref=file
+                    accept=".tar,.tgz,.gz,.zst,application/x-tar,application/gzip,application/zstd"/>
+                <label for="import-name">"Name (optional)"</label>
+                <input id="import-name" type="text" autocomplete="off" spellcheck="false" placeholder="myimage:1.0"
+                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                <label for="import-changes">"Changes (optional, one Dockerfile instruction per line)"</label>
+                <textarea id="import-changes" rows="3" spellcheck="false" placeholder="CMD [\"/bin/sh\"]"
+                    prop:value=move || changes.get() on:input=move |ev| changes.set(event_target_value(&ev))></textarea>
+                <p class="help">"The whole tree becomes the image's one layer, as docker import makes it. Changes may set CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME and WORKDIR."</p>
+                {move || problem.get().map(|e| view! { <ErrorBox message=e/> })}
+                {move || match action.value().get() {
+                    Some(Err(e)) => Some(view! { <ErrorBox message=e/> }.into_any()),
+                    Some(Ok(id)) => Some(view! {
+                        <p class="import-result" role="status">"Imported "<code>{id}</code></p>
+                    }.into_any()),
+                    None => None,
+                }}
+                <div class="dialog-actions">
+                    <button type="button" on:click=move |_| on_close.run(())>"Close"</button>
+                    <button type="submit" class="primary" disabled=move || action.pending().get()>
+                        {move || if action.pending().get() { "Importing…" } else { "Import" }}
+                    </button>
+                </div>
+            </form>
+        </Modal>
+    }
+}
+
 /// `POST /images/{name}/push`, its progress fed to `state` line by line.
 async fn push(name: String, state: RwSignal<Option<Pull>>) -> Result<String, ApiError> {
     let what = format!("cannot push {name}");

@@ -8,7 +8,7 @@ mod table;
 pub use dialogs::{RemoveDialog, TagDialog};
 
 use super::net::{self, enc};
-use super::registry::{LoadDialog, LoginDialog, SearchDialog};
+use super::registry::{ImportDialog, LoadDialog, LoginDialog, SearchDialog};
 use super::widgets::{ErrorBox, Loading};
 use super::{Ctx, Load};
 use crate::error::ApiError;
@@ -27,6 +27,7 @@ enum Operator {
     Login,
     Search,
     Load,
+    Import,
 }
 
 /// The dialog open on the page, if any; each reads its own plan when it opens.
@@ -169,6 +170,7 @@ pub fn ImagesPage() -> impl IntoView {
                 <div class="actions">
                     <button type="button" data-action="prune" on:click=move |_| open_prune(Scope::Dangling)>"Prune…"</button>
                     <button type="button" data-action="load" on:click=move |_| operator.set(Some(Operator::Load))>"Load…"</button>
+                    <button type="button" data-action="import" on:click=move |_| operator.set(Some(Operator::Import))>"Import…"</button>
                     <button type="button" data-action="search" on:click=move |_| operator.set(Some(Operator::Search))>"Search a registry…"</button>
                     <button type="button" data-action="login" on:click=move |_| operator.set(Some(Operator::Login))>"Log in…"</button>
                 </div>
@@ -199,7 +201,7 @@ pub fn ImagesPage() -> impl IntoView {
                 let r = rows.get();
                 ctx.images.with(|l| match l {
                     Load::Ready(list) => {
-                        let disk = ctx.disk.with(|d| d.as_ref().map(|d| d.layers_size));
+                        let disk = ctx.disk.with(|d| d.as_ref().map(|d| d.stored_bytes));
                         model::totals(&r, list, None, disk).text()
                     }
                     _ => String::new(),
@@ -254,8 +256,8 @@ fn ImagesToolbar(
     }
 }
 
-/// The operator's dialog open on the Images page: log in, load an archive or search a
-/// registry (a pick fills the pull box).
+/// The operator's dialog open on the Images page: log in, load an archive, import a root
+/// filesystem or search a registry (a pick fills the pull box).
 #[component]
 fn OperatorDialog(
     operator: Operator,
@@ -266,6 +268,7 @@ fn OperatorDialog(
     match operator {
         Operator::Login => view! { <LoginDialog on_close=close/> }.into_any(),
         Operator::Load => view! { <LoadDialog on_close=close/> }.into_any(),
+        Operator::Import => view! { <ImportDialog on_close=close/> }.into_any(),
         Operator::Search => view! {
             <SearchDialog on_close=close on_pick=Callback::new(move |name: String| {
                 pull_input.set(name);
