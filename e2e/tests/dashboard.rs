@@ -2673,3 +2673,50 @@ fn an_operator_imports_a_root_filesystem_from_the_page() {
     assert_eq!(image["RootFS"], cli[0]["RootFS"]);
     b.screenshot("imported");
 }
+
+/// A build leaves an intermediate image per step (hidden, as `docker images` hides them):
+/// the built image's page names the image it was built FROM as its parent and the base as the
+/// only other image sharing its base layer, and counts the intermediate images without naming
+/// them; the base lists the built image as its child.
+#[test]
+fn an_image_page_counts_a_builds_intermediate_images_without_naming_them() {
+    let store = own_store();
+    import_busybox(&store, "bb:1");
+    let ctx = store.scratch().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("a.txt"), "a\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb:1\nCOPY a.txt /a.txt\nRUN echo b > /b.txt\nCMD [\"cat\", \"/a.txt\"]\n",
+    )
+    .unwrap();
+    store.ok(&["build", "-t", "app:1", ctx.to_str().unwrap()]);
+    let app = store.image_id("app:1");
+    let all = store.ok(&["images", "-a", "-q"]);
+    let shown = store.ok(&["images", "-q"]);
+    assert!(
+        all.lines().count() > shown.lines().count(),
+        "the build kept intermediate images: all {all:?}, shown {shown:?}"
+    );
+    let server = Server::start(&store);
+    let b = Browser::start("intermediates");
+    b.goto(&server.url(&format!("/ui/images/{app}")));
+    b.wait_text("[data-family=\"parent\"]", "bb:1");
+    let refs = b.wait_text(
+        "li.image-layer[data-layer=\"0\"] .refcount",
+        "intermediate image",
+    );
+    assert!(
+        refs.starts_with("shared by 2 images: this one and bb:1 (and "),
+        "{refs}"
+    );
+    let users = b.text("li.image-layer[data-layer=\"0\"] .box-users");
+    assert!(!users.contains("<none>"), "named an intermediate image: {users}");
+    let top = b.text("li.image-layer[data-layer=\"2\"] .refcount");
+    assert!(top.starts_with("only this image (and "), "{top}");
+    b.click("[data-family=\"parent\"] a");
+    b.wait_text("#image-title", "bb:1");
+    let kids = b.wait_text("[data-family=\"children\"]", "app:1");
+    assert!(!kids.contains("<none>"), "{kids}");
+    b.screenshot("built");
+}

@@ -3,10 +3,15 @@
 //! stack is the longest strict prefix of its own, as `FROM` leaves it) and its children (the
 //! images whose parent it is), and the containers made from it.
 //!
+//! Only the images the list shows count as relatives: an intermediate image (a classic
+//! build's step, hidden as `docker images` hides it) is counted, never named, and a built
+//! image's parent is the image it was built `FROM`, not its last build step.
+//!
 //! Pure. Images are named by their first tag, or `<none>:<none>` with a short ID.
 
 use crate::wire::{ContainerDto, ImageSummaryDto, LayerMapDto};
 use docker_format::truncate_id;
+use std::collections::BTreeSet;
 
 /// An image as a link: its ID and how people call it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +27,8 @@ pub struct Named {
 pub struct Lineage {
     /// Per layer (bottom first): the other images that use it.
     pub users: Vec<Vec<Named>>,
+    /// Per layer (bottom first): how many intermediate images use it besides.
+    pub hidden_users: Vec<usize>,
     /// The image its stack was built on, when one is stored.
     pub parent: Option<Named>,
     /// The images built directly on it.
@@ -47,41 +54,63 @@ fn is_strict_prefix(short: &[String], long: &[String]) -> bool {
     !short.is_empty() && short.len() < long.len() && long.starts_with(short)
 }
 
-/// The parent of `layers` among `map`'s images: the longest strict prefix (several images
-/// with the same stack, e.g. a re-tagged copy: the one with the smallest ID, so the answer
-/// does not depend on the map's order).
-fn parent_of<'a>(map: &'a LayerMapDto, id: &str, layers: &[String]) -> Option<&'a str> {
+/// The parent of `layers` among `map`'s images that `shown` accepts: the longest strict
+/// prefix (several images with the same stack, e.g. a re-tagged copy: the one with the
+/// smallest ID, so the answer does not depend on the map's order).
+fn parent_of<'a>(
+    map: &'a LayerMapDto,
+    id: &str,
+    layers: &[String],
+    shown: &impl Fn(&str) -> bool,
+) -> Option<&'a str> {
     map.images
         .iter()
-        .filter(|(other, ls)| other.as_str() != id && is_strict_prefix(ls, layers))
+        .filter(|(other, ls)| other.as_str() != id && shown(other) && is_strict_prefix(ls, layers))
         .max_by(|(a, la), (b, lb)| la.len().cmp(&lb.len()).then(b.cmp(a)))
         .map(|(other, _)| other.as_str())
 }
 
-/// The relatives of image `id`.
+/// The images of `map` other than `id` whose stacks hold layer `l`.
+fn sharers<'a>(map: &'a LayerMapDto, id: &'a str, l: &'a String) -> impl Iterator<Item = &'a str> {
+    map.images
+        .iter()
+        .filter(move |(other, ls)| other.as_str() != id && ls.contains(l))
+        .map(|(other, _)| other.as_str())
+}
+
+/// The relatives of image `id`. `images` is the list the Images page shows; empty (not
+/// loaded yet), every image of the map counts as shown.
 pub fn lineage(id: &str, map: &LayerMapDto, images: &[ImageSummaryDto]) -> Lineage {
     let Some(layers) = map.images.get(id) else {
         return Lineage::default();
     };
+    let listed: BTreeSet<&str> = images.iter().map(|i| i.id.as_str()).collect();
+    let shown = |other: &str| listed.is_empty() || listed.contains(other);
     let users = layers
         .iter()
         .map(|l| {
-            map.images
-                .iter()
-                .filter(|(other, ls)| other.as_str() != id && ls.contains(l))
-                .map(|(other, _)| named(other, images))
+            sharers(map, id, l)
+                .filter(|o| shown(o))
+                .map(|o| named(o, images))
                 .collect()
         })
         .collect();
-    let parent = parent_of(map, id, layers).map(|p| named(p, images));
+    let hidden_users = layers
+        .iter()
+        .map(|l| sharers(map, id, l).filter(|o| !shown(o)).count())
+        .collect();
+    let parent = parent_of(map, id, layers, &shown).map(|p| named(p, images));
     let children = map
         .images
         .iter()
-        .filter(|(other, ls)| other.as_str() != id && parent_of(map, other, ls) == Some(id))
+        .filter(|(other, ls)| {
+            other.as_str() != id && shown(other) && parent_of(map, other, ls, &shown) == Some(id)
+        })
         .map(|(other, _)| named(other, images))
         .collect();
     Lineage {
         users,
+        hidden_users,
         parent,
         children,
     }
@@ -94,10 +123,11 @@ pub fn containers_of<'a>(id: &str, containers: &'a [ContainerDto]) -> Vec<&'a Co
     out
 }
 
-/// `shared by 3 images: app:1, app:2 and <none>:<none> (1a2b3c4d5e6f)`, or `only this image`.
-pub fn users_text(users: &[Named]) -> String {
-    match users {
-        [] => "only this image".into(),
+/// `shared by 3 images: app:1, app:2 and <none>:<none> (1a2b3c4d5e6f)`, or `only this image`;
+/// `hidden` intermediate images using the layer too are counted after the names.
+pub fn users_text(users: &[Named], hidden: usize) -> String {
+    let text = match users {
+        [] => "only this image".to_string(),
         [one] => format!("shared by 2 images: this one and {}", one.name),
         many => {
             let names: Vec<&str> = many.iter().map(|n| n.name.as_str()).collect();
@@ -108,6 +138,11 @@ pub fn users_text(users: &[Named]) -> String {
                 names[names.len() - 1]
             )
         }
+    };
+    match hidden {
+        0 => text,
+        1 => format!("{text} (and 1 intermediate image of a build)"),
+        n => format!("{text} (and {n} intermediate images of builds)"),
     }
 }
 
@@ -182,11 +217,40 @@ mod tests {
             lineage(&id('e'), &m, &images),
             Lineage {
                 users: vec![vec![]],
+                hidden_users: vec![0],
                 parent: None,
                 children: vec![]
             }
         );
         assert_eq!(lineage(&id('z'), &m, &images), Lineage::default());
+    }
+
+    /// A classic build leaves one intermediate image per step, hidden from the list: base, then
+    /// steps s1 and s2 (hidden), then the tagged app. The app's parent is the base it was built
+    /// FROM, the base's child is the app, and the steps are counted, never named.
+    #[test]
+    fn intermediate_images_are_counted_not_named() {
+        let m = map(&[
+            ('a', &["L1"]),
+            ('b', &["L1", "L2"]),
+            ('c', &["L1", "L2", "L3"]),
+            ('d', &["L1", "L2", "L3"]),
+        ]);
+        // b and c are the build's steps; d is the tagged result (same stack as its last step)
+        let images = [summary('a', &["base:1"]), summary('d', &["app:1"])];
+        let app = lineage(&id('d'), &m, &images);
+        assert_eq!(app.parent.as_ref().map(|p| p.name.as_str()), Some("base:1"));
+        let users: Vec<Vec<&str>> = app
+            .users
+            .iter()
+            .map(|u| u.iter().map(|n| n.name.as_str()).collect())
+            .collect();
+        assert_eq!(users, [vec!["base:1"], vec![], vec![]]);
+        assert_eq!(app.hidden_users, [2, 2, 1]);
+        let base = lineage(&id('a'), &m, &images);
+        let kids: Vec<&str> = base.children.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(kids, ["app:1"]);
+        assert_eq!(base.hidden_users, [2]);
     }
 
     #[test]
@@ -206,14 +270,22 @@ mod tests {
             id: String::new(),
             name: s.into(),
         };
-        assert_eq!(users_text(&[]), "only this image");
+        assert_eq!(users_text(&[], 0), "only this image");
         assert_eq!(
-            users_text(&[n("a:1")]),
+            users_text(&[n("a:1")], 0),
             "shared by 2 images: this one and a:1"
         );
         assert_eq!(
-            users_text(&[n("a:1"), n("b:1"), n("c:1")]),
+            users_text(&[n("a:1"), n("b:1"), n("c:1")], 0),
             "shared by 4 images: this one, a:1, b:1 and c:1"
+        );
+        assert_eq!(
+            users_text(&[], 1),
+            "only this image (and 1 intermediate image of a build)"
+        );
+        assert_eq!(
+            users_text(&[n("a:1")], 3),
+            "shared by 2 images: this one and a:1 (and 3 intermediate images of builds)"
         );
     }
 

@@ -212,7 +212,8 @@ impl Stack {
             if let Item::Layer(l) = item {
                 if let Some(users) = lineage.users.get(l.index) {
                     l.users = users.clone();
-                    l.refcount_text = users_text(users);
+                    let hidden = lineage.hidden_users.get(l.index).copied().unwrap_or(0);
+                    l.refcount_text = users_text(users, hidden);
                 }
             }
         }
