@@ -2711,7 +2711,10 @@ fn an_image_page_counts_a_builds_intermediate_images_without_naming_them() {
         "{refs}"
     );
     let users = b.text("li.image-layer[data-layer=\"0\"] .box-users");
-    assert!(!users.contains("<none>"), "named an intermediate image: {users}");
+    assert!(
+        !users.contains("<none>"),
+        "named an intermediate image: {users}"
+    );
     let top = b.text("li.image-layer[data-layer=\"2\"] .refcount");
     assert!(top.starts_with("only this image (and "), "{top}");
     b.click("[data-family=\"parent\"] a");

@@ -414,7 +414,6 @@ mod tests {
             active: 1,
             reclaimable: 600,
             containers: 1,
-            ..Default::default()
         };
         let containers = [ContainerDto {
             size_rw: 400,
