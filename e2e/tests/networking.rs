@@ -187,6 +187,17 @@ fn published_ports_answer_the_host_and_leave_nothing_after_rm() {
         format!("127.0.0.1:{port}->80/tcp, 0.0.0.0:{random}->81/tcp\n")
     );
     assert!(iptables_rules().contains(&format!("{ip}:80")));
+    // While it runs, the host ports are the container's: no other host process can take
+    // them (it would never see the connections the rules send to the container).
+    for (addr, p) in [("127.0.0.1", port.to_string()), ("0.0.0.0", random.clone())] {
+        let p: u16 = p.parse().unwrap();
+        let taken = std::net::TcpListener::bind((addr, p)).unwrap_err();
+        assert_eq!(
+            taken.kind(),
+            std::io::ErrorKind::AddrInUse,
+            "{addr}:{p}: {taken}"
+        );
+    }
     // The same host port for a second container: Docker's text, and that container's
     // attempt leaves nothing behind.
     let (code, err) = s.fail(&[
@@ -216,6 +227,7 @@ fn published_ports_answer_the_host_and_leave_nothing_after_rm() {
     s.ok(&["rm", "-f", "web"]);
     assert_detached(&s, &id, &ip);
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    drop(std::net::TcpListener::bind(("127.0.0.1", port)).expect("the host port is free again"));
 }
 
 #[test]

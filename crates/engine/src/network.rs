@@ -213,16 +213,17 @@ impl Engine {
         Ok(subnet)
     }
 
-    /// Connects a run of `c` to the bridge: returns the namespace file the runtime joins.
-    /// `ports` are the bindings to publish; `hosts` (the container's `/etc/hosts`) gets the
-    /// address and `hostname`. Nothing is left behind on a failure.
+    /// Connects a run of `c` to the bridge: returns the namespace file the runtime joins and
+    /// the host ports published (for the monitor to hold). `ports` are the bindings to
+    /// publish; `hosts` (the container's `/etc/hosts`) gets the address and `hostname`.
+    /// Nothing is left behind on a failure.
     pub(crate) fn setup_bridge(
         &self,
         c: &ContainerInfo,
         ports: &[PortBinding],
         hosts: &Path,
         hostname: &str,
-    ) -> Result<PathBuf> {
+    ) -> Result<(PathBuf, Vec<PortMap>)> {
         self.teardown_network(&c.id);
         let subnet = self.bridge_subnet()?;
         let dir = self.container_dir_of(c);
@@ -280,7 +281,7 @@ impl Engine {
             self.teardown_network(&c.id);
             return Err(e);
         }
-        Ok(netns)
+        Ok((netns, ep.ports))
     }
 
     /// The ports a run publishes: its `-p` bindings, and with `-P` every other exposed port

@@ -1051,9 +1051,19 @@ impl Engine {
                 mkdir_in_root(&rootfs, &rc.working_dir)?;
             }
             let files = spec::write_etc_files(&dir, &hostname, network)?;
+            let mut reserve = Vec::new();
             if rc.network == "bridge" {
                 let ports = self.ports_to_publish(&c, &rc)?;
-                o.netns = Some(self.setup_bridge(&c, &ports, &files.hosts, &hostname)?);
+                let (netns, published) = self.setup_bridge(&c, &ports, &files.hosts, &hostname)?;
+                o.netns = Some(netns);
+                reserve = published
+                    .into_iter()
+                    .map(|m| monitor::Reservation {
+                        proto: m.proto,
+                        ip: m.host_ip,
+                        port: m.host_port,
+                    })
+                    .collect();
             }
             o.etc_files = Some(files);
             self.copy_up_volumes(&rootfs, &rc.mounts)?;
@@ -1083,6 +1093,7 @@ impl Engine {
                 stdin: rc.open_stdin,
                 stdin_once: rc.open_stdin,
                 wait_attach: attach,
+                reserve,
                 on_exit: vec![
                     exe_path.clone().into(),
                     "--root".into(),

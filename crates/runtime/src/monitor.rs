@@ -4,7 +4,8 @@
 //! `start`, owns the container's stdio — pipes into the `json-file` log without a TTY, the
 //! PTY master (received over `--console-socket`) with one — serves attach on `attach.sock`,
 //! and records the exit code, the times and an OOM kill in `state.json`, then deletes the
-//! runtime's state.
+//! runtime's state. It also holds the container's published host ports for as long as the
+//! container runs (bound, never listening: see [`Reservation`]).
 //!
 //! The caller learns how the start went from JSON lines on the monitor's stdout
 //! ([`Event`]); after that the monitor's stdout is `/dev/null`, so the caller may go away.
@@ -63,9 +64,92 @@ pub struct MonitorArgs {
     pub stdin_once: bool,
     /// Do not start the process until an attach client is connected (`run` without `-d`).
     pub wait_attach: bool,
+    /// The published host ports to hold while the container runs.
+    pub reserve: Vec<Reservation>,
     /// A command the monitor runs once the end is recorded (the engine's clean-up:
     /// unmount, events, `--rm`); empty for none.
     pub on_exit: Vec<OsString>,
+}
+
+/// A published host port, held by the monitor while its container runs, as dockerd's
+/// userland proxy holds it: no other process can bind it meanwhile (it would never see the
+/// connections, which the `DNAT` rules send to the container). The socket is bound but never
+/// listens, so it takes no connection itself, and without `SO_REUSEADDR`, so even a binder
+/// asking for reuse is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// `tcp` or `udp`.
+    pub proto: String,
+    /// The host address (`0.0.0.0`: every address).
+    pub ip: std::net::Ipv4Addr,
+    /// The host port.
+    pub port: u16,
+}
+
+impl Reservation {
+    /// `tcp:0.0.0.0:8080`.
+    fn to_arg(&self) -> String {
+        format!("{}:{}:{}", self.proto, self.ip, self.port)
+    }
+
+    fn parse(s: &str) -> Option<Reservation> {
+        let (proto, rest) = s.split_once(':')?;
+        let (ip, port) = rest.rsplit_once(':')?;
+        matches!(proto, "tcp" | "udp").then_some(())?;
+        Some(Reservation {
+            proto: proto.to_string(),
+            ip: ip.parse().ok()?,
+            port: port.parse().ok()?,
+        })
+    }
+
+    /// Binds the port: Docker's text when another process has it.
+    pub fn hold(&self) -> Result<OwnedFd> {
+        let ty = if self.proto == "udp" {
+            libc::SOCK_DGRAM
+        } else {
+            libc::SOCK_STREAM
+        };
+        // SAFETY: plain socket call; the fd is owned right away.
+        let fd = unsafe { libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(RuntimeError::io(
+                "open a socket for a published port",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        // SAFETY: a fresh descriptor nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: self.port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(self.ip).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        // SAFETY: a valid sockaddr_in and its size.
+        let rc = unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            let what = match e.kind() {
+                std::io::ErrorKind::AddrInUse => "address already in use".to_string(),
+                std::io::ErrorKind::AddrNotAvailable => "cannot assign requested address".into(),
+                _ => e.to_string(),
+            };
+            return Err(RuntimeError::Conflict(format!(
+                "Error starting userland proxy: listen {}4 {}:{}: bind: {what}",
+                self.proto, self.ip, self.port
+            )));
+        }
+        Ok(fd)
+    }
 }
 
 /// A step of the start, as the monitor reports it to its caller.
@@ -113,6 +197,10 @@ impl MonitorArgs {
                 v.push(flag.into());
             }
         }
+        for r in &self.reserve {
+            v.push("--reserve".into());
+            v.push(r.to_arg().into());
+        }
         if !self.on_exit.is_empty() {
             v.push("--on-exit".into());
             v.extend(self.on_exit.iter().cloned());
@@ -136,6 +224,7 @@ impl MonitorArgs {
             stdin: false,
             stdin_once: false,
             wait_attach: false,
+            reserve: Vec::new(),
             on_exit: Vec::new(),
         };
         let mut it = args.into_iter();
@@ -157,6 +246,12 @@ impl MonitorArgs {
                 "--stdin" => a.stdin = true,
                 "--stdin-once" => a.stdin_once = true,
                 "--wait-attach" => a.wait_attach = true,
+                "--reserve" => {
+                    let v = val()?.to_string_lossy().into_owned();
+                    a.reserve.push(Reservation::parse(&v).ok_or_else(|| {
+                        RuntimeError::Invalid(format!("monitor: bad --reserve {v:?}"))
+                    })?);
+                }
                 "--on-exit" => {
                     a.on_exit = it.by_ref().collect();
                     break;
@@ -608,6 +703,16 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
         ..Default::default()
     };
 
+    // The published ports, held before anything starts; another process on one of them
+    // fails the start with Docker's text, before the runtime creates anything.
+    let mut reserved = Vec::with_capacity(a.reserve.len());
+    for r in &a.reserve {
+        match r.hold() {
+            Ok(fd) => reserved.push(fd),
+            Err(e) => return refuse(a, reporter, &mut st, &e.to_string()),
+        }
+    }
+
     let stdin_slot: StdinSlot = Arc::new(Mutex::new(None));
     let mut readers = Vec::new();
     let console_path =
@@ -669,6 +774,7 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
     if !created.success() {
         let msg = runtime_error(&a.dir)
             .unwrap_or_else(|| format!("{} create: {created}", a.runtime.name));
+        drop(reserved);
         return fail(a, reporter, &mut st, &msg);
     }
     let pid: i32 = std::fs::read_to_string(a.dir.join(PID_FILE))
@@ -708,6 +814,7 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
     }
     st.started_at = Some(logfile::now());
     if let Err(e) = a.runtime.start(&a.id) {
+        drop(reserved);
         return fail(a, reporter, &mut st, &e.to_string());
     }
     st.status = Status::Running;
@@ -716,6 +823,9 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
     reporter.0 = None;
 
     let code = wait_for(pid);
+    // The ports are free again before the end is recorded: whoever sees the container exited
+    // (a restart, a new run publishing the same port) can bind them.
+    drop(reserved);
     st.oom_killed = crate::cgroup::oom_kills(&a.cgroups_path).unwrap_or(0) > 0;
     for r in readers {
         let _ = r.join();
@@ -767,6 +877,26 @@ fn wait_for(pid: i32) -> i32 {
             return decode_status(status);
         }
     }
+}
+
+/// A start refused before the runtime was asked (a published port taken): recorded and
+/// reported with `error` as it is, exit code 125.
+fn refuse(
+    a: &MonitorArgs,
+    reporter: &mut Reporter,
+    st: &mut ContainerState,
+    error: &str,
+) -> Result<()> {
+    st.status = Status::Created;
+    st.pid = 0;
+    st.exit_code = Some(125);
+    st.error = Some(error.to_string());
+    state::write(&a.dir, st)?;
+    reporter.send(&Event::Failed {
+        error: error.to_string(),
+        exit_code: 125,
+    });
+    Ok(())
 }
 
 fn fail(

@@ -2,7 +2,7 @@
 
 use runtime::driver::{busybox_rootfs, probe, Runtime};
 use runtime::logfile::{Entry, LOG_FILE};
-use runtime::monitor::{self, Event, MonitorArgs};
+use runtime::monitor::{self, Event, MonitorArgs, Reservation};
 use runtime::spec::{self, NetworkMode, SpecOptions};
 use runtime::state::{self, ContainerState, Status};
 use std::io::{Read, Write};
@@ -51,6 +51,7 @@ fn case(cmd: &[&str], tweak: impl FnOnce(&mut SpecOptions, &mut MonitorArgs)) ->
         stdin: false,
         stdin_once: false,
         wait_attach: false,
+        reserve: Vec::new(),
         on_exit: Vec::new(),
     };
     tweak(&mut o, &mut args);
@@ -468,4 +469,84 @@ fn pause_exec_and_stop_with_timeout() {
 extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// A port the kernel has free now (taken and given back).
+fn free_port(udp: bool) -> u16 {
+    if udp {
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    } else {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+}
+
+/// The published host ports are the monitor's while its container runs, as dockerd's proxy
+/// holds them: no other process can bind them (even asking for address reuse, as Rust's
+/// `TcpListener` does), a connection that reaches the host port itself is refused, not left
+/// hanging, a second container asking for one fails to start with Docker's text, and the
+/// ports are free again once the container has ended.
+#[test]
+fn published_ports_are_held_while_the_container_runs() {
+    let lo = std::net::Ipv4Addr::LOCALHOST;
+    let (tcp, udp) = (free_port(false), free_port(true));
+    let reserve = vec![
+        Reservation {
+            proto: "tcp".into(),
+            ip: lo,
+            port: tcp,
+        },
+        Reservation {
+            proto: "udp".into(),
+            ip: lo,
+            port: udp,
+        },
+    ];
+    let c = case(&["sleep", "30"], |_, a| a.reserve = reserve.clone());
+    let mut s = monitor::spawn(monitor_cmd(), &c.args).unwrap();
+    s.wait_started().unwrap();
+    let taken = std::net::TcpListener::bind((lo, tcp)).unwrap_err();
+    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse, "{taken}");
+    let taken = std::net::UdpSocket::bind((lo, udp)).unwrap_err();
+    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse, "{taken}");
+    let refused = std::net::TcpStream::connect_timeout(&(lo, tcp).into(), Duration::from_secs(5))
+        .unwrap_err();
+    assert_eq!(
+        refused.kind(),
+        std::io::ErrorKind::ConnectionRefused,
+        "{refused}"
+    );
+
+    let c2 = case(&["true"], |_, a| a.reserve = vec![reserve[0].clone()]);
+    let (r, st) = run(&c2);
+    match r {
+        Err(runtime::RuntimeError::Start { msg, exit_code }) => {
+            assert_eq!(exit_code, 125);
+            assert!(
+                msg.contains(&format!(
+                    "Error starting userland proxy: listen tcp4 127.0.0.1:{tcp}: bind: address already in use"
+                )),
+                "{msg}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((st.status, st.exit_code), (Status::Created, Some(125)));
+    assert_eq!(
+        c2.args.runtime.state(&c2.args.id).unwrap(),
+        None,
+        "nothing created"
+    );
+
+    c.args.runtime.kill(&c.args.id, "KILL", true).unwrap();
+    wait_exit(&c.args.dir);
+    drop(std::net::TcpListener::bind((lo, tcp)).expect("the TCP port is free again"));
+    drop(std::net::UdpSocket::bind((lo, udp)).expect("the UDP port is free again"));
 }

@@ -7,7 +7,8 @@
 //! `02:42:<address>` and a default route through the bridge), and NAT with `iptables`:
 //! `MASQUERADE` for the subnet's outgoing traffic, `DNAT` for published ports (the loopback
 //! included: `route_localnet` on the bridge and a `MASQUERADE` of local sources, as dockerd
-//! does without its userland proxy).
+//! does without its userland proxy). The host ports themselves are held for the container's
+//! run by its monitor ([`crate::monitor::Reservation`]), as the proxy would hold them.
 //!
 //! - [`kernel`]: the bridge, the namespace file, the veth pair, sysctls (the `ip` binary);
 //! - [`nat`]: the `iptables` rules, as argument lists replayed with `-D` to remove them;
@@ -15,8 +16,8 @@
 //!   directory shares the one bridge); a lease whose namespace file is gone is free again.
 //!
 //! It deliberately knows nothing of containers' records: the engine decides the mode, keeps
-//! what was set up, and undoes it at the end of a run. User-defined networks, IPv6 and the
-//! userland proxy are not here.
+//! what was set up, and undoes it at the end of a run. User-defined networks, IPv6 and a
+//! proxy copying connections in user space are not here.
 
 pub mod ipam;
 pub mod kernel;
