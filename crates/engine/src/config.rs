@@ -143,7 +143,7 @@ impl AuthFile {
             .map_err(|e| EngineError::io(format!("create {}", dir.display()), e))?;
         let bytes = crate::pretty_json(self)?;
         let path = dir.join("config.json");
-        let tmp = dir.join(format!(".config.json.tmp-{}", std::process::id()));
+        let tmp = crate::temp_beside(&path);
         let write = || -> std::io::Result<()> {
             let f = std::fs::File::create(&tmp)?;
             f.set_permissions(std::fs::Permissions::from_mode(0o600))?;

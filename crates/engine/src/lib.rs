@@ -260,6 +260,19 @@ pub(crate) fn pretty_json(v: &impl serde::Serialize) -> Result<Vec<u8>> {
     serde_json::to_vec_pretty(v).map_err(|e| EngineError::invalid(e.to_string()))
 }
 
+/// A temp name beside `path` that no other writer uses: `<stem>.tmp-<pid>-<n>`, the pid and a
+/// counter of this process, so two threads replacing the same file at once never write into
+/// one temp file (which would rename a mix of both into place).
+pub(crate) fn temp_beside(path: &Path) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
+}
+
 /// Writes `bytes` to `path` through a temp file, fsync and rename: readers see the old file or
 /// the new one, never a part.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -272,10 +285,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// is left (a file already renamed stays).
 pub(crate) fn write_atomic_all(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<()> {
     use std::io::Write;
-    let tmps: Vec<std::path::PathBuf> = files
-        .iter()
-        .map(|(p, _)| p.with_extension(format!("tmp-{}", std::process::id())))
-        .collect();
+    let tmps: Vec<std::path::PathBuf> = files.iter().map(|(p, _)| temp_beside(p)).collect();
     let fail = |i: usize, e: std::io::Error| {
         for t in &tmps {
             let _ = std::fs::remove_file(t);
@@ -309,4 +319,42 @@ pub(crate) fn write_atomic_all(files: &[(std::path::PathBuf, Vec<u8>)]) -> Resul
         std::fs::rename(tmp, path).map_err(|e| fail(i, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+
+    /// Threads replacing one file at once: every write succeeds, and the file is always one
+    /// writer's whole bytes, never a mix, with no temp file left.
+    #[test]
+    fn concurrent_replacements_of_one_file_never_mix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.json");
+        std::thread::scope(|s| {
+            for t in 0..6u8 {
+                let path = &path;
+                s.spawn(move || {
+                    // lengths differ, so a mix would show in the length or the bytes
+                    let body = vec![b'a' + t; 1000 + 4096 * usize::from(t)];
+                    for _ in 0..40 {
+                        write_atomic(path, &body).unwrap();
+                        let now = std::fs::read(path).unwrap();
+                        assert!(
+                            !now.is_empty()
+                                && now.iter().all(|&b| b == now[0])
+                                && now.len() == 1000 + 4096 * usize::from(now[0] - b'a'),
+                            "a mixed file: {} bytes",
+                            now.len()
+                        );
+                    }
+                });
+            }
+        });
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["run.json"]);
+    }
 }

@@ -178,7 +178,7 @@ fn run_dir() -> PathBuf {
 /// run's endpoint describes kernel state (a namespace, a veth pair, NAT rules) that a reboot
 /// takes away with it, so it need only outlive the processes, not a power loss.
 fn write_replacing(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let tmp = crate::temp_beside(path);
     std::fs::write(&tmp, bytes)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| {
