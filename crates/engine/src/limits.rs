@@ -65,7 +65,7 @@ impl Engine {
     }
 
     /// `update`: new limits, applied to the running container through the runtime and kept
-    /// for its next start. Docker's texts for a bad value.
+    /// for its next start, under the container's run lock. Docker's texts for a bad value.
     pub fn update_container(&self, input: &str, o: &UpdateOptions) -> Result<()> {
         let c = self.container(input)?;
         if let Some(m) = o.memory {
@@ -86,6 +86,9 @@ impl Engine {
                 )));
             }
         }
+        // Read, change and write the run's record under the container's lock: a concurrent
+        // update (or a start reading the record) never sees half of it, and none is lost.
+        let _lock = self.run_lock(&c.id)?;
         let mut rc = self.run_config(&c)?;
         let p = self.process_state(&c)?;
         if p.is_running() {

@@ -871,9 +871,10 @@ impl Engine {
     }
 
     /// The container's run lock: an exclusive `flock` on its directory, held while a run is
-    /// set up (until its monitor has written its record) and while an ended run is finished,
-    /// so a late clean-up of the previous run never takes the root of the next one.
-    fn run_lock(&self, id: &str) -> Result<fs::File> {
+    /// set up (until its monitor has written its record), while an ended run is finished, so a
+    /// late clean-up of the previous run never takes the root of the next one, and while
+    /// `update` rewrites the run's record.
+    pub(crate) fn run_lock(&self, id: &str) -> Result<fs::File> {
         let dir = self.run_dir(id);
         let lock = fs::File::open(&dir).map_err(io(format!("open {}", dir.display())))?;
         use std::os::fd::AsRawFd;

@@ -457,3 +457,38 @@ fn generated_names_stay_unique_past_the_names_there_are() {
         .iter()
         .any(|n| n.ends_with(|c: char| c.is_ascii_digit()) && n.contains('_')));
 }
+
+/// Updates of a container from several clients at once each change their own limit: none
+/// undoes another's (each reads, changes and writes the run's record under the container's
+/// lock, as dockerd holds its container lock).
+#[test]
+fn concurrent_updates_of_a_container_lose_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    import(&e, &tar_of(&[("a", b"1")]), "base:1", "m");
+    let c = e.create_container("base:1", Some("upd")).unwrap();
+    for round in 1..=15i64 {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let o = engine::UpdateOptions {
+                    memory: Some((64 + round) << 20),
+                    ..Default::default()
+                };
+                e.update_container("upd", &o).unwrap();
+            });
+            s.spawn(|| {
+                let o = engine::UpdateOptions {
+                    pids_limit: Some(100 + round),
+                    ..Default::default()
+                };
+                e.update_container("upd", &o).unwrap();
+            });
+        });
+        let rc = e.run_config(&c).unwrap();
+        assert_eq!(
+            (rc.memory, rc.pids_limit),
+            (Some((64 + round) << 20), Some(100 + round)),
+            "round {round}: an update was lost"
+        );
+    }
+}
