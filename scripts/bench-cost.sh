@@ -281,9 +281,13 @@ before `load-present`). Build {rev}; load average at the end {load}.
 """)
 if not have_ref:
     print("**dockerd is not installed: the reference columns are skipped** (install Debian's `docker.io` to fill them).\n")
-    print("| operation | strata mean ± σ (s) |\n|---|---|")
+    print("| operation | strata mean ± σ (s) | client CPU (s) |\n|---|---|---|")
 else:
-    print("| operation | strata mean ± σ (s) | dockerd mean ± σ (s) | ratio | target |\n|---|---|---|---|---|")
+    print("| operation | strata mean ± σ (s) | dockerd mean ± σ (s) | ratio | target | client CPU, strata / dockerd (s) |\n|---|---|---|---|---|---|")
+def cpu(r, side):
+    """The client's own CPU time (user + system): the docker CLI's work, which no server
+    can take off the row's wall time."""
+    return r[side]["user"] + r[side]["system"]
 def per_call(r, side, calls):
     """The mean time of one call (ms), the client's start-up taken off; None without it."""
     if not calls or side not in start:
@@ -302,14 +306,15 @@ for key, what, target, calls in rows:
         ps, pr = per_call(r, "S", calls), per_call(r, "R", calls)
         ratio = ps / pr if ps is not None and pr else r["S"]["mean"] / r["R"]["mean"]
         ok = "" if target is None else (f"≤ {target}×: " + ("yes" if ratio <= target else "**no**"))
-        print(f"| {what} | {cell(r, 'S', calls)} | {cell(r, 'R', calls)} | {ratio:.2f}× | {ok} |")
+        print(f"| {what} | {cell(r, 'S', calls)} | {cell(r, 'R', calls)} | {ratio:.2f}× | {ok} | {cpu(r, 'S'):.3f} / {cpu(r, 'R'):.3f} |")
     else:
-        print(f"| {what} | {cell(r, 'S', calls)} |")
+        print(f"| {what} | {cell(r, 'S', calls)} | {cpu(r, 'S'):.3f} |")
 if start:
     line = f"\nThe API rows' client alone (python and its imports, no call) took {start['S']['mean']:.3f} s"
     if "R" in start:
         line += f" (and {start['R']['mean']:.3f} s in the reference's run)"
     print(line + "; their ratios are of the time per call, that start-up taken off both columns.")
+print("The client's CPU is its user and system time: for cp and load, the docker CLI reading the files and writing them to the socket, which bounds the row's wall time from below whatever the server does.")
 print(f"""
 Server peak memory growth (VmHWM after `clear_refs` minus VmRSS before, MiB) for a {big_mb} MiB
 directory `cp` and a {int(bigbytes)/1e6:.0f} MB archive `load` (target ≤ 64 MB):
