@@ -194,23 +194,55 @@ pub fn SearchDialog(on_close: Callback<()>, on_pick: Callback<String>) -> impl I
     }
 }
 
-/// `POST /images/load` with the chosen file as the body (streamed by the browser, never read
-/// into the page).
-async fn load(file: web_sys::File) -> Result<Vec<String>, ApiError> {
-    let what = format!("cannot load {}", file.name());
-    let req = Request::post("/images/load")
+/// `POST url` with the chosen file as the body (streamed by the browser, never read into the
+/// page): the answer's text, or the error named by `what`.
+async fn upload_tar(url: &str, what: &str, file: web_sys::File) -> Result<String, ApiError> {
+    let req = Request::post(url)
         .header("X-Strata-Request", "1")
         .header("Content-Type", "application/x-tar")
         .body(wasm_bindgen::JsValue::from(file))
-        .map_err(|e| other(&what, e))?;
-    let res = req.send().await.map_err(|e| no_answer(&what, e))?;
+        .map_err(|e| other(what, e))?;
+    let res = req.send().await.map_err(|e| no_answer(what, e))?;
     if !res.ok() {
-        return Err(error_of(&what, res).await);
+        return Err(error_of(what, res).await);
     }
-    let body = res.text().await.map_err(|e| other(&what, e))?;
+    res.text().await.map_err(|e| other(what, e))
+}
+
+/// `POST /images/load` with the chosen archive: `docker load`.
+async fn load(file: web_sys::File) -> Result<Vec<String>, ApiError> {
+    let what = format!("cannot load {}", file.name());
+    let body = upload_tar("/images/load", &what, file).await?;
     match registry::load_result(&body) {
         (_, Some(e)) => Err(other(&what, e)),
         (loaded, None) => Ok(loaded),
+    }
+}
+
+/// The file chosen in a file input, if any.
+fn chosen_file(input: NodeRef<leptos::html::Input>) -> Option<web_sys::File> {
+    input
+        .get_untracked()
+        .and_then(|i| i.files())
+        .and_then(|l| l.get(0))
+}
+
+/// An upload dialog's buttons: Close, and the submit button, disabled and saying `busy`
+/// while the upload runs.
+#[component]
+fn UploadActions(
+    on_close: Callback<()>,
+    #[prop(into)] pending: Signal<bool>,
+    idle: &'static str,
+    busy: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="dialog-actions">
+            <button type="button" on:click=move |_| on_close.run(())>"Close"</button>
+            <button type="submit" class="primary" disabled=move || pending.get()>
+                {move || if pending.get() { busy } else { idle }}
+            </button>
+        </div>
     }
 }
 
@@ -231,10 +263,7 @@ pub fn LoadDialog(on_close: Callback<()>) -> impl IntoView {
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let chosen = file
-            .get_untracked()
-            .and_then(|i| i.files())
-            .and_then(|l| l.get(0));
+        let chosen = chosen_file(file);
         missing.set(chosen.is_none());
         if let Some(f) = chosen {
             action.dispatch(f);
@@ -254,19 +283,13 @@ pub fn LoadDialog(on_close: Callback<()>) -> impl IntoView {
                     }.into_any()),
                     None => None,
                 }}
-                <div class="dialog-actions">
-                    <button type="button" on:click=move |_| on_close.run(())>"Close"</button>
-                    <button type="submit" class="primary" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Loading…" } else { "Load" }}
-                    </button>
-                </div>
+                <UploadActions on_close=on_close pending=action.pending() idle="Load" busy="Loading…"/>
             </form>
         </Modal>
     }
 }
 
-/// `POST /images/create?fromSrc=-` with the chosen root filesystem tar as the body (streamed
-/// by the browser, never read into the page): `docker import`.
+/// `POST /images/create?fromSrc=-` with the chosen root filesystem tar: `docker import`.
 async fn import(
     file: web_sys::File,
     query: Vec<(&'static str, String)>,
@@ -276,16 +299,8 @@ async fn import(
         .iter()
         .map(|(k, v)| format!("{k}={}", enc(v)))
         .collect();
-    let req = Request::post(&format!("/images/create?{}", query.join("&")))
-        .header("X-Strata-Request", "1")
-        .header("Content-Type", "application/x-tar")
-        .body(wasm_bindgen::JsValue::from(file))
-        .map_err(|e| other(&what, e))?;
-    let res = req.send().await.map_err(|e| no_answer(&what, e))?;
-    if !res.ok() {
-        return Err(error_of(&what, res).await);
-    }
-    let body = res.text().await.map_err(|e| other(&what, e))?;
+    let url = format!("/images/create?{}", query.join("&"));
+    let body = upload_tar(&url, &what, file).await?;
     registry::import_result(&body).map_err(|e| other(&what, e))
 }
 
@@ -312,10 +327,7 @@ pub fn ImportDialog(on_close: Callback<()>) -> impl IntoView {
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let chosen = file
-            .get_untracked()
-            .and_then(|i| i.files())
-            .and_then(|l| l.get(0));
+        let chosen = chosen_file(file);
         let query = registry::import_query(&name.get_untracked(), &changes.get_untracked());
         match (chosen, query) {
             (None, _) => problem.set(Some("choose a tar file first".into())),
@@ -347,12 +359,7 @@ pub fn ImportDialog(on_close: Callback<()>) -> impl IntoView {
                     }.into_any()),
                     None => None,
                 }}
-                <div class="dialog-actions">
-                    <button type="button" on:click=move |_| on_close.run(())>"Close"</button>
-                    <button type="submit" class="primary" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Importing…" } else { "Import" }}
-                    </button>
-                </div>
+                <UploadActions on_close=on_close pending=action.pending() idle="Import" busy="Importing…"/>
             </form>
         </Modal>
     }
