@@ -2723,3 +2723,42 @@ fn an_image_page_counts_a_builds_intermediate_images_without_naming_them() {
     assert!(!kids.contains("<none>"), "{kids}");
     b.screenshot("built");
 }
+
+/// Run from the page with a published port (`-p` in the Run dialog): the container page says
+/// which host port reaches it, a real connection from the host gets the container's answer,
+/// and a bad spec is refused in the dialog with Docker's text, nothing created.
+#[test]
+fn a_container_run_from_the_page_answers_on_its_published_port() {
+    require("runc");
+    let store = own_store();
+    let id = import_busybox_full(&store, "bb:1");
+    let server = Server::start(&store);
+    let b = Browser::start("ports");
+    b.goto(&server.url(&format!("/ui/images/{id}")));
+    b.find("li.image-layer");
+    // a bad spec: Docker's text in the dialog
+    b.click("#image-run");
+    b.find("#run-ports");
+    b.clear_and_type("#run-ports", "80/xtp");
+    b.clear_and_type("#run-cmd", "true");
+    b.click("#run-go");
+    b.wait_text("dialog .run-form .error", "invalid proto: xtp");
+    assert_eq!(store.ok(&["ps", "-a", "-q"]), "");
+    // a real one
+    let port = e2e::free_port();
+    b.clear_and_type("#run-ports", &format!("127.0.0.1:{port}:80"));
+    b.clear_and_type(
+        "#run-cmd",
+        "sh -c 'while true; do echo hello-from-page | nc -l -p 80; done'",
+    );
+    b.click("#run-tty"); // no terminal: it starts at once
+    b.click("#run-go");
+    b.wait_text("#container-status", "Up");
+    b.wait_text("#container-ports", &format!("127.0.0.1:{port}->80/tcp"));
+    let got = e2e::tcp_exchange(&format!("127.0.0.1:{port}"), b"hi\n");
+    assert_eq!(got, "hello-from-page\n");
+    let ps = store.ok(&["ps", "--format", "{{.Ports}}"]);
+    assert_eq!(ps, format!("127.0.0.1:{port}->80/tcp\n"));
+    b.screenshot("published");
+    store.ok(&["rm", "-f", store.ok(&["ps", "-q"]).trim()]);
+}

@@ -212,6 +212,16 @@ pub fn env_lines(text: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// The Run dialog's published ports: `-p` specs (`8080:80`, `127.0.0.1:8080:80/udp`, `80`),
+/// one a line or separated by commas or spaces. The server checks each with Docker's
+/// grammar and texts.
+pub fn port_specs(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// The file editor's mode: empty keeps the file's (or 0644), else 3 or 4 octal digits.
 pub fn file_mode(text: &str) -> Result<Option<String>, String> {
     let t = text.trim();
@@ -383,5 +393,14 @@ mod tests {
         assert_eq!(filter_logs(&lines, "TWO").len(), 1);
         assert_eq!(filter_logs(&lines, "").len(), 2);
         assert_eq!(log_download(&lines, false), "1\ntwo\n");
+    }
+
+    #[test]
+    fn port_specs_split_on_lines_commas_and_spaces() {
+        assert_eq!(port_specs(""), Vec::<String>::new());
+        assert_eq!(
+            port_specs("8080:80\n 127.0.0.1:5353:53/udp , 443\n\n"),
+            ["8080:80", "127.0.0.1:5353:53/udp", "443"]
+        );
     }
 }

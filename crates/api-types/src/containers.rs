@@ -42,6 +42,9 @@ pub struct ContainerDto {
     pub auto_remove: bool,
     /// How many paths the writable layer adds, changes or deletes.
     pub changes: u64,
+    /// The ports published while it runs, as `docker ps` shows them
+    /// (`127.0.0.1:8080->80/tcp`); empty when none or not running.
+    pub ports: Vec<String>,
 }
 
 /// `POST /api/containers` body.
@@ -67,6 +70,10 @@ pub struct CreateContainerRequest {
     /// Remove the container when its process ends (`--rm`).
     #[serde(default)]
     pub auto_remove: bool,
+    /// Ports to publish, each as the docker CLI's `-p` takes it: `8080:80`,
+    /// `127.0.0.1:8080:80/udp`, `80` (a free host port).
+    #[serde(default)]
+    pub ports: Vec<String>,
     /// Start it at once (`run` rather than `create`). A container with a terminal is better
     /// started by opening its terminal (`attach`), so that no output is lost.
     #[serde(default)]

@@ -56,6 +56,20 @@ pub(super) fn dto(
         open_stdin: rc.open_stdin,
         auto_remove: rc.auto_remove,
         changes,
+        ports: e
+            .container_network(c)
+            .map(|n| {
+                n.ports
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}:{}->{}/{}",
+                            p.host_ip, p.host_port, p.container_port, p.proto
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -83,6 +97,13 @@ pub(crate) async fn create(
     let Json(req) = body.map_err(crate::params::json_error)?;
     let out = st
         .run(move |e| {
+            let publish = req
+                .ports
+                .iter()
+                .map(|p| p.trim())
+                .filter(|p| !p.is_empty())
+                .map(engine::parse_publish)
+                .collect::<Result<Vec<_>, _>>()?;
             let opts = engine::CreateOptions {
                 name: req.name.clone().filter(|n| !n.trim().is_empty()),
                 cmd: req.cmd.clone(),
@@ -90,6 +111,7 @@ pub(crate) async fn create(
                 tty: req.tty,
                 interactive: req.interactive,
                 auto_remove: req.auto_remove,
+                publish,
                 ..Default::default()
             };
             let c = e.create_container_with(&req.image, &opts)?;

@@ -58,7 +58,10 @@ pub(super) fn ContainerHeading(
         <p class="facts"><span class="status-text" id="container-status" data-state=c.state.clone()>{
             let c = c.clone();
             move || run::status_text(&c, now.get())
-        }</span>{format!(" · {} change(s) in the writable layer", c.changes)}</p>
+        }</span>{format!(" · {} change(s) in the writable layer", c.changes)}
+        {(!c.ports.is_empty()).then(|| view! {
+            " · ports "<span id="container-ports">{c.ports.join(", ")}</span>
+        })}</p>
         <div class="run-panel">
             <h2>"Terminal"</h2>
             <div class="row term-actions">

@@ -28,8 +28,9 @@ fn image_options(ctx: Ctx) -> Vec<(String, String)> {
     })
 }
 
-/// The Run dialog: image, command, environment, name, `-it`, `--rm`; Create makes the
-/// container, Run also starts it (a terminal one by attaching, on its page).
+/// The Run dialog: image, command, environment, published ports, name, `-it`, `--rm`;
+/// Create makes the container, Run also starts it (a terminal one by attaching, on its
+/// page).
 #[component]
 pub fn RunDialog(
     /// The image chosen at first (empty: none).
@@ -54,6 +55,7 @@ pub fn RunDialog(
     let image = RwSignal::new(image);
     let command = RwSignal::new(String::new());
     let env = RwSignal::new(String::new());
+    let ports = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let tty = RwSignal::new(true);
     let rm = RwSignal::new(false);
@@ -117,6 +119,7 @@ pub fn RunDialog(
             tty,
             interactive: tty,
             auto_remove: rm.get_untracked(),
+            ports: run::port_specs(&ports.get_untracked()),
             // a terminal container starts when its page attaches, so no output is lost
             start: start && !tty,
         };
@@ -139,6 +142,9 @@ pub fn RunDialog(
                 <label for="run-env">"Environment (KEY=value, one a line)"</label>
                 <textarea id="run-env" rows="2" spellcheck="false"
                     prop:value=move || env.get() on:input=move |ev| env.set(event_target_value(&ev))></textarea>
+                <label for="run-ports">"Publish ports (-p HOST:CONTAINER, several separated by commas)"</label>
+                <input id="run-ports" type="text" spellcheck="false" autocomplete="off" placeholder="8080:80, 127.0.0.1:5353:53/udp"
+                    prop:value=move || ports.get() on:input=move |ev| ports.set(event_target_value(&ev))/>
                 <label for="run-name">"Name (optional)"</label>
                 <input id="run-name" type="text" autocomplete="off" prop:value=move || name.get()
                     on:input=move |ev| name.set(event_target_value(&ev))/>
