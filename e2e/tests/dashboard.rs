@@ -2760,5 +2760,8 @@ fn a_container_run_from_the_page_answers_on_its_published_port() {
     let ps = store.ok(&["ps", "--format", "{{.Ports}}"]);
     assert_eq!(ps, format!("127.0.0.1:{port}->80/tcp\n"));
     b.screenshot("published");
+    // the Containers list has a PORTS column, as docker ps
+    b.click("nav a[href=\"/ui/containers\"]");
+    b.wait_text("td.ports", &format!("127.0.0.1:{port}->80/tcp"));
     store.ok(&["rm", "-f", store.ok(&["ps", "-q"]).trim()]);
 }

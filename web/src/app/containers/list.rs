@@ -70,7 +70,7 @@ pub fn ContainersPage() -> impl IntoView {
                         <thead><tr>
                             <th scope="col"><span class="sr-only">"Select"</span></th>
                             <th scope="col">"NAME"</th><th scope="col">"CONTAINER ID"</th><th scope="col">"IMAGE"</th>
-                            <th scope="col">"COMMAND"</th><th scope="col">"CREATED"</th><th scope="col">"STATUS"</th>
+                            <th scope="col">"COMMAND"</th><th scope="col">"CREATED"</th><th scope="col">"STATUS"</th><th scope="col">"PORTS"</th>
                             <th scope="col" class="num">"CHANGES"</th><th scope="col" class="num">"WRITABLE LAYER"</th><th scope="col">"ACTIONS"</th>
                         </tr></thead>
                         <tbody>
@@ -96,6 +96,7 @@ pub fn ContainersPage() -> impl IntoView {
                                     <td><code>{command}</code></td>
                                     <td>{move || run::ago(&created, now.get())}</td>
                                     <td class="status-text">{move || run::status_text(&c2, now.get())}</td>
+                                    <td class="ports">{c.ports.join(", ")}</td>
                                     <td class="num">{c.changes}</td>
                                     <td class="num">{docker_format::human_size(c.size_rw)}</td>
                                     <td class="row-actions"><Controls id=id_ctl state=state.clone()/></td>
