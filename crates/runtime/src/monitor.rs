@@ -73,9 +73,10 @@ pub struct MonitorArgs {
 
 /// A published host port, held by the monitor while its container runs, as dockerd's
 /// userland proxy holds it: no other process can bind it meanwhile (it would never see the
-/// connections, which the `DNAT` rules send to the container). The socket is bound but never
-/// listens, so it takes no connection itself, and without `SO_REUSEADDR`, so even a binder
-/// asking for reuse is refused.
+/// connections, which the `DNAT` rules send to the container). The socket is bound without
+/// `SO_REUSEADDR`, so even a binder asking for reuse is refused, and does not listen, so a
+/// connection that reaches it anyway is refused rather than left waiting (see
+/// [`Reservation::hold`] for a port in `TIME_WAIT`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
     /// `tcp` or `udp`.
@@ -103,8 +104,32 @@ impl Reservation {
         })
     }
 
-    /// Binds the port: Docker's text when another process has it.
+    /// Binds the port: Docker's text when another process has it. A port held only by
+    /// closed connections (`TIME_WAIT` after a host server on it stopped) is taken with
+    /// `SO_REUSEADDR`, as dockerd's proxy takes it, and then listens (never accepting), since
+    /// only a listening socket keeps out binders that ask for reuse too; the rules send every
+    /// connection for the port to the container before it could reach this socket.
     pub fn hold(&self) -> Result<OwnedFd> {
+        match self.bind(false) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => self.bind(true),
+            other => other,
+        }
+        .map_err(|e| {
+            let what = match e.kind() {
+                std::io::ErrorKind::AddrInUse => "address already in use".to_string(),
+                std::io::ErrorKind::AddrNotAvailable => "cannot assign requested address".into(),
+                _ => e.to_string(),
+            };
+            RuntimeError::Conflict(format!(
+                "Error starting userland proxy: listen {}4 {}:{}: bind: {what}",
+                self.proto, self.ip, self.port
+            ))
+        })
+    }
+
+    /// A socket bound to the port; with `reuse`, bound with `SO_REUSEADDR` and, for TCP,
+    /// listening.
+    fn bind(&self, reuse: bool) -> std::io::Result<OwnedFd> {
         let ty = if self.proto == "udp" {
             libc::SOCK_DGRAM
         } else {
@@ -113,13 +138,26 @@ impl Reservation {
         // SAFETY: plain socket call; the fd is owned right away.
         let fd = unsafe { libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC, 0) };
         if fd < 0 {
-            return Err(RuntimeError::io(
-                "open a socket for a published port",
-                std::io::Error::last_os_error(),
-            ));
+            return Err(std::io::Error::last_os_error());
         }
         // SAFETY: a fresh descriptor nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        if reuse {
+            let on: libc::c_int = 1;
+            // SAFETY: a valid descriptor and an int option of its size.
+            let rc = unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_REUSEADDR,
+                    (&on as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if rc != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
         let addr = libc::sockaddr_in {
             sin_family: libc::AF_INET as libc::sa_family_t,
             sin_port: self.port.to_be(),
@@ -137,16 +175,11 @@ impl Reservation {
             )
         };
         if rc != 0 {
-            let e = std::io::Error::last_os_error();
-            let what = match e.kind() {
-                std::io::ErrorKind::AddrInUse => "address already in use".to_string(),
-                std::io::ErrorKind::AddrNotAvailable => "cannot assign requested address".into(),
-                _ => e.to_string(),
-            };
-            return Err(RuntimeError::Conflict(format!(
-                "Error starting userland proxy: listen {}4 {}:{}: bind: {what}",
-                self.proto, self.ip, self.port
-            )));
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: listen on a bound stream socket owned here.
+        if reuse && ty == libc::SOCK_STREAM && unsafe { libc::listen(fd.as_raw_fd(), 1) } != 0 {
+            return Err(std::io::Error::last_os_error());
         }
         Ok(fd)
     }

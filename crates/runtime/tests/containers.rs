@@ -550,3 +550,31 @@ fn published_ports_are_held_while_the_container_runs() {
     drop(std::net::TcpListener::bind((lo, tcp)).expect("the TCP port is free again"));
     drop(std::net::UdpSocket::bind((lo, udp)).expect("the UDP port is free again"));
 }
+
+/// A port whose host server just stopped, its closed connection still in `TIME_WAIT`, can
+/// be published at once (dockerd's proxy binds with `SO_REUSEADDR` too), and is then held.
+#[test]
+fn a_port_in_time_wait_is_held_as_dockers_proxy_would() {
+    use std::io::{Read, Write};
+    let lo = std::net::Ipv4Addr::LOCALHOST;
+    let server = std::net::TcpListener::bind((lo, 0)).unwrap();
+    let port = server.local_addr().unwrap().port();
+    let mut client = std::net::TcpStream::connect((lo, port)).unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    // the server's side closes first: its end (local port `port`) goes to TIME_WAIT
+    conn.write_all(b"bye").unwrap();
+    drop(conn);
+    let mut buf = Vec::new();
+    client.read_to_end(&mut buf).unwrap();
+    drop(client);
+    drop(server);
+    let r = Reservation {
+        proto: "tcp".into(),
+        ip: lo,
+        port,
+    };
+    let held = r.hold().expect("a port in TIME_WAIT is published");
+    let taken = std::net::TcpListener::bind((lo, port)).unwrap_err();
+    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse, "{taken}");
+    drop(held);
+}
