@@ -1764,4 +1764,41 @@ fn docker_volume_verbs() {
     assert_eq!(d.ok(&["volume", "ls", "-q"]), "data\n");
     d.ok(&["volume", "prune", "-a", "-f"]);
     assert_eq!(d.ok(&["volume", "ls", "-q"]), "");
+    // A volume a run makes (named or anonymous) has its `create` event, as one made by
+    // `volume create` has.
+    d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "implied:/d",
+        "-v",
+        "/anon",
+        "busybox",
+        "true",
+    ]);
+    // `--until 0s` is now in whole seconds: let this second pass
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let events = d.ok(&[
+        "events",
+        "--since",
+        "60s",
+        "--until",
+        "0s",
+        "--filter",
+        "type=volume",
+        "--filter",
+        "event=create",
+        "--format",
+        "{{.Actor.ID}}",
+    ]);
+    let created: Vec<&str> = events.lines().collect();
+    assert!(
+        created.contains(&"data") && created.contains(&"implied"),
+        "{events}"
+    );
+    assert_eq!(
+        created.len(),
+        4,
+        "data, implied and the two anonymous ones: {events}"
+    );
 }

@@ -275,6 +275,9 @@ impl Engine {
     ) -> Result<Vec<MountPoint>> {
         let mut out = Vec::new();
         let mut made = Vec::new();
+        // Every volume made here, anonymous or named: each gets its `create` event, as
+        // `volume create` gives one (dockerd emits them for volumes a run makes too).
+        let mut created = Vec::new();
         let result = (|| -> Result<()> {
             let mut all: Vec<MountRequest> = reqs.to_vec();
             for v in image_volumes {
@@ -318,6 +321,7 @@ impl Engine {
                             if anonymous {
                                 made.push(name.clone());
                             }
+                            created.push(name.clone());
                             // A new volume gets the image's files at its path on the first
                             // start (Docker's copy-up), unless `nocopy`.
                             if !r.mode.split(',').any(|m| m == "nocopy") {
@@ -339,15 +343,23 @@ impl Engine {
             }
             Ok(())
         })();
-        match result {
-            Ok(()) => Ok(out),
-            Err(e) => {
-                for n in made {
-                    let _ = fs::remove_dir_all(self.volumes_dir().join(n));
-                }
-                Err(e)
+        if result.is_err() {
+            for n in &made {
+                let _ = fs::remove_dir_all(self.volumes_dir().join(n));
             }
         }
+        // The anonymous ones of a failed create are gone again; named ones stay, as they do
+        // with dockerd.
+        for name in created
+            .iter()
+            .filter(|n| result.is_ok() || !made.contains(n))
+        {
+            self.emit(
+                crate::Event::new("volume", "create", name.clone())
+                    .with("driver", "local".to_string()),
+            );
+        }
+        result.map(|()| out)
     }
 
     /// Which containers mount each volume.
