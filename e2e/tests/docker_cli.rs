@@ -1801,4 +1801,20 @@ fn docker_volume_verbs() {
         4,
         "data, implied and the two anonymous ones: {events}"
     );
+    // and `--rm` took the anonymous one away with its `destroy` event
+    let destroyed = d.ok(&[
+        "events",
+        "--since",
+        "60s",
+        "--until",
+        "0s",
+        "--filter",
+        "type=volume",
+        "--filter",
+        "event=destroy",
+        "--format",
+        "{{.Actor.ID}}",
+    ]);
+    assert!(destroyed.contains(created[3]), "{destroyed}");
+    assert!(!destroyed.contains("implied"), "{destroyed}");
 }

@@ -526,10 +526,16 @@ impl Engine {
     }
 
     /// Removes the anonymous volumes among `mounts` (`rm -v`, `--rm`).
+    /// Each one removed has its `destroy` event, as `volume rm` gives one.
     pub(crate) fn remove_anonymous_volumes(&self, mounts: &[MountPoint]) {
         for m in mounts.iter().filter(|m| m.anonymous && m.kind == "volume") {
-            if valid_volume_name(&m.name) {
-                let _ = fs::remove_dir_all(self.volumes_dir().join(&m.name));
+            if valid_volume_name(&m.name)
+                && fs::remove_dir_all(self.volumes_dir().join(&m.name)).is_ok()
+            {
+                self.emit(
+                    crate::Event::new("volume", "destroy", m.name.clone())
+                        .with("driver", "local".to_string()),
+                );
             }
         }
     }
