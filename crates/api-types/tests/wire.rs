@@ -177,12 +177,13 @@ fn images_and_containers_round_trip() {
             name: "c1".into(),
             command: vec!["sh".into()],
             state: "created".into(),
+            ports: vec!["127.0.0.1:8080->80/tcp".into()],
             ..Default::default()
         },
         json!({"id": "0123", "name": "c1", "image": "", "image_name": "", "created": "",
             "command": ["sh"], "labels": {}, "size_rw": 0, "size_root_fs": 0, "state": "created",
             "exit_code": 0, "started": 0, "finished": 0, "tty": false, "open_stdin": false,
-            "auto_remove": false, "changes": 0}),
+            "auto_remove": false, "changes": 0, "ports": ["127.0.0.1:8080->80/tcp"]}),
     );
 }
 
@@ -220,6 +221,7 @@ fn requests_need_their_fields() {
     assert!(serde_json::from_str::<CreateContainerRequest>("{}").is_err());
     let c: CreateContainerRequest = serde_json::from_str(r#"{"image":"bb:1"}"#).unwrap();
     assert_eq!(c.name, None);
+    assert!(c.ports.is_empty(), "no ports published unless asked");
     let c: CommitRequest = serde_json::from_str("{}").unwrap();
     assert_eq!(c, CommitRequest::default());
 }
