@@ -1778,19 +1778,24 @@ fn docker_volume_verbs() {
     ]);
     // `--until 0s` is now in whole seconds: let this second pass
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let events = d.ok(&[
-        "events",
-        "--since",
-        "60s",
-        "--until",
-        "0s",
-        "--filter",
-        "type=volume",
-        "--filter",
-        "event=create",
-        "--format",
-        "{{.Actor.ID}}",
-    ]);
+    // the volumes named by this minute's events of one kind, in order
+    let volume_events = |event: &str| {
+        let filter = format!("event={event}");
+        d.ok(&[
+            "events",
+            "--since",
+            "60s",
+            "--until",
+            "0s",
+            "--filter",
+            "type=volume",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Actor.ID}}",
+        ])
+    };
+    let events = volume_events("create");
     let created: Vec<&str> = events.lines().collect();
     assert!(
         created.contains(&"data") && created.contains(&"implied"),
@@ -1802,19 +1807,7 @@ fn docker_volume_verbs() {
         "data, implied and the two anonymous ones: {events}"
     );
     // and `--rm` took the anonymous one away with its `destroy` event
-    let destroyed = d.ok(&[
-        "events",
-        "--since",
-        "60s",
-        "--until",
-        "0s",
-        "--filter",
-        "type=volume",
-        "--filter",
-        "event=destroy",
-        "--format",
-        "{{.Actor.ID}}",
-    ]);
+    let destroyed = volume_events("destroy");
     assert!(destroyed.contains(created[3]), "{destroyed}");
     assert!(!destroyed.contains("implied"), "{destroyed}");
 }
