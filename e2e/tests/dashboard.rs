@@ -2765,3 +2765,35 @@ fn a_container_run_from_the_page_answers_on_its_published_port() {
     b.wait_text("td.ports", &format!("127.0.0.1:{port}->80/tcp"));
     store.ok(&["rm", "-f", store.ok(&["ps", "-q"]).trim()]);
 }
+
+/// The teacher's "dangling by rebuild" lesson: building `app:1` again with a change leaves
+/// the first build's image dangling, and its page says which tag it had, since when it is
+/// gone, and links the image that took it.
+#[test]
+fn a_dangling_image_says_which_build_took_its_tag() {
+    let store = own_store();
+    import_busybox(&store, "bb:1");
+    let ctx = store.scratch().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM bb:1\nCOPY a.txt /a.txt\n").unwrap();
+    std::fs::write(ctx.join("a.txt"), "one\n").unwrap();
+    store.ok(&["build", "-t", "app:1", ctx.to_str().unwrap()]);
+    let first = store.image_id("app:1");
+    std::fs::write(ctx.join("a.txt"), "two\n").unwrap();
+    store.ok(&["build", "-t", "app:1", ctx.to_str().unwrap()]);
+    let second = store.image_id("app:1");
+    assert_ne!(first, second);
+    let server = Server::start(&store);
+    let b = Browser::start("dangling");
+    b.goto(&server.url(&format!("/ui/images/{first}")));
+    let said = b.wait_text(".lost-tag", "the tag moved to");
+    assert!(said.starts_with("Was app:1 until "), "{said}");
+    let link = b.text(".lost-tag a");
+    assert_eq!(
+        link,
+        format!("app:1 ({})", &second["sha256:".len()..][..12])
+    );
+    b.click(".lost-tag a");
+    b.wait_text("#image-title", "app:1");
+    b.screenshot("dangling");
+}

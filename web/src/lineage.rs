@@ -9,7 +9,7 @@
 //!
 //! Pure. Images are named by their first tag, or `<none>:<none>` with a short ID.
 
-use crate::wire::{ContainerDto, ImageSummaryDto, LayerMapDto};
+use crate::wire::{ContainerDto, ImageSummaryDto, LayerMapDto, LostTagDto};
 use docker_format::truncate_id;
 use std::collections::BTreeSet;
 
@@ -121,6 +121,29 @@ pub fn containers_of<'a>(id: &str, containers: &'a [ContainerDto]) -> Vec<&'a Co
     let mut out: Vec<&ContainerDto> = containers.iter().filter(|c| c.image == id).collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// How the image lost tag `t` at `until`, seen at `now`: `was app:1 until 3 minutes ago; the
+/// tag moved to` and the image it moved to (named, with its short ID when the name is a tag),
+/// or `was app:1 until 3 minutes ago; the tag was removed` and none.
+pub fn lost_tag_text(
+    t: &LostTagDto,
+    now: i64,
+    images: &[ImageSummaryDto],
+) -> (String, Option<Named>) {
+    let when = format!(
+        "was {} until {} ago",
+        t.reference,
+        docker_format::human_duration(now - t.until)
+    );
+    if t.taken_by.is_empty() {
+        return (format!("{when}; the tag was removed"), None);
+    }
+    let mut to = named(&t.taken_by, images);
+    if !to.name.starts_with("<none>") {
+        to.name = format!("{} ({})", to.name, truncate_id(&t.taken_by));
+    }
+    (format!("{when}; the tag moved to"), Some(to))
 }
 
 /// `shared by 3 images: app:1, app:2 and <none>:<none> (1a2b3c4d5e6f)`, or `only this image`;
@@ -302,5 +325,33 @@ mod tests {
             .map(|c| c.name.as_str())
             .collect();
         assert_eq!(names, ["alpha", "zeta"]);
+    }
+
+    #[test]
+    fn a_lost_tag_says_where_it_went() {
+        let images = [summary('b', &["app:1"])];
+        let moved = LostTagDto {
+            reference: "app:1".into(),
+            until: 1_000,
+            taken_by: id('b'),
+        };
+        let (text, to) = lost_tag_text(&moved, 1_180, &images);
+        assert_eq!(text, "was app:1 until 3 minutes ago; the tag moved to");
+        let to = to.unwrap();
+        assert_eq!(
+            (to.id.as_str(), to.name.as_str()),
+            (id('b').as_str(), &*format!("app:1 ({})", "b".repeat(12)))
+        );
+        let removed = LostTagDto {
+            taken_by: String::new(),
+            ..moved
+        };
+        assert_eq!(
+            lost_tag_text(&removed, 1_002, &images),
+            (
+                "was app:1 until 2 seconds ago; the tag was removed".to_string(),
+                None
+            )
+        );
     }
 }

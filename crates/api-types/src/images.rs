@@ -130,6 +130,21 @@ pub struct ImageDetailDto {
     pub unique_size: u64,
     /// Containers created from the image.
     pub containers: u64,
+    /// The tags the image lost, newest first: how a dangling image became one.
+    pub lost_tags: Vec<LostTagDto>,
+}
+
+/// A tag an image lost.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct LostTagDto {
+    /// Familiar `name:tag`.
+    pub reference: String,
+    /// Unix seconds when it was lost.
+    pub until: i64,
+    /// The image the tag moved to (`sha256:…`); empty when the tag was removed.
+    pub taken_by: String,
 }
 
 /// `POST /api/images/{name}/tag` body.

@@ -32,8 +32,8 @@ pub use containers::{
 pub use events::EventDto;
 pub use images::{
     BulkItemDto, BulkPlanDto, DiskUsageDto, HistoryDto, ImageDetailDto, ImageSummaryDto,
-    ImageUsageDto, LayerDto, LayerMapDto, LayerUsageDto, PlanDto, RmiEventDto, TagRequest,
-    TagResultDto,
+    ImageUsageDto, LayerDto, LayerMapDto, LayerUsageDto, LostTagDto, PlanDto, RmiEventDto,
+    TagRequest, TagResultDto,
 };
 pub use tree::{
     EfficiencyDto, InefficiencyDto, LinkDto, MarkerDto, MergedDto, ShadowedDto, TreeDto,

@@ -163,13 +163,19 @@ fn images_and_containers_round_trip() {
                 size: 5,
                 refcount: 2,
             }],
+            lost_tags: vec![LostTagDto {
+                reference: "app:1".into(),
+                until: 1_700_000_000,
+                taken_by: "sha256:ef".into(),
+            }],
             ..Default::default()
         },
         json!({"id": "sha256:ab", "repo_tags": [], "repo_digests": [], "parent": null,
             "created": null, "author": null, "comment": null, "architecture": "", "os": "",
             "config": {"Cmd": ["sh"]}, "history": [],
             "layers": [{"diff_id": "sha256:cd", "size": 5, "refcount": 2}],
-            "size": 0, "shared_size": 0, "unique_size": 0, "containers": 0}),
+            "size": 0, "shared_size": 0, "unique_size": 0, "containers": 0,
+            "lost_tags": [{"reference": "app:1", "until": 1_700_000_000, "taken_by": "sha256:ef"}]}),
     );
     check(
         ContainerDto {

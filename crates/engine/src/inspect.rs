@@ -216,3 +216,32 @@ impl Engine {
         Ok(rows)
     }
 }
+
+/// A tag an image lost (what `Engine::lost_tags` lists).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostTag {
+    /// The familiar reference (`app:latest`).
+    pub reference: String,
+    /// Unix seconds.
+    pub until: i64,
+    /// The image the tag moved to; `None` when it was removed.
+    pub taken_by: Option<String>,
+}
+
+impl Engine {
+    /// The tags image `id` lost, newest first: why a dangling image is one (a build or a pull
+    /// took its tag to another image, or an `rmi` removed it).
+    pub fn lost_tags(&self, id: &oci_model::Digest) -> Result<Vec<LostTag>> {
+        let rows = self.db().lost_tags(id)?;
+        Ok(rows
+            .into_iter()
+            .map(|(reference, until, taken_by)| LostTag {
+                reference: image_ref::Reference::parse_normalized(&reference)
+                    .map(|r| r.familiar_string())
+                    .unwrap_or(reference),
+                until,
+                taken_by,
+            })
+            .collect())
+    }
+}

@@ -43,7 +43,7 @@ pub use containers::{CommitOptions, ContainerInfo, PathChange};
 pub use error::{EngineError, ErrorKind};
 pub use events::Event;
 pub use import::ImportOptions;
-pub use inspect::{HistoryItem, ImageDetail, ImageDetails, LayerUse};
+pub use inspect::{HistoryItem, ImageDetail, ImageDetails, LayerUse, LostTag};
 pub use layer_files::LayerFile;
 pub use limits::{StatsSample, UpdateOptions};
 pub use load::LoadEvent;

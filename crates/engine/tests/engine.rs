@@ -492,3 +492,32 @@ fn concurrent_updates_of_a_container_lose_none() {
         );
     }
 }
+
+/// An image remembers the tags it lost and where each went: a newer image taking its tag
+/// (how a rebuild leaves a dangling image), or an untag; deleting the image forgets them.
+#[test]
+fn an_image_remembers_the_tags_it_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    let old = import(&e, &tar_of(&[("a", b"1")]), "app:1", "first");
+    let new = import(&e, &tar_of(&[("a", b"2")]), "app:1", "second");
+    let lost = e.lost_tags(&old).unwrap();
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert_eq!(lost[0].reference, "app:1");
+    assert_eq!(lost[0].taken_by.as_deref(), Some(new.to_string().as_str()));
+    assert!(e.lost_tags(&new).unwrap().is_empty());
+    // an untag that leaves the image: recorded with nowhere to go
+    e.tag("app:1", "other:1").unwrap();
+    e.rmi("other:1", &RmiOptions::default()).unwrap();
+    let lost = e.lost_tags(&new).unwrap();
+    assert_eq!(
+        (lost[0].reference.as_str(), lost[0].taken_by.as_deref()),
+        ("other:1", None)
+    );
+    // the same tag set again on the same image is no loss
+    e.tag("app:1", "app:1").unwrap();
+    assert_eq!(e.lost_tags(&new).unwrap().len(), 1);
+    // a deleted image's record goes with it
+    e.rmi(&old.to_string(), &RmiOptions::default()).unwrap();
+    assert!(e.lost_tags(&old).unwrap().is_empty());
+}

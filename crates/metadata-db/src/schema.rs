@@ -119,6 +119,18 @@ CREATE TRIGGER containers_insert_generation AFTER INSERT ON containers BEGIN UPD
 CREATE TRIGGER containers_update_generation AFTER UPDATE ON containers BEGIN UPDATE view_generation SET n = n + 1; END;
 CREATE TRIGGER containers_delete_generation AFTER DELETE ON containers BEGIN UPDATE view_generation SET n = n + 1; END;
 "#,
+    // The tags an image lost: when, and to which image the tag moved (NULL: untagged), so a
+    // dangling image can say how it became one. Outside the view (no generation trigger).
+    r#"
+CREATE TABLE tag_history (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    image_id  TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    until     INTEGER NOT NULL,
+    taken_by  TEXT
+);
+CREATE INDEX tag_history_image ON tag_history (image_id);
+"#,
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

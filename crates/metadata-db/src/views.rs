@@ -64,6 +64,18 @@ impl Db {
         Ok(out)
     }
 
+    /// The tags `image` lost, newest first: (reference, unix seconds, the image the tag
+    /// moved to; `None` when it was removed).
+    pub fn lost_tags(&mut self, image: &Digest) -> Result<Vec<(String, i64, Option<String>)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT reference, until, taken_by FROM tag_history WHERE image_id = ?1 ORDER BY seq DESC",
+        )?;
+        let rows = st.query_map([image.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
     /// The blob holding layer `diff_id`: its tar under the diff ID itself, or a compressed
     /// blob ([`WriteTx::insert_stored_layer`]). `None` when there is no such layer.
     pub fn layer_blob(&mut self, diff_id: &Digest) -> Result<Option<Digest>> {

@@ -261,19 +261,48 @@ impl WriteTx<'_> {
         }
         self.end_patch()?;
         match old {
-            Some(o) if o != image.to_string() => Ok(Some(parse_digest(&o)?)),
+            Some(o) if o != image.to_string() => {
+                self.record_lost_tag(&o, &key, Some(&image.to_string()))?;
+                Ok(Some(parse_digest(&o)?))
+            }
             _ => Ok(None),
         }
+    }
+
+    /// Notes that `image` lost `reference`, now, to `taken_by` (`None`: untagged).
+    fn record_lost_tag(
+        &mut self,
+        image: &str,
+        reference: &str,
+        taken_by: Option<&str>,
+    ) -> Result<()> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO tag_history (image_id, reference, until, taken_by) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![image, reference, now, taken_by])?;
+        Ok(())
     }
 
     /// Removes a tag; returns whether it existed.
     pub fn remove_tag(&mut self, reference: &Reference) -> Result<bool> {
         self.begin_patch()?;
         let key = reference.to_string();
+        let had: Option<String> = self
+            .tx
+            .prepare_cached("SELECT image_id FROM tags WHERE reference = ?1")?
+            .query_row([&key], |r| r.get(0))
+            .optional()?;
         let removed = self
             .tx
             .execute("DELETE FROM tags WHERE reference = ?1", [&key])?
             > 0;
+        if let Some(image) = had {
+            self.record_lost_tag(&image, &key, None)?;
+        }
         if let Some(view) = self.snapshot.get_mut().as_mut().map(Arc::make_mut) {
             view.tags.retain(|t| t.reference.to_string() != key);
         }
@@ -286,6 +315,10 @@ impl WriteTx<'_> {
         self.changed();
         self.tx
             .execute("DELETE FROM tags WHERE image_id = ?1", [id.to_string()])?;
+        self.tx.execute(
+            "DELETE FROM tag_history WHERE image_id = ?1",
+            [id.to_string()],
+        )?;
         self.tx
             .execute("DELETE FROM images WHERE id = ?1", [id.to_string()])?;
         Ok(())

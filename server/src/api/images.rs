@@ -185,6 +185,15 @@ pub(crate) async fn inspect(st: AppState, name: String) -> Reply<ImageDetailDto>
                 shared_size: detail.shared_size,
                 unique_size: detail.unique_size,
                 containers: detail.containers,
+                lost_tags: e
+                    .lost_tags(&d.id)?
+                    .into_iter()
+                    .map(|t| LostTagDto {
+                        reference: t.reference,
+                        until: t.until,
+                        taken_by: t.taken_by.unwrap_or_default(),
+                    })
+                    .collect(),
             })
         })
         .await?;

@@ -142,6 +142,41 @@ fn ImageNumbers(
     }
 }
 
+/// The tags the image lost, newest first, each with where it went: how a dangling image
+/// became one (a rebuild or a pull took its tag).
+#[component]
+fn LostTags(lost: Vec<crate::wire::LostTagDto>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let at = now();
+    (!lost.is_empty()).then(|| {
+        let images = ctx.images.with_untracked(|l| match l {
+            super::super::Load::Ready(list) => list.clone(),
+            _ => Vec::new(),
+        });
+        view! {
+            <ul class="lost-tags" aria-label="Tags it lost">
+                {lost.into_iter().map(|t| {
+                    let (text, to) = lineage::lost_tag_text(&t, at, &images);
+                    view! {
+                        <li class="lost-tag">{capitalise(&text)}
+                            {to.map(|n| view! { " "<Link href=Route::Image(n.id.clone()).href()>{n.name}</Link> })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        }
+    })
+}
+
+/// The text with its first letter in capitals.
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// The image's tags (each with Untag), its digests, Add a tag, its config, author and comment.
 #[component]
 fn TagsAndConfig(d: ImageDetailDto, dialogs: Dialogs) -> impl IntoView {
@@ -165,6 +200,7 @@ fn TagsAndConfig(d: ImageDetailDto, dialogs: Dialogs) -> impl IntoView {
             }}
             {digests.into_iter().map(|t| view! { <li><code class="digest-ref">{t}</code></li> }).collect_view()}
         </ul>
+        <LostTags lost=d.lost_tags.clone()/>
         <button type="button" on:click=move |_| dialogs.tagging.set(true)>"Add a tag…"</button>
         <h2>"Config"</h2>
         {if config.is_empty() {
