@@ -1720,6 +1720,12 @@ fn docker_system_prune() {
 fn docker_volume_verbs() {
     test_support::require("runc");
     let (_store, d, tar) = setup();
+    // the events below are read from here on, however long a loaded machine takes
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
     import(&d, &tar, "busybox:latest");
     assert_eq!(d.ok(&["volume", "create", "data"]), "data\n");
     d.ok(&[
@@ -1778,13 +1784,13 @@ fn docker_volume_verbs() {
     ]);
     // `--until 0s` is now in whole seconds: let this second pass
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    // the volumes named by this minute's events of one kind, in order
+    // the volumes named by this test's events of one kind, in order
     let volume_events = |event: &str| {
         let filter = format!("event={event}");
         d.ok(&[
             "events",
             "--since",
-            "60s",
+            &since,
             "--until",
             "0s",
             "--filter",
