@@ -149,19 +149,24 @@ fn LostTags(lost: Vec<crate::wire::LostTagDto>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let at = now();
     (!lost.is_empty()).then(|| {
-        let images = ctx.images.with_untracked(|l| match l {
-            super::super::Load::Ready(list) => list.clone(),
-            _ => Vec::new(),
-        });
+        // named as the image list names them, once it is read (and again when it changes)
+        let rows = move || {
+            ctx.images.with(|l| {
+                let images: &[crate::wire::ImageSummaryDto] = match l {
+                    super::super::Load::Ready(list) => list,
+                    _ => &[],
+                };
+                lost.iter()
+                    .map(|t| lineage::lost_tag_text(t, at, images))
+                    .collect::<Vec<_>>()
+            })
+        };
         view! {
             <ul class="lost-tags" aria-label="Tags it lost">
-                {lost.into_iter().map(|t| {
-                    let (text, to) = lineage::lost_tag_text(&t, at, &images);
-                    view! {
-                        <li class="lost-tag">{capitalise(&text)}
-                            {to.map(|n| view! { " "<Link href=Route::Image(n.id.clone()).href()>{n.name}</Link> })}
-                        </li>
-                    }
+                {move || rows().into_iter().map(|(text, to)| view! {
+                    <li class="lost-tag">{capitalise(&text)}
+                        {to.map(|n| view! { " "<Link href=Route::Image(n.id.clone()).href()>{n.name}</Link> })}
+                    </li>
                 }).collect_view()}
             </ul>
         }
