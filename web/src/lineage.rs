@@ -86,19 +86,15 @@ pub fn lineage(id: &str, map: &LayerMapDto, images: &[ImageSummaryDto]) -> Linea
     };
     let listed: BTreeSet<&str> = images.iter().map(|i| i.id.as_str()).collect();
     let shown = |other: &str| listed.is_empty() || listed.contains(other);
-    let users = layers
+    let (users, hidden_users) = layers
         .iter()
         .map(|l| {
-            sharers(map, id, l)
-                .filter(|o| shown(o))
-                .map(|o| named(o, images))
-                .collect()
+            let (named_ones, hidden): (Vec<&str>, Vec<&str>) =
+                sharers(map, id, l).partition(|o| shown(o));
+            let named_ones: Vec<Named> = named_ones.into_iter().map(|o| named(o, images)).collect();
+            (named_ones, hidden.len())
         })
-        .collect();
-    let hidden_users = layers
-        .iter()
-        .map(|l| sharers(map, id, l).filter(|o| !shown(o)).count())
-        .collect();
+        .unzip();
     let parent = parent_of(map, id, layers, &shown).map(|p| named(p, images));
     let children = map
         .images

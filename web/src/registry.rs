@@ -44,6 +44,7 @@ pub fn login_host(server: &str) -> String {
 #[serde(default)]
 struct StreamLine {
     stream: String,
+    status: String,
     error: String,
 }
 
@@ -92,12 +93,7 @@ pub fn import_query(name: &str, changes: &str) -> Result<Vec<(&'static str, Stri
     let mut q = vec![("fromSrc", "-".to_string())];
     let name = name.trim();
     if !name.is_empty() {
-        let r = image_ref::Reference::parse_normalized(name).map_err(|e| format!("{name}: {e}"))?;
-        if r.digest().is_some() {
-            return Err(format!(
-                "invalid reference format: {name:?} names a digest, not a tag"
-            ));
-        }
+        crate::model::check_tag_target(name)?;
         let (repo, tag) = crate::model::split_tag(name);
         q.push(("repo", repo.to_string()));
         if tag != "<none>" {
@@ -114,19 +110,12 @@ pub fn import_query(name: &str, changes: &str) -> Result<Vec<(&'static str, Stri
     Ok(q)
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct StatusLine {
-    status: String,
-    error: String,
-}
-
 /// What `POST /images/create?fromSrc=-` answered (a JSON line per message): the new image's
 /// ID, or the error the import ended with.
 pub fn import_result(body: &str) -> Result<String, String> {
     let mut id = None;
     for line in body.lines().filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str::<StatusLine>(line) {
+        match serde_json::from_str::<StreamLine>(line) {
             Ok(l) if !l.error.is_empty() => return Err(l.error),
             Ok(l) if l.status.starts_with("sha256:") => id = Some(l.status),
             Ok(_) => {}

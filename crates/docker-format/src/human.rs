@@ -238,6 +238,16 @@ pub struct PortEntry {
     pub proto: String,
 }
 
+/// One entry as `ps` prints it: `0.0.0.0:8080->80/tcp` when published, `80/tcp` when not.
+impl std::fmt::Display for PortEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.ip, self.public) {
+            (Some(ip), Some(public)) => write!(f, "{ip}:{public}->{}/{}", self.private, self.proto),
+            _ => write!(f, "{}/{}", self.private, self.proto),
+        }
+    }
+}
+
 /// The docker CLI's `PORTS` column: ordered by container port, host port, protocol and
 /// address; first the ports published on the same port number or not published (`90/tcp`,
 /// `0.0.0.0:80->80/tcp`), then the other mappings (`0.0.0.0:8080->80/tcp`). Ranges are not
@@ -250,12 +260,10 @@ pub fn ports_column(ports: &[PortEntry]) -> String {
     let mut groups = Vec::new();
     let mut mappings = Vec::new();
     for p in v {
-        match (&p.ip, p.public) {
-            (Some(ip), Some(public)) if public != p.private => {
-                mappings.push(format!("{ip}:{public}->{}/{}", p.private, p.proto))
-            }
-            (Some(ip), Some(_)) => groups.push(format!("{ip}:{0}->{0}/{1}", p.private, p.proto)),
-            _ => groups.push(format!("{}/{}", p.private, p.proto)),
+        if p.ip.is_some() && p.public.is_some_and(|public| public != p.private) {
+            mappings.push(p.to_string());
+        } else {
+            groups.push(p.to_string());
         }
     }
     groups.extend(mappings);

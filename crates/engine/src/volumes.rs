@@ -354,12 +354,17 @@ impl Engine {
             .iter()
             .filter(|n| result.is_ok() || !made.contains(n))
         {
-            self.emit(
-                crate::Event::new("volume", "create", name.clone())
-                    .with("driver", "local".to_string()),
-            );
+            self.volume_event("create", name);
         }
         result.map(|()| out)
+    }
+
+    /// A volume's event (`create`, `destroy`), as dockerd words it for the `local` driver.
+    fn volume_event(&self, action: &str, name: &str) {
+        self.emit(
+            crate::Event::new("volume", action, name.to_string())
+                .with("driver", "local".to_string()),
+        );
     }
 
     /// Which containers mount each volume.
@@ -447,9 +452,7 @@ impl Engine {
         }
         fs::create_dir_all(&data)
             .map_err(|e| EngineError::io(format!("create volume {name}"), e))?;
-        self.emit(
-            crate::Event::new("volume", "create", name.clone()).with("driver", "local".to_string()),
-        );
+        self.volume_event("create", &name);
         self.volume(&name)
     }
 
@@ -469,10 +472,7 @@ impl Engine {
         }
         fs::remove_dir_all(self.volumes_dir().join(name))
             .map_err(|e| EngineError::io(format!("remove volume {name}"), e))?;
-        self.emit(
-            crate::Event::new("volume", "destroy", name.to_string())
-                .with("driver", "local".to_string()),
-        );
+        self.volume_event("destroy", name);
         Ok(())
     }
 
@@ -532,10 +532,7 @@ impl Engine {
             if valid_volume_name(&m.name)
                 && fs::remove_dir_all(self.volumes_dir().join(&m.name)).is_ok()
             {
-                self.emit(
-                    crate::Event::new("volume", "destroy", m.name.clone())
-                        .with("driver", "local".to_string()),
-                );
+                self.volume_event("destroy", &m.name);
             }
         }
     }

@@ -237,11 +237,7 @@ impl WriteTx<'_> {
     pub fn set_tag(&mut self, reference: &Reference, image: &Digest) -> Result<Option<Digest>> {
         self.begin_patch()?;
         let key = reference.to_string();
-        let old: Option<String> = self
-            .tx
-            .prepare_cached("SELECT image_id FROM tags WHERE reference = ?1")?
-            .query_row([&key], |r| r.get(0))
-            .optional()?;
+        let old = self.tagged_image(&key)?;
         self.tx
             .prepare_cached("INSERT OR REPLACE INTO tags (reference, image_id) VALUES (?1, ?2)")?
             .execute(params![key, image.to_string()])?;
@@ -269,6 +265,15 @@ impl WriteTx<'_> {
         }
     }
 
+    /// The image the tag `key` points at, if it exists.
+    fn tagged_image(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT image_id FROM tags WHERE reference = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Notes that `image` lost `reference`, now, to `taken_by` (`None`: untagged).
     fn record_lost_tag(
         &mut self,
@@ -291,23 +296,17 @@ impl WriteTx<'_> {
     pub fn remove_tag(&mut self, reference: &Reference) -> Result<bool> {
         self.begin_patch()?;
         let key = reference.to_string();
-        let had: Option<String> = self
-            .tx
-            .prepare_cached("SELECT image_id FROM tags WHERE reference = ?1")?
-            .query_row([&key], |r| r.get(0))
-            .optional()?;
-        let removed = self
-            .tx
-            .execute("DELETE FROM tags WHERE reference = ?1", [&key])?
-            > 0;
-        if let Some(image) = had {
-            self.record_lost_tag(&image, &key, None)?;
+        let had = self.tagged_image(&key)?;
+        if let Some(image) = &had {
+            self.tx
+                .execute("DELETE FROM tags WHERE reference = ?1", [&key])?;
+            self.record_lost_tag(image, &key, None)?;
         }
         if let Some(view) = self.snapshot.get_mut().as_mut().map(Arc::make_mut) {
             view.tags.retain(|t| t.reference.to_string() != key);
         }
         self.end_patch()?;
-        Ok(removed)
+        Ok(had.is_some())
     }
 
     /// Deletes an image row with its layer links and labels (not its layers).

@@ -742,7 +742,7 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
     for r in &a.reserve {
         match r.hold() {
             Ok(fd) => reserved.push(fd),
-            Err(e) => return refuse(a, reporter, &mut st, &e.to_string()),
+            Err(e) => return refuse(a, reporter, &mut st, e.to_string(), 125),
         }
     }
 
@@ -912,26 +912,27 @@ fn wait_for(pid: i32) -> i32 {
     }
 }
 
-/// A start refused before the runtime was asked (a published port taken): recorded and
-/// reported with `error` as it is, exit code 125.
+/// A start that did not happen: the container stays `created`, with `error` and Docker's
+/// `exit_code` recorded, then reported to the caller. A published port found taken ends the
+/// start here, before the runtime is asked (125).
 fn refuse(
     a: &MonitorArgs,
     reporter: &mut Reporter,
     st: &mut ContainerState,
-    error: &str,
+    error: String,
+    exit_code: i32,
 ) -> Result<()> {
     st.status = Status::Created;
     st.pid = 0;
-    st.exit_code = Some(125);
-    st.error = Some(error.to_string());
+    st.exit_code = Some(exit_code);
+    st.error = Some(error.clone());
     state::write(&a.dir, st)?;
-    reporter.send(&Event::Failed {
-        error: error.to_string(),
-        exit_code: 125,
-    });
+    reporter.send(&Event::Failed { error, exit_code });
     Ok(())
 }
 
+/// The runtime could not create or start the container: its state and the sockets go, and the
+/// start is refused with Docker's text and exit code for `msg`.
 fn fail(
     a: &MonitorArgs,
     reporter: &mut Reporter,
@@ -939,16 +940,9 @@ fn fail(
     msg: &str,
 ) -> Result<()> {
     let _ = a.runtime.delete(&a.id, true);
-    let exit_code = start_exit_code(msg);
+    let _ = std::fs::remove_file(a.dir.join(CONTROL_SOCKET));
+    let _ = std::fs::remove_file(a.dir.join(ATTACH_SOCKET));
     let error =
         format!("failed to create task for container: OCI runtime create failed: {msg}: unknown");
-    let _ = std::fs::remove_file(a.dir.join(CONTROL_SOCKET));
-    st.status = Status::Created;
-    st.pid = 0;
-    st.exit_code = Some(exit_code);
-    st.error = Some(error.clone());
-    state::write(&a.dir, st)?;
-    let _ = std::fs::remove_file(a.dir.join(ATTACH_SOCKET));
-    reporter.send(&Event::Failed { error, exit_code });
-    Ok(())
+    refuse(a, reporter, st, error, start_exit_code(msg))
 }

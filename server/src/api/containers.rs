@@ -62,10 +62,13 @@ pub(super) fn dto(
                 n.ports
                     .iter()
                     .map(|p| {
-                        format!(
-                            "{}:{}->{}/{}",
-                            p.host_ip, p.host_port, p.container_port, p.proto
-                        )
+                        docker_format::PortEntry {
+                            ip: Some(p.host_ip.clone()),
+                            public: Some(p.host_port),
+                            private: p.container_port,
+                            proto: p.proto.clone(),
+                        }
+                        .to_string()
                     })
                     .collect()
             })

@@ -143,6 +143,15 @@ impl Ctx {
         }
     }
 
+    /// The image list as last read (empty until it is), without tracking it: what a dialog
+    /// names images by when it opens.
+    pub fn image_list(&self) -> Vec<ImageSummaryDto> {
+        self.images.with_untracked(|l| match l {
+            Load::Ready(v) => v.clone(),
+            _ => Vec::new(),
+        })
+    }
+
     /// Shows a message for a few seconds.
     pub fn toast(&self, text: impl Into<String>, error: bool) {
         let id = (js_sys::Math::random() * 1e15) as u64;

@@ -208,23 +208,17 @@ fn random_u32() -> u32 {
     u32::from_ne_bytes(b)
 }
 
-/// Whether a host process could take the port: Docker's texts when it cannot.
+/// Whether the port can be published now: the monitor's own hold
+/// ([`crate::monitor::Reservation::hold`]) tried and given back, with Docker's texts when it
+/// cannot.
 fn bindable(proto: &str, ip: Ipv4Addr, port: u16) -> Result<()> {
-    let r = if proto == "udp" {
-        std::net::UdpSocket::bind((ip, port)).map(drop)
-    } else {
-        std::net::TcpListener::bind((ip, port)).map(drop)
-    };
-    r.map_err(|e| {
-        let what = match e.kind() {
-            std::io::ErrorKind::AddrInUse => "address already in use".to_string(),
-            std::io::ErrorKind::AddrNotAvailable => "cannot assign requested address".into(),
-            _ => e.to_string(),
-        };
-        RuntimeError::Conflict(format!(
-            "Error starting userland proxy: listen {proto}4 {ip}:{port}: bind: {what}"
-        ))
-    })
+    crate::monitor::Reservation {
+        proto: proto.to_string(),
+        ip,
+        port,
+    }
+    .hold()
+    .map(drop)
 }
 
 #[cfg(test)]

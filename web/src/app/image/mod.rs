@@ -12,7 +12,7 @@ use super::widgets::{ErrorBox, Loading};
 use super::{Ctx, Link, Load};
 use crate::lineage::{self, Lineage};
 use crate::route::Route;
-use crate::wire::{ContainerDto, ImageDetailDto, ImageSummaryDto, LayerMapDto};
+use crate::wire::{ContainerDto, ImageDetailDto, LayerMapDto};
 use details::ImageDetails;
 use leptos::prelude::*;
 
@@ -225,10 +225,7 @@ fn ImageDialogs(id: String, dialogs: Dialogs) -> impl IntoView {
             <super::containers::RunDialog image=run_image.clone() on_close=Callback::new(move |_| running.set(false))/>
         })}
         {move || removing.get().map(|Removing { name, forced }| {
-            let images: Vec<ImageSummaryDto> = ctx.images.with_untracked(|l| match l {
-                Load::Ready(v) => v.clone(),
-                _ => Vec::new(),
-            });
+            let images = ctx.image_list();
             let again = name.clone();
             view! {
                 <RemoveDialog name=name forced=forced images=images

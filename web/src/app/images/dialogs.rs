@@ -29,10 +29,7 @@ pub(super) fn DialogView(
 ) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let close = Callback::new(move |_| state.set(None));
-    let images: Vec<ImageSummaryDto> = ctx.images.with_untracked(|l| match l {
-        Load::Ready(v) => v.clone(),
-        _ => Vec::new(),
-    });
+    let images = ctx.image_list();
     match dialog {
         Dialog::Remove { name, forced } => {
             let again = name.clone();
