@@ -659,6 +659,53 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     );
 }
 
+/// An upload the server refuses before reading it (`docker cp` into a missing container or
+/// directory) gets the server's answer every time, as dockerd's does; before, the server
+/// closed the connection under the CLI's writes and the CLI printed `write: broken pipe`.
+#[test]
+fn an_upload_refused_early_gets_the_answer_not_a_broken_pipe() {
+    let (store, d, tar) = setup();
+    import(&d, &tar, "bb:1");
+    d.ok(&["create", "--name", "box", "bb:1"]);
+    // 24 MB: far more than the socket buffers hold, so the CLI is still writing when the
+    // answer comes.
+    let dir = store.scratch().join("upload");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..6 {
+        std::fs::write(dir.join(format!("f{i}")), e2e::noise(i, 4 << 20)).unwrap();
+    }
+    let src = dir.to_str().unwrap();
+    for _ in 0..4 {
+        let o = d.docker(&["cp", src, "nosuch:/data/"]);
+        assert_eq!(o.status, 1, "{}", o.stderr);
+        // (the CLI may first log that its tar writer found the pipe closed, as it does
+        // against dockerd)
+        assert!(
+            o.stderr
+                .ends_with("Error response from daemon: No such container: nosuch\n")
+                && !o.stderr.contains("broken pipe"),
+            "the answer, not the connection's end: {}",
+            o.stderr
+        );
+        let o = d.docker(&["cp", src, "box:/nodir/x/"]);
+        assert_eq!(o.status, 1, "{}", o.stderr);
+        assert!(
+            o.stderr.ends_with(
+                "Error response from daemon: Could not find the file /nodir in container box\n"
+            ) && !o.stderr.contains("broken pipe"),
+            "{}",
+            o.stderr
+        );
+    }
+    // the server goes on serving, and the container is as it was
+    let o = d.docker(&["diff", "box"]);
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, "");
+    d.ok(&["cp", src, "box:/tmp/"]);
+    let diff = d.ok(&["diff", "box"]);
+    assert!(diff.contains("A /tmp/upload/f5"), "{diff}");
+}
+
 #[test]
 fn events_stream_tag_and_rmi() {
     let (store, d, tar) = setup();

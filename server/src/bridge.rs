@@ -15,6 +15,79 @@ use serde_json::Value;
 use std::io::{self, Read, Write};
 use tokio::sync::mpsc;
 
+/// How long a body the handler left unread is still read (and dropped) after the answer.
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Every request's body, read to its end even when the handler answers without reading it.
+///
+/// A handler that refuses an upload early (`docker cp` into a missing container or
+/// directory, a `load` whose first entry is refused, a JSON body over the limit) answers
+/// while the client is still writing. Were the body dropped, the connection would close
+/// under the client's writes and the docker CLI would print `write: broken pipe` instead of
+/// the answer. So a body dropped unfinished goes on being read and discarded on a task of
+/// its own (for at most [`DRAIN_FOR`]); the answer goes out at once, the client reads it
+/// when it looks, and the connection stays usable.
+pub(crate) struct ReadToEnd {
+    inner: Body,
+    ended: bool,
+}
+
+impl ReadToEnd {
+    /// The middleware: wraps the request's body.
+    pub(crate) async fn layer(req: axum::extract::Request) -> axum::extract::Request {
+        req.map(|inner| {
+            Body::new(ReadToEnd {
+                inner,
+                ended: false,
+            })
+        })
+    }
+}
+
+impl http_body::Body for ReadToEnd {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let next = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(None | Some(Err(_))) = &next {
+            self.ended = true;
+        }
+        next
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for ReadToEnd {
+    fn drop(&mut self) {
+        use http_body::Body as _;
+        if self.is_end_stream() {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let body = std::mem::take(&mut self.inner);
+        rt.spawn(async move {
+            let mut stream = body.into_data_stream();
+            let _ = tokio::time::timeout(DRAIN_FOR, async {
+                while let Some(Ok(_)) = stream.next().await {}
+            })
+            .await;
+        });
+    }
+}
+
 /// A request body read synchronously (on a blocking thread) by the engine.
 ///
 /// A task on the runtime pulls the body and hands it over in batches of at least

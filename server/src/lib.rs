@@ -264,6 +264,7 @@ pub fn app(state: AppState) -> Router {
             guard::guard,
         ))
         .layer(middleware::map_response(common_headers))
+        .layer(middleware::map_request(bridge::ReadToEnd::layer))
 }
 
 pub(crate) async fn not_found() -> ApiError {
