@@ -171,6 +171,9 @@ row cp "@ rm -f cpc >/dev/null 2>&1; @ create --name cpc bench/base:1 >/dev/null
 # commit of a 100 MB change (the container with the directory copied in, prepared untimed)
 row commit "@ rm -f cmc >/dev/null 2>&1; @ create --name cmc bench/base:1 >/dev/null && @ cp '$data/dir100' cmc:/data/" \
   "@ commit cmc bench/committed:1"
+# cp of a small file into that container, whose writable layer holds the 100 MB: what a cp
+# costs beside a layer's bytes
+row cp-small "true" "@ cp '$data/base.tar' cmc:/tmp/"
 # create
 row create "true" "@ create bench/base:1"
 # The API rows' client: its start-up (python and its imports, ~70 ms) is in every run of
@@ -263,6 +266,7 @@ rows = [
     ("cp", "`docker cp <100 MB dir> c:/data/` (100 files of 1 MiB, fresh container)", 0.5, 0),
     ("load-present", f"`docker load -i x.tar`, the image already present ({int(smallbytes)/1e6:.1f} MB archive)", 0.5, 0),
     ("commit", "`docker commit c` of a 100 MB change", 0.5, 0),
+    ("cp-small", "`docker cp <10 kB file> c:/tmp/`, the container's layer holding 100 MB", None, 0),
     ("create", "`docker create bench/base:1` (the docker CLI's own start-up included)", 0.5, 0),
     ("create100", "100 × `POST /containers/create` (one keep-alive connection)", 0.5, 100),
     ("tag500", "500 × `POST /images/{name}/tag` (one keep-alive connection)", 0.5, 500),

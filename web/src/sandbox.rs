@@ -578,7 +578,7 @@ fn fixture_line(e: &Entry) -> String {
         EntryKind::Dir => format!("/{}/", e.path).replace("//", "/"),
         EntryKind::File { size, content } => match content {
             Content::Inline(b) => format!("/{} {}", e.path, quote(b)),
-            Content::Digest(_) => format!("/{} {size}", e.path),
+            Content::Digest(_) | Content::Unread => format!("/{} {size}", e.path),
         },
         EntryKind::Symlink { target } => format!("/{} -> {target}", e.path),
         EntryKind::Hardlink { target } => format!("/{} => /{target}", e.path),

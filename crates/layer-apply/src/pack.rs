@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-use layer_diff::{DiffError, TarHeader, TarKind, TarWriter};
+use layer_diff::{Changeset, Content, DiffError, TarHeader, TarKind, TarWriter};
 
 use crate::sys::{self, cstr};
 use crate::ApplyError;
@@ -56,6 +56,78 @@ pub fn pack_path(src: &Path, top: &[u8], w: impl Write) -> Result<u64, ApplyErro
     Ok(n)
 }
 
+/// The changeset [`pack_dir`]'s tar of `root` would read as ([`layer_diff::read_changeset`]),
+/// from the tree's metadata: the same walk and the same rules, but a file's bytes are read
+/// only when it is small enough to be kept inline (4 KiB, the reader's default); a larger
+/// one's content is [`Content::Unread`]. What a `stat` of a container's path, or a `cp` into
+/// it, needs to know of its writable layer, at a cost that does not grow with the bytes in it.
+pub fn scan_dir(root: &Path) -> Result<Changeset, ApplyError> {
+    let mut scan = Scan {
+        cs: Changeset::new(),
+        inline_up_to: layer_diff::ReadOptions::default().keep_content_up_to,
+    };
+    walk(&mut scan, root, &mut Vec::new(), &mut HashMap::new())?;
+    let mut cs = scan.cs;
+    cs.sort();
+    Ok(cs)
+}
+
+/// Where the walk puts each entry: a tar ([`TarWriter`]), or a changeset ([`Scan`]).
+trait Sink {
+    /// One entry; `file` is the path of a regular file's bytes (`h.size` of them).
+    fn entry(&mut self, h: &TarHeader<'_>, file: Option<&Path>) -> Result<(), ApplyError>;
+}
+
+/// Opens a regular file of the tree to read it, following nothing.
+fn open_file(path: &Path) -> Result<fs::File, ApplyError> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| ApplyError::io("reading", path.as_os_str().as_bytes(), e))
+}
+
+impl<W: Write> Sink for TarWriter<W> {
+    fn entry(&mut self, h: &TarHeader<'_>, file: Option<&Path>) -> Result<(), ApplyError> {
+        match file {
+            // Exactly `size` bytes whatever happens to the file meanwhile: the writer pads a
+            // file that shrank with zeros and reads no more than the size.
+            Some(path) => self.append(h, open_file(path)?),
+            None => self.append(h, io::empty()),
+        }
+        .map(drop)
+        .map_err(write_err)
+    }
+}
+
+/// The changeset of a scan.
+struct Scan {
+    cs: Changeset,
+    inline_up_to: u64,
+}
+
+impl Sink for Scan {
+    fn entry(&mut self, h: &TarHeader<'_>, file: Option<&Path>) -> Result<(), ApplyError> {
+        let content = match file {
+            Some(path) if h.size <= self.inline_up_to => {
+                // As the tar would hold it: `size` bytes, a file that shrank padded with zeros.
+                let mut bytes = Vec::new();
+                open_file(path)?
+                    .take(h.size)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| ApplyError::io("reading", path.as_os_str().as_bytes(), e))?;
+                bytes.resize(h.size as usize, 0);
+                Content::Inline(bytes)
+            }
+            _ => Content::Unread,
+        };
+        layer_diff::push_described(&mut self.cs, h, content).map_err(|e| ApplyError::InvalidEntry {
+            path: String::from_utf8_lossy(h.name).into_owned(),
+            reason: e.to_string(),
+        })
+    }
+}
+
 /// A writer's error as the packer reports it.
 fn write_err(e: DiffError) -> ApplyError {
     match e {
@@ -66,8 +138,8 @@ fn write_err(e: DiffError) -> ApplyError {
     }
 }
 
-fn walk<W: Write>(
-    tw: &mut TarWriter<W>,
+fn walk(
+    tw: &mut impl Sink,
     dir: &Path,
     prefix: &mut Vec<u8>,
     links: &mut HashMap<(u64, u64), Vec<u8>>,
@@ -93,8 +165,8 @@ fn walk<W: Write>(
 
 /// Writes the entry at `path` under the name `prefix`, and what is under it when it is a
 /// directory (`prefix` is restored before returning).
-fn pack_entry<W: Write>(
-    tw: &mut TarWriter<W>,
+fn pack_entry(
+    tw: &mut impl Sink,
     path: &Path,
     prefix: &mut Vec<u8>,
     links: &mut HashMap<(u64, u64), Vec<u8>>,
@@ -129,7 +201,7 @@ fn pack_entry<W: Write>(
                 link: first,
                 ..h
             };
-            tw.append(&link, io::empty()).map_err(write_err)?;
+            tw.entry(&link, None)?;
             return Ok(());
         }
         links.insert((md.dev(), md.ino()), prefix.clone());
@@ -146,7 +218,7 @@ fn pack_entry<W: Write>(
         prefix.push(b'/');
         h.name = prefix;
         h.kind = TarKind::Dir;
-        tw.append(&h, io::empty()).map_err(write_err)?;
+        tw.entry(&h, None)?;
         walk(tw, path, prefix, links)?;
         prefix.truncate(len);
     } else if ft.is_symlink() {
@@ -154,18 +226,11 @@ fn pack_entry<W: Write>(
         h.name = prefix;
         h.kind = TarKind::Symlink;
         h.link = target.as_os_str().as_bytes();
-        tw.append(&h, io::empty()).map_err(write_err)?;
+        tw.entry(&h, None)?;
     } else if ft.is_file() {
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path)
-            .map_err(read_err("reading", path))?;
         h.name = prefix;
         h.size = md.len();
-        // Exactly `size` bytes whatever happens to the file meanwhile: the writer pads a
-        // file that shrank with zeros and reads no more than the size.
-        tw.append(&h, file).map_err(write_err)?;
+        tw.entry(&h, Some(path))?;
     } else {
         h.name = prefix;
         let rdev = md.rdev();
@@ -176,7 +241,7 @@ fn pack_entry<W: Write>(
         } else {
             TarKind::Fifo
         };
-        tw.append(&h, io::empty()).map_err(write_err)?;
+        tw.entry(&h, None)?;
     }
     Ok(())
 }

@@ -17,8 +17,8 @@ use tempfile::TempDir;
 
 use crate::root::{force_fallback, Root};
 use crate::{
-    apply, apply_on, open_in_root, pack_dir, resolve_in_root, ApplyError, ApplyOptions, ApplyStats,
-    ErrorKind, Limits, Mode,
+    apply, apply_on, open_in_root, pack_dir, resolve_in_root, scan_dir, ApplyError, ApplyOptions,
+    ApplyStats, ErrorKind, Limits, Mode,
 };
 
 /// The mtime every test entry gets unless it says otherwise.
@@ -1348,6 +1348,42 @@ fn rich_tree(root: &Path) {
         };
         set_times(&path, 1_000_000_000 + i as i64 * 1000);
     }
+}
+
+/// A scan of a tree's metadata is the changeset its packed tar reads as, but for the content
+/// of files over 4 KiB, which it does not read.
+#[test]
+fn scan_dir_is_the_packed_tar_read_back_without_the_large_files_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    rich_tree(dir.path());
+    // a writable layer's markers: a whiteout, an opaque directory, AUFS metadata
+    fs::create_dir(dir.path().join("gone")).unwrap();
+    fs::write(dir.path().join("gone/.wh..wh..opq"), "").unwrap();
+    fs::write(dir.path().join("etc/.wh.motd"), "").unwrap();
+    fs::write(dir.path().join(".wh..wh.plnk"), "").unwrap();
+    let mut packed = Vec::new();
+    pack_dir(dir.path(), &mut packed).unwrap();
+    let mut read = layer_diff::read_changeset(packed.as_slice()).unwrap();
+    let mut unread = 0;
+    for e in &mut read.entries {
+        if let layer_diff::EntryKind::File { content, size } = &mut e.kind {
+            if *size > 4096 {
+                *content = layer_diff::Content::Unread;
+                unread += 1;
+            }
+        }
+    }
+    assert_eq!(unread, 1, "the one large file (etc/ssl/big)");
+    let scanned = scan_dir(dir.path()).unwrap();
+    assert_eq!(scanned.entries, read.entries);
+    assert!(scanned
+        .entries
+        .iter()
+        .any(|e| e.path == "etc/motd" && e.kind == layer_diff::EntryKind::Whiteout));
+    assert!(scanned
+        .entries
+        .iter()
+        .any(|e| e.path == "gone" && e.kind == layer_diff::EntryKind::Opaque));
 }
 
 #[test]

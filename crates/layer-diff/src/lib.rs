@@ -69,7 +69,7 @@ pub use path::{
     compare_paths, normalize_path, parent_path, parse_tar_name, TarName, OPAQUE_MARKER,
     WHITEOUT_PREFIX,
 };
-pub use read::{blank_is_zero, read_changeset, read_changeset_with, ReadOptions};
+pub use read::{blank_is_zero, push_described, read_changeset, read_changeset_with, ReadOptions};
 pub use write::{header_blocks, write_changeset, TarHeader, TarKind, TarWriter};
 
 #[cfg(test)]

@@ -14,18 +14,22 @@ pub enum Content {
     Inline(Vec<u8>),
     /// The sha256 of the content; the bytes live elsewhere (a layer blob).
     Digest(Digest),
+    /// Not read: the bytes are in an unpacked directory whose metadata alone was scanned (a
+    /// container's writable layer, which a `stat` or a `cp` need not read through).
+    Unread,
 }
 
 impl Content {
-    /// The sha256 of the content (computed for inline content).
-    pub fn digest(&self) -> Digest {
+    /// The sha256 of the content (computed for inline content); `None` when it was not read.
+    pub fn digest(&self) -> Option<Digest> {
         match self {
             Content::Inline(bytes) => {
                 let mut hasher = Sha256Writer::new();
                 hasher.update(bytes);
-                hasher.finish()
+                Some(hasher.finish())
             }
-            Content::Digest(digest) => digest.clone(),
+            Content::Digest(digest) => Some(digest.clone()),
+            Content::Unread => None,
         }
     }
 
@@ -33,7 +37,7 @@ impl Content {
     pub fn bytes(&self) -> Option<&[u8]> {
         match self {
             Content::Inline(bytes) => Some(bytes),
-            Content::Digest(_) => None,
+            Content::Digest(_) | Content::Unread => None,
         }
     }
 }
@@ -43,6 +47,7 @@ impl fmt::Debug for Content {
         match self {
             Content::Inline(bytes) => write!(f, "Inline({:?})", String::from_utf8_lossy(bytes)),
             Content::Digest(digest) => write!(f, "Digest({digest})"),
+            Content::Unread => write!(f, "Unread"),
         }
     }
 }
@@ -332,7 +337,7 @@ impl fmt::Display for Entry {
                     Content::Inline(bytes) if bytes.len() <= 32 => {
                         write!(f, " {:?}", String::from_utf8_lossy(bytes))?
                     }
-                    Content::Inline(_) => {}
+                    Content::Inline(_) | Content::Unread => {}
                     Content::Digest(digest) => write!(f, " {}", &digest.to_string()[..19])?,
                 }
             }

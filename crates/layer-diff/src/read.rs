@@ -3,7 +3,7 @@
 use crate::header::{EntryHeaders, HeaderTap};
 use crate::name::{check_name, name_from_bytes, NameClass};
 use crate::path::{normalize_path, parse_tar_name, TarName};
-use crate::{Changeset, Content, DiffError, Entry, EntryKind};
+use crate::{Changeset, Content, DiffError, Entry, EntryKind, TarHeader, TarKind};
 use oci_model::Sha256Writer;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -76,107 +76,201 @@ fn read_entry<R: Read>(
     if ty.is_pax_global_extensions() {
         return Ok(());
     }
-    // Names are bytes; one that is not UTF-8 is carried escaped (see `crate::name`).
     let raw_bytes = heads.path.clone();
-    let raw = name_from_bytes(&raw_bytes).into_owned();
     let is_dir = ty == EntryType::Directory
         || (matches!(
             ty,
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
         ) && raw_bytes.ends_with(b"/"));
-    match check_name(&raw_bytes, is_dir).map_err(|e| DiffError::path(&raw, e.reason()))? {
-        // The root named by a non-directory (or by nothing), and AUFS metadata: skipped,
-        // as ingest warned.
-        NameClass::SkippedRoot | NameClass::AufsMeta => return Ok(()),
-        NameClass::Entry | NameClass::RootDir => {}
-    }
-    let pax = pax_records(heads, &raw)?;
-    let (path, marker) = match parse_tar_name(&raw)? {
-        TarName::Meta => return Ok(()),
-        TarName::Path(p) => (p, None),
-        TarName::Whiteout(p) => (p, Some(EntryKind::Whiteout)),
-        TarName::Opaque(p) => (p, Some(EntryKind::Opaque)),
+    let Some(named) = Named::of(&raw_bytes, is_dir)? else {
+        return Ok(());
     };
+    let raw = &named.raw;
+    let pax = pax_records(heads, raw)?;
     let header = &heads.header;
     let bad = |e: io::Error| DiffError::read(format!("entry {raw:?}"), e);
     let old = header.as_old();
     let mode = blank_is_zero(header.mode().map(u64::from), &old.mode).map_err(bad)? as u32 & 0o7777;
-    let uid = id(heads.uid().map_err(bad)?, &raw, "uid")?;
-    let gid = id(heads.gid().map_err(bad)?, &raw, "gid")?;
+    let uid = id(heads.uid().map_err(bad)?, raw, "uid")?;
+    let gid = id(heads.gid().map_err(bad)?, raw, "gid")?;
     let mtime = match pax.get("mtime") {
         Some(value) => pax_time(value).ok_or_else(|| {
             DiffError::entry(
-                &raw,
+                raw,
                 format!("bad PAX mtime {:?}", String::from_utf8_lossy(value)),
             )
         })?,
         None => i64::try_from(blank_is_zero(header.mtime(), &old.mtime).map_err(bad)?)
-            .map_err(|_| DiffError::entry(&raw, "mtime out of range"))?,
+            .map_err(|_| DiffError::entry(raw, "mtime out of range"))?,
     };
     let xattrs: BTreeMap<String, Vec<u8>> = pax
         .iter()
         .filter_map(|(k, v)| Some((k.strip_prefix("SCHILY.xattr.")?.to_string(), v.clone())))
         .collect();
-    let link = || -> Result<String, DiffError> { Ok(name_from_bytes(&heads.link).into_owned()) };
     let device = || -> Result<(u32, u32), DiffError> {
         let major = header.device_major().map_err(bad)?.unwrap_or(0);
         let minor = header.device_minor().map_err(bad)?.unwrap_or(0);
         Ok((major, minor))
     };
-    let kind = match marker {
-        Some(marker) => marker,
-        None => match ty {
-            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
-                if raw.ends_with('/') =>
-            {
-                EntryKind::Dir
-            }
-            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => EntryKind::File {
-                size: 0,
-                content: Content::Inline(Vec::new()),
-            },
-            EntryType::Directory => EntryKind::Dir,
-            EntryType::Symlink => EntryKind::Symlink { target: link()? },
-            EntryType::Link => {
-                let target = normalize_path(&link()?)?;
-                if target.is_empty() {
-                    return Err(DiffError::entry(&raw, "hardlink to the root"));
-                }
-                EntryKind::Hardlink { target }
-            }
-            EntryType::Char => {
-                let (major, minor) = device()?;
-                EntryKind::CharDevice { major, minor }
-            }
-            EntryType::Block => {
-                let (major, minor) = device()?;
-                EntryKind::BlockDevice { major, minor }
-            }
-            EntryType::Fifo => EntryKind::Fifo,
-            other => {
-                return Err(DiffError::UnsupportedType {
-                    path: raw.clone(),
-                    type_flag: other.as_byte() as char,
-                })
-            }
-        },
+    // A marker's name decides what it is, whatever its type flag.
+    let kind = match ty {
+        _ if named.marker.is_some() => TarKind::File,
+        _ if is_dir => TarKind::Dir,
+        EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => TarKind::File,
+        EntryType::Directory => TarKind::Dir,
+        EntryType::Symlink => TarKind::Symlink,
+        EntryType::Link => TarKind::Hardlink,
+        EntryType::Char => {
+            let (major, minor) = device()?;
+            TarKind::CharDevice(major, minor)
+        }
+        EntryType::Block => {
+            let (major, minor) = device()?;
+            TarKind::BlockDevice(major, minor)
+        }
+        EntryType::Fifo => TarKind::Fifo,
+        other => {
+            return Err(DiffError::UnsupportedType {
+                path: raw.clone(),
+                type_flag: other.as_byte() as char,
+            })
+        }
     };
-    let kind = match kind {
-        EntryKind::Dir | EntryKind::Opaque => kind,
-        _ if path.is_empty() => return Err(DiffError::entry(&raw, "the root must be a directory")),
-        EntryKind::File { .. } => read_file(te, &raw, options)?,
-        _ => kind,
-    };
-    cs.push(Entry {
-        path,
-        kind,
+    let meta = Meta {
         mode,
         uid,
         gid,
         mtime,
         xattrs,
-    });
-    Ok(())
+    };
+    named.push(cs, kind, &heads.link, meta, |raw| {
+        read_file(te, raw, options)
+    })
+}
+
+/// An entry's name read by the changeset's rules: its path, and the marker (whiteout,
+/// opaque) the name makes it.
+struct Named {
+    /// The name as written (not UTF-8 escaped, see `crate::name`), for messages.
+    raw: String,
+    path: String,
+    marker: Option<EntryKind>,
+}
+
+/// The metadata of an entry, as the changeset keeps it.
+struct Meta {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    mtime: i64,
+    xattrs: BTreeMap<String, Vec<u8>>,
+}
+
+impl Named {
+    /// `None` for an entry that is skipped: the root named by a non-directory (or by
+    /// nothing), AUFS metadata, other `.wh..wh.*` names.
+    fn of(raw_bytes: &[u8], is_dir: bool) -> Result<Option<Named>, DiffError> {
+        // Names are bytes; one that is not UTF-8 is carried escaped (see `crate::name`).
+        let raw = name_from_bytes(raw_bytes).into_owned();
+        match check_name(raw_bytes, is_dir).map_err(|e| DiffError::path(&raw, e.reason()))? {
+            NameClass::SkippedRoot | NameClass::AufsMeta => return Ok(None),
+            NameClass::Entry | NameClass::RootDir => {}
+        }
+        let (path, marker) = match parse_tar_name(&raw)? {
+            TarName::Meta => return Ok(None),
+            TarName::Path(p) => (p, None),
+            TarName::Whiteout(p) => (p, Some(EntryKind::Whiteout)),
+            TarName::Opaque(p) => (p, Some(EntryKind::Opaque)),
+        };
+        Ok(Some(Named { raw, path, marker }))
+    }
+
+    /// Adds the entry to `cs`: `kind` and `link` as the tar gives them, `file` the kind of a
+    /// regular file with its content (called only for one, with the name as written).
+    fn push(
+        self,
+        cs: &mut Changeset,
+        kind: TarKind,
+        link: &[u8],
+        meta: Meta,
+        file: impl FnOnce(&str) -> Result<EntryKind, DiffError>,
+    ) -> Result<(), DiffError> {
+        let raw = &self.raw;
+        let link = || name_from_bytes(link).into_owned();
+        let kind = match self.marker {
+            Some(marker) => marker,
+            None => match kind {
+                TarKind::Dir => EntryKind::Dir,
+                TarKind::File => EntryKind::File {
+                    size: 0,
+                    content: Content::Inline(Vec::new()),
+                },
+                TarKind::Symlink => EntryKind::Symlink { target: link() },
+                TarKind::Hardlink => {
+                    let target = normalize_path(&link())?;
+                    if target.is_empty() {
+                        return Err(DiffError::entry(raw, "hardlink to the root"));
+                    }
+                    EntryKind::Hardlink { target }
+                }
+                TarKind::CharDevice(major, minor) => EntryKind::CharDevice { major, minor },
+                TarKind::BlockDevice(major, minor) => EntryKind::BlockDevice { major, minor },
+                TarKind::Fifo => EntryKind::Fifo,
+            },
+        };
+        let kind = match kind {
+            EntryKind::Dir | EntryKind::Opaque => kind,
+            _ if self.path.is_empty() => {
+                return Err(DiffError::entry(raw, "the root must be a directory"))
+            }
+            EntryKind::File { .. } => file(raw)?,
+            _ => kind,
+        };
+        cs.push(Entry {
+            path: self.path,
+            kind,
+            mode: meta.mode,
+            uid: meta.uid,
+            gid: meta.gid,
+            mtime: meta.mtime,
+            xattrs: meta.xattrs,
+        });
+        Ok(())
+    }
+}
+
+/// Adds to `cs` the entry a tar holding `h` would give [`read_changeset`], by the same rules
+/// (names, whiteouts and opaque markers, skipped entries, the root), without a tar: for a
+/// scan of a directory's metadata. `content` is a regular file's (the caller decides whether
+/// to read the bytes: [`Content::Unread`]). A directory holds each name once, so nothing is
+/// deduplicated; call [`Changeset::sort`] after the last entry.
+pub fn push_described(
+    cs: &mut Changeset,
+    h: &TarHeader<'_>,
+    content: Content,
+) -> Result<(), DiffError> {
+    let is_dir = h.kind == TarKind::Dir || (h.kind == TarKind::File && h.name.ends_with(b"/"));
+    let Some(named) = Named::of(h.name, is_dir)? else {
+        return Ok(());
+    };
+    let kind = if is_dir { TarKind::Dir } else { h.kind };
+    let mut xattrs = BTreeMap::new();
+    for (k, v) in &h.xattrs {
+        let k = std::str::from_utf8(k)
+            .map_err(|_| DiffError::entry(&named.raw, "PAX key is not UTF-8"))?;
+        xattrs.insert(k.to_string(), v.to_vec());
+    }
+    let meta = Meta {
+        mode: h.mode & 0o7777,
+        uid: id(h.uid, &named.raw, "uid")?,
+        gid: id(h.gid, &named.raw, "gid")?,
+        mtime: h.mtime,
+        xattrs,
+    };
+    let size = h.size;
+    named.push(cs, kind, h.link, meta, |_| {
+        Ok(EntryKind::File { size, content })
+    })
 }
 
 /// The PAX records that describe this entry, as read by length (the last of a key counts);
