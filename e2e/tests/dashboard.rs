@@ -1621,6 +1621,12 @@ fn at_390_px_no_page_scrolls_sideways() {
             "#container-status",
         ),
         ("sharing", "/ui/sharing".into(), "table.matrix"),
+        (
+            "compare",
+            "/ui/compare?a=bb:1&b=registry.example.com/a-rather-long/repository-name:with-a-long-tag"
+                .into(),
+            "table.compare-paths",
+        ),
         ("sandbox", "/ui/sandbox".into(), ".sheet"),
         ("build", "/ui/build".into(), "form.build-form"),
         ("not found", "/ui/no-such-page".into(), "main h1"),
@@ -2796,4 +2802,99 @@ fn a_dangling_image_says_which_build_took_its_tag() {
     b.click(".lost-tag a");
     b.wait_text("#image-title", "app:1");
     b.screenshot("dangling");
+}
+
+#[test]
+fn two_images_compared_show_their_shared_base_and_the_paths_that_differ() {
+    let store = own_store();
+    import_busybox(&store, "bb:1");
+    let build = |tag: &str, dockerfile: &str, files: &[(&str, &str)]| {
+        let ctx = store
+            .scratch()
+            .join(format!("ctx-{}", tag.replace(':', "-")));
+        std::fs::create_dir_all(&ctx).unwrap();
+        std::fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+        for (name, body) in files {
+            std::fs::write(ctx.join(name), body).unwrap();
+        }
+        store.ok(&["build", "-t", tag, ctx.to_str().unwrap()]);
+        store.image_id(tag)
+    };
+    let one = build(
+        "app:1",
+        "FROM bb:1\nCOPY app.sh /etc/app.sh\n",
+        &[("app.sh", "echo one\n")],
+    );
+    let two = build(
+        "app:2",
+        "FROM bb:1\nCOPY app.sh /etc/app.sh\nCOPY extra /etc/extra\n",
+        &[("app.sh", "echo two!\n"), ("extra", "more\n")],
+    );
+    let server = Server::start(&store);
+    let b = Browser::start("compare");
+    // from the first image's page
+    b.goto(&server.url(&format!("/ui/images/{one}")));
+    b.wait_text("#image-title", "app:1");
+    b.click("a.button[href^=\"/ui/compare\"]");
+    b.wait_text("#compare-title", "Compare two images");
+    b.find("#compare-empty");
+    // the second picked from the list
+    b.find(&format!(
+        "select[data-compare=\"b\"] option[value=\"{two}\"]"
+    ));
+    b.js(
+        "const s = document.querySelector('select[data-compare=\"b\"]'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
+        vec![json!(two)],
+    );
+    let base = b.wait_text("#compare-base", "Shared base");
+    assert!(
+        base.starts_with("Shared base: 1 layer (") && base.ends_with("they diverge at layer 2."),
+        "{base}"
+    );
+    assert_eq!(
+        b.text("#compare-summary"),
+        "2 paths differ: 1 only in the second image, 0 only in the first, 1 changed."
+    );
+    let changed = b.text("tr[data-path=\"/etc/app.sh\"][data-change=\"C\"]");
+    assert!(changed.contains("content"), "{changed}");
+    assert!(
+        changed.contains("file 9B") && changed.contains("file 10B"),
+        "{changed}"
+    );
+    b.find("tr[data-path=\"/etc/extra\"][data-change=\"A\"]");
+    // the stacks: the base row shared, then each image's own layers
+    let shared = b.js(
+        "return document.querySelectorAll('.compare-stacks tr.shared').length",
+        vec![],
+    );
+    assert_eq!(shared, json!(1));
+    let own = b.js(
+        "return document.querySelectorAll('.compare-stacks tr.own').length",
+        vec![],
+    );
+    assert_eq!(own, json!(2), "layers 2 and 3 of the taller stack");
+    let top = b.text(".compare-stacks tr[data-layer=\"2\"]");
+    assert!(
+        top.starts_with("—") && top.contains("Layer 3 · COPY") && top.contains("/etc/extra"),
+        "named by the instruction that made it: {top}"
+    );
+    // the address names both, so the comparison survives a reload
+    let url = b.js("return location.pathname + location.search", vec![]);
+    assert_eq!(url, json!(format!("/ui/compare?a={one}&b={two}")));
+    b.screenshot("compare");
+    // swapped: every letter turns
+    b.click(".compare-picks button");
+    b.wait_text(
+        "#compare-summary",
+        "0 only in the second image, 1 only in the first",
+    );
+    b.find("tr[data-path=\"/etc/extra\"][data-change=\"D\"]");
+    // by tags in the address
+    b.goto(&server.url("/ui/compare?a=app:2&b=app:2"));
+    b.wait_text("#compare-summary", "No path differs");
+    let base = b.text("#compare-base");
+    assert!(
+        base.starts_with("The same stack: all 3 layers shared"),
+        "{base}"
+    );
 }

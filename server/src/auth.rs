@@ -101,6 +101,7 @@ pub const ROUTE_ROLES: &[(&str, &str, Option<Role>)] = &[
     ("POST", "/api/build", OP),
     ("GET", "/api/images/{name*}/rmi-plan", V),
     ("GET", "/api/images/{name*}/tree", V),
+    ("GET", "/api/images/{name*}/compare", V),
     ("GET", "/api/images/{name*}/files", V),
     ("POST", "/api/images/{name*}/tag", OP),
     ("GET", "/api/images/{name*}", V),

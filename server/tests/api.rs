@@ -522,6 +522,78 @@ async fn containers_api_files_diff_tree_commit() {
         .json();
     assert_eq!(t["layers"][1]["label"], d["layers"][1]["diff_id"]);
 
+    // the two images compared: one shared base layer, then what the commit changed
+    let c = env
+        .get("/api/images/bb:1/compare?with=bb:2")
+        .await
+        .ok(StatusCode::OK)
+        .json();
+    assert_eq!(c["a"], image);
+    assert_eq!(c["b"], new);
+    assert_eq!(c["shared_layers"], 1);
+    let lines: Vec<String> = c["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {}",
+                p["change"].as_str().unwrap(),
+                p["path"].as_str().unwrap(),
+                p["aspects"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        })
+        .collect();
+    assert!(
+        lines.contains(&"C /etc/passwd content".to_string()),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&"A /etc/motd ".to_string()), "{lines:?}");
+    assert!(lines.contains(&"D /tmp ".to_string()), "{lines:?}");
+    assert!(lines.contains(&"A /usr/local ".to_string()), "{lines:?}");
+    assert_eq!(
+        c["added"].as_u64().unwrap()
+            + c["removed"].as_u64().unwrap()
+            + c["changed"].as_u64().unwrap(),
+        lines.len() as u64
+    );
+    assert_eq!(c["truncated"], false);
+    let passwd = &c["paths"][lines
+        .iter()
+        .position(|l| l.starts_with("C /etc/passwd"))
+        .unwrap()];
+    assert_eq!(passwd["a"]["layer"], 0);
+    assert_eq!(
+        passwd["b"]["layer"], 1,
+        "the commit's layer provides bb:2's copy"
+    );
+    // an image compared with itself: nothing differs, every layer shared
+    let same = env
+        .get("/api/images/bb:2/compare?with=bb:2")
+        .await
+        .ok(StatusCode::OK)
+        .json();
+    assert_eq!(same["paths"], json!([]));
+    assert_eq!(same["shared_layers"], 2);
+    // with nothing to compare with, or an unknown image
+    let r = env
+        .get("/api/images/bb:2/compare")
+        .await
+        .ok(StatusCode::BAD_REQUEST);
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("with is required"));
+    env.get("/api/images/bb:2/compare?with=nope:1")
+        .await
+        .ok(StatusCode::NOT_FOUND);
+
     // a file as each layer shows it: the shadowed version, the override, the unchanged one
     let layer_file = |path: &'static str| {
         let env = &env;

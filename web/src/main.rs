@@ -13,6 +13,7 @@
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 mod build;
+mod compare;
 mod error;
 mod explain;
 mod lineage;

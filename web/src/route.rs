@@ -15,6 +15,8 @@ pub enum Route {
     Containers,
     /// One container: its stack with the writable layer, files, commit.
     Container(String),
+    /// Two images side by side (`?a=&b=`): shared base, stacks, differing paths.
+    Compare,
     /// Layer sharing and disk usage.
     Sharing,
     /// The teaching sandbox.
@@ -25,7 +27,8 @@ pub enum Route {
     NotFound(String),
 }
 
-fn decode(s: &str) -> String {
+/// Percent-decoding of a path segment or a query value.
+pub(crate) fn decode(s: &str) -> String {
     let mut out = Vec::new();
     let b = s.as_bytes();
     let mut i = 0;
@@ -57,6 +60,7 @@ impl Route {
             ["ui", "images", id, "files"] => Route::ImageFiles(decode(id)),
             ["ui", "containers"] => Route::Containers,
             ["ui", "containers", id] => Route::Container(decode(id)),
+            ["ui", "compare"] => Route::Compare,
             ["ui", "sharing"] => Route::Sharing,
             ["ui", "sandbox"] => Route::Sandbox,
             ["ui", "build"] => Route::Build,
@@ -72,6 +76,7 @@ impl Route {
             Route::ImageFiles(id) => format!("/ui/images/{id}/files"),
             Route::Containers => "/ui/containers".into(),
             Route::Container(id) => format!("/ui/containers/{id}"),
+            Route::Compare => "/ui/compare".into(),
             Route::Sharing => "/ui/sharing".into(),
             Route::Sandbox => "/ui/sandbox".into(),
             Route::Build => "/ui/build".into(),
@@ -82,7 +87,7 @@ impl Route {
     /// The navigation section it belongs to (for `aria-current`).
     pub fn section(&self) -> &'static str {
         match self {
-            Route::Images | Route::Image(_) | Route::ImageFiles(_) => "images",
+            Route::Images | Route::Image(_) | Route::ImageFiles(_) | Route::Compare => "images",
             Route::Containers | Route::Container(_) => "containers",
             Route::Sharing => "sharing",
             Route::Sandbox => "sandbox",
@@ -100,6 +105,7 @@ impl Route {
             Route::ImageFiles(id) => format!("Files of {} · Strata", short(id)),
             Route::Containers => "Containers · Strata".into(),
             Route::Container(id) => format!("Container {} · Strata", short(id)),
+            Route::Compare => "Compare images · Strata".into(),
             Route::Sharing => "Sharing and disk · Strata".into(),
             Route::Sandbox => "Layer sandbox · Strata".into(),
             Route::Build => "Build · Strata".into(),

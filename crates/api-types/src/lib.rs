@@ -36,8 +36,8 @@ pub use images::{
     TagRequest, TagResultDto,
 };
 pub use tree::{
-    EfficiencyDto, InefficiencyDto, LinkDto, MarkerDto, MergedDto, ShadowedDto, TreeDto,
-    TreeLayerDto,
+    CompareDto, EfficiencyDto, InefficiencyDto, LinkDto, MarkerDto, MergedDto, PathDiffDto,
+    ShadowedDto, SideDto, TreeDto, TreeLayerDto,
 };
 
 use serde::{Deserialize, Serialize};

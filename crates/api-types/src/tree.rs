@@ -135,3 +135,66 @@ pub struct TreeDto {
     /// Wasted space.
     pub efficiency: EfficiencyDto,
 }
+
+/// What one image shows at a path, in [`CompareDto`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct SideDto {
+    /// The layer of that image (0 = bottom) that provides it.
+    pub layer: u64,
+    /// `file`, `dir`, `symlink`, `hardlink`, `char`, `block`, `fifo`.
+    pub kind: String,
+    /// File bytes (0 otherwise).
+    pub size: u64,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// For symlinks and hard links: the target as written.
+    pub target: Option<String>,
+}
+
+/// A path whose entry differs between the two images of a [`CompareDto`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct PathDiffDto {
+    /// `/`-rooted path.
+    pub path: String,
+    /// `A` (only in the second image), `D` (only in the first) or `C` (in both, not the same).
+    pub change: String,
+    /// For `C`: what differs (`type`, `content`, `target`, `mode`, `owner`, `xattrs`).
+    pub aspects: Vec<String>,
+    /// What the first image shows there.
+    pub a: Option<SideDto>,
+    /// What the second image shows there.
+    pub b: Option<SideDto>,
+}
+
+/// `GET /api/images/{name}/compare?with=<other>`: how two images' merged views differ, and
+/// the base they share.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct CompareDto {
+    /// The first image's ID.
+    pub a: String,
+    /// The second image's ID.
+    pub b: String,
+    /// The layers both stacks start with, the same in the same order: the shared base (they
+    /// diverge at the next layer).
+    pub shared_layers: u64,
+    /// Paths only in the second image.
+    pub added: u64,
+    /// Paths only in the first image.
+    pub removed: u64,
+    /// Paths in both whose entries differ.
+    pub changed: u64,
+    /// The differing paths in tree order, the first `limit` of them.
+    pub paths: Vec<PathDiffDto>,
+    /// Whether `paths` stops short of `added + removed + changed`.
+    pub truncated: bool,
+}

@@ -111,11 +111,12 @@
 //! the dashboard runs the same union code as the server.
 //!
 //! Deliberately absent: reading layers from disk or a blob store, applying them, mounting
-//! overlays and containers (I/O crates do that with this model); diffing two images; symlink
+//! overlays and containers (I/O crates do that with this model); symlink
 //! resolution in queries ([`Union::get`] looks a path up literally: paths in the view are
 //! already resolved); size accounting beyond dive's rules.
 #![deny(missing_docs)]
 
+mod compare;
 mod efficiency;
 mod error;
 mod format;
@@ -123,6 +124,7 @@ mod key;
 mod render;
 mod union;
 
+pub use compare::{compare, Aspect, Difference, PathDifference};
 pub use efficiency::{Efficiency, Inefficiency};
 pub use error::{Diagnostic, ErrorKind, UnionError};
 pub use union::{Change, FileRef, LinkSource, MergedEntry, Union};

@@ -627,3 +627,105 @@ fn root_entries_and_markers() {
         "#]],
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Comparing two images
+
+/// `compare` of two fixtures' unions, one line per differing path: `A /path  - | L2 file 4`.
+fn compared(a: &str, b: &str) -> String {
+    let a = Union::build(&parse(a).unwrap());
+    let b = Union::build(&parse(b).unwrap());
+    let side = |m: Option<&crate::MergedEntry>| match m {
+        None => "-".to_string(),
+        Some(m) => format!("L{} {}", m.provider + 1, m.entry.kind.name()),
+    };
+    crate::compare(&a, &b)
+        .iter()
+        .map(|d| {
+            let what = match &d.difference {
+                crate::Difference::Changed(aspects) => {
+                    let names: Vec<&str> = aspects.iter().map(|a| a.name()).collect();
+                    format!(" ({})", names.join(", "))
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{} /{}  {} | {}{what}\n",
+                d.difference.letter(),
+                d.path,
+                side(d.a),
+                side(d.b)
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn two_images_on_one_base_differ_in_what_their_own_layers_did() {
+    let base = r#"
+        layer 1:
+          /bin/ dir
+          /bin/sh "shell"
+          /etc/ dir
+          /etc/os "debian\n"
+          /etc/motd "hi\n"
+          /lib/ dir
+          /lib/a 9000
+          /lib/b 9000
+    "#;
+    let a = format!(
+        "{base}
+        layer 2:
+          /etc/app.conf \"port=80\\n\"
+          /etc/.wh.motd
+          /srv/ dir
+          /srv/www/ dir
+          /srv/www/index \"<h1>\"
+          /lib/b 9001
+    "
+    );
+    let b = format!(
+        "{base}
+        layer 2:
+          /etc/app.conf \"port=8080\\n\" mode=0600 uid=1
+          /srv -> /var/srv
+          /lib/b 9001
+          /bin/sh \"shell\" mode=0755
+    "
+    );
+    expect![[r#"
+        C /bin/sh  L1 file | L2 file (mode)
+        C /etc/app.conf  L2 file | L2 file (content, mode, owner)
+        A /etc/motd  - | L1 file
+        C /srv  L2 dir | L2 symlink (type, mode)
+        D /srv/www  L2 dir | -
+        D /srv/www/index  L2 file | -
+    "#]]
+    .assert_eq(&compared(&a, &b));
+    // the same image twice: nothing differs, and /lib/b's two copies (same size, same
+    // synthetic bytes) are the same file
+    assert_eq!(compared(&a, &a), "");
+    // the other way round, every letter turns
+    let back = compared(&b, &a);
+    assert!(back.contains("D /etc/motd  L1 file | -"), "{back}");
+    assert!(back.contains("A /srv/www/index  - | L2 file"), "{back}");
+}
+
+#[test]
+fn a_symlink_target_and_a_file_of_equal_size_but_other_bytes_are_changes() {
+    let a = r#"
+        layer 1:
+          /a "one"
+          /l -> a
+    "#;
+    let b = r#"
+        layer 1:
+          /a "two"
+          /l -> b
+    "#;
+    expect![[r#"
+        C /a  L1 file | L1 file (content)
+        C /l  L1 symlink | L1 symlink (target)
+    "#]]
+    .assert_eq(&compared(a, b));
+}

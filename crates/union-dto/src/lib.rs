@@ -1,6 +1,7 @@
 //! A layer stack's union view (`layer_union::Union`) as the dashboard's `TreeDto`, built in one
 //! place: the server answers `/api/images/{name}/tree` and `/api/containers/{id}/tree` with
-//! it, and the web app's tests read its output, so the two ends cannot drift apart.
+//! it, and the web app's tests read its output, so the two ends cannot drift apart. Likewise
+//! two images' comparison as a `CompareDto` (`/api/images/{name}/compare`).
 //!
 //! Paths are rooted (`/etc/passwd`); markers (whiteouts, opaque directories) are listed on
 //! their own path only; shadowed versions and markers cover the hidden paths too.
@@ -19,11 +20,11 @@
 #![deny(missing_docs)]
 
 use api_types::{
-    EfficiencyDto, InefficiencyDto, LinkDto, MarkerDto, MergedDto, ShadowedDto, TreeDto,
-    TreeLayerDto,
+    CompareDto, EfficiencyDto, InefficiencyDto, LinkDto, MarkerDto, MergedDto, PathDiffDto,
+    ShadowedDto, SideDto, TreeDto, TreeLayerDto,
 };
 use layer_diff::EntryKind;
-use layer_union::Union;
+use layer_union::{Difference, MergedEntry, Union};
 use std::collections::BTreeMap;
 
 fn rooted(p: &str) -> String {
@@ -43,6 +44,59 @@ fn target_of(kind: &EntryKind) -> Option<String> {
         EntryKind::Hardlink { target } => Some(rooted(target)),
         _ => None,
     }
+}
+
+/// How the merged views of two images differ ([`layer_union::compare`]), as a `CompareDto`:
+/// counts by letter, the first `limit` paths, and `shared_layers`, the length of the
+/// stacks' common start (given by the caller, who knows the layers' digests). `a` and `b`
+/// are the images' IDs.
+pub fn compare_dto(
+    a: (&str, &Union),
+    b: (&str, &Union),
+    shared_layers: usize,
+    limit: usize,
+) -> CompareDto {
+    let side = |m: Option<&MergedEntry>| {
+        m.map(|m| SideDto {
+            layer: m.provider as u64,
+            kind: m.entry.kind.name().to_string(),
+            size: size_of(&m.entry.kind),
+            mode: m.entry.mode & 0o7777,
+            uid: m.entry.uid,
+            gid: m.entry.gid,
+            target: target_of(&m.entry.kind),
+        })
+    };
+    let mut dto = CompareDto {
+        a: a.0.to_string(),
+        b: b.0.to_string(),
+        shared_layers: shared_layers as u64,
+        ..CompareDto::default()
+    };
+    for d in layer_union::compare(a.1, b.1) {
+        match &d.difference {
+            Difference::Added => dto.added += 1,
+            Difference::Removed => dto.removed += 1,
+            Difference::Changed(_) => dto.changed += 1,
+        }
+        if dto.paths.len() == limit {
+            dto.truncated = true;
+            continue;
+        }
+        dto.paths.push(PathDiffDto {
+            path: rooted(d.path),
+            change: d.difference.letter().to_string(),
+            aspects: match &d.difference {
+                Difference::Changed(aspects) => {
+                    aspects.iter().map(|a| a.name().to_string()).collect()
+                }
+                _ => Vec::new(),
+            },
+            a: side(d.a),
+            b: side(d.b),
+        });
+    }
+    dto
 }
 
 /// The union with its layer labels (bottom first; a missing label is empty) as a `TreeDto`.

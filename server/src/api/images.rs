@@ -98,6 +98,13 @@ pub(crate) async fn by_name(
         if let Some(name) = suffix("/tree") {
             return Ok(tree(st, name).await?.into_response());
         }
+        if let Some(name) = suffix("/compare") {
+            let pairs = url_pairs(&query);
+            let with = crate::params::first(&pairs, "with").map(str::to_string);
+            return Ok(compare(st, name, CompareQuery { with })
+                .await?
+                .into_response());
+        }
         if let Some(name) = suffix("/files") {
             return file(st, name, super::files::FileQuery::parse(&query)?).await;
         }
@@ -307,6 +314,59 @@ pub(crate) async fn tree(st: AppState, name: String) -> Reply<TreeDto> {
             let id = e.inspect(&name)?.id;
             let (union, labels) = e.union_of(&id.to_string())?;
             Ok(union_dto::tree_dto(&union, &labels))
+        })
+        .await?;
+    Ok(Json(dto))
+}
+
+/// `?with=`.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CompareQuery {
+    /// The second image (name, ID or ID prefix): `A` paths are only in it, `D` paths only in
+    /// the first.
+    with: Option<String>,
+}
+
+/// Differing paths listed at most in one answer (the counts cover them all).
+const COMPARE_LIMIT: usize = 2000;
+
+/// How the image's merged view differs from another's: the layers both start with, and every
+/// path one has and the other has not, or both have with another type, content, target,
+/// mode, owner or extended attributes (modification times aside).
+#[utoipa::path(get, path = "/api/images/{name}/compare", tag = "images",
+    params(("name" = String, Path, description = "the first image: name, ID or ID prefix"), CompareQuery),
+    responses((status = 200, body = CompareDto), (status = 400, body = ErrorDto), (status = 404, body = ErrorDto)))]
+pub(crate) async fn compare(st: AppState, name: String, q: CompareQuery) -> Reply<CompareDto> {
+    let Some(other) = q.with.filter(|w| !w.is_empty()) else {
+        return Err(ApiError::bad_request(
+            "with is required: the image to compare with",
+        ));
+    };
+    let dto = st
+        .run(move |e| {
+            // by full IDs, so a container with the same name is never picked instead
+            let (a, b) = (e.inspect(&name)?.id, e.inspect(&other)?.id);
+            let view = e.view()?;
+            let layers = |id| {
+                view.image_of_container(id)
+                    .map(|r| r.diff_ids.as_slice())
+                    .unwrap_or_default()
+            };
+            let shared = layers(&a)
+                .iter()
+                .zip(layers(&b))
+                .take_while(|(x, y)| x == y)
+                .count();
+            let (a, b) = (a.to_string(), b.to_string());
+            let (ua, _) = e.union_of(&a)?;
+            let (ub, _) = e.union_of(&b)?;
+            Ok(union_dto::compare_dto(
+                (&a, &ua),
+                (&b, &ub),
+                shared,
+                COMPARE_LIMIT,
+            ))
         })
         .await?;
     Ok(Json(dto))

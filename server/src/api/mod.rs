@@ -43,6 +43,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/images/{name}/tag"),
     ("get", "/api/images/{name}/rmi-plan"),
     ("get", "/api/images/{name}/tree"),
+    ("get", "/api/images/{name}/compare"),
     ("get", "/api/images/{name}/files"),
     ("get", "/api/rmi-plan"),
     ("get", "/api/layers"),
@@ -127,7 +128,7 @@ pub(crate) fn routes() -> Router<AppState> {
     info(title = "Strata dashboard API", description = "The JSON API the Strata web dashboard uses. Errors are `{\"message\": …}`. State-changing requests need `Content-Type: application/json` or `X-Strata-Request: 1`, and a same-origin `Origin` if any."),
     paths(
         health, openapi_json, crate::events::api_events,
-        images::list, images::inspect, images::file, images::remove, images::tag, images::rmi_plan, images::rmi_plan_many, images::layers, images::tree,
+        images::list, images::inspect, images::file, images::remove, images::tag, images::rmi_plan, images::rmi_plan_many, images::layers, images::tree, images::compare,
         images::prune_plan, images::prune, images::disk_usage, build::build,
         containers::list, containers::create, containers::get, containers::remove, containers::diff,
         containers::tree, containers::read_file, containers::write_file, containers::remove_file,

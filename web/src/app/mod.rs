@@ -3,6 +3,7 @@
 //! the native-tested modules (`model`, `plan`, `stack`, `tree`, `sharing`, `sandbox`, `pull`).
 
 mod build;
+mod compare;
 mod containers;
 mod explorer;
 mod image;
@@ -387,6 +388,7 @@ pub fn App() -> impl IntoView {
                 Route::ImageFiles(id) => view! { <explorer::ImageFilesPage id=id/> }.into_any(),
                 Route::Containers => view! { <containers::ContainersPage/> }.into_any(),
                 Route::Container(id) => view! { <containers::ContainerPage id=id/> }.into_any(),
+                Route::Compare => view! { <compare::ComparePage/> }.into_any(),
                 Route::Sharing => view! { <sharing::SharingPage/> }.into_any(),
                 Route::Sandbox => view! { <sandbox::SandboxPage/> }.into_any(),
                 Route::Build => view! { <build::BuildPage/> }.into_any(),

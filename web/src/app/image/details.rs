@@ -72,7 +72,7 @@ pub(super) fn ImageDetails(
     }
 }
 
-/// The image's name and its actions: create, run, explore, save, push, remove.
+/// The image's name and its actions: create, run, explore, compare, save, push, remove.
 #[component]
 fn ImageHeading(
     d: ImageDetailDto,
@@ -91,6 +91,7 @@ fn ImageHeading(
     );
     let push_tags = d.repo_tags.clone();
     let id_remove = d.id.clone();
+    let compare = crate::compare::href(Some(&d.id), None);
     view! {
         <div class="heading">
             <h1 id="image-title">{title}</h1>
@@ -98,6 +99,7 @@ fn ImageHeading(
                 <button type="button" on:click=move |_| create.run(())>"Create container"</button>
                 <button type="button" class="primary" id="image-run" on:click=move |_| dialogs.running.set(true)>"Run…"</button>
                 <Link href=files class="button">"Explore files"</Link>
+                <Link href=compare class="button">"Compare with…"</Link>
                 <a class="button" href=save download=filename>"Save (docker save tar)"</a>
                 <button type="button" data-action="push" on:click=move |_| dialogs.pushing.set(Some(push_tags.clone()))>"Push…"</button>
                 <button type="button" class="danger" on:click=move |_| dialogs.open_remove(id_remove.clone(), false)>"Remove image…"</button>
