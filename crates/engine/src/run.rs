@@ -281,10 +281,22 @@ fn is_opaque(p: &Path) -> bool {
     false
 }
 
+/// What [`from_overlay`] does to the overlay's own attributes on the files it links.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OverlayAttrs {
+    /// Removed: the run is over and the layer goes back to rest.
+    Strip,
+    /// Left alone: a reader's copy of a mounted upper directory. A hard link shares the
+    /// inode's attributes with the live file, and the mounted overlay reads them (`origin`
+    /// keeps a copied-up file's inode number as the container sees it); readers ignore them
+    /// (`layer_apply` never packs nor scans them).
+    Keep,
+}
+
 /// Turns an overlay upper directory back into the OCI layer form at `dst`: 0:0 character
 /// devices become `.wh.<name>` files, opaque directories get `.wh..wh..opq`; files are
 /// hard-linked, directories made with the same mode and owner.
-pub(crate) fn from_overlay(src: &Path, dst: &Path) -> Result<()> {
+pub(crate) fn from_overlay(src: &Path, dst: &Path, attrs: OverlayAttrs) -> Result<()> {
     let md = fs::symlink_metadata(src).map_err(io(format!("stat {}", src.display())))?;
     fs::create_dir(dst).map_err(io(format!("create {}", dst.display())))?;
     let _ = fs::set_permissions(dst, fs::Permissions::from_mode(md.mode() & 0o7777));
@@ -309,14 +321,16 @@ pub(crate) fn from_overlay(src: &Path, dst: &Path) -> Result<()> {
         }
         let to = dst.join(&name);
         if ft.is_dir() {
-            from_overlay(&from, &to)?;
+            from_overlay(&from, &to, attrs)?;
         } else if ft.is_symlink() {
             let target =
                 fs::read_link(&from).map_err(io(format!("readlink {}", from.display())))?;
             symlink(target, &to).map_err(io(format!("symlink {}", to.display())))?;
             let _ = std::os::unix::fs::lchown(&to, Some(md.uid()), Some(md.gid()));
         } else {
-            strip_overlay_xattrs(&from);
+            if attrs == OverlayAttrs::Strip {
+                strip_overlay_xattrs(&from);
+            }
             fs::hard_link(&from, &to).map_err(io(format!("link {}", to.display())))?;
         }
     }
@@ -788,7 +802,7 @@ impl Engine {
                 let _ = fs::remove_dir_all(&old);
             }
         }
-        from_overlay(&upper_run, &snap)?;
+        from_overlay(&upper_run, &snap, OverlayAttrs::Keep)?;
         Ok(snap)
     }
 
@@ -938,7 +952,7 @@ impl Engine {
             let tmp = dir.join("upper.tmp");
             let old = dir.join("upper.old");
             let _ = fs::remove_dir_all(&tmp);
-            from_overlay(&upper_run, &tmp)?;
+            from_overlay(&upper_run, &tmp, OverlayAttrs::Strip)?;
             let upper = self.upper_dir(id);
             let _ = fs::remove_dir_all(&old);
             if upper.exists() {
@@ -1704,7 +1718,7 @@ mod tests {
         let ovl = d.path().join("ovl");
         crate::mount::to_overlay(&oci, &ovl).unwrap();
         let back = d.path().join("back");
-        from_overlay(&ovl, &back).unwrap();
+        from_overlay(&ovl, &back, OverlayAttrs::Strip).unwrap();
         let list = |root: &Path| {
             let mut v = Vec::new();
             fn walk(root: &Path, p: &Path, v: &mut Vec<String>) {
@@ -1722,5 +1736,41 @@ mod tests {
         };
         assert_eq!(list(&back), list(&oci));
         assert_eq!(fs::read_to_string(back.join("etc/passwd")).unwrap(), "x");
+    }
+
+    /// A reader's copy of a mounted upper directory leaves the live files' overlay
+    /// attributes alone (the link shares them); the end of a run strips them.
+    #[test]
+    fn a_readers_copy_keeps_the_live_files_overlay_attributes() {
+        let d = tempfile::tempdir().unwrap();
+        let ovl = d.path().join("ovl");
+        fs::create_dir_all(&ovl).unwrap();
+        let file = ovl.join("copied-up");
+        fs::write(&file, "x").unwrap();
+        let c = cstr(&file);
+        let (name, value) = (c"user.overlay.origin", b"handle");
+        // SAFETY: valid strings and a live buffer of the given size.
+        let set = unsafe {
+            libc::lsetxattr(
+                c.as_ptr(),
+                name.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0,
+            )
+        };
+        assert_eq!(set, 0, "{}", std::io::Error::last_os_error());
+        let has = || {
+            let mut v = [0u8; 16];
+            // SAFETY: valid strings and a live buffer of the given size.
+            let n = unsafe {
+                libc::lgetxattr(c.as_ptr(), name.as_ptr(), v.as_mut_ptr().cast(), v.len())
+            };
+            n == value.len() as isize
+        };
+        from_overlay(&ovl, &d.path().join("snap"), OverlayAttrs::Keep).unwrap();
+        assert!(has(), "a reader's snapshot stripped the live file");
+        from_overlay(&ovl, &d.path().join("back"), OverlayAttrs::Strip).unwrap();
+        assert!(!has(), "the end of the run leaves no overlay attribute");
     }
 }

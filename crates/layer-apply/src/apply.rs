@@ -1066,7 +1066,7 @@ fn read_meta(heads: &EntryHeaders, raw: &[u8]) -> Result<Meta, ApplyError> {
 /// (SELinux labels, IMA/EVM signatures: the host's policy) except `security.capability`, file
 /// capabilities, which images legitimately carry (`ping`) and Docker keeps.
 pub(crate) fn xattr_allowed(name: &[u8]) -> bool {
-    if name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.") {
+    if crate::pack::is_overlay_xattr(name) {
         return false;
     }
     !name.starts_with(b"security.") || name == b"security.capability"

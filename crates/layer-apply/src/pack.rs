@@ -25,8 +25,9 @@ use crate::ApplyError;
 /// seconds) from the files, and no user/group names. Symlinks are stored as symlinks; a
 /// non-directory whose inode was already stored (same device and inode) becomes a hardlink
 /// to the first path; extended attributes go in PAX `SCHILY.xattr.<name>` records, sorted
-/// by name. Character and block devices and FIFOs are stored; sockets cannot be and are
-/// left out.
+/// by name, but for overlayfs's own (`trusted.overlay.*`, `user.overlay.*`), which are never
+/// layer content. Character and block devices and FIFOs are stored; sockets cannot be and
+/// are left out.
 ///
 /// Nothing is followed: symlinks are read with `lstat`/`readlink` and files opened with
 /// `O_NOFOLLOW`. A file that shrinks while being read is padded with zeros so the tar stays
@@ -128,6 +129,11 @@ impl Sink for Scan {
     }
 }
 
+/// `trusted.overlay.*` and `user.overlay.*` (an overlay mounted with `userxattr`).
+pub(crate) fn is_overlay_xattr(name: &[u8]) -> bool {
+    name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.")
+}
+
 /// A writer's error as the packer reports it.
 fn write_err(e: DiffError) -> ApplyError {
     match e {
@@ -209,8 +215,11 @@ fn pack_entry(
 
     let c = cstr(path.as_os_str().as_bytes()).map_err(read_err("reading xattrs of", path))?;
     let xattrs = sys::lxattrs(&c).map_err(read_err("reading xattrs of", path))?;
+    // overlayfs's own attributes (`origin`, `impure`, … on a mounted container's upper
+    // directory) describe the mount, never the files: not layer content
     h.xattrs = xattrs
         .iter()
+        .filter(|(k, _)| !is_overlay_xattr(k))
         .map(|(k, v)| (k.as_slice(), v.as_slice()))
         .collect();
 

@@ -1361,6 +1361,15 @@ fn scan_dir_is_the_packed_tar_read_back_without_the_large_files_bytes() {
     fs::write(dir.path().join("gone/.wh..wh..opq"), "").unwrap();
     fs::write(dir.path().join("etc/.wh.motd"), "").unwrap();
     fs::write(dir.path().join(".wh..wh.plnk"), "").unwrap();
+    // overlayfs's own attributes on a mounted upper directory's file: not content
+    set_xattr(&dir.path().join("suid"), "user.overlay.origin", b"handle");
+    if is_root() {
+        set_xattr(
+            &dir.path().join("suid"),
+            "trusted.overlay.origin",
+            b"handle",
+        );
+    }
     let mut packed = Vec::new();
     pack_dir(dir.path(), &mut packed).unwrap();
     let mut read = layer_diff::read_changeset(packed.as_slice()).unwrap();
@@ -1384,6 +1393,8 @@ fn scan_dir_is_the_packed_tar_read_back_without_the_large_files_bytes() {
         .entries
         .iter()
         .any(|e| e.path == "gone" && e.kind == layer_diff::EntryKind::Opaque));
+    let suid = scanned.entries.iter().find(|e| e.path == "suid").unwrap();
+    assert!(suid.xattrs.is_empty(), "{:?}", suid.xattrs);
 }
 
 #[test]
