@@ -1786,7 +1786,16 @@ fn docker_volume_verbs() {
         "echo kept > /d/f",
     ]);
     assert_eq!(
-        d.ok(&["run", "--name", "reader", "-v", "data:/d", "busybox", "cat", "/d/f"]),
+        d.ok(&[
+            "run",
+            "--name",
+            "reader",
+            "-v",
+            "data:/d:ro",
+            "busybox",
+            "cat",
+            "/d/f"
+        ]),
         "kept\n"
     );
     let ls = d.ok(&["volume", "ls"]);
@@ -1831,8 +1840,8 @@ fn docker_volume_verbs() {
     ]);
     // `--until 0s` is now in whole seconds: let this second pass
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    // the volumes named by this test's events of one kind, in order
-    let volume_events = |event: &str| {
+    // this test's volume events of one kind, in order, as `format` prints them
+    let events_as = |event: &str, format: &str| {
         let filter = format!("event={event}");
         d.ok(&[
             "events",
@@ -1845,9 +1854,11 @@ fn docker_volume_verbs() {
             "--filter",
             &filter,
             "--format",
-            "{{.Actor.ID}}",
+            format,
         ])
     };
+    // the volumes they name
+    let volume_events = |event: &str| events_as(event, "{{.Actor.ID}}");
     let events = volume_events("create");
     let created: Vec<&str> = events.lines().collect();
     assert!(
@@ -1863,4 +1874,61 @@ fn docker_volume_verbs() {
     let destroyed = volume_events("destroy");
     assert!(destroyed.contains(created[3]), "{destroyed}");
     assert!(!destroyed.contains("implied"), "{destroyed}");
+    // every run mounted its volumes before its start and unmounted them after its end, as
+    // dockerd reports them (binds have none)
+    let mounts = events_as(
+        "mount",
+        "{{.Actor.ID}} {{index .Actor.Attributes \"destination\"}} {{index .Actor.Attributes \"read/write\"}} {{index .Actor.Attributes \"driver\"}}",
+    );
+    let mounts: Vec<&str> = mounts.lines().collect();
+    assert_eq!(
+        mounts,
+        [
+            "data /d true local",
+            "data /d false local",
+            &format!("{} /scratch true local", created[1]),
+            "implied /d true local",
+            &format!("{} /anon true local", created[3]),
+        ],
+        "{mounts:?}"
+    );
+    let unmounts = events_as(
+        "unmount",
+        "{{.Actor.ID}} {{index .Actor.Attributes \"driver\"}}",
+    );
+    assert_eq!(unmounts.lines().count(), 5, "{unmounts}");
+    assert!(unmounts.contains("implied local"), "{unmounts}");
+    // each mount before its container's start, each unmount after its die (`--filter
+    // container=` picks no volume event, in dockerd either: a volume event names its
+    // container in an attribute)
+    let reader = d.ok(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        "0s",
+        "--filter",
+        "container=reader",
+        "--filter",
+        "event=start",
+        "--format",
+        "{{.Actor.ID}}",
+    ]);
+    let order = d.ok(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        "0s",
+        "--format",
+        "{{.Type}} {{.Action}} {{if eq .Type \"volume\"}}{{index .Actor.Attributes \"container\"}}{{else}}{{.Actor.ID}}{{end}}",
+    ]);
+    let lines: Vec<&str> = order
+        .lines()
+        .filter_map(|l| l.strip_suffix(&format!(" {}", reader.trim())))
+        .collect();
+    assert!(lines.len() >= 6, "{order}");
+    let at = |l: &str| lines.iter().position(|x| *x == l).unwrap_or(usize::MAX);
+    assert!(at("volume mount") < at("container start"), "{order}");
+    assert!(at("container die") < at("volume unmount"), "{order}");
 }

@@ -680,6 +680,16 @@ impl Engine {
                             .with("name", c.name.clone())
                             .with("exitCode", st.exit_code.unwrap_or(0).to_string()),
                     );
+                    // then each volume's `unmount`, as dockerd's clean-up after `die`
+                    if let Ok(rc) = self.run_config(c) {
+                        for m in rc.mounts.iter().filter(|m| m.kind == "volume") {
+                            self.emit(
+                                crate::Event::new("volume", "unmount", m.name.clone())
+                                    .with("container", c.id.clone())
+                                    .with("driver", "local".to_string()),
+                            );
+                        }
+                    }
                 }
             })?;
             if finished {
@@ -1132,6 +1142,19 @@ impl Engine {
         }
         match started {
             Ok(s) => {
+                // dockerd's order: each volume's `mount`, then the container's `start`
+                if let Ok(rc) = self.run_config(&c) {
+                    for m in rc.mounts.iter().filter(|m| m.kind == "volume") {
+                        self.emit(
+                            crate::Event::new("volume", "mount", m.name.clone())
+                                .with("container", c.id.clone())
+                                .with("destination", m.destination.clone())
+                                .with("driver", "local".to_string())
+                                .with("propagation", String::new())
+                                .with("read/write", m.rw.to_string()),
+                        );
+                    }
+                }
                 self.emit(
                     crate::Event::new("container", "start", c.id.clone())
                         .with("name", c.name.clone()),
