@@ -2898,3 +2898,81 @@ fn two_images_compared_show_their_shared_base_and_the_paths_that_differ() {
         "{base}"
     );
 }
+
+#[test]
+fn retention_keeps_the_newest_of_each_repository_and_removes_the_rest_after_review() {
+    let store = own_store();
+    // app:0 oldest (a container keeps it), then app:1 … app:4, a second apart so each is
+    // newer than the one before; x:1 imported twice leaves an untagged image
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(import_tiny(&store, &format!("app:{i}"), &"a".repeat(i + 1)));
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    store.ok(&["create", "--name", "keeper", "app:0"]);
+    let dangling = import_tiny(&store, "x:1", "first x");
+    import_tiny(&store, "x:1", "the second x");
+    let server = Server::start(&store);
+    let b = Browser::start("retention");
+    b.goto(&server.url("/ui/images"));
+    b.find(&row("app:4"));
+    b.click("button[data-action=\"retention\"]");
+    b.find("[data-dialog=\"retention\"]");
+    // keep the 2 newest of each repository, whatever the age of the rest
+    b.js(
+        "for (const [k, v] of [['keep', '2'], ['days', '0']]) { const i = document.querySelector(`input[data-rule=\"${k}\"]`); i.value = v; i.dispatchEvent(new Event('input')); }",
+        vec![],
+    );
+    b.wait_text("#retention-headline", "2 tags and 1 untagged image match.");
+    let chosen = b.js(
+        "return [...document.querySelectorAll('.retention-chosen li')].map(l => l.dataset.name)",
+        vec![],
+    );
+    assert_eq!(chosen, json!(["app:1", "app:2", dangling]));
+    let why = b.text(".retention-chosen li[data-name=\"app:1\"]");
+    assert!(
+        why.contains("not among the 2 newest of app; created"),
+        "{why}"
+    );
+    // untagged images only when asked
+    b.click("input[data-rule=\"untagged\"]");
+    b.wait_text("#retention-headline", "2 tags match.");
+    b.click("input[data-rule=\"untagged\"]");
+    b.wait_text("#retention-headline", "2 tags and 1 untagged image match.");
+    b.screenshot("rule");
+    // the review is the bulk removal's plan, then the removal itself
+    b.click("button[data-action=\"review\"]");
+    let headline = b.wait_text("[data-dialog=\"bulk\"] .plan-headline", "freeing");
+    assert!(
+        headline.starts_with("Removing 3 selected rows untags 2 references, deletes 3 images"),
+        "{headline}"
+    );
+    b.screenshot("review");
+    b.click("dialog .dialog-actions button.danger");
+    b.gone(&row("app:1"));
+    b.gone(&row("app:2"));
+    let tags = server.get_json("/api/images");
+    let mut left: Vec<String> = tags
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| {
+            i["repo_tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    left.sort();
+    assert_eq!(left, ["app:0", "app:3", "app:4", "x:1"]);
+    assert!(
+        !tags
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == json!(dangling) || i["id"] == json!(ids[1])),
+        "the untagged image and app:1's image are gone: {tags}"
+    );
+}

@@ -22,6 +22,7 @@ mod plan;
 mod preview;
 mod pull;
 mod registry;
+mod retention;
 mod route;
 mod run;
 mod sandbox;

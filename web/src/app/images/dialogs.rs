@@ -8,6 +8,7 @@ use super::{execute_rmi, remove_and_report, rmi_plan, runnable_preview, Dialog};
 use crate::error::ApiError;
 use crate::model;
 use crate::plan::{self, Scope};
+use crate::retention;
 use crate::wire::{decode, BulkPlanDto, ImageSummaryDto, PlanDto};
 use leptos::prelude::*;
 
@@ -53,6 +54,64 @@ pub(super) fn DialogView(
             <BulkDialog names=names images=images state=state close=close/>
         }
         .into_any(),
+        Dialog::Retention => {
+            view! { <RetentionDialog images=images state=state close=close/> }.into_any()
+        }
+    }
+}
+
+/// A retention rule (keep the newest N of each repository, let go of what is D days old,
+/// untagged images too), what it matches as the rule is edited, and the review of that
+/// removal: the bulk removal's dialog, with its plan of what goes, what it frees and what
+/// blocks it.
+#[component]
+fn RetentionDialog(
+    images: Vec<ImageSummaryDto>,
+    state: RwSignal<Option<Dialog>>,
+    close: Callback<()>,
+) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let rule = RwSignal::new(retention::Rule::default());
+    let now = ctx.fetched_at.get_untracked();
+    let named = images.clone();
+    let chosen = Memo::new(move |_| retention::choose(&images, &rule.get(), now));
+    let number = |ev: &leptos::ev::Event| event_target_value(ev).trim().parse::<u64>().ok();
+    let review = move |_| {
+        let names: Vec<String> = chosen.with(|c| c.iter().map(|c| c.name.clone()).collect());
+        if !names.is_empty() {
+            state.set(Some(Dialog::Bulk { names }));
+        }
+    };
+    view! {
+        <Modal title="Retention" on_close=close>
+            <div class="dialog-body" data-dialog="retention">
+                <p class="help">"Keep the newest images of each repository and let older ones go. Nothing is removed here: the next step shows exactly what goes, what it frees and what blocks it, before you confirm. An image a container uses is never chosen."</p>
+                <div class="retention-rule">
+                    <label>"Keep the newest "
+                        <input type="number" min="0" step="1" data-rule="keep" prop:value=move || rule.with(|r| r.keep.to_string())
+                            on:input=move |ev| if let Some(n) = number(&ev) { rule.update(|r| r.keep = n as usize) }/>
+                        " of each repository"</label>
+                    <label>"Let go of images created "
+                        <input type="number" min="0" step="1" data-rule="days" prop:value=move || rule.with(|r| r.older_than_days.to_string())
+                            on:input=move |ev| if let Some(n) = number(&ev) { rule.update(|r| r.older_than_days = n) }/>
+                        " days ago or more"</label>
+                    <label><input type="checkbox" data-rule="untagged" prop:checked=move || rule.with(|r| r.untagged)
+                        on:change=move |ev| { let on = event_target_checked(&ev); rule.update(|r| r.untagged = on) }/>
+                        " Untagged images too"</label>
+                </div>
+                <p class="plan-headline" id="retention-headline" role="status">{move || chosen.with(|c| retention::headline(c))}</p>
+                <ul class="retention-chosen">
+                    {move || chosen.get().into_iter().map(|c| {
+                        let shown = plan::shown_name(&c.name, &named);
+                        view! { <li data-name=c.name.clone()><code>{shown}</code>" — "{c.why}</li> }
+                    }).collect_view()}
+                </ul>
+            </div>
+            <div class="dialog-actions">
+                <button type="button" on:click=move |_| close.run(()) autofocus>"Cancel"</button>
+                <button type="button" class="danger" data-action="review" disabled=move || chosen.with(|c| c.is_empty()) on:click=review>"Review the removal…"</button>
+            </div>
+        </Modal>
     }
 }
 

@@ -37,6 +37,7 @@ enum Dialog {
     Prune { scope: Scope },
     Tag { source: String },
     Bulk { names: Vec<String> },
+    Retention,
 }
 
 /// Fetches an rmi plan.
@@ -169,6 +170,7 @@ pub fn ImagesPage() -> impl IntoView {
                 <h1 id="images-title">"Images"</h1>
                 <div class="actions">
                     <button type="button" data-action="prune" on:click=move |_| open_prune(Scope::Dangling)>"Prune…"</button>
+                    <button type="button" data-action="retention" on:click=move |_| dialog.set(Some(Dialog::Retention))>"Retention…"</button>
                     <button type="button" data-action="load" on:click=move |_| operator.set(Some(Operator::Load))>"Load…"</button>
                     <button type="button" data-action="import" on:click=move |_| operator.set(Some(Operator::Import))>"Import…"</button>
                     <button type="button" data-action="search" on:click=move |_| operator.set(Some(Operator::Search))>"Search a registry…"</button>
