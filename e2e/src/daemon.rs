@@ -17,6 +17,24 @@ pub const DOCKER: &str = "/usr/local/bin/docker";
 /// Status, lowercased headers and (de-chunked) body of one HTTP exchange.
 pub type HttpReply = (u16, Vec<(String, String)>, Vec<u8>);
 
+/// The `repo_tags` of every image in a `GET /api/images` answer, sorted.
+pub fn repo_tags(list: &Value) -> Vec<String> {
+    let mut tags: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| {
+            i["repo_tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_string())
+        })
+        .collect();
+    tags.sort();
+    tags
+}
+
 /// One HTTP/1.1 exchange with the server on loopback `port` (`Connection: close`):
 /// `headers` are extra header lines, each ending in `\r\n`; `body` writes exactly `len`
 /// bytes straight into the socket (nothing is buffered on the client side). A chunked
@@ -357,21 +375,7 @@ impl Daemon {
 
     /// `repo_tags` of every image the dashboard lists, sorted.
     pub fn api_tags(&self) -> Vec<String> {
-        let mut tags: Vec<String> = self
-            .api("/api/images")
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|i| {
-                i["repo_tags"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|t| t.as_str().unwrap().to_string())
-            })
-            .collect();
-        tags.sort();
-        tags
+        repo_tags(&self.api("/api/images"))
     }
 }
 

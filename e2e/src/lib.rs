@@ -6,7 +6,7 @@
 
 pub mod daemon;
 
-pub use daemon::{http, http_stream, http_text, in_terminal, Daemon, HttpReply, DOCKER};
+pub use daemon::{http, http_stream, http_text, in_terminal, repo_tags, Daemon, HttpReply, DOCKER};
 pub use test_support::{registry, require};
 
 use std::collections::BTreeMap;

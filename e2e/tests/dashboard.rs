@@ -2952,20 +2952,7 @@ fn retention_keeps_the_newest_of_each_repository_and_removes_the_rest_after_revi
     b.gone(&row("app:1"));
     b.gone(&row("app:2"));
     let tags = server.get_json("/api/images");
-    let mut left: Vec<String> = tags
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|i| {
-            i["repo_tags"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t.as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    left.sort();
+    let left = e2e::repo_tags(&tags);
     assert_eq!(left, ["app:0", "app:3", "app:4", "x:1"]);
     assert!(
         !tags

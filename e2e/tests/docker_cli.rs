@@ -1840,15 +1840,16 @@ fn docker_volume_verbs() {
     ]);
     // `--until 0s` is now in whole seconds: let this second pass
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    // this test's volume events of one kind, in order, as `format` prints them
+    // this test's events, as `args` pick and print them
+    let events_of_test = |args: &[&str]| {
+        let mut all = vec!["events", "--since", &since, "--until", "0s"];
+        all.extend_from_slice(args);
+        d.ok(&all)
+    };
+    // its volume events of one kind, in order, as `format` prints them
     let events_as = |event: &str, format: &str| {
         let filter = format!("event={event}");
-        d.ok(&[
-            "events",
-            "--since",
-            &since,
-            "--until",
-            "0s",
+        events_of_test(&[
             "--filter",
             "type=volume",
             "--filter",
@@ -1901,12 +1902,7 @@ fn docker_volume_verbs() {
     // each mount before its container's start, each unmount after its die (`--filter
     // container=` picks no volume event, in dockerd either: a volume event names its
     // container in an attribute)
-    let reader = d.ok(&[
-        "events",
-        "--since",
-        &since,
-        "--until",
-        "0s",
+    let reader = events_of_test(&[
         "--filter",
         "container=reader",
         "--filter",
@@ -1914,12 +1910,7 @@ fn docker_volume_verbs() {
         "--format",
         "{{.Actor.ID}}",
     ]);
-    let order = d.ok(&[
-        "events",
-        "--since",
-        &since,
-        "--until",
-        "0s",
+    let order = events_of_test(&[
         "--format",
         "{{.Type}} {{.Action}} {{if eq .Type \"volume\"}}{{index .Actor.Attributes \"container\"}}{{else}}{{.Actor.ID}}{{end}}",
     ]);
