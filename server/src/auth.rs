@@ -128,6 +128,13 @@ pub const ROUTE_ROLES: &[(&str, &str, Option<Role>)] = &[
     ("GET", "/api/containers/{id}/mark", V),
     // a WebSocket that runs a shell or joins the container's TTY: like attach and exec
     ("GET", "/api/containers/{id}/terminal", OP),
+    // the registry API: pulls only (other methods are refused by it)
+    ("GET", "/v2", V),
+    ("HEAD", "/v2", V),
+    ("GET", "/v2/", V),
+    ("HEAD", "/v2/", V),
+    ("GET", "/v2/{name*}", V),
+    ("HEAD", "/v2/{name*}", V),
 ];
 
 /// The role a request needs (see [`ROUTE_ROLES`]).

@@ -23,6 +23,7 @@
 mod api;
 mod auth;
 mod bridge;
+mod distribution;
 mod docker;
 mod error;
 mod events;
@@ -245,6 +246,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/audit", get(auth::audit_log))
         .merge(docker::routes())
         .merge(api::routes())
+        .merge(distribution::routes())
         .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .method_not_allowed_fallback(not_found)
         .fallback(web::fallback);
@@ -294,8 +296,7 @@ async fn common_headers(mut res: Response) -> Response {
 }
 
 /// Checks and strips a `/v<version>` prefix (moby's `versionMatcher`, `[0-9.]+`), recording the
-/// version in the request's extensions. A registry API on this listener (`/v2/…`) would have
-/// to be routed before this.
+/// version in the request's extensions. `/v2/…` is left alone: it is the registry API.
 async fn strip_version(mut req: Request, next: Next) -> Response {
     if let Some((version, rest)) = split_version(req.uri().path()) {
         if compare_versions(version, MIN_API_VERSION) == std::cmp::Ordering::Less {
@@ -328,6 +329,10 @@ fn split_version(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix("/v")?;
     let end = rest.find('/')?;
     let (version, rest) = rest.split_at(end);
+    // `/v2/…` is the registry API (`distribution`), never an Engine API version
+    if version == "2" {
+        return None;
+    }
     let valid = !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     valid.then_some((version, rest))
 }
@@ -362,7 +367,10 @@ mod tests {
             split_version("/v1.24/images/a/b:c/json"),
             Some(("1.24", "/images/a/b:c/json"))
         );
-        assert_eq!(split_version("/v2/"), Some(("2", "/")));
+        // the registry API, never an Engine API version
+        assert_eq!(split_version("/v2/"), None);
+        assert_eq!(split_version("/v2/team/app/manifests/1"), None);
+        assert_eq!(split_version("/v2.0/version"), Some(("2.0", "/version")));
         assert_eq!(split_version("/v1.50"), None);
         assert_eq!(split_version("/version"), None);
         assert_eq!(split_version("/v/version"), None);

@@ -168,16 +168,13 @@ async fn health() {
 
 #[tokio::test]
 async fn unknown_routes_are_docker_404s() {
-    for uri in [
-        "/v1.50/nope",
-        "/v1.50/",
-        "/api/nope",
-        "/api",
-        "/nope.js",
-        "/v2/",
-    ] {
+    for uri in ["/v1.50/nope", "/v1.50/", "/api/nope", "/api", "/nope.js"] {
         assert_not_found(&get(uri).await);
     }
+    // `/v2/` is the registry API's base, never an Engine API version
+    let r = get("/v2/").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.header("docker-distribution-api-version"), "registry/2.0");
     // a known path with an unknown method is a 404 too, as in moby
     for (method, uri) in [
         (Method::POST, "/_ping"),

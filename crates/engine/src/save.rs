@@ -78,9 +78,7 @@ impl Engine {
         let mut items = Vec::new();
         let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (id, refs) in &selected {
-            let raw = self.blobs.read(id)?;
-            let config: ImageConfig = serde_json::from_slice(&raw)
-                .map_err(|e| EngineError::invalid(format!("image {id}: config: {e}")))?;
+            let (config, manifest, mbytes) = self.oci_manifest(&view, id)?;
             if config.rootfs.diff_ids.is_empty() {
                 return Err(EngineError::invalid("empty export - not implemented"));
             }
@@ -88,29 +86,15 @@ impl Engine {
                 format!("blobs/sha256/{}", id.hex()),
                 Content::Blob(id.clone()),
             );
-            let mut layers = Vec::new();
+            let layers = manifest.layers;
             let mut sources = BTreeMap::new();
-            for d in &config.rootfs.diff_ids {
-                let size = view.layers.get(d).map(|l| l.size).ok_or_else(|| {
-                    EngineError::NotFound(format!("layer {d} of image {id} is missing"))
-                })?;
+            for desc in &layers {
                 files.insert(
-                    format!("blobs/sha256/{}", d.hex()),
-                    Content::Layer(d.clone(), size),
+                    format!("blobs/sha256/{}", desc.digest.hex()),
+                    Content::Layer(desc.digest.clone(), desc.size),
                 );
-                let desc = Descriptor::new(media_types::OCI_LAYER_TAR, d.clone(), size);
-                sources.insert(d.to_string(), desc.clone());
-                layers.push(desc);
+                sources.insert(desc.digest.to_string(), desc.clone());
             }
-            let manifest = Manifest {
-                schema_version: 2,
-                media_type: Some(media_types::OCI_MANIFEST.into()),
-                config: Descriptor::new(media_types::OCI_CONFIG, id.clone(), raw.len() as u64),
-                layers: layers.clone(),
-                annotations: BTreeMap::new(),
-            };
-            let mbytes =
-                serde_json::to_vec(&manifest).map_err(|e| EngineError::invalid(e.to_string()))?;
             let mdigest = Digest::of(&mbytes);
             let mdesc = Descriptor::new(
                 media_types::OCI_MANIFEST,
@@ -171,6 +155,37 @@ impl Engine {
             files.insert("repositories".into(), Content::Bytes(json(&repositories)));
         }
         self.write_tar(files, w)
+    }
+
+    /// The OCI manifest of a stored image, as `save` writes it and the store's registry
+    /// serves it: its config blob, then each layer as the uncompressed tar its diff ID names
+    /// (`application/vnd.oci.image.layer.v1.tar`), so the same image always has the same
+    /// manifest. The image's config, the manifest, and its bytes.
+    pub(crate) fn oci_manifest(
+        &self,
+        view: &StoreView,
+        id: &Digest,
+    ) -> Result<(ImageConfig, Manifest, Vec<u8>)> {
+        let raw = self.blobs.read(id)?;
+        let config: ImageConfig = serde_json::from_slice(&raw)
+            .map_err(|e| EngineError::invalid(format!("image {id}: config: {e}")))?;
+        let mut layers = Vec::new();
+        for d in &config.rootfs.diff_ids {
+            let size = view.layers.get(d).map(|l| l.size).ok_or_else(|| {
+                EngineError::NotFound(format!("layer {d} of image {id} is missing"))
+            })?;
+            layers.push(Descriptor::new(media_types::OCI_LAYER_TAR, d.clone(), size));
+        }
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(media_types::OCI_MANIFEST.into()),
+            config: Descriptor::new(media_types::OCI_CONFIG, id.clone(), raw.len() as u64),
+            layers,
+            annotations: BTreeMap::new(),
+        };
+        let bytes =
+            serde_json::to_vec(&manifest).map_err(|e| EngineError::invalid(e.to_string()))?;
+        Ok((config, manifest, bytes))
     }
 
     fn write_tar<W: Write>(&self, files: BTreeMap<String, Content>, w: W) -> Result<()> {

@@ -1,0 +1,200 @@
+//! The store as a registry to pull from (the OCI distribution API's read side): its tags by
+//! repository, each image's manifest as `save` writes it (config, then uncompressed layer
+//! tars by diff ID), and the blobs those manifests name.
+//!
+//! A repository is served under the name a registry path can carry: a tag's familiar name
+//! (`app`, `team/app`, `registry.example.com/team/app`), and for Docker Hub's official
+//! images their path too (`library/busybox`). A name with a port (`localhost:5000/x`) is not
+//! a registry path and is not served. A blob is served only under a repository one of whose
+//! images holds it.
+
+use crate::{Engine, EngineError, Result};
+use image_store::StoreView;
+use oci_model::{media_types, Digest};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+
+/// A manifest as served.
+#[derive(Debug, Clone)]
+pub struct ServedManifest {
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Their sha256 (`Docker-Content-Digest`).
+    pub digest: Digest,
+    /// `application/vnd.oci.image.manifest.v1+json`.
+    pub media_type: &'static str,
+}
+
+/// Whether `name` is a repository name as the distribution spec's grammar has it: path
+/// components of lower-case letters and digits joined by `.`, `_`, `__` or dashes.
+pub fn is_repository_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name.split('/').all(|component| {
+            let b = component.as_bytes();
+            let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+            if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+                return false;
+            }
+            // separators: one `.`, one or two `_`, or any run of `-`, between alphanumerics
+            let mut i = 0;
+            while i < b.len() {
+                if alnum(b[i]) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < b.len() && !alnum(b[i]) {
+                    i += 1;
+                }
+                let sep = &component[start..i];
+                let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|c| c == b'-');
+                if !ok {
+                    return false;
+                }
+            }
+            true
+        })
+}
+
+/// The repositories the store serves, each with its tags (tag → image); `aliases` adds the
+/// `library/<name>` paths of Docker Hub's official images (served, not listed).
+fn repositories(view: &StoreView, aliases: bool) -> BTreeMap<String, BTreeMap<String, Digest>> {
+    let mut out: BTreeMap<String, BTreeMap<String, Digest>> = BTreeMap::new();
+    for t in &view.tags {
+        let Some(tag) = t.reference.tag() else {
+            continue;
+        };
+        let mut names = vec![t.reference.familiar_name()];
+        if aliases
+            && t.reference.domain() == "docker.io"
+            && !names.contains(&t.reference.path().to_string())
+        {
+            names.push(t.reference.path().to_string());
+        }
+        for name in names.into_iter().filter(|n| is_repository_name(n)) {
+            out.entry(name)
+                .or_default()
+                .insert(tag.to_string(), t.image.clone());
+        }
+    }
+    out
+}
+
+fn name_unknown(name: &str) -> EngineError {
+    EngineError::NotFound(format!("repository name not known to registry: {name}"))
+}
+
+impl Engine {
+    /// `GET /v2/_catalog`: the repositories, sorted.
+    pub fn registry_catalog(&self) -> Result<Vec<String>> {
+        Ok(repositories(&*self.view()?, false).into_keys().collect())
+    }
+
+    /// `GET /v2/<name>/tags/list`: the repository's tags, sorted.
+    pub fn registry_tags(&self, name: &str) -> Result<Vec<String>> {
+        repositories(&*self.view()?, true)
+            .remove(name)
+            .map(|tags| tags.into_keys().collect())
+            .ok_or_else(|| name_unknown(name))
+    }
+
+    /// `GET /v2/<name>/manifests/<reference>`: by tag, or by the digest of a manifest one of
+    /// the repository's images has.
+    pub fn registry_manifest(&self, name: &str, reference: &str) -> Result<ServedManifest> {
+        let view = self.view()?;
+        let tags = repositories(&view, true)
+            .remove(name)
+            .ok_or_else(|| name_unknown(name))?;
+        let unknown = || EngineError::NotFound(format!("manifest unknown: {name}:{reference}"));
+        let images: Vec<&Digest> = if reference.starts_with("sha256:") {
+            tags.values().collect::<BTreeSet<_>>().into_iter().collect()
+        } else {
+            vec![tags.get(reference).ok_or_else(unknown)?]
+        };
+        for id in images {
+            let (_, _, bytes) = self.oci_manifest(&view, id)?;
+            let digest = Digest::of(&bytes);
+            if !reference.starts_with("sha256:") || digest.to_string() == reference {
+                return Ok(ServedManifest {
+                    bytes,
+                    digest,
+                    media_type: media_types::OCI_MANIFEST,
+                });
+            }
+        }
+        Err(unknown())
+    }
+
+    /// `GET /v2/<name>/blobs/<digest>`: an image config or a layer tar of one of the
+    /// repository's images, and its length.
+    pub fn registry_blob(&self, name: &str, digest: &str) -> Result<(Box<dyn Read + Send>, u64)> {
+        let view = self.view()?;
+        let tags = repositories(&view, true)
+            .remove(name)
+            .ok_or_else(|| name_unknown(name))?;
+        let unknown = || EngineError::NotFound(format!("blob unknown to registry: {digest}"));
+        let d: Digest = digest.parse().map_err(|_| unknown())?;
+        for id in tags.values().collect::<BTreeSet<_>>() {
+            if *id == d {
+                let f = self.blobs.open_blob(id)?;
+                let len = f
+                    .metadata()
+                    .map_err(|e| EngineError::io(format!("stat blob {id}"), e))?
+                    .len();
+                return Ok((Box::new(f), len));
+            }
+            let holds = view
+                .image_of_container(id)
+                .is_some_and(|i| i.diff_ids.contains(&d));
+            if holds {
+                let len = view.layers.get(&d).map(|l| l.size).ok_or_else(unknown)?;
+                return Ok((self.layer_tar(&d)?, len));
+            }
+        }
+        Err(unknown())
+    }
+
+    /// Writes the blob [`Engine::registry_blob`] finds to `w`.
+    pub fn registry_send_blob(&self, name: &str, digest: &str, mut w: impl Write) -> Result<()> {
+        let (mut r, _) = self.registry_blob(name, digest)?;
+        std::io::copy(&mut r, &mut w)
+            .map(drop)
+            .map_err(|e| EngineError::io(format!("send blob {digest}"), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_repository_name;
+
+    #[test]
+    fn repository_names_follow_the_distribution_grammar() {
+        for ok in [
+            "app",
+            "team/app",
+            "library/busybox",
+            "registry.example.com/a-rather-long/repository-name",
+            "a__b/c.d/e--f",
+            "0",
+        ] {
+            assert!(is_repository_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "App",
+            "localhost:5000/x",
+            "a//b",
+            "/a",
+            "a/",
+            "-a",
+            "a-",
+            "a..b",
+            "a___b",
+            "a/../b",
+            "a b",
+        ] {
+            assert!(!is_repository_name(bad), "{bad}");
+        }
+    }
+}

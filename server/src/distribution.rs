@@ -1,0 +1,190 @@
+//! The store as a registry to pull from: the OCI distribution API's read side under `/v2/`
+//! (`docker pull 127.0.0.1:2375/app:1`, `skopeo copy docker://…`, `strata pull`). Manifests are
+//! the images' OCI manifests as `save` writes them, blobs their configs and uncompressed layer
+//! tars ([`engine::Engine::registry_manifest`]). Pushing is not served: every other method
+//! answers `405 UNSUPPORTED`. Errors are the spec's `{"errors": [{"code", "message"}]}`.
+
+use crate::bridge::stream_blocking;
+use crate::{ApiError, AppState};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use serde_json::json;
+
+const API_VERSION: HeaderName = HeaderName::from_static("docker-distribution-api-version");
+const CONTENT_DIGEST: HeaderName = HeaderName::from_static("docker-content-digest");
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2", any(dispatch))
+        .route("/v2/", any(dispatch))
+        .route("/v2/{*rest}", any(dispatch))
+}
+
+/// An error as the distribution spec words it.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut res = (
+        status,
+        [(CONTENT_TYPE, "application/json")],
+        json!({ "errors": [{ "code": code, "message": message, "detail": null }] }).to_string(),
+    )
+        .into_response();
+    res.headers_mut()
+        .insert(API_VERSION, HeaderValue::from_static("registry/2.0"));
+    res
+}
+
+/// An engine error: a missing repository is `NAME_UNKNOWN`, anything else missing `unknown`
+/// (the endpoint's own code).
+fn engine_error(e: ApiError, unknown: &str) -> Response {
+    if e.status == StatusCode::NOT_FOUND {
+        let code = if e.message.starts_with("repository name not known") {
+            "NAME_UNKNOWN"
+        } else {
+            unknown
+        };
+        return error(StatusCode::NOT_FOUND, code, &e.message);
+    }
+    error(e.status, "UNKNOWN", &e.message)
+}
+
+fn ok(res: &mut Response) {
+    res.headers_mut()
+        .insert(API_VERSION, HeaderValue::from_static("registry/2.0"));
+}
+
+async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let rest = path
+        .strip_prefix("/v2")
+        .unwrap_or("")
+        .trim_start_matches('/');
+    if method != Method::GET && method != Method::HEAD {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "UNSUPPORTED",
+            "this registry serves pulls only: push to another registry, or move images with docker save and load",
+        );
+    }
+    let head = method == Method::HEAD;
+    if rest.is_empty() {
+        let mut res = (
+            [(CONTENT_TYPE, "application/json")],
+            if head { String::new() } else { "{}".into() },
+        )
+            .into_response();
+        ok(&mut res);
+        return res;
+    }
+    if rest == "_catalog" {
+        return match st.run(|e| e.registry_catalog()).await {
+            Ok(names) => json_reply(json!({ "repositories": names }), head),
+            Err(e) => engine_error(e, "NAME_UNKNOWN"),
+        };
+    }
+    if let Some(name) = rest.strip_suffix("/tags/list") {
+        let name = name.to_string();
+        let n2 = name.clone();
+        return match st.run(move |e| e.registry_tags(&n2)).await {
+            Ok(tags) => json_reply(json!({ "name": name, "tags": tags }), head),
+            Err(e) => engine_error(e, "NAME_UNKNOWN"),
+        };
+    }
+    if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
+        let (name, reference) = (name.to_string(), reference.to_string());
+        if !engine::is_repository_name(&name) {
+            return error(
+                StatusCode::NOT_FOUND,
+                "NAME_INVALID",
+                "invalid repository name",
+            );
+        }
+        return match st
+            .run(move |e| e.registry_manifest(&name, &reference))
+            .await
+        {
+            Ok(m) => {
+                let len = m.bytes.len();
+                let mut res = if head {
+                    Body::empty().into_response()
+                } else {
+                    Body::from(m.bytes).into_response()
+                };
+                let h = res.headers_mut();
+                h.insert(CONTENT_TYPE, HeaderValue::from_static(m.media_type));
+                h.insert(CONTENT_LENGTH, HeaderValue::from(len));
+                if let Ok(v) = HeaderValue::from_str(&m.digest.to_string()) {
+                    h.insert(CONTENT_DIGEST, v);
+                }
+                ok(&mut res);
+                res
+            }
+            Err(e) => engine_error(e, "MANIFEST_UNKNOWN"),
+        };
+    }
+    if let Some((name, digest)) = rest.rsplit_once("/blobs/") {
+        let (name, digest) = (name.to_string(), digest.to_string());
+        if !engine::is_repository_name(&name) {
+            return error(
+                StatusCode::NOT_FOUND,
+                "NAME_INVALID",
+                "invalid repository name",
+            );
+        }
+        let (n2, d2) = (name.clone(), digest.clone());
+        // its length first (and whether it is there at all), then its bytes
+        let len = match st
+            .run(move |e| e.registry_blob(&n2, &d2).map(|(_, len)| len))
+            .await
+        {
+            Ok(len) => len,
+            Err(e) => return engine_error(e, "BLOB_UNKNOWN"),
+        };
+        let body = if head {
+            Body::empty()
+        } else {
+            let d3 = digest.clone();
+            match stream_blocking(&st, move |e, w| e.registry_send_blob(&name, &d3, w)).await {
+                Ok(body) => body,
+                Err(e) => return engine_error(e, "BLOB_UNKNOWN"),
+            }
+        };
+        let mut res = body.into_response();
+        let h = res.headers_mut();
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        h.insert(CONTENT_LENGTH, HeaderValue::from(len));
+        if let Ok(v) = HeaderValue::from_str(&digest) {
+            h.insert(CONTENT_DIGEST, v);
+        }
+        ok(&mut res);
+        return res;
+    }
+    error(
+        StatusCode::NOT_FOUND,
+        "UNSUPPORTED",
+        "no such registry endpoint",
+    )
+}
+
+fn json_reply(v: serde_json::Value, head: bool) -> Response {
+    let body = v.to_string();
+    let len = body.len();
+    let mut res = if head {
+        Body::empty().into_response()
+    } else {
+        Body::from(body).into_response()
+    };
+    let h = res.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    ok(&mut res);
+    res
+}
