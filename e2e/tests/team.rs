@@ -167,3 +167,72 @@ fn tokens_roles_and_audit() {
         "{cli}"
     );
 }
+
+/// The registry side in team mode: pulling needs a viewer token, which registry clients send
+/// as the password of the login the server's challenge asks for.
+#[test]
+fn pulling_from_a_team_store_takes_a_viewer_login() {
+    require("skopeo");
+    let team = Store::new();
+    let rootfs = team.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    team.ok(&["import", tar_of(&rootfs).to_str().unwrap(), "team/app:1"]);
+    let id = team.image_id("team/app:1");
+    let viewer = team
+        .ok(&["token", "create", "--role", "viewer", "ann"])
+        .trim()
+        .to_string();
+    let d = start(&team);
+    let host = format!("127.0.0.1:{}", d.port);
+    // no token: refused with a challenge a registry client answers by logging in
+    let (status, headers, _) = e2e::http(d.port, "GET", "/v2/", "", b"").unwrap();
+    assert_eq!(status, 401);
+    let challenge = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"))
+        .map(|(_, v)| v.as_str());
+    assert_eq!(challenge, Some("Basic realm=\"strata\""));
+    // the dashboard's routes never challenge (a browser would pop up a login box)
+    let (status, headers, _) = e2e::http(d.port, "GET", "/api/images", "", b"").unwrap();
+    assert_eq!(status, 401);
+    assert!(!headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("www-authenticate")));
+    // another store logs in with the token as its password and pulls
+    let mine = Store::new();
+    let reference = format!("{host}/team/app:1");
+    let refused = mine.fail(&["pull", &reference]);
+    assert!(
+        refused.1.contains("401") || refused.1.contains("unauthorized"),
+        "{refused:?}"
+    );
+    mine.ok(&["login", &host, "-u", "ann", "-p", &viewer]);
+    mine.ok(&["pull", &reference]);
+    assert_eq!(mine.image_id(&reference), id);
+    // skopeo with the same login, and with a wrong one
+    let remote = format!("docker://{reference}");
+    let creds = format!("ann:{viewer}");
+    let seen = e2e::sh(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--creds",
+            &creds,
+            &remote,
+        ],
+    );
+    assert!(seen.contains(&id), "the manifest names the config: {seen}");
+    let wrong = std::process::Command::new("skopeo")
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            "--creds",
+            "ann:nope",
+            &remote,
+        ])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+}

@@ -1,5 +1,6 @@
 //! Team mode (`strata serve --auth`): every request but `/_ping`, `/version` and the dashboard's
-//! files carries `Authorization: Bearer <token>`; the token's role decides what it may do:
+//! files carries `Authorization: Bearer <token>` (or, from a registry client, Basic with the
+//! token as its password); the token's role decides what it may do:
 //! viewers read, operators also pull, tag, commit, push, load, import and manage containers,
 //! admins also delete images, prune and read the audit log. [`ROUTE_ROLES`] is the one table of
 //! every route's role. Every accepted change is appended to the audit log with the token's name
@@ -194,7 +195,23 @@ fn is_docker_path(path: &str) -> bool {
     .any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }
 
-/// Checks the bearer token and role; audits accepted changes.
+/// The token of an `Authorization` value: `Bearer <token>`, or the password of `Basic` (what
+/// a registry client sends after `docker login -u NAME -p TOKEN`; the name is not checked).
+fn token_of(value: &str) -> Option<String> {
+    use base64::Engine as _;
+    if let Some(t) = value.strip_prefix("Bearer ") {
+        return Some(t.to_string());
+    }
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (_, password) = text.split_once(':')?;
+    (!password.is_empty()).then(|| password.to_string())
+}
+
+/// Checks the token and role; audits accepted changes.
 pub(crate) async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -205,14 +222,23 @@ pub(crate) async fn guard(State(st): State<AppState>, req: Request, next: Next) 
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
+        .and_then(token_of);
+    let registry = path == "/v2" || path.starts_with("/v2/");
     let Some(token) = token else {
-        return ApiError::new(
+        let mut res = ApiError::new(
             StatusCode::UNAUTHORIZED,
             "authentication required: send Authorization: Bearer <token>",
         )
         .into_response();
+        // a registry client (dockerd, skopeo, strata pull) logs in when challenged, then
+        // sends the token as its password
+        if registry {
+            res.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Basic realm=\"strata\""),
+            );
+        }
+        return res;
     };
     let principal = match st.run(move |e| e.verify_token(&token)).await {
         Ok(Some(p)) => p,
@@ -261,6 +287,24 @@ pub(crate) async fn audit_log(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_comes_as_bearer_or_as_a_basic_password() {
+        use base64::Engine as _;
+        let basic = |s: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        };
+        assert_eq!(token_of("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(token_of(&basic("ann:abc")).as_deref(), Some("abc"));
+        assert_eq!(token_of(&basic("ann:a:b")).as_deref(), Some("a:b"));
+        assert_eq!(token_of(&basic("ann:")), None);
+        assert_eq!(token_of(&basic("no colon")), None);
+        assert_eq!(token_of("Basic !!!"), None);
+        assert_eq!(token_of("Digest x"), None);
+    }
 
     #[test]
     fn roles_per_route() {
