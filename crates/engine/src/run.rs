@@ -293,14 +293,84 @@ pub(crate) enum OverlayAttrs {
     Keep,
 }
 
+/// Gives `dst` the access and modification times of `md` (a symlink's own).
+fn copy_times(md: &fs::Metadata, dst: &Path) {
+    let c = cstr(dst);
+    let times = [
+        libc::timespec {
+            tv_sec: md.atime(),
+            tv_nsec: md.atime_nsec(),
+        },
+        libc::timespec {
+            tv_sec: md.mtime(),
+            tv_nsec: md.mtime_nsec(),
+        },
+    ];
+    // SAFETY: a valid path and two timespecs.
+    unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+}
+
+/// Copies `src`'s extended attributes, overlayfs's own aside, to `dst` (a directory made
+/// anew: a file is linked and keeps its own).
+fn copy_xattrs(src: &Path, dst: &Path) {
+    let (s, d) = (cstr(src), cstr(dst));
+    let mut names = vec![0u8; 4096];
+    // SAFETY: a valid path and a live buffer of the given size.
+    let n = unsafe { libc::llistxattr(s.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    if n <= 0 {
+        return;
+    }
+    for name in names[..n as usize]
+        .split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+    {
+        if name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.") {
+            continue;
+        }
+        let cn = std::ffi::CString::new(name).expect("no NUL inside");
+        let mut value = vec![0u8; 65536];
+        // SAFETY: valid strings and a live buffer of the given size.
+        let len = unsafe {
+            libc::lgetxattr(
+                s.as_ptr(),
+                cn.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
+        if len < 0 {
+            continue;
+        }
+        // SAFETY: valid strings and `len` bytes of a live buffer.
+        unsafe {
+            libc::lsetxattr(
+                d.as_ptr(),
+                cn.as_ptr(),
+                value.as_ptr().cast(),
+                len as usize,
+                0,
+            )
+        };
+    }
+}
+
 /// Turns an overlay upper directory back into the OCI layer form at `dst`: 0:0 character
 /// devices become `.wh.<name>` files, opaque directories get `.wh..wh..opq`; files are
-/// hard-linked, directories made with the same mode and owner.
+/// hard-linked, directories made with the same mode, owner, extended attributes (overlayfs's
+/// own aside) and times, symlinks with the same owner and times.
 pub(crate) fn from_overlay(src: &Path, dst: &Path, attrs: OverlayAttrs) -> Result<()> {
     let md = fs::symlink_metadata(src).map_err(io(format!("stat {}", src.display())))?;
     fs::create_dir(dst).map_err(io(format!("create {}", dst.display())))?;
     let _ = fs::set_permissions(dst, fs::Permissions::from_mode(md.mode() & 0o7777));
     let _ = std::os::unix::fs::lchown(dst, Some(md.uid()), Some(md.gid()));
+    copy_xattrs(src, dst);
     if is_opaque(src) {
         fs::write(dst.join(layer_diff::OPAQUE_MARKER), b"")
             .map_err(io(format!("write opaque marker in {}", dst.display())))?;
@@ -327,6 +397,7 @@ pub(crate) fn from_overlay(src: &Path, dst: &Path, attrs: OverlayAttrs) -> Resul
                 fs::read_link(&from).map_err(io(format!("readlink {}", from.display())))?;
             symlink(target, &to).map_err(io(format!("symlink {}", to.display())))?;
             let _ = std::os::unix::fs::lchown(&to, Some(md.uid()), Some(md.gid()));
+            copy_times(&md, &to);
         } else {
             if attrs == OverlayAttrs::Strip {
                 strip_overlay_xattrs(&from);
@@ -334,6 +405,8 @@ pub(crate) fn from_overlay(src: &Path, dst: &Path, attrs: OverlayAttrs) -> Resul
             fs::hard_link(&from, &to).map_err(io(format!("link {}", to.display())))?;
         }
     }
+    // last: making its entries moved the directory's own times
+    copy_times(&md, dst);
     Ok(())
 }
 
@@ -1759,6 +1832,65 @@ mod tests {
         };
         assert_eq!(list(&back), list(&oci));
         assert_eq!(fs::read_to_string(back.join("etc/passwd")).unwrap(), "x");
+    }
+
+    /// A directory keeps its times and extended attributes (overlayfs's own aside), a
+    /// symlink its times, through the return to OCI form.
+    #[test]
+    fn directories_keep_their_times_and_attributes() {
+        let d = tempfile::tempdir().unwrap();
+        let ovl = d.path().join("ovl");
+        fs::create_dir_all(ovl.join("etc/app")).unwrap();
+        fs::write(ovl.join("etc/app/conf"), "x").unwrap();
+        symlink("conf", ovl.join("etc/app/link")).unwrap();
+        let set = |p: &Path, name: &std::ffi::CStr, value: &[u8]| {
+            let c = cstr(p);
+            // SAFETY: valid strings and a live buffer of the given size.
+            let r = unsafe {
+                libc::lsetxattr(
+                    c.as_ptr(),
+                    name.as_ptr(),
+                    value.as_ptr().cast(),
+                    value.len(),
+                    0,
+                )
+            };
+            assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+        };
+        set(&ovl.join("etc/app"), c"user.note", b"kept");
+        set(&ovl.join("etc/app"), c"user.overlay.impure", b"y");
+        let old = std::time::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        for p in ["etc/app/link", "etc/app", "etc"] {
+            let c = cstr(&ovl.join(p));
+            let t = libc::timespec {
+                tv_sec: 1_000_000_000,
+                tv_nsec: 0,
+            };
+            // SAFETY: a valid path and two timespecs.
+            unsafe {
+                libc::utimensat(
+                    libc::AT_FDCWD,
+                    c.as_ptr(),
+                    [t, t].as_ptr(),
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )
+            };
+        }
+        let back = d.path().join("back");
+        from_overlay(&ovl, &back, OverlayAttrs::Strip).unwrap();
+        for p in ["etc", "etc/app", "etc/app/link"] {
+            let md = fs::symlink_metadata(back.join(p)).unwrap();
+            assert_eq!(md.modified().unwrap(), old, "{p}");
+        }
+        let list = |p: &Path| {
+            let c = cstr(p);
+            let mut buf = vec![0u8; 1024];
+            // SAFETY: a valid path and a live buffer of the given size.
+            let n = unsafe { libc::llistxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+            buf.truncate(n.max(0) as usize);
+            String::from_utf8(buf).unwrap()
+        };
+        assert_eq!(list(&back.join("etc/app")), "user.note\0");
     }
 
     /// A reader's copy of a mounted upper directory leaves the live files' overlay
