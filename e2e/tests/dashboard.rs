@@ -2944,7 +2944,7 @@ fn retention_keeps_the_newest_of_each_repository_and_removes_the_rest_after_revi
     b.click("button[data-action=\"review\"]");
     let headline = b.wait_text("[data-dialog=\"bulk\"] .plan-headline", "freeing");
     assert!(
-        headline.starts_with("Removing 3 selected rows untags 2 references, deletes 3 images"),
+        headline.starts_with("Removing 3 matched names untags 2 references, deletes 3 images"),
         "{headline}"
     );
     b.screenshot("review");

@@ -367,17 +367,44 @@ pub fn bulk_rows(plan: &BulkPlanDto, images: &[ImageSummaryDto]) -> Vec<(String,
         .collect()
 }
 
+/// Where a bulk removal's names come from: rows the user selected, or a retention rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chosen {
+    /// Selected rows of the table.
+    Selected,
+    /// What a retention rule matched.
+    ByRule,
+}
+
+impl Chosen {
+    /// The bulk dialog's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Chosen::Selected => "Remove the selected rows",
+            Chosen::ByRule => "Remove what the retention rule matched",
+        }
+    }
+
+    /// `3 selected rows`, `1 matched name`.
+    pub fn names_text(self, n: usize) -> String {
+        match self {
+            Chosen::Selected => count(n, "selected row", "selected rows"),
+            Chosen::ByRule => count(n, "matched name", "matched names"),
+        }
+    }
+}
+
 /// A bulk removal, planned as one (`GET /api/rmi-plan`): the names go one after the other,
 /// each planned on what the ones before it leave, so the total is exact; refused names are
 /// skipped.
-pub fn bulk_headline(plan: &BulkPlanDto) -> String {
+pub fn bulk_headline(plan: &BulkPlanDto, chosen: Chosen) -> String {
     let n = plan.items.len();
     let blocked = plan
         .items
         .iter()
         .filter(|i| i.plan.conflict.is_some())
         .count();
-    let rows = count(n, "selected row", "selected rows");
+    let rows = chosen.names_text(n);
     let total = &plan.total;
     let mut s = if total.untag.is_empty() && total.delete_images.is_empty() {
         format!("Removing {rows} changes nothing")
@@ -538,9 +565,10 @@ mod tests {
         let total = plan(&["a:1", "b:1"], &['a', 'b'], &['c'], 1120);
         let bulk = BulkPlanDto { items, total };
         assert_eq!(
-            bulk_headline(&bulk),
+            bulk_headline(&bulk, Chosen::Selected),
             "Removing 3 selected rows untags 2 references, deletes 2 images and 1 layer, freeing 1.12kB; 1 row cannot be removed and will be skipped."
         );
+        assert!(bulk_headline(&bulk, Chosen::ByRule).starts_with("Removing 3 matched names untags"));
     }
 
     #[test]

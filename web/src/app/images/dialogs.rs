@@ -50,8 +50,8 @@ pub(super) fn DialogView(
         }
         .into_any(),
         Dialog::Tag { source } => view! { <TagDialog source=source on_close=close/> }.into_any(),
-        Dialog::Bulk { names } => view! {
-            <BulkDialog names=names images=images state=state close=close/>
+        Dialog::Bulk { names, chosen } => view! {
+            <BulkDialog names=names chosen=chosen images=images state=state close=close/>
         }
         .into_any(),
         Dialog::Retention => {
@@ -79,7 +79,10 @@ fn RetentionDialog(
     let review = move |_| {
         let names: Vec<String> = chosen.with(|c| c.iter().map(|c| c.name.clone()).collect());
         if !names.is_empty() {
-            state.set(Some(Dialog::Bulk { names }));
+            state.set(Some(Dialog::Bulk {
+                names,
+                chosen: plan::Chosen::ByRule,
+            }));
         }
     };
     view! {
@@ -255,6 +258,7 @@ fn PruneDialog(
 #[component]
 fn BulkDialog(
     names: Vec<String>,
+    chosen: plan::Chosen,
     images: Vec<ImageSummaryDto>,
     state: RwSignal<Option<Dialog>>,
     close: Callback<()>,
@@ -289,7 +293,7 @@ fn BulkDialog(
                 }
             }
             ctx.toast(
-                format!("Removed {done} of {} selected.", plan.items.len()),
+                format!("Removed {done} of {}.", chosen.names_text(plan.items.len())),
                 false,
             );
             for w in warnings {
@@ -306,13 +310,13 @@ fn BulkDialog(
         }
     };
     view! {
-        <Modal title="Remove the selected rows" on_close=close>
+        <Modal title=chosen.title() on_close=close>
             <div class="dialog-body" data-dialog="bulk">
                 {move || match plan() {
                     Load::Loading => view! { <Loading what=format!("Working out what removing {count} rows would do…")/> }.into_any(),
                     Load::Failed(e) => view! { <ErrorBox message=e/> }.into_any(),
                     Load::Ready(p) => view! {
-                        <p class="plan-headline" data-bytes-freed=p.total.bytes_freed.to_string()>{plan::bulk_headline(&p)}</p>
+                        <p class="plan-headline" data-bytes-freed=p.total.bytes_freed.to_string()>{plan::bulk_headline(&p, chosen)}</p>
                         <p class="help">"The rows go in this order. Each row's part counts what the rows above it already removed, so a layer several selected images share is counted once: it is freed with the last of them."</p>
                         {p.items.iter().zip(plan::bulk_rows(&p, &images)).map(|(item, (shown, bytes))| { let open = item.plan.conflict.is_some(); let item = item.clone(); view! {
                             <details open=open>

@@ -33,10 +33,20 @@ enum Operator {
 /// The dialog open on the page, if any; each reads its own plan when it opens.
 #[derive(Clone, Debug, PartialEq)]
 enum Dialog {
-    Remove { name: String, forced: bool },
-    Prune { scope: Scope },
-    Tag { source: String },
-    Bulk { names: Vec<String> },
+    Remove {
+        name: String,
+        forced: bool,
+    },
+    Prune {
+        scope: Scope,
+    },
+    Tag {
+        source: String,
+    },
+    Bulk {
+        names: Vec<String>,
+        chosen: plan::Chosen,
+    },
     Retention,
 }
 
@@ -144,7 +154,10 @@ pub fn ImagesPage() -> impl IntoView {
     let open_bulk = move |_: ()| {
         let names: Vec<String> = selected.get_untracked().into_iter().collect();
         if !names.is_empty() {
-            dialog.set(Some(Dialog::Bulk { names }));
+            dialog.set(Some(Dialog::Bulk {
+                names,
+                chosen: plan::Chosen::Selected,
+            }));
         }
     };
 
