@@ -97,7 +97,7 @@ async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
     }
     if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
         let (name, reference) = (name.to_string(), reference.to_string());
-        if !engine::is_repository_name(&name) {
+        if !image_ref::is_repository_path(&name) {
             return error(
                 StatusCode::NOT_FOUND,
                 "NAME_INVALID",
@@ -129,7 +129,7 @@ async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
     }
     if let Some((name, digest)) = rest.rsplit_once("/blobs/") {
         let (name, digest) = (name.to_string(), digest.to_string());
-        if !engine::is_repository_name(&name) {
+        if !image_ref::is_repository_path(&name) {
             return error(
                 StatusCode::NOT_FOUND,
                 "NAME_INVALID",

@@ -25,38 +25,6 @@ pub struct ServedManifest {
     pub media_type: &'static str,
 }
 
-/// Whether `name` is a repository name as the distribution spec's grammar has it: path
-/// components of lower-case letters and digits joined by `.`, `_`, `__` or dashes.
-pub fn is_repository_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && name.split('/').all(|component| {
-            let b = component.as_bytes();
-            let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-            if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
-                return false;
-            }
-            // separators: one `.`, one or two `_`, or any run of `-`, between alphanumerics
-            let mut i = 0;
-            while i < b.len() {
-                if alnum(b[i]) {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                while i < b.len() && !alnum(b[i]) {
-                    i += 1;
-                }
-                let sep = &component[start..i];
-                let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|c| c == b'-');
-                if !ok {
-                    return false;
-                }
-            }
-            true
-        })
-}
-
 /// The repositories the store serves, each with its tags (tag → image); `aliases` adds the
 /// `library/<name>` paths of Docker Hub's official images (served, not listed).
 fn repositories(view: &StoreView, aliases: bool) -> BTreeMap<String, BTreeMap<String, Digest>> {
@@ -72,7 +40,10 @@ fn repositories(view: &StoreView, aliases: bool) -> BTreeMap<String, BTreeMap<St
         {
             names.push(t.reference.path().to_string());
         }
-        for name in names.into_iter().filter(|n| is_repository_name(n)) {
+        for name in names
+            .into_iter()
+            .filter(|n| image_ref::is_repository_path(n))
+        {
             out.entry(name)
                 .or_default()
                 .insert(tag.to_string(), t.image.clone());
@@ -161,40 +132,5 @@ impl Engine {
         std::io::copy(&mut r, &mut w)
             .map(drop)
             .map_err(|e| EngineError::io(format!("send blob {digest}"), e))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_repository_name;
-
-    #[test]
-    fn repository_names_follow_the_distribution_grammar() {
-        for ok in [
-            "app",
-            "team/app",
-            "library/busybox",
-            "registry.example.com/a-rather-long/repository-name",
-            "a__b/c.d/e--f",
-            "0",
-        ] {
-            assert!(is_repository_name(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "App",
-            "localhost:5000/x",
-            "a//b",
-            "/a",
-            "a/",
-            "-a",
-            "a-",
-            "a..b",
-            "a___b",
-            "a/../b",
-            "a b",
-        ] {
-            assert!(!is_repository_name(bad), "{bad}");
-        }
     }
 }

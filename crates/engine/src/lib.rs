@@ -41,7 +41,7 @@ pub use build::{BuildContext, BuildMessage, BuildOptions};
 pub use changes::apply_changes;
 pub use container_fs::{ContainerSizes, PathStat};
 pub use containers::{CommitOptions, ContainerInfo, PathChange};
-pub use distribution::{is_repository_name, ServedManifest};
+pub use distribution::ServedManifest;
 pub use error::{EngineError, ErrorKind};
 pub use events::Event;
 pub use import::ImportOptions;

@@ -149,6 +149,13 @@ fn is_path_component(s: &str) -> bool {
     }
 }
 
+/// Whether `name` is a repository name as a registry's API paths carry it (`team/app`,
+/// `registry.example.com/team/app`): path components joined by `/`, at most 255 bytes. No
+/// port, no tag, no upper case.
+pub fn is_repository_path(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 255 && name.split('/').all(is_path_component)
+}
+
 /// `[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`
 fn is_domain_component(s: &str) -> bool {
     let b = s.as_bytes();

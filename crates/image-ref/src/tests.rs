@@ -307,3 +307,33 @@ fn docker_hub_under_every_name_is_docker_io() {
     );
     assert_eq!(crate::registry_host("ghcr.io"), "ghcr.io");
 }
+
+#[test]
+fn repository_names_follow_the_distribution_grammar() {
+    for ok in [
+        "app",
+        "team/app",
+        "library/busybox",
+        "registry.example.com/a-rather-long/repository-name",
+        "a__b/c.d/e--f",
+        "0",
+    ] {
+        assert!(is_repository_path(ok), "{ok}");
+    }
+    for bad in [
+        "",
+        "App",
+        "localhost:5000/x",
+        "a//b",
+        "/a",
+        "a/",
+        "-a",
+        "a-",
+        "a..b",
+        "a___b",
+        "a/../b",
+        "a b",
+    ] {
+        assert!(!is_repository_path(bad), "{bad}");
+    }
+}
