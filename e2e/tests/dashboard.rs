@@ -2835,6 +2835,18 @@ fn two_images_compared_show_their_shared_base_and_the_paths_that_differ() {
     // from the first image's page
     b.goto(&server.url(&format!("/ui/images/{one}")));
     b.wait_text("#image-title", "app:1");
+    // the page says how to pull the image from this store, and that command works
+    let pull = b.text(".pull-from-store li");
+    let reference = pull
+        .strip_prefix("docker pull ")
+        .unwrap_or_else(|| panic!("{pull}"));
+    assert!(
+        reference.starts_with("127.0.0.1:") && reference.ends_with("/app:1"),
+        "{pull}"
+    );
+    let teammate = Store::new();
+    teammate.ok(&["pull", reference]);
+    assert_eq!(teammate.image_id(reference), one);
     b.click("a.button[href^=\"/ui/compare\"]");
     b.wait_text("#compare-title", "Compare two images");
     b.find("#compare-empty");

@@ -125,6 +125,17 @@ pub fn import_result(body: &str) -> Result<String, String> {
     id.ok_or_else(|| "the import answered no image ID".to_string())
 }
 
+/// What pulls the image from this store, which is a registry too (`/v2/`), for each of its
+/// tags the store serves: `docker pull 127.0.0.1:2375/team/app:1`. `host` is the page's own
+/// (`location.host`). A tag whose name has a port of its own (`localhost:5000/x:1`) is not
+/// served and has none.
+pub fn pull_from_store(tags: &[String], host: &str) -> Vec<String> {
+    tags.iter()
+        .filter(|t| image_ref::is_repository_path(crate::model::split_tag(t).0))
+        .map(|t| format!("docker pull {host}/{t}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +231,23 @@ mod tests {
         assert!(import_result("<html>")
             .unwrap_err()
             .contains("unexpected answer"));
+    }
+
+    #[test]
+    fn the_tags_the_store_serves_have_a_pull_command() {
+        let tags = vec![
+            "team/app:1".to_string(),
+            "busybox:latest".to_string(),
+            "localhost:5000/x:1".to_string(),
+            "registry.example.com/a/b:2".to_string(),
+        ];
+        assert_eq!(
+            pull_from_store(&tags, "127.0.0.1:2375"),
+            [
+                "docker pull 127.0.0.1:2375/team/app:1",
+                "docker pull 127.0.0.1:2375/busybox:latest",
+                "docker pull 127.0.0.1:2375/registry.example.com/a/b:2",
+            ]
+        );
     }
 }

@@ -209,6 +209,17 @@ fn TagsAndConfig(d: ImageDetailDto, dialogs: Dialogs) -> impl IntoView {
         </ul>
         <LostTags lost=d.lost_tags.clone()/>
         <button type="button" on:click=move |_| dialogs.tagging.set(true)>"Add a tag…"</button>
+        {
+            let host = window().location().host().unwrap_or_default();
+            let pulls = crate::registry::pull_from_store(&d.repo_tags, &host);
+            (!pulls.is_empty()).then(|| view! {
+                <h2>"Pull it from this store"</h2>
+                <p class="help">"This store is a registry too: a teammate's docker, skopeo or strata pulls the very image (same ID) with"</p>
+                <ul class="pull-from-store">
+                    {pulls.into_iter().map(|p| view! { <li><code>{p}</code></li> }).collect_view()}
+                </ul>
+            })
+        }
         <h2>"Config"</h2>
         {if config.is_empty() {
             view! { <p class="muted">"No process configuration (CMD, ENV…) is set."</p> }.into_any()
