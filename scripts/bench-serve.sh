@@ -3,6 +3,8 @@
 #  1. pull of a ~250 MB, 5-layer image from a local docker-registry, beside
 #     `skopeo copy docker://… oci:…` of the same image (strata's time includes storing,
 #     verifying and unpacking every layer);
+#  1b. the same image pulled back out of the store by skopeo, from `strata serve` (the store as
+#     a registry) beside docker-registry;
 #  2. `GET /images/json` with 1,000 images: requests per second and p99 latency (wrk).
 # Usage: scripts/bench-serve.sh [--runs N]   (run by `just bench` after scripts/bench.sh)
 set -euo pipefail
@@ -81,6 +83,19 @@ hyperfine --style basic --runs "$runs" --export-json "$work/pull.json" \
   --prepare "rm -rf $work/root" -n "strata pull" "$strata --root $work/root pull -q 127.0.0.1:$rport/big:1" \
   --prepare "rm -rf $work/oci-out" -n "skopeo copy" "skopeo copy -q --src-tls-verify=false docker://127.0.0.1:$rport/big:1 oci:$work/oci-out:big"
 
+# --- 1b. serve: the same image pulled from `strata serve` (the store as a registry) --------
+# The store the pull row left behind serves it; the same skopeo copies it to a `dir:` (blobs
+# kept as served) from strata and from docker-registry. Both serve the gzip blobs: strata the
+# ones it pulled, untouched.
+"$strata" --root "$work/root" tag "127.0.0.1:$rport/big:1" big:1
+vport=$(free_port)
+"$strata" --root "$work/root" serve --listen "127.0.0.1:$vport" --no-unix-socket --web-dir /nonexistent >/dev/null 2>&1 &
+pids+=($!)
+until curl -sf "http://127.0.0.1:$vport/v2/" >/dev/null; do sleep 0.1; done
+hyperfine --style basic --runs "$runs" --export-json "$work/serve.json" \
+  --prepare "rm -rf $work/dir-out" -n "from strata serve" "skopeo copy -q --src-tls-verify=false docker://127.0.0.1:$vport/big:1 dir:$work/dir-out" \
+  --prepare "rm -rf $work/dir-out" -n "from docker-registry" "skopeo copy -q --src-tls-verify=false docker://127.0.0.1:$rport/big:1 dir:$work/dir-out"
+
 # --- 2. GET /images/json with 1,000 images ----------------------------------------------
 api_root="$work/api-root"
 python3 - "$work/tiny" <<'EOF'
@@ -104,10 +119,11 @@ rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
 p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
 p50=$(awk '$1 == "50%" {print $2}' "$work/wrk.txt")
 
-python3 - "$work/pull.json" "$image_bytes" "$count" "$rps" "$p50" "$p99" "$runs" >> BENCH.md <<'EOF'
+python3 - "$work/pull.json" "$image_bytes" "$count" "$rps" "$p50" "$p99" "$runs" "$work/serve.json" >> BENCH.md <<'EOF'
 import json, sys
 pull = json.load(open(sys.argv[1]))["results"]
 size, count, rps, p50, p99, runs = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
+served = {r["command"]: r for r in json.load(open(sys.argv[8]))["results"]}
 t = {r["command"]: r for r in pull}
 s, k = t["strata pull"], t["skopeo copy"]
 print(f"""
@@ -129,6 +145,18 @@ last. So strata makes the same bytes durable as skopeo and unpacks the layers on
 | `skopeo copy docker://… oci:…` | {k['mean']:.3f} ± {k['stddev'] or 0:.3f} | {k['min']:.3f} … {k['max']:.3f} |
 
 Ratio strata ÷ skopeo: **{s['mean']/k['mean']:.2f}×** (target ≤ 1.0×).
+
+## The store as a registry: the same image pulled from `strata serve`
+`skopeo copy docker://… dir:…` (blobs kept as served) of that image from the store the pull
+above left (`strata serve`, which serves the gzip blobs it pulled, untouched) and from
+`docker-registry` (the same {size/1e6:.1f} MB of gzip blobs).
+
+| source | mean ± σ (s) | min … max (s) |
+|---|---|---|
+| `strata serve` | {served['from strata serve']['mean']:.3f} ± {served['from strata serve']['stddev'] or 0:.3f} | {served['from strata serve']['min']:.3f} … {served['from strata serve']['max']:.3f} |
+| `docker-registry` | {served['from docker-registry']['mean']:.3f} ± {served['from docker-registry']['stddev'] or 0:.3f} | {served['from docker-registry']['min']:.3f} … {served['from docker-registry']['max']:.3f} |
+
+Ratio strata ÷ docker-registry: **{served['from strata serve']['mean']/served['from docker-registry']['mean']:.2f}×**.
 
 ## `GET /images/json` with {count} images (`wrk -t2 -c16 -d10s --latency`, loopback)
 | requests/s | p50 | p99 |

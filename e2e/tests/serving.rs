@@ -3,6 +3,7 @@
 //! against the serving store's own facts: the same image ID, the same layers, the same
 //! manifest digest every time, nothing served outside its repository, pushes refused.
 
+use e2e::registry::Registry;
 use e2e::{busybox_rootfs, http, require, sh, tar_of, Daemon, Store};
 use serde_json::Value;
 
@@ -156,4 +157,81 @@ fn another_store_and_skopeo_pull_from_a_served_store() {
     // and pulling again changes nothing
     let again = mine.ok(&["pull", &reference]);
     assert!(again.contains("Image is up to date"), "{again}");
+}
+
+/// An image the store pulled from a registry is served as it was pulled: the registry's gzip
+/// layer blobs, untouched (nothing is decompressed to serve it), and a store pulling from it
+/// gets the same image.
+#[test]
+fn a_pulled_image_is_served_with_the_blobs_it_was_pulled_as() {
+    require("skopeo");
+    require("docker-registry");
+    let origin = Store::new();
+    let root = origin.scratch().join("rootfs");
+    busybox_rootfs(&root);
+    let tar = tar_of(&root);
+    origin.ok(&["import", tar.to_str().unwrap(), "app:1"]);
+    let id = origin.image_id("app:1");
+    let archive = origin.scratch().join("app.tar");
+    origin.ok(&["save", "-o", archive.to_str().unwrap(), "app:1"]);
+    // into a real registry: skopeo compresses the layer with gzip on the way
+    let registry = Registry::start();
+    let upstream = format!("{}/team/app:1", registry.host());
+    sh(
+        "skopeo",
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            &format!("docker-archive:{}", archive.display()),
+            &format!("docker://{upstream}"),
+        ],
+    );
+    let raw: Value = serde_json::from_str(&sh(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{upstream}"),
+        ],
+    ))
+    .unwrap();
+    let gz = raw["layers"][0]["digest"].as_str().unwrap().to_string();
+    assert!(
+        raw["layers"][0]["mediaType"]
+            .as_str()
+            .unwrap()
+            .ends_with("gzip"),
+        "{raw}"
+    );
+    // a team store pulls it, then serves it under the name it has there
+    let team = Store::new();
+    team.ok(&["pull", &upstream]);
+    team.ok(&["tag", &upstream, "team/app:1"]);
+    let server = Daemon::start(&team);
+    let (status, _, manifest) = get(server.port, "GET", "/v2/team/app/manifests/1");
+    assert_eq!(status, 200);
+    let m = json(&manifest);
+    assert_eq!(m["config"]["digest"], id.as_str());
+    assert_eq!(
+        m["layers"][0]["digest"],
+        gz.as_str(),
+        "the blob as pulled: {m}"
+    );
+    assert_eq!(
+        m["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    );
+    let (status, headers, blob) = get(server.port, "GET", &format!("/v2/team/app/blobs/{gz}"));
+    assert_eq!(status, 200);
+    assert_eq!(format!("sha256:{}", e2e::sha256_bytes(&blob)), gz);
+    assert_eq!(
+        header(&headers, "content-length"),
+        Some(m["layers"][0]["size"].to_string().as_str())
+    );
+    // and a store pulling from the team store gets the very image
+    let mine = Store::new();
+    let reference = format!("127.0.0.1:{}/team/app:1", server.port);
+    mine.ok(&["pull", &reference]);
+    assert_eq!(mine.image_id(&reference), id);
 }

@@ -97,6 +97,22 @@ pub fn open_layer(store: &BlobStore, d: &Digest) -> Result<Box<dyn Read + Send>>
     })
 }
 
+/// The compression of stored blob `d` (a layer as pulled: gzip or zstd; else a plain tar).
+pub fn blob_compression(store: &BlobStore, d: &Digest) -> Result<Compression> {
+    let mut magic = [0u8; 4];
+    let mut f = store.open_blob(d)?;
+    let mut got = 0;
+    while got < magic.len() {
+        match f.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(BlobError::io("read layer", e)),
+        }
+    }
+    Ok(Compression::sniff(&magic[..got]))
+}
+
 impl Compression {
     /// The compression a stream starting with `magic` has (anything else is a plain tar).
     fn sniff(magic: &[u8]) -> Compression {

@@ -56,7 +56,7 @@ mod tests;
 
 pub use error::{BlobError, ErrorKind, Result};
 pub use layer::{
-    ingest_layer, ingest_layer_expect, ingest_layer_verified, ingest_layer_with,
+    blob_compression, ingest_layer, ingest_layer_expect, ingest_layer_verified, ingest_layer_with,
     layer_content_size, open_layer, Compression, IngestOptions, LayerIngest, Tee, TeeResult,
 };
 pub use store::{BlobStore, BlobWriter, VerifiedBlob};

@@ -1,6 +1,8 @@
 //! The store as a registry to pull from (the OCI distribution API's read side): its tags by
-//! repository, each image's manifest as `save` writes it (config, then uncompressed layer
-//! tars by diff ID), and the blobs those manifests name.
+//! repository, each image's OCI manifest, and the blobs those manifests name. A layer the
+//! store keeps as it was pulled (a registry's gzip or zstd blob) is served as that blob,
+//! untouched; any other layer as the uncompressed tar its diff ID names. So an image's
+//! manifest never changes, and serving a pulled image decompresses nothing.
 //!
 //! A repository is served under the name a registry path can carry: a tag's familiar name
 //! (`app`, `team/app`, `registry.example.com/team/app`), and for Docker Hub's official
@@ -10,7 +12,7 @@
 
 use crate::{Engine, EngineError, Result};
 use image_store::StoreView;
-use oci_model::{media_types, Digest};
+use oci_model::{media_types, Descriptor, Digest, Manifest};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 
@@ -84,7 +86,7 @@ impl Engine {
             vec![tags.get(reference).ok_or_else(unknown)?]
         };
         for id in images {
-            let (_, _, bytes) = self.oci_manifest(&view, id)?;
+            let bytes = self.served_manifest(&view, id)?;
             let digest = Digest::of(&bytes);
             if !reference.starts_with("sha256:") || digest.to_string() == reference {
                 return Ok(ServedManifest {
@@ -97,8 +99,40 @@ impl Engine {
         Err(unknown())
     }
 
-    /// `GET /v2/<name>/blobs/<digest>`: an image config or a layer tar of one of the
-    /// repository's images, and its length.
+    /// The stored blob a layer was pulled as, when it is not the tar itself.
+    fn pulled_blob(&self, diff_id: &Digest) -> Result<Option<Digest>> {
+        Ok(self.db().layer_blob(diff_id)?.filter(|b| b != diff_id))
+    }
+
+    /// The manifest image `id` is served with: its config, then each layer as
+    /// [`Engine::pulled_blob`] or as the uncompressed tar.
+    fn served_manifest(&self, view: &StoreView, id: &Digest) -> Result<Vec<u8>> {
+        let (_, mut manifest, _) = self.oci_manifest(view, id)?;
+        for layer in &mut manifest.layers {
+            if let Some(blob) = self.pulled_blob(&layer.digest)? {
+                let media = match blob_store::blob_compression(&self.blobs, &blob)? {
+                    blob_store::Compression::Gzip => media_types::OCI_LAYER_GZIP,
+                    blob_store::Compression::Zstd => media_types::OCI_LAYER_ZSTD,
+                    blob_store::Compression::None => media_types::OCI_LAYER_TAR,
+                };
+                let size = self.blob_len(&blob)?;
+                *layer = Descriptor::new(media, blob, size);
+            }
+        }
+        serde_json::to_vec::<Manifest>(&manifest).map_err(|e| EngineError::invalid(e.to_string()))
+    }
+
+    fn blob_len(&self, d: &Digest) -> Result<u64> {
+        Ok(self
+            .blobs
+            .open_blob(d)?
+            .metadata()
+            .map_err(|e| EngineError::io(format!("stat blob {d}"), e))?
+            .len())
+    }
+
+    /// `GET /v2/<name>/blobs/<digest>`: the config, a layer's pulled blob or a layer's tar
+    /// of one of the repository's images, and its length.
     pub fn registry_blob(&self, name: &str, digest: &str) -> Result<(Box<dyn Read + Send>, u64)> {
         let view = self.view()?;
         let tags = repositories(&view, true)
@@ -108,19 +142,20 @@ impl Engine {
         let d: Digest = digest.parse().map_err(|_| unknown())?;
         for id in tags.values().collect::<BTreeSet<_>>() {
             if *id == d {
-                let f = self.blobs.open_blob(id)?;
-                let len = f
-                    .metadata()
-                    .map_err(|e| EngineError::io(format!("stat blob {id}"), e))?
-                    .len();
-                return Ok((Box::new(f), len));
+                return Ok((Box::new(self.blobs.open_blob(id)?), self.blob_len(id)?));
             }
-            let holds = view
+            let layers = view
                 .image_of_container(id)
-                .is_some_and(|i| i.diff_ids.contains(&d));
-            if holds {
-                let len = view.layers.get(&d).map(|l| l.size).ok_or_else(unknown)?;
-                return Ok((self.layer_tar(&d)?, len));
+                .map(|i| i.diff_ids.clone())
+                .unwrap_or_default();
+            for layer in &layers {
+                if *layer == d {
+                    let len = view.layers.get(&d).map(|l| l.size).ok_or_else(unknown)?;
+                    return Ok((self.layer_tar(&d)?, len));
+                }
+                if self.pulled_blob(layer)?.as_ref() == Some(&d) {
+                    return Ok((Box::new(self.blobs.open_blob(&d)?), self.blob_len(&d)?));
+                }
             }
         }
         Err(unknown())
