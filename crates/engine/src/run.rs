@@ -252,14 +252,8 @@ fn merge_env(base: &[String], add: &[String]) -> Vec<String> {
 /// once the file leaves the upper directory.
 fn strip_overlay_xattrs(p: &Path) {
     let c = cstr(p);
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: a valid path and a live buffer of the given size.
-    let n = unsafe { libc::llistxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n <= 0 {
-        return;
-    }
-    for name in buf[..n as usize].split(|b| *b == 0) {
-        if name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.") {
+    for (name, _) in layer_apply::xattrs_of(p).unwrap_or_default() {
+        if layer_apply::is_overlay_xattr(&name) {
             let cn = std::ffi::CString::new(name).expect("no NUL inside");
             // SAFETY: valid NUL-terminated strings.
             unsafe { libc::lremovexattr(c.as_ptr(), cn.as_ptr()) };
@@ -320,41 +314,19 @@ fn copy_times(md: &fs::Metadata, dst: &Path) {
 /// Copies `src`'s extended attributes, overlayfs's own aside, to `dst` (a directory made
 /// anew: a file is linked and keeps its own).
 fn copy_xattrs(src: &Path, dst: &Path) {
-    let (s, d) = (cstr(src), cstr(dst));
-    let mut names = vec![0u8; 4096];
-    // SAFETY: a valid path and a live buffer of the given size.
-    let n = unsafe { libc::llistxattr(s.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
-    if n <= 0 {
-        return;
-    }
-    for name in names[..n as usize]
-        .split(|b| *b == 0)
-        .filter(|n| !n.is_empty())
-    {
-        if name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.") {
+    let d = cstr(dst);
+    for (name, value) in layer_apply::xattrs_of(src).unwrap_or_default() {
+        if layer_apply::is_overlay_xattr(&name) {
             continue;
         }
         let cn = std::ffi::CString::new(name).expect("no NUL inside");
-        let mut value = vec![0u8; 65536];
         // SAFETY: valid strings and a live buffer of the given size.
-        let len = unsafe {
-            libc::lgetxattr(
-                s.as_ptr(),
-                cn.as_ptr(),
-                value.as_mut_ptr().cast(),
-                value.len(),
-            )
-        };
-        if len < 0 {
-            continue;
-        }
-        // SAFETY: valid strings and `len` bytes of a live buffer.
         unsafe {
             libc::lsetxattr(
                 d.as_ptr(),
                 cn.as_ptr(),
                 value.as_ptr().cast(),
-                len as usize,
+                value.len(),
                 0,
             )
         };

@@ -122,5 +122,5 @@ mod tests;
 pub use apply::{apply, apply_observed, apply_on, Observed, ObservedKind, MAX_ENTRY_METADATA};
 pub use error::{ApplyError, ErrorKind};
 pub use options::{ApplyOptions, ApplyStats, Limits, Mode};
-pub use pack::{pack_dir, pack_path, scan_dir};
+pub use pack::{is_overlay_xattr, pack_dir, pack_path, scan_dir, xattrs_of};
 pub use root::{open_in_root, resolve_in_root};

@@ -129,9 +129,16 @@ impl Sink for Scan {
     }
 }
 
-/// `trusted.overlay.*` and `user.overlay.*` (an overlay mounted with `userxattr`).
-pub(crate) fn is_overlay_xattr(name: &[u8]) -> bool {
+/// overlayfs's own extended attributes: `trusted.overlay.*` and `user.overlay.*` (an overlay
+/// mounted with `userxattr`). They describe a mount, never a file's content.
+pub fn is_overlay_xattr(name: &[u8]) -> bool {
     name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.")
+}
+
+/// The extended attributes of `path` itself (a symlink's own), names and values as bytes;
+/// none where the file system keeps none.
+pub fn xattrs_of(path: &Path) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    sys::lxattrs(&cstr(path.as_os_str().as_bytes())?)
 }
 
 /// A writer's error as the packer reports it.
