@@ -75,6 +75,33 @@ fn another_store_and_skopeo_pull_from_a_served_store() {
         serde_json::json!({"name": "team/app", "tags": ["1"]})
     );
 
+    // the lists come in pages when asked (`?n=&last=`), each with a link to the next
+    team.ok(&["tag", "team/app:1", "team/app:2"]);
+    team.ok(&["tag", "team/app:1", "team/app:3"]);
+    let (_, headers, body) = get(port, "GET", "/v2/team/app/tags/list?n=2");
+    assert_eq!(json(&body)["tags"], serde_json::json!(["1", "2"]));
+    assert_eq!(
+        header(&headers, "link"),
+        Some("</v2/team/app/tags/list?last=2&n=2>; rel=\"next\"")
+    );
+    let (_, headers, body) = get(port, "GET", "/v2/team/app/tags/list?last=2&n=2");
+    assert_eq!(json(&body)["tags"], serde_json::json!(["3"]));
+    assert_eq!(header(&headers, "link"), None);
+    let (_, headers, body) = get(port, "GET", "/v2/_catalog?n=1");
+    assert_eq!(json(&body)["repositories"], serde_json::json!(["private"]));
+    assert_eq!(
+        header(&headers, "link"),
+        Some("</v2/_catalog?last=private&n=1>; rel=\"next\"")
+    );
+    let (_, _, body) = get(port, "GET", "/v2/_catalog?last=private&n=1");
+    assert_eq!(json(&body)["repositories"], serde_json::json!(["team/app"]));
+    let (status, _, body) = get(port, "GET", "/v2/_catalog?n=many");
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (400, "PAGINATION_NUMBER_INVALID")
+    );
+    team.ok(&["rmi", "team/app:2", "team/app:3"]);
+
     // the manifest, by tag then by its digest: the same bytes every time
     let (status, headers, manifest) = get(port, "GET", "/v2/team/app/manifests/1");
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&manifest));

@@ -81,17 +81,40 @@ async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
         ok(&mut res);
         return res;
     }
+    // the lists' pages (`?n=&last=`), read only where a list is asked for
+    let query = req.uri().query().unwrap_or("").to_string();
+    let page = move || {
+        Page::of(&query)
+            .map_err(|m| error(StatusCode::BAD_REQUEST, "PAGINATION_NUMBER_INVALID", &m))
+    };
     if rest == "_catalog" {
+        let page = match page() {
+            Ok(p) => p,
+            Err(res) => return res,
+        };
         return match st.run(|e| e.registry_catalog()).await {
-            Ok(names) => json_reply(json!({ "repositories": names }), head),
+            Ok(names) => {
+                let (names, next) = page.cut(names, &path);
+                with_next(json_reply(json!({ "repositories": names }), head), next)
+            }
             Err(e) => engine_error(e, "NAME_UNKNOWN"),
         };
     }
     if let Some(name) = rest.strip_suffix("/tags/list") {
+        let page = match page() {
+            Ok(p) => p,
+            Err(res) => return res,
+        };
         let name = name.to_string();
         let n2 = name.clone();
         return match st.run(move |e| e.registry_tags(&n2)).await {
-            Ok(tags) => json_reply(json!({ "name": name, "tags": tags }), head),
+            Ok(tags) => {
+                let (tags, next) = page.cut(tags, &path);
+                with_next(
+                    json_reply(json!({ "name": name, "tags": tags }), head),
+                    next,
+                )
+            }
             Err(e) => engine_error(e, "NAME_UNKNOWN"),
         };
     }
@@ -172,6 +195,61 @@ async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
         "UNSUPPORTED",
         "no such registry endpoint",
     )
+}
+
+/// A list's page: `?n=` entries at most, those after `?last=` (the spec's pagination of the
+/// catalog and of a repository's tags).
+struct Page {
+    n: Option<usize>,
+    last: Option<String>,
+}
+
+impl Page {
+    fn of(query: &str) -> Result<Page, String> {
+        let pairs = crate::params::url_pairs(query);
+        let n = match crate::params::first(&pairs, "n") {
+            None | Some("") => None,
+            Some(v) => Some(
+                v.parse::<usize>()
+                    .map_err(|_| format!("n {v:?}: not a number of entries"))?,
+            ),
+        };
+        let last = crate::params::first(&pairs, "last")
+            .filter(|l| !l.is_empty())
+            .map(str::to_string);
+        Ok(Page { n, last })
+    }
+
+    /// The page of the sorted `all`, and the `Link` to the next one when there is more.
+    fn cut(&self, all: Vec<String>, path: &str) -> (Vec<String>, Option<String>) {
+        let after: Vec<String> = match &self.last {
+            Some(last) => all.into_iter().filter(|x| x > last).collect(),
+            None => all,
+        };
+        match self.n {
+            Some(n) if after.len() > n => {
+                let page: Vec<String> = after.into_iter().take(n).collect();
+                let next = page.last().map(|l| {
+                    format!(
+                        "<{path}?last={}&n={n}>; rel=\"next\"",
+                        percent_encoding::utf8_percent_encode(
+                            l,
+                            percent_encoding::NON_ALPHANUMERIC
+                        )
+                    )
+                });
+                (page, next)
+            }
+            _ => (after, None),
+        }
+    }
+}
+
+fn with_next(mut res: Response, next: Option<String>) -> Response {
+    if let Some(v) = next.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        res.headers_mut().insert(axum::http::header::LINK, v);
+    }
+    res
 }
 
 fn json_reply(v: serde_json::Value, head: bool) -> Response {
