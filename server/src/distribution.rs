@@ -83,14 +83,11 @@ async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
     }
     // the lists' pages (`?n=&last=`), read only where a list is asked for
     let query = req.uri().query().unwrap_or("").to_string();
-    let page = move || {
-        Page::of(&query)
-            .map_err(|m| error(StatusCode::BAD_REQUEST, "PAGINATION_NUMBER_INVALID", &m))
-    };
+    let page = move || Page::of(&query);
     if rest == "_catalog" {
         let page = match page() {
             Ok(p) => p,
-            Err(res) => return res,
+            Err(m) => return error(StatusCode::BAD_REQUEST, "PAGINATION_NUMBER_INVALID", &m),
         };
         return match st.run(|e| e.registry_catalog()).await {
             Ok(names) => {
@@ -103,7 +100,7 @@ async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
     if let Some(name) = rest.strip_suffix("/tags/list") {
         let page = match page() {
             Ok(p) => p,
-            Err(res) => return res,
+            Err(m) => return error(StatusCode::BAD_REQUEST, "PAGINATION_NUMBER_INVALID", &m),
         };
         let name = name.to_string();
         let n2 = name.clone();
