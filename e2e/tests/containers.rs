@@ -424,3 +424,60 @@ fn kernel_overlay_mount_and_copy_driver_show_the_union_view() {
     }
     s.ok(&["rm", "top"]);
 }
+
+/// `strata image diff A B`: what two images built on one base differ in, as `docker diff`
+/// marks paths, and in JSON with the shared base.
+#[test]
+fn image_diff_lists_what_two_images_on_one_base_differ_in() {
+    let (s, _) = bb_store();
+    let scratch = s.scratch();
+    // app:1 adds /etc/app.conf; app:2 changes it, removes /bin/ls and adds /srv
+    s.ok(&["create", "--name", "one", "bb:1"]);
+    write(&scratch.join("conf"), "port=80\n");
+    s.ok(&[
+        "cp",
+        scratch.join("conf").to_str().unwrap(),
+        "one:/etc/app.conf",
+    ]);
+    s.ok(&["commit", "one", "app:1"]);
+    s.ok(&["create", "--name", "two", "bb:1"]);
+    write(&scratch.join("conf"), "port=8080\n");
+    s.ok(&[
+        "cp",
+        scratch.join("conf").to_str().unwrap(),
+        "two:/etc/app.conf",
+    ]);
+    s.ok(&["fs", "rm", "two", "/bin/ls"]);
+    s.ok(&["fs", "mkdir", "two", "/srv"]);
+    s.ok(&["commit", "two", "app:2"]);
+    let out = s
+        .run(&["image", "diff", "app:1", "app:2"])
+        .expect_ok("image diff");
+    assert_eq!(out, "D /bin/ls\nC /etc/app.conf\nA /srv\n");
+    let o = s.run(&["image", "diff", "app:1", "app:2"]);
+    assert_eq!(o.stderr, "app:1 and app:2 share their first 1 layer\n");
+    let what = s.ok(&["image", "diff", "--what", "app:1", "app:2"]);
+    assert!(what.contains("C /etc/app.conf\tcontent\n"), "{what}");
+    // the other way round, every letter turns; an image against itself, nothing
+    assert_eq!(
+        s.ok(&["image", "diff", "app:2", "app:1"]),
+        "A /bin/ls\nC /etc/app.conf\nD /srv\n"
+    );
+    assert_eq!(s.ok(&["image", "diff", "app:2", "app:2"]), "");
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["image", "diff", "--json", "app:1", "app:2"])).unwrap();
+    assert_eq!(json["shared_layers"], 1);
+    assert_eq!(
+        (&json["added"], &json["removed"], &json["changed"]),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(1),
+            &serde_json::json!(1)
+        )
+    );
+    assert_eq!(json["a"], s.image_id("app:1"));
+    // an unknown image is Docker's error and exit code
+    let (code, err) = s.fail(&["image", "diff", "app:1", "nope:1"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("No such image: nope:1"), "{err}");
+}

@@ -515,6 +515,31 @@ impl Engine {
         ))
     }
 
+    /// Two images side by side: their IDs, how many layers both stacks start with (the
+    /// shared base), and their merged views, for `layer_union::compare`.
+    pub fn image_comparison(&self, a: &str, b: &str) -> Result<ImageComparison> {
+        let view = self.view()?;
+        let ida = image_store::resolve(&view, a)?.id;
+        let idb = image_store::resolve(&view, b)?.id;
+        let layers = |id: &Digest| {
+            view.image_of_container(id)
+                .map(|r| r.diff_ids.clone())
+                .unwrap_or_default()
+        };
+        let shared_layers = layers(&ida)
+            .iter()
+            .zip(&layers(&idb))
+            .take_while(|(x, y)| x == y)
+            .count();
+        Ok(ImageComparison {
+            a_union: Union::build(&self.image_changesets(&ida)?),
+            b_union: Union::build(&self.image_changesets(&idb)?),
+            a: ida,
+            b: idb,
+            shared_layers,
+        })
+    }
+
     fn layer_labels(&self, image: &Digest) -> Result<Vec<String>> {
         let view = self.view()?;
         Ok(view
@@ -797,6 +822,20 @@ pub(crate) fn write_union_tar(
     }
     tw.finish().map_err(err)?;
     Ok(())
+}
+
+/// What [`Engine::image_comparison`] gives.
+pub struct ImageComparison {
+    /// The first image's ID.
+    pub a: Digest,
+    /// The second image's ID.
+    pub b: Digest,
+    /// Layers both stacks start with, the same in the same order.
+    pub shared_layers: usize,
+    /// The first image's merged view.
+    pub a_union: Union,
+    /// The second image's merged view.
+    pub b_union: Union,
 }
 
 #[cfg(test)]

@@ -411,3 +411,53 @@ pub fn system_prune(engine: &Engine, a: SystemPruneArgs) -> anyhow::Result<()> {
     )?;
     Ok(())
 }
+
+#[derive(Args)]
+pub struct ImageDiffArgs {
+    /// Also say what differs in a changed path (type, content, target, mode, owner, xattrs)
+    #[arg(long = "what")]
+    what: bool,
+    /// Print the comparison as JSON (the dashboard's `CompareDto`: the shared base, counts,
+    /// every path)
+    #[arg(long = "json")]
+    json: bool,
+    /// The first image
+    first: String,
+    /// The second image
+    second: String,
+}
+
+/// `image diff A B`: the paths the two images' merged views differ in, as `docker diff`
+/// marks them: `A` only in the second, `D` only in the first, `C` in both but not the same
+/// (modification times aside). The shared base goes to stderr.
+pub fn image_diff(engine: &Engine, a: ImageDiffArgs) -> anyhow::Result<()> {
+    let c = engine.image_comparison(&a.first, &a.second)?;
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let dto = union_dto::compare_dto(
+            (&c.a.to_string(), &c.a_union),
+            (&c.b.to_string(), &c.b_union),
+            c.shared_layers,
+            usize::MAX,
+        );
+        writeln!(out, "{}", serde_json::to_string_pretty(&dto)?)?;
+        return Ok(());
+    }
+    eprintln!(
+        "{} and {} share their first {} layer{}",
+        a.first,
+        a.second,
+        c.shared_layers,
+        if c.shared_layers == 1 { "" } else { "s" }
+    );
+    for d in layer_union::compare(&c.a_union, &c.b_union) {
+        match (&d.difference, a.what) {
+            (layer_union::Difference::Changed(aspects), true) => {
+                let names: Vec<&str> = aspects.iter().map(|x| x.name()).collect();
+                writeln!(out, "C /{}\t{}", d.path, names.join(","))?
+            }
+            (diff, _) => writeln!(out, "{} /{}", diff.letter(), d.path)?,
+        }
+    }
+    Ok(())
+}

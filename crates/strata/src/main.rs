@@ -191,6 +191,8 @@ enum ImageCommand {
     Pull(registry::PullArgs),
     /// Upload an image to a registry
     Push(registry::PushArgs),
+    /// Show the paths two images differ in (A: only in the second, D: only in the first, C: changed)
+    Diff(images::ImageDiffArgs),
 }
 
 #[derive(Subcommand)]
@@ -306,6 +308,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rm(a) => containers::rm(&open(&root)?, a),
         Command::Container(c) => containers::container(&open(&root)?, c),
         Command::Tree(a) => containers::tree(&open(&root)?, a),
+        Command::Image(ImageCommand::Diff(a)) => images::image_diff(&open(&root)?, a),
         Command::Mount(a) => containers::mount(&open(&root)?, a),
         Command::Umount(a) => containers::umount(&open(&root)?, a),
     }

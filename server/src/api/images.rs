@@ -345,26 +345,11 @@ pub(crate) async fn compare(st: AppState, name: String, q: CompareQuery) -> Repl
     };
     let dto = st
         .run(move |e| {
-            // by full IDs, so a container with the same name is never picked instead
-            let (a, b) = (e.inspect(&name)?.id, e.inspect(&other)?.id);
-            let view = e.view()?;
-            let layers = |id| {
-                view.image_of_container(id)
-                    .map(|r| r.diff_ids.as_slice())
-                    .unwrap_or_default()
-            };
-            let shared = layers(&a)
-                .iter()
-                .zip(layers(&b))
-                .take_while(|(x, y)| x == y)
-                .count();
-            let (a, b) = (a.to_string(), b.to_string());
-            let (ua, _) = e.union_of(&a)?;
-            let (ub, _) = e.union_of(&b)?;
+            let c = e.image_comparison(&name, &other)?;
             Ok(union_dto::compare_dto(
-                (&a, &ua),
-                (&b, &ub),
-                shared,
+                (&c.a.to_string(), &c.a_union),
+                (&c.b.to_string(), &c.b_union),
+                c.shared_layers,
                 COMPARE_LIMIT,
             ))
         })
