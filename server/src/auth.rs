@@ -223,7 +223,7 @@ pub(crate) async fn guard(State(st): State<AppState>, req: Request, next: Next) 
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(token_of);
-    let registry = path == "/v2" || path.starts_with("/v2/");
+    let registry = crate::distribution::is_registry_path(&path);
     let Some(token) = token else {
         let mut res = ApiError::new(
             StatusCode::UNAUTHORIZED,

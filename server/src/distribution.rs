@@ -1,8 +1,9 @@
 //! The store as a registry to pull from: the OCI distribution API's read side under `/v2/`
-//! (`docker pull 127.0.0.1:2375/app:1`, `skopeo copy docker://…`, `strata pull`). Manifests are
-//! the images' OCI manifests as `save` writes them, blobs their configs and uncompressed layer
-//! tars ([`engine::Engine::registry_manifest`]). Pushing is not served: every other method
-//! answers `405 UNSUPPORTED`. Errors are the spec's `{"errors": [{"code", "message"}]}`.
+//! (`docker pull 127.0.0.1:2375/app:1`, `skopeo copy docker://…`, `strata pull`), over
+//! [`engine::Engine::registry_manifest`] and [`engine::Engine::registry_blob`]: each image's
+//! OCI manifest, its config, and its layers (a pulled layer as the blob it was pulled as, any
+//! other as its uncompressed tar). Pushing is not served: every other method answers
+//! `405 UNSUPPORTED`. Errors are the spec's `{"errors": [{"code", "message"}]}`.
 
 use crate::bridge::stream_blocking;
 use crate::{ApiError, AppState};
@@ -52,9 +53,36 @@ fn engine_error(e: ApiError, unknown: &str) -> Response {
     error(e.status, "UNKNOWN", &e.message)
 }
 
-fn ok(res: &mut Response) {
-    res.headers_mut()
-        .insert(API_VERSION, HeaderValue::from_static("registry/2.0"));
+/// An answer: `body` (nothing for `HEAD`), with its type, length, digest when it names a
+/// blob or manifest, and the API version.
+fn headed(body: Body, content_type: &'static str, len: u64, digest: Option<&str>) -> Response {
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    if let Some(v) = digest.and_then(|d| HeaderValue::from_str(d).ok()) {
+        h.insert(CONTENT_DIGEST, v);
+    }
+    h.insert(API_VERSION, HeaderValue::from_static("registry/2.0"));
+    res
+}
+
+/// Whether `path` is the registry API's (`/v2`, `/v2/…`), never an Engine API version's.
+pub(crate) fn is_registry_path(path: &str) -> bool {
+    path == "/v2" || path.starts_with("/v2/")
+}
+
+/// A repository name from a request path, or the spec's `NAME_INVALID`.
+fn repository(name: &str) -> Result<String, Box<Response>> {
+    if image_ref::is_repository_path(name) {
+        Ok(name.to_string())
+    } else {
+        Err(Box::new(error(
+            StatusCode::NOT_FOUND,
+            "NAME_INVALID",
+            "invalid repository name",
+        )))
+    }
 }
 
 async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
@@ -73,22 +101,19 @@ async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
     }
     let head = method == Method::HEAD;
     if rest.is_empty() {
-        let mut res = (
-            [(CONTENT_TYPE, "application/json")],
-            if head { String::new() } else { "{}".into() },
-        )
-            .into_response();
-        ok(&mut res);
-        return res;
+        return json_reply(json!({}), head);
     }
-    // the lists' pages (`?n=&last=`), read only where a list is asked for
-    let query = req.uri().query().unwrap_or("").to_string();
-    let page = move || Page::of(&query);
-    if rest == "_catalog" {
-        let page = match page() {
+    // a list's page (`?n=&last=`), read only where a list is asked for
+    let tags_of = rest.strip_suffix("/tags/list");
+    let page = if rest == "_catalog" || tags_of.is_some() {
+        match Page::of(req.uri().query().unwrap_or("")) {
             Ok(p) => p,
             Err(m) => return error(StatusCode::BAD_REQUEST, "PAGINATION_NUMBER_INVALID", &m),
-        };
+        }
+    } else {
+        Page::default()
+    };
+    if rest == "_catalog" {
         return match st.run(|e| e.registry_catalog()).await {
             Ok(names) => {
                 let (names, next) = page.cut(names, &path);
@@ -97,11 +122,7 @@ async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
             Err(e) => engine_error(e, "NAME_UNKNOWN"),
         };
     }
-    if let Some(name) = rest.strip_suffix("/tags/list") {
-        let page = match page() {
-            Ok(p) => p,
-            Err(m) => return error(StatusCode::BAD_REQUEST, "PAGINATION_NUMBER_INVALID", &m),
-        };
+    if let Some(name) = tags_of {
         let name = name.to_string();
         let n2 = name.clone();
         return match st.run(move |e| e.registry_tags(&n2)).await {
@@ -116,46 +137,33 @@ async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
         };
     }
     if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
-        let (name, reference) = (name.to_string(), reference.to_string());
-        if !image_ref::is_repository_path(&name) {
-            return error(
-                StatusCode::NOT_FOUND,
-                "NAME_INVALID",
-                "invalid repository name",
-            );
-        }
+        let name = match repository(name) {
+            Ok(n) => n,
+            Err(res) => return *res,
+        };
+        let reference = reference.to_string();
         return match st
             .run(move |e| e.registry_manifest(&name, &reference))
             .await
         {
             Ok(m) => {
-                let len = m.bytes.len();
-                let mut res = if head {
-                    Body::empty().into_response()
+                let len = m.bytes.len() as u64;
+                let body = if head {
+                    Body::empty()
                 } else {
-                    Body::from(m.bytes).into_response()
+                    Body::from(m.bytes)
                 };
-                let h = res.headers_mut();
-                h.insert(CONTENT_TYPE, HeaderValue::from_static(m.media_type));
-                h.insert(CONTENT_LENGTH, HeaderValue::from(len));
-                if let Ok(v) = HeaderValue::from_str(&m.digest.to_string()) {
-                    h.insert(CONTENT_DIGEST, v);
-                }
-                ok(&mut res);
-                res
+                headed(body, m.media_type, len, Some(&m.digest.to_string()))
             }
             Err(e) => engine_error(e, "MANIFEST_UNKNOWN"),
         };
     }
     if let Some((name, digest)) = rest.rsplit_once("/blobs/") {
-        let (name, digest) = (name.to_string(), digest.to_string());
-        if !image_ref::is_repository_path(&name) {
-            return error(
-                StatusCode::NOT_FOUND,
-                "NAME_INVALID",
-                "invalid repository name",
-            );
-        }
+        let name = match repository(name) {
+            Ok(n) => n,
+            Err(res) => return *res,
+        };
+        let digest = digest.to_string();
         let (n2, d2) = (name.clone(), digest.clone());
         // its length first (and whether it is there at all), then its bytes
         let len = match st
@@ -174,18 +182,7 @@ async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
                 Err(e) => return engine_error(e, "BLOB_UNKNOWN"),
             }
         };
-        let mut res = body.into_response();
-        let h = res.headers_mut();
-        h.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        );
-        h.insert(CONTENT_LENGTH, HeaderValue::from(len));
-        if let Ok(v) = HeaderValue::from_str(&digest) {
-            h.insert(CONTENT_DIGEST, v);
-        }
-        ok(&mut res);
-        return res;
+        return headed(body, "application/octet-stream", len, Some(&digest));
     }
     error(
         StatusCode::NOT_FOUND,
@@ -196,6 +193,7 @@ async fn dispatch(State(st): State<AppState>, req: Request) -> Response {
 
 /// A list's page: `?n=` entries at most, those after `?last=` (the spec's pagination of the
 /// catalog and of a repository's tags).
+#[derive(Default)]
 struct Page {
     n: Option<usize>,
     last: Option<String>,
@@ -251,15 +249,11 @@ fn with_next(mut res: Response, next: Option<String>) -> Response {
 
 fn json_reply(v: serde_json::Value, head: bool) -> Response {
     let body = v.to_string();
-    let len = body.len();
-    let mut res = if head {
-        Body::empty().into_response()
+    let len = body.len() as u64;
+    let body = if head {
+        Body::empty()
     } else {
-        Body::from(body).into_response()
+        Body::from(body)
     };
-    let h = res.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(CONTENT_LENGTH, HeaderValue::from(len));
-    ok(&mut res);
-    res
+    headed(body, "application/json", len, None)
 }

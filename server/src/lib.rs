@@ -326,13 +326,12 @@ async fn strip_version(mut req: Request, next: Next) -> Response {
 
 /// `/v1.50/images/json` → `("1.50", "/images/json")`; `None` when there is no version prefix.
 fn split_version(path: &str) -> Option<(&str, &str)> {
+    if distribution::is_registry_path(path) {
+        return None;
+    }
     let rest = path.strip_prefix("/v")?;
     let end = rest.find('/')?;
     let (version, rest) = rest.split_at(end);
-    // `/v2/…` is the registry API (`distribution`), never an Engine API version
-    if version == "2" {
-        return None;
-    }
     let valid = !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     valid.then_some((version, rest))
 }

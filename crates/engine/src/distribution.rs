@@ -107,7 +107,7 @@ impl Engine {
     /// The manifest image `id` is served with: its config, then each layer as
     /// [`Engine::pulled_blob`] or as the uncompressed tar.
     fn served_manifest(&self, view: &StoreView, id: &Digest) -> Result<Vec<u8>> {
-        let (_, mut manifest, _) = self.oci_manifest(view, id)?;
+        let (_, mut manifest) = self.oci_manifest(view, id)?;
         for layer in &mut manifest.layers {
             if let Some(blob) = self.pulled_blob(&layer.digest)? {
                 let media = match blob_store::blob_compression(&self.blobs, &blob)? {
@@ -115,20 +115,26 @@ impl Engine {
                     blob_store::Compression::Zstd => media_types::OCI_LAYER_ZSTD,
                     blob_store::Compression::None => media_types::OCI_LAYER_TAR,
                 };
-                let size = self.blob_len(&blob)?;
+                let size = self.blobs.size(&blob)?.ok_or_else(|| {
+                    EngineError::NotFound(format!(
+                        "blob {blob} of layer {} is missing",
+                        layer.digest
+                    ))
+                })?;
                 *layer = Descriptor::new(media, blob, size);
             }
         }
         serde_json::to_vec::<Manifest>(&manifest).map_err(|e| EngineError::invalid(e.to_string()))
     }
 
-    fn blob_len(&self, d: &Digest) -> Result<u64> {
-        Ok(self
-            .blobs
-            .open_blob(d)?
+    /// A stored blob, opened, and its length.
+    fn open_sized(&self, d: &Digest) -> Result<(Box<dyn Read + Send>, u64)> {
+        let f = self.blobs.open_blob(d)?;
+        let len = f
             .metadata()
             .map_err(|e| EngineError::io(format!("stat blob {d}"), e))?
-            .len())
+            .len();
+        Ok((Box::new(f), len))
     }
 
     /// `GET /v2/<name>/blobs/<digest>`: the config, a layer's pulled blob or a layer's tar
@@ -142,7 +148,7 @@ impl Engine {
         let d: Digest = digest.parse().map_err(|_| unknown())?;
         for id in tags.values().collect::<BTreeSet<_>>() {
             if *id == d {
-                return Ok((Box::new(self.blobs.open_blob(id)?), self.blob_len(id)?));
+                return self.open_sized(id);
             }
             let layers = view
                 .image_of_container(id)
@@ -154,7 +160,7 @@ impl Engine {
                     return Ok((self.layer_tar(&d)?, len));
                 }
                 if self.pulled_blob(layer)?.as_ref() == Some(&d) {
-                    return Ok((Box::new(self.blobs.open_blob(&d)?), self.blob_len(&d)?));
+                    return self.open_sized(&d);
                 }
             }
         }

@@ -78,7 +78,8 @@ impl Engine {
         let mut items = Vec::new();
         let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (id, refs) in &selected {
-            let (config, manifest, mbytes) = self.oci_manifest(&view, id)?;
+            let (config, manifest) = self.oci_manifest(&view, id)?;
+            let mbytes = json(&manifest);
             if config.rootfs.diff_ids.is_empty() {
                 return Err(EngineError::invalid("empty export - not implemented"));
             }
@@ -157,15 +158,15 @@ impl Engine {
         self.write_tar(files, w)
     }
 
-    /// The OCI manifest of a stored image, as `save` writes it and the store's registry
-    /// serves it: its config blob, then each layer as the uncompressed tar its diff ID names
-    /// (`application/vnd.oci.image.layer.v1.tar`), so the same image always has the same
-    /// manifest. The image's config, the manifest, and its bytes.
+    /// The OCI manifest of a stored image as `save` writes it: its config blob, then each
+    /// layer as the uncompressed tar its diff ID names (`application/vnd.oci.image.layer.v1.tar`),
+    /// so the same image always has the same manifest (the store's registry puts a pulled
+    /// layer's own blob in its place). The image's config and the manifest.
     pub(crate) fn oci_manifest(
         &self,
         view: &StoreView,
         id: &Digest,
-    ) -> Result<(ImageConfig, Manifest, Vec<u8>)> {
+    ) -> Result<(ImageConfig, Manifest)> {
         let raw = self.blobs.read(id)?;
         let config: ImageConfig = serde_json::from_slice(&raw)
             .map_err(|e| EngineError::invalid(format!("image {id}: config: {e}")))?;
@@ -183,9 +184,7 @@ impl Engine {
             layers,
             annotations: BTreeMap::new(),
         };
-        let bytes =
-            serde_json::to_vec(&manifest).map_err(|e| EngineError::invalid(e.to_string()))?;
-        Ok((config, manifest, bytes))
+        Ok((config, manifest))
     }
 
     fn write_tar<W: Write>(&self, files: BTreeMap<String, Content>, w: W) -> Result<()> {

@@ -220,8 +220,7 @@ fn pack_entry(
         links.insert((md.dev(), md.ino()), prefix.clone());
     }
 
-    let c = cstr(path.as_os_str().as_bytes()).map_err(read_err("reading xattrs of", path))?;
-    let xattrs = sys::lxattrs(&c).map_err(read_err("reading xattrs of", path))?;
+    let xattrs = xattrs_of(path).map_err(read_err("reading xattrs of", path))?;
     // overlayfs's own attributes (`origin`, `impure`, … on a mounted container's upper
     // directory) describe the mount, never the files: not layer content
     h.xattrs = xattrs
