@@ -43,29 +43,37 @@ fn target_dir() -> PathBuf {
 static BUILD: Once = Once::new();
 static BUILD_ERROR: Mutex<Option<String>> = Mutex::new(None);
 
-/// The `strata` binary, built once per test process with `cargo build -p strata` so that
+/// Builds the `strata` binary as `cargo build --workspace` does (`just test` runs that first):
+/// the same packages selected, so the same features and the very units it built; building
+/// `-p strata` alone would resolve features anew and compile a second copy of the tree.
+pub fn build_strata() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--workspace", "--bins"])
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|e| format!("run cargo build: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The `strata` binary, built once per test process by [`build_strata`] so that
 /// `cargo test -p e2e` works from a clean tree.
 pub fn strata_bin() -> PathBuf {
     BUILD.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "-p", "strata"])
-            .current_dir(workspace_root())
-            .output()
-            .expect("run cargo build -p strata");
-        if !out.status.success() {
-            *BUILD_ERROR.lock().unwrap() = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+        if let Err(e) = build_strata() {
+            *BUILD_ERROR.lock().unwrap() = Some(e);
         }
     });
-    if let Some(e) = BUILD_ERROR.lock().unwrap().as_ref() {
-        panic!("cargo build -p strata failed:\n{e}");
+    let error = BUILD_ERROR.lock().unwrap().clone();
+    if let Some(e) = error {
+        panic!("cargo build of strata failed:\n{e}");
     }
     let bin = target_dir().join("debug/strata");
-    assert!(
-        bin.exists(),
-        "{} missing after cargo build -p strata",
-        bin.display()
-    );
+    assert!(bin.exists(), "{} missing after cargo build", bin.display());
     bin
 }
 

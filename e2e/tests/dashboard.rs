@@ -8,7 +8,9 @@
 //! (about 10 minutes from cold), and fail with an install hint when trunk is missing. `benchmark_images_table_1000` is run by `scripts/bench-web.sh`.
 
 use e2e::registry::{free_port, Registry};
-use e2e::{busybox_rootfs, require, strata_bin, tar_of, workspace_root, Daemon, Store};
+use e2e::{
+    build_strata, busybox_rootfs, require, strata_bin, tar_of, workspace_root, Daemon, Store,
+};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -197,17 +199,9 @@ impl Server {
                 // `web/dist` (this test run may just have built it) is built again, as
                 // `just test` orders it.
                 if modified(&bin) < modified(&dist.join("index.html")) {
-                    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-                    let out = Command::new(cargo)
-                        .args(["build", "-p", "strata"])
-                        .current_dir(workspace_root())
-                        .output()
-                        .expect("run cargo build");
-                    assert!(
-                        out.status.success(),
-                        "cargo build -p strata:\n{}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
+                    if let Err(e) = build_strata() {
+                        panic!("cargo build of strata:\n{e}");
+                    }
                 }
                 bin
             }
