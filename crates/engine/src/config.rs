@@ -136,25 +136,34 @@ impl AuthFile {
         }
     }
 
-    /// Writes `config.json` in `dir` atomically with mode 0600.
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        use std::os::unix::fs::PermissionsExt;
+    /// Reads `config.json` in `dir`, changes it with `change` and writes it back when `change`
+    /// says it changed, all under an exclusive lock on `config.json.lock` beside it: two
+    /// logins at once (two terminals, a script) both land, neither overwrites the other's.
+    pub fn update<T>(dir: &Path, change: impl FnOnce(&mut AuthFile) -> (bool, T)) -> Result<T> {
         std::fs::create_dir_all(dir)
             .map_err(|e| EngineError::io(format!("create {}", dir.display()), e))?;
-        let bytes = crate::pretty_json(self)?;
-        let path = dir.join("config.json");
-        let tmp = crate::temp_beside(&path);
-        let write = || -> std::io::Result<()> {
-            let f = std::fs::File::create(&tmp)?;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            std::io::Write::write_all(&mut &f, &bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            EngineError::io(format!("write {}", path.display()), e)
-        })
+        let lock_path = dir.join("config.json.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .and_then(|f| f.lock().map(|()| f))
+            .map_err(|e| EngineError::io(format!("lock {}", lock_path.display()), e))?;
+        let mut auth = AuthFile::load(dir)?;
+        let (changed, out) = change(&mut auth);
+        if changed {
+            auth.save(dir)?;
+        }
+        drop(lock);
+        Ok(out)
+    }
+
+    /// Writes `config.json` in `dir` atomically with mode 0600.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| EngineError::io(format!("create {}", dir.display()), e))?;
+        crate::write_atomic_private(&dir.join("config.json"), &crate::pretty_json(self)?)
     }
 
     /// The username and password stored for `registry`.
@@ -232,6 +241,47 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Logins at once, each from its own thread and file handle as from its own process:
+    /// every one lands, and the file stays readable by its owner only.
+    #[test]
+    fn logins_at_once_all_land() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let dir = dir.path();
+                s.spawn(move || {
+                    for round in 0..5 {
+                        let host = format!("r{t}-{round}.example:5000");
+                        AuthFile::update(dir, |a| (true, a.set(&host, "u", "p"))).unwrap();
+                    }
+                });
+            }
+        });
+        let auth = AuthFile::load(dir.path()).unwrap();
+        for t in 0..8 {
+            for round in 0..5 {
+                let host = format!("r{t}-{round}.example:5000");
+                assert_eq!(
+                    auth.get(&host),
+                    Some(("u".into(), "p".into())),
+                    "{host} lost"
+                );
+            }
+        }
+        let mode = std::fs::metadata(dir.path().join("config.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(left.is_empty(), "temp files left: {left:?}");
+    }
 
     #[test]
     fn base64_round_trip() {

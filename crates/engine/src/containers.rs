@@ -253,9 +253,10 @@ impl Engine {
     }
 
     /// Stores a new container: its directory with `upper/`, `config.json` and, when given,
-    /// the run configuration (`run.json`), both durable before the row that makes the
-    /// container exist is committed (their two syncs run at once, so they share the file
-    /// system's journal commit); then the `create` event. On failure nothing is left.
+    /// the run configuration (`run.json`), both durable with the directory's entry before the
+    /// row that makes the container exist is committed (their syncs run at once, so they
+    /// share the file system's journal commit); then the `create` event. On failure nothing
+    /// is left.
     pub(crate) fn record_container(
         &self,
         info: &ContainerInfo,
@@ -264,11 +265,11 @@ impl Engine {
         let dir = self.container_dir(&info.id);
         fs::create_dir_all(dir.join("upper")).map_err(io(format!("create {}", dir.display())))?;
         let written = (|| -> Result<()> {
-            let mut files = vec![(dir.join("config.json"), crate::pretty_json(info)?)];
+            let mut files = vec![("config.json", crate::pretty_json(info)?)];
             if let Some(rc) = run {
-                files.push((dir.join("run.json"), crate::pretty_json(rc)?));
+                files.push(("run.json", crate::pretty_json(rc)?));
             }
-            crate::write_atomic_all(&files)
+            crate::write_new_dir(&dir, &files)
         })();
         let inserted = written.and_then(|()| {
             self.db().write(|tx| -> Result<()> {

@@ -275,18 +275,27 @@ pub(crate) fn temp_beside(path: &Path) -> std::path::PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
-/// Writes `bytes` to `path` through a temp file, fsync and rename: readers see the old file or
-/// the new one, never a part.
+/// Writes `bytes` to `path` through a temp file, fsync and rename, then syncs the directory:
+/// readers see the old file or the new one, never a part, and once this returns the new one
+/// survives a crash.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_all(&[(path.to_path_buf(), bytes.to_vec())])
+    write_atomic_mode(&[(path.to_path_buf(), bytes.to_vec())], 0o666)
 }
 
-/// [`write_atomic`] for several files at once: each is written beside its path, all are
-/// made durable together (their syncs run concurrently, so the file system can take them
-/// in one journal commit), then each is renamed into place. On failure no temporary file
-/// is left (a file already renamed stays).
-pub(crate) fn write_atomic_all(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<()> {
+/// [`write_atomic`] with the file readable by its owner only (credentials).
+pub(crate) fn write_atomic_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(&[(path.to_path_buf(), bytes.to_vec())], 0o600)
+}
+
+/// [`write_atomic`] for several files at once, each created with `mode` (before the umask):
+/// each is written beside its path, all are made durable together (their syncs run
+/// concurrently, so the file system can take them in one journal commit), then each is
+/// renamed into place and the directories that hold them are synced (together again), so
+/// the renames are durable too. On failure no temporary file is left (a file already
+/// renamed stays).
+fn write_atomic_mode(files: &[(std::path::PathBuf, Vec<u8>)], mode: u32) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let tmps: Vec<std::path::PathBuf> = files.iter().map(|(p, _)| temp_beside(p)).collect();
     let fail = |i: usize, e: std::io::Error| {
         for t in &tmps {
@@ -296,11 +305,74 @@ pub(crate) fn write_atomic_all(files: &[(std::path::PathBuf, Vec<u8>)]) -> Resul
     };
     let mut opened = Vec::with_capacity(files.len());
     for (i, ((_, bytes), tmp)) in files.iter().zip(&tmps).enumerate() {
-        let mut f = std::fs::File::create(tmp).map_err(|e| fail(i, e))?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(tmp)
+            .map_err(|e| fail(i, e))?;
         f.write_all(bytes).map_err(|e| fail(i, e))?;
         opened.push(f);
     }
-    let synced: Vec<std::io::Result<()>> = match opened.as_slice() {
+    for (i, r) in sync_together(&opened).into_iter().enumerate() {
+        r.map_err(|e| fail(i, e))?;
+    }
+    for (i, ((path, _), tmp)) in files.iter().zip(&tmps).enumerate() {
+        std::fs::rename(tmp, path).map_err(|e| fail(i, e))?;
+    }
+    let mut parents: Vec<&Path> = files.iter().filter_map(|(p, _)| p.parent()).collect();
+    parents.sort();
+    parents.dedup();
+    sync_dirs(&parents)
+}
+
+/// Writes new files into `dir`, a directory this process has just made and that nothing
+/// refers to yet, and makes them durable with the directory and its parent entry, all syncs
+/// at once: no temp files or renames, since no reader can see a part before the caller
+/// publishes the directory. On failure the caller removes `dir`.
+pub(crate) fn write_new_dir(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    let mut opened = Vec::with_capacity(files.len() + 2);
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, bytes).map(|()| f))
+            .map_err(|e| EngineError::io(format!("write {}", path.display()), e))?;
+        opened.push(f);
+    }
+    for d in std::iter::once(dir).chain(dir.parent()) {
+        opened.push(
+            std::fs::File::open(d)
+                .map_err(|e| EngineError::io(format!("open {}", d.display()), e))?,
+        );
+    }
+    for r in sync_together(&opened) {
+        r.map_err(|e| EngineError::io(format!("sync {}", dir.display()), e))?;
+    }
+    Ok(())
+}
+
+/// Syncs directories (after renames or new entries in them), all at once.
+fn sync_dirs(dirs: &[&Path]) -> Result<()> {
+    let opened = dirs
+        .iter()
+        .map(|d| {
+            std::fs::File::open(d).map_err(|e| EngineError::io(format!("open {}", d.display()), e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (d, r) in dirs.iter().zip(sync_together(&opened)) {
+        r.map_err(|e| EngineError::io(format!("sync {}", d.display()), e))?;
+    }
+    Ok(())
+}
+
+/// `fsync` of each file, concurrently (one thread each beyond the first), so the file
+/// system can take them in one journal commit; the results in order.
+fn sync_together(files: &[std::fs::File]) -> Vec<std::io::Result<()>> {
+    match files {
+        [] => Vec::new(),
         [one] => vec![one.sync_all()],
         many => std::thread::scope(|s| {
             let others: Vec<_> = many[1..]
@@ -313,14 +385,7 @@ pub(crate) fn write_atomic_all(files: &[(std::path::PathBuf, Vec<u8>)]) -> Resul
             }
             out
         }),
-    };
-    for (i, r) in synced.into_iter().enumerate() {
-        r.map_err(|e| fail(i, e))?;
     }
-    for (i, ((path, _), tmp)) in files.iter().zip(&tmps).enumerate() {
-        std::fs::rename(tmp, path).map_err(|e| fail(i, e))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -489,8 +489,7 @@ impl Engine {
     /// until its runtime has made the container's cgroup, exclusive (without waiting) for
     /// removing the parent, so it is never removed between a runtime's `mkdir` of the parent
     /// and of the container's own.
-    fn cgroup_lock(&self, op: i32) -> Option<fs::File> {
-        use std::os::fd::AsRawFd;
+    fn cgroup_lock(&self, exclusive: bool) -> Option<fs::File> {
         let p = self.runtime_state_root().join("cgroup.lock");
         let f = fs::OpenOptions::new()
             .create(true)
@@ -498,14 +497,18 @@ impl Engine {
             .write(true)
             .open(p)
             .ok()?;
-        // SAFETY: flock on a descriptor owned here; released when it is closed.
-        (unsafe { libc::flock(f.as_raw_fd(), op) } == 0).then_some(f)
+        let locked = if exclusive {
+            f.try_lock().is_ok()
+        } else {
+            f.lock_shared().is_ok()
+        };
+        locked.then_some(f)
     }
 
     /// Removes the `/strata` cgroup parent when no container's cgroup is left in it (runc
     /// leaves it behind); skipped while a start is under way.
     fn tidy_cgroup_parent(&self) {
-        if let Some(_lock) = self.cgroup_lock(libc::LOCK_EX | libc::LOCK_NB) {
+        if let Some(_lock) = self.cgroup_lock(true) {
             runtime::cgroup::remove_if_empty(&cgroup_parent());
         }
     }
@@ -838,9 +841,7 @@ impl Engine {
             return Ok(self.upper_dir(id));
         }
         let lock = fs::File::open(&dir).map_err(io(format!("open {}", dir.display())))?;
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock on a descriptor owned here; released when it is closed.
-        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        lock.lock().map_err(io(format!("lock {}", dir.display())))?;
         if !upper_run.is_dir() {
             return Ok(self.upper_dir(id));
         }
@@ -946,9 +947,7 @@ impl Engine {
     pub(crate) fn run_lock(&self, id: &str) -> Result<fs::File> {
         let dir = self.run_dir(id);
         let lock = fs::File::open(&dir).map_err(io(format!("open {}", dir.display())))?;
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock on a descriptor owned here; released when it is closed.
-        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        lock.lock().map_err(io(format!("lock {}", dir.display())))?;
         Ok(lock)
     }
 
@@ -1065,7 +1064,7 @@ impl Engine {
         let previous = state::read(&dir).ok().flatten().map(|st| st.monitor_pid);
         // Held until the runtime has made this container's cgroup (its record is written
         // after the runtime's `create`).
-        let _cgroup = self.cgroup_lock(libc::LOCK_SH);
+        let _cgroup = self.cgroup_lock(false);
         let rootfs = self.mount_run_root(&c)?;
         let started = (|| -> Result<Spawned> {
             let network = if rc.network == "host" {

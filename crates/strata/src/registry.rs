@@ -183,9 +183,7 @@ pub fn login(a: LoginArgs) -> anyhow::Result<()> {
     let dir = config_dir();
     let config = Config::load(&dir)?;
     engine::check_login(&config, &registry, &user, &password)?;
-    let mut auth = AuthFile::load(&dir)?;
-    auth.set(&registry, &user, &password);
-    auth.save(&dir)?;
+    AuthFile::update(&dir, |auth| (true, auth.set(&registry, &user, &password)))?;
     println!("Login Succeeded");
     Ok(())
 }
@@ -199,9 +197,10 @@ pub struct LogoutArgs {
 pub fn logout(a: LogoutArgs) -> anyhow::Result<()> {
     let registry = image_ref::registry_host(a.server.as_deref().unwrap_or_default()).to_string();
     let dir = config_dir();
-    let mut auth = AuthFile::load(&dir)?;
-    if auth.remove(&registry) {
-        auth.save(&dir)?;
+    if AuthFile::update(&dir, |auth| {
+        let removed = auth.remove(&registry);
+        (removed, removed)
+    })? {
         println!(
             "Removing login credentials for {}",
             engine::config::auth_key(&registry)

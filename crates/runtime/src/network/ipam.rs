@@ -11,7 +11,6 @@ use crate::{Result, RuntimeError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// Where the leases live.
@@ -75,8 +74,8 @@ impl Ipam {
         let lock_path = self.dir.join(format!("{}.lock", self.bridge));
         let lock = std::fs::File::create(&lock_path)
             .map_err(io(format!("open {}", lock_path.display())))?;
-        // SAFETY: flock on a descriptor owned here; released when it is closed.
-        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        lock.lock()
+            .map_err(io(format!("lock {}", lock_path.display())))?;
         let path = self.dir.join(format!("{}.json", self.bridge));
         let mut leases: Leases = std::fs::read(&path)
             .ok()

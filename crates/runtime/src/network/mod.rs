@@ -165,9 +165,8 @@ pub fn ensure(
     let lock_path = run_dir.join(format!("{bridge}.setup.lock"));
     let lock = std::fs::File::create(&lock_path)
         .map_err(|e| crate::RuntimeError::io(format!("open {}", lock_path.display()), e))?;
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a descriptor owned here; released when it is closed.
-    unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    lock.lock()
+        .map_err(|e| crate::RuntimeError::io(format!("lock {}", lock_path.display()), e))?;
     if let Some(s) = read().filter(|_| kernel::link_exists(bridge)) {
         return Ok(s);
     }
