@@ -1407,6 +1407,84 @@ fn docker_run_publishes_ports_on_the_bridge() {
     assert!(!store.root().join("containers").join(&id).exists());
 }
 
+/// A bind whose source holds the data directory (its parent, `/`) is Docker's to allow, but
+/// the store stays out of reach: the container finds an empty, read-only directory where the
+/// data directory would be, and sees the rest of the source. A source swapped for a symlink
+/// into the store between `create` and `start` is refused at `start`.
+#[test]
+fn a_bind_holding_the_data_directory_shows_it_empty() {
+    test_support::require("runc");
+    let (store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    let root = std::fs::canonicalize(store.root()).unwrap();
+    let parent = root.parent().unwrap();
+    let name = root.file_name().unwrap().to_str().unwrap();
+    let host = store.scratch().join("visible");
+    std::fs::write(&host, "seen\n").unwrap();
+    let host_in = |mount: &str| {
+        format!(
+            "{mount}/{}",
+            std::fs::canonicalize(&host)
+                .unwrap()
+                .strip_prefix(parent)
+                .map(|p| p.display().to_string())
+                .unwrap()
+        )
+    };
+    let blobs_before = store.blobs();
+    let script = format!(
+        "cat {seen}; ls -A /x/{name} | wc -l; echo tampered > /x/{name}/blobs/sha256/x 2>/dev/null \
+         || echo refused; touch /x/{name}/new 2>/dev/null || echo refused",
+        seen = host_in("/x"),
+    );
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}:/x", parent.display()),
+        "busybox",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(out, "seen\n0\nrefused\nrefused\n");
+    // The whole host: the data directory is empty there too.
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "/:/host",
+        "busybox",
+        "sh",
+        "-c",
+        &format!("ls -A /host{} | wc -l", root.display()),
+    ]);
+    assert_eq!(out.trim(), "0");
+    assert_eq!(store.blobs(), blobs_before);
+    store.assert_blobs_hash_to_names();
+    assert!(!root.join("new").exists());
+    // Swapped between create and start: refused as it would be at create.
+    let src = store.scratch().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let id = d.ok(&[
+        "create",
+        "-v",
+        &format!("{}:/x", src.display()),
+        "busybox",
+        "ls",
+        "/x",
+    ]);
+    std::fs::remove_dir(&src).unwrap();
+    std::os::unix::fs::symlink(&root, &src).unwrap();
+    let o = d.docker(&["start", "-a", id.trim()]);
+    assert_ne!(o.status, 0, "{}", o.stdout);
+    assert!(
+        o.stderr.contains("is inside the store's data directory"),
+        "{}",
+        o.stderr
+    );
+}
+
 /// `docker run -v`/`--mount` binds and volumes, labels, `--env-file`, `ps --filter
 /// label=/ancestor=`, `inspect`'s `Mounts`, `rm -v` and the refusals (a missing source, the
 /// store's own data directory).

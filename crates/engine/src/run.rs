@@ -1077,15 +1077,21 @@ impl Engine {
                 .clone()
                 .unwrap_or_else(|| c.id[..12].to_string());
             let cgroups_path = format!("{}/{}", cgroup_parent(), c.id);
-            let mut binds: Vec<spec::BindMount> = rc
-                .mounts
-                .iter()
-                .map(|m| spec::BindMount {
-                    source: PathBuf::from(&m.source),
+            // A bind's source is checked again as it is mounted: a path swapped for a
+            // symlink into the store since `create` is refused like one given at `create`.
+            let mut binds = Vec::with_capacity(rc.mounts.len());
+            for m in &rc.mounts {
+                let source = if m.kind == "bind" {
+                    self.check_bind_source(&m.source)?
+                } else {
+                    PathBuf::from(&m.source)
+                };
+                binds.push(spec::BindMount {
+                    source,
                     destination: m.destination.clone(),
                     read_only: !m.rw,
-                })
-                .collect();
+                });
+            }
             let mut args = args;
             if rc.init {
                 binds.push(spec::BindMount {
@@ -1114,6 +1120,7 @@ impl Engine {
                 cgroups_path: cgroups_path.clone(),
                 swap_limit: runtime::cgroup::swap_limit(),
                 cgroup_v2: runtime::cgroup::is_v2(),
+                masked: vec![self.canonical_root()],
                 ..Default::default()
             };
             if !rc.working_dir.is_empty() {

@@ -213,9 +213,16 @@ impl Engine {
         self.volumes_dir().join(name).join("_data")
     }
 
+    /// The data directory with every symlink resolved, as bind sources are compared with it.
+    pub(crate) fn canonical_root(&self) -> PathBuf {
+        fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone())
+    }
+
     /// Checks a bind's source: absolute, existing, outside the data directory. Its canonical
-    /// path is what is mounted.
-    fn check_bind_source(&self, source: &str) -> Result<PathBuf> {
+    /// path is what is mounted. A source that holds the data directory (`-v /:/host`) is
+    /// allowed, as Docker allows it; the run hides the data directory inside it
+    /// (`SpecOptions::masked`).
+    pub(crate) fn check_bind_source(&self, source: &str) -> Result<PathBuf> {
         let bad = |m: String| {
             EngineError::invalid(format!("invalid mount config for type \"bind\": {m}"))
         };
@@ -229,7 +236,7 @@ impl Engine {
         }
         let real = fs::canonicalize(source)
             .map_err(|_| bad(format!("bind source path does not exist: {source}")))?;
-        let root = fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        let root = self.canonical_root();
         if real.starts_with(&root) {
             return Err(bad(format!(
                 "bind source path {source} is inside the store's data directory {}: containers must not reach the store's files",

@@ -151,6 +151,10 @@ pub struct SpecOptions {
     pub cgroup_v2: bool,
     /// Binds and volumes, mounted after Docker's own mounts, parents before children.
     pub binds: Vec<BindMount>,
+    /// Host directories no bind may show (the store's data directory), canonical: a bind
+    /// whose source holds one (`-v /:/host`) gets an empty read-only tmpfs over the place
+    /// where it appears in the container, after every bind.
+    pub masked: Vec<PathBuf>,
 }
 
 fn caps() -> Result<oci_spec::runtime::Capabilities> {
@@ -364,6 +368,27 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
     let mut binds: Vec<&BindMount> = o.binds.iter().collect();
     // Docker's order: a mount point's parents are mounted before it.
     binds.sort_by_key(|b| b.destination.split('/').filter(|p| !p.is_empty()).count());
+    let mut masks = Vec::new();
+    for b in &binds {
+        for hidden in &o.masked {
+            let Ok(rel) = hidden.strip_prefix(&b.source) else {
+                continue;
+            };
+            let Some(rel) = rel.to_str() else {
+                return Err(RuntimeError::Invalid(format!(
+                    "bind source {} holds {}, whose name is not UTF-8: it cannot be hidden",
+                    b.source.display(),
+                    hidden.display()
+                )));
+            };
+            let dest = b.destination.trim_end_matches('/');
+            masks.push(if rel.is_empty() {
+                b.destination.clone()
+            } else {
+                format!("{dest}/{rel}")
+            });
+        }
+    }
     for b in binds {
         if !b.destination.starts_with('/') || b.destination.split('/').any(|p| p == "..") {
             return Err(RuntimeError::Invalid(format!(
@@ -384,6 +409,14 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
                 .build()
                 .map_err(spec_err)?,
         );
+    }
+    for dest in masks {
+        mounts.push(mount(
+            &dest,
+            "tmpfs",
+            "tmpfs",
+            &["ro", "nosuid", "nodev", "noexec", "mode=000", "size=4k"],
+        )?);
     }
 
     let mut namespaces = Vec::new();
