@@ -38,6 +38,39 @@ fn run_rm_prints_and_leaves_no_container() {
     );
 }
 
+/// A data directory named relative to the working directory (`--root data`, as
+/// `STRATA_ROOT=data`) runs containers as an absolute one does: the runtime is handed absolute
+/// paths, never ones it would resolve against its bundle.
+#[test]
+fn a_relative_data_directory_runs_containers() {
+    let s = bb_store();
+    let root = std::fs::canonicalize(s.root()).unwrap();
+    let (cwd, name) = (root.parent().unwrap(), root.file_name().unwrap());
+    for how in ["flag", "env"] {
+        let mut c = std::process::Command::new(e2e::strata_bin());
+        match how {
+            "flag" => c.arg("--root").arg(name),
+            _ => c.env("STRATA_ROOT", name),
+        };
+        let out = c
+            .args(["run", "--rm", "busybox", "echo", "hi"])
+            .env("STRATA_CONFIG", cwd.join("config"))
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        assert_eq!(
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).as_ref()
+            ),
+            (Some(0), "hi\n"),
+            "{how}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(s.ok(&["ps", "-a", "-q"]), "");
+}
+
 #[test]
 fn missing_command_is_127_with_dockers_text() {
     let s = bb_store();

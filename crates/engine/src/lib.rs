@@ -105,8 +105,14 @@ struct ListMemo {
 }
 
 impl Engine {
-    /// Opens (creating if needed) the data directory `root`.
+    /// Opens (creating if needed) the data directory `root`. A relative `root` is taken from
+    /// the current directory once, here: every path the engine derives from it (the runtime's
+    /// bundles and state, a run's mounts, the server's socket) is absolute, since those are
+    /// used from other working directories (the OCI runtime resolves a bundle's `rootfs`
+    /// against the bundle).
     pub fn open(root: &Path) -> Result<Engine> {
+        let root = &std::path::absolute(root)
+            .map_err(|e| EngineError::io(format!("resolve {}", root.display()), e))?;
         Engine::prepare_root(root)?;
         let blobs = BlobStore::open(root)?;
         let db = Db::open(&root.join("strata.db"))?;
