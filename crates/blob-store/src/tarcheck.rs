@@ -63,6 +63,9 @@ pub(crate) struct TarCheck {
     content: crate::content_size::ContentSize,
     /// Hole bytes of the sparse entries so far.
     holes: u64,
+    /// The map of the old-GNU sparse entry being read (its header's entries, then its
+    /// extension blocks').
+    sparse: SparseMap,
     /// Entries skipped with a warning (they name the root), in order.
     pub(crate) warnings: Vec<String>,
 }
@@ -82,6 +85,7 @@ impl TarCheck {
             next_real_size: None,
             content: Default::default(),
             holes: 0,
+            sparse: SparseMap::default(),
             warnings: Vec::new(),
         }
     }
@@ -210,7 +214,11 @@ impl TarCheck {
                 }
             }
             State::SparseExt { data } => {
+                self.sparse
+                    .take(&b[..504])
+                    .map_err(|e| format!("entry {}: {e}", show(&self.name)))?;
                 if b[504] == 0 {
+                    self.end_sparse_map()?;
                     self.state = data_state(data);
                 }
                 Ok(())
@@ -277,6 +285,17 @@ impl TarCheck {
                 self.check_name(kind)?;
                 if kind == b'S' {
                     self.check_sparse(b, size)?;
+                    self.sparse = SparseMap {
+                        real: real_size,
+                        stored: size,
+                        ..Default::default()
+                    };
+                    self.sparse
+                        .take(&b[386..482])
+                        .map_err(|e| format!("entry {}: {e}", show(&self.name)))?;
+                    if b[482] == 0 {
+                        self.end_sparse_map()?;
+                    }
                 }
                 self.content
                     .entry(kind, &String::from_utf8_lossy(&self.name), real_size, &link);
@@ -359,6 +378,13 @@ impl TarCheck {
         Ok(())
     }
 
+    /// The sparse map read whole ([`SparseMap::finish`]).
+    fn end_sparse_map(&mut self) -> Result<(), String> {
+        self.sparse
+            .finish()
+            .map_err(|e| format!("entry {}: {e}", show(&self.name)))
+    }
+
     fn finish_special(&mut self, kind: u8, off: u64) -> Result<(), String> {
         match kind {
             b'L' | b'K' | b'x' => {
@@ -391,6 +417,92 @@ impl TarCheck {
                 }
             }
             _ => {} // 'g' (global PAX): nothing that moves data.
+        }
+        Ok(())
+    }
+}
+
+/// An old-GNU sparse entry's map, checked so that Go's `archive/tar` (what Docker reads layers
+/// with) and the `tar` crate (what Strata unpacks and reads them with) both read it, and the
+/// same way: regions of data at their offsets in the file, in order, none overlapping; each
+/// region with data starting after a whole number of 512-byte blocks of data, as GNU tar
+/// writes them; the last one ending at the file's real size; all of them together exactly the
+/// data the entry stores; and no entry after the one that ends a block's map. A map that
+/// breaks any of these is refused at ingest, not found unreadable later by `create` or
+/// `export`.
+#[derive(Debug, Default)]
+struct SparseMap {
+    /// The file's real size.
+    real: u64,
+    /// The bytes of data the entry stores.
+    stored: u64,
+    /// Where the last region ended.
+    end: u64,
+    /// The regions' lengths so far.
+    data: u64,
+}
+
+impl SparseMap {
+    /// Takes the 24-byte entries (offset, length) of a header's or an extension block's map.
+    /// A block's map ends at the first entry whose offset field starts with NUL (GNU's and
+    /// Go's rule); the `tar` crate reads on past it, so nothing may follow it.
+    fn take(&mut self, entries: &[u8]) -> Result<(), String> {
+        let mut ended = false;
+        for e in entries.chunks_exact(24) {
+            let (offset, length) = e.split_at(12);
+            if offset[0] == 0 || length[0] == 0 {
+                if offset[0] != 0 {
+                    return Err("sparse map entry without a length".into());
+                }
+                ended = true;
+                continue;
+            }
+            if ended {
+                return Err("sparse map entries after the end of the map".into());
+            }
+            let field = |f: &[u8]| {
+                parse_numeric(f)
+                    .and_then(|n| u64::try_from(n).ok())
+                    .ok_or("invalid sparse map entry")
+            };
+            let (offset, length) = (field(offset)?, field(length)?);
+            let end = offset
+                .checked_add(length)
+                .ok_or("sparse map entry overflows")?;
+            if offset < self.end {
+                return Err("sparse map regions overlap or are out of order".into());
+            }
+            if end > self.real {
+                return Err(format!(
+                    "sparse map region ends at {end}, past the file's size {}",
+                    self.real
+                ));
+            }
+            if length > 0 && self.data % BLOCK as u64 != 0 {
+                return Err(format!(
+                    "sparse map region at {offset} follows data of {} bytes, not whole 512-byte blocks",
+                    self.data
+                ));
+            }
+            self.end = end;
+            self.data = self.data.saturating_add(length);
+        }
+        Ok(())
+    }
+
+    /// The map read whole: it ends at the file's size and holds exactly the data stored.
+    fn finish(&self) -> Result<(), String> {
+        if self.data != self.stored {
+            return Err(format!(
+                "sparse map holds {} bytes of data, the entry stores {}",
+                self.data, self.stored
+            ));
+        }
+        if self.end != self.real {
+            return Err(format!(
+                "sparse map ends at {}, not at the file's size {}",
+                self.end, self.real
+            ));
         }
         Ok(())
     }

@@ -1091,6 +1091,116 @@ fn sparse_holes_are_bounded() {
     assert_eq!(all.len(), 1 << 20);
 }
 
+/// An old-GNU sparse entry with the map `regions` (offset, length), `ext` more regions in one
+/// extension block, `data` bytes stored, claiming `real` bytes.
+fn sparse_with_map(real: u64, data: u64, regions: &[(u64, u64)], ext: &[(u64, u64)]) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::GNUSparse);
+    h.set_path("sp").unwrap();
+    h.set_mode(0o644);
+    h.set_size(data);
+    let gnu = h.as_gnu_mut().unwrap();
+    gnu.set_real_size(real);
+    for (slot, &(o, l)) in gnu.sparse.iter_mut().zip(regions) {
+        slot.set_offset(o);
+        slot.set_length(l);
+    }
+    gnu.isextended[0] = u8::from(!ext.is_empty());
+    h.set_cksum();
+    let mut out = h.as_bytes().to_vec();
+    if !ext.is_empty() {
+        let mut block = tar::GnuExtSparseHeader::new();
+        for (slot, &(o, l)) in block.sparse.iter_mut().zip(ext) {
+            slot.set_offset(o);
+            slot.set_length(l);
+        }
+        out.extend_from_slice(block.as_bytes());
+    }
+    let padded = data.div_ceil(512) * 512;
+    out.extend(std::iter::repeat_n(b'd', padded as usize));
+    out
+}
+
+/// A sparse map is checked as Go's reader (Docker's) checks it: regions in order, apart,
+/// within the file's size, and holding exactly the data stored. Any other map is refused at
+/// ingest with nothing stored, not accepted and found unreadable by a later `create`.
+#[test]
+fn sparse_maps_are_checked_at_ingest() {
+    let (dir, s) = store();
+    for (map, ext, data, why) in [
+        (
+            vec![(1 << 40, 1)],
+            vec![],
+            1,
+            "region ends at 1099511627777, past the file's size 100",
+        ),
+        (
+            vec![(0, 60), (50, 40)],
+            vec![],
+            100,
+            "regions overlap or are out of order",
+        ),
+        (
+            vec![(50, 10), (0, 10)],
+            vec![],
+            20,
+            "regions overlap or are out of order",
+        ),
+        (
+            vec![(0, 10), (100, 0)],
+            vec![],
+            20,
+            "holds 10 bytes of data, the entry stores 20",
+        ),
+        (
+            vec![(0, 30), (100, 0)],
+            vec![],
+            20,
+            "holds 30 bytes of data, the entry stores 20",
+        ),
+        (
+            vec![(0, 10)],
+            vec![(90, 20)],
+            30,
+            "region ends at 110, past the file's size 100",
+        ),
+        // What Go reads but the tar crate cannot: a region after data that is not whole
+        // blocks, a map ending before the file does.
+        (
+            vec![(0, 10), (20, 10), (100, 0)],
+            vec![],
+            20,
+            "region at 20 follows data of 10 bytes",
+        ),
+        (
+            vec![(0, 10)],
+            vec![],
+            10,
+            "ends at 10, not at the file's size 100",
+        ),
+    ] {
+        let t = tar_end(sparse_with_map(100, data, &map, &ext));
+        let want = format!("invalid tar: entry \"sp\": sparse map {why}");
+        assert_invalid(&s, dir.path(), &t, &want);
+    }
+    // A map split over the header and an extension block that holds what it stores is read
+    // back whole, at its full size.
+    let ok = tar_end(sparse_with_map(
+        8192,
+        2548,
+        &[(0, 512), (1024, 512), (2048, 512), (3072, 512)],
+        &[(4096, 500), (8192, 0)],
+    ));
+    let got = ingest_layer(&s, Cursor::new(&ok)).unwrap();
+    let mut ar = tar::Archive::new(Cursor::new(s.read(&got.diff_id).unwrap()));
+    let mut e = ar.entries().unwrap().next().unwrap().unwrap();
+    let mut all = Vec::new();
+    e.read_to_end(&mut all).unwrap();
+    assert_eq!(all.len(), 8192);
+    assert_eq!(&all[4096..4596], &[b'd'; 500][..]);
+    assert_eq!(&all[4596..], &[0; 3596][..]);
+}
+
 #[test]
 fn layer_pax_records_are_read_by_length() {
     let (_dir, s) = store();
