@@ -478,7 +478,7 @@ impl SparseMap {
                     self.real
                 ));
             }
-            if length > 0 && self.data % BLOCK as u64 != 0 {
+            if length > 0 && !self.data.is_multiple_of(BLOCK as u64) {
                 return Err(format!(
                     "sparse map region at {offset} follows data of {} bytes, not whole 512-byte blocks",
                     self.data
