@@ -667,3 +667,302 @@ fn a_shebang_heredoc_runs_as_a_file() {
     assert!(changes.contains("No such file"), "{changes}");
     no_containers(&s, None);
 }
+
+/// The merged view of an image as `path → kind` (`strata tree`'s columns).
+fn kinds(s: &Store, image: &str) -> std::collections::BTreeMap<String, String> {
+    s.ok(&["tree", image])
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.split_whitespace().skip(1);
+            Some((cols.next()?.to_string(), cols.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// `kinds` without the busybox applets (wherever copied), for a failure's message.
+fn brief(k: &std::collections::BTreeMap<String, String>) -> Vec<&str> {
+    k.keys()
+        .map(String::as_str)
+        .filter(|p| !["bin/", "sbin/", "usr/"].iter().any(|d| p.contains(d)))
+        .collect()
+}
+
+/// The owner of each path in an image's layers (`uid`, `gid`; the upper layer's), read from
+/// the store's layer blobs.
+fn layer_owners(s: &Store, image: &str) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let mut out = std::collections::BTreeMap::new();
+    for l in s.inspect(image)["RootFS"]["Layers"].as_array().unwrap() {
+        let hex = l.as_str().unwrap().trim_start_matches("sha256:");
+        let f = std::fs::File::open(s.root().join("blobs/sha256").join(hex)).unwrap();
+        for e in tar::Archive::new(f).entries().unwrap() {
+            let e = e.unwrap();
+            let path = e
+                .path()
+                .unwrap()
+                .to_string_lossy()
+                .trim_end_matches('/')
+                .to_string();
+            let h = e.header();
+            out.insert(path, (h.uid().unwrap(), h.gid().unwrap()));
+        }
+    }
+    out
+}
+
+/// `COPY`/`ADD` as the classic builder places its sources: a directory's contents go into
+/// the destination (made when missing, whether it ends with `/` or not), a file into a
+/// destination that ends with `/` or is a directory (a symlink to one followed), else to the
+/// destination's own name; several sources want a destination ending with `/`; a pattern
+/// matching nothing is no error beside other sources; the same for `--from` an image or a
+/// stage. Missing directories above the destination are root's when a directory is copied,
+/// the `--chown` owner's when a file is.
+#[test]
+fn copy_places_each_kind_of_source_as_docker_does() {
+    let s = bb_store();
+    let dir = context(
+        &s,
+        "places",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox AS stage
+COPY conf /out/conf
+FROM busybox
+RUN mkdir /data && ln -s /data /lnk
+COPY f.txt /existing/old
+COPY conf /etc/app
+COPY conf /existing
+COPY conf /slash/
+COPY f.txt /existing
+COPY f.txt /fdir/
+COPY f.txt /newname
+COPY f.txt g.txt /multi/
+COPY c?nf /globbed
+COPY *.txt nomatch* /txts/
+COPY sub /a/b/sub
+ADD conf /added
+COPY . /ctx
+COPY g.txt /lnk
+COPY sub /lnk
+WORKDIR /w
+COPY conf rel
+COPY f.txt .
+WORKDIR /lnk
+COPY --from=busybox /etc /fromimg
+COPY --from=busybox /etc/group /fromfile
+COPY --from=stage /out /staged
+COPY --from=stage /out/conf/passwd /out/conf/app.conf /stagedfiles/
+COPY --chown=7:8 conf /o/p/q
+COPY --chown=7:8 f.txt /r/s/f
+",
+            ),
+            ("conf/passwd", "evil:x:0:0::/:/bin/sh\n"),
+            ("conf/app.conf", "hi\n"),
+            ("f.txt", "f\n"),
+            ("g.txt", "g\n"),
+            ("sub/inner/h.txt", "h\n"),
+        ],
+    );
+    s.ok(&["build", "-q", "-t", "places", dir.to_str().unwrap()]);
+    let k = kinds(&s, "places");
+    for (path, kind) in [
+        ("/etc/app", "dir"),
+        ("/etc/app/passwd", "file"),
+        ("/etc/app/app.conf", "file"),
+        ("/existing/old", "file"),
+        ("/existing/passwd", "file"),
+        ("/existing/app.conf", "file"),
+        ("/existing/f.txt", "file"),
+        ("/slash/passwd", "file"),
+        ("/fdir/f.txt", "file"),
+        ("/newname", "file"),
+        ("/multi/f.txt", "file"),
+        ("/multi/g.txt", "file"),
+        ("/globbed/passwd", "file"),
+        ("/txts/f.txt", "file"),
+        ("/txts/g.txt", "file"),
+        ("/a/b/sub/inner/h.txt", "file"),
+        ("/added/passwd", "file"),
+        ("/ctx/Dockerfile", "file"),
+        ("/ctx/conf/passwd", "file"),
+        ("/ctx/sub/inner/h.txt", "file"),
+        ("/lnk", "symlink"),
+        ("/data/g.txt", "file"),
+        ("/data/inner/h.txt", "file"),
+        ("/w/rel/passwd", "file"),
+        ("/w/f.txt", "file"),
+        ("/fromimg/passwd", "file"),
+        ("/fromimg/group", "file"),
+        ("/fromfile", "file"),
+        ("/staged/conf/passwd", "file"),
+        ("/stagedfiles/passwd", "file"),
+        ("/stagedfiles/app.conf", "file"),
+        ("/o/p/q/passwd", "file"),
+        ("/r/s/f", "file"),
+    ] {
+        assert_eq!(
+            k.get(path).map(String::as_str),
+            Some(kind),
+            "{path}: {:?}",
+            brief(&k)
+        );
+    }
+    // nothing spread over the destination's parent, nor the directory itself nested
+    for path in [
+        "/passwd",
+        "/app.conf",
+        "/Dockerfile",
+        "/f.txt",
+        "/conf",
+        "/sub",
+        "/inner",
+        "/etc/app.conf",
+        "/etc/app/conf",
+        "/existing/conf",
+        "/slash/conf",
+        "/globbed/conf",
+        "/a/b/inner",
+        "/a/b/sub/sub",
+        "/added/conf",
+        "/w/app.conf",
+        "/w/rel/conf",
+        "/fromimg/etc",
+        "/staged/out",
+        "/out",
+        "/lnk/g.txt",
+    ] {
+        assert!(!k.contains_key(path), "{path}: {:?}", brief(&k));
+    }
+    let img = s.inspect("places");
+    assert_eq!(img["Config"]["WorkingDir"], "/lnk");
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "places",
+        "sh",
+        "-c",
+        "pwd; cat /etc/passwd /fromfile",
+    ]);
+    let mut want = String::from("/data\n");
+    want.push_str("root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+    want.push_str("root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n");
+    assert_eq!(out, want);
+    // owners as the layers hold them (staged as root only)
+    if e2e::sh("id", &["-u"]).trim() == "0" {
+        let owners = layer_owners(&s, "places");
+        for (path, owner) in [
+            ("o", (0, 0)),
+            ("o/p", (0, 0)),
+            ("o/p/q", (7, 8)),
+            ("o/p/q/passwd", (7, 8)),
+            ("r", (7, 8)),
+            ("r/s", (7, 8)),
+            ("r/s/f", (7, 8)),
+        ] {
+            assert_eq!(owners.get(path), Some(&owner), "{path}");
+        }
+    }
+
+    // refusals: several sources into a name, a directory where a file is
+    for (df, want) in [
+        (
+            "FROM busybox\nCOPY f.txt g.txt /nodir\n",
+            "When using COPY with more than one source file, the destination must be a directory and end with a /",
+        ),
+        (
+            "FROM busybox\nADD *.txt /nodir\n",
+            "When using ADD with more than one source file, the destination must be a directory and end with a /",
+        ),
+        (
+            "FROM busybox\nCOPY nomatch* /x/\n",
+            "COPY failed: no source files were specified",
+        ),
+        (
+            "FROM busybox\nCOPY conf /etc/passwd\n",
+            "mkdir /etc/passwd: not a directory",
+        ),
+        (
+            "FROM busybox\nCOPY f.txt /etc/passwd/\n",
+            "mkdir /etc/passwd: not a directory",
+        ),
+    ] {
+        std::fs::write(dir.join("Dockerfile"), df).unwrap();
+        let (code, err) = s.fail(&["build", "-q", dir.to_str().unwrap()]);
+        assert_eq!(code, 1, "{df}");
+        assert!(err.contains(want), "{df}: {err}");
+        assert!(!err.contains("COPY failed: When"), "{err}");
+    }
+    no_containers(&s, None);
+}
+
+/// A path in an image climbs no higher than its root, as Go's `filepath.Clean` cleans an
+/// absolute path: `COPY --from` sources, destinations, relative ones under `WORKDIR`, and
+/// `WORKDIR` itself; never the whole root instead. A path in the context that climbs out of it
+/// stays refused.
+#[test]
+fn paths_in_an_image_stop_at_its_root_and_the_context_refuses_climbing_out() {
+    let s = bb_store();
+    let dir = context(
+        &s,
+        "climb",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox
+COPY --from=busybox /../etc/passwd /x/
+COPY --from=busybox /etc/../../etc/group /y
+COPY --from=busybox ../../bin/../etc/passwd /z/
+COPY a /../etc/x
+WORKDIR /srv
+COPY a ../../../../w/
+WORKDIR ../../../../up
+COPY a .
+",
+            ),
+            ("a", "a\n"),
+        ],
+    );
+    s.ok(&["build", "-q", "-t", "climb", dir.to_str().unwrap()]);
+    let k = kinds(&s, "climb");
+    for path in ["/x/passwd", "/y", "/z/passwd", "/etc/x", "/w/a", "/up/a"] {
+        assert_eq!(
+            k.get(path).map(String::as_str),
+            Some("file"),
+            "{path}: {:?}",
+            brief(&k)
+        );
+    }
+    for path in ["/x/etc", "/x/bin", "/z/etc", "/a", "/x/x", "/srv/a"] {
+        assert!(!k.contains_key(path), "{path}: {:?}", brief(&k));
+    }
+    assert_eq!(s.inspect("climb")["Config"]["WorkingDir"], "/up");
+
+    std::fs::write(s.scratch().join("secret"), "s3cret").unwrap();
+    for (df, want) in [
+        (
+            "FROM busybox\nCOPY --from=busybox /etc/../../no-such-file /x/\n",
+            "COPY failed: stat /no-such-file: file does not exist",
+        ),
+        (
+            "FROM busybox\nCOPY ../secret /x\n",
+            "COPY failed: forbidden path outside the build context: ../secret ()",
+        ),
+        (
+            "FROM busybox\nCOPY /../secret /x\n",
+            "COPY failed: forbidden path outside the build context: ../secret ()",
+        ),
+        (
+            "FROM busybox\nADD sub/../../secret /x\n",
+            "ADD failed: forbidden path outside the build context: sub/../../secret ()",
+        ),
+    ] {
+        std::fs::write(dir.join("Dockerfile"), df).unwrap();
+        let (code, err) = s.fail(&["build", "-q", dir.to_str().unwrap()]);
+        assert_eq!(code, 1, "{df}");
+        assert!(err.contains(want), "{df}: {err}");
+    }
+    no_containers(&s, None);
+}

@@ -143,7 +143,8 @@ pub(crate) enum SourceKind {
 }
 
 /// A normalised context-relative path (`a/b`, `""` for the root), or Docker's refusal for one
-/// that climbs out.
+/// that climbs out (`../x`, `a/../../x`; named as Docker names it, without a leading `/` or
+/// `./`). Paths of the context only: one inside an image is [`clean_in_image`]'s.
 pub(crate) fn clean_rel(p: &str) -> Result<String> {
     let mut parts: Vec<&str> = Vec::new();
     for c in p.split('/') {
@@ -151,8 +152,10 @@ pub(crate) fn clean_rel(p: &str) -> Result<String> {
             "" | "." => {}
             ".." => {
                 if parts.pop().is_none() {
+                    let shown = p.strip_prefix('/').unwrap_or(p);
+                    let shown = shown.strip_prefix("./").unwrap_or(shown);
                     return Err(EngineError::invalid(format!(
-                        "forbidden path outside the build context: {p} ()"
+                        "forbidden path outside the build context: {shown} ()"
                     )));
                 }
             }
@@ -160,6 +163,24 @@ pub(crate) fn clean_rel(p: &str) -> Result<String> {
         }
     }
     Ok(parts.join("/"))
+}
+
+/// A path inside an image (a `COPY --from` source, a destination, a working directory)
+/// normalised as Go's `filepath.Clean` does an absolute one: `.` and empty names dropped, `..`
+/// removes the name before it and stays at the root there (`/../etc/passwd` is
+/// `/etc/passwd`, `/etc/../../x` is `/x`). Relative, `""` for the root; never an error.
+pub(crate) fn clean_in_image(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.join("/")
 }
 
 pub(crate) fn is_tar_header(b: &[u8]) -> bool {
@@ -770,6 +791,21 @@ mod tests {
         let e = clean_rel("../secret").unwrap_err().to_string();
         assert_eq!(e, "forbidden path outside the build context: ../secret ()");
         assert!(clean_rel("a/../../x").is_err());
+        // named as Docker names it: no leading `/` or `./`
+        let e = clean_rel("/../x").unwrap_err().to_string();
+        assert_eq!(e, "forbidden path outside the build context: ../x ()");
+        let e = clean_rel("./../x").unwrap_err().to_string();
+        assert_eq!(e, "forbidden path outside the build context: ../x ()");
+    }
+
+    #[test]
+    fn a_path_in_an_image_climbs_no_higher_than_its_root() {
+        assert_eq!(clean_in_image("/../etc/passwd"), "etc/passwd");
+        assert_eq!(clean_in_image("/etc/../../no-such-file"), "no-such-file");
+        assert_eq!(clean_in_image("../../.."), "");
+        assert_eq!(clean_in_image("/"), "");
+        assert_eq!(clean_in_image("/a/./b//c/.."), "a/b");
+        assert_eq!(clean_in_image("/srv/app/../../../../x/"), "x");
     }
 
     #[test]

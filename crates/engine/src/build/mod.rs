@@ -15,7 +15,7 @@ mod step;
 pub use context::BuildContext;
 
 use crate::{Engine, EngineError, RegistryEnv, Result};
-use context::{clean_rel, glob_match, has_wildcard, SourceEntry};
+use context::{clean_in_image, clean_rel, glob_match, has_wildcard, SourceEntry};
 use dockerfile::{Command, CopySpec, Healthcheck, Instruction, Kind};
 use oci_model::{Digest, ExecConfig, ImageConfig};
 use std::collections::{BTreeMap, BTreeSet};
@@ -918,7 +918,8 @@ impl Run<'_> {
             let cur = exec.working_dir.clone().unwrap_or_else(|| "/".into());
             format!("{}/{w}", cur.trim_end_matches('/'))
         };
-        let dir = format!("/{}", clean_rel(&dir).unwrap_or_default());
+        // a path in the image: `..` stops at its root
+        let dir = format!("/{}", clean_in_image(&dir));
         exec.working_dir = Some(dir.clone());
         let mut cache_cmd = st.shell.clone();
         cache_cmd.push(format!("#(nop) WORKDIR {dir}"));
@@ -926,7 +927,7 @@ impl Run<'_> {
             return Ok(());
         }
         let (union, _) = self.engine.image_files(st.image.id.as_ref())?;
-        let rel = step::resolve_in_image(&union, &dir)?;
+        let rel = step::resolve_in_image(&union, &dir, true)?;
         if rel.is_empty() || union.get(&rel).is_some_and(|m| m.entry.is_dir()) {
             return self.commit_in_container(st, &exec, &cache_cmd, None);
         }
@@ -1006,7 +1007,8 @@ impl Run<'_> {
             let img = self.copy_from_image(&from)?;
             let (fu, fd) = self.engine.image_files(img.id.as_ref())?;
             for s in &sources {
-                let rel = clean_rel(s).unwrap_or_default();
+                // a path in the image: `..` stops at its root, as Go's filepath.Clean has it
+                let rel = clean_in_image(s);
                 let mut found = Vec::new();
                 if has_wildcard(&rel) {
                     for m in fu.merged() {
@@ -1016,9 +1018,6 @@ impl Run<'_> {
                     }
                 } else {
                     found.push(rel.clone());
-                }
-                if found.is_empty() {
-                    return Err(fail("no source files were specified".into()));
                 }
                 for p in found {
                     let entries = step::image_source(&fu, &fd, &p)?.ok_or_else(|| {
@@ -1059,9 +1058,6 @@ impl Run<'_> {
                 } else {
                     vec![rel.clone()]
                 };
-                if found.is_empty() {
-                    return Err(fail("no source files were specified".into()));
-                }
                 for p in found {
                     let entries: Vec<SourceEntry> = self.ctx.source(&p, &ignored)?.ok_or_else(|| {
                         fail(format!(
@@ -1086,8 +1082,13 @@ impl Run<'_> {
                 }
             }
         }
+        // a pattern that matches nothing is no error while another source gives something
+        if items.is_empty() {
+            return Err(fail("no source files were specified".into()));
+        }
+        // Docker's text, without the `COPY failed:` of the errors about sources
         if items.len() > 1 && !dest_raw.ends_with('/') {
-            return Err(fail(format!(
+            return Err(EngineError::invalid(format!(
                 "When using {word} with more than one source file, the destination must be a directory and end with a /"
             )));
         }
@@ -1101,11 +1102,15 @@ impl Run<'_> {
             Some(f) => f,
             None => self.engine.image_files(st.image.id.as_ref())?,
         };
-        let dest_rel = step::resolve_in_image(&union, &clean_rel(&dest_abs).unwrap_or_default())?;
+        // a path in the image (`..` stops at its root), its symlinks followed, the last one too,
+        // as Docker resolves it in the container's root
+        let dest_rel = step::resolve_in_image(&union, &clean_in_image(&dest_abs), true)?;
+        // where a file goes: into the destination when it ends with `/` or is a directory
+        // (the root always is), else to its path; a directory's contents and an archive's
+        // always go into the destination (see `CopyPlan`)
         let dest_is_dir = dest_raw.ends_with('/')
-            || dest_raw.ends_with("/.")
-            || union.get(&dest_rel).is_some_and(|m| m.entry.is_dir())
-            || items.iter().any(|it| it.extract);
+            || dest_rel.is_empty()
+            || union.get(&dest_rel).is_some_and(|m| m.entry.is_dir());
         let plan = CopyPlan {
             dest: dest_rel,
             dest_is_dir,

@@ -254,8 +254,10 @@ impl Engine {
 }
 
 /// Follows the symlinks of `path` (normalised, relative) in an image's merged view, inside its
-/// root, as a copy into the image would: the path the copy really writes to.
-pub(crate) fn resolve_in_image(union: &Union, path: &str) -> Result<String> {
+/// root, as a copy into the image would: the path the copy really writes to. The last name is
+/// followed too when `follow_last` (a destination or working directory, as Docker resolves it
+/// in the container's root), else it is what is copied (a `COPY --from` source).
+pub(crate) fn resolve_in_image(union: &Union, path: &str, follow_last: bool) -> Result<String> {
     let mut todo: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
@@ -281,8 +283,7 @@ pub(crate) fn resolve_in_image(union: &Union, path: &str) -> Result<String> {
             None => m.entry.kind.clone(),
         });
         match entry {
-            // the last component is written over, never followed, when it is not a directory
-            Some(EntryKind::Symlink { target }) if !todo.is_empty() => {
+            Some(EntryKind::Symlink { target }) if follow_last || !todo.is_empty() => {
                 links += 1;
                 if links > 40 {
                     return Err(EngineError::invalid(format!(
@@ -327,7 +328,7 @@ pub(crate) fn image_source(
     dirs: &[PathBuf],
     path: &str,
 ) -> Result<Option<Vec<SourceEntry>>> {
-    let path = resolve_in_image(union, path)?;
+    let path = resolve_in_image(union, path, false)?;
     let Some(top) = union.get(&path) else {
         return Ok(None);
     };
@@ -482,8 +483,10 @@ pub(crate) fn sources_hash(
 pub(crate) struct CopyPlan<'a> {
     /// The destination, normalised and resolved in the image (relative, `""` is `/`).
     pub(crate) dest: String,
-    /// The destination is a directory (ends with `/`, several sources, or a directory in the
-    /// image).
+    /// A file source goes into the destination, under its own name (the destination ends
+    /// with `/`, is `/` or a directory of the image); else it is written at the destination.
+    /// A directory source's contents and an archive's always go into the destination, made
+    /// when missing, as Docker's classic builder copies them.
     pub(crate) dest_is_dir: bool,
     pub(crate) items: &'a [CopyItem],
     pub(crate) owner: (u32, u32),
@@ -541,13 +544,27 @@ impl Engine {
 
     fn stage_copy(&self, union: &Union, plan: &CopyPlan<'_>, staging: &Path) -> Result<()> {
         let io = |what: String| move |e| EngineError::io(what, e);
-        // the directory the sources go into
-        let (dir, file_name) = if plan.dest_is_dir {
+        // the directory the sources go into: the destination itself, unless the one source is
+        // a file written at the destination's path
+        let into_dest = plan.dest_is_dir || plan.items.iter().any(|it| it.is_dir() || it.extract);
+        let (dir, file_name) = if into_dest {
             (plan.dest.clone(), None)
         } else {
             match plan.dest.rsplit_once('/') {
                 Some((d, n)) => (d.to_string(), Some(n.to_string())),
                 None => (String::new(), Some(plan.dest.clone())),
+            }
+        };
+        // Docker makes the missing directories with the owner a file is copied as, and root
+        // for a directory or an archive (a directory's destination itself then takes the
+        // owner, an archive's keeps root): the first source decides
+        let first = plan.items.first();
+        let by_dir = first.is_some_and(|it| it.is_dir() || it.extract);
+        let made_owner = |path: &str| {
+            if !by_dir || (path == plan.dest && !first.is_some_and(|it| it.extract)) {
+                plan.owner
+            } else {
+                (0, 0)
             }
         };
         let mut cur = String::new();
@@ -557,15 +574,23 @@ impl Engine {
             }
             cur.push_str(part);
             let p = staging.join(&cur);
-            fs::create_dir(&p).map_err(io(format!("create /{cur}")))?;
-            match union.get(&cur).filter(|m| m.entry.is_dir()) {
-                Some(m) => {
+            match union.get(&cur) {
+                Some(m) if m.entry.is_dir() => {
+                    fs::create_dir(&p).map_err(io(format!("create /{cur}")))?;
                     let _ = fs::set_permissions(&p, fs::Permissions::from_mode(m.entry.mode));
                     chown(&p, (m.entry.uid, m.entry.gid));
                 }
+                // a file (or a link the destination's resolution did not follow) is no
+                // directory to copy into: Docker's mkdir fails there
+                Some(_) => {
+                    return Err(EngineError::invalid(format!(
+                        "mkdir /{cur}: not a directory"
+                    )))
+                }
                 None => {
+                    fs::create_dir(&p).map_err(io(format!("create /{cur}")))?;
                     let _ = fs::set_permissions(&p, fs::Permissions::from_mode(0o755));
-                    chown(&p, plan.owner);
+                    chown(&p, made_owner(&cur));
                 }
             }
         }
