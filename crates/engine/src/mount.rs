@@ -61,10 +61,10 @@ fn set_opaque(dir: &Path) -> Result<()> {
 /// is made opaque, so the lower one's children stay deleted, as `layer-union` shows it.
 pub(crate) fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
     fs::create_dir(dst).map_err(io(format!("create {}", dst.display())))?;
-    let mode = fs::symlink_metadata(src)
-        .map_err(io(format!("stat {}", src.display())))?
-        .mode();
-    let _ = fs::set_permissions(dst, fs::Permissions::from_mode(mode & 0o7777));
+    let dir_md = fs::symlink_metadata(src).map_err(io(format!("stat {}", src.display())))?;
+    let _ = std::os::unix::fs::lchown(dst, Some(dir_md.uid()), Some(dir_md.gid()));
+    let _ = fs::set_permissions(dst, fs::Permissions::from_mode(dir_md.mode() & 0o7777));
+    crate::run::copy_xattrs(src, dst);
     let mut recreated = Vec::new();
     for e in fs::read_dir(src).map_err(io(format!("read {}", src.display())))? {
         let e = e.map_err(io(format!("read {}", src.display())))?;
@@ -104,6 +104,8 @@ pub(crate) fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
                 &to,
             )
             .map_err(io(format!("symlink {}", to.display())))?;
+            let _ = std::os::unix::fs::lchown(&to, Some(md.uid()), Some(md.gid()));
+            crate::run::copy_times(&md, &to);
         } else {
             fs::hard_link(&from, &to).map_err(io(format!("link {}", to.display())))?;
         }
@@ -111,6 +113,8 @@ pub(crate) fn to_overlay(src: &Path, dst: &Path) -> Result<()> {
     for dir in recreated {
         set_opaque(&dir)?;
     }
+    // last: making its entries moved the directory's own times
+    crate::run::copy_times(&dir_md, dst);
     Ok(())
 }
 

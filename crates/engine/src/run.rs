@@ -288,7 +288,7 @@ pub(crate) enum OverlayAttrs {
 }
 
 /// Gives `dst` the access and modification times of `md` (a symlink's own).
-fn copy_times(md: &fs::Metadata, dst: &Path) {
+pub(crate) fn copy_times(md: &fs::Metadata, dst: &Path) {
     let c = cstr(dst);
     let times = [
         libc::timespec {
@@ -313,7 +313,7 @@ fn copy_times(md: &fs::Metadata, dst: &Path) {
 
 /// Copies `src`'s extended attributes, overlayfs's own aside, to `dst` (a directory made
 /// anew: a file is linked and keeps its own).
-fn copy_xattrs(src: &Path, dst: &Path) {
+pub(crate) fn copy_xattrs(src: &Path, dst: &Path) {
     let d = cstr(dst);
     for (name, value) in layer_apply::xattrs_of(src).unwrap_or_default() {
         if layer_apply::is_overlay_xattr(&name) {
@@ -1810,6 +1810,69 @@ mod tests {
         };
         assert_eq!(list(&back), list(&oci));
         assert_eq!(fs::read_to_string(back.join("etc/passwd")).unwrap(), "x");
+    }
+
+    /// The overlay form a layer is mounted from keeps every directory's and symlink's owner,
+    /// times and (directories') attributes: a container sees a layer's directories as the
+    /// layer holds them, not as root's made at mount time.
+    #[test]
+    fn the_overlay_form_keeps_owners_times_and_attributes() {
+        use std::os::unix::fs::{lchown, MetadataExt};
+        let d = tempfile::tempdir().unwrap();
+        let oci = d.path().join("oci");
+        fs::create_dir_all(oci.join("r/s")).unwrap();
+        fs::write(oci.join("r/s/f"), "x").unwrap();
+        symlink("s", oci.join("r/l")).unwrap();
+        for p in ["r", "r/s", "r/l", "r/s/f"] {
+            lchown(oci.join(p), Some(7), Some(8)).unwrap();
+        }
+        fs::set_permissions(oci.join("r"), fs::Permissions::from_mode(0o2750)).unwrap();
+        let c = cstr(&oci.join("r/s"));
+        // SAFETY: valid strings and a live buffer of the given size.
+        let r = unsafe {
+            libc::lsetxattr(
+                c.as_ptr(),
+                c"user.note".as_ptr(),
+                b"kept".as_ptr().cast(),
+                4,
+                0,
+            )
+        };
+        assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+        for p in ["r/l", "r/s", "r"] {
+            let c = cstr(&oci.join(p));
+            let t = libc::timespec {
+                tv_sec: 1_000_000_000,
+                tv_nsec: 0,
+            };
+            // SAFETY: a valid path and two timespecs.
+            unsafe {
+                libc::utimensat(
+                    libc::AT_FDCWD,
+                    c.as_ptr(),
+                    [t, t].as_ptr(),
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )
+            };
+        }
+        let ovl = d.path().join("ovl");
+        crate::mount::to_overlay(&oci, &ovl).unwrap();
+        for p in ["r", "r/s", "r/l", "r/s/f"] {
+            let md = fs::symlink_metadata(ovl.join(p)).unwrap();
+            assert_eq!((md.uid(), md.gid()), (7, 8), "{p}");
+            if p != "r/s/f" {
+                assert_eq!(md.mtime(), 1_000_000_000, "{p}");
+            }
+        }
+        let md = fs::symlink_metadata(ovl.join("r")).unwrap();
+        assert_eq!(md.mode() & 0o7777, 0o2750);
+        let attrs = layer_apply::xattrs_of(&ovl.join("r/s")).unwrap();
+        assert!(
+            attrs
+                .iter()
+                .any(|(n, v)| n.as_slice() == b"user.note" && v.as_slice() == b"kept"),
+            "{attrs:?}"
+        );
     }
 
     /// A directory keeps its times and extended attributes (overlayfs's own aside), a

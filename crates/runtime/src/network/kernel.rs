@@ -29,18 +29,28 @@ fn missing(what: &str, e: &std::io::Error) -> RuntimeError {
 }
 
 /// Runs `ip -batch -` with `lines` as its commands; the failing command's message on error.
+/// The commands are written whole into the pipe before `ip` starts, so no write can meet a
+/// reader that has gone (that write would raise SIGPIPE, which ends the CLI, whose output
+/// dies quietly on a closed pipe); they are a few lines, far below a pipe's 64 KiB.
 fn ip_batch(lines: &[String]) -> Result<()> {
-    let mut child = Command::new("ip")
+    let text = format!("{}\n", lines.join("\n"));
+    if text.len() > 60 << 10 {
+        return Err(RuntimeError::Invalid(format!(
+            "ip batch of {} bytes: more than a pipe holds",
+            text.len()
+        )));
+    }
+    let (stdin, mut fill) = std::io::pipe().map_err(|e| RuntimeError::io("make a pipe", e))?;
+    fill.write_all(text.as_bytes())
+        .map_err(|e| RuntimeError::io("write the ip batch", e))?;
+    drop(fill);
+    let child = Command::new("ip")
         .args(["-batch", "-"])
-        .stdin(Stdio::piped())
+        .stdin(stdin)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| missing("the `ip` command (iproute2)", &e))?;
-    if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(lines.join("\n").as_bytes());
-        let _ = i.write_all(b"\n");
-    }
     let out = child
         .wait_with_output()
         .map_err(|e| RuntimeError::io("wait for ip", e))?;
