@@ -481,3 +481,213 @@ fn image_diff_lists_what_two_images_on_one_base_differ_in() {
     assert_eq!(code, 1);
     assert!(err.contains("No such image: nope:1"), "{err}");
 }
+
+/// The names (directories with a trailing `/`, symlinks as `name -> target`) of a tar.
+fn tar_listing(tar: &[u8]) -> Vec<String> {
+    let mut a = tar::Archive::new(tar);
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            match e.header().entry_type() {
+                tar::EntryType::Symlink => {
+                    format!("{name} -> {}", e.link_name().unwrap().unwrap().display())
+                }
+                _ => name,
+            }
+        })
+        .collect()
+}
+
+/// `strata cp … CONTAINER:PATH` refused by the engine (the destination is no directory, or
+/// is missing) reports Docker's error and exits 1, whatever the size of what was being
+/// packed: the packer thread's write into the closed pipe is an error, never a SIGPIPE that
+/// kills the process (exit 141, no text).
+#[test]
+fn cp_into_a_refused_destination_reports_the_error_instead_of_dying_of_sigpipe() {
+    let (s, _) = bb_store();
+    s.ok(&["create", "--name", "box", "bb:1"]);
+    let scratch = s.scratch();
+    // far more than a pipe holds, so the packer is still writing when the engine refuses
+    let payload = scratch.join("payload");
+    std::fs::write(&payload, e2e::noise(7, 1 << 20)).unwrap();
+    let dir = scratch.join("tree");
+    for i in 0..8 {
+        std::fs::create_dir_all(dir.join(format!("d{i}"))).unwrap();
+        std::fs::write(dir.join(format!("d{i}/f")), e2e::noise(i, 256 << 10)).unwrap();
+    }
+    for src in [&payload, &dir] {
+        let src = src.to_str().unwrap();
+        let o = s.run(&["cp", src, "box:/etc/passwd/x"]);
+        assert_eq!(o.status, 1, "cp {src}: {o:?}");
+        assert!(
+            o.stderr
+                .contains("Error response from daemon: extraction point is not a directory"),
+            "{}",
+            o.stderr
+        );
+        let o = s.run(&["cp", src, "box:/nope/x"]);
+        assert_eq!(o.status, 1, "cp {src}: {o:?}");
+        assert!(
+            o.stderr
+                .contains("Could not find the file /nope in container box"),
+            "{}",
+            o.stderr
+        );
+    }
+    assert_eq!(s.ok(&["diff", "box"]), "", "nothing written");
+}
+
+/// `cp` resolves a container path as Docker does (moby's `FollowSymlinkInScope`): every
+/// symlink on the way is followed inside the container's root (absolute targets and `..`
+/// clamped to it), the last component of a source only with a trailing `/`; what a tar
+/// streamed in names goes where a layer applied on top would put it, and never replaces
+/// the image's symlinked directory.
+#[test]
+fn cp_follows_symlinked_directories_inside_the_container_root() {
+    let s = Store::new();
+    let scratch = s.scratch();
+    let rootfs = scratch.join("rootfs");
+    busybox_rootfs(&rootfs);
+    std::fs::create_dir(rootfs.join("run")).unwrap();
+    write(&rootfs.join("run/app.pid"), "42\n");
+    std::os::unix::fs::symlink("/run", rootfs.join("var/run")).unwrap();
+    std::os::unix::fs::symlink("/etc", rootfs.join("hostetc")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../..", rootfs.join("var/up")).unwrap();
+    let tar = tar_of(&rootfs);
+    s.ok(&["import", tar.to_str().unwrap(), "bb:1"]);
+    s.ok(&["create", "--name", "box", "bb:1"]);
+    let container_passwd = std::fs::read(rootfs.join("etc/passwd")).unwrap();
+
+    // out: through the symlink, and through ones that point at / or climb above it
+    let out = scratch.join("app.pid");
+    s.ok(&["cp", "box:/var/run/app.pid", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "42\n");
+    for src in ["box:/hostetc/passwd", "box:/var/up/etc/passwd"] {
+        let out = scratch.join("passwd.out");
+        s.ok(&["cp", src, out.to_str().unwrap()]);
+        assert_eq!(std::fs::read(&out).unwrap(), container_passwd, "{src}");
+    }
+    // the last component: the link itself, or with `/` what it points to (named as asked)
+    let raw = |args: &[&str]| s.command(args).output().unwrap().stdout;
+    assert_eq!(
+        tar_listing(&raw(&["cp", "box:/var/run", "-"])),
+        ["run -> /run"]
+    );
+    assert_eq!(
+        tar_listing(&raw(&["cp", "box:/var/run/", "-"])),
+        ["run/", "run/app.pid"]
+    );
+
+    // in: a file to a new name under the link, into the link (a directory), a tar into the
+    // link, a tar into / naming var/run/y
+    let new_pid = scratch.join("new.pid");
+    write(&new_pid, "7\n");
+    s.ok(&["cp", new_pid.to_str().unwrap(), "box:/var/run/new.pid"]);
+    let other = scratch.join("other.pid");
+    write(&other, "8\n");
+    s.ok(&["cp", other.to_str().unwrap(), "box:/var/run"]);
+    let t = scratch.join("t");
+    std::fs::create_dir(&t).unwrap();
+    write(&t.join("x"), "x\n");
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_path_with_name(t.join("x"), "x").unwrap();
+    let o = s.run_stdin(&["cp", "-", "box:/var/run"], &b.into_inner().unwrap());
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_path_with_name(t.join("x"), "var/run/y").unwrap();
+    let o = s.run_stdin(&["cp", "-", "box:/"], &b.into_inner().unwrap());
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    // and through a link climbing above the root: clamped to it
+    s.ok(&["cp", other.to_str().unwrap(), "box:/var/up/tmp/clamped"]);
+
+    assert_eq!(
+        s.ok(&["diff", "box"]),
+        "C /run\nA /run/new.pid\nA /run/other.pid\nA /run/x\nA /run/y\nC /tmp\nA /tmp/clamped\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["tree", "--json", "box", "/var/run"])).unwrap();
+    assert_eq!(json["paths"][0]["kind"], "symlink -> /run", "{json}");
+    assert_eq!(
+        json["paths"][0]["layer"], 1,
+        "still the image's symlink: {json}"
+    );
+    let listing = tar_listing(&raw(&["cp", "box:/var/run/", "-"]));
+    assert_eq!(
+        listing,
+        [
+            "run/",
+            "run/app.pid",
+            "run/new.pid",
+            "run/other.pid",
+            "run/x",
+            "run/y"
+        ]
+    );
+}
+
+/// Asserts that the tree at `dir` is `want`, naming only the paths that differ.
+fn assert_tree(dir: &Path, want: &std::collections::BTreeMap<String, Entry>, what: &str) {
+    let got = tree(dir);
+    let differ: Vec<String> = want
+        .keys()
+        .chain(got.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| got.get(*k) != want.get(*k))
+        .map(|k| format!("{k}: got {:?}, want {:?}", got.get(k), want.get(k)))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{what}: {} paths differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+}
+
+/// `cp CONTAINER:/ DEST` and `cp CONTAINER:/. DEST` copy the whole root (Docker's
+/// `CopyInfo` rules): into an existing DEST, or as a new DEST; `SRC/.` copies what a
+/// directory holds; what arrives over an existing directory merges into it.
+#[test]
+fn cp_out_of_the_root_copies_the_whole_tree() {
+    let (s, rootfs) = bb_store();
+    s.ok(&["create", "--name", "box", "bb:1"]);
+    let scratch = s.scratch();
+    let want = tree(&rootfs);
+    assert!(want.len() > 10, "a real tree: {}", want.len());
+
+    let existing = scratch.join("out1");
+    std::fs::create_dir(&existing).unwrap();
+    s.ok(&["cp", "box:/", &format!("{}/", existing.display())]);
+    assert_tree(&existing, &want, "cp box:/ out1/ (existing)");
+    let new = scratch.join("out2");
+    s.ok(&["cp", "box:/.", new.to_str().unwrap()]);
+    assert_tree(&new, &want, "cp box:/. out2 (new)");
+    let new = scratch.join("out3");
+    s.ok(&["cp", "box:/", new.to_str().unwrap()]);
+    assert_tree(&new, &want, "cp box:/ out3 (new)");
+
+    // a directory's content, as a new directory and into an existing one
+    let etc: std::collections::BTreeMap<String, Entry> = want
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("etc/")?.to_string(), v.clone())))
+        .collect();
+    let new = scratch.join("etc-content");
+    s.ok(&["cp", "box:/etc/.", new.to_str().unwrap()]);
+    assert_tree(&new, &etc, "cp box:/etc/. etc-content (new)");
+    let into = scratch.join("into");
+    std::fs::create_dir(&into).unwrap();
+    write(&into.join("mine"), "kept\n");
+    s.ok(&["cp", "box:/etc/.", into.to_str().unwrap()]);
+    let mut with_mine = etc.clone();
+    with_mine.extend(tree(&into).into_iter().filter(|(k, _)| k == "mine"));
+    assert_tree(&into, &with_mine, "cp box:/etc/. into (existing)");
+    assert_eq!(
+        std::fs::read_to_string(into.join("mine")).unwrap(),
+        "kept\n"
+    );
+    // copying /etc again over out1/etc merges (Docker extracts over what is there)
+    s.ok(&["cp", "box:/etc", existing.to_str().unwrap()]);
+    assert_tree(&existing, &want, "cp box:/etc out1 (merged)");
+}

@@ -61,6 +61,15 @@ impl Layer {
         self
     }
 
+    /// A character device `major:minor`.
+    fn char_dev(mut self, path: &str, major: u32, minor: u32) -> Layer {
+        let mut h = header(EntryType::Char, 0o644);
+        h.set_device_major(major).unwrap();
+        h.set_device_minor(minor).unwrap();
+        self.0.append_data(&mut h, path, std::io::empty()).unwrap();
+        self
+    }
+
     /// A PAX header with these records, for the entry that follows.
     fn pax(mut self, records: &[(&str, &[u8])]) -> Layer {
         self.0
@@ -509,4 +518,163 @@ fn newlines_in_pax_records_are_names_like_any_other() {
         saved == bytes,
         "the saved layer differs from the loaded one"
     );
+}
+
+/// `export` and `cp` out carry the extended attributes a layer kept: a file's capability set
+/// (what `ping` needs) and `user.*` attributes, in the PAX records a tar reader applies.
+#[test]
+fn export_carries_the_attributes_a_layer_kept() {
+    let s = Store::new();
+    load(
+        &s,
+        "attrs:1",
+        vec![Layer::new()
+            .dir("bin/")
+            .pax(&[
+                ("SCHILY.xattr.security.capability", b"\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
+                ("SCHILY.xattr.user.note", b"kept"),
+            ])
+            .file("bin/ping", "elf")],
+    );
+    s.ok(&["create", "--name", "attrs", "attrs:1"]);
+    let exported = s.scratch().join("attrs.tar");
+    s.ok(&["export", "-o", exported.to_str().unwrap(), "attrs"]);
+    let copied = s.command(&["cp", "attrs:/bin/ping", "-"]).output().unwrap();
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    for (what, bytes) in [
+        ("export", std::fs::read(&exported).unwrap()),
+        ("cp", copied.stdout),
+    ] {
+        let mut ar = tar::Archive::new(std::io::Cursor::new(bytes));
+        let mut found = BTreeMap::new();
+        for e in ar.entries().unwrap() {
+            let mut e = e.unwrap();
+            if !e.path_bytes().ends_with(b"ping") {
+                continue;
+            }
+            for r in e.pax_extensions().unwrap().into_iter().flatten() {
+                let r = r.unwrap();
+                found.insert(r.key().unwrap().to_string(), r.value_bytes().to_vec());
+            }
+        }
+        assert_eq!(
+            found.get("SCHILY.xattr.user.note").map(Vec::as_slice),
+            Some(&b"kept"[..]),
+            "{what}: {found:?}"
+        );
+        assert!(
+            found.contains_key("SCHILY.xattr.security.capability"),
+            "{what}: {found:?}"
+        );
+    }
+}
+
+/// One layer's entries apply in the order its tar lists them, each name through the symlinks
+/// made before it (the layer's own and those below), as the kernel's root has them: a symlink
+/// replacing the layer's own directory takes what the layer put in it along, and a chain of
+/// links (absolute, with `..` after a missing name) is followed inside the root. `tree` and
+/// `export` agree with the overlay mount.
+#[test]
+fn a_layer_applies_its_entries_in_the_order_listed() {
+    let s = Store::new();
+    load(
+        &s,
+        "order:1",
+        vec![
+            Layer::new()
+                .dir("etc/")
+                .file("etc/passwd", "root")
+                .symlink("p", "/q"),
+            Layer::new()
+                // x is a file, a directory holding y, then a symlink: y goes with the
+                // directory, z goes through the link
+                .file("x", "1")
+                .dir("x/")
+                .file("x/y", "2")
+                .symlink("x", "/etc")
+                .file("x/z", "3")
+                // a -> /b -> /c/../d: the file lands in /d, b stays a symlink
+                .symlink("a", "/b")
+                .symlink("b", "/c/../d")
+                .dir("d/")
+                .file("a/x", "z")
+                // through the lower p -> /q, then this layer's own q -> /r, listed before
+                .symlink("q", "/r")
+                .dir("r/")
+                .file("p/w", "w")
+                // a hard link keeps the inode it shared when its target is replaced, the
+                // layer's own or a lower one (copied up for the link)
+                .file("f", "1")
+                .hardlink("h", "f")
+                .file("f", "2")
+                .hardlink("g", "etc/passwd")
+                .file("etc/passwd", "new"),
+        ],
+    );
+    let t = merged(&s, "order:1", "order");
+    assert_eq!(link(&t, "x").as_deref(), Some("/etc"), "{t:#?}");
+    assert!(file(&t, "etc/z").is_some() && file(&t, "etc/passwd").is_some());
+    assert!(!t.contains_key("etc/y"), "{t:#?}");
+    assert_eq!(link(&t, "a").as_deref(), Some("/b"), "{t:#?}");
+    assert_eq!(link(&t, "b").as_deref(), Some("/c/../d"), "{t:#?}");
+    assert!(is_dir(&t, "d") && file(&t, "d/x").is_some(), "{t:#?}");
+    assert!(!t.contains_key("c"), "{t:#?}");
+    assert_eq!(link(&t, "q").as_deref(), Some("/r"), "{t:#?}");
+    assert!(file(&t, "r/w").is_some(), "{t:#?}");
+    assert_ne!(t.get("h"), t.get("f"), "{t:#?}");
+    let exported = |p: &str| std::fs::read_to_string(s.scratch().join("order-export").join(p));
+    assert_eq!(exported("h").unwrap(), "1");
+    assert_eq!(exported("g").unwrap(), "root");
+    assert_eq!(exported("etc/passwd").unwrap(), "new");
+
+    let listing = s.ok(&["tree", "order:1"]);
+    for gone in ["/etc/y", "/b/x", "/q/w"] {
+        assert!(
+            !listing
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(gone)),
+            "{gone} listed:\n{listing}"
+        );
+    }
+    for there in ["/etc/z", "/d/x", "/r/w"] {
+        assert!(
+            listing
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(there)),
+            "{there} not listed:\n{listing}"
+        );
+    }
+}
+
+/// A 0:0 character device is overlayfs's whiteout: the kernel's overlay hides the path and
+/// what it covers, so `tree` and `export` must too (Docker's overlay2 diff turns one into a
+/// `.wh.` file).
+#[test]
+fn a_zero_zero_char_device_is_a_whiteout_everywhere() {
+    let s = Store::new();
+    load(
+        &s,
+        "wh0:1",
+        vec![
+            Layer::new()
+                .file("wx", "lower")
+                .dir("d/")
+                .file("d/f", "f")
+                .file("keep", "k"),
+            Layer::new().char_dev("wx", 0, 0).char_dev("d", 0, 0),
+        ],
+    );
+    let t = merged(&s, "wh0:1", "wh0");
+    assert!(
+        !t.contains_key("wx") && !t.contains_key("d") && !t.contains_key("d/f"),
+        "{t:#?}"
+    );
+    assert!(file(&t, "keep").is_some(), "{t:#?}");
+    let listing = s.ok(&["tree", "wh0:1", "/wx"]);
+    assert!(listing.contains("(removed)"), "{listing}");
+    assert!(!listing.contains("char"), "{listing}");
 }

@@ -150,28 +150,41 @@ impl Engine {
     }
 
     /// `cp` into a container (`PUT /containers/{id}/archive`): extracts the tar `r` into the
-    /// directory `dest` of the container's root, through the writable layer.
+    /// directory `dest` of the container's root, through the writable layer, as Docker does
+    /// in the container's root: `dest` with every symlink followed inside the root, its last
+    /// component too ("you can extract an archive to a symlink that points to a directory"),
+    /// then each entry on top of the container by the rule a layer is applied on its parents
+    /// (`layer_apply::apply_on_at`: parents resolved through the container's symlinks and the
+    /// archive's own, inside the root; an entry's own name never followed; `..` never above
+    /// `dest`). The archive is staged that way, checked, and only then moved into the
+    /// writable layer.
     pub fn container_put_archive(&self, input: &str, dest: &str, r: impl Read) -> Result<()> {
         let c = self.container(input)?;
         self.refuse_if_running(&c)?;
-        let d = user_path(dest)?;
+        let given = user_path(dest)?;
         let (merged, lower) = self.unions(&c)?;
-        if !d.is_empty() {
-            match merged.get(&d) {
-                Some(e) if e.entry.is_dir() => {}
-                Some(_) => {
-                    return Err(EngineError::invalid(format!(
-                        "extraction point is not a directory: /{d}"
-                    )))
-                }
-                None => {
-                    return Err(EngineError::NotFound(format!(
-                        "Could not find the file /{d} in container {}",
-                        c.name
-                    )))
-                }
+        let d = merged.resolve(&given, true);
+        match merged.get(&d) {
+            Some(e) if e.entry.is_dir() => {}
+            Some(_) => {
+                return Err(EngineError::invalid(format!(
+                    "extraction point is not a directory: /{given}"
+                )))
+            }
+            None => {
+                return Err(EngineError::NotFound(format!(
+                    "Could not find the file /{given} in container {}",
+                    c.name
+                )))
             }
         }
+        // The layers the archive lands on, top first: the writable layer (the container is
+        // stopped: its OCI form), then the image's.
+        let upper = self.upper_dir(&c.id);
+        let mut below = self.image_layer_dirs(&c.image)?;
+        below.push(upper.clone());
+        below.reverse();
+        let below: Vec<&Path> = below.iter().map(PathBuf::as_path).collect();
         // Stage the archive so its names can be checked before anything changes.
         let staging = self
             .container_dir(&c.id)
@@ -182,27 +195,26 @@ impl Engine {
                 mode: layer_apply::Mode::Unpack,
                 ..Default::default()
             };
-            layer_apply::apply(&staging, r, &opts)
+            layer_apply::apply_on_at(&staging, &below, &name_bytes(&d), r, &opts)
                 .map_err(|e| EngineError::invalid(e.to_string()))?;
-            // What the archive made, read from the staged tree's metadata (never its bytes:
-            // the upload may be any size and is not held in memory).
+            // What the archive made (resolved paths, with the directories copied up on the
+            // way), read from the staged tree's metadata (never its bytes: the upload may be
+            // any size and is not held in memory).
             let mut incoming = Vec::new();
             staged_entries(&staging, "", &mut incoming)?;
             // Only now, with the archive checked, does the writable layer change.
-            if !d.is_empty() {
-                self.copy_up_parents(&c, &merged, &lower, &format!("{d}/x"))?;
-            }
-            let upper = self.upper_dir(&c.id);
             for e in incoming.iter() {
-                let p = if d.is_empty() {
-                    e.path.clone()
-                } else {
-                    format!("{d}/{}", e.path)
-                };
+                let p = &e.path;
+                let dst = upper.join(host_rel(p));
                 match &e.kind {
-                    StagedKind::Dir => self.make_upper_dir(&upper, &lower, &p)?,
-                    _ => {
-                        let dst = upper.join(host_rel(&p));
+                    StagedKind::Dir => {
+                        self.make_upper_dir(&upper, &lower, p)?;
+                        let _ = fs::set_permissions(&dst, fs::Permissions::from_mode(e.mode));
+                        if unsafe_is_root() {
+                            let _ = std::os::unix::fs::lchown(&dst, Some(e.uid), Some(e.gid));
+                        }
+                    }
+                    StagedKind::Other => {
                         if let Ok(m) = fs::symlink_metadata(&dst) {
                             if m.is_dir() {
                                 fs::remove_dir_all(&dst)
@@ -211,14 +223,10 @@ impl Engine {
                             }
                             .map_err(io(format!("replace /{p}")))?;
                         }
-                        let _ = fs::remove_file(whiteout_path(&upper, &p));
-                        let src = staging.join(host_rel(&e.path));
+                        let _ = fs::remove_file(whiteout_path(&upper, p));
+                        let src = staging.join(host_rel(p));
                         fs::rename(&src, &dst).map_err(io(format!("write /{p}")))?;
                     }
-                }
-                if let StagedKind::Dir = e.kind {
-                    let dst = upper.join(host_rel(&p));
-                    let _ = fs::set_permissions(&dst, fs::Permissions::from_mode(e.mode));
                 }
             }
             Ok(())
@@ -235,32 +243,42 @@ impl Engine {
     }
 
     /// `cp` out of a container (`GET /containers/{id}/archive`): a tar of `path` in the merged
-    /// view, its top entry named after the path's last component.
+    /// view, its top entry named after the path's last component (the root's entries for
+    /// `/`). The path is resolved inside the container's root, every symlink on the way
+    /// followed but the last component, which is followed only when the path ends with `/`
+    /// or `/.` (`c:/link` is the link itself, `c:/link/` what it points to), as Docker does.
     pub fn container_get_archive(&self, input: &str, path: &str, w: impl Write) -> Result<()> {
         let c = self.container(input)?;
-        let p = user_path(path)?;
+        let given = user_path(path)?;
         let (union, dirs) = self.container_union(&c)?;
-        if union.get(&p).is_none() {
+        let p = union.resolve(&given, follows_last(path));
+        let Some(m) = union.get(&p) else {
             return Err(EngineError::NotFound(format!(
-                "Could not find the file /{p} in container {}",
+                "Could not find the file /{given} in container {}",
                 c.name
             )));
+        };
+        if follows_last(path) && !m.entry.is_dir() {
+            return Err(EngineError::invalid(format!("/{given}: not a directory")));
         }
-        let rename = if p.is_empty() {
+        let rename = if given.is_empty() {
             None
         } else {
-            Some((p.clone(), base_name(&p).to_string()))
+            Some((p.clone(), base_name(&given).to_string()))
         };
         write_union_tar(&union, &dirs, Some(&p), rename.as_ref(), w)
     }
 
     /// `stat` of `path` in the container's merged view (what `HEAD …/archive` reports,
     /// `PUT /api/containers/{id}/files` checks and `cp` into a container decides by); `None`
-    /// when absent.
+    /// when absent. The path is resolved as [`Engine::container_get_archive`] resolves it (a
+    /// final symlink is the link, unless the path ends with `/` or `/.`); a symlink's
+    /// `link_target` is where it leads inside the root.
     pub fn container_path_stat(&self, input: &str, path: &str) -> Result<Option<PathStat>> {
         let c = self.container(input)?;
-        let p = user_path(path)?;
+        let given = user_path(path)?;
         let (union, _) = self.unions(&c)?;
+        let p = union.resolve(&given, follows_last(path));
         let Some(m) = union.get(&p) else {
             return Ok(None);
         };
@@ -270,22 +288,16 @@ impl Engine {
             EntryKind::Hardlink { .. } => union.lookup(&p, top).map_or(0, |f| f.size),
             _ => 0,
         };
+        // Where a symlink leads, resolved inside the root (moby's `FollowSymlinkInScope`).
         let link_target = match &m.entry.kind {
-            EntryKind::Symlink { target } => {
-                let joined = if target.starts_with('/') {
-                    target.clone()
-                } else {
-                    format!("{}/{target}", parent_path(&p).unwrap_or(""))
-                };
-                format!("/{}", user_path(&joined).unwrap_or_default())
-            }
+            EntryKind::Symlink { .. } => format!("/{}", union.resolve(&given, true)),
             _ => String::new(),
         };
         Ok(Some(PathStat {
-            name: if p.is_empty() {
+            name: if given.is_empty() {
                 "/".into()
             } else {
-                base_name(&p).to_string()
+                base_name(&given).to_string()
             },
             size,
             mode: m.entry.mode & 0o7777,
@@ -376,6 +388,8 @@ struct StagedEntry {
     kind: StagedKind,
     /// Permission bits plus setuid, setgid and sticky.
     mode: u32,
+    uid: u32,
+    gid: u32,
 }
 
 /// The entries of a staged archive, each directory before what it holds (siblings sorted by
@@ -416,12 +430,21 @@ fn staged_entries(root: &Path, rel: &str, out: &mut Vec<StagedEntry>) -> Result<
                 StagedKind::Other
             },
             mode: m.mode() & 0o7777,
+            uid: m.uid(),
+            gid: m.gid(),
         });
         if is_dir {
             staged_entries(root, &path, out)?;
         }
     }
     Ok(())
+}
+
+/// Whether a user's container path names what its last component points to: it ends with
+/// `/` or `/.` (`link/`, `link/.`), as a trailing slash makes the kernel follow a symlink.
+fn follows_last(raw: &str) -> bool {
+    let trimmed = raw.trim_end_matches('/');
+    trimmed.len() != raw.len() || trimmed == "." || trimmed.ends_with("/.")
 }
 
 fn whiteout_path(upper: &Path, p: &str) -> PathBuf {

@@ -736,7 +736,8 @@ fn walk_upper(dir: &Path, rel: &str, lower: &Union, out: &mut Vec<PathChange>) -
 }
 
 /// Writes the merged view (or the subtree at `only`) as a tar, file bytes read from the
-/// providing layer's directory. `rename` maps the subtree's root to a new top name.
+/// providing layer's directory. `rename` maps the subtree's root to a new top name (the root
+/// itself, `""`, then becomes a directory of that name holding the whole view).
 pub(crate) fn write_union_tar(
     union: &Union,
     dirs: &[PathBuf],
@@ -749,7 +750,9 @@ pub(crate) fn write_union_tar(
         None | Some("") => true,
         Some(o) => p == o || p.strip_prefix(o).is_some_and(|r| r.starts_with('/')),
     };
+    let root_renamed = rename.is_some_and(|(from, _)| from.is_empty());
     let out_name = |p: &str| match rename {
+        Some((from, to)) if from.is_empty() && !p.is_empty() => format!("{to}/{p}"),
         Some((from, to)) => format!("{to}{}", &p[from.len()..]),
         None => p.to_string(),
     };
@@ -759,7 +762,7 @@ pub(crate) fn write_union_tar(
     };
     for m in union.merged() {
         let p = m.path();
-        if p.is_empty() || !within(p) {
+        if (p.is_empty() && !root_renamed) || !within(p) {
             continue;
         }
         // A hard link is a second name of what it shares, with that entry's metadata: a link
@@ -781,7 +784,13 @@ pub(crate) fn write_union_tar(
             gid: u64::from(e.gid),
             size: 0,
             mtime: e.mtime.max(0),
-            xattrs: Vec::new(),
+            // what the layer kept (ingest drops the overlay's and security.* but the
+            // capability set): a file's capabilities and user attributes go along
+            xattrs: e
+                .xattrs
+                .iter()
+                .map(|(k, v)| (k.as_bytes(), v.as_slice()))
+                .collect(),
         };
         match &e.kind {
             EntryKind::Dir => {

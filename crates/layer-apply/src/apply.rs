@@ -37,7 +37,7 @@ pub const MAX_ENTRY_METADATA: u64 = 8 << 20;
 /// On error `root` is left partly written. Apply into a fresh directory next to the final
 /// location and rename it into place on success; discard it on failure.
 pub fn apply(root: &Path, r: impl Read, opts: &ApplyOptions) -> Result<ApplyStats, ApplyError> {
-    run(root, None, r, opts, None)
+    run(root, None, Vec::new(), r, opts, None)
 }
 
 /// What [`apply_observed`] reports to its observer while it applies a tar.
@@ -77,7 +77,7 @@ pub fn apply_observed(
     opts: &ApplyOptions,
     observer: &mut dyn FnMut(Observed<'_>),
 ) -> Result<ApplyStats, ApplyError> {
-    run(root, None, r, opts, Some(observer))
+    run(root, None, Vec::new(), r, opts, Some(observer))
 }
 
 /// Unpacks the layer tar `r` into the empty directory `upper` *on top of* the layers below
@@ -110,6 +110,31 @@ pub fn apply_on(
     r: impl Read,
     opts: &ApplyOptions,
 ) -> Result<ApplyStats, ApplyError> {
+    apply_on_at(upper, lowers, b"", r, opts)
+}
+
+/// [`apply_on`] for an archive extracted into the directory `dir` of the merged view (a
+/// path below the image root, `/`-separated; empty for the root), as Docker extracts one
+/// into a container's directory (`docker cp`, `PUT /containers/{id}/archive`): each entry's
+/// name, and each hard link's target, is taken relative to `dir`, a `..` climbing above
+/// `dir` fails the whole archive ([`ApplyError::LeavesRoot`], a hard link
+/// [`ApplyError::Hardlink`]), as Docker refuses a breakout. Everything else is
+/// [`apply_on`]'s rule: `dir` and every parent path are resolved in the merged view with
+/// the image root as `/` (symlinks of the lower layers and of the archive followed inside
+/// the root, absolute ones from the root), an entry's own name is never followed, and the
+/// parents it needs are copied up or created in `upper`.
+pub fn apply_on_at(
+    upper: &Path,
+    lowers: &[&Path],
+    dir: &[u8],
+    r: impl Read,
+    opts: &ApplyOptions,
+) -> Result<ApplyStats, ApplyError> {
+    let at = components(dir)
+        .map_err(|_| ApplyError::LeavesRoot { path: show(dir) })?
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
     let mut fds = Vec::with_capacity(lowers.len());
     for l in lowers {
         let c = cstr(l.as_os_str().as_bytes())
@@ -119,12 +144,13 @@ pub fn apply_on(
                 .map_err(|e| ApplyError::io("opening lower", l.as_os_str().as_bytes(), e))?,
         );
     }
-    run(upper, Some(fds), r, opts, None)
+    run(upper, Some(fds), at, r, opts, None)
 }
 
 fn run<'o>(
     root: &Path,
     lowers: Option<Vec<OwnedFd>>,
+    at: Vec<Vec<u8>>,
     r: impl Read,
     opts: &ApplyOptions,
     observer: Option<&'o mut (dyn FnMut(Observed<'_>) + 'o)>,
@@ -154,6 +180,7 @@ fn run<'o>(
     let mut applier = Applier {
         root: &root,
         stack: stack.as_ref(),
+        at,
         mode: if stack.is_some() {
             Mode::Unpack
         } else {
@@ -243,6 +270,9 @@ struct Applier<'a, 'o> {
     root: &'a Root,
     /// With lower layers: names resolve in the merged view ([`apply_on`]).
     stack: Option<&'a Stack>,
+    /// The components of the directory names are relative to ([`apply_on_at`]; empty: the
+    /// root).
+    at: Vec<Vec<u8>>,
     mode: Mode,
     opts: &'a ApplyOptions,
     stats: ApplyStats,
@@ -330,9 +360,12 @@ impl Applier<'_, '_> {
             Err(e @ NameError::WhiteoutAsDir) => return Err(invalid(&raw, e.reason())),
             _ => {}
         }
-        let Some((&base, parent)) = parts.split_last() else {
-            return Ok(()); // the root itself: the caller owns it
-        };
+        if parts.is_empty() {
+            return Ok(()); // the root itself (or the directory extracted into): the caller's
+        }
+        let at = self.at.clone();
+        let parts: Vec<&[u8]> = at.iter().map(Vec::as_slice).chain(parts).collect();
+        let (&base, parent) = parts.split_last().expect("not empty");
         if let Some(obs) = self.observer.as_mut() {
             let kind = match (self.mode, classify(base)) {
                 (Mode::Merge, Base::Whiteout(_) | Base::Opaque) => ObservedKind::Indirect,
@@ -704,6 +737,8 @@ impl Applier<'_, '_> {
             reason,
         };
         let tparts = components(target).map_err(|_| refuse("target outside the root"))?;
+        let at = self.at.clone();
+        let tparts: Vec<&[u8]> = at.iter().map(Vec::as_slice).chain(tparts).collect();
         let Some((&tbase, tparent)) = tparts.split_last() else {
             return Err(refuse("target is a directory"));
         };

@@ -119,7 +119,9 @@ mod sys;
 #[cfg(test)]
 mod tests;
 
-pub use apply::{apply, apply_observed, apply_on, Observed, ObservedKind, MAX_ENTRY_METADATA};
+pub use apply::{
+    apply, apply_observed, apply_on, apply_on_at, Observed, ObservedKind, MAX_ENTRY_METADATA,
+};
 pub use error::{ApplyError, ErrorKind};
 pub use options::{ApplyOptions, ApplyStats, Limits, Mode};
 pub use pack::{is_overlay_xattr, pack_dir, pack_path, scan_dir, xattrs_of};

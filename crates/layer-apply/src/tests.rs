@@ -1902,6 +1902,75 @@ fn apply_on_resolves_names_through_lower_symlinks() {
     );
 }
 
+/// `apply_on_at`: names relative to a directory of the merged view (`docker cp` into a
+/// container's directory), resolved by `apply_on`'s rule; `..` never climbs above it.
+#[test]
+fn apply_on_at_takes_names_below_a_directory() {
+    let sb = Sandbox::new();
+    let l = stack_dirs(&sb, 2);
+    unpack_on(
+        &l[0],
+        &[],
+        Layer::new()
+            .dir("run/")
+            .dir("var/")
+            .symlink("var/run", "/run")
+            .dir("etc/")
+            .file("etc/hostname", b"box")
+            .dir("tmp/"),
+    )
+    .unwrap();
+    let at = |dir: &str, upper: &Path, layer: Layer| {
+        crate::apply_on_at(
+            upper,
+            &[&l[0]],
+            dir.as_bytes(),
+            layer.bytes().as_slice(),
+            &opts(Mode::Unpack),
+        )
+    };
+    // into /tmp: a name through the image's symlink lands where it points, a symlink of
+    // the archive is followed from the image root, a hard link's target is below /tmp
+    at(
+        "tmp",
+        &l[1],
+        Layer::new()
+            .file("a", b"a")
+            .raw(b"d/../b", EntryType::Regular, b"b", b"")
+            .symlink("e", "/etc")
+            .file("e/motd", b"hi")
+            .hardlink("c", "a"),
+    )
+    .unwrap();
+    // into /var/run (the symlink itself: resolved as a parent)
+    at("var/run", &l[1], Layer::new().file("app.pid", b"42")).unwrap();
+    check_tree(
+        &l[1],
+        expect![[r#"
+            etc 755 dir
+            etc/motd 644 file "hi"
+            run 755 dir
+            run/app.pid 644 file "42"
+            tmp 755 dir
+            tmp/a 644 file "a" nlink=2
+            tmp/b 644 file "b"
+            tmp/c 644 file "a" nlink=2
+            tmp/e link -> /etc"#]],
+    );
+    // `..` above the directory, and a hard link to a path outside it: refused
+    let err = at(
+        "tmp",
+        &l[1],
+        Layer::new().raw(b"../x", EntryType::Regular, b"x", b""),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ApplyError::LeavesRoot { .. }), "{err}");
+    let err = at("tmp", &l[1], Layer::new().hardlink("h", "/etc/hostname")).unwrap_err();
+    assert!(matches!(err, ApplyError::Hardlink { .. }), "{err}");
+    assert!(!l[1].join("tmp/h").exists() && !l[1].join("x").exists());
+    sb.assert_outside_untouched("apply_on_at");
+}
+
 #[test]
 fn apply_on_copies_up_parent_directories_with_their_metadata() {
     let sb = Sandbox::new();

@@ -8,9 +8,16 @@
 //! - [`read_changeset`] / [`read_changeset_with`] decode a tar stream (ustar, PAX, GNU long
 //!   names). Names are normalised (`./a/` → `a`), and a name whose `..` climbs above the root is
 //!   an error, never silently clamped. Whiteout names become [`EntryKind::Whiteout`] and
-//!   [`EntryKind::Opaque`] entries on the path they affect. Small files keep their bytes
+//!   [`EntryKind::Opaque`] entries on the path they affect, and so does a 0:0 character device,
+//!   overlayfs's whiteout ([`EntryKind::char_device`]). Small files keep their bytes
 //!   ([`Content::Inline`]); larger ones only their sha256 ([`Content::Digest`]), hashed while
-//!   streaming ([`ReadOptions`]).
+//!   streaming ([`ReadOptions`]). The entries apply in the order the tar lists them, as
+//!   `layer-apply` unpacks them ([`Changeset::from_tar_order`]): the last for a name wins, a
+//!   non-directory replacing the layer's own directory takes what the layer put in it along,
+//!   and a name goes through the symlinks the layer made before it.
+//! - [`Changeset::on_top_of`] applies a layer the same way on top of a view of the layers
+//!   below (their symlinks followed too, in the order the tar listed the entries), and
+//!   [`resolve_path`] is the one path resolution inside the image root both use.
 //! - [`HeaderTap`], [`Extensions`] and [`pax_records`] read the extended headers in front of an
 //!   entry (PAX records by their length prefix, GNU long names) the one way every tar reader of
 //!   the project shares, whatever bytes (`\n` included) a value holds.
@@ -54,6 +61,7 @@ mod model;
 mod name;
 mod path;
 mod read;
+mod resolve;
 mod write;
 
 pub use error::{DiffError, ErrorKind};
@@ -70,6 +78,7 @@ pub use path::{
     WHITEOUT_PREFIX,
 };
 pub use read::{blank_is_zero, push_described, read_changeset, read_changeset_with, ReadOptions};
+pub use resolve::{resolve_path, Lower, PathKind, MAX_SYMLINK_HOPS};
 pub use write::{header_blocks, write_changeset, TarHeader, TarKind, TarWriter};
 
 #[cfg(test)]

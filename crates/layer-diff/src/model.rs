@@ -1,6 +1,7 @@
 //! The changeset model: entries, their kinds and contents, and the canonical order.
 
 use crate::path::{base_name, compare_paths, is_normalized, WHITEOUT_PREFIX};
+use crate::resolve::Order;
 use crate::DiffError;
 use oci_model::{Digest, Sha256Writer};
 use std::cmp::Ordering;
@@ -112,6 +113,20 @@ impl EntryKind {
             EntryKind::Fifo => "fifo",
             EntryKind::Whiteout => "whiteout",
             EntryKind::Opaque => "opaque",
+        }
+    }
+
+    /// What a character device `major:minor` in layer content is: a device, except 0:0,
+    /// overlayfs's form of a whiteout. The kernel's overlayfs hides a lower path under a 0:0
+    /// character device, so a running container never sees one, nor what it covers; Docker's
+    /// overlay2 diff turns one into a `.wh.` whiteout. So 0:0 is [`EntryKind::Whiteout`] here,
+    /// wherever a layer is read (a tar, a scanned directory), and every view agrees with the
+    /// container.
+    pub fn char_device(major: u32, minor: u32) -> EntryKind {
+        if (major, minor) == (0, 0) {
+            EntryKind::Whiteout
+        } else {
+            EntryKind::CharDevice { major, minor }
         }
     }
 
@@ -301,6 +316,10 @@ impl Entry {
                 target,
                 "symlink target contains a NUL byte",
             )),
+            EntryKind::CharDevice { major: 0, minor: 0 } => Err(DiffError::entry(
+                &self.path,
+                "a 0:0 character device is a whiteout (EntryKind::char_device)",
+            )),
             _ => Ok(()),
         }?;
         if self.mode & !0o7777 != 0 {
@@ -364,29 +383,37 @@ impl fmt::Display for Entry {
 /// directory, the opaque marker comes first, then the whiteouts, then the other entries (each
 /// followed by its subtree). A directory's own entry precedes its opaque marker.
 pub(crate) fn canonical_cmp(a: &Entry, b: &Entry) -> Ordering {
-    fn key(e: &Entry) -> Vec<(u8, &str)> {
-        let mut key: Vec<(u8, &str)> = if e.path.is_empty() {
-            Vec::new()
+    /// Each component with its rank (an opaque marker 0, a whiteout's last component 1,
+    /// anything else 2), the opaque marker one component below its directory.
+    fn key(e: &Entry) -> impl Iterator<Item = (u8, &str)> {
+        let last = if e.path.is_empty() {
+            0
         } else {
-            e.path.split('/').map(|part| (2, part)).collect()
+            e.path.bytes().filter(|&b| b == b'/').count() + 1
         };
-        match e.kind {
-            EntryKind::Opaque => key.push((0, "")),
-            EntryKind::Whiteout => {
-                if let Some(last) = key.last_mut() {
-                    last.0 = 1;
+        let whiteout = matches!(e.kind, EntryKind::Whiteout);
+        let parts = (!e.path.is_empty()).then(|| e.path.split('/'));
+        parts
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(move |(i, part)| (if whiteout && i + 1 == last { 1 } else { 2 }, part))
+            .chain(matches!(e.kind, EntryKind::Opaque).then_some((0, "")))
+    }
+    let (mut ka, mut kb) = (key(a), key(b));
+    loop {
+        match (ka.next(), kb.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some((ra, na)), Some((rb, nb))) => {
+                let o = ra.cmp(&rb).then_with(|| compare_paths(na, nb));
+                if o.is_ne() {
+                    return o;
                 }
             }
-            _ => {}
         }
-        key
     }
-    let (ka, kb) = (key(a), key(b));
-    ka.iter()
-        .zip(&kb)
-        .map(|((ra, na), (rb, nb))| ra.cmp(rb).then_with(|| compare_paths(na, nb)))
-        .find(|o| o.is_ne())
-        .unwrap_or_else(|| ka.len().cmp(&kb.len()))
 }
 
 /// Which entries may share a path in one changeset: one ordinary entry, one whiteout and one
@@ -401,10 +428,16 @@ fn class(e: &Entry) -> u8 {
 
 /// The changes one layer makes: added or changed entries in full, deletions as whiteouts and
 /// opaque markers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+///
+/// Two changesets are equal when they hold the same entries in the same stored order; the
+/// order a tar listed them in ([`Changeset::in_order`]) is not compared.
+#[derive(Debug, Clone, Default)]
 pub struct Changeset {
     /// The entries; [`read_changeset`](crate::read_changeset) returns them in canonical order.
     pub entries: Vec<Entry>,
+    /// The order a tar listed the entries in, when it means something else than the
+    /// canonical order ([`Changeset::from_tar_order`], [`Changeset::in_order`]).
+    pub(crate) order: Option<Order>,
 }
 
 impl Changeset {
@@ -413,8 +446,10 @@ impl Changeset {
         Changeset::default()
     }
 
-    /// Adds an entry (no checks; see [`Changeset::validate`]).
+    /// Adds an entry (no checks; see [`Changeset::validate`]). A changeset changed by hand
+    /// applies its entries in canonical order ([`Changeset::in_order`]).
     pub fn push(&mut self, entry: Entry) {
+        self.order = None;
         self.entries.push(entry);
     }
 
@@ -462,21 +497,18 @@ impl Changeset {
 
     /// Sorts the entries into canonical order: a tree walk (`a`, `a/b`, `a-b`) where inside
     /// each directory the opaque marker comes first, then whiteouts, then the other entries.
-    /// The sort is stable.
+    /// The sort is stable. A changeset already in canonical order (as read) keeps the order
+    /// its entries apply in ([`Changeset::in_order`]); one whose entries were moved by hand
+    /// applies them in canonical order.
     pub fn sort(&mut self) {
-        self.entries.sort_by(canonical_cmp);
-    }
-
-    /// Drops earlier entries that a later one of the same path and class replaces (a tar's
-    /// last entry for a name wins), keeping the survivors' relative order.
-    pub(crate) fn dedup_last_wins(&mut self) {
-        let mut seen = BTreeSet::new();
-        let mut keep: Vec<bool> = vec![false; self.entries.len()];
-        for (i, e) in self.entries.iter().enumerate().rev() {
-            keep[i] = seen.insert((e.path.as_str(), class(e)));
+        let sorted = self
+            .entries
+            .windows(2)
+            .all(|w| canonical_cmp(&w[0], &w[1]).is_le());
+        if !sorted {
+            self.order = None;
+            self.entries.sort_by(canonical_cmp);
         }
-        let mut keep = keep.into_iter();
-        self.entries.retain(|_| keep.next().unwrap_or(true));
     }
 
     /// Checks what [`write_changeset`](crate::write_changeset) needs: normalised paths and
@@ -495,10 +527,25 @@ impl Changeset {
     }
 }
 
+impl PartialEq for Changeset {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl Eq for Changeset {}
+
+impl std::hash::Hash for Changeset {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.entries.hash(state);
+    }
+}
+
 impl FromIterator<Entry> for Changeset {
     fn from_iter<I: IntoIterator<Item = Entry>>(iter: I) -> Self {
         Changeset {
             entries: iter.into_iter().collect(),
+            order: None,
         }
     }
 }
@@ -619,19 +666,16 @@ mod tests {
 
     #[test]
     fn last_wins() {
-        let mut cs: Changeset = [
+        let cs = Changeset::from_tar_order(vec![
             Entry::file("a", "1"),
             Entry::whiteout("a"),
             Entry::dir("b"),
             Entry::file("a", "2"),
-        ]
-        .into_iter()
-        .collect();
-        cs.dedup_last_wins();
+        ]);
         expect![[r#"
             a whiteout 0000 0:0 @0
-            b dir 0755 0:0 @0
             a file 1 "2" 0644 0:0 @0
+            b dir 0755 0:0 @0
         "#]]
         .assert_eq(&cs.to_string());
     }

@@ -41,8 +41,12 @@ pub fn read_changeset<R: Read>(r: R) -> Result<Changeset, DiffError> {
 /// root is an error, and an entry naming the root that is not a directory, or AUFS metadata, is
 /// skipped. `<dir>/.wh.<name>` becomes a [`EntryKind::Whiteout`] at `<dir>/<name>`,
 /// `<dir>/.wh..wh..opq` an [`EntryKind::Opaque`] at `<dir>`, other `.wh..wh.*` names are skipped
-/// and `.wh.` alone is an error. When a name occurs twice the
-/// later entry wins, as when extracting. PAX global headers are skipped; uid, gid, size, mtime,
+/// and `.wh.` alone is an error; a 0:0 character device is a whiteout of its path
+/// ([`EntryKind::char_device`]). The entries then apply in the order the tar lists them
+/// ([`Changeset::from_tar_order`]): when a name occurs twice the later entry wins, a
+/// non-directory replacing a directory drops what the layer put under it, and a name whose
+/// parent goes through a symlink the layer made earlier lands where the link leads, inside the
+/// root, as when extracting. PAX global headers are skipped; uid, gid, size, mtime,
 /// path, linkpath and `SCHILY.xattr.*` records are honoured. User and group names are not kept.
 pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Changeset, DiffError> {
     // PAX records are read by their length, names as ingest's checker takes them
@@ -60,9 +64,9 @@ pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Chang
         io::copy(&mut te, &mut io::sink())
             .map_err(|e| DiffError::read("skipping entry data", e))?;
     }
-    cs.dedup_last_wins();
-    cs.sort();
-    Ok(cs)
+    // Entries apply in the order the tar lists them (the last for a name wins, names go
+    // through the layer's earlier symlinks), as `layer-apply` unpacks them.
+    Ok(Changeset::from_tar_order(cs.entries))
 }
 
 /// Reads one entry into `cs` (or skips it).
@@ -213,7 +217,8 @@ impl Named {
                     }
                     EntryKind::Hardlink { target }
                 }
-                TarKind::CharDevice(major, minor) => EntryKind::CharDevice { major, minor },
+                // 0:0 is overlayfs's whiteout, as the kernel reads it.
+                TarKind::CharDevice(major, minor) => EntryKind::char_device(major, minor),
                 TarKind::BlockDevice(major, minor) => EntryKind::BlockDevice { major, minor },
                 TarKind::Fifo => EntryKind::Fifo,
             },

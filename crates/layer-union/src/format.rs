@@ -318,7 +318,7 @@ fn parse_entry(tokens: &[Token]) -> Result<Entry, String> {
                     let (major, minor) = parse_device(rest.first(), &t.word)?;
                     rest = &rest[1..];
                     if t.is_word("char") {
-                        EntryKind::CharDevice { major, minor }
+                        EntryKind::char_device(major, minor)
                     } else {
                         EntryKind::BlockDevice { major, minor }
                     }

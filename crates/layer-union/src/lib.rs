@@ -30,12 +30,17 @@
 //! overlayfs and the OCI image-spec define the result: read top-down, the first layer that has
 //! a path wins. First each layer's paths are resolved *on top of* the layers below, as
 //! containerd applies a layer onto the mounted snapshot of its parents (and as
-//! `layer-apply`'s `apply_on` unpacks it): the parent directory of every entry, whiteout and
-//! hard link target, and the directory of an opaque marker, is resolved through symlinks —
-//! those of lower layers and those the layer itself made earlier, absolute ones from the image
-//! root, `..` never above it — so with `var/run -> /run` below, `var/run/x` is put at `run/x`
-//! and `etc/.wh.x` under a symlinked `etc` deletes the file it resolves to. The last name of
-//! a path is never followed, so an entry replaces a symlink rather than writing through it.
+//! `layer-apply`'s `apply_on` unpacks it), by `layer-diff`'s one rule
+//! ([`Changeset::on_top_of`](layer_diff::Changeset::on_top_of)): the layer's entries are taken
+//! in the order its tar listed them (canonical order for a changeset made by hand), and the
+//! parent directory of every entry, whiteout and hard link target, and the directory of an
+//! opaque marker, is resolved through symlinks — those of lower layers and those the layer
+//! itself made earlier, absolute ones from the image root, `..` never above it — so with
+//! `var/run -> /run` below, `var/run/x` is put at `run/x` and `etc/.wh.x` under a symlinked
+//! `etc` deletes the file it resolves to. The last name of a path is never followed, so an
+//! entry replaces a symlink rather than writing through it; a non-directory replacing the
+//! layer's own directory drops what the layer put there earlier, and the last entry for a
+//! path wins.
 //! Then, for each layer, in this order:
 //! 1. an opaque marker on a directory hides every lower child of it (so it never hides the
 //!    layer's own entries there);
@@ -97,7 +102,7 @@
 //!          | "dir" | "fifo"
 //!          | "->" TARGET                    a symlink (target kept verbatim)
 //!          | "=>" PATH                      a hard link (target normalised)
-//!          | ("char" | "block") MAJOR ":" MINOR
+//!          | ("char" | "block") MAJOR ":" MINOR   "char 0:0" is a whiteout, as overlayfs reads it
 //! attr     = "mode=" OCTAL | "uid=" N | "gid=" N | "mtime=" SECONDS
 //!          | "xattr." NAME "=" (STRING | WORD)
 //! STRING   = '"' … '"'                      escapes \n \t \r \0 \\ \" \xHH

@@ -22,7 +22,18 @@ fn check(fixture: &str, expect: Expect) {
         .iter()
         .map(|tar| read_changeset(tar.as_slice()).unwrap())
         .collect();
-    assert_eq!(decoded, layers, "fixture → tar → changeset");
+    // A tar's entries apply in order: decoded, each layer is what it holds applied on its own
+    // (names through its own symlinks resolved), and the stack means the same.
+    let alone: Vec<_> = layers.iter().map(|cs| cs.on_top_of(&|_| None)).collect();
+    assert_eq!(decoded, alone, "fixture → tar → changeset");
+    let again = Union::build(&decoded);
+    let out_again = format!(
+        "{}-- changes\n{}-- efficiency\n{}",
+        render(&again),
+        render_changes(&again),
+        render_efficiency(&again)
+    );
+    assert_eq!(out_again, out, "fixture → tar → changeset → union");
     expect.assert_eq(&out);
 }
 
@@ -333,6 +344,50 @@ fn paths_resolve_through_lower_symlinks() {
               4 bytes (min 0) /etc/passwd in L1, L2
         "#]],
     );
+}
+
+/// `Union::resolve`: a path of the merged view resolved by the rule layers are applied by,
+/// never above the root; the last component followed only when asked.
+#[test]
+fn resolve_follows_symlinks_inside_the_root() {
+    let layers = parse(
+        r#"
+        layer 1:
+          /run/ dir
+          /run/app.pid "42"
+          /var/ dir
+          /var/run -> /run
+          /etc/ dir
+          /etc/passwd "root"
+          /up -> ../../..
+          /loop -> loop
+        layer 2:
+          /conf -> etc
+          /hl => /var/run
+        "#,
+    )
+    .unwrap();
+    let u = Union::build(&layers);
+    let cases = [
+        ("var/run", false, "var/run"),
+        ("var/run", true, "run"),
+        ("var/run/app.pid", false, "run/app.pid"),
+        ("var/run/new/x", false, "run/new/x"),
+        ("up/etc/passwd", false, "etc/passwd"),
+        ("up/../../etc", true, "etc"),
+        ("conf/passwd", true, "etc/passwd"),
+        ("hl/app.pid", false, "run/app.pid"),
+        ("etc/passwd/x", false, "etc/passwd/x"),
+        ("loop/x", false, "loop/x"),
+        ("", true, ""),
+    ];
+    for (path, follow, want) in cases {
+        assert_eq!(
+            u.resolve(path, follow),
+            want,
+            "{path} (follow_last {follow})"
+        );
+    }
 }
 
 /// Replacing a type is remove-then-create, and later names follow the new type.
@@ -728,4 +783,107 @@ fn a_symlink_target_and_a_file_of_equal_size_but_other_bytes_are_changes() {
         C /l  L1 symlink | L1 symlink (target)
     "#]]
     .assert_eq(&compared(a, b));
+}
+
+/// A layer's entries apply in the order its tar lists them, on top of the layers below, as
+/// `layer-apply` unpacks them: a symlink replacing the layer's own directory drops what the
+/// layer put in it and later names go through it (issue: `x`, `x/`, `x/y`, `x -> /etc`,
+/// `x/z`); a chain of links, one below and two of the layer's own listed before the entry
+/// (but sorting after it), leads `a/w` to `/d/w`.
+#[test]
+fn a_layer_applies_in_the_order_its_tar_lists_them() {
+    use layer_diff::{Changeset, Entry};
+    let base = parse(
+        r#"
+        layer 1:
+          /etc/ dir
+          /etc/passwd "root"
+          /a -> /b
+        "#,
+    )
+    .unwrap()
+    .remove(0);
+    let top = Changeset::from_tar_order(vec![
+        Entry::file("x", "1"),
+        Entry::dir("x"),
+        Entry::file("x/y", "2"),
+        Entry::symlink("x", "/etc"),
+        Entry::file("x/z", "3"),
+        Entry::symlink("b", "/c/../d"),
+        Entry::dir("d"),
+        Entry::file("a/w", "w"),
+    ]);
+    let u = Union::build(&[base, top]);
+    expect![[r#"
+        /a           L1 symlink -> /b
+        /b           L2 symlink -> /c/../d
+        /d/          L2 dir
+        /d/w         L2 file 1 "w"
+        /etc/        L1 dir
+        /etc/passwd  L1 file 4 "root"
+        /etc/z       L2 file 1 "3"
+        /x           L2 symlink -> /etc
+    "#]]
+    .assert_eq(&render(&u));
+    let z = u.lookup("etc/z", 1).unwrap();
+    assert_eq!((z.layer, z.path), (1, "etc/z"));
+    assert!(u.get("etc/y").is_none() && u.get("b/w").is_none());
+}
+
+/// A 0:0 character device is overlayfs's whiteout: the path and what it covers are gone, as
+/// in a running container.
+#[test]
+fn a_zero_zero_char_device_is_a_whiteout() {
+    check(
+        r#"
+        layer 1:
+          /wx "lower"
+          /d/ dir
+          /d/f "f"
+          /dev/ dir
+        layer 2:
+          /wx char 0:0
+          /d char 0:0
+          /dev/null char 1:3
+        "#,
+        expect![[r#"
+            /d/        gone | hides L1 dir | whiteout L2
+            /d/f       gone | hides L1 file 1 "f" | whiteout L2 at /d/
+            /dev/      L1 dir
+            /dev/null  L2 char 1:3
+            /wx        gone | hides L1 file 5 "lower" | whiteout L2
+            -- changes
+            L1 A /d/
+            L1 A /d/f
+            L1 A /dev/
+            L1 A /wx
+            L2 R /d/
+            L2 A /dev/null
+            L2 R /wx
+            -- efficiency
+            score 0.2857 = 2 / 7 bytes; wasted 5 bytes; size 6, user size 0
+              5 bytes (min 0) /wx in L1, L2
+        "#]],
+    );
+}
+
+/// A hard link to a lower file shares that file even when the same layer then replaces the
+/// file's name (`layer-apply` copied it up for the link): the link shows the old bytes, from
+/// its own layer's directory.
+#[test]
+fn a_hard_link_keeps_a_lower_file_its_layer_replaces() {
+    use layer_diff::{Changeset, Entry};
+    let base = parse("layer 1:\n  /c \"old\"\n").unwrap().remove(0);
+    let top = Changeset::from_tar_order(vec![Entry::hardlink("l", "c"), Entry::file("c", "new")]);
+    let u = Union::build(&[base, top]);
+    expect![[r#"
+        /c  L2 file 3 "new" | hides L1 file 3 "old"
+        /l  L2 file 3 "old"
+    "#]]
+    .assert_eq(&render(&u));
+    let l = u.lookup("l", 1).unwrap();
+    assert_eq!(
+        (l.layer, l.path, l.content.bytes()),
+        (1, "l", Some(&b"old"[..]))
+    );
 }

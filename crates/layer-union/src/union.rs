@@ -2,19 +2,11 @@
 
 use crate::efficiency::{Efficiency, EfficiencyBuilder};
 use crate::key::{ancestors, is_under, subtree, PathKey};
+// What a path is, for resolving names through it: `layer-diff`'s, whose one rule resolves a
+// layer's own names and those through the layers below.
+use layer_diff::PathKind as Kind;
 use layer_diff::{parent_path, Changeset, Content, Entry, EntryKind};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-
-/// Symlinks followed while resolving one path before the rest is taken literally (Linux's
-/// own limit; `layer-apply` refuses such a layer with `ELOOP`).
-const MAX_SYMLINK_HOPS: usize = 40;
-
-/// What a path is, for resolving names through it.
-enum Kind {
-    Dir,
-    Symlink(String),
-    Other,
-}
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How a layer changed a path, as dive's per-layer view shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -125,21 +117,6 @@ impl Builder {
     fn current(&self, path: &str) -> Option<&MergedEntry> {
         let record = self.records.get(&PathKey::new(path))?;
         record.current.map(|i| &record.spans[i].node)
-    }
-
-    /// What the current view shows at `path`, a hard link counting as what it shares (a
-    /// link to a symlink is a symlink).
-    fn kind(&self, path: &str) -> Option<Kind> {
-        let node = self.current(path)?;
-        let entry = match &node.entry.kind {
-            EntryKind::Hardlink { .. } => source_entry(&self.records, node).unwrap_or(&node.entry),
-            _ => &node.entry,
-        };
-        Some(match &entry.kind {
-            EntryKind::Dir => Kind::Dir,
-            EntryKind::Symlink { target } => Kind::Symlink(target.clone()),
-            _ => Kind::Other,
-        })
     }
 
     fn open(&mut self, node: MergedEntry) {
@@ -274,6 +251,22 @@ impl Builder {
     }
 }
 
+/// What the view of `records` shows at `path` now, a hard link counting as what it shares (a
+/// link to a symlink is a symlink).
+fn kind_of(records: &BTreeMap<PathKey, Record>, path: &str) -> Option<Kind> {
+    let record = records.get(&PathKey::new(path))?;
+    let node = &record.spans[record.current?].node;
+    let entry = match &node.entry.kind {
+        EntryKind::Hardlink { .. } => source_entry(records, node).unwrap_or(&node.entry),
+        _ => &node.entry,
+    };
+    Some(match &entry.kind {
+        EntryKind::Dir => Kind::Dir,
+        EntryKind::Symlink { target } => Kind::Symlink(target.clone()),
+        _ => Kind::Other,
+    })
+}
+
 /// The entry a hard link shares: the non-link entry its [`LinkSource`] names.
 fn source_entry<'r>(
     records: &'r BTreeMap<PathKey, Record>,
@@ -288,154 +281,27 @@ fn source_entry<'r>(
         .map(|s| &s.node.entry)
 }
 
-/// Resolves `path` as the kernel would with the image root as `/`, in a view that `look`
-/// describes: every symlink on the way (the last one only with `follow_last`) is followed,
-/// absolute targets from the root, and `..` never climbs above the root. From the first
-/// missing component on, the rest is taken literally (with `..` still applied); so is the
-/// rest after [`MAX_SYMLINK_HOPS`] links, and a non-directory in the middle is kept as a
-/// name (`layer-apply` refuses both layers, so no mounted view ever differs).
+/// Resolves `path` in a view `look` describes, by the one rule every layer's names are
+/// resolved with (`layer_diff::resolve_path`).
 fn resolve_path(path: &str, follow_last: bool, look: &dyn Fn(&str) -> Option<Kind>) -> String {
-    let mut todo: VecDeque<String> = path
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .collect();
-    let mut out: Vec<String> = Vec::new();
-    let mut missing = 0usize; // trailing components of `out` that do not exist
-    let mut hops = 0;
-    while let Some(part) = todo.pop_front() {
-        match part.as_str() {
-            "." => continue,
-            ".." => {
-                if out.pop().is_some() && missing > 0 {
-                    missing -= 1;
-                }
-                continue;
-            }
-            _ => {}
-        }
-        if missing > 0 {
-            out.push(part);
-            missing += 1;
-            continue;
-        }
-        let candidate = if out.is_empty() {
-            part.clone()
-        } else {
-            format!("{}/{part}", out.join("/"))
-        };
-        let last = todo.is_empty();
-        match look(&candidate) {
-            None => {
-                out.push(part);
-                missing = 1;
-            }
-            Some(Kind::Symlink(target)) if (!last || follow_last) && hops < MAX_SYMLINK_HOPS => {
-                hops += 1;
-                if target.starts_with('/') {
-                    out.clear();
-                }
-                for p in target.split('/').filter(|p| !p.is_empty()).rev() {
-                    todo.push_front(p.to_string());
-                }
-            }
-            Some(_) => out.push(part),
-        }
-    }
-    out.join("/")
-}
-
-/// `path` with its parent resolved (following every symlink) and its last name kept.
-fn resolve_parent(path: &str, look: &dyn Fn(&str) -> Option<Kind>) -> String {
-    match path.rsplit_once('/') {
-        None => path.to_string(),
-        Some((dir, base)) => {
-            let dir = resolve_path(dir, true, look);
-            if dir.is_empty() {
-                base.to_string()
-            } else {
-                format!("{dir}/{base}")
-            }
-        }
-    }
+    layer_diff::resolve_path(path, follow_last, look)
 }
 
 /// The changeset of one layer with every path rewritten to where the layer applies it on top
 /// of the view `b` of the layers below, as containerd applies a layer onto its parents'
-/// mounted snapshot: an entry's parent directory, a whiteout's parent, an opaque marker's
-/// directory and a hard link target's parent are resolved through symlinks (lower ones and
-/// those this layer made earlier), inside the root. The layer is walked in canonical order
-/// (parents first; in a directory its opaque marker, then whiteouts, then entries), as
-/// `layer-apply` applies a tar written in that order.
+/// mounted snapshot and `layer-apply`'s `apply_on` unpacks it: its entries in the order the
+/// layer applies them (its tar's order when that matters), each parent path resolved through
+/// the symlinks of the layers below and those the layer made before it
+/// ([`Changeset::on_top_of`]).
 fn resolve_layer(b: &Builder, cs: &Changeset) -> Changeset {
-    let mut sorted = cs.clone();
-    sorted.sort();
-    let mut out = Changeset::new();
-    let mut whited: HashSet<String> = HashSet::new();
-    let mut opaque: HashSet<String> = HashSet::new();
-    // This layer's own entries so far, by resolved path, shadow the layers below.
-    let mut own: HashMap<String, Kind> = HashMap::new();
-    for e in sorted.iter() {
-        let look = |p: &str| -> Option<Kind> {
-            if let Some(k) = own.get(p) {
-                return Some(match k {
-                    Kind::Dir => Kind::Dir,
-                    Kind::Symlink(t) => Kind::Symlink(t.clone()),
-                    Kind::Other => Kind::Other,
-                });
-            }
-            let hidden = whited.contains(p)
-                || crate::key::ancestors(p).any(|a| {
-                    whited.contains(a)
-                        || opaque.contains(a)
-                        || matches!(own.get(a), Some(Kind::Other | Kind::Symlink(_)))
-                });
-            if hidden {
-                return None;
-            }
-            b.kind(p)
-        };
-        let path = match e.kind {
-            _ if e.path.is_empty() => String::new(),
-            EntryKind::Opaque => resolve_path(&e.path, true, &look),
-            _ => resolve_parent(&e.path, &look),
-        };
-        let kind = match &e.kind {
-            EntryKind::Hardlink { target } => EntryKind::Hardlink {
-                target: resolve_parent(target, &look),
-            },
-            k => k.clone(),
-        };
-        let own_kind = match &kind {
-            EntryKind::Dir => Some(Kind::Dir),
-            EntryKind::Symlink { target } => Some(Kind::Symlink(target.clone())),
-            EntryKind::Hardlink { target } => match look(target) {
-                Some(Kind::Symlink(t)) => Some(Kind::Symlink(t)),
-                _ => Some(Kind::Other),
-            },
-            EntryKind::Whiteout | EntryKind::Opaque => None,
-            _ => Some(Kind::Other),
-        };
-        match (&kind, own_kind) {
-            (EntryKind::Whiteout, _) => {
-                whited.insert(path.clone());
-            }
-            (EntryKind::Opaque, _) => {
-                opaque.insert(path.clone());
-            }
-            (_, Some(k)) => {
-                own.insert(path.clone(), k);
-            }
-            _ => {}
-        }
-        out.push(Entry {
-            path,
-            kind,
-            ..e.clone()
-        });
-    }
-    out.sort();
-    out
+    // What the view below shows at a path: a hard link as the entry it shares.
+    cs.on_top_of(&|p| {
+        let node = b.current(p)?;
+        Some(match &node.entry.kind {
+            EntryKind::Hardlink { .. } => source_entry(&b.records, node).unwrap_or(&node.entry),
+            _ => &node.entry,
+        })
+    })
 }
 
 impl Union {
@@ -586,6 +452,17 @@ impl Union {
     pub fn get(&self, path: &str) -> Option<&MergedEntry> {
         let record = self.records.get(&PathKey::new(path))?;
         record.current.map(|i| &record.spans[i].node)
+    }
+
+    /// Where `path` (normalised) leads in the merged view, by the rule every layer's names
+    /// are resolved with on top of the layers below ([`Union::build`], `layer-apply`'s
+    /// `apply_on`): each symlink on the way is followed with the image root as `/` (absolute
+    /// targets from the root, `..` never above it), the last component only with
+    /// `follow_last`; from the first missing component on, the rest is kept as written. What
+    /// `docker cp` means by a container path (moby's `FollowSymlinkInScope`): the result never
+    /// leaves the root.
+    pub fn resolve(&self, path: &str, follow_last: bool) -> String {
+        resolve_path(path, follow_last, &|p| kind_of(&self.records, p))
     }
 
     /// The direct children of the directory `dir` in the merged view, by name.

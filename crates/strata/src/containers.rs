@@ -318,10 +318,17 @@ fn cp_in(engine: &Engine, src: &str, container: &str, dest: &str) -> anyhow::Res
     let meta =
         std::fs::symlink_metadata(src_path).map_err(|e| anyhow::anyhow!("stat {src}: {e}"))?;
     let contents_only = src.ends_with("/.");
+    // A destination that is a symlink is followed, as the docker CLI follows it: its target,
+    // resolved inside the container's root, is the destination.
+    let mut dest = dest.to_string();
+    let mut stat = engine.container_path_stat(container, &dest)?;
+    if let Some(link) = stat.as_ref().filter(|s| s.kind == "symlink") {
+        dest = link.link_target.clone();
+        stat = engine.container_path_stat(container, &dest)?;
+    }
+    let dest = dest.as_str();
     let dest_trimmed = dest.trim_end_matches('/');
-    let dest_state = engine
-        .container_path_stat(container, dest)?
-        .map(|s| s.is_dir());
+    let dest_state = stat.map(|s| s.is_dir());
     // Where the archive goes and what its top entry is called, as `docker cp` decides.
     let (extract_dir, top_name): (String, Option<Vec<u8>>) = match dest_state {
         Some(true) if contents_only => (dest.to_string(), None),
@@ -348,19 +355,31 @@ fn cp_in(engine: &Engine, src: &str, container: &str, dest: &str) -> anyhow::Res
         }
     };
     // The tree streams through a pipe as it is packed (never whole in memory), every name
-    // written as its bytes by the one tar writer.
+    // written as its bytes by the one tar writer. The engine may stop reading early (it
+    // refuses the archive): the packer then gets `EPIPE`, never SIGPIPE, and the engine's
+    // refusal is the error; a packer's own failure (an unreadable file) comes first.
     let top = top_name.unwrap_or_else(|| b".".to_vec());
     let (r, mut w) = std::io::pipe()?;
     std::thread::scope(|s| {
-        let packer = s.spawn(move || layer_apply::pack_path(src_path, &top, &mut w));
+        let packer = s.spawn(move || {
+            crate::feed_without_sigpipe();
+            layer_apply::pack_path(src_path, &top, &mut w)
+        });
         let put = engine.container_put_archive(container, &extract_dir, r);
         let packed = packer
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        put?;
-        packed.map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(())
+        match packed {
+            Err(e) if !is_broken_pipe(&e) => Err(anyhow::anyhow!("{e}")),
+            _ => Ok(put?),
+        }
     })
+}
+
+/// Whether packing failed only because the reader went away.
+fn is_broken_pipe(e: &layer_apply::ApplyError) -> bool {
+    e.io_error()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// The base name of a local path, as bytes (a name is any bytes but `/` and NUL).
@@ -371,6 +390,12 @@ fn file_name(p: &Path) -> anyhow::Result<Vec<u8>> {
         .ok_or_else(|| anyhow::anyhow!("cannot copy {}: no file name", p.display()))
 }
 
+/// `cp CONTAINER:SRC DEST`, by Docker's rules (moby's `CopyInfo`, `PrepareArchiveCopy`): the
+/// archive's top entry goes into DEST when it is an existing directory, else becomes DEST;
+/// `SRC/.` and the root `/` give what the directory holds instead, into DEST (created when
+/// missing). What arrives merges with what is there as Docker's extraction does: a
+/// directory into a directory, anything else replacing a non-directory; a directory never
+/// replaces a non-directory nor the reverse.
 fn cp_out(engine: &Engine, container: &str, path: &str, dest: &str) -> anyhow::Result<()> {
     if dest == "-" {
         let out = std::io::stdout();
@@ -382,9 +407,13 @@ fn cp_out(engine: &Engine, container: &str, path: &str, dest: &str) -> anyhow::R
     }
     let mut tar = Vec::new();
     engine.container_get_archive(container, path, &mut tar)?;
+    // The root's archive holds its entries; any other path's, one entry named after it.
+    let is_root = layer_diff::normalize_path(path).is_ok_and(|p| p.is_empty());
+    let contents_only = is_root || path == "." || path.ends_with("/.");
     let dest_path = PathBuf::from(dest);
-    let (dir, rename_to) = if dest_path.is_dir() {
-        (dest_path.clone(), None)
+    let dest_is_dir = dest_path.is_dir();
+    let dir = if dest_is_dir {
+        dest_path.clone()
     } else {
         let parent = dest_path
             .parent()
@@ -393,7 +422,7 @@ fn cp_out(engine: &Engine, container: &str, path: &str, dest: &str) -> anyhow::R
         if !parent.is_dir() {
             anyhow::bail!("no such directory: {}", parent.display());
         }
-        (parent.to_path_buf(), Some(dest_path.clone()))
+        parent.to_path_buf()
     };
     let staging = tempfile::Builder::new()
         .prefix(".strata-cp-")
@@ -404,20 +433,75 @@ fn cp_out(engine: &Engine, container: &str, path: &str, dest: &str) -> anyhow::R
     };
     layer_apply::apply(staging.path(), tar.as_slice(), &opts)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let top = std::fs::read_dir(staging.path())?
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("empty archive"))??
-        .path();
-    let target = match rename_to {
-        Some(t) => t,
-        None => dir.join(top.file_name().expect("entry has a name")),
+    let top = if is_root {
+        // the root itself is no entry of its archive: a directory made of it is 0755
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o755))?;
+        staging.path().to_path_buf()
+    } else {
+        std::fs::read_dir(staging.path())?
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("empty archive"))??
+            .path()
     };
-    if let Ok(m) = std::fs::symlink_metadata(&target) {
-        if m.is_dir() && top.is_dir() {
-            anyhow::bail!("destination exists: {}", target.display());
+    let top_is_dir = std::fs::symlink_metadata(&top)?.is_dir();
+    // (what arrives, where it goes) pairs
+    let moves: Vec<(PathBuf, PathBuf)> = if contents_only && dest_is_dir {
+        std::fs::read_dir(&top)?
+            .map(|e| e.map(|e| (e.path(), dest_path.join(e.file_name()))))
+            .collect::<std::io::Result<_>>()?
+    } else if dest_is_dir {
+        let name = top.file_name().expect("entry has a name");
+        vec![(top.clone(), dest_path.join(name))]
+    } else {
+        if !top_is_dir && dest.ends_with('/') {
+            anyhow::bail!("no such directory: {dest}");
         }
+        vec![(top.clone(), dest_path.clone())]
+    };
+    // Check everything, then move: a refusal leaves the destination as it was.
+    for (from, to) in &moves {
+        place(from, to, true)?;
     }
-    std::fs::rename(&top, &target)?;
+    for (from, to) in &moves {
+        place(from, to, false)?;
+    }
+    Ok(())
+}
+
+/// Puts the staged `from` at `to`: moved when `to` is absent or a non-directory that a
+/// non-directory replaces; merged entry by entry when both are directories (`to` takes the
+/// mode of `from`, as an extracted directory entry sets it); refused when one is a directory
+/// and the other not (Docker's `NoOverwriteDirNonDir`). With `check`, nothing moves.
+fn place(from: &Path, to: &Path, check: bool) -> anyhow::Result<()> {
+    let f = std::fs::symlink_metadata(from)?;
+    let t = match std::fs::symlink_metadata(to) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(anyhow::anyhow!("stat {}: {e}", to.display())),
+    };
+    match t {
+        Some(t) if t.is_dir() && f.is_dir() => {
+            for e in std::fs::read_dir(from)? {
+                let e = e?;
+                place(&e.path(), &to.join(e.file_name()), check)?;
+            }
+            if !check {
+                std::fs::set_permissions(to, f.permissions())?;
+            }
+        }
+        Some(t) if t.is_dir() => anyhow::bail!(
+            "cannot overwrite directory {:?} with non-directory",
+            to.display().to_string()
+        ),
+        Some(_) if f.is_dir() => anyhow::bail!(
+            "cannot overwrite non-directory {:?} with directory",
+            to.display().to_string()
+        ),
+        _ if check => {}
+        _ => std::fs::rename(from, to)
+            .map_err(|e| anyhow::anyhow!("{} -> {}: {e}", from.display(), to.display()))?,
+    }
     Ok(())
 }
 

@@ -340,6 +340,22 @@ fn die_quietly_on_closed_pipe() {
     }
 }
 
+/// For a thread that feeds a pipe or socket read elsewhere (an archive packed for the engine,
+/// stdin forwarded to a container): SIGPIPE blocked in this thread only, so a write after the
+/// reader stopped (the engine refused the archive, the container ended) fails with `EPIPE`,
+/// an ordinary error the thread returns, instead of killing the process with the default
+/// action [`die_quietly_on_closed_pipe`] set for the main thread's output. The signal such a
+/// write raises is the writing thread's own: it stays pending there and goes with the thread.
+pub(crate) fn feed_without_sigpipe() {
+    // SAFETY: an emptied signal set with one signal added, applied to the calling thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

@@ -333,6 +333,7 @@ const DETACH_KEYS: [u8; 2] = [0x10, 0x11];
 /// container's stdin) or the detach keys (then the client leaves, the container runs on).
 fn forward_stdin(mut w: std::os::unix::net::UnixStream, dir: std::path::PathBuf) {
     std::thread::spawn(move || {
+        crate::feed_without_sigpipe();
         let mut buf = [0u8; 8192];
         let mut input = std::io::stdin();
         let mut matched = 0usize;
