@@ -1780,6 +1780,41 @@ mod tests {
         );
     }
 
+    /// Sets an extended attribute of `p` (not followed through a symlink).
+    fn set_xattr(p: &Path, name: &std::ffi::CStr, value: &[u8]) {
+        let c = cstr(p);
+        // SAFETY: valid strings and a live buffer of the given size.
+        let r = unsafe {
+            libc::lsetxattr(
+                c.as_ptr(),
+                name.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0,
+            )
+        };
+        assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+    }
+
+    /// Sets both times of `p` (not followed through a symlink) to `secs`.
+    fn set_times(p: &Path, secs: i64) {
+        let c = cstr(p);
+        let t = libc::timespec {
+            tv_sec: secs,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid path and two timespecs.
+        let r = unsafe {
+            libc::utimensat(
+                libc::AT_FDCWD,
+                c.as_ptr(),
+                [t, t].as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+    }
+
     #[test]
     fn overlay_form_back_to_oci_form() {
         let d = tempfile::tempdir().unwrap();
@@ -1827,33 +1862,9 @@ mod tests {
             lchown(oci.join(p), Some(7), Some(8)).unwrap();
         }
         fs::set_permissions(oci.join("r"), fs::Permissions::from_mode(0o2750)).unwrap();
-        let c = cstr(&oci.join("r/s"));
-        // SAFETY: valid strings and a live buffer of the given size.
-        let r = unsafe {
-            libc::lsetxattr(
-                c.as_ptr(),
-                c"user.note".as_ptr(),
-                b"kept".as_ptr().cast(),
-                4,
-                0,
-            )
-        };
-        assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+        set_xattr(&oci.join("r/s"), c"user.note", b"kept");
         for p in ["r/l", "r/s", "r"] {
-            let c = cstr(&oci.join(p));
-            let t = libc::timespec {
-                tv_sec: 1_000_000_000,
-                tv_nsec: 0,
-            };
-            // SAFETY: a valid path and two timespecs.
-            unsafe {
-                libc::utimensat(
-                    libc::AT_FDCWD,
-                    c.as_ptr(),
-                    [t, t].as_ptr(),
-                    libc::AT_SYMLINK_NOFOLLOW,
-                )
-            };
+            set_times(&oci.join(p), 1_000_000_000);
         }
         let ovl = d.path().join("ovl");
         crate::mount::to_overlay(&oci, &ovl).unwrap();
@@ -1884,38 +1895,11 @@ mod tests {
         fs::create_dir_all(ovl.join("etc/app")).unwrap();
         fs::write(ovl.join("etc/app/conf"), "x").unwrap();
         symlink("conf", ovl.join("etc/app/link")).unwrap();
-        let set = |p: &Path, name: &std::ffi::CStr, value: &[u8]| {
-            let c = cstr(p);
-            // SAFETY: valid strings and a live buffer of the given size.
-            let r = unsafe {
-                libc::lsetxattr(
-                    c.as_ptr(),
-                    name.as_ptr(),
-                    value.as_ptr().cast(),
-                    value.len(),
-                    0,
-                )
-            };
-            assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
-        };
-        set(&ovl.join("etc/app"), c"user.note", b"kept");
-        set(&ovl.join("etc/app"), c"user.overlay.impure", b"y");
+        set_xattr(&ovl.join("etc/app"), c"user.note", b"kept");
+        set_xattr(&ovl.join("etc/app"), c"user.overlay.impure", b"y");
         let old = std::time::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         for p in ["etc/app/link", "etc/app", "etc"] {
-            let c = cstr(&ovl.join(p));
-            let t = libc::timespec {
-                tv_sec: 1_000_000_000,
-                tv_nsec: 0,
-            };
-            // SAFETY: a valid path and two timespecs.
-            unsafe {
-                libc::utimensat(
-                    libc::AT_FDCWD,
-                    c.as_ptr(),
-                    [t, t].as_ptr(),
-                    libc::AT_SYMLINK_NOFOLLOW,
-                )
-            };
+            set_times(&ovl.join(p), 1_000_000_000);
         }
         let back = d.path().join("back");
         from_overlay(&ovl, &back, OverlayAttrs::Strip).unwrap();
