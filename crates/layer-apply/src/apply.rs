@@ -364,7 +364,17 @@ impl Applier<'_, '_> {
             return Ok(()); // the root itself (or the directory extracted into): the caller's
         }
         let at = self.at.clone();
-        let parts: Vec<&[u8]> = at.iter().map(Vec::as_slice).chain(parts).collect();
+        let mut parts: Vec<&[u8]> = at.iter().map(Vec::as_slice).chain(parts).collect();
+        // A 0:0 character device is overlayfs's whiteout, and every reader of a layer takes
+        // it so (`layer_diff::EntryKind::char_device`): it applies as the `.wh.` whiteout of
+        // its name, so the unpacked layer, the kernel's mount and the merged view agree.
+        let whiteout_name;
+        let zero = |n: std::io::Result<Option<u32>>| matches!(n, Ok(Some(0)));
+        if ty == EntryType::Char && zero(h.header.device_major()) && zero(h.header.device_minor()) {
+            let last = parts.last_mut().expect("not empty");
+            whiteout_name = [layer_diff::WHITEOUT_PREFIX.as_bytes(), *last].concat();
+            *last = &whiteout_name;
+        }
         let (&base, parent) = parts.split_last().expect("not empty");
         if let Some(obs) = self.observer.as_mut() {
             let kind = match (self.mode, classify(base)) {

@@ -1846,6 +1846,54 @@ fn stack_dirs(sb: &Sandbox, n: usize) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
+/// A 0:0 character device is overlayfs's whiteout, and so it applies: unpacked, it is the
+/// `.wh.` whiteout of its name; merged, it deletes what is there; and a later layer may make a
+/// directory where it stood (the path is gone to the kernel and the merged view alike).
+#[test]
+fn a_zero_zero_char_device_applies_as_a_whiteout() {
+    let whiteout = || {
+        let mut c = header(EntryType::Char, 0o600);
+        c.set_device_major(0).unwrap();
+        c.set_device_minor(0).unwrap();
+        c
+    };
+    let sb = Sandbox::new();
+    let l = stack_dirs(&sb, 3);
+    unpack_on(&l[0], &[], Layer::new().dir("etc/").file("etc/gone", b"x")).unwrap();
+    unpack_on(&l[1], &[&l[0]], Layer::new().node("etc/gone", whiteout())).unwrap();
+    check_tree(
+        &l[1],
+        expect![[r#"
+            etc 755 dir
+            etc/.wh.gone 600 file """#]],
+    );
+    unpack_on(
+        &l[2],
+        &[&l[1], &l[0]],
+        Layer::new().dir("etc/gone/").file("etc/gone/new", b"n"),
+    )
+    .unwrap();
+    let merged = tempfile::tempdir().unwrap();
+    apply(
+        merged.path(),
+        Layer::new()
+            .dir("etc/")
+            .file("etc/gone", b"x")
+            .bytes()
+            .as_slice(),
+        &opts(Mode::Merge),
+    )
+    .unwrap();
+    apply(
+        merged.path(),
+        Layer::new().node("etc/gone", whiteout()).bytes().as_slice(),
+        &opts(Mode::Merge),
+    )
+    .unwrap();
+    assert!(!merged.path().join("etc/gone").exists());
+    sb.assert_outside_untouched("zero_zero");
+}
+
 #[test]
 fn apply_on_resolves_names_through_lower_symlinks() {
     let sb = Sandbox::new();
