@@ -84,10 +84,27 @@ fn missing_command_is_127_with_dockers_text() {
     );
     let ps = s.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
     assert_eq!(ps, "nf Created\n");
-    // A directory cannot be invoked: 126.
-    let out = s.run(&["run", "--rm", "busybox", "/etc"]);
-    assert_eq!(out.status, 126, "{}", out.stderr);
-    assert_eq!(s.ok(&["ps", "-a", "-q"]).lines().count(), 1);
+    // A directory cannot be invoked: 126. The failed `--rm` run leaves nothing: no
+    // container, no mounted root, also when its monitor is still there as the client removes
+    // the container (the hook keeps it a few seconds).
+    for hook in [None, Some("monitor:refused")] {
+        let mut c = s.command(&["run", "--rm", "busybox", "/etc"]);
+        if let Some(h) = hook {
+            c.env("STRATA_FAILPOINT", h);
+        }
+        let out = e2e::Output::from(c.stdin(std::process::Stdio::null()).output().unwrap());
+        assert_eq!(out.status, 126, "{}", out.stderr);
+        assert_eq!(s.ok(&["ps", "-a", "-q"]).lines().count(), 1);
+        assert!(
+            mounts_under(&s).is_empty(),
+            "{hook:?}: {:?}",
+            mounts_under(&s)
+        );
+        let left = std::fs::read_dir(s.root().join("containers"))
+            .unwrap()
+            .count();
+        assert_eq!(left, 1, "{hook:?}: container directories left");
+    }
 }
 
 #[test]

@@ -971,7 +971,11 @@ impl Engine {
         }
         let _lock = self.run_lock(id)?;
         if let Ok(Some(st)) = state::read(&dir) {
-            if st.status != Status::Exited && state::monitor_alive(&st) {
+            // A record with a start error is the end of that run: nothing runs, and its
+            // monitor only has its exit left to do. Left to that monitor, an attached
+            // `--rm`'s removal, racing it, would delete the container and leave its root
+            // mounted, the monitor's clean-up then finding no container.
+            if st.status != Status::Exited && st.error.is_none() && state::monitor_alive(&st) {
                 return Ok(false);
             }
         }

@@ -928,6 +928,12 @@ fn refuse(
     st.error = Some(error.clone());
     state::write(&a.dir, st)?;
     reporter.send(&Event::Failed { error, exit_code });
+    // Race-test hook: with `STRATA_FAILPOINT=monitor:refused` the monitor stays a few
+    // seconds after reporting a refused start, as a slow machine may keep it, so a test can
+    // show that whoever removes the container meanwhile leaves nothing mounted.
+    if std::env::var_os("STRATA_FAILPOINT").is_some_and(|v| v == "monitor:refused") {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    }
     Ok(())
 }
 
