@@ -256,55 +256,30 @@ impl Engine {
 /// Follows the symlinks of `path` (normalised, relative) in an image's merged view, inside its
 /// root, as a copy into the image would: the path the copy really writes to. The last name is
 /// followed too when `follow_last` (a destination or working directory, as Docker resolves it
-/// in the container's root), else it is what is copied (a `COPY --from` source).
+/// in the container's root), else it is what is copied (a `COPY --from` source). The rule is
+/// the merged view's own ([`Union::resolve`]); a link still on the resolved path means it
+/// gave up after `layer_diff::MAX_SYMLINK_HOPS` links: a loop, refused as the kernel's
+/// `ELOOP`.
 pub(crate) fn resolve_in_image(union: &Union, path: &str, follow_last: bool) -> Result<String> {
-    let mut todo: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    todo.reverse();
-    let mut done: Vec<String> = Vec::new();
-    let mut links = 0;
-    while let Some(part) = todo.pop() {
-        match part.as_str() {
-            "." => continue,
-            ".." => {
-                done.pop();
-                continue;
-            }
-            _ => {}
+    let resolved = union.resolve(path, follow_last);
+    let mut prefix = String::new();
+    let mut parts = resolved.split('/').filter(|p| !p.is_empty()).peekable();
+    while let Some(part) = parts.next() {
+        if !prefix.is_empty() {
+            prefix.push('/');
         }
-        let mut cand = done.clone();
-        cand.push(part.clone());
-        let joined = cand.join("/");
-        let entry = union.get(&joined).map(|m| match union.link_source(m) {
-            Some((_, e)) => e.kind.clone(),
-            None => m.entry.kind.clone(),
+        prefix.push_str(part);
+        let is_link = union.get(&prefix).is_some_and(|m| {
+            let e = union.link_source(m).map_or(&m.entry, |(_, e)| e);
+            matches!(e.kind, EntryKind::Symlink { .. })
         });
-        match entry {
-            Some(EntryKind::Symlink { target }) if follow_last || !todo.is_empty() => {
-                links += 1;
-                if links > 40 {
-                    return Err(EngineError::invalid(format!(
-                        "/{path}: too many levels of symbolic links"
-                    )));
-                }
-                if target.starts_with('/') {
-                    done.clear();
-                }
-                let mut parts: Vec<String> = target
-                    .split('/')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect();
-                parts.reverse();
-                todo.extend(parts);
-            }
-            _ => done.push(part),
+        if is_link && (follow_last || parts.peek().is_some()) {
+            return Err(EngineError::invalid(format!(
+                "/{path}: too many levels of symbolic links"
+            )));
         }
     }
-    Ok(done.join("/"))
+    Ok(resolved)
 }
 
 /// Reads a small text file of an image (`etc/passwd`) through its merged view, inside the
