@@ -691,3 +691,251 @@ fn cp_out_of_the_root_copies_the_whole_tree() {
     s.ok(&["cp", "box:/etc", existing.to_str().unwrap()]);
     assert_tree(&existing, &want, "cp box:/etc out1 (merged)");
 }
+
+/// A busybox image whose `/var/run` is a symlink to `/run` (as in Debian's and Alpine's) and
+/// whose `/etc/dir` is a directory, and a container of it, `box`.
+fn var_run_store() -> Store {
+    let s = Store::new();
+    let rootfs = s.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    std::fs::create_dir(rootfs.join("run")).unwrap();
+    write(&rootfs.join("run/app.pid"), "42\n");
+    std::os::unix::fs::symlink("/run", rootfs.join("var/run")).unwrap();
+    std::fs::create_dir(rootfs.join("etc/dir")).unwrap();
+    write(&rootfs.join("etc/dir/keep"), "kept\n");
+    let tar = tar_of(&rootfs);
+    s.ok(&["import", tar.to_str().unwrap(), "bb:1"]);
+    s.ok(&["create", "--name", "box", "bb:1"]);
+    s
+}
+
+/// Local trees for the refused copies: `t/var/run/x` (a directory `var/run`), `f/dir` (a
+/// file `dir`), and the tar of `t` with explicit `var/` and `var/run/` entries.
+fn kind_change_sources(s: &Store) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
+    let scratch = s.scratch();
+    let t = scratch.join("t");
+    std::fs::create_dir_all(t.join("var/run")).unwrap();
+    write(&t.join("var/run/x"), "x\n");
+    let f = scratch.join("f");
+    std::fs::create_dir(&f).unwrap();
+    write(&f.join("dir"), "a file\n");
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_dir("var", t.join("var")).unwrap();
+    b.append_dir("var/run", t.join("var/run")).unwrap();
+    b.append_path_with_name(t.join("var/run/x"), "var/run/x")
+        .unwrap();
+    (t, f, b.into_inner().unwrap())
+}
+
+/// A tar whose second entry makes a directory where its first made a file: `tmp/a`, `tmp/a/`.
+fn file_then_dir_tar() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    raw_entry(&mut b, "tmp/a", tar::EntryType::Regular, None, b"a\n");
+    raw_entry(&mut b, "tmp/a/", tar::EntryType::Directory, None, b"");
+    b.into_inner().unwrap()
+}
+
+/// Nothing of a refused copy is in `box`: no change at all, and `/var/run` is still the
+/// image's symlink.
+fn assert_box_unchanged(s: &Store, what: &str) {
+    assert_eq!(s.ok(&["diff", "box"]), "", "{what}: nothing written");
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["tree", "--json", "box", "/var/run"])).unwrap();
+    assert_eq!(
+        json["paths"][0]["kind"], "symlink -> /run",
+        "{what}: {json}"
+    );
+    assert_eq!(json["paths"][0]["layer"], 1, "{what}: {json}");
+}
+
+const OVER_LINK: &str =
+    r#"Error response from daemon: cannot overwrite non-directory "/var/run" with directory "/""#;
+
+/// `docker cp` into a container: the docker CLI always sends `noOverwriteDirNonDir=true`, and
+/// Docker (moby's `Unpack`) then refuses an entry that would replace a directory with a
+/// non-directory, or a non-directory (the image's `var/run -> /run`) with a directory, in
+/// the container's merged view or after an earlier entry of the same archive, in its words
+/// with paths in the container; the whole archive is refused and nothing of it is written
+/// (Docker itself keeps the entries before the refused one). Without the flag the API
+/// replaces, as Docker does.
+#[test]
+fn docker_cp_never_replaces_a_directory_with_a_non_directory_nor_the_reverse() {
+    let s = var_run_store();
+    let (t, f, tar) = kind_change_sources(&s);
+    let d = e2e::Daemon::start(&s);
+
+    // a directory over the symlink: a tar streamed in, a local directory, into the link's
+    // parent through the link's own name
+    let o = e2e::run_with_stdin(d.docker_cmd(&["cp", "-", "box:/"]), &tar);
+    assert_eq!((o.status, o.stderr.trim()), (1, OVER_LINK), "{o:?}");
+    let err = d.fail(&["cp", t.join("var").to_str().unwrap(), "box:/"]);
+    assert_eq!(err.trim(), OVER_LINK);
+    let err = d.fail(&["cp", t.join("var/run").to_str().unwrap(), "box:/var/"]);
+    assert_eq!(
+        err.trim(),
+        r#"Error response from daemon: cannot overwrite non-directory "/var/run" with directory "/var""#
+    );
+    assert_box_unchanged(&s, "dir over the symlink");
+    // a file over a directory
+    let err = d.fail(&["cp", f.join("dir").to_str().unwrap(), "box:/etc/"]);
+    assert_eq!(
+        err.trim(),
+        r#"Error response from daemon: cannot overwrite directory "/etc/dir" with non-directory "/etc""#
+    );
+    // a directory over what the archive itself wrote before
+    let o = e2e::run_with_stdin(d.docker_cmd(&["cp", "-", "box:/"]), &file_then_dir_tar());
+    assert_eq!(
+        (o.status, o.stderr.trim()),
+        (
+            1,
+            r#"Error response from daemon: cannot overwrite non-directory "/tmp/a" with directory "/""#
+        ),
+        "{o:?}"
+    );
+    assert_box_unchanged(&s, "non-dir over a dir, dir over an earlier entry");
+    // the same kinds still merge or replace: into the link (a directory), a file over a file
+    d.ok(&["cp", t.join("var/run").to_str().unwrap(), "box:/var/run/"]);
+    d.ok(&["cp", f.join("dir").to_str().unwrap(), "box:/etc/dir/keep"]);
+    assert_eq!(
+        s.ok(&["diff", "box"]),
+        "C /etc\nC /etc/dir\nC /etc/dir/keep\nC /run\nA /run/run\nA /run/run/x\n"
+    );
+
+    // the API: the flag refuses (any truthy value), its absence or `false` replaces
+    let put = |query: &str| {
+        let (status, _, body) = e2e::http(
+            d.port,
+            "PUT",
+            &format!("/v1.47/containers/box/archive?path=/{query}"),
+            "Content-Type: application/x-tar\r\n",
+            &tar,
+        )
+        .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    let (status, body) = put("&noOverwriteDirNonDir=1");
+    assert_eq!(status, 400, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body["message"],
+        OVER_LINK.trim_start_matches("Error response from daemon: ")
+    );
+    let (status, body) = put("&noOverwriteDirNonDir=false");
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["tree", "--json", "box", "/var/run"])).unwrap();
+    assert_eq!(json["paths"][0]["kind"], "dir", "replaced: {json}");
+    assert!(s.ok(&["diff", "box"]).contains("A /var/run/x\n"));
+}
+
+/// `strata cp SRC CONTAINER:DEST` copies in as the docker CLI does, `noOverwriteDirNonDir`
+/// on: the same refusals, the same texts, exit 1, nothing written.
+#[test]
+fn strata_cp_never_replaces_a_directory_with_a_non_directory_nor_the_reverse() {
+    let s = var_run_store();
+    let (t, f, tar) = kind_change_sources(&s);
+
+    let o = s.run_stdin(&["cp", "-", "box:/"], &tar);
+    assert_eq!((o.status, o.stderr.trim()), (1, OVER_LINK), "{o:?}");
+    let o = s.run(&["cp", t.join("var").to_str().unwrap(), "box:/"]);
+    assert_eq!((o.status, o.stderr.trim()), (1, OVER_LINK), "{o:?}");
+    let o = s.run(&["cp", f.join("dir").to_str().unwrap(), "box:/etc/"]);
+    assert_eq!(
+        (o.status, o.stderr.trim()),
+        (
+            1,
+            r#"Error response from daemon: cannot overwrite directory "/etc/dir" with non-directory "/etc""#
+        ),
+        "{o:?}"
+    );
+    let o = s.run_stdin(&["cp", "-", "box:/"], &file_then_dir_tar());
+    assert_eq!(
+        (o.status, o.stderr.trim()),
+        (
+            1,
+            r#"Error response from daemon: cannot overwrite non-directory "/tmp/a" with directory "/""#
+        ),
+        "{o:?}"
+    );
+    assert_box_unchanged(&s, "strata cp");
+    // into the link, the directory's content lands where it points
+    s.ok(&["cp", t.join("var/run/.").to_str().unwrap(), "box:/var/run"]);
+    assert_eq!(s.ok(&["diff", "box"]), "C /run\nA /run/x\n");
+}
+
+/// The peak resident set of `cmd` run to its end, in bytes (`wait4`'s `ru_maxrss`, the
+/// kernel's own high-water mark of this very process, whatever the timing); panics unless
+/// it exits 0.
+fn peak_rss(cmd: &mut std::process::Command, what: &str) -> u64 {
+    let err = tempfile::tempfile().unwrap();
+    // reaped by the `wait4` below, which also reads its resource usage
+    #[allow(clippy::zombie_processes)]
+    let child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(err.try_clone().unwrap())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for (and reaps) this very child, filling the two values it points to;
+    // its `Child` is never waited on after.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4 {what}");
+    let mut text = String::new();
+    use std::io::{Read, Seek};
+    let mut err = err;
+    err.rewind().unwrap();
+    err.read_to_string(&mut text).unwrap();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{what}: status {status:#x}: {text}"
+    );
+    usage.ru_maxrss as u64 * 1024
+}
+
+/// `strata cp CONTAINER:PATH DEST` streams the archive from the container into the staging
+/// directory (one thread produces it into a pipe, the other extracts it): the process's
+/// peak memory stays a fraction of what it copies, never the archive's size.
+#[test]
+fn cp_out_of_a_container_streams_in_bounded_memory() {
+    let (s, _) = bb_store();
+    s.ok(&["create", "--name", "big", "bb:1"]);
+    let scratch = s.scratch();
+    const SIZE: u64 = 300 << 20;
+    let src = scratch.join("big.bin");
+    {
+        use std::io::Write;
+        let block = e2e::noise(11, 1 << 20);
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&src).unwrap());
+        for _ in 0..(SIZE >> 20) {
+            w.write_all(&block).unwrap();
+        }
+        w.flush().unwrap();
+    }
+    let want = e2e::sha256_file(&src);
+    s.ok(&["cp", src.to_str().unwrap(), "big:/big.bin"]);
+    std::fs::remove_file(&src).unwrap();
+
+    let out = scratch.join("out");
+    std::fs::create_dir(&out).unwrap();
+    let peak = peak_rss(
+        &mut s.command(&["cp", "big:/big.bin", out.to_str().unwrap()]),
+        "strata cp big:/big.bin out",
+    );
+    let got = out.join("big.bin");
+    assert_eq!(std::fs::metadata(&got).unwrap().len(), SIZE);
+    assert_eq!(e2e::sha256_file(&got), want, "the copy is the file");
+    assert!(
+        peak < SIZE / 3,
+        "peak RSS {} MiB copying {} MiB out: the archive is held in memory",
+        peak >> 20,
+        SIZE >> 20
+    );
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        1,
+        "no staging left behind"
+    );
+}

@@ -108,6 +108,7 @@ fn run(dirs: &Dirs, mode: Mode, tar: &[u8]) {
         },
         same_owner: true,
         create_devices: true,
+        no_overwrite_dir_non_dir: false,
     };
     let res = apply(&dirs.root, tar, &opts);
     let mut now = Vec::new();

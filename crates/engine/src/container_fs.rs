@@ -149,6 +149,13 @@ impl Engine {
         Ok(())
     }
 
+    /// [`Engine::container_put_archive_with`] with the default options: an entry may
+    /// replace a directory with a non-directory or the reverse (the API without
+    /// `noOverwriteDirNonDir`).
+    pub fn container_put_archive(&self, input: &str, dest: &str, r: impl Read) -> Result<()> {
+        self.container_put_archive_with(input, dest, r, PutArchiveOptions::default())
+    }
+
     /// `cp` into a container (`PUT /containers/{id}/archive`): extracts the tar `r` into the
     /// directory `dest` of the container's root, through the writable layer, as Docker does
     /// in the container's root: `dest` with every symlink followed inside the root, its last
@@ -156,9 +163,20 @@ impl Engine {
     /// then each entry on top of the container by the rule a layer is applied on its parents
     /// (`layer_apply::apply_on_at`: parents resolved through the container's symlinks and the
     /// archive's own, inside the root; an entry's own name never followed; `..` never above
-    /// `dest`). The archive is staged that way, checked, and only then moved into the
-    /// writable layer.
-    pub fn container_put_archive(&self, input: &str, dest: &str, r: impl Read) -> Result<()> {
+    /// `dest`). With `opts.no_overwrite_dir_non_dir` (what the docker CLI always asks) an
+    /// entry that would replace a directory with a non-directory, or a non-directory (the
+    /// image's `var/run -> /run` symlink) with a directory, in the merged view (the image's
+    /// layers, the writable layer, and what earlier entries of the archive made), refuses
+    /// the whole archive in Docker's words (`cannot overwrite non-directory "/var/run" with
+    /// directory "/"`, paths in the container). The archive is staged that way, checked, and
+    /// only then moved into the writable layer: a refused archive changes nothing.
+    pub fn container_put_archive_with(
+        &self,
+        input: &str,
+        dest: &str,
+        r: impl Read,
+        opts: PutArchiveOptions,
+    ) -> Result<()> {
         let c = self.container(input)?;
         self.refuse_if_running(&c)?;
         let given = user_path(dest)?;
@@ -191,11 +209,12 @@ impl Engine {
             .join(format!("staging-{}", random_hex(4)?));
         fs::create_dir(&staging).map_err(io("create staging dir"))?;
         let result = (|| -> Result<()> {
-            let opts = layer_apply::ApplyOptions {
+            let apply = layer_apply::ApplyOptions {
                 mode: layer_apply::Mode::Unpack,
+                no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
                 ..Default::default()
             };
-            layer_apply::apply_on_at(&staging, &below, &name_bytes(&d), r, &opts)
+            layer_apply::apply_on_at(&staging, &below, &name_bytes(&d), r, &apply)
                 .map_err(|e| EngineError::invalid(e.to_string()))?;
             // What the archive made (resolved paths, with the directories copied up on the
             // way), read from the staged tree's metadata (never its bytes: the upload may be
@@ -371,6 +390,15 @@ impl Engine {
             root_fs: rw + image,
         })
     }
+}
+
+/// How [`Engine::container_put_archive_with`] treats what the container already holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PutArchiveOptions {
+    /// Docker's `noOverwriteDirNonDir` (the docker CLI always sends `true`): refuse an
+    /// entry that would replace a directory with a non-directory or the reverse. Default
+    /// false: it replaces, as Docker's extraction does without the flag.
+    pub no_overwrite_dir_non_dir: bool,
 }
 
 /// What an archive staged for `cp` holds at one path.

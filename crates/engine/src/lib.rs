@@ -39,7 +39,7 @@ mod volumes;
 
 pub use build::{BuildContext, BuildMessage, BuildOptions};
 pub use changes::apply_changes;
-pub use container_fs::{ContainerSizes, PathStat};
+pub use container_fs::{ContainerSizes, PathStat, PutArchiveOptions};
 pub use containers::{CommitOptions, ContainerInfo, ImageComparison, PathChange};
 pub use distribution::ServedManifest;
 pub use error::{EngineError, ErrorKind};

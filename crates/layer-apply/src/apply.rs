@@ -433,6 +433,21 @@ impl Applier<'_, '_> {
         raw: &[u8],
     ) -> Result<bool, ApplyError> {
         let (&base, parent) = parts.split_last().expect("not the root");
+        if self.opts.no_overwrite_dir_non_dir {
+            let want_dir = ty == EntryType::Directory;
+            if let Some(existing_dir) = self.existing_is_dir(parent, base, raw)? {
+                if existing_dir != want_dir {
+                    let from_root = |p: &[u8]| format!("/{}", show(p));
+                    return Err(ApplyError::Overwrite {
+                        path: from_root(&join(parts)),
+                        dest: from_root(&join(
+                            &self.at.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                        )),
+                        existing_dir,
+                    });
+                }
+            }
+        }
         let limits = &self.opts.limits;
         match ty {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
@@ -531,6 +546,39 @@ impl Applier<'_, '_> {
             return Err(invalid(raw, "link target contains a NUL byte"));
         }
         Ok(target)
+    }
+
+    /// What is at the name `base` of the directory `parent` (resolved inside the root, in
+    /// the merged view with lower layers, this layer on top; `base` itself not followed):
+    /// `Some(true)` a directory, `Some(false)` anything else, `None` nothing. A parent that
+    /// does not resolve holds nothing; [`Applier::parent`] then reports why.
+    fn existing_is_dir(
+        &self,
+        parent: &[&[u8]],
+        base: &[u8],
+        raw: &[u8],
+    ) -> Result<Option<bool>, ApplyError> {
+        let fail = |e| ApplyError::io("looking up", raw, e);
+        if let Some(stack) = self.stack {
+            let Ok(r) = stack.resolve_dir(parent) else {
+                return Ok(None);
+            };
+            let Some(dir) = stack.last_dir(&r).map_err(fail)? else {
+                return Ok(None);
+            };
+            return Ok(match stack.lookup(&dir, base).map_err(fail)? {
+                Found::Missing => None,
+                Found::Dir(_) => Some(true),
+                Found::NonDir { .. } => Some(false),
+            });
+        }
+        let Ok(dir) = self.root.open_dir(parent) else {
+            return Ok(None);
+        };
+        let c = cstr(base).map_err(fail)?;
+        Ok(sys::lstat_at(dir.as_fd(), &c)
+            .map_err(fail)?
+            .map(|st| sys::file_type(&st) == libc::S_IFDIR))
     }
 
     /// The entry's parent directory, resolved inside the root (in the merged view, with lower

@@ -52,6 +52,23 @@ pub enum ApplyError {
         /// The type flag, escaped when it is not printable.
         type_flag: String,
     },
+    /// With [`ApplyOptions::no_overwrite_dir_non_dir`](crate::ApplyOptions::no_overwrite_dir_non_dir):
+    /// an entry that would replace a directory with a non-directory or the reverse, in
+    /// Docker's words (`cannot overwrite directory "/etc/dir" with non-directory "/"`).
+    #[error(
+        "cannot overwrite {} {path:?} with {} {dest:?}",
+        dir_word(*.existing_dir),
+        dir_word(!*.existing_dir)
+    )]
+    Overwrite {
+        /// The entry's path from the root (`/` and the directory extracted into, then its name
+        /// as written, `.` and `..` folded), as Docker joins the destination and the name.
+        path: String,
+        /// The directory extracted into, from the root (`/` for the root itself).
+        dest: String,
+        /// Whether what is there is a directory (then the entry is not one).
+        existing_dir: bool,
+    },
     /// More entries than [`Limits::max_entries`](crate::Limits::max_entries).
     #[error("layer exceeds the limit of {limit} entries")]
     TooManyEntries {
@@ -131,7 +148,8 @@ impl ApplyError {
             ApplyError::LeavesRoot { .. }
             | ApplyError::Hardlink { .. }
             | ApplyError::InvalidEntry { .. }
-            | ApplyError::UnsupportedType { .. } => ErrorKind::InvalidArgument,
+            | ApplyError::UnsupportedType { .. }
+            | ApplyError::Overwrite { .. } => ErrorKind::InvalidArgument,
             ApplyError::TooManyEntries { .. }
             | ApplyError::TooManyBytes { .. }
             | ApplyError::PathTooLong { .. }
@@ -168,5 +186,14 @@ impl ApplyError {
             path: crate::name::show(path),
             source,
         }
+    }
+}
+
+/// How [`ApplyError::Overwrite`] names a kind of object.
+fn dir_word(dir: bool) -> &'static str {
+    if dir {
+        "directory"
+    } else {
+        "non-directory"
     }
 }

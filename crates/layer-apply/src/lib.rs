@@ -56,7 +56,10 @@
 //!   directory removed recursively without following symlinks — and is created afresh
 //!   (`O_CREAT | O_EXCL | O_NOFOLLOW` for files). An existing symlink at an entry's own
 //!   name is replaced, never written through; symlinks on the way to it are followed inside
-//!   the root.
+//!   the root. With [`ApplyOptions::no_overwrite_dir_non_dir`] (Docker's
+//!   `NoOverwriteDirNonDir`, what `docker cp` asks for) an entry that would replace a
+//!   directory with a non-directory or the reverse fails the apply instead
+//!   ([`ApplyError::Overwrite`]).
 //! - **Hardlinks**: the target is resolved inside the root like any other path and must
 //!   already exist there and not be a directory ([`ApplyError::Hardlink`]). A target with a
 //!   leading `/` is a name in the layer, like entry names (`/etc/passwd` is `<root>/etc/passwd`);

@@ -56,6 +56,18 @@ pub struct ApplyOptions {
     /// Create character and block devices and FIFOs. Default: true when running as root.
     /// When false they are skipped and counted in [`ApplyStats::skipped_devices`].
     pub create_devices: bool,
+    /// Docker's `NoOverwriteDirNonDir` (what `docker cp` into a container asks for): an entry
+    /// that would replace a directory with a non-directory, or a non-directory (a symlink
+    /// included) with a directory, fails the whole apply with [`ApplyError::Overwrite`]
+    /// before anything of it is written. What is there is what the entry's name resolves to
+    /// (its parent's symlinks followed inside the root, its own name not): in the root, or
+    /// with lower layers ([`apply_on`]) in their merged view with this layer on top, so what
+    /// earlier entries of the same tar made counts too. Default false: anything but a
+    /// directory over a directory replaces what is there.
+    ///
+    /// [`ApplyError::Overwrite`]: crate::ApplyError::Overwrite
+    /// [`apply_on`]: crate::apply_on
+    pub no_overwrite_dir_non_dir: bool,
 }
 
 impl Default for ApplyOptions {
@@ -66,6 +78,7 @@ impl Default for ApplyOptions {
             limits: Limits::default(),
             same_owner: root,
             create_devices: root,
+            no_overwrite_dir_non_dir: false,
         }
     }
 }

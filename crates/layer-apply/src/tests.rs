@@ -2019,6 +2019,138 @@ fn apply_on_at_takes_names_below_a_directory() {
     sb.assert_outside_untouched("apply_on_at");
 }
 
+/// `no_overwrite_dir_non_dir` (Docker's `NoOverwriteDirNonDir`, `docker cp`): a directory
+/// never replaces a non-directory (the image's `var/run -> /run` symlink included) nor the
+/// reverse, judged by what the merged view shows at the entry's resolved name, earlier
+/// entries of the same tar included; Docker's words, paths from the root. Without it, both
+/// replace.
+#[test]
+fn no_overwrite_dir_non_dir_refuses_a_kind_change() {
+    let sb = Sandbox::new();
+    let l = stack_dirs(&sb, 1);
+    unpack_on(
+        &l[0],
+        &[],
+        Layer::new()
+            .dir("run/")
+            .file("run/pid", b"1")
+            .dir("var/")
+            .symlink("var/run", "/run")
+            .dir("etc/")
+            .dir("etc/dir/")
+            .file("etc/file", b"f")
+            .dir("tmp/"),
+    )
+    .unwrap();
+    let strict = ApplyOptions {
+        no_overwrite_dir_non_dir: true,
+        ..opts(Mode::Unpack)
+    };
+    let n = std::cell::Cell::new(0);
+    let at = |dir: &str, layer: Layer, o: &ApplyOptions| {
+        n.set(n.get() + 1);
+        let upper = sb.root().join(format!("u{}", n.get()));
+        fs::create_dir(&upper).unwrap();
+        let r = crate::apply_on_at(
+            &upper,
+            &[&l[0]],
+            dir.as_bytes(),
+            layer.bytes().as_slice(),
+            o,
+        );
+        (r.map_err(|e| e.to_string()), upper)
+    };
+    let refused = |dir: &str, layer: Layer| at(dir, layer, &strict).0.unwrap_err();
+    assert_eq!(
+        refused(
+            "",
+            Layer::new()
+                .dir("var/")
+                .dir("var/run/")
+                .file("var/run/x", b"x")
+        ),
+        r#"cannot overwrite non-directory "/var/run" with directory "/""#
+    );
+    assert_eq!(
+        refused("", Layer::new().file("etc/dir", b"x")),
+        r#"cannot overwrite directory "/etc/dir" with non-directory "/""#
+    );
+    assert_eq!(
+        refused("etc", Layer::new().symlink("dir", "/tmp")),
+        r#"cannot overwrite directory "/etc/dir" with non-directory "/etc""#
+    );
+    // through the lower symlink: the name as written, what is there where it resolves
+    assert_eq!(
+        refused("", Layer::new().dir("var/run/pid/")),
+        r#"cannot overwrite non-directory "/var/run/pid" with directory "/""#
+    );
+    // what earlier entries of the same tar made
+    assert_eq!(
+        refused("tmp", Layer::new().file("a", b"a").dir("a/")),
+        r#"cannot overwrite non-directory "/tmp/a" with directory "/tmp""#
+    );
+    assert_eq!(
+        refused("tmp", Layer::new().dir("d/").file("d", b"d")),
+        r#"cannot overwrite directory "/tmp/d" with non-directory "/tmp""#
+    );
+    assert_eq!(
+        refused(
+            "tmp",
+            Layer::new().file("f", b"f").hardlink("h", "f").dir("h/")
+        ),
+        r#"cannot overwrite non-directory "/tmp/h" with directory "/tmp""#
+    );
+    // the same kind replaces or merges as always
+    let (r, upper) = at(
+        "",
+        Layer::new()
+            .dir("etc/")
+            .dir("etc/dir/")
+            .file("etc/file", b"new")
+            .symlink("var/run/pid", "2")
+            .dir("tmp/n/")
+            .dir("tmp/n/"),
+        &strict,
+    );
+    r.unwrap();
+    check_tree(
+        &upper,
+        expect![[r#"
+            etc 755 dir
+            etc/dir 755 dir
+            etc/file 644 file "new"
+            run 755 dir
+            run/pid link -> 2
+            tmp 755 dir
+            tmp/n 755 dir"#]],
+    );
+    // without the option, Docker's default: replaced
+    let (r, upper) = at(
+        "",
+        Layer::new().dir("var/").dir("var/run/"),
+        &opts(Mode::Unpack),
+    );
+    r.unwrap();
+    assert!(fs::symlink_metadata(upper.join("var/run"))
+        .unwrap()
+        .is_dir());
+    // `apply` alone: what is in the root
+    let root = sb.root().join("plain");
+    fs::create_dir(&root).unwrap();
+    apply(&root, Layer::new().dir("d/").bytes().as_slice(), &strict).unwrap();
+    let err = apply(
+        &root,
+        Layer::new().file("d", b"x").bytes().as_slice(),
+        &strict,
+    );
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        r#"cannot overwrite directory "/d" with non-directory "/""#
+    );
+    assert!(root.join("d").is_dir());
+    sb.assert_outside_untouched("no_overwrite_dir_non_dir");
+}
+
 #[test]
 fn apply_on_copies_up_parent_directories_with_their_metadata() {
     let sb = Sandbox::new();

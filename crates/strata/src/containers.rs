@@ -8,7 +8,7 @@ use docker_format::{ellipsis, human_duration, human_size, Format, Row};
 use engine::{CommitOptions, ContainerInfo, Engine};
 use layer_diff::EntryKind;
 use serde_json::{json, Value};
-use std::io::{IsTerminal, Write};
+use std::io::{ErrorKind, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -309,9 +309,15 @@ pub fn cp(engine: &Engine, a: CpArgs) -> anyhow::Result<()> {
     }
 }
 
+/// `cp SRC CONTAINER:DEST`, as the docker CLI copies in: it always asks the daemon for
+/// `noOverwriteDirNonDir`, so an entry never replaces a directory with a non-directory nor
+/// the reverse (the image's `var/run -> /run` stays a symlink).
 fn cp_in(engine: &Engine, src: &str, container: &str, dest: &str) -> anyhow::Result<()> {
+    let opts = engine::PutArchiveOptions {
+        no_overwrite_dir_non_dir: true,
+    };
     if src == "-" {
-        engine.container_put_archive(container, dest, std::io::stdin().lock())?;
+        engine.container_put_archive_with(container, dest, std::io::stdin().lock(), opts)?;
         return Ok(());
     }
     let src_path = Path::new(src);
@@ -365,7 +371,7 @@ fn cp_in(engine: &Engine, src: &str, container: &str, dest: &str) -> anyhow::Res
             crate::feed_without_sigpipe();
             layer_apply::pack_path(src_path, &top, &mut w)
         });
-        let put = engine.container_put_archive(container, &extract_dir, r);
+        let put = engine.container_put_archive_with(container, &extract_dir, r, opts);
         let packed = packer
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -380,6 +386,18 @@ fn cp_in(engine: &Engine, src: &str, container: &str, dest: &str) -> anyhow::Res
 fn is_broken_pipe(e: &layer_apply::ApplyError) -> bool {
     e.io_error()
         .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Whether an engine error is only a write into a pipe whose reader went away.
+fn is_engine_broken_pipe(e: &engine::EngineError) -> bool {
+    io_causes(e).any(|io| io.kind() == ErrorKind::BrokenPipe)
+}
+
+/// The I/O errors in the chain of `e`'s causes.
+fn io_causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a std::io::Error> {
+    std::iter::successors(Some(e), |e| e.source()).filter_map(|e| e.downcast_ref())
 }
 
 /// The base name of a local path, as bytes (a name is any bytes but `/` and NUL).
@@ -405,8 +423,6 @@ fn cp_out(engine: &Engine, container: &str, path: &str, dest: &str) -> anyhow::R
         engine.container_get_archive(container, path, out.lock())?;
         return Ok(());
     }
-    let mut tar = Vec::new();
-    engine.container_get_archive(container, path, &mut tar)?;
     // The root's archive holds its entries; any other path's, one entry named after it.
     let is_root = layer_diff::normalize_path(path).is_ok_and(|p| p.is_empty());
     let contents_only = is_root || path == "." || path.ends_with("/.");
@@ -420,7 +436,15 @@ fn cp_out(engine: &Engine, container: &str, path: &str, dest: &str) -> anyhow::R
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         if !parent.is_dir() {
-            anyhow::bail!("no such directory: {}", parent.display());
+            // What is wrong on the container's side is told first (no such container or
+            // path): the archive's checks run, and its first byte fails to fit in a writer
+            // with no room (`WriteZero`).
+            match engine.container_get_archive(container, path, &mut [][..]) {
+                Err(e) if !io_causes(&e).any(|io| io.kind() == ErrorKind::WriteZero) => {
+                    return Err(e.into())
+                }
+                _ => anyhow::bail!("no such directory: {}", parent.display()),
+            }
         }
         parent.to_path_buf()
     };
@@ -431,8 +455,34 @@ fn cp_out(engine: &Engine, container: &str, path: &str, dest: &str) -> anyhow::R
         mode: layer_apply::Mode::Merge,
         ..Default::default()
     };
-    layer_apply::apply(staging.path(), tar.as_slice(), &opts)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The archive streams through a pipe into the staging directory as it is produced, never
+    // whole in memory. The extraction may stop reading early (a refused entry): the producer
+    // then gets `EPIPE`, never SIGPIPE, and the extraction's error is the one reported; a
+    // producer's own failure (the container's path, an unreadable layer file) comes first,
+    // as the extraction then fails only because the stream ended.
+    let (mut r, w) = std::io::pipe()?;
+    let (produced, applied) = std::thread::scope(|s| {
+        let producer = s.spawn(move || {
+            crate::feed_without_sigpipe();
+            engine.container_get_archive(container, path, w)
+        });
+        let applied = layer_apply::apply(staging.path(), &mut r, &opts)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            // what follows the archive's end (padding) is read too, so the producer's
+            // last writes never meet a closed pipe
+            .and_then(|_| Ok(std::io::copy(&mut r, &mut std::io::sink())?));
+        drop(r);
+        let produced = producer
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (produced, applied)
+    });
+    match (produced, applied) {
+        (Err(e), _) if !is_engine_broken_pipe(&e) => return Err(e.into()),
+        (_, Err(e)) => return Err(e),
+        (Err(e), Ok(_)) => return Err(e.into()),
+        (Ok(()), Ok(_)) => {}
+    }
     let top = if is_root {
         // the root itself is no entry of its archive: a directory made of it is 0755
         use std::os::unix::fs::PermissionsExt;

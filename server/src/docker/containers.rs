@@ -762,16 +762,22 @@ async fn get_archive(
 }
 
 /// `PUT /containers/{id}/archive?path=&noOverwriteDirNonDir=&copyUIDGID=`: extracts the body
-/// (a tar) into the directory `path`.
+/// (a tar) into the directory `path`; with `noOverwriteDirNonDir` (the docker CLI always
+/// sends it) an entry never replaces a directory with a non-directory nor the reverse.
+/// `copyUIDGID` is not read: entries keep the archive's owners.
 async fn put_archive(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<PathQuery>,
+    Query(q): Query<Vec<(String, String)>>,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    path_required(&q.path)?;
+    let path = first(&q, "path").unwrap_or_default().to_string();
+    path_required(&path)?;
+    let opts = engine::PutArchiveOptions {
+        no_overwrite_dir_non_dir: truthy(first(&q, "noOverwriteDirNonDir")),
+    };
     let (reader, pump) = BodyReader::pumped(body);
-    let work = st.run(move |e| e.container_put_archive(&id, &q.path, reader));
+    let work = st.run(move |e| e.container_put_archive_with(&id, &path, reader, opts));
     let ((), done) = tokio::join!(pump, work);
     done?;
     Ok(StatusCode::OK)
