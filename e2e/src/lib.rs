@@ -815,6 +815,55 @@ pub fn mounts_under(root: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Runs `program args`, its output discarded, through a small `python3` process that forks
+/// it, and prints its `ru_maxrss` (KiB) once it exits with its exit status.
+const PEAK_RSS_TRAMPOLINE: &str = r#"
+import os, sys
+pid = os.fork()
+if pid == 0:
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+/// The peak resident set of `cmd` run to its end, in bytes: `wait4`'s `ru_maxrss`, the
+/// kernel's own high-water mark of that process, whatever the timing. The process is forked
+/// from a small `python3` process, not from the test: a child's high-water mark starts with
+/// the memory of the process it was forked from (until and across `exec`), which in a test
+/// binary is every running test's. Panics unless `cmd` exits 0.
+pub fn peak_rss(cmd: &mut std::process::Command, what: &str) -> u64 {
+    let mut run = std::process::Command::new("python3");
+    run.arg("-c")
+        .arg(PEAK_RSS_TRAMPOLINE)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => run.env(k, v),
+            None => run.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        run.current_dir(dir);
+    }
+    let out = run.stdin(std::process::Stdio::null()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kib: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{what}: ru_maxrss {:?}: {e}", out.stdout));
+    kib * 1024
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,6 +136,16 @@ fn import_refused(s: &Store, layer: &[u8], want: &str) {
 
 /// A `docker save` archive (Docker 25+ manifest.json form) of one image with these layers.
 fn docker_archive(layers: &[Vec<u8>], tag: &str) -> Vec<u8> {
+    docker_archive_with(layers, tag, None, &[])
+}
+
+/// [`docker_archive`] whose image names `parent` as its `Parent`, with `extra` files after.
+fn docker_archive_with(
+    layers: &[Vec<u8>],
+    tag: &str,
+    parent: Option<&str>,
+    extra: &[Vec<u8>],
+) -> Vec<u8> {
     let diff_ids: Vec<String> = layers
         .iter()
         .map(|l| format!("sha256:{}", sha256_bytes(l)))
@@ -154,6 +164,7 @@ fn docker_archive(layers: &[Vec<u8>], tag: &str) -> Vec<u8> {
         "Config": format!("blobs/sha256/{config_hex}"),
         "RepoTags": [tag],
         "Layers": layer_paths,
+        "Parent": parent,
     }]))
     .unwrap();
     let mut es = vec![file(
@@ -164,6 +175,7 @@ fn docker_archive(layers: &[Vec<u8>], tag: &str) -> Vec<u8> {
         es.push(file(p.as_bytes(), l));
     }
     es.push(file(b"manifest.json", &manifest));
+    es.extend_from_slice(extra);
     tar(&es)
 }
 
@@ -201,7 +213,7 @@ fn non_utf8_and_control_names_round_trip_byte_exact() {
     );
 
     // create → a change through the writable layer → commit → export
-    s.ok(&["create", "--name", "ctr", "bytes:1"]);
+    s.ok(&["create", "--name", "ctr", "bytes:1", "true"]);
     // Long names whose first bytes are not UTF-8 (a packer through `tar`'s `set_path` could
     // not write them back: "paths in archives must have at least one component").
     let up_long = [&b"\xfe"[..], &[b'u'; 150]].concat();
@@ -232,7 +244,7 @@ fn non_utf8_and_control_names_round_trip_byte_exact() {
         s.ok(&["cp", local.to_str().unwrap(), "ctr:/"]);
     }
     s.ok(&["commit", "ctr", "bytes:2"]);
-    s.ok(&["create", "--name", "dtr", "bytes:2"]);
+    s.ok(&["create", "--name", "dtr", "bytes:2", "true"]);
     let exported = s.scratch().join("export.tar");
     s.ok(&["export", "-o", exported.to_str().unwrap(), "dtr"]);
     let got = std::fs::read(&exported).unwrap();
@@ -311,7 +323,7 @@ fn non_utf8_and_control_names_round_trip_byte_exact() {
         t.inspect("bytes:2")["RootFS"]["Layers"],
         s.inspect("bytes:2")["RootFS"]["Layers"]
     );
-    t.ok(&["create", "--name", "etr", "bytes:2"]);
+    t.ok(&["create", "--name", "etr", "bytes:2", "true"]);
     let again = t.scratch().join("again.tar");
     t.ok(&["export", "-o", again.to_str().unwrap(), "etr"]);
     assert_eq!(entries(&std::fs::read(&again).unwrap()), all);
@@ -387,7 +399,7 @@ fn entries_naming_the_root_are_skipped_with_a_warning_at_import_and_load() {
         );
     }
     // Accepted, and then usable: create and export do not fail on those entries later.
-    s.ok(&["create", "--name", "ctr", "root:1"]);
+    s.ok(&["create", "--name", "ctr", "root:1", "true"]);
     let exported = s.scratch().join("root-export.tar");
     s.ok(&["export", "-o", exported.to_str().unwrap(), "ctr"]);
     assert_eq!(
@@ -408,7 +420,7 @@ fn entries_naming_the_root_are_skipped_with_a_warning_at_import_and_load() {
         "{}",
         out.stderr
     );
-    t.ok(&["create", "--name", "ctr", "root:1"]);
+    t.ok(&["create", "--name", "ctr", "root:1", "true"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -426,7 +438,7 @@ fn aufs_metadata_is_dropped_and_broken_whiteouts_are_refused_before_storing() {
     ]);
     let p = write(&s, "aufs.tar", &layer);
     s.ok(&["import", &p, "aufs:1"]);
-    s.ok(&["create", "--name", "ctr", "aufs:1"]);
+    s.ok(&["create", "--name", "ctr", "aufs:1", "true"]);
     let exported = s.scratch().join("aufs-export.tar");
     s.ok(&["export", "-o", exported.to_str().unwrap(), "ctr"]);
     assert_eq!(
@@ -485,7 +497,7 @@ fn gnu_sparse_entries_are_bounded() {
     let ok = tar(&[sparse("sparse", 8 << 20, 512)]);
     let p = write(&s, "sparse.tar", &ok);
     s.ok(&["import", &p, "sparse:1"]);
-    s.ok(&["create", "--name", "ctr", "sparse:1"]);
+    s.ok(&["create", "--name", "ctr", "sparse:1", "true"]);
     let exported = s.scratch().join("sparse-export.tar");
     let start = Instant::now();
     s.ok(&["export", "-o", exported.to_str().unwrap(), "ctr"]);
@@ -508,6 +520,9 @@ struct Oci {
     layer_size_delta: i64,
     config_size_delta: i64,
     manifest_size_delta: i64,
+    /// The image's name (`io.containerd.image.name`); `{manifest}` stands for the manifest's
+    /// digest.
+    name: String,
 }
 
 impl Oci {
@@ -519,6 +534,7 @@ impl Oci {
             layer_size_delta: 0,
             config_size_delta: 0,
             manifest_size_delta: 0,
+            name: "docker.io/library/oci:1".into(),
         }
     }
 
@@ -548,7 +564,8 @@ impl Oci {
             "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
                            "digest": format!("sha256:{manifest_hex}"),
                            "size": size(manifest.len(), self.manifest_size_delta),
-                           "annotations": {"io.containerd.image.name": "docker.io/library/oci:1"}}],
+                           "annotations": {"io.containerd.image.name":
+                               self.name.replace("{manifest}", &format!("sha256:{manifest_hex}"))}}],
         }))
         .unwrap();
         tar(&[
@@ -592,6 +609,79 @@ fn oci_layout_descriptors_are_verified_by_size_too() {
         ..Oci::new()
     };
     load_refused(&s, &oci.build(), "invalid archive: manifest sha256:");
+}
+
+/// An OCI layout's image name may carry a digest only of the manifest it names, which load
+/// verifies: another digest would record a pinned reference (`name@sha256:…`, what a user
+/// trusts to mean exactly that content) for content that is not it.
+#[test]
+fn an_oci_image_name_pins_only_its_own_manifest() {
+    let s = store_with_base();
+    let other = format!("docker.io/library/oci@sha256:{}", "ab".repeat(32));
+    let oci = Oci {
+        name: other,
+        ..Oci::new()
+    };
+    load_refused(&s, &oci.build(), "names the digest sha256:abab");
+    let oci = Oci {
+        name: "docker.io/library/oci:2@{manifest}".into(),
+        ..Oci::new()
+    };
+    let p = write(&s, "pinned.tar", &oci.build());
+    s.ok(&["load", "-i", &p]);
+    let rows = s.ok(&[
+        "images",
+        "--digests",
+        "--format",
+        "{{.Repository}} {{.Tag}} {{.Digest}}",
+    ]);
+    let manifest = rows
+        .lines()
+        .find_map(|l| l.strip_prefix("oci 2 "))
+        .unwrap_or_else(|| panic!("{rows}"));
+    assert!(manifest.starts_with("sha256:"), "{rows}");
+    s.ok(&["inspect", &format!("oci@{manifest}")]);
+}
+
+/// A `Parent` in `manifest.json` is taken only when the archive holds that image too, as
+/// Docker loads it: an image already in the store named as parent would be kept (its `rmi`
+/// refused: "image has dependent child images") for as long as the loaded one.
+#[test]
+fn a_parent_outside_the_archive_is_not_taken() {
+    let s = store_with_base();
+    let base = s.image_id("base:1");
+    let layer = tar(&[file(b"child", b"c\n")]);
+    let p = write(
+        &s,
+        "child.tar",
+        &docker_archive_with(&[layer], "child:1", Some(&base), &[]),
+    );
+    s.ok(&["load", "-i", &p]);
+    assert_eq!(s.inspect("child:1")["Parent"], "");
+    s.ok(&["rmi", &base]);
+}
+
+/// `load` keeps small archive files in memory only up to a total: past it they stream into
+/// the store as large ones do, so memory stays bounded whatever the archive holds (here
+/// 160 files of 1 MiB beside a small image).
+#[test]
+fn load_holds_small_files_in_bounded_memory() {
+    let s = Store::new();
+    let junk: Vec<Vec<u8>> = (0..160)
+        .map(|i| file(format!("junk/{i}").as_bytes(), &e2e::noise(i, 1 << 20)))
+        .collect();
+    let layer = tar(&[file(b"hello", b"world\n")]);
+    let p = write(
+        &s,
+        "padded.tar",
+        &docker_archive_with(&[layer], "padded:1", None, &junk),
+    );
+    let peak = e2e::peak_rss(&mut s.command(&["load", "-i", &p]), "load");
+    assert!(peak < 96 << 20, "peak RSS {} MiB", peak >> 20);
+    s.ok(&["inspect", "padded:1"]);
+    // What the junk made is gone with the load.
+    let blobs = s.blob_bytes();
+    assert!(blobs < 1 << 20, "{blobs} bytes of blobs left");
 }
 
 #[test]
@@ -681,13 +771,13 @@ fn newlines_in_pax_records_round_trip_byte_exact() {
         s.inspect("nl:1")["RootFS"]["Layers"][0],
         format!("sha256:{}", sha256_bytes(&layer))
     );
-    s.ok(&["create", "--name", "ctr", "nl:1"]);
+    s.ok(&["create", "--name", "ctr", "nl:1", "true"]);
     let upper_name = [&b"up/"[..], &[b'p'; 100], b"\n"].concat();
     let upper = tar(&[file(&upper_name, b"upper\n")]);
     let out = s.run_stdin(&["cp", "-", "ctr:/"], &upper);
     assert_eq!(out.status, 0, "cp: {}", out.stderr);
     s.ok(&["commit", "ctr", "nl:2"]);
-    s.ok(&["create", "--name", "dtr", "nl:2"]);
+    s.ok(&["create", "--name", "dtr", "nl:2", "true"]);
     let exported = s.scratch().join("nl-export.tar");
     s.ok(&["export", "-o", exported.to_str().unwrap(), "dtr"]);
     let got = std::fs::read(&exported).unwrap();
@@ -721,7 +811,7 @@ fn newlines_in_pax_records_round_trip_byte_exact() {
         t.inspect("nl:2")["RootFS"]["Layers"],
         s.inspect("nl:2")["RootFS"]["Layers"]
     );
-    t.ok(&["create", "--name", "etr", "nl:2"]);
+    t.ok(&["create", "--name", "etr", "nl:2", "true"]);
     let again = t.scratch().join("nl-again.tar");
     t.ok(&["export", "-o", again.to_str().unwrap(), "etr"]);
     assert!(

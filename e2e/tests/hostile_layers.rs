@@ -85,6 +85,12 @@ impl Layer {
 
 /// Loads an image `name` made of `layers` (bottom first) from a hand-made docker archive.
 fn load(s: &Store, name: &str, layers: Vec<Layer>) {
+    let archive = archive(s, name, layers);
+    s.ok(&["load", "-i", archive.to_str().unwrap()]);
+}
+
+/// A hand-made docker archive of an image `name` made of `layers` (bottom first).
+fn archive(s: &Store, name: &str, layers: Vec<Layer>) -> PathBuf {
     let dir = s
         .scratch()
         .join(format!("archive-{}", name.replace(':', "-")));
@@ -119,8 +125,7 @@ fn load(s: &Store, name: &str, layers: Vec<Layer>) {
         serde_json::to_vec(&manifest).unwrap(),
     )
     .unwrap();
-    let archive = tar_of(&dir);
-    s.ok(&["load", "-i", archive.to_str().unwrap()]);
+    tar_of(&dir)
 }
 
 /// A directory outside every store holding one file, `sentinel`, that no layer may touch.
@@ -161,7 +166,7 @@ impl Sentinel {
 /// Creates a container of `image` and returns its merged root as `export` gives it, after
 /// checking that the kernel overlay mount shows exactly the same tree.
 fn merged(s: &Store, image: &str, name: &str) -> BTreeMap<String, Entry> {
-    s.ok(&["create", "--name", name, image]);
+    s.ok(&["create", "--name", name, image, "true"]);
     let scratch = s.scratch();
     let exported = scratch.join(format!("{name}.tar"));
     s.ok(&["export", "-o", exported.to_str().unwrap(), name]);
@@ -331,49 +336,168 @@ fn type_replacement_across_layers_is_remove_then_create() {
     sentinel.assert_untouched();
 }
 
+/// A stack one of whose layers cannot be applied on the layers below it (Docker's apply of it
+/// fails with `ENOTDIR`, `ELOOP`, or a failed `link`) is refused by `load` and `import`, naming
+/// the layer and the entry, before anything is stored: not taken and then failed at `create`.
+/// The same layers over a stack they do apply on load.
 #[test]
-fn a_layer_refused_at_create_leaves_no_trace() {
+fn an_unappliable_stack_is_refused_before_it_is_stored() {
     let s = Store::new();
-    let cases = [
-        // a hard link to a directory: refused whatever lies below
-        ("dirlink:1", Layer::new().dir("d/").hardlink("h", "d")),
-        // a symlink loop below: refused only once applied on top of it
-        ("loop:1", Layer::new().file("a/x", "x")),
-    ];
-    let layers = s.root().join("layers");
-    let listing = || -> Vec<_> {
-        let mut v: Vec<_> = std::fs::read_dir(&layers)
-            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
-            .unwrap_or_default();
-        v.sort();
-        v
+    load(&s, "kept:1", vec![Layer::new().file("ok", "fine")]);
+    let below = || {
+        Layer::new()
+            .file("ok", "fine")
+            .file("f", "a file")
+            .dir("d/")
+            .symlink("a", "b")
+            .symlink("b", "a")
     };
-    for (name, top) in cases {
-        load(
-            &s,
-            name,
-            vec![
-                Layer::new()
-                    .file("ok", "fine")
-                    .symlink("a", "b")
-                    .symlink("b", "a"),
-                top,
-            ],
+    let cases = [
+        // a hard link to a directory, of the layer's own or of a lower layer
+        (
+            "own-dir-link",
+            Layer::new().dir("e/").hardlink("h", "e"),
+            "target is a directory",
+        ),
+        (
+            "lower-dir-link",
+            Layer::new().hardlink("h", "d"),
+            "target is a directory",
+        ),
+        // a hard link to nothing: missing, whited out just before, or under its own name
+        (
+            "missing-link",
+            Layer::new().hardlink("h", "gone"),
+            "target does not exist",
+        ),
+        (
+            "whited-link",
+            Layer::new().file(".wh.ok", "").hardlink("h", "ok"),
+            "target does not exist",
+        ),
+        (
+            "own-name-link",
+            Layer::new().file("n/x", "x").hardlink("n", "n/x"),
+            "target does not exist",
+        ),
+        // a name through a lower symlink loop, or through a lower file
+        (
+            "loop",
+            Layer::new().file("a/x", "x"),
+            "too many levels of symbolic links",
+        ),
+        (
+            "file-parent",
+            Layer::new().file("f/x", "x"),
+            "not a directory",
+        ),
+        (
+            "file-whiteout",
+            Layer::new().file("f/.wh.x", ""),
+            "not a directory",
+        ),
+    ];
+    for (name, top, reason) in cases {
+        let archive = archive(&s, &format!("{name}:1"), vec![below(), top]);
+        let before = s.snapshot();
+        let (_, err) = s.fail(&["load", "-i", archive.to_str().unwrap()]);
+        assert!(
+            err.contains("layer 1 (sha256:") && err.contains(reason),
+            "{name}: {err}"
         );
-        let before = listing();
-        let (_, err) = s.fail(&["create", "--name", "refused", name]);
-        assert!(err.contains("layer sha256:"), "{name}: {err}");
         assert_eq!(
-            listing(),
+            s.snapshot(),
             before,
-            "{name}: the refused create left unpacked layers behind"
+            "{name}: the refused load changed the store"
         );
-        assert_eq!(s.ok(&["ps", "-aq"]), "");
-        let containers = s.root().join("containers");
-        if containers.exists() {
-            assert_eq!(std::fs::read_dir(&containers).unwrap().count(), 0);
-        }
     }
+    // What refuses a layer is where it lands: over a stack where its names mean something
+    // else, the same layers apply.
+    for (name, top) in [
+        ("lower-link", Layer::new().hardlink("h", "ok")),
+        ("through-dir", Layer::new().file("d/x", "x")),
+        ("replaced-file", Layer::new().dir("f/").file("f/x", "x")),
+    ] {
+        load(&s, &format!("{name}:1"), vec![below(), top]);
+        s.ok(&["create", "--name", name, &format!("{name}:1"), "true"]);
+    }
+
+    // `import` takes one layer on nothing: refused alike.
+    let single = s.scratch().join("single.tar");
+    std::fs::write(
+        &single,
+        Layer::new().file("x", "x").hardlink("y", "x/z").bytes(),
+    )
+    .unwrap();
+    let before = s.snapshot();
+    let (_, err) = s.fail(&["import", single.to_str().unwrap(), "single:1"]);
+    assert!(
+        err.contains("layer 0 (sha256:") && err.contains("target does not exist"),
+        "{err}"
+    );
+    assert_eq!(s.snapshot(), before, "the refused import changed the store");
+}
+
+/// `pull` refuses an unappliable stack from a registry as `load` does (Docker's pull fails
+/// registering the layer), and keeps nothing of it, the layers it downloaded included.
+#[test]
+fn a_pulled_unappliable_stack_is_refused_and_nothing_kept() {
+    e2e::require("skopeo");
+    let reg = e2e::registry::Registry::start();
+    let s = Store::new();
+    let bad = archive(
+        &s,
+        "bad:1",
+        vec![
+            Layer::new().file("ok", "fine").symlink("loop", "loop"),
+            Layer::new().file("loop/x", "x"),
+        ],
+    );
+    let reference = format!("{}/hostile/bad:1", reg.host());
+    e2e::sh(
+        "skopeo",
+        &[
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            &format!("docker-archive:{}", bad.display()),
+            &format!("docker://{reference}"),
+        ],
+    );
+    let before = s.snapshot();
+    let (_, err) = s.fail(&["pull", &reference]);
+    assert!(
+        err.contains("failed to register layer")
+            && err.contains("too many levels of symbolic links"),
+        "{err}"
+    );
+    assert_eq!(s.snapshot(), before, "the refused pull changed the store");
+}
+
+/// An opaque marker at a layer's root hides nothing: overlayfs never looks the root up, so
+/// it never reads the root's opaque mark (Docker's overlay2 store shows the lower files too).
+/// The export and the tree the store computes agree with the kernel's mount; a marker one
+/// level down hides the lower directory's content as ever.
+#[test]
+fn an_opaque_root_hides_nothing_as_the_kernel_reads_it() {
+    let s = Store::new();
+    load(
+        &s,
+        "opaque-root:1",
+        vec![
+            Layer::new().file("lower", "l").file("d/old", "o"),
+            Layer::new()
+                .file(".wh..wh..opq", "")
+                .file("upper", "u")
+                .file("d/.wh..wh..opq", "")
+                .file("d/new", "n"),
+        ],
+    );
+    let t = merged(&s, "opaque-root:1", "opaque-root");
+    assert!(file(&t, "lower").is_some(), "{t:?}");
+    assert!(file(&t, "upper").is_some(), "{t:?}");
+    assert!(file(&t, "d/new").is_some(), "{t:?}");
+    assert!(!t.contains_key("d/old"), "{t:?}");
 }
 
 /// One layer over two different parents means two different things, so its unpacked
@@ -536,7 +660,7 @@ fn export_carries_the_attributes_a_layer_kept() {
             ])
             .file("bin/ping", "elf")],
     );
-    s.ok(&["create", "--name", "attrs", "attrs:1"]);
+    s.ok(&["create", "--name", "attrs", "attrs:1", "true"]);
     let exported = s.scratch().join("attrs.tar");
     s.ok(&["export", "-o", exported.to_str().unwrap(), "attrs"]);
     let copied = s.command(&["cp", "attrs:/bin/ping", "-"]).output().unwrap();
@@ -677,4 +801,90 @@ fn a_zero_zero_char_device_is_a_whiteout_everywhere() {
     let listing = s.ok(&["tree", "wh0:1", "/wx"]);
     assert!(listing.contains("(removed)"), "{listing}");
     assert!(!listing.contains("char"), "{listing}");
+}
+
+/// A sparse file at `dir/f`: `size` bytes, `data` written at `at`, the rest holes.
+fn sparse_file(dir: &Path, size: u64, at: u64, data: &[u8]) {
+    use std::io::{Seek, SeekFrom, Write};
+    std::fs::create_dir_all(dir).unwrap();
+    let mut f = std::fs::File::create(dir.join("f")).unwrap();
+    f.set_len(size).unwrap();
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(data).unwrap();
+}
+
+/// `dir/f` archived by GNU tar in the PAX sparse format `version` (0.0, 0.1 or 1.0).
+fn gnu_sparse_tar(dir: &Path, version: &str, out: &Path) {
+    e2e::sh(
+        "tar",
+        &[
+            "--sparse",
+            "--format=posix",
+            &format!("--sparse-version={version}"),
+            "-C",
+            dir.to_str().unwrap(),
+            "-cf",
+            out.to_str().unwrap(),
+            "f",
+        ],
+    );
+}
+
+/// GNU tar's PAX sparse formats (`tar --sparse --format=posix --sparse-version=0.0|0.1|1.0`)
+/// read as Docker's Go reader expands them, by every reader of the layer: after `import`,
+/// `export` of a container and the kernel overlay of its unpacked layers both hold the original
+/// file, byte for byte, and the image's size is Docker's measure, the file's real size. A
+/// sparse bomb in the same formats (a huge real size over a few bytes) is refused at import.
+#[test]
+fn gnu_tar_pax_sparse_files_are_expanded_everywhere() {
+    let s = Store::new();
+    let src = s.scratch().join("sparse-src");
+    let size = 10u64 << 20;
+    sparse_file(&src, size, 5 << 20, b"abc");
+    let original = tree(&src);
+    for version in ["0.0", "0.1", "1.0"] {
+        let short = version.replace('.', "");
+        let tar = s.scratch().join(format!("sparse-{short}.tar"));
+        gnu_sparse_tar(&src, version, &tar);
+        // GNU tar stored the holes as a map: the tar is a few blocks, not 10 MiB.
+        assert!(
+            std::fs::metadata(&tar).unwrap().len() < 64 << 10,
+            "{version}"
+        );
+        let image = format!("sparse{short}:1");
+        s.ok(&["import", tar.to_str().unwrap(), &image]);
+        assert_eq!(
+            s.inspect(&image)["Size"].as_u64(),
+            Some(size),
+            "{version}: the image's size is the file's real size"
+        );
+        let t = merged(&s, &image, &format!("sparse{short}"));
+        let names: Vec<&String> = t.keys().collect();
+        assert_eq!(names, ["f"], "{version}: {t:#?}");
+        assert_eq!(t.get("f"), original.get("f"), "{version}: content differs");
+        let listing = s.ok(&["tree", &image, "/f"]);
+        assert!(listing.contains("10.5MB"), "{version}: {listing}");
+    }
+
+    // Bombs: 1 GiB over 3 bytes, in each format, refused at import with nothing stored.
+    let bomb = s.scratch().join("sparse-bomb");
+    sparse_file(&bomb, 1 << 30, 0, b"abc");
+    for version in ["0.0", "0.1", "1.0"] {
+        let tar = s
+            .scratch()
+            .join(format!("bomb-{}.tar", version.replace('.', "")));
+        gnu_sparse_tar(&bomb, version, &tar);
+        let before = s.snapshot();
+        let (_, err) = s.fail(&["import", tar.to_str().unwrap(), "bomb:1"]);
+        assert!(
+            err.contains("entry \"f\": sparse file of 1073741824 bytes")
+                && err.contains("sparse holes exceed the limit"),
+            "{version}: {err}"
+        );
+        assert_eq!(
+            s.snapshot(),
+            before,
+            "{version}: a refused import changed the store"
+        );
+    }
 }

@@ -3,7 +3,9 @@
 //! 127.0.0.1:<free port> with a temporary storage directory and its access log captured:
 //! pull (OCI and Docker v2 schema 2 manifests, gzip and zstd layers, a two-platform index, by
 //! tag and by digest), shared layers, push (digest as skopeo sees it, no re-upload, cross-repo
-//! mount), htpasswd Basic auth with login/logout, mirrors, a corrupting proxy, and search.
+//! mount), htpasswd Basic auth with login/logout, mirrors, a corrupting proxy, a registry
+//! written here by hand whose descriptors lie about sizes or whose connections go silent, and
+//! search.
 //!
 //! Images get into the registry with `skopeo copy` (from `strata save` archives, or from OCI
 //! layouts written here by hand) or with `strata push`. Every test has its own data directory
@@ -99,7 +101,7 @@ impl Strata {
 
     /// `create` + `export -o` of `image`, extracted; returns the extracted tree.
     fn export_tree(&self, image: &str, name: &str) -> BTreeMap<String, Entry> {
-        self.ok(&["create", "--name", name, image]);
+        self.ok(&["create", "--name", name, image, "true"]);
         let dir = self.scratch().join(format!("export-{name}"));
         let tar = self.scratch().join(format!("export-{name}.tar"));
         self.ok(&["export", "-o", tar.to_str().unwrap(), name]);
@@ -1799,7 +1801,474 @@ fn hostile_layer_fails_the_pull_and_leaves_nothing() {
 }
 
 // ------------------------------------------------------------------------------------------
-// 7. search
+// 7. A registry lying about sizes, or going silent
+
+/// How the hostile registry answers a GET of one path.
+#[derive(Clone)]
+enum Serve {
+    /// These bytes with their `Content-Length`, then the connection closes.
+    Plain(&'static str, Vec<u8>),
+    /// These bytes, then zeros with no length announced until the client goes away (or
+    /// [`ENDLESS_CAP`] bytes were written, then the connection closes).
+    Endless(Vec<u8>),
+    /// The `Content-Length` of these bytes (or, resumed, of the rest: 206), half of what was
+    /// asked, then silence on the kept-alive connection until the client closes it.
+    Stalled(Vec<u8>),
+}
+
+/// What an endless body writes at most: far more than any buffer between the two ends.
+const ENDLESS_CAP: u64 = 64 << 20;
+
+/// A registry on 127.0.0.1 serving fixed answers per path, written by hand: one request per
+/// connection, every other path a 404. Counts the body bytes it wrote.
+struct HostileRegistry {
+    port: u16,
+    written: Arc<std::sync::atomic::AtomicU64>,
+    requests: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HostileRegistry {
+    fn start(paths: BTreeMap<String, Serve>) -> HostileRegistry {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let paths = Arc::new(paths);
+        let (w, r) = (written.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (paths, w, r) = (paths.clone(), w.clone(), r.clone());
+                std::thread::spawn(move || {
+                    let _ = hostile_one(conn, &paths, &w, &r);
+                });
+            }
+        });
+        HostileRegistry {
+            port,
+            written,
+            requests,
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Body bytes written so far.
+    fn written(&self) -> u64 {
+        self.written.load(Ordering::SeqCst)
+    }
+
+    /// `METHOD path [range]` of every request so far.
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn hostile_one(
+    mut conn: TcpStream,
+    paths: &BTreeMap<String, Serve>,
+    written: &std::sync::atomic::AtomicU64,
+    requests: &std::sync::Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if conn.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut words = head.split_whitespace();
+    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let resume_at: Option<usize> = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        let v = v.trim().strip_prefix("bytes=")?.strip_suffix('-')?;
+        k.eq_ignore_ascii_case("range").then(|| v.parse().ok())?
+    });
+    let note = match resume_at {
+        Some(at) => format!("{method} {path} bytes={at}-"),
+        None => format!("{method} {path}"),
+    };
+    requests.lock().unwrap().push(note);
+    let count = |n: usize| written.fetch_add(n as u64, Ordering::SeqCst);
+    match paths.get(path) {
+        Some(Serve::Plain(media_type, body)) => {
+            conn.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {media_type}\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            )?;
+            conn.write_all(body)?;
+            count(body.len());
+        }
+        Some(Serve::Endless(body)) => {
+            conn.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")?;
+            conn.write_all(body)?;
+            count(body.len());
+            let zeros = vec![0u8; 16 << 10];
+            while written.load(Ordering::SeqCst) < ENDLESS_CAP {
+                conn.write_all(&zeros)?;
+                count(zeros.len());
+            }
+        }
+        Some(Serve::Stalled(body)) => {
+            let at = resume_at.unwrap_or(0).min(body.len());
+            let rest = &body[at..];
+            let status = match resume_at {
+                None => "200 OK".to_string(),
+                Some(_) => format!(
+                    "206 Partial Content\r\nContent-Range: bytes {at}-{}/{}",
+                    body.len() - 1,
+                    body.len()
+                ),
+            };
+            conn.write_all(
+                format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n",
+                    rest.len()
+                )
+                .as_bytes(),
+            )?;
+            conn.write_all(&rest[..rest.len() / 2])?;
+            count(rest.len() / 2);
+            // kept alive and silent until the client hangs up
+            while conn.read(&mut byte)? > 0 {}
+        }
+        None if path == "/v2/" => {
+            conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")?;
+        }
+        None => {
+            let body = r#"{"errors":[{"code":"NAME_UNKNOWN","message":"not here"}]}"#;
+            conn.write_all(
+                format!(
+                    "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            )?;
+        }
+    }
+    conn.flush()?;
+    let _ = conn.shutdown(std::net::Shutdown::Both);
+    Ok(())
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+
+/// A one-layer image (an uncompressed tar holding `hello.txt`) as a registry would serve it
+/// under `hostile:1`, its descriptors' sizes as `lie` leaves them.
+struct LyingImage {
+    layer: Vec<u8>,
+    layer_digest: String,
+    config: Vec<u8>,
+    config_digest: String,
+    manifest: Vec<u8>,
+    manifest_digest: String,
+}
+
+/// Which descriptor says which size.
+#[derive(Clone, Copy, Default)]
+struct Lie {
+    layer: Option<u64>,
+    config: Option<u64>,
+    /// Serve the manifest behind an index whose entry gives it this size.
+    manifest_in_index: Option<u64>,
+}
+
+impl LyingImage {
+    fn new(lie: Lie) -> LyingImage {
+        let mut tar = tar::Builder::new(Vec::new());
+        let data = b"hello from a registry that lies about sizes\n";
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, "hello.txt", &data[..]).unwrap();
+        let layer = tar.into_inner().unwrap();
+        let layer_digest = format!("sha256:{}", sha256_bytes(&layer));
+        let config = serde_json::to_vec(&json!({
+            "architecture": host_arch(),
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+        }))
+        .unwrap();
+        let config_digest = format!("sha256:{}", sha256_bytes(&config));
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config_digest,
+                       "size": lie.config.unwrap_or(config.len() as u64)},
+            "layers": [{"mediaType": OCI_LAYER_TAR, "digest": layer_digest,
+                        "size": lie.layer.unwrap_or(layer.len() as u64)}],
+        }))
+        .unwrap();
+        let manifest_digest = format!("sha256:{}", sha256_bytes(&manifest));
+        LyingImage {
+            layer,
+            layer_digest,
+            config,
+            config_digest,
+            manifest,
+            manifest_digest,
+        }
+    }
+
+    /// The registry's paths: `hostile:1` (the manifest, or an index over it whose entry says
+    /// `lie.manifest_in_index` bytes), the manifest by digest, the config, and the layer as
+    /// `layer` serves it.
+    fn paths(&self, lie: Lie, layer: Serve) -> BTreeMap<String, Serve> {
+        let mut paths = BTreeMap::new();
+        let m = Serve::Plain(OCI_MANIFEST, self.manifest.clone());
+        let tag = match lie.manifest_in_index {
+            None => m.clone(),
+            Some(size) => Serve::Plain(
+                OCI_INDEX,
+                serde_json::to_vec(&json!({
+                    "schemaVersion": 2,
+                    "mediaType": OCI_INDEX,
+                    "manifests": [{"mediaType": OCI_MANIFEST, "digest": self.manifest_digest,
+                                   "size": size,
+                                   "platform": {"architecture": host_arch(), "os": "linux"}}],
+                }))
+                .unwrap(),
+            ),
+        };
+        paths.insert("/v2/hostile/manifests/1".to_string(), tag);
+        paths.insert(format!("/v2/hostile/manifests/{}", self.manifest_digest), m);
+        paths.insert(
+            format!("/v2/hostile/blobs/{}", self.config_digest),
+            Serve::Plain(OCI_CONFIG, self.config.clone()),
+        );
+        paths.insert(format!("/v2/hostile/blobs/{}", self.layer_digest), layer);
+        paths
+    }
+}
+
+/// Pulls `hostile:1` from `reg` into `s`, which must refuse it and stay as it was (no image,
+/// no blob, no file left in `ingest/` or anywhere); returns the pull's stderr.
+fn refused_pull(s: &Strata, reg: &HostileRegistry) -> String {
+    let before = s.snapshot();
+    let o = s.fail(&["pull", &format!("{}/hostile:1", reg.host())]);
+    assert_eq!(o.status, 1, "{o:?}");
+    assert!(!o.stdout.contains("Status:"), "{}", o.stdout);
+    assert_eq!(
+        s.snapshot(),
+        before,
+        "the refused pull left the store as it was"
+    );
+    s.ok(&["fsck"]);
+    o.stderr
+}
+
+/// A layer whose blob is longer than its descriptor says (its digest right): the length the
+/// registry announces refuses it before a byte is stored, naming the blob and both sizes. The
+/// same image with honest descriptors pulls.
+#[test]
+fn pull_refuses_a_layer_longer_than_its_descriptor() {
+    let lie = Lie {
+        layer: Some(10),
+        ..Lie::default()
+    };
+    let img = LyingImage::new(lie);
+    let len = img.layer.len();
+    let reg =
+        HostileRegistry::start(img.paths(lie, Serve::Plain(OCI_LAYER_TAR, img.layer.clone())));
+    let s = Strata::new();
+    let err = refused_pull(&s, &reg);
+    assert!(
+        err.contains(&format!(
+            "size mismatch for {}: its descriptor says 10 bytes, the registry sent {len}",
+            img.layer_digest
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("filesystem layer verification failed"),
+        "{err}"
+    );
+
+    let honest = LyingImage::new(Lie::default());
+    let reg = HostileRegistry::start(honest.paths(
+        Lie::default(),
+        Serve::Plain(OCI_LAYER_TAR, honest.layer.clone()),
+    ));
+    s.ok(&["pull", &format!("{}/hostile:1", reg.host())]);
+    assert_eq!(
+        s.image_id(&format!("{}/hostile:1", reg.host())),
+        honest.config_digest
+    );
+}
+
+/// A layer blob that never ends, no length announced, behind a descriptor giving its true
+/// tar's size: the client reads that size and a byte more, then refuses it; the registry
+/// wrote no more than what the sockets between the two hold, and the store is unchanged.
+#[test]
+fn pull_reads_an_endless_layer_only_to_its_descriptor_size() {
+    let img = LyingImage::new(Lie::default());
+    let len = img.layer.len() as u64;
+    let reg = HostileRegistry::start(img.paths(Lie::default(), Serve::Endless(img.layer.clone())));
+    let s = Strata::new();
+    let err = refused_pull(&s, &reg);
+    assert!(
+        err.contains(&format!(
+            "size mismatch for {}: its descriptor says {len} bytes, the registry sent more (at least {})",
+            img.layer_digest,
+            len + 1
+        )),
+        "{err}"
+    );
+    let written = reg.written();
+    assert!(
+        written < len + (16 << 20) && written < ENDLESS_CAP,
+        "the registry wrote {written} bytes for a {len}-byte descriptor"
+    );
+}
+
+/// A layer blob shorter than its descriptor says, and one whose descriptor says 2^62 bytes:
+/// refused by the length the registry announces, naming both sizes, with nothing allocated
+/// or stored.
+#[test]
+fn pull_refuses_a_layer_shorter_than_its_descriptor() {
+    let honest = LyingImage::new(Lie::default());
+    let len = honest.layer.len() as u64;
+    for size in [len + 100, 1 << 62] {
+        let lie = Lie {
+            layer: Some(size),
+            ..Lie::default()
+        };
+        let img = LyingImage::new(lie);
+        let reg =
+            HostileRegistry::start(img.paths(lie, Serve::Plain(OCI_LAYER_TAR, img.layer.clone())));
+        let s = Strata::new();
+        let err = refused_pull(&s, &reg);
+        assert!(
+            err.contains(&format!(
+                "size mismatch for {}: its descriptor says {size} bytes, the registry sent {len}",
+                img.layer_digest
+            )),
+            "{err}"
+        );
+    }
+}
+
+/// The config and a manifest named by an index are read to their descriptors' sizes too: a
+/// config shorter or longer than its descriptor, an index entry giving the manifest another
+/// size, and a config descriptor of 2^62 bytes (refused before any request for it) all fail
+/// the pull and leave the store as it was.
+#[test]
+fn pull_refuses_a_config_or_manifest_of_another_size() {
+    let honest = LyingImage::new(Lie::default());
+    let config_len = honest.config.len() as u64;
+    let manifest_len = honest.manifest.len() as u64;
+    let cases = [
+        (
+            Lie {
+                config: Some(config_len - 1),
+                ..Lie::default()
+            },
+            format!(
+                "size mismatch for {}: its descriptor says {} bytes, the registry sent {config_len}",
+                honest.config_digest,
+                config_len - 1
+            ),
+        ),
+        (
+            Lie {
+                config: Some(config_len + 1),
+                ..Lie::default()
+            },
+            format!(
+                "size mismatch for {}: its descriptor says {} bytes, the registry sent {config_len}",
+                honest.config_digest,
+                config_len + 1
+            ),
+        ),
+        (
+            Lie {
+                manifest_in_index: Some(manifest_len + 7),
+                ..Lie::default()
+            },
+            format!(
+                "size mismatch for {}: its descriptor says {} bytes, the registry sent {manifest_len}",
+                honest.manifest_digest,
+                manifest_len + 7
+            ),
+        ),
+        (
+            Lie {
+                config: Some(1 << 62),
+                ..Lie::default()
+            },
+            "is 4611686018427387904 bytes, over the size limit".to_string(),
+        ),
+    ];
+    for (lie, want) in cases {
+        let img = LyingImage::new(lie);
+        let reg =
+            HostileRegistry::start(img.paths(lie, Serve::Plain(OCI_LAYER_TAR, img.layer.clone())));
+        let s = Strata::new();
+        let err = refused_pull(&s, &reg);
+        assert!(err.contains(&want), "want {want:?} in:\n{err}");
+        if lie.config == Some(1 << 62) {
+            let config_path = format!("GET /v2/hostile/blobs/{}", img.config_digest);
+            assert!(
+                !reg.requests().contains(&config_path),
+                "the config was not asked for: {:?}",
+                reg.requests()
+            );
+        }
+    }
+}
+
+/// A layer response whose `Content-Length` is larger than its body, on a kept-alive
+/// connection: with `idle_timeout_secs = 1`, each attempt fails after a second of silence
+/// (the resumes ask for the rest with `Range`), and the pull fails saying the connection
+/// stalled, leaving the store as it was.
+#[test]
+fn pull_fails_on_a_stalled_layer_after_the_idle_timeout() {
+    let img = LyingImage::new(Lie::default());
+    let reg = HostileRegistry::start(img.paths(Lie::default(), Serve::Stalled(img.layer.clone())));
+    let s = Strata::with_config("[registry]\nidle_timeout_secs = 1\n");
+    let err = refused_pull(&s, &reg);
+    assert!(
+        err.contains(&format!(
+            "http://{}/v2/hostile/blobs/{}: connection stalled: the registry sent no data for 1s",
+            reg.host(),
+            img.layer_digest
+        )),
+        "{err}"
+    );
+    // every attempt got half of what it asked for, and the next one resumed after it
+    let blob_path = format!("GET /v2/hostile/blobs/{}", img.layer_digest);
+    let len = img.layer.len();
+    let attempts: Vec<String> = reg
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with(&blob_path))
+        .collect();
+    // the first attempt and the three retries (the default), each resuming where the last
+    // one's half of the rest ended
+    let mut want = vec![blob_path.clone()];
+    let mut at = 0;
+    for _ in 0..3 {
+        at += (len - at) / 2;
+        want.push(format!("{blob_path} bytes={at}-"));
+    }
+    assert_eq!(attempts, want);
+}
+
+// ------------------------------------------------------------------------------------------
+// 8. search
 
 #[test]
 fn search_lists_matching_repositories_of_configured_registries() {

@@ -42,6 +42,10 @@ pub struct LayerIngest {
     /// Entries every reader skips, each with the reason, for the caller to show as a warning
     /// (entries that name the root of the layer but are not a directory, or have no name).
     pub warnings: Vec<String>,
+    /// What the layer's entries are (names, types, link targets; no metadata or content),
+    /// as the changeset reader reads them, in the order the tar lists them: enough to tell
+    /// where each applies on top of other layers (`layer_union::Union::refusal`).
+    pub shape: layer_diff::Changeset,
 }
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -325,6 +329,7 @@ fn ingest(
             source_size,
             compression,
             warnings: std::mem::take(&mut pump.check.warnings),
+            shape: pump.check.take_shape(),
         },
         blob,
     ))

@@ -42,7 +42,11 @@
 //! root, a whiteout naming nothing or used as a directory refuse the layer before anything is
 //! stored; an entry naming the root that is not a directory is reported in
 //! [`LayerIngest::warnings`] (readers skip it). Names are otherwise bytes, UTF-8 or not.
-//! Old-GNU sparse entries may claim at most 64 MiB of holes per layer.
+//! Sparse entries, old-GNU (`S`) and PAX (GNU tar's formats 0.0, 0.1 and 1.0, which every
+//! reader expands as Go's `archive/tar` does: `layer_diff::EntryContent`), may claim at most
+//! 64 MiB of holes per layer, and a sparse map every reader would not read the same way, or
+//! that Go refuses, refuses the layer; a sparse file counts at its real size in
+//! [`LayerIngest::content_size`], as Docker measures it.
 
 #![deny(missing_docs)]
 

@@ -6,15 +6,16 @@
 //! the last entry without the two zero blocks is accepted, as Go and GNU tar accept it.
 //! Anything after the end-of-archive marker is accepted unread (Docker hashes it too).
 
-use layer_diff::{c_string, header_name};
+use layer_diff::{c_string, header_name, parse_numeric, parse_octal};
 
 const BLOCK: usize = 512;
 /// Largest PAX or GNU long-name header accepted (Go's `maxSpecialFileSize`).
 const MAX_SPECIAL: u64 = 1 << 20;
 /// Bytes of holes (a sparse file's size beyond the data stored for it) accepted in one layer:
-/// an old-GNU sparse entry costs nothing to store but expands to its full size wherever the
-/// layer is read (create, export, diff, the changeset's digests), so its expansion is bounded
-/// like any other bomb's, low enough that every such read finishes within seconds.
+/// a sparse entry (old-GNU, or PAX in GNU tar's formats 0.0, 0.1 and 1.0) costs nothing to
+/// store but expands to its full size wherever the layer is read (create, export, diff, the
+/// changeset's digests), so its expansion is bounded like any other bomb's, low enough that
+/// every such read finishes within seconds.
 pub(crate) const MAX_SPARSE_HOLES: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +60,11 @@ pub(crate) struct TarCheck {
     next_size: Option<u64>,
     /// The next entry's (sparse) real size, from a PAX `GNU.sparse.realsize`.
     next_real_size: Option<u64>,
+    /// The offset of the first extension header (GNU long name or link, PAX) in front of the
+    /// entry to come, while that entry has not come.
+    pending_ext: Option<u64>,
+    /// The kinds of extension header (`L`, `K`, `x`) in front of the entry to come.
+    ext_kinds: Vec<u8>,
     /// The layer's size as Docker measures it.
     content: crate::content_size::ContentSize,
     /// Hole bytes of the sparse entries so far.
@@ -66,8 +72,17 @@ pub(crate) struct TarCheck {
     /// The map of the old-GNU sparse entry being read (its header's entries, then its
     /// extension blocks').
     sparse: SparseMap,
+    /// What the last PAX header says of the next entry as a GNU sparse file
+    /// (`layer_diff::Extensions::sparse`).
+    next_sparse: Option<Result<layer_diff::PaxSparse, layer_diff::SparseError>>,
+    /// The PAX 1.0 sparse entry whose data is being read: its map is the data's first blocks.
+    map_1x0: Option<Map1x0>,
     /// Entries skipped with a warning (they name the root), in order.
     pub(crate) warnings: Vec<String>,
+    /// What each entry is (name, type, link target; no metadata, no content), in the order
+    /// the tar lists them, as the changeset reader takes them: the layer's shape, for the
+    /// check that a stack of layers applies.
+    shape: layer_diff::Changeset,
 }
 
 impl TarCheck {
@@ -83,11 +98,63 @@ impl TarCheck {
             ext: Default::default(),
             next_size: None,
             next_real_size: None,
+            pending_ext: None,
+            ext_kinds: Vec::new(),
             content: Default::default(),
             holes: 0,
             sparse: SparseMap::default(),
+            next_sparse: None,
+            map_1x0: None,
             warnings: Vec::new(),
+            shape: layer_diff::Changeset::new(),
         }
+    }
+
+    /// The shape of the entries so far (see the field), in the order the tar lists them.
+    pub(crate) fn take_shape(&mut self) -> layer_diff::Changeset {
+        layer_diff::Changeset::from_tar_order(std::mem::take(&mut self.shape.entries))
+    }
+
+    /// Adds the entry whose header `b` is to the shape, by the changeset reader's rules.
+    fn add_to_shape(&mut self, kind: u8, b: &[u8], size: u64, link: &[u8]) -> Result<(), String> {
+        use layer_diff::TarKind;
+        let device = |field: &[u8]| {
+            parse_numeric(field)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0)
+        };
+        let kind = match kind {
+            0 | b'0' | b'7' | b'S' => TarKind::File,
+            b'1' => TarKind::Hardlink,
+            b'2' => TarKind::Symlink,
+            b'3' => TarKind::CharDevice(device(&b[329..337]), device(&b[337..345])),
+            b'4' => TarKind::BlockDevice(device(&b[329..337]), device(&b[337..345])),
+            b'5' => TarKind::Dir,
+            b'6' => TarKind::Fifo,
+            // A type no reader applies, taken only where the name makes it something else
+            // (a whiteout: its name decides, as for a file) or nothing (a name readers skip).
+            other if layer_diff::type_taken(&self.name, other) => TarKind::File,
+            other => {
+                return Err(format!(
+                    "entry {}: unsupported tar entry type {}",
+                    show(&self.name),
+                    show(&[other])
+                ))
+            }
+        };
+        let h = layer_diff::TarHeader {
+            name: &self.name,
+            kind,
+            link,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size,
+            mtime: 0,
+            xattrs: Vec::new(),
+        };
+        layer_diff::push_described(&mut self.shape, &h, layer_diff::Content::Unread)
+            .map_err(|e| e.to_string())
     }
 
     /// The size of the entries so far as Docker measures a layer
@@ -110,6 +177,23 @@ impl TarCheck {
                     if self.fill == BLOCK {
                         self.fill = 0;
                         self.on_block()?;
+                    }
+                }
+                State::Data { data, pad } if self.map_1x0.is_some() => {
+                    // A PAX 1.0 sparse entry: its data starts with its map, in whole blocks
+                    // (`map_1x0` is set only while at least one more block of data follows).
+                    let take = (BLOCK - self.fill).min(buf.len());
+                    self.block[self.fill..self.fill + take].copy_from_slice(&buf[..take]);
+                    self.fill += take;
+                    self.pos += take as u64;
+                    buf = &buf[take..];
+                    self.state = State::Data {
+                        data: data - take as u64,
+                        pad,
+                    };
+                    if self.fill == BLOCK {
+                        self.fill = 0;
+                        self.on_map_block()?;
                     }
                 }
                 State::Data { data, pad } => {
@@ -177,7 +261,7 @@ impl TarCheck {
     /// Called at the end of the stream: errors when it ended inside a header or an entry.
     pub(crate) fn finish(&self) -> Result<(), String> {
         match self.state {
-            State::Header if self.fill == 0 => Ok(()),
+            State::Header if self.fill == 0 => self.no_pending_ext(),
             // Go's reader (what Docker uses) ends cleanly when the last entry's padding is
             // missing altogether (umoci writes layers so); a partial padding is truncation.
             State::Data { data: 0, .. } if self.pos == self.data_end => Ok(()),
@@ -196,6 +280,39 @@ impl TarCheck {
                 "unexpected end of archive in extended header at offset {off}"
             )),
         }
+    }
+
+    /// Go's reader drops extension headers that no entry follows, but the `tar` crate, which
+    /// every reader of a layer here walks it with, fails on them: refused at ingest, so no
+    /// layer is taken that no unpack could read.
+    fn no_pending_ext(&self) -> Result<(), String> {
+        match self.pending_ext {
+            Some(off) => Err(format!(
+                "extended header at offset {off} has no entry after it"
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// An extension header (GNU long name or link, PAX) as the `tar` crate, which every reader
+    /// of a layer here walks it with, takes one: in a ustar or GNU header (it reads any other
+    /// as an entry of that type), and one of each kind in front of an entry (it refuses a
+    /// second). Go takes both, the last one winning; a layer the readers here would fail on
+    /// is refused now instead.
+    fn check_extension(&mut self, kind: u8, b: &[u8; BLOCK], off: u64) -> Result<(), String> {
+        let magic = (&b[257..263], &b[263..265]);
+        if magic != (b"ustar\0", b"00") && magic != (b"ustar ", b" \0") {
+            return Err(format!(
+                "extended header at offset {off} is in neither the ustar nor the GNU format"
+            ));
+        }
+        if self.ext_kinds.contains(&kind) {
+            return Err(format!(
+                "extended header at offset {off} is the second of its kind in front of one entry"
+            ));
+        }
+        self.ext_kinds.push(kind);
+        Ok(())
     }
 
     fn on_block(&mut self) -> Result<(), String> {
@@ -225,6 +342,7 @@ impl TarCheck {
             }
             State::Header => {
                 if is_zero(b) {
+                    self.no_pending_ext()?;
                     self.state = State::SecondZero;
                     return Ok(());
                 }
@@ -233,13 +351,54 @@ impl TarCheck {
                 if stored.is_none_or(|v| v != unsigned && v != signed) {
                     return Err(format!("bad header checksum at offset {off}"));
                 }
+                // Go also takes a checksum summed over signed bytes, or written after NULs;
+                // the `tar` crate, which every reader of a layer here walks it with, takes
+                // only the unsigned sum as written digits: anything else would be taken now
+                // and fail every unpack.
+                if !digits_as_written(&b[148..156]) || stored != Some(unsigned) {
+                    return Err(format!(
+                        "header checksum at offset {off} is not the unsigned sum written in digits"
+                    ));
+                }
                 let kind = b[156];
                 let size = match parse_numeric(&b[124..136]) {
                     Some(s) if s >= 0 => s as u64,
                     _ => return Err(format!("invalid size field in header at offset {off}")),
                 };
+                // Every reader of a layer walks it with the `tar` crate, which reads a size
+                // (and a device's numbers) only as written digits: a field Go reads as 0
+                // (blank, or digits after leading NULs) would be taken here and then fail
+                // every unpack, so it is refused now.
+                // (A v7 header has no device fields: those bytes are not read.)
+                // Go refuses a header whose mode, owner or time it cannot read.
+                for (field, range) in [
+                    ("mode", 100..108),
+                    ("uid", 108..116),
+                    ("gid", 116..124),
+                    ("mtime", 136..148),
+                ] {
+                    if parse_numeric(&b[range]).is_none() {
+                        return Err(format!("invalid {field} field in header at offset {off}"));
+                    }
+                }
+                let device = matches!(b[156], b'3' | b'4') && b[257..262] == *b"ustar";
+                for (field, range) in [
+                    ("size", 124..136),
+                    ("device major", 329..337),
+                    ("device minor", 337..345),
+                ] {
+                    if (field == "size" || device) && !digits_as_written(&b[range]) {
+                        return Err(format!(
+                            "{field} field of the header at offset {off} has no digits"
+                        ));
+                    }
+                }
                 match kind {
                     b'L' | b'K' | b'x' | b'g' => {
+                        if kind != b'g' {
+                            self.pending_ext.get_or_insert(off);
+                            self.check_extension(kind, b, off)?;
+                        }
                         if size > MAX_SPECIAL {
                             return Err(format!(
                                 "extended header at offset {off} too large ({size} bytes)"
@@ -262,6 +421,8 @@ impl TarCheck {
                     }
                     _ => {}
                 }
+                self.pending_ext = None;
+                self.ext_kinds.clear();
                 let ext = std::mem::take(&mut self.ext);
                 self.name = match ext.name {
                     Some(n) => n,
@@ -283,6 +444,7 @@ impl TarCheck {
                     self.check_hardlink(&link)?;
                 }
                 self.check_name(kind)?;
+                self.check_pax_sparse(kind, size)?;
                 if kind == b'S' {
                     self.check_sparse(b, size)?;
                     self.sparse = SparseMap {
@@ -299,7 +461,17 @@ impl TarCheck {
                 }
                 self.content
                     .entry(kind, &String::from_utf8_lossy(&self.name), real_size, &link);
-                // Types whose size field Go ignores: they never carry data.
+                self.add_to_shape(kind, b, real_size, &link)?;
+                // Types whose size field Go ignores: they never carry data. The `tar` crate,
+                // which every reader here walks a layer with, reads that many bytes as their
+                // data all the same, and so would read the rest of the layer otherwise.
+                if matches!(kind, b'1'..=b'6') && size != 0 {
+                    return Err(format!(
+                        "entry {}: an entry of type {} declares {size} bytes of data",
+                        show(&self.name),
+                        char::from(kind)
+                    ));
+                }
                 let data = if matches!(kind, b'1'..=b'6') { 0 } else { size };
                 self.state = if kind == b'S' && b[482] != 0 {
                     State::SparseExt { data }
@@ -359,6 +531,14 @@ impl TarCheck {
     /// An old-GNU sparse entry (`b` its header, `size` the data stored): its real size beyond
     /// that data is a hole, and the holes of a layer are bounded by [`MAX_SPARSE_HOLES`].
     fn check_sparse(&mut self, b: &[u8; BLOCK], size: u64) -> Result<(), String> {
+        // The map's layout is GNU's: Go and the `tar` crate take it only in a GNU header (star
+        // uses the same type flag with another layout).
+        if (&b[257..263], &b[263..265]) != (b"ustar ", b" \0") {
+            return Err(format!(
+                "entry {}: an old-GNU sparse entry in a header that is not GNU's",
+                show(&self.name)
+            ));
+        }
         let real = match parse_numeric(&b[483..495]) {
             Some(r) if r >= 0 => r as u64,
             _ => {
@@ -372,6 +552,76 @@ impl TarCheck {
         if self.holes > MAX_SPARSE_HOLES {
             return Err(format!(
                 "entry {}: sparse file of {real} bytes stored in {size}: the layer's sparse holes exceed the limit of {MAX_SPARSE_HOLES} bytes",
+                show(&self.name)
+            ));
+        }
+        Ok(())
+    }
+
+    /// A PAX GNU sparse entry (`size` the data stored; `layer_diff::EntryContent` expands it
+    /// for every reader): its records and its map checked as every reader checks them, as
+    /// Go reads them (refused where Go's reader fails), its holes counted against
+    /// [`MAX_SPARSE_HOLES`] like an old-GNU entry's. A 1.0 map, the data's first blocks, is
+    /// read by `feed` ([`TarCheck::on_map_block`]).
+    fn check_pax_sparse(&mut self, kind: u8, size: u64) -> Result<(), String> {
+        let found = self.next_sparse.take();
+        let err = |e: layer_diff::SparseError| format!("entry {}: {e}", show(&self.name));
+        let Some(sparse) =
+            layer_diff::entry_sparse(found.as_ref(), kind, &self.name).map_err(err)?
+        else {
+            return Ok(());
+        };
+        let real = sparse.size.unwrap_or(size);
+        match &sparse.map {
+            Some(map) => {
+                map.check(real, size).map_err(err)?;
+                self.add_sparse_holes(real, size)
+            }
+            None if size < BLOCK as u64 => Err(err(layer_diff::SparseError::map_runs_past())),
+            None => {
+                self.map_1x0 = Some(Map1x0 {
+                    blocks: layer_diff::SparseMapBlocks::new(),
+                    real,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// The next block of a PAX 1.0 sparse entry's map is in `block`.
+    fn on_map_block(&mut self) -> Result<(), String> {
+        let State::Data { data, pad } = self.state else {
+            unreachable!("a sparse map is read from an entry's data")
+        };
+        let m = self.map_1x0.as_mut().expect("reading a 1.0 map");
+        let err = |e: layer_diff::SparseError| format!("entry {}: {e}", show(&self.name));
+        match m.blocks.push(&self.block).map_err(err)? {
+            None if data < BLOCK as u64 => Err(err(layer_diff::SparseError::map_runs_past())),
+            None => Ok(()),
+            Some(map) => {
+                // The rest of the entry's data is the file's.
+                let real = m.real;
+                self.map_1x0 = None;
+                map.check(real, data).map_err(err)?;
+                self.add_sparse_holes(real, data)?;
+                if data == 0 {
+                    self.data_end = self.pos;
+                    if pad == 0 {
+                        self.state = State::Header;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A PAX sparse file of `real` bytes with `data` bytes of data: its holes are bounded
+    /// with the layer's others by [`MAX_SPARSE_HOLES`].
+    fn add_sparse_holes(&mut self, real: u64, data: u64) -> Result<(), String> {
+        self.holes = self.holes.saturating_add(real.saturating_sub(data));
+        if self.holes > MAX_SPARSE_HOLES {
+            return Err(format!(
+                "entry {}: sparse file of {real} bytes with {data} bytes of data: the layer's sparse holes exceed the limit of {MAX_SPARSE_HOLES} bytes",
                 show(&self.name)
             ));
         }
@@ -395,24 +645,36 @@ impl TarCheck {
                     .apply(kind, &self.special)
                     .map_err(|e| format!("malformed PAX header at offset {off}: {e}"))?;
                 self.ext.records.clear();
+                if kind != b'x' {
+                    // A GNU long name or link is a name, whatever records its bytes spell.
+                    return Ok(());
+                }
+                // A PAX GNU sparse file's size is its real size (`GNU.sparse.size`, else
+                // `GNU.sparse.realsize`), when the header makes a sparse file as Go reads it;
+                // its sparse records are checked with the entry (`check_pax_sparse`).
+                self.next_sparse = self.ext.sparse.take();
+                self.next_real_size = match &self.next_sparse {
+                    Some(Ok(sparse)) => sparse.size,
+                    _ => None,
+                };
                 // Well-formed: `apply` read every record.
                 for (key, value) in layer_diff::pax_records(&self.special).flatten() {
-                    match key {
-                        b"GNU.sparse.realsize" | b"GNU.sparse.size" => {
-                            self.next_real_size =
-                                std::str::from_utf8(value).ok().and_then(|v| v.parse().ok())
+                    // Extended attributes are named in text by every reader here.
+                    if let Some(name) = key.strip_prefix(layer_diff::XATTR_PREFIX.as_bytes()) {
+                        if std::str::from_utf8(name).is_err() {
+                            return Err(format!(
+                                "PAX header at offset {off}: xattr name {} is not UTF-8",
+                                show(name)
+                            ));
                         }
-                        b"size" => {
-                            let size = std::str::from_utf8(value)
-                                .ok()
-                                .and_then(|s| s.parse::<i64>().ok())
-                                .filter(|&s| s >= 0)
-                                .ok_or_else(|| {
-                                    format!("invalid PAX size record at offset {off}")
-                                })?;
-                            self.next_size = Some(size as u64);
-                        }
-                        _ => {}
+                    }
+                    if key == b"size" {
+                        let size = std::str::from_utf8(value)
+                            .ok()
+                            .and_then(|s| s.parse::<i64>().ok())
+                            .filter(|&s| s >= 0)
+                            .ok_or_else(|| format!("invalid PAX size record at offset {off}"))?;
+                        self.next_size = Some(size as u64);
                     }
                 }
             }
@@ -508,6 +770,13 @@ impl SparseMap {
     }
 }
 
+/// A PAX 1.0 sparse entry's map being read.
+struct Map1x0 {
+    blocks: layer_diff::SparseMapBlocks,
+    /// The file's real size.
+    real: u64,
+}
+
 fn data_state(data: u64) -> State {
     if data == 0 {
         State::Header
@@ -540,55 +809,15 @@ fn checksums(b: &[u8; BLOCK]) -> (i64, i64) {
     (unsigned, signed)
 }
 
-/// An octal field: leading and trailing spaces and NULs trimmed, cut at the first NUL; empty
-/// is 0. `None` when not octal.
-fn parse_octal(field: &[u8]) -> Option<i64> {
-    let trim = |c: &u8| *c == b' ' || *c == 0;
-    let start = field.iter().position(|c| !trim(c)).unwrap_or(field.len());
-    let end = field
-        .iter()
-        .rposition(|c| !trim(c))
-        .map_or(start, |i| i + 1);
-    let mut s = &field[start..end];
-    if let Some(nul) = s.iter().position(|&c| c == 0) {
-        s = &s[..nul];
+/// True when the numeric field holds digits the `tar` crate reads: base-256, or octal digits
+/// (spaces around them) before the first NUL.
+fn digits_as_written(field: &[u8]) -> bool {
+    if field.first().is_some_and(|c| c & 0x80 != 0) {
+        return true;
     }
-    if s.is_empty() {
-        return Some(0);
-    }
-    let mut x: u64 = 0;
-    for &c in s {
-        if !(b'0'..=b'7').contains(&c) || x >> 61 != 0 {
-            return None;
-        }
-        x = x << 3 | u64::from(c - b'0');
-    }
-    i64::try_from(x).ok()
-}
-
-/// A numeric field: octal, or GNU base-256 when the high bit of the first byte is set.
-fn parse_numeric(field: &[u8]) -> Option<i64> {
-    match field.first() {
-        Some(&first) if first & 0x80 != 0 => {
-            let inv = if first & 0x40 != 0 { 0xff } else { 0 };
-            let mut x: u64 = 0;
-            for (i, &c) in field.iter().enumerate() {
-                let mut c = c ^ inv;
-                if i == 0 {
-                    c &= 0x7f;
-                }
-                if x >> 56 != 0 {
-                    return None;
-                }
-                x = x << 8 | u64::from(c);
-            }
-            if x >> 63 != 0 {
-                return None;
-            }
-            Some(if inv == 0xff { !(x as i64) } else { x as i64 })
-        }
-        _ => parse_octal(field),
-    }
+    let end = field.iter().position(|&c| c == 0).unwrap_or(field.len());
+    let digits = field[..end].trim_ascii();
+    !digits.is_empty() && digits.iter().all(|c| (b'0'..=b'7').contains(c))
 }
 
 /// A name for messages: Rust's escaped debug form of its bytes read as UTF-8, non-UTF-8 bytes

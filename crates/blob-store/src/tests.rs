@@ -224,8 +224,19 @@ fn layer_plain_gzip_zstd_same_diff_id() {
             source_size: tar.len() as u64,
             compression: Compression::None,
             warnings: vec![],
+            shape: plain.shape.clone(),
         }
     );
+    // The shape names what the changeset reader reads, entry for entry.
+    let read = layer_diff::read_changeset(tar.as_slice()).unwrap();
+    let shape_of = |cs: &layer_diff::Changeset| -> Vec<(String, bool)> {
+        cs.entries
+            .iter()
+            .map(|e| (e.path.clone(), e.is_dir()))
+            .collect()
+    };
+    assert_eq!(shape_of(&plain.shape), shape_of(&read));
+    assert!(!plain.shape.entries.is_empty());
     for (bytes, comp) in [
         (gzip(&tar), Compression::Gzip),
         (zstd(&tar), Compression::Zstd),
@@ -241,6 +252,7 @@ fn layer_plain_gzip_zstd_same_diff_id() {
                 source_size: bytes.len() as u64,
                 compression: comp,
                 warnings: vec![],
+                shape: plain.shape.clone(),
             }
         );
     }
@@ -1273,4 +1285,663 @@ fn verify_refuses_a_wrong_digest_or_size() {
     w.write_all(b"abc").unwrap();
     assert!(w.verify(Some(&Digest::of(b"abd")), None).is_err());
     assert_empty(dir.path());
+}
+
+/// A PAX GNU sparse entry laid out as GNU tar writes it: a PAX header of `records`, then a
+/// regular entry `name` storing `stored`.
+fn pax_sparse(records: &[(&str, String)], name: &str, stored: &[u8]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions(records.iter().map(|(k, v)| (*k, v.as_bytes())))
+        .unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mode(0o644);
+    h.set_size(stored.len() as u64);
+    b.append_data(&mut h, name, stored).unwrap();
+    b.into_inner().unwrap()
+}
+
+/// Format 0.1's records for a file `f` of `real` bytes.
+fn v01(real: u64, blocks: &str, map: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("GNU.sparse.major", "0".into()),
+        ("GNU.sparse.minor", "1".into()),
+        ("GNU.sparse.name", "f".into()),
+        ("GNU.sparse.size", real.to_string()),
+        ("GNU.sparse.numblocks", blocks.into()),
+        ("GNU.sparse.map", map.into()),
+    ]
+}
+
+/// Format 1.0's records for a file `f` of `real` bytes.
+fn v10(real: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("GNU.sparse.major", "1".into()),
+        ("GNU.sparse.minor", "0".into()),
+        ("GNU.sparse.name", "f".into()),
+        ("GNU.sparse.realsize", real.to_string()),
+    ]
+}
+
+/// Format 1.0's stored data: the map text padded to whole blocks, then `data`.
+fn map_1x0(regions: &[(u64, u64)], data: &[u8]) -> Vec<u8> {
+    let mut out = format!("{}\n", regions.len()).into_bytes();
+    for (o, l) in regions {
+        out.extend_from_slice(format!("{o}\n{l}\n").as_bytes());
+    }
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out.extend_from_slice(data);
+    out
+}
+
+/// The three PAX formats GNU tar writes (0.0, 0.1, 1.0) of one file `f`: 9000 bytes, 603 of
+/// them data at 1000 and 5000.
+fn pax_sparse_versions() -> Vec<(&'static str, Vec<u8>)> {
+    let data: Vec<u8> = (0..603u32).map(|i| (i % 251 + 1) as u8).collect();
+    let v00 = vec![
+        ("GNU.sparse.size", "9000".to_string()),
+        ("GNU.sparse.numblocks", "3".into()),
+        ("GNU.sparse.offset", "1000".into()),
+        ("GNU.sparse.numbytes", "3".into()),
+        ("GNU.sparse.offset", "5000".into()),
+        ("GNU.sparse.numbytes", "600".into()),
+        ("GNU.sparse.offset", "9000".into()),
+        ("GNU.sparse.numbytes", "0".into()),
+    ];
+    vec![
+        ("0.0", tar_end(pax_sparse(&v00, "f", &data))),
+        (
+            "0.1",
+            tar_end(pax_sparse(
+                &v01(9000, "3", "1000,3,5000,600,9000,0"),
+                "GNUSparseFile.1/f",
+                &data,
+            )),
+        ),
+        (
+            "1.0",
+            tar_end(pax_sparse(
+                &v10(9000),
+                "GNUSparseFile.1/f",
+                &map_1x0(&[(1000, 3), (5000, 600), (9000, 0)], &data),
+            )),
+        ),
+    ]
+}
+
+/// A PAX GNU sparse entry is measured at its real size (Docker's `hdr.Size`), named by its
+/// sparse name, and its map read the same whatever the chunks the stream comes in.
+#[test]
+fn pax_sparse_entries_are_measured_at_their_real_size() {
+    let (_dir, s) = store();
+    for (version, tar) in pax_sparse_versions() {
+        let got = ingest_layer(&s, Cursor::new(&tar)).unwrap_or_else(|e| panic!("{version}: {e}"));
+        assert_eq!(got.content_size, 9000, "{version}");
+        assert_eq!(got.warnings, Vec::<String>::new(), "{version}");
+        assert_eq!(
+            crate::layer_content_size(Cursor::new(&tar)).unwrap(),
+            9000,
+            "{version}"
+        );
+        for chunk in [1, 7, 511, 512, 513, 4096] {
+            let mut check = crate::tarcheck::TarCheck::new();
+            for c in tar.chunks(chunk) {
+                check
+                    .feed(c)
+                    .unwrap_or_else(|e| panic!("{version}/{chunk}: {e}"));
+            }
+            check.finish().unwrap();
+            assert_eq!(check.content_size(), 9000, "{version}/{chunk}");
+        }
+        // The 1.0 map is the data's first blocks: a stream that ends inside it is truncated.
+        if version == "1.0" {
+            let mut check = crate::tarcheck::TarCheck::new();
+            check.feed(&tar[..1024 + 512 + 100]).unwrap();
+            assert!(check
+                .finish()
+                .unwrap_err()
+                .contains("unexpected end of archive in entry \"f\""));
+        }
+    }
+    // A header with an unknown version is no sparse file: read, and measured, as stored.
+    let mut records = v10(9000);
+    records[0].1 = "2".into();
+    let tar = tar_end(pax_sparse(&records, "plain", b"abc"));
+    assert_eq!(crate::layer_content_size(Cursor::new(&tar)).unwrap(), 3);
+}
+
+/// A map Go refuses (`ErrHeader`, `errSparseTooLong`), or one whose data does not match what
+/// the entry stores (its reader's `errMissData`/`errUnrefData`), is refused at ingest with
+/// the entry's name and nothing stored: every reader expands the same map, or none is kept.
+#[test]
+fn pax_sparse_maps_are_checked_at_ingest() {
+    let (dir, s) = store();
+    let name = "GNUSparseFile.1/f";
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            pax_sparse(&v01(100, "2", "50,5,10,5"), name, &[1; 10]),
+            "map regions overlap or are out of order (a region at 10 after one ending at 55)",
+        ),
+        (
+            pax_sparse(&v01(100, "2", "10,5,12,5"), name, &[1; 10]),
+            "map regions overlap or are out of order",
+        ),
+        (
+            pax_sparse(&v01(100, "1", "98,5"), name, &[1; 5]),
+            "map region ends at 103, past the file's size 100",
+        ),
+        (
+            pax_sparse(&v01(100, "1", "0,5"), name, &[1; 4]),
+            "map holds 5 bytes of data, the entry stores 4",
+        ),
+        (
+            pax_sparse(&v01(100, "1", "0,5"), name, &[1; 600]),
+            "map holds 5 bytes of data, the entry stores 600",
+        ),
+        (
+            pax_sparse(&v01(100, "1", "0,x5"), name, &[1; 5]),
+            "map number \"x5\" is not a number",
+        ),
+        (
+            pax_sparse(&v01(100, "1", "0,5,6"), name, &[1; 5]),
+            "map has 3 numbers for 1 regions",
+        ),
+        (
+            pax_sparse(&v01(100, "?", "0,5"), name, &[1; 5]),
+            "GNU.sparse.numblocks \"?\" is not a count",
+        ),
+        (
+            pax_sparse(
+                &[
+                    ("GNU.sparse.size", "100".into()),
+                    ("GNU.sparse.numbytes", "5".into()),
+                    ("GNU.sparse.offset", "0".into()),
+                ],
+                "f",
+                &[1; 5],
+            ),
+            "0.0 map records out of order",
+        ),
+        (
+            pax_sparse(&v10(100), name, &map_1x0(&[(50, 5), (10, 5)], &[1; 10])),
+            "map regions overlap or are out of order",
+        ),
+        (
+            pax_sparse(&v10(100), name, &map_1x0(&[(0, 5)], &[1; 700])),
+            "map holds 5 bytes of data, the entry stores 700",
+        ),
+        (
+            pax_sparse(&v10(100), name, &map_1x0(&[(0, 5), (200, 1)], &[1; 6])),
+            "map region ends at 201, past the file's size 100",
+        ),
+        (
+            pax_sparse(&v10(100), name, b"1\n0\n"),
+            "1.0 map runs past the entry's data",
+        ),
+        (
+            pax_sparse(
+                &v10(100),
+                name,
+                &[b"2\n0\n1\n".as_slice(), &[0; 506]].concat(),
+            ),
+            "1.0 map runs past the entry's data",
+        ),
+        (
+            pax_sparse(&v10(100), name, &[b"two\n".as_slice(), &[0; 508]].concat()),
+            "1.0 map count \"two\" is not a count",
+        ),
+        (
+            pax_sparse(&v10(100), name, &vec![b'7'; (1 << 20) + 512]),
+            "1.0 map too long (over 1048576 bytes)",
+        ),
+        (
+            pax_sparse(
+                &[
+                    ("GNU.sparse.major", "1".into()),
+                    ("GNU.sparse.minor", "0".into()),
+                    ("GNU.sparse.name", "f".into()),
+                    ("GNU.sparse.realsize", "-1".into()),
+                ],
+                name,
+                &map_1x0(&[], &[]),
+            ),
+            "GNU.sparse.realsize -1 is negative",
+        ),
+    ];
+    for (tar, why) in cases {
+        let want = format!("invalid tar: entry \"f\": GNU sparse {why}");
+        assert_invalid(&s, dir.path(), &tar_end(tar), &want);
+    }
+    // Sparse records on what is no regular file.
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([
+        ("GNU.sparse.numblocks", &b"0"[..]),
+        ("GNU.sparse.map", b"0,0"),
+    ])
+    .unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_size(0);
+    b.append_data(&mut h, "d/", &[][..]).unwrap();
+    let err = ingest_layer(&s, Cursor::new(tar_end(b.into_inner().unwrap())))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("map has 2 numbers for 0 regions"), "{err}");
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([
+        ("GNU.sparse.numblocks", &b"1"[..]),
+        ("GNU.sparse.map", b"0,0"),
+    ])
+    .unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_size(0);
+    b.append_data(&mut h, "d/", &[][..]).unwrap();
+    assert_invalid(
+        &s,
+        dir.path(),
+        &tar_end(b.into_inner().unwrap()),
+        "invalid tar: entry \"d/\": GNU sparse records on an entry of type \"5\": only a regular file can be sparse",
+    );
+}
+
+/// A PAX sparse file's holes count with every other sparse file's against the layer's bound:
+/// a bomb (a huge real size over a few bytes of data) is refused at ingest, in each format,
+/// before its data is read.
+#[test]
+fn pax_sparse_bombs_are_refused_at_ingest() {
+    let (dir, s) = store();
+    let huge = 8u64 << 40;
+    let end = huge.to_string();
+    let v00 = vec![
+        ("GNU.sparse.size", end.clone()),
+        ("GNU.sparse.numblocks", "2".into()),
+        ("GNU.sparse.offset", "0".into()),
+        ("GNU.sparse.numbytes", "3".into()),
+        ("GNU.sparse.offset", end.clone()),
+        ("GNU.sparse.numbytes", "0".into()),
+    ];
+    let map = format!("0,3,{end},0");
+    for tar in [
+        pax_sparse(&v00, "f", b"abc"),
+        pax_sparse(&v01(huge, "2", &map), "GNUSparseFile.1/f", b"abc"),
+        pax_sparse(
+            &v10(huge),
+            "GNUSparseFile.1/f",
+            &map_1x0(&[(0, 3), (huge, 0)], b"abc"),
+        ),
+    ] {
+        assert_invalid(
+            &s,
+            dir.path(),
+            &tar_end(tar),
+            "invalid tar: entry \"f\": sparse file of 8796093022208 bytes with 3 bytes of data: the layer's sparse holes exceed the limit",
+        );
+    }
+    // Old-GNU and PAX sparse files add up.
+    let mut t = sparse_entry("old", 40 << 20, 512);
+    t.extend(pax_sparse(
+        &v01(30 << 20, "1", "0,3"),
+        "GNUSparseFile.1/f",
+        b"abc",
+    ));
+    assert_invalid(
+        &s,
+        dir.path(),
+        &tar_end(t),
+        "invalid tar: entry \"f\": sparse file of 31457280 bytes with 3 bytes of data",
+    );
+}
+
+/// A tar of one entry whose header block `edit` changes (the checksum redone after).
+fn one_entry(ty: tar::EntryType, edit: impl Fn(&mut [u8; 512])) -> Vec<u8> {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(ty);
+    h.set_path("e").unwrap();
+    h.set_mode(0o644);
+    h.set_size(0);
+    if matches!(ty, tar::EntryType::Char | tar::EntryType::Block) {
+        h.set_device_major(1).unwrap();
+        h.set_device_minor(3).unwrap();
+    }
+    if ty == tar::EntryType::Symlink {
+        h.set_link_name("t").unwrap();
+    }
+    let mut block = *h.as_bytes();
+    edit(&mut block);
+    block[148..156].copy_from_slice(b"        ");
+    let sum: u32 = block.iter().map(|&b| u32::from(b)).sum();
+    block[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut tar = block.to_vec();
+    tar.extend_from_slice(&[0u8; 1024]);
+    tar
+}
+
+/// Go reads a blank numeric field as 0, but every reader of a layer here walks it with the
+/// `tar` crate, which reads a size (and a device's numbers) only as written digits: such a
+/// field is refused at ingest, with nothing stored, instead of being taken and failing every
+/// unpack later. The fields the readers parse themselves (mode, owner, time) are read as Go
+/// reads them, and refused where Go refuses them. Whatever ingest takes, the changeset
+/// reader reads.
+#[test]
+fn numeric_fields_every_reader_reads_or_refused_at_ingest() {
+    use tar::EntryType::{Block, Char, Directory, Regular, Symlink};
+    let blank = |r: std::ops::Range<usize>| move |b: &mut [u8; 512]| b[r.clone()].fill(0);
+    let lead_nul = |b: &mut [u8; 512]| b[124..136].copy_from_slice(b"\0\0\0\0\0\0\0\0\0\0\0\0");
+    let spaces = |b: &mut [u8; 512]| b[124..136].copy_from_slice(b"           0");
+    let sized = |b: &mut [u8; 512]| b[124..136].copy_from_slice(b"00000000010\0");
+    let mode_after_nuls =
+        |b: &mut [u8; 512]| b[100..108].copy_from_slice(b"\x00\x00\x00\x00644\x00");
+    let bad_mode = |b: &mut [u8; 512]| b[100..108].copy_from_slice(b"0z644\0\0\0");
+    let bad_uid = |b: &mut [u8; 512]| b[108..116].copy_from_slice(b"-1\0\0\0\0\0\0");
+    let v7 = |b: &mut [u8; 512]| {
+        b[257..265].fill(0); // no magic: no device fields either
+        b[329..345].fill(0);
+    };
+    let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+        (
+            "blank size",
+            one_entry(Symlink, blank(124..136)),
+            Some("size field"),
+        ),
+        (
+            "NULs for size",
+            one_entry(Regular, lead_nul),
+            Some("size field"),
+        ),
+        (
+            "blank device major",
+            one_entry(Char, blank(329..337)),
+            Some("device major"),
+        ),
+        (
+            "blank device minor",
+            one_entry(Block, blank(337..345)),
+            Some("device minor"),
+        ),
+        ("spaces then 0", one_entry(Regular, spaces), None),
+        // A header-only type with a size: Go reads no data, the `tar` crate that much.
+        (
+            "symlink with a size",
+            one_entry(Symlink, sized),
+            Some("declares 8 bytes"),
+        ),
+        (
+            "directory with a size",
+            one_entry(Directory, sized),
+            Some("declares 8 bytes"),
+        ),
+        // Fields the readers parse themselves are read as Go reads them.
+        ("mode after NULs", one_entry(Regular, mode_after_nuls), None),
+        ("blank mtime", one_entry(Regular, blank(136..148)), None),
+        (
+            "mode not a number",
+            one_entry(Regular, bad_mode),
+            Some("invalid mode field"),
+        ),
+        (
+            "uid not a number",
+            one_entry(Regular, bad_uid),
+            Some("invalid uid field"),
+        ),
+        ("v7 device", one_entry(Char, v7), None),
+        ("as written", one_entry(Char, |_| {}), None),
+    ];
+    for (what, tar, refused) in cases {
+        let (dir, s) = store();
+        match (ingest_layer(&s, Cursor::new(&tar)), refused) {
+            (Err(e), Some(field)) => {
+                assert!(e.to_string().contains(field), "{what}: {e}");
+                assert_empty(dir.path());
+            }
+            (Ok(_), None) => {
+                let cs = layer_diff::read_changeset(tar.as_slice())
+                    .unwrap_or_else(|e| panic!("{what}: taken but unreadable: {e}"));
+                if what == "mode after NULs" {
+                    assert_eq!(cs.entries[0].mode, 0o644, "{what}");
+                }
+            }
+            (got, _) => panic!("{what}: {got:?}"),
+        }
+    }
+}
+
+/// Go's reader drops extension headers that no entry follows; the `tar` crate, which every
+/// reader of a layer here walks it with, fails on them. So ingest refuses them, naming the
+/// header, and stores nothing; a global PAX header at the end is an entry of its own and read.
+#[test]
+fn extension_headers_without_an_entry_after_them_are_refused() {
+    let with_file = || {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(1);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "f", &b"x"[..]).unwrap();
+        b
+    };
+    let special = |kind: u8, data: &[u8]| {
+        let mut b = with_file();
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::new(kind));
+        h.set_size(data.len() as u64);
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+        b.into_inner().unwrap()
+    };
+    let mut pax = with_file();
+    pax.append_pax_extensions([("path", &b"g"[..])]).unwrap();
+    let pax = pax.into_inner().unwrap();
+    let at_eof = pax[..pax.len() - 1024].to_vec();
+    for (what, tar) in [
+        ("PAX", pax),
+        ("PAX, no end marker", at_eof),
+        ("GNU long name", special(b'L', b"longname\0")),
+        ("GNU long link", special(b'K', b"target\0")),
+    ] {
+        let (dir, s) = store();
+        let err = ingest_layer(&s, Cursor::new(&tar)).unwrap_err().to_string();
+        assert!(
+            err.contains("extended header at offset 1024 has no entry after it"),
+            "{what}: {err}"
+        );
+        assert_empty(dir.path());
+        assert!(
+            layer_diff::read_changeset(tar.as_slice()).is_err(),
+            "{what}"
+        );
+    }
+    let global = special(b'g', b"13 path=abcd\n");
+    let (_dir, s) = store();
+    ingest_layer(&s, Cursor::new(&global)).unwrap();
+    layer_diff::read_changeset(global.as_slice()).unwrap();
+}
+
+/// Go takes a header checksum summed over signed bytes (old Sun tar) or written after NULs;
+/// the `tar` crate that every reader here walks a layer with takes only the unsigned sum as
+/// written digits, so ingest refuses the others rather than take a layer no unpack reads.
+#[test]
+fn header_checksums_every_reader_takes_or_refused_at_ingest() {
+    // A byte above 0x7f makes the signed and unsigned sums differ.
+    let with_high_byte = |b: &mut [u8; 512]| b[250] = 0xff;
+    let unsigned = one_entry(tar::EntryType::Regular, with_high_byte);
+    let mut signed = unsigned.clone();
+    let sum: i64 = signed[..512]
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                i64::from(c as i8)
+            }
+        })
+        .sum();
+    signed[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut after_nul = unsigned.clone();
+    let digits = after_nul[148..154].to_vec();
+    after_nul[148] = 0;
+    after_nul[149..155].copy_from_slice(&digits);
+    after_nul[155] = 0;
+    for (what, tar) in [("signed sum", signed), ("digits after a NUL", after_nul)] {
+        let (dir, s) = store();
+        let err = ingest_layer(&s, Cursor::new(&tar)).unwrap_err().to_string();
+        assert!(err.contains("header checksum at offset 0"), "{what}: {err}");
+        assert_empty(dir.path());
+        assert!(
+            layer_diff::read_changeset(tar.as_slice()).is_err(),
+            "{what}"
+        );
+    }
+    let (_dir, s) = store();
+    ingest_layer(&s, Cursor::new(&unsigned)).unwrap();
+    layer_diff::read_changeset(unsigned.as_slice()).unwrap();
+}
+
+/// A raw header block: `name`, type `kind`, `size`, the magic and version bytes given
+/// (`b""` for a v7 header), the checksum filled in.
+fn raw_header(name: &[u8], kind: u8, size: u64, magic: &[u8]) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name);
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[108..116].copy_from_slice(b"0000000\0");
+    h[116..124].copy_from_slice(b"0000000\0");
+    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    h[136..148].copy_from_slice(b"00000000001\0");
+    h[156] = kind;
+    h[257..257 + magic.len()].copy_from_slice(magic);
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h
+}
+
+/// `block` then `data` padded to a block.
+fn member(block: [u8; 512], data: &[u8]) -> Vec<u8> {
+    let mut out = block.to_vec();
+    out.extend_from_slice(data);
+    out.resize(512 + data.len().div_ceil(512) * 512, 0);
+    out
+}
+
+/// Extension headers as the `tar` crate, which every reader here walks a layer with, takes
+/// them: in a ustar or GNU header (it reads any other as an entry of that type), one of each
+/// kind in front of an entry. Go takes the others too (the last one winning); ingest refuses
+/// them, naming the header, rather than take a layer no unpack reads. An old-GNU sparse entry
+/// outside a GNU header is refused as Go and the `tar` crate refuse it.
+#[test]
+fn extension_headers_every_reader_takes_or_refused_at_ingest() {
+    const USTAR: &[u8] = b"ustar\x0000";
+    const GNU: &[u8] = b"ustar  \x00";
+    let pax = b"13 path=abcd\n";
+    let long = b"longname\0";
+    let file = member(raw_header(b"f", b'0', 1, USTAR), b"x");
+    let tar = |members: &[Vec<u8>]| {
+        let mut t = members.concat();
+        t.extend_from_slice(&[0u8; 1024]);
+        t
+    };
+    let x = |magic: &[u8]| member(raw_header(b"pax", b'x', pax.len() as u64, magic), pax);
+    let l = |magic: &[u8]| member(raw_header(b"././@LongLink", b'L', 9, magic), long);
+    let records = |r: &[u8]| member(raw_header(b"pax", b'x', r.len() as u64, USTAR), r);
+    let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+        (
+            "PAX in a v7 header",
+            tar(&[x(b""), file.clone()]),
+            Some("neither the ustar nor"),
+        ),
+        (
+            "PAX, ustar version 0",
+            tar(&[x(b"ustar\x000\x00"), file.clone()]),
+            Some("neither"),
+        ),
+        (
+            "two PAX headers",
+            tar(&[x(USTAR), x(USTAR), file.clone()]),
+            Some("second of its kind"),
+        ),
+        (
+            "two long names",
+            tar(&[l(GNU), l(GNU), file.clone()]),
+            Some("second of its kind"),
+        ),
+        (
+            "PAX then long name",
+            tar(&[x(USTAR), l(GNU), file.clone()]),
+            None,
+        ),
+        ("long name in ustar", tar(&[l(USTAR), file.clone()]), None),
+        // Go ignores a record it does not know, whatever its key; an xattr's name every reader
+        // here keeps as text.
+        (
+            "odd key",
+            tar(&[records(b"13 k\xff\xfe=value\n"), file.clone()]),
+            None,
+        ),
+        (
+            "odd xattr name",
+            tar(&[records(b"20 SCHILY.xattr.\xff=v\n"), file.clone()]),
+            Some("is not UTF-8"),
+        ),
+        (
+            "old-GNU sparse in ustar",
+            tar(&[member(raw_header(b"sp", b'S', 0, USTAR), b"")]),
+            Some("not GNU's"),
+        ),
+    ];
+    for (what, tar, refused) in cases {
+        let (dir, s) = store();
+        match (ingest_layer(&s, Cursor::new(&tar)), refused) {
+            (Err(e), Some(text)) => {
+                assert!(e.to_string().contains(text), "{what}: {e}");
+                assert_empty(dir.path());
+            }
+            (Ok(_), None) => {
+                layer_diff::read_changeset(tar.as_slice())
+                    .unwrap_or_else(|e| panic!("{what}: taken but unreadable: {e}"));
+            }
+            (got, _) => panic!("{what}: {got:?}"),
+        }
+    }
+}
+
+/// A type no reader of a layer applies (a GNU volume label, an unknown flag) is refused at
+/// ingest, as Docker's apply refuses it; where the name makes the entry a whiteout, or names
+/// something every reader skips, the type does not matter, as it does not to the readers.
+#[test]
+fn entry_types_no_reader_applies_are_refused_at_ingest() {
+    const USTAR: &[u8] = b"ustar\x0000";
+    let tar = |name: &[u8], kind: u8| {
+        let mut t = member(raw_header(name, kind, 0, USTAR), b"");
+        t.extend_from_slice(&[0u8; 1024]);
+        t
+    };
+    for (what, tar, refused) in [
+        ("unknown type", tar(b"f", b'b'), true),
+        ("volume label", tar(b"label", b'V'), true),
+        ("whiteout of any type", tar(b"d/.wh.f", b'b'), false),
+        (
+            "AUFS metadata of any type",
+            tar(b".wh..wh.aufs", b'V'),
+            false,
+        ),
+    ] {
+        let (dir, s) = store();
+        match ingest_layer(&s, Cursor::new(&tar)) {
+            Err(e) if refused => {
+                assert!(
+                    e.to_string().contains("unsupported tar entry type"),
+                    "{what}: {e}"
+                );
+                assert_empty(dir.path());
+            }
+            Ok(got) if !refused => {
+                let read = layer_diff::read_changeset(tar.as_slice())
+                    .unwrap_or_else(|e| panic!("{what}: taken but unreadable: {e}"));
+                assert_eq!(got.shape.entries.len(), read.entries.len(), "{what}");
+            }
+            got => panic!("{what}: {got:?}"),
+        }
+    }
 }

@@ -61,10 +61,18 @@ pub struct RegistrySettings {
     /// each blob in one request.
     #[serde(default)]
     pub upload_chunk_size: u64,
+    /// Seconds a registry connection may stay silent before the request fails as stalled
+    /// (then retried like any broken connection); default 60.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
 }
 
 fn default_downloads() -> usize {
     3
+}
+
+fn default_idle_timeout() -> u64 {
+    registry_client::DEFAULT_IDLE_TIMEOUT.as_secs()
 }
 
 impl Default for RegistrySettings {
@@ -76,6 +84,7 @@ impl Default for RegistrySettings {
             search: Vec::new(),
             max_concurrent_downloads: 3,
             upload_chunk_size: 0,
+            idle_timeout_secs: default_idle_timeout(),
         }
     }
 }

@@ -78,9 +78,18 @@ impl Engine {
         let mut exec = ExecConfig::default();
         crate::apply_changes(&mut exec, &opts.changes)?;
 
-        let _lease = self.leases.shared()?;
-        let layer = blob_store::ingest_layer(&self.blobs, input)?;
+        let lease = self.leases.shared()?;
+        let mut layer = blob_store::ingest_layer(&self.blobs, input)?;
         crate::failpoint("import:layer-stored");
+        let shape = std::mem::take(&mut layer.shape);
+        let diff_id = layer.diff_id.clone();
+        let fresh = [(diff_id.clone(), shape)].into();
+        if let Err(e) = self.check_stack(std::slice::from_ref(&diff_id), &fresh) {
+            // The layer is stored but nothing refers to it: the sweep removes it.
+            drop(lease);
+            let _ = self.sweep();
+            return Err(e);
+        }
 
         let now = OffsetDateTime::now_utc();
         let created = rfc3339(now);

@@ -43,6 +43,70 @@ impl Engine {
         Ok(dirs)
     }
 
+    /// Refuses the layer stack `diff_ids` (bottom first) when an entry of one of its layers
+    /// cannot be applied where it stands on the layers below it (a parent path through a
+    /// non-directory or a symlink loop, a hard link to nothing or to a directory), as Docker's
+    /// `load`, `import` and `pull` fail when they apply such a layer: the store takes no image
+    /// that `create` would then fail to unpack. The pure model decides
+    /// (`layer_union::Union::refusal`, which refuses what `layer_apply::apply_on` refuses), on
+    /// the layers' shapes: those in `fresh` (an ingest's, by diff ID), the others read from
+    /// their blobs. A stack an image of the store already begins with, or whose top layer is
+    /// unpacked, applied when it was stored, and is not read again.
+    pub(crate) fn check_stack(
+        &self,
+        diff_ids: &[Digest],
+        fresh: &std::collections::BTreeMap<Digest, Changeset>,
+    ) -> Result<()> {
+        let Some(chain) = oci_model::chain_id(diff_ids) else {
+            return Ok(());
+        };
+        let known = self
+            .view()?
+            .images
+            .iter()
+            .any(|i| i.diff_ids.starts_with(diff_ids));
+        if known || self.root.join("layers").join(chain.hex()).is_dir() {
+            return Ok(());
+        }
+        let mut shapes = Vec::with_capacity(diff_ids.len());
+        for d in diff_ids {
+            shapes.push(match fresh.get(d) {
+                Some(cs) => cs.clone(),
+                None => {
+                    let cached = self
+                        .changesets
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get(d);
+                    match cached {
+                        Some(cs) => Changeset::clone(&cs),
+                        None => {
+                            let cs = layer_diff::read_changeset(self.layer_tar(d)?)
+                                .map_err(|e| EngineError::invalid(format!("layer {d}: {e}")))?;
+                            self.changesets
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .put(d.clone(), Arc::new(cs.clone()));
+                            cs
+                        }
+                    }
+                }
+            });
+        }
+        match layer_union::Union::build(&shapes).refusal() {
+            None => Ok(()),
+            Some((n, refusal)) => Err(EngineError::invalid(format!(
+                "layer {n} ({}) cannot be applied{}: {refusal}",
+                diff_ids[*n],
+                if *n > 0 {
+                    " on the layers below it"
+                } else {
+                    ""
+                }
+            ))),
+        }
+    }
+
     /// The tar of layer `diff_id`, read from the blob that holds it: the tar itself, or a
     /// registry's compressed blob (a pulled layer), decompressed as it is read.
     pub fn layer_tar(&self, diff_id: &Digest) -> Result<Box<dyn std::io::Read + Send>> {

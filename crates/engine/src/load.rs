@@ -21,6 +21,7 @@ use crate::{Engine, EngineError, Result};
 use docker_api::ArchiveItem;
 use image_ref::Reference;
 use image_store::{ImageRecord, LayerRecord};
+use layer_diff::Changeset;
 use metadata_db::LayerSource;
 use oci_model::{media_types, Descriptor, Digest, ImageConfig, Index, Manifest};
 use std::collections::HashMap;
@@ -90,9 +91,15 @@ enum File {
     Blob { digest: Digest, compressed: bool },
 }
 
+/// The bytes of small files held in memory for one `load`, all together: past it, small files
+/// are streamed into the store as large ones are, so memory stays bounded for any archive.
+const IN_MEMORY_TOTAL: u64 = 32 << 20;
+
 #[derive(Default)]
 struct Archive {
     files: HashMap<String, File>,
+    /// Bytes of the files held in memory ([`IN_MEMORY_TOTAL`]).
+    in_memory: u64,
     /// path → target path (already made archive-relative); `None` when the target escapes.
     links: HashMap<String, Option<String>>,
 }
@@ -200,6 +207,14 @@ struct Prepared {
     /// Entries of the layers skipped with a warning, to show once the load is committed.
     warnings: Vec<String>,
 }
+
+/// What [`Engine::prepare_layer`] gives.
+type PreparedLayer = (
+    LayerRecord,
+    Option<LayerSource>,
+    Vec<String>,
+    Option<Changeset>,
+);
 
 impl Engine {
     /// Loads every image of the archive read from `r`; all or nothing.
@@ -319,10 +334,13 @@ impl Engine {
                     // Refused by its declared size, before any of it is read.
                     return Err(too_large(&path, size));
                 }
-                if size <= IN_MEMORY_LIMIT {
+                if size <= IN_MEMORY_LIMIT && out.in_memory + size <= IN_MEMORY_TOTAL {
                     let mut v = Vec::with_capacity(size as usize);
                     entry.read_to_end(&mut v).map_err(io)?;
-                    out.files.insert(path, File::Mem(v));
+                    out.in_memory += v.len() as u64;
+                    if let Some(File::Mem(old)) = out.files.insert(path, File::Mem(v)) {
+                        out.in_memory -= old.len() as u64;
+                    }
                 } else {
                     let file = self.store_large(&path, entry, size, buf)?;
                     out.files.insert(path, file);
@@ -426,14 +444,16 @@ impl Engine {
         }
     }
 
-    /// Verifies (and if needed decompresses) the layer at `path` against `diff_id`.
+    /// Verifies (and if needed decompresses) the layer at `path` against `diff_id`: its
+    /// record, where it came from, the warnings of its ingest, and its shape when it was
+    /// read now (a layer the store has as its tar is not read again).
     fn prepare_layer(
         &self,
         ar: &Archive,
         path: &str,
         diff_id: &Digest,
         n: usize,
-    ) -> Result<(LayerRecord, Option<LayerSource>, Vec<String>)> {
+    ) -> Result<PreparedLayer> {
         let mismatch = |got: &Digest| {
             EngineError::invalid(format!(
                 "invalid diffID for layer {n}: expected {diff_id}, got {got}"
@@ -462,6 +482,7 @@ impl Engine {
                             },
                             None,
                             Vec::new(),
+                            None,
                         ));
                     }
                 }
@@ -502,6 +523,7 @@ impl Engine {
                     },
                     None,
                     checked.warnings,
+                    Some(checked.shape),
                 ));
             }
             File::Blob {
@@ -516,10 +538,11 @@ impl Engine {
                 blob_store::ingest_layer_expect(&self.blobs, Cursor::new(bytes), Some(diff_id))
             }
         };
-        let ingest = ingest.map_err(|e| match e.mismatch() {
+        let mut ingest = ingest.map_err(|e| match e.mismatch() {
             Some(got) => mismatch(&got),
             None => EngineError::invalid(format!("invalid archive: layer {n} ({path}): {e}")),
         })?;
+        let shape = std::mem::take(&mut ingest.shape);
         Ok((
             LayerRecord {
                 diff_id: ingest.diff_id.clone(),
@@ -529,6 +552,7 @@ impl Engine {
             },
             source_of(&ingest),
             ingest.warnings,
+            Some(shape),
         ))
     }
 
@@ -554,15 +578,22 @@ impl Engine {
         }
         let mut layers = Vec::new();
         let mut warnings = Vec::new();
+        let mut shapes = std::collections::BTreeMap::new();
         for (n, (path, d)) in layer_paths.iter().zip(diff_ids).enumerate() {
-            let (record, source, warned) = self.prepare_layer(ar, path, d, n)?;
+            let (record, source, warned, shape) = self.prepare_layer(ar, path, d, n)?;
             warnings.extend(
                 warned
                     .into_iter()
                     .map(|w| format!("layer {n} ({path}): {w}")),
             );
             layers.push((record, source));
+            if let Some(shape) = shape {
+                shapes.insert(d.clone(), shape);
+            }
         }
+        // Each layer applies on the ones below it, as Docker's load applies them.
+        self.check_stack(diff_ids, &shapes)
+            .map_err(|e| EngineError::invalid(format!("invalid archive: {e}")))?;
         let id = self.blobs.put(&raw, None)?;
         Ok(Prepared {
             record: ImageRecord {
@@ -586,8 +617,13 @@ impl Engine {
             .map_err(|e| EngineError::invalid(format!("invalid archive: manifest.json: {e}")))?;
         let items =
             items.ok_or_else(|| EngineError::invalid("invalid archive: manifest.json is null"))?;
+        // The IDs of this archive's images: the only parents an image of it may name.
+        let ids: Vec<Digest> = items
+            .iter()
+            .filter_map(|i| ar.digest_and_size(self, &i.config).ok().map(|(d, _)| d))
+            .collect();
         let mut out = Vec::new();
-        for item in items {
+        for item in &items {
             let mut tags = Vec::new();
             for t in item.repo_tags.iter().flatten() {
                 let r = Reference::parse_normalized(t)?;
@@ -598,8 +634,10 @@ impl Engine {
                 }
                 tags.push(r);
             }
+            // Only an image of this archive can be the parent, as Docker has it: a parent
+            // already in the store would tie it to this image (kept while this one is).
             let parent = item.parent.as_deref().and_then(|p| Digest::parse(p).ok());
-            let parent = parent.filter(|p| self.blobs.contains(p));
+            let parent = parent.filter(|p| ids.contains(p));
             out.push(self.prepare_image(ar, &item.config, &item.layers, tags, parent)?);
         }
         Ok(out)
@@ -628,7 +666,28 @@ impl Engine {
                         .cloned()
                 });
             let tags = match name {
-                Some(n) => vec![Reference::parse_normalized(&n)?.with_default_tag()],
+                Some(n) => {
+                    let r = Reference::parse_normalized(&n)?.with_default_tag();
+                    match r.digest() {
+                        None => vec![r],
+                        // A digest names content: only the manifest's own, which was just
+                        // verified, may be recorded for it (`name@digest`, and `name:tag`
+                        // when both are given).
+                        Some(d) if *d == desc.digest => {
+                            let mut refs = vec![r.with_digest(d.clone())];
+                            if let Some(tag) = r.tag() {
+                                refs.push(r.name_only().with_tag(tag)?);
+                            }
+                            refs
+                        }
+                        Some(d) => {
+                            return Err(EngineError::invalid(format!(
+                                "invalid archive: the image name {n:?} names the digest {d}, but its manifest is {}",
+                                desc.digest
+                            )))
+                        }
+                    }
+                }
                 None => Vec::new(),
             };
             let config = ar.verify(self, &m.config, "config")?;

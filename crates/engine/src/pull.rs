@@ -6,10 +6,12 @@
 //! failure leaves no image, and the sweep removes what was written.
 
 use crate::layers::Staged;
+use crate::load::MAX_JSON_SIZE;
 use crate::registry::{host_platform, short, Progress, ProgressFn, RegistryEnv};
 use crate::streams::{chunk_pipe, Both, Counting};
 use crate::{Engine, EngineError, Event, Result};
 use image_ref::Reference;
+use layer_diff::Changeset;
 use metadata_db::LayerSource;
 use oci_model::{media_types, Descriptor, Digest, ImageConfig, Index, Manifest, Platform};
 use registry_client::Repo;
@@ -169,7 +171,8 @@ impl Engine {
                     p.os, p.architecture
                 ))
             })?;
-            let (b, _, d) = client.get_manifest(&repo, &desc.digest.to_string(), &[])?;
+            // read to the size the index gives it, and no further
+            let (b, _, d) = client.get_manifest_sized(&repo, &desc.digest, desc.size, &[])?;
             (b, d)
         } else {
             (bytes, top_digest.clone())
@@ -177,8 +180,23 @@ impl Engine {
         let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
             .map_err(|e| EngineError::invalid(format!("invalid manifest: {e}")))?;
 
+        // The config is parsed in memory: its descriptor's size is refused over the limit a
+        // loaded archive's JSON has, before a byte is fetched, and the client reads it to
+        // that size and no further.
+        let config_desc = &manifest.config;
+        if config_desc.size > MAX_JSON_SIZE {
+            return Err(EngineError::invalid(format!(
+                "invalid manifest: config {} is {} bytes, over the size limit of {MAX_JSON_SIZE} bytes",
+                config_desc.digest, config_desc.size
+            )));
+        }
         let mut config_bytes = Vec::new();
-        client.get_blob(&repo, &manifest.config.digest, &mut config_bytes)?;
+        client.get_blob(
+            &repo,
+            &config_desc.digest,
+            config_desc.size,
+            &mut config_bytes,
+        )?;
         let config: ImageConfig = serde_json::from_slice(&config_bytes)
             .map_err(|e| EngineError::invalid(format!("invalid image config: {e}")))?;
         let id = manifest.config.digest.clone();
@@ -243,8 +261,15 @@ impl Engine {
             let sources = self.download_layers(env, &repo, queue, progress);
             (sources, stored.join().expect("storing thread"))
         });
-        let sources = sources?;
+        let mut sources = sources?;
         stored?;
+        // Each layer applies on the ones below it, as Docker's pull applies them.
+        let shapes = sources
+            .iter_mut()
+            .map(|(l, _, shape)| (l.diff_id.clone(), std::mem::take(shape)))
+            .collect();
+        self.check_stack(&config.rootfs.diff_ids, &shapes)
+            .map_err(|e| EngineError::invalid(format!("failed to register layer: {e}")))?;
         let record = image_store::ImageRecord {
             id: id.clone(),
             config_size: config_bytes.len() as u64,
@@ -255,7 +280,7 @@ impl Engine {
             labels: config.labels(),
         };
         self.db().write(|tx| -> Result<()> {
-            for (l, src) in &sources {
+            for (l, src, _) in &sources {
                 tx.insert_stored_layer(l, Some(src), Some(&src.digest))?;
             }
             tx.insert_image(&record)?;
@@ -325,7 +350,7 @@ impl Engine {
         repo: &Repo,
         queue: VecDeque<&Layer>,
         progress: ProgressFn<'_>,
-    ) -> Result<Vec<(image_store::LayerRecord, LayerSource)>> {
+    ) -> Result<Vec<(image_store::LayerRecord, LayerSource, Changeset)>> {
         let workers =
             (2 * env.client.config().max_concurrent_downloads.max(1)).min(queue.len().max(1));
         let queue = Mutex::new(queue);
@@ -366,7 +391,7 @@ impl Engine {
         repo: &Repo,
         l: &Layer,
         progress: ProgressFn<'_>,
-    ) -> Result<(image_store::LayerRecord, LayerSource)> {
+    ) -> Result<(image_store::LayerRecord, LayerSource, Changeset)> {
         let id = short(&l.desc.digest);
         // Unpacked as it streams in, into a directory that takes its place only once the
         // layer is verified (below); dropped on any failure before that.
@@ -404,7 +429,7 @@ impl Engine {
             };
             let got = env
                 .client
-                .get_blob(repo, &l.desc.digest, &mut sink)
+                .get_blob(repo, &l.desc.digest, l.desc.size, &mut sink)
                 .and_then(|n| {
                     sink.flush()
                         .map(|_| n)
@@ -423,7 +448,13 @@ impl Engine {
             ))
         };
         match (&got, &ingest) {
-            (Err(registry_client::Error::DigestMismatch { .. }), _) => {
+            (
+                Err(
+                    registry_client::Error::DigestMismatch { .. }
+                    | registry_client::Error::SizeMismatch { .. },
+                ),
+                _,
+            ) => {
                 return Err(verification(got.unwrap_err().to_string()));
             }
             // the unpacker gave up on bad bytes and closed the pipe: its reason is the real one
@@ -436,7 +467,7 @@ impl Engine {
             _ => {}
         }
         got?;
-        let ing = ingest.map_err(|e| match e.mismatch() {
+        let mut ing = ingest.map_err(|e| match e.mismatch() {
             Some(actual) => EngineError::invalid(format!(
                 "failed to register layer: layer {} has diff ID {actual}, the image config says {}",
                 l.desc.digest, l.diff_id
@@ -471,6 +502,7 @@ impl Engine {
                 size: l.desc.size,
                 media_type: l.desc.media_type.clone(),
             },
+            std::mem::take(&mut ing.shape),
         ))
     }
 }

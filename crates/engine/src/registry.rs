@@ -11,6 +11,7 @@ use oci_model::{Digest, Platform};
 use registry_client::{Client, Credentials, RegistryConfig, Repo};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// One progress message of a pull or push (`docker-api` renders Docker's JSON of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +97,7 @@ impl RegistryEnv {
                 tls,
                 mirrors: Vec::new(),
                 max_concurrent_downloads: config.registry.max_concurrent_downloads.max(1),
+                idle_timeout: Duration::from_secs(config.registry.idle_timeout_secs.max(1)),
                 user_agent: concat!("strata/", env!("CARGO_PKG_VERSION")).to_string(),
                 ..Default::default()
             },

@@ -129,11 +129,14 @@ impl Engine {
                     .or_default()
                     .insert(r.tag().unwrap_or("").into(), last);
             }
+            // A parent is recorded only when the archive holds it too, as Docker saves it
+            // (and as `load` takes one).
             let parent = view
                 .images
                 .iter()
                 .find(|i| i.id == *id)
-                .and_then(|i| i.parent.clone());
+                .and_then(|i| i.parent.clone())
+                .filter(|p| selected.iter().any(|(other, _)| other == p));
             items.push(ArchiveItem {
                 config: format!("blobs/sha256/{}", id.hex()),
                 repo_tags: (!refs.is_empty())

@@ -521,3 +521,48 @@ fn an_image_remembers_the_tags_it_lost() {
     e.rmi(&old.to_string(), &RmiOptions::default()).unwrap();
     assert!(e.lost_tags(&old).unwrap().is_empty());
 }
+
+/// A stack refused while it is unpacked (for `create`/`mount`) leaves no directory behind:
+/// every layer is staged and none renamed into place until all applied. The store refuses
+/// such a stack when it takes an image (load, import, pull), so only layers stored apart (or
+/// by an older version) can meet here: two images' layers, each fine alone.
+#[test]
+fn a_stack_refused_while_unpacked_leaves_no_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, target) in [("a", "b"), ("b", "a")] {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_mode(0o777);
+        h.set_mtime(1);
+        h.set_size(0);
+        b.append_link(&mut h, name, target).unwrap();
+    }
+    let lower = b.into_inner().unwrap();
+    let upper = tar_of(&[("a/x", b"x")]);
+    import(&e, &lower, "loop:1", "a symlink loop");
+    import(&e, &upper, "through:1", "a file under a");
+    let layers = dir.path().join("layers");
+    let listing = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&layers)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let before = listing();
+    let err = e
+        .unpacked_chain(&[oci_model::Digest::of(&lower), oci_model::Digest::of(&upper)])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Too many levels of symbolic links"), "{err}");
+    assert_eq!(
+        listing(),
+        before,
+        "the refused stack left directories behind"
+    );
+}

@@ -451,6 +451,21 @@ impl Applier<'_, '_> {
         let limits = &self.opts.limits;
         match ty {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                // The content every reader of a layer reads: a PAX sparse file expanded, its
+                // holes zeros that `copy_exact` seeks over, as the `tar` crate expands an
+                // old-GNU one.
+                let stored = e.size();
+                let mut content =
+                    layer_diff::EntryContent::new(&mut *e, stored, h).map_err(|err| {
+                        // A malformed sparse entry (not a failing reader) is named.
+                        match err.get_ref() {
+                            Some(s) if s.is::<layer_diff::SparseError>() => {
+                                invalid(raw, &err.to_string())
+                            }
+                            _ => tar_err(err),
+                        }
+                    })?;
+                let e = &mut content;
                 let size = e.size();
                 let left = limits.max_bytes.saturating_sub(self.stats.bytes);
                 if size > left {
@@ -1119,12 +1134,12 @@ fn copy_exact(r: &mut impl Read, file: &mut File, size: u64, raw: &[u8]) -> Resu
 fn read_meta(heads: &EntryHeaders, raw: &[u8]) -> Result<Meta, ApplyError> {
     let h = &heads.header;
     let old = h.as_old();
-    let mode = blank_is_zero(h.mode().map(u64::from), &old.mode)? as u32 & 0o7777;
+    let mode = numeric_as_go(h.mode().map(u64::from), &old.mode)? as u32 & 0o7777;
     let uid = u32::try_from(heads.uid().map_err(tar_err)?)
         .map_err(|_| invalid(raw, "uid does not fit in 32 bits"))?;
     let gid = u32::try_from(heads.gid().map_err(tar_err)?)
         .map_err(|_| invalid(raw, "gid does not fit in 32 bits"))?;
-    let mtime = blank_is_zero(h.mtime(), &old.mtime)?;
+    let mtime = numeric_as_go(h.mtime(), &old.mtime)?;
     let mut mtime = (i64::try_from(mtime).unwrap_or(i64::MAX), 0i64);
     let mut xattrs = Vec::new();
     // PAX records as read by length (`layer_diff::pax_records`), in order.
@@ -1165,10 +1180,10 @@ pub(crate) fn xattr_allowed(name: &[u8]) -> bool {
     !name.starts_with(b"security.") || name == b"security.capability"
 }
 
-/// A numeric header field; one left blank (all NULs or spaces) reads as 0, as in Go's
-/// `archive/tar`, where the `tar` crate would refuse it.
-fn blank_is_zero(parsed: io::Result<u64>, field: &[u8]) -> Result<u64, ApplyError> {
-    layer_diff::blank_is_zero(parsed, field).map_err(tar_err)
+/// A numeric header field as Go's `archive/tar` reads it (`layer_diff::numeric_as_go`), where
+/// the `tar` crate would refuse it.
+fn numeric_as_go(parsed: io::Result<u64>, field: &[u8]) -> Result<u64, ApplyError> {
+    layer_diff::numeric_as_go(parsed, field).map_err(tar_err)
 }
 
 /// A PAX time (`1700000000.5`, `-1.25`) as seconds and nanoseconds (nanoseconds in 0..1e9).

@@ -2546,3 +2546,201 @@ fn apply_observed_reports_entries_and_the_bytes_written() {
     assert_eq!(seen[2].2, big);
     assert_eq!(fs::read(tmp.path().join("d/big")).unwrap(), big);
 }
+
+// ---------------------------------------------------------------------------------------------
+// PAX GNU sparse files
+
+/// One PAX GNU sparse entry as GNU tar writes it: a PAX header of `records`, then a regular
+/// entry `name` storing `stored`.
+fn pax_sparse(records: &[(&str, String)], name: &str, stored: &[u8]) -> Layer {
+    let mut h = header(EntryType::Regular, 0o640);
+    h.set_size(stored.len() as u64);
+    let mut l = Layer::new().pax(records);
+    l.0.append_data(&mut h, name, stored).unwrap();
+    l
+}
+
+/// The three PAX formats GNU tar writes, of a file `d/f` of `size` bytes with `data` at
+/// `at`.
+fn pax_sparse_versions(size: u64, at: u64, data: &[u8]) -> Vec<(&'static str, Layer)> {
+    let (size_s, at_s, len) = (size.to_string(), at.to_string(), data.len().to_string());
+    let rec = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    };
+    let mut map10 = format!("2\n{at}\n{len}\n{size}\n0\n").into_bytes();
+    map10.resize(512, 0);
+    map10.extend_from_slice(data);
+    vec![
+        (
+            "0.0",
+            pax_sparse(
+                &rec(&[
+                    ("GNU.sparse.size", &size_s),
+                    ("GNU.sparse.numblocks", "2"),
+                    ("GNU.sparse.offset", &at_s),
+                    ("GNU.sparse.numbytes", &len),
+                    ("GNU.sparse.offset", &size_s),
+                    ("GNU.sparse.numbytes", "0"),
+                ]),
+                "d/f",
+                data,
+            ),
+        ),
+        (
+            "0.1",
+            pax_sparse(
+                &rec(&[
+                    ("GNU.sparse.size", &size_s),
+                    ("GNU.sparse.numblocks", "2"),
+                    ("GNU.sparse.name", "d/f"),
+                    ("GNU.sparse.map", &format!("{at},{len},{size},0")),
+                ]),
+                "d/GNUSparseFile.7/f",
+                data,
+            ),
+        ),
+        (
+            "1.0",
+            pax_sparse(
+                &rec(&[
+                    ("GNU.sparse.major", "1"),
+                    ("GNU.sparse.minor", "0"),
+                    ("GNU.sparse.name", "d/f"),
+                    ("GNU.sparse.realsize", &size_s),
+                ]),
+                "d/GNUSparseFile.7/f",
+                &map10,
+            ),
+        ),
+    ]
+}
+
+/// A PAX sparse file is written as Go expands it: its data at its offsets, the rest holes
+/// (seeked over, so the file stays sparse on disk), at its real size, under its real name;
+/// the observer sees the expanded bytes; the byte limit counts the real size.
+#[test]
+fn pax_sparse_files_apply_expanded_with_their_holes() {
+    let size = 4u64 << 20;
+    let at = 1u64 << 20;
+    for (version, layer) in pax_sparse_versions(size, at, b"abc") {
+        let dir = tempfile::tempdir().unwrap();
+        let tar = layer.bytes();
+        let stats = apply(dir.path(), tar.as_slice(), &opts(Mode::Merge))
+            .unwrap_or_else(|e| panic!("{version}: {e}"));
+        assert_eq!(stats.bytes, size, "{version}");
+        let names: Vec<_> = fs::read_dir(dir.path().join("d"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["f"], "{version}");
+        let path = dir.path().join("d/f");
+        let data = fs::read(&path).unwrap();
+        assert_eq!(data.len() as u64, size, "{version}");
+        let at = at as usize;
+        assert_eq!(&data[at..at + 3], b"abc", "{version}");
+        assert!(data[..at].iter().chain(&data[at + 3..]).all(|&b| b == 0));
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!(meta.mode() & 0o7777, 0o640, "{version}");
+        assert!(
+            meta.blocks() * 512 < 1 << 20,
+            "{version}: {} bytes allocated",
+            meta.blocks() * 512
+        );
+        // What the observer sees is what is written.
+        let dir = tempfile::tempdir().unwrap();
+        let mut seen = 0u64;
+        let mut nonzero = Vec::new();
+        let mut observe = |o: crate::Observed<'_>| {
+            if let crate::Observed::Data(d) = o {
+                for (i, &b) in d.iter().enumerate() {
+                    if b != 0 {
+                        nonzero.push((seen + i as u64, b));
+                    }
+                }
+                seen += d.len() as u64;
+            }
+        };
+        crate::apply_observed(dir.path(), tar.as_slice(), &opts(Mode::Merge), &mut observe)
+            .unwrap();
+        assert_eq!(seen, size, "{version}");
+        let at = at as u64;
+        assert_eq!(nonzero, [(at, b'a'), (at + 1, b'b'), (at + 2, b'c')]);
+        // The real size counts against the byte limit, before anything is written.
+        let dir = tempfile::tempdir().unwrap();
+        let small = ApplyOptions {
+            limits: Limits {
+                max_bytes: size - 1,
+                ..Limits::default()
+            },
+            ..opts(Mode::Merge)
+        };
+        let err = apply(dir.path(), tar.as_slice(), &small).unwrap_err();
+        assert!(
+            matches!(err, ApplyError::TooManyBytes { size: s, .. } if s == size),
+            "{version}: {err}"
+        );
+    }
+}
+
+/// A malformed map is refused with the entry's name, as the changeset reader and ingest
+/// refuse it.
+#[test]
+fn malformed_pax_sparse_maps_are_refused() {
+    let rec = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    };
+    for (records, stored, want) in [
+        (
+            rec(&[
+                ("GNU.sparse.name", "f"),
+                ("GNU.sparse.size", "100"),
+                ("GNU.sparse.numblocks", "2"),
+                ("GNU.sparse.map", "50,5,10,5"),
+            ]),
+            vec![1u8; 10],
+            "map regions overlap or are out of order",
+        ),
+        (
+            rec(&[
+                ("GNU.sparse.name", "f"),
+                ("GNU.sparse.size", "100"),
+                ("GNU.sparse.numblocks", "1"),
+                ("GNU.sparse.map", "0,5"),
+            ]),
+            vec![1u8; 6],
+            "map holds 5 bytes of data, the entry stores 6",
+        ),
+        (
+            rec(&[
+                ("GNU.sparse.major", "1"),
+                ("GNU.sparse.minor", "0"),
+                ("GNU.sparse.name", "f"),
+                ("GNU.sparse.realsize", "100"),
+            ]),
+            [&b"1\n0\nten\n"[..], &[0; 504]].concat(),
+            "map number \"ten\" is not a number",
+        ),
+        (
+            rec(&[
+                ("GNU.sparse.major", "1"),
+                ("GNU.sparse.minor", "0"),
+                ("GNU.sparse.name", "f"),
+                ("GNU.sparse.realsize", "100"),
+            ]),
+            b"1\n0\n".to_vec(),
+            "1.0 map runs past the entry's data",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let layer = pax_sparse(&records, "GNUSparseFile.1/f", &stored);
+        let err = apply(dir.path(), layer.bytes().as_slice(), &opts(Mode::Merge)).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, ApplyError::InvalidEntry { .. })
+                && text.contains("\"f\"")
+                && text.contains(want),
+            "{text}"
+        );
+        assert!(!dir.path().join("f").exists());
+    }
+}

@@ -2,7 +2,8 @@
 //! shares (ingest's checker, the changeset reader, the applier, `load`): PAX records by their
 //! length prefix, as POSIX and Go's `archive/tar` read them, and the entry's name and link
 //! target from its PAX `path`/`GNU.sparse.name`/`linkpath` records, GNU long names (`L`, `K`)
-//! or its header, the later extension winning.
+//! or its header, the later extension winning; a PAX header's GNU sparse records as
+//! `crate::sparse` reads them.
 //!
 //! The `tar` crate splits PAX data at every `\n` instead (so a value holding that byte — a
 //! name with a newline, a binary `security.capability` — is refused or misread) and falls back
@@ -10,6 +11,7 @@
 //! iteration (data sizes, GNU sparse maps) while taking names and records from the bytes the
 //! headers really hold.
 
+use crate::sparse::{PaxSparse, SparseError};
 use std::cell::{Cell, RefCell};
 use std::io::{self, Read};
 
@@ -104,12 +106,18 @@ pub fn header_name(b: &[u8; BLOCK]) -> Vec<u8> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extensions {
     /// The entry's name, from PAX `GNU.sparse.name` (which wins over `path` in the same
-    /// header), PAX `path` or a GNU long name.
+    /// header, when the header makes the entry a GNU sparse file: [`PaxSparse`]), PAX `path`
+    /// or a GNU long name.
     pub name: Option<Vec<u8>>,
     /// The entry's link target, from PAX `linkpath` or a GNU long link name.
     pub link: Option<Vec<u8>>,
     /// Every PAX record, in order (a key may occur more than once; the last counts).
     pub records: Vec<(Vec<u8>, Vec<u8>)>,
+    /// What the last PAX header says of the entry as a GNU sparse file (Go reads the sparse
+    /// records of the last PAX header only): `None` when it makes no sparse file, an error
+    /// when its sparse records are malformed (reported with the entry:
+    /// [`entry_sparse`](crate::entry_sparse)).
+    pub sparse: Option<Result<PaxSparse, SparseError>>,
 }
 
 impl Extensions {
@@ -120,17 +128,20 @@ impl Extensions {
             b'L' => self.name = Some(c_string(data).to_vec()),
             b'K' => self.link = Some(c_string(data).to_vec()),
             b'x' => {
-                let (mut path, mut sparse_name) = (None, None);
+                let mut path = None;
+                let mut here = Vec::new();
                 for rec in pax_records(data) {
                     let (key, value) = rec?;
                     match key {
                         b"path" => path = Some(value.to_vec()),
-                        b"GNU.sparse.name" => sparse_name = Some(value.to_vec()),
                         b"linkpath" => self.link = Some(value.to_vec()),
                         _ => {}
                     }
+                    here.push((key, value));
                     self.records.push((key.to_vec(), value.to_vec()));
                 }
+                let (sparse_name, sparse) = PaxSparse::from_records(here);
+                self.sparse = sparse.transpose();
                 if let Some(name) = sparse_name.or(path) {
                     self.name = Some(name);
                 }
@@ -170,19 +181,19 @@ pub struct EntryHeaders {
 }
 
 impl EntryHeaders {
-    /// The entry's uid: PAX `uid`, else the header's (a blank field is 0).
+    /// The entry's uid: PAX `uid`, else the header's, read as Go reads it.
     pub fn uid(&self) -> io::Result<u64> {
         match self.ext.number(b"uid") {
             Some(v) => Ok(v),
-            None => crate::blank_is_zero(self.header.uid(), &self.header.as_old().uid),
+            None => crate::numeric_as_go(self.header.uid(), &self.header.as_old().uid),
         }
     }
 
-    /// The entry's gid: PAX `gid`, else the header's (a blank field is 0).
+    /// The entry's gid: PAX `gid`, else the header's, read as Go reads it.
     pub fn gid(&self) -> io::Result<u64> {
         match self.ext.number(b"gid") {
             Some(v) => Ok(v),
-            None => crate::blank_is_zero(self.header.gid(), &self.header.as_old().gid),
+            None => crate::numeric_as_go(self.header.gid(), &self.header.as_old().gid),
         }
     }
 }

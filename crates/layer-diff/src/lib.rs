@@ -21,6 +21,11 @@
 //! - [`HeaderTap`], [`Extensions`] and [`pax_records`] read the extended headers in front of an
 //!   entry (PAX records by their length prefix, GNU long names) the one way every tar reader of
 //!   the project shares, whatever bytes (`\n` included) a value holds.
+//! - [`EntryContent`] is a tar entry's content as every reader of a layer takes it: a PAX GNU
+//!   sparse file (GNU tar's `--sparse --format=posix`, formats 0.0, 0.1 and 1.0) expanded as
+//!   Go's `archive/tar` expands it, its map checked the same way ([`PaxSparse`],
+//!   [`SparseMapBlocks`], [`SparseMap::check`]) by ingest's checker, the changeset reader and
+//!   the applier.
 //! - [`write_changeset`] encodes deterministically: the same changeset always gives the same
 //!   bytes (canonical order with whiteouts before their siblings and opaque markers first in
 //!   their directory, fixed header fields, PAX only where ustar cannot hold a value).
@@ -62,6 +67,7 @@ mod name;
 mod path;
 mod read;
 mod resolve;
+mod sparse;
 mod write;
 
 pub use error::{DiffError, ErrorKind};
@@ -77,8 +83,15 @@ pub use path::{
     compare_paths, normalize_path, parent_path, parse_tar_name, TarName, OPAQUE_MARKER,
     WHITEOUT_PREFIX,
 };
-pub use read::{blank_is_zero, push_described, read_changeset, read_changeset_with, ReadOptions};
-pub use resolve::{resolve_path, Lower, PathKind, MAX_SYMLINK_HOPS};
+pub use read::{
+    numeric_as_go, parse_numeric, parse_octal, push_described, read_changeset, read_changeset_with,
+    type_taken, ReadOptions, XATTR_PREFIX,
+};
+pub use resolve::{resolve_path, Lower, PathKind, Refusal, RefusalReason, MAX_SYMLINK_HOPS};
+pub use sparse::{
+    entry_sparse, EntryContent, Fragment, PaxSparse, SparseError, SparseMap, SparseMapBlocks,
+    MAX_SPARSE_MAP,
+};
 pub use write::{header_blocks, write_changeset, TarHeader, TarKind, TarWriter};
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use crate::header::{EntryHeaders, HeaderTap};
 use crate::name::{check_name, name_from_bytes, NameClass};
 use crate::path::{normalize_path, parse_tar_name, TarName};
-use crate::{Changeset, Content, DiffError, Entry, EntryKind, TarHeader, TarKind};
+use crate::{Changeset, Content, DiffError, Entry, EntryContent, EntryKind, TarHeader, TarKind};
 use oci_model::Sha256Writer;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -48,6 +48,8 @@ pub fn read_changeset<R: Read>(r: R) -> Result<Changeset, DiffError> {
 /// parent goes through a symlink the layer made earlier lands where the link leads, inside the
 /// root, as when extracting. PAX global headers are skipped; uid, gid, size, mtime,
 /// path, linkpath and `SCHILY.xattr.*` records are honoured. User and group names are not kept.
+/// A GNU sparse file (old-GNU, or PAX in GNU tar's formats 0.0, 0.1 and 1.0: [`EntryContent`])
+/// is read expanded, at its real size, its holes zeros.
 pub fn read_changeset_with<R: Read>(r: R, options: &ReadOptions) -> Result<Changeset, DiffError> {
     // PAX records are read by their length, names as ingest's checker takes them
     // (`crate::header`), not as the `tar` crate would.
@@ -94,7 +96,7 @@ fn read_entry<R: Read>(
     let header = &heads.header;
     let bad = |e: io::Error| DiffError::read(format!("entry {raw:?}"), e);
     let old = header.as_old();
-    let mode = blank_is_zero(header.mode().map(u64::from), &old.mode).map_err(bad)? as u32 & 0o7777;
+    let mode = numeric_as_go(header.mode().map(u64::from), &old.mode).map_err(bad)? as u32 & 0o7777;
     let uid = id(heads.uid().map_err(bad)?, raw, "uid")?;
     let gid = id(heads.gid().map_err(bad)?, raw, "gid")?;
     let mtime = match pax.get("mtime") {
@@ -104,12 +106,12 @@ fn read_entry<R: Read>(
                 format!("bad PAX mtime {:?}", String::from_utf8_lossy(value)),
             )
         })?,
-        None => i64::try_from(blank_is_zero(header.mtime(), &old.mtime).map_err(bad)?)
+        None => i64::try_from(numeric_as_go(header.mtime(), &old.mtime).map_err(bad)?)
             .map_err(|_| DiffError::entry(raw, "mtime out of range"))?,
     };
     let xattrs: BTreeMap<String, Vec<u8>> = pax
         .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("SCHILY.xattr.")?.to_string(), v.clone())))
+        .filter_map(|(k, v)| Some((k.strip_prefix(XATTR_PREFIX)?.to_string(), v.clone())))
         .collect();
     let device = || -> Result<(u32, u32), DiffError> {
         let major = header.device_major().map_err(bad)?.unwrap_or(0);
@@ -148,7 +150,7 @@ fn read_entry<R: Read>(
         xattrs,
     };
     named.push(cs, kind, &heads.link, meta, |raw| {
-        read_file(te, raw, options)
+        read_file(te, heads, raw, options)
     })
 }
 
@@ -244,6 +246,23 @@ impl Named {
     }
 }
 
+/// Whether the readers of a layer take an entry of the tar type `flag` named `name` (bytes as
+/// in the tar): the types a layer holds (files, directories, links, devices, FIFOs, a global
+/// PAX header), and any type for a name they skip (AUFS metadata, the root named by a
+/// non-directory) or whose name makes it a whiteout or opaque marker. Any other type (a GNU
+/// volume label, an unknown flag) fails every reader, as Docker's apply refuses it.
+pub fn type_taken(name: &[u8], flag: u8) -> bool {
+    if matches!(flag, 0 | b'0'..=b'7' | b'S' | b'g') {
+        return true;
+    }
+    match Named::of(name, false) {
+        Ok(None) => true,
+        Ok(Some(named)) => named.marker.is_some(),
+        // A name refused for itself is reported as such by the caller's own check.
+        Err(_) => true,
+    }
+}
+
 /// Adds to `cs` the entry a tar holding `h` would give [`read_changeset`], by the same rules
 /// (names, whiteouts and opaque markers, skipped entries, the root), without a tar: for a
 /// scan of a directory's metadata. `content` is a regular file's (the caller decides whether
@@ -283,12 +302,23 @@ pub fn push_described(
 fn pax_records(heads: &EntryHeaders, raw: &str) -> Result<BTreeMap<String, Vec<u8>>, DiffError> {
     let mut records = BTreeMap::new();
     for (key, value) in &heads.ext.records {
-        let key =
-            std::str::from_utf8(key).map_err(|_| DiffError::entry(raw, "PAX key is not UTF-8"))?;
-        records.insert(key.to_string(), value.clone());
+        match std::str::from_utf8(key) {
+            Ok(key) => {
+                records.insert(key.to_string(), value.clone());
+            }
+            // An extended attribute's name is kept as text (ingest refuses one that is not).
+            Err(_) if key.starts_with(XATTR_PREFIX.as_bytes()) => {
+                return Err(DiffError::entry(raw, "xattr name is not UTF-8"))
+            }
+            // A record no reader uses, as Go ignores it.
+            Err(_) => {}
+        }
     }
     Ok(records)
 }
+
+/// The prefix of the PAX records that carry extended attributes (`SCHILY.xattr.<name>`).
+pub const XATTR_PREFIX: &str = "SCHILY.xattr.";
 
 /// A PAX time (`1700000000`, `-1.5`, `12.000000001`) as whole seconds, rounded down.
 fn pax_time(value: &[u8]) -> Option<i64> {
@@ -306,12 +336,68 @@ fn pax_time(value: &[u8]) -> Option<i64> {
     })
 }
 
-/// A tar numeric field as Go's `archive/tar` (and so Docker) reads it: a field of only NULs
-/// and spaces is 0, where the `tar` crate reports an error.
-pub fn blank_is_zero(parsed: io::Result<u64>, field: &[u8]) -> io::Result<u64> {
+/// A tar numeric field as Go's `archive/tar` (and so Docker) reads it: `parsed`, the `tar`
+/// crate's reading of `field`, or where that fails, Go's ([`parse_numeric`]: a blank field is
+/// 0, digits after leading NULs count, base-256 anywhere); an error where Go refuses too.
+pub fn numeric_as_go(parsed: io::Result<u64>, field: &[u8]) -> io::Result<u64> {
     match parsed {
-        Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
-        r => r,
+        Err(e) => match parse_numeric(field).and_then(|v| u64::try_from(v).ok()) {
+            Some(v) => Ok(v),
+            None => Err(e),
+        },
+        ok => ok,
+    }
+}
+
+/// A tar header's octal field as Go reads it: leading and trailing spaces and NULs trimmed, cut at the first NUL; empty
+/// is 0. `None` when not octal.
+pub fn parse_octal(field: &[u8]) -> Option<i64> {
+    let trim = |c: &u8| *c == b' ' || *c == 0;
+    let start = field.iter().position(|c| !trim(c)).unwrap_or(field.len());
+    let end = field
+        .iter()
+        .rposition(|c| !trim(c))
+        .map_or(start, |i| i + 1);
+    let mut s = &field[start..end];
+    if let Some(nul) = s.iter().position(|&c| c == 0) {
+        s = &s[..nul];
+    }
+    if s.is_empty() {
+        return Some(0);
+    }
+    let mut x: u64 = 0;
+    for &c in s {
+        if !(b'0'..=b'7').contains(&c) || x >> 61 != 0 {
+            return None;
+        }
+        x = x << 3 | u64::from(c - b'0');
+    }
+    i64::try_from(x).ok()
+}
+
+/// A tar header's numeric field as Go's `archive/tar` reads it: GNU base-256 when the high
+/// bit of the first byte is set, else octal ([`parse_octal`]). `None` where Go refuses it.
+pub fn parse_numeric(field: &[u8]) -> Option<i64> {
+    match field.first() {
+        Some(&first) if first & 0x80 != 0 => {
+            let inv = if first & 0x40 != 0 { 0xff } else { 0 };
+            let mut x: u64 = 0;
+            for (i, &c) in field.iter().enumerate() {
+                let mut c = c ^ inv;
+                if i == 0 {
+                    c &= 0x7f;
+                }
+                if x >> 56 != 0 {
+                    return None;
+                }
+                x = x << 8 | u64::from(c);
+            }
+            if x >> 63 != 0 {
+                return None;
+            }
+            Some(if inv == 0xff { !(x as i64) } else { x as i64 })
+        }
+        _ => parse_octal(field),
     }
 }
 
@@ -319,12 +405,18 @@ fn id(value: u64, raw: &str, what: &str) -> Result<u32, DiffError> {
     u32::try_from(value).map_err(|_| DiffError::entry(raw, format!("{what} {value} out of range")))
 }
 
-/// Reads a regular file's data: inline when small enough, otherwise only its digest.
+/// Reads a regular file's data (a PAX sparse file expanded: [`EntryContent`]): inline when
+/// small enough, otherwise only its digest.
 fn read_file<R: Read>(
     te: &mut tar::Entry<'_, R>,
+    heads: &EntryHeaders,
     raw: &str,
     options: &ReadOptions,
 ) -> Result<EntryKind, DiffError> {
+    let stored = te.size();
+    let mut te = EntryContent::new(te, stored, heads)
+        .map_err(|e| DiffError::read(format!("entry {raw:?}"), e))?;
+    let te = &mut te;
     let size = te.size();
     let context = || format!("entry {raw:?}: data");
     let (got, content) = if size <= options.keep_content_up_to {

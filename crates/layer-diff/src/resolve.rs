@@ -37,6 +37,26 @@ pub fn resolve_path(
     follow_last: bool,
     look: &dyn Fn(&str) -> Option<PathKind>,
 ) -> String {
+    resolve_walk(path, follow_last, look).0
+}
+
+/// Where resolving a path by [`resolve_path`]'s rule met what the kernel refuses to go
+/// through, so that `layer-apply` refuses the entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// A non-directory with more of the path after it (`ENOTDIR`).
+    NotADirectory,
+    /// More than [`MAX_SYMLINK_HOPS`] symlinks (`ELOOP`).
+    Loop,
+}
+
+/// [`resolve_path`], with the first place the walk could not go on as the kernel would.
+fn resolve_walk(
+    path: &str,
+    follow_last: bool,
+    look: &dyn Fn(&str) -> Option<PathKind>,
+) -> (String, Option<Stop>) {
+    let mut stop = None;
     let mut todo: VecDeque<String> = path
         .split('/')
         .filter(|p| !p.is_empty())
@@ -83,22 +103,95 @@ pub fn resolve_path(
                     todo.push_front(p.to_string());
                 }
             }
-            Some(_) => out.push(part),
+            Some(kind) => {
+                if !last || follow_last {
+                    match kind {
+                        PathKind::Symlink(_) => {
+                            stop.get_or_insert(Stop::Loop);
+                        }
+                        PathKind::Other if !last => {
+                            stop.get_or_insert(Stop::NotADirectory);
+                        }
+                        _ => {}
+                    }
+                }
+                out.push(part)
+            }
         }
     }
-    out.join("/")
+    (out.join("/"), stop)
 }
 
 /// `path` with its parent resolved (following every symlink) and its last name kept.
 fn resolve_parent(path: &str, look: &dyn Fn(&str) -> Option<PathKind>) -> String {
+    resolve_parent_walk(path, look).0
+}
+
+/// [`resolve_parent`], with where the walk to the parent stopped; a parent that resolves to
+/// a non-directory stops it too (nothing can be made in it).
+fn resolve_parent_walk(
+    path: &str,
+    look: &dyn Fn(&str) -> Option<PathKind>,
+) -> (String, Option<Stop>) {
     match path.rsplit_once('/') {
-        None => path.to_string(),
+        None => (path.to_string(), None),
         Some((dir, base)) => {
-            let dir = resolve_path(dir, true, look);
-            if dir.is_empty() {
+            let (dir, stop) = resolve_walk(dir, true, look);
+            let stop = stop.or_else(|| match look(&dir) {
+                Some(PathKind::Other) if !dir.is_empty() => Some(Stop::NotADirectory),
+                _ => None,
+            });
+            let path = if dir.is_empty() {
                 base.to_string()
             } else {
                 format!("{dir}/{base}")
+            };
+            (path, stop)
+        }
+    }
+}
+
+/// An entry of a layer that cannot be applied where it stands: `layer-apply` refuses the
+/// layer there (the kernel's `ENOTDIR` or `ELOOP` on its parent path, or a hard link to
+/// nothing or to a directory), as Docker's apply of the layer fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The entry's path as the layer lists it (for a whiteout, the path it deletes; for an
+    /// opaque marker, its directory).
+    pub path: String,
+    /// Why it cannot be applied.
+    pub reason: RefusalReason,
+}
+
+/// Why an entry cannot be applied ([`Refusal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefusalReason {
+    /// Its parent path goes through (or is) something that is not a directory.
+    NotADirectory,
+    /// Its parent path goes through more than [`MAX_SYMLINK_HOPS`] symlinks.
+    Loop,
+    /// A hard link whose target names nothing when the link is applied.
+    LinkTargetMissing(String),
+    /// A hard link whose target is a directory.
+    LinkTargetDirectory(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = &self.path;
+        match &self.reason {
+            RefusalReason::NotADirectory => {
+                write!(f, "entry {path:?}: a parent of it is not a directory")
+            }
+            RefusalReason::Loop => write!(
+                f,
+                "entry {path:?}: too many levels of symbolic links in its parent path"
+            ),
+            RefusalReason::LinkTargetMissing(t) => {
+                write!(f, "hardlink {path:?} -> {t:?}: target does not exist")
+            }
+            RefusalReason::LinkTargetDirectory(t) => {
+                write!(f, "hardlink {path:?} -> {t:?}: target is a directory")
             }
         }
     }
@@ -160,9 +253,21 @@ struct Applying<'l> {
     dangling: Vec<usize>,
     /// Lower entries a hard link copied up into the layer: steps after the listed ones.
     copied: Vec<Entry>,
+    /// The first entry that cannot be applied where it stands.
+    refused: Option<Refusal>,
 }
 
 impl<'l> Applying<'l> {
+    /// Notes that the entry `e` cannot be applied (the first such entry is kept).
+    fn refuse(&mut self, e: &Entry, reason: RefusalReason) {
+        if self.refused.is_none() {
+            self.refused = Some(Refusal {
+                path: e.path.clone(),
+                reason,
+            });
+        }
+    }
+
     /// What the view shows at `path` now: the layer's own entries, over what the layers below
     /// show unless this layer hid it (a whiteout of it or of an ancestor, an opaque ancestor,
     /// an ancestor the layer made a non-directory).
@@ -181,7 +286,9 @@ impl<'l> Applying<'l> {
             || self.whited.contains_key(path)
             || ancestors(path).any(|a| {
                 self.whited.contains_key(a)
-                    || self.opaque.contains_key(a)
+                    // An opaque root hides nothing: overlayfs never looks the root up, so
+                    // its opaque mark is not read (and `layer-apply` unpacks by that rule).
+                    || (!a.is_empty() && self.opaque.contains_key(a))
                     || self.own.get(a).is_some_and(|o| o.kind != PathKind::Dir)
             });
         if hidden {
@@ -282,17 +389,53 @@ impl<'l> Applying<'l> {
     /// Applies step `i`, the entry `e` as listed.
     fn step(&mut self, i: usize, e: &Entry) {
         let look = |p: &str| self.look(p);
-        let path = match e.kind {
-            _ if e.path.is_empty() => String::new(),
-            // The marker is a name inside the directory: every component is followed.
-            EntryKind::Opaque => resolve_path(&e.path, true, &look),
+        let (path, stop) = match e.kind {
+            _ if e.path.is_empty() => (String::new(), None),
+            // The marker is a name inside the directory: every component is followed, and the
+            // directory must be one.
+            EntryKind::Opaque => {
+                let (path, stop) = resolve_walk(&e.path, true, &look);
+                let stop = stop.or_else(|| {
+                    matches!(look(&path), Some(PathKind::Other)).then_some(Stop::NotADirectory)
+                });
+                (path, stop)
+            }
             // The entry's own name is never followed: it replaces what is there.
-            _ => resolve_parent(&e.path, &look),
+            _ => resolve_parent_walk(&e.path, &look),
         };
-        let link = match &e.kind {
-            EntryKind::Hardlink { target } => Some(resolve_parent(target, &look)),
-            _ => None,
+        let (link, link_stop) = match &e.kind {
+            EntryKind::Hardlink { target } => {
+                let (link, stop) = resolve_parent_walk(target, &look);
+                (Some(link), stop)
+            }
+            _ => (None, None),
         };
+        match stop {
+            Some(Stop::NotADirectory) => self.refuse(e, RefusalReason::NotADirectory),
+            Some(Stop::Loop) => self.refuse(e, RefusalReason::Loop),
+            None => {}
+        }
+        if let (EntryKind::Hardlink { target }, Some(resolved)) = (&e.kind, &link) {
+            let look = |p: &str| self.look(p);
+            // The link replaces what its own name holds before it is made: a target under
+            // that name is gone by then.
+            let under_own_name = resolved
+                .strip_prefix(path.as_str())
+                .is_some_and(|rest| rest.starts_with('/'));
+            let reason = match (link_stop, look(resolved)) {
+                (Some(_), _) | (None, None) => {
+                    Some(RefusalReason::LinkTargetMissing(target.clone()))
+                }
+                _ if under_own_name => Some(RefusalReason::LinkTargetMissing(target.clone())),
+                (None, Some(PathKind::Dir)) => {
+                    Some(RefusalReason::LinkTargetDirectory(target.clone()))
+                }
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                self.refuse(e, reason);
+            }
+        }
         // A hard link to what a lower layer shows copies it up first, as `layer-apply` copies
         // it into the layer's directory: it is the layer's own from then on (a later whiteout
         // or opaque marker leaves it, a later entry replaces it while the link keeps it).
@@ -443,6 +586,7 @@ impl Placed {
 struct Applied {
     out: Vec<Option<Placed>>,
     copied: Vec<Entry>,
+    refused: Option<Refusal>,
 }
 
 impl Applied {
@@ -471,6 +615,7 @@ fn apply<'l>(steps: &[&Entry], lower: Option<&'l Lower<'l>>) -> Applied {
         linked: BTreeMap::new(),
         dangling: Vec::new(),
         copied: Vec::new(),
+        refused: None,
     };
     for (i, e) in steps.iter().enumerate() {
         a.step(i, e);
@@ -527,6 +672,7 @@ fn apply<'l>(steps: &[&Entry], lower: Option<&'l Lower<'l>>) -> Applied {
     Applied {
         out: a.out,
         copied: a.copied,
+        refused: a.refused,
     }
 }
 
@@ -670,13 +816,23 @@ impl Changeset {
     /// on). This is where `layer-apply`'s `apply_on` writes each entry, and what
     /// `layer-union` merges. The result is in canonical order.
     pub fn on_top_of<'l>(&self, lower: &'l Lower<'l>) -> Changeset {
+        self.on_top_of_checked(lower).0
+    }
+
+    /// [`Changeset::on_top_of`], with the first entry that cannot be applied there (where
+    /// `layer-apply` refuses the layer, as Docker's apply of it fails): a parent path through
+    /// a non-directory or a symlink loop, a hard link to nothing or to a directory.
+    pub fn on_top_of_checked<'l>(&self, lower: &'l Lower<'l>) -> (Changeset, Option<Refusal>) {
         let steps = self.in_order();
-        let mut entries = apply(&steps, Some(lower)).entries(&steps);
+        let mut applied = apply(&steps, Some(lower));
+        let refused = applied.refused.take();
+        let mut entries = applied.entries(&steps);
         entries.sort_by(crate::model::canonical_cmp);
-        Changeset {
+        let cs = Changeset {
             entries,
             order: None,
-        }
+        };
+        (cs, refused)
     }
 }
 

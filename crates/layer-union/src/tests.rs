@@ -666,16 +666,15 @@ fn root_entries_and_markers() {
           / mode=0700
           /a "a"
         layer 2:
-          /.wh..wh..opq                 # an opaque root hides the whole lower image
+          /.wh..wh..opq                 # an opaque root hides nothing: overlayfs never reads it
           /b "b"
         "#,
         expect![[r#"
             /   L1 dir mode=0700 | opaque L2
-            /a  gone | hides L1 file 1 "a" | opaque L2 at /
+            /a  L1 file 1 "a" | opaque L2 at /
             /b  L2 file 1 "b" | opaque L2 at /
             -- changes
             L1 A /a
-            L2 R /a
             L2 A /b
             -- efficiency
             score 1.0000 = 2 / 2 bytes; wasted 0 bytes; size 2, user size 1; wasted/user 0.0000

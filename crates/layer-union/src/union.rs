@@ -5,7 +5,7 @@ use crate::key::{ancestors, is_under, subtree, PathKey};
 // What a path is, for resolving names through it: `layer-diff`'s, whose one rule resolves a
 // layer's own names and those through the layers below.
 use layer_diff::PathKind as Kind;
-use layer_diff::{parent_path, Changeset, Content, Entry, EntryKind};
+use layer_diff::{parent_path, Changeset, Content, Entry, EntryKind, Refusal};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How a layer changed a path, as dive's per-layer view shows it.
@@ -104,6 +104,8 @@ pub struct Union {
     children: BTreeMap<PathKey, Vec<PathKey>>,
     changes: Vec<Vec<(String, Change)>>,
     efficiency: Efficiency,
+    /// The lowest layer (its index) with an entry that cannot be applied where it stands.
+    refusal: Option<(usize, Refusal)>,
 }
 
 /// The state while layers are applied.
@@ -293,9 +295,9 @@ fn resolve_path(path: &str, follow_last: bool, look: &dyn Fn(&str) -> Option<Kin
 /// layer applies them (its tar's order when that matters), each parent path resolved through
 /// the symlinks of the layers below and those the layer made before it
 /// ([`Changeset::on_top_of`]).
-fn resolve_layer(b: &Builder, cs: &Changeset) -> Changeset {
+fn resolve_layer(b: &Builder, cs: &Changeset) -> (Changeset, Option<Refusal>) {
     // What the view below shows at a path: a hard link as the entry it shares.
-    cs.on_top_of(&|p| {
+    cs.on_top_of_checked(&|p| {
         let node = b.current(p)?;
         Some(match &node.entry.kind {
             EntryKind::Hardlink { .. } => source_entry(&b.records, node).unwrap_or(&node.entry),
@@ -325,9 +327,13 @@ impl Union {
         let mut markers: BTreeMap<PathKey, Vec<(usize, Entry)>> = BTreeMap::new();
         let mut changes = Vec::with_capacity(layers.len());
         let mut efficiency = EfficiencyBuilder::default();
+        let mut refusal = None;
 
         for (n, cs) in layers.iter().enumerate() {
-            let cs = resolve_layer(&b, cs);
+            let (cs, refused) = resolve_layer(&b, cs);
+            if refusal.is_none() {
+                refusal = refused.map(|r| (n, r));
+            }
             let opaques: Vec<&Entry> = cs.opaques().collect();
             let whiteouts: Vec<&Entry> = cs.whiteouts().collect();
             let regular: Vec<&Entry> = cs.iter().filter(|e| !e.is_marker()).collect();
@@ -348,14 +354,22 @@ impl Union {
                 .map(|e| e.path.as_str())
                 .filter(|p| b.current(p).is_some())
                 .collect();
-            let lower_children: Vec<String> = opaques
+            // An opaque root hides nothing: overlayfs never looks the root up, so its opaque
+            // mark is not read (and `layer-apply` unpacks by that rule); the marker is still
+            // shown where it is.
+            let hiding: Vec<&Entry> = opaques
+                .iter()
+                .copied()
+                .filter(|e| !e.path.is_empty())
+                .collect();
+            let lower_children: Vec<String> = hiding
                 .iter()
                 .flat_map(|e| b.live_children(&e.path))
                 .collect();
 
             // Apply: opaque directories and whiteouts hide lower paths first, then the layer's
             // own entries go in, then its hard links are resolved against the result.
-            for e in &opaques {
+            for e in &hiding {
                 b.hide_under(&e.path, n);
             }
             for e in &whiteouts {
@@ -432,7 +446,16 @@ impl Union {
             children,
             changes,
             efficiency: efficiency.finish(layers),
+            refusal,
         }
+    }
+
+    /// The lowest layer (its index) holding an entry that cannot be applied where it stands,
+    /// and that entry: a parent path through a non-directory or a symlink loop, a hard link
+    /// to nothing or to a directory, as `layer-apply` refuses it and Docker's apply of the
+    /// layer fails. No unpack of such a stack exists to agree with: the store refuses it.
+    pub fn refusal(&self) -> Option<&(usize, Refusal)> {
+        self.refusal.as_ref()
     }
 
     /// The number of layers.

@@ -3,9 +3,9 @@
 
 use crate::auth::{lock, repo_scope};
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{size_mismatch, Error, Result};
 use crate::repo::{add_query, resolve, Endpoint, Repo};
-use crate::transport::{backoff, drain, error_from, header, io_transport_error, Call, Payload};
+use crate::transport::{backoff, content_length, drain, error_from, header, Call, Payload};
 use oci_model::{Digest, Sha256Writer};
 use std::io::{self, Read, Write};
 use std::sync::{Condvar, Mutex};
@@ -40,26 +40,41 @@ impl Client {
         }
     }
 
-    /// Streams blob `digest` into `sink`, hashing on the way, and returns its size.
+    /// Streams blob `digest`, whose descriptor gives it `size` bytes, into `sink`, hashing
+    /// on the way, and returns its size.
     ///
-    /// Redirects (to blob storage) are followed. Connection errors, 429 and 5xx are retried
-    /// with backoff: from scratch while nothing has been written to `sink`, else resumed with
-    /// `Range: bytes=<written>-`; a registry that answers a resume with 200 instead of 206 ends
-    /// the call with [`Error::InvalidResponse`]. At most
-    /// [`RegistryConfig::max_concurrent_downloads`] calls run at once per client.
+    /// Exactly `size` bytes are read: a registry that announces another length
+    /// (`Content-Length`, or a resumed answer's `Content-Range`) is refused before a byte of
+    /// the body is read, and one that sends more (a byte past `size` tells) or ends early fails
+    /// the call with [`Error::SizeMismatch`]. No more than `size` bytes ever reach `sink`, and
+    /// nothing is allocated from `size`.
+    ///
+    /// Redirects (to blob storage) are followed. Connection errors (a connection silent for
+    /// [`RegistryConfig::idle_timeout`](crate::RegistryConfig::idle_timeout) among them),
+    /// 429 and 5xx are retried with backoff: from scratch while nothing has been written to
+    /// `sink`, else resumed with `Range: bytes=<written>-`; a registry that answers a resume
+    /// with 200 instead of 206 ends the call with [`Error::InvalidResponse`]. At most
+    /// [`RegistryConfig::max_concurrent_downloads`](crate::RegistryConfig::max_concurrent_downloads)
+    /// calls run at once per client.
     ///
     /// When the bytes do not hash to `digest` the call fails with [`Error::DigestMismatch`]
     /// **after** they were written: the caller must then discard what `sink` received (write
     /// to a temporary file and rename it only on success). On any other error `sink` may also
     /// hold a partial blob.
-    pub fn get_blob(&self, repo: &Repo, digest: &Digest, sink: &mut dyn Write) -> Result<u64> {
+    pub fn get_blob(
+        &self,
+        repo: &Repo,
+        digest: &Digest,
+        size: u64,
+        sink: &mut dyn Write,
+    ) -> Result<u64> {
         let _permit = self.inner.downloads.acquire();
         let scopes = [repo_scope(repo.name(), false)];
         let endpoints = Endpoint::for_read(repo, &self.inner.config);
         let mut hasher = Sha256Writer::new();
         let mut last = None;
         for ep in &endpoints {
-            match self.get_blob_from(ep, &scopes, repo, digest, sink, &mut hasher) {
+            match self.get_blob_from(ep, &scopes, repo, digest, size, sink, &mut hasher) {
                 Ok(()) => {
                     last = None;
                     break;
@@ -72,7 +87,10 @@ impl Client {
         if let Some(e) = last {
             return Err(e);
         }
-        let size = hasher.len();
+        let got_size = hasher.len();
+        if got_size != size {
+            return Err(size_mismatch(digest, size, got_size, got_size > size));
+        }
         let got = hasher.finish();
         if &got != digest {
             return Err(Error::DigestMismatch {
@@ -80,15 +98,17 @@ impl Client {
                 got,
             });
         }
-        Ok(size)
+        Ok(got_size)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn get_blob_from(
         &self,
         ep: &Endpoint,
         scopes: &[String],
         repo: &Repo,
         digest: &Digest,
+        size: u64,
         sink: &mut dyn Write,
         hasher: &mut Sha256Writer,
     ) -> Result<()> {
@@ -103,8 +123,9 @@ impl Client {
                 }
                 let resp = self.send(ep, scopes, &mut call)?;
                 let status = resp.status().as_u16();
-                match status {
-                    200 if offset == 0 => {}
+                // The length announced, checked before a byte of the body is read.
+                let announced = match status {
+                    200 if offset == 0 => content_length(&resp),
                     200 => {
                         drain(resp);
                         return Err(Error::InvalidResponse(format!(
@@ -113,25 +134,73 @@ impl Client {
                         )));
                     }
                     206 => {
-                        let start = header(&resp, "content-range").and_then(content_range_start);
+                        let range = header(&resp, "content-range");
+                        let start = range.and_then(content_range_start);
                         if start != Some(offset) {
                             drain(resp);
                             return Err(Error::InvalidResponse(format!(
                                 "blob {digest} in {repo}: asked to resume at byte {offset}, got range {start:?}"
                             )));
                         }
+                        // the total, and where the rest would end
+                        let total = range.and_then(content_range_total);
+                        let end = content_length(&resp).map(|n| offset.saturating_add(n));
+                        total.filter(|t| *t != size).or(end)
                     }
                     _ => return Err(error_from(resp, || blob_what(repo, digest))),
+                };
+                if let Some(n) = announced.filter(|n| *n != size) {
+                    return Err(size_mismatch(digest, size, n, false));
                 }
-                copy_body(resp, &url, sink, hasher)
+                self.copy_body(resp, &url, digest, size, sink, hasher)
             })();
             match r {
-                Err(e) if e.is_retryable() && attempt < self.inner.config.retries => {
+                // Once every byte is in, a broken connection is not worth a resume at the end.
+                Err(e)
+                    if e.is_retryable()
+                        && attempt < self.inner.config.retries
+                        && (hasher.len() < size || hasher.is_empty()) =>
+                {
                     std::thread::sleep(backoff(attempt));
                     attempt += 1;
                 }
                 r => return r,
             }
+        }
+    }
+
+    /// Copies the body of `resp` into `sink` and `hasher` until the blob has its `size`
+    /// bytes, reading at most one byte more to tell that the body goes on.
+    pub(crate) fn copy_body(
+        &self,
+        resp: Response<Body>,
+        url: &str,
+        digest: &Digest,
+        size: u64,
+        sink: &mut dyn Write,
+        hasher: &mut Sha256Writer,
+    ) -> Result<()> {
+        let mut r = resp.into_body().into_reader();
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let done = hasher.len();
+            let room = size.saturating_sub(done);
+            let want = room.saturating_add(1).min(buf.len() as u64) as usize;
+            let n = match r.read(&mut buf[..want]) {
+                Ok(0) if done == size => return Ok(()),
+                Ok(0) => return Err(size_mismatch(digest, size, done, false)),
+                Ok(n) if n as u64 > room => {
+                    return Err(size_mismatch(digest, size, done + n as u64, true))
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(url, e)),
+            };
+            sink.write_all(&buf[..n]).map_err(|e| Error::Io {
+                context: format!("writing blob from {url}"),
+                source: e,
+            })?;
+            hasher.update(&buf[..n]);
         }
     }
 
@@ -335,34 +404,16 @@ impl Client {
     }
 }
 
-pub(crate) fn copy_body(
-    resp: Response<Body>,
-    url: &str,
-    sink: &mut dyn Write,
-    hasher: &mut Sha256Writer,
-) -> Result<()> {
-    let mut r = resp.into_body().into_reader();
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        let n = match r.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_transport_error(url, e)),
-        };
-        sink.write_all(&buf[..n]).map_err(|e| Error::Io {
-            context: format!("writing blob from {url}"),
-            source: e,
-        })?;
-        hasher.update(&buf[..n]);
-    }
-}
-
 /// `bytes 10-19/20` → 10.
 pub(crate) fn content_range_start(v: &str) -> Option<u64> {
     let v = v.trim();
     let v = v.strip_prefix("bytes").unwrap_or(v).trim_start();
     v.split('-').next()?.trim().parse().ok()
+}
+
+/// `bytes 10-19/20` → 20; `None` for an unknown total (`*`).
+pub(crate) fn content_range_total(v: &str) -> Option<u64> {
+    v.rsplit_once('/')?.1.trim().parse().ok()
 }
 
 pub(crate) fn blob_what(repo: &Repo, digest: &Digest) -> String {

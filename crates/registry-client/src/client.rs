@@ -70,7 +70,9 @@ impl Client {
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
             .max_redirects(10)
             .timeout_connect(Some(Duration::from_secs(30)))
-            .timeout_per_read(Some(Duration::from_secs(300)))
+            // A registry that goes silent (a body shorter than its Content-Length on a
+            // kept-alive connection, say) fails the read instead of hanging the pull.
+            .timeout_per_read(Some(config.idle_timeout.max(Duration::from_millis(1))))
             .build()
             .new_agent();
         let downloads = Semaphore::new(config.max_concurrent_downloads.max(1));
@@ -176,6 +178,9 @@ mod tests {
     fn ranges_and_backoff() {
         assert_eq!(content_range_start("bytes 10-19/20"), Some(10));
         assert_eq!(content_range_start("bytes=5-"), None);
+        assert_eq!(content_range_total("bytes 10-19/20"), Some(20));
+        assert_eq!(content_range_total("bytes 10-19/*"), None);
+        assert_eq!(content_range_total("bytes 10-19"), None);
         assert_eq!(backoff(0), Duration::from_millis(100));
         assert_eq!(backoff(1), Duration::from_millis(400));
         assert_eq!(backoff(2), Duration::from_millis(1600));
@@ -224,7 +229,7 @@ mod tests {
         let digest = Digest::of(b"");
         let mut sink = Vec::new();
         let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            client.get_blob(&repo, &digest, &mut sink)
+            client.get_blob(&repo, &digest, 0, &mut sink)
         }));
         match got {
             Ok(Err(_)) => {}

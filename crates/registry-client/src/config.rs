@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::time::Duration;
 
 /// How the client reaches registries. `Default` gives Docker's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +22,24 @@ pub struct RegistryConfig {
     /// Retries after the first attempt for idempotent requests on connection errors, 429 and
     /// 5xx, waiting 100 ms, 400 ms, 1.6 s, … between attempts. Default 3.
     pub retries: u32,
+    /// How long a connection may stay silent: a read (response headers, a body) that gets no
+    /// byte for this long fails with a stalled-connection
+    /// [`Error::Transport`](crate::Error::Transport), retried like any connection error. The
+    /// answer to a `PUT` or `PATCH` (an upload's chunk or end, a manifest) is waited for at
+    /// least [`UPLOAD_ANSWER_TIMEOUT`]: the registry may store, move or hash the blob first.
+    /// Default [`DEFAULT_IDLE_TIMEOUT`] (60 s).
+    pub idle_timeout: Duration,
     /// The `User-Agent` header.
     pub user_agent: String,
 }
+
+/// The least time the answer to a `PUT` or `PATCH` (an upload's chunk or end, a manifest) is
+/// waited for: the registry may store, move or hash a large blob before it answers.
+pub const UPLOAD_ANSWER_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// [`RegistryConfig::idle_timeout`]'s default: long enough for any live registry (Docker Hub's
+/// CDN, a pull-through cache fetching from its upstream) to send a byte.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Default for RegistryConfig {
     fn default() -> Self {
@@ -33,6 +49,7 @@ impl Default for RegistryConfig {
             mirrors: Vec::new(),
             max_concurrent_downloads: 3,
             retries: 3,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
             user_agent: concat!("strata-registry-client/", env!("CARGO_PKG_VERSION")).to_string(),
         }
     }

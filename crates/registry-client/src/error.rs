@@ -38,6 +38,23 @@ pub enum Error {
         /// The digest of the bytes actually seen.
         got: Digest,
     },
+    /// Content was longer or shorter than the size its descriptor gives (OCI: such content
+    /// must not be trusted). Nothing past `expected` bytes is read.
+    #[error(
+        "size mismatch for {digest}: its descriptor says {expected} bytes, the registry sent {}",
+        sent_text(*.got, *.more)
+    )]
+    SizeMismatch {
+        /// The content's digest.
+        digest: Digest,
+        /// The size its descriptor gives.
+        expected: u64,
+        /// The size the registry announced (`Content-Length`, `Content-Range`) or sent.
+        got: u64,
+        /// The registry sent more than `expected` bytes without announcing how many: `got`
+        /// is then what was seen, a lower bound.
+        more: bool,
+    },
     /// Any other unexpected HTTP status; `message` is the registry's error text or
     /// `received unexpected HTTP status: 500 Internal Server Error`.
     #[error("{message}")]
@@ -89,13 +106,13 @@ pub enum ErrorKind {
 }
 
 impl Error {
-    /// The class of this error. [`Error::DigestMismatch`] is `Internal`: the registry (or the
-    /// upload body) produced bytes other than the ones named.
+    /// The class of this error. [`Error::DigestMismatch`] and [`Error::SizeMismatch`] are
+    /// `Internal`: the registry (or the upload body) produced bytes other than the ones named.
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Unauthorized { .. } => ErrorKind::Unauthorized,
             Error::NotFound { .. } => ErrorKind::NotFound,
-            Error::DigestMismatch { .. } => ErrorKind::Internal,
+            Error::DigestMismatch { .. } | Error::SizeMismatch { .. } => ErrorKind::Internal,
             Error::Http { status, .. } => match status {
                 400 | 413 | 416 => ErrorKind::InvalidArgument,
                 429 | 500..=599 => ErrorKind::Unavailable,
@@ -151,6 +168,24 @@ pub(crate) fn registry_text(code: &str, message: &str) -> String {
         (false, true) => code,
         (true, false) => message.to_string(),
         (false, false) => format!("{code}: {message}"),
+    }
+}
+
+/// [`Error::SizeMismatch`] for `digest`.
+pub(crate) fn size_mismatch(digest: &Digest, expected: u64, got: u64, more: bool) -> Error {
+    Error::SizeMismatch {
+        digest: digest.clone(),
+        expected,
+        got,
+        more,
+    }
+}
+
+fn sent_text(got: u64, more: bool) -> String {
+    if more {
+        format!("more (at least {got})")
+    } else {
+        got.to_string()
     }
 }
 

@@ -14,9 +14,15 @@
 //!   credentials when there are any, anonymously otherwise) for `repository:<name>:pull[,push]`
 //!   plus the challenge's scope. Tokens are cached per (registry, scope) until they expire.
 //! - **Integrity**: manifests and blobs are hashed as they arrive and checked against the
-//!   requested digest and `Docker-Content-Digest`; uploads are hashed as they are sent.
+//!   requested digest and `Docker-Content-Digest`; uploads are hashed as they are sent. Content
+//!   fetched by descriptor (blobs, [`Client::get_manifest_sized`]) is read to the descriptor's
+//!   size and no further: another announced length, more bytes or fewer is
+//!   [`Error::SizeMismatch`], and nothing is allocated from a descriptor's size.
 //! - **Retries**: idempotent requests are retried on connection errors, 429 and 5xx after
 //!   100 ms, 400 ms, 1.6 s; blob downloads resume with `Range` once bytes were written.
+//! - **Stalls**: a connection silent for [`RegistryConfig::idle_timeout`] (60 s by default)
+//!   fails its request as stalled, a connection error like the others; the answer to an
+//!   upload waits at least [`UPLOAD_ANSWER_TIMEOUT`].
 //! - **Mirrors**: reads of `docker.io` repositories try [`RegistryConfig::mirrors`] first.
 //!
 //! ```no_run
@@ -30,7 +36,8 @@
 //! let (bytes, media_type, digest) = client.get_manifest(&repo, r.tag().unwrap(), &[]).unwrap();
 //! let manifest: oci_model::Manifest = serde_json::from_slice(&bytes).unwrap();
 //! let mut file = std::fs::File::create("layer.partial").unwrap();
-//! client.get_blob(&repo, &manifest.layers[0].digest, &mut file).unwrap();
+//! let layer = &manifest.layers[0];
+//! client.get_blob(&repo, &layer.digest, layer.size, &mut file).unwrap();
 //! # let _ = (media_type, digest);
 //! ```
 //!
@@ -51,7 +58,9 @@ mod repo;
 mod transport;
 
 pub use client::{Client, DEFAULT_MANIFEST_ACCEPT};
-pub use config::{CredentialStore, Credentials, RegistryConfig};
+pub use config::{
+    CredentialStore, Credentials, RegistryConfig, DEFAULT_IDLE_TIMEOUT, UPLOAD_ANSWER_TIMEOUT,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use platform::select_platform;
 pub use repo::{Repo, DOCKER_HUB_REGISTRY};

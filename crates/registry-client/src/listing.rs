@@ -4,7 +4,7 @@ use crate::auth::repo_scope;
 use crate::client::{Client, MAX_JSON, MAX_PAGES};
 use crate::error::{Error, Result};
 use crate::repo::{next_link, resolve, Endpoint, Repo};
-use crate::transport::{error_from, header, read_limited, Call};
+use crate::transport::{error_from, header, Call};
 use serde::Deserialize;
 use ureq::http::Method;
 
@@ -80,7 +80,7 @@ impl Client {
                 let next = header(&resp, "link")
                     .and_then(next_link)
                     .map(|n| resolve(&url, n));
-                Ok((read_limited(resp, MAX_JSON, &url)?, next))
+                Ok((self.read_limited(resp, MAX_JSON, &url)?, next))
             })?;
             page(&bytes, &mut out)?;
             match next {

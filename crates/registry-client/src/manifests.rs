@@ -5,7 +5,7 @@ use crate::auth::repo_scope;
 use crate::client::{Client, DEFAULT_MANIFEST_ACCEPT, MAX_MANIFEST};
 use crate::error::{Error, Result};
 use crate::repo::{Endpoint, Repo};
-use crate::transport::{drain, error_from, header, read_limited, Call, Payload};
+use crate::transport::{drain, error_from, header, Call, Payload};
 use oci_model::{media_types, Digest};
 use serde::Deserialize;
 
@@ -16,11 +16,42 @@ impl Client {
     /// `Content-Type`, or the body's `mediaType` when the registry sends a generic one) and
     /// the sha256 of the bytes. That digest is checked against `Docker-Content-Digest` and,
     /// when `reference` is a digest, against it ([`Error::DigestMismatch`]). An empty
-    /// `accept` means [`DEFAULT_MANIFEST_ACCEPT`].
+    /// `accept` means [`DEFAULT_MANIFEST_ACCEPT`]. At most 8 MiB are read.
     pub fn get_manifest(
         &self,
         repo: &Repo,
         reference: &str,
+        accept: &[&str],
+    ) -> Result<(Vec<u8>, String, Digest)> {
+        self.fetch_manifest(repo, reference, None, accept)
+    }
+
+    /// Fetches the manifest a descriptor names (an entry of an image index): by its
+    /// `digest`, reading exactly its `size` bytes. A registry that announces or sends another
+    /// length fails the call with [`Error::SizeMismatch`], having read at most `size + 1`
+    /// bytes; a `size` over the 8 MiB manifest limit is refused before any request
+    /// ([`Error::InvalidResponse`]). Otherwise as [`Client::get_manifest`].
+    pub fn get_manifest_sized(
+        &self,
+        repo: &Repo,
+        digest: &Digest,
+        size: u64,
+        accept: &[&str],
+    ) -> Result<(Vec<u8>, String, Digest)> {
+        if size > MAX_MANIFEST {
+            return Err(Error::InvalidResponse(format!(
+                "manifest {digest} in {repo}: its descriptor says {size} bytes, over the \
+                 {MAX_MANIFEST}-byte limit for manifests"
+            )));
+        }
+        self.fetch_manifest(repo, &digest.to_string(), Some((digest, size)), accept)
+    }
+
+    fn fetch_manifest(
+        &self,
+        repo: &Repo,
+        reference: &str,
+        sized: Option<(&Digest, u64)>,
         accept: &[&str],
     ) -> Result<(Vec<u8>, String, Digest)> {
         let want = parse_reference(reference)?;
@@ -42,7 +73,10 @@ impl Client {
                 let announced =
                     header(&resp, "docker-content-digest").and_then(|d| Digest::parse(d).ok());
                 let content_type = header(&resp, "content-type").map(str::to_string);
-                let bytes = read_limited(resp, MAX_MANIFEST, &url)?;
+                let bytes = match sized {
+                    Some((digest, size)) => self.read_sized(resp, digest, size, &url)?,
+                    None => self.read_limited(resp, MAX_MANIFEST, &url)?,
+                };
                 let digest = Digest::of(&bytes);
                 for expected in [announced, want.clone()].into_iter().flatten() {
                     if expected != digest {

@@ -4,13 +4,14 @@
 
 use crate::auth::{basic_header, parse_challenges, Scheme, TokenResponse};
 use crate::client::{Client, MAX_ERROR_BODY, MAX_JSON};
-use crate::error::{errors_text, parse_errors, Error, Result};
+use crate::error::{errors_text, parse_errors, size_mismatch, Error, Result};
 use crate::repo::{add_query, credential_key, Endpoint, Repo};
-use crate::Credentials;
+use crate::{Credentials, UPLOAD_ANSWER_TIMEOUT};
+use oci_model::Digest;
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 use ureq::http::{self, Method, Response};
-use ureq::{Body, SendBody};
+use ureq::{AsSendBody, Body, SendBody};
 
 /// A request body.
 pub(crate) enum Payload<'a> {
@@ -182,7 +183,7 @@ impl Client {
             if !resp.status().is_success() {
                 return Err(error_from(resp, || format!("token service {realm}")));
             }
-            let bytes = read_limited(resp, MAX_JSON, realm)?;
+            let bytes = self.read_limited(resp, MAX_JSON, realm)?;
             serde_json::from_slice::<TokenResponse>(&bytes)
                 .ok()
                 .and_then(TokenResponse::into_token)
@@ -212,12 +213,16 @@ impl Client {
         }
         let bad = |e: http::Error| Error::InvalidArgument(format!("{}: {e}", call.url));
         let agent = &self.inner.agent;
+        // The answer to a request that stores something may come after the registry moved
+        // or hashed the blob: more patience than for a silent download.
+        let idle = self.answer_timeout(&call.method);
+        let patience = (idle != self.inner.config.idle_timeout).then_some(idle);
         let r = match &mut call.body {
-            Payload::Empty => agent.run(b.body(()).map_err(bad)?),
+            Payload::Empty => run(agent, b.body(()).map_err(bad)?, patience),
             Payload::Bytes(bytes) => {
                 let bytes: &[u8] = bytes;
                 b = b.header("content-length", bytes.len().to_string());
-                agent.run(b.body(bytes).map_err(bad)?)
+                run(agent, b.body(bytes).map_err(bad)?, patience)
             }
             Payload::Stream(reader, len) => {
                 if call.streamed {
@@ -228,10 +233,90 @@ impl Client {
                 }
                 call.streamed = true;
                 b = b.header("content-length", len.to_string());
-                agent.run(b.body(SendBody::from_reader(&mut **reader)).map_err(bad)?)
+                let body = SendBody::from_reader(&mut **reader);
+                run(agent, b.body(body).map_err(bad)?, patience)
             }
         };
-        r.map_err(|e| transport_error(&call.url, e))
+        r.map_err(|e| transport_error(&call.url, e, idle))
+    }
+
+    /// How long the answer to a `method` request may keep the connection silent.
+    pub(crate) fn answer_timeout(&self, method: &Method) -> Duration {
+        let idle = self.inner.config.idle_timeout;
+        if *method == Method::PUT || *method == Method::PATCH {
+            idle.max(UPLOAD_ANSWER_TIMEOUT)
+        } else {
+            idle
+        }
+    }
+
+    /// An error reading a response body from `url`.
+    pub(crate) fn io_error(&self, url: &str, e: io::Error) -> Error {
+        io_transport_error(url, e, self.inner.config.idle_timeout)
+    }
+
+    /// Reads a whole (small) body of at most `limit` bytes.
+    pub(crate) fn read_limited(
+        &self,
+        resp: Response<Body>,
+        limit: u64,
+        url: &str,
+    ) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut r = resp.into_body().into_reader().take(limit + 1);
+        r.read_to_end(&mut out).map_err(|e| self.io_error(url, e))?;
+        if out.len() as u64 > limit {
+            return Err(Error::InvalidResponse(format!(
+                "{url}: body larger than {limit} bytes"
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Reads a body that must be exactly `size` bytes, the size `digest`'s descriptor gives:
+    /// refused by its `Content-Length` when that says otherwise, else read up to `size + 1`
+    /// bytes ([`Error::SizeMismatch`] when more or fewer come). The buffer grows with the
+    /// bytes that arrive, never from `size`.
+    pub(crate) fn read_sized(
+        &self,
+        resp: Response<Body>,
+        digest: &Digest,
+        size: u64,
+        url: &str,
+    ) -> Result<Vec<u8>> {
+        if let Some(n) = content_length(&resp).filter(|n| *n != size) {
+            return Err(size_mismatch(digest, size, n, false));
+        }
+        let mut out = Vec::new();
+        let mut r = resp.into_body().into_reader().take(size.saturating_add(1));
+        r.read_to_end(&mut out).map_err(|e| self.io_error(url, e))?;
+        let got = out.len() as u64;
+        if got != size {
+            return Err(size_mismatch(digest, size, got, got > size));
+        }
+        Ok(out)
+    }
+}
+
+/// The response's `Content-Length`, when it has a valid one.
+pub(crate) fn content_length(resp: &Response<Body>) -> Option<u64> {
+    header(resp, "content-length").and_then(|s| s.parse::<u64>().ok())
+}
+
+/// Runs `req` on `agent`, with `per_read` instead of the agent's read timeout when given.
+fn run(
+    agent: &ureq::Agent,
+    req: http::Request<impl AsSendBody>,
+    per_read: Option<Duration>,
+) -> Result<Response<Body>, ureq::Error> {
+    match per_read {
+        Some(t) => agent.run(
+            agent
+                .configure_request(req)
+                .timeout_per_read(Some(t))
+                .build(),
+        ),
+        None => agent.run(req),
     }
 }
 
@@ -241,9 +326,14 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
         .min(Duration::from_secs(30))
 }
 
-pub(crate) fn transport_error(url: &str, e: ureq::Error) -> Error {
+/// `e` from a request to `url` whose reads may stay silent for `idle`.
+pub(crate) fn transport_error(url: &str, e: ureq::Error, idle: Duration) -> Error {
     use ureq::Error as U;
     match e {
+        U::Timeout(ureq::Timeout::PerRead) => Error::Transport {
+            url: url.to_string(),
+            message: format!("connection stalled: the registry sent no data for {idle:?}"),
+        },
         U::BadUri(_) | U::Http(_) | U::RequireHttpsOnly(_) => {
             Error::InvalidArgument(format!("{url}: {e}"))
         }
@@ -258,9 +348,9 @@ pub(crate) fn transport_error(url: &str, e: ureq::Error) -> Error {
     }
 }
 
-pub(crate) fn io_transport_error(url: &str, e: io::Error) -> Error {
+pub(crate) fn io_transport_error(url: &str, e: io::Error, idle: Duration) -> Error {
     match e.downcast::<ureq::Error>() {
-        Ok(u) => transport_error(url, u),
+        Ok(u) => transport_error(url, u, idle),
         Err(e) => Error::Transport {
             url: url.to_string(),
             message: e.to_string(),
@@ -273,20 +363,6 @@ pub(crate) fn header<'r>(resp: &'r Response<Body>, name: &str) -> Option<&'r str
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
-}
-
-/// Reads a whole (small) body.
-pub(crate) fn read_limited(resp: Response<Body>, limit: u64, url: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut r = resp.into_body().into_reader().take(limit + 1);
-    r.read_to_end(&mut out)
-        .map_err(|e| io_transport_error(url, e))?;
-    if out.len() as u64 > limit {
-        return Err(Error::InvalidResponse(format!(
-            "{url}: body larger than {limit} bytes"
-        )));
-    }
-    Ok(out)
 }
 
 /// Reads what is left of a small body so the connection can be reused.

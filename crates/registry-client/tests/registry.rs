@@ -44,9 +44,10 @@ fn upload(client: &Client, repo: &Repo, bytes: &[u8], chunk: Option<u64>) -> Dig
     d
 }
 
-fn get(client: &Client, repo: &Repo, d: &Digest) -> Result<Vec<u8>, Error> {
+/// Blob `d` of `size` bytes.
+fn get(client: &Client, repo: &Repo, d: &Digest, size: usize) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
-    let n = client.get_blob(repo, d, &mut out)?;
+    let n = client.get_blob(repo, d, size as u64, &mut out)?;
     assert_eq!(n, out.len() as u64);
     Ok(out)
 }
@@ -133,12 +134,12 @@ fn blobs_monolithic_and_chunked_upload_exists_and_get() {
         None
     );
 
-    assert_eq!(get(&client, &repo, &d1).unwrap(), mono);
-    assert_eq!(get(&client, &repo, &d2).unwrap(), chunked);
-    assert_eq!(get(&client, &repo, &d3).unwrap(), b"");
+    assert_eq!(get(&client, &repo, &d1, mono.len()).unwrap(), mono);
+    assert_eq!(get(&client, &repo, &d2, chunked.len()).unwrap(), chunked);
+    assert_eq!(get(&client, &repo, &d3, 0).unwrap(), b"");
 
     let missing = Digest::of(b"missing");
-    let e = get(&client, &repo, &missing).unwrap_err();
+    let e = get(&client, &repo, &missing, 7).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert_eq!(
         e.to_string(),
@@ -199,7 +200,7 @@ fn push_manifest_and_get_it_back_by_tag_and_digest() {
     // The blobs it names are there and verify.
     let m: Manifest = serde_json::from_slice(&bytes).unwrap();
     for desc in std::iter::once(&m.config).chain(&m.layers) {
-        let blob = get(&client, &repo, &desc.digest).unwrap();
+        let blob = get(&client, &repo, &desc.digest, desc.size as usize).unwrap();
         assert_eq!(blob.len() as u64, desc.size);
     }
 
@@ -370,7 +371,7 @@ fn cross_repository_mount() {
     assert_eq!(client.blob_exists(&dst, &d).unwrap(), None);
     assert!(client.mount_blob(&dst, &d, "src/repo").unwrap());
     assert_eq!(client.blob_exists(&dst, &d).unwrap(), Some(18));
-    assert_eq!(get(&client, &dst, &d).unwrap(), b"shared layer bytes");
+    assert_eq!(get(&client, &dst, &d, 18).unwrap(), b"shared layer bytes");
     // Nothing to mount: the registry opens an upload instead (202), which is cancelled.
     let other = Digest::of(b"not uploaded");
     assert!(!client.mount_blob(&dst, &other, "src/repo").unwrap());
@@ -406,7 +407,7 @@ fn htpasswd_basic_auth() {
     alice.ping(&reg.host()).unwrap();
     let (manifest, digest) = push_image(&alice, &repo, "v1", "secret");
     let d = upload(&alice, &repo, b"streamed after auth", Some(5));
-    assert_eq!(get(&alice, &repo, &d).unwrap(), b"streamed after auth");
+    assert_eq!(get(&alice, &repo, &d, 19).unwrap(), b"streamed after auth");
     assert_eq!(
         alice.get_manifest(&repo, "v1", &[]).unwrap(),
         (manifest, media_types::OCI_MANIFEST.into(), digest)
@@ -508,11 +509,12 @@ impl FakeServer {
     }
 }
 
-fn serve_one(stream: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Req>>, counter: &AtomicUsize) {
-    let mut r = BufReader::new(stream.try_clone().unwrap());
+/// Reads one request (line, headers, a `Content-Length` body); `None` when the client sent
+/// nothing.
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<Req> {
     let mut line = String::new();
     if r.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
+        return None;
     }
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or_default().to_string();
@@ -534,11 +536,18 @@ fn serve_one(stream: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Req>>, count
         .unwrap_or(0);
     let mut body = vec![0; len];
     let _ = r.read_exact(&mut body);
-    let req = Req {
+    Some(Req {
         method,
         target,
         headers,
         body,
+    })
+}
+
+fn serve_one(stream: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Req>>, counter: &AtomicUsize) {
+    let mut r = BufReader::new(stream.try_clone().unwrap());
+    let Some(req) = read_request(&mut r) else {
+        return;
     };
     let i = counter.fetch_add(1, Ordering::SeqCst);
     reqs.lock().unwrap().push(req.clone());
@@ -596,7 +605,7 @@ fn blob_with_wrong_bytes_is_a_digest_mismatch() {
     client.ping(&server.host()).unwrap();
     let repo = Repo::new(&server.host(), "x");
     let mut sink = Vec::new();
-    let e = client.get_blob(&repo, &wanted, &mut sink).unwrap_err();
+    let e = client.get_blob(&repo, &wanted, 14, &mut sink).unwrap_err();
     match &e {
         Error::DigestMismatch { expected, got } => {
             assert_eq!(expected, &wanted);
@@ -663,7 +672,7 @@ fn retries_after_503() {
     );
     let repo = Repo::new(&server.host(), "x");
     let started = Instant::now();
-    assert_eq!(get(&client, &repo, &d).unwrap(), blob);
+    assert_eq!(get(&client, &repo, &d, blob.len()).unwrap(), blob);
     assert!(started.elapsed() >= Duration::from_millis(100));
     assert_eq!(server.requests().len(), 2);
 
@@ -730,7 +739,7 @@ fn interrupted_download_resumes_with_range() {
         Arc::new(HashMap::<String, Credentials>::new()),
     );
     let repo = Repo::new(&server.host(), "x");
-    assert_eq!(get(&client, &repo, &d).unwrap(), blob);
+    assert_eq!(get(&client, &repo, &d, blob.len()).unwrap(), blob);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].header("range"), None);
@@ -747,7 +756,12 @@ fn interrupted_download_resumes_with_range() {
     });
     let mut sink = Vec::new();
     let e = client
-        .get_blob(&Repo::new(&server.host(), "x"), &d, &mut sink)
+        .get_blob(
+            &Repo::new(&server.host(), "x"),
+            &d,
+            blob.len() as u64,
+            &mut sink,
+        )
         .unwrap_err();
     assert!(matches!(e, Error::InvalidResponse(_)), "{e:?}");
     assert!(e.to_string().contains("does not support resuming"), "{e}");
@@ -851,7 +865,7 @@ fn blob_redirects_are_followed_without_credentials() {
     });
     let client = with_creds(&registry.host(), "u", "p");
     let repo = Repo::new(&registry.host(), "x");
-    assert_eq!(get(&client, &repo, &d).unwrap(), blob);
+    assert_eq!(get(&client, &repo, &d, blob.len()).unwrap(), blob);
     let s = storage.requests();
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].target, format!("/bucket/{}?sig=abc", d.hex()));
@@ -992,4 +1006,352 @@ fn head_manifest_against_fake_server() {
     );
     assert_eq!(client.head_manifest(&repo, "absent").unwrap(), None);
     assert_eq!(server.requests()[0].method, "HEAD");
+}
+
+// ------------------------------------------------------------------------------------------
+// Sizes a descriptor gives, and registries that go silent
+
+/// A server handing each parsed request and its connection to `handler`, which writes
+/// whatever it likes: no length, an endless body, or nothing at all. Every request is
+/// recorded.
+struct RawServer {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<Req>>>,
+}
+
+type RawHandler = dyn Fn(&Req, TcpStream) + Send + Sync;
+
+impl RawServer {
+    fn start(handler: impl Fn(&Req, TcpStream) + Send + Sync + 'static) -> RawServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<RawHandler> = Arc::new(handler);
+        let reqs = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (handler, reqs) = (handler.clone(), reqs.clone());
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(stream.try_clone().unwrap());
+                    if let Some(req) = read_request(&mut r) {
+                        reqs.lock().unwrap().push(req.clone());
+                        handler(&req, stream);
+                    }
+                });
+            }
+        });
+        RawServer { addr, requests }
+    }
+
+    fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    fn requests(&self) -> Vec<Req> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// Keeps the connection open, silent, until the client closes it.
+fn hold(mut stream: TcpStream) {
+    let mut b = [0u8; 1];
+    while matches!(stream.read(&mut b), Ok(n) if n > 0) {}
+}
+
+/// Writes `head`, then `body`, then zeros until the client goes away; `chunked` frames it all
+/// as chunks.
+fn endless(mut stream: TcpStream, head: &str, body: &[u8], chunked: bool) {
+    let write = |s: &mut TcpStream, data: &[u8]| -> std::io::Result<()> {
+        if chunked {
+            s.write_all(format!("{:x}\r\n", data.len()).as_bytes())?;
+            s.write_all(data)?;
+            s.write_all(b"\r\n")
+        } else {
+            s.write_all(data)
+        }
+    };
+    let zeros = vec![0u8; 16 << 10];
+    let _ = (|| -> std::io::Result<()> {
+        stream.write_all(head.as_bytes())?;
+        write(&mut stream, body)?;
+        loop {
+            write(&mut stream, &zeros)?;
+        }
+    })();
+}
+
+fn client_with(config: RegistryConfig) -> Client {
+    Client::new(config, Arc::new(HashMap::<String, Credentials>::new()))
+}
+
+fn bytes_of(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+fn assert_size_mismatch(e: &Error, d: &Digest, expected: u64, got: u64, more: bool) {
+    match e {
+        Error::SizeMismatch {
+            digest,
+            expected: x,
+            got: g,
+            more: m,
+        } => assert_eq!((digest, *x, *g, *m), (d, expected, got, more), "{e}"),
+        e => panic!("not a size mismatch: {e:?}"),
+    }
+    assert_eq!(e.kind(), ErrorKind::Internal);
+}
+
+/// A blob longer than its descriptor says (its digest right) is refused by the length the
+/// registry announces, before a byte of it is read, and not retried.
+#[test]
+fn blob_longer_than_its_descriptor_is_refused_by_its_length() {
+    let blob = bytes_of(56);
+    let d = Digest::of(&blob);
+    let body = blob.clone();
+    let server = FakeServer::start(move |_, _| Resp::new(200, body.clone()));
+    let client = client_with(quick_retries());
+    let repo = Repo::new(&server.host(), "x");
+    let mut sink = Vec::new();
+    let e = client.get_blob(&repo, &d, 10, &mut sink).unwrap_err();
+    assert_size_mismatch(&e, &d, 10, 56, false);
+    assert_eq!(
+        e.to_string(),
+        format!("size mismatch for {d}: its descriptor says 10 bytes, the registry sent 56")
+    );
+    assert!(sink.is_empty(), "nothing written");
+    assert_eq!(server.requests().len(), 1, "not retried");
+    // and at its true size it downloads
+    assert_eq!(get(&client, &repo, &d, 56).unwrap(), blob);
+}
+
+/// An endless body behind a descriptor (no length announced, or chunks that never end) is read
+/// to the descriptor's size and one byte more, then refused; the sink gets no byte past the
+/// size.
+#[test]
+fn endless_blob_is_read_to_its_size_and_one_byte_more() {
+    let blob = bytes_of(56);
+    let d = Digest::of(&blob);
+    for chunked in [false, true] {
+        let body = blob.clone();
+        let server = RawServer::start(move |_, stream| {
+            let head = if chunked {
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            } else {
+                "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+            };
+            endless(stream, head, &body, chunked)
+        });
+        let client = client_with(quick_retries());
+        let repo = Repo::new(&server.host(), "x");
+        let mut sink = Vec::new();
+        let e = client.get_blob(&repo, &d, 56, &mut sink).unwrap_err();
+        assert_size_mismatch(&e, &d, 56, 57, true);
+        assert!(
+            e.to_string()
+                .ends_with("its descriptor says 56 bytes, the registry sent more (at least 57)"),
+            "{e}"
+        );
+        // no byte past the size reaches the sink (the one read that overshoots, none of it)
+        assert!(blob.starts_with(&sink), "chunked: {chunked}: {sink:?}");
+        assert_eq!(server.requests().len(), 1, "not retried");
+    }
+}
+
+/// A blob shorter than its descriptor says: refused by its announced length, or when its body
+/// ends early; a descriptor's size of 2^62 is a number to compare, never an allocation.
+#[test]
+fn short_blob_is_a_size_mismatch() {
+    let blob = bytes_of(10);
+    let d = Digest::of(&blob);
+    let body = blob.clone();
+    let server = FakeServer::start(move |_, _| Resp::new(200, body.clone()));
+    let client = client_with(quick_retries());
+    let repo = Repo::new(&server.host(), "x");
+    for size in [56, 1 << 62] {
+        let mut sink = Vec::new();
+        let e = client.get_blob(&repo, &d, size, &mut sink).unwrap_err();
+        assert_size_mismatch(&e, &d, size, 10, false);
+        assert!(e.to_string().contains(&format!("says {size} bytes")), "{e}");
+        assert!(sink.is_empty());
+    }
+    // no length announced: the body ends (the connection closes) before the size
+    let body = blob.clone();
+    let server = RawServer::start(move |_, mut stream| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(&body);
+    });
+    let repo = Repo::new(&server.host(), "x");
+    for size in [56, 1 << 62] {
+        let mut sink = Vec::new();
+        let e = client.get_blob(&repo, &d, size, &mut sink).unwrap_err();
+        assert_size_mismatch(&e, &d, size, 10, false);
+        assert_eq!(sink, blob);
+    }
+}
+
+/// A resumed download whose `Content-Range` gives another total than the descriptor is
+/// refused, as is one whose `Content-Length` would overshoot it.
+#[test]
+fn resumed_download_with_another_total_is_a_size_mismatch() {
+    let blob = bytes_of(10_000);
+    let d = Digest::of(&blob);
+    for total in ["12000", "*"] {
+        let body = blob.clone();
+        let total = total.to_string();
+        let server = FakeServer::start(move |_, i| {
+            if i == 0 {
+                let mut r = Resp::new(200, body.clone());
+                r.truncate_at = Some(4000);
+                return r;
+            }
+            // 8000 more bytes, where 6000 are left
+            Resp::new(206, bytes_of(8000))
+                .header("Content-Range", format!("bytes 4000-11999/{total}"))
+        });
+        let client = client_with(quick_retries());
+        let mut sink = Vec::new();
+        let e = client
+            .get_blob(&Repo::new(&server.host(), "x"), &d, 10_000, &mut sink)
+            .unwrap_err();
+        assert_size_mismatch(&e, &d, 10_000, 12_000, false);
+        assert_eq!(sink.len(), 4000);
+        let reqs = server.requests();
+        assert_eq!(reqs.len(), 2);
+        assert_eq!(reqs[1].header("range"), Some("bytes=4000-"));
+    }
+}
+
+/// A body shorter than its `Content-Length` on a kept-alive connection: the client reads what
+/// came, resumes once (the configured retry) from there, and fails when the registry stays
+/// silent for the configured idle timeout, with an error that says so. A registry that never
+/// answers at all fails the same way.
+#[test]
+fn stalled_body_fails_after_the_idle_timeout() {
+    let blob = bytes_of(100);
+    let d = Digest::of(&blob);
+    let body = blob.clone();
+    let server = RawServer::start(move |req, mut stream| {
+        let head = match req.header("range") {
+            None => "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_string(),
+            Some(_) => "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 40-99/100\r\n\
+                        Content-Length: 60\r\n\r\n"
+                .to_string(),
+        };
+        let sent = if req.header("range").is_none() { 40 } else { 0 };
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&body[..sent]);
+        hold(stream);
+    });
+    let client = client_with(RegistryConfig {
+        retries: 1,
+        idle_timeout: Duration::from_secs(1),
+        ..Default::default()
+    });
+    let repo = Repo::new(&server.host(), "x");
+    let mut sink = Vec::new();
+    let e = client.get_blob(&repo, &d, 100, &mut sink).unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "http://{}/v2/x/blobs/{d}: connection stalled: the registry sent no data for 1s",
+            server.host()
+        )
+    );
+    assert_eq!(sink, &blob[..40]);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].header("range"), Some("bytes=40-"));
+
+    // no answer at all, not even headers
+    let server = RawServer::start(|_, stream| hold(stream));
+    let client = client_with(RegistryConfig {
+        retries: 0,
+        idle_timeout: Duration::from_secs(1),
+        ..Default::default()
+    });
+    let e = client
+        .get_manifest(&Repo::new(&server.host(), "x"), "latest", &[])
+        .unwrap_err();
+    assert!(
+        e.to_string().ends_with(
+            "/v2/x/manifests/latest: connection stalled: the registry sent no data for 1s"
+        ),
+        "{e}"
+    );
+    assert_eq!(server.requests().len(), 1);
+}
+
+/// The answer to an upload's end may come after a silence longer than the idle timeout: the
+/// registry may be moving or hashing the blob.
+#[test]
+fn upload_answer_may_take_longer_than_the_idle_timeout() {
+    let server = FakeServer::start(|req, _| match req.method.as_str() {
+        "POST" => Resp::new(202, "").header("Location", "/v2/x/blobs/uploads/1"),
+        "PUT" => {
+            std::thread::sleep(Duration::from_millis(1500));
+            Resp::new(201, "")
+        }
+        _ => Resp::new(404, ""),
+    });
+    let client = client_with(RegistryConfig {
+        retries: 0,
+        idle_timeout: Duration::from_secs(1),
+        ..Default::default()
+    });
+    let repo = Repo::new(&server.host(), "x");
+    let data = b"committed slowly";
+    client
+        .upload_blob(&repo, &Digest::of(data), 16, &mut &data[..], None)
+        .unwrap();
+    assert_eq!(server.requests().len(), 2);
+}
+
+/// A manifest an index names is read to the size the index gives it: longer or shorter ones
+/// are refused (announced or counted), and a size over the manifest limit is refused before
+/// any request.
+#[test]
+fn manifest_from_an_index_is_read_to_its_descriptor_size() {
+    let m = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#.to_vec();
+    let d = Digest::of(&m);
+    let len = m.len() as u64;
+    let body = m.clone();
+    let server = FakeServer::start(move |_, _| {
+        Resp::new(200, body.clone()).header("Content-Type", media_types::OCI_MANIFEST)
+    });
+    let client = client_with(quick_retries());
+    let repo = Repo::new(&server.host(), "x");
+    let (bytes, mt, got) = client.get_manifest_sized(&repo, &d, len, &[]).unwrap();
+    assert_eq!(
+        (bytes, mt.as_str(), got),
+        (m.clone(), media_types::OCI_MANIFEST, d.clone())
+    );
+    for size in [len - 5, len + 5] {
+        let e = client.get_manifest_sized(&repo, &d, size, &[]).unwrap_err();
+        assert_size_mismatch(&e, &d, size, len, false);
+    }
+    let asked = server.requests().len();
+    let e = client
+        .get_manifest_sized(&repo, &d, (8 << 20) + 1, &[])
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidResponse(_)), "{e:?}");
+    assert!(e.to_string().contains("over the 8388608-byte limit"), "{e}");
+    assert_eq!(server.requests().len(), asked, "no request");
+
+    // no length announced, the body goes on: one byte past the size tells
+    let body = m.clone();
+    let server = RawServer::start(move |_, stream| {
+        endless(
+            stream,
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",
+            &body,
+            false,
+        )
+    });
+    let e = client
+        .get_manifest_sized(&Repo::new(&server.host(), "x"), &d, len, &[])
+        .unwrap_err();
+    assert_size_mismatch(&e, &d, len, len + 1, true);
 }
