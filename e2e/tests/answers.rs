@@ -64,7 +64,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
     for i in 0..3 {
         small_image(&s, &format!("bb:{i}"), format!("content {i}\n").as_bytes());
     }
-    s.ok(&["create", "--name", "c1", "bb:1"]);
+    s.ok(&["create", "--name", "c1", "bb:1", "true"]);
     for args in [
         &["images"][..],
         &["images", "-q"],
@@ -123,7 +123,7 @@ fn rmi_force_of_an_image_a_stopped_container_uses() {
     let s = Store::new();
     let (_root, id) = busybox_image(&s, "bb:1");
     let other = small_image(&s, "other:1", b"other\n");
-    s.ok(&["create", "--name", "c1", "bb:1"]);
+    s.ok(&["create", "--name", "c1", "bb:1", "true"]);
     let mark = s.scratch().join("mark");
     std::fs::write(&mark, b"mark\n").unwrap();
     s.ok(&["cp", mark.to_str().unwrap(), "c1:/tmp/mark"]);
@@ -232,9 +232,9 @@ fn ps_shows_the_id_once_the_tag_is_gone_and_takes_last() {
     let s = Store::new();
     let a = small_image(&s, "app:1", b"one\n");
     let b = small_image(&s, "app:2", b"two\n");
-    s.ok(&["create", "--name", "first", "app:1"]);
+    s.ok(&["create", "--name", "first", "app:1", "true"]);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    s.ok(&["create", "--name", "second", "app:2"]);
+    s.ok(&["create", "--name", "second", "app:2", "true"]);
     let images = |args: &[&str]| -> Vec<(String, String)> {
         let mut full = vec!["ps"];
         full.extend(args);

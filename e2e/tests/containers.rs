@@ -26,7 +26,7 @@ fn seed_workflow_copy_up_whiteout_commit_export_and_round_trip() {
     require("umoci");
     let (s, rootfs) = bb_store();
     let scratch = s.scratch();
-    let id = s.ok(&["create", "--name", "work", "bb:1"]);
+    let id = s.ok(&["create", "--name", "work", "bb:1", "true"]);
     assert_eq!(id.trim().len(), 64, "create prints the container ID: {id}");
 
     // add /usr/local/bin/hello (its parent directories do not exist in the image)
@@ -125,7 +125,7 @@ fn seed_workflow_copy_up_whiteout_commit_export_and_round_trip() {
     );
 
     // export of a new container from bb-hello:1
-    s.ok(&["create", "--name", "check", "bb-hello:1"]);
+    s.ok(&["create", "--name", "check", "bb-hello:1", "true"]);
     let exported = scratch.join("export.tar");
     s.ok(&["export", "-o", exported.to_str().unwrap(), "check"]);
     let exp_dir = scratch.join("export");
@@ -210,7 +210,7 @@ fn seed_workflow_copy_up_whiteout_commit_export_and_round_trip() {
 #[test]
 fn replacing_a_lower_directory_writes_an_opaque_marker() {
     let (s, _) = bb_store();
-    let id = s.ok(&["create", "--name", "op", "bb:1"]);
+    let id = s.ok(&["create", "--name", "op", "bb:1", "true"]);
     s.ok(&["fs", "rm", "op", "/etc"]);
     s.ok(&["fs", "mkdir", "op", "/etc"]);
     let upper = s.root().join("containers").join(id.trim()).join("upper");
@@ -245,7 +245,7 @@ fn replacing_a_lower_directory_writes_an_opaque_marker() {
 #[test]
 fn cp_out_of_a_container_and_tar_streams() {
     let (s, rootfs) = bb_store();
-    s.ok(&["create", "--name", "cc", "bb:1"]);
+    s.ok(&["create", "--name", "cc", "bb:1", "true"]);
     let scratch = s.scratch();
     // a file out
     let out = scratch.join("passwd.out");
@@ -296,7 +296,7 @@ fn raw_entry(
 #[test]
 fn hostile_archives_into_a_container_are_refused_or_confined() {
     let (s, _) = bb_store();
-    let id = s.ok(&["create", "--name", "hh", "bb:1"]);
+    let id = s.ok(&["create", "--name", "hh", "bb:1", "true"]);
     let upper = s.root().join("containers").join(id.trim()).join("upper");
     let outside = s.scratch().join("outside");
     std::fs::create_dir(&outside).unwrap();
@@ -369,7 +369,7 @@ fn hostile_archives_into_a_container_are_refused_or_confined() {
 fn kernel_overlay_mount_and_copy_driver_show_the_union_view() {
     let (s, _) = bb_store();
     let scratch = s.scratch();
-    s.ok(&["create", "--name", "mnt", "bb:1"]);
+    s.ok(&["create", "--name", "mnt", "bb:1", "true"]);
     // a copy-up, a whiteout, an opaque directory and an addition
     let passwd = scratch.join("passwd");
     write(&passwd, NEW_PASSWD);
@@ -378,7 +378,7 @@ fn kernel_overlay_mount_and_copy_driver_show_the_union_view() {
     s.ok(&["fs", "rm", "mnt", "/tmp"]);
     s.ok(&["fs", "mkdir", "mnt", "/tmp/new"]);
     s.ok(&["commit", "mnt", "layered:1"]);
-    s.ok(&["create", "--name", "top", "layered:1"]);
+    s.ok(&["create", "--name", "top", "layered:1", "true"]);
     s.ok(&["fs", "rm", "top", "/etc/group"]);
 
     let exported = scratch.join("top.tar");
@@ -432,7 +432,7 @@ fn image_diff_lists_what_two_images_on_one_base_differ_in() {
     let (s, _) = bb_store();
     let scratch = s.scratch();
     // app:1 adds /etc/app.conf; app:2 changes it, removes /bin/ls and adds /srv
-    s.ok(&["create", "--name", "one", "bb:1"]);
+    s.ok(&["create", "--name", "one", "bb:1", "true"]);
     write(&scratch.join("conf"), "port=80\n");
     s.ok(&[
         "cp",
@@ -440,7 +440,7 @@ fn image_diff_lists_what_two_images_on_one_base_differ_in() {
         "one:/etc/app.conf",
     ]);
     s.ok(&["commit", "one", "app:1"]);
-    s.ok(&["create", "--name", "two", "bb:1"]);
+    s.ok(&["create", "--name", "two", "bb:1", "true"]);
     write(&scratch.join("conf"), "port=8080\n");
     s.ok(&[
         "cp",
@@ -507,7 +507,7 @@ fn tar_listing(tar: &[u8]) -> Vec<String> {
 #[test]
 fn cp_into_a_refused_destination_reports_the_error_instead_of_dying_of_sigpipe() {
     let (s, _) = bb_store();
-    s.ok(&["create", "--name", "box", "bb:1"]);
+    s.ok(&["create", "--name", "box", "bb:1", "true"]);
     let scratch = s.scratch();
     // far more than a pipe holds, so the packer is still writing when the engine refuses
     let payload = scratch.join("payload");
@@ -557,7 +557,7 @@ fn cp_follows_symlinked_directories_inside_the_container_root() {
     std::os::unix::fs::symlink("../../../../../../..", rootfs.join("var/up")).unwrap();
     let tar = tar_of(&rootfs);
     s.ok(&["import", tar.to_str().unwrap(), "bb:1"]);
-    s.ok(&["create", "--name", "box", "bb:1"]);
+    s.ok(&["create", "--name", "box", "bb:1", "true"]);
     let container_passwd = std::fs::read(rootfs.join("etc/passwd")).unwrap();
 
     // out: through the symlink, and through ones that point at / or climb above it
@@ -652,7 +652,7 @@ fn assert_tree(dir: &Path, want: &std::collections::BTreeMap<String, Entry>, wha
 #[test]
 fn cp_out_of_the_root_copies_the_whole_tree() {
     let (s, rootfs) = bb_store();
-    s.ok(&["create", "--name", "box", "bb:1"]);
+    s.ok(&["create", "--name", "box", "bb:1", "true"]);
     let scratch = s.scratch();
     let want = tree(&rootfs);
     assert!(want.len() > 10, "a real tree: {}", want.len());
@@ -705,7 +705,7 @@ fn var_run_store() -> Store {
     write(&rootfs.join("etc/dir/keep"), "kept\n");
     let tar = tar_of(&rootfs);
     s.ok(&["import", tar.to_str().unwrap(), "bb:1"]);
-    s.ok(&["create", "--name", "box", "bb:1"]);
+    s.ok(&["create", "--name", "box", "bb:1", "true"]);
     s
 }
 
@@ -863,45 +863,13 @@ fn strata_cp_never_replaces_a_directory_with_a_non_directory_nor_the_reverse() {
     assert_eq!(s.ok(&["diff", "box"]), "C /run\nA /run/x\n");
 }
 
-/// The peak resident set of `cmd` run to its end, in bytes (`wait4`'s `ru_maxrss`, the
-/// kernel's own high-water mark of this very process, whatever the timing); panics unless
-/// it exits 0.
-fn peak_rss(cmd: &mut std::process::Command, what: &str) -> u64 {
-    let err = tempfile::tempfile().unwrap();
-    // reaped by the `wait4` below, which also reads its resource usage
-    #[allow(clippy::zombie_processes)]
-    let child = cmd
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(err.try_clone().unwrap())
-        .spawn()
-        .unwrap();
-    let mut status = 0;
-    // SAFETY: an all-zero `rusage` is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for (and reaps) this very child, filling the two values it points to;
-    // its `Child` is never waited on after.
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as libc::pid_t, "wait4 {what}");
-    let mut text = String::new();
-    use std::io::{Read, Seek};
-    let mut err = err;
-    err.rewind().unwrap();
-    err.read_to_string(&mut text).unwrap();
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{what}: status {status:#x}: {text}"
-    );
-    usage.ru_maxrss as u64 * 1024
-}
-
 /// `strata cp CONTAINER:PATH DEST` streams the archive from the container into the staging
 /// directory (one thread produces it into a pipe, the other extracts it): the process's
 /// peak memory stays a fraction of what it copies, never the archive's size.
 #[test]
 fn cp_out_of_a_container_streams_in_bounded_memory() {
     let (s, _) = bb_store();
-    s.ok(&["create", "--name", "big", "bb:1"]);
+    s.ok(&["create", "--name", "big", "bb:1", "true"]);
     let scratch = s.scratch();
     const SIZE: u64 = 300 << 20;
     let src = scratch.join("big.bin");
@@ -920,7 +888,7 @@ fn cp_out_of_a_container_streams_in_bounded_memory() {
 
     let out = scratch.join("out");
     std::fs::create_dir(&out).unwrap();
-    let peak = peak_rss(
+    let peak = e2e::peak_rss(
         &mut s.command(&["cp", "big:/big.bin", out.to_str().unwrap()]),
         "strata cp big:/big.bin out",
     );

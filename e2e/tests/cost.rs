@@ -73,7 +73,7 @@ fn cp_into_a_container_streams_a_large_upload_with_bounded_server_memory() {
     const BOUND: u64 = 64 << 20;
     let store = Store::new();
     import_small(&store, "base:1");
-    store.ok(&["create", "--name", "cpdest", "base:1"]);
+    store.ok(&["create", "--name", "cpdest", "base:1", "true"]);
     let server = Daemon::start(&store);
     let (port, pid) = (server.port, server.pid());
     let path = "/containers/cpdest/archive?path=/";
@@ -140,7 +140,7 @@ fn cp_of_a_small_file_reads_none_of_a_large_writable_layer() {
     const FILE: u64 = 8 << 20; // 64 MiB in the writable layer
     let store = Store::new();
     import_small(&store, "base:1");
-    store.ok(&["create", "--name", "full", "base:1"]);
+    store.ok(&["create", "--name", "full", "base:1", "true"]);
     let server = Daemon::start(&store);
     let (port, pid) = (server.port, server.pid());
     let len = FILES * (512 + FILE) + 1024;

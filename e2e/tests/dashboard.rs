@@ -999,7 +999,7 @@ fn union_explorer_names_layer_2_for_an_overridden_path() {
     let store = own_store();
     import_busybox(&store, "bb:1");
     // layer 2 overrides /etc/passwd
-    store.ok(&["create", "--name", "c1", "bb:1"]);
+    store.ok(&["create", "--name", "c1", "bb:1", "true"]);
     let file = store.scratch().join("passwd");
     std::fs::write(
         &file,
@@ -1051,7 +1051,7 @@ fn union_explorer_names_layer_2_for_an_overridden_path() {
 fn sharing_page_shows_refcounts_and_disk() {
     let store = own_store();
     import_busybox(&store, "bb:1");
-    store.ok(&["create", "--name", "c1", "bb:1"]);
+    store.ok(&["create", "--name", "c1", "bb:1", "true"]);
     let file = store.scratch().join("motd");
     std::fs::write(&file, "hello\n").unwrap();
     store.ok(&["cp", file.to_str().unwrap(), "c1:/etc/motd"]);
@@ -1553,7 +1553,7 @@ fn at_390_px_no_page_scrolls_sideways() {
         "registry.example.com/a-rather-long/repository-name:with-a-long-tag",
         "x\n",
     );
-    store.ok(&["create", "--name", "stopped-one", "bb:1"]);
+    store.ok(&["create", "--name", "stopped-one", "bb:1", "true"]);
     store.ok(&[
         "run",
         "-d",
@@ -2270,8 +2270,8 @@ fn bulk_remove_of_selected_containers_running_one_included() {
     require("runc");
     let store = own_store();
     import_busybox(&store, "bb:1");
-    store.ok(&["create", "--name", "keep", "bb:1"]);
-    store.ok(&["create", "--name", "gone1", "bb:1"]);
+    store.ok(&["create", "--name", "keep", "bb:1", "true"]);
+    store.ok(&["create", "--name", "gone1", "bb:1", "true"]);
     store.ok(&["run", "-d", "--name", "gone2", "bb:1", "sleep", "1000"]);
     let server = Server::start(&store);
     let b = Browser::start("bulk-containers");
@@ -2298,13 +2298,13 @@ fn bulk_remove_of_selected_containers_running_one_included() {
 /// and the message `add app.sh`; `keep` is a container on `app:1`. Returns both image IDs.
 fn base_and_app(store: &Store) -> (String, String) {
     let base = import_busybox(store, "bb:1");
-    store.ok(&["create", "--name", "maker", "bb:1"]);
+    store.ok(&["create", "--name", "maker", "bb:1", "true"]);
     let file = store.scratch().join("app.sh");
     std::fs::write(&file, "#!/bin/sh\necho app\n").unwrap();
     store.ok(&["cp", file.to_str().unwrap(), "maker:/etc/app.sh"]);
     store.ok(&["commit", "-m", "add app.sh", "maker", "app:1"]);
     store.ok(&["rm", "maker"]);
-    store.ok(&["create", "--name", "keep", "app:1"]);
+    store.ok(&["create", "--name", "keep", "app:1", "true"]);
     (base, store.image_id("app:1"))
 }
 
@@ -2499,7 +2499,7 @@ fn a_forced_untag_says_a_container_keeps_the_image() {
 fn the_reclaimable_strip_sits_under_the_unique_segment() {
     let store = own_store();
     import_busybox(&store, "bb:1");
-    store.ok(&["create", "--name", "c1", "bb:1"]);
+    store.ok(&["create", "--name", "c1", "bb:1", "true"]);
     // an unused image with a layer of its own: reclaimable, but not all of the disk
     let big = store.scratch().join("big");
     std::fs::write(&big, e2e::noise(7, 600_000)).unwrap();
@@ -2915,7 +2915,7 @@ fn retention_keeps_the_newest_of_each_repository_and_removes_the_rest_after_revi
         ids.push(import_tiny(&store, &format!("app:{i}"), &"a".repeat(i + 1)));
         std::thread::sleep(Duration::from_millis(1100));
     }
-    store.ok(&["create", "--name", "keeper", "app:0"]);
+    store.ok(&["create", "--name", "keeper", "app:0", "true"]);
     let dangling = import_tiny(&store, "x:1", "first x");
     import_tiny(&store, "x:1", "the second x");
     let server = Server::start(&store);

@@ -420,7 +420,7 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     let image = import(&d, &tar, "bb:1");
     let scratch = store.scratch();
 
-    let out = d.ok(&["create", "--name", "work", "bb:1"]);
+    let out = d.ok(&["create", "--name", "work", "bb:1", "true"]);
     let id = out.trim().to_string();
     assert!(
         id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()),
@@ -440,7 +440,7 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
         "{}",
         o.stderr
     );
-    let err = d.fail(&["create", "--name", "work", "bb:1"]);
+    let err = d.fail(&["create", "--name", "work", "bb:1", "true"]);
     assert!(
         err.contains("Conflict. The container name \"/work\" is already in use by container"),
         "{err}"
@@ -454,7 +454,7 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     );
     let rows = table_rows(&ps);
     assert_eq!(rows.len(), 1, "{ps}");
-    assert_eq!(&rows[0][..3], [&id[..12], "bb:1", "\"\""], "{ps}");
+    assert_eq!(&rows[0][..3], [&id[..12], "bb:1", "\"true\""], "{ps}");
     assert!(
         rows[0][3].ends_with("ago") && rows[0][4] == "Created" && rows[0][5] == "work",
         "{ps}"
@@ -629,11 +629,11 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
     let rows = table_rows(&d.ok(&["system", "df"]));
     assert_eq!(&rows[1][..3], ["Containers", "1", "0"], "{rows:?}");
 
-    // an imported image has no command: start says so as Docker does, and changes nothing
-    let err = d.fail(&["start", "work"]);
-    assert!(
-        err.starts_with("Error response from daemon: No command specified"),
-        "{err}"
+    // an imported image has no command: create says so as Docker does, and makes nothing
+    let o = d.docker(&["create", "--name", "nocmd", "bb:1"]);
+    assert_eq!(
+        (o.status, o.stderr.as_str()),
+        (1, "Error response from daemon: No command specified\n")
     );
     assert_eq!(
         d.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]),
@@ -666,7 +666,7 @@ fn containers_create_ps_cp_diff_commit_export_rm() {
 fn an_upload_refused_early_gets_the_answer_not_a_broken_pipe() {
     let (store, d, tar) = setup();
     import(&d, &tar, "bb:1");
-    d.ok(&["create", "--name", "box", "bb:1"]);
+    d.ok(&["create", "--name", "box", "bb:1", "true"]);
     // 24 MB: far more than the socket buffers hold, so the CLI is still writing when the
     // answer comes.
     let dir = store.scratch().join("upload");
@@ -921,9 +921,9 @@ fn seed_001_rmi_force_all_ps_latest_and_search() {
         format!("Images {}", human_size4(docker_size(&rootfs)))
     );
 
-    d.ok(&["create", "--name", "c1", "bb:1"]);
+    d.ok(&["create", "--name", "c1", "bb:1", "true"]);
     std::thread::sleep(Duration::from_millis(1100));
-    d.ok(&["create", "--name", "c2", "bb:2"]);
+    d.ok(&["create", "--name", "c2", "bb:2", "true"]);
     // ps -l / -n: the newest, of any state
     assert_eq!(d.ok(&["ps", "-l", "--format", "{{.Names}}"]), "c2\n");
     assert_eq!(d.ok(&["ps", "-n", "1", "--format", "{{.Names}}"]), "c2\n");
@@ -1560,7 +1560,7 @@ fn docker_run_volumes_binds_labels_env_file_and_ancestor() {
     );
     assert!(d.ok(&["ps", "-a", "-q"]).is_empty());
     // An image with a VOLUME, built on busybox: its containers get an anonymous volume.
-    d.ok(&["create", "--name", "base", "busybox"]);
+    d.ok(&["create", "--name", "base", "busybox", "true"]);
     d.ok(&["commit", "-c", "VOLUME /vol", "base", "withvol:1"]);
     d.ok(&["rm", "base"]);
     let env_file = store.scratch().join("env.list");
@@ -1642,7 +1642,7 @@ fn docker_run_volumes_binds_labels_env_file_and_ancestor() {
         }
         d.ok(&args)
     };
-    d.ok(&["create", "--name", "plain", "busybox"]);
+    d.ok(&["create", "--name", "plain", "busybox", "true"]);
     assert_eq!(names(&["label=tier=web"]), "vols\n");
     assert_eq!(names(&["label=team"]), "vols\n");
     assert_eq!(names(&["label=tier=db"]), "");
@@ -1797,7 +1797,7 @@ fn docker_system_prune() {
     test_support::require("runc");
     let (store, d, tar) = setup();
     import(&d, &tar, "busybox:latest");
-    d.ok(&["create", "--name", "base", "busybox"]);
+    d.ok(&["create", "--name", "base", "busybox", "true"]);
     let dangling = d.ok(&["commit", "base"]).trim().to_string();
     d.ok(&["commit", "base", "extra:1"]);
     d.ok(&["run", "--name", "done", "busybox", "true"]);
@@ -2000,4 +2000,309 @@ fn docker_volume_verbs() {
     let at = |l: &str| lines.iter().position(|x| *x == l).unwrap_or(usize::MAX);
     assert!(at("volume mount") < at("container start"), "{order}");
     assert!(at("container die") < at("volume unmount"), "{order}");
+}
+
+/// What dockerd refuses at create is refused at create, with its text, and nothing is made: an
+/// image without a command and none given, a stop signal moby cannot read, a relative working
+/// directory, an unknown restart policy, an environment entry without a name (the docker CLI
+/// refuses `-e =x` itself, so that one also goes over the API). `docker create` exits 1 and
+/// `docker run` 125, and so do `strata create` and `strata run`. Before, each was created and
+/// failed at every start (or stop).
+#[test]
+fn create_refuses_what_docker_refuses_at_create() {
+    let (store, d, tar) = setup();
+    import(&d, &tar, "bb:1");
+    let nothing_made = |what: &str| {
+        assert_eq!(d.ok(&["ps", "-a", "-q"]), "", "{what}");
+        assert_eq!(store.ok(&["ps", "-a", "-q"]), "", "{what}");
+        let dirs = std::fs::read_dir(store.root().join("containers"))
+            .map(|r| r.count())
+            .unwrap_or(0);
+        assert_eq!(dirs, 0, "{what}: a container directory was left");
+    };
+    let cases: [(&[&str], &[&str], &str, bool); 5] = [
+        (&[], &[], "No command specified", true),
+        (
+            &["--stop-signal", "FOO"],
+            &["true"],
+            "Invalid signal: FOO",
+            true,
+        ),
+        (
+            &["--stop-signal", "0"],
+            &["true"],
+            "Invalid signal: 0",
+            true,
+        ),
+        (
+            &["-w", "rel"],
+            &["true"],
+            "the working directory 'rel' is invalid, it needs to be an absolute path",
+            true,
+        ),
+        // the strata CLI has no --restart
+        (
+            &["--restart", "bogus"],
+            &["true"],
+            "invalid restart policy 'bogus'",
+            false,
+        ),
+    ];
+    for (flags, cmd, text, strata_too) in cases {
+        for (verb, code) in [("create", 1), ("run", 125)] {
+            let mut args = vec![verb, "--name", "refused"];
+            args.extend_from_slice(flags);
+            args.push("bb:1");
+            args.extend_from_slice(cmd);
+            let o = d.docker(&args);
+            let want = match verb {
+                "create" => format!("Error response from daemon: {text}\n"),
+                _ => format!("docker: Error response from daemon: {text}\n"),
+            };
+            assert_eq!(o.status, code, "docker {args:?}: {}", o.stderr);
+            assert!(o.stderr.starts_with(&want), "docker {args:?}: {}", o.stderr);
+            nothing_made(&format!("docker {args:?}"));
+            if !strata_too {
+                continue;
+            }
+            let o = store.run(&args);
+            let want = match verb {
+                "create" => format!("Error response from daemon: {text}\n"),
+                _ => format!(
+                    "strata: Error response from daemon: {text}\nRun 'strata run --help' for more information\n"
+                ),
+            };
+            assert_eq!(
+                (o.status, o.stderr.as_str()),
+                (code, want.as_str()),
+                "strata {args:?}"
+            );
+            nothing_made(&format!("strata {args:?}"));
+        }
+    }
+    // `-e =x`: both CLIs refuse the flag themselves (125)
+    for verb in ["create", "run"] {
+        let o = d.docker(&[verb, "-e", "=x", "bb:1", "true"]);
+        assert_eq!(o.status, 125, "{}", o.stderr);
+        assert!(
+            o.stderr.contains(
+                "invalid argument \"=x\" for \"-e, --env\" flag: invalid environment variable: =x"
+            ),
+            "{}",
+            o.stderr
+        );
+        let o = store.run(&[verb, "-e", "=x", "bb:1", "true"]);
+        assert_eq!(
+            (o.status, o.stderr.as_str()),
+            (
+                125,
+                format!(
+                    "strata: invalid argument \"=x\" for \"-e, --env\" flag: invalid environment variable: =x\nSee 'strata {verb} --help'.\n"
+                )
+                .as_str()
+            )
+        );
+    }
+    nothing_made("-e =x");
+    // the API: 400 and dockerd's texts, its configuration checks before the image's command
+    for (body, text) in [
+        (r#"{"Image":"bb:1"}"#, "No command specified"),
+        (r#"{"Image":"bb:1","Cmd":[]}"#, "No command specified"),
+        (
+            r#"{"Image":"bb:1","Entrypoint":[""],"Cmd":[]}"#,
+            "No command specified",
+        ),
+        (
+            r#"{"Image":"bb:1","Cmd":["true"],"Env":["A=1","=x"]}"#,
+            "invalid environment variable: =x",
+        ),
+        (
+            r#"{"Image":"bb:1","Cmd":["true"],"Env":[""]}"#,
+            "invalid environment variable: ",
+        ),
+        (
+            r#"{"Image":"bb:1","Cmd":["true"],"StopSignal":"SIGFOO"}"#,
+            "Invalid signal: SIGFOO",
+        ),
+        (
+            r#"{"Image":"bb:1","Cmd":["true"],"StopSignal":" TERM"}"#,
+            "Invalid signal:  TERM",
+        ),
+        (
+            r#"{"Image":"bb:1","Cmd":["true"],"WorkingDir":"rel"}"#,
+            "the working directory 'rel' is invalid, it needs to be an absolute path",
+        ),
+        (
+            r#"{"Image":"bb:1","Cmd":["true"],"HostConfig":{"RestartPolicy":{"Name":"bogus"}}}"#,
+            "invalid restart policy 'bogus'",
+        ),
+        (
+            r#"{"Image":"bb:1","Cmd":["true"],"HostConfig":{"RestartPolicy":{"Name":"always","MaximumRetryCount":3}}}"#,
+            "maximum retry count cannot be used with restart policy 'always'",
+        ),
+        (
+            r#"{"Image":"bb:1","Cmd":["true"],"HostConfig":{"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":-1}}}"#,
+            "maximum retry count cannot be negative",
+        ),
+        (
+            r#"{"Image":"bb:1","Env":["=x"],"WorkingDir":"rel","StopSignal":"FOO"}"#,
+            "the working directory 'rel' is invalid, it needs to be an absolute path",
+        ),
+        (
+            r#"{"Image":"bb:1","Env":["=x"],"StopSignal":"FOO"}"#,
+            "Invalid signal: FOO",
+        ),
+        (
+            r#"{"Image":"nope","HostConfig":{"RestartPolicy":{"Name":"bogus"}}}"#,
+            "invalid restart policy 'bogus'",
+        ),
+    ] {
+        let (status, reply) = e2e::http_text(
+            d.port,
+            "POST",
+            "/v1.50/containers/create?name=refused",
+            "",
+            body.as_bytes(),
+        );
+        let reply: Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(
+            (status, &reply["message"]),
+            (400, &Value::from(text)),
+            "{body}"
+        );
+        nothing_made(body);
+    }
+    // what dockerd takes: a stop signal it can read (even a number no signal has), an
+    // absolute working directory, a known policy
+    d.ok(&[
+        "create",
+        "--name",
+        "fine",
+        "--stop-signal",
+        "rtmin+3",
+        "-w",
+        "/tmp",
+        "--restart",
+        "on-failure:3",
+        "bb:1",
+        "true",
+    ]);
+    assert_eq!(
+        d.ok(&[
+            "inspect",
+            "-f",
+            "{{.Config.StopSignal}} {{.Config.WorkingDir}}",
+            "fine"
+        ]),
+        "rtmin+3 /tmp\n"
+    );
+    store.ok(&[
+        "create",
+        "--name",
+        "fine2",
+        "--stop-signal",
+        "99",
+        "bb:1",
+        "true",
+    ]);
+    assert_eq!(d.ok(&["rm", "fine", "fine2"]), "fine\nfine2\n");
+}
+
+/// `kill` reads its signal as moby's `ParseSignal` does, and sends only one of its table: an
+/// empty signal is SIGKILL (the API's `signal=`, `strata kill -s ''`), `0` and numbers no
+/// signal has are refused and the container runs on, realtime names (`RTMIN+3`,
+/// `SIGRTMIN+1`) are sent.
+#[test]
+fn kill_reads_signals_as_docker_does() {
+    test_support::require("runc");
+    let (store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "sig",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'echo got 37' 37; trap 'echo got 35' 35; echo up; while true; do sleep 0.1; done",
+    ]);
+    e2e::until("the container's first line", || {
+        d.ok(&["logs", "sig"]) == "up\n"
+    });
+    for (sig, text) in [
+        ("0", "Invalid signal: 0"),
+        ("FOO", "Invalid signal: FOO"),
+        ("RTMIN+16", "Invalid signal: RTMIN+16"),
+        ("32", "The linux daemon does not support signal 32"),
+        ("33", "The linux daemon does not support signal 33"),
+        ("65", "The linux daemon does not support signal 65"),
+    ] {
+        let o = d.docker(&["kill", "-s", sig, "sig"]);
+        let want = format!("Error response from daemon: {text}\n");
+        assert_eq!(
+            (o.status, o.stderr.as_str()),
+            (1, want.as_str()),
+            "docker kill -s {sig}"
+        );
+        let o = store.run(&["kill", "-s", sig, "sig"]);
+        assert_eq!(
+            (o.status, o.stderr.as_str()),
+            (1, want.as_str()),
+            "strata kill -s {sig}"
+        );
+        let (status, reply) = e2e::http_text(
+            d.port,
+            "POST",
+            &format!("/v1.50/containers/sig/kill?signal={sig}"),
+            "",
+            b"",
+        );
+        assert_eq!(status, 400, "signal={sig}: {reply}");
+    }
+    assert_eq!(
+        d.ok(&["inspect", "-f", "{{.State.Status}}", "sig"]),
+        "running\n"
+    );
+    // a signal is checked before the container is looked up, as dockerd does
+    let o = d.docker(&["kill", "-s", "0", "nosuch"]);
+    assert_eq!(
+        (o.status, o.stderr.as_str()),
+        (1, "Error response from daemon: Invalid signal: 0\n")
+    );
+    // realtime signals by name, from both front doors
+    assert_eq!(d.ok(&["kill", "-s", "RTMIN+3", "sig"]), "sig\n");
+    e2e::until("the trap of signal 37", || {
+        d.ok(&["logs", "sig"]).contains("got 37\n")
+    });
+    assert_eq!(store.ok(&["kill", "-s", "SIGRTMIN+1", "sig"]), "sig\n");
+    e2e::until("the trap of signal 35", || {
+        d.ok(&["logs", "sig"]).contains("got 35\n")
+    });
+    // an empty signal is SIGKILL (a shell as PID 1 ignores SIGTERM)
+    let status_of = || {
+        d.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            "sig",
+        ])
+    };
+    let (status, reply) = e2e::http_text(
+        d.port,
+        "POST",
+        "/v1.50/containers/sig/kill?signal=",
+        "",
+        b"",
+    );
+    assert_eq!(status, 204, "{reply}");
+    e2e::until("the container killed by signal=", || {
+        status_of() == "exited 137\n"
+    });
+    d.ok(&["start", "sig"]);
+    assert_eq!(store.ok(&["kill", "-s", "", "sig"]), "sig\n");
+    e2e::until("the container killed by strata kill -s ''", || {
+        status_of() == "exited 137\n"
+    });
+    d.ok(&["rm", "sig"]);
 }

@@ -863,7 +863,7 @@ fn empty_file_import_makes_one_empty_layer() {
     let t = Store::new();
     t.ok(&["load", "-i", p(&archive)]);
     assert_eq!(t.image_id("x:1"), id);
-    t.ok(&["create", "--name", "empty", "x:1"]);
+    t.ok(&["create", "--name", "empty", "x:1", "true"]);
     let out = t.scratch().join("empty-root.tar");
     t.ok(&["export", "-o", p(&out), "empty"]);
     let listed = sh("tar", &["-tf", p(&out)]);

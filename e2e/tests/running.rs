@@ -327,6 +327,66 @@ fn exec_runs_in_the_container_with_its_identity_rules() {
     s.ok(&["rm", "-f", "keeper"]);
 }
 
+/// What a container puts in its own files never holds up the store: with `/etc/passwd` a
+/// FIFO (in the image, or made by a process in the container and held open for writing, so a
+/// read would wait for ever), resolving a user name fails at once, as when the file is
+/// missing, instead of hanging `start` or `exec` (and a server thread with it). The store
+/// reads a container's files without blocking and only when they are regular files. (A
+/// process started in the container still meets the FIFO inside it, as under Docker.)
+#[test]
+fn a_fifo_for_passwd_never_blocks_a_user_lookup() {
+    let s = bb_store();
+    // Bounded so that a regression fails instead of hanging the suite.
+    let bounded = |args: &[&str]| {
+        let mut child = s
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if t.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("strata {args:?} still waits on the container's FIFO after 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success(), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            err.contains("unable to find user nobody"),
+            "{args:?}: {err}"
+        );
+    };
+    // Made by a process in the container, a writer holding it open.
+    s.ok(&["run", "-d", "--name", "box", "busybox", "sleep", "300"]);
+    s.ok(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "rm /etc/passwd && mkfifo /etc/passwd && \
+         (sh -c 'exec 3<>/etc/passwd; exec sleep 300' </dev/null >/dev/null 2>&1 &)",
+    ]);
+    bounded(&["exec", "-u", "nobody", "box", "true"]);
+    s.ok(&["rm", "-f", "box"]);
+    // In the image, no writer at all (a blocking open would wait for one).
+    s.ok(&[
+        "run",
+        "--name",
+        "maker",
+        "busybox",
+        "sh",
+        "-c",
+        "rm /etc/passwd; mkfifo /etc/passwd",
+    ]);
+    s.ok(&["commit", "maker", "fifo:1"]);
+    s.ok(&["create", "--name", "user", "-u", "nobody", "fifo:1", "true"]);
+    bounded(&["start", "-a", "user"]);
+}
+
 /// Runs `strata ARGS` on `s` inside a real pseudo-terminal ([`e2e::in_terminal`]).
 fn in_terminal(s: &Store, args: &str, inputs: &[&str]) -> (String, i32) {
     let strata = e2e::strata_bin();
@@ -834,7 +894,7 @@ fn init_read_only_stop_signal_and_binds() {
     assert_eq!(std::fs::read_dir(&vols).unwrap().count(), 0);
     assert!(host.join("f").exists());
     // A new volume gets the image's files at its path (Docker's copy-up), unless nocopy.
-    s.ok(&["create", "--name", "base", "busybox"]);
+    s.ok(&["create", "--name", "base", "busybox", "true"]);
     s.ok(&["fs", "mkdir", "base", "/vol"]);
     let f = s.scratch().join("imgf");
     std::fs::write(&f, "from the image\n").unwrap();

@@ -226,7 +226,7 @@ fn round(round: usize, rport: u16) {
                 let (st, body) = http(port, "POST", &format!("/v1.50/images/{src}/tag?repo=docker.io%2Flibrary%2Fshared&tag=x"), "");
                 assert_eq!(st, 201, "shared tag: {body}");
                 // a container and a commit on top of the private tag
-                let (st, body) = http(port, "POST", &format!("/v1.50/containers/create?name=c{i}"), &format!(r#"{{"Image":"mine{i}:1"}}"#));
+                let (st, body) = http(port, "POST", &format!("/v1.50/containers/create?name=c{i}"), &format!(r#"{{"Image":"mine{i}:1","Cmd":["true"]}}"#));
                 assert_eq!(st, 201, "create: {body}");
                 let (st, body) = http(port, "POST", &format!("/v1.50/commit?container=c{i}&repo=docker.io%2Flibrary%2Fcommitted{i}&tag=1&comment=r{round}"), "");
                 assert_eq!(st, 201, "commit: {body}");

@@ -305,6 +305,12 @@ async fn strip_version(mut req: Request, next: Next) -> Response {
             ))
             .into_response();
         }
+        if compare_versions(version, API_VERSION) == std::cmp::Ordering::Greater {
+            return ApiError::bad_request(format!(
+                "client version {version} is too new. Maximum supported API version is {API_VERSION}"
+            ))
+            .into_response();
+        }
         let version = version.to_string();
         let path_and_query = match req.uri().query() {
             Some(q) => format!("{rest}?{q}"),

@@ -114,7 +114,7 @@ impl Env {
         self.json(
             Method::POST,
             "/api/containers",
-            json!({ "image": image, "name": name }),
+            json!({ "image": image, "name": name, "cmd": ["true"] }),
         )
         .await
         .ok(StatusCode::CREATED);
@@ -330,7 +330,7 @@ async fn containers_api_files_diff_tree_commit() {
         .json(
             Method::POST,
             "/api/containers",
-            json!({ "image": "bb:1", "name": "c1" }),
+            json!({ "image": "bb:1", "name": "c1", "cmd": ["true"] }),
         )
         .await
         .ok(StatusCode::CREATED)
@@ -354,7 +354,7 @@ async fn containers_api_files_diff_tree_commit() {
         .json(
             Method::POST,
             "/api/containers",
-            json!({ "image": "bb:1", "name": "c1" }),
+            json!({ "image": "bb:1", "name": "c1", "cmd": ["true"] }),
         )
         .await
         .ok(StatusCode::CONFLICT);

@@ -124,7 +124,7 @@ async fn version() {
         "/v1.50/version",
         "/v1.24/version",
         "/v1.22/version",
-        "/v1.51/version?x=1",
+        "/v1.50/version?x=1",
     ] {
         let r = get(uri).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}");
@@ -156,6 +156,23 @@ async fn too_old_api_version() {
         r.body,
         r#"{"message":"client version 1.21 is too old. Minimum supported API version is 1.22, please upgrade your client to a newer version"}"#
     );
+}
+
+/// A version above the one served is refused as dockerd refuses it (the docker CLI asks for
+/// the version the server announces, never more).
+#[tokio::test]
+async fn too_new_api_version() {
+    for v in ["1.51", "1.99"] {
+        let r = get(&format!("/v{v}/version")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            r.body,
+            format!(
+                r#"{{"message":"client version {v} is too new. Maximum supported API version is 1.50"}}"#
+            )
+        );
+    }
+    assert_eq!(get("/v1.50/version").await.status, StatusCode::OK);
 }
 
 #[tokio::test]

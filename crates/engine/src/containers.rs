@@ -200,21 +200,26 @@ impl Engine {
 
     /// `create`: a container from `image`, named `name` or a generated name.
     pub fn create_container(&self, image: &str, name: Option<&str>) -> Result<ContainerInfo> {
-        let info = self.new_container_info(image, name)?;
+        let info = self.new_container_info(image, name, |_| Ok(()))?;
         self.record_container(&info, None)?;
         Ok(info)
     }
 
-    /// A new container's record, not yet stored: `image` resolved (its layers unpacked: a
-    /// layer that cannot be applied refuses the create and leaves nothing behind), the name
-    /// checked or generated, a fresh ID.
+    /// A new container's record, not yet stored: `image` resolved, its configuration passed
+    /// to `check` (which may refuse, as dockerd's create refuses a missing command once it has
+    /// the image), the name checked or generated, a fresh ID, the image's layers unpacked (a
+    /// layer that cannot be applied refuses the create and leaves nothing behind).
     pub(crate) fn new_container_info(
         &self,
         image: &str,
         name: Option<&str>,
+        check: impl FnOnce(&ExecConfig) -> Result<()>,
     ) -> Result<ContainerInfo> {
         let view = self.view()?;
         let image_id = image_store::resolve(&view, image)?.id;
+        let (image_config, _) = self.config_of(&image_id)?;
+        let config = image_config.config.unwrap_or_default();
+        check(&config)?;
         let id = random_hex(32)?;
         let name = match name {
             Some(n) => {
@@ -234,7 +239,6 @@ impl Engine {
                 c.id
             )));
         }
-        let (image_config, _) = self.config_of(&image_id)?;
         let record = view
             .images
             .iter()
@@ -248,7 +252,7 @@ impl Engine {
             image: image_id.clone(),
             image_name: image.to_string(),
             created: crate::import::rfc3339(time::OffsetDateTime::now_utc()),
-            config: image_config.config.clone().unwrap_or_default(),
+            config,
         })
     }
 

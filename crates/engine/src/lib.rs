@@ -33,6 +33,7 @@ mod registry;
 mod run;
 mod save;
 mod search;
+mod signal;
 mod streams;
 mod tokens;
 mod volumes;
@@ -60,7 +61,8 @@ pub use pull::PullOutcome;
 pub use push::PushOutcome;
 pub use registry::{check_login, host_platform, parse_platform, Progress, ProgressFn, RegistryEnv};
 pub use run::{
-    CreateOptions, ExecOptions, LogLine, LogRange, PreparedExec, ProcessState, RunConfig, ZERO_TIME,
+    CreateOptions, ExecOptions, LogLine, LogRange, PreparedExec, ProcessState, RestartPolicy,
+    RunConfig, ZERO_TIME,
 };
 pub use runtime;
 pub use search::{SearchFilters, SearchResult};

@@ -32,6 +32,10 @@ use std::time::Duration;
 pub struct CreateOptions {
     /// `--name`.
     pub name: Option<String>,
+    /// A container with no command may be made (the dashboard's, whose writable layer is
+    /// edited without a process; it cannot start): Docker's `create` refuses one, and so does
+    /// every route that speaks for it.
+    pub without_command: bool,
     /// `--entrypoint` (`Some("")` clears the image's).
     pub entrypoint: Option<String>,
     /// `[COMMAND] [ARG...]`.
@@ -78,6 +82,84 @@ pub struct CreateOptions {
     pub labels: std::collections::BTreeMap<String, String>,
     /// `--init`: an init process (tini) runs the command and reaps zombies.
     pub init: bool,
+    /// `--restart`: checked as Docker checks it at create, not applied (a container is never
+    /// restarted by Strata).
+    pub restart: Option<RestartPolicy>,
+}
+
+/// A restart policy as asked: its name (`no`, `always`, `unless-stopped`, `on-failure`; empty
+/// for none) and the most restarts `on-failure` makes (0: no limit).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestartPolicy {
+    /// The policy's name.
+    pub name: String,
+    /// The retry count, only for `on-failure`.
+    pub max_retries: i64,
+}
+
+impl RestartPolicy {
+    /// Docker's create-time rule and texts.
+    fn check(&self) -> Result<()> {
+        match self.name.as_str() {
+            "" => Ok(()),
+            "no" | "always" | "unless-stopped" if self.max_retries != 0 => {
+                Err(EngineError::invalid(format!(
+                    "maximum retry count cannot be used with restart policy '{}'",
+                    self.name
+                )))
+            }
+            "no" | "always" | "unless-stopped" => Ok(()),
+            "on-failure" if self.max_retries < 0 => Err(EngineError::invalid(
+                "maximum retry count cannot be negative",
+            )),
+            "on-failure" => Ok(()),
+            other => Err(EngineError::invalid(format!(
+                "invalid restart policy '{other}'"
+            ))),
+        }
+    }
+}
+
+/// What dockerd refuses in a create's configuration before it looks at the image, in its
+/// order: a relative working directory, a stop signal it cannot read, an environment entry
+/// without a name, then (of the host configuration) the restart policy.
+fn check_create_options(o: &CreateOptions) -> Result<()> {
+    if let Some(w) = o.workdir.as_deref().filter(|w| !w.is_empty()) {
+        if !w.starts_with('/') {
+            return Err(EngineError::invalid(format!(
+                "the working directory '{w}' is invalid, it needs to be an absolute path"
+            )));
+        }
+    }
+    if let Some(s) = o.stop_signal.as_deref().filter(|s| !s.is_empty()) {
+        crate::signal::parse(s)?;
+    }
+    if let Some(e) = o.env.iter().find(|e| e.split('=').next() == Some("")) {
+        return Err(EngineError::invalid(format!(
+            "invalid environment variable: {e}"
+        )));
+    }
+    if let Some(r) = &o.restart {
+        r.check()?;
+    }
+    Ok(())
+}
+
+/// The entrypoint and command a create runs: `--entrypoint` replaces the image's (and drops
+/// its command), a command replaces the image's.
+fn command_of(o: &CreateOptions, img: &oci_model::ExecConfig) -> (Vec<String>, Vec<String>) {
+    match &o.entrypoint {
+        Some(e) if e.is_empty() => (Vec::new(), o.cmd.clone()),
+        Some(e) => (vec![e.clone()], o.cmd.clone()),
+        None => (
+            img.entrypoint.clone().unwrap_or_default(),
+            if o.cmd.is_empty() {
+                img.cmd.clone().unwrap_or_default()
+            } else {
+                o.cmd.clone()
+            },
+        ),
+    }
 }
 
 /// What runs in a container: Docker's `Config` after the command line was applied to the
@@ -533,6 +615,7 @@ impl Engine {
 
     /// `create` with Docker's flags: the container, with its run configuration recorded.
     pub fn create_container_with(&self, image: &str, o: &CreateOptions) -> Result<ContainerInfo> {
+        check_create_options(o)?;
         let network = crate::network::network_mode(o.network.as_deref())?;
         for b in &o.publish {
             crate::network::check_binding(b)?;
@@ -551,7 +634,13 @@ impl Engine {
         if o.init {
             init_binary()?;
         }
-        let info = self.new_container_info(image, o.name.as_deref())?;
+        let info = self.new_container_info(image, o.name.as_deref(), |img| {
+            let (entrypoint, cmd) = command_of(o, img);
+            if entrypoint.is_empty() && cmd.is_empty() && !o.without_command {
+                return Err(EngineError::invalid("No command specified"));
+            }
+            Ok(())
+        })?;
         let img = &info.config;
         let image_volumes: Vec<String> = img
             .volumes
@@ -559,18 +648,7 @@ impl Engine {
             .map(|v| v.keys().cloned().collect())
             .unwrap_or_default();
         let mounts = self.make_mounts(&o.mounts, &image_volumes)?;
-        let (entrypoint, cmd) = match &o.entrypoint {
-            Some(e) if e.is_empty() => (Vec::new(), o.cmd.clone()),
-            Some(e) => (vec![e.clone()], o.cmd.clone()),
-            None => (
-                img.entrypoint.clone().unwrap_or_default(),
-                if o.cmd.is_empty() {
-                    img.cmd.clone().unwrap_or_default()
-                } else {
-                    o.cmd.clone()
-                },
-            ),
-        };
+        let (entrypoint, cmd) = command_of(o, img);
         let rc = RunConfig {
             entrypoint,
             cmd,
@@ -1369,32 +1447,33 @@ impl Engine {
         EngineError::Conflict(format!("Container {} is not running", c.id))
     }
 
-    /// `kill -s SIGNAL`.
+    /// `kill -s SIGNAL`. The signal is read as moby reads it (`crate::signal::for_kill`: empty
+    /// is SIGKILL, one outside the table is refused) before the container is looked up.
     pub fn kill_container(&self, input: &str, signal: &str) -> Result<()> {
+        let sig = crate::signal::for_kill(signal)?;
         let c = self.container(input)?;
         if !self.process_state(&c)?.is_running() {
             return Err(Self::not_running(&c));
         }
-        let sig = normalise_signal(signal)?;
         let rt = self.runtime_of(&c)?;
-        rt.kill(&c.id, &sig, false)?;
-        if sig == "KILL" || sig == "9" {
+        rt.kill(&c.id, &sig.to_string(), false)?;
+        if sig == crate::signal::KILL {
             if let Ok(Some(rs)) = rt.state(&c.id) {
                 if rs.status == "paused" {
                     let _ = rt.resume(&c.id);
                 }
             }
         }
-        self.emit_kill(&c, &sig);
+        self.emit_kill(&c, sig);
         Ok(())
     }
 
     /// The `kill` event, with the signal's number as Docker gives it.
-    fn emit_kill(&self, c: &ContainerInfo, sig: &str) {
+    fn emit_kill(&self, c: &ContainerInfo, sig: i64) {
         self.emit(
             crate::Event::new("container", "kill", c.id.clone())
                 .with("name", c.name.clone())
-                .with("signal", signal_number(sig).to_string()),
+                .with("signal", sig.to_string()),
         );
     }
 
@@ -1413,9 +1492,11 @@ impl Engine {
         } else {
             Duration::from_secs(t as u64)
         };
-        let sig = normalise_signal(&rc.stop_signal)?;
-        self.emit_kill(&c, if t == 0 { "KILL" } else { &sig });
-        state::stop(&self.run_dir(&c.id), &rt, &c.id, &sig, wait)?;
+        // Checked at create; a record from before that check with a signal moby cannot read
+        // is stopped with SIGTERM rather than never.
+        let sig = crate::signal::parse(&rc.stop_signal).unwrap_or(crate::signal::TERM);
+        self.emit_kill(&c, if t == 0 { crate::signal::KILL } else { sig });
+        state::stop(&self.run_dir(&c.id), &rt, &c.id, &sig.to_string(), wait)?;
         self.process_state(&c)?;
         self.emit(
             crate::Event::new("container", "stop", c.id.clone()).with("name", c.name.clone()),
@@ -1619,7 +1700,7 @@ impl Engine {
             }
             let rt = self.runtime_of(c)?;
             // Docker's order: kill, die, destroy.
-            self.emit_kill(c, "KILL");
+            self.emit_kill(c, crate::signal::KILL);
             state::stop(&dir, &rt, &c.id, "KILL", Duration::ZERO)?;
             self.process_state(c)?;
         }
@@ -1695,92 +1776,18 @@ fn random_suffix() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A signal's number (`KILL` → 9, `15` → 15), as Docker's events give it; 0 when unknown.
-fn signal_number(sig: &str) -> i32 {
-    if let Ok(n) = sig.parse() {
-        return n;
-    }
-    const NAMES: [(&str, i32); 31] = [
-        ("HUP", libc::SIGHUP),
-        ("INT", libc::SIGINT),
-        ("QUIT", libc::SIGQUIT),
-        ("ILL", libc::SIGILL),
-        ("TRAP", libc::SIGTRAP),
-        ("ABRT", libc::SIGABRT),
-        ("BUS", libc::SIGBUS),
-        ("FPE", libc::SIGFPE),
-        ("KILL", libc::SIGKILL),
-        ("USR1", libc::SIGUSR1),
-        ("SEGV", libc::SIGSEGV),
-        ("USR2", libc::SIGUSR2),
-        ("PIPE", libc::SIGPIPE),
-        ("ALRM", libc::SIGALRM),
-        ("TERM", libc::SIGTERM),
-        ("STKFLT", libc::SIGSTKFLT),
-        ("CHLD", libc::SIGCHLD),
-        ("CONT", libc::SIGCONT),
-        ("STOP", libc::SIGSTOP),
-        ("TSTP", libc::SIGTSTP),
-        ("TTIN", libc::SIGTTIN),
-        ("TTOU", libc::SIGTTOU),
-        ("URG", libc::SIGURG),
-        ("XCPU", libc::SIGXCPU),
-        ("XFSZ", libc::SIGXFSZ),
-        ("VTALRM", libc::SIGVTALRM),
-        ("PROF", libc::SIGPROF),
-        ("WINCH", libc::SIGWINCH),
-        ("IO", libc::SIGIO),
-        ("PWR", libc::SIGPWR),
-        ("SYS", libc::SIGSYS),
-    ];
-    NAMES.iter().find(|(n, _)| *n == sig).map_or(0, |(_, v)| *v)
-}
-
-/// A signal as the runtime takes it: `SIGTERM`, `TERM`, `15` → `TERM`/`15`.
-fn normalise_signal(s: &str) -> Result<String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok("TERM".into());
-    }
-    if s.chars().all(|c| c.is_ascii_digit()) {
-        return Ok(s.to_string());
-    }
-    let up = s.to_ascii_uppercase();
-    let name = up.strip_prefix("SIG").unwrap_or(&up);
-    const KNOWN: [&str; 31] = [
-        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-        "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
-        "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
-    ];
-    if KNOWN.contains(&name) {
-        Ok(name.to_string())
-    } else {
-        Err(EngineError::invalid(format!("Invalid signal: {s}")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn env_merge_and_signals() {
+    fn env_merge() {
         assert_eq!(
             merge_env(
                 &["PATH=/bin".into(), "A=1".into()],
                 &["A=2".into(), "B=3".into()]
             ),
             ["PATH=/bin", "A=2", "B=3"]
-        );
-        assert_eq!(normalise_signal("SIGKILL").unwrap(), "KILL");
-        assert_eq!(normalise_signal("hup").unwrap(), "HUP");
-        assert_eq!(normalise_signal("9").unwrap(), "9");
-        assert_eq!(signal_number("KILL"), 9);
-        assert_eq!(signal_number("TERM"), 15);
-        assert_eq!(signal_number("10"), 10);
-        assert_eq!(
-            normalise_signal("NOPE").unwrap_err().to_string(),
-            "Invalid signal: NOPE"
         );
     }
 

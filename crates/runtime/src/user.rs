@@ -145,7 +145,10 @@ pub fn resolve_user(spec: &str, passwd: Option<&str>, group: Option<&str>) -> Re
 }
 
 /// Reads `rel` (a path relative to `root`) with every component resolved inside `root`
-/// (`openat2` with `RESOLVE_IN_ROOT`); `Ok(None)` when it does not exist. Bounded to 4 MiB.
+/// (`openat2` with `RESOLVE_IN_ROOT`); `Ok(None)` when it does not exist or is not a regular
+/// file. Bounded to 4 MiB. The root is a container's, whose processes may have put a FIFO or
+/// a device there: it is opened without blocking and read only when it is a regular file, so
+/// nothing a container does can hold up the caller.
 pub fn read_in_root(root: &Path, rel: &str) -> Result<Option<String>> {
     let croot = CString::new(root.as_os_str().as_bytes())
         .map_err(|_| RuntimeError::Invalid("root path has a NUL byte".into()))?;
@@ -174,7 +177,7 @@ pub fn read_in_root(root: &Path, rel: &str) -> Result<Option<String>> {
     const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
     const RESOLVE_IN_ROOT: u64 = 0x10;
     let how = OpenHow {
-        flags: (libc::O_RDONLY | libc::O_CLOEXEC) as u64,
+        flags: (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY) as u64,
         mode: 0,
         resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
     };
@@ -201,6 +204,12 @@ pub fn read_in_root(root: &Path, rel: &str) -> Result<Option<String>> {
     }
     // SAFETY: fd was just returned by openat2 and is owned here.
     let f = unsafe { File::from_raw_fd(fd as i32) };
+    let meta = f
+        .metadata()
+        .map_err(|e| RuntimeError::io(format!("stat {rel} in the container root"), e))?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
     let mut s = String::new();
     f.take(4 << 20)
         .read_to_string(&mut s)

@@ -202,6 +202,12 @@ impl ContainerFlags {
         for f in &self.env_file {
             env.extend(read_kv_file(f, |k| std::env::var(k).ok())?);
         }
+        // The docker CLI's flag check: a variable needs a name.
+        if let Some(e) = self.env.iter().find(|e| e.split('=').next() == Some("")) {
+            anyhow::bail!(
+                "invalid argument {e:?} for \"-e, --env\" flag: invalid environment variable: {e}"
+            );
+        }
         env.extend(self.env.iter().filter_map(|e| {
             if e.contains('=') {
                 Some(e.clone())
@@ -239,6 +245,7 @@ impl ContainerFlags {
         }
         Ok(CreateOptions {
             name: self.name.clone(),
+            without_command: false,
             entrypoint: self.entrypoint.clone(),
             cmd: self.command.clone(),
             env,
@@ -266,6 +273,7 @@ impl ContainerFlags {
             mounts,
             labels,
             init: self.init,
+            restart: None,
         })
     }
 }

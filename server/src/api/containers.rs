@@ -115,6 +115,9 @@ pub(crate) async fn create(
                 interactive: req.interactive,
                 auto_remove: req.auto_remove,
                 publish,
+                // Made to be edited without a process (the writable layer's editor) unless
+                // it is to start now.
+                without_command: !req.start,
                 ..Default::default()
             };
             let c = e.create_container_with(&req.image, &opts)?;

@@ -351,6 +351,17 @@ struct CreateHostConfig {
     mounts: Option<Vec<BodyMount>>,
     #[serde(rename = "Init", default)]
     init: Option<bool>,
+    #[serde(rename = "RestartPolicy", default)]
+    restart_policy: Option<BodyRestartPolicy>,
+}
+
+/// moby's `RestartPolicy` in a create body's `HostConfig` (checked, not applied).
+#[derive(Deserialize)]
+struct BodyRestartPolicy {
+    #[serde(rename = "Name", default)]
+    name: String,
+    #[serde(rename = "MaximumRetryCount", default)]
+    maximum_retry_count: i64,
 }
 
 /// moby's `mount.Mount` in a create body's `HostConfig.Mounts`.
@@ -488,6 +499,7 @@ async fn create(
     };
     let publish = port_bindings(host.port_bindings)?;
     let opts = engine::CreateOptions {
+        without_command: false,
         publish,
         publish_all: host.publish_all,
         expose: body.exposed_ports.unwrap_or_default().into_keys().collect(),
@@ -518,6 +530,10 @@ async fn create(
         mounts,
         labels: body.labels.unwrap_or_default(),
         init: host.init.unwrap_or(false),
+        restart: host.restart_policy.map(|r| engine::RestartPolicy {
+            name: r.name,
+            max_retries: r.maximum_retry_count,
+        }),
     };
     let image = body.image;
     let info = st

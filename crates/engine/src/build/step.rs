@@ -291,6 +291,10 @@ pub(crate) fn read_image_text(union: &Union, dirs: &[PathBuf], path: &str) -> Op
         None => (m.provider, path.to_string()),
     };
     let f = layer_apply::open_in_root(dirs.get(layer)?, &p).ok()?;
+    // Only a regular file is read: a FIFO there would block the build.
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
     let mut s = String::new();
     f.take(4 * 1024 * 1024).read_to_string(&mut s).ok()?;
     Some(s)
