@@ -387,6 +387,26 @@ fn a_fifo_for_passwd_never_blocks_a_user_lookup() {
     bounded(&["start", "-a", "user"]);
 }
 
+/// `inspect` looks a name up as the docker CLI does without `--type`: a container first, then
+/// an image, and "No such object" for neither; `image inspect` and `container inspect` look
+/// in their own kind only.
+#[test]
+fn inspect_finds_a_container_then_an_image() {
+    let s = bb_store();
+    s.ok(&["create", "--name", "box", "busybox", "true"]);
+    assert_eq!(s.ok(&["inspect", "-f", "{{.Name}}", "box"]), "/box\n");
+    assert_eq!(
+        s.ok(&["inspect", "-f", "{{.Id}}", "busybox"]),
+        format!("{}\n", s.image_id("busybox"))
+    );
+    let (code, err) = s.fail(&["inspect", "nope"]);
+    assert_eq!((code, err.as_str()), (1, "Error: No such object: nope\n"));
+    let (code, err) = s.fail(&["image", "inspect", "box"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("No such image"), "{err}");
+    s.ok(&["rm", "box"]);
+}
+
 /// Runs `strata ARGS` on `s` inside a real pseudo-terminal ([`e2e::in_terminal`]).
 fn in_terminal(s: &Store, args: &str, inputs: &[&str]) -> (String, i32) {
     let strata = e2e::strata_bin();

@@ -71,7 +71,7 @@ pub struct InspectArgs {
     /// Format output using a custom template (only `json` and field references)
     #[arg(short = 'f', long = "format")]
     format: Option<String>,
-    /// IMAGE...
+    /// NAME... (`inspect`: a container or an image; `image inspect`: an image)
     #[arg(required = true)]
     images: Vec<String>,
 }
@@ -103,32 +103,57 @@ pub fn print_values(found: &[Value], format: Option<&str>) -> anyhow::Result<()>
     Ok(())
 }
 
+/// `image inspect`: images only.
 pub fn inspect(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
     let mut found = Vec::new();
-    let mut failed = false;
     let mut errors = Vec::new();
     for name in &a.images {
         match engine.inspect(name) {
-            Ok(d) => found.push(docker_api::image_inspect(&docker_api::ImageFacts {
-                id: &d.id,
-                repo_tags: &d.repo_tags,
-                repo_digests: &d.repo_digests,
-                parent: d.parent.as_ref(),
-                size: d.size,
-                config: &d.config,
-            })),
-            Err(e) => {
-                failed = true;
-                errors.push(e);
-            }
+            Ok(d) => found.push(image_json(&d)),
+            Err(e) => errors.push(e),
         }
     }
     print_values(&found, a.format.as_deref())?;
     for e in &errors {
         crate::report(e);
     }
-    if failed {
+    if !errors.is_empty() {
         return Err(Exit(1).into());
     }
     Ok(())
+}
+
+/// `inspect`: each name as the docker CLI looks it up without `--type`, a container first,
+/// then an image; neither is "No such object".
+pub fn inspect_any(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for name in &a.images {
+        if let Ok(c) = engine.container(name) {
+            found.push(crate::containers::container_json(engine, &c));
+        } else if let Ok(d) = engine.inspect(name) {
+            found.push(image_json(&d));
+        } else {
+            missing.push(name);
+        }
+    }
+    print_values(&found, a.format.as_deref())?;
+    for name in &missing {
+        eprintln!("Error: No such object: {name}");
+    }
+    if !missing.is_empty() {
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}
+
+fn image_json(d: &engine::ImageDetails) -> Value {
+    docker_api::image_inspect(&docker_api::ImageFacts {
+        id: &d.id,
+        repo_tags: &d.repo_tags,
+        repo_digests: &d.repo_digests,
+        parent: d.parent.as_ref(),
+        size: d.size,
+        config: &d.config,
+    })
 }

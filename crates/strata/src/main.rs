@@ -257,9 +257,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History(a) | Command::Image(ImageCommand::History(a)) => {
             inspect::history(&open(&root)?, a)
         }
-        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => {
-            inspect::inspect(&open(&root)?, a)
-        }
+        Command::Inspect(a) => inspect::inspect_any(&open(&root)?, a),
+        Command::Image(ImageCommand::Inspect(a)) => inspect::inspect(&open(&root)?, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&open(&root)?, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&open(&root)?, a),
         Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),
