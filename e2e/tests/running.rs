@@ -136,6 +136,9 @@ fn detached_run_logs_pause_stop_wait_restart_rm() {
     assert_eq!(s.ok(&["wait", "web"]), "7\n");
     assert_eq!(s.ok(&["logs", "web"]), "up\nbye\n");
     assert_eq!(s.ok(&["logs", "--tail", "1", "web"]), "bye\n");
+    // a negative count is every line, as Docker has it
+    assert_eq!(s.ok(&["logs", "--tail", "-1", "web"]), "up\nbye\n");
+    assert_eq!(s.ok(&["logs", "-n", "-5", "web"]), "up\nbye\n");
     let ps = s.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.starts_with("web Exited (7) "), "{ps}");
     assert_eq!(

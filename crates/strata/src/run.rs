@@ -685,8 +685,14 @@ pub struct LogsArgs {
     /// Follow log output
     #[arg(short = 'f', long = "follow")]
     follow: bool,
-    /// Number of lines to show from the end of the logs ("all" for every line)
-    #[arg(short = 'n', long = "tail", default_value = "all")]
+    /// Number of lines to show from the end of the logs ("all", or a negative number, for
+    /// every line)
+    #[arg(
+        short = 'n',
+        long = "tail",
+        default_value = "all",
+        allow_negative_numbers = true
+    )]
     tail: String,
     /// Show timestamps
     #[arg(short = 't', long = "timestamps")]
