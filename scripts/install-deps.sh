@@ -24,8 +24,9 @@ if need just; then
 fi
 
 if [ "$what" = test ] || [ "$what" = all ]; then
-  # iproute2 and iptables: the bridge network; tini: `run --init` (tini-static)
-  apt_install skopeo umoci busybox-static runc crun docker-registry pigz hyperfine wrk curl ca-certificates openssl chromium chromium-driver iproute2 iptables tini
+  # iproute2 and iptables: the bridge network; tini: `run --init` (tini-static); python3: the
+  # e2e tests' peak-memory probe (`e2e::peak_rss`) and the benchmarks' fixtures
+  apt_install skopeo umoci busybox-static runc crun docker-registry pigz hyperfine wrk curl ca-certificates openssl chromium chromium-driver iproute2 iptables tini python3
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
   # the lint gate's unused-dependency check
   if need cargo-machete; then
