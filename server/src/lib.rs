@@ -36,6 +36,7 @@ mod web;
 pub use api::{ApiDoc, ROUTES as API_ROUTES};
 pub use auth::ROUTE_ROLES;
 pub use docker::containers::inspect_json as container_inspect_json;
+pub use docker::images::inspect_json as image_inspect_json;
 pub use docker::networks::network_json;
 pub use error::ApiError;
 pub use listen::{serve, ServeOptions, Server, UnixSocket, DEFAULT_SOCKET};

@@ -44,7 +44,8 @@ pub struct LayerIngest {
     pub warnings: Vec<String>,
     /// What the layer's entries are (names, types, link targets; no metadata or content),
     /// as the changeset reader reads them, in the order the tar lists them: enough to tell
-    /// where each applies on top of other layers (`layer_union::Union::refusal`).
+    /// where each applies on top of other layers (`layer_union::Union::refusal`). Empty from
+    /// [`ingest_layer_verified`], whose layers are packed from a directory and always apply.
     pub shape: layer_diff::Changeset,
 }
 
@@ -209,7 +210,7 @@ pub fn ingest_layer_with(
     opts: IngestOptions<'_>,
     tee: Option<Tee<'_>>,
 ) -> Result<LayerIngest> {
-    let (layer, blob) = ingest(store, r, opts, tee)?;
+    let (layer, blob) = ingest(store, r, opts, tee, TarCheck::with_shape())?;
     if let Some(b) = blob {
         b.publish()?;
     }
@@ -218,13 +219,14 @@ pub fn ingest_layer_with(
 
 /// [`ingest_layer`] up to, but not including, the blob's publication: the uncompressed tar
 /// is validated, written and hashed, and returned as a [`VerifiedBlob`] for the caller to
-/// publish, with others, through [`BlobStore::publish_all`].
+/// publish, with others, through [`BlobStore::publish_all`]. No shape is collected: the
+/// layer is `commit`'s, packed from a directory.
 pub fn ingest_layer_verified(
     store: &BlobStore,
     r: impl Read,
 ) -> Result<(LayerIngest, VerifiedBlob)> {
     let r = BufReader::with_capacity(DECODER_INPUT, r);
-    let (layer, blob) = ingest(store, r, IngestOptions::default(), None)?;
+    let (layer, blob) = ingest(store, r, IngestOptions::default(), None, TarCheck::new())?;
     Ok((layer, blob.expect("a stored layer has a blob")))
 }
 
@@ -234,6 +236,7 @@ fn ingest(
     r: impl BufRead,
     opts: IngestOptions<'_>,
     tee: Option<Tee<'_>>,
+    check: TarCheck,
 ) -> Result<(LayerIngest, Option<VerifiedBlob>)> {
     let mut src = Source {
         inner: r,
@@ -264,7 +267,7 @@ fn ingest(
         TarOut::Blob(store.writer()?)
     };
     let mut pump = Pump {
-        check: TarCheck::new(),
+        check,
         writer: Some(out),
         // Balance the two threads: with no decompression to do, this one has time to hash.
         hash_here: compression == Compression::None,

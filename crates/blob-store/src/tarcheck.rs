@@ -60,11 +60,9 @@ pub(crate) struct TarCheck {
     next_size: Option<u64>,
     /// The next entry's (sparse) real size, from a PAX `GNU.sparse.realsize`.
     next_real_size: Option<u64>,
-    /// The offset of the first extension header (GNU long name or link, PAX) in front of the
-    /// entry to come, while that entry has not come.
-    pending_ext: Option<u64>,
-    /// The kinds of extension header (`L`, `K`, `x`) in front of the entry to come.
-    ext_kinds: Vec<u8>,
+    /// The kind and offset of each extension header (GNU long name or link, PAX) in front of
+    /// the entry to come, while that entry has not come.
+    pending_ext: Vec<(u8, u64)>,
     /// The layer's size as Docker measures it.
     content: crate::content_size::ContentSize,
     /// Hole bytes of the sparse entries so far.
@@ -81,8 +79,8 @@ pub(crate) struct TarCheck {
     pub(crate) warnings: Vec<String>,
     /// What each entry is (name, type, link target; no metadata, no content), in the order
     /// the tar lists them, as the changeset reader takes them: the layer's shape, for the
-    /// check that a stack of layers applies.
-    shape: layer_diff::Changeset,
+    /// check that a stack of layers applies. `None` when not asked for ([`TarCheck::new`]).
+    shape: Option<layer_diff::Changeset>,
 }
 
 impl TarCheck {
@@ -98,24 +96,36 @@ impl TarCheck {
             ext: Default::default(),
             next_size: None,
             next_real_size: None,
-            pending_ext: None,
-            ext_kinds: Vec::new(),
+            pending_ext: Vec::new(),
             content: Default::default(),
             holes: 0,
             sparse: SparseMap::default(),
             next_sparse: None,
             map_1x0: None,
             warnings: Vec::new(),
-            shape: layer_diff::Changeset::new(),
+            shape: None,
         }
     }
 
-    /// The shape of the entries so far (see the field), in the order the tar lists them.
-    pub(crate) fn take_shape(&mut self) -> layer_diff::Changeset {
-        layer_diff::Changeset::from_tar_order(std::mem::take(&mut self.shape.entries))
+    /// A checker that also collects the layer's shape ([`TarCheck::take_shape`]).
+    pub(crate) fn with_shape() -> Self {
+        TarCheck {
+            shape: Some(layer_diff::Changeset::new()),
+            ..TarCheck::new()
+        }
     }
 
-    /// Adds the entry whose header `b` is to the shape, by the changeset reader's rules.
+    /// The shape of the entries so far (see the field), in the order the tar lists them;
+    /// empty when the checker collects none.
+    pub(crate) fn take_shape(&mut self) -> layer_diff::Changeset {
+        match self.shape.as_mut() {
+            Some(cs) => layer_diff::Changeset::from_tar_order(std::mem::take(&mut cs.entries)),
+            None => layer_diff::Changeset::new(),
+        }
+    }
+
+    /// Adds the entry whose header `b` is to the shape, by the changeset reader's rules; the
+    /// type is checked whether a shape is collected or not.
     fn add_to_shape(&mut self, kind: u8, b: &[u8], size: u64, link: &[u8]) -> Result<(), String> {
         use layer_diff::TarKind;
         let device = |field: &[u8]| {
@@ -153,7 +163,10 @@ impl TarCheck {
             mtime: 0,
             xattrs: Vec::new(),
         };
-        layer_diff::push_described(&mut self.shape, &h, layer_diff::Content::Unread)
+        let Some(shape) = self.shape.as_mut() else {
+            return Ok(());
+        };
+        layer_diff::push_described(shape, &h, layer_diff::Content::Unread)
             .map_err(|e| e.to_string())
     }
 
@@ -286,8 +299,8 @@ impl TarCheck {
     /// every reader of a layer here walks it with, fails on them: refused at ingest, so no
     /// layer is taken that no unpack could read.
     fn no_pending_ext(&self) -> Result<(), String> {
-        match self.pending_ext {
-            Some(off) => Err(format!(
+        match self.pending_ext.first() {
+            Some((_, off)) => Err(format!(
                 "extended header at offset {off} has no entry after it"
             )),
             None => Ok(()),
@@ -306,12 +319,12 @@ impl TarCheck {
                 "extended header at offset {off} is in neither the ustar nor the GNU format"
             ));
         }
-        if self.ext_kinds.contains(&kind) {
+        if self.pending_ext.iter().any(|(k, _)| *k == kind) {
             return Err(format!(
                 "extended header at offset {off} is the second of its kind in front of one entry"
             ));
         }
-        self.ext_kinds.push(kind);
+        self.pending_ext.push((kind, off));
         Ok(())
     }
 
@@ -396,7 +409,6 @@ impl TarCheck {
                 match kind {
                     b'L' | b'K' | b'x' | b'g' => {
                         if kind != b'g' {
-                            self.pending_ext.get_or_insert(off);
                             self.check_extension(kind, b, off)?;
                         }
                         if size > MAX_SPECIAL {
@@ -421,8 +433,7 @@ impl TarCheck {
                     }
                     _ => {}
                 }
-                self.pending_ext = None;
-                self.ext_kinds.clear();
+                self.pending_ext.clear();
                 let ext = std::mem::take(&mut self.ext);
                 self.name = match ext.name {
                     Some(n) => n,

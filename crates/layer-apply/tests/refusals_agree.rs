@@ -4,6 +4,7 @@
 //! refuses on disk: this test applies many small generated stacks both ways and compares.
 
 use layer_apply::{apply_on, ApplyOptions, Mode};
+use layer_diff::Refusal;
 use layer_union::Union;
 use std::path::{Path, PathBuf};
 use tar::{EntryType, Header};
@@ -150,11 +151,12 @@ fn show(layers: &[Vec<Member>]) -> String {
         .collect()
 }
 
-/// `None` when both agree (or ingest refuses a layer on its own), else both answers.
-fn disagreement(layers: &[Vec<Member>]) -> Option<String> {
+/// The layer refused, and why, by the model and by `apply_on`; `None` when ingest refuses a
+/// layer on its own (a whiteout used as a directory…): such a layer never reaches a stack.
+type Outcomes = (Option<(usize, Refusal)>, Result<(), (usize, String)>);
+
+fn outcomes(layers: &[Vec<Member>]) -> Option<Outcomes> {
     let tars: Vec<Vec<u8>> = layers.iter().map(|l| tar_of(l)).collect();
-    // What ingest refuses on its own (a whiteout used as a directory…) never reaches a
-    // stack.
     let changesets = tars
         .iter()
         .map(|t| layer_diff::read_changeset(t.as_slice()))
@@ -162,8 +164,16 @@ fn disagreement(layers: &[Vec<Member>]) -> Option<String> {
         .ok()?;
     let model = Union::build(&changesets).refusal().cloned();
     let tmp = tempfile::tempdir().unwrap();
-    let disk = on_disk(tmp.path(), &tars);
-    match (&model, &disk) {
+    Some((model, on_disk(tmp.path(), &tars)))
+}
+
+/// `None` when both agree (or ingest refuses a layer on its own), else both answers.
+fn disagreement(layers: &[Vec<Member>]) -> Option<String> {
+    agree(&outcomes(layers)?)
+}
+
+fn agree((model, disk): &Outcomes) -> Option<String> {
+    match (model, disk) {
         (None, Ok(())) => None,
         (Some((m, _)), Err((d, _))) if m == d => None,
         _ => Some(format!("the model says {model:?}, apply_on says {disk:?}")),
@@ -213,19 +223,14 @@ fn the_model_refuses_exactly_what_apply_on_refuses() {
         let layers: Vec<Vec<Member>> = (0..1 + rng.next() % 3)
             .map(|_| (0..1 + rng.next() % 5).map(|_| member(&mut rng)).collect())
             .collect();
-        let tars: Vec<Vec<u8>> = layers.iter().map(|l| tar_of(l)).collect();
-        let Ok(changesets) = tars
-            .iter()
-            .map(|t| layer_diff::read_changeset(t.as_slice()))
-            .collect::<Result<Vec<_>, _>>()
-        else {
+        let Some(found) = outcomes(&layers) else {
             continue;
         };
         compared += 1;
-        if Union::build(&changesets).refusal().is_some() {
+        if found.0.is_some() {
             refused += 1;
         }
-        if disagreement(&layers).is_some() {
+        if agree(&found).is_some() {
             let small = shrink(layers);
             panic!(
                 "case {case}: {}\n{}",

@@ -109,7 +109,7 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
     let mut errors = Vec::new();
     for name in &a.images {
         match engine.inspect(name) {
-            Ok(d) => found.push(image_json(&d)),
+            Ok(d) => found.push(strata_server::image_inspect_json(&d)),
             Err(e) => errors.push(e),
         }
     }
@@ -132,7 +132,7 @@ pub fn inspect_any(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
         if let Ok(c) = engine.container(name) {
             found.push(crate::containers::container_json(engine, &c));
         } else if let Ok(d) = engine.inspect(name) {
-            found.push(image_json(&d));
+            found.push(strata_server::image_inspect_json(&d));
         } else {
             missing.push(name);
         }
@@ -145,15 +145,4 @@ pub fn inspect_any(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
         return Err(Exit(1).into());
     }
     Ok(())
-}
-
-fn image_json(d: &engine::ImageDetails) -> Value {
-    docker_api::image_inspect(&docker_api::ImageFacts {
-        id: &d.id,
-        repo_tags: &d.repo_tags,
-        repo_digests: &d.repo_digests,
-        parent: d.parent.as_ref(),
-        size: d.size,
-        config: &d.config,
-    })
 }

@@ -17,6 +17,18 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// `GET /images/{name}/json`'s body (and `strata inspect`'s) for an image.
+pub fn inspect_json(d: &engine::ImageDetails) -> Value {
+    docker_api::image_inspect(&docker_api::ImageFacts {
+        id: &d.id,
+        repo_tags: &d.repo_tags,
+        repo_digests: &d.repo_digests,
+        parent: d.parent.as_ref(),
+        size: d.size,
+        config: &d.config,
+    })
+}
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/images/json", get(list))
@@ -132,15 +144,7 @@ async fn by_name(
         }
         if let Some(name) = split("/json") {
             let d = st.run(move |e| e.inspect(&name)).await?;
-            return Ok(Json(docker_api::image_inspect(&docker_api::ImageFacts {
-                id: &d.id,
-                repo_tags: &d.repo_tags,
-                repo_digests: &d.repo_digests,
-                parent: d.parent.as_ref(),
-                size: d.size,
-                config: &d.config,
-            }))
-            .into_response());
+            return Ok(Json(inspect_json(&d)).into_response());
         }
         if let Some(name) = split("/history") {
             let rows = st.run(move |e| e.history(&name)).await?;
