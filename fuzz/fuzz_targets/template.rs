@@ -1,7 +1,8 @@
 //! The `--format` engine: `Format::parse` and `render` on any format text and rows. Properties:
 //! nothing panics; `json` prints each row as one JSON object that reads back as the row;
-//! output is bounded by the template and the rows (a line is at most every cell of every
-//! line padded to the widest, so no input makes it grow beyond that).
+//! output is bounded by the template and the rows: each execution by the engine's budget
+//! (256 KiB + 64 × (template + row bytes)), an aligned table by 1 MiB + 16 × its unaligned
+//! text (see the bound below for why `pad`, `printf` and `range` need this form).
 //!
 //! Input: `format \x01 default-table \x01 row \x01 row …`, a row being `key=value` pairs
 //! separated by `\x02`. Every row also has `ID` and `Repository`.
@@ -44,27 +45,28 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(&back, row);
             }
         }
-        Format::Template { text, .. } => {
-            // Every action expands to at most the row's JSON (the longest thing one action
-            // can print); every line of a table is at most all of that padded.
-            let actions = text.matches("{{").count();
-            // The header row holds the template's field names (JSON escapes a byte in up
-            // to 6) as keys and values.
-            let widest_row = rows
+        Format::Template { text, table } => {
+            // Each execution (a row, and a table's header row) stops with an error once its
+            // output, the text its functions make and its steps pass the engine's budget,
+            // 256 KiB + 64 × (template bytes + data bytes): `pad` and `printf` widths (up to
+            // 10,000 each) and `range` (loops over the data, nested or not) make output that
+            // is not bounded by the template and the rows alone, so the old bound (each action
+            // at most the row's JSON) no longer holds. A row's data bytes are at most its
+            // JSON; the header row's are the template's field names and their titles (a name
+            // upper-cased is at most 3 bytes per byte). A table is then refused when aligning
+            // it would make more than 1 MiB + 16 × the unaligned text.
+            let budget = |data: usize| 256 * 1024 + 64 * (text.len() + data);
+            let mut unaligned: usize = rows
                 .iter()
-                .map(|r| {
-                    serde_json::to_string(r).unwrap().len()
-                        + r.values().map(String::len).max().unwrap_or(0)
-                })
-                .max()
-                .unwrap_or(0)
-                + serde_json::to_string(&header_row(&headers)).unwrap().len()
-                + 12 * text.len();
-            // Headers of unknown fields are their names upper-cased (at most 3 bytes per byte).
-            let expansion = (rows.len() + 1) * (4 * text.len() + actions * widest_row + 1);
-            let cells = text.matches('\t').count() + 1;
-            let lines = out.matches('\n').count().max(1);
-            let bound = lines * (expansion + 10 * cells) + expansion;
+                .map(|r| budget(serde_json::to_string(r).unwrap().len() + 8) + 1)
+                .sum();
+            let bound = if *table {
+                let header = serde_json::to_string(&header_row(&headers)).unwrap().len();
+                unaligned += budget(8 * text.len() + header + 8);
+                (1 << 20) + 16 * unaligned
+            } else {
+                unaligned
+            };
             assert!(
                 out.len() <= bound,
                 "{} bytes of output for a {}-byte template and {} rows (bound {bound})",

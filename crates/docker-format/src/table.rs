@@ -29,9 +29,25 @@ impl Table {
         self
     }
 
-    /// The aligned text, one `\n`-terminated line per row. Every cell but a row's last is
-    /// padded to its column's width: the widest cell plus 3, at least 10.
-    pub fn render(&self) -> String {
+    /// How many bytes `render` makes, without making them.
+    pub(crate) fn rendered_len(&self) -> usize {
+        let widths = self.widths();
+        self.rows
+            .iter()
+            .map(|row| {
+                let last = row.last().map_or(0, String::len);
+                let padded: usize = row
+                    .iter()
+                    .enumerate()
+                    .take(row.len().saturating_sub(1))
+                    .map(|(i, c)| c.len() + (widths[i] - c.chars().count()))
+                    .sum();
+                padded + last + 1
+            })
+            .sum()
+    }
+
+    fn widths(&self) -> Vec<usize> {
         let cols = self.rows.iter().map(Vec::len).max().unwrap_or(0);
         let mut widths = vec![0usize; cols];
         for row in &self.rows {
@@ -39,6 +55,13 @@ impl Table {
                 widths[i] = widths[i].max((cell.chars().count() + 3).max(10));
             }
         }
+        widths
+    }
+
+    /// The aligned text, one `\n`-terminated line per row. Every cell but a row's last is
+    /// padded to its column's width: the widest cell plus 3, at least 10.
+    pub fn render(&self) -> String {
+        let widths = self.widths();
         let mut out = String::new();
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate() {

@@ -1,5 +1,7 @@
-//! `--format`: `table`, `json`, or a template of `{{.Field}}` references.
+//! `--format`: `table`, `json`, or a Go template (`{{.Field}}`, `{{range}}`, `{{json .}}`, …)
+//! run by the `gotemplate` module.
 
+use crate::gotemplate::{Mode, Template};
 use std::collections::BTreeMap;
 
 /// One row's fields by name (`ID`, `Repository`, …), in the order JSON output uses.
@@ -19,7 +21,8 @@ pub enum Format {
     },
 }
 
-/// A template that does not parse.
+/// A template that does not parse or cannot run on the data (Go's message, as the docker CLI
+/// prints it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FormatError(pub String);
 
@@ -27,12 +30,6 @@ impl std::fmt::Display for FormatError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-enum Piece {
-    Text(String),
-    Field(String),
-    Json(Option<String>),
 }
 
 impl Format {
@@ -57,143 +54,90 @@ impl Format {
         }
     }
 
-    fn pieces(text: &str) -> Result<Vec<Piece>, FormatError> {
-        let mut out = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("{{") {
-            out.push(Piece::Text(rest[..start].to_string()));
-            let end = rest[start..].find("}}").ok_or_else(|| {
-                FormatError(format!(
-                    "template parsing error: unclosed action in {text:?}"
-                ))
-            })?;
-            let action = rest[start + 2..start + end].trim();
-            rest = &rest[start + end + 2..];
-            if let Some(f) = action.strip_prefix('.') {
-                out.push(Piece::Field(f.to_string()));
-            } else if let Some(arg) = action.strip_prefix("json") {
-                let arg = arg.trim();
-                match arg {
-                    "." => out.push(Piece::Json(None)),
-                    a if a.starts_with('.') => out.push(Piece::Json(Some(a[1..].to_string()))),
-                    _ => {
-                        return Err(FormatError(format!(
-                            "template: unsupported action {{{{{action}}}}}"
-                        )))
-                    }
-                }
-            } else {
-                return Err(FormatError(format!(
-                    "template: unsupported action {{{{{action}}}}}"
-                )));
-            }
-        }
-        out.push(Piece::Text(rest.to_string()));
-        Ok(out)
-    }
-
-    /// Renders inspect documents (`inspect -f`): a field is reached by its dotted path into the
-    /// document (`{{.State.Status}}`, `{{.Config.Labels.app}}`) as Go's templates reach into
-    /// nested objects; a string prints as its text, any other value as compact JSON, and
-    /// `{{json .Config.Cmd}}` prints the value's JSON (`["sh","-c"]`). One line per document.
+    /// Renders inspect documents (`inspect -f`), one line per document, with Go's template
+    /// language as the docker CLI runs it (see the `gotemplate` module): `{{.State.Status}}`,
+    /// `{{range .Mounts}}{{.Source}} {{end}}`, `{{index .Config.Labels "k"}}`,
+    /// `{{join .Config.Cmd " "}}`, `{{json .Config}}`. Values print as Go prints the decoded
+    /// JSON (`[sh -c]`, `map[a:b]`); a key the document lacks prints `<no value>`, as on the
+    /// docker CLI's fallback to the raw map, and a field of a string or of null is an error.
     pub fn render_documents(&self, docs: &[serde_json::Value]) -> Result<String, FormatError> {
         let text = match self {
             Format::Json => "{{json .}}",
             Format::Template { text, .. } => text.as_str(),
         };
-        let pieces = Self::pieces(text)?;
-        fn at<'d>(
-            doc: &'d serde_json::Value,
-            path: &str,
-        ) -> Result<&'d serde_json::Value, FormatError> {
-            path.split('.').try_fold(doc, |v, key| {
-                v.get(key)
-                    .ok_or_else(|| FormatError(format!("template: can't evaluate field {key}")))
-            })
-        }
+        let t = Template::parse(text)?;
         let mut out = String::new();
         for doc in docs {
-            for p in &pieces {
-                match p {
-                    Piece::Text(t) => out.push_str(t),
-                    Piece::Field(f) => match at(doc, f)? {
-                        serde_json::Value::String(s) => out.push_str(s),
-                        v => out.push_str(&v.to_string()),
-                    },
-                    Piece::Json(None) => out.push_str(&doc.to_string()),
-                    Piece::Json(Some(f)) => out.push_str(&at(doc, f)?.to_string()),
-                }
-            }
+            out.push_str(&t.execute(doc, Mode::Documents)?);
             out.push('\n');
         }
         Ok(out)
     }
 
-    /// Renders rows; `headers` maps field names to column titles (`ID` → `IMAGE ID`).
+    /// Renders rows; `headers` maps field names to column titles (`ID` → `IMAGE ID`). A
+    /// template may use the whole language; a field the rows lack is an error (`can't evaluate
+    /// field Nope`), as on the docker CLI's row structs. A `table` template's header row is
+    /// the template run on the titles of the fields it uses (`{{upper .Status}}` → `STATUS`:
+    /// Docker's functions other than `pad` leave a header as it is), and the lines are
+    /// aligned as `tabwriter` aligns them (refused when alignment would make more than 1 MiB
+    /// plus 16 times the unaligned text).
     pub fn render(&self, rows: &[Row], headers: &[(&str, &str)]) -> Result<String, FormatError> {
-        match self {
+        let (table, text) = match self {
             Format::Json => {
                 let mut out = String::new();
                 for r in rows {
                     out.push_str(&serde_json::to_string(r).expect("strings serialise"));
                     out.push('\n');
                 }
-                Ok(out)
+                return Ok(out);
             }
-            Format::Template { table, text } => {
-                let pieces = Self::pieces(text)?;
-                let expand = |r: &Row| -> Result<String, FormatError> {
-                    let mut s = String::new();
-                    for p in &pieces {
-                        match p {
-                            Piece::Text(t) => s.push_str(t),
-                            Piece::Field(f) => s.push_str(r.get(f).ok_or_else(|| {
-                                FormatError(format!("template: can't evaluate field {f}"))
-                            })?),
-                            Piece::Json(None) => {
-                                s.push_str(&serde_json::to_string(r).expect("serialise"))
-                            }
-                            Piece::Json(Some(f)) => s.push_str(
-                                &serde_json::to_string(r.get(f).ok_or_else(|| {
-                                    FormatError(format!("template: can't evaluate field {f}"))
-                                })?)
-                                .expect("serialise"),
-                            ),
-                        }
-                    }
-                    Ok(s)
-                };
-                if !table {
-                    let mut out = String::new();
-                    for r in rows {
-                        out.push_str(&expand(r)?);
-                        out.push('\n');
-                    }
-                    return Ok(out);
-                }
-                let header: Row = headers
+            Format::Template { table, text } => (*table, text),
+        };
+        let t = Template::parse(text)?;
+        let as_value = |r: &Row| {
+            serde_json::Value::Object(
+                r.iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect(),
+            )
+        };
+        if !table {
+            let mut out = String::new();
+            for r in rows {
+                out.push_str(&t.execute(&as_value(r), Mode::Rows)?);
+                out.push('\n');
+            }
+            return Ok(out);
+        }
+        let header_row: Row = t
+            .fields()
+            .into_iter()
+            .map(|f| {
+                let title = headers
                     .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                let mut t = crate::Table::new();
-                let mut header_row = Row::new();
-                for p in &pieces {
-                    if let Piece::Field(f) = p {
-                        header_row.insert(
-                            f.clone(),
-                            header.get(f).cloned().unwrap_or_else(|| f.to_uppercase()),
-                        );
-                    }
-                }
-                t.line(&expand(&header_row)?);
-                for r in rows {
-                    for l in expand(r)?.split('\n') {
-                        t.line(l);
-                    }
-                }
-                Ok(t.render())
+                    .find(|(k, _)| *k == f)
+                    .map_or_else(|| f.to_uppercase(), |(_, v)| v.to_string());
+                (f, title)
+            })
+            .collect();
+        let mut table = crate::Table::new();
+        let header = t.execute(&as_value(&header_row), Mode::Header)?;
+        let mut unaligned = header.len();
+        table.line(&header);
+        for r in rows {
+            let line = t.execute(&as_value(r), Mode::Rows)?;
+            unaligned += line.len() + 1;
+            for l in line.split('\n') {
+                table.line(l);
             }
         }
+        let limit = (1 << 20) + 16 * unaligned;
+        if table.rendered_len() > limit {
+            return Err(FormatError(format!(
+                "template: the aligned table would be more than {limit} bytes"
+            )));
+        }
+        Ok(table.render())
     }
 }
 
@@ -228,7 +172,77 @@ mod tests {
                 .unwrap(),
             "\"1\"\n"
         );
-        assert!(Format::parse("{{.Nope}}", "").render(&rows, &[]).is_err());
+        let err = Format::parse("{{.Nope}}", "")
+            .render(&rows, &[])
+            .unwrap_err();
+        assert_eq!(
+            err.0,
+            "template: :1:2: executing \"\" at <.Nope>: can't evaluate field Nope"
+        );
+    }
+
+    #[test]
+    fn table_headers_come_from_fields_also_inside_functions() {
+        let rows = vec![
+            row(&[("Names", "web"), ("Status", "Up 2 hours")]),
+            row(&[("Names", "db"), ("Status", "Exited (0)")]),
+        ];
+        let f = Format::parse("table {{.Names}}\\t{{upper .Status}}", "");
+        assert_eq!(
+            f.render(&rows, &[("Names", "NAMES")]).unwrap(),
+            "NAMES     STATUS\nweb       UP 2 HOURS\ndb        EXITED (0)\n"
+        );
+        // pad is not a header function: it pads the header as it pads the column.
+        let f = Format::parse("table {{pad .Names 1 1}}|{{printf \"%.3s\" .Status}}", "");
+        assert_eq!(
+            f.render(&rows, &[]).unwrap(),
+            " NAMES |STA\n web |Up \n db |Exi\n"
+        );
+    }
+
+    #[test]
+    fn rows_run_the_whole_language() {
+        let rows = vec![row(&[
+            ("Repository", "bb"),
+            ("Tag", "1"),
+            ("ID", "0123456789ab"),
+        ])];
+        let f = Format::parse(
+            "{{.Repository}}:{{.Tag}} {{.ID | printf \"%.4s\"}} {{if eq .Tag \"1\"}}one{{end}}",
+            "",
+        );
+        assert_eq!(f.render(&rows, &[]).unwrap(), "bb:1 0123 one\n");
+        assert_eq!(
+            Format::parse("{{json .}}", "").render(&rows, &[]).unwrap(),
+            "{\"ID\":\"0123456789ab\",\"Repository\":\"bb\",\"Tag\":\"1\"}\n"
+        );
+    }
+
+    #[test]
+    fn parse_errors_are_gos_behind_dockers_prefix() {
+        let rows = vec![row(&[("ID", "a")])];
+        for (t, want) in [
+            ("{{.ID", "template parsing error: template: :1: unclosed action"),
+            ("{{nope .ID}}", "template parsing error: template: :1: function \"nope\" not defined"),
+            ("{{define \"x\"}}{{end}}", "template parsing error: template: :1: {{define}} is not supported: a --format template is a single template, without define, template or block"),
+        ] {
+            assert_eq!(Format::parse(t, "").render(&rows, &[]).unwrap_err().0, want, "{t}");
+        }
+    }
+
+    #[test]
+    fn aligned_tables_stay_bounded() {
+        // One wide cell and many short lines: alignment would pad every line to it.
+        let wide = "x".repeat(100_000);
+        let rows = vec![row(&[("A", &wide), ("B", &"\t\n".repeat(20_000))])];
+        let err = Format::parse("table {{.A}}\\t\\n{{.B}}", "")
+            .render(&rows, &[])
+            .unwrap_err();
+        assert!(
+            err.0.contains("aligned table would be more than"),
+            "{}",
+            err.0
+        );
     }
 
     #[test]
@@ -245,11 +259,20 @@ mod tests {
         );
         assert_eq!(
             f.render_documents(std::slice::from_ref(&doc)).unwrap(),
-            "abc running true 42 bridge web [\"sh\",\"-c\",\"x\"] [\"sh\",\"-c\",\"x\"]\n"
+            "abc running true 42 bridge web [\"sh\",\"-c\",\"x\"] [sh -c x]\n"
         );
-        let err = Format::parse("{{.State.Nope}}", "")
+        // A key the document lacks is Go's <no value>; a field of a string is an error.
+        let f = Format::parse("{{.State.Nope}}", "");
+        assert_eq!(
+            f.render_documents(std::slice::from_ref(&doc)).unwrap(),
+            "<no value>\n"
+        );
+        let err = Format::parse("{{.Id.Nope}}", "")
             .render_documents(&[doc])
             .unwrap_err();
-        assert_eq!(err.0, "template: can't evaluate field Nope");
+        assert_eq!(
+            err.0,
+            "template: :1:2: executing \"\" at <.Id.Nope>: can't evaluate field Nope in type string"
+        );
     }
 }
