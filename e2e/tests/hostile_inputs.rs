@@ -146,15 +146,29 @@ fn docker_archive_with(
     parent: Option<&str>,
     extra: &[Vec<u8>],
 ) -> Vec<u8> {
+    docker_archive_patched(layers, tag, parent, extra, json!({}))
+}
+
+/// [`docker_archive_with`] whose image config has `patch`'s fields set over the usual ones.
+fn docker_archive_patched(
+    layers: &[Vec<u8>],
+    tag: &str,
+    parent: Option<&str>,
+    extra: &[Vec<u8>],
+    patch: serde_json::Value,
+) -> Vec<u8> {
     let diff_ids: Vec<String> = layers
         .iter()
         .map(|l| format!("sha256:{}", sha256_bytes(l)))
         .collect();
-    let config = serde_json::to_vec(&json!({
+    let mut config = json!({
         "architecture": "amd64", "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
-    }))
-    .unwrap();
+    });
+    for (k, v) in patch.as_object().expect("a patch is an object") {
+        config[k] = v.clone();
+    }
+    let config = serde_json::to_vec(&config).unwrap();
     let config_hex = sha256_bytes(&config);
     let layer_paths: Vec<String> = layers
         .iter()
@@ -659,6 +673,71 @@ fn a_parent_outside_the_archive_is_not_taken() {
     s.ok(&["load", "-i", &p]);
     assert_eq!(s.inspect("child:1")["Parent"], "");
     s.ok(&["rmi", &base]);
+}
+
+/// An image config is read as moby reads it: a `null` is the zero value (`"history": null`
+/// loads), while an image for another operating system, or a creation time (the image's or
+/// a history step's) that is not an RFC 3339 time, is refused before anything is stored.
+#[test]
+fn image_configs_are_read_as_docker_reads_them() {
+    let s = store_with_base();
+    let layer = || vec![tar(&[file(b"hello", b"world\n")])];
+    let p = write(
+        &s,
+        "nulls.tar",
+        &docker_archive_patched(
+            &layer(),
+            "nulls:1",
+            None,
+            &[],
+            json!({"history": null, "architecture": null, "config": {"Env": null, "Cmd": ["sh"]}}),
+        ),
+    );
+    s.ok(&["load", "-i", &p]);
+    assert_eq!(s.inspect("nulls:1")["Config"]["Cmd"], json!(["sh"]));
+    // No creation time: Go's zero time, shown as Docker shows it (not 1970's "56 years ago").
+    assert_eq!(s.inspect("nulls:1")["Created"], "0001-01-01T00:00:00Z");
+    let row = s.ok(&[
+        "images",
+        "nulls",
+        "--format",
+        "{{.CreatedSince}}|{{.CreatedAt}}",
+    ]);
+    assert_eq!(row.trim(), "N/A|0001-01-01 00:00:00 +0000 UTC");
+    for (patch, want) in [
+        (
+            json!({"os": "windows"}),
+            "cannot load windows image on linux",
+        ),
+        (json!({"os": "darwin"}), "cannot load darwin image on linux"),
+        (
+            json!({"created": "yesterday"}),
+            "invalid image config: created \"yesterday\" is not an RFC 3339 time",
+        ),
+        (
+            json!({"created": "2024-01-01T00:00:00Z", "history": [{"created": "2024-13-01T00:00:00Z"}]}),
+            "history created \"2024-13-01T00:00:00Z\" is not an RFC 3339 time",
+        ),
+    ] {
+        load_refused(
+            &s,
+            &docker_archive_patched(&layer(), "bad:1", None, &[], patch),
+            want,
+        );
+    }
+    // Upper-case LINUX and a fractional time are what Go takes.
+    let p = write(
+        &s,
+        "ok.tar",
+        &docker_archive_patched(
+            &layer(),
+            "ok:1",
+            None,
+            &[],
+            json!({"os": "Linux", "created": "2024-01-01T10:00:00.123456789+02:00"}),
+        ),
+    );
+    s.ok(&["load", "-i", &p]);
 }
 
 /// `load` keeps small archive files in memory only up to a total: past it they stream into

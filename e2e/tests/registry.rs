@@ -1987,6 +1987,11 @@ struct Lie {
 
 impl LyingImage {
     fn new(lie: Lie) -> LyingImage {
+        LyingImage::patched(lie, json!({}))
+    }
+
+    /// [`LyingImage::new`] whose config has `patch`'s fields set over the usual ones.
+    fn patched(lie: Lie, patch: serde_json::Value) -> LyingImage {
         let mut tar = tar::Builder::new(Vec::new());
         let data = b"hello from a registry that lies about sizes\n";
         let mut h = tar::Header::new_gnu();
@@ -1996,12 +2001,15 @@ impl LyingImage {
         tar.append_data(&mut h, "hello.txt", &data[..]).unwrap();
         let layer = tar.into_inner().unwrap();
         let layer_digest = format!("sha256:{}", sha256_bytes(&layer));
-        let config = serde_json::to_vec(&json!({
+        let mut config = json!({
             "architecture": host_arch(),
             "os": "linux",
             "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
-        }))
-        .unwrap();
+        });
+        for (k, v) in patch.as_object().expect("a patch is an object") {
+            config[k] = v.clone();
+        }
+        let config = serde_json::to_vec(&config).unwrap();
         let config_digest = format!("sha256:{}", sha256_bytes(&config));
         let manifest = serde_json::to_vec(&json!({
             "schemaVersion": 2,
@@ -2107,6 +2115,38 @@ fn pull_refuses_a_layer_longer_than_its_descriptor() {
         s.image_id(&format!("{}/hostile:1", reg.host())),
         honest.config_digest
     );
+}
+
+/// An image config moby could not use is refused before a layer is fetched or anything
+/// stored: another operating system (with Docker's words), a creation time that is not an
+/// RFC 3339 time. `"history": null` is Go's empty history and pulls.
+#[test]
+fn pull_refuses_an_image_config_docker_cannot_use() {
+    let s = Strata::new();
+    for (patch, want) in [
+        (
+            json!({"os": "windows"}),
+            "image operating system \"windows\" cannot be used on this platform",
+        ),
+        (
+            json!({"created": "2024-02-30T00:00:00Z"}),
+            "created \"2024-02-30T00:00:00Z\" is not an RFC 3339 time",
+        ),
+    ] {
+        let img = LyingImage::patched(Lie::default(), patch);
+        let reg = HostileRegistry::start(img.paths(
+            Lie::default(),
+            Serve::Plain(OCI_LAYER_TAR, img.layer.clone()),
+        ));
+        let err = refused_pull(&s, &reg);
+        assert!(err.contains(want), "{err}");
+    }
+    let img = LyingImage::patched(Lie::default(), json!({"history": null}));
+    let reg = HostileRegistry::start(img.paths(
+        Lie::default(),
+        Serve::Plain(OCI_LAYER_TAR, img.layer.clone()),
+    ));
+    s.ok(&["pull", &format!("{}/hostile:1", reg.host())]);
 }
 
 /// A layer blob that never ends, no length announced, behind a descriptor giving its true

@@ -8,7 +8,7 @@
 //! is the union of their layers when the layers are known, else only their unique bytes.
 
 use crate::wire::ImageSummaryDto;
-use docker_format::{human_duration, human_size, truncate_id};
+use docker_format::{human_size, truncate_id};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -59,7 +59,7 @@ pub fn image_rows(images: &[ImageSummaryDto], now: i64) -> Vec<ImageRow> {
             short_id: truncate_id(&image.id),
             id: image.id.clone(),
             created_at: image.created,
-            created: format!("{} ago", human_duration(now - image.created)),
+            created: docker_format::created_since(image.created, now),
             size_bytes: image.size,
             size: human_size(image.size),
             shared_bytes: image.shared_size,

@@ -464,7 +464,7 @@ pub fn history_rows(image: &ImageDetailDto, now: i64) -> Vec<HistoryRow> {
                 .as_deref()
                 .map_or_else(|| "<missing>".to_string(), truncate_id),
             created: if h.created > 0 {
-                format!("{} ago", docker_format::human_duration(now - h.created))
+                docker_format::created_since(h.created, now)
             } else {
                 "N/A".into()
             },

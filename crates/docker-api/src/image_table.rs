@@ -2,7 +2,7 @@
 //! their rows and columns, the keys that `--format` templates and `--format json` use.
 
 use crate::HistoryFacts;
-use docker_format::{ellipsis, human_duration, human_size, rfc3339, Row};
+use docker_format::{created_since, ellipsis, human_size, rfc3339, Row};
 use image_store::ImageSummary;
 
 /// The columns of the docker CLI's image table: each row key and its header.
@@ -70,10 +70,7 @@ pub fn image_rows(images: &[ImageSummary], digests: bool, no_trunc: bool, now: i
             r.insert("Repository".into(), repo.into());
             r.insert("Tag".into(), tag.into());
             r.insert("Digest".into(), digest.into());
-            r.insert(
-                "CreatedSince".into(),
-                format!("{} ago", human_duration(now - img.created)),
-            );
+            r.insert("CreatedSince".into(), created_since(img.created, now));
             r.insert("CreatedAt".into(), created_at(img.created));
             r.insert("Size".into(), human_size(img.size));
             r.insert("VirtualSize".into(), human_size(img.size));
@@ -140,7 +137,7 @@ pub fn history_row(r: &HistoryFacts<'_>, human: bool, no_trunc: bool, now: i64) 
     row.insert(
         "CreatedSince".into(),
         if human {
-            format!("{} ago", human_duration(now - r.created))
+            created_since(r.created, now)
         } else {
             rfc3339(r.created)
         },

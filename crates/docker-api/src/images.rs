@@ -39,9 +39,11 @@ pub fn image_inspect(d: &ImageFacts<'_>) -> Value {
         "Comment": comment,
     });
     let m = v.as_object_mut().expect("object");
-    if let Some(created) = &c.created {
-        m.insert("Created".into(), json!(created));
-    }
+    // Go's zero time when the config has none, as moby's inspect answers.
+    m.insert(
+        "Created".into(),
+        json!(c.created.as_deref().unwrap_or("0001-01-01T00:00:00Z")),
+    );
     m.insert(
         "DockerVersion".into(),
         c.extra.get("docker_version").cloned().unwrap_or(json!("")),

@@ -20,6 +20,8 @@ pub use archive::ArchiveItem;
 pub use containers::{
     container_inspect, container_summary, go_mode, ContainerFacts, MountFacts, RunFacts,
 };
+/// Go's zero time in Unix seconds, what moby answers for an image with no creation time.
+pub use docker_format::GO_ZERO_TIME;
 pub use events::{event_message, EventFacts};
 pub use image_table::{
     df_rows, history_row, image_rows, DfFacts, HISTORY_HEADERS, HISTORY_TABLE, IMAGES_HEADERS,

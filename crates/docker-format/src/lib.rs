@@ -20,4 +20,6 @@ pub use human::{
 };
 pub use table::Table;
 pub use template::{Format, FormatError, Row};
-pub use timestamp::{go_duration, parse_timestamp, parse_timestamp_nanos, rfc3339};
+pub use timestamp::{
+    created_since, go_duration, parse_timestamp, parse_timestamp_nanos, rfc3339, GO_ZERO_TIME,
+};

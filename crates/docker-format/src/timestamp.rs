@@ -98,6 +98,20 @@ pub fn parse_timestamp(v: &str, now: i64) -> Result<i64, String> {
     ))
 }
 
+/// Go's zero `time.Time` (0001-01-01T00:00:00Z) in Unix seconds: what moby answers as an
+/// image's `Created` when its config has no creation time.
+pub const GO_ZERO_TIME: i64 = -62_135_596_800;
+
+/// The CREATED column of `images` and `history`: `N/A` for an image with no creation time
+/// ([`GO_ZERO_TIME`]), as the docker CLI shows it, else how long ago.
+pub fn created_since(created: i64, now: i64) -> String {
+    if created == GO_ZERO_TIME {
+        "N/A".to_string()
+    } else {
+        format!("{} ago", crate::human_duration(now - created))
+    }
+}
+
 /// `time.Unix(t, 0).Format(time.RFC3339)` in UTC (empty for a time out of range).
 pub fn rfc3339(t: i64) -> String {
     OffsetDateTime::from_unix_timestamp(t)
@@ -109,6 +123,13 @@ pub fn rfc3339(t: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_zero_time_is_not_applicable() {
+        assert_eq!(created_since(GO_ZERO_TIME, 1_700_000_000), "N/A");
+        assert_eq!(rfc3339(GO_ZERO_TIME), "0001-01-01T00:00:00Z");
+        assert_eq!(created_since(0, 3 * 3600), "3 hours ago");
+    }
 
     #[test]
     fn durations_and_timestamps() {

@@ -43,12 +43,52 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// Unix seconds of an RFC 3339 timestamp (0 when absent or unparsable).
+/// What Docker refuses in an image config it loads or pulls, before anything is stored: an
+/// image for another operating system (`os` neither empty nor `linux`; `doing` words the
+/// refusal: load says `cannot load windows image on linux`, pull that the operating system
+/// cannot be used here), and a creation time, the image's or a history step's, that is not
+/// an RFC 3339 time (moby reads both as Go's `time.Time`, and fails on anything else).
+pub(crate) fn check_image_config(c: &ImageConfig, doing: ConfigUse) -> Result<()> {
+    if !(c.os.is_empty() || c.os.eq_ignore_ascii_case("linux")) {
+        return Err(EngineError::invalid(match doing {
+            ConfigUse::Load => format!("cannot load {} image on linux", c.os),
+            ConfigUse::Pull => format!(
+                "image operating system \"{}\" cannot be used on this platform",
+                c.os
+            ),
+        }));
+    }
+    let times = std::iter::once(("created", c.created.as_deref())).chain(
+        c.history
+            .iter()
+            .map(|h| ("history created", h.created.as_deref())),
+    );
+    for (what, t) in times {
+        if let Some(t) = t {
+            if OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).is_err() {
+                return Err(EngineError::invalid(format!(
+                    "invalid image config: {what} {t:?} is not an RFC 3339 time"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Which verb [`check_image_config`] words its refusal for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ConfigUse {
+    Load,
+    Pull,
+}
+
+/// Unix seconds of an RFC 3339 timestamp; Go's zero time ([`docker_api::GO_ZERO_TIME`],
+/// what moby answers) when absent or unparsable.
 pub(crate) fn unix_of(created: Option<&str>) -> i64 {
     created
         .and_then(|c| OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok())
         .map(|t| t.unix_timestamp())
-        .unwrap_or(0)
+        .unwrap_or(docker_api::GO_ZERO_TIME)
 }
 
 /// The compressed form a layer came in (`None` for a plain tar, or one whose caller kept its

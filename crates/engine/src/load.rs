@@ -568,6 +568,7 @@ impl Engine {
         let config: ImageConfig = serde_json::from_slice(&raw).map_err(|e| {
             EngineError::invalid(format!("invalid archive: config {config_path}: {e}"))
         })?;
+        crate::import::check_image_config(&config, crate::import::ConfigUse::Load)?;
         let diff_ids = &config.rootfs.diff_ids;
         if diff_ids.len() != layer_paths.len() {
             return Err(EngineError::invalid(format!(

@@ -199,6 +199,7 @@ impl Engine {
         )?;
         let config: ImageConfig = serde_json::from_slice(&config_bytes)
             .map_err(|e| EngineError::invalid(format!("invalid image config: {e}")))?;
+        crate::import::check_image_config(&config, crate::import::ConfigUse::Pull)?;
         let id = manifest.config.digest.clone();
         if config.rootfs.diff_ids.len() != manifest.layers.len() {
             return Err(EngineError::invalid(format!(

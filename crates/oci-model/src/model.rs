@@ -4,6 +4,16 @@ use crate::Digest;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// JSON `null` read as the zero value, as Go's `encoding/json` reads it into a slice, map,
+/// string or bool (an image config with `"history": null` is one Docker loads and pushes).
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// Media type strings of the OCI image-spec and Docker's schema 2.
 pub mod media_types {
     /// OCI image manifest.
@@ -45,10 +55,18 @@ pub struct Descriptor {
     /// Size in bytes.
     pub size: u64,
     /// Alternative URLs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub urls: Vec<String>,
     /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
     /// Platform, in indexes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,7 +120,11 @@ pub struct Manifest {
     /// Layer blobs, base first.
     pub layers: Vec<Descriptor>,
     /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -118,7 +140,11 @@ pub struct Index {
     /// The entries.
     pub manifests: Vec<Descriptor>,
     /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -132,10 +158,10 @@ pub struct ImageConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
     /// CPU architecture.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub architecture: String,
     /// Operating system.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub os: String,
     /// CPU variant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,7 +172,11 @@ pub struct ImageConfig {
     /// The layer stack.
     pub rootfs: RootFs,
     /// Build history, oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub history: Vec<History>,
     /// Docker's comment (set by import / commit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,6 +232,7 @@ pub struct RootFs {
     #[serde(rename = "type")]
     pub kind: String,
     /// Uncompressed layer digests, base first.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub diff_ids: Vec<Digest>,
 }
 
@@ -230,7 +261,11 @@ pub struct History {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// True for metadata-only steps.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub empty_layer: bool,
 }
 
@@ -260,6 +295,23 @@ mod tests {
         let back = serde_json::to_value(&c).unwrap();
         assert_eq!(back["docker_version"], "20.10");
         assert_eq!(back["config"]["Hostname"], "x");
+    }
+
+    #[test]
+    fn null_reads_as_the_zero_value_as_go_reads_it() {
+        let raw = r#"{"architecture":null,"os":"linux","rootfs":{"type":"layers","diff_ids":null},"history":[{"created_by":"x","empty_layer":null}],"config":{"Env":null}}"#;
+        let c: ImageConfig = serde_json::from_str(raw).unwrap();
+        assert_eq!(c.architecture, "");
+        assert!(c.rootfs.diff_ids.is_empty());
+        assert!(!c.history[0].empty_layer);
+        assert_eq!(c.config.unwrap().env, None);
+        let c: ImageConfig = serde_json::from_str(
+            r#"{"os":"linux","rootfs":{"type":"layers","diff_ids":[]},"history":null}"#,
+        )
+        .unwrap();
+        assert!(c.history.is_empty());
+        let m: Manifest = serde_json::from_str(r#"{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0,"urls":null,"annotations":null},"layers":[],"annotations":null}"#).unwrap();
+        assert!(m.config.urls.is_empty() && m.annotations.is_empty());
     }
 
     #[test]

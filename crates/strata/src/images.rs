@@ -3,7 +3,7 @@
 use crate::inspect::now;
 use crate::Exit;
 use clap::Args;
-use docker_format::{human_duration, human_size, Format, Table};
+use docker_format::{human_size, Format, Table};
 use engine::Engine;
 use image_store::{ListOptions, PruneOptions, RmiEvent, RmiOptions};
 use std::io::{BufRead, IsTerminal, Write};
@@ -270,7 +270,7 @@ pub fn df(engine: &Engine, a: DfArgs) -> anyhow::Result<()> {
         "CONTAINERS",
     ]);
     for img in &du.images {
-        let since = format!("{} ago", human_duration(now - img.created));
+        let since = docker_format::created_since(img.created, now);
         let mut tags: Vec<(String, String)> = img
             .repo_tags
             .iter()
