@@ -278,7 +278,9 @@ pub(crate) async fn guard(State(st): State<AppState>, req: Request, next: Next) 
 /// `GET /api/audit?limit=`: the audit log (admins).
 pub(crate) async fn audit_log(
     State(st): State<AppState>,
-    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    crate::params::FirstQuery(q): crate::params::FirstQuery<
+        std::collections::HashMap<String, String>,
+    >,
 ) -> Result<axum::Json<Vec<engine::AuditRecord>>, ApiError> {
     let limit = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
     Ok(axum::Json(st.run(move |e| e.audit_log(limit)).await?))

@@ -19,6 +19,35 @@ pub(crate) fn truthy(v: Option<&str>) -> bool {
     })
 }
 
+/// A query string read as moby reads one (Go's `Form.Get`): a parameter given more than once
+/// is its first value, on every route (axum's `Query` takes the last into a map, and refuses a
+/// struct with a repeated field). A query that does not read is a 400.
+pub(crate) struct FirstQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for FirstQuery<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        let bad = |e: &dyn std::fmt::Display| ApiError::bad_request(format!("invalid query: {e}"));
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).map_err(|e| bad(&e))?;
+        let mut seen = std::collections::HashSet::new();
+        let firsts: Vec<(String, String)> = pairs
+            .into_iter()
+            .filter(|(k, _)| seen.insert(k.clone()))
+            .collect();
+        let again = serde_urlencoded::to_string(&firsts).map_err(|e| bad(&e))?;
+        serde_urlencoded::from_str(&again)
+            .map(FirstQuery)
+            .map_err(|e| bad(&e))
+    }
+}
+
 /// The first value of `key` in a query given as pairs.
 pub(crate) fn first<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())

@@ -1514,10 +1514,35 @@ async fn query_flags_no_and_none_are_false() {
     assert_eq!(l[0]["Containers"], -1);
     let l = env.get("/v1.50/images/json?shared-size=yes").await.json();
     assert_eq!(l[0]["Containers"], 0);
+    // A parameter given twice is its first value, as Go's `Form.Get` reads it, on every
+    // route: a map-read query (shared-size), a struct-read one (force), the dashboard's.
+    let l = env
+        .get("/v1.50/images/json?shared-size=no&shared-size=yes")
+        .await
+        .json();
+    assert_eq!(l[0]["Containers"], -1);
+    let l = env
+        .get("/v1.50/images/json?shared-size=yes&shared-size=no")
+        .await
+        .json();
+    assert_eq!(l[0]["Containers"], 0);
+    let r = env
+        .docker(
+            Method::DELETE,
+            &format!("/v1.50/images/{short}?force=no&force=yes"),
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let p = env
+        .get(&format!("/api/images/{short}/rmi-plan?force=no&force=1"))
+        .await
+        .json();
+    assert!(p["conflict"].is_string(), "rmi-plan force=no&force=1: {p}");
     // and a true flag is still true
     env.docker(
         Method::DELETE,
-        &format!("/v1.50/images/{short}?force=yes"),
+        &format!("/v1.50/images/{short}?force=yes&force=no"),
         vec![],
     )
     .await

@@ -7,9 +7,10 @@
 
 use super::dto::{BuildLineDto, ErrorDto};
 use crate::bridge::{stream_blocking, BodyReader, ChanWriter};
+use crate::params::FirstQuery;
 use crate::{ApiError, AppState};
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use engine::{BuildContext, BuildMessage, BuildOptions, EngineError};
@@ -46,7 +47,7 @@ fn line(w: &mut ChanWriter, l: &BuildLineDto) {
         (status = 400, body = ErrorDto), (status = 404, body = ErrorDto)))]
 pub(crate) async fn build(
     State(st): State<AppState>,
-    Query(q): Query<BuildQuery>,
+    FirstQuery(q): FirstQuery<BuildQuery>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let opts = BuildOptions {

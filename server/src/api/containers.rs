@@ -4,11 +4,12 @@
 use super::dto::*;
 use super::Reply;
 use crate::bridge::BodyReader;
+use crate::params::FirstQuery;
 
 use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -242,7 +243,7 @@ fn require_file(s: &engine::PathStat, path: &str) -> Result<(), EngineError> {
 pub(crate) async fn read_file(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<super::files::FileQuery>,
+    FirstQuery(q): FirstQuery<super::files::FileQuery>,
 ) -> Result<Response, ApiError> {
     let layer = super::files::layer_of(&q)?;
     let path = q.path;
@@ -275,7 +276,7 @@ pub(crate) async fn read_file(
 pub(crate) async fn write_file(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<PutQuery>,
+    FirstQuery(q): FirstQuery<PutQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
@@ -305,7 +306,7 @@ pub(crate) async fn write_file(
 pub(crate) async fn remove_file(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<PathQuery>,
+    FirstQuery(q): FirstQuery<PathQuery>,
 ) -> Result<StatusCode, ApiError> {
     st.run(move |e| e.container_remove_path(&id, &q.path))
         .await?;
@@ -319,7 +320,7 @@ pub(crate) async fn remove_file(
 pub(crate) async fn mkdir(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<PathQuery>,
+    FirstQuery(q): FirstQuery<PathQuery>,
 ) -> Result<StatusCode, ApiError> {
     st.run(move |e| e.container_mkdir(&id, &q.path)).await?;
     Ok(StatusCode::NO_CONTENT)

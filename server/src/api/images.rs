@@ -8,9 +8,10 @@
 use super::dto::*;
 use super::{json_body, Reply};
 use crate::params::url_pairs;
+use crate::params::FirstQuery;
 use crate::params::{decode, truthy};
 use crate::{ApiError, AppState};
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -369,7 +370,7 @@ fn prune_opts(q: &AllQuery) -> PruneOptions {
     responses((status = 200, body = PlanDto)))]
 pub(crate) async fn prune_plan(
     State(st): State<AppState>,
-    Query(q): Query<AllQuery>,
+    FirstQuery(q): FirstQuery<AllQuery>,
 ) -> Reply<PlanDto> {
     let opts = prune_opts(&q);
     let plan = st.run(move |e| e.plan_prune(&opts)).await?;
@@ -379,7 +380,10 @@ pub(crate) async fn prune_plan(
 /// `image prune`: returns the plan applied.
 #[utoipa::path(post, path = "/api/prune", tag = "images", params(AllQuery),
     responses((status = 200, body = PlanDto)))]
-pub(crate) async fn prune(State(st): State<AppState>, Query(q): Query<AllQuery>) -> Reply<PlanDto> {
+pub(crate) async fn prune(
+    State(st): State<AppState>,
+    FirstQuery(q): FirstQuery<AllQuery>,
+) -> Reply<PlanDto> {
     let opts = prune_opts(&q);
     let plan = st.run(move |e| e.prune(&opts)).await?;
     Ok(Json(plan_dto(&plan)))

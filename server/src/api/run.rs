@@ -5,9 +5,10 @@
 
 use super::dto::*;
 use super::Reply;
+use crate::params::FirstQuery;
 use crate::{ApiError, AppState};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -36,7 +37,7 @@ macro_rules! action {
         pub(crate) async fn $name(
             State(st): State<AppState>,
             Path($id): Path<String>,
-            Query($q): Query<ActionQuery>,
+            FirstQuery($q): FirstQuery<ActionQuery>,
         ) -> Result<StatusCode, ApiError> {
             st.run(move |$e| $body).await?;
             Ok(StatusCode::NO_CONTENT)
@@ -116,7 +117,7 @@ pub(crate) struct LogsQuery {
 pub(crate) async fn logs(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<LogsQuery>,
+    FirstQuery(q): FirstQuery<LogsQuery>,
 ) -> Result<Response, ApiError> {
     let follow = crate::params::truthy(q.follow.as_deref());
     let cid = st.run(move |e| Ok(e.container(&id)?.id)).await?;

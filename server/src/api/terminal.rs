@@ -20,9 +20,10 @@
 //! operator role like `attach` and `exec`.
 
 use super::dto::{TerminalControl, TerminalEndDto};
+use crate::params::FirstQuery;
 use crate::{ApiError, AppState};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use engine::runtime::monitor;
 use engine::{Engine, EngineError};
@@ -64,7 +65,7 @@ enum Mode {
 pub(crate) async fn terminal(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<TerminalQuery>,
+    FirstQuery(q): FirstQuery<TerminalQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let mode = match q.mode.as_deref().unwrap_or("exec") {

@@ -8,6 +8,7 @@
 
 use crate::bridge::{stream_blocking, BodyReader};
 use crate::params::json_error;
+use crate::params::FirstQuery;
 use crate::params::{all, first, truthy};
 use crate::{ApiError, AppState};
 use axum::body::Body;
@@ -751,7 +752,7 @@ fn path_required(p: &str) -> Result<(), ApiError> {
 async fn head_archive(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<PathQuery>,
+    FirstQuery(q): FirstQuery<PathQuery>,
 ) -> Result<Response, ApiError> {
     path_required(&q.path)?;
     let (_, s) = stat_or_404(&st, id, q.path).await?;
@@ -765,7 +766,7 @@ async fn head_archive(
 async fn get_archive(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<PathQuery>,
+    FirstQuery(q): FirstQuery<PathQuery>,
 ) -> Result<Response, ApiError> {
     path_required(&q.path)?;
     let (c, s) = stat_or_404(&st, id, q.path.clone()).await?;

@@ -5,9 +5,10 @@
 
 use crate::params::parse_filters;
 use crate::params::truthy;
+use crate::params::FirstQuery;
 use crate::{ApiError, AppState};
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -48,7 +49,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 async fn list(
     State(st): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    FirstQuery(q): FirstQuery<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let opts = ListOptions {
         all: truthy(q.get("all").map(String::as_str)),
@@ -91,7 +92,7 @@ fn prune_options(filters: Vec<(String, String)>) -> Result<PruneOptions, ApiErro
 
 async fn prune(
     State(st): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    FirstQuery(q): FirstQuery<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let opts = prune_options(parse_filters(q.get("filters").map(String::as_str))?)?;
     let plan = st.run(move |e| e.prune(&opts)).await?;
@@ -122,7 +123,7 @@ async fn by_name(
     State(st): State<AppState>,
     method: Method,
     Path(rest): Path<String>,
-    Query(q): Query<NameQuery>,
+    FirstQuery(q): FirstQuery<NameQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let split = |suffix: &str| {
