@@ -60,9 +60,11 @@ impl<'a> Facts<'a> {
         self.parents.contains(id)
     }
 
-    /// Sum of the sizes of the image's distinct layers.
+    /// Sum of the sizes of the image's layers, a layer at two places of the stack counted at
+    /// each, as moby sums a layer chain (`roLayer.Size` adds every parent's: the same diff on
+    /// top of different parents is a different chain layer there).
     pub(crate) fn size(&self, img: &ImageRecord) -> u64 {
-        distinct_layers(img).map(|d| self.layer_size(d)).sum()
+        img.diff_ids.iter().map(|d| self.layer_size(d)).sum()
     }
 
     /// Sum of the sizes of the image's distinct layers that at least two images use.
