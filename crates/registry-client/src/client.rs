@@ -73,6 +73,8 @@ impl Client {
             // A registry that goes silent (a body shorter than its Content-Length on a
             // kept-alive connection, say) fails the read instead of hanging the pull.
             .timeout_per_read(Some(config.idle_timeout.max(Duration::from_millis(1))))
+            // And one that stops reading what is sent (a push's blob) fails the write.
+            .timeout_per_write(Some(config.idle_timeout.max(Duration::from_millis(1))))
             .build()
             .new_agent();
         let downloads = Semaphore::new(config.max_concurrent_downloads.max(1));

@@ -237,7 +237,7 @@ impl Client {
                 run(agent, b.body(body).map_err(bad)?, patience)
             }
         };
-        r.map_err(|e| transport_error(&call.url, e, idle))
+        r.map_err(|e| transport_error(&call.url, e, idle, self.inner.config.idle_timeout))
     }
 
     /// How long the answer to a `method` request may keep the connection silent.
@@ -327,12 +327,23 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
 }
 
 /// `e` from a request to `url` whose reads may stay silent for `idle`.
-pub(crate) fn transport_error(url: &str, e: ureq::Error, idle: Duration) -> Error {
+/// A transport failure of a request to `url`; `idle` is how long the answer was waited for,
+/// `write_idle` how long a write was (the client's idle timeout).
+pub(crate) fn transport_error(
+    url: &str,
+    e: ureq::Error,
+    idle: Duration,
+    write_idle: Duration,
+) -> Error {
     use ureq::Error as U;
     match e {
         U::Timeout(ureq::Timeout::PerRead) => Error::Transport {
             url: url.to_string(),
             message: format!("connection stalled: the registry sent no data for {idle:?}"),
+        },
+        U::Timeout(ureq::Timeout::PerWrite) => Error::Transport {
+            url: url.to_string(),
+            message: format!("connection stalled: the registry took no data for {write_idle:?}"),
         },
         U::BadUri(_) | U::Http(_) | U::RequireHttpsOnly(_) => {
             Error::InvalidArgument(format!("{url}: {e}"))
@@ -350,7 +361,7 @@ pub(crate) fn transport_error(url: &str, e: ureq::Error, idle: Duration) -> Erro
 
 pub(crate) fn io_transport_error(url: &str, e: io::Error, idle: Duration) -> Error {
     match e.downcast::<ureq::Error>() {
-        Ok(u) => transport_error(url, u, idle),
+        Ok(u) => transport_error(url, u, idle, idle),
         Err(e) => Error::Transport {
             url: url.to_string(),
             message: e.to_string(),

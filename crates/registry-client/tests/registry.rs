@@ -1284,6 +1284,66 @@ fn stalled_body_fails_after_the_idle_timeout() {
     assert_eq!(server.requests().len(), 1);
 }
 
+/// A registry that opens an upload and then stops reading the blob sent to it fails the
+/// push once the socket takes nothing for the idle timeout, instead of hanging it for ever.
+#[test]
+fn a_registry_that_stops_reading_fails_the_push_after_the_idle_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(stream.try_clone().unwrap());
+                let mut first = String::new();
+                let _ = r.read_line(&mut first);
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                let mut w = stream;
+                if first.starts_with("POST") {
+                    let _ = w.write_all(
+                        b"HTTP/1.1 202 Accepted\r\nLocation: /v2/x/blobs/uploads/1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                } else {
+                    // The blob's PUT: its body is never read.
+                    std::thread::sleep(Duration::from_secs(60));
+                }
+            });
+        }
+    });
+    let client = client_with(RegistryConfig {
+        retries: 0,
+        idle_timeout: Duration::from_secs(1),
+        ..Default::default()
+    });
+    let blob = vec![7u8; 64 << 20];
+    let d = Digest::of(&blob);
+    let start = Instant::now();
+    let e = client
+        .upload_blob(
+            &Repo::new(&host, "x"),
+            &d,
+            blob.len() as u64,
+            &mut &blob[..],
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("connection stalled: the registry took no data for 1s"),
+        "{e}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
 /// The answer to an upload's end may come after a silence longer than the idle timeout: the
 /// registry may be moving or hashing the blob.
 #[test]
