@@ -502,9 +502,11 @@ fn docker_json() {
         &c,
         r#""running" null 1.5"#,
     );
+    // Keys in the document's order (the strata binary keeps Docker's field order, as Go
+    // marshals a struct; this crate alone sorts them): given sorted, either way.
     check(
         "{{json .}}",
-        &json!({"b": "<&>", "a": 1}),
+        &json!({"a": 1, "b": "<&>"}),
         r#"{"a":1,"b":"<&>"}"#,
     );
     check("{{json (split \"a,b\" \",\")}}", &c, r#"["a","b"]"#);
