@@ -83,6 +83,109 @@ pub struct RunFacts {
     pub init: bool,
     /// `--stop-timeout`.
     pub stop_timeout: Option<i64>,
+    /// The other `HostConfig` options honoured.
+    pub host: HostFacts,
+}
+
+/// The `HostConfig` options beyond the common ones, as asked at create (zero, empty and
+/// `None`: Docker's defaults).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostFacts {
+    /// `--cap-add`.
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    pub cap_drop: Vec<String>,
+    /// `--group-add`.
+    pub group_add: Vec<String>,
+    /// `--sysctl`.
+    pub sysctls: Vec<(String, String)>,
+    /// `--security-opt`, as given.
+    pub security_opt: Vec<String>,
+    /// `--ipc` (empty: `private`).
+    pub ipc_mode: String,
+    /// `--userns`.
+    pub userns_mode: String,
+    /// `--cgroupns`.
+    pub cgroupns_mode: String,
+    /// `--memory-swap`.
+    pub memory_swap: i64,
+    /// `--memory-reservation`.
+    pub memory_reservation: i64,
+    /// `--memory-swappiness` (`None`: the host's).
+    pub memory_swappiness: Option<i64>,
+    /// `--oom-kill-disable`.
+    pub oom_kill_disable: bool,
+    /// `--oom-score-adj`.
+    pub oom_score_adj: i64,
+    /// `--cpu-shares`.
+    pub cpu_shares: i64,
+    /// `--cpu-period`.
+    pub cpu_period: i64,
+    /// `--cpu-quota`.
+    pub cpu_quota: i64,
+    /// `--shm-size` (0: Docker's 64 MiB).
+    pub shm_size: i64,
+    /// `--ulimit`: name, soft, hard.
+    pub ulimits: Vec<(String, i64, i64)>,
+}
+
+impl HostFacts {
+    /// Writes these into an inspect body's `HostConfig`.
+    fn fill(&self, hc: &mut Value, no_new_privileges: bool) {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                Value::Null
+            } else {
+                json!(v)
+            }
+        };
+        hc["CapAdd"] = list(&self.cap_add);
+        hc["CapDrop"] = list(&self.cap_drop);
+        hc["GroupAdd"] = list(&self.group_add);
+        if !self.sysctls.is_empty() {
+            hc["Sysctls"] = Value::Object(
+                self.sysctls
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(v)))
+                    .collect(),
+            );
+        }
+        let mut sec = self.security_opt.clone();
+        if no_new_privileges && !sec.iter().any(|o| o.starts_with("no-new-privileges")) {
+            sec.push("no-new-privileges".into());
+        }
+        hc["SecurityOpt"] = list(&sec);
+        hc["Privileged"] = json!(false);
+        hc["PidMode"] = json!("");
+        hc["UTSMode"] = json!("");
+        hc["IpcMode"] = json!(if self.ipc_mode.is_empty() {
+            "private"
+        } else {
+            &self.ipc_mode
+        });
+        hc["UsernsMode"] = json!(self.userns_mode);
+        hc["CgroupnsMode"] = json!(self.cgroupns_mode);
+        hc["MemorySwap"] = json!(self.memory_swap);
+        hc["MemoryReservation"] = json!(self.memory_reservation);
+        hc["MemorySwappiness"] = json!(self.memory_swappiness);
+        hc["OomKillDisable"] = json!(self.oom_kill_disable);
+        hc["OomScoreAdj"] = json!(self.oom_score_adj);
+        hc["CpuShares"] = json!(self.cpu_shares);
+        hc["CpuPeriod"] = json!(self.cpu_period);
+        hc["CpuQuota"] = json!(self.cpu_quota);
+        hc["ShmSize"] = json!(if self.shm_size > 0 {
+            self.shm_size
+        } else {
+            67_108_864
+        });
+        hc["Ulimits"] = Value::Array(
+            self.ulimits
+                .iter()
+                .map(|(n, s, h)| json!({"Name": n, "Soft": s, "Hard": h}))
+                .collect(),
+        );
+        hc["Devices"] = json!([]);
+    }
 }
 
 /// One mount point of a container (moby's `MountPoint`).
@@ -260,9 +363,7 @@ pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
         hc["NanoCpus"] = json!(r.nano_cpus);
         hc["PidsLimit"] = json!(r.pids_limit);
         hc["ReadonlyRootfs"] = json!(r.read_only);
-        if r.no_new_privileges {
-            hc["SecurityOpt"] = json!(["no-new-privileges"]);
-        }
+        r.host.fill(hc, r.no_new_privileges);
         if !r.binds.is_empty() {
             hc["Binds"] = json!(r.binds);
         }

@@ -18,7 +18,7 @@ mod volumes;
 
 pub use archive::ArchiveItem;
 pub use containers::{
-    container_inspect, container_summary, go_mode, ContainerFacts, MountFacts, RunFacts,
+    container_inspect, container_summary, go_mode, ContainerFacts, HostFacts, MountFacts, RunFacts,
 };
 /// Go's zero time in Unix seconds, what moby answers for an image with no creation time.
 pub use docker_format::GO_ZERO_TIME;

@@ -85,6 +85,9 @@ pub struct CreateOptions {
     /// `--restart`: checked as Docker checks it at create, not applied (a container is never
     /// restarted by Strata).
     pub restart: Option<RestartPolicy>,
+    /// Capabilities, groups, sysctls, security options, namespace modes, devices and the
+    /// other cgroup limits: honoured or refused at create (`host_options`).
+    pub host: crate::HostOptions,
 }
 
 /// A restart policy as asked: its name (`no`, `always`, `unless-stopped`, `on-failure`; empty
@@ -211,6 +214,8 @@ pub struct RunConfig {
     pub binds: Vec<String>,
     /// `--init`.
     pub init: bool,
+    /// The other host options asked at create (checked then).
+    pub host: crate::HostOptions,
 }
 
 impl RunConfig {
@@ -630,6 +635,8 @@ impl Engine {
                 return Err(EngineError::invalid("Minimum memory limit allowed is 6MB"));
             }
         }
+        o.host.check(network, o.memory, o.nano_cpus)?;
+        let security = crate::parse_security_opts(&o.host.security_opt)?;
         self.check_mounts(&o.mounts)?;
         if o.init {
             init_binary()?;
@@ -674,7 +681,7 @@ impl Engine {
             nano_cpus: o.nano_cpus,
             pids_limit: o.pids_limit,
             read_only: o.read_only,
-            no_new_privileges: o.no_new_privileges,
+            no_new_privileges: security.no_new_privileges.unwrap_or(o.no_new_privileges),
             stop_signal: o
                 .stop_signal
                 .clone()
@@ -684,6 +691,7 @@ impl Engine {
             mounts,
             binds: o.mounts.iter().filter_map(|m| m.spec.clone()).collect(),
             init: o.init,
+            host: o.host.clone(),
         };
         // The container's configuration is what runs (Docker's `Config`): `inspect` and
         // `commit` read it.
@@ -1205,6 +1213,7 @@ impl Engine {
                 masked: vec![self.canonical_root()],
                 ..Default::default()
             };
+            rc.host.apply(&mut o)?;
             if !rc.working_dir.is_empty() {
                 mkdir_in_root(&rootfs, &rc.working_dir)?;
             }
@@ -1357,6 +1366,10 @@ impl Engine {
                     .unwrap_or_else(|| c.id[..12].to_string()),
             ),
             no_new_privileges: rc.no_new_privileges,
+            // The container's capabilities and `--group-add` groups, as Docker's exec.
+            cap_add: rc.host.cap_add.clone(),
+            cap_drop: rc.host.cap_drop.clone(),
+            group_add: rc.host.group_add.clone(),
             ..Default::default()
         };
         let process = spec::exec_process(&so)?;

@@ -20,6 +20,49 @@ pub fn swap_limit() -> bool {
     }
 }
 
+/// Whether the host's cgroup v1 hierarchy of `controller` has `file` (`cpu`, `cpu.shares`):
+/// what a limit needs before a container may ask for it.
+pub fn v1_has(controller: &str, file: &str) -> bool {
+    !is_v2()
+        && Path::new("/sys/fs/cgroup")
+            .join(controller)
+            .join(file)
+            .exists()
+}
+
+/// Whether the v2 hierarchy enables `controller` for the cgroups below the root.
+fn v2_has(controller: &str) -> bool {
+    is_v2()
+        && std::fs::read_to_string("/sys/fs/cgroup/cgroup.subtree_control")
+            .map(|s| s.split_whitespace().any(|c| c == controller))
+            .unwrap_or(false)
+}
+
+/// Whether a container may get a CPU weight (`--cpu-shares`: v1 `cpu.shares`, v2 `cpu.weight`).
+pub fn cpu_shares() -> bool {
+    v1_has("cpu", "cpu.shares") || v2_has("cpu")
+}
+
+/// Whether a container may get a CFS period and quota (`--cpu-period`, `--cpu-quota`).
+pub fn cpu_cfs() -> bool {
+    v1_has("cpu", "cpu.cfs_quota_us") || v2_has("cpu")
+}
+
+/// Whether a container's memory cgroup can keep the OOM killer off (v1 only).
+pub fn oom_kill_disable() -> bool {
+    v1_has("memory", "memory.oom_control")
+}
+
+/// Whether a container's memory cgroup takes a swappiness (v1 only).
+pub fn swappiness() -> bool {
+    v1_has("memory", "memory.swappiness")
+}
+
+/// Whether a container's memory cgroup takes a soft limit (`--memory-reservation`).
+pub fn memory_reservation() -> bool {
+    v1_has("memory", "memory.soft_limit_in_bytes") || v2_has("memory")
+}
+
 /// The number of OOM kills in the memory cgroup at `cgroups_path` (`/strata/<id>`), when the
 /// kernel reports it.
 pub fn oom_kills(cgroups_path: &str) -> Option<u64> {

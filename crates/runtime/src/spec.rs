@@ -38,6 +38,100 @@ pub const DEFAULT_CAPS: [&str; 14] = [
     "CAP_AUDIT_WRITE",
 ];
 
+/// Every capability a capability list may name (Linux 5.9's, `CAP_CHECKPOINT_RESTORE` last):
+/// moby's `GetAllCapabilities`, what `--cap-add ALL` means.
+pub const ALL_CAPS: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// moby's `NormalizeLegacyCapabilities`: upper case, `CAP_` prefixed, `ALL` kept; Docker's
+/// text for a name it does not know.
+pub fn normalize_caps(caps: &[String]) -> std::result::Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for c in caps {
+        let mut c = c.to_ascii_uppercase();
+        if c != "ALL" && !c.starts_with("CAP_") {
+            c = format!("CAP_{c}");
+        }
+        if c != "ALL" && !ALL_CAPS.contains(&c.as_str()) {
+            return Err(format!("unknown capability: {c:?}"));
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// moby's `TweakCapabilities` for a container that is not privileged: Docker's defaults
+/// less `drop` plus `add`; `ALL` in `add` is every capability but those dropped, `ALL` in
+/// `drop` leaves only those added.
+pub fn capabilities(add: &[String], drop: &[String]) -> Result<Vec<String>> {
+    let add =
+        normalize_caps(add).map_err(|e| RuntimeError::Invalid(format!("invalid CapAdd: {e}")))?;
+    let drop =
+        normalize_caps(drop).map_err(|e| RuntimeError::Invalid(format!("invalid CapDrop: {e}")))?;
+    let has = |l: &[String], c: &str| l.iter().any(|x| x == c);
+    let mut caps: Vec<String> = if has(&add, "ALL") {
+        ALL_CAPS
+            .iter()
+            .filter(|c| !has(&drop, c))
+            .map(|c| c.to_string())
+            .collect()
+    } else if has(&drop, "ALL") {
+        add
+    } else {
+        let mut v: Vec<String> = DEFAULT_CAPS
+            .iter()
+            .filter(|c| !has(&drop, c))
+            .map(|c| c.to_string())
+            .collect();
+        v.extend(add);
+        v
+    };
+    let mut seen = std::collections::HashSet::new();
+    caps.retain(|c| seen.insert(c.clone()));
+    Ok(caps)
+}
+
 /// Docker's masked paths (before the per-CPU `thermal_throttle` directories it adds).
 pub const MASKED_PATHS: [&str; 12] = [
     "/proc/acpi",
@@ -149,6 +243,36 @@ pub struct SpecOptions {
     pub swap_limit: bool,
     /// Whether the host uses cgroup v2 (then the container gets its own cgroup namespace).
     pub cgroup_v2: bool,
+    /// `--cap-add`: capabilities added to Docker's defaults (`ALL`, names with or without
+    /// `CAP_`).
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`: capabilities removed from Docker's defaults.
+    pub cap_drop: Vec<String>,
+    /// `--group-add`: groups (names in the image's `/etc/group`, or numbers) the process
+    /// also has.
+    pub group_add: Vec<String>,
+    /// `--sysctl`: namespaced kernel parameters (checked by the caller), over Docker's own.
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    /// `--memory-swap`: memory plus swap in bytes, `-1` unlimited (`None`: twice `memory`).
+    pub memory_swap: Option<i64>,
+    /// `--memory-reservation`: the soft limit in bytes.
+    pub memory_reservation: Option<i64>,
+    /// `--memory-swappiness` (0–100).
+    pub memory_swappiness: Option<u64>,
+    /// `--oom-kill-disable`.
+    pub oom_kill_disable: bool,
+    /// `--oom-score-adj`.
+    pub oom_score_adj: i32,
+    /// `--cpu-shares`: the relative CPU weight.
+    pub cpu_shares: Option<u64>,
+    /// `--cpu-period`: the CFS period in microseconds.
+    pub cpu_period: Option<u64>,
+    /// `--cpu-quota`: the CFS quota in microseconds.
+    pub cpu_quota: Option<i64>,
+    /// `--shm-size`: the size of `/dev/shm` in bytes (`None`: Docker's 64 MiB).
+    pub shm_size: Option<i64>,
+    /// `--cgroupns private` on a cgroup v1 host (v2 always gets its own cgroup namespace).
+    pub cgroupns_private: bool,
     /// Binds and volumes, mounted after Docker's own mounts, parents before children.
     pub binds: Vec<BindMount>,
     /// Host directories no bind may show (the store's data directory), canonical: a bind
@@ -157,8 +281,8 @@ pub struct SpecOptions {
     pub masked: Vec<PathBuf>,
 }
 
-fn caps() -> Result<oci_spec::runtime::Capabilities> {
-    DEFAULT_CAPS
+fn caps(names: &[String]) -> Result<oci_spec::runtime::Capabilities> {
+    names
         .iter()
         .map(|c| {
             serde_json::from_value::<Capability>(serde_json::Value::String(c.to_string()))
@@ -210,6 +334,11 @@ fn rlimit_type(name: &str) -> Result<PosixRlimitType> {
         .map_err(|_| RuntimeError::Invalid(format!("invalid ulimit type: {name}")))
 }
 
+/// Checks a `--ulimit` name as the spec takes it (`invalid ulimit type: <name>`).
+pub fn check_ulimit(name: &str) -> Result<()> {
+    rlimit_type(name).map(|_| ())
+}
+
 /// The masked paths with the host's `thermal_throttle` directories, as Docker adds them.
 fn masked_paths() -> Vec<String> {
     let mut v: Vec<String> = MASKED_PATHS.iter().map(|s| s.to_string()).collect();
@@ -229,8 +358,8 @@ fn masked_paths() -> Vec<String> {
 /// The container's process: argv, environment, working directory, user (resolved in the
 /// root's files), terminal, Docker's capabilities, no-new-privileges and rlimits.
 fn process(o: &SpecOptions, hostname: &str) -> Result<Process> {
-    let user = resolve_user_in(&o.rootfs, &o.user)?;
-    let caps = caps()?;
+    let user = resolve_user_in(&o.rootfs, &o.user, &o.group_add)?;
+    let caps = caps(&capabilities(&o.cap_add, &o.cap_drop)?)?;
     let mut capabilities = LinuxCapabilitiesBuilder::default()
         .bounding(caps.clone())
         .permitted(caps.clone())
@@ -255,7 +384,7 @@ fn process(o: &SpecOptions, hostname: &str) -> Result<Process> {
         )
         .capabilities(capabilities)
         .no_new_privileges(o.no_new_privileges)
-        .oom_score_adj(0)
+        .oom_score_adj(o.oom_score_adj)
         .build()
         .map_err(spec_err)?;
     let mut rlimits = Vec::new();
@@ -343,7 +472,13 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"],
+            &[
+                "nosuid",
+                "noexec",
+                "nodev",
+                "mode=1777",
+                &format!("size={}", o.shm_size.unwrap_or(67_108_864)),
+            ],
         )?,
     ];
     if let Some(files) = &o.etc_files {
@@ -429,7 +564,7 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
         LinuxNamespaceType::Pid,
         LinuxNamespaceType::Ipc,
     ]);
-    if o.cgroup_v2 {
+    if o.cgroup_v2 || o.cgroupns_private {
         kinds.push(LinuxNamespaceType::Cgroup);
     }
     for k in kinds {
@@ -471,13 +606,38 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
                 "Minimum memory limit allowed is 6MB".into(),
             ));
         }
-        let mut mem = LinuxMemoryBuilder::default().limit(m);
+    }
+    let mut mem = LinuxMemoryBuilder::default();
+    let mut mem_set = false;
+    if let Some(m) = o.memory {
+        mem = mem.limit(m);
+        mem_set = true;
         if o.swap_limit {
             // Docker's default `--memory-swap` is twice the memory limit.
-            mem = mem.swap(m * 2);
+            mem = mem.swap(o.memory_swap.unwrap_or(m * 2));
         }
+    } else if let Some(s) = o.memory_swap {
+        // Only `-1` (unlimited) comes without a memory limit.
+        mem = mem.swap(s);
+        mem_set = true;
+    }
+    if let Some(r) = o.memory_reservation {
+        mem = mem.reservation(r);
+        mem_set = true;
+    }
+    if let Some(s) = o.memory_swappiness {
+        mem = mem.swappiness(s);
+        mem_set = true;
+    }
+    if o.oom_kill_disable {
+        mem = mem.disable_oom_killer(true);
+        mem_set = true;
+    }
+    if mem_set {
         resources = resources.memory(mem.build().map_err(spec_err)?);
     }
+    let mut cpu = LinuxCpuBuilder::default();
+    let mut cpu_set = false;
     if let Some(n) = o.nano_cpus {
         if n <= 0 {
             return Err(RuntimeError::Invalid(format!(
@@ -485,13 +645,23 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
             )));
         }
         let quota = (n as i128 * CPU_PERIOD as i128 / 1_000_000_000) as i64;
-        resources = resources.cpu(
-            LinuxCpuBuilder::default()
-                .period(CPU_PERIOD)
-                .quota(quota.max(1000))
-                .build()
-                .map_err(spec_err)?,
-        );
+        cpu = cpu.period(CPU_PERIOD).quota(quota.max(1000));
+        cpu_set = true;
+    }
+    if let Some(p) = o.cpu_period {
+        cpu = cpu.period(p);
+        cpu_set = true;
+    }
+    if let Some(q) = o.cpu_quota {
+        cpu = cpu.quota(q);
+        cpu_set = true;
+    }
+    if let Some(s) = o.cpu_shares {
+        cpu = cpu.shares(s);
+        cpu_set = true;
+    }
+    if cpu_set {
+        resources = resources.cpu(cpu.build().map_err(spec_err)?);
     }
     if let Some(p) = o.pids_limit {
         if p > 0 {
@@ -509,6 +679,9 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
         sysctl.insert("net.ipv4.ip_unprivileged_port_start".into(), "0".into());
         sysctl.insert("net.ipv4.ping_group_range".into(), "0 2147483647".into());
     }
+    for (k, v) in &o.sysctls {
+        sysctl.insert(k.clone(), v.clone());
+    }
     let mut linux = LinuxBuilder::default()
         .namespaces(namespaces)
         .resources(resources.build().map_err(spec_err)?)
@@ -523,7 +696,8 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
         .sysctl(sysctl)
         .devices(vec![]);
     if !o.seccomp_unconfined {
-        let caps: Vec<String> = DEFAULT_CAPS.iter().map(|s| s.to_string()).collect();
+        // The profile allows what the container's capabilities allow (moby's rule).
+        let caps = capabilities(&o.cap_add, &o.cap_drop)?;
         linux = linux.seccomp(seccomp::default_profile(
             seccomp::host_arch(),
             &caps,
@@ -752,7 +926,7 @@ mod tests {
         assert_eq!(p["cwd"], "/srv");
         assert_eq!(
             p["user"],
-            json!({"uid": 1000, "gid": 1001, "additionalGids": [7]})
+            json!({"uid": 1000, "gid": 1001, "additionalGids": [1001, 7]})
         );
         assert_eq!(
             p["env"],
@@ -795,6 +969,138 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(d.path().join("hostname")).unwrap(),
             "0123456789ab\n"
+        );
+    }
+
+    fn cap_set(v: &Value, set: &str) -> Vec<String> {
+        let mut got: Vec<String> =
+            serde_json::from_value(v["process"]["capabilities"][set].clone()).unwrap();
+        got.sort();
+        got
+    }
+
+    #[test]
+    fn cap_add_and_drop_as_moby_tweaks_them() {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let caps = capabilities(&s(&["net_admin", "CAP_SYS_PTRACE"]), &s(&["chown"])).unwrap();
+        assert!(caps.contains(&"CAP_NET_ADMIN".into()));
+        assert!(caps.contains(&"CAP_SYS_PTRACE".into()));
+        assert!(!caps.contains(&"CAP_CHOWN".into()));
+        assert_eq!(caps.len(), DEFAULT_CAPS.len() + 1);
+        assert_eq!(
+            capabilities(&s(&["kill"]), &s(&["all"])).unwrap(),
+            ["CAP_KILL"]
+        );
+        assert_eq!(
+            capabilities(&s(&["ALL"]), &s(&["CHOWN"])).unwrap().len(),
+            40
+        );
+        // An added default is not listed twice.
+        assert_eq!(
+            capabilities(&s(&["CHOWN"]), &[]).unwrap().len(),
+            DEFAULT_CAPS.len()
+        );
+        assert_eq!(
+            capabilities(&s(&["FOO"]), &[]).unwrap_err().to_string(),
+            "invalid CapAdd: unknown capability: \"CAP_FOO\""
+        );
+        assert_eq!(
+            capabilities(&[], &s(&["cap_bar"])).unwrap_err().to_string(),
+            "invalid CapDrop: unknown capability: \"CAP_BAR\""
+        );
+        // The spec's three sets and the seccomp profile follow.
+        let d = tempfile::tempdir().unwrap();
+        let mut o = opts(d.path());
+        o.cap_add = s(&["SYS_PTRACE"]);
+        o.cap_drop = s(&["CHOWN", "NET_RAW"]);
+        let v = json_of(&o);
+        for set in ["bounding", "permitted", "effective"] {
+            let got = cap_set(&v, set);
+            assert!(got.contains(&"CAP_SYS_PTRACE".into()), "{set}");
+            assert!(!got.contains(&"CAP_CHOWN".into()), "{set}");
+            assert_eq!(got.len(), DEFAULT_CAPS.len() - 1, "{set}");
+        }
+        let names: Vec<String> = v["linux"]["seccomp"]["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == "SCMP_ACT_ALLOW")
+            .flat_map(|r| serde_json::from_value::<Vec<String>>(r["names"].clone()).unwrap())
+            .collect();
+        assert!(names.iter().any(|n| n == "process_vm_readv"));
+    }
+
+    #[test]
+    fn group_add_sysctls_and_resources() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("etc")).unwrap();
+        std::fs::write(
+            d.path().join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh
+nobody:x:65534:65534::/:/bin/sh
+",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("etc/group"),
+            "root:x:0:
+extra:x:7:
+",
+        )
+        .unwrap();
+        let mut o = opts(d.path());
+        o.user = "nobody".into();
+        o.group_add = vec!["extra".into(), "123".into()];
+        o.sysctls = [("kernel.shm_rmid_forced".to_string(), "1".to_string())].into();
+        o.memory = Some(64 << 20);
+        o.swap_limit = true;
+        o.memory_swap = Some(128 << 20);
+        o.memory_reservation = Some(32 << 20);
+        o.memory_swappiness = Some(10);
+        o.oom_kill_disable = true;
+        o.oom_score_adj = 500;
+        o.cpu_shares = Some(512);
+        o.cpu_period = Some(50_000);
+        o.cpu_quota = Some(25_000);
+        o.shm_size = Some(1 << 20);
+        o.cgroupns_private = true;
+        let v = json_of(&o);
+        assert_eq!(
+            v["process"]["user"],
+            json!({"uid": 65534, "gid": 65534, "additionalGids": [65534, 7, 123]})
+        );
+        assert_eq!(v["process"]["oomScoreAdj"], 500);
+        let l = &v["linux"];
+        assert_eq!(l["sysctl"]["kernel.shm_rmid_forced"], "1");
+        assert_eq!(l["sysctl"]["net.ipv4.ip_unprivileged_port_start"], "0");
+        assert_eq!(
+            l["resources"]["memory"],
+            json!({"limit": 67108864, "swap": 134217728, "reservation": 33554432,
+                   "swappiness": 10, "disableOOMKiller": true})
+        );
+        assert_eq!(
+            l["resources"]["cpu"],
+            json!({"shares": 512, "period": 50000, "quota": 25000})
+        );
+        assert!(l["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == "cgroup"));
+        let shm = v["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destination"] == "/dev/shm")
+            .unwrap();
+        assert!(shm["options"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("size=1048576")));
+        o.group_add = vec!["wheel".into()];
+        assert_eq!(
+            build(&o).unwrap_err().to_string(),
+            "Unable to find group wheel: no matching entries in group file"
         );
     }
 

@@ -16,7 +16,8 @@ pub struct ExecUser {
     pub uid: u32,
     /// Primary group ID.
     pub gid: u32,
-    /// Supplementary groups: every group that lists the user, when no group was named.
+    /// Supplementary groups: the primary group, then every group that lists the user when no
+    /// group was named (Docker 23+ includes the primary group: moby GHSA-hmfx-3pcx-653p).
     pub additional_gids: Vec<u32>,
 }
 
@@ -106,7 +107,7 @@ pub fn resolve_user(spec: &str, passwd: Option<&str>, group: Option<&str>) -> Re
         }
         uid = n;
     }
-    let mut additional = Vec::new();
+    let mut additional = vec![gid as u32];
     if !group_arg.is_empty() || found.is_some() {
         let groups = parse_group(group.unwrap_or(""));
         if !group_arg.is_empty() {
@@ -129,12 +130,13 @@ pub fn resolve_user(spec: &str, passwd: Option<&str>, group: Option<&str>) -> Re
                 }
                 gid = n;
             }
+            additional = vec![gid as u32];
         } else if let Some(u) = found {
-            additional = groups
-                .iter()
-                .filter(|g| g.members.contains(&u.name))
-                .map(|g| g.gid as u32)
-                .collect();
+            for g in groups.iter().filter(|g| g.members.contains(&u.name)) {
+                if !additional.contains(&(g.gid as u32)) {
+                    additional.push(g.gid as u32);
+                }
+            }
         }
     }
     Ok(ExecUser {
@@ -142,6 +144,38 @@ pub fn resolve_user(spec: &str, passwd: Option<&str>, group: Option<&str>) -> Re
         gid: gid as u32,
         additional_gids: additional,
     })
+}
+
+/// Docker's `--group-add`: each entry a group name or gid of the image's `/etc/group`, else a
+/// number in range (moby's `GetAdditionalGroups`, its texts).
+pub fn additional_groups(add: &[String], group: Option<&str>) -> Result<Vec<u32>> {
+    let groups = parse_group(group.unwrap_or(""));
+    let mut out = Vec::new();
+    for a in add {
+        let gid = match groups
+            .iter()
+            .find(|g| g.name == *a || g.gid.to_string() == *a)
+        {
+            Some(g) => g.gid,
+            None => {
+                let Ok(n) = a.parse::<i64>() else {
+                    return Err(RuntimeError::User(format!(
+                        "Unable to find group {a}: no matching entries in group file"
+                    )));
+                };
+                if !(0..=MAX_ID).contains(&n) {
+                    return Err(RuntimeError::User(
+                        "uids and gids must be in range 0-2147483647".into(),
+                    ));
+                }
+                n
+            }
+        };
+        if !out.contains(&(gid as u32)) {
+            out.push(gid as u32);
+        }
+    }
+    Ok(out)
 }
 
 /// Reads `rel` (a path relative to `root`) with every component resolved inside `root`
@@ -412,11 +446,18 @@ fn copy_dir_fd(src: &File, dest: &Path, depth: usize) -> Result<()> {
     Ok(())
 }
 
-/// Resolves `spec` against the files of the root directory `root`.
-pub fn resolve_user_in(root: &Path, spec: &str) -> Result<ExecUser> {
+/// Resolves `spec` against the files of the root directory `root`, with the `--group-add`
+/// groups `group_add` added to its supplementary groups.
+pub fn resolve_user_in(root: &Path, spec: &str, group_add: &[String]) -> Result<ExecUser> {
     let passwd = read_in_root(root, "etc/passwd")?;
     let group = read_in_root(root, "etc/group")?;
-    resolve_user(spec, passwd.as_deref(), group.as_deref())
+    let mut user = resolve_user(spec, passwd.as_deref(), group.as_deref())?;
+    for gid in additional_groups(group_add, group.as_deref())? {
+        if !user.additional_gids.contains(&gid) {
+            user.additional_gids.push(gid);
+        }
+    }
+    Ok(user)
 }
 
 #[cfg(test)]
@@ -433,12 +474,16 @@ mod tests {
 
     #[test]
     fn docker_user_rules() {
-        assert_eq!(r("").unwrap(), ExecUser::default());
+        assert_eq!((r("").unwrap().uid, r("").unwrap().gid), (0, 0));
         let w = r("www-data").unwrap();
-        assert_eq!((w.uid, w.gid, w.additional_gids), (33, 33, vec![4, 50]));
-        assert_eq!(r("33").unwrap().additional_gids, vec![4, 50]);
+        // The primary group is a supplementary group too, as Docker 23+ sets it.
+        assert_eq!((w.uid, w.gid, w.additional_gids), (33, 33, vec![33, 4, 50]));
+        assert_eq!(r("33").unwrap().additional_gids, vec![33, 4, 50]);
+        assert_eq!(r("").unwrap().additional_gids, vec![0]);
+        assert_eq!(r("1000").unwrap().additional_gids, vec![0]);
+        // A named group is the only one.
         let w = r("www-data:staff").unwrap();
-        assert_eq!((w.uid, w.gid, w.additional_gids.len()), (33, 50, 0));
+        assert_eq!((w.uid, w.gid, w.additional_gids), (33, 50, vec![50]));
         let w = r("1000:1000").unwrap();
         assert_eq!((w.uid, w.gid), (1000, 1000));
         let w = r("1000").unwrap();
@@ -473,7 +518,24 @@ mod tests {
         mkdir_in_root(d.path(), "/up/srv").unwrap();
         assert!(d.path().join("srv").is_dir());
         assert!(resolve_dir_in_root(d.path(), "/etc/shadow-nope").is_err());
-        assert_eq!(resolve_user_in(d.path(), "daemon").unwrap().uid, 1);
+        assert_eq!(resolve_user_in(d.path(), "daemon", &[]).unwrap().uid, 1);
+    }
+
+    #[test]
+    fn group_add_names_and_numbers() {
+        let g = |add: &[&str]| {
+            let add: Vec<String> = add.iter().map(|s| s.to_string()).collect();
+            additional_groups(&add, Some(GROUP)).map_err(|e| e.to_string())
+        };
+        assert_eq!(g(&["staff", "10", "adm", "4"]), Ok(vec![50, 10, 4]));
+        assert_eq!(
+            g(&["wheel"]),
+            Err("Unable to find group wheel: no matching entries in group file".into())
+        );
+        assert_eq!(
+            g(&["4294967296"]),
+            Err("uids and gids must be in range 0-2147483647".into())
+        );
     }
 }
 

@@ -68,9 +68,75 @@ pub struct ContainerFlags {
     /// Timeout (in seconds) to stop a container
     #[arg(long = "stop-timeout", allow_negative_numbers = true)]
     pub stop_timeout: Option<i64>,
-    /// Security options (no-new-privileges)
+    /// Security options (no-new-privileges, seccomp=unconfined)
     #[arg(long = "security-opt")]
     pub security_opt: Vec<String>,
+    /// Give extended privileges to this container (refused: a container never reaches the host)
+    #[arg(long = "privileged")]
+    pub privileged: bool,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Add additional groups to join
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
+    /// Sysctl options
+    #[arg(long = "sysctl")]
+    pub sysctl: Vec<String>,
+    /// PID namespace to use
+    #[arg(long = "pid")]
+    pub pid: Option<String>,
+    /// IPC mode to use
+    #[arg(long = "ipc")]
+    pub ipc: Option<String>,
+    /// UTS namespace to use
+    #[arg(long = "uts")]
+    pub uts: Option<String>,
+    /// User namespace to use
+    #[arg(long = "userns")]
+    pub userns: Option<String>,
+    /// Cgroup namespace to use (host|private)
+    #[arg(long = "cgroupns")]
+    pub cgroupns: Option<String>,
+    /// Add a host device to the container (refused: a container never reaches the host)
+    #[arg(long = "device")]
+    pub device: Vec<String>,
+    /// Add a rule to the cgroup allowed devices list (refused)
+    #[arg(long = "device-cgroup-rule")]
+    pub device_cgroup_rule: Vec<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", allow_negative_numbers = true)]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// Tune container memory swappiness (0 to 100)
+    #[arg(long = "memory-swappiness", allow_negative_numbers = true)]
+    pub memory_swappiness: Option<i64>,
+    /// Disable OOM Killer
+    #[arg(long = "oom-kill-disable")]
+    pub oom_kill_disable: bool,
+    /// Tune host's OOM preferences (-1000 to 1000)
+    #[arg(long = "oom-score-adj", allow_negative_numbers = true)]
+    pub oom_score_adj: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", allow_negative_numbers = true)]
+    pub cpu_quota: Option<i64>,
+    /// Size of /dev/shm
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// Ulimit options
+    #[arg(long = "ulimit")]
+    pub ulimit: Vec<String>,
     /// Read in a file of environment variables
     #[arg(long = "env-file")]
     pub env_file: Vec<String>,
@@ -233,16 +299,7 @@ impl ContainerFlags {
         for m in &self.mount {
             mounts.push(parse_mount_flag(m)?);
         }
-        let mut no_new_privileges = false;
-        for o in &self.security_opt {
-            match o.as_str() {
-                "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => {
-                    no_new_privileges = true
-                }
-                "no-new-privileges:false" | "no-new-privileges=false" => {}
-                other => anyhow::bail!("security option {other:?} is not supported"),
-            }
-        }
+        let host = self.host_options()?;
         Ok(CreateOptions {
             name: self.name.clone(),
             without_command: false,
@@ -267,15 +324,87 @@ impl ContainerFlags {
             nano_cpus: self.cpus.map(|c| (c * 1e9) as i64),
             pids_limit: self.pids_limit,
             read_only: self.read_only,
-            no_new_privileges,
+            // `--security-opt` is the engine's to parse (`host.security_opt`).
+            no_new_privileges: false,
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
             mounts,
             labels,
             init: self.init,
             restart: None,
+            host,
         })
     }
+
+    /// The engine's host options: the flags parsed as the docker CLI parses them, then
+    /// checked (and honoured or refused) by the engine at create.
+    fn host_options(&self) -> anyhow::Result<engine::HostOptions> {
+        let mut sysctls = std::collections::BTreeMap::new();
+        for kv in &self.sysctl {
+            let Some((k, v)) = kv.split_once('=') else {
+                anyhow::bail!(
+                    "invalid argument {kv:?} for \"--sysctl\" flag: sysctl '{kv}' is not whitelisted"
+                );
+            };
+            sysctls.insert(k.to_string(), v.to_string());
+        }
+        let mut ulimits = Vec::new();
+        for u in &self.ulimit {
+            ulimits.push(parse_ulimit(u)?);
+        }
+        let size = |s: &Option<String>| s.as_deref().map(parse_memory).transpose();
+        Ok(engine::HostOptions {
+            privileged: self.privileged,
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            group_add: self.group_add.clone(),
+            sysctls,
+            security_opt: self.security_opt.clone(),
+            pid_mode: self.pid.clone().unwrap_or_default(),
+            ipc_mode: self.ipc.clone().unwrap_or_default(),
+            uts_mode: self.uts.clone().unwrap_or_default(),
+            userns_mode: self.userns.clone().unwrap_or_default(),
+            cgroupns_mode: self.cgroupns.clone().unwrap_or_default(),
+            devices: self
+                .device
+                .iter()
+                .map(|d| d.split(':').next().unwrap_or_default().to_string())
+                .collect(),
+            device_cgroup_rules: self.device_cgroup_rule.clone(),
+            memory_swap: match self.memory_swap.as_deref() {
+                Some("-1") => Some(-1),
+                other => other.map(parse_memory).transpose()?,
+            },
+            memory_reservation: size(&self.memory_reservation)?,
+            memory_swappiness: self.memory_swappiness.filter(|s| *s != -1),
+            oom_kill_disable: self.oom_kill_disable,
+            oom_score_adj: self.oom_score_adj.unwrap_or(0),
+            cpu_shares: self.cpu_shares.filter(|s| *s != 0),
+            cpu_period: self.cpu_period.filter(|p| *p != 0),
+            cpu_quota: self.cpu_quota.filter(|q| *q != 0),
+            shm_size: size(&self.shm_size)?,
+            ulimits,
+        })
+    }
+}
+
+/// Docker's `units.ParseUlimit`: `name=soft[:hard]`.
+fn parse_ulimit(u: &str) -> anyhow::Result<engine::Ulimit> {
+    let bad = || {
+        anyhow::anyhow!(
+            "invalid argument {u:?} for \"--ulimit\" flag: invalid ulimit argument: {u}"
+        )
+    };
+    let (name, limits) = u.split_once('=').ok_or_else(bad)?;
+    let (soft, hard) = match limits.split_once(':') {
+        Some((s, h)) => (s, h),
+        None => (limits, limits),
+    };
+    Ok(engine::Ulimit {
+        name: name.to_string(),
+        soft: soft.parse().map_err(|_| bad())?,
+        hard: hard.parse().map_err(|_| bad())?,
+    })
 }
 
 #[derive(Args)]

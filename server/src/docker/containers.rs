@@ -216,9 +216,42 @@ fn run_facts(e: &engine::Engine, c: &ContainerInfo) -> Option<docker_api::RunFac
             binds: rc.binds.clone(),
             init: rc.init,
             stop_timeout: rc.stop_timeout,
+            host: host_facts(&rc.host),
         }
         .with_status_text(now),
     )
+}
+
+/// The host options a container was created with, as `docker-api` takes them.
+fn host_facts(h: &engine::HostOptions) -> docker_api::HostFacts {
+    docker_api::HostFacts {
+        cap_add: h.cap_add.clone(),
+        cap_drop: h.cap_drop.clone(),
+        group_add: h.group_add.clone(),
+        sysctls: h
+            .sysctls
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        security_opt: h.security_opt.clone(),
+        ipc_mode: h.ipc_mode.clone(),
+        userns_mode: h.userns_mode.clone(),
+        cgroupns_mode: h.cgroupns_mode.clone(),
+        memory_swap: h.memory_swap.unwrap_or(0),
+        memory_reservation: h.memory_reservation.unwrap_or(0),
+        memory_swappiness: h.memory_swappiness,
+        oom_kill_disable: h.oom_kill_disable,
+        oom_score_adj: h.oom_score_adj,
+        cpu_shares: h.cpu_shares.unwrap_or(0),
+        cpu_period: h.cpu_period.unwrap_or(0),
+        cpu_quota: h.cpu_quota.unwrap_or(0),
+        shm_size: h.shm_size.unwrap_or(0),
+        ulimits: h
+            .ulimits
+            .iter()
+            .map(|u| (u.name.clone(), u.soft, u.hard))
+            .collect(),
+    }
 }
 
 /// A running container's bridge attachment as `docker-api` takes it.
@@ -286,8 +319,9 @@ pub fn inspect_json(e: &engine::Engine, c: &ContainerInfo) -> Value {
     docker_api::container_inspect(&facts(c, &c.image_name, &upper, run.as_ref()))
 }
 
-/// The body of `POST /containers/create`: moby's `Config` with `HostConfig`; the fields
-/// Strata runs with are read, the others accepted and ignored.
+/// The body of `POST /containers/create`: moby's `Config` with `HostConfig`. The fields
+/// Strata runs with are read; every other field is accepted only at its default value
+/// (`refuse_unhandled`): none is ever ignored once set.
 #[derive(Deserialize)]
 struct CreateBody {
     #[serde(rename = "Image", default)]
@@ -321,6 +355,9 @@ struct CreateBody {
     volumes: Option<std::collections::BTreeMap<String, Value>>,
     #[serde(rename = "HostConfig", default)]
     host: Option<CreateHostConfig>,
+    /// Every other field, each refused unless at its default.
+    #[serde(flatten)]
+    rest: std::collections::BTreeMap<String, Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -354,6 +391,236 @@ struct CreateHostConfig {
     init: Option<bool>,
     #[serde(rename = "RestartPolicy", default)]
     restart_policy: Option<BodyRestartPolicy>,
+    #[serde(rename = "Privileged", default)]
+    privileged: bool,
+    #[serde(rename = "CapAdd", default)]
+    cap_add: Option<Vec<String>>,
+    #[serde(rename = "CapDrop", default)]
+    cap_drop: Option<Vec<String>>,
+    #[serde(rename = "GroupAdd", default)]
+    group_add: Option<Vec<String>>,
+    #[serde(rename = "Sysctls", default)]
+    sysctls: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(rename = "PidMode", default)]
+    pid_mode: Option<String>,
+    #[serde(rename = "IpcMode", default)]
+    ipc_mode: Option<String>,
+    #[serde(rename = "UTSMode", default)]
+    uts_mode: Option<String>,
+    #[serde(rename = "UsernsMode", default)]
+    userns_mode: Option<String>,
+    #[serde(rename = "CgroupnsMode", default)]
+    cgroupns_mode: Option<String>,
+    #[serde(rename = "Devices", default)]
+    devices: Option<Vec<BodyDevice>>,
+    #[serde(rename = "DeviceCgroupRules", default)]
+    device_cgroup_rules: Option<Vec<String>>,
+    #[serde(rename = "MemorySwap", default)]
+    memory_swap: Option<i64>,
+    #[serde(rename = "MemoryReservation", default)]
+    memory_reservation: Option<i64>,
+    #[serde(rename = "MemorySwappiness", default)]
+    memory_swappiness: Option<i64>,
+    #[serde(rename = "OomKillDisable", default)]
+    oom_kill_disable: Option<bool>,
+    #[serde(rename = "OomScoreAdj", default)]
+    oom_score_adj: Option<i64>,
+    #[serde(rename = "CpuShares", default)]
+    cpu_shares: Option<i64>,
+    #[serde(rename = "CpuPeriod", default)]
+    cpu_period: Option<i64>,
+    #[serde(rename = "CpuQuota", default)]
+    cpu_quota: Option<i64>,
+    #[serde(rename = "ShmSize", default)]
+    shm_size: Option<i64>,
+    #[serde(rename = "Ulimits", default)]
+    ulimits: Option<Vec<BodyUlimit>>,
+    /// Every other field, each refused unless at its default.
+    #[serde(flatten)]
+    rest: std::collections::BTreeMap<String, Value>,
+}
+
+/// moby's `DeviceMapping` (`--device`).
+#[derive(Deserialize)]
+struct BodyDevice {
+    #[serde(rename = "PathOnHost", default)]
+    path_on_host: String,
+}
+
+/// moby's `Ulimit` (`--ulimit`).
+#[derive(Deserialize)]
+struct BodyUlimit {
+    #[serde(rename = "Name", default)]
+    name: String,
+    #[serde(rename = "Soft", default)]
+    soft: i64,
+    #[serde(rename = "Hard", default)]
+    hard: i64,
+}
+
+impl CreateHostConfig {
+    /// The engine's host options from these fields.
+    fn options(&mut self) -> engine::HostOptions {
+        engine::HostOptions {
+            privileged: self.privileged,
+            cap_add: self.cap_add.take().unwrap_or_default(),
+            cap_drop: self.cap_drop.take().unwrap_or_default(),
+            group_add: self.group_add.take().unwrap_or_default(),
+            sysctls: self.sysctls.take().unwrap_or_default(),
+            security_opt: self.security_opt.take().unwrap_or_default(),
+            pid_mode: self.pid_mode.take().unwrap_or_default(),
+            ipc_mode: self.ipc_mode.take().unwrap_or_default(),
+            uts_mode: self.uts_mode.take().unwrap_or_default(),
+            userns_mode: self.userns_mode.take().unwrap_or_default(),
+            cgroupns_mode: self.cgroupns_mode.take().unwrap_or_default(),
+            devices: self
+                .devices
+                .take()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| d.path_on_host)
+                .collect(),
+            device_cgroup_rules: self.device_cgroup_rules.take().unwrap_or_default(),
+            memory_swap: self.memory_swap.filter(|s| *s != 0),
+            memory_reservation: self.memory_reservation.filter(|r| *r != 0),
+            memory_swappiness: self.memory_swappiness.filter(|s| *s != -1),
+            oom_kill_disable: self.oom_kill_disable.unwrap_or(false),
+            oom_score_adj: self.oom_score_adj.unwrap_or(0),
+            cpu_shares: self.cpu_shares.filter(|s| *s != 0),
+            cpu_period: self.cpu_period.filter(|p| *p != 0),
+            cpu_quota: self.cpu_quota.filter(|q| *q != 0),
+            shm_size: self.shm_size.filter(|s| *s != 0),
+            ulimits: self
+                .ulimits
+                .take()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|u| engine::Ulimit {
+                    name: u.name,
+                    soft: u.soft,
+                    hard: u.hard,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Whether a JSON value is Go's zero value (what the docker CLI sends for an option not
+/// given): null, false, 0, "", an empty list or map.
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+/// Whether a Go struct sent as JSON is all zero values (a map with keys is not).
+fn is_zero_struct(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o.values().all(is_zero),
+        other => is_zero(other),
+    }
+}
+
+/// The docker CLI flag that sets a `Config` or `HostConfig` field Strata does not apply.
+fn flag_of(key: &str) -> &'static str {
+    match key {
+        "Domainname" => "--domainname",
+        "MacAddress" => "--mac-address",
+        "Healthcheck" => "--health-cmd",
+        "NetworkingConfig" => "--ip/--ip6/--network-alias/--link-local-ip/--mac-address",
+        "VolumesFrom" => "--volumes-from",
+        "VolumeDriver" => "--volume-driver",
+        "Dns" => "--dns",
+        "DnsOptions" => "--dns-option",
+        "DnsSearch" => "--dns-search",
+        "ExtraHosts" => "--add-host",
+        "Links" => "--link",
+        "LogConfig" => "--log-driver/--log-opt",
+        "Isolation" => "--isolation",
+        "CgroupParent" => "--cgroup-parent",
+        "Cgroup" => "--cgroup",
+        "BlkioWeight" => "--blkio-weight",
+        "BlkioWeightDevice" => "--blkio-weight-device",
+        "BlkioDeviceReadBps" => "--device-read-bps",
+        "BlkioDeviceWriteBps" => "--device-write-bps",
+        "BlkioDeviceReadIOps" => "--device-read-iops",
+        "BlkioDeviceWriteIOps" => "--device-write-iops",
+        "CpuRealtimePeriod" => "--cpu-rt-period",
+        "CpuRealtimeRuntime" => "--cpu-rt-runtime",
+        "CpusetCpus" => "--cpuset-cpus",
+        "CpusetMems" => "--cpuset-mems",
+        "DeviceRequests" => "--gpus",
+        "KernelMemory" => "--kernel-memory",
+        "CpuCount" => "--cpu-count",
+        "CpuPercent" => "--cpu-percent",
+        "IOMaximumIOps" => "--io-maxiops",
+        "IOMaximumBandwidth" => "--io-maxbandwidth",
+        "StorageOpt" => "--storage-opt",
+        "Tmpfs" => "--tmpfs",
+        "Runtime" => "--runtime",
+        "Annotations" => "--annotation",
+        _ => "",
+    }
+}
+
+/// Refuses every field of `section` (`Config` or `HostConfig`) that Strata does not read and
+/// that is set to something other than Docker's default, naming the docker CLI's option.
+fn refuse_unhandled(
+    section: &str,
+    rest: &std::collections::BTreeMap<String, Value>,
+) -> Result<(), ApiError> {
+    for (key, v) in rest {
+        // `[]` is no path at all (the docker CLI's `systempaths=unconfined`), not the default.
+        let listed_paths = matches!(key.as_str(), "MaskedPaths" | "ReadonlyPaths");
+        let default = (is_zero(v) && (!listed_paths || v.is_null()))
+            || match key.as_str() {
+                // What the docker CLI sends for an attached run; its attach decides.
+                "AttachStdin" | "AttachStdout" | "AttachStderr" | "StdinOnce" => true,
+                // The client writes this file itself.
+                "ContainerIDFile" => true,
+                // No health check is ever run: `--no-healthcheck` is what every container has.
+                "Healthcheck" => is_zero_struct(v) || v.get("Test") == Some(&json!(["NONE"])),
+                // The one log driver, without options.
+                "LogConfig" => {
+                    matches!(
+                        v.get("Type").and_then(Value::as_str),
+                        None | Some("" | "json-file")
+                    ) && v.get("Config").is_none_or(is_zero)
+                }
+                "VolumeDriver" => v == "local",
+                "Isolation" => v == "default",
+                // Each network's endpoint settings at their defaults.
+                "NetworkingConfig" => v
+                    .get("EndpointsConfig")
+                    .and_then(Value::as_object)
+                    .is_none_or(|eps| eps.values().all(is_zero_struct)),
+                _ => false,
+            };
+        if default {
+            continue;
+        }
+        if listed_paths {
+            // The docker CLI's translation of `--security-opt systempaths=unconfined`.
+            return Err(ApiError::bad_request(
+                "--security-opt systempaths=unconfined is not supported: a container's processes never reach the host",
+            ));
+        }
+        let flag = flag_of(key);
+        let what = if flag.is_empty() {
+            format!("{section}.{key}")
+        } else {
+            format!("{flag} ({section}.{key})")
+        };
+        return Err(ApiError::bad_request(format!(
+            "{what} is not supported by this server"
+        )));
+    }
+    Ok(())
 }
 
 /// moby's `RestartPolicy` in a create body's `HostConfig` (checked, not applied).
@@ -477,7 +744,10 @@ async fn create(
     let name = first(&q, "name")
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    let host = body.host.unwrap_or_default();
+    refuse_unhandled("Config", &body.rest)?;
+    let mut host = body.host.unwrap_or_default();
+    refuse_unhandled("HostConfig", &host.rest)?;
+    let host_options = host.options();
     let mounts = mount_requests(
         host.binds.as_deref().unwrap_or_default(),
         body.volumes.as_ref(),
@@ -521,11 +791,8 @@ async fn create(
         nano_cpus: (host.nano_cpus > 0).then_some(host.nano_cpus),
         pids_limit: host.pids_limit.filter(|p| *p > 0),
         read_only: host.read_only,
-        no_new_privileges: host
-            .security_opt
-            .unwrap_or_default()
-            .iter()
-            .any(|o| o.starts_with("no-new-privileges") && !o.ends_with("false")),
+        // `--security-opt` is the engine's to parse (`host.security_opt`).
+        no_new_privileges: false,
         stop_signal: body.stop_signal.filter(|s| !s.is_empty()),
         stop_timeout: body.stop_timeout,
         mounts,
@@ -535,6 +802,7 @@ async fn create(
             name: r.name,
             max_retries: r.maximum_retry_count,
         }),
+        host: host_options,
     };
     let image = body.image;
     let info = st
@@ -852,5 +1120,71 @@ mod tests {
         assert_eq!(change_kind('C'), 0);
         assert_eq!(change_kind('A'), 1);
         assert_eq!(change_kind('D'), 2);
+    }
+}
+
+#[cfg(test)]
+mod create_body_tests {
+    use super::*;
+
+    fn host(v: Value) -> Result<CreateHostConfig, String> {
+        let h: CreateHostConfig = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        refuse_unhandled("HostConfig", &h.rest).map_err(|e| e.message)?;
+        Ok(h)
+    }
+
+    #[test]
+    fn defaults_pass_and_set_options_are_read_or_refused() {
+        // What the docker CLI 28 sends for a plain `docker run`.
+        let plain = json!({
+            "Binds": null, "ContainerIDFile": "", "LogConfig": {"Type": "", "Config": {}},
+            "NetworkMode": "default", "PortBindings": {}, "RestartPolicy": {"Name": "no"},
+            "VolumeDriver": "", "VolumesFrom": null, "ConsoleSize": [0, 0], "CapAdd": null,
+            "CgroupnsMode": "", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": null,
+            "GroupAdd": null, "IpcMode": "", "Cgroup": "", "Links": null, "OomScoreAdj": 0,
+            "PidMode": "", "Privileged": false, "SecurityOpt": null, "UTSMode": "",
+            "UsernsMode": "", "ShmSize": 0, "Isolation": "", "CpuShares": 0, "CgroupParent": "",
+            "BlkioWeight": 0, "BlkioWeightDevice": [], "CpuRealtimePeriod": 0, "CpusetCpus": "",
+            "Devices": [], "DeviceCgroupRules": null, "DeviceRequests": null,
+            "MemorySwappiness": -1, "OomKillDisable": false, "PidsLimit": 0, "Ulimits": [],
+            "IOMaximumIOps": 0, "MaskedPaths": null, "ReadonlyPaths": null, "Tmpfs": {}
+        });
+        let mut h = host(plain).unwrap();
+        assert_eq!(h.options(), engine::HostOptions::default());
+        let mut h = host(json!({
+            "CapAdd": ["CAP_NET_ADMIN"], "GroupAdd": ["123"], "MemorySwappiness": 10,
+            "Sysctls": {"kernel.sem": "1 2 3 4"}, "Devices": [{"PathOnHost": "/dev/sda"}]
+        }))
+        .unwrap();
+        let o = h.options();
+        assert_eq!(o.cap_add, ["CAP_NET_ADMIN"]);
+        assert_eq!(o.memory_swappiness, Some(10));
+        assert_eq!(o.devices, ["/dev/sda"]);
+        for (body, text) in [
+            (
+                json!({"Tmpfs": {"/run": ""}}),
+                "--tmpfs (HostConfig.Tmpfs) is not supported",
+            ),
+            (
+                json!({"Dns": ["192.0.2.1"]}),
+                "--dns (HostConfig.Dns) is not supported",
+            ),
+            (
+                json!({"LogConfig": {"Type": "syslog"}}),
+                "--log-driver/--log-opt",
+            ),
+            (
+                json!({"MaskedPaths": []}),
+                "--security-opt systempaths=unconfined",
+            ),
+            (
+                json!({"Whatever": 1}),
+                "HostConfig.Whatever is not supported",
+            ),
+        ] {
+            let err = host(body).err().unwrap_or_default();
+            assert!(err.starts_with(text), "{err}");
+        }
+        assert!(host(json!({"LogConfig": {"Type": "json-file", "Config": {}}})).is_ok());
     }
 }

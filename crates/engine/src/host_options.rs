@@ -1,0 +1,755 @@
+//! `host_options`: what `create` takes beyond the process, the network and memory/CPUs/PIDs —
+//! capabilities, groups, sysctls, security options, namespace modes, devices, the other
+//! cgroup limits — checked at create as Docker checks them (its texts).
+//!
+//! Every option is either honoured as Docker honours it or refused before anything is
+//! written; none is accepted and ignored. Refused are those that would give a container's
+//! processes the host or the store (`--privileged`, the host's pid/ipc/uts namespaces,
+//! devices, capabilities that reach past the container's namespaces: [`HOST_CAPS`]), and
+//! those the host's cgroups cannot apply. Not done here: the wire (the server maps Docker's
+//! JSON onto [`HostOptions`]), and `--group-add` names, which are looked up in the image's
+//! `/etc/group` at each start and exec (`runtime::user`), as Docker does.
+
+use crate::{EngineError, Result};
+use runtime::cgroup;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Capabilities refused in `--cap-add` (and so `ALL`): each reaches past the container's
+/// namespaces to the host — mounts and the cgroup v1 `release_agent` (`SYS_ADMIN`), kernel
+/// modules, raw I/O ports, `open_by_handle_at` on the host's file systems
+/// (`DAC_READ_SEARCH`), the host's clock, kernel log, audit, LSM, BPF and perf state,
+/// process accounting.
+pub const HOST_CAPS: [&str; 13] = [
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_SYS_TIME",
+    "CAP_SYSLOG",
+    "CAP_AUDIT_CONTROL",
+    "CAP_AUDIT_READ",
+    "CAP_MAC_ADMIN",
+    "CAP_MAC_OVERRIDE",
+    "CAP_BPF",
+    "CAP_PERFMON",
+    "CAP_SYS_PACCT",
+];
+
+/// Why a host-reaching option is refused.
+const NEVER_HOST: &str = "a container's processes never reach the host";
+
+/// Docker's `HostConfig` beyond what `CreateOptions` names itself, as asked (empty, zero and
+/// `None` are Docker's defaults). Kept in `run.json` with the run configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HostOptions {
+    /// `--privileged` (always refused).
+    pub privileged: bool,
+    /// `--cap-add`.
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    pub cap_drop: Vec<String>,
+    /// `--group-add`: group names or numbers.
+    pub group_add: Vec<String>,
+    /// `--sysctl`.
+    pub sysctls: BTreeMap<String, String>,
+    /// `--security-opt`, as given.
+    pub security_opt: Vec<String>,
+    /// `--pid`.
+    pub pid_mode: String,
+    /// `--ipc`.
+    pub ipc_mode: String,
+    /// `--uts`.
+    pub uts_mode: String,
+    /// `--userns`.
+    pub userns_mode: String,
+    /// `--cgroupns`.
+    pub cgroupns_mode: String,
+    /// `--device` host paths (always refused).
+    pub devices: Vec<String>,
+    /// `--device-cgroup-rule` (always refused).
+    pub device_cgroup_rules: Vec<String>,
+    /// `--memory-swap` in bytes (`-1`: unlimited).
+    pub memory_swap: Option<i64>,
+    /// `--memory-reservation` in bytes.
+    pub memory_reservation: Option<i64>,
+    /// `--memory-swappiness` (`-1`: the host's).
+    pub memory_swappiness: Option<i64>,
+    /// `--oom-kill-disable`.
+    pub oom_kill_disable: bool,
+    /// `--oom-score-adj`.
+    pub oom_score_adj: i64,
+    /// `--cpu-shares`.
+    pub cpu_shares: Option<i64>,
+    /// `--cpu-period` in microseconds.
+    pub cpu_period: Option<i64>,
+    /// `--cpu-quota` in microseconds.
+    pub cpu_quota: Option<i64>,
+    /// `--shm-size` in bytes.
+    pub shm_size: Option<i64>,
+    /// `--ulimit`.
+    pub ulimits: Vec<Ulimit>,
+}
+
+/// One `--ulimit name=soft[:hard]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    /// Docker's name (`nofile`, `nproc`, …).
+    pub name: String,
+    /// The soft limit.
+    pub soft: i64,
+    /// The hard limit.
+    pub hard: i64,
+}
+
+/// What `--security-opt` asks, once parsed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecurityOptions {
+    /// `no-new-privileges` (`Some(false)`: `no-new-privileges=false`).
+    pub no_new_privileges: Option<bool>,
+    /// `seccomp=unconfined`.
+    pub seccomp_unconfined: bool,
+}
+
+fn refuse(what: &str, why: &str) -> EngineError {
+    EngineError::invalid(format!("{what} is not supported: {why}"))
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// moby's `parseSecurityOpt` with its texts; what Strata cannot apply is refused by name.
+pub fn parse_security_opts(opts: &[String]) -> Result<SecurityOptions> {
+    let mut out = SecurityOptions::default();
+    for opt in opts {
+        if opt == "no-new-privileges" {
+            out.no_new_privileges = Some(true);
+            continue;
+        }
+        if opt == "disable" {
+            // `label=disable` in Docker 1.x's form: no SELinux label, as every container here.
+            continue;
+        }
+        let Some((k, v)) = opt.split_once('=').or_else(|| opt.split_once(':')) else {
+            return Err(EngineError::invalid(format!(
+                "invalid --security-opt 1: {opt:?}"
+            )));
+        };
+        match k {
+            "no-new-privileges" => match parse_bool(v) {
+                Some(b) => out.no_new_privileges = Some(b),
+                None => {
+                    return Err(EngineError::invalid(format!(
+                        "invalid --security-opt 2: {opt:?}"
+                    )))
+                }
+            },
+            "seccomp" => match v {
+                "unconfined" => out.seccomp_unconfined = true,
+                "builtin" | "" => out.seccomp_unconfined = false,
+                _ => {
+                    return Err(refuse(
+                        "--security-opt seccomp=<profile>",
+                        "a container runs Docker's default seccomp profile or none (seccomp=unconfined)",
+                    ))
+                }
+            },
+            // No AppArmor profile is ever loaded for a container, and no SELinux label set.
+            "apparmor" if v == "unconfined" => {}
+            "apparmor" => {
+                return Err(refuse(
+                    &format!("--security-opt apparmor={v}"),
+                    "AppArmor profiles are not applied (only apparmor=unconfined)",
+                ))
+            }
+            "label" if v == "disable" => {}
+            "label" => {
+                return Err(refuse(
+                    &format!("--security-opt label={v}"),
+                    "SELinux labels are not applied (only label=disable)",
+                ))
+            }
+            "writable-cgroups" => match parse_bool(v) {
+                Some(false) => {}
+                Some(true) => return Err(refuse("--security-opt writable-cgroups", NEVER_HOST)),
+                None => {
+                    return Err(EngineError::invalid(format!(
+                        "invalid --security-opt 2: {opt:?}"
+                    )))
+                }
+            },
+            "systempaths" if v == "unconfined" => {
+                return Err(refuse("--security-opt systempaths=unconfined", NEVER_HOST))
+            }
+            _ => {
+                return Err(EngineError::invalid(format!(
+                    "invalid --security-opt 2: {opt:?}"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `name` is a sysctl of a namespace the container has of its own (the docker CLI's
+/// `ValidateSysctl` list, with runc's `kernel.msg*`/`kernel.shm*` IPC ones).
+fn namespaced_sysctl(name: &str) -> bool {
+    const IPC: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let well_formed = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && name.split('.').all(|p| !p.is_empty());
+    well_formed
+        && (IPC.contains(&name)
+            || name.starts_with("kernel.msg")
+            || name.starts_with("kernel.shm")
+            || name.starts_with("fs.mqueue.")
+            || name.starts_with("net."))
+}
+
+/// One namespace mode: `""` and `ok` are honoured; `host` is refused; `container:<id>` is
+/// refused (no namespace is ever shared between containers); anything else is invalid.
+fn check_mode(flag: &str, label: &str, mode: &str, ok: &[&str]) -> Result<()> {
+    if mode.is_empty() || ok.contains(&mode) {
+        return Ok(());
+    }
+    if mode == "host" {
+        return Err(refuse(&format!("--{flag} host"), NEVER_HOST));
+    }
+    if let Some(id) = mode.strip_prefix("container:") {
+        return Err(refuse(
+            &format!("--{flag} container:{id}"),
+            "containers share no namespace",
+        ));
+    }
+    Err(EngineError::invalid(format!(
+        "invalid {label} mode: {mode}"
+    )))
+}
+
+impl HostOptions {
+    /// The capability lists normalised (moby's texts for an unknown name), with those that
+    /// reach the host refused.
+    fn check_caps(&self, network: &str) -> Result<()> {
+        let add = runtime::spec::normalize_caps(&self.cap_add)
+            .map_err(|e| EngineError::invalid(format!("invalid CapAdd: {e}")))?;
+        runtime::spec::normalize_caps(&self.cap_drop)
+            .map_err(|e| EngineError::invalid(format!("invalid CapDrop: {e}")))?;
+        for c in &add {
+            if c == "ALL" || HOST_CAPS.contains(&c.as_str()) {
+                return Err(refuse(&format!("--cap-add {c}"), NEVER_HOST));
+            }
+            if c == "CAP_NET_ADMIN" && network == "host" {
+                return Err(refuse(
+                    "--cap-add CAP_NET_ADMIN with --network host",
+                    NEVER_HOST,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_sysctls(&self, network: &str) -> Result<()> {
+        for (k, v) in &self.sysctls {
+            if !namespaced_sysctl(k) {
+                return Err(EngineError::invalid(format!(
+                    "sysctl '{k}={v}' is not whitelisted"
+                )));
+            }
+            if k.starts_with("net.") && network == "host" {
+                return Err(EngineError::invalid(format!(
+                    "sysctl {k:?} not allowed in host network namespace"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_memory(&self, memory: Option<i64>) -> Result<()> {
+        let memory = memory.filter(|m| *m > 0);
+        match self.memory_swap.filter(|s| *s != 0) {
+            None => {}
+            Some(_) if !cgroup::swap_limit() => {
+                return Err(refuse(
+                    "--memory-swap",
+                    "the host's memory cgroup does not limit swap",
+                ))
+            }
+            Some(-1) => {}
+            Some(s) if s < 0 => {
+                return Err(EngineError::invalid(format!(
+                    "invalid memory swap limit: {s}"
+                )))
+            }
+            Some(s) => match memory {
+                None => {
+                    return Err(EngineError::invalid(
+                        "You should always set the Memory limit when using Memoryswap limit, see usage.",
+                    ))
+                }
+                Some(m) if s < m => {
+                    return Err(EngineError::invalid(
+                        "Minimum memoryswap limit should be larger than memory limit, see usage.",
+                    ))
+                }
+                Some(_) => {}
+            },
+        }
+        if let Some(r) = self.memory_reservation.filter(|r| *r != 0) {
+            if r < 0 {
+                return Err(EngineError::invalid(format!(
+                    "invalid memory reservation: {r}"
+                )));
+            }
+            if r < 6 * 1024 * 1024 {
+                return Err(EngineError::invalid(
+                    "Minimum memory reservation allowed is 6MB",
+                ));
+            }
+            if memory.is_some_and(|m| m < r) {
+                return Err(EngineError::invalid(
+                    "Minimum memory limit can not be less than memory reservation limit, see usage.",
+                ));
+            }
+            if !cgroup::memory_reservation() {
+                return Err(refuse(
+                    "--memory-reservation",
+                    "the host's memory cgroup has no soft limit",
+                ));
+            }
+        }
+        if let Some(s) = self.memory_swappiness.filter(|s| *s != -1) {
+            if !(0..=100).contains(&s) {
+                return Err(EngineError::invalid(format!(
+                    "Invalid value: {s}, valid memory swappiness range is 0-100"
+                )));
+            }
+            if !cgroup::swappiness() {
+                return Err(refuse(
+                    "--memory-swappiness",
+                    "the host's memory cgroup has no swappiness",
+                ));
+            }
+        }
+        if self.oom_kill_disable && !cgroup::oom_kill_disable() {
+            return Err(refuse(
+                "--oom-kill-disable",
+                "the host's memory cgroup cannot keep the OOM killer off",
+            ));
+        }
+        if !(-1000..=1000).contains(&self.oom_score_adj) {
+            return Err(EngineError::invalid(format!(
+                "Invalid value {}, range for oom score adj is [-1000, 1000]",
+                self.oom_score_adj
+            )));
+        }
+        if let Some(s) = self.shm_size {
+            if s < 0 {
+                return Err(EngineError::invalid("SHM size can not be less than 0"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_cpu(&self, nano_cpus: Option<i64>) -> Result<()> {
+        if let Some(s) = self.cpu_shares.filter(|s| *s != 0) {
+            if s < 0 {
+                return Err(EngineError::invalid(format!(
+                    "invalid CPU shares: {s}, must be positive"
+                )));
+            }
+            if !cgroup::cpu_shares() {
+                return Err(refuse("--cpu-shares", "the host has no cpu cgroup"));
+            }
+        }
+        let nano = nano_cpus.is_some_and(|n| n > 0);
+        if let Some(p) = self.cpu_period.filter(|p| *p != 0) {
+            if nano {
+                return Err(EngineError::invalid(
+                    "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+                ));
+            }
+            if !(1000..=1_000_000).contains(&p) {
+                return Err(EngineError::invalid(
+                    "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+                ));
+            }
+        }
+        if let Some(q) = self.cpu_quota.filter(|q| *q != 0) {
+            if nano {
+                return Err(EngineError::invalid(
+                    "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
+                ));
+            }
+            if q > 0 && q < 1000 {
+                return Err(EngineError::invalid(
+                    "CPU cfs quota can not be less than 1ms (i.e. 1000)",
+                ));
+            }
+        }
+        let cfs = self.cpu_period.is_some_and(|p| p != 0) || self.cpu_quota.is_some_and(|q| q > 0);
+        if cfs && !cgroup::cpu_cfs() {
+            return Err(refuse(
+                "--cpu-period/--cpu-quota",
+                "the host's cpu cgroup has no CFS quota",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Docker's create-time checks for these options in a container of network mode
+    /// `network` (`bridge`, `host`, `none`) with the memory limit and CPUs asked.
+    pub fn check(&self, network: &str, memory: Option<i64>, nano_cpus: Option<i64>) -> Result<()> {
+        if self.privileged {
+            return Err(refuse("privileged mode", NEVER_HOST));
+        }
+        if !self.devices.is_empty() {
+            return Err(refuse(
+                &format!("--device {}", self.devices[0]),
+                "a container's processes never reach the host's devices",
+            ));
+        }
+        if !self.device_cgroup_rules.is_empty() {
+            return Err(refuse(
+                "--device-cgroup-rule",
+                "a container's processes never reach the host's devices",
+            ));
+        }
+        check_mode("pid", "PID", &self.pid_mode, &[])?;
+        check_mode("ipc", "IPC", &self.ipc_mode, &["private", "shareable"])?;
+        check_mode("uts", "UTS", &self.uts_mode, &[])?;
+        // No container gets a user namespace: `host` is what each already has (Docker's
+        // `--userns host` turns off a daemon's remapping, which Strata never does).
+        check_mode("userns", "user namespace", &self.userns_mode, &["host"])?;
+        // A v1 host's containers share its cgroup namespace (Docker's default there);
+        // `private` gives one of its own. On v2 every container has its own.
+        let cgroupns_ok: &[&str] = if cgroup::is_v2() {
+            &["private"]
+        } else {
+            &["private", "host"]
+        };
+        check_mode(
+            "cgroupns",
+            "cgroup namespace",
+            &self.cgroupns_mode,
+            cgroupns_ok,
+        )?;
+        self.check_caps(network)?;
+        self.check_sysctls(network)?;
+        parse_security_opts(&self.security_opt)?;
+        self.check_memory(memory)?;
+        self.check_cpu(nano_cpus)?;
+        for u in &self.ulimits {
+            runtime::spec::check_ulimit(&u.name)?;
+            if u.soft > u.hard {
+                return Err(EngineError::invalid(format!(
+                    "ulimit soft limit must be less than or equal to hard limit: {} > {}",
+                    u.soft, u.hard
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills the runtime's options from these (checked at create).
+    pub(crate) fn apply(&self, o: &mut runtime::spec::SpecOptions) -> Result<()> {
+        let sec = parse_security_opts(&self.security_opt)?;
+        o.seccomp_unconfined = sec.seccomp_unconfined;
+        o.cap_add = self.cap_add.clone();
+        o.cap_drop = self.cap_drop.clone();
+        o.group_add = self.group_add.clone();
+        o.sysctls = self.sysctls.clone();
+        o.memory_swap = self.memory_swap.filter(|s| *s != 0);
+        o.memory_reservation = self.memory_reservation.filter(|r| *r > 0);
+        o.memory_swappiness = self.memory_swappiness.filter(|s| *s >= 0).map(|s| s as u64);
+        o.oom_kill_disable = self.oom_kill_disable;
+        o.oom_score_adj = self.oom_score_adj as i32;
+        o.cpu_shares = self.cpu_shares.filter(|s| *s > 0).map(|s| s as u64);
+        o.cpu_period = self.cpu_period.filter(|p| *p > 0).map(|p| p as u64);
+        o.cpu_quota = self.cpu_quota.filter(|q| *q != 0);
+        o.shm_size = self.shm_size.filter(|s| *s > 0);
+        o.cgroupns_private = self.cgroupns_mode == "private";
+        o.ulimits = self
+            .ulimits
+            .iter()
+            .map(|u| (u.name.clone(), u.soft.max(0) as u64, u.hard.max(0) as u64))
+            .collect();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(h: &HostOptions, network: &str) -> String {
+        h.check(network, None, None).unwrap_err().to_string()
+    }
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn host_reaching_options_are_refused() {
+        let h = HostOptions {
+            privileged: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            err(&h, "bridge"),
+            "privileged mode is not supported: a container's processes never reach the host"
+        );
+        for (h, text) in [
+            (
+                HostOptions {
+                    pid_mode: "host".into(),
+                    ..Default::default()
+                },
+                "--pid host is not supported: a container's processes never reach the host",
+            ),
+            (
+                HostOptions {
+                    ipc_mode: "host".into(),
+                    ..Default::default()
+                },
+                "--ipc host is not supported: a container's processes never reach the host",
+            ),
+            (
+                HostOptions {
+                    uts_mode: "host".into(),
+                    ..Default::default()
+                },
+                "--uts host is not supported: a container's processes never reach the host",
+            ),
+            (
+                HostOptions {
+                    pid_mode: "container:abc".into(),
+                    ..Default::default()
+                },
+                "--pid container:abc is not supported: containers share no namespace",
+            ),
+            (
+                HostOptions {
+                    pid_mode: "bogus".into(),
+                    ..Default::default()
+                },
+                "invalid PID mode: bogus",
+            ),
+            (
+                HostOptions {
+                    devices: s(&["/dev/sda"]),
+                    ..Default::default()
+                },
+                "--device /dev/sda is not supported: a container's processes never reach the host's devices",
+            ),
+            (
+                HostOptions {
+                    cap_add: s(&["sys_admin"]),
+                    ..Default::default()
+                },
+                "--cap-add CAP_SYS_ADMIN is not supported: a container's processes never reach the host",
+            ),
+            (
+                HostOptions {
+                    cap_add: s(&["all"]),
+                    ..Default::default()
+                },
+                "--cap-add ALL is not supported: a container's processes never reach the host",
+            ),
+            (
+                HostOptions {
+                    cap_add: s(&["FOO"]),
+                    ..Default::default()
+                },
+                "invalid CapAdd: unknown capability: \"CAP_FOO\"",
+            ),
+            (
+                HostOptions {
+                    cap_drop: s(&["cap_bar"]),
+                    ..Default::default()
+                },
+                "invalid CapDrop: unknown capability: \"CAP_BAR\"",
+            ),
+        ] {
+            assert_eq!(err(&h, "bridge"), text);
+        }
+        let h = HostOptions {
+            cap_add: s(&["NET_ADMIN"]),
+            ..Default::default()
+        };
+        assert!(h.check("bridge", None, None).is_ok());
+        assert!(err(&h, "host").contains("CAP_NET_ADMIN with --network host"));
+        // What every container already is.
+        let h = HostOptions {
+            userns_mode: "host".into(),
+            ipc_mode: "shareable".into(),
+            cgroupns_mode: "private".into(),
+            cap_add: s(&["NET_ADMIN", "CAP_SYS_PTRACE"]),
+            cap_drop: s(&["ALL"]),
+            ..Default::default()
+        };
+        assert!(h.check("bridge", None, None).is_ok());
+    }
+
+    #[test]
+    fn sysctls_as_docker_allows_them() {
+        let sys = |k: &str| HostOptions {
+            sysctls: [(k.to_string(), "1".to_string())].into(),
+            ..Default::default()
+        };
+        for ok in [
+            "kernel.shm_rmid_forced",
+            "kernel.msgmax",
+            "kernel.sem",
+            "fs.mqueue.msg_max",
+            "net.ipv4.ip_forward",
+        ] {
+            assert!(sys(ok).check("bridge", None, None).is_ok(), "{ok}");
+        }
+        for bad in [
+            "kernel.foo",
+            "vm.swappiness",
+            "net..x",
+            "net.ipv4/../../x",
+            "",
+        ] {
+            assert_eq!(
+                err(&sys(bad), "bridge"),
+                format!("sysctl '{bad}=1' is not whitelisted")
+            );
+        }
+        assert_eq!(
+            err(&sys("net.ipv4.ip_forward"), "host"),
+            "sysctl \"net.ipv4.ip_forward\" not allowed in host network namespace"
+        );
+        assert!(sys("kernel.shm_rmid_forced")
+            .check("host", None, None)
+            .is_ok());
+    }
+
+    #[test]
+    fn security_opts_as_moby_parses_them() {
+        let p = |v: &[&str]| parse_security_opts(&s(v)).map_err(|e| e.to_string());
+        assert_eq!(
+            p(&["no-new-privileges"]).unwrap().no_new_privileges,
+            Some(true)
+        );
+        assert_eq!(
+            p(&["no-new-privileges:false"]).unwrap().no_new_privileges,
+            Some(false)
+        );
+        assert!(p(&["seccomp=unconfined"]).unwrap().seccomp_unconfined);
+        assert!(p(&["apparmor=unconfined", "label=disable", "label:disable"]).is_ok());
+        assert_eq!(
+            p(&["foo=bar"]).unwrap_err(),
+            "invalid --security-opt 2: \"foo=bar\""
+        );
+        assert_eq!(
+            p(&["foo"]).unwrap_err(),
+            "invalid --security-opt 1: \"foo\""
+        );
+        assert_eq!(
+            p(&["no-new-privileges=maybe"]).unwrap_err(),
+            "invalid --security-opt 2: \"no-new-privileges=maybe\""
+        );
+        assert!(p(&["apparmor=docker-default"])
+            .unwrap_err()
+            .starts_with("--security-opt apparmor=docker-default is not supported"));
+        assert!(p(&["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"])
+            .unwrap_err()
+            .starts_with("--security-opt seccomp=<profile> is not supported"));
+        assert!(p(&["systempaths=unconfined"])
+            .unwrap_err()
+            .ends_with("never reach the host"));
+    }
+
+    #[test]
+    fn limits_as_docker_checks_them() {
+        let h = |f: fn(&mut HostOptions)| {
+            let mut h = HostOptions::default();
+            f(&mut h);
+            h
+        };
+        let e = |h: HostOptions, m: Option<i64>, n: Option<i64>| {
+            h.check("bridge", m, n).unwrap_err().to_string()
+        };
+        assert_eq!(
+            e(h(|h| h.oom_score_adj = 1001), None, None),
+            "Invalid value 1001, range for oom score adj is [-1000, 1000]"
+        );
+        assert_eq!(
+            e(h(|h| h.memory_swappiness = Some(101)), None, None),
+            "Invalid value: 101, valid memory swappiness range is 0-100"
+        );
+        assert_eq!(
+            e(
+                h(|h| h.cpu_period = Some(50_000)),
+                None,
+                Some(1_000_000_000)
+            ),
+            "Conflicting options: Nano CPUs and CPU Period cannot both be set"
+        );
+        assert_eq!(
+            e(h(|h| h.cpu_quota = Some(10)), None, None),
+            "CPU cfs quota can not be less than 1ms (i.e. 1000)"
+        );
+        assert_eq!(
+            e(h(|h| h.memory_reservation = Some(1 << 20)), None, None),
+            "Minimum memory reservation allowed is 6MB"
+        );
+        assert_eq!(
+            e(h(|h| h.shm_size = Some(-1)), None, None),
+            "SHM size can not be less than 0"
+        );
+        if cgroup::swap_limit() {
+            assert_eq!(
+                e(h(|h| h.memory_swap = Some(64 << 20)), None, None),
+                "You should always set the Memory limit when using Memoryswap limit, see usage."
+            );
+            assert_eq!(
+                e(h(|h| h.memory_swap = Some(8 << 20)), Some(16 << 20), None),
+                "Minimum memoryswap limit should be larger than memory limit, see usage."
+            );
+        } else {
+            assert!(e(h(|h| h.memory_swap = Some(-1)), None, None)
+                .starts_with("--memory-swap is not supported"));
+        }
+        let u = h(|h| {
+            h.ulimits = vec![Ulimit {
+                name: "nofile".into(),
+                soft: 10,
+                hard: 5,
+            }]
+        });
+        assert_eq!(
+            e(u, None, None),
+            "ulimit soft limit must be less than or equal to hard limit: 10 > 5"
+        );
+        let u = h(|h| {
+            h.ulimits = vec![Ulimit {
+                name: "bogus".into(),
+                soft: 1,
+                hard: 1,
+            }]
+        });
+        assert_eq!(e(u, None, None), "invalid ulimit type: bogus");
+    }
+}

@@ -1,0 +1,312 @@
+//! `HostConfig` options through the real docker CLI and the strata CLI: each honoured as
+//! Docker honours it (capabilities, groups, sysctls, cgroup limits, `-u`'s groups) or
+//! refused at create with exit code 125 and a message naming it, nothing created.
+
+use e2e::{busybox_rootfs, busybox_store, require, tar_of, Daemon, Store};
+use serde_json::Value;
+
+/// A server on a store holding `busybox`.
+fn setup() -> (Store, Daemon) {
+    require("runc");
+    let store = Store::new();
+    let rootfs = store.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    let d = Daemon::start(&store);
+    d.ok(&["import", tar.to_str().unwrap(), "busybox"]);
+    (store, d)
+}
+
+/// The line of `/proc/self/status` starting with `key`, from a container run with `flags`.
+fn status_line(d: &Daemon, flags: &[&str], key: &str) -> String {
+    let mut args = vec!["run", "--rm", "--network", "none"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["busybox", "grep", key, "/proc/self/status"]);
+    d.ok(&args).trim().to_string()
+}
+
+#[test]
+fn docker_refuses_options_that_reach_the_host_or_are_not_applied() {
+    let (_store, d) = setup();
+    let never = "a container's processes never reach the host";
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["--privileged"],
+            format!("privileged mode is not supported: {never}"),
+        ),
+        (
+            vec!["--pid", "host"],
+            format!("--pid host is not supported: {never}"),
+        ),
+        (
+            vec!["--ipc", "host"],
+            format!("--ipc host is not supported: {never}"),
+        ),
+        (
+            vec!["--uts", "host"],
+            format!("--uts host is not supported: {never}"),
+        ),
+        (
+            vec!["--device", "/dev/sda"],
+            "--device /dev/sda is not supported: a container's processes never reach the host's devices".into(),
+        ),
+        (
+            vec!["--cap-add", "ALL"],
+            format!("--cap-add ALL is not supported: {never}"),
+        ),
+        (
+            vec!["--cap-add", "sys_admin"],
+            format!("--cap-add CAP_SYS_ADMIN is not supported: {never}"),
+        ),
+        (
+            vec!["--cap-add", "FOO"],
+            "invalid CapAdd: unknown capability: \"CAP_FOO\"".into(),
+        ),
+        (
+            vec!["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"],
+            "sysctl \"net.ipv4.ip_forward\" not allowed in host network namespace".into(),
+        ),
+        (
+            vec!["--security-opt", "systempaths=unconfined"],
+            format!("--security-opt systempaths=unconfined is not supported: {never}"),
+        ),
+        (
+            vec!["--security-opt", "apparmor=docker-default"],
+            "--security-opt apparmor=docker-default is not supported".into(),
+        ),
+        (
+            vec!["--security-opt", "foo=bar"],
+            "invalid --security-opt 2: \"foo=bar\"".into(),
+        ),
+        (
+            vec!["--tmpfs", "/run"],
+            "--tmpfs (HostConfig.Tmpfs) is not supported by this server".into(),
+        ),
+        (
+            vec!["--dns", "192.0.2.1"],
+            "--dns (HostConfig.Dns) is not supported by this server".into(),
+        ),
+        (
+            vec!["--cpuset-cpus", "0"],
+            "--cpuset-cpus (HostConfig.CpusetCpus) is not supported by this server".into(),
+        ),
+        (
+            vec!["--log-opt", "max-size=1m"],
+            "--log-driver/--log-opt (HostConfig.LogConfig) is not supported by this server"
+                .into(),
+        ),
+        (
+            vec!["--health-cmd", "true"],
+            "--health-cmd (Config.Healthcheck) is not supported by this server".into(),
+        ),
+        (
+            vec!["--oom-score-adj", "2000"],
+            "Invalid value 2000, range for oom score adj is [-1000, 1000]".into(),
+        ),
+    ];
+    for (flags, text) in cases {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(&flags);
+        args.extend_from_slice(&["busybox", "true"]);
+        let out = d.docker(&args);
+        assert_eq!(out.status, 125, "{flags:?}: {out:?}");
+        assert!(
+            out.stderr
+                .contains(&format!("Error response from daemon: {text}")),
+            "{flags:?}: {}",
+            out.stderr
+        );
+        assert_eq!(d.ok(&["ps", "-a", "-q"]), "", "{flags:?}: nothing created");
+    }
+}
+
+#[test]
+fn docker_honours_capabilities_groups_and_sysctls() {
+    let (_store, d) = setup();
+    // Docker's 14 default capabilities, then NET_ADMIN (bit 12) added, CHOWN (bit 0) dropped.
+    assert_eq!(status_line(&d, &[], "CapEff"), "CapEff:\t00000000a80425fb");
+    assert_eq!(
+        status_line(&d, &["--cap-add", "NET_ADMIN"], "CapEff"),
+        "CapEff:\t00000000a80435fb"
+    );
+    assert_eq!(
+        status_line(&d, &["--cap-drop", "chown"], "CapBnd"),
+        "CapBnd:\t00000000a80425fa"
+    );
+    let chown = |flags: &[&str]| {
+        let mut args = vec!["run", "--rm", "--network", "none"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["busybox", "sh", "-c", "touch /tmp/x && chown 1 /tmp/x"]);
+        d.docker(&args).status
+    };
+    assert_eq!(chown(&[]), 0);
+    assert_ne!(chown(&["--cap-drop", "CHOWN"]), 0);
+    assert_eq!(
+        status_line(&d, &["--cap-drop", "ALL", "--cap-add", "kill"], "CapEff"),
+        "CapEff:\t0000000000000020"
+    );
+    // `-u`'s primary group is a supplementary group too, as Docker sets it; `--group-add`
+    // adds numbers and the image's group names.
+    assert_eq!(
+        status_line(&d, &["-u", "nobody"], "Groups"),
+        "Groups:\t65534"
+    );
+    assert_eq!(
+        status_line(
+            &d,
+            &[
+                "-u",
+                "nobody",
+                "--group-add",
+                "123",
+                "--group-add",
+                "daemon"
+            ],
+            "Groups"
+        ),
+        "Groups:\t1 123 65534"
+    );
+    let ids = d.ok(&["run", "--rm", "--group-add", "123", "busybox", "id", "-G"]);
+    assert!(ids.split_whitespace().any(|g| g == "123"), "{ids}");
+    let out = d.docker(&["run", "--rm", "--group-add", "nosuch", "busybox", "true"]);
+    assert_ne!(out.status, 0);
+    assert!(
+        out.stderr
+            .contains("Unable to find group nosuch: no matching entries in group file"),
+        "{}",
+        out.stderr
+    );
+    // Namespaced sysctls are set in the container's namespaces.
+    assert_eq!(
+        d.ok(&[
+            "run",
+            "--rm",
+            "--sysctl",
+            "kernel.shm_rmid_forced=1",
+            "--sysctl",
+            "net.ipv4.ip_forward=1",
+            "busybox",
+            "cat",
+            "/proc/sys/kernel/shm_rmid_forced",
+            "/proc/sys/net/ipv4/ip_forward",
+        ]),
+        "1\n1\n"
+    );
+    // exec gets the container's capabilities and groups; inspect shows what was asked.
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "held",
+        "--network",
+        "none",
+        "--cap-drop",
+        "CHOWN",
+        "--group-add",
+        "123",
+        "--sysctl",
+        "kernel.shm_rmid_forced=1",
+        "--security-opt",
+        "no-new-privileges",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let st = d.ok(&["exec", "held", "cat", "/proc/self/status"]);
+    assert!(st.contains("CapBnd:\t00000000a80425fa"), "{st}");
+    assert!(st.contains("Groups:\t0 123"), "{st}");
+    let v: Value = serde_json::from_str(&d.ok(&["inspect", "held"])).unwrap();
+    let hc = &v[0]["HostConfig"];
+    assert_eq!(hc["CapDrop"], serde_json::json!(["CAP_CHOWN"]));
+    assert_eq!(hc["GroupAdd"], serde_json::json!(["123"]));
+    assert_eq!(
+        hc["Sysctls"],
+        serde_json::json!({"kernel.shm_rmid_forced": "1"})
+    );
+    assert_eq!(hc["SecurityOpt"], serde_json::json!(["no-new-privileges"]));
+    assert_eq!(hc["Privileged"], false);
+    d.ok(&["rm", "-f", "held"]);
+}
+
+#[test]
+fn docker_honours_cgroup_limits() {
+    let (_store, d) = setup();
+    let mut script =
+        String::from("cat /proc/self/oom_score_adj; ulimit -n; grep ' /dev/shm ' /proc/mounts");
+    let mut flags = vec![
+        "--oom-score-adj",
+        "500",
+        "--ulimit",
+        "nofile=512:1024",
+        "--shm-size",
+        "1m",
+    ];
+    let mut want = vec!["500".to_string(), "512".to_string()];
+    if runtime_has("cpu", "cpu.shares") {
+        flags.extend(["--cpu-shares", "512"]);
+        script.push_str("; cat /sys/fs/cgroup/cpu/cpu.shares");
+        want.push("512".into());
+    }
+    if runtime_has("memory", "memory.memsw.limit_in_bytes") {
+        flags.extend(["-m", "64m", "--memory-swap", "96m", "--oom-kill-disable"]);
+        script.push_str(
+            "; cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes; grep oom_kill_disable /sys/fs/cgroup/memory/memory.oom_control",
+        );
+        want.push((96u64 << 20).to_string());
+        want.push("oom_kill_disable 1".into());
+    }
+    let mut args = vec!["run", "--rm", "--network", "none"];
+    args.extend_from_slice(&flags);
+    args.extend_from_slice(&["busybox", "sh", "-c", &script]);
+    let out = d.ok(&args);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], want[..2], "{out}");
+    assert!(lines[2].contains("size=1024k"), "{out}");
+    assert_eq!(
+        lines[3..],
+        want[2..].iter().map(String::as_str).collect::<Vec<_>>()[..],
+        "{out}"
+    );
+}
+
+/// Whether the host's cgroup v1 `controller` has `file`.
+fn runtime_has(controller: &str, file: &str) -> bool {
+    std::path::Path::new("/sys/fs/cgroup")
+        .join(controller)
+        .join(file)
+        .exists()
+}
+
+#[test]
+fn strata_cli_takes_the_same_flags_and_checks() {
+    let store = busybox_store();
+    let (code, err) = store.fail(&["run", "--rm", "--privileged", "busybox", "true"]);
+    assert_eq!(code, 125, "{err}");
+    assert!(
+        err.contains(
+            "privileged mode is not supported: a container's processes never reach the host"
+        ),
+        "{err}"
+    );
+    let (code, err) = store.fail(&["run", "--rm", "--pid", "host", "busybox", "true"]);
+    assert_eq!(code, 125, "{err}");
+    assert!(err.contains("--pid host is not supported"), "{err}");
+    assert_eq!(store.ok(&["ps", "-a", "-q"]), "");
+    let out = store.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--cap-add",
+        "NET_ADMIN",
+        "--group-add",
+        "123",
+        "--sysctl",
+        "kernel.shm_rmid_forced=1",
+        "busybox",
+        "sh",
+        "-c",
+        "grep -E '^(CapEff|Groups)' /proc/self/status; cat /proc/sys/kernel/shm_rmid_forced",
+    ]);
+    assert_eq!(out, "Groups:\t0 123 \nCapEff:\t00000000a80435fb\n1\n");
+}
