@@ -1275,3 +1275,53 @@ fn sigterm_ends_the_endless_streams_and_stops_the_server() {
     );
     s.ok(&["rm", "-f", "quiet"]);
 }
+
+/// The working directory is cleaned as moby cleans it (`/etc/../tmp/x` is `/tmp/x`) and made
+/// at start through the image's symlinks inside the root: a link to a missing directory, or
+/// one climbing with `..`, leads to a directory made in the container, never on the host.
+#[test]
+fn the_working_directory_is_cleaned_and_made_through_links_inside_the_root() {
+    let s = bb_store();
+    assert_eq!(
+        s.ok(&["run", "--rm", "-w", "/etc/../tmp//x/.", "busybox", "pwd"]),
+        "/tmp/x\n"
+    );
+    s.ok(&[
+        "run",
+        "--name",
+        "mk",
+        "busybox",
+        "sh",
+        "-c",
+        "ln -s /strata-missing/dir /lnk && ln -s ../../../../strata-up /up",
+    ]);
+    s.ok(&["commit", "mk", "wd:1"]);
+    assert_eq!(
+        s.ok(&[
+            "run",
+            "--rm",
+            "-w",
+            "/lnk/sub",
+            "wd:1",
+            "sh",
+            "-c",
+            "pwd; ls -d /strata-missing/dir/sub"
+        ]),
+        "/strata-missing/dir/sub\n/strata-missing/dir/sub\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "run",
+            "--rm",
+            "-w",
+            "/up/a",
+            "wd:1",
+            "sh",
+            "-c",
+            "ls -d /strata-up/a"
+        ]),
+        "/strata-up/a\n"
+    );
+    assert!(!std::path::Path::new("/strata-missing").exists());
+    assert!(!std::path::Path::new("/strata-up").exists());
+}
