@@ -400,7 +400,16 @@ impl Engine {
             Some(_) => None,
             None => Some(self.blobs.writer()?),
         };
-        let mut theirs = vec![0u8; if stored.is_some() { buf.len() } else { 0 }];
+        // The stored blob mapped, compared in place; read through a buffer where it cannot be.
+        let mapped = stored.as_ref().and_then(|(_, f)| MappedBlob::new(f, size));
+        let mut theirs = vec![
+            0u8;
+            if stored.is_some() && mapped.is_none() {
+                buf.len()
+            } else {
+                0
+            }
+        ];
         let (mut read, mut compressed) = (0u64, false);
         loop {
             let n = read_full(entry, buf).map_err(invalid)?;
@@ -412,7 +421,10 @@ impl Engine {
                     || buf[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
             }
             if let Some((d, f)) = &mut stored {
-                let same = f.read_exact(&mut theirs[..n]).is_ok() && theirs[..n] == buf[..n];
+                let same = match &mapped {
+                    Some(m) => m.bytes().get(read as usize..read as usize + n) == Some(&buf[..n]),
+                    None => f.read_exact(&mut theirs[..n]).is_ok() && theirs[..n] == buf[..n],
+                };
                 if same {
                     read += n as u64;
                     continue;
@@ -713,6 +725,53 @@ impl Engine {
 }
 
 /// Reads until `buf` is full or the stream ends; the number of bytes read.
+/// A stored blob mapped read-only, so an archive's copy of it is compared with it in place
+/// rather than read into a buffer first (the copy was a fifth of a load's CPU). A blob file is
+/// never written in place: it is made whole under a temporary name, renamed, and only ever
+/// unlinked after, so the mapping keeps its pages for as long as it lives.
+struct MappedBlob {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl MappedBlob {
+    /// `f` (of `len` bytes) mapped; `None` when it cannot be (an empty file, say).
+    fn new(f: &std::fs::File, len: u64) -> Option<MappedBlob> {
+        use std::os::fd::AsRawFd;
+        let len = usize::try_from(len).ok().filter(|l| *l > 0)?;
+        // SAFETY: a private read-only mapping of a live descriptor, at offset 0, of the
+        // file's length; checked for failure before use.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return None;
+        }
+        // SAFETY: advice on the mapping just made; a failure only loses the read-ahead hint.
+        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
+        Some(MappedBlob { ptr, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` maps `len` readable bytes until `drop`, and nothing writes them.
+        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for MappedBlob {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`, once.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
