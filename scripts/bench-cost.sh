@@ -98,6 +98,13 @@ fi
 rver=""
 [ -n "$have_ref" ] && rver=$(DOCKER_HOST="unix://$rsock" "$docker" version -f '{{.Server.Version}}' 2>/dev/null || echo "?")
 
+# The floor: a server that answers the CLI's create, cp and load requests at once and does no work
+# (scripts/bench-floor.py); the same commands against it are what the CLI alone costs.
+fsock="$work/floor.sock"
+"$py" scripts/bench-floor.py "$fsock" &
+pids+=("$!")
+for _ in $(seq 100); do [ -S "$fsock" ] && break; sleep 0.05; done
+F="DOCKER_HOST=unix://$fsock $docker"
 S="DOCKER_HOST=unix://$ssock $docker"
 R="DOCKER_HOST=unix://$rsock $docker"
 sides=(S)
@@ -155,27 +162,29 @@ hf() { # name, extra hyperfine args... (commands given per side)
   echo "== $name"
   hyperfine --style basic --runs "$runs" --export-json "$work/$name.json" "$@"
 }
-# One hyperfine per row: strata first, then the reference, with the same command.
-row() { # name, prepare (with @ for the side's docker), command (same)
+# One hyperfine per row: strata first, then the reference, with the same command; with a
+# fourth argument `floor`, also against the floor server (its prepare step is nothing).
+row() { # name, prepare (with @ for the side's docker), command (same), [floor]
   local name="$1" prep="$2" cmd="$3" args=()
   for side in "${sides[@]}"; do
     local d; if [ "$side" = S ]; then d="$S"; else d="$R"; fi
     args+=(--prepare "${prep//@/$d}" -n "$side" "${cmd//@/$d}")
   done
+  if [ "${4:-}" = floor ]; then args+=(--prepare true -n F "${cmd//@/$F}"); fi
   hf "$name" "${args[@]}"
 }
 
 # cp of a 100 MB directory into a fresh container (created in the untimed prepare step)
 row cp "@ rm -f cpc >/dev/null 2>&1; @ create --name cpc bench/base:1 >/dev/null" \
-  "@ cp '$data/dir100' cpc:/data/"
+  "@ cp '$data/dir100' cpc:/data/" floor
 # commit of a 100 MB change (the container with the directory copied in, prepared untimed)
 row commit "@ rm -f cmc >/dev/null 2>&1; @ create --name cmc bench/base:1 >/dev/null && @ cp '$data/dir100' cmc:/data/" \
   "@ commit cmc bench/committed:1"
 # cp of a small file into that container, whose writable layer holds the 100 MB: what a cp
 # costs beside a layer's bytes
-row cp-small "true" "@ cp '$data/base.tar' cmc:/tmp/"
+row cp-small "true" "@ cp '$data/base.tar' cmc:/tmp/" floor
 # create
-row create "true" "@ create bench/base:1"
+row create "true" "@ create bench/base:1" floor
 # The API rows' client: its start-up (python and its imports, ~70 ms) is in every run of
 # those rows; measured alone, it is taken off them for their per-call figures.
 args=()
@@ -194,7 +203,7 @@ done
 cli S import "$data/img200.rootfs.tar" bench/img200:1 >/dev/null
 cli S save -o "$work/img200.tar" bench/img200:1
 for side in "${sides[@]}"; do cli "$side" load -q -i "$work/img200.tar" >/dev/null; done
-row load-present "true" "@ load -q -i '$work/img200.tar'"
+row load-present "true" "@ load -q -i '$work/img200.tar'" floor
 # 500 tags over the API
 args=()
 for side in "${sides[@]}"; do args+=(-n "$side" "$py '$work/api.py' '$(sockof "$side")' tag 500 bench/base:1"); done
@@ -287,7 +296,7 @@ if not have_ref:
     print("**dockerd is not installed: the reference columns are skipped** (install Debian's `docker.io` to fill them).\n")
     print("| operation | strata mean ± σ (s) | client CPU (s) |\n|---|---|---|")
 else:
-    print("| operation | strata mean ± σ (s) | dockerd mean ± σ (s) | ratio | target | client CPU, strata / dockerd (s) |\n|---|---|---|---|---|---|")
+    print("| operation | strata mean ± σ (s) | dockerd mean ± σ (s) | ratio | target | client CPU, strata / dockerd (s) | floor (s), floor / dockerd |\n|---|---|---|---|---|---|---|")
 def cpu(r, side):
     """The client's own CPU time (user + system): the docker CLI's work, which no server
     can take off the row's wall time."""
@@ -310,7 +319,8 @@ for key, what, target, calls in rows:
         ps, pr = per_call(r, "S", calls), per_call(r, "R", calls)
         ratio = ps / pr if ps is not None and pr else r["S"]["mean"] / r["R"]["mean"]
         ok = "" if target is None else (f"≤ {target}×: " + ("yes" if ratio <= target else "**no**"))
-        print(f"| {what} | {cell(r, 'S', calls)} | {cell(r, 'R', calls)} | {ratio:.2f}× | {ok} | {cpu(r, 'S'):.3f} / {cpu(r, 'R'):.3f} |")
+        floor = f"{r['F']['mean']:.3f} ± {r['F']['stddev'] or 0:.3f}, {r['F']['mean'] / r['R']['mean']:.2f}×" if "F" in r else ""
+        print(f"| {what} | {cell(r, 'S', calls)} | {cell(r, 'R', calls)} | {ratio:.2f}× | {ok} | {cpu(r, 'S'):.3f} / {cpu(r, 'R'):.3f} | {floor} |")
     else:
         print(f"| {what} | {cell(r, 'S', calls)} | {cpu(r, 'S'):.3f} |")
 if start:
@@ -319,6 +329,7 @@ if start:
         line += f" (and {start['R']['mean']:.3f} s in the reference's run)"
     print(line + "; their ratios are of the time per call, that start-up taken off both columns.")
 print("The client's CPU is its user and system time: for cp and load, the docker CLI reading the files and writing them to the socket, which bounds the row's wall time from below whatever the server does.")
+print("The floor is the same command against a server that answers the CLI at once and does no work (`scripts/bench-floor.py`: it reads a cp or load body and keeps nothing): no server can do the row faster, so a target below floor / dockerd cannot be met with this CLI.")
 print(f"""
 Server peak memory growth (VmHWM after `clear_refs` minus VmRSS before, MiB) for a {big_mb} MiB
 directory `cp` and a {int(bigbytes)/1e6:.0f} MB archive `load` (target ≤ 64 MB):
