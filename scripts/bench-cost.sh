@@ -78,6 +78,9 @@ PY
 [ -f "$data/img200.rootfs.tar" ] || { mkdir -p "$work/r200"; cp -r "$data/dir100" "$work/r200/a"; cp -r "$data/dir100" "$work/r200/b"; \
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/r200" -cf "$data/img200.rootfs.tar" .; rm -rf "$work/r200"; }
 [ -f "$data/imgbig.rootfs.tar" ] || tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$data/dirbig" -cf "$data/imgbig.rootfs.tar" .
+# Fixtures just written (over 2 GB on a first run) are flushed now, not by the kernel's
+# writeback in the middle of the first rows.
+sync
 
 # --- the servers ------------------------------------------------------------------------------
 sroot="$work/strata-root"
