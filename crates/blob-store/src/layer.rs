@@ -187,6 +187,10 @@ pub struct IngestOptions<'a> {
     /// the layer as given (a registry's compressed blob, under its own digest).
     /// [`LayerIngest::diff_id`] and the `diff_id` check work as usual.
     pub hash_only: bool,
+    /// With `hash_only` and `diff_id`, an uncompressed tar read from a stored blob named by
+    /// that diff ID (so verified to hash to it when it was stored): its bytes are checked and
+    /// measured but not hashed again, and the ingest's diff ID is that one.
+    pub stored_as_diff_id: bool,
 }
 
 /// A second reader of the uncompressed tar (an unpacker, say) for [`ingest_layer_with`]: it
@@ -261,7 +265,15 @@ fn ingest(
         src.hasher = None;
     }
 
-    let out = if opts.hash_only {
+    let known = match opts.diff_id {
+        Some(d) if opts.hash_only && opts.stored_as_diff_id && compression == Compression::None => {
+            Some(d.clone())
+        }
+        _ => None,
+    };
+    let out = if known.is_some() {
+        TarOut::Count(0)
+    } else if opts.hash_only {
         TarOut::Hash(Sha256Writer::new(), 0)
     } else {
         TarOut::Blob(store.writer()?)
@@ -270,7 +282,7 @@ fn ingest(
         check,
         writer: Some(out),
         // Balance the two threads: with no decompression to do, this one has time to hash.
-        hash_here: compression == Compression::None,
+        hash_here: compression == Compression::None && known.is_none(),
         tee,
     };
     let res = {
@@ -315,6 +327,7 @@ fn ingest(
                 _ => (d, n),
             }
         }
+        TarOut::Count(n) => (known.expect("counted only for a known diff ID"), n),
     };
     let content_size = pump.check.content_size();
     let source_size = src.read;
@@ -419,6 +432,8 @@ enum TarOut {
     Blob(BlobWriter),
     /// The hash and the byte count.
     Hash(Sha256Writer, u64),
+    /// The byte count of bytes whose digest is known.
+    Count(u64),
 }
 
 impl TarOut {
@@ -434,13 +449,17 @@ impl TarOut {
                 *n += b.len() as u64;
                 Ok(())
             }
+            TarOut::Count(n) => {
+                *n += b.len() as u64;
+                Ok(())
+            }
         }
     }
 
     fn sync(&mut self) -> io::Result<()> {
         match self {
             TarOut::Blob(w) => w.sync(),
-            TarOut::Hash(..) => Ok(()),
+            TarOut::Hash(..) | TarOut::Count(_) => Ok(()),
         }
     }
 
@@ -448,6 +467,7 @@ impl TarOut {
         match self {
             TarOut::Blob(w) => w.take_hasher(),
             TarOut::Hash(h, _) => std::mem::take(h),
+            TarOut::Count(_) => Sha256Writer::new(),
         }
     }
 
@@ -455,6 +475,7 @@ impl TarOut {
         match self {
             TarOut::Blob(w) => w.put_hasher(hasher),
             TarOut::Hash(h, _) => *h = hasher,
+            TarOut::Count(_) => {}
         }
     }
 }

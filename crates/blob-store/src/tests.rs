@@ -484,6 +484,7 @@ fn layer_tee_sees_the_uncompressed_tar() {
             diff_id: Some(&want),
             source_verified: true,
             hash_only,
+            stored_as_diff_id: false,
         };
         let got = ingest_layer_with(
             &s,
@@ -575,6 +576,7 @@ fn layer_tee_is_told_of_a_failed_ingest() {
         diff_id: Some(&other),
         source_verified: false,
         hash_only: false,
+        stored_as_diff_id: false,
     };
     let err = ingest_layer_with(
         &s,
@@ -609,6 +611,42 @@ fn hash_only_ingest_checks_the_diff_id_and_the_tar() {
         assert!(ingest_layer_with(&s, Cursor::new(&input[..700]), opts, None).is_err());
         assert_empty(dir.path());
     }
+}
+
+/// A plain tar read back from a blob stored under its diff ID is checked and measured as any
+/// ingest checks it, without hashing it again: the ingest gives that diff ID, the same
+/// measure as a hashing ingest, and still refuses a tar that does not read. A compressed
+/// stream (its diff ID is not its blob's digest) is hashed as ever.
+#[test]
+fn a_tar_stored_as_its_diff_id_is_checked_but_not_hashed_again() {
+    let tar = sample_tar();
+    let (dir, s) = store();
+    let d = Digest::of(&tar);
+    let known = |diff_id| IngestOptions {
+        diff_id: Some(diff_id),
+        hash_only: true,
+        stored_as_diff_id: true,
+        ..Default::default()
+    };
+    let hashed = ingest_layer_with(&s, Cursor::new(&tar), IngestOptions::default(), None).unwrap();
+    let got = ingest_layer_with(&s, Cursor::new(&tar), known(&d), None).unwrap();
+    assert_eq!(
+        (&got.diff_id, got.size, got.content_size),
+        (&d, tar.len() as u64, hashed.content_size)
+    );
+    // Not hashed: the diff ID given is the one returned (the caller vouches for it).
+    let vouched = Digest::of(b"vouched");
+    let got = ingest_layer_with(&s, Cursor::new(&tar), known(&vouched), None).unwrap();
+    assert_eq!(got.diff_id, vouched);
+    // Still checked.
+    let mut bad = tar.clone();
+    bad[148] ^= 0x01; // the first header's checksum
+    let err = ingest_layer_with(&s, Cursor::new(&bad), known(&d), None).unwrap_err();
+    assert!(err.to_string().contains("invalid tar"), "{err}");
+    // A compressed stream is hashed whatever the caller says.
+    let err = ingest_layer_with(&s, Cursor::new(&gzip(&tar)), known(&vouched), None).unwrap_err();
+    assert_eq!(err.mismatch(), Some(d.clone()));
+    drop(dir);
 }
 
 #[test]

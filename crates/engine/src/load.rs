@@ -498,11 +498,13 @@ impl Engine {
                         ));
                     }
                 }
-                // Already stored under its digest as it streamed by: its tar and names are
-                // checked as any ingest checks them (nothing is written a second time).
+                // Already stored under its digest (the diff ID) as it streamed by: its tar and
+                // names are checked and measured as any ingest checks them; nothing is written
+                // or hashed a second time.
                 let opts = blob_store::IngestOptions {
                     diff_id: Some(diff_id),
                     hash_only: true,
+                    stored_as_diff_id: true,
                     ..Default::default()
                 };
                 let r = std::io::BufReader::with_capacity(256 << 10, self.blobs.open_blob(digest)?);
@@ -514,23 +516,11 @@ impl Engine {
                         )),
                     },
                 )?;
-                // Streamed into the store as a blob: measured from it, unless the store has
-                // the layer (and its measure) already.
-                let content_size = match self.view()?.layers.get(diff_id) {
-                    Some(l) => l.content_size,
-                    None => blob_store::layer_content_size(self.blobs.open_blob(digest)?).map_err(
-                        |e| {
-                            EngineError::invalid(format!(
-                                "invalid archive: layer {n} ({path}): {e}"
-                            ))
-                        },
-                    )?,
-                };
                 return Ok((
                     LayerRecord {
                         diff_id: diff_id.clone(),
                         size,
-                        content_size,
+                        content_size: checked.content_size,
                         stored_bytes: size,
                     },
                     None,

@@ -413,6 +413,7 @@ impl Engine {
                     // the client checks the blob's digest as it downloads it
                     source_verified: true,
                     hash_only: true,
+                    stored_as_diff_id: false,
                 };
                 let unpack = staged.map(|st| -> blob_store::Tee<'_> {
                     Box::new(move |r| Ok(st.unpack_on(r, &[]).map(drop)?))
