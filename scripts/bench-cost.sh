@@ -332,7 +332,7 @@ if start:
         line += f" (and {start['R']['mean']:.3f} s in the reference's run)"
     print(line + "; their ratios are of the time per call, that start-up taken off both columns.")
 print("The client's CPU is its user and system time: for cp and load, the docker CLI reading the files and writing them to the socket, which bounds the row's wall time from below whatever the server does.")
-print("The floor is the same command against a server that answers the CLI at once and does no work (`scripts/bench-floor.py`: it reads a cp or load body and keeps nothing): no server can do the row faster, so a target below floor / dockerd cannot be met with this CLI.")
+print("The floor is the same command against a server that answers the CLI at once and does nothing but read the body and drop it (`scripts/bench-floor.py`, python): close to what the docker CLI alone costs, so a target well below floor / dockerd cannot be met with this CLI (for cp and load the floor also holds python's own reading of the socket, so a server can come near it or, in a run, under it).")
 print(f"""
 Server peak memory growth (VmHWM after `clear_refs` minus VmRSS before, MiB) for a {big_mb} MiB
 directory `cp` and a {int(bigbytes)/1e6:.0f} MB archive `load` (target ≤ 64 MB):

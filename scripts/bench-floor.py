@@ -2,9 +2,10 @@
 """The floor of the cost rows: a server on a unix socket that answers the docker CLI's
 `create`, `cp` and `load` requests at once and does no work (it reads and drops a body).
 
-No server can answer the docker CLI faster than this one, so the time of `docker create`,
-`docker cp` or `docker load` against it is what the CLI alone costs: its start-up, its
-reading of the files and its writing of them to the socket. bench-cost.sh times the same commands against it,
+It does nothing but read, so the time of `docker create`, `docker cp` or `docker load`
+against it is close to what the CLI alone costs: its start-up, its reading of the files and
+its writing of them to the socket (plus this script's own reading of the socket, which a
+server in a compiled language may do in less time). bench-cost.sh times the same commands against it,
 beside `strata serve` and dockerd, so a row's target can be seen against what is possible.
 
 Usage: bench-floor.py SOCKET   (serves until killed)
