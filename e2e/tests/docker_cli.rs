@@ -1203,14 +1203,18 @@ fn docker_logs_follow_exec_top_prune_and_events() {
     assert_eq!(d.ok(&["exec", "web", "cat", "/tmp/x"]), "inside\n");
     let o = d.docker(&["exec", "web", "sh", "-c", "echo e >&2; exit 5"]);
     assert_eq!((o.status, o.stderr.as_str()), (5, "e\n"));
+    // An exec that cannot start is 126, whatever the cause, as dockerd 20.10 answers it.
     let o = d.docker(&["exec", "web", "nosuchcmd"]);
-    assert_eq!(o.status, 127, "{}", o.stderr);
+    assert_eq!(o.status, 126, "{}", o.stderr);
     assert!(
         o.stderr
             .contains(r#"exec: "nosuchcmd": executable file not found in $PATH"#),
         "{}",
         o.stderr
     );
+    let o = d.docker(&["exec", "-w", "/nonexistent", "web", "true"]);
+    assert_eq!(o.status, 126, "{}", o.stderr);
+    assert!(o.stderr.contains("chdir to cwd"), "{}", o.stderr);
     let o = docker_with_stdin(&d, &["exec", "-i", "web", "cat"], b"piped\n");
     assert_eq!(
         (o.status, o.stdout.as_str()),

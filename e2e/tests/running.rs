@@ -295,7 +295,7 @@ fn exec_runs_in_the_container_with_its_identity_rules() {
     let out = s.run_stdin(&["exec", "-i", "box", "cat"], b"piped\n");
     assert_eq!(out.stdout, "piped\n");
     let (code, err) = s.fail(&["exec", "box", "nosuchcmd"]);
-    assert_eq!(code, 127);
+    assert_eq!(code, 126);
     assert!(
         err.contains(r#"exec: "nosuchcmd": executable file not found in $PATH"#),
         "{err}"

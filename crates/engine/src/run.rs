@@ -1456,7 +1456,8 @@ impl Engine {
     }
 
     /// The exit code of a finished `exec` (the process's own), or the runtime's failure to
-    /// start it as Docker reports it (126/127 with its text).
+    /// start it as Docker reports it: its text, and 126 whatever the cause (dockerd 20.10
+    /// answers 126 for a command not found, one it cannot run, a missing working directory).
     pub fn exec_finished(&self, e: PreparedExec, status: std::process::ExitStatus) -> Result<i32> {
         let err = fs::read_to_string(&e.log).ok().and_then(|t| {
             t.lines().rev().find_map(|l| {
@@ -1470,7 +1471,7 @@ impl Engine {
         if let Some(msg) = err {
             if !status.success() {
                 return Err(EngineError::Runtime(runtime::RuntimeError::Start {
-                    exit_code: monitor::start_exit_code(&msg),
+                    exit_code: 126,
                     msg: format!("OCI runtime exec failed: {msg}: unknown"),
                 }));
             }
