@@ -19,34 +19,13 @@ pub(crate) fn write_v(b: &mut Buf, v: &Val) {
         Val::Float(f) => b.push_str(&float_v(*f)),
         Val::Str(s) => b.push_str(s),
         Val::DStr(s) => b.push_str(s),
-        Val::List(_) | Val::DList(_) => {
-            b.push('[');
-            for i in 0..v.list_len().unwrap_or(0) {
-                if b.over {
-                    return;
-                }
-                if i > 0 {
-                    b.push(' ');
-                }
-                write_v(b, &v.list_get(i).unwrap_or(Val::Null));
-            }
-            b.push(']');
-        }
-        Val::Map(m) => {
-            b.push_str("map[");
-            for (i, k) in sorted_keys(m).into_iter().enumerate() {
-                if b.over {
-                    return;
-                }
-                if i > 0 {
-                    b.push(' ');
-                }
+        Val::List(_) | Val::DList(_) | Val::Map(_) => write_composite(b, v, &mut |b, key, elem| {
+            if let Some(k) = key {
                 b.push_str(k);
                 b.push(':');
-                write_v(b, &Val::data(&m[k.as_str()]));
             }
-            b.push(']');
-        }
+            write_v(b, elem);
+        }),
     }
 }
 
@@ -353,6 +332,35 @@ pub(crate) fn sprintf(b: &mut Buf, format: &str, args: &[Val]) -> Result<(), Str
     Ok(())
 }
 
+/// A list as Go's fmt prints one (`[a b]`) or a map (`map[k:v]`, keys sorted), each element
+/// (with its key, for a map) written by `elem`; stops once the output is over its budget.
+fn write_composite(b: &mut Buf, v: &Val, elem: &mut dyn FnMut(&mut Buf, Option<&str>, &Val)) {
+    if let Val::Map(m) = v {
+        b.push_str("map[");
+        for (i, k) in sorted_keys(m).into_iter().enumerate() {
+            if b.over {
+                return;
+            }
+            if i > 0 {
+                b.push(' ');
+            }
+            elem(b, Some(k), &Val::data(&m[k.as_str()]));
+        }
+    } else {
+        b.push('[');
+        for i in 0..v.list_len().unwrap_or(0) {
+            if b.over {
+                return;
+            }
+            if i > 0 {
+                b.push(' ');
+            }
+            elem(b, None, &v.list_get(i).unwrap_or(Val::Null));
+        }
+    }
+    b.push(']');
+}
+
 fn fmt_arg(b: &mut Buf, verb: char, spec: Spec, v: &Val) {
     if verb == 'T' {
         let t = match v {
@@ -362,34 +370,13 @@ fn fmt_arg(b: &mut Buf, verb: char, spec: Spec, v: &Val) {
         return pad(b, t, spec, false);
     }
     match v {
-        Val::List(_) | Val::DList(_) => {
-            b.push('[');
-            for i in 0..v.list_len().unwrap_or(0) {
-                if b.over {
-                    return;
-                }
-                if i > 0 {
-                    b.push(' ');
-                }
-                fmt_arg(b, verb, spec, &v.list_get(i).unwrap_or(Val::Null));
-            }
-            b.push(']');
-        }
-        Val::Map(m) => {
-            b.push_str("map[");
-            for (i, k) in sorted_keys(m).into_iter().enumerate() {
-                if b.over {
-                    return;
-                }
-                if i > 0 {
-                    b.push(' ');
-                }
+        Val::List(_) | Val::DList(_) | Val::Map(_) => write_composite(b, v, &mut |b, key, elem| {
+            if let Some(k) = key {
                 fmt_arg(b, verb, spec, &Val::DStr(k));
                 b.push(':');
-                fmt_arg(b, verb, spec, &Val::data(&m[k.as_str()]));
             }
-            b.push(']');
-        }
+            fmt_arg(b, verb, spec, elem);
+        }),
         Val::Null | Val::Missing => match verb {
             'v' => pad(b, "<nil>", spec, false),
             _ => b.push_str(&format!("%!{verb}(<nil>)")),
