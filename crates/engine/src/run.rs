@@ -620,12 +620,20 @@ impl Engine {
         }
     }
 
-    /// The lock on the containers' cgroup parent (`runtime/cgroup.lock`): shared by a start
-    /// until its runtime has made the container's cgroup, exclusive (without waiting) for
-    /// removing the parent, so it is never removed between a runtime's `mkdir` of the parent
-    /// and of the container's own.
+    /// The lock on the containers' cgroup parent: shared by a start until its runtime has
+    /// made the container's cgroup, exclusive (without waiting) for removing the parent, so
+    /// it is never removed between a runtime's `mkdir` of the parent and of the container's
+    /// own. The parent is the host's, shared by every data directory on it, so its lock is
+    /// too (`/run/strata/cgroup-<parent>.lock`; the data directory's `runtime/cgroup.lock`
+    /// only where `/run` cannot hold it): a store removing the parent never races another
+    /// store's start.
     fn cgroup_lock(&self, exclusive: bool) -> Option<fs::File> {
-        let p = self.runtime_state_root().join("cgroup.lock");
+        let host = Path::new("/run/strata");
+        let name = format!("cgroup-{}.lock", cgroup_parent().trim_matches('/'));
+        let p = match fs::create_dir_all(host) {
+            Ok(()) => host.join(name),
+            Err(_) => self.runtime_state_root().join("cgroup.lock"),
+        };
         let f = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -1843,6 +1851,24 @@ fn random_suffix() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two stores on one host share the cgroup parent, so they share its lock: while one
+    /// store's start holds it, another store cannot take it to remove the parent.
+    #[test]
+    fn the_cgroup_parent_lock_is_the_hosts_not_the_stores() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b) = (
+            Engine::open(a.path()).unwrap(),
+            Engine::open(b.path()).unwrap(),
+        );
+        let starting = a.cgroup_lock(false).expect("a start's shared lock");
+        assert!(
+            b.cgroup_lock(true).is_none(),
+            "another store removed the parent during a start"
+        );
+        drop(starting);
+        assert!(b.cgroup_lock(true).is_some());
+    }
 
     #[test]
     fn env_merge() {
