@@ -2031,6 +2031,11 @@ impl LyingImage {
         }
     }
 
+    /// A hostile registry serving this image under `hostile:1`, its layer as it is.
+    fn registry(&self, lie: Lie) -> HostileRegistry {
+        HostileRegistry::start(self.paths(lie, Serve::Plain(OCI_LAYER_TAR, self.layer.clone())))
+    }
+
     /// The registry's paths: `hostile:1` (the manifest, or an index over it whose entry says
     /// `lie.manifest_in_index` bytes), the manifest by digest, the config, and the layer as
     /// `layer` serves it.
@@ -2089,8 +2094,7 @@ fn pull_refuses_a_layer_longer_than_its_descriptor() {
     };
     let img = LyingImage::new(lie);
     let len = img.layer.len();
-    let reg =
-        HostileRegistry::start(img.paths(lie, Serve::Plain(OCI_LAYER_TAR, img.layer.clone())));
+    let reg = img.registry(lie);
     let s = Strata::new();
     let err = refused_pull(&s, &reg);
     assert!(
@@ -2106,10 +2110,7 @@ fn pull_refuses_a_layer_longer_than_its_descriptor() {
     );
 
     let honest = LyingImage::new(Lie::default());
-    let reg = HostileRegistry::start(honest.paths(
-        Lie::default(),
-        Serve::Plain(OCI_LAYER_TAR, honest.layer.clone()),
-    ));
+    let reg = honest.registry(Lie::default());
     s.ok(&["pull", &format!("{}/hostile:1", reg.host())]);
     assert_eq!(
         s.image_id(&format!("{}/hostile:1", reg.host())),
@@ -2134,18 +2135,12 @@ fn pull_refuses_an_image_config_docker_cannot_use() {
         ),
     ] {
         let img = LyingImage::patched(Lie::default(), patch);
-        let reg = HostileRegistry::start(img.paths(
-            Lie::default(),
-            Serve::Plain(OCI_LAYER_TAR, img.layer.clone()),
-        ));
+        let reg = img.registry(Lie::default());
         let err = refused_pull(&s, &reg);
         assert!(err.contains(want), "{err}");
     }
     let img = LyingImage::patched(Lie::default(), json!({"history": null}));
-    let reg = HostileRegistry::start(img.paths(
-        Lie::default(),
-        Serve::Plain(OCI_LAYER_TAR, img.layer.clone()),
-    ));
+    let reg = img.registry(Lie::default());
     s.ok(&["pull", &format!("{}/hostile:1", reg.host())]);
 }
 
@@ -2187,8 +2182,7 @@ fn pull_refuses_a_layer_shorter_than_its_descriptor() {
             ..Lie::default()
         };
         let img = LyingImage::new(lie);
-        let reg =
-            HostileRegistry::start(img.paths(lie, Serve::Plain(OCI_LAYER_TAR, img.layer.clone())));
+        let reg = img.registry(lie);
         let s = Strata::new();
         let err = refused_pull(&s, &reg);
         assert!(
@@ -2254,8 +2248,7 @@ fn pull_refuses_a_config_or_manifest_of_another_size() {
     ];
     for (lie, want) in cases {
         let img = LyingImage::new(lie);
-        let reg =
-            HostileRegistry::start(img.paths(lie, Serve::Plain(OCI_LAYER_TAR, img.layer.clone())));
+        let reg = img.registry(lie);
         let s = Strata::new();
         let err = refused_pull(&s, &reg);
         assert!(err.contains(&want), "want {want:?} in:\n{err}");

@@ -34,10 +34,8 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestP
         _: &S,
     ) -> Result<Self, ApiError> {
         let bad = |e: &dyn std::fmt::Display| ApiError::bad_request(format!("invalid query: {e}"));
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).map_err(|e| bad(&e))?;
         let mut seen = std::collections::HashSet::new();
-        let firsts: Vec<(String, String)> = pairs
+        let firsts: Vec<(String, String)> = url_pairs(parts.uri.query().unwrap_or(""))
             .into_iter()
             .filter(|(k, _)| seen.insert(k.clone()))
             .collect();

@@ -484,47 +484,21 @@ fn snapshots(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn mkdir_in_root(root: &Path, rel: &str) -> Result<()> {
-    // moby's `FollowSymlinkInScope`: each symlink on the way is followed inside the root (an
-    // absolute target from the root, `..` never above it), a missing name kept as it is.
-    let mut queue: std::collections::VecDeque<String> =
-        rel.split('/').map(str::to_string).collect();
-    let mut done: Vec<String> = Vec::new();
-    let mut links = 0;
-    while let Some(part) = queue.pop_front() {
-        match part.as_str() {
-            "" | "." => continue,
-            ".." => {
-                done.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let here = format!("/{}/{part}", done.join("/"));
-        match runtime::user::readlink_in_root(root, &here)
-            .map_err(|e| EngineError::invalid(e.to_string()))?
-        {
-            Some(target) => {
-                links += 1;
-                if links > 255 {
-                    return Err(EngineError::invalid(format!(
-                        "invalid working directory {rel}: too many levels of symbolic links"
-                    )));
-                }
-                if target.starts_with('/') {
-                    done.clear();
-                }
-                for p in target.split('/').rev() {
-                    queue.push_front(p.to_string());
-                }
-            }
-            None => done.push(part),
-        }
-    }
-    // Then `MkdirAll` of what it resolved to.
+    // moby's `FollowSymlinkInScope` (each symlink on the way followed inside the root, an
+    // absolute target from the root, `..` never above it, a missing name kept as it is)...
+    let bad = |e: &dyn std::fmt::Display| {
+        EngineError::invalid(format!("invalid working directory {rel}: {e}"))
+    };
+    let resolved = layer_apply::resolve_in_root(root, rel).map_err(|e| bad(&e))?;
+    let done = resolved.strip_prefix(root).map_err(|e| bad(&e))?;
+    // ...then `MkdirAll` of what it resolved to.
     let mut cur = String::new();
     for part in done {
         cur.push('/');
-        cur.push_str(&part);
+        cur.push_str(
+            part.to_str()
+                .ok_or_else(|| bad(&"a name that is not UTF-8"))?,
+        );
         match runtime::user::resolve_dir_in_root(root, &cur) {
             Ok(true) => continue,
             Ok(false) => runtime::user::mkdir_in_root(root, &cur)
@@ -533,22 +507,6 @@ fn mkdir_in_root(root: &Path, rel: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `filepath.Clean` of an absolute path: `.` and empty names dropped, `..` taking the name
-/// before it (never above `/`). moby cleans a container's working directory so.
-fn clean_abs(p: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            _ => out.push(part),
-        }
-    }
-    format!("/{}", out.join("/"))
 }
 
 impl Engine {
@@ -721,7 +679,7 @@ impl Engine {
                 .clone()
                 .or_else(|| img.working_dir.clone())
                 .filter(|w| !w.is_empty())
-                .map(|w| clean_abs(&w))
+                .map(|w| format!("/{}", crate::build::clean_in_image(&w)))
                 .unwrap_or_default(),
             user: o
                 .user

@@ -321,40 +321,6 @@ pub fn resolve_dir_in_root(root: &Path, path: &str) -> Result<bool> {
     }
 }
 
-/// The target of `path` (a container path, resolved inside `root`, its last component not
-/// followed) when it is a symlink; `None` when it is anything else or does not exist.
-pub fn readlink_in_root(root: &Path, path: &str) -> Result<Option<String>> {
-    use std::os::fd::AsRawFd;
-    let Some(f) = open_in_root(root, path, libc::O_PATH | libc::O_NOFOLLOW)? else {
-        return Ok(None);
-    };
-    let meta = f
-        .metadata()
-        .map_err(|e| RuntimeError::io(format!("stat {path} in the container root"), e))?;
-    if !meta.file_type().is_symlink() {
-        return Ok(None);
-    }
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: readlinkat on a live O_PATH descriptor of the link with an empty name reads the
-    // link itself into a buffer of the given length.
-    let n = unsafe {
-        libc::readlinkat(
-            f.as_raw_fd(),
-            c"".as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    if n < 0 {
-        return Err(RuntimeError::io(
-            format!("read the link {path} in the container root"),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    buf.truncate(n as usize);
-    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
-}
-
 /// Creates the directory `path` (a container path whose parent exists) in `root`, its parent
 /// resolved inside the root, mode 0755.
 pub fn mkdir_in_root(root: &Path, path: &str) -> Result<()> {

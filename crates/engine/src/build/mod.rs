@@ -10,12 +10,14 @@
 
 mod archive;
 mod context;
+/// moby's `filepath.Clean` of a path in an image (the working directory's too).
+pub(crate) use context::clean_in_image;
 mod step;
 
 pub use context::BuildContext;
 
 use crate::{Engine, EngineError, RegistryEnv, Result};
-use context::{clean_in_image, clean_rel, glob_match, has_wildcard, SourceEntry};
+use context::{clean_rel, glob_match, has_wildcard, SourceEntry};
 use dockerfile::{Command, CopySpec, Healthcheck, Instruction, Kind};
 use oci_model::{Digest, ExecConfig, ImageConfig};
 use std::collections::{BTreeMap, BTreeSet};
