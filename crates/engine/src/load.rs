@@ -401,7 +401,7 @@ impl Engine {
             None => Some(self.blobs.writer()?),
         };
         // The stored blob mapped, compared in place; read through a buffer where it cannot be.
-        let mapped = stored.as_ref().and_then(|(_, f)| MappedBlob::new(f, size));
+        let mut mapped = stored.as_ref().and_then(|(_, f)| MappedBlob::new(f, size));
         let mut theirs = vec![
             0u8;
             if stored.is_some() && mapped.is_none() {
@@ -421,8 +421,13 @@ impl Engine {
                     || buf[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
             }
             if let Some((d, f)) = &mut stored {
-                let same = match &mapped {
-                    Some(m) => m.bytes().get(read as usize..read as usize + n) == Some(&buf[..n]),
+                let same = match &mut mapped {
+                    Some(m) => {
+                        let same =
+                            m.bytes().get(read as usize..read as usize + n) == Some(&buf[..n]);
+                        m.release_before(read as usize + n);
+                        same
+                    }
                     None => f.read_exact(&mut theirs[..n]).is_ok() && theirs[..n] == buf[..n],
                 };
                 if same {
@@ -714,14 +719,19 @@ impl Engine {
     }
 }
 
-/// Reads until `buf` is full or the stream ends; the number of bytes read.
 /// A stored blob mapped read-only, so an archive's copy of it is compared with it in place
 /// rather than read into a buffer first (the copy was a fifth of a load's CPU). A blob file is
 /// never written in place: it is made whole under a temporary name, renamed, and only ever
 /// unlinked after, so the mapping keeps its pages for as long as it lives.
+///
+/// The pages compared are given back as the comparison moves on ([`MappedBlob::release_before`]),
+/// so the process never holds more than [`MappedBlob::HELD`] of the blob however large it is
+/// (they stay in the page cache; they only leave this process's resident set).
 struct MappedBlob {
     ptr: *mut libc::c_void,
     len: usize,
+    /// Bytes from the start already given back.
+    released: usize,
 }
 
 impl MappedBlob {
@@ -746,7 +756,38 @@ impl MappedBlob {
         }
         // SAFETY: advice on the mapping just made; a failure only loses the read-ahead hint.
         unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
-        Some(MappedBlob { ptr, len })
+        Some(MappedBlob {
+            ptr,
+            len,
+            released: 0,
+        })
+    }
+
+    /// At most this much of the mapping is resident in the process at once.
+    const HELD: usize = 16 << 20;
+
+    /// Gives back the pages before `offset` once more than [`MappedBlob::HELD`] of them are held.
+    fn release_before(&mut self, offset: usize) {
+        // SAFETY: sysconf reads a constant of the system.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+            .ok()
+            .filter(|p| *p > 0)
+            .unwrap_or(4096);
+        let end = offset.min(self.len) / page * page;
+        if end.saturating_sub(self.released) < Self::HELD {
+            return;
+        }
+        // SAFETY: a page-aligned range inside the mapping made in `new`; for a private
+        // read-only file mapping MADV_DONTNEED only drops the pages from this process (a
+        // later access reads them from the file again), and nothing here reads them again.
+        unsafe {
+            libc::madvise(
+                self.ptr.cast::<u8>().add(self.released).cast(),
+                end - self.released,
+                libc::MADV_DONTNEED,
+            )
+        };
+        self.released = end;
     }
 
     fn bytes(&self) -> &[u8] {
@@ -762,6 +803,7 @@ impl Drop for MappedBlob {
     }
 }
 
+/// Reads until `buf` is full or the stream ends; the number of bytes read.
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -777,7 +819,48 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::{clean, MappedBlob};
+    use std::io::Write;
+
+    /// The resident bytes of the mapping at `addr`, from /proc/self/smaps.
+    fn resident(addr: usize) -> usize {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut lines = smaps.lines();
+        while let Some(l) = lines.next() {
+            let Some((start, _)) = l.split_once('-') else {
+                continue;
+            };
+            if usize::from_str_radix(start, 16) != Ok(addr) {
+                continue;
+            }
+            for l in lines.by_ref() {
+                if let Some(kb) = l.strip_prefix("Rss:") {
+                    return kb.trim().trim_end_matches(" kB").parse::<usize>().unwrap() << 10;
+                }
+            }
+        }
+        panic!("no mapping at {addr:#x}");
+    }
+
+    #[test]
+    fn a_mapped_blob_holds_only_a_window_of_its_pages() {
+        let len = 6 * MappedBlob::HELD;
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&vec![7u8; len]).unwrap();
+        let mut m = MappedBlob::new(&f, len as u64).unwrap();
+        let mut at = 0;
+        while at < len {
+            let n = (1 << 20).min(len - at);
+            assert!(m.bytes()[at..at + n].iter().all(|b| *b == 7));
+            m.release_before(at + n);
+            at += n;
+        }
+        let held = resident(m.ptr as usize);
+        assert!(
+            held <= MappedBlob::HELD + (2 << 20),
+            "{held} bytes of a {len}-byte blob resident after comparing it"
+        );
+    }
 
     #[test]
     fn clean_paths() {
