@@ -79,16 +79,16 @@ fn docker_refuses_options_that_reach_the_host_or_are_not_applied() {
             "invalid --security-opt 2: \"foo=bar\"".into(),
         ),
         (
-            vec!["--tmpfs", "/run"],
-            "--tmpfs (HostConfig.Tmpfs) is not supported by this server".into(),
+            vec!["--blkio-weight", "100"],
+            "--blkio-weight (HostConfig.BlkioWeight) is not supported by this server".into(),
         ),
         (
-            vec!["--dns", "192.0.2.1"],
-            "--dns (HostConfig.Dns) is not supported by this server".into(),
+            vec!["--cgroup-parent", "mine"],
+            "--cgroup-parent (HostConfig.CgroupParent) is not supported by this server".into(),
         ),
         (
-            vec!["--cpuset-cpus", "0"],
-            "--cpuset-cpus (HostConfig.CpusetCpus) is not supported by this server".into(),
+            vec!["--domainname", "example.com"],
+            "--domainname (Config.Domainname) is not supported by this server".into(),
         ),
         (
             vec!["--log-opt", "max-size=1m"],

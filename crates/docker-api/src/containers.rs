@@ -127,6 +127,20 @@ pub struct HostFacts {
     pub shm_size: i64,
     /// `--ulimit`: name, soft, hard.
     pub ulimits: Vec<(String, i64, i64)>,
+    /// `--add-host`: `name:address`.
+    pub extra_hosts: Vec<String>,
+    /// `--dns`.
+    pub dns: Vec<String>,
+    /// `--dns-search`.
+    pub dns_search: Vec<String>,
+    /// `--dns-option`.
+    pub dns_options: Vec<String>,
+    /// `--tmpfs`: path, options.
+    pub tmpfs: Vec<(String, String)>,
+    /// `--cpuset-cpus`.
+    pub cpuset_cpus: String,
+    /// `--cpuset-mems`.
+    pub cpuset_mems: String,
 }
 
 impl HostFacts {
@@ -185,15 +199,31 @@ impl HostFacts {
                 .collect(),
         );
         hc["Devices"] = json!([]);
+        // The docker CLI sends the name server lists empty, never null, and `ExtraHosts`
+        // null when none is asked; `Tmpfs` is left out when empty (`omitempty`).
+        hc["Dns"] = json!(self.dns);
+        hc["DnsOptions"] = json!(self.dns_options);
+        hc["DnsSearch"] = json!(self.dns_search);
+        hc["ExtraHosts"] = list(&self.extra_hosts);
+        if !self.tmpfs.is_empty() {
+            hc["Tmpfs"] = Value::Object(
+                self.tmpfs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(v)))
+                    .collect(),
+            );
+        }
+        hc["CpusetCpus"] = json!(self.cpuset_cpus);
+        hc["CpusetMems"] = json!(self.cpuset_mems);
     }
 }
 
 /// One mount point of a container (moby's `MountPoint`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MountFacts {
-    /// `bind` or `volume`.
+    /// `bind`, `volume` or `tmpfs`.
     pub kind: String,
-    /// The volume's name (empty for a bind).
+    /// The volume's name (empty for a bind or a tmpfs).
     pub name: String,
     /// The host path.
     pub source: String,
@@ -212,6 +242,11 @@ impl MountFacts {
             json!({
                 "Type": "volume", "Name": self.name, "Source": self.source,
                 "Destination": self.destination, "Driver": "local", "Mode": self.mode,
+                "RW": self.rw, "Propagation": ""
+            })
+        } else if self.kind == "tmpfs" {
+            json!({
+                "Type": "tmpfs", "Source": "", "Destination": self.destination, "Mode": "",
                 "RW": self.rw, "Propagation": ""
             })
         } else {
@@ -488,6 +523,53 @@ mod tests {
         assert_eq!(
             (s["SizeRw"].clone(), s["SizeRootFs"].clone()),
             (json!(1), json!(2))
+        );
+    }
+
+    #[test]
+    fn inspect_shows_hosts_name_servers_tmpfs_and_cpusets_as_docker_does() {
+        let mut hc = json!({});
+        HostFacts::default().fill(&mut hc, false);
+        assert_eq!(
+            (&hc["Dns"], &hc["DnsOptions"], &hc["DnsSearch"]),
+            (&json!([]), &json!([]), &json!([]))
+        );
+        assert_eq!(hc["ExtraHosts"], Value::Null);
+        assert!(hc.get("Tmpfs").is_none());
+        assert_eq!(
+            (&hc["CpusetCpus"], &hc["CpusetMems"]),
+            (&json!(""), &json!(""))
+        );
+        let h = HostFacts {
+            extra_hosts: vec!["foo:192.0.2.7".into()],
+            dns: vec!["192.0.2.1".into()],
+            dns_search: vec!["example.com".into()],
+            dns_options: vec!["ndots:2".into()],
+            tmpfs: vec![("/scratch".into(), "size=1m".into())],
+            cpuset_cpus: "0".into(),
+            cpuset_mems: "0".into(),
+            ..Default::default()
+        };
+        h.fill(&mut hc, false);
+        assert_eq!(hc["ExtraHosts"], json!(["foo:192.0.2.7"]));
+        assert_eq!(hc["Dns"], json!(["192.0.2.1"]));
+        assert_eq!(hc["DnsSearch"], json!(["example.com"]));
+        assert_eq!(hc["DnsOptions"], json!(["ndots:2"]));
+        assert_eq!(hc["Tmpfs"], json!({"/scratch": "size=1m"}));
+        assert_eq!(
+            (&hc["CpusetCpus"], &hc["CpusetMems"]),
+            (&json!("0"), &json!("0"))
+        );
+        let tmpfs = MountFacts {
+            kind: "tmpfs".into(),
+            destination: "/x".into(),
+            rw: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            tmpfs.to_json(),
+            json!({"Type": "tmpfs", "Source": "", "Destination": "/x", "Mode": "",
+                   "RW": true, "Propagation": ""})
         );
     }
 }

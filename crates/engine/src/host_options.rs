@@ -1,6 +1,7 @@
 //! `host_options`: what `create` takes beyond the process, the network and memory/CPUs/PIDs —
 //! capabilities, groups, sysctls, security options, namespace modes, devices, the other
-//! cgroup limits — checked at create as Docker checks them (its texts).
+//! cgroup limits and cpusets, `/etc/hosts` entries, name servers, tmpfs mounts — checked at
+//! create as Docker checks them (its texts).
 //!
 //! Every option is either honoured as Docker honours it or refused before anything is
 //! written; none is accepted and ignored. Refused are those that would give a container's
@@ -90,7 +91,25 @@ pub struct HostOptions {
     pub shm_size: Option<i64>,
     /// `--ulimit`.
     pub ulimits: Vec<Ulimit>,
+    /// `--add-host`: `name:address` entries (the address may be [`HOST_GATEWAY`]).
+    pub extra_hosts: Vec<String>,
+    /// `--dns`: name servers.
+    pub dns: Vec<String>,
+    /// `--dns-search`: search domains.
+    pub dns_search: Vec<String>,
+    /// `--dns-option`: resolver options.
+    pub dns_options: Vec<String>,
+    /// `--tmpfs`: a tmpfs's path in the container and its options (`size=1m`, or empty).
+    pub tmpfs: BTreeMap<String, String>,
+    /// `--cpuset-cpus` (empty: every CPU).
+    pub cpuset_cpus: String,
+    /// `--cpuset-mems` (empty: every memory node).
+    pub cpuset_mems: String,
 }
+
+/// The address `--add-host name:host-gateway` stands for: the host as the containers' bridge
+/// reaches it (its gateway).
+pub const HOST_GATEWAY: &str = "host-gateway";
 
 /// One `--ulimit name=soft[:hard]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +215,73 @@ pub fn parse_security_opts(opts: &[String]) -> Result<SecurityOptions> {
         }
     }
     Ok(out)
+}
+
+/// moby's `ValidateExtraHost` (the daemon's, with its texts): `name:address`, split at the
+/// first colon so that an IPv6 address keeps its own, the address an IP or
+/// [`HOST_GATEWAY`].
+fn parse_extra_host(entry: &str) -> Result<(&str, &str)> {
+    let Some((name, addr)) = entry.split_once(':').filter(|(n, _)| !n.is_empty()) else {
+        return Err(EngineError::invalid(format!(
+            "bad format for add-host: {entry:?}"
+        )));
+    };
+    if addr != HOST_GATEWAY && addr.trim().parse::<std::net::IpAddr>().is_err() {
+        return Err(EngineError::invalid(format!(
+            "invalid IP address in add-host: {addr:?}"
+        )));
+    }
+    Ok((name, addr))
+}
+
+/// Whether a path names the root once cleaned as Go's `path.Clean` does (`/`, `/.`, `/a/..`).
+fn cleans_to_root(p: &str) -> bool {
+    if !p.starts_with('/') {
+        return false;
+    }
+    let mut depth = 0usize;
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => depth = depth.saturating_sub(1),
+            _ => depth += 1,
+        }
+    }
+    depth == 0
+}
+
+/// moby's `ValidateTmpfsMountDestination` (not the root, absolute), a `..` refused as in a
+/// bind's target, then the options as the tmpfs would be mounted with them.
+fn check_tmpfs(dest: &str, data: &str) -> Result<()> {
+    if cleans_to_root(dest) {
+        return Err(EngineError::invalid(
+            "invalid specification: destination can't be '/'",
+        ));
+    }
+    if !dest.starts_with('/') || dest.split('/').any(|p| p == "..") {
+        return Err(EngineError::invalid(format!(
+            "invalid mount path: '{dest}' mount path must be absolute"
+        )));
+    }
+    runtime::spec::tmpfs_options(data).map_err(EngineError::invalid)?;
+    Ok(())
+}
+
+/// moby's check of one cpuset list (`what`: `cpus` or `mems`) against what the host offers
+/// (`available`, as the cgroup writes it), with its texts: numbers above 8192 (or the
+/// host's highest) are refused before any is looked at.
+fn check_cpuset_list(asked: &str, available: &str, what: &str, label: &str) -> Result<()> {
+    let offered = cgroup::parse_cpu_list(available, 0).unwrap_or_default();
+    let maximum = offered.iter().max().copied().unwrap_or(0).max(8192);
+    let wanted = cgroup::parse_cpu_list(asked, maximum).map_err(|e| {
+        EngineError::invalid(format!("Invalid value {asked} for cpuset {what}: {e}"))
+    })?;
+    if !wanted.is_subset(&offered) {
+        return Err(EngineError::invalid(format!(
+            "Requested {label} are not available - requested {asked}, available: {available}"
+        )));
+    }
+    Ok(())
 }
 
 /// Whether `name` is a sysctl of a namespace the container has of its own (the docker CLI's
@@ -414,6 +500,81 @@ impl HostOptions {
         Ok(())
     }
 
+    /// `--add-host`, `--dns` and `--tmpfs` as moby checks them (`--dns` as its start would).
+    fn check_files(&self) -> Result<()> {
+        for e in &self.extra_hosts {
+            parse_extra_host(e)?;
+        }
+        for ns in &self.dns {
+            if runtime::spec::parse_nameserver(ns).is_none() {
+                return Err(EngineError::invalid(format!(
+                    "bad nameserver address {ns}: ParseAddr({ns:?}): unable to parse IP"
+                )));
+            }
+        }
+        for (dest, data) in &self.tmpfs {
+            check_tmpfs(dest, data)?;
+        }
+        Ok(())
+    }
+
+    /// `--cpuset-cpus` and `--cpuset-mems` against the CPUs and memory nodes the host's
+    /// cpuset cgroup offers (`None`: it has none, and they are refused).
+    fn check_cpuset(&self, available: Option<(String, String)>) -> Result<()> {
+        if self.cpuset_cpus.is_empty() && self.cpuset_mems.is_empty() {
+            return Ok(());
+        }
+        let Some((cpus, mems)) = available else {
+            return Err(refuse(
+                "--cpuset-cpus/--cpuset-mems",
+                "the host has no cpuset cgroup",
+            ));
+        };
+        check_cpuset_list(&self.cpuset_cpus, &cpus, "cpus", "CPUs")?;
+        check_cpuset_list(&self.cpuset_mems, &mems, "mems", "memory nodes")
+    }
+
+    /// The container's `/etc/hosts` entries and name servers, [`HOST_GATEWAY`] resolved by
+    /// `gateway` (called only when an entry names it; moby's text when it fails).
+    pub(crate) fn etc_options(
+        &self,
+        gateway: impl FnOnce() -> Result<String>,
+    ) -> Result<runtime::spec::EtcOptions> {
+        let asked: Vec<(&str, &str)> = self
+            .extra_hosts
+            .iter()
+            .map(|e| parse_extra_host(e))
+            .collect::<Result<_>>()?;
+        let host_gateway = if asked.iter().any(|(_, addr)| *addr == HOST_GATEWAY) {
+            gateway().map_err(|e| {
+                EngineError::invalid(format!(
+                    "unable to derive the IP value for host-gateway: {e}"
+                ))
+            })?
+        } else {
+            String::new()
+        };
+        let mut extra_hosts = Vec::new();
+        for (name, addr) in asked {
+            let addr = if addr == HOST_GATEWAY {
+                host_gateway.clone()
+            } else {
+                // The address as Go's `netip` writes it (`0:0::1` is `::1`).
+                addr.trim()
+                    .parse::<std::net::IpAddr>()
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_else(|_| addr.to_string())
+            };
+            extra_hosts.push((name.to_string(), addr));
+        }
+        Ok(runtime::spec::EtcOptions {
+            extra_hosts,
+            dns: self.dns.clone(),
+            dns_search: self.dns_search.clone(),
+            dns_options: self.dns_options.clone(),
+        })
+    }
+
     /// Docker's create-time checks for these options in a container of network mode
     /// `network` (`bridge`, `host`, `none`) with the memory limit and CPUs asked.
     pub fn check(&self, network: &str, memory: Option<i64>, nano_cpus: Option<i64>) -> Result<()> {
@@ -456,6 +617,10 @@ impl HostOptions {
         parse_security_opts(&self.security_opt)?;
         self.check_memory(memory)?;
         self.check_cpu(nano_cpus)?;
+        if !self.cpuset_cpus.is_empty() || !self.cpuset_mems.is_empty() {
+            self.check_cpuset(cgroup::cpuset_available())?;
+        }
+        self.check_files()?;
         for u in &self.ulimits {
             runtime::spec::check_ulimit(&u.name)?;
             if u.soft > u.hard {
@@ -491,6 +656,16 @@ impl HostOptions {
             .iter()
             .map(|u| (u.name.clone(), u.soft.max(0) as u64, u.hard.max(0) as u64))
             .collect();
+        o.tmpfs = self
+            .tmpfs
+            .iter()
+            .map(|(dest, data)| runtime::spec::TmpfsMount {
+                destination: dest.clone(),
+                data: data.clone(),
+            })
+            .collect();
+        o.cpuset_cpus = Some(self.cpuset_cpus.clone()).filter(|c| !c.is_empty());
+        o.cpuset_mems = Some(self.cpuset_mems.clone()).filter(|m| !m.is_empty());
         Ok(())
     }
 }
@@ -751,5 +926,171 @@ mod tests {
             }]
         });
         assert_eq!(e(u, None, None), "invalid ulimit type: bogus");
+    }
+
+    #[test]
+    fn hosts_name_servers_and_tmpfs_as_docker_checks_them() {
+        let e = |h: HostOptions| h.check("bridge", None, None).map_err(|e| e.to_string());
+        let hosts = |v: &[&str]| HostOptions {
+            extra_hosts: s(v),
+            ..Default::default()
+        };
+        assert!(e(hosts(&[
+            "foo:192.0.2.7",
+            "six:2001:db8::1",
+            "gw:host-gateway"
+        ]))
+        .is_ok());
+        assert_eq!(
+            e(hosts(&["foo"])).unwrap_err(),
+            "bad format for add-host: \"foo\""
+        );
+        assert_eq!(
+            e(hosts(&[":192.0.2.7"])).unwrap_err(),
+            "bad format for add-host: \":192.0.2.7\""
+        );
+        assert_eq!(
+            e(hosts(&["foo:x"])).unwrap_err(),
+            "invalid IP address in add-host: \"x\""
+        );
+        let dns = HostOptions {
+            dns: s(&["192.0.2.1", "nope"]),
+            ..Default::default()
+        };
+        assert_eq!(
+            e(dns).unwrap_err(),
+            "bad nameserver address nope: ParseAddr(\"nope\"): unable to parse IP"
+        );
+        let tmpfs = |dest: &str, data: &str| HostOptions {
+            tmpfs: [(dest.to_string(), data.to_string())].into(),
+            ..Default::default()
+        };
+        assert!(e(tmpfs("/scratch", "size=1m,mode=1777")).is_ok());
+        for (dest, data, text) in [
+            ("/", "", "invalid specification: destination can't be '/'"),
+            (
+                "/a/..",
+                "",
+                "invalid specification: destination can't be '/'",
+            ),
+            (
+                "scratch",
+                "",
+                "invalid mount path: 'scratch' mount path must be absolute",
+            ),
+            (
+                "/a/../b",
+                "",
+                "invalid mount path: '/a/../b' mount path must be absolute",
+            ),
+            ("/x", "size=1m,foo", "invalid tmpfs option [\"foo\"]"),
+        ] {
+            assert_eq!(e(tmpfs(dest, data)).unwrap_err(), text, "{dest}:{data}");
+        }
+    }
+
+    #[test]
+    fn cpusets_as_moby_checks_them() {
+        let c = |cpus: &str, mems: &str, avail: Option<(&str, &str)>| {
+            HostOptions {
+                cpuset_cpus: cpus.into(),
+                cpuset_mems: mems.into(),
+                ..Default::default()
+            }
+            .check_cpuset(avail.map(|(c, m)| (c.to_string(), m.to_string())))
+            .map_err(|e| e.to_string())
+        };
+        let host = Some(("0-1", "0"));
+        assert!(c("", "", None).is_ok());
+        assert!(c("0", "0", host).is_ok());
+        assert!(c("0,1", "", host).is_ok());
+        assert!(c("1-1,0", "", host).is_ok());
+        assert_eq!(
+            c("5", "", host).unwrap_err(),
+            "Requested CPUs are not available - requested 5, available: 0-1"
+        );
+        assert_eq!(
+            c("0-x", "", host).unwrap_err(),
+            "Invalid value 0-x for cpuset cpus: invalid format: 0-x"
+        );
+        assert_eq!(
+            c("0-9999", "", host).unwrap_err(),
+            "Invalid value 0-9999 for cpuset cpus: value of out range, maximum is 8192"
+        );
+        assert_eq!(
+            c("", "1", host).unwrap_err(),
+            "Requested memory nodes are not available - requested 1, available: 0"
+        );
+        assert_eq!(
+            c("", "a", host).unwrap_err(),
+            "Invalid value a for cpuset mems: invalid format: a"
+        );
+        assert!(c("0", "", None)
+            .unwrap_err()
+            .starts_with("--cpuset-cpus/--cpuset-mems is not supported"));
+    }
+
+    #[test]
+    fn etc_files_and_spec_options_from_these() {
+        let h = HostOptions {
+            extra_hosts: s(&[
+                "foo:192.0.2.7",
+                "six:0:0::1",
+                "gw:host-gateway",
+                "gw2:host-gateway",
+            ]),
+            dns: s(&["192.0.2.1"]),
+            dns_search: s(&["example.com"]),
+            dns_options: s(&["ndots:2"]),
+            tmpfs: [("/scratch".to_string(), "size=1m".to_string())].into(),
+            cpuset_cpus: "0".into(),
+            ..Default::default()
+        };
+        let mut asked = 0;
+        let etc = h
+            .etc_options(|| {
+                asked += 1;
+                Ok("172.18.0.1".into())
+            })
+            .unwrap();
+        assert_eq!(asked, 1);
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            etc.extra_hosts,
+            [
+                pair("foo", "192.0.2.7"),
+                pair("six", "::1"),
+                pair("gw", "172.18.0.1"),
+                pair("gw2", "172.18.0.1")
+            ]
+        );
+        assert_eq!(etc.dns, ["192.0.2.1"]);
+        assert_eq!(etc.dns_search, ["example.com"]);
+        assert_eq!(etc.dns_options, ["ndots:2"]);
+        assert_eq!(
+            h.etc_options(|| Err(EngineError::invalid("no bridge")))
+                .unwrap_err()
+                .to_string(),
+            "unable to derive the IP value for host-gateway: no bridge"
+        );
+        // Without `host-gateway`, no gateway is looked for.
+        let plain = HostOptions {
+            extra_hosts: s(&["foo:192.0.2.7"]),
+            ..Default::default()
+        };
+        assert!(plain
+            .etc_options(|| Err(EngineError::invalid("no bridge")))
+            .is_ok());
+        let mut o = runtime::spec::SpecOptions::default();
+        h.apply(&mut o).unwrap();
+        assert_eq!(
+            o.tmpfs,
+            [runtime::spec::TmpfsMount {
+                destination: "/scratch".into(),
+                data: "size=1m".into()
+            }]
+        );
+        assert_eq!(o.cpuset_cpus.as_deref(), Some("0"));
+        assert_eq!(o.cpuset_mems, None);
     }
 }

@@ -46,7 +46,9 @@ pub use containers::{CommitOptions, ContainerInfo, ImageComparison, PathChange};
 pub use distribution::ServedManifest;
 pub use error::{EngineError, ErrorKind};
 pub use events::Event;
-pub use host_options::{parse_security_opts, HostOptions, SecurityOptions, Ulimit, HOST_CAPS};
+pub use host_options::{
+    parse_security_opts, HostOptions, SecurityOptions, Ulimit, HOST_CAPS, HOST_GATEWAY,
+};
 pub use import::ImportOptions;
 pub use inspect::{HistoryItem, ImageDetail, ImageDetails, LayerUse, LostTag};
 pub use layer_files::LayerFile;
@@ -70,7 +72,8 @@ pub use runtime;
 pub use search::{SearchFilters, SearchResult};
 pub use tokens::{Principal, Role};
 pub use volumes::{
-    parse_volume_flag, valid_volume_name, MountKind, MountPoint, MountRequest, VolumeInfo,
+    check_tmpfs_targets, parse_volume_flag, tmpfs_mount_options, valid_volume_name, MountKind,
+    MountPoint, MountRequest, VolumeInfo,
 };
 
 use blob_store::BlobStore;

@@ -377,6 +377,12 @@ impl Engine {
         let s = c.subnet?;
         Some((s.to_string(), s.gateway().to_string()))
     }
+
+    /// The address `--add-host name:host-gateway` stands for: the bridge's gateway, the host
+    /// as containers reach it (the bridge set up if needed, as Docker's always is).
+    pub(crate) fn host_gateway(&self) -> Result<String> {
+        Ok(self.bridge_subnet()?.gateway().to_string())
+    }
 }
 
 /// The host end of a container's veth pair: `veth` and 11 characters of its ID (15 in all,

@@ -1186,7 +1186,15 @@ impl Engine {
             // A bind's source is checked again as it is mounted: a path swapped for a
             // symlink into the store since `create` is refused like one given at `create`.
             let mut binds = Vec::with_capacity(rc.mounts.len());
+            let mut tmpfs = Vec::new();
             for m in &rc.mounts {
+                if m.kind == "tmpfs" {
+                    tmpfs.push(spec::TmpfsMount {
+                        destination: m.destination.clone(),
+                        data: m.tmpfs_options.clone(),
+                    });
+                    continue;
+                }
                 let source = if m.kind == "bind" {
                     self.check_bind_source(&m.source)?
                 } else {
@@ -1230,10 +1238,13 @@ impl Engine {
                 ..Default::default()
             };
             rc.host.apply(&mut o)?;
+            // `--tmpfs` first, then `--mount type=tmpfs`, as moby lists them.
+            o.tmpfs.extend(tmpfs);
             if !rc.working_dir.is_empty() {
                 mkdir_in_root(&rootfs, &rc.working_dir)?;
             }
-            let files = spec::write_etc_files(&dir, &hostname, network)?;
+            let etc = rc.host.etc_options(|| self.host_gateway())?;
+            let files = spec::write_etc_files_with(&dir, &hostname, network, &etc)?;
             let mut reserve = Vec::new();
             if rc.network == "bridge" {
                 let ports = self.ports_to_publish(&c, &rc)?;

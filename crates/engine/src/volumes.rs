@@ -1,5 +1,5 @@
-//! Binds and volumes: Docker's `-v`/`--mount` requests, checked and turned into the mount
-//! points a container runs with.
+//! Binds, volumes and tmpfs mounts: Docker's `-v`/`--mount` requests, checked and turned
+//! into the mount points a container runs with.
 //!
 //! A bind's source is a host path that must exist, be absolute and lie outside the store's
 //! data directory (its unpacked layers keep the images' setuid files and devices: nothing may
@@ -22,6 +22,8 @@ pub enum MountKind {
     Bind,
     /// A volume of the store (named, or anonymous when the source is empty).
     Volume,
+    /// A tmpfs of its own (`--mount type=tmpfs`): nothing on the host, gone with the run.
+    Tmpfs,
 }
 
 impl MountKind {
@@ -29,6 +31,7 @@ impl MountKind {
         match self {
             MountKind::Bind => "bind",
             MountKind::Volume => "volume",
+            MountKind::Tmpfs => "tmpfs",
         }
     }
 }
@@ -36,7 +39,7 @@ impl MountKind {
 /// One `-v`/`--mount` request (or an entry of a create body's `Binds`, `Volumes`, `Mounts`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MountRequest {
-    /// Bind or volume.
+    /// Bind, volume or tmpfs.
     pub kind: MountKind,
     /// The host path of a bind, the name of a volume (empty: anonymous).
     pub source: String,
@@ -44,7 +47,8 @@ pub struct MountRequest {
     pub target: String,
     /// Read-only.
     pub read_only: bool,
-    /// The mode as given (`ro`, `rw,z`, …), shown by `inspect`.
+    /// The mode as given (`ro`, `rw,z`, …), shown by `inspect`; for a tmpfs, its mount
+    /// options ([`tmpfs_mount_options`]).
     pub mode: String,
     /// The `-v` text, kept for `HostConfig.Binds` (binds and named volumes).
     pub spec: Option<String>,
@@ -54,11 +58,11 @@ pub struct MountRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MountPoint {
-    /// `bind` or `volume`.
+    /// `bind`, `volume` or `tmpfs`.
     pub kind: String,
-    /// The volume's name (empty for a bind).
+    /// The volume's name (empty for a bind or a tmpfs).
     pub name: String,
-    /// The host path mounted.
+    /// The host path mounted (empty for a tmpfs).
     pub source: String,
     /// The path in the container.
     pub destination: String,
@@ -68,6 +72,46 @@ pub struct MountPoint {
     pub mode: String,
     /// An anonymous volume, removed with its container by `rm -v`.
     pub anonymous: bool,
+    /// A tmpfs's mount options (`size=1m`), as `--tmpfs` takes them.
+    pub tmpfs_options: String,
+}
+
+/// A `--mount type=tmpfs` request's options as moby turns them into mount options
+/// (`ConvertTmpfsOptions`): `ro` when read-only, `mode=` in octal, `size=` in the largest of
+/// `g`, `m`, `k` that divides it (bytes otherwise); zero is unset.
+pub fn tmpfs_mount_options(size_bytes: i64, mode: u32, read_only: bool) -> String {
+    let mut out = Vec::new();
+    if read_only {
+        out.push("ro".to_string());
+    }
+    if mode != 0 {
+        out.push(format!("mode={mode:o}"));
+    }
+    if size_bytes != 0 {
+        let (n, unit) = [("g", 1i64 << 30), ("m", 1 << 20), ("k", 1 << 10)]
+            .into_iter()
+            .find(|(_, d)| size_bytes % d == 0)
+            .map_or((size_bytes, ""), |(u, d)| (size_bytes / d, u));
+        out.push(format!("size={n}{unit}"));
+    }
+    out.join(",")
+}
+
+/// Docker's rule that no path is both a `--tmpfs` and a bind's, volume's or tmpfs mount's
+/// target (`Duplicate mount point`).
+pub fn check_tmpfs_targets(
+    tmpfs: &std::collections::BTreeMap<String, String>,
+    mounts: &[MountRequest],
+) -> Result<()> {
+    for m in mounts {
+        let target = clean_target(&m.target);
+        if tmpfs.keys().any(|t| clean_target(t) == target) {
+            return Err(EngineError::invalid(format!(
+                "Duplicate mount point: {target}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 const MODES: [&str; 14] = [
@@ -261,6 +305,17 @@ impl Engine {
                         return Err(invalid_name(&r.source));
                     }
                 }
+                MountKind::Tmpfs => {
+                    let bad = |m: &str| {
+                        EngineError::invalid(format!(
+                            "invalid mount config for type \"tmpfs\": {m}"
+                        ))
+                    };
+                    if !r.source.is_empty() {
+                        return Err(bad("field Source must not be specified"));
+                    }
+                    runtime::spec::tmpfs_options(&r.mode).map_err(|e| bad(&e))?;
+                }
             }
             if !seen.insert(clean_target(&r.target)) {
                 return Err(EngineError::invalid(format!(
@@ -312,8 +367,16 @@ impl Engine {
                             rw: !r.read_only,
                             mode: r.mode.clone(),
                             anonymous: false,
+                            tmpfs_options: String::new(),
                         });
                     }
+                    MountKind::Tmpfs => out.push(MountPoint {
+                        kind: "tmpfs".into(),
+                        destination,
+                        rw: !r.read_only,
+                        tmpfs_options: r.mode.clone(),
+                        ..Default::default()
+                    }),
                     MountKind::Volume => {
                         let anonymous = r.source.is_empty();
                         let name = if anonymous {
@@ -344,6 +407,7 @@ impl Engine {
                             rw: !r.read_only,
                             mode: r.mode.clone(),
                             anonymous,
+                            tmpfs_options: String::new(),
                         });
                     }
                 }
@@ -606,5 +670,35 @@ mod tests {
             "invalid specification: destination can't be '/'"
         );
         assert_eq!(clean_target("/a/./b/"), "/a/b");
+        assert_eq!(
+            check_target(MountKind::Tmpfs, "x").unwrap_err().to_string(),
+            "invalid mount config for type \"tmpfs\": invalid mount path: 'x' mount path must be absolute"
+        );
+    }
+
+    #[test]
+    fn tmpfs_requests_as_moby_converts_them() {
+        assert_eq!(tmpfs_mount_options(0, 0, false), "");
+        assert_eq!(tmpfs_mount_options(1 << 20, 0, false), "size=1m");
+        assert_eq!(
+            tmpfs_mount_options(3 << 30, 0o1770, true),
+            "ro,mode=1770,size=3g"
+        );
+        assert_eq!(tmpfs_mount_options(3072, 0o700, false), "mode=700,size=3k");
+        assert_eq!(tmpfs_mount_options(1536, 0, false), "size=1536");
+        assert_eq!(tmpfs_mount_options(1000, 0, false), "size=1000");
+        let tmpfs = [("/run/".to_string(), String::new())].into();
+        let req = |target: &str| MountRequest {
+            kind: MountKind::Tmpfs,
+            target: target.into(),
+            ..Default::default()
+        };
+        assert!(check_tmpfs_targets(&tmpfs, &[req("/data")]).is_ok());
+        assert_eq!(
+            check_tmpfs_targets(&tmpfs, &[req("/data"), req("/run")])
+                .unwrap_err()
+                .to_string(),
+            "Duplicate mount point: /run"
+        );
     }
 }

@@ -382,9 +382,94 @@ pub fn is_frozen(pid: i32) -> Option<bool> {
     Some(t.trim() != "THAWED")
 }
 
+/// The CPUs and memory nodes the host's cpuset cgroup gives the containers' cgroups, as
+/// written there (`0-3`, `0`): v1 `cpuset.cpus`/`cpuset.mems` of the hierarchy's root, v2
+/// `cpuset.cpus.effective`/`cpuset.mems.effective` of the root when it passes the cpuset
+/// controller down (moby's `sysinfo`). `None` without a cpuset cgroup.
+pub fn cpuset_available() -> Option<(String, String)> {
+    let (dir, cpus, mems) = if is_v2() {
+        if !v2_has("cpuset") {
+            return None;
+        }
+        (
+            Path::new("/sys/fs/cgroup").to_path_buf(),
+            "cpuset.cpus.effective",
+            "cpuset.mems.effective",
+        )
+    } else {
+        (
+            Path::new("/sys/fs/cgroup/cpuset").to_path_buf(),
+            "cpuset.cpus",
+            "cpuset.mems",
+        )
+    };
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).map(|t| t.trim().to_string());
+    Some((read(cpus).ok()?, read(mems).ok()?))
+}
+
+/// A cgroup CPU or memory-node list (`0-2,5`) as moby's `parseUintList` reads it: numbers
+/// and ranges split by commas, each number at most `maximum` (0: no bound); its texts for a
+/// list it cannot read.
+pub fn parse_cpu_list(
+    list: &str,
+    maximum: u64,
+) -> std::result::Result<std::collections::BTreeSet<u64>, String> {
+    let mut out = std::collections::BTreeSet::new();
+    if list.is_empty() {
+        return Ok(out);
+    }
+    let invalid = || format!("invalid format: {list}");
+    let number = |s: &str| -> std::result::Result<u64, String> {
+        // Go's `strconv.Atoi`: an optional sign, then digits.
+        let n: i64 = s.parse().map_err(|_| invalid())?;
+        u64::try_from(n).map_err(|_| invalid())
+    };
+    let out_of_range = || format!("value of out range, maximum is {maximum}");
+    for part in list.split(',') {
+        match part.split_once('-') {
+            None => {
+                let n = number(part)?;
+                if maximum != 0 && n > maximum {
+                    return Err(out_of_range());
+                }
+                out.insert(n);
+            }
+            Some((lo, hi)) => {
+                let (lo, hi) = (number(lo)?, number(hi)?);
+                if hi < lo {
+                    return Err(invalid());
+                }
+                if maximum != 0 && hi > maximum {
+                    return Err(out_of_range());
+                }
+                out.extend(lo..=hi);
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_lists_as_moby_reads_them() {
+        let l =
+            |s: &str, max: u64| parse_cpu_list(s, max).map(|v| v.into_iter().collect::<Vec<_>>());
+        assert_eq!(l("", 0), Ok(vec![]));
+        assert_eq!(l("7", 0), Ok(vec![7]));
+        assert_eq!(l("0,3-4,7,8-10", 0), Ok(vec![0, 3, 4, 7, 8, 9, 10]));
+        assert_eq!(l("03,1-3", 0), Ok(vec![1, 2, 3]));
+        assert_eq!(l("0-x", 0), Err("invalid format: 0-x".to_string()));
+        assert_eq!(l("2-1", 0), Err("invalid format: 2-1".to_string()));
+        assert_eq!(l("1,", 0), Err("invalid format: 1,".to_string()));
+        assert_eq!(l("-1", 0), Err("invalid format: -1".to_string()));
+        assert_eq!(
+            l("0-9223372036854775807", 8192),
+            Err("value of out range, maximum is 8192".to_string())
+        );
+    }
 
     fn write(dir: &Path, files: &[(&str, &str)]) {
         std::fs::create_dir_all(dir).unwrap();

@@ -5,8 +5,9 @@
 //! `/dev` (tmpfs), `/dev/pts`, `/dev/shm`, `/dev/mqueue`, `/sys` read-only and the cgroup
 //! filesystem read-only; the pid, mount, ipc and uts namespaces and a network namespace
 //! unless the network is `host`; the hostname; `/etc/hostname`, `/etc/hosts` and
-//! `/etc/resolv.conf` bind-mounted from the container's directory; the device cgroup rules;
-//! the default seccomp profile; and what the user asked (limits, user, no-new-privileges).
+//! `/etc/resolv.conf` bind-mounted from the container's directory (written as moby 28 writes
+//! them, with `--add-host` and `--dns*`); the device cgroup rules; the default seccomp
+//! profile; and what the user asked (limits, cpusets, user, no-new-privileges, `--tmpfs`).
 
 use crate::seccomp;
 use crate::user::resolve_user_in;
@@ -197,6 +198,28 @@ pub struct BindMount {
     pub read_only: bool,
 }
 
+/// A tmpfs mounted into the container (`--tmpfs`, `--mount type=tmpfs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmpfsMount {
+    /// The absolute path in the container.
+    pub destination: String,
+    /// The options asked (`size=1m,mode=1777`), merged over Docker's by [`tmpfs_options`].
+    pub data: String,
+}
+
+/// What a container's `/etc/hosts` and `/etc/resolv.conf` get beyond Docker's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EtcOptions {
+    /// `--add-host`: (names, address) entries, the address already resolved.
+    pub extra_hosts: Vec<(String, String)>,
+    /// `--dns`: the name servers, replacing the host's.
+    pub dns: Vec<String>,
+    /// `--dns-search`: the search domains, replacing the host's (`.`: none).
+    pub dns_search: Vec<String>,
+    /// `--dns-option`: the resolver options, replacing the host's.
+    pub dns_options: Vec<String>,
+}
+
 /// Everything the spec of one container depends on.
 #[derive(Debug, Clone, Default)]
 pub struct SpecOptions {
@@ -279,6 +302,13 @@ pub struct SpecOptions {
     /// whose source holds one (`-v /:/host`) gets an empty read-only tmpfs over the place
     /// where it appears in the container, after every bind.
     pub masked: Vec<PathBuf>,
+    /// `--tmpfs` and `--mount type=tmpfs`: mounted with the binds, parents first, each
+    /// replacing a default mount at its path (under `/dev` too, for a tmpfs at `/dev`).
+    pub tmpfs: Vec<TmpfsMount>,
+    /// `--cpuset-cpus`: the CPUs the container may run on (checked by the caller).
+    pub cpuset_cpus: Option<String>,
+    /// `--cpuset-mems`: the memory nodes it may allocate from (checked by the caller).
+    pub cpuset_mems: Option<String>,
 }
 
 fn caps(names: &[String]) -> Result<oci_spec::runtime::Capabilities> {
@@ -337,6 +367,91 @@ fn rlimit_type(name: &str) -> Result<PosixRlimitType> {
 /// Checks a `--ulimit` name as the spec takes it (`invalid ulimit type: <name>`).
 pub fn check_ulimit(name: &str) -> Result<()> {
     rlimit_type(name).map(|_| ())
+}
+
+/// The mount flags a tmpfs's options may name (moby's mount flag table), each with the flag
+/// it sets or clears: a later option replaces an earlier one of the same flag, and the
+/// propagation modes are one flag.
+const TMPFS_FLAGS: [(&str, &str); 32] = [
+    ("ro", "rdonly"),
+    ("rw", "rdonly"),
+    ("suid", "nosuid"),
+    ("nosuid", "nosuid"),
+    ("dev", "nodev"),
+    ("nodev", "nodev"),
+    ("exec", "noexec"),
+    ("noexec", "noexec"),
+    ("sync", "sync"),
+    ("async", "sync"),
+    ("dirsync", "dirsync"),
+    ("remount", "remount"),
+    ("mand", "mand"),
+    ("nomand", "mand"),
+    ("atime", "noatime"),
+    ("noatime", "noatime"),
+    ("diratime", "nodiratime"),
+    ("nodiratime", "nodiratime"),
+    ("bind", "propagation"),
+    ("rbind", "propagation"),
+    ("unbindable", "propagation"),
+    ("runbindable", "propagation"),
+    ("private", "propagation"),
+    ("rprivate", "propagation"),
+    ("shared", "propagation"),
+    ("rshared", "propagation"),
+    ("slave", "propagation"),
+    ("rslave", "propagation"),
+    ("relatime", "relatime"),
+    ("norelatime", "relatime"),
+    ("strictatime", "strictatime"),
+    ("nostrictatime", "strictatime"),
+];
+
+/// The `key=value` options a tmpfs takes.
+const TMPFS_DATA: [&str; 8] = [
+    "",
+    "size",
+    "mode",
+    "uid",
+    "gid",
+    "nr_inodes",
+    "nr_blocks",
+    "mpol",
+];
+
+/// The options of a tmpfs asked with `data` (`--tmpfs /path:data`): Docker's `noexec`,
+/// `nosuid`, `nodev` and `rprivate`, then those asked, a later flag replacing an earlier
+/// one of its kind and a later `key=value` one of its key (moby's `MergeTmpfsOptions`, with
+/// its text for an option a tmpfs does not take).
+pub fn tmpfs_options(data: &str) -> std::result::Result<Vec<String>, String> {
+    let mut asked = vec!["noexec", "nosuid", "nodev", "rprivate"];
+    if !data.is_empty() {
+        asked.extend(data.split(','));
+    }
+    let mut flags = std::collections::HashSet::new();
+    let mut keys = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for opt in asked.into_iter().rev() {
+        if opt == "defaults" {
+            continue;
+        }
+        if let Some((_, flag)) = TMPFS_FLAGS.iter().find(|(name, _)| *name == opt) {
+            if flags.insert(*flag) {
+                out.push(opt.to_string());
+            }
+            continue;
+        }
+        let parts: Vec<&str> = opt.splitn(2, '=').collect();
+        if parts.len() != 2 || !TMPFS_DATA.contains(&parts[0]) {
+            let quoted: Vec<String> = parts.iter().map(|p| format!("{p:?}")).collect();
+            return Err(format!("invalid tmpfs option [{}]", quoted.join(" ")));
+        }
+        if keys.insert(parts[0]) {
+            out.push(opt.to_string());
+        }
+    }
+    out.reverse();
+    Ok(out)
 }
 
 /// The masked paths with the host's `thermal_throttle` directories, as Docker adds them.
@@ -481,6 +596,19 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
             ],
         )?,
     ];
+    // A tmpfs asked at one of Docker's own mount points replaces it (and, at `/dev`, every
+    // one below), as moby filters its defaults under the user's mounts.
+    let tmpfs_at = |d: &str| {
+        o.tmpfs
+            .iter()
+            .any(|t| t.destination.trim_end_matches('/') == d)
+    };
+    let tmpfs_dev = tmpfs_at("/dev");
+    mounts.retain(|m| {
+        let d = m.destination().to_string_lossy();
+        let replaced = tmpfs_at(&d) || (tmpfs_dev && d.starts_with("/dev/"));
+        !replaced
+    });
     if let Some(files) = &o.etc_files {
         let mode = if o.read_only { "ro" } else { "rw" };
         for (dest, src) in [
@@ -524,14 +652,21 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
             });
         }
     }
-    for b in binds {
-        if !b.destination.starts_with('/') || b.destination.split('/').any(|p| p == "..") {
+    let absolute = |dest: &str| -> Result<()> {
+        if !dest.starts_with('/') || dest.split('/').any(|p| p == "..") {
             return Err(RuntimeError::Invalid(format!(
-                "invalid mount path: '{}' mount path must be absolute",
-                b.destination
+                "invalid mount path: '{dest}' mount path must be absolute"
             )));
         }
-        mounts.push(
+        Ok(())
+    };
+    // Binds, then tmpfs mounts, each after its parents (Docker sorts them together).
+    let depth = |d: &str| d.split('/').filter(|p| !p.is_empty()).count();
+    let mut user = Vec::new();
+    for b in binds {
+        absolute(&b.destination)?;
+        user.push((
+            depth(&b.destination),
             MountBuilder::default()
                 .destination(&b.destination)
                 .typ("bind")
@@ -543,8 +678,24 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
                 ])
                 .build()
                 .map_err(spec_err)?,
-        );
+        ));
     }
+    for t in &o.tmpfs {
+        absolute(&t.destination)?;
+        let options = tmpfs_options(&t.data).map_err(RuntimeError::Invalid)?;
+        user.push((
+            depth(&t.destination),
+            MountBuilder::default()
+                .destination(&t.destination)
+                .typ("tmpfs")
+                .source("tmpfs")
+                .options(options)
+                .build()
+                .map_err(spec_err)?,
+        ));
+    }
+    user.sort_by_key(|(d, _)| *d);
+    mounts.extend(user.into_iter().map(|(_, m)| m));
     for dest in masks {
         mounts.push(mount(
             &dest,
@@ -660,6 +811,14 @@ pub fn build(o: &SpecOptions) -> Result<Spec> {
         cpu = cpu.shares(s);
         cpu_set = true;
     }
+    if let Some(c) = &o.cpuset_cpus {
+        cpu = cpu.cpus(c.clone());
+        cpu_set = true;
+    }
+    if let Some(m) = &o.cpuset_mems {
+        cpu = cpu.mems(m.clone());
+        cpu_set = true;
+    }
     if cpu_set {
         resources = resources.cpu(cpu.build().map_err(spec_err)?);
     }
@@ -730,13 +889,206 @@ pub fn write_bundle(bundle: &std::path::Path, spec: &Spec) -> Result<()> {
         .map_err(|e| RuntimeError::io(format!("write {}", path.display()), e))
 }
 
+/// Docker's own `/etc/hosts` entries (moby's `etchosts` defaults).
+const DEFAULT_HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+
+/// A container's `/etc/hosts` as moby writes it: Docker's entries then each `--add-host`
+/// one (`<address>\t<names>`); on the host's network without `--add-host`, the host's file
+/// (`host`) as it is. A bridge network appends the container's own entry later.
+pub fn hosts_file(host: &str, network: NetworkMode, extra_hosts: &[(String, String)]) -> String {
+    if network == NetworkMode::Host && extra_hosts.is_empty() {
+        return host.to_string();
+    }
+    let mut out = DEFAULT_HOSTS.to_string();
+    for (names, addr) in extra_hosts {
+        out.push_str(&format!("{addr}\t{names}\n"));
+    }
+    out
+}
+
+/// The file moby takes the host's resolver configuration from (`resolvconf.Path`):
+/// `/etc/resolv.conf`, or systemd-resolved's list of upstream servers when that file names
+/// only the resolver's local stub (`127.0.0.53`, which no container reaches). `None` when
+/// neither can be read.
+fn host_resolv_conf() -> Option<(String, String)> {
+    const DEFAULT: &str = "/etc/resolv.conf";
+    const SYSTEMD: &str = "/run/systemd/resolve/resolv.conf";
+    let text = std::fs::read_to_string(DEFAULT).ok()?;
+    let servers: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            (f.next() == Some("nameserver")).then(|| f.next()).flatten()
+        })
+        .collect();
+    if servers == ["127.0.0.53"] {
+        if let Ok(t) = std::fs::read_to_string(SYSTEMD) {
+            return Some((SYSTEMD.to_string(), t));
+        }
+    }
+    Some((DEFAULT.to_string(), text))
+}
+
+/// A name server's address as Go's `netip.ParseAddr` reads it (an IPv6 zone kept), with the
+/// way moby writes it.
+pub fn parse_nameserver(s: &str) -> Option<(std::net::IpAddr, String)> {
+    let (addr, zone) = match s.split_once('%') {
+        Some((a, z)) if !z.is_empty() => (a, Some(z)),
+        Some(_) => return None,
+        None => (s, None),
+    };
+    let ip: std::net::IpAddr = addr.parse().ok()?;
+    if zone.is_some() && !ip.is_ipv6() {
+        return None;
+    }
+    let shown = match zone {
+        Some(z) => format!("{ip}%{z}"),
+        None => ip.to_string(),
+    };
+    Some((ip, shown))
+}
+
+/// Whether a name server can be reached from a container's own network namespace: not on
+/// the host's loopback, and not IPv6 (a container's network has none).
+fn reachable_from_container(ip: &std::net::IpAddr) -> bool {
+    !ip.is_loopback() && ip.is_ipv4()
+}
+
+/// A container's `/etc/resolv.conf` as moby 28 writes it (its `resolvconf` package): the
+/// host's file (`host`, read from `source`) parsed — name servers, the last `search` or
+/// `domain`, every `options`, other directives kept as they are —, then `--dns`,
+/// `--dns-search` (`.` for none) and `--dns-option` each replacing its part, then, off the
+/// host's network, the legacy network's rule (the host's loopback and IPv6 name servers
+/// dropped, Google's when none is left); between Docker's header and its comments on how the
+/// file was made. A `--dns` that is no address is refused with moby's text.
+pub fn resolv_conf(
+    host: &str,
+    source: &str,
+    network: NetworkMode,
+    etc: &EtcOptions,
+) -> Result<String> {
+    let mut servers: Vec<(std::net::IpAddr, String)> = Vec::new();
+    let mut invalid: Vec<String> = Vec::new();
+    let mut search: Vec<String> = Vec::new();
+    let mut options: Vec<String> = Vec::new();
+    let mut other: Vec<&str> = Vec::new();
+    for line in host.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(first) = fields.first() else {
+            continue;
+        };
+        if first.starts_with('#') || first.starts_with(';') {
+            continue;
+        }
+        match *first {
+            "nameserver" if fields.len() >= 2 => match parse_nameserver(fields[1]) {
+                Some(ns) => servers.push(ns),
+                None => invalid.push(fields[1].to_string()),
+            },
+            "domain" | "search" if fields.len() >= 2 => {
+                search = fields[1..].iter().map(|s| s.to_string()).collect();
+            }
+            "options" if fields.len() >= 2 => {
+                options.extend(fields[1..].iter().map(|s| s.to_string()));
+            }
+            "nameserver" | "domain" | "search" | "options" => {}
+            _ => other.push(line),
+        }
+    }
+    let has_ndots = |o: &[String]| o.iter().any(|o| o.split(':').next() == Some("ndots"));
+    let mut ndots_from = if has_ndots(&options) { "host" } else { "" };
+    let mut overrides = Vec::new();
+    if !etc.dns.is_empty() {
+        servers = etc
+            .dns
+            .iter()
+            .map(|ns| {
+                parse_nameserver(ns).ok_or_else(|| {
+                    RuntimeError::Invalid(format!(
+                        "bad nameserver address {ns}: ParseAddr({ns:?}): unable to parse IP"
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+        overrides.push("nameservers");
+    }
+    if !etc.dns_search.is_empty() {
+        search = etc
+            .dns_search
+            .iter()
+            .filter(|s| *s != ".")
+            .cloned()
+            .collect();
+        overrides.push("search");
+    }
+    if !etc.dns_options.is_empty() {
+        options = etc.dns_options.clone();
+        ndots_from = if has_ndots(&options) { "override" } else { "" };
+        overrides.push("options");
+    }
+    let mut warnings = Vec::new();
+    let legacy = network != NetworkMode::Host;
+    if legacy && etc.dns.is_empty() {
+        servers.retain(|(ip, _)| reachable_from_container(ip));
+        if servers.is_empty() {
+            servers = ["8.8.8.8", "8.8.4.4"]
+                .iter()
+                .filter_map(|s| parse_nameserver(s))
+                .collect();
+            warnings.push("Used default nameservers.");
+        }
+    }
+    let mut out = String::from(
+        "# Generated by Docker Engine.\n# This file can be edited; Docker Engine will not make further changes once it\n# has been modified.\n\n",
+    );
+    for (_, shown) in &servers {
+        out.push_str(&format!("nameserver {shown}\n"));
+    }
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    if !other.is_empty() {
+        out.push_str(&other.join("\n"));
+        out.push('\n');
+    }
+    out.push_str(&format!("\n# Based on host file: '{source}'"));
+    if legacy {
+        out.push_str(" (legacy)");
+    }
+    out.push('\n');
+    for w in warnings {
+        out.push_str(&format!("# {w}\n"));
+    }
+    if !invalid.is_empty() {
+        out.push_str(&format!("# Invalid nameservers: [{}]\n", invalid.join(" ")));
+    }
+    out.push_str(&format!("# Overrides: [{}]\n", overrides.join(" ")));
+    if !ndots_from.is_empty() {
+        out.push_str(&format!("# Option ndots from: {ndots_from}\n"));
+    }
+    Ok(out)
+}
+
 /// Writes the per-container `hostname`, `hosts` and `resolv.conf` into `dir` as Docker
-/// provides them (`resolv.conf` from the host's, without loopback name servers, which a
-/// container's own network namespace cannot reach; Google's DNS servers when none is left).
+/// provides them, with no `--add-host` or `--dns*` ([`write_etc_files_with`]).
 pub fn write_etc_files(
     dir: &std::path::Path,
     hostname: &str,
     network: NetworkMode,
+) -> Result<EtcFiles> {
+    write_etc_files_with(dir, hostname, network, &EtcOptions::default())
+}
+
+/// Writes the per-container `hostname`, `hosts` ([`hosts_file`]) and `resolv.conf`
+/// ([`resolv_conf`], from the host's) into `dir`, with `etc`'s entries and name servers.
+pub fn write_etc_files_with(
+    dir: &std::path::Path,
+    hostname: &str,
+    network: NetworkMode,
+    etc: &EtcOptions,
 ) -> Result<EtcFiles> {
     let files = EtcFiles {
         hostname: dir.join("hostname"),
@@ -746,36 +1098,17 @@ pub fn write_etc_files(
     let w = |p: &PathBuf, s: String| {
         std::fs::write(p, s).map_err(|e| RuntimeError::io(format!("write {}", p.display()), e))
     };
+    let (source, host) = host_resolv_conf().unwrap_or_default();
+    let resolv = resolv_conf(&host, &source, network, etc)?;
     w(&files.hostname, format!("{hostname}\n"))?;
-    let hosts = match network {
+    let host_hosts = match network {
         NetworkMode::Host => std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
-        NetworkMode::None => "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string(),
+        NetworkMode::None => String::new(),
     };
-    w(&files.hosts, hosts)?;
-    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let resolv = match network {
-        NetworkMode::Host => host,
-        NetworkMode::None => {
-            let mut out = String::new();
-            let mut servers = 0;
-            for line in host.lines() {
-                let mut f = line.split_whitespace();
-                if f.next() == Some("nameserver") {
-                    let ip = f.next().unwrap_or("");
-                    if ip.starts_with("127.") || ip == "::1" {
-                        continue;
-                    }
-                    servers += 1;
-                }
-                out.push_str(line);
-                out.push('\n');
-            }
-            if servers == 0 {
-                out.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
-            }
-            out
-        }
-    };
+    w(
+        &files.hosts,
+        hosts_file(&host_hosts, network, &etc.extra_hosts),
+    )?;
     w(&files.resolv_conf, resolv)?;
     Ok(files)
 }
@@ -1156,6 +1489,221 @@ extra:x:7:
         assert_eq!(
             build(&o).unwrap_err().to_string(),
             "invalid ulimit type: bogus"
+        );
+    }
+
+    const HEADER: &str = "# Generated by Docker Engine.\n# This file can be edited; Docker Engine will not make further changes once it\n# has been modified.\n\n";
+
+    #[test]
+    fn resolv_conf_as_moby_writes_it() {
+        let host = "# the host's\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nnameserver 2001:db8::1\nnameserver bogus\nsearch a.example b.example\noptions ndots:3\noptions edns0\nsortlist 10.0.0.0/8\n";
+        let none = EtcOptions::default();
+        // A container's own network: the host's loopback and IPv6 servers dropped.
+        assert_eq!(
+            resolv_conf(host, "/etc/resolv.conf", NetworkMode::None, &none).unwrap(),
+            format!(
+                "{HEADER}nameserver 10.0.0.2\nsearch a.example b.example\noptions ndots:3 edns0\nsortlist 10.0.0.0/8\n\n# Based on host file: '/etc/resolv.conf' (legacy)\n# Invalid nameservers: [bogus]\n# Overrides: []\n# Option ndots from: host\n"
+            )
+        );
+        // The host's network keeps them all.
+        assert_eq!(
+            resolv_conf("nameserver 127.0.0.53\n", "/etc/resolv.conf", NetworkMode::Host, &none)
+                .unwrap(),
+            format!("{HEADER}nameserver 127.0.0.53\n\n# Based on host file: '/etc/resolv.conf'\n# Overrides: []\n")
+        );
+        // None left: Google's.
+        assert_eq!(
+            resolv_conf("nameserver 127.0.0.1\n", "/etc/resolv.conf", NetworkMode::None, &none)
+                .unwrap(),
+            format!("{HEADER}nameserver 8.8.8.8\nnameserver 8.8.4.4\n\n# Based on host file: '/etc/resolv.conf' (legacy)\n# Used default nameservers.\n# Overrides: []\n")
+        );
+        // `--dns`, `--dns-search`, `--dns-option` replace their parts, loopback and all.
+        let asked = EtcOptions {
+            dns: vec!["192.0.2.1".into(), "127.0.0.1".into()],
+            dns_search: vec!["example.com".into()],
+            dns_options: vec!["ndots:2".into(), "timeout:1".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            resolv_conf(host, "/etc/resolv.conf", NetworkMode::None, &asked).unwrap(),
+            format!(
+                "{HEADER}nameserver 192.0.2.1\nnameserver 127.0.0.1\nsearch example.com\noptions ndots:2 timeout:1\nsortlist 10.0.0.0/8\n\n# Based on host file: '/etc/resolv.conf' (legacy)\n# Invalid nameservers: [bogus]\n# Overrides: [nameservers search options]\n# Option ndots from: override\n"
+            )
+        );
+        // `--dns-search .` is no search domain; options without ndots say nothing of it.
+        let dot = EtcOptions {
+            dns_search: vec![".".into()],
+            dns_options: vec!["edns0".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            resolv_conf("nameserver 10.0.0.2\nsearch x\n", "", NetworkMode::None, &dot).unwrap(),
+            format!("{HEADER}nameserver 10.0.0.2\noptions edns0\n\n# Based on host file: '' (legacy)\n# Overrides: [search options]\n")
+        );
+        let bad = EtcOptions {
+            dns: vec!["x".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            resolv_conf("", "", NetworkMode::None, &bad)
+                .unwrap_err()
+                .to_string(),
+            "bad nameserver address x: ParseAddr(\"x\"): unable to parse IP"
+        );
+    }
+
+    #[test]
+    fn hosts_as_moby_writes_them() {
+        let extra = vec![
+            ("foo".to_string(), "192.0.2.7".to_string()),
+            ("v6 six".to_string(), "2001:db8::7".to_string()),
+        ];
+        assert_eq!(
+            hosts_file("", NetworkMode::None, &extra),
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n192.0.2.7\tfoo\n2001:db8::7\tv6 six\n"
+        );
+        // The host's network: the host's file, unless entries are added.
+        assert_eq!(
+            hosts_file("10.1.1.1 h\n", NetworkMode::Host, &[]),
+            "10.1.1.1 h\n"
+        );
+        assert!(hosts_file("10.1.1.1 h\n", NetworkMode::Host, &extra)
+            .starts_with("127.0.0.1\tlocalhost\n"));
+        let d = tempfile::tempdir().unwrap();
+        let etc = EtcOptions {
+            extra_hosts: extra,
+            ..Default::default()
+        };
+        let files = write_etc_files_with(d.path(), "h", NetworkMode::None, &etc).unwrap();
+        let hosts = std::fs::read_to_string(files.hosts).unwrap();
+        assert!(hosts.ends_with("ff02::2\tip6-allrouters\n192.0.2.7\tfoo\n2001:db8::7\tv6 six\n"));
+        let resolv = std::fs::read_to_string(files.resolv_conf).unwrap();
+        assert!(resolv.starts_with(HEADER), "{resolv}");
+    }
+
+    #[test]
+    fn tmpfs_options_as_moby_merges_them() {
+        assert_eq!(
+            tmpfs_options("").unwrap(),
+            ["noexec", "nosuid", "nodev", "rprivate"]
+        );
+        assert_eq!(
+            tmpfs_options("size=1m").unwrap(),
+            ["noexec", "nosuid", "nodev", "rprivate", "size=1m"]
+        );
+        // A later flag replaces an earlier one of its kind, a later value one of its key.
+        assert_eq!(
+            tmpfs_options("rw,exec,size=1m,mode=1777,size=2m,shared,defaults").unwrap(),
+            [
+                "nosuid",
+                "nodev",
+                "rw",
+                "exec",
+                "mode=1777",
+                "size=2m",
+                "shared"
+            ]
+        );
+        assert_eq!(
+            tmpfs_options("foo").unwrap_err(),
+            "invalid tmpfs option [\"foo\"]"
+        );
+        assert_eq!(
+            tmpfs_options("size=1m,bar=2").unwrap_err(),
+            "invalid tmpfs option [\"bar\" \"2\"]"
+        );
+        assert_eq!(
+            tmpfs_options("size=1m,").unwrap_err(),
+            "invalid tmpfs option [\"\"]"
+        );
+    }
+
+    #[test]
+    fn tmpfs_mounts_and_cpusets() {
+        let d = tempfile::tempdir().unwrap();
+        let mut o = opts(d.path());
+        o.binds = vec![BindMount {
+            source: "/srv/a".into(),
+            destination: "/data/sub".into(),
+            read_only: false,
+        }];
+        o.tmpfs = vec![
+            TmpfsMount {
+                destination: "/scratch".into(),
+                data: "size=1m".into(),
+            },
+            TmpfsMount {
+                destination: "/data".into(),
+                data: String::new(),
+            },
+            TmpfsMount {
+                destination: "/dev/shm".into(),
+                data: "size=2m,exec".into(),
+            },
+        ];
+        o.cpuset_cpus = Some("0".into());
+        o.cpuset_mems = Some("0".into());
+        let v = json_of(&o);
+        let m = v["mounts"].as_array().unwrap();
+        let dests: Vec<&str> = m
+            .iter()
+            .map(|m| m["destination"].as_str().unwrap())
+            .collect();
+        // Docker's `/dev/shm` gives way to the one asked; parents come before children.
+        assert_eq!(
+            dests,
+            [
+                "/proc",
+                "/dev",
+                "/dev/pts",
+                "/sys",
+                "/sys/fs/cgroup",
+                "/dev/mqueue",
+                "/scratch",
+                "/data",
+                "/data/sub",
+                "/dev/shm"
+            ]
+        );
+        assert_eq!(
+            m[6],
+            json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+                   "options": ["noexec", "nosuid", "nodev", "rprivate", "size=1m"]})
+        );
+        assert_eq!(
+            m[9]["options"],
+            json!(["nosuid", "nodev", "rprivate", "size=2m", "exec"])
+        );
+        assert_eq!(
+            v["linux"]["resources"]["cpu"],
+            json!({"cpus": "0", "mems": "0"})
+        );
+        // A tmpfs at /dev replaces every default mount below it.
+        o.tmpfs = vec![TmpfsMount {
+            destination: "/dev".into(),
+            data: String::new(),
+        }];
+        o.binds.clear();
+        let v = json_of(&o);
+        let dests: Vec<&str> = v["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["destination"].as_str().unwrap())
+            .collect();
+        assert_eq!(dests, ["/proc", "/sys", "/sys/fs/cgroup", "/dev"]);
+        o.tmpfs[0].data = "foo".into();
+        assert_eq!(
+            build(&o).unwrap_err().to_string(),
+            "invalid tmpfs option [\"foo\"]"
+        );
+        o.tmpfs[0] = TmpfsMount {
+            destination: "rel".into(),
+            data: String::new(),
+        };
+        assert_eq!(
+            build(&o).unwrap_err().to_string(),
+            "invalid mount path: 'rel' mount path must be absolute"
         );
     }
 }

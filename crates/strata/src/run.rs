@@ -137,6 +137,27 @@ pub struct ContainerFlags {
     /// Ulimit options
     #[arg(long = "ulimit")]
     pub ulimit: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long = "dns")]
+    pub dns: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Mount a tmpfs directory
+    #[arg(long = "tmpfs")]
+    pub tmpfs: Vec<String>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
     /// Read in a file of environment variables
     #[arg(long = "env-file")]
     pub env_file: Vec<String>,
@@ -222,12 +243,14 @@ fn read_kv_file(
     Ok(out)
 }
 
-/// Docker's `--mount type=bind,source=/a,target=/b,readonly`.
+/// Docker's `--mount type=bind,source=/a,target=/b,readonly` (and `type=tmpfs` with
+/// `tmpfs-size`, `tmpfs-mode`).
 fn parse_mount_flag(raw: &str) -> anyhow::Result<engine::MountRequest> {
     let mut r = engine::MountRequest {
         kind: engine::MountKind::Volume,
         ..Default::default()
     };
+    let mut tmpfs: Option<(i64, u32)> = None;
     for field in raw.split(',') {
         let (k, v) = match field.split_once('=') {
             Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.trim())),
@@ -243,8 +266,19 @@ fn parse_mount_flag(raw: &str) -> anyhow::Result<engine::MountRequest> {
         match (k.as_str(), v) {
             ("type", Some("bind")) => r.kind = engine::MountKind::Bind,
             ("type", Some("volume")) => r.kind = engine::MountKind::Volume,
+            ("type", Some("tmpfs")) => r.kind = engine::MountKind::Tmpfs,
             ("type", Some(t)) => {
-                anyhow::bail!("mount type {t:?} is not supported yet: use bind or volume")
+                anyhow::bail!("mount type {t:?} is not supported yet: use bind, volume or tmpfs")
+            }
+            ("tmpfs-size", Some(v)) => {
+                let size =
+                    parse_memory(v).map_err(|_| anyhow::anyhow!("invalid value for {k}: {v}"))?;
+                tmpfs.get_or_insert((0, 0)).0 = size;
+            }
+            ("tmpfs-mode", Some(v)) => {
+                let mode = u32::from_str_radix(v, 8)
+                    .map_err(|_| anyhow::anyhow!("invalid value for {k}: {v}"))?;
+                tmpfs.get_or_insert((0, 0)).1 = mode;
             }
             ("source" | "src", Some(v)) => r.source = v.to_string(),
             ("target" | "destination" | "dst", Some(v)) => r.target = v.to_string(),
@@ -254,10 +288,87 @@ fn parse_mount_flag(raw: &str) -> anyhow::Result<engine::MountRequest> {
             (k, Some(_)) => anyhow::bail!("unexpected key '{k}' in '{field}'"),
         }
     }
+    if r.kind == engine::MountKind::Tmpfs {
+        let (size, mode) = tmpfs.unwrap_or_default();
+        r.mode = engine::tmpfs_mount_options(size, mode, r.read_only);
+        return Ok(r);
+    }
+    if tmpfs.is_some() {
+        let kind = if r.kind == engine::MountKind::Bind {
+            "bind"
+        } else {
+            "volume"
+        };
+        anyhow::bail!("cannot mix 'tmpfs-*' options with mount type '{kind}'");
+    }
     if r.read_only {
         r.mode = "ro".into();
     }
     Ok(r)
+}
+
+/// The docker CLI's `ValidateExtraHost`: `name:ip` or `name=ip` (an IPv6 address may be in
+/// brackets, `host-gateway` stands for the host), sent on as `name:ip`.
+fn parse_add_host(v: &str) -> anyhow::Result<String> {
+    let bad =
+        |why: String| anyhow::anyhow!("invalid argument {v:?} for \"--add-host\" flag: {why}");
+    let (name, addr) = v
+        .split_once('=')
+        .or_else(|| v.split_once(':'))
+        .filter(|(n, _)| !n.is_empty() && !n.contains(':'))
+        .ok_or_else(|| bad(format!("bad format for add-host: {v:?}")))?;
+    let mut addr = addr;
+    if addr != engine::HOST_GATEWAY {
+        if addr.len() > 2 && addr.starts_with('[') && addr.ends_with(']') {
+            addr = &addr[1..addr.len() - 1];
+        }
+        if addr.trim().parse::<std::net::IpAddr>().is_err() {
+            return Err(bad(format!("invalid IP address in add-host: {addr:?}")));
+        }
+    }
+    Ok(format!("{name}:{addr}"))
+}
+
+/// The docker CLI's `--dns` check (`ValidateIPAddress`): the address in its canonical form.
+fn parse_dns(v: &str) -> anyhow::Result<String> {
+    v.trim()
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "invalid argument {v:?} for \"--dns\" flag: IP address is not correctly formatted: {v}"
+            )
+        })
+}
+
+/// The docker CLI's `--dns-search` check (`ValidateDNSSearch`): `.`, or a domain of
+/// letters, digits and inner hyphens with at least one letter (a final dot dropped).
+fn parse_dns_search(v: &str) -> anyhow::Result<String> {
+    let bad = || {
+        anyhow::anyhow!(
+            "invalid argument {v:?} for \"--dns-search\" flag: {v} is not a valid domain"
+        )
+    };
+    let t = v.trim_matches(' ');
+    if t == "." {
+        return Ok(t.to_string());
+    }
+    if !t.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return Err(bad());
+    }
+    let t = t.trim_end_matches(char::is_whitespace);
+    let domain = t.strip_suffix('.').unwrap_or(t);
+    let label_ok = |l: &str| {
+        let b = l.as_bytes();
+        !b.is_empty()
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    };
+    if domain.len() >= 255 || !domain.split('.').all(label_ok) {
+        return Err(bad());
+    }
+    Ok(domain.to_string())
 }
 
 impl ContainerFlags {
@@ -353,6 +464,15 @@ impl ContainerFlags {
             ulimits.push(parse_ulimit(u)?);
         }
         let size = |s: &Option<String>| s.as_deref().map(parse_memory).transpose();
+        // `--tmpfs /path[:options]`; the options are checked when it is mounted.
+        let tmpfs = self
+            .tmpfs
+            .iter()
+            .map(|t| {
+                let (path, opts) = t.split_once(':').unwrap_or((t, ""));
+                (path.to_string(), opts.to_string())
+            })
+            .collect();
         Ok(engine::HostOptions {
             privileged: self.privileged,
             cap_add: self.cap_add.clone(),
@@ -384,6 +504,25 @@ impl ContainerFlags {
             cpu_quota: self.cpu_quota.filter(|q| *q != 0),
             shm_size: size(&self.shm_size)?,
             ulimits,
+            extra_hosts: self
+                .add_host
+                .iter()
+                .map(|h| parse_add_host(h))
+                .collect::<anyhow::Result<_>>()?,
+            dns: self
+                .dns
+                .iter()
+                .map(|d| parse_dns(d))
+                .collect::<anyhow::Result<_>>()?,
+            dns_search: self
+                .dns_search
+                .iter()
+                .map(|d| parse_dns_search(d))
+                .collect::<anyhow::Result<_>>()?,
+            dns_options: self.dns_option.clone(),
+            tmpfs,
+            cpuset_cpus: self.cpuset_cpus.clone().unwrap_or_default(),
+            cpuset_mems: self.cpuset_mems.clone().unwrap_or_default(),
         })
     }
 }
@@ -624,7 +763,9 @@ pub fn flag_error(verb: &str, e: anyhow::Error) -> anyhow::Error {
 
 pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<()> {
     let opts = a.flags.options().map_err(|e| flag_error("run", e))?;
-    let c = match engine.create_container_with(&a.flags.image, &opts) {
+    let created = engine::check_tmpfs_targets(&opts.host.tmpfs, &opts.mounts)
+        .and_then(|()| engine.create_container_with(&a.flags.image, &opts));
+    let c = match created {
         Ok(c) => c,
         Err(e) => {
             // Docker's CLI: a daemon error is exit status 125.
@@ -1120,4 +1261,68 @@ pub fn monitor(args: Vec<OsString>) -> anyhow::Result<()> {
         return Err(Exit(code.clamp(0, 255) as u8).into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_host_dns_and_mount_flags_as_the_docker_cli_reads_them() {
+        assert_eq!(parse_add_host("foo:192.0.2.7").unwrap(), "foo:192.0.2.7");
+        assert_eq!(parse_add_host("foo=192.0.2.7").unwrap(), "foo:192.0.2.7");
+        assert_eq!(
+            parse_add_host("six=[2001:db8::1]").unwrap(),
+            "six:2001:db8::1"
+        );
+        assert_eq!(
+            parse_add_host("six:2001:db8::1").unwrap(),
+            "six:2001:db8::1"
+        );
+        assert_eq!(
+            parse_add_host("gw:host-gateway").unwrap(),
+            "gw:host-gateway"
+        );
+        assert_eq!(
+            parse_add_host("foo").unwrap_err().to_string(),
+            "invalid argument \"foo\" for \"--add-host\" flag: bad format for add-host: \"foo\""
+        );
+        assert_eq!(
+            parse_add_host("foo:x").unwrap_err().to_string(),
+            "invalid argument \"foo:x\" for \"--add-host\" flag: invalid IP address in add-host: \"x\""
+        );
+        assert_eq!(parse_dns("0:0::1").unwrap(), "::1");
+        assert_eq!(
+            parse_dns("x").unwrap_err().to_string(),
+            "invalid argument \"x\" for \"--dns\" flag: IP address is not correctly formatted: x"
+        );
+        assert_eq!(parse_dns_search("example.com.").unwrap(), "example.com");
+        assert_eq!(parse_dns_search(".").unwrap(), ".");
+        for bad in ["-x.com", "1.2.3", "a..b", "a_b.c"] {
+            assert_eq!(
+                parse_dns_search(bad).unwrap_err().to_string(),
+                format!("invalid argument {bad:?} for \"--dns-search\" flag: {bad} is not a valid domain")
+            );
+        }
+        let m =
+            parse_mount_flag("type=tmpfs,destination=/x,tmpfs-size=1m,tmpfs-mode=1770").unwrap();
+        assert_eq!(
+            (m.kind, m.target.as_str(), m.mode.as_str()),
+            (engine::MountKind::Tmpfs, "/x", "mode=1770,size=1m")
+        );
+        let m = parse_mount_flag("type=tmpfs,dst=/y,ro").unwrap();
+        assert_eq!((m.mode.as_str(), m.read_only), ("ro", true));
+        assert_eq!(
+            parse_mount_flag("type=tmpfs,dst=/y,tmpfs-mode=9")
+                .unwrap_err()
+                .to_string(),
+            "invalid value for tmpfs-mode: 9"
+        );
+        assert_eq!(
+            parse_mount_flag("type=bind,src=/a,dst=/y,tmpfs-size=1m")
+                .unwrap_err()
+                .to_string(),
+            "cannot mix 'tmpfs-*' options with mount type 'bind'"
+        );
+    }
 }

@@ -251,6 +251,17 @@ fn host_facts(h: &engine::HostOptions) -> docker_api::HostFacts {
             .iter()
             .map(|u| (u.name.clone(), u.soft, u.hard))
             .collect(),
+        extra_hosts: h.extra_hosts.clone(),
+        dns: h.dns.clone(),
+        dns_search: h.dns_search.clone(),
+        dns_options: h.dns_options.clone(),
+        tmpfs: h
+            .tmpfs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        cpuset_cpus: h.cpuset_cpus.clone(),
+        cpuset_mems: h.cpuset_mems.clone(),
     }
 }
 
@@ -435,6 +446,20 @@ struct CreateHostConfig {
     shm_size: Option<i64>,
     #[serde(rename = "Ulimits", default)]
     ulimits: Option<Vec<BodyUlimit>>,
+    #[serde(rename = "ExtraHosts", default)]
+    extra_hosts: Option<Vec<String>>,
+    #[serde(rename = "Dns", default)]
+    dns: Option<Vec<String>>,
+    #[serde(rename = "DnsSearch", default)]
+    dns_search: Option<Vec<String>>,
+    #[serde(rename = "DnsOptions", default)]
+    dns_options: Option<Vec<String>>,
+    #[serde(rename = "Tmpfs", default)]
+    tmpfs: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(rename = "CpusetCpus", default)]
+    cpuset_cpus: Option<String>,
+    #[serde(rename = "CpusetMems", default)]
+    cpuset_mems: Option<String>,
     /// Every other field, each refused unless at its default.
     #[serde(flatten)]
     rest: std::collections::BTreeMap<String, Value>,
@@ -501,6 +526,13 @@ impl CreateHostConfig {
                     hard: u.hard,
                 })
                 .collect(),
+            extra_hosts: self.extra_hosts.take().unwrap_or_default(),
+            dns: self.dns.take().unwrap_or_default(),
+            dns_search: self.dns_search.take().unwrap_or_default(),
+            dns_options: self.dns_options.take().unwrap_or_default(),
+            tmpfs: self.tmpfs.take().unwrap_or_default(),
+            cpuset_cpus: self.cpuset_cpus.take().unwrap_or_default(),
+            cpuset_mems: self.cpuset_mems.take().unwrap_or_default(),
         }
     }
 }
@@ -535,10 +567,6 @@ fn flag_of(key: &str) -> &'static str {
         "NetworkingConfig" => "--ip/--ip6/--network-alias/--link-local-ip/--mac-address",
         "VolumesFrom" => "--volumes-from",
         "VolumeDriver" => "--volume-driver",
-        "Dns" => "--dns",
-        "DnsOptions" => "--dns-option",
-        "DnsSearch" => "--dns-search",
-        "ExtraHosts" => "--add-host",
         "Links" => "--link",
         "LogConfig" => "--log-driver/--log-opt",
         "Isolation" => "--isolation",
@@ -552,8 +580,6 @@ fn flag_of(key: &str) -> &'static str {
         "BlkioDeviceWriteIOps" => "--device-write-iops",
         "CpuRealtimePeriod" => "--cpu-rt-period",
         "CpuRealtimeRuntime" => "--cpu-rt-runtime",
-        "CpusetCpus" => "--cpuset-cpus",
-        "CpusetMems" => "--cpuset-mems",
         "DeviceRequests" => "--gpus",
         "KernelMemory" => "--kernel-memory",
         "CpuCount" => "--cpu-count",
@@ -561,7 +587,6 @@ fn flag_of(key: &str) -> &'static str {
         "IOMaximumIOps" => "--io-maxiops",
         "IOMaximumBandwidth" => "--io-maxbandwidth",
         "StorageOpt" => "--storage-opt",
-        "Tmpfs" => "--tmpfs",
         "Runtime" => "--runtime",
         "Annotations" => "--annotation",
         _ => "",
@@ -643,6 +668,17 @@ struct BodyMount {
     target: String,
     #[serde(rename = "ReadOnly", default)]
     read_only: bool,
+    #[serde(rename = "TmpfsOptions", default)]
+    tmpfs_options: Option<BodyTmpfsOptions>,
+}
+
+/// moby's `mount.TmpfsOptions` (`--mount type=tmpfs,tmpfs-size=…,tmpfs-mode=…`).
+#[derive(Deserialize)]
+struct BodyTmpfsOptions {
+    #[serde(rename = "SizeBytes", default)]
+    size_bytes: i64,
+    #[serde(rename = "Mode", default)]
+    mode: u32,
 }
 
 /// The create body's `Binds`, `Volumes` and `Mounts` as the engine's mount requests.
@@ -670,6 +706,7 @@ fn mount_requests(
         let kind = match m.typ.as_str() {
             "bind" => engine::MountKind::Bind,
             "volume" => engine::MountKind::Volume,
+            "tmpfs" => engine::MountKind::Tmpfs,
             "" => {
                 return Err(EngineError::Invalid(
                     "invalid mount config: mount type unknown".into(),
@@ -681,16 +718,21 @@ fn mount_requests(
             )))
             }
         };
+        let mode = match (kind, &m.tmpfs_options) {
+            (engine::MountKind::Tmpfs, t) => engine::tmpfs_mount_options(
+                t.as_ref().map_or(0, |t| t.size_bytes),
+                t.as_ref().map_or(0, |t| t.mode),
+                m.read_only,
+            ),
+            _ if m.read_only => "ro".into(),
+            _ => String::new(),
+        };
         out.push(engine::MountRequest {
             kind,
             source: m.source.clone(),
             target: m.target.clone(),
             read_only: m.read_only,
-            mode: if m.read_only {
-                "ro".into()
-            } else {
-                String::new()
-            },
+            mode,
             spec: None,
         });
     }
@@ -753,6 +795,7 @@ async fn create(
         body.volumes.as_ref(),
         host.mounts.as_deref().unwrap_or_default(),
     )?;
+    engine::check_tmpfs_targets(&host_options.tmpfs, &mounts)?;
     let console = match (body.tty, host.console_size.as_deref()) {
         (true, Some([h, w])) => Some((*h, *w)),
         _ => None,
@@ -1160,14 +1203,27 @@ mod create_body_tests {
         assert_eq!(o.cap_add, ["CAP_NET_ADMIN"]);
         assert_eq!(o.memory_swappiness, Some(10));
         assert_eq!(o.devices, ["/dev/sda"]);
+        let mut h = host(json!({
+            "ExtraHosts": ["foo:192.0.2.7"], "Dns": ["192.0.2.1"], "DnsSearch": ["example.com"],
+            "DnsOptions": ["ndots:2"], "Tmpfs": {"/run": "size=1m"}, "CpusetCpus": "0",
+            "CpusetMems": "0"
+        }))
+        .unwrap();
+        let o = h.options();
+        assert_eq!(o.extra_hosts, ["foo:192.0.2.7"]);
+        assert_eq!(o.dns, ["192.0.2.1"]);
+        assert_eq!(o.dns_search, ["example.com"]);
+        assert_eq!(o.dns_options, ["ndots:2"]);
+        assert_eq!(o.tmpfs.get("/run").map(String::as_str), Some("size=1m"));
+        assert_eq!((o.cpuset_cpus.as_str(), o.cpuset_mems.as_str()), ("0", "0"));
         for (body, text) in [
             (
-                json!({"Tmpfs": {"/run": ""}}),
-                "--tmpfs (HostConfig.Tmpfs) is not supported",
+                json!({"BlkioWeight": 100}),
+                "--blkio-weight (HostConfig.BlkioWeight) is not supported",
             ),
             (
-                json!({"Dns": ["192.0.2.1"]}),
-                "--dns (HostConfig.Dns) is not supported",
+                json!({"CgroupParent": "mine"}),
+                "--cgroup-parent (HostConfig.CgroupParent) is not supported",
             ),
             (
                 json!({"LogConfig": {"Type": "syslog"}}),
@@ -1186,5 +1242,21 @@ mod create_body_tests {
             assert!(err.starts_with(text), "{err}");
         }
         assert!(host(json!({"LogConfig": {"Type": "json-file", "Config": {}}})).is_ok());
+    }
+
+    #[test]
+    fn tmpfs_mounts_are_read_as_moby_converts_them() {
+        let m: Vec<BodyMount> = serde_json::from_value(json!([
+            {"Type": "tmpfs", "Target": "/x", "TmpfsOptions": {"SizeBytes": 1048576, "Mode": 1016}},
+            {"Type": "tmpfs", "Target": "/y", "ReadOnly": true}
+        ]))
+        .unwrap();
+        let r = mount_requests(&[], None, &m).unwrap();
+        assert_eq!(r[0].kind, engine::MountKind::Tmpfs);
+        assert_eq!(
+            (r[0].target.as_str(), r[0].mode.as_str()),
+            ("/x", "mode=1770,size=1m")
+        );
+        assert_eq!((r[1].mode.as_str(), r[1].read_only), ("ro", true));
     }
 }
