@@ -115,14 +115,17 @@ pub fn actions(state: &str) -> Vec<Action> {
     match state {
         "running" => vec![Action::Stop, Action::Kill, Action::Pause, Action::Restart],
         "paused" => vec![Action::Unpause, Action::Stop, Action::Kill],
+        // its restart policy starts it again soon: stop or kill end the restarts
+        "restarting" => vec![Action::Stop, Action::Kill, Action::Restart],
         _ => vec![Action::Start],
     }
 }
 
-/// Whether the state has a process (running or paused): such a container is removed only
-/// with force, which the confirmation says.
+/// Whether the state has a process, or is about to have one again (running, paused,
+/// restarting: moby counts all three as running): such a container is removed only with
+/// force, which the confirmation says.
 pub fn has_process(state: &str) -> bool {
-    matches!(state, "running" | "paused")
+    matches!(state, "running" | "paused" | "restarting")
 }
 
 /// Splits a command line the way a shell would for the words of `docker run IMAGE …`:
@@ -338,7 +341,11 @@ mod tests {
             [Action::Stop, Action::Kill, Action::Pause, Action::Restart]
         );
         assert_eq!(actions("paused")[0], Action::Unpause);
-        assert!(has_process("paused") && !has_process("exited"));
+        assert_eq!(
+            actions("restarting"),
+            [Action::Stop, Action::Kill, Action::Restart]
+        );
+        assert!(has_process("paused") && has_process("restarting") && !has_process("exited"));
     }
 
     #[test]

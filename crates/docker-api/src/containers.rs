@@ -33,7 +33,7 @@ pub struct ContainerFacts<'a> {
 pub struct RunFacts {
     /// Entrypoint then command, as they run.
     pub argv: Vec<String>,
-    /// `created`, `running`, `paused`, `exited`.
+    /// `created`, `running`, `paused`, `restarting`, `exited`.
     pub status: String,
     /// `ps`'s STATUS text (`Up 3 seconds`), made by the caller, who has the clock.
     pub status_text: String,
@@ -83,6 +83,10 @@ pub struct RunFacts {
     pub init: bool,
     /// `--stop-timeout`.
     pub stop_timeout: Option<i64>,
+    /// `--restart`: the policy's name (empty: none) and its retry count.
+    pub restart_policy: (String, i64),
+    /// Restarts made by the policy since the last `start`.
+    pub restart_count: u32,
     /// The other `HostConfig` options honoured.
     pub host: HostFacts,
 }
@@ -375,9 +379,12 @@ pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
         },
     });
     if let Some(r) = c.run {
+        // moby counts a restarting container as running (with no process: Pid 0)
+        let running = matches!(r.status.as_str(), "running" | "paused" | "restarting");
         v["State"] = json!({
-            "Status": r.status, "Running": r.status == "running" || r.status == "paused",
-            "Paused": r.status == "paused", "Restarting": false, "OOMKilled": r.oom_killed,
+            "Status": r.status, "Running": running,
+            "Paused": r.status == "paused", "Restarting": r.status == "restarting",
+            "OOMKilled": r.oom_killed,
             "Dead": false, "Pid": r.pid, "ExitCode": r.exit_code, "Error": r.error,
             "StartedAt": r.started_at, "FinishedAt": r.finished_at
         });
@@ -389,8 +396,13 @@ pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
         if let Some(h) = &r.hostname {
             cfg["Hostname"] = json!(h);
         }
+        v["RestartCount"] = json!(r.restart_count);
         let hc = &mut v["HostConfig"];
         hc["AutoRemove"] = json!(r.auto_remove);
+        if !r.restart_policy.0.is_empty() {
+            hc["RestartPolicy"] =
+                json!({ "Name": r.restart_policy.0, "MaximumRetryCount": r.restart_policy.1 });
+        }
         hc["NetworkMode"] = json!(r.network);
         hc["PortBindings"] = networks::port_bindings(&r.port_bindings);
         hc["PublishAllPorts"] = json!(r.publish_all);

@@ -31,6 +31,7 @@ mod ops;
 mod pull;
 mod push;
 mod registry;
+mod restart;
 mod run;
 mod save;
 mod search;

@@ -82,8 +82,8 @@ pub struct CreateOptions {
     pub labels: std::collections::BTreeMap<String, String>,
     /// `--init`: an init process (tini) runs the command and reaps zombies.
     pub init: bool,
-    /// `--restart`: checked as Docker checks it at create, not applied (a container is never
-    /// restarted by Strata).
+    /// `--restart`: checked as Docker checks it at create, applied after each end of the
+    /// process (`restart`).
     pub restart: Option<RestartPolicy>,
     /// Capabilities, groups, sysctls, security options, namespace modes, devices and the
     /// other cgroup limits: honoured or refused at create (`host_options`).
@@ -92,7 +92,8 @@ pub struct CreateOptions {
 
 /// A restart policy as asked: its name (`no`, `always`, `unless-stopped`, `on-failure`; empty
 /// for none) and the most restarts `on-failure` makes (0: no limit).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RestartPolicy {
     /// The policy's name.
     pub name: String,
@@ -144,6 +145,11 @@ fn check_create_options(o: &CreateOptions) -> Result<()> {
     }
     if let Some(r) = &o.restart {
         r.check()?;
+        if o.auto_remove && !r.is_none() {
+            return Err(EngineError::invalid(
+                "can't create 'AutoRemove' container with restart policy",
+            ));
+        }
     }
     Ok(())
 }
@@ -214,6 +220,8 @@ pub struct RunConfig {
     pub binds: Vec<String>,
     /// `--init`.
     pub init: bool,
+    /// `--restart`.
+    pub restart: RestartPolicy,
     /// The other host options asked at create (checked then).
     pub host: crate::HostOptions,
 }
@@ -230,7 +238,8 @@ impl RunConfig {
 /// A container's process as `ps` and `inspect` show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessState {
-    /// Docker's `State.Status`: `created`, `running`, `paused`, `exited`.
+    /// Docker's `State.Status`: `created`, `running`, `paused`, `restarting` (ended, its
+    /// restart policy's restart waiting or under way), `exited`.
     pub status: String,
     /// The host PID while running.
     pub pid: i32,
@@ -244,15 +253,36 @@ pub struct ProcessState {
     pub oom_killed: bool,
     /// Why the last start failed.
     pub error: String,
+    /// Restarts made by the restart policy since the last `start`.
+    pub restart_count: u32,
+    /// The exit code of the end at `finished_at`: `exit_code` once ended, and while a run
+    /// its restart policy started goes on, the code of the end it followed.
+    pub last_exit_code: i32,
 }
 
 /// Docker's zero time, as `inspect` shows a time that never happened.
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 impl ProcessState {
-    /// Running or paused.
+    /// Running, paused or restarting: moby counts a restarting container as running (it
+    /// is not removed, pruned or started meanwhile) though no process runs.
     pub fn is_running(&self) -> bool {
+        matches!(self.status.as_str(), "running" | "paused" | "restarting")
+    }
+
+    /// Its process runs (running or paused).
+    pub fn has_process(&self) -> bool {
         self.status == "running" || self.status == "paused"
+    }
+
+    /// moby's refusal of what needs the process while a restart waits.
+    pub fn refuse_if_restarting(&self, id: &str) -> Result<()> {
+        if self.status == "restarting" {
+            return Err(EngineError::Conflict(format!(
+                "Container {id} is restarting, wait until the container is running"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -689,6 +719,7 @@ impl Engine {
             tty: o.tty,
             open_stdin: o.interactive,
             auto_remove: o.auto_remove,
+            restart: o.restart.clone().unwrap_or_default(),
             network: network.to_string(),
             port_bindings: o.publish.clone(),
             publish_all: o.publish_all,
@@ -815,7 +846,13 @@ impl Engine {
             let rt = self.runtime_of(c)?;
             st = state::reconcile(&dir, &rt, &c.id, &runtime::logfile::now())?;
         }
-        let st = st.unwrap_or_default();
+        let mut st = st.unwrap_or_default();
+        let rec = crate::restart::read_record(&dir);
+        let mut last_exit_code = st.exit_code.unwrap_or(0);
+        if st.finished_at.is_none() && rec.last_finished_at.is_some() {
+            st.finished_at = rec.last_finished_at.clone();
+            last_exit_code = rec.last_exit_code;
+        }
         let mut status = match st.status {
             Status::Created => "created",
             Status::Running => "running",
@@ -845,6 +882,9 @@ impl Engine {
             if finished {
                 self.set_running(&c.id, false)?;
             }
+            if crate::restart::is_restarting(&dir) {
+                status = "restarting".into();
+            }
         } else {
             // The freezer says whether it is paused; the runtime's `state` (a process of its
             // own, as long as an `exec`) only when the cgroup cannot tell.
@@ -867,6 +907,8 @@ impl Engine {
             finished_at: st.finished_at.unwrap_or_else(|| ZERO_TIME.into()),
             oom_killed: st.oom_killed,
             error: st.error.unwrap_or_default(),
+            restart_count: rec.count,
+            last_exit_code,
         })
     }
 
@@ -1139,6 +1181,10 @@ impl Engine {
         let p = self.process_state(&c)?;
         if !p.is_running() && self.run_dir(&c.id).join("autoremove").exists() {
             self.remove_container_with(&c.id, true, true)?;
+            return Ok(());
+        }
+        if p.status == "exited" {
+            self.restart_by_policy(&c)?;
         }
         Ok(())
     }
@@ -1148,9 +1194,25 @@ impl Engine {
     /// [`runtime::monitor::connect_attach`] on [`Engine::container_dir_of`], then call
     /// [`Spawned::wait_started`]). A running container is left as it is (`None`).
     pub fn start_container(&self, input: &str, attach: bool) -> Result<Option<Spawned>> {
+        self.start_container_by(input, attach, false)
+    }
+
+    /// [`Engine::start_container`]; `by_policy` for a restart policy's start, which keeps
+    /// the policy's count (the user's start resets it) and starts a container marked
+    /// `restarting` (the user's leaves it to its restart, as moby does).
+    pub(crate) fn start_container_by(
+        &self,
+        input: &str,
+        attach: bool,
+        by_policy: bool,
+    ) -> Result<Option<Spawned>> {
         let c = self.container(input)?;
-        if self.process_state(&c)?.is_running() {
+        let p = self.process_state(&c)?;
+        if p.has_process() || (p.is_running() && !by_policy) {
             return Ok(None);
+        }
+        if !by_policy {
+            self.reset_restarts(&c.id);
         }
         let rt = self.runtime()?;
         let rc = self.run_config(&c)?;
@@ -1373,6 +1435,7 @@ impl Engine {
         if !p.is_running() {
             return Err(Self::not_running(&c));
         }
+        p.refuse_if_restarting(&c.id)?;
         if o.cmd.is_empty() {
             return Err(EngineError::invalid("No exec command specified"));
         }
@@ -1470,15 +1533,23 @@ impl Engine {
     pub fn wait_container(&self, input: &str) -> Result<i32> {
         let c = self.container(input)?;
         let dir = self.run_dir(&c.id);
+        // A restarting container counts as running: its next end (or its stop) answers.
+        let ended_before = self.process_state(&c)?.finished_at;
         loop {
             let p = self.process_state(&c)?;
-            if !p.is_running() {
+            if !p.is_running() || (p.status == "restarting" && p.finished_at != ended_before) {
                 return Ok(p.exit_code);
+            }
+            if p.status == "restarting" {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
             }
             if let Some(st) = state::wait_exited(&dir, Duration::from_millis(500))? {
                 if st.status != Status::Running {
                     let p = self.process_state(&c)?;
-                    return Ok(p.exit_code);
+                    if !(p.status == "restarting" && p.finished_at == ended_before) {
+                        return Ok(p.exit_code);
+                    }
                 }
             }
         }
@@ -1493,8 +1564,20 @@ impl Engine {
     pub fn kill_container(&self, input: &str, signal: &str) -> Result<()> {
         let sig = crate::signal::for_kill(signal)?;
         let c = self.container(input)?;
-        if !self.process_state(&c)?.is_running() {
+        let p = self.process_state(&c)?;
+        if !p.is_running() {
             return Err(Self::not_running(&c));
+        }
+        // moby: any kill marks the container manually stopped and ends its restart policy
+        // until the next start, except that with a stop signal of its own (`--stop-signal`,
+        // the image's `StopSignal`) only that signal or SIGKILL ends it. A restarting
+        // container has no process to signal.
+        let own_stop_signal = c.config.stop_signal.as_deref().filter(|s| !s.is_empty());
+        let cancel = sig == crate::signal::KILL
+            || own_stop_signal.is_none_or(|s| crate::signal::parse(s).ok() == Some(sig));
+        self.stopped_by_user(&c.id, cancel)?;
+        if p.status == "restarting" && !self.process_state(&c)?.has_process() {
+            return Ok(());
         }
         let rt = self.runtime_of(&c)?;
         rt.kill(&c.id, &sig.to_string(), false)?;
@@ -1523,6 +1606,15 @@ impl Engine {
     pub fn stop_container(&self, input: &str, timeout: Option<i64>) -> Result<()> {
         let c = self.container(input)?;
         if !self.process_state(&c)?.is_running() {
+            return Ok(());
+        }
+        // No restart after this stop; a restart waiting is canceled (one under way is let
+        // finish, and then stopped below).
+        self.stopped_by_user(&c.id, true)?;
+        if !self.process_state(&c)?.has_process() {
+            self.emit(
+                crate::Event::new("container", "stop", c.id.clone()).with("name", c.name.clone()),
+            );
             return Ok(());
         }
         let rc = self.run_config(&c)?;
@@ -1558,9 +1650,11 @@ impl Engine {
     /// processes, as Docker does it: the titles and the rows.
     pub fn top(&self, input: &str, ps_args: &[String]) -> Result<(Vec<String>, Vec<Vec<String>>)> {
         let c = self.container(input)?;
-        if !self.process_state(&c)?.is_running() {
+        let p = self.process_state(&c)?;
+        if !p.is_running() {
             return Err(Self::not_running(&c));
         }
+        p.refuse_if_restarting(&c.id)?;
         let pids = self.runtime_of(&c)?.pids(&c.id)?;
         let args: Vec<String> = if ps_args.is_empty() {
             vec!["-ef".into()]
@@ -1623,6 +1717,7 @@ impl Engine {
         if !p.is_running() {
             return Err(Self::not_running(&c));
         }
+        p.refuse_if_restarting(&c.id)?;
         self.runtime_of(&c)?.pause(&c.id)?;
         self.emit(
             crate::Event::new("container", "pause", c.id.clone()).with("name", c.name.clone()),
@@ -1732,13 +1827,18 @@ impl Engine {
             self.teardown_network(&c.id);
             return Ok(());
         }
-        if self.process_state(c)?.is_running() {
+        let p = self.process_state(c)?;
+        if p.is_running() {
             if !force {
                 return Err(EngineError::Conflict(format!(
-                    "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
-                    c.name
+                    "cannot remove container \"/{}\": container is {}: stop the container before removing or force remove",
+                    c.name,
+                    if p.status == "restarting" { "restarting" } else { "running" }
                 )));
             }
+            self.stopped_by_user(&c.id, true)?;
+        }
+        if self.process_state(c)?.has_process() {
             let rt = self.runtime_of(c)?;
             // Docker's order: kill, die, destroy.
             self.emit_kill(c, crate::signal::KILL);

@@ -161,6 +161,9 @@ pub struct ContainerFlags {
     /// Read in a file of environment variables
     #[arg(long = "env-file")]
     pub env_file: Vec<String>,
+    /// Restart policy to apply when a container exits
+    #[arg(long = "restart", default_value = "no")]
+    pub restart: String,
     /// Set meta data on a container
     #[arg(short = 'l', long = "label")]
     pub label: Vec<String>,
@@ -442,9 +445,33 @@ impl ContainerFlags {
             mounts,
             labels,
             init: self.init,
-            restart: None,
+            restart: self.restart_policy()?,
             host,
         })
+    }
+
+    /// `--restart NAME[:MAX]` read as the docker CLI reads it (the engine checks the policy).
+    fn restart_policy(&self) -> anyhow::Result<Option<engine::RestartPolicy>> {
+        if self.restart.is_empty() {
+            return Ok(None);
+        }
+        let (name, max) = self.restart.split_once(':').unwrap_or((&self.restart, ""));
+        let max_retries = match max {
+            "" => 0,
+            m => m.parse::<i64>().map_err(|_| {
+                anyhow::anyhow!(
+                    "invalid restart policy format: maximum retry count must be an integer"
+                )
+            })?,
+        };
+        let policy = engine::RestartPolicy {
+            name: name.to_string(),
+            max_retries,
+        };
+        if self.rm && !policy.is_none() {
+            anyhow::bail!("Conflicting options: --restart and --rm");
+        }
+        Ok(Some(policy))
     }
 
     /// The engine's host options: the flags parsed as the docker CLI parses them, then

@@ -216,6 +216,8 @@ fn run_facts(e: &engine::Engine, c: &ContainerInfo) -> Option<docker_api::RunFac
             binds: rc.binds.clone(),
             init: rc.init,
             stop_timeout: rc.stop_timeout,
+            restart_policy: (rc.restart.name.clone(), rc.restart.max_retries),
+            restart_count: p.restart_count,
             host: host_facts(&rc.host),
         }
         .with_status_text(now),

@@ -101,6 +101,7 @@ async fn create(
                     c.id
                 )));
             }
+            p.refuse_if_restarting(&c.id)?;
             Ok(c.id)
         })
         .await?;

@@ -282,15 +282,17 @@ async fn wait(
                         .unwrap_or(0),
                 ),
                 Err(_) => None,
+                // An end since the wait began: the container is not running, or its restart
+                // policy is restarting it or has (it then shows the end it followed).
                 Ok(c) => match e.process_state(&c) {
-                    Ok(p) if !p.is_running() => {
-                        let new_exit = p.finished_at != f0;
+                    Ok(p) if !p.has_process() || ended_since(&p.finished_at, &f0) => {
+                        let new_exit = ended_since(&p.finished_at, &f0);
                         if new_exit {
-                            ended = Some(p.exit_code);
+                            ended = Some(p.last_exit_code);
                         }
                         match cond {
-                            "not-running" => Some(p.exit_code),
-                            "next-exit" if new_exit => Some(p.exit_code),
+                            "not-running" if !p.is_running() => Some(p.exit_code),
+                            "next-exit" if new_exit => Some(p.last_exit_code),
                             _ => None,
                         }
                     }
@@ -306,6 +308,12 @@ async fn wait(
         }
     });
     Ok(([(CONTENT_TYPE, "application/json")], channel_body(rx)).into_response())
+}
+
+/// Whether `finished_at` is an end after the one a wait began with (`f0`); a run started
+/// by the user since shows none (Docker's zero time).
+fn ended_since(finished_at: &str, f0: &str) -> bool {
+    finished_at != f0 && finished_at != engine::ZERO_TIME
 }
 
 /// Unix nanoseconds of a `since`/`until` value: seconds with an optional fraction.

@@ -1,0 +1,265 @@
+//! Restart policies through the real docker CLI and the strata CLI, as dockerd 20.10 applies
+//! them: `on-failure[:N]` restarts after a failure up to N times, `always` after any end,
+//! `unless-stopped` unless a `kill`/`stop` was asked; a `stop`, an `rm -f`, or a `kill` (any
+//! signal, or with a `--stop-signal` only that one or SIGKILL) ends the restarts; while a
+//! restart waits the container is `restarting`, which `exec`, `rm`, `top` and `pause` refuse
+//! in Docker's words.
+
+use e2e::{busybox_rootfs, http_text, require, tar_of, until, Daemon, Store};
+use serde_json::Value;
+use std::time::Duration;
+
+/// A server on a store holding `busybox`.
+fn setup() -> (Store, Daemon) {
+    require("runc");
+    let store = Store::new();
+    let rootfs = store.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    let d = Daemon::start(&store);
+    d.ok(&["import", tar.to_str().unwrap(), "busybox"]);
+    (store, d)
+}
+
+fn inspect(d: &Daemon, name: &str) -> Value {
+    let v: Value = serde_json::from_str(&d.ok(&["inspect", name])).unwrap();
+    v[0].clone()
+}
+
+fn count_and_status(d: &Daemon, name: &str) -> (u64, String) {
+    let v = inspect(d, name);
+    (
+        v["RestartCount"].as_u64().unwrap(),
+        v["State"]["Status"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A shell that exits 5 on SIGUSR1.
+const TRAPS_USR1: &str = "trap 'exit 5' USR1; while :; do sleep 0.1; done";
+
+#[test]
+fn on_failure_restarts_a_failure_up_to_its_count() {
+    let (_store, d) = setup();
+    // attached: the CLI has the first end's code at once, the restarts go on without it
+    let out = d.docker(&[
+        "run",
+        "--name",
+        "fails",
+        "--network",
+        "none",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run; exit 3",
+    ]);
+    assert_eq!(out.status, 3, "{out:?}");
+    until("two restarts, then exited", || {
+        count_and_status(&d, "fails") == (2, "exited".into())
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        count_and_status(&d, "fails"),
+        (2, "exited".into()),
+        "no third"
+    );
+    assert_eq!(d.ok(&["logs", "fails"]), "run\nrun\nrun\n");
+    let v = inspect(&d, "fails");
+    assert_eq!(v["HostConfig"]["RestartPolicy"]["Name"], "on-failure");
+    assert_eq!(v["HostConfig"]["RestartPolicy"]["MaximumRetryCount"], 2);
+    assert_eq!(v["State"]["ExitCode"], 3);
+
+    // a success is not restarted
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "good",
+        "--network",
+        "none",
+        "--restart",
+        "on-failure",
+        "busybox",
+        "true",
+    ]);
+    until("good exited", || count_and_status(&d, "good").1 == "exited");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(count_and_status(&d, "good"), (0, "exited".into()));
+
+    // the user's start counts afresh
+    d.ok(&["start", "fails"]);
+    until("two more restarts", || {
+        count_and_status(&d, "fails") == (2, "exited".into())
+            && d.ok(&["logs", "fails"]).lines().count() == 6
+    });
+}
+
+#[test]
+fn always_restarts_until_stopped_and_a_restarting_container_is_docker_s() {
+    let (_store, d) = setup();
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "al",
+        "--network",
+        "none",
+        "--restart",
+        "always",
+        "busybox",
+        "true",
+    ]);
+    // the fifth restart waits 1.6 s: long enough to see
+    until("al restarting after four restarts", || {
+        let v = inspect(&d, "al");
+        v["RestartCount"].as_u64().unwrap() >= 4 && v["State"]["Restarting"] == true
+    });
+    let v = inspect(&d, "al");
+    assert_eq!(v["State"]["Status"], "restarting");
+    assert_eq!(v["State"]["Running"], true, "moby counts it as running");
+    assert_eq!(v["State"]["Pid"], 0);
+    assert_eq!(v["HostConfig"]["RestartPolicy"]["Name"], "always");
+    let id = v["Id"].as_str().unwrap().to_string();
+    let ps = d.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("al Restarting (0) "), "{ps}");
+    let restarting = format!("Container {id} is restarting, wait until the container is running");
+    assert!(d.fail(&["exec", "al", "true"]).contains(&restarting));
+    assert!(d.fail(&["top", "al"]).contains(&restarting));
+    assert!(d.fail(&["pause", "al"]).contains(&restarting));
+    let err = d.fail(&["rm", "al"]);
+    assert!(err.contains("container is restarting"), "{err}");
+    // `wait` answers at its next end
+    assert_eq!(d.ok(&["wait", "al"]).trim(), "0");
+
+    d.ok(&["stop", "al"]);
+    let (n, status) = count_and_status(&d, "al");
+    assert_eq!(status, "exited");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        count_and_status(&d, "al"),
+        (n, "exited".into()),
+        "stopped for good"
+    );
+    d.ok(&["rm", "al"]);
+
+    // a quick end: the attached CLI still gets its code, and `rm -f` ends the restarts
+    let out = d.docker(&[
+        "run",
+        "--name",
+        "quick",
+        "--network",
+        "none",
+        "--restart",
+        "always",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 7",
+    ]);
+    assert_eq!(out.status, 7, "{out:?}");
+    until("quick restarted", || count_and_status(&d, "quick").0 >= 1);
+    d.ok(&["rm", "-f", "quick"]);
+    assert!(d
+        .fail(&["inspect", "quick"])
+        .contains("No such object: quick"));
+}
+
+#[test]
+fn a_kill_ends_the_restarts_as_dockerd_decides() {
+    let (_store, d) = setup();
+    let run = |name: &str, policy: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            "none",
+            "--restart",
+            policy,
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["busybox", "sh", "-c", TRAPS_USR1]);
+        d.ok(&args);
+    };
+    // no stop signal of its own: any signal ends the policy
+    run("k1", "always", &[]);
+    // with one: only that signal or SIGKILL does; `unless-stopped` stays down after any kill
+    run("k2", "always", &["--stop-signal", "USR2"]);
+    run("k3", "unless-stopped", &["--stop-signal", "USR2"]);
+    for n in ["k1", "k2", "k3"] {
+        until("running", || count_and_status(&d, n).1 == "running");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    d.ok(&["kill", "-s", "USR1", "k1", "k2", "k3"]);
+    until("k2 restarted", || {
+        count_and_status(&d, "k2") == (1, "running".into())
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(count_and_status(&d, "k1"), (0, "exited".into()));
+    assert_eq!(count_and_status(&d, "k3"), (0, "exited".into()));
+    assert_eq!(inspect(&d, "k1")["State"]["ExitCode"], 5);
+    d.ok(&["kill", "k2"]);
+    until("k2 killed", || count_and_status(&d, "k2").1 == "exited");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(count_and_status(&d, "k2"), (1, "exited".into()));
+}
+
+#[test]
+fn rm_and_a_restart_policy_conflict() {
+    let (store, d) = setup();
+    let err = d.fail(&["run", "--rm", "--restart", "always", "busybox", "true"]);
+    assert!(err.contains("conflicting options"), "{err}");
+    let (status, body) = http_text(
+        d.port,
+        "POST",
+        "/containers/create",
+        "",
+        br#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"AutoRemove":true,"RestartPolicy":{"Name":"always"}}}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("can't create 'AutoRemove' container with restart policy"),
+        "{body}"
+    );
+    // `no` is no policy
+    let (status, body) = http_text(
+        d.port,
+        "POST",
+        "/containers/create",
+        "",
+        br#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"AutoRemove":true,"RestartPolicy":{"Name":"no"}}}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    drop(d);
+
+    let (code, err) = store.fail(&["run", "--rm", "--restart", "always", "busybox", "true"]);
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("Conflicting options: --restart and --rm"),
+        "{err}"
+    );
+    let (code, err) = store.fail(&["run", "--restart", "on-failure:x", "busybox", "true"]);
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("maximum retry count must be an integer"),
+        "{err}"
+    );
+    store.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "cli1",
+        "--restart",
+        "on-failure:1",
+        "--network",
+        "none",
+        "busybox",
+        "false",
+    ]);
+    until("one restart by the strata CLI's own monitor", || {
+        let v: Value = serde_json::from_str(&store.ok(&["inspect", "cli1"])).unwrap();
+        v[0]["RestartCount"] == 1 && v[0]["State"]["Status"] == "exited"
+    });
+}
