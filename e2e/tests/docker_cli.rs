@@ -1203,18 +1203,34 @@ fn docker_logs_follow_exec_top_prune_and_events() {
     assert_eq!(d.ok(&["exec", "web", "cat", "/tmp/x"]), "inside\n");
     let o = d.docker(&["exec", "web", "sh", "-c", "echo e >&2; exit 5"]);
     assert_eq!((o.status, o.stderr.as_str()), (5, "e\n"));
-    // An exec that cannot start is 126, whatever the cause, as dockerd 20.10 answers it.
+    // An exec that cannot start is 126, whatever the cause, as dockerd 20.10 answers it: its
+    // words on the stream's stdout, the runtime's own report never shown, a user the
+    // container does not know told the same way (not refused before the stream).
     let o = d.docker(&["exec", "web", "nosuchcmd"]);
-    assert_eq!(o.status, 126, "{}", o.stderr);
-    assert!(
-        o.stderr
-            .contains(r#"exec: "nosuchcmd": executable file not found in $PATH"#),
-        "{}",
-        o.stderr
+    assert_eq!((o.status, o.stderr.as_str()), (126, ""), "{}", o.stdout);
+    assert_eq!(
+        o.stdout,
+        "OCI runtime exec failed: exec failed: unable to start container process: exec: \"nosuchcmd\": executable file not found in $PATH: unknown\r\n"
     );
     let o = d.docker(&["exec", "-w", "/nonexistent", "web", "true"]);
-    assert_eq!(o.status, 126, "{}", o.stderr);
-    assert!(o.stderr.contains("chdir to cwd"), "{}", o.stderr);
+    assert_eq!((o.status, o.stderr.as_str()), (126, ""), "{}", o.stdout);
+    assert!(o.stdout.contains("chdir to cwd"), "{}", o.stdout);
+    let o = d.docker(&["exec", "-u", "nosuchuser", "web", "true"]);
+    assert_eq!(
+        (o.status, o.stdout.as_str(), o.stderr.as_str()),
+        (
+            126,
+            "unable to find user nosuchuser: no matching entries in passwd file\r\n",
+            ""
+        )
+    );
+    // on a terminal the same words come raw, never in a stream frame
+    let (shown, code) = d.in_terminal("exec -t web nosuchcmd", &[]);
+    assert_eq!(code, 126, "{shown:?}");
+    assert!(
+        shown.starts_with("OCI runtime exec failed: exec failed:"),
+        "{shown:?}"
+    );
     let o = docker_with_stdin(&d, &["exec", "-i", "web", "cat"], b"piped\n");
     assert_eq!(
         (o.status, o.stdout.as_str()),

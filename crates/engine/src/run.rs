@@ -311,8 +311,18 @@ pub struct PreparedExec {
     pub command: std::process::Command,
     log: PathBuf,
     process: PathBuf,
+    pid_file: PathBuf,
     container: String,
     exec_id: String,
+}
+
+impl PreparedExec {
+    /// The runtime's pid file for the process, which it writes only once the process runs:
+    /// until it exists, what appears on the process's stderr can only be the runtime's own
+    /// report of a failed start (which Docker tells in its own words instead).
+    pub fn pid_file(&self) -> &Path {
+        &self.pid_file
+    }
 }
 
 /// Which entries of a container's log to read, as `logs` takes them: the last `tail` (all
@@ -1466,6 +1476,7 @@ impl Engine {
         let n = random_suffix();
         let pj = dir.join(format!("exec-{n}.json"));
         let log = dir.join(format!("exec-{n}.log"));
+        let pid_file = dir.join(format!("exec-{n}.pid"));
         let json = serde_json::to_vec(&process).map_err(|e| EngineError::invalid(e.to_string()))?;
         fs::write(&pj, json).map_err(io("write the exec process"))?;
         let mut command = std::process::Command::new(&rt.binary);
@@ -1478,7 +1489,9 @@ impl Engine {
             .arg("json")
             .arg("exec")
             .arg("--process")
-            .arg(&pj);
+            .arg(&pj)
+            .arg("--pid-file")
+            .arg(&pid_file);
         if o.detach {
             command.arg("--detach");
         }
@@ -1490,6 +1503,7 @@ impl Engine {
             command,
             log,
             process: pj,
+            pid_file,
             container: c.id.clone(),
             exec_id: n,
         })
@@ -1508,6 +1522,7 @@ impl Engine {
         });
         let _ = fs::remove_file(&e.log);
         let _ = fs::remove_file(&e.process);
+        let _ = fs::remove_file(&e.pid_file);
         if let Some(msg) = err {
             if !status.success() {
                 return Err(EngineError::Runtime(runtime::RuntimeError::Start {

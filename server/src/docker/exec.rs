@@ -203,7 +203,27 @@ async fn start(
         Some(take_upgrade(&mut req)?)
     };
     let container = x.container.clone();
-    let mut prepared = st.run(move |e| e.prepare_exec(&container, &opts)).await?;
+    let mut prepared = match st.run(move |e| e.prepare_exec(&container, &opts)).await {
+        Ok(p) => p,
+        // moby: once the client is attached, a start that fails (a user the container does
+        // not know, a working directory that is a file, the container gone) is told on the
+        // stream, as output, and the exec ends with 126
+        Err(err) if !b.detach => {
+            update(&st, &id, |x| x.exit_code = Some(126));
+            let (ours, mut theirs) = UnixStream::pair().map_err(io_err("create a socket pair"))?;
+            let text = format!("{}\r\n", err.message);
+            let _ = theirs.write_all(&if tty {
+                text.into_bytes()
+            } else {
+                frame(monitor::STDOUT, text.as_bytes())
+            });
+            drop(theirs);
+            let on_upgrade = on_upgrade.expect("attached");
+            attach_stream(on_upgrade, ours, StdinEnd::None);
+            return Ok(upgrade_response(tty));
+        }
+        Err(err) => return Err(err),
+    };
     update(&st, &id, |x| x.running = true);
     let st2 = st.clone();
     if b.detach {
@@ -255,6 +275,7 @@ async fn start(
             });
             let out_conn = theirs.clone();
             let m_read = File::from(master.try_clone().map_err(io)?);
+            let mut gate = UntilStarted::new(prepared.pid_file());
             let reader = std::thread::spawn(move || {
                 let mut m = m_read;
                 let mut buf = [0u8; 8192];
@@ -262,12 +283,14 @@ async fn start(
                     match m.read(&mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => {
-                            if lock(&out_conn).write_all(&buf[..n]).is_err() {
+                            let out = gate.pass(&buf[..n]);
+                            if !out.is_empty() && lock(&out_conn).write_all(&out).is_err() {
                                 break;
                             }
                         }
                     }
                 }
+                let _ = lock(&out_conn).write_all(&gate.end());
             });
             if stdin {
                 let mut inbound = lock(&theirs).try_clone().map_err(io)?;
@@ -280,7 +303,7 @@ async fn start(
                 let mut child = child;
                 let status = child.wait();
                 let _ = reader.join();
-                finish(&st2, &id, prepared, status, Some(&theirs));
+                finish(&st2, &id, prepared, status, Some((&theirs, true)));
             });
         } else {
             prepared
@@ -311,18 +334,29 @@ async fn start(
             ] {
                 let Some(mut pipe) = pipe else { continue };
                 let conn = theirs.clone();
+                // Only the runtime writes on stderr before the process runs.
+                let mut gate =
+                    (stream == monitor::STDERR).then(|| UntilStarted::new(prepared.pid_file()));
                 readers.push(std::thread::spawn(move || {
                     let mut buf = [0u8; 8192];
+                    let send = |data: &[u8]| {
+                        if wanted && !data.is_empty() {
+                            // on a failed write, keep draining so the process never blocks
+                            // on a full pipe
+                            let _ = lock(&conn).write_all(&frame(stream, data));
+                        }
+                    };
                     loop {
                         match pipe.read(&mut buf) {
                             Ok(0) | Err(_) => break,
-                            Ok(n) if wanted => {
-                                if lock(&conn).write_all(&frame(stream, &buf[..n])).is_err() {
-                                    // keep draining so the process never blocks on a full pipe
-                                }
-                            }
-                            Ok(_) => {}
+                            Ok(n) => match &mut gate {
+                                Some(g) => send(&g.pass(&buf[..n])),
+                                None => send(&buf[..n]),
+                            },
                         }
+                    }
+                    if let Some(g) = &mut gate {
+                        send(&g.end());
                     }
                 }));
             }
@@ -337,13 +371,25 @@ async fn start(
                 for r in readers {
                     let _ = r.join();
                 }
-                finish(&st2, &id, prepared, status, Some(&theirs));
+                finish(&st2, &id, prepared, status, Some((&theirs, false)));
             });
         }
         Ok(())
     })();
     spawned?;
     let on_upgrade = on_upgrade.expect("attached");
+    let end = if stdin {
+        StdinEnd::Close
+    } else {
+        StdinEnd::None
+    };
+    attach_stream(on_upgrade, ours, end);
+    Ok(upgrade_response(tty))
+}
+
+/// Once the client's connection is hijacked, copies between it and `ours` (the server's end
+/// of the exec's stream).
+fn attach_stream(on_upgrade: hyper::upgrade::OnUpgrade, ours: UnixStream, end: StdinEnd) {
     tokio::spawn(async move {
         let Ok(up) = on_upgrade.await else { return };
         if ours.set_nonblocking(true).is_err() {
@@ -352,14 +398,52 @@ async fn start(
         let Ok(conn) = tokio::net::UnixStream::from_std(ours) else {
             return;
         };
-        let end = if stdin {
-            StdinEnd::Close
-        } else {
-            StdinEnd::None
-        };
         pump(up, conn, end).await;
     });
-    Ok(upgrade_response(tty))
+}
+
+/// An exec's output held back until its process has started (the runtime writes its pid
+/// file then): before that, only the runtime writes there, to report a failed start, which
+/// Docker tells in its own words (`finish`) and never as the process's output. So what came
+/// before the start is passed on once it started, and dropped if it never did.
+struct UntilStarted {
+    pid_file: std::path::PathBuf,
+    held: Vec<u8>,
+    started: bool,
+}
+
+impl UntilStarted {
+    /// More than this held cannot be the runtime's one line: it is passed on.
+    const MAX_HELD: usize = 64 << 10;
+
+    fn new(pid_file: &std::path::Path) -> UntilStarted {
+        UntilStarted {
+            pid_file: pid_file.to_path_buf(),
+            held: Vec::new(),
+            started: false,
+        }
+    }
+
+    /// What to pass on of `data` (and of what was held) now.
+    fn pass(&mut self, data: &[u8]) -> Vec<u8> {
+        if !self.started {
+            self.started = self.pid_file.exists();
+        }
+        self.held.extend_from_slice(data);
+        if self.started || self.held.len() > Self::MAX_HELD {
+            self.started = true;
+            return std::mem::take(&mut self.held);
+        }
+        Vec::new()
+    }
+
+    /// At the end of the output: what was held, if the process started.
+    fn end(&mut self) -> Vec<u8> {
+        if self.started || self.pid_file.exists() {
+            return std::mem::take(&mut self.held);
+        }
+        Vec::new()
+    }
 }
 
 /// Records how an exec ended (the runtime's failure to start it is written to the stream as
@@ -369,7 +453,7 @@ fn finish(
     id: &str,
     prepared: engine::PreparedExec,
     status: std::io::Result<std::process::ExitStatus>,
-    conn: Option<&Arc<Mutex<UnixStream>>>,
+    conn: Option<(&Arc<Mutex<UnixStream>>, bool)>,
 ) {
     let code = match (st.engine(), status) {
         (Ok(e), Ok(status)) => match e.exec_finished(prepared, status) {
@@ -382,9 +466,14 @@ fn finish(
                     }) => *exit_code,
                     _ => 126,
                 };
-                if let Some(c) = conn {
+                if let Some((c, tty)) = conn {
+                    // as output: raw on a terminal, a stdout frame otherwise
                     let text = format!("{err}\r\n");
-                    let _ = lock(c).write_all(&frame(monitor::STDOUT, text.as_bytes()));
+                    let _ = lock(c).write_all(&if tty {
+                        text.into_bytes()
+                    } else {
+                        frame(monitor::STDOUT, text.as_bytes())
+                    });
                 }
                 code
             }
@@ -396,7 +485,7 @@ fn finish(
         x.exit_code = Some(code);
         x.master = None;
     });
-    if let Some(c) = conn {
+    if let Some((c, _)) = conn {
         let _ = lock(c).shutdown(std::net::Shutdown::Both);
     }
 }
