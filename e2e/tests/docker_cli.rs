@@ -1339,6 +1339,71 @@ fn docker_run_it_in_a_terminal_detaches_and_attaches() {
     assert!(screen.contains("\nback\n"), "{screen}");
     let ps = d.ok(&["ps", "-a", "--format", "{{.Status}}"]);
     assert!(ps.starts_with("Exited (3)"), "{ps}");
+    // the stopped shell again, its writable layer kept: `docker start -ai`
+    let (screen, code) = d.in_terminal(
+        "start -ai shell",
+        &["echo $((6*9)) > /tmp/mark\n", "cat /tmp/mark\n", "exit 4\n"],
+    );
+    assert_eq!(code, 4, "{screen}");
+    assert!(screen.contains("\n54\n"), "{screen}");
+    assert_eq!(
+        d.ok(&["diff", "shell"])
+            .lines()
+            .filter(|l| *l == "A /tmp/mark")
+            .count(),
+        1
+    );
+}
+
+/// `docker start -a` of a stopped container attaches before the start, as the CLI asks it,
+/// so the new run's output, stdin and exit code come through (it was refused: "unable to
+/// upgrade to tcp, received 409").
+#[test]
+fn docker_start_attaches_to_a_stopped_containers_next_run() {
+    test_support::require("runc");
+    let (_store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    let o = d.docker(&[
+        "run",
+        "--name",
+        "twice",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo hello; exit 3",
+    ]);
+    assert_eq!(
+        (o.status, o.stdout.as_str()),
+        (3, "hello\n"),
+        "{}",
+        o.stderr
+    );
+    let o = d.docker(&["start", "-a", "twice"]);
+    assert_eq!(
+        (o.status, o.stdout.as_str(), o.stderr.as_str()),
+        (3, "hello\n", "")
+    );
+    assert_eq!(d.ok(&["logs", "twice"]), "hello\nhello\n");
+    let o = d.docker(&[
+        "run",
+        "-i",
+        "--name",
+        "cat",
+        "--network",
+        "none",
+        "busybox",
+        "cat",
+    ]);
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    let o = docker_with_stdin(&d, &["start", "-ai", "cat"], b"again\n");
+    assert_eq!(
+        (o.status, o.stdout.as_str()),
+        (0, "again\n"),
+        "{}",
+        o.stderr
+    );
 }
 
 /// Issue #13 §5 with the docker CLI: `run -d -p` publishes a port that answers a TCP

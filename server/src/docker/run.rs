@@ -596,7 +596,7 @@ where
 }
 
 /// `POST /containers/{id}/attach?stream=&stdin=&stdout=&stderr=`: the hijacked stdio of a
-/// running container, or of one about to start (kept until its `start`).
+/// running container, or of a created or stopped one's next run (kept until its `start`).
 async fn attach(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -604,6 +604,7 @@ async fn attach(
     mut req: Request,
 ) -> Result<Response, ApiError> {
     let want_stdin = truthy(first(&q, "stdin"));
+    let asked = id.clone();
     let (c, rc, status) = st
         .run(move |e| {
             let c = e.container(&id)?;
@@ -619,12 +620,15 @@ async fn attach(
                 "You cannot attach to a paused container, unpause it first",
             ))
         }
-        "exited" => {
+        // moby's words; the name as asked
+        "restarting" => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                "You cannot attach to a stopped container, start it first",
+                format!("container {asked} is restarting, wait until the container is running"),
             ))
         }
+        // created or stopped: the client waits for the next start (`docker start -a`
+        // attaches first, then starts)
         _ => {}
     }
     let on_upgrade = take_upgrade(&mut req)?;
