@@ -692,6 +692,7 @@ impl Engine {
         o.host.check(network, o.memory, o.nano_cpus)?;
         let security = crate::parse_security_opts(&o.host.security_opt)?;
         self.check_mounts(&o.mounts)?;
+        crate::check_tmpfs_targets(&o.host.tmpfs, &o.mounts)?;
         if o.init {
             init_binary()?;
         }

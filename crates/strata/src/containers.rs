@@ -22,7 +22,6 @@ pub fn create(engine: &Engine, a: CreateArgs) -> anyhow::Result<()> {
         .flags
         .options()
         .map_err(|e| crate::run::flag_error("create", e))?;
-    engine::check_tmpfs_targets(&opts.host.tmpfs, &opts.mounts)?;
     let c = engine.create_container_with(&a.flags.image, &opts)?;
     println!("{}", c.id);
     Ok(())

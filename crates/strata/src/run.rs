@@ -790,9 +790,7 @@ pub fn flag_error(verb: &str, e: anyhow::Error) -> anyhow::Error {
 
 pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<()> {
     let opts = a.flags.options().map_err(|e| flag_error("run", e))?;
-    let created = engine::check_tmpfs_targets(&opts.host.tmpfs, &opts.mounts)
-        .and_then(|()| engine.create_container_with(&a.flags.image, &opts));
-    let c = match created {
+    let c = match engine.create_container_with(&a.flags.image, &opts) {
         Ok(c) => c,
         Err(e) => {
             // Docker's CLI: a daemon error is exit status 125.

@@ -797,7 +797,6 @@ async fn create(
         body.volumes.as_ref(),
         host.mounts.as_deref().unwrap_or_default(),
     )?;
-    engine::check_tmpfs_targets(&host_options.tmpfs, &mounts)?;
     let console = match (body.tty, host.console_size.as_deref()) {
         (true, Some([h, w])) => Some((*h, *w)),
         _ => None,
