@@ -310,3 +310,140 @@ fn strata_cli_takes_the_same_flags_and_checks() {
     ]);
     assert_eq!(out, "Groups:\t0 123 \nCapEff:\t00000000a80435fb\n1\n");
 }
+
+/// A v1 controller's file of the container's cgroup, found through its init's
+/// `/proc/<pid>/cgroup`.
+fn cgroup_file(d: &Daemon, name: &str, controller: &str, file: &str) -> String {
+    let pid = d.ok(&["inspect", "-f", "{{.State.Pid}}", name]);
+    let cgroups = std::fs::read_to_string(format!("/proc/{}/cgroup", pid.trim())).unwrap();
+    let path = cgroups
+        .lines()
+        .find_map(|l| {
+            let (controllers, path) = l.split_once(':')?.1.split_once(':')?;
+            controllers
+                .split(',')
+                .any(|c| c == controller)
+                .then_some(path)
+        })
+        .unwrap_or_else(|| panic!("no {controller} cgroup in {cgroups}"));
+    std::fs::read_to_string(format!("/sys/fs/cgroup/{controller}{path}/{file}"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// `docker update` changes what it names in the running container's cgroups and for its
+/// next start (cpusets, shares, memory with swap and reservation, the restart policy), and
+/// refuses what it cannot apply by name and in moby's words, never answering 200 for a limit
+/// it ignored.
+#[test]
+fn docker_update_changes_limits_and_the_restart_policy_or_refuses() {
+    let (_store, d) = setup();
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "up",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(
+        d.ok(&[
+            "update",
+            "--cpuset-cpus",
+            "0",
+            "--cpu-shares",
+            "512",
+            "--memory",
+            "64m",
+            "--memory-swap",
+            "128m",
+            "--memory-reservation",
+            "32m",
+            "--restart",
+            "on-failure:2",
+            "up"
+        ]),
+        "up\n"
+    );
+    assert_eq!(cgroup_file(&d, "up", "cpuset", "cpuset.cpus"), "0");
+    assert_eq!(cgroup_file(&d, "up", "cpu", "cpu.shares"), "512");
+    assert_eq!(
+        cgroup_file(&d, "up", "memory", "memory.limit_in_bytes"),
+        "67108864"
+    );
+    assert_eq!(
+        cgroup_file(&d, "up", "memory", "memory.memsw.limit_in_bytes"),
+        "134217728"
+    );
+    assert_eq!(
+        cgroup_file(&d, "up", "memory", "memory.soft_limit_in_bytes"),
+        "33554432"
+    );
+    let shown = d.ok(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.CpusetCpus}} {{.HostConfig.CpuShares}} {{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.MemoryReservation}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}",
+        "up",
+    ]);
+    assert_eq!(shown, "0 512 67108864 134217728 33554432 on-failure:2\n");
+    // kept for the next start
+    d.ok(&["restart", "-t", "0", "up"]);
+    assert_eq!(cgroup_file(&d, "up", "cpuset", "cpuset.cpus"), "0");
+    assert_eq!(cgroup_file(&d, "up", "cpu", "cpu.shares"), "512");
+
+    let id = d.ok(&["inspect", "-f", "{{.Id}}", "up"]).trim().to_string();
+    for (args, want) in [
+        (
+            vec!["--blkio-weight", "300"],
+            "--blkio-weight (UpdateConfig.BlkioWeight) is not supported by this server".to_string(),
+        ),
+        (
+            vec!["--cpuset-cpus", "99"],
+            "Requested CPUs are not available - requested 99".to_string(),
+        ),
+        (
+            vec!["--memory", "300m"],
+            format!("Cannot update container {id}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time"),
+        ),
+        (
+            vec!["--restart", "sometimes"],
+            "invalid restart policy 'sometimes'".to_string(),
+        ),
+    ] {
+        let mut full = vec!["update"];
+        full.extend_from_slice(&args);
+        full.push("up");
+        let err = d.fail(&full);
+        assert!(err.contains(&want), "{args:?}: {err}");
+    }
+    assert_eq!(
+        cgroup_file(&d, "up", "memory", "memory.limit_in_bytes"),
+        "67108864"
+    );
+    d.ok(&["rm", "-f", "up"]);
+
+    d.ok(&[
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        "gone",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let err = d.fail(&["update", "--restart", "always", "gone"]);
+    assert!(
+        err.contains(
+            "Restart policy cannot be updated because AutoRemove is enabled for the container"
+        ),
+        "{err}"
+    );
+    d.ok(&["rm", "-f", "gone"]);
+}

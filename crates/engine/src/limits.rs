@@ -38,6 +38,18 @@ pub struct UpdateOptions {
     pub nano_cpus: Option<i64>,
     /// `--pids-limit` (`-1` or `0`: unlimited).
     pub pids_limit: Option<i64>,
+    /// `--memory-swap` in bytes (`-1`: unlimited).
+    pub memory_swap: Option<i64>,
+    /// `--memory-reservation` in bytes.
+    pub memory_reservation: Option<i64>,
+    /// `--cpu-shares`.
+    pub cpu_shares: Option<i64>,
+    /// `--cpuset-cpus`.
+    pub cpuset_cpus: Option<String>,
+    /// `--cpuset-mems`.
+    pub cpuset_mems: Option<String>,
+    /// `--restart`: the policy from the container's next end on.
+    pub restart: Option<crate::RestartPolicy>,
 }
 
 impl Engine {
@@ -90,12 +102,59 @@ impl Engine {
         // update (or a start reading the record) never sees half of it, and none is lost.
         let _lock = self.run_lock(&c.id)?;
         let mut rc = self.run_config(&c)?;
+        // The options as they will be, checked by create's rules (memory and swap together,
+        // the reservation, shares, cpusets available on this host).
+        let memory = match o.memory {
+            Some(m) => (m > 0).then_some(m),
+            None => rc.memory,
+        };
+        let nano_cpus = match o.nano_cpus {
+            Some(n) => (n > 0).then_some(n),
+            None => rc.nano_cpus,
+        };
+        let cannot =
+            |why: &str| EngineError::invalid(format!("Cannot update container {}: {why}", c.id));
+        let mut host = rc.host.clone();
+        if let (Some(m), None, Some(s)) = (o.memory, o.memory_swap, host.memory_swap) {
+            if m > 0 && s > 0 && m > s {
+                return Err(cannot(
+                    "Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time",
+                ));
+            }
+        }
+        if let Some(s) = o.memory_swap {
+            host.memory_swap = (s != 0).then_some(s);
+        }
+        if let Some(r) = o.memory_reservation {
+            host.memory_reservation = (r != 0).then_some(r);
+        }
+        if let Some(s) = o.cpu_shares {
+            host.cpu_shares = (s != 0).then_some(s);
+        }
+        if let Some(s) = &o.cpuset_cpus {
+            host.cpuset_cpus = s.clone();
+        }
+        if let Some(s) = &o.cpuset_mems {
+            host.cpuset_mems = s.clone();
+        }
+        host.check(&rc.network, memory, nano_cpus)?;
+        if let Some(r) = &o.restart {
+            r.check()?;
+            if rc.auto_remove && !r.is_none() {
+                return Err(cannot(
+                    "Restart policy cannot be updated because AutoRemove is enabled for the container",
+                ));
+            }
+        }
         let p = self.process_state(&c)?;
-        if p.is_running() {
-            let swap = o
-                .memory
-                .filter(|m| *m > 0 && cgroup::swap_limit())
-                .map(|m| m * 2);
+        if p.has_process() {
+            let swap = match o.memory_swap.filter(|s| *s != 0) {
+                Some(s) => Some(s),
+                None => o
+                    .memory
+                    .filter(|m| *m > 0 && cgroup::swap_limit() && host.memory_swap.is_none())
+                    .map(|m| m * 2),
+            };
             let limits = runtime::driver::UpdateLimits {
                 memory: o.memory.filter(|m| *m > 0),
                 memory_swap: swap,
@@ -108,6 +167,10 @@ impl Engine {
                         .max(1000)
                 }),
                 pids_limit: o.pids_limit.map(|p| if p <= 0 { -1 } else { p }),
+                memory_reservation: o.memory_reservation.filter(|r| *r > 0),
+                cpu_shares: o.cpu_shares.filter(|s| *s > 0),
+                cpuset_cpus: o.cpuset_cpus.clone().filter(|s| !s.is_empty()),
+                cpuset_mems: o.cpuset_mems.clone().filter(|s| !s.is_empty()),
             };
             if limits != runtime::driver::UpdateLimits::default() {
                 self.runtime_for(&c)?.update(&c.id, &limits).map_err(|e| {
@@ -123,6 +186,10 @@ impl Engine {
         }
         if let Some(pl) = o.pids_limit {
             rc.pids_limit = (pl > 0).then_some(pl);
+        }
+        rc.host = host;
+        if let Some(r) = &o.restart {
+            rc.restart = r.clone();
         }
         self.save_run_config(&c.id, &rc)?;
         self.emit(

@@ -103,7 +103,7 @@ pub struct RestartPolicy {
 
 impl RestartPolicy {
     /// Docker's create-time rule and texts.
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         match self.name.as_str() {
             "" => Ok(()),
             "no" | "always" | "unless-stopped" if self.max_retries != 0 => {

@@ -232,8 +232,9 @@ impl Runtime {
         c
     }
 
-    /// Changes a running container's limits (`<runtime> update`): memory (and memory+swap)
-    /// in bytes, the CFS quota and period for CPUs, the PIDs limit. `None` leaves one as it is.
+    /// Changes a running container's limits (`<runtime> update`): memory (and memory+swap,
+    /// the reservation) in bytes, the CFS quota and period and the shares for CPUs, the
+    /// cpusets, the PIDs limit. `None` leaves one as it is.
     pub fn update(&self, id: &str, limits: &UpdateLimits) -> Result<()> {
         let mut args: Vec<String> = vec!["update".into()];
         let mut push = |flag: &str, v: Option<i64>| {
@@ -247,6 +248,17 @@ impl Runtime {
         push("cpu-period", limits.cpu_period);
         push("cpu-quota", limits.cpu_quota);
         push("pids-limit", limits.pids_limit);
+        push("memory-reservation", limits.memory_reservation);
+        push("cpu-share", limits.cpu_shares);
+        for (flag, v) in [
+            ("cpuset-cpus", &limits.cpuset_cpus),
+            ("cpuset-mems", &limits.cpuset_mems),
+        ] {
+            if let Some(v) = v {
+                args.push(format!("--{flag}"));
+                args.push(v.clone());
+            }
+        }
         args.push(id.to_string());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(&refs).map(drop)
@@ -286,6 +298,14 @@ pub struct UpdateLimits {
     pub cpu_quota: Option<i64>,
     /// Maximum number of processes (`-1`: unlimited).
     pub pids_limit: Option<i64>,
+    /// Memory soft limit in bytes.
+    pub memory_reservation: Option<i64>,
+    /// CPU shares (relative weight).
+    pub cpu_shares: Option<i64>,
+    /// CPUs the processes may run on (`0-1`).
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the processes may use.
+    pub cpuset_mems: Option<String>,
 }
 
 /// Makes a directory holding a root with busybox's applets linked into `bin/` (those named in

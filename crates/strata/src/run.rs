@@ -186,6 +186,21 @@ pub struct ContainerFlags {
     pub command: Vec<String>,
 }
 
+/// `NAME[:MAX]` as the docker CLI reads a `--restart` (the engine checks the policy).
+pub fn parse_restart_policy(v: &str) -> anyhow::Result<engine::RestartPolicy> {
+    let (name, max) = v.split_once(':').unwrap_or((v, ""));
+    let max_retries = match max {
+        "" => 0,
+        m => m.parse::<i64>().map_err(|_| {
+            anyhow::anyhow!("invalid restart policy format: maximum retry count must be an integer")
+        })?,
+    };
+    Ok(engine::RestartPolicy {
+        name: name.to_string(),
+        max_retries,
+    })
+}
+
 /// Docker's `RAMInBytes`: `8m`, `1g`, `512k`, `100b`, a plain number of bytes.
 pub(crate) fn parse_memory(s: &str) -> anyhow::Result<i64> {
     let t = s.trim().to_ascii_lowercase();
@@ -455,19 +470,7 @@ impl ContainerFlags {
         if self.restart.is_empty() {
             return Ok(None);
         }
-        let (name, max) = self.restart.split_once(':').unwrap_or((&self.restart, ""));
-        let max_retries = match max {
-            "" => 0,
-            m => m.parse::<i64>().map_err(|_| {
-                anyhow::anyhow!(
-                    "invalid restart policy format: maximum retry count must be an integer"
-                )
-            })?,
-        };
-        let policy = engine::RestartPolicy {
-            name: name.to_string(),
-            max_retries,
-        };
+        let policy = parse_restart_policy(&self.restart)?;
         if self.rm && !policy.is_none() {
             anyhow::bail!("Conflicting options: --restart and --rm");
         }

@@ -164,25 +164,56 @@ pub struct UpdateArgs {
     /// Tune container pids limit (set -1 for unlimited)
     #[arg(long = "pids-limit", allow_negative_numbers = true)]
     pids_limit: Option<i64>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
+    #[arg(long = "memory-swap", allow_negative_numbers = true)]
+    memory_swap: Option<String>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation")]
+    memory_reservation: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    cpu_shares: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems")]
+    cpuset_mems: Option<String>,
+    /// Restart policy to apply when a container exits
+    #[arg(long = "restart")]
+    restart: Option<String>,
     /// CONTAINER...
     #[arg(required = true)]
     containers: Vec<String>,
 }
 
-/// `update --memory/--cpus/--pids-limit CONTAINER...`: prints each name, as Docker does.
+/// `update --memory/--cpus/--pids-limit/--memory-swap/--memory-reservation/--cpu-shares/
+/// --cpuset-cpus/--cpuset-mems/--restart CONTAINER...`: prints each name, as Docker does.
 pub fn update(engine: &Engine, a: UpdateArgs) -> anyhow::Result<()> {
-    if a.memory.is_none() && a.cpus.is_none() && a.pids_limit.is_none() {
-        anyhow::bail!("you must provide one or more flags when using this command");
-    }
+    let bytes = |v: &Option<String>| -> anyhow::Result<Option<i64>> {
+        match v.as_deref() {
+            Some("-1") => Ok(Some(-1)),
+            v => v.map(crate::run::parse_memory).transpose(),
+        }
+    };
     let o = engine::UpdateOptions {
-        memory: a
-            .memory
-            .as_deref()
-            .map(crate::run::parse_memory)
-            .transpose()?,
+        memory: bytes(&a.memory)?,
         nano_cpus: a.cpus.map(|c| (c * 1e9) as i64),
         pids_limit: a.pids_limit,
+        memory_swap: bytes(&a.memory_swap)?,
+        memory_reservation: bytes(&a.memory_reservation)?,
+        cpu_shares: a.cpu_shares,
+        cpuset_cpus: a.cpuset_cpus.clone(),
+        cpuset_mems: a.cpuset_mems.clone(),
+        restart: a
+            .restart
+            .as_deref()
+            .map(crate::run::parse_restart_policy)
+            .transpose()?,
     };
+    if o == engine::UpdateOptions::default() {
+        anyhow::bail!("you must provide one or more flags when using this command");
+    }
     let mut failed = false;
     for n in &a.containers {
         match engine.update_container(n, &o) {

@@ -597,7 +597,7 @@ fn flag_of(key: &str) -> &'static str {
 
 /// Refuses every field of `section` (`Config` or `HostConfig`) that Strata does not read and
 /// that is set to something other than Docker's default, naming the docker CLI's option.
-fn refuse_unhandled(
+pub(crate) fn refuse_unhandled(
     section: &str,
     rest: &std::collections::BTreeMap<String, Value>,
 ) -> Result<(), ApiError> {

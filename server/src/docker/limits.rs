@@ -98,9 +98,23 @@ async fn stats(
     Ok(([(CONTENT_TYPE, "application/json")], channel_body(rx)).into_response())
 }
 
-/// The fields of moby's `UpdateConfig` that Strata applies.
+/// moby's `UpdateConfig`: the fields Strata applies, and the rest, refused when set.
 #[derive(Deserialize, Default)]
 struct UpdateBody {
+    #[serde(rename = "MemorySwap", default)]
+    memory_swap: Option<i64>,
+    #[serde(rename = "MemoryReservation", default)]
+    memory_reservation: Option<i64>,
+    #[serde(rename = "CpuShares", default)]
+    cpu_shares: Option<i64>,
+    #[serde(rename = "CpusetCpus", default)]
+    cpuset_cpus: Option<String>,
+    #[serde(rename = "CpusetMems", default)]
+    cpuset_mems: Option<String>,
+    #[serde(rename = "RestartPolicy", default)]
+    restart_policy: Option<UpdateRestartPolicy>,
+    #[serde(flatten)]
+    rest: std::collections::BTreeMap<String, serde_json::Value>,
     #[serde(rename = "Memory", default)]
     memory: Option<i64>,
     #[serde(rename = "NanoCpus", default)]
@@ -113,13 +127,24 @@ struct UpdateBody {
     pids_limit: Option<i64>,
 }
 
-/// `POST /containers/{id}/update` → `{"Warnings": []}`.
+/// moby's `RestartPolicy` in an update (an empty name: unchanged).
+#[derive(Deserialize, Default)]
+struct UpdateRestartPolicy {
+    #[serde(rename = "Name", default)]
+    name: String,
+    #[serde(rename = "MaximumRetryCount", default)]
+    maximum_retry_count: i64,
+}
+
+/// `POST /containers/{id}/update` → `{"Warnings": []}`. As moby reads it, a zero or empty
+/// field leaves its limit as it is.
 async fn update(
     State(st): State<AppState>,
     Path(id): Path<String>,
     body: Result<Json<UpdateBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(b) = body.map_err(crate::params::json_error)?;
+    crate::docker::containers::refuse_unhandled("UpdateConfig", &b.rest)?;
     let nano_cpus = match (b.nano_cpus.filter(|n| *n != 0), b.cpu_quota, b.cpu_period) {
         (Some(n), _, _) => Some(n),
         (None, Some(q), p) if q > 0 => {
@@ -132,6 +157,18 @@ async fn update(
         memory: b.memory.filter(|m| *m != 0),
         nano_cpus,
         pids_limit: b.pids_limit.filter(|p| *p != 0),
+        memory_swap: b.memory_swap.filter(|s| *s != 0),
+        memory_reservation: b.memory_reservation.filter(|r| *r != 0),
+        cpu_shares: b.cpu_shares.filter(|s| *s != 0),
+        cpuset_cpus: b.cpuset_cpus.filter(|s| !s.is_empty()),
+        cpuset_mems: b.cpuset_mems.filter(|s| !s.is_empty()),
+        restart: b
+            .restart_policy
+            .filter(|r| !r.name.is_empty())
+            .map(|r| engine::RestartPolicy {
+                name: r.name,
+                max_retries: r.maximum_retry_count,
+            }),
     };
     st.run(move |e| e.update_container(&id, &o)).await?;
     Ok(Json(json!({ "Warnings": [] })).into_response())
