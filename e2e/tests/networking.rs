@@ -300,3 +300,71 @@ fn a_bridge_that_cannot_be_set_up_names_what_is_missing() {
     // With the tools back, the same container runs.
     s.ok(&["start", "-a", "nonat"]);
 }
+
+/// A container on the host's network shares the host's loopback, where the strata server
+/// listens: its requests are refused (it would reach the host and the store through the
+/// API), the host's own still answered, and the record of it goes with its run.
+#[test]
+fn a_container_on_the_hosts_network_never_reaches_the_server() {
+    let s = busybox_store();
+    let d = e2e::Daemon::start(&s);
+    let url = format!("http://127.0.0.1:{}/containers/json", d.port);
+    let o = d.docker(&[
+        "run",
+        "--name",
+        "hostnet",
+        "--network",
+        "host",
+        "busybox",
+        "wget",
+        "-qO-",
+        &url,
+    ]);
+    assert_ne!(o.status, 0, "{}", o.stdout);
+    assert!(o.stderr.contains("403 Forbidden"), "{}", o.stderr);
+    assert_eq!(o.stdout, "", "nothing of the API answered");
+    let id = d
+        .ok(&["inspect", "-f", "{{.Id}}", "hostnet"])
+        .trim()
+        .to_string();
+    assert!(
+        !std::path::Path::new("/run/strata/host-network")
+            .join(&id)
+            .exists(),
+        "the record goes with the run"
+    );
+    // the host itself is still served
+    let (status, body) = e2e::http_text(d.port, "GET", "/_ping", "", b"");
+    assert_eq!((status, body.as_str()), (200, "OK"));
+    // while it runs, it is recorded; the same address reached from the host is served
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hostsleep",
+        "--network",
+        "host",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let id = d
+        .ok(&["inspect", "-f", "{{.Id}}", "hostsleep"])
+        .trim()
+        .to_string();
+    assert!(std::path::Path::new("/run/strata/host-network")
+        .join(&id)
+        .exists());
+    let (status, _) = e2e::http_text(d.port, "GET", "/containers/json", "", b"");
+    assert_eq!(status, 200);
+    let o = d.docker(&["exec", "hostsleep", "wget", "-qO-", &url]);
+    assert_ne!(
+        o.status, 0,
+        "an exec is the container's process too: {}",
+        o.stdout
+    );
+    d.ok(&["rm", "-f", "hostsleep"]);
+    assert!(!std::path::Path::new("/run/strata/host-network")
+        .join(&id)
+        .exists());
+}

@@ -16,15 +16,18 @@
 //!   The unix socket is out of a browser's reach and the docker CLI sends a placeholder `Host`
 //!   there (`api.moby.localhost`, `docker` before 25), so only `Origin` is checked on it.
 //!
+//! - on TCP, a client that is a process of a container on the host's network (which shares
+//!   the host's loopback) is refused (`runtime::peer`): a container never reaches the store.
+//!
 //! A refusal is a 403 `{"message"}` and one line on stderr naming the request and the reason.
 
 use crate::{ApiError, AppState};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{HOST, ORIGIN};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Marks requests that came in over the unix socket (an extension set by the listener).
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +58,17 @@ fn check(req: &Request, allowed: &[String]) -> Result<(), String> {
         None => req.uri().authority().map(|a| a.as_str()),
     };
     let over_unix = req.extensions().get::<OverUnixSocket>().is_some();
+    // A container on the host's network shares its loopback; through this server it would
+    // reach the host and the store.
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        if let Some(id) = engine::runtime::peer::container_of(*peer) {
+            return Err(format!(
+                "request refused: it comes from container {}, on the host's network; a \
+                 container's processes never reach the strata server",
+                &id[..id.len().min(12)]
+            ));
+        }
+    }
     if let Some(host) = host.filter(|_| !over_unix) {
         if !host_allowed(host, allowed) {
             return Err(format!(

@@ -132,7 +132,13 @@ impl Server {
             state.stop();
             let _ = tx.send(());
         });
-        let tcp = axum::serve(self.tcp, router.clone()).with_graceful_shutdown(signal());
+        let tcp = axum::serve(
+            self.tcp,
+            router
+                .clone()
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal());
         let (unix, path) = match self.unix {
             Some((l, p)) => (
                 Some(

@@ -1148,6 +1148,7 @@ impl Engine {
         let upper_run = dir.join("upper.run");
         let rootfs = self.rootfs_dir(id);
         self.teardown_network(id);
+        runtime::peer::unmark(id);
         if crate::mount::is_mounted(&rootfs) {
             // SAFETY: valid NUL-terminated path.
             let rc = unsafe { libc::umount2(cstr(&rootfs).as_ptr(), libc::MNT_DETACH) };
@@ -1256,6 +1257,12 @@ impl Engine {
                 .clone()
                 .unwrap_or_else(|| c.id[..12].to_string());
             let cgroups_path = format!("{}/{}", cgroup_parent(), c.id);
+            // On the host's network its processes share the host's loopback: recorded, so a
+            // strata server refuses their connections (`runtime::peer`).
+            if network == NetworkMode::Host {
+                runtime::peer::mark(&c.id, &cgroups_path)
+                    .map_err(io("record a container on the host's network"))?;
+            }
             // A bind's source is checked again as it is mounted: a path swapped for a
             // symlink into the store since `create` is refused like one given at `create`.
             let mut binds = Vec::with_capacity(rc.mounts.len());

@@ -10,8 +10,9 @@
 //!
 //! It deliberately knows nothing of images, layers or metadata: the engine mounts the root,
 //! chooses the options, and copies [`state::ContainerState`] into its records. [`network`] sets
-//! up Docker's default bridge network on the host; user-defined networks and exec sessions'
-//! own monitors are not here yet.
+//! up Docker's default bridge network on the host; [`peer`] tells a server whether a loopback
+//! client is a process of a container on the host's network. User-defined networks and exec
+//! sessions' own monitors are not here yet.
 
 pub mod cgroup;
 pub mod driver;
@@ -19,6 +20,7 @@ mod error;
 pub mod logfile;
 pub mod monitor;
 pub mod network;
+pub mod peer;
 pub mod seccomp;
 pub mod spec;
 pub mod state;
