@@ -236,3 +236,46 @@ fn pulling_from_a_team_store_takes_a_viewer_login() {
         .unwrap();
     assert!(!wrong.status.success());
 }
+
+/// A team server listening beyond loopback is reachable from the bridge's containers, and a
+/// client picks its own `Host`: a request from an address leased on the bridge is refused
+/// whatever it sends (a token, a loopback `Host`); the host's own requests are served.
+#[test]
+fn a_container_on_the_bridge_never_reaches_a_team_server() {
+    require("runc");
+    let store = Store::new();
+    let rootfs = store.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    store.ok(&["import", tar.to_str().unwrap(), "busybox"]);
+    let admin = store
+        .ok(&["token", "create", "--role", "admin", "cat"])
+        .trim()
+        .to_string();
+    let port = e2e::free_port();
+    let listen = format!("0.0.0.0:{port}");
+    let cmd = store.command(&[
+        "serve",
+        "--auth",
+        "--listen",
+        &listen,
+        "--web-dir",
+        "/nonexistent/web",
+    ]);
+    let d = Daemon::spawn(&store, cmd, port);
+    let (status, _) = http(d.port, "GET", "/containers/json", Some(&admin), b"");
+    assert_eq!(status, 200, "the host is served");
+    let script = format!(
+        "gw=$(ip route | awk '/default/ {{print $3}}'); \
+         wget -S -O- --header 'Host: 127.0.0.1:{port}' --header 'Authorization: Bearer {admin}' \
+         http://$gw:{port}/containers/json 2>&1"
+    );
+    let (code, out, err) = docker(
+        &d,
+        &store.scratch().join("cli"),
+        &admin,
+        &["run", "--rm", "busybox", "sh", "-c", &script],
+    );
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(out.contains("403 Forbidden"), "{out}{err}");
+}

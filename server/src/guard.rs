@@ -17,7 +17,8 @@
 //!   there (`api.moby.localhost`, `docker` before 25), so only `Origin` is checked on it.
 //!
 //! - on TCP, a client that is a process of a container on the host's network (which shares
-//!   the host's loopback) is refused (`runtime::peer`): a container never reaches the store.
+//!   the host's loopback), or a container on the bridge (a server listening beyond loopback),
+//!   is refused (`runtime::peer`): a container never reaches the store.
 //!
 //! A refusal is a 403 `{"message"}` and one line on stderr naming the request and the reason.
 
@@ -61,11 +62,10 @@ fn check(req: &Request, allowed: &[String]) -> Result<(), String> {
     // A container on the host's network shares its loopback; through this server it would
     // reach the host and the store.
     if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        if let Some(id) = engine::runtime::peer::container_of(*peer) {
+        if let Some(who) = engine::runtime::peer::container_of(*peer) {
             return Err(format!(
-                "request refused: it comes from container {}, on the host's network; a \
-                 container's processes never reach the strata server",
-                &id[..id.len().min(12)]
+                "request refused: it comes from {who}; a container's processes never reach \
+                 the strata server"
             ));
         }
     }

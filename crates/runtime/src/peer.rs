@@ -6,7 +6,8 @@
 //! container in [`DIR`], host-wide, naming its cgroup), and a server asks [`container_of`] who
 //! holds the other end of a loopback connection: the socket's inode from `/proc/net/tcp{,6}`,
 //! looked for among the descriptors of the recorded containers' processes (their cgroup's
-//! `cgroup.procs`). With no such container running, the answer costs one directory read.
+//! `cgroup.procs`). With no such container running, the answer costs one directory read. A
+//! client from an address leased on the bridge is a container too.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -32,11 +33,30 @@ fn mark_in(dir: &Path, id: &str, cgroups_path: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, dir.join(id))
 }
 
-/// The container (its ID) whose process holds the client end of a TCP connection from
-/// `peer` to this host, if any. Only a loopback peer can be a container's (a container on a
-/// bridge connects from its own address), and only one on the host's network.
+/// Which container, if any, the TCP client at `peer` is, in words: `container <id>, on the
+/// host's network` when a process of such a container holds the client's socket, `a
+/// container on the strata0 bridge (<address>)` when the address is leased to one (a server
+/// listening beyond loopback is reachable from the bridge, and a client picks its own `Host`).
 pub fn container_of(peer: SocketAddr) -> Option<String> {
-    container_of_in(Path::new(DIR), peer)
+    if let IpAddr::V4(ip) = peer.ip() {
+        if !ip.is_loopback() {
+            let ipam = crate::network::ipam::Ipam::new(
+                Path::new(crate::network::ipam::RUN_DIR),
+                crate::network::BRIDGE,
+            );
+            return ipam.leased().ok()?.contains(&ip).then(|| {
+                format!(
+                    "a container on the {} bridge ({ip})",
+                    crate::network::BRIDGE
+                )
+            });
+        }
+    }
+    let id = container_of_in(Path::new(DIR), peer)?;
+    Some(format!(
+        "container {}, on the host's network",
+        &id[..id.len().min(12)]
+    ))
 }
 
 fn container_of_in(dir: &Path, peer: SocketAddr) -> Option<String> {
