@@ -525,6 +525,15 @@ fn gnu_sparse_entries_are_bounded() {
 // ---------------------------------------------------------------------------------------------
 // OCI layouts and archive metadata
 
+/// This machine's architecture as Go names it (the platform a load picks).
+fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
 /// An OCI image layout tar: (oci-layout, index.json, blobs) with hooks to break it.
 struct Oci {
     layout: serde_json::Value,
@@ -537,6 +546,9 @@ struct Oci {
     /// The image's name (`io.containerd.image.name`); `{manifest}` stands for the manifest's
     /// digest.
     name: String,
+    /// When not empty, `index.json` names a multi-platform index of these architectures
+    /// (this host's is the manifest; the others name blobs the archive does not hold).
+    platforms: Vec<&'static str>,
 }
 
 impl Oci {
@@ -549,6 +561,7 @@ impl Oci {
             config_size_delta: 0,
             manifest_size_delta: 0,
             name: "docker.io/library/oci:1".into(),
+            platforms: Vec::new(),
         }
     }
 
@@ -573,22 +586,51 @@ impl Oci {
         }))
         .unwrap();
         let manifest_hex = sha256_bytes(&manifest);
-        let index = serde_json::to_vec(&json!({
-            "schemaVersion": 2,
-            "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           "digest": format!("sha256:{manifest_hex}"),
-                           "size": size(manifest.len(), self.manifest_size_delta),
-                           "annotations": {"io.containerd.image.name":
-                               self.name.replace("{manifest}", &format!("sha256:{manifest_hex}"))}}],
-        }))
-        .unwrap();
-        tar(&[
+        let mut entry = json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                               "digest": format!("sha256:{manifest_hex}"),
+                               "size": size(manifest.len(), self.manifest_size_delta)});
+        let mut files = vec![
             file(b"oci-layout", &serde_json::to_vec(&self.layout).unwrap()),
             file(format!("blobs/sha256/{layer_hex}").as_bytes(), &self.layer),
             file(format!("blobs/sha256/{config_hex}").as_bytes(), &config),
             file(format!("blobs/sha256/{manifest_hex}").as_bytes(), &manifest),
-            file(b"index.json", &index),
-        ])
+        ];
+        if !self.platforms.is_empty() {
+            let entries: Vec<serde_json::Value> = self
+                .platforms
+                .iter()
+                .map(|arch| {
+                    let mut e = if *arch == host_arch() {
+                        entry.clone()
+                    } else {
+                        json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                               "digest": format!("sha256:{}", "cd".repeat(32)), "size": 400})
+                    };
+                    e["platform"] = json!({"os": "linux", "architecture": arch});
+                    e
+                })
+                .collect();
+            let nested = serde_json::to_vec(&json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": entries,
+            }))
+            .unwrap();
+            let nested_hex = sha256_bytes(&nested);
+            files.push(file(
+                format!("blobs/sha256/{nested_hex}").as_bytes(),
+                &nested,
+            ));
+            entry = json!({"mediaType": "application/vnd.oci.image.index.v1+json",
+                           "digest": format!("sha256:{nested_hex}"), "size": nested.len()});
+        }
+        let named = self
+            .name
+            .replace("{manifest}", entry["digest"].as_str().unwrap());
+        entry["annotations"] = json!({"io.containerd.image.name": named});
+        let index = serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [entry]})).unwrap();
+        files.push(file(b"index.json", &index));
+        tar(&files)
     }
 }
 
@@ -655,6 +697,37 @@ fn an_oci_image_name_pins_only_its_own_manifest() {
         .unwrap_or_else(|| panic!("{rows}"));
     assert!(manifest.starts_with("sha256:"), "{rows}");
     s.ok(&["inspect", &format!("oci@{manifest}")]);
+}
+
+/// A multi-platform image as containerd and skopeo save it (`index.json` naming an image
+/// index) loads as Docker loads it: the manifest for this platform, under the index's name; an
+/// index without this platform is refused with nothing stored.
+#[test]
+fn a_multi_platform_oci_layout_loads_this_platforms_image() {
+    let s = store_with_base();
+    let host = host_arch();
+    let other = if host == "arm64" { "amd64" } else { "arm64" };
+    let oci = Oci {
+        platforms: vec![other, host],
+        ..Oci::new()
+    };
+    let p = write(&s, "multi.tar", &oci.build());
+    s.ok(&["load", "-i", &p]);
+    assert_eq!(
+        s.ok(&["inspect", "-f", "{{.Architecture}} {{.RepoTags}}", "oci:1"]),
+        "amd64 [oci:1]\n"
+    );
+    let oci = Oci {
+        name: "docker.io/library/oci:2".into(),
+        platforms: vec![other, "s390x"],
+        ..Oci::new()
+    };
+    load_refused(
+        &s,
+        &oci.build(),
+        &format!("no matching manifest for linux/{host} in the manifest list entries"),
+    );
+    assert!(s.fail(&["inspect", "oci:2"]).1.contains("No such"));
 }
 
 /// A `Parent` in `manifest.json` is taken only when the archive holds that image too, as

@@ -657,11 +657,39 @@ impl Engine {
             .map_err(|e| EngineError::invalid(format!("invalid archive: index.json: {e}")))?;
         let mut out: Vec<Prepared> = Vec::new();
         for desc in &index.manifests {
-            // Digest and size are checked before the manifest is read.
-            let mpath = ar.verify(self, desc, "manifest")?;
-            let mraw = ar.bytes(self, &mpath)?;
+            // Digest and size are checked before the manifest is read. An entry that is an
+            // image index itself (a multi-platform image, as containerd and skopeo save one)
+            // stands for its manifest for this platform, as Docker loads it.
+            let mut entry = desc.clone();
+            let mut nested = 0;
+            let mraw = loop {
+                let path = ar.verify(self, &entry, "manifest")?;
+                let raw = ar.bytes(self, &path)?;
+                if !is_index(&entry.media_type, &raw) {
+                    break raw;
+                }
+                nested += 1;
+                if nested > MAX_NESTED_INDEXES {
+                    return Err(EngineError::invalid(format!(
+                        "invalid archive: image index {} nests indexes more than {MAX_NESTED_INDEXES} deep",
+                        desc.digest
+                    )));
+                }
+                let inner: Index = serde_json::from_slice(&raw).map_err(|e| {
+                    EngineError::invalid(format!("invalid archive: index {}: {e}", entry.digest))
+                })?;
+                let p = crate::registry::host_platform();
+                entry = registry_client::select_platform(&inner, &p)
+                    .ok_or_else(|| {
+                        EngineError::NotFound(format!(
+                            "no matching manifest for {}/{} in the manifest list entries of {}",
+                            p.os, p.architecture, entry.digest
+                        ))
+                    })?
+                    .clone();
+            };
             let m: Manifest = serde_json::from_slice(&mraw).map_err(|e| {
-                EngineError::invalid(format!("invalid archive: manifest {}: {e}", desc.digest))
+                EngineError::invalid(format!("invalid archive: manifest {}: {e}", entry.digest))
             })?;
             let name = desc
                 .annotations
@@ -704,7 +732,7 @@ impl Engine {
                 if !known_layer_media_type(&l.media_type) {
                     return Err(EngineError::invalid(format!(
                         "invalid archive: layer {n} ({}) of manifest {} has an unknown media type {:?}",
-                        l.digest, desc.digest, l.media_type
+                        l.digest, entry.digest, l.media_type
                     )));
                 }
                 layers.push(ar.verify(self, l, "layer")?);
@@ -717,6 +745,29 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// How deep image indexes may nest in a loaded OCI layout (index.json → a multi-platform
+/// index → its manifest is one level).
+const MAX_NESTED_INDEXES: usize = 4;
+
+/// Whether a manifest entry is an image index (an OCI index or Docker's manifest list): by its
+/// descriptor's media type, or, when the descriptor gives none, by the document's own.
+fn is_index(media_type: &str, raw: &[u8]) -> bool {
+    use oci_model::media_types::{DOCKER_MANIFEST_LIST, OCI_INDEX};
+    if !media_type.is_empty() {
+        return media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST;
+    }
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(rename = "mediaType", default)]
+        media_type: String,
+        #[serde(default)]
+        manifests: Option<serde_json::Value>,
+    }
+    serde_json::from_slice::<Kind>(raw).is_ok_and(|k| {
+        k.media_type == OCI_INDEX || k.media_type == DOCKER_MANIFEST_LIST || k.manifests.is_some()
+    })
 }
 
 /// A stored blob mapped read-only, so an archive's copy of it is compared with it in place
