@@ -91,13 +91,13 @@ fn docker_refuses_options_that_reach_the_host_or_are_not_applied() {
             "--domainname (Config.Domainname) is not supported by this server".into(),
         ),
         (
-            vec!["--log-opt", "max-size=1m"],
-            "--log-driver/--log-opt (HostConfig.LogConfig) is not supported by this server"
+            vec!["--log-driver", "syslog"],
+            "--log-driver syslog is not supported: a container's output is logged by json-file, or not at all (none)"
                 .into(),
         ),
         (
-            vec!["--health-cmd", "true"],
-            "--health-cmd (Config.Healthcheck) is not supported by this server".into(),
+            vec!["--volumes-from", "other"],
+            "--volumes-from (HostConfig.VolumesFrom) is not supported by this server".into(),
         ),
         (
             vec!["--oom-score-adj", "2000"],

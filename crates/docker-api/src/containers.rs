@@ -87,8 +87,12 @@ pub struct RunFacts {
     pub restart_policy: (String, i64),
     /// Restarts made by the policy since the last `start`.
     pub restart_count: u32,
+    /// The health check's state, when the container has one (`State.Health`).
+    pub health: Option<HealthFacts>,
     /// The other `HostConfig` options honoured.
     pub host: HostFacts,
+    /// `LogPath`: the `json-file` log once written (empty: never started, or `none`).
+    pub log_path: String,
 }
 
 /// The `HostConfig` options beyond the common ones, as asked at create (zero, empty and
@@ -145,6 +149,10 @@ pub struct HostFacts {
     pub cpuset_cpus: String,
     /// `--cpuset-mems`.
     pub cpuset_mems: String,
+    /// `--log-driver` in effect (`json-file`, `none`).
+    pub log_driver: String,
+    /// `--log-opt`s, as given.
+    pub log_opts: Vec<(String, String)>,
 }
 
 impl HostFacts {
@@ -219,6 +227,67 @@ impl HostFacts {
         }
         hc["CpusetCpus"] = json!(self.cpuset_cpus);
         hc["CpusetMems"] = json!(self.cpuset_mems);
+        let driver = if self.log_driver.is_empty() {
+            "json-file"
+        } else {
+            &self.log_driver
+        };
+        hc["LogConfig"] = json!({
+            "Type": driver,
+            "Config": Value::Object(
+                self.log_opts
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(v)))
+                    .collect(),
+            ),
+        });
+    }
+}
+
+/// Whether a `name=` filter of `ps` keeps the container `name` (without its `/`): the value is
+/// a regular expression (Go's, which Rust's `regex` matches in the same linear time),
+/// searched in the name with and without its leading `/` (`^web$` and `^/web$` both keep
+/// `web`); a value that is not a valid expression keeps nothing, as moby's filters have it.
+pub fn container_name_matches(pattern: &str, name: &str) -> bool {
+    let Ok(re) = regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+    else {
+        return false;
+    };
+    let name = name.trim_start_matches('/');
+    re.is_match(&format!("/{name}")) || re.is_match(name)
+}
+
+/// A container's health (moby's `Health`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HealthFacts {
+    /// `starting`, `healthy` or `unhealthy`.
+    pub status: String,
+    /// Failures in a row that counted.
+    pub failing_streak: u32,
+    /// The last results, oldest first: start, end (RFC 3339), exit code, output.
+    pub log: Vec<(String, String, i32, String)>,
+}
+
+impl HealthFacts {
+    fn to_json(&self) -> Value {
+        json!({
+            "Status": self.status,
+            "FailingStreak": self.failing_streak,
+            "Log": self.log.iter().map(|(start, end, code, output)| json!({
+                "Start": start, "End": end, "ExitCode": code, "Output": output
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// What `ps` adds to `Up …`: `health: starting`, `healthy`, `unhealthy`.
+    fn shown(&self) -> String {
+        if self.status == "starting" {
+            "health: starting".into()
+        } else {
+            self.status.clone()
+        }
     }
 }
 
@@ -297,6 +366,10 @@ impl RunFacts {
             t(&self.finished_at),
             now,
         );
+        // moby's `State.String`: a running container's health after its time
+        if let (Some(h), "running") = (&self.health, self.status.as_str()) {
+            self.status_text = format!("{} ({})", self.status_text, h.shown());
+        }
         self
     }
 }
@@ -364,7 +437,7 @@ pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
             "PortBindings": {},
             "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
             "AutoRemove": false,
-            "LogConfig": { "Type": "none", "Config": {} },
+            "LogConfig": { "Type": "json-file", "Config": {} },
             "Privileged": false,
             "ReadonlyRootfs": false
         },
@@ -388,6 +461,9 @@ pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
             "Dead": false, "Pid": r.pid, "ExitCode": r.exit_code, "Error": r.error,
             "StartedAt": r.started_at, "FinishedAt": r.finished_at
         });
+        if let Some(h) = &r.health {
+            v["State"]["Health"] = h.to_json();
+        }
         let cfg = &mut v["Config"];
         cfg["Tty"] = json!(r.tty);
         cfg["OpenStdin"] = json!(r.open_stdin);
@@ -397,6 +473,7 @@ pub fn container_inspect(c: &ContainerFacts<'_>) -> Value {
             cfg["Hostname"] = json!(h);
         }
         v["RestartCount"] = json!(r.restart_count);
+        v["LogPath"] = json!(r.log_path);
         let hc = &mut v["HostConfig"];
         hc["AutoRemove"] = json!(r.auto_remove);
         if !r.restart_policy.0.is_empty() {
@@ -492,6 +569,26 @@ pub fn go_mode(kind: &str, mode: u32) -> u32 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn name_filters_are_regular_expressions_as_in_moby() {
+        for (pattern, name, keeps) in [
+            ("^fine$", "fine", true),
+            ("^/fine$", "fine", true),
+            ("fine", "fine2", true),
+            ("f.ne2", "fine2", true),
+            ("^fine$", "fine2", false),
+            ("[", "fine", false),
+            ("(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", false),
+        ] {
+            assert_eq!(
+                container_name_matches(pattern, name),
+                keeps,
+                "{pattern} {name}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
@@ -536,6 +633,59 @@ mod tests {
             (s["SizeRw"].clone(), s["SizeRootFs"].clone()),
             (json!(1), json!(2))
         );
+    }
+
+    #[test]
+    fn inspect_shows_the_log_config_and_path_as_docker_does() {
+        let config = ExecConfig::default();
+        let id = "0123456789ab".repeat(5) + "0123";
+        let image = Digest::of(b"img");
+        let mut run = RunFacts::default();
+        let facts = |run: Option<&RunFacts>| {
+            container_inspect(&ContainerFacts {
+                id: &id,
+                name: "x",
+                created: "2024-01-02T03:04:05Z",
+                image: &image,
+                image_name: "bb",
+                shown_image: "bb",
+                config: &config,
+                upper_dir: "/data/containers/x/upper",
+                run,
+            })
+        };
+        // Docker's default driver, no options, no log before the first start.
+        let v = facts(None);
+        assert_eq!(
+            v["HostConfig"]["LogConfig"],
+            json!({"Type": "json-file", "Config": {}})
+        );
+        assert_eq!(v["LogPath"], "");
+        let v = facts(Some(&run));
+        assert_eq!(
+            v["HostConfig"]["LogConfig"],
+            json!({"Type": "json-file", "Config": {}})
+        );
+        run.host.log_opts = vec![
+            ("max-file".into(), "3".into()),
+            ("max-size".into(), "1k".into()),
+        ];
+        run.log_path = "/data/containers/x/container-json.log".into();
+        let v = facts(Some(&run));
+        assert_eq!(
+            v["HostConfig"]["LogConfig"],
+            json!({"Type": "json-file", "Config": {"max-file": "3", "max-size": "1k"}})
+        );
+        assert_eq!(v["LogPath"], "/data/containers/x/container-json.log");
+        run.host.log_driver = "none".into();
+        run.host.log_opts.clear();
+        run.log_path.clear();
+        let v = facts(Some(&run));
+        assert_eq!(
+            v["HostConfig"]["LogConfig"],
+            json!({"Type": "none", "Config": {}})
+        );
+        assert_eq!(v["LogPath"], "");
     }
 
     #[test]

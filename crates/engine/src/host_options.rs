@@ -105,7 +105,25 @@ pub struct HostOptions {
     pub cpuset_cpus: String,
     /// `--cpuset-mems` (empty: every memory node).
     pub cpuset_mems: String,
+    /// `--log-driver` (empty: `json-file`, Docker's default).
+    pub log_driver: String,
+    /// `--log-opt`s, as given.
+    pub log_opts: BTreeMap<String, String>,
 }
+
+/// The log drivers built into Docker that Strata does not run (any other name is no driver
+/// at all: Docker looks for a plugin of that name).
+const OTHER_LOG_DRIVERS: [&str; 9] = [
+    "local",
+    "syslog",
+    "journald",
+    "gelf",
+    "fluentd",
+    "awslogs",
+    "splunk",
+    "gcplogs",
+    "logentries",
+];
 
 /// The address `--add-host name:host-gateway` stands for: the host as the containers' bridge
 /// reaches it (its gateway).
@@ -331,6 +349,106 @@ fn check_mode(flag: &str, label: &str, mode: &str, ok: &[&str]) -> Result<()> {
 }
 
 impl HostOptions {
+    /// Docker's answer to `logs` for a container whose log driver keeps nothing to read.
+    pub const LOGS_UNREADABLE: &'static str = "configured logging driver does not support reading";
+
+    /// The log driver in effect: `json-file` when none was asked.
+    pub fn log_driver(&self) -> &str {
+        if self.log_driver.is_empty() {
+            "json-file"
+        } else {
+            &self.log_driver
+        }
+    }
+
+    /// Whether `logs` can read what the container wrote (`json-file`), or its driver keeps
+    /// nothing ([`HostOptions::LOGS_UNREADABLE`]).
+    pub fn logs_readable(&self) -> bool {
+        self.log_driver() != "none"
+    }
+
+    /// The `json-file` log's rotation (`None`: the `none` driver, nothing is logged).
+    pub fn log_rotation(&self) -> Option<runtime::logfile::Rotation> {
+        if !self.logs_readable() {
+            return None;
+        }
+        let opts = runtime::logfile::parse_options(|k| self.log_opts.get(k).map(String::as_str));
+        Some(opts.map(|o| o.rotation).unwrap_or_default())
+    }
+
+    /// `--log-driver` and `--log-opt` as Docker checks them, with its texts: moby's
+    /// `ValidateLogOpts` at create (`none` takes anything; `mode`, `max-buffer-size`, the
+    /// driver's name, the json-file driver's option names), then the json-file driver's
+    /// reading of the values, which Docker does at the first start ("failed to initialize
+    /// logging driver: …") and Strata at create, so that no container is created that could
+    /// never start. Refused by name: the other built-in drivers, `mode=non-blocking`,
+    /// `compress=true`, and the options that add attributes to each entry (`tag`, `labels`,
+    /// `env` and their `-regex` forms).
+    fn check_log(&self) -> Result<()> {
+        let driver = self.log_driver();
+        if driver == "none" {
+            return Ok(());
+        }
+        let opts = &self.log_opts;
+        let mode = opts.get("mode").map_or("", String::as_str);
+        if !matches!(mode, "" | "blocking" | "non-blocking") {
+            return Err(EngineError::invalid(format!(
+                "logger: logging mode not supported: {mode}"
+            )));
+        }
+        if let Some(size) = opts.get("max-buffer-size") {
+            if mode != "non-blocking" {
+                return Err(EngineError::invalid(
+                    "logger: max-buffer-size option is only supported with 'mode=non-blocking'",
+                ));
+            }
+            runtime::logfile::ram_in_bytes(size).map_err(|e| {
+                EngineError::invalid(format!("error parsing option max-buffer-size: {e}"))
+            })?;
+        }
+        if driver != "json-file" {
+            if OTHER_LOG_DRIVERS.contains(&driver) {
+                return Err(refuse(
+                    &format!("--log-driver {driver}"),
+                    "a container's output is logged by json-file, or not at all (none)",
+                ));
+            }
+            return Err(EngineError::invalid(format!(
+                "error looking up logging plugin {driver}: plugin \"{driver}\" not found"
+            )));
+        }
+        let own = opts
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !matches!(*k, "mode" | "max-buffer-size"));
+        runtime::logfile::check_option_names(own).map_err(EngineError::invalid)?;
+        let parsed =
+            runtime::logfile::parse_options(|k| opts.get(k).map(String::as_str)).map_err(|e| {
+                EngineError::invalid(format!("failed to initialize logging driver: {e}"))
+            })?;
+        if mode == "non-blocking" {
+            return Err(refuse(
+                "--log-opt mode=non-blocking",
+                "the log is written as the container writes it (mode=blocking)",
+            ));
+        }
+        if parsed.compress {
+            return Err(refuse(
+                "--log-opt compress=true",
+                "rotated log files are kept uncompressed",
+            ));
+        }
+        for k in ["tag", "labels", "labels-regex", "env", "env-regex"] {
+            if opts.contains_key(k) {
+                return Err(refuse(
+                    &format!("--log-opt {k}"),
+                    "log entries carry no attributes",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The capability lists normalised (moby's texts for an unknown name), with those that
     /// reach the host refused.
     fn check_caps(&self, network: &str) -> Result<()> {
@@ -621,6 +739,7 @@ impl HostOptions {
             self.check_cpuset(cgroup::cpuset_available())?;
         }
         self.check_files()?;
+        self.check_log()?;
         for u in &self.ulimits {
             runtime::spec::check_ulimit(&u.name)?;
             if u.soft > u.hard {
@@ -667,6 +786,14 @@ impl HostOptions {
         o.cpuset_cpus = Some(self.cpuset_cpus.clone()).filter(|c| !c.is_empty());
         o.cpuset_mems = Some(self.cpuset_mems.clone()).filter(|m| !m.is_empty());
         Ok(())
+    }
+}
+
+impl crate::Engine {
+    /// Where a container's `json-file` log is written (Docker's `LogPath`); its rotated files
+    /// sit beside it (`<log>.1` the newest).
+    pub fn container_log_path(&self, id: &str) -> std::path::PathBuf {
+        self.container_dir(id).join(runtime::logfile::LOG_FILE)
     }
 }
 
@@ -926,6 +1053,109 @@ mod tests {
             }]
         });
         assert_eq!(e(u, None, None), "invalid ulimit type: bogus");
+    }
+
+    #[test]
+    fn log_drivers_and_options_as_docker_checks_them() {
+        let log = |driver: &str, opts: &[(&str, &str)]| HostOptions {
+            log_driver: driver.into(),
+            log_opts: opts
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        let e = |h: HostOptions| h.check("bridge", None, None).map_err(|e| e.to_string());
+        for ok in [
+            log("", &[]),
+            log("json-file", &[("max-size", "10m"), ("max-file", "3")]),
+            log("", &[("mode", "blocking"), ("compress", "false")]),
+            // moby takes any option with `none` (the docker CLI refuses them itself).
+            log("none", &[("max-size", "x"), ("mode", "bogus")]),
+        ] {
+            assert_eq!(e(ok.clone()), Ok(()), "{ok:?}");
+        }
+        let refused = " is not supported: ";
+        for (h, text) in [
+            (
+                log("", &[("foo", "bar")]),
+                "unknown log opt 'foo' for json-file log driver".to_string(),
+            ),
+            (
+                log("", &[("max-size", "abc")]),
+                "failed to initialize logging driver: invalid size: 'abc'".into(),
+            ),
+            (
+                log("", &[("max-size", "0")]),
+                "failed to initialize logging driver: max-size must be a positive number".into(),
+            ),
+            (
+                log("", &[("max-file", "0")]),
+                "failed to initialize logging driver: max-file cannot be less than 1".into(),
+            ),
+            (
+                log("", &[("max-file", "x")]),
+                "failed to initialize logging driver: strconv.Atoi: parsing \"x\": invalid syntax"
+                    .into(),
+            ),
+            (
+                log("", &[("compress", "true")]),
+                "failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set".into(),
+            ),
+            (
+                log("", &[("mode", "bogus")]),
+                "logger: logging mode not supported: bogus".into(),
+            ),
+            (
+                log("", &[("max-buffer-size", "1m")]),
+                "logger: max-buffer-size option is only supported with 'mode=non-blocking'".into(),
+            ),
+            (
+                log("", &[("mode", "non-blocking"), ("max-buffer-size", "x")]),
+                "error parsing option max-buffer-size: invalid size: 'x'".into(),
+            ),
+            (
+                log("bogus", &[]),
+                "error looking up logging plugin bogus: plugin \"bogus\" not found".into(),
+            ),
+            (
+                log("syslog", &[]),
+                format!("--log-driver syslog{refused}a container's output is logged by json-file, or not at all (none)"),
+            ),
+            (
+                log("local", &[("max-size", "1m")]),
+                format!("--log-driver local{refused}a container's output is logged by json-file, or not at all (none)"),
+            ),
+            (
+                log("", &[("mode", "non-blocking")]),
+                format!("--log-opt mode=non-blocking{refused}the log is written as the container writes it (mode=blocking)"),
+            ),
+            (
+                log("", &[("compress", "true"), ("max-size", "1m"), ("max-file", "2")]),
+                format!("--log-opt compress=true{refused}rotated log files are kept uncompressed"),
+            ),
+            (
+                log("", &[("tag", "{{.Name}}")]),
+                format!("--log-opt tag{refused}log entries carry no attributes"),
+            ),
+        ] {
+            assert_eq!(e(h.clone()), Err(text), "{h:?}");
+        }
+        let h = log("", &[("max-size", "1k"), ("max-file", "3")]);
+        assert_eq!(
+            h.log_rotation(),
+            Some(runtime::logfile::Rotation {
+                max_size: Some(1000),
+                max_files: 3
+            })
+        );
+        assert!(h.logs_readable());
+        assert_eq!(h.log_driver(), "json-file");
+        let none = log("none", &[]);
+        assert_eq!((none.log_rotation(), none.logs_readable()), (None, false));
+        // A run configuration written before these fields reads as json-file, unrotated.
+        let old: HostOptions = serde_json::from_str(r#"{"cap_add":[]}"#).unwrap();
+        assert_eq!(old.log_rotation(), Some(Default::default()));
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod distribution;
 mod error;
 mod events;
 mod gc;
+mod health;
 mod host_options;
 mod import;
 mod inspect;
@@ -47,6 +48,7 @@ pub use containers::{CommitOptions, ContainerInfo, ImageComparison, PathChange};
 pub use distribution::ServedManifest;
 pub use error::{EngineError, ErrorKind};
 pub use events::Event;
+pub use health::Healthcheck;
 pub use host_options::{
     parse_security_opts, HostOptions, SecurityOptions, Ulimit, HOST_CAPS, HOST_GATEWAY,
 };

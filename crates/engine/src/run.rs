@@ -85,6 +85,9 @@ pub struct CreateOptions {
     /// `--restart`: checked as Docker checks it at create, applied after each end of the
     /// process (`restart`).
     pub restart: Option<RestartPolicy>,
+    /// `--health-cmd` and the other `--health-*` options, `--no-healthcheck` (`["NONE"]`):
+    /// over the image's `HEALTHCHECK`.
+    pub healthcheck: Option<crate::Healthcheck>,
     /// Capabilities, groups, sysctls, security options, namespace modes, devices and the
     /// other cgroup limits: honoured or refused at create (`host_options`).
     pub host: crate::HostOptions,
@@ -142,6 +145,9 @@ fn check_create_options(o: &CreateOptions) -> Result<()> {
         return Err(EngineError::invalid(format!(
             "invalid environment variable: {e}"
         )));
+    }
+    if let Some(h) = &o.healthcheck {
+        h.check()?;
     }
     if let Some(r) = &o.restart {
         r.check()?;
@@ -258,6 +264,9 @@ pub struct ProcessState {
     /// The exit code of the end at `finished_at`: `exit_code` once ended, and while a run
     /// its restart policy started goes on, the code of the end it followed.
     pub last_exit_code: i32,
+    /// The health check's state, for a container with a check that has run (`None` before
+    /// its first start).
+    pub health: Option<runtime::health::HealthState>,
 }
 
 /// Docker's zero time, as `inspect` shows a time that never happened.
@@ -791,6 +800,12 @@ impl Engine {
         if o.stop_signal.is_some() {
             info.config.stop_signal = Some(rc.stop_signal.clone());
         }
+        // `--health-*` over the image's `HEALTHCHECK`, kept in the configuration as Docker
+        // shows it
+        if let Some(h) = &o.healthcheck {
+            let merged = h.clone().over(crate::health::of(&info.config).as_ref());
+            crate::health::set(&mut info.config, &merged);
+        }
         // `config.json` and `run.json` are written once, together, before the row that makes
         // the container exist.
         if let Err(e) = self.record_container(&info, Some(&rc)) {
@@ -920,6 +935,7 @@ impl Engine {
             error: st.error.unwrap_or_default(),
             restart_count: rec.count,
             last_exit_code,
+            health: crate::health::to_run(&c.config).and_then(|_| runtime::health::read(&dir)),
         })
     }
 
@@ -1341,6 +1357,7 @@ impl Engine {
             }
             o.etc_files = Some(files);
             self.copy_up_volumes(&rootfs, &rc.mounts)?;
+            self.write_health_check(&c, &dir, &o)?;
             let s = spec::build(&o)?;
             let bundle = dir.join("bundle");
             fs::create_dir_all(&bundle).map_err(io("create the bundle"))?;
@@ -1368,6 +1385,7 @@ impl Engine {
                 stdin_once: rc.open_stdin,
                 wait_attach: attach,
                 reserve,
+                log: rc.host.log_rotation(),
                 on_exit: vec![
                     exe_path.clone().into(),
                     "--root".into(),
@@ -1415,6 +1433,65 @@ impl Engine {
                 Err(e)
             }
         }
+    }
+
+    /// The health check the monitor runs for this start, if the container has one: the
+    /// check, the process it runs as (`exec`'s: the container's user, environment, working
+    /// directory, capabilities) and the command that reports each new status (the
+    /// `health_status` event); the previous run's health is forgotten.
+    fn write_health_check(&self, c: &ContainerInfo, dir: &Path, o: &SpecOptions) -> Result<()> {
+        use runtime::health;
+        for f in [
+            health::CONFIG_FILE,
+            health::PROCESS_FILE,
+            health::STATE_FILE,
+        ] {
+            let _ = fs::remove_file(dir.join(f));
+        }
+        let Some(check) = crate::health::to_run(&c.config) else {
+            return Ok(());
+        };
+        let mut po = o.clone();
+        po.args = check.argv.clone();
+        po.tty = false;
+        let process = spec::exec_process(&po)?;
+        let exe = std::env::current_exe().map_err(io("find the strata binary"))?;
+        let file = health::CheckFile {
+            check,
+            on_change: vec![
+                exe.to_string_lossy().into_owned(),
+                "--root".into(),
+                self.root.to_string_lossy().into_owned(),
+                "container-health".into(),
+                c.id.clone(),
+            ],
+        };
+        fs::write(
+            dir.join(health::PROCESS_FILE),
+            serde_json::to_vec(&process).map_err(|e| EngineError::invalid(e.to_string()))?,
+        )
+        .map_err(io("write the health check's process"))?;
+        fs::write(
+            dir.join(health::CONFIG_FILE),
+            serde_json::to_vec(&file).map_err(|e| EngineError::invalid(e.to_string()))?,
+        )
+        .map_err(io("write the health check"))?;
+        Ok(())
+    }
+
+    /// A health check's new status, reported by the monitor (`strata container-health`): the
+    /// `health_status` event.
+    pub fn container_health_changed(&self, input: &str, status: &str) -> Result<()> {
+        let c = self.container(input)?;
+        self.emit(
+            crate::Event::new(
+                "container",
+                &format!("health_status: {status}"),
+                c.id.clone(),
+            )
+            .with("name", c.name.clone()),
+        );
+        Ok(())
     }
 
     /// Waits for the monitor to report the start (after an attach, when asked); a failed
@@ -1767,6 +1844,8 @@ impl Engine {
     /// `logs`: the entries of `range` then, with `range.follow`, new ones until the container
     /// stops, `until` has passed, `f` returns `false` or `left` says the reader has gone (asked
     /// while no entry comes, so a follower of a quiet container does not outlive its reader).
+    /// The rotated files are read first, oldest first, and a follower follows the rotations;
+    /// a container logging to `none` has nothing to read (Docker's text).
     pub fn container_logs(
         &self,
         input: &str,
@@ -1781,7 +1860,17 @@ impl Engine {
             until,
         } = range;
         let c = self.container(input)?;
-        let path = self.run_dir(&c.id).join(runtime::logfile::LOG_FILE);
+        let host = self.run_config(&c)?.host;
+        let Some(rotation) = host.log_rotation() else {
+            return Err(EngineError::Conflict(
+                crate::HostOptions::LOGS_UNREADABLE.into(),
+            ));
+        };
+        // The live file and its rotated files, read oldest first.
+        let log = runtime::logfile::LogFiles {
+            path: self.container_log_path(&c.id),
+            max_files: rotation.max_files,
+        };
         let conv = |e: runtime::logfile::Entry| LogLine {
             stream: e.stream,
             log: e.log,
@@ -1802,7 +1891,7 @@ impl Engine {
             Some(since.is_none_or(|s| t >= s))
         };
         let mut go_on = true;
-        let end = runtime::logfile::read(&path, tail, |e| {
+        let cursor = runtime::logfile::read(&log, tail, |e| {
             if go_on {
                 match judge(&e.time) {
                     Some(true) => go_on = f(conv(e)),
@@ -1822,8 +1911,8 @@ impl Engine {
         };
         let dir = self.run_dir(&c.id);
         runtime::logfile::follow(
-            &path,
-            end,
+            &log,
+            cursor,
             || {
                 if left() || until.is_some_and(|u| now_nanos() > u) {
                     return true;

@@ -17,6 +17,7 @@
 pub mod cgroup;
 pub mod driver;
 mod error;
+pub mod health;
 pub mod logfile;
 pub mod monitor;
 pub mod network;

@@ -1,8 +1,17 @@
-//! `logfile`: Docker's `json-file` log format — one JSON object per line of output,
-//! `{"log":"hi\n","stream":"stdout","time":"2026-12-05T00:00:00.123456789Z"}`.
+//! `logfile`: Docker's `json-file` log — one JSON object per line of output,
+//! `{"log":"hi\n","stream":"stdout","time":"2026-12-05T00:00:00.123456789Z"}` — with the
+//! driver's options (`max-size`, `max-file`, `compress`) read as moby's `jsonfilelog` reads
+//! them, its rotation ([`LogWriter`]: `<log>.1` is the newest rotated file) and its readers
+//! ([`read`], [`follow`]), which go through the rotated files oldest first.
+//!
+//! Not here: gzip of rotated files (`compress=true` is refused by the engine) and the
+//! entries' `attrs` (`tag`, `labels`, `env`).
 
 use serde::{Deserialize, Serialize};
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufRead, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 /// The file name of the log in a container's directory (Docker's is `<id>-json.log`).
@@ -143,6 +152,566 @@ pub fn write_entry(
     w.write_all(&v)
 }
 
+/// What the json-file driver keeps: moby's `max-size` (`None`: the file grows without end)
+/// and `max-file` (the live file and its rotated files, at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// Rotate before an entry once the live file holds this many bytes or more.
+    pub max_size: Option<u64>,
+    /// The live file plus at most `max_files - 1` rotated ones.
+    pub max_files: u64,
+}
+
+impl Default for Rotation {
+    fn default() -> Self {
+        Rotation {
+            max_size: None,
+            max_files: 1,
+        }
+    }
+}
+
+/// The json-file driver's options once read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JsonFileOptions {
+    /// `max-size` and `max-file`.
+    pub rotation: Rotation,
+    /// `compress`: gzip the rotated files.
+    pub compress: bool,
+}
+
+/// The options moby's json-file driver takes (besides `mode` and `max-buffer-size`, which
+/// every driver takes and which are checked before).
+pub const JSON_FILE_OPTIONS: [&str; 8] = [
+    "max-file",
+    "max-size",
+    "compress",
+    "labels",
+    "labels-regex",
+    "env",
+    "env-regex",
+    "tag",
+];
+
+/// moby's `jsonfilelog.ValidateLogOpt`: the first option the driver does not know, in
+/// moby's words.
+pub fn check_option_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    match names.into_iter().find(|n| !JSON_FILE_OPTIONS.contains(n)) {
+        Some(n) => Err(format!("unknown log opt '{n}' for json-file log driver")),
+        None => Ok(()),
+    }
+}
+
+/// The options' values as moby's json-file driver reads them when it starts
+/// (`jsonfilelog.New`): `max-size`, `max-file`, then `compress`, with its texts. `get` gives
+/// an option's value.
+pub fn parse_options<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<JsonFileOptions, String> {
+    let mut max_size = None;
+    if let Some(v) = get("max-size") {
+        let n = from_human_size(v)?;
+        if n <= 0 {
+            return Err("max-size must be a positive number".into());
+        }
+        max_size = Some(n as u64);
+    }
+    let mut max_files = 1;
+    if let Some(v) = get("max-file") {
+        let n = go_atoi(v)?;
+        if n < 1 {
+            return Err("max-file cannot be less than 1".into());
+        }
+        max_files = n as u64;
+    }
+    let mut compress = false;
+    if let Some(v) = get("compress") {
+        compress = go_parse_bool(v)?;
+        if compress && (max_files == 1 || max_size.is_none()) {
+            return Err(
+                "compress cannot be true when max-file is less than 2 or max-size is not set"
+                    .into(),
+            );
+        }
+    }
+    Ok(JsonFileOptions {
+        rotation: Rotation {
+            max_size,
+            max_files,
+        },
+        compress,
+    })
+}
+
+/// go-units' `FromHumanSize` (Docker 20.10's, which reads `max-size`): decimal units, so
+/// `10m` is 10 000 000 bytes, `1.5k` 1 500 and `100` 100; a unit may be followed by `i` and
+/// `b` (`1kib` is still 1 000).
+pub fn from_human_size(s: &str) -> Result<i64, String> {
+    parse_size(s, 1000)
+}
+
+/// go-units' `RAMInBytes` (`max-buffer-size`): as [`from_human_size`], in powers of 1024.
+pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
+    parse_size(s, 1024)
+}
+
+/// go-units' `parseSize`: `^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$`, the number read by
+/// Go's `strconv.ParseFloat`, the product truncated to an integer.
+fn parse_size(s: &str, base: i32) -> Result<i64, String> {
+    let invalid = || format!("invalid size: '{s}'");
+    let b = s.as_bytes();
+    let digits_from = |i: usize| i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut end = digits_from(0);
+    if end == 0 {
+        return Err(invalid());
+    }
+    while b.get(end) == Some(&b'.') && digits_from(end + 1) > end + 1 {
+        end = digits_from(end + 1);
+    }
+    let (num, mut rest) = (&s[..end], &b[end..]);
+    if rest.first() == Some(&b' ') {
+        rest = &rest[1..];
+    }
+    let mut power = 0;
+    if let Some(p) = rest
+        .first()
+        .and_then(|c| b"kmgtp".iter().position(|u| *u == c.to_ascii_lowercase()))
+    {
+        power = p as i32 + 1;
+        rest = &rest[1..];
+    }
+    for optional in [b'i', b'b'] {
+        if rest.first().map(u8::to_ascii_lowercase) == Some(optional) {
+            rest = &rest[1..];
+        }
+    }
+    if !rest.is_empty() {
+        return Err(invalid());
+    }
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("strconv.ParseFloat: parsing {num:?}: invalid syntax"))?;
+    if n.is_infinite() {
+        return Err(format!(
+            "strconv.ParseFloat: parsing {num:?}: value out of range"
+        ));
+    }
+    let size = n * f64::from(base).powi(power);
+    // Go's conversion of a float from 2^63 up (amd64): the smallest int64.
+    Ok(if size >= i64::MAX as f64 {
+        i64::MIN
+    } else {
+        size as i64
+    })
+}
+
+/// Go's `strconv.Atoi` on a 64-bit host, with its texts.
+fn go_atoi(v: &str) -> Result<i64, String> {
+    v.parse::<i64>().map_err(|e| {
+        let why = match e.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
+            _ => "invalid syntax",
+        };
+        format!("strconv.Atoi: parsing {v:?}: {why}")
+    })
+}
+
+/// Go's `strconv.ParseBool`, with its text.
+fn go_parse_bool(v: &str) -> Result<bool, String> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!("strconv.ParseBool: parsing {v:?}: invalid syntax")),
+    }
+}
+
+/// The `n`th rotated file of the log at `path`: `<log>.1` is the newest.
+pub fn rotated(path: &Path, n: u64) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(".{n}"));
+    PathBuf::from(s)
+}
+
+/// `r`, a missing file counted as done.
+fn or_gone(r: std::io::Result<()>) -> std::io::Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        r => r,
+    }
+}
+
+/// `e` with what was being done.
+fn doing(what: String) -> impl FnOnce(std::io::Error) -> std::io::Error {
+    move |e| std::io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+/// Writes a container's entries to its log, rotated as moby's `loggerutils.LogFile` rotates
+/// it: before an entry, once the live file holds `max-size` bytes or more, the rotated files
+/// move up one (`<log>.1` → `<log>.2`, …; the one that would pass `max-file - 1` is removed),
+/// the live file becomes `<log>.1` and a new one starts. With `max-file=1` the live file is
+/// replaced by an empty one. A file so passes `max-size` by its last entry at most.
+#[derive(Debug)]
+pub struct LogWriter {
+    path: PathBuf,
+    rotation: Rotation,
+    /// `None` after a rotation that could not open the new file: the next write tries again.
+    file: Option<File>,
+    size: u64,
+}
+
+impl LogWriter {
+    /// Opens the log at `path` to append to it (created when missing); what it holds counts
+    /// towards `max-size`.
+    pub fn open(path: &Path, rotation: Rotation) -> std::io::Result<LogWriter> {
+        let mut w = LogWriter {
+            path: path.to_path_buf(),
+            rotation,
+            file: None,
+            size: 0,
+        };
+        w.reopen()?;
+        Ok(w)
+    }
+
+    fn reopen(&mut self) -> std::io::Result<()> {
+        let f = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(doing(format!("open {}", self.path.display())))?;
+        self.size = f.metadata()?.len();
+        self.file = Some(f);
+        Ok(())
+    }
+
+    /// Appends `entries`, whole JSON lines as [`append_entry`] writes them, rotating between
+    /// them as needed. A failure is returned once the writer has done what it could: entries
+    /// it could not write are dropped, and a rotation that could not move the live file
+    /// away empties it (moby's way), so the log never grows past its bound.
+    pub fn write(&mut self, entries: &[u8]) -> std::io::Result<()> {
+        if self.file.is_none() {
+            self.reopen()?;
+        }
+        let Some(cap) = self.rotation.max_size else {
+            return self.append(entries);
+        };
+        let mut failure = None;
+        let (mut start, mut pos) = (0, 0);
+        while pos < entries.len() {
+            if self.size + (pos - start) as u64 >= cap {
+                if let Err(e) = self.append(&entries[start..pos]) {
+                    failure.get_or_insert(e);
+                }
+                start = pos;
+                match self.rotate() {
+                    Ok(()) => {}
+                    Err(e) if self.file.is_some() => {
+                        failure.get_or_insert(e);
+                    }
+                    Err(e) => return Err(failure.unwrap_or(e)),
+                }
+            }
+            pos = memchr::memchr(b'\n', &entries[pos..]).map_or(entries.len(), |i| pos + i + 1);
+        }
+        if let Err(e) = self.append(&entries[start..]) {
+            failure.get_or_insert(e);
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    fn append(&mut self, b: &[u8]) -> std::io::Result<()> {
+        if b.is_empty() {
+            return Ok(());
+        }
+        let Some(f) = self.file.as_mut() else {
+            return Err(std::io::Error::other("the log file is not open"));
+        };
+        let r = f.write_all(b);
+        self.size = match &r {
+            Ok(()) => self.size + b.len() as u64,
+            Err(_) => f.metadata().map_or(self.size, |m| m.len()),
+        };
+        r.map_err(doing(format!("write {}", self.path.display())))
+    }
+
+    /// Moves the live file away (or removes it with `max-file=1`) and starts a new one.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        self.file = None;
+        let moved = if self.rotation.max_files >= 2 {
+            self.shift().and_then(|()| {
+                let to = rotated(&self.path, 1);
+                or_gone(std::fs::rename(&self.path, &to)).map_err(doing(format!(
+                    "rename {} to {}",
+                    self.path.display(),
+                    to.display()
+                )))
+            })
+        } else {
+            or_gone(std::fs::remove_file(&self.path))
+                .map_err(doing(format!("remove {}", self.path.display())))
+        };
+        // The new live file; one that could not be moved away is emptied instead.
+        let f = File::options()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&self.path)
+            .map_err(doing(format!("create {}", self.path.display())))?;
+        self.file = Some(f);
+        self.size = 0;
+        moved
+    }
+
+    /// The rotated files one up, the oldest removed when there are `max-file - 1` of them.
+    fn shift(&self) -> std::io::Result<()> {
+        let max = self.rotation.max_files;
+        let mut last = 0;
+        while last + 1 < max && rotated(&self.path, last + 1).symlink_metadata().is_ok() {
+            last += 1;
+        }
+        if last + 1 == max && last > 0 {
+            let oldest = rotated(&self.path, last);
+            or_gone(std::fs::remove_file(&oldest))
+                .map_err(doing(format!("remove {}", oldest.display())))?;
+            last -= 1;
+        }
+        for i in (1..=last).rev() {
+            let (from, to) = (rotated(&self.path, i), rotated(&self.path, i + 1));
+            std::fs::rename(&from, &to).map_err(doing(format!(
+                "rename {} to {}",
+                from.display(),
+                to.display()
+            )))?;
+        }
+        Ok(())
+    }
+}
+
+/// A container's json-file log as its readers see it: the live file at `path` and up to
+/// `max_files - 1` rotated ones beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFiles {
+    /// The live file.
+    pub path: PathBuf,
+    /// The driver's `max-file`.
+    pub max_files: u64,
+}
+
+impl LogFiles {
+    /// The log at `path`, never rotated.
+    pub fn single(path: impl Into<PathBuf>) -> LogFiles {
+        LogFiles {
+            path: path.into(),
+            max_files: 1,
+        }
+    }
+}
+
+/// A file's identity: device and inode.
+type FileId = (u64, u64);
+
+fn id_of(f: &File) -> std::io::Result<FileId> {
+    let m = f.metadata()?;
+    Ok((m.dev(), m.ino()))
+}
+
+fn id_at(path: &Path) -> std::io::Result<Option<FileId>> {
+    match std::fs::metadata(path) {
+        Ok(m) => Ok(Some((m.dev(), m.ino()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn open_at(path: &Path) -> std::io::Result<Option<(File, FileId)>> {
+    match File::open(path) {
+        Ok(f) => {
+            let id = id_of(&f)?;
+            Ok(Some((f, id)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The log's files as they stood at one moment: the rotated ones oldest first, then the
+/// live one (missing between a rotation's rename and its new file, or before any output).
+struct Snapshot {
+    rotated: Vec<(File, FileId)>,
+    live: Option<(File, FileId)>,
+}
+
+/// Opens the log's files as they stood at one moment. The writer is another process, so the
+/// files are opened (the live one first, then `<log>.1` upwards until two in a row are
+/// missing: a rotation under way leaves one gap at most) and every name is looked at again:
+/// when one names another file by then, a rotation came in between, and it starts over.
+fn snapshot(log: &LogFiles) -> std::io::Result<Snapshot> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let live = open_at(&log.path)?;
+        let mut probed: Vec<(u64, Option<(File, FileId)>)> = Vec::new();
+        let mut missing = 0;
+        let mut n = 1;
+        while n < log.max_files && missing < 2 {
+            let f = open_at(&rotated(&log.path, n))?;
+            missing = if f.is_some() { 0 } else { missing + 1 };
+            probed.push((n, f));
+            n += 1;
+        }
+        let mut steady = id_at(&log.path)? == live.as_ref().map(|l| l.1);
+        for (n, f) in &probed {
+            steady = steady && id_at(&rotated(&log.path, *n))? == f.as_ref().map(|f| f.1);
+        }
+        if steady || tries >= 100 {
+            let mut rotated: Vec<(File, FileId)> = Vec::new();
+            for (f, id) in probed.into_iter().rev().filter_map(|(_, f)| f) {
+                // Only when the files never held still: each once, the live one last.
+                if Some(id) != live.as_ref().map(|l| l.1) && !rotated.iter().any(|r| r.1 == id) {
+                    rotated.push((f, id));
+                }
+            }
+            return Ok(Snapshot { rotated, live });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Gives `f` the entries of `file` from `offset` to its last complete line, moving `offset`
+/// past each; `false` when `f` asked to stop.
+fn read_lines(
+    file: &File,
+    offset: &mut u64,
+    f: &mut impl FnMut(Entry) -> bool,
+) -> std::io::Result<bool> {
+    let mut r = std::io::BufReader::new(file);
+    r.seek(SeekFrom::Start(*offset))?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = r.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            return Ok(true);
+        }
+        *offset += n as u64;
+        if let Ok(e) = serde_json::from_slice::<Entry>(&line) {
+            if !f(e) {
+                return Ok(false);
+            }
+        }
+    }
+}
+
+/// Where [`read`] stopped, for [`follow`] to go on from.
+#[derive(Debug)]
+pub struct Cursor {
+    /// The live file read, and the offset after its last complete line.
+    file: Option<File>,
+    offset: u64,
+    /// The newest file read (the live one when there is one).
+    last: Option<FileId>,
+}
+
+/// Reads the log once, its rotated files oldest first, then the live file: every entry, or
+/// the last `tail` ones, each given to `f`. A missing log is an empty one.
+pub fn read(
+    log: &LogFiles,
+    tail: Option<usize>,
+    mut f: impl FnMut(Entry),
+) -> std::io::Result<Cursor> {
+    let snap = snapshot(log)?;
+    let mut last_ones = std::collections::VecDeque::new();
+    let mut give = |e: Entry| {
+        match tail {
+            Some(0) => {}
+            Some(t) => {
+                if last_ones.len() == t {
+                    last_ones.pop_front();
+                }
+                last_ones.push_back(e);
+            }
+            None => f(e),
+        }
+        true
+    };
+    let mut last = None;
+    for (file, id) in &snap.rotated {
+        read_lines(file, &mut 0, &mut give)?;
+        last = Some(*id);
+    }
+    let mut offset = 0;
+    let file = match snap.live {
+        Some((file, id)) => {
+            read_lines(&file, &mut offset, &mut give)?;
+            last = Some(id);
+            Some(file)
+        }
+        None => None,
+    };
+    last_ones.into_iter().for_each(f);
+    Ok(Cursor { file, offset, last })
+}
+
+/// Follows the log from `cursor`: gives each new entry to `f` until `done()` says the writer
+/// has finished (checked between polls; what was written before that is still read) or `f`
+/// returns `false`. A rotation is followed: the file read is finished, then every file written
+/// after it is read, oldest first, so no entry is lost or given twice (unless the writer
+/// rotated past `max-file` files between two polls, 50 ms apart).
+pub fn follow(
+    log: &LogFiles,
+    cursor: Cursor,
+    mut done: impl FnMut() -> bool,
+    mut f: impl FnMut(Entry) -> bool,
+) -> std::io::Result<()> {
+    let Cursor {
+        mut file,
+        mut offset,
+        mut last,
+    } = cursor;
+    loop {
+        let finished = done();
+        if let Some(cur) = &file {
+            // Emptied where it stands (a rotation that could not move it away).
+            if cur.metadata()?.len() < offset {
+                offset = 0;
+            }
+            if !read_lines(cur, &mut offset, &mut f)? {
+                return Ok(());
+            }
+        }
+        let now = id_at(&log.path)?;
+        let current = if file.is_some() { last } else { None };
+        if now.is_none() || now == current {
+            if finished {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            continue;
+        }
+        // Rotated (or first written): the rest of the file read, then the newer ones.
+        if let Some(cur) = &file {
+            if !read_lines(cur, &mut offset, &mut f)? {
+                return Ok(());
+            }
+        }
+        let snap = snapshot(log)?;
+        let newer = last
+            .and_then(|old| snap.rotated.iter().position(|r| r.1 == old))
+            .map_or(0, |i| i + 1);
+        for (r, id) in &snap.rotated[newer..] {
+            if !read_lines(r, &mut 0, &mut f)? {
+                return Ok(());
+            }
+            last = Some(*id);
+        }
+        offset = 0;
+        file = snap.live.map(|(l, id)| {
+            last = Some(id);
+            l
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,88 +776,359 @@ mod tests {
     }
 }
 
-/// Reads the log at `path` once: every entry, or the last `tail` ones, each given to `f`.
-/// Returns the offset after the last complete line, where [`follow`] continues. A missing
-/// log is an empty one.
-pub fn read(
-    path: &std::path::Path,
-    tail: Option<usize>,
-    mut f: impl FnMut(Entry),
-) -> std::io::Result<u64> {
-    use std::io::BufRead;
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    let mut r = std::io::BufReader::new(file);
-    let mut last = std::collections::VecDeque::new();
-    let mut pos = 0u64;
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = r.read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            break;
-        }
-        pos += n as u64;
-        let Ok(e) = serde_json::from_slice::<Entry>(&line) else {
-            continue;
-        };
-        match tail {
-            Some(0) => {}
-            Some(t) => {
-                if last.len() == t {
-                    last.pop_front();
-                }
-                last.push_back(e);
-            }
-            None => f(e),
-        }
-    }
-    last.into_iter().for_each(f);
-    Ok(pos)
-}
+#[cfg(test)]
+mod option_tests {
+    use super::*;
+    use std::collections::BTreeMap;
 
-/// Follows the log from `offset`: gives each new entry to `f` until `done()` says the writer
-/// has finished (checked between polls; what was written before that is still read).
-pub fn follow(
-    path: &std::path::Path,
-    mut offset: u64,
-    mut done: impl FnMut() -> bool,
-    mut f: impl FnMut(Entry) -> bool,
-) -> std::io::Result<()> {
-    use std::io::{BufRead, Seek, SeekFrom};
-    let mut line = Vec::new();
-    loop {
-        let finished = done();
-        if let Ok(file) = std::fs::File::open(path) {
-            let mut r = std::io::BufReader::new(file);
-            r.seek(SeekFrom::Start(offset))?;
-            loop {
-                line.clear();
-                let n = r.read_until(b'\n', &mut line)?;
-                if n == 0 || line.last() != Some(&b'\n') {
-                    break;
-                }
-                offset += n as u64;
-                if let Ok(e) = serde_json::from_slice::<Entry>(&line) {
-                    if !f(e) {
-                        return Ok(());
-                    }
-                }
-            }
+    fn parse(pairs: &[(&str, &str)]) -> Result<JsonFileOptions, String> {
+        let m: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        check_option_names(m.keys().map(String::as_str))?;
+        parse_options(|k| m.get(k).map(String::as_str))
+    }
+
+    #[test]
+    fn sizes_as_go_units_reads_them() {
+        for (s, n) in [
+            ("100", 100),
+            ("1k", 1000),
+            ("1K", 1000),
+            ("10m", 10_000_000),
+            ("10MB", 10_000_000),
+            ("1kib", 1000),
+            ("1.5k", 1500),
+            ("2 g", 2_000_000_000),
+            ("7b", 7),
+            ("0", 0),
+            ("0.5", 0),
+        ] {
+            assert_eq!(from_human_size(s), Ok(n), "{s}");
         }
-        if finished {
-            return Ok(());
+        assert_eq!(ram_in_bytes("1m"), Ok(1 << 20));
+        assert_eq!(ram_in_bytes("1.5k"), Ok(1536));
+        for s in ["abc", "", "-1", "1.", "1x", "k", " 1", "1  k", "1kbb"] {
+            assert_eq!(
+                from_human_size(s),
+                Err(format!("invalid size: '{s}'")),
+                "{s}"
+            );
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(
+            from_human_size("1.2.3"),
+            Err("strconv.ParseFloat: parsing \"1.2.3\": invalid syntax".into())
+        );
+        assert_eq!(from_human_size("1e30"), Err("invalid size: '1e30'".into()));
+        assert_eq!(from_human_size("9999999999999999999999"), Ok(i64::MIN));
+    }
+
+    #[test]
+    fn options_as_moby_reads_them() {
+        assert_eq!(parse(&[]), Ok(JsonFileOptions::default()));
+        assert_eq!(
+            parse(&[("max-size", "1k"), ("max-file", "3")]).map(|o| o.rotation),
+            Ok(Rotation {
+                max_size: Some(1000),
+                max_files: 3
+            })
+        );
+        // max-file alone is taken: without max-size nothing rotates.
+        assert_eq!(
+            parse(&[("max-file", "+2")]).map(|o| o.rotation),
+            Ok(Rotation {
+                max_size: None,
+                max_files: 2
+            })
+        );
+        assert_eq!(
+            parse(&[("max-size", "1k"), ("max-file", "2"), ("compress", "T")]).map(|o| o.compress),
+            Ok(true)
+        );
+        for (pairs, text) in [
+            (
+                &[("foo", "bar")][..],
+                "unknown log opt 'foo' for json-file log driver",
+            ),
+            (
+                &[("max-size", "1k"), ("mode", "blocking")][..],
+                "unknown log opt 'mode' for json-file log driver",
+            ),
+            (&[("max-size", "abc")][..], "invalid size: 'abc'"),
+            (&[("max-size", "")][..], "invalid size: ''"),
+            (
+                &[("max-size", "0")][..],
+                "max-size must be a positive number",
+            ),
+            (&[("max-file", "0")][..], "max-file cannot be less than 1"),
+            (&[("max-file", "-3")][..], "max-file cannot be less than 1"),
+            (
+                &[("max-file", "x")][..],
+                "strconv.Atoi: parsing \"x\": invalid syntax",
+            ),
+            (
+                &[("max-file", "99999999999999999999")][..],
+                "strconv.Atoi: parsing \"99999999999999999999\": value out of range",
+            ),
+            (
+                &[("max-file", "2"), ("max-size", "x")][..],
+                "invalid size: 'x'",
+            ),
+            (
+                &[("compress", "yes")][..],
+                "strconv.ParseBool: parsing \"yes\": invalid syntax",
+            ),
+            (
+                &[("compress", "true")][..],
+                "compress cannot be true when max-file is less than 2 or max-size is not set",
+            ),
+            (
+                &[("compress", "1"), ("max-size", "1k")][..],
+                "compress cannot be true when max-file is less than 2 or max-size is not set",
+            ),
+        ] {
+            assert_eq!(parse(pairs), Err(text.to_string()), "{pairs:?}");
+        }
+        for name in ["tag", "labels", "labels-regex", "env", "env-regex"] {
+            assert_eq!(check_option_names([name]), Ok(()));
+        }
     }
 }
 
 #[cfg(test)]
-mod read_tests {
+mod rotation_tests {
     use super::*;
+
+    /// One entry of exactly `len` bytes (a JSON line), numbered `n`.
+    fn entry(n: usize, len: usize) -> Vec<u8> {
+        let mut v = Vec::new();
+        append_entry(&mut v, "stdout", format!("{n:04}\n").as_bytes(), "t");
+        let pad = len - v.len();
+        v.clear();
+        let text = format!("{n:04}{}\n", "x".repeat(pad));
+        append_entry(&mut v, "stdout", text.as_bytes(), "t");
+        assert_eq!(v.len(), len);
+        v
+    }
+
+    fn numbers(path: &Path) -> Vec<usize> {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let e: Entry = serde_json::from_str(l).unwrap();
+                e.log[..4].parse().unwrap()
+            })
+            .collect()
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn all(log: &LogFiles, tail: Option<usize>) -> Vec<usize> {
+        let mut got = Vec::new();
+        read(log, tail, |e| got.push(e.log[..4].parse().unwrap())).unwrap();
+        got
+    }
+
+    #[test]
+    fn files_rotate_as_moby_names_them() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(LOG_FILE);
+        let rotation = Rotation {
+            max_size: Some(250),
+            max_files: 3,
+        };
+        let mut w = LogWriter::open(&p, rotation).unwrap();
+        // 100-byte entries: a file takes three (the third passes 250), the fourth rotates.
+        for n in 0..3 {
+            w.write(&entry(n, 100)).unwrap();
+        }
+        assert_eq!(names(d.path()), [LOG_FILE]);
+        w.write(&entry(3, 100)).unwrap();
+        assert_eq!(names(d.path()), [LOG_FILE, &format!("{LOG_FILE}.1")]);
+        assert_eq!(numbers(&rotated(&p, 1)), [0, 1, 2]);
+        assert_eq!(numbers(&p), [3]);
+        // Several entries in one write rotate between them.
+        let batch: Vec<u8> = (4..11).flat_map(|n| entry(n, 100)).collect();
+        w.write(&batch).unwrap();
+        assert_eq!(
+            names(d.path()),
+            [
+                LOG_FILE.to_string(),
+                format!("{LOG_FILE}.1"),
+                format!("{LOG_FILE}.2")
+            ]
+        );
+        assert_eq!(numbers(&rotated(&p, 2)), [3, 4, 5]);
+        assert_eq!(numbers(&rotated(&p, 1)), [6, 7, 8]);
+        assert_eq!(numbers(&p), [9, 10]);
+        // A writer opened again counts what the file holds.
+        drop(w);
+        let mut w = LogWriter::open(&p, rotation).unwrap();
+        w.write(&entry(11, 100)).unwrap();
+        w.write(&entry(12, 100)).unwrap();
+        assert_eq!(numbers(&p), [12]);
+        assert_eq!(numbers(&rotated(&p, 2)), [6, 7, 8]);
+        assert!(!rotated(&p, 3).exists());
+        // Readers go through the files oldest first.
+        let log = LogFiles {
+            path: p.clone(),
+            max_files: 3,
+        };
+        assert_eq!(all(&log, None), (6..13).collect::<Vec<_>>());
+        assert_eq!(all(&log, Some(5)), (8..13).collect::<Vec<_>>());
+        assert_eq!(all(&log, Some(0)), Vec::<usize>::new());
+        // Read as a log that never rotates, only the live file.
+        assert_eq!(all(&LogFiles::single(&p), None), [12]);
+    }
+
+    #[test]
+    fn one_file_is_started_again_empty() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(LOG_FILE);
+        let mut w = LogWriter::open(
+            &p,
+            Rotation {
+                max_size: Some(150),
+                max_files: 1,
+            },
+        )
+        .unwrap();
+        let batch: Vec<u8> = (0..5).flat_map(|n| entry(n, 100)).collect();
+        w.write(&batch).unwrap();
+        assert_eq!(names(d.path()), [LOG_FILE]);
+        assert_eq!(numbers(&p), [4]);
+        // Without max-size the file only grows.
+        let q = d.path().join("other.log");
+        let mut w = LogWriter::open(
+            &q,
+            Rotation {
+                max_size: None,
+                max_files: 5,
+            },
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.write(&batch).unwrap();
+        assert_eq!(numbers(&q).len(), 10);
+        assert!(!rotated(&q, 1).exists());
+    }
+
+    #[test]
+    fn a_failed_rotation_keeps_the_log_bounded_and_writing() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(LOG_FILE);
+        let mut w = LogWriter::open(
+            &p,
+            Rotation {
+                max_size: Some(150),
+                max_files: 3,
+            },
+        )
+        .unwrap();
+        // `<log>.1` cannot be replaced: a non-empty directory stands there.
+        std::fs::create_dir_all(rotated(&p, 1).join("x")).unwrap();
+        std::fs::create_dir_all(rotated(&p, 2).join("y")).unwrap();
+        let batch: Vec<u8> = (0..3).flat_map(|n| entry(n, 100)).collect();
+        let err = w.write(&batch).unwrap_err();
+        assert!(err.to_string().contains(LOG_FILE), "{err}");
+        // The live file was emptied instead, and writing goes on.
+        assert_eq!(numbers(&p), [2]);
+        std::fs::remove_dir_all(rotated(&p, 1)).unwrap();
+        std::fs::remove_dir_all(rotated(&p, 2)).unwrap();
+        w.write(&batch).unwrap();
+        assert_eq!(numbers(&rotated(&p, 1)), [2, 0]);
+        assert_eq!(numbers(&p), [1, 2]);
+    }
+
+    #[test]
+    fn a_follower_reads_across_rotations_once_and_in_order() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(LOG_FILE);
+        let rotation = Rotation {
+            max_size: Some(300),
+            max_files: 1_000,
+        };
+        let mut w = LogWriter::open(&p, rotation).unwrap();
+        w.write(&entry(0, 100)).unwrap();
+        let log = LogFiles {
+            path: p.clone(),
+            max_files: rotation.max_files,
+        };
+        let mut got = Vec::new();
+        let cursor = read(&log, None, |e| {
+            got.push(e.log[..4].parse::<usize>().unwrap())
+        })
+        .unwrap();
+        let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let finished = finished.clone();
+            std::thread::spawn(move || {
+                for n in 1..900 {
+                    w.write(&entry(n, 100)).unwrap();
+                    if n % 97 == 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(3));
+                    }
+                }
+                finished.store(true, std::sync::atomic::Ordering::SeqCst);
+            })
+        };
+        follow(
+            &log,
+            cursor,
+            || finished.load(std::sync::atomic::Ordering::SeqCst),
+            |e| {
+                got.push(e.log[..4].parse().unwrap());
+                true
+            },
+        )
+        .unwrap();
+        writer.join().unwrap();
+        assert_eq!(got, (0..900).collect::<Vec<_>>());
+        // With one file, a follower goes on in the new file too.
+        let q = d.path().join("one.log");
+        let mut w = LogWriter::open(
+            &q,
+            Rotation {
+                max_size: Some(150),
+                max_files: 1,
+            },
+        )
+        .unwrap();
+        w.write(&entry(0, 100)).unwrap();
+        let one = LogFiles::single(&q);
+        let mut got = Vec::new();
+        let cursor = read(&one, None, |e| {
+            got.push(e.log[..4].parse::<usize>().unwrap())
+        })
+        .unwrap();
+        w.write(&entry(1, 100)).unwrap();
+        let mut rounds = 0;
+        follow(
+            &one,
+            cursor,
+            || {
+                rounds += 1;
+                if rounds == 2 {
+                    w.write(&entry(2, 100)).unwrap();
+                }
+                rounds > 3
+            },
+            |e| {
+                got.push(e.log[..4].parse().unwrap());
+                true
+            },
+        )
+        .unwrap();
+        assert_eq!(got, [0, 1, 2]);
+    }
 
     #[test]
     fn tail_and_follow() {
@@ -299,19 +1139,20 @@ mod read_tests {
             write_entry(&mut f, "stdout", format!("{i}\n").as_bytes(), "t").unwrap();
         }
         f.write_all(b"{\"log\":\"partial").unwrap();
+        let log = LogFiles::single(&p);
         let mut got = Vec::new();
-        let end = read(&p, Some(2), |e| got.push(e.log)).unwrap();
+        read(&log, Some(2), |e| got.push(e.log)).unwrap();
         assert_eq!(got, ["3\n", "4\n"]);
         let mut all = 0;
-        assert_eq!(read(&p, None, |_| all += 1).unwrap(), end);
+        let cursor = read(&log, None, |_| all += 1).unwrap();
         assert_eq!(all, 5);
         f.write_all(b"\",\"stream\":\"stderr\",\"time\":\"t\"}\n")
             .unwrap();
         let mut rounds = 0;
         let mut more = Vec::new();
         follow(
-            &p,
-            end,
+            &log,
+            cursor,
             || {
                 rounds += 1;
                 rounds > 1
@@ -323,5 +1164,32 @@ mod read_tests {
         )
         .unwrap();
         assert_eq!(more, ["partial"]);
+        // A log not written yet is empty, and followed once it appears.
+        let q = d.path().join("later.log");
+        let later = LogFiles {
+            path: q.clone(),
+            max_files: 3,
+        };
+        let cursor = read(&later, None, |_| panic!("nothing yet")).unwrap();
+        let mut rounds = 0;
+        let mut more = Vec::new();
+        follow(
+            &later,
+            cursor,
+            || {
+                rounds += 1;
+                if rounds == 2 {
+                    let mut f = std::fs::File::create(&q).unwrap();
+                    write_entry(&mut f, "stdout", b"late\n", "t").unwrap();
+                }
+                rounds > 3
+            },
+            |e| {
+                more.push(e.log);
+                true
+            },
+        )
+        .unwrap();
+        assert_eq!(more, ["late\n"]);
     }
 }

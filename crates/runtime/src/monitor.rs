@@ -66,6 +66,9 @@ pub struct MonitorArgs {
     pub wait_attach: bool,
     /// The published host ports to hold while the container runs.
     pub reserve: Vec<Reservation>,
+    /// The `json-file` log's rotation (`max-size`, `max-file`); `None`: nothing is logged
+    /// (`--log-driver none`).
+    pub log: Option<logfile::Rotation>,
     /// A command the monitor runs once the end is recorded (the engine's clean-up:
     /// unmount, events, `--rm`); empty for none.
     pub on_exit: Vec<OsString>,
@@ -234,6 +237,19 @@ impl MonitorArgs {
             v.push("--reserve".into());
             v.push(r.to_arg().into());
         }
+        match &self.log {
+            None => v.push("--no-log".into()),
+            Some(r) => {
+                if let Some(size) = r.max_size {
+                    v.push("--log-max-size".into());
+                    v.push(size.to_string().into());
+                }
+                if r.max_files != 1 {
+                    v.push("--log-max-file".into());
+                    v.push(r.max_files.to_string().into());
+                }
+            }
+        }
         if !self.on_exit.is_empty() {
             v.push("--on-exit".into());
             v.extend(self.on_exit.iter().cloned());
@@ -258,6 +274,7 @@ impl MonitorArgs {
             stdin_once: false,
             wait_attach: false,
             reserve: Vec::new(),
+            log: Some(logfile::Rotation::default()),
             on_exit: Vec::new(),
         };
         let mut it = args.into_iter();
@@ -284,6 +301,20 @@ impl MonitorArgs {
                     a.reserve.push(Reservation::parse(&v).ok_or_else(|| {
                         RuntimeError::Invalid(format!("monitor: bad --reserve {v:?}"))
                     })?);
+                }
+                "--no-log" => a.log = None,
+                "--log-max-size" | "--log-max-file" => {
+                    let v = val()?.to_string_lossy().into_owned();
+                    let n: u64 =
+                        v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                            RuntimeError::Invalid(format!("monitor: bad {k} {v:?}"))
+                        })?;
+                    let r = a.log.get_or_insert_with(Default::default);
+                    if k == "--log-max-size" {
+                        r.max_size = Some(n);
+                    } else {
+                        r.max_files = n;
+                    }
                 }
                 "--on-exit" => {
                     a.on_exit = it.by_ref().collect();
@@ -481,29 +512,63 @@ fn recv_fd(sock: &UnixStream) -> std::io::Result<OwnedFd> {
 }
 
 struct Output {
-    log: Mutex<File>,
+    /// The `json-file` log (`None`: `--log-driver none`).
+    log: Option<Mutex<LogSink>>,
     clients: Mutex<Vec<UnixStream>>,
     tty: bool,
 }
 
+/// The log writer, and whether its last write failed: a failure (a full disk, a rotation
+/// that could not rename or create a file) is told once in the monitor's own log, and its
+/// end once, however many writes it lasts; the container runs on regardless.
+struct LogSink {
+    writer: logfile::LogWriter,
+    failing: bool,
+    id: String,
+}
+
+impl LogSink {
+    fn write(&mut self, entries: &[u8]) {
+        match self.writer.write(entries) {
+            Ok(()) if self.failing => {
+                self.failing = false;
+                eprintln!("monitor {}: the container log is written again", self.id);
+            }
+            Ok(()) => {}
+            Err(e) if !self.failing => {
+                self.failing = true;
+                eprintln!(
+                    "monitor {}: container log: {e} (entries are lost until it recovers)",
+                    self.id
+                );
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 impl Output {
     fn emit(&self, stream: u8, data: &[u8], split: &mut LineSplitter) {
-        let name = if stream == STDERR { "stderr" } else { "stdout" };
-        // One write per chunk read, not per line; lines encoded straight from the chunk.
-        let now = logfile::now();
-        let mut buf = Vec::with_capacity(data.len() * 2 + 1024);
-        split.push_each(data, |l| logfile::append_entry(&mut buf, name, l, &now));
-        if !buf.is_empty() {
-            let _ = self.log.lock().unwrap().write_all(&buf);
+        if let Some(log) = &self.log {
+            let name = if stream == STDERR { "stderr" } else { "stdout" };
+            // One write per chunk read (at most a pipe's worth), not per line; lines encoded
+            // straight from the chunk.
+            let now = logfile::now();
+            let mut buf = Vec::with_capacity(data.len() * 2 + 1024);
+            split.push_each(data, |l| logfile::append_entry(&mut buf, name, l, &now));
+            if !buf.is_empty() {
+                log.lock().unwrap().write(&buf);
+            }
         }
         self.broadcast(stream, data);
     }
 
     fn finish(&self, stream: u8, split: &mut LineSplitter) {
         let name = if stream == STDERR { "stderr" } else { "stdout" };
-        if let Some(rest) = split.finish() {
-            let mut log = self.log.lock().unwrap();
-            let _ = logfile::write_entry(&mut *log, name, &rest, &logfile::now());
+        if let (Some(log), Some(rest)) = (&self.log, split.finish()) {
+            let mut buf = Vec::with_capacity(rest.len() + 128);
+            logfile::append_entry(&mut buf, name, &rest, &logfile::now());
+            log.lock().unwrap().write(&buf);
         }
     }
 
@@ -710,13 +775,17 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
         move |e| RuntimeError::io(ctx, e)
     };
     std::env::set_current_dir(&a.dir).map_err(io("enter the container directory"))?;
-    let log = File::options()
-        .create(true)
-        .append(true)
-        .open(a.dir.join(logfile::LOG_FILE))
-        .map_err(io("open the container log"))?;
+    let log = match a.log {
+        Some(rotation) => Some(Mutex::new(LogSink {
+            writer: logfile::LogWriter::open(&a.dir.join(logfile::LOG_FILE), rotation)
+                .map_err(io("open the container log"))?,
+            failing: false,
+            id: a.id.clone(),
+        })),
+        None => None,
+    };
     let out = Arc::new(Output {
-        log: Mutex::new(log),
+        log,
         clients: Mutex::new(Vec::new()),
         tty: a.tty,
     });
@@ -855,7 +924,12 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
     reporter.send(&Event::Started { pid });
     reporter.0 = None;
 
+    // The health check, when the engine wrote one, runs while the process does.
+    let health = crate::health::Checker::start(&a.runtime, &a.id, &a.dir);
     let code = wait_for(pid);
+    if let Some(h) = health {
+        h.finish();
+    }
     // The ports are free again before the end is recorded: whoever sees the container exited
     // (a restart, a new run publishing the same port) can bind them.
     drop(reserved);
@@ -909,7 +983,24 @@ fn wait_for(pid: i32) -> i32 {
         if r == pid {
             return decode_status(status);
         }
+        let mut reaped = REAPED.lock().unwrap_or_else(|e| e.into_inner());
+        reaped.push((r, decode_status(status)));
+        if reaped.len() > 256 {
+            reaped.remove(0);
+        }
     }
+}
+
+/// Children this monitor reaped that were not the container's init (a health check's
+/// runtime `exec`, reaped here since `wait_for` reaps every child), with their exit codes,
+/// for the thread that started them ([`take_reaped`]).
+static REAPED: Mutex<Vec<(i32, i32)>> = Mutex::new(Vec::new());
+
+/// The exit code of child `pid` if the monitor's main thread reaped it.
+pub(crate) fn take_reaped(pid: i32) -> Option<i32> {
+    let mut reaped = REAPED.lock().unwrap_or_else(|e| e.into_inner());
+    let i = reaped.iter().position(|(p, _)| *p == pid)?;
+    Some(reaped.remove(i).1)
 }
 
 /// A start that did not happen: the container stays `created`, with `error` and Docker's
@@ -951,4 +1042,58 @@ fn fail(
     let error =
         format!("failed to create task for container: OCI runtime create failed: {msg}: unknown");
     refuse(a, reporter, st, error, start_exit_code(msg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_options_travel_in_the_arguments() {
+        let mut a = MonitorArgs {
+            runtime: Runtime {
+                name: "runc".into(),
+                binary: "/usr/bin/runc".into(),
+                root: "/run/x".into(),
+            },
+            id: "abc".into(),
+            bundle: "/b".into(),
+            dir: "/d".into(),
+            cgroups_path: String::new(),
+            tty: false,
+            stdin: false,
+            stdin_once: false,
+            wait_attach: false,
+            reserve: Vec::new(),
+            log: Some(logfile::Rotation::default()),
+            on_exit: vec!["/bin/true".into()],
+        };
+        for log in [
+            None,
+            Some(logfile::Rotation::default()),
+            Some(logfile::Rotation {
+                max_size: Some(1000),
+                max_files: 3,
+            }),
+            Some(logfile::Rotation {
+                max_size: None,
+                max_files: 2,
+            }),
+        ] {
+            a.log = log;
+            assert_eq!(MonitorArgs::parse(a.to_args()).unwrap(), a);
+        }
+        let bad = [
+            "--id",
+            "x",
+            "--bundle",
+            "/b",
+            "--dir",
+            "/d",
+            "--log-max-file",
+            "0",
+        ];
+        let err = MonitorArgs::parse(bad.map(OsString::from)).unwrap_err();
+        assert!(err.to_string().contains("--log-max-file"), "{err}");
+    }
 }

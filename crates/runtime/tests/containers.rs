@@ -52,6 +52,7 @@ fn case(cmd: &[&str], tweak: impl FnOnce(&mut SpecOptions, &mut MonitorArgs)) ->
         stdin_once: false,
         wait_attach: false,
         reserve: Vec::new(),
+        log: Some(Default::default()),
         on_exit: Vec::new(),
     };
     tweak(&mut o, &mut args);

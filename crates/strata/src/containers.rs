@@ -135,7 +135,11 @@ impl PsFilter {
             && (self.status.is_empty() || self.status.contains(&p.status))
             && (self.exited.is_empty()
                 || (p.status == "exited" && self.exited.contains(&p.exit_code)))
-            && (self.name.is_empty() || self.name.iter().any(|n| c.name.contains(n.as_str())))
+            && (self.name.is_empty()
+                || self
+                    .name
+                    .iter()
+                    .any(|n| docker_api::container_name_matches(n, &c.name)))
             && (self.id.is_empty() || self.id.iter().any(|i| c.id.starts_with(i.as_str())))
     }
 }

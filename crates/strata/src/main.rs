@@ -112,6 +112,9 @@ enum Command {
     /// The clean-up a container's monitor runs after its end (started by strata itself)
     #[command(hide = true, name = "container-exited")]
     ContainerExited { id: String },
+    /// A health check's new status, from the container's monitor.
+    #[command(hide = true, name = "container-health")]
+    ContainerHealth { id: String, status: String },
     /// The per-container monitor (started by strata itself)
     #[command(hide = true)]
     Monitor {
@@ -298,6 +301,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info => run::info(&open(&root)?),
         Command::Monitor { args } => run::monitor(args),
         Command::ContainerExited { id } => Ok(open(&root)?.container_exited(&id)?),
+        Command::ContainerHealth { id, status } => {
+            Ok(open(&root)?.container_health_changed(&id, &status)?)
+        }
         Command::Ps(a) => containers::ps(&open(&root)?, a),
         Command::Cp(a) => containers::cp(&open(&root)?, a),
         Command::Fs(c) => containers::fs(&open(&root)?, c),

@@ -158,6 +158,12 @@ pub struct ContainerFlags {
     /// MEMs in which to allow execution (0-3, 0,1)
     #[arg(long = "cpuset-mems")]
     pub cpuset_mems: Option<String>,
+    /// Logging driver for the container
+    #[arg(long = "log-driver")]
+    pub log_driver: Option<String>,
+    /// Log driver options
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
     /// Read in a file of environment variables
     #[arg(long = "env-file")]
     pub env_file: Vec<String>,
@@ -179,6 +185,27 @@ pub struct ContainerFlags {
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long = "init")]
     pub init: bool,
+    /// Command to run to check health
+    #[arg(long = "health-cmd")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h)
+    #[arg(long = "health-interval", allow_hyphen_values = true)]
+    pub health_interval: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h)
+    #[arg(long = "health-timeout", allow_hyphen_values = true)]
+    pub health_timeout: Option<String>,
+    /// Consecutive failures needed to report unhealthy
+    #[arg(long = "health-retries", allow_negative_numbers = true)]
+    pub health_retries: Option<i64>,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)
+    #[arg(long = "health-start-period", allow_hyphen_values = true)]
+    pub health_start_period: Option<String>,
+    /// Time between running the check during the start period (ms|s|m|h)
+    #[arg(long = "health-start-interval", allow_hyphen_values = true)]
+    pub health_start_interval: Option<String>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
     /// IMAGE
     pub image: String,
     /// [COMMAND] [ARG...]
@@ -461,8 +488,51 @@ impl ContainerFlags {
             labels,
             init: self.init,
             restart: self.restart_policy()?,
+            healthcheck: self.healthcheck()?,
             host,
         })
+    }
+
+    /// `--health-*` and `--no-healthcheck` as the docker CLI reads them (the engine merges
+    /// them over the image's `HEALTHCHECK` and checks them).
+    fn healthcheck(&self) -> anyhow::Result<Option<engine::Healthcheck>> {
+        let duration = |flag: &str, v: &Option<String>| -> anyhow::Result<i64> {
+            let Some(v) = v else { return Ok(0) };
+            let d = dockerfile::parse_duration(v).map_err(|e| {
+                anyhow::anyhow!("invalid argument {v:?} for \"--{flag}\" flag: {e}")
+            })?;
+            if d < 0 {
+                anyhow::bail!("--{flag} cannot be negative");
+            }
+            Ok(d)
+        };
+        let h = engine::Healthcheck {
+            test: self
+                .health_cmd
+                .iter()
+                .filter(|c| !c.is_empty())
+                .flat_map(|c| ["CMD-SHELL".to_string(), c.clone()])
+                .collect(),
+            interval: duration("health-interval", &self.health_interval)?,
+            timeout: duration("health-timeout", &self.health_timeout)?,
+            start_period: duration("health-start-period", &self.health_start_period)?,
+            start_interval: duration("health-start-interval", &self.health_start_interval)?,
+            retries: match self.health_retries {
+                Some(r) if r < 0 => anyhow::bail!("--health-retries cannot be negative"),
+                r => r.unwrap_or(0),
+            },
+        };
+        let asked = h != engine::Healthcheck::default();
+        if self.no_healthcheck {
+            if asked {
+                anyhow::bail!("--no-healthcheck conflicts with --health-* options");
+            }
+            return Ok(Some(engine::Healthcheck {
+                test: vec!["NONE".into()],
+                ..Default::default()
+            }));
+        }
+        Ok(asked.then_some(h))
     }
 
     /// `--restart NAME[:MAX]` read as the docker CLI reads it (the engine checks the policy).
@@ -503,6 +573,7 @@ impl ContainerFlags {
                 (path.to_string(), opts.to_string())
             })
             .collect();
+        let (log_driver, log_opts) = parse_log_flags(self.log_driver.as_deref(), &self.log_opt)?;
         Ok(engine::HostOptions {
             privileged: self.privileged,
             cap_add: self.cap_add.clone(),
@@ -553,8 +624,31 @@ impl ContainerFlags {
             tmpfs,
             cpuset_cpus: self.cpuset_cpus.clone().unwrap_or_default(),
             cpuset_mems: self.cpuset_mems.clone().unwrap_or_default(),
+            log_driver,
+            log_opts,
         })
     }
+}
+
+/// `--log-driver` and `--log-opt KEY=VALUE` read as the docker CLI reads them (a `KEY`
+/// without `=` has an empty value; options with the `none` driver refused); the engine checks
+/// the rest.
+fn parse_log_flags(
+    driver: Option<&str>,
+    opts: &[String],
+) -> anyhow::Result<(String, std::collections::BTreeMap<String, String>)> {
+    let driver = driver.unwrap_or_default().to_string();
+    if driver == "none" && !opts.is_empty() {
+        anyhow::bail!("invalid logging opts for driver none");
+    }
+    let opts = opts
+        .iter()
+        .map(|o| {
+            let (k, v) = o.split_once('=').unwrap_or((o, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    Ok((driver, opts))
 }
 
 /// Docker's `units.ParseUlimit`: `name=soft[:hard]`.
@@ -1351,6 +1445,29 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "cannot mix 'tmpfs-*' options with mount type 'bind'"
+        );
+    }
+
+    #[test]
+    fn log_flags_as_the_docker_cli_reads_them() {
+        let opts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (driver, o) =
+            parse_log_flags(None, &opts(&["max-size=1k", "max-file=3", "tag"])).unwrap();
+        assert_eq!(driver, "");
+        assert_eq!(
+            o.into_iter().collect::<Vec<_>>(),
+            [
+                ("max-file".to_string(), "3".to_string()),
+                ("max-size".into(), "1k".into()),
+                ("tag".into(), String::new())
+            ]
+        );
+        assert_eq!(parse_log_flags(Some("none"), &[]).unwrap().0, "none");
+        assert_eq!(
+            parse_log_flags(Some("none"), &opts(&["max-size=1k"]))
+                .unwrap_err()
+                .to_string(),
+            "invalid logging opts for driver none"
         );
     }
 }

@@ -218,10 +218,37 @@ fn run_facts(e: &engine::Engine, c: &ContainerInfo) -> Option<docker_api::RunFac
             stop_timeout: rc.stop_timeout,
             restart_policy: (rc.restart.name.clone(), rc.restart.max_retries),
             restart_count: p.restart_count,
+            health: p.health.as_ref().map(|h| docker_api::HealthFacts {
+                status: h.status.clone(),
+                failing_streak: h.failing_streak,
+                log: h
+                    .log
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.start.clone(),
+                            r.end.clone(),
+                            r.exit_code,
+                            r.output.clone(),
+                        )
+                    })
+                    .collect(),
+            }),
             host: host_facts(&rc.host),
+            log_path: log_path(e, c, &rc.host),
         }
         .with_status_text(now),
     )
+}
+
+/// Docker's `LogPath`: the `json-file` log once the container's first start wrote it.
+fn log_path(e: &engine::Engine, c: &ContainerInfo, h: &engine::HostOptions) -> String {
+    let path = e.container_log_path(&c.id);
+    if h.logs_readable() && path.exists() {
+        path.display().to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// The host options a container was created with, as `docker-api` takes them.
@@ -264,6 +291,12 @@ fn host_facts(h: &engine::HostOptions) -> docker_api::HostFacts {
             .collect(),
         cpuset_cpus: h.cpuset_cpus.clone(),
         cpuset_mems: h.cpuset_mems.clone(),
+        log_driver: h.log_driver().to_string(),
+        log_opts: h
+            .log_opts
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 
@@ -359,6 +392,8 @@ struct CreateBody {
     stop_signal: Option<String>,
     #[serde(rename = "StopTimeout", default)]
     stop_timeout: Option<i64>,
+    #[serde(rename = "Healthcheck", default)]
+    healthcheck: Option<engine::Healthcheck>,
     #[serde(rename = "ExposedPorts", default)]
     exposed_ports: Option<std::collections::BTreeMap<String, Value>>,
     #[serde(rename = "Labels", default)]
@@ -462,9 +497,20 @@ struct CreateHostConfig {
     cpuset_cpus: Option<String>,
     #[serde(rename = "CpusetMems", default)]
     cpuset_mems: Option<String>,
+    #[serde(rename = "LogConfig", default)]
+    log_config: Option<BodyLogConfig>,
     /// Every other field, each refused unless at its default.
     #[serde(flatten)]
     rest: std::collections::BTreeMap<String, Value>,
+}
+
+/// moby's `LogConfig` (`--log-driver`, `--log-opt`).
+#[derive(Deserialize, Default)]
+struct BodyLogConfig {
+    #[serde(rename = "Type", default)]
+    typ: String,
+    #[serde(rename = "Config", default)]
+    config: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// moby's `DeviceMapping` (`--device`).
@@ -488,6 +534,7 @@ struct BodyUlimit {
 impl CreateHostConfig {
     /// The engine's host options from these fields.
     fn options(&mut self) -> engine::HostOptions {
+        let log = self.log_config.take().unwrap_or_default();
         engine::HostOptions {
             privileged: self.privileged,
             cap_add: self.cap_add.take().unwrap_or_default(),
@@ -535,6 +582,8 @@ impl CreateHostConfig {
             tmpfs: self.tmpfs.take().unwrap_or_default(),
             cpuset_cpus: self.cpuset_cpus.take().unwrap_or_default(),
             cpuset_mems: self.cpuset_mems.take().unwrap_or_default(),
+            log_driver: log.typ,
+            log_opts: log.config.unwrap_or_default(),
         }
     }
 }
@@ -565,12 +614,10 @@ fn flag_of(key: &str) -> &'static str {
     match key {
         "Domainname" => "--domainname",
         "MacAddress" => "--mac-address",
-        "Healthcheck" => "--health-cmd",
         "NetworkingConfig" => "--ip/--ip6/--network-alias/--link-local-ip/--mac-address",
         "VolumesFrom" => "--volumes-from",
         "VolumeDriver" => "--volume-driver",
         "Links" => "--link",
-        "LogConfig" => "--log-driver/--log-opt",
         "Isolation" => "--isolation",
         "CgroupParent" => "--cgroup-parent",
         "Cgroup" => "--cgroup",
@@ -610,15 +657,6 @@ pub(crate) fn refuse_unhandled(
                 "AttachStdin" | "AttachStdout" | "AttachStderr" | "StdinOnce" => true,
                 // The client writes this file itself.
                 "ContainerIDFile" => true,
-                // No health check is ever run: `--no-healthcheck` is what every container has.
-                "Healthcheck" => is_zero_struct(v) || v.get("Test") == Some(&json!(["NONE"])),
-                // The one log driver, without options.
-                "LogConfig" => {
-                    matches!(
-                        v.get("Type").and_then(Value::as_str),
-                        None | Some("" | "json-file")
-                    ) && v.get("Config").is_none_or(is_zero)
-                }
                 "VolumeDriver" => v == "local",
                 "Isolation" => v == "default",
                 // Each network's endpoint settings at their defaults.
@@ -846,6 +884,7 @@ async fn create(
             name: r.name,
             max_retries: r.maximum_retry_count,
         }),
+        healthcheck: body.healthcheck,
         host: host_options,
     };
     let image = body.image;
@@ -882,7 +921,7 @@ fn keep(
         let labels = c.config.labels.clone().unwrap_or_default();
         let ok = vals.iter().any(|v| match key {
             "id" => c.id.starts_with(v),
-            "name" => c.name.contains(v.trim_start_matches('/')),
+            "name" => docker_api::container_name_matches(v, &c.name),
             "status" => *v == p.status,
             "exited" => p.status == "exited" && v.parse::<i32>().ok() == Some(p.exit_code),
             "ancestor" => {
@@ -1227,10 +1266,6 @@ mod create_body_tests {
                 "--cgroup-parent (HostConfig.CgroupParent) is not supported",
             ),
             (
-                json!({"LogConfig": {"Type": "syslog"}}),
-                "--log-driver/--log-opt",
-            ),
-            (
                 json!({"MaskedPaths": []}),
                 "--security-opt systempaths=unconfined",
             ),
@@ -1242,7 +1277,17 @@ mod create_body_tests {
             let err = host(body).err().unwrap_or_default();
             assert!(err.starts_with(text), "{err}");
         }
-        assert!(host(json!({"LogConfig": {"Type": "json-file", "Config": {}}})).is_ok());
+        let mut h = host(json!({"LogConfig": {"Type": "json-file", "Config": {}}})).unwrap();
+        let o = h.options();
+        assert_eq!((o.log_driver(), o.log_opts.len()), ("json-file", 0));
+        // The log driver and its options are the engine's to check.
+        let mut h =
+            host(json!({"LogConfig": {"Type": "syslog", "Config": {"max-size": "1k"}}})).unwrap();
+        let o = h.options();
+        assert_eq!(o.log_driver, "syslog");
+        assert_eq!(o.log_opts.get("max-size").map(String::as_str), Some("1k"));
+        let mut h = host(json!({"LogConfig": {"Type": "none", "Config": null}})).unwrap();
+        assert_eq!(h.options().log_driver, "none");
     }
 
     #[test]

@@ -369,13 +369,20 @@ async fn logs(
         Some(s) => Some(unix_nanos(s)?),
         None => None,
     };
-    let (cid, tty) = st
+    let (cid, tty, readable) = st
         .run(move |e| {
             let c = e.container(&id)?;
-            let tty = e.run_config(&c)?.tty;
-            Ok((c.id, tty))
+            let rc = e.run_config(&c)?;
+            Ok((c.id, rc.tty, rc.host.logs_readable()))
         })
         .await?;
+    if !readable {
+        // moby's `ErrReadLogsNotSupported`, a "not implemented" error.
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            engine::HostOptions::LOGS_UNREADABLE,
+        ));
+    }
     let (tx, rx) = mpsc::channel(16);
     let st2 = st.clone();
     let stopping = st.stopping();
