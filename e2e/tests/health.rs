@@ -145,6 +145,37 @@ fn health_checks_run_as_docker_runs_them() {
         r#"{"Test":["CMD-SHELL","true"],"Interval":3600000000000}"#
     );
 
+    // ps filters: by health (`none`: no check, or none run yet), and the filters dockerd
+    // applies beside it (they were accepted and ignored)
+    let names = |filter: &str| {
+        let mut v: Vec<String> = d
+            .ok(&["ps", "-a", "--filter", filter, "--format", "{{.Names}}"])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("health=healthy"), ["fine"]);
+    assert_eq!(names("health=unhealthy"), ["sick", "slow"]);
+    assert_eq!(names("health=starting"), ["later"]);
+    assert_eq!(names("health=none"), ["made"]);
+    assert_eq!(names("since=slow"), ["later"]);
+    assert_eq!(names("before=fine"), ["made"]);
+    assert_eq!(names("network=none"), ["fine", "later", "sick", "slow"]);
+    assert_eq!(names("network=bridge"), ["made"]);
+    assert!(names("is-task=true").is_empty());
+    let err = d.fail(&["ps", "--filter", "health=bogus"]);
+    assert!(
+        err.contains("Unrecognised filter value for health: bogus"),
+        "{err}"
+    );
+    let err = d.fail(&["ps", "--filter", "publish=80"]);
+    assert!(
+        err.contains("the 'publish' filter is not supported by this server"),
+        "{err}"
+    );
+
     // a stopped container's health: unhealthy, its log kept (dockerd 20.10)
     d.ok(&["stop", "-t", "0", "fine"]);
     let h = health(&d, "fine");

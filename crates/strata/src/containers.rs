@@ -62,6 +62,8 @@ struct PsFilter {
     label: Vec<String>,
     /// `ancestor=` values, and the images they resolve to.
     ancestor: Vec<(String, Option<image_store::Resolved>)>,
+    /// `health=`: `starting`, `healthy`, `unhealthy`, `none` (no check).
+    health: Vec<String>,
 }
 
 impl PsFilter {
@@ -75,6 +77,7 @@ impl PsFilter {
             id: Vec::new(),
             label: Vec::new(),
             ancestor: Vec::new(),
+            health: Vec::new(),
         };
         for a in args {
             let (k, v) = a
@@ -106,6 +109,12 @@ impl PsFilter {
                 "ancestor" => f
                     .ancestor
                     .push((v.to_string(), image_store::resolve(view, v).ok())),
+                "health" => {
+                    if !matches!(v, "starting" | "healthy" | "unhealthy" | "none") {
+                        return Err(bad(format!("Unrecognised filter value for health: {v}")));
+                    }
+                    f.health.push(v.to_string());
+                }
                 other => return Err(bad(format!("invalid filter '{other}'"))),
             }
         }
@@ -141,6 +150,11 @@ impl PsFilter {
                     .iter()
                     .any(|n| docker_api::container_name_matches(n, &c.name)))
             && (self.id.is_empty() || self.id.iter().any(|i| c.id.starts_with(i.as_str())))
+            && (self.health.is_empty()
+                || self.health.iter().any(|h| match &p.health {
+                    Some(s) => s.status == *h,
+                    None => h == "none",
+                }))
     }
 }
 

@@ -901,15 +901,31 @@ async fn create(
         .into_response())
 }
 
-/// Container filters: `id`, `name`, `status`, `ancestor`, `label`.
+/// Container filters: `id`, `name`, `status`, `exited`, `ancestor`, `label`, `health`,
+/// `network`, `volume`, `is-task`, and `before`/`since` (`order`: the creation times of the
+/// containers they name).
 fn keep(
     c: &ContainerInfo,
     p: &engine::ProcessState,
+    rc: Option<&engine::RunConfig>,
     filters: &[(String, String)],
     ancestors: &[image_store::Resolved],
     view: &image_store::StoreView,
+    order: &[(String, String)],
 ) -> Result<bool, ApiError> {
-    for key in ["id", "name", "status", "exited", "ancestor", "label"] {
+    for (key, created) in order {
+        let keeps = match key.as_str() {
+            "before" => c.created < *created,
+            _ => c.created > *created,
+        };
+        if !keeps {
+            return Ok(false);
+        }
+    }
+    for key in [
+        "id", "name", "status", "exited", "ancestor", "label", "health", "network", "volume",
+        "is-task",
+    ] {
         let vals: Vec<&str> = filters
             .iter()
             .filter(|(k, _)| k == key)
@@ -924,6 +940,19 @@ fn keep(
             "name" => docker_api::container_name_matches(v, &c.name),
             "status" => *v == p.status,
             "exited" => p.status == "exited" && v.parse::<i32>().ok() == Some(p.exit_code),
+            // moby's health states; `none`: no check
+            "health" => match &p.health {
+                Some(h) => h.status == *v,
+                None => *v == "none",
+            },
+            "network" => rc.is_some_and(|rc| rc.network == *v),
+            "volume" => rc.is_some_and(|rc| {
+                rc.mounts
+                    .iter()
+                    .any(|m| (m.kind == "volume" && m.name == *v) || m.destination == *v)
+            }),
+            // no container is a swarm task
+            "is-task" => !truthy(Some(v)),
             "ancestor" => {
                 ancestors
                     .iter()
@@ -961,12 +990,22 @@ async fn list(
                 | "exited"
                 | "health"
                 | "network"
-                | "publish"
-                | "expose"
                 | "volume"
                 | "is-task"
         ) {
+            if matches!(k.as_str(), "publish" | "expose") {
+                return Err(ApiError::bad_request(format!(
+                    "the '{k}' filter is not supported by this server"
+                )));
+            }
             return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
+        }
+    }
+    for (k, v) in &filters {
+        if k == "health" && !matches!(v.as_str(), "starting" | "healthy" | "unhealthy" | "none") {
+            return Err(ApiError::bad_request(format!(
+                "Unrecognised filter value for health: {v}"
+            )));
         }
     }
     let limit: Option<usize> = first(&q, "limit")
@@ -987,13 +1026,22 @@ async fn list(
                 .filter(|(k, _)| k == "ancestor")
                 .filter_map(|(_, v)| image_store::resolve(&view, v).ok())
                 .collect();
+            // `before`/`since` name containers (moby: an unknown one is an error)
+            let mut order = Vec::new();
+            for (k, v) in filters
+                .iter()
+                .filter(|(k, _)| k == "before" || k == "since")
+            {
+                order.push((k.clone(), e.container(v)?.created));
+            }
             let mut out = Vec::new();
             for c in e.containers()? {
                 let p = e.process_state(&c)?;
                 if !every && !p.is_running() {
                     continue;
                 }
-                if keep(&c, &p, &filters, &ancestors, &view).unwrap_or(false) {
+                let rc = e.run_config(&c).ok();
+                if keep(&c, &p, rc.as_ref(), &filters, &ancestors, &view, &order).unwrap_or(false) {
                     let sizes = with_size.then(|| e.container_sizes(&c)).transpose()?;
                     out.push(summary_json(e, &c, &view, sizes));
                 }
