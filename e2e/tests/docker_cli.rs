@@ -2391,3 +2391,32 @@ fn kill_reads_signals_as_docker_does() {
     });
     d.ok(&["rm", "sig"]);
 }
+
+/// `docker rm -f` of a running `--rm` container races the removal its monitor's clean-up
+/// starts once the process is killed: whichever comes second finds the work done, and the
+/// client is answered success (it failed at times with `remove …: No such file or directory`).
+#[test]
+fn rm_f_of_a_rm_container_succeeds_whoever_removes_it() {
+    test_support::require("runc");
+    let (_store, d, tar) = setup();
+    import(&d, &tar, "busybox:latest");
+    for i in 0..12 {
+        let name = format!("gone{i}");
+        d.ok(&[
+            "run",
+            "-d",
+            "--rm",
+            "--name",
+            &name,
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "60",
+        ]);
+        let o = d.docker(&["rm", "-f", &name]);
+        assert_eq!(o.status, 0, "round {i}: {}", o.stderr);
+        assert_eq!(o.stdout.trim(), name);
+    }
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+}

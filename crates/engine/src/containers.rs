@@ -438,6 +438,22 @@ impl Engine {
     /// anonymous volumes too (named volumes and binds are kept, as Docker does).
     pub fn remove_container_with(&self, input: &str, force: bool, volumes: bool) -> Result<()> {
         let c = self.container(input)?;
+        match self.remove_found_container(&c, force, volumes) {
+            // Removed meanwhile by another removal (an `rm -f` of a `--rm` container racing
+            // its monitor's clean-up, which found the process ended): done, by that one.
+            Err(_)
+                if self
+                    .container(&c.id)
+                    .is_err_and(|e| e.kind() == crate::ErrorKind::NotFound) =>
+            {
+                Ok(())
+            }
+            r => r,
+        }
+    }
+
+    fn remove_found_container(&self, c: &ContainerInfo, force: bool, volumes: bool) -> Result<()> {
+        let c = c.clone();
         self.prepare_removal(&c, force)?;
         let mounts = if volumes {
             self.run_config(&c).map(|rc| rc.mounts).unwrap_or_default()
@@ -447,12 +463,22 @@ impl Engine {
         self.unmount_container(&c.id)?;
         // An image removed with `rmi -f` while this container used it goes with its last
         // container, and so do the layers only it kept.
-        let freed = self.db().write(|tx| -> Result<Vec<Digest>> {
-            tx.delete_container(&c.id)?;
-            Ok(tx.drop_unused_retained()?)
+        let (ours, freed) = self.db().write(|tx| -> Result<(bool, Vec<Digest>)> {
+            let ours = tx.delete_container(&c.id)?;
+            Ok((ours, tx.drop_unused_retained()?))
         })?;
+        if !ours {
+            // Another removal took it first (an `rm -f` of a `--rm` container racing its
+            // monitor's clean-up): that one removes its files and tells of it.
+            return Ok(());
+        }
         let dir = self.container_dir(&c.id);
-        fs::remove_dir_all(&dir).map_err(io(format!("remove {}", dir.display())))?;
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(EngineError::io(format!("remove {}", dir.display()), e))
+            }
+            _ => {}
+        }
         self.remove_anonymous_volumes(&mounts);
         let mut events =
             vec![crate::Event::new("container", "destroy", c.id.clone())

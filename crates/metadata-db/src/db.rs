@@ -432,7 +432,11 @@ mod generation_tests {
             })
             .unwrap();
         }
-        db.write(|tx| tx.delete_container("c3")).unwrap();
+        assert!(db.write(|tx| tx.delete_container("c3")).unwrap());
+        assert!(
+            !db.write(|tx| tx.delete_container("c3")).unwrap(),
+            "gone already"
+        );
         let kept = db.view().unwrap();
         assert!(db.cache.is_some());
         assert_eq!(*kept, read_view(&db.conn).unwrap(), "same as read afresh");

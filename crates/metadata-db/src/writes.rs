@@ -411,15 +411,18 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// Deletes a container row.
-    pub fn delete_container(&mut self, id: &str) -> Result<()> {
+    /// Deletes a container row; whether there was one (a concurrent removal may have taken
+    /// it first).
+    pub fn delete_container(&mut self, id: &str) -> Result<bool> {
         self.begin_patch()?;
-        self.tx
+        let n = self
+            .tx
             .execute("DELETE FROM containers WHERE id = ?1", [id])?;
         if let Some(view) = self.snapshot.get_mut().as_mut().map(Arc::make_mut) {
             view.containers.retain(|c| c.id != id);
         }
-        self.end_patch()
+        self.end_patch()?;
+        Ok(n > 0)
     }
 
     /// True when some row names this blob.
