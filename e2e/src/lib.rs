@@ -743,6 +743,19 @@ pub fn busybox_store() -> Store {
     store
 }
 
+/// A server ([`Daemon`]) on a fresh store holding `busybox` (imported through the server from
+/// [`busybox_rootfs`]), for tests that run containers through the docker CLI (needs runc).
+pub fn busybox_daemon() -> (Store, Daemon) {
+    require("runc");
+    let store = Store::new();
+    let rootfs = store.scratch().join("rootfs");
+    busybox_rootfs(&rootfs);
+    let tar = tar_of(&rootfs);
+    let d = Daemon::start(&store);
+    d.ok(&["import", tar.to_str().unwrap(), "busybox"]);
+    (store, d)
+}
+
 /// Polls `f` every 50 ms until it holds; panics naming `what` after 20 s.
 pub fn until(what: &str, mut f: impl FnMut() -> bool) {
     let t = Instant::now();

@@ -3,20 +3,8 @@
 //! `(healthy)`, `(unhealthy)`, `(health: starting)`, a timeout's text, `--no-healthcheck`,
 //! the `health_status` events, and a stopped container's health `unhealthy` with its log kept.
 
-use e2e::{busybox_rootfs, require, tar_of, until, Daemon, Store};
+use e2e::{busybox_daemon, until, Daemon};
 use serde_json::Value;
-
-/// A server on a store holding `busybox`.
-fn setup() -> (Store, Daemon) {
-    require("runc");
-    let store = Store::new();
-    let rootfs = store.scratch().join("rootfs");
-    busybox_rootfs(&rootfs);
-    let tar = tar_of(&rootfs);
-    let d = Daemon::start(&store);
-    d.ok(&["import", tar.to_str().unwrap(), "busybox"]);
-    (store, d)
-}
 
 fn health(d: &Daemon, name: &str) -> Value {
     let v: Value = serde_json::from_str(&d.ok(&["inspect", name])).unwrap();
@@ -38,7 +26,7 @@ fn status(d: &Daemon, name: &str) -> String {
 
 #[test]
 fn health_checks_run_as_docker_runs_them() {
-    let (store, d) = setup();
+    let (store, d) = busybox_daemon();
     let run = |name: &str, flags: &[&str], cmd: &[&str]| {
         let mut args = vec!["run", "-d", "--name", name, "--network", "none"];
         args.extend_from_slice(flags);

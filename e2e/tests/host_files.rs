@@ -4,20 +4,8 @@
 //! Docker's options whose files never reach the writable layer, the cpuset applied, `inspect`
 //! showing what was asked, and Docker's texts for what it refuses.
 
-use e2e::{busybox_rootfs, busybox_store, http_text, require, tar_of, Daemon, Store};
+use e2e::{busybox_daemon, busybox_store, http_text, Daemon};
 use serde_json::{json, Value};
-
-/// A server on a store holding `busybox`.
-fn setup() -> (Store, Daemon) {
-    require("runc");
-    let store = Store::new();
-    let rootfs = store.scratch().join("rootfs");
-    busybox_rootfs(&rootfs);
-    let tar = tar_of(&rootfs);
-    let d = Daemon::start(&store);
-    d.ok(&["import", tar.to_str().unwrap(), "busybox"]);
-    (store, d)
-}
 
 fn host_config(d: &Daemon, name: &str) -> Value {
     let v: Value = serde_json::from_str(&d.ok(&["inspect", name])).unwrap();
@@ -37,7 +25,7 @@ fn refused(d: &Daemon, flags: &[&str]) -> String {
 
 #[test]
 fn docker_writes_added_hosts_and_name_servers() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     d.ok(&[
         "run",
         "-d",
@@ -139,7 +127,7 @@ fn docker_writes_added_hosts_and_name_servers() {
 
 #[test]
 fn docker_mounts_tmpfs_outside_the_writable_layer() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     let out = d.ok(&[
         "run",
         "--name",
@@ -235,7 +223,7 @@ fn docker_pins_containers_to_cpusets() {
         eprintln!("no cgroup v1 cpuset controller: skipped");
         return;
     };
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     let out = d.ok(&[
         "run",
         "--name",

@@ -2,20 +2,8 @@
 //! Docker honours it (capabilities, groups, sysctls, cgroup limits, `-u`'s groups) or
 //! refused at create with exit code 125 and a message naming it, nothing created.
 
-use e2e::{busybox_rootfs, busybox_store, require, tar_of, Daemon, Store};
+use e2e::{busybox_daemon, busybox_store, Daemon};
 use serde_json::Value;
-
-/// A server on a store holding `busybox`.
-fn setup() -> (Store, Daemon) {
-    require("runc");
-    let store = Store::new();
-    let rootfs = store.scratch().join("rootfs");
-    busybox_rootfs(&rootfs);
-    let tar = tar_of(&rootfs);
-    let d = Daemon::start(&store);
-    d.ok(&["import", tar.to_str().unwrap(), "busybox"]);
-    (store, d)
-}
 
 /// The line of `/proc/self/status` starting with `key`, from a container run with `flags`.
 fn status_line(d: &Daemon, flags: &[&str], key: &str) -> String {
@@ -27,7 +15,7 @@ fn status_line(d: &Daemon, flags: &[&str], key: &str) -> String {
 
 #[test]
 fn docker_refuses_options_that_reach_the_host_or_are_not_applied() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     let never = "a container's processes never reach the host";
     let cases: Vec<(Vec<&str>, String)> = vec![
         (
@@ -122,7 +110,7 @@ fn docker_refuses_options_that_reach_the_host_or_are_not_applied() {
 
 #[test]
 fn docker_honours_capabilities_groups_and_sysctls() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     // Docker's 14 default capabilities, then NET_ADMIN (bit 12) added, CHOWN (bit 0) dropped.
     assert_eq!(status_line(&d, &[], "CapEff"), "CapEff:\t00000000a80425fb");
     assert_eq!(
@@ -230,7 +218,7 @@ fn docker_honours_capabilities_groups_and_sysctls() {
 
 #[test]
 fn docker_honours_cgroup_limits() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     let mut script =
         String::from("cat /proc/self/oom_score_adj; ulimit -n; grep ' /dev/shm ' /proc/mounts");
     let mut flags = vec![
@@ -338,7 +326,7 @@ fn cgroup_file(d: &Daemon, name: &str, controller: &str, file: &str) -> String {
 /// it ignored.
 #[test]
 fn docker_update_changes_limits_and_the_restart_policy_or_refuses() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     d.ok(&[
         "run",
         "-d",

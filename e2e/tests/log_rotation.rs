@@ -5,21 +5,9 @@
 //! in Docker's words), `inspect`'s `LogConfig` and `LogPath`, and invalid options refused at
 //! create with Docker's texts and exit code 125.
 
-use e2e::{busybox_rootfs, busybox_store, require, tar_of, Daemon, Store};
+use e2e::{busybox_daemon, busybox_store, Daemon};
 use serde_json::{json, Value};
 use std::path::Path;
-
-/// A server on a store holding `busybox`.
-fn setup() -> (Store, Daemon) {
-    require("runc");
-    let store = Store::new();
-    let rootfs = store.scratch().join("rootfs");
-    busybox_rootfs(&rootfs);
-    let tar = tar_of(&rootfs);
-    let d = Daemon::start(&store);
-    d.ok(&["import", tar.to_str().unwrap(), "busybox"]);
-    (store, d)
-}
 
 fn inspect(d: &Daemon, name: &str) -> Value {
     let v: Value = serde_json::from_str(&d.ok(&["inspect", name])).unwrap();
@@ -57,7 +45,7 @@ fn numbers(out: &str) -> Vec<u32> {
 
 #[test]
 fn docker_rotates_the_json_file_log_and_reads_it_in_order() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     let id = d
         .ok(&[
             "run",
@@ -133,7 +121,7 @@ fn docker_rotates_the_json_file_log_and_reads_it_in_order() {
 
 #[test]
 fn a_follower_follows_the_log_across_rotations() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     let id = d
         .ok(&[
             "run",
@@ -163,7 +151,7 @@ fn a_follower_follows_the_log_across_rotations() {
 
 #[test]
 fn docker_log_driver_none_logs_nothing() {
-    let (store, d) = setup();
+    let (store, d) = busybox_daemon();
     // The attached client still gets the output: only the log is not written.
     assert_eq!(
         d.ok(&[
@@ -216,7 +204,7 @@ fn docker_log_driver_none_logs_nothing() {
 
 #[test]
 fn docker_refuses_invalid_log_options_at_create() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     let refused = "is not supported:";
     let cases: Vec<(Vec<&str>, String)> = vec![
         (

@@ -5,21 +5,9 @@
 //! restart waits the container is `restarting`, which `exec`, `rm`, `top` and `pause` refuse
 //! in Docker's words.
 
-use e2e::{busybox_rootfs, http_text, require, tar_of, until, Daemon, Store};
+use e2e::{busybox_daemon, http_text, until, Daemon};
 use serde_json::Value;
 use std::time::Duration;
-
-/// A server on a store holding `busybox`.
-fn setup() -> (Store, Daemon) {
-    require("runc");
-    let store = Store::new();
-    let rootfs = store.scratch().join("rootfs");
-    busybox_rootfs(&rootfs);
-    let tar = tar_of(&rootfs);
-    let d = Daemon::start(&store);
-    d.ok(&["import", tar.to_str().unwrap(), "busybox"]);
-    (store, d)
-}
 
 fn inspect(d: &Daemon, name: &str) -> Value {
     let v: Value = serde_json::from_str(&d.ok(&["inspect", name])).unwrap();
@@ -39,7 +27,7 @@ const TRAPS_USR1: &str = "trap 'exit 5' USR1; while :; do sleep 0.1; done";
 
 #[test]
 fn on_failure_restarts_a_failure_up_to_its_count() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     // attached: the CLI has the first end's code at once, the restarts go on without it
     let out = d.docker(&[
         "run",
@@ -97,7 +85,7 @@ fn on_failure_restarts_a_failure_up_to_its_count() {
 
 #[test]
 fn always_restarts_until_stopped_and_a_restarting_container_is_docker_s() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     d.ok(&[
         "run",
         "-d",
@@ -167,7 +155,7 @@ fn always_restarts_until_stopped_and_a_restarting_container_is_docker_s() {
 
 #[test]
 fn a_kill_ends_the_restarts_as_dockerd_decides() {
-    let (_store, d) = setup();
+    let (_store, d) = busybox_daemon();
     let run = |name: &str, policy: &str, extra: &[&str]| {
         let mut args = vec![
             "run",
@@ -208,7 +196,7 @@ fn a_kill_ends_the_restarts_as_dockerd_decides() {
 
 #[test]
 fn rm_and_a_restart_policy_conflict() {
-    let (store, d) = setup();
+    let (store, d) = busybox_daemon();
     let err = d.fail(&["run", "--rm", "--restart", "always", "busybox", "true"]);
     assert!(err.contains("conflicting options"), "{err}");
     let (status, body) = http_text(

@@ -242,12 +242,7 @@ fn pulling_from_a_team_store_takes_a_viewer_login() {
 /// whatever it sends (a token, a loopback `Host`); the host's own requests are served.
 #[test]
 fn a_container_on_the_bridge_never_reaches_a_team_server() {
-    require("runc");
-    let store = Store::new();
-    let rootfs = store.scratch().join("rootfs");
-    busybox_rootfs(&rootfs);
-    let tar = tar_of(&rootfs);
-    store.ok(&["import", tar.to_str().unwrap(), "busybox"]);
+    let store = e2e::busybox_store();
     let admin = store
         .ok(&["token", "create", "--role", "admin", "cat"])
         .trim()

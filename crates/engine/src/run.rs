@@ -1564,23 +1564,7 @@ impl Engine {
         let pid_file = dir.join(format!("exec-{n}.pid"));
         let json = serde_json::to_vec(&process).map_err(|e| EngineError::invalid(e.to_string()))?;
         fs::write(&pj, json).map_err(io("write the exec process"))?;
-        let mut command = std::process::Command::new(&rt.binary);
-        command
-            .arg("--root")
-            .arg(&rt.root)
-            .arg("--log")
-            .arg(&log)
-            .arg("--log-format")
-            .arg("json")
-            .arg("exec")
-            .arg("--process")
-            .arg(&pj)
-            .arg("--pid-file")
-            .arg(&pid_file);
-        if o.detach {
-            command.arg("--detach");
-        }
-        command.arg(&c.id);
+        let command = rt.exec_logged(&c.id, &pj, &pid_file, &log, o.detach);
         self.emit(
             crate::Event::new("container", "exec_start", c.id.clone()).with("execID", n.clone()),
         );

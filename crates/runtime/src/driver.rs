@@ -207,6 +207,33 @@ impl Runtime {
         self.run(&["resume", id]).map(drop)
     }
 
+    /// The `exec` command for a process described by `process_json` (an OCI `process`), the
+    /// runtime's own errors written to `log` as JSON lines (what it failed at, in its words).
+    pub fn exec_logged(
+        &self,
+        id: &str,
+        process_json: &Path,
+        pid_file: &Path,
+        log: &Path,
+        detach: bool,
+    ) -> Command {
+        let mut c = self.command();
+        c.arg("--log")
+            .arg(log)
+            .arg("--log-format")
+            .arg("json")
+            .arg("exec")
+            .arg("--process")
+            .arg(process_json)
+            .arg("--pid-file")
+            .arg(pid_file);
+        if detach {
+            c.arg("--detach");
+        }
+        c.arg(id);
+        c
+    }
+
     /// The `exec` command for a process described by `process_json` (an OCI `process`).
     pub fn exec_command(
         &self,

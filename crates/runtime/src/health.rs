@@ -255,19 +255,8 @@ fn exec(
             let _ = std::fs::remove_file(f);
         }
     };
-    let mut child = match Command::new(&runtime.binary)
-        .arg("--root")
-        .arg(&runtime.root)
-        .arg("--log")
-        .arg(&log)
-        .arg("--log-format")
-        .arg("json")
-        .arg("exec")
-        .arg("--process")
-        .arg(&pj)
-        .arg("--pid-file")
-        .arg(&pid_file)
-        .arg(id)
+    let mut child = match runtime
+        .exec_logged(id, &pj, &pid_file, &log, false)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
