@@ -131,6 +131,30 @@ fn always_restarts_until_stopped_and_a_restarting_container_is_docker_s() {
     );
     d.ok(&["rm", "al"]);
 
+    // `docker wait` (condition not-running) on a container its policy restarts answers at
+    // its first end, as moby's does, not once a stop happens to be seen between restarts
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "waited",
+        "--network",
+        "none",
+        "--restart",
+        "always",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 2; exit 3",
+    ]);
+    assert_eq!(d.ok(&["wait", "waited"]).trim(), "3");
+    let (n, _) = count_and_status(&d, "waited");
+    assert!(
+        n <= 1,
+        "wait answered after {n} restarts, not at the first end"
+    );
+    d.ok(&["rm", "-f", "waited"]);
+
     // a quick end: the attached CLI still gets its code, and `rm -f` ends the restarts
     let out = d.docker(&[
         "run",

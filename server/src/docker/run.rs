@@ -291,7 +291,10 @@ async fn wait(
                             ended = Some(p.last_exit_code);
                         }
                         match cond {
+                            // moby: a restarting container counts as running, and its
+                            // next end answers a `not-running` wait as it does `next-exit`
                             "not-running" if !p.is_running() => Some(p.exit_code),
+                            "not-running" if new_exit => Some(p.last_exit_code),
                             "next-exit" if new_exit => Some(p.last_exit_code),
                             _ => None,
                         }
