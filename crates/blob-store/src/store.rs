@@ -6,6 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Size of the copy buffers (reads, the writer's buffer).
@@ -16,12 +17,14 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A content-addressed blob store rooted at one directory. See the crate docs for the layout.
 ///
-/// A `BlobStore` is cheap (two paths) and all its methods take `&self`; any number of
+/// A `BlobStore` is cheap (two paths and a counter its clones share) and all its methods take `&self`; any number of
 /// threads and processes may use one root at once.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     blobs: PathBuf,
     ingest: PathBuf,
+    /// Blobs this handle's writers made visible (see [`BlobStore::published`]).
+    published: Arc<AtomicU64>,
 }
 
 impl BlobStore {
@@ -40,7 +43,11 @@ impl BlobStore {
             fs::create_dir_all(dir)
                 .map_err(|e| BlobError::io(format!("create {}", dir.display()), e))?;
         }
-        let store = BlobStore { blobs, ingest };
+        let store = BlobStore {
+            blobs,
+            ingest,
+            published: Arc::default(),
+        };
         store.remove_stale_temps()?;
         Ok(store)
     }
@@ -178,6 +185,13 @@ impl BlobStore {
         self.new_writer(None)
     }
 
+    /// How many blobs the writers of this handle (and its clones) have made visible since it was opened (a blob
+    /// already present when its writer committed is not counted): equal before and after an
+    /// operation, the operation added no blob, so it left none for a sweep to take back.
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::Relaxed)
+    }
+
     fn new_writer(&self, hasher: Option<Sha256Writer>) -> Result<BlobWriter> {
         let pid = std::process::id();
         loop {
@@ -203,6 +217,7 @@ impl BlobStore {
                         written: 0,
                         tmp,
                         blobs: self.blobs.clone(),
+                        published: Arc::clone(&self.published),
                         done: false,
                         started: 0,
                         synced: None,
@@ -321,6 +336,8 @@ pub struct BlobWriter {
     written: u64,
     tmp: PathBuf,
     blobs: PathBuf,
+    /// The store's count of blobs made visible, bumped by each this writer renames into place.
+    published: Arc<AtomicU64>,
     done: bool,
     /// File offset up to which writeback has been started.
     started: u64,
@@ -456,6 +473,7 @@ impl BlobWriter {
         }
         // Atomic: a concurrent writer of the same blob may win the race; its bytes are ours.
         fs::rename(&self.tmp, &target).map_err(|e| BlobError::io("commit blob", e))?;
+        self.published.fetch_add(1, Ordering::Relaxed);
         self.done = true;
         Ok(true)
     }

@@ -50,6 +50,17 @@ impl Leases {
 }
 
 impl Engine {
+    /// A count of what this engine has added to the store that [`Engine::sweep`] could have
+    /// to take back (blobs made visible, layer directories begun). An operation that finds it
+    /// unchanged at its end added nothing, so it has nothing to sweep, however large the
+    /// store (a `load` of images already present reads the whole archive and writes nothing).
+    pub(crate) fn additions(&self) -> u64 {
+        self.blobs.published()
+            + self
+                .staged_layers
+                .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Deletes every blob that no image or layer references, unless a writer holds a lease
     /// (then nothing is deleted now; a later sweep will). Returns the bytes removed.
     pub fn sweep(&self) -> Result<u64> {

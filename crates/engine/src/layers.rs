@@ -132,6 +132,8 @@ impl Engine {
         // `.tmp-<pid>-`: the sweep removes those of dead processes.
         let tmp = parent.join(format!(".tmp-{}-{}", std::process::id(), random_hex(4)?));
         fs::create_dir(&tmp).map_err(io(format!("create {}", tmp.display())))?;
+        self.staged_layers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Staged::New(StagedLayer {
             tmp,
             dir,
@@ -158,9 +160,14 @@ impl Engine {
             .map(|(d, _)| d)
             .collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(missing.len());
+        // (None missing, no thread and no look at the CPUs: that reads cgroup files.)
+        let threads = if missing.is_empty() {
+            0
+        } else {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(missing.len())
+        };
         let read: Vec<(usize, Result<Changeset>)> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..threads)
                 .map(|_| {

@@ -104,6 +104,8 @@ pub struct Engine {
     changesets: Mutex<layers::ChangesetCache>,
     /// The last image list and the snapshot it was computed from ([`Engine::images`]).
     list_memo: Mutex<Option<ListMemo>>,
+    /// Layer directories this engine began to unpack ([`Engine::additions`]).
+    staged_layers: std::sync::atomic::AtomicU64,
 }
 
 /// An image list with the snapshot and options it answers.
@@ -136,6 +138,7 @@ impl Engine {
             event_log: Default::default(),
             changesets: Default::default(),
             list_memo: Default::default(),
+            staged_layers: Default::default(),
         };
         engine.measure_old_layers();
         Ok(engine)

@@ -220,11 +220,14 @@ impl Engine {
     /// Loads every image of the archive read from `r`; all or nothing.
     pub fn load(&self, r: impl Read) -> Result<Vec<LoadEvent>> {
         let lease = self.leases.shared()?;
+        let before = self.additions();
         let result = self.load_locked(r);
         drop(lease);
         // Remove blobs this load wrote but nothing references (compressed originals, metadata
-        // files, everything after a failure).
-        let _ = self.sweep();
+        // files, everything after a failure); a load that added nothing left nothing.
+        if self.additions() != before {
+            let _ = self.sweep();
+        }
         result
     }
 

@@ -391,6 +391,45 @@ fn load_compares_a_present_blob_and_never_takes_other_bytes_for_it() {
     assert!(e.fsck().unwrap().is_empty(), "the stored blobs are intact");
 }
 
+/// A `load` of images already present adds nothing, so it leaves the store as it is, without
+/// the sweep over every blob and layer directory (whose cost grows with the store); a load that
+/// stored something and failed still takes back everything nothing references.
+#[test]
+fn a_load_that_adds_nothing_sweeps_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path()).unwrap();
+    let big: Vec<u8> = (0..2u32 << 20).map(|i| (i * 13 % 251) as u8).collect();
+    import(&e, &tar_of(&[("big", &big)]), "bb:1", "x");
+    let mut archive = Vec::new();
+    e.save(&["bb:1".into()], &mut archive).unwrap();
+    let names = blob_names(dir.path());
+    // A blob nothing references (one a sweep left while a writer held its lease, say).
+    let stray = b"stray".as_slice();
+    let stray_name = oci_model::Digest::of(stray).hex().to_string();
+    std::fs::write(dir.path().join("blobs/sha256").join(&stray_name), stray).unwrap();
+
+    let events = e.load(Cursor::new(&archive)).unwrap();
+    assert_eq!(events[0].to_string(), "Loaded image: bb:1");
+    assert!(
+        blob_names(dir.path()).contains(&stray_name),
+        "a load that added nothing swept the store"
+    );
+
+    // The layer's bytes changed: the load stores a new blob, fails, and sweeps.
+    let needle = &big[(1 << 20) + 100..(1 << 20) + 164];
+    let at = archive
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the layer's bytes are in the archive");
+    archive[at] ^= 0xff;
+    e.load(Cursor::new(&archive)).unwrap_err();
+    assert_eq!(
+        blob_names(dir.path()),
+        names,
+        "what nothing references is gone"
+    );
+}
+
 /// Import records the architecture pull asks an index for (one `GOARCH` name for this
 /// machine, from `oci_model::host_arch`), so a pulled and an imported image of this machine
 /// agree, and the registry client's matcher takes that name as it is.

@@ -192,6 +192,7 @@ fn run<'o>(
         dirs: Vec::new(),
         dir_index: HashMap::new(),
         observer,
+        copy_buf: Vec::new(),
     };
     loop {
         budget.remaining.set(Some(MAX_ENTRY_METADATA));
@@ -283,6 +284,8 @@ struct Applier<'a, 'o> {
     dir_index: HashMap<Vec<u8>, usize>,
     /// Told of every entry and file content ([`apply_observed`]).
     observer: Option<&'o mut (dyn FnMut(Observed<'_>) + 'o)>,
+    /// The buffer file contents pass through ([`copy_exact`]), kept from file to file.
+    copy_buf: Vec<u8>,
 }
 
 /// An entry's content, shown to the observer as it is read.
@@ -719,7 +722,7 @@ impl Applier<'_, '_> {
         .map_err(|e| ApplyError::io("creating file", raw, e))?;
         let mut file = File::from(fd);
         if let Some(r) = data {
-            copy_exact(r, &mut file, size, raw)?;
+            copy_exact(r, &mut file, size, raw, &mut self.copy_buf)?;
             self.stats.bytes += size;
         }
         self.owner_fd(file.as_fd(), raw, meta)?;
@@ -1095,32 +1098,59 @@ fn xattr_result(r: io::Result<()>, raw: &[u8]) -> Result<(), ApplyError> {
 
 /// Copies exactly `size` bytes of entry data into `file`. Runs of zeros are skipped with a
 /// seek, so sparse files (and zero-filled ones) stay sparse.
-fn copy_exact(r: &mut impl Read, file: &mut File, size: u64, raw: &[u8]) -> Result<(), ApplyError> {
+///
+/// The data is gathered into blocks of up to [`COPY_BLOCK`] before it is written (a request
+/// body arrives in pieces of a few KiB, split by the tar headers between them): a file is
+/// written in a few large writes, which the page cache takes far more cheaply than many
+/// small unaligned ones. Zeros are looked for in [`HOLE_GRAIN`] pieces of each block.
+fn copy_exact(
+    r: &mut impl Read,
+    file: &mut File,
+    size: u64,
+    raw: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(), ApplyError> {
     let write_err = |e| ApplyError::io("writing", raw, e);
-    let mut buf = vec![0u8; usize::try_from(size.min(64 * 1024)).unwrap_or(64 * 1024)];
+    let want = usize::try_from(size.min(COPY_BLOCK as u64)).unwrap_or(COPY_BLOCK);
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
     let mut done = 0u64;
     let mut hole = false;
     while done < size {
         let want = buf
             .len()
             .min(usize::try_from(size - done).unwrap_or(usize::MAX));
-        let n = match r.read(&mut buf[..want]) {
-            Ok(0) => {
-                return Err(tar_err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("entry {:?} is truncated", show(raw)),
-                )))
+        let mut n = 0;
+        while n < want {
+            match r.read(&mut buf[n..want]) {
+                Ok(0) => {
+                    return Err(tar_err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("entry {:?} is truncated", show(raw)),
+                    )))
+                }
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(tar_err(e)),
             }
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(tar_err(e)),
-        };
-        if buf[..n].iter().all(|&b| b == 0) {
-            file.seek(SeekFrom::Current(n as i64)).map_err(write_err)?;
-            hole = true;
-        } else {
-            file.write_all(&buf[..n]).map_err(write_err)?;
-            hole = false;
+        }
+        // Each run of data pieces one write, each run of zero pieces one seek.
+        let mut at = 0;
+        while at < n {
+            let zero = is_zero(&buf[at..(at + HOLE_GRAIN).min(n)]);
+            let mut end = (at + HOLE_GRAIN).min(n);
+            while end < n && is_zero(&buf[end..(end + HOLE_GRAIN).min(n)]) == zero {
+                end = (end + HOLE_GRAIN).min(n);
+            }
+            if zero {
+                file.seek(SeekFrom::Current((end - at) as i64))
+                    .map_err(write_err)?;
+            } else {
+                file.write_all(&buf[at..end]).map_err(write_err)?;
+            }
+            hole = zero;
+            at = end;
         }
         done += n as u64;
     }
@@ -1128,6 +1158,16 @@ fn copy_exact(r: &mut impl Read, file: &mut File, size: u64, raw: &[u8]) -> Resu
         file.set_len(size).map_err(write_err)?;
     }
     Ok(())
+}
+
+/// The most entry data [`copy_exact`] gathers before writing.
+const COPY_BLOCK: usize = 1 << 20;
+/// The size of the pieces [`copy_exact`] looks for zeros in: runs of zeros shorter than this
+/// are written, longer ones become holes.
+const HOLE_GRAIN: usize = 64 << 10;
+
+fn is_zero(b: &[u8]) -> bool {
+    b.iter().all(|&x| x == 0)
 }
 
 /// Mode, owner, times and xattrs of an entry.
@@ -1218,7 +1258,50 @@ fn parse_pax_time(v: &[u8]) -> Option<(i64, i64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_pax_time;
+    use super::{copy_exact, parse_pax_time, COPY_BLOCK, HOLE_GRAIN};
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+
+    /// Hands out its bytes a few at a time, as a request body arrives.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.0.len()).min(1000);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// Data gathered across reads of any size lands byte-exact; zeros at least a grain long
+    /// become holes wherever they fall in a block, a trailing one included; a shorter run of
+    /// zeros is data.
+    #[test]
+    fn copied_data_is_exact_and_long_zero_runs_are_holes() {
+        let mut content = vec![7u8; 100 << 10];
+        content.extend(vec![0u8; 3 * COPY_BLOCK]); // spans blocks: a hole
+        content.extend(b"tail of data");
+        content.extend(vec![0u8; HOLE_GRAIN / 2]); // short: written
+        content.extend(b"x");
+        content.extend(vec![0u8; 2 * HOLE_GRAIN]); // at the end: a hole, then the size
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let mut buf = Vec::new();
+        let size = content.len() as u64;
+        copy_exact(&mut Trickle(&content), &mut file, size, b"f", &mut buf).unwrap();
+        drop(file);
+        assert_eq!(std::fs::read(&path).unwrap(), content);
+        let allocated = std::fs::metadata(&path).unwrap().blocks() * 512;
+        assert!(allocated < (1 << 20), "{allocated} bytes allocated");
+        // A short input is refused as truncated.
+        let mut file = std::fs::File::create(&path).unwrap();
+        let err = copy_exact(&mut Trickle(&content[..10]), &mut file, 11, b"f", &mut buf)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("truncated"), "{err}");
+    }
 
     #[test]
     fn pax_times() {

@@ -354,6 +354,78 @@ mod generation_tests {
         Reference::parse_normalized(s).unwrap()
     }
 
+    /// Rows changed on `db`'s connection so far (triggers' included).
+    fn changes(db: &Db) -> i64 {
+        db.conn
+            .query_row("SELECT total_changes()", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn recording_again_what_is_recorded_writes_nothing_and_keeps_the_view() {
+        use crate::views;
+        use crate::writes::LayerSource;
+        use image_store::LayerRecord;
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("m.db")).unwrap();
+        let layer = LayerRecord {
+            diff_id: Digest::of(b"l1"),
+            size: 10,
+            content_size: 10,
+            stored_bytes: 10,
+        };
+        let source = LayerSource {
+            digest: Digest::of(b"l1.gz"),
+            size: 4,
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+        };
+        let img = ImageRecord {
+            id: Digest::of(b"img"),
+            config_size: 1,
+            manifest: None,
+            parent: None,
+            created: 1,
+            diff_ids: vec![layer.diff_id.clone()],
+            labels: Default::default(),
+        };
+        let record = |db: &mut Db| {
+            db.write(|tx| -> Result<()> {
+                tx.insert_layer(&layer, Some(&source))?;
+                tx.insert_image(&img)?;
+                assert_eq!(tx.set_tag(&reference("x:1"), &img.id)?, None);
+                Ok(())
+            })
+            .unwrap()
+        };
+        record(&mut db);
+        let view = db.view().unwrap();
+        let (rows, generation) = (changes(&db), views::generation(&db.conn).unwrap());
+        // What a `load` of images already present records: nothing to write, nothing for the
+        // commit to make durable, and the view read before stays current.
+        record(&mut db);
+        assert_eq!(changes(&db), rows, "no row written");
+        assert_eq!(views::generation(&db.conn).unwrap(), generation);
+        assert!(Arc::ptr_eq(&view, &db.view().unwrap()), "the view is kept");
+        // What differs is still written: a source's new size, a removed image coming back.
+        let source = LayerSource { size: 5, ..source };
+        db.write(|tx| tx.insert_layer(&layer, Some(&source)))
+            .unwrap();
+        let sized: i64 = db
+            .conn
+            .query_row("SELECT size FROM layer_sources", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sized, 5);
+        db.conn
+            .execute("UPDATE images SET removed = 1", [])
+            .unwrap();
+        assert!(!db.write(|tx| tx.insert_image(&img)).unwrap());
+        let removed: i64 = db
+            .conn
+            .query_row("SELECT removed FROM images", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(removed, 0);
+    }
+
     #[test]
     fn records_outside_the_view_keep_the_cached_view_and_changes_inside_it_do_not() {
         let dir = tempfile::tempdir().unwrap();

@@ -169,8 +169,9 @@ impl WriteTx<'_> {
         source: Option<&LayerSource>,
         blob: Option<&Digest>,
     ) -> Result<()> {
-        self.changed();
-        self.tx.execute(
+        // Only what changes a row moves the generation (and drops the snapshot): a layer
+        // recorded again as it is costs the commit nothing to write.
+        let mut n = self.tx.execute(
             "INSERT OR IGNORE INTO layers (diff_id, size, stored_bytes, blob, content_size) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 layer.diff_id.to_string(),
@@ -181,15 +182,20 @@ impl WriteTx<'_> {
             ],
         )?;
         // A row from before sizes were measured gets the measure now.
-        self.tx.execute(
+        n += self.tx.execute(
             "UPDATE layers SET content_size = ?2 WHERE diff_id = ?1 AND content_size IS NULL",
             params![layer.diff_id.to_string(), layer.content_size as i64],
         )?;
         if let Some(s) = source {
-            self.tx.execute(
-                "INSERT OR REPLACE INTO layer_sources (digest, diff_id, size, media_type) VALUES (?1, ?2, ?3, ?4)",
+            n += self.tx.execute(
+                "INSERT INTO layer_sources (digest, diff_id, size, media_type) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (digest) DO UPDATE SET diff_id = excluded.diff_id, size = excluded.size, media_type = excluded.media_type
+                 WHERE (diff_id, size, media_type) IS NOT (excluded.diff_id, excluded.size, excluded.media_type)",
                 params![s.digest.to_string(), layer.diff_id.to_string(), s.size as i64, s.media_type],
             )?;
+        }
+        if n > 0 {
+            self.changed();
         }
         Ok(())
     }
@@ -197,7 +203,6 @@ impl WriteTx<'_> {
     /// Records an image; returns false (and changes nothing) when it already exists.
     /// Every diff ID must have been inserted as a layer first.
     pub fn insert_image(&mut self, img: &ImageRecord) -> Result<bool> {
-        self.changed();
         let n = self.tx.execute(
             "INSERT OR IGNORE INTO images (id, config_size, manifest_digest, manifest_size, parent, created)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -211,13 +216,18 @@ impl WriteTx<'_> {
             ],
         )?;
         if n == 0 {
-            // An image removed but kept for a container comes back as it was.
-            self.tx.execute(
-                "UPDATE images SET removed = 0 WHERE id = ?1",
+            // An image removed but kept for a container comes back as it was; one present
+            // as it is changes nothing.
+            if self.tx.execute(
+                "UPDATE images SET removed = 0 WHERE id = ?1 AND removed != 0",
                 [img.id.to_string()],
-            )?;
+            )? > 0
+            {
+                self.changed();
+            }
             return Ok(false);
         }
+        self.changed();
         for (i, d) in img.diff_ids.iter().enumerate() {
             self.tx.execute(
                 "INSERT INTO image_layers (image_id, position, diff_id) VALUES (?1, ?2, ?3)",
@@ -238,6 +248,9 @@ impl WriteTx<'_> {
         self.begin_patch()?;
         let key = reference.to_string();
         let old = self.tagged_image(&key)?;
+        if old.as_deref() == Some(image.to_string().as_str()) {
+            return Ok(None); // already so: nothing to write
+        }
         self.tx
             .prepare_cached("INSERT OR REPLACE INTO tags (reference, image_id) VALUES (?1, ?2)")?
             .execute(params![key, image.to_string()])?;
