@@ -262,6 +262,44 @@ fn logs_follow_until_the_end_and_oom_kill_is_recorded() {
     assert_eq!(v[0]["Path"], "sh");
 }
 
+/// `exec -t` from a script (no terminal anywhere: no controlling terminal, stdin not one) runs
+/// on a pseudo-terminal of the CLI's own, as the docker CLI's does, and gives the process's
+/// exit code; `-it` there is refused in the docker CLI's words.
+#[test]
+fn exec_with_a_tty_and_no_terminal_runs_on_one_of_its_own() {
+    use std::os::unix::process::CommandExt;
+    let s = bb_store();
+    s.ok(&["run", "-d", "--name", "box", "busybox", "sleep", "300"]);
+    let detached = |args: &[&str]| {
+        let mut c = s.command(args);
+        c.stdin(std::process::Stdio::null());
+        // SAFETY: setsid in the child before exec; it only leaves the parent's session (and
+        // with it any controlling terminal).
+        unsafe {
+            c.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            })
+        };
+        e2e::Output::from(c.output().unwrap())
+    };
+    let out = detached(&["exec", "-t", "box", "sh", "-c", "tty; echo hi"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.split("\r\n").collect();
+    assert!(lines[0].starts_with("/dev/pts/"), "{:?}", out.stdout);
+    assert_eq!(lines[1..], ["hi", ""], "{:?}", out.stdout);
+    assert_eq!(
+        detached(&["exec", "-t", "box", "sh", "-c", "exit 3"]).status,
+        3
+    );
+    let out = detached(&["exec", "-it", "box", "true"]);
+    assert_eq!(
+        (out.status, out.stderr.as_str()),
+        (1, "the input device is not a TTY\n")
+    );
+    s.ok(&["rm", "-f", "box"]);
+}
+
 #[test]
 fn exec_runs_in_the_container_with_its_identity_rules() {
     let s = bb_store();

@@ -30,7 +30,6 @@ mod events;
 mod guard;
 mod listen;
 mod params;
-mod pty;
 mod web;
 
 pub use api::{ApiDoc, ROUTES as API_ROUTES};

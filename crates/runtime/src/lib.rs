@@ -22,6 +22,7 @@ pub mod logfile;
 pub mod monitor;
 pub mod network;
 pub mod peer;
+pub mod pty;
 pub mod seccomp;
 pub mod spec;
 pub mod state;

@@ -1209,7 +1209,18 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> anyhow::Result<()> {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
     }
-    let status = p.command.status()?;
+    // A TTY with no terminal to give the runtime (a script, a pipe): as the docker CLI, `-it`
+    // is refused, and `-t` gets a pseudo-terminal of its own, whose output is copied out.
+    let own_pty = a.tty && !a.detach && !std::io::stdin().is_terminal();
+    if own_pty && a.interactive {
+        eprintln!("the input device is not a TTY");
+        return Err(Exit(1).into());
+    }
+    let status = if own_pty {
+        run_on_own_pty(&mut p.command)?
+    } else {
+        p.command.status()?
+    };
     match engine.exec_finished(p, status) {
         Ok(0) => Ok(()),
         Ok(code) => Err(Exit(code.clamp(0, 255) as u8).into()),
@@ -1224,6 +1235,40 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> anyhow::Result<()> {
             Err(Exit(code.clamp(0, 255) as u8).into())
         }
     }
+}
+
+/// Runs `command` with a new pseudo-terminal's slave as its stdio and copies what the terminal
+/// shows to stdout until the command and everything holding the slave are gone.
+fn run_on_own_pty(command: &mut std::process::Command) -> anyhow::Result<std::process::ExitStatus> {
+    use std::process::Stdio;
+    let (master, slave) = engine::runtime::pty::open_pty(window_size())?;
+    let slave = std::fs::File::from(slave);
+    command
+        .stdin(Stdio::from(slave.try_clone()?))
+        .stdout(Stdio::from(slave.try_clone()?))
+        .stderr(Stdio::from(slave));
+    let mut child = command.spawn()?;
+    // The command keeps its stdio until they are replaced: let go of the slave, so the master
+    // reads the end once the process is gone.
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut master = std::fs::File::from(master);
+    let mut out = std::io::stdout().lock();
+    let mut buf = [0u8; 8192];
+    loop {
+        match master.read(&mut buf) {
+            // EIO: the last holder of the slave closed it.
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(child.wait()?)
 }
 
 #[derive(Args)]

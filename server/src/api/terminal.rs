@@ -312,7 +312,7 @@ fn open_exec(
     };
     let mut prepared = engine.prepare_exec(cid, &opts).map_err(|e| e.to_string())?;
     let io = |e: std::io::Error| format!("cannot start the shell: {e}");
-    let (master, slave) = crate::pty::open_pty(size).map_err(io)?;
+    let (master, slave) = engine::runtime::pty::open_pty(size).map_err(io)?;
     let slave = File::from(slave);
     prepared
         .command
@@ -366,7 +366,7 @@ fn open_exec(
         output,
         input,
         resize: Box::new(move |rows, cols| {
-            crate::pty::set_size(&m2, rows, cols);
+            engine::runtime::pty::set_size(&m2, rows, cols);
             // SAFETY: a signal to the runtime's process, which forwards the new size.
             unsafe { libc::kill(pid, libc::SIGWINCH) };
         }),

@@ -252,7 +252,7 @@ async fn start(
         let io = io_err("start the exec process");
         let theirs = Arc::new(Mutex::new(theirs));
         if tty {
-            let (master, slave) = crate::pty::open_pty(console).map_err(io)?;
+            let (master, slave) = engine::runtime::pty::open_pty(console).map_err(io)?;
             let slave = File::from(slave);
             prepared
                 .command
@@ -526,7 +526,7 @@ async fn resize(
     let x = find(&st, &id)?;
     match (&x.master, x.running) {
         (Some(m), true) => {
-            crate::pty::set_size(m, h, w);
+            engine::runtime::pty::set_size(m, h, w);
             // SAFETY: a signal to the runtime's process, which forwards the new size.
             unsafe { libc::kill(x.pid, libc::SIGWINCH) };
         }

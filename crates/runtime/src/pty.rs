@@ -1,10 +1,11 @@
-//! The server's pseudo-terminals: an exec with a TTY (the docker CLI's `exec -t` and the
-//! dashboard's terminal) gets one as the runtime's stdio. One home for both front doors.
+//! Pseudo-terminals for an exec with a TTY that has no terminal of its own to give the runtime:
+//! the server's (the docker CLI's `exec -t`, the dashboard's terminal) and the CLI's own when
+//! it runs without one (`strata exec -t` from a script). The slave is the runtime's stdio.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// Sets a terminal's window size.
-pub(crate) fn set_size(fd: &OwnedFd, rows: u16, cols: u16) {
+pub fn set_size(fd: &OwnedFd, rows: u16, cols: u16) {
     let ws = libc::winsize {
         ws_row: rows,
         ws_col: cols,
@@ -16,7 +17,7 @@ pub(crate) fn set_size(fd: &OwnedFd, rows: u16, cols: u16) {
 }
 
 /// A new pseudo-terminal: (master, slave).
-pub(crate) fn open_pty(size: Option<(u16, u16)>) -> std::io::Result<(OwnedFd, OwnedFd)> {
+pub fn open_pty(size: Option<(u16, u16)>) -> std::io::Result<(OwnedFd, OwnedFd)> {
     let (mut m, mut s) = (0, 0);
     // SAFETY: openpty fills two descriptors; the optional arguments are null.
     let rc = unsafe {
