@@ -657,14 +657,7 @@ fn serve_control(listener: UnixListener, master: Option<Arc<File>>, stdin: Stdin
                 match serde_json::from_str::<Control>(line.trim()) {
                     Ok(Control::Resize { height, width }) => {
                         if let Some(m) = &master {
-                            let ws = libc::winsize {
-                                ws_row: height,
-                                ws_col: width,
-                                ws_xpixel: 0,
-                                ws_ypixel: 0,
-                            };
-                            // SAFETY: TIOCSWINSZ on the PTY master with a valid winsize.
-                            unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+                            crate::pty::set_size(&**m, height, width);
                         }
                     }
                     Ok(Control::CloseStdin(true)) => {

@@ -2,10 +2,10 @@
 //! the server's (the docker CLI's `exec -t`, the dashboard's terminal) and the CLI's own when
 //! it runs without one (`strata exec -t` from a script). The slave is the runtime's stdio.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
 /// Sets a terminal's window size.
-pub fn set_size(fd: &OwnedFd, rows: u16, cols: u16) {
+pub fn set_size(fd: &impl AsFd, rows: u16, cols: u16) {
     let ws = libc::winsize {
         ws_row: rows,
         ws_col: cols,
@@ -13,7 +13,7 @@ pub fn set_size(fd: &OwnedFd, rows: u16, cols: u16) {
         ws_ypixel: 0,
     };
     // SAFETY: TIOCSWINSZ with a valid descriptor and a live winsize.
-    unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    unsafe { libc::ioctl(fd.as_fd().as_raw_fd(), libc::TIOCSWINSZ, &ws) };
 }
 
 /// A new pseudo-terminal: (master, slave).
