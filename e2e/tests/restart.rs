@@ -275,3 +275,80 @@ fn rm_and_a_restart_policy_conflict() {
         v[0]["RestartCount"] == 1 && v[0]["State"]["Status"] == "exited"
     });
 }
+
+/// The host goes down with containers running (simulated: every process of theirs and their
+/// monitors killed at once, so no clean-up runs). When `strata serve` starts, as a daemon's
+/// start in moby, the lost containers are given to their policies: `always`, `unless-stopped`
+/// and `on-failure` (a lost run is a failure) run again; one without a policy, and one stopped
+/// by hand before, stay exited.
+#[test]
+fn serve_restarts_containers_lost_while_running_by_their_policy() {
+    let s = e2e::busybox_store();
+    for (name, policy) in [
+        ("keep", "always"),
+        ("plain", "no"),
+        ("held", "unless-stopped"),
+        ("retry", "on-failure:1"),
+        ("solo", "unless-stopped"),
+    ] {
+        s.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            "none",
+            "--restart",
+            policy,
+            "busybox",
+            "sleep",
+            "300",
+        ]);
+    }
+    s.ok(&["stop", "-t", "0", "held"]);
+    let status = |name: &str| {
+        s.ok(&[
+            "container",
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.RestartCount}}",
+            name,
+        ])
+        .trim()
+        .to_string()
+    };
+    for name in ["keep", "plain", "retry", "solo"] {
+        let id = s.ok(&["container", "inspect", "-f", "{{.Id}}", name]);
+        let state: Value = serde_json::from_slice(
+            &std::fs::read(
+                s.root()
+                    .join("containers")
+                    .join(id.trim())
+                    .join("state.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        for pid in [&state["monitor_pid"], &state["pid"]] {
+            let pid = pid.as_i64().unwrap() as i32;
+            assert!(pid > 0, "{state}");
+            // SAFETY: a signal to a process of this test's container.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    // Before any start: lost, and nothing restarted them.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(status("keep").starts_with("exited 0"), "{}", status("keep"));
+    let d = Daemon::start(&s);
+    until("the lost containers with a policy run again", || {
+        ["keep", "retry", "solo"]
+            .iter()
+            .all(|n| status(n) == "running 1")
+    });
+    assert_eq!(status("plain"), "exited 0");
+    assert!(status("held").starts_with("exited"), "{}", status("held"));
+    let v: Value = serde_json::from_str(&s.ok(&["container", "inspect", "plain"])).unwrap();
+    assert_eq!(v[0]["State"]["ExitCode"], 255);
+    drop(d);
+    s.ok(&["rm", "-f", "keep", "plain", "held", "retry", "solo"]);
+}

@@ -217,11 +217,25 @@ fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
+    let root = opts.root.clone();
     let server = Server::bind(opts).await?;
     println!("strata: listening on http://{}", server.local_addr());
     if let Some(p) = server.unix_socket() {
         println!("strata: listening on unix://{}", p.display());
     }
+    // As a daemon's start: containers lost while they ran (the host went down) are given to
+    // their restart policies. In the background: the server answers meanwhile.
+    tokio::task::spawn_blocking(move || {
+        let restarted = engine::Engine::open(&root).and_then(|e| e.restart_lost());
+        match restarted {
+            Ok(ids) => {
+                for id in ids {
+                    eprintln!("strata: restarted container {id} (its restart policy; it was lost while running)");
+                }
+            }
+            Err(e) => eprintln!("strata: restarting lost containers: {e}"),
+        }
+    });
     server
         .run(async move {
             tokio::select! {

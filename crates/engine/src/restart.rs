@@ -11,6 +11,10 @@
 //! progress starts nothing); a start already under way finishes first and is then stopped
 //! like any run. Any `kill` or `stop` marks the container manually stopped, which
 //! `unless-stopped` respects; the user's next `start` clears both and the restart count.
+//!
+//! A run lost with its monitor (the host went down) had no clean-up, so no policy was applied
+//! to it; [`Engine::restart_lost`] applies them when `strata serve` starts, as moby's daemon
+//! does when it starts.
 
 use crate::{ContainerInfo, Engine, EngineError, RestartPolicy, Result};
 use serde::{Deserialize, Serialize};
@@ -243,6 +247,56 @@ impl Engine {
             self.await_start(&c.id, &mut s)?;
         }
         Ok(())
+    }
+}
+
+impl Engine {
+    /// What a daemon's start does in moby: the containers whose process was lost while they
+    /// ran (the host went down, or their monitor was killed, so no clean-up ran and no policy
+    /// was applied; `runtime::state::ContainerState::lost`, ended with `LOST_EXIT_CODE`, a
+    /// failure) are given to their restart policy as any end is: `always`, `unless-stopped` (a running container
+    /// was not stopped by hand), and `on-failure` within its count are started again. A
+    /// container that was not running when it was lost is left as it is (moby would also
+    /// start an `always` container stopped by hand). Each is restarted on a thread of its own,
+    /// so a long backoff delays only its container; returns the IDs restarted.
+    pub fn restart_lost(&self) -> Result<Vec<String>> {
+        let mut lost = Vec::new();
+        for c in self.containers()? {
+            let Ok(rc) = self.run_config(&c) else {
+                continue;
+            };
+            if rc.restart.is_none() {
+                continue;
+            }
+            // Reconciled with the runtime first (a run whose monitor is gone is recorded as
+            // ended, and lost), whoever reads it first: this, or any command before.
+            if !matches!(self.process_state(&c), Ok(p) if !p.is_running()) {
+                continue;
+            }
+            if matches!(runtime::state::read(&self.container_dir(&c.id)), Ok(Some(st)) if st.lost) {
+                lost.push(c);
+            }
+        }
+        let restarted = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for c in &lost {
+                let restarted = &restarted;
+                s.spawn(move || {
+                    let before = self.restart_count(c);
+                    match self.restart_by_policy(c) {
+                        Ok(()) if self.restart_count(c) > before => {
+                            restarted
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(c.id.clone());
+                        }
+                        Ok(()) => {}
+                        Err(e) => crate::warn(&format!("restart {}: {e}", c.name)),
+                    }
+                });
+            }
+        });
+        Ok(restarted.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
 }
 

@@ -53,6 +53,11 @@ pub struct ContainerState {
     /// same one whatever is chosen by then.
     #[serde(default)]
     pub runtime: Option<RuntimeRef>,
+    /// The run was lost: its monitor was gone while the record still said `running` (the host
+    /// went down, or the monitor was killed), so the clean-up after its end never ran and its
+    /// restart policy was not applied. A new run's record starts without it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lost: bool,
 }
 
 /// Which runtime a container's record belongs to.
@@ -159,6 +164,7 @@ pub fn reconcile(
     runtime.delete(id, true)?;
     st.status = Status::Exited;
     st.pid = 0;
+    st.lost = true;
     if st.exit_code.is_none() {
         st.exit_code = Some(LOST_EXIT_CODE);
     }
