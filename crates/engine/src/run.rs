@@ -578,7 +578,8 @@ impl Engine {
         };
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let _ = fs::create_dir_all(self.runtime_state_root());
-        runtime::driver::probe(&self.runtime_state_root(), &refs).1
+        let _starting = self.cgroup_lock(false);
+        runtime::driver::probe(&self.runtime_state_root(), &refs, &cgroup_parent()).1
     }
 
     /// The runtime the user named: `--runtime`/`$STRATA_RUNTIME`, else `runtime` in
@@ -608,7 +609,10 @@ impl Engine {
                 return Ok(rt);
             }
         }
-        let (rt, results) = runtime::driver::probe(&root, &[]);
+        // The probe's cgroup is made under the containers' parent, held as a start holds it.
+        let starting = self.cgroup_lock(false);
+        let (rt, results) = runtime::driver::probe(&root, &[], &cgroup_parent());
+        drop(starting);
         match rt {
             Some(rt) => {
                 let _ = crate::write_atomic(&chosen, rt.name.as_bytes());

@@ -368,7 +368,7 @@ pub fn busybox_rootfs(dir: &Path, applets: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn probe_one(name: &str, state_root: &Path) -> ProbeResult {
+fn probe_one(name: &str, state_root: &Path, cgroup_parent: &str) -> ProbeResult {
     let rt = match Runtime::named(name, state_root) {
         Ok(rt) => rt,
         Err(_) => {
@@ -380,7 +380,7 @@ fn probe_one(name: &str, state_root: &Path) -> ProbeResult {
         }
     };
     let binary = Some(rt.binary.clone());
-    let error = probe_run(&rt, state_root).err();
+    let error = probe_run(&rt, state_root, cgroup_parent).err();
     ProbeResult {
         name: rt.name,
         binary,
@@ -388,10 +388,14 @@ fn probe_one(name: &str, state_root: &Path) -> ProbeResult {
     }
 }
 
-fn probe_run(rt: &Runtime, state_root: &Path) -> Result<(), String> {
-    let bundle = state_root.join(format!("probe-{}-{}", rt.name, std::process::id()));
+/// Probes made by this process, so two at once never share a bundle, an ID or a cgroup.
+static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn probe_run(rt: &Runtime, state_root: &Path, cgroup_parent: &str) -> Result<(), String> {
+    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let bundle = state_root.join(format!("probe-{}-{}-{n}", rt.name, std::process::id()));
     let _ = std::fs::remove_dir_all(&bundle);
-    let id = format!("strata-probe-{}", std::process::id());
+    let id = format!("strata-probe-{}-{n}", std::process::id());
     let result = (|| -> Result<(), String> {
         let rootfs = bundle.join("rootfs");
         busybox_rootfs(&rootfs, &["true"]).map_err(|e| e.to_string())?;
@@ -399,7 +403,7 @@ fn probe_run(rt: &Runtime, state_root: &Path) -> Result<(), String> {
             id: id.clone(),
             rootfs: rootfs.clone(),
             args: vec!["/bin/true".into()],
-            cgroups_path: format!("/strata/{id}"),
+            cgroups_path: format!("/{}/{id}", cgroup_parent.trim_matches('/')),
             cgroup_v2: crate::cgroup::is_v2(),
             ..Default::default()
         })
@@ -432,9 +436,14 @@ fn probe_run(rt: &Runtime, state_root: &Path) -> Result<(), String> {
 }
 
 /// Probes the runtimes `names` (in order; [`KNOWN_RUNTIMES`] when empty) by really running
-/// busybox's `true` in a temporary bundle under `state_root`. Returns the first that works
-/// and what was found for each one tried.
-pub fn probe(state_root: &Path, names: &[&str]) -> (Option<Runtime>, Vec<ProbeResult>) {
+/// busybox's `true` in a temporary bundle under `state_root`, in a cgroup under
+/// `cgroup_parent` (the containers' parent: the caller holds what keeps it from being removed
+/// meanwhile). Returns the first that works and what was found for each one tried.
+pub fn probe(
+    state_root: &Path,
+    names: &[&str],
+    cgroup_parent: &str,
+) -> (Option<Runtime>, Vec<ProbeResult>) {
     let names = if names.is_empty() {
         &KNOWN_RUNTIMES[..]
     } else {
@@ -442,7 +451,7 @@ pub fn probe(state_root: &Path, names: &[&str]) -> (Option<Runtime>, Vec<ProbeRe
     };
     let mut results = Vec::new();
     for n in names {
-        let r = probe_one(n, state_root);
+        let r = probe_one(n, state_root, cgroup_parent);
         let ok = r.error.is_none();
         results.push(r);
         if ok {

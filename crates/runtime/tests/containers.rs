@@ -362,13 +362,13 @@ fn monitor_outlives_its_caller_and_sigkill_is_reconciled() {
 #[test]
 fn probe_finds_a_working_runtime_and_reports_failures() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rt, results) = probe(tmp.path(), &["nosuchruntime", "runc"]);
+    let (rt, results) = probe(tmp.path(), &["nosuchruntime", "runc"], "/strata-test");
     assert_eq!(rt.unwrap().name, "runc");
     assert_eq!(results[0].error.as_deref(), Some("not installed"));
     assert_eq!(results[1].error, None);
     // A runtime that exists but cannot run a container reports its first error line.
     if Path::new("/usr/bin/crun").exists() {
-        let (rt, results) = probe(tmp.path(), &["crun"]);
+        let (rt, results) = probe(tmp.path(), &["crun"], "/strata-test");
         if rt.is_none() {
             let e = results[0].error.as_deref().unwrap();
             assert!(!e.is_empty() && !e.contains('\n'), "{e}");
