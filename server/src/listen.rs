@@ -217,7 +217,6 @@ fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
-    let root = opts.root.clone();
     let server = Server::bind(opts).await?;
     println!("strata: listening on http://{}", server.local_addr());
     if let Some(p) = server.unix_socket() {
@@ -225,8 +224,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     }
     // As a daemon's start: containers lost while they ran (the host went down) are given to
     // their restart policies. In the background: the server answers meanwhile.
+    let st = server.state.clone();
     tokio::task::spawn_blocking(move || {
-        let restarted = engine::Engine::open(&root).and_then(|e| e.restart_lost());
+        let restarted = st
+            .engine()
+            .map_err(|e| e.message)
+            .and_then(|e| e.restart_lost().map_err(|e| e.to_string()));
         match restarted {
             Ok(ids) => {
                 for id in ids {

@@ -254,11 +254,12 @@ impl Engine {
     /// What a daemon's start does in moby: the containers whose process was lost while they
     /// ran (the host went down, or their monitor was killed, so no clean-up ran and no policy
     /// was applied; `runtime::state::ContainerState::lost`, ended with `LOST_EXIT_CODE`, a
-    /// failure) are given to their restart policy as any end is: `always`, `unless-stopped` (a running container
-    /// was not stopped by hand), and `on-failure` within its count are started again. A
-    /// container that was not running when it was lost is left as it is (moby would also
-    /// start an `always` container stopped by hand). Each is restarted on a thread of its own,
-    /// so a long backoff delays only its container; returns the IDs restarted.
+    /// failure) are given to their restart policy as any end is: `always`, `unless-stopped`
+    /// (a running container was not stopped by hand), and `on-failure` within its count are
+    /// started again. A container that was not running when it was lost is left as it is
+    /// (moby would also start an `always` container stopped by hand). Each is restarted on a
+    /// thread of its own, so a long backoff delays only its container; returns the IDs
+    /// restarted.
     pub fn restart_lost(&self) -> Result<Vec<String>> {
         let mut lost = Vec::new();
         for c in self.containers()? {

@@ -1121,20 +1121,14 @@ fn copy_exact(
         let want = buf
             .len()
             .min(usize::try_from(size - done).unwrap_or(usize::MAX));
-        let mut n = 0;
-        while n < want {
-            match r.read(&mut buf[n..want]) {
-                Ok(0) => {
-                    return Err(tar_err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("entry {:?} is truncated", show(raw)),
-                    )))
-                }
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(tar_err(e)),
-            }
-        }
+        r.read_exact(&mut buf[..want]).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => tar_err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("entry {:?} is truncated", show(raw)),
+            )),
+            _ => tar_err(e),
+        })?;
+        let n = want;
         // Each run of data pieces one write, each run of zero pieces one seek.
         let mut at = 0;
         while at < n {
