@@ -264,7 +264,8 @@ fn logs_follow_until_the_end_and_oom_kill_is_recorded() {
 
 /// `exec -t` from a script (no terminal anywhere: no controlling terminal, stdin not one) runs
 /// on a pseudo-terminal of the CLI's own, as the docker CLI's does, and gives the process's
-/// exit code; `-it` there is refused in the docker CLI's words.
+/// exit code; `exec -it`, `run -it` and `attach` to a TTY container are refused there in the
+/// docker CLI's words, `run -it` before it creates anything.
 #[test]
 fn exec_with_a_tty_and_no_terminal_runs_on_one_of_its_own() {
     use std::os::unix::process::CommandExt;
@@ -292,12 +293,20 @@ fn exec_with_a_tty_and_no_terminal_runs_on_one_of_its_own() {
         detached(&["exec", "-t", "box", "sh", "-c", "exit 3"]).status,
         3
     );
+    let refused = (1, "the input device is not a TTY\n");
     let out = detached(&["exec", "-it", "box", "true"]);
-    assert_eq!(
-        (out.status, out.stderr.as_str()),
-        (1, "the input device is not a TTY\n")
-    );
-    s.ok(&["rm", "-f", "box"]);
+    assert_eq!((out.status, out.stderr.as_str()), refused);
+    let out = detached(&["run", "-it", "--name", "it", "busybox", "true"]);
+    assert_eq!((out.status, out.stderr.as_str()), refused);
+    let names = s.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert_eq!(names.trim(), "box", "run -it created nothing");
+    s.ok(&["run", "-dit", "--name", "tbox", "busybox", "sh"]);
+    let out = detached(&["attach", "tbox"]);
+    assert_eq!((out.status, out.stderr.as_str()), refused);
+    // without a TTY, run -i and attach read a pipe as before
+    let out = detached(&["run", "-i", "--rm", "busybox", "echo", "piped"]);
+    assert_eq!((out.status, out.stdout.as_str()), (0, "piped\n"));
+    s.ok(&["rm", "-f", "box", "tbox"]);
 }
 
 #[test]

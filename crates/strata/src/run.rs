@@ -879,6 +879,17 @@ fn stream(
     Ok(())
 }
 
+/// A terminal's input handed to a container's TTY must come from a terminal: with stdin not
+/// one (a pipe, a file, a script), `run -it`, `exec -it` and `attach` to a TTY container are
+/// refused before anything is created, in the docker CLI's words and with its exit code 1.
+fn input_must_be_a_terminal(attach_stdin: bool, tty: bool) -> anyhow::Result<()> {
+    if attach_stdin && tty && !std::io::stdin().is_terminal() {
+        eprintln!("the input device is not a TTY");
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}
+
 /// A bad flag value (a missing `--env-file`, a bad `-v`): the docker CLI's text and 125.
 pub fn flag_error(verb: &str, e: anyhow::Error) -> anyhow::Error {
     eprintln!("strata: {e:#}\nSee 'strata {verb} --help'.");
@@ -887,6 +898,9 @@ pub fn flag_error(verb: &str, e: anyhow::Error) -> anyhow::Error {
 
 pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<()> {
     let opts = a.flags.options().map_err(|e| flag_error("run", e))?;
+    if !a.detach {
+        input_must_be_a_terminal(a.flags.interactive, a.flags.tty)?;
+    }
     let c = match engine.create_container_with(&a.flags.image, &opts) {
         Ok(c) => c,
         Err(e) => {
@@ -1212,9 +1226,8 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> anyhow::Result<()> {
     // A TTY with no terminal to give the runtime (a script, a pipe): as the docker CLI, `-it`
     // is refused, and `-t` gets a pseudo-terminal of its own, whose output is copied out.
     let own_pty = a.tty && !a.detach && !std::io::stdin().is_terminal();
-    if own_pty && a.interactive {
-        eprintln!("the input device is not a TTY");
-        return Err(Exit(1).into());
+    if !a.detach {
+        input_must_be_a_terminal(a.interactive, a.tty)?;
     }
     let status = if own_pty {
         run_on_own_pty(&mut p.command)?
@@ -1291,6 +1304,7 @@ pub fn attach(engine: &Engine, a: AttachArgs) -> anyhow::Result<()> {
         anyhow::bail!("You cannot attach to a paused container, unpause it first");
     }
     let rc = engine.run_config(&c)?;
+    input_must_be_a_terminal(!a.no_stdin, rc.tty)?;
     let dir = engine.container_dir_of(&c);
     if rc.tty {
         if let Some((h, w)) = window_size() {
