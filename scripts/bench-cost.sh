@@ -38,6 +38,9 @@ for d in /usr/bin/docker /usr/local/bin/docker; do [ -x "$d" ] && { docker="$d";
 
 [ "$build" = 1 ] && cargo build --release -q -p strata
 target="${CARGO_TARGET_DIR:-$here/target}"
+# the writing floor of cp (crates/test-support/examples/cp_floor.rs): small, built every time
+cargo build --release -q -p test-support --example cp_floor
+cp_floor="$target/release/examples/cp_floor"
 strata="$target/release/strata"
 [ -x "$strata" ] || { echo "error: $strata not built" >&2; exit 1; }
 
@@ -108,6 +111,13 @@ fsock="$work/floor.sock"
 pids+=("$!")
 for _ in $(seq 100); do [ -S "$fsock" ] && break; sleep 0.05; done
 F="DOCKER_HOST=unix://$fsock $docker"
+# The writing floor of cp: a minimal blocking server that writes the tar's files and does
+# nothing else (no checks, no layer), on the filesystem the stores are on.
+wsock="$work/wfloor.sock"
+"$cp_floor" "$wsock" "$work/wfloor" &
+pids+=("$!")
+for _ in $(seq 100); do [ -S "$wsock" ] && break; sleep 0.05; done
+W="DOCKER_HOST=unix://$wsock $docker"
 S="DOCKER_HOST=unix://$ssock $docker"
 R="DOCKER_HOST=unix://$rsock $docker"
 sides=(S)
@@ -166,20 +176,23 @@ hf() { # name, extra hyperfine args... (commands given per side)
   hyperfine --style basic --runs "$runs" --export-json "$work/$name.json" "$@"
 }
 # One hyperfine per row: strata first, then the reference, with the same command; with a
-# fourth argument `floor`, also against the floor server (its prepare step is nothing).
-row() { # name, prepare (with @ for the side's docker), command (same), [floor]
+# fourth argument `floor`, also against the floor server (its prepare step is nothing), and
+# with a fifth, against the writing floor. Every prepare step ends with a `sync`, so the
+# writeback of a run's 100 MB does not land in the next run, whichever side it is.
+row() { # name, prepare (with @ for the side's docker), command (same), [floor], [wfloor]
   local name="$1" prep="$2" cmd="$3" args=()
   for side in "${sides[@]}"; do
     local d; if [ "$side" = S ]; then d="$S"; else d="$R"; fi
-    args+=(--prepare "${prep//@/$d}" -n "$side" "${cmd//@/$d}")
+    args+=(--prepare "${prep//@/$d}; sync" -n "$side" "${cmd//@/$d}")
   done
-  if [ "${4:-}" = floor ]; then args+=(--prepare true -n F "${cmd//@/$F}"); fi
+  if [ "${4:-}" = floor ]; then args+=(--prepare sync -n F "${cmd//@/$F}"); fi
+  if [ -n "${5:-}" ]; then args+=(--prepare "rm -rf '$work/wfloor'; sync" -n W "${cmd//@/$W}"); fi
   hf "$name" "${args[@]}"
 }
 
 # cp of a 100 MB directory into a fresh container (created in the untimed prepare step)
 row cp "@ rm -f cpc >/dev/null 2>&1; @ create --name cpc bench/base:1 >/dev/null" \
-  "@ cp '$data/dir100' cpc:/data/" floor
+  "@ cp '$data/dir100' cpc:/data/" floor wfloor
 # commit of a 100 MB change (the container with the directory copied in, prepared untimed)
 row commit "@ rm -f cmc >/dev/null 2>&1; @ create --name cmc bench/base:1 >/dev/null && @ cp '$data/dir100' cmc:/data/" \
   "@ commit cmc bench/committed:1"
@@ -293,13 +306,14 @@ print(f"""
 ## Cost under load, beside dockerd (`bash scripts/bench-cost.sh --runs {runs}`)
 The docker CLI ({cli}) drives `strata serve` over a unix socket{" and, beside it, the reference daemon (Debian's docker.io, dockerd " + rver + ", overlay2, started by hand on a private unix socket)" if have_ref else ""}, on the same fixtures: hyperfine, {runs} runs each, untimed
 preparation (a fresh container, the directory copied in before `commit`, the image loaded once
-before `load-present`). Build {rev}; load average at the end {load}.
+before `load-present`, then a `sync` so no run pays for an earlier one's writeback). Build {rev};
+load average at the end {load}.
 """)
 if not have_ref:
     print("**dockerd is not installed: the reference columns are skipped** (install Debian's `docker.io` to fill them).\n")
     print("| operation | strata mean ± σ (s) | client CPU (s) |\n|---|---|---|")
 else:
-    print("| operation | strata mean ± σ (s) | dockerd mean ± σ (s) | ratio | target | client CPU, strata / dockerd (s) | floor (s), floor / dockerd |\n|---|---|---|---|---|---|---|")
+    print("| operation | strata mean ± σ (s) | dockerd mean ± σ (s) | ratio | target | client CPU, strata / dockerd (s) | floor (s), floor / dockerd | writing floor (s), / dockerd |\n|---|---|---|---|---|---|---|---|")
 def cpu(r, side):
     """The client's own CPU time (user + system): the docker CLI's work, which no server
     can take off the row's wall time."""
@@ -323,7 +337,8 @@ for key, what, target, calls in rows:
         ratio = ps / pr if ps is not None and pr else r["S"]["mean"] / r["R"]["mean"]
         ok = "" if target is None else (f"≤ {target}×: " + ("yes" if ratio <= target else "**no**"))
         floor = f"{r['F']['mean']:.3f} ± {r['F']['stddev'] or 0:.3f}, {r['F']['mean'] / r['R']['mean']:.2f}×" if "F" in r else ""
-        print(f"| {what} | {cell(r, 'S', calls)} | {cell(r, 'R', calls)} | {ratio:.2f}× | {ok} | {cpu(r, 'S'):.3f} / {cpu(r, 'R'):.3f} | {floor} |")
+        wfloor = f"{r['W']['mean']:.3f} ± {r['W']['stddev'] or 0:.3f}, {r['W']['mean'] / r['R']['mean']:.2f}×" if "W" in r else ""
+        print(f"| {what} | {cell(r, 'S', calls)} | {cell(r, 'R', calls)} | {ratio:.2f}× | {ok} | {cpu(r, 'S'):.3f} / {cpu(r, 'R'):.3f} | {floor} | {wfloor} |")
     else:
         print(f"| {what} | {cell(r, 'S', calls)} | {cpu(r, 'S'):.3f} |")
 if start:
@@ -332,6 +347,7 @@ if start:
         line += f" (and {start['R']['mean']:.3f} s in the reference's run)"
     print(line + "; their ratios are of the time per call, that start-up taken off both columns.")
 print("The client's CPU is its user and system time: for cp and load, the docker CLI reading the files and writing them to the socket, which bounds the row's wall time from below whatever the server does.")
+print("The writing floor (cp only) is the same command against a server that does the least a server keeping the files must do (`crates/test-support/examples/cp_floor.rs`, Rust, std only): one blocking thread reading the socket 1 MiB at a time and writing the tar's files in blocks of up to 1 MiB, with no checks, no layer and no metadata. A server that stores the files cannot go below it on this machine.")
 print("The floor is the same command against a server that answers the CLI at once and does nothing but read the body and drop it (`scripts/bench-floor.py`, python): close to what the docker CLI alone costs, so a target well below floor / dockerd cannot be met with this CLI (for cp and load the floor also holds python's own reading of the socket, so a server can come near it or, in a run, under it).")
 print(f"""
 Server peak memory growth (VmHWM after `clear_refs` minus VmRSS before, MiB) for a {big_mb} MiB
