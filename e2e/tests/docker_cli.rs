@@ -1477,6 +1477,37 @@ fn docker_run_publishes_ports_on_the_bridge() {
     ]);
     let all = d.ok(&["port", "all"]);
     assert!(all.starts_with("8080/tcp -> 0.0.0.0:"), "{all}");
+    // ps's publish filter looks at host ports, expose at container ports (moby); the
+    // server and the CLI keep the same containers.
+    for (filter, kept) in [
+        (format!("publish={port}"), "pub"),
+        ("publish=80".to_string(), ""),
+        ("publish=1-65535/tcp".to_string(), "all pub"),
+        ("expose=90".to_string(), "pub"),
+        ("expose=80/tcp".to_string(), "pub"),
+        ("expose=8000-8100".to_string(), "all"),
+        ("expose=90/udp".to_string(), ""),
+    ] {
+        for out in [
+            d.ok(&["ps", "--filter", &filter, "--format", "{{.Names}}"]),
+            store.ok(&["ps", "--filter", &filter, "--format", "{{.Names}}"]),
+        ] {
+            let mut names: Vec<&str> = out.lines().collect();
+            names.sort();
+            assert_eq!(names.join(" "), kept, "{filter}");
+        }
+    }
+    let err = d.fail(&["ps", "--filter", "publish=80:80"]);
+    assert!(
+        err.contains("filter for 'publish' should not contain ':': 80:80"),
+        "{err}"
+    );
+    let (code, err) = store.fail(&["ps", "--filter", "expose=http"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("error while looking up for expose http: strconv.ParseUint: parsing \"http\": invalid syntax"),
+        "{err}"
+    );
     // The default networks.
     let ls = d.ok(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
     let mut names: Vec<&str> = ls.lines().collect();

@@ -259,6 +259,81 @@ pub fn container_name_matches(pattern: &str, name: &str) -> bool {
     re.is_match(&format!("/{name}")) || re.is_match(name)
 }
 
+/// A `publish=` or `expose=` filter of `ps`: a port or a range of ports (`80`, `8000-8080`),
+/// with a protocol (`/udp`; `tcp` when none is given), as moby reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortFilter {
+    start: u16,
+    end: u16,
+    proto: String,
+}
+
+impl PortFilter {
+    /// Parses the value of the filter `key` (`publish` or `expose`), with moby's texts for a
+    /// value it refuses.
+    pub fn parse(key: &str, value: &str) -> Result<PortFilter, String> {
+        if value.contains(':') {
+            return Err(format!(
+                "filter for '{key}' should not contain ':': {value}"
+            ));
+        }
+        let fail = |why: String| format!("error while looking up for {key} {value}: {why}");
+        let (port, proto) = match value.split_once('/') {
+            Some((port, "")) => (port, "tcp"),
+            Some((port, proto)) => (port, proto.split('/').next().unwrap_or(proto)),
+            None => (value, "tcp"),
+        };
+        let number = |s: &str| {
+            s.parse::<u16>().map_err(|_| {
+                let why = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                    "value out of range"
+                } else {
+                    "invalid syntax"
+                };
+                fail(format!("strconv.ParseUint: parsing {s:?}: {why}"))
+            })
+        };
+        if port.is_empty() {
+            return Err(fail("empty string specified for ports".into()));
+        }
+        let (start, end) = match port.split_once('-') {
+            Some((a, b)) => (number(a)?, number(b.split('-').next().unwrap_or(b))?),
+            None => (number(port)?, number(port)?),
+        };
+        if end < start {
+            return Err(fail(format!("invalid range specified for port: {port}")));
+        }
+        Ok(PortFilter {
+            start,
+            end,
+            proto: proto.to_string(),
+        })
+    }
+
+    fn holds(&self, port: u16, proto: &str) -> bool {
+        (self.start..=self.end).contains(&port) && self.proto == proto
+    }
+}
+
+/// Whether `publish` and `expose` filters keep a container with `ports` (its summary's `Ports`:
+/// a running container's published and exposed ports). As moby has it, either kind keeps the
+/// container: one of its host ports in a `publish` filter, or one of its container ports in an
+/// `expose` filter. With neither kind, every container is kept.
+pub fn ports_match(
+    publish: &[PortFilter],
+    expose: &[PortFilter],
+    ports: &[docker_format::PortEntry],
+) -> bool {
+    if publish.is_empty() && expose.is_empty() {
+        return true;
+    }
+    ports.iter().any(|p| {
+        p.public
+            .is_some_and(|h| publish.iter().any(|f| f.holds(h, &p.proto)))
+            || expose.iter().any(|f| f.holds(p.private, &p.proto))
+    })
+}
+
 /// A container's health (moby's `Health`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HealthFacts {
@@ -733,5 +808,47 @@ mod tests {
             json!({"Type": "tmpfs", "Source": "", "Destination": "/x", "Mode": "",
                    "RW": true, "Propagation": ""})
         );
+    }
+
+    #[test]
+    fn port_filters_read_ports_ranges_and_protocols_as_moby_does() {
+        let entry = |public: Option<u16>, private: u16, proto: &str| docker_format::PortEntry {
+            ip: public.map(|_| "0.0.0.0".to_string()),
+            public,
+            private,
+            proto: proto.to_string(),
+        };
+        let web = [entry(Some(8080), 80, "tcp"), entry(None, 443, "tcp")];
+        let dns = [entry(Some(5353), 53, "udp")];
+        let f = |k: &str, v: &str| PortFilter::parse(k, v).unwrap();
+        // publish looks at host ports, expose at container ports
+        assert!(ports_match(&[f("publish", "8080")], &[], &web));
+        assert!(!ports_match(&[f("publish", "80")], &[], &web));
+        assert!(ports_match(&[], &[f("expose", "443/tcp")], &web));
+        assert!(ports_match(&[], &[f("expose", "80")], &web));
+        // ranges, protocols, and either kind keeping the container
+        assert!(ports_match(&[f("publish", "8000-8100/tcp")], &[], &web));
+        assert!(!ports_match(&[f("publish", "5353")], &[], &dns));
+        assert!(ports_match(&[f("publish", "5353/udp")], &[], &dns));
+        assert!(ports_match(
+            &[f("publish", "1")],
+            &[f("expose", "53/udp")],
+            &dns
+        ));
+        assert!(!ports_match(&[], &[f("expose", "1-79")], &web));
+        // no port at all (a stopped container) keeps nothing; no filter keeps everything
+        assert!(!ports_match(&[], &[f("expose", "1-65535")], &[]));
+        assert!(ports_match(&[], &[], &[]));
+        assert_eq!(f("expose", "80/"), f("expose", "80/tcp"));
+        for (v, err) in [
+            ("80:80", "filter for 'publish' should not contain ':': 80:80"),
+            ("", "error while looking up for publish : empty string specified for ports"),
+            ("http", "error while looking up for publish http: strconv.ParseUint: parsing \"http\": invalid syntax"),
+            ("70000", "error while looking up for publish 70000: strconv.ParseUint: parsing \"70000\": value out of range"),
+            ("90-80", "error while looking up for publish 90-80: invalid range specified for port: 90-80"),
+            ("-5", "error while looking up for publish -5: strconv.ParseUint: parsing \"\": invalid syntax"),
+        ] {
+            assert_eq!(PortFilter::parse("publish", v).unwrap_err(), err, "{v}");
+        }
     }
 }

@@ -370,6 +370,42 @@ impl Engine {
         })
     }
 
+    /// The ports of a container's summary (`docker ps`'s PORTS, and what its `publish` and
+    /// `expose` filters look at): while it runs on the bridge, each published port, then each
+    /// exposed port without one; nothing otherwise.
+    pub fn container_ports(&self, c: &ContainerInfo) -> Vec<docker_format::PortEntry> {
+        let Some(n) = self.container_network(c) else {
+            return Vec::new();
+        };
+        let mut v: Vec<docker_format::PortEntry> = n
+            .ports
+            .iter()
+            .map(|p| docker_format::PortEntry {
+                ip: Some(p.host_ip.clone()),
+                public: Some(p.host_port),
+                private: p.container_port,
+                proto: p.proto.clone(),
+            })
+            .collect();
+        for key in c.config.exposed_ports.iter().flat_map(|m| m.keys()) {
+            if let Ok((port, proto)) = parse_port_key(key) {
+                if !n
+                    .ports
+                    .iter()
+                    .any(|p| p.container_port == port && p.proto == proto)
+                {
+                    v.push(docker_format::PortEntry {
+                        ip: None,
+                        public: None,
+                        private: port,
+                        proto,
+                    });
+                }
+            }
+        }
+        v
+    }
+
     /// The bridge's subnet and gateway when it has been set up (`network ls`/`inspect`).
     pub fn bridge_info(&self) -> Option<(String, String)> {
         let b = std::fs::read(self.network_dir().join("bridge.json")).ok()?;

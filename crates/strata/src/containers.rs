@@ -64,6 +64,9 @@ struct PsFilter {
     ancestor: Vec<(String, Option<image_store::Resolved>)>,
     /// `health=`: `starting`, `healthy`, `unhealthy`, `none` (no check).
     health: Vec<String>,
+    /// `publish=` (host ports) and `expose=` (container ports).
+    publish: Vec<docker_api::PortFilter>,
+    expose: Vec<docker_api::PortFilter>,
 }
 
 impl PsFilter {
@@ -78,6 +81,8 @@ impl PsFilter {
             label: Vec::new(),
             ancestor: Vec::new(),
             health: Vec::new(),
+            publish: Vec::new(),
+            expose: Vec::new(),
         };
         for a in args {
             let (k, v) = a
@@ -115,6 +120,12 @@ impl PsFilter {
                     }
                     f.health.push(v.to_string());
                 }
+                "publish" => f
+                    .publish
+                    .push(docker_api::PortFilter::parse(k, v).map_err(bad)?),
+                "expose" => f
+                    .expose
+                    .push(docker_api::PortFilter::parse(k, v).map_err(bad)?),
                 other => return Err(bad(format!("invalid filter '{other}'"))),
             }
         }
@@ -127,10 +138,13 @@ impl PsFilter {
 
     fn keeps(
         &self,
+        engine: &Engine,
         c: &ContainerInfo,
         p: &engine::ProcessState,
         view: &image_store::StoreView,
     ) -> bool {
+        let ports =
+            || docker_api::ports_match(&self.publish, &self.expose, &engine.container_ports(c));
         let labels = c.config.labels.clone().unwrap_or_default();
         (self.label.iter().all(|l| match l.split_once('=') {
             Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
@@ -155,6 +169,7 @@ impl PsFilter {
                     Some(s) => s.status == *h,
                     None => h == "none",
                 }))
+            && ((self.publish.is_empty() && self.expose.is_empty()) || ports())
     }
 }
 
@@ -178,36 +193,7 @@ fn unix_time(s: &str) -> Option<i64> {
 /// `ps`'s PORTS: the published ports of a container running on the bridge, and its exposed
 /// ports without one.
 fn ports_text(engine: &Engine, c: &ContainerInfo) -> String {
-    let Some(n) = engine.container_network(c) else {
-        return String::new();
-    };
-    let mut v: Vec<docker_format::PortEntry> = n
-        .ports
-        .iter()
-        .map(|p| docker_format::PortEntry {
-            ip: Some(p.host_ip.clone()),
-            public: Some(p.host_port),
-            private: p.container_port,
-            proto: p.proto.clone(),
-        })
-        .collect();
-    for key in c.config.exposed_ports.iter().flat_map(|m| m.keys()) {
-        if let Ok((port, proto)) = engine::parse_port_key(key) {
-            if !n
-                .ports
-                .iter()
-                .any(|p| p.container_port == port && p.proto == proto)
-            {
-                v.push(docker_format::PortEntry {
-                    ip: None,
-                    public: None,
-                    private: port,
-                    proto,
-                });
-            }
-        }
-    }
-    docker_format::ports_column(&v)
+    docker_format::ports_column(&engine.container_ports(c))
 }
 
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
@@ -219,7 +205,9 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<()> {
     let mut list: Vec<(ContainerInfo, engine::ProcessState)> = Vec::new();
     for c in engine.containers()? {
         let p = engine.process_state(&c)?;
-        if (a.all || last > 0 || filter.widens() || p.is_running()) && filter.keeps(&c, &p, &view) {
+        if (a.all || last > 0 || filter.widens() || p.is_running())
+            && filter.keeps(engine, &c, &p, &view)
+        {
             list.push((c, p));
         }
     }

@@ -903,7 +903,8 @@ async fn create(
 
 /// Container filters: `id`, `name`, `status`, `exited`, `ancestor`, `label`, `health`,
 /// `network`, `volume`, `is-task`, and `before`/`since` (`order`: the creation times of the
-/// containers they name).
+/// containers they name); `publish` and `expose` are applied by the caller
+/// ([`docker_api::ports_match`]).
 fn keep(
     c: &ContainerInfo,
     p: &engine::ProcessState,
@@ -992,14 +993,21 @@ async fn list(
                 | "network"
                 | "volume"
                 | "is-task"
+                | "publish"
+                | "expose"
         ) {
-            if matches!(k.as_str(), "publish" | "expose") {
-                return Err(ApiError::bad_request(format!(
-                    "the '{k}' filter is not supported by this server"
-                )));
-            }
             return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
         }
+    }
+    let mut publish = Vec::new();
+    let mut expose = Vec::new();
+    for (k, v) in &filters {
+        match k.as_str() {
+            "publish" => &mut publish,
+            "expose" => &mut expose,
+            _ => continue,
+        }
+        .push(docker_api::PortFilter::parse(k, v).map_err(ApiError::bad_request)?);
     }
     for (k, v) in &filters {
         if k == "health" && !matches!(v.as_str(), "starting" | "healthy" | "unhealthy" | "none") {
@@ -1041,7 +1049,10 @@ async fn list(
                     continue;
                 }
                 let rc = e.run_config(&c).ok();
-                if keep(&c, &p, rc.as_ref(), &filters, &ancestors, &view, &order).unwrap_or(false) {
+                if keep(&c, &p, rc.as_ref(), &filters, &ancestors, &view, &order).unwrap_or(false)
+                    && ((publish.is_empty() && expose.is_empty())
+                        || docker_api::ports_match(&publish, &expose, &e.container_ports(&c)))
+                {
                     let sizes = with_size.then(|| e.container_sizes(&c)).transpose()?;
                     out.push(summary_json(e, &c, &view, sizes));
                 }
