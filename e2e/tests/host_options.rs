@@ -378,10 +378,34 @@ fn docker_update_changes_limits_and_the_restart_policy_or_refuses() {
         "up",
     ]);
     assert_eq!(shown, "0 512 67108864 134217728 33554432 on-failure:2\n");
+    // the CFS period and quota are their own fields, as moby keeps them (not --cpus)
+    d.ok(&[
+        "update",
+        "--cpu-period",
+        "200000",
+        "--cpu-quota",
+        "50000",
+        "up",
+    ]);
+    let cfs = |d: &e2e::Daemon| {
+        (
+            cgroup_file(d, "up", "cpu", "cpu.cfs_period_us"),
+            cgroup_file(d, "up", "cpu", "cpu.cfs_quota_us"),
+        )
+    };
+    assert_eq!(cfs(&d), ("200000".to_string(), "50000".to_string()));
+    let shown = d.ok(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}} {{.HostConfig.NanoCpus}}",
+        "up",
+    ]);
+    assert_eq!(shown, "200000 50000 0\n");
     // kept for the next start
     d.ok(&["restart", "-t", "0", "up"]);
     assert_eq!(cgroup_file(&d, "up", "cpuset", "cpuset.cpus"), "0");
     assert_eq!(cgroup_file(&d, "up", "cpu", "cpu.shares"), "512");
+    assert_eq!(cfs(&d), ("200000".to_string(), "50000".to_string()));
 
     let id = d.ok(&["inspect", "-f", "{{.Id}}", "up"]).trim().to_string();
     for (args, want) in [
@@ -401,6 +425,14 @@ fn docker_update_changes_limits_and_the_restart_policy_or_refuses() {
             vec!["--restart", "sometimes"],
             "invalid restart policy 'sometimes'".to_string(),
         ),
+        (
+            vec!["--cpus", "1"],
+            format!("Cannot update container {id}: Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set"),
+        ),
+        (
+            vec!["--cpu-quota", "500"],
+            "CPU cfs quota can not be less than 1ms (i.e. 1000)".to_string(),
+        ),
     ] {
         let mut full = vec!["update"];
         full.extend_from_slice(&args);
@@ -412,7 +444,28 @@ fn docker_update_changes_limits_and_the_restart_policy_or_refuses() {
         cgroup_file(&d, "up", "memory", "memory.limit_in_bytes"),
         "67108864"
     );
+    assert_eq!(cfs(&d), ("200000".to_string(), "50000".to_string()));
     d.ok(&["rm", "-f", "up"]);
+    // and the other way round: --cpus set, the quota cannot be
+    d.ok(&[
+        "create",
+        "--name",
+        "nano",
+        "--cpus",
+        "0.5",
+        "--network",
+        "none",
+        "busybox",
+        "true",
+    ]);
+    let err = d.fail(&["update", "--cpu-quota", "20000", "nano"]);
+    assert!(
+        err.contains(
+            "Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set"
+        ),
+        "{err}"
+    );
+    d.ok(&["rm", "nano"]);
 
     d.ok(&[
         "run",

@@ -36,6 +36,10 @@ pub struct UpdateOptions {
     pub memory: Option<i64>,
     /// `--cpus` in billionths.
     pub nano_cpus: Option<i64>,
+    /// `--cpu-quota` in microseconds per period (`-1`: unlimited).
+    pub cpu_quota: Option<i64>,
+    /// `--cpu-period` in microseconds.
+    pub cpu_period: Option<i64>,
     /// `--pids-limit` (`-1` or `0`: unlimited).
     pub pids_limit: Option<i64>,
     /// `--memory-swap` in bytes (`-1`: unlimited).
@@ -115,6 +119,42 @@ impl Engine {
         let cannot =
             |why: &str| EngineError::invalid(format!("Cannot update container {}: {why}", c.id));
         let mut host = rc.host.clone();
+        // moby: `--cpus` sets the period and quota itself, so once one way is set the other
+        // cannot be updated.
+        let set = |v: Option<i64>| v.is_some_and(|v| v > 0);
+        for (asked, what, held, other) in [
+            (
+                set(o.nano_cpus),
+                "Nano CPUs",
+                set(host.cpu_period),
+                "CPU Period",
+            ),
+            (
+                set(o.nano_cpus),
+                "Nano CPUs",
+                set(host.cpu_quota),
+                "CPU Quota",
+            ),
+            (
+                set(o.cpu_period),
+                "CPU Period",
+                set(rc.nano_cpus),
+                "NanoCPUs",
+            ),
+            (set(o.cpu_quota), "CPU Quota", set(rc.nano_cpus), "NanoCPUs"),
+        ] {
+            if asked && held {
+                return Err(cannot(&format!(
+                    "Conflicting options: {what} cannot be updated as {other} has already been set"
+                )));
+            }
+        }
+        if let Some(p) = o.cpu_period.filter(|p| *p != 0) {
+            host.cpu_period = Some(p);
+        }
+        if let Some(q) = o.cpu_quota.filter(|q| *q != 0) {
+            host.cpu_quota = Some(q);
+        }
         if let (Some(m), None, Some(s)) = (o.memory, o.memory_swap, host.memory_swap) {
             if m > 0 && s > 0 && m > s {
                 return Err(cannot(
@@ -161,11 +201,16 @@ impl Engine {
                 cpu_period: o
                     .nano_cpus
                     .filter(|n| *n > 0)
-                    .map(|_| runtime::spec::CPU_PERIOD as i64),
-                cpu_quota: o.nano_cpus.filter(|n| *n > 0).map(|n| {
-                    ((n as i128 * runtime::spec::CPU_PERIOD as i128 / 1_000_000_000) as i64)
-                        .max(1000)
-                }),
+                    .map(|_| runtime::spec::CPU_PERIOD as i64)
+                    .or(o.cpu_period.filter(|p| *p != 0)),
+                cpu_quota: o
+                    .nano_cpus
+                    .filter(|n| *n > 0)
+                    .map(|n| {
+                        ((n as i128 * runtime::spec::CPU_PERIOD as i128 / 1_000_000_000) as i64)
+                            .max(1000)
+                    })
+                    .or(o.cpu_quota.filter(|q| *q != 0)),
                 pids_limit: o.pids_limit.map(|p| if p <= 0 { -1 } else { p }),
                 memory_reservation: o.memory_reservation.filter(|r| *r > 0),
                 cpu_shares: o.cpu_shares.filter(|s| *s > 0),

@@ -173,6 +173,12 @@ pub struct UpdateArgs {
     /// CPU shares (relative weight)
     #[arg(short = 'c', long = "cpu-shares")]
     cpu_shares: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period")]
+    cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", allow_negative_numbers = true)]
+    cpu_quota: Option<i64>,
     /// CPUs in which to allow execution (0-3, 0,1)
     #[arg(long = "cpuset-cpus")]
     cpuset_cpus: Option<String>,
@@ -187,8 +193,9 @@ pub struct UpdateArgs {
     containers: Vec<String>,
 }
 
-/// `update --memory/--cpus/--pids-limit/--memory-swap/--memory-reservation/--cpu-shares/
-/// --cpuset-cpus/--cpuset-mems/--restart CONTAINER...`: prints each name, as Docker does.
+/// `update --memory/--cpus/--cpu-period/--cpu-quota/--pids-limit/--memory-swap/
+/// --memory-reservation/--cpu-shares/--cpuset-cpus/--cpuset-mems/--restart CONTAINER...`:
+/// prints each name, as Docker does.
 pub fn update(engine: &Engine, a: UpdateArgs) -> anyhow::Result<()> {
     let bytes = |v: &Option<String>| -> anyhow::Result<Option<i64>> {
         match v.as_deref() {
@@ -199,6 +206,8 @@ pub fn update(engine: &Engine, a: UpdateArgs) -> anyhow::Result<()> {
     let o = engine::UpdateOptions {
         memory: bytes(&a.memory)?,
         nano_cpus: a.cpus.map(|c| (c * 1e9) as i64),
+        cpu_quota: a.cpu_quota.filter(|q| *q != 0),
+        cpu_period: a.cpu_period.filter(|p| *p != 0),
         pids_limit: a.pids_limit,
         memory_swap: bytes(&a.memory_swap)?,
         memory_reservation: bytes(&a.memory_reservation)?,

@@ -145,17 +145,11 @@ async fn update(
 ) -> Result<Response, ApiError> {
     let Json(b) = body.map_err(crate::params::json_error)?;
     crate::docker::containers::refuse_unhandled("UpdateConfig", &b.rest)?;
-    let nano_cpus = match (b.nano_cpus.filter(|n| *n != 0), b.cpu_quota, b.cpu_period) {
-        (Some(n), _, _) => Some(n),
-        (None, Some(q), p) if q > 0 => {
-            let period = p.filter(|p| *p > 0).unwrap_or(100_000);
-            Some(q * 1_000_000_000 / period)
-        }
-        _ => None,
-    };
     let o = engine::UpdateOptions {
         memory: b.memory.filter(|m| *m != 0),
-        nano_cpus,
+        nano_cpus: b.nano_cpus.filter(|n| *n != 0),
+        cpu_quota: b.cpu_quota.filter(|q| *q != 0),
+        cpu_period: b.cpu_period.filter(|p| *p != 0),
         pids_limit: b.pids_limit.filter(|p| *p != 0),
         memory_swap: b.memory_swap.filter(|s| *s != 0),
         memory_reservation: b.memory_reservation.filter(|r| *r != 0),
