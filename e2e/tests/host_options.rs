@@ -219,17 +219,25 @@ fn docker_honours_capabilities_groups_and_sysctls() {
 #[test]
 fn docker_honours_cgroup_limits() {
     let (_store, d) = busybox_daemon();
-    let mut script =
-        String::from("cat /proc/self/oom_score_adj; ulimit -n; grep ' /dev/shm ' /proc/mounts");
+    let mut script = String::from(
+        "cat /proc/self/oom_score_adj; ulimit -n; ulimit -c; grep ' /dev/shm ' /proc/mounts",
+    );
+    // -1 is RLIM_INFINITY, as Docker casts it
     let mut flags = vec![
         "--oom-score-adj",
         "500",
         "--ulimit",
         "nofile=512:1024",
+        "--ulimit",
+        "core=-1",
         "--shm-size",
         "1m",
     ];
-    let mut want = vec!["500".to_string(), "512".to_string()];
+    let mut want = vec![
+        "500".to_string(),
+        "512".to_string(),
+        "unlimited".to_string(),
+    ];
     if runtime_has("cpu", "cpu.shares") {
         flags.extend(["--cpu-shares", "512"]);
         script.push_str("; cat /sys/fs/cgroup/cpu/cpu.shares");
@@ -248,11 +256,11 @@ fn docker_honours_cgroup_limits() {
     args.extend_from_slice(&["busybox", "sh", "-c", &script]);
     let out = d.ok(&args);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[..2], want[..2], "{out}");
-    assert!(lines[2].contains("size=1024k"), "{out}");
+    assert_eq!(lines[..3], want[..3], "{out}");
+    assert!(lines[3].contains("size=1024k"), "{out}");
     assert_eq!(
-        lines[3..],
-        want[2..].iter().map(String::as_str).collect::<Vec<_>>()[..],
+        lines[4..],
+        want[3..].iter().map(String::as_str).collect::<Vec<_>>()[..],
         "{out}"
     );
 }

@@ -773,7 +773,8 @@ impl HostOptions {
         o.ulimits = self
             .ulimits
             .iter()
-            .map(|u| (u.name.clone(), u.soft.max(0) as u64, u.hard.max(0) as u64))
+            // Docker's cast: a negative limit is a huge one (-1 is RLIM_INFINITY)
+            .map(|u| (u.name.clone(), u.soft as u64, u.hard as u64))
             .collect();
         o.tmpfs = self
             .tmpfs
