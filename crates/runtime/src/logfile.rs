@@ -2,7 +2,8 @@
 //! `{"log":"hi\n","stream":"stdout","time":"2026-12-05T00:00:00.123456789Z"}` — with the
 //! driver's options (`max-size`, `max-file`, `compress`) read as moby's `jsonfilelog` reads
 //! them, its rotation ([`LogWriter`]: `<log>.1` is the newest rotated file) and its readers
-//! ([`read`], [`follow`]), which go through the rotated files oldest first.
+//! ([`read`], [`follow`]), which go through the rotated files oldest first (a `--tail` read
+//! goes backwards from the end, only as far as the entries it gives).
 //!
 //! Not here: gzip of rotated files (`compress=true` is refused by the engine) and the
 //! entries' `attrs` (`tag`, `labels`, `env`).
@@ -612,26 +613,98 @@ pub struct Cursor {
     last: Option<FileId>,
 }
 
+/// How much of a file [`last_entries`] reads at a time, from its end.
+const BACK_BLOCK: u64 = 64 * 1024;
+
+/// The last `want` entries of `file` before `end`, newest first, pushed onto `out`; reads the
+/// file backwards, a block at a time, so what it costs is what the entries hold, not the
+/// file's size. Bytes after the last newline (a line being written) are no entry; a line that
+/// is no entry is skipped, as the forward reader skips it. Returns the offset after the last
+/// complete line.
+fn last_entries(file: &File, end: u64, want: usize, out: &mut Vec<Entry>) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    // `line_end`: where the line being looked at ends (after its newline), once one is found.
+    let mut line_end: Option<u64> = None;
+    let mut complete_end = 0;
+    let mut pos = end;
+    let mut block = Vec::new();
+    let mut line = Vec::new();
+    let mut take = |from: u64, to: u64, block: &[u8], block_at: u64, out: &mut Vec<Entry>| {
+        let bytes = if from >= block_at && to <= block_at + block.len() as u64 {
+            &block[(from - block_at) as usize..(to - block_at) as usize]
+        } else {
+            line.resize((to - from) as usize, 0);
+            if file.read_exact_at(&mut line, from).is_err() {
+                return;
+            }
+            &line[..]
+        };
+        if let Ok(e) = serde_json::from_slice::<Entry>(bytes) {
+            out.push(e);
+        }
+    };
+    let goal = out.len() + want;
+    // Going on, whatever is wanted, until the last complete line's end is known.
+    while pos > 0 && (out.len() < goal || line_end.is_none()) {
+        let at = pos.saturating_sub(BACK_BLOCK);
+        block.resize((pos - at) as usize, 0);
+        file.read_exact_at(&mut block, at)?;
+        for i in (0..block.len()).rev() {
+            if block[i] != b'\n' {
+                continue;
+            }
+            let nl = at + i as u64;
+            if let Some(le) = line_end {
+                take(nl + 1, le, &block, at, out);
+            } else {
+                complete_end = nl + 1;
+            }
+            if out.len() >= goal {
+                return Ok(complete_end);
+            }
+            line_end = Some(nl + 1);
+        }
+        pos = at;
+    }
+    // The file's first line.
+    if let Some(le) = line_end.filter(|le| *le > 0 && out.len() < goal) {
+        take(0, le, &block, pos, out);
+    }
+    Ok(complete_end)
+}
+
 /// Reads the log once, its rotated files oldest first, then the live file: every entry, or
-/// the last `tail` ones, each given to `f`. A missing log is an empty one.
+/// the last `tail` ones, each given to `f`. A missing log is an empty one. With `tail`, the
+/// files are read backwards from the newest, and only as far as the entries wanted.
 pub fn read(
     log: &LogFiles,
     tail: Option<usize>,
     mut f: impl FnMut(Entry),
 ) -> std::io::Result<Cursor> {
     let snap = snapshot(log)?;
-    let mut last_ones = std::collections::VecDeque::new();
-    let mut give = |e: Entry| {
-        match tail {
-            Some(0) => {}
-            Some(t) => {
-                if last_ones.len() == t {
-                    last_ones.pop_front();
-                }
-                last_ones.push_back(e);
-            }
-            None => f(e),
+    if let Some(want) = tail {
+        let mut newest_first = Vec::new();
+        let mut offset = 0;
+        let mut last = None;
+        if let Some((file, id)) = &snap.live {
+            let len = file.metadata()?.len();
+            offset = last_entries(file, len, want, &mut newest_first)?;
+            last = Some(*id);
         }
+        for (file, id) in snap.rotated.iter().rev() {
+            last = last.or(Some(*id));
+            if newest_first.len() >= want {
+                break;
+            }
+            let len = file.metadata()?.len();
+            last_entries(file, len, want - newest_first.len(), &mut newest_first)?;
+        }
+        newest_first.into_iter().rev().for_each(f);
+        let file = snap.live.map(|(file, _)| file);
+        return Ok(Cursor { file, offset, last });
+    }
+    let mut give = |e: Entry| {
+        f(e);
         true
     };
     let mut last = None;
@@ -648,7 +721,6 @@ pub fn read(
         }
         None => None,
     };
-    last_ones.into_iter().for_each(f);
     Ok(Cursor { file, offset, last })
 }
 
@@ -935,6 +1007,104 @@ mod rotation_tests {
         let mut got = Vec::new();
         read(log, tail, |e| got.push(e.log[..4].parse().unwrap())).unwrap();
         got
+    }
+
+    /// `--tail` reads the files backwards, newest first, and keeps what a forward read of
+    /// every entry would end with: across rotated files, with entries longer than a block
+    /// read, lines that are no entry, and a line still being written; its cursor is where a
+    /// forward read ends, so following gives only what comes after.
+    #[test]
+    fn tail_reads_backwards_what_a_forward_read_ends_with() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(LOG_FILE);
+        let rotation = Rotation {
+            max_size: Some(300_000),
+            max_files: 3,
+        };
+        let mut w = LogWriter::open(&p, rotation).unwrap();
+        for n in 0..40 {
+            w.write(&entry(n, [120, 5000, 70_000, 200][n % 4])).unwrap();
+            if n % 7 == 0 {
+                w.write(b"not an entry\n").unwrap();
+            }
+        }
+        drop(w);
+        let last = entry(9999, 150);
+        let mut live = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        live.write_all(&last[..70]).unwrap();
+        let log = LogFiles {
+            path: p.clone(),
+            max_files: 3,
+        };
+        assert!(rotated(&p, 2).exists(), "the log spans rotated files");
+        let forward = all(&log, None);
+        assert_eq!(forward, (0..40).collect::<Vec<_>>());
+        let n = forward.len();
+        for t in [0, 1, 2, 3, 4, 5, 8, 13, n - 1, n, n + 10] {
+            assert_eq!(
+                all(&log, Some(t)),
+                forward[n.saturating_sub(t)..],
+                "tail {t}"
+            );
+        }
+        let cursor = read(&log, Some(0), |_| panic!("no entry wanted")).unwrap();
+        live.write_all(&last[70..]).unwrap();
+        let mut rounds = 0;
+        let mut more = Vec::new();
+        follow(
+            &log,
+            cursor,
+            || {
+                rounds += 1;
+                rounds > 1
+            },
+            |e| {
+                more.push(e.log[..4].to_string());
+                true
+            },
+        )
+        .unwrap();
+        assert_eq!(more, ["9999"]);
+    }
+
+    /// Bytes this thread has read through system calls (`rchar`).
+    fn thread_read_bytes() -> u64 {
+        let io = std::fs::read_to_string("/proc/thread-self/io").unwrap();
+        io.lines()
+            .find_map(|l| l.strip_prefix("rchar: "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// What `--tail` reads is what the entries it gives hold, whatever the log's size.
+    #[test]
+    fn tail_reads_only_the_end_of_a_large_log() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(LOG_FILE);
+        let rotation = Rotation {
+            max_size: Some(16 << 20),
+            max_files: 2,
+        };
+        let mut w = LogWriter::open(&p, rotation).unwrap();
+        for n in 0..24 {
+            w.write(&entry(n, 1 << 20)).unwrap();
+        }
+        for n in 24..30 {
+            w.write(&entry(n, 100)).unwrap();
+        }
+        drop(w);
+        let log = LogFiles {
+            path: p.clone(),
+            max_files: 2,
+        };
+        for (tail, most) in [(3, 128 << 10), (7, 3 << 20)] {
+            let before = thread_read_bytes();
+            let got = all(&log, Some(tail));
+            let read = thread_read_bytes() - before;
+            assert_eq!(got, (30 - tail..30).collect::<Vec<_>>());
+            assert!(read <= most, "tail {tail} read {read} bytes");
+        }
     }
 
     #[test]
