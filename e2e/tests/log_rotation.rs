@@ -248,8 +248,12 @@ fn docker_refuses_invalid_log_options_at_create() {
             "logger: logging mode not supported: bogus".into(),
         ),
         (
-            vec!["--log-opt", "tag={{.Name}}"],
-            format!("--log-opt tag {refused} log entries carry no attributes"),
+            vec!["--log-opt", "tag={{.Nope}}"],
+            "failed to initialize logging driver: template: log-tag:1:2: executing \"log-tag\" at <.Nope>: can't evaluate field Nope in type *logger.Info".into(),
+        ),
+        (
+            vec!["--log-opt", "labels-regex=("],
+            "failed to initialize logging driver: error parsing regexp: unclosed group: `(`".into(),
         ),
         (
             vec!["--log-driver", "syslog"],
@@ -274,6 +278,81 @@ fn docker_refuses_invalid_log_options_at_create() {
         );
         assert_eq!(d.ok(&["ps", "-a", "-q"]), "", "{flags:?}: nothing created");
     }
+}
+
+/// `--log-opt tag/labels/env`: each entry of the log carries its attributes (moby's
+/// `"attrs"`, between `stream` and `time`), and `logs --details` puts them before the line,
+/// through the docker CLI and strata's alike; without `--details` the lines are as before.
+#[test]
+fn log_attributes_are_kept_with_each_entry_and_shown_by_details() {
+    let (store, d) = busybox_daemon();
+    let id = d
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            "lg",
+            "--network",
+            "none",
+            "--label",
+            "app=web",
+            "--label",
+            "other=no",
+            "-e",
+            "STAGE=blue green",
+            "--log-opt",
+            "labels=app",
+            "--log-opt",
+            "env=STAGE",
+            "--log-opt",
+            "tag={{.Name}}/{{.ID}}",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(d.ok(&["wait", "lg"]).trim(), "0");
+    let details = format!("STAGE=blue+green,app=web,tag=lg%2F{}", &id[..12]);
+    let out = d.docker(&["logs", "--details", "lg"]);
+    assert_eq!(out.stdout, format!("{details} out\n"));
+    assert_eq!(out.stderr, format!("{details} err\n"));
+    let out = store.run(&["logs", "--details", "lg"]);
+    assert_eq!(out.stdout, format!("{details} out\n"));
+    assert_eq!(out.stderr, format!("{details} err\n"));
+    assert_eq!(d.ok(&["logs", "lg"]), "out\n");
+    let ts = d.ok(&["logs", "-t", "--details", "lg"]);
+    let (time, rest) = ts.split_once(' ').unwrap();
+    assert!(time.ends_with('Z'), "{ts}");
+    assert_eq!(rest, format!("{details} out\n"));
+    let log = store
+        .root()
+        .join("containers")
+        .join(&id)
+        .join("container-json.log");
+    let raw = std::fs::read_to_string(log).unwrap();
+    let first: Value = serde_json::from_str(raw.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first["attrs"],
+        json!({"STAGE": "blue green", "app": "web", "tag": format!("lg/{}", &id[..12])})
+    );
+    assert!(
+        raw.contains(r#","stream":"stdout","attrs":{"STAGE":"#),
+        "{raw}"
+    );
+    // without attributes, --details puts a space before each line, as Docker does
+    d.ok(&[
+        "run",
+        "--name",
+        "plain",
+        "--network",
+        "none",
+        "busybox",
+        "echo",
+        "p",
+    ]);
+    assert_eq!(d.ok(&["logs", "--details", "plain"]), " p\n");
 }
 
 #[test]

@@ -16,6 +16,55 @@ use runtime::cgroup;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// What a container's log attributes are made of (moby's `logger.Info`).
+pub(crate) struct LogInfo<'a> {
+    /// The full ID.
+    pub id: &'a str,
+    /// The name, with its `/`.
+    pub name: &'a str,
+    /// `sha256:…`.
+    pub image_id: &'a str,
+    /// The image as the container was created from it.
+    pub image_name: &'a str,
+    pub hostname: &'a str,
+    pub entrypoint: &'a str,
+    pub args: &'a [String],
+    pub labels: &'a BTreeMap<String, String>,
+    /// `KEY=value`.
+    pub env: &'a [String],
+}
+
+impl LogInfo<'_> {
+    /// The fields and methods of moby's `logger.Info` a tag template may use, as text.
+    fn row(&self) -> docker_format::Row {
+        let short = |s: &str| s.chars().take(12).collect::<String>();
+        let command = std::iter::once(self.entrypoint.to_string())
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        [
+            ("ID", short(self.id)),
+            ("FullID", self.id.to_string()),
+            ("Name", self.name.trim_start_matches('/').to_string()),
+            // moby's `ImageID()` is the first 12 characters of `sha256:…`
+            ("ImageID", short(self.image_id)),
+            ("ImageFullID", self.image_id.to_string()),
+            ("ImageName", self.image_name.to_string()),
+            ("Hostname", self.hostname.to_string()),
+            ("Command", command),
+            ("DaemonName", "docker".to_string()),
+            ("ContainerID", self.id.to_string()),
+            ("ContainerName", self.name.to_string()),
+            ("ContainerImageID", self.image_id.to_string()),
+            ("ContainerImageName", self.image_name.to_string()),
+            ("ContainerEntrypoint", self.entrypoint.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
+
 /// Capabilities refused in `--cap-add` (and so `ALL`): each reaches past the container's
 /// namespaces to the host — mounts and the cgroup v1 `release_agent` (`SYS_ADMIN`), kernel
 /// modules, raw I/O ports, `open_by_handle_at` on the host's file systems
@@ -438,15 +487,103 @@ impl HostOptions {
                 "rotated log files are kept uncompressed",
             ));
         }
-        for k in ["tag", "labels", "labels-regex", "env", "env-regex"] {
-            if opts.contains_key(k) {
-                return Err(refuse(
-                    &format!("--log-opt {k}"),
-                    "log entries carry no attributes",
-                ));
+        // The attributes' options, as the driver's start would read them: a tag template
+        // that does not parse or names no field of moby's `logger.Info`, a bad expression.
+        let info = LogInfo {
+            id: &"0".repeat(64),
+            name: "/name",
+            image_id: &format!("sha256:{}", "0".repeat(64)),
+            image_name: "image",
+            hostname: "host",
+            entrypoint: "sh",
+            args: &[],
+            labels: &BTreeMap::new(),
+            env: &[],
+        };
+        self.log_attrs(&info)?;
+        Ok(())
+    }
+
+    /// The attributes every entry of the container's log carries, as moby's json-file driver
+    /// makes them when it starts (`Info.ExtraAttributes`, then `ParseLogTag`): the labels
+    /// named by `labels` or matched by `labels-regex`, the environment variables named by
+    /// `env` or matched by `env-regex`, and `tag`, a Go template over moby's `logger.Info`
+    /// (`{{.Name}}`, `{{.ID}}`, `{{.ImageName}}`…).
+    pub(crate) fn log_attrs(&self, info: &LogInfo) -> Result<BTreeMap<String, String>> {
+        let failed =
+            |e: String| EngineError::invalid(format!("failed to initialize logging driver: {e}"));
+        let opt = |k: &str| {
+            self.log_opts
+                .get(k)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let regex = |v: &str| {
+            regex::RegexBuilder::new(v)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| {
+                    // one line, in Go's shape: what is wrong, then the expression
+                    let why = e.to_string();
+                    let why = why.lines().last().unwrap_or_default();
+                    let why = why.trim().trim_start_matches("error: ");
+                    failed(format!("error parsing regexp: {why}: `{v}`"))
+                })
+        };
+        let mut out = BTreeMap::new();
+        if let Some(names) = opt("labels") {
+            for n in names.split(',') {
+                if let Some(v) = info.labels.get(n) {
+                    out.insert(n.to_string(), v.clone());
+                }
             }
         }
-        Ok(())
+        if let Some(re) = opt("labels-regex") {
+            let re = regex(re)?;
+            for (k, v) in info.labels {
+                if re.is_match(k) {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let env: BTreeMap<&str, &str> = info.env.iter().filter_map(|e| e.split_once('=')).collect();
+        if let Some(names) = opt("env") {
+            for n in names.split(',') {
+                if let Some(v) = env.get(n) {
+                    out.insert(n.to_string(), v.to_string());
+                }
+            }
+        }
+        if let Some(re) = opt("env-regex") {
+            let re = regex(re)?;
+            for (k, v) in &env {
+                if re.is_match(k) {
+                    out.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        if let Some(tag) = opt("tag") {
+            let template = docker_format::Format::Template {
+                table: false,
+                text: tag.to_string(),
+            };
+            // moby names the template `log-tag` and runs it on a `*logger.Info`
+            let rendered = template.render(&[info.row()], &[]).map_err(|e| {
+                let mut m = e
+                    .to_string()
+                    .replacen("template: :", "template: log-tag:", 1)
+                    .replacen("executing \"\"", "executing \"log-tag\"", 1);
+                if m.contains("can't evaluate field") {
+                    m.push_str(" in type *logger.Info");
+                }
+                failed(m)
+            })?;
+            let rendered = rendered.strip_suffix('\n').unwrap_or(&rendered);
+            if !rendered.is_empty() {
+                out.insert("tag".into(), rendered.to_string());
+            }
+        }
+        Ok(out)
     }
 
     /// The capability lists normalised (moby's texts for an unknown name), with those that
@@ -1056,6 +1193,65 @@ mod tests {
         assert_eq!(e(u, None, None), "invalid ulimit type: bogus");
     }
 
+    /// moby's json-file attributes: labels and variables named or matched, and the tag
+    /// template over `logger.Info`.
+    #[test]
+    fn log_attributes_as_the_json_file_driver_makes_them() {
+        let labels: BTreeMap<String, String> = [("app", "web"), ("tier", "front"), ("x", "1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let env = vec![
+            "HOME=/root".to_string(),
+            "STAGE=prod".into(),
+            "STAMP=7=7".into(),
+        ];
+        let id = format!("{}{}", "abcdef012345", "9".repeat(52));
+        let info = LogInfo {
+            id: &id,
+            name: "/web",
+            image_id: &format!("sha256:{}", "f".repeat(64)),
+            image_name: "busybox:latest",
+            hostname: "h1",
+            entrypoint: "sh",
+            args: &["-c".to_string(), "echo hi".to_string()],
+            labels: &labels,
+            env: &env,
+        };
+        let attrs = |opts: &[(&str, &str)]| {
+            let h = HostOptions {
+                log_opts: opts
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..HostOptions::default()
+            };
+            h.log_attrs(&info)
+                .unwrap()
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+        };
+        assert!(attrs(&[("max-size", "1m")]).is_empty());
+        assert_eq!(attrs(&[("labels", "app,missing")]), ["app=web"]);
+        assert_eq!(attrs(&[("labels-regex", "^t")]), ["tier=front"]);
+        assert_eq!(
+            attrs(&[("env", "STAGE,NOPE,STAMP")]),
+            ["STAGE=prod", "STAMP=7=7"]
+        );
+        assert_eq!(attrs(&[("env-regex", "^ST")]), ["STAGE=prod", "STAMP=7=7"]);
+        assert_eq!(
+            attrs(&[(
+                "tag",
+                "{{.Name}}/{{.ID}} {{.ImageName}} {{.ImageID}} {{.DaemonName}} {{.Command}}"
+            )]),
+            ["tag=web/abcdef012345 busybox:latest sha256:fffff docker sh -c echo hi"]
+        );
+        assert_eq!(attrs(&[("tag", "{{.FullID}}")]), [format!("tag={id}")]);
+        // an empty tag is no attribute
+        assert!(attrs(&[("tag", "{{if false}}x{{end}}")]).is_empty());
+    }
+
     #[test]
     fn log_drivers_and_options_as_docker_checks_them() {
         let log = |driver: &str, opts: &[(&str, &str)]| HostOptions {
@@ -1136,8 +1332,12 @@ mod tests {
                 format!("--log-opt compress=true{refused}rotated log files are kept uncompressed"),
             ),
             (
-                log("", &[("tag", "{{.Name}}")]),
-                format!("--log-opt tag{refused}log entries carry no attributes"),
+                log("", &[("tag", "{{.Nope}}")]),
+                "failed to initialize logging driver: template: log-tag:1:2: executing \"log-tag\" at <.Nope>: can't evaluate field Nope in type *logger.Info".into(),
+            ),
+            (
+                log("", &[("env-regex", "(")]),
+                "failed to initialize logging driver: error parsing regexp: unclosed group: `(`".into(),
             ),
         ] {
             assert_eq!(e(h.clone()), Err(text), "{h:?}");

@@ -359,6 +359,8 @@ pub struct LogLine {
     pub log: String,
     /// RFC 3339 with nanoseconds.
     pub time: String,
+    /// The log options' attributes the entry carries (`logs --details`).
+    pub attrs: std::collections::BTreeMap<String, String>,
 }
 
 fn io(ctx: impl Into<String>) -> impl FnOnce(std::io::Error) -> EngineError {
@@ -1378,6 +1380,22 @@ impl Engine {
             let exe_path = std::env::current_exe().map_err(io("find the strata binary"))?;
             let mut program = std::process::Command::new(&exe_path);
             program.arg("monitor");
+            let argv = rc.args();
+            let (entrypoint, args) = argv
+                .split_first()
+                .map_or(("", &[][..]), |(e, a)| (e.as_str(), a));
+            let no_labels = std::collections::BTreeMap::new();
+            let log_attrs = rc.host.log_attrs(&crate::host_options::LogInfo {
+                id: &c.id,
+                name: &format!("/{}", c.name.trim_start_matches('/')),
+                image_id: &c.image.to_string(),
+                image_name: &c.image_name,
+                hostname: &hostname,
+                entrypoint,
+                args,
+                labels: c.config.labels.as_ref().unwrap_or(&no_labels),
+                env: &rc.env,
+            })?;
             let margs = MonitorArgs {
                 runtime: rt.clone(),
                 id: c.id.clone(),
@@ -1390,6 +1408,7 @@ impl Engine {
                 wait_attach: attach,
                 reserve,
                 log: rc.host.log_rotation(),
+                log_attrs,
                 on_exit: vec![
                     exe_path.clone().into(),
                     "--root".into(),
@@ -1863,6 +1882,7 @@ impl Engine {
             stream: e.stream,
             log: e.log,
             time: e.time,
+            attrs: e.attrs,
         };
         // Some(true): show, Some(false): skip, None: past `until`, stop.
         let judge = |time: &str| -> Option<bool> {

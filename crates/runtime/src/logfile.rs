@@ -5,10 +5,12 @@
 //! ([`read`], [`follow`]), which go through the rotated files oldest first (a `--tail` read
 //! goes backwards from the end, only as far as the entries it gives).
 //!
-//! Not here: gzip of rotated files (`compress=true` is refused by the engine) and the
-//! entries' `attrs` (`tag`, `labels`, `env`).
+//! Each entry may carry the attributes the driver's `tag`, `labels`, `labels-regex`, `env`
+//! and `env-regex` options name (`"attrs":{…}`, what `logs --details` prints). Not here: gzip
+//! of rotated files (`compress=true` is refused by the engine).
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
@@ -28,8 +30,48 @@ pub struct Entry {
     pub log: String,
     /// `stdout` or `stderr`.
     pub stream: String,
+    /// The log options' attributes (none: no `attrs` key, as moby writes it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, String>,
     /// RFC 3339 with nanoseconds, trailing zeros trimmed (Go's `RFC3339Nano`).
     pub time: String,
+}
+
+/// The `attrs` member of every entry of a log, encoded once: `,"attrs":{…}` with the keys
+/// sorted (Go's encoder of a map), or nothing for no attribute.
+pub fn encode_attrs(attrs: &BTreeMap<String, String>) -> Vec<u8> {
+    if attrs.is_empty() {
+        return Vec::new();
+    }
+    let mut v = b",\"attrs\":".to_vec();
+    // Writing a map of strings into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut v, attrs);
+    v
+}
+
+/// What `logs --details` puts before an entry (moby's `attrsByteSlice` and a space):
+/// `key=value` pairs sorted by key, each side query-escaped, joined by commas.
+pub fn details_prefix(attrs: &BTreeMap<String, String>) -> String {
+    let esc = |s: &str| {
+        let mut o = String::with_capacity(s.len());
+        for b in s.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    o.push(b as char)
+                }
+                b' ' => o.push('+'),
+                _ => o.push_str(&format!("%{b:02X}")),
+            }
+        }
+        o
+    };
+    let mut out = attrs
+        .iter()
+        .map(|(k, v)| format!("{}={}", esc(k), esc(v)))
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push(' ');
+    out
 }
 
 /// Go's `time.RFC3339Nano` in UTC.
@@ -130,12 +172,19 @@ fn memchr_nl(b: &[u8]) -> Option<usize> {
 /// Appends one entry as a JSON line to `buf`, the same bytes as [`Entry`]'s serialisation
 /// (`log`, `stream`, `time` in that order) without building one.
 pub fn append_entry(buf: &mut Vec<u8>, stream: &str, line: &[u8], time: &str) {
+    append_entry_with(buf, stream, line, &[], time)
+}
+
+/// [`append_entry`] with the log's attributes as [`encode_attrs`] encodes them (`log`,
+/// `stream`, `attrs`, `time`: moby's order).
+pub fn append_entry_with(buf: &mut Vec<u8>, stream: &str, line: &[u8], attrs: &[u8], time: &str) {
     let log = String::from_utf8_lossy(line);
     buf.extend_from_slice(b"{\"log\":");
     // Writing a string into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *buf, log.as_ref());
     buf.extend_from_slice(b",\"stream\":");
     let _ = serde_json::to_writer(&mut *buf, stream);
+    buf.extend_from_slice(attrs);
     buf.extend_from_slice(b",\"time\":");
     let _ = serde_json::to_writer(&mut *buf, time);
     buf.extend_from_slice(b"}\n");
@@ -798,15 +847,40 @@ mod tests {
         ] {
             let mut a = Vec::new();
             append_entry(&mut a, "stderr", line, "2026-01-01T00:00:00.5Z");
-            let e = Entry {
+            let mut e = Entry {
                 log: String::from_utf8_lossy(line).into_owned(),
                 stream: "stderr".into(),
+                attrs: BTreeMap::new(),
                 time: "2026-01-01T00:00:00.5Z".into(),
             };
             let mut b = serde_json::to_vec(&e).unwrap();
             b.push(b'\n');
             assert_eq!(a, b);
+            // with attributes: moby's order (log, stream, attrs, time), keys sorted
+            e.attrs = [("tag", "web/1"), ("X", "a \"b\"")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let mut a = Vec::new();
+            let attrs = encode_attrs(&e.attrs);
+            append_entry_with(&mut a, "stderr", line, &attrs, "2026-01-01T00:00:00.5Z");
+            let mut b = serde_json::to_vec(&e).unwrap();
+            b.push(b'\n');
+            assert_eq!(a, b);
+            let text = String::from_utf8(a).unwrap();
+            assert!(
+                text.contains(r#""stream":"stderr","attrs":{"X":"a \"b\"","tag":"web/1"},"time":"#),
+                "{text}"
+            );
+            assert_eq!(serde_json::from_str::<Entry>(&text).unwrap(), e);
         }
+        // `logs --details`: sorted, query-escaped, then a space; nothing but the space without
+        let attrs: BTreeMap<String, String> = [("tag", "web/1 x"), ("A", "é&=,")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(details_prefix(&attrs), "A=%C3%A9%26%3D%2C,tag=web%2F1+x ");
+        assert_eq!(details_prefix(&BTreeMap::new()), " ");
         // Lines borrowed whole, a split line joined, an over-long line cut at MAX_ENTRY.
         let mut sp = LineSplitter::default();
         let mut got = Vec::new();

@@ -69,6 +69,8 @@ pub struct MonitorArgs {
     /// The `json-file` log's rotation (`max-size`, `max-file`); `None`: nothing is logged
     /// (`--log-driver none`).
     pub log: Option<logfile::Rotation>,
+    /// The attributes every log entry carries (`--log-opt tag/labels/env…`).
+    pub log_attrs: std::collections::BTreeMap<String, String>,
     /// A command the monitor runs once the end is recorded (the engine's clean-up:
     /// unmount, events, `--rm`); empty for none.
     pub on_exit: Vec<OsString>,
@@ -250,6 +252,10 @@ impl MonitorArgs {
                 }
             }
         }
+        for (k, val) in &self.log_attrs {
+            v.push("--log-attr".into());
+            v.push(format!("{k}={val}").into());
+        }
         if !self.on_exit.is_empty() {
             v.push("--on-exit".into());
             v.extend(self.on_exit.iter().cloned());
@@ -275,6 +281,7 @@ impl MonitorArgs {
             wait_attach: false,
             reserve: Vec::new(),
             log: Some(logfile::Rotation::default()),
+            log_attrs: Default::default(),
             on_exit: Vec::new(),
         };
         let mut it = args.into_iter();
@@ -303,6 +310,13 @@ impl MonitorArgs {
                     })?);
                 }
                 "--no-log" => a.log = None,
+                "--log-attr" => {
+                    let v = val()?.to_string_lossy().into_owned();
+                    let (k, v) = v.split_once('=').ok_or_else(|| {
+                        RuntimeError::Invalid(format!("monitor: bad --log-attr {v:?}"))
+                    })?;
+                    a.log_attrs.insert(k.to_string(), v.to_string());
+                }
                 "--log-max-size" | "--log-max-file" => {
                     let v = val()?.to_string_lossy().into_owned();
                     let n: u64 =
@@ -514,6 +528,8 @@ fn recv_fd(sock: &UnixStream) -> std::io::Result<OwnedFd> {
 struct Output {
     /// The `json-file` log (`None`: `--log-driver none`).
     log: Option<Mutex<LogSink>>,
+    /// Every entry's `attrs`, encoded once ([`logfile::encode_attrs`]).
+    attrs: Vec<u8>,
     clients: Mutex<Vec<UnixStream>>,
     tty: bool,
 }
@@ -555,7 +571,9 @@ impl Output {
             // straight from the chunk.
             let now = logfile::now();
             let mut buf = Vec::with_capacity(data.len() * 2 + 1024);
-            split.push_each(data, |l| logfile::append_entry(&mut buf, name, l, &now));
+            split.push_each(data, |l| {
+                logfile::append_entry_with(&mut buf, name, l, &self.attrs, &now)
+            });
             if !buf.is_empty() {
                 log.lock().unwrap().write(&buf);
             }
@@ -567,7 +585,7 @@ impl Output {
         let name = if stream == STDERR { "stderr" } else { "stdout" };
         if let (Some(log), Some(rest)) = (&self.log, split.finish()) {
             let mut buf = Vec::with_capacity(rest.len() + 128);
-            logfile::append_entry(&mut buf, name, &rest, &logfile::now());
+            logfile::append_entry_with(&mut buf, name, &rest, &self.attrs, &logfile::now());
             log.lock().unwrap().write(&buf);
         }
     }
@@ -779,6 +797,7 @@ fn supervise(a: &MonitorArgs, reporter: &mut Reporter) -> Result<()> {
     };
     let out = Arc::new(Output {
         log,
+        attrs: logfile::encode_attrs(&a.log_attrs),
         clients: Mutex::new(Vec::new()),
         tty: a.tty,
     });
@@ -1059,6 +1078,7 @@ mod tests {
             wait_attach: false,
             reserve: Vec::new(),
             log: Some(logfile::Rotation::default()),
+            log_attrs: Default::default(),
             on_exit: vec!["/bin/true".into()],
         };
         for log in [
@@ -1076,6 +1096,11 @@ mod tests {
             a.log = log;
             assert_eq!(MonitorArgs::parse(a.to_args()).unwrap(), a);
         }
+        a.log_attrs = [("tag", "web/1"), ("X", "a=b c"), ("empty", "")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(MonitorArgs::parse(a.to_args()).unwrap(), a);
         let bad = [
             "--id",
             "x",

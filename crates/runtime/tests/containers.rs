@@ -53,6 +53,7 @@ fn case(cmd: &[&str], tweak: impl FnOnce(&mut SpecOptions, &mut MonitorArgs)) ->
         wait_attach: false,
         reserve: Vec::new(),
         log: Some(Default::default()),
+        log_attrs: Default::default(),
         on_exit: Vec::new(),
     };
     tweak(&mut o, &mut args);

@@ -1103,6 +1103,9 @@ pub struct LogsArgs {
     /// Show timestamps
     #[arg(short = 't', long = "timestamps")]
     timestamps: bool,
+    /// Show extra details provided to logs
+    #[arg(long = "details")]
+    details: bool,
     /// Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)
     #[arg(long = "since")]
     since: Option<String>,
@@ -1147,10 +1150,15 @@ pub fn logs(engine: &Engine, a: LogsArgs) -> anyhow::Result<()> {
         range,
         || false,
         |l| {
-            let text = if a.timestamps {
-                format!("{} {}", l.time, l.log)
+            let details = if a.details {
+                engine::runtime::logfile::details_prefix(&l.attrs)
             } else {
-                l.log
+                String::new()
+            };
+            let text = if a.timestamps {
+                format!("{} {details}{}", l.time, l.log)
+            } else {
+                format!("{details}{}", l.log)
             };
             let ok = if l.stream == "stderr" {
                 err.write_all(text.as_bytes()).is_ok()

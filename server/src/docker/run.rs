@@ -341,7 +341,7 @@ pub(crate) fn frame(stream: u8, data: &[u8]) -> Vec<u8> {
     v
 }
 
-/// `GET /containers/{id}/logs?stdout=&stderr=&follow=&tail=&timestamps=&since=&until=`:
+/// `GET /containers/{id}/logs?stdout=&stderr=&follow=&tail=&timestamps=&details=&since=&until=`:
 /// stdcopy frames, or the raw bytes for a TTY container.
 async fn logs(
     State(st): State<AppState>,
@@ -356,6 +356,7 @@ async fn logs(
     }
     let follow = truthy(first(&q, "follow"));
     let timestamps = truthy(first(&q, "timestamps"));
+    let details = truthy(first(&q, "details"));
     let tail = match first(&q, "tail").unwrap_or("all") {
         "all" | "" => None,
         n => match n.parse::<i64>() {
@@ -406,10 +407,16 @@ async fn logs(
                 if (stderr && !want_err) || (!stderr && !want_out) {
                     return !tx.is_closed();
                 }
-                let text = if timestamps {
-                    format!("{} {}", l.time, l.log)
+                // moby: the timestamp, then the details, then the line
+                let details = if details {
+                    engine::runtime::logfile::details_prefix(&l.attrs)
                 } else {
-                    l.log
+                    String::new()
+                };
+                let text = if timestamps {
+                    format!("{} {details}{}", l.time, l.log)
+                } else {
+                    format!("{details}{}", l.log)
                 };
                 let bytes = if tty {
                     text.into_bytes()
