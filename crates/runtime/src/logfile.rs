@@ -1077,6 +1077,18 @@ mod rotation_tests {
         v
     }
 
+    /// A log writer in a fresh directory, rotating at `max_size` bytes, keeping `max_files`.
+    fn rotating(max_size: u64, max_files: u64) -> (tempfile::TempDir, PathBuf, LogWriter) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(LOG_FILE);
+        let rotation = Rotation {
+            max_size: Some(max_size),
+            max_files,
+        };
+        let w = LogWriter::open(&p, rotation).unwrap();
+        (d, p, w)
+    }
+
     fn all(log: &LogFiles, tail: Option<usize>) -> Vec<usize> {
         let mut got = Vec::new();
         read(log, tail, |e| got.push(e.log[..4].parse().unwrap())).unwrap();
@@ -1089,13 +1101,7 @@ mod rotation_tests {
     /// forward read ends, so following gives only what comes after.
     #[test]
     fn tail_reads_backwards_what_a_forward_read_ends_with() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join(LOG_FILE);
-        let rotation = Rotation {
-            max_size: Some(300_000),
-            max_files: 3,
-        };
-        let mut w = LogWriter::open(&p, rotation).unwrap();
+        let (_d, p, mut w) = rotating(300_000, 3);
         for n in 0..40 {
             w.write(&entry(n, [120, 5000, 70_000, 200][n % 4])).unwrap();
             if n % 7 == 0 {
@@ -1154,13 +1160,7 @@ mod rotation_tests {
     /// What `--tail` reads is what the entries it gives hold, whatever the log's size.
     #[test]
     fn tail_reads_only_the_end_of_a_large_log() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join(LOG_FILE);
-        let rotation = Rotation {
-            max_size: Some(16 << 20),
-            max_files: 2,
-        };
-        let mut w = LogWriter::open(&p, rotation).unwrap();
+        let (_d, p, mut w) = rotating(16 << 20, 2);
         for n in 0..24 {
             w.write(&entry(n, 1 << 20)).unwrap();
         }
@@ -1183,13 +1183,7 @@ mod rotation_tests {
 
     #[test]
     fn files_rotate_as_moby_names_them() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join(LOG_FILE);
-        let rotation = Rotation {
-            max_size: Some(250),
-            max_files: 3,
-        };
-        let mut w = LogWriter::open(&p, rotation).unwrap();
+        let (d, p, mut w) = rotating(250, 3);
         // 100-byte entries: a file takes three (the third passes 250), the fourth rotates.
         for n in 0..3 {
             w.write(&entry(n, 100)).unwrap();
@@ -1215,6 +1209,10 @@ mod rotation_tests {
         assert_eq!(numbers(&p), [9, 10]);
         // A writer opened again counts what the file holds.
         drop(w);
+        let rotation = Rotation {
+            max_size: Some(250),
+            max_files: 3,
+        };
         let mut w = LogWriter::open(&p, rotation).unwrap();
         w.write(&entry(11, 100)).unwrap();
         w.write(&entry(12, 100)).unwrap();
