@@ -16,6 +16,9 @@ use runtime::cgroup;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The most a container's log attributes may take, encoded (JSON), in bytes.
+const MAX_LOG_ATTRS: usize = 96 * 1024;
+
 /// What a container's log attributes are made of (moby's `logger.Info`).
 pub(crate) struct LogInfo<'a> {
     /// The full ID.
@@ -582,6 +585,13 @@ impl HostOptions {
             if !rendered.is_empty() {
                 out.insert("tag".into(), rendered.to_string());
             }
+        }
+        // They travel to the monitor as one JSON argument (at most 128 KiB on Linux).
+        let size = serde_json::to_string(&out).map_or(usize::MAX, |j| j.len());
+        if size > MAX_LOG_ATTRS {
+            return Err(failed(format!(
+                "the log attributes take {size} bytes, more than {MAX_LOG_ATTRS}"
+            )));
         }
         Ok(out)
     }
@@ -1250,6 +1260,19 @@ mod tests {
         assert_eq!(attrs(&[("tag", "{{.FullID}}")]), [format!("tag={id}")]);
         // an empty tag is no attribute
         assert!(attrs(&[("tag", "{{if false}}x{{end}}")]).is_empty());
+        // too much to hand the monitor: refused, in words
+        let big = vec![format!("BIG={}", "x".repeat(100 * 1024))];
+        let h = HostOptions {
+            log_opts: [("env".to_string(), "BIG".to_string())]
+                .into_iter()
+                .collect(),
+            ..HostOptions::default()
+        };
+        let err = h
+            .log_attrs(&LogInfo { env: &big, ..info })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than 98304"), "{err}");
     }
 
     #[test]

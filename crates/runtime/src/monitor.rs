@@ -252,9 +252,14 @@ impl MonitorArgs {
                 }
             }
         }
-        for (k, val) in &self.log_attrs {
-            v.push("--log-attr".into());
-            v.push(format!("{k}={val}").into());
+        if !self.log_attrs.is_empty() {
+            // JSON: any key (a label's may hold `=`) and any value travel whole
+            v.push("--log-attrs".into());
+            v.push(
+                serde_json::to_string(&self.log_attrs)
+                    .expect("a map of strings serialises")
+                    .into(),
+            );
         }
         if !self.on_exit.is_empty() {
             v.push("--on-exit".into());
@@ -310,12 +315,11 @@ impl MonitorArgs {
                     })?);
                 }
                 "--no-log" => a.log = None,
-                "--log-attr" => {
-                    let v = val()?.to_string_lossy().into_owned();
-                    let (k, v) = v.split_once('=').ok_or_else(|| {
-                        RuntimeError::Invalid(format!("monitor: bad --log-attr {v:?}"))
+                "--log-attrs" => {
+                    let v = val()?;
+                    a.log_attrs = serde_json::from_slice(v.as_encoded_bytes()).map_err(|e| {
+                        RuntimeError::Invalid(format!("monitor: bad --log-attrs: {e}"))
                     })?;
-                    a.log_attrs.insert(k.to_string(), v.to_string());
                 }
                 "--log-max-size" | "--log-max-file" => {
                     let v = val()?.to_string_lossy().into_owned();
@@ -1096,10 +1100,15 @@ mod tests {
             a.log = log;
             assert_eq!(MonitorArgs::parse(a.to_args()).unwrap(), a);
         }
-        a.log_attrs = [("tag", "web/1"), ("X", "a=b c"), ("empty", "")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        a.log_attrs = [
+            ("tag", "web/1"),
+            ("X", "a=b c"),
+            ("k=1", "v\n\"x\""),
+            ("empty", ""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         assert_eq!(MonitorArgs::parse(a.to_args()).unwrap(), a);
         let bad = [
             "--id",
