@@ -2169,14 +2169,13 @@ fn pull_reads_an_endless_layer_only_to_its_descriptor_size() {
     );
 }
 
-/// A layer blob shorter than its descriptor says, and one whose descriptor says 2^62 bytes:
-/// refused by the length the registry announces, naming both sizes, with nothing allocated
-/// or stored.
+/// A layer blob shorter than its descriptor says: refused by the length the registry
+/// announces, naming both sizes, with nothing allocated or stored.
 #[test]
 fn pull_refuses_a_layer_shorter_than_its_descriptor() {
     let honest = LyingImage::new(Lie::default());
     let len = honest.layer.len() as u64;
-    for size in [len + 100, 1 << 62] {
+    for size in [len + 100, 2 * len + 4096] {
         let lie = Lie {
             layer: Some(size),
             ..Lie::default()
@@ -2193,6 +2192,43 @@ fn pull_refuses_a_layer_shorter_than_its_descriptor() {
             "{err}"
         );
     }
+}
+
+/// A layer whose descriptor says more than the store's filesystem has free (2^62 bytes, the
+/// registry sending without end and no length, or announcing its real length): refused
+/// before a byte of it is fetched, naming both sizes, with nothing stored.
+#[test]
+fn pull_refuses_layers_larger_than_the_free_space_before_fetching_them() {
+    let lie = Lie {
+        layer: Some(1 << 62),
+        ..Lie::default()
+    };
+    let img = LyingImage::new(lie);
+    for reg in [
+        HostileRegistry::start(img.paths(lie, Serve::Endless(img.layer.clone()))),
+        img.registry(lie),
+    ] {
+        refused_for_space(&img, &reg);
+    }
+}
+
+fn refused_for_space(img: &LyingImage, reg: &HostileRegistry) {
+    let s = Strata::new();
+    let err = refused_pull(&s, reg);
+    assert!(
+        err.contains(&format!(
+            "not enough space to pull {}/hostile:1: its layers take {} bytes, the store's filesystem has ",
+            reg.host(),
+            1u64 << 62
+        )),
+        "{err}"
+    );
+    let blob = format!("GET /v2/hostile/blobs/{}", img.layer_digest);
+    assert!(
+        !reg.requests().iter().any(|r| r.starts_with(&blob)),
+        "{:?}",
+        reg.requests()
+    );
 }
 
 /// The config and a manifest named by an index are read to their descriptors' sizes too: a

@@ -407,6 +407,26 @@ fn sync_together(files: &[std::fs::File]) -> Vec<std::io::Result<()>> {
     }
 }
 
+/// Bytes free for an unprivileged writer on the filesystem holding `path` (`statvfs`), or
+/// `None` when it cannot be told.
+pub(crate) fn free_space(path: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid C string and `st` a buffer of the right type; statvfs fills it
+    // on success, and it is read only then.
+    let st = unsafe {
+        if libc::statvfs(c.as_ptr(), st.as_mut_ptr()) != 0 {
+            return None;
+        }
+        st.assume_init()
+    };
+    // the fields' widths vary with the target (`c_ulong`, `fsblkcnt_t`)
+    #[allow(clippy::useless_conversion)]
+    let (avail, frsize) = (u64::from(st.f_bavail), u64::from(st.f_frsize));
+    Some(avail.saturating_mul(frsize))
+}
+
 #[cfg(test)]
 mod write_tests {
     use super::*;

@@ -245,6 +245,18 @@ impl Engine {
                 queue.push_back(l);
             }
         }
+        // The blobs as served are kept: layers whose descriptors add up to more than the
+        // store's filesystem has free cannot be stored, so none is fetched (a registry
+        // announcing 2^62 bytes and sending without end would otherwise fill the disk).
+        let needed = queue
+            .iter()
+            .fold(0u64, |sum, l| sum.saturating_add(l.desc.size));
+        if let Some(free) = crate::free_space(&self.root).filter(|free| needed > *free) {
+            return Err(EngineError::invalid(format!(
+                "not enough space to pull {}: its layers take {needed} bytes, the store's filesystem has {free} bytes free",
+                r.familiar_string()
+            )));
+        }
         for l in &queue {
             progress(Progress::line(
                 Some(&short(&l.desc.digest)),
