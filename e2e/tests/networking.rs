@@ -368,3 +368,52 @@ fn a_container_on_the_hosts_network_never_reaches_the_server() {
         .join(&id)
         .exists());
 }
+
+/// Without team mode, a TCP client of another local user is refused (through the API it would
+/// act as root: binds, privileged containers), whatever it sends; the server's own user is
+/// served, and so is a user given with `--allow-user`.
+#[test]
+fn another_local_users_client_is_refused_unless_allowed() {
+    let nobody = |port: u16, method: &str, path: &str| {
+        let out = std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "curl",
+                "-s",
+            ])
+            .args(["-w", "\n%{http_code}", "-X", method])
+            .args([
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                r#"{"Image":"busybox"}"#,
+            ])
+            .arg(format!("http://127.0.0.1:{port}{path}"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or((&text, ""));
+        (code.to_string(), body.to_string())
+    };
+    let s = busybox_store();
+    let d = e2e::Daemon::start(&s);
+    for (method, path) in [("GET", "/_ping"), ("POST", "/containers/create")] {
+        let (code, body) = nobody(d.port, method, path);
+        assert_eq!(code, "403", "{method} {path}: {body}");
+        assert!(
+            body.contains("request refused: it comes from user 65534, who may not use this server"),
+            "{body}"
+        );
+    }
+    assert_eq!(d.ok(&["ps", "-aq"]), "", "nothing was created");
+    let (status, body) = e2e::http_text(d.port, "GET", "/_ping", "", b"");
+    assert_eq!((status, body.as_str()), (200, "OK"));
+    let other = Store::new();
+    let allowed = e2e::Daemon::start_with(&other, &["--allow-user", "nobody"], &[]);
+    assert_eq!(
+        nobody(allowed.port, "GET", "/_ping"),
+        ("200".to_string(), "OK".to_string())
+    );
+}

@@ -18,7 +18,12 @@
 //!
 //! - on TCP, a client that is a process of a container on the host's network (which shares
 //!   the host's loopback), or a container on the bridge (a server listening beyond loopback),
-//!   is refused (`runtime::peer`): a container never reaches the store.
+//!   is refused (`runtime::peer`): a container never reaches the store;
+//! - on TCP without team mode, a loopback client whose socket another local user owns is
+//!   refused (`runtime::peer::owner_uid`, read when its connection is accepted): only root,
+//!   the server's user, the user who ran it under `sudo` and those given with `--allow-user`
+//!   act through the server (binds, privileged containers), as only root and the `docker`
+//!   group reach dockerd's socket. In team mode tokens decide.
 //!
 //! A refusal is a 403 `{"message"}` and one line on stderr naming the request and the reason.
 
@@ -34,9 +39,33 @@ use std::net::{IpAddr, SocketAddr};
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct OverUnixSocket;
 
+/// A TCP client as its connection was accepted: its address and, on loopback, the user owning
+/// its socket.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TcpClient {
+    pub(crate) addr: SocketAddr,
+    pub(crate) uid: Option<u32>,
+}
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for TcpClient
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        let addr = *stream.remote_addr();
+        let uid = addr
+            .ip()
+            .to_canonical()
+            .is_loopback()
+            .then(|| engine::runtime::peer::owner_uid(addr))
+            .flatten();
+        TcpClient { addr, uid }
+    }
+}
+
 /// The middleware: refuses (and logs) foreign origins and hosts, passes the rest on.
 pub(crate) async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    match check(&req, st.allowed_hosts()) {
+    match check(&req, st.allowed_hosts(), st.allowed_uids()) {
         Ok(()) => next.run(req).await,
         Err(reason) => {
             eprintln!(
@@ -49,7 +78,7 @@ pub(crate) async fn guard(State(st): State<AppState>, req: Request, next: Next) 
     }
 }
 
-fn check(req: &Request, allowed: &[String]) -> Result<(), String> {
+fn check(req: &Request, allowed: &[String], uids: Option<&[u32]>) -> Result<(), String> {
     let headers = req.headers();
     let host = match headers.get(HOST) {
         Some(v) => Some(
@@ -61,12 +90,27 @@ fn check(req: &Request, allowed: &[String]) -> Result<(), String> {
     let over_unix = req.extensions().get::<OverUnixSocket>().is_some();
     // A container on the host's network shares its loopback; through this server it would
     // reach the host and the store.
-    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        if let Some(who) = engine::runtime::peer::container_of(*peer) {
+    if let Some(ConnectInfo(client)) = req.extensions().get::<ConnectInfo<TcpClient>>() {
+        if let Some(who) = engine::runtime::peer::container_of(client.addr) {
             return Err(format!(
                 "request refused: it comes from {who}; a container's processes never reach \
                  the strata server"
             ));
+        }
+        // Another local user would act as root through the server (binds, --privileged).
+        if let Some(uids) = uids.filter(|_| client.addr.ip().to_canonical().is_loopback()) {
+            match client.uid {
+                Some(uid) if uids.contains(&uid) => {}
+                Some(uid) => {
+                    return Err(format!(
+                        "request refused: it comes from user {uid}, who may not use this server \
+                         (start strata serve with --allow-user {uid}, or --auth for tokens)"
+                    ))
+                }
+                None => {
+                    return Err("request refused: the user who sent it is not known".to_string())
+                }
+            }
         }
     }
     if let Some(host) = host.filter(|_| !over_unix) {

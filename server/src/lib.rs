@@ -79,6 +79,8 @@ struct Inner {
     auth: bool,
     /// Host names accepted in `Host` besides loopback addresses and `localhost`.
     allowed_hosts: Vec<String>,
+    /// The users whose TCP clients are served without team mode (`None`: any).
+    allowed_uids: Option<Vec<u32>>,
     /// What the Docker API keeps about running containers between requests (attach clients
     /// waiting for a start, console sizes, exec instances).
     runs: docker::run::Runs,
@@ -109,6 +111,7 @@ impl AppState {
                 hub: Default::default(),
                 auth: false,
                 allowed_hosts: Vec::new(),
+                allowed_uids: None,
                 runs: Default::default(),
                 stopping: tokio::sync::watch::channel(false).0,
             }),
@@ -126,6 +129,7 @@ impl AppState {
             hub: Default::default(),
             auth: a.auth,
             allowed_hosts: a.allowed_hosts.clone(),
+            allowed_uids: a.allowed_uids.clone(),
             runs: Default::default(),
             stopping: tokio::sync::watch::channel(false).0,
         });
@@ -149,6 +153,17 @@ impl AppState {
     /// The names accepted in `Host` besides loopback addresses and `localhost`.
     pub fn allowed_hosts(&self) -> &[String] {
         &self.inner.allowed_hosts
+    }
+
+    /// The same state serving TCP clients of these users only (`None`: any user's), unless
+    /// in team mode, where tokens decide.
+    pub fn with_allowed_uids(self, uids: Option<Vec<u32>>) -> Self {
+        self.edit(|i| i.allowed_uids = uids)
+    }
+
+    /// The users whose TCP clients are served without team mode (`None`: any).
+    pub fn allowed_uids(&self) -> Option<&[u32]> {
+        self.inner.allowed_uids.as_deref()
     }
 
     /// True in team mode.

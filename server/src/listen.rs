@@ -23,6 +23,10 @@ pub struct ServeOptions {
     /// Names (or `name:port`s) accepted in the `Host` header besides loopback addresses,
     /// `localhost` and the address listened on; every other `Host` is refused (DNS rebinding).
     pub allowed_hosts: Vec<String>,
+    /// Without team mode, the users whose TCP clients are served besides root, the server's
+    /// own user and, under `sudo`, the user who ran it (`SUDO_UID`); every other local user's
+    /// connection is refused, as only root and the `docker` group reach dockerd's socket.
+    pub allowed_users: Vec<u32>,
 }
 
 /// Where the unix socket listener goes.
@@ -88,12 +92,22 @@ impl Server {
                 v4 => v4.to_string(),
             });
         }
+        let mut uids = vec![0, own_uid()];
+        uids.extend(
+            std::env::var("SUDO_UID")
+                .ok()
+                .and_then(|u| u.trim().parse::<u32>().ok()),
+        );
+        uids.extend(opts.allowed_users);
+        uids.sort_unstable();
+        uids.dedup();
         Ok(Server {
             tcp,
             unix,
             state: AppState::new(opts.root, opts.web_dir)
                 .with_auth(opts.auth)
-                .with_allowed_hosts(allowed_hosts),
+                .with_allowed_hosts(allowed_hosts)
+                .with_allowed_uids((!opts.auth).then_some(uids)),
         })
     }
 
@@ -136,7 +150,7 @@ impl Server {
             self.tcp,
             router
                 .clone()
-                .into_make_service_with_connect_info::<SocketAddr>(),
+                .into_make_service_with_connect_info::<crate::guard::TcpClient>(),
         )
         .with_graceful_shutdown(signal());
         let (unix, path) = match self.unix {
@@ -186,6 +200,12 @@ impl Server {
 
 /// How long requests still open at a shutdown signal may take before the server stops.
 pub(crate) const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The server's effective user.
+fn own_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
 
 fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};

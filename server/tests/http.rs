@@ -331,6 +331,7 @@ fn opts(listen: &str) -> ServeOptions {
         web_dir: None,
         auth: false,
         allowed_hosts: Vec::new(),
+        allowed_users: Vec::new(),
     }
 }
 

@@ -87,22 +87,35 @@ fn container_of_in(dir: &Path, peer: SocketAddr) -> Option<String> {
 /// The inode of the connected socket whose local end is `peer` (an address and port only one
 /// connected socket has).
 fn socket_inode(peer: SocketAddr) -> Option<u64> {
+    find_column(&tcp_table(peer)?, peer, INODE)
+}
+
+/// The user owning the socket of the TCP client at `peer` (an end on this host's loopback),
+/// from `/proc/net/tcp{,6}`: who made the connection, whatever it claims.
+pub fn owner_uid(peer: SocketAddr) -> Option<u32> {
+    find_column(&tcp_table(peer)?, peer, UID)
+}
+
+/// `/proc/net/tcp{,6}`'s columns: the owner's uid, the socket's inode.
+const UID: usize = 7;
+const INODE: usize = 9;
+
+fn tcp_table(peer: SocketAddr) -> Option<String> {
     let file = match peer.ip() {
         IpAddr::V4(_) => "/proc/net/tcp",
         IpAddr::V6(_) => "/proc/net/tcp6",
     };
-    let table = std::fs::read_to_string(file).ok()?;
-    find_inode(&table, peer)
+    std::fs::read_to_string(file).ok()
 }
 
-/// The inode column of the row of a `/proc/net/tcp{,6}` table whose local end is `local_end`
-/// (a connected socket: not listening, `st` 0A).
-fn find_inode(table: &str, local_end: SocketAddr) -> Option<u64> {
+/// Column `col` of the row of a `/proc/net/tcp{,6}` table whose local end is `local_end` (a
+/// connected socket: not listening, `st` 0A).
+fn find_column<T: std::str::FromStr>(table: &str, local_end: SocketAddr, col: usize) -> Option<T> {
     let want = proc_address(local_end);
     table.lines().skip(1).find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();
         (f.get(1)?.eq_ignore_ascii_case(&want) && *f.get(3)? != "0A")
-            .then(|| f.get(9)?.parse().ok())?
+            .then(|| f.get(col)?.parse().ok())?
     })
 }
 
@@ -178,6 +191,8 @@ mod tests {
         let (_conn, peer) = server.accept().unwrap();
         assert_eq!(peer, client.local_addr().unwrap());
         let inode = socket_inode(peer).expect("the client's socket in /proc/net/tcp");
+        // SAFETY: geteuid has no preconditions.
+        assert_eq!(owner_uid(peer), Some(unsafe { libc::geteuid() }));
         assert!(holds(
             std::process::id() as i32,
             &format!("socket:[{inode}]")

@@ -27,6 +27,11 @@ pub struct ServeArgs {
     /// Team mode: require bearer tokens (`strata token create`), enforce roles, keep the audit log
     #[arg(long = "auth")]
     auth: bool,
+    /// Without --auth, also serve TCP clients of this local user (a name or a uid), besides
+    /// root, the server's own user and the one who ran it under sudo; other users' connections
+    /// are refused. Repeatable
+    #[arg(long = "allow-user", value_name = "USER")]
+    allow_users: Vec<String>,
     /// Serve the dashboard from this directory (trunk's dist) instead of the one built into
     /// the binary; looked at per request, for development
     #[arg(long = "web-dir", value_name = "DIR")]
@@ -38,6 +43,11 @@ pub fn run(root: PathBuf, a: ServeArgs) -> anyhow::Result<()> {
         .worker_threads(async_workers())
         .enable_all()
         .build()?;
+    let allowed_users = a
+        .allow_users
+        .iter()
+        .map(|u| user_id(u))
+        .collect::<anyhow::Result<Vec<u32>>>()?;
     let unix_socket = match (a.no_unix_socket, a.unix_socket) {
         (true, _) => UnixSocket::Off,
         (false, Some(p)) => UnixSocket::At(p),
@@ -50,10 +60,28 @@ pub fn run(root: PathBuf, a: ServeArgs) -> anyhow::Result<()> {
         web_dir: a.web_dir,
         auth: a.auth,
         allowed_hosts: a.allowed_hosts,
+        allowed_users,
     }));
     // Work on the blocking pool (a log follower between two polls) does not hold the exit.
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     res
+}
+
+/// A user given by uid, or by name as the host's `/etc/passwd` has it.
+fn user_id(user: &str) -> anyhow::Result<u32> {
+    if let Ok(uid) = user.parse::<u32>() {
+        return Ok(uid);
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            (f.next() == Some(user))
+                .then(|| f.nth(1)?.parse().ok())
+                .flatten()
+        })
+        .ok_or_else(|| anyhow::anyhow!("--allow-user {user}: no such user"))
 }
 
 /// The runtime's worker threads: half the CPUs, at least one (`TOKIO_WORKER_THREADS`, when
