@@ -451,8 +451,10 @@ impl TarCheck {
                         .unwrap_or(size),
                     None => size,
                 };
-                if kind == b'1' {
-                    self.check_hardlink(&link)?;
+                match kind {
+                    b'1' => self.check_hardlink(&link)?,
+                    b'2' => self.check_symlink(&link)?,
+                    _ => {}
                 }
                 self.check_name(kind)?;
                 self.check_pax_sparse(kind, size)?;
@@ -537,6 +539,20 @@ impl TarCheck {
             }
             _ => Ok(()),
         }
+    }
+
+    /// A symlink's target may name anything (it is resolved inside the root when applied)
+    /// but cannot hold a NUL: no symlink can be made so (a PAX `linkpath` is the only way to
+    /// write one; Go's reader refuses it too).
+    fn check_symlink(&self, target: &[u8]) -> Result<(), String> {
+        if target.contains(&0) {
+            return Err(format!(
+                "entry {}: symlink target {} contains a NUL byte",
+                show(&self.name),
+                show(target)
+            ));
+        }
+        Ok(())
     }
 
     /// An old-GNU sparse entry (`b` its header, `size` the data stored): its real size beyond

@@ -1922,6 +1922,30 @@ fn extension_headers_every_reader_takes_or_refused_at_ingest() {
             tar(&[records(b"20 SCHILY.xattr.\xff=v\n"), file.clone()]),
             Some("is not UTF-8"),
         ),
+        // fuzz finding: a symlink whose PAX `linkpath` held NULs was taken, and no unpack
+        // could make it; a hardlink's was refused already. A NUL in an xattr's value is data.
+        (
+            "NUL in a symlink's linkpath",
+            tar(&[
+                records(b"19 linkpath=a\0\0b/c\n"),
+                member(raw_header(b"l", b'2', 0, USTAR), b""),
+            ]),
+            Some("entry \"l\": symlink target \"a\\0\\0b/c\" contains a NUL byte"),
+        ),
+        (
+            "NUL in a hardlink's linkpath",
+            tar(&[
+                file.clone(),
+                records(b"15 linkpath=f\0\n"),
+                member(raw_header(b"h", b'1', 0, USTAR), b""),
+            ]),
+            Some("entry \"h\": hardlink target \"f\\0\" contains a NUL byte"),
+        ),
+        (
+            "NUL in an xattr value",
+            tar(&[records(b"25 SCHILY.xattr.user.k=\0\n"), file.clone()]),
+            None,
+        ),
         (
             "old-GNU sparse in ustar",
             tar(&[member(raw_header(b"sp", b'S', 0, USTAR), b"")]),
@@ -1942,6 +1966,20 @@ fn extension_headers_every_reader_takes_or_refused_at_ingest() {
             (got, _) => panic!("{what}: {got:?}"),
         }
     }
+}
+
+/// The `tar_ingest` fuzz finding itself: a symlink whose PAX `linkpath` holds NUL bytes,
+/// which ingest took and no unpack could make, is refused at ingest with nothing stored.
+#[test]
+fn fuzz_finding_symlink_linkpath_with_nuls_is_refused_at_ingest() {
+    let tar = include_bytes!("../tests/data/fuzz-symlink-linkpath-nul.tar");
+    let (dir, s) = store();
+    let e = ingest_layer(&s, Cursor::new(&tar[..])).unwrap_err();
+    assert!(
+        e.to_string().contains("symlink target") && e.to_string().contains("contains a NUL byte"),
+        "{e}"
+    );
+    assert_empty(dir.path());
 }
 
 /// A type no reader of a layer applies (a GNU volume label, an unknown flag) is refused at
