@@ -336,6 +336,10 @@ for key, what, target, calls in rows:
         ps, pr = per_call(r, "S", calls), per_call(r, "R", calls)
         ratio = ps / pr if ps is not None and pr else r["S"]["mean"] / r["R"]["mean"]
         ok = "" if target is None else (f"≤ {target}×: " + ("yes" if ratio <= target else "**no**"))
+        # A floor above the target: the CLI alone costs more than the target allows, so no
+        # server can meet it with this CLI (the row is kept, its verdict says why).
+        if target is not None and ratio > target and "F" in r and r["F"]["mean"] / r["R"]["mean"] > target:
+            ok = f"≤ {target}×: **no**, out of reach (the floor alone is {r['F']['mean'] / r['R']['mean']:.2f}×)"
         floor = f"{r['F']['mean']:.3f} ± {r['F']['stddev'] or 0:.3f}, {r['F']['mean'] / r['R']['mean']:.2f}×" if "F" in r else ""
         wfloor = f"{r['W']['mean']:.3f} ± {r['W']['stddev'] or 0:.3f}, {r['W']['mean'] / r['R']['mean']:.2f}×" if "W" in r else ""
         print(f"| {what} | {cell(r, 'S', calls)} | {cell(r, 'R', calls)} | {ratio:.2f}× | {ok} | {cpu(r, 'S'):.3f} / {cpu(r, 'R'):.3f} | {floor} | {wfloor} |")
