@@ -334,6 +334,55 @@ pub fn ports_match(
     })
 }
 
+/// What a container's log `tag` template is given (moby's `logger.Info`), as plain facts.
+#[derive(Debug, Clone, Copy)]
+pub struct LogTagFacts<'a> {
+    /// The full ID.
+    pub id: &'a str,
+    /// The name, with its `/`.
+    pub name: &'a str,
+    /// `sha256:…`.
+    pub image_id: &'a str,
+    /// The image as the container was created from it.
+    pub image_name: &'a str,
+    /// The container's host name.
+    pub hostname: &'a str,
+    /// What it runs (`Path`).
+    pub entrypoint: &'a str,
+    /// Its arguments (`Args`).
+    pub args: &'a [String],
+}
+
+/// The fields and methods of moby's `logger.Info` a `--log-opt tag` template may use, as text:
+/// `{{.Name}}`, `{{.ID}}` (12 characters), `{{.ImageName}}`, `{{.ImageID}}` (moby's: the first
+/// 12 characters of `sha256:…`), `{{.DaemonName}}` (`docker`)…
+pub fn log_tag_fields(f: &LogTagFacts) -> std::collections::BTreeMap<String, String> {
+    let short = |s: &str| s.chars().take(12).collect::<String>();
+    let command = std::iter::once(f.entrypoint.to_string())
+        .chain(f.args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    [
+        ("ID", short(f.id)),
+        ("FullID", f.id.to_string()),
+        ("Name", f.name.trim_start_matches('/').to_string()),
+        ("ImageID", short(f.image_id)),
+        ("ImageFullID", f.image_id.to_string()),
+        ("ImageName", f.image_name.to_string()),
+        ("Hostname", f.hostname.to_string()),
+        ("Command", command),
+        ("DaemonName", "docker".to_string()),
+        ("ContainerID", f.id.to_string()),
+        ("ContainerName", f.name.to_string()),
+        ("ContainerImageID", f.image_id.to_string()),
+        ("ContainerImageName", f.image_name.to_string()),
+        ("ContainerEntrypoint", f.entrypoint.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 /// A container's health (moby's `Health`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HealthFacts {

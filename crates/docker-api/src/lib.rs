@@ -18,8 +18,9 @@ mod volumes;
 
 pub use archive::ArchiveItem;
 pub use containers::{
-    container_inspect, container_name_matches, container_summary, go_mode, ports_match,
-    ContainerFacts, HealthFacts, HostFacts, MountFacts, PortFilter, RunFacts,
+    container_inspect, container_name_matches, container_summary, go_mode, log_tag_fields,
+    ports_match, ContainerFacts, HealthFacts, HostFacts, LogTagFacts, MountFacts, PortFilter,
+    RunFacts,
 };
 /// Go's zero time in Unix seconds, what moby answers for an image with no creation time.
 pub use docker_format::GO_ZERO_TIME;

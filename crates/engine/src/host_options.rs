@@ -38,33 +38,17 @@ pub(crate) struct LogInfo<'a> {
 }
 
 impl LogInfo<'_> {
-    /// The fields and methods of moby's `logger.Info` a tag template may use, as text.
+    /// What a tag template sees (moby's `logger.Info`, built by `docker-api`).
     fn row(&self) -> docker_format::Row {
-        let short = |s: &str| s.chars().take(12).collect::<String>();
-        let command = std::iter::once(self.entrypoint.to_string())
-            .chain(self.args.iter().cloned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        [
-            ("ID", short(self.id)),
-            ("FullID", self.id.to_string()),
-            ("Name", self.name.trim_start_matches('/').to_string()),
-            // moby's `ImageID()` is the first 12 characters of `sha256:…`
-            ("ImageID", short(self.image_id)),
-            ("ImageFullID", self.image_id.to_string()),
-            ("ImageName", self.image_name.to_string()),
-            ("Hostname", self.hostname.to_string()),
-            ("Command", command),
-            ("DaemonName", "docker".to_string()),
-            ("ContainerID", self.id.to_string()),
-            ("ContainerName", self.name.to_string()),
-            ("ContainerImageID", self.image_id.to_string()),
-            ("ContainerImageName", self.image_name.to_string()),
-            ("ContainerEntrypoint", self.entrypoint.to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        docker_api::log_tag_fields(&docker_api::LogTagFacts {
+            id: self.id,
+            name: self.name,
+            image_id: self.image_id,
+            image_name: self.image_name,
+            hostname: self.hostname,
+            entrypoint: self.entrypoint,
+            args: self.args,
+        })
     }
 }
 
