@@ -352,3 +352,72 @@ fn serve_restarts_containers_lost_while_running_by_their_policy() {
     drop(d);
     s.ok(&["rm", "-f", "keep", "plain", "held", "retry", "solo"]);
 }
+
+/// A removal racing the policy's restart of a run that just ended: the restart, deciding while
+/// the container looked exited (its marker not made yet), never starts it once the removal
+/// has begun, so nothing is left running or mounted. The two processes' steps are ordered by
+/// pauses: the restart decides, then waits 400 ms; the removal, begun meanwhile, waits
+/// 1.5 s after its first step, while the restart would start the container again.
+#[test]
+fn a_removal_racing_a_restart_leaves_nothing_running_or_mounted() {
+    let s = e2e::busybox_store();
+    let mut run = s.command(&[
+        "run",
+        "-d",
+        "--name",
+        "racy",
+        "--network",
+        "none",
+        "--restart",
+        "always",
+        "busybox",
+        "sh",
+        "-c",
+        // ends at once the first time; a run after it stays
+        "test -e /racy-ran && exec sleep 301; touch /racy-ran; exit 3",
+    ]);
+    run.env("STRATA_FAILPOINT", "pause:restart:decided:400");
+    let out = e2e::Output::from(run.output().unwrap());
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(s.ok(&["wait", "racy"]).trim(), "3");
+    let mut rm = s.command(&["rm", "-f", "racy"]);
+    rm.env("STRATA_FAILPOINT", "pause:rm:prepared:1500");
+    let out = e2e::Output::from(rm.output().unwrap());
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    std::thread::sleep(Duration::from_millis(1500));
+    let left = sleepers("sleep 301");
+    for pid in &left {
+        // SAFETY: kill of a pid just read; at worst it has gone.
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    assert!(
+        left.is_empty(),
+        "a restarted run was left running: {left:?}"
+    );
+    assert!(
+        e2e::mounts_under(s.root()).is_empty(),
+        "{:?}",
+        e2e::mounts_under(s.root())
+    );
+    assert_eq!(s.ok(&["ps", "-aq"]), "");
+    assert!(!s
+        .root()
+        .join("containers")
+        .read_dir()
+        .unwrap()
+        .any(|_| true));
+}
+
+/// The host's processes whose command line is `cmd`.
+fn sleepers(cmd: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let line = std::fs::read(e.path().join("cmdline")).ok()?;
+            let line = String::from_utf8_lossy(&line).replace('\0', " ");
+            (line.trim() == cmd).then_some(pid)
+        })
+        .collect()
+}

@@ -455,6 +455,7 @@ impl Engine {
     fn remove_found_container(&self, c: &ContainerInfo, force: bool, volumes: bool) -> Result<()> {
         let c = c.clone();
         self.prepare_removal(&c, force)?;
+        crate::failpoint("rm:prepared");
         let mounts = if volumes {
             self.run_config(&c).map(|rc| rc.mounts).unwrap_or_default()
         } else {

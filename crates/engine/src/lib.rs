@@ -259,13 +259,26 @@ pub(crate) fn warn(msg: &str) {
 }
 
 /// Crash-test hook: when `STRATA_FAILPOINT` names this point, say so on stderr and stop here
-/// forever, so a test can SIGKILL the process at exactly this step. A no-op otherwise.
+/// forever, so a test can SIGKILL the process at exactly this step; with `pause:<name>:<ms>`,
+/// wait that long here and go on, so a test can order two processes' steps. A no-op otherwise.
 pub(crate) fn failpoint(name: &str) {
-    if std::env::var_os("STRATA_FAILPOINT").is_some_and(|v| v == name) {
+    let Some(v) = std::env::var_os("STRATA_FAILPOINT") else {
+        return;
+    };
+    if v == name {
         eprintln!("failpoint {name} reached");
         loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         }
+    }
+    let pause = v
+        .to_str()
+        .and_then(|v| v.strip_prefix("pause:"))
+        .and_then(|v| v.rsplit_once(':'))
+        .filter(|(n, _)| *n == name)
+        .and_then(|(_, ms)| ms.parse::<u64>().ok());
+    if let Some(ms) = pause {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }
 

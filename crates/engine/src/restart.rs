@@ -27,6 +27,8 @@ use std::time::Duration;
 const RECORD: &str = "restart.json";
 /// Present while a restart waits or starts: the waiting process's PID.
 const MARKER: &str = "restarting";
+/// Made by a removal before anything else: no restart starts the container after it.
+const REMOVING: &str = "removing";
 
 /// The first delay before a restart.
 const FIRST_DELAY_MS: u64 = 100;
@@ -187,6 +189,22 @@ impl Engine {
         }
     }
 
+    /// A removal is under way: no restart by the policy starts the container any more (one
+    /// deciding now, before its marker exists, included), and one starting now has finished
+    /// when this returns (the marker's lock), so the removal sees its process and ends it.
+    /// [`Engine::removal_failed`] undoes the mark.
+    pub(crate) fn removing(&self, id: &str) -> Result<()> {
+        let dir = self.container_dir(id);
+        fs::write(dir.join(REMOVING), b"").map_err(|e| EngineError::io("mark the removal", e))?;
+        self.stopped_by_user(id, true)?;
+        Ok(())
+    }
+
+    /// A removal that failed before the container went: its restarts are the policy's again.
+    pub(crate) fn removal_failed(&self, id: &str) {
+        let _ = fs::remove_file(self.container_dir(id).join(REMOVING));
+    }
+
     /// A `kill` or `stop` was asked: marks the container manually stopped and, with `cancel`
     /// (`stop`, SIGKILL or the stop signal, `rm -f`), cancels restarts, a pending one
     /// included. Whether a pending restart was canceled.
@@ -224,6 +242,9 @@ impl Engine {
             rec.last_exit_code = st.exit_code.unwrap_or(0);
             rec.last_finished_at = st.finished_at.clone();
         }
+        if decision.is_some() {
+            crate::failpoint("restart:decided");
+        }
         let marker = match decision {
             Some(_) => Some(Marker::make(&dir)?),
             None => None,
@@ -240,7 +261,9 @@ impl Engine {
             std::thread::sleep(Duration::from_millis(20).min(delay));
         }
         let _ = marker.file.lock();
-        if !marker.is_current() {
+        // A removal marks the container before it cancels (which waits for this lock): seen
+        // here, nothing starts; not seen, the removal waits for this start and ends it.
+        if !marker.is_current() || dir.join(REMOVING).exists() {
             return Ok(());
         }
         if let Some(mut s) = self.start_container_by(&c.id, false, true)? {

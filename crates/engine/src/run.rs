@@ -1948,21 +1948,42 @@ impl Engine {
             return Ok(());
         }
         let p = self.process_state(c)?;
-        if p.is_running() {
-            if !force {
-                return Err(EngineError::Conflict(format!(
-                    "cannot remove container \"/{}\": container is {}: stop the container before removing or force remove",
-                    c.name,
-                    if p.status == "restarting" { "restarting" } else { "running" }
-                )));
-            }
-            self.stopped_by_user(&c.id, true)?;
+        if p.is_running() && !force {
+            return Err(EngineError::Conflict(format!(
+                "cannot remove container \"/{}\": container is {}: stop the container before removing or force remove",
+                c.name,
+                if p.status == "restarting" { "restarting" } else { "running" }
+            )));
         }
+        // An ended run's restart may be deciding to start it again (its marker not made yet,
+        // so it looks exited): marked removing first, it never starts; one already starting
+        // has started when this returns, and is ended below.
+        self.removing(&c.id)?;
+        // A restart that was starting has started: without force, as for any running one,
+        // the removal is refused.
+        let p = self.process_state(c)?;
+        if p.is_running() && !force {
+            self.removal_failed(&c.id);
+            return Err(EngineError::Conflict(format!(
+                "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
+                c.name
+            )));
+        }
+        let ended = self.end_for_removal(c, &dir);
+        if ended.is_err() {
+            self.removal_failed(&c.id);
+        }
+        ended
+    }
+
+    /// [`Engine::prepare_removal`] once no restart can start the container: ends its process
+    /// and its run.
+    fn end_for_removal(&self, c: &ContainerInfo, dir: &Path) -> Result<()> {
         if self.process_state(c)?.has_process() {
             let rt = self.runtime_of(c)?;
             // Docker's order: kill, die, destroy.
             self.emit_kill(c, crate::signal::KILL);
-            state::stop(&dir, &rt, &c.id, "KILL", Duration::ZERO)?;
+            state::stop(dir, &rt, &c.id, "KILL", Duration::ZERO)?;
             self.process_state(c)?;
         }
         self.finish_run(&c.id)?;
