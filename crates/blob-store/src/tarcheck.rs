@@ -684,6 +684,9 @@ impl TarCheck {
                     Some(Ok(sparse)) => sparse.size,
                     _ => None,
                 };
+                // Times and owners the readers take from a PAX header (the last of each key,
+                // as Go merges them), checked after the loop.
+                let mut timed: Vec<(&[u8], &[u8])> = Vec::new();
                 // Well-formed: `apply` read every record.
                 for (key, value) in layer_diff::pax_records(&self.special).flatten() {
                     // Extended attributes are named in text by every reader here.
@@ -695,6 +698,10 @@ impl TarCheck {
                             ));
                         }
                     }
+                    if matches!(key, b"mtime" | b"atime" | b"ctime" | b"uid" | b"gid") {
+                        timed.retain(|(k, _)| *k != key);
+                        timed.push((key, value));
+                    }
                     if key == b"size" {
                         let size = std::str::from_utf8(value)
                             .ok()
@@ -702,6 +709,24 @@ impl TarCheck {
                             .filter(|&s| s >= 0)
                             .ok_or_else(|| format!("invalid PAX size record at offset {off}"))?;
                         self.next_size = Some(size as u64);
+                    }
+                }
+                // Well-formed as Go's reader (and so Docker) requires: a bad one fails its
+                // header, and no reader here could read the entry.
+                for (key, value) in timed {
+                    let ok = match key {
+                        b"uid" | b"gid" => std::str::from_utf8(value)
+                            .ok()
+                            .and_then(|v| v.parse::<i64>().ok())
+                            .is_some(),
+                        _ => layer_diff::pax_time(value).is_some(),
+                    };
+                    if !ok {
+                        return Err(format!(
+                            "PAX header at offset {off}: invalid {} record {}",
+                            String::from_utf8_lossy(key),
+                            show(value)
+                        ));
                     }
                 }
             }

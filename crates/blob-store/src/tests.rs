@@ -1946,6 +1946,38 @@ fn extension_headers_every_reader_takes_or_refused_at_ingest() {
             tar(&[records(b"25 SCHILY.xattr.user.k=\0\n"), file.clone()]),
             None,
         ),
+        // times and owners as Go's reader takes them (the last record of a key counts)
+        (
+            "bad mtime",
+            tar(&[records(b"15 mtime=17x.5\n"), file.clone()]),
+            Some("invalid mtime record"),
+        ),
+        (
+            "bad atime",
+            tar(&[records(b"13 atime=1e3\n"), file.clone()]),
+            Some("invalid atime record"),
+        ),
+        (
+            "bad uid",
+            tar(&[records(b"10 uid=-x\n"), file.clone()]),
+            Some("invalid uid record"),
+        ),
+        (
+            "a bad mtime another replaces",
+            tar(&[
+                records(b"13 mtime=bad\n20 mtime=1700000000\n"),
+                file.clone(),
+            ]),
+            None,
+        ),
+        (
+            "good times and owners",
+            tar(&[
+                records(b"22 mtime=-1.000000005\n15 ctime=12.34\n10 uid=42\n"),
+                file.clone(),
+            ]),
+            None,
+        ),
         (
             "old-GNU sparse in ustar",
             tar(&[member(raw_header(b"sp", b'S', 0, USTAR), b"")]),
@@ -1979,6 +2011,17 @@ fn fuzz_finding_symlink_linkpath_with_nuls_is_refused_at_ingest() {
         e.to_string().contains("symlink target") && e.to_string().contains("contains a NUL byte"),
         "{e}"
     );
+    assert_empty(dir.path());
+}
+
+/// The second `tar_ingest` finding: a PAX `mtime` that is no time, which ingest took and the
+/// changeset reader refuses, is refused at ingest with nothing stored.
+#[test]
+fn fuzz_finding_bad_pax_mtime_is_refused_at_ingest() {
+    let tar = include_bytes!("../tests/data/fuzz-bad-pax-mtime.tar");
+    let (dir, s) = store();
+    let e = ingest_layer(&s, Cursor::new(&tar[..])).unwrap_err();
+    assert!(e.to_string().contains("invalid mtime record"), "{e}");
     assert_empty(dir.path());
 }
 

@@ -84,8 +84,8 @@ pub use path::{
     WHITEOUT_PREFIX,
 };
 pub use read::{
-    numeric_as_go, parse_numeric, parse_octal, push_described, read_changeset, read_changeset_with,
-    type_taken, ReadOptions, XATTR_PREFIX,
+    numeric_as_go, parse_numeric, parse_octal, pax_time, push_described, read_changeset,
+    read_changeset_with, type_taken, ReadOptions, XATTR_PREFIX,
 };
 pub use resolve::{resolve_path, Lower, PathKind, Refusal, RefusalReason, MAX_SYMLINK_HOPS};
 pub use sparse::{

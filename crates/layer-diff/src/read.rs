@@ -320,8 +320,9 @@ fn pax_records(heads: &EntryHeaders, raw: &str) -> Result<BTreeMap<String, Vec<u
 /// The prefix of the PAX records that carry extended attributes (`SCHILY.xattr.<name>`).
 pub const XATTR_PREFIX: &str = "SCHILY.xattr.";
 
-/// A PAX time (`1700000000`, `-1.5`, `12.000000001`) as whole seconds, rounded down.
-fn pax_time(value: &[u8]) -> Option<i64> {
+/// A PAX time (`1700000000`, `-1.5`, `12.000000001`) as whole seconds, rounded down; `None`
+/// for a value Go's reader refuses too.
+pub fn pax_time(value: &[u8]) -> Option<i64> {
     let s = std::str::from_utf8(value).ok()?;
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     if !frac.bytes().all(|b| b.is_ascii_digit()) {
