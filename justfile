@@ -71,10 +71,11 @@ fuzz SECONDS="600" *TARGETS:
     bash scripts/install-deps.sh fuzz
     bash fuzz/run.sh "$@"
 
-# Run the benchmarks: store throughput (bench.sh, writes BENCH.md), pull and API (bench-serve.sh), dashboard (bench-web.sh), containers that run (bench-run.sh), builds (bench-build.sh)
+# Run the benchmarks: store throughput (bench.sh, writes BENCH.md), pull and API (bench-serve.sh, with the cost rows beside dockerd), the cp row alone (bench-cp.sh), dashboard (bench-web.sh), containers that run (bench-run.sh), builds (bench-build.sh)
 bench *ARGS:
     bash scripts/bench.sh "$@"
     bash scripts/bench-serve.sh
+    bash scripts/bench-cp.sh
     bash scripts/bench-web.sh
     bash scripts/bench-run.sh
     bash scripts/bench-build.sh
