@@ -20,36 +20,13 @@ use std::collections::BTreeMap;
 const MAX_LOG_ATTRS: usize = 96 * 1024;
 
 /// What a container's log attributes are made of (moby's `logger.Info`).
+#[derive(Clone, Copy)]
 pub(crate) struct LogInfo<'a> {
-    /// The full ID.
-    pub id: &'a str,
-    /// The name, with its `/`.
-    pub name: &'a str,
-    /// `sha256:…`.
-    pub image_id: &'a str,
-    /// The image as the container was created from it.
-    pub image_name: &'a str,
-    pub hostname: &'a str,
-    pub entrypoint: &'a str,
-    pub args: &'a [String],
+    /// What a `tag` template sees.
+    pub tag: docker_api::LogTagFacts<'a>,
     pub labels: &'a BTreeMap<String, String>,
     /// `KEY=value`.
     pub env: &'a [String],
-}
-
-impl LogInfo<'_> {
-    /// What a tag template sees (moby's `logger.Info`, built by `docker-api`).
-    fn row(&self) -> docker_format::Row {
-        docker_api::log_tag_fields(&docker_api::LogTagFacts {
-            id: self.id,
-            name: self.name,
-            image_id: self.image_id,
-            image_name: self.image_name,
-            hostname: self.hostname,
-            entrypoint: self.entrypoint,
-            args: self.args,
-        })
-    }
 }
 
 /// Capabilities refused in `--cap-add` (and so `ALL`): each reaches past the container's
@@ -477,13 +454,15 @@ impl HostOptions {
         // The attributes' options, as the driver's start would read them: a tag template
         // that does not parse or names no field of moby's `logger.Info`, a bad expression.
         let info = LogInfo {
-            id: &"0".repeat(64),
-            name: "/name",
-            image_id: &format!("sha256:{}", "0".repeat(64)),
-            image_name: "image",
-            hostname: "host",
-            entrypoint: "sh",
-            args: &[],
+            tag: docker_api::LogTagFacts {
+                id: &"0".repeat(64),
+                name: "/name",
+                image_id: &format!("sha256:{}", "0".repeat(64)),
+                image_name: "image",
+                hostname: "host",
+                entrypoint: "sh",
+                args: &[],
+            },
             labels: &BTreeMap::new(),
             env: &[],
         };
@@ -555,16 +534,18 @@ impl HostOptions {
                 text: tag.to_string(),
             };
             // moby names the template `log-tag` and runs it on a `*logger.Info`
-            let rendered = template.render(&[info.row()], &[]).map_err(|e| {
-                let mut m = e
-                    .to_string()
-                    .replacen("template: :", "template: log-tag:", 1)
-                    .replacen("executing \"\"", "executing \"log-tag\"", 1);
-                if m.contains("can't evaluate field") {
-                    m.push_str(" in type *logger.Info");
-                }
-                failed(m)
-            })?;
+            let rendered = template
+                .render(&[docker_api::log_tag_fields(&info.tag)], &[])
+                .map_err(|e| {
+                    let mut m = e
+                        .to_string()
+                        .replacen("template: :", "template: log-tag:", 1)
+                        .replacen("executing \"\"", "executing \"log-tag\"", 1);
+                    if m.contains("can't evaluate field") {
+                        m.push_str(" in type *logger.Info");
+                    }
+                    failed(m)
+                })?;
             let rendered = rendered.strip_suffix('\n').unwrap_or(&rendered);
             if !rendered.is_empty() {
                 out.insert("tag".into(), rendered.to_string());
@@ -1201,14 +1182,17 @@ mod tests {
             "STAMP=7=7".into(),
         ];
         let id = format!("{}{}", "abcdef012345", "9".repeat(52));
+        let args = ["-c".to_string(), "echo hi".to_string()];
         let info = LogInfo {
-            id: &id,
-            name: "/web",
-            image_id: &format!("sha256:{}", "f".repeat(64)),
-            image_name: "busybox:latest",
-            hostname: "h1",
-            entrypoint: "sh",
-            args: &["-c".to_string(), "echo hi".to_string()],
+            tag: docker_api::LogTagFacts {
+                id: &id,
+                name: "/web",
+                image_id: &format!("sha256:{}", "f".repeat(64)),
+                image_name: "busybox:latest",
+                hostname: "h1",
+                entrypoint: "sh",
+                args: &args,
+            },
             labels: &labels,
             env: &env,
         };

@@ -1386,13 +1386,15 @@ impl Engine {
                 .map_or(("", &[][..]), |(e, a)| (e.as_str(), a));
             let no_labels = std::collections::BTreeMap::new();
             let log_attrs = rc.host.log_attrs(&crate::host_options::LogInfo {
-                id: &c.id,
-                name: &format!("/{}", c.name.trim_start_matches('/')),
-                image_id: &c.image.to_string(),
-                image_name: &c.image_name,
-                hostname: &hostname,
-                entrypoint,
-                args,
+                tag: docker_api::LogTagFacts {
+                    id: &c.id,
+                    name: &format!("/{}", c.name.trim_start_matches('/')),
+                    image_id: &c.image.to_string(),
+                    image_name: &c.image_name,
+                    hostname: &hostname,
+                    entrypoint,
+                    args,
+                },
                 labels: c.config.labels.as_ref().unwrap_or(&no_labels),
                 env: &rc.env,
             })?;
