@@ -363,6 +363,23 @@ pub struct LogLine {
     pub attrs: std::collections::BTreeMap<String, String>,
 }
 
+impl LogLine {
+    /// The line as `logs` shows it (moby's order): the time with `timestamps`, then the
+    /// attributes with `details`, then what was logged.
+    pub fn shown(self, timestamps: bool, details: bool) -> String {
+        let details = if details {
+            runtime::logfile::details_prefix(&self.attrs)
+        } else {
+            String::new()
+        };
+        if timestamps {
+            format!("{} {details}{}", self.time, self.log)
+        } else {
+            format!("{details}{}", self.log)
+        }
+    }
+}
+
 fn io(ctx: impl Into<String>) -> impl FnOnce(std::io::Error) -> EngineError {
     let ctx = ctx.into();
     move |e| EngineError::io(ctx, e)
@@ -1949,29 +1966,26 @@ impl Engine {
             self.teardown_network(&c.id);
             return Ok(());
         }
-        let p = self.process_state(c)?;
-        if p.is_running() && !force {
-            return Err(EngineError::Conflict(format!(
-                "cannot remove container \"/{}\": container is {}: stop the container before removing or force remove",
-                c.name,
-                if p.status == "restarting" { "restarting" } else { "running" }
-            )));
-        }
+        // moby's refusal of a running (or restarting) container without force.
+        let running = |p: &ProcessState| -> Result<()> {
+            if p.is_running() && !force {
+                return Err(EngineError::Conflict(format!(
+                    "cannot remove container \"/{}\": container is {}: stop the container before removing or force remove",
+                    c.name,
+                    if p.status == "restarting" { "restarting" } else { "running" }
+                )));
+            }
+            Ok(())
+        };
+        running(&self.process_state(c)?)?;
         // An ended run's restart may be deciding to start it again (its marker not made yet,
         // so it looks exited): marked removing first, it never starts; one already starting
-        // has started when this returns, and is ended below.
+        // has started when this returns, and is refused or ended as any running one.
         self.removing(&c.id)?;
-        // A restart that was starting has started: without force, as for any running one,
-        // the removal is refused.
-        let p = self.process_state(c)?;
-        if p.is_running() && !force {
-            self.removal_failed(&c.id);
-            return Err(EngineError::Conflict(format!(
-                "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
-                c.name
-            )));
-        }
-        let ended = self.end_for_removal(c, &dir);
+        let ended = self
+            .process_state(c)
+            .and_then(|p| running(&p))
+            .and_then(|()| self.end_for_removal(c, &dir));
         if ended.is_err() {
             self.removal_failed(&c.id);
         }

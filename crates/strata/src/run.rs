@@ -1150,17 +1150,9 @@ pub fn logs(engine: &Engine, a: LogsArgs) -> anyhow::Result<()> {
         range,
         || false,
         |l| {
-            let details = if a.details {
-                engine::runtime::logfile::details_prefix(&l.attrs)
-            } else {
-                String::new()
-            };
-            let text = if a.timestamps {
-                format!("{} {details}{}", l.time, l.log)
-            } else {
-                format!("{details}{}", l.log)
-            };
-            let ok = if l.stream == "stderr" {
+            let stderr = l.stream == "stderr";
+            let text = l.shown(a.timestamps, a.details);
+            let ok = if stderr {
                 err.write_all(text.as_bytes()).is_ok()
             } else {
                 out.write_all(text.as_bytes())

@@ -67,21 +67,16 @@ pub fn run(root: PathBuf, a: ServeArgs) -> anyhow::Result<()> {
     res
 }
 
-/// A user given by uid, or by name as the host's `/etc/passwd` has it.
+/// A user given by uid, or by name as the host's `/etc/passwd` has it (the `--user` rules of
+/// `engine::runtime::user`, without a group).
 fn user_id(user: &str) -> anyhow::Result<u32> {
-    if let Ok(uid) = user.parse::<u32>() {
-        return Ok(uid);
+    if user.contains(':') {
+        anyhow::bail!("--allow-user {user}: a user, without a group");
     }
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .find_map(|l| {
-            let mut f = l.split(':');
-            (f.next() == Some(user))
-                .then(|| f.nth(1)?.parse().ok())
-                .flatten()
-        })
-        .ok_or_else(|| anyhow::anyhow!("--allow-user {user}: no such user"))
+    let passwd = std::fs::read_to_string("/etc/passwd").ok();
+    engine::runtime::user::resolve_user(user, passwd.as_deref(), None)
+        .map(|u| u.uid)
+        .map_err(|e| anyhow::anyhow!("--allow-user {user}: {e}"))
 }
 
 /// The runtime's worker threads: half the CPUs, at least one (`TOKIO_WORKER_THREADS`, when

@@ -407,17 +407,7 @@ async fn logs(
                 if (stderr && !want_err) || (!stderr && !want_out) {
                     return !tx.is_closed();
                 }
-                // moby: the timestamp, then the details, then the line
-                let details = if details {
-                    engine::runtime::logfile::details_prefix(&l.attrs)
-                } else {
-                    String::new()
-                };
-                let text = if timestamps {
-                    format!("{} {details}{}", l.time, l.log)
-                } else {
-                    format!("{details}{}", l.log)
-                };
+                let text = l.shown(timestamps, details);
                 let bytes = if tty {
                     text.into_bytes()
                 } else {
